@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Make a local PostgreSQL (Debian's packages) answer on 127.0.0.1:5432 with a `wirefeed` role and
+# databases `wirefeed` and `wirefeed_test`. Idempotent: installs only when absent, starts only when down.
+#
+#   postgres.sh up      install if needed, start, create role and databases, print the test URL
+#   postgres.sh stop    stop the cluster (fault tests)
+#   postgres.sh start   start it again
+set -euo pipefail
+
+USER_NAME=wirefeed
+PASSWORD=${WIREFEED_PG_PASSWORD:-wirefeed}
+
+die() { echo "postgres.sh: $*" >&2; exit 1; }
+
+install() {
+  command -v pg_ctlcluster >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null && return
+  [[ $(id -u) == 0 ]] || die "PostgreSQL is not installed; run as root or: sudo apt-get install postgresql"
+  echo "postgres.sh: installing Debian's postgresql" >&2
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+}
+
+cluster() {  # prints "version name" of the first cluster, creating one if there is none
+  local line
+  line=$(pg_lsclusters --no-header | head -n 1)
+  if [[ -z $line ]]; then
+    local version
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    pg_createcluster "$version" main >/dev/null
+    line=$(pg_lsclusters --no-header | head -n 1)
+  fi
+  awk '{print $1, $2}' <<<"$line"
+}
+
+start() {
+  read -r version name < <(cluster)
+  if ! pg_lsclusters --no-header | awk -v v="$version" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
+    pg_ctlcluster "$version" "$name" start
+  fi
+  local deadline=$((SECONDS + 60))
+  until pg_isready -q -h 127.0.0.1 -p 5432; do
+    ((SECONDS < deadline)) || die "PostgreSQL did not answer within 60s"
+    sleep 0.3
+  done
+}
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+provision() {
+  as_postgres psql -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$USER_NAME') THEN
+    CREATE ROLE $USER_NAME LOGIN PASSWORD '$PASSWORD' CREATEDB;
+  END IF;
+END \$\$;
+SQL
+  for db in wirefeed wirefeed_test; do
+    as_postgres psql -tA -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+      || as_postgres createdb -O "$USER_NAME" "$db"
+  done
+}
+
+case ${1:-} in
+  up) install; start; provision; echo "postgresql://$USER_NAME:$PASSWORD@127.0.0.1:5432/wirefeed_test" ;;
+  stop) read -r version name < <(cluster); pg_ctlcluster "$version" "$name" stop -m fast ;;
+  start) start ;;
+  *) die "usage: postgres.sh up|stop|start" ;;
+esac

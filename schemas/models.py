@@ -1,0 +1,137 @@
+"""Messages on wirefeed's Kafka topics, version 1.
+
+Each model is the contract of one topic. Adding an optional field is compatible; removing, renaming or
+retyping one is a breaking change and needs a new model version and a new topic (``*.v2``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=False).encode()
+
+
+class FeedFormat(StrEnum):
+    RSS = "rss"
+    ATOM = "atom"
+    RDF = "rdf"
+    JSON_FEED = "jsonfeed"
+    NINJS = "ninjs"
+    NEWSML_G2 = "newsml-g2"
+    NITF = "nitf"
+    NEWSML_1 = "newsml-1"
+
+
+class PubStatus(StrEnum):
+    USABLE = "usable"
+    WITHHELD = "withheld"
+    CANCELED = "canceled"
+
+
+class Enclosure(Message):
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+class RawItem(Message):
+    """One item exactly as a feed carried it, with enough of the original to normalize it again later."""
+
+    schema_version: int = 1
+    item_id: str = Field(description="Stable id: feed id + guid (or link when the guid is missing)")
+    feed_id: str
+    feed_url: str
+    feed_title: str | None = None
+    format: FeedFormat
+    fetched_at: AwareDatetime
+    content_hash: str = Field(description="sha256 of the item's content fields; changes when it is edited")
+    guid: str | None = None
+    link: str | None = None
+    canonical_link: str | None = None
+    title: str | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    published_raw: str | None = Field(None, description="The date string as the feed wrote it")
+    updated_raw: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    language: str | None = None
+    enclosures: list[Enclosure] = Field(default_factory=list)
+    # Wire metadata, when the format carries it.
+    version: int | None = None
+    pubstatus: PubStatus | None = None
+    embargoed_until_raw: str | None = None
+    urgency: int | None = None
+    byline: str | None = None
+    dateline: str | None = None
+    original: str | None = Field(None, description="The item's fragment of the source document, as fetched")
+
+
+class Source(Message):
+    name: str | None = None
+    url: str | None = None
+
+
+class Dateline(Message):
+    place: str | None = None
+    agency: str | None = None
+
+
+class Article(Message):
+    """A clean, deduplicated article: one version of one story as one outlet carried it."""
+
+    schema_version: int = 1
+    id: str
+    story_id: str
+    version: int = 1
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    item_id: str
+    feed_id: str
+    source: Source = Field(default_factory=Source)
+    url: str | None = None
+    canonical_url: str | None = None
+    title: str
+    summary: str | None = None
+    body_text: str
+    body_html: str
+    language: str | None = None
+    published_at: AwareDatetime
+    published_at_estimated: bool = Field(False, description="True when the feed gave no usable date")
+    updated_at: AwareDatetime | None = None
+    fetched_at: AwareDatetime
+    dateline: Dateline = Field(default_factory=Dateline)
+    agency: str | None = None
+    byline: list[str] = Field(default_factory=list)
+    credits: dict[str, list[str]] = Field(default_factory=dict)
+    categories: list[str] = Field(default_factory=list)
+    pubstatus: PubStatus = PubStatus.USABLE
+    embargoed_until: AwareDatetime | None = None
+    urgency: int | None = None
+    wire_prefixes: list[str] = Field(default_factory=list)
+    content_hash: str
+
+
+class DeadLetter(Message):
+    """A message a stage could not process, with why. Nothing is dropped silently."""
+
+    schema_version: int = 1
+    stage: str
+    reason: str
+    error_class: str
+    failed_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = None
+    payload: str = Field(description="The original message value, decoded as UTF-8 with replacement")
+    details: dict[str, Any] = Field(default_factory=dict)

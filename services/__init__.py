@@ -1,0 +1,1 @@
+"""wirefeed services: poller, normalizer and sink, and the plumbing they share (``services.core``)."""

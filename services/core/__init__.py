@@ -1,0 +1,1 @@
+"""Plumbing shared by every service: settings, logging, metrics and health, Kafka, storage, run loop."""

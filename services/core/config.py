@@ -1,0 +1,53 @@
+"""Typed settings from ``WIREFEED_*`` environment variables (pydantic-settings).
+
+Each service extends :class:`CommonSettings`; the composition root builds one settings object at start-up.
+Nothing here reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        validation_alias=AliasChoices("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_prefix: str = "wirefeed"
+    topic_partitions: int = Field(6, ge=1)
+    topic_replication_factor: int = Field(1, ge=1)
+    database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
+    metrics_host: str = "0.0.0.0"  # noqa: S104  # a container must expose its metrics port
+    metrics_port: int = Field(9400, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_format: str = Field("auto", pattern="^(auto|json|console)$")
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+
+    @property
+    def raw_items(self) -> str:
+        return f"{self.prefix}.raw-items.v1"
+
+    @property
+    def articles(self) -> str:
+        return f"{self.prefix}.articles.v1"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.prefix}.dead-letter.v1"
+
+    def all(self) -> list[str]:
+        return [self.raw_items, self.articles, self.dead_letter]

@@ -1,0 +1,204 @@
+"""One small database layer for SQLite (embedded default) and PostgreSQL (production).
+
+Queries are written once with ``?`` placeholders and bound parameters (never formatted into the SQL);
+PostgreSQL gets them as ``%s``. Schema changes are versioned SQL files per dialect, applied at start-up
+under a lock so that two processes starting together apply each migration once.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import psycopg
+import structlog
+from psycopg_pool import ConnectionPool
+
+log = structlog.get_logger(__name__)
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+
+#: Errors that mean "the database is unavailable right now": retry later, lose nothing.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    sqlite3.OperationalError,
+)
+
+
+class DatabaseError(Exception):
+    """A database could not be opened or used as configured."""
+
+
+class Tx:
+    """A cursor bound to one transaction, with the placeholder style translated."""
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: Params = ()) -> Tx:
+        self._cursor.execute(self._sql(sql), params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if rows:
+            self._cursor.executemany(self._sql(sql), rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._cursor.fetchall())
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self._cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+
+class Database:
+    """A connection (SQLite) or a pool (PostgreSQL) handing out transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+        self.url = url
+        scheme = urlsplit(url).scheme.split("+")[0]
+        if scheme == "sqlite":
+            self.dialect: Dialect = "sqlite"
+            self._sqlite = _open_sqlite(url)
+            self._lock = threading.RLock()
+        elif scheme in ("postgresql", "postgres"):
+            self.dialect = "postgresql"
+            self._pool = ConnectionPool(
+                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5}
+            )
+            self._pool.open(wait=False)
+        else:
+            raise DatabaseError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        if self.dialect == "sqlite":
+            with self._lock:
+                self._sqlite.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Tx(self._sqlite.cursor(), "sqlite")
+                except BaseException:
+                    self._sqlite.rollback()
+                    raise
+                self._sqlite.commit()
+        else:
+            with self._pool.connection(timeout=10) as conn, conn.transaction(), conn.cursor() as cursor:
+                yield Tx(cursor, "postgresql")
+
+    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self.transaction() as tx:
+            return tx.execute(sql, params).fetchall()
+
+    def ping(self) -> bool:
+        try:
+            self.query("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.dialect == "sqlite":
+            self._sqlite.close()
+        else:
+            self._pool.close()
+
+    def migrate(self, component: str, package: str) -> list[int]:
+        """Apply ``<package>/migrations/NNNN_name.<dialect>.sql`` files not applied yet; returns versions."""
+        files = _migration_files(package, self.dialect)
+        applied: list[int] = []
+        with self.transaction() as tx:
+            self._lock_migrations(tx, component)
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " component TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (component, version))"
+            )
+            done = {row[0] for row in tx.execute(
+                "SELECT version FROM schema_migrations WHERE component = ?", (component,)
+            ).fetchall()}
+            for version, sql in files:
+                if version in done:
+                    continue
+                self._run_script(tx, sql)
+                tx.execute("INSERT INTO schema_migrations (component, version) VALUES (?, ?)", (component, version))
+                applied.append(version)
+        if applied:
+            log.info("migrations_applied", component=component, versions=applied)
+        return applied
+
+    def _lock_migrations(self, tx: Tx, component: str) -> None:
+        # SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs an advisory lock.
+        if self.dialect == "postgresql":
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(component.encode()),))
+
+    def _run_script(self, tx: Tx, sql: str) -> None:
+        for statement in _split_statements(sql):
+            tx._cursor.execute(statement)
+
+
+def _open_sqlite(url: str) -> sqlite3.Connection:
+    path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ""
+    if not path:
+        raise DatabaseError(f"SQLite URL must look like sqlite:///path/to/file.db, got {url!r}")
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sqlite|postgresql)\.sql$")
+
+
+def _migration_files(package: str, dialect: Dialect) -> list[tuple[int, str]]:
+    folder = resources.files(package) / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match and match.group(2) == dialect:
+            found.append((int(match.group(1)), entry.read_text()))
+    return sorted(found)
+
+
+def _split_statements(sql: str) -> list[str]:
+    """Split a migration on ``;`` at line ends; bodies of triggers use ``END;`` on its own line."""
+    statements, current = [], []
+    for line in sql.splitlines():
+        current.append(line)
+        stripped = line.strip()
+        if stripped.endswith(";") and not stripped.startswith("--"):
+            text = "\n".join(current).strip()
+            if _balanced(text):
+                statements.append(text)
+                current = []
+    tail = "\n".join(current).strip()
+    if tail and not all(line.strip().startswith("--") for line in current if line.strip()):
+        statements.append(tail)
+    return statements
+
+
+def _balanced(text: str) -> bool:
+    """A CREATE TRIGGER ... BEGIN ... END; statement is complete only at its END."""
+    upper = text.upper()
+    if "CREATE TRIGGER" not in upper:
+        return True
+    return upper.rstrip().endswith("END;")

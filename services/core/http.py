@@ -1,0 +1,133 @@
+"""The per-service HTTP endpoint: ``/metrics``, ``/healthz``, ``/readyz`` and optional extra routes.
+
+Liveness says the process's loop is turning; readiness says it can do its job now (broker reachable,
+database writable). Extra routes (the sink's read API) plug in as plain functions of the request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+MAX_QUERY_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200) -> Response:
+        return cls(status, json.dumps(payload, default=str).encode())
+
+
+Route = Callable[[Request], Response]
+
+
+@dataclass
+class Health:
+    """What ``/healthz`` and ``/readyz`` report; the service loop updates it."""
+
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    live: bool = True
+
+    def ready(self) -> tuple[bool, dict[str, bool]]:
+        results = {}
+        for name, check in self.checks.items():
+            try:
+                results[name] = bool(check())
+            except Exception:  # a failing probe means not ready, never a crashed endpoint
+                results[name] = False
+        return all(results.values()), results
+
+
+class ServiceHTTPServer:
+    def __init__(self, host: str, port: int, health: Health, routes: dict[str, Route] | None = None) -> None:
+        self.health = health
+        self.routes: dict[str, Route] = {
+            "/metrics": self._metrics,
+            "/healthz": self._healthz,
+            "/readyz": self._readyz,
+            **(routes or {}),
+        }
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> ServiceHTTPServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def dispatch(self, request: Request) -> Response:
+        route = self.routes.get(request.path) or self._prefix_route(request.path)
+        if route is None:
+            return Response.json({"error": "not found"}, 404)
+        try:
+            return route(request)
+        except ValueError as error:
+            return Response.json({"error": str(error)}, 400)
+
+    def _prefix_route(self, path: str) -> Route | None:
+        for prefix, route in self.routes.items():
+            if prefix.endswith("/") and path.startswith(prefix):
+                return route
+        return None
+
+    def _metrics(self, _: Request) -> Response:
+        return Response(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+
+    def _healthz(self, _: Request) -> Response:
+        return Response.json({"status": "ok" if self.health.live else "dead"}, 200 if self.health.live else 503)
+
+    def _readyz(self, _: Request) -> Response:
+        ready, checks = self.health.ready()
+        return Response.json({"ready": ready, "checks": checks}, 200 if ready else 503)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                if len(url.query) > MAX_QUERY_BYTES:
+                    self._send(Response.json({"error": "query too long"}, 414))
+                    return
+                query = parse_qs(url.query, keep_blank_values=False)
+                request = Request(url.path, query, {k.lower(): v for k, v in self.headers.items()})
+                self._send(server.dispatch(request))
+
+            def _send(self, response: Response) -> None:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # stdlib signature
+                pass  # scrapes every few seconds would drown the service's own log lines
+
+        return Handler

@@ -1,0 +1,36 @@
+"""Process lifecycle: SIGTERM/SIGINT ask the loop to stop after the batch in hand."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class StopSignal:
+    """An event set by SIGTERM or SIGINT (or by a test calling :meth:`set`)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def install(self) -> StopSignal:
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, _: FrameType | None) -> None:
+        log.info("stop_requested", signal=signal.Signals(signum).name)
+        self._event.set()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)

@@ -1,0 +1,1 @@
+"""The normalizer: raw items in, clean deduplicated articles out."""

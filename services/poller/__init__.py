@@ -1,0 +1,1 @@
+"""The poller: fetch feeds on schedule, parse every item, publish new and edited items as RawItem."""

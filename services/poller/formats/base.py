@@ -1,0 +1,78 @@
+"""What every format parser shares: the parse context, typed errors, and building a RawItem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas import FeedFormat, RawItem
+
+MAX_ITEM_ID_CHARS = 512
+
+
+class FeedParseError(Exception):
+    """The document is not a feed in any supported format, or is broken beyond use."""
+
+
+class UnsupportedFormatError(FeedParseError):
+    """The document is well-formed but not a format wirefeed reads."""
+
+
+@dataclass(frozen=True)
+class FeedContext:
+    feed_id: str
+    feed_url: str
+    fetched_at: datetime
+
+
+@dataclass
+class ParsedFeed:
+    format: FeedFormat
+    title: str | None = None
+    items: list[RawItem] = field(default_factory=list)
+    ttl_seconds: float | None = None
+    next_page_url: str | None = None
+    hub_url: str | None = None
+    self_url: str | None = None
+
+
+CONTENT_FIELDS = (
+    "title", "link", "summary_html", "content_html", "published_raw", "updated_raw",
+    "version", "pubstatus", "embargoed_until_raw", "byline", "dateline", "urgency",
+)
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    """A hash of what a reader sees: it changes when an item is edited, not when a feed is re-served."""
+    material = {name: fields.get(name) for name in CONTENT_FIELDS}
+    encoded = json.dumps(material, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def item_id(feed_id: str, guid: str | None, link: str | None, fallback: str) -> str:
+    """feed id + guid, or + link when the guid is missing, or + a hash of the item when both are."""
+    key = (guid or "").strip() or (link or "").strip()
+    if not key:
+        key = "sha256:" + hashlib.sha256(fallback.encode()).hexdigest()
+    if len(key) > MAX_ITEM_ID_CHARS:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return f"{feed_id}:{key}"
+
+
+def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **fields: Any) -> RawItem:
+    fields = {name: value for name, value in fields.items() if value is not None}
+    fallback = json.dumps([fields.get("title"), fields.get("summary_html"), fields.get("published_raw")],
+                          default=str)
+    return RawItem(
+        item_id=item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), fallback),
+        feed_id=ctx.feed_id,
+        feed_url=ctx.feed_url,
+        feed_title=feed_title,
+        format=fmt,
+        fetched_at=ctx.fetched_at,
+        content_hash=content_hash(fields),
+        **fields,
+    )

@@ -1,0 +1,96 @@
+"""RSS 0.9x/1.0 (RDF)/2.0 and Atom 0.3/1.0 through feedparser, the reference parser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import feedparser
+
+from schemas import Enclosure, FeedFormat, RawItem
+from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item
+
+# feedparser resolves relative URLs and sanitises HTML itself; sanitising again happens in the normalizer.
+
+
+def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
+    headers = {"content-type": content_type} if content_type else {}
+    headers["content-location"] = ctx.feed_url
+    parsed = feedparser.parse(body, response_headers=headers)
+    version = parsed.get("version") or ""
+    if not version and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no RSS, RDF or Atom root element"
+        raise FeedParseError(f"not an RSS or Atom feed: {reason}")
+    fmt = _format_of(version)
+    feed = parsed.feed
+    title = _text(feed.get("title"))
+    items = [_item(entry, ctx, fmt, title) for entry in parsed.entries]
+    return ParsedFeed(
+        format=fmt,
+        title=title,
+        items=items,
+        ttl_seconds=_ttl(feed.get("ttl")),
+        next_page_url=_link(feed, "next"),
+        hub_url=_link(feed, "hub"),
+        self_url=_link(feed, "self"),
+    )
+
+
+def _format_of(version: str) -> FeedFormat:
+    if version.startswith("atom"):
+        return FeedFormat.ATOM
+    if version in ("rss090", "rss10"):
+        return FeedFormat.RDF
+    return FeedFormat.RSS
+
+
+def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None) -> RawItem:
+    content = entry.get("content") or []
+    content_html = content[0].get("value") if content else None
+    return make_raw_item(
+        ctx,
+        fmt,
+        feed_title,
+        guid=_text(entry.get("id")),
+        link=_text(entry.get("link")),
+        canonical_link=_link(entry, "canonical"),
+        title=_text(entry.get("title")),
+        summary_html=_text(entry.get("summary")),
+        content_html=content_html,
+        published_raw=_text(entry.get("published") or entry.get("created")),
+        updated_raw=_text(entry.get("updated")),
+        authors=[a["name"] for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")],
+        categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
+        language=_text((entry.get("title_detail") or {}).get("language")),
+        enclosures=[_enclosure(e) for e in entry.get("enclosures", []) if e.get("href")],
+    )
+
+
+def _enclosure(enclosure: Any) -> Enclosure:
+    length = str(enclosure.get("length") or "")
+    return Enclosure(
+        url=enclosure["href"],
+        type=enclosure.get("type"),
+        length=int(length) if length.isdigit() else None,
+    )
+
+
+def _link(node: Any, rel: str) -> str | None:
+    for link in node.get("links", []) or []:
+        if link.get("rel") == rel and link.get("href"):
+            return str(link["href"])
+    return None
+
+
+def _ttl(value: Any) -> float | None:
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        return None
+    return minutes * 60 if minutes > 0 else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
