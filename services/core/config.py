@@ -23,7 +23,7 @@ class CommonSettings(BaseSettings):
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
     database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
-    metrics_host: str = "0.0.0.0"  # noqa: S104  # a container must expose its metrics port
+    metrics_host: str = "0.0.0.0"  # a container must expose its metrics port
     metrics_port: int = Field(9400, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("auto", pattern="^(auto|json|console)$")

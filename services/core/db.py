@@ -13,6 +13,7 @@ import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -152,12 +153,21 @@ class Database:
             tx._cursor.execute(statement)
 
 
+def as_datetime(value: Any) -> datetime | None:
+    """Timestamps come back as datetime from PostgreSQL and as ISO text from SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
 def _open_sqlite(url: str) -> sqlite3.Connection:
     path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ""
     if not path:
         raise DatabaseError(f"SQLite URL must look like sqlite:///path/to/file.db, got {url!r}")
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Stored as ISO 8601 text: sortable, and read back by as_datetime().
+    sqlite3.register_adapter(datetime, datetime.isoformat)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -127,7 +127,7 @@ class ServiceHTTPServer:
                 self.end_headers()
                 self.wfile.write(response.body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
                 pass  # scrapes every few seconds would drown the service's own log lines
 
         return Handler

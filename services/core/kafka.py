@@ -6,6 +6,8 @@ auto-commit: each service commits (or stores) offsets only after its output is d
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,3 +96,19 @@ def dead_letter(
         payload=value.decode("utf-8", "replace"),
         details=details or {},
     )
+
+
+def broker_reachable(settings: CommonSettings, timeout: float = 1.0) -> Callable[[], bool]:
+    """A readiness probe: can any bootstrap server be reached over TCP right now?"""
+    servers = [server.rsplit(":", 1) for server in settings.kafka_bootstrap_servers.split(",")]
+
+    def probe() -> bool:
+        for host, port in servers:
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    return probe

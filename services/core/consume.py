@@ -1,0 +1,96 @@
+"""The consume loop every consuming service shares: poll a batch, process it, then commit.
+
+Delivery contract, coded once: offsets are committed only after ``process`` returned, i.e. after the
+batch's output is durable (produced and flushed, or written to the database). A transient failure
+rewinds to the batch's first offsets and retries with backoff; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Protocol
+
+import structlog
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from services.core.runner import StopSignal
+
+log = structlog.get_logger(__name__)
+
+Offsets = dict[TopicPartition, OffsetAndMetadata]
+
+
+class TransientError(Exception):
+    """Processing could not finish now (database or broker unavailable); the batch will be retried."""
+
+
+class BatchProcessor(Protocol):
+    def __call__(self, records: list[ConsumerRecord]) -> None: ...
+
+
+def next_offsets(records: list[ConsumerRecord]) -> Offsets:
+    latest: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        latest[tp] = max(latest.get(tp, -1), record.offset)
+    return {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()}
+
+
+def first_offsets(records: list[ConsumerRecord]) -> dict[TopicPartition, int]:
+    first: defaultdict[TopicPartition, int] = defaultdict(lambda: 2**63)
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first[tp] = min(first[tp], record.offset)
+    return dict(first)
+
+
+class ConsumeLoop:
+    def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *,
+                 commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
+                 poll_timeout_ms: int = 500, max_backoff: float = 30.0,
+                 on_idle: Callable[[], None] | None = None) -> None:
+        self.consumer = consumer
+        self.process = process
+        self.stop = stop
+        self.commit = commit or (lambda offsets: consumer.commit(offsets))
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.max_backoff = max_backoff
+        self.on_idle = on_idle
+        self.failures = 0
+        self.last_progress = time.monotonic()
+
+    def run(self, max_batches: int | None = None) -> None:
+        batches = 0
+        while not self.stop.is_set() and (max_batches is None or batches < max_batches):
+            polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+            records = [record for partition in polled.values() for record in partition]
+            self.last_progress = time.monotonic()
+            if not records:
+                if self.on_idle:
+                    self.on_idle()
+                continue
+            batches += 1
+            self._handle(records)
+
+    def _handle(self, records: list[ConsumerRecord]) -> None:
+        try:
+            self.process(records)
+        except TransientError as error:
+            self._rewind(records, error)
+            return
+        self.failures = 0
+        self.commit(next_offsets(records))
+
+    def _rewind(self, records: list[ConsumerRecord], error: Exception) -> None:
+        self.failures += 1
+        delay = min(self.max_backoff, 0.5 * 2 ** (self.failures - 1))
+        log.warning("batch_retry", error=str(error)[:300], failures=self.failures, retry_in=delay)
+        assigned = self.consumer.assignment()
+        for tp, offset in first_offsets(records).items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+        self.stop.wait(delay)

@@ -1,0 +1,93 @@
+"""The normalizer's batch step: raw items in -> normalize -> dedup -> articles out (or dead letters).
+
+Per batch: every record becomes an article, a duplicate, or a dead letter; articles are produced
+keyed by story id and flushed; only then are they marked published and the offsets committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from kafka import KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+
+from schemas import Article, RawItem
+from services.core.config import Topics
+from services.core.consume import TransientError
+from services.core.db import TRANSIENT_ERRORS
+from services.core.kafka import dead_letter
+from services.core.metrics import DEAD_LETTERS
+from services.normalizer import metrics
+from services.normalizer.dedup import DedupStore
+from services.normalizer.normalize import NormalizeError, normalize
+
+log = structlog.get_logger(__name__)
+
+STAGE = "normalizer"
+
+
+class NormalizeBatch:
+    def __init__(self, producer: KafkaProducer, topics: Topics, dedup: DedupStore,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.producer = producer
+        self.topics = topics
+        self.dedup = dedup
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def __call__(self, records: list[ConsumerRecord]) -> None:
+        with metrics.BATCH_DURATION.time():
+            futures, published = [], []
+            for record in records:
+                metrics.ITEMS_CONSUMED.inc()
+                article = self._article_or_dead_letter(record, futures)
+                if article is None:
+                    continue
+                futures.append(self.producer.send(self.topics.articles, key=article.story_id.encode(),
+                                                  value=article.to_bytes()))
+                published.append(article.id)
+            self._flush(futures)
+            self._mark(published)
+
+    def _article_or_dead_letter(self, record: ConsumerRecord, futures: list[object]) -> Article | None:
+        now = self.clock()
+        try:
+            raw = RawItem.model_validate_json(record.value)
+            article = normalize(raw, now)
+        except (ValidationError, NormalizeError, ValueError) as error:
+            futures.append(self._dead_letter(record, error))
+            return None
+        try:
+            decision = self.dedup.decide(article, now)
+        except TRANSIENT_ERRORS as error:
+            raise TransientError(f"dedup store unavailable: {error}") from error
+        if not decision.publish:
+            metrics.DUPLICATES.labels(decision.reason or "duplicate").inc()
+            log.debug("duplicate_dropped", article=article.id, reason=decision.reason,
+                      duplicate_of=decision.duplicate_of)
+            return None
+        metrics.ARTICLES_PUBLISHED.labels(decision.verdict.value).inc()
+        return decision.article
+
+    def _dead_letter(self, record: ConsumerRecord, error: Exception) -> object:
+        letter = dead_letter(STAGE, record, error)
+        DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
+        log.warning("dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
+                    error_class=letter.error_class, reason=letter.reason[:200])
+        return self.producer.send(self.topics.dead_letter, key=record.key, value=letter.to_bytes())
+
+    def _flush(self, futures: list[object]) -> None:
+        self.producer.flush(timeout=60)
+        try:
+            for future in futures:
+                future.get(timeout=60)  # type: ignore[attr-defined]
+        except Exception as error:
+            raise TransientError(f"produce failed: {error}") from error
+
+    def _mark(self, article_ids: list[str]) -> None:
+        try:
+            self.dedup.mark_published(article_ids)
+        except TRANSIENT_ERRORS as error:
+            raise TransientError(f"dedup store unavailable: {error}") from error

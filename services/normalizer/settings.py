@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from services.core.config import CommonSettings
+
+
+class NormalizerSettings(CommonSettings):
+    group_id: str | None = Field(None, description="Consumer group; defaults to <topic prefix>-normalizer")
+    dedup_database_url: SecretStr | None = Field(None, description="Dedup state; defaults to WIREFEED_DATABASE_URL")
+    dedup_window_days: float = Field(7.0, gt=0)
+    max_batch: int = Field(500, ge=1)
+    metrics_port: int = Field(
+        9402, ge=0, le=65535,
+        validation_alias=AliasChoices("WIREFEED_NORMALIZER_METRICS_PORT", "WIREFEED_METRICS_PORT"),
+    )
+
+    @property
+    def consumer_group(self) -> str:
+        return self.group_id or f"{self.topic_prefix}-normalizer"
+
+    @property
+    def dedup_url(self) -> str:
+        return (self.dedup_database_url or self.database_url).get_secret_value()
+
+    @property
+    def dedup_window(self) -> timedelta:
+        return timedelta(days=self.dedup_window_days)

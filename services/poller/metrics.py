@@ -1,0 +1,25 @@
+"""The poller's Prometheus metrics. Feed ids are bounded by the feeds file, so they may be labels."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FETCHES = Counter(
+    "wirefeed_poller_fetches_total", "Feed fetches by outcome", ["feed", "outcome"]
+)
+FETCH_DURATION = Histogram(
+    "wirefeed_poller_fetch_duration_seconds", "Time to fetch one feed",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+FETCHED_BYTES = Counter("wirefeed_poller_fetched_bytes_total", "Response body bytes fetched", ["feed"])
+ITEMS_PUBLISHED = Counter(
+    "wirefeed_poller_items_published_total", "Raw items published to Kafka", ["feed"]
+)
+ITEMS_SEEN = Counter(
+    "wirefeed_poller_items_parsed_total", "Items parsed from fetched feeds", ["feed"]
+)
+LAST_SUCCESS = Gauge(
+    "wirefeed_poller_last_success_timestamp_seconds", "Unix time of the last successful poll", ["feed"]
+)
+CONSECUTIVE_FAILURES = Gauge(
+    "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]
+)
+FEEDS_BY_STATE = Gauge("wirefeed_poller_feeds", "Feeds by state", ["state"])

@@ -1,0 +1,117 @@
+"""The poller's durable state: per-feed validators and health, and the items already published.
+
+Kept in the same database family as the sink (SQLite embedded, PostgreSQL shared), so a restarted
+poller (or a second one) neither republishes an unchanged item nor forgets a feed's backoff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from services.core.db import Database, as_datetime
+
+
+@dataclass(frozen=True)
+class FeedState:
+    feed_id: str
+    url: str
+    effective_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_success_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    gone: bool = False
+
+    def but(self, **changes: object) -> FeedState:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_FEED_COLUMNS = ("feed_id, url, effective_url, etag, last_modified, body_hash, last_success_at, last_attempt_at, "
+                 "next_attempt_at, consecutive_failures, last_error, gone")
+
+
+class PollerStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def migrate(self) -> None:
+        self.db.migrate("poller", "services.poller")
+
+    def feed_state(self, feed_id: str, url: str) -> FeedState:
+        rows = self.db.query(f"SELECT {_FEED_COLUMNS} FROM poller_feeds WHERE feed_id = ?", (feed_id,))
+        if not rows:
+            return FeedState(feed_id=feed_id, url=url)
+        state = _feed_state(rows[0])
+        if state.url != url:  # the feeds file now names another URL: it wins over old redirects
+            return FeedState(feed_id=feed_id, url=url, next_attempt_at=state.next_attempt_at)
+        return state
+
+    def all_feed_states(self) -> list[FeedState]:
+        return [_feed_state(row) for row in self.db.query(f"SELECT {_FEED_COLUMNS} FROM poller_feeds")]
+
+    def save_feed_state(self, state: FeedState) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url, "
+                "effective_url = excluded.effective_url, etag = excluded.etag, "
+                "last_modified = excluded.last_modified, body_hash = excluded.body_hash, "
+                "last_success_at = excluded.last_success_at, last_attempt_at = excluded.last_attempt_at, "
+                "next_attempt_at = excluded.next_attempt_at, "
+                "consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, "
+                "gone = excluded.gone",
+                (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
+                 state.last_success_at, state.last_attempt_at, state.next_attempt_at,
+                 state.consecutive_failures, state.last_error, state.gone),
+            )
+
+    def changed_items(self, feed_id: str, items: list[tuple[str, str]]) -> set[str]:
+        """Of (item_id, content_hash) pairs, the ids that are new or whose content changed."""
+        if not items:
+            return set()
+        known: dict[str, str] = {}
+        ids = [item_id for item_id, _ in items]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for item_id, content_hash in self.db.query(
+                f"SELECT item_id, content_hash FROM poller_seen_items WHERE feed_id = ? AND item_id IN ({marks})",
+                (feed_id, *chunk),
+            ):
+                known[item_id] = content_hash
+        return {item_id for item_id, content_hash in items if known.get(item_id) != content_hash}
+
+    def mark_published(self, feed_id: str, items: list[tuple[str, str]], now: datetime) -> None:
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO poller_seen_items (feed_id, item_id, content_hash, first_seen_at, last_published_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (feed_id, item_id) DO UPDATE SET "
+                "content_hash = excluded.content_hash, last_published_at = excluded.last_published_at",
+                [(feed_id, item_id, content_hash, now, now) for item_id, content_hash in items],
+            )
+
+
+def _feed_state(row: tuple[object, ...]) -> FeedState:
+    return FeedState(
+        feed_id=str(row[0]),
+        url=str(row[1]),
+        effective_url=_opt(row[2]),
+        etag=_opt(row[3]),
+        last_modified=_opt(row[4]),
+        body_hash=_opt(row[5]),
+        last_success_at=as_datetime(row[6]),
+        last_attempt_at=as_datetime(row[7]),
+        next_attempt_at=as_datetime(row[8]),
+        consecutive_failures=int(str(row[9] or 0)),
+        last_error=_opt(row[10]),
+        gone=bool(row[11]),
+    )
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""The sink: articles from Kafka into SQLite or PostgreSQL, exactly once."""

@@ -1,0 +1,21 @@
+"""The sink's Prometheus metrics."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ROWS_WRITTEN = Counter("wirefeed_sink_rows_written_total", "Articles written, by outcome", ["outcome"])
+BATCH_SIZE = Histogram(
+    "wirefeed_sink_batch_size", "Articles per database transaction",
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
+BATCH_DURATION = Histogram(
+    "wirefeed_sink_batch_duration_seconds", "Time to write one batch",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+END_TO_END_LATENCY = Histogram(
+    "wirefeed_end_to_end_latency_seconds", "From the item's fetch to its commit in storage",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+DB_ERRORS = Counter("wirefeed_sink_database_errors_total", "Database errors, by class", ["error_class"])
+STORED_OFFSET = Gauge(
+    "wirefeed_sink_stored_offset", "Next offset stored in the database, per partition", ["partition"]
+)
