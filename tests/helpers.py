@@ -1,0 +1,96 @@
+"""Test helpers: waiting on conditions (never fixed sleeps) and a scriptable feed server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.1,
+             message: str = "condition") -> T:
+    """Poll ``condition`` until it returns something truthy; fail with ``message`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T = condition()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {message} (last: {last!r})")
+        time.sleep(interval)
+        last = condition()
+    return last
+
+
+@dataclass
+class Resource:
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/rss+xml"})
+
+
+@dataclass
+class FeedServer:
+    """An HTTP server on 127.0.0.1 whose answers a test sets per path."""
+
+    resources: dict[str, Resource] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> FeedServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                resource = owner.resources.get(self.path)
+                if resource is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                etag = resource.headers.get("ETag")
+                if etag and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(resource.status)
+                for name, value in resource.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(resource.body)))
+                self.end_headers()
+                self.wfile.write(resource.body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def url(self, path: str) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def rss(title: str, items: list[dict[str, str]]) -> bytes:
+    from html import escape
+
+    entries = "".join(
+        f"<item><title>{escape(i['title'])}</title><link>{escape(i['link'])}</link>"
+        f"<guid>{escape(i.get('guid', i['link']))}</guid><pubDate>{i.get('date', 'Mon, 01 Jan 2024 10:00:00 GMT')}"
+        f"</pubDate><description>{escape(i['body'])}</description></item>"
+        for i in items
+    )
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+            f"<link>http://example.com/</link><description>test</description>{entries}</channel></rss>").encode()
