@@ -88,7 +88,7 @@ def rss(title: str, items: list[dict[str, str]]) -> bytes:
 
     entries = "".join(
         f"<item><title>{escape(i['title'])}</title><link>{escape(i['link'])}</link>"
-        f"<guid>{escape(i.get('guid', i['link']))}</guid><pubDate>{i.get('date', 'Mon, 01 Jan 2024 10:00:00 GMT')}"
+        f"<guid isPermaLink=\"false\">{escape(i.get('guid', i['link']))}</guid><pubDate>{i.get('date', 'Mon, 01 Jan 2024 10:00:00 GMT')}"
         f"</pubDate><description>{escape(i['body'])}</description></item>"
         for i in items
     )

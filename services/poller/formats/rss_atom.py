@@ -8,11 +8,15 @@ import feedparser
 
 from schemas import Enclosure, FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item
+from services.poller.formats.safexml import check_depth, reject_entity_declarations
 
 # feedparser resolves relative URLs and sanitises HTML itself; sanitising again happens in the normalizer.
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
+    # feedparser runs its own SAX parser, which would expand entities declared in the DOCTYPE.
+    reject_entity_declarations(body)
+    check_depth(body)
     headers = {"content-type": content_type} if content_type else {}
     headers["content-location"] = ctx.feed_url
     parsed = feedparser.parse(body, response_headers=headers)
@@ -57,7 +61,7 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None)
         summary_html=_text(entry.get("summary")),
         content_html=content_html,
         published_raw=_text(entry.get("published") or entry.get("created")),
-        updated_raw=_text(entry.get("updated")),
+        updated_raw=_text(dict.get(entry, "updated")),  # not .get(): it maps a missing updated to published
         authors=[a["name"] for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")],
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),

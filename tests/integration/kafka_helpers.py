@@ -1,0 +1,54 @@
+"""Helpers for tests against the real broker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from kafka import KafkaConsumer
+
+from services.core.config import CommonSettings
+from services.core.consume import ConsumeLoop
+from services.core.kafka import ensure_topics, make_consumer
+from services.core.runner import StopSignal
+
+
+def settings_for(bootstrap: str, prefix: str, database_url: str = "sqlite:///:memory:") -> CommonSettings:
+    settings = CommonSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
+                              database_url=database_url, topic_partitions=3)  # type: ignore[arg-type]
+    ensure_topics(settings, settings.topics.all())
+    return settings
+
+
+def read_all(settings: CommonSettings, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:
+    """Read a topic from the beginning until ``expected`` messages arrived (or the timeout)."""
+    consumer = make_consumer(settings, f"reader-{topic}", isolation_level="read_committed",
+                             consumer_timeout_ms=int(timeout * 1000))
+    consumer.subscribe([topic])
+    messages: list[tuple[bytes, bytes]] = []
+    try:
+        for record in consumer:
+            messages.append((record.key, record.value))
+            if len(messages) >= expected:
+                break
+    finally:
+        consumer.close(autocommit=False)
+    return messages
+
+
+@contextmanager
+def running(loop: ConsumeLoop) -> Iterator[ConsumeLoop]:
+    """Run a consume loop in a thread for the duration of the block, then stop it cleanly."""
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        loop.stop.set()
+        thread.join(60)
+        assert not thread.is_alive(), "the consume loop did not stop"
+
+
+def consumer_loop(consumer: KafkaConsumer, process: object, **options: object) -> ConsumeLoop:
+    return ConsumeLoop(consumer, process, StopSignal(), **options)  # type: ignore[arg-type]

@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from services.cli import main as cli
+from services.poller.feeds import FeedsFileError, load_feeds
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_valid_feeds_file_loads_with_defaults(tmp_path: Path) -> None:
+    feeds = load_feeds(write(tmp_path, """
+feeds:
+  - id: reuters-world
+    url: https://example.com/world.rss
+  - id: ap
+    url: https://example.com/ap.xml
+    format: atom
+    interval: 60
+    headers: {X-Api-Key: abc}
+""")).feeds
+    assert [f.id for f in feeds] == ["reuters-world", "ap"]
+    assert feeds[0].interval == 300
+    assert feeds[1].format is not None and feeds[1].format.value == "atom"
+    assert feeds[1].headers == {"X-Api-Key": "abc"}
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("feeds:\n  - id: a\n    url: ftp://example.com/x\n", "feeds.0.url"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n  - id: a\n    url: https://x.example/b\n", "more than once"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    interval: -5\n", "feeds.0.interval"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    color: red\n", "feeds.0.color"),
+    ("- just a list\n", "expected a mapping"),
+    ("feeds: [unclosed\n", "not valid YAML"),
+])
+def test_invalid_feeds_files_are_rejected_with_where_and_why(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(FeedsFileError, match=fragment.replace(".", r"\.")):
+        load_feeds(write(tmp_path, text))
+
+
+def test_a_missing_feeds_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(FeedsFileError, match="cannot read"):
+        load_feeds(tmp_path / "absent.yaml")
+
+
+def test_feeds_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n")
+    assert cli(["feeds", "check", str(good)]) == 0
+    assert "ok: 1 feed" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("feeds:\n  - id: 'bad id'\n    url: https://x.example/a\n")
+    assert cli(["feeds", "check", str(bad)]) == 1
+    assert "feeds.0.id" in capsys.readouterr().err

@@ -1,0 +1,156 @@
+import gzip
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from services.poller.fetch import (
+    BlockedAddressError,
+    Fetcher,
+    FetchLimits,
+    HTTPStatusError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+    is_private,
+)
+
+OPEN = FetchLimits(allow_private_networks=True)
+
+
+def fetcher(handler: object, limits: FetchLimits = OPEN) -> Fetcher:
+    return Fetcher(limits, transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+
+
+async def test_conditional_headers_are_sent_and_304_is_reported() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(304, headers={"ETag": '"v1"'})
+
+    result = await fetcher(handler).fetch("http://feeds.test/a", etag='"v1"', last_modified="Mon, 01 Jan 2024")
+    assert result.not_modified
+    assert seen[0].headers["If-None-Match"] == '"v1"'
+    assert seen[0].headers["If-Modified-Since"] == "Mon, 01 Jan 2024"
+    assert "wirefeed" in seen[0].headers["User-Agent"]
+
+
+async def test_per_feed_headers_are_sent() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=request.headers.get("X-Api-Key", "").encode())
+
+    result = await fetcher(handler).fetch("http://feeds.test/a", headers={"X-Api-Key": "k1"})
+    assert result.body == b"k1"
+
+
+async def test_a_body_larger_than_the_limit_is_cut_off_while_streaming() -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            yield b"x" * 1024
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())  # streamed, no Content-Length
+
+    with pytest.raises(ResponseTooLargeError):
+        await fetcher(handler, FetchLimits(max_body_bytes=10_000, allow_private_networks=True)).fetch("http://f.test/")
+
+
+async def test_a_gzip_bomb_is_stopped_by_the_decompressed_size_cap() -> None:
+    bomb = gzip.compress(b"\0" * 5_000_000)
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+
+    limits = FetchLimits(max_decompressed_bytes=1_000_000, allow_private_networks=True)
+    with pytest.raises(ResponseTooLargeError, match="decompressed"):
+        await fetcher(handler, limits).fetch("http://f.test/")
+
+
+async def test_a_permanent_redirect_reports_the_new_url() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(301, headers={"Location": "/new"})
+        return httpx.Response(200, content=b"<rss/>")
+
+    result = await fetcher(handler).fetch("http://f.test/old")
+    assert result.permanent_url == "http://f.test/new"
+    assert result.body == b"<rss/>"
+
+
+async def test_a_temporary_redirect_keeps_the_old_url() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(302, headers={"Location": "/new"})
+        return httpx.Response(200, content=b"ok")
+
+    assert (await fetcher(handler).fetch("http://f.test/old")).permanent_url is None
+
+
+async def test_a_redirect_loop_is_a_clear_error() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "/loop"})
+
+    with pytest.raises(TooManyRedirectsError):
+        await fetcher(handler).fetch("http://f.test/loop")
+
+
+async def test_gone_is_an_answer_and_server_errors_raise_with_retry_after() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/gone":
+            return httpx.Response(410)
+        return httpx.Response(429, headers={"Retry-After": "120"})
+
+    assert (await fetcher(handler).fetch("http://f.test/gone")).status == 410
+    with pytest.raises(HTTPStatusError) as error:
+        await fetcher(handler).fetch("http://f.test/busy")
+    assert error.value.status == 429
+    assert error.value.retry_after == 120
+
+
+async def test_private_addresses_are_refused_unless_allowed() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"secret")
+
+    closed = fetcher(handler, FetchLimits(allow_private_networks=False))
+    for url in ("http://127.0.0.1/feed", "http://localhost/feed", "http://169.254.169.254/latest",
+                "http://[::1]/feed", "http://10.0.0.8/feed"):
+        with pytest.raises(BlockedAddressError):
+            await closed.fetch(url)
+
+
+async def test_a_redirect_to_a_private_address_is_refused() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "http://127.0.0.1/admin"})
+
+    closed = Fetcher(FetchLimits(), transport=httpx.MockTransport(handler))
+    closed._check_target = _public_first(closed._check_target)  # type: ignore[method-assign]
+    with pytest.raises(BlockedAddressError):
+        await closed.fetch("http://public.example/feed")
+
+
+def _public_first(check):  # type: ignore[no-untyped-def]
+    """Treat the first (public, unresolvable here) hop as allowed; check every later hop for real."""
+    calls = []
+
+    async def wrapped(url: str) -> None:
+        calls.append(url)
+        if len(calls) > 1:
+            await check(url)
+
+    return wrapped
+
+
+def test_address_classification() -> None:
+    assert is_private("127.0.0.1") and is_private("10.1.2.3") and is_private("192.168.0.1")
+    assert is_private("169.254.169.254") and is_private("::1") and is_private("fd00::1")
+    assert is_private("::ffff:127.0.0.1")
+    assert not is_private("93.184.216.34") and not is_private("2606:2800:220:1::1")
+
+
+async def test_credentials_in_headers_never_reach_the_error_message() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    with pytest.raises(Exception) as error:
+        await fetcher(handler).fetch("http://f.test/", headers={"Authorization": "Bearer s3cr3t-token"})
+    assert "s3cr3t" not in str(error.value)

@@ -1,0 +1,131 @@
+"""The poller's decide step against a real HTTP server and a real SQLite state store.
+
+The publisher here is a plain list: these tests are about what the poller decides to publish; the
+Kafka path is covered in tests/integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemas import RawItem
+from services.core.db import Database
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.service import Poller
+from services.poller.state import PollerStore
+from tests.helpers import FeedServer, Resource, rss
+
+STORY = {"title": "Storm hits coast", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
+OTHER = {"title": "Markets rally", "link": "http://example.com/b", "guid": "b-1", "body": "<p>Up.</p>"}
+
+
+class Published(list[RawItem]):
+    fail = False
+
+    def __call__(self, items: list[RawItem]) -> None:
+        if self.fail:
+            raise ConnectionError("broker unavailable")
+        self.extend(items)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[PollerStore]:
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    store = PollerStore(db)
+    store.migrate()
+    yield store
+    db.close()
+
+
+def make_poller(server: FeedServer, store: PollerStore, published: Published) -> tuple[Poller, FeedConfig]:
+    feed = FeedConfig(id="coast", url=server.url("/feed.xml"), interval=60)
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    return Poller([feed], store, fetcher, published), feed
+
+
+async def poll_once(server: FeedServer, store: PollerStore, published: Published) -> str:
+    poller, feed = make_poller(server, store, published)
+    poller.load_states()
+    try:
+        return (await poller.poll(feed)).outcome
+    finally:
+        await poller.fetcher.aclose()
+
+
+async def test_first_poll_publishes_every_item_with_a_stable_id(feed_server: FeedServer,
+                                                                 store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY, OTHER]))
+    published = Published()
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert [item.item_id for item in published] == ["coast:a-1", "coast:b-1"]
+    assert published[0].published_raw == "Mon, 01 Jan 2024 10:00:00 GMT"  # raw, for re-normalizing later
+    assert published[0].summary_html == "<p>Rain.</p>"
+
+
+async def test_an_unchanged_feed_publishes_nothing_even_after_a_restart(feed_server: FeedServer,
+                                                                        store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY]))
+    published = Published()
+    await poll_once(feed_server, store, published)
+    assert await poll_once(feed_server, store, published) == "unchanged"  # same body, no ETag
+    feed_server.resources["/feed.xml"].headers["ETag"] = '"v1"'
+    feed_server.resources["/feed.xml"].body = rss("Coast", [STORY, STORY])  # new bytes, same items
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert await poll_once(feed_server, store, published) == "not_modified"
+    assert feed_server.requests[-1][1]["if-none-match"] == '"v1"'
+    assert len(published) == 1
+
+
+async def test_an_edited_item_is_published_again(feed_server: FeedServer, store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY]))
+    published = Published()
+    await poll_once(feed_server, store, published)
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [{**STORY, "body": "<p>Rain, then wind.</p>"}]))
+    await poll_once(feed_server, store, published)
+    assert [item.item_id for item in published] == ["coast:a-1", "coast:a-1"]
+    assert published[0].content_hash != published[1].content_hash
+
+
+async def test_a_failed_publish_keeps_the_items_for_the_next_poll(feed_server: FeedServer,
+                                                                  store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY]), headers={"ETag": '"v1"'})
+    published = Published()
+    published.fail = True
+    assert await poll_once(feed_server, store, published) == "publish_error"
+    state = store.feed_state("coast", feed_server.url("/feed.xml"))
+    assert state.consecutive_failures == 1 and state.etag is None  # validators not stored
+    published.fail = False
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert [item.item_id for item in published] == ["coast:a-1"]
+
+
+async def test_errors_are_counted_and_backed_off_and_a_recovery_resets_them(feed_server: FeedServer,
+                                                                            store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(b"oops", status=500)
+    published = Published()
+    assert await poll_once(feed_server, store, published) == "http_status"
+    assert await poll_once(feed_server, store, published) == "http_status"
+    state = store.feed_state("coast", feed_server.url("/feed.xml"))
+    assert state.consecutive_failures == 2 and state.last_error == "http_status: HTTP 500"
+    assert state.next_attempt_at is not None and state.last_attempt_at is not None
+    assert state.next_attempt_at > state.last_attempt_at
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY]))
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert store.feed_state("coast", feed_server.url("/feed.xml")).consecutive_failures == 0
+
+
+async def test_a_document_that_is_no_feed_is_a_parse_error(feed_server: FeedServer, store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(b"<html><body>Not a feed</body></html>",
+                                                  headers={"Content-Type": "text/html"})
+    assert await poll_once(feed_server, store, Published()) == "parse_error"
+
+
+async def test_gone_feeds_are_marked_and_still_rechecked(feed_server: FeedServer, store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(b"", status=410)
+    assert await poll_once(feed_server, store, Published()) == "gone"
+    state = store.feed_state("coast", feed_server.url("/feed.xml"))
+    assert state.gone and state.next_attempt_at is not None

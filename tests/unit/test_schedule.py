@@ -1,0 +1,54 @@
+import random
+from datetime import UTC, datetime, timedelta
+
+from services.poller.schedule import (
+    MAX_BACKOFF_SECONDS,
+    Hints,
+    cache_max_age,
+    next_failure_time,
+    next_success_time,
+)
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def seconds(when: datetime) -> float:
+    return (when - NOW).total_seconds()
+
+
+def test_success_waits_the_interval_within_ten_percent_jitter() -> None:
+    rng = random.Random(1)
+    waits = [seconds(next_success_time(NOW, 100, Hints(), rng)) for _ in range(200)]
+    assert all(90 <= w <= 110 for w in waits)
+    assert max(waits) - min(waits) > 5  # jitter spreads feeds out
+
+
+def test_server_max_age_and_feed_ttl_stretch_the_wait() -> None:
+    rng = random.Random(1)
+    assert seconds(next_success_time(NOW, 60, Hints(max_age=600), rng)) >= 540
+    assert seconds(next_success_time(NOW, 60, Hints(ttl=1800), rng)) >= 1620
+
+
+def test_per_feed_bounds_clamp_the_wait() -> None:
+    rng = random.Random(1)
+    assert seconds(next_success_time(NOW, 60, Hints(ttl=86400), rng, max_interval=900)) <= 990
+    assert seconds(next_success_time(NOW, 60, Hints(), rng, min_interval=300)) >= 270
+
+
+def test_failures_back_off_exponentially_up_to_a_cap_and_never_stop() -> None:
+    rng = random.Random(2)
+    waits = [seconds(next_failure_time(NOW, 60, n, Hints(), rng)) for n in range(1, 20)]
+    assert waits[1] > waits[0] * 1.5
+    assert max(waits) <= MAX_BACKOFF_SECONDS * 1.1
+    assert waits[-1] >= MAX_BACKOFF_SECONDS * 0.9  # still scheduled: a feed is never disabled
+
+
+def test_retry_after_is_honoured() -> None:
+    when = next_failure_time(NOW, 60, 1, Hints(retry_after=3600), random.Random(3))
+    assert when - NOW >= timedelta(seconds=3240)
+
+
+def test_cache_control_max_age_is_read() -> None:
+    assert cache_max_age("public, max-age=300") == 300
+    assert cache_max_age("no-cache") is None
+    assert cache_max_age(None) is None
