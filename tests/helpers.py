@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
@@ -65,7 +66,7 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(resource.body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -84,12 +85,11 @@ class FeedServer:
 
 
 def rss(title: str, items: list[dict[str, str]]) -> bytes:
-    from html import escape
-
     entries = "".join(
         f"<item><title>{escape(i['title'])}</title><link>{escape(i['link'])}</link>"
-        f"<guid isPermaLink=\"false\">{escape(i.get('guid', i['link']))}</guid><pubDate>{i.get('date', 'Mon, 01 Jan 2024 10:00:00 GMT')}"
-        f"</pubDate><description>{escape(i['body'])}</description></item>"
+        f"<guid isPermaLink=\"false\">{escape(i.get('guid', i['link']))}</guid>"
+        f"<pubDate>{i.get('date', 'Mon, 01 Jan 2024 10:00:00 GMT')}</pubDate>"
+        f"<description>{escape(i['body'])}</description></item>"
         for i in items
     )
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'

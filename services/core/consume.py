@@ -55,7 +55,7 @@ class ConsumeLoop:
         self.consumer = consumer
         self.process = process
         self.stop = stop
-        self.commit = commit or (lambda offsets: consumer.commit(offsets))
+        self.commit = commit or consumer.commit
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff = max_backoff

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -55,7 +56,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     return 0
 
 
-def _purger(dedup: DedupStore) -> object:
+def _purger(dedup: DedupStore) -> Callable[[], None]:
     last = [time.monotonic()]
 
     def purge_when_due() -> None:

@@ -39,7 +39,8 @@ class NormalizeBatch:
 
     def __call__(self, records: list[ConsumerRecord]) -> None:
         with metrics.BATCH_DURATION.time():
-            futures, published = [], []
+            futures: list[object] = []
+            published: list[str] = []
             for record in records:
                 metrics.ITEMS_CONSUMED.inc()
                 article = self._article_or_dead_letter(record, futures)

@@ -11,7 +11,7 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_producer
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal
-from services.poller.feeds import load_feeds
+from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import KafkaPublisher, Poller
 from services.poller.settings import PollerSettings
@@ -34,7 +34,8 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port)
     try:
-        asyncio.run(_run(settings, feeds, store, KafkaPublisher(producer, settings.topics.raw_items), stop, once))
+        publisher = KafkaPublisher(producer, settings.topics.raw_items)
+        asyncio.run(_run(settings, feeds=feeds, store=store, publisher=publisher, stop=stop, once=once))
     finally:
         producer.flush(timeout=30)
         producer.close(timeout=30)
@@ -44,7 +45,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     return 0
 
 
-async def _run(settings: PollerSettings, feeds: list, store: PollerStore,  # type: ignore[type-arg]
+async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], store: PollerStore,
                publisher: KafkaPublisher, stop: StopSignal, once: bool) -> None:
     limits = FetchLimits(
         max_body_bytes=settings.max_body_bytes,

@@ -20,7 +20,7 @@ class Hints:
     ttl: float | None = None
 
 
-def next_success_time(now: datetime, interval: float, hints: Hints, rng: random.Random,
+def next_success_time(now: datetime, interval: float, hints: Hints, rng: random.Random, *,
                       min_interval: float | None = None, max_interval: float | None = None) -> datetime:
     wait = max(interval, hints.max_age or 0.0, hints.ttl or 0.0)
     if min_interval is not None:

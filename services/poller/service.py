@@ -130,9 +130,9 @@ class Poller:
             parsed = await asyncio.to_thread(self._parse, feed, result, now)
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
-        return await self._publish_new(feed, state, parsed, result, body_hash, bound)
+        return await self._publish_new(feed, state, parsed, result=result, body_hash=body_hash, bound=bound)
 
-    async def _publish_new(self, feed: FeedConfig, state: FeedState, parsed: ParsedFeed, result: FetchResult,
+    async def _publish_new(self, feed: FeedConfig, state: FeedState, parsed: ParsedFeed, *, result: FetchResult,
                            body_hash: str, bound: structlog.typing.FilteringBoundLogger) -> PollOutcome:
         latest = {item.item_id: item for item in parsed.items}  # a feed may repeat an item; keep its last copy
         metrics.ITEMS_SEEN.labels(feed.id).inc(len(latest))
@@ -161,13 +161,13 @@ class Poller:
             last_modified=result.last_modified or (state.last_modified if result.not_modified else None),
             last_success_at=now, consecutive_failures=0, last_error=None, gone=False,
             next_attempt_at=next_success_time(now, feed.interval, hints, self.rng,
-                                              feed.min_interval, feed.max_interval),
+                                              min_interval=feed.min_interval, max_interval=feed.max_interval),
         ))
         metrics.LAST_SUCCESS.labels(feed.id).set(now.timestamp())
 
     def _failed(self, feed: FeedConfig, state: FeedState, error: Exception,
                 bound: structlog.typing.FilteringBoundLogger, kind: str | None = None) -> PollOutcome:
-        kind = kind or getattr(error, "kind", "error")
+        kind = kind or str(getattr(error, "kind", "error"))
         failures = state.consecutive_failures + 1
         retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
         now = self.clock()

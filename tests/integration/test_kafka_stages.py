@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
+from kafka import TopicPartition
 
 from schemas import Article, DeadLetter, RawItem
 from services.core.db import Database
@@ -76,8 +76,6 @@ def test_the_normalizer_publishes_articles_drops_exact_duplicates_and_dead_lette
 def _committed(consumer: object, topic: str) -> int:
     total = 0
     for partition in consumer.partitions_for_topic(topic) or ():  # type: ignore[attr-defined]
-        from kafka import TopicPartition
-
         total += consumer.committed(TopicPartition(topic, partition)) or 0  # type: ignore[attr-defined]
     return total
 

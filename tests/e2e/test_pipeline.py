@@ -1,0 +1,99 @@
+"""The whole pipeline as three separate processes started through the CLI, on real Kafka and databases."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from services.core.db import Database
+from services.core.supervise import Pipeline, metric_total, scrape
+from services.sink.store import SqlStore
+from tests.helpers import FeedServer, Resource, rss, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+WIRE_COPY = "<p>BAGHDAD (Reuters) – Baghdad and Washington agreed to set up a committee.</p><p>Talks follow.</p>"
+OUTLET_A = [
+    {"title": "Iraq, U.S. agree to set up talks", "link": "https://a.example/iraq", "guid": "a-1", "body": WIRE_COPY},
+    {"title": "Storm floods the coast", "link": "https://a.example/storm", "guid": "a-2", "body": "<p>Rain.</p>"},
+]
+OUTLET_B = [  # the same wire copy word for word, and a story of its own
+    {"title": "Iraq, U.S. agree to set up talks", "link": "https://b.example/w/9?utm_source=rss", "guid": "b-9",
+     "body": WIRE_COPY},
+    {"title": "Markets close higher", "link": "https://b.example/markets", "guid": "b-10", "body": "<p>Up.</p>"},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def feeds_file(tmp_path: Path, feed_server: FeedServer) -> Path:
+    feed_server.resources["/a.xml"] = Resource(rss("Outlet A", OUTLET_A), headers={"ETag": '"a1"'})
+    feed_server.resources["/b.xml"] = Resource(rss("Outlet B", OUTLET_B))
+    path = tmp_path / "feeds.yaml"
+    path.write_text(f"""feeds:
+  - id: outlet-a
+    url: {feed_server.url('/a.xml')}
+    interval: 1
+  - id: outlet-b
+    url: {feed_server.url('/b.xml')}
+    interval: 1
+""")
+    return path
+
+
+def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
+        kafka_bootstrap: str, topic_prefix: str, database_url: str, feeds_file: Path,
+        feed_server: FeedServer) -> None:
+    env = {
+        "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "WIREFEED_TOPIC_PREFIX": topic_prefix,
+        "WIREFEED_DATABASE_URL": database_url,
+        "WIREFEED_FEEDS_FILE": str(feeds_file),
+        "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
+        "WIREFEED_LOG_FORMAT": "json",
+        **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("poller", "normalizer", "sink")},
+    }
+    pipeline = Pipeline(env).start()
+    try:
+        pipeline.wait_ready(timeout=90)
+        sink_port = pipeline.port("sink")
+        wait_for(lambda: metric_total(scrape(sink_port), "wirefeed_sink_rows_written_total", outcome="inserted") >= 3,
+                 timeout=90, message="three articles stored")
+        # Every feed is polled again (1 s interval): unchanged feeds must add nothing.
+        poller_port = pipeline.port("poller")
+        wait_for(lambda: metric_total(scrape(poller_port), "wirefeed_poller_fetches_total") >= 6, timeout=60,
+                 message="each feed polled three times")
+        poller = scrape(poller_port)
+        normalizer = scrape(pipeline.port("normalizer"))
+        sink = scrape(sink_port)
+        codes = pipeline.stop()
+    finally:
+        pipeline.stop()
+
+    assert metric_total(poller, "wirefeed_poller_items_published_total") == 4
+    assert metric_total(poller, "wirefeed_poller_fetches_total", feed="outlet-a", outcome="not_modified") >= 1
+    assert metric_total(poller, "wirefeed_poller_fetches_total", feed="outlet-b", outcome="unchanged") >= 1
+    assert any(path == "/a.xml" and headers.get("if-none-match") == '"a1"' for path, headers in feed_server.requests)
+    assert metric_total(normalizer, "wirefeed_normalizer_items_consumed_total") == 4
+    assert metric_total(normalizer, "wirefeed_normalizer_duplicates_total", reason="same_content") == 1
+    assert metric_total(sink, "wirefeed_sink_rows_written_total", outcome="inserted") == 3
+    assert metric_total(sink, "wirefeed_end_to_end_latency_seconds_count") == 3
+    assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+
+    store = SqlStore(Database(database_url))
+    try:
+        articles = list(store.export())
+    finally:
+        store.close()
+    assert sorted(a.title for a in articles) == ["Iraq, U.S. agree to set up talks", "Markets close higher",
+                                                  "Storm floods the coast"]
+    assert len({a.id for a in articles}) == 3
+    iraq = next(a for a in articles if a.title.startswith("Iraq"))
+    assert iraq.published_at.tzinfo is not None and "BAGHDAD" in iraq.body_text
