@@ -11,6 +11,9 @@ from typing import Any
 from schemas import FeedFormat, RawItem
 
 MAX_ITEM_ID_CHARS = 512
+# RawItem.original keeps the item's source fragment for re-normalizing later; a hostile or runaway item
+# must not turn every Kafka message into megabytes.
+MAX_ORIGINAL_CHARS = 1024 * 1024
 
 
 class FeedParseError(Exception):
@@ -19,6 +22,10 @@ class FeedParseError(Exception):
 
 class UnsupportedFormatError(FeedParseError):
     """The document is well-formed but not a format wirefeed reads."""
+
+
+class InvalidDocumentError(FeedParseError):
+    """The document is in a format wirefeed reads but breaks that format's rules (e.g. an item without id)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ def item_id(feed_id: str, guid: str | None, link: str | None, fallback: str) -> 
     if len(key) > MAX_ITEM_ID_CHARS:
         key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return f"{feed_id}:{key}"
+
+
+def bounded_original(fragment: str) -> str:
+    return fragment[:MAX_ORIGINAL_CHARS]
 
 
 def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **fields: Any) -> RawItem:
