@@ -5,10 +5,14 @@
 #   postgres.sh up      install if needed, start, create role and databases, print the test URL
 #   postgres.sh stop    stop the cluster (fault tests)
 #   postgres.sh start   start it again
+# Options: --cluster NAME --port P select (and create) a separate cluster, e.g. for fault tests that
+# stop their database without disturbing anyone else's.
 set -euo pipefail
 
 USER_NAME=wirefeed
 PASSWORD=${WIREFEED_PG_PASSWORD:-wirefeed}
+CLUSTER=""
+PORT=5432
 
 die() { echo "postgres.sh: $*" >&2; exit 1; }
 
@@ -20,31 +24,34 @@ install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
 }
 
-cluster() {  # prints "version name" of the first cluster, creating one if there is none
-  local line
-  line=$(pg_lsclusters --no-header | head -n 1)
-  if [[ -z $line ]]; then
-    local version
-    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-    pg_createcluster "$version" main >/dev/null
+cluster() {  # prints "version name" of the chosen cluster (default: the first), creating it if absent
+  local line version
+  if [[ -n $CLUSTER ]]; then
+    line=$(pg_lsclusters --no-header | awk -v n="$CLUSTER" '$2==n' | head -n 1)
+  else
     line=$(pg_lsclusters --no-header | head -n 1)
   fi
-  awk '{print $1, $2}' <<<"$line"
+  if [[ -z $line ]]; then
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    pg_createcluster "$version" "${CLUSTER:-main}" -p "$PORT" >/dev/null
+    line=$(pg_lsclusters --no-header | awk -v n="${CLUSTER:-main}" '$2==n' | head -n 1)
+  fi
+  awk '{print $1, $2, $3}' <<<"$line"
 }
 
 start() {
-  read -r version name < <(cluster)
+  read -r version name PORT < <(cluster)
   if ! pg_lsclusters --no-header | awk -v v="$version" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
     pg_ctlcluster "$version" "$name" start
   fi
   local deadline=$((SECONDS + 60))
-  until pg_isready -q -h 127.0.0.1 -p 5432; do
+  until pg_isready -q -h 127.0.0.1 -p "$PORT"; do
     ((SECONDS < deadline)) || die "PostgreSQL did not answer within 60s"
     sleep 0.3
   done
 }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+as_postgres() { runuser -u postgres -- "$@" -p "$PORT"; }
 
 provision() {
   as_postgres psql -q -v ON_ERROR_STOP=1 -d postgres <<SQL
@@ -60,9 +67,18 @@ SQL
   done
 }
 
-case ${1:-} in
-  up) install; start; provision; echo "postgresql://$USER_NAME:$PASSWORD@127.0.0.1:5432/wirefeed_test" ;;
-  stop) read -r version name < <(cluster); pg_ctlcluster "$version" "$name" stop -m fast ;;
+cmd=${1:-}; shift || true
+while (($#)); do
+  case $1 in
+    --cluster) CLUSTER=$2; shift 2 ;;
+    --port) PORT=$2; shift 2 ;;
+    *) die "unknown argument $1" ;;
+  esac
+done
+
+case $cmd in
+  up) install; start; provision; echo "postgresql://$USER_NAME:$PASSWORD@127.0.0.1:$PORT/wirefeed_test" ;;
+  stop) read -r version name PORT < <(cluster); pg_ctlcluster "$version" "$name" stop -m fast ;;
   start) start ;;
   *) die "usage: postgres.sh up|stop|start" ;;
 esac

@@ -22,6 +22,7 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = "wirefeed"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
+    max_poll_interval_ms: int = Field(300_000, ge=1_000, description="Kafka max.poll.interval.ms")
     database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
     metrics_host: str = "0.0.0.0"  # a container must expose its metrics port
     metrics_port: int = Field(9400, ge=0, le=65535)

@@ -15,6 +15,7 @@ from typing import Protocol
 import structlog
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 
 from services.core.runner import StopSignal
 
@@ -83,7 +84,12 @@ class ConsumeLoop:
             self._rewind(records, error)
             return
         self.failures = 0
-        self.commit(next_offsets(records))
+        try:
+            self.commit(next_offsets(records))
+        except KafkaError as error:
+            # The group moved on (e.g. this consumer stalled past max.poll.interval.ms): the output is
+            # durable and idempotent, so the partition's new owner re-processing it is harmless.
+            log.warning("commit_failed", error=str(error)[:300])
 
     def _rewind(self, records: list[ConsumerRecord], error: Exception) -> None:
         self.failures += 1

@@ -49,7 +49,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
         "max_poll_records": 500,
-        "max_poll_interval_ms": 300_000,
+        "max_poll_interval_ms": settings.max_poll_interval_ms,
         "session_timeout_ms": 15_000,
         "heartbeat_interval_ms": 3_000,
         "fetch_max_bytes": 16 * 1024 * 1024,

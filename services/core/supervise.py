@@ -33,6 +33,17 @@ class Pipeline:
             self.processes[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=self.env)
         return self
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one service (fault tests): no clean-up runs in it."""
+        process = self.processes[name]
+        process.kill()
+        process.wait(30)
+
+    def restart(self, name: str) -> None:
+        if self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=self.env)
+
     def port(self, name: str) -> int:
         return int(self.env.get(f"WIREFEED_{name.upper()}_METRICS_PORT", DEFAULT_PORTS[name]))
 
