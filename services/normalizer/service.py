@@ -80,8 +80,8 @@ class NormalizeBatch:
         return self.producer.send(self.topics.dead_letter, key=record.key, value=letter.to_bytes())
 
     def _flush(self, futures: list[object]) -> None:
-        self.producer.flush(timeout=60)
         try:
+            self.producer.flush(timeout=60)
             for future in futures:
                 future.get(timeout=60)  # type: ignore[attr-defined]
         except Exception as error:

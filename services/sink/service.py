@@ -88,8 +88,8 @@ class SinkBatch:
                 letters.append(self.producer.send(self.topics.dead_letter, key=record.key,
                                                   value=letter.to_bytes()))
         if letters:  # dead letters must be durable before their offsets are stored
-            self.producer.flush(timeout=60)
             try:
+                self.producer.flush(timeout=60)
                 for future in letters:
                     future.get(timeout=60)
             except Exception as error:
