@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
 from schemas import Enclosure, FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item
 from services.poller.formats.safexml import check_depth, reject_entity_declarations
+from services.poller.formats.xmltree import item_fragments
 
-# feedparser resolves relative URLs and sanitises HTML itself; sanitising again happens in the normalizer.
+# feedparser sanitises HTML itself; sanitising again happens in the normalizer. It is not told the feed's
+# URL: it would resolve ids against it too, turning a guid "t3_x" into "http://host/t3_x". Links are
+# resolved here instead (xml:base declared in the feed is still honoured by feedparser).
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
     # feedparser runs its own SAX parser, which would expand entities declared in the DOCTYPE.
     reject_entity_declarations(body)
-    check_depth(body)
+    originals = item_fragments(check_depth(body))
     headers = {"content-type": content_type} if content_type else {}
-    headers["content-location"] = ctx.feed_url
     parsed = feedparser.parse(body, response_headers=headers)
     version = parsed.get("version") or ""
     if not version and not parsed.entries:
@@ -27,15 +30,18 @@ def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = Non
     fmt = _format_of(version)
     feed = parsed.feed
     title = _text(feed.get("title"))
-    items = [_item(entry, ctx, fmt, title) for entry in parsed.entries]
+    # Fragments pair with entries only when both parsers saw the same items (ill-formed feeds may differ).
+    if len(originals) != len(parsed.entries):
+        originals = [None] * len(parsed.entries)
+    items = [_item(entry, ctx, fmt, title, original) for entry, original in zip(parsed.entries, originals, strict=True)]
     return ParsedFeed(
         format=fmt,
         title=title,
         items=items,
         ttl_seconds=_ttl(feed.get("ttl")),
-        next_page_url=_link(feed, "next"),
-        hub_url=_link(feed, "hub"),
-        self_url=_link(feed, "self"),
+        next_page_url=_link(feed, "next", ctx.feed_url),
+        hub_url=_link(feed, "hub", ctx.feed_url),
+        self_url=_link(feed, "self", ctx.feed_url),
     )
 
 
@@ -47,7 +53,7 @@ def _format_of(version: str) -> FeedFormat:
     return FeedFormat.RSS
 
 
-def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None) -> RawItem:
+def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, original: str | None) -> RawItem:
     content = entry.get("content") or []
     content_html = content[0].get("value") if content else None
     return make_raw_item(
@@ -55,8 +61,8 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None)
         fmt,
         feed_title,
         guid=_text(entry.get("id")),
-        link=_text(entry.get("link")),
-        canonical_link=_link(entry, "canonical"),
+        link=_absolute(_text(entry.get("link")), ctx.feed_url),
+        canonical_link=_link(entry, "canonical", ctx.feed_url),
         title=_text(entry.get("title")),
         summary_html=_text(entry.get("summary")),
         content_html=content_html,
@@ -65,24 +71,29 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None)
         authors=[a["name"] for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")],
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),
-        enclosures=[_enclosure(e) for e in entry.get("enclosures", []) if e.get("href")],
+        enclosures=[_enclosure(e, ctx.feed_url) for e in entry.get("enclosures", []) if e.get("href")],
+        original=original,
     )
 
 
-def _enclosure(enclosure: Any) -> Enclosure:
+def _enclosure(enclosure: Any, base: str) -> Enclosure:
     length = str(enclosure.get("length") or "")
     return Enclosure(
-        url=enclosure["href"],
+        url=urljoin(base, str(enclosure["href"]).strip()),
         type=enclosure.get("type"),
         length=int(length) if length.isdigit() else None,
     )
 
 
-def _link(node: Any, rel: str) -> str | None:
+def _link(node: Any, rel: str, base: str) -> str | None:
     for link in node.get("links", []) or []:
         if link.get("rel") == rel and link.get("href"):
-            return str(link["href"])
+            return _absolute(str(link["href"]), base)
     return None
+
+
+def _absolute(url: str | None, base: str) -> str | None:
+    return urljoin(base, url.strip()) if url else None
 
 
 def _ttl(value: Any) -> float | None:

@@ -24,7 +24,6 @@ _UNDEFINED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
-_INTERNAL_SUBSET_END = re.compile(r"\]\s*>")
 _DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _LATIN1_NAMES = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "windows-1252", "cp1252"})
 
@@ -76,11 +75,14 @@ def decode_for_sniffing(body: bytes) -> str:
 
 
 def _prolog_end(text: str) -> int:
-    """Where the DOCTYPE or root element starts: past the XML declaration, comments and PIs."""
+    """Where the DOCTYPE or root element starts: past the XML declaration, comments, PIs and stray text."""
     pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
+    while pos < len(text):
+        if text[pos] != "<":
+            # Whitespace, or junk a lenient parser might skip: look at the next markup instead.
+            pos = text.find("<", pos)
+            if pos < 0:
+                return len(text)
         for opener, closer in (("<?", "?>"), ("<!--", "-->")):
             if text.startswith(opener, pos):
                 end = text.find(closer, pos + len(opener))
@@ -88,16 +90,17 @@ def _prolog_end(text: str) -> int:
                 break
         else:
             return pos
+    return pos
 
 
 def doctype_declares_entities(text: str) -> bool:
     start = _prolog_end(text)
     if not _DOCTYPE.match(text, start):
         return False
-    # An unterminated internal subset runs to the end of the document, so search all of it then.
-    subset_end = _INTERNAL_SUBSET_END.search(text, start)
-    stop = subset_end.end() if subset_end else len(text)
-    return _ENTITY_DECLARATION.search(text, start, stop) is not None
+    # Where the internal subset ends cannot be found without parsing it (a quoted "]>" in an earlier
+    # declaration can hide the rest), so an entity declaration anywhere after the DOCTYPE counts. The
+    # rare casualty is a document with a DOCTYPE whose text quotes "<!ENTITY".
+    return _ENTITY_DECLARATION.search(text, start) is not None
 
 
 def reject_entity_declarations(body: bytes) -> None:

@@ -1,0 +1,103 @@
+"""Picking one headline, body and description out of ninjs's many spellings of each.
+
+1.x: "headline", "headline_<role>", "body_html", "body_text", "body_<role>" (1.3+ extensions).
+2.x/3.x: "headlines"/"bodies"/"descriptions" lists of {role, contenttype|contentType, value}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.poller.formats.values import string, strings, text_or_markup_as_html
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml", "application/nitf+xml")
+_HTML_SUFFIXES = ("html", "xhtml", "richtext")
+
+
+def first(entry: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = string(entry.get(key))
+        if value:
+            return value
+    return None
+
+
+def headline(entry: dict[str, Any]) -> str | None:
+    simple = first(entry, "headline", "headline_main") or _suffixed(entry, "headline_")
+    if simple:
+        return simple
+    chosen = _by_role(entry.get("headlines"))
+    return string(chosen.get("value")) if chosen else None
+
+
+def body_html(entry: dict[str, Any]) -> str | None:
+    return _html_of(entry, "body", "bodies")
+
+
+def description_html(entry: dict[str, Any]) -> str | None:
+    return _html_of(entry, "description", "descriptions")
+
+
+def _html_of(entry: dict[str, Any], prefix: str, list_key: str) -> str | None:
+    for suffix in _HTML_SUFFIXES:
+        markup = first(entry, f"{prefix}_{suffix}")
+        if markup:
+            return markup
+    text = first(entry, f"{prefix}_text", f"{prefix}_main") or _suffixed(entry, f"{prefix}_")
+    if text:
+        return _as_html(text, None)
+    chosen = _by_role(entry.get(list_key), prefer_html=True)
+    if chosen is None:
+        return None
+    return _as_html(string(chosen.get("value")), first(chosen, "contenttype", "contentType"))
+
+
+def _as_html(value: str | None, content_type: str | None) -> str | None:
+    # Untyped: providers put both plain text and markup here, so the value itself decides.
+    return text_or_markup_as_html(value, content_type.lower().startswith(_HTML_TYPES) if content_type else None)
+
+
+def _suffixed(entry: dict[str, Any], prefix: str) -> str | None:
+    for key in sorted(k for k in entry if k.startswith(prefix)):
+        value = string(entry.get(key))
+        if value:
+            return value
+    return None
+
+
+def _by_role(values: Any, prefer_html: bool = False) -> dict[str, Any] | None:
+    """The role "main" entry if any, else (optionally the first HTML one, else) the first with a value."""
+    if not isinstance(values, list):
+        return None
+    candidates = [v for v in values if isinstance(v, dict) and string(v.get("value"))]
+    for candidate in candidates:
+        if candidate.get("role") == "main":
+            return candidate
+    if prefer_html:
+        for candidate in candidates:
+            if (first(candidate, "contenttype", "contentType") or "").lower().startswith(_HTML_TYPES):
+                return candidate
+    return candidates[0] if candidates else None
+
+
+def authors(entry: dict[str, Any]) -> list[str]:
+    """Superdesk's "authors" objects; ninjs "people" are people the story is about, not its authors."""
+    values = entry.get("authors")
+    if not isinstance(values, list):
+        return []
+    names = (string(a.get("name")) if isinstance(a, dict) else string(a) for a in values)
+    return [name for name in names if name]
+
+
+def categories(entry: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+    for key in ("subjects", "subject"):
+        values = entry.get(key)
+        if isinstance(values, list):
+            for subject in values:
+                if isinstance(subject, dict):
+                    label = first(subject, "name", "code", "qcode", "uri")
+                    if label and label not in found:
+                        found.append(label)
+    found.extend(keyword for keyword in strings(entry.get("keywords")) if keyword not in found)
+    return found

@@ -1,0 +1,72 @@
+"""Loosely typed values from feed documents: JSON parsed with a typed error, coercion, and text as HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from services.poller.formats.base import InvalidDocumentError
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\r\n\s*\r\n")
+
+
+def load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except RecursionError as exc:  # deeply nested arrays exhaust the decoder's stack
+        raise InvalidDocumentError("JSON nested too deeply") from exc
+    except ValueError as exc:  # includes UnicodeDecodeError and json.JSONDecodeError
+        raise InvalidDocumentError(f"not valid JSON: {exc}") from exc
+
+
+def string(value: Any) -> str | None:
+    """A non-empty stripped string, or None for anything else (numbers, objects, blanks)."""
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+def strings(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [text for text in map(string, value) if text]
+
+
+def integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def text_as_html(value: Any) -> str | None:
+    """Plain text as HTML: escaped, one <p> per paragraph (blank-line separated), line breaks kept."""
+    text = string(value)
+    if text is None:
+        return None
+    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line.strip(), quote=False) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+    )
+
+
+def looks_like_markup(value: str) -> bool:
+    """Whether untyped (or mislabelled "text/plain") content is really HTML: it opens with a tag."""
+    stripped = value.lstrip()
+    return stripped.startswith("<") and ">" in stripped
+
+
+def text_or_markup_as_html(value: str | None, is_markup: bool | None = None) -> str | None:
+    """HTML for content whose type is known (is_markup) or, when None, guessed from the value."""
+    text = string(value)
+    if text is None:
+        return None
+    if is_markup is None:
+        is_markup = looks_like_markup(text)
+    return text if is_markup else text_as_html(text)

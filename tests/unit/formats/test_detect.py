@@ -1,0 +1,67 @@
+"""Format detection by content, and the per-feed format override."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from schemas import FeedFormat
+from services.poller.formats import FeedParseError, ParsedFeed, UnsupportedFormatError, detect_format
+
+Parse = Callable[..., ParsedFeed]
+NAR = "http://iptc.org/std/nar/2006-10-01/"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ('<?xml version="1.0"?><rss version="2.0"><channel/></rss>', FeedFormat.RSS),
+    ('\ufeff  <!-- c --><rss version="0.91"/>', FeedFormat.RSS),
+    ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', FeedFormat.RDF),
+    ('<feed xmlns="http://www.w3.org/2005/Atom"/>', FeedFormat.ATOM),
+    ('<entry xmlns="http://www.w3.org/2005/Atom"/>', FeedFormat.ATOM),
+    (f'<newsMessage xmlns="{NAR}"/>', FeedFormat.NEWSML_G2),
+    (f'<?xml version="1.0"?>\n<newsItem guid="x" xmlns="{NAR}"/>', FeedFormat.NEWSML_G2),
+    (f'<ns0:newsMessage xmlns:ns0="{NAR}"/>', FeedFormat.NEWSML_G2),
+    (f'<packageItem xmlns="{NAR}"/>', FeedFormat.NEWSML_G2),
+    (f'<conceptItem xmlns="{NAR}"/>', FeedFormat.NEWSML_G2),
+    ('<!DOCTYPE nitf SYSTEM "nitf.dtd"><nitf version="-//IPTC//DTD NITF 3.4//EN"/>', FeedFormat.NITF),
+    ('<NewsML Version="1.2"/>', FeedFormat.NEWSML_1),
+    ('{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": []}', FeedFormat.JSON_FEED),
+    ('{"version": "1.0", "home_page_url": "https://x", "items": []}', FeedFormat.JSON_FEED),
+    ('{"uri": "urn:x", "headline": "h"}', FeedFormat.NINJS),
+    ('{"uri": "urn:x"}', FeedFormat.NINJS),
+    ('{"guid": "x", "body_html": "<p>b</p>"}', FeedFormat.NINJS),
+    ('[{"uri": "urn:a"}, {"uri": "urn:b"}]', FeedFormat.NINJS),
+    ('{"total": 1, "item": [{"uri": "urn:a"}]}', FeedFormat.NINJS),
+    ('{"data": {"item": {"uri": "urn:a"}}}', FeedFormat.NINJS),
+    ('{"data": {"items": [{"item": {"uri": "urn:a"}}]}}', FeedFormat.NINJS),
+])
+def test_detects_format_from_content(body: str, expected: FeedFormat) -> None:
+    assert detect_format(body.encode()) is expected
+
+
+def test_detects_utf16_documents() -> None:
+    assert detect_format('<?xml version="1.0" encoding="utf-16"?><rss/>'.encode("utf-16")) is FeedFormat.RSS
+    assert detect_format('<nitf/>'.encode("utf-16-le")) is FeedFormat.NITF
+
+
+def test_content_type_is_only_a_hint() -> None:
+    assert detect_format(b'{"uri": "urn:x"}', "application/rss+xml") is FeedFormat.NINJS
+
+
+@pytest.mark.parametrize("body", [
+    "", "plain text", "<html><body>not a feed</body></html>", "<opml/>", '<catalog xmlns="urn:other"/>',
+    "{}", '{"rss": {"channel": {}}}', "[1, 2]", "[]", '{"broken": ', "<newsItem/>",
+])
+def test_unknown_documents_are_unsupported(body: str) -> None:
+    with pytest.raises(UnsupportedFormatError):
+        detect_format(body.encode())
+
+
+def test_configured_format_overrides_detection(parse: Parse) -> None:
+    # Detection would call this RSS; a feed configured as NITF is parsed as NITF, and fails as NITF.
+    with pytest.raises(FeedParseError, match="nitf"):
+        parse(b'<rss version="2.0"><channel/></rss>', fmt=FeedFormat.NITF)
+    feed = parse(b'<nitf><body><body.head><hedline><hl1>h</hl1></hedline></body.head></body></nitf>',
+                 fmt=FeedFormat.NITF)
+    assert feed.format is FeedFormat.NITF

@@ -1,0 +1,173 @@
+"""IPTC ninjs 1.x, 2.x and 3.x field mapping: identity, version, status, embargo, urgency, byline, dateline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from schemas import FeedFormat, PubStatus
+from services.poller.formats import FeedContext, InvalidDocumentError, ParsedFeed
+from services.poller.formats.ninjs import parse_ninjs
+
+Parse = Callable[..., ParsedFeed]
+
+NINJS_1 = {
+    "uri": "urn:newsml:example.com:20240501:abc",
+    "type": "text",
+    "version": "3",
+    "versioncreated": "2024-05-01T10:05:00Z",
+    "firstcreated": "2024-05-01T09:00:00Z",
+    "pubstatus": "withheld",
+    "embargoed": "2024-05-02T00:00:00Z",
+    "urgency": 2,
+    "headline": "Version one headline",
+    "byline": "By Ann Writer",
+    "located": "Oslo",
+    "language": "nb",
+    "body_html": "<p>HTML body</p>",
+    "body_text": "text body",
+    "description_text": "A summary",
+    "subject": [{"name": "politics", "code": "11000000"}, {"code": "04000000"}],
+}
+
+NINJS_2 = {
+    "uri": "http://example.com/item/2",
+    "version": "7",
+    "versioncreated": "2024-05-01T10:05:00+02:00",
+    "pubstatus": "canceled",
+    "urgency": "4",
+    "headlines": [{"role": "sub", "value": "Sub"}, {"role": "main", "value": "Main headline"}],
+    "bodies": [{"role": "text", "contenttype": "text/plain", "value": "plain"},
+               {"role": "html", "contenttype": "text/html", "value": "<p>rich</p>"}],
+    "descriptions": [{"role": "summary", "contenttype": "text/plain", "value": "Short & sweet"}],
+    "by": "Bo Reporter",
+    "located": "Stockholm",
+    "subjects": [{"name": "sport", "uri": "http://cv.iptc.org/newscodes/mediatopic/15000000"}],
+}
+
+NINJS_3 = {
+    "uri": "urn:three",
+    "version": "1",
+    "versionCreated": "2024-05-01T10:05:00Z",
+    "firstCreated": "2024-05-01T10:00:00Z",
+    "pubStatus": "usable",
+    "embargoedUntil": "2024-05-01T12:00:00Z",
+    "urgency": 9,
+    "headlines": [{"value": "Camel case headline"}],
+    "bodies": [{"contentType": "text/plain", "value": "First para.\n\nSecond para."}],
+    "by": "C. Author",
+    "located": "Helsinki",
+}
+
+
+def _one(parse: Parse, document: Any) -> Any:
+    feed = parse(json.dumps(document))
+    assert feed.format is FeedFormat.NINJS
+    assert len(feed.items) == 1
+    return feed.items[0]
+
+
+def test_ninjs_1_fields(parse: Parse) -> None:
+    item = _one(parse, NINJS_1)
+    assert item.guid == "urn:newsml:example.com:20240501:abc"
+    assert item.version == 3
+    assert item.pubstatus is PubStatus.WITHHELD
+    assert item.embargoed_until_raw == "2024-05-02T00:00:00Z"
+    assert item.urgency == 2
+    assert item.title == "Version one headline"
+    assert item.byline == "By Ann Writer"
+    assert item.dateline == "Oslo"
+    assert item.content_html == "<p>HTML body</p>"
+    assert item.summary_html == "<p>A summary</p>"
+    assert (item.published_raw, item.updated_raw) == ("2024-05-01T09:00:00Z", "2024-05-01T10:05:00Z")
+    assert item.categories == ["politics", "04000000"]
+    assert item.language == "nb"
+    assert json.loads(item.original)["uri"] == item.guid
+
+
+def test_ninjs_2_fields(parse: Parse) -> None:
+    item = _one(parse, NINJS_2)
+    assert (item.version, item.pubstatus, item.urgency) == (7, PubStatus.CANCELED, 4)
+    assert item.title == "Main headline"
+    assert item.content_html == "<p>rich</p>"
+    assert item.summary_html == "<p>Short &amp; sweet</p>"
+    assert (item.byline, item.dateline) == ("Bo Reporter", "Stockholm")
+    assert item.published_raw == item.updated_raw == "2024-05-01T10:05:00+02:00"
+    assert item.categories == ["sport"]
+
+
+def test_ninjs_3_camel_case_fields(parse: Parse) -> None:
+    item = _one(parse, NINJS_3)
+    assert (item.version, item.pubstatus, item.urgency) == (1, PubStatus.USABLE, 9)
+    assert item.embargoed_until_raw == "2024-05-01T12:00:00Z"
+    assert item.title == "Camel case headline"
+    assert item.content_html == "<p>First para.</p><p>Second para.</p>"
+    assert (item.byline, item.dateline) == ("C. Author", "Helsinki")
+    assert (item.published_raw, item.updated_raw) == ("2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z")
+
+
+def test_ninjs_1_3_extension_names(parse: Parse) -> None:
+    item = _one(parse, {"uri": "u", "headline_main": "Extended", "body_richtext": "<b>x</b>",
+                        "description_caption": "plain caption"})
+    assert (item.title, item.content_html, item.summary_html) == ("Extended", "<b>x</b>", "<p>plain caption</p>")
+
+
+def test_superdesk_flavour_uses_guid_and_authors(parse: Parse) -> None:
+    item = _one(parse, {"guid": "tag:x", "headline": "h", "body_html": "<p>b</p>", "pubstatus": "cancelled",
+                        "authors": [{"name": "Jo", "role": "writer"}], "keywords": ["k1"]})
+    assert (item.guid, item.authors, item.categories) == ("tag:x", ["Jo"], ["k1"])
+    assert item.pubstatus is PubStatus.CANCELED  # British spelling of a kill is still a kill
+
+
+def test_lists_and_envelopes(parse: Parse) -> None:
+    assert [i.guid for i in parse(json.dumps([NINJS_1, NINJS_2])).items] == [NINJS_1["uri"], NINJS_2["uri"]]
+    bbc = parse(json.dumps({"total": 1, "offset": 0, "item": [NINJS_3]}))
+    assert [i.guid for i in bbc.items] == ["urn:three"]
+    ap = parse(json.dumps({"data": {"next_page": "https://api.example/next",
+                                    "items": [{"item": NINJS_2}, {"meta": {}}]}}))
+    assert [i.guid for i in ap.items] == [NINJS_2["uri"]]
+    assert ap.next_page_url == "https://api.example/next"
+    ap_item = parse(json.dumps({"data": {"item": {"uri": "u", "datelinelocation": {"city": "New York"}}}}))
+    assert ap_item.items[0].dateline == "New York"
+    assert parse(json.dumps({"data": {"current_item_count": 0, "items": []}})).items == []
+
+
+def test_text_associations_become_items_media_do_not(parse: Parse) -> None:
+    document = dict(NINJS_1, associations={
+        "photo": {"uri": "urn:pic", "type": "picture", "renditions": {"main": {"href": "https://x/p.jpg"}}},
+        "sidebar": {"uri": "urn:side", "type": "text", "headline": "Sidebar", "body_text": "More."},
+    })
+    assert [i.guid for i in parse(json.dumps(document)).items] == [NINJS_1["uri"], "urn:side"]
+
+
+def test_picture_renditions_are_enclosures(parse: Parse) -> None:
+    item = _one(parse, {"uri": "urn:p", "type": "picture", "headline": "A photo",
+                        "renditions": {"main": {"href": "https://x/p.jpg", "mimetype": "image/jpeg"}}})
+    assert [(e.url, e.type) for e in item.enclosures] == [("https://x/p.jpg", "image/jpeg")]
+
+
+def test_lenient_about_fields_it_cannot_use(parse: Parse) -> None:
+    item = _one(parse, {"uri": "urn:x", "urgency": "high", "pubstatus": "commissioned", "headline": 42,
+                        "version": "v2"})
+    assert (item.urgency, item.pubstatus, item.title, item.version) == (None, None, None, None)
+
+
+@pytest.mark.parametrize("document", [
+    {}, {"uri": ""}, {"uri": 5}, {"uri": "urn:x", "version": 1.5}, {"uri": "urn:x", "version": {"v": 1}},
+    [{"uri": "urn:a"}, {"headline": "no uri"}],
+])
+def test_invalid_items_are_typed_errors(document: Any, parse: Parse) -> None:
+    with pytest.raises(InvalidDocumentError):
+        parse(json.dumps(document), fmt=FeedFormat.NINJS)
+
+
+def test_schema_validator_plug_in(ctx: FeedContext) -> None:
+    def validator(document: Any) -> list[str]:
+        return ["headline is required"] if "headline" not in document else []
+
+    with pytest.raises(InvalidDocumentError, match="headline is required"):
+        parse_ninjs(b'{"uri": "urn:x"}', ctx, validator=validator)
+    assert parse_ninjs(b'{"uri": "urn:x", "headline": "h"}', ctx, validator=validator).items

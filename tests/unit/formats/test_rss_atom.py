@@ -1,0 +1,53 @@
+"""RSS/Atom through feedparser: ids kept as published, links resolved, originals kept, no fake dates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from schemas import FeedFormat
+from services.poller.formats import ParsedFeed
+
+Parse = Callable[..., ParsedFeed]
+
+RSS = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Wire</title><link>https://example.com/</link><ttl>15</ttl>
+<item><title>One</title><guid isPermaLink="false">t3_abc</guid><link>/news/one</link>
+  <pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate>
+  <enclosure url="/media/one.mp3" type="audio/mpeg" length="1234"/></item>
+<item><title>Two</title><link>https://example.com/news/two</link></item>
+</channel></rss>"""
+
+ATOM = """<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom wire</title>
+<link rel="next" href="?page=2"/>
+<entry><id>tag:example.com,2024:1</id><title>Entry</title><link href="https://example.com/e1"/>
+  <published>2024-05-01T10:00:00Z</published><updated>2024-05-01T11:00:00Z</updated></entry>
+</feed>"""
+
+
+def test_guid_is_not_resolved_against_the_feed_url(parse: Parse) -> None:
+    first, second = parse(RSS).items
+    assert first.guid == "t3_abc"
+    assert first.item_id == "feed:t3_abc"
+    assert second.guid is None and second.item_id == "feed:https://example.com/news/two"
+
+
+def test_relative_links_are_resolved_against_the_feed_url(parse: Parse) -> None:
+    first = parse(RSS).items[0]
+    assert first.link == "http://example.com/news/one"
+    assert [e.url for e in first.enclosures] == ["http://example.com/media/one.mp3"]
+    assert parse(ATOM).next_page_url == "http://example.com/feed?page=2"
+
+
+def test_an_rss_pubdate_is_not_also_reported_as_updated(parse: Parse) -> None:
+    first = parse(RSS).items[0]
+    assert (first.published_raw, first.updated_raw) == ("Wed, 01 May 2024 10:00:00 GMT", None)
+    entry = parse(ATOM).items[0]
+    assert (entry.published_raw, entry.updated_raw) == ("2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z")
+
+
+def test_items_keep_their_original_fragment(parse: Parse) -> None:
+    feed = parse(RSS)
+    assert feed.format is FeedFormat.RSS and feed.ttl_seconds == 900
+    assert [item.original.split(">", 1)[0] if item.original else None for item in feed.items] == ["<item", "<item"]
+    assert "t3_abc" in (feed.items[0].original or "")
