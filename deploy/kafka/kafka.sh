@@ -36,7 +36,7 @@ client_port() { echo $((PORT + 2 * ($1 - 1))); }
 controller_port() { echo $((PORT + 2 * ($1 - 1) + 1)); }
 
 write_config() {  # node
-  local node=$1 voters="" rf=$((NODES < 3 ? NODES : 3)) isr
+  local node=$1 voters="" rf=$((NODES < 3 ? NODES : 3)) isr i
   isr=$((rf > 1 ? 2 : 1))
   for i in $(seq 1 "$NODES"); do
     voters+="${voters:+,}$i@127.0.0.1:$(controller_port "$i")"
@@ -162,7 +162,7 @@ down() {
 
 bootstrap() {
   load_layout
-  local out=""
+  local out="" i
   for i in $(seq 1 "$NODES"); do out+="${out:+,}127.0.0.1:$(client_port "$i")"; done
   echo "$out"
 }

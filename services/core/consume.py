@@ -67,7 +67,13 @@ class ConsumeLoop:
     def run(self, max_batches: int | None = None) -> None:
         batches = 0
         while not self.stop.is_set() and (max_batches is None or batches < max_batches):
-            polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+            try:
+                polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+            except KafkaError as error:
+                # kafka-python can surface a lost broker from poll(); wait and poll again, the client
+                # reconnects by itself once a broker answers.
+                self._backoff("poll_failed", error)
+                continue
             records = [record for partition in polled.values() for record in partition]
             self.last_progress = time.monotonic()
             if not records:
@@ -92,11 +98,14 @@ class ConsumeLoop:
             log.warning("commit_failed", error=str(error)[:300])
 
     def _rewind(self, records: list[ConsumerRecord], error: Exception) -> None:
-        self.failures += 1
-        delay = min(self.max_backoff, 0.5 * 2 ** (self.failures - 1))
-        log.warning("batch_retry", error=str(error)[:300], failures=self.failures, retry_in=delay)
         assigned = self.consumer.assignment()
         for tp, offset in first_offsets(records).items():
             if tp in assigned:
                 self.consumer.seek(tp, offset)
+        self._backoff("batch_retry", error)
+
+    def _backoff(self, event: str, error: Exception) -> None:
+        self.failures += 1
+        delay = min(self.max_backoff, 0.5 * 2 ** (self.failures - 1))
+        log.warning(event, error=str(error)[:300], failures=self.failures, retry_in=delay)
         self.stop.wait(delay)
