@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 log = structlog.get_logger(__name__)
 
 Dialect = Literal["sqlite", "postgresql"]
+MIGRATION_LOCK_KEY = zlib.crc32(b"wirefeed-migrations")
 Params = Sequence[Any]
 
 #: Errors that mean "the database is unavailable right now": retry later, lose nothing.
@@ -125,7 +126,7 @@ class Database:
         files = _migration_files(package, self.dialect)
         applied: list[int] = []
         with self.transaction() as tx:
-            self._lock_migrations(tx, component)
+            self._lock_migrations(tx)
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " component TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (component, version))"
@@ -143,10 +144,11 @@ class Database:
             log.info("migrations_applied", component=component, versions=applied)
         return applied
 
-    def _lock_migrations(self, tx: Tx, component: str) -> None:
-        # SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs an advisory lock.
+    def _lock_migrations(self, tx: Tx) -> None:
+        # SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs an advisory lock, one
+        # for every component, since they share the schema_migrations table and its CREATE.
         if self.dialect == "postgresql":
-            tx.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(component.encode()),))
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
 
     def _run_script(self, tx: Tx, sql: str) -> None:
         for statement in _split_statements(sql):
