@@ -49,4 +49,15 @@ test: venv kafka-up ## everything CI runs: lint, then the whole test suite on re
 	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
 	$(MAKE) --no-print-directory lint && $(PY) -m pytest
 
-.PHONY: help venv kafka-up kafka-down postgres-up demo run lint schemas test
+reliability: venv kafka-up ## the fault suite alone, ending with its fault table (also part of make test)
+	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
+	$(PY) -m pytest tests/reliability -m reliability
+
+eval: venv ## dedup evaluation on labelled real data: precision, recall, misses
+	$(PY) -m eval.dedup
+
+bench: venv kafka-up ## benchmarks: figures and ratios against baselines measured in the same run
+	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
+	for bench in bench/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
+
+.PHONY: help venv kafka-up kafka-down postgres-up demo run lint schemas test reliability eval bench
