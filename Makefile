@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafka.sh
 POSTGRES := deploy/postgres/postgres.sh
 KAFKA_DIR ?= .wirefeed/kafka
-export WIREFEED_KAFKA_BOOTSTRAP_SERVERS ?= $(or $(KAFKA_BOOTSTRAP_SERVERS),127.0.0.1:9092)
+KAFKA_PORT ?= 9092
+LOCAL_KAFKA := 127.0.0.1:$(KAFKA_PORT)
+export WIREFEED_KAFKA_BOOTSTRAP_SERVERS ?= $(or $(KAFKA_BOOTSTRAP_SERVERS),$(LOCAL_KAFKA))
 
 .DEFAULT_GOAL := help
 
@@ -20,8 +22,8 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## create .venv with the project and its dev tools
 
-kafka-up: ## start a local Apache Kafka (KRaft) on 127.0.0.1:9092, unless one is configured
-	@if [ "$(WIREFEED_KAFKA_BOOTSTRAP_SERVERS)" = "127.0.0.1:9092" ]; then $(KAFKA) up --dir $(KAFKA_DIR); \
+kafka-up: ## start a local Apache Kafka (KRaft) on 127.0.0.1:$(KAFKA_PORT), unless one is configured
+	@if [ "$(WIREFEED_KAFKA_BOOTSTRAP_SERVERS)" = "$(LOCAL_KAFKA)" ]; then $(KAFKA) up --dir $(KAFKA_DIR) --port $(KAFKA_PORT); \
 	else echo "using Kafka at $(WIREFEED_KAFKA_BOOTSTRAP_SERVERS)"; fi
 
 kafka-down: ## stop the local Kafka
