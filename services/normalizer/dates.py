@@ -52,8 +52,9 @@ def _feedparser(raw: str) -> datetime | None:
     parsed = feedparser._parse_date(raw)  # the same date handlers feedparser applies to feeds
     if parsed is None:
         return None
+    year, month, day, hour, minute, second = parsed[:6]
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
 
