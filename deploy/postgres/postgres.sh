@@ -11,7 +11,7 @@ set -euo pipefail
 
 USER_NAME=wirefeed
 PASSWORD=${WIREFEED_PG_PASSWORD:-wirefeed}
-CLUSTER=""
+CLUSTER=main
 PORT=5432
 
 die() { echo "postgres.sh: $*" >&2; exit 1; }
@@ -24,17 +24,13 @@ install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
 }
 
-cluster() {  # prints "version name" of the chosen cluster (default: the first), creating it if absent
+cluster() {  # prints "version name port" of the chosen cluster (default: main), creating it if absent
   local line version
-  if [[ -n $CLUSTER ]]; then
-    line=$(pg_lsclusters --no-header | awk -v n="$CLUSTER" '$2==n' | head -n 1)
-  else
-    line=$(pg_lsclusters --no-header | head -n 1)
-  fi
+  line=$(pg_lsclusters --no-header | awk -v n="$CLUSTER" '$2==n' | sort -V | tail -n 1)
   if [[ -z $line ]]; then
     version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-    pg_createcluster "$version" "${CLUSTER:-main}" -p "$PORT" >/dev/null
-    line=$(pg_lsclusters --no-header | awk -v n="${CLUSTER:-main}" '$2==n' | head -n 1)
+    pg_createcluster "$version" "$CLUSTER" -p "$PORT" >/dev/null
+    line=$(pg_lsclusters --no-header | awk -v n="$CLUSTER" '$2==n' | head -n 1)
   fi
   awk '{print $1, $2, $3}' <<<"$line"
 }
