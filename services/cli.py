@@ -7,11 +7,13 @@ assembles them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
 from services.poller import commands as poller_commands
 from services.sink import commands as sink_commands
@@ -39,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     normalizer_commands.register(commands)
     sink_commands.register(commands)
     commands.add_parser("run", help="run poller, normalizer and sink together").set_defaults(handler=_run)
+    status = commands.add_parser("status", help="readiness, throughput, lag and worst feeds of running services")
+    for name, port in DEFAULT_PORTS.items():
+        default = int(os.environ.get(f"WIREFEED_{name.upper()}_METRICS_PORT", port))
+        status.add_argument(f"--{name}-port", type=int, default=default)
+    status.add_argument("--interval", type=float, default=1.0, help="seconds between the two scrapes")
+    status.set_defaults(handler=_status)
     demo = commands.add_parser("demo", help="the whole pipeline on bundled sample feeds, then a summary")
     demo.add_argument("--timeout", type=float, default=120.0)
     demo.set_defaults(handler=_demo)
@@ -49,6 +57,12 @@ def _run(_: argparse.Namespace) -> int:
     from services.core.supervise import Pipeline
 
     return Pipeline().start().wait()
+
+
+def _status(args: argparse.Namespace) -> int:
+    from services.core.status import main as status
+
+    return status({name: getattr(args, f"{name}_port") for name in DEFAULT_PORTS}, args.interval)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,6 +73,8 @@ def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
         poller_port = pipeline.port("poller")
         wait_for(lambda: metric_total(scrape(poller_port), "wirefeed_poller_fetches_total") >= 6, timeout=60,
                  message="each feed polled three times")
+        status = subprocess.run([sys.executable, "-m", "services.cli", "status", "--interval", "0.2"],
+                                env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
         poller = scrape(poller_port)
         normalizer = scrape(pipeline.port("normalizer"))
         sink = scrape(sink_port)
@@ -86,6 +91,8 @@ def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
     assert metric_total(sink, "wirefeed_sink_rows_written_total", outcome="inserted") == 3
     assert metric_total(sink, "wirefeed_end_to_end_latency_seconds_count") == 3
     assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("ready") >= 3 and "not ready" not in status.stdout
 
     store = SqlStore(Database(database_url))
     try:
