@@ -52,7 +52,7 @@ class ConsumeLoop:
     def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *,
                  commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
                  poll_timeout_ms: int = 500, max_backoff: float = 30.0,
-                 on_idle: Callable[[], None] | None = None) -> None:
+                 housekeeping: Callable[[], None] | None = None) -> None:
         self.consumer = consumer
         self.process = process
         self.stop = stop
@@ -60,7 +60,7 @@ class ConsumeLoop:
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff = max_backoff
-        self.on_idle = on_idle
+        self.housekeeping = housekeeping
         self.failures = 0
         self.last_progress = time.monotonic()
 
@@ -76,12 +76,11 @@ class ConsumeLoop:
                 continue
             records = [record for partition in polled.values() for record in partition]
             self.last_progress = time.monotonic()
-            if not records:
-                if self.on_idle:
-                    self.on_idle()
-                continue
-            batches += 1
-            self._handle(records)
+            if records:
+                batches += 1
+                self._handle(records)
+            if self.housekeeping:  # periodic chores (purges, lag gauges); each decides itself when it is due
+                self.housekeeping()
 
     def _handle(self, records: list[ConsumerRecord]) -> None:
         try:

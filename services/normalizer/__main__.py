@@ -20,7 +20,7 @@ from services.normalizer.settings import NormalizerSettings
 
 log = structlog.get_logger(__name__)
 
-PURGE_EVERY_SECONDS = 3600.0
+PURGE_EVERY_SECONDS = 600.0
 MAX_POLL_GAP_SECONDS = 120.0
 
 
@@ -36,7 +36,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch)
     consumer.subscribe([settings.topics.raw_items])
     loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup), stop,
-                       max_records=settings.max_batch, on_idle=_purger(dedup))
+                       max_records=settings.max_batch, housekeeping=_purger(dedup))
     health = Health({
         "kafka": broker_reachable(settings),
         "dedup_db": db.ping,

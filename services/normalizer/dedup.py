@@ -1,24 +1,39 @@
-"""Exact deduplication and story versions, durable and safe across normalizer replicas.
+"""Deduplication and story grouping, durable and safe across normalizer replicas.
 
-An article claims fingerprints (its normalised content, its canonical URL) with INSERT ... ON CONFLICT
-DO NOTHING inside one transaction, so when two replicas race for the same content exactly one wins:
-the database decides, not the replicas' memories. Claims remember the claiming article, which makes a
-redelivered message (after a crash between claim and produce) republish instead of vanish.
+Per article, in one transaction: one read (``_READ``: the article if known, the owners of its content,
+URL and item fingerprints, and the stories owning its LSH band keys with their MinHash signatures), a
+pure decision (``plan``), then the writes. Every write that another replica could race for is a claim
+on a unique key, ``INSERT ... ON CONFLICT DO NOTHING``: fingerprints, story rows and band keys. A claim
+that comes back empty means another replica decided first; the transaction is rolled back and decided
+again against what that replica committed, so two replicas given two copies of one story at once end
+with one story id. Band rows go in sorted, so two such transactions cannot deadlock.
+
+Verdicts: an exact repeat (same content or URL) is a DUPLICATE and not published; the same item with new
+content, or a near-duplicate from the same feed or with a wire slug (``UPDATE 2-``), is a NEW_VERSION;
+a near-duplicate from another feed is a COPY (published, same story id, ``duplicate_of`` and
+``similarity`` set); anything else is NEW. A canceled article cancels its story, and every later version
+or copy inherits it. Claims remember their article, so a redelivered message (after a crash between claim
+and produce) is published again instead of vanishing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from schemas import Article
+from schemas import Article, PubStatus
 from services.core.db import Database, Tx
+from services.normalizer.neardup import Candidate, Fingerprint, Match, NearDup, is_wire_update
+
+ATTEMPTS = 3
 
 
 class Verdict(StrEnum):
     NEW = "new"                    # first time: publish
-    NEW_VERSION = "new_version"    # an edit of a story already seen: publish as version n+1
+    NEW_VERSION = "new_version"    # an edit, update or refile of a story already seen: publish as version n+1
+    COPY = "copy"                  # another outlet's copy of a story already seen: publish, grouped
     REDELIVERED = "redelivered"    # decided before but maybe not produced: publish again (idempotent)
     DUPLICATE = "duplicate"        # the same content or URL as another article: count, drop
 
@@ -35,17 +50,61 @@ class Decision:
         return self.verdict is not Verdict.DUPLICATE
 
 
+class DedupConflictError(RuntimeError):
+    """Lost the same race several times in a row: something else keeps writing the same keys."""
+
+
+class _LostRace(Exception):  # noqa: N818  # control flow inside decide(), never escapes it
+    """A claim found another replica's row: roll back and decide again."""
+
+
+@dataclass(frozen=True)
+class StoryState:
+    story_id: str
+    first_article_id: str
+    latest_version: int
+    canceled: bool
+
+
+@dataclass
+class Snapshot:
+    """What the read returned, sorted by kind."""
+
+    known: tuple[Any, ...] | None = None
+    claims: dict[str, tuple[str, str]] = field(default_factory=dict)   # kind -> (article id, story id)
+    item_story: str | None = None     # the story this item joined, when that story is still there
+    candidates: list[Candidate] = field(default_factory=list)
+    taken_bands: set[tuple[int, int]] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Plan:
+    verdict: Verdict
+    story_id: str
+    reason: str | None
+    match: Match | None
+    claims: list[tuple[str, str]]
+    bands: list[tuple[int, int]]
+
+
 class DedupStore:
-    def __init__(self, db: Database, window: timedelta = timedelta(days=7)) -> None:
+    def __init__(self, db: Database, window: timedelta = timedelta(days=7), near: NearDup | None = None) -> None:
         self.db = db
         self.window = window
+        self.near = near or NearDup()
 
     def migrate(self) -> None:
         self.db.migrate("normalizer", "services.normalizer")
 
     def decide(self, article: Article, now: datetime) -> Decision:
-        with self.db.transaction() as tx:
-            return self._decide(tx, article, now)
+        fingerprint = self.near.fingerprint(article)  # CPU work outside the transaction
+        for _ in range(ATTEMPTS):
+            try:
+                with self.db.transaction() as tx:
+                    return self._decide(tx, article, fingerprint, now)
+            except _LostRace:
+                continue
+        raise DedupConflictError(f"article {article.id}: lost the claim race {ATTEMPTS} times")
 
     def mark_published(self, article_ids: list[str]) -> None:
         with self.db.transaction() as tx:
@@ -53,53 +112,202 @@ class DedupStore:
                            [(True, article_id) for article_id in article_ids])
 
     def purge(self, now: datetime) -> int:
-        """Forget claims older than the window, keeping memory and tables bounded."""
+        """Forget what is older than the window, keeping tables (and lookups) bounded."""
         cutoff = now - self.window
+        removed = 0
         with self.db.transaction() as tx:
-            removed = tx.execute("DELETE FROM dedup_fingerprints WHERE created_at < ?", (cutoff,)).rowcount
-            removed += tx.execute("DELETE FROM dedup_articles WHERE created_at < ?", (cutoff,)).rowcount
+            for table, column in (("dedup_fingerprints", "created_at"), ("dedup_articles", "created_at"),
+                                  ("dedup_bands", "created_at"), ("dedup_stories", "updated_at")):
+                removed += tx.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,)).rowcount
         return removed
 
-    def _decide(self, tx: Tx, article: Article, now: datetime) -> Decision:
-        known = tx.execute("SELECT story_id, version, published FROM dedup_articles WHERE article_id = ?",
-                           (article.id,)).fetchone()
-        if known is not None:
-            story_id, version, published = str(known[0]), int(str(known[1])), bool(known[2])
-            decided = article.model_copy(update={"story_id": story_id, "version": version})
-            if published:
-                return Decision(Verdict.DUPLICATE, decided, "repeat", duplicate_of=article.id)
-            return Decision(Verdict.REDELIVERED, decided)
-        owner = self._claim(tx, "content", article.content_hash, article, now)
-        if owner is not None:
-            return Decision(Verdict.DUPLICATE, article, "same_content", duplicate_of=owner[0])
-        if article.canonical_url:
-            owner = self._claim(tx, "url", article.canonical_url, article, now)
-            if owner is not None and owner[1] != article.story_id:
-                return Decision(Verdict.DUPLICATE, article, "same_url", duplicate_of=owner[0])
-        return self._add_version(tx, article, now)
+    def _decide(self, tx: Tx, article: Article, fingerprint: Fingerprint, now: datetime) -> Decision:
+        snapshot = read(tx, article, fingerprint)
+        decided = plan(article, fingerprint, snapshot, self.near)
+        if isinstance(decided, Decision):
+            return decided
+        return _write(tx, article, fingerprint, decided, now)
 
-    def _claim(self, tx: Tx, kind: str, fingerprint: str, article: Article,
-               now: datetime) -> tuple[str, str] | None:
-        """Claim a fingerprint; return the (article_id, story_id) of an earlier owner, if another."""
+
+# -- read ------------------------------------------------------------------------------------------------
+
+# One statement, three kinds of rows, so a decision costs one round trip to read. Placeholder NULLs are
+# typed because PostgreSQL types a UNION's columns from its first branches.
+_NULLS = {"t": "CAST(NULL AS TEXT)", "i": "CAST(NULL AS INTEGER)", "b": "CAST(NULL AS BOOLEAN)",
+          "r": "CAST(NULL AS REAL)", "x": "CAST(NULL AS BYTEA)", "l": "CAST(NULL AS BIGINT)"}
+_BAND_ROWS = (
+    "SELECT 'band', b.story_id, b.article_id, a.version, "
+    "EXISTS (SELECT 1 FROM dedup_articles x WHERE x.story_id = b.story_id AND x.feed_id = ?), "
+    "s.first_article_id, s.latest_version, s.canceled, a.signature, {r}, b.band_index, b.band_hash "
+    "FROM dedup_bands b JOIN dedup_articles a ON a.article_id = b.article_id "
+    "JOIN dedup_stories s ON s.story_id = b.story_id WHERE {terms}")
+_CLAIM_ROWS = (
+    "SELECT 'claim', f.story_id, f.article_id, {i}, {b}, f.kind, s.latest_version, s.canceled, {x}, {r}, "
+    "{i}, {l} FROM dedup_fingerprints f LEFT JOIN dedup_stories s ON s.story_id = f.story_id WHERE {terms}")
+_KNOWN_ROWS = (
+    "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, {i}, s.canceled, {x}, "
+    "a.similarity, {i}, {l} "
+    "FROM dedup_articles a LEFT JOIN dedup_stories s ON s.story_id = a.story_id WHERE a.article_id = ?")
+
+
+def _claim_keys(article: Article) -> list[tuple[str, str]]:
+    keys = [("content", article.content_hash)]
+    if article.canonical_url:
+        keys.append(("url", article.canonical_url))
+    keys.append(("item", article.story_id))  # before grouping, story_id is the item's own id
+    return keys
+
+
+def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
+    keys = _claim_keys(article)
+    parts: list[str] = []
+    params: list[Any] = []
+    if fingerprint.bands:
+        terms = " OR ".join(["(b.band_index = ? AND b.band_hash = ?)"] * len(fingerprint.bands))
+        parts.append(_BAND_ROWS.format(terms=terms, **_NULLS))
+        params += [article.feed_id, *(value for key in fingerprint.bands for value in key)]
+    parts.append(_CLAIM_ROWS.format(terms=" OR ".join(["(f.kind = ? AND f.fingerprint = ?)"] * len(keys)), **_NULLS))
+    params += [value for key in keys for value in key]
+    parts.append(_KNOWN_ROWS.format(**_NULLS))
+    params.append(article.id)
+    return _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
+
+
+def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
+    snapshot = Snapshot()
+    for row in rows:
+        tag, story_id, article_id = row[0], str(row[1]), str(row[2])
+        if tag == "known":
+            snapshot.known = row
+        elif tag == "claim":
+            snapshot.claims[str(row[5])] = (article_id, story_id)
+            if row[5] == "item" and row[6] is not None:
+                snapshot.item_story = story_id
+        else:
+            snapshot.taken_bands.add((int(row[10]), int(row[11])))
+            if row[8] is not None:
+                snapshot.candidates.append(Candidate(story_id, article_id, bytes(row[8]), int(row[3]),
+                                                     bool(row[4])))
+    return snapshot
+
+
+# -- decide (pure) ---------------------------------------------------------------------------------------
+
+def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup) -> Plan | Decision:
+    """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write."""
+    if snapshot.known is not None:
+        return _known(article, snapshot.known)
+    content = snapshot.claims.get("content")
+    if content is not None and content[0] != article.id:
+        return Decision(Verdict.DUPLICATE, article, "same_content", duplicate_of=content[0])
+    verdict, story_id, reason, match = _target(article, fingerprint, snapshot, near)
+    url = snapshot.claims.get("url")
+    if url is not None and url[0] != article.id and url[1] != story_id:
+        return Decision(Verdict.DUPLICATE, article, "same_url", duplicate_of=url[0])
+    claims = [key for key in _claim_keys(article) if key[0] not in snapshot.claims]
+    bands = sorted(key for key in fingerprint.bands if key not in snapshot.taken_bands)
+    return Plan(verdict, story_id, reason, match, claims, bands)
+
+
+def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot,
+            near: NearDup) -> tuple[Verdict, str, str | None, Match | None]:
+    """Which story the article belongs to, and as what."""
+    if snapshot.item_story is not None:
+        return Verdict.NEW_VERSION, snapshot.item_story, "edit", None
+    match = near.best_match(fingerprint, snapshot.candidates)
+    if match is None:
+        return Verdict.NEW, article.story_id, None, None
+    if is_wire_update(article):
+        return Verdict.NEW_VERSION, match.story_id, "wire_update", match
+    if not match.same_feed:
+        return Verdict.COPY, match.story_id, "near_duplicate", match
+    if match.similarity >= near.config.same_feed_threshold:
+        return Verdict.NEW_VERSION, match.story_id, "same_source_edit", match
+    # The same outlet's boilerplate makes its short stories look alike: not enough to call it an edit.
+    return Verdict.NEW, article.story_id, None, None
+
+
+def _known(article: Article, row: tuple[Any, ...]) -> Decision:
+    story_id, version, published = str(row[1]), int(row[3]), bool(row[4])
+    update: dict[str, Any] = {"story_id": story_id, "version": version, "duplicate_of": row[5],
+                              "similarity": None if row[9] is None else float(row[9])}
+    if row[7]:
+        update["pubstatus"] = PubStatus.CANCELED
+    decided = article.model_copy(update=update)
+    if published:
+        return Decision(Verdict.DUPLICATE, decided, "repeat", duplicate_of=article.id)
+    return Decision(Verdict.REDELIVERED, decided)
+
+
+# -- write -----------------------------------------------------------------------------------------------
+
+def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: datetime) -> Decision:
+    _claim(tx, plan, article, now)
+    state = _story(tx, plan, article, now)
+    version = _version(plan, state, article)
+    kind = {Verdict.NEW: "story", Verdict.COPY: "copy"}.get(plan.verdict, "version")
+    duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
+    similarity = plan.match.similarity if plan.match else None
+    tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
+               "duplicate_of, similarity, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
+                fingerprint.signature))
+    _bands(tx, plan, article, now)
+    update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
+                              "similarity": similarity}
+    if state.canceled:
+        update["pubstatus"] = PubStatus.CANCELED
+    return Decision(plan.verdict, article.model_copy(update=update), plan.reason,
+                    duplicate_of=duplicate_of or (plan.match.article_id if plan.match else None))
+
+
+def _claim(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
+    if not plan.claims:
+        return
+    rows = [(kind, key, article.id, plan.story_id, now) for kind, key in plan.claims]
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+    inserted = tx.execute("INSERT INTO dedup_fingerprints (kind, fingerprint, article_id, story_id, created_at) "
+                          f"VALUES {values} ON CONFLICT (kind, fingerprint) DO NOTHING",
+                          [v for row in rows for v in row]).rowcount
+    if inserted != len(rows):
+        raise _LostRace
+
+
+def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
+    canceled = article.pubstatus is PubStatus.CANCELED
+    if plan.verdict is Verdict.NEW:
+        version = max(1, article.version)
         inserted = tx.execute(
-            "INSERT INTO dedup_fingerprints (kind, fingerprint, article_id, story_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, fingerprint) DO NOTHING",
-            (kind, fingerprint, article.id, article.story_id, now),
-        ).rowcount
-        if inserted:
-            return None
-        row = tx.execute("SELECT article_id, story_id FROM dedup_fingerprints WHERE kind = ? AND fingerprint = ?",
-                         (kind, fingerprint)).fetchone()
-        if row is None or row[0] == article.id:
-            return None
-        return str(row[0]), str(row[1])
+            "INSERT INTO dedup_stories (story_id, first_article_id, latest_version, canceled, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
+            (plan.story_id, article.id, version, canceled, now, now)).rowcount
+        if not inserted:
+            raise _LostRace
+        return StoryState(plan.story_id, article.id, version, canceled)
+    # The row lock taken here numbers concurrent versions of one story one after the other.
+    bump = "latest_version = latest_version + 1, " if plan.verdict is Verdict.NEW_VERSION else ""
+    row = tx.execute(f"UPDATE dedup_stories SET {bump}canceled = (canceled OR ?), updated_at = ? "
+                     "WHERE story_id = ? RETURNING first_article_id, latest_version, canceled",
+                     (canceled, now, plan.story_id)).fetchone()
+    if row is None:  # purged since the read
+        raise _LostRace
+    return StoryState(plan.story_id, str(row[0]), int(row[1]), bool(row[2]))
 
-    def _add_version(self, tx: Tx, article: Article, now: datetime) -> Decision:
-        row = tx.execute("SELECT MAX(version) FROM dedup_articles WHERE story_id = ?",
-                         (article.story_id,)).fetchone()
-        previous = int(str(row[0])) if row and row[0] is not None else 0
-        version = max(previous + 1, article.version if previous == 0 else 0)
-        tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at) "
-                   "VALUES (?, ?, ?, ?, ?)", (article.id, article.story_id, version, False, now))
-        verdict = Verdict.NEW_VERSION if previous else Verdict.NEW
-        return Decision(verdict, article.model_copy(update={"version": version}))
+
+def _version(plan: Plan, state: StoryState, article: Article) -> int:
+    if plan.verdict is Verdict.COPY and plan.match is not None:
+        return plan.match.version  # a copy of the version it matched
+    return state.latest_version
+
+
+def _bands(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
+    if not plan.bands:
+        return
+    rows = [(index, value, plan.story_id, article.id, now) for index, value in plan.bands]
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+    inserted = tx.execute("INSERT INTO dedup_bands (band_index, band_hash, story_id, article_id, created_at) "
+                          f"VALUES {values} ON CONFLICT (band_index, band_hash) DO NOTHING",
+                          [v for row in rows for v in row]).rowcount
+    # A new story finding its keys taken since the read may be racing a copy of itself: decide again.
+    if plan.verdict is Verdict.NEW and inserted != len(rows):
+        raise _LostRace

@@ -21,12 +21,13 @@ from services.core.db import TRANSIENT_ERRORS
 from services.core.kafka import dead_letter
 from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
-from services.normalizer.dedup import DedupStore
+from services.normalizer.dedup import DedupConflictError, DedupStore
 from services.normalizer.normalize import NormalizeError, normalize
 
 log = structlog.get_logger(__name__)
 
 STAGE = "normalizer"
+RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, DedupConflictError)
 
 
 class NormalizeBatch:
@@ -62,7 +63,7 @@ class NormalizeBatch:
             return None
         try:
             decision = self.dedup.decide(article, now)
-        except TRANSIENT_ERRORS as error:
+        except RETRYABLE as error:
             raise TransientError(f"dedup store unavailable: {error}") from error
         if not decision.publish:
             metrics.DUPLICATES.labels(decision.reason or "duplicate").inc()

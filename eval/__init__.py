@@ -1,0 +1,1 @@
+"""Offline evaluations of wirefeed components on real data (read from ../shared/corpus)."""

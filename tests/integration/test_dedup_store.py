@@ -1,0 +1,177 @@
+"""The dedup store on real SQLite and real PostgreSQL: exact dedup, story grouping, versions, cancel,
+restarts, purge, and two replicas racing on copies of one story."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from schemas import Article, PubStatus
+from services.core.db import Database
+from services.normalizer.dedup import Decision, DedupStore, Verdict
+from tests.unit.dedup import stories
+from tests.unit.dedup.stories import T0
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[DedupStore]:
+    store = DedupStore(Database(database_url))
+    store.migrate()
+    yield store
+    store.db.close()
+
+
+def test_a_new_article_is_new_and_its_repeat_a_duplicate(store: DedupStore, shared_dir: Path) -> None:
+    article = stories.wire(shared_dir)
+    assert store.decide(article, T0).verdict is Verdict.NEW
+    assert store.decide(article, T0).verdict is Verdict.REDELIVERED  # not yet marked published
+    store.mark_published([article.id])
+    repeat = store.decide(article, T0)
+    assert (repeat.verdict, repeat.reason, repeat.publish) == (Verdict.DUPLICATE, "repeat", False)
+
+
+def test_the_same_content_from_another_feed_is_an_exact_duplicate(store: DedupStore, shared_dir: Path) -> None:
+    first = stories.wire(shared_dir)
+    store.decide(first, T0)
+    same = stories.make(5, first.title, first.body_text, feed_id="elsewhere")
+    decision = store.decide(same, T0)
+    assert (decision.verdict, decision.reason, decision.duplicate_of) == (Verdict.DUPLICATE, "same_content", first.id)
+
+
+def test_a_url_owned_by_another_story_is_a_duplicate(store: DedupStore, shared_dir: Path) -> None:
+    url = "https://example.com/iraq"
+    store.decide(stories.make(1, "One", stories.OTHER_IRAQ_STORY[1], url=url, item="a"), T0)
+    decision = store.decide(stories.make(2, "Two", "Something else entirely.", url=url, item="b"), T0)
+    assert (decision.verdict, decision.reason) == (Verdict.DUPLICATE, "same_url")
+
+
+def test_the_seed_and_a_syndicated_variant_get_one_story_id(store: DedupStore, shared_dir: Path) -> None:
+    original = store.decide(stories.syndicated(shared_dir), T0)
+    copy = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=5))
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=9))
+    assert original.verdict is Verdict.NEW
+    assert copy.verdict is Verdict.COPY and wire.verdict is Verdict.COPY and copy.publish
+    story = original.article.story_id
+    assert copy.article.story_id == wire.article.story_id == story
+    assert copy.article.duplicate_of == wire.article.duplicate_of == original.article.id
+    assert copy.article.similarity is not None and 0.35 <= copy.article.similarity < 1.0
+    assert copy.article.version == original.article.version == 1
+
+
+def test_a_different_iraq_story_of_the_same_day_stays_apart(store: DedupStore, shared_dir: Path) -> None:
+    first = store.decide(stories.wire(shared_dir), T0)
+    other = store.decide(stories.other_iraq_story(), T0 + timedelta(minutes=1))
+    assert other.verdict is Verdict.NEW and other.article.story_id != first.article.story_id
+    assert other.article.duplicate_of is None and other.article.similarity is None
+
+
+def test_versions_are_numbered_across_edits_and_refiles(store: DedupStore, shared_dir: Path) -> None:
+    wire = stories.wire(shared_dir)
+    first = store.decide(wire, T0)
+    edited = stories.make(2, wire.title, wire.body_text + "\n\nAdds comment from the Pentagon.",
+                          feed_id="reuters", item="L1N3EF0ZZ")  # same item id, new content
+    second = store.decide(edited, T0 + timedelta(minutes=3))
+    refile = stories.make(8, f"UPDATE 2-{wire.title}", wire.body_text + "\n\nAdds U.S. reaction.",
+                          feed_id="wire-mirror", item="refile")
+    third = store.decide(refile, T0 + timedelta(minutes=6))
+    assert [d.verdict for d in (first, second, third)] == [Verdict.NEW, Verdict.NEW_VERSION, Verdict.NEW_VERSION]
+    assert [d.article.version for d in (first, second, third)] == [1, 2, 3]
+    assert {d.article.story_id for d in (first, second, third)} == {first.article.story_id}
+
+
+def test_an_edit_of_a_copy_is_a_new_version_of_the_grouped_story(store: DedupStore, shared_dir: Path) -> None:
+    original = store.decide(stories.wire(shared_dir), T0)
+    variant = stories.variant(shared_dir)
+    store.decide(variant, T0 + timedelta(minutes=1))
+    edited = stories.make(3, variant.title + " (corrected)", variant.body_text.replace("2,500", "2,600"),
+                          feed_id=variant.feed_id, item="iraq-us-talks")
+    decision = store.decide(edited, T0 + timedelta(minutes=2))
+    assert decision.verdict is Verdict.NEW_VERSION
+    assert (decision.article.story_id, decision.article.version) == (original.article.story_id, 2)
+
+
+def test_a_cancel_marks_the_story_and_later_articles_inherit_it(store: DedupStore, shared_dir: Path) -> None:
+    wire = stories.wire(shared_dir)
+    store.decide(wire, T0)
+    kill = stories.make(2, wire.title, "This story has been withdrawn.", feed_id="reuters", item="L1N3EF0ZZ",
+                        pubstatus=PubStatus.CANCELED)
+    canceled = store.decide(kill, T0 + timedelta(minutes=1))
+    copy = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=2))
+    assert canceled.verdict is Verdict.NEW_VERSION and canceled.article.pubstatus is PubStatus.CANCELED
+    assert copy.verdict is Verdict.COPY and copy.article.pubstatus is PubStatus.CANCELED
+    redelivered = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=3))
+    assert redelivered.verdict is Verdict.REDELIVERED and redelivered.article.pubstatus is PubStatus.CANCELED
+
+
+def test_a_new_store_on_the_same_database_keeps_the_index(database_url: str, shared_dir: Path) -> None:
+    first = DedupStore(Database(database_url))
+    first.migrate()
+    original = first.decide(stories.wire(shared_dir), T0)
+    first.db.close()
+    restarted = DedupStore(Database(database_url))
+    restarted.migrate()
+    copy = restarted.decide(stories.variant(shared_dir), T0 + timedelta(hours=1))
+    restarted.db.close()
+    assert copy.verdict is Verdict.COPY and copy.article.story_id == original.article.story_id
+
+
+def test_purge_forgets_stories_older_than_the_window(store: DedupStore, shared_dir: Path) -> None:
+    store.decide(stories.wire(shared_dir), T0)
+    assert store.purge(T0 + timedelta(days=1)) == 0
+    assert store.purge(T0 + store.window + timedelta(seconds=1)) > 0
+    for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands", "dedup_stories"):
+        assert store.db.query(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+    later = store.decide(stories.variant(shared_dir), T0 + timedelta(days=8))
+    assert later.verdict is Verdict.NEW
+
+
+def test_migrations_are_idempotent(store: DedupStore) -> None:
+    store.migrate()
+    assert store.db.migrate("normalizer", "services.normalizer") == []
+
+
+@pytest.mark.postgres
+def test_two_replicas_racing_on_copies_of_one_story_end_with_one_story_id(postgres_url: str,
+                                                                          shared_dir: Path) -> None:
+    replicas = [DedupStore(Database(postgres_url)) for _ in range(2)]
+    replicas[0].migrate()
+    try:
+        for round_ in range(8):  # several rounds: the interleaving differs each time
+            copies = [_copy(shared_dir, round_, f"outlet-{round_}-{side}", title_suffix)
+                      for side, title_suffix in (("a", ""), ("b", " (Reuters)"))]
+            decisions = _race(replicas, copies, T0 + timedelta(days=round_))
+            assert len({d.article.story_id for d in decisions}) == 1, f"round {round_}"
+            assert sorted(d.verdict for d in decisions) == sorted([Verdict.NEW, Verdict.COPY])
+            replicas[0].purge(T0 + timedelta(days=round_ + 30))
+    finally:
+        for replica in replicas:
+            replica.db.close()
+
+
+def _copy(shared_dir: Path, round_: int, feed_id: str, title_suffix: str) -> Article:
+    """A fresh item per round, so that each round starts from nothing."""
+    variant = stories.variant(shared_dir)
+    return stories.make(round_, variant.title + title_suffix, variant.body_text, feed_id=feed_id,
+                        item=f"round-{round_}", minutes=round_)
+
+
+def _race(replicas: list[DedupStore], copies: list[Article], now: datetime) -> list[Decision]:
+    """Each replica decides its copy on its own connection, released at the same instant."""
+    barrier = threading.Barrier(len(replicas))
+    decisions: list[Decision] = []
+
+    def run(replica: DedupStore, article: Article) -> None:
+        barrier.wait()
+        decisions.append(replica.decide(article, now))
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(replicas, copies, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(decisions) == len(replicas)
+    return decisions

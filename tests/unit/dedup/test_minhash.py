@@ -1,0 +1,65 @@
+"""MinHash primitives: normalised shingles, stable signatures, similarity estimates, band keys."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from services.normalizer import minhash
+
+WORDS = [f"w{i}" for i in range(400)]
+
+
+def test_tokens_ignore_case_punctuation_and_typographic_quotes() -> None:
+    assert minhash.tokens("The Coalition’s END, said U.S.") == minhash.tokens("the coalition's end said u s")
+
+
+def test_scripts_without_spaces_are_split_into_characters() -> None:
+    assert minhash.tokens("北京欢迎 you") == ["北", "京", "欢", "迎", "you"]
+
+
+def test_shingles_are_overlapping_word_ngrams() -> None:
+    assert minhash.shingles(["a", "b", "c", "d"], 3) == ["a b c", "b c d"]
+    assert minhash.shingles(["a", "b"], 3) == ["a b"]
+    assert minhash.shingles([], 3) == []
+
+
+@pytest.mark.parametrize("backend", ["rensa", "datasketch"])
+def test_signatures_are_deterministic_and_independent_of_order(backend: str) -> None:
+    hasher = minhash.make_hasher(backend, 128)
+    grams = minhash.shingles(WORDS, 3)
+    shuffled = grams[:]
+    random.Random(1).shuffle(shuffled)
+    first = minhash.to_bytes(hasher.digest(grams))
+    assert first == minhash.to_bytes(hasher.digest(shuffled))
+    assert len(first) == 512
+
+
+@pytest.mark.parametrize("backend", ["rensa", "datasketch"])
+@pytest.mark.parametrize("overlap", [0.2, 0.5, 0.8])
+def test_estimated_similarity_is_close_to_the_true_jaccard(backend: str, overlap: float) -> None:
+    hasher = minhash.make_hasher(backend, 128)
+    items = [f"s{i}" for i in range(2000)]
+    shared = int(1000 * 2 * overlap / (1 + overlap))  # |A∩B| for |A|=|B|=1000 and Jaccard = overlap
+    a, b = items[:1000], items[1000 - shared:2000 - shared]
+    estimate = minhash.jaccard(minhash.to_bytes(hasher.digest(a)), minhash.to_bytes(hasher.digest(b)))
+    assert estimate == pytest.approx(overlap, abs=0.13)  # three standard errors at 128 permutations
+
+
+def test_signatures_of_different_lengths_are_not_similar() -> None:
+    assert minhash.jaccard(b"\x00" * 8, b"\x00" * 12) == 0.0
+
+
+def test_band_keys_depend_on_the_band_and_the_salt() -> None:
+    signature = minhash.to_bytes(minhash.make_hasher("rensa", 128).digest(minhash.shingles(WORDS, 3)))
+    keys = minhash.band_keys(signature, 42, 3, "a")
+    assert [index for index, _ in keys] == list(range(42))
+    assert keys == minhash.band_keys(signature, 42, 3, "a")
+    assert {h for _, h in keys}.isdisjoint({h for _, h in minhash.band_keys(signature, 42, 3, "b")})
+    assert all(-(2**63) <= h < 2**63 for _, h in keys)
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown MinHash backend"):
+        minhash.make_hasher("nope", 128)

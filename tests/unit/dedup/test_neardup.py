@@ -1,0 +1,134 @@
+"""Near-duplicate policy, pure: which texts are one story, and as what (copy, version, new story)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas import Article
+from services.normalizer.dedup import Decision, Plan, Snapshot, Verdict, plan
+from services.normalizer.neardup import (
+    Candidate,
+    NearDup,
+    NearDupConfig,
+    is_wire_update,
+    strip_prefixes,
+)
+from tests.unit.dedup import stories
+
+NEAR = NearDup()
+
+
+def candidate(article: Article, *, story: str = "story-1", same_feed: bool = False) -> Candidate:
+    fingerprint = NEAR.fingerprint(article)
+    assert fingerprint.signature is not None
+    return Candidate(story, "first-article", fingerprint.signature, 1, same_feed)
+
+
+def decide(article: Article, snapshot: Snapshot) -> Plan | Decision:
+    return plan(article, NEAR.fingerprint(article), snapshot, NEAR)
+
+
+def test_the_syndicated_seed_and_the_wire_copy_are_one_story(shared_dir: Path) -> None:
+    a, b = NEAR.fingerprint(stories.syndicated(shared_dir)), NEAR.fingerprint(stories.wire(shared_dir))
+    match = NEAR.best_match(a, [candidate(stories.wire(shared_dir))])
+    assert match is not None and match.similarity >= 0.7
+    assert set(a.bands) & set(b.bands), "LSH makes them candidates"
+
+
+def test_an_edited_trimmed_copy_with_boilerplate_is_the_same_story(shared_dir: Path) -> None:
+    match = NEAR.best_match(NEAR.fingerprint(stories.variant(shared_dir)), [candidate(stories.wire(shared_dir))])
+    assert match is not None and NEAR.config.threshold <= match.similarity < 1.0
+
+
+def test_a_different_iraq_story_of_the_same_day_stays_apart(shared_dir: Path) -> None:
+    fingerprint = NEAR.fingerprint(stories.other_iraq_story())
+    assert NEAR.best_match(fingerprint, [candidate(stories.wire(shared_dir))]) is None
+    assert not set(fingerprint.bands) & set(NEAR.fingerprint(stories.wire(shared_dir)).bands)
+
+
+def test_texts_too_short_to_compare_get_no_signature() -> None:
+    fingerprint = NEAR.fingerprint(stories.make(9, "Turkey Islamic State", "Photo."))
+    assert fingerprint.signature is None and fingerprint.bands == ()
+    assert NEAR.best_match(fingerprint, []) is None
+
+
+def test_the_best_match_is_the_most_similar_story(shared_dir: Path) -> None:
+    weak = candidate(stories.variant(shared_dir), story="story-weak")
+    strong = candidate(stories.wire(shared_dir), story="story-strong")
+    match = NEAR.best_match(NEAR.fingerprint(stories.syndicated(shared_dir)), [weak, strong])
+    assert match is not None and match.story_id == "story-strong"
+
+
+@pytest.mark.parametrize(("title", "stripped", "update"), [
+    ("UPDATE 2-Iraq, U.S. agree talks", "Iraq, U.S. agree talks", True),
+    ("UPDATE\n   2-Primeira Liga Results", "Primeira Liga Results", True),
+    ("CORRECTED-S. Illinois battles flooding", "S. Illinois battles flooding", True),
+    ("EXCLUSIVE-Iraq seeks timetable", "Iraq seeks timetable", False),
+    ("NASA-backed mission launches", "NASA-backed mission launches", False),
+    ("Update-ready phones ship", "Update-ready phones ship", False),
+])
+def test_wire_slugs_are_dropped_from_the_text_and_updates_recognised(title: str, stripped: str,
+                                                                    update: bool) -> None:
+    assert strip_prefixes(title) == stripped
+    assert is_wire_update(stories.make(1, title, "body")) is update
+
+
+def test_wire_metadata_prefixes_mark_an_update_too() -> None:
+    article = stories.make(1, "Iraq talks", "body").model_copy(update={"wire_prefixes": ["REFILE"]})
+    assert is_wire_update(article)
+
+
+def test_a_copy_from_another_feed_is_a_copy(shared_dir: Path) -> None:
+    decided = decide(stories.variant(shared_dir), Snapshot(candidates=[candidate(stories.wire(shared_dir))]))
+    assert isinstance(decided, Plan) and decided.verdict is Verdict.COPY and decided.story_id == "story-1"
+
+
+def test_a_near_copy_from_the_same_feed_is_a_new_version(shared_dir: Path) -> None:
+    snapshot = Snapshot(candidates=[candidate(stories.wire(shared_dir), same_feed=True)])
+    decided = decide(stories.syndicated(shared_dir), snapshot)
+    assert isinstance(decided, Plan) and decided.verdict is Verdict.NEW_VERSION
+
+
+def test_a_wire_update_from_another_feed_is_a_new_version(shared_dir: Path) -> None:
+    wire = stories.wire(shared_dir)
+    update = stories.make(7, f"UPDATE 1-{wire.title}", wire.body_text + "\n\nMore detail.", feed_id="other")
+    decided = decide(update, Snapshot(candidates=[candidate(wire)]))
+    assert isinstance(decided, Plan) and (decided.verdict, decided.reason) == (Verdict.NEW_VERSION, "wire_update")
+
+
+def test_a_weak_match_from_the_same_feed_is_not_taken_for_an_edit(shared_dir: Path) -> None:
+    near = NearDup(NearDupConfig(same_feed_threshold=1.0))
+    article = stories.syndicated(shared_dir)
+    snapshot = Snapshot(candidates=[candidate(stories.variant(shared_dir), same_feed=True)])
+    decided = plan(article, near.fingerprint(article), snapshot, near)
+    assert isinstance(decided, Plan) and decided.verdict is Verdict.NEW and decided.story_id == article.story_id
+
+
+def test_the_same_item_again_with_new_content_is_a_new_version_of_its_story(shared_dir: Path) -> None:
+    decided = decide(stories.other_iraq_story(), Snapshot(item_story="story-9",
+                                                          claims={"item": ("a0", "story-9")}))
+    assert isinstance(decided, Plan) and (decided.verdict, decided.story_id) == (Verdict.NEW_VERSION, "story-9")
+    assert ("item", stories.other_iraq_story().story_id) not in decided.claims
+
+
+def test_exact_content_of_another_article_is_a_duplicate() -> None:
+    article = stories.other_iraq_story()
+    decided = decide(article, Snapshot(claims={"content": ("other", "story-2")}))
+    assert isinstance(decided, Decision) and (decided.verdict, decided.reason) == (Verdict.DUPLICATE, "same_content")
+
+
+def test_a_new_story_claims_its_fingerprints_and_band_keys_in_order() -> None:
+    article = stories.other_iraq_story()
+    decided = decide(article, Snapshot())
+    assert isinstance(decided, Plan) and decided.verdict is Verdict.NEW
+    assert [kind for kind, _ in decided.claims] == ["content", "item"]
+    assert decided.bands == sorted(decided.bands) and len(decided.bands) == NEAR.config.bands
+
+
+def test_settings_that_cannot_work_are_refused() -> None:
+    with pytest.raises(ValueError, match="bands"):
+        NearDupConfig(bands=64, rows=3)
+    with pytest.raises(ValueError, match="threshold"):
+        NearDupConfig(threshold=0.0)
