@@ -47,9 +47,9 @@ lint: venv ## ruff and mypy
 schemas: venv ## regenerate the committed JSON Schemas from the models
 	$(PY) -m schemas.generate
 
-test: venv kafka-up ## everything CI runs: lint, then the whole test suite on real Kafka and PostgreSQL
+test: venv kafka-up ## everything CI runs: lint, lint-deploy, then every test on real Kafka and PostgreSQL
 	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
-	$(MAKE) --no-print-directory lint && $(PY) -m pytest
+	$(MAKE) --no-print-directory lint lint-deploy && $(PY) -m pytest
 
 reliability: venv kafka-up ## the fault suite alone, ending with its fault table (also part of make test)
 	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
@@ -61,5 +61,7 @@ eval: venv ## dedup evaluation on labelled real data: precision, recall, misses
 bench: venv kafka-up ## benchmarks: figures and ratios against baselines measured in the same run
 	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
 	for bench in bench/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
+
+include deploy/lint-deploy.mk
 
 .PHONY: help venv kafka-up kafka-down postgres-up demo run lint schemas test reliability eval bench

@@ -1,0 +1,85 @@
+"""The Kubernetes manifests (deploy/kubernetes), validated offline against the bundled API schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.poller.feeds import load_feeds
+from tests.deploy.tools import CONTAINER_PORT, KUBERNETES, SERVICES, load_yaml, load_yaml_documents, run_tool
+
+KUSTOMIZATION = KUBERNETES / "kustomization.yaml"
+EXAMPLE_SECRET = KUBERNETES / "secret.example.yaml"
+
+
+def _manifests() -> list[Path]:
+    return sorted(path for path in KUBERNETES.glob("*.yaml") if path != KUSTOMIZATION)
+
+
+def _resources() -> list[dict[str, Any]]:
+    return [doc for path in _manifests() for doc in load_yaml_documents(path)]
+
+
+def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in _resources() if doc["kind"] == kind}
+
+
+def test_manifests_validate_strictly() -> None:
+    run_tool("kubernetes-validate", "--strict", "--quiet", *_manifests())
+
+
+def test_kustomization_applies_every_manifest_but_the_example_secret() -> None:
+    listed = set(load_yaml(KUSTOMIZATION)["resources"])
+    assert listed == {path.name for path in _manifests()} - {EXAMPLE_SECRET.name}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_probes_resources_and_scrape_annotations(service: str) -> None:
+    deployment = _of_kind("Deployment")[f"wirefeed-{service}"]
+    template = deployment["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    assert container["args"] == [service]
+    assert container["ports"][0]["containerPort"] == CONTAINER_PORT
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(container["resources"][kind])
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(CONTAINER_PORT)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    refs = [source.get("secretRef", source.get("configMapRef", {}))["name"] for source in container["envFrom"]]
+    assert refs == ["wirefeed-env", "wirefeed-credentials"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_a_service_selecting_its_pods(service: str) -> None:
+    selector = _of_kind("Service")[f"wirefeed-{service}"]["spec"]["selector"]
+    labels = _of_kind("Deployment")[f"wirefeed-{service}"]["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= labels.items()
+    assert labels["app.kubernetes.io/component"] == service  # the scrape job names itself after it
+
+
+def test_the_poller_mounts_the_feeds_config_map(tmp_path: Path) -> None:
+    feeds = _of_kind("ConfigMap")["wirefeed-feeds"]["data"]["feeds.yaml"]
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds, encoding="utf-8")
+    assert load_feeds(path).feeds
+    spec = _of_kind("Deployment")["wirefeed-poller"]["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "feeds")
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["WIREFEED_FEEDS_FILE"] == f"{mount['mountPath']}/feeds.yaml"
+    assert any(v.get("configMap", {}).get("name") == "wirefeed-feeds" for v in spec["volumes"])
+
+
+def test_the_example_secret_is_marked_and_holds_the_database_url() -> None:
+    (secret,) = load_yaml_documents(EXAMPLE_SECRET)
+    assert secret["kind"] == "Secret"
+    assert "WIREFEED_DATABASE_URL" in secret["stringData"]
+    assert all("EXAMPLE" in value for value in secret["stringData"].values())
+    assert "EXAMPLE ONLY" in EXAMPLE_SECRET.read_text(encoding="utf-8")
