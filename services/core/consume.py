@@ -80,7 +80,14 @@ class ConsumeLoop:
                 batches += 1
                 self._handle(records)
             if self.housekeeping:  # periodic chores (purges, lag gauges); each decides itself when it is due
-                self.housekeeping()
+                self._chores()
+
+    def _chores(self) -> None:
+        assert self.housekeeping is not None
+        try:
+            self.housekeeping()
+        except Exception as error:  # a failed chore is retried next turn; it must never stop consumption
+            log.warning("housekeeping_failed", error_class=type(error).__name__, error=str(error)[:300])
 
     def _handle(self, records: list[ConsumerRecord]) -> None:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -14,13 +13,16 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal
+from services.normalizer import language
 from services.normalizer.dedup import DedupStore
+from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
 
 log = structlog.get_logger(__name__)
 
 PURGE_EVERY_SECONDS = 600.0
+SAVE_LEARNED_EVERY_SECONDS = 30.0
 MAX_POLL_GAP_SECONDS = 120.0
 
 
@@ -35,8 +37,10 @@ def main(settings: NormalizerSettings | None = None) -> int:
     producer = make_producer(settings, role="normalizer")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch)
     consumer.subscribe([settings.topics.raw_items])
-    loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup), stop,
-                       max_records=settings.max_batch, housekeeping=_purger(dedup))
+    learned = LearnedBoilerplate(db).load()
+    language.warm_up()  # load the language model now, not on the first item
+    loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned), stop,
+                       max_records=settings.max_batch, housekeeping=Housekeeping(dedup, learned))
     health = Health({
         "kafka": broker_reachable(settings),
         "dedup_db": db.ping,
@@ -48,6 +52,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
         loop.run()
     finally:
         consumer.close(autocommit=False)
+        learned.save(datetime.now(UTC))
         producer.flush(timeout=30)
         producer.close(timeout=30)
         server.stop()
@@ -56,16 +61,22 @@ def main(settings: NormalizerSettings | None = None) -> int:
     return 0
 
 
-def _purger(dedup: DedupStore) -> Callable[[], None]:
-    last = [time.monotonic()]
+class Housekeeping:
+    """Chores between batches: forget dedup state past the window, save what the boilerplate model learned."""
 
-    def purge_when_due() -> None:
-        if time.monotonic() - last[0] >= PURGE_EVERY_SECONDS:
-            last[0] = time.monotonic()
-            removed = dedup.purge(datetime.now(UTC))
-            log.info("dedup_purged", removed=removed)
+    def __init__(self, dedup: DedupStore, learned: LearnedBoilerplate) -> None:
+        self.dedup = dedup
+        self.learned = learned
+        self._last_purge = self._last_save = time.monotonic()
 
-    return purge_when_due
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._last_save >= SAVE_LEARNED_EVERY_SECONDS:
+            self._last_save = now
+            self.learned.save(datetime.now(UTC))
+        if now - self._last_purge >= PURGE_EVERY_SECONDS:
+            self._last_purge = now
+            log.info("dedup_purged", removed=self.dedup.purge(datetime.now(UTC)))
 
 
 if __name__ == "__main__":

@@ -1,100 +1,250 @@
-"""HTML to safe HTML and clean text, with lxml and nh3 (no regex parsing of HTML)."""
+"""HTML to safe HTML and clean text, with lxml and nh3 (no regex parsing of HTML).
+
+:func:`parse_body` parses a body once (HTML, or plain text with blank lines between paragraphs), strips
+what never belongs in an article (scripts, page furniture, tracking pixels, script URLs), resolves links,
+and hands back a :class:`~services.normalizer.body.Body` for the text-level steps to work on.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+from urllib.parse import unquote, urljoin, urlsplit
 
-import lxml.html
-import nh3
 from lxml import etree
+from lxml.etree import _Element
 
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p",
-    "pre", "q", "s", "small", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
-    "u", "ul",
-}
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-}
-BLOCK_TAGS = {
-    "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "table",
-    "section", "article", "figure", "figcaption", "ul", "ol", "dl", "dt", "dd", "hr", "header", "footer",
-}
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+from services.normalizer.body import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    BLOCK_TAGS,
+    URL_SCHEMES,
+    Body,
+    drop_tree,
+    fold_text,
+    sanitize_fragment,
+)
+
+__all__ = [
+    "ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "BLOCK_TAGS", "URL_SCHEMES", "Body", "html_to_paragraphs",
+    "html_to_text", "parse_body", "sanitize_fragment", "sanitize_html",
+]
+
+# Removed with their content before anything else looks at the tree: executable or interactive content,
+# and page furniture (navigation, asides, footers) that feed bodies copied from a page still carry.
+DROP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "iframe", "frame", "object", "embed", "applet", "svg",
+    "math", "form", "button", "input", "select", "textarea", "canvas", "audio", "video", "nav", "aside",
+    "footer", "link", "meta", "head", "title", "base",
+})
+# Sectioning tags become <div>: the allowlist keeps <div> so adjacent blocks do not run together.
+SECTIONING_TAGS = frozenset({"section", "article", "main", "header", "address", "center", "hgroup"})
+# Class names publishers' CMS plugins give share bars, related-post widgets, ad slots and feed flair.
+JUNK_CLASSES = frozenset({
+    "feedflare", "sharedaddy", "share-buttons", "social-share", "addtoany_share_save_container",
+    "jp-relatedposts", "related-posts", "yarpp-related", "newsletter-signup", "adsbygoogle", "advertisement",
+    "ad-container", "ad-slot",
+})
+# Hosts that only serve tracking pixels and beacons (a suffix match: "x.doubleclick.net" counts).
+TRACKER_HOSTS = frozenset({
+    "doubleclick.net", "google-analytics.com", "googletagmanager.com", "scorecardresearch.com",
+    "quantserve.com", "pixel.wp.com", "stats.wp.com", "feedblitz.com", "feedsportal.com", "mathtag.com",
+    "krxd.net", "adsafeprotected.com", "bat.bing.com", "ct.pinterest.com", "px.ads.linkedin.com",
+    "analytics.twitter.com", "mf.feeds.reuters.com", "omtrdc.net", "2o7.net", "chartbeat.net",
+    "pixel.parsely.com",
+})
+# Hosts that serve content too, but whose paths here are tracking-only.
+TRACKER_PATHS = {"feeds.feedburner.com": ("/~r/", "/~ff/", "/~a/"), "www.facebook.com": ("/tr",)}
+# C0 controls XML cannot hold, non-characters, and lone surrogates (which cannot even be encoded).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+_THREAD = threading.local()
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
+
+
+def parse_body(html: str, base_url: str | None = None) -> Body:
+    """Parse a body (HTML, or plain text with blank lines between paragraphs) once, ready for cleaning."""
+    if not html or html.isspace():
+        return Body(None)
+    root = _fragment(html)
+    if root is None:
+        return Body(None)
+    base_url = _base_href(root, base_url)
+    _strip_junk(root)
+    if _is_plain_text(root):
+        _wrap_plain_paragraphs(root)
+    _fix_urls(root, base_url)
+    return Body(root)
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
-    """An allowlist of tags and attributes; scripts, styles, handlers and javascript: URLs cannot pass."""
-    if not html.strip():
-        return ""
-    if base_url:
-        html = _absolutize(html, base_url)
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    ).strip()
+    """Sanitised HTML of a whole fragment (nothing dropped but junk, pixels and unsafe content)."""
+    return parse_body(html, base_url).html()
 
 
 def html_to_paragraphs(html: str) -> list[str]:
     """The visible text as paragraphs: entities decoded, whitespace folded, scripts and styles dropped."""
-    if not html.strip():
-        return []
-    root = _fragment(html)
-    if root is None:
-        return []
-    etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
-    chunks: list[str] = []
-    current: list[str] = []
-    for text, is_break in _walk(root):
-        if is_break:
-            chunks.append("".join(current))
-            current = []
-        else:
-            current.append(text)
-    chunks.append("".join(current))
-    return [p for p in (_SPACES.sub(" ", chunk).strip() for chunk in chunks) if p]
+    return parse_body(html).paragraphs
 
 
 def html_to_text(html: str) -> str:
+    """Clean text of a short fragment such as a title; skips the parser when there is no markup."""
+    if "<" not in html and "&" not in html:
+        return fold_text(_CONTROL.sub("", html))
     return "\n\n".join(html_to_paragraphs(html))
 
 
-def _walk(element: etree._Element) -> list[tuple[str, bool]]:
-    out: list[tuple[str, bool]] = []
-    tag = element.tag if isinstance(element.tag, str) else ""
-    block = tag.lower() in BLOCK_TAGS
-    if block:
-        out.append(("", True))
-    if element.text and isinstance(element.tag, str):
-        out.append((element.text.replace("\n", " "), False))
-    for child in element:
-        out.extend(_walk(child))
-        if child.tail:
-            out.append((child.tail.replace("\n", " "), False))
-    if block:
-        out.append(("", True))
-    return out
+def _fragment(html: str) -> _Element | None:
+    """The <body> of the fragment parsed as a document: our container, never serialised itself.
 
-
-def _fragment(html: str) -> etree._Element | None:
+    Plain lxml.etree, not lxml.html: lxml.html looks up a Python class for every element it touches,
+    which doubles the cost of parsing and walking.
+    """
+    if _CONTROL.search(html):
+        # Characters XML cannot hold (NUL, most C0 controls): libxml2 may keep them in the tree, but lxml
+        # then refuses to set any text containing them. They carry no text anyway.
+        html = _CONTROL.sub("", html)
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div")
+        document = etree.fromstring(f"<html><body>{html}</body></html>", _parser())
     except (etree.ParserError, ValueError):
         return None
+    return None if document is None else document.find("body")
 
 
-def _absolutize(html: str, base_url: str) -> str:
-    root = _fragment(html)
-    if root is None:
-        return html
-    root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
-    inner = (root.text or "") + "".join(etree.tostring(child, encoding="unicode") for child in root)
-    return inner
+def _parser() -> etree.HTMLParser:
+    # lxml parsers must not be shared between threads; one per thread, reused across items.
+    parser: etree.HTMLParser | None = getattr(_THREAD, "parser", None)
+    if parser is None:
+        parser = _THREAD.parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+    return parser
+
+
+def _strip_junk(root: _Element) -> None:
+    junk = []
+    for element in root.iterdescendants():
+        if not isinstance(element.tag, str):
+            continue
+        if _is_junk(element):
+            junk.append(element)
+        elif element.tag in SECTIONING_TAGS:
+            element.tag = "div"
+    for element in junk:
+        drop_tree(element)
+
+
+def _is_junk(element: _Element) -> bool:
+    if element.tag in DROP_TAGS:
+        return True
+    if element.tag == "img" and _is_tracking_pixel(element):
+        return True
+    classes = element.get("class")
+    return bool(classes) and not JUNK_CLASSES.isdisjoint(classes.split())
+
+
+def _is_tracking_pixel(img: _Element) -> bool:
+    width, height = _dimension(img.get("width")), _dimension(img.get("height"))
+    if width == 0 or height == 0 or (width is not None and height is not None and width <= 1 >= height):
+        return True
+    return _is_tracker_url(img.get("src") or "")
+
+
+def _is_tracker_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    host = parts.hostname or ""  # urlsplit lowercases it
+    if parts.path.startswith(TRACKER_PATHS.get(host, ())):
+        return True
+    return any(host == tracker or host.endswith("." + tracker) for tracker in TRACKER_HOSTS)
+
+
+def _dimension(value: str | None) -> int | None:
+    if value is None:
+        return None
+    digits = value.strip().removesuffix("px").strip()
+    return int(digits) if digits.isdigit() else None
+
+
+def _fix_urls(root: _Element, base_url: str | None) -> None:
+    """Resolve a/href and img/src, the only URLs the allowlist keeps, and drop script-bearing ones.
+
+    nh3 already refuses javascript: and data: schemes; this also catches what only becomes one after
+    percent-decoding or control-character stripping (" &#14; javascript:"), which is never a real link.
+    lxml's make_links_absolute visits every attribute of every element and costs several times more.
+    """
+    unusable: list[_Element] = []  # images left without a source show nothing
+    for element in root.iter("a", "img"):
+        attribute = "href" if element.tag == "a" else "src"
+        value = element.get(attribute)
+        if value is None or _is_script_url(value):
+            element.attrib.pop(attribute, None)
+        else:
+            try:
+                element.set(attribute, urljoin(base_url, value.strip()) if base_url else value)
+            except ValueError:
+                del element.attrib[attribute]  # an unparseable URL (bad IPv6 literal): drop it, keep the text
+        if element.tag == "img" and attribute not in element.attrib:
+            unusable.append(element)
+    for element in unusable:
+        drop_tree(element)
+
+
+def _base_href(root: _Element, base_url: str | None) -> str | None:
+    """A <base href> in the body overrides the item's base for relative links (as it would on a page)."""
+    for base in root.iter("base"):
+        href = str(base.get("href") or "").strip()
+        if href and not _is_script_url(href):
+            return urljoin(base_url or "", href)
+    return base_url
+
+
+def _is_script_url(url: str) -> bool:
+    lowered = url.lower()
+    if url.isprintable() and "script" not in lowered and "%" not in lowered and "data:" not in lowered \
+            and "`" not in lowered:
+        return False  # the common case, decided without rebuilding the string
+    folded = "".join(unquote(url).split()).lower()
+    folded = "".join(char for char in folded if char.isprintable())
+    return "script:" in folded or folded.startswith(("data:", "`"))
+
+
+def _is_plain_text(root: _Element) -> bool:
+    """No block markup at all, but blank lines: plain text whose paragraphs are blank-line separated."""
+    if any(isinstance(el.tag, str) and el.tag in BLOCK_TAGS for el in root.iterdescendants()):
+        return False
+    slots = [root.text or ""] + [child.tail or "" for child in root]
+    return any(_BLANK_LINE.search(slot) for slot in slots)
+
+
+def _wrap_plain_paragraphs(root: _Element) -> None:
+    """Rebuild the top level as <p> elements, one per blank-line separated run (inline markup kept)."""
+    items: list[str | _Element] = [root.text or ""]
+    for child in list(root):
+        tail, child.tail = child.tail, None
+        items.extend((child, tail or ""))
+    root.text = None
+    for child in list(root):
+        root.remove(child)
+    paragraph = etree.Element("p")
+    for item in items:
+        if not isinstance(item, str):
+            paragraph.append(item)
+            continue
+        for number, part in enumerate(_BLANK_LINE.split(item)):
+            if number:
+                _append_if_not_empty(root, paragraph)
+                paragraph = etree.Element("p")
+            _append_text(paragraph, part)
+    _append_if_not_empty(root, paragraph)
+
+
+def _append_text(element: _Element, text: str) -> None:
+    if len(element):
+        element[-1].tail = (element[-1].tail or "") + text
+    else:
+        element.text = (element.text or "") + text
+
+
+def _append_if_not_empty(root: _Element, paragraph: _Element) -> None:
+    if len(paragraph) or (paragraph.text and not paragraph.text.isspace()):
+        root.append(paragraph)

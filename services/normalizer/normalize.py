@@ -1,4 +1,14 @@
-"""``normalize(raw) -> Article``: the pure heart of the normalizer (no I/O, no clock of its own).
+"""``normalize(raw, now) -> Article``: the pure heart of the normalizer (no I/O, no clock of its own).
+
+The body is parsed once; every later step reads its paragraphs and marks what goes, and the marks are
+applied to text and HTML together:
+
+1. boilerplate rules, then the per-source learned model (when the caller passes one);
+2. wire metadata from the text: byline lines, dateline, credit lines (removed), agency;
+3. structured wire fields of the raw item, which win over anything read from the text.
+
+``version`` is the item's own when the format carries one; otherwise a headline ``UPDATE n-`` makes it
+n+1 (the first story is version 1, ``UPDATE 1`` the second); otherwise 1.
 
 Dedup fields (``story_id``, ``version``, ``duplicate_of``) get their first values here; the stateful
 dedup step decides the final ones against what it has seen.
@@ -8,52 +18,79 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
-from schemas import Article, RawItem, Source
-from services.normalizer.clean import html_to_paragraphs, html_to_text, sanitize_html
+from schemas import Article, Dateline, PubStatus, RawItem, Source
+from services.normalizer.agencies import canonical_agency, clean_author, is_non_person
+from services.normalizer.body import Body
+from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
+from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
+from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.urls import canonical_url
+from services.normalizer.wire import (
+    BYLINE_ROLES,
+    TRAILING_CREDIT,
+    WireText,
+    extract,
+    parse_byline,
+    parse_structured_dateline,
+    strip_prefixes,
+)
 
 
 class NormalizeError(ValueError):
     """A raw item that cannot become an article (no text, impossible date, ...)."""
 
 
+# When the learned model claims more than this share of an item, the item is a repeat of stories the
+# source already sent (a republished copy), not a page of furniture: keep it whole.
+LEARNED_MAX_SHARE = 0.5
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
 
-def normalize(raw: RawItem, now: datetime) -> Article:
-    body_source = raw.content_html or raw.summary_html or ""
-    base = raw.link or raw.feed_url
-    paragraphs = html_to_paragraphs(body_source)
-    title = html_to_text(raw.title or "").replace("\n\n", " ").strip()
+def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
+    """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
+    body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
+    title, prefixes, prefix_version = strip_prefixes(html_to_text(raw.title or "").replace("\n\n", " "))
+    wire = _clean(body, raw.feed_id, boilerplate)
+    paragraphs = body.kept()
     if not title and not paragraphs:
         raise NormalizeError("item has neither a title nor any body text")
-    published, estimated = _published_at(raw, now)
+    title = title or paragraphs[0][:200]
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)
-    article_id = _hash(raw.item_id, fingerprint)
-    summary = html_to_text(raw.summary_html or "") if raw.content_html else None
+    published, estimated = _published_at(raw, now)
+    dateline = _dateline(raw, wire)
+    byline, agency = _people(raw, wire, dateline)
     return Article(
-        id=article_id,
+        id=_hash(raw.item_id, fingerprint),
         story_id=_hash(raw.item_id),
+        version=raw.version or prefix_version or 1,
         item_id=raw.item_id,
         feed_id=raw.feed_id,
         source=Source(name=raw.feed_title, url=raw.feed_url),
         url=raw.link,
-        canonical_url=canonical_url(raw.canonical_link or raw.link),
-        title=title or paragraphs[0][:200],
-        summary=summary or None,
+        canonical_url=canonical_url(raw.canonical_link, raw.link) or canonical_url(raw.link),
+        title=title,
+        summary=_summary(raw),
         body_text=body_text,
-        body_html=sanitize_html(body_source, base_url=base),
-        language=raw.language,
+        body_html=body.html(),
+        language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language),
         published_at=published,
         published_at_estimated=estimated,
         updated_at=_optional_date(raw.updated_raw, now),
         fetched_at=raw.fetched_at,
-        byline=list(raw.authors),
-        categories=list(raw.categories),
+        dateline=dateline,
+        agency=agency,
+        byline=byline,
+        credits=wire.credits,
+        categories=_unique(c.strip() for c in raw.categories if c.strip()),
+        pubstatus=raw.pubstatus or PubStatus.USABLE,
+        embargoed_until=parse_date(raw.embargoed_until_raw),
+        urgency=raw.urgency,
+        wire_prefixes=prefixes,
         content_hash=fingerprint,
     )
 
@@ -62,6 +99,107 @@ def content_fingerprint(title: str, body_text: str) -> str:
     """Equal for copies that differ only in case, punctuation and whitespace."""
     words = _WORDS.findall(f"{title}\n{body_text}".casefold())
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
+
+
+def _clean(body: Body, feed_id: str, model: BoilerplateModel | None) -> WireText:
+    """Mark boilerplate, credit and byline paragraphs on ``body``; return what the text said."""
+    paragraphs = body.paragraphs
+    removed = rule_matches(paragraphs, body.link_density)
+    _trim_tail(body, removed)  # first, so that "… (Reporting by …) Read more" ends in its credit line
+    wire = extract(paragraphs, skip=removed)
+    removed |= wire.drop
+    for index, text in wire.trims.items():
+        body.trim_end(index, TRAILING_CREDIT, text)
+    if model is not None:
+        removed |= _learned(body.paragraphs, removed, feed_id, model)
+    body.drop(removed)
+    return wire
+
+
+def _trim_tail(body: Body, removed: set[int]) -> None:
+    """Cut a "Read more" link or "[…]" off the end of the last paragraph."""
+    last = max((i for i in range(len(body.paragraphs)) if i not in removed), default=None)
+    if last is None:
+        return
+    text = strip_tail(body.paragraphs[last])
+    if not text:
+        removed.add(last)
+    elif text != body.paragraphs[last]:
+        body.trim_end(last, TRAILING_TAIL, text)
+
+
+def _learned(paragraphs: list[str], removed: set[int], feed_id: str, model: BoilerplateModel) -> set[int]:
+    candidates = [i for i in range(len(paragraphs)) if i not in removed]
+    hits = {i for i in candidates if model.is_boilerplate(feed_id, paragraphs[i])}
+    return set() if len(hits) > LEARNED_MAX_SHARE * len(candidates) else hits
+
+
+def _summary(raw: RawItem) -> str | None:
+    """The feed's summary as text, when it is not also the body; boilerplate tails removed."""
+    if not raw.content_html or not raw.summary_html:
+        return None
+    paragraphs = parse_body(raw.summary_html).paragraphs
+    removed = rule_matches(paragraphs)
+    kept = [p for i, p in enumerate(paragraphs) if i not in removed]
+    if kept:
+        kept[-1] = strip_tail(kept[-1])
+    return "\n\n".join(p for p in kept if p) or None
+
+
+def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:
+    """The byline (people) and the agency: structured fields first, then the text, then feed authors."""
+    authors, author_agency = _authors(raw.authors)
+    structured, structured_agency = _structured_byline(raw.byline)
+    if structured is None:
+        credited = [name for role in BYLINE_ROLES for name in wire.credits.get(role, ())]
+        structured = _unique([*wire.byline, *authors, *credited])
+    return structured, dateline.agency or structured_agency or wire.agency or author_agency
+
+
+def _structured_byline(byline: str | None) -> tuple[list[str] | None, str | None]:
+    """A format's byline field as (people, agency); (None, None) when there is none."""
+    if not byline or not byline.strip():
+        return None, None
+    parsed = parse_byline(byline)
+    if parsed is not None:
+        return parsed
+    agency = canonical_agency(byline)
+    if agency or is_non_person(byline.strip()):
+        return [], agency
+    return [byline.strip()], None  # not a shape we know: the format's word, as given
+
+
+def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:
+    """A feed's author fields as people, and the agency when an author is one ("Reuters", "AP Staff")."""
+    names: list[str] = []
+    agency = None
+    for author in authors:
+        cleaned = clean_author(author)
+        if cleaned is None or is_non_person(cleaned):
+            continue
+        parsed = parse_byline(cleaned)
+        if parsed is None:
+            names.append(cleaned)
+            continue
+        names.extend(parsed[0])
+        agency = agency or parsed[1]
+    return names, agency
+
+
+def _dateline(raw: RawItem, wire: WireText) -> Dateline:
+    place, agency = parse_structured_dateline(raw.dateline) if raw.dateline else (None, None)
+    agency = agency or wire.dateline_agency
+    return Dateline(place=place or wire.place, agency=canonical_agency(agency) or agency)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        if value.casefold() not in seen:
+            seen.add(value.casefold())
+            out.append(value)
+    return out
 
 
 def _published_at(raw: RawItem, now: datetime) -> tuple[datetime, bool]:

@@ -22,6 +22,7 @@ from services.core.kafka import dead_letter
 from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
 from services.normalizer.dedup import DedupConflictError, DedupStore
+from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.normalize import NormalizeError, normalize
 
 log = structlog.get_logger(__name__)
@@ -32,10 +33,11 @@ RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, DedupConflictError)
 
 class NormalizeBatch:
     def __init__(self, producer: KafkaProducer, topics: Topics, dedup: DedupStore,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 learned: LearnedBoilerplate | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.producer = producer
         self.topics = topics
         self.dedup = dedup
+        self.learned = learned
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def __call__(self, records: list[ConsumerRecord]) -> None:
@@ -57,7 +59,7 @@ class NormalizeBatch:
         now = self.clock()
         try:
             raw = RawItem.model_validate_json(record.value)
-            article = normalize(raw, now)
+            article = normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
         except (ValidationError, NormalizeError, ValueError) as error:
             futures.append(self._dead_letter(record, error))
             return None
@@ -71,6 +73,8 @@ class NormalizeBatch:
                       duplicate_of=decision.duplicate_of)
             return None
         metrics.ARTICLES_PUBLISHED.labels(decision.verdict.value).inc()
+        if self.learned:
+            self.learned.observe(decision.article)
         return decision.article
 
     def _dead_letter(self, record: ConsumerRecord, error: Exception) -> object:

@@ -74,7 +74,7 @@ def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
         wait_for(lambda: metric_total(scrape(poller_port), "wirefeed_poller_fetches_total") >= 6, timeout=60,
                  message="each feed polled three times")
         status = subprocess.run([sys.executable, "-m", "services.cli", "status", "--interval", "0.2"],
-                                env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+                                env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False)
         poller = scrape(poller_port)
         normalizer = scrape(pipeline.port("normalizer"))
         sink = scrape(sink_port)

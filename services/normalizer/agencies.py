@@ -1,0 +1,99 @@
+"""News agencies by every name they go by, and who a feed's author or byline string names."""
+
+from __future__ import annotations
+
+import re
+
+# Canonical name -> spelled-out names (matched case-insensitively) and acronyms (matched as written,
+# so a reporter called "Ana" is not taken for the Athens News Agency).
+_AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Reuters": (("reuters", "thomson reuters", "reuters breakingviews"), ()),
+    "AP": (("associated press", "the associated press"), ("AP",)),
+    "AFP": (("agence france-presse", "agence france presse", "agence france-press"), ("AFP",)),
+    "dpa": (("deutsche presse-agentur", "deutsche presse agentur"), ("dpa", "DPA")),
+    "Bloomberg": (("bloomberg", "bloomberg news"), ()),
+    "UPI": (("united press international",), ("UPI",)),
+    "ANSA": (("agenzia nazionale stampa associata",), ("ANSA", "Ansa")),
+    "EFE": (("agencia efe",), ("EFE", "Efe")),
+    "Kyodo": (("kyodo", "kyodo news"), ()),
+    "Xinhua": (("xinhua", "xinhua news agency"), ()),
+    "PA": (("pa media", "press association"), ("PA",)),
+    "AAP": (("australian associated press",), ("AAP",)),
+    "ANA": (("athens news agency", "ana-mpa"), ("ANA", "ANA-MPA")),
+    "Yonhap": (("yonhap", "yonhap news agency"), ()),
+    "CP": (("the canadian press", "canadian press"), ("CP",)),
+    "PTI": (("press trust of india",), ("PTI",)),
+    "IANS": (("indo-asian news service",), ("IANS",)),
+    "TASS": (("itar-tass",), ("TASS", "Tass")),
+    "Interfax": (("interfax",), ()),
+    "RIA Novosti": (("ria novosti",), ("RIA",)),
+    "Anadolu": (("anadolu", "anadolu agency"), ()),
+    "Jiji": (("jiji", "jiji press"), ()),
+    "Bernama": (("bernama",), ()),
+    "Antara": (("antara",), ()),
+    "KUNA": (("kuwait news agency",), ("KUNA",)),
+    "WAFA": (("wafa",), ()),
+    "IRNA": (("islamic republic news agency",), ("IRNA",)),
+    "MENA": (("middle east news agency",), ("MENA",)),
+    "Belga": (("belga",), ()),
+    "ANP": (("algemeen nederlands persbureau",), ("ANP",)),
+    "APA": (("austria presse agentur",), ("APA",)),
+    "Lusa": (("lusa",), ()),
+    "NTB": (("norsk telegrambyra",), ("NTB",)),
+    "TT": (("tidningarnas telegrambyra",), ("TT",)),
+    "Ritzau": (("ritzau",), ()),
+    "CTK": (("czech news agency",), ("CTK", "ČTK")),
+    "PAP": (("polish press agency",), ("PAP",)),
+    "Europa Press": (("europa press",), ()),
+    "CNA": (("central news agency",), ("CNA",)),
+}
+_BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
+_BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}
+# Words around an agency's name in author fields: "By Reuters", "Reuters Staff", "AP Newsroom".
+_DECORATION = re.compile(
+    r"^(?:by\s+)?(?:the\s+)?|\s+(?:staff|newsroom|news desk|desk|wire|wires|editors?|reporters?)$",
+    re.IGNORECASE,
+)
+_ANY_NAME = re.compile(
+    r"\b(?:" + "|".join(re.escape(n) for n in sorted(_BY_NAME, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+_ANY_ACRONYM = re.compile(
+    r"(?<![\w-])(?:" + "|".join(re.escape(a) for a in sorted(_BY_ACRONYM, key=len, reverse=True))
+    + r")(?![\w-])",
+)
+NON_PERSONS = frozenset({
+    "admin", "administrator", "staff", "editor", "editors", "newsroom", "news desk", "web desk", "wire",
+    "wires", "wire services", "staff reporter", "staff writer", "the editors", "editorial staff", "desk",
+})
+_EMAIL_WITH_NAME = re.compile(r"\S+@\S+\s*\((?P<name>[^()]+)\)")
+
+
+def canonical_agency(text: str | None) -> str | None:
+    """The agency ``text`` names as a whole ("Reuters Staff", "The Associated Press", "dpa"), else None."""
+    if not text:
+        return None
+    core = _DECORATION.sub("", text.strip().strip(".,:;|()")).strip()
+    return _BY_ACRONYM.get(core) or _BY_NAME.get(core.casefold())
+
+
+def find_agency(text: str) -> str | None:
+    """The first agency named anywhere in ``text`` ("AP White House correspondent" -> AP)."""
+    match = _ANY_NAME.search(text)
+    if match:
+        return _BY_NAME[match.group(0).casefold()]
+    match = _ANY_ACRONYM.search(text)
+    return _BY_ACRONYM[match.group(0)] if match else None
+
+
+def clean_author(author: str) -> str | None:
+    """The person-or-organisation part of an author field, without e-mail addresses."""
+    author = author.strip()
+    if "@" in author:
+        match = _EMAIL_WITH_NAME.fullmatch(author)
+        return match.group("name").strip() if match else None  # a bare address names nobody
+    return author or None
+
+
+def is_non_person(name: str) -> bool:
+    return name.casefold() in NON_PERSONS

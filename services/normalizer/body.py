@@ -1,0 +1,267 @@
+"""One parsed body: paragraphs of clean text, and the tree they came from.
+
+The text-level steps (wire metadata, boilerplate rules) read :attr:`Body.paragraphs` and mark what goes
+(:meth:`Body.drop`, :meth:`Body.trim_end`); :meth:`Body.text` and :meth:`Body.html` apply the same marks,
+so the text and the HTML never disagree about which paragraphs survived. ``clean`` builds bodies.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+import nh3
+from lxml import etree
+from lxml.etree import _Element
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt", "em",
+    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p",
+    "pre", "q", "s", "small", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+    "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+BLOCK_TAGS = frozenset({
+    "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "table",
+    "section", "article", "figure", "figcaption", "ul", "ol", "dl", "dt", "dd", "hr", "header", "footer",
+    "main", "td", "th", "caption", "address",
+})
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
+_DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
+
+
+class Body:
+    """One parsed body: its paragraphs as clean text, and the tree they came from."""
+
+    def __init__(self, root: _Element | None) -> None:
+        self._root = root
+        self._dropped: set[int] = set()
+        self._trims: dict[int, list[re.Pattern[str]]] = {}
+        self.paragraphs: list[str] = []
+        #: characters of each paragraph that sit inside links; related-link lists are mostly links
+        self.link_chars: list[int] = []
+        self._chunk_of: list[int] = []  # paragraph -> chunk of the walk
+        self._para_of: list[int | None] = []  # chunk -> paragraph (None: whitespace only)
+        self._pieces: list[list[tuple[_Element, bool]]] = []  # chunk -> (element, is_tail) text slots
+        self._spans: list[tuple[_Element, int, int]] = []  # element -> first and last chunk of its text
+        if root is not None:
+            self._index(_Walker(root))
+
+    def _index(self, walker: _Walker) -> None:
+        self._pieces = walker.pieces
+        self._spans = walker.spans
+        texts = ["".join(parts) for parts in walker.chunks]
+        invisible = _has_invisible("".join(texts))  # one scan for the whole body, not one per paragraph
+        for chunk, (raw, links) in enumerate(zip(texts, walker.link_chars, strict=True)):
+            text = " ".join((raw.translate(_DELETE_INVISIBLE) if invisible else raw).split())
+            if text:
+                self._para_of.append(len(self.paragraphs))
+                self._chunk_of.append(chunk)
+                self.paragraphs.append(text)
+                self.link_chars.append(links)
+            else:
+                self._para_of.append(None)
+
+    def link_density(self, index: int) -> float:
+        return self.link_chars[index] / max(len(self.paragraphs[index]), 1)
+
+    def drop(self, indexes: Iterable[int]) -> None:
+        self._dropped.update(i for i in indexes if 0 <= i < len(self.paragraphs))
+
+    def trim_end(self, index: int, pattern: re.Pattern[str], text: str) -> None:
+        """Replace paragraph ``index`` by ``text``; in the HTML, cut ``pattern`` off its last text slot."""
+        self.paragraphs[index] = text
+        self._trims.setdefault(index, []).append(pattern)
+
+    def kept(self) -> list[str]:
+        return [p for i, p in enumerate(self.paragraphs) if i not in self._dropped]
+
+    def text(self) -> str:
+        return "\n\n".join(self.kept())
+
+    def html(self) -> str:
+        """The sanitised HTML of what was kept. Applies the drops to the tree, so call it once."""
+        if self._root is None:
+            return ""
+        self._apply()
+        if not self.kept() and next(self._root.iter("img"), None) is None:
+            return ""  # nothing to read and nothing to see: no HTML rather than a skeleton of empty tags
+        # The parent the parser created is ours, not the publisher's: serialise only what is inside it.
+        inner = [html.escape(self._root.text or "", quote=False)]
+        inner.extend(etree.tostring(child, encoding="unicode", method="html") for child in self._root)
+        return sanitize_fragment("".join(inner))
+
+    def _apply(self) -> None:
+        if not self._dropped and not self._trims:
+            return
+        for index in self._dropped:
+            for element, is_tail in self._pieces[self._chunk_of[index]]:
+                _set_slot(element, is_tail, None)
+        for index, patterns in self._trims.items():
+            for pattern in patterns:
+                _trim_last_slot(self._pieces[self._chunk_of[index]], pattern)
+        dropped_chunks = {self._chunk_of[index] for index in self._dropped}
+        for element, first, last in self._spans:
+            if first in dropped_chunks and self._all_dropped(first, last, dropped_chunks):
+                drop_tree(element)  # keeps the element's tail, which belongs to the next paragraph
+
+    def _all_dropped(self, first: int, last: int, dropped_chunks: set[int]) -> bool:
+        return all(c in dropped_chunks or self._para_of[c] is None for c in range(first, last + 1))
+
+
+class _Walker:
+    """Splits a tree into chunks of inline text at block boundaries, remembering where each came from."""
+
+    def __init__(self, root: _Element) -> None:
+        self.chunks: list[list[str]] = [[]]
+        self.link_chars: list[int] = [0]
+        self.pieces: list[list[tuple[_Element, bool]]] = [[]]
+        self.spans: list[tuple[_Element, int, int]] = []
+        self._piece_chunks: list[int] = []  # chunk of every non-blank text slot, in document order
+        self._visit_children(root, in_link=False)
+
+    def _break(self) -> None:
+        if self.chunks[-1]:
+            self.chunks.append([])
+            self.link_chars.append(0)
+            self.pieces.append([])
+
+    def _add(self, text: str, element: _Element, is_tail: bool, in_link: bool) -> None:
+        self.chunks[-1].append(text)
+        if text.isspace():
+            return  # kept for spacing, but never cleared nor counted in a span
+        self.pieces[-1].append((element, is_tail))
+        self._piece_chunks.append(len(self.chunks) - 1)
+        if in_link:
+            self.link_chars[-1] += len(text.strip())
+
+    def _visit(self, element: _Element, in_link: bool) -> None:
+        tag = element.tag
+        if not isinstance(tag, str):
+            return  # comments and processing instructions: no visible text (their tails are the parent's)
+        block = tag in BLOCK_TAGS
+        in_link = in_link or tag == "a"
+        start = len(self._piece_chunks)
+        if block:
+            self._break()
+        self._visit_children(element, in_link)
+        if block:
+            self._break()
+        if len(self._piece_chunks) > start:
+            self.spans.append((element, self._piece_chunks[start], self._piece_chunks[-1]))
+
+    def _visit_children(self, element: _Element, in_link: bool) -> None:
+        if element.text:
+            self._add(element.text, element, False, in_link)
+        for child in element:
+            self._visit(child, in_link)
+            if child.tail:
+                self._add(child.tail, child, True, in_link)
+
+
+def sanitize_fragment(html: str) -> str:
+    """The allowlist pass: scripts, styles, handlers, javascript:/data: URLs and CSS cannot pass."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    ).strip()
+
+
+def fold_text(text: str) -> str:
+    """Whitespace runs of any kind as single spaces, ends stripped, zero-width characters gone."""
+    # str.split folds every kind of Unicode whitespace in C: far cheaper than a regex per paragraph.
+    if _has_invisible(text):
+        text = text.translate(_DELETE_INVISIBLE)
+    return " ".join(text.split())
+
+
+def _has_invisible(text: str) -> bool:
+    return not text.isascii() and any(char in text for char in _INVISIBLE)
+
+
+def drop_tree(element: _Element) -> None:
+    """Remove ``element`` and its content, keeping its tail text in place."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail and element.tag in BLOCK_TAGS and element.tail.isspace():
+        element.tail = None  # whitespace around a block is layout, and would pile up where blocks were
+    if _breaks(element) and _inline_after(element) and _inline_before(element):
+        # The block separated two runs of text; without it they would read as one: keep a break.
+        marker = etree.Element("br")
+        marker.tail, element.tail = element.tail, None
+        element.addprevious(marker)
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _inline_before(element: _Element) -> bool:
+    previous = element.getprevious()
+    if previous is None:
+        parent = element.getparent()
+        if parent is None:
+            return False
+        if parent.text and not str(parent.text).isspace():
+            return True
+        return parent.tag not in BLOCK_TAGS and _inline_before(parent)  # first thing in an inline element
+    if previous.tag not in BLOCK_TAGS:
+        return True
+    return bool(previous.tail) and not str(previous.tail).isspace()
+
+
+def _breaks(element: _Element) -> bool:
+    """A block, or an inline element wrapped around one (feeds nest <p> in <a>)."""
+    return element.tag in BLOCK_TAGS or any(d.tag in BLOCK_TAGS for d in element.iterdescendants())
+
+
+def _inline_after(element: _Element) -> bool:
+    if element.tail and not element.tail.isspace():
+        return True
+    following = element.getnext()
+    if following is not None:
+        return following.tag not in BLOCK_TAGS
+    parent = element.getparent()
+    return parent is not None and parent.tag not in BLOCK_TAGS and _inline_after(parent)
+
+
+def _set_slot(element: _Element, is_tail: bool, value: str | None) -> None:
+    if is_tail:
+        element.tail = value
+    else:
+        element.text = value
+
+
+def _trim_last_slot(pieces: list[tuple[_Element, bool]], pattern: re.Pattern[str]) -> None:
+    """Cut ``pattern`` (end-anchored) off the paragraph's text slots, from the last one backwards.
+
+    Best effort: each match must sit inside one slot. A slot emptied entirely moves the cut to the
+    slot before it ("text (credit)<a>(credit)</a>"); a slot only shortened ends it.
+    """
+    for element, is_tail in reversed(pieces):
+        current = element.tail if is_tail else element.text
+        if not current or current.isspace():
+            continue
+        trimmed = current
+        while (shorter := pattern.sub("", trimmed, count=1)) != trimmed:  # end-anchored: one per pass
+            trimmed = shorter
+        _set_slot(element, is_tail, trimmed)
+        if trimmed.strip():
+            return
+        if not is_tail and len(element) == 0:
+            drop_tree(element)  # the emptied "Read more" link itself

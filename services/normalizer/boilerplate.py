@@ -1,0 +1,304 @@
+"""Publisher boilerplate: paragraphs that belong to the page, not to the story.
+
+Two mechanisms, both on paragraphs of clean text:
+
+* **rules** (:func:`rule_matches`): patterns for what every publisher writes the same way (ad-blocker
+  notices, newsletter and share prompts, "read more" tails, copyright footers, related-link blocks). A
+  *notice* rule also removes the paragraphs of the same notice that follow it, while they still read like
+  that notice; a *heading* rule ("Related stories") removes the run of link paragraphs under it.
+* **learning** (:class:`BoilerplateModel`): per source, the paragraphs that recur across many different
+  items. It is a plain data structure with bounded memory; the service feeds and persists it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+# Longer paragraphs are story text: no rule applies to them, so a news paragraph that happens to
+# mention a newsletter or an ad blocker is never removed.
+RULE_MAX_CHARS = 500
+NOTICE_FOLLOWERS = 3  # paragraphs after a notice's first line that may belong to the same notice
+RELATED_FOLLOWERS = 12  # link paragraphs after a "Related" heading
+RELATED_LINK_DENSITY = 0.6
+
+_SHARE_WORDS = r"(?:share|tweet|email|e-mail|print|facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|" \
+    r"telegram|flipboard|messenger|copy link|copy|sms|comments?)"
+_SINGLE_RULES = [
+    # "read more" tails and feed footers
+    r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article)|the rest)|continue reading|"
+    r"keep reading|click here to read)\b.{0,200}",
+    r"the post .{1,300} appeared first on .{1,200}",
+    r"this (?:article|story|post) (?:was |is )?(?:originally |first )?(?:published|appeared) "
+    r"(?:on|in|at|by)\b"
+    r".{0,200}",
+    r"related(?: (?:stories|articles|coverage|content|news|links))? ?:.{1,200}",
+    r"\[?(?:…|\.\.\.)\]?",
+    # share prompts
+    rf"(?:share (?:this|on|via|the)\b.{{0,80}}|click to (?:share|email|print)\b.{{0,80}}|"
+    rf"{_SHARE_WORDS}(?:[\s|·•,/:]+{_SHARE_WORDS})*)",
+    r"(?:follow|like) us on\b.{0,120}",
+    r"like this|like loading.{0,3}",  # WordPress' like button, copied into feeds as text
+    r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
+    r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
+    r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
+    # copyright footers: a symbol or a year right after the word, so "Copyright holders sued" stays
+    r"©.{0,300}|\(c\)\s*\d{4}.{0,300}|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©).{0,300}",
+    r"our standards:? the thomson reuters trust principles",
+    # ad markers
+    r"advertisement|advertising|sponsored(?: content)?|ad|scroll to continue(?: with content)?|"
+    r"(?:story|article) continues (?:below|after) .{0,40}",
+    # support prompts
+    r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
+    r"donate (?:now|today|here|to us))\b.{0,200}",
+]
+_NOTICE_RULES = [
+    r"ad[\s-]?block(?:er|ing)? (?:detected|enabled|is on)\b.{0,200}",
+    r"(?:sign up|subscribe|register)\b.{0,80}\bnewsletters?\b.{0,200}",
+    r"(?:get|want) (?:our|the) .{0,60}newsletters?\b.{0,200}",
+    r"newsletters?(?: sign[- ]?up)?",
+]
+_HEADING_RULES = [
+    r"related(?: (?:stories|articles|coverage|content|news|links|reading|posts))?|see also|also read|"
+    r"read (?:more|also)|more (?:from|on|stories|news|coverage)\b.{0,60}|recommended(?: for you| reading| "
+    r"stories)?|you (?:may|might) also (?:like|be interested in)|trending(?: now)?|most (?:read|popular)|"
+    r"top stories|latest news",
+]
+# Phrases that make a short paragraph boilerplate wherever they sit in it.
+_NOTICE_PHRASES = [
+    # second person only: "40% of users use an ad blocker" is news, "you appear to be using" is not
+    r"\b(?:you(?:'re| are)?(?: (?:appear|seem) to be)? using|(?:disable|disabling|turn off|turning off|pause|"
+    r"pausing|whitelist|whitelisting|allowlist) (?:your|the)) (?:an? )?ad[\s-]?block(?:er|ing)?\b",
+]
+_SINGLE_PHRASES = [
+    r"\ball rights reserved\b",
+    r"\bmay not be (?:published|reproduced|copied)(?:,| or) (?:broadcast|distributed|redistributed|rewritten|"
+    r"transmitted)\b",
+]
+#: A "read more" link, an ellipsis marker or a feed footer glued to the end of a paragraph.
+TRAILING_TAIL = re.compile(
+    r"\s*(?:(?:read more|continue reading|keep reading|read the (?:full|rest of the) (?:story|article))\s*"
+    r"(?:»|›|→|\.\.\.|…)?|\[(?:…|\.\.\.)\]|the post .{1,300} appeared first on .{1,200}?\.?)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _group(name: str, rules: Sequence[str]) -> str:
+    return f"(?P<{name}>" + "|".join(f"(?:{rule})" for rule in rules) + ")"
+
+
+_FLAGS = re.IGNORECASE | re.DOTALL
+# One pass per paragraph: which kind of rule matched is the name of the group that did. Headings come
+# first so that a lone "Read more:" takes the links under it along.
+_WHOLE = re.compile(
+    "(?:" + "|".join((_group("heading", _HEADING_RULES), _group("notice", _NOTICE_RULES),
+                      _group("single", _SINGLE_RULES))) + r")\s*[:.!]?\s*",
+    _FLAGS,
+)
+_PHRASE = re.compile("|".join((_group("notice", _NOTICE_PHRASES), _group("single", _SINGLE_PHRASES))), _FLAGS)
+_READER_ADDRESS = re.compile(r"\b(?:you|your|we|our|us|please)\b", re.IGNORECASE)
+# What the later paragraphs of an ad-blocker or newsletter notice talk about.
+_NOTICE_CONTINUATION = re.compile(
+    r"ad[\s-]?block|advertis|whitelist|allowlist|paywall|free (?:website|service|content|access)|"
+    r"support (?:our|us|independent)|subscri|donat|rely on|sign up|newsletter|inbox|e-?mail address|"
+    r"privacy policy|terms of (?:use|service)|unsubscribe",
+    re.IGNORECASE,
+)
+
+
+def rule_matches(paragraphs: Sequence[str], link_density: Callable[[int], float] | None = None) -> set[int]:
+    """Indexes of the paragraphs the rules call boilerplate."""
+    density = link_density or (lambda _index: 0.0)
+    matched: set[int] = set()
+    index = 0
+    while index < len(paragraphs):
+        kind = rule_kind(paragraphs[index])
+        if kind == "notice":
+            run = _followers(paragraphs, index, NOTICE_FOLLOWERS, _is_notice_continuation)
+        elif kind == "heading":
+            run = _followers(paragraphs, index, RELATED_FOLLOWERS,
+                             lambda i, _p: density(i) >= RELATED_LINK_DENSITY)
+        else:
+            run = [index] if kind else []
+        matched.update(run)
+        index = (run[-1] if run else index) + 1
+    return matched
+
+
+def rule_kind(paragraph: str) -> str | None:
+    """"notice", "heading" or "single" when a rule calls ``paragraph`` boilerplate on its own, else None."""
+    if len(paragraph) > RULE_MAX_CHARS:
+        return None
+    match = _WHOLE.fullmatch(paragraph)
+    if match is None and _has_phrase_hint(paragraph.lower()):
+        match = _PHRASE.search(paragraph)
+    return match.lastgroup if match else None
+
+
+def strip_tail(paragraph: str) -> str:
+    """``paragraph`` without a trailing "Read more" or "[…]"; "" when nothing else is left."""
+    while _has_tail_hint(paragraph) and (shorter := TRAILING_TAIL.sub("", paragraph, count=1)) != paragraph:
+        paragraph = shorter  # end-anchored, so one tail per pass: "Read more Read more" takes two
+    return paragraph
+
+
+def _has_tail_hint(paragraph: str) -> bool:
+    end = paragraph[-60:].lower()
+    return any(hint in end for hint in ("more", "reading", "]", "story", "article")) \
+        or "appeared first on" in paragraph[-600:].lower()
+
+
+def _has_phrase_hint(lowered: str) -> bool:
+    # Every phrase rule contains one of these words. A regex search through every story paragraph costs
+    # ~15us; these substring tests cost well under one.
+    return "block" in lowered or "reserved" in lowered or "may not be" in lowered
+
+
+def _is_notice_continuation(_index: int, paragraph: str) -> bool:
+    # A notice talks to the reader about ads or subscriptions; a story paragraph that mentions
+    # subscribers after a mid-story newsletter prompt does not address anyone, and stays.
+    return (len(paragraph) <= RULE_MAX_CHARS and _NOTICE_CONTINUATION.search(paragraph) is not None
+            and _READER_ADDRESS.search(paragraph) is not None)
+
+
+def _followers(
+    paragraphs: Sequence[str], start: int, limit: int, belongs: Callable[[int, str], bool],
+) -> list[int]:
+    run = [start]
+    for index in range(start + 1, min(start + 1 + limit, len(paragraphs))):
+        if not belongs(index, paragraphs[index]):
+            break
+        run.append(index)
+    return run
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def paragraph_key(paragraph: str) -> str | None:
+    """A stable key of a paragraph's words (case, punctuation and spacing ignored); None when no words."""
+    words = _WORDS.findall(paragraph.casefold())
+    if not words:
+        return None
+    return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
+
+
+class BoilerplateModel:
+    """Per source (feed id), the paragraphs that recur in at least ``min_items`` distinct items.
+
+    Memory is bounded: each source keeps at most ``max_paragraphs`` paragraph counts and ``max_keys``
+    recent item keys, both least-recently-used first out, and at most ``max_sources`` sources are kept.
+    The LRU is the "window": a paragraph that stops recurring is pushed out by newer ones. A paragraph
+    that :meth:`is_boilerplate` confirms is refreshed, so learned boilerplate stays learned while the
+    source keeps printing it even when the service only observes the paragraphs that survived cleaning.
+
+    Count *stories*, not copies: pass ``item_key`` (best, the dedup story id) so that redelivered items
+    and successive versions of one story, which repeat most paragraphs, are counted once.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, *, min_items: int = 5, max_paragraphs: int = 5000, max_keys: int = 2000,
+                 max_sources: int = 10_000, max_chars: int = 1000) -> None:
+        if min_items < 2:
+            raise ValueError("min_items must be at least 2: one item alone cannot show repetition")
+        self.min_items = min_items
+        self.max_paragraphs = max_paragraphs
+        self.max_keys = max_keys
+        self.max_sources = max_sources
+        self.max_chars = max_chars  # longer paragraphs are story text and never learned
+        self._sources: OrderedDict[str, _SourceCounts] = OrderedDict()
+
+    def observe(self, feed_id: str, paragraphs: Iterable[str], *, item_key: str | None = None) -> None:
+        """Count one item's paragraphs (each distinct paragraph once per item)."""
+        source = self._source(feed_id)
+        if item_key is not None and not source.first_sight(item_key, self.max_keys):
+            return
+        keys = {key for p in paragraphs if len(p) <= self.max_chars and (key := paragraph_key(p)) is not None}
+        for key in keys:
+            source.count(key, self.max_paragraphs)
+
+    def is_boilerplate(self, feed_id: str, paragraph: str) -> bool:
+        source = self._sources.get(feed_id)
+        if source is None or len(paragraph) > self.max_chars:
+            return False
+        key = paragraph_key(paragraph)
+        return key is not None and source.confirm(key, self.min_items)
+
+    def sources(self) -> list[str]:
+        return list(self._sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state, least recently used first so that :meth:`from_dict` rebuilds the same LRU."""
+        return {
+            "format": self.FORMAT,
+            "min_items": self.min_items,
+            "max_paragraphs": self.max_paragraphs,
+            "max_keys": self.max_keys,
+            "max_sources": self.max_sources,
+            "max_chars": self.max_chars,
+            "sources": {feed: source.to_dict() for feed, source in self._sources.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BoilerplateModel:
+        if data.get("format") != cls.FORMAT:
+            raise ValueError(f"unknown boilerplate model format {data.get('format')!r}")
+        model = cls(min_items=int(data["min_items"]), max_paragraphs=int(data["max_paragraphs"]),
+                    max_keys=int(data["max_keys"]), max_sources=int(data["max_sources"]),
+                    max_chars=int(data["max_chars"]))
+        for feed_id, source in data["sources"].items():
+            model._sources[str(feed_id)] = _SourceCounts.from_dict(source)
+        return model
+
+    def _source(self, feed_id: str) -> _SourceCounts:
+        source = self._sources.get(feed_id)
+        if source is None:
+            source = self._sources[feed_id] = _SourceCounts()
+            if len(self._sources) > self.max_sources:
+                self._sources.popitem(last=False)
+        else:
+            self._sources.move_to_end(feed_id)
+        return source
+
+
+class _SourceCounts:
+    __slots__ = ("counts", "keys")
+
+    def __init__(self) -> None:
+        self.counts: OrderedDict[str, int] = OrderedDict()
+        self.keys: OrderedDict[str, None] = OrderedDict()
+
+    def first_sight(self, item_key: str, limit: int) -> bool:
+        if item_key in self.keys:
+            self.keys.move_to_end(item_key)
+            return False
+        self.keys[item_key] = None
+        if len(self.keys) > limit:
+            self.keys.popitem(last=False)
+        return True
+
+    def count(self, key: str, limit: int) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.counts.move_to_end(key)
+        if len(self.counts) > limit:
+            self.counts.popitem(last=False)
+
+    def confirm(self, key: str, min_items: int) -> bool:
+        if self.counts.get(key, 0) < min_items:
+            return False
+        self.counts.move_to_end(key)
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": [[key, n] for key, n in self.counts.items()], "keys": list(self.keys)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> _SourceCounts:
+        source = cls()
+        source.counts.update((str(key), int(n)) for key, n in data.get("counts", []))
+        source.keys.update((str(key), None) for key in data.get("keys", []))
+        return source

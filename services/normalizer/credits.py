@@ -1,0 +1,150 @@
+"""Who wrote and edited a story: bylines ("By JANE DOE Associated Press") and credit lines
+("(Reporting by A in X; Editing by B and C)", "Associated Press writer A contributed to this report.").
+
+Clean text in, names out; nothing parses HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.normalizer.agencies import canonical_agency, find_agency
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_ROLE = (r"(?:additional reporting|reporting and writing|writing and reporting|reporting|writing|written|"
+         r"editing|edited|compiled|"
+         r"compiling|graphics|photos?|photography|production|produced|research|translation|translated|"
+         r"fact[- ]checking|video|design|data)")
+ROLE_KEYS = {
+    "reporting and writing": ("reporting", "writing"), "writing and reporting": ("reporting", "writing"),
+    "additional reporting": ("additional_reporting",),
+    "written": ("writing",), "edited": ("editing",), "compiled": ("compiling",), "photo": ("photos",),
+    "photography": ("photos",), "produced": ("production",), "translated": ("translation",),
+    "fact checking": ("fact_checking",), "fact-checking": ("fact_checking",),
+}
+#: Credit roles whose people are the story's authors.
+BYLINE_ROLES = ("reporting", "writing", "compiling")
+_CREDIT_START = re.compile(rf"\(?\s*{_ROLE}\s+by\b", re.IGNORECASE)
+_CREDIT_SPLIT = re.compile(rf"\s*;\s*|,\s*(?={_ROLE}\s+by\b)|\s+and\s+(?={_ROLE}\s+by\b)", re.IGNORECASE)
+_BARE_ROLE = re.compile(_ROLE, re.IGNORECASE)
+_CREDIT_SEGMENT = re.compile(rf"(?P<role>{_ROLE})\s+by\s+(?P<names>[^;()]+?)\s*[.;]?", re.IGNORECASE)
+#: A credit line in parentheses at the very end of a paragraph.
+TRAILING_CREDIT = re.compile(rf"\s*\((?P<credit>{_ROLE}\s+by\s+[^()]+)\)\s*$", re.IGNORECASE)
+_CONTRIBUTED = re.compile(
+    r"(?P<agency>(?:The )?Associated Press|AP|Reuters|AFP|Bloomberg)(?: (?:staff )?(?:writers?|reporters?|"
+    r"journalists?|correspondents?|photographers?|video ?journalists?|researchers?) (?P<names>.+?))?,? "
+    r"contributed(?: to this (?:report|story|article))?(?: from [^.]+)?\.?",
+)
+_AFP_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+_BYLINE = re.compile(r"By\s+(?P<rest>[^!?]{2,150}?)\.?", re.IGNORECASE)
+# "By", and its German, French, Spanish and Dutch forms (capitalised, so "von der Leyen" stays whole).
+_BY_WORD = re.compile(r"^(?:[Bb][Yy]\s+|(?:Von|Par|Por|Door)\s+(?=[A-ZÀ-ÖØ-Þ]))")
+_JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
+                        re.IGNORECASE)
+_BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
+_NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b)\s*")
+_IN_PLACE = re.compile(r"\s+(?:in|from)\s+\S.*")
+# Capitalised words, allowing particles ("Ursula von der Leyen") and prefixes ("Mohammed al-Sudani").
+_NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
+_NAME_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|du|van|von|der|den|ter|la|le|al|el|bin|ibn|bint|y)"
+_NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_NAME_PARTICLE}\s+)*{_NAME_WORD}){{0,4}}")
+
+
+def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:
+    """Credits of a paragraph that is entirely a credit line, and an agency it names."""
+    if _CREDIT_START.match(text):
+        credits = parse_credit_line(text)
+        return (credits, None) if credits else ({}, None)
+    match = _CONTRIBUTED.fullmatch(text) if "contributed" in text else None
+    if match:
+        names = split_names(match.group("names") or "")
+        return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
+    if len(text) < 24 and _AFP_SIGNATURE.fullmatch(text):
+        return {}, "AFP"  # AFP signs its copy with desk initials: "bur-sah/rl"
+    return {}, None
+
+
+def parse_credit_line(text: str) -> dict[str, list[str]] | None:
+    """``(Reporting by A in X; Editing by B and C)`` -> {"reporting": [A], "editing": [B, C]}."""
+    body = text.strip()
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1]
+    credits: dict[str, list[str]] = {}
+    for segment in _credit_segments(body.strip().rstrip(".")):
+        match = _CREDIT_SEGMENT.fullmatch(segment)
+        names = split_names(match.group("names")) if match else None
+        if not match or not names:
+            return None
+        for role in _role_keys(match.group("role")):
+            credits.setdefault(role, []).extend(n for n in names if n not in credits.get(role, ()))
+    return credits or None
+
+
+def _credit_segments(text: str) -> list[str]:
+    """Split at ";" and before each "<role> by"; "Reporting and writing by" stays one segment."""
+    segments: list[str] = []
+    for part in (p.strip() for p in _CREDIT_SPLIT.split(text)):
+        if segments and _BARE_ROLE.fullmatch(segments[-1]):
+            segments[-1] = f"{segments[-1]} and {part}"
+        else:
+            segments.append(part)
+    return segments
+
+
+def _role_keys(role: str) -> tuple[str, ...]:
+    role = " ".join(role.lower().split())
+    return ROLE_KEYS.get(role, (role.replace(" ", "_").replace("-", "_"),))
+
+
+def split_names(text: str) -> list[str] | None:
+    """People in a credit or byline; places after "in" are dropped. None when a part is not a name."""
+    parts = [p.strip() for p in _NAME_SPLIT.split(text.strip().rstrip(".,;"))]
+    parts = [p for p in parts if p]
+    located = [bool(_IN_PLACE.search(p)) for p in parts]
+    names: list[str] = []
+    for number, part in enumerate(parts):
+        # "A in Baghdad and Dubai": after the last located name, bare parts continue the place.
+        if not located[number] and any(located[:number]) and not any(located[number:]):
+            continue
+        name = _IN_PLACE.sub("", part)
+        if not _NAME.fullmatch(name):
+            return None
+        names.append(name.title() if name.isupper() and len(name) > 3 else name)
+    return names
+
+
+def parse_byline_paragraph(text: str) -> tuple[list[str], str | None] | None:
+    """A "By ..." line: (people, agency); None when ``text`` is not a byline."""
+    match = _BYLINE.fullmatch(text.strip())
+    return parse_byline(match.group("rest")) if match else None
+
+
+def parse_byline(text: str) -> tuple[list[str], str | None] | None:
+    """A byline or author field ("By JOSH BOAK and ZEKE MILLER Associated Press", "Jane Doe | Reuters")."""
+    text = _BY_WORD.sub("", text.strip(), count=1)
+    agency = canonical_agency(text)
+    if agency:
+        return [], agency
+    names_part, rest = _split_byline(text)
+    agency = find_agency(rest) if rest else None
+    if rest and agency is None and not _JOB_TITLE.search(rest):
+        return None  # "By Tuesday, the storm had weakened" is prose
+    if not rest:
+        names_part, agency = _strip_agency_suffix(names_part)
+    names = split_names(names_part)
+    if names is None or any(" " not in name for name in names):
+        return None  # bylines name people in full; "By Tuesday" names nobody
+    return names, agency
+
+
+def _split_byline(text: str) -> tuple[str, str]:
+    parts = _BYLINE_SEPARATOR.split(text, maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (text, "")
+
+
+def _strip_agency_suffix(text: str) -> tuple[str, str | None]:
+    words = text.split()
+    for size in (3, 2, 1):
+        if len(words) > size and (agency := canonical_agency(" ".join(words[-size:]))):
+            return " ".join(words[:-size]), agency
+    return text, None

@@ -1,0 +1,66 @@
+"""The language of an article as an ISO 639-1 code: the feed's word when it gives one, else py3langid's."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+MIN_CHARS = 40  # below this, identification is a guess; say nothing rather than guess
+SAMPLE_CHARS = 300  # py3langid walks every byte in Python: a sample keeps it fast enough per item
+MIN_CONFIDENCE = 0.6
+# ISO 639-2/3 codes feeds write instead of ISO 639-1, and py3langid labels that have a 639-1 parent.
+_TO_639_1 = {
+    "eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it", "por": "pt",
+    "nld": "nl", "dut": "nl", "rus": "ru", "ara": "ar", "zho": "zh", "chi": "zh", "jpn": "ja", "kor": "ko",
+    "tur": "tr", "pol": "pl", "ukr": "uk", "ell": "el", "gre": "el", "swe": "sv", "nor": "no", "nob": "nb",
+    "nno": "nn", "dan": "da", "fin": "fi", "ces": "cs", "cze": "cs", "hun": "hu", "ron": "ro", "rum": "ro",
+    "heb": "he", "hin": "hi", "fas": "fa", "per": "fa", "vie": "vi", "tha": "th", "ind": "id", "msa": "ms",
+    "may": "ms", "cat": "ca", "hrv": "hr", "srp": "sr", "bul": "bg", "slk": "sk", "slo": "sk", "slv": "sl",
+    "ary": "ar", "arz": "ar", "yue": "zh", "wuu": "zh", "uzs": "uz", "gug": "gn", "fuv": "ff", "iw": "he",
+    "in": "id", "ji": "yi",
+}
+_CODE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
+
+
+def normalize_code(declared: str | None) -> str | None:
+    """"en-US" -> "en", "ger" -> "de"; None for "und", "x-unknown" and other codes without a 639-1 form."""
+    if not declared:
+        return None
+    match = _CODE.match(declared.strip())
+    if not match:
+        return None
+    code = match.group(0).lower()
+    code = _TO_639_1.get(code, code)
+    return code if len(code) == 2 else None
+
+
+def detect_language(text: str, declared: str | None = None) -> str | None:
+    """The declared language when usable, else the detected one; None for short or unclear text."""
+    code = normalize_code(declared)
+    if code is not None:
+        return code
+    sample = text[:SAMPLE_CHARS]
+    if len(sample) < MIN_CHARS or (len(sample) < 4 * MIN_CHARS and _letters(sample) < MIN_CHARS):
+        return None  # longer samples short of letters (tables of figures) fail on confidence instead
+    label, confidence = _identifier().classify(sample)
+    if confidence < MIN_CONFIDENCE:
+        return None
+    return normalize_code(str(label))
+
+
+def _letters(text: str) -> int:
+    return sum(map(str.isalpha, text))
+
+
+def warm_up() -> None:
+    """Load the model now (about half a second) rather than on the first item without a language."""
+    _identifier()
+
+
+@cache
+def _identifier() -> Any:
+    """Loaded on first use (about half a second), not at import; the model ships inside the package."""
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

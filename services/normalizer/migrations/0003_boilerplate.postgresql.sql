@@ -1,0 +1,5 @@
+CREATE TABLE boilerplate_sources (
+  feed_id TEXT PRIMARY KEY,
+  counts TEXT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,204 @@
+"""Wire metadata written into the text of wire copy: datelines, bylines, credit lines, headline prefixes.
+
+Everything here reads clean text (one paragraph at a time); nothing parses HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, field
+
+from services.normalizer.agencies import canonical_agency
+from services.normalizer.credits import (
+    BYLINE_ROLES,
+    TRAILING_CREDIT,
+    parse_byline,
+    parse_byline_paragraph,
+    parse_credit_line,
+    parse_credit_paragraph,
+)
+
+__all__ = [
+    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "extract", "parse_byline", "parse_dateline",
+    "parse_structured_dateline", "strip_prefixes",
+]
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_WORD = rf"[{_UP}][\w.'’\-]*"
+_PARTICLE = r"(?:de|da|do|del|dos|la|le|el|al|am|an|der|of|upon)"
+_PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"
+_DASH = r"(?:--|[-–—])"
+_AGENCY_TEXT = r"[A-Za-z][\w .&'\-]{0,38}"
+# "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --"
+_DATELINE = re.compile(
+    rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*)?"
+    rf"\((?P<agency>{_AGENCY_TEXT})\)\s*{_DASH}+\s*",
+)
+# An outlet's own dateline has no agency: "BAGHDAD —". Only all-caps places, to stay clear of prose.
+_BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][{_UP}.'’\-]*){{0,3}})"
+                            rf"(?:,\s*(?P<qual>[^()\n—–]{{1,30}}?))?\s+{_DASH}+\s+")
+_STRUCTURED_DATELINE = re.compile(
+    r"\s*(?P<place>[^,()]+?)\s*(?:,\s*(?P<qual>[^()]+?))?\s*(?:\((?P<agency>[^()]+)\))?\s*(?:--|[-–—:])?\s*",
+)
+_MONTH_DAY = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,?\s+\d{4})?",
+    re.IGNORECASE,
+)
+
+_PREFIX = re.compile(
+    r"(?P<word>UPDATE|WRAPUP|REFILE|REFILED|RPT|REPEAT|CORRECTED|CORRECTION|EXCLUSIVE|BREAKINGVIEWS|FACTBOX|"
+    r"ANALYSIS|INSIGHT|COLUMN|EXPLAINER|TIMELINE|GRAPHIC|FEATURE|INTERVIEW|PREVIEW|POLL|SPECIAL REPORT|FOCUS|"
+    r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF)"
+    r"(?: (?P<number>\d{1,3}))?\s?-\s?(?=\S)",
+)
+LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
+_BULLET = re.compile(r"[*•·▪]\s")
+_EDITORIAL_NOTE = re.compile(
+    r"\((?:adds|updates|recasts|corrects|changes|fixes|removes|rewrites|refiles|repeats|inserts|clarifies|"
+    r"deletes|moves|writes through|adds byline)\b[^()]{0,200}\)", re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class WireText:
+    """What the text of one item says about itself."""
+
+    place: str | None = None
+    dateline_agency: str | None = None
+    agency: str | None = None  # dateline, then credits, then a byline line
+    byline: list[str] = field(default_factory=list)
+    credits: dict[str, list[str]] = field(default_factory=dict)
+    drop: set[int] = field(default_factory=set)  # credit and byline paragraphs
+    trims: dict[int, str] = field(default_factory=dict)  # paragraph -> its text without a trailing credit
+
+
+def extract(paragraphs: Sequence[str], skip: Container[int] = ()) -> WireText:
+    """Dateline, byline, credits and agency from an item's paragraphs (``skip``: already removed)."""
+    found = WireText()
+    kept = [i for i in range(len(paragraphs)) if i not in skip]
+    _lead(paragraphs, kept, found)
+    _credits(paragraphs, kept, found)
+    return found
+
+
+def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
+    line_agency = None
+    looked = 0
+    for index in kept[:LEAD_PARAGRAPHS]:
+        text = paragraphs[index]
+        if _EDITORIAL_NOTE.fullmatch(text):
+            found.drop.add(index)  # "(Adds analyst comment)" is a note to editors, not story text
+            continue
+        if _BULLET.match(text):
+            continue  # Reuters' summary bullets sit above the dateline
+        byline = _byline_line(text)
+        if byline is not None:
+            found.byline.extend(byline[0])
+            line_agency = line_agency or byline[1]
+            found.drop.add(index)
+            continue
+        place, agency = parse_dateline(text)
+        if place or agency:
+            found.place, found.dateline_agency = place, agency
+            found.agency = canonical_agency(agency) or agency
+            break
+        looked += 1
+        if looked == 2:  # a standfirst may precede the dateline, the body's second paragraph may not
+            break
+    found.agency = found.agency or line_agency
+
+
+def _byline_line(text: str) -> tuple[list[str], str | None] | None:
+    """A lead paragraph that only says who wrote the story: "Reuters", "By Jane Doe, AP"."""
+    if len(text) < 40 and (agency := canonical_agency(text)):
+        return [], agency
+    return parse_byline_paragraph(text)
+
+
+def _credits(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
+    for index in kept:
+        text = paragraphs[index]
+        if len(text) > 400 or index in found.drop:
+            continue
+        credits, agency = parse_credit_paragraph(text)
+        if credits or agency:
+            _merge(found, credits, agency)
+            found.drop.add(index)
+    for index in kept[-3:]:
+        if index not in found.drop:
+            _trailing_credits(paragraphs[index], index, found)
+
+
+def _trailing_credits(text: str, index: int, found: WireText) -> None:
+    """Credit lines glued to the end of a paragraph: cut off (all of them), or the paragraph dropped."""
+    rest = text
+    while (match := TRAILING_CREDIT.search(rest)) and (credits := parse_credit_line(match["credit"])):
+        _merge(found, credits, None)
+        rest = rest[:match.start()].rstrip()
+    if rest == text:
+        return
+    if rest:
+        found.trims[index] = rest
+    else:
+        found.drop.add(index)
+
+
+def _merge(found: WireText, credits: dict[str, list[str]], agency: str | None) -> None:
+    for role, names in credits.items():
+        known = found.credits.setdefault(role, [])
+        known.extend(n for n in names if n not in known)
+    found.agency = found.agency or agency
+
+
+def parse_dateline(text: str) -> tuple[str | None, str | None]:
+    """(place, agency as written) of a dateline opening ``text``; (None, None) when there is none."""
+    match = _DATELINE.match(text)
+    if match:
+        place, agency = match.group("place"), match.group("agency").strip()
+        known = canonical_agency(agency)
+        if (place is None or place != place.upper()) and known is None:
+            return None, None  # "The United Nations (UN) - ..." is prose, not a dateline
+        return _with_qualifier(place, match.group("qual")), agency
+    match = _BARE_DATELINE.match(text)
+    if match:
+        return _with_qualifier(match.group("place"), match.group("qual")), None
+    return None, None
+
+
+def parse_structured_dateline(raw: str) -> tuple[str | None, str | None]:
+    """A format's dateline field ("BAGHDAD, Jan 5", "Paris (AFP)") as (place, agency)."""
+    place, agency = parse_dateline(raw)
+    if place or agency:
+        return place, agency
+    match = _STRUCTURED_DATELINE.fullmatch(raw)
+    if not match:
+        return None, None
+    agency = match.group("agency")
+    return _with_qualifier(match.group("place"), match.group("qual")), agency.strip() if agency else None
+
+
+def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:
+    """Reuters' "Jan 5" after the place is a date and goes; AP's "Puerto Rico" is part of the place."""
+    if not place:
+        return None
+    parts = [q.strip() for q in (qualifier or "").split(",")]
+    kept = [q for q in parts if q and not _MONTH_DAY.fullmatch(q) and not (q.isdigit() and len(q) == 4)]
+    return ", ".join([place.strip(), *kept])
+
+
+def strip_prefixes(title: str) -> tuple[str, list[str], int | None]:
+    """("UPDATE 2-Oil rises") -> ("Oil rises", ["UPDATE 2"], 3).
+
+    The version is n+1 for ``UPDATE n``: the first story is version 1, its first update version 2.
+    """
+    prefixes: list[str] = []
+    version = None
+    position = 0
+    while match := _PREFIX.match(title, position):
+        number = match.group("number")
+        prefixes.append(f"{match.group('word')} {number}" if number else match.group("word"))
+        if match.group("word") == "UPDATE" and number:
+            version = max(version or 0, int(number) + 1)
+        position = match.end()
+    return title[position:], prefixes, version

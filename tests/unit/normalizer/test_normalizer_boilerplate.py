@@ -1,0 +1,188 @@
+"""Boilerplate: the paragraph rules, and the per-source model that learns what a source repeats."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas import FeedFormat, RawItem
+from services.normalizer.boilerplate import (
+    BoilerplateModel,
+    paragraph_key,
+    rule_kind,
+    rule_matches,
+    strip_tail,
+)
+from services.normalizer.normalize import normalize
+
+SEED_NOTICE = [
+    "You appear to be using an ad blocker",
+    "Shore News Network is a free website that does not use paywalls or charge for access to original, "
+    "breaking news content. In order to provide this free service, we rely on advertisements. Please "
+    "support our journalism by disabling your ad blocker for this website.",
+]
+
+
+@pytest.mark.parametrize("paragraph", [
+    "Advertisement", "ADVERTISEMENT", "Story continues below advertisement",
+    "Scroll to continue with content",
+    "Sign up for our newsletter", "Subscribe to The Daily Ledger's morning newsletter for the top stories.",
+    "Share this:", "Share on Facebook", "Tweet | Email | Print", "Facebook Twitter LinkedIn WhatsApp",
+    "Click to share on Twitter (Opens in new window)", "Follow us on Twitter and Facebook.",
+    "Like this:", "Like Loading...", "Read more: Militia attacks on U.S. bases", "Continue reading →",
+    "The post Ferry resumes appeared first on Harbor Gazette.", "© 2024 Reuters", "Copyright 2024 Foo Media",
+    "(c) 2023 Foo", "Copyright © Foo Inc.", "All rights reserved.",
+    "This material may not be published, broadcast, rewritten or redistributed.",
+    "Our Standards: The Thomson Reuters Trust Principles.", "Related Stories", "Related: City budget passes",
+    "You may also like", "Support local journalism. Become a member today.", "Download the Ledger app",
+    "This article was originally published on The Conversation.", "[…]", *SEED_NOTICE,
+])
+def test_rules_know_common_boilerplate(paragraph: str) -> None:
+    assert rule_kind(paragraph) is not None
+
+
+@pytest.mark.parametrize("paragraph", [
+    "Copyright holders sued the company on Tuesday.",
+    "Around 40% of users use an ad blocker, the survey found.",
+    "Readers who subscribe to the company's newsletter received the offer.",
+    "The report may not be published until next week, officials said.",
+    "Advertisement spending rose 4% last year.",
+    "Share prices fell 3% on Monday.",
+    "Related charges were dropped.",
+    "Donate blood, officials urged residents on Monday.",
+    "The company said all rights reserved by the contract would pass to the buyer, " * 8,
+])
+def test_rules_leave_news_alone(paragraph: str) -> None:
+    assert rule_kind(paragraph) is None
+
+
+def test_an_ad_blocker_notice_takes_its_following_paragraphs_along() -> None:
+    paragraphs = ["Story text.", "(Credits)", *SEED_NOTICE]
+    assert rule_matches(paragraphs) == {2, 3}
+
+
+def test_a_notice_stops_taking_paragraphs_where_the_story_resumes() -> None:
+    paragraphs = ["Ad blocker detected", "We rely on advertising to stay free.", "The mayor said ..."]
+    assert rule_matches(paragraphs) == {0, 1}
+
+
+def test_a_related_heading_takes_the_links_under_it_but_not_text() -> None:
+    paragraphs = ["Story.", "Related Stories", "Link one", "Link two", "Back to prose."]
+    density = {2: 1.0, 3: 0.9}
+    assert rule_matches(paragraphs, lambda i: density.get(i, 0.0)) == {1, 2, 3}
+
+
+def test_trailing_read_more_tails_are_cut() -> None:
+    assert strip_tail("The council met. Read more »") == "The council met."
+    assert strip_tail("Ferries run again [&hellip;]".replace("&hellip;", "…")) == "Ferries run again"
+    assert strip_tail("Text. The post Text appeared first on Site.") == "Text."
+    assert strip_tail("He said more would follow.") == "He said more would follow."
+
+
+def test_paragraph_keys_ignore_case_punctuation_and_spacing() -> None:
+    assert paragraph_key("Subscribe  to our NEWSLETTER!") == paragraph_key("subscribe to our newsletter")
+    assert paragraph_key("—") is None
+
+
+def test_the_model_learns_a_paragraph_seen_in_enough_distinct_items() -> None:
+    model = BoilerplateModel(min_items=3)
+    promo = "Get unlimited access to the Ledger for $1 a week."
+    for n in range(2):
+        model.observe("ledger", [f"Story {n}.", promo], item_key=f"item-{n}")
+    assert not model.is_boilerplate("ledger", promo)
+    model.observe("ledger", ["Story 2.", promo], item_key="item-2")
+    assert model.is_boilerplate("ledger", promo)
+    assert model.is_boilerplate("ledger", "GET UNLIMITED access to the Ledger for $1 a week")
+    assert not model.is_boilerplate("other-feed", promo)
+    assert not model.is_boilerplate("ledger", "Story 2.")
+
+
+def test_the_same_item_or_story_counts_once() -> None:
+    model = BoilerplateModel(min_items=2)
+    for _ in range(5):
+        model.observe("ledger", ["Background paragraph repeated by every update."], item_key="story-1")
+    assert not model.is_boilerplate("ledger", "Background paragraph repeated by every update.")
+
+
+def test_a_paragraph_repeated_inside_one_item_counts_once() -> None:
+    model = BoilerplateModel(min_items=2)
+    model.observe("ledger", ["Advert.", "Advert.", "advert"])
+    assert not model.is_boilerplate("ledger", "Advert.")
+
+
+def test_memory_is_bounded_per_source_and_in_sources() -> None:
+    model = BoilerplateModel(min_items=2, max_paragraphs=10, max_keys=5, max_sources=3)
+    for n in range(100):
+        model.observe(f"feed-{n % 4}", [f"p{n}-{i}" for i in range(7)], item_key=f"k{n}")
+    state = model.to_dict()
+    assert len(state["sources"]) == 3
+    for source in state["sources"].values():
+        assert len(source["counts"]) <= 10
+        assert len(source["keys"]) <= 5
+
+
+def test_least_recently_seen_paragraphs_are_forgotten_first() -> None:
+    model = BoilerplateModel(min_items=2, max_paragraphs=3)
+    model.observe("f", ["old", "kept"])
+    model.observe("f", ["old", "kept"])
+    assert model.is_boilerplate("f", "old")
+    model.observe("f", ["kept", "new one"])
+    model.observe("f", ["kept", "new two"])
+    assert not model.is_boilerplate("f", "old")
+    assert model.is_boilerplate("f", "kept")
+
+
+def test_the_model_round_trips_through_json() -> None:
+    model = BoilerplateModel(min_items=2, max_paragraphs=50)
+    for n in range(3):
+        model.observe("f", [f"Story {n}", "Footer"], item_key=str(n))
+    restored = BoilerplateModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert restored.to_dict() == model.to_dict()
+    assert restored.is_boilerplate("f", "Footer")
+    restored.observe("f", ["Story 9", "Footer"], item_key="0")  # remembered key: not counted again
+    counts = dict(map(tuple, model.to_dict()["sources"]["f"]["counts"]))
+    assert dict(map(tuple, restored.to_dict()["sources"]["f"]["counts"])) == counts
+
+
+def test_an_unknown_state_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="format"):
+        BoilerplateModel.from_dict({"format": 99})
+    with pytest.raises(ValueError, match="min_items"):
+        BoilerplateModel(min_items=1)
+
+
+def _raw(n: int, paragraphs: list[str]) -> RawItem:
+    return RawItem(
+        item_id=f"ledger:{n}", feed_id="ledger", feed_url="https://ledger.example/rss", format=FeedFormat.RSS,
+        fetched_at=datetime(2024, 1, 1, tzinfo=UTC), content_hash="0", title=f"Story {n}",
+        content_html="".join(f"<p>{p}</p>" for p in paragraphs),
+    )
+
+
+def test_normalize_removes_what_the_model_learned_from_text_and_html() -> None:
+    model = BoilerplateModel(min_items=3)
+    promo = "Get unlimited access to the Ledger for $1 a week."
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    for n in range(3):
+        article = normalize(_raw(n, [f"News {n} happened.", f"Details {n}.", promo]), now, boilerplate=model)
+        assert promo in article.body_text  # not learned yet while it is being observed
+        model.observe("ledger", article.body_text.split("\n\n"), item_key=article.story_id)
+    article = normalize(_raw(9, ["News 9 happened.", "Details 9.", promo]), now, boilerplate=model)
+    assert article.body_text == "News 9 happened.\n\nDetails 9."
+    assert "unlimited access" not in article.body_html
+
+
+def test_normalize_keeps_an_item_the_model_would_mostly_remove() -> None:
+    model = BoilerplateModel(min_items=2)
+    repeated = ["The same story again.", "Word for word."]
+    for n in range(3):
+        model.observe("ledger", repeated, item_key=str(n))
+    article = normalize(_raw(5, repeated), datetime(2024, 1, 2, tzinfo=UTC), boilerplate=model)
+    assert article.body_text == "The same story again.\n\nWord for word."
+
+
+def test_a_story_paragraph_after_a_mid_story_prompt_stays() -> None:
+    paragraphs = ["Sign up for our newsletter", "The company said subscribers would pay $2 more a month."]
+    assert rule_matches(paragraphs) == {0}

@@ -1,0 +1,213 @@
+"""HTML cleaning: the allowlist, trackers, links, plain-text bodies, and drops that reach text and HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.normalizer.clean import html_to_paragraphs, html_to_text, parse_body, sanitize_html
+
+# Classic vectors (OWASP filter-evasion cheat sheet and friends). None may come out able to run code.
+XSS_VECTORS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=http://xss.example/xss.js></SCRIPT>",
+    "<IMG SRC=\"javascript:alert('XSS');\">",
+    "<IMG SRC=javascript:alert('XSS')>",
+    "<IMG SRC=JaVaScRiPt:alert('XSS')>",
+    "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+    "<IMG \"\"\"><SCRIPT>alert(\"XSS\")</SCRIPT>\">",
+    "<IMG SRC=" + "".join(f"&#{ord(c)};" for c in "javascript:alert('XSS')") + ">",
+    "<IMG SRC=" + "".join(f"&#x{ord(c):X}" for c in "javascript:alert('XSS')") + ">",  # no semicolons
+    "<IMG SRC=\"jav\tascript:alert('XSS');\">",
+    "<IMG SRC=\"jav&#x09;ascript:alert('XSS');\">",
+    "<IMG SRC=\"jav&#x0A;ascript:alert('XSS');\">",
+    "<IMG SRC=\" &#14;  javascript:alert('XSS');\">",
+    "<a href=\"javascript:alert(1)\">click</a>",
+    "<a href=\"  JAVASCRIPT:alert(1)\">click</a>",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">click</a>",
+    "<a href=\"vbscript:msgbox(1)\">click</a>",
+    "<img src=x onerror=alert(1)>",
+    "<body onload=alert('XSS')>",
+    "<svg/onload=alert('XSS')>",
+    "<svg><script>alert(1)</script></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<iframe src=\"javascript:alert('XSS');\"></iframe>",
+    "<object data=\"javascript:alert(1)\"></object>",
+    "<embed src=\"data:image/svg+xml;base64,PHN2Zz48c2NyaXB0PmFsZXJ0KDEpPC9zY3JpcHQ+PC9zdmc+\">",
+    "<div style=\"width: expression(alert('XSS'));\">x</div>",
+    "<p style=\"background-image: url(javascript:alert('XSS'))\">x</p>",
+    "<STYLE>li {list-style-image: url(\"javascript:alert('XSS')\");}</STYLE><UL><LI>XSS</br>",
+    "<LINK REL=\"stylesheet\" HREF=\"javascript:alert('XSS');\">",
+    "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=javascript:alert('XSS');\">",
+    "<TABLE BACKGROUND=\"javascript:alert('XSS')\"><TD>x</TD></TABLE>",
+    "<BASE HREF=\"javascript:alert('XSS');//\"><a href=\"x\">x</a>",
+    "<form action=\"javascript:alert(1)\"><button>go</button></form>",
+    "<details open ontoggle=alert(1)>",
+    "<a href=\"#\" onmouseover=\"alert(1)\">x</a>",
+    "<<SCRIPT>alert(\"XSS\");//<</SCRIPT>",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "<!--<script>alert(1)</script>-->",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<input onfocus=alert(1) autofocus>",
+]
+_DANGER = re.compile(r"<script|<style|<iframe|<object|<embed|<svg|<math|<form|<meta|<link|<base|\son\w+\s*=|"
+                     r"javascript:|vbscript:|data:|expression\(|style=", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("vector", XSS_VECTORS)
+def test_sanitized_html_carries_nothing_executable(vector: str) -> None:
+    for base in (None, "https://example.com/news/1"):
+        assert not _DANGER.search(sanitize_html(vector, base_url=base))
+
+
+@pytest.mark.parametrize("vector", XSS_VECTORS)
+def test_text_of_unsafe_html_has_no_markup(vector: str) -> None:
+    text = html_to_text(vector)
+    assert "alert(1)</script>" not in text.lower() or "&lt;" in vector
+
+
+def test_allowed_markup_survives_and_links_get_rel() -> None:
+    html = sanitize_html('<p>A <b>bold</b> <a href="https://ex.com/x" target="_blank">link</a></p>')
+    assert html == ('<p>A <b>bold</b> <a href="https://ex.com/x" rel="noopener noreferrer nofollow">link</a>'
+                    "</p>")
+
+
+def test_relative_links_and_images_resolve_against_the_base() -> None:
+    html = sanitize_html('<p><a href="../b?x=1">b</a><img src="/i.png" alt="i"></p>', "https://ex.com/news/a/")
+    assert 'href="https://ex.com/news/b?x=1"' in html
+    assert 'src="https://ex.com/i.png"' in html
+
+
+def test_a_base_element_in_the_body_changes_the_base_and_disappears() -> None:
+    html = sanitize_html('<base href="https://cdn.ex.com/"><p><a href="x">x</a></p>', "https://ex.com/")
+    assert html == '<p><a href="https://cdn.ex.com/x" rel="noopener noreferrer nofollow">x</a></p>'
+
+
+@pytest.mark.parametrize("img", [
+    '<img src="https://ex.com/p.gif" width="1" height="1">',
+    '<img src="https://ex.com/p.gif" width="0">',
+    '<img src="https://ex.com/p.gif" height="1px" width="1px">',
+    '<img src="https://www.google-analytics.com/collect?v=1">',
+    '<img src="https://pixel.wp.com/g.gif?blog=1">',
+    '<img src="https://b.scorecardresearch.com/p?c1=2">',
+    '<img src="https://feeds.feedburner.com/~r/site/~4/abc">',
+    '<img src="https://www.facebook.com/tr?id=1&ev=PageView">',
+])
+def test_tracking_pixels_are_removed(img: str) -> None:
+    assert sanitize_html(f"<p>Text.{img}</p>") == "<p>Text.</p>"
+
+
+def test_real_images_stay() -> None:
+    assert "<img" in sanitize_html('<p><img src="https://ex.com/photo.jpg" width="640" height="1"></p>')
+
+
+def test_entities_are_decoded_and_whitespace_is_folded() -> None:
+    assert html_to_paragraphs("<p>Tom &amp; Jerry&nbsp;&nbsp;met\n\t at&#160;noon &#8212; &hellip;</p>") == [
+        "Tom & Jerry met at noon — …",
+    ]
+
+
+def test_zero_width_characters_and_soft_hyphens_disappear() -> None:
+    assert html_to_paragraphs("<p>in\u00adcred\u00adible\u200b news\ufeff</p>") == ["incredible news"]
+
+
+def test_block_elements_and_line_breaks_make_paragraphs() -> None:
+    html = "<div>One<br>Two</div><ul><li>Three</li><li>Four <i>five</i></li></ul><h2>Six</h2>seven"
+    assert html_to_paragraphs(html) == ["One", "Two", "Three", "Four five", "Six", "seven"]
+
+
+def test_page_furniture_goes_with_its_text() -> None:
+    html = ('<p>Story.</p><nav>Home | World</nav><aside>Most read</aside><form><button>Subscribe</button>'
+            '</form><div class="sharedaddy">Share this</div><footer>About us</footer>'
+            "<noscript>Enable JS</noscript>")
+    assert html_to_paragraphs(html) == ["Story."]
+
+
+def test_plain_text_bodies_split_on_blank_lines() -> None:
+    body = parse_body("First line\nstill first.\n\n \n\nSecond &amp; last, with <a href='/x'>a link</a>.\n")
+    assert body.paragraphs == ["First line still first.", "Second & last, with a link."]
+    assert body.html().startswith("<p>First line\nstill first.</p><p>Second &amp; last, with <a href=")
+
+
+def test_plain_text_without_blank_lines_is_one_paragraph() -> None:
+    assert html_to_paragraphs("Just one\nparagraph here.") == ["Just one paragraph here."]
+
+
+def test_dropping_a_paragraph_removes_it_from_text_and_html_alike() -> None:
+    body = parse_body("<div><p>Keep <b>me</b>.</p><p>Drop <a href='https://x.ex/'>me</a>.</p>Tail text<br>"
+                      "also dropped</div><p>Last</p>")
+    assert body.paragraphs == ["Keep me.", "Drop me.", "Tail text", "also dropped", "Last"]
+    body.drop({1, 3})
+    assert body.text() == "Keep me.\n\nTail text\n\nLast"
+    assert body.html() == "<div><p>Keep <b>me</b>.</p>Tail text<br></div><p>Last</p>"
+
+
+def test_dropping_every_paragraph_of_a_container_removes_the_container() -> None:
+    body = parse_body("<p>Story.</p><ul><li><a href='https://x.ex/1'>One</a></li><li>Two</li></ul>")
+    body.drop({1, 2})
+    assert body.html() == "<p>Story.</p>"
+
+
+def test_link_density_counts_link_text() -> None:
+    body = parse_body("<p>Read: <a href='https://x.ex/'>the whole thing</a></p><p>No links</p>")
+    assert body.link_density(0) == pytest.approx(15 / 21)
+    assert body.link_density(1) == 0
+
+
+def test_full_documents_and_xml_declarations_are_tolerated() -> None:
+    document = "<html><head><title>T</title></head><body><p>Body</p></body></html>"
+    assert html_to_paragraphs(document) == ["Body"]
+    assert html_to_paragraphs('<?xml version="1.0" encoding="utf-8"?><p>x</p>') == ["x"]
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "<!-- only a comment -->", "<script>x()</script>", "<p> </p>"])
+def test_empty_bodies_give_no_paragraphs_and_no_html(empty: str) -> None:
+    body = parse_body(empty)
+    assert body.paragraphs == []
+    assert body.html() == ""
+
+
+def test_titles_without_markup_skip_the_parser_but_are_still_folded() -> None:
+    assert html_to_text("  Plain\n title ") == "Plain title"
+    assert html_to_text("Q&amp;A: <i>what</i> now") == "Q&A: what now"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' &;#abcdeiloprstxy:()\n\x00")), max_size=200))
+def test_any_input_gives_safe_output_and_never_crashes(fragment: str) -> None:
+    body = parse_body(fragment, "https://example.com/")
+    assert all(p and p == p.strip() for p in body.paragraphs)
+    assert "<script" not in body.html().lower()
+
+
+_WORDS = st.sampled_from(["alpha", "beta", "Gamma", "d&amp;e", "Share", "2024", "x"])
+_INLINE = st.one_of(
+    _WORDS,
+    _WORDS.map(lambda w: f"<b>{w}</b>"),
+    _WORDS.map(lambda w: f'<a href="/p/{w}">{w}</a>'),
+    st.just("<br>"),
+)
+_BLOCK = st.tuples(st.sampled_from(["p", "div", "li", "h2", "blockquote"]),
+                   st.lists(_INLINE, min_size=1, max_size=4)).map(
+    lambda b: f"<{b[0]}>{' '.join(b[1])}</{b[0]}>")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_BLOCK, min_size=1, max_size=6), st.data())
+def test_html_after_drops_reads_as_the_kept_text(blocks: list[str], data: st.DataObject) -> None:
+    body = parse_body("".join(blocks), "https://ex.com/")
+    drops = data.draw(st.sets(st.integers(0, max(len(body.paragraphs) - 1, 0))))
+    body.drop(drops)
+    kept = body.kept()
+    assert html_to_paragraphs(body.html()) == kept
+
+
+def test_control_characters_and_lone_surrogates_are_dropped_not_fatal() -> None:
+    body = parse_body("<p>Reu\x00ters\x08</p>\x08<p>a\ud800b\x7f</p>")
+    body.drop({0})
+    assert body.text() == "ab"
+    assert body.html() == "<p>ab</p>"
+    assert html_to_text("Ti\ud800t\x00le") == "Title"

@@ -1,0 +1,105 @@
+"""Dates to UTC, canonical URLs, and the language of an article."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date
+from services.normalizer.language import detect_language, normalize_code, warm_up
+from services.normalizer.urls import canonical_url
+
+NOW = datetime(2024, 1, 25, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Thu, 25 Jan 2024 11:02:27 +0000", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("Thu, 25 Jan 2024 11:02:27 GMT", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("Thu, 25 Jan 2024 06:02:27 EST", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("2024-01-25T13:02:27+02:00", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("2024-01-25T11:02:27Z", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("2024-01-25T11:02:27.123456789Z", datetime(2024, 1, 25, 11, 2, 27, 123456, tzinfo=UTC)),
+    ("20240125T110227+0000", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("2024-01-25T11:02:27", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("2024-01-25", datetime(2024, 1, 25, tzinfo=UTC)),
+    ("January 25, 2024 2:30 PM", datetime(2024, 1, 25, 14, 30, tzinfo=UTC)),
+    ("25 January 2024", datetime(2024, 1, 25, tzinfo=UTC)),
+])
+def test_dates_parse_to_aware_utc(raw: str, expected: datetime) -> None:
+    value = parse_date(raw)
+    assert value == expected
+    assert value is not None and value.utcoffset() is not None and value.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "yesterday", "not a date", "1970-01-01T00:00:00Z",
+                                 "Thu, 01 Jan 1970 00:00:00 +0000", "2024-13-45"])
+def test_unusable_dates_give_none(raw: str | None) -> None:
+    assert parse_date(raw) is None
+
+
+def test_dates_more_than_a_day_ahead_are_implausible() -> None:
+    assert ensure_plausible(datetime(2024, 1, 26, 11, tzinfo=UTC), NOW)
+    with pytest.raises(FutureDateError):
+        ensure_plausible(datetime(2024, 1, 26, 13, tzinfo=UTC), NOW)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("HTTPS://WWW.Example.COM:443/a/b?utm_source=x&b=2&a=1&fbclid=z#frag", "https://www.example.com/a/b?a=1&b=2"),
+    ("http://example.com:80", "http://example.com/"),
+    ("http://example.com:8080/x", "http://example.com:8080/x"),
+    ("https://example.com./x?gclid=1&utm_medium=rss&mc_cid=a&_ga=2&CMP=share&q=ok", "https://example.com/x?q=ok"),
+    ("https://user:pw@example.com/x", "https://example.com/x"),
+    ("https://example.com/x?b=&a=1", "https://example.com/x?a=1&b="),
+    ("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+    ("javascript:alert(1)", None),
+    ("mailto:a@example.com", None),
+    ("not a url", None),
+    ("http://[::1", None),
+    ("", None),
+    (None, None),
+])
+def test_canonical_urls(url: str | None, expected: str | None) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_relative_canonical_links_resolve_against_the_item_link() -> None:
+    assert canonical_url("/news/1?utm_source=x", "https://ex.com/feed/item") == "https://ex.com/news/1"
+    assert canonical_url("//cdn.ex.com/a", "https://ex.com/") == "https://cdn.ex.com/a"
+
+
+@pytest.mark.parametrize(("declared", "code"), [
+    ("en", "en"), ("en-US", "en"), ("EN_gb", "en"), ("de-DE", "de"), ("ger", "de"), ("fre", "fr"),
+    ("zh-Hans-CN", "zh"), ("und", None), ("x-unknown", None), ("", None), (None, None), ("english", None),
+])
+def test_declared_languages_normalise_to_iso_639_1(declared: str | None, code: str | None) -> None:
+    assert normalize_code(declared) == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("The government said on Tuesday that it would raise taxes on fuel next year to pay for roads.", "en"),
+    ("Die Bundesregierung will den Fernverkehr auf der Schiene in den kommenden Jahren ausbauen.", "de"),
+    ("Le gouvernement a annoncé mardi une hausse des taxes sur le carburant pour les routes.", "fr"),
+    ("El gobierno anunció el martes que subirá los impuestos al combustible para las carreteras.", "es"),
+])
+def test_languages_are_detected_when_not_declared(text: str, code: str) -> None:
+    assert detect_language(text) == code
+
+
+def test_the_feeds_declared_language_wins() -> None:
+    assert detect_language("The government said on Tuesday that it would raise taxes.", "fr-FR") == "fr"
+
+
+def test_a_declaration_without_a_usable_code_falls_back_to_detection() -> None:
+    text = "The government said on Tuesday that it would raise taxes on fuel next year."
+    assert detect_language(text, "und") == "en"
+
+
+@pytest.mark.parametrize("text", ["", "Hi", "Breaking: fire", "12,345 67.8 % 9 10 11 12 13 14 15 16 17 18"])
+def test_short_or_letterless_text_gets_no_language(text: str) -> None:
+    assert detect_language(text) is None
+
+
+def test_the_model_can_be_loaded_ahead_of_the_first_item() -> None:
+    warm_up()
+    assert detect_language("Le gouvernement a annoncé mardi une hausse des taxes sur le carburant.") == "fr"

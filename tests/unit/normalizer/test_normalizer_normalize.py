@@ -1,0 +1,196 @@
+"""normalize(raw, now): how the pieces combine, and which source of a field wins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import FeedFormat, PubStatus, RawItem
+from services.normalizer.clean import html_to_paragraphs
+from services.normalizer.normalize import NormalizeError, content_fingerprint, normalize
+
+NOW = datetime(2024, 3, 5, 12, tzinfo=UTC)
+
+
+def raw_item(**fields: Any) -> RawItem:
+    values: dict[str, Any] = {
+        "item_id": "feed:1", "feed_id": "feed", "feed_url": "https://ex.com/rss", "format": FeedFormat.RSS,
+        "fetched_at": NOW - timedelta(minutes=5), "content_hash": "0", "title": "A title",
+        "content_html": "<p>BERLIN (dpa) - Body text of the story that is long enough.</p>",
+    }
+    values.update(fields)
+    return RawItem(**values)
+
+
+def test_an_item_without_title_or_text_is_refused() -> None:
+    with pytest.raises(NormalizeError, match="neither"):
+        normalize(raw_item(title=" ", content_html="<p><script>x()</script></p>", summary_html=None), NOW)
+
+
+def test_an_item_with_only_boilerplate_and_no_title_is_refused() -> None:
+    with pytest.raises(NormalizeError):
+        normalize(raw_item(title=None, content_html="<p>Advertisement</p><p>Share this:</p>"), NOW)
+
+
+def test_a_title_alone_is_enough() -> None:
+    article = normalize(raw_item(content_html=None, summary_html=None), NOW)
+    assert (article.title, article.body_text, article.body_html) == ("A title", "", "")
+
+
+def test_a_missing_title_is_taken_from_the_first_paragraph() -> None:
+    assert normalize(raw_item(title=None), NOW).title.startswith("BERLIN (dpa) - Body text")
+
+
+def test_a_publication_date_far_in_the_future_is_refused() -> None:
+    with pytest.raises(NormalizeError, match="future"):
+        normalize(raw_item(published_raw="2024-03-07T12:00:00Z"), NOW)
+
+
+def test_a_publication_date_a_few_hours_ahead_is_accepted_as_clock_skew() -> None:
+    article = normalize(raw_item(published_raw="2024-03-05T15:00:00+01:00"), NOW)
+    assert article.published_at == datetime(2024, 3, 5, 14, tzinfo=UTC)
+    assert not article.published_at_estimated
+
+
+@pytest.mark.parametrize("published", [None, "", "sometime last week", "0000-00-00"])
+def test_no_usable_date_means_the_fetch_time_estimated(published: str | None) -> None:
+    article = normalize(raw_item(published_raw=published), NOW)
+    assert article.published_at == NOW - timedelta(minutes=5)
+    assert article.published_at_estimated
+
+
+def test_the_updated_date_stands_in_for_a_missing_publication_date() -> None:
+    article = normalize(raw_item(updated_raw="Tue, 05 Mar 2024 09:00:00 +0100"), NOW)
+    assert article.published_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
+    assert article.updated_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
+
+
+def test_an_updated_date_in_the_far_future_is_dropped_not_fatal() -> None:
+    item = raw_item(published_raw="2024-03-05T10:00:00Z", updated_raw="2030-01-01T00:00:00Z")
+    article = normalize(item, NOW)
+    assert article.updated_at is None
+
+
+def test_structured_wire_fields_win_over_the_text() -> None:
+    article = normalize(raw_item(
+        title="UPDATE 4-Oil rises", version=7, pubstatus=PubStatus.CANCELED, urgency=1,
+        embargoed_until_raw="2024-03-06T08:00:00+01:00", dateline="Hamburg (Reuters)", byline="By Ann Lee",
+    ), NOW)
+    assert article.version == 7
+    assert article.wire_prefixes == ["UPDATE 4"]
+    assert article.pubstatus is PubStatus.CANCELED
+    assert article.urgency == 1
+    assert article.embargoed_until == datetime(2024, 3, 6, 7, tzinfo=UTC)
+    assert (article.dateline.place, article.dateline.agency) == ("Hamburg", "Reuters")
+    assert article.agency == "Reuters"
+    assert article.byline == ["Ann Lee"]
+
+
+def test_update_n_in_the_headline_is_version_n_plus_one_when_the_item_has_none() -> None:
+    article = normalize(raw_item(title="REFILE-UPDATE 4-Oil rises"), NOW)
+    assert (article.title, article.version, article.wire_prefixes) == ("Oil rises", 5, ["REFILE", "UPDATE 4"])
+    assert normalize(raw_item(title="Oil rises"), NOW).version == 1
+
+
+def test_the_text_dateline_fills_what_the_structured_one_lacks() -> None:
+    article = normalize(raw_item(dateline="Berlin"), NOW)
+    assert (article.dateline.place, article.dateline.agency, article.agency) == ("Berlin", "dpa", "dpa")
+
+
+def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
+    article = normalize(raw_item(
+        content_html="<p>Text without a dateline, long enough to be a paragraph.</p>",
+        authors=["Reuters Staff", "jdoe@ex.com (Jane Doe)", "admin", "Jane Doe", "Madonna"],
+    ), NOW)
+    assert article.agency == "Reuters"
+    assert article.byline == ["Jane Doe", "Madonna"]
+
+
+def test_an_unparseable_structured_byline_is_kept_as_given() -> None:
+    assert normalize(raw_item(byline="the metro desk team"), NOW).byline == ["the metro desk team"]
+    assert normalize(raw_item(byline="AFP"), NOW).byline == []
+
+
+def test_canonical_link_wins_over_link_and_both_are_cleaned() -> None:
+    article = normalize(raw_item(link="https://ex.com/a?utm_source=rss#x",
+                                 canonical_link="https://EX.com/canonical/a?gclid=1"), NOW)
+    assert article.url == "https://ex.com/a?utm_source=rss#x"
+    assert article.canonical_url == "https://ex.com/canonical/a"
+    assert normalize(raw_item(link="https://ex.com/a?utm_source=rss#x"), NOW).canonical_url == "https://ex.com/a"
+    invalid = normalize(raw_item(link="https://ex.com/a", canonical_link="javascript:void(0)"), NOW)
+    assert invalid.canonical_url == "https://ex.com/a"
+
+
+def test_the_summary_is_separate_only_when_there_is_a_body() -> None:
+    with_body = normalize(raw_item(summary_html="<p>Short summary. <a href='/x'>Read more</a></p>"), NOW)
+    assert with_body.summary == "Short summary."
+    summary_only = normalize(raw_item(content_html=None, summary_html="<p>Only a summary here.</p>"), NOW)
+    assert (summary_only.summary, summary_only.body_text) == (None, "Only a summary here.")
+
+
+def test_categories_are_trimmed_and_deduplicated() -> None:
+    article = normalize(raw_item(categories=[" World ", "world", "", "Politics"]), NOW)
+    assert article.categories == ["World", "Politics"]
+
+
+def test_ids_are_stable_and_change_with_the_content() -> None:
+    first = normalize(raw_item(), NOW)
+    assert normalize(raw_item(), NOW).id == first.id
+    edited = normalize(raw_item(content_html="<p>BERLIN (dpa) - Edited text.</p>"), NOW)
+    assert (edited.story_id, edited.item_id) == (first.story_id, first.item_id)
+    assert edited.id != first.id
+
+
+def test_the_fingerprint_ignores_case_punctuation_and_spacing() -> None:
+    same = content_fingerprint("oil rises", "it rose a lot")
+    assert content_fingerprint("Oil Rises!", "It rose,  a lot.") == same
+    assert content_fingerprint("Oil rises", "It rose.") != content_fingerprint("Oil falls", "It rose.")
+
+
+def test_every_timestamp_is_utc() -> None:
+    item = raw_item(published_raw="2024-03-05T10:00:00-05:00", updated_raw="2024-03-05T10:30:00-05:00",
+                    embargoed_until_raw="2024-03-05T11:00:00-05:00")
+    article = normalize(item, NOW)
+    for value in (article.published_at, article.updated_at, article.embargoed_until, article.fetched_at):
+        assert value is not None and value.utcoffset() == timedelta(0)
+
+
+def test_declared_language_wins_and_short_undeclared_text_gets_none() -> None:
+    assert normalize(raw_item(language="de-AT"), NOW).language == "de"
+    assert normalize(raw_item(title="Hi", content_html="<p>Short.</p>"), NOW).language is None
+
+
+_FRAGMENTS = st.sampled_from([
+    "<p>", "</p>", "<div>", "</div>", "<br>", "<a href='/x'>", "</a>", "<script>", "</script>", "\n\n",
+    "BAGHDAD (Reuters) – ", "(Reporting by Ann Lee; Editing by Bo Chan)", "By JANE DOE Associated Press",
+    "You appear to be using an ad blocker", "Related Stories", "&amp;", "&#8212;", "Text of the story. ",
+    "Advertisement", "(Adds quote)", "* bullet", "© 2024 Foo", "Read more", "\x00", "’",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_FRAGMENTS, max_size=30).map("".join), st.sampled_from(["UPDATE 3-Title", "", "T"]))
+def test_any_body_normalizes_or_is_refused_with_normalize_error(body: str, title: str) -> None:
+    try:
+        article = normalize(raw_item(title=title, content_html=body), NOW)
+    except NormalizeError:
+        return
+    assert article.title
+    assert "<script" not in article.body_html
+    paragraphs = article.body_text.split("\n\n") if article.body_text else []
+    assert "(Reporting by Ann Lee; Editing by Bo Chan)" not in paragraphs
+    if "\n\n" not in body:  # re-reading HTML whose blocks were all dropped can turn on plain-text mode
+        assert html_to_paragraphs(article.body_html) == paragraphs
+
+
+def test_a_glued_credit_line_and_read_more_link_leave_text_and_html_alike() -> None:
+    article = normalize(raw_item(content_html=(
+        "<p>LONDON (Reuters) - Oil rose.</p><p>It fell later. (Reporting by Ann Lee; Editing by Bo Chan) "
+        "<a href='/more'>Read more</a></p>")), NOW)
+    assert article.body_text == "LONDON (Reuters) - Oil rose.\n\nIt fell later."
+    assert article.body_html == "<p>LONDON (Reuters) - Oil rose.</p><p>It fell later.</p>"
+    assert article.credits == {"reporting": ["Ann Lee"], "editing": ["Bo Chan"]}

@@ -1,0 +1,196 @@
+"""Wire metadata from text: datelines, credit lines, bylines, agencies, headline prefixes."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.normalizer.agencies import canonical_agency, clean_author, find_agency
+from services.normalizer.credits import (
+    parse_byline,
+    parse_byline_paragraph,
+    parse_credit_line,
+    parse_credit_paragraph,
+    split_names,
+)
+from services.normalizer.wire import extract, parse_dateline, parse_structured_dateline, strip_prefixes
+
+
+@pytest.mark.parametrize(("text", "place", "agency"), [
+    ("BAGHDAD (Reuters) – Baghdad and Washington have agreed", "BAGHDAD", "Reuters"),
+    ("WASHINGTON, Jan 5 (Reuters) - The U.S. Senate", "WASHINGTON", "Reuters"),
+    ("PARIS (AP) — French lawmakers", "PARIS", "AP"),
+    ("BERLIN (dpa) - Die Bundesregierung", "BERLIN", "dpa"),
+    ("LONDON, March 3 (AFP) - Britain's", "LONDON", "AFP"),
+    ("SAN JUAN, Puerto Rico (AP) — A storm", "SAN JUAN, Puerto Rico", "AP"),
+    ("RIO DE JANEIRO, Feb. 12, 2024 (Reuters) -- Carnival", "RIO DE JANEIRO", "Reuters"),
+    ("KYIV/MOSCOW (Reuters) - Ukraine", "KYIV/MOSCOW", "Reuters"),
+    ("Beijing, Jan. 5 (Xinhua) -- China's", "Beijing", "Xinhua"),
+    ("(Bloomberg) -- Stocks rose", None, "Bloomberg"),
+    ("TOKYO (Kyodo) - Japan's", "TOKYO", "Kyodo"),
+    ("SEOUL, May 2 (Yonhap) -- South Korea", "SEOUL", "Yonhap"),
+    ("BAGHDAD — Iraq's parliament", "BAGHDAD", None),
+])
+def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
+    assert parse_dateline(text) == (place, agency)
+
+
+@pytest.mark.parametrize("text", [
+    "The United Nations (UN) - a body of 193 states - met.",
+    "Officials said on Monday that talks would resume.",
+    "NATO",
+    "(Adds quote)",
+])
+def test_prose_is_not_a_dateline(text: str) -> None:
+    assert parse_dateline(text) == (None, None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("BAGHDAD, Jan 5", ("BAGHDAD", None)),
+    ("Paris (AFP)", ("Paris", "AFP")),
+    ("Berlin", ("Berlin", None)),
+    ("JACKSON, Miss.", ("JACKSON, Miss.", None)),
+])
+def test_structured_datelines(raw: str, expected: tuple[str | None, str | None]) -> None:
+    assert parse_structured_dateline(raw) == expected
+
+
+@pytest.mark.parametrize(("line", "credits"), [
+    ("(Reporting by Timour Azhari; Editing by Alison Williams)",
+     {"reporting": ["Timour Azhari"], "editing": ["Alison Williams"]}),
+    ("(Reporting by Jane Porter in London; Additional reporting by Lin Wei in Singapore and Kenji Sato in "
+     "Tokyo; Editing by Mark Ellis and Susan Grant)",
+     {"reporting": ["Jane Porter"], "additional_reporting": ["Lin Wei", "Kenji Sato"],
+      "editing": ["Mark Ellis", "Susan Grant"]}),
+    ("(Writing by Ed Bell; Compiled by Ann Lee, Bo Chan and Cy Diaz)",
+     {"writing": ["Ed Bell"], "compiling": ["Ann Lee", "Bo Chan", "Cy Diaz"]}),
+    ("Reporting by Ann Lee in Beirut and Dubai, editing by Ed Bell",
+     {"reporting": ["Ann Lee"], "editing": ["Ed Bell"]}),
+    ("(Reporting by Ann Lee in Washington, Bo Chan and Cy Diaz in London; Editing by Ed Bell)",
+     {"reporting": ["Ann Lee", "Bo Chan", "Cy Diaz"], "editing": ["Ed Bell"]}),
+    ("(Reporting and writing by Mohammed al-Sudani; editing by Ursula von der Leyen)",
+     {"reporting": ["Mohammed al-Sudani"], "writing": ["Mohammed al-Sudani"],
+      "editing": ["Ursula von der Leyen"]}),
+    ("(Writing and reporting by Ann Lee)", {"reporting": ["Ann Lee"], "writing": ["Ann Lee"]}),
+    ("(Reporting by Ann Lee in The Hague, Netherlands; Editing by Ed Bell.)",
+     {"reporting": ["Ann Lee"], "editing": ["Ed Bell"]}),
+])
+def test_credit_lines_map_roles_to_people(line: str, credits: dict[str, list[str]]) -> None:
+    assert parse_credit_line(line) == credits
+
+
+@pytest.mark.parametrize("text", [
+    "Reporting by the newspaper showed that the company lost money.",
+    "(Reporting by; Editing by)",
+    "Editing by hand is slow, the researchers said.",
+])
+def test_prose_that_starts_like_a_credit_line_is_not_one(text: str) -> None:
+    assert parse_credit_paragraph(text) == ({}, None)
+
+
+def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
+    assert parse_credit_paragraph("Associated Press writers Ann Lee and Bo Chan in New York contributed "
+                                  "to this report.") == ({"contributing": ["Ann Lee", "Bo Chan"]}, "AP")
+    assert parse_credit_paragraph("The Associated Press contributed to this report.") == ({}, "AP")
+    assert parse_credit_paragraph("bur-sah/rl") == ({}, "AFP")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("By ZEKE MILLER and JOSH BOAK Associated Press", (["Zeke Miller", "Josh Boak"], "AP")),
+    ("By Jane Doe, Reuters", (["Jane Doe"], "Reuters")),
+    ("By JILL COLVIN, AP White House Correspondent", (["Jill Colvin"], "AP")),
+    ("By The Associated Press", ([], "AP")),
+    ("By John Q. Public", (["John Q. Public"], None)),
+    ("By Ann Lee, Staff Writer", (["Ann Lee"], None)),
+    ("By Tuesday, the storm had weakened.", None),
+    ("By late afternoon the crowd had gone.", None),
+])
+def test_byline_paragraphs(text: str, expected: tuple[list[str], str | None] | None) -> None:
+    assert parse_byline_paragraph(text) == expected
+
+
+def test_bylines_in_other_languages_and_author_fields() -> None:
+    assert parse_byline("Von Anna Schmidt, dpa") == (["Anna Schmidt"], "dpa")
+    assert parse_byline("Par Marie Curie | AFP") == (["Marie Curie"], "AFP")
+    assert parse_byline("Reuters Staff") == ([], "Reuters")
+
+
+def test_names_after_a_located_name_are_places_only_at_the_end() -> None:
+    assert split_names("Ann Lee in Beirut and Dubai") == ["Ann Lee"]
+    assert split_names("Ann Lee in Beirut, Bo Chan and Cy Diaz in Paris") == ["Ann Lee", "Bo Chan", "Cy Diaz"]
+    assert split_names("ANN O'LEE & BO CHAN") == ["Ann O'Lee", "Bo Chan"]
+    assert split_names("the desk") is None
+
+
+@pytest.mark.parametrize(("name", "agency"), [
+    ("Reuters", "Reuters"), ("Thomson Reuters", "Reuters"), ("The Associated Press", "AP"), ("AP", "AP"),
+    ("Agence France-Presse", "AFP"), ("dpa", "dpa"), ("DPA", "dpa"), ("Bloomberg News", "Bloomberg"),
+    ("UPI", "UPI"), ("ANSA", "ANSA"), ("EFE", "EFE"), ("Kyodo News", "Kyodo"), ("Xinhua", "Xinhua"),
+    ("PA Media", "PA"), ("AAP", "AAP"), ("ANA-MPA", "ANA"), ("Yonhap News Agency", "Yonhap"),
+    ("By Reuters Staff", "Reuters"), ("AP Newsroom", "AP"),
+    ("Ana", None), ("ap", None), ("Reuters Breakingviews", "Reuters"), ("Daily Ledger", None),
+])
+def test_agencies_by_all_their_names(name: str, agency: str | None) -> None:
+    assert canonical_agency(name) == agency
+
+
+def test_agencies_named_inside_text() -> None:
+    assert find_agency("AP White House Correspondent") == "AP"
+    assert find_agency("for the Associated Press") == "AP"
+    assert find_agency("a staff writer") is None
+
+
+def test_author_fields_lose_email_addresses() -> None:
+    assert clean_author("jdoe@example.com (Jane Doe)") == "Jane Doe"
+    assert clean_author("jdoe@example.com") is None
+    assert clean_author("  Jane Doe ") == "Jane Doe"
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("UPDATE 2-Oil rises", ("Oil rises", ["UPDATE 2"], 3)),
+    ("REFILE-UPDATE 1-Oil rises", ("Oil rises", ["REFILE", "UPDATE 1"], 2)),
+    ("CORRECTED-Oil rises", ("Oil rises", ["CORRECTED"], None)),
+    ("EXCLUSIVE-WRAPUP 1-Oil rises", ("Oil rises", ["EXCLUSIVE", "WRAPUP 1"], None)),
+    ("RPT-BREAKINGVIEWS-Oil rises", ("Oil rises", ["RPT", "BREAKINGVIEWS"], None)),
+    ("FACTBOX-What is OPEC+?", ("What is OPEC+?", ["FACTBOX"], None)),
+    ("ANALYSIS-Oil rises", ("Oil rises", ["ANALYSIS"], None)),
+    ("UPDATE 2 - Oil rises", ("Oil rises", ["UPDATE 2"], 3)),
+    ("Update: oil rises", ("Update: oil rises", [], None)),
+    ("UPDATE-", ("UPDATE-", [], None)),
+    ("US-China talks resume", ("US-China talks resume", [], None)),
+])
+def test_headline_prefixes_are_stripped_and_listed(
+    title: str, expected: tuple[str, list[str], int | None],
+) -> None:
+    assert strip_prefixes(title) == expected
+
+
+def test_extract_reads_lead_byline_dateline_and_final_credits() -> None:
+    paragraphs = [
+        "Reuters",
+        "BAGHDAD (Reuters) – Baghdad and Washington agreed.",
+        "More text.",
+        "(Reporting by Timour Azhari; Editing by Alison Williams)",
+    ]
+    found = extract(paragraphs)
+    assert (found.place, found.dateline_agency, found.agency) == ("BAGHDAD", "Reuters", "Reuters")
+    assert found.credits == {"reporting": ["Timour Azhari"], "editing": ["Alison Williams"]}
+    assert found.drop == {0, 3}
+
+
+def test_extract_skips_bullets_and_drops_editors_notes_before_the_dateline() -> None:
+    paragraphs = ["* Brent up 1%", "(Adds quote in paragraph 4)", "LONDON (Reuters) - Oil rose.", "Text."]
+    found = extract(paragraphs)
+    assert found.place == "LONDON"
+    assert found.drop == {1}
+
+
+def test_a_credit_line_at_the_end_of_the_last_paragraph_is_trimmed() -> None:
+    last = "It fell later. (Reporting by Ann Lee; Editing by Bo Chan)"
+    found = extract(["LONDON (Reuters) - Oil rose.", last])
+    assert found.trims == {1: "It fell later."}
+    assert found.credits == {"reporting": ["Ann Lee"], "editing": ["Bo Chan"]}
+
+
+def test_a_dateline_deep_in_the_story_is_not_the_dateline() -> None:
+    found = extract(["First paragraph.", "Second paragraph.", "PARIS (AP) — Third."])
+    assert found.place is None
