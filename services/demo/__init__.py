@@ -1,6 +1,7 @@
 """``wirefeed demo``: the whole pipeline on bundled sample feeds served from 127.0.0.1.
 
-Three outlets carry the same Reuters story (one with its ad-blocker notice, as in the seed document);
+Four outlets carry the same Reuters story: one with its ad-blocker notice, as in the seed document, two
+word for word, one trimmed and re-headlined with its own newsletter prompt;
 the demo runs poller, normalizer and sink as separate processes against the configured Kafka,
 stores into an embedded SQLite file, and prints what happened.
 """
@@ -16,9 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from services.core.db import Database
 from services.core.supervise import Pipeline, metric_total, scrape
+from services.sink.store import SqlStore
 
-FEEDS = ("shore-news.xml", "harbor-times.xml", "metro-ledger.atom")
+FEEDS = ("shore-news.xml", "harbor-times.xml", "metro-ledger.atom", "coastal-courier.xml")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -72,6 +75,7 @@ def _figures(pipeline: Pipeline) -> dict[str, float]:
         "published_raw": metric_total(poller, "wirefeed_poller_items_published_total"),
         "consumed": metric_total(normalizer, "wirefeed_normalizer_items_consumed_total"),
         "articles": metric_total(normalizer, "wirefeed_normalizer_articles_published_total"),
+        "copies": metric_total(normalizer, "wirefeed_normalizer_articles_published_total", verdict="copy"),
         "duplicates": metric_total(normalizer, "wirefeed_normalizer_duplicates_total"),
         "dead_letters": metric_total(normalizer, "wirefeed_dead_letters_total")
         + metric_total(sink, "wirefeed_dead_letters_total"),
@@ -94,6 +98,23 @@ def _wait_until_drained(pipeline: Pipeline, timeout: float) -> dict[str, float]:
         time.sleep(0.5)
 
 
+def _show_seed_story(database: Path) -> None:
+    store = SqlStore(Database(f"sqlite:///{database}"))
+    try:
+        copies = [a for a in store.export() if "coalition" in a.title.lower()]
+    finally:
+        store.close()
+    if not copies:
+        return
+    first = next((a for a in copies if a.duplicate_of is None), copies[0])
+    print(f"  the seed story          \"{first.title}\"")
+    print(f"                          dateline {first.dateline.place} ({first.dateline.agency}), agency "
+          f"{first.agency}, byline {', '.join(first.byline)}, credits {first.credits}")
+    print(f"                          carried by {len({a.feed_id for a in copies})} outlets as "
+          f"{len({a.story_id for a in copies})} story; ad-blocker notice removed: "
+          f"{all('ad blocker' not in a.body_text for a in copies)}")
+
+
 def _report(figures: dict[str, float], database: Path, pipeline: Pipeline, codes: dict[str, int | None]) -> None:
     print("\nwirefeed demo: what happened")
     print(f"  feeds polled            {len(FEEDS)} feeds, {figures['polls']:.0f} polls (the second poll of an "
@@ -102,7 +123,9 @@ def _report(figures: dict[str, float], database: Path, pipeline: Pipeline, codes
           "published as raw items")
     print(f"  articles                {figures['articles']:.0f} published, "
           f"{figures['duplicates']:.0f} duplicates dropped, {figures['dead_letters']:.0f} dead letters")
-    print(f"  stored                  {figures['stored']:.0f} articles in {database}")
+    print(f"  stored                  {figures['stored']:.0f} articles in {database}, "
+          f"{figures['copies']:.0f} of them other outlets' copies grouped into an existing story")
+    _show_seed_story(database)
     print("  metrics (while running) " + ", ".join(
         f"{name} :{pipeline.port(name)}/metrics" for name in ("poller", "normalizer", "sink")))
     print("  shutdown                " + ", ".join(f"{name} exit {code}" for name, code in codes.items()))
