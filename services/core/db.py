@@ -83,7 +83,10 @@ class Database:
         elif scheme in ("postgresql", "postgres"):
             self.dialect = "postgresql"
             self._pool = ConnectionPool(
-                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5}
+                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5},
+                # After a server restart the pool still holds dead connections; checking one before
+                # handing it out (one round trip) spares the first transaction a certain failure.
+                check=ConnectionPool.check_connection,
             )
             self._pool.open(wait=False)
         else:

@@ -1,8 +1,12 @@
-"""Composition root of the sink: settings -> store -> consumer with stored offsets -> consume loop."""
+"""Composition root of the sink: settings -> store -> consumer with stored offsets -> consume loop,
+plus the retention thread, the lag gauge and the read API on the metrics port."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
+from kafka import KafkaConsumer
 
 from services.core.consume import ConsumeLoop, Offsets
 from services.core.db import Database
@@ -10,11 +14,18 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal
+from services.sink import retention
+from services.sink.api import ReadApi
+from services.sink.lag import LagMonitor
+from services.sink.reads import Reader
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.settings import SinkSettings
 from services.sink.store import SqlStore
 
 log = structlog.get_logger(__name__)
+
+#: The read API gets its own small pool so that a burst of reads cannot starve ingestion of connections.
+READ_POOL_SIZE = 2
 
 
 def main(settings: SinkSettings | None = None) -> int:
@@ -22,34 +33,58 @@ def main(settings: SinkSettings | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format, service="sink")
     stop = StopSignal().install()
     ensure_topics(settings, settings.topics.all())
-    store = SqlStore(Database(settings.database_url.get_secret_value()))
+    url = settings.database_url.get_secret_value()
+    store = SqlStore(Database(url))
     store.migrate()
+    reads = Database(url, pool_size=READ_POOL_SIZE)
     producer = make_producer(settings, role="sink")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch,
                              fetch_max_wait_ms=settings.max_batch_latency_ms)
     offsets = StoredOffsets(consumer, store, settings.topics.articles)
     consumer.subscribe([settings.topics.articles], listener=offsets)
+    lag = LagMonitor(consumer, lambda: dict(offsets.positions), interval=settings.lag_interval_seconds)
+    loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update),
+                       stop, commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
+                       housekeeping=lag.maybe_update)
+    purger = _retention(settings, store, stop)
+    health = Health({"kafka": broker_reachable(settings), "database": store.ping})
+    token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
+    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
+                               routes=ReadApi(Reader(reads), token).routes()).start()
+    log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles,
+             retention_days=settings.retention_days, read_api_token=token is not None)
+    try:
+        loop.run()
+    finally:
+        stop.set()  # also ends the retention thread when the loop stopped for another reason
+        consumer.close(autocommit=False)
+        producer.close(timeout=30)
+        server.stop()
+        if purger:
+            purger.join(timeout=30)
+        store.close()
+        reads.close()
+        log.info("sink_stopped")
+    return 0
 
-    def commit_for_lag_monitoring(positions: Offsets) -> None:
+
+def _commit_for_lag_monitoring(consumer: KafkaConsumer) -> Callable[[Offsets], None]:
+    def commit(positions: Offsets) -> None:
         try:
             consumer.commit_async(positions)
         except Exception as error:  # the database holds the truth; a failed Kafka commit loses nothing
             log.debug("kafka_commit_failed", error=str(error))
 
-    loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets), stop,
-                       commit=commit_for_lag_monitoring, max_records=settings.max_batch)
-    health = Health({"kafka": broker_reachable(settings), "database": store.ping})
-    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
-    log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles)
-    try:
-        loop.run()
-    finally:
-        consumer.close(autocommit=False)
-        producer.close(timeout=30)
-        server.stop()
-        store.close()
-        log.info("sink_stopped")
-    return 0
+    return commit
+
+
+def _retention(settings: SinkSettings, store: SqlStore, stop: StopSignal) -> retention.Retention | None:
+    if settings.retention_days == 0:
+        return None
+    dialect = store.db.dialect
+    return retention.Retention(store, settings.retention_days, stop, batch_rows=retention.BATCH_ROWS[dialect],
+                               pause=retention.PAUSE_SECONDS[dialect],
+                               interval=settings.retention_interval_seconds).start()
 
 
 if __name__ == "__main__":

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from services.core.db import Database
+
+T = TypeVar("T")
+
+#: The CLI may ask for more than the HTTP API's 500, but not for an unbounded result by accident.
+MAX_SEARCH_LIMIT = 10_000
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands.add_parser("sink", help="store articles exactly once").set_defaults(handler=_sink)
     export = commands.add_parser("export", help="stored articles as JSON lines on stdout")
-    export.add_argument("--since", type=datetime.fromisoformat, help="published at or after (ISO 8601)")
+    export.add_argument("--since", type=_timestamp, help="published at or after (ISO 8601; UTC if no offset)")
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
     export.set_defaults(handler=_export)
+    search = commands.add_parser("search", help="full-text search of stored articles, newest first")
+    search.add_argument("query", help="words to look for (PostgreSQL: web-search syntax; SQLite: all words)")
+    search.add_argument("--limit", type=_limit, default=20,
+                        help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
+    search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")
+    search.set_defaults(handler=_search)
+    stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
+    stories.add_argument("--since", type=_timestamp, help="latest version published at or after (ISO 8601)")
+    stories.add_argument("--limit", type=_limit, help="at most N stories")
+    stories.set_defaults(handler=_stories)
 
 
 def _sink(_: argparse.Namespace) -> int:
@@ -23,14 +42,69 @@ def _sink(_: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from services.core.config import CommonSettings
-    from services.core.db import Database
     from services.sink.store import SqlStore
 
-    store = SqlStore(Database(CommonSettings().database_url.get_secret_value()))
-    try:
-        for article in store.export(since=args.since, feed_id=args.source, story_id=args.story):
+    def run(db: Database) -> None:
+        for article in SqlStore(db).export(since=args.since, feed_id=args.source, story_id=args.story):
             sys.stdout.write(article.model_dump_json() + "\n")
+
+    return _with_database(run)
+
+
+def _search(args: argparse.Namespace) -> int:
+    import json
+
+    from services.sink.reads import Reader
+
+    def run(db: Database) -> None:
+        for article in Reader(db).articles(query=args.query, limit=args.limit):
+            if args.json:
+                sys.stdout.write(json.dumps(article) + "\n")
+            else:
+                sys.stdout.write(f"{article['published_at']}\t{article['feed_id']}\t{_one_line(article['title'])}"
+                                 f"\t{article['id']}\n")
+
+    return _with_database(run)
+
+
+def _stories(args: argparse.Namespace) -> int:
+    from services.sink.reads import Reader
+
+    def run(db: Database) -> None:
+        for story in Reader(db).stories(since=args.since, limit=args.limit):
+            outlets = f"{story.outlets} outlet" + ("s" if story.outlets != 1 else "")
+            sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}\n")
+
+    return _with_database(run)
+
+
+def _with_database(run: Callable[[Database], None]) -> int:
+    from services.core.config import CommonSettings
+    from services.core.db import Database
+
+    db = Database(CommonSettings().database_url.get_secret_value())
+    try:
+        run(db)
     finally:
-        store.close()
+        db.close()
     return 0
+
+
+def _one_line(text: str) -> str:
+    # A title with a tab or newline would break the one-line-per-result output.
+    return " ".join(text.split())
+
+
+def _timestamp(text: str) -> object:
+    from services.sink.reads import parse_timestamp
+
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SEARCH_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_SEARCH_LIMIT}")
+    return int(text)

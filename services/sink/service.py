@@ -3,12 +3,17 @@
 The database is the source of truth for offsets: on every assignment the consumer seeks to the
 offsets stored with the rows, and records below them (a redelivery) are skipped. Kafka commits are
 made afterwards only so that lag shows up in the usual tools.
+
+If the database cannot be read when partitions are assigned, the assignment is remembered as
+unresolved and the next batch resolves it first (or is retried): a record is never written before
+its partition's stored offset is known, and a stored offset never moves backwards.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -29,21 +34,45 @@ log = structlog.get_logger(__name__)
 
 STAGE = "sink"
 
+T = TypeVar("T")
+
+
+class OffsetSource(Protocol):
+    def offsets(self, topic: str) -> dict[int, int]: ...
+
 
 class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     """Seeks newly assigned partitions to the offsets stored in the database."""
 
-    def __init__(self, consumer: KafkaConsumer, store: Store, topic: str) -> None:
+    def __init__(self, consumer: KafkaConsumer, store: OffsetSource, topic: str) -> None:
         self.consumer = consumer
         self.store = store
         self.topic = topic
         self.positions: dict[int, int] = {}
+        self.unresolved: set[TopicPartition] = set()
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
             self.positions.pop(tp.partition, None)
+            self.unresolved.discard(tp)
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        try:
+            self._seek(assigned)
+        except TRANSIENT_ERRORS as error:
+            # Raising here would leave the partitions at Kafka's committed offsets with nothing to
+            # say so; instead the next batch resolves them before writing anything.
+            self.unresolved.update(assigned)
+            log.warning("stored_offsets_unavailable", error=str(error)[:300],
+                        partitions=sorted(tp.partition for tp in assigned))
+
+    def resolve(self) -> None:
+        """Seek partitions whose stored offsets could not be read at assignment (raises if still down)."""
+        if self.unresolved:
+            self._seek([tp for tp in self.unresolved if tp in self.consumer.assignment()])
+            self.unresolved.clear()
+
+    def _seek(self, assigned: list[TopicPartition]) -> None:
         stored = self.store.offsets(self.topic)
         for tp in assigned:
             if tp.partition in stored:
@@ -55,31 +84,44 @@ class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
 class SinkBatch:
     def __init__(self, store: Store, producer: KafkaProducer, topics: Topics, offsets: StoredOffsets,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, *,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.store = store
         self.producer = producer
         self.topics = topics
         self.offsets = offsets
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.after_write = after_write  # runs in the loop's thread after each commit (lag gauge)
 
     def __call__(self, records: list[ConsumerRecord]) -> None:
+        self._transient(self.offsets.resolve)
         fresh = [r for r in records if r.offset >= self.offsets.positions.get(r.partition, 0)]
         articles = self._articles_or_dead_letters(fresh)
-        offsets = {(tp.topic, tp.partition): meta.offset for tp, meta in next_offsets(records).items()}
+        offsets = self._next_offsets(records)
         now = self.clock()
         with metrics.BATCH_DURATION.time():
-            try:
-                result = self.store.write(articles, offsets, now)
-            except TRANSIENT_ERRORS as error:
-                metrics.DB_ERRORS.labels(type(error).__name__).inc()
-                raise TransientError(f"store unavailable: {error}") from error
+            result = self._transient(lambda: self.store.write(articles, offsets, now))
         self._record(articles, result.inserted, result.skipped, offsets, now)
+        if self.after_write:
+            self.after_write()
+
+    def _transient(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except TRANSIENT_ERRORS as error:
+            metrics.DB_ERRORS.labels(type(error).__name__).inc()
+            raise TransientError(f"store unavailable: {error}") from error
+
+    def _next_offsets(self, records: list[ConsumerRecord]) -> dict[tuple[str, int], int]:
+        # Never below what is stored: a batch made only of already-stored records keeps the offset.
+        return {(tp.topic, tp.partition): max(meta.offset, self.offsets.positions.get(tp.partition, 0))
+                for tp, meta in next_offsets(records).items()}
 
     def _articles_or_dead_letters(self, records: list[ConsumerRecord]) -> list[Article]:
         articles, letters = [], []
         for record in records:
             try:
-                articles.append(Article.model_validate_json(record.value))
+                articles.append(_storable(record.value, Article.model_validate_json(record.value)))
             except (ValidationError, ValueError, TypeError) as error:
                 letter = dead_letter(STAGE, record, error)
                 DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
@@ -108,3 +150,24 @@ class SinkBatch:
             metrics.END_TO_END_LATENCY.observe(max(0.0, (now - article.fetched_at).total_seconds()))
         if articles:
             log.info("batch_written", inserted=inserted, already_stored=skipped)
+
+
+def _storable(raw: bytes, article: Article) -> Article:
+    """Reject what no engine can store alike: PostgreSQL text and JSONB cannot hold NUL characters.
+
+    Without this a NUL would fail the batch's insert forever (not a transient error) and stop the sink.
+    JSON must escape NUL, so messages without the escape sequence skip the walk over the fields.
+    """
+    if b"\\u0000" in raw and _has_nul(article.model_dump()):
+        raise ValueError("the article contains a NUL character, which PostgreSQL cannot store")
+    return article
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 
 from services.core.config import CommonSettings
 
@@ -12,6 +12,12 @@ class SinkSettings(CommonSettings):
     metrics_port: int = Field(
         9403, ge=0, le=65535,
         validation_alias=AliasChoices("WIREFEED_SINK_METRICS_PORT", "WIREFEED_METRICS_PORT"),
+    )
+    retention_days: int = Field(30, ge=0, description="Delete articles stored longer ago than this; 0 keeps all")
+    retention_interval_seconds: float = Field(300.0, gt=0, description="Pause between retention passes")
+    lag_interval_seconds: float = Field(5.0, gt=0, description="How often end offsets are read for the lag gauge")
+    read_api_token: SecretStr | None = Field(
+        None, description="When set, the read API requires `Authorization: Bearer <token>`"
     )
 
     @property

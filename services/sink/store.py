@@ -1,23 +1,97 @@
 """Article storage with the consumer offsets kept beside the rows (SQLite and PostgreSQL).
 
-``write(batch, offsets)`` stores the articles *and* the next offset of every partition in one
-transaction. Whatever crashes when, storage and offsets agree; on restart the sink resumes from the
-stored offsets, so no article is lost and none is written twice (Kafka's documented pattern for
-exactly-once delivery into an outside store).
+``write(batch, offsets)`` stores the articles, their stories and sources, *and* the next offset of
+every partition in one transaction. Whatever crashes when, storage and offsets agree; on restart the
+sink resumes from the stored offsets, so no article is lost and none is written twice (Kafka's
+documented pattern for exactly-once delivery into an outside store).
+
+One class serves both engines. The SQL is shared except where a dialect has a much faster path:
+PostgreSQL inserts a whole batch in one statement (``unnest`` of column arrays, one round trip),
+SQLite (in-process, no round trips) uses ``executemany``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+import psycopg
 
 from schemas import Article
 from services.core.db import Database, Tx
 
 OffsetKey = tuple[str, int]
+
+PING_TIMEOUT_SECONDS = 2
+
+#: SQLite builds versions before 3.32 allow 999 bound parameters per statement; stay below.
+_SQLITE_IN_CHUNK = 500
+
+_COLUMNS = ("article_id, story_id, version, feed_id, url, canonical_url, title, body_text, language, "
+            "published_at, fetched_at, stored_at, payload")
+
+# %b: binary parameters. In text format psycopg escapes every quote of every JSON payload in Python,
+# which cost more than PostgreSQL's whole insert; binary arrays need no escaping.
+_PG_INSERT = (
+    f"INSERT INTO articles ({_COLUMNS}) "
+    "SELECT id, story, version, feed, url, canonical, title, body, lang, published, fetched, "
+    "%b::timestamptz, payload::jsonb "
+    "FROM unnest(%b::text[], %b::text[], %b::int[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[]) "
+    "AS batch(id, story, version, feed, url, canonical, title, body, lang, published, fetched, payload) "
+    "ON CONFLICT (article_id) DO NOTHING RETURNING article_id"
+)
+
+_SQLITE_INSERT = (
+    f"INSERT INTO articles ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (article_id) DO NOTHING"
+)
+
+# A later version moves the pointer; an equal one (another outlet's copy) keeps the first stored.
+_UPSERT_STORY = (
+    "INSERT INTO stories (story_id, latest_article_id, latest_version, first_stored_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET "
+    "latest_article_id = CASE WHEN excluded.latest_version > stories.latest_version "
+    "THEN excluded.latest_article_id ELSE stories.latest_article_id END, "
+    "latest_version = CASE WHEN excluded.latest_version > stories.latest_version "
+    "THEN excluded.latest_version ELSE stories.latest_version END, "
+    "updated_at = excluded.updated_at"
+)
+
+_UPSERT_SOURCE = (
+    "INSERT INTO sources (feed_id, name, url, first_seen, last_seen, article_count) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (feed_id) DO UPDATE SET name = COALESCE(excluded.name, sources.name), "
+    "url = COALESCE(excluded.url, sources.url), last_seen = excluded.last_seen, "
+    "article_count = sources.article_count + excluded.article_count"
+)
+
+_UPSERT_OFFSET = (
+    "INSERT INTO sink_offsets (topic, partition, next_offset, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
+    "updated_at = excluded.updated_at"
+)
+
+_PURGE = (
+    "DELETE FROM articles WHERE article_id IN "
+    "(SELECT article_id FROM articles WHERE stored_at < ? ORDER BY stored_at LIMIT ?) "
+    "RETURNING feed_id, story_id"
+)
+
+_DROP_EMPTY_STORY = (
+    "DELETE FROM stories WHERE story_id = ? AND NOT EXISTS (SELECT 1 FROM articles WHERE story_id = ?)"
+)
+
+_REPOINT_STORY = (
+    "UPDATE stories SET "
+    "latest_article_id = (SELECT article_id FROM articles WHERE story_id = ? "
+    "ORDER BY version DESC, stored_at, article_id LIMIT 1), "
+    "latest_version = (SELECT MAX(version) FROM articles WHERE story_id = ?) "
+    "WHERE story_id = ? AND NOT EXISTS (SELECT 1 FROM articles WHERE article_id = stories.latest_article_id)"
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +112,7 @@ class Store(Protocol):
 
 
 class SqlStore:
-    """One implementation for both dialects; the SQL differs only where the engines do (FTS)."""
+    """One implementation for both dialects; the SQL differs only where the engines do."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -47,16 +121,34 @@ class SqlStore:
         self.db.migrate("sink", "services.sink")
 
     def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult:
+        unique: dict[str, Article] = {}
+        for article in articles:  # a batch can carry a redelivery next to the original: keep the first
+            unique.setdefault(article.id, article)
         with self.db.transaction() as tx:
-            inserted = self._insert_articles(tx, articles, now)
-            self._update_stories(tx, articles, now)
-            tx.executemany(
-                "INSERT INTO sink_offsets (topic, partition, next_offset, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
-                "updated_at = excluded.updated_at",
-                [(topic, partition, offset, now) for (topic, partition), offset in offsets.items()],
-            )
-        return WriteResult(inserted=inserted, skipped=len(articles) - inserted)
+            inserted = self._insert_articles(tx, list(unique.values()), now)
+            # Only rows this transaction inserted touch stories and sources: a redelivered article
+            # must not count twice.
+            _upsert_stories(tx, inserted, now)
+            _upsert_sources(tx, inserted, now)
+            tx.executemany(_UPSERT_OFFSET, [(topic, partition, offset, now)
+                                            for (topic, partition), offset in sorted(offsets.items())])
+        return WriteResult(inserted=len(inserted), skipped=len(articles) - len(inserted))
+
+    def purge(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` articles stored before ``cutoff`` in one transaction; returns how many.
+
+        Stories whose articles are all gone are deleted, stories whose latest version went are pointed
+        at the latest one left, and sources' article counts go down, all in the same transaction.
+        """
+        with self.db.transaction() as tx:
+            gone = tx.execute(_PURGE, (cutoff, limit)).fetchall()
+            stories = sorted({str(story) for _, story in gone})  # sorted: the same lock order as write()
+            tx.executemany(_DROP_EMPTY_STORY, [(s, s) for s in stories])
+            tx.executemany(_REPOINT_STORY, [(s, s, s) for s in stories])
+            per_feed = Counter(str(feed) for feed, _ in gone)
+            tx.executemany("UPDATE sources SET article_count = article_count - ? WHERE feed_id = ?",
+                           [(n, feed) for feed, n in sorted(per_feed.items())])
+        return len(gone)
 
     def offsets(self, topic: str) -> dict[int, int]:
         rows = self.db.query("SELECT partition, next_offset FROM sink_offsets WHERE topic = ?", (topic,))
@@ -75,35 +167,78 @@ class SqlStore:
         return int(row[0][0])
 
     def ping(self) -> bool:
-        return self.db.ping()
+        if self.db.dialect != "postgresql":
+            return self.db.ping()
+        # Through the pool a probe would wait its 10 s timeout for a connection while the server is down;
+        # a readiness probe must answer quickly, so it opens a short-lived connection of its own.
+        try:
+            with psycopg.connect(self.db.url, connect_timeout=PING_TIMEOUT_SECONDS, autocommit=True) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
 
     def close(self) -> None:
         self.db.close()
 
-    def _insert_articles(self, tx: Tx, articles: list[Article], now: datetime) -> int:
-        inserted = 0
-        for article in articles:
-            inserted += tx.execute(
-                "INSERT INTO articles (article_id, story_id, version, feed_id, url, canonical_url, title, "
-                "body_text, language, published_at, fetched_at, stored_at, payload) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_id) DO NOTHING",
-                (article.id, article.story_id, article.version, article.feed_id, article.url,
-                 article.canonical_url, article.title, article.body_text, article.language,
-                 article.published_at, article.fetched_at, now, article.model_dump_json()),
-            ).rowcount
-        return inserted
+    def _insert_articles(self, tx: Tx, articles: list[Article], now: datetime) -> list[Article]:
+        if not articles:
+            return []
+        insert = _insert_postgresql if tx.dialect == "postgresql" else _insert_sqlite
+        ids = insert(tx, articles, now)
+        return [a for a in articles if a.id in ids]
 
-    def _update_stories(self, tx: Tx, articles: list[Article], now: datetime) -> None:
-        tx.executemany(
-            "INSERT INTO stories (story_id, latest_article_id, latest_version, first_stored_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET "
-            "latest_article_id = CASE WHEN excluded.latest_version > stories.latest_version "
-            "THEN excluded.latest_article_id ELSE stories.latest_article_id END, "
-            "latest_version = CASE WHEN excluded.latest_version > stories.latest_version "
-            "THEN excluded.latest_version ELSE stories.latest_version END, "
-            "updated_at = excluded.updated_at",
-            [(a.story_id, a.id, a.version, now, now) for a in articles],
-        )
+
+def _insert_postgresql(tx: Tx, articles: list[Article], now: datetime) -> set[str]:
+    """The whole batch in one statement and one round trip; RETURNING names the rows that were new."""
+    columns = [list(column) for column in zip(*(_row(a, now) for a in articles), strict=True)]
+    del columns[11]  # stored_at is bound once, not per row
+    rows = tx.execute(_PG_INSERT, (now, *columns)).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def _insert_sqlite(tx: Tx, articles: list[Article], now: datetime) -> set[str]:
+    """SQLite's executemany cannot return rows, so ask which ids exist first (same transaction)."""
+    existing = _existing_ids(tx, [a.id for a in articles])
+    new = [a for a in articles if a.id not in existing]
+    tx.executemany(_SQLITE_INSERT, [_row(a, now) for a in new])
+    return {a.id for a in new}
+
+
+def _row(a: Article, now: datetime) -> tuple[Any, ...]:
+    """Column values in ``_COLUMNS`` order."""
+    return (a.id, a.story_id, a.version, a.feed_id, a.url, a.canonical_url, a.title, a.body_text,
+            a.language, a.published_at, a.fetched_at, now, a.model_dump_json())
+
+
+def _existing_ids(tx: Tx, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), _SQLITE_IN_CHUNK):
+        chunk = ids[start:start + _SQLITE_IN_CHUNK]
+        marks = ", ".join("?" * len(chunk))  # placeholders only: the ids themselves are bound
+        rows = tx.execute(f"SELECT article_id FROM articles WHERE article_id IN ({marks})", chunk).fetchall()
+        found.update(str(row[0]) for row in rows)
+    return found
+
+
+def _upsert_stories(tx: Tx, articles: Iterable[Article], now: datetime) -> None:
+    # One row per story (an upsert may not touch a row twice in one statement), sorted so that two
+    # writers lock stories in the same order.
+    latest: dict[str, Article] = {}
+    for a in articles:
+        if a.story_id not in latest or a.version > latest[a.story_id].version:
+            latest[a.story_id] = a
+    tx.executemany(_UPSERT_STORY, [(s, a.id, a.version, now, now) for s, a in sorted(latest.items())])
+
+
+def _upsert_sources(tx: Tx, articles: Iterable[Article], now: datetime) -> None:
+    counts: Counter[str] = Counter()
+    names: dict[str, tuple[str | None, str | None]] = {}
+    for a in articles:
+        counts[a.feed_id] += 1
+        previous = names.get(a.feed_id, (None, None))
+        names[a.feed_id] = (a.source.name or previous[0], a.source.url or previous[1])
+    tx.executemany(_UPSERT_SOURCE, [(feed, *names[feed], now, now, n) for feed, n in sorted(counts.items())])
 
 
 def _filters(since: datetime | None, feed_id: str | None, story_id: str | None) -> tuple[list[str], list[Any]]:

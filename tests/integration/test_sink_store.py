@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
-from services.core.db import Database
+from schemas.models import Source
+from services.core.db import Database, as_datetime
+from services.core.runner import StopSignal
+from services.sink.reads import Reader
+from services.sink.retention import Retention
 from services.sink.store import SqlStore
 from tests.factories import T0, article
 
@@ -62,3 +67,150 @@ def test_export_filters_by_time_and_source(store: SqlStore) -> None:
 def test_migrations_are_idempotent(store: SqlStore) -> None:
     store.migrate()
     assert store.db.migrate("sink", "services.sink") == []
+
+
+# --- sources, duplicates within a batch ----------------------------------------------------------------
+
+def _sources(store: SqlStore) -> dict[str, tuple[object, ...]]:
+    rows = store.db.query("SELECT feed_id, name, url, article_count FROM sources ORDER BY feed_id")
+    return {str(row[0]): tuple(row[1:]) for row in rows}
+
+
+def test_sources_count_each_stored_article_once_and_keep_the_outlet_name(store: SqlStore) -> None:
+    named = article(3, feed_id="feed-b").model_copy(update={"source": Source(name="B News", url="https://b.example")})
+    t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    store.write([article(1), article(2), named], {(TOPIC, 0): 3}, t1)
+    store.write([article(2), article(4, feed_id="feed-b")], {(TOPIC, 0): 5}, t2)  # article 2 redelivered
+    assert _sources(store) == {"feed-a": (None, None, 2), "feed-b": ("B News", "https://b.example", 2)}
+    seen = store.db.query("SELECT first_seen, last_seen FROM sources WHERE feed_id = ?", ("feed-b",))[0]
+    assert (as_datetime(seen[0]), as_datetime(seen[1])) == (t1, t2)
+
+
+def test_a_batch_carrying_the_same_article_twice_stores_it_once(store: SqlStore) -> None:
+    result = store.write([article(1), article(1), article(2)], {(TOPIC, 0): 3}, datetime.now(UTC))
+    assert (result.inserted, result.skipped) == (2, 1)
+    assert store.count() == 2
+    assert _sources(store)["feed-a"][2] == 2
+
+
+def test_the_latest_version_is_one_join_away(store: SqlStore) -> None:
+    store.write([article(1, story="s"), article(2, story="s", version=2)], {(TOPIC, 0): 2}, datetime.now(UTC))
+    assert store.db.query("SELECT story_id, latest_version, article_id, title FROM story_latest") == [
+        ("s", 2, "article-000002", "Headline 2")]
+
+
+def test_migration_0002_backfills_sources_from_stored_articles(store: SqlStore) -> None:
+    store.write([article(1), article(2), article(3, feed_id="feed-b")], {(TOPIC, 0): 3}, datetime.now(UTC))
+    with store.db.transaction() as tx:  # back to the 0001 schema, with the rows kept
+        for statement in ("DROP VIEW story_latest", "DROP INDEX articles_stored", "DROP TABLE sources",
+                          "DELETE FROM schema_migrations WHERE component = 'sink' AND version = 2"):
+            tx.execute(statement)
+    assert store.db.migrate("sink", "services.sink") == [2]
+    assert {feed: row[2] for feed, row in _sources(store).items()} == {"feed-a": 2, "feed-b": 1}
+
+
+# --- retention -------------------------------------------------------------------------------------------
+
+DAY = timedelta(days=1)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def test_purge_deletes_old_articles_in_bounded_batches_and_keeps_stories_and_sources_consistent(
+        store: SqlStore) -> None:
+    # Story "old": both versions are old, so it goes. Story "mixed": version 2 (latest) is old, version 1
+    # arrived late and is recent, so the story stays and points at version 1.
+    store.write([article(1, story="old"), article(2, story="old", version=2),
+                 article(3, story="mixed", version=2)], {(TOPIC, 0): 3}, NOW - 40 * DAY)
+    store.write([article(4, story="mixed", version=1), article(5, feed_id="feed-b")], {(TOPIC, 0): 5}, NOW)
+    assert store.purge(NOW - 30 * DAY, limit=2) == 2
+    assert store.purge(NOW - 30 * DAY, limit=2) == 1
+    assert store.purge(NOW - 30 * DAY, limit=2) == 0
+    assert sorted(a.id for a in store.export()) == ["article-000004", "article-000005"]
+    stories = store.db.query("SELECT story_id, latest_article_id, latest_version FROM stories ORDER BY story_id")
+    assert stories == [("mixed", "article-000004", 1), ("story-000005", "article-000005", 1)]
+    assert {feed: row[2] for feed, row in _sources(store).items()} == {"feed-a": 1, "feed-b": 1}
+    assert store.offsets(TOPIC) == {0: 5}  # retention never touches offsets
+
+
+def test_retention_runs_batch_after_batch_and_counts_what_it_deleted(store: SqlStore) -> None:
+    store.write([article(n) for n in range(25)], {(TOPIC, 0): 25}, NOW - 31 * DAY)
+    store.write([article(99)], {(TOPIC, 0): 26}, NOW)
+    purges: list[int] = []
+
+    class Counting:
+        def purge(self, cutoff: datetime, limit: int) -> int:
+            purges.append(store.purge(cutoff, limit))
+            return purges[-1]
+
+    before = _counter("wirefeed_sink_retention_deleted_total")
+    assert Retention(Counting(), 30, StopSignal(), batch_rows=10, pause=0, clock=lambda: NOW).run_once() == 25
+    assert purges == [10, 10, 5]
+    assert _counter("wirefeed_sink_retention_deleted_total") - before == 25
+    assert [a.id for a in store.export()] == ["article-000099"]
+
+
+def test_deleted_articles_leave_the_full_text_index(store: SqlStore) -> None:
+    store.write([article(1, body="zanzibar harbour report")], {(TOPIC, 0): 1}, NOW - 40 * DAY)
+    reader = Reader(store.db)
+    assert [a["id"] for a in reader.articles(query="zanzibar")] == ["article-000001"]
+    store.purge(NOW - 30 * DAY, limit=10)
+    assert reader.articles(query="zanzibar") == []
+
+
+def _counter(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+# --- read side ---------------------------------------------------------------------------------------------
+
+def test_search_finds_words_newest_first_and_filters(store: SqlStore) -> None:
+    store.write([article(1, body="Ferry strike in the harbour"), article(2, body="harbour fire, ferry late"),
+                 article(3, body="nothing to see", feed_id="feed-b"), article(4, body="Harbour", feed_id="feed-b")],
+                {(TOPIC, 0): 4}, datetime.now(UTC))
+    reader = Reader(store.db)
+    assert [a["id"] for a in reader.articles(query="harbour")] == ["article-000004", "article-000002",
+                                                                   "article-000001"]
+    assert [a["id"] for a in reader.articles(query="FERRY harbour")] == ["article-000002", "article-000001"]
+    assert [a["id"] for a in reader.articles(query="harbour", feed_id="feed-b")] == ["article-000004"]
+    assert [a["id"] for a in reader.articles(query="harbour", limit=1)] == ["article-000004"]
+    assert [a["id"] for a in reader.articles(query="harbour", since=T0 + timedelta(minutes=2))] == [
+        "article-000004", "article-000002"]
+    assert [a["id"] for a in reader.articles(limit=2)] == ["article-000004", "article-000003"]
+
+
+@pytest.mark.parametrize("query", ['"', 'harbour"', "harbour AND", "NEAR(harbour", "title:harbour", "harbour*",
+                                   "(harbour", "' OR 1=1 --", "-", "^harbour", "harbour OR", "\\", "&|!:*"])
+def test_search_input_is_never_syntax(store: SqlStore, query: str) -> None:
+    store.write([article(1, body="harbour title")], {(TOPIC, 0): 1}, datetime.now(UTC))
+    found = Reader(store.db).articles(query=query)  # no exception is the point; results may vary by engine
+    assert all(a["id"] == "article-000001" for a in found)
+
+
+def test_search_handles_non_ascii_words(store: SqlStore) -> None:
+    store.write([article(1, body="Straßenbahn in Zürich fährt wieder"), article(2, body="東京 の ニュース")],
+                {(TOPIC, 0): 2}, datetime.now(UTC))
+    reader = Reader(store.db)
+    assert [a["id"] for a in reader.articles(query="zürich")] == ["article-000001"]
+    assert [a["id"] for a in reader.articles(query="東京")] == ["article-000002"]
+
+
+def test_stories_list_the_latest_version_and_the_outlets_that_carried_the_story(store: SqlStore) -> None:
+    store.write([article(1, story="s"), article(2, story="s", version=2, feed_id="feed-b"),
+                 article(3, story="s", version=2, feed_id="feed-c"), article(10)], {(TOPIC, 0): 4}, datetime.now(UTC))
+    stories = Reader(store.db).stories()
+    assert [(s.story_id, s.title, s.version, s.outlets) for s in stories] == [
+        ("story-000010", "Headline 10", 1, 1), ("s", "Headline 2", 2, 3)]
+    assert [s.story_id for s in Reader(store.db).stories(since=T0 + timedelta(minutes=5))] == ["story-000010"]
+    assert [s.story_id for s in Reader(store.db).stories(limit=1)] == ["story-000010"]
+
+
+def test_a_story_comes_back_with_every_version_and_copy(store: SqlStore) -> None:
+    store.write([article(1, story="s"), article(2, story="s", version=2, feed_id="feed-b"),
+                 article(3, story="s", version=2, feed_id="feed-c")], {(TOPIC, 0): 3}, datetime.now(UTC))
+    story = Reader(store.db).story("s")
+    assert story is not None
+    assert (story.latest_article_id, story.latest_version, story.outlets, story.truncated) == (
+        "article-000002", 2, 3, False)
+    assert [(a["version"], a["feed_id"]) for a in story.articles] == [(1, "feed-a"), (2, "feed-b"), (2, "feed-c")]
+    assert Reader(store.db).story("s", limit=2).truncated is True  # type: ignore[union-attr]
+    assert Reader(store.db).story("missing") is None

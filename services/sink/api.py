@@ -1,0 +1,169 @@
+"""The sink's read-only HTTP API, served beside ``/metrics`` on the sink's port.
+
+``GET /articles``, ``GET /stories/{story_id}`` and ``GET /openapi.json``. Every input is validated
+before it reaches a query (400 with a JSON error otherwise), results are bounded, and user input only
+ever travels as bound parameters. With a token configured, these routes (not the health and metrics
+endpoints) require ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+import structlog
+
+from services.core.db import TRANSIENT_ERRORS
+from services.core.http import Request, Response, Route
+from services.sink import openapi
+from services.sink.api_limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, STORY_MAX_ARTICLES
+from services.sink.reads import Reader, StoryVersions, parse_timestamp
+
+log = structlog.get_logger(__name__)
+
+STORY_PREFIX = "/stories/"
+# Matched with fullmatch: "$" would let a trailing newline through.
+_LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
+_FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
+_STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+_ARTICLE_PARAMS = frozenset({"q", "since", "source", "limit"})
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ReadApi:
+    def __init__(self, reader: Reader, token: str | None = None) -> None:
+        self.reader = reader
+        self._token = token.encode() if token else None
+        self._document = openapi.document(token_required=self._token is not None)
+
+    def routes(self) -> dict[str, Route]:
+        return {
+            "/articles": self._guarded(self.articles),
+            STORY_PREFIX: self._guarded(self.story),
+            "/openapi.json": self._guarded(lambda _: Response.json(self._document)),
+        }
+
+    def articles(self, request: Request) -> Response:
+        unknown = set(request.query) - _ARTICLE_PARAMS
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        limit = _limit(_single(request, "limit"))
+        found = self.reader.articles(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
+                                     feed_id=_feed(_single(request, "source")), limit=limit)
+        return Response.json({"articles": found, "count": len(found), "limit": limit})
+
+    def story(self, request: Request) -> Response:
+        if request.query:
+            raise ApiError(400, "this endpoint takes no parameters")
+        story_id = _story_id(request.path[len(STORY_PREFIX):])
+        story = self.reader.story(story_id, limit=STORY_MAX_ARTICLES)
+        if story is None:
+            raise ApiError(404, f"no story {story_id}")
+        return Response.json(_story_body(story))
+
+    def _guarded(self, handler: Callable[[Request], Response]) -> Route:
+        def route(request: Request) -> Response:
+            if not self._authorized(request):
+                return Response.json({"error": "missing or wrong bearer token"}, 401)
+            try:
+                return _retrying(handler, request)
+            except ApiError as error:
+                return Response.json({"error": str(error)}, error.status)
+            except TRANSIENT_ERRORS as error:
+                log.warning("read_api_database_unavailable", error=str(error)[:300])
+                return Response.json({"error": "database unavailable"}, 503)
+            except Exception:  # a JSON answer rather than a dropped connection; the details go to the log
+                log.exception("read_api_failed", path=request.path)
+                return Response.json({"error": "internal error"}, 500)
+
+        return route
+
+    def _authorized(self, request: Request) -> bool:
+        if self._token is None:
+            return True
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        # compare_digest: how long the comparison takes says nothing about how much of the token matched.
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self._token)
+
+
+def _retrying(handler: Callable[[Request], Response], request: Request) -> Response:
+    """Reads are idempotent: after a database restart the pool's first connection is a dead one, and
+    one immediate retry turns that into an answer instead of a 503."""
+    try:
+        return handler(request)
+    except TRANSIENT_ERRORS as error:
+        log.info("read_api_retry", error=str(error)[:300])
+        return handler(request)
+
+
+def _story_body(story: StoryVersions) -> dict[str, Any]:
+    versions: dict[int, list[dict[str, Any]]] = {}
+    for article in story.articles:
+        versions.setdefault(int(article["version"]), []).append(article)
+    return {
+        "story_id": story.story_id,
+        "latest_version": story.latest_version,
+        "latest_article_id": story.latest_article_id,
+        "outlets": story.outlets,
+        "versions": [{"version": v, "copies": copies} for v, copies in sorted(versions.items())],
+        "truncated": story.truncated,
+    }
+
+
+def _single(request: Request, name: str) -> str | None:
+    values = request.query.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(400, f"{name} given more than once")
+    return values[0]
+
+
+def _limit(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise ApiError(400, "since must be an ISO 8601 date or time, e.g. 2024-01-11T14:05:00Z") from None
+
+
+def _text(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_QUERY_CHARS:
+        raise ApiError(400, f"q is longer than {MAX_QUERY_CHARS} characters")
+    if value is not None and "\x00" in value:
+        raise ApiError(400, "q contains a NUL character")
+    return value
+
+
+def _feed(value: str | None) -> str | None:
+    if value is not None and not _FEED_ID.fullmatch(value):
+        raise ApiError(400, "source must be a feed id (letters, digits, '.', '_', '-')")
+    return value
+
+
+def _story_id(raw: str) -> str:
+    try:
+        story_id = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError(400, "story id is not valid UTF-8") from None
+    if not _STORY_ID.fullmatch(story_id):
+        raise ApiError(400, "story id must be 1-200 of letters, digits, '.', '_', ':', '-'")
+    return story_id

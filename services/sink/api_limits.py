@@ -1,0 +1,6 @@
+"""Bounds of the read API, shared by the handlers and the OpenAPI document that describes them."""
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_QUERY_CHARS = 500
+STORY_MAX_ARTICLES = 1000

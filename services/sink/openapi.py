@@ -1,0 +1,128 @@
+"""The OpenAPI 3.1 description of the sink's read API (``GET /openapi.json``).
+
+Paths and envelopes are written by hand next to the code that serves them (``api.py``); the article
+schema is generated from the ``Article`` model, which is exactly what the API returns (the stored
+payload), so the two cannot drift apart. A test validates live responses against this document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas import Article
+from services.sink.api_limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, STORY_MAX_ARTICLES
+
+_REF = "#/components/schemas/{model}"
+
+
+def document(*, token_required: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wirefeed read API",
+            "version": "1.0.0",
+            "description": "Read-only access to the articles and stories the sink stored. Results are bounded; "
+                           "errors are JSON objects with an `error` message.",
+        },
+        "paths": {
+            "/articles": {"get": _articles_operation()},
+            "/stories/{story_id}": {"get": _story_operation()},
+            "/openapi.json": {"get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_errors("401")},
+            }},
+        },
+        "components": {"schemas": _schemas(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+    if token_required:
+        doc["security"] = [{"bearer": []}]
+    return doc
+
+
+def _articles_operation() -> dict[str, Any]:
+    return {
+        "operationId": "listArticles",
+        "summary": "Stored articles, newest first (by published_at), optionally full-text searched",
+        "parameters": [
+            _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
+                   "Full-text query. PostgreSQL: web-search syntax (quoted phrases, OR, -word); "
+                   "SQLite: every word must occur."),
+            _query("since", {"type": "string", "format": "date-time"},
+                   "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
+            _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                   "How many articles at most"),
+        ],
+        "responses": {
+            "200": _json("Matching articles", {"$ref": "#/components/schemas/ArticleList"}),
+            **_errors("400", "401", "500", "503"),
+        },
+    }
+
+
+def _story_operation() -> dict[str, Any]:
+    return {
+        "operationId": "getStory",
+        "summary": "Every stored version of a story and every outlet's copy",
+        "parameters": [{"name": "story_id", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,200}$"}}],
+        "responses": {
+            "200": _json("The story", {"$ref": "#/components/schemas/Story"}),
+            **_errors("400", "401", "404", "500", "503"),
+        },
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR_TEXT = {"400": "Invalid input", "401": "Missing or wrong bearer token", "404": "No such story",
+               "500": "Unexpected failure (logged by the sink)", "503": "The database is unavailable; retry later"}
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    return {status: _json(_ERROR_TEXT[status], {"$ref": "#/components/schemas/Error"}) for status in statuses}
+
+
+def _schemas() -> dict[str, Any]:
+    article = Article.model_json_schema(ref_template=_REF, mode="serialization")
+    schemas: dict[str, Any] = article.pop("$defs", {})
+    schemas["Article"] = article
+    schemas["ArticleList"] = {
+        "type": "object", "additionalProperties": False, "required": ["articles", "count", "limit"],
+        "properties": {
+            "articles": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}, "maxItems": MAX_LIMIT},
+            "count": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        },
+    }
+    schemas["StoryVersion"] = {
+        "type": "object", "additionalProperties": False, "required": ["version", "copies"],
+        "properties": {"version": {"type": "integer"},
+                       "copies": {"type": "array", "items": {"$ref": "#/components/schemas/Article"},
+                                  "description": "This version as each outlet carried it"}},
+    }
+    schemas["Story"] = {
+        "type": "object", "additionalProperties": False,
+        "required": ["story_id", "latest_version", "latest_article_id", "outlets", "versions", "truncated"],
+        "properties": {
+            "story_id": {"type": "string"},
+            "latest_version": {"type": "integer"},
+            "latest_article_id": {"type": "string"},
+            "outlets": {"type": "integer", "minimum": 0, "description": "Distinct feeds among the articles listed"},
+            "versions": {"type": "array", "items": {"$ref": "#/components/schemas/StoryVersion"}},
+            "truncated": {"type": "boolean",
+                          "description": f"True when the story has more than {STORY_MAX_ARTICLES} articles"},
+        },
+    }
+    schemas["Error"] = {"type": "object", "required": ["error"], "additionalProperties": False,
+                        "properties": {"error": {"type": "string"}}}
+    return schemas

@@ -1,0 +1,162 @@
+"""Queries of the read side (CLI and HTTP API) over what the sink stored, for both engines.
+
+Only bound parameters carry user input; the few SQL fragments that differ (full-text match, optional
+filters) are fixed strings chosen by code. Full text: PostgreSQL parses the query with
+``websearch_to_tsquery('simple', q)`` against the generated ``search`` column; SQLite gets an FTS5
+expression built here from the query's words, each quoted, so no input can be FTS5 syntax.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.core.db import Database, Tx, as_datetime
+
+#: Words beyond this are ignored: a search is a few words, not a document.
+MAX_QUERY_TERMS = 32
+
+_WORD = re.compile(r"\w+")
+
+_STORIES = (
+    "SELECT s.story_id, a.title, s.latest_version, a.published_at, "
+    "(SELECT COUNT(DISTINCT c.feed_id) FROM articles c WHERE c.story_id = s.story_id) "
+    "FROM stories s JOIN articles a ON a.article_id = s.latest_article_id"
+)
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    story_id: str
+    title: str
+    version: int
+    outlets: int
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class StoryVersions:
+    story_id: str
+    latest_article_id: str
+    latest_version: int
+    articles: list[dict[str, Any]]  # every version and copy, oldest version first
+    truncated: bool
+
+    @property
+    def outlets(self) -> int:
+        return len({a["feed_id"] for a in self.articles})
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601 to an aware UTC datetime; a time without offset is taken as UTC.
+
+    Normalising to UTC matters beyond tidiness: SQLite compares the stored ISO text, which is UTC.
+    """
+    parsed = datetime.fromisoformat(text.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError(f"{text!r} is out of range") from None
+
+
+def fts5_query(text: str) -> str | None:
+    """The words of ``text`` as an FTS5 expression matching all of them; None when there are none.
+
+    Each word is a quoted string, so operators (AND, NEAR, ``*``, ``:``, parentheses, quotes) in user
+    input are searched for as text or dropped, never parsed: no syntax error can come from a query.
+    """
+    words = _WORD.findall(text)[:MAX_QUERY_TERMS]
+    return " ".join(f'"{word}"' for word in words) or None
+
+
+class Reader:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def articles(self, *, query: str | None = None, since: datetime | None = None,
+                 feed_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Stored articles (full JSON, as published on the topic), newest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query is not None and not self._match(query, clauses, params):
+            return []
+        if since is not None:
+            clauses.append("published_at >= ?")
+            params.append(since)
+        if feed_id is not None:
+            clauses.append("feed_id = ?")
+            params.append(feed_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.query(
+            f"SELECT payload FROM articles {where} ORDER BY published_at DESC, article_id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_payload(payload) for (payload,) in rows]
+
+    def stories(self, *, since: datetime | None = None, limit: int | None = None) -> list[StorySummary]:
+        """Stories whose latest version was published at or after ``since``, newest first."""
+        sql, params = _STORIES, list[Any]()
+        if since is not None:
+            sql += " WHERE a.published_at >= ?"
+            params.append(since)
+        sql += " ORDER BY a.published_at DESC, s.story_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published))
+            for story, title, version, published, outlets in self.db.query(sql, params)
+        ]
+
+    def story(self, story_id: str, limit: int = 1000) -> StoryVersions | None:
+        """Every stored version and copy of one story (at most ``limit``), or None if unknown."""
+        with self.db.transaction() as tx:
+            head = tx.execute("SELECT latest_article_id, latest_version FROM stories WHERE story_id = ?",
+                              (story_id,)).fetchone()
+            if head is None:
+                return None
+            rows = _story_rows(tx, story_id, limit + 1)
+        articles = [_payload(payload) for (payload,) in rows[:limit]]
+        return StoryVersions(story_id, str(head[0]), int(head[1]), articles, truncated=len(rows) > limit)
+
+    def _match(self, query: str, clauses: list[str], params: list[Any]) -> bool:
+        """Add the full-text condition; False when the query has nothing to search for."""
+        if not query.strip():
+            return False
+        if self.db.dialect == "postgresql":
+            clauses.append("search @@ websearch_to_tsquery('simple', ?)")
+            params.append(query)
+            return True
+        expression = fts5_query(query)
+        if expression is None:
+            return False
+        clauses.append("rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+        params.append(expression)
+        return True
+
+
+def _story_rows(tx: Tx, story_id: str, limit: int) -> list[tuple[Any, ...]]:
+    return tx.execute("SELECT payload FROM articles WHERE story_id = ? "
+                      "ORDER BY version, published_at, article_id LIMIT ?", (story_id, limit)).fetchall()
+
+
+def _payload(payload: Any) -> dict[str, Any]:
+    # PostgreSQL hands JSONB back as a dict; SQLite stores the JSON text.
+    if isinstance(payload, dict):
+        return payload
+    value = json.loads(payload)
+    if not isinstance(value, dict):
+        raise TypeError(f"stored payload is not a JSON object: {type(value).__name__}")
+    return value
+
+
+def _datetime(value: Any) -> datetime:
+    parsed = as_datetime(value)
+    if parsed is None:
+        raise TypeError("published_at is NULL")
+    return parsed

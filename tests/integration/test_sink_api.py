@@ -1,0 +1,154 @@
+"""The sink's read API over a real HTTP server on 127.0.0.1, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+from services.core.db import Database
+from services.core.http import Health, ServiceHTTPServer
+from services.sink.api import ReadApi
+from services.sink.reads import Reader
+from services.sink.store import SqlStore
+from tests.factories import T0, article
+
+TOPIC = "wirefeed.articles.v1"
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    store = SqlStore(Database(database_url))
+    store.migrate()
+    store.write([article(1, story="s", body="ferry strike in the harbour"),
+                 article(2, story="s", version=2, feed_id="feed-b", body="ferry strike ends"),
+                 article(3, story="s", version=2, feed_id="feed-c", body="ferry strike over"),
+                 *[article(n, body=f"market report {n}") for n in range(10, 70)]],
+                {(TOPIC, 0): 63}, datetime.now(UTC))
+    yield store
+    store.close()
+
+
+def _serve(store: SqlStore, token: str | None) -> Iterator[httpx.Client]:
+    api = ReadApi(Reader(store.db), token)
+    server = ServiceHTTPServer("127.0.0.1", 0, Health({"database": store.ping}), routes=api.routes()).start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
+        yield client
+    server.stop()
+
+
+@pytest.fixture
+def client(store: SqlStore) -> Iterator[httpx.Client]:
+    yield from _serve(store, None)
+
+
+@pytest.fixture
+def guarded(store: SqlStore) -> Iterator[httpx.Client]:
+    yield from _serve(store, TOKEN)
+
+
+def _validator(client: httpx.Client, schema: str) -> Draft202012Validator:
+    # Responses are checked against the document the server itself publishes.
+    document = client.get("/openapi.json").json()
+    return Draft202012Validator({"$ref": f"#/components/schemas/{schema}", "components": document["components"]})
+
+
+def test_articles_are_listed_newest_first_with_a_default_and_a_maximum_limit(client: httpx.Client) -> None:
+    response = client.get("/articles")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], body["limit"]) == (50, 50)
+    assert body["articles"][0]["id"] == "article-000069"
+    published = [a["published_at"] for a in body["articles"]]
+    assert published == sorted(published, reverse=True)
+    _validator(client, "ArticleList").validate(body)
+    assert client.get("/articles", params={"limit": 500}).json()["count"] == 63
+
+
+def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
+    found = client.get("/articles", params={"q": "ferry strike"}).json()["articles"]
+    assert [a["id"] for a in found] == ["article-000003", "article-000002", "article-000001"]
+    found = client.get("/articles", params={"q": "ferry", "source": "feed-b"}).json()["articles"]
+    assert [a["id"] for a in found] == ["article-000002"]
+    since = (T0 + timedelta(minutes=65)).isoformat()
+    found = client.get("/articles", params={"since": since}).json()["articles"]
+    assert [a["id"] for a in found] == [f"article-{n:06d}" for n in range(69, 64, -1)]
+    found = client.get("/articles", params={"since": "2024-01-11T15:09:00", "limit": 2}).json()["articles"]
+    assert [a["id"] for a in found] == ["article-000069", "article-000068"]  # no offset means UTC
+    assert client.get("/articles", params={"q": '" OR 1=1; DROP TABLE articles; --'}).status_code == 200
+    assert client.get("/articles", params={"limit": 500}).json()["count"] == 63  # still all there
+
+
+BAD_ARTICLE_PARAMS: list[Any] = [
+    {"limit": "0"}, {"limit": "501"}, {"limit": "-1"}, {"limit": "ten"}, {"limit": "+5"}, {"limit": "5 "},
+    {"since": "yesterday"}, {"since": "2024-13-01"}, {"since": "0001-01-01T00:00:00+01:00"},
+    {"source": "feed a"}, {"source": "x" * 201}, {"source": "feed-a\n"}, {"q": "x" * 501},
+    {"q": "a\x00b"}, {"colour": "red"}, [("limit", "1"), ("limit", "2")],
+]
+
+
+def test_bad_input_is_a_400_with_a_json_error(client: httpx.Client) -> None:
+    # One server for all cases: each case is a request, not a fixture set-up.
+    error = _validator(client, "Error")
+    for params in BAD_ARTICLE_PARAMS:
+        response = client.get("/articles", params=params)
+        assert response.status_code == 400, params
+        assert response.headers["content-type"] == "application/json"
+        error.validate(response.json())
+
+
+def test_a_story_comes_with_every_version_and_every_copy(client: httpx.Client) -> None:
+    response = client.get("/stories/s")
+    assert response.status_code == 200
+    body = response.json()
+    _validator(client, "Story").validate(body)
+    assert (body["latest_version"], body["latest_article_id"], body["outlets"], body["truncated"]) == (
+        2, "article-000002", 3, False)
+    assert [(v["version"], [a["feed_id"] for a in v["copies"]]) for v in body["versions"]] == [
+        (1, ["feed-a"]), (2, ["feed-b", "feed-c"])]
+
+
+STORY_PATHS = [
+    ("/stories/nope", 404), ("/stories/", 400), ("/stories/a/b", 400), ("/stories/%FF", 400),
+    ("/stories/a%20b", 400), ("/stories/" + "x" * 201, 400), ("/stories/s?x=1", 400), ("/nothing", 404),
+]
+
+
+def test_story_paths_are_validated(client: httpx.Client) -> None:
+    for path, status in STORY_PATHS:
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert "error" in response.json()
+
+
+def test_story_ids_are_percent_decoded(store: SqlStore, client: httpx.Client) -> None:
+    store.write([article(90, story="wire:abc")], {(TOPIC, 0): 64}, datetime.now(UTC))
+    assert client.get("/stories/wire%3Aabc").json()["story_id"] == "wire:abc"
+
+
+def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {"/articles", "/stories/{story_id}", "/openapi.json"}
+    parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
+    assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+    assert "security" not in document
+
+
+def test_with_a_token_the_api_needs_it_and_health_and_metrics_do_not(guarded: httpx.Client) -> None:
+    for path in ("/articles", "/stories/s", "/openapi.json"):
+        assert guarded.get(path).status_code == 401
+        assert guarded.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert guarded.get(path, headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+        assert guarded.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert guarded.get("/articles", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
+    assert guarded.get("/articles", params={"limit": "0"}).status_code == 401  # no probing without the token
+    document = guarded.get("/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert document["security"] == [{"bearer": []}]
+    for path in ("/metrics", "/healthz", "/readyz"):
+        assert guarded.get(path).status_code == 200

@@ -1,0 +1,132 @@
+"""The sink's read side without a database: query building, input parsing, API guards, OpenAPI."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.core.http import Request
+from services.sink import openapi
+from services.sink.api import ReadApi
+from services.sink.reads import fts5_query, parse_timestamp
+
+
+def test_fts5_query_quotes_every_word_and_drops_the_rest() -> None:
+    assert fts5_query('ferry "strike" AND NEAR(x*, 3) col:y') == '"ferry" "strike" "AND" "NEAR" "x" "3" "col" "y"'
+    assert fts5_query("Zürich 東京") == '"Zürich" "東京"'
+    assert fts5_query(' "*" () -- ') is None
+    assert fts5_query("") is None
+
+
+@given(st.text(max_size=200))
+def test_fts5_query_never_contains_a_quote_inside_a_term(text: str) -> None:
+    expression = fts5_query(text)
+    if expression is not None:
+        for term in expression.split(" "):
+            assert term.startswith('"') and term.endswith('"') and '"' not in term[1:-1]
+
+
+def test_fts5_query_caps_the_number_of_terms() -> None:
+    assert fts5_query(" ".join(f"w{n}" for n in range(100))).count('"') == 2 * 32  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-01-11", datetime(2024, 1, 11, tzinfo=UTC)),
+    ("2024-01-11T14:05:00", datetime(2024, 1, 11, 14, 5, tzinfo=UTC)),
+    ("2024-01-11T14:05:00Z", datetime(2024, 1, 11, 14, 5, tzinfo=UTC)),
+    ("2024-01-11T16:05:00+02:00", datetime(2024, 1, 11, 14, 5, tzinfo=UTC)),
+])
+def test_timestamps_become_utc(text: str, expected: datetime) -> None:
+    parsed = parse_timestamp(text)
+    assert parsed == expected and parsed.utcoffset() == timedelta(0) and parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", ["yesterday", "", "2024-02-30", "0001-01-01T00:00:00+01:00"])
+def test_bad_timestamps_are_value_errors(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+
+
+class FailingReader:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def articles(self, **_: Any) -> list[dict[str, Any]]:
+        raise self.error
+
+    def story(self, *_: Any, **__: Any) -> None:
+        raise self.error
+
+
+def _get(api: ReadApi, path: str, query: dict[str, list[str]] | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    prefix = "/stories/" if path.startswith("/stories/") else path
+    response = api.routes()[prefix](Request(path, query or {}, headers or {}))
+    return response.status, response.body
+
+
+@pytest.mark.parametrize("error", [psycopg.OperationalError("server closed"), sqlite3.OperationalError("locked")])
+def test_an_unavailable_database_is_a_503(error: Exception) -> None:
+    api = ReadApi(FailingReader(error))  # type: ignore[arg-type]
+    assert _get(api, "/articles") == (503, b'{"error": "database unavailable"}')
+    assert _get(api, "/stories/s") == (503, b'{"error": "database unavailable"}')
+
+
+def test_an_unexpected_failure_is_a_500_without_details() -> None:
+    api = ReadApi(FailingReader(KeyError("secret detail")))  # type: ignore[arg-type]
+    assert _get(api, "/articles") == (500, b'{"error": "internal error"}')
+
+
+def test_the_token_is_checked_before_anything_else() -> None:
+    api = ReadApi(FailingReader(AssertionError("must not be reached")), token="t")  # type: ignore[arg-type]
+    assert _get(api, "/articles", {"limit": ["0"]})[0] == 401
+    assert _get(api, "/articles", headers={"authorization": "Bearer"})[0] == 401
+    assert _get(api, "/articles", headers={"authorization": "Bearer t "})[0] == 500  # the token was right
+
+
+def test_the_openapi_document_lists_every_error_a_route_can_return() -> None:
+    document = openapi.document(token_required=False)
+    articles = document["paths"]["/articles"]["get"]["responses"]
+    assert set(articles) == {"200", "400", "401", "500", "503"}
+    story = document["paths"]["/stories/{story_id}"]["get"]["responses"]
+    assert set(story) == {"200", "400", "401", "404", "500", "503"}
+    assert "Article" in document["components"]["schemas"]
+    assert document["components"]["schemas"]["Article"]["additionalProperties"] is False
+    refs = _refs(document)
+    assert refs and all(ref.split("/")[-1] in document["components"]["schemas"] for ref in refs)
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def test_a_time_zone_east_of_utc_is_converted_not_dropped() -> None:
+    tokyo = timezone(timedelta(hours=9))
+    assert parse_timestamp(datetime(2024, 1, 12, 0, 30, tzinfo=tokyo).isoformat()) == datetime(
+        2024, 1, 11, 15, 30, tzinfo=UTC)
+
+
+def test_a_read_that_meets_a_dead_pooled_connection_is_retried_once() -> None:
+    class FlakyReader:
+        calls = 0
+
+        def articles(self, **_: Any) -> list[dict[str, Any]]:
+            self.calls += 1
+            if self.calls == 1:
+                raise psycopg.OperationalError("terminating connection due to administrator command")
+            return []
+
+    reader = FlakyReader()
+    assert _get(ReadApi(reader), "/articles")[0] == 200  # type: ignore[arg-type]
+    assert reader.calls == 2

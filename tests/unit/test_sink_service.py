@@ -1,0 +1,222 @@
+"""The sink's batch step, offsets bookkeeping, lag gauge and retention loop, with plain fakes."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from kafka import TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaTimeoutError
+from prometheus_client import REGISTRY
+
+from schemas import Article
+from services.core.config import Topics
+from services.core.consume import TransientError
+from services.core.runner import StopSignal
+from services.sink.lag import LagMonitor
+from services.sink.retention import Retention
+from services.sink.service import SinkBatch, StoredOffsets
+from services.sink.store import OffsetKey, WriteResult
+from tests.factories import article
+
+TOPIC = "p.articles.v1"
+
+
+class FakeStore:
+    def __init__(self, stored: dict[int, int] | None = None) -> None:
+        self.stored = dict(stored or {})
+        self.down = False
+        self.writes: list[tuple[list[str], dict[OffsetKey, int]]] = []
+
+    def offsets(self, topic: str) -> dict[int, int]:
+        if self.down:
+            raise sqlite3.OperationalError("database is locked")
+        return dict(self.stored)
+
+    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult:
+        if self.down:
+            raise sqlite3.OperationalError("database is locked")
+        self.writes.append(([a.id for a in articles], offsets))
+        self.stored.update({partition: offset for (_, partition), offset in offsets.items()})
+        return WriteResult(len(articles), 0)
+
+
+class FakeConsumer:
+    def __init__(self, partitions: list[int], ends: dict[int, int] | None = None) -> None:
+        self.assigned = {TopicPartition(TOPIC, p) for p in partitions}
+        self.seeks: dict[int, int] = {}
+        self.ends = ends or {}
+        self.fail = False
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks[tp.partition] = offset
+
+    def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int) -> dict[TopicPartition, int]:
+        if self.fail:
+            raise KafkaTimeoutError("no answer")
+        return {tp: self.ends[tp.partition] for tp in partitions}
+
+    def beginning_offsets(self, partitions: list[TopicPartition], timeout_ms: int) -> dict[TopicPartition, int]:
+        return {tp: 0 for tp in partitions}
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes) -> Any:
+        self.sent.append((topic, value))
+        return self
+
+    def get(self, timeout: float) -> None:
+        return None
+
+    def flush(self, timeout: float) -> None:
+        return None
+
+
+def record(partition: int, offset: int, value: bytes) -> ConsumerRecord:
+    return ConsumerRecord(topic=TOPIC, partition=partition, leader_epoch=None, offset=offset, timestamp=0,
+                          timestamp_type=0, key=b"k", value=value, headers=[], checksum=None,
+                          serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
+
+
+def _batch(store: FakeStore, consumer: FakeConsumer, producer: FakeProducer | None = None) -> SinkBatch:
+    offsets = StoredOffsets(consumer, store, TOPIC)
+    return SinkBatch(store, producer or FakeProducer(), Topics("p"), offsets)  # type: ignore[arg-type]
+
+
+def test_assignment_seeks_to_the_stored_offsets() -> None:
+    consumer, store = FakeConsumer([0, 1]), FakeStore({0: 5})
+    offsets = StoredOffsets(consumer, store, TOPIC)
+    offsets.on_partitions_assigned(sorted(consumer.assigned))
+    assert consumer.seeks == {0: 5}
+    assert offsets.positions == {0: 5}
+
+
+def test_an_assignment_while_the_database_is_down_is_resolved_before_anything_is_written() -> None:
+    consumer, store = FakeConsumer([0]), FakeStore({0: 5})
+    batch = _batch(store, consumer)
+    store.down = True
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))  # must not raise into kafka-python
+    assert batch.offsets.unresolved == consumer.assigned
+    records = [record(0, n, article(n).to_bytes()) for n in range(3, 7)]  # from Kafka's older commit
+    with pytest.raises(TransientError):
+        batch(records)
+    assert store.writes == []
+    store.down = False
+    batch(records)
+    assert consumer.seeks == {0: 5}
+    # Records 3 and 4 were stored before (offset 5): only 5 and 6 are written.
+    assert store.writes == [(["article-000005", "article-000006"], {(TOPIC, 0): 7})]
+
+
+def test_a_batch_of_already_stored_records_never_moves_the_offset_back() -> None:
+    consumer, store = FakeConsumer([0]), FakeStore({0: 10})
+    batch = _batch(store, consumer)
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    batch([record(0, n, article(n).to_bytes()) for n in range(2, 5)])
+    assert store.writes == [([], {(TOPIC, 0): 10})]
+
+
+def test_an_article_with_a_nul_character_is_dead_lettered_not_retried_forever() -> None:
+    consumer, store, producer = FakeConsumer([0]), FakeStore(), FakeProducer()
+    poisoned = article(1).model_copy(update={"title": "bad\x00title"})
+    batch = _batch(store, consumer, producer)
+    batch([record(0, 0, poisoned.to_bytes()), record(0, 1, article(2).to_bytes())])
+    assert store.writes == [(["article-000002"], {(TOPIC, 0): 2})]
+    assert len(producer.sent) == 1 and b"NUL" in producer.sent[0][1]
+
+
+def test_an_escaped_backslash_u0000_in_text_is_not_mistaken_for_a_nul() -> None:
+    consumer, store = FakeConsumer([0]), FakeStore()
+    literal = article(1).model_copy(update={"title": "a literal \\u0000 in a title"})
+    _batch(store, consumer)([record(0, 0, literal.to_bytes())])
+    assert store.writes == [(["article-000001"], {(TOPIC, 0): 1})]
+
+
+def _lag(partition: int) -> float | None:
+    return REGISTRY.get_sample_value("wirefeed_consumer_lag_messages", {"topic": TOPIC, "partition": str(partition)})
+
+
+def test_lag_is_end_offset_minus_stored_offset_refreshed_at_most_every_interval() -> None:
+    consumer = FakeConsumer([0, 1], ends={0: 100, 1: 7})
+    stored = {0: 40}
+    now = [1000.0]
+    monitor = LagMonitor(consumer, lambda: stored, interval=5, clock=lambda: now[0])
+    monitor.maybe_update()
+    assert (_lag(0), _lag(1)) == (60, 7)  # nothing stored for partition 1: from its beginning
+    stored[0] = 100
+    now[0] += 1
+    monitor.maybe_update()
+    assert _lag(0) == 60  # not due yet
+    now[0] += 5
+    monitor.maybe_update()
+    assert _lag(0) == 0
+    consumer.assigned = {TopicPartition(TOPIC, 0)}
+    now[0] += 5
+    monitor.maybe_update()
+    assert _lag(1) is None  # revoked: no stale series left behind
+
+
+def test_a_broker_that_does_not_answer_leaves_the_gauge_and_the_loop_alone() -> None:
+    consumer = FakeConsumer([3], ends={3: 9})
+    monitor = LagMonitor(consumer, dict, interval=5, clock=lambda: 0.0)
+    consumer.fail = True
+    monitor.maybe_update()  # no exception
+    assert _lag(3) is None
+
+
+class FakePurger:
+    def __init__(self, rows: int, fail_first: bool = False) -> None:
+        self.rows = rows
+        self.fail_first = fail_first
+        self.calls: list[tuple[datetime, int]] = []
+
+    def purge(self, cutoff: datetime, limit: int) -> int:
+        self.calls.append((cutoff, limit))
+        if self.fail_first:
+            self.fail_first = False
+            raise sqlite3.OperationalError("database is locked")
+        deleted = min(limit, self.rows)
+        self.rows -= deleted
+        return deleted
+
+
+def test_retention_deletes_in_batches_older_than_the_age() -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    purger = FakePurger(rows=25)
+    assert Retention(purger, 30, StopSignal(), batch_rows=10, pause=0, clock=lambda: now).run_once() == 25
+    assert purger.calls == [(now - timedelta(days=30), 10)] * 3
+
+
+def test_retention_stops_between_batches_when_asked() -> None:
+    stop = StopSignal()
+    purger = FakePurger(rows=1000)
+    retention = Retention(purger, 30, stop, batch_rows=10, pause=0)
+    original = purger.purge
+
+    def purge_then_stop(cutoff: datetime, limit: int) -> int:
+        stop.set()
+        return original(cutoff, limit)
+
+    purger.purge = purge_then_stop  # type: ignore[method-assign]
+    assert retention.run_once() == 10
+
+
+def test_the_retention_thread_survives_a_failing_database_and_stops_on_the_signal() -> None:
+    stop = StopSignal()
+    purger = FakePurger(rows=5, fail_first=True)
+    retention = Retention(purger, 30, stop, batch_rows=10, pause=0, interval=0.01).start()
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while purger.rows and datetime.now(UTC) < deadline:
+        stop.wait(0.01)
+    stop.set()
+    retention.join(5)
+    assert purger.rows == 0 and len(purger.calls) >= 2
