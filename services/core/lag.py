@@ -1,4 +1,5 @@
-"""Consumer lag as the sink knows it: end offset minus the offset stored in the database.
+"""Consumer lag per partition: the end offset minus the consumer's durable position (the offset stored
+with the rows for the sink, the committed offset for the normalizer).
 
 The consumer is not thread-safe, so this runs in the consume loop's thread (after a batch and when a
 poll comes back empty) and asks the broker for end offsets at most every ``interval`` seconds.
@@ -13,7 +14,7 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from services.sink import metrics
+from services.core.metrics import CONSUMER_LAG
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +26,7 @@ class LagMonitor:
     def __init__(self, consumer: KafkaConsumer, stored: Callable[[], dict[int, int]], *,
                  interval: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.consumer = consumer
-        self.stored = stored  # partition -> next offset stored with the rows
+        self.stored = stored  # partition -> the next offset whose output is durable
         self.interval = interval
         self.clock = clock
         self._due = 0.0
@@ -49,7 +50,7 @@ class LagMonitor:
         starts = self.consumer.beginning_offsets(missing, timeout_ms=END_OFFSETS_TIMEOUT_MS) if missing else {}
         for tp, end in ends.items():
             position = stored.get(tp.partition, starts.get(tp, 0))
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
         for tp in self._labelled - set(ends):  # revoked partitions are another replica's to report
-            metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
+            CONSUMER_LAG.remove(tp.topic, str(tp.partition))
         self._labelled = set(ends)

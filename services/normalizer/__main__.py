@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -11,6 +12,7 @@ from services.core.consume import ConsumeLoop
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
+from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal
 from services.normalizer import language
@@ -39,8 +41,10 @@ def main(settings: NormalizerSettings | None = None) -> int:
     consumer.subscribe([settings.topics.raw_items])
     learned = LearnedBoilerplate(db).load()
     language.warm_up()  # load the language model now, not on the first item
+    # After each batch the position is the committed offset: everything below it has been produced.
+    lag = LagMonitor(consumer, lambda: {tp.partition: consumer.position(tp) for tp in consumer.assignment()})
     loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned), stop,
-                       max_records=settings.max_batch, housekeeping=Housekeeping(dedup, learned))
+                       max_records=settings.max_batch, housekeeping=Housekeeping(dedup, learned, lag.maybe_update))
     health = Health({
         "kafka": broker_reachable(settings),
         "dedup_db": db.ping,
@@ -64,12 +68,14 @@ def main(settings: NormalizerSettings | None = None) -> int:
 class Housekeeping:
     """Chores between batches: forget dedup state past the window, save what the boilerplate model learned."""
 
-    def __init__(self, dedup: DedupStore, learned: LearnedBoilerplate) -> None:
+    def __init__(self, dedup: DedupStore, learned: LearnedBoilerplate, update_lag: Callable[[], None]) -> None:
         self.dedup = dedup
         self.learned = learned
+        self.update_lag = update_lag
         self._last_purge = self._last_save = time.monotonic()
 
     def __call__(self) -> None:
+        self.update_lag()
         now = time.monotonic()
         if now - self._last_save >= SAVE_LEARNED_EVERY_SECONDS:
             self._last_save = now

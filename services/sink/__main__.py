@@ -12,11 +12,11 @@ from services.core.consume import ConsumeLoop, Offsets
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
+from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal
 from services.sink import retention
 from services.sink.api import ReadApi
-from services.sink.lag import LagMonitor
 from services.sink.reads import Reader
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.settings import SinkSettings

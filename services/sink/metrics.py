@@ -19,11 +19,6 @@ DB_ERRORS = Counter("wirefeed_sink_database_errors_total", "Database errors, by 
 STORED_OFFSET = Gauge(
     "wirefeed_sink_stored_offset", "Next offset stored in the database, per partition", ["partition"]
 )
-CONSUMER_LAG = Gauge(
-    "wirefeed_consumer_lag_messages",
-    "Messages not yet stored: the partition's end offset minus the offset stored in the database",
-    ["topic", "partition"],
-)
 RETENTION_DELETED = Counter(
     "wirefeed_sink_retention_deleted_total", "Articles deleted because they were older than the retention age"
 )

@@ -29,6 +29,11 @@ OUTLET_B = [  # the same wire copy word for word, and a story of its own
 ]
 
 
+def lag_drained(values: dict[str, float]) -> bool:
+    series = [v for key, v in values.items() if key.startswith("wirefeed_consumer_lag_messages{")]
+    return bool(series) and sum(series) == 0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -73,6 +78,9 @@ def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
         poller_port = pipeline.port("poller")
         wait_for(lambda: metric_total(scrape(poller_port), "wirefeed_poller_fetches_total") >= 6, timeout=60,
                  message="each feed polled three times")
+        for name in ("normalizer", "sink"):  # each consumer reports its own lag per partition, drained to 0
+            wait_for(lambda name=name: lag_drained(scrape(pipeline.port(name))), timeout=30,
+                     message=f"{name} lag reported and zero")
         status = subprocess.run([sys.executable, "-m", "services.cli", "status", "--interval", "0.2"],
                                 env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False)
         poller = scrape(poller_port)
@@ -87,6 +95,7 @@ def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
     assert metric_total(poller, "wirefeed_poller_fetches_total", feed="outlet-b", outcome="unchanged") >= 1
     assert any(path == "/a.xml" and headers.get("if-none-match") == '"a1"' for path, headers in feed_server.requests)
     assert metric_total(normalizer, "wirefeed_normalizer_items_consumed_total") == 4
+
     assert metric_total(normalizer, "wirefeed_normalizer_duplicates_total", reason="same_content") == 1
     assert metric_total(sink, "wirefeed_sink_rows_written_total", outcome="inserted") == 3
     assert metric_total(sink, "wirefeed_end_to_end_latency_seconds_count") == 3

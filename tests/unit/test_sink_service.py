@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 from schemas import Article
 from services.core.config import Topics
 from services.core.consume import TransientError
+from services.core.lag import LagMonitor
 from services.core.runner import StopSignal
-from services.sink.lag import LagMonitor
 from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, WriteResult
