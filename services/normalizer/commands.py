@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import UTC, datetime
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands.add_parser("normalizer", help="clean and deduplicate raw items into articles").set_defaults(
         handler=_normalizer)
+    replay = commands.add_parser("replay", help="normalize the raw topic again from a point in time")
+    replay.add_argument("--from", dest="since", required=True, type=datetime.fromisoformat,
+                        help="ISO 8601 time; raw items appended at or after it are replayed")
+    replay.add_argument("--to-topic", help="publish here instead of the articles topic (e.g. a new version)")
+    replay.set_defaults(handler=_replay)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from services.core.logging import configure_logging
+    from services.normalizer.replay import replay
+    from services.normalizer.settings import NormalizerSettings
+
+    settings = NormalizerSettings()
+    configure_logging(settings.log_level, settings.log_format, service="replay")
+    since = args.since if args.since.tzinfo else args.since.replace(tzinfo=UTC)
+    count = replay(settings, since, args.to_topic, show_progress=sys.stderr.isatty())
+    print(f"replayed {count} raw item(s)")
+    return 0
 
 
 def _normalizer(_: argparse.Namespace) -> int:
