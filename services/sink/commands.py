@@ -33,6 +33,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     stories.add_argument("--since", type=_timestamp, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
     stories.set_defaults(handler=_stories)
+    purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
+    purge.add_argument("--older-than-days", type=float, required=True)
+    purge.add_argument("--batch", type=_limit, default=1000, help="articles per transaction")
+    purge.set_defaults(handler=_purge)
 
 
 def _sink(_: argparse.Namespace) -> int:
@@ -76,6 +80,12 @@ def _stories(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}\n")
 
     return _with_database(run)
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from services.sink.purge import purge_with_progress
+
+    return _with_database(lambda db: purge_with_progress(db, args.older_than_days, args.batch))
 
 
 def _with_database(run: Callable[[Database], None]) -> int:
