@@ -35,16 +35,37 @@ PARSERS: dict[FeedFormat, Parser] = {
 }
 
 
+#: A document claiming more items than this is refused before parsing: parse time and memory grow with
+#: the item count, and no real feed or wire batch needs more in one document.
+MAX_ITEMS_PER_DOCUMENT = 10_000
+# Opening tags of an item in each XML family; counted on the raw bytes, which costs one pass of memchr.
+_ITEM_TAGS = (b"<item", b"<entry", b"<newsItem", b"<NewsItem", b"<nitf", b":item", b":entry")
+
+
+class TooManyItemsError(FeedParseError):
+    """The document holds more items than one poll may publish."""
+
+
 def parse_document(
-    body: bytes, ctx: FeedContext, content_type: str | None = None, fmt: FeedFormat | None = None
+    body: bytes, ctx: FeedContext, content_type: str | None = None, fmt: FeedFormat | None = None,
+    max_items: int = MAX_ITEMS_PER_DOCUMENT,
 ) -> ParsedFeed:
     """Parse with the feed's configured format, or the one detected; errors are FeedParseErrors."""
     fmt = fmt or detect_format(body, content_type)
     parser = PARSERS.get(fmt)
     if parser is None:
         raise UnsupportedFormatError(f"format {fmt.value} is not supported")
-    return parser(body, ctx, content_type)
+    _check_item_count(sum(body.count(tag) for tag in _ITEM_TAGS), max_items)
+    parsed = parser(body, ctx, content_type)
+    _check_item_count(len(parsed.items), max_items)  # JSON formats are only counted once parsed
+    return parsed
+
+
+def _check_item_count(count: int, max_items: int) -> None:
+    if count > max_items:
+        raise TooManyItemsError(f"document holds about {count} items, more than the limit of {max_items}")
 
 
 __all__ = ["FeedContext", "FeedParseError", "InvalidDocumentError", "MalformedXMLError", "ParsedFeed",
-           "UnsafeXMLError", "UnsupportedFormatError", "XMLTooDeepError", "detect_format", "parse_document"]
+           "TooManyItemsError", "UnsafeXMLError", "UnsupportedFormatError", "XMLTooDeepError", "detect_format",
+           "parse_document"]
