@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 class StopSignal:
@@ -34,3 +38,20 @@ class StopSignal:
 
     def wait(self, timeout: float) -> bool:
         return self._event.wait(timeout)
+
+
+def retry_until_done(action: Callable[[], T], stop: StopSignal, event: str, *,
+                     transient: tuple[type[Exception], ...], max_delay: float = 30.0) -> T | None:
+    """Run ``action`` until it succeeds, backing off on transient errors; None if stopped first.
+
+    For start-up steps that need a dependency (the database) which may come up after the service.
+    """
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return action()
+        except transient as error:
+            log.warning(event, error_class=type(error).__name__, error=str(error)[:300], retry_in=delay)
+            stop.wait(delay)
+            delay = min(max_delay, delay * 2)
+    return None

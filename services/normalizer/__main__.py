@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import structlog
 
 from services.core.consume import ConsumeLoop
-from services.core.db import Database
+from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal
+from services.core.runner import StopSignal, retry_until_done
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
 from services.normalizer.learned import LearnedBoilerplate
@@ -35,7 +35,8 @@ def main(settings: NormalizerSettings | None = None) -> int:
     ensure_topics(settings, settings.topics.all())
     db = Database(settings.dedup_url)
     dedup = DedupStore(db, settings.dedup_window)
-    dedup.migrate()
+    if retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS) is None:
+        return 0  # stopped while waiting for the database
     producer = make_producer(settings, role="normalizer")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch)
     consumer.subscribe([settings.topics.raw_items])

@@ -9,12 +9,12 @@ import structlog
 from kafka import KafkaConsumer
 
 from services.core.consume import ConsumeLoop, Offsets
-from services.core.db import Database
+from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal
+from services.core.runner import StopSignal, retry_until_done
 from services.sink import retention
 from services.sink.api import ReadApi
 from services.sink.reads import Reader
@@ -35,7 +35,8 @@ def main(settings: SinkSettings | None = None) -> int:
     ensure_topics(settings, settings.topics.all())
     url = settings.database_url.get_secret_value()
     store = SqlStore(Database(url))
-    store.migrate()
+    if retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS) is None:
+        return 0  # stopped while waiting for the database
     reads = Database(url, pool_size=READ_POOL_SIZE)
     producer = make_producer(settings, role="sink")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch,
