@@ -6,13 +6,10 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
 
 
 class StopSignal:
@@ -40,18 +37,20 @@ class StopSignal:
         return self._event.wait(timeout)
 
 
-def retry_until_done(action: Callable[[], T], stop: StopSignal, event: str, *,
-                     transient: tuple[type[Exception], ...], max_delay: float = 30.0) -> T | None:
-    """Run ``action`` until it succeeds, backing off on transient errors; None if stopped first.
+def retry_until_done(action: Callable[[], object], stop: StopSignal, event: str, *,
+                     transient: tuple[type[Exception], ...], max_delay: float = 30.0) -> bool:
+    """Run ``action`` until it succeeds (True), backing off on transient errors; False if stopped first.
 
     For start-up steps that need a dependency (the database) which may come up after the service.
     """
     delay = 0.5
     while not stop.is_set():
         try:
-            return action()
+            action()
         except transient as error:
             log.warning(event, error_class=type(error).__name__, error=str(error)[:300], retry_in=delay)
             stop.wait(delay)
             delay = min(max_delay, delay * 2)
-    return None
+        else:
+            return True
+    return False

@@ -35,7 +35,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     ensure_topics(settings, settings.topics.all())
     db = Database(settings.dedup_url)
     dedup = DedupStore(db, settings.dedup_window)
-    if retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS) is None:
+    if not retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
     producer = make_producer(settings, role="normalizer")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch)

@@ -35,7 +35,7 @@ def main(settings: SinkSettings | None = None) -> int:
     ensure_topics(settings, settings.topics.all())
     url = settings.database_url.get_secret_value()
     store = SqlStore(Database(url))
-    if retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS) is None:
+    if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
     reads = Database(url, pool_size=READ_POOL_SIZE)
     producer = make_producer(settings, role="sink")
