@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import structlog
 
@@ -13,9 +15,13 @@ from services.core.logging import configure_logging
 from services.core.runner import StopSignal
 from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.fetch import Fetcher, FetchLimits
-from services.poller.service import KafkaPublisher, Poller
+from services.poller.leases import LeaseStore, default_owner
+from services.poller.loop import PollLoop
+from services.poller.service import KafkaPublisher, Poller, Publish
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
+from services.poller.websub import WebSubStore, WebSubSubscriber
+from services.poller.websub_server import WebSubServer
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +30,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     settings = settings or PollerSettings()
     configure_logging(settings.log_level, settings.log_format, service="poller")
     stop = StopSignal().install()
-    feeds = load_feeds(settings.feeds_file).feeds
+    feeds = load_feeds(settings.feeds_file).feeds  # reads every feed's credentials now, once
     ensure_topics(settings, settings.topics.all())
     db = Database(settings.state_url)
     store = PollerStore(db)
@@ -32,10 +38,11 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     producer = make_producer(settings, role="poller")
     health = Health({"kafka": broker_reachable(settings), "state_db": db.ping})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
-    log.info("poller_started", feeds=len(feeds), metrics_port=server.port)
+    owner = settings.poller_id or default_owner()
+    log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:
         publisher = KafkaPublisher(producer, settings.topics.raw_items)
-        asyncio.run(_run(settings, feeds=feeds, store=store, publisher=publisher, stop=stop, once=once))
+        asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner))
     finally:
         producer.flush(timeout=30)
         producer.close(timeout=30)
@@ -45,8 +52,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     return 0
 
 
-async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], store: PollerStore,
-               publisher: KafkaPublisher, stop: StopSignal, once: bool) -> None:
+def make_fetcher(settings: PollerSettings) -> Fetcher:
     limits = FetchLimits(
         max_body_bytes=settings.max_body_bytes,
         max_decompressed_bytes=settings.max_decompressed_bytes,
@@ -55,13 +61,40 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], store: Poll
         total_timeout=settings.total_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
     )
-    fetcher = Fetcher(limits, proxy=settings.http_proxy)
-    poller = Poller(feeds, store, fetcher, publisher, max_concurrency=settings.max_concurrency,
-                    per_host_concurrency=settings.per_host_concurrency)
+    return Fetcher(limits, proxy=settings.proxy_url, max_connections=settings.max_concurrency)
+
+
+async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Database, publisher: Publish,
+               stop: StopSignal, once: bool, owner: str) -> None:
+    fetcher = make_fetcher(settings)
+    poller = Poller(feeds, PollerStore(db), fetcher, publisher, max_concurrency=settings.max_concurrency,
+                    per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages)
+    loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
     try:
-        await poller.run(stop, once=once)
+        async with _websub(settings, db, fetcher, loop, enabled=not once):
+            await loop.run(stop, once=once)
     finally:
         await fetcher.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _websub(settings: PollerSettings, db: Database, fetcher: Fetcher, loop: PollLoop, *,
+                  enabled: bool) -> AsyncIterator[None]:
+    """The WebSub subscriber and its callback server, when a callback URL is configured."""
+    if not (enabled and settings.websub_callback_url):
+        yield
+        return
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, settings.websub_callback_url, loop.push,
+                                  feed_ids=set(loop.poller.feeds), lease_seconds=settings.websub_lease_seconds)
+    loop.poller.on_parsed = subscriber.on_parsed
+    server = WebSubServer(settings.websub_host, settings.websub_port, subscriber, settings.max_body_bytes).start()
+    renewer = asyncio.create_task(subscriber.renew_forever())
+    log.info("websub_listening", port=server.port)
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        server.stop()
 
 
 if __name__ == "__main__":

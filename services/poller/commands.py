@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -14,6 +15,19 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     check = feeds.add_parser("check", help="validate a feeds file")
     check.add_argument("file")
     check.set_defaults(handler=_feeds_check)
+    status = feeds.add_parser("status", help="each feed's health, from the poller's state database")
+    status.add_argument("--feeds", metavar="FILE", help="only the feeds of this feeds file (and never-polled ones)")
+    status.set_defaults(handler=_feeds_status)
+    discover = feeds.add_parser("discover", help="find the feeds a web page announces or links to")
+    discover.add_argument("url")
+    discover.set_defaults(handler=_feeds_discover)
+    import_opml = feeds.add_parser("import-opml", help="an OPML subscription list as a feeds file")
+    import_opml.add_argument("file")
+    import_opml.add_argument("--out", metavar="FEEDS_FILE", help="write here (a new file) instead of stdout")
+    import_opml.set_defaults(handler=_feeds_import_opml)
+    export_opml = feeds.add_parser("export-opml", help="a feeds file as an OPML 2.0 subscription list")
+    export_opml.add_argument("feeds_file")
+    export_opml.set_defaults(handler=_feeds_export_opml)
 
 
 def _poller(args: argparse.Namespace) -> int:
@@ -36,4 +50,85 @@ def _feeds_check(args: argparse.Namespace) -> int:
         print(f"invalid: {error}", file=sys.stderr)
         return 1
     print(f"ok: {len(feeds)} feed(s)")
+    return 0
+
+
+def _feeds_status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from services.poller.feeds import FeedsFileError, load_feeds
+    from services.poller.settings import PollerSettings
+    from services.poller.status import show_status
+
+    try:
+        configured = [feed.id for feed in load_feeds(args.feeds, secrets=False).feeds] if args.feeds else None
+    except FeedsFileError as error:
+        print(f"wirefeed feeds status: {error}", file=sys.stderr)
+        return 2
+    return show_status(PollerSettings().state_url, configured, Console())
+
+
+def _feeds_discover(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from services.poller.__main__ import make_fetcher
+    from services.poller.discover import discover
+    from services.poller.fetch import FetchError
+    from services.poller.settings import PollerSettings
+
+    async def run() -> list[str]:
+        fetcher = make_fetcher(PollerSettings())  # the poller's own address rules, caps and proxy
+        try:
+            return await discover(args.url, fetcher)
+        finally:
+            await fetcher.aclose()
+
+    try:
+        found = asyncio.run(run())
+    except FetchError as error:
+        print(f"wirefeed feeds discover: {error.kind}: {error}", file=sys.stderr)
+        return 1
+    for url in found:
+        print(url)
+    if not found:
+        print("wirefeed feeds discover: no feed found on that page", file=sys.stderr)
+    return 0 if found else 1
+
+
+def _feeds_import_opml(args: argparse.Namespace) -> int:
+    import yaml
+
+    from services.poller.opml import OpmlError, feeds_yaml, parse_opml, to_feed_configs
+
+    try:
+        feeds, skipped = to_feed_configs(parse_opml(Path(args.file).read_bytes()))
+    except (OSError, OpmlError) as error:
+        print(f"wirefeed feeds import-opml: {args.file}: {error}", file=sys.stderr)
+        return 1
+    for reason in skipped:
+        print(f"skipped {reason}", file=sys.stderr)
+    text = yaml.safe_dump({"feeds": feeds_yaml(feeds)}, sort_keys=False, allow_unicode=True)
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with Path(args.out).open("x", encoding="utf-8") as out:  # never overwrite a feeds file
+            out.write(text)
+    except FileExistsError:
+        print(f"wirefeed feeds import-opml: {args.out} exists; write a new file and merge by hand", file=sys.stderr)
+        return 1
+    print(f"wrote {len(feeds)} feed(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _feeds_export_opml(args: argparse.Namespace) -> int:
+    from services.poller.feeds import FeedsFileError, load_feeds
+    from services.poller.opml import export_opml
+
+    try:
+        feeds = load_feeds(args.feeds_file, secrets=False).feeds  # OPML carries no credentials
+    except FeedsFileError as error:
+        print(f"wirefeed feeds export-opml: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(export_opml(feeds).decode("utf-8"))
     return 0

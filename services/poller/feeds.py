@@ -1,18 +1,106 @@
-"""The feeds file: which feeds to poll and how (``WIREFEED_FEEDS_FILE``, YAML)."""
+"""The feeds file: which feeds to poll and how (``WIREFEED_FEEDS_FILE``, YAML).
+
+Credentials never live in the file itself: ``auth`` names an environment variable or a file, read
+once at start-up into a ``SecretStr`` (masked in ``str``/``repr``, never logged).
+"""
 
 from __future__ import annotations
 
+import base64
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from schemas import FeedFormat
 
 
 class FeedsFileError(Exception):
     """The feeds file is missing, not YAML, or does not describe valid feeds."""
+
+
+class _SecretSource(BaseModel, ABC):
+    """Where a secret comes from: exactly one of an environment variable or a file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _secret: SecretStr | None = PrivateAttr(None)
+
+    @abstractmethod
+    def _sources(self) -> tuple[str | None, Path | None]:
+        """(environment variable, file) naming the secret; exactly one is set."""
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> _SecretSource:
+        env, file = self._sources()
+        if (env is None) == (file is None):
+            raise ValueError("give exactly one of the *_env or *_file settings")
+        return self
+
+    def load_secret(self, environ: Mapping[str, str]) -> None:
+        """Read the secret now (start-up); the error names where it was looked for, never a value."""
+        env, file = self._sources()
+        if env is not None:
+            if not environ.get(env):
+                raise FeedsFileError(f"environment variable {env} is not set")
+            self._secret = SecretStr(environ[env])
+            return
+        assert file is not None
+        try:
+            self._secret = SecretStr(file.read_text(encoding="utf-8").rstrip("\r\n"))
+        except OSError as error:
+            raise FeedsFileError(f"cannot read secret file {file}: {error.strerror or error}") from error
+
+    @abstractmethod
+    def authorization(self) -> SecretStr:
+        """The ``Authorization`` header value."""
+
+    def _loaded(self) -> str:
+        if self._secret is None:
+            raise FeedsFileError("the feed's secret was not loaded at start-up")
+        return self._secret.get_secret_value()
+
+
+class BasicAuth(_SecretSource):
+    type: Literal["basic"]
+    username: str = Field(min_length=1)
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def _sources(self) -> tuple[str | None, Path | None]:
+        return self.password_env, self.password_file
+
+    def authorization(self) -> SecretStr:
+        pair = f"{self.username}:{self._loaded()}".encode()
+        return SecretStr("Basic " + base64.b64encode(pair).decode("ascii"))
+
+
+class BearerAuth(_SecretSource):
+    type: Literal["bearer"]
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    def _sources(self) -> tuple[str | None, Path | None]:
+        return self.token_env, self.token_file
+
+    def authorization(self) -> SecretStr:
+        return SecretStr("Bearer " + self._loaded())
+
+
+FeedAuth = Annotated[BasicAuth | BearerAuth, Field(discriminator="type")]
 
 
 class FeedConfig(BaseModel):
@@ -26,6 +114,9 @@ class FeedConfig(BaseModel):
     min_interval: float | None = Field(None, gt=0)
     max_interval: float | None = Field(None, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
+    auth: FeedAuth | None = None
+    adaptive: bool = Field(False, description="Learn the interval from how often the feed carries new items")
+    category: str | None = Field(None, description="Folder path, '/'-separated (OPML outline nesting)")
 
     @field_validator("url")
     @classmethod
@@ -56,7 +147,8 @@ class FeedsFile(BaseModel):
         return self
 
 
-def load_feeds(path: str | Path) -> FeedsFile:
+def load_feeds(path: str | Path, *, secrets: bool = True, environ: Mapping[str, str] | None = None) -> FeedsFile:
+    """Load and validate a feeds file; with ``secrets``, read every feed's credentials now."""
     path = Path(path)
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -67,9 +159,22 @@ def load_feeds(path: str | Path) -> FeedsFile:
     if not isinstance(data, dict) or "feeds" not in data:
         raise FeedsFileError(f"{path}: expected a mapping with a 'feeds:' list")
     try:
-        return FeedsFile.model_validate(data)
+        feeds = FeedsFile.model_validate(data)
     except ValidationError as error:
         raise FeedsFileError(f"{path}: {_describe(error)}") from error
+    if secrets:
+        _load_secrets(path, feeds, os.environ if environ is None else environ)
+    return feeds
+
+
+def _load_secrets(path: Path, feeds: FeedsFile, environ: Mapping[str, str]) -> None:
+    for feed in feeds.feeds:
+        if feed.auth is None:
+            continue
+        try:
+            feed.auth.load_secret(environ)
+        except FeedsFileError as error:
+            raise FeedsFileError(f"{path}: feed {feed.id!r}: auth: {error}") from error
 
 
 def _describe(error: ValidationError) -> str:

@@ -2,7 +2,10 @@
 
 Every hop's host is resolved and refused when it points at a loopback, private, link-local or
 metadata address (unless private networks are allowed), so a feed cannot steer the poller inside
-the network. Secrets in request headers are never copied into errors or logs.
+the network. The check is made twice: before the request, and again at connect time on the very
+addresses the connection then uses (``netguard.py``), so a DNS answer that changes in between
+(rebinding) cannot slip through. Credentials (a feed's ``auth`` and its extra headers) go only to the
+feed's own origin, never to another host a redirect points at, and are never copied into errors or logs.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from pydantic import SecretStr
+
+from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
 
 USER_AGENT = "wirefeed/0.1 (+https://wirefeed.dev/bot; feed poller)"
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -85,41 +92,80 @@ class FetchResult:
 
 
 class Fetcher:
-    def __init__(self, limits: FetchLimits, proxy: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """Fetches feeds (and WebSub hub requests) under the limits and address rules above.
+
+    ``proxy`` sends every request through an HTTP proxy (httpx 0.28 ``proxy=``); the address check
+    before each request still applies, the connect-time check cannot (the proxy connects). ``transport``
+    replaces the network entirely (tests); ``resolver`` replaces DNS (tests).
+    """
+
+    def __init__(self, limits: FetchLimits, *, proxy: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver | None = None,
+                 ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
         self.limits = limits
+        self.resolver: Resolver = resolver or resolve
+        # No more connections than fetches in flight: httpcore scans its whole pool on every request,
+        # so idle surplus connections cost CPU on each poll.
+        pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            proxy=proxy,
-            transport=transport,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            # Only WIREFEED_HTTP_PROXY decides about proxies: an inherited HTTP_PROXY would bypass the
+            # guarded transport, and .netrc credentials must not be sent to feeds.
+            trust_env=False,
+            transport=transport or self._transport(proxy, pool, ssl_context),
         )
+
+    def _transport(self, proxy: str | None, pool: httpx.Limits,
+                   ssl_context: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:
+        verify: ssl.SSLContext | bool = ssl_context or True
+        if proxy:
+            return httpx.AsyncHTTPTransport(proxy=proxy, limits=pool, verify=verify, trust_env=False)
+        return guarded_transport(self.resolver, self._check_addresses, limits=pool, ssl_context=ssl_context)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                    headers: dict[str, str] | None = None) -> FetchResult:
-        request_headers = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-                                     "application/json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
-        request_headers.update(headers or {})
+                    headers: dict[str, str] | None = None, authorization: SecretStr | None = None) -> FetchResult:
+        plain = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+                           "application/json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
         if etag:
-            request_headers["If-None-Match"] = etag
+            plain["If-None-Match"] = etag
         if last_modified:
-            request_headers["If-Modified-Since"] = last_modified
+            plain["If-Modified-Since"] = last_modified
+        credentials = dict(headers or {})
+        if authorization is not None:
+            credentials["Authorization"] = authorization.get_secret_value()
         try:
-            return await asyncio.wait_for(self._follow(url, request_headers), self.limits.total_timeout)
+            return await asyncio.wait_for(self._follow(url, plain, credentials), self.limits.total_timeout)
         except TimeoutError as error:
             raise FetchTimeoutError(f"no complete answer within {self.limits.total_timeout:g}s") from error
 
-    async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
+    async def post_form(self, url: str, data: dict[str, str]) -> int:
+        """POST a form (a WebSub hub request) under the same address rules; no redirects followed."""
+        await self._check_target(url)
+        try:
+            return await asyncio.wait_for(self._post_status(url, data), self.limits.total_timeout)
+        except TimeoutError as error:
+            raise FetchTimeoutError(f"no answer within {self.limits.total_timeout:g}s") from error
+        except httpx.TimeoutException as error:
+            raise FetchTimeoutError(f"{type(error).__name__} while posting") from error
+        except httpx.HTTPError as error:
+            raise TransportError(f"{type(error).__name__}: {_safe_message(error)}") from error
+
+    async def _post_status(self, url: str, data: dict[str, str]) -> int:
+        async with self._client.stream("POST", url, data=data) as response:
+            return response.status_code  # the body is never read: a hub's answer is its status
+
+    async def _follow(self, url: str, plain: dict[str, str], credentials: dict[str, str]) -> FetchResult:
+        start = url
         permanent: str | None = None
         chain_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             await self._check_target(url)
-            result = await self._get(url, headers)
+            result = await self._get(url, {**plain, **credentials} if same_origin(start, url) else plain)
             if result.status not in REDIRECT_STATUSES:
                 return _with_permanent(result, permanent)
             location = result.headers.get("location")
@@ -174,9 +220,16 @@ class Fetcher:
             raise BlockedAddressError(f"refusing non-HTTP URL scheme {parts.scheme!r}")
         if self.limits.allow_private_networks:
             return
-        for address in await resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)):
+        host = parts.hostname
+        addresses = [host] if is_ip_literal(host) else await self.resolver(host, _port(parts.scheme, parts.port))
+        self._check_addresses(host, addresses)
+
+    def _check_addresses(self, host: str, addresses: list[str]) -> None:
+        if self.limits.allow_private_networks:
+            return
+        for address in addresses:
             if is_private(address):
-                raise BlockedAddressError(f"{parts.hostname} resolves to a non-public address {address}")
+                raise BlockedAddressError(f"{host} resolves to a non-public address {address}")
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -210,6 +263,23 @@ def _with_permanent(result: FetchResult, permanent: str | None) -> FetchResult:
     if permanent is None:
         return result
     return FetchResult(**{**result.__dict__, "permanent_url": permanent})
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), _port(parts.scheme, parts.port)
+
+
+def same_origin(first_url: str, then_url: str) -> bool:
+    """Same scheme, host and port; an upgrade from http to https on the same host counts as the same."""
+    first, then = _origin(first_url), _origin(then_url)
+    if first == then:
+        return True
+    return first[1] == then[1] and first[0] == "http" and then[0] == "https" and then[2] == 443 and first[2] == 80
+
+
+def _port(scheme: str, port: int | None) -> int:
+    return port or (443 if scheme == "https" else 80)
 
 
 def _safe_message(error: httpx.HTTPError) -> str:

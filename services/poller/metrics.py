@@ -3,7 +3,10 @@
 from prometheus_client import Counter, Gauge, Histogram
 
 FETCHES = Counter(
-    "wirefeed_poller_fetches_total", "Feed fetches by outcome", ["feed", "outcome"]
+    "wirefeed_poller_fetches_total",
+    "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
+    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error)",
+    ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(
     "wirefeed_poller_fetch_duration_seconds", "Time to fetch one feed",
@@ -23,3 +26,12 @@ CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]
 )
 FEEDS_BY_STATE = Gauge("wirefeed_poller_feeds", "Feeds by state", ["state"])
+WEBSUB_PUSHES = Counter(
+    "wirefeed_poller_websub_pushes_total",
+    "Content distributions received from WebSub hubs, by outcome (ok, bad_signature, unknown_subscription, "
+    "parse_error, publish_error, busy)",
+    ["outcome"],
+)
+WEBSUB_REQUESTS = Counter(
+    "wirefeed_poller_websub_subscribe_requests_total", "Subscription requests sent to hubs, by result", ["result"]
+)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 JITTER = 0.1
 MAX_BACKOFF_SECONDS = 6 * 3600.0
 GONE_RECHECK_SECONDS = 24 * 3600.0
+# Adaptive polling: poll about twice per expected new item, within these bounds unless the feed sets its own.
+ADAPTIVE_FACTOR = 0.5
+ADAPTIVE_MIN_SECONDS = 60.0
+ADAPTIVE_MAX_SECONDS = 6 * 3600.0
+# Weight of the newest gap in the running mean: recent behaviour counts, one burst does not rule.
+GAP_SMOOTHING = 0.3
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,61 @@ def next_failure_time(now: datetime, interval: float, failures: int, hints: Hint
 
 def next_gone_time(now: datetime, rng: random.Random) -> datetime:
     return now + timedelta(seconds=_jittered(GONE_RECHECK_SECONDS, rng))
+
+
+def learn_item_gap(mean_gap: float | None, last_new_at: datetime | None, now: datetime,
+                   new_items: int) -> float | None:
+    """The running mean (EWMA) of seconds between new items, after ``new_items`` arrived at ``now``.
+
+    The first batch ever seen is a backlog, not a rate, so it only starts the clock.
+    """
+    if new_items <= 0 or last_new_at is None:
+        return mean_gap
+    sample = max(0.0, (now - last_new_at).total_seconds()) / new_items
+    if mean_gap is None:
+        return sample
+    return GAP_SMOOTHING * sample + (1 - GAP_SMOOTHING) * mean_gap
+
+
+def adaptive_interval(mean_gap: float | None, last_new_at: datetime | None, now: datetime, *,
+                      min_interval: float | None = None, max_interval: float | None = None) -> float | None:
+    """``clamp(k × gap)``; the gap is the learned mean, or the current silence when that is longer (a feed
+    that went quiet slows down instead of being polled at its old pace). None until a gap is known."""
+    if mean_gap is None:
+        return None
+    silence = (now - last_new_at).total_seconds() if last_new_at else 0.0
+    wait = ADAPTIVE_FACTOR * max(mean_gap, silence)
+    low = min_interval if min_interval is not None else ADAPTIVE_MIN_SECONDS
+    high = max_interval if max_interval is not None else ADAPTIVE_MAX_SECONDS
+    return min(max(wait, low), high)
+
+
+def freshness_seconds(headers: Mapping[str, str], now: datetime) -> float | None:
+    """How long the response stays fresh: ``Cache-Control: max-age`` wins over ``Expires`` (RFC 9111)."""
+    max_age = cache_max_age(headers.get("cache-control"))
+    if max_age is not None:
+        return max_age
+    return expires_in(headers.get("expires"), headers.get("date"), now)
+
+
+def expires_in(expires: str | None, date: str | None, now: datetime) -> float | None:
+    """Seconds until ``Expires``, measured from the server's ``Date`` when given (clock skew); an invalid
+    value means already expired (RFC 9111), which asks for nothing beyond the feed's own interval."""
+    if not expires:
+        return None
+    expires_at = _http_date(expires)
+    if expires_at is None:
+        return 0.0
+    reference = _http_date(date) if date else None
+    return max(0.0, (expires_at - (reference or now)).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def cache_max_age(cache_control: str | None) -> float | None:

@@ -1,8 +1,9 @@
-"""The poller loop: for each due feed, retrieve -> parse -> decide what is new -> publish -> remember.
+"""The poll of one feed: retrieve -> parse (following older pages) -> decide what is new -> publish -> remember.
 
 Delivery: items are produced and flushed (acks=all) *before* the feed's validators and seen-item
 hashes are stored, so a crash in between republishes rather than loses; the normalizer drops the
-repeats. An edited item (same id, new content hash) is published again as a new version.
+repeats. An edited item (same id, new content hash) is published again as a new version. Items pushed
+by a WebSub hub take the same decide -> publish -> remember path. When to poll is ``loop.py``'s job.
 """
 
 from __future__ import annotations
@@ -13,21 +14,27 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import structlog
+from pydantic import SecretStr
 
 from schemas import RawItem
-from services.core.runner import StopSignal
 from services.poller import metrics
 from services.poller.feeds import FeedConfig
-from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError
+from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
 from services.poller.schedule import (
+    ADAPTIVE_MAX_SECONDS,
+    ADAPTIVE_MIN_SECONDS,
     Hints,
-    cache_max_age,
+    adaptive_interval,
+    freshness_seconds,
+    learn_item_gap,
     next_failure_time,
     next_gone_time,
     next_success_time,
@@ -36,8 +43,12 @@ from services.poller.state import FeedState, PollerStore
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 Publish = Callable[[list[RawItem]], None]
 Clock = Callable[[], datetime]
+Logger = structlog.typing.FilteringBoundLogger
+#: Told about every successfully parsed poll (WebSub hub discovery listens here).
+ParsedHook = Callable[[FeedConfig, ParsedFeed, FetchResult], None]
 
 
 @dataclass(frozen=True)
@@ -47,60 +58,86 @@ class PollOutcome:
     published: int = 0
 
 
+@dataclass(frozen=True)
+class Decision:
+    fresh: list[RawItem]  # new or edited: to publish
+    new: int  # of those, ids never published before (an edit is not news for adaptive polling)
+
+
+def decide(items: list[RawItem], known: dict[str, str]) -> Decision:
+    """Pure: of the parsed items, those whose id is new or whose content hash changed."""
+    latest = {item.item_id: item for item in items}  # a feed may repeat an item; keep its last copy
+    fresh = [item for item in latest.values() if known.get(item.item_id) != item.content_hash]
+    return Decision(fresh, sum(1 for item in fresh if item.item_id not in known))
+
+
 class Poller:
     def __init__(self, feeds: list[FeedConfig], store: PollerStore, fetcher: Fetcher, publish: Publish, *,
-                 max_concurrency: int = 64, per_host_concurrency: int = 4,
-                 clock: Clock | None = None, rng: random.Random | None = None) -> None:
+                 max_concurrency: int = 64, per_host_concurrency: int = 4, max_pages: int = 10,
+                 clock: Clock | None = None, rng: random.Random | None = None,
+                 on_parsed: ParsedHook | None = None) -> None:
         self.feeds = {feed.id: feed for feed in feeds}
         self.store = store
         self.fetcher = fetcher
         self.publish = publish
+        self.max_pages = max_pages
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
+        self.on_parsed = on_parsed
         self._global = asyncio.Semaphore(max_concurrency)
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(per_host_concurrency))
-        self._states: dict[str, FeedState] = {}
+        # A poll and a WebSub push of the same feed must not decide on the same seen-items at once.
+        self._feed_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Parsing and publishing block (CPU, broker acks): they run on threads of their own, as many as
+        # polls may be in flight, so feeds waiting for acks never starve others' parsing of threads.
+        self._executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="poller")
+        self.states: dict[str, FeedState] = {}
+        self._health_counts = {"ok": 0, "backing_off": 0, "gone": 0}
 
-    def load_states(self) -> None:
-        for feed in self.feeds.values():
-            self._states[feed.id] = self.store.feed_state(feed.id, str(feed.url))
-        self._export_states()
-
-    async def run(self, stop: StopSignal, *, once: bool = False) -> list[PollOutcome]:
-        """Poll due feeds until stopped; with ``once``, poll every feed one time and return."""
-        self.load_states()
-        if once:
-            return list(await asyncio.gather(*(self.poll(feed) for feed in self.feeds.values())))
-        in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
-        while not stop.is_set():
-            for feed in self._due(set(in_flight)):
-                in_flight[feed.id] = asyncio.create_task(self.poll(feed))
-            done = [fid for fid, task in in_flight.items() if task.done()]
-            for fid in done:
-                in_flight.pop(fid)
-            await asyncio.sleep(min(0.5, self._seconds_to_next_due()))
-        if in_flight:  # finish the polls in hand: their items are flushed and their state saved
-            await asyncio.gather(*in_flight.values())
-        return []
+    def load_states(self, feed_ids: list[str] | None = None) -> None:
+        """(Re)read feed states from the database: at start, and after claiming feeds another poller
+        may have polled since (its validators and body hash are the ones to use)."""
+        ids = list(self.feeds) if feed_ids is None else feed_ids
+        for state in self.store.feed_states({fid: str(self.feeds[fid].url) for fid in ids}).values():
+            self._remember(state)
 
     async def poll(self, feed: FeedConfig) -> PollOutcome:
         host = urlsplit(str(feed.url)).hostname or ""
-        async with self._global, self._per_host[host]:
+        async with self._global, self._per_host[host], self._feed_locks[feed.id]:
             outcome = await self._poll(feed)
         metrics.FETCHES.labels(feed.id, outcome.outcome).inc()
-        self._export_states()
         return outcome
 
+    async def push(self, feed: FeedConfig, body: bytes, content_type: str | None) -> PollOutcome:
+        """Items a WebSub hub pushed: parsed and published at once, like a poll's, without a fetch."""
+        async with self._feed_locks[feed.id]:
+            state = self._state(feed)
+            now = self.clock()
+            url = state.effective_url or state.url
+            pushed = FetchResult(status=200, final_url=url, body=body, content_type=content_type)
+            try:
+                parsed = await self._off_loop(self._parse, feed, pushed, now)
+                decision = await self._publish_items(feed, parsed.items)
+            except FeedParseError:
+                return PollOutcome(feed.id, "parse_error")
+            self._save(self._learned(state, decision, now))
+        return PollOutcome(feed.id, "ok", len(decision.fresh))
+
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+
+    def _state(self, feed: FeedConfig) -> FeedState:
+        return self.states.get(feed.id) or self.store.feed_state(feed.id, str(feed.url))
+
     async def _poll(self, feed: FeedConfig) -> PollOutcome:
-        state = self._states.get(feed.id) or self.store.feed_state(feed.id, str(feed.url))
-        now = self.clock()
-        state = state.but(last_attempt_at=now)
+        state = self._state(feed).but(last_attempt_at=self.clock())
         bound = log.bind(feed=feed.id)
         started = time.perf_counter()
         try:
             result = await self.fetcher.fetch(state.effective_url or state.url, etag=state.etag,
-                                              last_modified=state.last_modified, headers=feed.headers)
+                                              last_modified=state.last_modified, headers=feed.headers,
+                                              authorization=_authorization(feed))
         except FetchError as error:
             return self._failed(feed, state, error, bound)
         finally:
@@ -111,10 +148,9 @@ class Poller:
             bound.info("feed_moved_permanently", to=result.permanent_url)
         return await self._handle(feed, state, result, bound)
 
-    async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult,
-                      bound: structlog.typing.FilteringBoundLogger) -> PollOutcome:
+    async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult, bound: Logger) -> PollOutcome:
         now = self.clock()
-        hints = Hints(max_age=cache_max_age(result.headers.get("cache-control")))
+        hints = Hints(max_age=freshness_seconds(result.headers, now))
         if result.status == 410:
             self._save(state.but(gone=True, last_error="HTTP 410 Gone", next_attempt_at=next_gone_time(now, self.rng)))
             bound.warning("feed_gone")
@@ -123,32 +159,74 @@ class Poller:
             self._succeeded(feed, state, hints, result)
             return PollOutcome(feed.id, "not_modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
-        if body_hash == state.body_hash:
+        if body_hash == state.body_hash:  # same bytes as last time: no parsing, nothing to publish
             self._succeeded(feed, state, hints, result)
             return PollOutcome(feed.id, "unchanged")
         try:
-            parsed = await asyncio.to_thread(self._parse, feed, result, now)
+            parsed = await self._off_loop(self._parse, feed, result, now)
+            items = await self._with_older_pages(feed, parsed, result.final_url, bound)
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
-        return await self._publish_new(feed, state, parsed, result=result, body_hash=body_hash, bound=bound)
+        except FetchError as error:
+            return self._failed(feed, state, error, bound)
+        return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
-    async def _publish_new(self, feed: FeedConfig, state: FeedState, parsed: ParsedFeed, *, result: FetchResult,
-                           body_hash: str, bound: structlog.typing.FilteringBoundLogger) -> PollOutcome:
-        latest = {item.item_id: item for item in parsed.items}  # a feed may repeat an item; keep its last copy
-        metrics.ITEMS_SEEN.labels(feed.id).inc(len(latest))
-        pairs = [(item.item_id, item.content_hash) for item in latest.values()]
-        changed = self.store.changed_items(feed.id, pairs)
-        fresh = [item for item in latest.values() if item.item_id in changed]
+    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str, bound: Logger) -> list[RawItem]:
+        """RFC 5005 paging: while every item of a page is unseen, the burst may go on beyond it, so the
+        next page is read too (up to ``max_pages``). All pages are read before anything is published: a
+        failed page fails the poll, and the retry starts again from the first page, losing nothing."""
+        items, page, visited = list(first.items), first, {url}
+        for _ in range(self.max_pages - 1):
+            next_url = page.next_page_url
+            if not next_url or next_url in visited or not self._all_unseen(feed, page.items):
+                return items
+            visited.add(next_url)
+            page = await self._fetch_page(feed, next_url)
+            items = page.items + items  # older pages first, so the newest copy of a moved item wins
+        if page.next_page_url and self._all_unseen(feed, page.items):
+            bound.warning("feed_paging_truncated", pages=self.max_pages)
+        return items
+
+    async def _fetch_page(self, feed: FeedConfig, url: str) -> ParsedFeed:
+        if same_origin(str(feed.url), url):
+            result = await self.fetcher.fetch(url, headers=feed.headers, authorization=_authorization(feed))
+        else:  # a page on another host gets no credentials
+            result = await self.fetcher.fetch(url)
+        if result.status != 200:
+            raise HTTPStatusError(result.status)
+        return await self._off_loop(self._parse, feed, result, self.clock())
+
+    def _all_unseen(self, feed: FeedConfig, items: list[RawItem]) -> bool:
+        return bool(items) and not self.store.known_hashes(feed.id, [item.item_id for item in items])
+
+    async def _publish_new(self, feed: FeedConfig, state: FeedState, parsed: ParsedFeed, items: list[RawItem], *,
+                           result: FetchResult, body_hash: str, bound: Logger) -> PollOutcome:
         try:
-            await asyncio.to_thread(self.publish, fresh)
+            decision = await self._publish_items(feed, items)
         except Exception as error:  # the broker is down or refused: keep validators so nothing is skipped
             return self._failed(feed, state, error, bound, kind="publish_error")
-        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in fresh], self.clock())
-        metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(fresh))
-        hints = Hints(max_age=cache_max_age(result.headers.get("cache-control")), ttl=parsed.ttl_seconds)
-        self._succeeded(feed, state.but(body_hash=body_hash), hints, result)
-        bound.info("feed_polled", items=len(latest), published=len(fresh), format=parsed.format.value)
-        return PollOutcome(feed.id, "ok", len(fresh))
+        now = self.clock()
+        hints = Hints(max_age=freshness_seconds(result.headers, now), ttl=parsed.ttl_seconds)
+        # Only now is the body "seen": after a failed publish the same bytes must be parsed again.
+        self._succeeded(feed, self._learned(state.but(body_hash=body_hash), decision, now), hints, result)
+        bound.info("feed_polled", items=len(items), published=len(decision.fresh), format=parsed.format.value)
+        if self.on_parsed:
+            self.on_parsed(feed, parsed, result)
+        return PollOutcome(feed.id, "ok", len(decision.fresh))
+
+    async def _publish_items(self, feed: FeedConfig, items: list[RawItem]) -> Decision:
+        metrics.ITEMS_SEEN.labels(feed.id).inc(len(items))
+        decision = decide(items, self.store.known_hashes(feed.id, list({item.item_id for item in items})))
+        await self._off_loop(self.publish, decision.fresh)
+        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.fresh], self.clock())
+        metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(decision.fresh))
+        return decision
+
+    def _learned(self, state: FeedState, decision: Decision, now: datetime) -> FeedState:
+        if not decision.new:
+            return state
+        gap = learn_item_gap(state.mean_item_gap, state.last_new_item_at, now, decision.new)
+        return state.but(mean_item_gap=gap, last_new_item_at=now)
 
     def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         ctx = FeedContext(feed_id=feed.id, feed_url=result.final_url, fetched_at=now)
@@ -160,13 +238,20 @@ class Poller:
             etag=result.etag or (state.etag if result.not_modified else None),
             last_modified=result.last_modified or (state.last_modified if result.not_modified else None),
             last_success_at=now, consecutive_failures=0, last_error=None, gone=False,
-            next_attempt_at=next_success_time(now, feed.interval, hints, self.rng,
-                                              min_interval=feed.min_interval, max_interval=feed.max_interval),
+            next_attempt_at=self._next_success(feed, state, hints, now),
         ))
         metrics.LAST_SUCCESS.labels(feed.id).set(now.timestamp())
 
-    def _failed(self, feed: FeedConfig, state: FeedState, error: Exception,
-                bound: structlog.typing.FilteringBoundLogger, kind: str | None = None) -> PollOutcome:
+    def _next_success(self, feed: FeedConfig, state: FeedState, hints: Hints, now: datetime) -> datetime:
+        interval, low, high = feed.interval, feed.min_interval, feed.max_interval
+        if feed.adaptive:
+            interval = adaptive_interval(state.mean_item_gap, state.last_new_item_at, now,
+                                         min_interval=low, max_interval=high) or interval
+            low, high = low or ADAPTIVE_MIN_SECONDS, high or ADAPTIVE_MAX_SECONDS
+        return next_success_time(now, interval, hints, self.rng, min_interval=low, max_interval=high)
+
+    def _failed(self, feed: FeedConfig, state: FeedState, error: Exception, bound: Logger,
+                kind: str | None = None) -> PollOutcome:
         kind = kind or str(getattr(error, "kind", "error"))
         failures = state.consecutive_failures + 1
         retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
@@ -180,33 +265,36 @@ class Poller:
         return PollOutcome(feed.id, kind)
 
     def _save(self, state: FeedState) -> None:
-        self._states[state.feed_id] = state
         self.store.save_feed_state(state)
+        self._remember(state)
 
-    def _due(self, busy: set[str]) -> list[FeedConfig]:
-        now = self.clock()
-        return [feed for feed in self.feeds.values() if feed.id not in busy
-                and (self._states[feed.id].next_attempt_at or now) <= now]
+    def _remember(self, state: FeedState) -> None:
+        """Cache a feed's state and move it between the feeds-by-state counts: O(1) per poll, since a
+        recount of every feed after each poll would cost more than the poll at 10,000 feeds."""
+        previous = self.states.get(state.feed_id)
+        self.states[state.feed_id] = state
+        metrics.CONSECUTIVE_FAILURES.labels(state.feed_id).set(state.consecutive_failures)
+        before, after = (feed_health(previous) if previous else None), feed_health(state)
+        if before == after:
+            return
+        if before:
+            self._health_counts[before] -= 1
+        self._health_counts[after] += 1
+        for health, count in self._health_counts.items():
+            metrics.FEEDS_BY_STATE.labels(health).set(count)
 
-    def _seconds_to_next_due(self) -> float:
-        now = self.clock()
-        upcoming = [s.next_attempt_at for s in self._states.values() if s.next_attempt_at]
-        if len(upcoming) < len(self._states):
-            return 0.0
-        return max(0.0, (min(upcoming) - now).total_seconds()) if upcoming else 1.0
 
-    def _export_states(self) -> None:
-        counts = {"ok": 0, "backing_off": 0, "gone": 0}
-        for state in self._states.values():
-            metrics.CONSECUTIVE_FAILURES.labels(state.feed_id).set(state.consecutive_failures)
-            key = "gone" if state.gone else "backing_off" if state.consecutive_failures else "ok"
-            counts[key] += 1
-        for key, value in counts.items():
-            metrics.FEEDS_BY_STATE.labels(key).set(value)
+def feed_health(state: FeedState) -> str:
+    """ok, backing_off or gone: the state label of metrics and ``wirefeed feeds status``."""
+    return "gone" if state.gone else "backing_off" if state.consecutive_failures else "ok"
+
+
+def _authorization(feed: FeedConfig) -> SecretStr | None:
+    return feed.auth.authorization() if feed.auth else None
 
 
 class KafkaPublisher:
-    """Sends raw items keyed by item id and waits until the broker has acknowledged every one."""
+    """Sends raw items keyed by item id and waits until the broker has acknowledged every one (acks=all)."""
 
     def __init__(self, producer: object, topic: str, timeout: float = 60.0) -> None:
         self.producer = producer
@@ -218,6 +306,9 @@ class KafkaPublisher:
             return
         futures = [self.producer.send(self.topic, key=item.item_id.encode(), value=item.to_bytes())  # type: ignore[attr-defined]
                    for item in items]
+        # flush() makes the batch go out now (without it, kafka-python 3.0 was seen leaving a lingering
+        # batch unsent under load); then each record's own ack is checked within one overall deadline.
+        deadline = time.monotonic() + self.timeout
         self.producer.flush(timeout=self.timeout)  # type: ignore[attr-defined]
         for future in futures:
-            future.get(timeout=self.timeout)  # raises the send's error, if any
+            future.get(timeout=max(0.0, deadline - time.monotonic()))  # raises the send's error, if any

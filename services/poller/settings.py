@@ -19,12 +19,26 @@ class PollerSettings(CommonSettings):
     total_timeout_seconds: float = Field(60.0, gt=0)
     max_concurrency: int = Field(64, ge=1)
     per_host_concurrency: int = Field(4, ge=1)
-    http_proxy: str | None = None
+    # A proxy URL may carry user:password, so it is masked like the database URLs.
+    http_proxy: SecretStr | None = None
     metrics_port: int = Field(
         9401, ge=0, le=65535,
         validation_alias=AliasChoices("WIREFEED_POLLER_METRICS_PORT", "WIREFEED_METRICS_PORT"),
     )
+    poller_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a poller's claim on a feed lasts unless renewed; bounds take-over")
+    poller_id: str | None = Field(None, description="Lease owner name; defaults to host-pid-random")
+    max_pages: int = Field(10, ge=1, description="RFC 5005 paged feeds: pages followed per poll")
+    websub_callback_url: str | None = Field(
+        None, description="Public base URL of the WebSub callback (…/<feed id> is appended); unset: no WebSub")
+    websub_host: str = "0.0.0.0"  # hubs call in from outside
+    websub_port: int = Field(9411, ge=0, le=65535)
+    websub_lease_seconds: int = Field(86400, ge=60, description="Subscription lease asked of hubs")
 
     @property
     def state_url(self) -> str:
         return (self.state_database_url or self.database_url).get_secret_value()
+
+    @property
+    def proxy_url(self) -> str | None:
+        return self.http_proxy.get_secret_value() if self.http_proxy else None

@@ -26,13 +26,16 @@ class FeedState:
     consecutive_failures: int = 0
     last_error: str | None = None
     gone: bool = False
+    mean_item_gap: float | None = None  # seconds between new items, learned (EWMA) for adaptive polling
+    last_new_item_at: datetime | None = None
 
     def but(self, **changes: object) -> FeedState:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
 _FEED_COLUMNS = ("feed_id, url, effective_url, etag, last_modified, body_hash, last_success_at, last_attempt_at, "
-                 "next_attempt_at, consecutive_failures, last_error, gone")
+                 "next_attempt_at, consecutive_failures, last_error, gone, mean_item_gap_seconds, last_new_item_at")
+_CHUNK = 500
 
 
 class PollerStore:
@@ -44,12 +47,18 @@ class PollerStore:
 
     def feed_state(self, feed_id: str, url: str) -> FeedState:
         rows = self.db.query(f"SELECT {_FEED_COLUMNS} FROM poller_feeds WHERE feed_id = ?", (feed_id,))
-        if not rows:
-            return FeedState(feed_id=feed_id, url=url)
-        state = _feed_state(rows[0])
-        if state.url != url:  # the feeds file now names another URL: it wins over old redirects
-            return FeedState(feed_id=feed_id, url=url, next_attempt_at=state.next_attempt_at)
-        return state
+        return _reconcile(_feed_state(rows[0]) if rows else None, feed_id, url)
+
+    def feed_states(self, feeds: dict[str, str]) -> dict[str, FeedState]:
+        """States of many feeds (feed id -> configured URL) in a few queries."""
+        found: dict[str, FeedState] = {}
+        ids = list(feeds)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.db.query(f"SELECT {_FEED_COLUMNS} FROM poller_feeds WHERE feed_id IN ({marks})", chunk):
+                found[str(row[0])] = _feed_state(row)
+        return {feed_id: _reconcile(found.get(feed_id), feed_id, url) for feed_id, url in feeds.items()}
 
     def all_feed_states(self) -> list[FeedState]:
         return [_feed_state(row) for row in self.db.query(f"SELECT {_FEED_COLUMNS} FROM poller_feeds")]
@@ -57,34 +66,33 @@ class PollerStore:
     def save_feed_state(self, state: FeedState) -> None:
         with self.db.transaction() as tx:
             tx.execute(
-                f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url, "
                 "effective_url = excluded.effective_url, etag = excluded.etag, "
                 "last_modified = excluded.last_modified, body_hash = excluded.body_hash, "
                 "last_success_at = excluded.last_success_at, last_attempt_at = excluded.last_attempt_at, "
                 "next_attempt_at = excluded.next_attempt_at, "
                 "consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, "
-                "gone = excluded.gone",
+                "gone = excluded.gone, mean_item_gap_seconds = excluded.mean_item_gap_seconds, "
+                "last_new_item_at = excluded.last_new_item_at",
                 (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
                  state.last_success_at, state.last_attempt_at, state.next_attempt_at,
-                 state.consecutive_failures, state.last_error, state.gone),
+                 state.consecutive_failures, state.last_error, state.gone, state.mean_item_gap,
+                 state.last_new_item_at),
             )
 
-    def changed_items(self, feed_id: str, items: list[tuple[str, str]]) -> set[str]:
-        """Of (item_id, content_hash) pairs, the ids that are new or whose content changed."""
-        if not items:
-            return set()
+    def known_hashes(self, feed_id: str, item_ids: list[str]) -> dict[str, str]:
+        """Content hash last published for each of these items that was published before."""
         known: dict[str, str] = {}
-        ids = [item_id for item_id, _ in items]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for start in range(0, len(item_ids), _CHUNK):
+            chunk = item_ids[start:start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
             for item_id, content_hash in self.db.query(
                 f"SELECT item_id, content_hash FROM poller_seen_items WHERE feed_id = ? AND item_id IN ({marks})",
                 (feed_id, *chunk),
             ):
-                known[item_id] = content_hash
-        return {item_id for item_id, content_hash in items if known.get(item_id) != content_hash}
+                known[str(item_id)] = str(content_hash)
+        return known
 
     def mark_published(self, feed_id: str, items: list[tuple[str, str]], now: datetime) -> None:
         with self.db.transaction() as tx:
@@ -110,7 +118,17 @@ def _feed_state(row: tuple[object, ...]) -> FeedState:
         consecutive_failures=int(str(row[9] or 0)),
         last_error=_opt(row[10]),
         gone=bool(row[11]),
+        mean_item_gap=None if row[12] is None else float(str(row[12])),
+        last_new_item_at=as_datetime(row[13]),
     )
+
+
+def _reconcile(stored: FeedState | None, feed_id: str, url: str) -> FeedState:
+    if stored is None:
+        return FeedState(feed_id=feed_id, url=url)
+    if stored.url != url:  # the feeds file now names another URL: it wins over old redirects
+        return FeedState(feed_id=feed_id, url=url, next_attempt_at=stored.next_attempt_at)
+    return stored
 
 
 def _opt(value: object) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 
 from schemas import RawItem
 from services.core.db import Database
+from services.poller import service
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
@@ -78,6 +79,17 @@ async def test_an_unchanged_feed_publishes_nothing_even_after_a_restart(feed_ser
     assert await poll_once(feed_server, store, published) == "not_modified"
     assert feed_server.requests[-1][1]["if-none-match"] == '"v1"'
     assert len(published) == 1
+
+
+async def test_an_unchanged_body_is_not_parsed_at_all(feed_server: FeedServer, store: PollerStore,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY, OTHER]))
+    published = Published()
+    await poll_once(feed_server, store, published)
+    parsed: list[bytes] = []
+    monkeypatch.setattr(service, "parse_document", lambda body, *args: parsed.append(body))
+    assert await poll_once(feed_server, store, published) == "unchanged"
+    assert parsed == [] and len(published) == 2
 
 
 async def test_an_edited_item_is_published_again(feed_server: FeedServer, store: PollerStore) -> None:

@@ -1,0 +1,81 @@
+"""Feed discovery: from a web page's URL to the feeds it announces (``wirefeed feeds discover URL``).
+
+The page is fetched by the poller's own ``Fetcher``, so the same address rules, size caps and timeouts
+apply as to feeds. Announced feeds (``<link rel="alternate" type="application/rss+xml" …>`` and the
+Atom, JSON Feed and JSON types) come first, in page order; then ordinary ``<a href>`` links that look
+like feeds (``/feed``, ``rss.xml``, ``*.atom``, FeedBurner …). A URL that is already a feed is itself
+the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from services.poller.fetch import Fetcher, HTTPStatusError
+from services.poller.formats import FeedParseError, detect_format
+
+FEED_TYPES = frozenset({
+    "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
+    "application/rdf+xml", "application/x-rss+xml",
+})
+FEED_HOSTS = frozenset({"feeds.feedburner.com", "feedproxy.google.com", "feedpress.me", "feeds.feedblitz.com"})
+# The last path segment of a link that is most likely a feed, e.g. /feed, /rss.xml, index.rdf, x.atom.
+_FEED_SEGMENT = re.compile(
+    r"^(?:(?:feed|rss|rss2|atom|index)(?:\.(?:xml|rss|atom|rdf|json))?|[^/]+\.(?:rss|atom|rdf))$")
+
+
+def feed_links(html: bytes, base_url: str) -> list[str]:
+    """Pure: feed URLs a page announces or links to, absolute, first occurrence first."""
+    try:
+        document = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):  # empty or not HTML at all
+        return []
+    base = urljoin(base_url, _base_href(document) or "")
+    announced = [link.get("href", "") for link in document.iter("link") if _announces_feed(link)]
+    linked = [a.get("href", "") for a in document.iter("a") if _looks_like_feed(urljoin(base, a.get("href", "")))]
+    found: dict[str, None] = {}
+    for href in announced + linked:
+        url = urljoin(base, href.strip())
+        if href.strip() and urlsplit(url).scheme in ("http", "https"):
+            found.setdefault(url, None)
+    return list(found)
+
+
+async def discover(url: str, fetcher: Fetcher) -> list[str]:
+    result = await fetcher.fetch(url)
+    if result.status != 200:
+        raise HTTPStatusError(result.status)
+    if _is_feed(result.body, result.content_type):
+        return [result.final_url]
+    return feed_links(result.body, result.final_url)
+
+
+def _announces_feed(link: etree._Element) -> bool:
+    rels = (link.get("rel") or "").lower().split()
+    media_type = (link.get("type") or "").split(";", 1)[0].strip().lower()
+    return "alternate" in rels and media_type in FEED_TYPES and bool(link.get("href"))
+
+
+def _looks_like_feed(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return False
+    segment = parts.path.rstrip("/").rsplit("/", 1)[-1].lower()
+    return (parts.hostname or "") in FEED_HOSTS or bool(_FEED_SEGMENT.match(segment))
+
+
+def _base_href(document: etree._Element) -> str | None:
+    base = document.find(".//base[@href]")
+    return None if base is None else str(base.get("href"))
+
+
+def _is_feed(body: bytes, content_type: str | None) -> bool:
+    try:
+        detect_format(body, content_type)
+    except FeedParseError:
+        return False
+    return True

@@ -1,0 +1,92 @@
+"""``wirefeed feeds status``: every feed's health from the state database, as a terminal table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from services.core.db import Database
+from services.poller.leases import holders
+from services.poller.service import feed_health
+from services.poller.state import FeedState, PollerStore
+
+_LABELS = {"ok": "ok", "backing_off": "backing off", "gone": "gone"}
+_STYLES = {"ok": "green", "backing off": "yellow", "gone": "red", "never polled": "dim"}
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    feed_id: str
+    state: str  # ok, backing off, gone, never polled
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    polling_by: str | None = None  # the poller holding the feed's lease right now
+
+
+def feed_statuses(states: list[FeedState], leases: dict[str, tuple[str, datetime | None]],
+                  configured: list[str] | None, now: datetime) -> list[FeedStatus]:
+    """Pure: one row per feed in the state database, plus configured feeds never polled yet."""
+    by_id = {state.feed_id: state for state in states}
+    ids = sorted(set(by_id) | set(configured or ()))
+    if configured is not None:  # a feeds file narrows the table to the feeds it configures
+        ids = [fid for fid in ids if fid in set(configured)]
+    return [_status(fid, by_id.get(fid), leases.get(fid), now) for fid in ids]
+
+
+def _status(feed_id: str, state: FeedState | None, lease: tuple[str, datetime | None] | None,
+            now: datetime) -> FeedStatus:
+    owner, expires_at = lease or ("", None)
+    polling_by = owner if owner and expires_at and expires_at > now else None
+    if state is None:
+        return FeedStatus(feed_id, "never polled", polling_by=polling_by)
+    return FeedStatus(feed_id, _LABELS[feed_health(state)], state.last_success_at, state.consecutive_failures,
+                      state.next_attempt_at, state.last_error, polling_by)
+
+
+def render(statuses: list[FeedStatus], console: Console, now: datetime) -> None:
+    table = Table(title=f"wirefeed poller: {len(statuses)} feed(s)")
+    for column in ("feed", "state", "last success", "failures", "next attempt", "last error", "polling"):
+        table.add_column(column, overflow="fold")
+    for row in statuses:
+        table.add_row(row.feed_id, f"[{_STYLES[row.state]}]{row.state}[/]", _when(row.last_success_at, now),
+                      str(row.consecutive_failures), _when(row.next_attempt_at, now), (row.last_error or "")[:120],
+                      row.polling_by or "")
+    console.print(table)
+
+
+def show_status(db_url: str, configured: list[str] | None, console: Console) -> int:
+    db = Database(db_url)
+    try:
+        if not db.ping():
+            console.print("[red]the state database does not answer[/]")
+            return 1
+        states = PollerStore(db).all_feed_states()
+        leases = holders(db)
+    except Exception as error:  # no poller has ever migrated this database
+        console.print(f"[red]no poller state in this database[/] ({type(error).__name__})")
+        return 1
+    finally:
+        db.close()
+    now = datetime.now(UTC)
+    render(feed_statuses(states, leases, configured, now), console, now)
+    return 0
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "-"
+    seconds = (moment - now).total_seconds()
+    text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{text} ({'in ' if seconds >= 0 else ''}{_span(abs(seconds))}{'' if seconds >= 0 else ' ago'})"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"

@@ -1,0 +1,232 @@
+"""WebSub subscriber: a feed that names a hub gets its new items pushed instead of waiting for a poll.
+
+Discovery: after a poll that parsed the feed, the hub and topic come from the feed (``<link rel="hub">``
+and ``rel="self"``, JSON Feed ``hubs``) or from the response's ``Link`` headers. Subscribing: a form
+POST to the hub (through the fetcher, so the hub's address obeys the same rules as feeds) with a
+callback URL per feed and a fresh secret; the hub then verifies with a GET to the callback, which
+echoes ``hub.challenge`` only for a subscription this poller asked for. Content: a POST to the callback
+whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match; the body is parsed and published
+through the same decide -> publish path as a poll (``PollLoop.push``). A wrong or missing signature is
+acknowledged and ignored, as the spec asks. Leases are renewed when half of them has run out.
+
+Subscriptions live in the state database, so any poller behind the callback URL can answer the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+import structlog
+from pydantic import SecretStr
+
+from services.core.db import Database, as_datetime
+from services.poller import metrics
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchError, FetchResult
+from services.poller.formats import ParsedFeed
+from services.poller.service import PollOutcome
+
+log = structlog.get_logger(__name__)
+
+Push = Callable[[str, bytes, "str | None"], Coroutine[Any, Any, PollOutcome]]
+
+RETRY_UNVERIFIED = timedelta(hours=1)
+PUSH_TIMEOUT_SECONDS = 120.0
+_DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+_LINK = re.compile(r"<([^>]*)>([^,<]*)")
+_REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    feed_id: str
+    hub_url: str
+    topic_url: str
+    secret: SecretStr
+    state: str  # requested (waiting for the hub's verification), active, denied
+    requested_at: datetime
+    lease_seconds: int | None = None
+    expires_at: datetime | None = None
+
+
+class WebSubStore:
+    _COLUMNS = "feed_id, hub_url, topic_url, secret, state, requested_at, lease_seconds, expires_at"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, feed_id: str) -> Subscription | None:
+        rows = self.db.query(f"SELECT {self._COLUMNS} FROM poller_websub WHERE feed_id = ?", (feed_id,))
+        return _subscription(rows[0]) if rows else None
+
+    def all(self) -> list[Subscription]:
+        return [_subscription(row) for row in self.db.query(f"SELECT {self._COLUMNS} FROM poller_websub")]
+
+    def save(self, sub: Subscription) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                f"INSERT INTO poller_websub ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (feed_id) DO UPDATE SET hub_url = excluded.hub_url, topic_url = excluded.topic_url, "
+                "secret = excluded.secret, state = excluded.state, requested_at = excluded.requested_at, "
+                "lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at",
+                (sub.feed_id, sub.hub_url, sub.topic_url, sub.secret.get_secret_value(), sub.state,
+                 sub.requested_at, sub.lease_seconds, sub.expires_at),
+            )
+
+
+def _subscription(row: tuple[object, ...]) -> Subscription:
+    return Subscription(
+        feed_id=str(row[0]), hub_url=str(row[1]), topic_url=str(row[2]), secret=SecretStr(str(row[3])),
+        state=str(row[4]), requested_at=as_datetime(row[5]) or datetime.now(UTC),
+        lease_seconds=None if row[6] is None else int(str(row[6])), expires_at=as_datetime(row[7]),
+    )
+
+
+def link_header(value: str | None, base: str) -> dict[str, str]:
+    """``Link: <url>; rel="hub", <url>; rel="self"`` -> {rel: absolute url}, first of each rel."""
+    links: dict[str, str] = {}
+    for url, params in _LINK.findall(value or ""):
+        match = _REL.search(params)
+        for rel in (match.group(1) or match.group(2)).lower().split() if match else ():
+            links.setdefault(rel, urljoin(base, url.strip()))
+    return links
+
+
+def discover_hub(parsed: ParsedFeed, result: FetchResult) -> tuple[str, str] | None:
+    """(hub, topic) from the feed document or, failing that, the response's Link headers."""
+    links = link_header(result.headers.get("link"), result.final_url)
+    hub = parsed.hub_url or links.get("hub")
+    if not hub:
+        return None
+    return hub, parsed.self_url or links.get("self") or result.final_url
+
+
+def signature_valid(secret: SecretStr, body: bytes, header: str | None) -> bool:
+    """``X-Hub-Signature: <method>=<hex HMAC of the body>``, compared in constant time."""
+    method, _, signature = (header or "").partition("=")
+    digest = _DIGESTS.get(method.strip().lower())
+    if digest is None or not signature:
+        return False
+    expected = hmac.new(secret.get_secret_value().encode(), body, digest).hexdigest()
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetime) -> bool:
+    """Pure: ask the hub now? New or moved hub/topic, an unverified request gone stale, or a lease half
+    run out. A hub that denied the subscription is not asked again unless the feed names another."""
+    if sub is None or (sub.hub_url, sub.topic_url) != (hub, topic):
+        return True
+    if sub.state == "requested":
+        return now - sub.requested_at > RETRY_UNVERIFIED
+    if sub.state == "active" and sub.expires_at and sub.lease_seconds:
+        asked_lately = now - sub.requested_at < min(RETRY_UNVERIFIED, timedelta(seconds=sub.lease_seconds / 4))
+        return not asked_lately and now >= sub.expires_at - timedelta(seconds=sub.lease_seconds / 2)
+    return False
+
+
+class WebSubSubscriber:
+    def __init__(self, store: WebSubStore, fetcher: Fetcher, callback_base: str, push: Push, *,
+                 feed_ids: set[str], lease_seconds: int = 86400,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.callback_base = callback_base.rstrip("/")
+        self.push = push
+        self.feed_ids = feed_ids
+        self.lease_seconds = lease_seconds
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_parsed(self, feed: FeedConfig, parsed: ParsedFeed, result: FetchResult) -> None:
+        """The poller's hook after each parsed poll: subscribe in the background when needed."""
+        found = discover_hub(parsed, result)
+        if found and needs_subscribe(self.store.get(feed.id), *found, self.clock()):
+            task = asyncio.create_task(self.subscribe(feed.id, *found))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def subscribe(self, feed_id: str, hub: str, topic: str) -> None:
+        sub = self._requested(self.store.get(feed_id), feed_id, hub, topic)
+        self.store.save(sub)  # before asking: the hub may verify before its answer to us arrives
+        secret = sub.secret
+        form = {"hub.callback": f"{self.callback_base}/{feed_id}", "hub.mode": "subscribe", "hub.topic": topic,
+                "hub.secret": secret.get_secret_value(), "hub.lease_seconds": str(self.lease_seconds)}
+        try:
+            status = await self.fetcher.post_form(hub, form)
+        except FetchError as error:
+            metrics.WEBSUB_REQUESTS.labels("error").inc()
+            log.warning("websub_subscribe_failed", feed=feed_id, hub=hub, error=str(error)[:300])
+            return
+        accepted = 200 <= status < 300
+        metrics.WEBSUB_REQUESTS.labels("accepted" if accepted else "refused").inc()
+        log.info("websub_subscribe_requested", feed=feed_id, hub=hub, topic=topic, status=status)
+
+    def _requested(self, old: Subscription | None, feed_id: str, hub: str, topic: str) -> Subscription:
+        now = self.clock()
+        if old is not None and (old.hub_url, old.topic_url) == (hub, topic):
+            # A renewal keeps its secret and stays active: the hub signs with that secret until it has
+            # verified the renewal.
+            return replace(old, requested_at=now, state="active" if old.state == "active" else "requested")
+        return Subscription(feed_id, hub, topic, SecretStr(secrets.token_hex(32)), "requested", now)
+
+    async def renew_forever(self, every: float = 10.0) -> None:
+        self.loop = asyncio.get_running_loop()
+        while True:
+            now = self.clock()
+            for sub in self.store.all():
+                if sub.feed_id in self.feed_ids and needs_subscribe(sub, sub.hub_url, sub.topic_url, now):
+                    await self.subscribe(sub.feed_id, sub.hub_url, sub.topic_url)
+            await asyncio.sleep(every)
+
+    def verify(self, feed_id: str, params: Mapping[str, str]) -> tuple[int, bytes]:
+        """The hub's GET: confirm only what this poller asked for, echoing the challenge."""
+        sub = self.store.get(feed_id) if feed_id in self.feed_ids else None
+        mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
+        if sub is None or topic != sub.topic_url:
+            return 404, b""
+        if mode == "denied":
+            self.store.save(replace(sub, state="denied"))
+            log.warning("websub_denied", feed=feed_id, reason=params.get("hub.reason", "")[:200])
+            return 200, b""
+        challenge = params.get("hub.challenge", "")
+        if mode != "subscribe" or not challenge:
+            return 404, b""
+        lease = params.get("hub.lease_seconds", "")
+        seconds = int(lease) if lease.isdigit() else None
+        expires = self.clock() + timedelta(seconds=seconds) if seconds else None
+        self.store.save(replace(sub, state="active", lease_seconds=seconds, expires_at=expires))
+        log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)
+        return 200, challenge.encode()
+
+    def deliver(self, feed_id: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """The hub's POST (called on the callback server's thread): check the signature, then publish."""
+        sub = self.store.get(feed_id) if feed_id in self.feed_ids else None
+        if sub is None or sub.state != "active":
+            return self._pushed("unknown_subscription", 410)
+        if not signature_valid(sub.secret, body, headers.get("x-hub-signature")):
+            log.warning("websub_bad_signature", feed=feed_id)
+            return self._pushed("bad_signature", 202)  # acknowledged and ignored, as WebSub asks
+        if self.loop is None:
+            return self._pushed("not_ready", 503)
+        future = asyncio.run_coroutine_threadsafe(self.push(feed_id, body, headers.get("content-type")), self.loop)
+        try:
+            outcome = future.result(PUSH_TIMEOUT_SECONDS)
+        except Exception as error:  # the broker refused: a 5xx makes the hub deliver again later
+            log.warning("websub_push_failed", feed=feed_id, error=str(error)[:300])
+            return self._pushed("publish_error", 503)
+        return self._pushed(outcome.outcome, 503 if outcome.outcome == "busy" else 202)
+
+    @staticmethod
+    def _pushed(outcome: str, status: int) -> int:
+        metrics.WEBSUB_PUSHES.labels(outcome).inc()
+        return status

@@ -1,0 +1,74 @@
+"""The WebSub callback endpoint: a small HTTP server of its own inside the poller process.
+
+The service endpoint (``services/core/http.py``) answers GETs only and is meant for scrapers on an
+internal port; hubs call in from outside with GET (verification) and POST (content), so the callback
+listens on its own port (``WIREFEED_WEBSUB_PORT``). Paths are ``…/<feed id>``.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from services.poller.websub import WebSubSubscriber
+
+
+class WebSubServer:
+    def __init__(self, host: str, port: int, subscriber: WebSubSubscriber, max_body_bytes: int) -> None:
+        self.subscriber = subscriber
+        self.max_body_bytes = max_body_bytes
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="websub", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> WebSubServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                params = dict(parse_qsl(url.query[:8192]))
+                status, body = owner.subscriber.verify(_feed_id(url.path), params)
+                self._send(status, body)
+
+            def do_POST(self) -> None:
+                length = self.headers.get("Content-Length", "")
+                if not length.isdigit():
+                    self._send(411, b"")
+                    return
+                if int(length) > owner.max_body_bytes:
+                    self._send(413, b"")
+                    return
+                body = self.rfile.read(int(length))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                self._send(owner.subscriber.deliver(_feed_id(urlsplit(self.path).path), body, headers), b"")
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
+                pass  # the subscriber logs what matters, without query strings that carry challenges
+
+        return Handler
+
+
+def _feed_id(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]

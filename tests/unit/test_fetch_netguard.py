@@ -1,0 +1,130 @@
+"""Connect-time address checks (DNS rebinding), name-preserving connects (Host, SNI) and the HTTP proxy.
+
+Real sockets on 127.0.0.1; DNS is a stub so a test can make a name answer differently each time.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from services.poller.__main__ import make_fetcher
+from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits
+from services.poller.settings import PollerSettings
+from tests.helpers import FeedServer, Resource, rss
+
+FEED = rss("Coast", [{"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}])
+
+
+class StubResolver:
+    """Answers each lookup of a name with the next of ``answers`` (the last one repeats)."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        return self.answers[min(len(self.lookups), len(self.answers)) - 1]
+
+
+def port_of(server: FeedServer) -> int:
+    assert server.server is not None
+    return int(server.server.server_address[1])
+
+
+async def test_a_name_that_rebinds_to_a_private_address_between_check_and_connect_is_refused(
+        feed_server: FeedServer) -> None:
+    feed_server.resources["/feed.xml"] = Resource(FEED)
+    resolver = StubResolver(["93.184.216.34"], ["127.0.0.1"])  # public for the check, private to connect
+    fetcher = Fetcher(FetchLimits(), resolver=resolver)
+    with pytest.raises(BlockedAddressError, match=r"rebind\.test resolves to a non-public address 127\.0\.0\.1"):
+        await fetcher.fetch(f"http://rebind.test:{port_of(feed_server)}/feed.xml")
+    await fetcher.aclose()
+    assert resolver.lookups == ["rebind.test", "rebind.test"]  # checked before the request and at connect
+    assert feed_server.requests == []  # no byte reached the private address
+
+
+async def test_the_connection_goes_to_the_checked_address_and_keeps_the_host_name(feed_server: FeedServer) -> None:
+    feed_server.resources["/feed.xml"] = Resource(FEED)
+    resolver = StubResolver(["127.0.0.1"])
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True), resolver=resolver)
+    result = await fetcher.fetch(f"http://feeds.example:{port_of(feed_server)}/feed.xml")
+    await fetcher.aclose()
+    assert result.status == 200 and result.body == FEED
+    assert feed_server.requests[0][1]["host"] == f"feeds.example:{port_of(feed_server)}"
+    assert resolver.lookups == ["feeds.example"]  # private networks allowed: no pre-check, one lookup
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str]]]:
+    """An HTTPS server on 127.0.0.1 whose certificate names only feeds.example; records the SNI it got."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=feeds.example",
+                    "-addext", "subjectAltName=DNS:feeds.example"], check=True, capture_output=True)
+    names: list[str] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name or "")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(FEED)))
+            self.end_headers()
+            self.wfile.write(FEED)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = ssl.create_default_context(cafile=str(cert))
+    yield int(server.server_address[1]), client, names
+    server.shutdown()
+    server.server_close()
+
+
+async def test_tls_uses_the_host_name_for_sni_and_certificate_checks(
+        tls_server: tuple[int, ssl.SSLContext, list[str]]) -> None:
+    port, client_context, names = tls_server
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True), resolver=StubResolver(["127.0.0.1"]),
+                      ssl_context=client_context)
+    result = await fetcher.fetch(f"https://feeds.example:{port}/feed.xml")
+    await fetcher.aclose()
+    assert result.body == FEED  # the certificate for feeds.example verified while connected to 127.0.0.1
+    assert names == ["feeds.example"]
+
+
+async def test_feeds_are_fetched_through_the_configured_proxy(feed_server: FeedServer) -> None:
+    # The feed server plays the proxy: it sees absolute-form request targets.
+    feed_server.resources["http://feeds.example/feed.xml"] = Resource(FEED)
+    settings = PollerSettings(http_proxy=SecretStr(feed_server.url("")), allow_private_networks=True)
+    fetcher = make_fetcher(settings)
+    result = await fetcher.fetch("http://feeds.example/feed.xml")
+    await fetcher.aclose()
+    assert result.body == FEED
+    assert feed_server.requests[0][0] == "http://feeds.example/feed.xml"
+
+
+async def test_with_a_proxy_the_address_check_before_the_request_still_applies(feed_server: FeedServer) -> None:
+    feed_server.resources["http://intranet.example/feed.xml"] = Resource(FEED)
+    fetcher = Fetcher(FetchLimits(), proxy=feed_server.url(""), resolver=StubResolver(["10.1.2.3"]))
+    with pytest.raises(BlockedAddressError):
+        await fetcher.fetch("http://intranet.example/feed.xml")
+    public = Fetcher(FetchLimits(), proxy=feed_server.url(""), resolver=StubResolver(["93.184.216.34"]))
+    feed_server.resources["http://public.example/feed.xml"] = Resource(FEED)
+    assert (await public.fetch("http://public.example/feed.xml")).body == FEED
+    await fetcher.aclose()
+    await public.aclose()
+    assert [path for path, _ in feed_server.requests] == ["http://public.example/feed.xml"]

@@ -1,0 +1,94 @@
+"""OPML import and export: real subscription lists (NetNewsWire's), nested folders, stable unique ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.cli import main as cli
+from services.poller.feeds import load_feeds
+from services.poller.opml import OpmlError, OpmlFeed, export_opml, id_stem, parse_opml, to_feed_configs
+
+RESOURCES = "corpus/netnewswire/Modules/RSParser/Tests/RSParserTests/Resources"
+
+NESTED = b"""<?xml version="1.0"?>
+<opml version="1.0"><head><title>Wire</title></head><body>
+  <outline text="News">
+    <outline text="World">
+      <outline text="Reuters World" type="rss" xmlUrl="https://reuters.example/world.rss"/>
+      <outline text="Reuters World" type="rss" xmlurl="https://reuters.example/world2.rss"/>
+    </outline>
+    <outline title="Agence" type="rss" xmlUrl="https://afp.example/fr.xml"/>
+  </outline>
+  <outline type="rss" xmlUrl="https://www.ap.example/top.xml"/>
+  <outline text="&#x65B0;&#x805E;" type="rss" xmlUrl="https://news.example.jp/rss"/>
+  <outline text="Local/Regional" type="rss" xmlUrl="https://reuters.example/world.rss"/>
+  <outline text="Broken" type="rss" xmlUrl="ftp://files.example/feed"/>
+</body></opml>"""
+
+
+def test_nested_folders_become_category_paths() -> None:
+    assert parse_opml(NESTED) == [
+        OpmlFeed("https://reuters.example/world.rss", "Reuters World", "News/World"),
+        OpmlFeed("https://reuters.example/world2.rss", "Reuters World", "News/World"),
+        OpmlFeed("https://afp.example/fr.xml", "Agence", "News"),
+        OpmlFeed("https://www.ap.example/top.xml", None, None),
+        OpmlFeed("https://news.example.jp/rss", "新聞", None),
+        OpmlFeed("https://reuters.example/world.rss", "Local/Regional", None),
+        OpmlFeed("ftp://files.example/feed", "Broken", None),
+    ]
+
+
+def test_ids_come_from_titles_or_hosts_are_unique_and_the_same_every_time() -> None:
+    feeds, skipped = to_feed_configs(parse_opml(NESTED))
+    assert [f.id for f in feeds] == ["reuters-world", "reuters-world-2", "agence", "ap-example", "news-example-jp"]
+    assert [f.id for f in to_feed_configs(parse_opml(NESTED))[0]] == [f.id for f in feeds]
+    assert len(skipped) == 1 and "ftp://files.example/feed" in skipped[0]  # the duplicate URL is dropped quietly
+    assert id_stem("  Ünïcode — Wire: Top Stories!  ", "https://x.example/") == "unicode-wire-top-stories"
+    assert id_stem(None, "not a url") == "feed"
+
+
+@pytest.mark.parametrize("name", ["Subs.opml", "SubsNoTitleAttributes.opml"])
+def test_real_subscription_lists_import_into_a_valid_feeds_file(shared_dir: Path, tmp_path: Path, name: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    source = shared_dir / RESOURCES / name
+    entries = parse_opml(source.read_bytes())
+    assert len({entry.url for entry in entries}) >= 200
+    assert {entry.category for entry in entries} >= {"Programming", "Macintosh", "Weblogs", "Writers"}
+    out = tmp_path / "feeds.yaml"
+    assert cli(["feeds", "import-opml", str(source), "--out", str(out)]) == 0
+    feeds = load_feeds(out).feeds  # the ids and URLs pass the feeds file's own validation
+    assert len(feeds) == len({str(f.url) for f in feeds}) >= 200
+    assert next(f for f in feeds if f.id == "daring-fireball").title == "Daring Fireball"
+    assert cli(["feeds", "import-opml", str(source), "--out", str(out)]) == 1  # never overwrites
+    assert "exists" in capsys.readouterr().err
+
+
+def test_export_then_import_gives_back_the_same_feeds_and_folders(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "wire.opml"
+    source.write_bytes(NESTED)
+    assert cli(["feeds", "import-opml", str(source)]) == 0
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(capsys.readouterr().out)
+    assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
+    exported = capsys.readouterr().out.encode()
+    assert b'<opml version="2.0">' in exported
+    imported = load_feeds(feeds_file).feeds
+    again = parse_opml(exported)
+    assert [(entry.url, entry.category) for entry in again] == [(str(f.url), f.category) for f in imported]
+    assert [entry.title for entry in again] == ["Reuters World", "Reuters World", "Agence", "ap-example", "新聞"]
+
+
+def test_export_nests_outlines_by_category() -> None:
+    feeds, _ = to_feed_configs(parse_opml(NESTED))
+    text = export_opml(feeds).decode()
+    assert text.index('<outline text="News"') < text.index('<outline text="World"') < text.index("world.rss")
+
+
+def test_what_is_not_opml_is_refused() -> None:
+    with pytest.raises(OpmlError, match="not an OPML"):
+        parse_opml(b"<rss version='2.0'><channel/></rss>")
+    with pytest.raises(OpmlError):
+        parse_opml(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body/></opml>')  # entity declarations refused

@@ -1,0 +1,108 @@
+"""RFC 5005 paged feeds: a burst larger than one page is read across pages, within a bound, losing nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html import escape
+from pathlib import Path
+
+import pytest
+import structlog
+
+from schemas import RawItem
+from services.core.db import Database
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.service import Poller
+from services.poller.state import PollerStore
+from tests.helpers import FeedServer, Resource
+
+
+def atom_page(server: FeedServer, numbers: list[int], next_path: str | None) -> Resource:
+    """An Atom page holding entries ``numbers`` (newest first), linking to the next (older) page."""
+    entries = "".join(
+        f"<entry><id>urn:item:{n}</id><title>Item {n}</title><link href='http://example.com/{n}'/>"
+        f"<updated>2024-01-01T10:00:00Z</updated><summary>{escape(f'<p>{n}</p>')}</summary></entry>"
+        for n in numbers)
+    link = f"<link rel='next' href='{server.url(next_path)}'/>" if next_path else ""
+    body = (f"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><id>urn:feed</id><title>Paged</title>"
+            f"<updated>2024-01-01T10:00:00Z</updated>{link}{entries}</feed>")
+    return Resource(body.encode(), headers={"Content-Type": "application/atom+xml"})
+
+
+def serve(server: FeedServer, newest: int, per_page: int = 10, pages: int = 3) -> None:
+    """Items newest..1 split over ``pages`` pages of ``per_page`` (the last page takes the rest)."""
+    numbers = list(range(newest, 0, -1))
+    paths = ["/feed.xml"] + [f"/feed.xml?page={n}" for n in range(2, pages + 1)]
+    for index, path in enumerate(paths):
+        chunk = numbers[index * per_page:] if index == pages - 1 else numbers[index * per_page:(index + 1) * per_page]
+        server.resources[path] = atom_page(server, chunk, paths[index + 1] if index + 1 < pages else None)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[PollerStore]:
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    store = PollerStore(db)
+    store.migrate()
+    yield store
+    db.close()
+
+
+async def poll(server: FeedServer, store: PollerStore, published: list[RawItem], max_pages: int = 10) -> str:
+    feed = FeedConfig(id="paged", url=server.url("/feed.xml"))  # type: ignore[arg-type]
+    poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True)), published.extend,
+                    max_pages=max_pages)
+    poller.load_states()
+    try:
+        return (await poller.poll(feed)).outcome
+    finally:
+        await poller.fetcher.aclose()
+
+
+def numbers(items: list[RawItem]) -> list[int]:
+    return sorted(int(item.item_id.rsplit(":", 1)[1]) for item in items)
+
+
+async def test_a_burst_larger_than_a_page_is_read_from_the_following_pages(feed_server: FeedServer,
+                                                                          store: PollerStore) -> None:
+    serve(feed_server, newest=5, pages=1)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published) == "ok"
+    serve(feed_server, newest=30)  # 25 new items: page 1 and 2 entirely new, page 3 reaches the known ones
+    assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(1, 31))  # nothing lost, nothing twice
+    del feed_server.requests[:]
+    serve(feed_server, newest=34)  # a small burst: page 1 already holds known items, so it is enough
+    assert await poll(feed_server, store, published) == "ok"
+    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
+    assert numbers(published) == list(range(1, 35))
+
+
+async def test_paging_stops_at_the_bound_and_says_so(feed_server: FeedServer, store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    published: list[RawItem] = []
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published, max_pages=2) == "ok"
+    assert numbers(published) == list(range(11, 31))
+    assert any(entry["event"] == "feed_paging_truncated" for entry in logs)
+
+
+async def test_a_failing_page_fails_the_poll_and_the_retry_reads_every_page_again(feed_server: FeedServer,
+                                                                                 store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published) == "http_status"
+    assert published == []  # nothing from page 1 alone: its items would hide the missing page's
+    serve(feed_server, newest=30)
+    assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(1, 31))
+
+
+async def test_a_next_link_that_loops_back_is_not_followed_again(feed_server: FeedServer, store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = atom_page(feed_server, [2, 1], "/feed.xml?page=2")
+    feed_server.resources["/feed.xml?page=2"] = atom_page(feed_server, [4, 3], "/feed.xml")
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == [1, 2, 3, 4]
+    assert len(feed_server.requests) == 2

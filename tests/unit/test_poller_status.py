@@ -1,0 +1,70 @@
+"""``wirefeed feeds status``: feed health read from the state database, shown as a table."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from services.cli import main as cli
+from services.core.db import Database
+from services.poller.leases import LeaseStore
+from services.poller.state import FeedState, PollerStore
+from services.poller.status import feed_statuses, render
+
+NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def states() -> list[FeedState]:
+    return [
+        FeedState("fine", "http://a.example/", last_success_at=NOW - timedelta(minutes=3),
+                  next_attempt_at=NOW + timedelta(minutes=2)),
+        FeedState("flaky", "http://b.example/", consecutive_failures=3, last_error="http_status: HTTP 503",
+                  next_attempt_at=NOW + timedelta(hours=1)),
+        FeedState("closed", "http://c.example/", gone=True, last_error="HTTP 410 Gone"),
+    ]
+
+
+def test_each_feed_gets_its_state_and_configured_feeds_never_polled_are_listed() -> None:
+    leases = {"fine": ("poller-a", NOW + timedelta(seconds=20)), "flaky": ("poller-b", NOW - timedelta(seconds=5))}
+    rows = feed_statuses(states(), leases, None, NOW)
+    assert [(r.feed_id, r.state, r.polling_by) for r in rows] == [
+        ("closed", "gone", None), ("fine", "ok", "poller-a"), ("flaky", "backing off", None)]  # b's lease ran out
+    narrowed = feed_statuses(states(), {}, ["fine", "brand-new"], NOW)
+    assert [(r.feed_id, r.state) for r in narrowed] == [("brand-new", "never polled"), ("fine", "ok")]
+
+
+def test_the_table_shows_times_failures_and_errors() -> None:
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    render(feed_statuses(states(), {}, None, NOW), console, NOW)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "2024-01-01 11:57:00Z (3m ago)" in text and "2024-01-01 12:02:00Z (in 2m)" in text
+    assert "backing off" in text and "http_status: HTTP 503" in text and "HTTP 410 Gone" in text
+    assert "│ 3 " in text  # consecutive failures
+
+
+def test_the_status_command_reads_the_state_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    store = PollerStore(db)
+    store.migrate()
+    for state in states():
+        store.save_feed_state(state)
+    LeaseStore(db, "poller-a").ensure(["fine", "flaky", "closed"])
+    db.close()
+    monkeypatch.setenv("WIREFEED_STATE_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli(["feeds", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "3 feed(s)" in out and "fine" in out and "gone" in out and "backing off" in out
+
+
+def test_the_status_command_says_when_there_is_no_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WIREFEED_STATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert cli(["feeds", "status"]) == 1
+    assert "no poller state" in capsys.readouterr().out

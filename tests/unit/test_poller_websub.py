@@ -1,0 +1,238 @@
+"""WebSub: hub discovery, subscription with verification, signed pushes published at once, lease renewal.
+
+The hub is a small HTTP server the test starts on 127.0.0.1; the poller runs its real loop, lease store
+and callback server; the publisher is a list (the Kafka path is the same as for polls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from pydantic import SecretStr
+
+from schemas import RawItem
+from services.core.db import Database
+from services.core.runner import StopSignal
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits, FetchResult
+from services.poller.formats import ParsedFeed
+from services.poller.leases import LeaseStore
+from services.poller.loop import PollLoop
+from services.poller.service import Poller
+from services.poller.state import PollerStore
+from services.poller.websub import (
+    Subscription,
+    WebSubStore,
+    WebSubSubscriber,
+    discover_hub,
+    link_header,
+    needs_subscribe,
+    signature_valid,
+)
+from services.poller.websub_server import WebSubServer
+from tests.helpers import FeedServer, Resource
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+TOPIC = "https://topic.example/news.atom"
+
+
+def atom(hub: str, numbers: list[int]) -> bytes:
+    entries = "".join(f"<entry><id>urn:story:{n}</id><title>Story {n}</title><link href='http://example.com/{n}'/>"
+                      f"<updated>2024-01-01T10:00:00Z</updated><summary>{escape(f'<p>{n}</p>')}</summary></entry>"
+                      for n in numbers)
+    return (f"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><id>urn:news</id><title>News</title>"
+            f"<updated>2024-01-01T10:00:00Z</updated><link rel='hub' href='{hub}'/><link rel='self' href='{TOPIC}'/>"
+            f"{entries}</feed>").encode()
+
+
+@dataclass
+class Hub:
+    """A WebSub hub: accepts subscriptions, verifies them with a challenge, distributes content."""
+
+    lease_seconds: int = 2
+    requests: list[dict[str, str]] = field(default_factory=list)
+    verified: list[tuple[int, str, str]] = field(default_factory=list)  # (status, body, challenge)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Hub:
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+                hub.requests.append(form)
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                threading.Thread(target=hub.verify, args=(form,), daemon=True).start()  # after answering
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hub"
+
+    def verify(self, form: dict[str, str], topic: str | None = None) -> None:
+        challenge = f"challenge-{len(self.verified)}"
+        answer = httpx.get(form["hub.callback"], params={
+            "hub.mode": "subscribe", "hub.topic": topic or form["hub.topic"], "hub.challenge": challenge,
+            "hub.lease_seconds": str(self.lease_seconds)})
+        self.verified.append((answer.status_code, answer.text, challenge))
+
+    def distribute(self, callback: str, body: bytes, secret: str | None, method: str = "sha256") -> int:
+        headers = {"Content-Type": "application/atom+xml"}
+        if secret is not None:
+            digest = hmac.new(secret.encode(), body, getattr(hashlib, method)).hexdigest()
+            headers["X-Hub-Signature"] = f"{method}={digest}"
+        return httpx.post(callback, content=body, headers=headers, timeout=30).status_code
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 15.0, message: str = "condition") -> None:
+    """Wait on a condition without blocking the event loop the poller runs on."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(0.05)
+
+
+def pushes(outcome: str) -> float:
+    return REGISTRY.get_sample_value("wirefeed_poller_websub_pushes_total", {"outcome": outcome}) or 0.0
+
+
+@dataclass
+class Running:
+    hub: Hub
+    subscriber: WebSubSubscriber
+    published: list[RawItem]
+    callback: str
+
+
+@pytest.fixture
+async def running(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[Running]:
+    hub = Hub().start()
+    feed_server.resources["/news.atom"] = Resource(atom(hub.url, [1]), headers={"Content-Type": "application/atom+xml"})
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    store = PollerStore(db)
+    store.migrate()
+    published: list[RawItem] = []
+    feed = FeedConfig(id="news", url=feed_server.url("/news.atom"), interval=3600)  # type: ignore[arg-type]
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    poller = Poller([feed], store, fetcher, published.extend)
+    loop = PollLoop(poller, LeaseStore(db, "poller-test", ttl_seconds=5))
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, "http://unset.invalid", loop.push, feed_ids={"news"})
+    server = WebSubServer("127.0.0.1", 0, subscriber, max_body_bytes=1_000_000).start()
+    subscriber.callback_base = f"http://127.0.0.1:{server.port}/websub"
+    poller.on_parsed = subscriber.on_parsed
+    stop = StopSignal()
+    tasks = [asyncio.create_task(loop.run(stop)), asyncio.create_task(subscriber.renew_forever(every=0.1))]
+    yield Running(hub, subscriber, published, f"{subscriber.callback_base}/news")
+    stop.set()
+    tasks[1].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    server.stop()
+    hub.stop()
+    await fetcher.aclose()
+    db.close()
+
+
+async def test_a_feed_naming_a_hub_is_subscribed_and_the_subscription_verified(running: Running) -> None:
+    hub = running.hub
+    await eventually(lambda: hub.verified, message="the hub's verification")
+    form = hub.requests[0]
+    assert form["hub.mode"] == "subscribe" and form["hub.topic"] == TOPIC  # rel=self, not the fetched URL
+    assert form["hub.callback"] == running.callback and len(form["hub.secret"]) == 64
+    status, body, challenge = hub.verified[0]
+    assert (status, body) == (200, challenge)
+    assert [item.item_id for item in running.published] == ["news:urn:story:1"]  # from the poll
+
+
+async def test_signed_pushes_are_published_at_once_and_bad_signatures_ignored(running: Running) -> None:
+    hub = running.hub
+    await eventually(lambda: hub.verified, message="the hub's verification")
+    secret = hub.requests[0]["hub.secret"]
+    rejected = pushes("bad_signature")
+    assert await asyncio.to_thread(hub.distribute, running.callback, atom(hub.url, [3, 1]), "wrong") == 202
+    assert await asyncio.to_thread(hub.distribute, running.callback, atom(hub.url, [3, 1]), None) == 202
+    assert pushes("bad_signature") == rejected + 2
+    assert await asyncio.to_thread(hub.distribute, running.callback, atom(hub.url, [2, 1]), secret, "sha1") == 202
+    assert [item.item_id for item in running.published] == ["news:urn:story:1", "news:urn:story:2"]  # 1 not again
+    assert await asyncio.to_thread(hub.distribute, running.callback, atom(hub.url, [4, 2]), secret) == 202
+    assert running.published[-1].item_id == "news:urn:story:4" and len(running.published) == 3
+    assert pushes("ok") >= 2
+
+
+async def test_the_lease_is_renewed_before_it_runs_out_with_the_same_secret(running: Running) -> None:
+    hub = running.hub  # grants 2-second leases
+    await eventually(lambda: len(hub.requests) >= 2 and len(hub.verified) >= 2, message="a renewal")
+    assert hub.requests[1]["hub.secret"] == hub.requests[0]["hub.secret"]
+    assert all(status == 200 for status, _, _ in hub.verified)
+
+
+async def test_verifications_nobody_asked_for_are_refused(running: Running) -> None:
+    hub = running.hub
+    await eventually(lambda: hub.verified, message="the hub's verification")
+    form = hub.requests[0]
+    await asyncio.to_thread(hub.verify, form, "https://other.example/feed")
+    await asyncio.to_thread(hub.verify, {**form, "hub.callback": form["hub.callback"].replace("/news", "/nope")})
+    assert [status for status, _, _ in hub.verified[-2:]] == [404, 404]
+
+
+def test_hub_and_topic_come_from_the_feed_or_from_link_headers() -> None:
+    result = FetchResult(200, "https://site.example/feed.xml", headers={
+        "link": '<https://hub.example/>; rel="hub", </feed.xml?canonical=1>; rel=self'})
+    assert link_header(result.headers["link"], result.final_url) == {
+        "hub": "https://hub.example/", "self": "https://site.example/feed.xml?canonical=1"}
+    assert discover_hub(ParsedFeed(format="rss"), result) == (  # type: ignore[arg-type]
+        "https://hub.example/", "https://site.example/feed.xml?canonical=1")
+    in_document = ParsedFeed(format="atom", hub_url="https://pubsubhubbub.example/", self_url=TOPIC)  # type: ignore[arg-type]
+    assert discover_hub(in_document, result) == ("https://pubsubhubbub.example/", TOPIC)
+    assert discover_hub(ParsedFeed(format="rss"), FetchResult(200, "https://x.example/")) is None  # type: ignore[arg-type]
+
+
+def test_signatures_are_checked_with_each_supported_method() -> None:
+    secret, body = SecretStr("s3cret"), b"<feed/>"
+    for method in ("sha1", "sha256", "sha512"):
+        good = hmac.new(b"s3cret", body, getattr(hashlib, method)).hexdigest()
+        assert signature_valid(secret, body, f"{method}={good}")
+        assert not signature_valid(secret, body + b" ", f"{method}={good}")
+    assert not signature_valid(secret, body, "md5=abc") and not signature_valid(secret, body, None)
+
+
+def test_when_to_ask_the_hub_again() -> None:
+    active = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "active", NOW, 86400, NOW + timedelta(days=1))
+    assert needs_subscribe(None, "https://hub/", TOPIC, NOW)
+    assert not needs_subscribe(active, "https://hub/", TOPIC, NOW + timedelta(hours=11))
+    assert needs_subscribe(active, "https://hub/", TOPIC, NOW + timedelta(hours=13))  # half the lease gone
+    assert needs_subscribe(active, "https://other-hub/", TOPIC, NOW)  # the feed names another hub
+    pending = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "requested", NOW)
+    assert not needs_subscribe(pending, "https://hub/", TOPIC, NOW + timedelta(minutes=5))
+    assert needs_subscribe(pending, "https://hub/", TOPIC, NOW + timedelta(hours=2))  # never verified: ask again
+    denied = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "denied", NOW)
+    assert not needs_subscribe(denied, "https://hub/", TOPIC, NOW + timedelta(days=30))
+    assert "s'" not in repr(active)  # the secret is masked
