@@ -22,6 +22,11 @@ ITEMS_SEEN = Counter(
 LAST_SUCCESS = Gauge(
     "wirefeed_poller_last_success_timestamp_seconds", "Unix time of the last successful poll", ["feed"]
 )
+FEED_INTERVAL = Gauge(
+    "wirefeed_poller_feed_interval_seconds",
+    "The interval the feed is polled at now (configured, or learned when adaptive), before jitter and hints",
+    ["feed"],
+)
 CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]
 )

@@ -248,6 +248,7 @@ class Poller:
             interval = adaptive_interval(state.mean_item_gap, state.last_new_item_at, now,
                                          min_interval=low, max_interval=high) or interval
             low, high = low or ADAPTIVE_MIN_SECONDS, high or ADAPTIVE_MAX_SECONDS
+        metrics.FEED_INTERVAL.labels(feed.id).set(interval)
         return next_success_time(now, interval, hints, self.rng, min_interval=low, max_interval=high)
 
     def _failed(self, feed: FeedConfig, state: FeedState, error: Exception, bound: Logger,
