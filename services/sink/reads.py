@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.core.db import Database, Tx, as_datetime
+from services.sink.store import article_filters
 
 #: Words beyond this are ignored: a search is a few words, not a document.
 MAX_QUERY_TERMS = 32
@@ -81,16 +82,9 @@ class Reader:
     def articles(self, *, query: str | None = None, since: datetime | None = None,
                  feed_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Stored articles (full JSON, as published on the topic), newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses, params = article_filters(since, feed_id, None)
         if query is not None and not self._match(query, clauses, params):
             return []
-        if since is not None:
-            clauses.append("published_at >= ?")
-            params.append(since)
-        if feed_id is not None:
-            clauses.append("feed_id = ?")
-            params.append(feed_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.db.query(
             f"SELECT payload FROM articles {where} ORDER BY published_at DESC, article_id DESC LIMIT ?",

@@ -156,7 +156,7 @@ class SqlStore:
 
     def export(self, since: datetime | None = None, feed_id: str | None = None,
                story_id: str | None = None) -> Iterator[Article]:
-        clauses, params = _filters(since, feed_id, story_id)
+        clauses, params = article_filters(since, feed_id, story_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.db.query(f"SELECT payload FROM articles {where} ORDER BY published_at, article_id", params)
         for (payload,) in rows:
@@ -241,7 +241,7 @@ def _upsert_sources(tx: Tx, articles: Iterable[Article], now: datetime) -> None:
     tx.executemany(_UPSERT_SOURCE, [(feed, *names[feed], now, now, n) for feed, n in sorted(counts.items())])
 
 
-def _filters(since: datetime | None, feed_id: str | None, story_id: str | None) -> tuple[list[str], list[Any]]:
+def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if since is not None:
