@@ -25,6 +25,10 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     import_opml.add_argument("file")
     import_opml.add_argument("--out", metavar="FEEDS_FILE", help="write here (a new file) instead of stdout")
     import_opml.set_defaults(handler=_feeds_import_opml)
+    backfill = feeds.add_parser("backfill", help="read feeds' archive pages now, with progress")
+    backfill.add_argument("feed_ids", nargs="*", metavar="FEED_ID", help="default: every feed in the feeds file")
+    backfill.add_argument("--max-pages", type=int, default=50, help="RFC 5005 pages per feed at most")
+    backfill.set_defaults(handler=_feeds_backfill)
     export_opml = feeds.add_parser("export-opml", help="a feeds file as an OPML 2.0 subscription list")
     export_opml.add_argument("feeds_file")
     export_opml.set_defaults(handler=_feeds_export_opml)
@@ -39,6 +43,12 @@ def _poller(args: argparse.Namespace) -> int:
     except FeedsFileError as error:
         print(f"wirefeed poller: {error}", file=sys.stderr)
         return 2
+
+
+def _feeds_backfill(args: argparse.Namespace) -> int:
+    from services.poller.backfill import run_backfill
+
+    return run_backfill(args.feed_ids, args.max_pages)
 
 
 def _feeds_check(args: argparse.Namespace) -> int:
@@ -107,6 +117,8 @@ def _feeds_import_opml(args: argparse.Namespace) -> int:
         return 1
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
+    # Conversion is local and instant (no feed is fetched), so a summary is all the progress there is.
+    print(f"imported {len(feeds)} feed(s), skipped {len(skipped)}", file=sys.stderr)
     text = yaml.safe_dump({"feeds": feeds_yaml(feeds)}, sort_keys=False, allow_unicode=True)
     if not args.out:
         sys.stdout.write(text)

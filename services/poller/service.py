@@ -75,8 +75,9 @@ class Poller:
     def __init__(self, feeds: list[FeedConfig], store: PollerStore, fetcher: Fetcher, publish: Publish, *,
                  max_concurrency: int = 64, per_host_concurrency: int = 4, max_pages: int = 10,
                  clock: Clock | None = None, rng: random.Random | None = None,
-                 on_parsed: ParsedHook | None = None) -> None:
+                 on_parsed: ParsedHook | None = None, backfill: bool = False) -> None:
         self.feeds = {feed.id: feed for feed in feeds}
+        self.backfill = backfill  # follow older pages up to max_pages even past items already seen
         self.store = store
         self.fetcher = fetcher
         self.publish = publish
@@ -178,7 +179,7 @@ class Poller:
         items, page, visited = list(first.items), first, {url}
         for _ in range(self.max_pages - 1):
             next_url = page.next_page_url
-            if not next_url or next_url in visited or not self._all_unseen(feed, page.items):
+            if not next_url or next_url in visited or not (self.backfill or self._all_unseen(feed, page.items)):
                 return items
             visited.add(next_url)
             page = await self._fetch_page(feed, next_url)

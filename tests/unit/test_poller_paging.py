@@ -11,6 +11,7 @@ import structlog
 
 from schemas import RawItem
 from services.core.db import Database
+from services.poller.backfill import backfill_feeds
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
@@ -106,3 +107,21 @@ async def test_a_next_link_that_loops_back_is_not_followed_again(feed_server: Fe
     assert await poll(feed_server, store, published) == "ok"
     assert numbers(published) == [1, 2, 3, 4]
     assert len(feed_server.requests) == 2
+
+
+async def test_backfill_reads_the_archive_pages_a_regular_poll_left_and_adds_nothing_twice(
+        feed_server: FeedServer, store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published, max_pages=1) == "ok"  # a regular poll: page one only
+    assert len(published) == 10
+    feed = FeedConfig(id="paged", url=feed_server.url("/feed.xml"))  # type: ignore[arg-type]
+    for _ in range(2):  # the second backfill finds nothing new
+        poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True)), published.extend,
+                        max_pages=10, backfill=True)
+        try:
+            outcomes = await backfill_feeds([feed], poller, show_progress=False)
+        finally:
+            await poller.fetcher.aclose()
+        assert [o.outcome for o in outcomes] == ["ok"]
+    assert sorted(int(item.item_id.rsplit(":", 1)[1]) for item in published) == list(range(1, 31))
