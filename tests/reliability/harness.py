@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from kafka import KafkaProducer
+from kafka import KafkaProducer, TopicPartition
 
 from schemas import DeadLetter, RawItem
 from services.core.config import CommonSettings
 from services.core.db import Database
-from services.core.kafka import ensure_topics, make_producer
+from services.core.kafka import ensure_topics, make_consumer, make_producer
 from services.core.supervise import Pipeline
 from tests.factories import raw_item
 from tests.helpers import wait_for
@@ -93,23 +93,25 @@ class Stream:
     def producer(self) -> KafkaProducer:
         return make_producer(self.settings, role="reliability-feeder")
 
-    def offer(self, producer: KafkaProducer, count: int) -> None:
+    def offer(self, producer: KafkaProducer, count: int, partition: int | None = None) -> None:
         """Send ``count`` new items (and a poison message every ``poison_every``), retrying until acked."""
         for _ in range(count):
             n = len(self.offered)
             item = raw_item(n, feed_id=f"feed-{n % 4}", body=f"<p>Report {n} from {self.prefix}.</p>",
                             title=f"{self.prefix} story {n}")
-            self._send_until_acked(producer, item.item_id.encode(), item.to_bytes())
+            self._send_until_acked(producer, item.item_id.encode(), item.to_bytes(), partition)
             self.offered.append(item)
             if n % self.poison_every == self.poison_every - 1:
                 self._send_until_acked(producer, b"poison", b'{"item_id": 42}')
                 self.poison += 1
 
-    def _send_until_acked(self, producer: KafkaProducer, key: bytes, value: bytes) -> None:
+    def _send_until_acked(self, producer: KafkaProducer, key: bytes, value: bytes,
+                          partition: int | None = None) -> None:
         # A resend after an unknown outcome may duplicate the raw message; the pipeline must absorb that.
         def sent() -> bool:
             try:
-                producer.send(self.settings.topics.raw_items, key=key, value=value).get(timeout=30)
+                producer.send(self.settings.topics.raw_items, key=key, value=value,
+                              partition=partition).get(timeout=30)
             except Exception:
                 return False
             return True
@@ -188,10 +190,47 @@ def assert_promise_kept(row: Row, expected_dead: int) -> None:
     assert row.dead_lettered == expected_dead, row
 
 
-def keep_advancing(stream: Stream, producer: KafkaProducer, count: int = 12) -> None:
-    """After the faults: new items still flow through every partition without a restart by hand."""
-    stream.offer(producer, count)
+def keep_advancing(stream: Stream, producer: KafkaProducer, per_partition: int = 4) -> None:
+    """After the faults: new items still flow through every partition without a restart by hand.
+
+    Items go to each raw-items partition explicitly; then the normalizer's committed offsets must reach
+    the end of every raw-items partition, and the sink's stored offsets the end of every articles one.
+    """
+    for partition in range(3):
+        stream.offer(producer, per_partition, partition=partition)
     stream.wait_drained(timeout=120)
+    topics = stream.settings.topics
+    wait_for(lambda: _caught_up(stream, topics.raw_items, _committed(stream, topics.raw_items)), timeout=60,
+             message="the normalizer's offsets at the end of every raw-items partition")
+    wait_for(lambda: _caught_up(stream, topics.articles, _stored(stream, topics.articles)), timeout=60,
+             message="the sink's stored offsets at the end of every articles partition")
+
+
+def _caught_up(stream: Stream, topic: str, positions: dict[int, int]) -> bool:
+    consumer = make_consumer(stream.settings, None)  # type: ignore[arg-type]
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(3)]
+        ends = consumer.end_offsets(partitions)
+    finally:
+        consumer.close(autocommit=False)
+    return all(positions.get(tp.partition, -1) >= end for tp, end in ends.items())
+
+
+def _committed(stream: Stream, topic: str) -> dict[int, int]:
+    consumer = make_consumer(stream.settings, f"{stream.prefix}-normalizer")
+    try:
+        return {p: consumer.committed(TopicPartition(topic, p)) or 0 for p in range(3)}
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _stored(stream: Stream, topic: str) -> dict[int, int]:
+    db = Database(stream.database_url)
+    try:
+        rows = db.query("SELECT partition, next_offset FROM sink_offsets WHERE topic = ?", (topic,))
+    finally:
+        db.close()
+    return {int(partition): int(offset) for partition, offset in rows}
 
 
 Fault = Callable[[], None]
