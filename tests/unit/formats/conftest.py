@@ -45,8 +45,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per corpus file for the suites whose files carry their own verdict (pass or fail)."""
     if "superdesk_fixture" in metafunc.fixturenames:
         rows = _superdesk_rows()
-        metafunc.parametrize("superdesk_fixture", rows or [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"corpus folder {SUPERDESK} is not available"))], ids=[name for name, _ in rows] or None)
+        if not rows:
+            raise pytest.UsageError(f"corpus folder {SUPERDESK} is missing (it sits beside the checkout)")
+        metafunc.parametrize("superdesk_fixture", rows, ids=[name for name, _ in rows])
     suites = {
         "ninjs_should_pass": (NINJS_SUITE, _suite_files(NINJS_SUITE, "should_pass", "*.json")),
         "ninjs_should_fail": (NINJS_SUITE, _suite_files(NINJS_SUITE, "should_fail", "*.json")),
@@ -56,16 +57,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name, (root, paths) in suites.items():
         if name in metafunc.fixturenames:
             if not paths:
-                metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(
-                    reason=f"corpus folder {root} is not available"))])
-            else:
-                metafunc.parametrize(name, paths, ids=_ids(paths, root))
+                raise pytest.UsageError(f"corpus folder {root} is missing (it sits beside the checkout)")
+            metafunc.parametrize(name, paths, ids=_ids(paths, root))
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():
-        pytest.skip(f"the shared test corpus is not at {CORPUS}")
+        pytest.fail(f"the shared test corpus is not at {CORPUS}")
     return CORPUS
 
 
