@@ -18,6 +18,7 @@ and produce) is published again instead of vanishing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -261,14 +262,22 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
                     duplicate_of=duplicate_of or (plan.match.article_id if plan.match else None))
 
 
+def _insert_new(tx: Tx, table_and_columns: str, key: str, rows: Sequence[tuple[object, ...]]) -> int:
+    """One multi-row INSERT that skips rows whose key exists; returns how many were new (claims won).
+
+    Table, columns and key are fixed strings from this module; every value is a bound parameter.
+    """
+    values = ", ".join(["(" + ", ".join("?" * len(rows[0])) + ")"] * len(rows))
+    return tx.execute(f"INSERT INTO {table_and_columns} VALUES {values} ON CONFLICT ({key}) DO NOTHING",
+                      [v for row in rows for v in row]).rowcount
+
+
 def _claim(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
     if not plan.claims:
         return
     rows = [(kind, key, article.id, plan.story_id, now) for kind, key in plan.claims]
-    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
-    inserted = tx.execute("INSERT INTO dedup_fingerprints (kind, fingerprint, article_id, story_id, created_at) "
-                          f"VALUES {values} ON CONFLICT (kind, fingerprint) DO NOTHING",
-                          [v for row in rows for v in row]).rowcount
+    inserted = _insert_new(tx, "dedup_fingerprints (kind, fingerprint, article_id, story_id, created_at)",
+                           "kind, fingerprint", rows)
     if inserted != len(rows):
         raise _LostRace
 
@@ -304,10 +313,8 @@ def _bands(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
     if not plan.bands:
         return
     rows = [(index, value, plan.story_id, article.id, now) for index, value in plan.bands]
-    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
-    inserted = tx.execute("INSERT INTO dedup_bands (band_index, band_hash, story_id, article_id, created_at) "
-                          f"VALUES {values} ON CONFLICT (band_index, band_hash) DO NOTHING",
-                          [v for row in rows for v in row]).rowcount
+    inserted = _insert_new(tx, "dedup_bands (band_index, band_hash, story_id, article_id, created_at)",
+                           "band_index, band_hash", rows)
     # A new story finding its keys taken since the read may be racing a copy of itself: decide again.
     if plan.verdict is Verdict.NEW and inserted != len(rows):
         raise _LostRace

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from services.core.db import Database
 from services.core.supervise import Pipeline, metric_total, scrape
 from services.sink.store import SqlStore
-from tests.helpers import FeedServer, Resource, rss, wait_for
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -32,12 +31,6 @@ OUTLET_B = [  # the same wire copy word for word, and a story of its own
 def lag_drained(values: dict[str, float]) -> bool:
     series = [v for key, v in values.items() if key.startswith("wirefeed_consumer_lag_messages{")]
     return bool(series) and sum(series) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

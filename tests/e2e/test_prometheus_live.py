@@ -14,8 +14,7 @@ import pytest
 import yaml
 
 from services.core.supervise import SERVICES, Pipeline
-from tests.e2e.test_pipeline import free_port
-from tests.helpers import FeedServer, Resource, rss, wait_for
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ import httpx
 import pytest
 
 from services.core.supervise import metric_total, scrape
-from tests.helpers import rss, wait_for
+from tests.helpers import free_port, rss, wait_for
 from tests.integration.kafka_helpers import read_all, settings_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -110,12 +109,6 @@ def farm() -> Iterator[tuple[GrowingFeeds, int]]:
     feeds.stopped.set()
     server.shutdown()
     server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_poller(name: str, env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:

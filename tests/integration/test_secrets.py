@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_pipeline import free_port
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 
 PASSWORD = "S3cret-Do-Not-Log-9f2"
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,7 +37,7 @@ from services.core.config import CommonSettings
 from services.core.db import Database
 from services.core.kafka import make_producer
 from tests.factories import article
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.integration.kafka_helpers import settings_for
 
 if TYPE_CHECKING:
@@ -131,18 +130,13 @@ class Producer:
 
 # --- the sink as a process ----------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 class SinkProcess:
     started: ClassVar[list[SinkProcess]] = []  # the `logs` fixture kills whatever a failed test left running
 
     def __init__(self, bootstrap: str, prefix: str, database_url: str, logs: Path, run: int,
                  **extra_env: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log_path = logs / f"sink-{run}.log"
         env = {k: v for k, v in os.environ.items() if k != "WIREFEED_METRICS_PORT"}
         env.update({

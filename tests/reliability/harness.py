@@ -7,7 +7,6 @@ the dead-letter topic; the services recover on their own; partitions keep advanc
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from services.core.db import Database
 from services.core.kafka import ensure_topics, make_consumer, make_producer
 from services.core.supervise import Pipeline
 from tests.factories import raw_item
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.integration.kafka_helpers import read_all
 
 
@@ -48,12 +47,6 @@ class Results:
 
 
 RESULTS = Results()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
