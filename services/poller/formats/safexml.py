@@ -40,7 +40,7 @@ class MalformedXMLError(FeedParseError):
     """The document is not well-formed XML."""
 
 
-def _parser(encoding: str | None = None) -> etree.XMLParser:
+def strict_parser(encoding: str | None = None) -> etree.XMLParser:
     # A parser per call: lxml parsers keep state and are not safe to share between threads.
     return etree.XMLParser(
         encoding=encoding,
@@ -125,7 +125,7 @@ def parse_xml(body: bytes) -> etree._Element:
 
 
 def _parse(body: bytes) -> etree._Element:
-    root = etree.fromstring(body, _parser(_utf8_mislabelled_as_latin1(body)))
+    root = etree.fromstring(body, strict_parser(_utf8_mislabelled_as_latin1(body)))
     if root is None:
         raise MalformedXMLError("the document has no root element")
     return root

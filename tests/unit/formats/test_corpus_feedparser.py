@@ -26,7 +26,7 @@ EXPECTED_ERRORS = {
 }
 
 
-def _content_type(body: bytes) -> str | None:
+def served_content_type(body: bytes) -> str | None:
     # Header lines are ASCII even in UTF-16 files; NULs are dropped so the pattern sees them there too.
     match = _CONTENT_TYPE.search(body.replace(b"\x00", b""))
     return match.group(1).decode("ascii", "replace") if match else None
@@ -40,7 +40,7 @@ def test_every_feedparser_corpus_file_parses_or_fails_with_a_typed_error(corpus:
         name = str(path.relative_to(base))
         body = path.read_bytes()
         try:
-            parse(body, content_type=_content_type(body))
+            parse(body, content_type=served_content_type(body))
             outcome = "ParsedFeed"
         except FeedParseError as exc:
             outcome = type(exc).__name__
