@@ -9,7 +9,7 @@ from schemas import FeedFormat
 from services.poller.formats.base import UnsupportedFormatError
 from services.poller.formats.jsonfeed import is_json_feed
 from services.poller.formats.ninjs import unwrap_ninjs
-from services.poller.formats.safexml import decode_for_sniffing
+from services.poller.formats.safexml import SNIFF_BYTES, decode_for_sniffing
 
 NAR_NAMESPACE = "http://iptc.org/std/nar/2006-10-01/"
 # Roots of NewsML-G2 documents: items we read, and the others (concepts, catalogs, planning), which
@@ -26,7 +26,7 @@ _SKIPPED = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>)
 
 def detect_format(body: bytes, content_type: str | None = None) -> FeedFormat:
     """Sniff the format from the document itself; the Content-Type is only a hint."""
-    text = decode_for_sniffing(body).lstrip("\ufeff \t\r\n")
+    text = decode_for_sniffing(body, SNIFF_BYTES).lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
         return _json_format(body)
     if text.startswith("<"):

@@ -19,6 +19,8 @@ from services.poller.formats.base import FeedParseError
 
 # libxml2 refuses deeper documents unless XML_PARSE_HUGE is set, which huge_tree=False keeps off.
 MAX_DEPTH = 256
+# How much of a document is decoded to find its prolog and root element.
+SNIFF_BYTES = 64 * 1024
 _DEPTH_MESSAGE = "Excessive depth in document"
 _UNDEFINED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
@@ -55,12 +57,14 @@ def strict_parser(encoding: str | None = None) -> etree.XMLParser:
     )
 
 
-def decode_for_sniffing(body: bytes) -> str:
+def decode_for_sniffing(body: bytes, limit: int | None = None) -> str:
     """The document as text, good enough to find markup: BOM or NUL patterns reveal UTF-16/32.
 
     Everything else is read as Latin-1, which never fails and keeps every ASCII character in place;
-    markup is ASCII in every encoding a feed realistically uses.
+    markup is ASCII in every encoding a feed realistically uses. With a limit, only that many bytes of
+    the document are decoded.
     """
+    body = body[:limit] if limit else body
     for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
                        (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                        (codecs.BOM_UTF16_BE, "utf-16-be")):
@@ -104,8 +108,18 @@ def doctype_declares_entities(text: str) -> bool:
 
 
 def reject_entity_declarations(body: bytes) -> None:
-    if doctype_declares_entities(decode_for_sniffing(body)):
+    if _may_have_doctype(body) and doctype_declares_entities(decode_for_sniffing(body)):
         raise UnsafeXMLError("the document's DOCTYPE declares entities, which are refused")
+
+
+def _may_have_doctype(body: bytes) -> bool:
+    """False when the root element starts early in the document with no DOCTYPE before it.
+
+    Decoding only the head keeps the common case cheap; anything unclear there decodes the whole body.
+    """
+    head = decode_for_sniffing(body, SNIFF_BYTES)
+    start = _prolog_end(head)
+    return start >= len(head) - len("<!DOCTYPE") or _DOCTYPE.match(head, start) is not None
 
 
 def parse_xml(body: bytes) -> etree._Element:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urljoin
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas import FeedFormat
 from services.poller.formats import ParsedFeed
+from services.poller.formats.rss_atom import _absolute
 
 Parse = Callable[..., ParsedFeed]
 
@@ -51,3 +57,25 @@ def test_items_keep_their_original_fragment(parse: Parse) -> None:
     assert feed.format is FeedFormat.RSS and feed.ttl_seconds == 900
     assert [item.original.split(">", 1)[0] if item.original else None for item in feed.items] == ["<item", "<item"]
     assert "t3_abc" in (feed.items[0].original or "")
+
+
+URLS = r"(https?|HTTP|ftp)://[a-z0-9.:@\[\]-]{0,12}(/[a-z0-9/._;%~ -]{0,12})?(\?[a-z0-9=&;]{0,8})?(#[a-z0-9?#]{0,6})?"
+
+
+@given(st.from_regex(URLS, fullmatch=True),
+       st.sampled_from(["http://example.com/feed", "https://example.com/a/b/feed.xml", "ftp://x/"]))
+def test_links_resolve_exactly_as_urljoin_resolves_them(url: str, base: str) -> None:
+    assert _outcome(lambda: _absolute(url, base)) == _outcome(lambda: urljoin(base, url.strip()))
+
+
+def _outcome(resolve: Callable[[], str | None]) -> str | type[Exception] | None:
+    try:
+        return resolve()
+    except ValueError as exc:  # urljoin refuses a malformed IPv6 host; so must the shortcut
+        return type(exc)
+
+
+@pytest.mark.parametrize("url", ["http://x/a?", "http://x/a#", "http://x/a;p", "http:///a", "https://x", "/rel", " ",
+                                 " http://x/a ", "http://x/a/../b", "HTTP://X/A"])
+def test_edge_links_resolve_exactly_as_urljoin_resolves_them(url: str) -> None:
+    assert _absolute(url, "http://example.com/feed") == (urljoin("http://example.com/feed", url.strip()) or None)
