@@ -15,7 +15,8 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -124,10 +125,17 @@ def band_keys(signature: bytes, bands: int, rows: int, salt: str) -> list[tuple[
     The salt (backend, seed, shingle size) keeps keys of incompatible signatures apart.
     """
     width = 4 * rows
-    person = hashlib.blake2b(salt.encode(), digest_size=16).digest()
+    new_hash = _band_hasher(salt).copy  # copying a keyed state is half the cost of keying a new one
     keys = []
-    for band in range(bands):
-        chunk = signature[band * width:(band + 1) * width]
-        digest = hashlib.blake2b(chunk, digest_size=8, person=person).digest()
-        keys.append((band, int.from_bytes(digest, "little", signed=True)))
+    for band, start in enumerate(range(0, bands * width, width)):
+        digest = new_hash()
+        digest.update(signature[start:start + width])
+        keys.append((band, int.from_bytes(digest.digest(), "little", signed=True)))
     return keys
+
+
+@cache
+def _band_hasher(salt: str) -> Any:
+    """A BLAKE2b state personalised by ``salt``, to be copied for every band (few salts per process)."""
+    person = hashlib.blake2b(salt.encode(), digest_size=16).digest()
+    return hashlib.blake2b(digest_size=8, person=person)

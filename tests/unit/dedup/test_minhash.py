@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 import pytest
@@ -63,3 +64,18 @@ def test_band_keys_depend_on_the_band_and_the_salt() -> None:
 def test_an_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown MinHash backend"):
         minhash.make_hasher("nope", 128)
+
+
+def test_band_keys_are_the_ones_already_stored_in_dedup_indexes() -> None:
+    """Keys written by earlier releases must still be found: each is BLAKE2b-64 of the band's 12 bytes,
+    personalised by the first 16 bytes of BLAKE2b of the salt, read as a signed little-endian integer."""
+    signature = bytes(range(256)) * 2
+    person = hashlib.blake2b(b"rensa-r2/1729/k3/p128/r3", digest_size=16).digest()
+    expected = [(band, int.from_bytes(hashlib.blake2b(signature[band * 12:(band + 1) * 12], digest_size=8,
+                                                      person=person).digest(), "little", signed=True))
+                for band in range(42)]
+    assert minhash.band_keys(signature, 42, 3, "rensa-r2/1729/k3/p128/r3") == expected
+    assert expected[0] == (0, int.from_bytes(bytes.fromhex(_FIRST_KEY), "little", signed=True))
+
+
+_FIRST_KEY = "0bd04905e26a1b84"  # computed by the release before this one
