@@ -15,7 +15,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,9 +36,19 @@ _WORD = re.compile(r"\w+")
 
 def tokens(text: str) -> list[str]:
     """Case-, width- and punctuation-insensitive words: "Coalition’s" and "coalition's" agree."""
+    if unicodedata.is_normalized("NFKC", text) and not _HAS_NO_SPACES.search(text):
+        return list(casefold_words(text))  # the common case: NFKC would change nothing
     text = unicodedata.normalize("NFKC", text).casefold()
     pattern = _SPLIT_NO_SPACES if _HAS_NO_SPACES.search(text) else _WORD
     return pattern.findall(text)
+
+
+@lru_cache(maxsize=8)
+def casefold_words(text: str) -> tuple[str, ...]:
+    """The ``\\w+`` words of ``text`` casefolded. Remembered for a few texts because the content hash and
+    the near-duplicate fingerprint of an article read the same body one after the other, and finding
+    the words is most of the cost of either."""
+    return tuple(_WORD.findall(text.casefold()))
 
 
 def shingles(words: Sequence[str], size: int) -> list[str]:

@@ -25,6 +25,7 @@ from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
 from services.normalizer.dedup import Decision, DedupConflictError, DedupStore
 from services.normalizer.learned import LearnedBoilerplate
+from services.normalizer.neardup import Fingerprint
 from services.normalizer.normalize import NormalizeError, normalize
 
 log = structlog.get_logger(__name__)
@@ -46,10 +47,11 @@ class NormalizeBatch:
         with metrics.BATCH_DURATION.time():
             now = self.clock()
             futures: list[object] = []
-            articles = [article for record in records
-                        if (article := self._article_or_dead_letter(record, now, futures)) is not None]
+            # Each fingerprint right after its normalize(), while the body's words are still remembered.
+            normalized = [(article, self.dedup.near.fingerprint(article)) for record in records
+                          if (article := self._article_or_dead_letter(record, now, futures)) is not None]
             published: list[str] = []
-            for decision in self._decide(articles, now):
+            for decision in self._decide(normalized, now):
                 if self._counted(decision):
                     futures.append(self.producer.send(self.topics.articles, key=decision.article.story_id.encode(),
                                                       value=decision.article.to_bytes()))
@@ -66,9 +68,10 @@ class NormalizeBatch:
             futures.append(self._dead_letter(record, error))
             return None
 
-    def _decide(self, articles: list[Article], now: datetime) -> list[Decision]:
+    def _decide(self, normalized: list[tuple[Article, Fingerprint]], now: datetime) -> list[Decision]:
         try:
-            return self.dedup.decide_batch(articles, now)
+            return self.dedup.decide_batch([article for article, _ in normalized], now,
+                                           [fingerprint for _, fingerprint in normalized])
         except RETRYABLE as error:
             raise TransientError(f"dedup store unavailable: {error}") from error
 

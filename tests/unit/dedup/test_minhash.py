@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.normalizer import minhash
+from services.normalizer.normalize import content_fingerprint
 
 WORDS = [f"w{i}" for i in range(400)]
 
@@ -79,3 +84,24 @@ def test_band_keys_are_the_ones_already_stored_in_dedup_indexes() -> None:
 
 
 _FIRST_KEY = "0bd04905e26a1b84"  # computed by the release before this one
+
+
+# Words as the first release found them; stored content hashes and signatures depend on them.
+def _reference_tokens(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    pattern = minhash._SPLIT_NO_SPACES if minhash._HAS_NO_SPACES.search(text) else re.compile(r"\w+")
+    return pattern.findall(text)
+
+
+# Letters, punctuation, combining and compatibility characters (NFKC changes them), CJK and kana.
+_TEXT = st.lists(st.sampled_from([*"aZ ß’'.-_\n\t5éﬁＡ北京ｱ①İς", "e\u0301"])).map("".join)
+
+
+@given(_TEXT, _TEXT)
+@settings(max_examples=300, deadline=None)
+def test_words_are_the_same_in_one_piece_or_in_two(title: str, body: str) -> None:
+    """The fast path (no NFKC change, remembered words) finds what the first release found."""
+    assert minhash.tokens(body) == _reference_tokens(body)
+    assert minhash.tokens(title) + minhash.tokens(body) == _reference_tokens(f"{title}\n{body}")
+    expected = hashlib.sha256(" ".join(re.findall(r"\w+", f"{title}\n{body}".casefold())).encode()).hexdigest()
+    assert content_fingerprint(title, body) == expected
