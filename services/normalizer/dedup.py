@@ -1,6 +1,12 @@
 """Deduplication and story grouping, durable and safe across normalizer replicas.
 
-Per article, in one transaction: one read (``_READ``: the article if known, the owners of its content,
+A polled batch is decided in one transaction (``decide_batch``), article after article in order, so an
+article sees what the batch's earlier articles claimed; the commit, most of the database's cost per
+article, is paid once per batch. When a claim is lost to another replica or the database breaks a
+deadlock between two replicas' batches, the batch is rolled back whole and its articles are decided one
+transaction each (``decide``), the path whose retries settle races.
+
+Per article: one read (``_READ``: the article if known, the owners of its content,
 URL and item fingerprints, and the stories owning its LSH band keys with their MinHash signatures), a
 pure decision (``plan``), then the writes. Every write that another replica could race for is a claim
 on a unique key, ``INSERT ... ON CONFLICT DO NOTHING``: fingerprints, story rows and band keys. A claim
@@ -24,9 +30,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import psycopg
+import structlog
+
 from schemas import Article, PubStatus
 from services.core.db import Database, Tx
 from services.normalizer.neardup import Candidate, Fingerprint, Match, NearDup, is_wire_update
+
+log = structlog.get_logger(__name__)
 
 ATTEMPTS = 3
 
@@ -57,6 +68,12 @@ class DedupConflictError(RuntimeError):
 
 class _LostRace(Exception):  # noqa: N818  # control flow inside decide(), never escapes it
     """A claim found another replica's row: roll back and decide again."""
+
+
+#: Why a batch transaction gives way to one transaction per article: a claim lost to another replica, or
+#: two replicas' batches claiming keys in opposite orders (PostgreSQL aborts one of them).
+_BATCH_CONTENDED: tuple[type[Exception], ...] = (_LostRace, psycopg.errors.DeadlockDetected,
+                                                 psycopg.errors.SerializationFailure)
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,31 @@ class DedupStore:
         self.db.migrate("normalizer", "services.normalizer")
 
     def decide(self, article: Article, now: datetime) -> Decision:
-        fingerprint = self.near.fingerprint(article)  # CPU work outside the transaction
+        """One article in a transaction of its own; a lost claim race is decided again."""
+        return self._decide_alone(article, self.near.fingerprint(article), now)  # CPU work outside
+
+    def decide_batch(self, articles: Sequence[Article], now: datetime,
+                     fingerprints: Sequence[Fingerprint] | None = None) -> list[Decision]:
+        """Decisions for ``articles`` in order, as ``decide`` one after the other would make them.
+
+        ``fingerprints`` (``self.near.fingerprint`` of each article) may be computed by the caller: right
+        after normalizing an article its words are still remembered, which halves the work.
+        """
+        if fingerprints is None:
+            fingerprints = [self.near.fingerprint(article) for article in articles]  # CPU work outside
+        if not articles:
+            return []
+        try:
+            with self.db.transaction() as tx:
+                return [self._decide(tx, article, fingerprint, now)
+                        for article, fingerprint in zip(articles, fingerprints, strict=True)]
+        except _BATCH_CONTENDED as error:
+            # Another replica is deciding the same stories right now: settle them one article at a time.
+            log.info("dedup_batch_contended", articles=len(articles), error_class=type(error).__name__)
+        return [self._decide_alone(article, fingerprint, now)
+                for article, fingerprint in zip(articles, fingerprints, strict=True)]
+
+    def _decide_alone(self, article: Article, fingerprint: Fingerprint, now: datetime) -> Decision:
         for _ in range(ATTEMPTS):
             try:
                 with self.db.transaction() as tx:

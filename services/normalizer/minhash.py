@@ -15,7 +15,8 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Protocol
+from functools import cache, lru_cache
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -35,9 +36,19 @@ _WORD = re.compile(r"\w+")
 
 def tokens(text: str) -> list[str]:
     """Case-, width- and punctuation-insensitive words: "Coalition’s" and "coalition's" agree."""
+    if unicodedata.is_normalized("NFKC", text) and not _HAS_NO_SPACES.search(text):
+        return list(casefold_words(text))  # the common case: NFKC would change nothing
     text = unicodedata.normalize("NFKC", text).casefold()
     pattern = _SPLIT_NO_SPACES if _HAS_NO_SPACES.search(text) else _WORD
     return pattern.findall(text)
+
+
+@lru_cache(maxsize=8)
+def casefold_words(text: str) -> tuple[str, ...]:
+    """The ``\\w+`` words of ``text`` casefolded. Remembered for a few texts because the content hash and
+    the near-duplicate fingerprint of an article read the same body one after the other, and finding
+    the words is most of the cost of either."""
+    return tuple(_WORD.findall(text.casefold()))
 
 
 def shingles(words: Sequence[str], size: int) -> list[str]:
@@ -124,10 +135,17 @@ def band_keys(signature: bytes, bands: int, rows: int, salt: str) -> list[tuple[
     The salt (backend, seed, shingle size) keeps keys of incompatible signatures apart.
     """
     width = 4 * rows
-    person = hashlib.blake2b(salt.encode(), digest_size=16).digest()
+    new_hash = _band_hasher(salt).copy  # copying a keyed state is half the cost of keying a new one
     keys = []
-    for band in range(bands):
-        chunk = signature[band * width:(band + 1) * width]
-        digest = hashlib.blake2b(chunk, digest_size=8, person=person).digest()
-        keys.append((band, int.from_bytes(digest, "little", signed=True)))
+    for band, start in enumerate(range(0, bands * width, width)):
+        digest = new_hash()
+        digest.update(signature[start:start + width])
+        keys.append((band, int.from_bytes(digest.digest(), "little", signed=True)))
     return keys
+
+
+@cache
+def _band_hasher(salt: str) -> Any:
+    """A BLAKE2b state personalised by ``salt``, to be copied for every band (few salts per process)."""
+    person = hashlib.blake2b(salt.encode(), digest_size=16).digest()
+    return hashlib.blake2b(digest_size=8, person=person)

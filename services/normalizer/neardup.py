@@ -119,10 +119,15 @@ class NearDup:
         return f"{self.hasher.name}/{minhash.SEED}/k{c.shingle_size}/p{c.num_perm}/r{c.rows}"
 
     def fingerprint(self, article: Article) -> Fingerprint:
-        return self.fingerprint_text(article_text(article))
+        """The fingerprint of ``article_text(article)``, tokenised in two parts to reuse the body's words."""
+        words = minhash.tokens(strip_prefixes(article.title)) + minhash.tokens(article.body_text)
+        return self.fingerprint_tokens(words)
 
     def fingerprint_text(self, text: str) -> Fingerprint:
-        grams = set(minhash.shingles(minhash.tokens(text), self.config.shingle_size))
+        return self.fingerprint_tokens(minhash.tokens(text))
+
+    def fingerprint_tokens(self, words: list[str]) -> Fingerprint:
+        grams = set(minhash.shingles(words, self.config.shingle_size))
         if len(grams) < self.config.min_shingles:
             return Fingerprint(None, (), len(grams))
         signature = minhash.to_bytes(self.hasher.digest(list(grams)))

@@ -17,7 +17,6 @@ dedup step decides the final ones against what it has seen.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -28,6 +27,7 @@ from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rul
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
 from services.normalizer.language import SAMPLE_CHARS, detect_language
+from services.normalizer.minhash import casefold_words
 from services.normalizer.urls import canonical_url
 from services.normalizer.wire import (
     BYLINE_ROLES,
@@ -47,7 +47,6 @@ class NormalizeError(ValueError):
 # When the learned model claims more than this share of an item, the item is a repeat of stories the
 # source already sent (a republished copy), not a page of furniture: keep it whole.
 LEARNED_MAX_SHARE = 0.5
-_WORDS = re.compile(r"\w+", re.UNICODE)
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
@@ -97,7 +96,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
 
 def content_fingerprint(title: str, body_text: str) -> str:
     """Equal for copies that differ only in case, punctuation and whitespace."""
-    words = _WORDS.findall(f"{title}\n{body_text}".casefold())
+    words = [*casefold_words(title), *casefold_words(body_text)]  # as the words of "title\nbody"
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 

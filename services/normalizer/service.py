@@ -1,7 +1,9 @@
 """The normalizer's batch step: raw items in -> normalize -> dedup -> articles out (or dead letters).
 
-Per batch: every record becomes an article, a duplicate, or a dead letter; articles are produced
-keyed by story id and flushed; only then are they marked published and the offsets committed.
+Per batch: every record is normalized (or dead-lettered), the articles are decided by the dedup store
+in one transaction, the ones to publish are produced keyed by story id and flushed; only then are they
+marked published and the offsets committed. The learned boilerplate model learns from a batch's
+published articles after the batch is decided, so it cleans the next batch.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from services.core.db import TRANSIENT_ERRORS
 from services.core.kafka import dead_letter
 from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
-from services.normalizer.dedup import DedupConflictError, DedupStore
+from services.normalizer.dedup import Decision, DedupConflictError, DedupStore
 from services.normalizer.learned import LearnedBoilerplate
+from services.normalizer.neardup import Fingerprint
 from services.normalizer.normalize import NormalizeError, normalize
 
 log = structlog.get_logger(__name__)
@@ -42,40 +45,47 @@ class NormalizeBatch:
 
     def __call__(self, records: list[ConsumerRecord]) -> None:
         with metrics.BATCH_DURATION.time():
+            now = self.clock()
             futures: list[object] = []
+            # Each fingerprint right after its normalize(), while the body's words are still remembered.
+            normalized = [(article, self.dedup.near.fingerprint(article)) for record in records
+                          if (article := self._article_or_dead_letter(record, now, futures)) is not None]
             published: list[str] = []
-            for record in records:
-                metrics.ITEMS_CONSUMED.inc()
-                article = self._article_or_dead_letter(record, futures)
-                if article is None:
-                    continue
-                futures.append(self.producer.send(self.topics.articles, key=article.story_id.encode(),
-                                                  value=article.to_bytes()))
-                published.append(article.id)
+            for decision in self._decide(normalized, now):
+                if self._counted(decision):
+                    futures.append(self.producer.send(self.topics.articles, key=decision.article.story_id.encode(),
+                                                      value=decision.article.to_bytes()))
+                    published.append(decision.article.id)
             self._flush(futures)
             self._mark(published)
 
-    def _article_or_dead_letter(self, record: ConsumerRecord, futures: list[object]) -> Article | None:
-        now = self.clock()
+    def _article_or_dead_letter(self, record: ConsumerRecord, now: datetime, futures: list[object]) -> Article | None:
+        metrics.ITEMS_CONSUMED.inc()
         try:
             raw = RawItem.model_validate_json(record.value)
-            article = normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
+            return normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
         except (ValidationError, NormalizeError, ValueError) as error:
             futures.append(self._dead_letter(record, error))
             return None
+
+    def _decide(self, normalized: list[tuple[Article, Fingerprint]], now: datetime) -> list[Decision]:
         try:
-            decision = self.dedup.decide(article, now)
+            return self.dedup.decide_batch([article for article, _ in normalized], now,
+                                           [fingerprint for _, fingerprint in normalized])
         except RETRYABLE as error:
             raise TransientError(f"dedup store unavailable: {error}") from error
+
+    def _counted(self, decision: Decision) -> bool:
+        """Count the decision; True when its article is to be published."""
         if not decision.publish:
             metrics.DUPLICATES.labels(decision.reason or "duplicate").inc()
-            log.debug("duplicate_dropped", article=article.id, reason=decision.reason,
+            log.debug("duplicate_dropped", article=decision.article.id, reason=decision.reason,
                       duplicate_of=decision.duplicate_of)
-            return None
+            return False
         metrics.ARTICLES_PUBLISHED.labels(decision.verdict.value).inc()
         if self.learned:
             self.learned.observe(decision.article)
-        return decision.article
+        return True
 
     def _dead_letter(self, record: ConsumerRecord, error: Exception) -> object:
         letter = dead_letter(STAGE, record, error)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from schemas import Article, PubStatus
-from services.core.db import Database
-from services.normalizer.dedup import Decision, DedupStore, Verdict
+from services.core.db import Database, Tx
+from services.normalizer import dedup
+from services.normalizer.dedup import Decision, DedupStore, Snapshot, Verdict
 from tests.unit.dedup import stories
 from tests.unit.dedup.stories import T0
 
@@ -129,6 +131,73 @@ def test_purge_forgets_stories_older_than_the_window(store: DedupStore, shared_d
     assert later.verdict is Verdict.NEW
 
 
+def _batch(shared_dir: Path) -> list[Article]:
+    """Everything a batch can hold at once: a story, its copies, an exact duplicate, another story, a repeat."""
+    first = stories.syndicated(shared_dir)
+    return [first, stories.variant(shared_dir), stories.wire(shared_dir), stories.other_iraq_story(),
+            stories.make(5, first.title, first.body_text, feed_id="elsewhere"), first]
+
+
+def _outcome(decisions: list[Decision]) -> list[tuple[object, ...]]:
+    return [(d.verdict, d.reason, d.duplicate_of, d.article.story_id, d.article.version) for d in decisions]
+
+
+def test_a_batch_is_decided_in_one_transaction_as_one_by_one_decisions_would_be(database_url: str,
+                                                                                 shared_dir: Path) -> None:
+    one_by_one, batched = (DedupStore(Database(database_url)) for _ in range(2))
+    one_by_one.migrate()
+    try:
+        expected = [one_by_one.decide(article, T0) for article in _batch(shared_dir)]
+        one_by_one.purge(T0 + timedelta(days=30))  # the second store starts from an empty index
+        transactions = _count_transactions(batched.db)
+        decided = batched.decide_batch(_batch(shared_dir), T0)
+    finally:
+        one_by_one.db.close()
+        batched.db.close()
+    assert transactions == [1]
+    assert _outcome(decided) == _outcome(expected)
+    assert [d.verdict for d in decided] == [Verdict.NEW, Verdict.COPY, Verdict.COPY, Verdict.NEW,
+                                            Verdict.DUPLICATE, Verdict.REDELIVERED]
+
+
+def test_an_empty_batch_costs_no_transaction(store: DedupStore) -> None:
+    transactions = _count_transactions(store.db)
+    assert store.decide_batch([], T0) == []
+    assert transactions == [0]
+
+
+def test_a_batch_that_loses_a_claim_is_decided_again_one_article_at_a_time(store: DedupStore, shared_dir: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if another replica committed the story between this batch's read and its claims."""
+    rival = stories.syndicated(shared_dir)
+    store.decide(rival, T0)
+    stale_reads = [Snapshot()]  # the first read of the batch sees the database before the rival's commit
+    real_read = dedup.read
+    monkeypatch.setattr(dedup, "read", lambda tx, article, fingerprint: stale_reads.pop() if stale_reads
+                        else real_read(tx, article, fingerprint))
+    other = stories.other_iraq_story()
+    transactions = _count_transactions(store.db)
+    decided = store.decide_batch([stories.make(7, rival.title, rival.body_text, feed_id="elsewhere"), other], T0)
+    assert transactions == [1 + 2]  # the batch, rolled back; then one per article
+    assert (decided[0].verdict, decided[0].reason, decided[0].duplicate_of) == \
+        (Verdict.DUPLICATE, "same_content", rival.id)
+    assert decided[1].verdict is Verdict.NEW
+    assert store.decide(other, T0).verdict is Verdict.REDELIVERED  # decided once, nothing left from the batch
+
+
+def _count_transactions(db: Database) -> list[int]:
+    """A live count of the transactions ``db`` opens from now on."""
+    count = [0]
+    real = db.transaction
+
+    def counting() -> AbstractContextManager[Tx]:
+        count[0] += 1
+        return real()
+
+    db.transaction = counting  # type: ignore[method-assign,assignment]
+    return count
+
+
 def test_migrations_are_idempotent(store: DedupStore) -> None:
     store.migrate()
     assert store.db.migrate("normalizer", "services.normalizer") == []
@@ -150,6 +219,46 @@ def test_two_replicas_racing_on_copies_of_one_story_end_with_one_story_id(postgr
     finally:
         for replica in replicas:
             replica.db.close()
+
+
+@pytest.mark.postgres
+def test_two_replicas_deciding_batches_of_the_same_stories_in_opposite_orders_end_with_one_story_each(
+        postgres_url: str, shared_dir: Path) -> None:
+    """Each replica's batch claims one story's keys, then wants the other's: a deadlock or a lost claim."""
+    replicas = [DedupStore(Database(postgres_url)) for _ in range(2)]
+    replicas[0].migrate()
+    try:
+        for round_ in range(4):
+            seed = [_copy(shared_dir, round_, f"outlet-{round_}-{side}", suffix) for side, suffix in (("a", ""),
+                                                                                                  ("b", " (Reuters)"))]
+            other = [stories.make(100 + round_, f"Speaker vote {round_}{side}", stories.OTHER_IRAQ_STORY[1],
+                                  feed_id=f"outlet-{round_}-{side}", item=f"speaker-{round_}") for side in "ab"]
+            batches = [[seed[0], other[0]], [other[1], seed[1]]]
+            decided = _race_batches(replicas, batches, T0 + timedelta(days=round_))
+            for one, two in ((decided[0][0], decided[1][1]), (decided[0][1], decided[1][0])):  # the same story
+                assert one.article.story_id == two.article.story_id, f"round {round_}"
+                assert sorted((one.verdict, two.verdict)) == sorted([Verdict.NEW, Verdict.COPY])
+            replicas[0].purge(T0 + timedelta(days=round_ + 30))
+    finally:
+        for replica in replicas:
+            replica.db.close()
+
+
+def _race_batches(replicas: list[DedupStore], batches: list[list[Article]], now: datetime) -> list[list[Decision]]:
+    barrier = threading.Barrier(len(replicas))
+    decided: dict[int, list[Decision]] = {}
+
+    def run(index: int) -> None:
+        barrier.wait()
+        decided[index] = replicas[index].decide_batch(batches[index], now)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(replicas))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(decided) == len(replicas)
+    return [decided[index] for index in range(len(replicas))]
 
 
 def _copy(shared_dir: Path, round_: int, feed_id: str, title_suffix: str) -> Article:

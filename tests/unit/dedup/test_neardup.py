@@ -12,6 +12,7 @@ from services.normalizer.neardup import (
     Candidate,
     NearDup,
     NearDupConfig,
+    article_text,
     is_wire_update,
     strip_prefixes,
 )
@@ -24,6 +25,12 @@ def candidate(article: Article, *, story: str = "story-1", same_feed: bool = Fal
     fingerprint = NEAR.fingerprint(article)
     assert fingerprint.signature is not None
     return Candidate(story, "first-article", fingerprint.signature, 1, same_feed)
+
+
+def test_an_articles_fingerprint_is_the_fingerprint_of_its_text(shared_dir: Path) -> None:
+    for article in (stories.syndicated(shared_dir), stories.variant(shared_dir), stories.other_iraq_story(),
+                    stories.make(9, "UPDATE 2-北京 talks", "北京欢迎 you. The ﬁrst Ａ①.")):
+        assert NEAR.fingerprint(article) == NEAR.fingerprint_text(article_text(article))
 
 
 def decide(article: Article, snapshot: Snapshot) -> Plan | Decision:

@@ -1,0 +1,83 @@
+"""The normalizer's batch step on a real SQLite dedup store (the producer is a stand-in that keeps what it
+is sent): a polled batch is decided in one transaction, published in record order, poison dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+from kafka.consumer.fetcher import ConsumerRecord
+
+from schemas import Article
+from services.core.config import Topics
+from services.core.db import Database, Tx
+from services.normalizer.dedup import DedupStore
+from services.normalizer.service import NormalizeBatch
+from tests.factories import raw_item
+
+TOPICS = Topics("t")
+SAME_TEXT = "<p>Identical wire copy carried by two sites, word for word, in both of them.</p>"
+
+
+class KeptProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes) -> Any:
+        self.sent.append((topic, value))
+        return self
+
+    def get(self, timeout: float) -> None:
+        return None
+
+    def flush(self, timeout: float) -> None:
+        return None
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[DedupStore]:
+    store = DedupStore(Database(sqlite_url))
+    store.migrate()
+    yield store
+    store.db.close()
+
+
+def records() -> list[ConsumerRecord]:
+    raws = [raw_item(1), raw_item(2), raw_item(3, body=SAME_TEXT), raw_item(3, feed_id="feed-b", body=SAME_TEXT)]
+    values = [raw.to_bytes() for raw in raws]
+    values.insert(2, b"{not json")
+    return [ConsumerRecord(topic=TOPICS.raw_items, partition=0, leader_epoch=None, offset=offset, timestamp=0,
+                           timestamp_type=0, key=b"k", value=value, headers=[], checksum=None,
+                           serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
+            for offset, value in enumerate(values)]
+
+
+def test_a_batch_costs_one_dedup_transaction_and_one_to_mark_it_published(store: DedupStore) -> None:
+    producer = KeptProducer()
+    transactions = _count_transactions(store.db)
+    NormalizeBatch(producer, TOPICS, store)(records())
+    assert transactions == [2]
+    articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
+    assert [a.title for a in articles] == ["Story number 1", "Story number 2", "Story number 3"]  # record order
+    assert [topic for topic, _ in producer.sent].count(TOPICS.dead_letter) == 1
+
+
+def test_a_redelivered_batch_publishes_nothing_twice(store: DedupStore) -> None:
+    NormalizeBatch(KeptProducer(), TOPICS, store)(records())
+    again = KeptProducer()
+    NormalizeBatch(again, TOPICS, store)(records())
+    assert [topic for topic, _ in again.sent] == [TOPICS.dead_letter]  # the poison again, no article
+
+
+def _count_transactions(db: Database) -> list[int]:
+    count = [0]
+    real = db.transaction
+
+    def counting() -> AbstractContextManager[Tx]:
+        count[0] += 1
+        return real()
+
+    db.transaction = counting  # type: ignore[method-assign,assignment]
+    return count
