@@ -11,7 +11,8 @@ For each engine, on a fresh topic and a fresh database:
    on PostgreSQL also two replicas of the sink in one consumer group (how the sink scales out);
 3. full-text cost: the batched run again (half the articles) on a database without the full-text index
    (PostgreSQL: the tsvector column and its GIN index; SQLite: the FTS5 insert trigger); the difference
-   in CPU per article is what indexing for search costs;
+   in CPU per article is what indexing for search costs; on PostgreSQL also a what-if that indexes only
+   the first 1 KB of each body (one and two replicas): what bounding the indexed text would buy;
 4. latency: the sink running, a producer in a separate process sends at a fixed rate for a while and
    stamps ``fetched_at`` at send; latency is the commit time minus ``fetched_at`` (p50 / p99 / max).
 
@@ -64,6 +65,24 @@ SYLLABLES = ("ka", "lo", "mi", "ne", "ra", "tu", "ve", "so", "di", "ba", "re", "
 # A few thousand distinct words with a skewed frequency, so that lexemes and the GIN index look like prose.
 WORDS = [a + b + c for a in SYLLABLES for b in SYLLABLES for c in ("", *SYLLABLES[:8])]
 WEIGHTS = [1.0 / (rank + 1) for rank in range(len(WORDS))]
+
+AS_BUILT, NO_FULL_TEXT, BODY_PREFIX = "as built", "no full-text", "body prefix"
+#: Characters of the body the "body prefix" experiment indexes (the title is always indexed whole).
+PREFIX_CHARS = 1024
+_PG_DROP_SEARCH = ("DROP INDEX articles_search", "ALTER TABLE articles DROP COLUMN search")
+#: Schema changes made after the migrations, per scenario and engine. "no full-text" drops what indexing
+#: for search adds to every insert, to measure its cost; "body prefix" is a what-if, not the product: it
+#: indexes only the start of each body, so later words are not found.
+SCHEMA_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
+    AS_BUILT: {"postgresql": (), "sqlite": ()},
+    NO_FULL_TEXT: {"postgresql": _PG_DROP_SEARCH, "sqlite": ("DROP TRIGGER articles_fts_insert",)},
+    BODY_PREFIX: {"postgresql": (*_PG_DROP_SEARCH,
+        "ALTER TABLE articles ADD COLUMN search tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', "
+        "coalesce(title, '')), 'A') || to_tsvector('simple', left(coalesce(body_text, ''), "
+        f"{PREFIX_CHARS}))) STORED",
+        "ALTER TABLE articles ALTER COLUMN search SET STORAGE EXTERNAL",
+        "CREATE INDEX articles_search ON articles USING GIN (search)"), "sqlite": ()},
+}
 
 
 # --- articles -----------------------------------------------------------------------------------------------
@@ -194,8 +213,8 @@ class Drain:
 
 
 def drain(url: str, count: int, *, one_per_transaction: bool = False, replicas: int = 1,
-          full_text: bool = True) -> Drain:
-    with fresh(url, one_per_transaction, full_text) as (settings, store):
+          schema: str = AS_BUILT) -> Drain:
+    with fresh(url, one_per_transaction, schema) as (settings, store):
         produce(settings, count)
         sink_cpu, db_cpu = time.process_time(), ServerCpu(store.db)
         with running_sink(settings, store, replicas):
@@ -248,8 +267,8 @@ def latency(url: str, rate: float, seconds: float) -> list[float]:
 
 @contextmanager
 def fresh(url: str, one_per_transaction: bool = False,
-          full_text: bool = True) -> Iterator[tuple[CommonSettings, TimedStore]]:
-    """A new topic set and a new, migrated database for one scenario (``full_text=False``: without FTS)."""
+          schema: str = AS_BUILT) -> Iterator[tuple[CommonSettings, TimedStore]]:
+    """A new topic set and a new, migrated database for one scenario, its schema changed as ``schema`` says."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = CommonSettings(kafka_bootstrap_servers=BOOTSTRAP, topic_prefix=prefix,
                               topic_partitions=PARTITIONS)
@@ -257,8 +276,7 @@ def fresh(url: str, one_per_transaction: bool = False,
     with database(url) as db_url:
         store = TimedStore(Database(db_url), one_per_transaction=one_per_transaction)
         store.migrate()
-        if not full_text:
-            drop_full_text(store.db)
+        change_schema(store.db, schema)
         try:
             yield settings, store
         finally:
@@ -266,16 +284,9 @@ def fresh(url: str, one_per_transaction: bool = False,
             delete_topics(settings)
 
 
-#: What indexing for full-text search adds to every insert, per engine: dropped to measure its cost.
-DROP_FULL_TEXT = {
-    "postgresql": ("DROP INDEX articles_search", "ALTER TABLE articles DROP COLUMN search"),
-    "sqlite": ("DROP TRIGGER articles_fts_insert",),
-}
-
-
-def drop_full_text(db: Database) -> None:
+def change_schema(db: Database, schema: str) -> None:
     with db.transaction() as tx:
-        for statement in DROP_FULL_TEXT[db.dialect]:
+        for statement in SCHEMA_CHANGES[schema][db.dialect]:
             tx.execute(statement)
 
 
@@ -331,11 +342,14 @@ def bench_engine(name: str, url: str, args: argparse.Namespace) -> None:
     single = drain(url, args.baseline, one_per_transaction=True)
     report("baseline (1/tx)", single)
     print(f"  batched / baseline    {batched.rate / single.rate:>9.1f}x")
-    plain = drain(url, args.articles // 2, full_text=False)
+    plain = drain(url, args.articles // 2, schema=NO_FULL_TEXT)
     report("batched, no full-text", plain)
     print_full_text_cost(batched, plain)
     if url.startswith("postgresql"):  # SQLite has one writer: replicas would only take turns
         report("batched, 2 replicas", drain(url, args.articles, replicas=2))
+        print(f"  what-if, not the product: only the first {PREFIX_CHARS} characters of each body indexed")
+        report("  batched", drain(url, args.articles, schema=BODY_PREFIX))
+        report("  batched, 2 replicas", drain(url, args.articles, replicas=2, schema=BODY_PREFIX))
     found = latency(url, args.rate, args.seconds)
     print(f"  latency at {args.rate:.0f}/s for {args.seconds:.0f} s ({len(found)} articles): "
           f"p50 {percentile(found, 0.5) * 1000:.0f} ms, p99 {percentile(found, 0.99) * 1000:.0f} ms, "
