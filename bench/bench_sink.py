@@ -9,7 +9,11 @@ For each engine, on a fresh topic and a fresh database:
    first batch to its last commit) with the production path: batches of up to 500, one transaction each;
 2. baseline: the same polls and batches on fewer articles, but one transaction per article, for the ratio;
    on PostgreSQL also two replicas of the sink in one consumer group (how the sink scales out);
-3. latency: the sink running, a producer in a separate process sends at a fixed rate for a while and
+3. full-text cost: the batched run again (half the articles) on a database without the full-text index
+   (PostgreSQL: the tsvector column and its GIN index; SQLite: the FTS5 insert trigger); the difference
+   in CPU per article is what indexing for search costs; on PostgreSQL also a what-if that indexes only
+   the first 1 KB of each body (one and two replicas): what bounding the indexed text would buy;
+4. latency: the sink running, a producer in a separate process sends at a fixed rate for a while and
    stamps ``fetched_at`` at send; latency is the commit time minus ``fetched_at`` (p50 / p99 / max).
 
 Besides rates it prints CPU time per article (this process, and the PostgreSQL server processes serving the
@@ -61,6 +65,24 @@ SYLLABLES = ("ka", "lo", "mi", "ne", "ra", "tu", "ve", "so", "di", "ba", "re", "
 # A few thousand distinct words with a skewed frequency, so that lexemes and the GIN index look like prose.
 WORDS = [a + b + c for a in SYLLABLES for b in SYLLABLES for c in ("", *SYLLABLES[:8])]
 WEIGHTS = [1.0 / (rank + 1) for rank in range(len(WORDS))]
+
+AS_BUILT, NO_FULL_TEXT, BODY_PREFIX = "as built", "no full-text", "body prefix"
+#: Characters of the body the "body prefix" experiment indexes (the title is always indexed whole).
+PREFIX_CHARS = 1024
+_PG_DROP_SEARCH = ("DROP INDEX articles_search", "ALTER TABLE articles DROP COLUMN search")
+#: Schema changes made after the migrations, per scenario and engine. "no full-text" drops what indexing
+#: for search adds to every insert, to measure its cost; "body prefix" is a what-if, not the product: it
+#: indexes only the start of each body, so later words are not found.
+SCHEMA_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
+    AS_BUILT: {"postgresql": (), "sqlite": ()},
+    NO_FULL_TEXT: {"postgresql": _PG_DROP_SEARCH, "sqlite": ("DROP TRIGGER articles_fts_insert",)},
+    BODY_PREFIX: {"postgresql": (*_PG_DROP_SEARCH,
+        "ALTER TABLE articles ADD COLUMN search tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', "
+        "coalesce(title, '')), 'A') || to_tsvector('simple', left(coalesce(body_text, ''), "
+        f"{PREFIX_CHARS}))) STORED",
+        "ALTER TABLE articles ALTER COLUMN search SET STORAGE EXTERNAL",
+        "CREATE INDEX articles_search ON articles USING GIN (search)"), "sqlite": ()},
+}
 
 
 # --- articles -----------------------------------------------------------------------------------------------
@@ -190,8 +212,9 @@ class Drain:
         return cpu / self.rows * 1e6
 
 
-def drain(url: str, count: int, *, one_per_transaction: bool = False, replicas: int = 1) -> Drain:
-    with fresh(url, one_per_transaction) as (settings, store):
+def drain(url: str, count: int, *, one_per_transaction: bool = False, replicas: int = 1,
+          schema: str = AS_BUILT) -> Drain:
+    with fresh(url, one_per_transaction, schema) as (settings, store):
         produce(settings, count)
         sink_cpu, db_cpu = time.process_time(), ServerCpu(store.db)
         with running_sink(settings, store, replicas):
@@ -243,8 +266,9 @@ def latency(url: str, rate: float, seconds: float) -> list[float]:
 
 
 @contextmanager
-def fresh(url: str, one_per_transaction: bool = False) -> Iterator[tuple[CommonSettings, TimedStore]]:
-    """A new topic set and a new, migrated database for one scenario."""
+def fresh(url: str, one_per_transaction: bool = False,
+          schema: str = AS_BUILT) -> Iterator[tuple[CommonSettings, TimedStore]]:
+    """A new topic set and a new, migrated database for one scenario, its schema changed as ``schema`` says."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = CommonSettings(kafka_bootstrap_servers=BOOTSTRAP, topic_prefix=prefix,
                               topic_partitions=PARTITIONS)
@@ -252,11 +276,18 @@ def fresh(url: str, one_per_transaction: bool = False) -> Iterator[tuple[CommonS
     with database(url) as db_url:
         store = TimedStore(Database(db_url), one_per_transaction=one_per_transaction)
         store.migrate()
+        change_schema(store.db, schema)
         try:
             yield settings, store
         finally:
             store.close()
             delete_topics(settings)
+
+
+def change_schema(db: Database, schema: str) -> None:
+    with db.transaction() as tx:
+        for statement in SCHEMA_CHANGES[schema][db.dialect]:
+            tx.execute(statement)
 
 
 @contextmanager
@@ -311,12 +342,28 @@ def bench_engine(name: str, url: str, args: argparse.Namespace) -> None:
     single = drain(url, args.baseline, one_per_transaction=True)
     report("baseline (1/tx)", single)
     print(f"  batched / baseline    {batched.rate / single.rate:>9.1f}x")
+    plain = drain(url, args.articles // 2, schema=NO_FULL_TEXT)
+    report("batched, no full-text", plain)
+    print_full_text_cost(batched, plain)
     if url.startswith("postgresql"):  # SQLite has one writer: replicas would only take turns
         report("batched, 2 replicas", drain(url, args.articles, replicas=2))
+        print(f"  what-if, not the product: only the first {PREFIX_CHARS} characters of each body indexed")
+        report("  batched", drain(url, args.articles, schema=BODY_PREFIX))
+        report("  batched, 2 replicas", drain(url, args.articles, replicas=2, schema=BODY_PREFIX))
     found = latency(url, args.rate, args.seconds)
     print(f"  latency at {args.rate:.0f}/s for {args.seconds:.0f} s ({len(found)} articles): "
           f"p50 {percentile(found, 0.5) * 1000:.0f} ms, p99 {percentile(found, 0.99) * 1000:.0f} ms, "
           f"max {found[-1] * 1000:.0f} ms, mean {statistics.fmean(found) * 1000:.0f} ms")
+
+
+def print_full_text_cost(batched: Drain, plain: Drain) -> None:
+    """What the full-text index costs per article: the batched run minus the same run without it."""
+    sink = batched.per_row(batched.sink_cpu) - plain.per_row(plain.sink_cpu)
+    line = f"  full-text cost per article: sink {sink:.0f} us"
+    if batched.db_cpu:
+        db = batched.per_row(batched.db_cpu) - plain.per_row(plain.db_cpu)
+        line += f" + PostgreSQL {db:.0f} us ({db / batched.per_row(batched.db_cpu):.0%} of its CPU per article)"
+    print(f"{line}; rate without it {plain.rate / batched.rate:.1f}x")
 
 
 def report(label: str, run: Drain) -> None:

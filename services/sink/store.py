@@ -52,21 +52,41 @@ _SQLITE_INSERT = (
 )
 
 # A later version moves the pointer; an equal one (another outlet's copy) keeps the first stored.
-_UPSERT_STORY = (
-    "INSERT INTO stories (story_id, latest_article_id, latest_version, first_stored_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET "
+_STORY_CONFLICT = (
+    "ON CONFLICT (story_id) DO UPDATE SET "
     "latest_article_id = CASE WHEN excluded.latest_version > stories.latest_version "
     "THEN excluded.latest_article_id ELSE stories.latest_article_id END, "
     "latest_version = CASE WHEN excluded.latest_version > stories.latest_version "
     "THEN excluded.latest_version ELSE stories.latest_version END, "
     "updated_at = excluded.updated_at"
 )
+_UPSERT_STORY = (
+    "INSERT INTO stories (story_id, latest_article_id, latest_version, first_stored_at, updated_at) "
+    f"VALUES (?, ?, ?, ?, ?) {_STORY_CONFLICT}"
+)
+# PostgreSQL: every story of the batch in one statement (one execution instead of one per story).
+# unnest keeps the arrays' order, so rows are still locked in story order.
+_PG_UPSERT_STORIES = (
+    "INSERT INTO stories (story_id, latest_article_id, latest_version, first_stored_at, updated_at) "
+    "SELECT story, article, version, %b::timestamptz, %b::timestamptz "
+    "FROM unnest(%b::text[], %b::text[], %b::int[]) AS batch(story, article, version) "
+    f"{_STORY_CONFLICT}"
+)
 
-_UPSERT_SOURCE = (
-    "INSERT INTO sources (feed_id, name, url, first_seen, last_seen, article_count) VALUES (?, ?, ?, ?, ?, ?) "
+_SOURCE_CONFLICT = (
     "ON CONFLICT (feed_id) DO UPDATE SET name = COALESCE(excluded.name, sources.name), "
     "url = COALESCE(excluded.url, sources.url), last_seen = excluded.last_seen, "
     "article_count = sources.article_count + excluded.article_count"
+)
+_UPSERT_SOURCE = (
+    "INSERT INTO sources (feed_id, name, url, first_seen, last_seen, article_count) VALUES (?, ?, ?, ?, ?, ?) "
+    f"{_SOURCE_CONFLICT}"
+)
+_PG_UPSERT_SOURCES = (
+    "INSERT INTO sources (feed_id, name, url, first_seen, last_seen, article_count) "
+    "SELECT feed, name, url, %b::timestamptz, %b::timestamptz, n "
+    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[]) AS batch(feed, name, url, n) "
+    f"{_SOURCE_CONFLICT}"
 )
 
 _UPSERT_OFFSET = (
@@ -228,7 +248,11 @@ def _upsert_stories(tx: Tx, articles: Iterable[Article], now: datetime) -> None:
     for a in articles:
         if a.story_id not in latest or a.version > latest[a.story_id].version:
             latest[a.story_id] = a
-    tx.executemany(_UPSERT_STORY, [(s, a.id, a.version, now, now) for s, a in sorted(latest.items())])
+    rows = [(story, a.id, a.version) for story, a in sorted(latest.items())]
+    if tx.dialect == "postgresql":
+        _execute_unnest(tx, _PG_UPSERT_STORIES, (now, now), rows)
+    else:
+        tx.executemany(_UPSERT_STORY, [(*row, now, now) for row in rows])
 
 
 def _upsert_sources(tx: Tx, articles: Iterable[Article], now: datetime) -> None:
@@ -238,7 +262,17 @@ def _upsert_sources(tx: Tx, articles: Iterable[Article], now: datetime) -> None:
         counts[a.feed_id] += 1
         previous = names.get(a.feed_id, (None, None))
         names[a.feed_id] = (a.source.name or previous[0], a.source.url or previous[1])
-    tx.executemany(_UPSERT_SOURCE, [(feed, *names[feed], now, now, n) for feed, n in sorted(counts.items())])
+    rows = [(feed, *names[feed], n) for feed, n in sorted(counts.items())]
+    if tx.dialect == "postgresql":
+        _execute_unnest(tx, _PG_UPSERT_SOURCES, (now, now), rows)
+    else:
+        tx.executemany(_UPSERT_SOURCE, [(feed, name, url, now, now, n) for feed, name, url, n in rows])
+
+
+def _execute_unnest(tx: Tx, sql: str, constants: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Run a PostgreSQL ``unnest`` statement: the constants, then one array per column of ``rows``."""
+    if rows:
+        tx.execute(sql, (*constants, *(list(column) for column in zip(*rows, strict=True))))
 
 
 def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None) -> tuple[list[str], list[Any]]:

@@ -99,6 +99,28 @@ def test_the_latest_version_is_one_join_away(store: SqlStore) -> None:
         ("s", 2, "article-000002", "Headline 2")]
 
 
+def test_one_batch_of_many_stories_and_feeds_updates_each_of_them_once(store: SqlStore) -> None:
+    # Out of story order, two versions of one story and unnamed next to named feeds in one batch: the
+    # stories and sources of a batch are upserted together (one statement each on PostgreSQL).
+    named = article(5, story="b", feed_id="feed-b").model_copy(update={"source": Source(name="B News")})
+    store.write([article(1, story="c"), article(2, story="a", version=2), article(3, story="a"),
+                 article(4, story="b", feed_id="feed-b"), named], {(TOPIC, 0): 5}, datetime.now(UTC))
+    store.write([article(6, story="c", version=2, feed_id="feed-c"), article(7, story="a")],
+                {(TOPIC, 0): 7}, datetime.now(UTC))
+    stories = store.db.query("SELECT story_id, latest_article_id, latest_version FROM stories ORDER BY story_id")
+    assert stories == [("a", "article-000002", 2), ("b", "article-000004", 1), ("c", "article-000006", 2)]
+    assert {feed: (name, n) for feed, (name, _, n) in _sources(store).items()} == {
+        "feed-a": (None, 4), "feed-b": ("B News", 2), "feed-c": (None, 1)}
+
+
+def test_migration_0003_can_be_applied_again(store: SqlStore) -> None:
+    store.write([article(1, body="harbour")], {(TOPIC, 0): 1}, datetime.now(UTC))
+    with store.db.transaction() as tx:
+        tx.execute("DELETE FROM schema_migrations WHERE component = 'sink' AND version = 3")
+    assert store.db.migrate("sink", "services.sink") == [3]
+    assert [a["id"] for a in Reader(store.db).articles(query="harbour")] == ["article-000001"]
+
+
 def test_migration_0002_backfills_sources_from_stored_articles(store: SqlStore) -> None:
     store.write([article(1), article(2), article(3, feed_id="feed-b")], {(TOPIC, 0): 3}, datetime.now(UTC))
     with store.db.transaction() as tx:  # back to the 0001 schema, with the rows kept
@@ -192,6 +214,28 @@ def test_search_handles_non_ascii_words(store: SqlStore) -> None:
     reader = Reader(store.db)
     assert [a["id"] for a in reader.articles(query="zürich")] == ["article-000001"]
     assert [a["id"] for a in reader.articles(query="東京")] == ["article-000002"]
+
+
+def test_search_finds_a_word_at_the_very_end_of_a_long_body(store: SqlStore) -> None:
+    # The whole body is indexed, not a prefix: the last word of a 20 KB article is found.
+    long_body = "Filler words about nothing. " * 700 + "zanzibar"
+    store.write([article(1, body=long_body), article(2, body="zanzibar first")], {(TOPIC, 0): 2},
+                datetime.now(UTC))
+    assert [a["id"] for a in Reader(store.db).articles(query="zanzibar")] == ["article-000002", "article-000001"]
+
+
+def test_postgresql_keeps_phrases_and_stores_the_vector_uncompressed(postgres_url: str) -> None:
+    store = SqlStore(Database(postgres_url))
+    try:
+        store.migrate()
+        store.write([article(1, body="ferry strike in the harbour"), article(2, body="strike ferry harbour")],
+                    {(TOPIC, 0): 2}, datetime.now(UTC))
+        assert [a["id"] for a in Reader(store.db).articles(query='"ferry strike"')] == ["article-000001"]
+        storage = store.db.query("SELECT attstorage FROM pg_attribute "
+                                 "WHERE attrelid = 'articles'::regclass AND attname = 'search'")
+        assert storage == [("e",)]  # external: out of line, never compressed
+    finally:
+        store.close()
 
 
 def test_stories_list_the_latest_version_and_the_outlets_that_carried_the_story(store: SqlStore) -> None:

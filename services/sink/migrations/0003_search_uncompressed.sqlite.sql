@@ -1,0 +1,2 @@
+-- Nothing to change on SQLite: FTS5 keeps its index in its own tables, uncompressed. The file keeps
+-- the version numbers of both engines in step.
