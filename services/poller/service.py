@@ -1,6 +1,6 @@
 """The poll of one feed: retrieve -> parse (following older pages) -> decide what is new -> publish -> remember.
 
-Delivery: items are produced and flushed (acks=all) *before* the feed's validators and seen-item
+Delivery: items are produced and acknowledged (acks=all) *before* the feed's validators and seen-item
 hashes are stored, so a crash in between republishes rather than loses; the normalizer drops the
 repeats. An edited item (same id, new content hash) is published again as a new version. Items pushed
 by a WebSub hub take the same decide -> publish -> remember path. When to poll is ``loop.py``'s job.
