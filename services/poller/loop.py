@@ -63,7 +63,7 @@ class PollLoop:
                 self._reap()
                 self._start_due()
                 await asyncio.sleep(self._idle_seconds())
-            if self._in_flight:  # finish the polls in hand: their items are flushed and their state saved
+            if self._in_flight:  # finish the polls in hand: their items are acknowledged and their state saved
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             return []
         finally:

@@ -1,6 +1,6 @@
 """The poll of one feed: retrieve -> parse (following older pages) -> decide what is new -> publish -> remember.
 
-Delivery: items are produced and flushed (acks=all) *before* the feed's validators and seen-item
+Delivery: items are produced and acknowledged (acks=all) *before* the feed's validators and seen-item
 hashes are stored, so a crash in between republishes rather than loses; the normalizer drops the
 repeats. An edited item (same id, new content hash) is published again as a new version. Items pushed
 by a WebSub hub take the same decide -> publish -> remember path. When to poll is ``loop.py``'s job.
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import structlog
+from kafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
 from schemas import RawItem
@@ -75,7 +76,8 @@ class Poller:
     def __init__(self, feeds: list[FeedConfig], store: PollerStore, fetcher: Fetcher, publish: Publish, *,
                  max_concurrency: int = 64, per_host_concurrency: int = 4, max_pages: int = 10,
                  clock: Clock | None = None, rng: random.Random | None = None,
-                 on_parsed: ParsedHook | None = None, backfill: bool = False) -> None:
+                 on_parsed: ParsedHook | None = None, backfill: bool = False,
+                 publish_concurrency: int = 8) -> None:
         self.feeds = {feed.id: feed for feed in feeds}
         self.backfill = backfill  # follow older pages up to max_pages even past items already seen
         self.store = store
@@ -90,9 +92,13 @@ class Poller:
             lambda: asyncio.Semaphore(per_host_concurrency))
         # A poll and a WebSub push of the same feed must not decide on the same seen-items at once.
         self._feed_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Parsing and publishing block (CPU, broker acks): they run on threads of their own, as many as
-        # polls may be in flight, so feeds waiting for acks never starve others' parsing of threads.
+        # Parsing blocks on CPU: it runs on threads of its own, as many as polls may be in flight.
         self._executor = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="poller")
+        # Publishing blocks on broker acks: a few threads of its own (each waits for its feed's acks with
+        # a deadline), so publishes waiting on a slow broker never take the parsing threads, and the
+        # producer is not driven by as many threads as there are polls in flight.
+        self._publishing = ThreadPoolExecutor(max_workers=min(max_concurrency, publish_concurrency),
+                                              thread_name_prefix="publisher")
         self.states: dict[str, FeedState] = {}
         self._health_counts = {"ok": 0, "backing_off": 0, "gone": 0}
 
@@ -218,7 +224,7 @@ class Poller:
     async def _publish_items(self, feed: FeedConfig, items: list[RawItem]) -> Decision:
         metrics.ITEMS_SEEN.labels(feed.id).inc(len(items))
         decision = decide(items, self.store.known_hashes(feed.id, list({item.item_id for item in items})))
-        await self._off_loop(self.publish, decision.fresh)
+        await asyncio.get_running_loop().run_in_executor(self._publishing, self.publish, decision.fresh)
         self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.fresh], self.clock())
         metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(decision.fresh))
         return decision
@@ -295,8 +301,21 @@ def _authorization(feed: FeedConfig) -> SecretStr | None:
     return feed.auth.authorization() if feed.auth else None
 
 
+class PublishTimeoutError(Exception):
+    """The broker did not acknowledge a feed's items in time: the poll fails and is retried later."""
+
+
 class KafkaPublisher:
-    """Sends raw items keyed by item id and waits until the broker has acknowledged every one (acks=all)."""
+    """Sends a feed's raw items keyed by item id and waits until the broker has acknowledged every one
+    (acks=all), within one deadline.
+
+    It waits on its own records' futures only. ``producer.flush()`` is not used: in kafka-python 3.0 it
+    waits on every batch in the producer, whichever thread appended it, each for the whole timeout, so
+    one slow partition held every publishing thread of the poller at once. The producer's ``linger_ms``
+    sends the batches without a flush. A publish not acknowledged by the deadline raises
+    ``PublishTimeoutError`` instead of blocking: the poll becomes a ``publish_error``, the feed's state is
+    not saved, and the next poll publishes the items again (the normalizer drops repeats).
+    """
 
     def __init__(self, producer: object, topic: str, timeout: float = 60.0) -> None:
         self.producer = producer
@@ -306,11 +325,18 @@ class KafkaPublisher:
     def __call__(self, items: list[RawItem]) -> None:
         if not items:
             return
+        deadline = time.monotonic() + self.timeout
         futures = [self.producer.send(self.topic, key=item.item_id.encode(), value=item.to_bytes())  # type: ignore[attr-defined]
                    for item in items]
-        # flush() makes the batch go out now (without it, kafka-python 3.0 was seen leaving a lingering
-        # batch unsent under load); then each record's own ack is checked within one overall deadline.
-        deadline = time.monotonic() + self.timeout
-        self.producer.flush(timeout=self.timeout)  # type: ignore[attr-defined]
         for future in futures:
-            future.get(timeout=max(0.0, deadline - time.monotonic()))  # raises the send's error, if any
+            _acknowledged(future, deadline, self.timeout)
+
+
+def _acknowledged(future: Any, deadline: float, timeout: float) -> None:
+    """Wait for one record's ack until the deadline; raise the send's own error if it failed."""
+    try:
+        future.get(timeout=max(0.0, deadline - time.monotonic()))
+    except KafkaTimeoutError as error:
+        if future.is_done:  # the producer gave up on the record (delivery_timeout_ms): its own error
+            raise
+        raise PublishTimeoutError(f"items not acknowledged by the broker within {timeout:g} s") from error
