@@ -102,3 +102,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class RecordingProducer:
+    """A producer that keeps what is sent and acknowledges at once, for unit tests of a batch step."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send(self, topic: str, key: bytes, value: bytes) -> Any:
+        self.sent.append((topic, value))
+        return self
+
+    def get(self, timeout: float) -> None:
+        return None
+
+    def flush(self, timeout: float) -> None:
+        return None
+
+
+def count_transactions(db: Any) -> list[int]:
+    """A live count of the transactions ``db`` opens from now on."""
+    count = [0]
+    real = db.transaction
+
+    def counting() -> Any:
+        count[0] += 1
+        return real()
+
+    db.transaction = counting
+    return count

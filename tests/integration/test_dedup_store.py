@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from schemas import Article, PubStatus
-from services.core.db import Database, Tx
+from services.core.db import Database
 from services.normalizer import dedup
 from services.normalizer.dedup import Decision, DedupStore, Snapshot, Verdict
+from tests.helpers import count_transactions
 from tests.unit.dedup import stories
 from tests.unit.dedup.stories import T0
 
@@ -149,7 +149,7 @@ def test_a_batch_is_decided_in_one_transaction_as_one_by_one_decisions_would_be(
     try:
         expected = [one_by_one.decide(article, T0) for article in _batch(shared_dir)]
         one_by_one.purge(T0 + timedelta(days=30))  # the second store starts from an empty index
-        transactions = _count_transactions(batched.db)
+        transactions = count_transactions(batched.db)
         decided = batched.decide_batch(_batch(shared_dir), T0)
     finally:
         one_by_one.db.close()
@@ -161,7 +161,7 @@ def test_a_batch_is_decided_in_one_transaction_as_one_by_one_decisions_would_be(
 
 
 def test_an_empty_batch_costs_no_transaction(store: DedupStore) -> None:
-    transactions = _count_transactions(store.db)
+    transactions = count_transactions(store.db)
     assert store.decide_batch([], T0) == []
     assert transactions == [0]
 
@@ -176,7 +176,7 @@ def test_a_batch_that_loses_a_claim_is_decided_again_one_article_at_a_time(store
     monkeypatch.setattr(dedup, "read", lambda tx, article, fingerprint: stale_reads.pop() if stale_reads
                         else real_read(tx, article, fingerprint))
     other = stories.other_iraq_story()
-    transactions = _count_transactions(store.db)
+    transactions = count_transactions(store.db)
     decided = store.decide_batch([stories.make(7, rival.title, rival.body_text, feed_id="elsewhere"), other], T0)
     assert transactions == [1 + 2]  # the batch, rolled back; then one per article
     assert (decided[0].verdict, decided[0].reason, decided[0].duplicate_of) == \
@@ -184,18 +184,6 @@ def test_a_batch_that_loses_a_claim_is_decided_again_one_article_at_a_time(store
     assert decided[1].verdict is Verdict.NEW
     assert store.decide(other, T0).verdict is Verdict.REDELIVERED  # decided once, nothing left from the batch
 
-
-def _count_transactions(db: Database) -> list[int]:
-    """A live count of the transactions ``db`` opens from now on."""
-    count = [0]
-    real = db.transaction
-
-    def counting() -> AbstractContextManager[Tx]:
-        count[0] += 1
-        return real()
-
-    db.transaction = counting  # type: ignore[method-assign,assignment]
-    return count
 
 
 def test_migrations_are_idempotent(store: DedupStore) -> None:

@@ -4,36 +4,21 @@ is sent): a polled batch is decided in one transaction, published in record orde
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from typing import Any
 
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 
 from schemas import Article
 from services.core.config import Topics
-from services.core.db import Database, Tx
+from services.core.db import Database
 from services.normalizer.dedup import DedupStore
 from services.normalizer.service import NormalizeBatch
 from tests.factories import raw_item
+from tests.helpers import RecordingProducer, count_transactions
 
 TOPICS = Topics("t")
 SAME_TEXT = "<p>Identical wire copy carried by two sites, word for word, in both of them.</p>"
 
-
-class KeptProducer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    def send(self, topic: str, key: bytes, value: bytes) -> Any:
-        self.sent.append((topic, value))
-        return self
-
-    def get(self, timeout: float) -> None:
-        return None
-
-    def flush(self, timeout: float) -> None:
-        return None
 
 
 @pytest.fixture
@@ -55,8 +40,8 @@ def records() -> list[ConsumerRecord]:
 
 
 def test_a_batch_costs_one_dedup_transaction_and_one_to_mark_it_published(store: DedupStore) -> None:
-    producer = KeptProducer()
-    transactions = _count_transactions(store.db)
+    producer = RecordingProducer()
+    transactions = count_transactions(store.db)
     NormalizeBatch(producer, TOPICS, store)(records())
     assert transactions == [2]
     articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
@@ -65,19 +50,8 @@ def test_a_batch_costs_one_dedup_transaction_and_one_to_mark_it_published(store:
 
 
 def test_a_redelivered_batch_publishes_nothing_twice(store: DedupStore) -> None:
-    NormalizeBatch(KeptProducer(), TOPICS, store)(records())
-    again = KeptProducer()
+    NormalizeBatch(RecordingProducer(), TOPICS, store)(records())
+    again = RecordingProducer()
     NormalizeBatch(again, TOPICS, store)(records())
     assert [topic for topic, _ in again.sent] == [TOPICS.dead_letter]  # the poison again, no article
 
-
-def _count_transactions(db: Database) -> list[int]:
-    count = [0]
-    real = db.transaction
-
-    def counting() -> AbstractContextManager[Tx]:
-        count[0] += 1
-        return real()
-
-    db.transaction = counting  # type: ignore[method-assign,assignment]
-    return count

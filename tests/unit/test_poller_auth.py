@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,6 @@ from prometheus_client import REGISTRY, generate_latest
 from pydantic import SecretStr
 
 from schemas import RawItem
-from services.core.db import Database
 from services.poller.feeds import FeedsFileError, load_feeds
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
@@ -47,15 +45,6 @@ feeds:
     auth: {{type: basic, username: wire, password_env: WIREFEED_TEST_FEED_PASSWORD}}
 """)
     return path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[PollerStore]:
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    store = PollerStore(db)
-    store.migrate()
-    yield store
-    db.close()
 
 
 def secret_forms() -> list[str]:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from html import escape
-from pathlib import Path
 
-import pytest
 import structlog
 
 from schemas import RawItem
-from services.core.db import Database
 from services.poller.backfill import backfill_feeds
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
@@ -38,15 +34,6 @@ def serve(server: FeedServer, newest: int, per_page: int = 10, pages: int = 3) -
     for index, path in enumerate(paths):
         chunk = numbers[index * per_page:] if index == pages - 1 else numbers[index * per_page:(index + 1) * per_page]
         server.resources[path] = atom_page(server, chunk, paths[index + 1] if index + 1 < pages else None)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[PollerStore]:
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    store = PollerStore(db)
-    store.migrate()
-    yield store
-    db.close()
 
 
 async def poll(server: FeedServer, store: PollerStore, published: list[RawItem], max_pages: int = 10) -> str:

@@ -7,15 +7,12 @@ error, or ``PublishTimeoutError``, which the poller turns into a ``publish_error
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kafka.errors import KafkaTimeoutError
 from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
 from kafka.structs import TopicPartition
 
-from services.core.db import Database
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import KafkaPublisher, Poller, PublishTimeoutError
@@ -86,15 +83,6 @@ def test_a_record_the_producer_gave_up_on_raises_the_sends_own_error() -> None:
     with pytest.raises(KafkaTimeoutError) as raised:
         publish([raw_item(1)])
     assert not isinstance(raised.value, PublishTimeoutError) and raised.value is expired
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[PollerStore]:
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    store = PollerStore(db)
-    store.migrate()
-    yield store
-    db.close()
 
 
 async def poll(server: FeedServer, store: PollerStore, producer: Producer) -> str:

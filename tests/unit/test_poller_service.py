@@ -6,13 +6,9 @@ Kafka path is covered in tests/integration.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from schemas import RawItem
-from services.core.db import Database
 from services.poller import service
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
@@ -31,15 +27,6 @@ class Published(list[RawItem]):
         if self.fail:
             raise ConnectionError("broker unavailable")
         self.extend(items)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[PollerStore]:
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    store = PollerStore(db)
-    store.migrate()
-    yield store
-    db.close()
 
 
 def make_poller(server: FeedServer, store: PollerStore, published: Published) -> tuple[Poller, FeedConfig]:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from schemas import RawItem
-from services.core.db import Database
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.schedule import (
@@ -58,15 +55,6 @@ def test_expires_counts_from_the_servers_date_and_max_age_wins_over_it() -> None
     assert expires_in(None, None, NOW) is None
     assert freshness_seconds({"expires": expires, "date": date}, NOW) == 1800
     assert freshness_seconds({"expires": expires, "cache-control": "max-age=60"}, NOW) == 60
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[PollerStore]:
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    store = PollerStore(db)
-    store.migrate()
-    yield store
-    db.close()
 
 
 def story(n: int) -> dict[str, str]:

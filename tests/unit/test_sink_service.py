@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from kafka import TopicPartition
@@ -21,6 +20,7 @@ from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, WriteResult
 from tests.factories import article
+from tests.helpers import RecordingProducer
 
 TOPIC = "p.articles.v1"
 
@@ -66,20 +66,6 @@ class FakeConsumer:
         return {tp: 0 for tp in partitions}
 
 
-class FakeProducer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    def send(self, topic: str, key: bytes, value: bytes) -> Any:
-        self.sent.append((topic, value))
-        return self
-
-    def get(self, timeout: float) -> None:
-        return None
-
-    def flush(self, timeout: float) -> None:
-        return None
-
 
 def record(partition: int, offset: int, value: bytes) -> ConsumerRecord:
     return ConsumerRecord(topic=TOPIC, partition=partition, leader_epoch=None, offset=offset, timestamp=0,
@@ -87,9 +73,9 @@ def record(partition: int, offset: int, value: bytes) -> ConsumerRecord:
                           serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
 
 
-def _batch(store: FakeStore, consumer: FakeConsumer, producer: FakeProducer | None = None) -> SinkBatch:
+def _batch(store: FakeStore, consumer: FakeConsumer, producer: RecordingProducer | None = None) -> SinkBatch:
     offsets = StoredOffsets(consumer, store, TOPIC)
-    return SinkBatch(store, producer or FakeProducer(), Topics("p"), offsets)  # type: ignore[arg-type]
+    return SinkBatch(store, producer or RecordingProducer(), Topics("p"), offsets)  # type: ignore[arg-type]
 
 
 def test_assignment_seeks_to_the_stored_offsets() -> None:
@@ -126,7 +112,7 @@ def test_a_batch_of_already_stored_records_never_moves_the_offset_back() -> None
 
 
 def test_an_article_with_a_nul_character_is_dead_lettered_not_retried_forever() -> None:
-    consumer, store, producer = FakeConsumer([0]), FakeStore(), FakeProducer()
+    consumer, store, producer = FakeConsumer([0]), FakeStore(), RecordingProducer()
     poisoned = article(1).model_copy(update={"title": "bad\x00title"})
     batch = _batch(store, consumer, producer)
     batch([record(0, 0, poisoned.to_bytes()), record(0, 1, article(2).to_bytes())])

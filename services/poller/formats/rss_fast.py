@@ -28,7 +28,6 @@ CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DC = "http://purl.org/dc/elements/1.1/"
 RSS1 = "http://purl.org/rss/1.0/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-XHTML = "http://www.w3.org/1999/xhtml"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _FeedParserMixin = feedparser.mixin._FeedParserMixin
@@ -193,13 +192,17 @@ def _set(name: str, attributes: frozenset[str] = frozenset()) -> Callable[[dict[
     return read
 
 
+_set_title = _set("title")
+_set_guid = _set("id", frozenset({"isPermaLink"}))
+
+
 def _title(values: dict[str, Any], element: Any) -> None:
-    _set("title")(values, element)
+    _set_title(values, element)
     values["title_detail"] = {"language": _language(element)}
 
 
 def _guid(values: dict[str, Any], element: Any) -> None:
-    _set("id", frozenset({"isPermaLink"}))(values, element)
+    _set_guid(values, element)
     values["guidislink"] = element.get("isPermaLink", "true").strip().lower() != "false"
 
 
@@ -345,18 +348,9 @@ _ATOM_ENTRY: dict[str, Callable[[dict[str, Any], Any], None]] = {
 
 def _atom_text(element: Any) -> str:
     kind = element.get("type", "text")
-    if kind in ("text", "html"):
-        return _plain(element)
-    if kind == "xhtml":
-        return _xhtml(element)
-    raise NotPlainError(f"atom text of type {kind}")
-
-
-def _xhtml(element: Any) -> str:
-    div = element.find(f"{{{XHTML}}}div")
-    if div is None or len(element) != 1:
-        raise NotPlainError("xhtml text without its div")
-    raise NotPlainError("xhtml")
+    if kind not in ("text", "html"):
+        raise NotPlainError(f"atom text of type {kind}")  # xhtml and media types: feedparser's to read
+    return _plain(element)
 
 
 # --- elements not read here -----------------------------------------------------------------------------
