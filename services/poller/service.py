@@ -131,8 +131,8 @@ class Poller:
             self._save(self._learned(state, decision, now))
         return PollOutcome(feed.id, "ok", len(decision.fresh))
 
-    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+    async def _off_loop(self, work: Callable[..., T], *args: Any, executor: ThreadPoolExecutor | None = None) -> T:
+        return await asyncio.get_running_loop().run_in_executor(executor or self._executor, work, *args)
 
     def _state(self, feed: FeedConfig) -> FeedState:
         return self.states.get(feed.id) or self.store.feed_state(feed.id, str(feed.url))
@@ -224,7 +224,7 @@ class Poller:
     async def _publish_items(self, feed: FeedConfig, items: list[RawItem]) -> Decision:
         metrics.ITEMS_SEEN.labels(feed.id).inc(len(items))
         decision = decide(items, self.store.known_hashes(feed.id, list({item.item_id for item in items})))
-        await asyncio.get_running_loop().run_in_executor(self._publishing, self.publish, decision.fresh)
+        await self._off_loop(self.publish, decision.fresh, executor=self._publishing)
         self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.fresh], self.clock())
         metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(decision.fresh))
         return decision
