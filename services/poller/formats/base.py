@@ -76,16 +76,16 @@ def bounded_original(fragment: str) -> str:
 
 def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **fields: Any) -> RawItem:
     fields = {name: value for name, value in fields.items() if value is not None}
-    return RawItem(
-        item_id=item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
-        feed_id=ctx.feed_id,
-        feed_url=ctx.feed_url,
-        feed_title=feed_title,
-        format=fmt,
-        fetched_at=ctx.fetched_at,
-        content_hash=content_hash(fields),
+    return RawItem.model_validate({
+        "item_id": item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
+        "feed_id": ctx.feed_id,
+        "feed_url": ctx.feed_url,
+        "feed_title": feed_title,
+        "format": fmt,
+        "fetched_at": ctx.fetched_at,
+        "content_hash": content_hash(fields),
         **fields,
-    )
+    })
 
 
 def _fallback_key(fields: dict[str, Any]) -> str:

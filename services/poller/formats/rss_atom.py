@@ -11,9 +11,9 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from schemas import Enclosure, FeedFormat, RawItem
+from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item
-from services.poller.formats.rss_fast import parse_plain_feed
+from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, strict_parser
 from services.poller.formats.xmltree import fragment, item_fragments
 
@@ -31,7 +31,7 @@ def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = Non
     reject_entity_declarations(body)
     plain = parse_plain_feed(body, content_type, strict_parser())
     if plain is not None:
-        return _parsed_feed(plain, ctx, [fragment(entry.element) for entry in plain.entries])
+        return _plain_feed(plain, ctx)
     return parse_reference(body, ctx, content_type)
 
 
@@ -63,6 +63,36 @@ def _parsed_feed(parsed: Any, ctx: FeedContext, originals: list[str | None]) -> 
         hub_url=_link(feed, "hub", ctx.feed_url),
         self_url=_link(feed, "self", ctx.feed_url),
     )
+
+
+def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
+    """The ParsedFeed of rss_fast's reading, which has each item's fields ready but for resolving links."""
+    fmt = _format_of(plain.version)
+    title = _text(plain.title)
+    base = ctx.feed_url
+    items = [_plain_item(fields, ctx, fmt, title, fragment(element))
+             for fields, element in zip(plain.items, plain.elements, strict=True)]
+    links = plain.links
+    return ParsedFeed(
+        format=fmt,
+        title=title,
+        items=items,
+        ttl_seconds=_ttl(plain.ttl),
+        next_page_url=_absolute(links["next"], base) if "next" in links else None,
+        hub_url=_absolute(links["hub"], base) if "hub" in links else None,
+        self_url=_absolute(links["self"], base) if "self" in links else None,
+    )
+
+
+def _plain_item(fields: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
+                original: str) -> RawItem:
+    base = ctx.feed_url
+    resolved: dict[str, Any] = {"link": _absolute(_text(fields.get("link")), base), "original": original}
+    if "canonical_link" in fields:
+        resolved["canonical_link"] = _absolute(fields["canonical_link"], base)
+    if "enclosures" in fields:
+        resolved["enclosures"] = [_enclosure(enclosure, base) for enclosure in fields["enclosures"]]
+    return make_raw_item(ctx, fmt, feed_title, **(fields | resolved))
 
 
 def _format_of(version: str) -> FeedFormat:
@@ -97,13 +127,14 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
     )
 
 
-def _enclosure(enclosure: Any, base: str) -> Enclosure:
+def _enclosure(enclosure: Any, base: str) -> dict[str, Any]:
+    """An Enclosure's fields (RawItem validates them into one)."""
     length = str(enclosure.get("length") or "")
-    return Enclosure(
-        url=urljoin(base, str(enclosure["href"]).strip()),
-        type=enclosure.get("type"),
-        length=int(length) if length.isdigit() else None,
-    )
+    return {
+        "url": urljoin(base, str(enclosure["href"]).strip()),
+        "type": enclosure.get("type"),
+        "length": int(length) if length.isdigit() else None,
+    }
 
 
 def _link(node: Any, rel: str, base: str) -> str | None:

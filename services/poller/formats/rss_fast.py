@@ -42,32 +42,41 @@ _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii"})
 
 
+# Clark-notation tags, spelled out once rather than formatted for every element read.
+RSS1_CHANNEL, RSS1_ITEM, RSS1_ITEMS = f"{{{RSS1}}}channel", f"{{{RSS1}}}item", f"{{{RSS1}}}items"
+RDF_ROOT, RDF_ABOUT = f"{{{RDF}}}RDF", f"{{{RDF}}}about"
+ATOM_FEED, ATOM_ENTRY = f"{{{ATOM}}}feed", f"{{{ATOM}}}entry"
+ATOM_LINK, ATOM_TITLE = f"{{{ATOM}}}link", f"{{{ATOM}}}title"
+CONTENT_ENCODED, ITUNES_SUMMARY = f"{{{CONTENT}}}encoded", f"{{{ITUNES}}}summary"
+_RSS_ITEM_TAGS = frozenset({"item", RSS1_ITEM})
+_RSS_TITLE_TAGS = frozenset({"title", f"{{{RSS1}}}title"})
+_RSS_SUMMARY_TAGS = frozenset({"description", f"{{{RSS1}}}description", ITUNES_SUMMARY, CONTENT_ENCODED})
+
+# An item's fields, keyed by RawItem's names, while its elements are read; _finish_item drops the helpers.
+Values = dict[str, Any]
+Reader = Callable[[Values, Any], None]
+
+
 @dataclass
-class FastEntry:
-    """An item's fields under feedparser's names, so one mapping serves both readings."""
+class PlainFeed:
+    """A plain feed as feedparser reads it: the feed's fields, and each item's RawItem fields.
 
-    values: dict[str, Any] = field(default_factory=dict)
-    element: Any = None  # the <item>/<entry>, for RawItem.original
+    Links are as the document writes them; the caller resolves them against the feed's URL.
+    """
 
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.values.get(name, default)
-
-
-@dataclass
-class FastFeed:
     version: str
-    feed: dict[str, Any]
-    entries: list[FastEntry]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.version if name == "version" else default
+    title: str | None = None
+    ttl: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # rel -> href of the feed's first link with that rel
+    items: list[Values] = field(default_factory=list)
+    elements: list[Any] = field(default_factory=list)  # each item's <item>/<entry>, for RawItem.original
 
 
 class NotPlainError(Exception):
     """The document holds something the fast reading does not model."""
 
 
-def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLParser) -> FastFeed | None:
+def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLParser) -> PlainFeed | None:
     """The fast reading of a plain feed, or None when feedparser must read it."""
     # xml:base scoping, HTTP charsets other than UTF-8, and cp1252 characters smuggled in as C1 controls
     # (which feedparser repairs) follow feedparser's rules, which are not repeated here.
@@ -99,18 +108,18 @@ def _as_utf8_or_windows_1252(body: bytes) -> bytes | str:
     return body
 
 
-def _read(root: Any) -> FastFeed:
+def _read(root: Any) -> PlainFeed:
     tag = root.tag
     if tag == "rss" and root.get("version", "2.0") == "2.0":
         channel = _only(root, "channel")
-        return _rss_feed("rss20" if root.get("version") else "rss", list(channel))
-    if tag == f"{{{RDF}}}RDF":
-        channel = _only(root, f"{{{RSS1}}}channel")
-        return _rss_feed("rss10", [*channel, *root.iterchildren(f"{{{RSS1}}}item")])
-    if tag == f"{{{ATOM}}}feed":
+        return _rss_feed(PlainFeed("rss20" if root.get("version") else "rss"), channel)
+    if tag == RDF_ROOT:
+        channel = _only(root, RSS1_CHANNEL)
+        return _rss_feed(PlainFeed("rss10"), [*channel, *root.iterchildren(RSS1_ITEM)])
+    if tag == ATOM_FEED:
         if root.find("{*}item") is not None:
             raise NotPlainError("items in an Atom feed")
-        return FastFeed("atom10", _atom_feed(root), [_atom_entry(e) for e in root.iterchildren(f"{{{ATOM}}}entry")])
+        return _atom_feed(root)
     raise NotPlainError(f"root element {tag}")
 
 
@@ -121,71 +130,82 @@ def _only(root: Any, tag: str) -> Any:
     return found[0]
 
 
+def _finish_item(values: Values, item: Any) -> Values:
+    """The item's RawItem fields: the reading's helpers dropped, and empty texts, which feedparser reports
+    as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
+    values.pop("has_content", None)
+    values.pop("guidislink", None)
+    if "title" in values:
+        language = values["language"]
+        values["language"] = _text(_language(item) if language is None else language)
+    # feedparser's empty content still counts as content; every other empty text is no text.
+    return {name: value for name, value in values.items() if value or (name == "content_html" and value == "")}
+
+
 # --- RSS 2.0 and RSS 1.0 ------------------------------------------------------------------------------
 
-def _rss_feed(version: str, children: list[Any]) -> FastFeed:
+def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
     """Channel and items in document order, carrying feedparser's "has content" flag from one to the next.
 
     feedparser keeps that flag on the parser, not the item, and clears it only at the end of an item, so
     a channel's own summary and content elements change how its first item's summaries are read.
     """
-    feed: dict[str, Any] = {"links": []}
-    entries, has_content = [], False
+    has_content = has_summary = False
     for child in children:
-        if child.tag in ("item", f"{{{RSS1}}}item"):
-            entries.append(_rss_item(child, has_content))
+        tag = child.tag
+        if tag in _RSS_ITEM_TAGS:
+            feed.items.append(_rss_item(child, has_content))
+            feed.elements.append(child)
             has_content = False
+        elif tag in _RSS_SUMMARY_TAGS:
+            # At channel level only itunes:summary counts as a summary (a description is the subtitle);
+            # content, or a summary-like element after a summary, starts content.
+            has_content = has_content or has_summary or tag == CONTENT_ENCODED
+            has_summary = has_summary or tag == ITUNES_SUMMARY
         else:
-            has_content = _rss_channel_element(feed, child, has_content)
-    return FastFeed(version, feed, entries)
+            _rss_channel_element(feed, child)
+    return feed
 
 
-def _rss_channel_element(feed: dict[str, Any], child: Any, has_content: bool) -> bool:
+def _rss_channel_element(feed: PlainFeed, child: Any) -> None:
     tag = child.tag
-    if tag in ("title", f"{{{RSS1}}}title"):
-        if "title" in feed:
+    if tag in _RSS_TITLE_TAGS:
+        if feed.title is not None:
             raise NotPlainError("repeated channel title")
-        feed["title"] = _plain(child)
+        feed.title = _plain(child)
     elif tag == "ttl":
-        feed["ttl"] = _plain(child)
-    elif tag == f"{{{ATOM}}}link":
-        feed["links"].append(_atom_link(child))
-    elif tag in ("description", f"{{{RSS1}}}description", f"{{{ITUNES}}}summary", f"{{{CONTENT}}}encoded"):
-        # At channel level only itunes:summary counts as a summary; a description is the subtitle.
-        starts_content = tag == f"{{{CONTENT}}}encoded" or (feed.get("has_summary") and not has_content)
-        feed["has_summary"] = feed.get("has_summary") or tag == f"{{{ITUNES}}}summary"
-        return has_content or bool(starts_content)
-    elif tag != f"{{{RSS1}}}items" and _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
+        feed.ttl = _plain(child)
+    elif tag == ATOM_LINK:
+        rel, href = _atom_link(child)
+        feed.links.setdefault(rel, href)
+    elif tag != RSS1_ITEMS and _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
         raise NotPlainError(f"channel element {tag}")
-    return has_content
 
 
-def _rss_item(item: Any, has_content: bool) -> FastEntry:
-    entry = FastEntry(element=item)
-    entry.values["has_content"] = has_content
-    about = item.get(f"{{{RDF}}}about")
+def _rss_item(item: Any, has_content: bool) -> Values:
+    values: Values = {"has_content": has_content}
+    about = item.get(RDF_ABOUT)
     if about is not None:
-        entry.values["id"] = about.strip()
+        values["guid"] = about.strip()
+    _read_children(item, _RSS_ITEM, values)
+    if "link" not in values and values.get("guidislink"):
+        values["link"] = values.get("guid")
+    if "summary_html" not in values and "content_html" in values:
+        values["summary_html"] = values["content_html"]
+    return _finish_item(values, item)
+
+
+def _read_children(item: Any, readers: dict[str, Reader], values: Values) -> None:
     for child in item:
-        reader = _RSS_ITEM.get(child.tag)
+        reader = readers.get(child.tag)
         if reader is None:
             _check_unread(child)
         else:
-            reader(entry.values, child)
-    _settle_rss(entry.values)
-    return entry
+            reader(values, child)
 
 
-def _settle_rss(values: dict[str, Any]) -> None:
-    if "link" not in values and values.get("guidislink"):
-        values["link"] = values.get("id")
-    content = values.get("content")
-    if content and "summary" not in values:
-        values["summary"] = content[0]["value"]
-
-
-def _set(name: str, attributes: frozenset[str] = frozenset()) -> Callable[[dict[str, Any], Any], None]:
-    def read(values: dict[str, Any], element: Any) -> None:
+def _set(name: str, attributes: frozenset[str] = frozenset()) -> Reader:
+    def read(values: Values, element: Any) -> None:
         if name in values or not attributes.issuperset(element.attrib):
             raise NotPlainError(f"repeated {name}, or attributes on it")
         values[name] = _plain(element)
@@ -193,29 +213,35 @@ def _set(name: str, attributes: frozenset[str] = frozenset()) -> Callable[[dict[
 
 
 _set_title = _set("title")
-_set_guid = _set("id", frozenset({"isPermaLink"}))
+_set_guid = _set("guid", frozenset({"isPermaLink"}))
 
 
-def _title(values: dict[str, Any], element: Any) -> None:
+def _title(values: Values, element: Any) -> None:
     _set_title(values, element)
-    values["title_detail"] = {"language": _language(element)}
+    values["language"] = element.get(XML_LANG)
 
 
-def _guid(values: dict[str, Any], element: Any) -> None:
+def _guid(values: Values, element: Any) -> None:
     _set_guid(values, element)
     values["guidislink"] = element.get("isPermaLink", "true").strip().lower() != "false"
 
 
-def _category(values: dict[str, Any], element: Any) -> None:
-    values.setdefault("tags", []).append({"term": _plain(element)})
+def _category(values: Values, element: Any) -> None:
+    term = _plain(element)
+    if term:
+        values.setdefault("categories", []).append(term)
 
 
-def _creator(values: dict[str, Any], element: Any) -> None:
-    values.setdefault("authors", []).append({"name": _author_name(_plain(element))})
+def _creator(values: Values, element: Any) -> None:
+    name = _author_name(_plain(element))
+    if name:
+        values.setdefault("authors", []).append(name)
 
 
 def _author_name(text: str) -> str:
     """The name in "jo@example.com (Jo Bloggs)", cut out exactly as feedparser's _sync_author_detail does."""
+    if "@" not in text:
+        return text  # the e-mail pattern needs one; most names have none
     email = _EMAIL.search(text)
     if email is None:
         return text
@@ -225,122 +251,139 @@ def _author_name(text: str) -> str:
     return name.strip()
 
 
-def _summary(values: dict[str, Any], element: Any) -> None:
+def _summary(values: Values, element: Any) -> None:
     # feedparser's rule: a summary-like element after the first, before any content, becomes content;
     # once there is content, a later one replaces the summary.
-    if "summary" in values and not values.get("has_content"):
+    if "summary_html" in values and not values["has_content"]:
         _add_content(values, element)
     else:
-        values["summary"] = _plain(element)
+        values["summary_html"] = _plain(element)
 
 
-def _add_content(values: dict[str, Any], element: Any) -> None:
-    values.setdefault("content", []).append({"value": _plain(element)})
+def _add_content(values: Values, element: Any) -> None:
+    values.setdefault("content_html", _plain(element))  # feedparser's first content is the content
     values["has_content"] = True
 
 
-def _enclosure(values: dict[str, Any], element: Any) -> None:
+def _enclosure(values: Values, element: Any) -> None:
     if len(element):
         raise NotPlainError("markup inside an enclosure")
-    enclosure = {"href": element.get("url"), "length": element.get("length"), "type": element.get("type")}
-    values.setdefault("enclosures", []).append(enclosure)
+    if element.get("url"):
+        enclosure = {"href": element.get("url"), "length": element.get("length"), "type": element.get("type")}
+        values.setdefault("enclosures", []).append(enclosure)
 
 
-def _atom_link_in_rss(values: dict[str, Any], element: Any) -> None:
-    values.setdefault("links", []).append(_atom_link(element))
+def _atom_link_in_rss(values: Values, element: Any) -> None:
+    rel, href = _atom_link(element)
+    if rel == "canonical":
+        values.setdefault("canonical_link", href)
 
 
-_RSS_ITEM: dict[str, Callable[[dict[str, Any], Any], None]] = {
+_RSS_ITEM: dict[str, Reader] = {
     "title": _title, f"{{{RSS1}}}title": _title,
     "link": _set("link"), f"{{{RSS1}}}link": _set("link"),
-    "description": _summary, f"{{{RSS1}}}description": _summary, f"{{{ITUNES}}}summary": _summary,
+    "description": _summary, f"{{{RSS1}}}description": _summary, ITUNES_SUMMARY: _summary,
     "guid": _guid,
-    "pubDate": _set("published"),
-    f"{{{DC}}}date": _set("updated"),
+    "pubDate": _set("published_raw"),
+    f"{{{DC}}}date": _set("updated_raw"),
     "category": _category,
     "author": _creator,
     f"{{{DC}}}creator": _creator,
-    f"{{{CONTENT}}}encoded": _add_content,
+    CONTENT_ENCODED: _add_content,
     f"{{{ITUNES}}}author": _creator,
     "enclosure": _enclosure,
-    f"{{{ATOM}}}link": _atom_link_in_rss,
+    ATOM_LINK: _atom_link_in_rss,
 }
 
 
 # --- Atom 1.0 -----------------------------------------------------------------------------------------
 
-def _atom_feed(root: Any) -> dict[str, Any]:
-    feed: dict[str, Any] = {"links": []}
+def _atom_feed(root: Any) -> PlainFeed:
+    feed = PlainFeed("atom10")
     for child in root:
-        if child.tag == f"{{{ATOM}}}title":
-            feed["title"] = _atom_text(child)
-        elif child.tag == f"{{{ATOM}}}link":
-            feed["links"].append(_atom_link(child))
+        tag = child.tag
+        if tag == ATOM_ENTRY:
+            feed.items.append(_atom_entry(child))
+            feed.elements.append(child)
+        elif tag == ATOM_TITLE:
+            feed.title = _atom_text(child)
+        elif tag == ATOM_LINK:
+            rel, href = _atom_link(child)
+            feed.links.setdefault(rel, href)
     return feed
 
 
-def _atom_entry(element: Any) -> FastEntry:
-    entry = FastEntry(element=element)
-    values = entry.values
-    for child in element:
-        reader = _ATOM_ENTRY.get(child.tag)
-        if reader is None:
-            _check_unread(child)
-        else:
-            reader(values, child)
-    links = values.get("links", [])
-    alternate = next((x["href"] for x in links if x.get("rel") == "alternate" and x.get("href")), None)
-    values["link"] = alternate or values.get("id")
-    values["enclosures"] = [x for x in links if x.get("rel") == "enclosure" and x.get("href")]
-    if "summary" not in values and values.get("content"):
-        values["summary"] = values["content"][0]["value"]
-    return entry
+def _atom_entry(entry: Any) -> Values:
+    values: Values = {}
+    _read_children(entry, _ATOM_ENTRY, values)
+    if "link" not in values:
+        values["link"] = values.get("guid")  # no alternate link: feedparser links to the id
+    if "summary_html" not in values and "content_html" in values:
+        values["summary_html"] = values["content_html"]
+    return _finish_item(values, entry)
 
 
-def _atom_set(name: str) -> Callable[[dict[str, Any], Any], None]:
-    def read(values: dict[str, Any], element: Any) -> None:
+def _atom_set(name: str) -> Reader:
+    def read(values: Values, element: Any) -> None:
         if name in values:
             raise NotPlainError(f"repeated {name}")
         values[name] = _atom_text(element)
-        if name == "title":
-            values["title_detail"] = {"language": _language(element)}
     return read
 
 
-def _atom_content(values: dict[str, Any], element: Any) -> None:
-    if "content" in values or element.get("src") is not None:
+_atom_set_title = _atom_set("title")
+
+
+def _atom_title(values: Values, element: Any) -> None:
+    _atom_set_title(values, element)
+    values["language"] = element.get(XML_LANG)
+
+
+def _atom_content(values: Values, element: Any) -> None:
+    if "content_html" in values or element.get("src") is not None:
         raise NotPlainError("content by reference, or repeated")
-    values["content"] = [{"value": _atom_text(element)}]
+    values["content_html"] = _atom_text(element)
 
 
-def _atom_link_in_entry(values: dict[str, Any], element: Any) -> None:
-    values.setdefault("links", []).append(_atom_link(element))
+def _atom_link_in_entry(values: Values, element: Any) -> None:
+    rel, href = _atom_link(element)
+    if rel == "alternate":
+        values.setdefault("link", href)
+    elif rel == "canonical":
+        values.setdefault("canonical_link", href)
+    elif rel == "enclosure":
+        enclosure = {"href": href, "length": element.get("length"), "type": element.get("type")}
+        values.setdefault("enclosures", []).append(enclosure)
 
 
-def _atom_author(values: dict[str, Any], element: Any) -> None:
+def _atom_author(values: Values, element: Any) -> None:
     name = element.find(f"{{{ATOM}}}name")
-    values.setdefault("authors", []).append({"name": _plain(name) if name is not None else None})
+    if name is not None and (text := _plain(name)):
+        values.setdefault("authors", []).append(text)
 
 
-def _atom_category(values: dict[str, Any], element: Any) -> None:
-    values.setdefault("tags", []).append({"term": element.get("term")})
+def _atom_category(values: Values, element: Any) -> None:
+    term = element.get("term")
+    if term:
+        values.setdefault("categories", []).append(term)
 
 
-def _atom_link(element: Any) -> dict[str, Any]:
-    if not element.get("href"):
-        raise NotPlainError("a link without href")  # feedparser falls back to the element's text
-    return {"rel": element.get("rel", "alternate"), "href": element.get("href"),
-            "type": element.get("type"), "length": element.get("length")}
+def _atom_link(element: Any) -> tuple[str, str]:
+    """The link's rel and href; feedparser falls back to the element's text when there is no href."""
+    href = element.get("href")
+    if not href:
+        raise NotPlainError("a link without href")
+    return element.get("rel", "alternate"), href
 
 
-_ATOM_ENTRY: dict[str, Callable[[dict[str, Any], Any], None]] = {
-    f"{{{ATOM}}}title": _atom_set("title"),
-    f"{{{ATOM}}}id": _atom_set("id"),
-    f"{{{ATOM}}}summary": _atom_set("summary"),
-    f"{{{ATOM}}}published": _atom_set("published"),
-    f"{{{ATOM}}}updated": _atom_set("updated"),
+_ATOM_ENTRY: dict[str, Reader] = {
+    ATOM_TITLE: _atom_title,
+    f"{{{ATOM}}}id": _atom_set("guid"),
+    f"{{{ATOM}}}summary": _atom_set("summary_html"),
+    f"{{{ATOM}}}published": _atom_set("published_raw"),
+    f"{{{ATOM}}}updated": _atom_set("updated_raw"),
     f"{{{ATOM}}}content": _atom_content,
-    f"{{{ATOM}}}link": _atom_link_in_entry,
+    ATOM_LINK: _atom_link_in_entry,
     f"{{{ATOM}}}author": _atom_author,
     f"{{{ATOM}}}category": _atom_category,
 }
@@ -368,6 +411,7 @@ _UNREAD_FIELDS = frozenset({
     "rights", "copyright", "dc_rights", "dc_publisher", "contributor", "dc_contributor", "source",
     "georss_point", "georss_where", "where", "expirationdate",
 })
+_READ_INTO_FIELDS = _HANDLED - _UNREAD_FIELDS
 # Channel elements that would change the feed's title or ttl, or start content (see _rss_feed).
 _CHANNEL_FIELD_KEYS = frozenset({
     "title", "dc_title", "media_title", "ttl", "summary", "content", "fullitem", "body", "xhtml_body",
@@ -390,11 +434,10 @@ def _key(tag: str, prefix: str | None) -> str:
 
 def _check_unread(element: Any) -> None:
     """NotPlainError when feedparser would read this element (or one inside it) into a field wirefeed uses."""
-    key = _feedparser_key(element)
-    if key in _HANDLED and key not in _UNREAD_FIELDS:
-        raise NotPlainError(f"element {key}, which feedparser reads")
-    for inner in element:
-        _check_unread(inner)
+    for node in element.iter():
+        key = _feedparser_key(node)
+        if key in _READ_INTO_FIELDS:
+            raise NotPlainError(f"element {key}, which feedparser reads")
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -413,3 +456,7 @@ def _language(element: Any) -> str | None:
             return str(lang)
         element = element.getparent()
     return None
+
+
+def _text(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None
