@@ -14,7 +14,7 @@ import feedparser
 from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
-from services.poller.formats.safexml import check_depth, reject_entity_declarations, strict_parser
+from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
 from services.poller.formats.xmltree import fragment, item_fragments
 
 # An absolute http(s) URL with a host and no empty query, empty fragment or path parameters.
@@ -29,7 +29,7 @@ _PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s;?#\[\]]+(/[^\s;?#]*)?(\?[^\s;#]+)?
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
     # feedparser runs its own SAX parser, which would expand entities declared in the DOCTYPE.
     reject_entity_declarations(body)
-    plain = parse_plain_feed(body, content_type, strict_parser())
+    plain = parse_plain_feed(body, content_type, thread_strict_parser())
     if plain is not None:
         return _plain_feed(plain, ctx)
     return parse_reference(body, ctx, content_type)
@@ -131,7 +131,7 @@ def _enclosure(enclosure: Any, base: str) -> dict[str, Any]:
     """An Enclosure's fields (RawItem validates them into one)."""
     length = str(enclosure.get("length") or "")
     return {
-        "url": urljoin(base, str(enclosure["href"]).strip()),
+        "url": _absolute(str(enclosure["href"]), base),  # the href is not empty: urljoin(base, href.strip())
         "type": enclosure.get("type"),
         "length": int(length) if length.isdigit() else None,
     }

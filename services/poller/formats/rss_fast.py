@@ -49,7 +49,6 @@ ATOM_FEED, ATOM_ENTRY = f"{{{ATOM}}}feed", f"{{{ATOM}}}entry"
 ATOM_LINK, ATOM_TITLE = f"{{{ATOM}}}link", f"{{{ATOM}}}title"
 CONTENT_ENCODED, ITUNES_SUMMARY = f"{{{CONTENT}}}encoded", f"{{{ITUNES}}}summary"
 _RSS_ITEM_TAGS = frozenset({"item", RSS1_ITEM})
-_RSS_TITLE_TAGS = frozenset({"title", f"{{{RSS1}}}title"})
 _RSS_SUMMARY_TAGS = frozenset({"description", f"{{{RSS1}}}description", ITUNES_SUMMARY, CONTENT_ENCODED})
 
 # An item's fields, keyed by RawItem's names, while its elements are read; _finish_item drops the helpers.
@@ -87,7 +86,11 @@ def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLPar
         document = _as_utf8_or_windows_1252(body)
         root = etree.fromstring(document, parser)
         declared = root.getroottree().docinfo.encoding.lower()
-        if (isinstance(document, bytes) and declared not in ("utf-8", "us-ascii")) or _HAS_XML_BASE(root):
+        if isinstance(document, bytes) and declared not in ("utf-8", "us-ascii"):
+            return None
+        # The body is ASCII-compatible here (UTF-8, or read as windows-1252), so an xml:base attribute
+        # shows in its bytes; scanning them is cheaper than searching the tree.
+        if b"xml:base" in body and _HAS_XML_BASE(root):
             return None
         return _read(root)
     except (etree.XMLSyntaxError, UnicodeDecodeError, NotPlainError):
@@ -162,24 +165,38 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             # content, or a summary-like element after a summary, starts content.
             has_content = has_content or has_summary or tag == CONTENT_ENCODED
             has_summary = has_summary or tag == ITUNES_SUMMARY
-        else:
-            _rss_channel_element(feed, child)
+        elif (reader := _RSS_CHANNEL.get(tag)) is not None:
+            reader(feed, child)
+        elif _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
+            raise NotPlainError(f"channel element {tag}")
     return feed
 
 
-def _rss_channel_element(feed: PlainFeed, child: Any) -> None:
-    tag = child.tag
-    if tag in _RSS_TITLE_TAGS:
-        if feed.title is not None:
-            raise NotPlainError("repeated channel title")
-        feed.title = _plain(child)
-    elif tag == "ttl":
-        feed.ttl = _plain(child)
-    elif tag == ATOM_LINK:
-        rel, href = _atom_link(child)
-        feed.links.setdefault(rel, href)
-    elif tag != RSS1_ITEMS and _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
-        raise NotPlainError(f"channel element {tag}")
+def _channel_title(feed: PlainFeed, element: Any) -> None:
+    if feed.title is not None:
+        raise NotPlainError("repeated channel title")
+    feed.title = _plain(element)
+
+
+def _channel_ttl(feed: PlainFeed, element: Any) -> None:
+    feed.ttl = _plain(element)
+
+
+def _channel_link(feed: PlainFeed, element: Any) -> None:
+    rel, href = _atom_link(element)
+    feed.links.setdefault(rel, href)
+
+
+def _channel_items(feed: PlainFeed, element: Any) -> None:
+    """RSS 1.0's table of contents; the items themselves follow the channel."""
+
+
+_RSS_CHANNEL: dict[str, Callable[[PlainFeed, Any], None]] = {
+    "title": _channel_title, f"{{{RSS1}}}title": _channel_title,
+    "ttl": _channel_ttl,
+    ATOM_LINK: _channel_link,
+    RSS1_ITEMS: _channel_items,
+}
 
 
 def _rss_item(item: Any, has_content: bool) -> Values:
@@ -308,8 +325,7 @@ def _atom_feed(root: Any) -> PlainFeed:
         elif tag == ATOM_TITLE:
             feed.title = _atom_text(child)
         elif tag == ATOM_LINK:
-            rel, href = _atom_link(child)
-            feed.links.setdefault(rel, href)
+            _channel_link(feed, child)
     return feed
 
 
@@ -434,10 +450,13 @@ def _key(tag: str, prefix: str | None) -> str:
 
 def _check_unread(element: Any) -> None:
     """NotPlainError when feedparser would read this element (or one inside it) into a field wirefeed uses."""
-    for node in element.iter():
-        key = _feedparser_key(node)
-        if key in _READ_INTO_FIELDS:
-            raise NotPlainError(f"element {key}, which feedparser reads")
+    # Most unread elements are leaves, and an iterator costs more than the check itself.
+    if _feedparser_reads(element) or (len(element) and any(map(_feedparser_reads, element.iterdescendants()))):
+        raise NotPlainError(f"element {element.tag}, or one inside it, which feedparser reads")
+
+
+def _feedparser_reads(element: Any) -> bool:
+    return _feedparser_key(element) in _READ_INTO_FIELDS
 
 
 # --- text ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import html.entities
 import re
+import threading
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
@@ -28,6 +29,7 @@ _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
 _DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _LATIN1_NAMES = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "windows-1252", "cp1252"})
+_THREAD = threading.local()
 
 
 class UnsafeXMLError(FeedParseError):
@@ -55,6 +57,14 @@ def strict_parser(encoding: str | None = None) -> etree.XMLParser:
         remove_comments=True,
         strip_cdata=True,
     )
+
+
+def thread_strict_parser() -> etree.XMLParser:
+    """This thread's strict parser, for hot paths: building a parser costs a share of parsing a small feed."""
+    parser = getattr(_THREAD, "strict_parser", None)
+    if parser is None:
+        parser = _THREAD.strict_parser = strict_parser()
+    return parser
 
 
 def decode_for_sniffing(body: bytes, limit: int | None = None) -> str:
