@@ -56,7 +56,7 @@ CONTENT_FIELDS = (
 def content_hash(fields: dict[str, Any]) -> str:
     """A hash of what a reader sees: it changes when an item is edited, not when a feed is re-served."""
     # Unit and record separators cannot occur in XML text, so the encoding is unambiguous (and cheap).
-    material = "\x1e".join(f"{name}\x1f{fields[name]}" for name in CONTENT_FIELDS if fields.get(name) is not None)
+    material = "\x1e".join([f"{name}\x1f{fields[name]}" for name in CONTENT_FIELDS if fields.get(name) is not None])
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 

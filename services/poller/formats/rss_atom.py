@@ -153,6 +153,8 @@ def _absolute(url: str | None, base: str) -> str | None:
 
 
 def _ttl(value: Any) -> float | None:
+    if value is None:
+        return None  # the common case, without raising and catching a TypeError
     try:
         minutes = float(value)
     except (TypeError, ValueError):

@@ -127,7 +127,7 @@ def _read(root: Any) -> PlainFeed:
 
 
 def _only(root: Any, tag: str) -> Any:
-    found = root.findall(tag)
+    found = list(root.iterchildren(tag))  # as findall(tag), without its path machinery
     if len(found) != 1:
         raise NotPlainError(f"{len(found)} {tag} elements")
     return found[0]
@@ -436,9 +436,10 @@ _CHANNEL_FIELD_KEYS = frozenset({
 
 
 def _feedparser_key(element: Any) -> str:
-    if not isinstance(element.tag, str):
+    tag = element.tag
+    if not isinstance(tag, str):
         raise NotPlainError("an entity reference between elements")
-    return _key(element.tag, element.prefix)
+    return _key(tag, element.prefix)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -30,6 +30,8 @@ _ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
 _DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _LATIN1_NAMES = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "windows-1252", "cp1252"})
 _THREAD = threading.local()
+# The first bytes of every byte order mark, and of UTF-16/32 text starting with an ASCII character.
+_BOM_OR_NUL_STARTS = frozenset({b"\xef", b"\xfe", b"\xff", b"\x00"})
 
 
 class UnsafeXMLError(FeedParseError):
@@ -75,6 +77,8 @@ def decode_for_sniffing(body: bytes, limit: int | None = None) -> str:
     the document are decoded.
     """
     body = body[:limit] if limit else body
+    if body[:1] not in _BOM_OR_NUL_STARTS and body[1:2] != b"\x00":
+        return body.decode("latin-1")  # no BOM, and not UTF-16/32: the common case, decided cheaply
     for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
                        (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                        (codecs.BOM_UTF16_BE, "utf-16-be")):
