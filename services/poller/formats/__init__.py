@@ -55,8 +55,9 @@ def parse_document(
     parser = PARSERS.get(fmt)
     if parser is None:
         raise UnsupportedFormatError(f"format {fmt.value} is not supported")
-    # Every tag starts with "<": one fast count rules out most documents before the per-tag counts.
-    if body.count(b"<") > max_items:
+    # Every tag starts with "<": one count (none for a document shorter than the limit) rules out most
+    # documents before the per-tag counts.
+    if len(body) > max_items and body.count(b"<") > max_items:
         _check_item_count(sum(body.count(tag) for tag in _ITEM_TAGS), max_items)
     parsed = parser(body, ctx, content_type)
     _check_item_count(len(parsed.items), max_items)  # JSON formats are only counted once parsed

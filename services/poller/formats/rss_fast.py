@@ -34,7 +34,6 @@ _FeedParserMixin = feedparser.mixin._FeedParserMixin
 # feedparser's pattern for an e-mail address inside an author's name.
 _EMAIL = re.compile(r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
                     r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?")
-# Two patterns, each with a literal prefix the regex engine can scan for quickly.
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _C1_REFERENCE = re.compile(rb"&#(?:1[2-5]\d|x[89][0-9a-fA-F]);")
 _HAS_XML_BASE = etree.XPath("boolean(//@xml:base)")
@@ -80,7 +79,7 @@ def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLPar
     # xml:base scoping, HTTP charsets other than UTF-8, and cp1252 characters smuggled in as C1 controls
     # (which feedparser repairs) follow feedparser's rules, which are not repeated here.
     charset = _HTTP_CHARSET.search(content_type or "")
-    if (charset and charset.group(1).lower() not in _UTF8_NAMES) or _C1_UTF8.search(body) or _C1_REFERENCE.search(body):
+    if (charset and charset.group(1).lower() not in _UTF8_NAMES) or _has_c1_controls(body):
         return None
     try:
         document = _as_utf8_or_windows_1252(body)
@@ -97,12 +96,18 @@ def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLPar
         return None
 
 
+def _has_c1_controls(body: bytes) -> bool:
+    # A one-byte membership test (memchr) is far cheaper than a regex scan, and usually settles it.
+    return ((b"\xc2" in body and _C1_UTF8.search(body) is not None)
+            or (b"#" in body and _C1_REFERENCE.search(body) is not None))
+
+
 def _as_utf8_or_windows_1252(body: bytes) -> bytes | str:
     """The body, or its windows-1252 reading when it declares no encoding and is not UTF-8.
 
     That is feedparser's own fallback, and a common one: many sites serve Latin text undeclared.
     """
-    if body.startswith(b"<?xml") and b"encoding" in body[: body.find(b"?>")]:
+    if body.isascii() or (body.startswith(b"<?xml") and b"encoding" in body[: body.find(b"?>")]):
         return body
     try:
         body.decode("utf-8")
@@ -439,7 +444,18 @@ def _feedparser_key(element: Any) -> str:
     tag = element.tag
     if not isinstance(tag, str):
         raise NotPlainError("an entity reference between elements")
-    return _key(tag, element.prefix)
+    return _key_by_namespace(tag) or _key(tag, element.prefix)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_by_namespace(tag: str) -> str | None:
+    """The key of an element in no namespace or one feedparser knows; None when the document's prefix
+    decides it (reading the element's prefix costs more than this cached lookup)."""
+    namespace, _, localname = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+    prefix = _PREFIXES.get(namespace.lower())
+    if prefix is None:
+        return None
+    return (f"{prefix}_{localname}" if prefix else localname).lower()
 
 
 @functools.lru_cache(maxsize=4096)
