@@ -75,7 +75,11 @@ def bounded_original(fragment: str) -> str:
 
 
 def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **fields: Any) -> RawItem:
-    fields = {name: value for name, value in fields.items() if value is not None}
+    return raw_item(ctx, fmt, feed_title, {name: value for name, value in fields.items() if value is not None})
+
+
+def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: dict[str, Any]) -> RawItem:
+    """The RawItem of an item's fields, none of them None (make_raw_item drops those)."""
     return RawItem.model_validate({
         "item_id": item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
         "feed_id": ctx.feed_id,

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from schemas import FeedFormat, RawItem
-from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item
+from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
 from services.poller.formats.xmltree import fragment, item_fragments
@@ -84,15 +84,18 @@ def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
     )
 
 
-def _plain_item(fields: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
+def _plain_item(values: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
                 original: str) -> RawItem:
     base = ctx.feed_url
-    resolved: dict[str, Any] = {"link": _absolute(_text(fields.get("link")), base), "original": original}
+    fields = dict(values, original=original)
+    link = _absolute(_text(fields.pop("link", None)), base)
+    if link is not None:
+        fields["link"] = link
     if "canonical_link" in fields:
-        resolved["canonical_link"] = _absolute(fields["canonical_link"], base)
+        fields["canonical_link"] = _absolute(fields["canonical_link"], base)
     if "enclosures" in fields:
-        resolved["enclosures"] = [_enclosure(enclosure, base) for enclosure in fields["enclosures"]]
-    return make_raw_item(ctx, fmt, feed_title, **(fields | resolved))
+        fields["enclosures"] = [_enclosure(enclosure, base) for enclosure in fields["enclosures"]]
+    return raw_item(ctx, fmt, feed_title, fields)
 
 
 def _format_of(version: str) -> FeedFormat:
