@@ -54,8 +54,7 @@ def _xml_format(text: str) -> FeedFormat:
     if root is None:
         raise UnsupportedFormatError("XML without a recognizable root element")
     name = root.group(2)
-    head = text[pos:pos + 2048]
-    if name in NEWSML_G2_ROOTS and NAR_NAMESPACE in head:
+    if name in NEWSML_G2_ROOTS and NAR_NAMESPACE in text[pos:pos + 2048]:
         return FeedFormat.NEWSML_G2
     if name == "nitf":
         return FeedFormat.NITF
