@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from schemas import FeedFormat
 from services.poller.formats import FeedParseError, ParsedFeed, UnsupportedFormatError, detect_format
+from services.poller.formats.safexml import decode_for_sniffing, thread_strict_parser
 
 Parse = Callable[..., ParsedFeed]
 NAR = "http://iptc.org/std/nar/2006-10-01/"
@@ -65,3 +67,22 @@ def test_configured_format_overrides_detection(parse: Parse) -> None:
     feed = parse(b'<nitf><body><body.head><hedline><hl1>h</hl1></hedline></body.head></body></nitf>',
                  fmt=FeedFormat.NITF)
     assert feed.format is FeedFormat.NITF
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+def test_sniffing_reads_byte_order_marks_and_wide_encodings(codec: str) -> None:
+    text = '<?xml version="1.0"?><rss version="2.0"/>'
+    assert decode_for_sniffing(text.encode(codec)) == text
+
+
+def test_sniffing_reads_anything_else_as_latin1() -> None:
+    body = '<?xml version="1.0" encoding="utf-8"?><rss><title>Größe</title></rss>'.encode()
+    assert decode_for_sniffing(body) == body.decode("latin-1")
+    assert decode_for_sniffing(b"") == ""
+
+
+def test_each_thread_reuses_its_own_strict_parser() -> None:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(thread_strict_parser).result()
+    assert thread_strict_parser() is thread_strict_parser()
+    assert other is not thread_strict_parser()
