@@ -132,7 +132,7 @@ def _read(root: Any) -> PlainFeed:
 
 
 def _only(root: Any, tag: str) -> Any:
-    found = list(root.iterchildren(tag))  # as findall(tag), without its path machinery
+    found = [child for child in root if child.tag == tag]  # findall(tag), without its path machinery
     if len(found) != 1:
         raise NotPlainError(f"{len(found)} {tag} elements")
     return found[0]
