@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
 from urllib.parse import urljoin
 
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from schemas import FeedFormat
 from services.poller.formats import ParsedFeed
-from services.poller.formats.rss_atom import _absolute
+from services.poller.formats.rss_atom import WHITESPACE, _absolute
 
 Parse = Callable[..., ParsedFeed]
 
@@ -79,3 +81,8 @@ def _outcome(resolve: Callable[[], str | None]) -> str | type[Exception] | None:
                                  " http://x/a ", "http://x/a/../b", "HTTP://X/A"])
 def test_edge_links_resolve_exactly_as_urljoin_resolves_them(url: str) -> None:
     assert _absolute(url, "http://example.com/feed") == (urljoin("http://example.com/feed", url.strip()) or None)
+
+
+def test_the_spelled_out_whitespace_is_what_backslash_s_matches() -> None:
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert re.findall(rf"[{WHITESPACE}]", everything) == re.findall(r"\s", everything)
