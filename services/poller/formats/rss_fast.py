@@ -35,7 +35,7 @@ _FeedParserMixin = feedparser.mixin._FeedParserMixin
 _EMAIL = re.compile(r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
                     r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?")
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
-_C1_REFERENCE = re.compile(rb"&#(?:1[2-5]\d|x[89][0-9a-fA-F]);")
+_C1_REFERENCE = re.compile(rb"&#(?:0*1[2-5]\d|x0*[89][0-9a-fA-F]);")
 _HAS_XML_BASE = etree.XPath("boolean(//@xml:base)")
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii"})
@@ -482,7 +482,25 @@ def _plain(element: Any) -> str:
     """The element's text; markup inside a text element is feedparser's to interpret."""
     if len(element):
         raise NotPlainError(f"markup inside {element.tag}")
-    return (element.text or "").strip()
+    text = element.text or ""
+    if not text.isascii() and _reads_as_double_encoded(text):
+        raise NotPlainError(f"UTF-8 read as Latin-1 in {element.tag}")
+    return text.strip()
+
+
+def _reads_as_double_encoded(text: str) -> bool:
+    """Whether feedparser would re-decode the text as UTF-8 read as Latin-1 ("cafÃ©" -> "café").
+
+    It does so to every element's text in a UTF-8 document, before or after stripping it: both are checked.
+    A windows-1252 document is not UTF-8 to feedparser, but declining there too only costs speed.
+    """
+    for candidate in (text, text.strip()):
+        try:
+            candidate.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            continue
+        return not candidate.isascii()
+    return False
 
 
 def _language(element: Any) -> str | None:
