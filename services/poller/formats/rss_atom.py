@@ -83,9 +83,9 @@ def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
         title=title,
         items=items,
         ttl_seconds=_ttl(plain.ttl),
-        next_page_url=_absolute(links["next"], base) if "next" in links else None,
-        hub_url=_absolute(links["hub"], base) if "hub" in links else None,
-        self_url=_absolute(links["self"], base) if "self" in links else None,
+        next_page_url=_absolute(links.get("next"), base),
+        hub_url=_absolute(links.get("hub"), base),
+        self_url=_absolute(links.get("self"), base),
     )
 
 

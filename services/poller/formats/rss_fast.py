@@ -234,13 +234,18 @@ def _set(name: str, attributes: frozenset[str] = frozenset()) -> Reader:
     return read
 
 
-_set_title = _set("title")
 _set_guid = _set("guid", frozenset({"isPermaLink"}))
 
 
-def _title(values: Values, element: Any) -> None:
-    _set_title(values, element)
-    values["language"] = element.get(XML_LANG)
+def _titled(set_title: Reader) -> Reader:
+    """A title reader that also notes the title's own xml:lang (_finish_item falls back to the item's)."""
+    def read(values: Values, element: Any) -> None:
+        set_title(values, element)
+        values["language"] = element.get(XML_LANG)
+    return read
+
+
+_title = _titled(_set("title"))
 
 
 def _guid(values: Values, element: Any) -> None:
@@ -352,12 +357,7 @@ def _atom_set(name: str) -> Reader:
     return read
 
 
-_atom_set_title = _atom_set("title")
-
-
-def _atom_title(values: Values, element: Any) -> None:
-    _atom_set_title(values, element)
-    values["language"] = element.get(XML_LANG)
+_atom_title = _titled(_atom_set("title"))
 
 
 def _atom_content(values: Values, element: Any) -> None:
@@ -495,11 +495,13 @@ def _reads_as_double_encoded(text: str) -> bool:
     A windows-1252 document is not UTF-8 to feedparser, but declining there too only costs speed.
     """
     for candidate in (text, text.strip()):
+        if candidate.isascii() or max(candidate) > "\xff":  # unchanged, or no Latin-1 round trip
+            continue
         try:
             candidate.encode("latin-1").decode("utf-8")
-        except UnicodeError:
+        except UnicodeDecodeError:
             continue
-        return not candidate.isascii()
+        return True
     return False
 
 
