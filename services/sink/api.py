@@ -1,6 +1,7 @@
 """The sink's read-only HTTP API, served beside ``/metrics`` on the sink's port.
 
-``GET /articles``, ``GET /stories/{story_id}`` and ``GET /openapi.json``. Every input is validated
+``GET /articles`` (paged: each answer's ``next`` goes in the next request's ``after``),
+``GET /stories/{story_id}`` and ``GET /openapi.json``. Every input is validated
 before it reaches a query (400 with a JSON error otherwise), results are bounded, and user input only
 ever travels as bound parameters. With a token configured, these routes (not the health and metrics
 endpoints) require ``Authorization: Bearer <token>``.
@@ -21,7 +22,7 @@ from services.core.db import TRANSIENT_ERRORS
 from services.core.http import Request, Response, Route
 from services.sink import openapi
 from services.sink.api_limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, STORY_MAX_ARTICLES
-from services.sink.reads import Reader, StoryVersions, parse_timestamp
+from services.sink.reads import ArticleKey, Reader, StoryVersions, parse_timestamp
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,8 @@ STORY_PREFIX = "/stories/"
 _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
-_ARTICLE_PARAMS = frozenset({"q", "since", "source", "limit"})
+_ARTICLE_PARAMS = frozenset({"q", "since", "source", "limit", "after"})
+_MAX_CURSOR_CHARS = 1000
 
 
 class ApiError(Exception):
@@ -57,9 +59,11 @@ class ReadApi:
         if unknown:
             raise ApiError(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
         limit = _limit(_single(request, "limit"))
-        found = self.reader.articles(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
-                                     feed_id=_feed(_single(request, "source")), limit=limit)
-        return Response.json({"articles": found, "count": len(found), "limit": limit})
+        page = self.reader.page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
+                                feed_id=_feed(_single(request, "source")), after=_after(_single(request, "after")),
+                                limit=limit)
+        return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
+                              "next": page.next.cursor() if page.next else None})
 
     def story(self, request: Request) -> Response:
         if request.query:
@@ -143,6 +147,17 @@ def _since(value: str | None) -> datetime | None:
         return parse_timestamp(value)
     except ValueError:
         raise ApiError(400, "since must be an ISO 8601 date or time, e.g. 2024-01-11T14:05:00Z") from None
+
+
+def _after(value: str | None) -> ArticleKey | None:
+    if value is None:
+        return None
+    try:
+        if len(value) > _MAX_CURSOR_CHARS:
+            raise ValueError("too long")
+        return ArticleKey.from_cursor(value)
+    except ValueError:
+        raise ApiError(400, "after must be the 'next' value of a previous /articles answer") from None
 
 
 def _text(value: str | None) -> str | None:

@@ -55,6 +55,9 @@ def _articles_operation() -> dict[str, Any]:
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                    "How many articles at most"),
+            _query("after", {"type": "string", "minLength": 1, "maxLength": 1000},
+                   "The `next` value of the previous page's answer, with the same q, since and source: "
+                   "this page starts where that one ended"),
         ],
         "responses": {
             "200": _json("Matching articles", {"$ref": "#/components/schemas/ArticleList"}),
@@ -97,11 +100,13 @@ def _schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = article.pop("$defs", {})
     schemas["Article"] = article
     schemas["ArticleList"] = {
-        "type": "object", "additionalProperties": False, "required": ["articles", "count", "limit"],
+        "type": "object", "additionalProperties": False, "required": ["articles", "count", "limit", "next"],
         "properties": {
             "articles": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}, "maxItems": MAX_LIMIT},
             "count": {"type": "integer", "minimum": 0},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            "next": {"type": ["string", "null"],
+                     "description": "Pass as `after` for the next page; null when this page is the last"},
         },
     }
     schemas["StoryVersion"] = {

@@ -8,6 +8,8 @@ expression built here from the query's words, each quoted, so no input can be FT
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -27,6 +29,37 @@ _STORIES = (
     "(SELECT COUNT(DISTINCT c.feed_id) FROM articles c WHERE c.story_id = s.story_id) "
     "FROM stories s JOIN articles a ON a.article_id = s.latest_article_id"
 )
+
+
+@dataclass(frozen=True)
+class ArticleKey:
+    """Where an article sits in the newest-first order; a page ends at one, the next begins after it."""
+
+    published_at: datetime
+    article_id: str
+
+    def cursor(self) -> str:
+        """An opaque token for ``after=``; its content is not part of the API."""
+        text = f"{self.published_at.isoformat()}\n{self.article_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_cursor(cls, cursor: str) -> ArticleKey:
+        """The key a cursor names; ValueError for anything ``cursor()`` did not make."""
+        try:
+            text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise ValueError("not a cursor") from None
+        published, _, article_id = text.partition("\n")
+        if not article_id or "\x00" in article_id:
+            raise ValueError("not a cursor")
+        return cls(parse_timestamp(published), article_id)
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    articles: list[dict[str, Any]]
+    next: ArticleKey | None  # None on the last page
 
 
 @dataclass(frozen=True)
@@ -82,15 +115,32 @@ class Reader:
     def articles(self, *, query: str | None = None, since: datetime | None = None,
                  feed_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Stored articles (full JSON, as published on the topic), newest first."""
+        return self.page(query=query, since=since, feed_id=feed_id, limit=limit).articles
+
+    def page(self, *, query: str | None = None, since: datetime | None = None, feed_id: str | None = None,
+             after: ArticleKey | None = None, limit: int = 50) -> ArticlePage:
+        """Up to ``limit`` articles newest first, starting after ``after``, and where the next page starts.
+
+        Keyset paging on (published_at, article_id): a page is the same whatever was stored since the
+        previous one, and deep pages cost no more than the first.
+        """
         clauses, params = article_filters(since, feed_id, None)
         if query is not None and not self._match(query, clauses, params):
-            return []
+            return ArticlePage([], None)
+        if after is not None:
+            clauses.append("(published_at, article_id) < (?, ?)")
+            params += [after.published_at, after.article_id]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.db.query(
-            f"SELECT payload FROM articles {where} ORDER BY published_at DESC, article_id DESC LIMIT ?",
-            (*params, limit),
+            f"SELECT payload, published_at, article_id FROM articles {where} "
+            "ORDER BY published_at DESC, article_id DESC LIMIT ?",
+            (*params, limit + 1),  # one more than asked says whether there is a next page
         )
-        return [_payload(payload) for (payload,) in rows]
+        articles = [_payload(payload) for payload, _, _ in rows[:limit]]
+        if len(rows) <= limit:
+            return ArticlePage(articles, None)
+        _, published, article_id = rows[limit - 1]
+        return ArticlePage(articles, ArticleKey(_datetime(published), str(article_id)))
 
     def stories(self, *, since: datetime | None = None, limit: int | None = None) -> list[StorySummary]:
         """Stories whose latest version was published at or after ``since``, newest first."""

@@ -84,11 +84,51 @@ def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
     assert client.get("/articles", params={"limit": 500}).json()["count"] == 63  # still all there
 
 
+def _all_pages(client: httpx.Client, **params: Any) -> list[list[str]]:
+    pages: list[list[str]] = []
+    after: str | None = None
+    while True:
+        body = client.get("/articles", params={**params, **({"after": after} if after else {})}).json()
+        pages.append([a["id"] for a in body["articles"]])
+        after = body["next"]
+        if after is None:
+            return pages
+        assert len(pages) < 100, "paging does not end"
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats(client: httpx.Client) -> None:
+    every = [a["id"] for a in client.get("/articles", params={"limit": 500}).json()["articles"]]
+    pages = _all_pages(client, limit=10)
+    assert [len(p) for p in pages] == [10] * 6 + [3]
+    assert [i for page in pages for i in page] == every
+    assert _all_pages(client, limit=63) == [every]  # an exactly full page is the last: next is null
+    assert _all_pages(client, q="ferry strike", limit=2) == [["article-000003", "article-000002"],
+                                                              ["article-000001"]]
+    _validator(client, "ArticleList").validate(client.get("/articles", params={"limit": 10}).json())
+
+
+def test_articles_published_at_the_same_time_are_paged_by_id(store: SqlStore, client: httpx.Client) -> None:
+    tied = [article(n).model_copy(update={"published_at": T0 + timedelta(days=1)}) for n in range(100, 105)]
+    store.write(tied, {(TOPIC, 0): 70}, datetime.now(UTC))
+    pages = _all_pages(client, limit=2, since=(T0 + timedelta(hours=20)).isoformat())
+    assert pages == [["article-000104", "article-000103"], ["article-000102", "article-000101"],
+                     ["article-000100"]]
+
+
+def test_a_page_does_not_shift_when_newer_articles_arrive(store: SqlStore, client: httpx.Client) -> None:
+    first = client.get("/articles", params={"limit": 5}).json()
+    store.write([article(n) for n in range(200, 210)], {(TOPIC, 0): 80}, datetime.now(UTC))
+    second = client.get("/articles", params={"limit": 5, "after": first["next"]}).json()
+    assert [a["id"] for a in second["articles"]] == [f"article-{n:06d}" for n in range(64, 59, -1)]
+
+
 BAD_ARTICLE_PARAMS: list[Any] = [
     {"limit": "0"}, {"limit": "501"}, {"limit": "-1"}, {"limit": "ten"}, {"limit": "+5"}, {"limit": "5 "},
     {"since": "yesterday"}, {"since": "2024-13-01"}, {"since": "0001-01-01T00:00:00+01:00"},
     {"source": "feed a"}, {"source": "x" * 201}, {"source": "feed-a\n"}, {"q": "x" * 501},
     {"q": "a\x00b"}, {"colour": "red"}, [("limit", "1"), ("limit", "2")],
+    {"after": "not a cursor!"}, {"after": "Z2FyYmFnZQ"}, {"after": "MjAyNC0wMS0xMVQxNDowNTowMFoK"},
+    {"after": "A" * 1001},
 ]
 
 
@@ -137,6 +177,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
     assert set(document["paths"]) == {"/articles", "/stories/{story_id}", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+    assert set(parameters) == {"q", "since", "source", "limit", "after"}
     assert "security" not in document
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from services.core.http import Request
 from services.sink import openapi
 from services.sink.api import ReadApi
-from services.sink.reads import fts5_query, parse_timestamp
+from services.sink.reads import ArticleKey, ArticlePage, fts5_query, parse_timestamp
 
 
 def test_fts5_query_quotes_every_word_and_drops_the_rest() -> None:
@@ -57,7 +57,7 @@ class FailingReader:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def articles(self, **_: Any) -> list[dict[str, Any]]:
+    def page(self, **_: Any) -> ArticlePage:
         raise self.error
 
     def story(self, *_: Any, **__: Any) -> None:
@@ -111,6 +111,16 @@ def _refs(node: object) -> list[str]:
     return []
 
 
+@given(st.datetimes(min_value=datetime(1971, 1, 1), timezones=st.just(UTC)), st.text(min_size=1, max_size=300))
+def test_a_cursor_names_the_key_it_was_made_from(published_at: datetime, article_id: str) -> None:
+    key = ArticleKey(published_at, article_id)
+    if "\x00" in article_id:
+        with pytest.raises(ValueError):
+            ArticleKey.from_cursor(key.cursor())
+    else:
+        assert ArticleKey.from_cursor(key.cursor()) == key
+
+
 def test_a_time_zone_east_of_utc_is_converted_not_dropped() -> None:
     tokyo = timezone(timedelta(hours=9))
     assert parse_timestamp(datetime(2024, 1, 12, 0, 30, tzinfo=tokyo).isoformat()) == datetime(
@@ -121,11 +131,11 @@ def test_a_read_that_meets_a_dead_pooled_connection_is_retried_once() -> None:
     class FlakyReader:
         calls = 0
 
-        def articles(self, **_: Any) -> list[dict[str, Any]]:
+        def page(self, **_: Any) -> ArticlePage:
             self.calls += 1
             if self.calls == 1:
                 raise psycopg.OperationalError("terminating connection due to administrator command")
-            return []
+            return ArticlePage([], None)
 
     reader = FlakyReader()
     assert _get(ReadApi(reader), "/articles")[0] == 200  # type: ignore[arg-type]
