@@ -25,13 +25,22 @@ NOTICE_FOLLOWERS = 3  # paragraphs after a notice's first line that may belong t
 RELATED_FOLLOWERS = 12  # link paragraphs after a "Related" heading
 RELATED_LINK_DENSITY = 0.6
 
+# English, then German, French, Spanish, Italian, Portuguese and Dutch where a rule has words to match.
 _SHARE_WORDS = r"(?:share|tweet|email|e-mail|print|facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|" \
-    r"telegram|flipboard|messenger|copy link|copy|sms|comments?)"
+    r"telegram|flipboard|messenger|copy link|copy|sms|comments?|teilen|drucken|kommentare|partager|imprimer|" \
+    r"compartir|imprimir|condividi|stampa|compartilhar|delen|reageer)"
+_READ_MORE = r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article)|the rest)|continue reading|" \
+    r"keep reading|click here to read|weiterlesen|mehr lesen|lire la suite|(?:continuer|poursuivre) la lecture|" \
+    r"(?:seguir|continuar) leyendo|leer más|continua(?:re)? a leggere|leggi tutto|continuar lendo|leia mais|" \
+    r"lees verder|lees meer)"
+# WordPress' feed footer, "The post X appeared first on Y.", as its translations print it.
+_FIRST_ON = r"(?:the post|der beitrag|l[’']article|la entrada|l[’']articolo|o post|het bericht) .{1,300}? " \
+    r"(?:appeared first on|erschien zuerst auf|est apparu en premier sur|(?:se publicó|apareció|aparece) " \
+    r"primero en|proviene da|sembra essere il primo su|apareceu primeiro em|verscheen eerst op) .{1,200}"
 _SINGLE_RULES = [
     # "read more" tails and feed footers
-    r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article)|the rest)|continue reading|"
-    r"keep reading|click here to read)\b.{0,200}",
-    r"the post .{1,300} appeared first on .{1,200}",
+    rf"{_READ_MORE}\b.{{0,200}}",
+    _FIRST_ON,
     r"this (?:article|story|post) (?:was |is )?(?:originally |first )?(?:published|appeared) "
     r"(?:on|in|at|by)\b"
     r".{0,200}",
@@ -40,7 +49,8 @@ _SINGLE_RULES = [
     # share prompts
     rf"(?:share (?:this|on|via|the)\b.{{0,80}}|click to (?:share|email|print)\b.{{0,80}}|"
     rf"{_SHARE_WORDS}(?:[\s|·•,/:]+{_SHARE_WORDS})*)",
-    r"(?:follow|like) us on\b.{0,120}",
+    r"(?:(?:follow|like) us on|folgen sie uns auf|suivez-nous sur|s[íi]guenos en|seguici su|siga-nos (?:no|em)|"
+    r"volg ons op)\b.{0,120}",
     r"like this|like loading.{0,3}",  # WordPress' like button, copied into feeds as text
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
@@ -50,7 +60,8 @@ _SINGLE_RULES = [
     r"our standards:? the thomson reuters trust principles",
     # ad markers
     r"advertisement|advertising|sponsored(?: content)?|ad|scroll to continue(?: with content)?|"
-    r"(?:story|article) continues (?:below|after) .{0,40}",
+    r"(?:story|article) continues (?:below|after) .{0,40}|anzeige|werbung|gesponsert|publicité|sponsorisé|"
+    r"publicidad|patrocinado|pubblicità|sponsorizzato|publicidade|advertentie|gesponsord",
     # support prompts
     r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
     r"donate (?:now|today|here|to us))\b.{0,200}",
@@ -60,30 +71,63 @@ _NOTICE_RULES = [
     r"(?:sign up|subscribe|register)\b.{0,80}\bnewsletters?\b.{0,200}",
     r"(?:get|want) (?:our|the) .{0,60}newsletters?\b.{0,200}",
     r"newsletters?(?: sign[- ]?up)?",
+    r"(?:(?:jetzt )?(?:den |unseren )?newsletter abonnieren|abonnieren sie (?:den|unseren)\b.{0,60}newsletter|"
+    r"(?:abonnez|inscrivez)-vous à (?:notre|la) (?:newsletter|lettre)|"
+    r"suscr[íi]b(?:e|ete|ase) a (?:nuestro|nuestra|la|el) (?:newsletter|bolet[íi]n)|"
+    r"iscriviti alla (?:nostra )?newsletter|(?:assine|inscreva-se (?:em|na)) (?:a )?(?:nossa )?newsletter|"
+    r"(?:schrijf je in|meld je aan) voor (?:onze|de) nieuwsbrief)\b.{0,200}",
+    r"(?:ad-?blocker|werbeblocker) (?:erkannt|aktiv)|bloqueur de publicités? (?:détecté|activé)|"
+    r"bloqueador de (?:anuncios|anúncios) (?:detectado|activado|ativado)|adblock rilevato",
 ]
 _HEADING_RULES = [
     r"related(?: (?:stories|articles|coverage|content|news|links|reading|posts))?|see also|also read|"
     r"read (?:more|also)|more (?:from|on|stories|news|coverage)\b.{0,60}|recommended(?: for you| reading| "
     r"stories)?|you (?:may|might) also (?:like|be interested in)|trending(?: now)?|most (?:read|popular)|"
     r"top stories|latest news",
+    r"mehr zum thema|lesen sie (?:auch|mehr)|das könnte sie auch interessieren|auch interessant|"
+    r"verwandte (?:artikel|themen)|weitere (?:artikel|nachrichten|meldungen)|(?:à )?lire aussi|"
+    r"sur le même sujet|dans la même rubrique|(?:à )?voir aussi|(?:también )?te puede interesar|"
+    r"lee también|noticias relacionadas|leggi anche|potrebbe interessarti|articoli correlati|"
+    r"(?:leia|veja) (?:também|mais)|notícias relacionadas|lees ook|meer over dit onderwerp|gerelateerde artikelen",
 ]
 # Phrases that make a short paragraph boilerplate wherever they sit in it.
 _NOTICE_PHRASES = [
     # second person only: "40% of users use an ad blocker" is news, "you appear to be using" is not
     r"\b(?:you(?:'re| are)?(?: (?:appear|seem) to be)? using|(?:disable|disabling|turn off|turning off|pause|"
     r"pausing|whitelist|whitelisting|allowlist) (?:your|the)) (?:an? )?ad[\s-]?block(?:er|ing)?\b",
+    r"\bsie (?:verwenden|nutzen|haben) (?:offenbar |anscheinend |wohl )?(?:einen |eine )?(?:ad-?blocker|"
+    r"werbeblocker)|\b(?:deaktivieren|pausieren) sie (?:bitte )?(?:ihren|den) (?:ad-?blocker|werbeblocker)",
+    r"\bvous (?:utilisez|semblez utiliser) (?:un )?(?:bloqueur de publicités?|ad-?blocker)|"
+    r"\bdésactivez votre (?:bloqueur|ad-?blocker)",
+    r"\b(?:estás|está) (?:usando|utilizando) (?:un )?(?:bloqueador de (?:anuncios|publicidad)|ad-?blocker)|"
+    r"\bdesactiva (?:tu|su) (?:bloqueador|ad-?blocker)",
+    r"\b(?:stai|sta) (?:usando|utilizzando) (?:un )?(?:ad-?blocker|blocco (?:della )?pubblicità|"
+    r"blocco annunci)|\bdisattiva (?:il tuo |l[’'] ?)ad-?blocker",
+    r"\b(?:você está|está) (?:usando|a usar|utilizando) (?:um )?(?:bloqueador de (?:anúncios|publicidade)|"
+    r"ad-?blocker)|\bdesative (?:o )?seu (?:bloqueador|ad-?blocker)",
 ]
 _SINGLE_PHRASES = [
-    r"\ball rights reserved\b",
+    r"\b(?:all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
+    r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden)\b",
     r"\bmay not be (?:published|reproduced|copied)(?:,| or) (?:broadcast|distributed|redistributed|rewritten|"
     r"transmitted)\b",
 ]
-#: A "read more" link, an ellipsis marker or a feed footer glued to the end of a paragraph.
-TRAILING_TAIL = re.compile(
-    r"\s*(?:(?:read more|continue reading|keep reading|read the (?:full|rest of the) (?:story|article))\s*"
-    r"(?:»|›|→|\.\.\.|…)?|\[(?:…|\.\.\.)\]|the post .{1,300} appeared first on .{1,200}?\.?)\s*$",
-    re.IGNORECASE | re.DOTALL,
+_SHORT_TAIL = (
+    r"(?:(?:read more|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
+    r"weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo|continua a leggere|leggi tutto|leia mais|"
+    r"continuar lendo|lees verder|lees meer)\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{1,40}\))?|\[(?:…|\.\.\.)\])"
 )
+_FOOTER_TAIL = rf"{_FIRST_ON}?\.?"
+#: A "read more" link, an ellipsis marker or a feed footer glued to the end of a paragraph.
+TRAILING_TAIL = re.compile(rf"\s*(?:{_SHORT_TAIL}|{_FOOTER_TAIL})\s*$", re.IGNORECASE | re.DOTALL)
+# The same, one kind at a time: strip_tail searches only the end of a paragraph, and only for a kind
+# whose words are there.
+_SHORT_TAIL_END = re.compile(rf"\s*{_SHORT_TAIL}\s*$", re.IGNORECASE | re.DOTALL)
+_FOOTER_TAIL_END = re.compile(rf"\s*{_FOOTER_TAIL}\s*$", re.IGNORECASE | re.DOTALL)
+_TAIL_HINTS = ("more", "reading", "]", "story", "article", "lesen", "suite", "más", "leyendo", "leggere",
+               "tutto", "mais", "lendo", "verder", "meer")
+_FOOTER_HINTS = ("appeared first on", "erschien zuerst", "apparu en premier", "primero en", "proviene da",
+                 "il primo su", "apareceu primeiro", "verscheen eerst")
 
 
 def _group(name: str, rules: Sequence[str]) -> str:
@@ -98,13 +142,26 @@ _WHOLE = re.compile(
                       _group("single", _SINGLE_RULES))) + r")\s*[:.!]?\s*",
     _FLAGS,
 )
-_PHRASE = re.compile("|".join((_group("notice", _NOTICE_PHRASES), _group("single", _SINGLE_PHRASES))), _FLAGS)
-_READER_ADDRESS = re.compile(r"\b(?:you|your|we|our|us|please)\b", re.IGNORECASE)
+# (kind, hints, pattern): a regex search through a story paragraph costs microseconds, substring tests of
+# the few words every phrase of the family contains cost well under one, so only hinted families search.
+_PHRASES = [
+    ("notice", ("block", "bloque", "blocco"), re.compile("|".join(_NOTICE_PHRASES), _FLAGS)),
+    ("single", ("rights reserved", "rechte vorbehalten", "droits réservés", "derechos reservados",
+                "diritti riservati", "direitos reservados", "rechten voorbehouden"),
+     re.compile(_SINGLE_PHRASES[0], _FLAGS)),
+    ("single", ("may not be",), re.compile(_SINGLE_PHRASES[1], _FLAGS)),
+]
+_READER_ADDRESS = re.compile(
+    r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"
+    r"por favor|voi|noi|per favore|você|vocês|nós|seu|sua|uw|wij|ons)\b",
+    re.IGNORECASE,
+)
 # What the later paragraphs of an ad-blocker or newsletter notice talk about.
 _NOTICE_CONTINUATION = re.compile(
     r"ad[\s-]?block|advertis|whitelist|allowlist|paywall|free (?:website|service|content|access)|"
     r"support (?:our|us|independent)|subscri|donat|rely on|sign up|newsletter|inbox|e-?mail address|"
-    r"privacy policy|terms of (?:use|service)|unsubscribe",
+    r"privacy policy|terms of (?:use|service)|unsubscribe|werb|abonn|spende|unterstütz|publicit|bloqueur|"
+    r"bloqueador|anuncio|anúncio|suscri|assin|pubblicit|sostien|nieuwsbrief|advertent",
     re.IGNORECASE,
 )
 
@@ -133,28 +190,34 @@ def rule_kind(paragraph: str) -> str | None:
     if len(paragraph) > RULE_MAX_CHARS:
         return None
     match = _WHOLE.fullmatch(paragraph)
-    if match is None and _has_phrase_hint(paragraph.lower()):
-        match = _PHRASE.search(paragraph)
-    return match.lastgroup if match else None
+    if match is not None:
+        return match.lastgroup
+    lowered = paragraph.lower()
+    for kind, hints, pattern in _PHRASES:
+        if any(hint in lowered for hint in hints) and pattern.search(paragraph):
+            return kind
+    return None
 
 
 def strip_tail(paragraph: str) -> str:
     """``paragraph`` without a trailing "Read more" or "[…]"; "" when nothing else is left."""
-    while _has_tail_hint(paragraph) and (shorter := TRAILING_TAIL.sub("", paragraph, count=1)) != paragraph:
-        paragraph = shorter  # end-anchored, so one tail per pass: "Read more Read more" takes two
+    while tail := _tail(paragraph):
+        paragraph = paragraph[:tail.start()].rstrip()  # one tail per pass: "Read more Read more" takes two
     return paragraph
 
 
-def _has_tail_hint(paragraph: str) -> bool:
-    end = paragraph[-60:].lower()
-    return any(hint in end for hint in ("more", "reading", "]", "story", "article")) \
-        or "appeared first on" in paragraph[-600:].lower()
-
-
-def _has_phrase_hint(lowered: str) -> bool:
-    # Every phrase rule contains one of these words. A regex search through every story paragraph costs
-    # ~15us; these substring tests cost well under one.
-    return "block" in lowered or "reserved" in lowered or "may not be" in lowered
+def _tail(paragraph: str) -> re.Match[str] | None:
+    # Tails are end-anchored and shorter than the searched ends, so no earlier start can match.
+    # A footer's words sit within its last ~215 characters (".{1,200}" of site name, then a full stop).
+    footer = paragraph[-250:].lower()
+    end = footer[-80:]
+    if any(hint in end for hint in _TAIL_HINTS):
+        tail = _SHORT_TAIL_END.search(paragraph, max(0, len(paragraph) - 120))
+        if tail:
+            return tail
+    if any(hint in footer for hint in _FOOTER_HINTS):
+        return _FOOTER_TAIL_END.search(paragraph, max(0, len(paragraph) - 800))
+    return None
 
 
 def _is_notice_continuation(_index: int, paragraph: str) -> bool:

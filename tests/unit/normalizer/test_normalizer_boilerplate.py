@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,10 @@ from services.normalizer.boilerplate import (
     strip_tail,
 )
 from services.normalizer.normalize import normalize
+from services.poller.formats import parse_document
+from services.poller.formats.base import FeedContext
+
+CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 
 SEED_NOTICE = [
     "You appear to be using an ad blocker",
@@ -186,3 +191,82 @@ def test_normalize_keeps_an_item_the_model_would_mostly_remove() -> None:
 def test_a_story_paragraph_after_a_mid_story_prompt_stays() -> None:
     paragraphs = ["Sign up for our newsletter", "The company said subscribers would pay $2 more a month."]
     assert rule_matches(paragraphs) == {0}
+
+
+# The same kinds of boilerplate as sites in German, French, Spanish, Italian, Portuguese and Dutch print them.
+@pytest.mark.parametrize("paragraph", [
+    "Anzeige", "WERBUNG", "Weiterlesen", "Mehr zum Thema", "Lesen Sie auch:", "Das könnte Sie auch interessieren",
+    "Teilen | Drucken", "Folgen Sie uns auf Twitter", "Jetzt den Newsletter abonnieren!",
+    "Der Beitrag Fähren fahren wieder erschien zuerst auf Hafenblatt.", "© 2024 dpa. Alle Rechte vorbehalten",
+    "Sie verwenden offenbar einen Adblocker", "Bitte deaktivieren Sie Ihren Werbeblocker für diese Seite.",
+    "Publicité", "Lire la suite", "À lire aussi", "Partager", "Abonnez-vous à notre newsletter",
+    "L’article Les ferries reprennent est apparu en premier sur La Gazette.", "Tous droits réservés.",
+    "Vous utilisez un bloqueur de publicité",
+    "Publicidad", "Seguir leyendo", "Noticias relacionadas", "Compartir", "Suscríbete a nuestro boletín",
+    "La entrada Vuelven los ferris se publicó primero en El Puerto.", "Todos los derechos reservados.",
+    "Estás usando un bloqueador de anuncios",
+    "Pubblicità", "Continua a leggere", "Leggi anche", "Condividi", "Iscriviti alla nostra newsletter",
+    "L'articolo Tornano i traghetti proviene da Il Porto.", "Tutti i diritti riservati",
+    "Stai usando un AdBlocker",
+    "Publicidade", "Leia mais", "Leia também", "Compartilhar", "Assine a nossa newsletter",
+    "O post Balsas voltam apareceu primeiro em O Porto.", "Todos os direitos reservados.",
+    "Você está usando um bloqueador de anúncios",
+    "Advertentie", "Lees ook", "Delen", "Schrijf je in voor onze nieuwsbrief",
+    "Het bericht Veerboten varen weer verscheen eerst op De Haven.", "Alle rechten voorbehouden",
+])
+def test_rules_know_boilerplate_in_other_languages(paragraph: str) -> None:
+    assert rule_kind(paragraph) is not None
+
+
+@pytest.mark.parametrize("paragraph", [
+    "Die Werbung für das neue Modell lief seit Januar, sagte ein Sprecher.",
+    "Mehr als 200 Menschen mussten ihre Häuser verlassen.",
+    "Die Anzeige gegen den Bürgermeister wurde am Montag zurückgezogen.",
+    "Le marché de la publicité a reculé de 4 % l'an dernier.",
+    "La empresa dijo que sus suscriptores pagarán dos euros más al mes.",
+    "Il gruppo ha condiviso i dati con la procura, ha detto il portavoce.",
+    "Os leitores que assinam a newsletter receberam a oferta, disse a empresa.",
+    "De krant meldde dat alle rechten op de film zijn verkocht aan een Amerikaanse studio.",
+])
+def test_rules_leave_news_in_other_languages_alone(paragraph: str) -> None:
+    assert rule_kind(paragraph) is None
+
+
+def test_a_german_ad_blocker_notice_takes_its_following_paragraphs_along() -> None:
+    paragraphs = ["Die Fähre fährt wieder.", "Sie verwenden offenbar einen Adblocker",
+                  "Wir finanzieren unseren Journalismus durch Werbung. Bitte unterstützen Sie uns.",
+                  "Der Hafen bleibt bis Freitag gesperrt."]
+    assert rule_matches(paragraphs) == {1, 2}
+
+
+@pytest.mark.parametrize(("paragraph", "kept"), [
+    ("Der Rat tagte. Weiterlesen »", "Der Rat tagte."),
+    ("O conselho reuniu-se. Leia mais (09/24/2018 - 19h22)", "O conselho reuniu-se."),
+    ("Il consiglio si è riunito. Continua a leggere", "Il consiglio si è riunito."),
+    ("Text. Der Beitrag Text erschien zuerst auf Hafenblatt.", "Text."),
+    ("Il disse que não mais voltaria.", "Il disse que não mais voltaria."),
+])
+def test_trailing_tails_in_other_languages_are_cut(paragraph: str, kept: str) -> None:
+    assert strip_tail(paragraph) == kept
+
+
+def test_uol_items_lose_their_leia_mais_tails() -> None:
+    # Real feed: a UOL Notícias description ends in "Leia mais (date - time)".
+    feed = CORPUS / "rss-parser" / "test" / "input" / "uolNoticias.rss"
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    items = parse_document(feed.read_bytes(), FeedContext("uol", "https://uol.example/rss", now)).items
+    assert any("Leia mais" in (item.content_html or item.summary_html or "") for item in items)
+    for item in items:
+        article = normalize(item, now)
+        assert "Leia mais" not in article.body_text
+        assert article.body_text or not (item.content_html or item.summary_html)  # the story itself stays
+
+
+def test_an_italian_leggi_anche_block_goes_with_its_link() -> None:
+    html = ("<p>Il remake ha avuto successo tra gli amanti del videogioco.</p><p>Leggi anche</p>"
+            "<p><a href='https://ex.it/zodiaco'>I Cavalieri dello Zodiaco diventeranno un film</a></p>"
+            "<p>Tornando al remake, il titolo provvisorio è noto.</p>")
+    raw = _raw(1, []).model_copy(update={"content_html": html})
+    article = normalize(raw, datetime(2024, 1, 2, tzinfo=UTC))
+    assert article.body_text == ("Il remake ha avuto successo tra gli amanti del videogioco.\n\n"
+                                 "Tornando al remake, il titolo provvisorio è noto.")
