@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
+from dateutil import parser as dateutil_parser
 from feedparser.datetimes import _parse_date as _feedparser_parse_date
 
 MAX_FUTURE = timedelta(days=1)
@@ -16,6 +18,26 @@ _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _NUMERIC_DATE = re.compile(r"\d{4}-?(?P<month>\d{2})-?(?P<day>\d{2})")
 _TWELVE_HOUR = re.compile(r"\d\s*[ap]\.?m\b", re.IGNORECASE)
 # Dates as news sites print them, which no feed standard allows but scraped feeds carry anyway.
+# Time-zone names sites print after a time, as offsets (hours) or, for the US generic names, as the zone
+# whose rules give the offset on that date. Ambiguous names (IST, BST, AST as Arabia or Atlantic, ...) are
+# left out: unknown, the date is read as UTC as before, rather than shifted by the wrong offset.
+_EASTERN, _CENTRAL = ZoneInfo("America/New_York"), ZoneInfo("America/Chicago")
+_MOUNTAIN, _PACIFIC = ZoneInfo("America/Denver"), ZoneInfo("America/Los_Angeles")
+ZONE_NAMES: dict[str, float | ZoneInfo] = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2,
+    "EET": 2, "EEST": 3, "MSK": 3, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
+    "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10, "ET": _EASTERN, "CT": _CENTRAL,
+    "MT": _MOUNTAIN, "PT": _PACIFIC, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AWST": 8, "ACST": 9.5,
+    "ACDT": 10.5, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13, "BRT": -3, "ART": -3,
+}
+# The names email.utils reads itself; any other zone name makes it return a time without offset.
+_EMAIL_ZONES = frozenset({"UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT",
+                          "PST", "PDT"})
+_ZONE_SUFFIX = re.compile(r"(?<![A-Za-z])(?P<zone>[A-Za-z]{1,4})\)?\s*$")
+_SLASHED_DATE = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
+_DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
+_GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _PROSE_FORMATS = ("%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y", "%d %B %Y %H:%M",
                   "%d %B %Y", "%d %b %Y")
 
@@ -32,7 +54,7 @@ def parse_date(raw: str | None) -> datetime | None:
     if not raw or not raw.strip():
         return None
     raw = raw.strip()
-    for parse in (_iso, _rfc822, _feedparser, _prose):
+    for parse in (_iso, _rfc822, _zoned, _feedparser, _prose):
         value = parse(raw)
         if value is not None:
             return value if value >= MIN_PLAUSIBLE else None
@@ -56,11 +78,44 @@ def _iso(raw: str) -> datetime | None:
 def _rfc822(raw: str) -> datetime | None:
     if _TWELVE_HOUR.search(raw):
         return None  # parsedate would silently drop the AM/PM and be 12 hours off
+    if (zone := _zone_name(raw)) is not None and zone not in _EMAIL_ZONES:
+        return None  # parsedate would drop "CET" and read the time as UTC; _zoned knows it
+    if _GMT_OFFSET.search(raw):
+        return None  # JavaScript's "GMT-0500 (EST)": parsedate takes the GMT and drops the offset
     try:
         value = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
     return _utc(value)
+
+
+def _zoned(raw: str) -> datetime | None:
+    """Dates in any layout that end in a zone name: "January 5, 2024 10:00 AM EST", "2024-01-05 10:00 CET".
+
+    Only these go to dateutil: its lenient parser fills in what is missing, so the year must be written.
+    """
+    if _zone_name(raw) is None or not _YEAR.search(raw) or _SLASHED_DATE.search(raw):
+        return None  # "05/01/2024" is May or January depending on who wrote it: not guessed
+    try:
+        # "05.01.2024" is day first wherever dots are written.
+        value = dateutil_parser.parse(raw, tzinfos=_zone, dayfirst=_DOTTED_DATE.search(raw) is not None)
+    except (ValueError, OverflowError):
+        return None
+    return _utc(value) if value.tzinfo is not None else None
+
+
+def _zone_name(raw: str) -> str | None:
+    match = _ZONE_SUFFIX.search(raw)
+    zone = match["zone"].upper() if match else None
+    return zone if zone in ZONE_NAMES else None
+
+
+def _zone(name: str, offset: int | None) -> tzinfo | int | None:
+    """dateutil's tzinfos hook: the zone for a name it found, or None to let it decide."""
+    zone = ZONE_NAMES.get(name.upper())
+    if isinstance(zone, ZoneInfo):
+        return zone
+    return int(zone * 3600) if zone is not None else None
 
 
 def _feedparser(raw: str) -> datetime | None:

@@ -33,6 +33,33 @@ def test_dates_parse_to_aware_utc(raw: str, expected: datetime) -> None:
     assert value is not None and value.utcoffset() is not None and value.utcoffset().total_seconds() == 0
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("January 25, 2024 6:02 AM EST", datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("Jan. 25, 2024, 6:02 a.m. ET", datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("July 25, 2024 6:02 AM ET", datetime(2024, 7, 25, 10, 2, tzinfo=UTC)),  # ET in summer is EDT
+    ("Monday, July 1, 2024 - 10:00 PT", datetime(2024, 7, 1, 17, tzinfo=UTC)),
+    ("2024-01-25 06:02:27 EST", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("25 January 2024 12:02 CET", datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("Thu, 25 Jul 2024 13:02:27 CEST", datetime(2024, 7, 25, 11, 2, 27, tzinfo=UTC)),
+    ("25.01.2024 20:02 JST", datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("05.01.2024 12:02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),  # dotted dates are day first
+    ("Thu Jan 25 2024 06:02:27 GMT-0500 (EST)", datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+    ("Thu Jan 25 2024 12:02:27 GMT+0100 (Central European Standard Time)",
+     datetime(2024, 1, 25, 11, 2, 27, tzinfo=UTC)),
+])
+def test_zone_names_give_their_offset(raw: str, expected: datetime) -> None:
+    assert parse_date(raw) == expected
+
+
+def test_a_slashed_date_with_a_zone_is_not_guessed() -> None:
+    assert parse_date("05/01/2024 10:00 EST") is None  # 5 January or 1 May: the fetch time is used, flagged
+
+
+def test_an_ambiguous_zone_name_is_not_guessed() -> None:
+    # IST is India, Israel or Ireland: the time stays as written, read as UTC like a time without a zone.
+    assert parse_date("25 Jan 2024 11:02 IST") == datetime(2024, 1, 25, 11, 2, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("raw", [None, "", "  ", "yesterday", "not a date", "1970-01-01T00:00:00Z",
                                  "Thu, 01 Jan 1970 00:00:00 +0000", "2024-13-45"])
 def test_unusable_dates_give_none(raw: str | None) -> None:
