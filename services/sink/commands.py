@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--story", help="only this story id")
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
-    search.add_argument("query", help="words to look for (PostgreSQL: web-search syntax; SQLite: all words)")
+    search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")

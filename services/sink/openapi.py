@@ -48,8 +48,8 @@ def _articles_operation() -> dict[str, Any]:
         "summary": "Stored articles, newest first (by published_at), optionally full-text searched",
         "parameters": [
             _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
-                   "Full-text query. PostgreSQL: web-search syntax (quoted phrases, OR, -word); "
-                   "SQLite: every word must occur."),
+                   "Full-text query in web-search syntax: every word must occur, quoted phrases, OR between "
+                   "alternatives, -word to exclude (SQLite cannot search on exclusions alone)."),
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),

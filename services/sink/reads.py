@@ -2,8 +2,9 @@
 
 Only bound parameters carry user input; the few SQL fragments that differ (full-text match, optional
 filters) are fixed strings chosen by code. Full text: PostgreSQL parses the query with
-``websearch_to_tsquery('simple', q)`` against the generated ``search`` column; SQLite gets an FTS5
-expression built here from the query's words, each quoted, so no input can be FTS5 syntax.
+``websearch_to_tsquery('simple', q)`` against the generated ``search`` column; SQLite gets the same
+web-search syntax translated here into an FTS5 expression whose every term is quoted, so no input can be
+FTS5 syntax.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from services.sink.store import article_filters
 MAX_QUERY_TERMS = 32
 
 _WORD = re.compile(r"\w+")
+# A term of a web-search query: "a phrase" (an unclosed quote runs to the end) or a bare word, either
+# with a leading "-" for "must not occur".
+_QUERY_TOKEN = re.compile(r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
 
 _STORIES = (
     "SELECT s.story_id, a.title, s.latest_version, a.published_at, "
@@ -99,13 +103,37 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def fts5_query(text: str) -> str | None:
-    """The words of ``text`` as an FTS5 expression matching all of them; None when there are none.
+    """PostgreSQL's web-search syntax as an FTS5 expression; None when there is nothing to match.
 
-    Each word is a quoted string, so operators (AND, NEAR, ``*``, ``:``, parentheses, quotes) in user
-    input are searched for as text or dropped, never parsed: no syntax error can come from a query.
+    As ``websearch_to_tsquery``: words must all occur, ``"quoted words"`` in that order, ``-word`` or
+    ``-"words"`` must not occur, and ``or`` between two terms splits the query into alternatives. Every
+    term reaches FTS5 as a quoted string of ``\\w+`` words, so no input is FTS5 syntax (``NEAR``, ``*``,
+    ``col:``, parentheses) and none can be a syntax error. FTS5 cannot match on negation alone: an
+    alternative made only of ``-terms`` is left out (PostgreSQL would match every article without them).
     """
-    words = _WORD.findall(text)[:MAX_QUERY_TERMS]
-    return " ".join(f'"{word}"' for word in words) or None
+    groups: list[tuple[list[str], list[str]]] = [([], [])]
+    tokens = [(m["neg"] is not None, m["phrase"] if m["phrase"] is not None else m["word"])
+              for m in _QUERY_TOKEN.finditer(text)]
+    terms = 0
+    for index, (negated, raw) in enumerate(tokens):
+        if _is_or(tokens, index):
+            groups.append(([], []))
+            continue
+        words = _WORD.findall(raw)[:MAX_QUERY_TERMS - terms]
+        if not words:
+            continue
+        terms += len(words)
+        groups[-1][1 if negated else 0].append('"' + " ".join(words) + '"')
+    alternatives = [" ".join(positive) + "".join(f" NOT {term}" for term in negative)
+                    for positive, negative in groups if positive]
+    return " OR ".join(f"({alternative})" for alternative in alternatives) or None
+
+
+def _is_or(tokens: list[tuple[bool, str]], index: int) -> bool:
+    """"or" is an operator only between two terms, as websearch_to_tsquery reads it."""
+    negated, raw = tokens[index]
+    return (not negated and raw.lower() == "or" and 0 < index < len(tokens) - 1
+            and _WORD.search(tokens[index - 1][1]) is not None and _WORD.search(tokens[index + 1][1]) is not None)
 
 
 class Reader:

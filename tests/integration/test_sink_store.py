@@ -200,6 +200,28 @@ def test_search_finds_words_newest_first_and_filters(store: SqlStore) -> None:
     assert [a["id"] for a in reader.articles(limit=2)] == ["article-000004", "article-000003"]
 
 
+WEB_SEARCHES = [
+    ('"ferry strike"', [1]),
+    ("ferry -fire", [5, 1]),
+    ("fire OR strike", [5, 2, 1]),
+    ('harbour -"ferry strike"', [4, 2]),
+    ('"strike harbour"', []),
+    ("ferry OR nothing -see", [5, 2, 1]),
+    ('"harbour fire" OR "to see"', [3, 2]),
+    ("ferry or", []),  # "or" between nothing: a word, which no article has
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), WEB_SEARCHES)
+def test_both_engines_read_web_search_syntax_alike(store: SqlStore, query: str, expected: list[int]) -> None:
+    store.write([article(1, body="Ferry strike in the harbour"), article(2, body="harbour fire, ferry late"),
+                 article(3, body="nothing to see"), article(4, body="Harbour"),
+                 article(5, body="strike called off at the ferry terminal")],
+                {(TOPIC, 0): 5}, datetime.now(UTC))
+    found = Reader(store.db).articles(query=query)
+    assert [a["id"] for a in found] == [f"article-{n:06d}" for n in expected]
+
+
 @pytest.mark.parametrize("query", ['"', 'harbour"', "harbour AND", "NEAR(harbour", "title:harbour", "harbour*",
                                    "(harbour", "' OR 1=1 --", "-", "^harbour", "harbour OR", "\\", "&|!:*"])
 def test_search_input_is_never_syntax(store: SqlStore, query: str) -> None:
