@@ -36,13 +36,18 @@ _CONTRIBUTED = re.compile(
     r"contributed(?: to this (?:report|story|article))?(?: from [^.]+)?\.?",
 )
 _AFP_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
-_BYLINE = re.compile(r"By\s+(?P<rest>[^!?]{2,150}?)\.?", re.IGNORECASE)
-# "By", and its German, French, Spanish and Dutch forms (capitalised, so "von der Leyen" stays whole).
-_BY_WORD = re.compile(r"^(?:[Bb][Yy]\s+|(?:Von|Par|Por|Door)\s+(?=[A-ZÀ-ÖØ-Þ]))")
+# "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
+# a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
+_FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
+_BYLINE = re.compile(rf"(?:[Bb][Yy]\s+|{_FOREIGN_BY})(?P<rest>[^!?]{{2,150}}?)\.?")
+_BY_WORD = re.compile(rf"^(?:[Bb][Yy]\s+|{_FOREIGN_BY})")
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
 _BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
 _NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b)\s*")
+# "and" in German, French, Spanish, Portuguese/Italian and Dutch. "y" and "e" also join surnames
+# ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
+_OTHER_AND = re.compile(r"\s+(?:und|et|y|e|en)\s+")
 _IN_PLACE = re.compile(r"\s+(?:in|from)\s+\S.*")
 # Capitalised words, allowing particles ("Ursula von der Leyen") and prefixes ("Mohammed al-Sudani").
 _NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
@@ -99,7 +104,7 @@ def _role_keys(role: str) -> tuple[str, ...]:
 def split_names(text: str) -> list[str] | None:
     """People in a credit or byline; places after "in" are dropped. None when a part is not a name."""
     parts = [p.strip() for p in _NAME_SPLIT.split(text.strip().rstrip(".,;"))]
-    parts = [p for p in parts if p]
+    parts = [piece for p in parts if p for piece in _split_other_and(p)]
     located = [bool(_IN_PLACE.search(p)) for p in parts]
     names: list[str] = []
     for number, part in enumerate(parts):
@@ -111,6 +116,11 @@ def split_names(text: str) -> list[str] | None:
             return None
         names.append(name.title() if name.isupper() and len(name) > 3 else name)
     return names
+
+
+def _split_other_and(part: str) -> list[str]:
+    pieces = _OTHER_AND.split(part)
+    return pieces if len(pieces) > 1 and all(" " in piece for piece in pieces) else [part]
 
 
 def parse_byline_paragraph(text: str) -> tuple[list[str], str | None] | None:

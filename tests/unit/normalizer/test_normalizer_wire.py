@@ -108,6 +108,23 @@ def test_byline_paragraphs(text: str, expected: tuple[list[str], str | None] | N
     assert parse_byline_paragraph(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Por Matt Spetalnick e Jason Szep", (["Matt Spetalnick", "Jason Szep"], None)),  # UOL, real
+    ("Von Anna Schmidt und Peter Müller, dpa", (["Anna Schmidt", "Peter Müller"], "dpa")),
+    ("Par Jean Dupont et Marie Curie", (["Jean Dupont", "Marie Curie"], None)),
+    ("Por Juan Pérez y Ana García, EFE", (["Juan Pérez", "Ana García"], "EFE")),
+    ("Door Jan de Vries en Piet Jansen", (["Jan de Vries", "Piet Jansen"], None)),
+    ("Di Mario Rossi e Luca Bianchi", (["Mario Rossi", "Luca Bianchi"], None)),
+    ("Por José Ortega y Gasset", (["José Ortega y Gasset"], None)),  # "y" inside one name
+    ("Von Berlin aus fuhr der Zug weiter nach Hamburg.", None),
+    ("Par ailleurs, le gouvernement a annoncé une hausse.", None),
+    ("Di fronte alla crisi, il governo ha deciso di intervenire.", None),
+    ("Door de storm vielen er twee doden.", None),
+])
+def test_byline_paragraphs_in_other_languages(text: str, expected: tuple[list[str], str | None] | None) -> None:
+    assert parse_byline_paragraph(text) == expected
+
+
 def test_bylines_in_other_languages_and_author_fields() -> None:
     assert parse_byline("Von Anna Schmidt, dpa") == (["Anna Schmidt"], "dpa")
     assert parse_byline("Par Marie Curie | AFP") == (["Marie Curie"], "AFP")
