@@ -25,6 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
+    search.add_argument("--since", type=_timestamp, help="published at or after (ISO 8601; UTC if no offset)")
+    search.add_argument("--source", help="only this feed id")
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")
@@ -61,7 +63,8 @@ def _search(args: argparse.Namespace) -> int:
     from services.sink.reads import Reader
 
     def run(db: Database) -> None:
-        for article in Reader(db).articles(query=args.query, limit=args.limit):
+        for article in Reader(db).articles(query=args.query, since=args.since, feed_id=args.source,
+                                           limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(article) + "\n")
             else:

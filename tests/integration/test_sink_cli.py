@@ -36,6 +36,14 @@ def test_search_prints_one_line_per_article_newest_first(stored: str, capsys: py
     assert datetime.fromisoformat(lines[0].split("\t")[0]) == datetime(2024, 1, 11, 14, 8, tzinfo=UTC)
 
 
+def test_search_filters_by_time_and_source(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "ferry", "--since", "2024-01-11T14:07:00Z"]) == 0
+    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == [
+        "article-000003", "article-000002"]
+    assert main(["search", "ferry", "--source", "feed-b"]) == 0
+    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
+
+
 def test_search_quietly_finds_nothing_for_syntax_only_input(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", '"(*']) == 0
     assert capsys.readouterr().out == ""
