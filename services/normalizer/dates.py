@@ -34,6 +34,8 @@ ZONE_NAMES: dict[str, float | ZoneInfo] = {
 _EMAIL_ZONES = frozenset({"UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT",
                           "PST", "PDT"})
 _ZONE_SUFFIX = re.compile(r"(?<![A-Za-z])(?P<zone>[A-Za-z]{1,4})\)?\s*$")
+# Real dates are short; a feed's "date" of many kilobytes is not worth dateutil's lenient tokenizer.
+_MAX_ZONED_CHARS = 80
 _SLASHED_DATE = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
@@ -94,7 +96,9 @@ def _zoned(raw: str) -> datetime | None:
 
     Only these go to dateutil: its lenient parser fills in what is missing, so the year must be written.
     """
-    if _zone_name(raw) is None or not _YEAR.search(raw) or _SLASHED_DATE.search(raw):
+    if len(raw) > _MAX_ZONED_CHARS or _zone_name(raw) is None or not _YEAR.search(raw):
+        return None
+    if _SLASHED_DATE.search(raw):
         return None  # "05/01/2024" is May or January depending on who wrote it: not guessed
     try:
         # "05.01.2024" is day first wherever dots are written.

@@ -51,6 +51,10 @@ def test_zone_names_give_their_offset(raw: str, expected: datetime) -> None:
     assert parse_date(raw) == expected
 
 
+def test_a_huge_date_string_is_refused_without_parsing_it() -> None:
+    assert parse_date("January 5, 2024 " + "x " * 50_000 + "EST") is None
+
+
 def test_a_slashed_date_with_a_zone_is_not_guessed() -> None:
     assert parse_date("05/01/2024 10:00 EST") is None  # 5 January or 1 May: the fetch time is used, flagged
 
