@@ -29,6 +29,7 @@ names a server where a throwaway database is created and dropped. Topics are del
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import random
@@ -46,6 +47,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import structlog
 from kafka import KafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -382,6 +384,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the latency run")
     parser.add_argument("--engines", default="postgresql,sqlite")
     args = parser.parse_args()
+    # Warnings and errors only: a log line per tiny batch of the latency run buried the figures.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     pg_url = os.environ.get("WIREFEED_BENCH_DATABASE_URL") or os.environ.get("WIREFEED_TEST_DATABASE_URL")
     print("$ " + " ".join([".venv/bin/python", "bench/bench_sink.py", *sys.argv[1:]]))
     print(f"broker {BOOTSTRAP}, {PARTITIONS} partitions; {os.cpu_count()} CPUs; 2 KB article bodies "
