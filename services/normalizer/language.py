@@ -59,7 +59,10 @@ def _cld2(sample: str) -> str | None:
     try:
         _, _, details = pycld2.detect(sample)
     except (pycld2.error, UnicodeEncodeError):  # control characters, lone surrogates: str allows them
-        _, _, details = pycld2.detect(_printable(sample))
+        try:
+            _, _, details = pycld2.detect(_printable(sample))
+        except (pycld2.error, UnicodeEncodeError):
+            return None  # py3langid decides; a language is never worth losing the article over
     code = str(details[0][1])  # the language of most of the text
     # "un" is CLD2's "cannot tell"; "xx-…" codes name scripts, not languages.
     return None if code == "un" or code.startswith("xx") else normalize_code(code)
