@@ -86,7 +86,7 @@ def _rfc822(raw: str) -> datetime | None:
         return None  # JavaScript's "GMT-0500 (EST)": parsedate takes the GMT and drops the offset
     try:
         value = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: "99999999999" as a year
         return None
     return _utc(value)
 
@@ -132,7 +132,7 @@ def _feedparser(raw: str) -> datetime | None:
     try:
         year, month, day, hour, minute, second = parsed[:6]
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.normalizer import language
 from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date
@@ -62,6 +64,14 @@ def test_a_slashed_date_with_a_zone_is_not_guessed() -> None:
 def test_an_ambiguous_zone_name_is_not_guessed() -> None:
     # IST is India, Israel or Ireland: the time stays as written, read as UTC like a time without a zone.
     assert parse_date("25 Jan 2024 11:02 IST") == datetime(2024, 1, 25, 11, 2, tzinfo=UTC)
+
+
+@given(st.lists(st.sampled_from(["2024", "Jan", "31", "10:00", "25:61", "AM", ",", "+0500", "GMT-0500", "(",
+                                  "Monday", "T", "Z", "99999999999", "2024-02-30", "."]), max_size=8),
+       st.sampled_from(["", " EST", " CET", " ET", " GMT", " XYZ"]))
+def test_any_date_string_parses_or_gives_none(tokens: list[str], zone: str) -> None:
+    value = parse_date(" ".join(tokens) + zone)  # never raises: a bad date falls back to the fetch time
+    assert value is None or value.tzinfo is not None
 
 
 @pytest.mark.parametrize("raw", [None, "", "  ", "yesterday", "not a date", "1970-01-01T00:00:00Z",
