@@ -67,6 +67,12 @@ class NormalizeBatch:
         except (ValidationError, NormalizeError, ValueError) as error:
             futures.append(self._dead_letter(record, error))
             return None
+        except Exception as error:
+            # normalize() is pure, so whatever else it raises is about this record (or a bug it exposes):
+            # the record goes to the dead-letter topic like any poison message, and the partition goes on.
+            log.exception("normalize_failed_unexpectedly", partition=record.partition, offset=record.offset)
+            futures.append(self._dead_letter(record, error))
+            return None
 
     def _decide(self, normalized: list[tuple[Article, Fingerprint]], now: datetime) -> list[Decision]:
         try:

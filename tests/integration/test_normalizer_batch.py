@@ -4,13 +4,15 @@ is sent): a polled batch is decided in one transaction, published in record orde
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 
-from schemas import Article
+from schemas import Article, DeadLetter, RawItem
 from services.core.config import Topics
 from services.core.db import Database
+from services.normalizer import service
 from services.normalizer.dedup import DedupStore
 from services.normalizer.service import NormalizeBatch
 from tests.factories import raw_item
@@ -55,3 +57,22 @@ def test_a_redelivered_batch_publishes_nothing_twice(store: DedupStore) -> None:
     NormalizeBatch(again, TOPICS, store)(records())
     assert [topic for topic, _ in again.sent] == [TOPICS.dead_letter]  # the poison again, no article
 
+
+
+def test_an_unexpected_error_in_normalize_dead_letters_that_record_only(
+        store: DedupStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stands in for a bug that some input exposes (such as the OverflowError a date once raised).
+    real_normalize = service.normalize
+
+    def normalize_or_fail(raw: RawItem, *args: Any, **kwargs: Any) -> Article:
+        if raw.item_id == raw_item(2).item_id:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_normalize(raw, *args, **kwargs)
+
+    monkeypatch.setattr(service, "normalize", normalize_or_fail)
+    producer = RecordingProducer()
+    NormalizeBatch(producer, TOPICS, store)(records())
+    letters = [DeadLetter.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.dead_letter]
+    assert sorted(letter.error_class for letter in letters) == ["RecursionError", "ValidationError"]
+    articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
+    assert [a.title for a in articles] == ["Story number 1", "Story number 3"]

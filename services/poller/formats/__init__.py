@@ -59,7 +59,14 @@ def parse_document(
     # documents before the per-tag counts.
     if len(body) > max_items and body.count(b"<") > max_items:
         _check_item_count(sum(body.count(tag) for tag in _ITEM_TAGS), max_items)
-    parsed = parser(body, ctx, content_type)
+    try:
+        parsed = parser(body, ctx, content_type)
+    except FeedParseError:
+        raise
+    except Exception as error:
+        # The parsers read untrusted bytes; anything else they raise is still this document's failure (or
+        # a bug it exposes), and must reach the poller as one: a parse error, backed off and counted.
+        raise FeedParseError(f"{fmt.value} document could not be read: {type(error).__name__}: {error}") from error
     _check_item_count(len(parsed.items), max_items)  # JSON formats are only counted once parsed
     return parsed
 

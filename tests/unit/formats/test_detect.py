@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 
 from schemas import FeedFormat
+from services.poller import formats
 from services.poller.formats import FeedParseError, ParsedFeed, UnsupportedFormatError, detect_format
 from services.poller.formats.safexml import decode_for_sniffing, thread_strict_parser
 
@@ -86,3 +88,15 @@ def test_each_thread_reuses_its_own_strict_parser() -> None:
         other = pool.submit(thread_strict_parser).result()
     assert thread_strict_parser() is thread_strict_parser()
     assert other is not thread_strict_parser()
+
+
+def test_whatever_a_parser_raises_reaches_the_poller_as_a_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stands in for a parser bug some document exposes: the poller must see a parse error (backed off and
+    # counted per feed), not an exception its poll task dies of.
+    def broken(*_: object) -> ParsedFeed:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setitem(formats.PARSERS, FeedFormat.NITF, broken)
+    ctx = formats.FeedContext("f", "https://f.example/", datetime.now(UTC))
+    with pytest.raises(FeedParseError, match="nitf document could not be read: RecursionError"):
+        formats.parse_document(b'<nitf version="-//IPTC//DTD NITF 3.4//EN"/>', ctx)
