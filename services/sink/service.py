@@ -122,7 +122,10 @@ class SinkBatch:
         for record in records:
             try:
                 articles.append(_storable(record.value, Article.model_validate_json(record.value)))
-            except (ValidationError, ValueError, TypeError) as error:
+            except Exception as error:  # pure code on one record: whatever it raises is that record's fault
+                if not isinstance(error, (ValidationError, ValueError, TypeError)):
+                    log.exception("article_check_failed_unexpectedly", partition=record.partition,
+                                  offset=record.offset)
                 letter = dead_letter(STAGE, record, error)
                 DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
                 log.warning("dead_lettered", partition=record.partition, offset=record.offset,

@@ -16,6 +16,7 @@ from services.core.config import Topics
 from services.core.consume import TransientError
 from services.core.lag import LagMonitor
 from services.core.runner import StopSignal
+from services.sink import service
 from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, WriteResult
@@ -118,6 +119,23 @@ def test_an_article_with_a_nul_character_is_dead_lettered_not_retried_forever() 
     batch([record(0, 0, poisoned.to_bytes()), record(0, 1, article(2).to_bytes())])
     assert store.writes == [(["article-000002"], {(TOPIC, 0): 2})]
     assert len(producer.sent) == 1 and b"NUL" in producer.sent[0][1]
+
+
+def test_an_unexpected_error_checking_a_record_dead_letters_that_record_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stands in for a bug some input exposes: the record is dead-lettered and the batch is still stored.
+    real_storable = service._storable
+
+    def storable_or_fail(raw: bytes, checked: Article) -> Article:
+        if checked.id == "article-000001":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_storable(raw, checked)
+
+    monkeypatch.setattr(service, "_storable", storable_or_fail)
+    consumer, store, producer = FakeConsumer([0]), FakeStore(), RecordingProducer()
+    _batch(store, consumer, producer)([record(0, 0, article(1).to_bytes()), record(0, 1, article(2).to_bytes())])
+    assert store.writes == [(["article-000002"], {(TOPIC, 0): 2})]
+    assert len(producer.sent) == 1 and b"RecursionError" in producer.sent[0][1]
 
 
 def test_an_escaped_backslash_u0000_in_text_is_not_mistaken_for_a_nul() -> None:
