@@ -57,6 +57,8 @@ TRACKER_HOSTS = frozenset({
 TRACKER_PATHS = {"feeds.feedburner.com": ("/~r/", "/~ff/", "/~a/"), "www.facebook.com": ("/tr",)}
 # C0 controls XML cannot hold, non-characters, and lone surrogates (which cannot even be encoded).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# Numeric character references as the HTML parser reads them: digits taken greedily, ";" optional.
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 _THREAD = threading.local()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 
@@ -103,11 +105,22 @@ def _fragment(html: str) -> _Element | None:
         # Characters XML cannot hold (NUL, most C0 controls): libxml2 may keep them in the tree, but lxml
         # then refuses to set any text containing them. They carry no text anyway.
         html = _CONTROL.sub("", html)
+    if "&#" in html:
+        html = _CHARACTER_REFERENCE.sub(_unless_control, html)  # "&#1;" puts the same characters in the tree
     try:
         document = etree.fromstring(f"<html><body>{html}</body></html>", _parser())
     except (etree.ParserError, ValueError):
         return None
     return None if document is None else document.find("body")
+
+
+def _unless_control(reference: re.Match[str]) -> str:
+    hex_digits, decimal = reference.groups()
+    digits = hex_digits or decimal
+    if len(digits) > 7:
+        return reference.group(0)  # beyond Unicode: libxml2 reads it as U+FFFD
+    code = int(digits, 16) if hex_digits else int(digits)
+    return "" if code < 0x110000 and _CONTROL.match(chr(code)) else reference.group(0)
 
 
 def _parser() -> etree.HTMLParser:

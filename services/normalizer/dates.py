@@ -147,7 +147,10 @@ def _prose(raw: str) -> datetime | None:
     return None
 
 
-def _utc(value: datetime) -> datetime:
+def _utc(value: datetime) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)  # a feed date without an offset is taken as UTC
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00:00+14:00" has no UTC equivalent
+        return None

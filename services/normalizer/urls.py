@@ -25,12 +25,12 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if not url or not url.strip():
         return None
     url = url.strip()
-    if base:
-        url = urljoin(base, url)
     try:
+        if base:
+            url = urljoin(base, url)
         parts = urlsplit(url)
         port = parts.port
-    except ValueError:
+    except ValueError:  # "http://[::1" and other URLs urllib cannot split: no canonical form
         return None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:

@@ -75,7 +75,8 @@ def test_any_date_string_parses_or_gives_none(tokens: list[str], zone: str) -> N
 
 
 @pytest.mark.parametrize("raw", [None, "", "  ", "yesterday", "not a date", "1970-01-01T00:00:00Z",
-                                 "Thu, 01 Jan 1970 00:00:00 +0000", "2024-13-45"])
+                                 "Thu, 01 Jan 1970 00:00:00 +0000", "2024-13-45",
+                                 "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_unusable_dates_give_none(raw: str | None) -> None:
     assert parse_date(raw) is None
 
@@ -95,6 +96,7 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
     ("https://example.com/x?b=&a=1", "https://example.com/x?a=1&b="),
     ("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
     ("javascript:alert(1)", None),
+    ("http://[::1", None),  # urllib cannot split it: no canonical form, rather than an error
     ("mailto:a@example.com", None),
     ("not a url", None),
     ("http://[::1", None),
@@ -103,6 +105,10 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
 ])
 def test_canonical_urls(url: str | None, expected: str | None) -> None:
     assert canonical_url(url) == expected
+
+
+def test_a_relative_link_against_a_broken_base_has_no_canonical_form() -> None:
+    assert canonical_url("/news/1", "http://[::1") is None
 
 
 def test_relative_canonical_links_resolve_against_the_item_link() -> None:
