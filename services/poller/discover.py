@@ -10,13 +10,14 @@ the answer.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
 
 from services.poller.fetch import Fetcher, HTTPStatusError
 from services.poller.formats import FeedParseError, detect_format
+from services.poller.formats.values import join_url
 
 FEED_TYPES = frozenset({
     "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
@@ -34,13 +35,13 @@ def feed_links(html: bytes, base_url: str) -> list[str]:
         document = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):  # empty or not HTML at all
         return []
-    base = urljoin(base_url, _base_href(document) or "")
+    base = join_url(base_url, _base_href(document) or "") or base_url
     announced = [link.get("href", "") for link in document.iter("link") if _announces_feed(link)]
-    linked = [a.get("href", "") for a in document.iter("a") if _looks_like_feed(urljoin(base, a.get("href", "")))]
+    linked = [a.get("href", "") for a in document.iter("a") if _looks_like_feed(join_url(base, a.get("href", "")))]
     found: dict[str, None] = {}
     for href in announced + linked:
-        url = urljoin(base, href.strip())
-        if href.strip() and urlsplit(url).scheme in ("http", "https"):
+        url = join_url(base, href.strip())  # None: a link urllib cannot read, skipped
+        if href.strip() and url and urlsplit(url).scheme in ("http", "https"):
             found.setdefault(url, None)
     return list(found)
 
@@ -60,7 +61,9 @@ def _announces_feed(link: etree._Element) -> bool:
     return "alternate" in rels and media_type in FEED_TYPES and bool(link.get("href"))
 
 
-def _looks_like_feed(url: str) -> bool:
+def _looks_like_feed(url: str | None) -> bool:
+    if url is None:
+        return False
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return False

@@ -23,7 +23,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 import structlog
 from pydantic import SecretStr
@@ -33,6 +32,7 @@ from services.poller import metrics
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchError, FetchResult
 from services.poller.formats import ParsedFeed
+from services.poller.formats.values import join_url
 from services.poller.service import PollOutcome
 
 log = structlog.get_logger(__name__)
@@ -96,8 +96,11 @@ def link_header(value: str | None, base: str) -> dict[str, str]:
     links: dict[str, str] = {}
     for url, params in _LINK.findall(value or ""):
         match = _REL.search(params)
-        for rel in (match.group(1) or match.group(2)).lower().split() if match else ():
-            links.setdefault(rel, urljoin(base, url.strip()))
+        absolute = join_url(base, url.strip())
+        if match is None or absolute is None:  # no rel, or a URL urllib cannot read
+            continue
+        for rel in (match.group(1) or match.group(2)).lower().split():
+            links.setdefault(rel, absolute)
     return links
 
 

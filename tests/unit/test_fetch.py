@@ -7,6 +7,7 @@ import pytest
 from services.poller.fetch import (
     BlockedAddressError,
     Fetcher,
+    FetchError,
     FetchLimits,
     HTTPStatusError,
     ResponseTooLargeError,
@@ -92,6 +93,14 @@ async def test_a_redirect_loop_is_a_clear_error() -> None:
 
     with pytest.raises(TooManyRedirectsError):
         await fetcher(handler).fetch("http://f.test/loop")
+
+
+async def test_a_redirect_to_a_url_that_cannot_be_read_is_a_fetch_error() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "http://[::1/feed"})
+
+    with pytest.raises(FetchError, match="Invalid URL in location header"):  # a failed poll, not a crash
+        await fetcher(handler).fetch("http://f.test/old")
 
 
 async def test_gone_is_an_answer_and_server_errors_raise_with_retry_after() -> None:

@@ -41,6 +41,9 @@ def test_links_that_look_like_feeds_are_found_and_a_base_element_is_honoured() -
                                       "https://cdn.example/news/world.atom", "https://cdn.example/feed",
                                       "https://feeds.feedburner.com/example"]
     assert feed_links(b"", BASE) == []
+    # a link urllib cannot read is skipped, not the page
+    assert feed_links(b'<a href="http://[::1/feed">x</a><a href="/rss.xml">RSS</a>', BASE) == [
+        "https://site.example/rss.xml"]
 
 
 def test_the_discover_command_fetches_the_page_with_the_pollers_rules(

@@ -213,6 +213,8 @@ def test_hub_and_topic_come_from_the_feed_or_from_link_headers() -> None:
     in_document = ParsedFeed(format="atom", hub_url="https://pubsubhubbub.example/", self_url=TOPIC)  # type: ignore[arg-type]
     assert discover_hub(in_document, result) == ("https://pubsubhubbub.example/", TOPIC)
     assert discover_hub(ParsedFeed(format="rss"), FetchResult(200, "https://x.example/")) is None  # type: ignore[arg-type]
+    assert link_header('<http://[::1>; rel="hub", <https://hub.example/>; rel="hub"', TOPIC) == {
+        "hub": "https://hub.example/"}  # a URL urllib cannot read is skipped
 
 
 def test_signatures_are_checked_with_each_supported_method() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
@@ -15,6 +14,7 @@ from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
+from services.poller.formats.values import join_url
 from services.poller.formats.xmltree import fragment, item_fragments
 
 # The characters \s matches (str.isspace; none lies above U+3000), spelled out: the regex engine tests a
@@ -99,7 +99,7 @@ def _plain_item(values: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_
     if "canonical_link" in fields:
         fields["canonical_link"] = _absolute(fields["canonical_link"], base)
     if "enclosures" in fields:
-        fields["enclosures"] = [_enclosure(enclosure, base) for enclosure in fields["enclosures"]]
+        fields["enclosures"] = _enclosures(fields["enclosures"], base)
     return raw_item(ctx, fmt, feed_title, fields)
 
 
@@ -130,19 +130,22 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         authors=[a["name"] for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")],
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),
-        enclosures=[_enclosure(e, ctx.feed_url) for e in entry.get("enclosures", []) if e.get("href")],
+        enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")], ctx.feed_url),
         original=original,
     )
 
 
-def _enclosure(enclosure: Any, base: str) -> dict[str, Any]:
-    """An Enclosure's fields (RawItem validates them into one)."""
-    length = str(enclosure.get("length") or "")
-    return {
-        "url": _absolute(str(enclosure["href"]), base),  # the href is not empty: urljoin(base, href.strip())
-        "type": enclosure.get("type"),
-        "length": int(length) if length.isdigit() else None,
-    }
+def _enclosures(enclosures: list[Any], base: str) -> list[dict[str, Any]]:
+    """Enclosures' fields (RawItem validates them); one whose URL urllib cannot read is left out."""
+    found = []
+    for enclosure in enclosures:
+        url = _absolute(str(enclosure["href"]), base)  # the href is not empty
+        if url is None:
+            continue
+        length = str(enclosure.get("length") or "")
+        found.append({"url": url, "type": enclosure.get("type"),
+                      "length": int(length) if length.isdigit() else None})
+    return found
 
 
 def _link(node: Any, rel: str, base: str) -> str | None:
@@ -157,7 +160,8 @@ def _absolute(url: str | None, base: str) -> str | None:
         return None
     url = url.strip()
     # urljoin would only take such a URL apart and put it back together unchanged; skipping it is cheaper.
-    return url if _PLAIN_ABSOLUTE.fullmatch(url) else urljoin(base, url)
+    # A link urllib cannot read is dropped, not the feed.
+    return url if _PLAIN_ABSOLUTE.fullmatch(url) else join_url(base, url)
 
 
 def _ttl(value: Any) -> float | None:

@@ -6,6 +6,7 @@ import html
 import json
 import re
 from typing import Any
+from urllib.parse import urljoin
 
 from services.poller.formats.base import InvalidDocumentError
 
@@ -70,3 +71,11 @@ def text_or_markup_as_html(value: str | None, is_markup: bool | None = None) -> 
     if is_markup is None:
         is_markup = looks_like_markup(text)
     return text if is_markup else text_as_html(text)
+
+
+def join_url(base: str, url: str) -> str | None:
+    """``url`` resolved against ``base``; None when urllib cannot take either apart ("http://[::1")."""
+    try:
+        return urljoin(base, url)
+    except ValueError:
+        return None
