@@ -17,7 +17,6 @@ MIN_PLAUSIBLE = datetime(1971, 1, 1, tzinfo=UTC)
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _NUMERIC_DATE = re.compile(r"\d{4}-?(?P<month>\d{2})-?(?P<day>\d{2})")
 _TWELVE_HOUR = re.compile(r"\d\s*[ap]\.?m\b", re.IGNORECASE)
-# Dates as news sites print them, which no feed standard allows but scraped feeds carry anyway.
 # Time-zone names sites print after a time, as offsets (hours) or, for the US generic names, as the zone
 # whose rules give the offset on that date. Ambiguous names (IST, BST, AST as Arabia or Atlantic, ...) are
 # left out: unknown, the date is read as UTC as before, rather than shifted by the wrong offset.
@@ -40,6 +39,7 @@ _SLASHED_DATE = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# Dates as news sites print them, which no feed standard allows but scraped feeds carry anyway.
 _PROSE_FORMATS = ("%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y", "%d %B %Y %H:%M",
                   "%d %B %Y", "%d %b %Y")
 
