@@ -9,6 +9,7 @@ endpoints) require ``Authorization: Bearer <token>``.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 from collections.abc import Callable
@@ -21,7 +22,13 @@ import structlog
 from services.core.db import TRANSIENT_ERRORS
 from services.core.http import Request, Response, Route
 from services.sink import openapi
-from services.sink.api_limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, STORY_MAX_ARTICLES
+from services.sink.api_limits import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_CHARS,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    STORY_MAX_ARTICLES,
+)
 from services.sink.reads import ArticleKey, Reader, StoryVersions, parse_timestamp
 
 log = structlog.get_logger(__name__)
@@ -32,7 +39,6 @@ _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "limit", "after"})
-_MAX_CURSOR_CHARS = 1000
 
 
 class ApiError(Exception):
@@ -152,12 +158,10 @@ def _since(value: str | None) -> datetime | None:
 def _after(value: str | None) -> ArticleKey | None:
     if value is None:
         return None
-    try:
-        if len(value) > _MAX_CURSOR_CHARS:
-            raise ValueError("too long")
-        return ArticleKey.from_cursor(value)
-    except ValueError:
-        raise ApiError(400, "after must be the 'next' value of a previous /articles answer") from None
+    if len(value) <= MAX_CURSOR_CHARS:
+        with contextlib.suppress(ValueError):
+            return ArticleKey.from_cursor(value)
+    raise ApiError(400, "after must be the 'next' value of a previous /articles answer")
 
 
 def _text(value: str | None) -> str | None:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import Article
-from services.sink.api_limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, STORY_MAX_ARTICLES
+from services.sink.api_limits import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_CHARS,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    STORY_MAX_ARTICLES,
+)
 
 _REF = "#/components/schemas/{model}"
 
@@ -55,7 +61,7 @@ def _articles_operation() -> dict[str, Any]:
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                    "How many articles at most"),
-            _query("after", {"type": "string", "minLength": 1, "maxLength": 1000},
+            _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
                    "The `next` value of the previous page's answer, with the same q, since and source: "
                    "this page starts where that one ended"),
         ],

@@ -10,7 +10,6 @@ FTS5 syntax.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ class ArticleKey:
         """The key a cursor names; ValueError for anything ``cursor()`` did not make."""
         try:
             text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
             raise ValueError("not a cursor") from None
         published, _, article_id = text.partition("\n")
         if not article_id or "\x00" in article_id:

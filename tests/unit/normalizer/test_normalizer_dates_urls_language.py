@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.normalizer import language
+from services.normalizer import dates, language
 from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date
 from services.normalizer.language import detect_language, normalize_code, warm_up
 from services.normalizer.urls import canonical_url
@@ -53,8 +53,13 @@ def test_zone_names_give_their_offset(raw: str, expected: datetime) -> None:
     assert parse_date(raw) == expected
 
 
-def test_a_huge_date_string_is_refused_without_parsing_it() -> None:
+def test_a_huge_date_string_is_refused_without_parsing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("dateutil was given a huge string")
+
+    monkeypatch.setattr(dates.dateutil_parser, "parse", never)
     assert parse_date("January 5, 2024 " + "x " * 50_000 + "EST") is None
+    assert parse_date("January 5, 2024 10:00 AM " + " " * 60 + "EST") is None  # 81+ characters: not tried
 
 
 def test_a_slashed_date_with_a_zone_is_not_guessed() -> None:
