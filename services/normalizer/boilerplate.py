@@ -29,10 +29,12 @@ RELATED_LINK_DENSITY = 0.6
 _SHARE_WORDS = r"(?:share|tweet|email|e-mail|print|facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|" \
     r"telegram|flipboard|messenger|copy link|copy|sms|comments?|teilen|drucken|kommentare|partager|imprimer|" \
     r"compartir|imprimir|condividi|stampa|compartilhar|delen|reageer)"
+# "Read more" in the other languages, as a paragraph of its own or glued to the end of one.
+_READ_MORE_ABROAD = r"weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo|continua a leggere|leggi tutto|" \
+    r"leia mais|continuar lendo|lees verder|lees meer"
 _READ_MORE = r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article)|the rest)|continue reading|" \
-    r"keep reading|click here to read|weiterlesen|mehr lesen|lire la suite|(?:continuer|poursuivre) la lecture|" \
-    r"(?:seguir|continuar) leyendo|leer más|continua(?:re)? a leggere|leggi tutto|continuar lendo|leia mais|" \
-    r"lees verder|lees meer)"
+    rf"keep reading|click here to read|{_READ_MORE_ABROAD}|(?:continuer|poursuivre) la lecture|" \
+    r"continuar leyendo|continuare a leggere)"
 # WordPress' feed footer, "The post X appeared first on Y.", as its translations print it.
 _FIRST_ON = r"(?:the post|der beitrag|l[’']article|la entrada|l[’']articolo|o post|het bericht) .{1,300}? " \
     r"(?:appeared first on|erschien zuerst auf|est apparu en premier sur|(?:se publicó|apareció|aparece) " \
@@ -114,8 +116,7 @@ _SINGLE_PHRASES = [
 ]
 _SHORT_TAIL = (
     r"(?:(?:read more|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
-    r"weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo|continua a leggere|leggi tutto|leia mais|"
-    r"continuar lendo|lees verder|lees meer)\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{1,40}\))?|\[(?:…|\.\.\.)\])"
+    rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|\[(?:…|\.\.\.)\])"
 )
 _FOOTER_TAIL = rf"{_FIRST_ON}?\.?"
 #: A "read more" link, an ellipsis marker or a feed footer glued to the end of a paragraph.
