@@ -30,6 +30,11 @@ _PLAIN_ABSOLUTE = re.compile(
 # URL: it would resolve ids against it too, turning a guid "t3_x" into "http://host/t3_x". Links are
 # resolved here instead (xml:base declared in the feed is still honoured by feedparser).
 
+# feedparser 6 calls int(None) when an ill-formed <width> or <height> closes out of order
+# ("<height><width>1</height></width>" in a channel <image>) and raises TypeError for the whole feed.
+# wirefeed reads neither element, so the feed is read again without those tags.
+_SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
+
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
     # feedparser runs its own SAX parser, which would expand entities declared in the DOCTYPE.
@@ -44,11 +49,19 @@ def parse_reference(body: bytes, ctx: FeedContext, content_type: str | None = No
     """feedparser's reading: every RSS and Atom version, and ill-formed documents, leniently."""
     originals = item_fragments(check_depth(body))
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    parsed = _feedparser(body, headers)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS, RDF or Atom root element"
         raise FeedParseError(f"not an RSS or Atom feed: {reason}")
     return _parsed_feed(parsed, ctx, originals)
+
+
+def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+    try:
+        return feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    except TypeError:
+        return feedparser.parse(_SIZE_TAGS.sub(b"", body), response_headers=headers, sanitize_html=False,
+                                resolve_relative_uris=False)
 
 
 def _parsed_feed(parsed: Any, ctx: FeedContext, originals: list[str | None]) -> ParsedFeed:

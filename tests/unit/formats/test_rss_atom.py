@@ -90,6 +90,14 @@ def test_a_link_urllib_cannot_read_is_dropped_not_the_feed(parse: Parse) -> None
     assert parse(RSS.replace("/media/one.mp3", "http://[::1/one.mp3")).items[0].enclosures == []
 
 
+def test_an_out_of_order_image_size_does_not_fail_the_feed(parse: Parse) -> None:
+    # feedparser raised TypeError (int(None)) on this channel image, failing every item of the feed.
+    channel_image = "<image><url>https://example.com/logo.png</url><height><width>1</height></width></image>"
+    feed = parse(RSS.replace("<ttl>15</ttl>", f"<ttl>15</ttl>{channel_image}"))
+    assert [item.title for item in feed.items] == ["One", "Two"]
+    assert feed.items[0].link == "http://example.com/news/one"
+
+
 @pytest.mark.parametrize("url", ["http://x/a?", "http://x/a#", "http://x/a;p", "http:///a", "https://x", "/rel", " ",
                                  " http://x/a ", "http://x/a/../b", "HTTP://X/A"])
 def test_edge_links_resolve_exactly_as_urljoin_resolves_them(url: str) -> None:
