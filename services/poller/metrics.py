@@ -38,5 +38,7 @@ WEBSUB_PUSHES = Counter(
     ["outcome"],
 )
 WEBSUB_REQUESTS = Counter(
-    "wirefeed_poller_websub_subscribe_requests_total", "Subscription requests sent to hubs, by result", ["result"]
+    "wirefeed_poller_websub_subscribe_requests_total",
+    "Subscribe and unsubscribe requests sent to hubs, by mode and result (accepted, refused, error)",
+    ["mode", "result"],
 )

@@ -8,6 +8,9 @@ echoes ``hub.challenge`` only for a subscription this poller asked for. Content:
 whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match; the body is parsed and published
 through the same decide -> publish path as a poll (``PollLoop.push``). A wrong or missing signature is
 acknowledged and ignored, as the spec asks. Leases are renewed when half of them has run out.
+Unsubscribing: when a feed leaves the configuration, the hub is asked to stop (``hub.mode=unsubscribe``,
+confirmed by the hub's verification); a subscription the hub never confirms is forgotten once its lease
+has run out, after which a delivery is answered 410 Gone.
 
 Subscriptions live in the state database, so any poller behind the callback URL can answer the hub.
 """
@@ -52,7 +55,7 @@ class Subscription:
     hub_url: str
     topic_url: str
     secret: SecretStr
-    state: str  # requested (waiting for the hub's verification), active, denied
+    state: str  # requested (waiting for the hub's verification), active, denied, unsubscribing
     requested_at: datetime
     lease_seconds: int | None = None
     expires_at: datetime | None = None
@@ -81,6 +84,11 @@ class WebSubStore:
                 (sub.feed_id, sub.hub_url, sub.topic_url, sub.secret.get_secret_value(), sub.state,
                  sub.requested_at, sub.lease_seconds, sub.expires_at),
             )
+
+
+    def delete(self, feed_id: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM poller_websub WHERE feed_id = ?", (feed_id,))
 
 
 def _subscription(row: tuple[object, ...]) -> Subscription:
@@ -136,6 +144,18 @@ def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetim
     return False
 
 
+def unsubscribe_action(sub: Subscription, feed_ids: set[str], now: datetime) -> str | None:
+    """Pure: for a subscription of a feed no longer configured, "forget" it (nothing left at the hub),
+    "ask" the hub to unsubscribe, or None (configured, or waiting for the hub to confirm)."""
+    if sub.feed_id in feed_ids:
+        return None
+    if sub.state == "denied" or (sub.expires_at is not None and now >= sub.expires_at):
+        return "forget"
+    if sub.state == "unsubscribing" and now - sub.requested_at <= RETRY_UNVERIFIED:
+        return None
+    return "ask"
+
+
 class WebSubSubscriber:
     def __init__(self, store: WebSubStore, fetcher: Fetcher, callback_base: str, push: Push, *,
                  feed_ids: set[str], lease_seconds: int = 86400,
@@ -161,18 +181,29 @@ class WebSubSubscriber:
     async def subscribe(self, feed_id: str, hub: str, topic: str) -> None:
         sub = self._requested(self.store.get(feed_id), feed_id, hub, topic)
         self.store.save(sub)  # before asking: the hub may verify before its answer to us arrives
-        secret = sub.secret
-        form = {"hub.callback": f"{self.callback_base}/{feed_id}", "hub.mode": "subscribe", "hub.topic": topic,
-                "hub.secret": secret.get_secret_value(), "hub.lease_seconds": str(self.lease_seconds)}
+        await self._ask(sub, {"hub.mode": "subscribe", "hub.secret": sub.secret.get_secret_value(),
+                              "hub.lease_seconds": str(self.lease_seconds)})
+
+    async def unsubscribe(self, sub: Subscription) -> None:
+        now = self.clock()
+        # The lease the hub may hold bounds how long it is asked: after it, nothing is delivered anyway.
+        lease_end = sub.expires_at or sub.requested_at + timedelta(seconds=self.lease_seconds)
+        sub = replace(sub, state="unsubscribing", requested_at=now, expires_at=lease_end)
+        self.store.save(sub)
+        await self._ask(sub, {"hub.mode": "unsubscribe"})
+
+    async def _ask(self, sub: Subscription, form: dict[str, str]) -> None:
+        form = {"hub.callback": f"{self.callback_base}/{sub.feed_id}", "hub.topic": sub.topic_url, **form}
+        mode = form["hub.mode"]
         try:
-            status = await self.fetcher.post_form(hub, form)
+            status = await self.fetcher.post_form(sub.hub_url, form)
         except FetchError as error:
-            metrics.WEBSUB_REQUESTS.labels("error").inc()
-            log.warning("websub_subscribe_failed", feed=feed_id, hub=hub, error=str(error)[:300])
+            metrics.WEBSUB_REQUESTS.labels(mode, "error").inc()
+            log.warning("websub_request_failed", mode=mode, feed=sub.feed_id, hub=sub.hub_url, error=str(error)[:300])
             return
         accepted = 200 <= status < 300
-        metrics.WEBSUB_REQUESTS.labels("accepted" if accepted else "refused").inc()
-        log.info("websub_subscribe_requested", feed=feed_id, hub=hub, topic=topic, status=status)
+        metrics.WEBSUB_REQUESTS.labels(mode, "accepted" if accepted else "refused").inc()
+        log.info("websub_requested", mode=mode, feed=sub.feed_id, hub=sub.hub_url, topic=sub.topic_url, status=status)
 
     def _requested(self, old: Subscription | None, feed_id: str, hub: str, topic: str) -> Subscription:
         now = self.clock()
@@ -187,15 +218,30 @@ class WebSubSubscriber:
         while True:
             now = self.clock()
             for sub in self.store.all():
-                if sub.feed_id in self.feed_ids and needs_subscribe(sub, sub.hub_url, sub.topic_url, now):
-                    await self.subscribe(sub.feed_id, sub.hub_url, sub.topic_url)
+                await self._tend(sub, now)
             await asyncio.sleep(every)
+
+    async def _tend(self, sub: Subscription, now: datetime) -> None:
+        if sub.feed_id in self.feed_ids:
+            if needs_subscribe(sub, sub.hub_url, sub.topic_url, now):
+                await self.subscribe(sub.feed_id, sub.hub_url, sub.topic_url)
+            return
+        action = unsubscribe_action(sub, self.feed_ids, now)
+        if action == "forget":
+            self.store.delete(sub.feed_id)
+            log.info("websub_forgotten", feed=sub.feed_id, hub=sub.hub_url)
+        elif action == "ask":
+            await self.unsubscribe(sub)
 
     def verify(self, feed_id: str, params: Mapping[str, str]) -> tuple[int, bytes]:
         """The hub's GET: confirm only what this poller asked for, echoing the challenge."""
-        sub = self.store.get(feed_id) if feed_id in self.feed_ids else None
+        sub = self.store.get(feed_id)
         mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
         if sub is None or topic != sub.topic_url:
+            return 404, b""
+        if mode == "unsubscribe":
+            return self._confirm_unsubscribe(sub, params.get("hub.challenge", ""))
+        if feed_id not in self.feed_ids:
             return 404, b""
         if mode == "denied":
             self.store.save(replace(sub, state="denied"))
@@ -209,6 +255,13 @@ class WebSubSubscriber:
         expires = self.clock() + timedelta(seconds=seconds) if seconds else None
         self.store.save(replace(sub, state="active", lease_seconds=seconds, expires_at=expires))
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)
+        return 200, challenge.encode()
+
+    def _confirm_unsubscribe(self, sub: Subscription, challenge: str) -> tuple[int, bytes]:
+        if sub.state != "unsubscribing" or not challenge:
+            return 404, b""  # an unsubscribe nobody asked for (a forged request to stop our pushes)
+        self.store.delete(sub.feed_id)
+        log.info("websub_unsubscribed", feed=sub.feed_id, hub=sub.hub_url)
         return 200, challenge.encode()
 
     def deliver(self, feed_id: str, body: bytes, headers: Mapping[str, str]) -> int:

@@ -42,6 +42,7 @@ from services.poller.websub import (
     link_header,
     needs_subscribe,
     signature_valid,
+    unsubscribe_action,
 )
 from services.poller.websub_server import WebSubServer
 from tests.helpers import FeedServer, Resource
@@ -66,6 +67,8 @@ class Hub:
     lease_seconds: int = 2
     requests: list[dict[str, str]] = field(default_factory=list)
     verified: list[tuple[int, str, str]] = field(default_factory=list)  # (status, body, challenge)
+    verified_forms: list[dict[str, str]] = field(default_factory=list)  # the request each verification was for
+    lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
     def start(self) -> Hub:
@@ -94,10 +97,13 @@ class Hub:
 
     def verify(self, form: dict[str, str], topic: str | None = None) -> None:
         challenge = f"challenge-{len(self.verified)}"
-        answer = httpx.get(form["hub.callback"], params={
-            "hub.mode": "subscribe", "hub.topic": topic or form["hub.topic"], "hub.challenge": challenge,
-            "hub.lease_seconds": str(self.lease_seconds)})
-        self.verified.append((answer.status_code, answer.text, challenge))
+        params = {"hub.mode": form["hub.mode"], "hub.topic": topic or form["hub.topic"], "hub.challenge": challenge}
+        if form["hub.mode"] == "subscribe":
+            params["hub.lease_seconds"] = str(self.lease_seconds)
+        answer = httpx.get(form["hub.callback"], params=params)
+        with self.lock:
+            self.verified.append((answer.status_code, answer.text, challenge))
+            self.verified_forms.append(form)
 
     def distribute(self, callback: str, body: bytes, secret: str | None, method: str = "sha256") -> int:
         headers = {"Content-Type": "application/atom+xml"}
@@ -203,6 +209,38 @@ async def test_verifications_nobody_asked_for_are_refused(running: Running) -> N
     assert [status for status, _, _ in hub.verified[-2:]] == [404, 404]
 
 
+async def test_a_feed_removed_from_the_config_is_unsubscribed_and_its_pushes_refused(running: Running) -> None:
+    hub, subscriber = running.hub, running.subscriber
+    await eventually(lambda: hub.verified, message="the hub's verification")
+    secret = hub.requests[0]["hub.secret"]
+    hub.lease_seconds = 3600  # from the next renewal on: a lease that cannot run out during the test
+
+    def long_lease() -> bool:
+        sub = subscriber.store.get("news")
+        return sub is not None and sub.lease_seconds == 3600
+
+    await eventually(long_lease, message="a renewal with a long lease")
+    subscriber.feed_ids.discard("news")  # as after a restart with the feed gone from the feeds file
+    await eventually(lambda: any(form["hub.mode"] == "unsubscribe" for form in hub.verified_forms),
+                     message="an unsubscribe request")
+    unsubscribe = next(form for form in hub.verified_forms if form["hub.mode"] == "unsubscribe")
+    assert unsubscribe["hub.callback"] == running.callback and unsubscribe["hub.topic"] == TOPIC
+    await eventually(lambda: subscriber.store.get("news") is None, message="the confirmed unsubscription")
+    status, body, challenge = hub.verified[hub.verified_forms.index(unsubscribe)]
+    assert (status, body) == (200, challenge)
+    assert await asyncio.to_thread(hub.distribute, running.callback, atom(hub.url, [9]), secret) == 410
+    assert "news:urn:story:9" not in [item.item_id for item in running.published]
+
+
+async def test_an_unsubscribe_nobody_asked_for_is_refused(running: Running) -> None:
+    hub = running.hub
+    await eventually(lambda: hub.verified, message="the hub's verification")
+    await asyncio.to_thread(hub.verify, {**hub.requests[0], "hub.mode": "unsubscribe"})
+    assert hub.verified[-1][0] == 404
+    sub = running.subscriber.store.get("news")
+    assert sub is not None and sub.state == "active"
+
+
 def test_hub_and_topic_come_from_the_feed_or_from_link_headers() -> None:
     result = FetchResult(200, "https://site.example/feed.xml", headers={
         "link": '<https://hub.example/>; rel="hub", </feed.xml?canonical=1>; rel=self'})
@@ -238,3 +276,16 @@ def test_when_to_ask_the_hub_again() -> None:
     denied = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "denied", NOW)
     assert not needs_subscribe(denied, "https://hub/", TOPIC, NOW + timedelta(days=30))
     assert "s'" not in repr(active)  # the secret is masked
+
+
+def test_what_becomes_of_a_subscription_whose_feed_left_the_config() -> None:
+    lease_end = NOW + timedelta(days=1)
+    active = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "active", NOW, 86400, lease_end)
+    assert unsubscribe_action(active, {"f"}, NOW) is None  # still configured
+    assert unsubscribe_action(active, set(), NOW) == "ask"
+    asked = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "unsubscribing", NOW, 86400, lease_end)
+    assert unsubscribe_action(asked, set(), NOW + timedelta(minutes=5)) is None  # waiting for the hub
+    assert unsubscribe_action(asked, set(), NOW + timedelta(hours=2)) == "ask"  # never confirmed: ask again
+    assert unsubscribe_action(asked, set(), lease_end) == "forget"  # the lease ran out: nothing left at the hub
+    denied = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "denied", NOW)
+    assert unsubscribe_action(denied, set(), NOW) == "forget"
