@@ -101,14 +101,24 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError(f"{text!r} is out of range") from None
 
 
-def fts5_query(text: str) -> str | None:
-    """PostgreSQL's web-search syntax as an FTS5 expression; None when there is nothing to match.
+@dataclass(frozen=True)
+class Fts5Search:
+    """A web search as FTS5 expressions: an article is found when it matches ``match``, or when it
+    matches none of the terms of one of ``excluding`` (FTS5 cannot match on negation alone, so each
+    alternative made only of ``-terms`` becomes "not any of these")."""
+
+    match: str | None
+    excluding: tuple[str, ...] = ()
+
+
+def fts5_query(text: str) -> Fts5Search | None:
+    """PostgreSQL's web-search syntax as FTS5 expressions; None when there is nothing to search for.
 
     As ``websearch_to_tsquery``: words must all occur, ``"quoted words"`` in that order, ``-word`` or
-    ``-"words"`` must not occur, and ``or`` between two terms splits the query into alternatives. Every
-    term reaches FTS5 as a quoted string of ``\\w+`` words, so no input is FTS5 syntax (``NEAR``, ``*``,
-    ``col:``, parentheses) and none can be a syntax error. FTS5 cannot match on negation alone: an
-    alternative made only of ``-terms`` is left out (PostgreSQL would match every article without them).
+    ``-"words"`` must not occur (alone, they find every article without them), and ``or`` between two
+    terms splits the query into alternatives. Every term reaches FTS5 as a quoted string of ``\\w+``
+    words, so no input is FTS5 syntax (``NEAR``, ``*``, ``col:``, parentheses) and none can be a syntax
+    error.
     """
     groups: list[tuple[list[str], list[str]]] = [([], [])]
     tokens = [(m["neg"] is not None, m["phrase"] if m["phrase"] is not None else m["word"])
@@ -125,7 +135,9 @@ def fts5_query(text: str) -> str | None:
         groups[-1][1 if negated else 0].append('"' + " ".join(words) + '"')
     alternatives = [" ".join(positive) + "".join(f" NOT {term}" for term in negative)
                     for positive, negative in groups if positive]
-    return " OR ".join(f"({alternative})" for alternative in alternatives) or None
+    excluding = tuple(" OR ".join(negative) for positive, negative in groups if negative and not positive)
+    match = " OR ".join(f"({alternative})" for alternative in alternatives) or None
+    return Fts5Search(match, excluding) if match or excluding else None
 
 
 def _is_or(tokens: list[tuple[bool, str]], index: int) -> bool:
@@ -203,11 +215,14 @@ class Reader:
             clauses.append("search @@ websearch_to_tsquery('simple', ?)")
             params.append(query)
             return True
-        expression = fts5_query(query)
-        if expression is None:
+        search = fts5_query(query)
+        if search is None:
             return False
-        clauses.append("rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-        params.append(expression)
+        found = "rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+        conditions = [(found, search.match)] if search.match else []
+        conditions += [(f"NOT {found}", terms) for terms in search.excluding]
+        clauses.append(f"({' OR '.join(sql for sql, _ in conditions)})")
+        params += [expression for _, expression in conditions]
         return True
 
 

@@ -209,6 +209,10 @@ WEB_SEARCHES = [
     ("ferry OR nothing -see", [5, 2, 1]),
     ('"harbour fire" OR "to see"', [3, 2]),
     ("ferry or", []),  # "or" between nothing: a word, which no article has
+    ("-harbour", [5, 3]),  # exclusions alone find every article without them
+    ('-harbour -"ferry terminal"', [3]),
+    ("fire OR -strike", [4, 3, 2]),
+    ("-strike OR -harbour", [5, 4, 3, 2]),
 ]
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from services.core.http import Request
 from services.sink import openapi
 from services.sink.api import ReadApi
-from services.sink.reads import ArticleKey, ArticlePage, fts5_query, parse_timestamp
+from services.sink.reads import ArticleKey, ArticlePage, Fts5Search, fts5_query, parse_timestamp
 
 
 @pytest.mark.parametrize(("query", "expression"), [
@@ -27,33 +27,48 @@ from services.sink.reads import ArticleKey, ArticlePage, fts5_query, parse_times
     ("ferry-strike", '("ferry strike")'),
     ('"ferry', '("ferry")'),  # an unclosed quote runs to the end
     ("ferry or", '("ferry" "or")'),  # "or" is an operator only between two terms
-    ("-harbour", None),  # FTS5 cannot match on negation alone
     ('ferry "strike" AND NEAR(x*, 3) col:y', '("ferry" "strike" "AND" "NEAR x" "3" "col y")'),
     ("Zürich 東京", '("Zürich" "東京")'),
     (' "*" () -- ', None),
     ("", None),
 ])
 def test_fts5_query_reads_web_search_syntax(query: str, expression: str | None) -> None:
-    assert fts5_query(query) == expression
+    search = fts5_query(query)
+    assert (search.match if search else None) == expression
+    assert not search or not search.excluding
+
+
+@pytest.mark.parametrize(("query", "search"), [
+    ("-harbour", Fts5Search(None, ('"harbour"',))),
+    ('-harbour -"fire alarm"', Fts5Search(None, ('"harbour" OR "fire alarm"',))),
+    ("ferry or -harbour", Fts5Search('("ferry")', ('"harbour"',))),
+    ("-strike OR -harbour", Fts5Search(None, ('"strike"', '"harbour"'))),
+])
+def test_an_alternative_of_exclusions_alone_finds_what_has_none_of_them(query: str, search: Fts5Search) -> None:
+    assert fts5_query(query) == search
 
 
 _TERM = r'"[^"]+"'
 _ALTERNATIVE = rf"\({_TERM}(?: {_TERM})*(?: NOT {_TERM})*\)"
 _EXPRESSION = re.compile(rf"{_ALTERNATIVE}(?: OR {_ALTERNATIVE})*")
+_TERMS = re.compile(rf"{_TERM}(?: OR {_TERM})*")
 
 
 @given(st.text(max_size=200))
 def test_fts5_query_is_only_quoted_terms_and_operators_fts5_accepts(text: str) -> None:
-    expression = fts5_query(text)
-    if expression is not None:
-        assert _EXPRESSION.fullmatch(expression)
-        with sqlite3.connect(":memory:") as conn:
-            conn.execute("CREATE VIRTUAL TABLE t USING fts5(body)")
+    search = fts5_query(text)
+    if search is None:
+        return
+    assert search.match is None or _EXPRESSION.fullmatch(search.match)
+    assert all(_TERMS.fullmatch(terms) for terms in search.excluding)
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(body)")
+        for expression in filter(None, (search.match, *search.excluding)):
             conn.execute("SELECT * FROM t WHERE t MATCH ?", (expression,)).fetchall()  # no syntax error
 
 
 def test_fts5_query_caps_the_number_of_terms() -> None:
-    assert fts5_query(" ".join(f"w{n}" for n in range(100))).count('"') == 2 * 32  # type: ignore[union-attr]
+    assert fts5_query(" ".join(f"w{n}" for n in range(100))).match.count('"') == 2 * 32  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
