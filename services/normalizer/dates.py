@@ -38,6 +38,8 @@ _MAX_ZONED_CHARS = 80
 _SLASHED_DATE = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
+# A time of day with no date ("10:00", "10:00 AM EST"): feedparser would date it today, in UTC.
+_TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*[A-Za-z]{1,5})?", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # Dates as news sites print them, which no feed standard allows but scraped feeds carry anyway.
 _PROSE_FORMATS = ("%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y", "%d %B %Y %H:%M",
@@ -126,6 +128,8 @@ def _feedparser(raw: str) -> datetime | None:
     numeric = _NUMERIC_DATE.match(raw)
     if numeric and not (1 <= int(numeric["month"]) <= 12 and 1 <= int(numeric["day"]) <= 31):
         return None  # feedparser would roll "2024-13-45" over into 2025 rather than refuse it
+    if _TIME_ONLY.fullmatch(raw):
+        return None  # no date: the caller's fallback (the fetch time, flagged) is nearer the truth
     parsed = _feedparser_parse_date(raw)  # the same date handlers feedparser applies to feeds
     if parsed is None:
         return None
