@@ -48,6 +48,9 @@ _SINGLE_RULES = [
     r".{0,200}",
     r"related(?: (?:stories|articles|coverage|content|news|links))? ?:.{1,200}",
     r"\[?(?:…|\.\.\.)\]?",
+    # IDG/Foundry's "To read this article in full, please click here"
+    r"(?:to )?read (?:this|the) (?:full )?(?:article|story|post)(?: in full)?,? (?:please )?"
+    r"(?:click here|visit|go to|head (?:over )?to)\b.{0,120}",
     # share prompts
     rf"(?:share (?:this|on|via|the)\b.{{0,80}}|click to (?:share|email|print)\b.{{0,80}}|"
     rf"{_SHARE_WORDS}(?:[\s|·•,/:]+{_SHARE_WORDS})*)",
@@ -57,6 +60,8 @@ _SINGLE_RULES = [
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
+    r"sign up (?:here |now |today )?(?:to (?:get|receive) |for )(?:an? |our |free )?(?:e-?mails?|alerts?|"
+    r"updates)\b.{0,150}",
     # copyright footers: a symbol or a year right after the word, so "Copyright holders sued" stays
     r"©.{0,300}|\(c\)\s*\d{4}.{0,300}|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©).{0,300}",
     r"our standards:? the thomson reuters trust principles",
@@ -113,10 +118,13 @@ _SINGLE_PHRASES = [
     r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden)\b",
     r"\bmay not be (?:published|reproduced|copied)(?:,| or) (?:broadcast|distributed|redistributed|rewritten|"
     r"transmitted)\b",
+    # Medium's feed footer: "<Title> was originally published in <Publication> on Medium, where people ..."
+    r"\bwas originally published (?:in .{1,200} )?on medium, where people are continuing the conversation\b",
 ]
 _SHORT_TAIL = (
     r"(?:(?:read more|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
-    rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|\[(?:…|\.\.\.)\])"
+    rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|"
+    r"\[\s*(?:…|\.\.\.|read more|continue reading)\s*\])"
 )
 _FOOTER_TAIL = rf"{_FIRST_ON}?\.?"
 #: A "read more" link, an ellipsis marker or a feed footer glued to the end of a paragraph.
@@ -151,6 +159,7 @@ _PHRASES = [
                 "diritti riservati", "direitos reservados", "rechten voorbehouden"),
      re.compile(_SINGLE_PHRASES[0], _FLAGS)),
     ("single", ("may not be",), re.compile(_SINGLE_PHRASES[1], _FLAGS)),
+    ("single", ("on medium, where people",), re.compile(_SINGLE_PHRASES[2], _FLAGS)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"

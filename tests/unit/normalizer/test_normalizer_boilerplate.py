@@ -43,6 +43,8 @@ SEED_NOTICE = [
     "Our Standards: The Thomson Reuters Trust Principles.", "Related Stories", "Related: City budget passes",
     "You may also like", "Support local journalism. Become a member today.", "Download the Ledger app",
     "This article was originally published on The Conversation.", "[…]", *SEED_NOTICE,
+    "To read this article in full, please click here", "To read the full story, visit ledger.example.",
+    "Sign up here to get an email whenever First Dog cartoons are published", "Sign up for email alerts.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -58,6 +60,8 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Related charges were dropped.",
     "Donate blood, officials urged residents on Monday.",
     "The company said all rights reserved by the contract would pass to the buyer, " * 8,
+    "Sign up for the marathon closes on Friday, organisers said.",
+    "Residents can sign up for alerts at city hall, the mayor said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
@@ -84,6 +88,7 @@ def test_trailing_read_more_tails_are_cut() -> None:
     assert strip_tail("Ferries run again [&hellip;]".replace("&hellip;", "…")) == "Ferries run again"
     assert strip_tail("Text. The post Text appeared first on Site.") == "Text."
     assert strip_tail("He said more would follow.") == "He said more would follow."
+    assert strip_tail("I’m... [read more]") == "I’m..."
 
 
 def test_paragraph_keys_ignore_case_punctuation_and_spacing() -> None:
@@ -271,3 +276,18 @@ def test_an_italian_leggi_anche_block_goes_with_its_link() -> None:
     article = normalize(raw, datetime(2024, 1, 2, tzinfo=UTC))
     assert article.body_text == ("Il remake ha avuto successo tra gli amanti del videogioco.\n\n"
                                  "Tornando al remake, il titolo provvisorio è noto.")
+
+
+@pytest.mark.parametrize(("feed", "footer"), [
+    ("netnewswire/Modules/RSParser/Tests/RSParserTests/Resources/macworld.rss", "To read this article in full"),
+    ("rss-parser/test/input/content-encoded.rss", "on Medium, where people are continuing the conversation"),
+])
+def test_real_feed_footers_are_removed(feed: str, footer: str) -> None:
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    items = parse_document((CORPUS / feed).read_bytes(), FeedContext("f", "https://f.example/rss", now)).items
+    with_footer = [item for item in items if footer in (item.content_html or item.summary_html or "")]
+    assert with_footer
+    for item in with_footer:
+        article = normalize(item, now)
+        assert footer not in article.body_text and footer not in (article.body_html or "")
+        assert article.body_text  # the story stays
