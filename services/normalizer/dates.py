@@ -41,6 +41,22 @@ _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 # A time of day with no date ("10:00", "10:00 AM EST"): feedparser would date it today, in UTC.
 _TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*[A-Za-z]{1,5})?", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# "2020/1/10 14:16:00": year first, so unambiguous; feedparser read it as 1 November.
+_YEAR_FIRST = re.compile(r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?P<rest>(?:[ T]\d.*)?)")
+# Seconds (or milliseconds) since the epoch, which some feeds write instead of a date.
+_EPOCH = re.compile(r"\d{9,10}|\d{12,13}")
+# RFC 822 with the names in the feed's language ("Seg, 24 Set 2018 19:42:40 -0300", "lun., 5 févr. 2024
+# 10:00 +0100"): the weekday is dropped and the month translated, by its first four or three letters.
+_LOCAL_RFC822 = re.compile(
+    r"(?:[^\W\d_]{2,12}\.?,?\s+)?(?P<day>\d{1,2})\.?\s+(?P<month>[^\W\d_]{3,10})\.?,?\s+(?P<rest>\d{4}\b.*)")
+_MONTH_PREFIXES = {
+    "jan": 1, "jän": 1, "ene": 1, "gen": 1, "feb": 2, "fev": 2, "fév": 2, "mar": 3, "mär": 3, "mrz": 3,
+    "mrt": 3, "apr": 4, "abr": 4, "avr": 4, "may": 5, "mai": 5, "mag": 5, "mei": 5, "maj": 5, "jun": 6,
+    "juin": 6, "giu": 6, "jul": 7, "juil": 7, "lug": 7, "aug": 8, "ago": 8, "aoû": 8, "aou": 8, "sep": 9,
+    "set": 9, "oct": 10, "okt": 10, "out": 10, "ott": 10, "nov": 11, "dec": 12, "déc": 12, "dez": 12,
+    "dic": 12, "des": 12,
+}
+_ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Dates as news sites print them, which no feed standard allows but scraped feeds carry anyway.
 _PROSE_FORMATS = ("%B %d, %Y %I:%M %p", "%B %d, %Y %H:%M", "%B %d, %Y", "%b %d, %Y", "%d %B %Y %H:%M",
                   "%d %B %Y", "%d %b %Y")
@@ -58,7 +74,7 @@ def parse_date(raw: str | None) -> datetime | None:
     if not raw or not raw.strip():
         return None
     raw = raw.strip()
-    for parse in (_iso, _rfc822, _zoned, _feedparser, _prose):
+    for parse in (_iso, _rfc822, _zoned, _year_first, _epoch, _localized, _feedparser, _prose):
         value = parse(raw)
         if value is not None:
             return value if value >= MIN_PLAUSIBLE else None
@@ -124,10 +140,39 @@ def _zone(name: str, offset: int | None) -> tzinfo | int | None:
     return int(zone * 3600) if zone is not None else None
 
 
+def _year_first(raw: str) -> datetime | None:
+    match = _YEAR_FIRST.fullmatch(raw)
+    if match is None:
+        return None
+    iso = f"{match['year']}-{int(match['month']):02d}-{int(match['day']):02d}{match['rest']}"
+    return _iso(iso) or _zoned(iso)
+
+
+def _epoch(raw: str) -> datetime | None:
+    if not _EPOCH.fullmatch(raw):
+        return None
+    seconds = int(raw) / (1000 if len(raw) > 10 else 1)
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _localized(raw: str) -> datetime | None:
+    match = _LOCAL_RFC822.fullmatch(raw)
+    if match is None:
+        return None
+    name = match["month"].casefold()
+    month = _MONTH_PREFIXES.get(name[:4]) or _MONTH_PREFIXES.get(name[:3])
+    if month is None:
+        return None
+    english = f"{match['day']} {_ENGLISH_MONTHS[month - 1]} {match['rest']}"
+    return _rfc822(english) or _zoned(english)
+
+
 def _feedparser(raw: str) -> datetime | None:
     numeric = _NUMERIC_DATE.match(raw)
     if numeric and not (1 <= int(numeric["month"]) <= 12 and 1 <= int(numeric["day"]) <= 31):
         return None  # feedparser would roll "2024-13-45" over into 2025 rather than refuse it
+    if _YEAR_FIRST.fullmatch(raw):
+        return None  # _year_first refused it: feedparser would make "2020/13/45" 1 November
     if _TIME_ONLY.fullmatch(raw):
         return None  # no date: the caller's fallback (the fetch time, flagged) is nearer the truth
     parsed = _feedparser_parse_date(raw)  # the same date handlers feedparser applies to feeds

@@ -264,6 +264,7 @@ def test_uol_items_lose_their_leia_mais_tails() -> None:
     for item in items:
         article = normalize(item, now)
         assert "Leia mais" not in article.body_text
+        assert not article.published_at_estimated  # "Seg, 24 Set 2018 19:42:40 -0300" is read
         # the story itself stays; one description is only a byline ("Por Matt Spetalnick e Jason Szep")
         assert article.body_text or not (item.content_html or item.summary_html) or article.byline
 

@@ -53,6 +53,30 @@ def test_zone_names_give_their_offset(raw: str, expected: datetime) -> None:
     assert parse_date(raw) == expected
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Seg, 24 Set 2018 19:42:40 -0300", datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)),  # UOL Notícias
+    ("mer, 16 nov 2022 00:38:15 +0100", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),
+    ("Di, 05 Mär 2024 10:00:00 +0100", datetime(2024, 3, 5, 9, tzinfo=UTC)),
+    ("lun., 5 févr. 2024 10:00:00 +0100", datetime(2024, 2, 5, 9, tzinfo=UTC)),
+    ("jeu., 11 juil. 2024 08:00 CEST", datetime(2024, 7, 11, 6, tzinfo=UTC)),
+    ("mié, 24 ene 2024 19:42:40 GMT", datetime(2024, 1, 24, 19, 42, 40, tzinfo=UTC)),
+    ("gio, 11 lug 2024 08:00:00 +0200", datetime(2024, 7, 11, 6, tzinfo=UTC)),
+    ("wo, 13 mrt 2024 10:00:00 +0100", datetime(2024, 3, 13, 9, tzinfo=UTC)),
+    ("2020/1/10 14:16:00", datetime(2020, 1, 10, 14, 16, tzinfo=UTC)),  # feedparser: 1 November
+    ("2020/01/10", datetime(2020, 1, 10, tzinfo=UTC)),
+    ("1518478934", datetime(2018, 2, 12, 23, 42, 14, tzinfo=UTC)),  # seconds since the epoch
+    ("1518478934000", datetime(2018, 2, 12, 23, 42, 14, tzinfo=UTC)),  # milliseconds
+])
+def test_dates_in_other_languages_and_layouts(raw: str, expected: datetime) -> None:
+    assert parse_date(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["Seg, 31 Fev 2018 19:42:40 -0300", "12 Foo 2024 10:00 +0000", "2020/13/45 10:00",
+                                 "2020/2/30"])
+def test_impossible_dates_in_other_languages_and_layouts_give_none(raw: str) -> None:
+    assert parse_date(raw) is None
+
+
 def test_a_huge_date_string_is_refused_without_parsing_it(monkeypatch: pytest.MonkeyPatch) -> None:
     def never(*_: object, **__: object) -> None:
         raise AssertionError("dateutil was given a huge string")
