@@ -28,12 +28,13 @@ _UP = "A-ZÀ-ÖØ-Þ"
 _WORD = rf"[{_UP}][\w.'’\-]*"
 _PARTICLE = r"(?:de|da|do|del|dos|la|le|el|al|am|an|der|of|upon)"
 _PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"
-_DASH = r"(?:--|[-–—])"
+_DASH = r"(?:--|[-–—_])"  # AP's older copy writes "(AP) _" for the dash
 _AGENCY_TEXT = r"[A-Za-z][\w .&'\-]{0,38}"
-# "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --"
+# "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --",
+# and Ritzau's "København /ritzau/:"
 _DATELINE = re.compile(
     rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*)?"
-    rf"\((?P<agency>{_AGENCY_TEXT})\)\s*{_DASH}+\s*",
+    rf"(?:\((?P<agency>{_AGENCY_TEXT})\)\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
 )
 # An outlet's own dateline has no agency: "BAGHDAD —". Only all-caps places, to stay clear of prose.
 _BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][{_UP}.'’\-]*){{0,3}})"
@@ -41,6 +42,8 @@ _BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][
 _STRUCTURED_DATELINE = re.compile(
     r"\s*(?P<place>[^,()]+?)\s*(?:,\s*(?P<qual>[^()]+?))?\s*(?:\((?P<agency>[^()]+)\))?\s*(?:--|[-–—:])?\s*",
 )
+# "Nov 26 AFP" after the place of a structured dateline: the agency, written without parentheses.
+_TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
 _MONTH_DAY = re.compile(
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,?\s+\d{4})?",
     re.IGNORECASE,
@@ -155,14 +158,15 @@ def parse_dateline(text: str) -> tuple[str | None, str | None]:
     """(place, agency as written) of a dateline opening ``text``; (None, None) when there is none."""
     match = _DATELINE.match(text)
     if match:
-        place, agency = match.group("place"), match.group("agency").strip()
+        place, agency = match.group("place"), (match.group("agency") or match.group("slashed")).strip()
         known = canonical_agency(agency)
         if (place is None or place != place.upper()) and known is None:
             return None, None  # "The United Nations (UN) - ..." is prose, not a dateline
         return _with_qualifier(place, match.group("qual")), agency
     match = _BARE_DATELINE.match(text)
     if match:
-        return _with_qualifier(match.group("place"), match.group("qual")), None
+        qualifier, agency = _trailing_agency(match.group("qual") or "")
+        return _with_qualifier(match.group("place"), qualifier), agency
     return None, None
 
 
@@ -172,10 +176,25 @@ def parse_structured_dateline(raw: str) -> tuple[str | None, str | None]:
     if place or agency:
         return place, agency
     match = _STRUCTURED_DATELINE.fullmatch(raw)
-    if not match:
-        return None, None
-    agency = match.group("agency")
-    return _with_qualifier(match.group("place"), match.group("qual")), agency.strip() if agency else None
+    if not match or _is_timestamp(match.group("place")):
+        return None, None  # some feeds put the time of filing in the dateline field: no place
+    agency, qualifier = match.group("agency"), match.group("qual") or ""
+    if agency is None:
+        qualifier, agency = _trailing_agency(qualifier)
+    return _with_qualifier(match.group("place"), qualifier), agency.strip() if agency else None
+
+
+def _trailing_agency(qualifier: str) -> tuple[str, str | None]:
+    """"Nov 26 AFP" -> ("Nov 26", "AFP"): an agency written after the date without parentheses."""
+    trailing = _TRAILING_WORD.search(qualifier)
+    if trailing and canonical_agency(trailing.group("word")):
+        return qualifier[:trailing.start()], trailing.group("word")
+    return qualifier, None
+
+
+def _is_timestamp(place: str) -> bool:
+    """"4/4/2018", "2013-03-04 11:40:31 GMT+00:00": more digits than letters is a time, not a place."""
+    return sum(c.isdigit() for c in place) > sum(c.isalpha() for c in place)
 
 
 def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from services.normalizer.agencies import canonical_agency, clean_author, find_agency
@@ -12,7 +15,13 @@ from services.normalizer.credits import (
     parse_credit_paragraph,
     split_names,
 )
+from services.normalizer.normalize import normalize
 from services.normalizer.wire import extract, parse_dateline, parse_structured_dateline, strip_prefixes
+from services.poller.formats import parse_document
+from services.poller.formats.base import FeedContext
+
+CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+FIXTURES = CORPUS / "superdesk-core" / "tests" / "io" / "fixtures"
 
 
 @pytest.mark.parametrize(("text", "place", "agency"), [
@@ -29,6 +38,9 @@ from services.normalizer.wire import extract, parse_dateline, parse_structured_d
     ("TOKYO (Kyodo) - Japan's", "TOKYO", "Kyodo"),
     ("SEOUL, May 2 (Yonhap) -- South Korea", "SEOUL", "Yonhap"),
     ("BAGHDAD — Iraq's parliament", "BAGHDAD", None),
+    ("FORT WASHINGTON, Pa. (AP) _ Nutrisystem Inc. reported", "FORT WASHINGTON, Pa.", "AP"),  # older AP copy
+    ("SEOUL, Nov 26 AFP - Samsung has announced", "SEOUL", "AFP"),  # AAP's copy of an AFP story
+    ("København /ritzau/: En 41-årig mand", "København", "ritzau"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -39,6 +51,7 @@ def test_datelines_give_place_and_agency(text: str, place: str | None, agency: s
     "Officials said on Monday that talks would resume.",
     "NATO",
     "(Adds quote)",
+    "The files /usr/bin/: were replaced.",
 ])
 def test_prose_is_not_a_dateline(text: str) -> None:
     assert parse_dateline(text) == (None, None)
@@ -49,6 +62,10 @@ def test_prose_is_not_a_dateline(text: str) -> None:
     ("Paris (AFP)", ("Paris", "AFP")),
     ("Berlin", ("Berlin", None)),
     ("JACKSON, Miss.", ("JACKSON, Miss.", None)),
+    ("SEOUL, Nov 26 AFP", ("SEOUL", "AFP")),
+    ("10 Downing Street", ("10 Downing Street", None)),
+    ("4/4/2018", (None, None)),  # ANA's dateline field holds the date
+    ("2013-03-04 11:40:31 GMT+00:00", (None, None)),  # as does Reuters' in some NewsML-G2
 ])
 def test_structured_datelines(raw: str, expected: tuple[str | None, str | None]) -> None:
     assert parse_structured_dateline(raw) == expected
@@ -211,3 +228,18 @@ def test_a_credit_line_at_the_end_of_the_last_paragraph_is_trimmed() -> None:
 def test_a_dateline_deep_in_the_story_is_not_the_dateline() -> None:
     found = extract(["First paragraph.", "Second paragraph.", "PARIS (AP) — Third."])
     assert found.place is None
+
+
+@pytest.mark.parametrize(("fixture", "place", "agency"), [
+    ("ap.xml", "FORT WASHINGTON, Pa.", "AP"),  # "(AP) _"
+    ("aap-finance.xml", "SEOUL", "AFP"),  # "SEOUL, Nov 26 AFP -"
+    ("mapping_test.xml", "København", "Ritzau"),  # "/ritzau/:"
+    # the dateline field holds a time of filing; the place comes from the text
+    ("tag_reuters.com_2014_newsml_KBN0FL0NN_version_5", "DAMASCUS", "Reuters"),
+    ("ana1.xml", None, None),  # the dateline field holds "4/4/2018" and the text has none
+])
+def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agency: str | None) -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    raw = parse_document((FIXTURES / fixture).read_bytes(), FeedContext("wire", "https://wire.example/", now)).items[0]
+    article = normalize(raw, now)
+    assert (article.dateline.place, article.dateline.agency) == (place, agency)
