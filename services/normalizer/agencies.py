@@ -65,6 +65,7 @@ _ANY_ACRONYM = re.compile(
 NON_PERSONS = frozenset({
     "admin", "administrator", "staff", "editor", "editors", "newsroom", "news desk", "web desk", "wire",
     "wires", "wire services", "staff reporter", "staff writer", "the editors", "editorial staff", "desk",
+    "staff and agencies", "agencies",
 })
 _EMAIL_WITH_NAME = re.compile(r"\S+@\S+\s*\((?P<name>[^()]+)\)")
 

@@ -48,6 +48,7 @@ _NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b)\s*")
 # "and" in German, French, Spanish, Portuguese/Italian and Dutch. "y" and "e" also join surnames
 # ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
 _OTHER_AND = re.compile(r"\s+(?:und|et|y|e|en)\s+")
+_LIST_AND = re.compile(r"\s(?:and|&|und|et|y|e|en)\s")
 _IN_PLACE = re.compile(r"\s+(?:in|from)\s+\S.*")
 # Capitalised words, allowing particles ("Ursula von der Leyen") and prefixes ("Mohammed al-Sudani").
 _NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
@@ -132,13 +133,16 @@ def parse_byline_paragraph(text: str) -> tuple[list[str], str | None] | None:
 def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     """A byline or author field ("By JOSH BOAK and ZEKE MILLER Associated Press", "Jane Doe | Reuters")."""
     text = _BY_WORD.sub("", text.strip(), count=1)
-    agency = canonical_agency(text)
+    agency = canonical_agency(_IN_PLACE.sub("", text))  # "Associated Press in Palm Beach, Florida"
     if agency:
         return [], agency
     names_part, rest = _split_byline(text)
     agency = find_agency(rest) if rest else None
     if rest and agency is None and not _JOB_TITLE.search(rest):
-        return None  # "By Tuesday, the storm had weakened" is prose
+        # "Jane Doe, John Roe and Ann Poe" lists people in full; "By Tuesday, the storm had weakened" is
+        # prose, and "Jane Doe, Washington Post" names an outlet: only a list joined by "and" is read.
+        names = split_names(text) if _LIST_AND.search(text) else None
+        return (names, None) if names and all(" " in name for name in names) else None
     if not rest:
         names_part, agency = _strip_agency_suffix(names_part)
     names = split_names(names_part)

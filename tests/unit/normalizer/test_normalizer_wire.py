@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.normalizer.agencies import canonical_agency, clean_author, find_agency
+from services.normalizer.agencies import canonical_agency, clean_author, find_agency, is_non_person
 from services.normalizer.credits import (
     parse_byline,
     parse_byline_paragraph,
@@ -146,6 +146,26 @@ def test_bylines_in_other_languages_and_author_fields() -> None:
     assert parse_byline("Von Anna Schmidt, dpa") == (["Anna Schmidt"], "dpa")
     assert parse_byline("Par Marie Curie | AFP") == (["Marie Curie"], "AFP")
     assert parse_byline("Reuters Staff") == ([], "Reuters")
+
+
+@pytest.mark.parametrize(("author", "expected"), [
+    # real author fields from the corpus (the Guardian, an iTunes feed, the Google Testing blog)
+    ("Associated Press in Palm Beach, Florida", ([], "AP")),
+    ("Reuters in New York", ([], "Reuters")),
+    ("Klaas Heufer-Umlauf, Thomas Schmitt und Jakob Lundt", (["Klaas Heufer-Umlauf", "Thomas Schmitt", "Jakob Lundt"],
+                                                             None)),
+    ("By Matt Lowrie, Manjusha Parvathaneni, Benjamin Pick, and Jochen Wuttke",
+     (["Matt Lowrie", "Manjusha Parvathaneni", "Benjamin Pick", "Jochen Wuttke"], None)),
+    # a comma without "and" may name an outlet or a job: not read as a list of people
+    ("Jane Doe, Washington Post", None),
+    ("Jane Doe, Chief Economist", None),
+])
+def test_author_fields_listing_people_or_naming_an_agency(author: str, expected: object) -> None:
+    assert parse_byline(author) == expected
+
+
+def test_staff_and_agencies_is_nobody() -> None:
+    assert is_non_person("Staff and agencies")
 
 
 def test_names_after_a_located_name_are_places_only_at_the_end() -> None:
