@@ -33,6 +33,9 @@ BLOCK_TAGS = frozenset({
     "section", "article", "figure", "figcaption", "ul", "ol", "dl", "dt", "dd", "hr", "header", "footer",
     "main", "td", "th", "caption", "address",
 })
+# Blocks that mean nothing without content: a publisher's empty <p></p> is dropped from the HTML.
+_DROPPED_WHEN_EMPTY = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "figcaption"})
+_CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 
@@ -51,12 +54,14 @@ class Body:
         self._para_of: list[int | None] = []  # chunk -> paragraph (None: whitespace only)
         self._pieces: list[list[tuple[_Element, bool]]] = []  # chunk -> (element, is_tail) text slots
         self._spans: list[tuple[_Element, int, int]] = []  # element -> first and last chunk of its text
+        self._empty_blocks: list[_Element] = []
         if root is not None:
             self._index(_Walker(root))
 
     def _index(self, walker: _Walker) -> None:
         self._pieces = walker.pieces
         self._spans = walker.spans
+        self._empty_blocks = walker.empty_blocks
         texts = ["".join(parts) for parts in walker.chunks]
         invisible = _has_invisible("".join(texts))  # one scan for the whole body, not one per paragraph
         for chunk, (raw, links) in enumerate(zip(texts, walker.link_chars, strict=True)):
@@ -91,6 +96,9 @@ class Body:
         if self._root is None:
             return ""
         self._apply()
+        for element in self._empty_blocks:
+            if next(element.iter(*_CONTENT_WITHOUT_TEXT), None) is None:
+                drop_tree(element)
         if not self.kept() and next(self._root.iter("img"), None) is None:
             return ""  # nothing to read and nothing to see: no HTML rather than a skeleton of empty tags
         # The parent the parser created is ours, not the publisher's: serialise only what is inside it.
@@ -124,6 +132,7 @@ class _Walker:
         self.link_chars: list[int] = [0]
         self.pieces: list[list[tuple[_Element, bool]]] = [[]]
         self.spans: list[tuple[_Element, int, int]] = []
+        self.empty_blocks: list[_Element] = []  # blocks without a character of text
         self._piece_chunks: list[int] = []  # chunk of every non-blank text slot, in document order
         self._visit_children(root, in_link=False)
 
@@ -156,6 +165,8 @@ class _Walker:
             self._break()
         if len(self._piece_chunks) > start:
             self.spans.append((element, self._piece_chunks[start], self._piece_chunks[-1]))
+        elif tag in _DROPPED_WHEN_EMPTY:
+            self.empty_blocks.append(element)
 
     def _visit_children(self, element: _Element, in_link: bool) -> None:
         if element.text:

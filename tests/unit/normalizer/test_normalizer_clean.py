@@ -145,6 +145,13 @@ def test_dropping_a_paragraph_removes_it_from_text_and_html_alike() -> None:
     assert body.html() == "<div><p>Keep <b>me</b>.</p>Tail text<br></div><p>Last</p>"
 
 
+def test_empty_paragraphs_leave_the_html_but_images_stay() -> None:
+    body = parse_body("<p>One</p><p></p><p>&nbsp;</p><p> <br> </p><h2></h2><div><p></p></div>"
+                      "<p><img src='https://x.ex/a.jpg'></p><ul><li></li><li>Two</li></ul>", "https://x.ex/")
+    assert body.paragraphs == ["One", "Two"]
+    assert body.html() == '<p>One</p><p><img src="https://x.ex/a.jpg"></p><ul><li>Two</li></ul>'
+
+
 def test_dropping_every_paragraph_of_a_container_removes_the_container() -> None:
     body = parse_body("<p>Story.</p><ul><li><a href='https://x.ex/1'>One</a></li><li>Two</li></ul>")
     body.drop({1, 2})
