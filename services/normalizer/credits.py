@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from services.normalizer.agencies import canonical_agency, find_agency
+from services.normalizer.agencies import canonical_agency, find_agency, is_non_person
 
 _UP = "A-ZÀ-ÖØ-Þ"
 _ROLE = (r"(?:additional reporting|reporting and writing|writing and reporting|reporting|writing|written|"
@@ -149,6 +149,21 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     if names is None or any(" " not in name for name in names):
         return None  # bylines name people in full; "By Tuesday" names nobody
     return names, agency
+
+
+def parse_byline_field(text: str) -> tuple[list[str], str | None]:
+    """A wire format's byline field as (people, agency): a shape :func:`parse_byline` knows, an agency
+    ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), else the field as one name
+    without its "By" ("Alan Karben, NITF Network News Online"): the format's word, as given."""
+    parsed = parse_byline(text)
+    if parsed is not None:
+        return parsed
+    text = _BY_WORD.sub("", text.strip(), count=1)
+    lead = text.split(",", 1)[0].strip()
+    agency = canonical_agency(text) or canonical_agency(lead)
+    if agency or is_non_person(text) or is_non_person(lead):
+        return [], agency
+    return [text], None
 
 
 def _split_byline(text: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from services.normalizer.agencies import canonical_agency, clean_author, is_non_
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
+from services.normalizer.credits import parse_byline_field
 from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
@@ -159,13 +160,7 @@ def _structured_byline(byline: str | None) -> tuple[list[str] | None, str | None
     """A format's byline field as (people, agency); (None, None) when there is none."""
     if not byline or not byline.strip():
         return None, None
-    parsed = parse_byline(byline)
-    if parsed is not None:
-        return parsed
-    agency = canonical_agency(byline)
-    if agency or is_non_person(byline.strip()):
-        return [], agency
-    return [byline.strip()], None  # not a shape we know: the format's word, as given
+    return parse_byline_field(byline)
 
 
 def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:

@@ -10,6 +10,7 @@ import pytest
 from services.normalizer.agencies import canonical_agency, clean_author, find_agency, is_non_person
 from services.normalizer.credits import (
     parse_byline,
+    parse_byline_field,
     parse_byline_paragraph,
     parse_credit_line,
     parse_credit_paragraph,
@@ -263,3 +264,15 @@ def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agen
     raw = parse_document((FIXTURES / fixture).read_bytes(), FeedContext("wire", "https://wire.example/", now)).items[0]
     article = normalize(raw, now)
     assert (article.dateline.place, article.dateline.agency) == (place, agency)
+
+
+@pytest.mark.parametrize(("field", "expected"), [
+    # byline fields of real wire items (superdesk fixtures: NITF, NewsML-G2)
+    ("By Alan Karben, NITF Network News Online", (["Alan Karben, NITF Network News Online"], None)),
+    ("By Staff Reporter, BusinessDesk", ([], None)),
+    ("Reuters, MAR 04", ([], "Reuters")),
+    ("Mia Rabson and Jordan Press", (["Mia Rabson", "Jordan Press"], None)),
+    ("degenhardt.sandra", (["degenhardt.sandra"], None)),  # not a shape we know: as given
+])
+def test_a_formats_byline_field_is_read_or_kept_as_given(field: str, expected: object) -> None:
+    assert parse_byline_field(field) == expected
