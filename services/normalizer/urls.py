@@ -11,6 +11,7 @@ TRACKING_PARAMS = {
     "guce_referrer_sig", "soc_src", "soc_trk", "taid", "oly_enc_id", "oly_anon_id", "vero_id", "wt.mc_id",
     "s_cid", "ncid", "sref", "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3",
     "at_custom4", "spm", "share_id", "twclid", "ttclid", "li_fat_id", "mbid", "cid_source",
+    "wt_mc", "wt_zmc", "wt_mc_o",  # Webtrekk, as heise tags every feed link ("?wt_mc=rss.developer.beitrag.atom")
 }
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_", "mtm_", "matomo_")
 DEFAULT_PORTS = {"http": 80, "https": 443}

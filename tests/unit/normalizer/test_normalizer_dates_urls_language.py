@@ -123,6 +123,7 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
     ("http://example.com:8080/x", "http://example.com:8080/x"),
     ("https://example.com./x?gclid=1&utm_medium=rss&mc_cid=a&_ga=2&CMP=share&q=ok", "https://example.com/x?q=ok"),
     ("https://user:pw@example.com/x", "https://example.com/x"),
+    ("https://www.heise.de/news/x.html?wt_mc=rss.developer.beitrag.atom", "https://www.heise.de/news/x.html"),
     ("https://example.com/x?b=&a=1", "https://example.com/x?a=1&b="),
     ("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
     ("javascript:alert(1)", None),
