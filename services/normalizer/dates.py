@@ -151,8 +151,8 @@ def _year_first(raw: str) -> datetime | None:
 def _epoch(raw: str) -> datetime | None:
     if not _EPOCH.fullmatch(raw):
         return None
-    seconds = int(raw) / (1000 if len(raw) > 10 else 1)
-    return datetime.fromtimestamp(seconds, UTC)
+    seconds, millis = divmod(int(raw), 1000) if len(raw) > 10 else (int(raw), 0)
+    return datetime.fromtimestamp(seconds, UTC) + timedelta(milliseconds=millis)
 
 
 def _localized(raw: str) -> datetime | None:

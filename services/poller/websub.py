@@ -85,7 +85,6 @@ class WebSubStore:
                  sub.requested_at, sub.lease_seconds, sub.expires_at),
             )
 
-
     def delete(self, feed_id: str) -> None:
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM poller_websub WHERE feed_id = ?", (feed_id,))
@@ -136,6 +135,8 @@ def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetim
     run out. A hub that denied the subscription is not asked again unless the feed names another."""
     if sub is None or (sub.hub_url, sub.topic_url) != (hub, topic):
         return True
+    if sub.state == "unsubscribing":
+        return True  # the feed is configured again: ask before the hub confirms the unsubscribe
     if sub.state == "requested":
         return now - sub.requested_at > RETRY_UNVERIFIED
     if sub.state == "active" and sub.expires_at and sub.lease_seconds:

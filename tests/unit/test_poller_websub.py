@@ -275,6 +275,8 @@ def test_when_to_ask_the_hub_again() -> None:
     assert needs_subscribe(pending, "https://hub/", TOPIC, NOW + timedelta(hours=2))  # never verified: ask again
     denied = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "denied", NOW)
     assert not needs_subscribe(denied, "https://hub/", TOPIC, NOW + timedelta(days=30))
+    leaving = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "unsubscribing", NOW)
+    assert needs_subscribe(leaving, "https://hub/", TOPIC, NOW)  # back in the config before the hub confirmed
     assert "s'" not in repr(active)  # the secret is masked
 
 
