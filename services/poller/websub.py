@@ -10,7 +10,8 @@ through the same decide -> publish path as a poll (``PollLoop.push``). A wrong o
 acknowledged and ignored, as the spec asks. Leases are renewed when half of them has run out.
 Unsubscribing: when a feed leaves the configuration, the hub is asked to stop (``hub.mode=unsubscribe``,
 confirmed by the hub's verification); a subscription the hub never confirms is forgotten once its lease
-has run out, after which a delivery is answered 410 Gone.
+has run out, after which a delivery is answered 410 Gone. When a feed names another hub or topic, the
+old hub is asked to unsubscribe too, and the old pair is kept (``retired_*``) until it confirms.
 
 Subscriptions live in the state database, so any poller behind the callback URL can answer the hub.
 """
@@ -59,10 +60,13 @@ class Subscription:
     requested_at: datetime
     lease_seconds: int | None = None
     expires_at: datetime | None = None
+    retired_hub_url: str | None = None  # the hub the feed named before, asked to unsubscribe
+    retired_topic_url: str | None = None
 
 
 class WebSubStore:
-    _COLUMNS = "feed_id, hub_url, topic_url, secret, state, requested_at, lease_seconds, expires_at"
+    _COLUMNS = ("feed_id, hub_url, topic_url, secret, state, requested_at, lease_seconds, expires_at, "
+                "retired_hub_url, retired_topic_url")
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -77,12 +81,13 @@ class WebSubStore:
     def save(self, sub: Subscription) -> None:
         with self.db.transaction() as tx:
             tx.execute(
-                f"INSERT INTO poller_websub ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO poller_websub ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (feed_id) DO UPDATE SET hub_url = excluded.hub_url, topic_url = excluded.topic_url, "
                 "secret = excluded.secret, state = excluded.state, requested_at = excluded.requested_at, "
-                "lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at",
+                "lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at, "
+                "retired_hub_url = excluded.retired_hub_url, retired_topic_url = excluded.retired_topic_url",
                 (sub.feed_id, sub.hub_url, sub.topic_url, sub.secret.get_secret_value(), sub.state,
-                 sub.requested_at, sub.lease_seconds, sub.expires_at),
+                 sub.requested_at, sub.lease_seconds, sub.expires_at, sub.retired_hub_url, sub.retired_topic_url),
             )
 
     def delete(self, feed_id: str) -> None:
@@ -95,6 +100,8 @@ def _subscription(row: tuple[object, ...]) -> Subscription:
         feed_id=str(row[0]), hub_url=str(row[1]), topic_url=str(row[2]), secret=SecretStr(str(row[3])),
         state=str(row[4]), requested_at=as_datetime(row[5]) or datetime.now(UTC),
         lease_seconds=None if row[6] is None else int(str(row[6])), expires_at=as_datetime(row[7]),
+        retired_hub_url=None if row[8] is None else str(row[8]),
+        retired_topic_url=None if row[9] is None else str(row[9]),
     )
 
 
@@ -157,6 +164,11 @@ def unsubscribe_action(sub: Subscription, feed_ids: set[str], now: datetime) -> 
     return "ask"
 
 
+def _moved(old: Subscription | None, hub: str, topic: str) -> bool:
+    """The feed now names another hub or topic than one that subscribed it (or may have)."""
+    return old is not None and old.state != "denied" and (old.hub_url, old.topic_url) != (hub, topic)
+
+
 class WebSubSubscriber:
     def __init__(self, store: WebSubStore, fetcher: Fetcher, callback_base: str, push: Push, *,
                  feed_ids: set[str], lease_seconds: int = 86400,
@@ -180,10 +192,16 @@ class WebSubSubscriber:
             task.add_done_callback(self._tasks.discard)
 
     async def subscribe(self, feed_id: str, hub: str, topic: str) -> None:
-        sub = self._requested(self.store.get(feed_id), feed_id, hub, topic)
+        old = self.store.get(feed_id)
+        sub = self._requested(old, feed_id, hub, topic)
+        retiring = old if _moved(old, hub, topic) else None
+        if retiring is not None:
+            sub = replace(sub, retired_hub_url=retiring.hub_url, retired_topic_url=retiring.topic_url)
         self.store.save(sub)  # before asking: the hub may verify before its answer to us arrives
         await self._ask(sub, {"hub.mode": "subscribe", "hub.secret": sub.secret.get_secret_value(),
                               "hub.lease_seconds": str(self.lease_seconds)})
+        if retiring is not None:
+            await self._ask(retiring, {"hub.mode": "unsubscribe"})  # same callback: the old hub knows it
 
     async def unsubscribe(self, sub: Subscription) -> None:
         now = self.clock()
@@ -238,11 +256,9 @@ class WebSubSubscriber:
         """The hub's GET: confirm only what this poller asked for, echoing the challenge."""
         sub = self.store.get(feed_id)
         mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
-        if sub is None or topic != sub.topic_url:
-            return 404, b""
-        if mode == "unsubscribe":
-            return self._confirm_unsubscribe(sub, params.get("hub.challenge", ""))
-        if feed_id not in self.feed_ids:
+        if sub is not None and mode == "unsubscribe":
+            return self._confirm_unsubscribe(sub, topic, params.get("hub.challenge", ""))
+        if sub is None or topic != sub.topic_url or feed_id not in self.feed_ids:
             return 404, b""
         if mode == "denied":
             self.store.save(replace(sub, state="denied"))
@@ -258,12 +274,17 @@ class WebSubSubscriber:
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)
         return 200, challenge.encode()
 
-    def _confirm_unsubscribe(self, sub: Subscription, challenge: str) -> tuple[int, bytes]:
-        if sub.state != "unsubscribing" or not challenge:
-            return 404, b""  # an unsubscribe nobody asked for (a forged request to stop our pushes)
-        self.store.delete(sub.feed_id)
-        log.info("websub_unsubscribed", feed=sub.feed_id, hub=sub.hub_url)
-        return 200, challenge.encode()
+    def _confirm_unsubscribe(self, sub: Subscription, topic: str, challenge: str) -> tuple[int, bytes]:
+        """Only what this poller asked for: the hub a feed no longer names, or a feed that left."""
+        if challenge and sub.retired_topic_url is not None and topic == sub.retired_topic_url:
+            self.store.save(replace(sub, retired_hub_url=None, retired_topic_url=None))
+            log.info("websub_unsubscribed", feed=sub.feed_id, hub=sub.retired_hub_url)
+            return 200, challenge.encode()
+        if challenge and sub.state == "unsubscribing" and topic == sub.topic_url:
+            self.store.delete(sub.feed_id)
+            log.info("websub_unsubscribed", feed=sub.feed_id, hub=sub.hub_url)
+            return 200, challenge.encode()
+        return 404, b""  # an unsubscribe nobody asked for
 
     def deliver(self, feed_id: str, body: bytes, headers: Mapping[str, str]) -> int:
         """The hub's POST (called on the callback server's thread): check the signature, then publish."""

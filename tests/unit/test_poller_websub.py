@@ -232,6 +232,35 @@ async def test_a_feed_removed_from_the_config_is_unsubscribed_and_its_pushes_ref
     assert "news:urn:story:9" not in [item.item_id for item in running.published]
 
 
+async def test_a_feed_that_names_another_hub_moves_its_subscription(running: Running) -> None:
+    old_hub, subscriber = running.hub, running.subscriber
+    await eventually(lambda: old_hub.verified, message="the first hub's verification")
+    old_secret = old_hub.requests[0]["hub.secret"]
+    new_hub = Hub().start()
+    try:
+        await subscriber.subscribe("news", new_hub.url, TOPIC)  # what a poll naming the new hub does
+        await eventually(lambda: any(form["hub.mode"] == "unsubscribe" for form in old_hub.verified_forms),
+                         message="the old hub's unsubscribe verification")
+        index = next(i for i, form in enumerate(old_hub.verified_forms) if form["hub.mode"] == "unsubscribe")
+        status, body, challenge = old_hub.verified[index]
+        assert (status, body) == (200, challenge)
+        assert old_hub.verified_forms[index]["hub.callback"] == running.callback
+
+        def moved() -> bool:
+            sub = subscriber.store.get("news")
+            return sub is not None and sub.state == "active" and sub.hub_url == new_hub.url
+        await eventually(moved, message="the new hub's verification")
+        sub = subscriber.store.get("news")
+        assert sub is not None and sub.retired_hub_url is None  # the old hub confirmed: nothing left to ask
+        new_secret = new_hub.requests[0]["hub.secret"]
+        assert await asyncio.to_thread(old_hub.distribute, running.callback, atom(old_hub.url, [7]), old_secret) == 202
+        assert await asyncio.to_thread(new_hub.distribute, running.callback, atom(new_hub.url, [8]), new_secret) == 202
+        assert [item.item_id for item in running.published][-1] == "news:urn:story:8"
+        assert "news:urn:story:7" not in [item.item_id for item in running.published]  # the old secret is void
+    finally:
+        new_hub.stop()
+
+
 async def test_an_unsubscribe_nobody_asked_for_is_refused(running: Running) -> None:
     hub = running.hub
     await eventually(lambda: hub.verified, message="the hub's verification")
