@@ -104,7 +104,8 @@ class Body:
         # The parent the parser created is ours, not the publisher's: serialise only what is inside it.
         inner = [html.escape(self._root.text or "", quote=False)]
         inner.extend(etree.tostring(child, encoding="unicode", method="html") for child in self._root)
-        return sanitize_fragment("".join(inner))
+        # nh3 (an HTML5 parser) turns a stray "</p>" that lxml's repair of odd nesting left into "<p></p>".
+        return sanitize_fragment("".join(inner)).replace("<p></p>", "")
 
     def _apply(self) -> None:
         if not self._dropped and not self._trims:

@@ -150,6 +150,9 @@ def test_empty_paragraphs_leave_the_html_but_images_stay() -> None:
                       "<p><img src='https://x.ex/a.jpg'></p><ul><li></li><li>Two</li></ul>", "https://x.ex/")
     assert body.paragraphs == ["One", "Two"]
     assert body.html() == '<p>One</p><p><img src="https://x.ex/a.jpg"></p><ul><li>Two</li></ul>'
+    # a heading in a link inside a paragraph (Russ Cox's feed): the parsers' repairs left a "<p></p>"
+    nested = parse_body("<p>Intro.\n<a href='#x'><h2>Title</h2></a>\n<p>Body</p>", "https://x.ex/").html()
+    assert "<p></p>" not in nested and nested.endswith("<p>Body</p>")
 
 
 def test_dropping_every_paragraph_of_a_container_removes_the_container() -> None:
