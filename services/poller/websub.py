@@ -90,6 +90,24 @@ class WebSubStore:
                  sub.requested_at, sub.lease_seconds, sub.expires_at, sub.retired_hub_url, sub.retired_topic_url),
             )
 
+    # The hub's verifications arrive on the callback server's threads, two hubs' at once when a feed
+    # moves: each changes only its own columns, so neither overwrites the other's change.
+    def mark(self, feed_id: str, state: str, lease_seconds: int | None = None,
+             expires_at: datetime | None = None) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE poller_websub SET state = ?, lease_seconds = ?, expires_at = ? WHERE feed_id = ?",
+                       (state, lease_seconds, expires_at, feed_id))
+
+    def mark_requested(self, feed_id: str, state: str, requested_at: datetime) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE poller_websub SET state = ?, requested_at = ? WHERE feed_id = ?",
+                       (state, requested_at, feed_id))
+
+    def forget_retired(self, feed_id: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE poller_websub SET retired_hub_url = NULL, retired_topic_url = NULL WHERE feed_id = ?",
+                       (feed_id,))
+
     def delete(self, feed_id: str) -> None:
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM poller_websub WHERE feed_id = ?", (feed_id,))
@@ -192,12 +210,20 @@ class WebSubSubscriber:
             task.add_done_callback(self._tasks.discard)
 
     async def subscribe(self, feed_id: str, hub: str, topic: str) -> None:
-        old = self.store.get(feed_id)
-        sub = self._requested(old, feed_id, hub, topic)
-        retiring = old if _moved(old, hub, topic) else None
-        if retiring is not None:
-            sub = replace(sub, retired_hub_url=retiring.hub_url, retired_topic_url=retiring.topic_url)
-        self.store.save(sub)  # before asking: the hub may verify before its answer to us arrives
+        # Saved before asking: the hub may verify before its answer to us arrives.
+        old, now = self.store.get(feed_id), self.clock()
+        retiring = None
+        if old is not None and (old.hub_url, old.topic_url) == (hub, topic):
+            # A renewal keeps its secret and stays active: the hub signs with that secret until it has
+            # verified the renewal. Only two columns change, so a verification arriving meanwhile is kept.
+            sub = replace(old, requested_at=now, state="active" if old.state == "active" else "requested")
+            self.store.mark_requested(feed_id, sub.state, now)
+        else:
+            sub = Subscription(feed_id, hub, topic, SecretStr(secrets.token_hex(32)), "requested", now)
+            retiring = old if _moved(old, hub, topic) else None
+            if retiring is not None:
+                sub = replace(sub, retired_hub_url=retiring.hub_url, retired_topic_url=retiring.topic_url)
+            self.store.save(sub)
         await self._ask(sub, {"hub.mode": "subscribe", "hub.secret": sub.secret.get_secret_value(),
                               "hub.lease_seconds": str(self.lease_seconds)})
         if retiring is not None:
@@ -223,14 +249,6 @@ class WebSubSubscriber:
         accepted = 200 <= status < 300
         metrics.WEBSUB_REQUESTS.labels(mode, "accepted" if accepted else "refused").inc()
         log.info("websub_requested", mode=mode, feed=sub.feed_id, hub=sub.hub_url, topic=sub.topic_url, status=status)
-
-    def _requested(self, old: Subscription | None, feed_id: str, hub: str, topic: str) -> Subscription:
-        now = self.clock()
-        if old is not None and (old.hub_url, old.topic_url) == (hub, topic):
-            # A renewal keeps its secret and stays active: the hub signs with that secret until it has
-            # verified the renewal.
-            return replace(old, requested_at=now, state="active" if old.state == "active" else "requested")
-        return Subscription(feed_id, hub, topic, SecretStr(secrets.token_hex(32)), "requested", now)
 
     async def renew_forever(self, every: float = 10.0) -> None:
         self.loop = asyncio.get_running_loop()
@@ -261,7 +279,7 @@ class WebSubSubscriber:
         if sub is None or topic != sub.topic_url or feed_id not in self.feed_ids:
             return 404, b""
         if mode == "denied":
-            self.store.save(replace(sub, state="denied"))
+            self.store.mark(feed_id, "denied", sub.lease_seconds, sub.expires_at)
             log.warning("websub_denied", feed=feed_id, reason=params.get("hub.reason", "")[:200])
             return 200, b""
         challenge = params.get("hub.challenge", "")
@@ -270,14 +288,14 @@ class WebSubSubscriber:
         lease = params.get("hub.lease_seconds", "")
         seconds = int(lease) if lease.isdigit() else None
         expires = self.clock() + timedelta(seconds=seconds) if seconds else None
-        self.store.save(replace(sub, state="active", lease_seconds=seconds, expires_at=expires))
+        self.store.mark(feed_id, "active", seconds, expires)
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)
         return 200, challenge.encode()
 
     def _confirm_unsubscribe(self, sub: Subscription, topic: str, challenge: str) -> tuple[int, bytes]:
         """Only what this poller asked for: the hub a feed no longer names, or a feed that left."""
         if challenge and sub.retired_topic_url is not None and topic == sub.retired_topic_url:
-            self.store.save(replace(sub, retired_hub_url=None, retired_topic_url=None))
+            self.store.forget_retired(sub.feed_id)
             log.info("websub_unsubscribed", feed=sub.feed_id, hub=sub.retired_hub_url)
             return 200, challenge.encode()
         if challenge and sub.state == "unsubscribing" and topic == sub.topic_url:
