@@ -1,4 +1,4 @@
-"""Test helpers: waiting on conditions (never fixed sleeps) and a scriptable feed server."""
+"""Test helpers: waiting on conditions (never fixed sleeps), a scriptable feed server, the shared corpus."""
 
 from __future__ import annotations
 
@@ -7,11 +7,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
+from schemas import RawItem
+from services.poller.formats import FeedContext, parse_document
+
 T = TypeVar("T")
+
+#: Real feeds and wire samples beside the project (see its MANIFEST.md); read in place, never copied.
+CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+
+
+def corpus_items(relative: str, fetched_at: datetime) -> list[RawItem]:
+    """The raw items the poller reads from one corpus file."""
+    ctx = FeedContext(feed_id="corpus", feed_url="https://corpus.example/feed", fetched_at=fetched_at)
+    return parse_document((CORPUS / relative).read_bytes(), ctx).items
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.1,

@@ -182,11 +182,6 @@ def unsubscribe_action(sub: Subscription, feed_ids: set[str], now: datetime) -> 
     return "ask"
 
 
-def _moved(old: Subscription | None, hub: str, topic: str) -> bool:
-    """The feed now names another hub or topic than one that subscribed it (or may have)."""
-    return old is not None and old.state != "denied" and (old.hub_url, old.topic_url) != (hub, topic)
-
-
 class WebSubSubscriber:
     def __init__(self, store: WebSubStore, fetcher: Fetcher, callback_base: str, push: Push, *,
                  feed_ids: set[str], lease_seconds: int = 86400,
@@ -220,7 +215,8 @@ class WebSubSubscriber:
             self.store.mark_requested(feed_id, sub.state, now)
         else:
             sub = Subscription(feed_id, hub, topic, SecretStr(secrets.token_hex(32)), "requested", now)
-            retiring = old if _moved(old, hub, topic) else None
+            # The feed names another hub or topic: the old one is asked to stop, unless it denied us.
+            retiring = old if old is not None and old.state != "denied" else None
             if retiring is not None:
                 sub = replace(sub, retired_hub_url=retiring.hub_url, retired_topic_url=retiring.topic_url)
             self.store.save(sub)

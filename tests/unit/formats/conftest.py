@@ -14,8 +14,8 @@ import pytest
 
 from schemas import FeedFormat
 from services.poller.formats import FeedContext, ParsedFeed, parse_document
+from tests.helpers import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
 NINJS_SUITE = CORPUS / "iptc-ninjs" / "validation" / "test_suite"
 G2_SUITE = CORPUS / "iptc-newsml-g2" / "tests" / "unit_test_files"
 SUPERDESK = CORPUS / "superdesk-core" / "tests" / "io" / "fixtures"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +16,7 @@ from services.normalizer.boilerplate import (
     strip_tail,
 )
 from services.normalizer.normalize import normalize
-from services.poller.formats import parse_document
-from services.poller.formats.base import FeedContext
-
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
+from tests.helpers import corpus_items
 
 SEED_NOTICE = [
     "You appear to be using an ad blocker",
@@ -257,9 +253,8 @@ def test_trailing_tails_in_other_languages_are_cut(paragraph: str, kept: str) ->
 
 def test_uol_items_lose_their_leia_mais_tails() -> None:
     # Real feed: a UOL Notícias description ends in "Leia mais (date - time)".
-    feed = CORPUS / "rss-parser" / "test" / "input" / "uolNoticias.rss"
     now = datetime(2024, 1, 2, tzinfo=UTC)
-    items = parse_document(feed.read_bytes(), FeedContext("uol", "https://uol.example/rss", now)).items
+    items = corpus_items("rss-parser/test/input/uolNoticias.rss", now)
     assert any("Leia mais" in (item.content_html or item.summary_html or "") for item in items)
     for item in items:
         article = normalize(item, now)
@@ -285,8 +280,7 @@ def test_an_italian_leggi_anche_block_goes_with_its_link() -> None:
 ])
 def test_real_feed_footers_are_removed(feed: str, footer: str) -> None:
     now = datetime(2024, 1, 2, tzinfo=UTC)
-    items = parse_document((CORPUS / feed).read_bytes(), FeedContext("f", "https://f.example/rss", now)).items
-    with_footer = [item for item in items if footer in (item.content_html or item.summary_html or "")]
+    with_footer = [item for item in corpus_items(feed, now) if footer in (item.content_html or item.summary_html or "")]
     assert with_footer
     for item in with_footer:
         article = normalize(item, now)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,11 +17,7 @@ from services.normalizer.credits import (
 )
 from services.normalizer.normalize import normalize
 from services.normalizer.wire import extract, parse_dateline, parse_structured_dateline, strip_prefixes
-from services.poller.formats import parse_document
-from services.poller.formats.base import FeedContext
-
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus"
-FIXTURES = CORPUS / "superdesk-core" / "tests" / "io" / "fixtures"
+from tests.helpers import corpus_items
 
 
 @pytest.mark.parametrize(("text", "place", "agency"), [
@@ -261,7 +256,7 @@ def test_a_dateline_deep_in_the_story_is_not_the_dateline() -> None:
 ])
 def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agency: str | None) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
-    raw = parse_document((FIXTURES / fixture).read_bytes(), FeedContext("wire", "https://wire.example/", now)).items[0]
+    raw = corpus_items(f"superdesk-core/tests/io/fixtures/{fixture}", now)[0]
     article = normalize(raw, now)
     assert (article.dateline.place, article.dateline.agency) == (place, agency)
 
