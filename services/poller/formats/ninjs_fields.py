@@ -6,11 +6,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from services.poller.formats.nitf import nitf_fields
+from services.poller.formats.safexml import MalformedXMLError, parse_xml
 from services.poller.formats.values import string, strings, text_or_markup_as_html
 
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml", "application/nitf+xml")
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml")
+# IPTC's two names for NITF (ADDB sends "text/vnd.IPTC.NITF"), lower-cased.
+_NITF_TYPES = ("application/nitf+xml", "text/vnd.iptc.nitf")
+_MARKUP_TYPES = _HTML_TYPES + _NITF_TYPES
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HTML_SUFFIXES = ("html", "xhtml", "richtext")
 
 
@@ -53,8 +60,33 @@ def _html_of(entry: dict[str, Any], prefix: str, list_key: str) -> str | None:
 
 
 def _as_html(value: str | None, content_type: str | None) -> str | None:
+    kind = (content_type or "").lower()
+    if value and (kind.startswith(_NITF_TYPES) or _is_nitf_document(value)):
+        return _nitf_body(value)
     # Untyped: providers put both plain text and markup here, so the value itself decides.
-    return text_or_markup_as_html(value, content_type.lower().startswith(_HTML_TYPES) if content_type else None)
+    return text_or_markup_as_html(value, kind.startswith(_HTML_TYPES) if kind else None)
+
+
+def _is_nitf_document(value: str) -> bool:
+    head = value.lstrip()[:512]
+    return head.startswith(("<?xml", "<nitf", "<!DOCTYPE nitf")) and "<nitf" in head
+
+
+def _nitf_body(value: str) -> str | None:
+    """The body.content of a whole NITF document, or of a bare NITF body fragment.
+
+    Read as untrusted XML like any wire document (an entity declaration fails the whole document); NITF's
+    head (title, subjects) is metadata, not text.
+    """
+    if not _is_nitf_document(value):
+        return text_or_markup_as_html(value, True)  # body.content markup alone: <p> and <hl2> read as HTML
+    # A declared encoding no longer applies to text already decoded from JSON.
+    document = _XML_DECLARATION.sub("", value, count=1).encode("utf-8")
+    try:
+        body = nitf_fields(parse_xml(document))["content_html"]
+    except MalformedXMLError:
+        return text_or_markup_as_html(value, True)  # ill-formed: its markup is still the best text there is
+    return body if isinstance(body, str) else None
 
 
 def _suffixed(entry: dict[str, Any], prefix: str) -> str | None:
@@ -75,7 +107,7 @@ def _by_role(values: Any, prefer_html: bool = False) -> dict[str, Any] | None:
             return candidate
     if prefer_html:
         for candidate in candidates:
-            if (first(candidate, "contenttype", "contentType") or "").lower().startswith(_HTML_TYPES):
+            if (first(candidate, "contenttype", "contentType") or "").lower().startswith(_MARKUP_TYPES):
                 return candidate
     return candidates[0] if candidates else None
 

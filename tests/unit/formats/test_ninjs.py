@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from schemas import FeedFormat, PubStatus
 from services.poller.formats import FeedContext, InvalidDocumentError, ParsedFeed
 from services.poller.formats.ninjs import parse_ninjs
+from services.poller.formats.safexml import UnsafeXMLError
+from tests.helpers import corpus_items
 
 Parse = Callable[..., ParsedFeed]
 
@@ -171,3 +174,40 @@ def test_schema_validator_plug_in(ctx: FeedContext) -> None:
     with pytest.raises(InvalidDocumentError, match="headline is required"):
         parse_ninjs(b'{"uri": "urn:x"}', ctx, validator=validator)
     assert parse_ninjs(b'{"uri": "urn:x", "headline": "h"}', ctx, validator=validator).items
+
+
+NITF_DOCUMENT = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<nitf><head><title>Head title</title>'
+                 '<tobject tobject.type="news"/></head><body><body.head><hedline><hl1>Hed</hl1></hedline>'
+                 '</body.head><body.content><block id="lead"><p>Lead paragraph, café.</p></block>'
+                 '<p>Second.</p></body.content></body></nitf>')
+
+
+@pytest.mark.parametrize("content_type", ["text/vnd.IPTC.NITF", "application/nitf+xml", None])
+def test_a_body_holding_an_nitf_document_gives_its_body_content(parse: Parse, content_type: str | None) -> None:
+    body = {"role": "nitf", "value": NITF_DOCUMENT} | ({"contentType": content_type} if content_type else {})
+    item = _one(parse, {"uri": "urn:nitf", "headlines": [{"value": "Hed"}],
+                        "bodies": [body, {"role": "text", "contentType": "text/plain", "value": "Lead paragraph"}]})
+    assert item.content_html is not None
+    assert "<p>Lead paragraph, café.</p>" in item.content_html and "<p>Second.</p>" in item.content_html
+    assert "Head title" not in item.content_html and "nitf" not in item.content_html
+
+
+def test_an_nitf_body_with_entity_declarations_fails_the_document(parse: Parse) -> None:
+    bomb = NITF_DOCUMENT.replace("<nitf>", '<!DOCTYPE nitf [<!ENTITY a "aaaaaaaaaa">]><nitf>').replace("Second.", "&a;")
+    with pytest.raises(UnsafeXMLError):
+        parse(json.dumps({"uri": "urn:nitf", "bodies": [{"contentType": "text/vnd.IPTC.NITF", "value": bomb}]}))
+
+
+def test_an_ill_formed_nitf_body_is_kept_as_markup(parse: Parse) -> None:
+    broken = NITF_DOCUMENT.replace("</body.content>", "")
+    item = _one(parse, {"uri": "urn:nitf", "bodies": [{"contentType": "text/vnd.IPTC.NITF", "value": broken}]})
+    assert item.content_html is not None and "Lead paragraph" in item.content_html
+
+
+def test_addb_ninjs_with_an_nitf_body() -> None:
+    relative = "iptc-ninjs/examples/3.0/20231016-addb-example-press-conference.json"
+    (item,) = corpus_items(relative, datetime(2026, 11, 29, tzinfo=UTC))
+    assert item.content_html is not None
+    assert item.content_html.lstrip().startswith('<div id="lead">')
+    assert "Anti-Doping Authority (ASADA) today announced" in item.content_html
+    assert "tobject" not in item.content_html and "<?xml" not in item.content_html
