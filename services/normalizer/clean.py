@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
+from html import unescape
+from html.entities import html5
 from urllib.parse import unquote, urljoin, urlsplit
 
 from lxml import etree
@@ -59,6 +61,18 @@ TRACKER_PATHS = {"feeds.feedburner.com": ("/~r/", "/~ff/", "/~a/"), "www.faceboo
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 # Numeric character references as the HTML parser reads them: digits taken greedily, ";" optional.
 _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+# Text that still holds tags or character references once parsed was escaped twice at the source (old
+# Reddit feeds, some CMS exports, STT's "o&amp;#39;clock"). Either kind shows in the markup as "&lt;" or
+# as "&amp;" before a reference, which rules the repair out for nearly every body before any tree walk
+# ("&amp;" alone is common: it separates the parameters of links).
+_ESCAPED_TWICE = re.compile(r"&lt;|&amp;(?:#[0-9xX]|[A-Za-z][A-Za-z0-9]{1,31};)")
+_TAG_IN_TEXT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
+_REFERENCE_IN_TEXT = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Escaped markup is the point of a code sample: left as it is, in code tags and in the containers that
+# syntax highlighters and snippet plugins make of <div>s (a code class, a monospace style).
+_CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "tt", "xmp", "listing", "plaintext"})
+_CODE_CLASSES = ("code", "highlight", "syntax", "snip", "listing", "source")
+_KNOWN_TAGS = frozenset(ALLOWED_TAGS | BLOCK_TAGS | DROP_TAGS | SECTIONING_TAGS | {"span", "font", "center"})
 _THREAD = threading.local()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 
@@ -70,6 +84,8 @@ def parse_body(html: str, base_url: str | None = None) -> Body:
     root = _fragment(html)
     if root is None:
         return Body(None)
+    if "&" in html and _ESCAPED_TWICE.search(html):
+        _unescape_twice_escaped(root)
     base_url = _base_href(root, base_url)
     _strip_junk(root)
     if _is_plain_text(root):
@@ -112,6 +128,64 @@ def _fragment(html: str) -> _Element | None:
     except (etree.ParserError, ValueError):
         return None
     return None if document is None else document.find("body")
+
+
+def _unescape_twice_escaped(root: _Element) -> None:
+    """Read once more the text that is really markup or character references (outside code samples).
+
+    Markup is parsed and spliced in where the text was, before junk stripping and sanitising see the
+    tree, so what it holds is cleaned like any other markup.
+    """
+    slots = [(root, "text")] + [(element, slot) for element in root.iterdescendants()
+                                 for slot in ("text", "tail") if isinstance(element.tag, str)]
+    for element, slot in slots:
+        value = getattr(element, slot)
+        if not value or ("<" not in value and "&" not in value) or _in_code(element, slot):
+            continue
+        if _holds_markup(value):
+            _splice_markup(element, slot, value)
+        elif "&" in value:
+            setattr(element, slot, _REFERENCE_IN_TEXT.sub(_unescape_reference, value))
+
+
+def _in_code(element: _Element, slot: str) -> bool:
+    holder = element if slot == "text" else element.getparent()
+    while holder is not None:
+        if holder.tag in _CODE_TAGS or "monospace" in (holder.get("style") or "") \
+                or any(name in (holder.get("class") or "").lower() for name in _CODE_CLASSES):
+            return True
+        holder = holder.getparent()
+    return False
+
+
+def _holds_markup(text: str) -> bool:
+    """Three or more HTML tags, one of them closing. Prose that mentions a tag ("the <p> element") does not
+    qualify, nor does most of a code line that slipped out of a code container."""
+    tags = [closing for closing, name in _TAG_IN_TEXT.findall(text) if name.lower() in _KNOWN_TAGS]
+    return len(tags) >= 3 and any(tags)
+
+
+def _splice_markup(element: _Element, slot: str, markup: str) -> None:
+    parsed = _fragment(markup)
+    if parsed is None:
+        return
+    setattr(element, slot, parsed.text)
+    if slot == "text":
+        parent, position = element, 0
+    else:
+        parent = element.getparent()
+        position = parent.index(element) + 1
+    for offset, child in enumerate(list(parsed)):
+        parent.insert(position + offset, child)
+
+
+def _unescape_reference(reference: re.Match[str]) -> str:
+    """The character a whole reference names; html.unescape alone would read "&notice;" as "¬ice;"."""
+    written = reference.group(0)
+    if written[1] != "#" and written[1:] not in html5:
+        return written
+    text = unescape(written)
+    return "" if text == "\ufffd" or _CONTROL.match(text) else text  # NUL, surrogates, beyond Unicode
 
 
 def _unless_control(reference: re.Match[str]) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.normalizer.clean import html_to_paragraphs, html_to_text, parse_body, sanitize_html
+from services.normalizer.normalize import normalize
+from tests.helpers import corpus_items
 
 # Classic vectors (OWASP filter-evasion cheat sheet and friends). None may come out able to run code.
 XSS_VECTORS = [
@@ -67,6 +71,13 @@ def test_sanitized_html_carries_nothing_executable(vector: str) -> None:
 def test_text_of_unsafe_html_has_no_markup(vector: str) -> None:
     text = html_to_text(vector)
     assert "alert(1)</script>" not in text.lower() or "&lt;" in vector
+
+
+@pytest.mark.parametrize("vector", XSS_VECTORS)
+def test_markup_escaped_twice_is_read_and_sanitized_like_any_other(vector: str) -> None:
+    escaped = html.escape(f"<div><p>Read this</p>{vector}</div>")
+    for base in (None, "https://example.com/news/1"):
+        assert not _DANGER.search(sanitize_html(f"<p>{escaped}</p>", base_url=base))
 
 
 def test_allowed_markup_survives_and_links_get_rel() -> None:
@@ -229,3 +240,33 @@ def test_references_to_characters_xml_cannot_hold_are_dropped() -> None:
     body = parse_body("<p>a&#1;b&#x1b;c&#xFFFE;d&#8217;e</p><script>s()</script>tail&#x7f;")
     assert body.paragraphs == ["abcd\u2019e", "tail"]
     assert body.html() == "<p>abcd\u2019e</p>tail"
+
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def test_old_reddit_self_posts_escaped_twice_read_as_html() -> None:
+    items = corpus_items("rss-parser/test/input/reddit-atom.rss", NOW)
+    (post,) = [normalize(item, NOW) for item in items if "Benjamin Von Wong" in (item.summary_html or "")]
+    assert post.body_text.startswith("Hey Reddit! Benjamin Von Wong here")
+    assert "<div" not in post.body_text and "SC_OFF" not in post.body_text
+    assert '<a href="http://www.vonwong.com/blog/sharkshepherd/"' in (post.body_html or "")
+
+
+def test_character_references_escaped_twice_are_decoded() -> None:
+    (item,) = corpus_items("superdesk-core/tests/io/fixtures/stt_newsml_test.xml", NOW)
+    assert "until 4 o'clock" in normalize(item, NOW).body_text
+    assert html_to_text("AT&amp;amp;T &amp;quot;deal&amp;quot;") == 'AT&T "deal"'
+    fish = "<p>Fish &amp;amp; chips &amp;notanentity; &amp;#0;</p>"
+    assert html_to_paragraphs(fish) == ["Fish & chips &notanentity;"]
+
+
+@pytest.mark.parametrize("body", [
+    "<pre><code>&lt;p&gt;hello&lt;/p&gt;&lt;p&gt;world&lt;/p&gt;</code></pre>",
+    '<div class="codesnip" style="font-family: monospace;">&lt;div&gt;&lt;p&gt;hi&lt;/p&gt;&lt;/div&gt;</div>',
+    '<div style="font-family: monospace">&lt;div&gt;&lt;p&gt;hi&lt;/p&gt;&lt;/div&gt;</div>',
+    "<p>Use the &lt;p&gt; element, closed by &lt;/p&gt;.</p>",  # prose about tags: too few to be markup
+])
+def test_escaped_markup_in_code_and_prose_stays_text(body: str) -> None:
+    visible = html.unescape(re.sub(r"<[^>]+>", "", body))
+    assert "".join(html_to_paragraphs(body)) == visible
