@@ -13,6 +13,7 @@ from html import unescape
 from html.entities import html5
 from urllib.parse import unquote, urljoin, urlsplit
 
+import ftfy
 from lxml import etree
 from lxml.etree import _Element
 
@@ -29,7 +30,7 @@ from services.normalizer.body import (
 
 __all__ = [
     "ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "BLOCK_TAGS", "URL_SCHEMES", "Body", "html_to_paragraphs",
-    "html_to_text", "parse_body", "sanitize_fragment", "sanitize_html",
+    "html_to_text", "parse_body", "repair_mojibake", "sanitize_fragment", "sanitize_html",
 ]
 
 # Removed with their content before anything else looks at the tree: executable or interactive content,
@@ -73,6 +74,10 @@ _REFERENCE_IN_TEXT = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]
 _CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "tt", "xmp", "listing", "plaintext"})
 _CODE_CLASSES = ("code", "highlight", "syntax", "snip", "listing", "source")
 _KNOWN_TAGS = frozenset(ALLOWED_TAGS | BLOCK_TAGS | DROP_TAGS | SECTIONING_TAGS | {"span", "font", "center"})
+# UTF-8 read as windows-1252 or Latin-1 somewhere upstream ("worldâ€™s", "cafÃ©", "Â©"): these pairs
+# almost never occur in real text, so they decide cheaply when ftfy (about 1 ms per page) is asked.
+_MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+                            "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
 _THREAD = threading.local()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 
@@ -81,7 +86,7 @@ def parse_body(html: str, base_url: str | None = None) -> Body:
     """Parse a body (HTML, or plain text with blank lines between paragraphs) once, ready for cleaning."""
     if not html or html.isspace():
         return Body(None)
-    root = _fragment(html)
+    root = _fragment(repair_mojibake(html))
     if root is None:
         return Body(None)
     if "&" in html and _ESCAPED_TWICE.search(html):
@@ -107,8 +112,15 @@ def html_to_paragraphs(html: str) -> list[str]:
 def html_to_text(html: str) -> str:
     """Clean text of a short fragment such as a title; skips the parser when there is no markup."""
     if "<" not in html and "&" not in html:
-        return fold_text(_CONTROL.sub("", html))
+        return fold_text(_CONTROL.sub("", repair_mojibake(html)))
     return "\n\n".join(html_to_paragraphs(html))
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` with UTF-8 that was decoded as windows-1252 decoded right; ftfy leaves it be when unsure."""
+    if text.isascii() or _MOJIBAKE_SIGN.search(text) is None:
+        return text
+    return ftfy.fix_encoding(text)
 
 
 def _fragment(html: str) -> _Element | None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.normalizer.clean import html_to_paragraphs, html_to_text, parse_body, sanitize_html
+from services.normalizer.clean import html_to_paragraphs, html_to_text, parse_body, repair_mojibake, sanitize_html
 from services.normalizer.normalize import normalize
 from tests.helpers import corpus_items
 
@@ -270,3 +270,34 @@ def test_character_references_escaped_twice_are_decoded() -> None:
 def test_escaped_markup_in_code_and_prose_stays_text(body: str) -> None:
     visible = html.unescape(re.sub(r"<[^>]+>", "", body))
     assert "".join(html_to_paragraphs(body)) == visible
+
+
+def test_mojibake_in_a_business_wire_release_is_repaired() -> None:
+    (item,) = corpus_items("iptc-ninjs/examples/NewsML/businesswire-newsml-20130515006361.xml", NOW)
+    article = normalize(item, NOW)
+    assert "â€" not in (article.summary or "") and "â€" not in article.title
+    assert "the world’s most powerful rack workstation" in article.body_text
+    # 26 sequences in the release; ftfy declines one, right after a no-break space (it could be one too).
+    assert item.content_html is not None and item.content_html.count("â€") == 26
+    assert article.body_text.count("â€") == (article.body_html or "").count("â€") == 1
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("cafÃ© crÃ¨me", "café crème"),
+    ("Â© 2024 Example", "© 2024 Example"),
+    ("Dellâ€™s “newâ€\x9d", "Dell’s “new”"),
+])
+def test_utf8_read_as_windows_1252_is_decoded_right(written: str, read: str) -> None:
+    assert html_to_text(written) == read
+    assert html_to_paragraphs(f"<p>{written}</p>") == [read]
+
+
+@pytest.mark.parametrize("relative", [
+    "netnewswire/Modules/RSParser/Tests/RSParserTests/Resources/russcox.atom",  # writes about encodings
+    "rss-parser/test/input/uolNoticias.rss",
+    "netnewswire/Modules/RSParser/Tests/RSParserTests/Resources/aktuality.rss",
+])
+def test_text_that_is_not_mojibake_is_left_alone(relative: str) -> None:
+    for item in corpus_items(relative, NOW):
+        for html in (item.title or "", item.content_html or item.summary_html or ""):
+            assert repair_mojibake(html) == html
