@@ -65,6 +65,9 @@ class RawItem(Message):
     authors: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     language: str | None = None
+    feed_language: str | None = Field(
+        None, description="The language the feed declares for all its items (RSS language or dc:language, the "
+                          "root's xml:lang, JSON Feed's language); the item's own and the detected one come first")
     enclosures: list[Enclosure] = Field(default_factory=list)
     # Wire metadata, when the format carries it.
     version: int | None = None

@@ -77,7 +77,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         summary=_summary(raw),
         body_text=body_text,
         body_html=body.html(),
-        language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language),
+        language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language, raw.feed_language),
         published_at=published,
         published_at_estimated=estimated,
         updated_at=_optional_date(raw.updated_raw, now),

@@ -38,14 +38,16 @@ def parse_json_feed(body: bytes, ctx: FeedContext, content_type: str | None = No
     return ParsedFeed(
         format=FeedFormat.JSON_FEED,
         title=title,
-        items=[_item(entry, ctx, title, _authors(document)) for entry in items if isinstance(entry, dict)],
+        items=[_item(entry, ctx, title, _authors(document), string(document.get("language")))
+               for entry in items if isinstance(entry, dict)],
         next_page_url=string(document.get("next_url")),
         hub_url=_hub(document.get("hubs")),
         self_url=string(document.get("feed_url")),
     )
 
 
-def _item(entry: dict[str, Any], ctx: FeedContext, feed_title: str | None, feed_authors: list[str]) -> RawItem:
+def _item(entry: dict[str, Any], ctx: FeedContext, feed_title: str | None, feed_authors: list[str],
+          feed_language: str | None) -> RawItem:
     link = string(entry.get("url"))
     external = string(entry.get("external_url"))
     return make_raw_item(
@@ -64,6 +66,7 @@ def _item(entry: dict[str, Any], ctx: FeedContext, feed_title: str | None, feed_
         authors=_authors(entry) or feed_authors,
         categories=strings(entry.get("tags")),
         language=string(entry.get("language")),
+        feed_language=feed_language,
         enclosures=[e for e in map(_attachment, _list(entry.get("attachments"))) if e is not None],
         original=bounded_original(json.dumps(entry, ensure_ascii=False)),
     )

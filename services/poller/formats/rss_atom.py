@@ -71,7 +71,9 @@ def _parsed_feed(parsed: Any, ctx: FeedContext, originals: list[str | None]) -> 
     # Fragments pair with entries only when both parsers saw the same items (ill-formed feeds may differ).
     if len(originals) != len(parsed.entries):
         originals = [None] * len(parsed.entries)
-    items = [_item(entry, ctx, fmt, title, original) for entry, original in zip(parsed.entries, originals, strict=True)]
+    language = _text(feed.get("language"))
+    items = [_item(entry, ctx, fmt, title, original=original, feed_language=language)
+             for entry, original in zip(parsed.entries, originals, strict=True)]
     return ParsedFeed(
         format=fmt,
         title=title,
@@ -88,7 +90,8 @@ def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
     fmt = _format_of(plain.version)
     title = _text(plain.title)
     base = ctx.feed_url
-    items = [_plain_item(fields, ctx, fmt, title, fragment(element))
+    language = _text(plain.language)
+    items = [_plain_item(fields, ctx, fmt, title, original=fragment(element), feed_language=language)
              for fields, element in zip(plain.items, plain.elements, strict=True)]
     links = plain.links
     return ParsedFeed(
@@ -102,10 +105,12 @@ def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
     )
 
 
-def _plain_item(values: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
-                original: str) -> RawItem:
+def _plain_item(values: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, *,
+                original: str, feed_language: str | None) -> RawItem:
     base = ctx.feed_url
     fields = dict(values, original=original)
+    if feed_language is not None:
+        fields["feed_language"] = feed_language
     link = _absolute(_text(fields.pop("link", None)), base)
     if link is not None:
         fields["link"] = link
@@ -124,7 +129,8 @@ def _format_of(version: str) -> FeedFormat:
     return FeedFormat.RSS
 
 
-def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, original: str | None) -> RawItem:
+def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, *, original: str | None,
+          feed_language: str | None) -> RawItem:
     content = entry.get("content") or []
     content_html = content[0].get("value") if content else None
     return make_raw_item(
@@ -143,6 +149,7 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         authors=[a["name"] for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")],
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),
+        feed_language=feed_language,
         enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")], ctx.feed_url),
         original=original,
     )

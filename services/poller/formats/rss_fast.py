@@ -65,6 +65,7 @@ class PlainFeed:
     version: str
     title: str | None = None
     ttl: str | None = None
+    language: str | None = None  # the root's xml:lang, then the channel's language elements (the last wins)
     links: dict[str, str] = field(default_factory=dict)  # rel -> href of the feed's first link with that rel
     items: list[Values] = field(default_factory=list)
     elements: list[Any] = field(default_factory=list)  # each item's <item>/<entry>, for RawItem.original
@@ -118,16 +119,19 @@ def _as_utf8_or_windows_1252(body: bytes) -> bytes | str:
 
 def _read(root: Any) -> PlainFeed:
     tag = root.tag
+    # feedparser takes the feed's language from the root's xml:lang (or plain lang) first; not an RDF
+    # root's, which its check misses (its items still inherit it, as their own language).
+    language = root.get(XML_LANG, root.get("lang")) or None
     if tag == "rss" and root.get("version", "2.0") == "2.0":
         channel = _only(root, "channel")
-        return _rss_feed(PlainFeed("rss20" if root.get("version") else "rss"), channel)
+        return _rss_feed(PlainFeed("rss20" if root.get("version") else "rss", language=language), channel)
     if tag == RDF_ROOT:
         channel = _only(root, RSS1_CHANNEL)
         return _rss_feed(PlainFeed("rss10"), [*channel, *root.iterchildren(RSS1_ITEM)])
     if tag == ATOM_FEED:
         if root.find("{*}item") is not None:
             raise NotPlainError("items in an Atom feed")
-        return _atom_feed(root)
+        return _atom_feed(root, language)
     raise NotPlainError(f"root element {tag}")
 
 
@@ -187,6 +191,10 @@ def _channel_ttl(feed: PlainFeed, element: Any) -> None:
     feed.ttl = _plain(element)
 
 
+def _channel_language(feed: PlainFeed, element: Any) -> None:
+    feed.language = _plain(element)
+
+
 def _channel_link(feed: PlainFeed, element: Any) -> None:
     rel, href = _atom_link(element)
     feed.links.setdefault(rel, href)
@@ -199,6 +207,7 @@ def _channel_items(feed: PlainFeed, element: Any) -> None:
 _RSS_CHANNEL: dict[str, Callable[[PlainFeed, Any], None]] = {
     "title": _channel_title, f"{{{RSS1}}}title": _channel_title,
     "ttl": _channel_ttl,
+    "language": _channel_language, f"{{{DC}}}language": _channel_language,
     ATOM_LINK: _channel_link,
     RSS1_ITEMS: _channel_items,
 }
@@ -325,8 +334,8 @@ _RSS_ITEM: dict[str, Reader] = {
 
 # --- Atom 1.0 -----------------------------------------------------------------------------------------
 
-def _atom_feed(root: Any) -> PlainFeed:
-    feed = PlainFeed("atom10")
+def _atom_feed(root: Any, language: str | None) -> PlainFeed:
+    feed = PlainFeed("atom10", language=language)
     for child in root:
         tag = child.tag
         if tag == ATOM_ENTRY:

@@ -29,7 +29,8 @@ from tests.unit.formats.test_corpus_feedparser import served_content_type
 CTX = FeedContext(feed_id="f", feed_url="http://example.com/feed", fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
 FEED_FIELDS = ("format", "title", "ttl_seconds", "next_page_url", "hub_url", "self_url")
 ITEM_FIELDS = ("item_id", "content_hash", "guid", "link", "canonical_link", "title", "summary_html",
-               "content_html", "published_raw", "updated_raw", "authors", "categories", "language", "enclosures")
+               "content_html", "published_raw", "updated_raw", "authors", "categories", "language", "feed_language",
+               "enclosures")
 SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ""}
 
 

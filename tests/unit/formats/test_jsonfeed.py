@@ -94,3 +94,9 @@ def test_json_feed_1_0(parse: Parse) -> None:
 def test_broken_json_feeds_are_typed_errors(body: bytes, parse: Parse) -> None:
     with pytest.raises(InvalidDocumentError):
         parse(body, fmt=FeedFormat.JSON_FEED)
+
+
+def test_items_carry_the_feeds_language(parse: Parse) -> None:
+    feed = parse(json.dumps(dict(FEED_11, language="en-GB")))
+    assert {item.feed_language for item in feed.items} == {"en-GB"}
+    assert {item.feed_language for item in parse(json.dumps(FEED_11)).items} == {None}

@@ -90,6 +90,26 @@ def test_a_link_urllib_cannot_read_is_dropped_not_the_feed(parse: Parse) -> None
     assert parse(RSS.replace("/media/one.mp3", "http://[::1/one.mp3")).items[0].enclosures == []
 
 
+@pytest.mark.parametrize(("channel", "language"), [
+    ("<language>de-DE</language>", "de-DE"),
+    ('<dc:language xmlns:dc="http://purl.org/dc/elements/1.1/">fi</dc:language>', "fi"),
+    ("", None),
+])
+def test_items_carry_the_language_the_channel_declares(parse: Parse, channel: str, language: str | None) -> None:
+    feed = parse(RSS.replace("<ttl>15</ttl>", f"<ttl>15</ttl>{channel}"))
+    assert [item.feed_language for item in feed.items] == [language, language]
+    # The same, when feedparser reads the feed (markup in a title sends it there).
+    slow = parse(RSS.replace("<ttl>15</ttl>", f"<ttl>15</ttl>{channel}").replace("<title>Two</title>",
+                                                                             "<title>T<b>wo</b></title>"))
+    assert [item.feed_language for item in slow.items] == [language, language]
+
+
+def test_atom_entries_carry_the_feeds_xml_lang(parse: Parse) -> None:
+    feed = parse(ATOM.replace('<feed xmlns="http://www.w3.org/2005/Atom">',
+                              '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="nb">'))
+    assert [item.feed_language for item in feed.items] == ["nb"]
+
+
 def test_an_out_of_order_image_size_does_not_fail_the_feed(parse: Parse) -> None:
     # feedparser raised TypeError (int(None)) on this channel image, failing every item of the feed.
     channel_image = "<image><url>https://example.com/logo.png</url><height><width>1</height></width></image>"

@@ -299,5 +299,5 @@ def test_utf8_read_as_windows_1252_is_decoded_right(written: str, read: str) -> 
 ])
 def test_text_that_is_not_mojibake_is_left_alone(relative: str) -> None:
     for item in corpus_items(relative, NOW):
-        for html in (item.title or "", item.content_html or item.summary_html or ""):
-            assert repair_mojibake(html) == html
+        for markup in (item.title or "", item.content_html or item.summary_html or ""):
+            assert repair_mojibake(markup) == markup

@@ -197,8 +197,17 @@ def test_control_characters_do_not_stop_detection() -> None:
     assert detect_language(text) == "en"
 
 
-def test_the_feeds_declared_language_wins() -> None:
-    assert detect_language("The government said on Tuesday that it would raise taxes.", "fr-FR") == "fr"
+def test_the_items_declared_language_wins() -> None:
+    assert detect_language("The government said on Tuesday that it would raise taxes.", "fr-FR", "de") == "fr"
+
+
+def test_the_feeds_declared_language_settles_only_what_detection_cannot() -> None:
+    # A CMS default ("en-US" on a German blog) must not override what the text plainly is.
+    german = "Die Bundesregierung hat am Dienstag angekündigt, die Steuern auf Kraftstoff zu erhöhen."
+    assert detect_language(german, None, "en-US") == "de"
+    assert detect_language("Breaking: fire", None, "en-GB") == "en"
+    assert detect_language("出一盒泰山沈阳版", None, "zh-cn") == "zh"
+    assert detect_language("Breaking: fire", None, "und") is None
 
 
 def test_a_declaration_without_a_usable_code_falls_back_to_detection() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from schemas import FeedFormat, PubStatus, RawItem
 from services.normalizer.clean import html_to_paragraphs
 from services.normalizer.normalize import NormalizeError, content_fingerprint, normalize
+from tests.helpers import corpus_items
 
 NOW = datetime(2024, 3, 5, 12, tzinfo=UTC)
 
@@ -194,3 +195,10 @@ def test_a_glued_credit_line_and_read_more_link_leave_text_and_html_alike() -> N
     assert article.body_text == "LONDON (Reuters) - Oil rose.\n\nIt fell later."
     assert article.body_html == "<p>LONDON (Reuters) - Oil rose.</p><p>It fell later.</p>"
     assert article.credits == {"reporting": ["Ann Lee"], "editing": ["Bo Chan"]}
+
+
+def test_short_items_take_the_language_their_feed_declares() -> None:
+    # kc0011.rss declares zh-cn; its posts are a line or two, too short to detect.
+    items = corpus_items("netnewswire/Modules/RSParser/Tests/RSParserTests/Resources/kc0011.rss", NOW)
+    assert items and {item.feed_language for item in items} == {"zh-cn"}
+    assert {normalize(item, NOW).language for item in items} == {"zh"}
