@@ -31,6 +31,10 @@ _TO_639_1 = {
     "in": "id", "ji": "yi", "jw": "jv",
 }
 _CODE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
+# Four letters of a script written by one language (or, for Han, one that kana tells from Japanese):
+# Greek, Hebrew, Thai, Georgian, kana, CJK ideographs, Hangul.
+_SCRIPT_OF_ITS_OWN = re.compile("[\u0370-\u03ff\u05d0-\u05ea\u0e00-\u0e7f\u10a0-\u10ff\u3040-\u30ff"
+                                "\u4e00-\u9fff\uac00-\ud7af]{4}")
 
 
 def normalize_code(declared: str | None) -> str | None:
@@ -57,18 +61,22 @@ def detect_language(text: str, declared: str | None = None, feed_declared: str |
 def _detected(text: str) -> str | None:
     sample = text[:SAMPLE_CHARS]
     if len(sample) < MIN_CHARS or (len(sample) < 4 * MIN_CHARS and _letters(sample) < MIN_CHARS):
-        return None  # longer samples short of letters (tables of figures) fail on confidence instead
+        # Too short to tell, except in a script of its own: a Chinese, Japanese or Korean headline says a
+        # lot in a few characters. Longer samples short of letters (tables of figures) fail on confidence.
+        return _cld2(sample, reliable_only=True) if _SCRIPT_OF_ITS_OWN.search(sample) else None
     return _cld2(sample) or _py3langid(sample)
 
 
-def _cld2(sample: str) -> str | None:
+def _cld2(sample: str, *, reliable_only: bool = False) -> str | None:
     try:
-        _, _, details = pycld2.detect(sample)
+        reliable, _, details = pycld2.detect(sample)
     except (pycld2.error, UnicodeEncodeError):  # control characters, lone surrogates: str allows them
         try:
-            _, _, details = pycld2.detect(_printable(sample))
+            reliable, _, details = pycld2.detect(_printable(sample))
         except (pycld2.error, UnicodeEncodeError):
             return None  # py3langid decides; a language is never worth losing the article over
+    if reliable_only and not reliable:
+        return None
     code = str(details[0][1])  # the language of most of the text
     # "un" is CLD2's "cannot tell"; "xx-…" codes name scripts, not languages.
     return None if code == "un" or code.startswith("xx") else normalize_code(code)

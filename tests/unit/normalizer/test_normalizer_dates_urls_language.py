@@ -215,9 +215,18 @@ def test_a_declaration_without_a_usable_code_falls_back_to_detection() -> None:
     assert detect_language(text, "und") == "en"
 
 
-@pytest.mark.parametrize("text", ["", "Hi", "Breaking: fire", "12,345 67.8 % 9 10 11 12 13 14 15 16 17 18"])
+@pytest.mark.parametrize("text", ["", "Hi", "Breaking: fire", "12,345 67.8 % 9 10 11 12 13 14 15 16 17 18",
+                                  "Пожар в Москве", "東京", "ΑΕΚ 2-1"])
 def test_short_or_letterless_text_gets_no_language(text: str) -> None:
     assert detect_language(text) is None
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("出一盒泰山沈阳版", "zh"), ("東京で地震が発生しました", "ja"), ("서울에서 지진이 발생했다", "ko"),
+    ("Φωτιά στην Αθήνα", "el"), ("שריפה בתל אביב", "he"), ("ไฟไหม้ในกรุงเทพ", "th"),
+])
+def test_short_text_in_a_script_of_its_own_is_detected(text: str, code: str) -> None:
+    assert detect_language(text) == code
 
 
 def test_the_model_can_be_loaded_ahead_of_the_first_item() -> None:
