@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+import re
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = {
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
@@ -12,7 +13,14 @@ TRACKING_PARAMS = {
     "s_cid", "ncid", "sref", "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3",
     "at_custom4", "spm", "share_id", "twclid", "ttclid", "li_fat_id", "mbid", "cid_source",
     "wt_mc", "wt_zmc", "wt_mc_o",  # Webtrekk, as heise tags every feed link ("?wt_mc=rss.developer.beitrag.atom")
+    "mwrsm",  # The New York Times' share channel ("mwrsm=Email")
 }
+# Parameters that name the feed a click came from when their value says so: Medium's
+# "?source=rss-b1f3d322dadf------2", Medscape's "?src=rss". Elsewhere these keys can address content.
+FEED_ATTRIBUTION_KEYS = frozenset({"source", "src", "ref", "from", "via", "feed", "channel"})
+_FEED_ATTRIBUTION_VALUE = re.compile(r"(?:rss|feeds?|atom)(?:$|[-_.:/])", re.IGNORECASE)
+# Redirectors whose target is a parameter: Google Alerts links every item through www.google.com/url.
+REDIRECTORS = {"www.google.com": ("/url", ("url", "q")), "google.com": ("/url", ("url", "q"))}
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_", "mtm_", "matomo_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -29,7 +37,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     try:
         if base:
             url = urljoin(base, url)
-        parts = urlsplit(url)
+        parts = _unwrapped(urlsplit(url))
         port = parts.port
     except ValueError:  # "http://[::1" and other URLs urllib cannot split: no canonical form
         return None
@@ -42,11 +50,26 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = urlencode(sorted(
         (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(key)
+        if not _is_tracking(key, value)
     ))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
-def _is_tracking(key: str) -> bool:
+def _unwrapped(parts: SplitResult) -> SplitResult:
+    """The target of a known redirector's link (once: a redirect to a redirect stays as it is)."""
+    path, keys = REDIRECTORS.get(parts.hostname or "", ("", ()))
+    if not keys or parts.path != path:
+        return parts
+    params = dict(parse_qsl(parts.query))
+    for key in keys:
+        target = params.get(key, "")
+        if target.startswith(("https://", "http://")):
+            return urlsplit(target)
+    return parts
+
+
+def _is_tracking(key: str, value: str) -> bool:
     key = key.lower()
+    if key in FEED_ATTRIBUTION_KEYS:
+        return _FEED_ATTRIBUTION_VALUE.match(value) is not None
     return key.startswith(TRACKING_PREFIXES) or key in TRACKING_PARAMS

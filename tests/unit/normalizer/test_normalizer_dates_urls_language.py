@@ -12,6 +12,7 @@ from services.normalizer import dates, language
 from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date
 from services.normalizer.language import detect_language, normalize_code, warm_up
 from services.normalizer.urls import canonical_url
+from tests.helpers import corpus_items
 
 NOW = datetime(2024, 1, 25, 12, tzinfo=UTC)
 
@@ -124,6 +125,18 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
     ("https://example.com./x?gclid=1&utm_medium=rss&mc_cid=a&_ga=2&CMP=share&q=ok", "https://example.com/x?q=ok"),
     ("https://user:pw@example.com/x", "https://example.com/x"),
     ("https://www.heise.de/news/x.html?wt_mc=rss.developer.beitrag.atom", "https://www.heise.de/news/x.html"),
+    ("https://medium.com/@a/post-417d?source=rss-b1f3d322dadf------2", "https://medium.com/@a/post-417d"),
+    ("https://www.medscape.com/viewarticle/x?src=rss", "https://www.medscape.com/viewarticle/x"),
+    ("https://ex.com/a?ref=feed&from=rss_home&via=atom", "https://ex.com/a"),
+    ("https://ex.com/a?source=reuters&src=img.png&ref=main", "https://ex.com/a?ref=main&source=reuters&src=img.png"),
+    ("https://ex.com/a?source=rssfeeds", "https://ex.com/a?source=rssfeeds"),  # a word, not the feed marker
+    ("http://www.nytimes.com/2016/x.html?mwrsm=Twitter", "http://www.nytimes.com/2016/x.html"),
+    # Google Alerts: the target of the redirect, so the alert and the publisher's own feed agree.
+    ("https://www.google.com/url?rct=j&sa=t&url=https%3A%2F%2Fwww.ex.com%2Fa%3Futm_source%3Dg%26id%3D7&ct=ga"
+     "&cd=CAI&usg=AOv", "https://www.ex.com/a?id=7"),
+    ("https://www.google.com/url?q=http://ex.com/b&sa=U", "http://ex.com/b"),
+    ("https://www.google.com/url?url=javascript:alert(1)", "https://www.google.com/url?url=javascript%3Aalert%281%29"),
+    ("https://www.google.com/search?q=https://ex.com/", "https://www.google.com/search?q=https%3A%2F%2Fex.com%2F"),
     ("https://example.com/x?b=&a=1", "https://example.com/x?a=1&b="),
     ("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
     ("javascript:alert(1)", None),
@@ -232,3 +245,11 @@ def test_short_text_in_a_script_of_its_own_is_detected(text: str, code: str) -> 
 def test_the_model_can_be_loaded_ahead_of_the_first_item() -> None:
     warm_up()
     assert detect_language("Le gouvernement a annoncé mardi une hausse des taxes sur le carburant.") == "fr"
+
+
+def test_google_alerts_items_are_canonical_at_their_publisher() -> None:
+    items = corpus_items("feedjira/spec/sample_feeds/google_alerts_atom.xml", NOW)
+    canonical = [canonical_url(item.link) for item in items]
+    assert len(items) == 20 and all(item.link and item.link.startswith("https://www.google.com/url?") for item in items)
+    assert "https://investorplace.com/2019/07/slack-stock-truly-compelling/" in canonical
+    assert not any(url is None or url.startswith("https://www.google.com/") for url in canonical)
