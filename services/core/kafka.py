@@ -6,21 +6,29 @@ auto-commit: each service commits (or stores) offsets only after its output is d
 
 from __future__ import annotations
 
+import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from schemas import DeadLetter
+from schemas.models import Message
 from services.core.config import CommonSettings
+from services.core.metrics import MESSAGES_SHORTENED
 
 log = structlog.get_logger(__name__)
 
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+#: Consumers accept records up to this size, whatever limit their producers were given.
+MAX_FETCH_BYTES = 8 * 1024 * 1024
+#: Room left for what is added to a message after it was fitted (a dead letter's size note).
+_SLACK_BYTES = 256
+
+M = TypeVar("M", bound=Message)
 
 
 def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
@@ -31,7 +39,8 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
         "enable_idempotence": True,
         "linger_ms": 5,
         "batch_size": 256 * 1024,
-        "max_request_size": MAX_MESSAGE_BYTES,
+        # Refused client-side above this, which the producer survives (see fit_message).
+        "max_request_size": settings.max_message_bytes,
         "retries": 2**31 - 1,
         "delivery_timeout_ms": 120_000,
         "request_timeout_ms": 30_000,
@@ -53,7 +62,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
         "session_timeout_ms": 15_000,
         "heartbeat_interval_ms": 3_000,
         "fetch_max_bytes": 16 * 1024 * 1024,
-        "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
+        "max_partition_fetch_bytes": max(MAX_FETCH_BYTES, settings.max_message_bytes),
     }
     config.update(overrides)
     return KafkaConsumer(**config)
@@ -68,6 +77,8 @@ def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:
             topic: {
                 "num_partitions": settings.topic_partitions,
                 "replication_factor": settings.topic_replication_factor,
+                # The topic takes what the producers may send, with room for a batch's overhead.
+                "configs": {"max.message.bytes": str(settings.max_message_bytes + 64 * 1024)},
             }
             for topic in topics
             if topic not in existing
@@ -79,12 +90,54 @@ def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:
         admin.close()
 
 
+def fit_message(message: M, limit: int, stage: str, *, drop: Sequence[str] = (),
+                cut: Sequence[str] = ()) -> M:
+    """``message``, made to fit in ``limit`` bytes once serialized.
+
+    A record the broker refuses as too large puts kafka-python's idempotent producer (3.0.12) into a
+    fatal state in which every later send fails as well, so nothing too large may reach the broker.
+    The fields in ``drop`` are emptied whole, in order (half an XML fragment or HTML page would mislead),
+    then those in ``cut`` are shortened, in order. Each change is logged and counted. A message that
+    still does not fit is refused by the producer itself, client-side, which it survives.
+    """
+    size = len(message.to_bytes())
+    if size <= limit:
+        return message
+    original_size, target = size, limit - _SLACK_BYTES
+    changed = []
+    for name in drop:
+        if size > target and getattr(message, name):
+            message = message.model_copy(update={name: _empty(message, name)})
+            size = len(message.to_bytes())
+            changed.append(name)
+    for name in cut:
+        while size > target and (value := getattr(message, name)):
+            # Characters to keep, from the excess in bytes (a character may take several, and JSON
+            # escapes more).
+            encoded = len(json.dumps(value, ensure_ascii=False).encode())
+            keep = int(len(value) * (1 - (size - target + _SLACK_BYTES) / encoded))
+            message = message.model_copy(update={name: value[:max(0, keep)] or _empty(message, name)})
+            size = len(message.to_bytes())
+            if not changed or changed[-1] != name:
+                changed.append(name)
+    for name in changed:
+        MESSAGES_SHORTENED.labels(stage, name).inc()
+    log.warning("message_shortened", stage=stage, fields=changed, bytes_before=original_size, bytes_after=size,
+                limit=limit)
+    return message
+
+
+def _empty(message: Message, name: str) -> str | None:
+    return "" if type(message).model_fields[name].is_required() else None
+
+
 def dead_letter(
-    stage: str, record: ConsumerRecord, error: BaseException, details: dict[str, Any] | None = None
+    stage: str, record: ConsumerRecord, error: BaseException, details: dict[str, Any] | None = None,
+    max_bytes: int = 1_000_000,
 ) -> DeadLetter:
+    """The dead letter of ``record``, its payload shortened if the letter would not fit in ``max_bytes``."""
     value = record.value if isinstance(record.value, bytes) else b""
-    key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
-    return DeadLetter(
+    letter = DeadLetter(
         stage=stage,
         reason=str(error)[:2000] or type(error).__name__,
         error_class=type(error).__name__,
@@ -92,10 +145,14 @@ def dead_letter(
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        key=key,
+        key=record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None,
         payload=value.decode("utf-8", "replace"),
         details=details or {},
     )
+    fitted = fit_message(letter, max_bytes, stage, cut=("payload",))
+    if fitted is letter:
+        return letter
+    return fitted.model_copy(update={"details": {**fitted.details, "payload_bytes": len(value)}})
 
 
 def broker_reachable(settings: CommonSettings, timeout: float = 1.0) -> Callable[[], bool]:

@@ -5,6 +5,11 @@ from prometheus_client import Counter, Gauge
 DEAD_LETTERS = Counter(
     "wirefeed_dead_letters_total", "Messages sent to the dead-letter topic", ["stage", "error_class"]
 )
+MESSAGES_SHORTENED = Counter(
+    "wirefeed_messages_shortened_total",
+    "Messages shortened to fit the Kafka message size limit, by stage and the field emptied or cut",
+    ["stage", "field"],
+)
 CONSUMER_LAG = Gauge(
     "wirefeed_consumer_lag_messages",
     "Messages not yet processed durably: the partition's end offset minus the consumer's durable position",

@@ -44,7 +44,8 @@ def main(settings: NormalizerSettings | None = None) -> int:
     language.warm_up()  # load the language model now, not on the first item
     # After each batch the position is the committed offset: everything below it has been produced.
     lag = LagMonitor(consumer, lambda: {tp.partition: consumer.position(tp) for tp in consumer.assignment()})
-    loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned), stop,
+    loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned,
+                                                      max_message_bytes=settings.max_message_bytes), stop,
                        max_records=settings.max_batch, housekeeping=Housekeeping(dedup, learned, lag.maybe_update))
     health = Health({
         "kafka": broker_reachable(settings),

@@ -50,7 +50,8 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
     producer = make_producer(settings, role="replay")
     try:
         start, end = _bounds(consumer, settings.topics.raw_items, since)
-        batch = NormalizeBatch(producer, topics, dedup, LearnedBoilerplate(db).load())
+        batch = NormalizeBatch(producer, topics, dedup, LearnedBoilerplate(db).load(),
+                               max_message_bytes=settings.max_message_bytes)
         return _drain(consumer, batch, start, end, show_progress)
     finally:
         consumer.close(autocommit=False)

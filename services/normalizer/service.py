@@ -20,7 +20,7 @@ from schemas import Article, RawItem
 from services.core.config import Topics
 from services.core.consume import TransientError
 from services.core.db import TRANSIENT_ERRORS
-from services.core.kafka import dead_letter
+from services.core.kafka import dead_letter, fit_message
 from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
 from services.normalizer.dedup import Decision, DedupConflictError, DedupStore
@@ -36,8 +36,10 @@ RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, DedupConflictError)
 
 class NormalizeBatch:
     def __init__(self, producer: KafkaProducer, topics: Topics, dedup: DedupStore,
-                 learned: LearnedBoilerplate | None = None, clock: Callable[[], datetime] | None = None) -> None:
+                 learned: LearnedBoilerplate | None = None, clock: Callable[[], datetime] | None = None, *,
+                 max_message_bytes: int = 1_000_000) -> None:
         self.producer = producer
+        self.max_message_bytes = max_message_bytes
         self.topics = topics
         self.dedup = dedup
         self.learned = learned
@@ -53,8 +55,11 @@ class NormalizeBatch:
             published: list[str] = []
             for decision in self._decide(normalized, now):
                 if self._counted(decision):
-                    futures.append(self.producer.send(self.topics.articles, key=decision.article.story_id.encode(),
-                                                      value=decision.article.to_bytes()))
+                    # The clean text is what readers and search need most: the HTML goes first.
+                    article = fit_message(decision.article, self.max_message_bytes, STAGE, drop=("body_html",),
+                                          cut=("body_text", "summary"))
+                    futures.append(self.producer.send(self.topics.articles, key=article.story_id.encode(),
+                                                      value=article.to_bytes()))
                     published.append(decision.article.id)
             self._flush(futures)
             self._mark(published)
@@ -94,7 +99,7 @@ class NormalizeBatch:
         return True
 
     def _dead_letter(self, record: ConsumerRecord, error: Exception) -> object:
-        letter = dead_letter(STAGE, record, error)
+        letter = dead_letter(STAGE, record, error, max_bytes=self.max_message_bytes)
         DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
         log.warning("dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
                     error_class=letter.error_class, reason=letter.reason[:200])

@@ -41,7 +41,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:
-        publisher = KafkaPublisher(producer, settings.topics.raw_items)
+        publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
         asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner))
     finally:
         producer.flush(timeout=30)

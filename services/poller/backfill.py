@@ -48,7 +48,8 @@ def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
     PollerStore(db).migrate()
     producer = make_producer(settings, role="backfill")
     try:
-        outcomes = asyncio.run(_backfill(settings, feeds, db, KafkaPublisher(producer, settings.topics.raw_items),
+        outcomes = asyncio.run(_backfill(settings, feeds, db, KafkaPublisher(producer, settings.topics.raw_items,
+                                                                                  max_message_bytes=settings.max_message_bytes),
                                          max_pages))
     finally:
         producer.close(timeout=30)

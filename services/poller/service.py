@@ -25,6 +25,7 @@ from kafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
 from schemas import RawItem
+from services.core.kafka import fit_message
 from services.poller import metrics
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
@@ -317,17 +318,22 @@ class KafkaPublisher:
     not saved, and the next poll publishes the items again (the normalizer drops repeats).
     """
 
-    def __init__(self, producer: object, topic: str, timeout: float = 60.0) -> None:
+    def __init__(self, producer: object, topic: str, timeout: float = 60.0, *,
+                 max_message_bytes: int = 1_000_000) -> None:
         self.producer = producer
         self.topic = topic
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes
 
     def __call__(self, items: list[RawItem]) -> None:
         if not items:
             return
         deadline = time.monotonic() + self.timeout
+        # A very long post: its copy of the source fragment goes first, then the end of its HTML.
+        fitted = [fit_message(item, self.max_message_bytes, "poller", drop=("original",),
+                              cut=("content_html", "summary_html")) for item in items]
         futures = [self.producer.send(self.topic, key=item.item_id.encode(), value=item.to_bytes())  # type: ignore[attr-defined]
-                   for item in items]
+                   for item in fitted]
         for future in futures:
             _acknowledged(future, deadline, self.timeout)
 

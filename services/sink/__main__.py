@@ -44,7 +44,8 @@ def main(settings: SinkSettings | None = None) -> int:
     offsets = StoredOffsets(consumer, store, settings.topics.articles)
     consumer.subscribe([settings.topics.articles], listener=offsets)
     lag = LagMonitor(consumer, lambda: dict(offsets.positions), interval=settings.lag_interval_seconds)
-    loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update),
+    loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update,
+                                             max_message_bytes=settings.max_message_bytes),
                        stop, commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
                        housekeeping=lag.maybe_update)
     purger = _retention(settings, store, stop)

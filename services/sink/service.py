@@ -85,8 +85,9 @@ class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 class SinkBatch:
     def __init__(self, store: Store, producer: KafkaProducer, topics: Topics, offsets: StoredOffsets,
                  clock: Callable[[], datetime] | None = None, *,
-                 after_write: Callable[[], None] | None = None) -> None:
+                 after_write: Callable[[], None] | None = None, max_message_bytes: int = 1_000_000) -> None:
         self.store = store
+        self.max_message_bytes = max_message_bytes
         self.producer = producer
         self.topics = topics
         self.offsets = offsets
@@ -126,7 +127,7 @@ class SinkBatch:
                 if not isinstance(error, (ValidationError, ValueError, TypeError)):
                     log.exception("article_check_failed_unexpectedly", partition=record.partition,
                                   offset=record.offset)
-                letter = dead_letter(STAGE, record, error)
+                letter = dead_letter(STAGE, record, error, max_bytes=self.max_message_bytes)
                 DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
                 log.warning("dead_lettered", partition=record.partition, offset=record.offset,
                             error_class=letter.error_class)
