@@ -42,19 +42,28 @@ Route = Callable[[Request], Response]
 
 @dataclass
 class Health:
-    """What ``/healthz`` and ``/readyz`` report; the service loop updates it."""
+    """What ``/healthz`` and ``/readyz`` report.
+
+    ``checks`` are what readiness waits for (a broker, a database: they come back by themselves);
+    ``vital`` ones fail only when a restart is the cure, and then liveness fails too.
+    """
 
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
-    live: bool = True
+    vital: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     def ready(self) -> tuple[bool, dict[str, bool]]:
-        results = {}
-        for name, check in self.checks.items():
-            try:
-                results[name] = bool(check())
-            except Exception:  # a failing probe means not ready, never a crashed endpoint
-                results[name] = False
+        results = {name: _passes(check) for name, check in {**self.checks, **self.vital}.items()}
         return all(results.values()), results
+
+    def live(self) -> bool:
+        return all(_passes(check) for check in self.vital.values())
+
+
+def _passes(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception:  # a failing probe means a failed check, never a crashed endpoint
+        return False
 
 
 class ServiceHTTPServer:
@@ -101,7 +110,8 @@ class ServiceHTTPServer:
         return Response(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
 
     def _healthz(self, _: Request) -> Response:
-        return Response.json({"status": "ok" if self.health.live else "dead"}, 200 if self.health.live else 503)
+        live = self.health.live()
+        return Response.json({"status": "ok" if live else "dead"}, 200 if live else 503)
 
     def _readyz(self, _: Request) -> Response:
         ready, checks = self.health.ready()

@@ -68,6 +68,19 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
     return KafkaConsumer(**config)
 
 
+def producer_usable(producer: KafkaProducer) -> Callable[[], bool]:
+    """A liveness probe: False once kafka-python's producer is in its fatal state, where every send fails
+    until a new producer (a restart) replaces it. fit_message keeps the known cause away; this catches
+    the rest (a broker configured below WIREFEED_MAX_MESSAGE_BYTES, say). Reads the library's own state:
+    kafka-python 3.x exposes no public accessor for it."""
+
+    def probe() -> bool:
+        manager = getattr(producer, "_transaction_manager", None)
+        return manager is None or not manager.has_fatal_error()
+
+    return probe
+
+
 def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:
     """Create the topics this service uses if they are missing (idempotent)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers.split(","))

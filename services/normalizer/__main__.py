@@ -11,7 +11,7 @@ import structlog
 from services.core.consume import ConsumeLoop
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
+from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer, producer_usable
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal, retry_until_done
@@ -51,7 +51,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
         "kafka": broker_reachable(settings),
         "dedup_db": db.ping,
         "loop": lambda: time.monotonic() - loop.last_progress < MAX_POLL_GAP_SECONDS,
-    })
+    }, vital={"producer": producer_usable(producer)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     log.info("normalizer_started", metrics_port=server.port, topic=settings.topics.raw_items)
     try:

@@ -10,7 +10,7 @@ import structlog
 
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, ensure_topics, make_producer
+from services.core.kafka import broker_reachable, ensure_topics, make_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal
 from services.poller.feeds import FeedConfig, load_feeds
@@ -36,7 +36,8 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     store = PollerStore(db)
     store.migrate()
     producer = make_producer(settings, role="poller")
-    health = Health({"kafka": broker_reachable(settings), "state_db": db.ping})
+    health = Health({"kafka": broker_reachable(settings), "state_db": db.ping},
+                    vital={"producer": producer_usable(producer)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)

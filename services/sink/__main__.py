@@ -11,7 +11,7 @@ from kafka import KafkaConsumer
 from services.core.consume import ConsumeLoop, Offsets
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer
+from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer, producer_usable
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal, retry_until_done
@@ -49,7 +49,8 @@ def main(settings: SinkSettings | None = None) -> int:
                        stop, commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
                        housekeeping=lag.maybe_update)
     purger = _retention(settings, store, stop)
-    health = Health({"kafka": broker_reachable(settings), "database": store.ping})
+    health = Health({"kafka": broker_reachable(settings), "database": store.ping},
+                    vital={"producer": producer_usable(producer)})
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
                                routes=ReadApi(Reader(reads), token).routes()).start()

@@ -19,7 +19,7 @@ from kafka.errors import MessageSizeTooLargeError
 from schemas import Article, DeadLetter, RawItem
 from services.core.config import CommonSettings
 from services.core.db import Database
-from services.core.kafka import ensure_topics, make_producer
+from services.core.kafka import ensure_topics, make_producer, producer_usable
 from services.normalizer.dedup import DedupStore
 from services.normalizer.service import NormalizeBatch
 from services.poller.service import KafkaPublisher
@@ -47,11 +47,15 @@ def test_the_broker_refusing_a_record_breaks_an_idempotent_producer(kafka_bootst
     admin.close()
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True,
                              max_request_size=8 * 1024 * 1024)
+    usable = producer_usable(producer)
     try:
+        producer.send(topic, b"small").get(30)
+        assert usable()
         with pytest.raises(MessageSizeTooLargeError):
             producer.send(topic, b"x" * 1_500_000).get(30)
         with pytest.raises(MessageSizeTooLargeError):
             producer.send(topic, b"small").get(30)  # and now everything fails
+        assert not usable()  # which liveness reports, so the service is restarted
     finally:
         producer.close(timeout=5)
 
