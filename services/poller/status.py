@@ -1,4 +1,5 @@
-"""``wirefeed feeds status``: every feed's health from the state database, as a terminal table."""
+"""``wirefeed feeds status``: every feed's health from the state database, as a terminal table, or as
+tab-separated lines when the output is a pipe or a file (``| grep backing``, ``> status.tsv``)."""
 
 from __future__ import annotations
 
@@ -48,15 +49,35 @@ def _status(feed_id: str, state: FeedState | None, lease: tuple[str, datetime | 
                       state.next_attempt_at, state.last_error, polling_by)
 
 
+_COLUMNS = ("feed", "state", "last success", "failures", "next attempt", "last error", "polling")
+
+
 def render(statuses: list[FeedStatus], console: Console, now: datetime) -> None:
+    if not console.is_terminal:
+        _render_lines(statuses, console)
+        return
     table = Table(title=f"wirefeed poller: {len(statuses)} feed(s)")
-    for column in ("feed", "state", "last success", "failures", "next attempt", "last error", "polling"):
+    for column in _COLUMNS:
         table.add_column(column, overflow="fold")
     for row in statuses:
         table.add_row(row.feed_id, f"[{_STYLES[row.state]}]{row.state}[/]", _when(row.last_success_at, now),
                       str(row.consecutive_failures), _when(row.next_attempt_at, now), (row.last_error or "")[:120],
                       row.polling_by or "")
     console.print(table)
+
+
+def _render_lines(statuses: list[FeedStatus], console: Console) -> None:
+    """One line per feed, whole values, times in ISO 8601: for grep, cut and spreadsheets."""
+    lines = ["\t".join(_COLUMNS)]
+    for row in statuses:
+        values = (row.feed_id, row.state, _iso(row.last_success_at), str(row.consecutive_failures),
+                  _iso(row.next_attempt_at), " ".join((row.last_error or "").split()), row.polling_by or "")
+        lines.append("\t".join(values))
+    console.file.write("\n".join(lines) + "\n")  # as written: Console.out would expand the tabs
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).isoformat() if moment else ""
 
 
 def show_status(db_url: str, configured: list[str] | None, console: Console) -> int:

@@ -38,12 +38,28 @@ def test_each_feed_gets_its_state_and_configured_feeds_never_polled_are_listed()
 
 
 def test_the_table_shows_times_failures_and_errors() -> None:
-    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console = Console(file=io.StringIO(), width=200, color_system=None, force_terminal=True)
     render(feed_statuses(states(), {}, None, NOW), console, NOW)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "2024-01-01 11:57:00Z (3m ago)" in text and "2024-01-01 12:02:00Z (in 2m)" in text
     assert "backing off" in text and "http_status: HTTP 503" in text and "HTTP 410 Gone" in text
     assert "│ 3 " in text  # consecutive failures
+
+
+def test_piped_output_is_one_tab_separated_line_per_feed() -> None:
+    console = Console(file=io.StringIO(), width=80)  # not a terminal: a pipe or a file
+    long_error = "parse_error: JSON, but neither a JSON Feed nor ninjs\n(and a second line of detail)"
+    rows = feed_statuses([*states(), FeedState("long", "http://d.example/", consecutive_failures=1,
+                                               last_error=long_error)], {}, None, NOW)
+    render(rows, console, NOW)
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines[0].split("\t") == ["feed", "state", "last success", "failures", "next attempt", "last error",
+                                    "polling"]
+    by_feed = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    assert len(lines) == 5 and all(len(fields) == 7 for fields in by_feed.values())
+    assert by_feed["flaky"][1:5] == ["backing off", "", "3", "2024-01-01T13:00:00+00:00"]
+    assert by_feed["fine"][2] == "2024-01-01T11:57:00+00:00"
+    assert by_feed["long"][5] == "parse_error: JSON, but neither a JSON Feed nor ninjs (and a second line of detail)"
 
 
 def test_the_status_command_reads_the_state_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -57,10 +73,10 @@ def test_the_status_command_reads_the_state_database(tmp_path: Path, monkeypatch
     LeaseStore(db, "poller-a").ensure(["fine", "flaky", "closed"])
     db.close()
     monkeypatch.setenv("WIREFEED_STATE_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")
     assert cli(["feeds", "status"]) == 0
-    out = capsys.readouterr().out
-    assert "3 feed(s)" in out and "fine" in out and "gone" in out and "backing off" in out
+    out = capsys.readouterr().out  # captured: not a terminal
+    rows = [line.split("\t")[:2] for line in out[out.index("feed\tstate"):].splitlines()]  # after setup's logs
+    assert rows == [["feed", "state"], ["closed", "gone"], ["fine", "ok"], ["flaky", "backing off"]]
 
 
 def test_the_status_command_says_when_there_is_no_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
