@@ -24,7 +24,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # One write per line (message and newline together): print() makes two when unbuffered, and
+        # lines of services sharing one stream (`wirefeed run`) then interleave.
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()

@@ -1,0 +1,32 @@
+"""JSON logs stay one object per line when several services share one stream (``wirefeed run``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = """
+import structlog, sys
+from services.core.logging import configure_logging
+configure_logging("INFO", "json", service=sys.argv[1])
+log = structlog.get_logger()
+for n in range(2000):
+    log.info("tick", n=n, padding="x" * 200)
+"""
+
+
+def test_lines_from_concurrent_unbuffered_processes_do_not_interleave(tmp_path: Path) -> None:
+    # Unbuffered, as the container image runs: print() then writes a line and its newline separately.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    with (tmp_path / "log").open("wb") as shared:
+        writers = [subprocess.Popen([sys.executable, "-c", WRITER, name], stderr=shared, env=env, cwd=ROOT)
+                   for name in ("poller", "normalizer", "sink")]
+        assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0]
+    lines = (tmp_path / "log").read_text().splitlines()
+    events = [json.loads(line) for line in lines]  # a line holding two objects, or half of one, fails here
+    assert len(events) == 3 * 2000
+    assert {event["service"] for event in events} == {"poller", "normalizer", "sink"}
