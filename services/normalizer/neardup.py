@@ -28,12 +28,24 @@ syndication variants of real articles):
   moves their estimate by 0.25, and captions of different photos are often word-for-word alike.
 * rensa vs datasketch: same precision (0.9995) and recall (0.9889 vs 0.9867) on the set; rensa's whole
   fingerprint is ~3x faster (its MinHash alone ~40x), so it is the default.
+* Excerpts: below the threshold, an article found through a shared anchor (an 8-word run of the body's
+  first 100 words, one in ten picked by a hash of its words, so two texts sharing a passage pick the same
+  runs) from another outlet is a copy when the smaller text lies mostly inside the larger: estimated
+  containment |A ∩ B| / min(|A|, |B|) = J (|A| + |B|) / ((1 + J) min(|A|, |B|)) of at least
+  ``CONTAINMENT_THRESHOLD`` = 0.5. In the set, the 13 same-story pairs that share an anchor below
+  Jaccard 0.35 estimate 0.48-0.95 (a Business Wire release and its 61-shingle ninjs abstract: 0.82-0.89);
+  the 353 different-story pairs from other outlets that share one estimate at most 0.36 (11 pairs of one
+  outlet's own different stories reach 0.73, which is why containment is not asked of them). The
+  end-to-end run finds all 8 pairs it missed before (recall 0.9958 -> 1.0, precision unchanged at
+  0.9995). Estimates for small texts are noisy (128 permutations), hence the margin on both sides.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -47,6 +59,15 @@ ROWS = 3
 NUM_PERM = 128
 SHINGLE_SIZE = 3
 MIN_SHINGLES = 12
+# Excerpts (a summary-only feed's first paragraphs, a ninjs abstract) share few shingles with the full
+# text, so their Jaccard similarity is low. Anchors find them: 8-word runs of the body's first 100 words
+# picked by content (one in ten), so a passage two texts share yields the same anchors in both, wherever
+# it starts. They are stored as band keys of their own band index.
+ANCHOR_WORDS = 8
+ANCHOR_WINDOW = 100
+ANCHOR_ONE_IN = 10
+ANCHOR_BAND = 1000
+CONTAINMENT_THRESHOLD = 0.5
 
 # Reuters-style slugs in front of a refiled headline: "UPDATE 2-", "CORRECTED-", "REFILE-". Only these
 # mark a new version; the others name a kind of story (EXCLUSIVE-, FACTBOX-) and are just dropped.
@@ -94,6 +115,8 @@ class Candidate:
     signature: bytes
     version: int
     same_feed: bool
+    shingles: int | None = None  # unknown for articles indexed before anchors
+    anchored: bool = False  # found through an anchor, not an LSH band
 
 
 @dataclass(frozen=True)
@@ -103,6 +126,7 @@ class Match:
     similarity: float
     version: int
     same_feed: bool
+    contained: bool = False  # one text is mostly inside the other (an excerpt), though not similar overall
 
 
 class NearDup:
@@ -120,19 +144,21 @@ class NearDup:
 
     def fingerprint(self, article: Article) -> Fingerprint:
         """The fingerprint of ``article_text(article)``, tokenised in two parts to reuse the body's words."""
-        words = minhash.tokens(strip_prefixes(article.title)) + minhash.tokens(article.body_text)
-        return self.fingerprint_tokens(words)
+        body = minhash.tokens(article.body_text)
+        return self.fingerprint_tokens(minhash.tokens(strip_prefixes(article.title)) + body,
+                                       lead=body[:ANCHOR_WINDOW])
 
     def fingerprint_text(self, text: str) -> Fingerprint:
         return self.fingerprint_tokens(minhash.tokens(text))
 
-    def fingerprint_tokens(self, words: list[str]) -> Fingerprint:
+    def fingerprint_tokens(self, words: list[str], lead: Sequence[str] = ()) -> Fingerprint:
+        """Signature and band keys of ``words``; anchor keys too from ``lead``, the body's first words."""
         grams = set(minhash.shingles(words, self.config.shingle_size))
         if len(grams) < self.config.min_shingles:
             return Fingerprint(None, (), len(grams))
         signature = minhash.to_bytes(self.hasher.digest(list(grams)))
         keys = minhash.band_keys(signature, self.config.bands, self.config.rows, self.salt)
-        return Fingerprint(signature, tuple(keys), len(grams))
+        return Fingerprint(signature, tuple(keys) + anchor_keys(lead), len(grams))
 
     def best_match(self, fingerprint: Fingerprint, candidates: Iterable[Candidate]) -> Match | None:
         """The most similar candidate at or above the threshold (ties: the earliest story id wins)."""
@@ -141,12 +167,40 @@ class NearDup:
         best: Match | None = None
         for candidate in candidates:
             similarity = minhash.jaccard(fingerprint.signature, candidate.signature)
-            if similarity < self.config.threshold:
+            contained = similarity < self.config.threshold
+            if contained and not self._contains(fingerprint, candidate, similarity):
                 continue
-            if best is None or (similarity, best.story_id) > (best.similarity, candidate.story_id):
+            # Similar texts before excerpts, then the most similar (ties: the earliest story id).
+            rank = (not contained, similarity, candidate.story_id)
+            if best is None or rank > (not best.contained, best.similarity, best.story_id):
                 best = Match(candidate.story_id, candidate.article_id, similarity, candidate.version,
-                             candidate.same_feed)
+                             candidate.same_feed, contained)
         return best
+
+    def _contains(self, fingerprint: Fingerprint, candidate: Candidate, similarity: float) -> bool:
+        """An excerpt: found by an anchor, from another outlet, and the shorter text mostly inside the
+        longer. One outlet's own texts share its boilerplate, so containment is not asked of them."""
+        if not candidate.anchored or candidate.same_feed or not candidate.shingles:
+            return False
+        return containment(similarity, fingerprint.shingles, candidate.shingles) >= CONTAINMENT_THRESHOLD
+
+
+def anchor_keys(lead: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    """(ANCHOR_BAND, key) for the 8-word runs of ``lead`` picked by their content (one in ten)."""
+    keys = set()
+    for start in range(len(lead) - ANCHOR_WORDS + 1):
+        run = " ".join(lead[start:start + ANCHOR_WORDS]).encode()
+        if zlib.crc32(run) % ANCHOR_ONE_IN == 0:  # the same runs are picked in every text that has them
+            digest = hashlib.blake2b(run, digest_size=8, person=b"wirefeed-anchor").digest()
+            keys.add((ANCHOR_BAND, int.from_bytes(digest, "little", signed=True)))
+    return tuple(sorted(keys))
+
+
+def containment(similarity: float, shingles: int, other_shingles: int) -> float:
+    """The estimated share of the smaller shingle set inside the larger, from their Jaccard estimate:
+    |A ∩ B| = J (|A| + |B|) / (1 + J)."""
+    smaller = min(shingles, other_shingles)
+    return similarity * (shingles + other_shingles) / ((1 + similarity) * smaller)
 
 
 def article_text(article: Article) -> str:

@@ -71,6 +71,37 @@ def test_a_different_iraq_story_of_the_same_day_stays_apart(store: DedupStore, s
     assert other.article.duplicate_of is None and other.article.similarity is None
 
 
+@pytest.mark.parametrize("excerpt_first", [False, True])
+def test_an_excerpt_from_another_outlet_and_its_full_text_are_one_story(store: DedupStore, shared_dir: Path,
+                                                                        excerpt_first: bool) -> None:
+    full, excerpt = stories.wire(shared_dir), stories.excerpt(shared_dir)
+    first, second = (excerpt, full) if excerpt_first else (full, excerpt)
+    earlier = store.decide(first, T0)
+    later = store.decide(second, T0 + timedelta(minutes=3))
+    assert (earlier.verdict, later.verdict, later.reason) == (Verdict.NEW, Verdict.COPY, "excerpt")
+    assert later.article.story_id == earlier.article.story_id
+    assert later.article.duplicate_of == earlier.article.id
+    assert later.article.similarity is not None and later.article.similarity < 0.35
+
+
+def test_an_excerpt_from_the_same_outlet_and_a_quoting_story_stay_apart(store: DedupStore,
+                                                                        shared_dir: Path) -> None:
+    full = store.decide(stories.wire(shared_dir), T0)
+    own_excerpt = store.decide(stories.excerpt(shared_dir, feed_id="reuters"), T0 + timedelta(minutes=1))
+    quoting = store.decide(stories.quoting_story(shared_dir), T0 + timedelta(minutes=2))
+    assert own_excerpt.verdict is Verdict.NEW and quoting.verdict is Verdict.NEW
+    assert len({full.article.story_id, own_excerpt.article.story_id, quoting.article.story_id}) == 3
+
+
+def test_articles_indexed_before_shingle_counts_are_not_matched_as_excerpts(store: DedupStore,
+                                                                            shared_dir: Path) -> None:
+    full = store.decide(stories.wire(shared_dir), T0)
+    with store.db.transaction() as tx:  # as migration 0004 leaves the rows it found
+        tx.execute("UPDATE dedup_articles SET shingles = NULL WHERE article_id = ?", (full.article.id,))
+    excerpt = store.decide(stories.excerpt(shared_dir), T0 + timedelta(minutes=1))
+    assert excerpt.verdict is Verdict.NEW and excerpt.article.story_id != full.article.story_id
+
+
 def test_versions_are_numbered_across_edits_and_refiles(store: DedupStore, shared_dir: Path) -> None:
     wire = stories.wire(shared_dir)
     first = store.decide(wire, T0)

@@ -79,3 +79,20 @@ def variant(shared: Path, feed_id: str = "harbor-times") -> Article:
 def other_iraq_story() -> Article:
     title, body = OTHER_IRAQ_STORY
     return make(4, title, body, feed_id="reuters", item="L1N3EF1AA")
+
+
+def excerpt(shared: Path, feed_id: str = "brief-wire") -> Article:
+    """A summary-only feed's item: its own headline, the lead and the start of the next paragraph."""
+    paragraphs = seed_paragraphs(shared)
+    body = f"{paragraphs[2]}\n\n{' '.join(paragraphs[3].split()[:12])} …"
+    return make(6, "Iraq, US to begin talks on coalition's future", body, feed_id=feed_id, item="brief-881")
+
+
+def quoting_story(shared: Path) -> Article:
+    """A different story from another outlet that quotes one sentence of the seed's lead word for word."""
+    lead = seed_paragraphs(shared)[2]
+    quoted = lead[lead.index("Baghdad and Washington"):lead.index(" with the aim")]
+    title, body = OTHER_IRAQ_STORY
+    paragraphs = body.split("\n\n")
+    paragraphs.insert(2, f"Officials recalled last week's statement that {quoted}, and said it changed nothing.")
+    return make(8, title, "\n\n".join(paragraphs), feed_id="valley-courier", item="speaker-vote")

@@ -7,12 +7,16 @@ from pathlib import Path
 import pytest
 
 from schemas import Article
+from services.normalizer import minhash
 from services.normalizer.dedup import Decision, Plan, Snapshot, Verdict, plan
 from services.normalizer.neardup import (
+    ANCHOR_BAND,
     Candidate,
     NearDup,
     NearDupConfig,
+    anchor_keys,
     article_text,
+    containment,
     is_wire_update,
     strip_prefixes,
 )
@@ -30,7 +34,10 @@ def candidate(article: Article, *, story: str = "story-1", same_feed: bool = Fal
 def test_an_articles_fingerprint_is_the_fingerprint_of_its_text(shared_dir: Path) -> None:
     for article in (stories.syndicated(shared_dir), stories.variant(shared_dir), stories.other_iraq_story(),
                     stories.make(9, "UPDATE 2-北京 talks", "北京欢迎 you. The ﬁrst Ａ①.")):
-        assert NEAR.fingerprint(article) == NEAR.fingerprint_text(article_text(article))
+        whole, text = NEAR.fingerprint(article), NEAR.fingerprint_text(article_text(article))
+        assert (whole.signature, whole.shingles) == (text.signature, text.shingles)
+        # Its LSH bands, that is; anchors come from the body's lead, which the text alone does not mark.
+        assert [band for band in whole.bands if band[0] != ANCHOR_BAND] == list(text.bands)
 
 
 def decide(article: Article, snapshot: Snapshot) -> Plan | Decision:
@@ -131,7 +138,10 @@ def test_a_new_story_claims_its_fingerprints_and_band_keys_in_order() -> None:
     decided = decide(article, Snapshot())
     assert isinstance(decided, Plan) and decided.verdict is Verdict.NEW
     assert [kind for kind, _ in decided.claims] == ["content", "item"]
-    assert decided.bands == sorted(decided.bands) and len(decided.bands) == NEAR.config.bands
+    assert decided.bands == sorted(decided.bands)
+    lsh = [band for band in decided.bands if band[0] != ANCHOR_BAND]
+    anchors = [band for band in decided.bands if band[0] == ANCHOR_BAND]
+    assert len(lsh) == NEAR.config.bands and 1 <= len(anchors) <= 30  # about one 8-word run in ten
 
 
 def test_settings_that_cannot_work_are_refused() -> None:
@@ -139,3 +149,55 @@ def test_settings_that_cannot_work_are_refused() -> None:
         NearDupConfig(bands=64, rows=3)
     with pytest.raises(ValueError, match="threshold"):
         NearDupConfig(threshold=0.0)
+
+
+def test_an_excerpt_from_another_outlet_joins_the_story_it_is_cut_from(shared_dir: Path) -> None:
+    full, excerpt = stories.wire(shared_dir), stories.excerpt(shared_dir)
+    full_print, excerpt_print = NEAR.fingerprint(full), NEAR.fingerprint(excerpt)
+    assert full_print.signature and excerpt_print.signature
+    similarity = minhash.jaccard(full_print.signature, excerpt_print.signature)
+    assert similarity < NEAR.config.threshold  # too little alike overall: only containment finds it
+    anchored = Candidate("story-1", "first-article", full_print.signature, 1, False, shingles=full_print.shingles,
+                         anchored=True)
+    match = NEAR.best_match(excerpt_print, [anchored])
+    assert match is not None and match.contained and match.similarity == similarity
+    # The full text arriving after its excerpt: the same, the other way round.
+    reverse = NEAR.best_match(full_print, [Candidate("story-2", "excerpt", excerpt_print.signature, 1, False,
+                                                     shingles=excerpt_print.shingles, anchored=True)])
+    assert reverse is not None and reverse.contained
+
+
+def test_containment_is_not_asked_of_an_outlets_own_texts_or_of_unanchored_candidates(shared_dir: Path) -> None:
+    full, excerpt = NEAR.fingerprint(stories.wire(shared_dir)), NEAR.fingerprint(stories.excerpt(shared_dir))
+    assert full.signature is not None
+    for same_feed, shingles, anchored in ((True, full.shingles, True), (False, None, True),
+                                          (False, full.shingles, False)):
+        candidate = Candidate("story-1", "a", full.signature, 1, same_feed, shingles=shingles, anchored=anchored)
+        assert NEAR.best_match(excerpt, [candidate]) is None
+
+
+def test_a_similar_text_wins_over_an_excerpt_match(shared_dir: Path) -> None:
+    copy = NEAR.fingerprint(stories.variant(shared_dir))
+    near = candidate(stories.wire(shared_dir), story="story-z")
+    excerpt = NEAR.fingerprint(stories.excerpt(shared_dir))
+    assert excerpt.signature is not None
+    contained = Candidate("story-a", "b", excerpt.signature, 1, False, shingles=excerpt.shingles, anchored=True)
+    match = NEAR.best_match(copy, [contained, near])
+    assert match is not None and (match.story_id, match.contained) == ("story-z", False)
+
+
+def test_a_story_quoting_one_sentence_of_another_stays_apart(shared_dir: Path) -> None:
+    wire, quoting = NEAR.fingerprint(stories.wire(shared_dir)), NEAR.fingerprint(stories.quoting_story(shared_dir))
+    assert wire.signature is not None
+    assert {b for b in wire.bands if b[0] == ANCHOR_BAND} & {b for b in quoting.bands if b[0] == ANCHOR_BAND}
+    candidate = Candidate("story-1", "a", wire.signature, 1, False, shingles=wire.shingles, anchored=True)
+    assert NEAR.best_match(quoting, [candidate]) is None
+
+
+def test_containment_estimates_the_share_of_the_smaller_set_inside_the_larger() -> None:
+    assert containment(1.0, 50, 50) == pytest.approx(1.0)
+    assert containment(0.1, 60, 600) == pytest.approx(1.0)  # J = 60 / 600: all of the small one inside
+    assert containment(0.0, 60, 540) == 0.0
+    assert anchor_keys(["one", "two", "three"]) == ()  # shorter than a run
+    words = [f"w{n}" for n in range(100)]
+    assert anchor_keys(words) == anchor_keys(words) and set(anchor_keys(words[10:60])) <= set(anchor_keys(words))
