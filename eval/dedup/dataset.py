@@ -47,8 +47,11 @@ def build(seed: int = 7) -> Labelled:
     synthetic: list[Doc] = []
     for base in bases:
         synthetic += [variants.syndicated(base, n) for n in range(COPIES_PER_BASE)]
-        if int(hashlib.sha256(base.doc_id.encode()).hexdigest(), 16) % 4 == 0:
+        bucket = int(hashlib.sha256(base.doc_id.encode()).hexdigest(), 16) % 4
+        if bucket == 0:
             synthetic.append(variants.wire_update(base))
+        elif bucket == 1:
+            synthetic.append(variants.excerpt(base))
     docs = _arrival_order([*kept, *[b for b in bases if b.source == "benchmark"], *synthetic], seed)
     return Labelled(docs, [to_article(d, i) for i, d in enumerate(docs)], len(natural) - len(kept))
 

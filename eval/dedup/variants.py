@@ -3,7 +3,8 @@
 An outlet carrying a wire or partner story typically: adds its own boilerplate (byline line, newsletter
 and ad-blocker notices, copyright, "read more" links), trims paragraphs from the end (sometimes one from
 the middle), rewrites the headline (site suffix, shortened, a word swapped), applies house style
-(straight quotes, "US" for "U.S."), and re-flows paragraphs. A wire update ("UPDATE 1-") from the same
+(straight quotes, "US" for "U.S."), and re-flows paragraphs. A summary-only feed carries just the
+first sentences, cut off with an ellipsis (an excerpt). A wire update ("UPDATE 1-") from the same
 source adds a new top paragraph and drops or edits another. All of these are labelled "same story".
 """
 
@@ -64,6 +65,19 @@ def syndicated(base: Doc, n: int) -> Doc:
     return replace(base, doc_id=f"{base.doc_id}~copy{n}", feed_id=f"outlet-{slug}",
                    item_id=f"outlet-{slug}:{base.item_id}~{n}", title=_headline(rng, base.title, outlet),
                    html=paragraphs_html(paragraphs), source=f"synthetic-copy:{base.source}", synthetic=True)
+
+
+def excerpt(base: Doc) -> Doc:
+    """A summary-only feed's item from another outlet: the story's first 25-60 words, cut off with an
+    ellipsis, under the outlet's edit of the headline."""
+    rng = random.Random(_seed(base.doc_id, 77))
+    outlet = OUTLETS[rng.randrange(len(OUTLETS))]
+    words = " ".join(_paragraphs_of(base)).split()
+    lead = " ".join(words[:rng.randint(25, 60)]) + " …"
+    slug = f"{outlet.lower().replace(' ', '-')}-digest"
+    return replace(base, doc_id=f"{base.doc_id}~excerpt", feed_id=f"outlet-{slug}",
+                   item_id=f"outlet-{slug}:{base.item_id}", title=_headline(rng, base.title, outlet),
+                   html=paragraphs_html([lead]), source=f"synthetic-excerpt:{base.source}", synthetic=True)
 
 
 def wire_update(base: Doc) -> Doc:

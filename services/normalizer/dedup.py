@@ -35,7 +35,7 @@ import structlog
 
 from schemas import Article, PubStatus
 from services.core.db import Database, Tx
-from services.normalizer.neardup import ANCHOR_BAND, Candidate, Fingerprint, Match, NearDup, is_wire_update
+from services.normalizer.neardup import ANCHOR_BAND, Candidate, Fingerprint, Lead, Match, NearDup, is_wire_update
 
 log = structlog.get_logger(__name__)
 
@@ -180,15 +180,16 @@ _NULLS = {"t": "CAST(NULL AS TEXT)", "i": "CAST(NULL AS INTEGER)", "b": "CAST(NU
 _BAND_ROWS = (
     "SELECT 'band', b.story_id, b.article_id, a.version, "
     "EXISTS (SELECT 1 FROM dedup_articles x WHERE x.story_id = b.story_id AND x.feed_id = ?), "
-    "s.first_article_id, s.latest_version, s.canceled, a.signature, {r}, b.band_index, b.band_hash, a.shingles "
+    "s.first_article_id, s.latest_version, s.canceled, a.signature, {r}, b.band_index, b.band_hash, "
+    "a.lead_signature, a.lead_shingles "
     "FROM dedup_bands b JOIN dedup_articles a ON a.article_id = b.article_id "
     "JOIN dedup_stories s ON s.story_id = b.story_id WHERE {terms}")
 _CLAIM_ROWS = (
     "SELECT 'claim', f.story_id, f.article_id, {i}, {b}, f.kind, s.latest_version, s.canceled, {x}, {r}, "
-    "{i}, {l}, {i} FROM dedup_fingerprints f LEFT JOIN dedup_stories s ON s.story_id = f.story_id WHERE {terms}")
+    "{i}, {l}, {x}, {i} FROM dedup_fingerprints f LEFT JOIN dedup_stories s ON s.story_id = f.story_id WHERE {terms}")
 _KNOWN_ROWS = (
     "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, {i}, s.canceled, {x}, "
-    "a.similarity, {i}, {l}, {i} "
+    "a.similarity, {i}, {l}, {x}, {i} "
     "FROM dedup_articles a LEFT JOIN dedup_stories s ON s.story_id = a.story_id WHERE a.article_id = ?")
 
 
@@ -229,8 +230,9 @@ def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
             band = (int(row[10]), int(row[11]))
             snapshot.taken_bands.add(band)
             if row[8] is not None:
+                lead = Lead(bytes(row[12]), int(row[13])) if row[12] is not None else None
                 snapshot.candidates.append(Candidate(story_id, article_id, bytes(row[8]), int(row[3]), bool(row[4]),
-                                                     shingles=row[12], anchored=band[0] == ANCHOR_BAND))
+                                                     lead=lead, anchored=band[0] == ANCHOR_BAND))
     return snapshot
 
 
@@ -285,6 +287,7 @@ def _known(article: Article, row: tuple[Any, ...]) -> Decision:
 # -- write -----------------------------------------------------------------------------------------------
 
 def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: datetime) -> Decision:
+    lead = fingerprint.lead
     _claim(tx, plan, article, now)
     state = _story(tx, plan, article, now)
     version = _version(plan, state, article)
@@ -292,9 +295,10 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
-               "duplicate_of, similarity, signature, shingles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "duplicate_of, similarity, signature, lead_signature, lead_shingles) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
-                fingerprint.signature, fingerprint.shingles))
+                fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}

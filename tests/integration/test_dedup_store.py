@@ -93,11 +93,11 @@ def test_an_excerpt_from_the_same_outlet_and_a_quoting_story_stay_apart(store: D
     assert len({full.article.story_id, own_excerpt.article.story_id, quoting.article.story_id}) == 3
 
 
-def test_articles_indexed_before_shingle_counts_are_not_matched_as_excerpts(store: DedupStore,
-                                                                            shared_dir: Path) -> None:
+def test_articles_indexed_before_leads_are_not_matched_as_excerpts(store: DedupStore, shared_dir: Path) -> None:
     full = store.decide(stories.wire(shared_dir), T0)
     with store.db.transaction() as tx:  # as migration 0004 leaves the rows it found
-        tx.execute("UPDATE dedup_articles SET shingles = NULL WHERE article_id = ?", (full.article.id,))
+        tx.execute("UPDATE dedup_articles SET lead_signature = NULL, lead_shingles = NULL WHERE article_id = ?",
+                   (full.article.id,))
     excerpt = store.decide(stories.excerpt(shared_dir), T0 + timedelta(minutes=1))
     assert excerpt.verdict is Verdict.NEW and excerpt.article.story_id != full.article.story_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -151,47 +152,47 @@ def test_settings_that_cannot_work_are_refused() -> None:
         NearDupConfig(threshold=0.0)
 
 
+def anchored(article: Article, *, story: str = "story-1", same_feed: bool = False,
+             with_lead: bool = True) -> Candidate:
+    """The candidate an anchor shared with ``article`` brings, as the store reads it."""
+    fingerprint = NEAR.fingerprint(article)
+    assert fingerprint.signature is not None
+    return Candidate(story, "first-article", fingerprint.signature, 1, same_feed,
+                     lead=fingerprint.lead if with_lead else None, anchored=True)
+
+
 def test_an_excerpt_from_another_outlet_joins_the_story_it_is_cut_from(shared_dir: Path) -> None:
     full, excerpt = stories.wire(shared_dir), stories.excerpt(shared_dir)
     full_print, excerpt_print = NEAR.fingerprint(full), NEAR.fingerprint(excerpt)
     assert full_print.signature and excerpt_print.signature
     similarity = minhash.jaccard(full_print.signature, excerpt_print.signature)
     assert similarity < NEAR.config.threshold  # too little alike overall: only containment finds it
-    anchored = Candidate("story-1", "first-article", full_print.signature, 1, False, shingles=full_print.shingles,
-                         anchored=True)
-    match = NEAR.best_match(excerpt_print, [anchored])
+    anchors = {band for band in full_print.bands if band[0] == ANCHOR_BAND}
+    assert anchors & {band for band in excerpt_print.bands if band[0] == ANCHOR_BAND}
+    match = NEAR.best_match(excerpt_print, [anchored(full)])
     assert match is not None and match.contained and match.similarity == similarity
-    # The full text arriving after its excerpt: the same, the other way round.
-    reverse = NEAR.best_match(full_print, [Candidate("story-2", "excerpt", excerpt_print.signature, 1, False,
-                                                     shingles=excerpt_print.shingles, anchored=True)])
+    reverse = NEAR.best_match(full_print, [anchored(excerpt)])  # the full text arriving after its excerpt
     assert reverse is not None and reverse.contained
 
 
 def test_containment_is_not_asked_of_an_outlets_own_texts_or_of_unanchored_candidates(shared_dir: Path) -> None:
-    full, excerpt = NEAR.fingerprint(stories.wire(shared_dir)), NEAR.fingerprint(stories.excerpt(shared_dir))
-    assert full.signature is not None
-    for same_feed, shingles, anchored in ((True, full.shingles, True), (False, None, True),
-                                          (False, full.shingles, False)):
-        candidate = Candidate("story-1", "a", full.signature, 1, same_feed, shingles=shingles, anchored=anchored)
+    full, excerpt = stories.wire(shared_dir), NEAR.fingerprint(stories.excerpt(shared_dir))
+    unanchored = dataclasses.replace(anchored(full), anchored=False)
+    for candidate in (anchored(full, same_feed=True), anchored(full, with_lead=False), unanchored):
         assert NEAR.best_match(excerpt, [candidate]) is None
 
 
 def test_a_similar_text_wins_over_an_excerpt_match(shared_dir: Path) -> None:
     copy = NEAR.fingerprint(stories.variant(shared_dir))
     near = candidate(stories.wire(shared_dir), story="story-z")
-    excerpt = NEAR.fingerprint(stories.excerpt(shared_dir))
-    assert excerpt.signature is not None
-    contained = Candidate("story-a", "b", excerpt.signature, 1, False, shingles=excerpt.shingles, anchored=True)
-    match = NEAR.best_match(copy, [contained, near])
+    match = NEAR.best_match(copy, [anchored(stories.excerpt(shared_dir), story="story-a"), near])
     assert match is not None and (match.story_id, match.contained) == ("story-z", False)
 
 
 def test_a_story_quoting_one_sentence_of_another_stays_apart(shared_dir: Path) -> None:
     wire, quoting = NEAR.fingerprint(stories.wire(shared_dir)), NEAR.fingerprint(stories.quoting_story(shared_dir))
-    assert wire.signature is not None
     assert {b for b in wire.bands if b[0] == ANCHOR_BAND} & {b for b in quoting.bands if b[0] == ANCHOR_BAND}
-    candidate = Candidate("story-1", "a", wire.signature, 1, False, shingles=wire.shingles, anchored=True)
-    assert NEAR.best_match(quoting, [candidate]) is None
+    assert NEAR.best_match(quoting, [anchored(stories.wire(shared_dir))]) is None
 
 
 def test_containment_estimates_the_share_of_the_smaller_set_inside_the_larger() -> None:
