@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of up to
+#: this many bytes fits in it with its batch's overhead. Raise it together with the brokers'.
+DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore")
@@ -23,9 +27,7 @@ class CommonSettings(BaseSettings):
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
     max_poll_interval_ms: int = Field(300_000, ge=1_000, description="Kafka max.poll.interval.ms")
-    # Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of
-    # up to this many bytes fits in it with its batch's overhead. Raise it together with the brokers'.
-    max_message_bytes: int = Field(1_000_000, ge=64 * 1024, le=64 * 1024 * 1024,
+    max_message_bytes: int = Field(DEFAULT_MAX_MESSAGE_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
                                    description="Largest message a service produces; larger ones are shortened")
     database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
     metrics_host: str = "0.0.0.0"  # a container must expose its metrics port

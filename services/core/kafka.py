@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from schemas import DeadLetter
 from schemas.models import Message
-from services.core.config import CommonSettings
+from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
 from services.core.metrics import MESSAGES_SHORTENED
 
 log = structlog.get_logger(__name__)
@@ -146,7 +146,7 @@ def _empty(message: Message, name: str) -> str | None:
 
 def dead_letter(
     stage: str, record: ConsumerRecord, error: BaseException, details: dict[str, Any] | None = None,
-    max_bytes: int = 1_000_000,
+    max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> DeadLetter:
     """The dead letter of ``record``, its payload shortened if the letter would not fit in ``max_bytes``."""
     value = record.value if isinstance(record.value, bytes) else b""

@@ -17,7 +17,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
 from schemas import Article, RawItem
-from services.core.config import Topics
+from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, Topics
 from services.core.consume import TransientError
 from services.core.db import TRANSIENT_ERRORS
 from services.core.kafka import dead_letter, fit_message
@@ -37,7 +37,7 @@ RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, DedupConflictError)
 class NormalizeBatch:
     def __init__(self, producer: KafkaProducer, topics: Topics, dedup: DedupStore,
                  learned: LearnedBoilerplate | None = None, clock: Callable[[], datetime] | None = None, *,
-                 max_message_bytes: int = 1_000_000) -> None:
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.producer = producer
         self.max_message_bytes = max_message_bytes
         self.topics = topics

@@ -25,6 +25,7 @@ from kafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
 from schemas import RawItem
+from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
 from services.core.kafka import fit_message
 from services.poller import metrics
 from services.poller.feeds import FeedConfig
@@ -319,7 +320,7 @@ class KafkaPublisher:
     """
 
     def __init__(self, producer: object, topic: str, timeout: float = 60.0, *,
-                 max_message_bytes: int = 1_000_000) -> None:
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.producer = producer
         self.topic = topic
         self.timeout = timeout

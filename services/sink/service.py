@@ -22,7 +22,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from pydantic import ValidationError
 
 from schemas import Article
-from services.core.config import Topics
+from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, Topics
 from services.core.consume import TransientError, next_offsets
 from services.core.db import TRANSIENT_ERRORS
 from services.core.kafka import dead_letter
@@ -85,7 +85,8 @@ class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 class SinkBatch:
     def __init__(self, store: Store, producer: KafkaProducer, topics: Topics, offsets: StoredOffsets,
                  clock: Callable[[], datetime] | None = None, *,
-                 after_write: Callable[[], None] | None = None, max_message_bytes: int = 1_000_000) -> None:
+                 after_write: Callable[[], None] | None = None,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.store = store
         self.max_message_bytes = max_message_bytes
         self.producer = producer
