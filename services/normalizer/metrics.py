@@ -9,6 +9,11 @@ ARTICLES_PUBLISHED = Counter(
 DUPLICATES = Counter(
     "wirefeed_normalizer_duplicates_total", "Items dropped as duplicates, by reason", ["reason"]
 )
+ITEMS_SKIPPED = Counter(
+    "wirefeed_normalizer_items_skipped_total",
+    "Raw items that are not articles (no_text: neither a headline nor any text, as pictures without captions)",
+    ["reason"],
+)
 BATCH_DURATION = Histogram(
     "wirefeed_normalizer_batch_duration_seconds", "Time to normalize, deduplicate and publish one batch",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),

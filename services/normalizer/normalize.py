@@ -42,7 +42,12 @@ from services.normalizer.wire import (
 
 
 class NormalizeError(ValueError):
-    """A raw item that cannot become an article (no text, impossible date, ...)."""
+    """A raw item that cannot become an article (impossible date, ...): a dead letter."""
+
+
+class NoTextError(NormalizeError):
+    """An item with nothing to read: a picture or video without headline or caption. Not an article, and
+    not a fault either, so it is counted as skipped rather than dead-lettered."""
 
 
 # When the learned model claims more than this share of an item, the item is a repeat of stories the
@@ -57,7 +62,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     wire = _clean(body, raw.feed_id, boilerplate)
     paragraphs = body.kept()
     if not title and not paragraphs:
-        raise NormalizeError("item has neither a title nor any body text")
+        raise NoTextError("item has neither a title nor any body text")
     title = title or paragraphs[0][:200]
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)

@@ -26,7 +26,7 @@ from services.normalizer import metrics
 from services.normalizer.dedup import Decision, DedupConflictError, DedupStore
 from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.neardup import Fingerprint
-from services.normalizer.normalize import NormalizeError, normalize
+from services.normalizer.normalize import NormalizeError, NoTextError, normalize
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +69,10 @@ class NormalizeBatch:
         try:
             raw = RawItem.model_validate_json(record.value)
             return normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
+        except NoTextError:
+            metrics.ITEMS_SKIPPED.labels("no_text").inc()
+            log.debug("item_skipped", item=raw.item_id, reason="no_text")
+            return None
         except (ValidationError, NormalizeError, ValueError) as error:
             futures.append(self._dead_letter(record, error))
             return None

@@ -76,3 +76,17 @@ def test_an_unexpected_error_in_normalize_dead_letters_that_record_only(
     assert sorted(letter.error_class for letter in letters) == ["RecursionError", "ValidationError"]
     articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
     assert [a.title for a in articles] == ["Story number 1", "Story number 3"]
+
+
+def test_an_item_with_nothing_to_read_is_skipped_and_counted_not_dead_lettered(store: DedupStore) -> None:
+    picture = raw_item(9).model_copy(update={"title": None, "content_html": None, "summary_html": None})
+    value = picture.to_bytes()
+    record = ConsumerRecord(topic=TOPICS.raw_items, partition=0, leader_epoch=None, offset=0, timestamp=0,
+                            timestamp_type=0, key=b"k", value=value, headers=[], checksum=None,
+                            serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
+    skipped = service.metrics.ITEMS_SKIPPED.labels("no_text")
+    before = skipped._value.get()  # type: ignore[attr-defined]
+    producer = RecordingProducer()
+    NormalizeBatch(producer, TOPICS, store)([record, *records()[:1]])
+    assert [topic for topic, _ in producer.sent] == [TOPICS.articles]  # the story; nothing for the picture
+    assert skipped._value.get() == before + 1  # type: ignore[attr-defined]
