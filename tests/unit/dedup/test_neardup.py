@@ -199,6 +199,11 @@ def test_containment_estimates_the_share_of_the_smaller_set_inside_the_larger() 
     assert containment(1.0, 50, 50) == pytest.approx(1.0)
     assert containment(0.1, 60, 600) == pytest.approx(1.0)  # J = 60 / 600: all of the small one inside
     assert containment(0.0, 60, 540) == 0.0
-    assert anchor_keys(["one", "two", "three"]) == ()  # shorter than a run
+    short = ["one", "two", "three"]
+    assert anchor_keys(short, minhash.shingles(short, 3)) == ()  # shorter than a run
     words = [f"w{n}" for n in range(100)]
-    assert anchor_keys(words) == anchor_keys(words) and set(anchor_keys(words[10:60])) <= set(anchor_keys(words))
+
+    def anchors(lead: list[str]) -> set[tuple[int, int]]:
+        return set(anchor_keys(lead, minhash.shingles(lead, 3)))
+
+    assert anchors(words) == anchors(words) and anchors(words[10:60]) <= anchors(words)  # a passage's, anywhere
