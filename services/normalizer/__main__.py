@@ -34,7 +34,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     stop = StopSignal().install()
     ensure_topics(settings, settings.topics.all())
     db = Database(settings.dedup_url)
-    dedup = DedupStore(db, settings.dedup_window)
+    dedup = settings.dedup_store(db)
     if not retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
     producer = make_producer(settings, role="normalizer")

@@ -100,6 +100,7 @@ class NearDupConfig:
     shingle_size: int = SHINGLE_SIZE
     min_shingles: int = MIN_SHINGLES
     backend: str = "rensa"
+    excerpts: bool = True  # anchors and lead signatures, which find excerpts (and cost rows and time)
 
     def __post_init__(self) -> None:
         if self.bands * self.rows > self.num_perm:
@@ -167,7 +168,8 @@ class NearDup:
     def fingerprint(self, article: Article) -> Fingerprint:
         """The fingerprint of ``article_text(article)``, tokenised in two parts to reuse the body's words."""
         title = minhash.tokens(strip_prefixes(article.title))
-        return self.fingerprint_tokens(title + minhash.tokens(article.body_text), lead_start=len(title))
+        return self.fingerprint_tokens(title + minhash.tokens(article.body_text),
+                                       lead_start=len(title) if self.config.excerpts else None)
 
     def fingerprint_text(self, text: str) -> Fingerprint:
         return self.fingerprint_tokens(minhash.tokens(text))

@@ -21,7 +21,6 @@ from rich.progress import Progress
 from services.core.config import Topics
 from services.core.db import Database
 from services.core.kafka import ensure_topics, make_consumer, make_producer
-from services.normalizer.dedup import DedupStore
 from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
@@ -44,7 +43,7 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
     topics = ReplayTopics(settings.topic_prefix, to_topic or "")
     ensure_topics(settings, [topics.articles, topics.dead_letter])
     db = Database(settings.dedup_url)
-    dedup = DedupStore(db, settings.dedup_window)
+    dedup = settings.dedup_store(db)
     dedup.migrate()
     consumer = make_consumer(settings, None, enable_auto_commit=False)  # type: ignore[arg-type]
     producer = make_producer(settings, role="replay")

@@ -5,12 +5,17 @@ from datetime import timedelta
 from pydantic import AliasChoices, Field, SecretStr
 
 from services.core.config import CommonSettings
+from services.core.db import Database
+from services.normalizer.dedup import DedupStore
+from services.normalizer.neardup import NearDup, NearDupConfig
 
 
 class NormalizerSettings(CommonSettings):
     group_id: str | None = Field(None, description="Consumer group; defaults to <topic prefix>-normalizer")
     dedup_database_url: SecretStr | None = Field(None, description="Dedup state; defaults to WIREFEED_DATABASE_URL")
     dedup_window_days: float = Field(7.0, gt=0)
+    dedup_excerpts: bool = Field(True, description="Group excerpts with their story (anchors and lead "
+                                                   "signatures: ~23 more rows per story, slower decisions)")
     max_batch: int = Field(500, ge=1)
     metrics_port: int = Field(
         9402, ge=0, le=65535,
@@ -28,3 +33,6 @@ class NormalizerSettings(CommonSettings):
     @property
     def dedup_window(self) -> timedelta:
         return timedelta(days=self.dedup_window_days)
+
+    def dedup_store(self, db: Database) -> DedupStore:
+        return DedupStore(db, self.dedup_window, NearDup(NearDupConfig(excerpts=self.dedup_excerpts)))

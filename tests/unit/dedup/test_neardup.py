@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from schemas import Article
+from services.core.db import Database
 from services.normalizer import minhash
 from services.normalizer.dedup import Decision, Plan, Snapshot, Verdict, plan
 from services.normalizer.neardup import (
@@ -21,6 +22,7 @@ from services.normalizer.neardup import (
     is_wire_update,
     strip_prefixes,
 )
+from services.normalizer.settings import NormalizerSettings
 from tests.unit.dedup import stories
 
 NEAR = NearDup()
@@ -207,3 +209,16 @@ def test_containment_estimates_the_share_of_the_smaller_set_inside_the_larger() 
         return set(anchor_keys(lead, minhash.shingles(lead, 3)))
 
     assert anchors(words) == anchors(words) and anchors(words[10:60]) <= anchors(words)  # a passage's, anywhere
+
+
+def test_excerpt_matching_can_be_switched_off(shared_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("WIREFEED_DEDUP_EXCERPTS", "false")
+    db = Database(f"sqlite:///{tmp_path / 'dedup.db'}")
+    near = NormalizerSettings().dedup_store(db).near
+    db.close()
+    full, excerpt = near.fingerprint(stories.wire(shared_dir)), near.fingerprint(stories.excerpt(shared_dir))
+    assert full.lead is None and not [band for band in full.bands if band[0] == ANCHOR_BAND]
+    assert full.signature is not None and len(full.bands) == NEAR.config.bands
+    candidate = Candidate("story-1", "a", full.signature, 1, False, anchored=True)
+    assert near.best_match(excerpt, [candidate]) is None
