@@ -104,8 +104,9 @@ def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:
 
 
 def fit_message(message: M, limit: int, stage: str, *, drop: Sequence[str] = (),
-                cut: Sequence[str] = ()) -> M:
-    """``message``, made to fit in ``limit`` bytes once serialized.
+                cut: Sequence[str] = ()) -> tuple[M, bytes]:
+    """``message`` made to fit in ``limit`` bytes once serialized, and its serialized value (to send as it
+    is: serializing is most of the check's cost, and every message is checked).
 
     A record the broker refuses as too large puts kafka-python's idempotent producer (3.0.12) into a
     fatal state in which every later send fails as well, so nothing too large may reach the broker.
@@ -113,31 +114,31 @@ def fit_message(message: M, limit: int, stage: str, *, drop: Sequence[str] = (),
     then those in ``cut`` are shortened, in order. Each change is logged and counted. A message that
     still does not fit is refused by the producer itself, client-side, which it survives.
     """
-    size = len(message.to_bytes())
-    if size <= limit:
-        return message
-    original_size, target = size, limit - _SLACK_BYTES
+    value = message.to_bytes()
+    if len(value) <= limit:
+        return message, value
+    original_size, target = len(value), limit - _SLACK_BYTES
     changed = []
     for name in drop:
-        if size > target and getattr(message, name):
+        if len(value) > target and getattr(message, name):
             message = message.model_copy(update={name: _empty(message, name)})
-            size = len(message.to_bytes())
+            value = message.to_bytes()
             changed.append(name)
     for name in cut:
-        while size > target and (value := getattr(message, name)):
+        while len(value) > target and (text := getattr(message, name)):
             # Characters to keep, from the excess in bytes (a character may take several, and JSON
             # escapes more).
-            encoded = len(json.dumps(value, ensure_ascii=False).encode())
-            keep = int(len(value) * (1 - (size - target + _SLACK_BYTES) / encoded))
-            message = message.model_copy(update={name: value[:max(0, keep)] or _empty(message, name)})
-            size = len(message.to_bytes())
+            encoded = len(json.dumps(text, ensure_ascii=False).encode())
+            keep = int(len(text) * (1 - (len(value) - target + _SLACK_BYTES) / encoded))
+            message = message.model_copy(update={name: text[:max(0, keep)] or _empty(message, name)})
+            value = message.to_bytes()
             if not changed or changed[-1] != name:
                 changed.append(name)
     for name in changed:
         MESSAGES_SHORTENED.labels(stage, name).inc()
-    log.warning("message_shortened", stage=stage, fields=changed, bytes_before=original_size, bytes_after=size,
-                limit=limit)
-    return message
+    log.warning("message_shortened", stage=stage, fields=changed, bytes_before=original_size,
+                bytes_after=len(value), limit=limit)
+    return message, value
 
 
 def _empty(message: Message, name: str) -> str | None:
@@ -162,7 +163,7 @@ def dead_letter(
         payload=value.decode("utf-8", "replace"),
         details=details or {},
     )
-    fitted = fit_message(letter, max_bytes, stage, cut=("payload",))
+    fitted, _ = fit_message(letter, max_bytes, stage, cut=("payload",))
     if fitted is letter:
         return letter
     return fitted.model_copy(update={"details": {**fitted.details, "payload_bytes": len(value)}})

@@ -56,10 +56,10 @@ class NormalizeBatch:
             for decision in self._decide(normalized, now):
                 if self._counted(decision):
                     # The clean text is what readers and search need most: the HTML goes first.
-                    article = fit_message(decision.article, self.max_message_bytes, STAGE, drop=("body_html",),
-                                          cut=("body_text", "summary"))
-                    futures.append(self.producer.send(self.topics.articles, key=article.story_id.encode(),
-                                                      value=article.to_bytes()))
+                    _, value = fit_message(decision.article, self.max_message_bytes, STAGE, drop=("body_html",),
+                                           cut=("body_text", "summary"))
+                    futures.append(self.producer.send(self.topics.articles, key=decision.article.story_id.encode(),
+                                                      value=value))
                     published.append(decision.article.id)
             self._flush(futures)
             self._mark(published)

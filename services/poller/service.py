@@ -331,10 +331,10 @@ class KafkaPublisher:
             return
         deadline = time.monotonic() + self.timeout
         # A very long post: its copy of the source fragment goes first, then the end of its HTML.
-        fitted = [fit_message(item, self.max_message_bytes, "poller", drop=("original",),
-                              cut=("content_html", "summary_html")) for item in items]
-        futures = [self.producer.send(self.topic, key=item.item_id.encode(), value=item.to_bytes())  # type: ignore[attr-defined]
-                   for item in fitted]
+        values = [fit_message(item, self.max_message_bytes, "poller", drop=("original",),
+                              cut=("content_html", "summary_html"))[1] for item in items]
+        futures = [self.producer.send(self.topic, key=item.item_id.encode(), value=value)  # type: ignore[attr-defined]
+                   for item, value in zip(items, values, strict=True)]
         for future in futures:
             _acknowledged(future, deadline, self.timeout)
 

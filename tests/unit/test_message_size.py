@@ -7,50 +7,51 @@ send (tests/integration/test_message_size.py shows it with the real broker), so 
 from __future__ import annotations
 
 from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import REGISTRY
 
 from schemas import DeadLetter
 from services.core.kafka import dead_letter, fit_message
-from services.core.metrics import MESSAGES_SHORTENED
 from tests.factories import article, raw_item
 
 LIMIT = 100_000
 
 
 def _shortened(stage: str, field: str) -> float:
-    return MESSAGES_SHORTENED.labels(stage, field)._value.get()  # type: ignore[attr-defined, no-any-return]
+    return REGISTRY.get_sample_value("wirefeed_messages_shortened_total", {"stage": stage, "field": field}) or 0.0
 
 
 def test_a_message_within_the_limit_is_the_same_message() -> None:
     item = raw_item(1)
-    assert fit_message(item, LIMIT, "poller", drop=("original",), cut=("content_html",)) is item
+    fitted, value = fit_message(item, LIMIT, "poller", drop=("original",), cut=("content_html",))
+    assert fitted is item and value == item.to_bytes()
 
 
 def test_a_raw_item_loses_its_source_fragment_before_any_of_its_text() -> None:
     body = "<p>" + "ünïcode wörds " * 3_000 + "</p>"  # ~45 KB of HTML, twice the bytes of its length in ASCII
     item = raw_item(1, body=body).model_copy(update={"original": "<item>" + "x" * 80_000 + "</item>"})
     before = _shortened("poller", "original")
-    fitted = fit_message(item, LIMIT, "poller", drop=("original",), cut=("content_html", "summary_html"))
+    fitted, value = fit_message(item, LIMIT, "poller", drop=("original",), cut=("content_html", "summary_html"))
     assert fitted.original is None and fitted.content_html == body
-    assert len(fitted.to_bytes()) <= LIMIT
+    assert len(fitted.to_bytes()) <= LIMIT and value == fitted.to_bytes()
     assert _shortened("poller", "original") == before + 1
 
 
 def test_text_is_cut_to_fit_whatever_its_characters_take() -> None:
     for word in ("plain ", "ünïcödé ", "中文字符 ", '"quoted" \\ '):  # 1, 2, 3 bytes a character, JSON escapes
         body = "<p>" + word * (300_000 // len(word)) + "</p>"
-        fitted = fit_message(raw_item(1, body=body), LIMIT, "poller", drop=("original",),
-                             cut=("content_html", "summary_html"))
+        fitted, _ = fit_message(raw_item(1, body=body), LIMIT, "poller", drop=("original",),
+                                cut=("content_html", "summary_html"))
         assert LIMIT - 2_000 < len(fitted.to_bytes()) <= LIMIT, word
         assert fitted.content_html and body.startswith(fitted.content_html)
 
 
 def test_an_article_keeps_its_clean_text_and_gives_up_its_html_first() -> None:
     text = "A long report. " * 5_000  # 75 KB: text and HTML together are 150 KB
-    fitted = fit_message(article(1, body=text), LIMIT, "normalizer", drop=("body_html",),
-                         cut=("body_text", "summary"))
+    fitted, _ = fit_message(article(1, body=text), LIMIT, "normalizer", drop=("body_html",),
+                            cut=("body_text", "summary"))
     assert (fitted.body_html, fitted.body_text) == ("", text)
-    huge = fit_message(article(2, body=text * 3), LIMIT, "normalizer", drop=("body_html",),
-                       cut=("body_text", "summary"))
+    huge, _ = fit_message(article(2, body=text * 3), LIMIT, "normalizer", drop=("body_html",),
+                          cut=("body_text", "summary"))
     assert huge.body_html == "" and (text * 3).startswith(huge.body_text) and len(huge.to_bytes()) <= LIMIT
 
 

@@ -61,10 +61,11 @@ def _html_of(entry: dict[str, Any], prefix: str, list_key: str) -> str | None:
 
 def _as_html(value: str | None, content_type: str | None) -> str | None:
     kind = (content_type or "").lower()
-    if value and (kind.startswith(_NITF_TYPES) or _is_nitf_document(value)):
+    if value and _is_nitf_document(value):
         return _nitf_body(value)
-    # Untyped: providers put both plain text and markup here, so the value itself decides.
-    return text_or_markup_as_html(value, kind.startswith(_HTML_TYPES) if kind else None)
+    # Untyped: providers put both plain text and markup here, so the value itself decides. NITF that is
+    # not a whole document is body.content markup alone: its <p> and <hl2> read as HTML.
+    return text_or_markup_as_html(value, kind.startswith(_MARKUP_TYPES) if kind else None)
 
 
 def _is_nitf_document(value: str) -> bool:
@@ -72,20 +73,18 @@ def _is_nitf_document(value: str) -> bool:
     return head.startswith(("<?xml", "<nitf", "<!DOCTYPE nitf")) and "<nitf" in head
 
 
-def _nitf_body(value: str) -> str | None:
-    """The body.content of a whole NITF document, or of a bare NITF body fragment.
+def _nitf_body(document: str) -> str | None:
+    """The body.content of a whole NITF document.
 
     Read as untrusted XML like any wire document (an entity declaration fails the whole document); NITF's
     head (title, subjects) is metadata, not text.
     """
-    if not _is_nitf_document(value):
-        return text_or_markup_as_html(value, True)  # body.content markup alone: <p> and <hl2> read as HTML
     # A declared encoding no longer applies to text already decoded from JSON.
-    document = _XML_DECLARATION.sub("", value, count=1).encode("utf-8")
+    encoded = _XML_DECLARATION.sub("", document, count=1).encode("utf-8")
     try:
-        body = nitf_fields(parse_xml(document))["content_html"]
+        body = nitf_fields(parse_xml(encoded))["content_html"]
     except MalformedXMLError:
-        return text_or_markup_as_html(value, True)  # ill-formed: its markup is still the best text there is
+        return text_or_markup_as_html(document, True)  # ill-formed: its markup is still the best text there is
     return body if isinstance(body, str) else None
 
 
