@@ -44,10 +44,24 @@ _STRUCTURED_DATELINE = re.compile(
 )
 # "Nov 26 AFP" after the place of a structured dateline: the agency, written without parentheses.
 _TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
-_MONTH_DAY = re.compile(
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,?\s+\d{4})?",
-    re.IGNORECASE,
-)
+# The date a dateline carries after its place, in the languages wire copy arrives in: Reuters' "Jan 5",
+# "Feb. 12, 2024", ANSA's "24 SET", AFP's "10 juil 2024", "24 de septiembre". A month is any 3+ letter
+# prefix of a month's name, so "Mar" is March but "Marseille" is not.
+_MONTH_NAMES = {
+    "en": "january february march april may june july august september october november december",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre",
+    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "de": "januar februar märz april mai juni juli august september oktober november dezember",
+}
+_MONTH = "(?:{})\\.?(?![^\\W\\d_])".format("|".join(sorted(
+    {name[:n] for names in _MONTH_NAMES.values() for name in names.split() for n in range(3, len(name) + 1)},
+    key=len, reverse=True)))
+_DAY = r"\d{1,2}(?:st|nd|rd|th|º|\.)?"
+_DATE = re.compile(rf"(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:de\s+)?{_MONTH})(?:,?\s+(?:de\s+)?\d{{4}})?", re.IGNORECASE)
+# Words that open copy like a bare dateline but name no place: AP's "FILE -" photo captions, "UNDATED (AP) -".
+_NOT_PLACES = frozenset({"FILE", "UNDATED"})
 
 _PREFIX = re.compile(
     r"(?P<word>UPDATE|WRAPUP|REFILE|REFILED|RPT|REPEAT|CORRECTED|CORRECTION|EXCLUSIVE|BREAKINGVIEWS|FACTBOX|"
@@ -176,12 +190,21 @@ def parse_structured_dateline(raw: str) -> tuple[str | None, str | None]:
     if place or agency:
         return place, agency
     match = _STRUCTURED_DATELINE.fullmatch(raw)
-    if not match or _is_timestamp(match.group("place")):
+    if not match or _is_timestamp(match.group("place")) or _DATE.fullmatch(match.group("place")):
         return None, None  # some feeds put the time of filing in the dateline field: no place
-    agency, qualifier = match.group("agency"), match.group("qual") or ""
+    place, qualifier = _date_out_of_place(match.group("place"), match.group("qual") or "")
+    agency = match.group("agency")
     if agency is None:
         qualifier, agency = _trailing_agency(qualifier)
-    return _with_qualifier(match.group("place"), qualifier), agency.strip() if agency else None
+    return _with_qualifier(place, qualifier), agency.strip() if agency else None
+
+
+def _date_out_of_place(place: str, qualifier: str) -> tuple[str, str]:
+    """AAP's "SYDNEY March 22 AAP", with no comma before the date: ("SYDNEY", "March 22 AAP")."""
+    date = _DATE.search(place)
+    if date is None or date.start() == 0 or not place[date.start() - 1].isspace():
+        return place, qualifier
+    return place[:date.start()], ", ".join(q for q in (place[date.start():], qualifier) if q)
 
 
 def _trailing_agency(qualifier: str) -> tuple[str, str | None]:
@@ -199,10 +222,10 @@ def _is_timestamp(place: str) -> bool:
 
 def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:
     """Reuters' "Jan 5" after the place is a date and goes; AP's "Puerto Rico" is part of the place."""
-    if not place:
+    if not place or place.strip() in _NOT_PLACES:
         return None
     parts = [q.strip() for q in (qualifier or "").split(",")]
-    kept = [q for q in parts if q and not _MONTH_DAY.fullmatch(q) and not (q.isdigit() and len(q) == 4)]
+    kept = [q for q in parts if q and not _DATE.fullmatch(q) and not (q.isdigit() and len(q) == 4)]
     return ", ".join([place.strip(), *kept])
 
 

@@ -37,6 +37,14 @@ from tests.helpers import corpus_items
     ("FORT WASHINGTON, Pa. (AP) _ Nutrisystem Inc. reported", "FORT WASHINGTON, Pa.", "AP"),  # older AP copy
     ("SEOUL, Nov 26 AFP - Samsung has announced", "SEOUL", "AFP"),  # AAP's copy of an AFP story
     ("København /ritzau/: En 41-årig mand", "København", "ritzau"),
+    # the date after the place goes in the languages wire copy arrives in (all from the corpus)
+    ("MOSCOU, 24 SET (ANSA) - O líder de oposição", "MOSCOU", "ANSA"),
+    ("Quito, 24 Set 2018 (AFP) - O fundador do WikiLeaks", "Quito", "AFP"),
+    ("Strasbourg, 10 juil 2024 (AFP) - L'opératrice", "Strasbourg", "AFP"),
+    ("MADRID, 24 de septiembre (EFE) - El Gobierno", "MADRID", "EFE"),
+    ("BERLIN, 3. März (dpa) - Die Regierung", "BERLIN", "dpa"),
+    ("MARSEILLE, Bouches-du-Rhône (AFP) - Un incendie", "MARSEILLE, Bouches-du-Rhône", "AFP"),
+    ("UNDATED (AP) — Storms swept", None, "AP"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -48,6 +56,7 @@ def test_datelines_give_place_and_agency(text: str, place: str | None, agency: s
     "NATO",
     "(Adds quote)",
     "The files /usr/bin/: were replaced.",
+    "FILE - In this Monday, Nov. 11, 2019 file photo, a man stands",  # AP's caption of an archive photo
 ])
 def test_prose_is_not_a_dateline(text: str) -> None:
     assert parse_dateline(text) == (None, None)
@@ -62,6 +71,10 @@ def test_prose_is_not_a_dateline(text: str) -> None:
     ("10 Downing Street", ("10 Downing Street", None)),
     ("4/4/2018", (None, None)),  # ANA's dateline field holds the date
     ("2013-03-04 11:40:31 GMT+00:00", (None, None)),  # as does Reuters' in some NewsML-G2
+    ("MARCH 04, 2013", (None, None)),  # and Reuters' video NewsML-G2 the date alone
+    ("SYDNEY March 22 AAP -", ("SYDNEY", "AAP")),  # AAP writes no comma before the date
+    ("Strasbourg, 10 juil 2024 (AFP)", ("Strasbourg", "AFP")),
+    ("Marseille 13e", ("Marseille 13e", None)),
 ])
 def test_structured_datelines(raw: str, expected: tuple[str | None, str | None]) -> None:
     assert parse_structured_dateline(raw) == expected
