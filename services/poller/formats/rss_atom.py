@@ -14,7 +14,7 @@ from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
-from services.poller.formats.values import join_url
+from services.poller.formats.values import author_name, join_url
 from services.poller.formats.xmltree import fragment, item_fragments
 
 # The characters \s matches (str.isspace; none lies above U+3000), spelled out: the regex engine tests a
@@ -146,13 +146,23 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         published_raw=_text(entry.get("published") or entry.get("created")),
         # Not feedparser's entry.get("updated"): it maps a missing updated date to the published one.
         updated_raw=_text(dict.get(entry, "updated") if isinstance(entry, dict) else entry.get("updated")),
-        authors=[a["name"] for a in entry.get("authors", []) if isinstance(a, dict) and a.get("name")],
+        authors=_author_names(entry),
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),
         feed_language=feed_language,
         enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")], ctx.feed_url),
         original=original,
     )
+
+
+def _author_names(entry: Any) -> list[str]:
+    """Names of the entry's authors. feedparser cuts an RSS author's e-mail address out of the name with a
+    pattern that knows only 2-4 letter domains; where there is one such author, its field is read again."""
+    details = [a for a in entry.get("authors", []) if isinstance(a, dict)]
+    raw = entry.get("author")
+    if len(details) == 1 and details[0].get("email") and isinstance(raw, str):
+        return [name] if (name := author_name(raw)) else []
+    return [a["name"] for a in details if a.get("name")]
 
 
 def _enclosures(enclosures: list[Any], base: str) -> list[dict[str, Any]]:

@@ -23,6 +23,8 @@ from typing import Any
 import feedparser.mixin
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
+from services.poller.formats.values import author_name
+
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DC = "http://purl.org/dc/elements/1.1/"
@@ -31,9 +33,6 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _FeedParserMixin = feedparser.mixin._FeedParserMixin
-# feedparser's pattern for an e-mail address inside an author's name.
-_EMAIL = re.compile(r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
-                    r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?")
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _C1_REFERENCE = re.compile(rb"&#(?:0*1[2-5]\d|x0*[89][0-9a-fA-F]);")
 _HAS_XML_BASE = etree.XPath("boolean(//@xml:base)")
@@ -269,22 +268,9 @@ def _category(values: Values, element: Any) -> None:
 
 
 def _creator(values: Values, element: Any) -> None:
-    name = _author_name(_plain(element))
+    name = author_name(_plain(element))
     if name:
         values.setdefault("authors", []).append(name)
-
-
-def _author_name(text: str) -> str:
-    """The name in "jo@example.com (Jo Bloggs)", cut out exactly as feedparser's _sync_author_detail does."""
-    if "@" not in text:
-        return text  # the e-mail pattern needs one; most names have none
-    email = _EMAIL.search(text)
-    if email is None:
-        return text
-    name = text.replace(email.group(0), "").replace("()", "").replace("<>", "").replace("&lt;&gt;", "").strip()
-    name = name[1:] if name.startswith("(") else name
-    name = name[:-1] if name.endswith(")") else name
-    return name.strip()
 
 
 def _summary(values: Values, element: Any) -> None:

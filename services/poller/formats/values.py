@@ -11,6 +11,9 @@ from urllib.parse import urljoin
 from services.poller.formats.base import InvalidDocumentError
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\r\n\s*\r\n")
+# An e-mail address in an RSS author field, with its "mailto:" and brackets: "jo@example.com (Jo Bloggs)",
+# "Jo Bloggs <jo@example.com>", "Jo Bloggs (mailto:jo@example.com)".
+_AUTHOR_EMAIL = re.compile(r"[(<]?\s*(?:mailto:)?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+(?:\?subject=\S+)?\s*[)>]?")
 
 
 def load_json(body: bytes) -> Any:
@@ -79,3 +82,17 @@ def join_url(base: str, url: str) -> str | None:
         return urljoin(base, url)
     except ValueError:
         return None
+
+
+def author_name(text: str) -> str:
+    """The name in an RSS author field without its e-mail address ("" when there is only an address).
+
+    feedparser's pattern takes top-level domains of 2-4 letters, so "jo@insanity.industries (Jo Bloggs)"
+    gave the name "stries (Jo Bloggs"; any domain is cut whole here.
+    """
+    if "@" not in text:
+        return text.strip()
+    name = _AUTHOR_EMAIL.sub("", text, count=1).strip()
+    if name.startswith("(") and name.endswith(")"):
+        name = name[1:-1].strip()
+    return name

@@ -127,3 +127,23 @@ def test_edge_links_resolve_exactly_as_urljoin_resolves_them(url: str) -> None:
 def test_the_spelled_out_whitespace_is_what_backslash_s_matches() -> None:
     everything = "".join(map(chr, range(sys.maxunicode + 1)))
     assert re.findall(rf"[{WHITESPACE}]", everything) == re.findall(r"\s", everything)
+
+
+@pytest.mark.parametrize(("field", "name"), [
+    ("jonas@insanity.industries (Jonas Große Sundrup)", "Jonas Große Sundrup"),  # feedparser: "stries (Jonas…"
+    ("Simon St.Laurent (mailto:simonstl@simonstl.com)", "Simon St.Laurent"),  # feedparser: "…(mailto:"
+    ("jo@example.com (Jo Bloggs)", "Jo Bloggs"),
+    ("Jo Bloggs &lt;jo@example.com&gt;", "Jo Bloggs"),
+    ("Jo Bloggs", "Jo Bloggs"),
+])
+def test_an_rss_authors_e_mail_address_is_cut_out_whole(parse: Parse, field: str, name: str) -> None:
+    body = RSS.replace("<title>One</title>", f"<title>One</title><author>{field}</author>")
+    assert parse(body).items[0].authors == [name]
+    # The same, when feedparser reads the feed (markup in a title sends it there).
+    assert parse(body.replace("<title>Two</title>", "<title>T<b>wo</b></title>")).items[0].authors == [name]
+
+
+def test_an_rss_author_that_is_only_an_address_names_nobody(parse: Parse) -> None:
+    body = RSS.replace("<title>One</title>", "<title>One</title><author>desk@wire.example</author>")
+    assert parse(body).items[0].authors == []
+    assert parse(body.replace("<title>Two</title>", "<title>T<b>wo</b></title>")).items[0].authors == []
