@@ -89,7 +89,7 @@ def find_agency(text: str) -> str | None:
 
 def clean_author(author: str) -> str | None:
     """The person-or-organisation part of an author field, without e-mail addresses."""
-    author = author.strip()
+    author = " ".join(author.split())  # Macworld's "Macworld Staff,\n\t\t\tGlenn Fleishman"
     if "@" in author:
         match = _EMAIL_WITH_NAME.fullmatch(author)
         return match.group("name").strip() if match else None  # a bare address names nobody

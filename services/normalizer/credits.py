@@ -44,11 +44,11 @@ _BY_WORD = re.compile(rf"^(?:[Bb][Yy]\s+|{_FOREIGN_BY})")
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
 _BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
-_NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b)\s*")
+_NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bwith\b)\s*")  # AFP: "Ann Lee with Bo Chan in Gaza"
 # "and" in German, French, Spanish, Portuguese/Italian and Dutch. "y" and "e" also join surnames
 # ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
 _OTHER_AND = re.compile(r"\s+(?:und|et|y|e|en)\s+")
-_LIST_AND = re.compile(r"\s(?:and|&|und|et|y|e|en)\s")
+_LIST_AND = re.compile(r"\s(?:and|with|&|und|et|y|e|en)\s")
 _IN_PLACE = re.compile(r"\s+(?:in|from)\s+\S.*")
 # Capitalised words, allowing particles ("Ursula von der Leyen") and prefixes ("Mohammed al-Sudani").
 _NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
@@ -137,6 +137,8 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     if agency:
         return [], agency
     names_part, rest = _split_byline(text)
+    if rest and _IN_PLACE.search(names_part):
+        names_part, rest = text, ""  # "Ann Lee in Stanstead, Quebec": the place goes on past the comma
     agency = find_agency(rest) if rest else None
     if rest and agency is None and not _JOB_TITLE.search(rest):
         # "Jane Doe, John Roe and Ann Poe" lists people in full; "By Tuesday, the storm had weakened" is
@@ -155,10 +157,11 @@ def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     """A wire format's byline field as (people, agency): a shape :func:`parse_byline` knows, an agency
     ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), else the field as one name
     without its "By" ("Alan Karben, NITF Network News Online"): the format's word, as given."""
+    text = " ".join(text.split())
     parsed = parse_byline(text)
     if parsed is not None:
         return parsed
-    text = _BY_WORD.sub("", text.strip(), count=1)
+    text = _BY_WORD.sub("", text, count=1)
     lead = text.split(",", 1)[0].strip()
     agency = canonical_agency(text) or canonical_agency(lead)
     if agency or is_non_person(text) or is_non_person(lead):

@@ -111,6 +111,11 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     assert article.byline == ["Jane Doe", "Madonna"]
 
 
+def test_author_names_are_written_on_one_line() -> None:
+    article = normalize(raw_item(authors=["Jon Phillips,\n\t\t\t\n\t\t\tAlaina Yee"]), NOW)  # Macworld's feed
+    assert article.byline == ["Jon Phillips, Alaina Yee"]
+
+
 def test_an_unparseable_structured_byline_is_kept_as_given() -> None:
     assert normalize(raw_item(byline="the metro desk team"), NOW).byline == ["the metro desk team"]
     assert normalize(raw_item(byline="AFP"), NOW).byline == []

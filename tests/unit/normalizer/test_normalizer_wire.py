@@ -168,6 +168,10 @@ def test_bylines_in_other_languages_and_author_fields() -> None:
     # a comma without "and" may name an outlet or a job: not read as a list of people
     ("Jane Doe, Washington Post", None),
     ("Jane Doe, Chief Economist", None),
+    # the Guardian's located byline, whose place has a comma of its own; AFP's "with"
+    ("Ashifa Kassam in Stanstead, Quebec", (["Ashifa Kassam"], None)),
+    ("Jane Doe in London, Reuters", (["Jane Doe"], "Reuters")),
+    ("Adel Zaanoun with Guillaume Lavallee in Jerusalem", (["Adel Zaanoun", "Guillaume Lavallee"], None)),
 ])
 def test_author_fields_listing_people_or_naming_an_agency(author: str, expected: object) -> None:
     assert parse_byline(author) == expected
@@ -281,6 +285,7 @@ def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agen
     ("Reuters, MAR 04", ([], "Reuters")),
     ("Mia Rabson and Jordan Press", (["Mia Rabson", "Jordan Press"], None)),
     ("degenhardt.sandra", (["degenhardt.sandra"], None)),  # not a shape we know: as given
+    ("Alan Karben,\n\t\tNITF Network News Online", (["Alan Karben, NITF Network News Online"], None)),
 ])
 def test_a_formats_byline_field_is_read_or_kept_as_given(field: str, expected: object) -> None:
     assert parse_byline_field(field) == expected
