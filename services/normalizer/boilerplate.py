@@ -72,6 +72,10 @@ _SINGLE_RULES = [
     # support prompts
     r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
     r"donate (?:now|today|here|to us))\b.{0,200}",
+    # link furniture with no story text: Reddit's footer, permalinks, a lone glyph linking to the post
+    r"submitted by\s*(?:/?u/)?[\w\-]+(?:\s*to\s*/?(?:r/)?[\w\-]+)?|\[link\]\s*\[(?:\d+\s+)?comments?\]",
+    r"(?:[∞¶#★]\s*)?permalink",
+    r"[^\w\s]{1,2}",
 ]
 _NOTICE_RULES = [
     r"ad[\s-]?block(?:er|ing)? (?:detected|enabled|is on)\b.{0,200}",

@@ -41,6 +41,8 @@ SEED_NOTICE = [
     "This article was originally published on The Conversation.", "[…]", *SEED_NOTICE,
     "To read this article in full, please click here", "To read the full story, visit ledger.example.",
     "Sign up here to get an email whenever First Dog cartoons are published", "Sign up for email alerts.",
+    "submitted by /u/llogiq", "submitted by /u/kevincox_ca to r/kevincox", "submitted by cakebeer to funny",
+    "[link] [comments]", "[link] [42 comments]", "∞ Permalink", "Permalink", "★",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -58,6 +60,8 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "The company said all rights reserved by the contract would pass to the buyer, " * 8,
     "Sign up for the marathon closes on Friday, organisers said.",
     "Residents can sign up for alerts at city hall, the mayor said.",
+    "The link between the two comments was unclear.", "Submitted by the council to the minister on Friday.",
+    "Permalinks break when sites move.", "42", "A",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
