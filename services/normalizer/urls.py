@@ -14,6 +14,17 @@ TRACKING_PARAMS = {
     "at_custom4", "spm", "share_id", "twclid", "ttclid", "li_fat_id", "mbid", "cid_source",
     "wt_mc", "wt_zmc", "wt_mc_o",  # Webtrekk, as heise tags every feed link ("?wt_mc=rss.developer.beitrag.atom")
     "mwrsm",  # The New York Times' share channel ("mwrsm=Email")
+    "_r", "unlocked_article_code",  # the New York Times' registration counter and gift links
+    "postshare",  # the Washington Post's share tag
+}
+# Parameters that are tracking on one site and may address content elsewhere.
+_YOUTUBE_SHARE = frozenset({"si", "pp", "feature"})  # share id, player parameters, "feature=share"
+HOST_TRACKING_PARAMS = {
+    **dict.fromkeys(("youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"),
+                    _YOUTUBE_SHARE),
+    "open.spotify.com": frozenset({"si"}),
+    "www.theatlantic.com": frozenset({"gift"}),
+    "www.washingtonpost.com": frozenset({"tid", "itid"}),  # "tid=ss_tw": shared on Twitter
 }
 # Parameters that name the feed a click came from when their value says so: Medium's
 # "?source=rss-b1f3d322dadf------2", Medscape's "?src=rss". Elsewhere these keys can address content.
@@ -50,7 +61,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = urlencode(sorted(
         (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(key, value)
+        if not _is_tracking(key, value, HOST_TRACKING_PARAMS.get(host, frozenset()))
     ))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
@@ -68,8 +79,8 @@ def _unwrapped(parts: SplitResult) -> SplitResult:
     return parts
 
 
-def _is_tracking(key: str, value: str) -> bool:
+def _is_tracking(key: str, value: str, site_tracking: frozenset[str]) -> bool:
     key = key.lower()
     if key in FEED_ATTRIBUTION_KEYS:
         return _FEED_ATTRIBUTION_VALUE.match(value) is not None
-    return key.startswith(TRACKING_PREFIXES) or key in TRACKING_PARAMS
+    return key.startswith(TRACKING_PREFIXES) or key in TRACKING_PARAMS or key in site_tracking

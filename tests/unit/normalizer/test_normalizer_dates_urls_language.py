@@ -131,6 +131,13 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
     ("https://ex.com/a?source=reuters&src=img.png&ref=main", "https://ex.com/a?ref=main&source=reuters&src=img.png"),
     ("https://ex.com/a?source=rssfeeds", "https://ex.com/a?source=rssfeeds"),  # a word, not the feed marker
     ("http://www.nytimes.com/2016/x.html?mwrsm=Twitter", "http://www.nytimes.com/2016/x.html"),
+    ("https://www.nytimes.com/2017/x.html?_r=0", "https://www.nytimes.com/2017/x.html"),
+    ("http://www.washingtonpost.com/news/x/?postshare=123&tid=ss_tw", "http://www.washingtonpost.com/news/x/"),
+    # tracking on one site only: YouTube's share id and player flags; the video id stays
+    ("https://youtu.be/WFTQ9OsPQyY?si=m8ZTp82_HS-mihaX", "https://youtu.be/WFTQ9OsPQyY"),
+    ("https://m.youtube.com/watch?pp=2AFG&v=zZjXTdL68VU&feature=share", "https://m.youtube.com/watch?v=zZjXTdL68VU"),
+    ("https://www.theatlantic.com/politics/archive/2025/10/x/684719/?gift=f35z", "https://www.theatlantic.com/politics/archive/2025/10/x/684719/"),
+    ("https://ex.com/search?si=1&feature=maps&gift=card", "https://ex.com/search?feature=maps&gift=card&si=1"),
     # Google Alerts: the target of the redirect, so the alert and the publisher's own feed agree.
     ("https://www.google.com/url?rct=j&sa=t&url=https%3A%2F%2Fwww.ex.com%2Fa%3Futm_source%3Dg%26id%3D7&ct=ga"
      "&cd=CAI&usg=AOv", "https://www.ex.com/a?id=7"),
