@@ -39,8 +39,8 @@ _AFP_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
-_BYLINE = re.compile(rf"(?:[Bb][Yy]\s+|{_FOREIGN_BY})(?P<rest>[^!?]{{2,150}}?)\.?")
-_BY_WORD = re.compile(rf"^(?:[Bb][Yy]\s+|{_FOREIGN_BY})")
+_BYLINE = re.compile(rf"(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})(?P<rest>[^!?]{{2,150}}?)\.?")
+_BY_WORD = re.compile(rf"^(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})")
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
 _BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")

@@ -126,6 +126,7 @@ def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
     ("By JILL COLVIN, AP White House Correspondent", (["Jill Colvin"], "AP")),
     ("By The Associated Press", ([], "AP")),
     ("By John Q. Public", (["John Q. Public"], None)),
+    ("By: Patrik Höglund", (["Patrik Höglund"], None)),  # the Google Testing Blog
     ("By Ann Lee, Staff Writer", (["Ann Lee"], None)),
     ("By Tuesday, the storm had weakened.", None),
     ("By late afternoon the crowd had gone.", None),
