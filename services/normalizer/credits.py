@@ -54,6 +54,11 @@ _IN_PLACE = re.compile(r"\s+(?:in|from)\s+\S.*")
 _NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
 _NAME_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|du|van|von|der|den|ter|la|le|al|el|bin|ibn|bint|y)"
 _NAME = re.compile(rf"{_NAME_WORD}(?:\s+(?:{_NAME_PARTICLE}\s+)*{_NAME_WORD}){{0,4}}")
+# Journals list authors as "Surname, Initials": "Ash, C., Mueller, K. L., de Jager, M., Dallery, J.-F.".
+_INITIALLED = (rf"(?:{_NAME_PARTICLE}\s+)?[{_UP}][\w'’\-]*(?:\s+(?:{_NAME_PARTICLE}\s+)?[{_UP}][\w'’\-]*){{0,3}},"
+               rf"\s+[{_UP}]\.(?:[\s\-]?[{_UP}]\.)*")
+_INITIALLED_LIST = re.compile(rf"{_INITIALLED}(?:,\s+{_INITIALLED})+")
+_INITIALLED_NAME = re.compile(_INITIALLED)
 
 
 def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:
@@ -133,6 +138,8 @@ def parse_byline_paragraph(text: str) -> tuple[list[str], str | None] | None:
 def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     """A byline or author field ("By JOSH BOAK and ZEKE MILLER Associated Press", "Jane Doe | Reuters")."""
     text = _BY_WORD.sub("", text.strip(), count=1)
+    if _INITIALLED_LIST.fullmatch(text):
+        return [name.group() for name in _INITIALLED_NAME.finditer(text)], None
     agency = canonical_agency(_IN_PLACE.sub("", text))  # "Associated Press in Palm Beach, Florida"
     if agency:
         return [], agency

@@ -173,6 +173,10 @@ def test_bylines_in_other_languages_and_author_fields() -> None:
     ("Ashifa Kassam in Stanstead, Quebec", (["Ashifa Kassam"], None)),
     ("Jane Doe in London, Reuters", (["Jane Doe"], "Reuters")),
     ("Adel Zaanoun with Guillaume Lavallee in Jerusalem", (["Adel Zaanoun", "Guillaume Lavallee"], None)),
+    # journals' "Surname, Initials" lists (Science, bioRxiv)
+    ("Ash, C., Mueller, K. L.", (["Ash, C.", "Mueller, K. L."], None)),
+    ("Martin, K., de Jager, M., Dallery, J.-F., Pino del Carpio, D.",
+     (["Martin, K.", "de Jager, M.", "Dallery, J.-F.", "Pino del Carpio, D."], None)),
 ])
 def test_author_fields_listing_people_or_naming_an_agency(author: str, expected: object) -> None:
     assert parse_byline(author) == expected
