@@ -17,6 +17,7 @@ dedup step decides the final ones against what it has seen.
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -91,7 +92,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         agency=agency,
         byline=byline,
         credits=wire.credits,
-        categories=_unique(c.strip() for c in raw.categories if c.strip()),
+        categories=_categories(raw.categories),
         pubstatus=raw.pubstatus or PubStatus.USABLE,
         embargoed_until=parse_date(raw.embargoed_until_raw),
         urgency=raw.urgency,
@@ -189,6 +190,12 @@ def _dateline(raw: RawItem, wire: WireText) -> Dateline:
     place, agency = parse_structured_dateline(raw.dateline) if raw.dateline else (None, None)
     agency = agency or wire.dateline_agency
     return Dateline(place=place or wire.place, agency=canonical_agency(agency) or agency)
+
+
+def _categories(terms: Iterable[str]) -> list[str]:
+    """Terms as plain text on one line. Categories are text, yet feedparser hands some on escaped
+    ("Society &amp; Culture": its output for some podcast feeds, which the fast reading matches)."""
+    return _unique(term for term in (" ".join(html.unescape(t).split()) for t in terms) if term)
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -111,6 +111,12 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     assert article.byline == ["Jane Doe", "Madonna"]
 
 
+def test_categories_are_plain_text_on_one_line_once() -> None:
+    terms = ["Society &amp; Culture", "Taverncast  geek\n party", "Society & Culture", " ", "AT&T"]
+    assert normalize(raw_item(categories=terms), NOW).categories == ["Society & Culture", "Taverncast geek party",
+                                                                     "AT&T"]
+
+
 def test_author_names_are_written_on_one_line() -> None:
     article = normalize(raw_item(authors=["Jon Phillips,\n\t\t\t\n\t\t\tAlaina Yee"]), NOW)  # Macworld's feed
     assert article.byline == ["Jon Phillips, Alaina Yee"]
