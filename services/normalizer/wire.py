@@ -30,20 +30,6 @@ _PARTICLE = r"(?:de|da|do|del|dos|la|le|el|al|am|an|der|of|upon)"
 _PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"
 _DASH = r"(?:--|[-–—_])"  # AP's older copy writes "(AP) _" for the dash
 _AGENCY_TEXT = r"[A-Za-z][\w .&'\-]{0,38}"
-# "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --",
-# and Ritzau's "København /ritzau/:"
-_DATELINE = re.compile(
-    rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*)?"
-    rf"(?:\((?P<agency>{_AGENCY_TEXT})\)\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
-)
-# An outlet's own dateline has no agency: "BAGHDAD —". Only all-caps places, to stay clear of prose.
-_BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][{_UP}.'’\-]*){{0,3}})"
-                            rf"(?:,\s*(?P<qual>[^()\n—–]{{1,30}}?))?\s+{_DASH}+\s+")
-_STRUCTURED_DATELINE = re.compile(
-    r"\s*(?P<place>[^,()]+?)\s*(?:,\s*(?P<qual>[^()]+?))?\s*(?:\((?P<agency>[^()]+)\))?\s*(?:--|[-–—:])?\s*",
-)
-# "Nov 26 AFP" after the place of a structured dateline: the agency, written without parentheses.
-_TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
 # The date a dateline carries after its place, in the languages wire copy arrives in: Reuters' "Jan 5",
 # "Feb. 12, 2024", ANSA's "24 SET", AFP's "10 juil 2024", "24 de septiembre". A month is any 3+ letter
 # prefix of a month's name, so "Mar" is March but "Marseille" is not.
@@ -59,7 +45,22 @@ _MONTH = "(?:{})\\.?(?![^\\W\\d_])".format("|".join(sorted(
     {name[:n] for names in _MONTH_NAMES.values() for name in names.split() for n in range(3, len(name) + 1)},
     key=len, reverse=True)))
 _DAY = r"\d{1,2}(?:st|nd|rd|th|º|\.)?"
-_DATE = re.compile(rf"(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:de\s+)?{_MONTH})(?:,?\s+(?:de\s+)?\d{{4}})?", re.IGNORECASE)
+_DATE_TEXT = rf"(?i:(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:de\s+)?{_MONTH})(?:,?\s+(?:de\s+)?\d{{4}})?)"
+_DATE = re.compile(_DATE_TEXT)
+# "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --",
+# Reuters' placeless "Jan 3 (Reuters) -", EFE's "Tegucigalpa, 2 ene (EFE).-" and Ritzau's "København /ritzau/:"
+_DATELINE = re.compile(
+    rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*|{_DATE_TEXT}\s*)?"
+    rf"(?:\((?P<agency>{_AGENCY_TEXT})\)\.?\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
+)
+# An outlet's own dateline has no agency: "BAGHDAD —". Only all-caps places, to stay clear of prose.
+_BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][{_UP}.'’\-]*){{0,3}})"
+                            rf"(?:,\s*(?P<qual>[^()\n—–]{{1,30}}?))?\s+{_DASH}+\s+")
+_STRUCTURED_DATELINE = re.compile(
+    r"\s*(?P<place>[^,()]+?)\s*(?:,\s*(?P<qual>[^()]+?))?\s*(?:\((?P<agency>[^()]+)\))?\s*(?:--|[-–—:])?\s*",
+)
+# "Nov 26 AFP" after the place of a structured dateline: the agency, written without parentheses.
+_TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
 # Words that open copy like a bare dateline but name no place: AP's "FILE -" photo captions, "UNDATED (AP) -".
 _NOT_PLACES = frozenset({"FILE", "UNDATED"})
 

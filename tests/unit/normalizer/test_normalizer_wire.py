@@ -45,6 +45,9 @@ from tests.helpers import corpus_items
     ("BERLIN, 3. März (dpa) - Die Regierung", "BERLIN", "dpa"),
     ("MARSEILLE, Bouches-du-Rhône (AFP) - Un incendie", "MARSEILLE, Bouches-du-Rhône", "AFP"),
     ("UNDATED (AP) — Storms swept", None, "AP"),
+    ("Jan 3 (Reuters) - Residents of flooded areas", None, "Reuters"),  # Reuters NewsML-G2, no place
+    ("Nova York, 24 set (EFE).- O índice Dow Jones", "Nova York", "EFE"),  # EFE's ".-"
+    ("Tegucigalpa, Jan 2 (EFE).- Test body.", "Tegucigalpa", "EFE"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
