@@ -7,8 +7,8 @@ applied to text and HTML together:
 2. wire metadata from the text: byline lines, dateline, credit lines (removed), agency;
 3. structured wire fields of the raw item, which win over anything read from the text.
 
-``version`` is the item's own when the format carries one; otherwise a headline ``UPDATE n-`` makes it
-n+1 (the first story is version 1, ``UPDATE 1`` the second); otherwise 1.
+``version`` is the item's own when the format carries one as a count; otherwise a headline ``UPDATE n-``
+makes it n+1 (the first story is version 1, ``UPDATE 1`` the second); otherwise 1.
 
 Dedup fields (``story_id``, ``version``, ``duplicate_of``) get their first values here; the stateful
 dedup step decides the final ones against what it has seen.
@@ -54,6 +54,9 @@ class NoTextError(NormalizeError):
 # When the learned model claims more than this share of an item, the item is a repeat of stories the
 # source already sent (a republished copy), not a page of furniture: keep it whole.
 LEARNED_MAX_SHARE = 0.5
+# Above this a format's version is a revision id, not a count: Reuters' NewsML-G2 numbers its versions
+# 978556838, 1542761538, ... Such a story starts at version 1 and counts up from there.
+MAX_VERSION_COUNT = 9_999
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
@@ -73,7 +76,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     return Article(
         id=_hash(raw.item_id, fingerprint),
         story_id=_hash(raw.item_id),
-        version=raw.version or prefix_version or 1,
+        version=_counted(raw.version) or prefix_version or 1,
         item_id=raw.item_id,
         feed_id=raw.feed_id,
         source=Source(name=raw.feed_title, url=raw.feed_url),
@@ -190,6 +193,10 @@ def _dateline(raw: RawItem, wire: WireText) -> Dateline:
     place, agency = parse_structured_dateline(raw.dateline) if raw.dateline else (None, None)
     agency = agency or wire.dateline_agency
     return Dateline(place=place or wire.place, agency=canonical_agency(agency) or agency)
+
+
+def _counted(version: int | None) -> int | None:
+    return version if version is not None and 0 < version <= MAX_VERSION_COUNT else None
 
 
 def _categories(terms: Iterable[str]) -> list[str]:

@@ -111,6 +111,12 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     assert article.byline == ["Jane Doe", "Madonna"]
 
 
+def test_a_wire_version_that_counts_is_kept_and_a_revision_id_is_not() -> None:
+    assert normalize(raw_item(version=11), NOW).version == 11  # ninjs "version": "11"
+    assert normalize(raw_item(version=978556838), NOW).version == 1  # Reuters NewsML-G2 version="978556838"
+    assert normalize(raw_item(version=978556838, title="UPDATE 2-Oil rises"), NOW).version == 3
+
+
 def test_categories_are_plain_text_on_one_line_once() -> None:
     terms = ["Society &amp; Culture", "Taverncast  geek\n party", "Society & Culture", " ", "AT&T"]
     assert normalize(raw_item(categories=terms), NOW).categories == ["Society & Culture", "Taverncast geek party",
