@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
 from schemas import Article, Dateline, PubStatus, RawItem, Source
-from services.normalizer.agencies import canonical_agency, clean_author, is_non_person
+from services.normalizer.agencies import canonical_agency, clean_author, find_agency, is_non_person
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
@@ -57,6 +58,8 @@ LEARNED_MAX_SHARE = 0.5
 # Above this a format's version is a revision id, not a count: Reuters' NewsML-G2 numbers its versions
 # 978556838, 1542761538, ... Such a story starts at version 1 and counts up from there.
 MAX_VERSION_COUNT = 9_999
+FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
+_COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
@@ -116,6 +119,7 @@ def _clean(body: Body, feed_id: str, model: BoilerplateModel | None) -> WireText
     removed = rule_matches(paragraphs, body.link_density)
     _trim_tail(body, removed)  # first, so that "… (Reporting by …) Read more" ends in its credit line
     wire = extract(paragraphs, skip=removed)
+    wire.footer_agency = _footer_agency(paragraphs, removed)
     removed |= wire.drop
     for index, text in wire.trims.items():
         body.trim_end(index, TRAILING_CREDIT, text)
@@ -123,6 +127,15 @@ def _clean(body: Body, feed_id: str, model: BoilerplateModel | None) -> WireText
         removed |= _learned(body.paragraphs, removed, feed_id, model)
     body.drop(removed)
     return wire
+
+
+def _footer_agency(paragraphs: list[str], removed: set[int]) -> str | None:
+    """The agency a removed copyright footer names: AP's copies end "Copyright 2024 The Associated Press."."""
+    for index in range(max(0, len(paragraphs) - FOOTER_PARAGRAPHS), len(paragraphs)):
+        text = paragraphs[index]
+        if index in removed and _COPYRIGHT.search(text) and (agency := find_agency(text)):
+            return agency
+    return None
 
 
 def _trim_tail(body: Body, removed: set[int]) -> None:
@@ -156,13 +169,14 @@ def _summary(raw: RawItem) -> str | None:
 
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:
-    """The byline (people) and the agency: structured fields first, then the text, then feed authors."""
+    """The byline (people) and the agency: structured fields first, then the text, then feed authors, then
+    a copyright footer."""
     authors, author_agency = _authors(raw.authors)
     structured, structured_agency = _structured_byline(raw.byline)
     if structured is None:
         credited = [name for role in BYLINE_ROLES for name in wire.credits.get(role, ())]
         structured = _unique([*wire.byline, *authors, *credited])
-    return structured, dateline.agency or structured_agency or wire.agency or author_agency
+    return structured, dateline.agency or structured_agency or wire.agency or author_agency or wire.footer_agency
 
 
 def _structured_byline(byline: str | None) -> tuple[list[str] | None, str | None]:

@@ -89,6 +89,7 @@ class WireText:
     credits: dict[str, list[str]] = field(default_factory=dict)
     drop: set[int] = field(default_factory=set)  # credit and byline paragraphs
     trims: dict[int, str] = field(default_factory=dict)  # paragraph -> its text without a trailing credit
+    footer_agency: str | None = None  # named in a copyright footer the rules removed: "© 2024 Reuters"
 
 
 def extract(paragraphs: Sequence[str], skip: Container[int] = ()) -> WireText:

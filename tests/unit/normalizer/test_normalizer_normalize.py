@@ -111,6 +111,21 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     assert article.byline == ["Jane Doe", "Madonna"]
 
 
+@pytest.mark.parametrize(("footer", "agency"), [
+    ("Copyright 2024 The Associated Press. All rights reserved.", "AP"),  # AP's copies on other sites
+    ("© 2024 Reuters", "Reuters"),
+    ("© 2024 Harbor Gazette. All rights reserved.", None),
+])
+def test_a_removed_copyright_footer_names_the_agency_when_nothing_else_does(footer: str, agency: str | None) -> None:
+    body = f"<p>Officials said the plan would go ahead next week despite protests.</p><p>{footer}</p>"
+    article = normalize(raw_item(content_html=body), NOW)
+    assert article.agency == agency
+    assert footer not in article.body_text
+    # A dateline says more than a footer.
+    assert normalize(raw_item(content_html=f"<p>PARIS (AFP) - Officials said so.</p><p>{footer}</p>"), NOW).agency \
+        == "AFP"
+
+
 def test_a_wire_version_that_counts_is_kept_and_a_revision_id_is_not() -> None:
     assert normalize(raw_item(version=11), NOW).version == 11  # ninjs "version": "11"
     assert normalize(raw_item(version=978556838), NOW).version == 1  # Reuters NewsML-G2 version="978556838"
