@@ -76,6 +76,11 @@ class RawItem(Message):
     urgency: int | None = None
     byline: str | None = None
     dateline: str | None = None
+    providers: list[str] = Field(
+        default_factory=list,
+        description="Who supplied the item as the wire format names them, most specific first: NewsML-G2 "
+                    "creditline, infoSource, provider and copyright holder; ninjs infosource(s) and copyrightholder; "
+                    "NITF distributor and copyright holder; NewsML 1 Provider and Source")
     original: str | None = Field(None, description="The item's fragment of the source document, as fetched")
 
 

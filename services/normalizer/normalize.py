@@ -59,6 +59,7 @@ LEARNED_MAX_SHARE = 0.5
 # 978556838, 1542761538, ... Such a story starts at version 1 and counts up from there.
 MAX_VERSION_COUNT = 9_999
 FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
+_PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
 
 
@@ -169,14 +170,25 @@ def _summary(raw: RawItem) -> str | None:
 
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:
-    """The byline (people) and the agency: structured fields first, then the text, then feed authors, then
-    a copyright footer."""
+    """The byline (people) and the agency: structured fields first (dateline, byline, the format's providers),
+    then the text, then feed authors, then a copyright footer."""
     authors, author_agency = _authors(raw.authors)
     structured, structured_agency = _structured_byline(raw.byline)
     if structured is None:
         credited = [name for role in BYLINE_ROLES for name in wire.credits.get(role, ())]
         structured = _unique([*wire.byline, *authors, *credited])
-    return structured, dateline.agency or structured_agency or wire.agency or author_agency or wire.footer_agency
+    return structured, (dateline.agency or structured_agency or _provider_agency(raw.providers) or wire.agency
+                        or author_agency or wire.footer_agency)
+
+
+def _provider_agency(providers: Iterable[str]) -> str | None:
+    """The first agency the format's providers name: "Thomson Reuters", "reuters.com", "REUTERS", and for
+    STT's "STT–AFP" (STT sending AFP copy) the agency the copy came from."""
+    for provider in providers:
+        for part in reversed(_PROVIDER_PARTS.split(provider)):
+            if agency := canonical_agency(part) or find_agency(part):
+                return agency
+    return None
 
 
 def _structured_byline(byline: str | None) -> tuple[list[str] | None, str | None]:

@@ -15,7 +15,7 @@ from services.poller.formats.base import FeedContext, InvalidDocumentError, Pars
 from services.poller.formats.newsml1_content import body_html, subheadline_html
 from services.poller.formats.nitf import PUBSTATUS
 from services.poller.formats.safexml import parse_xml
-from services.poller.formats.values import integer, text_as_html
+from services.poller.formats.values import integer, text_as_html, unique_texts
 from services.poller.formats.xmltree import (
     attr,
     child,
@@ -57,6 +57,7 @@ def _item(item: etree._Element, ctx: FeedContext) -> RawItem:
         "byline": text(descendant(item, "ByLine")),
         "dateline": text(descendant(item, "DateLine")),
         "authors": _creators(item),
+        "providers": _providers(item, identifier),
         "categories": _categories(item),
         "language": attr(descendant(item, "Language"), "FormalName") or attr(item, XML_LANG),
     }
@@ -74,6 +75,13 @@ def _creators(item: etree._Element) -> list[str]:
     names = (attr(party, "FormalName") for creator in descendants(item, "Creator")
              for party in children(creator, "Party"))
     return [name for name in names if name]
+
+
+def _providers(item: etree._Element, identifier: etree._Element) -> list[str]:
+    """The parties named as Source and Provider, the copyright holder, then the provider's id ("afp.com")."""
+    parties = [attr(party, "FormalName") for role in ("Source", "Provider") for node in descendants(item, role)
+               for party in children(node, "Party")]
+    return unique_texts([*parties, text(descendant(item, "CopyrightHolder")), text(child(identifier, "ProviderId"))])
 
 
 def _categories(item: etree._Element) -> list[str]:

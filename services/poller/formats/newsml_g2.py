@@ -15,7 +15,7 @@ from schemas import FeedFormat, PubStatus, RawItem
 from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
 from services.poller.formats.newsml_g2_content import content_fields
 from services.poller.formats.safexml import parse_xml
-from services.poller.formats.values import integer
+from services.poller.formats.values import integer, unique_texts
 from services.poller.formats.xmltree import attr, child, children, fragment, local_name, namespace, text
 
 NAR = "http://iptc.org/std/nar/2006-10-01/"
@@ -74,6 +74,7 @@ def _item(element: etree._Element, ctx: FeedContext) -> RawItem:
         "urgency": integer(text(child(content_meta, "urgency"))),
         "byline": _joined(children(content_meta, "by")),
         "dateline": text(child(content_meta, "dateline")) or text(child(content_meta, "located", "name")),
+        "providers": _providers(element, meta, content_meta),
         "authors": [n for n in (text(child(c, "name")) for c in children(content_meta, "creator")) if n],
         "categories": _categories(content_meta),
         "language": attr(child(content_meta, "language"), "tag") or attr(element, XML_LANG),
@@ -90,6 +91,25 @@ def _headline(content_meta: etree._Element | None) -> str | None:
         if role is None or role.endswith(":main"):
             return text(headline)
     return text(headlines[0]) if headlines else None
+
+
+def _providers(element: etree._Element, meta: etree._Element, content_meta: etree._Element | None) -> list[str]:
+    """The credit line, the sources that originated or supplied the content, the provider of the item
+    and the copyright holder, in that order."""
+    sources = [s for s in children(content_meta, "infoSource")
+               if (attr(s, "role") or "").endswith((":origProv", ":source"))]
+    return unique_texts([
+        text(child(content_meta, "creditline")),
+        *map(_party, sources),
+        _party(child(meta, "provider")),
+        *(_party(child(rights, "copyrightHolder")) for rights in children(element, "rightsInfo")),
+    ])
+
+
+def _party(node: etree._Element | None) -> str | None:
+    """A party's name: its literal, its name element, or the code of its QCode ("nprov:REUTERS")."""
+    qcode = attr(node, "qcode")
+    return attr(node, "literal") or text(child(node, "name")) or (qcode.rsplit(":", 1)[-1] if qcode else None)
 
 
 def _pubstatus(node: etree._Element | None) -> PubStatus | None:

@@ -26,6 +26,7 @@ from services.poller.formats.ninjs_fields import (
     description_html,
     first,
     headline,
+    providers,
 )
 from services.poller.formats.values import integer, load_json, string
 
@@ -123,6 +124,7 @@ def _item(entry: dict[str, Any], ctx: FeedContext) -> RawItem:
         urgency=integer(entry.get("urgency")),
         byline=first(entry, "by", "byline"),
         dateline=first(entry, "located") or _ap_dateline(entry.get("datelinelocation")),
+        providers=providers(entry),
         original=bounded_original(json.dumps(entry, ensure_ascii=False)),
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from services.poller.formats.nitf import nitf_fields
 from services.poller.formats.safexml import MalformedXMLError, parse_xml
-from services.poller.formats.values import string, strings, text_or_markup_as_html
+from services.poller.formats.values import string, strings, text_or_markup_as_html, unique_texts
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml")
 # IPTC's two names for NITF (ADDB sends "text/vnd.IPTC.NITF"), lower-cased.
@@ -118,6 +118,18 @@ def authors(entry: dict[str, Any]) -> list[str]:
         return []
     names = (string(a.get("name")) if isinstance(a, dict) else string(a) for a in values)
     return [name for name in names if name]
+
+
+def providers(entry: dict[str, Any]) -> list[str]:
+    """The info sources ("infosource" 1.2+, "infosources" 2.x, "infoSources" 3.x), Superdesk's "source" (where
+    the copy came from), then the copyright holder (often the distributor: AAP holds Reuters copy it sends)."""
+    sources = [source for key in ("infoSources", "infosources", "infosource") for source in _objects(entry.get(key))]
+    return unique_texts([*(first(source, "name") for source in sources), first(entry, "source"),
+                         first(entry, "copyrightholder", "copyrightHolder")])
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def categories(entry: dict[str, Any]) -> list[str]:

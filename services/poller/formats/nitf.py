@@ -9,7 +9,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from schemas import FeedFormat, PubStatus
 from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
 from services.poller.formats.safexml import parse_xml
-from services.poller.formats.values import integer
+from services.poller.formats.values import integer, unique_texts
 from services.poller.formats.xmltree import (
     attr,
     child,
@@ -57,6 +57,8 @@ def nitf_fields(root: etree._Element) -> dict[str, Any]:
         "byline": _byline(child(body_head, "byline")),
         "dateline": _dateline(child(body_head, "dateline")),
         "authors": [name for name in map(text, descendants(child(body_head, "byline"), "person")) if name],
+        "providers": unique_texts([text(child(body_head, "distributor")),
+                                   attr(child(docdata, "doc.copyright"), "holder")]),
         "categories": _categories(head),
         "language": attr(root, "baselang") or attr(root, "{http://www.w3.org/XML/1998/namespace}lang"),
     }

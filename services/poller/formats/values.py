@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -36,6 +37,16 @@ def strings(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [text for text in map(string, value) if text]
+
+
+def unique_texts(values: Iterable[str | None]) -> list[str]:
+    """The non-blank values, stripped, each once, in order."""
+    found: list[str] = []
+    for value in values:
+        stripped = (value or "").strip()
+        if stripped and stripped not in found:
+            found.append(stripped)
+    return found
 
 
 def integer(value: Any) -> int | None:

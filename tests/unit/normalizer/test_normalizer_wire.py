@@ -286,6 +286,34 @@ def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agen
     assert (article.dateline.place, article.dateline.agency) == (place, agency)
 
 
+@pytest.mark.parametrize(("fixture", "providers", "agency"), [
+    # NewsML-G2: creditline, infoSource, provider, copyright holder; no dateline in the text
+    ("superdesk-core/tests/io/fixtures/tag_reuters.com_2014_newsml_KBN0FL0NM_version_10",
+     ["Reuters", "reuters.com", "Thomson Reuters"], "Reuters"),
+    ("superdesk-core/tests/io/fixtures/stt_newsml_location_rich.xml", ["STT–AFP", "STT"], "AFP"),  # STT sends AFP
+    ("superdesk-core/tests/io/fixtures/stt1.xml", ["STT–", "STT"], "STT"),
+    ("iptc-newsml-g2/examples/LISTING_1_A_NewsML-G2_News_Item.xml", ["REUTERS", "Example Enews LLP"],
+     "Reuters"),  # a provider by QCode: nprov:REUTERS
+    # ninjs: Superdesk's "source" is where the copy came from; AAP holds the copyright of what it sends
+    ("superdesk-core/tests/io/fixtures/ninjs2.json", ["Reuters", "Australian Associated Press"], "Reuters"),
+    ("iptc-ninjs/examples/3.0/ap_audio.json", ["ASSOCIATED PRESS"], "AP"),  # 3.x "infoSources"
+    ("iptc-ninjs/examples/2.1/tt_text_image_2.json", ["TT"], "TT"),
+    # NITF: distributor, copyright holder
+    ("superdesk-core/tests/io/fixtures/pa3.xml", ["Press Association"], "PA"),
+    ("superdesk-core/tests/io/fixtures/handle_invalid_fields.xml",
+     ["THE CANADIAN PRESS", "The Canadian Press. All rights reserved."], "CP"),
+    # NewsML 1: Provider party, provider id
+    ("superdesk-core/tests/io/fixtures/ana1.xml", ["ΑΠΕ-ΜΠΕ", "ana-mpe.gr"], "ANA"),
+    ("superdesk-core/tests/io/fixtures/ninjs_embargoed.json", ["360info"], None),  # not an agency
+])
+def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
+        fixture: str, providers: list[str], agency: str | None) -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    raw = corpus_items(fixture, now)[0]
+    assert raw.providers == providers
+    assert normalize(raw, now).agency == agency
+
+
 @pytest.mark.parametrize(("field", "expected"), [
     # byline fields of real wire items (superdesk fixtures: NITF, NewsML-G2)
     ("By Alan Karben, NITF Network News Online", (["Alan Karben, NITF Network News Online"], None)),
