@@ -3,8 +3,8 @@
 The page is fetched by the poller's own ``Fetcher``, so the same address rules, size caps and timeouts
 apply as to feeds. Announced feeds (``<link rel="alternate" type="application/rss+xml" …>`` and the
 Atom, JSON Feed and JSON types) come first, in page order; then ordinary ``<a href>`` links that look
-like feeds (``/feed``, ``rss.xml``, ``*.atom``, FeedBurner …). A URL that is already a feed is itself
-the answer.
+like feeds (``/feed``, ``rss.xml``, ``*.atom``, FeedBurner …), not social networks' share links. A URL
+that is already a feed is itself the answer.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ FEED_TYPES = frozenset({
     "application/rdf+xml", "application/x-rss+xml",
 })
 FEED_HOSTS = frozenset({"feeds.feedburner.com", "feedproxy.google.com", "feedpress.me", "feeds.feedblitz.com"})
+# Social networks' share links look like feeds ("facebook.com/dialog/feed?link=…") and never are.
+SHARE_DOMAINS = ("facebook.com", "twitter.com", "x.com", "linkedin.com", "pinterest.com", "vk.com")
 # The last path segment of a link that is most likely a feed, e.g. /feed, /rss.xml, index.rdf, x.atom.
 _FEED_SEGMENT = re.compile(
     r"^(?:(?:feed|rss|rss2|atom|index)(?:\.(?:xml|rss|atom|rdf|json))?|[^/]+\.(?:rss|atom|rdf))$")
@@ -65,10 +67,11 @@ def _looks_like_feed(url: str | None) -> bool:
     if url is None:
         return False
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or any(host == d or host.endswith(f".{d}") for d in SHARE_DOMAINS):
         return False
     segment = parts.path.rstrip("/").rsplit("/", 1)[-1].lower()
-    return (parts.hostname or "") in FEED_HOSTS or bool(_FEED_SEGMENT.match(segment))
+    return host in FEED_HOSTS or bool(_FEED_SEGMENT.match(segment))
 
 
 def _base_href(document: etree._Element) -> str | None:

@@ -46,6 +46,14 @@ def test_links_that_look_like_feeds_are_found_and_a_base_element_is_honoured() -
         "https://site.example/rss.xml"]
 
 
+def test_social_share_links_are_not_feeds() -> None:
+    # the NYT's and the BBC's share buttons (article-extraction benchmark pages) end in /dialog/feed
+    html = b"""<a href="https://www.facebook.com/dialog/feed?app_id=9869919170&amp;link=https%3A%2F%2Fwww.nytimes.com%2F">
+      Share</a> <a href="http://facebook.com/feed">x</a> <a href="https://x.com/feed">y</a>
+      <a href="https://notfacebook.com/feed">own feed</a>"""
+    assert feed_links(html, BASE) == ["https://notfacebook.com/feed"]
+
+
 def test_the_discover_command_fetches_the_page_with_the_pollers_rules(
         feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     feed_server.resources["/"] = Resource(
