@@ -170,14 +170,14 @@ def _summary(raw: RawItem) -> str | None:
 
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:
-    """The byline (people) and the agency: structured fields first (dateline, byline, the format's providers),
-    then the text, then feed authors, then a copyright footer."""
+    """The byline (people) and the agency: the dateline, the format's byline, the text's byline and credit
+    lines, the format's providers (often the distributor), feed authors, then a copyright footer."""
     authors, author_agency = _authors(raw.authors)
     structured, structured_agency = _structured_byline(raw.byline)
     if structured is None:
         credited = [name for role in BYLINE_ROLES for name in wire.credits.get(role, ())]
         structured = _unique([*wire.byline, *authors, *credited])
-    return structured, (dateline.agency or structured_agency or _provider_agency(raw.providers) or wire.agency
+    return structured, (dateline.agency or structured_agency or wire.agency or _provider_agency(raw.providers)
                         or author_agency or wire.footer_agency)
 
 
