@@ -27,6 +27,11 @@ FEED_INTERVAL = Gauge(
     "The interval the feed is polled at now (configured, or learned when adaptive), before jitter and hints",
     ["feed"],
 )
+PAGES_SKIPPED = Counter(
+    "wirefeed_poller_pages_skipped_total",
+    "Older pages (RFC 5005 next links) given up after failing several polls in a row; the newer pages' items "
+    "were published without theirs", ["feed"]
+)
 CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]
 )

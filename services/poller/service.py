@@ -47,6 +47,10 @@ from services.poller.state import FeedState, PollerStore
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+# Polls in a row an older page may fail before it is given up and the newer pages published without it:
+# retrying rides out a broken server, and a next link that stays broken (a stale JSON Feed next_url, a
+# page on a host that no longer exists) must not keep a feed from ever publishing.
+PAGE_ATTEMPTS = 3
 Publish = Callable[[list[RawItem]], None]
 Clock = Callable[[], datetime]
 Logger = structlog.typing.FilteringBoundLogger
@@ -173,24 +177,34 @@ class Poller:
             return PollOutcome(feed.id, "unchanged")
         try:
             parsed = await self._off_loop(self._parse, feed, result, now)
-            items = await self._with_older_pages(feed, parsed, result.final_url, bound)
+            items = await self._with_older_pages(feed, parsed, result.final_url, state, bound)
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
         except FetchError as error:
             return self._failed(feed, state, error, bound)
         return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
-    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str, bound: Logger) -> list[RawItem]:
+    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str, state: FeedState,
+                                bound: Logger) -> list[RawItem]:
         """RFC 5005 paging: while every item of a page is unseen, the burst may go on beyond it, so the
         next page is read too (up to ``max_pages``). All pages are read before anything is published: a
-        failed page fails the poll, and the retry starts again from the first page, losing nothing."""
+        failed page fails the poll, and the retry starts again from the first page, losing nothing. After
+        ``PAGE_ATTEMPTS`` such polls in a row the failing page is given up and the pages read are published."""
         items, page, visited = list(first.items), first, {url}
         for _ in range(self.max_pages - 1):
             next_url = page.next_page_url
             if not next_url or next_url in visited or not (self.backfill or self._all_unseen(feed, page.items)):
                 return items
             visited.add(next_url)
-            page = await self._fetch_page(feed, next_url)
+            try:
+                page = await self._fetch_page(feed, next_url)
+            except (FetchError, FeedParseError) as error:
+                if state.consecutive_failures + 1 < PAGE_ATTEMPTS:
+                    raise
+                metrics.PAGES_SKIPPED.labels(feed.id).inc()
+                bound.warning("feed_page_skipped", url=next_url, error=str(error)[:300],
+                              failures=state.consecutive_failures)
+                return items
             items = page.items + items  # older pages first, so the newest copy of a moved item wins
         if page.next_page_url and self._all_unseen(feed, page.items):
             bound.warning("feed_paging_truncated", pages=self.max_pages)

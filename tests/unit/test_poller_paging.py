@@ -5,12 +5,13 @@ from __future__ import annotations
 from html import escape
 
 import structlog
+from prometheus_client import REGISTRY
 
 from schemas import RawItem
 from services.poller.backfill import backfill_feeds
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
-from services.poller.service import Poller
+from services.poller.service import PAGE_ATTEMPTS, Poller
 from services.poller.state import PollerStore
 from tests.helpers import FeedServer, Resource
 
@@ -85,6 +86,23 @@ async def test_a_failing_page_fails_the_poll_and_the_retry_reads_every_page_agai
     serve(feed_server, newest=30)
     assert await poll(feed_server, store, published) == "ok"
     assert numbers(published) == list(range(1, 31))
+
+
+async def test_a_page_that_keeps_failing_is_given_up_and_the_newer_pages_are_published(
+        feed_server: FeedServer, store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"gone for good", status=404)  # a stale next link
+    published: list[RawItem] = []
+    for _ in range(PAGE_ATTEMPTS - 1):  # retried first: the page may come back
+        assert await poll(feed_server, store, published) == "http_status"
+    assert published == []
+    skipped = REGISTRY.get_sample_value("wirefeed_poller_pages_skipped_total", {"feed": "paged"}) or 0.0
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(21, 31))  # page 1; the feed is no longer stuck
+    assert any(entry["event"] == "feed_page_skipped" for entry in logs)
+    assert REGISTRY.get_sample_value("wirefeed_poller_pages_skipped_total", {"feed": "paged"}) == skipped + 1
+    assert store.feed_state("paged", feed_server.url("/feed.xml")).consecutive_failures == 0
 
 
 async def test_a_next_link_that_loops_back_is_not_followed_again(feed_server: FeedServer, store: PollerStore) -> None:
