@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from schemas import TOPIC_MODELS
 
@@ -15,10 +16,20 @@ def schema_path(topic: str) -> Path:
 
 
 def render(topic: str) -> str:
-    schema = TOPIC_MODELS[topic].model_json_schema(mode="serialization")
+    # Open objects: a consumer validating with this schema must accept the optional fields a later
+    # producer adds (wirefeed's own consumers ignore them too), or adding one would not be compatible.
+    schema = _open(TOPIC_MODELS[topic].model_json_schema(mode="serialization"))
     schema["$id"] = f"https://wirefeed.dev/schemas/{topic}.schema.json"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def _open(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _open(value) for key, value in node.items() if (key, value) != ("additionalProperties", False)}
+    if isinstance(node, list):
+        return [_open(value) for value in node]
+    return node
 
 
 def main() -> None:

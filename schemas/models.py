@@ -6,18 +6,55 @@ retyping one is a breaking change and needs a new model version and a new topic 
 
 from __future__ import annotations
 
+import copy
+import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 
 class Message(BaseModel):
+    """A topic's message. Built in code it refuses unknown fields, so a misspelt field fails at once; read
+    from a topic or a store (:meth:`from_json`, :meth:`from_data`) it ignores fields a newer producer added,
+    which is what makes adding an optional field compatible for consumers that are not upgraded yet."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=False).encode()
+
+    @classmethod
+    def from_json(cls, value: bytes | str) -> Self:
+        try:
+            return cls.model_validate_json(value)
+        except ValidationError as error:
+            if not _only_unknown_fields(error):
+                raise
+            return cls.from_data(json.loads(value))
+
+    @classmethod
+    def from_data(cls, data: Any) -> Self:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            if not _only_unknown_fields(error):
+                raise
+            return cls.model_validate(_without(copy.deepcopy(data), [e["loc"] for e in error.errors()]))
+
+
+def _only_unknown_fields(error: ValidationError) -> bool:
+    return all(e["type"] == "extra_forbidden" for e in error.errors())
+
+
+def _without(data: Any, paths: list[tuple[int | str, ...]]) -> Any:
+    for *parents, name in paths:
+        node = data
+        for key in parents:
+            node = node[key]
+        del node[name]
+    return data
 
 
 class FeedFormat(StrEnum):

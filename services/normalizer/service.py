@@ -67,7 +67,7 @@ class NormalizeBatch:
     def _article_or_dead_letter(self, record: ConsumerRecord, now: datetime, futures: list[object]) -> Article | None:
         metrics.ITEMS_CONSUMED.inc()
         try:
-            raw = RawItem.model_validate_json(record.value)
+            raw = RawItem.from_json(record.value)
             return normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
         except NoTextError:
             metrics.ITEMS_SKIPPED.labels("no_text").inc()

@@ -123,7 +123,7 @@ class SinkBatch:
         articles, letters = [], []
         for record in records:
             try:
-                articles.append(_storable(record.value, Article.model_validate_json(record.value)))
+                articles.append(_storable(record.value, Article.from_json(record.value)))
             except Exception as error:  # pure code on one record: whatever it raises is that record's fault
                 if not isinstance(error, (ValidationError, ValueError, TypeError)):
                     log.exception("article_check_failed_unexpectedly", partition=record.partition,

@@ -291,6 +291,4 @@ def article_filters(since: datetime | None, feed_id: str | None, story_id: str |
 
 
 def _article(payload: Any) -> Article:
-    if isinstance(payload, (dict, list)):
-        return Article.model_validate(payload)
-    return Article.model_validate(json.loads(payload))
+    return Article.from_data(payload if isinstance(payload, (dict, list)) else json.loads(payload))

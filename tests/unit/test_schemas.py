@@ -1,8 +1,9 @@
 import json
 
 import pytest
+from pydantic import ValidationError
 
-from schemas import TOPIC_MODELS, Article
+from schemas import TOPIC_MODELS, Article, RawItem
 from schemas.generate import render, schema_path
 
 
@@ -24,3 +25,32 @@ def test_article_schema_lists_the_fields_downstream_consumers_rely_on() -> None:
                  "pubstatus", "embargoed_until", "urgency", "wire_prefixes"):
         assert name in properties, name
     assert set(Article.model_fields) == set(properties)
+
+
+def _raw_item(**extra: object) -> dict[str, object]:
+    return {"item_id": "f:1", "feed_id": "f", "feed_url": "https://f.example/feed", "format": "rss",
+            "fetched_at": "2024-01-01T00:00:00Z", "content_hash": "h", **extra}
+
+
+def test_a_message_from_a_newer_producer_is_read_without_its_new_fields() -> None:
+    # What an upgraded poller may send to a normalizer not upgraded yet: adding an optional field is
+    # compatible, so it must not be dead-lettered.
+    newer = _raw_item(added_later="x", enclosures=[{"url": "https://f.example/a.mp3", "codec": "opus"}])
+    item = RawItem.from_json(json.dumps(newer))
+    assert item.item_id == "f:1" and item.enclosures[0].url == "https://f.example/a.mp3"
+    assert RawItem.from_data(newer) == item
+    assert "added_later" in newer  # the caller's data is left alone
+
+
+def test_a_message_that_is_wrong_otherwise_is_still_refused() -> None:
+    with pytest.raises(ValidationError):
+        RawItem.from_json(json.dumps(_raw_item(added_later="x", fetched_at="not a time")))
+    with pytest.raises(ValidationError):
+        RawItem.from_json(json.dumps({"added_later": "x"}))
+    with pytest.raises(ValidationError):  # built in code, a misspelt field fails at once
+        RawItem(**_raw_item(feed_titel="x"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("topic", sorted(TOPIC_MODELS))
+def test_the_published_schemas_let_consumers_accept_fields_added_later(topic: str) -> None:
+    assert '"additionalProperties": false' not in schema_path(topic).read_text()
