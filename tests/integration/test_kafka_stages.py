@@ -54,6 +54,9 @@ def test_the_normalizer_publishes_articles_drops_exact_duplicates_and_dead_lette
     for raw in raws:
         producer.send(settings.topics.raw_items, key=raw.item_id.encode(), value=raw.to_bytes())
     producer.send(settings.topics.raw_items, key=b"bad", value=b"{not json")
+    # From a newer poller: a field added later is ignored, not dead-lettered.
+    newer = {**json.loads(raw_item(4).to_bytes()), "added_later": "x"}
+    producer.send(settings.topics.raw_items, key=b"feed-a:guid-4", value=json.dumps(newer).encode())
     producer.flush()
     dedup = DedupStore(Database(sqlite_url))
     dedup.migrate()
@@ -61,15 +64,15 @@ def test_the_normalizer_publishes_articles_drops_exact_duplicates_and_dead_lette
     consumer.subscribe([settings.topics.raw_items])
     loop = consumer_loop(consumer, NormalizeBatch(producer, settings.topics, dedup))
     with running(loop):
-        articles = [Article.model_validate_json(v) for _, v in read_all(settings, settings.topics.articles, 3)]
+        articles = [Article.model_validate_json(v) for _, v in read_all(settings, settings.topics.articles, 4)]
         letters = [DeadLetter.model_validate_json(v) for _, v in read_all(settings, settings.topics.dead_letter, 1)]
-        wait_for(lambda: _committed(consumer, settings.topics.raw_items) == 5, message="offsets committed")
+        wait_for(lambda: _committed(consumer, settings.topics.raw_items) == 6, message="offsets committed")
     consumer.close(autocommit=False)
-    assert sorted(a.title for a in articles) == ["Story number 1", "Story number 2", "Story number 3"]
+    assert sorted(a.title for a in articles) == [f"Story number {n}" for n in (1, 2, 3, 4)]
     assert letters[0].stage == "normalizer" and letters[0].payload == "{not json"
     assert letters[0].error_class == "ValidationError" and "JSON" in letters[0].reason
-    extra = read_all(settings, settings.topics.articles, 4, timeout=3)
-    assert len(extra) == 3  # the duplicate from feed-b was not published
+    extra = read_all(settings, settings.topics.articles, 5, timeout=3)
+    assert len(extra) == 4  # the duplicate from feed-b was not published
     producer.close()
 
 
