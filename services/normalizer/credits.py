@@ -169,6 +169,8 @@ def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     if parsed is not None:
         return parsed
     text = _BY_WORD.sub("", text, count=1)
+    if _AFP_SIGNATURE.fullmatch(text):
+        return [], None  # desk initials ("gr/bp" in EFE's NITF): nobody by name, and not only AFP signs so
     lead = text.split(",", 1)[0].strip()
     agency = canonical_agency(text) or canonical_agency(lead)
     if agency or is_non_person(text) or is_non_person(lead):

@@ -321,6 +321,7 @@ def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
     ("Reuters, MAR 04", ([], "Reuters")),
     ("Mia Rabson and Jordan Press", (["Mia Rabson", "Jordan Press"], None)),
     ("degenhardt.sandra", (["degenhardt.sandra"], None)),  # not a shape we know: as given
+    ("gr/bp", ([], None)),  # EFE's desk initials
     ("Alan Karben,\n\t\tNITF Network News Online", (["Alan Karben, NITF Network News Online"], None)),
 ])
 def test_a_formats_byline_field_is_read_or_kept_as_given(field: str, expected: object) -> None:
