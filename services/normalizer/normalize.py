@@ -58,6 +58,7 @@ LEARNED_MAX_SHARE = 0.5
 # Above this a format's version is a revision id, not a count: Reuters' NewsML-G2 numbers its versions
 # 978556838, 1542761538, ... Such a story starts at version 1 and counts up from there.
 MAX_VERSION_COUNT = 9_999
+MAX_PROVIDER_CHARS = 200
 FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
@@ -185,6 +186,8 @@ def _provider_agency(providers: Iterable[str]) -> str | None:
     """The first agency the format's providers name: "Thomson Reuters", "reuters.com", "REUTERS", and for
     STT's "STT–AFP" (STT sending AFP copy) the agency the copy came from."""
     for provider in providers:
+        if len(provider) > MAX_PROVIDER_CHARS:
+            continue  # a name, not a text: searching a hostile megabyte for agencies would cost seconds
         for part in reversed(_PROVIDER_PARTS.split(provider)):
             if agency := canonical_agency(part) or find_agency(part):
                 return agency

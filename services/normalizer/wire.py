@@ -70,6 +70,7 @@ _PREFIX = re.compile(
     r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF)"
     r"(?: (?P<number>\d{1,3}))?\s?-\s?(?=\S)",
 )
+MAX_DATELINE_CHARS = 200
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
 _BULLET = re.compile(r"[*•·▪]\s")
 _EDITORIAL_NOTE = re.compile(
@@ -188,6 +189,8 @@ def parse_dateline(text: str) -> tuple[str | None, str | None]:
 
 def parse_structured_dateline(raw: str) -> tuple[str | None, str | None]:
     """A format's dateline field ("BAGHDAD, Jan 5", "Paris (AFP)") as (place, agency)."""
+    if len(raw) > MAX_DATELINE_CHARS:
+        return None, None  # not a dateline, and searching a hostile megabyte for a date costs seconds
     place, agency = parse_dateline(raw)
     if place or agency:
         return place, agency

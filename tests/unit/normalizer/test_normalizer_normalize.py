@@ -126,6 +126,11 @@ def test_a_removed_copyright_footer_names_the_agency_when_nothing_else_does(foot
         == "AFP"
 
 
+def test_a_provider_too_long_to_be_a_name_is_not_searched_for_agencies() -> None:
+    assert normalize(raw_item(content_html="<p>Text.</p>", providers=["x " * 100_000 + "Reuters"]), NOW).agency is None
+    assert normalize(raw_item(content_html="<p>Text.</p>", providers=["Thomson Reuters"]), NOW).agency == "Reuters"
+
+
 def test_a_wire_version_that_counts_is_kept_and_a_revision_id_is_not() -> None:
     assert normalize(raw_item(version=11), NOW).version == 11  # ninjs "version": "11"
     assert normalize(raw_item(version=978556838), NOW).version == 1  # Reuters NewsML-G2 version="978556838"

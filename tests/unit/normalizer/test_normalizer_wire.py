@@ -83,6 +83,10 @@ def test_structured_datelines(raw: str, expected: tuple[str | None, str | None])
     assert parse_structured_dateline(raw) == expected
 
 
+def test_a_dateline_field_too_long_to_be_one_is_not_searched() -> None:
+    assert parse_structured_dateline("BAGHDAD " * 100_000) == (None, None)  # a hostile feed's megabyte
+
+
 @pytest.mark.parametrize(("line", "credits"), [
     ("(Reporting by Timour Azhari; Editing by Alison Williams)",
      {"reporting": ["Timour Azhari"], "editing": ["Alison Williams"]}),
