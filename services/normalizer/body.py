@@ -31,8 +31,12 @@ URL_SCHEMES = {"http", "https", "mailto"}
 BLOCK_TAGS = frozenset({
     "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "table",
     "section", "article", "figure", "figcaption", "ul", "ol", "dl", "dt", "dd", "hr", "header", "footer",
-    "main", "td", "th", "caption", "address",
+    "main", "caption", "address",
 })
+# A table row is one paragraph, its cells set apart: "McNeil NYM | 72 | 271 | .351" reads as a row, where a
+# paragraph per cell scattered an agate table over hundreds of lines.
+_CELL_TAGS = frozenset({"td", "th"})
+CELL_SEPARATOR = " | "
 # Blocks that mean nothing without content: a publisher's empty <p></p> is dropped from the HTML.
 _DROPPED_WHEN_EMPTY = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "figcaption"})
 _CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
@@ -135,15 +139,20 @@ class _Walker:
         self.spans: list[tuple[_Element, int, int]] = []
         self.empty_blocks: list[_Element] = []  # blocks without a character of text
         self._piece_chunks: list[int] = []  # chunk of every non-blank text slot, in document order
+        self._cell_follows = False  # a cell began after text in this chunk: separate the two
         self._visit_children(root, in_link=False)
 
     def _break(self) -> None:
+        self._cell_follows = False
         if self.chunks[-1]:
             self.chunks.append([])
             self.link_chars.append(0)
             self.pieces.append([])
 
     def _add(self, text: str, element: _Element, is_tail: bool, in_link: bool) -> None:
+        if self._cell_follows and not text.isspace():
+            self.chunks[-1].append(CELL_SEPARATOR)  # not a slot of the tree: never cleared
+            self._cell_follows = False
         self.chunks[-1].append(text)
         if text.isspace():
             return  # kept for spacing, but never cleared nor counted in a span
@@ -161,6 +170,8 @@ class _Walker:
         start = len(self._piece_chunks)
         if block:
             self._break()
+        elif tag in _CELL_TAGS:
+            self._cell_follows = any(not part.isspace() for part in self.chunks[-1])
         self._visit_children(element, in_link)
         if block:
             self._break()

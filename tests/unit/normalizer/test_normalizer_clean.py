@@ -130,6 +130,17 @@ def test_block_elements_and_line_breaks_make_paragraphs() -> None:
     assert html_to_paragraphs(html) == ["One", "Two", "Three", "Four five", "Six", "seven"]
 
 
+def test_a_table_row_is_one_paragraph_with_its_cells_set_apart() -> None:
+    # AP's agate (a baseball top ten) had read as one paragraph per cell, hundreds of lines of numbers.
+    body = parse_body("<table><tr><th>Player</th> <th>AB</th><th>Pct.</th></tr>"
+                      "<tr><td>McNeil NYM</td><td>271</td><td>.351</td></tr>"
+                      "<tr><td><p>A layout cell</p></td><td><p>another</p></td></tr></table><p>After.</p>")
+    assert body.paragraphs == ["Player | AB | Pct.", "McNeil NYM | 271 | .351", "A layout cell", "another",
+                               "After."]
+    body.drop({1})
+    assert "McNeil" not in body.html() and "<th>Pct.</th>" in body.html()
+
+
 def test_page_furniture_goes_with_its_text() -> None:
     html = ('<p>Story.</p><nav>Home | World</nav><aside>Most read</aside><form><button>Subscribe</button>'
             '</form><div class="sharedaddy">Share this</div><footer>About us</footer>'
