@@ -72,6 +72,9 @@ _SINGLE_RULES = [
     # support prompts
     r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
     r"donate (?:now|today|here|to us))\b.{0,200}",
+    # picture credits: "Image credits: top Google; second Brian Shih", "Photo courtesy of …" ("Photos by
+    # amateurs flooded social media" is news, so "by" alone is not enough)
+    r"(?:image|photo|picture|photograph)s?\s+(?:credits?:?|courtesy(?:\s+of)?)\s.{1,120}",
     # link furniture with no story text: Reddit's footer, permalinks, a lone glyph linking to the post
     r"submitted by\s*(?:/?u/)?[\w\-]+(?:\s*to\s*/?(?:r/)?[\w\-]+)?|\[link\]\s*\[(?:\d+\s+)?comments?\]",
     r"(?:[∞¶#★]\s*)?permalink",

@@ -42,7 +42,8 @@ SEED_NOTICE = [
     "To read this article in full, please click here", "To read the full story, visit ledger.example.",
     "Sign up here to get an email whenever First Dog cartoons are published", "Sign up for email alerts.",
     "submitted by /u/llogiq", "submitted by /u/kevincox_ca to r/kevincox", "submitted by cakebeer to funny",
-    "[link] [comments]", "[link] [42 comments]", "∞ Permalink", "Permalink", "★",
+    "[link] [comments]", "Image credits: top Google; second Brian Shih", "Photo courtesy of the city of Oslo",
+    "Photo credit: Jane Doe/Reuters", "[link] [42 comments]", "∞ Permalink", "Permalink", "★",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -61,7 +62,8 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Sign up for the marathon closes on Friday, organisers said.",
     "Residents can sign up for alerts at city hall, the mayor said.",
     "The link between the two comments was unclear.", "Submitted by the council to the minister on Friday.",
-    "Permalinks break when sites move.", "42", "A",
+    "Permalinks break when sites move.", "42", "A", "Photo books → PDF (File → Export → Export Book as PDF)",
+    "Photographs by the victims' families were shown in court on Monday.", "Photos by amateurs flooded social media.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
