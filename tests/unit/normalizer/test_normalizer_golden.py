@@ -1,17 +1,20 @@
-"""Golden files: ``tests/data/golden/normalize-<case>.input.json`` (a RawItem) beside
-``normalize-<case>.expected.json`` (the Article fields that cleaning and extraction decide).
+"""Golden files: ``tests/data/golden/normalize-<case>.input.json`` (a RawItem), or ``.input.xml`` (a wire
+document the poller reads first: NewsML-G2, NITF, NewsML 1), beside ``normalize-<case>.expected.json``
+(the Article fields that cleaning and extraction decide).
 
 After an intended change of behaviour, rewrite the expected files and review the diff::
 
     WIREFEED_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/normalizer/test_normalizer_golden.py
 
-Without the variable the test only compares. "now" is the item's fetch time, so the files never age.
+Without the variable the test only compares. "now" is the item's fetch time (``DOCUMENTS_FETCHED_AT``
+for documents), so the files never age.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +22,11 @@ import pytest
 
 from schemas import Article, RawItem
 from services.normalizer.normalize import normalize
+from services.poller.formats import FeedContext, parse_document
 
 GOLDEN = Path(__file__).parents[2] / "data" / "golden"
-CASES = sorted(path.name.removesuffix(".input.json") for path in GOLDEN.glob("normalize-*.input.json"))
+CASES = sorted(path.name.split(".input.")[0] for path in GOLDEN.glob("normalize-*.input.*"))
+DOCUMENTS_FETCHED_AT = datetime(2024, 7, 10, 12, 0, tzinfo=UTC)
 FIELDS = (
     "title", "summary", "body_text", "body_html", "language", "published_at", "published_at_estimated",
     "updated_at", "dateline", "agency", "byline", "credits", "wire_prefixes", "version", "pubstatus",
@@ -31,6 +36,11 @@ UPDATE = os.environ.get("WIREFEED_UPDATE_GOLDEN") == "1"
 
 
 def load_raw(case: str) -> RawItem:
+    document = GOLDEN / f"{case}.input.xml"
+    if document.exists():
+        ctx = FeedContext(feed_id="wire", feed_url="https://wire.example/feed", fetched_at=DOCUMENTS_FETCHED_AT)
+        (item,) = parse_document(document.read_bytes(), ctx).items
+        return item
     return RawItem.model_validate_json((GOLDEN / f"{case}.input.json").read_text())
 
 
@@ -44,8 +54,10 @@ def selected(article: Article) -> dict[str, Any]:
     return {field: dumped[field] for field in FIELDS}
 
 
-def test_there_are_golden_cases() -> None:
+def test_there_are_golden_cases_for_every_wire_format() -> None:
     assert len(CASES) >= 6
+    formats = {load_raw(case).format.value for case in CASES}
+    assert {"ninjs", "newsml-g2", "nitf", "newsml-1", "rss", "atom"} <= formats
 
 
 @pytest.mark.parametrize("case", CASES)
