@@ -41,7 +41,11 @@ class Message(BaseModel):
         except ValidationError as error:
             if not _only_unknown_fields(error):
                 raise
-            return cls.model_validate(_without(copy.deepcopy(data), [e["loc"] for e in error.errors()]))
+            try:
+                known = _without(copy.deepcopy(data), [e["loc"] for e in error.errors()])
+            except (KeyError, IndexError, TypeError):
+                raise error from None  # a location that is not a plain path: refuse as before
+            return cls.model_validate(known)
 
 
 def _only_unknown_fields(error: ValidationError) -> bool:
