@@ -61,6 +61,10 @@ class TransportError(FetchError):
     kind = "transport"
 
 
+class UnresolvedHostError(TransportError):
+    """The host name has no address here (DNS failed or knows no such name)."""
+
+
 class TooManyRedirectsError(FetchError):
     kind = "redirect_loop"
 
@@ -95,7 +99,8 @@ class Fetcher:
     """Fetches feeds (and WebSub hub requests) under the limits and address rules above.
 
     ``proxy`` sends every request through an HTTP proxy (httpx 0.28 ``proxy=``); the address check
-    before each request still applies, the connect-time check cannot (the proxy connects). ``transport``
+    before each request still applies to names this host can resolve, the connect-time check cannot (the
+    proxy connects), and a name this host cannot resolve is left to the proxy. ``transport``
     replaces the network entirely (tests); ``resolver`` replaces DNS (tests).
     """
 
@@ -104,6 +109,7 @@ class Fetcher:
                  ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
         self.limits = limits
         self.resolver: Resolver = resolver or resolve
+        self._proxied = bool(proxy)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.
         pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -221,7 +227,12 @@ class Fetcher:
         if self.limits.allow_private_networks:
             return
         host = parts.hostname
-        addresses = [host] if is_ip_literal(host) else await self.resolver(host, _port(parts.scheme, parts.port))
+        try:
+            addresses = [host] if is_ip_literal(host) else await self.resolver(host, _port(parts.scheme, parts.port))
+        except UnresolvedHostError:
+            if self._proxied:
+                return  # behind a proxy-only egress the proxy resolves names; its own rules decide about them
+            raise
         self._check_addresses(host, addresses)
 
     def _check_addresses(self, host: str, addresses: list[str]) -> None:
@@ -236,7 +247,7 @@ async def resolve(host: str, port: int) -> list[str]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise TransportError(f"cannot resolve {host}: {error.strerror}") from error
+        raise UnresolvedHostError(f"cannot resolve {host}: {error.strerror}") from error
     return sorted({str(info[4][0]) for info in infos})
 
 

@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.poller.__main__ import make_fetcher
-from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits
+from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, UnresolvedHostError
 from services.poller.settings import PollerSettings
 from tests.helpers import FeedServer, Resource, rss
 
@@ -128,3 +128,20 @@ async def test_with_a_proxy_the_address_check_before_the_request_still_applies(f
     await fetcher.aclose()
     await public.aclose()
     assert [path for path, _ in feed_server.requests] == ["http://public.example/feed.xml"]
+
+
+async def test_behind_a_proxy_a_name_this_host_cannot_resolve_is_left_to_the_proxy(feed_server: FeedServer) -> None:
+    # Corporate egress: only the proxy resolves public names. Without a proxy the same name fails.
+    async def no_dns(host: str, port: int) -> list[str]:
+        raise UnresolvedHostError(f"cannot resolve {host}: Name or service not known")
+
+    feed_server.resources["http://feeds.example/feed.xml"] = Resource(FEED)
+    proxied = Fetcher(FetchLimits(), proxy=feed_server.url(""), resolver=no_dns)
+    direct = Fetcher(FetchLimits(), resolver=no_dns)
+    try:
+        assert (await proxied.fetch("http://feeds.example/feed.xml")).body == FEED
+        with pytest.raises(UnresolvedHostError):
+            await direct.fetch("http://feeds.example/feed.xml")
+    finally:
+        await proxied.aclose()
+        await direct.aclose()
