@@ -139,11 +139,12 @@ class _Walker:
         self.spans: list[tuple[_Element, int, int]] = []
         self.empty_blocks: list[_Element] = []  # blocks without a character of text
         self._piece_chunks: list[int] = []  # chunk of every non-blank text slot, in document order
+        self._chunk_has_text = False  # kept as we go: scanning the chunk at every cell is quadratic
         self._cell_follows = False  # a cell began after text in this chunk: separate the two
         self._visit_children(root, in_link=False)
 
     def _break(self) -> None:
-        self._cell_follows = False
+        self._chunk_has_text = self._cell_follows = False
         if self.chunks[-1]:
             self.chunks.append([])
             self.link_chars.append(0)
@@ -156,6 +157,7 @@ class _Walker:
         self.chunks[-1].append(text)
         if text.isspace():
             return  # kept for spacing, but never cleared nor counted in a span
+        self._chunk_has_text = True
         self.pieces[-1].append((element, is_tail))
         self._piece_chunks.append(len(self.chunks) - 1)
         if in_link:
@@ -171,7 +173,7 @@ class _Walker:
         if block:
             self._break()
         elif tag in _CELL_TAGS:
-            self._cell_follows = any(not part.isspace() for part in self.chunks[-1])
+            self._cell_follows = self._chunk_has_text
         self._visit_children(element, in_link)
         if block:
             self._break()

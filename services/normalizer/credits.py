@@ -35,7 +35,8 @@ _CONTRIBUTED = re.compile(
     r"journalists?|correspondents?|photographers?|video ?journalists?|researchers?) (?P<names>.+?))?,? "
     r"contributed(?: to this (?:report|story|article))?(?: from [^.]+)?\.?",
 )
-_AFP_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+# Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp".
+_DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
@@ -70,7 +71,7 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
     if match:
         names = split_names(match.group("names") or "")
         return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
-    if len(text) < 24 and _AFP_SIGNATURE.fullmatch(text):
+    if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
         return {}, "AFP"  # AFP signs its copy with desk initials: "bur-sah/rl"
     return {}, None
 
@@ -169,7 +170,7 @@ def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     if parsed is not None:
         return parsed
     text = _BY_WORD.sub("", text, count=1)
-    if _AFP_SIGNATURE.fullmatch(text):
+    if _DESK_SIGNATURE.fullmatch(text):
         return [], None  # desk initials ("gr/bp" in EFE's NITF): nobody by name, and not only AFP signs so
     lead = text.split(",", 1)[0].strip()
     agency = canonical_agency(text) or canonical_agency(lead)

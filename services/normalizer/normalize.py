@@ -189,7 +189,7 @@ def _provider_agency(providers: Iterable[str]) -> str | None:
         if len(provider) > MAX_PROVIDER_CHARS:
             continue  # a name, not a text: searching a hostile megabyte for agencies would cost seconds
         for part in reversed(_PROVIDER_PARTS.split(provider)):
-            if agency := canonical_agency(part) or find_agency(part):
+            if agency := find_agency(part):
                 return agency
     return None
 

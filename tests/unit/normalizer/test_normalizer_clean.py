@@ -139,6 +139,9 @@ def test_a_table_row_is_one_paragraph_with_its_cells_set_apart() -> None:
                                "After."]
     body.drop({1})
     assert "McNeil" not in body.html() and "<th>Pct.</th>" in body.html()
+    # Empty cells set nothing apart (a hostile row of thousands of them once cost quadratic time).
+    assert parse_body("<table><tr>" + "<td> </td>" * 1000 + "<td>a</td><td></td><td>b</td></tr></table>",
+                      "https://x.example/").paragraphs == ["a | b"]
 
 
 def test_page_furniture_goes_with_its_text() -> None:
