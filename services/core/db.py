@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import structlog
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 log = structlog.get_logger(__name__)
 
@@ -73,17 +74,22 @@ class Tx:
 class Database:
     """A connection (SQLite) or a pool (PostgreSQL) handing out transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, pool_size: int = 4, read_only: bool = False, create: bool = True) -> None:
+        """``read_only`` refuses every write (the read side needs none); ``create=False`` (implied by it)
+        refuses a SQLite file that is not there, where SQLite would create an empty one."""
         self.url = url
         scheme = urlsplit(url).scheme.split("+")[0]
         if scheme == "sqlite":
             self.dialect: Dialect = "sqlite"
-            self._sqlite = _open_sqlite(url)
+            self._sqlite = _open_sqlite(url, read_only=read_only, create=create and not read_only)
             self._lock = threading.RLock()
+            # IMMEDIATE takes the write lock up front, which a read-only connection may not.
+            self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         elif scheme in ("postgresql", "postgres"):
             self.dialect = "postgresql"
+            options = {"options": "-c default_transaction_read_only=on"} if read_only else {}
             self._pool = ConnectionPool(
-                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5},
+                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5, **options},
                 # After a server restart the pool still holds dead connections; checking one before
                 # handing it out (one round trip) spares the first transaction a certain failure.
                 check=ConnectionPool.check_connection,
@@ -96,7 +102,7 @@ class Database:
     def transaction(self) -> Iterator[Tx]:
         if self.dialect == "sqlite":
             with self._lock:
-                self._sqlite.execute("BEGIN IMMEDIATE")
+                self._sqlite.execute(self._begin)
                 try:
                     yield Tx(self._sqlite.cursor(), "sqlite")
                 except BaseException:
@@ -158,6 +164,58 @@ class Database:
             tx._cursor.execute(statement)
 
 
+def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True) -> int:
+    """Run a command-line command on a database: 0, or 1 with one line on stderr when the database is
+    missing, holds no tables yet or cannot be reached, where a traceback would help nobody.
+
+    ``creator`` names the service whose start-up creates the tables the command reads.
+    """
+    try:
+        _check_reachable(url)
+        db = Database(url, read_only=read_only, create=False)
+        try:
+            command(db)
+        finally:
+            db.close()
+    except Exception as error:
+        reason = _explain(error, url, creator)
+        if reason is None:
+            raise
+        print(f"wirefeed: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_reachable(url: str) -> None:
+    """A PostgreSQL server that is down or refuses the URL fails here at once, saying why; the pool would
+    retry quietly until its wait ran out."""
+    if urlsplit(url).scheme.split("+")[0] in ("postgresql", "postgres"):
+        psycopg.connect(url, connect_timeout=5).close()
+
+
+def _explain(error: Exception, url: str, creator: str) -> str | None:
+    shown = display_url(url)
+    if isinstance(error, DatabaseError):
+        return str(error)
+    if isinstance(error, psycopg.errors.UndefinedTable) or (
+            isinstance(error, sqlite3.OperationalError) and str(error).startswith("no such table")):
+        first_line = str(error).splitlines()[0]  # PostgreSQL adds the statement, marked, below
+        return (f"{shown} holds none of wirefeed's tables yet ({first_line}); "
+                f"{creator} creates them when it first starts")
+    if isinstance(error, (*TRANSIENT_ERRORS, PoolTimeout)):
+        return f"cannot use {shown}: {' '.join(str(error).split())}"
+    return None
+
+
+def display_url(url: str) -> str:
+    """The URL with its password masked, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
 def as_datetime(value: Any) -> datetime | None:
     """Timestamps come back as datetime from PostgreSQL and as ISO text from SQLite."""
     if value is None or isinstance(value, datetime):
@@ -165,17 +223,22 @@ def as_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _open_sqlite(url: str) -> sqlite3.Connection:
+def _open_sqlite(url: str, *, read_only: bool, create: bool) -> sqlite3.Connection:
     path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ""
     if not path:
         raise DatabaseError(f"SQLite URL must look like sqlite:///path/to/file.db, got {url!r}")
+    if path != ":memory:" and not create and not Path(path).is_file():
+        raise DatabaseError(f"no SQLite database at {path}: nothing has been stored there yet, or the "
+                            "database URL names another file")
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # Stored as ISO 8601 text: sortable, and read back by as_datetime().
     sqlite3.register_adapter(datetime, datetime.isoformat)
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    target = f"{Path(path).resolve().as_uri()}?mode=ro" if read_only else path
+    conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30, uri=read_only)
+    if not read_only:
+        conn.execute("PRAGMA journal_mode=WAL")  # a setting of the file, made by its writers
+        conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from services.core.db import Database
+from services.core.db import Database, run_command
 from services.poller.leases import holders
 from services.poller.service import feed_health
 from services.poller.state import FeedState, PollerStore
@@ -81,21 +81,12 @@ def _iso(moment: datetime | None) -> str:
 
 
 def show_status(db_url: str, configured: list[str] | None, console: Console) -> int:
-    db = Database(db_url)
-    try:
-        if not db.ping():
-            console.print("[red]the state database does not answer[/]")
-            return 1
-        states = PollerStore(db).all_feed_states()
-        leases = holders(db)
-    except Exception as error:  # no poller has ever migrated this database
-        console.print(f"[red]no poller state in this database[/] ({type(error).__name__})")
-        return 1
-    finally:
-        db.close()
-    now = datetime.now(UTC)
-    render(feed_statuses(states, leases, configured, now), console, now)
-    return 0
+    def show(db: Database) -> None:
+        states, leases = PollerStore(db).all_feed_states(), holders(db)
+        now = datetime.now(UTC)
+        render(feed_statuses(states, leases, configured, now), console, now)
+
+    return run_command(db_url, show, creator="the poller")
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

@@ -37,7 +37,7 @@ def main(settings: SinkSettings | None = None) -> int:
     store = SqlStore(Database(url))
     if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
-    reads = Database(url, pool_size=READ_POOL_SIZE)
+    reads = Database(url, pool_size=READ_POOL_SIZE, read_only=True)  # the read API can change nothing
     producer = make_producer(settings, role="sink")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch,
                              fetch_max_wait_ms=settings.max_batch_latency_ms)

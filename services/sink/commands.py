@@ -88,19 +88,15 @@ def _stories(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     from services.sink.purge import purge_with_progress
 
-    return _with_database(lambda db: purge_with_progress(db, args.older_than_days, args.batch))
+    return _with_database(lambda db: purge_with_progress(db, args.older_than_days, args.batch), read_only=False)
 
 
-def _with_database(run: Callable[[Database], None]) -> int:
+def _with_database(run: Callable[[Database], None], *, read_only: bool = True) -> int:
     from services.core.config import CommonSettings
-    from services.core.db import Database
+    from services.core.db import run_command
 
-    db = Database(CommonSettings().database_url.get_secret_value())
-    try:
-        run(db)
-    finally:
-        db.close()
-    return 0
+    return run_command(CommonSettings().database_url.get_secret_value(), run, creator="the sink",
+                       read_only=read_only)
 
 
 def _one_line(text: str) -> str:

@@ -35,11 +35,13 @@ def store(database_url: str) -> Iterator[SqlStore]:
 
 
 def _serve(store: SqlStore, token: str | None) -> Iterator[httpx.Client]:
-    api = ReadApi(Reader(store.db), token)
+    reads = Database(store.db.url, read_only=True)  # as the sink serves it: beside the writer, unable to write
+    api = ReadApi(Reader(reads), token)
     server = ServiceHTTPServer("127.0.0.1", 0, Health({"database": store.ping}), routes=api.routes()).start()
     with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
         yield client
     server.stop()
+    reads.close()
 
 
 @pytest.fixture

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sqlite3
+import time
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
 from services.cli import main
-from services.core.db import Database
+from services.core.db import Database, display_url
 from services.sink.store import SqlStore
 from tests.factories import article
 
@@ -75,3 +80,49 @@ def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [["search", "x"], ["stories"], ["export"], ["purge", "--older-than-days", "1"]])
+def test_a_missing_sqlite_file_is_named_and_not_created(argv: list[str], sqlite_url: str,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (f"wirefeed: no SQLite database at {path}: nothing has been stored there yet, "
+                                       "or the database URL names another file\n")
+    assert not os.path.exists(path)
+
+
+def test_a_database_the_sink_never_used_is_one_line(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    Database(database_url).close()  # SQLite: an empty file; PostgreSQL: the fixture's database is empty
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", database_url)
+    assert main(["stories"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"wirefeed: {display_url(database_url)} holds none of wirefeed's tables yet (")
+    assert error.endswith("); the sink creates them when it first starts\n")
+    assert "stories" in error and error.count("\n") == 1
+
+
+def test_an_unreachable_postgresql_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", f"postgresql://reader:s3cret@127.0.0.1:{port}/news")
+    started = time.monotonic()
+    assert main(["search", "strike"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"wirefeed: cannot use postgresql://reader:***@127.0.0.1:{port}/news: ")
+    assert "refused" in error and "s3cret" not in error and error.count("\n") == 1
+    assert time.monotonic() - started < 8  # said at once, not after the pool's 10-second wait
+
+
+def test_the_read_commands_cannot_write(stored: str) -> None:
+    reader = Database(stored, read_only=True)
+    refused = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
+    with pytest.raises(refused, match=r"read-?only"), reader.transaction() as tx:
+        tx.execute("DELETE FROM articles")
+    reader.close()
+    assert len(list(SqlStore(Database(stored)).export())) == 4

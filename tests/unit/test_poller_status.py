@@ -81,6 +81,12 @@ def test_the_status_command_reads_the_state_database(tmp_path: Path, monkeypatch
 
 def test_the_status_command_says_when_there_is_no_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("WIREFEED_STATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    missing = tmp_path / "state.db"
+    monkeypatch.setenv("WIREFEED_STATE_DATABASE_URL", f"sqlite:///{missing}")
     assert cli(["feeds", "status"]) == 1
-    assert "no poller state" in capsys.readouterr().out
+    assert capsys.readouterr().err.startswith(f"wirefeed: no SQLite database at {missing}: ")
+    assert not missing.exists()  # not created by looking
+    Database(f"sqlite:///{missing}").close()  # now a file without tables
+    assert cli(["feeds", "status"]) == 1
+    assert capsys.readouterr().err == (f"wirefeed: sqlite:///{missing} holds none of wirefeed's tables yet (no such "
+                                       "table: poller_feeds); the poller creates them when it first starts\n")
