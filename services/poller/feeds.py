@@ -181,5 +181,6 @@ def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
         where = ".".join(str(part) for part in problem["loc"])
-        lines.append(f"{where}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")  # pydantic's wording for our own checks
+        lines.append(f"{where}: {message}" if where else message)
     return "; ".join(lines)

@@ -42,6 +42,13 @@ def test_invalid_feeds_files_are_rejected_with_where_and_why(tmp_path: Path, tex
         load_feeds(write(tmp_path, text))
 
 
+def test_a_file_wide_problem_reads_as_a_sentence(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n  - id: a\n    url: https://x.example/b\n")
+    with pytest.raises(FeedsFileError) as error:
+        load_feeds(path)
+    assert str(error.value) == f"{path}: feed id 'a' appears more than once"
+
+
 def test_a_missing_feeds_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(FeedsFileError, match="cannot read"):
         load_feeds(tmp_path / "absent.yaml")
