@@ -21,17 +21,20 @@ THROUGHPUT = {
     "normalizer": "wirefeed_normalizer_items_consumed_total",
     "sink": "wirefeed_sink_rows_written_total",
 }
+LAG = "wirefeed_consumer_lag_messages"  # consumers only: the poller has none
 
 
 @dataclass(frozen=True)
 class ServiceStatus:
+    """What one service's endpoints said; None where it did not answer, or exports no such metric."""
+
     name: str
     port: int
     reachable: bool
     ready: bool
-    rate: float
-    lag: float
-    failing: dict[str, float]
+    rate: float | None = None
+    lag: float | None = None
+    failing: dict[str, float] | None = None
 
 
 def service_status(name: str, port: int, interval: float = 1.0, host: str = "127.0.0.1") -> ServiceStatus:
@@ -41,11 +44,11 @@ def service_status(name: str, port: int, interval: float = 1.0, host: str = "127
         time.sleep(interval)  # a rate needs two samples; this is a CLI, not a test
         second = scrape(port)
     except httpx.HTTPError:
-        return ServiceStatus(name, port, False, False, 0.0, 0.0, {})
+        return ServiceStatus(name, port, reachable=False, ready=False)
     counter = THROUGHPUT[name]
     rate = (metric_total(second, counter) - metric_total(first, counter)) / interval
-    return ServiceStatus(name, port, True, ready, rate, metric_total(second, "wirefeed_consumer_lag_messages"),
-                         _failing_feeds(second))
+    lag = metric_total(second, LAG) if any(key.partition("{")[0] == LAG for key in second) else None
+    return ServiceStatus(name, port, True, ready, rate, lag, _failing_feeds(second) if name == "poller" else None)
 
 
 def _failing_feeds(values: Mapping[str, float]) -> dict[str, float]:
@@ -63,9 +66,13 @@ def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> 
         table.add_column(column)
     for status in statuses:
         ready = "[green]ready" if status.ready else "[red]not ready" if status.reachable else "[red]unreachable"
-        table.add_row(status.name, str(status.port), ready, f"{status.rate:.1f}", f"{status.lag:.0f}")
+        table.add_row(status.name, str(status.port), ready, _number(status.rate, ".1f"), _number(status.lag, ".0f"))
     console.print(table)
-    failing = {feed: n for status in statuses for feed, n in status.failing.items()}
+    poller = next((status for status in statuses if status.name == "poller"), None)
+    if poller is None or poller.failing is None:
+        console.print("feed failures unknown: the poller does not answer")
+        return
+    failing = poller.failing
     if failing:
         feeds = Table(title="worst feeds")
         feeds.add_column("feed")
@@ -75,6 +82,10 @@ def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> 
         console.print(feeds)
     else:
         console.print("no failing feeds")
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def main(ports: Mapping[str, int], interval: float = 1.0) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from services.cli import main
 from services.core.db import Database, display_url
 from services.sink.store import SqlStore
 from tests.factories import article
+from tests.helpers import free_port
 
 TOPIC = "wirefeed.articles.v1"
 
@@ -107,9 +107,7 @@ def test_a_database_the_sink_never_used_is_one_line(database_url: str, monkeypat
 
 def test_an_unreachable_postgresql_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as closed:  # a port nothing listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("WIREFEED_DATABASE_URL", f"postgresql://reader:s3cret@127.0.0.1:{port}/news")
     started = time.monotonic()
     assert main(["search", "strike"]) == 1

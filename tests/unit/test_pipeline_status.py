@@ -1,0 +1,75 @@
+"""``wirefeed status``: readiness, rates, lag and failing feeds, read from the services' endpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.core.status import main
+from tests.helpers import FeedServer, Resource, free_port
+
+TEXT = {"Content-Type": "text/plain"}
+
+
+class Endpoints(dict[str, Resource]):
+    """A service's /readyz, and /metrics whose throughput counter grows by 10 at every scrape."""
+
+    def __init__(self, ready: bool, counter: str, extra: str = "") -> None:
+        super().__init__({"/readyz": Resource(b"{}", 200 if ready else 503, TEXT)})
+        self.counter, self.extra, self.scrapes = counter, extra, 0
+
+    def get(self, path: str, default: Resource | None = None) -> Resource | None:  # type: ignore[override]
+        if path != "/metrics":
+            return super().get(path, default)
+        self.scrapes += 1
+        return Resource(f"{self.counter} {10 * self.scrapes}\n{self.extra}".encode(), 200, TEXT)
+
+
+def serve(endpoints: Endpoints) -> FeedServer:
+    server = FeedServer()
+    server.resources = endpoints
+    return server.start()
+
+
+def port_of(server: FeedServer) -> int:
+    assert server.server is not None
+    return int(server.server.server_address[1])
+
+
+def table_rows(out: str) -> dict[str, list[str]]:
+    """Each table row's cells, keyed by the first, from rich's rendering."""
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in out.splitlines() if "│" in line]
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFixture[str]) -> None:
+    servers = {
+        "poller": serve(Endpoints(True, 'wirefeed_poller_items_published_total{feed="a"}',
+                                  'wirefeed_poller_consecutive_failures{feed="a"} 0\n'
+                                  'wirefeed_poller_consecutive_failures{feed="down"} 7\n')),
+        "normalizer": serve(Endpoints(True, "wirefeed_normalizer_items_consumed_total",
+                                      'wirefeed_consumer_lag_messages{partition="0",topic="raw"} 40\n'
+                                      'wirefeed_consumer_lag_messages{partition="1",topic="raw"} 2\n')),
+        "sink": serve(Endpoints(False, "wirefeed_sink_rows_written_total",
+                                'wirefeed_consumer_lag_messages{partition="0",topic="articles"} 0\n')),
+    }
+    try:
+        status = main({name: port_of(server) for name, server in servers.items()}, interval=0.5)
+    finally:
+        for server in servers.values():
+            server.stop()
+    assert status == 1  # the sink is not ready
+    rows = table_rows(capsys.readouterr().out)
+    assert rows["poller"][1:] == ["ready", "20.0", "-"]  # 10 more in 0.5 s; a poller has no consumer lag
+    assert rows["normalizer"][1:] == ["ready", "20.0", "42"]
+    assert rows["sink"][1:] == ["not ready", "20.0", "0"]
+    assert rows["down"] == ["7"]
+    assert "a" not in rows  # no failures, not among the worst
+
+
+def test_services_that_do_not_answer_show_nothing_made_up(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main({name: free_port() for name in ("poller", "normalizer", "sink")}, interval=0.1) == 1
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    assert [rows[name][1:] for name in ("poller", "normalizer", "sink")] == [["unreachable", "-", "-"]] * 3
+    assert "feed failures unknown: the poller does not answer" in out
+    assert "no failing feeds" not in out
