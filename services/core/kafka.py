@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 
 from schemas import DeadLetter
 from schemas.models import Message
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
 from services.core.metrics import MESSAGES_SHORTENED
+from services.core.runner import StopSignal, retry_until_done
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +81,28 @@ def producer_usable(producer: KafkaProducer) -> Callable[[], bool]:
         return manager is None or not manager.has_fatal_error()
 
     return probe
+
+
+class KafkaUnavailableError(Exception):
+    """No bootstrap server accepts connections."""
+
+
+def wait_for_topics(settings: CommonSettings, topics: list[str], stop: StopSignal) -> bool:
+    """Create the service's topics once Kafka answers: True, or False when stopped while waiting.
+
+    Containers often start before their broker. Until one answers the service logs ``kafka_unavailable``
+    with a growing delay and still stops at once on SIGTERM, where kafka-python's bootstrap would block for
+    30 s and then raise. A TCP check goes first because a failed KafkaAdminClient leaves its network
+    thread running.
+    """
+    reachable = broker_reachable(settings)
+
+    def create() -> None:
+        if not reachable():
+            raise KafkaUnavailableError(f"no server in {settings.kafka_bootstrap_servers} accepts connections")
+        ensure_topics(settings, topics)
+
+    return retry_until_done(create, stop, "kafka_unavailable", transient=(KafkaUnavailableError, KafkaError))
 
 
 def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:

@@ -32,5 +32,23 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
     structlog.contextvars.clear_contextvars()
     if service:
         structlog.contextvars.bind_contextvars(service=service)
-    # kafka-python logs through the standard library; keep only its warnings.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+    _route_standard_logging(renderer)
+
+
+def _route_standard_logging(renderer: structlog.typing.Processor) -> None:
+    """Libraries (kafka-python, psycopg's pool) log through the standard library: their records get the
+    same rendering, so a log shipper reads every line of a service as JSON. Only their warnings are kept."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
+                    renderer],
+    ))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.WARNING)

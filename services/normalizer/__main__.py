@@ -11,7 +11,7 @@ import structlog
 from services.core.consume import ConsumeLoop
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, ensure_topics, make_consumer, make_producer, producer_usable
+from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal, retry_until_done
@@ -32,7 +32,8 @@ def main(settings: NormalizerSettings | None = None) -> int:
     settings = settings or NormalizerSettings()
     configure_logging(settings.log_level, settings.log_format, service="normalizer")
     stop = StopSignal().install()
-    ensure_topics(settings, settings.topics.all())
+    if not wait_for_topics(settings, settings.topics.all(), stop):
+        return 0  # stopped while waiting for Kafka
     db = Database(settings.dedup_url)
     dedup = settings.dedup_store(db)
     if not retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):

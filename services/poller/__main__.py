@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from services.core.db import Database
+from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, ensure_topics, make_producer, producer_usable
+from services.core.kafka import broker_reachable, make_producer, producer_usable, wait_for_topics
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal
+from services.core.runner import StopSignal, retry_until_done
 from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.leases import LeaseStore, default_owner
@@ -31,10 +31,12 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     configure_logging(settings.log_level, settings.log_format, service="poller")
     stop = StopSignal().install()
     feeds = load_feeds(settings.feeds_file).feeds  # reads every feed's credentials now, once
-    ensure_topics(settings, settings.topics.all())
+    if not wait_for_topics(settings, settings.topics.all(), stop):
+        return 0  # stopped while waiting for Kafka
     db = Database(settings.state_url)
     store = PollerStore(db)
-    store.migrate()
+    if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
+        return 0  # stopped while waiting for the database
     producer = make_producer(settings, role="poller")
     health = Health({"kafka": broker_reachable(settings), "state_db": db.ping},
                     vital={"producer": producer_usable(producer)})

@@ -30,3 +30,26 @@ def test_lines_from_concurrent_unbuffered_processes_do_not_interleave(tmp_path: 
     events = [json.loads(line) for line in lines]  # a line holding two objects, or half of one, fails here
     assert len(events) == 3 * 2000
     assert {event["service"] for event in events} == {"poller", "normalizer", "sink"}
+
+
+LIBRARY = """
+import logging
+from services.core.logging import configure_logging
+configure_logging("INFO", "json", service="sink")
+logging.getLogger("kafka.conn").info("chatter below warning")
+logging.getLogger("kafka.conn").warning("broker %s gone", "b-1")
+try:
+    raise ValueError("bad row")
+except ValueError:
+    logging.getLogger("psycopg.pool").exception("pool failed")
+"""
+
+
+def test_libraries_logging_through_the_standard_library_write_json_too() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", LIBRARY], capture_output=True, text=True, env=env, cwd=ROOT,
+                            timeout=60, check=True)
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(e["logger"], e["level"], e["event"], e["service"]) for e in events] == [
+        ("kafka.conn", "warning", "broker b-1 gone", "sink"), ("psycopg.pool", "error", "pool failed", "sink")]
+    assert events[1]["exception"].endswith("ValueError: bad row")

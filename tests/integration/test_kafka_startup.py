@@ -1,0 +1,68 @@
+"""Services started before their broker wait for it, log why, and still stop at once on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+
+from services.core.config import CommonSettings
+from services.core.kafka import wait_for_topics
+from services.core.runner import StopSignal
+from tests.helpers import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("service", ["poller", "normalizer", "sink"])
+def test_a_service_waits_for_an_absent_broker_and_stops_on_sigterm(service: str, tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+           "WIREFEED_LOG_FORMAT": "json", "WIREFEED_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+           "WIREFEED_DATABASE_URL": f"sqlite:///{tmp_path / 'wirefeed.db'}",
+           f"WIREFEED_{service.upper()}_METRICS_PORT": str(free_port())}
+    log = (tmp_path / "log").open("w+")
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", service], stderr=log, env=env, cwd=tmp_path)
+    try:
+        wait_for(lambda: (tmp_path / "log").read_text().count("kafka_unavailable") >= 2, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 3  # not after kafka-python's 30-second bootstrap
+    finally:
+        process.kill()
+        log.close()
+    events = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]  # every line is JSON
+    waiting = [event for event in events if event["event"] == "kafka_unavailable"]
+    assert waiting[0]["level"] == "warning" and waiting[0]["service"] == service
+    assert waiting[0]["error"].endswith("accepts connections")
+    assert [event["retry_in"] for event in waiting[:2]] == [0.5, 1.0]  # backing off
+    assert not (tmp_path / "wirefeed.db").exists()  # nothing else was started
+
+
+def test_topics_are_created_once_the_broker_answers(kafka_bootstrap: str, topic_prefix: str) -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
+    assert wait_for_topics(settings, settings.topics.all(), StopSignal())
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap.split(","))
+    try:
+        assert set(settings.topics.all()) <= set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def test_waiting_for_a_broker_ends_when_stopped_and_leaves_no_threads() -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")  # type: ignore[call-arg]
+    stop, threads = StopSignal(), threading.active_count()
+    threading.Timer(1.0, stop.set).start()
+    started = time.monotonic()
+    assert not wait_for_topics(settings, settings.topics.all(), stop)
+    assert time.monotonic() - started < 3
+    wait_for(lambda: threading.active_count() == threads, timeout=5)  # the timer's thread ends too
