@@ -13,8 +13,12 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
     )
+    # The service's name is set for the process, not bound as a context variable: threads (kafka-python's
+    # network thread, the producer's callbacks, HTTP handlers) start with an empty context.
+    stamp_service = _stamp_service(service)
     processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        stamp_service,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
@@ -30,18 +34,25 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
-    if service:
-        structlog.contextvars.bind_contextvars(service=service)
-    _route_standard_logging(renderer)
+    _route_standard_logging(renderer, stamp_service)
 
 
-def _route_standard_logging(renderer: structlog.typing.Processor) -> None:
+def _stamp_service(service: str | None) -> structlog.typing.Processor:
+    def stamp(_: object, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+        if service:
+            event.setdefault("service", service)
+        return event
+    return stamp
+
+
+def _route_standard_logging(renderer: structlog.typing.Processor, stamp_service: structlog.typing.Processor) -> None:
     """Libraries (kafka-python, psycopg's pool) log through the standard library: their records get the
     same rendering, so a log shipper reads every line of a service as JSON. Only their warnings are kept."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             structlog.contextvars.merge_contextvars,
+            stamp_service,
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),

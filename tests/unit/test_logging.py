@@ -33,7 +33,7 @@ def test_lines_from_concurrent_unbuffered_processes_do_not_interleave(tmp_path: 
 
 
 LIBRARY = """
-import logging
+import logging, threading, structlog
 from services.core.logging import configure_logging
 configure_logging("INFO", "json", service="sink")
 logging.getLogger("kafka.conn").info("chatter below warning")
@@ -42,6 +42,12 @@ try:
     raise ValueError("bad row")
 except ValueError:
     logging.getLogger("psycopg.pool").exception("pool failed")
+def elsewhere():  # threads start with an empty context
+    logging.getLogger("kafka.net").warning("from the network thread")
+    structlog.get_logger().warning("callback_failed")
+thread = threading.Thread(target=elsewhere)
+thread.start()
+thread.join()
 """
 
 
@@ -50,6 +56,7 @@ def test_libraries_logging_through_the_standard_library_write_json_too() -> None
     result = subprocess.run([sys.executable, "-c", LIBRARY], capture_output=True, text=True, env=env, cwd=ROOT,
                             timeout=60, check=True)
     events = [json.loads(line) for line in result.stderr.splitlines()]
-    assert [(e["logger"], e["level"], e["event"], e["service"]) for e in events] == [
-        ("kafka.conn", "warning", "broker b-1 gone", "sink"), ("psycopg.pool", "error", "pool failed", "sink")]
+    assert [(e.get("logger"), e["level"], e["event"], e["service"]) for e in events] == [
+        ("kafka.conn", "warning", "broker b-1 gone", "sink"), ("psycopg.pool", "error", "pool failed", "sink"),
+        ("kafka.net", "warning", "from the network thread", "sink"), (None, "warning", "callback_failed", "sink")]
     assert events[1]["exception"].endswith("ValueError: bad row")
