@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from types import TracebackType
 
 import structlog
 
@@ -35,6 +37,20 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
     )
     structlog.contextvars.clear_contextvars()
     _route_standard_logging(renderer, stamp_service)
+    if not use_console:  # a terminal's reader is better served by Python's own traceback
+        sys.excepthook = _log_uncaught
+        threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, traceback: TracebackType | None) -> None:
+    """A crash is one JSON line too (with the traceback in it), not a plain-text traceback among them."""
+    structlog.get_logger().critical("uncaught_exception", exc_info=(kind, error, traceback))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        structlog.get_logger().critical("uncaught_exception", thread=getattr(args.thread, "name", None),
+                                        exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def _stamp_service(service: str | None) -> structlog.typing.Processor:

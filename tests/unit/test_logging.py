@@ -60,3 +60,26 @@ def test_libraries_logging_through_the_standard_library_write_json_too() -> None
         ("kafka.conn", "warning", "broker b-1 gone", "sink"), ("psycopg.pool", "error", "pool failed", "sink"),
         ("kafka.net", "warning", "from the network thread", "sink"), (None, "warning", "callback_failed", "sink")]
     assert events[1]["exception"].endswith("ValueError: bad row")
+
+
+CRASH = """
+import threading
+from services.core.logging import configure_logging
+configure_logging("INFO", "json", service="sink")
+worker = threading.Thread(target=lambda: 1 / 0, name="retention")
+worker.start()
+worker.join()
+raise OSError(98, "Address already in use")
+"""
+
+
+def test_a_crash_is_logged_as_json_and_still_fails_the_process() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", CRASH], capture_output=True, text=True, env=env, cwd=ROOT,
+                            timeout=60, check=False)
+    assert result.returncode == 1
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(e["event"], e["level"], e["service"], e.get("thread")) for e in events] == [
+        ("uncaught_exception", "critical", "sink", "retention"), ("uncaught_exception", "critical", "sink", None)]
+    assert events[0]["exception"].endswith("ZeroDivisionError: division by zero")
+    assert events[1]["exception"].endswith("OSError: [Errno 98] Address already in use")
