@@ -27,6 +27,8 @@ from services.core.db import Database, Tx
 OffsetKey = tuple[str, int]
 
 PING_TIMEOUT_SECONDS = 2
+#: Articles read per query by export(): a few megabytes of payloads at a time.
+EXPORT_PAGE_ROWS = 1000
 
 #: SQLite builds versions before 3.32 allow 999 bound parameters per statement; stay below.
 _SQLITE_IN_CHUNK = 500
@@ -124,8 +126,8 @@ class Store(Protocol):
     def migrate(self) -> None: ...
     def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult: ...
     def offsets(self, topic: str) -> dict[int, int]: ...
-    def export(self, since: datetime | None = None, feed_id: str | None = None,
-               story_id: str | None = None) -> Iterator[Article]: ...
+    def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
+               *, page_rows: int = ...) -> Iterator[Article]: ...
     def count(self) -> int: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
@@ -174,13 +176,23 @@ class SqlStore:
         rows = self.db.query("SELECT partition, next_offset FROM sink_offsets WHERE topic = ?", (topic,))
         return {int(partition): int(offset) for partition, offset in rows}
 
-    def export(self, since: datetime | None = None, feed_id: str | None = None,
-               story_id: str | None = None) -> Iterator[Article]:
+    def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
+               *, page_rows: int = EXPORT_PAGE_ROWS) -> Iterator[Article]:
+        """Matching articles, oldest first, read ``page_rows`` at a time: memory stays flat however many
+        there are, and no transaction stays open while the caller writes them out. Pages follow each other
+        by (published_at, article_id), so an article stored meanwhile may or may not be included."""
         clauses, params = article_filters(since, feed_id, story_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.query(f"SELECT payload FROM articles {where} ORDER BY published_at, article_id", params)
-        for (payload,) in rows:
-            yield _article(payload)
+        after: tuple[Any, Any] | None = None
+        while True:
+            page = [*clauses, "(published_at, article_id) > (?, ?)"] if after else clauses
+            where = f"WHERE {' AND '.join(page)}" if page else ""
+            rows = self.db.query(f"SELECT payload, published_at, article_id FROM articles {where} "
+                                 "ORDER BY published_at, article_id LIMIT ?", (*params, *(after or ()), page_rows))
+            for payload, _, _ in rows:
+                yield _article(payload)
+            if len(rows) < page_rows:
+                return
+            after = rows[-1][1], rows[-1][2]
 
     def count(self) -> int:
         row = self.db.query("SELECT COUNT(*) FROM articles")

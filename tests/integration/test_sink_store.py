@@ -284,3 +284,19 @@ def test_a_story_comes_back_with_every_version_and_copy(store: SqlStore) -> None
     assert [(a["version"], a["feed_id"]) for a in story.articles] == [(1, "feed-a"), (2, "feed-b"), (2, "feed-c")]
     assert Reader(store.db).story("s", limit=2).truncated is True  # type: ignore[union-attr]
     assert Reader(store.db).story("missing") is None
+
+
+def test_export_reads_page_by_page_without_gaps_or_repeats(store: SqlStore) -> None:
+    same_minute = [article(n).model_copy(update={"published_at": T0}) for n in range(40, 47)]
+    store.write([*same_minute, *(article(n) for n in range(1, 9))], {(TOPIC, 0): 15}, datetime.now(UTC))
+    everything = [a.id for a in store.export()]
+    assert everything == [f"article-{n:06d}" for n in [*range(40, 47), *range(1, 9)]]  # oldest first, then by id
+    for page_rows in (1, 3, 7, 15, 16):  # ties at T0 straddle page boundaries
+        assert [a.id for a in store.export(page_rows=page_rows)] == everything
+    fetched: list[int] = []
+    query = store.db.query
+    store.db.query = lambda *args: fetched.append(len(rows := query(*args))) or rows  # type: ignore[method-assign]
+    assert len(list(store.export(page_rows=4))) == 15
+    assert fetched == [4, 4, 4, 3]  # never more than a page in memory
+    assert [a.id for a in store.export(since=T0 + timedelta(minutes=5), page_rows=2)] == [
+        f"article-{n:06d}" for n in range(5, 9)]
