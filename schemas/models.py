@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
 
 
 class Message(BaseModel):
@@ -41,11 +44,30 @@ class Message(BaseModel):
         except ValidationError as error:
             if not _only_unknown_fields(error):
                 raise
+            paths = [e["loc"] for e in error.errors()]
             try:
-                known = _without(copy.deepcopy(data), [e["loc"] for e in error.errors()])
+                known = _without(copy.deepcopy(data), paths)
             except (KeyError, IndexError, TypeError):
                 raise error from None  # a location that is not a plain path: refuse as before
+            _report_unknown(cls.__name__, paths)
             return cls.model_validate(known)
+
+
+#: Unknown fields already reported, so that each is logged once per process; bounded, as a hostile
+#: producer could send any number of names.
+_REPORTED: set[tuple[str, str]] = set()
+MAX_REPORTED_UNKNOWN_FIELDS = 100
+
+
+def _report_unknown(model: str, paths: list[tuple[int | str, ...]]) -> None:
+    """Say once which fields a newer producer added: a sign that this service waits for its upgrade."""
+    for path in paths:
+        field = ".".join("[]" if isinstance(part, int) else part for part in path)
+        if (model, field) in _REPORTED or len(_REPORTED) >= MAX_REPORTED_UNKNOWN_FIELDS:
+            continue
+        _REPORTED.add((model, field))
+        log.warning("%s field %r is unknown to this version and was dropped (a producer is newer than this "
+                    "service; logged once per field)", model, field)
 
 
 def _only_unknown_fields(error: ValidationError) -> bool:

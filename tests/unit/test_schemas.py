@@ -1,4 +1,5 @@
 import json
+import logging
 
 import pytest
 from pydantic import ValidationError
@@ -40,6 +41,18 @@ def test_a_message_from_a_newer_producer_is_read_without_its_new_fields() -> Non
     assert item.item_id == "f:1" and item.enclosures[0].url == "https://f.example/a.mp3"
     assert RawItem.from_data(newer) == item
     assert "added_later" in newer  # the caller's data is left alone
+
+
+def test_each_unknown_field_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    # Names no other test uses: what was reported stays reported for the process.
+    newer = _raw_item(added_in_v9="x", enclosures=[{"url": "https://f.example/a", "bitrate_v9": 96},
+                                                   {"url": "https://f.example/b", "bitrate_v9": 320}])
+    with caplog.at_level(logging.WARNING, logger="schemas.models"):
+        RawItem.from_json(json.dumps(newer))
+        RawItem.from_data(newer)
+    assert sorted(record.getMessage() for record in caplog.records) == [
+        f"RawItem field {name!r} is unknown to this version and was dropped (a producer is newer than this "
+        "service; logged once per field)" for name in ("added_in_v9", "enclosures.[].bitrate_v9")]
 
 
 def test_a_message_that_is_wrong_otherwise_is_still_refused() -> None:
