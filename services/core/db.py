@@ -207,13 +207,16 @@ def _explain(error: Exception, url: str, creator: str) -> str | None:
     return None
 
 
+_QUERY_PASSWORD = re.compile(r"((?:^|[?&])password=)[^&#]*")
+
+
 def display_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
+    """The URL with its password masked, for messages (in the user part, or libpq's ``?password=``)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+    if parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        url = url.replace(f"//{parts.netloc}", f"//{parts.username or ''}:***@{host}", 1)
+    return _QUERY_PASSWORD.sub(r"\1***", url)
 
 
 def as_datetime(value: Any) -> datetime | None:
