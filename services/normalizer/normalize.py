@@ -59,6 +59,8 @@ LEARNED_MAX_SHARE = 0.5
 # 978556838, 1542761538, ... Such a story starts at version 1 and counts up from there.
 MAX_VERSION_COUNT = 9_999
 MAX_PROVIDER_CHARS = 200
+# An untitled item (a microblog post) is titled by its first paragraph, up to this long.
+MAX_DERIVED_TITLE_CHARS = 200
 FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
@@ -72,7 +74,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     paragraphs = body.kept()
     if not title and not paragraphs:
         raise NoTextError("item has neither a title nor any body text")
-    title = title or paragraphs[0][:200]
+    title = title or _title_from(paragraphs[0])
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)
     published, estimated = _published_at(raw, now)
@@ -107,6 +109,19 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         wire_prefixes=prefixes,
         content_hash=fingerprint,
     )
+
+
+def _title_from(paragraph: str) -> str:
+    """An untitled item's title: its first paragraph on one line, cut after a whole word with "…" when it
+    is longer than MAX_DERIVED_TITLE_CHARS (a word longer than half of that is cut where it falls)."""
+    text = " ".join(paragraph.split())
+    if len(text) <= MAX_DERIVED_TITLE_CHARS:
+        return text
+    cut = text[:MAX_DERIVED_TITLE_CHARS - 1]
+    space = cut.rfind(" ")
+    if space >= MAX_DERIVED_TITLE_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:–—-") + "…"
 
 
 def content_fingerprint(title: str, body_text: str) -> str:

@@ -43,7 +43,24 @@ def test_a_title_alone_is_enough() -> None:
 
 
 def test_a_missing_title_is_taken_from_the_first_paragraph() -> None:
-    assert normalize(raw_item(title=None), NOW).title.startswith("BERLIN (dpa) - Body text")
+    assert normalize(raw_item(title=None), NOW).title == "BERLIN (dpa) - Body text of the story that is long enough."
+
+
+def test_a_title_from_a_long_first_paragraph_ends_after_a_whole_word() -> None:
+    # Scripting News' untitled posts: the title had been cut at 200 characters, mid-word ("... and ").
+    post = ("In 2015 I wrote that Dropbox could be the king of the one-page app. Because storage is the thing the "
+            "web doesn't, on its own, do, and storage is the thing Dropbox does best. And they have an API, and "
+            "they understood the connection to one-page-apps earlier than anyone.")
+    title = normalize(raw_item(title=None, content_html=f"<p>{post}</p><p>More.</p>"), NOW).title
+    assert title == post[:post.rindex(" and", 0, 200)].removesuffix(",") + "…"
+    assert len(title) <= 200
+    unbroken = "x" * 300  # no space to cut at: cut where the limit falls
+    assert normalize(raw_item(title=None, content_html=f"<p>{unbroken}</p>"), NOW).title == "x" * 199 + "…"
+
+
+def test_a_title_from_the_body_is_its_first_line() -> None:
+    title = normalize(raw_item(title=None, content_html="<p>Line one\n   goes on<br>line two</p>"), NOW).title
+    assert title == "Line one goes on"
 
 
 def test_a_publication_date_far_in_the_future_is_refused() -> None:
