@@ -12,6 +12,7 @@ import feedparser
 
 from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
+from services.poller.formats.charsets import as_utf8_if_legacy
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
 from services.poller.formats.values import author_name, join_url
@@ -39,6 +40,7 @@ _SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
     # feedparser runs its own SAX parser, which would expand entities declared in the DOCTYPE.
     reject_entity_declarations(body)
+    body = as_utf8_if_legacy(body, content_type)
     plain = parse_plain_feed(body, content_type, thread_strict_parser())
     if plain is not None:
         return _plain_feed(plain, ctx)

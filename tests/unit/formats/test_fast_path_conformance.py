@@ -21,6 +21,7 @@ import pytest
 
 from bench.bench_poller import REAL_FEEDS
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed
+from services.poller.formats.charsets import as_utf8_if_legacy
 from services.poller.formats.rss_atom import parse_reference, parse_rss_atom
 from services.poller.formats.rss_fast import parse_plain_feed
 from services.poller.formats.safexml import reject_entity_declarations, strict_parser
@@ -42,10 +43,12 @@ def _readings(body: bytes) -> tuple[ParsedFeed, ParsedFeed] | None:
     """(fast, reference) ParsedFeeds, or None when the fast reading declines or the document is refused.
 
     feedparser's corpus files carry the HTTP Content-Type they are served with; it decides their charset.
+    Both readings get what parse_rss_atom hands them: legacy encodings detected and made UTF-8.
     """
     content_type = served_content_type(body)
     try:
         reject_entity_declarations(body)
+        body = as_utf8_if_legacy(body, content_type)
         if parse_plain_feed(body, content_type, strict_parser()) is None:
             return None
         return parse_rss_atom(body, CTX, content_type), parse_reference(body, CTX, content_type)

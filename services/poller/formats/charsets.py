@@ -1,0 +1,73 @@
+"""Feeds in a legacy non-Latin encoding that declare none (EUC-KR, KOI8-R, TIS-620, Shift_JIS, ...).
+
+XML that declares no encoding is UTF-8 by definition, yet older sites serve their own encoding with no
+declaration and no HTTP charset. feedparser (which has no detector installed) and the fast reading then
+fall back to windows-1252: right for undeclared Latin text, the common case, but mojibake for everything
+else ("ëÁË ÐÅÒÅÖÉÔØ" for Russian). Such a document is detected here and handed on as UTF-8.
+
+Detectors misjudge Latin text (charset-normalizer calls Portuguese cp1257, Baltic), so a detected
+encoding is only taken when it yields letters of a non-Latin script; anything else stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+import charset_normalizer
+
+# Legacy multi-byte and non-Latin single-byte text shows as runs of bytes above 0x7f; Latin text has
+# its accented letters one or two at a time ("prisão"). Without such a run the detector is not asked.
+# Bytes are mapped to "." (ASCII) or "x" (high) and the run searched as a substring: a regex over the
+# body cost 8 ns a byte.
+_HIGH_BYTES = bytes(46 if byte < 0x80 else 120 for byte in range(256))
+_HIGH_BYTE_RUN = b"xxxx"
+# Letters of non-Latin scripts: Greek to Arabic, Indic to Thai, Hangul, kana, CJK, fullwidth forms.
+_NON_LATIN = re.compile("[\u0370-\u06ff\u0900-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+                        "\uf900-\ufaff\uff00-\uffef]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+_HTTP_CHARSET = re.compile(r"charset\s*=", re.IGNORECASE)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-8, -16 (and -32 LE), -32 BE
+MAX_DECLARATION_BYTES = 1024
+# The detector reads this much (its cost grows with the input; a feed may be 16 MiB); the whole body is
+# then decoded with what it found.
+DETECTION_SAMPLE_BYTES = 64 * 1024
+# A detected decoding is taken when at least this share of its non-ASCII characters are non-Latin letters.
+MIN_NON_LATIN_SHARE = 0.5
+
+
+def as_utf8_if_legacy(body: bytes, content_type: str | None) -> bytes:
+    """The body in UTF-8 when it declares no encoding, is not UTF-8, and is detected to be in a legacy
+    encoding of a non-Latin script; otherwise the body unchanged."""
+    if body.isascii() or not _undeclared(body, content_type) or not has_high_byte_run(body):
+        return body
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return body
+    best = charset_normalizer.from_bytes(body[:DETECTION_SAMPLE_BYTES]).best()
+    if best is None or not _mostly_non_latin(str(best)):
+        return body
+    try:
+        return body.decode(best.encoding).encode("utf-8")
+    except (UnicodeDecodeError, LookupError):  # the sample was not the whole story
+        return body
+
+
+def _mostly_non_latin(text: str) -> bool:
+    non_ascii = len(_NON_ASCII.findall(text))
+    return non_ascii > 0 and len(_NON_LATIN.findall(text)) >= MIN_NON_LATIN_SHARE * non_ascii
+
+
+def has_high_byte_run(body: bytes) -> bool:
+    return _HIGH_BYTE_RUN in body.translate(_HIGH_BYTES)
+
+
+def _undeclared(body: bytes, content_type: str | None) -> bool:
+    if body.startswith(_BOMS) or _HTTP_CHARSET.search(content_type or ""):
+        return False
+    if not body.startswith(b"<?xml"):
+        return True
+    end = body.find(b"?>", 0, MAX_DECLARATION_BYTES)
+    return end < 0 or b"encoding" not in body[:end]

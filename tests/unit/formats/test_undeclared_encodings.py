@@ -1,0 +1,72 @@
+"""Feeds that declare no encoding and are in a legacy non-Latin one are read in that encoding.
+
+Without detection feedparser and the fast reading fall back to windows-1252, and every such feed
+became mojibake ("ëÁË ÐÅÒÅÖÉÔØ" for KOI8-R Russian). Undeclared Latin text keeps that fallback.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from services.poller.formats import FeedContext, parse_document
+from services.poller.formats.charsets import as_utf8_if_legacy, has_high_byte_run
+from services.poller.formats.rss_atom import parse_reference
+from services.poller.formats.rss_fast import parse_plain_feed
+from services.poller.formats.safexml import strict_parser
+
+CTX = FeedContext(feed_id="f", feed_url="http://example.com/feed", fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
+CHARDET = "feedparser/tests/illformed/chardet"
+
+
+def _text(item: object) -> str:
+    return str(getattr(item, "title", None) or getattr(item, "summary_html", None) or "")
+
+
+@pytest.mark.parametrize(("name", "starts"), [
+    ("big5.xml", ""),  # its only item has neither title nor summary: the feed's title is checked below
+    ("eucjp.xml", "ゲーム三昧な正月"),
+    ("euckr.xml", "EUC-KR 에서 TypeKey 한글닉네임"),
+    ("gb2312.xml", "不归移民漫画系列"),
+    ("koi8r.xml", "Как пережить новогоднюю ночь"),
+    ("shiftjis.xml", "DrecomRSSに記事投稿が反映されない"),
+    ("tis620.xml", "สำนักงานส่งเสริมอุตสาหกรรม"),
+    ("windows1255.xml", "האם תדפיס נייר של אתר אינטרנט"),
+])
+def test_an_undeclared_legacy_encoding_is_detected(name: str, starts: str, corpus: Path) -> None:
+    body = (corpus / CHARDET / name).read_bytes()
+    parsed = parse_document(body, CTX)
+    if name == "big5.xml":
+        assert (parsed.title or "").startswith("我希望")
+        return
+    assert _text(parsed.items[0]).startswith(starts)
+    utf8 = as_utf8_if_legacy(body, None)
+    plain = parse_plain_feed(utf8, None, strict_parser())
+    assert plain is not None  # the fast reading serves it, and agrees with feedparser
+    assert _text(parse_reference(utf8, CTX).items[0]) == _text(parsed.items[0])
+
+
+def test_undeclared_latin_1_keeps_the_windows_1252_reading(corpus: Path) -> None:
+    body = (corpus / "rss-parser/test/input/uolNoticias.rss").read_bytes()
+    assert as_utf8_if_legacy(body, None) is body  # not even a detector asked: no runs of high bytes
+    assert parse_document(body, CTX).items[4].title == "Rival de Putin é condenado a mais 20 dias de prisão"
+
+
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=koi8-r", "text/xml;charset=windows-1252"])
+def test_a_declared_charset_is_never_second_guessed(content_type: str, corpus: Path) -> None:
+    body = (corpus / CHARDET / "koi8r.xml").read_bytes()
+    assert as_utf8_if_legacy(body, content_type) is body
+    declared = b'<?xml version="1.0" encoding="windows-1252"?>\n' + body
+    assert as_utf8_if_legacy(declared, None) is declared
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Příliš žluťoučký kůň úpěl ďábelské ódy «ŠŤŽÝÁ». ", "cp1250"),
+    ("Ça a été «très» déjà-vu: ÀÉÎÕÜ, ±½¼°. ", "cp1252"),
+])
+def test_a_latin_guess_is_not_taken(text: str, encoding: str) -> None:
+    body = f"<rss><channel><item><title>{text * 20}</title></item></channel></rss>".encode(encoding)
+    assert has_high_byte_run(body)  # the detector is asked; whatever it says, the text is Latin
+    assert as_utf8_if_legacy(body, None) is body
