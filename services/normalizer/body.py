@@ -273,20 +273,26 @@ def _set_slot(element: _Element, is_tail: bool, value: str | None) -> None:
 
 
 def _trim_last_slot(pieces: list[tuple[_Element, bool]], pattern: re.Pattern[str]) -> None:
-    """Cut ``pattern`` (end-anchored) off the paragraph's text slots, from the last one backwards.
+    """Cut ``pattern`` (end-anchored, as often as it matches) off the end of the paragraph's text slots.
 
-    Best effort: each match must sit inside one slot. A slot emptied entirely moves the cut to the
-    slot before it ("text (credit)<a>(credit)</a>"); a slot only shortened ends it.
+    The pattern is matched on the slots joined, as the text was, so a tail may span several of them
+    ("Read more<a>(Adds quote)</a>"): slots after the cut are emptied (an emptied link is dropped), the
+    slot it falls in is shortened.
     """
-    for element, is_tail in reversed(pieces):
-        current = element.tail if is_tail else element.text
-        if not current or current.isspace():
-            continue
-        trimmed = current
-        while (shorter := pattern.sub("", trimmed, count=1)) != trimmed:  # end-anchored: one per pass
-            trimmed = shorter
-        _set_slot(element, is_tail, trimmed)
-        if trimmed.strip():
+    slots = [(element, is_tail, text) for element, is_tail in pieces
+             if (text := element.tail if is_tail else element.text) and not text.isspace()]
+    joined = "".join(text for _, _, text in slots)
+    cut = len(joined)
+    while (match := pattern.search(joined, 0, cut)) is not None and match.start() < cut:
+        cut = match.start()
+    end = len(joined)
+    for element, is_tail, text in reversed(slots):
+        start = end - len(text)
+        if start < cut:
+            if cut < end:
+                _set_slot(element, is_tail, text[:cut - start])
             return
+        _set_slot(element, is_tail, "")
         if not is_tail and len(element) == 0:
             drop_tree(element)  # the emptied "Read more" link itself
+        end = start

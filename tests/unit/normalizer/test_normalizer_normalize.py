@@ -242,6 +242,14 @@ def test_any_body_normalizes_or_is_refused_with_normalize_error(body: str, title
         assert html_to_paragraphs(article.body_html) == paragraphs
 
 
+def test_a_read_more_tail_spanning_a_link_is_cut_from_text_and_html_alike() -> None:
+    # Found by the fuzz test above: "Read more" in the text, an editorial note inside the link after it.
+    article = normalize(raw_item(content_html="<p>Text of the story. Read more<a href='/x'>(Adds quote)</a></p>"),
+                        NOW)
+    assert article.body_text == "Text of the story."
+    assert article.body_html == "<p>Text of the story.</p>"
+
+
 def test_a_glued_credit_line_and_read_more_link_leave_text_and_html_alike() -> None:
     article = normalize(raw_item(content_html=(
         "<p>LONDON (Reuters) - Oil rose.</p><p>It fell later. (Reporting by Ann Lee; Editing by Bo Chan) "
