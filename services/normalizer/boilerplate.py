@@ -57,6 +57,7 @@ _SINGLE_RULES = [
     r"(?:(?:follow|like) us on|folgen sie uns auf|suivez-nous sur|s[íi]guenos en|seguici su|siga-nos (?:no|em)|"
     r"volg ons op)\b.{0,120}",
     r"like this|like loading.{0,3}",  # WordPress' like button, copied into feeds as text
+    r"learn more\s*(?:»|›|→|\.\.\.|…)?",  # a link's label alone: TechCrunch's company profiles
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
@@ -129,7 +130,7 @@ _SINGLE_PHRASES = [
     r"\bwas originally published (?:in .{1,200} )?on medium, where people are continuing the conversation\b",
 ]
 _SHORT_TAIL = (
-    r"(?:(?:read more|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
+    r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
     rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|"
     r"\[\s*(?:…|\.\.\.|read more|continue reading)\s*\])"
 )

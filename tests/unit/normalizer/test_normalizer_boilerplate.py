@@ -32,7 +32,8 @@ SEED_NOTICE = [
     "Sign up for our newsletter", "Subscribe to The Daily Ledger's morning newsletter for the top stories.",
     "Share this:", "Share on Facebook", "Tweet | Email | Print", "Facebook Twitter LinkedIn WhatsApp",
     "Click to share on Twitter (Opens in new window)", "Follow us on Twitter and Facebook.",
-    "Like this:", "Like Loading...", "Read more: Militia attacks on U.S. bases", "Continue reading →",
+    "Like this:", "Like Loading...", "Learn more", "Learn more »", "Read more: Militia attacks on U.S. bases",
+    "Continue reading →",
     "The post Ferry resumes appeared first on Harbor Gazette.", "© 2024 Reuters", "Copyright 2024 Foo Media",
     "(c) 2023 Foo", "Copyright © Foo Inc.", "All rights reserved.",
     "This material may not be published, broadcast, rewritten or redistributed.",
@@ -64,6 +65,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "The link between the two comments was unclear.", "Submitted by the council to the minister on Friday.",
     "Permalinks break when sites move.", "42", "A", "Photo books → PDF (File → Export → Export Book as PDF)",
     "Photographs by the victims' families were shown in court on Monday.", "Photos by amateurs flooded social media.",
+    "Learn more about the risks before you invest, the regulator said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
@@ -91,6 +93,8 @@ def test_trailing_read_more_tails_are_cut() -> None:
     assert strip_tail("Text. The post Text appeared first on Site.") == "Text."
     assert strip_tail("He said more would follow.") == "He said more would follow."
     assert strip_tail("I’m... [read more]") == "I’m..."
+    assert strip_tail("the chance to buy a brand new just released … Read More Here →") == (
+        "the chance to buy a brand new just released …")  # DC Rainmaker's summaries
 
 
 def test_paragraph_keys_ignore_case_punctuation_and_spacing() -> None:
