@@ -87,9 +87,10 @@ class Database:
             self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         elif scheme in ("postgresql", "postgres"):
             self.dialect = "postgresql"
-            options = {"options": "-c default_transaction_read_only=on"} if read_only else {}
             self._pool = ConnectionPool(
-                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5, **options},
+                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5},
+                # "BEGIN READ ONLY" rather than a startup option, which PgBouncer refuses.
+                configure=_read_only if read_only else None,
                 # After a server restart the pool still holds dead connections; checking one before
                 # handing it out (one round trip) spares the first transaction a certain failure.
                 check=ConnectionPool.check_connection,
@@ -162,6 +163,10 @@ class Database:
     def _run_script(self, tx: Tx, sql: str) -> None:
         for statement in _split_statements(sql):
             tx._cursor.execute(statement)
+
+
+def _read_only(connection: psycopg.Connection[Any]) -> None:
+    connection.read_only = True
 
 
 def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True) -> int:
