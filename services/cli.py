@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from services.core.errors import KafkaUnavailableError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
 from services.poller import commands as poller_commands
@@ -31,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         print(f"wirefeed: invalid settings: {error}", file=sys.stderr)
         return 2
+    except KafkaUnavailableError as error:  # one-shot commands; the services wait for their broker
+        print(f"wirefeed: Kafka is unavailable: {error}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

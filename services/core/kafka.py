@@ -20,6 +20,7 @@ from kafka.errors import KafkaError
 from schemas import DeadLetter
 from schemas.models import Message
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
+from services.core.errors import KafkaUnavailableError
 from services.core.metrics import MESSAGES_SHORTENED
 from services.core.runner import StopSignal, retry_until_done
 
@@ -83,26 +84,24 @@ def producer_usable(producer: KafkaProducer) -> Callable[[], bool]:
     return probe
 
 
-class KafkaUnavailableError(Exception):
-    """No bootstrap server accepts connections."""
-
-
 def wait_for_topics(settings: CommonSettings, topics: list[str], stop: StopSignal) -> bool:
     """Create the service's topics once Kafka answers: True, or False when stopped while waiting.
 
     Containers often start before their broker. Until one answers the service logs ``kafka_unavailable``
     with a growing delay and still stops at once on SIGTERM, where kafka-python's bootstrap would block for
-    30 s and then raise. A TCP check goes first because a failed KafkaAdminClient leaves its network
-    thread running.
+    30 s and then raise.
     """
-    reachable = broker_reachable(settings)
+    return retry_until_done(lambda: create_topics_now(settings, topics), stop, "kafka_unavailable",
+                            transient=(KafkaUnavailableError, KafkaError))
 
-    def create() -> None:
-        if not reachable():
-            raise KafkaUnavailableError(f"no server in {settings.kafka_bootstrap_servers} accepts connections")
-        ensure_topics(settings, topics)
 
-    return retry_until_done(create, stop, "kafka_unavailable", transient=(KafkaUnavailableError, KafkaError))
+def create_topics_now(settings: CommonSettings, topics: list[str]) -> None:
+    """Create the topics, or raise KafkaUnavailableError at once when no broker accepts connections (what
+    one-shot commands want). The TCP check goes first because a failed KafkaAdminClient leaves its network
+    thread running."""
+    if not broker_reachable(settings)():
+        raise KafkaUnavailableError(f"no server in {settings.kafka_bootstrap_servers} accepts connections")
+    ensure_topics(settings, topics)
 
 
 def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:

@@ -20,7 +20,7 @@ from rich.progress import Progress
 
 from services.core.config import Topics
 from services.core.db import Database
-from services.core.kafka import ensure_topics, make_consumer, make_producer
+from services.core.kafka import create_topics_now, make_consumer, make_producer
 from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
@@ -41,7 +41,7 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
            show_progress: bool = True) -> int:
     """Replay raw items from ``since``; returns how many raw items were read."""
     topics = ReplayTopics(settings.topic_prefix, to_topic or "")
-    ensure_topics(settings, [topics.articles, topics.dead_letter])
+    create_topics_now(settings, [topics.articles, topics.dead_letter])
     db = Database(settings.dedup_url)
     dedup = settings.dedup_store(db)
     dedup.migrate()

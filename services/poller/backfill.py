@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from rich.progress import Progress
 
 from services.core.db import Database
-from services.core.kafka import ensure_topics, make_producer
+from services.core.kafka import create_topics_now, make_producer
 from services.poller.__main__ import make_fetcher
 from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.service import KafkaPublisher, Poller, PollOutcome, Publish
@@ -43,7 +43,7 @@ def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
     if unknown:
         print(f"wirefeed feeds backfill: not in {settings.feeds_file}: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
-    ensure_topics(settings, settings.topics.all())
+    create_topics_now(settings, settings.topics.all())
     db = Database(settings.state_url)
     PollerStore(db).migrate()
     producer = make_producer(settings, role="backfill")

@@ -17,7 +17,8 @@ from kafka import KafkaAdminClient
 from services.core.config import CommonSettings
 from services.core.kafka import wait_for_topics
 from services.core.runner import StopSignal
-from tests.helpers import free_port, wait_for
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+from tests.integration.kafka_helpers import read_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,3 +67,37 @@ def test_waiting_for_a_broker_ends_when_stopped_and_leaves_no_threads() -> None:
     assert not wait_for_topics(settings, settings.topics.all(), stop)
     assert time.monotonic() - started < 3
     wait_for(lambda: threading.active_count() == threads, timeout=5)  # the timer's thread ends too
+
+
+@pytest.mark.parametrize("argv", [["replay", "--from", "2024-01-01T00:00:00Z"], ["feeds", "backfill"]])
+def test_a_one_shot_command_without_a_broker_says_so_at_once(argv: list[str], tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - id: a\n    url: http://127.0.0.1:9/feed.xml\n")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
+           "WIREFEED_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+           "WIREFEED_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "services.cli", *argv], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"wirefeed: Kafka is unavailable: no server in 127.0.0.1:{port} accepts connections")
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 20  # not after kafka-python's 30-second bootstrap
+
+
+def test_the_backfill_command_publishes_to_the_real_broker(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path,
+                                                           feed_server: FeedServer) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Wire", [
+        {"title": f"Story {n}", "link": f"https://news.example/{n}", "body": f"Text {n}."} for n in range(3)]))
+    (tmp_path / "feeds.yaml").write_text(f"feeds:\n  - id: wire\n    url: {feed_server.url('/feed.xml')}\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+           "WIREFEED_TOPIC_PREFIX": topic_prefix, "WIREFEED_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+           "WIREFEED_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true"}
+    result = subprocess.run([sys.executable, "-m", "services.cli", "feeds", "backfill"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "wire\tok\t3 published"
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
+    titles = {json.loads(value)["title"] for _, value in read_all(settings, settings.topics.raw_items, 3)}
+    assert titles == {"Story 0", "Story 1", "Story 2"}

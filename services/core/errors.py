@@ -1,0 +1,6 @@
+"""Errors the command line reports in one line, without a traceback; light to import, as the CLI starts
+without loading kafka-python."""
+
+
+class KafkaUnavailableError(Exception):
+    """No bootstrap server accepts connections."""
