@@ -68,6 +68,9 @@ NON_PERSONS = frozenset({
     "wires", "wire services", "staff reporter", "staff writer", "the editors", "editorial staff", "desk",
     "staff and agencies", "agencies",
 })
+# The Guardian's authors carry their desk after the name: "Damian Carrington Environment editor", "Dan Sabbagh
+# Defence and security editor". One capitalised word starts the desk; the title ends it, in lower case.
+_DESK_TITLE = re.compile(r"\s+[A-Z][\w’'-]*(?:\s+[a-z]+)*\s+(?:editor|correspondent|reporter|writer|columnist)$")
 _EMAIL_WITH_NAME = re.compile(r"\S+@\S+\s*\((?P<name>[^()]+)\)")
 
 
@@ -89,11 +92,14 @@ def find_agency(text: str) -> str | None:
 
 
 def clean_author(author: str) -> str | None:
-    """The person-or-organisation part of an author field, without e-mail addresses."""
+    """The person-or-organisation part of an author field, without e-mail addresses or a desk title."""
     author = " ".join(author.split())  # Macworld's "Macworld Staff,\n\t\t\tGlenn Fleishman"
     if "@" in author:
         match = _EMAIL_WITH_NAME.fullmatch(author)
         return match.group("name").strip() if match else None  # a bare address names nobody
+    desk = _DESK_TITLE.search(author)
+    if desk and len(author[:desk.start()].split()) >= 2:  # a name in full is left
+        author = author[:desk.start()]
     return author or None
 
 

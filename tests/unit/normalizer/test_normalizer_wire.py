@@ -224,6 +224,20 @@ def test_author_fields_lose_email_addresses() -> None:
     assert clean_author("  Jane Doe ") == "Jane Doe"
 
 
+@pytest.mark.parametrize(("author", "name"), [
+    ("Damian Carrington Environment editor", "Damian Carrington"),  # the Guardian's authors
+    ("Jason Burke Africa correspondent", "Jason Burke"),
+    ("Dan Sabbagh Defence and security editor", "Dan Sabbagh"),
+    ("Alex Hern UK technology editor", "Alex Hern"),
+    ("Mary Jane Smith Science writer", "Mary Jane Smith"),
+    ("Jane Doe editor", "Jane Doe editor"),  # no name in full would be left
+    ("Macworld Staff", "Macworld Staff"),
+    ("First Dog on the Moon", "First Dog on the Moon"),
+])
+def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -> None:
+    assert clean_author(author) == name
+
+
 @pytest.mark.parametrize(("title", "expected"), [
     ("UPDATE 2-Oil rises", ("Oil rises", ["UPDATE 2"], 3)),
     ("REFILE-UPDATE 1-Oil rises", ("Oil rises", ["REFILE", "UPDATE 1"], 2)),
