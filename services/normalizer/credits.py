@@ -42,6 +42,10 @@ _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
 _BYLINE = re.compile(rf"(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})(?P<rest>[^!?]{{2,150}}?)\.?")
 _BY_WORD = re.compile(rf"^(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})")
+# A part of an author list that names an outlet, not a person ("Jane Doe, Washington Post").
+_ORGANISATION = re.compile(r"^the\s|\b(?:staff|news|post|times|press|media|network|online|university|college|"
+                           r"institute|database|magazine|journal|daily|herald|tribune|gazette|radio|television|"
+                           r"inc|ltd|llc|corp|company|group|team|blog|agency|service)\b", re.IGNORECASE)
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
 _BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
@@ -161,10 +165,24 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     return names, agency
 
 
+def listed_people(text: str) -> list[str] | None:
+    """People in a comma list of names in full, as author and byline fields give them ("Scott Hanselman,
+    Rob Caron", "ANTTI AUTIO, HETA HASSINEN"), without the outlets among them ("Alan Karben, NITF Network
+    News Online"). None unless every part is a name in full and one of them a person.
+
+    Only for fields: in running text "Jane Doe, Washington" is a byline with a place.
+    """
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) < 2 or not all(" " in part and _NAME.fullmatch(part) for part in parts):
+        return None
+    people = [part.title() if part.isupper() else part for part in parts if not _ORGANISATION.search(part)]
+    return people or None
+
+
 def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     """A wire format's byline field as (people, agency): a shape :func:`parse_byline` knows, an agency
-    ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), else the field as one name
-    without its "By" ("Alan Karben, NITF Network News Online"): the format's word, as given."""
+    ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), a list of people, else the field
+    as one name without its "By": the format's word, as given."""
     text = " ".join(text.split())
     parsed = parse_byline(text)
     if parsed is not None:
@@ -176,7 +194,7 @@ def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     agency = canonical_agency(text) or canonical_agency(lead)
     if agency or is_non_person(text) or is_non_person(lead):
         return [], agency
-    return [text], None
+    return listed_people(text) or [text], None
 
 
 def _split_byline(text: str) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from services.normalizer.agencies import canonical_agency, clean_author, find_ag
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
-from services.normalizer.credits import parse_byline_field
+from services.normalizer.credits import listed_people, parse_byline_field
 from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
@@ -226,7 +226,7 @@ def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:
             continue
         parsed = parse_byline(cleaned)
         if parsed is None:
-            names.append(cleaned)
+            names.extend(listed_people(cleaned) or [cleaned])
             continue
         names.extend(parsed[0])
         agency = agency or parsed[1]

@@ -160,9 +160,20 @@ def test_categories_are_plain_text_on_one_line_once() -> None:
                                                                      "AT&T"]
 
 
-def test_author_names_are_written_on_one_line() -> None:
+def test_author_names_are_written_on_one_line_and_a_list_is_read_as_people() -> None:
     article = normalize(raw_item(authors=["Jon Phillips,\n\t\t\t\n\t\t\tAlaina Yee"]), NOW)  # Macworld's feed
-    assert article.byline == ["Jon Phillips, Alaina Yee"]
+    assert article.byline == ["Jon Phillips", "Alaina Yee"]
+
+
+@pytest.mark.parametrize(("author", "byline"), [
+    ("Scott Hanselman, Rob Caron", ["Scott Hanselman", "Rob Caron"]),
+    ("Macworld Staff, Glenn Fleishman", ["Glenn Fleishman"]),  # the outlet among the people is left out
+    ("Jane Doe, Washington Post", ["Jane Doe"]),
+    ("Smith, John", ["Smith, John"]),  # not names in full: as given
+    ("The Sports Network, Inc.", ["The Sports Network, Inc."]),
+])
+def test_an_author_field_listing_people_names_each(author: str, byline: list[str]) -> None:
+    assert normalize(raw_item(authors=[author]), NOW).byline == byline
 
 
 def test_an_unparseable_structured_byline_is_kept_as_given() -> None:

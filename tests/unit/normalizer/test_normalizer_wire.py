@@ -334,13 +334,15 @@ def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
 
 @pytest.mark.parametrize(("field", "expected"), [
     # byline fields of real wire items (superdesk fixtures: NITF, NewsML-G2)
-    ("By Alan Karben, NITF Network News Online", (["Alan Karben, NITF Network News Online"], None)),
+    ("By Alan Karben, NITF Network News Online", (["Alan Karben"], None)),  # the outlet is not a person
     ("By Staff Reporter, BusinessDesk", ([], None)),
     ("Reuters, MAR 04", ([], "Reuters")),
     ("Mia Rabson and Jordan Press", (["Mia Rabson", "Jordan Press"], None)),
     ("degenhardt.sandra", (["degenhardt.sandra"], None)),  # not a shape we know: as given
     ("gr/bp", ([], None)),  # EFE's desk initials
-    ("Alan Karben,\n\t\tNITF Network News Online", (["Alan Karben, NITF Network News Online"], None)),
+    ("Alan Karben,\n\t\tNITF Network News Online", (["Alan Karben"], None)),
+    ("ANTTI AUTIO, HETA HASSINEN", (["Antti Autio", "Heta Hassinen"], None)),  # STT's NewsML-G2
+    ("Trond Husø, The Anti-Doping Database", (["Trond Husø"], None)),
 ])
 def test_a_formats_byline_field_is_read_or_kept_as_given(field: str, expected: object) -> None:
     assert parse_byline_field(field) == expected
