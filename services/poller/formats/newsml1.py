@@ -85,11 +85,7 @@ def _providers(item: etree._Element, identifier: etree._Element) -> list[str]:
 
 
 def _categories(item: etree._Element) -> list[str]:
-    found: list[str] = []
-    for code in descendants(item, "SubjectCode"):
-        found.extend(label for e in code if (label := attr(e, "FormalName")) and label not in found)
-    for prop in descendants(item, "Property"):
-        label = attr(prop, "Value")
-        if attr(prop, "FormalName") == "Keyword" and label and label not in found:
-            found.append(label)
-    return found
+    return unique_texts([
+        *(attr(e, "FormalName") for code in descendants(item, "SubjectCode") for e in code),
+        *(attr(prop, "Value") for prop in descendants(item, "Property") if attr(prop, "FormalName") == "Keyword"),
+    ])

@@ -124,13 +124,8 @@ def _joined(nodes: Iterable[etree._Element]) -> str | None:
 
 
 def _categories(content_meta: etree._Element | None) -> list[str]:
-    found: list[str] = []
-    for subject in children(content_meta, "subject"):
-        label = text(child(subject, "name")) or attr(subject, "qcode") or attr(subject, "uri")
-        if label and label not in found:
-            found.append(label)
-    for keyword in children(content_meta, "keyword"):
-        label = text(keyword)
-        if label and label not in found:
-            found.append(label)
-    return found
+    return unique_texts([
+        *(text(child(subject, "name")) or attr(subject, "qcode") or attr(subject, "uri")
+          for subject in children(content_meta, "subject")),
+        *(text(keyword) for keyword in children(content_meta, "keyword")),
+    ])

@@ -133,14 +133,8 @@ def _objects(value: Any) -> list[dict[str, Any]]:
 
 
 def categories(entry: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    for key in ("subjects", "subject"):
-        values = entry.get(key)
-        if isinstance(values, list):
-            for subject in values:
-                if isinstance(subject, dict):
-                    label = first(subject, "name", "code", "qcode", "uri")
-                    if label and label not in found:
-                        found.append(label)
-    found.extend(keyword for keyword in strings(entry.get("keywords")) if keyword not in found)
-    return found
+    return unique_texts([
+        *(first(subject, "name", "code", "qcode", "uri") for key in ("subjects", "subject")
+          for subject in _objects(entry.get(key))),
+        *strings(entry.get("keywords")),
+    ])

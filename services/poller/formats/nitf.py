@@ -95,13 +95,8 @@ def _dateline(node: etree._Element | None) -> str | None:
 
 
 def _categories(head: etree._Element | None) -> list[str]:
-    found: list[str] = []
-    for subject in descendants(child(head, "tobject"), "tobject.subject"):
-        label = next((attr(subject, name) for name in _SUBJECT_LABELS if attr(subject, name)), None)
-        if label and label not in found:
-            found.append(label)
-    for keyword in children(child(head, "docdata", "key-list"), "keyword"):
-        label = attr(keyword, "key")
-        if label and label not in found:
-            found.append(label)
-    return found
+    return unique_texts([
+        *(next((attr(subject, name) for name in _SUBJECT_LABELS if attr(subject, name)), None)
+          for subject in descendants(child(head, "tobject"), "tobject.subject")),
+        *(attr(keyword, "key") for keyword in children(child(head, "docdata", "key-list"), "keyword")),
+    ])
