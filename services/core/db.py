@@ -78,15 +78,13 @@ class Database:
         """``read_only`` refuses every write (the read side needs none); ``create=False`` (implied by it)
         refuses a SQLite file that is not there, where SQLite would create an empty one."""
         self.url = url
-        scheme = urlsplit(url).scheme.split("+")[0]
-        if scheme == "sqlite":
-            self.dialect: Dialect = "sqlite"
+        self.dialect: Dialect = dialect_of(url)
+        if self.dialect == "sqlite":
             self._sqlite = _open_sqlite(url, read_only=read_only, create=create and not read_only)
             self._lock = threading.RLock()
             # IMMEDIATE takes the write lock up front, which a read-only connection may not.
             self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
-        elif scheme in ("postgresql", "postgres"):
-            self.dialect = "postgresql"
+        else:
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5},
                 # "BEGIN READ ONLY" rather than a startup option, which PgBouncer refuses.
@@ -96,8 +94,6 @@ class Database:
                 check=ConnectionPool.check_connection,
             )
             self._pool.open(wait=False)
-        else:
-            raise DatabaseError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -176,7 +172,8 @@ def run_command(url: str, command: Callable[[Database], None], *, creator: str, 
     ``creator`` names the service whose start-up creates the tables the command reads.
     """
     try:
-        _check_reachable(url)
+        if dialect_of(url) == "postgresql":
+            connect_once(url, timeout=5)  # the pool would retry quietly until its wait ran out
         db = Database(url, read_only=read_only, create=False)
         try:
             command(db)
@@ -191,11 +188,20 @@ def run_command(url: str, command: Callable[[Database], None], *, creator: str, 
     return 0
 
 
-def _check_reachable(url: str) -> None:
-    """A PostgreSQL server that is down or refuses the URL fails here at once, saying why; the pool would
-    retry quietly until its wait ran out."""
-    if urlsplit(url).scheme.split("+")[0] in ("postgresql", "postgres"):
-        psycopg.connect(url, connect_timeout=5).close()
+def dialect_of(url: str) -> Dialect:
+    scheme = urlsplit(url).scheme.split("+")[0]
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    raise DatabaseError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+
+
+def connect_once(url: str, timeout: int) -> None:
+    """One PostgreSQL connection and query of its own, outside any pool: raises at once, with the server's
+    reason, when it is down or refuses the URL (a pool would wait for one of its connections)."""
+    with psycopg.connect(url, connect_timeout=timeout, autocommit=True) as conn:
+        conn.execute("SELECT 1")
 
 
 def _explain(error: Exception, url: str, creator: str) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import psycopg
 
 from schemas import Article
-from services.core.db import Database, Tx
+from services.core.db import Database, Tx, connect_once
 
 OffsetKey = tuple[str, int]
 
@@ -202,10 +202,9 @@ class SqlStore:
         if self.db.dialect != "postgresql":
             return self.db.ping()
         # Through the pool a probe would wait its 10 s timeout for a connection while the server is down;
-        # a readiness probe must answer quickly, so it opens a short-lived connection of its own.
+        # a readiness probe must answer quickly.
         try:
-            with psycopg.connect(self.db.url, connect_timeout=PING_TIMEOUT_SECONDS, autocommit=True) as conn:
-                conn.execute("SELECT 1")
+            connect_once(self.db.url, timeout=PING_TIMEOUT_SECONDS)
         except psycopg.Error:
             return False
         return True
