@@ -125,8 +125,13 @@ def split_names(text: str) -> list[str] | None:
         name = _IN_PLACE.sub("", part)
         if not _NAME.fullmatch(name):
             return None
-        names.append(name.title() if name.isupper() and len(name) > 3 else name)
+        names.append(_name_case(name))
     return names
+
+
+def _name_case(name: str) -> str:
+    """"JOSH BOAK" as "Josh Boak"; a short all-capitals word ("AP", "BBC") stays."""
+    return name.title() if name.isupper() and len(name) > 3 else name
 
 
 def _split_other_and(part: str) -> list[str]:
@@ -175,7 +180,7 @@ def listed_people(text: str) -> list[str] | None:
     parts = [part.strip() for part in text.split(",")]
     if len(parts) < 2 or not all(" " in part and _NAME.fullmatch(part) for part in parts):
         return None
-    people = [part.title() if part.isupper() else part for part in parts if not _ORGANISATION.search(part)]
+    people = [_name_case(part) for part in parts if not _ORGANISATION.search(part)]
     return people or None
 
 
