@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from services.core import commands as core_commands
 from services.core.errors import KafkaUnavailableError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     poller_commands.register(commands, feeds)
     normalizer_commands.register(commands)
     sink_commands.register(commands)
+    core_commands.register(commands)
     commands.add_parser("run", help="run poller, normalizer and sink together").set_defaults(handler=_run)
     status = commands.add_parser("status", help="readiness, throughput, lag and worst feeds of running services")
     for name, port in DEFAULT_PORTS.items():

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
@@ -99,9 +99,15 @@ def create_topics_now(settings: CommonSettings, topics: list[str]) -> None:
     """Create the topics, or raise KafkaUnavailableError at once when no broker accepts connections (what
     one-shot commands want). The TCP check goes first because a failed KafkaAdminClient leaves its network
     thread running."""
+    require_broker(settings)
+    ensure_topics(settings, topics)
+
+
+def require_broker(settings: CommonSettings) -> None:
+    """Raise KafkaUnavailableError now when no bootstrap server accepts connections, rather than after
+    kafka-python's 30-second bootstrap."""
     if not broker_reachable(settings)():
         raise KafkaUnavailableError(f"no server in {settings.kafka_bootstrap_servers} accepts connections")
-    ensure_topics(settings, topics)
 
 
 def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:
@@ -190,6 +196,40 @@ def dead_letter(
     if fitted is letter:
         return letter
     return fitted.model_copy(update={"details": {**fitted.details, "payload_bytes": len(value)}})
+
+
+def seek_since(consumer: KafkaConsumer, topic: str, since: datetime | None) -> tuple[
+        dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """Assign every partition of ``topic``, each at its first record appended at or after ``since`` (its
+    first retained record when None); returns those start offsets and the end offsets seen now."""
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    consumer.assign(partitions)
+    end = consumer.end_offsets(partitions)
+    if since is None:
+        start = consumer.beginning_offsets(partitions)
+    else:
+        found = consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
+        start = {tp: (found[tp].offset if found.get(tp) is not None else end[tp]) for tp in partitions}
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    return start, end
+
+
+def read_until(consumer: KafkaConsumer, end: dict[TopicPartition, int]) -> Iterator[list[ConsumerRecord]]:
+    """The assigned partitions' records, in batches, up to the ``end`` offsets; then it stops.
+
+    It stops on positions rather than on a count of records, which offsets taken by transaction markers or
+    removed by compaction would never reach.
+    """
+    while any(consumer.position(tp) < offset for tp, offset in end.items()):
+        polled = consumer.poll(timeout_ms=1000, max_records=500)
+        records = [r for part in polled.values() for r in part
+                   if r.offset < end[TopicPartition(r.topic, r.partition)]]
+        if records:
+            yield records
+        finished = [tp for tp, offset in end.items() if consumer.position(tp) >= offset]
+        if finished:
+            consumer.pause(*finished)
 
 
 def broker_reachable(settings: CommonSettings, timeout: float = 1.0) -> Callable[[], bool]:

@@ -20,7 +20,7 @@ from rich.progress import Progress
 
 from services.core.config import Topics
 from services.core.db import Database
-from services.core.kafka import create_topics_now, make_consumer, make_producer
+from services.core.kafka import create_topics_now, make_consumer, make_producer, read_until, seek_since
 from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
@@ -48,7 +48,7 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
     consumer = make_consumer(settings, None, enable_auto_commit=False)  # type: ignore[arg-type]
     producer = make_producer(settings, role="replay")
     try:
-        start, end = _bounds(consumer, settings.topics.raw_items, since)
+        start, end = seek_since(consumer, settings.topics.raw_items, since)
         batch = NormalizeBatch(producer, topics, dedup, LearnedBoilerplate(db).load(),
                                max_message_bytes=settings.max_message_bytes)
         return _drain(consumer, batch, start, end, show_progress)
@@ -59,38 +59,14 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
         db.close()
 
 
-def _bounds(consumer: KafkaConsumer, topic: str, since: datetime) -> tuple[dict[TopicPartition, int],
-                                                                           dict[TopicPartition, int]]:
-    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-    consumer.assign(partitions)
-    end = consumer.end_offsets(partitions)
-    found = consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
-    start = {tp: (found[tp].offset if found.get(tp) is not None else end[tp]) for tp in partitions}
-    for tp, offset in start.items():
-        consumer.seek(tp, offset)
-    return start, end
-
-
 def _drain(consumer: KafkaConsumer, batch: NormalizeBatch, start: dict[TopicPartition, int],
            end: dict[TopicPartition, int], show_progress: bool) -> int:
-    total = sum(end[tp] - start[tp] for tp in start)
     done = 0
     with Progress(disable=not show_progress, transient=False) as progress:
-        task = progress.add_task("replaying raw items", total=total)
-        while done < total:
-            polled = consumer.poll(timeout_ms=1000, max_records=500)
-            records = [r for part in polled.values() for r in part
-                       if r.offset < end[TopicPartition(r.topic, r.partition)]]
-            if records:
-                batch(records)
-                done += len(records)
-                progress.update(task, completed=done)
-            _pause_finished(consumer, end)
+        task = progress.add_task("replaying raw items", total=sum(end[tp] - start[tp] for tp in start))
+        for records in read_until(consumer, end):
+            batch(records)
+            done += len(records)
+            progress.update(task, completed=done)
     log.info("replay_finished", raw_items=done)
     return done
-
-
-def _pause_finished(consumer: KafkaConsumer, end: dict[TopicPartition, int]) -> None:
-    finished = [tp for tp in consumer.assignment() if consumer.position(tp) >= end[tp]]
-    if finished:
-        consumer.pause(*finished)

@@ -69,7 +69,8 @@ def test_waiting_for_a_broker_ends_when_stopped_and_leaves_no_threads() -> None:
     wait_for(lambda: threading.active_count() == threads, timeout=5)  # the timer's thread ends too
 
 
-@pytest.mark.parametrize("argv", [["replay", "--from", "2024-01-01T00:00:00Z"], ["feeds", "backfill"]])
+@pytest.mark.parametrize("argv", [["replay", "--from", "2024-01-01T00:00:00Z"], ["feeds", "backfill"],
+                                  ["dead-letters", "list"], ["dead-letters", "redrive"]])
 def test_a_one_shot_command_without_a_broker_says_so_at_once(argv: list[str], tmp_path: Path) -> None:
     (tmp_path / "feeds.yaml").write_text("feeds:\n  - id: a\n    url: http://127.0.0.1:9/feed.xml\n")
     port = free_port()

@@ -1,0 +1,94 @@
+"""Commands on the shared plumbing: ``wirefeed dead-letters list`` and ``redrive``.
+
+Imports of kafka-python wait for the handler, so that the CLI starts fast for every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas import DeadLetter
+    from services.core.config import CommonSettings
+    from services.core.dead_letters import Selection
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    letters = commands.add_parser("dead-letters", help="read the dead-letter topic; send letters back once fixed")
+    actions = letters.add_subparsers(title="dead-letters commands")
+    listing = actions.add_parser("list", help="one line per letter: when, stage, error, source record, reason")
+    listing.add_argument("--json", action="store_true", help="each whole letter as JSON, one per line")
+    listing.set_defaults(handler=_list)
+    redrive = actions.add_parser("redrive", help="publish the letters' payloads again to the topics they came from")
+    redrive.add_argument("--dry-run", action="store_true", help="only count what would be sent and skipped")
+    redrive.set_defaults(handler=_redrive)
+    for action in (listing, redrive):
+        action.add_argument("--since", type=_utc_time, help="letters written at or after (ISO 8601; UTC if no offset)")
+        action.add_argument("--stage", help="only letters of this stage (normalizer, sink)")
+        action.add_argument("--error-class", help="only letters of this error class (e.g. ValidationError)")
+
+
+def _list(args: argparse.Namespace) -> int:
+    from services.core.dead_letters import LetterReader
+
+    reader = LetterReader(_settings(), _selection(args))
+    count = 0
+    for found in reader:
+        sys.stdout.write((found.letter.model_dump_json() if args.json else _one_line(found.letter)) + "\n")
+        count += 1
+    print(f"{count} dead letter(s){_unreadable(reader.unreadable)}", file=sys.stderr)
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    from services.core.dead_letters import LetterReader, redrive
+
+    settings = _settings()
+    reader = LetterReader(settings, _selection(args))
+    result = redrive(settings, reader, dry_run=args.dry_run)
+    sent = ", ".join(f"{count} to {topic}" for topic, count in sorted(result.sent.items())) or "none"
+    print(f"{'would send' if args.dry_run else 'sent'} back {sum(result.sent.values())} letter(s): {sent}")
+    for reason, count in sorted(result.skipped.items()):
+        print(f"skipped {count}: {reason}")
+    if reader.unreadable:
+        print(f"skipped{_unreadable(reader.unreadable)}")
+    return 0
+
+
+def _settings() -> CommonSettings:
+    from services.core.config import CommonSettings
+    from services.core.logging import configure_logging
+
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_format, service="dead-letters")  # on stderr
+    return settings
+
+
+def _one_line(letter: DeadLetter) -> str:
+    source = f"{letter.topic}:{letter.partition}:{letter.offset}"
+    reason = " ".join(letter.reason.split())  # a multi-line reason would break one line per letter
+    return "\t".join((letter.failed_at.isoformat(timespec="seconds"), letter.stage, letter.error_class, source, reason))
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    from services.core.dead_letters import Selection
+
+    return Selection(since=args.since, stage=args.stage, error_class=args.error_class)
+
+
+def _unreadable(places: list[str]) -> str:
+    if not places:
+        return ""
+    shown = ", ".join(places[:5]) + (", …" if len(places) > 5 else "")
+    return f" ({len(places)} record(s) that are not dead letters, at partition:offset {shown})"
+
+
+def _utc_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,135 @@
+"""``wirefeed dead-letters``: read the dead-letter topic, and send letters back to where they came from.
+
+A stage that cannot process a message dead-letters it with why (``schemas.DeadLetter``) and goes on. Once
+the cause is fixed (a normalizer that reads the new field, a store that takes the value), ``redrive``
+publishes each chosen letter's payload, with its original key, to the topic it was read from, where the
+stage reads it like any other message. A letter sent back twice is still one article: the normalizer's
+dedup drops a raw item it has already published, and the sink an article id it has already stored.
+
+Letters are read without a consumer group, from a point in time (or the first one retained) up to the end
+of the topic when the command starts, so the running services are undisturbed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from kafka import KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.producer.future import FutureRecordMetadata
+from pydantic import ValidationError
+
+from schemas import DeadLetter
+from services.core.config import CommonSettings
+from services.core.kafka import make_consumer, make_producer, read_until, require_broker, seek_since
+
+log = structlog.get_logger(__name__)
+
+#: Sends awaited at a time: a redrive of millions of letters keeps this many futures, not millions.
+SEND_WINDOW = 10_000
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which letters a command acts on: written at or after ``since``, by ``stage``, of ``error_class``."""
+
+    since: datetime | None = None
+    stage: str | None = None
+    error_class: str | None = None
+
+    def __call__(self, letter: DeadLetter) -> bool:
+        return ((self.stage is None or letter.stage == self.stage)
+                and (self.error_class is None or letter.error_class == self.error_class))
+
+
+@dataclass(frozen=True)
+class Found:
+    """A letter, and the record it came in: that record's key is the original message's key, as bytes."""
+
+    record: ConsumerRecord
+    letter: DeadLetter
+
+
+@dataclass
+class LetterReader:
+    """The selected letters of the dead-letter topic; records that are not letters are noted, not fatal."""
+
+    settings: CommonSettings
+    selection: Selection
+    unreadable: list[str] = field(default_factory=list)  # "partition:offset" of each
+
+    def __iter__(self) -> Iterator[Found]:
+        require_broker(self.settings)
+        consumer = make_consumer(self.settings, None, client_id="wirefeed-dead-letters",  # type: ignore[arg-type]
+                                 allow_auto_create_topics=False)
+        try:
+            _, end = seek_since(consumer, self.settings.topics.dead_letter, self.selection.since)
+            for records in read_until(consumer, end):
+                yield from self._letters(records)
+        finally:
+            consumer.close(autocommit=False)
+
+    def _letters(self, records: list[ConsumerRecord]) -> Iterator[Found]:
+        for record in records:
+            try:
+                letter = DeadLetter.from_json(record.value)
+            except (ValidationError, ValueError):
+                self.unreadable.append(f"{record.partition}:{record.offset}")
+                continue
+            if self.selection(letter):
+                yield Found(record, letter)
+
+
+@dataclass
+class RedriveResult:
+    sent: Counter[str] = field(default_factory=Counter)  # topic -> letters sent back to it
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> letters
+
+
+def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool = False) -> RedriveResult:
+    """Publish each letter's payload to its original topic (acknowledged by all replicas), or, with
+    ``dry_run``, only count what would be sent and what would be skipped."""
+    result = RedriveResult()
+    require_broker(settings)
+    producer = None if dry_run else make_producer(settings, role="redrive")
+    pending: list[FutureRecordMetadata] = []
+    try:
+        for found in letters:
+            reason = unsendable(found.letter, settings)
+            if reason:
+                result.skipped[reason] += 1
+                continue
+            if producer is not None:
+                pending.append(producer.send(found.letter.topic, key=found.record.key,
+                                             value=found.letter.payload.encode()))
+                if len(pending) >= SEND_WINDOW:
+                    _await(producer, pending)
+            result.sent[found.letter.topic] += 1
+        if producer is not None:
+            _await(producer, pending)
+    finally:
+        if producer is not None:
+            producer.close(timeout=30)
+    log.info("dead_letters_redriven", dry_run=dry_run, sent=dict(result.sent), skipped=dict(result.skipped))
+    return result
+
+
+def unsendable(letter: DeadLetter, settings: CommonSettings) -> str | None:
+    """Why the letter cannot be sent back as it came, or None."""
+    if "payload_bytes" in letter.details:
+        return "payload shortened to fit the dead-letter topic"
+    # A letter names its topic; only wirefeed's own input topics are written to, whatever a record claims.
+    if letter.topic not in (settings.topics.raw_items, settings.topics.articles):
+        return "read from a topic that is not a wirefeed input topic"
+    return None
+
+
+def _await(producer: KafkaProducer, pending: list[FutureRecordMetadata]) -> None:
+    producer.flush(timeout=60)
+    for future in pending:
+        future.get(timeout=60)
+    pending.clear()

@@ -1,0 +1,147 @@
+"""``wirefeed dead-letters list`` and ``redrive`` on the real broker, over letters the normalizer wrote."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from schemas import DeadLetter
+from services.core.config import CommonSettings
+from services.core.db import Database
+from services.core.kafka import make_consumer, make_producer, read_until, seek_since
+from services.normalizer.dedup import DedupStore
+from services.normalizer.service import NormalizeBatch
+from tests.factories import raw_item
+from tests.helpers import wait_for
+from tests.integration.kafka_helpers import read_all, settings_for
+
+pytestmark = pytest.mark.kafka
+
+ROOT = Path(__file__).resolve().parents[2]
+NOT_JSON = b'{"item_id": "feed-a:broken", "title": "cut off'
+NOT_A_RAW_ITEM = b'{"item_id": "feed-a:no-feed", "title": "a raw item without its feed"}'
+
+
+def cli(settings: CommonSettings, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+           "WIREFEED_TOPIC_PREFIX": settings.topic_prefix}
+    return subprocess.run([sys.executable, "-m", "services.cli", "dead-letters", *argv], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def normalize_raw_topic(settings: CommonSettings, tmp_path: Path) -> None:
+    """What the normalizer does with every raw record so far, with a real producer."""
+    store = DedupStore(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
+    store.migrate()
+    consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    producer = make_producer(settings)
+    try:
+        batch = NormalizeBatch(producer, settings.topics, store)
+        _, end = seek_since(consumer, settings.topics.raw_items, None)
+        for records in read_until(consumer, end):
+            batch(records)
+    finally:
+        consumer.close(autocommit=False)
+        producer.close(timeout=30)
+        store.db.close()
+
+
+def raw_records(settings: CommonSettings) -> list[tuple[bytes, bytes]]:
+    consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    try:
+        _, end = seek_since(consumer, settings.topics.raw_items, None)
+        return [(r.key, r.value) for records in read_until(consumer, end) for r in records]
+    finally:
+        consumer.close(autocommit=False)
+
+
+def test_poison_raw_items_are_listed_and_sent_back_with_their_keys(kafka_bootstrap: str, topic_prefix: str,
+                                                                  tmp_path: Path) -> None:
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    producer = make_producer(settings)
+    producer.send(settings.topics.raw_items, key=b"k-good", value=raw_item(1).to_bytes()).get(30)
+    producer.send(settings.topics.raw_items, key=b"k-cut", value=NOT_JSON).get(30)
+    producer.send(settings.topics.raw_items, key=b"k-partial", value=NOT_A_RAW_ITEM).get(30)
+    producer.close()
+    normalize_raw_topic(settings, tmp_path)
+    wait_for(lambda: len(read_all(settings, settings.topics.dead_letter, 2, timeout=5)) == 2,
+             message="the two dead letters")
+
+    listed = cli(settings, "list")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert sorted(fields[1:3] for fields in lines) == [["normalizer", "ValidationError"]] * 2
+    assert all(fields[3].startswith(f"{settings.topics.raw_items}:") for fields in lines)
+    assert any("Field required" in fields[4] for fields in lines)  # the reason, on one line
+    assert listed.stderr.strip().endswith("2 dead letter(s)")
+    as_json = cli(settings, "list", "--json")
+    assert sorted(DeadLetter.model_validate_json(line).payload.encode()
+                  for line in as_json.stdout.splitlines()) == sorted([NOT_JSON, NOT_A_RAW_ITEM])
+
+    dry = cli(settings, "redrive", "--dry-run")
+    assert dry.stdout.splitlines()[0] == f"would send back 2 letter(s): 2 to {settings.topics.raw_items}"
+    before = raw_records(settings)
+    assert len(before) == 3
+
+    sent = cli(settings, "redrive", "--stage", "normalizer")
+    assert sent.returncode == 0, sent.stderr[-2000:]
+    assert sent.stdout.splitlines() == [f"sent back 2 letter(s): 2 to {settings.topics.raw_items}"]
+    again = Counter(raw_records(settings)) - Counter(before)
+    assert again == Counter([(b"k-cut", NOT_JSON), (b"k-partial", NOT_A_RAW_ITEM)])  # the bytes and keys sent
+
+
+def test_filters_choose_letters_and_what_cannot_be_sent_back_is_skipped_with_why(
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    producer = make_producer(settings)
+
+    def letter(offset: int, **changes: object) -> None:
+        fields = {"stage": "sink", "reason": "value too long", "error_class": "DataError",
+                  "failed_at": datetime.now(UTC), "topic": settings.topics.articles, "partition": 0,
+                  "offset": offset, "payload": f'{{"id": "a{offset}"}}', **changes}
+        producer.send(settings.topics.dead_letter, key=f"story-{offset}".encode(),
+                      value=DeadLetter.model_validate(fields).to_bytes()).get(30)
+
+    letter(1, stage="normalizer", error_class="ValidationError", topic=settings.topics.raw_items)
+    letter(2, details={"payload_bytes": 3_000_000})
+    letter(3, topic="payments.v1")
+    producer.send(settings.topics.dead_letter, key=b"x", value=b"not a letter").get(30)
+    boundary = datetime.now(UTC)
+    wait_for(lambda: datetime.now(UTC) > boundary, message="the clock to move")
+    letter(4)
+    producer.close()
+
+    def sources(*argv: str) -> list[str]:
+        return sorted(line.split("\t")[3] for line in cli(settings, "list", *argv).stdout.splitlines())
+
+    assert sources("--stage", "sink", "--error-class", "DataError") == sorted([
+        f"{settings.topics.articles}:0:2", "payments.v1:0:3", f"{settings.topics.articles}:0:4"])
+    assert sources("--since", boundary.isoformat()) == [f"{settings.topics.articles}:0:4"]
+    assert "1 record(s) that are not dead letters" in cli(settings, "list").stderr
+
+    result = cli(settings, "redrive", "--stage", "sink")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[:3] == [
+        f"sent back 1 letter(s): 1 to {settings.topics.articles}",
+        "skipped 1: payload shortened to fit the dead-letter topic",
+        "skipped 1: read from a topic that is not a wirefeed input topic",
+    ]
+    assert read_all(settings, settings.topics.articles, 1) == [(b"story-4", b'{"id": "a4"}')]
+    consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    try:
+        assert "payments.v1" not in consumer.topics()
+    finally:
+        consumer.close(autocommit=False)
+
+
+def test_listing_an_empty_or_missing_topic_ends_at_once(kafka_bootstrap: str, topic_prefix: str) -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
+    result = cli(settings, "list")  # no topic was ever created with this prefix
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (result.stdout, result.stderr.strip()) == ("", "0 dead letter(s)")
