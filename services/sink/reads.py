@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from services.core.db import Database, Tx, as_datetime
-from services.sink.store import article_filters
+from services.sink.store import article_filters, keyset_rows
 
 #: Words beyond this are ignored: a search is a few words, not a document.
 MAX_QUERY_TERMS = 32
@@ -166,23 +167,19 @@ class Reader:
         clauses, params = article_filters(since, feed_id, None)
         if query is not None and not self._match(query, clauses, params):
             return ArticlePage([], None)
-        if after is not None:
-            clauses.append("(published_at, article_id) < (?, ?)")
-            params += [after.published_at, after.article_id]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.query(
-            f"SELECT payload, published_at, article_id FROM articles {where} "
-            "ORDER BY published_at DESC, article_id DESC LIMIT ?",
-            (*params, limit + 1),  # one more than asked says whether there is a next page
-        )
+        start = (after.published_at, after.article_id) if after else None
+        # One more than asked says whether there is a next page.
+        rows = list(keyset_rows(self.db, "payload", "articles", (clauses, params), key=("published_at", "article_id"),
+                                descending=True, after=start, page_rows=limit + 1, limit=limit + 1))
         articles = [_payload(payload) for payload, _, _ in rows[:limit]]
         if len(rows) <= limit:
             return ArticlePage(articles, None)
         _, published, article_id = rows[limit - 1]
         return ArticlePage(articles, ArticleKey(_datetime(published), str(article_id)))
 
-    def stories(self, *, since: datetime | None = None, limit: int | None = None) -> list[StorySummary]:
-        """Stories whose latest version was published at or after ``since``, newest first."""
+    def stories(self, *, since: datetime | None = None, limit: int | None = None) -> Iterator[StorySummary]:
+        """Stories whose latest version was published at or after ``since``, newest first, streamed (a
+        keyset page of this join cost a scan of every story, making a long list quadratic)."""
         sql, params = _STORIES, list[Any]()
         if since is not None:
             sql += " WHERE a.published_at >= ?"
@@ -191,10 +188,8 @@ class Reader:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [
-            StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published))
-            for story, title, version, published, outlets in self.db.query(sql, params)
-        ]
+        for story, title, version, published, outlets in self.db.stream(sql, params):
+            yield StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published))
 
     def story(self, story_id: str, limit: int = 1000) -> StoryVersions | None:
         """Every stored version and copy of one story (at most ``limit``), or None if unknown."""

@@ -28,7 +28,8 @@ OffsetKey = tuple[str, int]
 
 PING_TIMEOUT_SECONDS = 2
 #: Articles read per query by export(): a few megabytes of payloads at a time.
-EXPORT_PAGE_ROWS = 1000
+#: Rows a paged read (export) holds at a time.
+PAGE_ROWS = 1000
 
 #: SQLite builds versions before 3.32 allow 999 bound parameters per statement; stay below.
 _SQLITE_IN_CHUNK = 500
@@ -177,22 +178,13 @@ class SqlStore:
         return {int(partition): int(offset) for partition, offset in rows}
 
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, page_rows: int = EXPORT_PAGE_ROWS) -> Iterator[Article]:
+               *, page_rows: int = PAGE_ROWS) -> Iterator[Article]:
         """Matching articles, oldest first, read ``page_rows`` at a time: memory stays flat however many
         there are, and no transaction stays open while the caller writes them out. Pages follow each other
         by (published_at, article_id), so an article stored meanwhile may or may not be included."""
-        clauses, params = article_filters(since, feed_id, story_id)
-        after: tuple[Any, Any] | None = None
-        while True:
-            page = [*clauses, "(published_at, article_id) > (?, ?)"] if after else clauses
-            where = f"WHERE {' AND '.join(page)}" if page else ""
-            rows = self.db.query(f"SELECT payload, published_at, article_id FROM articles {where} "
-                                 "ORDER BY published_at, article_id LIMIT ?", (*params, *(after or ()), page_rows))
-            for payload, _, _ in rows:
-                yield _article(payload)
-            if len(rows) < page_rows:
-                return
-            after = rows[-1][1], rows[-1][2]
+        for payload, *_ in keyset_rows(self.db, "payload", "articles", article_filters(since, feed_id, story_id),
+                                       key=("published_at", "article_id"), page_rows=page_rows):
+            yield _article(payload)
 
     def count(self) -> int:
         row = self.db.query("SELECT COUNT(*) FROM articles")
@@ -299,6 +291,34 @@ def article_filters(since: datetime | None, feed_id: str | None, story_id: str |
         clauses.append("story_id = ?")
         params.append(story_id)
     return clauses, params
+
+
+def keyset_rows(db: Database, columns: str, source: str, filters: tuple[list[str], list[Any]], *,
+                key: tuple[str, str], descending: bool = False, after: tuple[Any, Any] | None = None,
+                page_rows: int = PAGE_ROWS, limit: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """``SELECT columns FROM source WHERE clauses`` (``filters`` are the clauses and their parameters),
+    ordered by the two ``key`` columns, whose values end each row; at most ``limit`` rows, those after the
+    key ``after``.
+
+    Read ``page_rows`` at a time, each page starting after the last key of the one before: memory stays
+    flat however many rows match, deep pages cost no more than the first, and no transaction stays open
+    while the caller works. A row stored meanwhile may or may not be included.
+    """
+    clauses, params = filters
+    direction, beyond = (" DESC", "<") if descending else ("", ">")
+    order = f"{key[0]}{direction}, {key[1]}{direction}"
+    left = limit
+    while left is None or left > 0:
+        size = page_rows if left is None else min(page_rows, left)
+        page = [*clauses, f"({key[0]}, {key[1]}) {beyond} (?, ?)"] if after else clauses
+        where = f"WHERE {' AND '.join(page)}" if page else ""
+        rows = db.query(f"SELECT {columns}, {key[0]}, {key[1]} FROM {source} {where} ORDER BY {order} LIMIT ?",
+                        (*params, *(after or ()), size))
+        yield from rows
+        if len(rows) < size:
+            return
+        after = rows[-1][-2], rows[-1][-1]
+        left = None if left is None else left - size
 
 
 def _article(payload: Any) -> Article:

@@ -267,7 +267,7 @@ def test_postgresql_keeps_phrases_and_stores_the_vector_uncompressed(postgres_ur
 def test_stories_list_the_latest_version_and_the_outlets_that_carried_the_story(store: SqlStore) -> None:
     store.write([article(1, story="s"), article(2, story="s", version=2, feed_id="feed-b"),
                  article(3, story="s", version=2, feed_id="feed-c"), article(10)], {(TOPIC, 0): 4}, datetime.now(UTC))
-    stories = Reader(store.db).stories()
+    stories = list(Reader(store.db).stories())
     assert [(s.story_id, s.title, s.version, s.outlets) for s in stories] == [
         ("story-000010", "Headline 10", 1, 1), ("s", "Headline 2", 2, 3)]
     assert [s.story_id for s in Reader(store.db).stories(since=T0 + timedelta(minutes=5))] == ["story-000010"]
