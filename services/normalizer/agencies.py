@@ -71,6 +71,9 @@ NON_PERSONS = frozenset({
 # The Guardian's authors carry their desk after the name: "Damian Carrington Environment editor", "Dan Sabbagh
 # Defence and security editor". One capitalised word starts the desk; the title ends it, in lower case.
 _DESK_TITLE = re.compile(r"\s+[A-Z][\w’'-]*(?:\s+[a-z]+)*\s+(?:editor|correspondent|reporter|writer|columnist)$")
+# A remark in brackets, all lower case: the Guardian's live blogs credit "Nick Ames (now) and Ed Aarons
+# (earlier)". "(Reuters)" is capitalised and stays, for the agency.
+_REMARK = re.compile(r"\s*\([a-z]+(?: [a-z]+){0,3}\)")
 _EMAIL_WITH_NAME = re.compile(r"\S+@\S+\s*\((?P<name>[^()]+)\)")
 
 
@@ -97,6 +100,7 @@ def clean_author(author: str) -> str | None:
     if "@" in author:
         match = _EMAIL_WITH_NAME.fullmatch(author)
         return match.group("name").strip() if match else None  # a bare address names nobody
+    author = _REMARK.sub("", author)
     desk = _DESK_TITLE.search(author)
     if desk and len(author[:desk.start()].split()) >= 2:  # a name in full is left
         author = author[:desk.start()]

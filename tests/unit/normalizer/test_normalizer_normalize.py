@@ -171,6 +171,7 @@ def test_author_names_are_written_on_one_line_and_a_list_is_read_as_people() -> 
     ("Jane Doe, Washington Post", ["Jane Doe"]),
     ("Smith, John", ["Smith, John"]),  # not names in full: as given
     ("The Sports Network, Inc.", ["The Sports Network, Inc."]),
+    ("Nick Ames (now), Ed Aarons and Ben Fisher (earlier)", ["Nick Ames", "Ed Aarons", "Ben Fisher"]),  # live blog
 ])
 def test_an_author_field_listing_people_names_each(author: str, byline: list[str]) -> None:
     assert normalize(raw_item(authors=[author]), NOW).byline == byline

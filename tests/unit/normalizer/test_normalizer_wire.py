@@ -233,6 +233,8 @@ def test_author_fields_lose_email_addresses() -> None:
     ("Jane Doe editor", "Jane Doe editor"),  # no name in full would be left
     ("Macworld Staff", "Macworld Staff"),
     ("First Dog on the Moon", "First Dog on the Moon"),
+    ("Nick Ames (now), Ed Aarons and Ben Fisher (earlier)", "Nick Ames, Ed Aarons and Ben Fisher"),  # live blogs
+    ("Jane Doe (Reuters)", "Jane Doe (Reuters)"),  # the agency stays for the byline reader
 ])
 def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -> None:
     assert clean_author(author) == name
