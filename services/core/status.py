@@ -22,6 +22,8 @@ THROUGHPUT = {
     "sink": "wirefeed_sink_rows_written_total",
 }
 LAG = "wirefeed_consumer_lag_messages"  # consumers only: the poller has none
+DEAD_LETTERS = "wirefeed_dead_letters_total"
+DEAD_LETTERING = ("normalizer", "sink")  # the stages that dead-letter what they cannot process
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class ServiceStatus:
     rate: float | None = None
     lag: float | None = None
     failing: dict[str, float] | None = None
+    dead_letters: float | None = None  # since the service started
 
 
 def service_status(name: str, port: int, interval: float = 1.0, host: str = "127.0.0.1") -> ServiceStatus:
@@ -48,7 +51,9 @@ def service_status(name: str, port: int, interval: float = 1.0, host: str = "127
     counter = THROUGHPUT[name]
     rate = (metric_total(second, counter) - metric_total(first, counter)) / interval
     lag = metric_total(second, LAG) if any(key.partition("{")[0] == LAG for key in second) else None
-    return ServiceStatus(name, port, True, ready, rate, lag, _failing_feeds(second) if name == "poller" else None)
+    letters = metric_total(second, DEAD_LETTERS) if name in DEAD_LETTERING else None
+    return ServiceStatus(name, port, True, ready, rate, lag, _failing_feeds(second) if name == "poller" else None,
+                         letters)
 
 
 def _failing_feeds(values: Mapping[str, float]) -> dict[str, float]:
@@ -62,12 +67,15 @@ def _failing_feeds(values: Mapping[str, float]) -> dict[str, float]:
 
 def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> None:
     table = Table(title="wirefeed pipeline")
-    for column in ("service", "port", "ready", "items/s", "consumer lag"):
+    for column in ("service", "port", "ready", "items/s", "consumer lag", "dead letters"):
         table.add_column(column)
     for status in statuses:
         ready = "[green]ready" if status.ready else "[red]not ready" if status.reachable else "[red]unreachable"
-        table.add_row(status.name, str(status.port), ready, _number(status.rate, ".1f"), _number(status.lag, ".0f"))
+        table.add_row(status.name, str(status.port), ready, _number(status.rate, ".1f"), _number(status.lag, ".0f"),
+                      _number(status.dead_letters, ".0f"))
     console.print(table)
+    if any(status.dead_letters for status in statuses):
+        console.print("dead letters since the services started: `wirefeed dead-letters list` shows them")
     poller = next((status for status in statuses if status.name == "poller"), None)
     if poller is None or poller.failing is None:
         console.print("feed failures unknown: the poller does not answer")

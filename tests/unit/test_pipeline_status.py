@@ -48,7 +48,9 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
                                   'wirefeed_poller_consecutive_failures{feed="down"} 7\n')),
         "normalizer": serve(Endpoints(True, "wirefeed_normalizer_items_consumed_total",
                                       'wirefeed_consumer_lag_messages{partition="0",topic="raw"} 40\n'
-                                      'wirefeed_consumer_lag_messages{partition="1",topic="raw"} 2\n')),
+                                      'wirefeed_consumer_lag_messages{partition="1",topic="raw"} 2\n'
+                                      'wirefeed_dead_letters_total{error_class="ValidationError",stage="normalizer"} 2'
+                                      '\nwirefeed_dead_letters_total{error_class="TypeError",stage="normalizer"} 1\n')),
         "sink": serve(Endpoints(False, "wirefeed_sink_rows_written_total",
                                 'wirefeed_consumer_lag_messages{partition="0",topic="articles"} 0\n')),
     }
@@ -58,10 +60,12 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
         for server in servers.values():
             server.stop()
     assert status == 1  # the sink is not ready
-    rows = table_rows(capsys.readouterr().out)
-    assert rows["poller"][1:] == ["ready", "20.0", "-"]  # 10 more in 0.5 s; a poller has no consumer lag
-    assert rows["normalizer"][1:] == ["ready", "20.0", "42"]
-    assert rows["sink"][1:] == ["not ready", "20.0", "0"]
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    assert rows["poller"][1:] == ["ready", "20.0", "-", "-"]  # 10 more in 0.5 s; no consumer lag, no dead letters
+    assert rows["normalizer"][1:] == ["ready", "20.0", "42", "3"]
+    assert rows["sink"][1:] == ["not ready", "20.0", "0", "0"]  # none yet: the counter has no sample
+    assert "`wirefeed dead-letters list` shows them" in out
     assert rows["down"] == ["7"]
     assert "a" not in rows  # no failures, not among the worst
 
@@ -70,6 +74,6 @@ def test_services_that_do_not_answer_show_nothing_made_up(capsys: pytest.Capture
     assert main({name: free_port() for name in ("poller", "normalizer", "sink")}, interval=0.1) == 1
     out = capsys.readouterr().out
     rows = table_rows(out)
-    assert [rows[name][1:] for name in ("poller", "normalizer", "sink")] == [["unreachable", "-", "-"]] * 3
+    assert [rows[name][1:] for name in ("poller", "normalizer", "sink")] == [["unreachable", "-", "-", "-"]] * 3
     assert "feed failures unknown: the poller does not answer" in out
     assert "no failing feeds" not in out
