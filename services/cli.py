@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     sink_commands.register(commands)
     core_commands.register(commands)
     commands.add_parser("run", help="run poller, normalizer and sink together").set_defaults(handler=_run)
-    status = commands.add_parser("status", help="readiness, throughput, lag and worst feeds of running services")
+    status = commands.add_parser(
+        "status", help="readiness, throughput, lag, dead letters and worst feeds of running services")
     for name, port in DEFAULT_PORTS.items():
         default = int(os.environ.get(f"WIREFEED_{name.upper()}_METRICS_PORT", port))
         status.add_argument(f"--{name}-port", type=int, default=default)
