@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+MAX_REASON_CHARS = 200
+
 if TYPE_CHECKING:
     from schemas import DeadLetter
     from services.core.config import CommonSettings
@@ -69,7 +71,10 @@ def _settings() -> CommonSettings:
 
 def _one_line(letter: DeadLetter) -> str:
     source = f"{letter.topic}:{letter.partition}:{letter.offset}"
-    reason = " ".join(letter.reason.split())  # a multi-line reason would break one line per letter
+    # One line per letter: a validation error's reason runs over many lines and kilobytes (--json has it).
+    reason = " ".join(letter.reason.split())
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[:MAX_REASON_CHARS - 1] + "…"
     return "\t".join((letter.failed_at.isoformat(timespec="seconds"), letter.stage, letter.error_class, source, reason))
 
 
