@@ -14,7 +14,7 @@ from services.core.kafka import broker_reachable, make_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal, retry_until_done
 from services.poller.feeds import FeedConfig, load_feeds
-from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.fetch import Fetcher, make_fetcher
 from services.poller.leases import LeaseStore, default_owner
 from services.poller.loop import PollLoop
 from services.poller.service import KafkaPublisher, Poller, Publish
@@ -53,18 +53,6 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
         db.close()
         log.info("poller_stopped")
     return 0
-
-
-def make_fetcher(settings: PollerSettings) -> Fetcher:
-    limits = FetchLimits(
-        max_body_bytes=settings.max_body_bytes,
-        max_decompressed_bytes=settings.max_decompressed_bytes,
-        connect_timeout=settings.connect_timeout_seconds,
-        read_timeout=settings.read_timeout_seconds,
-        total_timeout=settings.total_timeout_seconds,
-        allow_private_networks=settings.allow_private_networks,
-    )
-    return Fetcher(limits, proxy=settings.proxy_url, max_connections=settings.max_concurrency)
 
 
 async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Database, publisher: Publish,

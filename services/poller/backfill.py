@@ -15,8 +15,8 @@ from rich.progress import Progress
 
 from services.core.db import Database
 from services.core.kafka import create_topics_now, make_producer
-from services.poller.__main__ import make_fetcher
 from services.poller.feeds import FeedConfig, load_feeds
+from services.poller.fetch import make_fetcher
 from services.poller.service import KafkaPublisher, Poller, PollOutcome, Publish
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore

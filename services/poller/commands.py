@@ -21,6 +21,12 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     discover = feeds.add_parser("discover", help="find the feeds a web page announces or links to")
     discover.add_argument("url")
     discover.set_defaults(handler=_feeds_discover)
+    preview = feeds.add_parser("preview", help="what wirefeed makes of a feed, publishing and storing nothing")
+    preview.add_argument("source", metavar="URL_OR_FILE", help="a feed's URL (fetched as the poller fetches) or a file")
+    preview.add_argument("--format", dest="fmt", metavar="FORMAT",
+                         help="read as this format instead of the detected one (rss, atom, ninjs, nitf, …)")
+    preview.add_argument("--json", action="store_true", help="each article as JSON, one per line")
+    preview.set_defaults(handler=_feeds_preview)
     import_opml = feeds.add_parser("import-opml", help="an OPML subscription list as a feeds file")
     import_opml.add_argument("file")
     import_opml.add_argument("--out", metavar="FEEDS_FILE", help="write here (a new file) instead of stdout")
@@ -81,9 +87,8 @@ def _feeds_status(args: argparse.Namespace) -> int:
 def _feeds_discover(args: argparse.Namespace) -> int:
     import asyncio
 
-    from services.poller.__main__ import make_fetcher
     from services.poller.discover import discover
-    from services.poller.fetch import FetchError
+    from services.poller.fetch import FetchError, make_fetcher
     from services.poller.settings import PollerSettings
 
     async def run() -> list[str]:
@@ -103,6 +108,21 @@ def _feeds_discover(args: argparse.Namespace) -> int:
     if not found:
         print("wirefeed feeds discover: no feed found on that page", file=sys.stderr)
     return 0 if found else 1
+
+
+def _feeds_preview(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from schemas import FeedFormat
+    from services.preview import run_preview
+
+    try:
+        fmt = FeedFormat(args.fmt) if args.fmt else None
+    except ValueError:
+        print(f"wirefeed feeds preview: unknown format {args.fmt!r}; one of "
+              f"{', '.join(f.value for f in FeedFormat)}", file=sys.stderr)
+        return 2
+    return run_preview(args.source, fmt, as_json=args.json, now=datetime.now(UTC))
 
 
 def _feeds_import_opml(args: argparse.Namespace) -> int:

@@ -17,12 +17,16 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import SecretStr
 
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
+
+if TYPE_CHECKING:
+    from services.poller.settings import PollerSettings
 
 USER_AGENT = "wirefeed/0.1 (+https://wirefeed.dev/bot; feed poller)"
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -241,6 +245,19 @@ class Fetcher:
         for address in addresses:
             if is_private(address):
                 raise BlockedAddressError(f"{host} resolves to a non-public address {address}")
+
+
+def make_fetcher(settings: PollerSettings) -> Fetcher:
+    """A fetcher under the poller's configured limits, address rules and proxy."""
+    limits = FetchLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_decompressed_bytes=settings.max_decompressed_bytes,
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        total_timeout=settings.total_timeout_seconds,
+        allow_private_networks=settings.allow_private_networks,
+    )
+    return Fetcher(limits, proxy=settings.proxy_url, max_connections=settings.max_concurrency)
 
 
 async def resolve(host: str, port: int) -> list[str]:

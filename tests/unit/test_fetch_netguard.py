@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from services.poller.__main__ import make_fetcher
-from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, UnresolvedHostError
+from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, UnresolvedHostError, make_fetcher
 from services.poller.settings import PollerSettings
 from tests.helpers import FeedServer, Resource, rss
 

@@ -1,0 +1,117 @@
+"""``wirefeed feeds preview``: what wirefeed makes of one feed, without publishing or storing anything.
+
+The document is fetched under the poller's own rules (address checks, size caps, proxy), or read from a
+file (a wire document on disk), parsed as the poller parses it and cleaned as the normalizer cleans it,
+before deduplication. It answers "does this feed read right?" before the feed is added, and "why does
+this article look like that?" after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from schemas import Article, FeedFormat
+from services.normalizer.normalize import NoTextError, normalize
+from services.poller.fetch import FetchError, make_fetcher
+from services.poller.formats import FeedContext, FeedParseError, parse_document
+from services.poller.settings import PollerSettings
+
+FEED_ID = "preview"
+#: How much of each article's text the summary shows.
+LEAD_CHARS = 160
+
+
+@dataclass
+class Preview:
+    source: str
+    format: FeedFormat
+    title: str | None
+    articles: list[Article] = field(default_factory=list)
+    skipped: int = 0  # items with neither a title nor any text, which the normalizer skips too
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (item id, why), dead letters in the pipeline
+
+
+def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: datetime) -> int:
+    """The command: the articles as a summary or JSON lines on stdout, problems on stderr; the exit status."""
+    try:
+        body, content_type, url = read_source(source, PollerSettings())
+    except (FetchError, OSError) as error:
+        reason = f"{error.kind}: {error}" if isinstance(error, FetchError) else f"{error.strerror or error}: {source}"
+        print(f"wirefeed feeds preview: {reason}", file=sys.stderr)
+        return 1
+    try:
+        result = preview(body, url, now, content_type=content_type, fmt=fmt)
+    except FeedParseError as error:
+        hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if b"<html" in body[:4096].lower() else ""
+        print(f"wirefeed feeds preview: not a feed wirefeed reads: {error}{hint}", file=sys.stderr)
+        return 1
+    for line in ([a.model_dump_json() for a in result.articles] if as_json else summary_lines(result)):
+        print(line)
+    return 1 if result.rejected else 0
+
+
+def read_source(source: str, settings: PollerSettings) -> tuple[bytes, str | None, str]:
+    """The document's bytes, its content type and its URL: fetched when ``source`` is a URL, else read
+    from the file of that name."""
+    if "://" not in source:
+        path = Path(source)
+        return path.read_bytes(), None, path.resolve().as_uri()
+    return asyncio.run(_fetch(source, settings))
+
+
+async def _fetch(url: str, settings: PollerSettings) -> tuple[bytes, str | None, str]:
+    fetcher = make_fetcher(settings)
+    try:
+        result = await fetcher.fetch(url)
+    finally:
+        await fetcher.aclose()
+    return result.body, result.content_type, result.final_url
+
+
+def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = None,
+            fmt: FeedFormat | None = None) -> Preview:
+    """Parse and normalize ``body``; raises FeedParseError when it is not a feed wirefeed reads."""
+    parsed = parse_document(body, FeedContext(feed_id=FEED_ID, feed_url=url, fetched_at=now), content_type, fmt)
+    result = Preview(url, parsed.format, parsed.title)
+    for raw in parsed.items:
+        try:
+            result.articles.append(normalize(raw, now))
+        except NoTextError:
+            result.skipped += 1
+        except Exception as error:  # normalize() is pure: what it raises is this item's fault, as in the service
+            result.rejected.append((raw.item_id.removeprefix(f"{FEED_ID}:"), f"{type(error).__name__}: {error}"))
+    return result
+
+
+def summary_lines(result: Preview) -> list[str]:
+    """A few lines per article: title; date, language, agency, place, people; link; the text's start."""
+    lines = [f"{result.format.value}: {result.title or '(untitled feed)'} — {len(result.articles)} article(s)"
+             f" from {result.source}"]
+    for number, article in enumerate(result.articles, 1):
+        lines += [f"{number:>3}  {article.title}", f"     {_facts(article)}"]
+        if article.canonical_url or article.url:
+            lines.append(f"     {article.canonical_url or article.url}")
+        lead = " ".join(article.body_text.split())
+        if lead:
+            lines.append(f"     {lead[:LEAD_CHARS]}{'…' if len(lead) > LEAD_CHARS else ''}")
+    if result.skipped:
+        lines.append(f"skipped {result.skipped} item(s) with neither a title nor any text")
+    lines += [f"rejected item {item}: {why}" for item, why in result.rejected]
+    return lines
+
+
+def _facts(article: Article) -> str:
+    published = article.published_at.strftime("%Y-%m-%d %H:%M UTC")
+    facts = [f"{published} (no date given: fetch time)" if article.published_at_estimated else published,
+             article.language or "language unknown"]
+    facts += [fact for fact in (article.agency, article.dateline.place) if fact]
+    if article.byline:
+        facts.append("by " + ", ".join(article.byline))
+    facts += [f"{role}: {', '.join(names)}" for role, names in article.credits.items() if names != article.byline]
+    if article.version > 1 or article.wire_prefixes:
+        facts.append(f"version {article.version} {' '.join(article.wire_prefixes)}".rstrip())
+    return " · ".join(facts)

@@ -1,0 +1,82 @@
+"""``wirefeed feeds preview``: a feed fetched and cleaned as the pipeline would, with nothing published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas import Article
+from services.cli import main
+from tests.helpers import FeedServer, Resource, rss
+
+DEMO_FEEDS = Path(__file__).resolve().parents[2] / "services" / "demo" / "feeds"
+SEED_FEED = (DEMO_FEEDS / "shore-news.xml").read_bytes()  # the seed story, ad-blocker notice included
+
+
+@pytest.fixture
+def private_networks_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIREFEED_ALLOW_PRIVATE_NETWORKS", "true")  # the test's server is on 127.0.0.1
+
+
+@pytest.mark.usefixtures("private_networks_allowed")
+def test_a_feed_reads_as_the_pipeline_would_make_it(feed_server: FeedServer,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/feed.xml"] = Resource(SEED_FEED)
+    assert main(["feeds", "preview", feed_server.url("/feed.xml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("rss: Shore News Network — 2 article(s)")
+    assert "BAGHDAD" in out and "Reuters" in out and "by Timour Azhari" in out and "editing: Alison Williams" in out
+    assert "ad blocker" not in out
+
+
+@pytest.mark.usefixtures("private_networks_allowed")
+def test_json_lines_are_the_articles_before_dedup(feed_server: FeedServer,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Wire", [
+        {"title": "Same words", "link": f"https://news.example/{n}", "body": "The same text, twice."}
+        for n in range(2)]))
+    assert main(["feeds", "preview", "--json", feed_server.url("/feed.xml")]) == 0
+    articles = [Article.model_validate_json(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a.canonical_url for a in articles] == ["https://news.example/0", "https://news.example/1"]
+    assert articles[0].content_hash == articles[1].content_hash  # both shown: dedup is not part of a preview
+
+
+def test_the_poller_address_rules_hold(feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/feed.xml"] = Resource(SEED_FEED)
+    assert main(["feeds", "preview", feed_server.url("/feed.xml")]) == 1
+    assert "blocked_address" in capsys.readouterr().err
+    assert feed_server.requests == []  # refused before any request
+
+
+def test_a_wire_file_on_disk_is_read_in_its_format(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nitf = shared_dir / "corpus" / "superdesk-core" / "tests" / "io" / "fixtures" / "ap-nitf.xml"
+    assert main(["feeds", "preview", str(nitf)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("nitf: ")
+    assert lines[2].split(" · ")[2:5] == ["AP", "NEW YORK", "by Bernard Condon"]
+
+
+@pytest.mark.usefixtures("private_networks_allowed")
+def test_what_is_not_a_feed_says_so(feed_server: FeedServer, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/page"] = Resource(b"<!DOCTYPE html><html><head><title>x</title></head></html>", 200,
+                                              {"Content-Type": "text/html"})
+    assert main(["feeds", "preview", feed_server.url("/page")]) == 1
+    assert "`wirefeed feeds discover URL` finds its feeds" in capsys.readouterr().err
+    assert main(["feeds", "preview", str(tmp_path / "missing.xml")]) == 1
+    assert "No such file or directory" in capsys.readouterr().err
+    assert main(["feeds", "preview", "--format", "yaml", str(tmp_path / "missing.xml")]) == 2
+
+
+@pytest.mark.usefixtures("private_networks_allowed")
+def test_an_item_the_normalizer_would_dead_letter_is_named_and_fails_the_command(
+        feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("Wire", [
+        {"title": "Fine", "link": "https://news.example/1", "body": "Text."},
+        {"title": "From the future", "link": "https://news.example/2", "body": "Text.", "guid": "future",
+         "date": "Mon, 01 Jan 3013 10:00:00 GMT"}]))
+    assert main(["feeds", "preview", feed_server.url("/feed.xml")]) == 1
+    out = capsys.readouterr().out
+    assert "  1  Fine" in out
+    assert "rejected item future: NormalizeError: date 3013-01-01T10:00:00+00:00 is more than" in out
