@@ -83,7 +83,8 @@ def parse_date(raw: str | None) -> datetime | None:
 
 def ensure_plausible(value: datetime, now: datetime) -> datetime:
     if value - now > MAX_FUTURE:
-        raise FutureDateError(f"date {value.isoformat()} is more than {MAX_FUTURE} in the future")
+        hours = MAX_FUTURE.total_seconds() / 3600
+        raise FutureDateError(f"date {value.isoformat()} is more than {hours:g} hours in the future")
     return value
 
 

@@ -79,4 +79,5 @@ def test_an_item_the_normalizer_would_dead_letter_is_named_and_fails_the_command
     assert main(["feeds", "preview", feed_server.url("/feed.xml")]) == 1
     out = capsys.readouterr().out
     assert "  1  Fine" in out
-    assert "rejected item future: NormalizeError: date 3013-01-01T10:00:00+00:00 is more than" in out
+    assert ("rejected item future: NormalizeError: date 3013-01-01T10:00:00+00:00 is more than 24 hours in the "
+            "future") in out
