@@ -36,6 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KafkaUnavailableError as error:  # one-shot commands; the services wait for their broker
         print(f"wirefeed: Kafka is unavailable: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`wirefeed export | head`): stop quietly, as other Unix tools do. Python
+        # would try to flush stdout again at exit and fail once more, so it gets /dev/null instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

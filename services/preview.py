@@ -14,15 +14,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from schemas import Article, FeedFormat
+from schemas import Article, FeedFormat, RawItem
+from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
 from services.poller.fetch import FetchError, make_fetcher
 from services.poller.formats import FeedContext, FeedParseError, parse_document
 from services.poller.settings import PollerSettings
 
 FEED_ID = "preview"
-#: How much of each article's text the summary shows.
+#: How much of each article's text, and of each part cleaning removed, the summary shows.
 LEAD_CHARS = 160
+REMOVED_CHARS = 100
+
+
+@dataclass(frozen=True)
+class Previewed:
+    article: Article
+    removed: list[str]  # what cleaning took out of the item's text (boilerplate, credit and byline lines)
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Preview:
     source: str
     format: FeedFormat
     title: str | None
-    articles: list[Article] = field(default_factory=list)
+    articles: list[Previewed] = field(default_factory=list)
     skipped: int = 0  # items with neither a title nor any text, which the normalizer skips too
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (item id, why), dead letters in the pipeline
 
@@ -49,7 +57,7 @@ def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: date
         hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if b"<html" in body[:4096].lower() else ""
         print(f"wirefeed feeds preview: not a feed wirefeed reads: {error}{hint}", file=sys.stderr)
         return 1
-    for line in ([a.model_dump_json() for a in result.articles] if as_json else summary_lines(result)):
+    for line in ([p.article.model_dump_json() for p in result.articles] if as_json else summary_lines(result)):
         print(line)
     return 1 if result.rejected else 0
 
@@ -79,7 +87,8 @@ def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = 
     result = Preview(url, parsed.format, parsed.title)
     for raw in parsed.items:
         try:
-            result.articles.append(normalize(raw, now))
+            article = normalize(raw, now)
+            result.articles.append(Previewed(article, removed_parts(raw, article)))
         except NoTextError:
             result.skipped += 1
         except Exception as error:  # normalize() is pure: what it raises is this item's fault, as in the service
@@ -87,21 +96,37 @@ def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = 
     return result
 
 
+def removed_parts(raw: RawItem, article: Article) -> list[str]:
+    """What cleaning took out of the item's text: whole paragraphs, and the ends cut off kept ones."""
+    kept = article.body_text.split("\n\n") if article.body_text else []
+    removed = []
+    for paragraph in parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url).paragraphs:
+        if paragraph in kept:
+            continue
+        shortened = next((k for k in kept if paragraph.startswith(k)), None)
+        removed.append(paragraph[len(shortened):].strip() if shortened else paragraph)
+    return removed
+
+
 def summary_lines(result: Preview) -> list[str]:
     """A few lines per article: title; date, language, agency, place, people; link; the text's start."""
     lines = [f"{result.format.value}: {result.title or '(untitled feed)'} — {len(result.articles)} article(s)"
              f" from {result.source}"]
-    for number, article in enumerate(result.articles, 1):
+    for number, (article, removed) in enumerate(((p.article, p.removed) for p in result.articles), 1):
         lines += [f"{number:>3}  {article.title}", f"     {_facts(article)}"]
         if article.canonical_url or article.url:
             lines.append(f"     {article.canonical_url or article.url}")
-        lead = " ".join(article.body_text.split())
-        if lead:
-            lines.append(f"     {lead[:LEAD_CHARS]}{'…' if len(lead) > LEAD_CHARS else ''}")
+        if lead := " ".join(article.body_text.split()):
+            lines.append(f"     {_cut(lead, LEAD_CHARS)}")
+        lines += [f"     removed: {_cut(part, REMOVED_CHARS)}" for part in removed]
     if result.skipped:
         lines.append(f"skipped {result.skipped} item(s) with neither a title nor any text")
     lines += [f"rejected item {item}: {why}" for item, why in result.rejected]
     return lines
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars - 1] + "…"
 
 
 def _facts(article: Article) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +30,9 @@ def test_a_feed_reads_as_the_pipeline_would_make_it(feed_server: FeedServer,
     out = capsys.readouterr().out
     assert out.startswith("rss: Shore News Network — 2 article(s)")
     assert "BAGHDAD" in out and "Reuters" in out and "by Timour Azhari" in out and "editing: Alison Williams" in out
-    assert "ad blocker" not in out
+    assert [line.strip() for line in out.splitlines() if "ad blocker" in line] == [
+        "removed: You appear to be using an ad blocker"]  # shown as what cleaning took out, and only there
+    assert "removed: (Reporting by Timour Azhari; Editing by Alison Williams)" in out
 
 
 @pytest.mark.usefixtures("private_networks_allowed")
@@ -81,3 +86,17 @@ def test_an_item_the_normalizer_would_dead_letter_is_named_and_fails_the_command
     assert "  1  Fine" in out
     assert ("rejected item future: NormalizeError: date 3013-01-01T10:00:00+00:00 is more than 24 hours in the "
             "future") in out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(shared_dir: Path) -> None:
+    guardian = shared_dir / "corpus" / "rss-parser" / "test" / "input" / "guardian.rss"  # 55 articles: >8 KB out
+    read, write = os.pipe()
+    os.close(read)  # as `| head -1` does once it has its line
+    try:
+        result = subprocess.run([sys.executable, "-m", "services.cli", "feeds", "preview", str(guardian)],
+                                stdout=write, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+                                cwd=Path(__file__).resolve().parents[2])
+    finally:
+        os.close(write)
+    assert result.returncode == 1
+    assert result.stderr == ""  # no traceback, no "Exception ignored" at exit
