@@ -79,7 +79,8 @@ _SINGLE_RULES = [
     # link furniture with no story text: Reddit's footer, permalinks, a lone glyph linking to the post
     r"submitted by\s*(?:/?u/)?[\w\-]+(?:\s*to\s*/?(?:r/)?[\w\-]+)?|\[link\]\s*\[(?:\d+\s+)?comments?\]",
     r"(?:[∞¶#★]\s*)?permalink",
-    r"[^\w\s]{1,2}",
+    # a lone glyph or two ("★", "∞", "—"); not code's brackets, semicolons and operators ("};" ends a class)
+    r"[^\w\s()\[\]{};=<>/\\]{1,2}",
 ]
 _NOTICE_RULES = [
     r"ad[\s-]?block(?:er|ing)? (?:detected|enabled|is on)\b.{0,200}",
