@@ -40,6 +40,9 @@ _FIRST_ON = r"(?:the post|der beitrag|l[’']article|la entrada|l[’']articolo|
     r"(?:appeared first on|erschien zuerst auf|est apparu en premier sur|(?:se publicó|apareció|aparece) " \
     r"primero en|proviene da|sembra essere il primo su|apareceu primeiro em|verscheen eerst op) .{1,200}"
 _SINGLE_RULES = [
+    # feed-reader notes: "[If the formatting looks odd in your feed reader, visit the original article]"
+    r"\[?if (?:the )?(?:formatting|this (?:post|article)|it) (?:looks?|is|appears?) (?:odd|off|broken|wrong|"
+    r"strange|garbled) in your (?:feed|rss) reader.{0,120}",
     # "read more" tails and feed footers
     rf"{_READ_MORE}\b.{{0,200}}",
     _FIRST_ON,

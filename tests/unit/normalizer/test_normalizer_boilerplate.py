@@ -45,6 +45,8 @@ SEED_NOTICE = [
     "submitted by /u/llogiq", "submitted by /u/kevincox_ca to r/kevincox", "submitted by cakebeer to funny",
     "[link] [comments]", "Image credits: top Google; second Brian Shih", "Photo courtesy of the city of Oslo",
     "Photo credit: Jane Doe/Reuters", "[link] [42 comments]", "∞ Permalink", "Permalink", "★", "—", "⚓", "#",
+    "[If the formatting looks odd in your feed reader, visit the original article]",
+    "If this post looks broken in your RSS reader, read it on the web.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -66,6 +68,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Permalinks break when sites move.", "42", "A", "Photo books → PDF (File → Export → Export Book as PDF)",
     "Photographs by the victims' families were shown in court on Monday.", "Photos by amateurs flooded social media.",
     "Learn more about the risks before you invest, the regulator said.",
+    "The formatting looks odd in your feed reader because the site sends no styles, the author said.",
     "};", "}", ")", "*/", "=>", ";",  # a code block's lines, which a lone glyph's rule once took
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
