@@ -76,6 +76,9 @@ _SINGLE_RULES = [
     # support prompts
     r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
     r"donate (?:now|today|here|to us))\b.{0,200}",
+    # an author's own ask ("If you'd like to support my efforts …, please consider … Ko-fi"); "support the
+    # families" in a story is not first person, and stays
+    r"if you(?:['’]d| would) like to support (?:my|our) (?:work|efforts?|writing|site|blog|newsletter)\b.{0,300}",
     # picture credits: "Image credits: top Google; second Brian Shih", "Photo courtesy of …" ("Photos by
     # amateurs flooded social media" is news, so "by" alone is not enough)
     r"(?:image|photo|picture|photograph)s?\s+(?:credits?:?|courtesy(?:\s+of)?)\s.{1,120}",

@@ -47,6 +47,7 @@ SEED_NOTICE = [
     "Photo credit: Jane Doe/Reuters", "[link] [42 comments]", "∞ Permalink", "Permalink", "★", "—", "⚓", "#",
     "[If the formatting looks odd in your feed reader, visit the original article]",
     "If this post looks broken in your RSS reader, read it on the web.",
+    "If you’d like to support my work, please consider a coffee on Ko-fi.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -68,6 +69,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Permalinks break when sites move.", "42", "A", "Photo books → PDF (File → Export → Export Book as PDF)",
     "Photographs by the victims' families were shown in court on Monday.", "Photos by amateurs flooded social media.",
     "Learn more about the risks before you invest, the regulator said.",
+    "If you'd like to support the families, donations can be made at the town hall, the mayor said.",
     "The formatting looks odd in your feed reader because the site sends no styles, the author said.",
     "};", "}", ")", "*/", "=>", ";",  # a code block's lines, which a lone glyph's rule once took
 ])
