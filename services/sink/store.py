@@ -27,8 +27,7 @@ from services.core.db import Database, Tx, connect_once
 OffsetKey = tuple[str, int]
 
 PING_TIMEOUT_SECONDS = 2
-#: Articles read per query by export(): a few megabytes of payloads at a time.
-#: Rows a paged read (export) holds at a time.
+#: Rows a paged read (keyset_rows) fetches per query: for export, a few megabytes of payloads.
 PAGE_ROWS = 1000
 
 #: SQLite builds versions before 3.32 allow 999 bound parameters per statement; stay below.
