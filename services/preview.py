@@ -27,6 +27,10 @@ LEAD_CHARS = 160
 REMOVED_CHARS = 100
 
 
+class FileTooLargeError(Exception):
+    """A file to preview is larger than the poller would fetch."""
+
+
 @dataclass(frozen=True)
 class Previewed:
     article: Article
@@ -47,9 +51,12 @@ def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: date
     """The command: the articles as a summary or JSON lines on stdout, problems on stderr; the exit status."""
     try:
         body, content_type, url = read_source(source, PollerSettings())
-    except (FetchError, OSError) as error:
-        reason = f"{error.kind}: {error}" if isinstance(error, FetchError) else f"{error.strerror or error}: {source}"
-        print(f"wirefeed feeds preview: {reason}", file=sys.stderr)
+    except FetchError as error:
+        print(f"wirefeed feeds preview: {error.kind}: {error}", file=sys.stderr)
+        return 1
+    except (OSError, FileTooLargeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        print(f"wirefeed feeds preview: {source}: {reason}", file=sys.stderr)
         return 1
     try:
         result = preview(body, url, now, content_type=content_type, fmt=fmt)
@@ -65,10 +72,14 @@ def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: date
 def read_source(source: str, settings: PollerSettings) -> tuple[bytes, str | None, str]:
     """The document's bytes, its content type and its URL: fetched when ``source`` is a URL, else read
     from the file of that name."""
-    if "://" not in source:
-        path = Path(source)
-        return path.read_bytes(), None, path.resolve().as_uri()
-    return asyncio.run(_fetch(source, settings))
+    if "://" in source:
+        return asyncio.run(_fetch(source, settings))
+    path = Path(source)
+    with path.open("rb") as file:  # no bigger than a fetched body may be: /dev/zero is a file too
+        body = file.read(settings.max_body_bytes + 1)
+    if len(body) > settings.max_body_bytes:
+        raise FileTooLargeError(f"larger than WIREFEED_MAX_BODY_BYTES ({settings.max_body_bytes:,} bytes)")
+    return body, None, path.resolve().as_uri()
 
 
 async def _fetch(url: str, settings: PollerSettings) -> tuple[bytes, str | None, str]:

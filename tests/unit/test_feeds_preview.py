@@ -70,7 +70,7 @@ def test_what_is_not_a_feed_says_so(feed_server: FeedServer, tmp_path: Path,
     assert main(["feeds", "preview", feed_server.url("/page")]) == 1
     assert "`wirefeed feeds discover URL` finds its feeds" in capsys.readouterr().err
     assert main(["feeds", "preview", str(tmp_path / "missing.xml")]) == 1
-    assert "No such file or directory" in capsys.readouterr().err
+    assert "missing.xml: No such file or directory" in capsys.readouterr().err
     assert main(["feeds", "preview", "--format", "yaml", str(tmp_path / "missing.xml")]) == 2
 
 
@@ -86,6 +86,14 @@ def test_an_item_the_normalizer_would_dead_letter_is_named_and_fails_the_command
     assert "  1  Fine" in out
     assert ("rejected item future: NormalizeError: date 3013-01-01T10:00:00+00:00 is more than 24 hours in the "
             "future") in out
+
+
+def test_a_file_is_read_no_further_than_a_fetched_body_could_be(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WIREFEED_MAX_BODY_BYTES", "4096")
+    assert main(["feeds", "preview", "/dev/zero"]) == 1  # endless: read up to the cap, then refused
+    assert capsys.readouterr().err.strip() == (
+        "wirefeed feeds preview: /dev/zero: larger than WIREFEED_MAX_BODY_BYTES (4,096 bytes)")
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(shared_dir: Path) -> None:
