@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from schemas import Article, FeedFormat, RawItem
 from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
+from services.poller.feeds import FeedConfig
 from services.poller.fetch import FetchError, make_fetcher
 from services.poller.formats import FeedContext, FeedParseError, parse_document
 from services.poller.settings import PollerSettings
@@ -47,8 +50,10 @@ class Preview:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (item id, why), dead letters in the pipeline
 
 
-def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: datetime) -> int:
+def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bool, now: datetime) -> int:
     """The command: the articles as a summary or JSON lines on stdout, problems on stderr; the exit status."""
+    if isinstance(source, FeedConfig):
+        fmt = fmt or source.format
     try:
         body, content_type, url = read_source(source, PollerSettings())
     except FetchError as error:
@@ -56,7 +61,7 @@ def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: date
         return 1
     except (OSError, FileTooLargeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        print(f"wirefeed feeds preview: {source}: {reason}", file=sys.stderr)
+        print(f"wirefeed feeds preview: {source}: {reason}", file=sys.stderr)  # a file: no FeedConfig
         return 1
     try:
         result = preview(body, url, now, content_type=content_type, fmt=fmt)
@@ -69,9 +74,12 @@ def run_preview(source: str, fmt: FeedFormat | None, *, as_json: bool, now: date
     return 1 if result.rejected else 0
 
 
-def read_source(source: str, settings: PollerSettings) -> tuple[bytes, str | None, str]:
-    """The document's bytes, its content type and its URL: fetched when ``source`` is a URL, else read
-    from the file of that name."""
+def read_source(source: str | FeedConfig, settings: PollerSettings) -> tuple[bytes, str | None, str]:
+    """The document's bytes, its content type and its URL: fetched when ``source`` is a configured feed
+    (with its headers and credentials) or a URL, else read from the file of that name."""
+    if isinstance(source, FeedConfig):
+        return asyncio.run(_fetch(str(source.url), settings, source.headers,
+                                  source.auth.authorization() if source.auth else None))
     if "://" in source:
         return asyncio.run(_fetch(source, settings))
     path = Path(source)
@@ -82,10 +90,11 @@ def read_source(source: str, settings: PollerSettings) -> tuple[bytes, str | Non
     return body, None, path.resolve().as_uri()
 
 
-async def _fetch(url: str, settings: PollerSettings) -> tuple[bytes, str | None, str]:
+async def _fetch(url: str, settings: PollerSettings, headers: dict[str, str] | None = None,
+                 authorization: SecretStr | None = None) -> tuple[bytes, str | None, str]:
     fetcher = make_fetcher(settings)
     try:
-        result = await fetcher.fetch(url)
+        result = await fetcher.fetch(url, headers=headers, authorization=authorization)
     finally:
         await fetcher.aclose()
     return result.body, result.content_type, result.final_url

@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.poller.feeds import FeedConfig
 
 
 def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,7 +26,10 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     discover.add_argument("url")
     discover.set_defaults(handler=_feeds_discover)
     preview = feeds.add_parser("preview", help="what wirefeed makes of a feed, publishing and storing nothing")
-    preview.add_argument("source", metavar="URL_OR_FILE", help="a feed's URL (fetched as the poller fetches) or a file")
+    preview.add_argument("source", metavar="URL_OR_FILE", nargs="?",
+                         help="a feed's URL (fetched as the poller fetches) or a file")
+    preview.add_argument("--feed", metavar="FEED_ID",
+                         help="a feed of the feeds file instead, fetched with its headers and credentials")
     preview.add_argument("--format", dest="fmt", metavar="FORMAT",
                          help="read as this format instead of the detected one (rss, atom, ninjs, nitf, …)")
     preview.add_argument("--json", action="store_true", help="each article as JSON, one per line")
@@ -122,7 +129,30 @@ def _feeds_preview(args: argparse.Namespace) -> int:
         print(f"wirefeed feeds preview: unknown format {args.fmt!r}; one of "
               f"{', '.join(f.value for f in FeedFormat)}", file=sys.stderr)
         return 2
-    return run_preview(args.source, fmt, as_json=args.json, now=datetime.now(UTC))
+    if (args.source is None) == (args.feed is None):
+        print("wirefeed feeds preview: give a URL or a file, or --feed FEED_ID", file=sys.stderr)
+        return 2
+    source = args.source or _configured_feed(args.feed)
+    if source is None:
+        return 1
+    return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC))
+
+
+def _configured_feed(feed_id: str) -> FeedConfig | None:
+    """The feed of the configured feeds file with that id, its credentials read; None (said why) if none."""
+    from services.poller.feeds import FeedsFileError, load_feeds
+    from services.poller.settings import PollerSettings
+
+    path = PollerSettings().feeds_file
+    try:
+        feeds = load_feeds(path).feeds
+    except FeedsFileError as error:
+        print(f"wirefeed feeds preview: {error}", file=sys.stderr)
+        return None
+    found = next((feed for feed in feeds if feed.id == feed_id), None)
+    if found is None:
+        print(f"wirefeed feeds preview: no feed {feed_id!r} in {path}", file=sys.stderr)
+    return found
 
 
 def _feeds_import_opml(args: argparse.Namespace) -> int:

@@ -47,6 +47,27 @@ def test_json_lines_are_the_articles_before_dedup(feed_server: FeedServer,
     assert articles[0].content_hash == articles[1].content_hash  # both shown: dedup is not part of a preview
 
 
+@pytest.mark.usefixtures("private_networks_allowed")
+def test_a_configured_feed_is_fetched_with_its_headers_and_credentials(
+        feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/wire.xml"] = Resource(SEED_FEED)
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - id: wire\n    url: {feed_server.url('/wire.xml')}\n"
+                     "    headers: {X-Desk: world}\n    auth: {type: bearer, token_env: WIRE_TOKEN}\n")
+    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
+    monkeypatch.setenv("WIRE_TOKEN", "s3cret-token")
+    assert main(["feeds", "preview", "--feed", "wire"]) == 0
+    out, err = capsys.readouterr()
+    assert "BAGHDAD" in out
+    _, headers = feed_server.requests[-1]
+    assert (headers["authorization"], headers["x-desk"]) == ("Bearer s3cret-token", "world")
+    assert "s3cret" not in out + err
+    assert main(["feeds", "preview", "--feed", "other"]) == 1
+    assert f"no feed 'other' in {feeds}" in capsys.readouterr().err
+    assert main(["feeds", "preview"]) == 2  # neither a source nor a feed
+
+
 def test_the_poller_address_rules_hold(feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
     feed_server.resources["/feed.xml"] = Resource(SEED_FEED)
     assert main(["feeds", "preview", feed_server.url("/feed.xml")]) == 1
