@@ -32,6 +32,14 @@ PAGES_SKIPPED = Counter(
     "Older pages (RFC 5005 next links) given up after failing several polls in a row; the newer pages' items "
     "were published without theirs", ["feed"]
 )
+PAGES_RECOVERED = Counter(
+    "wirefeed_poller_pages_recovered_total",
+    "Pages given up earlier that answered at a later poll, their items then published", ["feed"]
+)
+PAGES_LOST = Counter(
+    "wirefeed_poller_pages_lost_total",
+    "Pages given up earlier that the server later said do not exist (404, 410): their items are lost", ["feed"]
+)
 CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]
 )

@@ -168,6 +168,7 @@ class Poller:
             self._save(state.but(gone=True, last_error="HTTP 410 Gone", next_attempt_at=next_gone_time(now, self.rng)))
             bound.warning("feed_gone")
             return PollOutcome(feed.id, "gone")
+        state = await self._recover_missed_page(feed, state, bound)
         if result.not_modified:
             self._succeeded(feed, state, hints, result)
             return PollOutcome(feed.id, "not_modified")
@@ -177,38 +178,67 @@ class Poller:
             return PollOutcome(feed.id, "unchanged")
         try:
             parsed = await self._off_loop(self._parse, feed, result, now)
-            items = await self._with_older_pages(feed, parsed, result.final_url, state, bound)
+            items, missed = await self._with_older_pages(feed, parsed, result.final_url, state.consecutive_failures,
+                                                         bound)
+            # One page is remembered: one still missed is older than the one just given up.
+            state = state.but(missed_page_url=state.missed_page_url or missed)
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
         except FetchError as error:
             return self._failed(feed, state, error, bound)
         return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
-    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str, state: FeedState,
-                                bound: Logger) -> list[RawItem]:
+    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str, failures: int,
+                                bound: Logger) -> tuple[list[RawItem], str | None]:
         """RFC 5005 paging: while every item of a page is unseen, the burst may go on beyond it, so the
         next page is read too (up to ``max_pages``). All pages are read before anything is published: a
         failed page fails the poll, and the retry starts again from the first page, losing nothing. After
-        ``PAGE_ATTEMPTS`` such polls in a row the failing page is given up and the pages read are published."""
+        ``PAGE_ATTEMPTS`` such polls in a row (``failures`` so far) the failing page is given up and the
+        pages read are published; it is returned with them, to be retried at later polls."""
         items, page, visited = list(first.items), first, {url}
         for _ in range(self.max_pages - 1):
             next_url = page.next_page_url
             if not next_url or next_url in visited or not (self.backfill or self._all_unseen(feed, page.items)):
-                return items
+                return items, None
             visited.add(next_url)
             try:
                 page = await self._fetch_page(feed, next_url)
             except (FetchError, FeedParseError) as error:
-                if state.consecutive_failures + 1 < PAGE_ATTEMPTS:
+                if failures + 1 < PAGE_ATTEMPTS:
                     raise
                 metrics.PAGES_SKIPPED.labels(feed.id).inc()
-                bound.warning("feed_page_skipped", url=next_url, error=str(error)[:300],
-                              failures=state.consecutive_failures)
-                return items
+                bound.warning("feed_page_skipped", url=next_url, error=str(error)[:300], failures=failures)
+                return items, next_url
             items = page.items + items  # older pages first, so the newest copy of a moved item wins
         if page.next_page_url and self._all_unseen(feed, page.items):
             bound.warning("feed_paging_truncated", pages=self.max_pages)
-        return items
+        return items, None
+
+    async def _recover_missed_page(self, feed: FeedConfig, state: FeedState, bound: Logger) -> FeedState:
+        """Read the page a burst gave up on, now that the feed answers: its unseen items (and those of the
+        older pages it links to, while all unseen) are published and it is forgotten. A page the server
+        says does not exist (404, 410) is forgotten as lost; any other failure keeps it for the next poll."""
+        url = state.missed_page_url
+        if url is None:
+            return state
+        try:
+            page = await self._fetch_page(feed, url)
+            # An older page failing now is given up at once: it becomes the one to retry.
+            items, deeper = await self._with_older_pages(feed, page, url, PAGE_ATTEMPTS, bound)
+            decision = await self._publish_items(feed, items)
+        except HTTPStatusError as error:
+            if error.status not in (404, 410):
+                bound.info("feed_page_retry_failed", url=url, error=str(error)[:300])
+                return state
+            metrics.PAGES_LOST.labels(feed.id).inc()
+            bound.warning("feed_page_lost", url=url, error=str(error)[:300])
+            return state.but(missed_page_url=None)
+        except Exception as error:  # a fetch, parse or publish failure: the page stays to retry
+            bound.info("feed_page_retry_failed", url=url, error=str(error)[:300])
+            return state
+        metrics.PAGES_RECOVERED.labels(feed.id).inc()
+        bound.info("feed_page_recovered", url=url, published=len(decision.fresh))
+        return state.but(missed_page_url=deeper)
 
     async def _fetch_page(self, feed: FeedConfig, url: str) -> ParsedFeed:
         if same_origin(str(feed.url), url):

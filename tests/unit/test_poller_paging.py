@@ -102,7 +102,47 @@ async def test_a_page_that_keeps_failing_is_given_up_and_the_newer_pages_are_pub
     assert numbers(published) == list(range(21, 31))  # page 1; the feed is no longer stuck
     assert any(entry["event"] == "feed_page_skipped" for entry in logs)
     assert REGISTRY.get_sample_value("wirefeed_poller_pages_skipped_total", {"feed": "paged"}) == skipped + 1
-    assert store.feed_state("paged", feed_server.url("/feed.xml")).consecutive_failures == 0
+    state = store.feed_state("paged", feed_server.url("/feed.xml"))
+    assert (state.consecutive_failures, state.missed_page_url) == (0, feed_server.url("/feed.xml?page=2"))
+
+
+async def test_a_given_up_page_is_read_at_a_later_poll_once_it_answers(feed_server: FeedServer,
+                                                                       store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
+    published: list[RawItem] = []
+    for _ in range(PAGE_ATTEMPTS):
+        await poll(feed_server, store, published)
+    assert numbers(published) == list(range(21, 31))  # page 2 given up, page 1 published
+    assert await poll(feed_server, store, published) == "unchanged"  # page 2 still busy: kept for later
+    assert numbers(published) == list(range(21, 31))
+    recovered = REGISTRY.get_sample_value("wirefeed_poller_pages_recovered_total", {"feed": "paged"}) or 0.0
+    serve(feed_server, newest=30)  # page 2 answers again; the feed's own page is unchanged
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published) == "unchanged"
+    assert numbers(published) == list(range(1, 31))  # pages 2 and 3 now, nothing twice
+    assert any(entry["event"] == "feed_page_recovered" and entry["published"] == 20 for entry in logs)
+    assert REGISTRY.get_sample_value("wirefeed_poller_pages_recovered_total", {"feed": "paged"}) == recovered + 1
+    assert store.feed_state("paged", feed_server.url("/feed.xml")).missed_page_url is None
+    del feed_server.requests[:]
+    assert await poll(feed_server, store, published) == "unchanged"
+    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]  # nothing left to retry
+
+
+async def test_a_given_up_page_the_server_says_is_gone_is_forgotten(feed_server: FeedServer,
+                                                                    store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"no such page", status=404)
+    published: list[RawItem] = []
+    for _ in range(PAGE_ATTEMPTS):
+        await poll(feed_server, store, published)
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published) == "unchanged"
+    assert any(entry["event"] == "feed_page_lost" for entry in logs)
+    assert store.feed_state("paged", feed_server.url("/feed.xml")).missed_page_url is None
+    del feed_server.requests[:]
+    await poll(feed_server, store, published)
+    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
 
 
 async def test_a_next_link_that_loops_back_is_not_followed_again(feed_server: FeedServer, store: PollerStore) -> None:
