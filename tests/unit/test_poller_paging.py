@@ -106,13 +106,19 @@ async def test_a_page_that_keeps_failing_is_given_up_and_the_newer_pages_are_pub
     assert (state.consecutive_failures, state.missed_page_url) == (0, feed_server.url("/feed.xml?page=2"))
 
 
-async def test_a_given_up_page_is_read_at_a_later_poll_once_it_answers(feed_server: FeedServer,
-                                                                       store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
+async def page_2_given_up(server: FeedServer, store: PollerStore, status: int) -> list[RawItem]:
+    """Polls of a 30-item feed until its page 2, answering ``status``, is given up; what they published."""
+    serve(server, newest=30)
+    server.resources["/feed.xml?page=2"] = Resource(b"failing", status=status)
     published: list[RawItem] = []
     for _ in range(PAGE_ATTEMPTS):
-        await poll(feed_server, store, published)
+        await poll(server, store, published)
+    return published
+
+
+async def test_a_given_up_page_is_read_at_a_later_poll_once_it_answers(feed_server: FeedServer,
+                                                                       store: PollerStore) -> None:
+    published = await page_2_given_up(feed_server, store, 503)
     assert numbers(published) == list(range(21, 31))  # page 2 given up, page 1 published
     assert await poll(feed_server, store, published) == "unchanged"  # page 2 still busy: kept for later
     assert numbers(published) == list(range(21, 31))
@@ -131,11 +137,7 @@ async def test_a_given_up_page_is_read_at_a_later_poll_once_it_answers(feed_serv
 
 async def test_a_given_up_page_the_server_says_is_gone_is_forgotten(feed_server: FeedServer,
                                                                     store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"no such page", status=404)
-    published: list[RawItem] = []
-    for _ in range(PAGE_ATTEMPTS):
-        await poll(feed_server, store, published)
+    published = await page_2_given_up(feed_server, store, 404)
     with structlog.testing.capture_logs() as logs:
         assert await poll(feed_server, store, published) == "unchanged"
     assert any(entry["event"] == "feed_page_lost" for entry in logs)
