@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from services.core.timestamps import timestamp_argument
 
 MAX_REASON_CHARS = 200
 
@@ -28,7 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     redrive.add_argument("--dry-run", action="store_true", help="only count what would be sent and skipped")
     redrive.set_defaults(handler=_redrive)
     for action in (listing, redrive):
-        action.add_argument("--since", type=_utc_time, help="letters written at or after (ISO 8601; UTC if no offset)")
+        action.add_argument("--since", type=timestamp_argument,
+                            help="letters written at or after (ISO 8601; UTC if no offset)")
         action.add_argument("--stage", help="only letters of this stage (normalizer, sink)")
         action.add_argument("--error-class", help="only letters of this error class (e.g. ValidationError)")
 
@@ -89,11 +91,3 @@ def _unreadable(places: list[str]) -> str:
         return ""
     shown = ", ".join(places[:5]) + (", …" if len(places) > 5 else "")
     return f" ({len(places)} record(s) that are not dead letters, at partition:offset {shown})"
-
-
-def _utc_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+
+from services.core.timestamps import timestamp_argument
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands.add_parser("normalizer", help="clean and deduplicate raw items into articles").set_defaults(
         handler=_normalizer)
     replay = commands.add_parser("replay", help="normalize the raw topic again from a point in time")
-    replay.add_argument("--from", dest="since", required=True, type=datetime.fromisoformat,
+    replay.add_argument("--from", dest="since", required=True, type=timestamp_argument,
                         help="ISO 8601 time; raw items appended at or after it are replayed")
     replay.add_argument("--to-topic", help="publish here instead of the articles topic (e.g. a new version)")
     replay.set_defaults(handler=_replay)
@@ -24,8 +25,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     settings = NormalizerSettings()
     configure_logging(settings.log_level, settings.log_format, service="replay")
-    since = args.since if args.since.tzinfo else args.since.replace(tzinfo=UTC)
-    count = replay(settings, since, args.to_topic, show_progress=sys.stderr.isatty())
+    count = replay(settings, args.since, args.to_topic, show_progress=sys.stderr.isatty())
     print(f"replayed {count} raw item(s)")
     return 0
 

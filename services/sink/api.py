@@ -21,6 +21,7 @@ import structlog
 
 from services.core.db import TRANSIENT_ERRORS
 from services.core.http import Request, Response, Route
+from services.core.timestamps import parse_timestamp
 from services.sink import openapi
 from services.sink.api_limits import (
     DEFAULT_LIMIT,
@@ -29,7 +30,7 @@ from services.sink.api_limits import (
     MAX_QUERY_CHARS,
     STORY_MAX_ARTICLES,
 )
-from services.sink.reads import ArticleKey, Reader, StoryVersions, parse_timestamp
+from services.sink.reads import ArticleKey, Reader, StoryVersions
 
 log = structlog.get_logger(__name__)
 

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from services.core.timestamps import timestamp_argument
+
 if TYPE_CHECKING:
     from services.core.db import Database
 
@@ -19,20 +21,20 @@ MAX_SEARCH_LIMIT = 10_000
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands.add_parser("sink", help="store articles exactly once").set_defaults(handler=_sink)
     export = commands.add_parser("export", help="stored articles as JSON lines on stdout")
-    export.add_argument("--since", type=_timestamp, help="published at or after (ISO 8601; UTC if no offset)")
+    export.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
-    search.add_argument("--since", type=_timestamp, help="published at or after (ISO 8601; UTC if no offset)")
+    search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     search.add_argument("--source", help="only this feed id")
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")
     search.set_defaults(handler=_search)
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
-    stories.add_argument("--since", type=_timestamp, help="latest version published at or after (ISO 8601)")
+    stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
     stories.set_defaults(handler=_stories)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
@@ -102,15 +104,6 @@ def _with_database(run: Callable[[Database], None], *, read_only: bool = True) -
 def _one_line(text: str) -> str:
     # A title with a tab or newline would break the one-line-per-result output.
     return " ".join(text.split())
-
-
-def _timestamp(text: str) -> object:
-    from services.sink.reads import parse_timestamp
-
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
 
 
 def _limit(text: str) -> int:

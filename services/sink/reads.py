@@ -14,10 +14,11 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.core.db import Database, Tx, as_datetime
+from services.core.timestamps import parse_timestamp
 from services.sink.store import article_filters, keyset_rows
 
 #: Words beyond this are ignored: a search is a few words, not a document.
@@ -86,20 +87,6 @@ class StoryVersions:
     @property
     def outlets(self) -> int:
         return len({a["feed_id"] for a in self.articles})
-
-
-def parse_timestamp(text: str) -> datetime:
-    """ISO 8601 to an aware UTC datetime; a time without offset is taken as UTC.
-
-    Normalising to UTC matters beyond tidiness: SQLite compares the stored ISO text, which is UTC.
-    """
-    parsed = datetime.fromisoformat(text.strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent
-        raise ValueError(f"{text!r} is out of range") from None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.core.http import Request
+from services.core.timestamps import parse_timestamp
 from services.sink import openapi
 from services.sink.api import ReadApi
-from services.sink.reads import ArticleKey, ArticlePage, Fts5Search, fts5_query, parse_timestamp
+from services.sink.reads import ArticleKey, ArticlePage, Fts5Search, fts5_query
 
 
 @pytest.mark.parametrize(("query", "expression"), [

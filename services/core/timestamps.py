@@ -1,0 +1,29 @@
+"""Times given on the command line and in API queries: ISO 8601, read as UTC. Light to import (the CLI
+parses arguments before loading anything heavy)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601 to an aware UTC datetime; a time without offset is taken as UTC.
+
+    Normalising to UTC matters beyond tidiness: SQLite compares the stored ISO text, which is UTC.
+    """
+    parsed = datetime.fromisoformat(text.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError(f"{text!r} is out of range") from None
+
+
+def timestamp_argument(text: str) -> datetime:
+    """``parse_timestamp`` as an argparse type: a bad value is a usage error, not a traceback."""
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
