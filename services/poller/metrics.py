@@ -29,16 +29,20 @@ FEED_INTERVAL = Gauge(
 )
 PAGES_SKIPPED = Counter(
     "wirefeed_poller_pages_skipped_total",
-    "Older pages (RFC 5005 next links) given up after failing several polls in a row; the newer pages' items "
-    "were published without theirs", ["feed"]
+    "Older pages (RFC 5005 next links) that failed during a poll; the newer pages' items were published "
+    "without theirs, and the page is read again at later polls", ["feed"]
 )
 PAGES_RECOVERED = Counter(
     "wirefeed_poller_pages_recovered_total",
-    "Pages given up earlier that answered at a later poll, their items then published", ["feed"]
+    "Pages missed earlier that answered at a later poll, their items then published", ["feed"]
+)
+MISSED_PAGES = Gauge(
+    "wirefeed_poller_missed_pages", "Older pages that failed and wait to be read again at the next poll", ["feed"]
 )
 PAGES_LOST = Counter(
     "wirefeed_poller_pages_lost_total",
-    "Pages given up earlier that the server later said do not exist (404, 410): their items are lost", ["feed"]
+    "Older pages the server said do not exist (404, 410), or dropped beyond the bound of pages waiting to be "
+    "read again: their items are lost", ["feed"]
 )
 CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]

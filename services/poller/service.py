@@ -47,10 +47,9 @@ from services.poller.state import FeedState, PollerStore
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-# Polls in a row an older page may fail before it is given up and the newer pages published without it:
-# retrying rides out a broken server, and a next link that stays broken (a stale JSON Feed next_url, a
-# page on a host that no longer exists) must not keep a feed from ever publishing.
-PAGE_ATTEMPTS = 3
+# Older pages a feed may have waiting to be read again; beyond this the oldest is given up as lost, so a
+# feed whose next links all fail costs a bounded number of requests per poll.
+MAX_MISSED_PAGES = 10
 Publish = Callable[[list[RawItem]], None]
 Clock = Callable[[], datetime]
 Logger = structlog.typing.FilteringBoundLogger
@@ -168,7 +167,7 @@ class Poller:
             self._save(state.but(gone=True, last_error="HTTP 410 Gone", next_attempt_at=next_gone_time(now, self.rng)))
             bound.warning("feed_gone")
             return PollOutcome(feed.id, "gone")
-        state = await self._recover_missed_page(feed, state, bound)
+        state = await self._recover_missed_pages(feed, state, bound)
         if result.not_modified:
             self._succeeded(feed, state, hints, result)
             return PollOutcome(feed.id, "not_modified")
@@ -178,23 +177,18 @@ class Poller:
             return PollOutcome(feed.id, "unchanged")
         try:
             parsed = await self._off_loop(self._parse, feed, result, now)
-            items, missed = await self._with_older_pages(feed, parsed, result.final_url, state.consecutive_failures,
-                                                         bound)
-            # One page is remembered: one still missed is older than the one just given up.
-            state = state.but(missed_page_url=state.missed_page_url or missed)
+            items, missed = await self._with_older_pages(feed, parsed, result.final_url, bound)
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
-        except FetchError as error:
-            return self._failed(feed, state, error, bound)
+        state = self._with_missed(feed, state, [missed] if missed else [], bound)
         return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
-    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str, failures: int,
+    async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str,
                                 bound: Logger) -> tuple[list[RawItem], str | None]:
         """RFC 5005 paging: while every item of a page is unseen, the burst may go on beyond it, so the
-        next page is read too (up to ``max_pages``). All pages are read before anything is published: a
-        failed page fails the poll, and the retry starts again from the first page, losing nothing. After
-        ``PAGE_ATTEMPTS`` such polls in a row (``failures`` so far) the failing page is given up and the
-        pages read are published; it is returned with them, to be retried at later polls."""
+        next page is read too (up to ``max_pages``). A page that fails ends the reading there: the pages
+        read are published at once, and the failed page is returned, to be read again at later polls
+        (publishing the newer items marks them seen, so paging would not reach it again by itself)."""
         items, page, visited = list(first.items), first, {url}
         for _ in range(self.max_pages - 1):
             next_url = page.next_page_url
@@ -204,41 +198,57 @@ class Poller:
             try:
                 page = await self._fetch_page(feed, next_url)
             except (FetchError, FeedParseError) as error:
-                if failures + 1 < PAGE_ATTEMPTS:
-                    raise
-                metrics.PAGES_SKIPPED.labels(feed.id).inc()
-                bound.warning("feed_page_skipped", url=next_url, error=str(error)[:300], failures=failures)
-                return items, next_url
+                return items, self._page_failed(feed, next_url, error, bound)
             items = page.items + items  # older pages first, so the newest copy of a moved item wins
         if page.next_page_url and self._all_unseen(feed, page.items):
             bound.warning("feed_paging_truncated", pages=self.max_pages)
         return items, None
 
-    async def _recover_missed_page(self, feed: FeedConfig, state: FeedState, bound: Logger) -> FeedState:
-        """Read the page a burst gave up on, now that the feed answers: its unseen items (and those of the
-        older pages it links to, while all unseen) are published and it is forgotten. A page the server
-        says does not exist (404, 410) is forgotten as lost; any other failure keeps it for the next poll."""
-        url = state.missed_page_url
-        if url is None:
-            return state
-        try:
-            page = await self._fetch_page(feed, url)
-            # An older page failing now is given up at once: it becomes the one to retry.
-            items, deeper = await self._with_older_pages(feed, page, url, PAGE_ATTEMPTS, bound)
-            decision = await self._publish_items(feed, items)
-        except HTTPStatusError as error:
-            if error.status not in (404, 410):
-                bound.info("feed_page_retry_failed", url=url, error=str(error)[:300])
-                return state
+    def _page_failed(self, feed: FeedConfig, url: str, error: Exception, bound: Logger) -> str | None:
+        """The failed page, to read again later; None when the server says it does not exist."""
+        if _page_is_gone(error):
             metrics.PAGES_LOST.labels(feed.id).inc()
             bound.warning("feed_page_lost", url=url, error=str(error)[:300])
-            return state.but(missed_page_url=None)
-        except Exception as error:  # a fetch, parse or publish failure: the page stays to retry
-            bound.info("feed_page_retry_failed", url=url, error=str(error)[:300])
+            return None
+        metrics.PAGES_SKIPPED.labels(feed.id).inc()
+        bound.warning("feed_page_skipped", url=url, error=str(error)[:300])
+        return url
+
+    def _with_missed(self, feed: FeedConfig, state: FeedState, pages: list[str], bound: Logger) -> FeedState:
+        """The state with these pages to read again too; beyond the bound the oldest are lost."""
+        waiting = list(dict.fromkeys([*state.missed_pages, *pages]))
+        for url in waiting[:-MAX_MISSED_PAGES]:
+            metrics.PAGES_LOST.labels(feed.id).inc()
+            bound.warning("feed_page_lost", url=url, error=f"more than {MAX_MISSED_PAGES} pages wait to be read")
+        return state.but(missed_pages=tuple(waiting[-MAX_MISSED_PAGES:]))
+
+    async def _recover_missed_pages(self, feed: FeedConfig, state: FeedState, bound: Logger) -> FeedState:
+        """Read again the pages earlier polls missed, now that the feed answers."""
+        if not state.missed_pages:
             return state
+        waiting: list[str] = []
+        for url in state.missed_pages:
+            waiting += await self._recover_page(feed, url, bound)
+        return self._with_missed(feed, state.but(missed_pages=()), waiting, bound)
+
+    async def _recover_page(self, feed: FeedConfig, url: str, bound: Logger) -> list[str]:
+        """The pages still to read after trying ``url`` again. When it answers, its unseen items (and those
+        of the older pages it links to, while all unseen) are published and it is done; when the server
+        says it does not exist (404, 410) it is lost; after any other failure it stays."""
+        try:
+            page = await self._fetch_page(feed, url)
+            items, deeper = await self._with_older_pages(feed, page, url, bound)
+            decision = await self._publish_items(feed, items)
+        except Exception as error:  # a fetch, parse or publish failure
+            if _page_is_gone(error):
+                metrics.PAGES_LOST.labels(feed.id).inc()
+                bound.warning("feed_page_lost", url=url, error=str(error)[:300])
+                return []
+            bound.info("feed_page_retry_failed", url=url, error=str(error)[:300])
+            return [url]
         metrics.PAGES_RECOVERED.labels(feed.id).inc()
         bound.info("feed_page_recovered", url=url, published=len(decision.fresh))
-        return state.but(missed_page_url=deeper)
+        return [deeper] if deeper else []
 
     async def _fetch_page(self, feed: FeedConfig, url: str) -> ParsedFeed:
         if same_origin(str(feed.url), url):
@@ -328,6 +338,7 @@ class Poller:
         previous = self.states.get(state.feed_id)
         self.states[state.feed_id] = state
         metrics.CONSECUTIVE_FAILURES.labels(state.feed_id).set(state.consecutive_failures)
+        metrics.MISSED_PAGES.labels(state.feed_id).set(len(state.missed_pages))
         before, after = (feed_health(previous) if previous else None), feed_health(state)
         if before == after:
             return
@@ -336,6 +347,10 @@ class Poller:
         self._health_counts[after] += 1
         for health, count in self._health_counts.items():
             metrics.FEEDS_BY_STATE.labels(health).set(count)
+
+
+def _page_is_gone(error: Exception) -> bool:
+    return isinstance(error, HTTPStatusError) and error.status in (404, 410)
 
 
 def feed_health(state: FeedState) -> str:

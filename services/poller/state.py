@@ -6,6 +6,7 @@ poller (or a second one) neither republishes an unchanged item nor forgets a fee
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -28,7 +29,7 @@ class FeedState:
     gone: bool = False
     mean_item_gap: float | None = None  # seconds between new items, learned (EWMA) for adaptive polling
     last_new_item_at: datetime | None = None
-    missed_page_url: str | None = None  # an older page given up on, retried at later polls
+    missed_pages: tuple[str, ...] = ()  # older pages that failed during a poll, oldest first, retried later
 
     def but(self, **changes: object) -> FeedState:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -36,7 +37,7 @@ class FeedState:
 
 _FEED_COLUMNS = ("feed_id, url, effective_url, etag, last_modified, body_hash, last_success_at, last_attempt_at, "
                  "next_attempt_at, consecutive_failures, last_error, gone, mean_item_gap_seconds, last_new_item_at, "
-                 "missed_page_url")
+                 "missed_pages")
 _CHUNK = 500
 
 
@@ -76,11 +77,11 @@ class PollerStore:
                 "next_attempt_at = excluded.next_attempt_at, "
                 "consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, "
                 "gone = excluded.gone, mean_item_gap_seconds = excluded.mean_item_gap_seconds, "
-                "last_new_item_at = excluded.last_new_item_at, missed_page_url = excluded.missed_page_url",
+                "last_new_item_at = excluded.last_new_item_at, missed_pages = excluded.missed_pages",
                 (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
                  state.last_success_at, state.last_attempt_at, state.next_attempt_at,
                  state.consecutive_failures, state.last_error, state.gone, state.mean_item_gap,
-                 state.last_new_item_at, state.missed_page_url),
+                 state.last_new_item_at, json.dumps(state.missed_pages)),
             )
 
     def known_hashes(self, feed_id: str, item_ids: list[str]) -> dict[str, str]:
@@ -122,7 +123,7 @@ def _feed_state(row: tuple[object, ...]) -> FeedState:
         gone=bool(row[11]),
         mean_item_gap=None if row[12] is None else float(str(row[12])),
         last_new_item_at=as_datetime(row[13]),
-        missed_page_url=_opt(row[14]),
+        missed_pages=tuple(json.loads(str(row[14] or "[]"))),
     )
 
 

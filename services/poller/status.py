@@ -27,6 +27,7 @@ class FeedStatus:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     polling_by: str | None = None  # the poller holding the feed's lease right now
+    missed_pages: int = 0  # older pages that failed, waiting to be read again
 
 
 def feed_statuses(states: list[FeedState], leases: dict[str, tuple[str, datetime | None]],
@@ -46,10 +47,10 @@ def _status(feed_id: str, state: FeedState | None, lease: tuple[str, datetime | 
     if state is None:
         return FeedStatus(feed_id, "never polled", polling_by=polling_by)
     return FeedStatus(feed_id, _LABELS[feed_health(state)], state.last_success_at, state.consecutive_failures,
-                      state.next_attempt_at, state.last_error, polling_by)
+                      state.next_attempt_at, state.last_error, polling_by, len(state.missed_pages))
 
 
-_COLUMNS = ("feed", "state", "last success", "failures", "next attempt", "last error", "polling")
+_COLUMNS = ("feed", "state", "last success", "failures", "next attempt", "last error", "polling", "missed pages")
 
 
 def render(statuses: list[FeedStatus], console: Console, now: datetime) -> None:
@@ -62,7 +63,7 @@ def render(statuses: list[FeedStatus], console: Console, now: datetime) -> None:
     for row in statuses:
         table.add_row(row.feed_id, f"[{_STYLES[row.state]}]{row.state}[/]", _when(row.last_success_at, now),
                       str(row.consecutive_failures), _when(row.next_attempt_at, now), (row.last_error or "")[:120],
-                      row.polling_by or "")
+                      row.polling_by or "", str(row.missed_pages or ""))
     console.print(table)
 
 
@@ -71,7 +72,8 @@ def _render_lines(statuses: list[FeedStatus], console: Console) -> None:
     lines = ["\t".join(_COLUMNS)]
     for row in statuses:
         values = (row.feed_id, row.state, _iso(row.last_success_at), str(row.consecutive_failures),
-                  _iso(row.next_attempt_at), " ".join((row.last_error or "").split()), row.polling_by or "")
+                  _iso(row.next_attempt_at), " ".join((row.last_error or "").split()), row.polling_by or "",
+                  str(row.missed_pages))
         lines.append("\t".join(values))
     console.file.write("\n".join(lines) + "\n")  # as written: Console.out would expand the tabs
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from services.core.db import Database
+from services.core.db import Database, _migration_files
+from services.poller.state import PollerStore
 
 COMPONENTS = [("poller", "services.poller"), ("normalizer", "services.normalizer"), ("sink", "services.sink")]
 
@@ -21,3 +22,25 @@ def test_every_component_migrates_once_when_all_start_together(database_url: str
     finally:
         for db in databases:
             db.close()
+
+
+def test_a_page_remembered_before_the_list_of_missed_pages_is_kept(database_url: str) -> None:
+    """0005 turns the one remembered page (0004) into the list: a poller upgraded mid-outage still reads it."""
+    db = Database(database_url)
+    try:
+        with db.transaction() as tx:  # the poller's schema as of 0004, with a remembered page
+            tx.execute("CREATE TABLE schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+                       "PRIMARY KEY (component, version))")
+            for version, sql in _migration_files("services.poller", db.dialect):
+                if version <= 4:
+                    db._run_script(tx, sql)
+                    tx.execute("INSERT INTO schema_migrations (component, version) VALUES ('poller', ?)", (version,))
+            tx.executemany("INSERT INTO poller_feeds (feed_id, url, missed_page_url) VALUES (?, ?, ?)",
+                           [("a", "https://a.example/feed", "https://a.example/feed?page=2"),
+                            ("b", "https://b.example/feed", None)])
+        store = PollerStore(db)
+        assert 5 in db.migrate("poller", "services.poller")
+        assert store.feed_state("a", "https://a.example/feed").missed_pages == ("https://a.example/feed?page=2",)
+        assert store.feed_state("b", "https://b.example/feed").missed_pages == ()
+    finally:
+        db.close()

@@ -11,7 +11,7 @@ from schemas import RawItem
 from services.poller.backfill import backfill_feeds
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
-from services.poller.service import PAGE_ATTEMPTS, Poller
+from services.poller.service import MAX_MISSED_PAGES, Poller
 from services.poller.state import PollerStore
 from tests.helpers import FeedServer, Resource
 
@@ -76,75 +76,106 @@ async def test_paging_stops_at_the_bound_and_says_so(feed_server: FeedServer, st
     assert any(entry["event"] == "feed_paging_truncated" for entry in logs)
 
 
-async def test_a_failing_page_fails_the_poll_and_the_retry_reads_every_page_again(feed_server: FeedServer,
-                                                                                 store: PollerStore) -> None:
+def counted(name: str) -> float:
+    return REGISTRY.get_sample_value(f"wirefeed_poller_{name}", {"feed": "paged"}) or 0.0
+
+
+def missed(server: FeedServer, store: PollerStore) -> tuple[str, ...]:
+    return store.feed_state("paged", server.url("/feed.xml")).missed_pages
+
+
+async def test_a_failing_page_holds_nothing_back_and_is_read_once_it_answers(feed_server: FeedServer,
+                                                                            store: PollerStore) -> None:
     serve(feed_server, newest=30)
     feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
     published: list[RawItem] = []
-    assert await poll(feed_server, store, published) == "http_status"
-    assert published == []  # nothing from page 1 alone: its items would hide the missing page's
-    serve(feed_server, newest=30)
-    assert await poll(feed_server, store, published) == "ok"
-    assert numbers(published) == list(range(1, 31))
-
-
-async def test_a_page_that_keeps_failing_is_given_up_and_the_newer_pages_are_published(
-        feed_server: FeedServer, store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"gone for good", status=404)  # a stale next link
-    published: list[RawItem] = []
-    for _ in range(PAGE_ATTEMPTS - 1):  # retried first: the page may come back
-        assert await poll(feed_server, store, published) == "http_status"
-    assert published == []
-    skipped = REGISTRY.get_sample_value("wirefeed_poller_pages_skipped_total", {"feed": "paged"}) or 0.0
+    skipped = counted("pages_skipped_total")
     with structlog.testing.capture_logs() as logs:
-        assert await poll(feed_server, store, published) == "ok"
-    assert numbers(published) == list(range(21, 31))  # page 1; the feed is no longer stuck
+        assert await poll(feed_server, store, published) == "ok"  # the feed itself is fine
+    assert numbers(published) == list(range(21, 31))  # page 1 at once, not after the page comes back
     assert any(entry["event"] == "feed_page_skipped" for entry in logs)
-    assert REGISTRY.get_sample_value("wirefeed_poller_pages_skipped_total", {"feed": "paged"}) == skipped + 1
-    state = store.feed_state("paged", feed_server.url("/feed.xml"))
-    assert (state.consecutive_failures, state.missed_page_url) == (0, feed_server.url("/feed.xml?page=2"))
-
-
-async def page_2_given_up(server: FeedServer, store: PollerStore, status: int) -> list[RawItem]:
-    """Polls of a 30-item feed until its page 2, answering ``status``, is given up; what they published."""
-    serve(server, newest=30)
-    server.resources["/feed.xml?page=2"] = Resource(b"failing", status=status)
-    published: list[RawItem] = []
-    for _ in range(PAGE_ATTEMPTS):
-        await poll(server, store, published)
-    return published
-
-
-async def test_a_given_up_page_is_read_at_a_later_poll_once_it_answers(feed_server: FeedServer,
-                                                                       store: PollerStore) -> None:
-    published = await page_2_given_up(feed_server, store, 503)
-    assert numbers(published) == list(range(21, 31))  # page 2 given up, page 1 published
-    assert await poll(feed_server, store, published) == "unchanged"  # page 2 still busy: kept for later
+    assert counted("pages_skipped_total") == skipped + 1
+    assert store.feed_state("paged", feed_server.url("/feed.xml")).consecutive_failures == 0
+    assert missed(feed_server, store) == (feed_server.url("/feed.xml?page=2"),)
+    assert counted("missed_pages") == 1
+    assert await poll(feed_server, store, published) == "unchanged"  # still busy: kept for later
     assert numbers(published) == list(range(21, 31))
-    recovered = REGISTRY.get_sample_value("wirefeed_poller_pages_recovered_total", {"feed": "paged"}) or 0.0
+    assert missed(feed_server, store) == (feed_server.url("/feed.xml?page=2"),)
+    recovered = counted("pages_recovered_total")
     serve(feed_server, newest=30)  # page 2 answers again; the feed's own page is unchanged
     with structlog.testing.capture_logs() as logs:
         assert await poll(feed_server, store, published) == "unchanged"
     assert numbers(published) == list(range(1, 31))  # pages 2 and 3 now, nothing twice
     assert any(entry["event"] == "feed_page_recovered" and entry["published"] == 20 for entry in logs)
-    assert REGISTRY.get_sample_value("wirefeed_poller_pages_recovered_total", {"feed": "paged"}) == recovered + 1
-    assert store.feed_state("paged", feed_server.url("/feed.xml")).missed_page_url is None
+    assert counted("pages_recovered_total") == recovered + 1
+    assert (missed(feed_server, store), counted("missed_pages")) == ((), 0)
     del feed_server.requests[:]
     assert await poll(feed_server, store, published) == "unchanged"
-    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]  # nothing left to retry
+    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]  # nothing left to read again
 
 
-async def test_a_given_up_page_the_server_says_is_gone_is_forgotten(feed_server: FeedServer,
-                                                                    store: PollerStore) -> None:
-    published = await page_2_given_up(feed_server, store, 404)
+async def test_pages_missed_by_two_bursts_are_both_read_once_they_answer(feed_server: FeedServer,
+                                                                         store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published) == "ok"
+    # A second burst, whose own older page (items 31-35) fails too, while page 2 is still busy.
+    feed_server.resources["/feed.xml"] = atom_page(feed_server, list(range(45, 35, -1)), "/archive?before=36")
+    feed_server.resources["/archive?before=36"] = Resource(b"busy", status=503)
+    assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == [*range(21, 31), *range(36, 46)]
+    assert missed(feed_server, store) == (feed_server.url("/feed.xml?page=2"), feed_server.url("/archive?before=36"))
+    serve(feed_server, newest=30)  # pages 2 and 3 answer again
+    feed_server.resources["/feed.xml"] = atom_page(feed_server, list(range(45, 35, -1)), "/archive?before=36")
+    feed_server.resources["/archive?before=36"] = atom_page(feed_server, list(range(35, 30, -1)), None)
+    assert await poll(feed_server, store, published) == "unchanged"
+    assert numbers(published) == list(range(1, 46))  # nothing lost, nothing twice
+    assert missed(feed_server, store) == ()
+
+
+async def test_a_page_the_server_says_does_not_exist_is_lost_at_once(feed_server: FeedServer,
+                                                                     store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"gone for good", status=404)  # a stale next link
+    published: list[RawItem] = []
+    lost = counted("pages_lost_total")
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(21, 31))
+    assert any(entry["event"] == "feed_page_lost" for entry in logs)
+    assert (counted("pages_lost_total"), missed(feed_server, store)) == (lost + 1, ())
+
+
+async def test_a_missed_page_that_turns_out_not_to_exist_is_forgotten(feed_server: FeedServer,
+                                                                      store: PollerStore) -> None:
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published) == "ok"
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"gone", status=410)
     with structlog.testing.capture_logs() as logs:
         assert await poll(feed_server, store, published) == "unchanged"
     assert any(entry["event"] == "feed_page_lost" for entry in logs)
-    assert store.feed_state("paged", feed_server.url("/feed.xml")).missed_page_url is None
+    assert missed(feed_server, store) == ()
     del feed_server.requests[:]
     await poll(feed_server, store, published)
     assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
+
+
+def test_pages_waiting_beyond_the_bound_are_lost_oldest_first(store: PollerStore) -> None:
+    feed = FeedConfig(id="paged", url="https://example.com/feed.xml")  # type: ignore[arg-type]
+    poller = Poller([feed], store, Fetcher(FetchLimits()), lambda items: None)
+    pages = [f"https://example.com/feed.xml?page={n}" for n in range(2, MAX_MISSED_PAGES + 4)]
+    state = store.feed_state("paged", str(feed.url)).but(missed_pages=tuple(pages[:MAX_MISSED_PAGES]))
+    lost = counted("pages_lost_total")
+    with structlog.testing.capture_logs() as logs:
+        state = poller._with_missed(feed, state, pages[MAX_MISSED_PAGES:], structlog.get_logger())
+    assert state.missed_pages == tuple(pages[2:])
+    assert [entry["url"] for entry in logs if entry["event"] == "feed_page_lost"] == pages[:2]
+    assert counted("pages_lost_total") == lost + 2
+    store.save_feed_state(state)
+    assert store.feed_state("paged", str(feed.url)).missed_pages == tuple(pages[2:])
 
 
 async def test_a_next_link_that_loops_back_is_not_followed_again(feed_server: FeedServer, store: PollerStore) -> None:

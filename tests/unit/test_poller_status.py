@@ -23,7 +23,7 @@ def states() -> list[FeedState]:
         FeedState("fine", "http://a.example/", last_success_at=NOW - timedelta(minutes=3),
                   next_attempt_at=NOW + timedelta(minutes=2)),
         FeedState("flaky", "http://b.example/", consecutive_failures=3, last_error="http_status: HTTP 503",
-                  next_attempt_at=NOW + timedelta(hours=1)),
+                  next_attempt_at=NOW + timedelta(hours=1), missed_pages=("http://b.example/?page=2",)),
         FeedState("closed", "http://c.example/", gone=True, last_error="HTTP 410 Gone"),
     ]
 
@@ -44,6 +44,8 @@ def test_the_table_shows_times_failures_and_errors() -> None:
     assert "2024-01-01 11:57:00Z (3m ago)" in text and "2024-01-01 12:02:00Z (in 2m)" in text
     assert "backing off" in text and "http_status: HTTP 503" in text and "HTTP 410 Gone" in text
     assert "│ 3 " in text  # consecutive failures
+    flaky = next(line for line in text.splitlines() if "flaky" in line)
+    assert "missed pages" in text and flaky.split("│")[-2].strip() == "1"  # one page to read again
 
 
 def test_piped_output_is_one_tab_separated_line_per_feed() -> None:
@@ -54,10 +56,11 @@ def test_piped_output_is_one_tab_separated_line_per_feed() -> None:
     render(rows, console, NOW)
     lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     assert lines[0].split("\t") == ["feed", "state", "last success", "failures", "next attempt", "last error",
-                                    "polling"]
+                                    "polling", "missed pages"]
     by_feed = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
-    assert len(lines) == 5 and all(len(fields) == 7 for fields in by_feed.values())
+    assert len(lines) == 5 and all(len(fields) == 8 for fields in by_feed.values())
     assert by_feed["flaky"][1:5] == ["backing off", "", "3", "2024-01-01T13:00:00+00:00"]
+    assert (by_feed["flaky"][7], by_feed["fine"][7]) == ("1", "0")
     assert by_feed["fine"][2] == "2024-01-01T11:57:00+00:00"
     assert by_feed["long"][5] == "parse_error: JSON, but neither a JSON Feed nor ninjs (and a second line of detail)"
 
