@@ -12,7 +12,8 @@ polls per second, CPU seconds per 1,000 polls (getrusage of this process, i.e. t
 and the Kafka client's), peak RSS, publish rate, and how far polls lag behind their due time.
 
 Then the parse path alone: items per second of ``parse_document`` against plain ``feedparser.parse``
-on the same real feeds from the shared corpus.
+on the same real feeds from the shared corpus, with feedparser-rs (feedparser ported to Rust, parsing
+only) as a compiled-core reference point.
 
     .venv/bin/python bench/bench_poller.py                  # 10,000 feeds, 60 s, 60 s warm-up + 120 s
     .venv/bin/python bench/bench_poller.py --feeds 2000 --measure 30   # a quicker run
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402
+import feedparser_rs  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 import structlog  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
 from prometheus_client import REGISTRY  # noqa: E402
@@ -287,10 +289,11 @@ def parse_comparison(seconds_each: float) -> None:
     ctx = FeedContext(feed_id="bench", feed_url="https://bench.example/feed", fetched_at=datetime.now(UTC))
     print("parse throughput: services.poller.formats.parse_document vs feedparser.parse (same bytes, same process)")
     print("  (reading: the fast path's lxml parse and field reading alone, before each item becomes a RawItem")
-    print("   with its XML fragment, content hash and validation)")
-    print(f"  {'feed':<30}{'items':>6}{'poller items/s':>16}{'feedparser items/s':>20}{'ratio':>8}"
-          f"{'reading items/s':>17}{'ratio':>8}")
-    totals = [0.0, 0.0, 0.0]  # seconds per item of each feed, summed: feedparser, poller, reading
+    print("   with its XML fragment, content hash and validation; feedparser-rs: feedparser's Rust port, which")
+    print("   parses to dictionaries only: a compiled-core reference, not part of wirefeed)")
+    print(f"  {'feed':<26}{'items':>6}{'poller/s':>10}{'feedparser/s':>14}{'ratio':>7}"
+          f"{'reading/s':>11}{'ratio':>7}{'feedparser-rs/s':>17}{'ratio':>7}")
+    totals = [0.0, 0.0, 0.0, 0.0]  # seconds per item of each feed, summed: feedparser, poller, reading, rust
     for relative in REAL_FEEDS:
         path = CORPUS / relative
         if not path.exists():
@@ -301,12 +304,13 @@ def parse_comparison(seconds_each: float) -> None:
         ours = _rate(lambda b=body: parse_document(b, ctx), seconds_each) * items
         theirs = _rate(lambda b=body: feedparser.parse(b), seconds_each) * items
         reading = _rate(lambda b=body: parse_plain_feed(b, None, thread_strict_parser()), seconds_each) * items
-        for n, rate in enumerate((theirs, ours, reading)):
+        rust = _rate(lambda b=body: feedparser_rs.parse(b), seconds_each) * items
+        for n, rate in enumerate((theirs, ours, reading, rust)):
             totals[n] += 1 / rate if rate else 0
-        print(f"  {path.name:<30}{items:>6}{ours:>16.0f}{theirs:>20.0f}{ours / theirs:>8.2f}"
-              f"{reading:>17.0f}{reading / theirs:>8.2f}")
-    print(f"  harmonic-mean ratio (poller / feedparser): {totals[0] / totals[1]:.2f}; "
-          f"reading alone: {totals[0] / totals[2]:.2f}")
+        print(f"  {path.name:<26}{items:>6}{ours:>10.0f}{theirs:>14.0f}{ours / theirs:>7.2f}"
+              f"{reading:>11.0f}{reading / theirs:>7.2f}{rust:>17.0f}{rust / theirs:>7.2f}")
+    print(f"  harmonic-mean ratio to feedparser: poller {totals[0] / totals[1]:.2f}; reading alone "
+          f"{totals[0] / totals[2]:.2f}; feedparser-rs {totals[0] / totals[3]:.2f}")
 
 
 def _rate(work: Any, seconds: float) -> float:
