@@ -84,14 +84,20 @@ def missed(server: FeedServer, store: PollerStore) -> tuple[str, ...]:
     return store.feed_state("paged", server.url("/feed.xml")).missed_pages
 
 
+async def page_2_missed(server: FeedServer, store: PollerStore, status: int = 503) -> list[RawItem]:
+    """A first poll of a 30-item feed whose page 2 answers ``status``: it succeeds; what it published."""
+    serve(server, newest=30)
+    server.resources["/feed.xml?page=2"] = Resource(b"failing", status=status)
+    published: list[RawItem] = []
+    assert await poll(server, store, published) == "ok"  # the feed itself is fine
+    return published
+
+
 async def test_a_failing_page_holds_nothing_back_and_is_read_once_it_answers(feed_server: FeedServer,
                                                                             store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
-    published: list[RawItem] = []
     skipped = counted("pages_skipped_total")
     with structlog.testing.capture_logs() as logs:
-        assert await poll(feed_server, store, published) == "ok"  # the feed itself is fine
+        published = await page_2_missed(feed_server, store)
     assert numbers(published) == list(range(21, 31))  # page 1 at once, not after the page comes back
     assert any(entry["event"] == "feed_page_skipped" for entry in logs)
     assert counted("pages_skipped_total") == skipped + 1
@@ -116,10 +122,7 @@ async def test_a_failing_page_holds_nothing_back_and_is_read_once_it_answers(fee
 
 async def test_pages_missed_by_two_bursts_are_both_read_once_they_answer(feed_server: FeedServer,
                                                                          store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
-    published: list[RawItem] = []
-    assert await poll(feed_server, store, published) == "ok"
+    published = await page_2_missed(feed_server, store)
     # A second burst, whose own older page (items 31-35) fails too, while page 2 is still busy.
     feed_server.resources["/feed.xml"] = atom_page(feed_server, list(range(45, 35, -1)), "/archive?before=36")
     feed_server.resources["/archive?before=36"] = Resource(b"busy", status=503)
@@ -136,12 +139,9 @@ async def test_pages_missed_by_two_bursts_are_both_read_once_they_answer(feed_se
 
 async def test_a_page_the_server_says_does_not_exist_is_lost_at_once(feed_server: FeedServer,
                                                                      store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"gone for good", status=404)  # a stale next link
-    published: list[RawItem] = []
     lost = counted("pages_lost_total")
     with structlog.testing.capture_logs() as logs:
-        assert await poll(feed_server, store, published) == "ok"
+        published = await page_2_missed(feed_server, store, 404)  # a stale next link
     assert numbers(published) == list(range(21, 31))
     assert any(entry["event"] == "feed_page_lost" for entry in logs)
     assert (counted("pages_lost_total"), missed(feed_server, store)) == (lost + 1, ())
@@ -149,10 +149,7 @@ async def test_a_page_the_server_says_does_not_exist_is_lost_at_once(feed_server
 
 async def test_a_missed_page_that_turns_out_not_to_exist_is_forgotten(feed_server: FeedServer,
                                                                       store: PollerStore) -> None:
-    serve(feed_server, newest=30)
-    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
-    published: list[RawItem] = []
-    assert await poll(feed_server, store, published) == "ok"
+    published = await page_2_missed(feed_server, store)
     feed_server.resources["/feed.xml?page=2"] = Resource(b"gone", status=410)
     with structlog.testing.capture_logs() as logs:
         assert await poll(feed_server, store, published) == "unchanged"
