@@ -62,11 +62,6 @@ class Tx:
     def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self._cursor.fetchall())
 
-    def batches(self, rows: int) -> Iterator[tuple[Any, ...]]:
-        """The result's rows, fetched ``rows`` at a time."""
-        while batch := self._cursor.fetchmany(rows):
-            yield from batch
-
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self._cursor.fetchone()
         return tuple(row) if row is not None else None
@@ -119,20 +114,6 @@ class Database:
         with self.transaction() as tx:
             return tx.execute(sql, params).fetchall()
 
-    def stream(self, sql: str, params: Params = (), *, batch_rows: int = 1000) -> Iterator[tuple[Any, ...]]:
-        """The rows of one query, fetched ``batch_rows`` at a time: the server sorts once, and memory here
-        stays flat however many rows there are. Its transaction stays open until the rows are read or the
-        iterator is closed, so it suits one-shot reads (the CLI), not a service's hot path."""
-        if self.dialect == "sqlite":
-            with self.transaction() as tx:
-                yield from tx.execute(sql, params).batches(batch_rows)
-            return
-        # A named cursor lives on the server, which sends the rows as they are fetched; an unnamed
-        # one would receive the whole result at execute().
-        with self._pool.connection(timeout=10) as conn, conn.transaction(), \
-                conn.cursor(name="wirefeed_stream") as cursor:
-            yield from Tx(cursor, "postgresql").execute(sql, params).batches(batch_rows)
-
     def ping(self) -> bool:
         try:
             self.query("SELECT 1")
@@ -182,6 +163,10 @@ class Database:
 
 def _read_only(connection: psycopg.Connection[Any]) -> None:
     connection.read_only = True
+    # Reads go through indexes and take milliseconds; the planner's cost estimate for a correlated
+    # subquery (the stories list) is high enough to start JIT compilation, which took 200 ms a page.
+    connection.execute("SET jit = off")
+    connection.commit()
 
 
 def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True) -> int:

@@ -1,7 +1,7 @@
 """The sink's read-only HTTP API, served beside ``/metrics`` on the sink's port.
 
-``GET /articles`` (paged: each answer's ``next`` goes in the next request's ``after``),
-``GET /stories/{story_id}`` and ``GET /openapi.json``. Every input is validated
+``GET /articles`` and ``GET /stories`` (paged: each answer's ``next`` goes in the next request's
+``after``), ``GET /stories/{story_id}`` and ``GET /openapi.json``. Every input is validated
 before it reaches a query (400 with a JSON error otherwise), results are bounded, and user input only
 ever travels as bound parameters. With a token configured, these routes (not the health and metrics
 endpoints) require ``Authorization: Bearer <token>``.
@@ -30,7 +30,7 @@ from services.sink.api_limits import (
     MAX_QUERY_CHARS,
     STORY_MAX_ARTICLES,
 )
-from services.sink.reads import ArticleKey, Reader, StoryVersions
+from services.sink.reads import ArticleKey, Reader, StorySummary, StoryVersions
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,7 @@ _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "limit", "after"})
+_STORIES_PARAMS = frozenset({"since", "limit", "after"})
 
 
 class ApiError(Exception):
@@ -57,20 +58,27 @@ class ReadApi:
     def routes(self) -> dict[str, Route]:
         return {
             "/articles": self._guarded(self.articles),
+            "/stories": self._guarded(self.stories),
             STORY_PREFIX: self._guarded(self.story),
             "/openapi.json": self._guarded(lambda _: Response.json(self._document)),
         }
 
     def articles(self, request: Request) -> Response:
-        unknown = set(request.query) - _ARTICLE_PARAMS
-        if unknown:
-            raise ApiError(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        _known_parameters(request, _ARTICLE_PARAMS)
         limit = _limit(_single(request, "limit"))
         page = self.reader.page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
                                 feed_id=_feed(_single(request, "source")), after=_after(_single(request, "after")),
                                 limit=limit)
         return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
                               "next": page.next.cursor() if page.next else None})
+
+    def stories(self, request: Request) -> Response:
+        _known_parameters(request, _STORIES_PARAMS)
+        limit = _limit(_single(request, "limit"))
+        page = self.reader.story_page(since=_since(_single(request, "since")), after=_after(_single(request, "after")),
+                                      limit=limit)
+        return Response.json({"stories": [_story_line(story) for story in page.stories], "count": len(page.stories),
+                              "limit": limit, "next": page.next.cursor() if page.next else None})
 
     def story(self, request: Request) -> Response:
         if request.query:
@@ -116,6 +124,11 @@ def _retrying(handler: Callable[[Request], Response], request: Request) -> Respo
         return handler(request)
 
 
+def _story_line(story: StorySummary) -> dict[str, Any]:
+    return {"story_id": story.story_id, "title": story.title, "latest_version": story.version,
+            "outlets": story.outlets, "published_at": story.published_at.isoformat().replace("+00:00", "Z")}
+
+
 def _story_body(story: StoryVersions) -> dict[str, Any]:
     versions: dict[int, list[dict[str, Any]]] = {}
     for article in story.articles:
@@ -128,6 +141,12 @@ def _story_body(story: StoryVersions) -> dict[str, Any]:
         "versions": [{"version": v, "copies": copies} for v, copies in sorted(versions.items())],
         "truncated": story.truncated,
     }
+
+
+def _known_parameters(request: Request, known: frozenset[str]) -> None:
+    unknown = set(request.query) - known
+    if unknown:
+        raise ApiError(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
 
 
 def _single(request: Request, name: str) -> str | None:
@@ -162,7 +181,7 @@ def _after(value: str | None) -> ArticleKey | None:
     if len(value) <= MAX_CURSOR_CHARS:
         with contextlib.suppress(ValueError):
             return ArticleKey.from_cursor(value)
-    raise ApiError(400, "after must be the 'next' value of a previous /articles answer")
+    raise ApiError(400, "after must be the 'next' value of a previous answer of the same endpoint")
 
 
 def _text(value: str | None) -> str | None:

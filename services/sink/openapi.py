@@ -32,6 +32,7 @@ def document(*, token_required: bool) -> dict[str, Any]:
         },
         "paths": {
             "/articles": {"get": _articles_operation()},
+            "/stories": {"get": _stories_operation()},
             "/stories/{story_id}": {"get": _story_operation()},
             "/openapi.json": {"get": {
                 "operationId": "openapi",
@@ -72,6 +73,26 @@ def _articles_operation() -> dict[str, Any]:
     }
 
 
+def _stories_operation() -> dict[str, Any]:
+    return {
+        "operationId": "listStories",
+        "summary": "Stories, newest first by their latest version's published_at: one line each, with how many "
+                   "outlets carried it",
+        "parameters": [
+            _query("since", {"type": "string", "format": "date-time"},
+                   "Only stories whose latest version was published at or after this ISO 8601 time"),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                   "How many stories at most"),
+            _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
+                   "The `next` value of the previous page's answer, with the same since"),
+        ],
+        "responses": {
+            "200": _json("Stories", {"$ref": "#/components/schemas/StoryList"}),
+            **_errors("400", "401", "500", "503"),
+        },
+    }
+
+
 def _story_operation() -> dict[str, Any]:
     return {
         "operationId": "getStory",
@@ -101,20 +122,38 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {status: _json(_ERROR_TEXT[status], {"$ref": "#/components/schemas/Error"}) for status in statuses}
 
 
-def _schemas() -> dict[str, Any]:
-    article = Article.model_json_schema(ref_template=_REF, mode="serialization")
-    schemas: dict[str, Any] = article.pop("$defs", {})
-    schemas["Article"] = article
-    schemas["ArticleList"] = {
-        "type": "object", "additionalProperties": False, "required": ["articles", "count", "limit", "next"],
+def _page(listed: str, item: str) -> dict[str, Any]:
+    """The envelope of one page of a list: its items under ``listed``, and where the next page starts."""
+    return {
+        "type": "object", "additionalProperties": False, "required": [listed, "count", "limit", "next"],
         "properties": {
-            "articles": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}, "maxItems": MAX_LIMIT},
+            listed: {"type": "array", "items": {"$ref": _REF.format(model=item)}, "maxItems": MAX_LIMIT},
             "count": {"type": "integer", "minimum": 0},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
             "next": {"type": ["string", "null"],
                      "description": "Pass as `after` for the next page; null when this page is the last"},
         },
     }
+
+
+def _schemas() -> dict[str, Any]:
+    article = Article.model_json_schema(ref_template=_REF, mode="serialization")
+    schemas: dict[str, Any] = article.pop("$defs", {})
+    schemas["Article"] = article
+    schemas["ArticleList"] = _page("articles", "Article")
+    schemas["StoryLine"] = {
+        "type": "object", "additionalProperties": False,
+        "required": ["story_id", "title", "latest_version", "outlets", "published_at"],
+        "properties": {
+            "story_id": {"type": "string"},
+            "title": {"type": "string", "description": "The latest version's title"},
+            "latest_version": {"type": "integer"},
+            "outlets": {"type": "integer", "minimum": 1, "description": "Distinct feeds that carried the story"},
+            "published_at": {"type": "string", "format": "date-time",
+                             "description": "When the latest version was published"},
+        },
+    }
+    schemas["StoryList"] = _page("stories", "StoryLine")
     schemas["StoryVersion"] = {
         "type": "object", "additionalProperties": False, "required": ["version", "copies"],
         "properties": {"version": {"type": "integer"},

@@ -19,7 +19,7 @@ from typing import Any
 
 from services.core.db import Database, Tx, as_datetime
 from services.core.timestamps import parse_timestamp
-from services.sink.store import article_filters, keyset_rows
+from services.sink.store import PAGE_ROWS, article_filters, keyset_rows
 
 #: Words beyond this are ignored: a search is a few words, not a document.
 MAX_QUERY_TERMS = 32
@@ -29,11 +29,13 @@ _WORD = re.compile(r"\w+")
 # with a leading "-" for "must not occur".
 _QUERY_TOKEN = re.compile(r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
 
-_STORIES = (
-    "SELECT s.story_id, a.title, s.latest_version, a.published_at, "
-    "(SELECT COUNT(DISTINCT c.feed_id) FROM articles c WHERE c.story_id = s.story_id) "
-    "FROM stories s JOIN articles a ON a.article_id = s.latest_article_id"
-)
+# A story is listed as its latest article: articles are walked newest first (the published_at index) and
+# each that is its story's latest is kept, so a page costs a few index probes per story however many are
+# stored. Joining stories to articles and ordering the join made the planner read every story per page.
+_STORY_COLUMNS = ("a.story_id, a.title, a.version, "
+                  "(SELECT COUNT(DISTINCT c.feed_id) FROM articles c WHERE c.story_id = a.story_id)")
+_IS_LATEST = "a.article_id = (SELECT s.latest_article_id FROM stories s WHERE s.story_id = a.story_id)"
+_STORY_KEY = ("a.published_at", "a.article_id")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,12 @@ class StorySummary:
     version: int
     outlets: int
     published_at: datetime
+
+
+@dataclass(frozen=True)
+class StoryPage:
+    stories: list[StorySummary]
+    next: ArticleKey | None  # the last story's latest article; None on the last page
 
 
 @dataclass(frozen=True)
@@ -164,19 +172,25 @@ class Reader:
         _, published, article_id = rows[limit - 1]
         return ArticlePage(articles, ArticleKey(_datetime(published), str(article_id)))
 
-    def stories(self, *, since: datetime | None = None, limit: int | None = None) -> Iterator[StorySummary]:
-        """Stories whose latest version was published at or after ``since``, newest first, streamed (a
-        keyset page of this join cost a scan of every story, making a long list quadratic)."""
-        sql, params = _STORIES, list[Any]()
-        if since is not None:
-            sql += " WHERE a.published_at >= ?"
-            params.append(since)
-        sql += " ORDER BY a.published_at DESC, s.story_id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        for story, title, version, published, outlets in self.db.stream(sql, params):
-            yield StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published))
+    def stories(self, *, since: datetime | None = None, limit: int | None = None,
+                page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
+        """Stories whose latest version was published at or after ``since``, newest first, read in keyset
+        pages (memory stays flat, no transaction stays open)."""
+        for row in keyset_rows(self.db, _STORY_COLUMNS, "articles a", _story_filters(since), key=_STORY_KEY,
+                               descending=True, page_rows=page_rows, limit=limit):
+            yield _story_summary(row)
+
+    def story_page(self, *, since: datetime | None = None, after: ArticleKey | None = None,
+                   limit: int = 50) -> StoryPage:
+        """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
+        start = (after.published_at, after.article_id) if after else None
+        rows = list(keyset_rows(self.db, _STORY_COLUMNS, "articles a", _story_filters(since), key=_STORY_KEY,
+                                descending=True, after=start, page_rows=limit + 1, limit=limit + 1))
+        stories = [_story_summary(row) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return StoryPage(stories, None)
+        *_, published, article_id = rows[limit - 1]
+        return StoryPage(stories, ArticleKey(_datetime(published), str(article_id)))
 
     def story(self, story_id: str, limit: int = 1000) -> StoryVersions | None:
         """Every stored version and copy of one story (at most ``limit``), or None if unknown."""
@@ -206,6 +220,17 @@ class Reader:
         clauses.append(f"({' OR '.join(sql for sql, _ in conditions)})")
         params += [expression for _, expression in conditions]
         return True
+
+
+def _story_filters(since: datetime | None) -> tuple[list[str], list[Any]]:
+    if since is None:
+        return [_IS_LATEST], []
+    return ["a.published_at >= ?", _IS_LATEST], [since]
+
+
+def _story_summary(row: tuple[Any, ...]) -> StorySummary:
+    story, title, version, outlets, published, _ = row
+    return StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published))
 
 
 def _story_rows(tx: Tx, story_id: str, limit: int) -> list[tuple[Any, ...]]:

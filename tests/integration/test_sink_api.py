@@ -86,12 +86,14 @@ def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
     assert client.get("/articles", params={"limit": 500}).json()["count"] == 63  # still all there
 
 
-def _all_pages(client: httpx.Client, **params: Any) -> list[list[str]]:
+def _all_pages(client: httpx.Client, path: str = "/articles", **params: Any) -> list[list[str]]:
+    """The ids on each page of ``path``, following ``next`` to the end."""
+    listed, key = ("articles", "id") if path == "/articles" else ("stories", "story_id")
     pages: list[list[str]] = []
     after: str | None = None
     while True:
-        body = client.get("/articles", params={**params, **({"after": after} if after else {})}).json()
-        pages.append([a["id"] for a in body["articles"]])
+        body = client.get(path, params={**params, **({"after": after} if after else {})}).json()
+        pages.append([a[key] for a in body[listed]])
         after = body["next"]
         if after is None:
             return pages
@@ -155,6 +157,39 @@ def test_a_story_comes_with_every_version_and_every_copy(client: httpx.Client) -
         (1, ["feed-a"]), (2, ["feed-b", "feed-c"])]
 
 
+def test_stories_are_listed_newest_first_each_once_with_its_outlets(client: httpx.Client) -> None:
+    body = client.get("/stories").json()
+    _validator(client, "StoryList").validate(body)
+    assert (body["count"], body["limit"], body["stories"][0]["story_id"]) == (50, 50, "story-000069")
+    every = client.get("/stories", params={"limit": 500}).json()["stories"]
+    assert [s["story_id"] for s in every] == [f"story-{n:06d}" for n in range(69, 9, -1)] + ["s"]
+    assert every[-1] == {"story_id": "s", "title": "Headline 2", "latest_version": 2, "outlets": 3,
+                         "published_at": "2024-01-11T14:07:00Z"}  # its latest version's first copy
+    since = (T0 + timedelta(minutes=65)).isoformat()
+    assert [s["story_id"] for s in client.get("/stories", params={"since": since}).json()["stories"]] == [
+        f"story-{n:06d}" for n in range(69, 64, -1)]
+
+
+def test_story_pages_follow_each_other_without_gaps_or_repeats(store: SqlStore, client: httpx.Client) -> None:
+    every = [s["story_id"] for s in client.get("/stories", params={"limit": 500}).json()["stories"]]
+    pages = _all_pages(client, "/stories", limit=7)
+    assert [len(p) for p in pages] == [7] * 8 + [5]
+    assert [i for page in pages for i in page] == every
+    first = client.get("/stories", params={"limit": 5}).json()
+    store.write([article(n) for n in range(200, 210)], {(TOPIC, 0): 80}, datetime.now(UTC))  # newer stories
+    second = client.get("/stories", params={"limit": 5, "after": first["next"]}).json()
+    assert [s["story_id"] for s in second["stories"]] == [f"story-{n:06d}" for n in range(64, 59, -1)]
+
+
+def test_bad_story_list_input_is_a_400(client: httpx.Client) -> None:
+    error = _validator(client, "Error")
+    for params in [*[p for p in BAD_ARTICLE_PARAMS if not ({"q", "source"} & set(dict(p)))],
+                   {"q": "ferry"}, {"source": "feed-a"}]:
+        response = client.get("/stories", params=params)
+        assert response.status_code == 400, params
+        error.validate(response.json())
+
+
 STORY_PATHS = [
     ("/stories/nope", 404), ("/stories/", 400), ("/stories/a/b", 400), ("/stories/%FF", 400),
     ("/stories/a%20b", 400), ("/stories/" + "x" * 201, 400), ("/stories/s?x=1", 400), ("/nothing", 404),
@@ -176,7 +211,7 @@ def test_story_ids_are_percent_decoded(store: SqlStore, client: httpx.Client) ->
 def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {"/articles", "/stories/{story_id}", "/openapi.json"}
+    assert set(document["paths"]) == {"/articles", "/stories", "/stories/{story_id}", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
     assert set(parameters) == {"q", "since", "source", "limit", "after"}
@@ -184,7 +219,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
 
 
 def test_with_a_token_the_api_needs_it_and_health_and_metrics_do_not(guarded: httpx.Client) -> None:
-    for path in ("/articles", "/stories/s", "/openapi.json"):
+    for path in ("/articles", "/stories", "/stories/s", "/openapi.json"):
         assert guarded.get(path).status_code == 401
         assert guarded.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert guarded.get(path, headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401

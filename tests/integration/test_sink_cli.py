@@ -102,7 +102,7 @@ def test_a_database_the_sink_never_used_is_one_line(database_url: str, monkeypat
     error = capsys.readouterr().err
     assert error.startswith(f"wirefeed: {display_url(database_url)} holds none of wirefeed's tables yet (")
     assert error.endswith("); the sink creates them when it first starts\n")
-    assert "stories" in error and error.count("\n") == 1
+    assert "articles" in error and error.count("\n") == 1  # the table the database said it lacks
 
 
 def test_an_unreachable_postgresql_is_one_line_without_the_password(monkeypatch: pytest.MonkeyPatch,
