@@ -41,8 +41,8 @@ MISSED_PAGES = Gauge(
 )
 PAGES_LOST = Counter(
     "wirefeed_poller_pages_lost_total",
-    "Older pages the server said do not exist (404, 410), or dropped beyond the bound of pages waiting to be "
-    "read again: their items are lost", ["feed"]
+    "Older pages lost: answered 404, 410 or with a document that is not a feed, unread for 7 days, or beyond "
+    "the 10 a feed may have waiting; their items were not published", ["feed"]
 )
 CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,14 +42,16 @@ from services.poller.schedule import (
     next_gone_time,
     next_success_time,
 )
-from services.poller.state import FeedState, PollerStore
+from services.poller.state import FeedState, MissedPage, PollerStore
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-# Older pages a feed may have waiting to be read again; beyond this the oldest is given up as lost, so a
-# feed whose next links all fail costs a bounded number of requests per poll.
+# Older pages a feed may have waiting to be read again, and for how long: beyond either the oldest is
+# lost, so a feed whose next links keep failing costs a bounded number of requests per poll, and not
+# forever (after the dedup window its items could not be told from copies already stored anyway).
 MAX_MISSED_PAGES = 10
+MISSED_PAGE_MAX_AGE = timedelta(days=7)
 Publish = Callable[[list[RawItem]], None]
 Clock = Callable[[], datetime]
 Logger = structlog.typing.FilteringBoundLogger
@@ -180,7 +182,7 @@ class Poller:
             items, missed = await self._with_older_pages(feed, parsed, result.final_url, bound)
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
-        state = self._with_missed(feed, state, [missed] if missed else [], bound)
+        state = self._with_missed(feed, state, [MissedPage(missed, now)] if missed else [], bound)
         return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
     async def _with_older_pages(self, feed: FeedConfig, first: ParsedFeed, url: str,
@@ -205,50 +207,59 @@ class Poller:
         return items, None
 
     def _page_failed(self, feed: FeedConfig, url: str, error: Exception, bound: Logger) -> str | None:
-        """The failed page, to read again later; None when the server says it does not exist."""
-        if _page_is_gone(error):
-            metrics.PAGES_LOST.labels(feed.id).inc()
-            bound.warning("feed_page_lost", url=url, error=str(error)[:300])
+        """The failed page, to read again later; None when its server's answer is final."""
+        if _answer_is_final(error):
+            self._lose(feed, url, str(error), bound)
             return None
         metrics.PAGES_SKIPPED.labels(feed.id).inc()
         bound.warning("feed_page_skipped", url=url, error=str(error)[:300])
         return url
 
-    def _with_missed(self, feed: FeedConfig, state: FeedState, pages: list[str], bound: Logger) -> FeedState:
+    def _lose(self, feed: FeedConfig, url: str, reason: str, bound: Logger) -> None:
+        metrics.PAGES_LOST.labels(feed.id).inc()
+        bound.warning("feed_page_lost", url=url, error=reason[:300])
+
+    def _with_missed(self, feed: FeedConfig, state: FeedState, pages: list[MissedPage],
+                     bound: Logger) -> FeedState:
         """The state with these pages to read again too; beyond the bound the oldest are lost."""
-        waiting = list(dict.fromkeys([*state.missed_pages, *pages]))
-        for url in waiting[:-MAX_MISSED_PAGES]:
-            metrics.PAGES_LOST.labels(feed.id).inc()
-            bound.warning("feed_page_lost", url=url, error=f"more than {MAX_MISSED_PAGES} pages wait to be read")
+        by_url: dict[str, MissedPage] = {}
+        for page in [*state.missed_pages, *pages]:
+            by_url.setdefault(page.url, page)  # a page missed again keeps the time it was first missed
+        waiting = list(by_url.values())
+        for page in waiting[:-MAX_MISSED_PAGES]:
+            self._lose(feed, page.url, f"more than {MAX_MISSED_PAGES} pages wait to be read", bound)
         return state.but(missed_pages=tuple(waiting[-MAX_MISSED_PAGES:]))
 
     async def _recover_missed_pages(self, feed: FeedConfig, state: FeedState, bound: Logger) -> FeedState:
         """Read again the pages earlier polls missed, now that the feed answers."""
         if not state.missed_pages:
             return state
-        waiting: list[str] = []
-        for url in state.missed_pages:
-            waiting += await self._recover_page(feed, url, bound)
+        oldest = self.clock() - MISSED_PAGE_MAX_AGE
+        waiting: list[MissedPage] = []
+        for page in state.missed_pages:
+            if page.since < oldest:
+                self._lose(feed, page.url, f"unread since {page.since.isoformat()}", bound)
+            else:
+                waiting += await self._recover_page(feed, page, bound)
         return self._with_missed(feed, state.but(missed_pages=()), waiting, bound)
 
-    async def _recover_page(self, feed: FeedConfig, url: str, bound: Logger) -> list[str]:
-        """The pages still to read after trying ``url`` again. When it answers, its unseen items (and those
-        of the older pages it links to, while all unseen) are published and it is done; when the server
-        says it does not exist (404, 410) it is lost; after any other failure it stays."""
+    async def _recover_page(self, feed: FeedConfig, missed: MissedPage, bound: Logger) -> list[MissedPage]:
+        """The pages still to read after trying ``missed`` again. When it answers, its unseen items (and
+        those of the older pages it links to, while all unseen) are published and it is done; when its
+        server's answer is final it is lost; after any other failure it stays."""
         try:
-            page = await self._fetch_page(feed, url)
-            items, deeper = await self._with_older_pages(feed, page, url, bound)
+            page = await self._fetch_page(feed, missed.url)
+            items, deeper = await self._with_older_pages(feed, page, missed.url, bound)
             decision = await self._publish_items(feed, items)
         except Exception as error:  # a fetch, parse or publish failure
-            if _page_is_gone(error):
-                metrics.PAGES_LOST.labels(feed.id).inc()
-                bound.warning("feed_page_lost", url=url, error=str(error)[:300])
+            if _answer_is_final(error):
+                self._lose(feed, missed.url, str(error), bound)
                 return []
-            bound.info("feed_page_retry_failed", url=url, error=str(error)[:300])
-            return [url]
+            bound.info("feed_page_retry_failed", url=missed.url, error=str(error)[:300])
+            return [missed]
         metrics.PAGES_RECOVERED.labels(feed.id).inc()
-        bound.info("feed_page_recovered", url=url, published=len(decision.fresh))
-        return [deeper] if deeper else []
+        bound.info("feed_page_recovered", url=missed.url, published=len(decision.fresh))
+        return [MissedPage(deeper, self.clock())] if deeper else []
 
     async def _fetch_page(self, feed: FeedConfig, url: str) -> ParsedFeed:
         if same_origin(str(feed.url), url):
@@ -349,8 +360,10 @@ class Poller:
             metrics.FEEDS_BY_STATE.labels(health).set(count)
 
 
-def _page_is_gone(error: Exception) -> bool:
-    return isinstance(error, HTTPStatusError) and error.status in (404, 410)
+def _answer_is_final(error: Exception) -> bool:
+    """Whether a page's server answered for good: the page does not exist, or is not a feed document
+    (a "load more" link to a web page, say). Reading it again would get the same answer."""
+    return (isinstance(error, HTTPStatusError) and error.status in (404, 410)) or isinstance(error, FeedParseError)
 
 
 def feed_health(state: FeedState) -> str:

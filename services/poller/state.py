@@ -9,8 +9,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from services.core.db import Database, as_datetime
+
+
+class MissedPage(NamedTuple):
+    """An older page that failed during a poll, to be read again at later ones."""
+
+    url: str
+    since: datetime  # when it first failed
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,7 @@ class FeedState:
     gone: bool = False
     mean_item_gap: float | None = None  # seconds between new items, learned (EWMA) for adaptive polling
     last_new_item_at: datetime | None = None
-    missed_pages: tuple[str, ...] = ()  # older pages that failed during a poll, oldest first, retried later
+    missed_pages: tuple[MissedPage, ...] = ()  # oldest first
 
     def but(self, **changes: object) -> FeedState:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -81,7 +89,7 @@ class PollerStore:
                 (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
                  state.last_success_at, state.last_attempt_at, state.next_attempt_at,
                  state.consecutive_failures, state.last_error, state.gone, state.mean_item_gap,
-                 state.last_new_item_at, json.dumps(state.missed_pages)),
+                 state.last_new_item_at, json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages])),
             )
 
     def known_hashes(self, feed_id: str, item_ids: list[str]) -> dict[str, str]:
@@ -123,7 +131,7 @@ def _feed_state(row: tuple[object, ...]) -> FeedState:
         gone=bool(row[11]),
         mean_item_gap=None if row[12] is None else float(str(row[12])),
         last_new_item_at=as_datetime(row[13]),
-        missed_pages=tuple(json.loads(str(row[14] or "[]"))),
+        missed_pages=tuple(MissedPage(url, datetime.fromisoformat(since)) for url, since in json.loads(str(row[14]))),
     )
 
 

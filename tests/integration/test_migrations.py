@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from services.core.db import Database, _migration_files
 from services.poller.state import PollerStore
@@ -39,8 +40,11 @@ def test_a_page_remembered_before_the_list_of_missed_pages_is_kept(database_url:
                            [("a", "https://a.example/feed", "https://a.example/feed?page=2"),
                             ("b", "https://b.example/feed", None)])
         store = PollerStore(db)
+        before = datetime.now(UTC)
         assert 5 in db.migrate("poller", "services.poller")
-        assert store.feed_state("a", "https://a.example/feed").missed_pages == ("https://a.example/feed?page=2",)
+        (page,) = store.feed_state("a", "https://a.example/feed").missed_pages
+        assert page.url == "https://a.example/feed?page=2"
+        assert before - timedelta(seconds=1) <= page.since <= datetime.now(UTC)  # failing since the upgrade
         assert store.feed_state("b", "https://b.example/feed").missed_pages == ()
     finally:
         db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 import structlog
@@ -11,8 +12,8 @@ from schemas import RawItem
 from services.poller.backfill import backfill_feeds
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
-from services.poller.service import MAX_MISSED_PAGES, Poller
-from services.poller.state import PollerStore
+from services.poller.service import MAX_MISSED_PAGES, MISSED_PAGE_MAX_AGE, Poller
+from services.poller.state import MissedPage, PollerStore
 from tests.helpers import FeedServer, Resource
 
 
@@ -37,10 +38,11 @@ def serve(server: FeedServer, newest: int, per_page: int = 10, pages: int = 3) -
         server.resources[path] = atom_page(server, chunk, paths[index + 1] if index + 1 < pages else None)
 
 
-async def poll(server: FeedServer, store: PollerStore, published: list[RawItem], max_pages: int = 10) -> str:
+async def poll(server: FeedServer, store: PollerStore, published: list[RawItem], max_pages: int = 10,
+               now: datetime | None = None) -> str:
     feed = FeedConfig(id="paged", url=server.url("/feed.xml"))  # type: ignore[arg-type]
     poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True)), published.extend,
-                    max_pages=max_pages)
+                    max_pages=max_pages, clock=(lambda: now) if now else None)
     poller.load_states()
     try:
         return (await poller.poll(feed)).outcome
@@ -81,7 +83,7 @@ def counted(name: str) -> float:
 
 
 def missed(server: FeedServer, store: PollerStore) -> tuple[str, ...]:
-    return store.feed_state("paged", server.url("/feed.xml")).missed_pages
+    return tuple(page.url for page in store.feed_state("paged", server.url("/feed.xml")).missed_pages)
 
 
 async def page_2_missed(server: FeedServer, store: PollerStore, status: int = 503) -> list[RawItem]:
@@ -160,16 +162,48 @@ async def test_a_missed_page_that_turns_out_not_to_exist_is_forgotten(feed_serve
     assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
 
 
+async def test_a_page_that_is_not_a_feed_is_lost_at_once(feed_server: FeedServer, store: PollerStore) -> None:
+    serve(feed_server, newest=30)  # a "load more" link to a web page: reading it again would not help
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"<!doctype html><p>More stories", status=200,
+                                                         headers={"Content-Type": "text/html"})
+    published: list[RawItem] = []
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(21, 31))
+    assert any(entry["event"] == "feed_page_lost" for entry in logs)
+    assert missed(feed_server, store) == ()
+
+
+async def test_a_page_unread_for_a_week_is_lost_without_asking_again(feed_server: FeedServer,
+                                                                     store: PollerStore) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    serve(feed_server, newest=30)
+    feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published, now=start) == "ok"
+    assert await poll(feed_server, store, published, now=start + MISSED_PAGE_MAX_AGE) == "unchanged"
+    assert missed(feed_server, store) == (feed_server.url("/feed.xml?page=2"),)  # a week: still tried
+    del feed_server.requests[:]
+    with structlog.testing.capture_logs() as logs:
+        await poll(feed_server, store, published, now=start + MISSED_PAGE_MAX_AGE + timedelta(minutes=1))
+    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
+    assert any(entry["event"] == "feed_page_lost" and "unread since" in entry["error"] for entry in logs)
+    assert missed(feed_server, store) == ()
+
+
 def test_pages_waiting_beyond_the_bound_are_lost_oldest_first(store: PollerStore) -> None:
     feed = FeedConfig(id="paged", url="https://example.com/feed.xml")  # type: ignore[arg-type]
     poller = Poller([feed], store, Fetcher(FetchLimits()), lambda items: None)
-    pages = [f"https://example.com/feed.xml?page={n}" for n in range(2, MAX_MISSED_PAGES + 4)]
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    pages = [MissedPage(f"https://example.com/feed.xml?page={n}", t0 + timedelta(minutes=n))
+             for n in range(2, MAX_MISSED_PAGES + 4)]
     state = store.feed_state("paged", str(feed.url)).but(missed_pages=tuple(pages[:MAX_MISSED_PAGES]))
+    again = pages[5]._replace(since=t0 + timedelta(days=1))  # missed once more: keeps its first time
     lost = counted("pages_lost_total")
     with structlog.testing.capture_logs() as logs:
-        state = poller._with_missed(feed, state, pages[MAX_MISSED_PAGES:], structlog.get_logger())
+        state = poller._with_missed(feed, state, [again, *pages[MAX_MISSED_PAGES:]], structlog.get_logger())
     assert state.missed_pages == tuple(pages[2:])
-    assert [entry["url"] for entry in logs if entry["event"] == "feed_page_lost"] == pages[:2]
+    assert [entry["url"] for entry in logs if entry["event"] == "feed_page_lost"] == [p.url for p in pages[:2]]
     assert counted("pages_lost_total") == lost + 2
     store.save_feed_state(state)
     assert store.feed_state("paged", str(feed.url)).missed_pages == tuple(pages[2:])

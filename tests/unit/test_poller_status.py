@@ -12,7 +12,7 @@ from rich.console import Console
 from services.cli import main as cli
 from services.core.db import Database
 from services.poller.leases import LeaseStore
-from services.poller.state import FeedState, PollerStore
+from services.poller.state import FeedState, MissedPage, PollerStore
 from services.poller.status import feed_statuses, render
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
@@ -23,7 +23,8 @@ def states() -> list[FeedState]:
         FeedState("fine", "http://a.example/", last_success_at=NOW - timedelta(minutes=3),
                   next_attempt_at=NOW + timedelta(minutes=2)),
         FeedState("flaky", "http://b.example/", consecutive_failures=3, last_error="http_status: HTTP 503",
-                  next_attempt_at=NOW + timedelta(hours=1), missed_pages=("http://b.example/?page=2",)),
+                  next_attempt_at=NOW + timedelta(hours=1),
+                  missed_pages=(MissedPage("http://b.example/?page=2", NOW),)),
         FeedState("closed", "http://c.example/", gone=True, last_error="HTTP 410 Gone"),
     ]
 
