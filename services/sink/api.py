@@ -126,7 +126,12 @@ def _retrying(handler: Callable[[Request], Response], request: Request) -> Respo
 
 def _story_line(story: StorySummary) -> dict[str, Any]:
     return {"story_id": story.story_id, "title": story.title, "latest_version": story.version,
-            "outlets": story.outlets, "published_at": story.published_at.isoformat().replace("+00:00", "Z")}
+            "outlets": story.outlets, "published_at": _iso(story.published_at), "pubstatus": story.pubstatus.value,
+            "embargoed_until": _iso(story.embargoed_until) if story.embargoed_until else None}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _story_body(story: StoryVersions) -> dict[str, Any]:

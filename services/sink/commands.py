@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from services.core.timestamps import timestamp_argument
@@ -80,9 +81,11 @@ def _stories(args: argparse.Namespace) -> int:
     from services.sink.reads import Reader
 
     def run(db: Database) -> None:
+        now = datetime.now(UTC)
         for story in Reader(db).stories(since=args.since, limit=args.limit):
             outlets = f"{story.outlets} outlet" + ("s" if story.outlets != 1 else "")
-            sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}\n")
+            sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}"
+                             f"\t{story.status(now)}\n")
 
     return _with_database(run)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas import Article
+from schemas import Article, PubStatus
 from services.sink.api_limits import (
     DEFAULT_LIMIT,
     MAX_CURSOR_CHARS,
@@ -143,7 +143,8 @@ def _schemas() -> dict[str, Any]:
     schemas["ArticleList"] = _page("articles", "Article")
     schemas["StoryLine"] = {
         "type": "object", "additionalProperties": False,
-        "required": ["story_id", "title", "latest_version", "outlets", "published_at"],
+        "required": ["story_id", "title", "latest_version", "outlets", "published_at", "pubstatus",
+                     "embargoed_until"],
         "properties": {
             "story_id": {"type": "string"},
             "title": {"type": "string", "description": "The latest version's title"},
@@ -151,6 +152,11 @@ def _schemas() -> dict[str, Any]:
             "outlets": {"type": "integer", "minimum": 1, "description": "Distinct feeds that carried the story"},
             "published_at": {"type": "string", "format": "date-time",
                              "description": "When the latest version was published"},
+            "pubstatus": {"enum": [status.value for status in PubStatus],
+                          "description": "The latest version's: `canceled` when the story was killed, `withheld` "
+                                         "when it was held back"},
+            "embargoed_until": {"type": ["string", "null"], "format": "date-time",
+                                "description": "The latest version's embargo: not to be published before"},
         },
     }
     schemas["StoryList"] = _page("stories", "StoryLine")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas import PubStatus
 from services.core.db import Database, Tx, as_datetime
 from services.core.timestamps import parse_timestamp
 from services.sink.store import PAGE_ROWS, article_filters, keyset_rows
@@ -33,7 +34,12 @@ _QUERY_TOKEN = re.compile(r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)
 # each that is its story's latest is kept, so a page costs a few index probes per story however many are
 # stored. Joining stories to articles and ordering the join made the planner read every story per page.
 _STORY_COLUMNS = ("a.story_id, a.title, a.version, "
-                  "(SELECT COUNT(DISTINCT c.feed_id) FROM articles c WHERE c.story_id = a.story_id)")
+                  "(SELECT COUNT(DISTINCT c.feed_id) FROM articles c WHERE c.story_id = a.story_id), {status}")
+# The latest version's pubstatus and embargo, read from its stored JSON: only for the rows listed.
+_STORY_STATUS = {
+    "postgresql": "a.payload->>'pubstatus', a.payload->>'embargoed_until'",
+    "sqlite": "json_extract(a.payload, '$.pubstatus'), json_extract(a.payload, '$.embargoed_until')",
+}
 _IS_LATEST = "a.article_id = (SELECT s.latest_article_id FROM stories s WHERE s.story_id = a.story_id)"
 _STORY_KEY = ("a.published_at", "a.article_id")
 
@@ -76,6 +82,14 @@ class StorySummary:
     version: int
     outlets: int
     published_at: datetime
+    pubstatus: PubStatus = PubStatus.USABLE  # the latest version's: a kill (canceled) ends the story
+    embargoed_until: datetime | None = None
+
+    def status(self, now: datetime) -> str:
+        """usable, withheld, canceled, or "embargoed until <time>" while the embargo lasts."""
+        if self.pubstatus is PubStatus.USABLE and self.embargoed_until and self.embargoed_until > now:
+            return f"embargoed until {self.embargoed_until.isoformat().replace('+00:00', 'Z')}"
+        return self.pubstatus.value
 
 
 @dataclass(frozen=True)
@@ -176,7 +190,7 @@ class Reader:
                 page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
         """Stories whose latest version was published at or after ``since``, newest first, read in keyset
         pages (memory stays flat, no transaction stays open)."""
-        for row in keyset_rows(self.db, _STORY_COLUMNS, "articles a", _story_filters(since), key=_STORY_KEY,
+        for row in keyset_rows(self.db, self._story_columns, "articles a", _story_filters(since), key=_STORY_KEY,
                                descending=True, page_rows=page_rows, limit=limit):
             yield _story_summary(row)
 
@@ -184,13 +198,17 @@ class Reader:
                    limit: int = 50) -> StoryPage:
         """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
         start = (after.published_at, after.article_id) if after else None
-        rows = list(keyset_rows(self.db, _STORY_COLUMNS, "articles a", _story_filters(since), key=_STORY_KEY,
+        rows = list(keyset_rows(self.db, self._story_columns, "articles a", _story_filters(since), key=_STORY_KEY,
                                 descending=True, after=start, page_rows=limit + 1, limit=limit + 1))
         stories = [_story_summary(row) for row in rows[:limit]]
         if len(rows) <= limit:
             return StoryPage(stories, None)
         *_, published, article_id = rows[limit - 1]
         return StoryPage(stories, ArticleKey(_datetime(published), str(article_id)))
+
+    @property
+    def _story_columns(self) -> str:
+        return _STORY_COLUMNS.format(status=_STORY_STATUS[self.db.dialect])
 
     def story(self, story_id: str, limit: int = 1000) -> StoryVersions | None:
         """Every stored version and copy of one story (at most ``limit``), or None if unknown."""
@@ -229,8 +247,9 @@ def _story_filters(since: datetime | None) -> tuple[list[str], list[Any]]:
 
 
 def _story_summary(row: tuple[Any, ...]) -> StorySummary:
-    story, title, version, outlets, published, _ = row
-    return StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published))
+    story, title, version, outlets, pubstatus, embargo, published, _ = row
+    return StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published),
+                        PubStatus(pubstatus or PubStatus.USABLE), parse_timestamp(embargo) if embargo else None)
 
 
 def _story_rows(tx: Tx, story_id: str, limit: int) -> list[tuple[Any, ...]]:

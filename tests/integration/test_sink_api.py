@@ -10,6 +10,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
+from schemas import PubStatus
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.sink.api import ReadApi
@@ -164,10 +165,24 @@ def test_stories_are_listed_newest_first_each_once_with_its_outlets(client: http
     every = client.get("/stories", params={"limit": 500}).json()["stories"]
     assert [s["story_id"] for s in every] == [f"story-{n:06d}" for n in range(69, 9, -1)] + ["s"]
     assert every[-1] == {"story_id": "s", "title": "Headline 2", "latest_version": 2, "outlets": 3,
-                         "published_at": "2024-01-11T14:07:00Z"}  # its latest version's first copy
+                         "published_at": "2024-01-11T14:07:00Z", "pubstatus": "usable",
+                         "embargoed_until": None}  # its latest version's first copy
     since = (T0 + timedelta(minutes=65)).isoformat()
     assert [s["story_id"] for s in client.get("/stories", params={"since": since}).json()["stories"]] == [
         f"story-{n:06d}" for n in range(69, 64, -1)]
+
+
+def test_the_story_list_carries_the_latest_version_s_status_and_embargo(store: SqlStore,
+                                                                          client: httpx.Client) -> None:
+    embargo = datetime(2030, 1, 1, 6, 0, tzinfo=UTC)
+    store.write([article(4, story="s", version=3).model_copy(update={"pubstatus": PubStatus.CANCELED}),
+                 article(80).model_copy(update={"embargoed_until": embargo})], {(TOPIC, 0): 65}, datetime.now(UTC))
+    body = client.get("/stories", params={"limit": 500}).json()
+    _validator(client, "StoryList").validate(body)
+    by_id = {s["story_id"]: s for s in body["stories"]}
+    assert (by_id["s"]["pubstatus"], by_id["s"]["latest_version"]) == ("canceled", 3)  # the story was killed
+    assert (by_id["story-000080"]["pubstatus"], by_id["story-000080"]["embargoed_until"]) == (
+        "usable", "2030-01-01T06:00:00Z")
 
 
 def test_story_pages_follow_each_other_without_gaps_or_repeats(store: SqlStore, client: httpx.Client) -> None:

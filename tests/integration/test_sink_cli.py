@@ -6,11 +6,12 @@ import json
 import os
 import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
+from schemas import PubStatus
 from services.cli import main
 from services.core.db import Database, display_url
 from services.sink.store import SqlStore
@@ -59,14 +60,29 @@ def test_search_can_print_json(stored: str, capsys: pytest.CaptureFixture[str]) 
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000020"]
 
 
-def test_stories_prints_title_version_outlets_and_id(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stories_prints_title_version_outlets_id_and_status(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stories", "--since", "2024-01-11T14:00:00Z"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "Headline 20\tv1\t1 outlet\tstory-000020",
-        "Headline 2\tv2\t3 outlets\ts",
+        "Headline 20\tv1\t1 outlet\tstory-000020\tusable",
+        "Headline 2\tv2\t3 outlets\ts\tusable",
     ]
     assert main(["stories", "--since", "2024-01-11T14:10:00+00:00"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["Headline 20\tv1\t1 outlet\tstory-000020"]
+    assert capsys.readouterr().out.splitlines() == ["Headline 20\tv1\t1 outlet\tstory-000020\tusable"]
+
+
+def test_stories_say_which_were_killed_and_which_are_under_embargo(stored: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqlStore(Database(stored))
+    future = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    store.write([article(4, story="s", version=3).model_copy(update={"pubstatus": PubStatus.CANCELED}),
+                 article(30).model_copy(update={"embargoed_until": future}),
+                 article(31).model_copy(update={"embargoed_until": datetime(2024, 1, 1, tzinfo=UTC)})],
+                {(TOPIC, 0): 7}, datetime.now(UTC))
+    store.close()
+    assert main(["stories"]) == 0
+    status = {line.split("\t")[3]: line.split("\t")[4] for line in capsys.readouterr().out.splitlines()}
+    assert status == {"s": "canceled", "story-000030": f"embargoed until {future.isoformat().replace('+00:00', 'Z')}",
+                      "story-000031": "usable", "story-000020": "usable"}  # an embargo passed is no longer shown
 
 
 def test_export_takes_a_since_without_offset_as_utc(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
