@@ -1,7 +1,7 @@
 """``wirefeed status``: the pipeline at a glance, read from the services' own endpoints.
 
 Two scrapes a moment apart give rates; readiness comes from ``/readyz``; the worst feeds come from the
-poller's per-feed gauges. Nothing here needs Grafana.
+poller's per-feed gauges (failures in a row, older pages waiting to be read again). Nothing here needs Grafana.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class ServiceStatus:
     ready: bool
     rate: float | None = None
     lag: float | None = None
-    failing: dict[str, float] | None = None
+    failing: dict[str, float] | None = None  # per feed: failed polls in a row (poller only)
+    missed: dict[str, float] | None = None  # per feed: older pages waiting to be read again (poller only)
     dead_letters: float | None = None  # since the service started
 
 
@@ -52,17 +53,19 @@ def service_status(name: str, port: int, interval: float = 1.0, host: str = "127
     rate = (metric_total(second, counter) - metric_total(first, counter)) / interval
     lag = metric_total(second, LAG) if any(key.partition("{")[0] == LAG for key in second) else None
     letters = metric_total(second, DEAD_LETTERS) if name in DEAD_LETTERING else None
-    return ServiceStatus(name, port, True, ready, rate, lag, _failing_feeds(second) if name == "poller" else None,
-                         letters)
+    if name != "poller":
+        return ServiceStatus(name, port, True, ready, rate, lag, dead_letters=letters)
+    return ServiceStatus(name, port, True, ready, rate, lag, _per_feed(second, "wirefeed_poller_consecutive_failures"),
+                         _per_feed(second, "wirefeed_poller_missed_pages"), letters)
 
 
-def _failing_feeds(values: Mapping[str, float]) -> dict[str, float]:
-    failing = {}
+def _per_feed(values: Mapping[str, float], gauge: str) -> dict[str, float]:
+    """The feeds whose ``gauge`` is above zero, with its value."""
+    found = {}
     for key, value in values.items():
-        if key.startswith("wirefeed_poller_consecutive_failures{") and value > 0:
-            feed = key.split('feed="', 1)[1].split('"', 1)[0]
-            failing[feed] = value
-    return failing
+        if key.startswith(gauge + "{") and value > 0:
+            found[key.split('feed="', 1)[1].split('"', 1)[0]] = value
+    return found
 
 
 def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> None:
@@ -80,13 +83,14 @@ def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> 
     if poller is None or poller.failing is None:
         console.print("feed failures unknown: the poller does not answer")
         return
-    failing = poller.failing
-    if failing:
+    failing, missed = poller.failing, poller.missed or {}
+    troubled = sorted(failing.keys() | missed.keys(), key=lambda feed: (-failing.get(feed, 0), -missed.get(feed, 0)))
+    if troubled:
         feeds = Table(title="worst feeds")
-        feeds.add_column("feed")
-        feeds.add_column("consecutive failures")
-        for feed, count in sorted(failing.items(), key=lambda kv: -kv[1])[:worst]:
-            feeds.add_row(feed, f"{count:.0f}")
+        for column in ("feed", "consecutive failures", "missed pages"):
+            feeds.add_column(column)
+        for feed in troubled[:worst]:
+            feeds.add_row(feed, f"{failing.get(feed, 0):.0f}", f"{missed.get(feed, 0):.0f}")
         console.print(feeds)
     else:
         console.print("no failing feeds")

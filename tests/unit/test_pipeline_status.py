@@ -45,7 +45,9 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
     servers = {
         "poller": serve(Endpoints(True, 'wirefeed_poller_items_published_total{feed="a"}',
                                   'wirefeed_poller_consecutive_failures{feed="a"} 0\n'
-                                  'wirefeed_poller_consecutive_failures{feed="down"} 7\n')),
+                                  'wirefeed_poller_consecutive_failures{feed="down"} 7\n'
+                                  'wirefeed_poller_missed_pages{feed="a"} 0\n'
+                                  'wirefeed_poller_missed_pages{feed="paged"} 2\n')),
         "normalizer": serve(Endpoints(True, "wirefeed_normalizer_items_consumed_total",
                                       'wirefeed_consumer_lag_messages{partition="0",topic="raw"} 40\n'
                                       'wirefeed_consumer_lag_messages{partition="1",topic="raw"} 2\n'
@@ -66,8 +68,10 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
     assert rows["normalizer"][1:] == ["ready", "20.0", "42", "3"]
     assert rows["sink"][1:] == ["not ready", "20.0", "0", "0"]  # none yet: the counter has no sample
     assert "`wirefeed dead-letters list` shows them" in out
-    assert rows["down"] == ["7"]
-    assert "a" not in rows  # no failures, not among the worst
+    assert rows["down"] == ["7", "0"]
+    assert rows["paged"] == ["0", "2"]  # polls fine, but two older pages wait to be read again
+    assert "a" not in rows  # no failures, nothing missed: not among the worst
+    assert list(rows)[-2:] == ["down", "paged"]  # failures first
 
 
 def test_services_that_do_not_answer_show_nothing_made_up(capsys: pytest.CaptureFixture[str]) -> None:
