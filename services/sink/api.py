@@ -30,7 +30,7 @@ from services.sink.api_limits import (
     MAX_QUERY_CHARS,
     STORY_MAX_ARTICLES,
 )
-from services.sink.reads import ArticleKey, Reader, StorySummary, StoryVersions
+from services.sink.reads import ArticleKey, Reader, StoryVersions
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +77,7 @@ class ReadApi:
         limit = _limit(_single(request, "limit"))
         page = self.reader.story_page(since=_since(_single(request, "since")), after=_after(_single(request, "after")),
                                       limit=limit)
-        return Response.json({"stories": [_story_line(story) for story in page.stories], "count": len(page.stories),
+        return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),
                               "limit": limit, "next": page.next.cursor() if page.next else None})
 
     def story(self, request: Request) -> Response:
@@ -122,16 +122,6 @@ def _retrying(handler: Callable[[Request], Response], request: Request) -> Respo
     except TRANSIENT_ERRORS as error:
         log.info("read_api_retry", error=str(error)[:300])
         return handler(request)
-
-
-def _story_line(story: StorySummary) -> dict[str, Any]:
-    return {"story_id": story.story_id, "title": story.title, "latest_version": story.version,
-            "outlets": story.outlets, "published_at": _iso(story.published_at), "pubstatus": story.pubstatus.value,
-            "embargoed_until": _iso(story.embargoed_until) if story.embargoed_until else None}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _story_body(story: StoryVersions) -> dict[str, Any]:

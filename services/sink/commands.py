@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
+    stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
     stories.set_defaults(handler=_stories)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
     purge.add_argument("--older-than-days", type=float, required=True)
@@ -78,11 +79,16 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _stories(args: argparse.Namespace) -> int:
+    import json
+
     from services.sink.reads import Reader
 
     def run(db: Database) -> None:
         now = datetime.now(UTC)
         for story in Reader(db).stories(since=args.since, limit=args.limit):
+            if args.json:
+                sys.stdout.write(json.dumps(story.as_json()) + "\n")
+                continue
             outlets = f"{story.outlets} outlet" + ("s" if story.outlets != 1 else "")
             sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}"
                              f"\t{story.status(now)}\n")

@@ -85,10 +85,16 @@ class StorySummary:
     pubstatus: PubStatus = PubStatus.USABLE  # the latest version's: a kill (canceled) ends the story
     embargoed_until: datetime | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """The story's line as the read API and ``wirefeed stories --json`` give it."""
+        return {"story_id": self.story_id, "title": self.title, "latest_version": self.version,
+                "outlets": self.outlets, "published_at": _iso(self.published_at), "pubstatus": self.pubstatus.value,
+                "embargoed_until": _iso(self.embargoed_until) if self.embargoed_until else None}
+
     def status(self, now: datetime) -> str:
         """usable, withheld, canceled, or "embargoed until <time>" while the embargo lasts."""
         if self.pubstatus is PubStatus.USABLE and self.embargoed_until and self.embargoed_until > now:
-            return f"embargoed until {self.embargoed_until.isoformat().replace('+00:00', 'Z')}"
+            return f"embargoed until {_iso(self.embargoed_until)}"
         return self.pubstatus.value
 
 
@@ -265,6 +271,10 @@ def _payload(payload: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"stored payload is not a JSON object: {type(value).__name__}")
     return value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _datetime(value: Any) -> datetime:

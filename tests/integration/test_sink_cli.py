@@ -70,6 +70,13 @@ def test_stories_prints_title_version_outlets_id_and_status(stored: str, capsys:
     assert capsys.readouterr().out.splitlines() == ["Headline 20\tv1\t1 outlet\tstory-000020\tusable"]
 
 
+def test_stories_can_print_json_lines_as_the_api_lists_them(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stories", "--json", "--limit", "1"]) == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{
+        "story_id": "story-000020", "title": "Headline 20", "latest_version": 1, "outlets": 1,
+        "published_at": "2024-01-11T14:25:00Z", "pubstatus": "usable", "embargoed_until": None}]
+
+
 def test_stories_say_which_were_killed_and_which_are_under_embargo(stored: str,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     store = SqlStore(Database(stored))
