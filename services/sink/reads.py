@@ -182,15 +182,9 @@ class Reader:
         clauses, params = article_filters(since, feed_id, None)
         if query is not None and not self._match(query, clauses, params):
             return ArticlePage([], None)
-        start = (after.published_at, after.article_id) if after else None
-        # One more than asked says whether there is a next page.
-        rows = list(keyset_rows(self.db, "payload", "articles", (clauses, params), key=("published_at", "article_id"),
-                                descending=True, after=start, page_rows=limit + 1, limit=limit + 1))
-        articles = [_payload(payload) for payload, _, _ in rows[:limit]]
-        if len(rows) <= limit:
-            return ArticlePage(articles, None)
-        _, published, article_id = rows[limit - 1]
-        return ArticlePage(articles, ArticleKey(_datetime(published), str(article_id)))
+        rows, following = self._page("payload", "articles", (clauses, params), ("published_at", "article_id"),
+                                     after=after, limit=limit)
+        return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
 
     def stories(self, *, since: datetime | None = None, limit: int | None = None,
                 page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
@@ -203,14 +197,22 @@ class Reader:
     def story_page(self, *, since: datetime | None = None, after: ArticleKey | None = None,
                    limit: int = 50) -> StoryPage:
         """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
+        rows, following = self._page(self._story_columns, "articles a", _story_filters(since), _STORY_KEY,
+                                     after=after, limit=limit)
+        return StoryPage([_story_summary(row) for row in rows], following)
+
+    def _page(self, columns: str, source: str, filters: tuple[list[str], list[Any]], key: tuple[str, str], *,
+              after: ArticleKey | None, limit: int) -> tuple[list[tuple[Any, ...]], ArticleKey | None]:
+        """One newest-first keyset page of rows ending in ``key``'s values, and the key the next page
+        starts after (None on the last page)."""
         start = (after.published_at, after.article_id) if after else None
-        rows = list(keyset_rows(self.db, self._story_columns, "articles a", _story_filters(since), key=_STORY_KEY,
-                                descending=True, after=start, page_rows=limit + 1, limit=limit + 1))
-        stories = [_story_summary(row) for row in rows[:limit]]
+        # One more than asked says whether there is a next page.
+        rows = list(keyset_rows(self.db, columns, source, filters, key=key, descending=True, after=start,
+                                page_rows=limit + 1, limit=limit + 1))
         if len(rows) <= limit:
-            return StoryPage(stories, None)
+            return rows, None
         *_, published, article_id = rows[limit - 1]
-        return StoryPage(stories, ArticleKey(_datetime(published), str(article_id)))
+        return rows[:limit], ArticleKey(_datetime(published), str(article_id))
 
     @property
     def _story_columns(self) -> str:
