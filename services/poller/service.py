@@ -179,7 +179,11 @@ class Poller:
             return PollOutcome(feed.id, "unchanged")
         try:
             parsed = await self._off_loop(self._parse, feed, result, now)
-            items, missed = await self._with_older_pages(feed, parsed, result.final_url, bound)
+            # A feed's first poll takes its first page: older pages are history, which `feeds backfill`
+            # reads on request; following them is for bursts between polls.
+            first_poll = state.last_success_at is None and not self.backfill
+            items, missed = ((parsed.items, None) if first_poll
+                             else await self._with_older_pages(feed, parsed, result.final_url, bound))
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
         state = self._with_missed(feed, state, [MissedPage(missed, now)] if missed else [], bound)

@@ -50,6 +50,12 @@ async def poll(server: FeedServer, store: PollerStore, published: list[RawItem],
         await poller.fetcher.aclose()
 
 
+async def first_poll(server: FeedServer, store: PollerStore, now: datetime | None = None) -> None:
+    """The feed's first poll, while it holds no items: later polls follow next pages during bursts."""
+    server.resources["/feed.xml"] = atom_page(server, [], None)
+    assert await poll(server, store, [], now=now) == "ok"
+
+
 def numbers(items: list[RawItem]) -> list[int]:
     return sorted(int(item.item_id.rsplit(":", 1)[1]) for item in items)
 
@@ -69,7 +75,16 @@ async def test_a_burst_larger_than_a_page_is_read_from_the_following_pages(feed_
     assert numbers(published) == list(range(1, 35))
 
 
+async def test_a_first_poll_reads_the_first_page_only(feed_server: FeedServer, store: PollerStore) -> None:
+    serve(feed_server, newest=30)  # older pages are history: feeds backfill reads them on request
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(21, 31))
+    assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
+
+
 async def test_paging_stops_at_the_bound_and_says_so(feed_server: FeedServer, store: PollerStore) -> None:
+    await first_poll(feed_server, store)
     serve(feed_server, newest=30)
     published: list[RawItem] = []
     with structlog.testing.capture_logs() as logs:
@@ -87,7 +102,8 @@ def missed(server: FeedServer, store: PollerStore) -> tuple[str, ...]:
 
 
 async def page_2_missed(server: FeedServer, store: PollerStore, status: int = 503) -> list[RawItem]:
-    """A first poll of a 30-item feed whose page 2 answers ``status``: it succeeds; what it published."""
+    """A burst of 30 items whose page 2 answers ``status``: the poll succeeds; what it published."""
+    await first_poll(server, store)
     serve(server, newest=30)
     server.resources["/feed.xml?page=2"] = Resource(b"failing", status=status)
     published: list[RawItem] = []
@@ -163,6 +179,7 @@ async def test_a_missed_page_that_turns_out_not_to_exist_is_forgotten(feed_serve
 
 
 async def test_a_page_that_is_not_a_feed_is_lost_at_once(feed_server: FeedServer, store: PollerStore) -> None:
+    await first_poll(feed_server, store)
     serve(feed_server, newest=30)  # a "load more" link to a web page: reading it again would not help
     feed_server.resources["/feed.xml?page=2"] = Resource(b"<!doctype html><p>More stories", status=200,
                                                          headers={"Content-Type": "text/html"})
@@ -177,6 +194,7 @@ async def test_a_page_that_is_not_a_feed_is_lost_at_once(feed_server: FeedServer
 async def test_a_page_unread_for_a_week_is_lost_without_asking_again(feed_server: FeedServer,
                                                                      store: PollerStore) -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
+    await first_poll(feed_server, store, now=start)
     serve(feed_server, newest=30)
     feed_server.resources["/feed.xml?page=2"] = Resource(b"busy", status=503)
     published: list[RawItem] = []
@@ -210,6 +228,8 @@ def test_pages_waiting_beyond_the_bound_are_lost_oldest_first(store: PollerStore
 
 
 async def test_a_next_link_that_loops_back_is_not_followed_again(feed_server: FeedServer, store: PollerStore) -> None:
+    await first_poll(feed_server, store)
+    del feed_server.requests[:]
     feed_server.resources["/feed.xml"] = atom_page(feed_server, [2, 1], "/feed.xml?page=2")
     feed_server.resources["/feed.xml?page=2"] = atom_page(feed_server, [4, 3], "/feed.xml")
     published: list[RawItem] = []
