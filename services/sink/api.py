@@ -13,7 +13,7 @@ import contextlib
 import hmac
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -39,7 +39,7 @@ STORY_PREFIX = "/stories/"
 _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
-_ARTICLE_PARAMS = frozenset({"q", "since", "source", "limit", "after"})
+_ARTICLE_PARAMS = frozenset({"q", "since", "source", "publishable", "limit", "after"})
 _STORIES_PARAMS = frozenset({"since", "limit", "after"})
 
 
@@ -67,8 +67,9 @@ class ReadApi:
         _known_parameters(request, _ARTICLE_PARAMS)
         limit = _limit(_single(request, "limit"))
         page = self.reader.page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
-                                feed_id=_feed(_single(request, "source")), after=_after(_single(request, "after")),
-                                limit=limit)
+                                feed_id=_feed(_single(request, "source")),
+                                publishable_at=datetime.now(UTC) if _flag(_single(request, "publishable")) else None,
+                                after=_after(_single(request, "after")), limit=limit)
         return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
                               "next": page.next.cursor() if page.next else None})
 
@@ -159,6 +160,12 @@ def _limit(value: str | None) -> int:
     if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
         raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(value)
+
+
+def _flag(value: str | None) -> bool:
+    if value not in (None, "true", "false"):
+        raise ApiError(400, "publishable must be true or false")
+    return value == "true"
 
 
 def _since(value: str | None) -> datetime | None:

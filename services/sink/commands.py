@@ -32,6 +32,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("--source", help="only this feed id")
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
+    search.add_argument("--publishable", action="store_true",
+                        help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")
     search.set_defaults(handler=_search)
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
@@ -67,8 +69,9 @@ def _search(args: argparse.Namespace) -> int:
     from services.sink.reads import Reader
 
     def run(db: Database) -> None:
+        publishable_at = datetime.now(UTC) if args.publishable else None
         for article in Reader(db).articles(query=args.query, since=args.since, feed_id=args.source,
-                                           limit=args.limit):
+                                           publishable_at=publishable_at, limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(article) + "\n")
             else:

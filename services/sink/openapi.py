@@ -60,6 +60,9 @@ def _articles_operation() -> dict[str, Any]:
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
+            _query("publishable", {"type": "boolean", "default": False},
+                   "Only articles one may publish now: usable and out of embargo, in a story whose latest "
+                   "version is not canceled (killed) or withheld"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                    "How many articles at most"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},

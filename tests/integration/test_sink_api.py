@@ -87,6 +87,26 @@ def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
     assert client.get("/articles", params={"limit": 500}).json()["count"] == 63  # still all there
 
 
+def test_publishable_articles_leave_out_killed_withheld_and_embargoed_ones(store: SqlStore,
+                                                                            client: httpx.Client) -> None:
+    now = datetime.now(UTC)
+    store.write([article(81, story="k", body="ferry timetable"),  # usable, but its story is killed below
+                 article(82, story="k", version=2).model_copy(update={"pubstatus": PubStatus.CANCELED}),
+                 article(83).model_copy(update={"embargoed_until": now + timedelta(days=1)}),
+                 article(84).model_copy(update={"embargoed_until": now - timedelta(days=1)}),  # embargo over
+                 article(85).model_copy(update={"pubstatus": PubStatus.WITHHELD})], {(TOPIC, 0): 68}, now)
+
+    def ids(**params: str) -> list[str]:
+        return [a["id"] for a in client.get("/articles", params={"limit": 500, **params}).json()["articles"]]
+
+    everything, publishable = ids(), ids(publishable="true")
+    assert len(everything) == 68
+    assert set(everything) - set(publishable) == {f"article-{n:06d}" for n in (81, 82, 83, 85)}
+    assert publishable == [i for i in everything if i in publishable]  # same order, newest first
+    assert ids(publishable="false") == everything
+    assert ids(q="ferry", publishable="true") == ["article-000003", "article-000002", "article-000001"]
+
+
 def _all_pages(client: httpx.Client, path: str = "/articles", **params: Any) -> list[list[str]]:
     """The ids on each page of ``path``, following ``next`` to the end."""
     listed, key = ("articles", "id") if path == "/articles" else ("stories", "story_id")
@@ -133,7 +153,7 @@ BAD_ARTICLE_PARAMS: list[Any] = [
     {"source": "feed a"}, {"source": "x" * 201}, {"source": "feed-a\n"}, {"q": "x" * 501},
     {"q": "a\x00b"}, {"colour": "red"}, [("limit", "1"), ("limit", "2")],
     {"after": "not a cursor!"}, {"after": "Z2FyYmFnZQ"}, {"after": "MjAyNC0wMS0xMVQxNDowNTowMFoK"},
-    {"after": "A" * 1001},
+    {"after": "A" * 1001}, {"publishable": "yes"}, {"publishable": "1"},
 ]
 
 
@@ -229,7 +249,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
     assert set(document["paths"]) == {"/articles", "/stories", "/stories/{story_id}", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-    assert set(parameters) == {"q", "since", "source", "limit", "after"}
+    assert set(parameters) == {"q", "since", "source", "publishable", "limit", "after"}
     assert "security" not in document
 
 

@@ -70,6 +70,18 @@ def test_stories_prints_title_version_outlets_id_and_status(stored: str, capsys:
     assert capsys.readouterr().out.splitlines() == ["Headline 20\tv1\t1 outlet\tstory-000020\tusable"]
 
 
+def test_search_can_leave_out_what_may_not_be_published(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqlStore(Database(stored))
+    store.write([article(21, story="k", body="budget leak").model_copy(update={"pubstatus": PubStatus.CANCELED})],
+                {(TOPIC, 0): 5}, datetime.now(UTC))
+    store.close()
+    assert main(["search", "budget"]) == 0
+    assert [line.split("\t")[-1] for line in capsys.readouterr().out.splitlines()] == [
+        "article-000021", "article-000020"]
+    assert main(["search", "budget", "--publishable"]) == 0
+    assert [line.split("\t")[-1] for line in capsys.readouterr().out.splitlines()] == ["article-000020"]
+
+
 def test_stories_can_print_json_lines_as_the_api_lists_them(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stories", "--json", "--limit", "1"]) == 0
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{
