@@ -40,7 +40,7 @@ _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "publishable", "limit", "after"})
-_STORIES_PARAMS = frozenset({"since", "limit", "after"})
+_STORIES_PARAMS = frozenset({"since", "publishable", "limit", "after"})
 
 
 class ApiError(Exception):
@@ -68,7 +68,7 @@ class ReadApi:
         limit = _limit(_single(request, "limit"))
         page = self.reader.page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
                                 feed_id=_feed(_single(request, "source")),
-                                publishable_at=datetime.now(UTC) if _flag(_single(request, "publishable")) else None,
+                                publishable_at=_publishable_at(request),
                                 after=_after(_single(request, "after")), limit=limit)
         return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
                               "next": page.next.cursor() if page.next else None})
@@ -76,7 +76,8 @@ class ReadApi:
     def stories(self, request: Request) -> Response:
         _known_parameters(request, _STORIES_PARAMS)
         limit = _limit(_single(request, "limit"))
-        page = self.reader.story_page(since=_since(_single(request, "since")), after=_after(_single(request, "after")),
+        page = self.reader.story_page(since=_since(_single(request, "since")),
+                                      publishable_at=_publishable_at(request), after=_after(_single(request, "after")),
                                       limit=limit)
         return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),
                               "limit": limit, "next": page.next.cursor() if page.next else None})
@@ -162,10 +163,12 @@ def _limit(value: str | None) -> int:
     return int(value)
 
 
-def _flag(value: str | None) -> bool:
+def _publishable_at(request: Request) -> datetime | None:
+    """Now, when the request asks for publishable results only."""
+    value = _single(request, "publishable")
     if value not in (None, "true", "false"):
         raise ApiError(400, "publishable must be true or false")
-    return value == "true"
+    return datetime.now(UTC) if value == "true" else None
 
 
 def _since(value: str | None) -> datetime | None:

@@ -39,6 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
+    stories.add_argument("--publishable", action="store_true",
+                         help="only stories whose latest version may run now (not killed, withheld or embargoed)")
     stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
     stories.set_defaults(handler=_stories)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
@@ -88,7 +90,8 @@ def _stories(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         now = datetime.now(UTC)
-        for story in Reader(db).stories(since=args.since, limit=args.limit):
+        for story in Reader(db).stories(since=args.since, publishable_at=now if args.publishable else None,
+                                        limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(story.as_json()) + "\n")
                 continue

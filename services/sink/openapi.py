@@ -19,6 +19,8 @@ from services.sink.api_limits import (
 )
 
 _REF = "#/components/schemas/{model}"
+_PUBLISHABLE_ARTICLES = ("Only articles one may publish now: not withheld and out of embargo, in a story whose "
+                         "latest version is not canceled (killed) or withheld")
 
 
 def document(*, token_required: bool) -> dict[str, Any]:
@@ -60,9 +62,7 @@ def _articles_operation() -> dict[str, Any]:
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
-            _query("publishable", {"type": "boolean", "default": False},
-                   "Only articles one may publish now: usable and out of embargo, in a story whose latest "
-                   "version is not canceled (killed) or withheld"),
+            _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                    "How many articles at most"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
@@ -84,6 +84,9 @@ def _stories_operation() -> dict[str, Any]:
         "parameters": [
             _query("since", {"type": "string", "format": "date-time"},
                    "Only stories whose latest version was published at or after this ISO 8601 time"),
+            _query("publishable", {"type": "boolean", "default": False},
+                   "Only stories whose latest version one may publish now: not canceled (killed), not withheld, "
+                   "out of embargo"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                    "How many stories at most"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},

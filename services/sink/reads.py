@@ -47,15 +47,15 @@ _STORY_STATUS = {
 _HELD = "('canceled', 'withheld')"
 _PUBLISHABLE = {
     "postgresql": (
-        f"NOT (coalesce(payload->>'pubstatus', 'usable') IN {_HELD}) "
-        "AND NOT coalesce((payload->>'embargoed_until')::timestamptz > ?, FALSE) "
+        f"NOT (coalesce({{t}}.payload->>'pubstatus', 'usable') IN {_HELD}) "
+        "AND NOT coalesce(({t}.payload->>'embargoed_until')::timestamptz > ?, FALSE) "
         "AND NOT EXISTS (SELECT 1 FROM stories s JOIN articles l ON l.article_id = s.latest_article_id "
-        f"WHERE s.story_id = articles.story_id AND l.payload->>'pubstatus' IN {_HELD})"),
+        f"WHERE s.story_id = {{t}}.story_id AND l.payload->>'pubstatus' IN {_HELD})"),
     "sqlite": (
-        f"NOT (coalesce(json_extract(payload, '$.pubstatus'), 'usable') IN {_HELD}) "
-        "AND NOT coalesce(julianday(json_extract(payload, '$.embargoed_until')) > julianday(?), 0) "
+        f"NOT (coalesce(json_extract({{t}}.payload, '$.pubstatus'), 'usable') IN {_HELD}) "
+        "AND NOT coalesce(julianday(json_extract({t}.payload, '$.embargoed_until')) > julianday(?), 0) "
         "AND NOT EXISTS (SELECT 1 FROM stories s JOIN articles l ON l.article_id = s.latest_article_id "
-        f"WHERE s.story_id = articles.story_id AND json_extract(l.payload, '$.pubstatus') IN {_HELD})"),
+        f"WHERE s.story_id = {{t}}.story_id AND json_extract(l.payload, '$.pubstatus') IN {_HELD})"),
 }
 _IS_LATEST = "a.article_id = (SELECT s.latest_article_id FROM stories s WHERE s.story_id = a.story_id)"
 _STORY_KEY = ("a.published_at", "a.article_id")
@@ -201,7 +201,7 @@ class Reader:
         """
         clauses, params = article_filters(since, feed_id, None)
         if publishable_at is not None:
-            clauses.append(_PUBLISHABLE[self.db.dialect])
+            clauses.append(_PUBLISHABLE[self.db.dialect].format(t="articles"))
             params.append(publishable_at)
         if query is not None and not self._match(query, clauses, params):
             return ArticlePage([], None)
@@ -209,19 +209,20 @@ class Reader:
                                      after=after, limit=limit)
         return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
 
-    def stories(self, *, since: datetime | None = None, limit: int | None = None,
-                page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
+    def stories(self, *, since: datetime | None = None, publishable_at: datetime | None = None,
+                limit: int | None = None, page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
         """Stories whose latest version was published at or after ``since``, newest first, read in keyset
         pages (memory stays flat, no transaction stays open)."""
-        for row in keyset_rows(self.db, self._story_columns, "articles a", _story_filters(since), key=_STORY_KEY,
-                               descending=True, page_rows=page_rows, limit=limit):
+        filters = self._story_filters(since, publishable_at)
+        for row in keyset_rows(self.db, self._story_columns, "articles a", filters, key=_STORY_KEY, descending=True,
+                               page_rows=page_rows, limit=limit):
             yield _story_summary(row)
 
-    def story_page(self, *, since: datetime | None = None, after: ArticleKey | None = None,
-                   limit: int = 50) -> StoryPage:
+    def story_page(self, *, since: datetime | None = None, publishable_at: datetime | None = None,
+                   after: ArticleKey | None = None, limit: int = 50) -> StoryPage:
         """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
-        rows, following = self._page(self._story_columns, "articles a", _story_filters(since), _STORY_KEY,
-                                     after=after, limit=limit)
+        filters = self._story_filters(since, publishable_at)
+        rows, following = self._page(self._story_columns, "articles a", filters, _STORY_KEY, after=after, limit=limit)
         return StoryPage([_story_summary(row) for row in rows], following)
 
     def _page(self, columns: str, source: str, filters: tuple[list[str], list[Any]], key: tuple[str, str], *,
@@ -236,6 +237,17 @@ class Reader:
             return rows, None
         *_, published, article_id = rows[limit - 1]
         return rows[:limit], ArticleKey(_datetime(published), str(article_id))
+
+    def _story_filters(self, since: datetime | None,
+                       publishable_at: datetime | None) -> tuple[list[str], list[Any]]:
+        clauses, params = [_IS_LATEST], list[Any]()
+        if since is not None:
+            clauses.append("a.published_at >= ?")
+            params.append(since)
+        if publishable_at is not None:
+            clauses.append(_PUBLISHABLE[self.db.dialect].format(t="a"))
+            params.append(publishable_at)
+        return clauses, params
 
     @property
     def _story_columns(self) -> str:
@@ -271,10 +283,6 @@ class Reader:
         return True
 
 
-def _story_filters(since: datetime | None) -> tuple[list[str], list[Any]]:
-    if since is None:
-        return [_IS_LATEST], []
-    return ["a.published_at >= ?", _IS_LATEST], [since]
 
 
 def _story_summary(row: tuple[Any, ...]) -> StorySummary:

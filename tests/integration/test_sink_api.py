@@ -203,6 +203,8 @@ def test_the_story_list_carries_the_latest_version_s_status_and_embargo(store: S
     assert (by_id["s"]["pubstatus"], by_id["s"]["latest_version"]) == ("canceled", 3)  # the story was killed
     assert (by_id["story-000080"]["pubstatus"], by_id["story-000080"]["embargoed_until"]) == (
         "usable", "2030-01-01T06:00:00Z")
+    publishable = client.get("/stories", params={"limit": 500, "publishable": "true"}).json()["stories"]
+    assert {s["story_id"] for s in body["stories"]} - {s["story_id"] for s in publishable} == {"s", "story-000080"}
 
 
 def test_story_pages_follow_each_other_without_gaps_or_repeats(store: SqlStore, client: httpx.Client) -> None:

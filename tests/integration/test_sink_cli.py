@@ -102,6 +102,8 @@ def test_stories_say_which_were_killed_and_which_are_under_embargo(stored: str,
     status = {line.split("\t")[3]: line.split("\t")[4] for line in capsys.readouterr().out.splitlines()}
     assert status == {"s": "canceled", "story-000030": f"embargoed until {future.isoformat().replace('+00:00', 'Z')}",
                       "story-000031": "usable", "story-000020": "usable"}  # an embargo passed is no longer shown
+    assert main(["stories", "--publishable"]) == 0
+    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["story-000031", "story-000020"]
 
 
 def test_export_takes_a_since_without_offset_as_utc(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
