@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from schemas import Article, FeedFormat, RawItem
+from schemas import Article, FeedFormat, PubStatus, RawItem
 from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
 from services.poller.feeds import FeedConfig
@@ -159,4 +159,8 @@ def _facts(article: Article) -> str:
     facts += [f"{role}: {', '.join(names)}" for role, names in article.credits.items() if names != article.byline]
     if article.version > 1 or article.wire_prefixes:
         facts.append(f"version {article.version} {' '.join(article.wire_prefixes)}".rstrip())
+    if article.pubstatus is not PubStatus.USABLE:
+        facts.append(article.pubstatus.value.upper())  # a kill or a hold must not read like any other item
+    if article.embargoed_until:
+        facts.append(f"embargoed until {article.embargoed_until.strftime('%Y-%m-%d %H:%M UTC')}")
     return " · ".join(facts)

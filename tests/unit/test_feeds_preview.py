@@ -83,6 +83,18 @@ def test_a_wire_file_on_disk_is_read_in_its_format(shared_dir: Path, capsys: pyt
     assert lines[2].split(" · ")[2:5] == ["AP", "NEW YORK", "by Bernard Condon"]
 
 
+def test_an_embargo_and_a_kill_stand_out(shared_dir: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    embargoed = shared_dir / "corpus" / "superdesk-core" / "tests" / "io" / "fixtures" / "ninjs_embargoed.json"
+    assert main(["feeds", "preview", str(embargoed)]) == 0
+    assert capsys.readouterr().out.splitlines()[2].endswith(" · embargoed until 2022-06-29 02:30 UTC")
+    killed = tmp_path / "kill.json"
+    killed.write_text('{"uri": "urn:kill", "type": "text", "version": "2", "pubstatus": "canceled", '
+                      '"headline": "Story withdrawn", "body_text": "The story has been withdrawn. Please delete it."}')
+    assert main(["feeds", "preview", str(killed)]) == 0
+    assert capsys.readouterr().out.splitlines()[2].endswith(" · version 2 · CANCELED")
+
+
 @pytest.mark.usefixtures("private_networks_allowed")
 def test_what_is_not_a_feed_says_so(feed_server: FeedServer, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
