@@ -46,6 +46,7 @@ class Resource:
     body: bytes
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/rss+xml"})
+    gate: threading.Event | None = None  # when set, the answer waits until the test opens it (or 30 s)
 
 
 @dataclass
@@ -68,6 +69,8 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if resource.gate is not None:
+                    resource.gate.wait(30)
                 etag = resource.headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)

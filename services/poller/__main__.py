@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 
 import structlog
@@ -13,11 +14,12 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_producer, producer_usable, wait_for_topics
 from services.core.logging import configure_logging
 from services.core.runner import StopSignal, retry_until_done
-from services.poller.feeds import FeedConfig, load_feeds
+from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
 from services.poller.leases import LeaseStore, default_owner
 from services.poller.loop import PollLoop
-from services.poller.service import KafkaPublisher, Poller, Publish
+from services.poller.reload import FeedsFileWatcher
+from services.poller.service import FeedSetChange, KafkaPublisher, Poller, Publish
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 from services.poller.websub import WebSubStore, WebSubSubscriber
@@ -30,7 +32,8 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     settings = settings or PollerSettings()
     configure_logging(settings.log_level, settings.log_format, service="poller")
     stop = StopSignal().install()
-    feeds = load_feeds(settings.feeds_file).feeds  # reads every feed's credentials now, once
+    watcher = FeedsFileWatcher(settings.feeds_file)
+    feeds = watcher.load()  # every feed's credentials too: a missing one stops the start here
     if not wait_for_topics(settings, settings.topics.all(), stop):
         return 0  # stopped while waiting for Kafka
     db = Database(settings.state_url)
@@ -45,7 +48,8 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:
         publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
-        asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner))
+        asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner,
+                         watcher=watcher))
     finally:
         producer.flush(timeout=30)
         producer.close(timeout=30)
@@ -56,24 +60,48 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
 
 
 async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Database, publisher: Publish,
-               stop: StopSignal, once: bool, owner: str) -> None:
+               stop: StopSignal, once: bool, owner: str, watcher: FeedsFileWatcher) -> None:
     fetcher = make_fetcher(settings)
     poller = Poller(feeds, PollerStore(db), fetcher, publisher, max_concurrency=settings.max_concurrency,
                     per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages)
     loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
     try:
-        async with _websub(settings, db, fetcher, loop, enabled=not once):
-            await loop.run(stop, once=once)
+        async with _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:
+            if once:
+                await loop.run(stop, once=True)
+                return
+            async with _watching(watcher, loop, subscriber, settings.feeds_reload_seconds):
+                await loop.run(stop)
     finally:
         await fetcher.aclose()
 
 
 @contextlib.asynccontextmanager
+async def _watching(watcher: FeedsFileWatcher, loop: PollLoop, subscriber: WebSubSubscriber | None,
+                    every: float) -> AsyncIterator[None]:
+    """Changes to the feeds file applied while running: checked every ``every`` seconds, at once on SIGHUP."""
+    def apply(feeds: list[FeedConfig]) -> FeedSetChange:
+        change = loop.apply_feeds(feeds)
+        if subscriber is not None:  # removed feeds are unsubscribed at their hubs by the renewer
+            subscriber.feed_ids = set(loop.poller.feeds)
+        return change
+
+    hangup = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hangup.set)
+    task = asyncio.create_task(watcher.watch(apply, hangup, every))
+    try:
+        yield
+    finally:
+        task.cancel()
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+
+@contextlib.asynccontextmanager
 async def _websub(settings: PollerSettings, db: Database, fetcher: Fetcher, loop: PollLoop, *,
-                  enabled: bool) -> AsyncIterator[None]:
+                  enabled: bool) -> AsyncIterator[WebSubSubscriber | None]:
     """The WebSub subscriber and its callback server, when a callback URL is configured."""
     if not (enabled and settings.websub_callback_url):
-        yield
+        yield None
         return
     subscriber = WebSubSubscriber(WebSubStore(db), fetcher, settings.websub_callback_url, loop.push,
                                   feed_ids=set(loop.poller.feeds), lease_seconds=settings.websub_lease_seconds)
@@ -82,7 +110,7 @@ async def _websub(settings: PollerSettings, db: Database, fetcher: Fetcher, loop
     renewer = asyncio.create_task(subscriber.renew_forever())
     log.info("websub_listening", port=server.port)
     try:
-        yield
+        yield subscriber
     finally:
         renewer.cancel()
         server.stop()

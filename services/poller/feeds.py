@@ -1,7 +1,8 @@
 """The feeds file: which feeds to poll and how (``WIREFEED_FEEDS_FILE``, YAML).
 
 Credentials never live in the file itself: ``auth`` names an environment variable or a file, read
-once at start-up into a ``SecretStr`` (masked in ``str``/``repr``, never logged).
+when the feeds file is loaded (at start-up, and when the running poller reads the file again) into a
+``SecretStr`` (masked in ``str``/``repr``, never logged).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class _SecretSource(BaseModel, ABC):
         return self
 
     def load_secret(self, environ: Mapping[str, str]) -> None:
-        """Read the secret now (start-up); the error names where it was looked for, never a value."""
+        """Read the secret now (the feeds file is being loaded); the error names where it was looked for, never
+        a value."""
         env, file = self._sources()
         if env is not None:
             if not environ.get(env):
@@ -150,10 +152,23 @@ class FeedsFile(BaseModel):
 def load_feeds(path: str | Path, *, secrets: bool = True, environ: Mapping[str, str] | None = None) -> FeedsFile:
     """Load and validate a feeds file; with ``secrets``, read every feed's credentials now."""
     path = Path(path)
+    return parse_feeds(read_feeds_file(path), path, secrets=secrets, environ=environ)
+
+
+def read_feeds_file(path: Path) -> bytes:
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return path.read_bytes()
     except OSError as error:
         raise FeedsFileError(f"{path}: cannot read: {error.strerror or error}") from error
+
+
+def parse_feeds(content: bytes, path: Path, *, secrets: bool = True,
+                environ: Mapping[str, str] | None = None) -> FeedsFile:
+    """The feeds of a feeds file's content; ``path`` names the file in errors."""
+    try:
+        data: Any = yaml.safe_load(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise FeedsFileError(f"{path}: not UTF-8: {error}") from error
     except yaml.YAMLError as error:
         raise FeedsFileError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(data, dict) or "feeds" not in data:

@@ -19,8 +19,9 @@ import structlog
 
 from services.core.db import TRANSIENT_ERRORS
 from services.core.runner import StopSignal
+from services.poller.feeds import FeedConfig
 from services.poller.leases import EPOCH, LeaseStore
-from services.poller.service import Poller, PollOutcome
+from services.poller.service import FeedSetChange, Poller, PollOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -69,9 +70,24 @@ class PollLoop:
         finally:
             renewer.cancel()
 
+    def apply_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
+        """Poll a new feed set, as a restart with it would: a new feed is due at its stored next attempt
+        (at once if it was never polled), a changed one keeps its schedule and polls with its new settings
+        from its next poll, a removed one is dropped (once its poll in hand, if any, ends)."""
+        self.leases.ensure([feed.id for feed in feeds])  # first: a database error leaves the old set whole
+        change = self.poller.replace_feeds(feeds)
+        self.poller.load_states(change.added)
+        for fid in change.added:
+            self._finished(fid, EPOCH)
+        for fid in change.removed:
+            self._next_try.pop(fid, None)  # its heap entries are skipped as superseded
+        return change
+
     async def push(self, feed_id: str, body: bytes, content_type: str | None) -> PollOutcome:
         """Publish what a WebSub hub pushed, holding the feed's lease while doing so."""
-        feed = self.poller.feeds[feed_id]
+        feed = self.poller.feeds.get(feed_id)
+        if feed is None:  # removed from the feeds file since the hub was told
+            return PollOutcome(feed_id, "unknown_subscription")
         running = self._in_flight.get(feed_id)
         if running is not None and not running.done():  # our own poll holds the lease; the feed lock orders us
             return await self.poller.push(feed, body, content_type)
@@ -86,8 +102,11 @@ class PollLoop:
                 return PollOutcome(feed_id, "busy")
             await asyncio.sleep(0.2)
         try:
+            feed = self.poller.feeds.get(feed_id)
+            if feed is None:
+                return PollOutcome(feed_id, "unknown_subscription")
             self.poller.load_states([feed_id])
-            return await self.poller.push(self.poller.feeds[feed_id], body, content_type)
+            return await self.poller.push(feed, body, content_type)
         finally:
             self.leases.release(feed_id, self.clock())
             self._finished(feed_id, self.clock())
@@ -126,6 +145,8 @@ class PollLoop:
         finally:
             self.leases.release(feed_id, self.clock())
             self._finished(feed_id, self.clock())
+            if feed_id not in self.poller.feeds:  # removed while polled: its poll has just set its series again
+                self.poller.forget(feed_id)
 
     def _reap(self) -> None:
         for fid, task in list(self._in_flight.items()):
@@ -138,6 +159,8 @@ class PollLoop:
                 self._defer([fid], self.clock() + self.leases.ttl)
 
     def _finished(self, feed_id: str, fallback: datetime) -> None:
+        if feed_id not in self.poller.feeds:
+            return
         state = self.poller.states.get(feed_id)
         self._schedule(feed_id, ((state.next_attempt_at if state else None) or fallback) + self._spread(feed_id))
 
@@ -146,6 +169,8 @@ class PollLoop:
         return timedelta(seconds=self.rng.uniform(0, limit))
 
     def _schedule(self, feed_id: str, when: datetime) -> None:
+        if feed_id not in self.poller.feeds:  # removed from the feeds file meanwhile
+            return
         self._next_try[feed_id] = when
         heapq.heappush(self._heap, (when, feed_id))
 

@@ -59,3 +59,23 @@ WEBSUB_REQUESTS = Counter(
     "Subscribe and unsubscribe requests sent to hubs, by mode and result (accepted, refused, error)",
     ["mode", "result"],
 )
+FEEDS_FILE_RELOADS = Counter(
+    "wirefeed_poller_feeds_file_reloads_total",
+    "The feeds file read again while running (it changed, or SIGHUP), by result: applied, or invalid (the "
+    "poller kept polling the feeds it had)",
+    ["result"],
+)
+FEEDS_FILE_VALID = Gauge(
+    "wirefeed_poller_feeds_file_last_reload_successful",
+    "1 when the feeds file as last read is valid and is what the poller polls; 0 when it is not, and the "
+    "poller polls the feeds of the last valid one",
+)
+
+_PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL, PAGES_SKIPPED,
+             PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES)
+
+
+def forget_feed(feed_id: str) -> None:
+    """Remove a feed's series, once it is no longer configured."""
+    for metric in _PER_FEED:
+        metric.remove_by_labels({"feed": feed_id})

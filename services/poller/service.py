@@ -67,6 +67,15 @@ class PollOutcome:
 
 
 @dataclass(frozen=True)
+class FeedSetChange:
+    """What a new feeds file changed, by feed id."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]  # same id, other settings: they apply from the feed's next poll
+
+
+@dataclass(frozen=True)
 class Decision:
     fresh: list[RawItem]  # new or edited: to publish
     new: int  # of those, ids never published before (an edit is not news for adaptive polling)
@@ -115,6 +124,27 @@ class Poller:
         ids = list(self.feeds) if feed_ids is None else feed_ids
         for state in self.store.feed_states({fid: str(self.feeds[fid].url) for fid in ids}).values():
             self._remember(state)
+
+    def replace_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
+        """Poll this feed set from now on. A removed feed's poll in hand still ends (``forget`` it then)."""
+        configured = {feed.id: feed for feed in feeds}
+        change = FeedSetChange(
+            added=[fid for fid in configured if fid not in self.feeds],
+            removed=[fid for fid in self.feeds if fid not in configured],
+            changed=[fid for fid, feed in configured.items() if fid in self.feeds and feed != self.feeds[fid]],
+        )
+        self.feeds = configured
+        for fid in change.removed:
+            self.forget(fid)
+        return change
+
+    def forget(self, feed_id: str) -> None:
+        """Drop a feed that is no longer configured from the cache, the counts and every per-feed series, so
+        that it neither shows as stale nor keeps its labels (its stored state stays, as after a restart)."""
+        state = self.states.pop(feed_id, None)
+        if state is not None:
+            self._count(feed_health(state), -1)
+        metrics.forget_feed(feed_id)
 
     async def poll(self, feed: FeedConfig) -> PollOutcome:
         host = urlsplit(str(feed.url)).hostname or ""
@@ -350,6 +380,8 @@ class Poller:
     def _remember(self, state: FeedState) -> None:
         """Cache a feed's state and move it between the feeds-by-state counts: O(1) per poll, since a
         recount of every feed after each poll would cost more than the poll at 10,000 feeds."""
+        if state.feed_id not in self.feeds:  # removed from the feeds file while it was being polled
+            return
         previous = self.states.get(state.feed_id)
         self.states[state.feed_id] = state
         metrics.CONSECUTIVE_FAILURES.labels(state.feed_id).set(state.consecutive_failures)
@@ -358,10 +390,12 @@ class Poller:
         if before == after:
             return
         if before:
-            self._health_counts[before] -= 1
-        self._health_counts[after] += 1
-        for health, count in self._health_counts.items():
-            metrics.FEEDS_BY_STATE.labels(health).set(count)
+            self._count(before, -1)
+        self._count(after, 1)
+
+    def _count(self, health: str, delta: int) -> None:
+        self._health_counts[health] += delta
+        metrics.FEEDS_BY_STATE.labels(health).set(self._health_counts[health])
 
 
 def _answer_is_final(error: Exception) -> bool:

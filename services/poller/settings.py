@@ -9,6 +9,8 @@ from services.core.config import CommonSettings
 
 class PollerSettings(CommonSettings):
     feeds_file: Path = Path("feeds.yaml")
+    feeds_reload_seconds: float = Field(
+        10.0, gt=0, description="How often the running poller checks the feeds file for changes (SIGHUP: at once)")
     state_database_url: SecretStr | None = Field(
         None, description="Poller state; defaults to WIREFEED_DATABASE_URL")
     allow_private_networks: bool = False

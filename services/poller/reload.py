@@ -1,0 +1,99 @@
+"""The feeds file read again while the poller runs: when its bytes change, or at once on SIGHUP.
+
+A valid file is applied as a restart with it would apply it (``PollLoop.apply_feeds``); SIGHUP also
+reads every feed's credentials again, for rotated token and password files. An invalid file changes
+nothing: the poller keeps polling the feeds it had, logs why once per change (``feeds_file_invalid``)
+and shows it in ``wirefeed_poller_feeds_file_last_reload_successful``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from services.core.db import TRANSIENT_ERRORS
+from services.poller import metrics
+from services.poller.feeds import FeedConfig, FeedsFile, FeedsFileError, parse_feeds, read_feeds_file
+from services.poller.service import FeedSetChange
+
+log = structlog.get_logger(__name__)
+
+Apply = Callable[[list[FeedConfig]], FeedSetChange]
+
+
+class FeedsFileWatcher:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._digest: str | None = None  # of the content last read, valid or not: each change is read once
+
+    def load(self) -> list[FeedConfig]:
+        """The feeds at start-up; an error here stops the poller from starting (FeedsFileError)."""
+        content = read_feeds_file(self.path)
+        feeds = parse_feeds(content, self.path).feeds
+        self._digest = _digest(content)
+        metrics.FEEDS_FILE_VALID.set(1)
+        return feeds
+
+    def read_if_changed(self, *, force: bool = False) -> tuple[FeedsFile, str] | None:
+        """The file's feeds and its digest, if it changed since last read (or ``force``), and is valid."""
+        try:
+            content = read_feeds_file(self.path)
+        except FeedsFileError as error:
+            # No content to compare: the error stands in for it, so a file that stays unreadable is
+            # reported once, not at every check.
+            self._invalid(error, _digest(str(error).encode()), force=force)
+            return None
+        digest = _digest(content)
+        if digest == self._digest and not force:
+            return None
+        try:
+            return parse_feeds(content, self.path), digest
+        except FeedsFileError as error:
+            self._invalid(error, digest, force=force)
+            return None
+
+    def _invalid(self, error: FeedsFileError, digest: str, *, force: bool) -> None:
+        if force or digest != self._digest:
+            log.error("feeds_file_invalid", error=str(error)[:1000], keeping="the feeds it had")
+            metrics.FEEDS_FILE_RELOADS.labels("invalid").inc()
+            metrics.FEEDS_FILE_VALID.set(0)
+        self._digest = digest
+
+    def check(self, apply: Apply, *, force: bool = False) -> FeedSetChange | None:
+        """Read the file if it changed and apply it; what changed, or None when nothing was applied."""
+        found = self.read_if_changed(force=force)
+        return None if found is None else self.apply(apply, *found)
+
+    def apply(self, apply: Apply, feeds: FeedsFile, digest: str) -> FeedSetChange | None:
+        try:
+            change = apply(feeds.feeds)
+        except TRANSIENT_ERRORS as error:  # the state database: the file is read and applied again next time
+            log.warning("feeds_file_reload_deferred", error=str(error)[:300])
+            return None
+        self._digest = digest
+        metrics.FEEDS_FILE_RELOADS.labels("applied").inc()
+        metrics.FEEDS_FILE_VALID.set(1)
+        log.info("feeds_file_reloaded", feeds=len(feeds.feeds), added=change.added, removed=change.removed,
+                 changed=change.changed)
+        return change
+
+    async def watch(self, apply: Apply, hangup: asyncio.Event, every: float) -> None:
+        """Check every ``every`` seconds, and at once on ``hangup``; the file is read and parsed off the
+        event loop (a file of 10,000 feeds takes a while), applied on it."""
+        while True:
+            with contextlib.suppress(TimeoutError):  # the periodic check
+                await asyncio.wait_for(hangup.wait(), timeout=every)
+            force = hangup.is_set()
+            hangup.clear()
+            found = await asyncio.to_thread(self.read_if_changed, force=force)
+            if found is not None:
+                self.apply(apply, *found)
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

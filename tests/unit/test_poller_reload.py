@@ -1,0 +1,195 @@
+"""The feeds file read again while the poller runs: applied like a restart, an invalid one changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from schemas import RawItem
+from services.core.db import Database
+from services.core.runner import StopSignal
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.leases import LeaseStore, holders
+from services.poller.loop import PollLoop
+from services.poller.reload import FeedsFileWatcher
+from services.poller.service import FeedSetChange, Poller
+from services.poller.state import PollerStore
+from tests.helpers import FeedServer, Resource, rss
+
+
+def story(feed: str) -> dict[str, str]:
+    return {"title": f"Story of {feed}", "link": f"http://example.com/{feed}", "guid": f"{feed}-1",
+            "body": "<p>Rain.</p>"}
+
+
+def feeds_yaml(server: FeedServer, intervals: dict[str, float], extra: str = "") -> str:
+    entries = (f"  - id: {fid}\n    url: {server.url(f'/{fid}.xml')}\n    interval: {interval}\n{extra}"
+               for fid, interval in intervals.items())
+    return "feeds:\n" + "".join(entries)
+
+
+def sample(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    PollerStore(database).migrate()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def served(feed_server: FeedServer) -> FeedServer:
+    for fid in ("reload-a", "reload-b", "reload-c"):
+        feed_server.resources[f"/{fid}.xml"] = Resource(rss(fid, [story(fid)]))
+    return feed_server
+
+
+def polls(server: FeedServer, fid: str) -> int:
+    return sum(1 for path, _ in server.requests if path == f"/{fid}.xml")
+
+
+def make_loop(db: Database, feeds: list[FeedConfig], published: list[RawItem]) -> PollLoop:
+    poller = Poller(feeds, PollerStore(db), Fetcher(FetchLimits(allow_private_networks=True)), published.extend)
+    return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5))
+
+
+async def until(condition: object, timeout: float = 15) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_a_changed_file_adds_drops_and_changes_feeds_while_the_loop_runs(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 0.2, "reload-b": 0.2}))
+    watcher = FeedsFileWatcher(path)
+    published: list[RawItem] = []
+    loop = make_loop(db, watcher.load(), published)
+    stop, hangup = StopSignal(), asyncio.Event()
+    running = asyncio.create_task(loop.run(stop))
+    watching = asyncio.create_task(watcher.watch(loop.apply_feeds, hangup, every=0.05))
+    try:
+        await until(lambda: polls(served, "reload-a") >= 2 and polls(served, "reload-b") >= 2)
+        assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-b") is not None
+
+        path.write_text(feeds_yaml(served, {"reload-a": 0.1, "reload-c": 0.2}))  # no signal: the check finds it
+        await until(lambda: any(item.feed_id == "reload-c" for item in published))
+        b_polls = polls(served, "reload-b")
+        a_polls = polls(served, "reload-a")
+        await until(lambda: polls(served, "reload-a") >= a_polls + 3)
+    finally:
+        stop.set()
+        watching.cancel()
+        await asyncio.wait_for(running, 10)
+        await loop.poller.fetcher.aclose()
+
+    assert polls(served, "reload-b") <= b_polls + 1  # at most a poll already in flight when the file changed
+    assert sorted(loop.poller.feeds) == ["reload-a", "reload-c"]
+    assert loop.poller.feeds["reload-a"].interval == 0.1
+    assert "reload-b" not in loop.poller.states
+    # A removed feed's series are gone, so it neither shows nor alerts as stale; the others' stay.
+    assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-b") is None
+    assert sample("wirefeed_poller_consecutive_failures", feed="reload-b") is None
+    assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-c") is not None
+    assert sorted(item.feed_id for item in published) == ["reload-a", "reload-b", "reload-c"]  # each story once
+    assert "reload-c" in holders(db)
+    assert sample("wirefeed_poller_feeds_file_last_reload_successful") == 1
+
+
+async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    gate = threading.Event()
+    served.resources["/reload-b.xml"].gate = gate
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
+    watcher = FeedsFileWatcher(path)
+    loop = make_loop(db, watcher.load(), [])
+    stop = StopSignal()
+    running = asyncio.create_task(loop.run(stop))
+    try:
+        await until(lambda: polls(served, "reload-b") == 1)  # b's poll waits at the server
+        path.write_text(feeds_yaml(served, {"reload-a": 60}))
+        change = watcher.check(loop.apply_feeds)
+        assert change == FeedSetChange(added=[], removed=["reload-b"], changed=[])
+        gate.set()
+        await until(lambda: "reload-b" not in loop._in_flight)
+    finally:
+        gate.set()
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await loop.poller.fetcher.aclose()
+
+    # Its poll ended (and was saved) after the removal: nothing of it is kept in memory or in the metrics.
+    assert PollerStore(db).feed_state("reload-b", served.url("/reload-b.xml")).last_success_at is not None
+    assert "reload-b" not in loop.poller.states
+    assert sample("wirefeed_poller_fetches_total", feed="reload-b", outcome="ok") is None
+    assert sample("wirefeed_poller_items_published_total", feed="reload-b") is None
+    assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-b") is None
+
+
+def test_an_invalid_file_keeps_the_feeds_the_poller_has_and_is_reported_once_per_change(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 60}))
+    watcher = FeedsFileWatcher(path)
+    loop = make_loop(db, watcher.load(), [])
+    invalid_before = sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") or 0
+
+    path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": -5}))  # a negative interval
+    assert watcher.check(loop.apply_feeds) is None
+    assert watcher.check(loop.apply_feeds) is None  # the same bad file is not reported again
+    assert list(loop.poller.feeds) == ["reload-a"]
+    assert sample("wirefeed_poller_feeds_file_last_reload_successful") == 0
+    assert sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") == invalid_before + 1
+
+    path.unlink()  # gone (an editor's rename, a ConfigMap swap): still the old feeds
+    assert watcher.check(loop.apply_feeds) is None
+    assert sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") == invalid_before + 2
+
+    path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
+    assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b"], removed=[], changed=[])
+    assert sample("wirefeed_poller_feeds_file_last_reload_successful") == 1
+    assert watcher.check(loop.apply_feeds) is None  # unchanged since
+
+
+def test_a_forced_reload_reads_rotated_credentials(served: FeedServer, db: Database, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    token = tmp_path / "token"
+    token.write_text("first\n")
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 60}, extra=f"    auth: {{type: bearer, token_file: {token}}}\n"))
+    watcher = FeedsFileWatcher(path)
+    loop = make_loop(db, watcher.load(), [])
+
+    token.write_text("second\n")
+    assert watcher.check(loop.apply_feeds) is None  # the feeds file itself did not change
+    assert watcher.check(loop.apply_feeds, force=True) == FeedSetChange(added=[], removed=[], changed=["reload-a"])
+    auth = loop.poller.feeds["reload-a"].auth
+    assert auth is not None and auth.authorization().get_secret_value() == "Bearer second"
+
+
+def test_a_file_the_state_database_could_not_take_is_applied_at_the_next_check(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 60}))
+    watcher = FeedsFileWatcher(path)
+    loop = make_loop(db, watcher.load(), [])
+    path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
+
+    def locked(feeds: list[FeedConfig]) -> FeedSetChange:
+        raise sqlite3.OperationalError("database is locked")
+
+    assert watcher.check(locked) is None
+    assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b"], removed=[], changed=[])
+    assert sorted(loop.poller.feeds) == ["reload-a", "reload-b"]
