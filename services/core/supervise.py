@@ -77,14 +77,22 @@ class Pipeline:
         return codes
 
     def wait(self) -> int:
-        """Wait until one service exits (or we are signalled), then stop the others."""
+        """Wait until one service exits (or we are signalled), then stop the others. SIGHUP is passed on
+        to the poller, which reads its feeds file again."""
         stop_requested = []
         signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
+        signal.signal(signal.SIGHUP, lambda *_: self._signal("poller", signal.SIGHUP))
         while not stop_requested and all(self.alive().values()):
             time.sleep(0.2)
         codes = self.stop()
         return 0 if stop_requested and all(code == 0 for code in codes.values()) else 1
+
+
+    def _signal(self, name: str, signum: signal.Signals) -> None:
+        process = self.processes.get(name)
+        if process is not None and process.poll() is None:
+            process.send_signal(signum)
 
 
 def _ready(port: int) -> bool:
