@@ -78,8 +78,8 @@ class FeedsFileWatcher:
         self._digest = digest
         metrics.FEEDS_FILE_RELOADS.labels("applied").inc()
         metrics.FEEDS_FILE_VALID.set(1)
-        log.info("feeds_file_reloaded", feeds=len(feeds.feeds), added=change.added, removed=change.removed,
-                 changed=change.changed)
+        log.info("feeds_file_reloaded", feeds=len(feeds.feeds), added=_some(change.added),
+                 removed=_some(change.removed), changed=_some(change.changed))
         return change
 
     async def watch(self, apply: Apply, hangup: asyncio.Event, every: float) -> None:
@@ -97,3 +97,8 @@ class FeedsFileWatcher:
 
 def _digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def _some(feed_ids: list[str], shown: int = 20) -> list[str]:
+    """Feed ids for a log line: a file of 10,000 new feeds must not make one of 10,000 ids."""
+    return feed_ids if len(feed_ids) <= shown else [*feed_ids[:shown], f"... {len(feed_ids) - shown} more"]
