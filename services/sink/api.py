@@ -1,10 +1,10 @@
 """The sink's read-only HTTP API, served beside ``/metrics`` on the sink's port.
 
 ``GET /articles`` and ``GET /stories`` (paged: each answer's ``next`` goes in the next request's
-``after``), ``GET /stories/{story_id}`` and ``GET /openapi.json``. Every input is validated
-before it reaches a query (400 with a JSON error otherwise), results are bounded, and user input only
-ever travels as bound parameters. With a token configured, these routes (not the health and metrics
-endpoints) require ``Authorization: Bearer <token>``.
+``after``), ``GET /articles/{article_id}``, ``GET /stories/{story_id}`` and ``GET /openapi.json``.
+Every input is validated before it reaches a query (400 with a JSON error otherwise), results are
+bounded, and user input only ever travels as bound parameters. With a token configured, these routes
+(not the health and metrics endpoints) require ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from services.sink.reads import ArticleKey, Reader, StoryVersions
 
 log = structlog.get_logger(__name__)
 
-STORY_PREFIX = "/stories/"
+ARTICLE_PREFIX, STORY_PREFIX = "/articles/", "/stories/"
 # Matched with fullmatch: "$" would let a trailing newline through.
 _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
-_STORY_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "publishable", "limit", "after"})
 _STORIES_PARAMS = frozenset({"since", "publishable", "limit", "after"})
 
@@ -59,6 +59,7 @@ class ReadApi:
         return {
             "/articles": self._guarded(self.articles),
             "/stories": self._guarded(self.stories),
+            ARTICLE_PREFIX: self._guarded(self.article),
             STORY_PREFIX: self._guarded(self.story),
             "/openapi.json": self._guarded(lambda _: Response.json(self._document)),
         }
@@ -82,10 +83,19 @@ class ReadApi:
         return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),
                               "limit": limit, "next": page.next.cursor() if page.next else None})
 
+    def article(self, request: Request) -> Response:
+        if request.query:
+            raise ApiError(400, "this endpoint takes no parameters")
+        article_id = _path_id(request.path[len(ARTICLE_PREFIX):], "article")
+        article = self.reader.article(article_id)
+        if article is None:
+            raise ApiError(404, f"no article {article_id}")
+        return Response.json(article)
+
     def story(self, request: Request) -> Response:
         if request.query:
             raise ApiError(400, "this endpoint takes no parameters")
-        story_id = _story_id(request.path[len(STORY_PREFIX):])
+        story_id = _path_id(request.path[len(STORY_PREFIX):], "story")
         story = self.reader.story(story_id, limit=STORY_MAX_ARTICLES)
         if story is None:
             raise ApiError(404, f"no story {story_id}")
@@ -203,11 +213,11 @@ def _feed(value: str | None) -> str | None:
     return value
 
 
-def _story_id(raw: str) -> str:
+def _path_id(raw: str, what: str) -> str:
     try:
-        story_id = unquote(raw, errors="strict")
+        found = unquote(raw, errors="strict")
     except UnicodeDecodeError:
-        raise ApiError(400, "story id is not valid UTF-8") from None
-    if not _STORY_ID.fullmatch(story_id):
-        raise ApiError(400, "story id must be 1-200 of letters, digits, '.', '_', ':', '-'")
-    return story_id
+        raise ApiError(400, f"{what} id is not valid UTF-8") from None
+    if not _ID.fullmatch(found):
+        raise ApiError(400, f"{what} id must be 1-200 of letters, digits, '.', '_', ':', '-'")
+    return found

@@ -35,6 +35,7 @@ def document(*, token_required: bool) -> dict[str, Any]:
         "paths": {
             "/articles": {"get": _articles_operation()},
             "/stories": {"get": _stories_operation()},
+            "/articles/{article_id}": {"get": _article_operation()},
             "/stories/{story_id}": {"get": _story_operation()},
             "/openapi.json": {"get": {
                 "operationId": "openapi",
@@ -99,17 +100,33 @@ def _stories_operation() -> dict[str, Any]:
     }
 
 
+def _article_operation() -> dict[str, Any]:
+    return {
+        "operationId": "getArticle",
+        "summary": "One stored article, as the articles topic carried it (its id is the topic's article id)",
+        "parameters": [_path_id("article_id")],
+        "responses": {
+            "200": _json("The article", {"$ref": "#/components/schemas/Article"}),
+            **_errors("400", "401", "404", "500", "503"),
+        },
+    }
+
+
 def _story_operation() -> dict[str, Any]:
     return {
         "operationId": "getStory",
         "summary": "Every stored version of a story and every outlet's copy",
-        "parameters": [{"name": "story_id", "in": "path", "required": True,
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,200}$"}}],
+        "parameters": [_path_id("story_id")],
         "responses": {
             "200": _json("The story", {"$ref": "#/components/schemas/Story"}),
             **_errors("400", "401", "404", "500", "503"),
         },
     }
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,200}$"}}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -120,7 +137,7 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_ERROR_TEXT = {"400": "Invalid input", "401": "Missing or wrong bearer token", "404": "No such story",
+_ERROR_TEXT = {"400": "Invalid input", "401": "Missing or wrong bearer token", "404": "No such story or article",
                "500": "Unexpected failure (logged by the sink)", "503": "The database is unavailable; retry later"}
 
 

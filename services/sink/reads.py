@@ -254,6 +254,11 @@ class Reader:
     def _story_columns(self) -> str:
         return _STORY_COLUMNS.format(status=_STORY_STATUS[self.db.dialect])
 
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        """One stored article (full JSON, as published on the topic), or None if unknown."""
+        rows = self.db.query("SELECT payload FROM articles WHERE article_id = ?", (article_id,))
+        return _payload(rows[0][0]) if rows else None
+
     def story(self, story_id: str, limit: int = 1000) -> StoryVersions | None:
         """Every stored version and copy of one story (at most ``limit``), or None if unknown."""
         with self.db.transaction() as tx:

@@ -231,13 +231,27 @@ STORY_PATHS = [
     ("/stories/nope", 404), ("/stories/", 400), ("/stories/a/b", 400), ("/stories/%FF", 400),
     ("/stories/a%20b", 400), ("/stories/" + "x" * 201, 400), ("/stories/s?x=1", 400), ("/nothing", 404),
 ]
+ARTICLE_PATHS = [
+    ("/articles/nope", 404), ("/articles/", 400), ("/articles/a/b", 400), ("/articles/%FF", 400),
+    ("/articles/a%20b", 400), ("/articles/" + "x" * 201, 400), ("/articles/article-000001?x=1", 400),
+]
 
 
-def test_story_paths_are_validated(client: httpx.Client) -> None:
-    for path, status in STORY_PATHS:
+def test_an_article_is_served_by_its_id_as_the_topic_carried_it(store: SqlStore, client: httpx.Client) -> None:
+    response = client.get("/articles/article-000002")
+    assert response.status_code == 200
+    _validator(client, "Article").validate(response.json())
+    stored = next(a for a in store.export() if a.id == "article-000002")
+    assert response.json() == stored.model_dump(mode="json")
+    assert (response.json()["story_id"], response.json()["feed_id"]) == ("s", "feed-b")
+
+
+def test_story_and_article_paths_are_validated(client: httpx.Client) -> None:
+    error = _validator(client, "Error")
+    for path, status in STORY_PATHS + ARTICLE_PATHS:
         response = client.get(path)
         assert response.status_code == status, path
-        assert "error" in response.json()
+        error.validate(response.json())
 
 
 def test_story_ids_are_percent_decoded(store: SqlStore, client: httpx.Client) -> None:
@@ -248,7 +262,8 @@ def test_story_ids_are_percent_decoded(store: SqlStore, client: httpx.Client) ->
 def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {"/articles", "/stories", "/stories/{story_id}", "/openapi.json"}
+    assert set(document["paths"]) == {"/articles", "/articles/{article_id}", "/stories", "/stories/{story_id}",
+                                      "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
     assert set(parameters) == {"q", "since", "source", "publishable", "limit", "after"}
@@ -256,7 +271,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
 
 
 def test_with_a_token_the_api_needs_it_and_health_and_metrics_do_not(guarded: httpx.Client) -> None:
-    for path in ("/articles", "/stories", "/stories/s", "/openapi.json"):
+    for path in ("/articles", "/articles/article-000001", "/stories", "/stories/s", "/openapi.json"):
         assert guarded.get(path).status_code == 401
         assert guarded.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert guarded.get(path, headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
