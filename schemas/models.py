@@ -161,12 +161,18 @@ class Article(Message):
     """A clean, deduplicated article: one version of one story as one outlet carried it."""
 
     schema_version: int = 1
-    id: str
-    story_id: str
-    version: int = 1
-    duplicate_of: str | None = None
-    similarity: float | None = None
-    item_id: str
+    id: str = Field(description="This article: one outlet's copy of one version of a story. A message delivered "
+                                "again (after a normalizer restart) carries the same id: store by it")
+    story_id: str = Field(description="The story, and the topic's message key: every version and every outlet's "
+                                      "copy of one story share it, and arrive in order on one partition")
+    version: int = Field(1, description="The story's version: 1 for the first report, higher for each update, "
+                                        "refile or correction (the wire's own number where the format counts "
+                                        "them); another outlet's copy carries the version it copies")
+    duplicate_of: str | None = Field(None, description="For another outlet's copy: the id of the story's first "
+                                                       "article; null for the story's own versions")
+    similarity: float | None = Field(None, description="Estimated Jaccard similarity to the article this one was "
+                                                       "matched with, when found as a near-duplicate")
+    item_id: str = Field(description="The raw item this article came from (the raw-items topic's key)")
     feed_id: str
     source: Source = Field(default_factory=Source)
     url: str | None = None
@@ -185,10 +191,15 @@ class Article(Message):
     byline: list[str] = Field(default_factory=list)
     credits: dict[str, list[str]] = Field(default_factory=dict)
     categories: list[str] = Field(default_factory=list)
-    pubstatus: PubStatus = PubStatus.USABLE
-    embargoed_until: AwareDatetime | None = None
-    urgency: int | None = None
-    wire_prefixes: list[str] = Field(default_factory=list)
+    pubstatus: PubStatus = Field(PubStatus.USABLE, description="canceled (a kill) and withheld apply to the whole "
+                                                               "story, its earlier versions and copies included; "
+                                                               "once a story is canceled, later articles are too")
+    embargoed_until: AwareDatetime | None = Field(None, description="Not to be published before this time: "
+                                                                    "wirefeed forwards embargoed articles at once, "
+                                                                    "as wire services do; holding them is the reader's")
+    urgency: int | None = Field(None, description="The wire's urgency, 1 (most urgent) to 9, where the format has it")
+    wire_prefixes: list[str] = Field(default_factory=list, description="Headline prefixes such as UPDATE 2, REFILE, "
+                                                                       "CORRECTED, removed from the title")
     content_hash: str
 
 
