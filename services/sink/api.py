@@ -1,6 +1,6 @@
 """The sink's read-only HTTP API, served beside ``/metrics`` on the sink's port.
 
-``GET /articles`` and ``GET /stories`` (paged: each answer's ``next`` goes in the next request's
+``GET /articles``, ``GET /stories`` and ``GET /sources`` (paged: each answer's ``next`` goes in the next request's
 ``after``), ``GET /articles/{article_id}``, ``GET /stories/{story_id}`` and ``GET /openapi.json``.
 Every input is validated before it reaches a query (400 with a JSON error otherwise), results are
 bounded, and user input only ever travels as bound parameters. With a token configured, these routes
@@ -41,6 +41,7 @@ _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "publishable", "limit", "after"})
 _STORIES_PARAMS = frozenset({"since", "publishable", "limit", "after"})
+_SOURCES_PARAMS = frozenset({"limit", "after"})
 
 
 class ApiError(Exception):
@@ -59,6 +60,7 @@ class ReadApi:
         return {
             "/articles": self._guarded(self.articles),
             "/stories": self._guarded(self.stories),
+            "/sources": self._guarded(self.sources),
             ARTICLE_PREFIX: self._guarded(self.article),
             STORY_PREFIX: self._guarded(self.story),
             "/openapi.json": self._guarded(lambda _: Response.json(self._document)),
@@ -82,6 +84,16 @@ class ReadApi:
                                       limit=limit)
         return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),
                               "limit": limit, "next": page.next.cursor() if page.next else None})
+
+    def sources(self, request: Request) -> Response:
+        _known_parameters(request, _SOURCES_PARAMS)
+        limit = _limit(_single(request, "limit"))
+        after = _single(request, "after")
+        if after is not None and not _FEED_ID.fullmatch(after):
+            raise ApiError(400, "after must be the 'next' value of a previous answer of the same endpoint")
+        page = self.reader.source_page(after=after, limit=limit)
+        return Response.json({"sources": [source.as_json() for source in page.sources], "count": len(page.sources),
+                              "limit": limit, "next": page.next})
 
     def article(self, request: Request) -> Response:
         if request.query:

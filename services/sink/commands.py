@@ -43,6 +43,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
     stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
     stories.set_defaults(handler=_stories)
+    sources = commands.add_parser("sources", help="feeds that stored articles: how many, first and last stored")
+    sources.add_argument("--json", action="store_true", help="one source as JSON per line (as GET /sources lists it)")
+    sources.set_defaults(handler=_sources)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
     purge.add_argument("--older-than-days", type=float, required=True)
     purge.add_argument("--batch", type=_limit, default=1000, help="articles per transaction")
@@ -98,6 +101,24 @@ def _stories(args: argparse.Namespace) -> int:
             outlets = f"{story.outlets} outlet" + ("s" if story.outlets != 1 else "")
             sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}"
                              f"\t{story.status(now)}\n")
+
+    return _with_database(run)
+
+
+def _sources(args: argparse.Namespace) -> int:
+    import json
+
+    from services.sink.reads import Reader
+
+    def run(db: Database) -> None:
+        for source in Reader(db).sources():
+            if args.json:
+                sys.stdout.write(json.dumps(source.as_json()) + "\n")
+                continue
+            line = source.as_json()
+            articles = f"{source.articles} article" + ("s" if source.articles != 1 else "")
+            sys.stdout.write(f"{source.feed_id}\t{_one_line(source.name or '')}\t{articles}"
+                             f"\t{line['first_stored_at']}\t{line['last_stored_at']}\t{source.url or ''}\n")
 
     return _with_database(run)
 

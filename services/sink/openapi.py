@@ -35,6 +35,7 @@ def document(*, token_required: bool) -> dict[str, Any]:
         "paths": {
             "/articles": {"get": _articles_operation()},
             "/stories": {"get": _stories_operation()},
+            "/sources": {"get": _sources_operation()},
             "/articles/{article_id}": {"get": _article_operation()},
             "/stories/{story_id}": {"get": _story_operation()},
             "/openapi.json": {"get": {
@@ -95,6 +96,24 @@ def _stories_operation() -> dict[str, Any]:
         ],
         "responses": {
             "200": _json("Stories", {"$ref": "#/components/schemas/StoryList"}),
+            **_errors("400", "401", "500", "503"),
+        },
+    }
+
+
+def _sources_operation() -> dict[str, Any]:
+    return {
+        "operationId": "listSources",
+        "summary": "Feeds that stored articles, by feed id: how many articles, when the first and the last were "
+                   "stored (the feed ids are what `source` filters on)",
+        "parameters": [
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                   "How many sources at most"),
+            _query("after", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"},
+                   "The `next` value of the previous page's answer: this page starts where that one ended"),
+        ],
+        "responses": {
+            "200": _json("Sources", {"$ref": "#/components/schemas/SourceList"}),
             **_errors("400", "401", "500", "503"),
         },
     }
@@ -183,6 +202,19 @@ def _schemas() -> dict[str, Any]:
         },
     }
     schemas["StoryList"] = _page("stories", "StoryLine")
+    schemas["SourceLine"] = {
+        "type": "object", "additionalProperties": False,
+        "required": ["feed_id", "name", "url", "articles", "first_stored_at", "last_stored_at"],
+        "properties": {
+            "feed_id": {"type": "string"},
+            "name": {"type": ["string", "null"], "description": "The feed's title, as its latest article gave it"},
+            "url": {"type": ["string", "null"], "description": "The feed's URL, as its latest article gave it"},
+            "articles": {"type": "integer", "minimum": 0, "description": "Articles of this feed in storage now"},
+            "first_stored_at": {"type": "string", "format": "date-time"},
+            "last_stored_at": {"type": "string", "format": "date-time"},
+        },
+    }
+    schemas["SourceList"] = _page("sources", "SourceLine")
     schemas["StoryVersion"] = {
         "type": "object", "additionalProperties": False, "required": ["version", "copies"],
         "properties": {"version": {"type": "integer"},

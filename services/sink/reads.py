@@ -117,6 +117,29 @@ class StorySummary:
 
 
 @dataclass(frozen=True)
+class SourceSummary:
+    """A feed's articles in storage: how many, and when the first and the last were stored."""
+
+    feed_id: str
+    name: str | None
+    url: str | None
+    articles: int
+    first_stored_at: datetime
+    last_stored_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """The source's line as the read API and ``wirefeed sources --json`` give it."""
+        return {"feed_id": self.feed_id, "name": self.name, "url": self.url, "articles": self.articles,
+                "first_stored_at": _iso(self.first_stored_at), "last_stored_at": _iso(self.last_stored_at)}
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    sources: list[SourceSummary]
+    next: str | None  # the feed id the next page starts after; None on the last page
+
+
+@dataclass(frozen=True)
 class StoryPage:
     stories: list[StorySummary]
     next: ArticleKey | None  # the last story's latest article; None on the last page
@@ -254,6 +277,25 @@ class Reader:
     def _story_columns(self) -> str:
         return _STORY_COLUMNS.format(status=_STORY_STATUS[self.db.dialect])
 
+    def source_page(self, *, after: str | None = None, limit: int = 50) -> SourcePage:
+        """Up to ``limit`` sources (feeds that stored articles) by feed id, starting after ``after``."""
+        rows = self.db.query(
+            "SELECT feed_id, name, url, article_count, first_seen, last_seen FROM sources "
+            "WHERE feed_id > ? ORDER BY feed_id LIMIT ?", (after or "", limit + 1))
+        sources = [SourceSummary(str(fid), name, url, int(count), _datetime(first), _datetime(last))
+                   for fid, name, url, count, first, last in rows[:limit]]
+        return SourcePage(sources, sources[-1].feed_id if len(rows) > limit else None)
+
+    def sources(self, page_rows: int = PAGE_ROWS) -> Iterator[SourceSummary]:
+        """Every source by feed id, read a page at a time."""
+        after: str | None = None
+        while True:
+            page = self.source_page(after=after, limit=page_rows)
+            yield from page.sources
+            if page.next is None:
+                return
+            after = page.next
+
     def article(self, article_id: str) -> dict[str, Any] | None:
         """One stored article (full JSON, as published on the topic), or None if unknown."""
         rows = self.db.query("SELECT payload FROM articles WHERE article_id = ?", (article_id,))
@@ -319,5 +361,5 @@ def _iso(moment: datetime) -> str:
 def _datetime(value: Any) -> datetime:
     parsed = as_datetime(value)
     if parsed is None:
-        raise TypeError("published_at is NULL")
+        raise TypeError("a stored time is NULL")
     return parsed

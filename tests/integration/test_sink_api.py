@@ -10,7 +10,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from schemas import PubStatus
+from schemas import PubStatus, Source
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.sink.api import ReadApi
@@ -109,7 +109,8 @@ def test_publishable_articles_leave_out_killed_withheld_and_embargoed_ones(store
 
 def _all_pages(client: httpx.Client, path: str = "/articles", **params: Any) -> list[list[str]]:
     """The ids on each page of ``path``, following ``next`` to the end."""
-    listed, key = ("articles", "id") if path == "/articles" else ("stories", "story_id")
+    listed, key = {"/articles": ("articles", "id"), "/stories": ("stories", "story_id"),
+                   "/sources": ("sources", "feed_id")}[path]
     pages: list[list[str]] = []
     after: str | None = None
     while True:
@@ -227,6 +228,21 @@ def test_bad_story_list_input_is_a_400(client: httpx.Client) -> None:
         error.validate(response.json())
 
 
+def test_sources_list_each_feed_with_its_stored_articles_in_pages(store: SqlStore, client: httpx.Client) -> None:
+    named = article(90, feed_id="feed-b").model_copy(
+        update={"source": Source(name="Feed B", url="https://b.example/feed.xml")})
+    store.write([named], {(TOPIC, 0): 64}, datetime.now(UTC))
+    body = client.get("/sources").json()
+    _validator(client, "SourceList").validate(body)
+    assert [(s["feed_id"], s["articles"]) for s in body["sources"]] == [("feed-a", 61), ("feed-b", 2), ("feed-c", 1)]
+    feed_b = body["sources"][1]
+    assert (feed_b["name"], feed_b["url"]) == ("Feed B", "https://b.example/feed.xml")
+    assert feed_b["first_stored_at"] < feed_b["last_stored_at"]  # two writes, the second one later
+    assert _all_pages(client, "/sources", limit=2) == [["feed-a", "feed-b"], ["feed-c"]]
+    for params in ({"after": "a b"}, {"limit": "0"}, {"q": "x"}):
+        assert client.get("/sources", params=params).status_code == 400, params
+
+
 STORY_PATHS = [
     ("/stories/nope", 404), ("/stories/", 400), ("/stories/a/b", 400), ("/stories/%FF", 400),
     ("/stories/a%20b", 400), ("/stories/" + "x" * 201, 400), ("/stories/s?x=1", 400), ("/nothing", 404),
@@ -263,7 +279,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {"/articles", "/articles/{article_id}", "/stories", "/stories/{story_id}",
-                                      "/openapi.json"}
+                                      "/sources", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
     assert set(parameters) == {"q", "since", "source", "publishable", "limit", "after"}
@@ -271,7 +287,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
 
 
 def test_with_a_token_the_api_needs_it_and_health_and_metrics_do_not(guarded: httpx.Client) -> None:
-    for path in ("/articles", "/articles/article-000001", "/stories", "/stories/s", "/openapi.json"):
+    for path in ("/articles", "/articles/article-000001", "/stories", "/stories/s", "/sources", "/openapi.json"):
         assert guarded.get(path).status_code == 401
         assert guarded.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert guarded.get(path, headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401

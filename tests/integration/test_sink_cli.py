@@ -1,4 +1,4 @@
-"""`wirefeed search`, `wirefeed stories` and `wirefeed export` against both engines."""
+"""`wirefeed search`, `stories`, `sources` and `export` against both engines."""
 
 from __future__ import annotations
 
@@ -106,6 +106,16 @@ def test_stories_say_which_were_killed_and_which_are_under_embargo(stored: str,
     assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["story-000031", "story-000020"]
 
 
+def test_sources_prints_each_feed_with_its_stored_articles(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sources"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [(fid, count) for fid, _, count, *_ in lines] == [
+        ("feed-a", "2 articles"), ("feed-b", "1 article"), ("feed-c", "1 article")]
+    assert all(datetime.fromisoformat(first) <= datetime.fromisoformat(last) for *_, first, last, _ in lines)
+    assert main(["sources", "--json"]) == 0
+    assert [json.loads(line)["articles"] for line in capsys.readouterr().out.splitlines()] == [2, 1, 1]
+
+
 def test_export_takes_a_since_without_offset_as_utc(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--since", "2024-01-11T14:07:00"]) == 0
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [
@@ -119,7 +129,8 @@ def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     assert exit_.value.code == 2
 
 
-@pytest.mark.parametrize("argv", [["search", "x"], ["stories"], ["export"], ["purge", "--older-than-days", "1"]])
+@pytest.mark.parametrize("argv", [["search", "x"], ["stories"], ["sources"], ["export"],
+                                  ["purge", "--older-than-days", "1"]])
 def test_a_missing_sqlite_file_is_named_and_not_created(argv: list[str], sqlite_url: str,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
