@@ -126,6 +126,10 @@ class RawItem(Message):
     published_raw: str | None = Field(None, description="The date string as the feed wrote it")
     updated_raw: str | None = None
     authors: list[str] = Field(default_factory=list)
+    credits: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="People the format names in a role other than author, by role (editing, photos, ...): "
+                    "Superdesk ninjs authors with such a role")
     categories: list[str] = Field(default_factory=list)
     language: str | None = None
     feed_language: str | None = Field(

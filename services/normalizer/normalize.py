@@ -101,7 +101,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         dateline=dateline,
         agency=agency,
         byline=byline,
-        credits=wire.credits,
+        credits=_credits(raw.credits, wire.credits),
         categories=_categories(raw.categories),
         pubstatus=raw.pubstatus or PubStatus.USABLE,
         embargoed_until=parse_date(raw.embargoed_until_raw),
@@ -231,6 +231,16 @@ def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:
         names.extend(parsed[0])
         agency = agency or parsed[1]
     return names, agency
+
+
+def _credits(structured: dict[str, list[str]], text: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The text's credit lines and the format's credits (an editor Superdesk names), by role, each name once."""
+    merged = dict(text)
+    for role, names in structured.items():
+        people = [name for name in map(clean_author, names) if name and not is_non_person(name)]
+        if people:
+            merged[role] = _unique([*merged.get(role, []), *people])
+    return merged
 
 
 def _dateline(raw: RawItem, wire: WireText) -> Dateline:

@@ -104,6 +104,7 @@ def _check(entry: Any, validator: NinjsValidator | None) -> None:
 
 def _item(entry: dict[str, Any], ctx: FeedContext) -> RawItem:
     versioned = first(entry, "versioncreated", "versionCreated")
+    writers, credited = authors(entry)
     return make_raw_item(
         ctx,
         FeedFormat.NINJS,
@@ -114,7 +115,8 @@ def _item(entry: dict[str, Any], ctx: FeedContext) -> RawItem:
         content_html=body_html(entry),
         published_raw=first(entry, "firstcreated", "firstCreated") or versioned,
         updated_raw=versioned,
-        authors=authors(entry),
+        authors=writers,
+        credits=credited or None,
         categories=categories(entry),
         language=first(entry, "language"),
         enclosures=_renditions(entry.get("renditions")) if entry.get("type") in _MEDIA_TYPES else [],

@@ -111,13 +111,28 @@ def _by_role(values: Any, prefer_html: bool = False) -> dict[str, Any] | None:
     return candidates[0] if candidates else None
 
 
-def authors(entry: dict[str, Any]) -> list[str]:
-    """Superdesk's "authors" objects; ninjs "people" are people the story is about, not its authors."""
+# Superdesk author roles that credit someone other than a writer of the story, as credit-line roles.
+_CREDIT_ROLES = {"editor": "editing", "subeditor": "editing", "sub-editor": "editing", "copy editor": "editing",
+                 "photographer": "photos", "translator": "translation", "producer": "production",
+                 "researcher": "research", "videographer": "video", "designer": "design"}
+
+
+def authors(entry: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """Superdesk's "authors" objects: the story's authors, and the people credited in another role (an
+    editor, a photographer) by role; ninjs "people" are people the story is about, not its authors."""
     values = entry.get("authors")
-    if not isinstance(values, list):
-        return []
-    names = (string(a.get("name")) if isinstance(a, dict) else string(a) for a in values)
-    return [name for name in names if name]
+    names: list[str] = []
+    credits: dict[str, list[str]] = {}
+    for value in values if isinstance(values, list) else []:
+        name = string(value.get("name")) if isinstance(value, dict) else string(value)
+        role = _CREDIT_ROLES.get((string(value.get("role")) or "").lower()) if isinstance(value, dict) else None
+        if not name:
+            continue
+        if role is None:  # writer, author, none given, or one not known here: an author, as before
+            names.append(name)
+        elif name not in credits.setdefault(role, []):
+            credits[role].append(name)
+    return names, credits
 
 
 def providers(entry: dict[str, Any]) -> list[str]:

@@ -125,6 +125,20 @@ def test_superdesk_flavour_uses_guid_and_authors(parse: Parse) -> None:
     assert item.pubstatus is PubStatus.CANCELED  # British spelling of a kill is still a kill
 
 
+def test_superdesk_authors_in_another_role_are_credits_not_authors(parse: Parse) -> None:
+    item = _one(parse, {"guid": "tag:y", "headline": "h", "body_html": "<p>b</p>", "authors": [
+        {"name": "Jo Writer", "role": "writer"}, {"name": "Ed Itor", "role": "editor"},
+        {"name": "Pat Photo", "role": "Photographer"}, {"name": "Al Columnist", "role": "columnist"},
+        {"name": "Ed Itor", "role": "subeditor"}, {"role": "editor"}]})
+    assert item.authors == ["Jo Writer", "Al Columnist"]  # a role not known here stays an author
+    assert item.credits == {"editing": ["Ed Itor"], "photos": ["Pat Photo"]}
+
+
+def test_a_real_superdesk_item_credits_its_editor() -> None:
+    raw = corpus_items("superdesk-core/tests/io/fixtures/ninjs_embargoed.json", datetime(2024, 1, 1, tzinfo=UTC))[0]
+    assert (raw.authors, raw.credits) == (["Aaron Staples"], {"editing": ["Josh Pitt"]})
+
+
 def test_lists_and_envelopes(parse: Parse) -> None:
     assert [i.guid for i in parse(json.dumps([NINJS_1, NINJS_2])).items] == [NINJS_1["uri"], NINJS_2["uri"]]
     bbc = parse(json.dumps({"total": 1, "offset": 0, "item": [NINJS_3]}))

@@ -276,3 +276,11 @@ def test_short_items_take_the_language_their_feed_declares() -> None:
     items = corpus_items("netnewswire/Modules/RSParser/Tests/RSParserTests/Resources/kc0011.rss", NOW)
     assert items and {item.feed_language for item in items} == {"zh-cn"}
     assert {normalize(item, NOW).language for item in items} == {"zh"}
+
+
+def test_the_format_s_credits_join_the_text_s_credit_lines_by_role() -> None:
+    body = ("<p>BERLIN (dpa) - Body text of the story that is long enough.</p>"
+            "<p>(Reporting by Ann Lee; Editing by Bo Ek)</p>")
+    article = normalize(raw_item(content_html=body, credits={"editing": ["Bo Ek", "Cy Do"], "photos": ["Staff"]}), NOW)
+    assert article.credits == {"reporting": ["Ann Lee"], "editing": ["Bo Ek", "Cy Do"]}  # "Staff" names nobody
+    assert article.byline == ["Ann Lee"]  # an editor is credited, not a byline
