@@ -113,7 +113,8 @@ def _item(entry: dict[str, Any], ctx: FeedContext) -> RawItem:
         title=headline(entry) or first(entry, "title"),
         summary_html=description_html(entry),
         content_html=body_html(entry),
-        published_raw=first(entry, "firstcreated", "firstCreated") or versioned,
+        # Superdesk's "firstpublished" is when the story went out; "firstcreated" can be a draft's start.
+        published_raw=first(entry, "firstpublished", "firstPublished", "firstcreated", "firstCreated") or versioned,
         updated_raw=versioned,
         authors=writers,
         credits=credited or None,

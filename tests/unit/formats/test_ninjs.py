@@ -134,9 +134,11 @@ def test_superdesk_authors_in_another_role_are_credits_not_authors(parse: Parse)
     assert item.credits == {"editing": ["Ed Itor"], "photos": ["Pat Photo"]}
 
 
-def test_a_real_superdesk_item_credits_its_editor() -> None:
+def test_a_real_superdesk_item_credits_its_editor_and_is_dated_when_it_went_out() -> None:
     raw = corpus_items("superdesk-core/tests/io/fixtures/ninjs_embargoed.json", datetime(2024, 1, 1, tzinfo=UTC))[0]
     assert (raw.authors, raw.credits) == (["Aaron Staples"], {"editing": ["Josh Pitt"]})
+    # firstpublished, not firstcreated (2022-06-20, when the draft was started)
+    assert raw.published_raw == "2022-06-26T23:54:25+0000"
 
 
 def test_lists_and_envelopes(parse: Parse) -> None:
