@@ -25,6 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
+    export.add_argument("--publishable", action="store_true",
+                        help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
@@ -62,7 +64,9 @@ def _export(args: argparse.Namespace) -> int:
     from services.sink.store import SqlStore
 
     def run(db: Database) -> None:
-        for article in SqlStore(db).export(since=args.since, feed_id=args.source, story_id=args.story):
+        publishable_at = datetime.now(UTC) if args.publishable else None
+        for article in SqlStore(db).export(since=args.since, feed_id=args.source, story_id=args.story,
+                                           publishable_at=publishable_at):
             sys.stdout.write(article.model_dump_json() + "\n")
 
     return _with_database(run)

@@ -20,7 +20,7 @@ from typing import Any
 from schemas import PubStatus
 from services.core.db import Database, Tx, as_datetime
 from services.core.timestamps import parse_timestamp
-from services.sink.store import PAGE_ROWS, article_filters, keyset_rows
+from services.sink.store import PAGE_ROWS, RUNNABLE, article_filters, keyset_rows, publishable_filter
 
 #: Words beyond this are ignored: a search is a few words, not a document.
 MAX_QUERY_TERMS = 32
@@ -39,24 +39,6 @@ _STORY_COLUMNS = ("a.story_id, a.title, a.version, "
 _STORY_STATUS = {
     "postgresql": "a.payload->>'pubstatus', a.payload->>'embargoed_until'",
     "sqlite": "json_extract(a.payload, '$.pubstatus'), json_extract(a.payload, '$.embargoed_until')",
-}
-# What may be published at a given time (``?``): an article that is not canceled or withheld and is out
-# of embargo (in the stories list, the story's latest version: that alone decides), and, for an article
-# of any version, a story whose latest version is not canceled or withheld (a kill or a hold covers every
-# version and copy). Written as negations: PostgreSQL then expects most rows to pass and walks the
-# published_at index for a page (11 ms at 350,000 articles); the positive form sorted the table (850 ms).
-_HELD = "('canceled', 'withheld')"
-_RUNNABLE = {
-    "postgresql": (f"NOT (coalesce({{t}}.payload->>'pubstatus', 'usable') IN {_HELD}) "
-                   "AND NOT coalesce(({t}.payload->>'embargoed_until')::timestamptz > ?, FALSE)"),
-    "sqlite": (f"NOT (coalesce(json_extract({{t}}.payload, '$.pubstatus'), 'usable') IN {_HELD}) "
-               "AND NOT coalesce(julianday(json_extract({t}.payload, '$.embargoed_until')) > julianday(?), 0)"),
-}
-_STORY_NOT_HELD = {
-    "postgresql": "NOT EXISTS (SELECT 1 FROM stories s JOIN articles l ON l.article_id = s.latest_article_id "
-                  f"WHERE s.story_id = articles.story_id AND l.payload->>'pubstatus' IN {_HELD})",
-    "sqlite": "NOT EXISTS (SELECT 1 FROM stories s JOIN articles l ON l.article_id = s.latest_article_id "
-              f"WHERE s.story_id = articles.story_id AND json_extract(l.payload, '$.pubstatus') IN {_HELD})",
 }
 _IS_LATEST = "a.article_id = (SELECT s.latest_article_id FROM stories s WHERE s.story_id = a.story_id)"
 _STORY_KEY = ("a.published_at", "a.article_id")
@@ -218,15 +200,14 @@ class Reader:
              publishable_at: datetime | None = None, after: ArticleKey | None = None,
              limit: int = 50) -> ArticlePage:
         """Up to ``limit`` articles newest first, starting after ``after``, and where the next page starts;
-        with ``publishable_at``, only those one may publish then (see _RUNNABLE).
+        with ``publishable_at``, only those one may publish then (see store.RUNNABLE).
 
         Keyset paging on (published_at, article_id): a page is the same whatever was stored since the
         previous one, and deep pages cost no more than the first.
         """
         clauses, params = article_filters(since, feed_id, None)
         if publishable_at is not None:
-            clauses += [_RUNNABLE[self.db.dialect].format(t="articles"), _STORY_NOT_HELD[self.db.dialect]]
-            params.append(publishable_at)
+            publishable_filter(self.db.dialect, publishable_at, clauses, params)
         if query is not None and not self._match(query, clauses, params):
             return ArticlePage([], None)
         rows, following = self._page("payload", "articles", (clauses, params), ("published_at", "article_id"),
@@ -269,7 +250,7 @@ class Reader:
             clauses.append("a.published_at >= ?")
             params.append(since)
         if publishable_at is not None:
-            clauses.append(_RUNNABLE[self.db.dialect].format(t="a"))
+            clauses.append(RUNNABLE[self.db.dialect].format(t="a"))
             params.append(publishable_at)
         return clauses, params
 

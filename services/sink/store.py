@@ -127,7 +127,7 @@ class Store(Protocol):
     def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult: ...
     def offsets(self, topic: str) -> dict[int, int]: ...
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, page_rows: int = ...) -> Iterator[Article]: ...
+               *, publishable_at: datetime | None = None, page_rows: int = ...) -> Iterator[Article]: ...
     def count(self) -> int: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
@@ -177,11 +177,15 @@ class SqlStore:
         return {int(partition): int(offset) for partition, offset in rows}
 
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, page_rows: int = PAGE_ROWS) -> Iterator[Article]:
+               *, publishable_at: datetime | None = None, page_rows: int = PAGE_ROWS) -> Iterator[Article]:
         """Matching articles, oldest first, read ``page_rows`` at a time: memory stays flat however many
         there are, and no transaction stays open while the caller writes them out. Pages follow each other
-        by (published_at, article_id), so an article stored meanwhile may or may not be included."""
-        for payload, *_ in keyset_rows(self.db, "payload", "articles", article_filters(since, feed_id, story_id),
+        by (published_at, article_id), so an article stored meanwhile may or may not be included. With
+        ``publishable_at``, only those one may publish then."""
+        clauses, params = article_filters(since, feed_id, story_id)
+        if publishable_at is not None:
+            publishable_filter(self.db.dialect, publishable_at, clauses, params)
+        for payload, *_ in keyset_rows(self.db, "payload", "articles", (clauses, params),
                                        key=("published_at", "article_id"), page_rows=page_rows):
             yield _article(payload)
 
@@ -275,6 +279,32 @@ def _execute_unnest(tx: Tx, sql: str, constants: tuple[Any, ...], rows: list[tup
     """Run a PostgreSQL ``unnest`` statement: the constants, then one array per column of ``rows``."""
     if rows:
         tx.execute(sql, (*constants, *(list(column) for column in zip(*rows, strict=True))))
+
+
+# What may be published at a given time (``?``): an article that is not canceled or withheld and is out
+# of embargo (in the stories list, the story's latest version: that alone decides), and, for an article
+# of any version, a story whose latest version is not canceled or withheld (a kill or a hold covers every
+# version and copy). Written as negations: PostgreSQL then expects most rows to pass and walks the
+# published_at index for a page (11 ms at 350,000 articles); the positive form sorted the table (850 ms).
+_HELD = "('canceled', 'withheld')"
+RUNNABLE = {
+    "postgresql": (f"NOT (coalesce({{t}}.payload->>'pubstatus', 'usable') IN {_HELD}) "
+                   "AND NOT coalesce(({t}.payload->>'embargoed_until')::timestamptz > ?, FALSE)"),
+    "sqlite": (f"NOT (coalesce(json_extract({{t}}.payload, '$.pubstatus'), 'usable') IN {_HELD}) "
+               "AND NOT coalesce(julianday(json_extract({t}.payload, '$.embargoed_until')) > julianday(?), 0)"),
+}
+_STORY_NOT_HELD = {
+    "postgresql": "NOT EXISTS (SELECT 1 FROM stories s JOIN articles l ON l.article_id = s.latest_article_id "
+                  f"WHERE s.story_id = articles.story_id AND l.payload->>'pubstatus' IN {_HELD})",
+    "sqlite": "NOT EXISTS (SELECT 1 FROM stories s JOIN articles l ON l.article_id = s.latest_article_id "
+              f"WHERE s.story_id = articles.story_id AND json_extract(l.payload, '$.pubstatus') IN {_HELD})",
+}
+
+
+def publishable_filter(dialect: str, at: datetime, clauses: list[str], params: list[Any]) -> None:
+    """Add the conditions of an article of the ``articles`` table one may publish at ``at``."""
+    clauses += [RUNNABLE[dialect].format(t="articles"), _STORY_NOT_HELD[dialect]]
+    params.append(at)
 
 
 def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None) -> tuple[list[str], list[Any]]:

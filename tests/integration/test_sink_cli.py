@@ -106,6 +106,20 @@ def test_stories_say_which_were_killed_and_which_are_under_embargo(stored: str,
     assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["story-000031", "story-000020"]
 
 
+def test_export_can_leave_out_what_may_not_be_published(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqlStore(Database(stored))
+    future = datetime.now(UTC) + timedelta(days=1)
+    store.write([article(4, story="s", version=3).model_copy(update={"pubstatus": PubStatus.CANCELED}),
+                 article(30).model_copy(update={"embargoed_until": future}),
+                 article(31).model_copy(update={"pubstatus": PubStatus.WITHHELD})], {(TOPIC, 0): 7}, datetime.now(UTC))
+    store.close()
+    assert main(["export"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 7
+    assert main(["export", "--publishable"]) == 0
+    # The killed story's every version and copy, the embargoed and the withheld article are left out.
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000020"]
+
+
 def test_sources_prints_each_feed_with_its_stored_articles(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sources"]) == 0
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
