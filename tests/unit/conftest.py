@@ -12,10 +12,15 @@ from services.poller.state import PollerStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[PollerStore]:
-    """The poller's state store in a fresh SQLite file (modules with another kind of store override it)."""
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    store = PollerStore(db)
-    store.migrate()
-    yield store
-    db.close()
+def db(tmp_path: Path) -> Iterator[Database]:
+    """The poller's state database: a fresh SQLite file, migrated."""
+    database = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    PollerStore(database).migrate()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def store(db: Database) -> PollerStore:
+    """The poller's state store on ``db`` (modules with another kind of store override it)."""
+    return PollerStore(db)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from schemas import RawItem
 from services.core.db import Database
@@ -21,14 +17,6 @@ from services.poller.state import PollerStore
 from tests.helpers import FeedServer, Resource, rss
 
 STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    PollerStore(database).migrate()
-    yield database
-    database.close()
 
 
 def make_loop(server: FeedServer, db: Database, interval: float = 60) -> tuple[PollLoop, list[RawItem]]:
