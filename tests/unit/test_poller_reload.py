@@ -49,6 +49,14 @@ def polls(server: FeedServer, fid: str) -> int:
     return sum(1 for path, _ in server.requests if path == f"/{fid}.xml")
 
 
+def watched(server: FeedServer, db: Database, path: Path, intervals: dict[str, float],
+            extra: str = "") -> tuple[FeedsFileWatcher, PollLoop]:
+    """A feeds file with these feeds, its watcher, and a loop polling what it loaded."""
+    path.write_text(feeds_yaml(server, intervals, extra))
+    watcher = FeedsFileWatcher(path)
+    return watcher, make_loop(db, watcher.load(), [])
+
+
 def make_loop(db: Database, feeds: list[FeedConfig], published: list[RawItem]) -> PollLoop:
     poller = Poller(feeds, PollerStore(db), Fetcher(FetchLimits(allow_private_networks=True)), published.extend)
     return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5))
@@ -103,9 +111,7 @@ async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends
     gate = threading.Event()
     served.resources["/reload-b.xml"].gate = gate
     path = tmp_path / "feeds.yaml"
-    path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
-    watcher = FeedsFileWatcher(path)
-    loop = make_loop(db, watcher.load(), [])
+    watcher, loop = watched(served, db, path, {"reload-a": 60, "reload-b": 60})
     stop = StopSignal()
     running = asyncio.create_task(loop.run(stop))
     try:
@@ -132,9 +138,7 @@ async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends
 def test_an_invalid_file_keeps_the_feeds_the_poller_has_and_is_reported_once_per_change(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
-    path.write_text(feeds_yaml(served, {"reload-a": 60}))
-    watcher = FeedsFileWatcher(path)
-    loop = make_loop(db, watcher.load(), [])
+    watcher, loop = watched(served, db, path, {"reload-a": 60})
     invalid_before = sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") or 0
 
     path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": -5}))  # a negative interval
@@ -158,10 +162,8 @@ def test_a_forced_reload_reads_rotated_credentials(served: FeedServer, db: Datab
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     token = tmp_path / "token"
     token.write_text("first\n")
-    path = tmp_path / "feeds.yaml"
-    path.write_text(feeds_yaml(served, {"reload-a": 60}, extra=f"    auth: {{type: bearer, token_file: {token}}}\n"))
-    watcher = FeedsFileWatcher(path)
-    loop = make_loop(db, watcher.load(), [])
+    watcher, loop = watched(served, db, tmp_path / "feeds.yaml", {"reload-a": 60},
+                            extra=f"    auth: {{type: bearer, token_file: {token}}}\n")
 
     token.write_text("second\n")
     assert watcher.check(loop.apply_feeds) is None  # the feeds file itself did not change
@@ -173,9 +175,7 @@ def test_a_forced_reload_reads_rotated_credentials(served: FeedServer, db: Datab
 def test_a_file_the_state_database_could_not_take_is_applied_at_the_next_check(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
-    path.write_text(feeds_yaml(served, {"reload-a": 60}))
-    watcher = FeedsFileWatcher(path)
-    loop = make_loop(db, watcher.load(), [])
+    watcher, loop = watched(served, db, path, {"reload-a": 60})
     path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
 
     def locked(feeds: list[FeedConfig]) -> FeedSetChange:
