@@ -24,6 +24,7 @@ THROUGHPUT = {
 LAG = "wirefeed_consumer_lag_messages"  # consumers only: the poller has none
 DEAD_LETTERS = "wirefeed_dead_letters_total"
 DEAD_LETTERING = ("normalizer", "sink")  # the stages that dead-letter what they cannot process
+FEEDS_FILE_VALID = "wirefeed_poller_feeds_file_last_reload_successful"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ServiceStatus:
     failing: dict[str, float] | None = None  # per feed: failed polls in a row (poller only)
     missed: dict[str, float] | None = None  # per feed: older pages waiting to be read again (poller only)
     dead_letters: float | None = None  # since the service started
+    feeds_file_valid: bool | None = None  # False: its feeds file changed into an invalid one (poller only)
 
 
 def service_status(name: str, port: int, interval: float = 1.0, host: str = "127.0.0.1") -> ServiceStatus:
@@ -55,8 +57,10 @@ def service_status(name: str, port: int, interval: float = 1.0, host: str = "127
     letters = metric_total(second, DEAD_LETTERS) if name in DEAD_LETTERING else None
     if name != "poller":
         return ServiceStatus(name, port, True, ready, rate, lag, dead_letters=letters)
+    valid = second.get(FEEDS_FILE_VALID)
     return ServiceStatus(name, port, True, ready, rate, lag, _per_feed(second, "wirefeed_poller_consecutive_failures"),
-                         _per_feed(second, "wirefeed_poller_missed_pages"), letters)
+                         _per_feed(second, "wirefeed_poller_missed_pages"), letters,
+                         feeds_file_valid=None if valid is None else valid == 1)
 
 
 def _per_feed(values: Mapping[str, float], gauge: str) -> dict[str, float]:
@@ -83,6 +87,9 @@ def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> 
     if poller is None or poller.failing is None:
         console.print("feed failures unknown: the poller does not answer")
         return
+    if poller.feeds_file_valid is False:
+        console.print("[red]the feeds file was changed into an invalid one[/]: the poller polls the feeds of the last "
+                      "valid one (its `feeds_file_invalid` log line and `wirefeed feeds check FILE` say why)")
     failing, missed = poller.failing, poller.missed or {}
     troubled = sorted(failing.keys() | missed.keys(), key=lambda feed: (-failing.get(feed, 0), -missed.get(feed, 0)))
     if troubled:

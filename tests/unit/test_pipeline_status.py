@@ -81,3 +81,20 @@ def test_services_that_do_not_answer_show_nothing_made_up(capsys: pytest.Capture
     assert [rows[name][1:] for name in ("poller", "normalizer", "sink")] == [["unreachable", "-", "-", "-"]] * 3
     assert "feed failures unknown: the poller does not answer" in out
     assert "no failing feeds" not in out
+
+
+def test_status_says_when_the_poller_kept_its_feeds_because_the_file_is_invalid(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = []
+    for valid in (0, 1):
+        servers = {name: serve(Endpoints(True, counter, f"wirefeed_poller_feeds_file_last_reload_successful {valid}\n"))
+                   for name, counter in (("poller", "wirefeed_poller_items_published_total"),
+                                         ("normalizer", "wirefeed_normalizer_items_consumed_total"),
+                                         ("sink", "wirefeed_sink_rows_written_total"))}
+        try:
+            main({name: port_of(server) for name, server in servers.items()}, interval=0.1)
+        finally:
+            for server in servers.values():
+                server.stop()
+        outcomes.append("the feeds file was changed into an invalid one" in capsys.readouterr().out)
+    assert outcomes == [True, False]
