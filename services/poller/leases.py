@@ -43,6 +43,14 @@ class LeaseStore:
                 [(feed_id, feed_id, EPOCH) for feed_id in feed_ids],
             )
 
+    def make_due(self, feed_ids: list[str], now: datetime) -> None:
+        """Make these feeds claimable now, unless a poller is polling one (it gives it back when done)."""
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "UPDATE poller_leases SET expires_at = ? WHERE feed_id = ? AND owner = '' AND expires_at > ?",
+                [(now, feed_id, now) for feed_id in feed_ids],
+            )
+
     def claim_due(self, feed_ids: list[str], now: datetime) -> set[str]:
         """Of these feeds, the ones this poller now holds: due (or abandoned) ones, or its own."""
         claimed: set[str] = set()

@@ -71,15 +71,19 @@ class PollLoop:
             renewer.cancel()
 
     def apply_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
-        """Poll a new feed set, as a restart with it would: a new feed is due at its stored next attempt
-        (at once if it was never polled), a changed one keeps its schedule and polls with its new settings
-        from its next poll, a removed one is dropped (once its poll in hand, if any, ends)."""
-        # First: a database error leaves the old set whole. Only new feeds: 10,000 feeds are not rewritten.
-        self.leases.ensure([feed.id for feed in feeds if feed.id not in self.poller.feeds])
-        change = self.poller.replace_feeds(feeds)
-        self.poller.load_states(change.added)
-        for fid in change.added:
-            self._finished(fid, EPOCH)
+        """Poll a new feed set: an added or changed feed is polled at once (a changed one may be backing off
+        from the very failure the change fixes; one being polled right now uses its new settings from its
+        next poll), a removed one is dropped once its poll in hand, if any, ends."""
+        change = self.poller.feed_changes(feeds)
+        now = self.clock()
+        due = change.added + change.changed
+        # The database first: if it fails, nothing has changed yet, and the next check tries it all again.
+        self.leases.ensure(change.added)
+        self.leases.make_due(due, now)
+        self.poller.replace_feeds(feeds)
+        self.poller.load_states(due)  # a changed URL starts over, as at start-up
+        for fid in due:
+            self._schedule(fid, now)
         for fid in change.removed:
             self._next_try.pop(fid, None)  # its heap entries are skipped as superseded
         return change

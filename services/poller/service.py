@@ -125,15 +125,19 @@ class Poller:
         for state in self.store.feed_states({fid: str(self.feeds[fid].url) for fid in ids}).values():
             self._remember(state)
 
-    def replace_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
-        """Poll this feed set from now on. A removed feed's poll in hand still ends (``forget`` it then)."""
+    def feed_changes(self, feeds: list[FeedConfig]) -> FeedSetChange:
+        """What polling this feed set instead would change."""
         configured = {feed.id: feed for feed in feeds}
-        change = FeedSetChange(
+        return FeedSetChange(
             added=[fid for fid in configured if fid not in self.feeds],
             removed=[fid for fid in self.feeds if fid not in configured],
             changed=[fid for fid, feed in configured.items() if fid in self.feeds and feed != self.feeds[fid]],
         )
-        self.feeds = configured
+
+    def replace_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
+        """Poll this feed set from now on. A removed feed's poll in hand still ends (``forget`` it then)."""
+        change = self.feed_changes(feeds)
+        self.feeds = {feed.id: feed for feed in feeds}
         for fid in change.removed:
             self.forget(fid)
         return change

@@ -106,6 +106,29 @@ async def test_a_changed_file_adds_drops_and_changes_feeds_while_the_loop_runs(
     assert sample("wirefeed_poller_feeds_file_last_reload_successful") == 1
 
 
+async def test_a_changed_feed_is_polled_at_once_even_while_it_backs_off(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 3600}).replace("/reload-a.xml", "/wrong.xml"))
+    watcher = FeedsFileWatcher(path)
+    published: list[RawItem] = []
+    loop = make_loop(db, watcher.load(), published)
+    stop = StopSignal()
+    running = asyncio.create_task(loop.run(stop))
+    try:
+        await until(lambda: loop.poller.states.get("reload-a") is not None
+                    and loop.poller.states["reload-a"].consecutive_failures == 1)  # a 404: backing off
+        path.write_text(feeds_yaml(served, {"reload-a": 3600}))  # the URL fixed
+        assert watcher.check(loop.apply_feeds) == FeedSetChange(added=[], removed=[], changed=["reload-a"])
+        await until(lambda: bool(published))  # not an hour (or its back-off) later
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await loop.poller.fetcher.aclose()
+    assert [item.feed_id for item in published] == ["reload-a"]
+    assert loop.poller.states["reload-a"].consecutive_failures == 0
+
+
 async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     gate = threading.Event()
