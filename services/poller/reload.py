@@ -1,9 +1,9 @@
 """The feeds file read again while the poller runs: when its bytes change, or at once on SIGHUP.
 
 A valid file is applied by ``PollLoop.apply_feeds`` (new and changed feeds polled at once, removed ones
-dropped); SIGHUP also reads every feed's credentials again, for rotated token and password files. An invalid file changes
-nothing: the poller keeps polling the feeds it had, logs why once per change (``feeds_file_invalid``)
-and shows it in ``wirefeed_poller_feeds_file_last_reload_successful``.
+dropped); SIGHUP also reads every feed's credentials again, for rotated token and password files. An
+invalid file changes nothing: the poller keeps polling the feeds it had, logs why once per change
+(``feeds_file_invalid``) and shows it in ``wirefeed_poller_feeds_file_last_reload_successful``.
 """
 
 from __future__ import annotations
