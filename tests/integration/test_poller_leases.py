@@ -41,6 +41,18 @@ def test_a_feed_is_held_by_one_poller_and_handed_over_only_when_due(db: Database
     assert b.claim_due(["f1"], at(61)) == {"f1"}
 
 
+def test_a_feed_made_due_can_be_claimed_at_once_unless_it_is_being_polled(db: Database) -> None:
+    a, b = LeaseStore(db, "a", ttl_seconds=30), LeaseStore(db, "b", ttl_seconds=30)
+    a.ensure(FEEDS)
+    assert a.claim_due(FEEDS, NOW) == set(FEEDS)
+    PollerStore(db).save_feed_state(FeedState("f1", "http://x.example/1", next_attempt_at=at(3600)))
+    a.release("f1", at(1))  # free, due in an hour; f2 and f3 are still being polled by a
+    b.make_due(FEEDS, at(2))
+    assert holders(db)["f1"] == ("", at(2))
+    assert holders(db)["f2"] == ("a", at(30))  # a poll in hand keeps its lease
+    assert b.claim_due(FEEDS, at(3)) == {"f1"}
+
+
 def test_leases_of_a_poller_that_stopped_renewing_are_taken_over_after_the_ttl(db: Database) -> None:
     a, b = LeaseStore(db, "a", ttl_seconds=30), LeaseStore(db, "b", ttl_seconds=30)
     a.ensure(FEEDS)
