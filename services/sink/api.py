@@ -14,7 +14,6 @@ import hmac
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import unquote
 
 import structlog
@@ -30,7 +29,7 @@ from services.sink.api_limits import (
     MAX_QUERY_CHARS,
     STORY_MAX_ARTICLES,
 )
-from services.sink.reads import ArticleKey, Reader, StoryVersions
+from services.sink.reads import ArticleKey, Reader
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +110,7 @@ class ReadApi:
         story = self.reader.story(story_id, limit=STORY_MAX_ARTICLES)
         if story is None:
             raise ApiError(404, f"no story {story_id}")
-        return Response.json(_story_body(story))
+        return Response.json(story.as_json())
 
     def _guarded(self, handler: Callable[[Request], Response]) -> Route:
         def route(request: Request) -> Response:
@@ -146,20 +145,6 @@ def _retrying(handler: Callable[[Request], Response], request: Request) -> Respo
     except TRANSIENT_ERRORS as error:
         log.info("read_api_retry", error=str(error)[:300])
         return handler(request)
-
-
-def _story_body(story: StoryVersions) -> dict[str, Any]:
-    versions: dict[int, list[dict[str, Any]]] = {}
-    for article in story.articles:
-        versions.setdefault(int(article["version"]), []).append(article)
-    return {
-        "story_id": story.story_id,
-        "latest_version": story.latest_version,
-        "latest_article_id": story.latest_article_id,
-        "outlets": story.outlets,
-        "versions": [{"version": v, "copies": copies} for v, copies in sorted(versions.items())],
-        "truncated": story.truncated,
-    }
 
 
 def _known_parameters(request: Request, known: frozenset[str]) -> None:

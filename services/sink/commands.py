@@ -12,6 +12,7 @@ from services.core.timestamps import timestamp_argument
 
 if TYPE_CHECKING:
     from services.core.db import Database
+    from services.sink.reads import StoryVersions
 
 T = TypeVar("T")
 
@@ -45,6 +46,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
     stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
     stories.set_defaults(handler=_stories)
+    story = commands.add_parser("story", help="one story: every version and every outlet's copy, oldest first")
+    story.add_argument("story_id")
+    story.add_argument("--json", action="store_true", help="the story as JSON (as GET /stories/{id} gives it)")
+    story.set_defaults(handler=_story)
     sources = commands.add_parser("sources", help="feeds that stored articles: how many, first and last stored")
     sources.add_argument("--json", action="store_true", help="one source as JSON per line (as GET /sources lists it)")
     sources.set_defaults(handler=_sources)
@@ -107,6 +112,39 @@ def _stories(args: argparse.Namespace) -> int:
                              f"\t{story.status(now)}\n")
 
     return _with_database(run)
+
+
+def _story(args: argparse.Namespace) -> int:
+    from services.sink.reads import Reader
+
+    missing = []
+
+    def run(db: Database) -> None:
+        story = Reader(db).story(args.story_id, limit=MAX_SEARCH_LIMIT)
+        if story is None:
+            missing.append(args.story_id)
+        else:
+            _print_story(story, as_json=args.json)
+
+    status = _with_database(run)
+    if missing:
+        print(f"wirefeed: no story {args.story_id}", file=sys.stderr)
+        return 1
+    return status
+
+
+def _print_story(story: StoryVersions, *, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        sys.stdout.write(json.dumps(story.as_json()) + "\n")
+        return
+    for article in story.articles:
+        copy = "copy" if article.get("duplicate_of") else "own"
+        sys.stdout.write(f"v{article['version']}\t{article['published_at']}\t{article['feed_id']}\t{copy}"
+                         f"\t{_one_line(article['title'])}\t{article['id']}\t{article.get('pubstatus', 'usable')}\n")
+    if story.truncated:
+        print(f"wirefeed: only the story's first {MAX_SEARCH_LIMIT} articles are listed", file=sys.stderr)
 
 
 def _sources(args: argparse.Namespace) -> int:

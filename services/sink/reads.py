@@ -139,6 +139,21 @@ class StoryVersions:
     def outlets(self) -> int:
         return len({a["feed_id"] for a in self.articles})
 
+    def as_json(self) -> dict[str, Any]:
+        """The story as ``GET /stories/{id}`` and ``wirefeed story --json`` give it: its versions, each with
+        every outlet's copy."""
+        versions: dict[int, list[dict[str, Any]]] = {}
+        for article in self.articles:
+            versions.setdefault(int(article["version"]), []).append(article)
+        return {
+            "story_id": self.story_id,
+            "latest_version": self.latest_version,
+            "latest_article_id": self.latest_article_id,
+            "outlets": self.outlets,
+            "versions": [{"version": v, "copies": copies} for v, copies in sorted(versions.items())],
+            "truncated": self.truncated,
+        }
+
 
 @dataclass(frozen=True)
 class Fts5Search:

@@ -1,4 +1,4 @@
-"""`wirefeed search`, `stories`, `sources` and `export` against both engines."""
+"""`wirefeed search`, `stories`, `story`, `sources` and `export` against both engines."""
 
 from __future__ import annotations
 
@@ -120,6 +120,29 @@ def test_export_can_leave_out_what_may_not_be_published(stored: str, capsys: pyt
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000020"]
 
 
+def test_story_prints_every_version_and_copy_oldest_first(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqlStore(Database(stored))
+    copy = article(5, story="s", version=2, feed_id="feed-d").model_copy(update={"duplicate_of": "article-000001"})
+    store.write([copy, article(6, story="s", version=3).model_copy(update={"pubstatus": PubStatus.CANCELED})],
+                {(TOPIC, 0): 6}, datetime.now(UTC))
+    store.close()
+    assert main(["story", "s"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [(v, feed, copy, article_id, status) for v, _, feed, copy, _, article_id, status in lines] == [
+        ("v1", "feed-a", "own", "article-000001", "usable"), ("v2", "feed-b", "own", "article-000002", "usable"),
+        ("v2", "feed-c", "own", "article-000003", "usable"), ("v2", "feed-d", "copy", "article-000005", "usable"),
+        ("v3", "feed-a", "own", "article-000006", "canceled")]
+    assert main(["story", "s", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["latest_version"], body["outlets"], [v["version"] for v in body["versions"]]) == (3, 4, [1, 2, 3])
+
+
+def test_an_unknown_story_is_one_line_and_status_1(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["story", "nope"]) == 1
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "wirefeed: no story nope\n")
+
+
 def test_sources_prints_each_feed_with_its_stored_articles(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sources"]) == 0
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
@@ -143,7 +166,7 @@ def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     assert exit_.value.code == 2
 
 
-@pytest.mark.parametrize("argv", [["search", "x"], ["stories"], ["sources"], ["export"],
+@pytest.mark.parametrize("argv", [["search", "x"], ["stories"], ["story", "s"], ["sources"], ["export"],
                                   ["purge", "--older-than-days", "1"]])
 def test_a_missing_sqlite_file_is_named_and_not_created(argv: list[str], sqlite_url: str,
                                                         monkeypatch: pytest.MonkeyPatch,
