@@ -51,6 +51,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
         asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner,
                          watcher=watcher))
     finally:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: its default action would cut the flush short
         producer.flush(timeout=30)
         producer.close(timeout=30)
         server.stop()

@@ -90,9 +90,13 @@ class FeedsFileWatcher:
                 await asyncio.wait_for(hangup.wait(), timeout=every)
             force = hangup.is_set()
             hangup.clear()
-            found = await asyncio.to_thread(self.read_if_changed, force=force)
-            if found is not None:
-                self.apply(apply, *found)
+            try:
+                found = await asyncio.to_thread(self.read_if_changed, force=force)
+                if found is not None:
+                    self.apply(apply, *found)
+            except Exception:  # a bug must not end reloading for the life of the process unnoticed
+                log.exception("feeds_file_reload_failed")
+                metrics.FEEDS_FILE_VALID.set(0)
 
 
 def _digest(content: bytes) -> str:

@@ -158,6 +158,28 @@ async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends
     assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-b") is None
 
 
+async def test_a_reload_that_fails_unexpectedly_is_tried_again_at_the_next_check(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    watcher, loop = watched(served, db, path, {"reload-a": 60})
+    calls: list[int] = []
+
+    def apply(feeds: list[FeedConfig]) -> FeedSetChange:
+        calls.append(len(feeds))
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return loop.apply_feeds(feeds)
+
+    watching = asyncio.create_task(watcher.watch(apply, asyncio.Event(), every=0.05))
+    try:
+        path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
+        await until(lambda: len(loop.poller.feeds) == 2)
+    finally:
+        watching.cancel()
+    assert calls == [2, 2]  # the watcher lived on, and read the file it had failed on again
+    assert sample("wirefeed_poller_feeds_file_last_reload_successful") == 1
+
+
 def test_an_invalid_file_keeps_the_feeds_the_poller_has_and_is_reported_once_per_change(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
