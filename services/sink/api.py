@@ -1,10 +1,10 @@
 """The sink's read-only HTTP API, served beside ``/metrics`` on the sink's port.
 
-``GET /articles``, ``GET /stories`` and ``GET /sources`` (paged: each answer's ``next`` goes in the next request's
-``after``), ``GET /articles/{article_id}``, ``GET /stories/{story_id}`` and ``GET /openapi.json``.
-Every input is validated before it reaches a query (400 with a JSON error otherwise), results are
-bounded, and user input only ever travels as bound parameters. With a token configured, these routes
-(not the health and metrics endpoints) require ``Authorization: Bearer <token>``.
+``GET /articles``, ``GET /stories`` and ``GET /sources`` (paged: each answer's ``next`` goes in the
+next request's ``after``), ``GET /articles/{article_id}``, ``GET /stories/{story_id}`` and
+``GET /openapi.json``. Every input is validated before it reaches a query (400 with a JSON error
+otherwise), results are bounded, and user input only ever travels as bound parameters. With a token
+configured, these routes (not the health and metrics endpoints) require ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
