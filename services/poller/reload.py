@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,11 +25,15 @@ from services.poller.service import FeedSetChange
 log = structlog.get_logger(__name__)
 
 Apply = Callable[[list[FeedConfig]], FeedSetChange]
+# A file written this recently may still be being written (`cat > feeds.yaml`, an editor saving in place):
+# it is read at the next check instead, so a half-written file is neither applied nor reported.
+SETTLE_SECONDS = 1.0
 
 
 class FeedsFileWatcher:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, settle_seconds: float = SETTLE_SECONDS) -> None:
         self.path = path
+        self.settle_seconds = settle_seconds
         self._digest: str | None = None  # of the content last read, valid or not: each change is read once
 
     def load(self) -> list[FeedConfig]:
@@ -49,13 +54,19 @@ class FeedsFileWatcher:
             self._invalid(error, _digest(str(error).encode()), force=force)
             return None
         digest = _digest(content)
-        if digest == self._digest and not force:
+        if not force and (digest == self._digest or self._settling()):
             return None
         try:
             return parse_feeds(content, self.path), digest
         except FeedsFileError as error:
             self._invalid(error, digest, force=force)
             return None
+
+    def _settling(self) -> bool:
+        try:
+            return time.time() - self.path.stat().st_mtime < self.settle_seconds
+        except OSError:
+            return False  # gone since it was read: what was read stands
 
     def _invalid(self, error: FeedsFileError, digest: str, *, force: bool) -> None:
         if force or digest != self._digest:

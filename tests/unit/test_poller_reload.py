@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -53,7 +54,7 @@ def watched(server: FeedServer, db: Database, path: Path, intervals: dict[str, f
             extra: str = "") -> tuple[FeedsFileWatcher, PollLoop]:
     """A feeds file with these feeds, its watcher, and a loop polling what it loaded."""
     path.write_text(feeds_yaml(server, intervals, extra))
-    watcher = FeedsFileWatcher(path)
+    watcher = FeedsFileWatcher(path, settle_seconds=0)
     return watcher, make_loop(db, watcher.load(), [])
 
 
@@ -72,7 +73,7 @@ async def test_a_changed_file_adds_drops_and_changes_feeds_while_the_loop_runs(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
     path.write_text(feeds_yaml(served, {"reload-a": 0.2, "reload-b": 0.2}))
-    watcher = FeedsFileWatcher(path)
+    watcher = FeedsFileWatcher(path, settle_seconds=0)
     published: list[RawItem] = []
     loop = make_loop(db, watcher.load(), published)
     stop, hangup = StopSignal(), asyncio.Event()
@@ -110,7 +111,7 @@ async def test_a_changed_feed_is_polled_at_once_even_while_it_backs_off(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
     path.write_text(feeds_yaml(served, {"reload-a": 3600}).replace("/reload-a.xml", "/wrong.xml"))
-    watcher = FeedsFileWatcher(path)
+    watcher = FeedsFileWatcher(path, settle_seconds=0)
     published: list[RawItem] = []
     loop = make_loop(db, watcher.load(), published)
     stop = StopSignal()
@@ -201,6 +202,22 @@ def test_an_invalid_file_keeps_the_feeds_the_poller_has_and_is_reported_once_per
     assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b"], removed=[], changed=[])
     assert sample("wirefeed_poller_feeds_file_last_reload_successful") == 1
     assert watcher.check(loop.apply_feeds) is None  # unchanged since
+
+
+def test_a_file_still_being_written_is_read_at_a_later_check(served: FeedServer, db: Database,
+                                                               tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 60}))
+    watcher = FeedsFileWatcher(path, settle_seconds=60)
+    loop = make_loop(db, watcher.load(), [])
+    invalid_before = sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") or 0
+    path.write_text("feeds:\n  - id: reload-b\n")  # the first bytes of a file being written
+    assert watcher.check(loop.apply_feeds) is None
+    assert sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") == invalid_before  # not reported
+    path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))  # written whole
+    written = path.stat().st_mtime - 120
+    os.utime(path, (written, written))  # and two minutes have passed
+    assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b"], removed=[], changed=[])
 
 
 def test_a_forced_reload_reads_rotated_credentials(served: FeedServer, db: Database, tmp_path: Path,
