@@ -1,4 +1,4 @@
-"""Per-feed credentials: read once at start-up, sent only to the feed's origin, never shown anywhere."""
+"""Per-feed credentials: read when the feeds file is loaded, sent only to the feed's origin, never shown anywhere."""
 
 from __future__ import annotations
 
