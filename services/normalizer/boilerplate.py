@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 # Longer paragraphs are story text: no rule applies to them, so a news paragraph that happens to
 # mention a newsletter or an ad blocker is never removed.
@@ -274,6 +274,12 @@ def paragraph_key(paragraph: str) -> str | None:
     return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
 
 
+class Boilerplate(Protocol):
+    """What normalize() asks of learned boilerplate."""
+
+    def is_boilerplate(self, feed_id: str, paragraph: str) -> bool: ...
+
+
 class BoilerplateModel:
     """Per source (feed id), the paragraphs that recur in at least ``min_items`` distinct items.
 
@@ -318,6 +324,11 @@ class BoilerplateModel:
 
     def sources(self) -> list[str]:
         return list(self._sources)
+
+    def items_seen(self, feed_id: str) -> int:
+        """Distinct items observed of a source (up to ``max_keys``)."""
+        source = self._sources.get(feed_id)
+        return len(source.keys) if source else 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state, least recently used first so that :meth:`from_dict` rebuilds the same LRU."""

@@ -9,12 +9,25 @@ enough to learn what a source repeats.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from schemas import Article
+import structlog
+
+from schemas import Article, RawItem
 from services.core.db import Database
-from services.normalizer.boilerplate import BoilerplateModel
+from services.normalizer.boilerplate import Boilerplate, BoilerplateModel
+from services.normalizer.clean import html_to_text, parse_body
+from services.normalizer.minhash import casefold_words
+from services.normalizer.wire import strip_prefixes
+
+log = structlog.get_logger(__name__)
+
+# A source that has sent fewer items than this is new: its paragraphs are also counted within the batch
+# at hand, so that the first page of a new feed loses what the source repeats, not only the items after
+# it. Later batches rely on the learned model alone (counting costs a second parse of each body).
+NEW_SOURCE_ITEMS = 100
 
 
 class LearnedBoilerplate:
@@ -29,6 +42,25 @@ class LearnedBoilerplate:
         state["sources"] = {str(feed_id): json.loads(str(counts)) for feed_id, counts in rows}
         self.model = BoilerplateModel.from_dict(state)
         return self
+
+    def for_batch(self, raws: list[RawItem]) -> Boilerplate:
+        """What to clean a batch with: the learned model, and for a new source with at least the model's
+        ``min_items`` items in the batch, the paragraphs those items repeat among themselves."""
+        per_feed = Counter(raw.feed_id for raw in raws)
+        new = {feed for feed, n in per_feed.items()
+               if n >= self.model.min_items and self.model.items_seen(feed) < NEW_SOURCE_ITEMS}
+        if not new:
+            return self.model
+        batch = BoilerplateModel(min_items=self.model.min_items, max_chars=self.model.max_chars)
+        for raw in raws:
+            if raw.feed_id not in new:
+                continue
+            try:
+                paragraphs = parse_body(raw.content_html or raw.summary_html or "").paragraphs
+                batch.observe(raw.feed_id, paragraphs, item_key=_story_key(raw))
+            except Exception:  # an item normalize() will dead-letter: it just does not count here
+                log.debug("batch_boilerplate_skipped", item=raw.item_id)
+        return _Either(self.model, batch)
 
     def observe(self, article: Article) -> None:
         """Learn from a published article's surviving paragraphs, counting each story once."""
@@ -48,3 +80,20 @@ class LearnedBoilerplate:
             )
         self._dirty.clear()
         return len(rows)
+
+
+def _story_key(raw: RawItem) -> str:
+    """Versions of one story in one batch count once, as the learned model counts a story once: before
+    dedup their headline without its wire slug ("UPDATE 2-") is what tells them apart from other items."""
+    title, _, _ = strip_prefixes(html_to_text(raw.title or ""))
+    return " ".join(casefold_words(title)) or raw.item_id
+
+
+class _Either:
+    """Boilerplate when either model says so."""
+
+    def __init__(self, learned: Boilerplate, batch: Boilerplate) -> None:
+        self.learned, self.batch = learned, batch
+
+    def is_boilerplate(self, feed_id: str, paragraph: str) -> bool:
+        return self.learned.is_boilerplate(feed_id, paragraph) or self.batch.is_boilerplate(feed_id, paragraph)

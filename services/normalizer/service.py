@@ -23,6 +23,7 @@ from services.core.db import TRANSIENT_ERRORS
 from services.core.kafka import dead_letter, fit_message
 from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
+from services.normalizer.boilerplate import Boilerplate
 from services.normalizer.dedup import Decision, DedupConflictError, DedupStore
 from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.neardup import Fingerprint
@@ -49,9 +50,13 @@ class NormalizeBatch:
         with metrics.BATCH_DURATION.time():
             now = self.clock()
             futures: list[object] = []
+            raws = [(record, raw) for record in records
+                    if (raw := self._raw_or_dead_letter(record, futures)) is not None]
+            boilerplate = self.learned.for_batch([raw for _, raw in raws]) if self.learned else None
             # Each fingerprint right after its normalize(), while the body's words are still remembered.
-            normalized = [(article, self.dedup.near.fingerprint(article)) for record in records
-                          if (article := self._article_or_dead_letter(record, now, futures)) is not None]
+            normalized = [(article, self.dedup.near.fingerprint(article)) for record, raw in raws
+                          if (article := self._article_or_dead_letter(record, raw, now, boilerplate, futures))
+                          is not None]
             published: list[str] = []
             for decision in self._decide(normalized, now):
                 if self._counted(decision):
@@ -64,11 +69,18 @@ class NormalizeBatch:
             self._flush(futures)
             self._mark(published)
 
-    def _article_or_dead_letter(self, record: ConsumerRecord, now: datetime, futures: list[object]) -> Article | None:
+    def _raw_or_dead_letter(self, record: ConsumerRecord, futures: list[object]) -> RawItem | None:
         metrics.ITEMS_CONSUMED.inc()
         try:
-            raw = RawItem.from_json(record.value)
-            return normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
+            return RawItem.from_json(record.value)
+        except (ValidationError, ValueError) as error:
+            futures.append(self._dead_letter(record, error))
+            return None
+
+    def _article_or_dead_letter(self, record: ConsumerRecord, raw: RawItem, now: datetime,
+                                boilerplate: Boilerplate | None, futures: list[object]) -> Article | None:
+        try:
+            return normalize(raw, now, boilerplate=boilerplate)
         except NoTextError:
             metrics.ITEMS_SKIPPED.labels("no_text").inc()
             log.debug("item_skipped", item=raw.item_id, reason="no_text")

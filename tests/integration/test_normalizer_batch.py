@@ -15,6 +15,7 @@ from services.core.config import Topics
 from services.core.db import Database
 from services.normalizer import service
 from services.normalizer.dedup import DedupStore
+from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.service import NormalizeBatch
 from tests.factories import raw_item
 from tests.helpers import RecordingProducer, count_transactions
@@ -36,10 +37,13 @@ def records() -> list[ConsumerRecord]:
     raws = [raw_item(1), raw_item(2), raw_item(3, body=SAME_TEXT), raw_item(3, feed_id="feed-b", body=SAME_TEXT)]
     values = [raw.to_bytes() for raw in raws]
     values.insert(2, b"{not json")
-    return [ConsumerRecord(topic=TOPICS.raw_items, partition=0, leader_epoch=None, offset=offset, timestamp=0,
-                           timestamp_type=0, key=b"k", value=value, headers=[], checksum=None,
-                           serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
-            for offset, value in enumerate(values)]
+    return [_record(value, offset) for offset, value in enumerate(values)]
+
+
+def _record(value: bytes, offset: int) -> ConsumerRecord:
+    return ConsumerRecord(topic=TOPICS.raw_items, partition=0, leader_epoch=None, offset=offset, timestamp=0,
+                          timestamp_type=0, key=b"k", value=value, headers=[], checksum=None,
+                          serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
 
 
 def test_a_batch_costs_one_dedup_transaction_and_one_to_mark_it_published(store: DedupStore) -> None:
@@ -50,6 +54,17 @@ def test_a_batch_costs_one_dedup_transaction_and_one_to_mark_it_published(store:
     articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
     assert [a.title for a in articles] == ["Story number 1", "Story number 2", "Story number 3"]  # record order
     assert [topic for topic, _ in producer.sent].count(TOPICS.dead_letter) == 1
+
+
+def test_a_new_feed_s_first_batch_is_cleaned_of_what_its_items_repeat(store: DedupStore) -> None:
+    label = "<p><i>Medscape Medical News</i></p>"
+    raws = [raw_item(n, feed_id="medscape", body=f"<p>Finding {n}: a trial of {n * 7} patients.</p>{label}")
+            for n in range(6)]
+    producer = RecordingProducer()
+    NormalizeBatch(producer, TOPICS, store, learned=LearnedBoilerplate(store.db))(
+        [_record(raw.to_bytes(), offset) for offset, raw in enumerate(raws)])
+    articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
+    assert len(articles) == 6 and not any("Medscape" in a.body_text for a in articles)
 
 
 def test_a_redelivered_batch_publishes_nothing_twice(store: DedupStore) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from schemas import FeedFormat, RawItem
+from services.core.db import Database
 from services.normalizer.boilerplate import (
     BoilerplateModel,
     paragraph_key,
@@ -15,6 +17,7 @@ from services.normalizer.boilerplate import (
     rule_matches,
     strip_tail,
 )
+from services.normalizer.learned import NEW_SOURCE_ITEMS, LearnedBoilerplate
 from services.normalizer.normalize import normalize
 from tests.helpers import corpus_items
 
@@ -302,3 +305,38 @@ def test_real_feed_footers_are_removed(feed: str, footer: str) -> None:
         article = normalize(item, now)
         assert footer not in article.body_text and footer not in (article.body_html or "")
         assert article.body_text  # the story stays
+
+
+LABEL = "Medscape Medical News"  # how Medscape's feed ends every summary, in italics
+
+
+def _medscape(n: int, title: str | None = None, shared: str = "") -> RawItem:
+    paragraphs = [f"Finding number {n} from a trial of {n * 7} patients.", f"The trial ran for {n + 3} months.",
+                  f"Dr Lee number {n} led it.", *([shared] if shared else []), f"<i>{LABEL}</i>"]
+    return _raw(n, paragraphs).model_copy(update={"feed_id": "medscape", "title": title or f"Story {n}"})
+
+
+def test_a_new_source_s_first_batch_loses_what_its_items_repeat(tmp_path: Path) -> None:
+    learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
+    raws = [_medscape(n) for n in range(6)]
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    view = learned.for_batch(raws)
+    assert [LABEL in normalize(raw, now, boilerplate=view).body_text for raw in raws] == [False] * 6
+    # The learned model alone has seen nothing of the source yet: it would keep the label on all six.
+    assert [LABEL in normalize(raw, now, boilerplate=learned.model).body_text for raw in raws] == [True] * 6
+    assert learned.for_batch(raws[:4]) is learned.model  # too few items to tell
+
+
+def test_versions_of_one_story_in_a_batch_count_as_one_item(tmp_path: Path) -> None:
+    learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
+    shared = "The storm made landfall near the harbour on Tuesday night, officials said."
+    raws = [_medscape(n, title=f"UPDATE {n}-Storm hits the coast", shared=shared) for n in range(6)]
+    article = normalize(raws[5], datetime(2024, 1, 2, tzinfo=UTC), boilerplate=learned.for_batch(raws))
+    assert shared in article.body_text  # one story's text, not something the source repeats
+
+
+def test_a_source_with_a_history_is_left_to_the_learned_model(tmp_path: Path) -> None:
+    learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
+    for n in range(NEW_SOURCE_ITEMS):
+        learned.model.observe("medscape", [f"Item {n}."], item_key=str(n))
+    assert learned.for_batch([_medscape(n) for n in range(6)]) is learned.model
