@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 # Longer paragraphs are story text: no rule applies to them, so a news paragraph that happens to
 # mention a newsletter or an ad blocker is never removed.
@@ -274,12 +274,6 @@ def paragraph_key(paragraph: str) -> str | None:
     return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
 
 
-class Boilerplate(Protocol):
-    """What normalize() asks of learned boilerplate."""
-
-    def is_boilerplate(self, feed_id: str, paragraph: str) -> bool: ...
-
-
 class BoilerplateModel:
     """Per source (feed id), the paragraphs that recur in at least ``min_items`` distinct items.
 
@@ -324,6 +318,16 @@ class BoilerplateModel:
 
     def sources(self) -> list[str]:
         return list(self._sources)
+
+    def learn_from(self, other: BoilerplateModel, feed_id: str) -> None:
+        """Take what ``other`` has seen a source repeat in at least ``min_items`` items (its counts)."""
+        counted = other._sources.get(feed_id)
+        if counted is None:
+            return
+        source = self._source(feed_id)
+        for key, n in counted.counts.items():
+            if n >= self.min_items:
+                source.raise_to(key, n, self.max_paragraphs)
 
     def items_seen(self, feed_id: str) -> int:
         """Distinct items observed of a source (up to ``max_keys``)."""
@@ -381,7 +385,10 @@ class _SourceCounts:
         return True
 
     def count(self, key: str, limit: int) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1
+        self.raise_to(key, self.counts.get(key, 0) + 1, limit)
+
+    def raise_to(self, key: str, n: int, limit: int) -> None:
+        self.counts[key] = max(n, self.counts.get(key, 0))
         self.counts.move_to_end(key)
         if len(self.counts) > limit:
             self.counts.popitem(last=False)

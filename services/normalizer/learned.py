@@ -17,7 +17,7 @@ import structlog
 
 from schemas import Article, RawItem
 from services.core.db import Database
-from services.normalizer.boilerplate import Boilerplate, BoilerplateModel
+from services.normalizer.boilerplate import BoilerplateModel
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.minhash import casefold_words
 from services.normalizer.wire import strip_prefixes
@@ -43,14 +43,14 @@ class LearnedBoilerplate:
         self.model = BoilerplateModel.from_dict(state)
         return self
 
-    def for_batch(self, raws: list[RawItem]) -> Boilerplate:
-        """What to clean a batch with: the learned model, and for a new source with at least the model's
-        ``min_items`` items in the batch, the paragraphs those items repeat among themselves."""
+    def learn_batch(self, raws: list[RawItem]) -> None:
+        """Before a batch is cleaned: for a new source with at least ``min_items`` items in it, learn what
+        those items repeat among themselves, as if they had been published one by one before it."""
         per_feed = Counter(raw.feed_id for raw in raws)
         new = {feed for feed, n in per_feed.items()
                if n >= self.model.min_items and self.model.items_seen(feed) < NEW_SOURCE_ITEMS}
         if not new:
-            return self.model
+            return
         batch = BoilerplateModel(min_items=self.model.min_items, max_chars=self.model.max_chars)
         for raw in raws:
             if raw.feed_id not in new:
@@ -60,7 +60,9 @@ class LearnedBoilerplate:
                 batch.observe(raw.feed_id, paragraphs, item_key=_story_key(raw))
             except Exception:  # an item normalize() will dead-letter: it just does not count here
                 log.debug("batch_boilerplate_skipped", item=raw.item_id)
-        return _Either(self.model, batch)
+        for feed in new:
+            self.model.learn_from(batch, feed)
+            self._dirty.add(feed)
 
     def observe(self, article: Article) -> None:
         """Learn from a published article's surviving paragraphs, counting each story once."""
@@ -87,13 +89,3 @@ def _story_key(raw: RawItem) -> str:
     dedup their headline without its wire slug ("UPDATE 2-") is what tells them apart from other items."""
     title, _, _ = strip_prefixes(html_to_text(raw.title or ""))
     return " ".join(casefold_words(title)) or raw.item_id
-
-
-class _Either:
-    """Boilerplate when either model says so."""
-
-    def __init__(self, learned: Boilerplate, batch: Boilerplate) -> None:
-        self.learned, self.batch = learned, batch
-
-    def is_boilerplate(self, feed_id: str, paragraph: str) -> bool:
-        return self.learned.is_boilerplate(feed_id, paragraph) or self.batch.is_boilerplate(feed_id, paragraph)

@@ -25,7 +25,7 @@ from datetime import datetime
 from schemas import Article, Dateline, PubStatus, RawItem, Source
 from services.normalizer.agencies import canonical_agency, clean_author, find_agency, is_non_person
 from services.normalizer.body import Body
-from services.normalizer.boilerplate import TRAILING_TAIL, Boilerplate, rule_matches, strip_tail
+from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.credits import listed_people, parse_byline_field
 from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
@@ -66,7 +66,7 @@ _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
 
 
-def normalize(raw: RawItem, now: datetime, *, boilerplate: Boilerplate | None = None) -> Article:
+def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
     """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
     title, prefixes, prefix_version = strip_prefixes(html_to_text(raw.title or "").replace("\n\n", " "))
@@ -130,7 +130,7 @@ def content_fingerprint(title: str, body_text: str) -> str:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
-def _clean(body: Body, feed_id: str, model: Boilerplate | None) -> WireText:
+def _clean(body: Body, feed_id: str, model: BoilerplateModel | None) -> WireText:
     """Mark boilerplate, credit and byline paragraphs on ``body``; return what the text said."""
     paragraphs = body.paragraphs
     removed = rule_matches(paragraphs, body.link_density)
@@ -167,7 +167,7 @@ def _trim_tail(body: Body, removed: set[int]) -> None:
         body.trim_end(last, TRAILING_TAIL, text)
 
 
-def _learned(paragraphs: list[str], removed: set[int], feed_id: str, model: Boilerplate) -> set[int]:
+def _learned(paragraphs: list[str], removed: set[int], feed_id: str, model: BoilerplateModel) -> set[int]:
     candidates = [i for i in range(len(paragraphs)) if i not in removed]
     hits = {i for i in candidates if model.is_boilerplate(feed_id, paragraphs[i])}
     return set() if len(hits) > LEARNED_MAX_SHARE * len(candidates) else hits

@@ -23,7 +23,6 @@ from services.core.db import TRANSIENT_ERRORS
 from services.core.kafka import dead_letter, fit_message
 from services.core.metrics import DEAD_LETTERS
 from services.normalizer import metrics
-from services.normalizer.boilerplate import Boilerplate
 from services.normalizer.dedup import Decision, DedupConflictError, DedupStore
 from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.neardup import Fingerprint
@@ -52,11 +51,11 @@ class NormalizeBatch:
             futures: list[object] = []
             raws = [(record, raw) for record in records
                     if (raw := self._raw_or_dead_letter(record, futures)) is not None]
-            boilerplate = self.learned.for_batch([raw for _, raw in raws]) if self.learned else None
+            if self.learned:
+                self.learned.learn_batch([raw for _, raw in raws])
             # Each fingerprint right after its normalize(), while the body's words are still remembered.
             normalized = [(article, self.dedup.near.fingerprint(article)) for record, raw in raws
-                          if (article := self._article_or_dead_letter(record, raw, now, boilerplate, futures))
-                          is not None]
+                          if (article := self._article_or_dead_letter(record, raw, now, futures)) is not None]
             published: list[str] = []
             for decision in self._decide(normalized, now):
                 if self._counted(decision):
@@ -78,9 +77,9 @@ class NormalizeBatch:
             return None
 
     def _article_or_dead_letter(self, record: ConsumerRecord, raw: RawItem, now: datetime,
-                                boilerplate: Boilerplate | None, futures: list[object]) -> Article | None:
+                                futures: list[object]) -> Article | None:
         try:
-            return normalize(raw, now, boilerplate=boilerplate)
+            return normalize(raw, now, boilerplate=self.learned.model if self.learned else None)
         except NoTextError:
             metrics.ITEMS_SKIPPED.labels("no_text").inc()
             log.debug("item_skipped", item=raw.item_id, reason="no_text")

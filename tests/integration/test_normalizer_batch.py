@@ -56,15 +56,17 @@ def test_a_batch_costs_one_dedup_transaction_and_one_to_mark_it_published(store:
     assert [topic for topic, _ in producer.sent].count(TOPICS.dead_letter) == 1
 
 
-def test_a_new_feed_s_first_batch_is_cleaned_of_what_its_items_repeat(store: DedupStore) -> None:
+def test_a_new_feed_s_first_batch_is_cleaned_of_what_its_items_repeat_and_so_are_later_ones(
+        store: DedupStore) -> None:
     label = "<p><i>Medscape Medical News</i></p>"
     raws = [raw_item(n, feed_id="medscape", body=f"<p>Finding {n}: a trial of {n * 7} patients.</p>{label}")
-            for n in range(6)]
+            for n in range(7)]
     producer = RecordingProducer()
-    NormalizeBatch(producer, TOPICS, store, learned=LearnedBoilerplate(store.db))(
-        [_record(raw.to_bytes(), offset) for offset, raw in enumerate(raws)])
+    normalize_batch = NormalizeBatch(producer, TOPICS, store, learned=LearnedBoilerplate(store.db))
+    normalize_batch([_record(raw.to_bytes(), offset) for offset, raw in enumerate(raws[:6])])
+    normalize_batch([_record(raws[6].to_bytes(), 6)])  # the next poll: one new item, too few to count alone
     articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
-    assert len(articles) == 6 and not any("Medscape" in a.body_text for a in articles)
+    assert len(articles) == 7 and not any("Medscape" in a.body_text for a in articles)
 
 
 def test_a_redelivered_batch_publishes_nothing_twice(store: DedupStore) -> None:

@@ -317,21 +317,23 @@ def _medscape(n: int, title: str | None = None, shared: str = "") -> RawItem:
 
 
 def test_a_new_source_s_first_batch_loses_what_its_items_repeat(tmp_path: Path) -> None:
-    learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
     raws = [_medscape(n) for n in range(6)]
     now = datetime(2024, 1, 2, tzinfo=UTC)
-    view = learned.for_batch(raws)
-    assert [LABEL in normalize(raw, now, boilerplate=view).body_text for raw in raws] == [False] * 6
-    # The learned model alone has seen nothing of the source yet: it would keep the label on all six.
+    learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
+    learned.learn_batch(raws[:4])  # too few items to tell
+    # The model has seen nothing of the source yet: it keeps the label.
     assert [LABEL in normalize(raw, now, boilerplate=learned.model).body_text for raw in raws] == [True] * 6
-    assert learned.for_batch(raws[:4]) is learned.model  # too few items to tell
+    learned.learn_batch(raws)
+    assert [LABEL in normalize(raw, now, boilerplate=learned.model).body_text for raw in raws] == [False] * 6
+    assert LABEL not in normalize(_medscape(7), now, boilerplate=learned.model).body_text  # and later items
 
 
 def test_versions_of_one_story_in_a_batch_count_as_one_item(tmp_path: Path) -> None:
     learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
     shared = "The storm made landfall near the harbour on Tuesday night, officials said."
     raws = [_medscape(n, title=f"UPDATE {n}-Storm hits the coast", shared=shared) for n in range(6)]
-    article = normalize(raws[5], datetime(2024, 1, 2, tzinfo=UTC), boilerplate=learned.for_batch(raws))
+    learned.learn_batch(raws)
+    article = normalize(raws[5], datetime(2024, 1, 2, tzinfo=UTC), boilerplate=learned.model)
     assert shared in article.body_text  # one story's text, not something the source repeats
 
 
@@ -339,4 +341,5 @@ def test_a_source_with_a_history_is_left_to_the_learned_model(tmp_path: Path) ->
     learned = LearnedBoilerplate(Database(f"sqlite:///{tmp_path / 'dedup.db'}"))
     for n in range(NEW_SOURCE_ITEMS):
         learned.model.observe("medscape", [f"Item {n}."], item_key=str(n))
-    assert learned.for_batch([_medscape(n) for n in range(6)]) is learned.model
+    learned.learn_batch([_medscape(n) for n in range(6)])
+    assert LABEL in normalize(_medscape(9), datetime(2024, 1, 2, tzinfo=UTC), boilerplate=learned.model).body_text
