@@ -54,10 +54,8 @@ def document(*, token_required: bool) -> dict[str, Any]:
 
 
 def _articles_operation() -> dict[str, Any]:
-    return {
-        "operationId": "listArticles",
-        "summary": "Stored articles, newest first (by published_at), optionally full-text searched",
-        "parameters": [
+    return _operation(
+        "listArticles", "Stored articles, newest first (by published_at), optionally full-text searched", [
             _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
                    "Full-text query in web-search syntax: every word must occur, quoted phrases, OR between "
                    "alternatives, -word to exclude (SQLite cannot search on exclusions alone)."),
@@ -65,82 +63,64 @@ def _articles_operation() -> dict[str, Any]:
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
-            _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                   "How many articles at most"),
+            _limit("articles"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
                    "The `next` value of the previous page's answer, with the same q, since and source: "
                    "this page starts where that one ended"),
-        ],
-        "responses": {
-            "200": _json("Matching articles", {"$ref": "#/components/schemas/ArticleList"}),
-            **_errors("400", "401", "500", "503"),
-        },
-    }
+        ], ("Matching articles", "ArticleList"), _LIST_ERRORS)
 
 
 def _stories_operation() -> dict[str, Any]:
-    return {
-        "operationId": "listStories",
-        "summary": "Stories, newest first by their latest version's published_at: one line each, with how many "
-                   "outlets carried it",
-        "parameters": [
+    return _operation(
+        "listStories", "Stories, newest first by their latest version's published_at: one line each, with how "
+                       "many outlets carried it", [
             _query("since", {"type": "string", "format": "date-time"},
                    "Only stories whose latest version was published at or after this ISO 8601 time"),
             _query("publishable", {"type": "boolean", "default": False},
                    "Only stories whose latest version one may publish now: not canceled (killed), not withheld, "
                    "out of embargo"),
-            _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                   "How many stories at most"),
+            _limit("stories"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
                    "The `next` value of the previous page's answer, with the same since"),
-        ],
-        "responses": {
-            "200": _json("Stories", {"$ref": "#/components/schemas/StoryList"}),
-            **_errors("400", "401", "500", "503"),
-        },
-    }
+        ], ("Stories", "StoryList"), _LIST_ERRORS)
 
 
 def _sources_operation() -> dict[str, Any]:
-    return {
-        "operationId": "listSources",
-        "summary": "Feeds that stored articles, by feed id: how many articles, when the first and the last were "
-                   "stored (the feed ids are what `source` filters on)",
-        "parameters": [
-            _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                   "How many sources at most"),
+    return _operation(
+        "listSources", "Feeds that stored articles, by feed id: how many articles, when the first and the last "
+                       "were stored (the feed ids are what `source` filters on)", [
+            _limit("sources"),
             _query("after", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"},
                    "The `next` value of the previous page's answer: this page starts where that one ended"),
-        ],
-        "responses": {
-            "200": _json("Sources", {"$ref": "#/components/schemas/SourceList"}),
-            **_errors("400", "401", "500", "503"),
-        },
-    }
+        ], ("Sources", "SourceList"), _LIST_ERRORS)
 
 
 def _article_operation() -> dict[str, Any]:
-    return {
-        "operationId": "getArticle",
-        "summary": "One stored article, as the articles topic carried it (its id is the topic's article id)",
-        "parameters": [_path_id("article_id")],
-        "responses": {
-            "200": _json("The article", {"$ref": "#/components/schemas/Article"}),
-            **_errors("400", "401", "404", "500", "503"),
-        },
-    }
+    return _operation(
+        "getArticle", "One stored article, as the articles topic carried it (its id is the topic's article id)",
+        [_path_id("article_id")], ("The article", "Article"), _ONE_ERRORS)
 
 
 def _story_operation() -> dict[str, Any]:
-    return {
-        "operationId": "getStory",
-        "summary": "Every stored version of a story and every outlet's copy",
-        "parameters": [_path_id("story_id")],
-        "responses": {
-            "200": _json("The story", {"$ref": "#/components/schemas/Story"}),
-            **_errors("400", "401", "404", "500", "503"),
-        },
-    }
+    return _operation("getStory", "Every stored version of a story and every outlet's copy",
+                      [_path_id("story_id")], ("The story", "Story"), _ONE_ERRORS)
+
+
+_LIST_ERRORS = ("400", "401", "500", "503")
+_ONE_ERRORS = ("400", "401", "404", "500", "503")
+
+
+def _operation(operation_id: str, summary: str, parameters: list[dict[str, Any]], answer: tuple[str, str],
+               errors: tuple[str, ...]) -> dict[str, Any]:
+    """A GET operation answering 200 with the ``answer`` (description, schema name), or one of ``errors``."""
+    description, schema = answer
+    return {"operationId": operation_id, "summary": summary, "parameters": parameters,
+            "responses": {"200": _json(description, {"$ref": _REF.format(model=schema)}), **_errors(*errors)}}
+
+
+def _limit(listed: str) -> dict[str, Any]:
+    return _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                  f"How many {listed} at most")
 
 
 def _path_id(name: str) -> dict[str, Any]:

@@ -327,8 +327,6 @@ class Reader:
         return True
 
 
-
-
 def _story_summary(row: tuple[Any, ...]) -> StorySummary:
     story, title, version, outlets, pubstatus, embargo, published, _ = row
     return StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published),
