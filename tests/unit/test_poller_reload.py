@@ -39,6 +39,12 @@ def sample(name: str, **labels: str) -> float | None:
     return REGISTRY.get_sample_value(name, labels)
 
 
+def series_of(feed_id: str) -> list[str]:
+    """Every sample in the registry labelled with this feed."""
+    return [sample.name for family in REGISTRY.collect() for sample in family.samples
+            if sample.labels.get("feed") == feed_id]
+
+
 @pytest.fixture
 def served(feed_server: FeedServer) -> FeedServer:
     for fid in ("reload-a", "reload-b", "reload-c"):
@@ -157,6 +163,7 @@ async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends
     assert sample("wirefeed_poller_fetches_total", feed="reload-b", outcome="ok") is None
     assert sample("wirefeed_poller_items_published_total", feed="reload-b") is None
     assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-b") is None
+    assert series_of("reload-b") == []  # nor in any other metric, one added later included
 
 
 async def test_a_reload_that_fails_unexpectedly_is_tried_again_at_the_next_check(
