@@ -15,7 +15,7 @@ from schemas import FeedFormat, PubStatus, RawItem
 from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
 from services.poller.formats.newsml_g2_content import content_fields
 from services.poller.formats.safexml import parse_xml
-from services.poller.formats.values import integer, unique_texts
+from services.poller.formats.values import authors_and_credits, integer, unique_texts
 from services.poller.formats.xmltree import attr, child, children, fragment, local_name, namespace, text
 
 NAR = "http://iptc.org/std/nar/2006-10-01/"
@@ -75,12 +75,23 @@ def _item(element: etree._Element, ctx: FeedContext) -> RawItem:
         "byline": _joined(children(content_meta, "by")),
         "dateline": text(child(content_meta, "dateline")) or text(child(content_meta, "located", "name")),
         "providers": _providers(element, meta, content_meta),
-        "authors": [n for n in (text(child(c, "name")) for c in children(content_meta, "creator")) if n],
+        **_people(content_meta),
         "categories": _categories(content_meta),
         "language": attr(child(content_meta, "language"), "tag") or attr(element, XML_LANG),
     }
     fields.update(content_fields(element, fields))
     return make_raw_item(ctx, FeedFormat.NEWSML_G2, None, original=fragment(element), **fields)
+
+
+def _people(content_meta: etree._Element | None) -> dict[str, Any]:
+    """Creators are the authors unless their role credits them otherwise (a photographer); contributors,
+    who modified or enhanced the content, are credited by role (an editor), and left out when it says
+    nothing credited (dpa repeats the creator, ANSA names itself as supplier). A party given only as a
+    literal ("Reuters") is an organisation, not a person."""
+    people = [(text(child(c, "name")), attr(c, "role"), local_name(c) == "creator")
+              for c in (*children(content_meta, "creator"), *children(content_meta, "contributor"))]
+    authors, credits = authors_and_credits(people)
+    return {"authors": authors, "credits": credits or None}
 
 
 def _headline(content_meta: etree._Element | None) -> str | None:

@@ -11,7 +11,13 @@ from typing import Any
 
 from services.poller.formats.nitf import nitf_fields
 from services.poller.formats.safexml import MalformedXMLError, parse_xml
-from services.poller.formats.values import string, strings, text_or_markup_as_html, unique_texts
+from services.poller.formats.values import (
+    authors_and_credits,
+    string,
+    strings,
+    text_or_markup_as_html,
+    unique_texts,
+)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml")
 # IPTC's two names for NITF (ADDB sends "text/vnd.IPTC.NITF"), lower-cased.
@@ -111,28 +117,13 @@ def _by_role(values: Any, prefer_html: bool = False) -> dict[str, Any] | None:
     return candidates[0] if candidates else None
 
 
-# Superdesk author roles that credit someone other than a writer of the story, as credit-line roles.
-_CREDIT_ROLES = {"editor": "editing", "subeditor": "editing", "sub-editor": "editing", "copy editor": "editing",
-                 "photographer": "photos", "translator": "translation", "producer": "production",
-                 "researcher": "research", "videographer": "video", "designer": "design"}
-
-
 def authors(entry: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
     """Superdesk's "authors" objects: the story's authors, and the people credited in another role (an
     editor, a photographer) by role; ninjs "people" are people the story is about, not its authors."""
     values = entry.get("authors")
-    names: list[str] = []
-    credits: dict[str, list[str]] = {}
-    for value in values if isinstance(values, list) else []:
-        name = string(value.get("name")) if isinstance(value, dict) else string(value)
-        role = _CREDIT_ROLES.get((string(value.get("role")) or "").lower()) if isinstance(value, dict) else None
-        if not name:
-            continue
-        if role is None:  # writer, author, none given, or one not known here: an author, as before
-            names.append(name)
-        elif name not in credits.setdefault(role, []):
-            credits[role].append(name)
-    return names, credits
+    return authors_and_credits(
+        (string(v.get("name")), string(v.get("role")), True) if isinstance(v, dict) else (string(v), None, True)
+        for v in (values if isinstance(values, list) else []))
 
 
 def providers(entry: dict[str, Any]) -> list[str]:

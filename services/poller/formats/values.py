@@ -107,3 +107,41 @@ def author_name(text: str) -> str:
     if name.startswith("(") and name.endswith(")"):
         name = name[1:-1].strip()
     return name
+
+
+# Roles that credit someone other than a writer of the story, as credit-line roles. Wire formats name
+# them freely ("editor", "Photographer") or as codes ("ctrol:editor", ".../contributorrole/editor").
+_CREDIT_ROLES = {"editor": "editing", "subeditor": "editing", "sub-editor": "editing", "copy editor": "editing",
+                 "copyeditor": "editing", "photographer": "photos", "translator": "translation",
+                 "producer": "production", "researcher": "research", "videographer": "video", "designer": "design"}
+Person = tuple[str | None, str | None, bool]  # name, role (codes allowed, space-separated), author if no credit
+
+
+def authors_and_credits(people: Iterable[Person]) -> tuple[list[str], dict[str, list[str]]]:
+    """The story's authors, and the people credited in another role (an editor, a photographer) by role.
+
+    A person whose role is a credit role is credited; the others are authors when marked so (a writer, no
+    role, a role not known here), else left out (a wire's supplier organisation).
+    """
+    names: list[str] = []
+    credits: dict[str, list[str]] = {}
+    for name, role, authored in people:
+        credit = _credit_role(role)
+        if not name:
+            continue
+        if credit is not None:
+            if name not in credits.setdefault(credit, []):
+                credits[credit].append(name)
+        elif authored and name not in names:
+            names.append(name)
+    return names, credits
+
+
+def _credit_role(role: str | None) -> str | None:
+    value = (role or "").strip().lower()
+    for code in (value, *value.split()):  # "copy editor" whole, or each of "ctrol:writer ctrol:editor"
+        credit = _CREDIT_ROLES.get(re.split(r"[:/]", code.rstrip("/"))[-1])
+        if credit is not None:
+            return credit
+    return None
+

@@ -72,12 +72,25 @@ def test_news_item_fields(parse: Parse) -> None:
     assert item.byline == "By Ann Writer"
     assert item.dateline == "GENEVA, May 1"
     assert (item.published_raw, item.updated_raw) == ("2024-05-01T09:00:00Z", "2024-05-01T10:05:00Z")
-    assert item.authors == ["Ann Writer"]
+    assert (item.authors, item.credits) == (["Ann Writer"], {})
     assert item.categories == ["politics", "medtop:04000000", "talks"]
     assert item.language == "en-GB"
     assert item.summary_html == "<p>Talks &amp; more</p>"
     assert item.content_html == "<p>First &amp; <b>bold</b></p><p>Second</p>"
     assert item.original is not None and item.original.startswith("<newsItem")
+
+
+def test_creators_and_contributors_in_a_credit_role_are_credits(parse: Parse) -> None:
+    people = ('<creator qcode="staff:1"><name>Ann Writer</name></creator>'
+              '<creator role="crol:photographer"><name>Pat Photo</name></creator>'
+              '<creator literal="Reuters" role="cRole:source"/>'
+              '<contributor role="ctrol:supplier"><name>ANSA</name></contributor>'
+              '<contributor><name>Ann Writer</name></contributor>'
+              '<contributor role="ctrol:contributor ctrol:editor"><name>Ed Itor</name></contributor>'
+              '<contributor role="http://cv.example.com/contributorrole/translator/"><name>Tra Ns</name></contributor>')
+    [item] = parse(_item().replace("<creator><name>Ann Writer</name></creator>", people)).items
+    assert item.authors == ["Ann Writer"]  # an organisation by literal, a supplier, a plain contributor: not
+    assert item.credits == {"photos": ["Pat Photo"], "editing": ["Ed Itor"], "translation": ["Tra Ns"]}
 
 
 @pytest.mark.parametrize(("qcode", "status"), [
