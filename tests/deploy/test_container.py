@@ -9,7 +9,7 @@ import re
 import sys
 import tomllib
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -115,9 +115,19 @@ def test_compose_serves_the_demo_feeds_from_the_image(compose: dict[str, Any]) -
     base = next(arguments for instruction, arguments in reversed(_instructions()) if instruction == "FROM")
     python = "python" + base.split(":")[1].split("-")[0]  # python:3.11-slim -> python3.11
     assert f"/opt/wirefeed/lib/{python}/site-packages/services/demo/feeds" in demo["entrypoint"]
-    feeds = load_feeds(DEPLOY / "feeds.compose.yaml").feeds
+    feeds = load_feeds(DEPLOY / "feeds" / "feeds.yaml").feeds
     assert {str(feed.url).rsplit("/", 1)[1] for feed in feeds} == {
         path.name for path in (ROOT / "services" / "demo" / "feeds").iterdir()}
+
+
+def test_compose_mounts_the_feeds_files_directory_so_the_poller_sees_saves_by_rename(
+        compose: dict[str, Any]) -> None:
+    poller = compose["services"]["poller"]
+    feeds_file = PurePosixPath(poller["environment"]["WIREFEED_FEEDS_FILE"])
+    [(source, target)] = [(v.split(":-")[1].split("}")[0], v.split("}:")[1].split(":")[0])
+                          for v in poller["volumes"] if "WIREFEED_COMPOSE_FEEDS_DIR" in v]
+    assert PurePosixPath(target) == feeds_file.parent  # a directory mount, not the file itself
+    assert (DEPLOY / source / feeds_file.name).is_file()
 
 
 def test_compose_start_order_waits_on_health_checks(compose: dict[str, Any]) -> None:
@@ -158,7 +168,7 @@ def test_compose_prometheus_loads_the_project_rules(compose: dict[str, Any]) -> 
 
 def test_the_feeds_files_are_valid() -> None:
     bundled = {path.name for path in (Path(__file__).resolve().parents[2] / "services" / "demo" / "feeds").iterdir()}
-    urls = {str(feed.url).rsplit("/", 1)[1] for feed in load_feeds(DEPLOY / "feeds.compose.yaml").feeds}
+    urls = {str(feed.url).rsplit("/", 1)[1] for feed in load_feeds(DEPLOY / "feeds" / "feeds.yaml").feeds}
     assert urls == bundled  # the Compose stack polls every bundled sample feed
 
 
