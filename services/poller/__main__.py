@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import structlog
 
@@ -19,6 +20,7 @@ from services.poller.fetch import Fetcher, make_fetcher
 from services.poller.leases import LeaseStore, default_owner
 from services.poller.loop import PollLoop
 from services.poller.reload import FeedsFileWatcher
+from services.poller.seen_retention import forget_forever
 from services.poller.service import FeedSetChange, KafkaPublisher, Poller, Publish
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
@@ -71,7 +73,8 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
             if once:
                 await loop.run(stop, once=True)
                 return
-            async with _watching(watcher, loop, subscriber, settings.feeds_reload_seconds):
+            async with _watching(watcher, loop, subscriber, settings.feeds_reload_seconds), \
+                    _forgetting(settings, db):
                 await loop.run(stop)
     finally:
         await fetcher.aclose()
@@ -95,6 +98,19 @@ async def _watching(watcher: FeedsFileWatcher, loop: PollLoop, subscriber: WebSu
     finally:
         task.cancel()
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+
+@contextlib.asynccontextmanager
+async def _forgetting(settings: PollerSettings, db: Database) -> AsyncIterator[None]:
+    """Items feeds stopped listing forgotten hourly, unless the retention is 0."""
+    if settings.seen_items_retention_days == 0:
+        yield
+        return
+    task = asyncio.create_task(forget_forever(PollerStore(db), timedelta(days=settings.seen_items_retention_days)))
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 @contextlib.asynccontextmanager

@@ -70,6 +70,11 @@ FEEDS_FILE_VALID = Gauge(
     "1 when the feeds file as last read is valid and is what the poller polls; 0 when it is not, and the "
     "poller polls the feeds of the last valid one",
 )
+SEEN_ITEMS_FORGOTTEN = Counter(
+    "wirefeed_poller_seen_items_forgotten_total",
+    "Published items forgotten from the state database because their feed stopped listing them "
+    "(WIREFEED_SEEN_ITEMS_RETENTION_DAYS)",
+)
 
 _PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL, PAGES_SKIPPED,
              PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES)

@@ -328,9 +328,11 @@ class Poller:
 
     async def _publish_items(self, feed: FeedConfig, items: list[RawItem]) -> Decision:
         metrics.ITEMS_SEEN.labels(feed.id).inc(len(items))
-        decision = decide(items, self.store.known_hashes(feed.id, list({item.item_id for item in items})))
+        known = self.store.known_hashes(feed.id, list({item.item_id for item in items}))
+        decision = decide(items, known)
         await self._off_loop(self.publish, decision.fresh, executor=self._publishing)
-        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.fresh], self.clock())
+        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.fresh], self.clock(),
+                                  listed=list(known))
         metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(decision.fresh))
         return decision
 

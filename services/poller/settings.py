@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from services.core.config import CommonSettings
 
@@ -30,6 +30,18 @@ class PollerSettings(CommonSettings):
     poller_lease_seconds: float = Field(
         30.0, gt=0, description="How long a poller's claim on a feed lasts unless renewed; bounds take-over")
     poller_id: str | None = Field(None, description="Lease owner name; defaults to host-pid-random")
+    seen_items_retention_days: int = Field(
+        30, ge=0, description="Forget a published item once its feed has gone this long without listing it "
+        "(counted from the feed's last listing, so a failing or unchanged feed keeps its items); 0 keeps "
+        "every item for good")
+    @field_validator("seen_items_retention_days")
+    @classmethod
+    def _longer_than_listing_resolution(cls, days: int) -> int:
+        # An item still listed may have a last_seen_at up to a day old (it is refreshed daily).
+        if days == 1:
+            raise ValueError("must be 0 (keep every item) or at least 2 days")
+        return days
+
     max_pages: int = Field(10, ge=1, description="RFC 5005 paged feeds: pages followed per poll")
     websub_callback_url: str | None = Field(
         None, description="Public base URL of the WebSub callback (…/<feed id> is appended); unset: no WebSub")

@@ -7,8 +7,9 @@ poller (or a second one) neither republishes an unchanged item nor forgets a fee
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from services.core.db import Database, as_datetime
@@ -47,6 +48,9 @@ _FEED_COLUMNS = ("feed_id, url, effective_url, etag, last_modified, body_hash, l
                  "next_attempt_at, consecutive_failures, last_error, gone, mean_item_gap_seconds, last_new_item_at, "
                  "missed_pages")
 _CHUNK = 500
+# How stale an item's last_seen_at may get while its feed still lists it: a retention shorter than
+# this would forget listed items.
+LISTED_RESOLUTION = timedelta(days=1)
 
 
 class PollerStore:
@@ -105,14 +109,46 @@ class PollerStore:
                 known[str(item_id)] = str(content_hash)
         return known
 
-    def mark_published(self, feed_id: str, items: list[tuple[str, str]], now: datetime) -> None:
+    def mark_published(self, feed_id: str, items: list[tuple[str, str]], now: datetime,
+                       listed: Sequence[str] = ()) -> None:
+        """Record the items just published, and that the ``listed`` ones (published before) are still in
+        the feed: their ``last_seen_at`` moves at most once a day, so a feed's unchanged items cost no
+        writes at every change of its body."""
+        stale = now - LISTED_RESOLUTION
         with self.db.transaction() as tx:
             tx.executemany(
-                "INSERT INTO poller_seen_items (feed_id, item_id, content_hash, first_seen_at, last_published_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (feed_id, item_id) DO UPDATE SET "
-                "content_hash = excluded.content_hash, last_published_at = excluded.last_published_at",
-                [(feed_id, item_id, content_hash, now, now) for item_id, content_hash in items],
+                "INSERT INTO poller_seen_items (feed_id, item_id, content_hash, first_seen_at, last_published_at, "
+                "last_seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id, item_id) DO UPDATE SET "
+                "content_hash = excluded.content_hash, last_published_at = excluded.last_published_at, "
+                "last_seen_at = excluded.last_seen_at",
+                [(feed_id, item_id, content_hash, now, now, now) for item_id, content_hash in items],
             )
+            for start in range(0, len(listed), _CHUNK):
+                chunk = listed[start:start + _CHUNK]
+                tx.execute(
+                    "UPDATE poller_seen_items SET last_seen_at = ? WHERE feed_id = ? AND last_seen_at < ? "
+                    f"AND item_id IN ({', '.join('?' * len(chunk))})",
+                    (now, feed_id, stale, *chunk),
+                )
+
+    def forget_unlisted(self, feed_id: str, age: timedelta, limit: int) -> int:
+        """Delete up to ``limit`` of the feed's items that it has not listed for ``age`` before the last
+        time it listed anything. Measured from the feed's own last listing, not from now: a feed that
+        failed or did not change for months keeps its items, which its next good body may still list."""
+        [(last_listing,)] = self.db.query("SELECT MAX(last_seen_at) FROM poller_seen_items WHERE feed_id = ?",
+                                          (feed_id,))
+        newest = as_datetime(last_listing)
+        if newest is None:
+            return 0
+        with self.db.transaction() as tx:
+            return tx.execute(
+                "DELETE FROM poller_seen_items WHERE (feed_id, item_id) IN (SELECT feed_id, item_id "
+                "FROM poller_seen_items WHERE feed_id = ? AND last_seen_at < ? LIMIT ?)",
+                (feed_id, newest - age, limit),
+            ).rowcount
+
+    def feed_ids(self) -> list[str]:
+        return [str(fid) for (fid,) in self.db.query("SELECT feed_id FROM poller_feeds ORDER BY feed_id")]
 
 
 def _feed_state(row: tuple[object, ...]) -> FeedState:

@@ -6,14 +6,20 @@ Kafka path is covered in tests/integration.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from pydantic import ValidationError
 
 from schemas import RawItem
 from services.poller import service
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.seen_retention import forget_forever, forget_unlisted_items
 from services.poller.service import Poller
-from services.poller.state import PollerStore
+from services.poller.settings import PollerSettings
+from services.poller.state import FeedState, PollerStore
 from tests.helpers import FeedServer, Resource, rss
 
 STORY = {"title": "Storm hits coast", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
@@ -128,3 +134,52 @@ async def test_gone_feeds_are_marked_and_still_rechecked(feed_server: FeedServer
     assert await poll_once(feed_server, store, Published()) == "gone"
     state = store.feed_state("coast", feed_server.url("/feed.xml"))
     assert state.gone and state.next_attempt_at is not None
+
+
+async def test_items_the_feed_still_lists_outlive_forgetting_and_dropped_ones_go(feed_server: FeedServer,
+                                                                                 store: PollerStore) -> None:
+    now = [datetime(2024, 1, 1, tzinfo=UTC)]
+    feed = FeedConfig(id="coast", url=feed_server.url("/feed.xml"), interval=60)
+    published = Published()
+    poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True)), published,
+                    clock=lambda: now[0])
+    third = {**OTHER, "guid": "c-1", "title": "Third"}
+    fourth = {**OTHER, "guid": "d-1", "title": "Fourth"}
+
+    async def poll_at(day: int, items: list[dict[str, str]]) -> None:
+        now[0] = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=day)
+        feed_server.resources["/feed.xml"] = Resource(rss("Coast", items))
+        assert (await poller.poll(feed)).outcome == "ok"
+
+    try:
+        poller.load_states()
+        await poll_at(0, [STORY, OTHER])
+        await poll_at(40, [STORY, third])  # OTHER dropped; STORY, listed for 40 days, is still there
+        assert forget_unlisted_items(store, timedelta(days=30)) == 1
+        await poll_at(41, [STORY, third, fourth])
+    finally:
+        await poller.fetcher.aclose()
+    assert [item.item_id for item in published] == ["coast:a-1", "coast:b-1", "coast:c-1", "coast:d-1"]
+    assert store.known_hashes("coast", ["coast:b-1"]) == {}
+
+
+async def test_the_running_poller_forgets_in_the_background(store: PollerStore) -> None:
+    store.save_feed_state(FeedState("coast", "http://x.example/feed"))
+    day0 = datetime(2024, 1, 1, tzinfo=UTC)
+    store.mark_published("coast", [("dropped", "h")], day0)
+    store.mark_published("coast", [("new", "h")], day0 + timedelta(days=45))
+    task = asyncio.create_task(forget_forever(store, timedelta(days=30), every=3600))
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while store.known_hashes("coast", ["dropped"]):
+            assert asyncio.get_running_loop().time() < deadline, "nothing forgotten within 10 s"
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+    assert store.known_hashes("coast", ["new"]) == {"new": "h"}
+
+
+def test_a_retention_shorter_than_the_daily_refresh_is_refused() -> None:
+    with pytest.raises(ValidationError, match="at least 2 days"):
+        PollerSettings(seen_items_retention_days=1)
+    assert PollerSettings(seen_items_retention_days=0).seen_items_retention_days == 0

@@ -1,0 +1,7 @@
+-- When each published item was last listed by its feed (refreshed at most daily), so that items a feed
+-- dropped long ago can be forgotten: the table otherwise grows by every item of every feed, forever.
+-- Rows from before this migration count as listed now; those still listed are refreshed at the next
+-- change of their feed's body.
+ALTER TABLE poller_seen_items ADD COLUMN last_seen_at TEXT NOT NULL DEFAULT '';
+UPDATE poller_seen_items SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now');
+CREATE INDEX poller_seen_items_last_seen ON poller_seen_items (feed_id, last_seen_at);
