@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ class Preview:
     articles: list[Previewed] = field(default_factory=list)
     skipped: int = 0  # items with neither a title nor any text, which the normalizer skips too
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (item id, why), dead letters in the pipeline
+    refused: list[str] = field(default_factory=list)  # titles (or ids) of items the feed's item rules refuse
 
 
 def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bool, now: datetime) -> int:
@@ -64,7 +66,8 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
         print(f"wirefeed feeds preview: {source}: {reason}", file=sys.stderr)  # a file: no FeedConfig
         return 1
     try:
-        result = preview(body, url, now, content_type=content_type, fmt=fmt)
+        result = preview(body, url, now, content_type=content_type, fmt=fmt,
+                         wants=source.wants if isinstance(source, FeedConfig) else None)
     except FeedParseError as error:
         hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if b"<html" in body[:4096].lower() else ""
         print(f"wirefeed feeds preview: not a feed wirefeed reads: {error}{hint}", file=sys.stderr)
@@ -101,11 +104,15 @@ async def _fetch(url: str, settings: PollerSettings, headers: dict[str, str] | N
 
 
 def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = None,
-            fmt: FeedFormat | None = None) -> Preview:
-    """Parse and normalize ``body``; raises FeedParseError when it is not a feed wirefeed reads."""
+            fmt: FeedFormat | None = None, wants: Callable[[RawItem], bool] | None = None) -> Preview:
+    """Parse and normalize ``body`` (the items ``wants`` lets through, as the poller would publish them);
+    raises FeedParseError when it is not a feed wirefeed reads."""
     parsed = parse_document(body, FeedContext(feed_id=FEED_ID, feed_url=url, fetched_at=now), content_type, fmt)
     result = Preview(url, parsed.format, parsed.title)
     for raw in parsed.items:
+        if wants is not None and not wants(raw):
+            result.refused.append(raw.title or raw.item_id.removeprefix(f"{FEED_ID}:"))
+            continue
         try:
             article = normalize(raw, now)
             result.articles.append(Previewed(article, removed_parts(raw, article)))
@@ -142,6 +149,7 @@ def summary_lines(result: Preview) -> list[str]:
     if result.skipped:
         lines.append(f"skipped {result.skipped} item(s) with neither a title nor any text")
     lines += [f"rejected item {item}: {why}" for item, why in result.rejected]
+    lines += [f"not published (the feed's skip_items/keep_items): {title}" for title in result.refused]
     return lines
 
 

@@ -19,6 +19,10 @@ ITEMS_PUBLISHED = Counter(
 ITEMS_SEEN = Counter(
     "wirefeed_poller_items_parsed_total", "Items parsed from fetched feeds", ["feed"]
 )
+ITEMS_SKIPPED = Counter(
+    "wirefeed_poller_items_skipped_total", "New or edited items not published: the feed's skip_items or "
+    "keep_items refused them", ["feed"]
+)
 LAST_SUCCESS = Gauge(
     "wirefeed_poller_last_success_timestamp_seconds", "Unix time of the last successful poll", ["feed"]
 )
@@ -76,8 +80,8 @@ SEEN_ITEMS_FORGOTTEN = Counter(
     "(WIREFEED_SEEN_ITEMS_RETENTION_DAYS)",
 )
 
-_PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL, PAGES_SKIPPED,
-             PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES)
+_PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SKIPPED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL,
+             PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES)
 
 
 def forget_feed(feed_id: str) -> None:

@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -77,15 +77,23 @@ class FeedSetChange:
 
 @dataclass(frozen=True)
 class Decision:
-    fresh: list[RawItem]  # new or edited: to publish
-    new: int  # of those, ids never published before (an edit is not news for adaptive polling)
+    fresh: list[RawItem]  # new or edited, and wanted: to publish
+    new: int  # of the new or edited, ids never published before (an edit is not news for adaptive polling)
+    skipped: list[RawItem] = field(default_factory=list)  # new or edited, but the feed's item rules refuse them
+
+    @property
+    def seen(self) -> list[RawItem]:
+        """What to remember as handled: a skipped item is not looked at again until it is edited."""
+        return self.fresh + self.skipped
 
 
-def decide(items: list[RawItem], known: dict[str, str]) -> Decision:
-    """Pure: of the parsed items, those whose id is new or whose content hash changed."""
+def decide(items: list[RawItem], known: dict[str, str], wants: Callable[[RawItem], bool] = lambda _: True,
+           ) -> Decision:
+    """Pure: of the parsed items, those whose id is new or whose content hash changed, split by ``wants``."""
     latest = {item.item_id: item for item in items}  # a feed may repeat an item; keep its last copy
-    fresh = [item for item in latest.values() if known.get(item.item_id) != item.content_hash]
-    return Decision(fresh, sum(1 for item in fresh if item.item_id not in known))
+    changed = [item for item in latest.values() if known.get(item.item_id) != item.content_hash]
+    new = sum(1 for item in changed if item.item_id not in known)
+    return Decision([i for i in changed if wants(i)], new, [i for i in changed if not wants(i)])
 
 
 class Poller:
@@ -329,11 +337,12 @@ class Poller:
     async def _publish_items(self, feed: FeedConfig, items: list[RawItem]) -> Decision:
         metrics.ITEMS_SEEN.labels(feed.id).inc(len(items))
         known = self.store.known_hashes(feed.id, list({item.item_id for item in items}))
-        decision = decide(items, known)
+        decision = decide(items, known, feed.wants)
         await self._off_loop(self.publish, decision.fresh, executor=self._publishing)
-        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.fresh], self.clock(),
+        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.seen], self.clock(),
                                   listed=list(known))
         metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(decision.fresh))
+        metrics.ITEMS_SKIPPED.labels(feed.id).inc(len(decision.skipped))
         return decision
 
     def _learned(self, state: FeedState, decision: Decision, now: datetime) -> FeedState:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from schemas import RawItem
 from services.cli import main as cli
 from services.poller.feeds import FeedsFileError, load_feeds
 
@@ -36,6 +37,11 @@ feeds:
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    color: red\n", "feeds.0.color"),
     ("- just a list\n", "expected a mapping"),
     ("feeds: [unclosed\n", "not valid YAML"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    skip_items: [{title: '(unclosed'}]\n",
+     "feeds.0.skip_items.0.title"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    keep_items: [{}]\n", "needs at least one of"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    skip_items: [{headline: x}]\n",
+     "feeds.0.skip_items.0.headline"),
 ])
 def test_invalid_feeds_files_are_rejected_with_where_and_why(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(FeedsFileError, match=fragment.replace(".", r"\.")):
@@ -62,3 +68,30 @@ def test_feeds_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     bad.write_text("feeds:\n  - id: 'bad id'\n    url: https://x.example/a\n")
     assert cli(["feeds", "check", str(bad)]) == 1
     assert "feeds.0.id" in capsys.readouterr().err
+
+
+def test_item_rules_keep_then_skip_by_field(tmp_path: Path) -> None:
+    [feed] = load_feeds(write(tmp_path, """
+feeds:
+  - id: wire
+    url: https://example.com/wire.xml
+    keep_items:
+      - category: ^(World|Business)$
+      - {author: Reuters, title: "(?i)exclusive"}
+    skip_items:
+      - title: (?i)^sponsored
+      - url: /live/
+""")).feeds
+
+    def item(**fields: object) -> RawItem:
+        return RawItem.model_validate({"item_id": "wire:1", "feed_id": "wire", "feed_url": "https://example.com/",
+                                       "format": "rss", "fetched_at": "2024-01-01T00:00:00Z", "content_hash": "h",
+                                       **fields})
+
+    assert feed.wants(item(title="Talks", categories=["Sport", "World"]))
+    assert not feed.wants(item(title="Talks", categories=["Sport"]))  # no keep rule matches
+    assert feed.wants(item(title="EXCLUSIVE: talks", byline="By Jo Bloggs, Reuters"))  # both conditions
+    assert not feed.wants(item(title="Exclusive: talks", authors=["Jo Bloggs"]))  # one of two
+    assert not feed.wants(item(title="Sponsored: cruises", categories=["World"]))
+    assert not feed.wants(item(title="Talks", categories=["World"], link="https://example.com/live/talks"))
+    assert feed.wants(item(title="Sponsored: cruises", pubstatus="canceled"))  # a kill is never held back

@@ -68,6 +68,22 @@ def test_a_configured_feed_is_fetched_with_its_headers_and_credentials(
     assert main(["feeds", "preview"]) == 2  # neither a source nor a feed
 
 
+@pytest.mark.usefixtures("private_networks_allowed")
+def test_a_configured_feed_shows_what_its_item_rules_refuse(
+        feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    feed_server.resources["/wire.xml"] = Resource(SEED_FEED)
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - id: wire\n    url: {feed_server.url('/wire.xml')}\n"
+                     "    skip_items: [{content: Azhari}]\n")
+    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
+    assert main(["feeds", "preview", "--feed", "wire"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("rss: Shore News Network — 1 article(s)")
+    assert "BAGHDAD" not in out
+    assert "not published (the feed's skip_items/keep_items): Iraq, U.S. agree set up talks" in out
+
+
 def test_the_poller_address_rules_hold(feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
     feed_server.resources["/feed.xml"] = Resource(SEED_FEED)
     assert main(["feeds", "preview", feed_server.url("/feed.xml")]) == 1

@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from schemas import RawItem
@@ -183,3 +184,31 @@ def test_a_retention_shorter_than_the_daily_refresh_is_refused() -> None:
     with pytest.raises(ValidationError, match="at least 2 days"):
         PollerSettings(seen_items_retention_days=1)
     assert PollerSettings(seen_items_retention_days=0).seen_items_retention_days == 0
+
+
+async def test_items_the_feed_rules_refuse_are_not_published_nor_looked_at_again(feed_server: FeedServer,
+                                                                                 store: PollerStore) -> None:
+    feed = FeedConfig.model_validate({"id": "coast", "url": feed_server.url("/feed.xml"),
+                                      "skip_items": [{"title": "(?i)^sponsored"}]})
+    published = Published()
+    poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
+    advert = {**OTHER, "guid": "ad-1", "title": "Sponsored: cruise deals"}
+    def skipped() -> float:
+        return REGISTRY.get_sample_value("wirefeed_poller_items_skipped_total", {"feed": "coast"}) or 0.0
+
+    before = skipped()
+
+    async def poll(items: list[dict[str, str]]) -> None:
+        feed_server.resources["/feed.xml"] = Resource(rss("Coast", items))
+        assert (await poller.poll(feed)).outcome == "ok"
+
+    try:
+        poller.load_states()
+        await poll([STORY, advert])
+        await poll([STORY, advert, OTHER])  # the advert is not weighed again
+        await poll([STORY, {**advert, "title": "Cruise deals"}, OTHER])  # edited so that the rule lets it by
+    finally:
+        await poller.fetcher.aclose()
+    assert [(item.item_id, item.title) for item in published] == [
+        ("coast:a-1", "Storm hits coast"), ("coast:b-1", "Markets rally"), ("coast:ad-1", "Cruise deals")]
+    assert skipped() - before == 1
