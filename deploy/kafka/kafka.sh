@@ -2,7 +2,8 @@
 # Run Apache Kafka (KRaft) from the official jars on 127.0.0.1.
 #
 #   kafka.sh resolve                      fetch the jars with Maven into deploy/kafka/.cache/lib
-#   kafka.sh up   [--dir D] [--nodes N] [--port P]   start (idempotent) and wait until every broker answers
+#   kafka.sh up   [--dir D] [--nodes N] [--port P] [--secure]   start (idempotent) and wait until every
+#                                         broker answers; --secure: clients must use SASL_SSL (below)
 #   kafka.sh down [--dir D]               stop every broker of that cluster (SIGTERM, then SIGKILL)
 #   kafka.sh kill NODE [--dir D]          SIGKILL one node (fault tests)
 #   kafka.sh start NODE [--dir D]         start one formatted node again and wait for it
@@ -10,6 +11,11 @@
 #
 # Nodes combine the broker and controller roles. Node i (1-based) listens on P+2(i-1) for clients
 # and P+2(i-1)+1 for the controller quorum. A cluster of N nodes uses replication factor min(N,3).
+#
+# A --secure cluster is what production clusters look like to a client: TLS with a certificate for
+# 127.0.0.1 (self-signed, made with keytool: D/tls/ca.pem) and a SASL login, user "wirefeed" with a
+# random password, by PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. D/client.env holds the WIREFEED_KAFKA_*
+# settings a client needs.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +24,7 @@ LIB="$CACHE/lib"
 DIR="${WIREFEED_KAFKA_DIR:-$CACHE/run}"
 NODES=1
 PORT=9092
+SECURE=0
 HEAP="${KAFKA_HEAP:--Xms128m -Xmx384m}"
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
@@ -42,15 +49,17 @@ write_config() {  # node
     voters+="${voters:+,}$i@127.0.0.1:$(controller_port "$i")"
   done
   mkdir -p "$DIR/node$node"
+  local client=PLAINTEXT
+  ((SECURE)) && client=SASL_SSL
   cat >"$DIR/node$node/server.properties" <<EOF
 process.roles=broker,controller
 node.id=$node
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$(client_port "$node"),CONTROLLER://127.0.0.1:$(controller_port "$node")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(client_port "$node")
+listeners=$client://127.0.0.1:$(client_port "$node"),CONTROLLER://127.0.0.1:$(controller_port "$node")
+advertised.listeners=$client://127.0.0.1:$(client_port "$node")
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=$client:$client,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=$client
 log.dirs=$DIR/node$node/data
 num.partitions=3
 default.replication.factor=$rf
@@ -66,6 +75,53 @@ auto.create.topics.enable=true
 log.retention.hours=168
 log.segment.bytes=67108864
 unclean.leader.election.enable=false
+EOF
+  if ((SECURE)); then secure_config >>"$DIR/node$node/server.properties"; fi
+}
+
+secure_config() {  # the SASL_SSL listener's settings; the brokers log in to each other as "broker"
+  local store broker user
+  store=$(cat "$DIR/tls/store-password")
+  broker=$(cat "$DIR/tls/broker-password")
+  user=$(cat "$DIR/tls/client-password")
+  cat <<EOF
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="$broker" user_broker="$broker" user_wirefeed="$user";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$DIR/tls/broker.p12
+ssl.keystore.password=$store
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$DIR/tls/trust.p12
+ssl.truststore.password=$store
+EOF
+}
+
+make_tls() {  # a certificate for 127.0.0.1, passwords, and the client's settings (once per cluster)
+  [[ -f "$DIR/client.env" ]] && return
+  command -v keytool >/dev/null || die "keytool not found: it comes with Java (openjdk-17-jre-headless)"
+  mkdir -p "$DIR/tls"
+  local name pass
+  for name in store broker client; do
+    head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$DIR/tls/$name-password"
+  done
+  pass=$(cat "$DIR/tls/store-password")
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -dname CN=127.0.0.1 \
+    -ext SAN=IP:127.0.0.1,DNS:localhost -validity 3650 -storetype PKCS12 \
+    -keystore "$DIR/tls/broker.p12" -storepass "$pass" -keypass "$pass" >/dev/null 2>&1 \
+    || die "keytool could not make the broker's certificate"
+  keytool -exportcert -rfc -alias broker -keystore "$DIR/tls/broker.p12" -storepass "$pass" \
+    -file "$DIR/tls/ca.pem" >/dev/null 2>&1
+  keytool -importcert -noprompt -alias ca -file "$DIR/tls/ca.pem" -storetype PKCS12 \
+    -keystore "$DIR/tls/trust.p12" -storepass "$pass" >/dev/null 2>&1
+  cat >"$DIR/client.env" <<EOF
+WIREFEED_KAFKA_SECURITY_PROTOCOL=SASL_SSL
+WIREFEED_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+WIREFEED_KAFKA_SASL_USERNAME=wirefeed
+WIREFEED_KAFKA_SASL_PASSWORD=$(cat "$DIR/tls/client-password")
+WIREFEED_KAFKA_SSL_CAFILE=$DIR/tls/ca.pem
 EOF
 }
 
@@ -89,8 +145,15 @@ answers() {  # node: the broker's client port accepts connections and the server
 format_node() {  # node
   [[ -f "$DIR/node$1/data/meta.properties" ]] && return
   java_args "$1"
+  local scram=() user mechanism
+  if ((SECURE)); then
+    user=$(cat "$DIR/tls/client-password")
+    for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+      scram+=(--add-scram "$mechanism=[name=wirefeed,password=$user]")
+    done
+  fi
   "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --config "$DIR/node$1/server.properties" \
-    --cluster-id "$(cat "$DIR/cluster-id")" --ignore-formatted >"$DIR/node$1/format.log" 2>&1 \
+    --cluster-id "$(cat "$DIR/cluster-id")" --ignore-formatted "${scram[@]}" >"$DIR/node$1/format.log" 2>&1 \
     || { cat "$DIR/node$1/format.log" >&2; die "formatting node $1 failed"; }
 }
 
@@ -124,13 +187,14 @@ up() {
   resolve
   mkdir -p "$DIR"
   if [[ -f "$DIR/layout" ]]; then
-    local want_nodes=$NODES want_port=$PORT
+    local want_nodes=$NODES want_port=$PORT want_secure=$SECURE
     load_layout
-    [[ $NODES == "$want_nodes" && $PORT == "$want_port" ]] \
-      || die "$DIR already holds a cluster of $NODES node(s) on port $PORT; use another --dir or run down --wipe"
+    [[ $NODES == "$want_nodes" && $PORT == "$want_port" && $SECURE == "$want_secure" ]] \
+      || die "$DIR already holds another cluster ($NODES node(s) on port $PORT, secure=$SECURE); use another --dir or run down --wipe"
   else
-    printf 'NODES=%s\nPORT=%s\n' "$NODES" "$PORT" >"$DIR/layout"
+    printf 'NODES=%s\nPORT=%s\nSECURE=%s\n' "$NODES" "$PORT" "$SECURE" >"$DIR/layout"
   fi
+  if ((SECURE)); then make_tls; fi
   if [[ ! -f "$DIR/cluster-id" ]]; then
     java_args 1
     "${JAVA_ARGS[@]}" kafka.tools.StorageTool random-uuid >"$DIR/cluster-id"
@@ -176,6 +240,7 @@ while (($#)); do
     --nodes) NODES=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
     --wipe) WIPE=1; shift ;;
+    --secure) SECURE=1; shift ;;
     *) die "unknown argument $1" ;;
   esac
 done
@@ -187,5 +252,5 @@ case $cmd in
   kill) load_layout; stop_node "$NODE" KILL ;;
   start) load_layout; resolve; start_node "$NODE"; wait_node "$NODE" ;;
   bootstrap) bootstrap ;;
-  *) die "usage: kafka.sh resolve|up|down|kill N|start N|bootstrap [--dir D] [--nodes N] [--port P] [--wipe]" ;;
+  *) die "usage: kafka.sh resolve|up|down|kill N|start N|bootstrap [--dir D] [--nodes N] [--port P] [--wipe] [--secure]" ;;
 esac

@@ -7,8 +7,9 @@ Nothing here reads the environment at import time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of up to
@@ -23,6 +24,15 @@ class CommonSettings(BaseSettings):
         "127.0.0.1:9092",
         validation_alias=AliasChoices("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # A managed or production cluster wants TLS and a login: SASL_SSL with SCRAM (or PLAIN), the CA that
+    # signed the brokers' certificates (the system's CAs when unset), a client certificate for mutual TLS.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: FilePath | None = None
+    kafka_ssl_certfile: FilePath | None = None
+    kafka_ssl_keyfile: FilePath | None = None
     topic_prefix: str = "wirefeed"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
@@ -34,6 +44,23 @@ class CommonSettings(BaseSettings):
     metrics_port: int = Field(9400, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
+
+    @model_validator(mode="after")
+    def _kafka_login_complete(self) -> CommonSettings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"WIREFEED_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                             "WIREFEED_KAFKA_SASL_USERNAME and WIREFEED_KAFKA_SASL_PASSWORD")
+        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
+            raise ValueError("WIREFEED_KAFKA_SASL_USERNAME/PASSWORD are set but WIREFEED_KAFKA_SECURITY_PROTOCOL "
+                             f"is {self.kafka_security_protocol}: they would not be used (SASL_SSL?)")
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if not self.kafka_security_protocol.endswith("SSL") and any(tls_files):
+            raise ValueError("WIREFEED_KAFKA_SSL_* files are set but WIREFEED_KAFKA_SECURITY_PROTOCOL is "
+                             f"{self.kafka_security_protocol}: they would not be used (SSL or SASL_SSL?)")
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE needs WIREFEED_KAFKA_SSL_CERTFILE")
+        return self
 
     @property
     def topics(self) -> Topics:

@@ -3,4 +3,4 @@ without loading kafka-python."""
 
 
 class KafkaUnavailableError(Exception):
-    """No bootstrap server accepts connections."""
+    """No bootstrap server accepts connections, or none would open a Kafka session (login, TLS)."""

@@ -10,6 +10,7 @@ import json
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
@@ -34,9 +35,28 @@ _SLACK_BYTES = 256
 M = TypeVar("M", bound=Message)
 
 
+def connection(settings: CommonSettings) -> dict[str, Any]:
+    """Where the cluster is and how to log in to it: every client (producer, consumer, admin) is made
+    with these."""
+    config: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
+                              "security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_password is not None  # the settings refuse SASL without a login
+        config.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_sasl_username,
+                      sasl_plain_password=settings.kafka_sasl_password.get_secret_value())
+    if settings.kafka_security_protocol.endswith("SSL"):
+        config.update(ssl_cafile=_path(settings.kafka_ssl_cafile), ssl_certfile=_path(settings.kafka_ssl_certfile),
+                      ssl_keyfile=_path(settings.kafka_ssl_keyfile))
+    return config
+
+
+def _path(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
 def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
+        **connection(settings),
         "client_id": f"wirefeed-{overrides.pop('role', 'producer')}",
         "acks": "all",
         "enable_idempotence": True,
@@ -54,7 +74,7 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
 
 def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> KafkaConsumer:
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
+        **connection(settings),
         "group_id": group_id,
         "client_id": f"wirefeed-{group_id}",
         "enable_auto_commit": False,
@@ -110,9 +130,18 @@ def require_broker(settings: CommonSettings) -> None:
         raise KafkaUnavailableError(f"no server in {settings.kafka_bootstrap_servers} accepts connections")
 
 
-def ensure_topics(settings: CommonSettings, topics: list[str]) -> None:
+def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_timeout_ms: int = 30_000) -> None:
     """Create the topics this service uses if they are missing (idempotent)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers.split(","))
+    try:
+        admin = KafkaAdminClient(**connection(settings), bootstrap_timeout_ms=bootstrap_timeout_ms)
+    except KafkaError as error:
+        # kafka-python says only "Unable to bootstrap"; its kafka.net log lines hold the cause (a refused
+        # login, an unknown certificate, a broker that speaks TLS to a plaintext client).
+        raise KafkaUnavailableError(
+            f"{error}: no Kafka session could be opened with {settings.kafka_bootstrap_servers}; check "
+            f"WIREFEED_KAFKA_SECURITY_PROTOCOL (now {settings.kafka_security_protocol}) and the "
+            "WIREFEED_KAFKA_SASL_* and WIREFEED_KAFKA_SSL_* settings (the kafka.net log lines give the cause)"
+        ) from error
     try:
         existing = set(admin.list_topics())
         missing = {

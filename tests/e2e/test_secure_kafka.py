@@ -1,0 +1,108 @@
+"""A cluster as production runs one: TLS and a SASL login (``kafka.sh up --secure``), real Apache Kafka."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from services.core.config import CommonSettings
+from services.core.errors import KafkaUnavailableError
+from services.core.kafka import ensure_topics, make_consumer, make_producer
+from services.core.supervise import Pipeline, metric_total, scrape
+from tests.conftest import KAFKA_SCRIPT
+from tests.e2e.test_pipeline import OUTLET_A, OUTLET_B
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+
+class SecureCluster:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.bootstrap = subprocess.run(
+            [str(KAFKA_SCRIPT), "up", "--secure", "--dir", str(directory), "--port", str(_two_free_ports())],
+            check=True, capture_output=True, text=True, timeout=300).stdout.strip().splitlines()[-1]
+        lines = (directory / "client.env").read_text().splitlines()
+        self.env = dict(line.split("=", 1) for line in lines if line)  # the WIREFEED_KAFKA_* a client needs
+        self.env["WIREFEED_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
+
+    def settings(self, prefix: str, **changes: object) -> CommonSettings:
+        values = {key.removeprefix("WIREFEED_").lower(): value for key, value in self.env.items()}
+        return CommonSettings(**{**values, "topic_prefix": prefix, **changes})  # type: ignore[arg-type]
+
+
+def _two_free_ports() -> int:
+    """A port P with P + 1 free too (the node's client and controller listeners)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+@pytest.fixture(scope="module")
+def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureCluster]:
+    directory = tmp_path_factory.mktemp("kafka-secure")
+    cluster = SecureCluster(directory)
+    yield cluster
+    subprocess.run([str(KAFKA_SCRIPT), "down", "--dir", str(directory), "--wipe"], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_every_client_logs_in_over_tls(secure_cluster: SecureCluster, topic_prefix: str, mechanism: str) -> None:
+    settings = secure_cluster.settings(topic_prefix, kafka_sasl_mechanism=mechanism)
+    ensure_topics(settings, [settings.topics.raw_items])  # the admin client
+    producer = make_producer(settings)
+    producer.send(settings.topics.raw_items, b"over tls", key=b"k").get(timeout=30)
+    producer.close()
+    consumer = make_consumer(settings, f"{topic_prefix}-reader", consumer_timeout_ms=30_000)
+    consumer.subscribe([settings.topics.raw_items])
+    try:
+        assert next(iter(consumer)).value == b"over tls"
+    finally:
+        consumer.close(autocommit=False)
+
+
+@pytest.mark.parametrize(("change", "cause"), [
+    ({"kafka_sasl_password": SecretStr("not-the-password")}, "a refused login"),
+    ({"kafka_ssl_cafile": None}, "a certificate the system's CAs do not know"),
+    ({"kafka_security_protocol": "PLAINTEXT", "kafka_sasl_username": None, "kafka_sasl_password": None,
+      "kafka_ssl_cafile": None}, "a plaintext client"),
+])
+def test_a_client_that_cannot_open_a_session_says_what_to_check(
+        secure_cluster: SecureCluster, topic_prefix: str, change: dict[str, object], cause: str) -> None:
+    settings = secure_cluster.settings(topic_prefix, **change)
+    with pytest.raises(KafkaUnavailableError, match="WIREFEED_KAFKA_SECURITY_PROTOCOL") as raised:
+        ensure_topics(settings, [settings.topics.raw_items], bootstrap_timeout_ms=5_000)
+    assert "not-the-password" not in str(raised.value), cause
+
+
+def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
+        secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
+        feed_server: FeedServer) -> None:
+    feed_server.resources["/a.xml"] = Resource(rss("Outlet A", OUTLET_A))
+    feed_server.resources["/b.xml"] = Resource(rss("Outlet B", OUTLET_B))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - id: outlet-a\n    url: {feed_server.url('/a.xml')}\n"
+                     f"  - id: outlet-b\n    url: {feed_server.url('/b.xml')}\n")
+    pipeline = Pipeline({
+        **secure_cluster.env, "WIREFEED_TOPIC_PREFIX": topic_prefix, "WIREFEED_DATABASE_URL": sqlite_url,
+        "WIREFEED_FEEDS_FILE": str(feeds), "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
+        **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("poller", "normalizer", "sink")},
+    }).start()
+    try:
+        pipeline.wait_ready(timeout=90)
+        wait_for(lambda: metric_total(scrape(pipeline.port("sink")), "wirefeed_sink_rows_written_total",
+                                      outcome="inserted") >= 3, timeout=90, message="three articles stored")
+    finally:
+        codes = pipeline.stop()
+    assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
