@@ -91,9 +91,13 @@ def decide(items: list[RawItem], known: dict[str, str], wants: Callable[[RawItem
            ) -> Decision:
     """Pure: of the parsed items, those whose id is new or whose content hash changed, split by ``wants``."""
     latest = {item.item_id: item for item in items}  # a feed may repeat an item; keep its last copy
-    changed = [item for item in latest.values() if known.get(item.item_id) != item.content_hash]
-    new = sum(1 for item in changed if item.item_id not in known)
-    return Decision([i for i in changed if wants(i)], new, [i for i in changed if not wants(i)])
+    fresh: list[RawItem] = []
+    skipped: list[RawItem] = []
+    for item in latest.values():
+        if known.get(item.item_id) != item.content_hash:
+            (fresh if wants(item) else skipped).append(item)
+    new = sum(1 for item in fresh + skipped if item.item_id not in known)
+    return Decision(fresh, new, skipped)
 
 
 class Poller:
