@@ -321,3 +321,16 @@ def test_postgresql_reads_are_not_jit_compiled(postgres_url: str) -> None:
         assert reads.query("SHOW jit") == [("off",)]
     finally:
         reads.close()
+
+
+def test_postgresql_over_tls_takes_libpq_parameters_in_the_url(postgres_url: str) -> None:
+    """A production database asks for TLS: ``?sslmode=verify-full&sslrootcert=…`` in the URL reaches libpq."""
+    store = SqlStore(Database(f"{postgres_url}?sslmode=require"))
+    try:
+        store.migrate()
+        store.write([article(1)], {(TOPIC, 0): 1}, datetime.now(UTC))
+        [(encrypted,)] = store.db.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert encrypted is True
+        assert [a.id for a in store.export()] == ["article-000001"]
+    finally:
+        store.close()
