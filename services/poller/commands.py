@@ -22,6 +22,12 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     status = feeds.add_parser("status", help="each feed's health, from the poller's state database")
     status.add_argument("--feeds", metavar="FILE", help="only the feeds of this feeds file (and never-polled ones)")
     status.set_defaults(handler=_feeds_status)
+    forget = feeds.add_parser("forget", help="delete the poller's state of feeds taken out of the feeds file")
+    forget.add_argument("feed_ids", nargs="*", metavar="FEED_ID")
+    forget.add_argument("--unconfigured", action="store_true",
+                        help="every feed in the state database that the feeds file does not configure")
+    forget.add_argument("--dry-run", action="store_true", help="list what would be forgotten, change nothing")
+    forget.set_defaults(handler=_feeds_forget)
     discover = feeds.add_parser("discover", help="find the feeds a web page announces or links to")
     discover.add_argument("url")
     discover.set_defaults(handler=_feeds_discover)
@@ -89,6 +95,24 @@ def _feeds_status(args: argparse.Namespace) -> int:
         print(f"wirefeed feeds status: {error}", file=sys.stderr)
         return 2
     return show_status(PollerSettings().state_url, configured, Console())
+
+
+def _feeds_forget(args: argparse.Namespace) -> int:
+    from services.poller.feeds import FeedsFileError, load_feeds
+    from services.poller.forget import run_forget
+    from services.poller.settings import PollerSettings
+
+    if bool(args.feed_ids) == args.unconfigured:
+        print("wirefeed feeds forget: name feeds, or give --unconfigured", file=sys.stderr)
+        return 2
+    settings = PollerSettings()
+    try:
+        configured = {feed.id for feed in load_feeds(settings.feeds_file, secrets=False).feeds}
+    except FeedsFileError as error:  # without it, a configured feed could be forgotten by mistake
+        print(f"wirefeed feeds forget: {error}", file=sys.stderr)
+        return 2
+    return run_forget(settings.state_url, args.feed_ids, configured, unconfigured=args.unconfigured,
+                      dry_run=args.dry_run)
 
 
 def _feeds_discover(args: argparse.Namespace) -> int:

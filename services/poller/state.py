@@ -147,6 +147,25 @@ class PollerStore:
                 (feed_id, newest - age, limit),
             ).rowcount
 
+    def forget_feed(self, feed_id: str, batch_rows: int = 500) -> int:
+        """Delete everything the poller keeps of a feed (its items in short batches, then its schedule,
+        validators and lease); returns the items forgotten. For a feed no longer configured anywhere:
+        if it is added again, it starts as a new feed."""
+        forgotten = 0
+        while True:
+            with self.db.transaction() as tx:
+                deleted = tx.execute(
+                    "DELETE FROM poller_seen_items WHERE (feed_id, item_id) IN "
+                    "(SELECT feed_id, item_id FROM poller_seen_items WHERE feed_id = ? LIMIT ?)",
+                    (feed_id, batch_rows)).rowcount
+            forgotten += deleted
+            if deleted < batch_rows:
+                break
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM poller_leases WHERE feed_id = ?", (feed_id,))
+            tx.execute("DELETE FROM poller_feeds WHERE feed_id = ?", (feed_id,))
+        return forgotten
+
     def feed_ids(self) -> list[str]:
         return [str(fid) for (fid,) in self.db.query("SELECT feed_id FROM poller_feeds ORDER BY feed_id")]
 

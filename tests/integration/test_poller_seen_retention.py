@@ -61,3 +61,11 @@ def test_a_feed_with_more_to_forget_than_a_batch_is_forgotten_whole(store: Polle
     assert forget_unlisted_items(store, MONTH) == 0
     [(left,)] = store.db.query("SELECT COUNT(*) FROM poller_seen_items")
     assert left == 1
+
+
+def test_a_feed_taken_out_of_the_feeds_file_can_be_forgotten_whole(store: PollerStore) -> None:
+    store.mark_published("quiet", [(f"item-{n}", "h") for n in range(1203)], day(0))
+    store.mark_published("busy", [("kept", "h")], day(0))
+    assert store.forget_feed("quiet", batch_rows=500) == 1203
+    assert store.feed_ids() == ["busy"]
+    assert store.known_hashes("busy", ["kept"]) == {"kept": "h"}
