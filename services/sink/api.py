@@ -38,7 +38,8 @@ ARTICLE_PREFIX, STORY_PREFIX = "/articles/", "/stories/"
 _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
-_ARTICLE_PARAMS = frozenset({"q", "since", "source", "publishable", "limit", "after"})
+_ARTICLE_PARAMS = frozenset({"q", "since", "source", "language", "publishable", "limit", "after"})
+_LANGUAGE = re.compile(r"[A-Za-z]{2}")  # ISO 639-1, as the normalizer stores it
 _STORIES_PARAMS = frozenset({"since", "publishable", "limit", "after"})
 _SOURCES_PARAMS = frozenset({"limit", "after"})
 
@@ -70,6 +71,7 @@ class ReadApi:
         limit = _limit(_single(request, "limit"))
         page = self.reader.page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
                                 feed_id=_feed(_single(request, "source")),
+                                language=_language(_single(request, "language")),
                                 publishable_at=_publishable_at(request),
                                 after=_after(_single(request, "after")), limit=limit)
         return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
@@ -208,6 +210,12 @@ def _feed(value: str | None) -> str | None:
     if value is not None and not _FEED_ID.fullmatch(value):
         raise ApiError(400, "source must be a feed id (letters, digits, '.', '_', '-')")
     return value
+
+
+def _language(value: str | None) -> str | None:
+    if value is not None and not _LANGUAGE.fullmatch(value):
+        raise ApiError(400, "language must be a two-letter ISO 639-1 code, such as en or de")
+    return value.lower() if value is not None else None
 
 
 def _path_id(raw: str, what: str) -> str:

@@ -26,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
+    export.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     export.set_defaults(handler=_export)
@@ -33,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
     search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     search.add_argument("--source", help="only this feed id")
+    search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--publishable", action="store_true",
@@ -71,7 +73,7 @@ def _export(args: argparse.Namespace) -> int:
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
         for article in SqlStore(db).export(since=args.since, feed_id=args.source, story_id=args.story,
-                                           publishable_at=publishable_at):
+                                           language=args.language, publishable_at=publishable_at):
             sys.stdout.write(article.model_dump_json() + "\n")
 
     return _with_database(run)
@@ -85,7 +87,8 @@ def _search(args: argparse.Namespace) -> int:
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
         for article in Reader(db).articles(query=args.query, since=args.since, feed_id=args.source,
-                                           publishable_at=publishable_at, limit=args.limit):
+                                           language=args.language, publishable_at=publishable_at,
+                                           limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(article) + "\n")
             else:
@@ -188,3 +191,9 @@ def _limit(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_SEARCH_LIMIT:
         raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_SEARCH_LIMIT}")
     return int(text)
+
+
+def _language(text: str) -> str:
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        raise argparse.ArgumentTypeError("must be a two-letter ISO 639-1 code, such as en or de")
+    return text.lower()

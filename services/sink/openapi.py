@@ -62,10 +62,12 @@ def _articles_operation() -> dict[str, Any]:
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
+            _query("language", {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                   "Only articles in this language (ISO 639-1, as the article's `language` field has it)"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _limit("articles"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
-                   "The `next` value of the previous page's answer, with the same q, since and source: "
+                   "The `next` value of the previous page's answer, with the same q, since, source and language: "
                    "this page starts where that one ended"),
         ], ("Matching articles", "ArticleList"), _LIST_ERRORS)
 

@@ -206,13 +206,14 @@ class Reader:
         self.db = db
 
     def articles(self, *, query: str | None = None, since: datetime | None = None, feed_id: str | None = None,
-                 publishable_at: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+                 language: str | None = None, publishable_at: datetime | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
         """Stored articles (full JSON, as published on the topic), newest first."""
-        return self.page(query=query, since=since, feed_id=feed_id, publishable_at=publishable_at,
-                         limit=limit).articles
+        return self.page(query=query, since=since, feed_id=feed_id, language=language,
+                         publishable_at=publishable_at, limit=limit).articles
 
     def page(self, *, query: str | None = None, since: datetime | None = None, feed_id: str | None = None,
-             publishable_at: datetime | None = None, after: ArticleKey | None = None,
+             language: str | None = None, publishable_at: datetime | None = None, after: ArticleKey | None = None,
              limit: int = 50) -> ArticlePage:
         """Up to ``limit`` articles newest first, starting after ``after``, and where the next page starts;
         with ``publishable_at``, only those one may publish then (see store.RUNNABLE).
@@ -220,7 +221,7 @@ class Reader:
         Keyset paging on (published_at, article_id): a page is the same whatever was stored since the
         previous one, and deep pages cost no more than the first.
         """
-        clauses, params = article_filters(since, feed_id, None)
+        clauses, params = article_filters(since, feed_id, None, language)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         if query is not None and not self._match(query, clauses, params):

@@ -127,7 +127,8 @@ class Store(Protocol):
     def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult: ...
     def offsets(self, topic: str) -> dict[int, int]: ...
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, publishable_at: datetime | None = None, page_rows: int = ...) -> Iterator[Article]: ...
+               *, language: str | None = None, publishable_at: datetime | None = None,
+               page_rows: int = ...) -> Iterator[Article]: ...
     def count(self) -> int: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
@@ -177,12 +178,13 @@ class SqlStore:
         return {int(partition): int(offset) for partition, offset in rows}
 
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, publishable_at: datetime | None = None, page_rows: int = PAGE_ROWS) -> Iterator[Article]:
+               *, language: str | None = None, publishable_at: datetime | None = None,
+               page_rows: int = PAGE_ROWS) -> Iterator[Article]:
         """Matching articles, oldest first, read ``page_rows`` at a time: memory stays flat however many
         there are, and no transaction stays open while the caller writes them out. Pages follow each other
         by (published_at, article_id), so an article stored meanwhile may or may not be included. With
         ``publishable_at``, only those one may publish then."""
-        clauses, params = article_filters(since, feed_id, story_id)
+        clauses, params = article_filters(since, feed_id, story_id, language)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         for payload, *_ in keyset_rows(self.db, "payload", "articles", (clauses, params),
@@ -307,7 +309,8 @@ def publishable_filter(dialect: str, at: datetime, clauses: list[str], params: l
     params.append(at)
 
 
-def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None) -> tuple[list[str], list[Any]]:
+def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None,
+                    language: str | None = None) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if since is not None:
@@ -319,6 +322,9 @@ def article_filters(since: datetime | None, feed_id: str | None, story_id: str |
     if story_id is not None:
         clauses.append("story_id = ?")
         params.append(story_id)
+    if language is not None:
+        clauses.append("language = ?")
+        params.append(language)
     return clauses, params
 
 

@@ -73,6 +73,17 @@ def test_articles_are_listed_newest_first_with_a_default_and_a_maximum_limit(cli
     assert client.get("/articles", params={"limit": 500}).json()["count"] == 63
 
 
+def test_articles_can_be_filtered_by_language(store: SqlStore, client: httpx.Client) -> None:
+    german = article(80, body="Fährstreik im Hafen beendet").model_copy(update={"language": "de"})
+    store.write([german], {(TOPIC, 0): 64}, datetime.now(UTC))
+    found = client.get("/articles", params={"language": "DE"}).json()["articles"]
+    assert [a["id"] for a in found] == ["article-000080"]
+    assert client.get("/articles", params={"language": "de", "q": "ferry"}).json()["articles"] == []
+    refused = client.get("/articles", params={"language": "german"})
+    assert (refused.status_code, refused.json()["error"]) == (
+        400, "language must be a two-letter ISO 639-1 code, such as en or de")
+
+
 def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
     found = client.get("/articles", params={"q": "ferry strike"}).json()["articles"]
     assert [a["id"] for a in found] == ["article-000003", "article-000002", "article-000001"]
@@ -282,7 +293,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
                                       "/sources", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-    assert set(parameters) == {"q", "since", "source", "publishable", "limit", "after"}
+    assert set(parameters) == {"q", "since", "source", "language", "publishable", "limit", "after"}
     assert "security" not in document
 
 
