@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,15 +48,25 @@ def test_json_lines_are_the_articles_before_dedup(feed_server: FeedServer,
     assert articles[0].content_hash == articles[1].content_hash  # both shown: dedup is not part of a preview
 
 
-@pytest.mark.usefixtures("private_networks_allowed")
-def test_a_configured_feed_is_fetched_with_its_headers_and_credentials(
-        feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def wire_feed(feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """A feeds file whose one feed, "wire", serves the seed feed, with the settings given as YAML lines."""
     feed_server.resources["/wire.xml"] = Resource(SEED_FEED)
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: wire\n    url: {feed_server.url('/wire.xml')}\n"
-                     "    headers: {X-Desk: world}\n    auth: {type: bearer, token_env: WIRE_TOKEN}\n")
-    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
+    monkeypatch.setenv("WIREFEED_ALLOW_PRIVATE_NETWORKS", "true")  # the test's server is on 127.0.0.1
+
+    def write(settings: str) -> Path:
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"feeds:\n  - id: wire\n    url: {feed_server.url('/wire.xml')}\n{settings}")
+        monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
+        return feeds
+
+    return write
+
+
+def test_a_configured_feed_is_fetched_with_its_headers_and_credentials(
+        wire_feed: Callable[[str], Path], feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    feeds = wire_feed("    headers: {X-Desk: world}\n    auth: {type: bearer, token_env: WIRE_TOKEN}\n")
     monkeypatch.setenv("WIRE_TOKEN", "s3cret-token")
     assert main(["feeds", "preview", "--feed", "wire"]) == 0
     out, err = capsys.readouterr()
@@ -68,15 +79,9 @@ def test_a_configured_feed_is_fetched_with_its_headers_and_credentials(
     assert main(["feeds", "preview"]) == 2  # neither a source nor a feed
 
 
-@pytest.mark.usefixtures("private_networks_allowed")
-def test_a_configured_feed_shows_what_its_item_rules_refuse(
-        feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    feed_server.resources["/wire.xml"] = Resource(SEED_FEED)
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: wire\n    url: {feed_server.url('/wire.xml')}\n"
-                     "    skip_items: [{content: Azhari}]\n")
-    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
+def test_a_configured_feed_shows_what_its_item_rules_refuse(wire_feed: Callable[[str], Path],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    wire_feed("    skip_items: [{content: Azhari}]\n")
     assert main(["feeds", "preview", "--feed", "wire"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("rss: Shore News Network — 1 article(s)")
