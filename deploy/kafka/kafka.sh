@@ -13,9 +13,9 @@
 # and P+2(i-1)+1 for the controller quorum. A cluster of N nodes uses replication factor min(N,3).
 #
 # A --secure cluster is what production clusters look like to a client: TLS with a certificate for
-# 127.0.0.1 (self-signed, made with keytool: D/tls/ca.pem) and a SASL login, user "wirefeed" with a
-# random password, by PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. D/client.env holds the WIREFEED_KAFKA_*
-# settings a client needs.
+# 127.0.0.1 (self-signed, made with keytool: D/tls/ca.pem), a client certificate required (mutual TLS;
+# made with openssl, its key encrypted), and a SASL login, user "wirefeed" with a random password, by
+# PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. D/client.env holds the WIREFEED_KAFKA_* settings a client needs.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -96,15 +96,18 @@ ssl.keystore.password=$store
 ssl.truststore.type=PKCS12
 ssl.truststore.location=$DIR/tls/trust.p12
 ssl.truststore.password=$store
+# On a SASL_SSL listener Kafka asks for client certificates only when told under the listener's name (KIP-684).
+listener.name.sasl_ssl.ssl.client.auth=required
 EOF
 }
 
 make_tls() {  # a certificate for 127.0.0.1, passwords, and the client's settings (once per cluster)
   [[ -f "$DIR/client.env" ]] && return
   command -v keytool >/dev/null || die "keytool not found: it comes with Java (openjdk-17-jre-headless)"
+  command -v openssl >/dev/null || die "openssl not found (Debian package openssl)"
   mkdir -p "$DIR/tls"
   local name pass
-  for name in store broker client; do
+  for name in store broker client key; do
     head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$DIR/tls/$name-password"
   done
   pass=$(cat "$DIR/tls/store-password")
@@ -116,12 +119,21 @@ make_tls() {  # a certificate for 127.0.0.1, passwords, and the client's setting
     -file "$DIR/tls/ca.pem" >/dev/null 2>&1
   keytool -importcert -noprompt -alias ca -file "$DIR/tls/ca.pem" -storetype PKCS12 \
     -keystore "$DIR/tls/trust.p12" -storepass "$pass" >/dev/null 2>&1
+  # The client's certificate, self-signed too, is what the broker's truststore trusts for clients.
+  openssl req -x509 -newkey rsa:2048 -subj /CN=wirefeed -days 3650 -keyout "$DIR/tls/client.key" \
+    -passout "file:$DIR/tls/key-password" -out "$DIR/tls/client.pem" >/dev/null 2>&1 \
+    || die "openssl could not make the client's certificate"
+  keytool -importcert -noprompt -alias client -file "$DIR/tls/client.pem" -storetype PKCS12 \
+    -keystore "$DIR/tls/trust.p12" -storepass "$pass" >/dev/null 2>&1
   cat >"$DIR/client.env" <<EOF
 WIREFEED_KAFKA_SECURITY_PROTOCOL=SASL_SSL
 WIREFEED_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
 WIREFEED_KAFKA_SASL_USERNAME=wirefeed
 WIREFEED_KAFKA_SASL_PASSWORD=$(cat "$DIR/tls/client-password")
 WIREFEED_KAFKA_SSL_CAFILE=$DIR/tls/ca.pem
+WIREFEED_KAFKA_SSL_CERTFILE=$DIR/tls/client.pem
+WIREFEED_KAFKA_SSL_KEYFILE=$DIR/tls/client.key
+WIREFEED_KAFKA_SSL_KEY_PASSWORD=$(cat "$DIR/tls/key-password")
 EOF
 }
 

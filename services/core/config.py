@@ -25,7 +25,8 @@ class CommonSettings(BaseSettings):
         validation_alias=AliasChoices("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
     # A managed or production cluster wants TLS and a login: SASL_SSL with SCRAM (or PLAIN), the CA that
-    # signed the brokers' certificates (the system's CAs when unset), a client certificate for mutual TLS.
+    # signed the brokers' certificates (the system's CAs when unset), a client certificate for mutual TLS
+    # (its key's password when the key is encrypted).
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -33,6 +34,7 @@ class CommonSettings(BaseSettings):
     kafka_ssl_cafile: FilePath | None = None
     kafka_ssl_certfile: FilePath | None = None
     kafka_ssl_keyfile: FilePath | None = None
+    kafka_ssl_key_password: SecretStr | None = None
     topic_prefix: str = "wirefeed"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
@@ -54,12 +56,13 @@ class CommonSettings(BaseSettings):
         if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
             raise ValueError("WIREFEED_KAFKA_SASL_USERNAME/PASSWORD are set but WIREFEED_KAFKA_SECURITY_PROTOCOL "
                              f"is {self.kafka_security_protocol}: they would not be used (SASL_SSL?)")
-        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile,
+                     self.kafka_ssl_key_password)
         if not self.kafka_security_protocol.endswith("SSL") and any(tls_files):
-            raise ValueError("WIREFEED_KAFKA_SSL_* files are set but WIREFEED_KAFKA_SECURITY_PROTOCOL is "
+            raise ValueError("WIREFEED_KAFKA_SSL_* settings are set but WIREFEED_KAFKA_SECURITY_PROTOCOL is "
                              f"{self.kafka_security_protocol}: they would not be used (SSL or SASL_SSL?)")
-        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
-            raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE needs WIREFEED_KAFKA_SSL_CERTFILE")
+        if (self.kafka_ssl_keyfile or self.kafka_ssl_key_password) and not self.kafka_ssl_certfile:
+            raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE and _SSL_KEY_PASSWORD need WIREFEED_KAFKA_SSL_CERTFILE")
         return self
 
     @property

@@ -45,8 +45,10 @@ def connection(settings: CommonSettings) -> dict[str, Any]:
         config.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_sasl_username,
                       sasl_plain_password=settings.kafka_sasl_password.get_secret_value())
     if settings.kafka_security_protocol.endswith("SSL"):
+        key_password = settings.kafka_ssl_key_password
         config.update(ssl_cafile=_path(settings.kafka_ssl_cafile), ssl_certfile=_path(settings.kafka_ssl_certfile),
-                      ssl_keyfile=_path(settings.kafka_ssl_keyfile))
+                      ssl_keyfile=_path(settings.kafka_ssl_keyfile),
+                      ssl_password=key_password.get_secret_value() if key_password else None)
     return config
 
 

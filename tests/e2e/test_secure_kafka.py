@@ -1,4 +1,5 @@
-"""A cluster as production runs one: TLS and a SASL login (``kafka.sh up --secure``), real Apache Kafka."""
+"""A cluster as production runs one: TLS with client certificates and a SASL login (``kafka.sh up
+--secure``), on real Apache Kafka."""
 
 from __future__ import annotations
 
@@ -75,8 +76,11 @@ def test_every_client_logs_in_over_tls(secure_cluster: SecureCluster, topic_pref
 @pytest.mark.parametrize(("change", "cause"), [
     ({"kafka_sasl_password": SecretStr("not-the-password")}, "a refused login"),
     ({"kafka_ssl_cafile": None}, "a certificate the system's CAs do not know"),
+    ({"kafka_ssl_certfile": None, "kafka_ssl_keyfile": None, "kafka_ssl_key_password": None},
+     "no client certificate"),
     ({"kafka_security_protocol": "PLAINTEXT", "kafka_sasl_username": None, "kafka_sasl_password": None,
-      "kafka_ssl_cafile": None}, "a plaintext client"),
+      "kafka_ssl_cafile": None, "kafka_ssl_certfile": None, "kafka_ssl_keyfile": None,
+      "kafka_ssl_key_password": None}, "a plaintext client"),
 ])
 def test_a_client_that_cannot_open_a_session_says_what_to_check(
         secure_cluster: SecureCluster, topic_prefix: str, change: dict[str, object], cause: str) -> None:

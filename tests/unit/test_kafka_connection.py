@@ -31,14 +31,15 @@ def test_a_login_over_tls_reaches_the_client_settings(tmp_path: Path, monkeypatc
     assert connection(settings) == {
         "bootstrap_servers": ["kafka.example:9093"], "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "wirefeed", "sasl_plain_password": "s3cret", "ssl_cafile": str(ca),
-        "ssl_certfile": None, "ssl_keyfile": None}
+        "ssl_certfile": None, "ssl_keyfile": None, "ssl_password": None}
 
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "u"}, "needs WIREFEED_KAFKA_SASL_USERNAME and"),
     ({"kafka_sasl_username": "u", "kafka_sasl_password": "p"}, "they would not be used (SASL_SSL?)"),
     ({"kafka_ssl_cafile": __file__}, "they would not be used (SSL or SASL_SSL?)"),
-    ({"kafka_security_protocol": "SSL", "kafka_ssl_keyfile": __file__}, "KEYFILE needs"),
+    ({"kafka_security_protocol": "SSL", "kafka_ssl_keyfile": __file__}, "KEYFILE and _SSL_KEY_PASSWORD need"),
+    ({"kafka_security_protocol": "SSL", "kafka_ssl_key_password": "k"}, "KEYFILE and _SSL_KEY_PASSWORD need"),
     ({"kafka_security_protocol": "SSL", "kafka_ssl_cafile": "/nonexistent/ca.pem"}, "kafka_ssl_cafile"),
     ({"kafka_security_protocol": "TLS"}, "kafka_security_protocol"),
 ])
