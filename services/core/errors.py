@@ -4,3 +4,8 @@ without loading kafka-python."""
 
 class KafkaUnavailableError(Exception):
     """No bootstrap server accepts connections, or none would open a Kafka session (login, TLS)."""
+
+
+class TopicsNotCreatedError(KafkaUnavailableError):
+    """Kafka refused to create a topic a service needs (too few brokers for the replication factor, a
+    login without the right to create topics): unusable until that changes, as when it is away."""

@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from schemas import DeadLetter
 from schemas.models import Message
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
-from services.core.errors import KafkaUnavailableError
+from services.core.errors import KafkaUnavailableError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
 from services.core.runner import StopSignal, retry_until_done
 
@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 
 #: Consumers accept records up to this size, whatever limit their producers were given.
 MAX_FETCH_BYTES = 8 * 1024 * 1024
+#: Answers to a topic's creation that leave it usable: created, or made meanwhile by another service.
+_CREATED_OR_THERE = (0, TopicAlreadyExistsError.errno)
 #: Room left for what is added to a message after it was fitted (a dead letter's size note).
 _SLACK_BYTES = 256
 
@@ -157,7 +159,16 @@ def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_time
             if topic not in existing
         }
         if missing:
-            admin.create_topics(missing, raise_errors=False, wait_for_metadata=True, timeout_ms=30_000)
+            result = admin.create_topics(missing, raise_errors=False, timeout_ms=30_000)
+            refused = [f"{topic['name']}: {topic['error_message'] or for_code(topic['error_code']).__name__}"
+                       for topic in result["topics"] if topic["error_code"] not in _CREATED_OR_THERE]
+            if refused:
+                raise TopicsNotCreatedError(
+                    f"Kafka refused to create {'; '.join(refused)} (wirefeed makes its topics with "
+                    f"WIREFEED_TOPIC_PARTITIONS={settings.topic_partitions} and WIREFEED_TOPIC_REPLICATION_FACTOR="
+                    f"{settings.topic_replication_factor}; where its login may not create topics, create them "
+                    "beforehand)")
+            admin.wait_for_topics(list(missing), timeout_ms=30_000)
             log.info("topics_created", topics=sorted(missing))
     finally:
         admin.close()

@@ -15,7 +15,8 @@ import pytest
 from kafka import KafkaAdminClient
 
 from services.core.config import CommonSettings
-from services.core.kafka import wait_for_topics
+from services.core.errors import TopicsNotCreatedError
+from services.core.kafka import create_topics_now, wait_for_topics
 from services.core.runner import StopSignal
 from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
 from tests.integration.kafka_helpers import read_all
@@ -57,6 +58,21 @@ def test_topics_are_created_once_the_broker_answers(kafka_bootstrap: str, topic_
         assert set(settings.topics.all()) <= set(admin.list_topics())
     finally:
         admin.close()
+
+
+def test_a_topic_kafka_refuses_to_create_is_named_with_the_reason(kafka_bootstrap: str, topic_prefix: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A replication factor above the brokers' count: the reason, not "Topics not ready after 10000ms"."""
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix,
+                              topic_replication_factor=7)  # type: ignore[call-arg]
+    with pytest.raises(TopicsNotCreatedError, match="WIREFEED_TOPIC_REPLICATION_FACTOR=7") as refused:
+        create_topics_now(settings, settings.topics.all())
+    assert f"{settings.topics.raw_items}: Unable to replicate the partition 7 time(s)" in str(refused.value)
+    # A service keeps waiting, saying why each time, and still stops when asked.
+    stop = StopSignal()
+    threading.Timer(3, stop.set).start()
+    assert not wait_for_topics(settings, settings.topics.all(), stop)
+    assert "Unable to replicate the partition 7 time(s)" in capsys.readouterr().out
 
 
 def test_waiting_for_a_broker_ends_when_stopped_and_leaves_no_threads() -> None:
