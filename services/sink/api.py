@@ -40,7 +40,7 @@ _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "language", "publishable", "limit", "after"})
 _LANGUAGE = re.compile(r"[A-Za-z]{2}")  # ISO 639-1, as the normalizer stores it
-_STORIES_PARAMS = frozenset({"since", "publishable", "limit", "after"})
+_STORIES_PARAMS = frozenset({"q", "since", "publishable", "limit", "after"})
 _SOURCES_PARAMS = frozenset({"limit", "after"})
 
 
@@ -80,7 +80,7 @@ class ReadApi:
     def stories(self, request: Request) -> Response:
         _known_parameters(request, _STORIES_PARAMS)
         limit = _limit(_single(request, "limit"))
-        page = self.reader.story_page(since=_since(_single(request, "since")),
+        page = self.reader.story_page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
                                       publishable_at=_publishable_at(request), after=_after(_single(request, "after")),
                                       limit=limit)
         return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),

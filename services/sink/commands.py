@@ -42,6 +42,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")
     search.set_defaults(handler=_search)
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
+    stories.add_argument("--query", metavar="QUERY",
+                         help="only stories of which some version or copy matches (full text, as for search)")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
     stories.add_argument("--publishable", action="store_true",
@@ -105,8 +107,8 @@ def _stories(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         now = datetime.now(UTC)
-        for story in Reader(db).stories(since=args.since, publishable_at=now if args.publishable else None,
-                                        limit=args.limit):
+        for story in Reader(db).stories(query=args.query, since=args.since,
+                                        publishable_at=now if args.publishable else None, limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(story.as_json()) + "\n")
                 continue

@@ -76,6 +76,8 @@ def _stories_operation() -> dict[str, Any]:
     return _operation(
         "listStories", "Stories, newest first by their latest version's published_at: one line each, with how "
                        "many outlets carried it", [
+            _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
+                   "Full-text query as for /articles: stories of which some version or outlet's copy matches"),
             _query("since", {"type": "string", "format": "date-time"},
                    "Only stories whose latest version was published at or after this ISO 8601 time"),
             _query("publishable", {"type": "boolean", "default": False},
@@ -83,7 +85,7 @@ def _stories_operation() -> dict[str, Any]:
                    "out of embargo"),
             _limit("stories"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
-                   "The `next` value of the previous page's answer, with the same since"),
+                   "The `next` value of the previous page's answer, with the same q and since"),
         ], ("Stories", "StoryList"), _LIST_ERRORS)
 
 

@@ -230,19 +230,26 @@ class Reader:
                                      after=after, limit=limit)
         return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
 
-    def stories(self, *, since: datetime | None = None, publishable_at: datetime | None = None,
-                limit: int | None = None, page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
-        """Stories whose latest version was published at or after ``since``, newest first, read in keyset
-        pages (memory stays flat, no transaction stays open)."""
-        filters = self._story_filters(since, publishable_at)
+    def stories(self, *, query: str | None = None, since: datetime | None = None,
+                publishable_at: datetime | None = None, limit: int | None = None,
+                page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
+        """Stories whose latest version was published at or after ``since`` (and with ``query``, of which
+        some version or copy matches it), newest first, read in keyset pages (memory stays flat, no
+        transaction stays open)."""
+        filters = self._story_filters(query, since, publishable_at)
+        if filters is None:
+            return
         for row in keyset_rows(self.db, self._story_columns, "articles a", filters, key=_STORY_KEY, descending=True,
                                page_rows=page_rows, limit=limit):
             yield _story_summary(row)
 
-    def story_page(self, *, since: datetime | None = None, publishable_at: datetime | None = None,
-                   after: ArticleKey | None = None, limit: int = 50) -> StoryPage:
+    def story_page(self, *, query: str | None = None, since: datetime | None = None,
+                   publishable_at: datetime | None = None, after: ArticleKey | None = None,
+                   limit: int = 50) -> StoryPage:
         """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
-        filters = self._story_filters(since, publishable_at)
+        filters = self._story_filters(query, since, publishable_at)
+        if filters is None:
+            return StoryPage([], None)
         rows, following = self._page(self._story_columns, "articles a", filters, _STORY_KEY, after=after, limit=limit)
         return StoryPage([_story_summary(row) for row in rows], following)
 
@@ -259,9 +266,17 @@ class Reader:
         *_, published, article_id = rows[limit - 1]
         return rows[:limit], ArticleKey(_datetime(published), str(article_id))
 
-    def _story_filters(self, since: datetime | None,
-                       publishable_at: datetime | None) -> tuple[list[str], list[Any]]:
+    def _story_filters(self, query: str | None, since: datetime | None,
+                       publishable_at: datetime | None) -> tuple[list[str], list[Any]] | None:
+        """The conditions on a story's latest version; None when ``query`` has nothing to search for."""
         clauses, params = [_IS_LATEST], list[Any]()
+        if query is not None:
+            # A story matches when any of its versions or outlets' copies does: one search finds the
+            # story however each outlet headlined it.
+            matching: list[str] = []
+            if not self._match(query, matching, params):
+                return None
+            clauses.append(f"a.story_id IN (SELECT story_id FROM articles WHERE {' AND '.join(matching)})")
         if since is not None:
             clauses.append("a.published_at >= ?")
             params.append(since)

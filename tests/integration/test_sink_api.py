@@ -204,6 +204,20 @@ def test_stories_are_listed_newest_first_each_once_with_its_outlets(client: http
         f"story-{n:06d}" for n in range(69, 64, -1)]
 
 
+def test_stories_can_be_searched_through_any_version_or_copy(client: httpx.Client) -> None:
+    # "harbour" is only in outlet A's first version; the story's latest version says "ends" or "over".
+    for query in ("harbour", "ferry strike", "ferry -harbour"):
+        body = client.get("/stories", params={"q": query}).json()
+        _validator(client, "StoryList").validate(body)
+        assert [(s["story_id"], s["latest_version"], s["outlets"]) for s in body["stories"]] == [("s", 2, 3)]
+    assert client.get("/stories", params={"q": "market report"}).json()["count"] == 50  # one line per story
+    assert client.get("/stories", params={"q": "volcano"}).json()["stories"] == []
+    assert client.get("/stories", params={"q": '"(*'}).json()["stories"] == []  # nothing to search for
+    since = (T0 + timedelta(minutes=65)).isoformat()
+    assert [s["story_id"] for s in client.get("/stories", params={"q": "market", "since": since}).json()[
+        "stories"]] == [f"story-{n:06d}" for n in range(69, 64, -1)]
+
+
 def test_the_story_list_carries_the_latest_version_s_status_and_embargo(store: SqlStore,
                                                                           client: httpx.Client) -> None:
     embargo = datetime(2030, 1, 1, 6, 0, tzinfo=UTC)

@@ -89,6 +89,11 @@ def test_stories_prints_title_version_outlets_id_and_status(stored: str, capsys:
     assert capsys.readouterr().out.splitlines() == ["Headline 20\tv1\t1 outlet\tstory-000020\tusable"]
 
 
+def test_stories_can_be_searched(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stories", "--query", "harbour"]) == 0  # in an older version of story s only
+    assert capsys.readouterr().out.splitlines() == ["Headline 2\tv2\t3 outlets\ts\tusable"]
+
+
 def test_search_can_leave_out_what_may_not_be_published(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     store = SqlStore(Database(stored))
     store.write([article(21, story="k", body="budget leak").model_copy(update={"pubstatus": PubStatus.CANCELED})],
