@@ -152,7 +152,7 @@ class FeedConfig(BaseModel):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     url: HttpUrl
     format: FeedFormat | None = None
-    title: str | None = None
+    title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
     interval: float = Field(300.0, gt=0, description="Seconds between polls")
     min_interval: float | None = Field(None, gt=0)
     max_interval: float | None = Field(None, gt=0)

@@ -356,7 +356,7 @@ class Poller:
         return state.but(mean_item_gap=gap, last_new_item_at=now)
 
     def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
-        ctx = FeedContext(feed_id=feed.id, feed_url=result.final_url, fetched_at=now)
+        ctx = FeedContext(feed_id=feed.id, feed_url=result.final_url, fetched_at=now, feed_title=feed.title)
         return parse_document(result.body, ctx, result.content_type, feed.format)
 
     def _succeeded(self, feed: FeedConfig, state: FeedState, hints: Hints, result: FetchResult) -> None:

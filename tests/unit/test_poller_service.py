@@ -212,3 +212,20 @@ async def test_items_the_feed_rules_refuse_are_not_published_nor_looked_at_again
     assert [(item.item_id, item.title) for item in published] == [
         ("coast:a-1", "Storm hits coast"), ("coast:b-1", "Markets rally"), ("coast:ad-1", "Cruise deals")]
     assert skipped() - before == 1
+
+
+async def test_the_feeds_file_names_the_source_over_the_feed_s_own_title(feed_server: FeedServer,
+                                                                        store: PollerStore) -> None:
+    feed_server.resources["/feed.xml"] = Resource(rss("RSS0.92 Example", [STORY]))
+    named = FeedConfig(id="coast", url=feed_server.url("/feed.xml"), title="Coast Desk")
+    unnamed = FeedConfig(id="other", url=feed_server.url("/feed.xml"))
+    published = Published()
+    poller = Poller([named, unnamed], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
+    try:
+        poller.load_states()
+        for feed in (named, unnamed):
+            assert (await poller.poll(feed)).outcome == "ok"
+    finally:
+        await poller.fetcher.aclose()
+    assert [(item.feed_id, item.feed_title) for item in published] == [
+        ("coast", "Coast Desk"), ("other", "RSS0.92 Example")]

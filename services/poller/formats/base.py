@@ -34,6 +34,7 @@ class FeedContext:
     feed_id: str
     feed_url: str
     fetched_at: datetime
+    feed_title: str | None = None  # the operator's name for the source, over the one the document gives
 
 
 @dataclass
@@ -84,7 +85,7 @@ def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: 
         "item_id": item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
         "feed_id": ctx.feed_id,
         "feed_url": ctx.feed_url,
-        "feed_title": feed_title,
+        "feed_title": ctx.feed_title or feed_title,
         "format": fmt,
         "fetched_at": ctx.fetched_at,
         "content_hash": content_hash(fields),
