@@ -126,9 +126,9 @@ def authors_and_credits(people: Iterable[Person]) -> tuple[list[str], dict[str, 
     names: list[str] = []
     credits: dict[str, list[str]] = {}
     for name, role, authored in people:
-        credit = _credit_role(role)
         if not name:
             continue
+        credit = _credit_role(role)
         if credit is not None:
             if name not in credits.setdefault(credit, []):
                 credits[credit].append(name)
