@@ -11,7 +11,7 @@ import base64
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -129,21 +129,21 @@ class ItemRule(BaseModel):
         return self
 
     def matches(self, item: RawItem) -> bool:
-        return all(any(pattern.search(value) for value in _field_values(item, name))
+        return all(any(value and pattern.search(value) for value in _ITEM_FIELDS[name](item))
                    for name, pattern in self._conditions())
 
     def _conditions(self) -> list[tuple[str, re.Pattern[str]]]:
         return [(name, pattern) for name in _ITEM_FIELDS if (pattern := getattr(self, name)) is not None]
 
 
-_ITEM_FIELDS = ("title", "url", "category", "author", "content")
-
-
-def _field_values(item: RawItem, name: str) -> list[str]:
-    values: dict[str, list[str | None]] = {
-        "title": [item.title], "url": [item.link, item.canonical_link], "category": [*item.categories],
-        "author": [*item.authors, item.byline], "content": [item.summary_html, item.content_html]}
-    return [value for value in values[name] if value]
+# What each condition of an item rule is searched in; only the fields a rule names are read.
+_ITEM_FIELDS: dict[str, Callable[[RawItem], list[str | None]]] = {
+    "title": lambda item: [item.title],
+    "url": lambda item: [item.link, item.canonical_link],
+    "category": lambda item: list(item.categories),
+    "author": lambda item: [*item.authors, item.byline],
+    "content": lambda item: [item.summary_html, item.content_html],
+}
 
 
 class FeedConfig(BaseModel):
