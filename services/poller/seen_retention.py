@@ -28,14 +28,14 @@ EVERY_SECONDS = 3600.0
 
 def forget_unlisted_items(store: PollerStore, age: timedelta, stop: threading.Event | None = None) -> int:
     """One pass over every feed with state; returns the items forgotten."""
+    stopping = stop.is_set if stop is not None else (lambda: False)
     total = 0
     for feed_id in store.feed_ids():
-        while stop is None or not stop.is_set():
-            forgotten = store.forget_unlisted(feed_id, age, BATCH_ROWS)
-            metrics.SEEN_ITEMS_FORGOTTEN.inc(forgotten)
-            total += forgotten
-            if forgotten < BATCH_ROWS:
-                break
+        if stopping():
+            break
+        forgotten = store.forget_unlisted(feed_id, age, BATCH_ROWS, stopping)
+        metrics.SEEN_ITEMS_FORGOTTEN.inc(forgotten)
+        total += forgotten
     return total
 
 

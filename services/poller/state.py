@@ -7,7 +7,7 @@ poller (or a second one) neither republishes an unchanged item nor forgets a fee
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -131,40 +131,42 @@ class PollerStore:
                     (now, feed_id, stale, *chunk),
                 )
 
-    def forget_unlisted(self, feed_id: str, age: timedelta, limit: int) -> int:
-        """Delete up to ``limit`` of the feed's items that it has not listed for ``age`` before the last
-        time it listed anything. Measured from the feed's own last listing, not from now: a feed that
+    def forget_unlisted(self, feed_id: str, age: timedelta, batch_rows: int = 500,
+                        stopping: Callable[[], bool] = lambda: False) -> int:
+        """Delete the feed's items that it has not listed for ``age`` before the last time it listed
+        anything; returns how many. Measured from the feed's own last listing, not from now: a feed that
         failed or did not change for months keeps its items, which its next good body may still list."""
         [(last_listing,)] = self.db.query("SELECT MAX(last_seen_at) FROM poller_seen_items WHERE feed_id = ?",
                                           (feed_id,))
         newest = as_datetime(last_listing)
-        if newest is None:
-            return 0
-        with self.db.transaction() as tx:
-            return tx.execute(
-                "DELETE FROM poller_seen_items WHERE (feed_id, item_id) IN (SELECT feed_id, item_id "
-                "FROM poller_seen_items WHERE feed_id = ? AND last_seen_at < ? LIMIT ?)",
-                (feed_id, newest - age, limit),
-            ).rowcount
+        return 0 if newest is None else self._delete_items(feed_id, newest - age, batch_rows, stopping)
 
     def forget_feed(self, feed_id: str, batch_rows: int = 500) -> int:
-        """Delete everything the poller keeps of a feed (its items in short batches, then its schedule,
-        validators and lease); returns the items forgotten. For a feed no longer configured anywhere:
-        if it is added again, it starts as a new feed."""
-        forgotten = 0
-        while True:
-            with self.db.transaction() as tx:
-                deleted = tx.execute(
-                    "DELETE FROM poller_seen_items WHERE (feed_id, item_id) IN "
-                    "(SELECT feed_id, item_id FROM poller_seen_items WHERE feed_id = ? LIMIT ?)",
-                    (feed_id, batch_rows)).rowcount
-            forgotten += deleted
-            if deleted < batch_rows:
-                break
+        """Delete everything the poller keeps of a feed (its items, then its schedule, validators and
+        lease); returns the items forgotten. For a feed no longer configured anywhere: if it is added
+        again, it starts as a new feed."""
+        forgotten = self._delete_items(feed_id, None, batch_rows)
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM poller_leases WHERE feed_id = ?", (feed_id,))
             tx.execute("DELETE FROM poller_feeds WHERE feed_id = ?", (feed_id,))
         return forgotten
+
+    def _delete_items(self, feed_id: str, listed_before: datetime | None, batch_rows: int,
+                      stopping: Callable[[], bool] = lambda: False) -> int:
+        """Delete a feed's items (those last listed before ``listed_before``, or all) in batches of one
+        short transaction each, so the poll loop's writes get in between; ``stopping`` ends it early."""
+        condition, params = ("AND last_seen_at < ? ", (listed_before,)) if listed_before else ("", ())
+        deleted = 0
+        while not stopping():
+            with self.db.transaction() as tx:
+                batch = tx.execute(
+                    "DELETE FROM poller_seen_items WHERE (feed_id, item_id) IN (SELECT feed_id, item_id "
+                    f"FROM poller_seen_items WHERE feed_id = ? {condition}LIMIT ?)",
+                    (feed_id, *params, batch_rows)).rowcount
+            deleted += batch
+            if batch < batch_rows:
+                break
+        return deleted
 
     def feed_ids(self) -> list[str]:
         return [str(fid) for (fid,) in self.db.query("SELECT feed_id FROM poller_feeds ORDER BY feed_id")]
