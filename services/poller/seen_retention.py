@@ -6,7 +6,8 @@ feed. An item is forgotten once its feed has gone ``age`` without listing it, co
 feed's own last listing, not from now: a feed that fails, or does not change, for months keeps its items,
 which its next good body may list again.
 
-Runs in a thread (one short transaction per batch), hourly; several pollers may run it at once.
+Runs in a thread (one short transaction per batch), hourly from an hour after start; several pollers
+may run it at once.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ async def forget_forever(store: PollerStore, age: timedelta, every: float = EVER
     stop = threading.Event()  # a pass in its thread outlives the task's cancellation: end it between batches
     try:
         while True:
+            # The first pass waits a whole interval: a start-up already has the first round of polls to make.
+            await asyncio.sleep(every)
             try:
                 forgotten = await asyncio.to_thread(forget_unlisted_items, store, age, stop)
             except Exception as error:  # the database is away, or a bug: the next pass tries again
@@ -50,6 +53,5 @@ async def forget_forever(store: PollerStore, age: timedelta, every: float = EVER
             else:
                 if forgotten:
                     log.info("seen_items_forgotten", items=forgotten)
-            await asyncio.sleep(every)
     finally:
         stop.set()

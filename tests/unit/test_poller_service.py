@@ -169,7 +169,7 @@ async def test_the_running_poller_forgets_in_the_background(store: PollerStore) 
     day0 = datetime(2024, 1, 1, tzinfo=UTC)
     store.mark_published("coast", [("dropped", "h")], day0)
     store.mark_published("coast", [("new", "h")], day0 + timedelta(days=45))
-    task = asyncio.create_task(forget_forever(store, timedelta(days=30), every=3600))
+    task = asyncio.create_task(forget_forever(store, timedelta(days=30), every=0.05))
     try:
         deadline = asyncio.get_running_loop().time() + 10
         while store.known_hashes("coast", ["dropped"]):
