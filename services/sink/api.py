@@ -24,6 +24,7 @@ from services.core.timestamps import parse_timestamp
 from services.sink import openapi
 from services.sink.api_limits import (
     DEFAULT_LIMIT,
+    LANGUAGE_PATTERN,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
@@ -39,7 +40,7 @@ _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
 _ARTICLE_PARAMS = frozenset({"q", "since", "source", "language", "publishable", "limit", "after"})
-_LANGUAGE = re.compile(r"[A-Za-z]{2}")  # ISO 639-1, as the normalizer stores it
+_LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _STORIES_PARAMS = frozenset({"q", "since", "publishable", "limit", "after"})
 _SOURCES_PARAMS = frozenset({"limit", "after"})
 

@@ -5,3 +5,5 @@ MAX_LIMIT = 500
 MAX_QUERY_CHARS = 500
 MAX_CURSOR_CHARS = 1000
 STORY_MAX_ARTICLES = 1000
+#: A language filter's value: a two-letter ISO 639-1 code, as the normalizer stores an article's language.
+LANGUAGE_PATTERN = "[A-Za-z]{2}"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from services.core.timestamps import timestamp_argument
+from services.sink.api_limits import LANGUAGE_PATTERN
 
 if TYPE_CHECKING:
     from services.core.db import Database
@@ -196,6 +198,6 @@ def _limit(text: str) -> int:
 
 
 def _language(text: str) -> str:
-    if len(text) != 2 or not text.isascii() or not text.isalpha():
+    if not re.fullmatch(LANGUAGE_PATTERN, text):
         raise argparse.ArgumentTypeError("must be a two-letter ISO 639-1 code, such as en or de")
     return text.lower()

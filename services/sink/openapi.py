@@ -12,6 +12,7 @@ from typing import Any
 from schemas import Article, PubStatus
 from services.sink.api_limits import (
     DEFAULT_LIMIT,
+    LANGUAGE_PATTERN,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
@@ -62,7 +63,7 @@ def _articles_operation() -> dict[str, Any]:
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
-            _query("language", {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+            _query("language", {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
                    "Only articles in this language (ISO 639-1, as the article's `language` field has it)"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _limit("articles"),
