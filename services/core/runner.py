@@ -48,7 +48,9 @@ def retry_until_done(action: Callable[[], object], stop: StopSignal, event: str,
         try:
             action()
         except transient as error:
-            log.warning(event, error_class=type(error).__name__, error=str(error)[:300], retry_in=delay)
+            # Up to 1,000 characters: the errors wirefeed raises here end in what to check (the Kafka
+            # settings, a topic Kafka refused and why), which a shorter cut would lose.
+            log.warning(event, error_class=type(error).__name__, error=str(error)[:1000], retry_in=delay)
             stop.wait(delay)
             delay = min(max_delay, delay * 2)
         else:

@@ -68,11 +68,21 @@ def test_a_topic_kafka_refuses_to_create_is_named_with_the_reason(kafka_bootstra
     with pytest.raises(TopicsNotCreatedError, match="WIREFEED_TOPIC_REPLICATION_FACTOR=7") as refused:
         create_topics_now(settings, settings.topics.all())
     assert f"{settings.topics.raw_items}: Unable to replicate the partition 7 time(s)" in str(refused.value)
-    # A service keeps waiting, saying why each time, and still stops when asked.
-    stop = StopSignal()
-    threading.Timer(3, stop.set).start()
+    # A service keeps waiting, saying why (the whole hint: the log keeps it), and still stops when asked:
+    # here at its first back-off.
+    stop = StopAtFirstWait()
     assert not wait_for_topics(settings, settings.topics.all(), stop)
-    assert "Unable to replicate the partition 7 time(s)" in capsys.readouterr().out
+    logged = capsys.readouterr().out
+    assert "Unable to replicate the partition 7 time(s)" in logged
+    assert "WIREFEED_TOPIC_REPLICATION_FACTOR=7" in logged
+
+
+class StopAtFirstWait(StopSignal):
+    """Asked to stop as soon as a retry loop backs off for the first time."""
+
+    def wait(self, timeout: float) -> bool:
+        self.set()
+        return True
 
 
 def test_waiting_for_a_broker_ends_when_stopped_and_leaves_no_threads() -> None:
