@@ -12,13 +12,11 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from hypothesis import settings
 
-from tests.helpers import FeedServer
+from tests.helpers import FeedServer, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -58,13 +56,8 @@ def postgres_admin_url() -> str:
 @pytest.fixture
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
-    name = f"wirefeed_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(postgres_admin_url)
-    yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(postgres_admin_url, "wirefeed_t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,13 +5,18 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 from schemas import RawItem
 from services.poller.formats import FeedContext, parse_document
@@ -39,6 +44,30 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float 
         time.sleep(interval)
         last = condition()
     return last
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards (with whatever is still
+    connected to it: a killed process's session may linger)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    wait_for(lambda: _drop_database(admin_url, name), timeout=60, interval=0.2,
+             message=f"database {name} to be dropped")
+
+
+def _drop_database(admin_url: str, name: str) -> bool:
+    # PostgreSQL 15 refuses FORCE while an autovacuum worker (a session no role owns) is in the
+    # database; the worker leaves within moments, so try again rather than fail the test.
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        try:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.errors.InsufficientPrivilege:
+            return False
+    return True
 
 
 @dataclass

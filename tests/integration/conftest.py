@@ -9,13 +9,12 @@ by ``deploy/postgres/postgres.sh --cluster faults --port 5433`` and stopped and 
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
+
+from tests.helpers import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = ROOT / "deploy" / "postgres" / "postgres.sh"
@@ -61,11 +60,6 @@ def faults_cluster() -> FaultsCluster:
 @pytest.fixture
 def faults_database(faults_cluster: FaultsCluster) -> Iterator[str]:
     """A fresh database on the faults cluster; the cluster is running again when the test ends."""
-    name = f"wirefeed_f_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(faults_cluster.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(faults_cluster.admin_url)
-    yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
-    faults_cluster.start()
-    with psycopg.connect(faults_cluster.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(faults_cluster.admin_url, "wirefeed_f") as url:
+        yield url
+        faults_cluster.start()

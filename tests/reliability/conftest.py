@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import random
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 
+from tests.helpers import scratch_database
 from tests.reliability.harness import RESULTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,14 +81,9 @@ def fault_postgres() -> PostgresCluster:
 @pytest.fixture
 def fault_database(fault_postgres: PostgresCluster) -> Iterator[str]:
     admin = fault_postgres.up()
-    name = f"wirefeed_f_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin)
-    yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
-    fault_postgres.start()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(admin, "wirefeed_f") as url:
+        yield url
+        fault_postgres.start()
 
 
 @pytest.fixture
