@@ -168,6 +168,16 @@ class PollerStore:
                 break
         return deleted
 
+    def last_forgetting_pass(self) -> datetime | None:
+        """When the last complete pass forgetting unlisted items ended, by any poller."""
+        rows = self.db.query("SELECT ended_at FROM poller_forgetting_passes WHERE id = 1")
+        return as_datetime(rows[0][0]) if rows else None
+
+    def record_forgetting_pass(self, ended_at: datetime) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO poller_forgetting_passes (id, ended_at) VALUES (1, ?) "
+                       "ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at", (ended_at,))
+
     def feed_ids(self) -> list[str]:
         return [str(fid) for (fid,) in self.db.query("SELECT feed_id FROM poller_feeds ORDER BY feed_id")]
 

@@ -69,3 +69,10 @@ def test_a_feed_taken_out_of_the_feeds_file_can_be_forgotten_whole(store: Poller
     assert store.forget_feed("quiet", batch_rows=500) == 1203
     assert store.feed_ids() == ["busy"]
     assert store.known_hashes("busy", ["kept"]) == {"kept": "h"}
+
+
+def test_the_end_of_the_last_forgetting_pass_is_kept(store: PollerStore) -> None:
+    assert store.last_forgetting_pass() is None
+    store.record_forgetting_pass(day(1))
+    store.record_forgetting_pass(day(2.5))
+    assert store.last_forgetting_pass() == day(2.5)

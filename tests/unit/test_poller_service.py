@@ -17,7 +17,7 @@ from schemas import RawItem
 from services.poller import service
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
-from services.poller.seen_retention import forget_forever, forget_unlisted_items
+from services.poller.seen_retention import first_pass_delay, forget_forever, forget_unlisted_items
 from services.poller.service import Poller
 from services.poller.settings import PollerSettings
 from services.poller.state import FeedState, PollerStore
@@ -164,20 +164,43 @@ async def test_items_the_feed_still_lists_outlive_forgetting_and_dropped_ones_go
     assert store.known_hashes("coast", ["coast:b-1"]) == {}
 
 
-async def test_the_running_poller_forgets_in_the_background(store: PollerStore) -> None:
+async def forgotten_in_background(store: PollerStore, **schedule: float) -> None:
+    """Start forget_forever on a feed with one item dropped long ago; return once it is forgotten."""
     store.save_feed_state(FeedState("coast", "http://x.example/feed"))
     day0 = datetime(2024, 1, 1, tzinfo=UTC)
     store.mark_published("coast", [("dropped", "h")], day0)
     store.mark_published("coast", [("new", "h")], day0 + timedelta(days=45))
-    task = asyncio.create_task(forget_forever(store, timedelta(days=30), every=0.05))
+    task = asyncio.create_task(forget_forever(store, timedelta(days=30), **schedule))
     try:
         deadline = asyncio.get_running_loop().time() + 10
-        while store.known_hashes("coast", ["dropped"]):
-            assert asyncio.get_running_loop().time() < deadline, "nothing forgotten within 10 s"
+        while store.known_hashes("coast", ["dropped"]) or store.last_forgetting_pass() is None:
+            assert asyncio.get_running_loop().time() < deadline, "no pass ended within 10 s"
             await asyncio.sleep(0.02)
     finally:
         task.cancel()
     assert store.known_hashes("coast", ["new"]) == {"new": "h"}
+
+
+async def test_the_running_poller_forgets_in_the_background(store: PollerStore) -> None:
+    started = datetime.now(UTC)
+    await forgotten_in_background(store, every=0.05, settle=0.05)
+    last_pass = store.last_forgetting_pass()
+    assert last_pass is not None and last_pass >= started - timedelta(seconds=1)
+
+
+async def test_a_restarted_poller_forgets_when_the_last_pass_is_an_interval_old(store: PollerStore) -> None:
+    # Restarts more often than the interval must not postpone forgetting for ever: the first pass is
+    # scheduled from when the last one ended, not from this start.
+    store.record_forgetting_pass(datetime.now(UTC) - timedelta(hours=2))
+    await forgotten_in_background(store, every=3600, settle=0.05)
+
+
+def test_the_first_pass_waits_for_the_interval_since_the_last_and_for_start_up_to_settle() -> None:
+    now = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    assert first_pass_delay(None, now, every=3600, settle=300) == 300  # never ran: soon after start
+    assert first_pass_delay(now - timedelta(minutes=20), now, every=3600, settle=300) == 2400
+    assert first_pass_delay(now - timedelta(minutes=59), now, every=3600, settle=300) == 300
+    assert first_pass_delay(now - timedelta(days=3), now, every=3600, settle=300) == 300
 
 
 def test_a_retention_shorter_than_the_daily_refresh_is_refused() -> None:
