@@ -9,3 +9,8 @@ class KafkaUnavailableError(Exception):
 class TopicsNotCreatedError(KafkaUnavailableError):
     """Kafka refused to create a topic a service needs (too few brokers for the replication factor, a
     login without the right to create topics): unusable until that changes, as when it is away."""
+
+
+class TopicLimitError(KafkaUnavailableError):
+    """An existing topic takes smaller messages than the services may send, and Kafka refused to raise
+    its limit: a message between the two would stop the producer that sends it."""

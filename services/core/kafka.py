@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from schemas import DeadLetter
 from schemas.models import Message
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
-from services.core.errors import KafkaUnavailableError, TopicsNotCreatedError
+from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
 from services.core.runner import StopSignal, retry_until_done
 
@@ -148,30 +149,70 @@ def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_time
         ) from error
     try:
         existing = set(admin.list_topics())
-        missing = {
-            topic: {
-                "num_partitions": settings.topic_partitions,
-                "replication_factor": settings.topic_replication_factor,
-                # The topic takes what the producers may send, with room for a batch's overhead.
-                "configs": {"max.message.bytes": str(settings.max_message_bytes + 64 * 1024)},
-            }
-            for topic in topics
-            if topic not in existing
-        }
-        if missing:
-            result = admin.create_topics(missing, raise_errors=False, timeout_ms=30_000)
-            refused = [f"{topic['name']}: {topic['error_message'] or for_code(topic['error_code']).__name__}"
-                       for topic in result["topics"] if topic["error_code"] not in _CREATED_OR_THERE]
-            if refused:
-                raise TopicsNotCreatedError(
-                    f"Kafka refused to create {'; '.join(refused)} (wirefeed makes its topics with "
-                    f"WIREFEED_TOPIC_PARTITIONS={settings.topic_partitions} and WIREFEED_TOPIC_REPLICATION_FACTOR="
-                    f"{settings.topic_replication_factor}; where its login may not create topics, create them "
-                    "beforehand)")
-            admin.wait_for_topics(list(missing), timeout_ms=30_000)
-            log.info("topics_created", topics=sorted(missing))
+        _create_topics(admin, settings, [topic for topic in topics if topic not in existing])
+        _raise_message_limits(admin, settings, [topic for topic in topics if topic in existing])
     finally:
         admin.close()
+
+
+def _message_limit(settings: CommonSettings) -> int:
+    """A topic's max.message.bytes that takes what the producers may send, with room for a batch's overhead."""
+    return settings.max_message_bytes + 64 * 1024
+
+
+def _create_topics(admin: KafkaAdminClient, settings: CommonSettings, topics: list[str]) -> None:
+    if not topics:
+        return
+    options = {"num_partitions": settings.topic_partitions, "replication_factor": settings.topic_replication_factor,
+               "configs": {"max.message.bytes": str(_message_limit(settings))}}
+    result = admin.create_topics({topic: options for topic in topics}, raise_errors=False, timeout_ms=30_000)
+    refused = [f"{topic['name']}: {topic['error_message'] or for_code(topic['error_code']).__name__}"
+               for topic in result["topics"] if topic["error_code"] not in _CREATED_OR_THERE]
+    if refused:
+        raise TopicsNotCreatedError(
+            f"Kafka refused to create {'; '.join(refused)} (wirefeed makes its topics with "
+            f"WIREFEED_TOPIC_PARTITIONS={settings.topic_partitions} and WIREFEED_TOPIC_REPLICATION_FACTOR="
+            f"{settings.topic_replication_factor}; where its login may not create topics, create them "
+            "beforehand)")
+    admin.wait_for_topics(topics, timeout_ms=30_000)
+    log.info("topics_created", topics=sorted(topics))
+
+
+def _raise_message_limits(admin: KafkaAdminClient, settings: CommonSettings, topics: list[str]) -> None:
+    """Raise the max.message.bytes of existing topics that take less than the producers may send (made by
+    hand, or before WIREFEED_MAX_MESSAGE_BYTES was raised); a limit already high enough is left alone."""
+    if not topics:
+        return
+    wanted = _message_limit(settings)
+    limits = _message_limits(admin, topics)
+    below = {topic: limit for topic, limit in limits.items() if limit < wanted}
+    if not below:
+        return
+    answers = admin.alter_configs([ConfigResource("TOPIC", topic, {"max.message.bytes": str(wanted)})
+                                   for topic in below])["topic"]
+    refused = [f"{topic} takes {below[topic]:,} bytes ({answer})"
+               for topic, answer in answers.items() if answer != "OK"]
+    if refused:
+        raise TopicLimitError(
+            f"Kafka refused to raise max.message.bytes to {wanted:,}: {'; '.join(refused)}. Raise it by hand, "
+            f"or lower WIREFEED_MAX_MESSAGE_BYTES (now {settings.max_message_bytes:,}) below the topics' limit")
+    log.info("topic_message_limit_raised", topics=sorted(below), max_message_bytes=wanted)
+
+
+def _message_limits(admin: KafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    """Each topic's max.message.bytes, where Kafka tells it (a login may not be allowed to read configs:
+    that is no reason to stop, the limits may well be high enough)."""
+    try:
+        described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])
+                                            for topic in topics], config_filter="all").get("topic", {})
+    except KafkaError as error:
+        log.warning("topic_message_limits_unknown", topics=sorted(topics), error=str(error)[:300])
+        return {}
+    limits = {topic: int(configs["max.message.bytes"]["value"]) for topic, configs in described.items()
+              if "max.message.bytes" in configs}
+    if unknown := sorted(set(topics) - set(limits)):
+        log.warning("topic_message_limits_unknown", topics=unknown)
+    return limits
 
 
 def fit_message(message: M, limit: int, stage: str, *, drop: Sequence[str] = (),
