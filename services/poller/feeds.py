@@ -56,6 +56,10 @@ class _SecretSource(BaseModel, ABC):
             raise ValueError("give exactly one of the *_env or *_file settings")
         return self
 
+    @property
+    def secret_file(self) -> Path | None:
+        return self._sources()[1]
+
     def load_secret(self, environ: Mapping[str, str]) -> None:
         """Read the secret now (the feeds file is being loaded); the error names where it was looked for, never
         a value."""

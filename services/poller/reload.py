@@ -1,7 +1,8 @@
 """The feeds file read again while the poller runs: when its bytes change, or at once on SIGHUP.
 
 A valid file is applied by ``PollLoop.apply_feeds`` (new and changed feeds polled at once, removed ones
-dropped); SIGHUP also reads every feed's credentials again, for rotated token and password files. An
+dropped). The token and password files it names count as part of it: one rotated (a Kubernetes Secret
+updated, a file rewritten) is read again at the next check, and SIGHUP reads every credential. An
 invalid file changes nothing: the poller keeps polling the feeds it had, logs why once per change
 (``feeds_file_invalid``) and shows it in ``wirefeed_poller_feeds_file_last_reload_successful``.
 """
@@ -35,14 +36,15 @@ class FeedsFileWatcher:
         self.path = path
         self.settle_seconds = settle_seconds
         self._digest: str | None = None  # of the content last read, valid or not: each change is read once
+        self._secret_files: tuple[Path, ...] = ()  # named by the file last parsed
 
     def load(self) -> list[FeedConfig]:
         """The feeds at start-up; an error here stops the poller from starting (FeedsFileError)."""
         content = read_feeds_file(self.path)
-        feeds = parse_feeds(content, self.path).feeds
-        self._digest = _digest(content)
+        feeds = parse_feeds(content, self.path)
+        self._digest = self._parsed(feeds, content)
         metrics.FEEDS_FILE_VALID.set(1)
-        return feeds
+        return feeds.feeds
 
     def read_if_changed(self, *, force: bool = False) -> tuple[FeedsFile, str] | None:
         """The file's feeds and its digest, if it changed since last read (or ``force``), and is valid."""
@@ -53,20 +55,32 @@ class FeedsFileWatcher:
             # reported once, not at every check.
             self._invalid(error, _digest(str(error).encode()), force=force)
             return None
-        digest = _digest(content)
+        digest = self._fingerprint(content)
         if not force and (digest == self._digest or self._settling()):
             return None
         try:
-            return parse_feeds(content, self.path), digest
+            feeds = parse_feeds(content, self.path)
         except FeedsFileError as error:
             self._invalid(error, digest, force=force)
             return None
+        return feeds, self._parsed(feeds, content)
+
+    def _parsed(self, feeds: FeedsFile, content: bytes) -> str:
+        """The digest of a file just parsed, over the secret files it names (which may have changed)."""
+        self._secret_files = tuple(sorted({feed.auth.secret_file for feed in feeds.feeds
+                                           if feed.auth is not None and feed.auth.secret_file is not None}))
+        return self._fingerprint(content)
+
+    def _fingerprint(self, content: bytes) -> str:
+        """The file's content and the identity of each secret file it names: a rotated one changes it."""
+        digest = hashlib.sha256(content)
+        for path in self._secret_files:
+            digest.update(f"\0{path}\0{_file_identity(path)}".encode())
+        return digest.hexdigest()
 
     def _settling(self) -> bool:
-        try:
-            return time.time() - self.path.stat().st_mtime < self.settle_seconds
-        except OSError:
-            return False  # gone since it was read: what was read stands
+        return any(time.time() - mtime < self.settle_seconds
+                   for mtime in map(_mtime, (self.path, *self._secret_files)) if mtime is not None)
 
     def _invalid(self, error: FeedsFileError, digest: str, *, force: bool) -> None:
         if force or digest != self._digest:
@@ -112,6 +126,23 @@ class FeedsFileWatcher:
 
 def _digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def _file_identity(path: Path) -> str:
+    # A Kubernetes Secret volume swaps a symbolic link to a new file: another inode, even at the same
+    # size and time.
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing"
+    return f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None  # gone since it was read: what was read stands
 
 
 def _some(feed_ids: list[str], shown: int = 20) -> list[str]:

@@ -227,18 +227,63 @@ def test_a_file_still_being_written_is_read_at_a_later_check(served: FeedServer,
     assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b"], removed=[], changed=[])
 
 
-def test_a_forced_reload_reads_rotated_credentials(served: FeedServer, db: Database, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def bearer(loop: PollLoop, feed_id: str) -> str:
+    auth = loop.poller.feeds[feed_id].auth
+    assert auth is not None
+    return auth.authorization().get_secret_value()
+
+
+def test_a_forced_reload_reads_rotated_credentials(served: FeedServer, db: Database, tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("first\n")
     watcher, loop = watched(served, db, tmp_path / "feeds.yaml", {"reload-a": 60},
                             extra=f"    auth: {{type: bearer, token_file: {token}}}\n")
-
     token.write_text("second\n")
-    assert watcher.check(loop.apply_feeds) is None  # the feeds file itself did not change
     assert watcher.check(loop.apply_feeds, force=True) == FeedSetChange(added=[], removed=[], changed=["reload-a"])
-    auth = loop.poller.feeds["reload-a"].auth
-    assert auth is not None and auth.authorization().get_secret_value() == "Bearer second"
+    assert bearer(loop, "reload-a") == "Bearer second"
+
+
+def test_a_rotated_secret_file_is_read_at_the_next_check(served: FeedServer, db: Database, tmp_path: Path) -> None:
+    # As a Kubernetes Secret volume rotates: a new file behind a symbolic link the feeds file names.
+    token = tmp_path / "token"
+    (tmp_path / "v1").write_text("first\n")
+    token.symlink_to(tmp_path / "v1")
+    watcher, loop = watched(served, db, tmp_path / "feeds.yaml", {"reload-a": 60, "reload-b": 60},
+                            extra=f"    auth: {{type: bearer, token_file: {token}}}\n")
+    assert watcher.check(loop.apply_feeds) is None  # nothing changed
+
+    (tmp_path / "v2").write_text("second\n")
+    (tmp_path / "next").symlink_to(tmp_path / "v2")
+    (tmp_path / "next").replace(token)
+    assert watcher.check(loop.apply_feeds) == FeedSetChange(added=[], removed=[], changed=["reload-a", "reload-b"])
+    assert bearer(loop, "reload-a") == bearer(loop, "reload-b") == "Bearer second"
+    assert watcher.check(loop.apply_feeds) is None  # read once
+
+    token.unlink()  # gone: the file cannot be loaded, the feeds keep the credentials they have
+    assert watcher.check(loop.apply_feeds) is None
+    assert bearer(loop, "reload-a") == "Bearer second"
+    (tmp_path / "v3").write_text("third\n")
+    token.symlink_to(tmp_path / "v3")
+    assert watcher.check(loop.apply_feeds) == FeedSetChange(added=[], removed=[], changed=["reload-a", "reload-b"])
+    assert bearer(loop, "reload-b") == "Bearer third"
+
+
+def test_a_secret_file_still_being_written_is_read_at_a_later_check(served: FeedServer, db: Database,
+                                                                    tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("first\n")
+    path = tmp_path / "feeds.yaml"
+    path.write_text(feeds_yaml(served, {"reload-a": 60}, f"    auth: {{type: bearer, token_file: {token}}}\n"))
+    old = path.stat().st_mtime - 120
+    os.utime(path, (old, old))
+    watcher = FeedsFileWatcher(path, settle_seconds=60)
+    loop = make_loop(db, watcher.load(), [])
+    token.write_text("sec")  # half written
+    assert watcher.check(loop.apply_feeds) is None
+    token.write_text("second\n")
+    os.utime(token, (old, old))
+    assert watcher.check(loop.apply_feeds) == FeedSetChange(added=[], removed=[], changed=["reload-a"])
+    assert bearer(loop, "reload-a") == "Bearer second"
 
 
 def test_a_file_the_state_database_could_not_take_is_applied_at_the_next_check(
