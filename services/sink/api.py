@@ -39,9 +39,9 @@ ARTICLE_PREFIX, STORY_PREFIX = "/articles/", "/stories/"
 _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
-_ARTICLE_PARAMS = frozenset({"q", "since", "source", "language", "publishable", "limit", "after"})
+_ARTICLE_PARAMS = frozenset({"q", "since", "until", "source", "language", "publishable", "limit", "after"})
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
-_STORIES_PARAMS = frozenset({"q", "since", "publishable", "limit", "after"})
+_STORIES_PARAMS = frozenset({"q", "since", "until", "publishable", "limit", "after"})
 _SOURCES_PARAMS = frozenset({"limit", "after"})
 
 
@@ -70,7 +70,8 @@ class ReadApi:
     def articles(self, request: Request) -> Response:
         _known_parameters(request, _ARTICLE_PARAMS)
         limit = _limit(_single(request, "limit"))
-        page = self.reader.page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
+        page = self.reader.page(query=_text(_single(request, "q")), since=_time(request, "since"),
+                                until=_time(request, "until"),
                                 feed_id=_feed(_single(request, "source")),
                                 language=_language(_single(request, "language")),
                                 publishable_at=_publishable_at(request),
@@ -81,7 +82,8 @@ class ReadApi:
     def stories(self, request: Request) -> Response:
         _known_parameters(request, _STORIES_PARAMS)
         limit = _limit(_single(request, "limit"))
-        page = self.reader.story_page(query=_text(_single(request, "q")), since=_since(_single(request, "since")),
+        page = self.reader.story_page(query=_text(_single(request, "q")), since=_time(request, "since"),
+                                      until=_time(request, "until"),
                                       publishable_at=_publishable_at(request), after=_after(_single(request, "after")),
                                       limit=limit)
         return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),
@@ -181,13 +183,14 @@ def _publishable_at(request: Request) -> datetime | None:
     return datetime.now(UTC) if value == "true" else None
 
 
-def _since(value: str | None) -> datetime | None:
+def _time(request: Request, name: str) -> datetime | None:
+    value = _single(request, name)
     if value is None:
         return None
     try:
         return parse_timestamp(value)
     except ValueError:
-        raise ApiError(400, "since must be an ISO 8601 date or time, e.g. 2024-01-11T14:05:00Z") from None
+        raise ApiError(400, f"{name} must be an ISO 8601 date or time, e.g. 2024-01-11T14:05:00Z") from None
 
 
 def _after(value: str | None) -> ArticleKey | None:

@@ -26,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     commands.add_parser("sink", help="store articles exactly once").set_defaults(handler=_sink)
     export = commands.add_parser("export", help="stored articles as JSON lines on stdout")
     export.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
+    export.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
     export.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
@@ -35,6 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
     search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
+    search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     search.add_argument("--source", help="only this feed id")
     search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
     search.add_argument("--limit", type=_limit, default=20,
@@ -47,6 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     stories.add_argument("--query", metavar="QUERY",
                          help="only stories of which some version or copy matches (full text, as for search)")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
+    stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
@@ -76,8 +79,9 @@ def _export(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
-        for article in SqlStore(db).export(since=args.since, feed_id=args.source, story_id=args.story,
-                                           language=args.language, publishable_at=publishable_at):
+        for article in SqlStore(db).export(since=args.since, until=args.until, feed_id=args.source,
+                                           story_id=args.story, language=args.language,
+                                           publishable_at=publishable_at):
             sys.stdout.write(article.model_dump_json() + "\n")
 
     return _with_database(run)
@@ -90,7 +94,7 @@ def _search(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
-        for article in Reader(db).articles(query=args.query, since=args.since, feed_id=args.source,
+        for article in Reader(db).articles(query=args.query, since=args.since, until=args.until, feed_id=args.source,
                                            language=args.language, publishable_at=publishable_at,
                                            limit=args.limit):
             if args.json:
@@ -109,7 +113,7 @@ def _stories(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         now = datetime.now(UTC)
-        for story in Reader(db).stories(query=args.query, since=args.since,
+        for story in Reader(db).stories(query=args.query, since=args.since, until=args.until,
                                         publishable_at=now if args.publishable else None, limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(story.as_json()) + "\n")

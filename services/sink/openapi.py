@@ -62,14 +62,16 @@ def _articles_operation() -> dict[str, Any]:
                    "alternatives, -word to exclude (SQLite cannot search on exclusions alone)."),
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
+            _query("until", {"type": "string", "format": "date-time"},
+                   "Only articles published before this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("language", {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
                    "Only articles in this language (ISO 639-1, as the article's `language` field has it)"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _limit("articles"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
-                   "The `next` value of the previous page's answer, with the same q, since, source and language: "
-                   "this page starts where that one ended"),
+                   "The `next` value of the previous page's answer, with the same q, since, until, source and "
+                   "language: this page starts where that one ended"),
         ], ("Matching articles", "ArticleList"), _LIST_ERRORS)
 
 
@@ -81,12 +83,14 @@ def _stories_operation() -> dict[str, Any]:
                    "Full-text query as for /articles: stories of which some version or outlet's copy matches"),
             _query("since", {"type": "string", "format": "date-time"},
                    "Only stories whose latest version was published at or after this ISO 8601 time"),
+            _query("until", {"type": "string", "format": "date-time"},
+                   "Only stories whose latest version was published before this ISO 8601 time"),
             _query("publishable", {"type": "boolean", "default": False},
                    "Only stories whose latest version one may publish now: not canceled (killed), not withheld, "
                    "out of embargo"),
             _limit("stories"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
-                   "The `next` value of the previous page's answer, with the same q and since"),
+                   "The `next` value of the previous page's answer, with the same q, since and until"),
         ], ("Stories", "StoryList"), _LIST_ERRORS)
 
 

@@ -205,23 +205,23 @@ class Reader:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def articles(self, *, query: str | None = None, since: datetime | None = None, feed_id: str | None = None,
-                 language: str | None = None, publishable_at: datetime | None = None,
+    def articles(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                 feed_id: str | None = None, language: str | None = None, publishable_at: datetime | None = None,
                  limit: int = 50) -> list[dict[str, Any]]:
         """Stored articles (full JSON, as published on the topic), newest first."""
-        return self.page(query=query, since=since, feed_id=feed_id, language=language,
+        return self.page(query=query, since=since, until=until, feed_id=feed_id, language=language,
                          publishable_at=publishable_at, limit=limit).articles
 
-    def page(self, *, query: str | None = None, since: datetime | None = None, feed_id: str | None = None,
-             language: str | None = None, publishable_at: datetime | None = None, after: ArticleKey | None = None,
-             limit: int = 50) -> ArticlePage:
+    def page(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
+             feed_id: str | None = None, language: str | None = None, publishable_at: datetime | None = None,
+             after: ArticleKey | None = None, limit: int = 50) -> ArticlePage:
         """Up to ``limit`` articles newest first, starting after ``after``, and where the next page starts;
         with ``publishable_at``, only those one may publish then (see store.RUNNABLE).
 
         Keyset paging on (published_at, article_id): a page is the same whatever was stored since the
         previous one, and deep pages cost no more than the first.
         """
-        clauses, params = article_filters(since, feed_id, None, language)
+        clauses, params = article_filters(since, feed_id, None, language, until)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         if query is not None and not self._match(query, clauses, params):
@@ -230,24 +230,24 @@ class Reader:
                                      after=after, limit=limit)
         return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
 
-    def stories(self, *, query: str | None = None, since: datetime | None = None,
+    def stories(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
                 publishable_at: datetime | None = None, limit: int | None = None,
                 page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
         """Stories whose latest version was published at or after ``since`` (and with ``query``, of which
         some version or copy matches it), newest first, read in keyset pages (memory stays flat, no
         transaction stays open)."""
-        filters = self._story_filters(query, since, publishable_at)
+        filters = self._story_filters(query, since, until, publishable_at)
         if filters is None:
             return
         for row in keyset_rows(self.db, self._story_columns, "articles a", filters, key=_STORY_KEY, descending=True,
                                page_rows=page_rows, limit=limit):
             yield _story_summary(row)
 
-    def story_page(self, *, query: str | None = None, since: datetime | None = None,
+    def story_page(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
                    publishable_at: datetime | None = None, after: ArticleKey | None = None,
                    limit: int = 50) -> StoryPage:
         """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
-        filters = self._story_filters(query, since, publishable_at)
+        filters = self._story_filters(query, since, until, publishable_at)
         if filters is None:
             return StoryPage([], None)
         rows, following = self._page(self._story_columns, "articles a", filters, _STORY_KEY, after=after, limit=limit)
@@ -266,7 +266,7 @@ class Reader:
         *_, published, article_id = rows[limit - 1]
         return rows[:limit], ArticleKey(_datetime(published), str(article_id))
 
-    def _story_filters(self, query: str | None, since: datetime | None,
+    def _story_filters(self, query: str | None, since: datetime | None, until: datetime | None,
                        publishable_at: datetime | None) -> tuple[list[str], list[Any]] | None:
         """The conditions on a story's latest version; None when ``query`` has nothing to search for."""
         clauses, params = [_IS_LATEST], list[Any]()
@@ -280,6 +280,9 @@ class Reader:
         if since is not None:
             clauses.append("a.published_at >= ?")
             params.append(since)
+        if until is not None:
+            clauses.append("a.published_at < ?")
+            params.append(until)
         if publishable_at is not None:
             clauses.append(RUNNABLE[self.db.dialect].format(t="a"))
             params.append(publishable_at)

@@ -128,7 +128,7 @@ class Store(Protocol):
     def offsets(self, topic: str) -> dict[int, int]: ...
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
                *, language: str | None = None, publishable_at: datetime | None = None,
-               page_rows: int = ...) -> Iterator[Article]: ...
+               until: datetime | None = None, page_rows: int = ...) -> Iterator[Article]: ...
     def count(self) -> int: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
@@ -179,12 +179,12 @@ class SqlStore:
 
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
                *, language: str | None = None, publishable_at: datetime | None = None,
-               page_rows: int = PAGE_ROWS) -> Iterator[Article]:
+               until: datetime | None = None, page_rows: int = PAGE_ROWS) -> Iterator[Article]:
         """Matching articles, oldest first, read ``page_rows`` at a time: memory stays flat however many
         there are, and no transaction stays open while the caller writes them out. Pages follow each other
         by (published_at, article_id), so an article stored meanwhile may or may not be included. With
         ``publishable_at``, only those one may publish then."""
-        clauses, params = article_filters(since, feed_id, story_id, language)
+        clauses, params = article_filters(since, feed_id, story_id, language, until)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         for payload, *_ in keyset_rows(self.db, "payload", "articles", (clauses, params),
@@ -310,12 +310,15 @@ def publishable_filter(dialect: str, at: datetime, clauses: list[str], params: l
 
 
 def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None,
-                    language: str | None = None) -> tuple[list[str], list[Any]]:
+                    language: str | None = None, until: datetime | None = None) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if since is not None:
         clauses.append("published_at >= ?")
         params.append(since)
+    if until is not None:
+        clauses.append("published_at < ?")
+        params.append(until)
     if feed_id is not None:
         clauses.append("feed_id = ?")
         params.append(feed_id)

@@ -94,6 +94,9 @@ def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
     assert [a["id"] for a in found] == [f"article-{n:06d}" for n in range(69, 64, -1)]
     found = client.get("/articles", params={"since": "2024-01-11T15:09:00", "limit": 2}).json()["articles"]
     assert [a["id"] for a in found] == ["article-000069", "article-000068"]  # no offset means UTC
+    window = {"since": (T0 + timedelta(minutes=60)).isoformat(), "until": (T0 + timedelta(minutes=63)).isoformat()}
+    found = client.get("/articles", params=window).json()["articles"]
+    assert [a["id"] for a in found] == ["article-000062", "article-000061", "article-000060"]  # until excluded
     assert client.get("/articles", params={"q": '" OR 1=1; DROP TABLE articles; --'}).status_code == 200
     assert client.get("/articles", params={"limit": 500}).json()["count"] == 63  # still all there
 
@@ -161,7 +164,7 @@ def test_a_page_does_not_shift_when_newer_articles_arrive(store: SqlStore, clien
 
 BAD_ARTICLE_PARAMS: list[Any] = [
     {"limit": "0"}, {"limit": "501"}, {"limit": "-1"}, {"limit": "ten"}, {"limit": "+5"}, {"limit": "5 "},
-    {"since": "yesterday"}, {"since": "2024-13-01"}, {"since": "0001-01-01T00:00:00+01:00"},
+    {"since": "yesterday"}, {"since": "2024-13-01"}, {"since": "0001-01-01T00:00:00+01:00"}, {"until": "soon"},
     {"source": "feed a"}, {"source": "x" * 201}, {"source": "feed-a\n"}, {"q": "x" * 501},
     {"q": "a\x00b"}, {"colour": "red"}, [("limit", "1"), ("limit", "2")],
     {"after": "not a cursor!"}, {"after": "Z2FyYmFnZQ"}, {"after": "MjAyNC0wMS0xMVQxNDowNTowMFoK"},
@@ -203,6 +206,8 @@ def test_stories_are_listed_newest_first_each_once_with_its_outlets(client: http
     since = (T0 + timedelta(minutes=65)).isoformat()
     assert [s["story_id"] for s in client.get("/stories", params={"since": since}).json()["stories"]] == [
         f"story-{n:06d}" for n in range(69, 64, -1)]
+    assert [s["story_id"] for s in client.get("/stories", params={"since": since, "until": (
+        T0 + timedelta(minutes=67)).isoformat()}).json()["stories"]] == ["story-000066", "story-000065"]
 
 
 def test_stories_can_be_searched_through_any_version_or_copy(client: httpx.Client) -> None:
@@ -309,7 +314,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
                                       "/sources", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-    assert set(parameters) == {"q", "since", "source", "language", "publishable", "limit", "after"}
+    assert set(parameters) == {"q", "since", "until", "source", "language", "publishable", "limit", "after"}
     assert "security" not in document
 
 

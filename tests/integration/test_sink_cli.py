@@ -48,6 +48,8 @@ def test_search_filters_by_time_and_source(stored: str, capsys: pytest.CaptureFi
         "article-000003", "article-000002"]
     assert main(["search", "ferry", "--source", "feed-b"]) == 0
     assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
+    assert main(["search", "ferry", "--since", "2024-01-11T14:07:00Z", "--until", "2024-01-11T14:08:00Z"]) == 0
+    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
 
 
 def test_search_and_export_filter_by_language(database_url: str, monkeypatch: pytest.MonkeyPatch,
@@ -87,6 +89,8 @@ def test_stories_prints_title_version_outlets_id_and_status(stored: str, capsys:
     ]
     assert main(["stories", "--since", "2024-01-11T14:10:00+00:00"]) == 0
     assert capsys.readouterr().out.splitlines() == ["Headline 20\tv1\t1 outlet\tstory-000020\tusable"]
+    assert main(["stories", "--until", "2024-01-11T14:10:00+00:00"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Headline 2\tv2\t3 outlets\ts\tusable"]
 
 
 def test_stories_can_be_searched(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,7 +187,17 @@ def test_export_takes_a_since_without_offset_as_utc(stored: str, capsys: pytest.
         "article-000002", "article-000003", "article-000020"]
 
 
-@pytest.mark.parametrize("argv", [["search", "x", "--limit", "0"], ["stories", "--since", "soon"]])
+def test_export_takes_a_window_of_publication_times(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # A day's slice, as a nightly job asks for it: the end is excluded, so consecutive windows never overlap.
+    assert main(["export", "--since", "2024-01-11T14:06:00Z", "--until", "2024-01-11T14:08:00Z"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [
+        "article-000001", "article-000002"]
+    assert main(["export", "--since", "2024-01-11T14:08:00Z", "--until", "2024-01-11T14:10:00Z"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000003"]
+
+
+@pytest.mark.parametrize("argv", [["search", "x", "--limit", "0"], ["stories", "--since", "soon"],
+                                  ["export", "--until", "later"]])
 def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(argv)
