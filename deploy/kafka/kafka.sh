@@ -16,6 +16,9 @@
 # 127.0.0.1 (self-signed, made with keytool: D/tls/ca.pem), a client certificate required (mutual TLS;
 # made with openssl, its key encrypted), and a SASL login, user "wirefeed" with a random password, by
 # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. D/client.env holds the WIREFEED_KAFKA_* settings a client needs.
+# Access is checked by ACLs (Kafka's StandardAuthorizer): "wirefeed" may do anything (a super user, as is
+# the brokers' own login); a second SCRAM-SHA-512 user, "limited" (password in D/tls/limited-password),
+# may do only what ACLs grant it, which tests create.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,6 +89,9 @@ secure_config() {  # the SASL_SSL listener's settings; the brokers log in to eac
   user=$(cat "$DIR/tls/client-password")
   cat <<EOF
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+# The controller listener is plaintext on 127.0.0.1: the brokers reach it as ANONYMOUS.
+super.users=User:broker;User:wirefeed;User:ANONYMOUS
 sasl.mechanism.inter.broker.protocol=PLAIN
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="$broker" user_broker="$broker" user_wirefeed="$user";
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
@@ -107,7 +113,7 @@ make_tls() {  # a certificate for 127.0.0.1, passwords, and the client's setting
   command -v openssl >/dev/null || die "openssl not found (Debian package openssl)"
   mkdir -p "$DIR/tls"
   local name pass
-  for name in store broker client key; do
+  for name in store broker client key limited; do
     head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$DIR/tls/$name-password"
   done
   pass=$(cat "$DIR/tls/store-password")
@@ -163,6 +169,7 @@ format_node() {  # node
     for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
       scram+=(--add-scram "$mechanism=[name=wirefeed,password=$user]")
     done
+    scram+=(--add-scram "SCRAM-SHA-512=[name=limited,password=$(cat "$DIR/tls/limited-password")]")
   fi
   "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --config "$DIR/node$1/server.properties" \
     --cluster-id "$(cat "$DIR/cluster-id")" --ignore-formatted "${scram[@]}" >"$DIR/node$1/format.log" 2>&1 \

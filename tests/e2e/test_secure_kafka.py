@@ -9,11 +9,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ConfigResource,
+    KafkaAdminClient,
+    ResourcePattern,
+    ResourceType,
+)
 from pydantic import SecretStr
 
 from services.core.config import CommonSettings
-from services.core.errors import KafkaUnavailableError
-from services.core.kafka import ensure_topics, make_consumer, make_producer
+from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
+from services.core.kafka import connection, ensure_topics, make_consumer, make_producer
 from services.core.supervise import Pipeline, metric_total, scrape
 from tests.conftest import KAFKA_SCRIPT
 from tests.e2e.test_pipeline import OUTLET_A, OUTLET_B
@@ -35,6 +45,16 @@ class SecureCluster:
     def settings(self, prefix: str, **changes: object) -> CommonSettings:
         values = {key.removeprefix("WIREFEED_").lower(): value for key, value in self.env.items()}
         return CommonSettings(**{**values, "topic_prefix": prefix, **changes})  # type: ignore[arg-type]
+
+    def limited_settings(self, prefix: str) -> CommonSettings:
+        """The login that may do only what ACLs grant it."""
+        password = (self.directory / "tls" / "limited-password").read_text().strip()
+        return self.settings(prefix, kafka_sasl_username="limited", kafka_sasl_password=password,
+                             kafka_sasl_mechanism="SCRAM-SHA-512")
+
+    def admin(self, prefix: str) -> KafkaAdminClient:
+        """An admin client of the super user."""
+        return KafkaAdminClient(**connection(self.settings(prefix)))
 
 
 def _two_free_ports() -> int:
@@ -110,3 +130,63 @@ def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
     finally:
         codes = pipeline.stop()
     assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+
+
+def grant(admin: KafkaAdminClient, prefix: str, *operations: ACLOperation) -> None:
+    """Let "limited" do these operations on the topics whose names start with ``prefix``."""
+    pattern = ResourcePattern(ResourceType.TOPIC, prefix, ACLResourcePatternType.PREFIXED)
+    result = admin.create_acls([ACL("User:limited", "*", operation, ACLPermissionType.ALLOW, pattern)
+                                for operation in operations])
+    assert not result["failed"]
+
+
+def message_limit(admin: KafkaAdminClient, topic: str) -> int:
+    described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])], config_filter="all")
+    return int(described["topic"][topic]["max.message.bytes"]["value"])
+
+
+def small_topics(admin: KafkaAdminClient, settings: CommonSettings) -> list[str]:
+    """The service's topics, made beforehand by someone else with a 100,000-byte message limit."""
+    topics = settings.topics.all()
+    admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1,
+                                 "configs": {"max.message.bytes": "100000"}} for topic in topics})
+    admin.wait_for_topics(topics, timeout_ms=30_000)
+    return topics
+
+
+def test_a_login_that_may_not_create_topics_is_told_kafkas_reason(secure_cluster: SecureCluster,
+                                                                  topic_prefix: str) -> None:
+    limited = secure_cluster.limited_settings(topic_prefix)
+    with pytest.raises(TopicsNotCreatedError, match="create them beforehand") as raised:
+        ensure_topics(limited, limited.topics.all())
+    assert f"{limited.topics.raw_items}: Authorization failed" in str(raised.value)
+
+
+def test_a_topic_limit_kafka_will_not_raise_is_named_with_the_way_out(secure_cluster: SecureCluster,
+                                                                      topic_prefix: str) -> None:
+    admin = secure_cluster.admin(topic_prefix)
+    try:
+        limited = secure_cluster.limited_settings(topic_prefix)
+        topics = small_topics(admin, limited)
+        grant(admin, topic_prefix, ACLOperation.DESCRIBE, ACLOperation.DESCRIBE_CONFIGS)  # no ALTER_CONFIGS
+        with pytest.raises(TopicLimitError, match="lower WIREFEED_MAX_MESSAGE_BYTES") as raised:
+            ensure_topics(limited, topics)
+        assert f"{limited.topics.raw_items} takes 100,000 bytes" in str(raised.value)
+        grant(admin, topic_prefix, ACLOperation.ALTER_CONFIGS)
+        ensure_topics(limited, topics)  # now allowed: raised
+        assert message_limit(admin, limited.topics.raw_items) == limited.max_message_bytes + 64 * 1024
+    finally:
+        admin.close()
+
+
+def test_a_login_that_may_not_read_topic_configs_goes_on(secure_cluster: SecureCluster, topic_prefix: str) -> None:
+    admin = secure_cluster.admin(topic_prefix)
+    try:
+        limited = secure_cluster.limited_settings(topic_prefix)
+        topics = small_topics(admin, limited)
+        grant(admin, topic_prefix, ACLOperation.DESCRIBE)
+        ensure_topics(limited, topics)  # the limits may well be high enough: a warning, not a stop
+        assert message_limit(admin, limited.topics.raw_items) == 100_000
+    finally:
+        admin.close()
+
