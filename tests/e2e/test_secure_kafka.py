@@ -46,10 +46,13 @@ class SecureCluster:
         values = {key.removeprefix("WIREFEED_").lower(): value for key, value in self.env.items()}
         return CommonSettings(**{**values, "topic_prefix": prefix, **changes})  # type: ignore[arg-type]
 
+    @property
+    def limited_password(self) -> str:
+        return (self.directory / "tls" / "limited-password").read_text().strip()
+
     def limited_settings(self, prefix: str) -> CommonSettings:
         """The login that may do only what ACLs grant it."""
-        password = (self.directory / "tls" / "limited-password").read_text().strip()
-        return self.settings(prefix, kafka_sasl_username="limited", kafka_sasl_password=password,
+        return self.settings(prefix, kafka_sasl_username="limited", kafka_sasl_password=self.limited_password,
                              kafka_sasl_mechanism="SCRAM-SHA-512")
 
     def admin(self, prefix: str) -> KafkaAdminClient:
@@ -110,16 +113,16 @@ def test_a_client_that_cannot_open_a_session_says_what_to_check(
     assert "not-the-password" not in str(raised.value), cause
 
 
-def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
-        secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
-        feed_server: FeedServer) -> None:
+def run_pipeline(env: dict[str, str], topic_prefix: str, sqlite_url: str, tmp_path: Path,
+                 feed_server: FeedServer) -> None:
+    """Poller, normalizer and sink as processes with this Kafka login, until three articles are stored."""
     feed_server.resources["/a.xml"] = Resource(rss("Outlet A", OUTLET_A))
     feed_server.resources["/b.xml"] = Resource(rss("Outlet B", OUTLET_B))
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - id: outlet-a\n    url: {feed_server.url('/a.xml')}\n"
                      f"  - id: outlet-b\n    url: {feed_server.url('/b.xml')}\n")
     pipeline = Pipeline({
-        **secure_cluster.env, "WIREFEED_TOPIC_PREFIX": topic_prefix, "WIREFEED_DATABASE_URL": sqlite_url,
+        **env, "WIREFEED_TOPIC_PREFIX": topic_prefix, "WIREFEED_DATABASE_URL": sqlite_url,
         "WIREFEED_FEEDS_FILE": str(feeds), "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
         **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("poller", "normalizer", "sink")},
     }).start()
@@ -132,9 +135,38 @@ def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
     assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
 
 
-def grant(admin: KafkaAdminClient, prefix: str, *operations: ACLOperation) -> None:
-    """Let "limited" do these operations on the topics whose names start with ``prefix``."""
-    pattern = ResourcePattern(ResourceType.TOPIC, prefix, ACLResourcePatternType.PREFIXED)
+def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
+        secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
+        feed_server: FeedServer) -> None:
+    run_pipeline(secure_cluster.env, topic_prefix, sqlite_url, tmp_path, feed_server)
+
+
+#: What README's "Kafka ACLs" lists, on the resources whose names start with the topic prefix.
+SERVICE_ACLS = {
+    ResourceType.TOPIC: (ACLOperation.DESCRIBE, ACLOperation.CREATE, ACLOperation.READ, ACLOperation.WRITE,
+                         ACLOperation.DESCRIBE_CONFIGS, ACLOperation.ALTER_CONFIGS),
+    ResourceType.GROUP: (ACLOperation.READ, ACLOperation.DESCRIBE),
+}
+
+
+def test_the_pipeline_needs_no_more_than_the_acls_the_readme_lists(
+        secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
+        feed_server: FeedServer) -> None:
+    admin = secure_cluster.admin(topic_prefix)
+    try:
+        for resource, operations in SERVICE_ACLS.items():
+            grant(admin, topic_prefix, *operations, resource=resource)
+    finally:
+        admin.close()
+    env = {**secure_cluster.env, "WIREFEED_KAFKA_SASL_USERNAME": "limited", "WIREFEED_KAFKA_SASL_MECHANISM":
+           "SCRAM-SHA-512", "WIREFEED_KAFKA_SASL_PASSWORD": secure_cluster.limited_password}
+    run_pipeline(env, topic_prefix, sqlite_url, tmp_path, feed_server)
+
+
+def grant(admin: KafkaAdminClient, prefix: str, *operations: ACLOperation,
+          resource: ResourceType = ResourceType.TOPIC) -> None:
+    """Let "limited" do these operations on the topics (or groups) whose names start with ``prefix``."""
+    pattern = ResourcePattern(resource, prefix, ACLResourcePatternType.PREFIXED)
     result = admin.create_acls([ACL("User:limited", "*", operation, ACLPermissionType.ALLOW, pattern)
                                 for operation in operations])
     assert not result["failed"]
