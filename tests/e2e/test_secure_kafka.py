@@ -143,9 +143,9 @@ def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
 
 #: What README's "Kafka ACLs" lists, on the resources whose names start with the topic prefix.
 SERVICE_ACLS = {
-    ResourceType.TOPIC: (ACLOperation.DESCRIBE, ACLOperation.CREATE, ACLOperation.READ, ACLOperation.WRITE,
-                         ACLOperation.DESCRIBE_CONFIGS, ACLOperation.ALTER_CONFIGS),
-    ResourceType.GROUP: (ACLOperation.READ, ACLOperation.DESCRIBE),
+    ResourceType.TOPIC: (ACLOperation.READ, ACLOperation.WRITE, ACLOperation.CREATE, ACLOperation.DESCRIBE_CONFIGS,
+                         ACLOperation.ALTER_CONFIGS),
+    ResourceType.GROUP: (ACLOperation.READ,),
 }
 
 
