@@ -63,6 +63,12 @@ class ConsumeLoop:
         self.housekeeping = housekeeping
         self.failures = 0
         self.last_progress = time.monotonic()
+        self.poll_failing = False  # the last poll raised: a login refused by an ACL, a group that failed
+
+    def consuming(self) -> bool:
+        """A readiness check: the last poll did not fail. (A broker that is away does not fail polls:
+        kafka-python waits for it; broker_reachable covers that.)"""
+        return not self.poll_failing
 
     def run(self, max_batches: int | None = None) -> None:
         batches = 0
@@ -72,8 +78,10 @@ class ConsumeLoop:
             except KafkaError as error:
                 # kafka-python can surface a lost broker from poll(); wait and poll again, the client
                 # reconnects by itself once a broker answers.
+                self.poll_failing = True
                 self._backoff("poll_failed", error)
                 continue
+            self.poll_failing = False
             records = [record for partition in polled.values() for record in partition]
             self.last_progress = time.monotonic()
             if records:

@@ -50,6 +50,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
                        max_records=settings.max_batch, housekeeping=Housekeeping(dedup, learned, lag.maybe_update))
     health = Health({
         "kafka": broker_reachable(settings),
+        "consuming": loop.consuming,
         "dedup_db": db.ping,
         "loop": lambda: time.monotonic() - loop.last_progress < MAX_POLL_GAP_SECONDS,
     }, vital={"producer": producer_usable(producer)})

@@ -50,7 +50,7 @@ def main(settings: SinkSettings | None = None) -> int:
                        stop, commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
                        housekeeping=lag.maybe_update)
     purger = _retention(settings, store, stop)
-    health = Health({"kafka": broker_reachable(settings), "database": store.ping},
+    health = Health({"kafka": broker_reachable(settings), "consuming": loop.consuming, "database": store.ping},
                     vital={"producer": producer_usable(producer)})
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
