@@ -40,27 +40,38 @@ class ServiceStatus:
     failing: dict[str, float] | None = None  # per feed: failed polls in a row (poller only)
     missed: dict[str, float] | None = None  # per feed: older pages waiting to be read again (poller only)
     dead_letters: float | None = None  # since the service started
+    unready: tuple[str, ...] = ()  # the /readyz checks that failed (kafka, consuming, database, ...)
     feeds_file_valid: bool | None = None  # False: its feeds file changed into an invalid one (poller only)
 
 
 def service_status(name: str, port: int, interval: float = 1.0, host: str = "127.0.0.1") -> ServiceStatus:
     try:
-        ready = httpx.get(f"http://{host}:{port}/readyz", timeout=3).status_code == 200
+        readyz = httpx.get(f"http://{host}:{port}/readyz", timeout=3)
         first = scrape(port)
         time.sleep(interval)  # a rate needs two samples; this is a CLI, not a test
         second = scrape(port)
     except httpx.HTTPError:
         return ServiceStatus(name, port, reachable=False, ready=False)
+    ready, unready = readyz.status_code == 200, _failed_checks(readyz)
     counter = THROUGHPUT[name]
     rate = (metric_total(second, counter) - metric_total(first, counter)) / interval
     lag = metric_total(second, LAG) if any(key.partition("{")[0] == LAG for key in second) else None
     letters = metric_total(second, DEAD_LETTERS) if name in DEAD_LETTERING else None
     if name != "poller":
-        return ServiceStatus(name, port, True, ready, rate, lag, dead_letters=letters)
+        return ServiceStatus(name, port, True, ready, rate, lag, dead_letters=letters, unready=unready)
     valid = second.get(FEEDS_FILE_VALID)
     return ServiceStatus(name, port, True, ready, rate, lag, _per_feed(second, "wirefeed_poller_consecutive_failures"),
                          _per_feed(second, "wirefeed_poller_missed_pages"), letters,
-                         feeds_file_valid=None if valid is None else valid == 1)
+                         feeds_file_valid=None if valid is None else valid == 1, unready=unready)
+
+
+def _failed_checks(readyz: httpx.Response) -> tuple[str, ...]:
+    """The names of the checks /readyz reports as failing (none when its answer is not what it serves)."""
+    try:
+        checks = readyz.json().get("checks", {})
+    except ValueError:
+        return ()
+    return tuple(str(name) for name, passed in checks.items() if passed is False) if isinstance(checks, dict) else ()
 
 
 def _per_feed(values: Mapping[str, float], gauge: str) -> dict[str, float]:
@@ -75,9 +86,10 @@ def _per_feed(values: Mapping[str, float], gauge: str) -> dict[str, float]:
 def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> None:
     table = Table(title="wirefeed pipeline")
     for column in ("service", "port", "ready", "items/s", "consumer lag", "dead letters"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "ready")
     for status in statuses:
-        ready = "[green]ready" if status.ready else "[red]not ready" if status.reachable else "[red]unreachable"
+        ready = "[green]ready" if status.ready else "[red]unreachable" if not status.reachable else (
+            f"[red]not ready: {', '.join(status.unready)}" if status.unready else "[red]not ready")
         table.add_row(status.name, str(status.port), ready, _number(status.rate, ".1f"), _number(status.lag, ".0f"),
                       _number(status.dead_letters, ".0f"))
     console.print(table)

@@ -13,8 +13,8 @@ TEXT = {"Content-Type": "text/plain"}
 class Endpoints(dict[str, Resource]):
     """A service's /readyz, and /metrics whose throughput counter grows by 10 at every scrape."""
 
-    def __init__(self, ready: bool, counter: str, extra: str = "") -> None:
-        super().__init__({"/readyz": Resource(b"{}", 200 if ready else 503, TEXT)})
+    def __init__(self, ready: bool, counter: str, extra: str = "", checks: bytes = b"{}") -> None:
+        super().__init__({"/readyz": Resource(checks, 200 if ready else 503, TEXT)})
         self.counter, self.extra, self.scrapes = counter, extra, 0
 
     def get(self, path: str, default: Resource | None = None) -> Resource | None:  # type: ignore[override]
@@ -54,7 +54,8 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
                                       'wirefeed_dead_letters_total{error_class="ValidationError",stage="normalizer"} 2'
                                       '\nwirefeed_dead_letters_total{error_class="TypeError",stage="normalizer"} 1\n')),
         "sink": serve(Endpoints(False, "wirefeed_sink_rows_written_total",
-                                'wirefeed_consumer_lag_messages{partition="0",topic="articles"} 0\n')),
+                                'wirefeed_consumer_lag_messages{partition="0",topic="articles"} 0\n',
+                                b'{"ready": false, "checks": {"kafka": true, "consuming": false}}')),
     }
     try:
         status = main({name: port_of(server) for name, server in servers.items()}, interval=0.5)
@@ -66,7 +67,7 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
     rows = table_rows(out)
     assert rows["poller"][1:] == ["ready", "20.0", "-", "-"]  # 10 more in 0.5 s; no consumer lag, no dead letters
     assert rows["normalizer"][1:] == ["ready", "20.0", "42", "3"]
-    assert rows["sink"][1:] == ["not ready", "20.0", "0", "0"]  # none yet: the counter has no sample
+    assert rows["sink"][1:] == ["not ready: consuming", "20.0", "0", "0"]  # none yet: the counter has no sample
     assert "`wirefeed dead-letters list` shows them" in out
     assert rows["down"] == ["7", "0"]
     assert rows["paged"] == ["0", "2"]  # polls fine, but two older pages wait to be read again
