@@ -43,13 +43,13 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
     producer = make_producer(settings, role="poller")
-    health = Health({"kafka": broker_reachable(settings), "state_db": db.ping},
+    publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
+    health = Health({"kafka": broker_reachable(settings), "publishing": publisher.publishing, "state_db": db.ping},
                     vital={"producer": producer_usable(producer)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:
-        publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
         asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner,
                          watcher=watcher))
     finally:

@@ -454,10 +454,23 @@ class KafkaPublisher:
         self.topic = topic
         self.timeout = timeout
         self.max_message_bytes = max_message_bytes
+        self.failing = False  # the last publish failed: a write an ACL refuses, a broker not acknowledging
+
+    def publishing(self) -> bool:
+        """A readiness check: the last publish went through (or none was needed yet)."""
+        return not self.failing
 
     def __call__(self, items: list[RawItem]) -> None:
         if not items:
             return
+        try:
+            self._send(items)
+        except Exception:
+            self.failing = True
+            raise
+        self.failing = False
+
+    def _send(self, items: list[RawItem]) -> None:
         deadline = time.monotonic() + self.timeout
         # A very long post: its copy of the source fragment goes first, then the end of its HTML.
         values = [fit_message(item, self.max_message_bytes, "poller", drop=("original",),

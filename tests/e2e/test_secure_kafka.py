@@ -134,6 +134,10 @@ def wait_for_articles(pipeline: Pipeline) -> None:
                                   outcome="inserted") >= 3, timeout=90, message="three articles stored")
 
 
+def live(pipeline: Pipeline, name: str) -> bool:
+    return httpx.get(f"http://127.0.0.1:{pipeline.port(name)}/healthz", timeout=5).status_code == 200
+
+
 def readiness(pipeline: Pipeline, name: str) -> dict[str, bool]:
     """The service's /readyz checks; none while it is not serving yet."""
     try:
@@ -165,25 +169,33 @@ SERVICE_ACLS = {
 def test_the_pipeline_needs_no_more_than_the_acls_the_readme_lists(
         secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
         feed_server: FeedServer) -> None:
-    # The groups' grant comes last: until then the consumers' polls are refused, which /readyz must say
-    # (the broker still answers, so a TCP check alone would call them ready), and then they recover.
-    admin = secure_cluster.admin(topic_prefix)
     env = {**secure_cluster.env, "WIREFEED_KAFKA_SASL_USERNAME": "limited", "WIREFEED_KAFKA_SASL_MECHANISM":
            "SCRAM-SHA-512", "WIREFEED_KAFKA_SASL_PASSWORD": secure_cluster.limited_password}
+    admin = secure_cluster.admin(topic_prefix)
     try:
-        grant(admin, topic_prefix, *SERVICE_ACLS[ResourceType.TOPIC])
-        pipeline = start_pipeline(env, topic_prefix, sqlite_url, tmp_path, feed_server)
+        # Without Write and the groups' Read, the broker answers but refuses the poller's sends and the
+        # consumers' polls: /readyz must say so (a TCP check alone would call them ready). An idempotent
+        # producer refused its producer id is broken for good, so /healthz fails too: a restart mends it.
+        grant(admin, topic_prefix, *(op for op in SERVICE_ACLS[ResourceType.TOPIC] if op != ACLOperation.WRITE))
+        refused = start_pipeline(env, topic_prefix, sqlite_url, tmp_path, feed_server)
         try:
-            for name in ("normalizer", "sink"):
-                wait_for(lambda name=name: readiness(pipeline, name).get("consuming") is False, timeout=60,
-                         message=f"{name}'s /readyz to say its polls are refused")
-            grant(admin, topic_prefix, *SERVICE_ACLS[ResourceType.GROUP], resource=ResourceType.GROUP)
-            pipeline.wait_ready(timeout=90)
-            wait_for_articles(pipeline)
+            for name, check in (("poller", "publishing"), ("normalizer", "consuming"), ("sink", "consuming")):
+                wait_for(lambda name=name, check=check: readiness(pipeline=refused, name=name).get(check) is False,
+                         timeout=60, message=f"{name}'s /readyz to say Kafka refuses it ({check})")
+            wait_for(lambda: not live(refused, "poller"), timeout=30, message="the poller's /healthz to fail")
         finally:
-            codes = pipeline.stop()
+            refused.stop()
+        grant(admin, topic_prefix, ACLOperation.WRITE)
+        grant(admin, topic_prefix, *SERVICE_ACLS[ResourceType.GROUP], resource=ResourceType.GROUP)
     finally:
         admin.close()
+    # A database of its own: the first run's feeds back off after their refused publishes.
+    pipeline = start_pipeline(env, topic_prefix, f"sqlite:///{tmp_path / 'granted.db'}", tmp_path, feed_server)
+    try:
+        pipeline.wait_ready(timeout=90)
+        wait_for_articles(pipeline)
+    finally:
+        codes = pipeline.stop()
     assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
 
 
