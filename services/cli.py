@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     normalizer_commands.register(commands)
     sink_commands.register(commands)
     core_commands.register(commands)
-    commands.add_parser("run", help="run poller, normalizer and sink together").set_defaults(handler=_run)
+    run = commands.add_parser("run", help="run poller, normalizer and sink together")
+    run.add_argument("--restart-unhealthy-after", type=float, metavar="SECONDS",
+                     help="restart a service whose /healthz has failed this long (default 30; 0: never)")
+    run.set_defaults(handler=_run)
     status = commands.add_parser(
         "status", help="readiness, throughput, lag, dead letters and worst feeds of running services")
     for name, port in DEFAULT_PORTS.items():
@@ -65,10 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(_: argparse.Namespace) -> int:
-    from services.core.supervise import Pipeline
+def _run(args: argparse.Namespace) -> int:
+    from services.core.config import CommonSettings
+    from services.core.logging import configure_logging
+    from services.core.supervise import RESTART_UNHEALTHY_AFTER_SECONDS, Pipeline
 
-    return Pipeline().start().wait()
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_format, service="run")  # as its services log
+    after = args.restart_unhealthy_after
+    return Pipeline().start().wait(RESTART_UNHEALTHY_AFTER_SECONDS if after is None else after)
 
 
 def _status(args: argparse.Namespace) -> int:

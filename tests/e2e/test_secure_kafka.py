@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -257,4 +261,55 @@ def test_a_login_that_may_not_read_topic_configs_goes_on(secure_cluster: SecureC
         assert message_limit(admin, limited.topics.raw_items) == 100_000
     finally:
         admin.close()
+
+
+def test_wirefeed_run_restarts_a_service_whose_producer_kafka_broke(
+        secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
+        feed_server: FeedServer) -> None:
+    # Refused its producer id (no Write granted yet), an idempotent producer is broken for good: /healthz
+    # fails, and `wirefeed run`, like a liveness probe, must restart the service once Kafka allows it.
+    admin = secure_cluster.admin(topic_prefix)
+    try:
+        grant(admin, topic_prefix, *(op for op in SERVICE_ACLS[ResourceType.TOPIC] if op != ACLOperation.WRITE))
+        grant(admin, topic_prefix, *SERVICE_ACLS[ResourceType.GROUP], resource=ResourceType.GROUP)
+        feed_server.resources["/a.xml"] = Resource(rss("Outlet A", OUTLET_A))
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"feeds:\n  - id: outlet-a\n    url: {feed_server.url('/a.xml')}\n    interval: 2\n")
+        ports = {name: free_port() for name in ("poller", "normalizer", "sink")}
+        env = {**os.environ, **secure_cluster.env, "WIREFEED_KAFKA_SASL_USERNAME": "limited",
+               "WIREFEED_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+               "WIREFEED_KAFKA_SASL_PASSWORD": secure_cluster.limited_password, "WIREFEED_TOPIC_PREFIX": topic_prefix,
+               "WIREFEED_DATABASE_URL": sqlite_url, "WIREFEED_FEEDS_FILE": str(feeds),
+               "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true", "WIREFEED_LOG_FORMAT": "json",
+               **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(port) for name, port in ports.items()}}
+        log = tmp_path / "run.log"
+        with log.open("wb") as output:
+            run = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--restart-unhealthy-after", "2"],
+                                   env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            def healthz(name: str) -> int | None:
+                try:
+                    return httpx.get(f"http://127.0.0.1:{ports[name]}/healthz", timeout=5).status_code
+                except httpx.HTTPError:
+                    return None
+            wait_for(lambda: healthz("poller") == 503, timeout=60, message="the poller's producer broken")
+            grant(admin, topic_prefix, ACLOperation.WRITE)
+
+            def stored() -> float:
+                try:
+                    return metric_total(scrape(ports["sink"]), "wirefeed_sink_rows_written_total", outcome="inserted")
+                except httpx.HTTPError:  # restarting
+                    return 0
+            wait_for(lambda: stored() >= 1, timeout=120, message="the article stored after the restarts")
+            run.send_signal(signal.SIGTERM)
+            code = run.wait(60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(30)
+    finally:
+        admin.close()
+    restarted = {json.loads(line)["service"] for line in log.read_text().splitlines()
+                 if line.startswith("{") and '"service_restarted"' in line}
+    assert "poller" in restarted and code == 0
 
