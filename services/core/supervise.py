@@ -111,7 +111,6 @@ class Pipeline:
                 self.restart(name)
                 del failing_since[name]
 
-
     def _signal(self, name: str, signum: signal.Signals) -> None:
         process = self.processes.get(name)
         if process is not None and process.poll() is None:
