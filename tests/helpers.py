@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -44,6 +46,18 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float 
         time.sleep(interval)
         last = condition()
     return last
+
+
+@contextmanager
+def wirefeed_process(args: list[str], env: dict[str, str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """``wirefeed ARGS`` as a child process, killed if the test leaves it running."""
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, **popen)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
 
 
 @contextmanager

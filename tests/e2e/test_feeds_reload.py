@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from services.core.supervise import metric_total, scrape
-from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for, wirefeed_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -40,25 +38,20 @@ def test_sighup_to_wirefeed_run_makes_the_poller_read_its_feeds_file_again(
         "WIREFEED_POLLER_METRICS_PORT": str(poller_port),
         **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("normalizer", "sink")},
     }
-    run = subprocess.Popen([sys.executable, "-m", "services.cli", "run"], env=env)
-    try:
-        def published(fid: str) -> float:
-            try:
-                return metric_total(scrape(poller_port), "wirefeed_poller_items_published_total", feed=fid)
-            except httpx.TransportError:  # not listening yet
-                return 0
-        wait_for(lambda: published("first") >= 1, timeout=90, message="the first feed's item published")
+    def published(fid: str) -> float:
+        try:
+            return metric_total(scrape(poller_port), "wirefeed_poller_items_published_total", feed=fid)
+        except httpx.TransportError:  # not listening yet
+            return 0
 
+    with wirefeed_process(["run"], env) as run:
+        wait_for(lambda: published("first") >= 1, timeout=90, message="the first feed's item published")
         feeds_file.write_text("feeds:\n" + feed(feed_server, "second"))  # "first" removed, "second" added
         run.send_signal(signal.SIGHUP)
         wait_for(lambda: published("second") >= 1, timeout=60, message="the added feed's item published")
         metrics = scrape(poller_port)
         run.send_signal(signal.SIGTERM)
         code = run.wait(60)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait(30)
 
     assert metrics["wirefeed_poller_feeds_file_last_reload_successful"] == 1
     assert metrics['wirefeed_poller_feeds_file_reloads_total{result="applied"}'] == 1

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from services.core.kafka import connection, ensure_topics, make_consumer, make_p
 from services.core.supervise import Pipeline, metric_total, scrape
 from tests.conftest import KAFKA_SCRIPT
 from tests.e2e.test_pipeline import OUTLET_A, OUTLET_B
-from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for, wirefeed_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -54,6 +53,12 @@ class SecureCluster:
     @property
     def limited_password(self) -> str:
         return (self.directory / "tls" / "limited-password").read_text().strip()
+
+    @property
+    def limited_env(self) -> dict[str, str]:
+        """The services' settings for the login that may do only what ACLs grant it."""
+        return {**self.env, "WIREFEED_KAFKA_SASL_USERNAME": "limited", "WIREFEED_KAFKA_SASL_MECHANISM":
+                "SCRAM-SHA-512", "WIREFEED_KAFKA_SASL_PASSWORD": self.limited_password}
 
     def limited_settings(self, prefix: str) -> CommonSettings:
         """The login that may do only what ACLs grant it."""
@@ -118,28 +123,50 @@ def test_a_client_that_cannot_open_a_session_says_what_to_check(
     assert "not-the-password" not in str(raised.value), cause
 
 
-def start_pipeline(env: dict[str, str], topic_prefix: str, sqlite_url: str, tmp_path: Path,
-                   feed_server: FeedServer) -> Pipeline:
-    """Poller, normalizer and sink as processes with this Kafka login, on two outlets' feeds."""
+def services_env(env: dict[str, str], topic_prefix: str, sqlite_url: str, tmp_path: Path,
+                 feed_server: FeedServer, *, interval: float = 300) -> dict[str, str]:
+    """The three services' settings, with this Kafka login, on two outlets' feeds polled every ``interval``."""
     feed_server.resources["/a.xml"] = Resource(rss("Outlet A", OUTLET_A))
     feed_server.resources["/b.xml"] = Resource(rss("Outlet B", OUTLET_B))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: outlet-a\n    url: {feed_server.url('/a.xml')}\n"
-                     f"  - id: outlet-b\n    url: {feed_server.url('/b.xml')}\n")
-    return Pipeline({
+    feeds.write_text("feeds:\n" + "".join(f"  - id: outlet-{n}\n    url: {feed_server.url(f'/{n}.xml')}\n"
+                                          f"    interval: {interval}\n" for n in ("a", "b")))
+    return {
         **env, "WIREFEED_TOPIC_PREFIX": topic_prefix, "WIREFEED_DATABASE_URL": sqlite_url,
         "WIREFEED_FEEDS_FILE": str(feeds), "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
         **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("poller", "normalizer", "sink")},
-    }).start()
+    }
 
 
-def wait_for_articles(pipeline: Pipeline) -> None:
-    wait_for(lambda: metric_total(scrape(pipeline.port("sink")), "wirefeed_sink_rows_written_total",
-                                  outcome="inserted") >= 3, timeout=90, message="three articles stored")
+def start_pipeline(env: dict[str, str], topic_prefix: str, sqlite_url: str, tmp_path: Path,
+                   feed_server: FeedServer) -> Pipeline:
+    """Poller, normalizer and sink as processes with this Kafka login, on two outlets' feeds."""
+    return Pipeline(services_env(env, topic_prefix, sqlite_url, tmp_path, feed_server)).start()
 
 
-def live(pipeline: Pipeline, name: str) -> bool:
-    return httpx.get(f"http://127.0.0.1:{pipeline.port(name)}/healthz", timeout=5).status_code == 200
+def articles_stored(sink_port: int) -> float:
+    try:
+        return metric_total(scrape(sink_port), "wirefeed_sink_rows_written_total", outcome="inserted")
+    except httpx.HTTPError:  # not serving yet, or restarting
+        return 0
+
+
+def stores_articles_and_stops_cleanly(pipeline: Pipeline) -> None:
+    """The pipeline becomes ready, stores the two outlets' three articles, and stops with exit codes 0."""
+    try:
+        pipeline.wait_ready(timeout=90)
+        wait_for(lambda: articles_stored(pipeline.port("sink")) >= 3, timeout=90, message="three articles stored")
+    finally:
+        codes = pipeline.stop()
+    assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+
+
+def live(port: int) -> bool | None:
+    """What the service's /healthz says; None while it does not answer."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return None
 
 
 def readiness(pipeline: Pipeline, name: str) -> dict[str, bool]:
@@ -153,13 +180,8 @@ def readiness(pipeline: Pipeline, name: str) -> dict[str, bool]:
 def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
         secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
         feed_server: FeedServer) -> None:
-    pipeline = start_pipeline(secure_cluster.env, topic_prefix, sqlite_url, tmp_path, feed_server)
-    try:
-        pipeline.wait_ready(timeout=90)
-        wait_for_articles(pipeline)
-    finally:
-        codes = pipeline.stop()
-    assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+    stores_articles_and_stops_cleanly(start_pipeline(secure_cluster.env, topic_prefix, sqlite_url, tmp_path,
+                                                     feed_server))
 
 
 #: What README's "Kafka ACLs" lists, on the resources whose names start with the topic prefix.
@@ -173,8 +195,7 @@ SERVICE_ACLS = {
 def test_the_pipeline_needs_no_more_than_the_acls_the_readme_lists(
         secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path,
         feed_server: FeedServer) -> None:
-    env = {**secure_cluster.env, "WIREFEED_KAFKA_SASL_USERNAME": "limited", "WIREFEED_KAFKA_SASL_MECHANISM":
-           "SCRAM-SHA-512", "WIREFEED_KAFKA_SASL_PASSWORD": secure_cluster.limited_password}
+    env = secure_cluster.limited_env
     admin = secure_cluster.admin(topic_prefix)
     try:
         # Without Write and the groups' Read, the broker answers but refuses the poller's sends and the
@@ -186,7 +207,8 @@ def test_the_pipeline_needs_no_more_than_the_acls_the_readme_lists(
             for name, check in (("poller", "publishing"), ("normalizer", "consuming"), ("sink", "consuming")):
                 wait_for(lambda name=name, check=check: readiness(pipeline=refused, name=name).get(check) is False,
                          timeout=60, message=f"{name}'s /readyz to say Kafka refuses it ({check})")
-            wait_for(lambda: not live(refused, "poller"), timeout=30, message="the poller's /healthz to fail")
+            wait_for(lambda: live(refused.port("poller")) is False, timeout=30,
+                     message="the poller's /healthz to fail")
         finally:
             refused.stop()
         grant(admin, topic_prefix, ACLOperation.WRITE)
@@ -194,13 +216,8 @@ def test_the_pipeline_needs_no_more_than_the_acls_the_readme_lists(
     finally:
         admin.close()
     # A database of its own: the first run's feeds back off after their refused publishes.
-    pipeline = start_pipeline(env, topic_prefix, f"sqlite:///{tmp_path / 'granted.db'}", tmp_path, feed_server)
-    try:
-        pipeline.wait_ready(timeout=90)
-        wait_for_articles(pipeline)
-    finally:
-        codes = pipeline.stop()
-    assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+    stores_articles_and_stops_cleanly(start_pipeline(env, topic_prefix, f"sqlite:///{tmp_path / 'granted.db'}",
+                                                     tmp_path, feed_server))
 
 
 def grant(admin: KafkaAdminClient, prefix: str, *operations: ACLOperation,
@@ -272,41 +289,18 @@ def test_wirefeed_run_restarts_a_service_whose_producer_kafka_broke(
     try:
         grant(admin, topic_prefix, *(op for op in SERVICE_ACLS[ResourceType.TOPIC] if op != ACLOperation.WRITE))
         grant(admin, topic_prefix, *SERVICE_ACLS[ResourceType.GROUP], resource=ResourceType.GROUP)
-        feed_server.resources["/a.xml"] = Resource(rss("Outlet A", OUTLET_A))
-        feeds = tmp_path / "feeds.yaml"
-        feeds.write_text(f"feeds:\n  - id: outlet-a\n    url: {feed_server.url('/a.xml')}\n    interval: 2\n")
-        ports = {name: free_port() for name in ("poller", "normalizer", "sink")}
-        env = {**os.environ, **secure_cluster.env, "WIREFEED_KAFKA_SASL_USERNAME": "limited",
-               "WIREFEED_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-               "WIREFEED_KAFKA_SASL_PASSWORD": secure_cluster.limited_password, "WIREFEED_TOPIC_PREFIX": topic_prefix,
-               "WIREFEED_DATABASE_URL": sqlite_url, "WIREFEED_FEEDS_FILE": str(feeds),
-               "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true", "WIREFEED_LOG_FORMAT": "json",
-               **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(port) for name, port in ports.items()}}
+        env = {**os.environ, **services_env(secure_cluster.limited_env, topic_prefix, sqlite_url, tmp_path,
+                                            feed_server, interval=2), "WIREFEED_LOG_FORMAT": "json"}
+        poller_port, sink_port = (int(env[f"WIREFEED_{name}_METRICS_PORT"]) for name in ("POLLER", "SINK"))
         log = tmp_path / "run.log"
-        with log.open("wb") as output:
-            run = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--restart-unhealthy-after", "2"],
-                                   env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            def healthz(name: str) -> int | None:
-                try:
-                    return httpx.get(f"http://127.0.0.1:{ports[name]}/healthz", timeout=5).status_code
-                except httpx.HTTPError:
-                    return None
-            wait_for(lambda: healthz("poller") == 503, timeout=60, message="the poller's producer broken")
+        with log.open("wb") as output, wirefeed_process(["run", "--restart-unhealthy-after", "2"], env,
+                                                         stdout=output, stderr=subprocess.STDOUT) as run:
+            wait_for(lambda: live(poller_port) is False, timeout=60, message="the poller's producer broken")
             grant(admin, topic_prefix, ACLOperation.WRITE)
-
-            def stored() -> float:
-                try:
-                    return metric_total(scrape(ports["sink"]), "wirefeed_sink_rows_written_total", outcome="inserted")
-                except httpx.HTTPError:  # restarting
-                    return 0
-            wait_for(lambda: stored() >= 1, timeout=120, message="the article stored after the restarts")
+            wait_for(lambda: articles_stored(sink_port) >= 1, timeout=120,
+                     message="an article stored after the restarts")
             run.send_signal(signal.SIGTERM)
             code = run.wait(60)
-        finally:
-            if run.poll() is None:
-                run.kill()
-                run.wait(30)
     finally:
         admin.close()
     restarted = {json.loads(line)["service"] for line in log.read_text().splitlines()
