@@ -48,6 +48,26 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float 
     return last
 
 
+def in_thread(call: Callable[[], T], timeout: float) -> T:
+    """``call()`` on another thread, failing the test (not hanging it) when it takes over ``timeout``."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"still blocked after {timeout:g}s"
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 @contextmanager
 def wirefeed_process(args: list[str], env: dict[str, str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
     """``wirefeed ARGS`` as a child process, killed if the test leaves it running."""

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -30,9 +31,19 @@ Dialect = Literal["sqlite", "postgresql"]
 MIGRATION_LOCK_KEY = zlib.crc32(b"wirefeed-migrations")
 Params = Sequence[Any]
 
-#: Errors that mean "the database is unavailable right now": retry later, lose nothing.
+#: A statement that waits this long for a lock gives up with a transient error (the batch is retried), so
+#: a replica waiting on another's transaction still gets back to its poll loop, heartbeats and SIGTERM.
+LOCK_TIMEOUT_SECONDS = 15.0
+#: The server ends a session that sits this long inside a transaction: a replica frozen between two
+#: statements (SIGSTOP, a paused VM) cannot hold its row locks, and the replicas waiting on them, forever.
+#: Wirefeed's transactions never wait on anything but the database, so a live one is never that idle.
+IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0
+
+#: Errors that mean "the database is unavailable right now": retry later, lose nothing. A session the
+#: server ended for idling in its transaction is one: the pool opens a new one.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
+    psycopg.errors.IdleInTransactionSessionTimeout,
     sqlite3.OperationalError,
 )
 
@@ -74,9 +85,12 @@ class Tx:
 class Database:
     """A connection (SQLite) or a pool (PostgreSQL) handing out transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 4, read_only: bool = False, create: bool = True) -> None:
+    def __init__(self, url: str, *, pool_size: int = 4, read_only: bool = False, create: bool = True,
+                 lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+                 idle_in_transaction_timeout: float = IDLE_IN_TRANSACTION_TIMEOUT_SECONDS) -> None:
         """``read_only`` refuses every write (the read side needs none); ``create=False`` (implied by it)
-        refuses a SQLite file that is not there, where SQLite would create an empty one."""
+        refuses a SQLite file that is not there, where SQLite would create an empty one. The two timeouts
+        (seconds) are PostgreSQL's."""
         self.url = url
         self.dialect: Dialect = dialect_of(url)
         if self.dialect == "sqlite":
@@ -87,8 +101,8 @@ class Database:
         else:
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5},
-                # "BEGIN READ ONLY" rather than a startup option, which PgBouncer refuses.
-                configure=_read_only if read_only else None,
+                configure=partial(_configure, read_only=read_only, lock_timeout=lock_timeout,
+                                  idle_in_transaction_timeout=idle_in_transaction_timeout),
                 # After a server restart the pool still holds dead connections; checking one before
                 # handing it out (one round trip) spares the first transaction a certain failure.
                 check=ConnectionPool.check_connection,
@@ -154,6 +168,8 @@ class Database:
         # SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs an advisory lock, one
         # for every component, since they share the schema_migrations table and its CREATE.
         if self.dialect == "postgresql":
+            # Another process's migration may rightly take minutes (an index on a big table): wait it out.
+            tx.execute("SET LOCAL lock_timeout = 0")
             tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
 
     def _run_script(self, tx: Tx, sql: str) -> None:
@@ -161,12 +177,23 @@ class Database:
             tx._cursor.execute(statement)
 
 
-def _read_only(connection: psycopg.Connection[Any]) -> None:
-    connection.read_only = True
-    # Reads go through indexes and take milliseconds; the planner's cost estimate for a correlated
-    # subquery (the stories list) is high enough to start JIT compilation, which took 200 ms a page.
-    connection.execute("SET jit = off")
+def _configure(connection: psycopg.Connection[Any], *, read_only: bool, lock_timeout: float,
+               idle_in_transaction_timeout: float) -> None:
+    # Set on the session rather than as startup options, which PgBouncer refuses.
+    settings = {"lock_timeout": _milliseconds(lock_timeout),
+                "idle_in_transaction_session_timeout": _milliseconds(idle_in_transaction_timeout)}
+    if read_only:
+        connection.read_only = True  # "BEGIN READ ONLY"; settable only outside a transaction
+        # Reads go through indexes and take milliseconds; the planner's cost estimate for a correlated
+        # subquery (the stories list) is high enough to start JIT compilation, which took 200 ms a page.
+        settings["jit"] = "off"
+    connection.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
+                       [part for setting in settings.items() for part in setting])
     connection.commit()
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(round(seconds * 1000))
 
 
 def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True) -> int:

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from schemas import Article, PubStatus
-from services.core.db import Database
+from services.core.db import TRANSIENT_ERRORS, Database
 from services.normalizer import dedup
 from services.normalizer.dedup import Decision, DedupStore, Snapshot, Verdict
-from tests.helpers import count_transactions
+from tests.helpers import count_transactions, in_thread
 from tests.unit.dedup import stories
 from tests.unit.dedup.stories import T0
 
@@ -303,3 +304,43 @@ def _race(replicas: list[DedupStore], copies: list[Article], now: datetime) -> l
         thread.join(timeout=60)
     assert len(decisions) == len(replicas)
     return decisions
+
+
+@pytest.mark.postgres
+def test_a_replica_frozen_mid_batch_does_not_hold_the_others_up(postgres_url: str, shared_dir: Path) -> None:
+    """A replica stopped (SIGSTOP, a paused VM) between two statements of its batch keeps the keys it
+    claimed locked; the server ends its session, the other replica decides the same article, and the
+    frozen one, once it runs again, gets a transient error and a new session."""
+    frozen = DedupStore(Database(postgres_url, idle_in_transaction_timeout=1))
+    other = DedupStore(Database(postgres_url))
+    frozen.migrate()
+    article = stories.wire(shared_dir)
+    try:
+        with pytest.raises(TRANSIENT_ERRORS), frozen.db.transaction() as tx:
+            frozen._decide(tx, article, frozen.near.fingerprint(article), T0)  # claimed, not committed
+            decided = in_thread(lambda: other.decide(article, T0), timeout=30)
+            assert decided.verdict is Verdict.NEW
+        assert frozen.decide(article, T0).verdict is Verdict.REDELIVERED  # what the other replica claimed
+    finally:
+        frozen.db.close()
+        other.db.close()
+
+
+@pytest.mark.postgres
+def test_a_replica_waiting_on_a_locked_claim_gives_up_with_a_transient_error(postgres_url: str,
+                                                                               shared_dir: Path) -> None:
+    """Waiting on another live replica's long transaction ends in a retry, not a blocked poll loop."""
+    holder = DedupStore(Database(postgres_url))
+    waiter = DedupStore(Database(postgres_url, lock_timeout=0.5))
+    holder.migrate()
+    article = stories.wire(shared_dir)
+    try:
+        with holder.db.transaction() as tx:
+            holder._decide(tx, article, holder.near.fingerprint(article), T0)
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                in_thread(lambda: waiter.decide_batch([article], T0), timeout=30)
+        assert waiter.decide(article, T0).verdict is Verdict.REDELIVERED
+    finally:
+        holder.db.close()
+        waiter.db.close()
+

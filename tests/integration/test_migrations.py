@@ -5,8 +5,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.core.db import Database, _migration_files
 from services.poller.state import PollerStore
+from tests.helpers import wait_for
 
 COMPONENTS = [("poller", "services.poller"), ("normalizer", "services.normalizer"), ("sink", "services.sink")]
 
@@ -48,3 +51,25 @@ def test_a_page_remembered_before_the_list_of_missed_pages_is_kept(database_url:
         assert store.feed_state("b", "https://b.example/feed").missed_pages == ()
     finally:
         db.close()
+
+
+@pytest.mark.postgres
+def test_a_process_starting_during_a_long_migration_waits_for_it(postgres_url: str) -> None:
+    """The lock timeout that keeps replicas from waiting on each other's rows does not apply to the
+    migration lock: another process's migration (an index on a big table) may rightly take minutes."""
+    migrating, starting = Database(postgres_url), Database(postgres_url, lock_timeout=0.2)
+    try:
+        with ThreadPoolExecutor(1) as pool, migrating.transaction() as tx:
+            migrating._lock_migrations(tx)
+            waiting = pool.submit(starting.migrate, "sink", "services.sink")
+            wait_for(lambda: _waiting_on_a_lock_for_over(migrating, seconds=1), message="a migration waiting")
+        assert waiting.result(timeout=60)  # applied, once the other let go
+    finally:
+        migrating.close()
+        starting.close()
+
+
+def _waiting_on_a_lock_for_over(db: Database, seconds: float) -> bool:
+    rows = db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    " AND clock_timestamp() - query_start > make_interval(secs => ?)", (seconds,))
+    return bool(rows)

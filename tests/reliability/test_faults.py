@@ -104,9 +104,11 @@ def test_a_consumer_paused_longer_than_its_poll_interval(single_broker: Cluster,
             stored_at_least(stream, 20)
             paused = first.processes["normalizer"]
             paused.send_signal(signal.SIGSTOP)
-            before = stream.stored()[1]
-            stored_at_least(stream, before + 40)  # the other replica took the paused one's partitions
-            paused.send_signal(signal.SIGCONT)
+            try:  # paused mid-batch, it holds claims' row locks until PostgreSQL ends its idle session
+                before = stream.stored()[1]
+                stored_at_least(stream, before + 40)  # the other replica took the paused one's partitions
+            finally:
+                paused.send_signal(signal.SIGCONT)
             wait_for(lambda: _ready(first.port("normalizer")), timeout=60, message="paused replica back")
             assert second.alive()["normalizer"]
         stream.wait_drained()
