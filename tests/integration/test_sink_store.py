@@ -9,12 +9,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from schemas.models import Source
-from services.core.db import Database, as_datetime
+from services.core.db import TRANSIENT_ERRORS, Database, as_datetime
 from services.core.runner import StopSignal
 from services.sink.reads import Reader
 from services.sink.retention import Retention
 from services.sink.store import SqlStore
 from tests.factories import T0, article
+from tests.helpers import in_thread
 
 TOPIC = "wirefeed.articles.v1"
 
@@ -334,3 +335,22 @@ def test_postgresql_over_tls_takes_libpq_parameters_in_the_url(postgres_url: str
         assert [a.id for a in store.export()] == ["article-000001"]
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_sink_frozen_mid_write_neither_holds_up_the_next_owner_nor_stores_twice(postgres_url: str) -> None:
+    """A sink replica stopped (SIGSTOP, a paused VM) between two statements of its batch keeps the rows
+    it inserted locked: the replica given its partitions writes the batch once the server has ended the
+    frozen session, and the frozen one, back, gets a transient error and then stores nothing twice."""
+    frozen, owner = SqlStore(Database(postgres_url, idle_in_transaction_timeout=1)), SqlStore(Database(postgres_url))
+    frozen.migrate()
+    batch, offsets, now = [article(1), article(2)], {(TOPIC, 0): 2}, datetime.now(UTC)
+    try:
+        with pytest.raises(TRANSIENT_ERRORS), frozen.db.transaction() as tx:
+            frozen._insert_articles(tx, batch, now)  # inserted, not committed
+            assert in_thread(lambda: owner.write(batch, offsets, now), timeout=30).inserted == 2
+        assert frozen.write(batch, offsets, now).inserted == 0
+        assert owner.count() == 2 and owner.offsets(TOPIC) == {0: 2}
+    finally:
+        frozen.close()
+        owner.close()
