@@ -46,6 +46,8 @@ class CommonSettings(BaseSettings):
     metrics_port: int = Field(9400, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
+    exit_unhealthy_after_seconds: float = Field(
+        60.0, ge=0, description="A service whose liveness fails this long exits (code 70) to be restarted; 0: never")
 
     @model_validator(mode="after")
     def _kafka_login_complete(self) -> CommonSettings:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+#: The exit code of a service that stopped itself because only a new process can mend it (EX_SOFTWARE).
+EXIT_UNHEALTHY = 70
 
 
 class StopSignal:
@@ -56,3 +60,36 @@ def retry_until_done(action: Callable[[], object], stop: StopSignal, event: str,
         else:
             return True
     return False
+
+
+class UnhealthyExit:
+    """Stops the service once its liveness has failed for ``after`` seconds (0: never), so that it exits
+    with EXIT_UNHEALTHY: supervisors that restart only processes that exit (Docker Compose, systemd,
+    ``wirefeed run``) then restart it, as a Kubernetes liveness probe would."""
+
+    def __init__(self, live: Callable[[], bool], stop: StopSignal, after: float, every: float = 1.0) -> None:
+        self.live = live
+        self.stop = stop
+        self.after = after
+        self.every = every
+        self.exit_code = 0
+
+    def start(self) -> UnhealthyExit:
+        if self.after > 0:
+            threading.Thread(target=self._watch, name="unhealthy-exit", daemon=True).start()
+        return self
+
+    def _watch(self) -> None:
+        failing_since: float | None = None
+        while not self.stop.wait(self.every):
+            if self.live():
+                failing_since = None
+                continue
+            now = time.monotonic()
+            failing_since = now if failing_since is None else failing_since
+            if now - failing_since >= self.after:
+                log.error("service_unhealthy_exiting", unhealthy_seconds=round(now - failing_since),
+                          exit_code=EXIT_UNHEALTHY)
+                self.exit_code = EXIT_UNHEALTHY
+                self.stop.set()
+                return

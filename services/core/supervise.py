@@ -13,6 +13,8 @@ import httpx
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.core.runner import EXIT_UNHEALTHY
+
 log = structlog.get_logger(__name__)
 
 SERVICES = ("poller", "normalizer", "sink")
@@ -80,20 +82,31 @@ class Pipeline:
     def wait(self, restart_unhealthy_after: float = RESTART_UNHEALTHY_AFTER_SECONDS) -> int:
         """Wait until one service exits (or we are signalled), then stop the others. SIGHUP is passed on
         to the poller, which reads its feeds file again. A service whose /healthz fails for
-        ``restart_unhealthy_after`` seconds is restarted (0: never)."""
+        ``restart_unhealthy_after`` seconds is restarted (0: never), as is one that exited unhealthy."""
         stop_requested = []
         signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGHUP, lambda *_: self._signal("poller", signal.SIGHUP))
         failing_since: dict[str, float] = {}
         next_check = time.monotonic() + _HEALTH_CHECK_SECONDS
-        while not stop_requested and all(self.alive().values()):
+        while not stop_requested and self._running():
             if restart_unhealthy_after > 0 and time.monotonic() >= next_check:
                 self._restart_unhealthy(failing_since, restart_unhealthy_after)
                 next_check = time.monotonic() + _HEALTH_CHECK_SECONDS
             time.sleep(0.2)
         codes = self.stop()
         return 0 if stop_requested and all(code == 0 for code in codes.values()) else 1
+
+    def _running(self) -> bool:
+        """True while every service runs; one that stopped itself as unhealthy is restarted first."""
+        for name, process in self.processes.items():
+            code = process.poll()
+            if code == EXIT_UNHEALTHY:
+                log.warning("service_restarted", service=name, reason="exited unhealthy", exit_code=code)
+                self.restart(name)
+            elif code is not None:
+                return False
+        return True
 
     def _restart_unhealthy(self, failing_since: dict[str, float], after: float) -> None:
         now = time.monotonic()

@@ -14,7 +14,7 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal, retry_until_done
+from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
 from services.normalizer.learned import LearnedBoilerplate
@@ -55,6 +55,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
         "loop": lambda: time.monotonic() - loop.last_progress < MAX_POLL_GAP_SECONDS,
     }, vital={"producer": producer_usable(producer)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
+    unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("normalizer_started", metrics_port=server.port, topic=settings.topics.raw_items)
     try:
         loop.run()
@@ -66,7 +67,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
         server.stop()
         db.close()
         log.info("normalizer_stopped")
-    return 0
+    return unhealthy.exit_code
 
 
 class Housekeeping:

@@ -14,7 +14,7 @@ from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_producer, producer_usable, wait_for_topics
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal, retry_until_done
+from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
 from services.poller.leases import LeaseStore, default_owner
@@ -47,6 +47,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     health = Health({"kafka": broker_reachable(settings), "publishing": publisher.publishing, "state_db": db.ping},
                     vital={"producer": producer_usable(producer)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
+    unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:
@@ -59,7 +60,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
         server.stop()
         db.close()
         log.info("poller_stopped")
-    return 0
+    return unhealthy.exit_code
 
 
 async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Database, publisher: Publish,

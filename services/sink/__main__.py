@@ -14,7 +14,7 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal, retry_until_done
+from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
 from services.sink import retention
 from services.sink.api import ReadApi
 from services.sink.reads import Reader
@@ -55,6 +55,7 @@ def main(settings: SinkSettings | None = None) -> int:
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
                                routes=ReadApi(Reader(reads), token).routes()).start()
+    unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles,
              retention_days=settings.retention_days, read_api_token=token is not None)
     try:
@@ -69,7 +70,7 @@ def main(settings: SinkSettings | None = None) -> int:
         store.close()
         reads.close()
         log.info("sink_stopped")
-    return 0
+    return unhealthy.exit_code
 
 
 def _commit_for_lag_monitoring(consumer: KafkaConsumer) -> Callable[[Offsets], None]:

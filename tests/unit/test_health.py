@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from services.core.http import Health, ServiceHTTPServer
+from services.core.runner import EXIT_UNHEALTHY, StopSignal, UnhealthyExit
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -56,3 +58,28 @@ def test_a_probe_that_raises_counts_as_failed() -> None:
     health = Health({"database": crashing}, vital={"producer": crashing})
     assert health.ready() == (False, {"database": False, "producer": False})
     assert not health.live()
+
+
+def test_a_service_unhealthy_for_the_set_time_stops_itself_to_exit_unhealthy(switches: dict[str, bool]) -> None:
+    switches["producer"] = False
+    stop = StopSignal()
+    unhealthy = UnhealthyExit(Health(vital={"producer": lambda: switches["producer"]}).live, stop, after=0.3,
+                              every=0.02).start()
+    wait_for(stop.is_set, timeout=10, message="the service stopping itself")
+    assert unhealthy.exit_code == EXIT_UNHEALTHY == 70
+
+
+def test_liveness_that_comes_back_in_time_keeps_the_service_running() -> None:
+    outcomes = iter([False] * 5 + [True] * 1_000_000)  # failing for ~0.1 s, then live for good
+    checks: list[bool] = []
+    stop = StopSignal()
+
+    def live() -> bool:
+        checks.append(next(outcomes))
+        return checks[-1]
+
+    unhealthy = UnhealthyExit(live, stop, after=0.5, every=0.02).start()
+    wait_for(lambda: len(checks) > 60, timeout=10, message="more than 0.5 s of checks")  # past `after`
+    stop.set()
+    assert unhealthy.exit_code == 0
+
