@@ -143,6 +143,8 @@ class RawItem(Message):
     urgency: int | None = None
     byline: str | None = None
     dateline: str | None = None
+    slugline: str | None = Field(None, description="The wire's slug, its working name for the story across versions: "
+                                                   "NewsML-G2 and ninjs slugline, NewsML 1 SlugLine")
     providers: list[str] = Field(
         default_factory=list,
         description="Who supplied the item as the wire format names them, most specific first: NewsML-G2 "
@@ -203,7 +205,10 @@ class Article(Message):
                                                                     "as wire services do; holding them is the reader's")
     urgency: int | None = Field(None, description="The wire's urgency, 1 (most urgent) to 9, where the format has it")
     wire_prefixes: list[str] = Field(default_factory=list, description="Headline prefixes such as UPDATE 2, REFILE, "
-                                                                       "CORRECTED, removed from the title")
+                                                                       "CORRECTED, or a topic of the slugline "
+                                                                       "(PRECIOUS), removed from the title")
+    slugline: str | None = Field(None, description="The wire's slug as it gave it (GLOBAL-PRECIOUS/ (UPDATE 1)): its "
+                                                   "working name for the story, kept across versions")
     content_hash: str
 
 

@@ -69,7 +69,8 @@ _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
     """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
-    title, prefixes, prefix_version = strip_prefixes(html_to_text(raw.title or "").replace("\n\n", " "))
+    title, prefixes, prefix_version = strip_prefixes(html_to_text(raw.title or "").replace("\n\n", " "),
+                                                     raw.slugline)
     wire = _clean(body, raw.feed_id, boilerplate)
     paragraphs = body.kept()
     if not title and not paragraphs:
@@ -107,6 +108,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         embargoed_until=parse_date(raw.embargoed_until_raw),
         urgency=raw.urgency,
         wire_prefixes=prefixes,
+        slugline=raw.slugline,
         content_hash=fingerprint,
     )
 

@@ -70,6 +70,9 @@ _PREFIX = re.compile(
     r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF)"
     r"(?: (?P<number>\d{1,3}))?\s?-\s?(?=\S)",
 )
+# A slugline's topic opening a headline: one to three words, a hyphen, then the headline without a space.
+_SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=\S)")
+_HEADLINE_WORD = re.compile(r"[^\W_]+")
 MAX_DATELINE_CHARS = 200
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
 _BULLET = re.compile(r"[*•·▪]\s")
@@ -234,8 +237,9 @@ def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:
     return ", ".join([place.strip(), *kept])
 
 
-def strip_prefixes(title: str) -> tuple[str, list[str], int | None]:
-    """("UPDATE 2-Oil rises") -> ("Oil rises", ["UPDATE 2"], 3).
+def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[str], int | None]:
+    """("UPDATE 2-Oil rises") -> ("Oil rises", ["UPDATE 2"], 3); with the slugline "GLOBAL-OIL/", a
+    topic of it opening the rest goes too: ("UPDATE 2-OIL-Prices rise") -> ("Prices rise", ["UPDATE 2", "OIL"], 3).
 
     The version is n+1 for ``UPDATE n``: the first story is version 1, its first update version 2.
     """
@@ -248,4 +252,24 @@ def strip_prefixes(title: str) -> tuple[str, list[str], int | None]:
         if match.group("word") == "UPDATE" and number:
             version = max(version or 0, int(number) + 1)
         position = match.end()
+    if slugline and (topic := _slug_topic(title, position, _slug_topics(slugline))):
+        prefixes.append(topic.group("topic"))
+        position = topic.end()
     return title[position:], prefixes, version
+
+
+def _slug_topic(title: str, position: int, topics: frozenset[str]) -> re.Match[str] | None:
+    """Reuters opens a headline with a topic of its slugline ("PRECIOUS-Gold rises" under GLOBAL-PRECIOUS/,
+    "Soccer-Turkish league results" under SOCCER-TURKEY/RESULTS). Not when the next word is a topic too:
+    "US-Syria talks" under US-SYRIA-CRISIS is the headline's own compound."""
+    match = _SLUG_TOPIC.match(title, position)
+    if match is None or match.group("topic").casefold() not in topics:
+        return None
+    following = _HEADLINE_WORD.match(title, match.end())
+    return None if following and following.group().casefold() in topics else match
+
+
+def _slug_topics(slugline: str) -> frozenset[str]:
+    """"GLOBAL-PRECIOUS/ (UPDATE 1)" -> {"global", "precious"}."""
+    without_notes = re.sub(r"\([^()]*\)", " ", slugline)
+    return frozenset(part.strip().casefold() for part in re.split(r"[-/]+", without_notes) if part.strip())

@@ -56,6 +56,7 @@ def _item(item: etree._Element, ctx: FeedContext) -> RawItem:
         "urgency": integer(attr(child(management, "Urgency"), "FormalName")),
         "byline": text(descendant(item, "ByLine")),
         "dateline": text(descendant(item, "DateLine")),
+        "slugline": text(descendant(item, "SlugLine")),
         "authors": _creators(item),
         "providers": _providers(item, identifier),
         "categories": _categories(item),

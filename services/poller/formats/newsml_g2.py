@@ -74,6 +74,7 @@ def _item(element: etree._Element, ctx: FeedContext) -> RawItem:
         "urgency": integer(text(child(content_meta, "urgency"))),
         "byline": _joined(children(content_meta, "by")),
         "dateline": text(child(content_meta, "dateline")) or text(child(content_meta, "located", "name")),
+        "slugline": text(child(content_meta, "slugline")),
         "providers": _providers(element, meta, content_meta),
         **_people(content_meta),
         "categories": _categories(content_meta),

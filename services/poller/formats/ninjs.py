@@ -127,6 +127,7 @@ def _item(entry: dict[str, Any], ctx: FeedContext) -> RawItem:
         urgency=integer(entry.get("urgency")),
         byline=first(entry, "by", "byline"),
         dateline=first(entry, "located") or _ap_dateline(entry.get("datelinelocation")),
+        slugline=first(entry, "slugline"),
         providers=providers(entry),
         original=bounded_original(json.dumps(entry, ensure_ascii=False)),
     )

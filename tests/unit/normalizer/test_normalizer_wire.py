@@ -259,6 +259,26 @@ def test_headline_prefixes_are_stripped_and_listed(
     assert strip_prefixes(title) == expected
 
 
+@pytest.mark.parametrize(("title", "slugline", "expected"), [
+    ("PRECIOUS-Gold rises", "GLOBAL-PRECIOUS/ (UPDATE 1)", ("Gold rises", ["PRECIOUS"], None)),
+    ("Soccer-Turkish championship results", "SOCCER-TURKEY/RESULTS", ("Turkish championship results", ["Soccer"],
+                                                                      None)),
+    ("UPDATE 2-OIL-Prices rise", "GLOBAL-OIL/", ("Prices rise", ["UPDATE 2", "OIL"], 3)),
+    ("US STOCKS-Wall St rallies", "USA-STOCKS/US STOCKS", ("Wall St rallies", ["US STOCKS"], None)),
+    # The headline's own compound, whose next word is a topic as well:
+    ("US-Syria talks resume", "US-SYRIA-CRISIS", ("US-Syria talks resume", [], None)),
+    ("EU-China trade deal", "CHINA-EU/TRADE (UPDATE 1)", ("EU-China trade deal", [], None)),
+    # A prefix the slugline does not name, or no slugline at all, stays:
+    ("PRECIOUS-Gold rises", "USA-ECONOMY/", ("PRECIOUS-Gold rises", [], None)),
+    ("OSS-Fuzz: five months later", None, ("OSS-Fuzz: five months later", [], None)),
+    ("Gold rises", "GLOBAL-PRECIOUS/", ("Gold rises", [], None)),
+])
+def test_a_topic_of_the_slugline_opening_the_headline_is_stripped(
+    title: str, slugline: str | None, expected: tuple[str, list[str], int | None],
+) -> None:
+    assert strip_prefixes(title, slugline) == expected
+
+
 def test_extract_reads_lead_byline_dateline_and_final_credits() -> None:
     paragraphs = [
         "Reuters",
