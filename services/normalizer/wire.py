@@ -70,9 +70,12 @@ _PREFIX = re.compile(
     r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF)"
     r"(?: (?P<number>\d{1,3}))?\s?-\s?(?=\S)",
 )
-# A slugline's topic opening a headline: one to three words, a hyphen, then the headline without a space.
-_SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=\S)")
+# A slugline's topic opening a headline: one to three words, a hyphen, then the headline, capitalised
+# ("Climate-smart farming" is one word).
+_SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=[A-Z0-9])")
 _HEADLINE_WORD = re.compile(r"[^\W_]+")
+_SLUG_NOTE = re.compile(r"\([^()]*\)")  # "(UPDATE 1)"
+_SLUG_SEPARATOR = re.compile(r"[-/]+")
 MAX_DATELINE_CHARS = 200
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
 _BULLET = re.compile(r"[*•·▪]\s")
@@ -271,5 +274,5 @@ def _slug_topic(title: str, position: int, topics: frozenset[str]) -> re.Match[s
 
 def _slug_topics(slugline: str) -> frozenset[str]:
     """"GLOBAL-PRECIOUS/ (UPDATE 1)" -> {"global", "precious"}."""
-    without_notes = re.sub(r"\([^()]*\)", " ", slugline)
-    return frozenset(part.strip().casefold() for part in re.split(r"[-/]+", without_notes) if part.strip())
+    without_notes = _SLUG_NOTE.sub(" ", slugline)
+    return frozenset(part.strip().casefold() for part in _SLUG_SEPARATOR.split(without_notes) if part.strip())

@@ -268,6 +268,7 @@ def test_headline_prefixes_are_stripped_and_listed(
     # The headline's own compound, whose next word is a topic as well:
     ("US-Syria talks resume", "US-SYRIA-CRISIS", ("US-Syria talks resume", [], None)),
     ("EU-China trade deal", "CHINA-EU/TRADE (UPDATE 1)", ("EU-China trade deal", [], None)),
+    ("Climate-smart farming spreads", "Climate-smart food", ("Climate-smart farming spreads", [], None)),
     # A prefix the slugline does not name, or no slugline at all, stays:
     ("PRECIOUS-Gold rises", "USA-ECONOMY/", ("PRECIOUS-Gold rises", [], None)),
     ("OSS-Fuzz: five months later", None, ("OSS-Fuzz: five months later", [], None)),
