@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
+from services.core.metrics import BATCHES_RETRIED
 from services.core.runner import StopSignal
 
 log = structlog.get_logger(__name__)
@@ -49,11 +50,12 @@ def first_offsets(records: list[ConsumerRecord]) -> dict[TopicPartition, int]:
 
 
 class ConsumeLoop:
-    def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *,
+    def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *, stage: str,
                  commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
                  poll_timeout_ms: int = 500, max_backoff: float = 30.0,
                  housekeeping: Callable[[], None] | None = None) -> None:
         self.consumer = consumer
+        self.stage = stage
         self.process = process
         self.stop = stop
         self.commit = commit or consumer.commit
@@ -112,6 +114,7 @@ class ConsumeLoop:
             log.warning("commit_failed", error=str(error)[:300])
 
     def _rewind(self, records: list[ConsumerRecord], error: Exception) -> None:
+        BATCHES_RETRIED.labels(self.stage, type(error.__cause__ or error).__name__).inc()
         assigned = self.consumer.assignment()
         for tp, offset in first_offsets(records).items():
             if tp in assigned:

@@ -15,3 +15,9 @@ CONSUMER_LAG = Gauge(
     "Messages not yet processed durably: the partition's end offset minus the consumer's durable position",
     ["topic", "partition"],
 )
+BATCHES_RETRIED = Counter(
+    "wirefeed_batches_retried_total",
+    "Batches rolled back and consumed again after a transient error (a database or broker away, a lock waited "
+    "on too long), by stage and the error's class",
+    ["stage", "error_class"],
+)

@@ -47,7 +47,8 @@ def main(settings: NormalizerSettings | None = None) -> int:
     lag = LagMonitor(consumer, lambda: {tp.partition: consumer.position(tp) for tp in consumer.assignment()})
     loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned,
                                                       max_message_bytes=settings.max_message_bytes), stop,
-                       max_records=settings.max_batch, housekeeping=Housekeeping(dedup, learned, lag.maybe_update))
+                       stage="normalizer", max_records=settings.max_batch,
+                       housekeeping=Housekeeping(dedup, learned, lag.maybe_update))
     health = Health({
         "kafka": broker_reachable(settings),
         "consuming": loop.consuming,

@@ -47,7 +47,7 @@ def main(settings: SinkSettings | None = None) -> int:
     lag = LagMonitor(consumer, lambda: dict(offsets.positions), interval=settings.lag_interval_seconds)
     loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update,
                                              max_message_bytes=settings.max_message_bytes),
-                       stop, commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
+                       stop, stage="sink", commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
                        housekeeping=lag.maybe_update)
     purger = _retention(settings, store, stop)
     health = Health({"kafka": broker_reachable(settings), "consuming": loop.consuming, "database": store.ping},

@@ -51,4 +51,4 @@ def running(loop: ConsumeLoop) -> Iterator[ConsumeLoop]:
 
 
 def consumer_loop(consumer: KafkaConsumer, process: object, **options: object) -> ConsumeLoop:
-    return ConsumeLoop(consumer, process, StopSignal(), **options)  # type: ignore[arg-type]
+    return ConsumeLoop(consumer, process, StopSignal(), **{"stage": "test", **options})  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from prometheus_client import REGISTRY
 
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.kafka import make_consumer, make_producer
@@ -114,11 +115,12 @@ def test_while_the_database_is_unavailable_the_sink_backs_off_and_afterwards_sto
         wait_for(lambda: store.count() == 100, message="the first 100 stored")
         fault.begin()
         try:
-            polls, failures = consumer.polls, loop.failures
+            polls, failures, retried = consumer.polls, loop.failures, _batches_retried()
             produce(range(100, 210))
             wait_for(lambda: loop.failures - failures >= 3, timeout=60, message="three failed attempts")
             assert not store.ping()
             polls_down, failures_down = consumer.polls - polls, loop.failures - failures
+            assert _batches_retried() - retried == failures_down  # each one counted, for the dashboard
         finally:
             fault.end()
         # The test's own pool reconnects with back-off after the restart; until it does, ask again.
@@ -135,6 +137,14 @@ def test_while_the_database_is_unavailable_the_sink_backs_off_and_afterwards_sto
     assert store.offsets(topic) == ends
     store.close()
     producer.close()
+
+
+def _batches_retried() -> float:
+    """The consume loop's count of batches retried, whatever the error (the pool's timeout, a refused
+    connection, a locked SQLite)."""
+    return sum(sample.value for family in REGISTRY.collect() if family.name == "wirefeed_batches_retried"
+               for sample in family.samples
+               if sample.name.endswith("_total") and sample.labels["stage"] == "test")
 
 
 def _end_offsets(consumer: CountingConsumer, topic: str) -> dict[int, int]:
