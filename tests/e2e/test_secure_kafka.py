@@ -18,7 +18,6 @@ from kafka.admin import (
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
-    ConfigResource,
     KafkaAdminClient,
     ResourcePattern,
     ResourceType,
@@ -32,6 +31,7 @@ from services.core.supervise import Pipeline, metric_total, scrape
 from tests.conftest import KAFKA_SCRIPT
 from tests.e2e.test_pipeline import OUTLET_A, OUTLET_B
 from tests.helpers import FeedServer, Resource, free_port, rss, wait_for, wirefeed_process
+from tests.integration.kafka_helpers import message_limit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -227,11 +227,6 @@ def grant(admin: KafkaAdminClient, prefix: str, *operations: ACLOperation,
     result = admin.create_acls([ACL("User:limited", "*", operation, ACLPermissionType.ALLOW, pattern)
                                 for operation in operations])
     assert not result["failed"]
-
-
-def message_limit(admin: KafkaAdminClient, topic: str) -> int:
-    described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])], config_filter="all")
-    return int(described["topic"][topic]["max.message.bytes"]["value"])
 
 
 def small_topics(admin: KafkaAdminClient, settings: CommonSettings) -> list[str]:

@@ -7,11 +7,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kafka import KafkaConsumer
+from kafka.admin import ConfigResource, KafkaAdminClient
 
 from services.core.config import CommonSettings
 from services.core.consume import ConsumeLoop
 from services.core.kafka import ensure_topics, make_consumer
 from services.core.runner import StopSignal
+
+
+def message_limit(admin: KafkaAdminClient, topic: str) -> int:
+    """The topic's max.message.bytes, as the broker reports it."""
+    described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])], config_filter="all")
+    return int(described["topic"][topic]["max.message.bytes"]["value"])
 
 
 def settings_for(bootstrap: str, prefix: str, database_url: str = "sqlite:///:memory:") -> CommonSettings:

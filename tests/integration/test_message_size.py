@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaProducer
-from kafka.admin import ConfigResource, KafkaAdminClient
+from kafka.admin import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import MessageSizeTooLargeError
 
@@ -25,7 +25,7 @@ from services.normalizer.service import NormalizeBatch
 from services.poller.service import KafkaPublisher
 from tests.factories import raw_item
 from tests.helpers import corpus_items
-from tests.integration.kafka_helpers import read_all, settings_for
+from tests.integration.kafka_helpers import message_limit, read_all, settings_for
 
 pytestmark = pytest.mark.kafka
 
@@ -97,36 +97,27 @@ def test_topics_take_what_a_larger_configured_limit_lets_producers_send(kafka_bo
     assert RawItem.model_validate_json(value) == long_post  # whole: the topic was created to take it
 
 
-def topic_message_limit(settings: CommonSettings, topic: str) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])],
-                                           config_filter="all")
-    finally:
-        admin.close()
-    return int(described["topic"][topic]["max.message.bytes"]["value"])
-
-
 def test_existing_topics_are_raised_to_a_larger_configured_limit_never_lowered(kafka_bootstrap: str,
                                                                               topic_prefix: str) -> None:
     # Topics made under the default limit, then the limit raised: the producers' larger messages would be
     # refused by the topic, which stops an idempotent producer for good.
     settings = settings_for(kafka_bootstrap, topic_prefix)
     raw_items = settings.topics.raw_items
-    assert topic_message_limit(settings, raw_items) < 2_000_000
-    raised = settings.model_copy(update={"max_message_bytes": 4 * 1024 * 1024})
-    ensure_topics(raised, raised.topics.all())
-    assert topic_message_limit(settings, raw_items) == 4 * 1024 * 1024 + 64 * 1024
-    producer = make_producer(raised)
-    long_post = _long_post()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    producer = make_producer(raised := settings.model_copy(update={"max_message_bytes": 4 * 1024 * 1024}))
     try:
+        assert message_limit(admin, raw_items) < 2_000_000
+        ensure_topics(raised, raised.topics.all())
+        assert message_limit(admin, raw_items) == 4 * 1024 * 1024 + 64 * 1024
+        long_post = _long_post()
         KafkaPublisher(producer, raw_items, timeout=30, max_message_bytes=raised.max_message_bytes)([long_post])
+        ((_, value),) = read_all(settings, raw_items, 1)
+        assert RawItem.model_validate_json(value) == long_post
+        ensure_topics(settings, settings.topics.all())  # a service still on the smaller limit lowers nothing
+        assert message_limit(admin, raw_items) == 4 * 1024 * 1024 + 64 * 1024
     finally:
         producer.close(timeout=10)
-    ((_, value),) = read_all(settings, raw_items, 1)
-    assert RawItem.model_validate_json(value) == long_post
-    ensure_topics(settings, settings.topics.all())  # a service still on the smaller limit lowers nothing
-    assert topic_message_limit(settings, raw_items) == 4 * 1024 * 1024 + 64 * 1024
+        admin.close()
 
 
 def test_an_article_too_large_is_published_without_its_html(kafka_bootstrap: str, topic_prefix: str,
