@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     core_commands.register(commands)
     run = commands.add_parser("run", help="run poller, normalizer and sink together")
     run.add_argument("--restart-unhealthy-after", type=float, metavar="SECONDS",
-                     help="restart a service whose /healthz has failed this long (default 30; 0: never)")
+                     help="restart a service whose /healthz has failed this long (default: "
+                          "WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS if set, else 30; 0: never)")
     run.set_defaults(handler=_run)
     status = commands.add_parser(
         "status", help="readiness, throughput, lag, dead letters and worst feeds of running services")
@@ -75,8 +76,10 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format, service="run")  # as its services log
-    after = args.restart_unhealthy_after
-    return Pipeline().start().wait(RESTART_UNHEALTHY_AFTER_SECONDS if after is None else after)
+    # Each service exits by itself once unhealthy this long, and wait() restarts it.
+    key, after = "WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS", args.restart_unhealthy_after
+    env = {key: str(after) if after is not None else os.environ.get(key, str(RESTART_UNHEALTHY_AFTER_SECONDS))}
+    return Pipeline(env).start().wait()
 
 
 def _status(args: argparse.Namespace) -> int:

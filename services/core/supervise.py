@@ -19,11 +19,10 @@ log = structlog.get_logger(__name__)
 
 SERVICES = ("poller", "normalizer", "sink")
 DEFAULT_PORTS = {"poller": 9401, "normalizer": 9402, "sink": 9403}
-#: How long a service's /healthz may fail before ``wait`` restarts it, as a Kubernetes liveness probe
-#: would: a Kafka producer in kafka-python's fatal state (refused its producer id by an ACL, say) is
-#: mended only by a new process.
+#: How long a service's /healthz may fail under ``wirefeed run`` before it exits to be restarted, as a
+#: Kubernetes liveness probe would restart it: a Kafka producer in kafka-python's fatal state (refused
+#: its producer id by an ACL, say) is mended only by a new process.
 RESTART_UNHEALTHY_AFTER_SECONDS = 30.0
-_HEALTH_CHECK_SECONDS = 2.0
 
 
 class Pipeline:
@@ -79,20 +78,15 @@ class Pipeline:
                 process.send_signal(signal.SIGTERM)
         return {name: _ended(process, timeout) for name, process in self.processes.items()}
 
-    def wait(self, restart_unhealthy_after: float = RESTART_UNHEALTHY_AFTER_SECONDS) -> int:
-        """Wait until one service exits (or we are signalled), then stop the others. SIGHUP is passed on
-        to the poller, which reads its feeds file again. A service whose /healthz fails for
-        ``restart_unhealthy_after`` seconds is restarted (0: never), as is one that exited unhealthy."""
+    def wait(self) -> int:
+        """Wait until one service exits (or we are signalled), then stop the others; one that exited
+        unhealthy (its /healthz failed for WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS) is restarted instead.
+        SIGHUP is passed on to the poller, which reads its feeds file again."""
         stop_requested = []
         signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGHUP, lambda *_: self._signal("poller", signal.SIGHUP))
-        failing_since: dict[str, float] = {}
-        next_check = time.monotonic() + _HEALTH_CHECK_SECONDS
         while not stop_requested and self._running():
-            if restart_unhealthy_after > 0 and time.monotonic() >= next_check:
-                self._restart_unhealthy(failing_since, restart_unhealthy_after)
-                next_check = time.monotonic() + _HEALTH_CHECK_SECONDS
             time.sleep(0.2)
         codes = self.stop()
         return 0 if stop_requested and all(code == 0 for code in codes.values()) else 1
@@ -108,22 +102,6 @@ class Pipeline:
                 return False
         return True
 
-    def _restart_unhealthy(self, failing_since: dict[str, float], after: float) -> None:
-        now = time.monotonic()
-        for name in self.services:
-            if _live(self.port(name)) is not False:  # live, or not answering yet: its process is watched
-                failing_since.pop(name, None)
-                continue
-            unhealthy_for = now - failing_since.setdefault(name, now)
-            if unhealthy_for >= after:
-                log.warning("service_restarted", service=name, reason="/healthz failing",
-                            unhealthy_seconds=round(unhealthy_for))
-                process = self.processes[name]
-                process.send_signal(signal.SIGTERM)
-                _ended(process, 30.0)
-                self.restart(name)
-                del failing_since[name]
-
     def _signal(self, name: str, signum: signal.Signals) -> None:
         process = self.processes.get(name)
         if process is not None and process.poll() is None:
@@ -137,14 +115,6 @@ def _ended(process: subprocess.Popen[bytes], timeout: float) -> int | None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        return None
-
-
-def _live(port: int) -> bool | None:
-    """What the service's /healthz says; None when it does not answer."""
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
         return None
 
 
