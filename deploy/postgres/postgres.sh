@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make a local PostgreSQL (Debian's packages) answer on 127.0.0.1:5432 with a `wirefeed` role and
-# databases `wirefeed` and `wirefeed_test`. Idempotent: installs only when absent, starts only when down.
+# databases `wirefeed` and `wirefeed_test`, and install PgBouncer (tests start their own). Idempotent:
+# installs only when absent, starts only when down.
 #
 #   postgres.sh up      install if needed, start, create role and databases, print the test URL
 #   postgres.sh stop    stop the cluster (fault tests)
@@ -17,11 +18,20 @@ PORT=5432
 die() { echo "postgres.sh: $*" >&2; exit 1; }
 
 install() {
-  command -v pg_ctlcluster >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null && return
-  [[ $(id -u) == 0 ]] || die "PostgreSQL is not installed; run as root or: sudo apt-get install postgresql"
-  echo "postgres.sh: installing Debian's postgresql" >&2
+  local missing=()
+  command -v pg_ctlcluster >/dev/null && compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null \
+    || missing+=(postgresql)
+  # The tests also run wirefeed behind PgBouncer in transaction mode, as many production sites do.
+  command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
+  ((${#missing[@]})) || return 0
+  if [[ $(id -u) != 0 ]]; then
+    [[ ${missing[0]} == pgbouncer ]] || die "PostgreSQL is not installed; run as root or: sudo apt-get install postgresql"
+    echo "postgres.sh: pgbouncer is not installed, which its tests need: sudo apt-get install pgbouncer" >&2
+    return 0
+  fi
+  echo "postgres.sh: installing Debian's ${missing[*]}" >&2
   apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 }
 
 cluster() {  # prints "version name port" of the chosen cluster (default: main), creating it if absent

@@ -17,6 +17,34 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
 
 
+#: A statement that waits this long for a lock gives up with a transient error (the batch is retried), so
+#: a replica waiting on another's transaction still gets back to its poll loop, heartbeats and SIGTERM.
+LOCK_TIMEOUT_SECONDS = 15.0
+#: The server ends a session that sits this long inside a transaction: a replica frozen between two
+#: statements (SIGSTOP, a paused VM) cannot hold its row locks, and the replicas waiting on them, forever.
+#: Wirefeed's transactions never wait on anything but the database, so a live one is never that idle.
+IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How wirefeed's PostgreSQL sessions are set up (SQLite ignores them). Timeouts in seconds, 0 for none.
+
+    ``transaction_pooling`` is for a pooler in transaction mode (PgBouncer's ``pool_mode = transaction``)
+    between wirefeed and the server, which hands each transaction whatever server session is free: a
+    setting made once per session would reach other clients' transactions and miss some of ours, and
+    a statement prepared in one session is unknown in the next. So each transaction makes its settings
+    as its own (``SET LOCAL``) and no statement is prepared on the server.
+    """
+
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS
+    idle_in_transaction_timeout: float = IDLE_IN_TRANSACTION_TIMEOUT_SECONDS
+    transaction_pooling: bool = False
+
+
+DEFAULT_SESSION = SessionOptions()
+
+
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore")
 
@@ -42,6 +70,14 @@ class CommonSettings(BaseSettings):
     max_message_bytes: int = Field(DEFAULT_MAX_MESSAGE_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
                                    description="Largest message a service produces; larger ones are shortened")
     database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
+    database_lock_timeout_seconds: float = Field(
+        LOCK_TIMEOUT_SECONDS, ge=0, description="PostgreSQL lock_timeout of wirefeed's sessions; 0: wait without limit")
+    database_idle_in_transaction_timeout_seconds: float = Field(
+        IDLE_IN_TRANSACTION_TIMEOUT_SECONDS, ge=0,
+        description="PostgreSQL idle_in_transaction_session_timeout of wirefeed's sessions; 0: none")
+    database_transaction_pooling: bool = Field(
+        False, description="A pooler in transaction mode (PgBouncer pool_mode=transaction) stands before "
+                           "PostgreSQL: settings per transaction, no server-side prepared statements")
     metrics_host: str = "0.0.0.0"  # a container must expose its metrics port
     metrics_port: int = Field(9400, ge=0, le=65535)
     log_level: str = "INFO"
@@ -66,6 +102,12 @@ class CommonSettings(BaseSettings):
         if (self.kafka_ssl_keyfile or self.kafka_ssl_key_password) and not self.kafka_ssl_certfile:
             raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE and _SSL_KEY_PASSWORD need WIREFEED_KAFKA_SSL_CERTFILE")
         return self
+
+    @property
+    def database_session(self) -> SessionOptions:
+        return SessionOptions(lock_timeout=self.database_lock_timeout_seconds,
+                              idle_in_transaction_timeout=self.database_idle_in_transaction_timeout_seconds,
+                              transaction_pooling=self.database_transaction_pooling)
 
     @property
     def topics(self) -> Topics:

@@ -25,19 +25,13 @@ import psycopg
 import structlog
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from services.core.config import DEFAULT_SESSION, SessionOptions
+
 log = structlog.get_logger(__name__)
 
 Dialect = Literal["sqlite", "postgresql"]
 MIGRATION_LOCK_KEY = zlib.crc32(b"wirefeed-migrations")
 Params = Sequence[Any]
-
-#: A statement that waits this long for a lock gives up with a transient error (the batch is retried), so
-#: a replica waiting on another's transaction still gets back to its poll loop, heartbeats and SIGTERM.
-LOCK_TIMEOUT_SECONDS = 15.0
-#: The server ends a session that sits this long inside a transaction: a replica frozen between two
-#: statements (SIGSTOP, a paused VM) cannot hold its row locks, and the replicas waiting on them, forever.
-#: Wirefeed's transactions never wait on anything but the database, so a live one is never that idle.
-IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0
 
 #: Errors that mean "the database is unavailable right now": retry later, lose nothing. A session the
 #: server ended for idling in its transaction is one: the pool opens a new one.
@@ -86,11 +80,9 @@ class Database:
     """A connection (SQLite) or a pool (PostgreSQL) handing out transactions."""
 
     def __init__(self, url: str, *, pool_size: int = 4, read_only: bool = False, create: bool = True,
-                 lock_timeout: float = LOCK_TIMEOUT_SECONDS,
-                 idle_in_transaction_timeout: float = IDLE_IN_TRANSACTION_TIMEOUT_SECONDS) -> None:
+                 session: SessionOptions = DEFAULT_SESSION) -> None:
         """``read_only`` refuses every write (the read side needs none); ``create=False`` (implied by it)
-        refuses a SQLite file that is not there, where SQLite would create an empty one. The two timeouts
-        (seconds) are PostgreSQL's."""
+        refuses a SQLite file that is not there, where SQLite would create an empty one."""
         self.url = url
         self.dialect: Dialect = dialect_of(url)
         if self.dialect == "sqlite":
@@ -99,10 +91,16 @@ class Database:
             # IMMEDIATE takes the write lock up front, which a read-only connection may not.
             self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         else:
+            settings = _session_settings(session, read_only=read_only)
+            # Per transaction, when a pooler may hand each one another server session; else once per session.
+            self._transaction_settings = settings if session.transaction_pooling else {}
+            connect: dict[str, Any] = {"connect_timeout": 5}
+            if session.transaction_pooling:
+                connect["prepare_threshold"] = None
             self._pool = ConnectionPool(
-                url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": 5},
-                configure=partial(_configure, read_only=read_only, lock_timeout=lock_timeout,
-                                  idle_in_transaction_timeout=idle_in_transaction_timeout),
+                url, min_size=1, max_size=pool_size, open=False, kwargs=connect,
+                configure=partial(_configure, read_only=read_only,
+                                  settings={} if session.transaction_pooling else settings),
                 # After a server restart the pool still holds dead connections; checking one before
                 # handing it out (one round trip) spares the first transaction a certain failure.
                 check=ConnectionPool.check_connection,
@@ -122,6 +120,8 @@ class Database:
                 self._sqlite.commit()
         else:
             with self._pool.connection(timeout=10) as conn, conn.transaction(), conn.cursor() as cursor:
+                if self._transaction_settings:
+                    _apply(cursor, self._transaction_settings, local=True)
                 yield Tx(cursor, "postgresql")
 
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
@@ -177,26 +177,37 @@ class Database:
             tx._cursor.execute(statement)
 
 
-def _configure(connection: psycopg.Connection[Any], *, read_only: bool, lock_timeout: float,
-               idle_in_transaction_timeout: float) -> None:
-    # Set on the session rather than as startup options, which PgBouncer refuses.
-    settings = {"lock_timeout": _milliseconds(lock_timeout),
-                "idle_in_transaction_session_timeout": _milliseconds(idle_in_transaction_timeout)}
+def _session_settings(session: SessionOptions, *, read_only: bool) -> dict[str, str]:
+    settings = {"lock_timeout": _milliseconds(session.lock_timeout),
+                "idle_in_transaction_session_timeout": _milliseconds(session.idle_in_transaction_timeout)}
     if read_only:
-        connection.read_only = True  # "BEGIN READ ONLY"; settable only outside a transaction
         # Reads go through indexes and take milliseconds; the planner's cost estimate for a correlated
         # subquery (the stories list) is high enough to start JIT compilation, which took 200 ms a page.
         settings["jit"] = "off"
-    connection.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in settings),
-                       [part for setting in settings.items() for part in setting])
-    connection.commit()
+    return settings
+
+
+def _configure(connection: psycopg.Connection[Any], *, read_only: bool, settings: dict[str, str]) -> None:
+    if read_only:
+        connection.read_only = True  # "BEGIN READ ONLY" on each transaction; settable only outside one
+    if settings:
+        # Set on the session rather than as startup options, which PgBouncer refuses.
+        _apply(connection.cursor(), settings, local=False)
+        connection.commit()
+
+
+def _apply(cursor: psycopg.Cursor[Any], settings: dict[str, str], *, local: bool) -> None:
+    """All the settings in one round trip; ``local`` ones end with the transaction."""
+    cursor.execute("SELECT " + ", ".join(f"set_config(%s, %s, {str(local).lower()})" for _ in settings),
+                   [part for setting in settings.items() for part in setting])
 
 
 def _milliseconds(seconds: float) -> str:
     return str(round(seconds * 1000))
 
 
-def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True) -> int:
+def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True,
+                session: SessionOptions = DEFAULT_SESSION) -> int:
     """Run a command-line command on a database: 0, or 1 with one line on stderr when the database is
     missing, holds no tables yet or cannot be reached, where a traceback would help nobody.
 
@@ -205,7 +216,7 @@ def run_command(url: str, command: Callable[[Database], None], *, creator: str, 
     try:
         if dialect_of(url) == "postgresql":
             connect_once(url, timeout=5)  # the pool would retry quietly until its wait ran out
-        db = Database(url, read_only=read_only, create=False)
+        db = Database(url, read_only=read_only, create=False, session=session)
         try:
             command(db)
         finally:

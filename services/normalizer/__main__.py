@@ -34,7 +34,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     stop = StopSignal().install()
     if not wait_for_topics(settings, settings.topics.all(), stop):
         return 0  # stopped while waiting for Kafka
-    db = Database(settings.dedup_url)
+    db = Database(settings.dedup_url, session=settings.database_session)
     dedup = settings.dedup_store(db)
     if not retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database

@@ -42,7 +42,7 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
     """Replay raw items from ``since``; returns how many raw items were read."""
     topics = ReplayTopics(settings.topic_prefix, to_topic or "")
     create_topics_now(settings, [topics.articles, topics.dead_letter])
-    db = Database(settings.dedup_url)
+    db = Database(settings.dedup_url, session=settings.database_session)
     dedup = settings.dedup_store(db)
     dedup.migrate()
     consumer = make_consumer(settings, None, enable_auto_commit=False)  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     feeds = watcher.load()  # every feed's credentials too: a missing one stops the start here
     if not wait_for_topics(settings, settings.topics.all(), stop):
         return 0  # stopped while waiting for Kafka
-    db = Database(settings.state_url)
+    db = Database(settings.state_url, session=settings.database_session)
     store = PollerStore(db)
     if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database

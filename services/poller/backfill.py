@@ -44,7 +44,7 @@ def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
         print(f"wirefeed feeds backfill: not in {settings.feeds_file}: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     create_topics_now(settings, settings.topics.all())
-    db = Database(settings.state_url)
+    db = Database(settings.state_url, session=settings.database_session)
     PollerStore(db).migrate()
     producer = make_producer(settings, role="backfill")
     try:

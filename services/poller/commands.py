@@ -94,7 +94,8 @@ def _feeds_status(args: argparse.Namespace) -> int:
     except FeedsFileError as error:
         print(f"wirefeed feeds status: {error}", file=sys.stderr)
         return 2
-    return show_status(PollerSettings().state_url, configured, Console())
+    settings = PollerSettings()
+    return show_status(settings.state_url, configured, Console(), session=settings.database_session)
 
 
 def _feeds_forget(args: argparse.Namespace) -> int:
@@ -112,7 +113,7 @@ def _feeds_forget(args: argparse.Namespace) -> int:
         print(f"wirefeed feeds forget: {error}", file=sys.stderr)
         return 2
     return run_forget(settings.state_url, args.feed_ids, configured, unconfigured=args.unconfigured,
-                      dry_run=args.dry_run)
+                      dry_run=args.dry_run, session=settings.database_session)
 
 
 def _feeds_discover(args: argparse.Namespace) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 
+from services.core.config import DEFAULT_SESSION, SessionOptions
 from services.core.db import Database, run_command
 from services.poller.state import PollerStore
 
 
 def run_forget(state_url: str, feed_ids: list[str], configured: set[str], *, unconfigured: bool,
-               dry_run: bool) -> int:
+               dry_run: bool, session: SessionOptions = DEFAULT_SESSION) -> int:
     """0 when every feed asked for was forgotten (or would be), 1 otherwise, with the reason on stderr."""
     status = 0
 
@@ -37,5 +38,5 @@ def run_forget(state_url: str, feed_ids: list[str], configured: set[str], *, unc
         if not chosen:
             print("nothing to forget: every feed in the state database is in the feeds file")
 
-    code = run_command(state_url, forget, creator="poller", read_only=dry_run)
+    code = run_command(state_url, forget, creator="poller", read_only=dry_run, session=session)
     return code or status

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
+from services.core.config import DEFAULT_SESSION, SessionOptions
 from services.core.db import Database, run_command
 from services.poller.leases import holders
 from services.poller.service import feed_health
@@ -82,13 +83,14 @@ def _iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat() if moment else ""
 
 
-def show_status(db_url: str, configured: list[str] | None, console: Console) -> int:
+def show_status(db_url: str, configured: list[str] | None, console: Console,
+                session: SessionOptions = DEFAULT_SESSION) -> int:
     def show(db: Database) -> None:
         states, leases = PollerStore(db).all_feed_states(), holders(db)
         now = datetime.now(UTC)
         render(feed_statuses(states, leases, configured, now), console, now)
 
-    return run_command(db_url, show, creator="the poller")
+    return run_command(db_url, show, creator="the poller", session=session)
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

@@ -35,10 +35,11 @@ def main(settings: SinkSettings | None = None) -> int:
     if not wait_for_topics(settings, settings.topics.all(), stop):
         return 0  # stopped while waiting for Kafka
     url = settings.database_url.get_secret_value()
-    store = SqlStore(Database(url))
+    store = SqlStore(Database(url, session=settings.database_session))
     if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
-    reads = Database(url, pool_size=READ_POOL_SIZE, read_only=True)  # the read API can change nothing
+    # The read API can change nothing.
+    reads = Database(url, pool_size=READ_POOL_SIZE, read_only=True, session=settings.database_session)
     producer = make_producer(settings, role="sink")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch,
                              fetch_max_wait_ms=settings.max_batch_latency_ms)

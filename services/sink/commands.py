@@ -186,8 +186,9 @@ def _with_database(run: Callable[[Database], None], *, read_only: bool = True) -
     from services.core.config import CommonSettings
     from services.core.db import run_command
 
-    return run_command(CommonSettings().database_url.get_secret_value(), run, creator="the sink",
-                       read_only=read_only)
+    settings = CommonSettings()
+    return run_command(settings.database_url.get_secret_value(), run, creator="the sink", read_only=read_only,
+                       session=settings.database_session)
 
 
 def _one_line(text: str) -> str:

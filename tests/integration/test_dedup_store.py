@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from schemas import Article, PubStatus
+from services.core.config import SessionOptions
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.normalizer import dedup
 from services.normalizer.dedup import Decision, DedupStore, Snapshot, Verdict
@@ -311,7 +312,7 @@ def test_a_replica_frozen_mid_batch_does_not_hold_the_others_up(postgres_url: st
     """A replica stopped (SIGSTOP, a paused VM) between two statements of its batch keeps the keys it
     claimed locked; the server ends its session, the other replica decides the same article, and the
     frozen one, once it runs again, gets a transient error and a new session."""
-    frozen = DedupStore(Database(postgres_url, idle_in_transaction_timeout=1))
+    frozen = DedupStore(Database(postgres_url, session=SessionOptions(idle_in_transaction_timeout=1)))
     other = DedupStore(Database(postgres_url))
     frozen.migrate()
     article = stories.wire(shared_dir)
@@ -331,7 +332,7 @@ def test_a_replica_waiting_on_a_locked_claim_gives_up_with_a_transient_error(pos
                                                                                shared_dir: Path) -> None:
     """Waiting on another live replica's long transaction ends in a retry, not a blocked poll loop."""
     holder = DedupStore(Database(postgres_url))
-    waiter = DedupStore(Database(postgres_url, lock_timeout=0.5))
+    waiter = DedupStore(Database(postgres_url, session=SessionOptions(lock_timeout=0.5)))
     holder.migrate()
     article = stories.wire(shared_dir)
     try:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.core.config import SessionOptions
 from services.core.db import Database, _migration_files
 from services.poller.state import PollerStore
 from tests.helpers import wait_for
@@ -57,7 +58,7 @@ def test_a_page_remembered_before_the_list_of_missed_pages_is_kept(database_url:
 def test_a_process_starting_during_a_long_migration_waits_for_it(postgres_url: str) -> None:
     """The lock timeout that keeps replicas from waiting on each other's rows does not apply to the
     migration lock: another process's migration (an index on a big table) may rightly take minutes."""
-    migrating, starting = Database(postgres_url), Database(postgres_url, lock_timeout=0.2)
+    migrating, starting = Database(postgres_url), Database(postgres_url, session=SessionOptions(lock_timeout=0.2))
     try:
         with ThreadPoolExecutor(1) as pool, migrating.transaction() as tx:
             migrating._lock_migrations(tx)

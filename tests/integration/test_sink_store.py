@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from schemas.models import Source
+from services.core.config import SessionOptions
 from services.core.db import TRANSIENT_ERRORS, Database, as_datetime
 from services.core.runner import StopSignal
 from services.sink.reads import Reader
@@ -342,7 +343,8 @@ def test_a_sink_frozen_mid_write_neither_holds_up_the_next_owner_nor_stores_twic
     """A sink replica stopped (SIGSTOP, a paused VM) between two statements of its batch keeps the rows
     it inserted locked: the replica given its partitions writes the batch once the server has ended the
     frozen session, and the frozen one, back, gets a transient error and then stores nothing twice."""
-    frozen, owner = SqlStore(Database(postgres_url, idle_in_transaction_timeout=1)), SqlStore(Database(postgres_url))
+    frozen = SqlStore(Database(postgres_url, session=SessionOptions(idle_in_transaction_timeout=1)))
+    owner = SqlStore(Database(postgres_url))
     frozen.migrate()
     batch, offsets, now = [article(1), article(2)], {(TOPIC, 0): 2}, datetime.now(UTC)
     try:
