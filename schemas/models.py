@@ -155,7 +155,7 @@ class RawItem(Message):
 
 class Source(Message):
     name: str | None = None
-    url: str | None = None
+    url: str | None = Field(None, description="The feed's URL, when it is an http(s) URL")
 
 
 class Dateline(Message):
@@ -181,7 +181,8 @@ class Article(Message):
     item_id: str = Field(description="The raw item this article came from (the raw-items topic's key)")
     feed_id: str
     source: Source = Field(default_factory=Source)
-    url: str | None = None
+    url: str | None = Field(None, description="The item's link as the feed gave it, when it is an absolute "
+                                          "http(s) URL (a javascript: or file: link is dropped)")
     canonical_url: str | None = None
     title: str
     summary: str | None = None

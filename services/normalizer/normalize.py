@@ -31,7 +31,7 @@ from services.normalizer.credits import listed_people, parse_byline_field
 from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
-from services.normalizer.urls import canonical_url
+from services.normalizer.urls import canonical_url, web_url
 from services.normalizer.wire import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
@@ -87,8 +87,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         version=_counted(raw.version) or prefix_version or 1,
         item_id=raw.item_id,
         feed_id=raw.feed_id,
-        source=Source(name=raw.feed_title, url=raw.feed_url),
-        url=raw.link,
+        source=Source(name=raw.feed_title, url=web_url(raw.feed_url)),
+        url=web_url(raw.link),
         canonical_url=canonical_url(raw.canonical_link, raw.link) or canonical_url(raw.link),
         title=title,
         summary=_summary(raw),

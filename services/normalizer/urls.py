@@ -66,6 +66,22 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
+def web_url(url: str | None) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host, as given; None for anything else.
+
+    An article's links are followed by whoever shows them: a feed's ``javascript:alert(1)`` would run in
+    a downstream page's link, a ``file:`` URL names a path on the ingesting machine.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in DEFAULT_PORTS and parts.hostname else None
+
+
 def _unwrapped(parts: SplitResult) -> SplitResult:
     """The target of a known redirector's link (once: a redirect to a redirect stays as it is)."""
     path, keys = REDIRECTORS.get(parts.hostname or "", ("", ()))

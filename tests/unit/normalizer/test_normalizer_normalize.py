@@ -27,6 +27,21 @@ def raw_item(**fields: Any) -> RawItem:
     return RawItem(**values)
 
 
+@pytest.mark.parametrize("link", ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<script>x()</script>",
+                                  "file:///etc/passwd", "vbscript:msgbox", "//no-scheme.example/a", "http:///no-host",
+                                  "http://[::1"])
+def test_an_article_links_only_to_the_web(link: str) -> None:
+    """Consumers put the url in a page's links: a hostile feed must not get a script or a local path there."""
+    article = normalize(raw_item(link=link, feed_url="file:///var/spool/wire/afp/"), NOW)
+    assert (article.url, article.canonical_url, article.source.url) == (None, None, None)
+
+
+def test_web_links_are_kept_as_the_feed_gave_them() -> None:
+    article = normalize(raw_item(link=" https://ex.com/a?utm_source=x "), NOW)
+    assert (article.url, article.canonical_url, article.source.url) == (
+        "https://ex.com/a?utm_source=x", "https://ex.com/a", "https://ex.com/rss")
+
+
 def test_an_item_without_title_or_text_is_refused() -> None:
     with pytest.raises(NormalizeError, match="neither"):
         normalize(raw_item(title=" ", content_html="<p><script>x()</script></p>", summary_html=None), NOW)
