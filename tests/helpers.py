@@ -184,6 +184,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def pipeline_env(kafka_bootstrap: str, topic_prefix: str, database_url: str, feeds_file: Path,
+                 **settings: str) -> dict[str, str]:
+    """The three services' settings for a test's pipeline: its own topics, database, feeds and metrics ports
+    (``settings``, as WIREFEED_* names, add to or override them)."""
+    return {
+        "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "WIREFEED_TOPIC_PREFIX": topic_prefix,
+        "WIREFEED_DATABASE_URL": database_url, "WIREFEED_FEEDS_FILE": str(feeds_file),
+        "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",  # the tests' feed servers are on 127.0.0.1
+        "WIREFEED_LOG_FORMAT": "json",
+        **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("poller", "normalizer", "sink")},
+        **settings,
+    }
+
+
 class RecordingProducer:
     """A producer that keeps what is sent and acknowledges at once, for unit tests of a batch step."""
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.core.supervise import metric_total, scrape
-from tests.helpers import FeedServer, Resource, free_port, rss, wait_for, wirefeed_process
+from tests.helpers import FeedServer, Resource, free_port, pipeline_env, rss, wait_for, wirefeed_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -28,15 +28,9 @@ def test_sighup_to_wirefeed_run_makes_the_poller_read_its_feeds_file_again(
     poller_port = free_port()
     env = {
         **os.environ,
-        "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "WIREFEED_TOPIC_PREFIX": topic_prefix,
-        "WIREFEED_DATABASE_URL": sqlite_url,
-        "WIREFEED_FEEDS_FILE": str(feeds_file),
-        "WIREFEED_FEEDS_RELOAD_SECONDS": "3600",  # only the signal can make it read the file again
-        "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
-        "WIREFEED_LOG_FORMAT": "json",
-        "WIREFEED_POLLER_METRICS_PORT": str(poller_port),
-        **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("normalizer", "sink")},
+        **pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file,
+                       WIREFEED_FEEDS_RELOAD_SECONDS="3600",  # only the signal can make it read the file again
+                       WIREFEED_POLLER_METRICS_PORT=str(poller_port)),
     }
     def published(fid: str) -> float:
         try:

@@ -12,7 +12,7 @@ import pytest
 from services.core.db import Database
 from services.core.supervise import Pipeline, metric_total, scrape
 from services.sink.store import SqlStore
-from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+from tests.helpers import FeedServer, Resource, pipeline_env, rss, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -52,15 +52,7 @@ def feeds_file(tmp_path: Path, feed_server: FeedServer) -> Path:
 def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
         kafka_bootstrap: str, topic_prefix: str, database_url: str, feeds_file: Path,
         feed_server: FeedServer) -> None:
-    env = {
-        "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "WIREFEED_TOPIC_PREFIX": topic_prefix,
-        "WIREFEED_DATABASE_URL": database_url,
-        "WIREFEED_FEEDS_FILE": str(feeds_file),
-        "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
-        "WIREFEED_LOG_FORMAT": "json",
-        **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in ("poller", "normalizer", "sink")},
-    }
+    env = pipeline_env(kafka_bootstrap, topic_prefix, database_url, feeds_file)
     pipeline = Pipeline(env).start()
     try:
         pipeline.wait_ready(timeout=90)

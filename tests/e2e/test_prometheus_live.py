@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from services.core.supervise import SERVICES, Pipeline
-from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+from tests.helpers import FeedServer, Resource, free_port, pipeline_env, rss, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -36,10 +36,7 @@ def pipeline(kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, feed_serv
         for n in range(3)]))
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - id: f\n    url: {feed_server.url('/f.xml')}\n    interval: 1\n")
-    env = {"WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "WIREFEED_TOPIC_PREFIX": topic_prefix,
-           "WIREFEED_DATABASE_URL": sqlite_url, "WIREFEED_FEEDS_FILE": str(feeds),
-           "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
-           **{f"WIREFEED_{name.upper()}_METRICS_PORT": str(free_port()) for name in SERVICES}}
+    env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds)
     running = Pipeline(env).start()
     try:
         running.wait_ready(timeout=90)
