@@ -67,7 +67,8 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
                stop: StopSignal, once: bool, owner: str, watcher: FeedsFileWatcher) -> None:
     fetcher = make_fetcher(settings)
     poller = Poller(feeds, PollerStore(db), fetcher, publisher, max_concurrency=settings.max_concurrency,
-                    per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages)
+                    per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages,
+                    spool_settle_seconds=settings.spool_settle_seconds)
     loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
     try:
         async with _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:

@@ -160,6 +160,10 @@ def _feeds_preview(args: argparse.Namespace) -> int:
     source = args.source or _configured_feed(args.feed)
     if source is None:
         return 1
+    if not isinstance(source, str) and source.directory is not None:
+        print(f"wirefeed feeds preview: {source.id} is the spool directory {source.directory}: preview one of "
+              f"its files (wirefeed feeds preview {source.directory}/FILE)", file=sys.stderr)
+        return 2
     return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC))
 
 
@@ -217,5 +221,7 @@ def _feeds_export_opml(args: argparse.Namespace) -> int:
     except FeedsFileError as error:
         print(f"wirefeed feeds export-opml: {error}", file=sys.stderr)
         return 1
+    if spools := [feed.id for feed in feeds if feed.directory is not None]:
+        print(f"wirefeed feeds export-opml: left out spool directories: {', '.join(spools)}", file=sys.stderr)
     sys.stdout.write(export_opml(feeds).decode("utf-8"))
     return 0

@@ -14,13 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 import yaml
 from pydantic import (
+    AnyUrl,
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
     PrivateAttr,
     SecretStr,
     ValidationError,
@@ -150,11 +151,16 @@ _ITEM_FIELDS: dict[str, Callable[[RawItem], list[str | None]]] = {
 }
 
 
+#: As pydantic's HttpUrl, and browsers before it, allow.
+MAX_URL_CHARS = 2083
+
+
 class FeedConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-    url: HttpUrl
+    # file:///path/ names a spool directory that wire copy is delivered into (see spool.py).
+    url: AnyUrl
     format: FeedFormat | None = None
     title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
     interval: float = Field(300.0, gt=0, description="Seconds between polls")
@@ -178,17 +184,30 @@ class FeedConfig(BaseModel):
             return False
         return not any(rule.matches(item) for rule in self.skip_items)
 
+    @property
+    def directory(self) -> Path | None:
+        """The spool directory of a directory feed; None for a feed fetched over HTTP."""
+        return Path(unquote(self.url.path or "/")) if self.url.scheme == "file" else None
+
     @field_validator("url")
     @classmethod
-    def _http_only(cls, url: HttpUrl) -> HttpUrl:
+    def _http_or_directory(cls, url: AnyUrl) -> AnyUrl:
+        if url.scheme == "file":
+            if url.host not in (None, "", "localhost"):
+                raise ValueError("a spool directory must be on this machine: file:///path/")
+            return url
         if url.scheme not in ("http", "https"):
-            raise ValueError("feed URLs must be http or https")
+            raise ValueError("feed URLs must be http or https (or file:///path/ for a spool directory)")
+        if len(str(url)) > MAX_URL_CHARS:
+            raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url
 
     @model_validator(mode="after")
     def _bounds(self) -> FeedConfig:
         if self.min_interval and self.max_interval and self.min_interval > self.max_interval:
             raise ValueError("min_interval must not exceed max_interval")
+        if self.directory is not None and (self.auth or self.headers):
+            raise ValueError("auth and headers are for HTTP; a spool directory feed takes neither")
         return self
 
 

@@ -5,7 +5,7 @@ from prometheus_client import Counter, Gauge, Histogram
 FETCHES = Counter(
     "wirefeed_poller_fetches_total",
     "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
-    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error)",
+    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error)",
     ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(
@@ -79,9 +79,15 @@ SEEN_ITEMS_FORGOTTEN = Counter(
     "Published items forgotten from the state database because their feed stopped listing them "
     "(WIREFEED_SEEN_ITEMS_RETENTION_DAYS)",
 )
+SPOOLED_FILES = Counter(
+    "wirefeed_poller_spooled_files_total",
+    "Files read from spool directory feeds, by result: processed (items published, moved to processed/) or "
+    "failed (not a document wirefeed reads, or too large: moved to failed/ with the reason beside it)",
+    ["feed", "result"],
+)
 
 _PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SKIPPED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL,
-             PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES)
+             PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES, SPOOLED_FILES)
 
 
 def forget_feed(feed_id: str) -> None:

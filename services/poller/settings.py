@@ -43,6 +43,9 @@ class PollerSettings(CommonSettings):
         return days
 
     max_pages: int = Field(10, ge=1, description="RFC 5005 paged feeds: pages followed per poll")
+    spool_settle_seconds: float = Field(
+        5.0, ge=0, description="Spool directory feeds: a file is read once it has not changed for this long, so "
+        "an upload in progress is not read half-written")
     websub_callback_url: str | None = Field(
         None, description="Public base URL of the WebSub callback (…/<feed id> is appended); unset: no WebSub")
     websub_host: str = "0.0.0.0"  # hubs call in from outside

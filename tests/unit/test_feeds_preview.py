@@ -162,3 +162,12 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(shared_dir: Path) -> N
         os.close(write)
     assert result.returncode == 1
     assert result.stderr == ""  # no traceback, no "Exception ignored" at exit
+
+
+def test_a_spool_directory_feed_points_at_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - id: afp\n    url: {tmp_path.as_uri()}/afp/\n")
+    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
+    assert main(["feeds", "preview", "--feed", "afp"]) == 2
+    assert f"wirefeed feeds preview {tmp_path}/afp/FILE" in capsys.readouterr().err

@@ -87,6 +87,17 @@ def test_export_nests_outlines_by_category() -> None:
     assert text.index('<outline text="News"') < text.index('<outline text="World"') < text.index("world.rss")
 
 
+def test_spool_directories_are_left_out_of_an_export_and_named(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text("feeds:\n  - id: afp\n    url: file:///var/spool/wire/afp/\n"
+                          "  - id: web\n    url: https://example.com/feed.xml\n")
+    assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
+    out, err = capsys.readouterr()
+    assert [entry.url for entry in parse_opml(out.encode())] == ["https://example.com/feed.xml"]
+    assert "left out spool directories: afp" in err
+
+
 def test_what_is_not_opml_is_refused() -> None:
     with pytest.raises(OpmlError, match="not an OPML"):
         parse_opml(b"<rss version='2.0'><channel/></rss>")
