@@ -92,6 +92,7 @@ class FeedFormat(StrEnum):
     NEWSML_G2 = "newsml-g2"
     NITF = "nitf"
     NEWSML_1 = "newsml-1"
+    ANPA_1312 = "anpa-1312"
 
 
 class PubStatus(StrEnum):

@@ -26,6 +26,7 @@ FIXTURES = CORPUS / "superdesk-core" / "tests" / "io" / "fixtures"
 REUTERS_G2 = "tag_reuters.com_2014_newsml_KBN0FL0NM_version_10"  # as the agency names its files: no extension
 EFE_NITF = "efe_nitf.xml"
 AFP_NEWSML1 = "afp.xml"
+AP_ANPA = "ap_anpa-1.tst"
 
 
 def deliver(spool_dir: Path, name: str, *, as_name: str | None = None, age: float = 60.0) -> Path:
@@ -138,7 +139,7 @@ def test_files_moved_on_keep_their_name_and_never_overwrite(spool_dir: Path) -> 
 
 
 async def test_each_delivered_file_is_published_then_moved_to_processed(spool_dir: Path, store: PollerStore) -> None:
-    for name in (REUTERS_G2, EFE_NITF, AFP_NEWSML1):
+    for name in (REUTERS_G2, EFE_NITF, AFP_NEWSML1, AP_ANPA):
         deliver(spool_dir, name)
     published = Published()
     assert await poll(spool_dir, store, published) == "ok"
@@ -146,12 +147,13 @@ async def test_each_delivered_file_is_published_then_moved_to_processed(spool_di
         ("newsml-g2", "Confident Assad launches new term in stronger position"),
         ("nitf", "Honduran president announces Cabinet changes"),
         ("newsml-1", "Sweden court accepts receivership for Saab carmaker"),
+        ("anpa-1312", "Deng has 30 points, short-handed Heat beat Hawks 115-111"),
     ]  # in the order they arrived
     assert {item.feed_url for item in published} == {spool_dir.as_uri() + "/"}
-    assert names(spool_dir / "processed") == sorted([REUTERS_G2, EFE_NITF, AFP_NEWSML1])
+    assert names(spool_dir / "processed") == sorted([REUTERS_G2, EFE_NITF, AFP_NEWSML1, AP_ANPA])
     assert names(spool_dir) == ["processed"]
     assert await poll(spool_dir, store, published) == "not_modified"
-    assert len(published) == 3
+    assert len(published) == 4
 
 
 async def test_a_file_delivered_again_publishes_nothing_new(spool_dir: Path, store: PollerStore) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from schemas import FeedFormat
+from services.poller.formats.anpa import parse_anpa
 from services.poller.formats.base import (
     FeedContext,
     FeedParseError,
@@ -32,6 +33,7 @@ PARSERS: dict[FeedFormat, Parser] = {
     FeedFormat.NEWSML_G2: parse_newsml_g2,
     FeedFormat.NITF: parse_nitf,
     FeedFormat.NEWSML_1: parse_newsml1,
+    FeedFormat.ANPA_1312: parse_anpa,
 }
 
 

@@ -6,6 +6,7 @@ import json
 import re
 
 from schemas import FeedFormat
+from services.poller.formats.anpa import START as ANPA_START
 from services.poller.formats.base import UnsupportedFormatError
 from services.poller.formats.jsonfeed import is_json_feed
 from services.poller.formats.ninjs import unwrap_ninjs
@@ -26,6 +27,8 @@ _SKIPPED = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>)
 
 def detect_format(body: bytes, content_type: str | None = None) -> FeedFormat:
     """Sniff the format from the document itself; the Content-Type is only a hint."""
+    if body.startswith(ANPA_START):
+        return FeedFormat.ANPA_1312
     text = decode_for_sniffing(body, SNIFF_BYTES).lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
         return _json_format(body)
