@@ -93,6 +93,7 @@ class FeedFormat(StrEnum):
     NITF = "nitf"
     NEWSML_1 = "newsml-1"
     ANPA_1312 = "anpa-1312"
+    IPTC_7901 = "iptc-7901"
 
 
 class PubStatus(StrEnum):

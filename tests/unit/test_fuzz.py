@@ -3,6 +3,7 @@ Only results or the project's typed errors may come out, never a crash."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,9 +13,13 @@ from hypothesis import strategies as st
 
 from schemas import FeedFormat, RawItem
 from services.normalizer.normalize import NormalizeError, normalize
-from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
+from services.poller.formats import FeedContext, FeedParseError, InvalidDocumentError, ParsedFeed, parse_document
+from services.poller.formats.anpa import parse_anpa
+from services.poller.formats.iptc7901 import parse_iptc7901
+from tests.helpers import CORPUS
 
 CTX = FeedContext(feed_id="fuzz", feed_url="http://fuzz.example/feed", fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
+SUPERDESK = CORPUS / "superdesk-core" / "tests" / "io" / "fixtures"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Fragments that steer random documents towards the parsers' interesting paths.
@@ -86,3 +91,18 @@ ILLFORMED = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feedpar
 @pytest.mark.parametrize("path", sorted(ILLFORMED.rglob("*.xml")), ids=lambda p: p.name)
 def test_every_illformed_feedparser_document_gives_a_result_or_a_typed_error(path: Path) -> None:
     _ok_or_typed(path.read_bytes())
+
+
+@FUZZ
+@pytest.mark.parametrize(("parser", "name", "fmt"), [
+    (parse_anpa, "anpa-1.tst", FeedFormat.ANPA_1312), (parse_iptc7901, "IPTC7901.txt", FeedFormat.IPTC_7901)])
+@given(cut=st.integers(min_value=0, max_value=3200), noise=st.binary(max_size=40))
+def test_a_cut_or_garbled_wire_transmission_gives_an_item_or_says_why(
+        parser: Callable[..., ParsedFeed], name: str, fmt: FeedFormat, cut: int, noise: bytes) -> None:
+    """The text formats' own parsers, not parse_document, which would turn any exception into a parse error."""
+    body = (SUPERDESK / name).read_bytes()
+    try:
+        parsed = parser(body[:cut] + noise + body[cut:cut + 300], CTX)
+    except InvalidDocumentError:
+        return
+    assert [item.format for item in parsed.items] == [fmt]

@@ -14,6 +14,7 @@ from services.poller.formats.base import (
     UnsupportedFormatError,
 )
 from services.poller.formats.detect import detect_format
+from services.poller.formats.iptc7901 import parse_iptc7901
 from services.poller.formats.jsonfeed import parse_json_feed
 from services.poller.formats.newsml1 import parse_newsml1
 from services.poller.formats.newsml_g2 import parse_newsml_g2
@@ -34,6 +35,7 @@ PARSERS: dict[FeedFormat, Parser] = {
     FeedFormat.NITF: parse_nitf,
     FeedFormat.NEWSML_1: parse_newsml1,
     FeedFormat.ANPA_1312: parse_anpa,
+    FeedFormat.IPTC_7901: parse_iptc7901,
 }
 
 

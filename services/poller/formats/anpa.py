@@ -43,6 +43,7 @@ _KEYWORD_LINE = re.compile(r"(?:\*\d+<\s*\^)?(?P<keyword>[A-Z]{2,3}-[^,<]+)")
 _SLUG = re.compile(r"[A-Z]{2,3}-(?:[A-Z]{2,4}--)?(?P<slug>.+)")
 # The line under a byline names the reporter's job, or the listing starts there ("AMERICAN LEAGUE=").
 _JOB_TITLE = re.compile(r"\b(?:Associated Press|Writer|Correspondent|Editor|Reporter|Columnist|Photographer)\b")
+_ALERT = "APNewsAlert"
 _BODY = ("\t", " ")  # the story's own lines are indented
 PRESERVED = "\x12"  # the format code of tabular matter, which keeps its line breaks
 # Typesetting codes inside the text (TTS space bands, tab line indicators): no reader wants them.
@@ -71,10 +72,12 @@ def parse_anpa(body: bytes, ctx: FeedContext, content_type: str | None = None) -
 
 
 def _guid(header: re.Match[str], sign_off: re.Match[str] | None) -> str:
-    """The keyword on its filing day: a story's rewrites keep both."""
+    """The keyword on its filing day: a story's rewrites keep both. A news alert's keyword is the same for
+    every alert, so each alert is its own story, by its transmission number."""
     day = (f"20{sign_off['year']}-{sign_off['month']}-{sign_off['day']}" if sign_off
            else f"{int(header['month']):02d}-{int(header['day']):02d}")
-    return f"{header['keyword']}/{day}"
+    alert = f"/{header['service']}{header['sequence']}" if header["keyword"].endswith(_ALERT) else ""
+    return f"{header['keyword']}/{day}{alert}"
 
 
 def _version(field: str | None) -> int | None:

@@ -8,6 +8,7 @@ import re
 from schemas import FeedFormat
 from services.poller.formats.anpa import START as ANPA_START
 from services.poller.formats.base import UnsupportedFormatError
+from services.poller.formats.iptc7901 import START as IPTC_7901_START
 from services.poller.formats.jsonfeed import is_json_feed
 from services.poller.formats.ninjs import unwrap_ninjs
 from services.poller.formats.safexml import SNIFF_BYTES, decode_for_sniffing
@@ -29,6 +30,8 @@ def detect_format(body: bytes, content_type: str | None = None) -> FeedFormat:
     """Sniff the format from the document itself; the Content-Type is only a hint."""
     if body.startswith(ANPA_START):
         return FeedFormat.ANPA_1312
+    if body.startswith(IPTC_7901_START):
+        return FeedFormat.IPTC_7901
     text = decode_for_sniffing(body, SNIFF_BYTES).lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
         return _json_format(body)

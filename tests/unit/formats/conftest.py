@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas import FeedFormat
+from schemas import FeedFormat, RawItem
 from services.poller.formats import FeedContext, ParsedFeed, parse_document
 from tests.helpers import CORPUS
 
@@ -82,3 +82,17 @@ def parse(ctx: FeedContext) -> Parse:
         return parse_document(data, ctx, content_type=content_type, fmt=fmt)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def superdesk_item(parse: Parse) -> Callable[[str, FeedFormat], RawItem]:
+    """superdesk_item(name, fmt): the one item of a superdesk-core fixture, checked to be detected as fmt."""
+
+    def read(name: str, fmt: FeedFormat) -> RawItem:
+        body = (SUPERDESK / name).read_bytes()
+        parsed = parse(body)
+        assert parsed.format is fmt, f"{name} was read as {parsed.format.value}"
+        [item] = parsed.items
+        return item
+
+    return read
