@@ -51,7 +51,7 @@ _DATE = re.compile(_DATE_TEXT)
 # Reuters' placeless "Jan 3 (Reuters) -", EFE's "Tegucigalpa, 2 ene (EFE).-" and Ritzau's "København /ritzau/:"
 _DATELINE = re.compile(
     rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*|{_DATE_TEXT}\s*)?"
-    rf"(?:\((?P<agency>{_AGENCY_TEXT})\)\.?\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
+    rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)\.?\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
 )
 # An outlet's own dateline has no agency: "BAGHDAD —". Only all-caps places, to stay clear of prose.
 _BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][{_UP}.'’\-]*){{0,3}})"
@@ -182,7 +182,8 @@ def parse_dateline(text: str) -> tuple[str | None, str | None]:
     match = _DATELINE.match(text)
     if match:
         place, agency = match.group("place"), (match.group("agency") or match.group("slashed")).strip()
-        known = canonical_agency(agency)
+        # "(tca/dpa)": a partner's story sent by an agency; one known agency in it makes it a dateline.
+        known = canonical_agency(agency) or next(filter(None, map(canonical_agency, agency.split("/"))), None)
         if (place is None or place != place.upper()) and known is None:
             return None, None  # "The United Nations (UN) - ..." is prose, not a dateline
         return _with_qualifier(place, match.group("qual")), agency

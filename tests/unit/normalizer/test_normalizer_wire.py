@@ -48,6 +48,7 @@ from tests.helpers import corpus_items
     ("Jan 3 (Reuters) - Residents of flooded areas", None, "Reuters"),  # Reuters NewsML-G2, no place
     ("Nova York, 24 set (EFE).- O índice Dow Jones", "Nova York", "EFE"),  # EFE's ".-"
     ("Tegucigalpa, Jan 2 (EFE).- Test body.", "Tegucigalpa", "EFE"),
+    ("San Diego (tca/dpa) - History says", "San Diego", "tca/dpa"),  # a partner's story on dpa's wire
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -60,6 +61,7 @@ def test_datelines_give_place_and_agency(text: str, place: str | None, agency: s
     "(Adds quote)",
     "The files /usr/bin/: were replaced.",
     "FILE - In this Monday, Nov. 11, 2019 file photo, a man stands",  # AP's caption of an archive photo
+    "Sales (units/year) - up again",
 ])
 def test_prose_is_not_a_dateline(text: str) -> None:
     assert parse_dateline(text) == (None, None)
