@@ -25,7 +25,13 @@ import re
 from typing import Any
 
 from schemas import FeedFormat
-from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
+from services.poller.formats.base import (
+    FeedContext,
+    InvalidDocumentError,
+    ParsedFeed,
+    bounded_original,
+    make_raw_item,
+)
 
 START = b"\x16\x16\x01"
 _HEADER = re.compile(
@@ -64,7 +70,7 @@ def parse_anpa(body: bytes, ctx: FeedContext, content_type: str | None = None) -
     text = document[start + 1:end if end >= 0 else None]
     fields = _text_fields(text.split("\n"), preserved=header["format"] == PRESERVED)
     item = make_raw_item(
-        ctx, FeedFormat.ANPA_1312, None, original=document,
+        ctx, FeedFormat.ANPA_1312, None, original=bounded_original(document),
         guid=_guid(header, sign_off), version=_version(header["version"]),
         urgency=URGENCY.get(header["priority"].lower()), published_raw=_filed(sign_off),
         providers=[sign_off["agency"]] if sign_off else [], **fields)

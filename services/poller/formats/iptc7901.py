@@ -24,7 +24,13 @@ import html
 import re
 
 from schemas import FeedFormat
-from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
+from services.poller.formats.base import (
+    FeedContext,
+    InvalidDocumentError,
+    ParsedFeed,
+    bounded_original,
+    make_raw_item,
+)
 
 START = b"\x01"
 _HEADER = re.compile(r"\x01(?P<service>[a-z]+)(?P<number>\d+) (?P<priority>\d) (?P<category>[a-z]+) +(?P<words>\d+)"
@@ -64,7 +70,7 @@ def parse_iptc7901(body: bytes, ctx: FeedContext, content_type: str | None = Non
     paragraphs, notes = _story(story)
     priority = int(header["priority"])
     item = make_raw_item(
-        ctx, FeedFormat.IPTC_7901, None, original=document,
+        ctx, FeedFormat.IPTC_7901, None, original=bounded_original(document),
         title=" ".join(named) or None, byline=byline, slugline=_slug(document[header.end():start]),
         version=next((int(m["count"]) + 1 for m in map(_LEAD.match, markers) if m), None),
         urgency=priority if priority in URGENCIES else None, published_raw=_sent(sent),

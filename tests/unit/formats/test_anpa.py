@@ -11,6 +11,7 @@ import pytest
 from schemas import FeedFormat, RawItem
 from services.normalizer.normalize import normalize
 from services.poller.formats import InvalidDocumentError, ParsedFeed
+from services.poller.formats.base import MAX_ORIGINAL_CHARS
 
 Parse = Callable[..., ParsedFeed]
 
@@ -75,6 +76,13 @@ def test_the_normalizer_reads_the_dateline_and_byline_of_anpa_copy(anpa: Callabl
     assert article.published_at == datetime(2013, 11, 13, 7, 45, tzinfo=UTC)
     alert = normalize(anpa("ap_anpa-5.tst"), datetime(2017, 6, 30, tzinfo=UTC))
     assert alert.title.startswith("HONOLULU (AP) — Hawaii files court challenge")  # no headline: its sentence
+
+
+def test_the_original_kept_is_bounded_like_every_format(corpus: Path, parse: Parse) -> None:
+    body = (corpus / "superdesk-core" / "tests" / "io" / "fixtures" / "anpa-1.tst").read_bytes()
+    huge = body.replace(b"\t   It's an opportunity", b"\t   " + b"word " * 250_000 + b"\n\t   It's an opportunity")
+    [item] = parse(huge).items
+    assert len(item.original or "") == MAX_ORIGINAL_CHARS < len(huge)
 
 
 @pytest.mark.parametrize("body", [
