@@ -41,7 +41,7 @@ run: venv kafka-up ## the whole pipeline on FEEDS=path/to/feeds.yaml (SQLite unl
 	WIREFEED_FEEDS_FILE=$(FEEDS) $(VENV)/bin/wirefeed run
 
 lint: venv ## ruff and mypy
-	$(VENV)/bin/ruff check services schemas tests
+	$(VENV)/bin/ruff check services schemas tests bench
 	$(VENV)/bin/mypy
 
 schemas: venv ## regenerate the committed JSON Schemas from the models

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -77,7 +78,7 @@ def bench_cpu() -> None:
     costs = {}
     for backend in ("rensa", "datasketch"):
         near = NearDup(NearDupConfig(backend=backend))
-        costs[backend] = timed(lambda near=near: near.fingerprint_text(f"{title}\n{body}"))
+        costs[backend] = timed(functools.partial(near.fingerprint_text, f"{title}\n{body}"))
         print(f"  fingerprint ({backend:>10}): {costs[backend] * 1e6:7.1f} µs  (tokens, shingles, MinHash, band keys)")
     print(f"  rensa is {costs['datasketch'] / costs['rensa']:.1f}x faster than datasketch on the whole fingerprint")
     html = "".join(f"<p>{body[i:i + 400]}</p>" for i in range(0, len(body), 400))
@@ -254,7 +255,7 @@ def bench_lookups() -> None:
         print(f"  LSH    {size:>9,} stories: {1 / per:>9,.0f} lookups/s ({per * 1e6:6.1f} µs); copies found "
               f"{hits}/100, unrelated matched {wrong}/100; index {index.nbytes() / size:,.0f} bytes/story")
         if size <= 100_000:
-            scan = timed(lambda size=size, query=queries[0]: linear_lookup(sigs[:size], query), 0.5)
+            scan = timed(functools.partial(linear_lookup, sigs[:size], queries[0]), 0.5)
             print(f"  linear {size:>9,} stories: {1 / scan:>9,.0f} lookups/s ({scan * 1e6:6.1f} µs)")
 
 

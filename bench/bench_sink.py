@@ -173,7 +173,7 @@ def running_sink(settings: CommonSettings, store: TimedStore, replicas: int = 1)
                                  fetch_max_wait_ms=200)
         offsets = StoredOffsets(consumer, store, settings.topics.articles)
         consumer.subscribe([settings.topics.articles], listener=offsets)
-        loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets), stop,
+        loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets), stop, stage="sink",
                            commit=lambda _: None, max_records=500)
         consumers.append(consumer)
         threads.append(threading.Thread(target=loop.run, daemon=True))
