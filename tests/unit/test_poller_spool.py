@@ -210,6 +210,23 @@ async def test_when_kafka_refuses_the_files_stay_and_are_published_later(spool_d
     assert len(published) == 1 and names(spool_dir) == ["processed"]
 
 
+async def test_a_file_whose_move_failed_is_read_again_and_publishes_nothing_twice(
+        spool_dir: Path, store: PollerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Published, then the poller stopped (or the move failed) before the file left the directory."""
+    deliver(spool_dir, EFE_NITF)
+
+    def cannot_move(file: SpooledFile) -> Path:
+        raise SpoolError(f"cannot move {file.path.name} to processed: Read-only file system")
+
+    monkeypatch.setattr(service, "mark_processed", cannot_move)
+    published = Published()
+    assert await poll(spool_dir, store, published) == "spool_error"
+    assert len(published) == 1 and names(spool_dir) == [EFE_NITF]
+    monkeypatch.setattr(service, "mark_processed", spool.mark_processed)
+    assert await poll(spool_dir, store, published) == "ok"
+    assert len(published) == 1 and names(spool_dir) == ["processed"]
+
+
 async def test_a_missing_directory_fails_the_feed_which_backs_off(tmp_path: Path, store: PollerStore) -> None:
     assert await poll(tmp_path / "not-mounted", store, Published()) == "spool_error"
     state = state_of(store, tmp_path / "not-mounted")
