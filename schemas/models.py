@@ -94,6 +94,7 @@ class FeedFormat(StrEnum):
     NEWSML_1 = "newsml-1"
     ANPA_1312 = "anpa-1312"
     IPTC_7901 = "iptc-7901"
+    EMAIL = "email"
 
 
 class PubStatus(StrEnum):

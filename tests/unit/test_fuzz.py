@@ -16,6 +16,7 @@ from services.normalizer.normalize import NormalizeError, normalize
 from services.poller.formats import FeedContext, FeedParseError, InvalidDocumentError, ParsedFeed, parse_document
 from services.poller.formats.anpa import parse_anpa
 from services.poller.formats.iptc7901 import parse_iptc7901
+from services.poller.formats.rfc822 import parse_email
 from tests.helpers import CORPUS
 
 CTX = FeedContext(feed_id="fuzz", feed_url="http://fuzz.example/feed", fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
@@ -95,9 +96,10 @@ def test_every_illformed_feedparser_document_gives_a_result_or_a_typed_error(pat
 
 @FUZZ
 @pytest.mark.parametrize(("parser", "name", "fmt"), [
-    (parse_anpa, "anpa-1.tst", FeedFormat.ANPA_1312), (parse_iptc7901, "IPTC7901.txt", FeedFormat.IPTC_7901)])
+    (parse_anpa, "anpa-1.tst", FeedFormat.ANPA_1312), (parse_iptc7901, "IPTC7901.txt", FeedFormat.IPTC_7901),
+    (parse_email, "composite_email.txt", FeedFormat.EMAIL)])
 @given(cut=st.integers(min_value=0, max_value=3200), noise=st.binary(max_size=40))
-def test_a_cut_or_garbled_wire_transmission_gives_an_item_or_says_why(
+def test_a_cut_or_garbled_wire_transmission_or_mail_gives_an_item_or_says_why(
         parser: Callable[..., ParsedFeed], name: str, fmt: FeedFormat, cut: int, noise: bytes) -> None:
     """The text formats' own parsers, not parse_document, which would turn any exception into a parse error."""
     body = (SUPERDESK / name).read_bytes()

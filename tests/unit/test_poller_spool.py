@@ -27,6 +27,7 @@ REUTERS_G2 = "tag_reuters.com_2014_newsml_KBN0FL0NM_version_10"  # as the agency
 EFE_NITF = "efe_nitf.xml"
 AFP_NEWSML1 = "afp.xml"
 AP_ANPA = "ap_anpa-1.tst"
+MAIL = "simple_email.txt"
 
 
 def deliver(spool_dir: Path, name: str, *, as_name: str | None = None, age: float = 60.0) -> Path:
@@ -141,6 +142,7 @@ def test_files_moved_on_keep_their_name_and_never_overwrite(spool_dir: Path) -> 
 async def test_each_delivered_file_is_published_then_moved_to_processed(spool_dir: Path, store: PollerStore) -> None:
     for name in (REUTERS_G2, EFE_NITF, AFP_NEWSML1, AP_ANPA):
         deliver(spool_dir, name)
+    deliver(spool_dir, MAIL, as_name="1424326722.M1P2.mailhost")  # as a Maildir names a message
     published = Published()
     assert await poll(spool_dir, store, published) == "ok"
     assert [(item.format.value, item.title) for item in published] == [
@@ -148,12 +150,14 @@ async def test_each_delivered_file_is_published_then_moved_to_processed(spool_di
         ("nitf", "Honduran president announces Cabinet changes"),
         ("newsml-1", "Sweden court accepts receivership for Saab carmaker"),
         ("anpa-1312", "Deng has 30 points, short-handed Heat beat Hawks 115-111"),
+        ("email", "Test message 1234"),
     ]  # in the order they arrived
     assert {item.feed_url for item in published} == {spool_dir.as_uri() + "/"}
-    assert names(spool_dir / "processed") == sorted([REUTERS_G2, EFE_NITF, AFP_NEWSML1, AP_ANPA])
+    assert names(spool_dir / "processed") == sorted([REUTERS_G2, EFE_NITF, AFP_NEWSML1, AP_ANPA,
+                                                     "1424326722.M1P2.mailhost"])
     assert names(spool_dir) == ["processed"]
     assert await poll(spool_dir, store, published) == "not_modified"
-    assert len(published) == 4
+    assert len(published) == 5
 
 
 async def test_a_file_delivered_again_publishes_nothing_new(spool_dir: Path, store: PollerStore) -> None:
@@ -176,7 +180,8 @@ async def test_a_file_that_is_no_document_is_set_aside_and_the_rest_published(sp
     assert await poll(spool_dir, store, published) == "ok"
     assert [item.title for item in published] == ["Honduran president announces Cabinet changes"]
     assert names(spool_dir / "failed") == ["garbage.xml", "garbage.xml.error"]
-    assert "neither XML nor JSON" in (spool_dir / "failed" / "garbage.xml.error").read_text()
+    reason = (spool_dir / "failed" / "garbage.xml.error").read_text()
+    assert "neither XML, JSON, e-mail nor a wire text format" in reason
     assert spooled("wire", "failed") == before + 1
     assert state_of(store, spool_dir).consecutive_failures == 0  # one bad file is not a failing feed
 

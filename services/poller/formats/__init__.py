@@ -20,6 +20,7 @@ from services.poller.formats.newsml1 import parse_newsml1
 from services.poller.formats.newsml_g2 import parse_newsml_g2
 from services.poller.formats.ninjs import parse_ninjs
 from services.poller.formats.nitf import parse_nitf
+from services.poller.formats.rfc822 import parse_email
 from services.poller.formats.rss_atom import parse_rss_atom
 from services.poller.formats.safexml import MalformedXMLError, UnsafeXMLError, XMLTooDeepError
 
@@ -36,6 +37,7 @@ PARSERS: dict[FeedFormat, Parser] = {
     FeedFormat.NEWSML_1: parse_newsml1,
     FeedFormat.ANPA_1312: parse_anpa,
     FeedFormat.IPTC_7901: parse_iptc7901,
+    FeedFormat.EMAIL: parse_email,
 }
 
 

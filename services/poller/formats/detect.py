@@ -11,6 +11,7 @@ from services.poller.formats.base import UnsupportedFormatError
 from services.poller.formats.iptc7901 import START as IPTC_7901_START
 from services.poller.formats.jsonfeed import is_json_feed
 from services.poller.formats.ninjs import unwrap_ninjs
+from services.poller.formats.rfc822 import is_email
 from services.poller.formats.safexml import SNIFF_BYTES, decode_for_sniffing
 
 NAR_NAMESPACE = "http://iptc.org/std/nar/2006-10-01/"
@@ -37,7 +38,10 @@ def detect_format(body: bytes, content_type: str | None = None) -> FeedFormat:
         return _json_format(body)
     if text.startswith("<"):
         return _xml_format(text)
-    raise UnsupportedFormatError(f"neither XML nor JSON (content type {content_type or 'unknown'})")
+    if is_email(body):
+        return FeedFormat.EMAIL
+    raise UnsupportedFormatError("neither XML, JSON, e-mail nor a wire text format "
+                                 f"(content type {content_type or 'unknown'})")
 
 
 def _json_format(body: bytes) -> FeedFormat:

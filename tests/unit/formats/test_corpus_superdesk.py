@@ -18,7 +18,7 @@ from services.poller.formats import ParsedFeed, UnsupportedFormatError
 
 Parse = Callable[..., ParsedFeed]
 SUPPORTED = {"xml:nitf", "xml:newsMessage", "xml:ns0:newsMessage", "xml:newsItem", "xml:packageItem",
-             "xml:NewsML", "json", "xml:rss", "xml:feed", "anpa-1312", "text"}  # "text": IPTC 7901
+             "xml:NewsML", "json", "xml:rss", "xml:feed", "anpa-1312", "text", "email/rfc822"}  # "text": IPTC 7901
 NOT_NEWS = {
     "ninjs4_mock.json": "an HTTP mock table for superdesk's tests, not a news document",
     "upload_from_url_mock.json": "an HTTP mock table for superdesk's tests, not a news document",
@@ -68,7 +68,7 @@ def _kind(item: RawItem) -> str | None:
 def test_superdesk_fixture(superdesk_fixture: tuple[str, str], corpus: Path, parse: Parse) -> None:
     name, fmt = superdesk_fixture
     if fmt not in SUPPORTED:
-        pytest.skip(f"{fmt} is not a format wirefeed reads (e-mail, Ritzau, ...)")
+        pytest.skip(f"{fmt} is not a format wirefeed reads (Ritzau, a search API's results, ...)")
     body = (corpus / "superdesk-core" / "tests" / "io" / "fixtures" / name).read_bytes()
     if name in NOT_NEWS:
         with pytest.raises(UnsupportedFormatError):

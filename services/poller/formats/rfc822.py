@@ -1,0 +1,111 @@
+"""E-mail (RFC 822/5322 with MIME): press releases, agencies' alert services and contributors' copy
+reach many desks as mail, which a mail server or fetchmail delivers as one file per message into a
+directory (a Maildir's ``new/``, say) that a spool feed reads.
+
+One message is one item: Message-ID the id, Subject the headline, Date the publication time, the
+sender the provider, the HTML part (its body, not its head) or else the plain text the body.
+Attachments are left out. Python's own ``email`` package reads the message (headers in any charset,
+quoted-printable and base64 parts).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
+
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from lxml import html as lxml_html
+
+from schemas import FeedFormat
+from services.poller.formats.base import (
+    FeedContext,
+    InvalidDocumentError,
+    ParsedFeed,
+    bounded_original,
+    make_raw_item,
+)
+
+# "Field-Name: value" (RFC 5322: printable ASCII but the colon), or an mbox "From " line before them.
+_FIRST_LINE = re.compile(rb"(?:From [^\r\n]*\r?\n)?[\x21-\x39\x3b-\x7e]+:[ \t]")
+_HEADS = re.compile(rb"^(?:from|subject|date|message-id):", re.IGNORECASE | re.MULTILINE)
+SNIFF_BYTES = 64 * 1024
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def is_email(body: bytes) -> bool:
+    """A message: a header line first, and among the headers at least two of From, Subject, Date, Message-ID."""
+    head = body[:SNIFF_BYTES].lstrip()
+    if not _FIRST_LINE.match(head):
+        return False
+    end = head.find(b"\n\n") if b"\n\n" in head else head.find(b"\r\n\r\n")
+    headers = head[:end] if end >= 0 else head
+    return len({found.lower() for found in _HEADS.findall(headers)}) >= 2
+
+
+def parse_email(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
+    message = BytesParser(policy=policy.default).parsebytes(body.lstrip())
+    assert isinstance(message, EmailMessage)  # what policy.default builds
+    title = _header(message, "subject")
+    content = _html(message.get_body(preferencelist=("html",))) or _text(message.get_body(preferencelist=("plain",)))
+    if not title and not content:
+        raise InvalidDocumentError("an e-mail without a subject or a text part")
+    item = make_raw_item(
+        ctx, FeedFormat.EMAIL, None, original=bounded_original(body.decode("utf-8", errors="replace")),
+        guid=(_header(message, "message-id") or "").strip("<> ") or None, title=title,
+        published_raw=_header(message, "date"), providers=_sender(message), content_html=content,
+        language=_header(message, "content-language"))
+    return ParsedFeed(format=FeedFormat.EMAIL, items=[item])
+
+
+def _header(message: EmailMessage, name: str) -> str | None:
+    try:
+        value = message.get(name)
+    except (ValueError, IndexError, TypeError):  # a header the policy cannot parse
+        return None
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None
+
+
+def _sender(message: EmailMessage) -> list[str]:
+    """The sender's name, or address when it gives none: an agency or press office, for the provider."""
+    try:
+        addresses = message["from"].addresses if message["from"] is not None else ()
+    except (AttributeError, ValueError, IndexError, TypeError):
+        addresses = ()
+    return [address.display_name or address.addr_spec for address in addresses[:1] if address.addr_spec]
+
+
+def _decoded(part: MIMEPart | None) -> str | None:
+    if part is None:
+        return None
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError):  # an unknown or lying charset: read it as Latin-1
+        payload = part.get_payload(decode=True)
+        content = payload.decode("latin-1") if isinstance(payload, bytes) else None
+    return content if isinstance(content, str) and content.strip() else None
+
+
+def _html(part: MIMEPart | None) -> str | None:
+    """The HTML part's body: its head (title, styles) is the mail client's, not the story's."""
+    markup = _decoded(part)
+    if markup is None:
+        return None
+    try:
+        body = lxml_html.document_fromstring(markup).body
+    except (etree.ParserError, ValueError):
+        return None
+    inner = [html.escape(body.text, quote=False)] if body.text else []
+    inner += [etree.tostring(child, method="html", encoding="unicode", with_tail=True) for child in body]
+    return "".join(inner).strip() or None
+
+
+def _text(part: MIMEPart | None) -> str | None:
+    text = _decoded(part)
+    if text is None:
+        return None
+    paragraphs = [" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(text.replace("\r\n", "\n"))]
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs if p) or None

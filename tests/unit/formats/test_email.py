@@ -1,0 +1,90 @@
+"""E-mail messages as items: superdesk-core's fixtures, and messages made here for what they lack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas import FeedFormat, RawItem
+from services.normalizer.normalize import normalize
+from services.poller.formats import InvalidDocumentError, ParsedFeed, UnsupportedFormatError, detect_format
+
+Parse = Callable[..., ParsedFeed]
+
+PLAIN = b"""From: AAP Newsroom <news@aap.example>
+To: desk@paper.example
+Subject: =?utf-8?q?Caf=C3=A9_owners_fined?=
+Date: Thu, 05 May 2016 04:11:45 +0000
+Message-ID: <release-42@aap.example>
+Content-Language: en
+Content-Type: text/plain; charset=utf-8
+
+SYDNEY - Three cafe owners were fined on Thursday
+for breaching food safety rules.
+
+The council said more inspections would follow.
+"""
+
+
+@pytest.fixture
+def mail(superdesk_item: Callable[[str, FeedFormat], RawItem]) -> Callable[[str], RawItem]:
+    return lambda name: superdesk_item(name, FeedFormat.EMAIL)
+
+
+def test_a_message_gives_its_id_subject_date_sender_and_html_body(mail: Callable[[str], RawItem]) -> None:
+    item = mail("simple_email.txt")
+    assert (item.guid, item.title, item.published_raw, item.providers) == (
+        "CAHU3GgVHd6C_RSMQXvOhr6V-Ya0LwdBkqpbZ_qUwGF8JvhrQVg@mail.gmail.com", "Test message 1234",
+        "Thu, 19 Feb 2015 17:18:40 +1100", ["a sender"])
+    assert item.content_html == '<div dir="ltr">body text<br clear="all"><div>\n</div></div>'  # the HTML part
+
+
+def test_attachments_are_left_out(mail: Callable[[str], RawItem]) -> None:
+    item = mail("composite_email.txt")  # text, HTML and a JPEG
+    assert item.content_html == '<div dir="ltr">this is a test of a single image<br clear="all"><div>\n</div></div>'
+    assert "/9j/" not in (item.content_html or "")  # the JPEG's base64 ("/9j/4AAQ…") is not in the body
+
+
+def test_a_part_in_windows_1252_reads_and_the_normalizer_mends_a_mojibake_subject(
+        mail: Callable[[str], RawItem]) -> None:
+    item = mail("odd_charset_email.txt")
+    article = normalize(item, datetime(2015, 3, 11, tzinfo=UTC))
+    assert article.title == "TravTalk’s Special for TAAI convention"
+    assert article.body_text.startswith("SDA\n\nHeadline: Senden defends but Scott favourite")
+    assert "OfficeDocumentSettings" not in article.body_text  # the mail client's markup is gone
+
+
+def test_a_plain_text_message_becomes_paragraphs(parse: Parse) -> None:
+    assert detect_format(PLAIN) is FeedFormat.EMAIL
+    [item] = parse(PLAIN).items
+    assert (item.guid, item.title, item.providers, item.language) == (
+        "release-42@aap.example", "Café owners fined", ["AAP Newsroom"], "en")
+    assert item.content_html == ("<p>SYDNEY - Three cafe owners were fined on Thursday for breaching food safety "
+                                 "rules.</p><p>The council said more inspections would follow.</p>")
+
+
+def test_the_html_head_is_not_the_story(parse: Parse) -> None:
+    message = PLAIN.replace(b"text/plain", b"text/html").replace(
+        b"SYDNEY", b"<html><head><title>Newsletter</title><style>p{color:red}</style></head><body><p>SYDNEY")
+    [item] = parse(message + b"</p></body></html>").items
+    body = item.content_html or ""
+    assert body.startswith("<p>SYDNEY") and "Newsletter" not in body and "color" not in body
+
+
+def test_an_mbox_from_line_before_the_headers_is_a_message() -> None:
+    assert detect_format(b"From news@aap.example Thu May  5 04:11:45 2016\n" + PLAIN) is FeedFormat.EMAIL
+
+
+@pytest.mark.parametrize("text", [b"Note: this is not mail\nJust prose.\n", b"Subject only: no\n\nbody",
+                                  b"Hello world, from: someone\nSubject: x\n"])
+def test_prose_with_a_colon_is_not_mail(text: bytes) -> None:
+    with pytest.raises(UnsupportedFormatError):
+        detect_format(text)
+
+
+def test_a_message_with_neither_subject_nor_text_is_refused(parse: Parse) -> None:
+    empty = b"From: a@b.example\nDate: Thu, 05 May 2016 04:11:45 +0000\nContent-Type: image/png\n\niVBORw0KGgo=\n"
+    with pytest.raises(InvalidDocumentError, match="e-mail"):
+        parse(empty)
