@@ -33,6 +33,10 @@ _FIRST_LINE = re.compile(rb"(?:From [^\r\n]*\r?\n)?[\x21-\x39\x3b-\x7e]+:[ \t]")
 _HEADS = re.compile(rb"^(?:from|subject|date|message-id):", re.IGNORECASE | re.MULTILINE)
 SNIFF_BYTES = 64 * 1024
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# Python's parser descends into nested parts by recursion: a message of a thousand nested multiparts
+# costs seconds before it fails. No real message needs more than a few.
+MAX_MULTIPARTS = 100
+_MULTIPART = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
 
 
 def is_email(body: bytes) -> bool:
@@ -46,6 +50,8 @@ def is_email(body: bytes) -> bool:
 
 
 def parse_email(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
+    if len(_MULTIPART.findall(body)) > MAX_MULTIPARTS:
+        raise InvalidDocumentError(f"an e-mail of more than {MAX_MULTIPARTS} multipart parts is refused")
     message = BytesParser(policy=policy.default).parsebytes(body.lstrip())
     assert isinstance(message, EmailMessage)  # what policy.default builds
     title = _header(message, "subject")

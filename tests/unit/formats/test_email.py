@@ -88,3 +88,12 @@ def test_a_message_with_neither_subject_nor_text_is_refused(parse: Parse) -> Non
     empty = b"From: a@b.example\nDate: Thu, 05 May 2016 04:11:45 +0000\nContent-Type: image/png\n\niVBORw0KGgo=\n"
     with pytest.raises(InvalidDocumentError, match="e-mail"):
         parse(empty)
+
+
+def test_a_message_of_parts_nested_a_thousand_deep_is_refused_before_parsing(parse: Parse) -> None:
+    """Python's parser recurses into each nested part: such a message would cost seconds, then fail."""
+    body = b"Content-Type: text/plain\n\nhello\n"
+    for n in range(1000):
+        body = b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (n, n) + body + b"\n--b%d--\n" % n
+    with pytest.raises(InvalidDocumentError, match="more than 100 multipart parts"):
+        parse(b"From: a@b.example\nSubject: nested\nMIME-Version: 1.0\n" + body)
