@@ -50,6 +50,8 @@ _SLUG = re.compile(r"[A-Z]{2,3}-(?:[A-Z]{2,4}--)?(?P<slug>.+)")
 # The line under a byline names the reporter's job, or the listing starts there ("AMERICAN LEAGUE=").
 _JOB_TITLE = re.compile(r"\b(?:Associated Press|Writer|Correspondent|Editor|Reporter|Columnist|Photographer)\b")
 _ALERT = "APNewsAlert"
+# "3rdLd-Writethru"; a longer field is no version (and searching it would cost a pass per digit)
+MAX_VERSION_CHARS = 40
 _BODY = ("\t", " ")  # the story's own lines are indented
 PRESERVED = "\x12"  # the format code of tabular matter, which keeps its line breaks
 # Typesetting codes inside the text (TTS space bands, tab line indicators): no reader wants them.
@@ -88,7 +90,7 @@ def _guid(header: re.Match[str], sign_off: re.Match[str] | None) -> str:
 
 def _version(field: str | None) -> int | None:
     """"1stLd-Writethru" is the story's second version; a bare "Writethru" its second too."""
-    found = _WRITETHRU.search(field or "")
+    found = _WRITETHRU.search(field) if field and len(field) <= MAX_VERSION_CHARS else None
     if found is None:
         return None
     return int(found["count"]) + 1 if found["count"] else 2

@@ -33,8 +33,10 @@ from services.poller.formats.base import (
 )
 
 START = b"\x01"
-_HEADER = re.compile(r"\x01(?P<service>[a-z]+)(?P<number>\d+) (?P<priority>\d) (?P<category>[a-z]+) +(?P<words>\d+)"
-                     r"[^\n]*?(?P<source>[a-z]+(?:-[a-z]+)?) +\d+ *\n", re.IGNORECASE)
+# The header line's first token: SOH, the service and its number ("eca062").
+_SERVICE = re.compile(r"\x01[a-z]+\d+", re.IGNORECASE)
+MAX_HEADER_CHARS = 200
+MAX_CREDIT_CHARS = 500  # a notebook line; a longer one is not a credit (and would cost a search per name)
 _SENT = re.compile(r"\x03(?P<day>\d\d)(?P<hour>\d\d)(?P<minute>\d\d)(?: GMT)? (?P<month>[A-Za-zä]{3})[a-z]* "
                    r"(?P<year>\d\d)")
 # English and German month names, as the sent line abbreviates them.
@@ -56,8 +58,9 @@ URGENCIES = range(1, 10)
 
 def parse_iptc7901(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
     document = _decoded(body).replace("\r\n", "\n").replace("\r", "\n")
-    header = _HEADER.match(document)
-    start = document.find("\x02", header.end()) if header else -1
+    header = _header(document)
+    after_header = document.find("\n") + 1
+    start = document.find("\x02", after_header) if header else -1
     if header is None or start < 0:
         raise InvalidDocumentError("IPTC 7901 transmission without its header line or its text (no STX)")
     sent = _SENT.search(document, start)
@@ -68,15 +71,26 @@ def parse_iptc7901(body: bytes, ctx: FeedContext, content_type: str | None = Non
     named = [line for line in heading if not _MARKER.match(line)]
     byline = named.pop() if len(named) > 1 and named[-1].startswith("By ") else None
     paragraphs, notes = _story(story)
-    priority = int(header["priority"])
+    priority, source = header
     item = make_raw_item(
         ctx, FeedFormat.IPTC_7901, None, original=bounded_original(document),
-        title=" ".join(named) or None, byline=byline, slugline=_slug(document[header.end():start]),
+        title=" ".join(named) or None, byline=byline, slugline=_slug(document[after_header:start]),
         version=next((int(m["count"]) + 1 for m in map(_LEAD.match, markers) if m), None),
         urgency=priority if priority in URGENCIES else None, published_raw=_sent(sent),
-        providers=[header["source"]], credits=_credits(notes),
+        providers=[source], credits=_credits(notes),
         content_html="".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs) or None)
     return ParsedFeed(format=FeedFormat.IPTC_7901, items=[item])
+
+
+def _header(document: str) -> tuple[int, str] | None:
+    """(priority, source) of the header line, "SOH eca062 4 i 211 ccccb   dpa 061": tokens, not a pattern
+    over the line, so a hostile line costs one pass."""
+    end = document.find("\n", 0, MAX_HEADER_CHARS)
+    tokens = document[:end].split() if end > 0 else []
+    if (len(tokens) < 6 or not _SERVICE.fullmatch(tokens[0]) or not (len(tokens[1]) == 1 and tokens[1].isdigit())
+            or not tokens[3].isdigit() or not tokens[-1].isdigit()):
+        return None
+    return int(tokens[1]), tokens[-2]
 
 
 def _decoded(body: bytes) -> str:
@@ -125,7 +139,7 @@ def _credits(notes: list[str]) -> dict[str, list[str]]:
     """"- Reporting by: A in Vienna, B in Geneva" -> {"reporting": ["A", "B"]}, from the notebook."""
     credits: dict[str, list[str]] = {}
     for line in notes:
-        found = _CREDIT.match(line)
+        found = _CREDIT.match(line) if len(line) <= MAX_CREDIT_CHARS else None
         if found:
             names = [_PLACE.sub("", part).strip() for part in _NAME_SPLIT.split(found["names"])]
             credits.setdefault(found["role"].lower(), []).extend(name for name in names if _PERSON.fullmatch(name))
