@@ -4,6 +4,7 @@ so that the CLI starts fast and light commands do not load Kafka or lxml."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +80,11 @@ def _feeds_check(args: argparse.Namespace) -> int:
         print(f"invalid: {error}", file=sys.stderr)
         return 1
     print(f"ok: {len(feeds)} feed(s)")
+    for feed in feeds:  # a spool may be mounted only where the poller runs: said, not refused
+        directory = feed.directory
+        if directory is not None and not (directory.is_dir() and os.access(directory, os.R_OK | os.W_OK | os.X_OK)):
+            print(f"note: {feed.id}: {directory} is not a directory this process can read and write "
+                  "(files are moved to processed/ and failed/ inside it)", file=sys.stderr)
     return 0
 
 

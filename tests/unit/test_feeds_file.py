@@ -95,3 +95,14 @@ feeds:
     assert not feed.wants(item(title="Sponsored: cruises", categories=["World"]))
     assert not feed.wants(item(title="Talks", categories=["World"], link="https://example.com/live/talks"))
     assert feed.wants(item(title="Sponsored: cruises", pubstatus="canceled"))  # a kill is never held back
+
+
+def test_check_notes_a_spool_directory_it_cannot_use_without_failing(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afp").mkdir()
+    path = write(tmp_path, f"feeds:\n  - id: afp\n    url: {tmp_path.as_uri()}/afp/\n"
+                           f"  - id: dpa\n    url: {tmp_path.as_uri()}/not-mounted/\n")
+    assert cli(["feeds", "check", str(path)]) == 0  # it may be mounted only where the poller runs
+    out, err = capsys.readouterr()
+    assert out == "ok: 2 feed(s)\n"
+    assert f"note: dpa: {tmp_path}/not-mounted is not a directory" in err and "afp" not in err
