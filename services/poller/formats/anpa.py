@@ -32,6 +32,7 @@ from services.poller.formats.base import (
     bounded_original,
     make_raw_item,
 )
+from services.poller.formats.values import paragraphs_as_html
 
 START = b"\x16\x16\x01"
 _HEADER = re.compile(
@@ -117,20 +118,20 @@ def _text_fields(lines: list[str], *, preserved: bool) -> dict[str, Any]:
     if named_until is not None:
         story_at = heads[named_until][0] + 1
     if preserved:  # a table or listing, "^" lines and all, kept as it was set
-        paragraphs = [html.escape(_cleaned(line.lstrip("^")), quote=False) for line in lines[story_at:]
-                      if line.strip() and _cleaned(line.lstrip("^")) != "END"]
+        rows = [_cleaned(line.lstrip("^")) for line in lines[story_at:] if line.strip()]
+        rows = [row for row in rows if row != "END"]
+        content = "<pre>" + html.escape("\n".join(rows), quote=False) + "</pre>" if rows else None
     else:
-        paragraphs = [html.escape(_typeset(_cleaned(line)), quote=False) for line in lines[body_at:]
+        paragraphs = [_typeset(_cleaned(line)) for line in lines[body_at:]
                       if line.startswith(_BODY) and line.strip() and not _EDITORS_NOTE.match(line.strip())]
-        if not paragraphs:  # a listing sent as header lines only (top headlines)
-            paragraphs = [html.escape(text, quote=False) for n, text in heads if n >= story_at and text]
+        # A listing sent as header lines only (top headlines) has no indented lines.
+        content = paragraphs_as_html(paragraphs or [text for n, text in heads if n >= story_at])
     slug = _SLUG.match(keyword["keyword"].strip()) if keyword else None
     return {
         "title": heads[0][1] if heads else None,
         "slugline": slug["slug"].strip() if slug else None,
         "byline": byline,
-        "content_html": ("<pre>" + "\n".join(paragraphs) + "</pre>" if preserved
-                         else "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)) if paragraphs else None,
+        "content_html": content,
     }
 
 

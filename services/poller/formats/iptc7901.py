@@ -20,7 +20,6 @@ by its content; a "1ST LEAD" is the story's second version.
 
 from __future__ import annotations
 
-import html
 import re
 
 from schemas import FeedFormat
@@ -31,6 +30,7 @@ from services.poller.formats.base import (
     bounded_original,
     make_raw_item,
 )
+from services.poller.formats.values import paragraphs_as_html
 
 START = b"\x01"
 # The header line's first token: SOH, the service and its number ("eca062").
@@ -52,8 +52,6 @@ _NAME_SPLIT = re.compile(r"\s*[,;]\s*|\s+and\s+")
 _PLACE = re.compile(r"\s+in\s+[A-Z][\w .'-]*$")
 # A person's name: no telephone number or address (the desk's contacts), no outlet ("The Tribune").
 _PERSON = re.compile(r"(?!The\s)[^\d@<>+]+")
-# What a priority digit (1 flash … 6 routine) already is: an IPTC urgency.
-URGENCIES = range(1, 10)
 
 
 def parse_iptc7901(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
@@ -76,9 +74,8 @@ def parse_iptc7901(body: bytes, ctx: FeedContext, content_type: str | None = Non
         ctx, FeedFormat.IPTC_7901, None, original=bounded_original(document),
         title=" ".join(named) or None, byline=byline, slugline=_slug(document[after_header:start]),
         version=next((int(m["count"]) + 1 for m in map(_LEAD.match, markers) if m), None),
-        urgency=priority if priority in URGENCIES else None, published_raw=_sent(sent),
-        providers=[source], credits=_credits(notes),
-        content_html="".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs) or None)
+        urgency=priority or None, published_raw=_sent(sent),  # a priority digit is an IPTC urgency (1 flash)
+        providers=[source], credits=_credits(notes), content_html=paragraphs_as_html(paragraphs))
     return ParsedFeed(format=FeedFormat.IPTC_7901, items=[item])
 
 

@@ -10,7 +10,6 @@ quoted-printable and base64 parts).
 
 from __future__ import annotations
 
-import html
 import re
 from email import policy
 from email.message import EmailMessage, MIMEPart
@@ -27,12 +26,13 @@ from services.poller.formats.base import (
     bounded_original,
     make_raw_item,
 )
+from services.poller.formats.safexml import SNIFF_BYTES
+from services.poller.formats.values import wrapped_text_as_html
+from services.poller.formats.xmltree import inner_html
 
 # "Field-Name: value" (RFC 5322: printable ASCII but the colon), or an mbox "From " line before them.
 _FIRST_LINE = re.compile(rb"(?:From [^\r\n]*\r?\n)?[\x21-\x39\x3b-\x7e]+:[ \t]")
 _HEADS = re.compile(rb"^(?:from|subject|date|message-id):", re.IGNORECASE | re.MULTILINE)
-SNIFF_BYTES = 64 * 1024
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # Python's parser descends into nested parts by recursion: a message of a thousand nested multiparts
 # costs seconds before it fails. No real message needs more than a few.
 MAX_MULTIPARTS = 100
@@ -44,8 +44,8 @@ def is_email(body: bytes) -> bool:
     head = body[:SNIFF_BYTES].lstrip()
     if not _FIRST_LINE.match(head):
         return False
-    end = head.find(b"\n\n") if b"\n\n" in head else head.find(b"\r\n\r\n")
-    headers = head[:end] if end >= 0 else head
+    end = next((at for at in (head.find(b"\n\n"), head.find(b"\r\n\r\n")) if at >= 0), len(head))
+    headers = head[:end]
     return len({found.lower() for found in _HEADS.findall(headers)}) >= 2
 
 
@@ -101,17 +101,11 @@ def _html(part: MIMEPart | None) -> str | None:
     if markup is None:
         return None
     try:
-        body = lxml_html.document_fromstring(markup).body
+        return inner_html(lxml_html.document_fromstring(markup).body)
     except (etree.ParserError, ValueError):
         return None
-    inner = [html.escape(body.text, quote=False)] if body.text else []
-    inner += [etree.tostring(child, method="html", encoding="unicode", with_tail=True) for child in body]
-    return "".join(inner).strip() or None
 
 
 def _text(part: MIMEPart | None) -> str | None:
     text = _decoded(part)
-    if text is None:
-        return None
-    paragraphs = [" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(text.replace("\r\n", "\n"))]
-    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs if p) or None
+    return wrapped_text_as_html(text) if text is not None else None

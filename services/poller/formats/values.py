@@ -71,6 +71,17 @@ def text_as_html(value: Any) -> str | None:
     )
 
 
+def paragraphs_as_html(paragraphs: Iterable[str]) -> str | None:
+    """Plain-text paragraphs as HTML, escaped, one <p> each (empty ones left out); None when none is left."""
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs if p) or None
+
+
+def wrapped_text_as_html(text: str) -> str | None:
+    """Text wrapped at a fixed width (mail, wire copy) as HTML: blank lines part the paragraphs, and the
+    lines of each are joined again."""
+    return paragraphs_as_html(" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(text))
+
+
 def looks_like_markup(value: str) -> bool:
     """Whether untyped (or mislabelled "text/plain") content is really HTML: it opens with a tag."""
     stripped = value.lstrip()
