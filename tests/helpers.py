@@ -20,8 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from schemas import RawItem
+from schemas import Article, RawItem
+from services.core.db import Database
 from services.poller.formats import FeedContext, parse_document
+from services.sink.store import SqlStore
 
 T = TypeVar("T")
 
@@ -226,3 +228,12 @@ def count_transactions(db: Any) -> list[int]:
 
     db.transaction = counting
     return count
+
+
+def stored_articles(database_url: str) -> list[Article]:
+    """Every article a pipeline's sink stored, read back through the sink's own store."""
+    store = SqlStore(Database(database_url))
+    try:
+        return list(store.export())
+    finally:
+        store.close()

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.core.db import Database
 from services.core.supervise import Pipeline, metric_total, scrape
-from services.sink.store import SqlStore
-from tests.helpers import FeedServer, Resource, pipeline_env, rss, wait_for
+from tests.helpers import FeedServer, Resource, pipeline_env, rss, stored_articles, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -88,11 +86,7 @@ def test_the_pipeline_stores_each_story_once_and_stops_cleanly(
     assert status.returncode == 0, status.stdout + status.stderr
     assert status.stdout.count("ready") >= 3 and "not ready" not in status.stdout
 
-    store = SqlStore(Database(database_url))
-    try:
-        articles = list(store.export())
-    finally:
-        store.close()
+    articles = stored_articles(database_url)
     assert sorted(a.title for a in articles) == ["Iraq, U.S. agree to set up talks", "Markets close higher",
                                                   "Storm floods the coast"]
     assert len({a.id for a in articles}) == 3

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.core.db import Database
 from services.core.supervise import Pipeline, metric_total, scrape
-from services.sink.store import SqlStore
-from tests.helpers import CORPUS, pipeline_env, wait_for
+from tests.helpers import CORPUS, pipeline_env, stored_articles, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -54,11 +52,7 @@ def test_files_delivered_into_a_spool_directory_are_stored_once_and_moved_on(
     assert metric_total(poller, "wirefeed_poller_spooled_files_total", result="failed") == 1
     assert sorted(p.name for p in (spool / "failed").iterdir()) == ["cut-short.xml", "cut-short.xml.error"]
     assert sorted(p.name for p in spool.iterdir()) == ["failed", "processed"]
-    store = SqlStore(Database(sqlite_url))
-    try:
-        articles = list(store.export())
-    finally:
-        store.close()
+    articles = stored_articles(sqlite_url)
     assert sorted(a.title for a in articles) == ["Confident Assad launches new term in stronger position",
                                                   "Honduran president announces Cabinet changes",
                                                   "Sweden court accepts receivership for Saab carmaker"]
