@@ -68,7 +68,7 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
     fetcher = make_fetcher(settings)
     poller = Poller(feeds, PollerStore(db), fetcher, publisher, max_concurrency=settings.max_concurrency,
                     per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages,
-                    spool_settle_seconds=settings.spool_settle_seconds)
+                    spool_settle_seconds=settings.spool_settle_seconds, sftp_known_hosts=settings.sftp_known_hosts)
     loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
     try:
         async with _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:

@@ -85,7 +85,16 @@ def _feeds_check(args: argparse.Namespace) -> int:
         if directory is not None and not (directory.is_dir() and os.access(directory, os.R_OK | os.W_OK | os.X_OK)):
             print(f"note: {feed.id}: {directory} is not a directory this process can read and write "
                   "(files are moved to processed/ and failed/ inside it)", file=sys.stderr)
+    if any(feed.is_sftp for feed in feeds) and not (known_hosts := _sftp_known_hosts()).is_file():
+        print(f"note: SFTP feeds check their servers' host keys against {known_hosts}, which this process "
+              "cannot read (WIREFEED_SFTP_KNOWN_HOSTS)", file=sys.stderr)
     return 0
+
+
+def _sftp_known_hosts() -> Path:
+    from services.poller.settings import PollerSettings
+
+    return PollerSettings().sftp_known_hosts or Path.home() / ".ssh" / "known_hosts"
 
 
 def _feeds_status(args: argparse.Namespace) -> int:
@@ -170,6 +179,10 @@ def _feeds_preview(args: argparse.Namespace) -> int:
         print(f"wirefeed feeds preview: {source.id} is the spool directory {source.directory}: preview one of "
               f"its files (wirefeed feeds preview {source.directory}/FILE)", file=sys.stderr)
         return 2
+    if not isinstance(source, str) and source.is_sftp:
+        print(f"wirefeed feeds preview: {source.id} is an SFTP server's directory: preview one of its files "
+              "once downloaded (wirefeed feeds preview FILE)", file=sys.stderr)
+        return 2
     return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC))
 
 
@@ -227,7 +240,8 @@ def _feeds_export_opml(args: argparse.Namespace) -> int:
     except FeedsFileError as error:
         print(f"wirefeed feeds export-opml: {error}", file=sys.stderr)
         return 1
-    if spools := [feed.id for feed in feeds if feed.directory is not None]:
-        print(f"wirefeed feeds export-opml: left out spool directories: {', '.join(spools)}", file=sys.stderr)
+    if spools := [feed.id for feed in feeds if feed.is_spool]:
+        print(f"wirefeed feeds export-opml: left out spool directories (local or SFTP): {', '.join(spools)}",
+              file=sys.stderr)
     sys.stdout.write(export_opml(feeds).decode("utf-8"))
     return 0

@@ -95,6 +95,9 @@ class BasicAuth(_SecretSource):
     def _sources(self) -> tuple[str | None, Path | None]:
         return self.password_env, self.password_file
 
+    def password(self) -> str:
+        return self._loaded()
+
     def authorization(self) -> SecretStr:
         pair = f"{self.username}:{self._loaded()}".encode()
         return SecretStr("Basic " + base64.b64encode(pair).decode("ascii"))
@@ -112,7 +115,25 @@ class BearerAuth(_SecretSource):
         return SecretStr("Bearer " + self._loaded())
 
 
-FeedAuth = Annotated[BasicAuth | BearerAuth, Field(discriminator="type")]
+class SshKeyAuth(_SecretSource):
+    """An SFTP feed's login by key: the private key (OpenSSH or PEM, without a passphrase) is the secret."""
+
+    type: Literal["ssh_key"]
+    username: str = Field(min_length=1)
+    key_env: str | None = None
+    key_file: Path | None = None
+
+    def _sources(self) -> tuple[str | None, Path | None]:
+        return self.key_env, self.key_file
+
+    def authorization(self) -> SecretStr:
+        raise FeedsFileError("an SSH key signs in to SFTP servers; it is no HTTP authorization")
+
+    def private_key(self) -> str:
+        return self._loaded()
+
+
+FeedAuth = Annotated[BasicAuth | BearerAuth | SshKeyAuth, Field(discriminator="type")]
 
 
 class ItemRule(BaseModel):
@@ -159,7 +180,8 @@ class FeedConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-    # file:///path/ names a spool directory that wire copy is delivered into (see spool.py).
+    # file:///path/ names a spool directory that wire copy is delivered into (see spool.py), and
+    # sftp://user@host/path/ a directory an agency's SFTP server keeps it in (see sftp.py).
     url: AnyUrl
     format: FeedFormat | None = None
     title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
@@ -189,6 +211,15 @@ class FeedConfig(BaseModel):
         """The spool directory of a directory feed; None for a feed fetched over HTTP."""
         return Path(unquote(self.url.path or "/")) if self.url.scheme == "file" else None
 
+    @property
+    def is_sftp(self) -> bool:
+        return self.url.scheme == "sftp"
+
+    @property
+    def is_spool(self) -> bool:
+        """Whether the feed is a directory of files, one document each, rather than a feed fetched over HTTP."""
+        return self.url.scheme in ("file", "sftp")
+
     @field_validator("url")
     @classmethod
     def _http_or_directory(cls, url: AnyUrl) -> AnyUrl:
@@ -196,8 +227,15 @@ class FeedConfig(BaseModel):
             if url.host not in (None, "", "localhost"):
                 raise ValueError("a spool directory must be on this machine: file:///path/")
             return url
-        if url.scheme not in ("http", "https"):
-            raise ValueError("feed URLs must be http or https (or file:///path/ for a spool directory)")
+        if url.scheme == "sftp":
+            if not url.host:
+                raise ValueError("an SFTP feed names its server: sftp://user@host/path/")
+            if url.password is not None:  # the feeds file is no place for a secret: auth reads it
+                raise ValueError("an SFTP feed's password goes in its auth (password_env or password_file), "
+                                 "not in the URL")
+        elif url.scheme not in ("http", "https"):
+            raise ValueError("feed URLs must be http or https (or file:///path/ for a spool directory, "
+                             "sftp://user@host/path/ for an SFTP server's)")
         if len(str(url)) > MAX_URL_CHARS:
             raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url
@@ -206,8 +244,16 @@ class FeedConfig(BaseModel):
     def _bounds(self) -> FeedConfig:
         if self.min_interval and self.max_interval and self.min_interval > self.max_interval:
             raise ValueError("min_interval must not exceed max_interval")
-        if self.directory is not None and (self.auth or self.headers):
-            raise ValueError("auth and headers are for HTTP; a spool directory feed takes neither")
+        if self.is_spool and self.headers:
+            raise ValueError("headers are for HTTP; a spool directory feed takes none")
+        if self.directory is not None and self.auth:
+            raise ValueError("auth is for HTTP and SFTP; a spool directory feed takes none")
+        if self.is_sftp and not isinstance(self.auth, BasicAuth | SshKeyAuth):
+            raise ValueError("an SFTP feed signs in with auth of type basic (a password) or ssh_key")
+        if self.is_sftp and self.url.username and self.url.username != getattr(self.auth, "username", None):
+            raise ValueError("the SFTP URL's user and the auth's username differ")
+        if not self.is_sftp and isinstance(self.auth, SshKeyAuth):
+            raise ValueError("auth of type ssh_key is for SFTP feeds (sftp://user@host/path/)")
         return self
 
 

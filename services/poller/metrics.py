@@ -5,7 +5,7 @@ from prometheus_client import Counter, Gauge, Histogram
 FETCHES = Counter(
     "wirefeed_poller_fetches_total",
     "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
-    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error)",
+    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error, sftp_error)",
     ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(
@@ -81,8 +81,9 @@ SEEN_ITEMS_FORGOTTEN = Counter(
 )
 SPOOLED_FILES = Counter(
     "wirefeed_poller_spooled_files_total",
-    "Files read from spool directory feeds, by result: processed (items published, moved to processed/) or "
-    "failed (not a document wirefeed reads, or too large: moved to failed/ with the reason beside it)",
+    "Files read from spool directory and SFTP feeds, by result: processed (items published; moved to processed/, "
+    "or remembered on SFTP) or failed (not a document wirefeed reads, or too large; moved to failed/ with the "
+    "reason beside it, or remembered and logged on SFTP)",
     ["feed", "result"],
 )
 

@@ -106,8 +106,8 @@ def feeds_yaml(feeds: list[FeedConfig]) -> list[dict[str, Any]]:
 
 
 def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: datetime | None = None) -> bytes:
-    """OPML 2.0 with one folder outline per category level. Spool directories are left out: no feed
-    reader can subscribe to a path on the poller's machine."""
+    """OPML 2.0 with one folder outline per category level. Spool directories (local or SFTP) are left
+    out: no feed reader can subscribe to a path on the poller's machine or to an agency's SFTP server."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
@@ -115,7 +115,7 @@ def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: dat
     body = etree.SubElement(root, "body")
     folders: dict[tuple[str, ...], etree._Element] = {(): body}
     for feed in feeds:
-        if feed.directory is not None:
+        if feed.is_spool:
             continue
         path = tuple(part for part in (feed.category or "").split("/") if part)
         name = feed.title or feed.id

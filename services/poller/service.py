@@ -1,6 +1,7 @@
 """The poll of one feed: retrieve -> parse (following older pages) -> decide what is new -> publish -> remember.
 
-A spool directory feed retrieves the files delivered into it instead (``spool.py``), each one a document.
+A spool feed retrieves the files delivered into a directory instead, each one a document: a local one
+(``spool.py``) or an agency's SFTP server's (``sftp.py``).
 
 Delivery: items are produced and acknowledged (acks=all) *before* the feed's validators and seen-item
 hashes are stored, so a crash in between republishes rather than loses; the normalizer drops the
@@ -15,8 +16,9 @@ import hashlib
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,15 +47,8 @@ from services.poller.schedule import (
     next_gone_time,
     next_success_time,
 )
-from services.poller.spool import (
-    SpooledFile,
-    SpoolError,
-    UnusableFileError,
-    mark_failed,
-    mark_processed,
-    read_spooled,
-    settled_files,
-)
+from services.poller.sftp import SftpError, sftp_spool
+from services.poller.spool import DirectorySpool, File, Spool, SpoolError, UnusableFileError
 from services.poller.state import FeedState, MissedPage, PollerStore
 
 log = structlog.get_logger(__name__)
@@ -117,9 +112,11 @@ class Poller:
                  max_concurrency: int = 64, per_host_concurrency: int = 4, max_pages: int = 10,
                  clock: Clock | None = None, rng: random.Random | None = None,
                  on_parsed: ParsedHook | None = None, backfill: bool = False,
-                 publish_concurrency: int = 8, spool_settle_seconds: float = 5.0) -> None:
+                 publish_concurrency: int = 8, spool_settle_seconds: float = 5.0,
+                 sftp_known_hosts: Path | None = None) -> None:
         self.feeds = {feed.id: feed for feed in feeds}
         self.spool_settle_seconds = spool_settle_seconds
+        self.sftp_known_hosts = sftp_known_hosts  # None: ~/.ssh/known_hosts
         self.backfill = backfill  # follow older pages up to max_pages even past items already seen
         self.store = store
         self.fetcher = fetcher
@@ -206,8 +203,8 @@ class Poller:
     async def _poll(self, feed: FeedConfig) -> PollOutcome:
         state = self._state(feed).but(last_attempt_at=self.clock())
         bound = log.bind(feed=feed.id)
-        if feed.directory is not None:
-            return await self._poll_spool(feed, feed.directory, state, bound)
+        if feed.is_spool:
+            return await self._poll_spool(feed, state, bound)
         started = time.perf_counter()
         try:
             result = await self.fetcher.fetch(state.effective_url or state.url, etag=state.etag,
@@ -250,17 +247,18 @@ class Poller:
         state = self._with_missed(feed, state, [MissedPage(missed, now)] if missed else [], bound)
         return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
-    async def _poll_spool(self, feed: FeedConfig, directory: Path, state: FeedState, bound: Logger) -> PollOutcome:
-        """Publish the items of each settled file in the directory, then move the file on."""
+    async def _poll_spool(self, feed: FeedConfig, state: FeedState, bound: Logger) -> PollOutcome:
+        """Publish the items of each settled file in the directory, then move the file on (or remember it)."""
         try:
-            waiting = await self._off_loop(settled_files, directory, self.spool_settle_seconds)
-            published = 0
-            for file in waiting.files:
-                decision = await self._spooled_file(feed, file, bound)
-                if decision is not None:
-                    state = self._learned(state, decision, self.clock())
-                    published += len(decision.fresh)
-        except SpoolError as error:
+            async with self._spool(feed) as spool:
+                waiting = await spool.waiting()
+                published = 0
+                for file in waiting.files:
+                    decision = await self._spooled_file(feed, spool, file, bound)
+                    if decision is not None:
+                        state = self._learned(state, decision, self.clock())
+                        published += len(decision.fresh)
+        except (SpoolError, SftpError, FetchError) as error:
             return self._failed(feed, state, error, bound)
         except Exception as error:  # the broker is down or refused: the file stays, read again next time
             return self._failed(feed, state, error, bound, kind="publish_error")
@@ -271,22 +269,33 @@ class Poller:
             bound.info("spool_read", files=len(waiting.files), published=published, more=waiting.more)
         return PollOutcome(feed.id, "ok" if waiting.files else "not_modified", published)
 
-    async def _spooled_file(self, feed: FeedConfig, file: SpooledFile, bound: Logger) -> Decision | None:
+    @asynccontextmanager
+    async def _spool(self, feed: FeedConfig) -> AsyncIterator[Spool[Any]]:
+        if feed.directory is not None:
+            yield DirectorySpool(feed.directory, self.spool_settle_seconds, self._off_loop)
+            return
+        async with sftp_spool(feed, self.fetcher, self.store, known_hosts=self.sftp_known_hosts,
+                              settle_seconds=self.spool_settle_seconds, off_loop=self._off_loop,
+                              clock=self.clock) as remote:
+            yield remote
+
+    async def _spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File,
+                            bound: Logger) -> Decision | None:
         """The decision on one file's items once published; None when the file was set aside as failed."""
         try:
-            body = await self._off_loop(read_spooled, file, self.fetcher.limits.max_body_bytes)
+            body = await spool.read(file, self.fetcher.limits.max_body_bytes)
             metrics.FETCHED_BYTES.labels(feed.id).inc(len(body))
             result = FetchResult(status=200, final_url=str(feed.url), body=body)
             parsed = await self._off_loop(self._parse, feed, result, self.clock())
         except FileNotFoundError:
             return None  # taken away between listing and reading: nothing of it to handle
         except (FeedParseError, UnusableFileError) as error:
-            await self._off_loop(mark_failed, file, f"{type(error).__name__}: {error}")
+            await spool.failed(file, f"{type(error).__name__}: {error}")
             metrics.SPOOLED_FILES.labels(feed.id, "failed").inc()
-            bound.warning("spooled_file_failed", file=file.path.name, error=str(error)[:300])
+            bound.warning("spooled_file_failed", file=file.name, error=str(error)[:300])
             return None
         decision = await self._publish_items(feed, parsed.items)
-        await self._off_loop(mark_processed, file)
+        await spool.processed(file)
         metrics.SPOOLED_FILES.labels(feed.id, "processed").inc()
         return decision
 

@@ -46,6 +46,9 @@ class PollerSettings(CommonSettings):
     spool_settle_seconds: float = Field(
         5.0, ge=0, description="Spool directory feeds: a file is read once it has not changed for this long, so "
         "an upload in progress is not read half-written")
+    sftp_known_hosts: Path | None = Field(
+        None, description="SFTP feeds: the OpenSSH known_hosts file their servers' host keys must be in "
+        "(default ~/.ssh/known_hosts); an unknown or changed key refuses the connection")
     websub_callback_url: str | None = Field(
         None, description="Public base URL of the WebSub callback (…/<feed id> is appended); unset: no WebSub")
     websub_host: str = "0.0.0.0"  # hubs call in from outside

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 PROCESSED, FAILED = "processed", "failed"
 #: Files taken per poll; when more are waiting the feed is polled again at once.
@@ -37,20 +39,76 @@ class FileTooLargeError(UnusableFileError):
     """A spooled file is larger than a fetched body may be."""
 
 
+class NamedFile(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+File = TypeVar("File", bound=NamedFile)
+
+
+@dataclass(frozen=True)
+class Waiting(Generic[File]):
+    files: list[File]
+    more: bool  # settled files beyond MAX_FILES_PER_POLL wait for the next poll
+
+
+class Spool(Protocol[File]):
+    """Where a spool feed's files wait: a local directory here, or an SFTP server's (``sftp.py``)."""
+
+    async def waiting(self) -> Waiting[File]:
+        """The files to read now, oldest first; SpoolError (or a FetchError) when they cannot be listed."""
+
+    async def read(self, file: File, max_bytes: int) -> bytes:
+        """The file's bytes; FileNotFoundError when it went away since it was listed, UnusableFileError
+        when it cannot be used as it is."""
+
+    async def processed(self, file: File) -> None:
+        """The file's items were published: it is not to be read again."""
+
+    async def failed(self, file: File, reason: str) -> None:
+        """The file is no document wirefeed reads: set aside, with the reason, and not read again."""
+
+
 @dataclass(frozen=True)
 class SpooledFile:
     path: Path
     size: int
 
+    @property
+    def name(self) -> str:
+        return self.path.name
 
-@dataclass(frozen=True)
-class Waiting:
-    files: list[SpooledFile]
-    more: bool  # settled files beyond MAX_FILES_PER_POLL wait for the next poll
+
+OffLoop = Callable[..., Awaitable[Any]]
+
+
+class DirectorySpool:
+    """A local spool directory: a file handled moves to ``processed/`` or ``failed/``. The file system calls
+    block, so they run through ``off_loop`` (the poller's threads)."""
+
+    def __init__(self, directory: Path, settle_seconds: float, off_loop: OffLoop) -> None:
+        self.directory = directory
+        self.settle_seconds = settle_seconds
+        self._off_loop = off_loop
+
+    async def waiting(self) -> Waiting[SpooledFile]:
+        waiting: Waiting[SpooledFile] = await self._off_loop(settled_files, self.directory, self.settle_seconds)
+        return waiting
+
+    async def read(self, file: SpooledFile, max_bytes: int) -> bytes:
+        body: bytes = await self._off_loop(read_spooled, file, max_bytes)
+        return body
+
+    async def processed(self, file: SpooledFile) -> None:
+        await self._off_loop(mark_processed, file)
+
+    async def failed(self, file: SpooledFile, reason: str) -> None:
+        await self._off_loop(mark_failed, file, reason)
 
 
 def settled_files(directory: Path, settle_seconds: float, *, limit: int = MAX_FILES_PER_POLL,
-                  now: float | None = None) -> Waiting:
+                  now: float | None = None) -> Waiting[SpooledFile]:
     """The regular files of the directory left alone for ``settle_seconds``, oldest first.
 
     Hidden files, in-progress names and symbolic links (which could point anywhere) are left out.
@@ -72,9 +130,12 @@ def settled_files(directory: Path, settle_seconds: float, *, limit: int = MAX_FI
 
 
 def _skipped(entry: os.DirEntry[str]) -> bool:
-    name = entry.name
-    return (name.startswith((".", "~")) or name.lower().endswith(_IN_PROGRESS_SUFFIXES)
-            or not entry.is_file(follow_symlinks=False))
+    return skipped_name(entry.name) or not entry.is_file(follow_symlinks=False)
+
+
+def skipped_name(name: str) -> bool:
+    """Hidden files, editors' leftovers and names of uploads still in progress."""
+    return name.startswith((".", "~")) or name.lower().endswith(_IN_PROGRESS_SUFFIXES)
 
 
 def read_spooled(file: SpooledFile, max_bytes: int) -> bytes:
@@ -87,8 +148,12 @@ def read_spooled(file: SpooledFile, max_bytes: int) -> bytes:
     except OSError as error:
         raise UnusableFileError(f"cannot read {file.path.name}: {error.strerror or error}") from error
     if len(body) > max_bytes:
-        raise FileTooLargeError(f"{file.path.name} is larger than {max_bytes} bytes (WIREFEED_MAX_BODY_BYTES)")
+        raise too_large(file.name, max_bytes)
     return body
+
+
+def too_large(name: str, max_bytes: int) -> FileTooLargeError:
+    return FileTooLargeError(f"{name} is larger than {max_bytes} bytes (WIREFEED_MAX_BODY_BYTES)")
 
 
 def mark_processed(file: SpooledFile) -> Path:

@@ -106,3 +106,16 @@ def test_check_notes_a_spool_directory_it_cannot_use_without_failing(tmp_path: P
     out, err = capsys.readouterr()
     assert out == "ok: 2 feed(s)\n"
     assert f"note: dpa: {tmp_path}/not-mounted is not a directory" in err and "afp" not in err
+
+
+def test_check_notes_sftp_feeds_without_a_known_hosts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "feeds:\n  - id: dpa\n    url: sftp://wire@sftp.example.com/out/\n"
+                           "    auth: {type: basic, username: wire, password_env: DPA_PASSWORD}\n")
+    monkeypatch.setenv("DPA_PASSWORD", "secret")
+    monkeypatch.setenv("WIREFEED_SFTP_KNOWN_HOSTS", str(tmp_path / "known_hosts"))
+    assert cli(["feeds", "check", str(path)]) == 0
+    assert f"against {tmp_path}/known_hosts, which this process cannot read" in capsys.readouterr().err
+    (tmp_path / "known_hosts").write_text("")
+    assert cli(["feeds", "check", str(path)]) == 0
+    assert capsys.readouterr().err == ""

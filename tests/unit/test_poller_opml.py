@@ -91,11 +91,13 @@ def test_spool_directories_are_left_out_of_an_export_and_named(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     feeds_file = tmp_path / "feeds.yaml"
     feeds_file.write_text("feeds:\n  - id: afp\n    url: file:///var/spool/wire/afp/\n"
-                          "  - id: web\n    url: https://example.com/feed.xml\n")
+                          "  - id: web\n    url: https://example.com/feed.xml\n"
+                          "  - id: dpa\n    url: sftp://wire@sftp.example.com/out/\n"
+                          "    auth: {type: basic, username: wire, password_env: DPA_PASSWORD}\n")
     assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
     out, err = capsys.readouterr()
     assert [entry.url for entry in parse_opml(out.encode())] == ["https://example.com/feed.xml"]
-    assert "left out spool directories: afp" in err
+    assert "left out spool directories (local or SFTP): afp, dpa" in err
 
 
 def test_what_is_not_opml_is_refused() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from services.poller import service, spool
+from services.poller import spool
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
@@ -223,11 +223,11 @@ async def test_a_file_whose_move_failed_is_read_again_and_publishes_nothing_twic
     def cannot_move(file: SpooledFile) -> Path:
         raise SpoolError(f"cannot move {file.path.name} to processed: Read-only file system")
 
-    monkeypatch.setattr(service, "mark_processed", cannot_move)
+    monkeypatch.setattr(spool, "mark_processed", cannot_move)
     published = Published()
     assert await poll(spool_dir, store, published) == "spool_error"
     assert len(published) == 1 and names(spool_dir) == [EFE_NITF]
-    monkeypatch.setattr(service, "mark_processed", spool.mark_processed)
+    monkeypatch.undo()
     assert await poll(spool_dir, store, published) == "ok"
     assert len(published) == 1 and names(spool_dir) == ["processed"]
 
@@ -240,7 +240,7 @@ async def test_a_missing_directory_fails_the_feed_which_backs_off(tmp_path: Path
 
 async def test_a_backlog_larger_than_one_poll_is_polled_again_at_once(spool_dir: Path, store: PollerStore,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "settled_files", functools.partial(spool.settled_files, limit=1))
+    monkeypatch.setattr(spool, "settled_files", functools.partial(spool.settled_files, limit=1))
     deliver(spool_dir, EFE_NITF, age=90)
     deliver(spool_dir, AFP_NEWSML1, age=60)
     published = Published()
@@ -256,5 +256,5 @@ def test_a_spool_feed_is_a_local_directory_without_http_settings() -> None:
     assert FeedConfig(id="web", url="https://example.com/feed").directory is None
     with pytest.raises(ValueError, match="on this machine"):
         FeedConfig(id="afp", url="file://fileserver/wire/afp/")
-    with pytest.raises(ValueError, match="takes neither"):
+    with pytest.raises(ValueError, match="takes none"):
         FeedConfig(id="afp", url="file:///var/spool/wire/afp/", headers={"X-Key": "1"})

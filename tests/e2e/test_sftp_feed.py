@@ -1,0 +1,71 @@
+"""Wire copy collected from an agency's SFTP server (a real one on 127.0.0.1), through the whole pipeline on
+real Kafka, and again after a restart."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from services.core.supervise import Pipeline, metric_total, scrape
+from tests.helpers import CORPUS, pipeline_env, stored_articles, wait_for
+from tests.sftp_server import running_sftp_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+FIXTURES = CORPUS / "superdesk-core" / "tests" / "io" / "fixtures"
+
+
+def stored(port: int) -> float:
+    return metric_total(scrape(port), "wirefeed_sink_rows_written_total", outcome="inserted")
+
+
+def polls(port: int, outcome: str) -> float:
+    return metric_total(scrape(port), "wirefeed_poller_fetches_total", outcome=outcome)
+
+
+def test_files_on_an_sftp_server_are_stored_once_across_a_restart(
+        kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, tmp_path: Path) -> None:
+    outgoing = tmp_path / "server" / "outgoing"
+    outgoing.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "tag_reuters.com_2014_newsml_KBN0FL0NM_version_10", outgoing / "KBN0FL0NM_10")
+    shutil.copyfile(FIXTURES / "efe_nitf.xml", outgoing / "22751909.xml")
+    with running_sftp_server(tmp_path / "server", passwords={"newsroom": "s3cret"}) as server:
+        feeds_file = tmp_path / "feeds.yaml"
+        feeds_file.write_text(
+            f"feeds:\n  - id: agency-sftp\n    url: {server.url('/outgoing/', user='newsroom')}\n    interval: 1\n"
+            "    auth: {type: basic, username: newsroom, password_env: AGENCY_SFTP_PASSWORD}\n")
+        env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file, WIREFEED_SPOOL_SETTLE_SECONDS="0.5",
+                           WIREFEED_SFTP_KNOWN_HOSTS=str(server.known_hosts(tmp_path)),
+                           AGENCY_SFTP_PASSWORD="s3cret")
+        pipeline = Pipeline(env).start()
+        try:
+            pipeline.wait_ready(timeout=90)
+            wait_for(lambda: stored(pipeline.port("sink")) >= 2, timeout=90, message="the two stories stored")
+            shutil.copyfile(FIXTURES / "afp.xml", outgoing / "TX-PAR-FXW86.xml")  # uploaded while running
+            wait_for(lambda: stored(pipeline.port("sink")) >= 3, timeout=60, message="the third story stored")
+            first_codes = pipeline.stop()
+        finally:
+            pipeline.stop()
+        downloads = list(server.opened)
+
+        pipeline = Pipeline(env).start()  # the same state: nothing is read or stored again
+        try:
+            pipeline.wait_ready(timeout=90)
+            poller_port = pipeline.port("poller")
+            wait_for(lambda: polls(poller_port, "not_modified") >= 2, timeout=60, message="two polls after restart")
+            sink_rows = stored(pipeline.port("sink"))
+            second_codes = pipeline.stop()
+        finally:
+            pipeline.stop()
+
+    assert first_codes == second_codes == {"poller": 0, "normalizer": 0, "sink": 0}
+    assert sorted(downloads) == ["22751909.xml", "KBN0FL0NM_10", "TX-PAR-FXW86.xml"]
+    assert server.opened == downloads and sink_rows == 0
+    assert sorted(p.name for p in outgoing.iterdir()) == ["22751909.xml", "KBN0FL0NM_10", "TX-PAR-FXW86.xml"]
+    articles = stored_articles(sqlite_url)
+    assert sorted(a.title for a in articles) == ["Confident Assad launches new term in stronger position",
+                                                  "Honduran president announces Cabinet changes",
+                                                  "Sweden court accepts receivership for Saab carmaker"]
+    assert {a.feed_id for a in articles} == {"agency-sftp"}
