@@ -179,9 +179,9 @@ def _feeds_preview(args: argparse.Namespace) -> int:
         print(f"wirefeed feeds preview: {source.id} is the spool directory {source.directory}: preview one of "
               f"its files (wirefeed feeds preview {source.directory}/FILE)", file=sys.stderr)
         return 2
-    if not isinstance(source, str) and source.is_sftp:
-        print(f"wirefeed feeds preview: {source.id} is an SFTP server's directory: preview one of its files "
-              "once downloaded (wirefeed feeds preview FILE)", file=sys.stderr)
+    if not isinstance(source, str) and source.is_remote_directory:
+        print(f"wirefeed feeds preview: {source.id} is a directory on the agency's {source.url.scheme.upper()} "
+              "server: preview one of its files once downloaded (wirefeed feeds preview FILE)", file=sys.stderr)
         return 2
     return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC))
 

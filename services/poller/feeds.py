@@ -174,6 +174,8 @@ _ITEM_FIELDS: dict[str, Callable[[RawItem], list[str | None]]] = {
 
 #: As pydantic's HttpUrl, and browsers before it, allow.
 MAX_URL_CHARS = 2083
+_FTP_SCHEMES = ("ftp", "ftps")
+_REMOTE_SCHEMES = ("sftp", *_FTP_SCHEMES)
 
 
 class FeedConfig(BaseModel):
@@ -181,7 +183,8 @@ class FeedConfig(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     # file:///path/ names a spool directory that wire copy is delivered into (see spool.py), and
-    # sftp://user@host/path/ a directory an agency's SFTP server keeps it in (see sftp.py).
+    # sftp://user@host/path/ or ftp(s)://user@host/path/ a directory an agency's server keeps it in
+    # (see remote.py).
     url: AnyUrl
     format: FeedFormat | None = None
     title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
@@ -216,9 +219,18 @@ class FeedConfig(BaseModel):
         return self.url.scheme == "sftp"
 
     @property
+    def is_ftp(self) -> bool:
+        return self.url.scheme in _FTP_SCHEMES
+
+    @property
+    def is_remote_directory(self) -> bool:
+        """Whether the feed is a directory on an agency's server (SFTP, FTP), read without moving anything."""
+        return self.url.scheme in _REMOTE_SCHEMES
+
+    @property
     def is_spool(self) -> bool:
         """Whether the feed is a directory of files, one document each, rather than a feed fetched over HTTP."""
-        return self.url.scheme in ("file", "sftp")
+        return self.url.scheme == "file" or self.is_remote_directory
 
     @field_validator("url")
     @classmethod
@@ -227,15 +239,15 @@ class FeedConfig(BaseModel):
             if url.host not in (None, "", "localhost"):
                 raise ValueError("a spool directory must be on this machine: file:///path/")
             return url
-        if url.scheme == "sftp":
+        if url.scheme in _REMOTE_SCHEMES:
             if not url.host:
-                raise ValueError("an SFTP feed names its server: sftp://user@host/path/")
+                raise ValueError(f"a {url.scheme} feed names its server: {url.scheme}://user@host/path/")
             if url.password is not None:  # the feeds file is no place for a secret: auth reads it
-                raise ValueError("an SFTP feed's password goes in its auth (password_env or password_file), "
-                                 "not in the URL")
+                raise ValueError(f"a {url.scheme} feed's password goes in its auth (password_env or "
+                                 "password_file), not in the URL")
         elif url.scheme not in ("http", "https"):
             raise ValueError("feed URLs must be http or https (or file:///path/ for a spool directory, "
-                             "sftp://user@host/path/ for an SFTP server's)")
+                             "sftp://, ftps:// or ftp://user@host/path/ for a directory on a server)")
         if len(str(url)) > MAX_URL_CHARS:
             raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url
@@ -247,11 +259,14 @@ class FeedConfig(BaseModel):
         if self.is_spool and self.headers:
             raise ValueError("headers are for HTTP; a spool directory feed takes none")
         if self.directory is not None and self.auth:
-            raise ValueError("auth is for HTTP and SFTP; a spool directory feed takes none")
+            raise ValueError("auth is for HTTP, SFTP and FTP; a spool directory feed takes none")
         if self.is_sftp and not isinstance(self.auth, BasicAuth | SshKeyAuth):
             raise ValueError("an SFTP feed signs in with auth of type basic (a password) or ssh_key")
-        if self.is_sftp and self.url.username and self.url.username != getattr(self.auth, "username", None):
-            raise ValueError("the SFTP URL's user and the auth's username differ")
+        if self.is_ftp and self.auth is not None and not isinstance(self.auth, BasicAuth):
+            raise ValueError("an FTP feed signs in with auth of type basic, or anonymously without auth")
+        if (self.is_remote_directory and self.url.username
+                and self.url.username != getattr(self.auth, "username", None)):
+            raise ValueError("the URL's user and the auth's username differ")
         if not self.is_sftp and isinstance(self.auth, SshKeyAuth):
             raise ValueError("auth of type ssh_key is for SFTP feeds (sftp://user@host/path/)")
         return self

@@ -113,6 +113,8 @@ class Fetcher:
                  ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
         self.limits = limits
         self.resolver: Resolver = resolver or resolve
+        # For TLS outside HTTP (FTPS feeds): the system's trust store, or the one tests give.
+        self.tls_context = ssl_context or ssl.create_default_context()
         self._proxied = bool(proxy)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.

@@ -5,7 +5,8 @@ from prometheus_client import Counter, Gauge, Histogram
 FETCHES = Counter(
     "wirefeed_poller_fetches_total",
     "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
-    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error, sftp_error)",
+    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error, sftp_error, "
+    "ftp_error)",
     ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(
@@ -81,9 +82,9 @@ SEEN_ITEMS_FORGOTTEN = Counter(
 )
 SPOOLED_FILES = Counter(
     "wirefeed_poller_spooled_files_total",
-    "Files read from spool directory and SFTP feeds, by result: processed (items published; moved to processed/, "
-    "or remembered on SFTP) or failed (not a document wirefeed reads, or too large; moved to failed/ with the "
-    "reason beside it, or remembered and logged on SFTP)",
+    "Files read from spool directory, SFTP and FTP feeds, by result: processed (items published; moved to "
+    "processed/, or remembered on a server) or failed (not a document wirefeed reads, or too large; moved to "
+    "failed/ with the reason beside it, or remembered and logged on a server)",
     ["feed", "result"],
 )
 

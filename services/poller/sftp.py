@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -26,20 +24,21 @@ from urllib.parse import unquote
 
 import asyncssh
 
+from services.poller import remote
 from services.poller.feeds import BasicAuth, FeedConfig, SshKeyAuth
 from services.poller.fetch import Fetcher
-from services.poller.spool import MAX_FILES_PER_POLL, UnusableFileError, Waiting, skipped_name, too_large
+from services.poller.remote import (
+    ListingTooLongError,
+    RemoteFile,
+    RemoteSpool,
+    listed_file,
+    remote_directory,
+)
+from services.poller.spool import UnusableFileError, too_large
 from services.poller.state import PollerStore
 
 # asyncssh reports every connection, channel and request at INFO: the poller logs what matters itself.
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
-
-#: Files read are remembered among the feed's seen items under this prefix (no feed's item ids carry it).
-SEEN_PREFIX = "sftp-file:"
-#: Directory entries a listing may hold: a server that lists more (hostile, or never cleared) is refused
-#: rather than held in memory whole.
-MAX_LISTED = 100_000
-
 
 class SftpError(Exception):
     """The server refused the login or its host key, or the directory cannot be listed or read."""
@@ -47,50 +46,16 @@ class SftpError(Exception):
     kind = "sftp_error"
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    name: str
-    size: int
-    modified: int  # seconds since the epoch, by the server's clock
-
-    @property
-    def seen_id(self) -> str:
-        return SEEN_PREFIX + self.name
-
-    @property
-    def version(self) -> str:
-        return f"{self.size}:{self.modified}"
-
-
-class SftpSpool:
-    """An SFTP server's directory as a spool: files handled are remembered, not moved."""
+class SftpSpool(RemoteSpool):
+    """An SFTP server's directory as a spool."""
 
     def __init__(self, client: asyncssh.SFTPClient, directory: str, feed_id: str, store: PollerStore, *,
-                 settle_seconds: float, timeout: float, off_loop: Callable[..., Awaitable[Any]],
-                 clock: Callable[[], datetime]) -> None:
+                 timeout: float, **options: Any) -> None:
+        super().__init__(directory, feed_id, store, **options)
         self.client = client
-        self.directory = directory
-        self.feed_id = feed_id
-        self.store = store
-        self.settle_seconds = settle_seconds
         self.timeout = timeout
-        self._off_loop = off_loop
-        self._clock = clock
 
-    async def waiting(self) -> Waiting[RemoteFile]:
-        """The settled files not read before in this version, oldest first."""
-        listed = await self._listed()
-        known: dict[str, str] = await self._off_loop(self.store.known_hashes, self.feed_id,
-                                                     [file.seen_id for file in listed])
-        # Files still listed are remembered for as long as the server keeps them (seen-items retention).
-        await self._remember([], [file.seen_id for file in listed if file.seen_id in known])
-        now = time.time()
-        unread = sorted((file for file in listed
-                         if known.get(file.seen_id) != file.version and now - file.modified >= self.settle_seconds),
-                        key=lambda file: (file.modified, file.name))
-        return Waiting(unread[:MAX_FILES_PER_POLL], len(unread) > MAX_FILES_PER_POLL)
-
-    async def _listed(self) -> list[RemoteFile]:
+    async def listed(self) -> list[RemoteFile]:
         files: list[RemoteFile] = []
         entries = 0
         with _sftp_errors(f"cannot list {self.directory or '~'}"):
@@ -101,8 +66,8 @@ class SftpSpool:
                 async with aclosing(listing) as names:  # typed as an iterator, written as a generator
                     async for name in names:
                         entries += 1
-                        if entries > MAX_LISTED:
-                            raise SftpError(f"{self.directory or '~'} lists more than {MAX_LISTED} entries")
+                        if entries > remote.MAX_LISTED:
+                            raise ListingTooLongError(self.directory or "~")
                         if (file := _regular_file(name)) is not None:
                             files.append(file)
         return files
@@ -125,18 +90,6 @@ class SftpSpool:
             raise too_large(file.name, max_bytes)
         return body
 
-    async def processed(self, file: RemoteFile) -> None:
-        await self._remember([file], [])
-
-    async def failed(self, file: RemoteFile, reason: str) -> None:
-        # The server's directory is not ours to write the reason into: the poller logs and counts it.
-        await self._remember([file], [])
-
-    async def _remember(self, read: list[RemoteFile], listed: list[str]) -> None:
-        if read or listed:
-            await self._off_loop(self.store.mark_published, self.feed_id,
-                                 [(file.seen_id, file.version) for file in read], self._clock(), listed)
-
 
 @asynccontextmanager
 async def sftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, known_hosts: Path | None,
@@ -158,16 +111,10 @@ async def sftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
     try:
         with _sftp_errors(f"{host} offers no SFTP"):
             client = await connection.start_sftp_client()
-        yield SftpSpool(client, remote_directory(feed), feed.id, store, settle_seconds=settle_seconds,
-                        timeout=limits.total_timeout, off_loop=off_loop, clock=clock)
+        yield SftpSpool(client, remote_directory(unquote(feed.url.path or "/")), feed.id, store,
+                        timeout=limits.total_timeout, settle_seconds=settle_seconds, off_loop=off_loop, clock=clock)
     finally:
         connection.close()
-
-
-def remote_directory(feed: FeedConfig) -> str:
-    """The directory the URL names: absolute, or relative to the login's home after ``/~/``."""
-    path = unquote(feed.url.path or "/")
-    return path[3:] if path.startswith("/~/") else "" if path == "/~" else path
 
 
 def _credentials(feed: FeedConfig) -> dict[str, Any]:
@@ -181,11 +128,10 @@ def _credentials(feed: FeedConfig) -> dict[str, Any]:
 
 
 def _regular_file(name: asyncssh.SFTPName) -> RemoteFile | None:
-    filename, attrs = str(name.filename), name.attrs
-    # Folders, links (which could point anywhere) and uploads in progress are left alone.
-    if attrs.type != asyncssh.FILEXFER_TYPE_REGULAR or skipped_name(filename):
+    # Folders and links (which could point anywhere) are left alone.
+    if name.attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:
         return None
-    return RemoteFile(filename, attrs.size or 0, int(attrs.mtime or 0))
+    return listed_file(str(name.filename), name.attrs.size, name.attrs.mtime)
 
 
 @contextmanager

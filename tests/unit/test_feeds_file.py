@@ -31,7 +31,7 @@ feeds:
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
-    ("feeds:\n  - id: a\n    url: ftp://example.com/x\n", "feeds.0.url"),
+    ("feeds:\n  - id: a\n    url: gopher://example.com/x\n", "feeds.0.url"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n  - id: a\n    url: https://x.example/b\n", "more than once"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    interval: -5\n", "feeds.0.interval"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    color: red\n", "feeds.0.color"),

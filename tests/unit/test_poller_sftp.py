@@ -15,11 +15,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.cli import main as cli
-from services.poller import sftp
+from services.poller import remote
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.remote import remote_directory
 from services.poller.service import Poller
-from services.poller.sftp import remote_directory
 from services.poller.state import FeedState, PollerStore
 from tests.sftp_server import SftpServer, running_sftp_server
 from tests.unit.test_poller_service import Published
@@ -40,7 +40,12 @@ def outgoing(server: SftpServer) -> Path:
 
 
 def deliver(server: SftpServer, name: str, *, age: float = 60.0, content: bytes | None = None) -> Path:
-    target = outgoing(server) / name
+    return deliver_to(outgoing(server), name, age=age, content=content)
+
+
+def deliver_to(folder: Path, name: str, *, age: float, content: bytes | None) -> Path:
+    """A corpus file (or ``content``) as the agency's upload leaves it, last written ``age`` seconds ago."""
+    target = folder / name
     if content is None:
         shutil.copyfile(FIXTURES / name, target)
     else:
@@ -63,7 +68,13 @@ def sftp_feed(server: SftpServer, *, path: str = "/outgoing/", password: str = P
 async def poll(server: SftpServer, store: PollerStore, published: Published, feed: FeedConfig, *,
                known_hosts: Path, allow_private: bool = True, max_bytes: int = 16 * 1024 * 1024) -> str:
     fetcher = Fetcher(FetchLimits(allow_private_networks=allow_private, max_body_bytes=max_bytes))
-    poller = Poller([feed], store, fetcher, published, spool_settle_seconds=5, sftp_known_hosts=known_hosts)
+    return await poll_once(feed, store, fetcher, published, sftp_known_hosts=known_hosts)
+
+
+async def poll_once(feed: FeedConfig, store: PollerStore, fetcher: Fetcher, published: Published,
+                    **options: Any) -> str:
+    """One poll of the feed by a new poller (as after a restart), spooled files taken once 5 s old."""
+    poller = Poller([feed], store, fetcher, published, spool_settle_seconds=5, **options)
     poller.load_states()
     try:
         return (await poller.poll(feed)).outcome
@@ -164,7 +175,7 @@ async def test_a_key_login_and_a_directory_relative_to_home(tmp_path: Path, stor
         feed = sftp_feed(server, path="/~/outgoing/",
                          auth={"type": "ssh_key", "username": "afp", "key_file": str(key_file)})
         published = Published()
-        assert remote_directory(feed) == "outgoing/"
+        assert remote_directory("/~/outgoing/") == "outgoing/" and remote_directory("/out/") == "/out/"
         assert await poll(server, store, published, feed, known_hosts=server.known_hosts(tmp_path)) == "ok"
         assert server.logins == ["afp"] and [item.title for item in published] == [
             "Sweden court accepts receivership for Saab carmaker"]
@@ -245,7 +256,7 @@ def test_preview_of_a_spool_feed_points_at_its_files(tmp_path: Path, monkeypatch
     monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds_file))
     monkeypatch.setenv("DPA_PASSWORD", "secret")
     assert cli(["feeds", "preview", "--feed", "dpa"]) == 2
-    assert "dpa is an SFTP server's directory" in capsys.readouterr().err
+    assert "dpa is a directory on the agency's SFTP server" in capsys.readouterr().err
     assert cli(["feeds", "preview", "--feed", "afp"]) == 2
     assert "wirefeed feeds preview /var/spool/wire/afp/FILE" in capsys.readouterr().err
 
@@ -253,10 +264,10 @@ def test_preview_of_a_spool_feed_points_at_its_files(tmp_path: Path, monkeypatch
 async def test_a_listing_beyond_the_bound_is_refused_not_held(server: SftpServer, store: PollerStore,
                                                               known_hosts: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sftp, "MAX_LISTED", 3)
+    monkeypatch.setattr(remote, "MAX_LISTED", 3)
     for n in range(4):
         deliver(server, f"{n}.xml", content=b"<x/>")
     feed, published = sftp_feed(server), Published()
-    assert await poll(server, store, published, feed, known_hosts=known_hosts) == "sftp_error"
+    assert await poll(server, store, published, feed, known_hosts=known_hosts) == "spool_error"
     assert "lists more than 3 entries" in (state_of(store, feed).last_error or "")
     assert not server.opened and not published

@@ -1,16 +1,19 @@
-"""Wire copy collected from an agency's SFTP server (a real one on 127.0.0.1), through the whole pipeline on
-real Kafka, and again after a restart."""
+"""Wire copy collected from an agency's SFTP or FTPS server (a real one on 127.0.0.1), through the whole
+pipeline on real Kafka, and again after a restart."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from services.core.supervise import Pipeline, metric_total, scrape
+from tests.ftp_server import FtpServer, running_ftp_server
 from tests.helpers import CORPUS, pipeline_env, stored_articles, wait_for
-from tests.sftp_server import running_sftp_server
+from tests.sftp_server import SftpServer, running_sftp_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -25,20 +28,31 @@ def polls(port: int, outcome: str) -> float:
     return metric_total(scrape(port), "wirefeed_poller_fetches_total", outcome=outcome)
 
 
-def test_files_on_an_sftp_server_are_stored_once_across_a_restart(
-        kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, tmp_path: Path) -> None:
+@contextmanager
+def agency_server(protocol: str, root: Path, folder: Path) -> Iterator[tuple[SftpServer | FtpServer, dict[str, str]]]:
+    """The agency's server, and the settings with which the poller trusts it."""
+    if protocol == "sftp":
+        with running_sftp_server(root, passwords={"newsroom": "s3cret"}) as sftp:
+            yield sftp, {"WIREFEED_SFTP_KNOWN_HOSTS": str(sftp.known_hosts(folder))}
+    else:  # FTPS, its certificate trusted the way an operator trusts a private CA: OpenSSL's SSL_CERT_FILE
+        with running_ftp_server(root, passwords={"newsroom": "s3cret"}, tls_folder=folder) as ftps:
+            yield ftps, {"SSL_CERT_FILE": str(folder / "ftp-cert.pem")}
+
+
+@pytest.mark.parametrize("protocol", ["sftp", "ftps"])
+def test_files_on_an_agency_server_are_stored_once_across_a_restart(
+        protocol: str, kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, tmp_path: Path) -> None:
     outgoing = tmp_path / "server" / "outgoing"
     outgoing.mkdir(parents=True)
     shutil.copyfile(FIXTURES / "tag_reuters.com_2014_newsml_KBN0FL0NM_version_10", outgoing / "KBN0FL0NM_10")
     shutil.copyfile(FIXTURES / "efe_nitf.xml", outgoing / "22751909.xml")
-    with running_sftp_server(tmp_path / "server", passwords={"newsroom": "s3cret"}) as server:
+    with agency_server(protocol, tmp_path / "server", tmp_path) as (server, trust):
         feeds_file = tmp_path / "feeds.yaml"
         feeds_file.write_text(
-            f"feeds:\n  - id: agency-sftp\n    url: {server.url('/outgoing/', user='newsroom')}\n    interval: 1\n"
-            "    auth: {type: basic, username: newsroom, password_env: AGENCY_SFTP_PASSWORD}\n")
+            f"feeds:\n  - id: agency\n    url: {server.url('/outgoing/', user='newsroom')}\n    interval: 1\n"
+            "    auth: {type: basic, username: newsroom, password_env: AGENCY_PASSWORD}\n")
         env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file, WIREFEED_SPOOL_SETTLE_SECONDS="0.5",
-                           WIREFEED_SFTP_KNOWN_HOSTS=str(server.known_hosts(tmp_path)),
-                           AGENCY_SFTP_PASSWORD="s3cret")
+                           AGENCY_PASSWORD="s3cret", **trust)
         pipeline = Pipeline(env).start()
         try:
             pipeline.wait_ready(timeout=90)
@@ -68,4 +82,4 @@ def test_files_on_an_sftp_server_are_stored_once_across_a_restart(
     assert sorted(a.title for a in articles) == ["Confident Assad launches new term in stronger position",
                                                   "Honduran president announces Cabinet changes",
                                                   "Sweden court accepts receivership for Saab carmaker"]
-    assert {a.feed_id for a in articles} == {"agency-sftp"}
+    assert {a.feed_id for a in articles} == {"agency"}

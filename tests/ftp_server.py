@@ -1,0 +1,111 @@
+"""A real FTP server on 127.0.0.1 for tests (pyftpdlib, serving a local folder), plain or with explicit
+TLS (a certificate made for 127.0.0.1 and trusted only by the context the test gives the poller).
+
+It runs in a thread of its own and records the logins it accepted and the files downloaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import ssl
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+with warnings.catch_warnings():  # on Python 3.11 pyftpdlib runs on asyncore, which warns it is deprecated
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+    from pyftpdlib.servers import FTPServer as _Server
+
+logging.getLogger("pyftpdlib").setLevel(logging.WARNING)  # a line per command otherwise
+
+
+@dataclass
+class FtpServer:
+    root: Path
+    port: int = 0
+    tls_context: ssl.SSLContext | None = None  # trusts the server's certificate (TLS servers only)
+    logins: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+
+    def url(self, path: str = "/", user: str = "wire") -> str:
+        return f"{'ftps' if self.tls_context else 'ftp'}://{user}@127.0.0.1:{self.port}{path}"
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) files for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "ftp-cert.pem", folder / "ftp-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool) -> type[FTPHandler]:
+    class Recording(base):  # type: ignore[valid-type, misc]
+        if not mlsd:  # as vsftpd: no MLSD, so listings take NLST, SIZE and MDTM
+            proto_cmds = {name: spec for name, spec in base.proto_cmds.items() if name not in ("MLSD", "MLST")}
+
+        def on_login(self, username: str) -> None:
+            server.logins.append(username)
+
+        def ftp_RETR(self, file: str) -> Any:  # noqa: N802 (pyftpdlib names its command handlers so)
+            server.opened.append(Path(file).name)
+            return super().ftp_RETR(file)
+
+    return Recording
+
+
+@contextmanager
+def running_ftp_server(root: Path, *, passwords: dict[str, str], tls_folder: Path | None = None,
+                       mlsd: bool = True) -> Iterator[FtpServer]:
+    server = FtpServer(root)
+    authorizer = DummyAuthorizer()
+    for user, password in passwords.items():
+        authorizer.add_user(user, password, str(root), perm="elr")  # read-only, as agencies' accounts are
+    handler = _handler(server, TLS_FTPHandler if tls_folder else FTPHandler, mlsd=mlsd)
+    handler.authorizer = authorizer
+    handler.banner = "wirefeed test FTP"
+    if tls_folder is not None:
+        cert_file, key_file = self_signed_certificate(tls_folder)
+        handler.certfile, handler.keyfile = str(cert_file), str(key_file)
+        handler.tls_control_required = handler.tls_data_required = True
+        server.tls_context = ssl.create_default_context(cafile=str(cert_file))
+    ftpd = _Server(("127.0.0.1", 0), handler)
+    server.port = ftpd.address[1]
+    stopping = threading.Event()
+
+    def serve() -> None:
+        while not stopping.is_set():
+            ftpd.ioloop.loop(0.05, blocking=False)
+        ftpd.close_all()
+
+    thread = threading.Thread(target=serve, name="ftp-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        stopping.set()
+        thread.join(30)
