@@ -6,8 +6,6 @@ It runs in a thread of its own and records the logins it accepted and the files 
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import logging
 import ssl
 import threading
@@ -18,10 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.certificates import self_signed_certificate
 
 with warnings.catch_warnings():  # on Python 3.11 pyftpdlib runs on asyncore, which warns it is deprecated
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -42,25 +37,6 @@ class FtpServer:
 
     def url(self, path: str = "/", user: str = "wire") -> str:
         return f"{'ftps' if self.tls_context else 'ftp'}://{user}@127.0.0.1:{self.port}{path}"
-
-
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """(certificate, key) files for 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                   .sign(key, hashes.SHA256()))
-    cert_file, key_file = folder / "ftp-cert.pem", folder / "ftp-key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
 
 
 def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool) -> type[FTPHandler]:

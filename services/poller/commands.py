@@ -180,8 +180,9 @@ def _feeds_preview(args: argparse.Namespace) -> int:
               f"its files (wirefeed feeds preview {source.directory}/FILE)", file=sys.stderr)
         return 2
     if not isinstance(source, str) and source.is_remote_directory:
-        print(f"wirefeed feeds preview: {source.id} is a directory on the agency's {source.url.scheme.upper()} "
-              "server: preview one of its files once downloaded (wirefeed feeds preview FILE)", file=sys.stderr)
+        place = "a mailbox" if source.is_imap else "a directory"
+        print(f"wirefeed feeds preview: {source.id} is {place} on a {source.url.scheme.upper()} server: preview "
+              "one of its files (or messages) once downloaded (wirefeed feeds preview FILE)", file=sys.stderr)
         return 2
     return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC))
 

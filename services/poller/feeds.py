@@ -175,7 +175,8 @@ _ITEM_FIELDS: dict[str, Callable[[RawItem], list[str | None]]] = {
 #: As pydantic's HttpUrl, and browsers before it, allow.
 MAX_URL_CHARS = 2083
 _FTP_SCHEMES = ("ftp", "ftps")
-_REMOTE_SCHEMES = ("sftp", *_FTP_SCHEMES)
+_IMAP_SCHEMES = ("imap", "imaps")
+_REMOTE_SCHEMES = ("sftp", *_FTP_SCHEMES, *_IMAP_SCHEMES)
 
 
 class FeedConfig(BaseModel):
@@ -183,8 +184,8 @@ class FeedConfig(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     # file:///path/ names a spool directory that wire copy is delivered into (see spool.py), and
-    # sftp://user@host/path/ or ftp(s)://user@host/path/ a directory an agency's server keeps it in
-    # (see remote.py).
+    # sftp://user@host/path/ or ftp(s)://user@host/path/ a directory an agency's server keeps it in, and
+    # imap(s)://user@host/MAILBOX a mailbox (see remote.py).
     url: AnyUrl
     format: FeedFormat | None = None
     title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
@@ -223,8 +224,13 @@ class FeedConfig(BaseModel):
         return self.url.scheme in _FTP_SCHEMES
 
     @property
+    def is_imap(self) -> bool:
+        return self.url.scheme in _IMAP_SCHEMES
+
+    @property
     def is_remote_directory(self) -> bool:
-        """Whether the feed is a directory on an agency's server (SFTP, FTP), read without moving anything."""
+        """Whether the feed is a directory (or mailbox) on a server (SFTP, FTP, IMAP), read without moving
+        anything there."""
         return self.url.scheme in _REMOTE_SCHEMES
 
     @property
@@ -247,7 +253,8 @@ class FeedConfig(BaseModel):
                                  "password_file), not in the URL")
         elif url.scheme not in ("http", "https"):
             raise ValueError("feed URLs must be http or https (or file:///path/ for a spool directory, "
-                             "sftp://, ftps:// or ftp://user@host/path/ for a directory on a server)")
+                             "sftp://, ftps:// or ftp://user@host/path/ for a directory on a server, "
+                             "imaps:// or imap://user@host/MAILBOX for a mailbox)")
         if len(str(url)) > MAX_URL_CHARS:
             raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url
@@ -259,11 +266,15 @@ class FeedConfig(BaseModel):
         if self.is_spool and self.headers:
             raise ValueError("headers are for HTTP; a spool directory feed takes none")
         if self.directory is not None and self.auth:
-            raise ValueError("auth is for HTTP, SFTP and FTP; a spool directory feed takes none")
+            raise ValueError("auth is for HTTP, SFTP, FTP and IMAP; a spool directory feed takes none")
         if self.is_sftp and not isinstance(self.auth, BasicAuth | SshKeyAuth):
             raise ValueError("an SFTP feed signs in with auth of type basic (a password) or ssh_key")
         if self.is_ftp and self.auth is not None and not isinstance(self.auth, BasicAuth):
             raise ValueError("an FTP feed signs in with auth of type basic, or anonymously without auth")
+        if self.is_imap and not isinstance(self.auth, BasicAuth):
+            raise ValueError("an IMAP feed signs in with auth of type basic")
+        if self.is_imap and not unquote(self.url.path or "").isascii():
+            raise ValueError("an IMAP mailbox name must be ASCII (modified UTF-7 names are not read)")
         if (self.is_remote_directory and self.url.username
                 and self.url.username != getattr(self.auth, "username", None)):
             raise ValueError("the URL's user and the auth's username differ")

@@ -13,13 +13,12 @@ connection closed under it.
 
 from __future__ import annotations
 
-import asyncio
 import ftplib
 import posixpath
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -27,7 +26,15 @@ from urllib.parse import unquote
 from services.poller import remote
 from services.poller.feeds import BasicAuth, FeedConfig
 from services.poller.fetch import Fetcher
-from services.poller.remote import ListingTooLongError, RemoteFile, RemoteSpool, listed_file, remote_directory
+from services.poller.remote import (
+    ListingTooLongError,
+    RemoteFile,
+    RemoteSpool,
+    listed_file,
+    remote_directory,
+    shut,
+    within,
+)
 from services.poller.spool import UnusableFileError, too_large
 from services.poller.state import PollerStore
 
@@ -92,13 +99,8 @@ class FtpSpool(RemoteSpool):
 
     async def _step(self, doing: str, step: Callable[..., T], *args: Any) -> T:
         with _ftp_errors(doing):
-            try:
-                async with asyncio.timeout(self.timeout):
-                    result: T = await self._off_loop(step, *args)
-                    return result
-            except TimeoutError:
-                _hang_up(self.client)  # the thread's blocking read fails now, not at the server's leisure
-                raise
+            result: T = await within(self.timeout, self._off_loop(step, *args), lambda: self.client.sock)
+            return result
 
 
 @asynccontextmanager
@@ -118,15 +120,8 @@ async def ftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, s
         spool.timeout = limits.total_timeout
         yield spool
     finally:
-        _hang_up(client)  # no QUIT: a server that stalls on it would hold the poll
-        sock.close()  # in case the sign-in ended before the client took it
-
-
-def _hang_up(client: _Client) -> None:
-    if client.sock is not None:
-        with suppress(OSError):
-            client.sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it, as close() does not
-    client.close()
+        shut(sock)  # no QUIT: a server that stalls on it would hold the poll
+        client.close()
 
 
 def _sign_in(client: _Client, sock: socket.socket, feed: FeedConfig) -> None:

@@ -8,16 +8,20 @@ retention forgets a file once the server has stopped listing it for that long.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from services.poller.spool import MAX_FILES_PER_POLL, SpoolError, Waiting, skipped_name
 from services.poller.state import PollerStore
 
+T = TypeVar("T")
 #: Files read are remembered among the feed's seen items under this prefix (no feed's item ids carry it).
 SEEN_PREFIX = "remote-file:"
 #: Directory entries a listing may hold: a server that lists more (hostile, or never cleared) is refused
@@ -94,6 +98,25 @@ class RemoteSpool(ABC):
         if read or listed:
             await self._off_loop(self.store.mark_published, self.feed_id,
                                  [(file.seen_id, file.version) for file in read], self._clock(), listed)
+
+
+async def within(timeout: float, step: Awaitable[T], connection: Callable[[], socket.socket | None]) -> T:
+    """A blocking client's step (run on a thread) given ``timeout`` seconds; past them the connection is
+    shut under the thread, whose read then fails at once instead of at the server's leisure."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await step
+    except TimeoutError:
+        shut(connection())
+        raise
+
+
+def shut(sock: socket.socket | None) -> None:
+    """Close a connection, waking a thread blocked reading it (close() alone does not)."""
+    if sock is not None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
 
 
 def remote_directory(path: str) -> str:

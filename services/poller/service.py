@@ -37,6 +37,7 @@ from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
 from services.poller.ftp import FtpError, ftp_spool
+from services.poller.imap import ImapError, imap_spool
 from services.poller.schedule import (
     ADAPTIVE_MAX_SECONDS,
     ADAPTIVE_MIN_SECONDS,
@@ -259,7 +260,7 @@ class Poller:
                     if decision is not None:
                         state = self._learned(state, decision, self.clock())
                         published += len(decision.fresh)
-        except (SpoolError, SftpError, FtpError, FetchError) as error:
+        except (SpoolError, SftpError, FtpError, ImapError, FetchError) as error:
             return self._failed(feed, state, error, bound)
         except Exception as error:  # the broker is down or refused: the file stays, read again next time
             return self._failed(feed, state, error, bound, kind="publish_error")
@@ -277,9 +278,10 @@ class Poller:
             return
         options: dict[str, Any] = {"settle_seconds": self.spool_settle_seconds, "off_loop": self._off_loop,
                                    "clock": self.clock}
-        server = (ftp_spool(feed, self.fetcher, self.store, **options) if feed.is_ftp
-                  else sftp_spool(feed, self.fetcher, self.store, known_hosts=self.sftp_known_hosts, **options))
-        async with server as remote:
+        if feed.is_sftp:
+            options["known_hosts"] = self.sftp_known_hosts
+        server = ftp_spool if feed.is_ftp else imap_spool if feed.is_imap else sftp_spool
+        async with server(feed, self.fetcher, self.store, **options) as remote:
             yield remote
 
     async def _spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File,

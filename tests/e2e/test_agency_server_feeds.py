@@ -1,5 +1,5 @@
-"""Wire copy collected from an agency's SFTP or FTPS server (a real one on 127.0.0.1), through the whole
-pipeline on real Kafka, and again after a restart."""
+"""Wire copy collected from an agency's SFTP or FTPS server, and mail from a mailbox (real servers on
+127.0.0.1), through the whole pipeline on real Kafka."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 from services.core.supervise import Pipeline, metric_total, scrape
 from tests.ftp_server import FtpServer, running_ftp_server
 from tests.helpers import CORPUS, pipeline_env, stored_articles, wait_for
+from tests.imap_server import running_imap_server
 from tests.sftp_server import SftpServer, running_sftp_server
+from tests.unit.test_poller_imap import press_release
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -36,7 +38,7 @@ def agency_server(protocol: str, root: Path, folder: Path) -> Iterator[tuple[Sft
             yield sftp, {"WIREFEED_SFTP_KNOWN_HOSTS": str(sftp.known_hosts(folder))}
     else:  # FTPS, its certificate trusted the way an operator trusts a private CA: OpenSSL's SSL_CERT_FILE
         with running_ftp_server(root, passwords={"newsroom": "s3cret"}, tls_folder=folder) as ftps:
-            yield ftps, {"SSL_CERT_FILE": str(folder / "ftp-cert.pem")}
+            yield ftps, {"SSL_CERT_FILE": str(folder / "tls-cert.pem")}
 
 
 @pytest.mark.parametrize("protocol", ["sftp", "ftps"])
@@ -83,3 +85,35 @@ def test_files_on_an_agency_server_are_stored_once_across_a_restart(
                                                   "Honduran president announces Cabinet changes",
                                                   "Sweden court accepts receivership for Saab carmaker"]
     assert {a.feed_id for a in articles} == {"agency"}
+
+
+def test_messages_in_a_mailbox_are_stored_once_as_articles(
+        kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, tmp_path: Path) -> None:
+    with running_imap_server(tmp_path, user="desk", password="s3cret", tls=True) as server:
+        server.deliver((FIXTURES / "simple_email.txt").read_bytes(), age=120)
+        server.deliver(press_release("Acme opens plant in Leeds"), age=60)
+        feeds_file = tmp_path / "feeds.yaml"
+        feeds_file.write_text(
+            f"feeds:\n  - id: desk-mail\n    url: {server.url('INBOX')}\n    interval: 1\n    title: Press releases\n"
+            "    auth: {type: basic, username: desk, password_env: DESK_MAIL_PASSWORD}\n")
+        env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file, WIREFEED_SPOOL_SETTLE_SECONDS="0.5",
+                           DESK_MAIL_PASSWORD="s3cret", SSL_CERT_FILE=str(tmp_path / "tls-cert.pem"))
+        pipeline = Pipeline(env).start()
+        try:
+            pipeline.wait_ready(timeout=90)
+            wait_for(lambda: stored(pipeline.port("sink")) >= 2, timeout=90, message="the two messages stored")
+            poller_port = pipeline.port("poller")
+            polled = polls(poller_port, "not_modified")
+            wait_for(lambda: polls(poller_port, "not_modified") >= polled + 2, timeout=60, message="two more polls")
+            sink_rows = stored(pipeline.port("sink"))
+            codes = pipeline.stop()
+        finally:
+            pipeline.stop()
+        unseen = server.unseen()
+
+    assert codes == {"poller": 0, "normalizer": 0, "sink": 0}
+    assert sink_rows == 2 and unseen == 2
+    articles = stored_articles(sqlite_url)
+    assert sorted(a.title for a in articles) == ["Acme opens plant in Leeds", "Test message 1234"]
+    acme = next(a for a in articles if a.title.startswith("Acme"))
+    assert acme.source.name == "Press releases" and "plant in Leeds" in acme.body_text

@@ -256,7 +256,7 @@ def test_preview_of_a_spool_feed_points_at_its_files(tmp_path: Path, monkeypatch
     monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds_file))
     monkeypatch.setenv("DPA_PASSWORD", "secret")
     assert cli(["feeds", "preview", "--feed", "dpa"]) == 2
-    assert "dpa is a directory on the agency's SFTP server" in capsys.readouterr().err
+    assert "dpa is a directory on a SFTP server" in capsys.readouterr().err
     assert cli(["feeds", "preview", "--feed", "afp"]) == 2
     assert "wirefeed feeds preview /var/spool/wire/afp/FILE" in capsys.readouterr().err
 

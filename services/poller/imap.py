@@ -1,0 +1,195 @@
+"""IMAP feeds: press releases, agencies' alert services and correspondents' copy read from a mailbox.
+
+Much of what reaches a desk comes by e-mail, and a mail server is where it waits. A feed whose URL is
+``imaps://user@host/INBOX`` (TLS from the first byte, port 993; ``imap://``, port 143, sends the password
+in clear, for servers that offer nothing else) reads that mailbox at its interval, each message an e-mail
+document (``formats/rfc822.py``). The mailbox is opened read-only (``EXAMINE``): no flag changes, nothing
+moved or deleted, so a person can read the same mailbox. Each message read is remembered like a file on
+an agency's server (``remote.py``), by the mailbox's UIDVALIDITY and the message's UID.
+
+imaplib blocks, so each step runs on the poller's threads within the timeouts; literals (message bodies)
+are read only up to the size limit, whatever size the server announces.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from services.poller import remote
+from services.poller.feeds import BasicAuth, FeedConfig
+from services.poller.fetch import Fetcher
+from services.poller.remote import ListingTooLongError, RemoteFile, RemoteSpool, listed_file, shut, within
+from services.poller.spool import too_large
+from services.poller.state import PollerStore
+
+T = TypeVar("T")
+_FETCHED = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
+_LISTING_SLACK = 64 * 1024  # beyond the body limit, for a listing's own literals (none are expected)
+
+
+class ImapError(Exception):
+    """The server refused the login or TLS, or the mailbox cannot be opened or read."""
+
+    kind = "imap_error"
+
+
+class _Client(imaplib.IMAP4):
+    """imaplib's client over a socket already connected to a checked address (wrapped in TLS for imaps)."""
+
+    def __init__(self, sock: socket.socket, host: str, port: int, *, tls: ssl.SSLContext | None,
+                 max_literal: int) -> None:
+        self._connected, self._tls, self.max_literal = sock, tls, max_literal
+        super().__init__(host, port)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        if self._tls is None:
+            return self._connected
+        return self._tls.wrap_socket(self._connected, server_hostname=self.host)
+
+    def read(self, size: int) -> bytes:
+        # imaplib reads a literal whole, at the size the server announces: a bound before it does (bodies
+        # are fetched partially, so only a server that ignores the request sends more).
+        if size > self.max_literal:
+            raise self.error(f"the server sends {size} bytes where at most {self.max_literal} were asked for")
+        return super().read(size)
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    name: str
+    uidvalidity: str  # UIDs name the same messages for as long as this stays
+    messages: int
+
+
+class ImapSpool(RemoteSpool):
+    """A mailbox as a spool: its messages are the files, named UIDVALIDITY.UID."""
+
+    def __init__(self, client: _Client, mailbox: Mailbox, feed_id: str, store: PollerStore, *, timeout: float,
+                 **options: Any) -> None:
+        super().__init__(mailbox.name, feed_id, store, **options)
+        self.client, self.mailbox, self.timeout = client, mailbox, timeout
+
+    async def listed(self) -> list[RemoteFile]:
+        if self.mailbox.messages > remote.MAX_LISTED:
+            raise ListingTooLongError(self.directory)
+        if not self.mailbox.messages:
+            return []
+        return await self._step(f"cannot list {self.directory}", _listing, self.client, self.mailbox.uidvalidity)
+
+    async def read(self, file: RemoteFile, max_bytes: int) -> bytes:
+        if file.size > max_bytes:  # the listing says so: nothing to download
+            raise too_large(file.name, max_bytes)
+        self.client.max_literal = max_bytes + 1
+        message = await self._step(f"cannot read message {file.name}", _message, self.client,
+                                   file.name.rpartition(".")[2], max_bytes + 1)
+        if message is None:
+            raise FileNotFoundError(file.name)  # expunged since it was listed
+        if len(message) > max_bytes:
+            raise too_large(file.name, max_bytes)
+        return message
+
+    async def _step(self, doing: str, step: Callable[..., T], *args: Any) -> T:
+        with _imap_errors(doing):
+            result: T = await within(self.timeout, self._off_loop(step, *args), lambda: self.client.sock)
+            return result
+
+
+@asynccontextmanager
+async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, settle_seconds: float,
+                     off_loop: Callable[..., Awaitable[Any]],
+                     clock: Callable[[], datetime]) -> AsyncIterator[ImapSpool]:
+    """Signed in to the feed's server with its mailbox open read-only; the connection closes on leaving."""
+    tls = feed.url.scheme == "imaps"
+    host, port = feed.url.host or "", feed.url.port or (993 if tls else 143)
+    sock = await fetcher.connect_tcp(host, port)  # the address checks of every feed
+    limits = fetcher.limits
+    sock.settimeout(limits.read_timeout)
+    try:
+        with _imap_errors(f"cannot sign in to {host} port {port}"):
+            client, mailbox = await within(limits.connect_timeout + limits.read_timeout,
+                                           off_loop(_sign_in, sock, feed, fetcher.tls_context if tls else None),
+                                           lambda: sock)
+        yield ImapSpool(client, mailbox, feed.id, store, timeout=limits.total_timeout,
+                        settle_seconds=settle_seconds, off_loop=off_loop, clock=clock)
+    finally:
+        shut(sock)  # no LOGOUT: a server that stalls on it would hold the poll
+
+
+def mailbox_name(feed: FeedConfig) -> str:
+    return unquote(feed.url.path or "/").strip("/") or "INBOX"
+
+
+def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext | None) -> tuple[_Client, Mailbox]:
+    client = _Client(sock, feed.url.host or "", feed.url.port or 0, tls=tls, max_literal=_LISTING_SLACK)
+    assert isinstance(feed.auth, BasicAuth)  # FeedConfig requires it of an IMAP feed
+    try:
+        client.login(feed.auth.username, feed.auth.password())
+    except imaplib.IMAP4.error as error:
+        raise ImapError("login refused") from error
+    name = mailbox_name(feed)
+    status, data = client.select(_quoted(name), readonly=True)
+    if status != "OK":
+        raise ImapError(f"cannot open {name}: {_text(data)}")
+    [uidvalidity] = client.response("UIDVALIDITY")[1] or [b"0"]
+    return client, Mailbox(name, _text([uidvalidity]), int(_text(data) or 0))
+
+
+def _listing(client: _Client, uidvalidity: str) -> list[RemoteFile]:
+    status, data = client.uid("FETCH", "1:*", "(UID RFC822.SIZE INTERNALDATE)")
+    if status != "OK":
+        raise ImapError(_text(data))
+    files = []
+    for line in data:
+        if not isinstance(line, bytes):
+            continue
+        facts = dict(_facts(line))
+        arrived = imaplib.Internaldate2tuple(line)
+        if "UID" in facts and (file := listed_file(f"{uidvalidity}.{facts['UID']}", facts.get("SIZE"),
+                                                   time.mktime(arrived) if arrived else None)):
+            files.append(file)
+    return files
+
+
+def _facts(line: bytes) -> Iterator[tuple[str, int]]:
+    for uid, size in _FETCHED.findall(line):
+        yield ("UID", int(uid)) if uid else ("SIZE", int(size))
+
+
+def _message(client: _Client, uid: str, at_most: int) -> bytes | None:
+    status, data = client.uid("FETCH", uid, f"(BODY.PEEK[]<0.{at_most}>)")
+    if status != "OK":
+        raise ImapError(_text(data))
+    return next((part[1] for part in data if isinstance(part, tuple)), None)
+
+
+def _quoted(mailbox: str) -> str:
+    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text(data: list[Any]) -> str:
+    return b" ".join(part for part in data if isinstance(part, bytes)).decode("utf-8", "replace")[:300]
+
+
+@contextmanager
+def _imap_errors(doing: str) -> Iterator[None]:
+    """imaplib's errors as ImapError, worded for the feed's status; timeouts and lost connections too."""
+    try:
+        yield
+    except ImapError as error:
+        raise ImapError(f"{doing}: {error}") from error
+    except ssl.SSLError as error:
+        raise ImapError(f"{doing}: TLS failed: {error.reason or error}") from error
+    except TimeoutError as error:
+        raise ImapError(f"{doing}: no answer in time") from error
+    except (imaplib.IMAP4.error, OSError, EOFError) as error:
+        raise ImapError(f"{doing}: {error or type(error).__name__}") from error

@@ -1,0 +1,155 @@
+"""IMAP feeds: messages read from a mailbox on a real IMAP server on 127.0.0.1 (pymap, tests/imap_server.py;
+imaps through a TLS front), with a real SQLite state store."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.poller import remote
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.imap import mailbox_name
+from services.poller.state import PollerStore
+from tests.imap_server import ImapServer, running_imap_server
+from tests.unit.test_poller_service import Published
+from tests.unit.test_poller_sftp import poll_once, state_of
+from tests.unit.test_poller_spool import FIXTURES, MAIL
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer]:
+    with running_imap_server(tmp_path_factory.mktemp("imap"), user="desk", password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(imap_server: ImapServer, request: pytest.FixtureRequest) -> str:
+    """A mailbox of the test's own on the shared server."""
+    name = "Wire" + str(abs(hash(request.node.name)))
+    with imap_server.session() as client:
+        status, data = client.create(name)
+        assert status == "OK", data
+    return name
+
+
+def press_release(title: str, *, sender: str = "Acme Corp <press@acme.example>") -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "desk@newsroom.example", title
+    message["Date"], message["Message-ID"] = format_datetime(datetime.now(UTC)), make_msgid(domain="acme.example")
+    message.set_content(f"{title}.\n\nAcme Corp said on Monday that it would open a plant in Leeds.\n")
+    return bytes(message)
+
+
+def imap_feed(server: ImapServer, mailbox: str, *, password: str = PASSWORD) -> FeedConfig:
+    feed = FeedConfig.model_validate({
+        "id": "desk-mail", "url": server.url(mailbox), "interval": 60,
+        "auth": {"type": "basic", "username": server.user, "password_env": "DESK_MAIL_PASSWORD"}})
+    assert feed.auth is not None
+    feed.auth.load_secret({"DESK_MAIL_PASSWORD": password})
+    return feed
+
+
+async def poll(server: ImapServer, store: PollerStore, published: Published, feed: FeedConfig, *,
+               allow_private: bool = True, max_bytes: int = 16 * 1024 * 1024,
+               tls: ssl.SSLContext | None = None) -> str:
+    limits = FetchLimits(allow_private_networks=allow_private, max_body_bytes=max_bytes)
+    return await poll_once(feed, store, Fetcher(limits, ssl_context=tls or server.tls_context), published)
+
+
+async def test_each_new_message_is_published_once_and_left_unread(imap_server: ImapServer, mailbox: str,
+                                                                  store: PollerStore) -> None:
+    imap_server.deliver((FIXTURES / MAIL).read_bytes(), age=120, mailbox=mailbox)
+    imap_server.deliver(press_release("Acme opens plant in Leeds"), age=60, mailbox=mailbox)
+    feed, published = imap_feed(imap_server, mailbox), Published()
+    assert await poll(imap_server, store, published, feed) == "ok"
+    assert [(item.format.value, item.title) for item in published] == [
+        ("email", "Test message 1234"), ("email", "Acme opens plant in Leeds")]  # as they arrived
+    assert await poll(imap_server, store, published, feed) == "not_modified"
+    imap_server.deliver(press_release("Acme names new chief"), age=30, mailbox=mailbox)
+    assert await poll(imap_server, store, published, feed) == "ok"
+    assert [item.title for item in published][2:] == ["Acme names new chief"]
+    assert imap_server.unseen(mailbox) == 3  # nothing marked read, moved or deleted
+
+
+async def test_a_message_just_delivered_waits_for_the_settle_time(imap_server: ImapServer, mailbox: str,
+                                                                  store: PollerStore) -> None:
+    imap_server.deliver(press_release("Acme opens plant in Leeds"), age=0, mailbox=mailbox)
+    assert await poll(imap_server, store, Published(), imap_feed(imap_server, mailbox)) == "not_modified"
+
+
+async def test_an_empty_mailbox_and_a_message_over_the_limit(imap_server: ImapServer, mailbox: str,
+                                                             store: PollerStore) -> None:
+    feed, published = imap_feed(imap_server, mailbox), Published()
+    assert await poll(imap_server, store, published, feed) == "not_modified"
+    imap_server.deliver(press_release("Acme opens plant in Leeds " + "x" * 3000), mailbox=mailbox)
+    imap_server.deliver(press_release("Acme names new chief"), mailbox=mailbox)
+    assert await poll(imap_server, store, published, feed, max_bytes=2000) == "ok"
+    assert [item.title for item in published] == ["Acme names new chief"]
+    assert state_of(store, feed).consecutive_failures == 0
+
+
+async def test_a_refused_login_and_a_missing_mailbox_fail_the_feed(imap_server: ImapServer, mailbox: str,
+                                                                   store: PollerStore) -> None:
+    feed = imap_feed(imap_server, mailbox, password="wrong")
+    assert await poll(imap_server, store, Published(), feed) == "imap_error"
+    error = state_of(store, feed).last_error or ""
+    assert "login refused" in error and PASSWORD not in error and "wrong" not in error
+    feed = imap_feed(imap_server, "NoSuchBox")
+    assert await poll(imap_server, store, Published(), feed) == "imap_error"
+    assert "cannot open NoSuchBox" in (state_of(store, feed).last_error or "")
+
+
+async def test_a_private_address_is_refused_before_connecting(imap_server: ImapServer, mailbox: str,
+                                                              store: PollerStore) -> None:
+    imap_server.deliver(press_release("Acme opens plant in Leeds"), mailbox=mailbox)
+    published = Published()
+    assert await poll(imap_server, store, published, imap_feed(imap_server, mailbox), allow_private=False) \
+        == "blocked_address"
+    assert not published
+
+
+async def test_a_mailbox_larger_than_the_bound_is_refused(imap_server: ImapServer, mailbox: str, store: PollerStore,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote, "MAX_LISTED", 1)
+    for title in ("One", "Two"):
+        imap_server.deliver(press_release(title), mailbox=mailbox)
+    feed = imap_feed(imap_server, mailbox)
+    assert await poll(imap_server, store, Published(), feed) == "spool_error"
+    assert "lists more than 1 entries" in (state_of(store, feed).last_error or "")
+
+
+async def test_imaps_reads_over_tls_and_refuses_an_untrusted_certificate(tmp_path: Path, store: PollerStore) -> None:
+    with running_imap_server(tmp_path, user="desk", password=PASSWORD, tls=True) as server:
+        server.deliver(press_release("Acme opens plant in Leeds"))
+        feed, published = imap_feed(server, "INBOX"), Published()
+        assert feed.url.scheme == "imaps"
+        assert await poll(server, store, published, feed, tls=ssl.create_default_context()) == "imap_error"
+        assert "TLS failed" in (state_of(store, feed).last_error or "") and not published
+        assert await poll(server, store, published, feed) == "ok"
+        assert [item.title for item in published] == ["Acme opens plant in Leeds"]
+
+
+def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> None:
+    basic: dict[str, Any] = {"type": "basic", "username": "desk", "password_env": "P"}
+    feed = FeedConfig.model_validate({"id": "a", "url": "imaps://desk@mail.example.com/Wire/AP", "auth": basic})
+    assert feed.is_imap and feed.is_spool
+    assert mailbox_name(feed) == "Wire/AP"
+    assert mailbox_name(FeedConfig.model_validate({"id": "a", "url": "imaps://mail.example.com", "auth": basic})) \
+        == "INBOX"
+    for url, auth, message in (
+        ("imaps://mail.example.com/INBOX", None, "auth of type basic"),
+        ("imaps://desk:hunter2@mail.example.com/INBOX", basic, "not in the URL"),
+        ("imaps://mail.example.com/Entw%C3%BCrfe", basic, "must be ASCII"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            FeedConfig.model_validate({"id": "a", "url": url, "auth": auth})
