@@ -56,7 +56,9 @@ def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool) -> type[F
 
 @contextmanager
 def running_ftp_server(root: Path, *, passwords: dict[str, str], tls_folder: Path | None = None,
-                       mlsd: bool = True) -> Iterator[FtpServer]:
+                       mlsd: bool = True, pasv_address: str | None = None) -> Iterator[FtpServer]:
+    """``pasv_address``: the address PASV answers name instead of the server's own (a hostile or
+    misconfigured server pointing data connections elsewhere)."""
     server = FtpServer(root)
     authorizer = DummyAuthorizer()
     for user, password in passwords.items():
@@ -64,6 +66,7 @@ def running_ftp_server(root: Path, *, passwords: dict[str, str], tls_folder: Pat
     handler = _handler(server, TLS_FTPHandler if tls_folder else FTPHandler, mlsd=mlsd)
     handler.authorizer = authorizer
     handler.banner = "wirefeed test FTP"
+    handler.masquerade_address = pasv_address
     if tls_folder is not None:
         cert_file, key_file = self_signed_certificate(tls_folder)
         handler.certfile, handler.keyfile = str(cert_file), str(key_file)

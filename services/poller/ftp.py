@@ -54,6 +54,10 @@ class _Client(ftplib.FTP_TLS):
     ``auth()``, so it stays plain; over TLS, data connections reuse the control connection's TLS session,
     as servers that guard against data-connection theft (vsftpd's default) require."""
 
+    # Data connections go to the control connection's (checked) address, whatever PASV names: a server
+    # could name a host inside the network. ftplib's default, kept here on purpose.
+    trust_server_pasv_ipv4_address = False
+
     def attach(self, sock: socket.socket, host: str, port: int) -> None:
         self.host, self.port = host, port  # the name, for TLS's certificate check
         self.sock = sock

@@ -158,6 +158,18 @@ async def test_a_private_address_is_refused_before_connecting(plain_server: FtpS
     assert not plain_server.logins and not published
 
 
+async def test_data_connections_go_to_the_checked_server_whatever_pasv_names(tmp_path: Path,
+                                                                             store: PollerStore) -> None:
+    (tmp_path / "root" / "outgoing").mkdir(parents=True)
+    # PASV naming another address is how a hostile server would aim the poller at an internal host (here
+    # one that stays on this machine: nothing listens on 127.0.0.2).
+    with running_ftp_server(tmp_path / "root", passwords={"wire": PASSWORD}, pasv_address="127.0.0.2") as server:
+        deliver(server, EFE_NITF)
+        published = Published()
+        assert await poll(server, store, published, ftp_feed(server)) == "ok"
+        assert [item.title for item in published] == ["Honduran president announces Cabinet changes"]
+
+
 async def test_a_listing_beyond_the_bound_is_refused_not_held(plain_server: FtpServer, store: PollerStore,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(remote, "MAX_LISTED", 3)

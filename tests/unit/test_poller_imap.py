@@ -3,8 +3,11 @@ imaps through a TLS front), with a real SQLite state store."""
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -153,3 +156,49 @@ def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> N
     ):
         with pytest.raises(ValueError, match=message):
             FeedConfig.model_validate({"id": "a", "url": url, "auth": auth})
+
+
+@contextmanager
+def scripted_imap_server(body_literal: bytes) -> Iterator[int]:
+    """An IMAP server that lists one message and, asked for its body, announces ``body_literal`` (a server
+    that ignores the partial fetch asked of it, or means harm)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer(command: bytes) -> bytes:
+        tag, _, rest = command.partition(b" ")
+        verb = rest.upper()
+        if verb.startswith(b"CAPABILITY"):
+            return b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n"
+        if verb.startswith(b"EXAMINE"):
+            return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK [READ-ONLY] done\r\n"
+        if verb.startswith(b"UID FETCH") and b"RFC822.SIZE" in verb:
+            return (b'* 1 FETCH (UID 5 RFC822.SIZE 100 INTERNALDATE "01-Jan-2020 00:00:00 +0000")\r\n'
+                    + tag + b" OK done\r\n")
+        if verb.startswith(b"UID FETCH"):
+            return b"* 1 FETCH (UID 5 BODY[]<0> " + body_literal + b"\r\n"
+        return tag + b" OK done\r\n"
+
+    def serve() -> None:
+        with suppress(OSError):
+            client, _ = listener.accept()
+            with client, client.makefile("rb") as lines:
+                client.sendall(b"* OK scripted\r\n")
+                while line := lines.readline():
+                    client.sendall(answer(line.rstrip(b"\r\n")))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        with suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+
+
+async def test_a_body_larger_than_asked_for_is_refused_before_it_is_read(store: PollerStore) -> None:
+    with scripted_imap_server(b"{999999999}") as port:
+        server = ImapServer(port, port, "desk", PASSWORD)
+        feed, published = imap_feed(server, "INBOX"), Published()
+        assert await poll(server, store, published, feed) == "imap_error"
+    assert "sends 999999999 bytes where at most" in (state_of(store, feed).last_error or "")
+    assert not published
