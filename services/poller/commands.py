@@ -85,16 +85,17 @@ def _feeds_check(args: argparse.Namespace) -> int:
         if directory is not None and not (directory.is_dir() and os.access(directory, os.R_OK | os.W_OK | os.X_OK)):
             print(f"note: {feed.id}: {directory} is not a directory this process can read and write "
                   "(files are moved to processed/ and failed/ inside it)", file=sys.stderr)
-    if any(feed.is_sftp for feed in feeds) and not (known_hosts := _sftp_known_hosts()).is_file():
-        print(f"note: SFTP feeds check their servers' host keys against {known_hosts}, which this process "
-              "cannot read (WIREFEED_SFTP_KNOWN_HOSTS)", file=sys.stderr)
+    if sftp_feeds := [feed for feed in feeds if feed.is_sftp]:
+        for note in _sftp_host_key_notes(sftp_feeds):
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 
-def _sftp_known_hosts() -> Path:
+def _sftp_host_key_notes(feeds: list[FeedConfig]) -> list[str]:
     from services.poller.settings import PollerSettings
+    from services.poller.sftp import missing_host_keys
 
-    return PollerSettings().sftp_known_hosts or Path.home() / ".ssh" / "known_hosts"
+    return missing_host_keys(feeds, PollerSettings().sftp_known_hosts or Path.home() / ".ssh" / "known_hosts")
 
 
 def _feeds_status(args: argparse.Namespace) -> int:

@@ -117,6 +117,22 @@ async def sftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
         connection.close()
 
 
+def missing_host_keys(feeds: list[FeedConfig], known_hosts: Path) -> list[str]:
+    """What keeps these SFTP feeds' servers from being trusted (``feeds check`` says so before a poll fails)."""
+    try:
+        trusted = asyncssh.read_known_hosts(str(known_hosts))
+    except (OSError, ValueError) as error:
+        return [f"SFTP feeds check their servers' host keys against {known_hosts}, which cannot be read "
+                f"(WIREFEED_SFTP_KNOWN_HOSTS): {getattr(error, 'strerror', None) or error}"]
+    notes = []
+    for feed in feeds:
+        host, port = feed.url.host or "", feed.url.port or 22
+        if not trusted.match(host, "", port)[0]:  # by name only: the address is the poll's to resolve
+            notes.append(f"{feed.id}: no host key for {host} port {port} in {known_hosts} "
+                         f"(ssh-keyscan -p {port} {host} prints it, to check and add)")
+    return notes
+
+
 def _credentials(feed: FeedConfig) -> dict[str, Any]:
     auth = feed.auth
     if isinstance(auth, SshKeyAuth):

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 from schemas import RawItem
@@ -108,14 +109,18 @@ def test_check_notes_a_spool_directory_it_cannot_use_without_failing(tmp_path: P
     assert f"note: dpa: {tmp_path}/not-mounted is not a directory" in err and "afp" not in err
 
 
-def test_check_notes_sftp_feeds_without_a_known_hosts_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_check_notes_sftp_feeds_whose_host_key_is_not_known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "feeds:\n  - id: dpa\n    url: sftp://wire@sftp.example.com/out/\n"
                            "    auth: {type: basic, username: wire, password_env: DPA_PASSWORD}\n")
     monkeypatch.setenv("DPA_PASSWORD", "secret")
     monkeypatch.setenv("WIREFEED_SFTP_KNOWN_HOSTS", str(tmp_path / "known_hosts"))
     assert cli(["feeds", "check", str(path)]) == 0
-    assert f"against {tmp_path}/known_hosts, which this process cannot read" in capsys.readouterr().err
+    assert f"against {tmp_path}/known_hosts, which cannot be read" in capsys.readouterr().err
     (tmp_path / "known_hosts").write_text("")
+    assert cli(["feeds", "check", str(path)]) == 0
+    assert f"dpa: no host key for sftp.example.com port 22 in {tmp_path}/known_hosts" in capsys.readouterr().err
+    key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    (tmp_path / "known_hosts").write_text(f"sftp.example.com {key}")
     assert cli(["feeds", "check", str(path)]) == 0
     assert capsys.readouterr().err == ""
