@@ -28,6 +28,7 @@ from services.poller.feeds import BasicAuth, FeedConfig
 from services.poller.fetch import Fetcher
 from services.poller.remote import (
     ListingTooLongError,
+    RemoteError,
     RemoteFile,
     RemoteSpool,
     listed_file,
@@ -43,7 +44,7 @@ _MAX_LISTING_LINE = 8192  # as ftplib bounds a control line
 _CHUNK = 64 * 1024
 
 
-class FtpError(Exception):
+class FtpError(RemoteError):
     """The server refused the login or TLS, or the directory cannot be listed or read."""
 
     kind = "ftp_error"

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 from services.poller import remote
 from services.poller.feeds import BasicAuth, FeedConfig
 from services.poller.fetch import Fetcher
-from services.poller.remote import ListingTooLongError, RemoteFile, RemoteSpool, listed_file, shut, within
+from services.poller.remote import ListingTooLongError, RemoteError, RemoteFile, RemoteSpool, listed_file, shut, within
 from services.poller.spool import too_large
 from services.poller.state import PollerStore
 
@@ -37,7 +37,7 @@ _FETCHED = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
 _LISTING_SLACK = 64 * 1024  # beyond the body limit, for a listing's own literals (none are expected)
 
 
-class ImapError(Exception):
+class ImapError(RemoteError):
     """The server refused the login or TLS, or the mailbox cannot be opened or read."""
 
     kind = "imap_error"

@@ -29,6 +29,12 @@ SEEN_PREFIX = "remote-file:"
 MAX_LISTED = 100_000
 
 
+class RemoteError(Exception):
+    """The server refused the login, its key or certificate, or the directory cannot be listed or read."""
+
+    kind = "remote_error"  # each protocol names its own
+
+
 class ListingTooLongError(SpoolError):
     def __init__(self, directory: str) -> None:
         super().__init__(f"{directory} lists more than {MAX_LISTED} entries")

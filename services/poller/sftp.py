@@ -29,6 +29,7 @@ from services.poller.feeds import BasicAuth, FeedConfig, SshKeyAuth
 from services.poller.fetch import Fetcher
 from services.poller.remote import (
     ListingTooLongError,
+    RemoteError,
     RemoteFile,
     RemoteSpool,
     listed_file,
@@ -40,7 +41,7 @@ from services.poller.state import PollerStore
 # asyncssh reports every connection, channel and request at INFO: the poller logs what matters itself.
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
-class SftpError(Exception):
+class SftpError(RemoteError):
     """The server refused the login or its host key, or the directory cannot be listed or read."""
 
     kind = "sftp_error"

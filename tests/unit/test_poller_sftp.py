@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -271,3 +273,11 @@ async def test_a_listing_beyond_the_bound_is_refused_not_held(server: SftpServer
     assert await poll(server, store, published, feed, known_hosts=known_hosts) == "spool_error"
     assert "lists more than 3 entries" in (state_of(store, feed).last_error or "")
     assert not server.opened and not published
+
+
+def test_a_poller_of_http_feeds_loads_no_ssh_ftp_or_imap_client() -> None:
+    """asyncssh and cryptography alone cost every poller 18 MiB: loaded when a feed needs them."""
+    code = ("import sys, services.poller.__main__, services.poller.service; "
+            "print(sorted({'asyncssh', 'ftplib', 'imaplib', 'cryptography'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
