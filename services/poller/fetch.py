@@ -113,7 +113,7 @@ class Fetcher:
                  ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
         self.limits = limits
         self.resolver: Resolver = resolver or resolve
-        # For TLS outside HTTP (FTPS feeds): the system's trust store, or the one tests give.
+        # For TLS outside HTTP (FTPS and IMAPS feeds): the system's trust store, or the one tests give.
         self.tls_context = ssl_context or ssl.create_default_context()
         self._proxied = bool(proxy)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
@@ -168,8 +168,8 @@ class Fetcher:
             raise TransportError(f"{type(error).__name__}: {_safe_message(error)}") from error
 
     async def connect_tcp(self, host: str, port: int) -> socket.socket:
-        """A TCP connection to one of the host's addresses, each checked first, as for HTTP (SFTP feeds use
-        it). Not through the HTTP proxy, which carries HTTP only."""
+        """A TCP connection to one of the host's addresses, each checked first, as for HTTP (SFTP, FTP and
+        IMAP feeds use it). Not through the HTTP proxy, which carries HTTP only."""
         addresses = [host.strip("[]")] if is_ip_literal(host) else await self.resolver(host, port)
         self._check_addresses(host, addresses)
         error: FetchError = TransportError(f"no address for {host}")

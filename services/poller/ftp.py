@@ -244,5 +244,5 @@ def _ftp_errors(doing: str) -> Iterator[None]:
         raise FtpError(f"{doing}: TLS failed: {error.reason or error}") from error
     except TimeoutError as error:
         raise FtpError(f"{doing}: no answer in time") from error
-    except (ftplib.Error, OSError, EOFError) as error:
+    except (ftplib.Error, OSError, EOFError, ValueError) as error:  # ValueError: a reply not as RFC 959 has it
         raise FtpError(f"{doing}: {error or type(error).__name__}") from error

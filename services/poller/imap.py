@@ -113,7 +113,8 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
     host, port = feed.url.host or "", feed.url.port or (993 if tls else 143)
     sock = await fetcher.connect_tcp(host, port)  # the address checks of every feed
     limits = fetcher.limits
-    sock.settimeout(limits.read_timeout)
+    sock.settimeout(limits.read_timeout)  # TLS takes it over, and the handshake is bounded by it too
+    client: _Client | None = None
     try:
         with _imap_errors(f"cannot sign in to {host} port {port}"):
             client, mailbox = await within(limits.connect_timeout + limits.read_timeout,
@@ -122,7 +123,7 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
         yield ImapSpool(client, mailbox, feed.id, store, timeout=limits.total_timeout,
                         settle_seconds=settle_seconds, off_loop=off_loop, clock=clock)
     finally:
-        shut(sock)  # no LOGOUT: a server that stalls on it would hold the poll
+        shut(client.sock if client else sock)  # the TLS socket once there is one; no LOGOUT: it could stall
 
 
 def mailbox_name(feed: FeedConfig) -> str:
@@ -191,5 +192,5 @@ def _imap_errors(doing: str) -> Iterator[None]:
         raise ImapError(f"{doing}: TLS failed: {error.reason or error}") from error
     except TimeoutError as error:
         raise ImapError(f"{doing}: no answer in time") from error
-    except (imaplib.IMAP4.error, OSError, EOFError) as error:
+    except (imaplib.IMAP4.error, OSError, EOFError, ValueError) as error:  # ValueError: a reply out of form
         raise ImapError(f"{doing}: {error or type(error).__name__}") from error

@@ -1,4 +1,5 @@
-"""A directory on a server the agency runs (SFTP in ``sftp.py``, FTP in ``ftp.py``), read as a spool.
+"""A directory on a server the agency runs (SFTP in ``sftp.py``, FTP in ``ftp.py``), or a mailbox
+(``imap.py``), read as a spool.
 
 The account is usually read-only and the files are the agency's to clear, so nothing is moved or
 deleted there: each file read is remembered among the feed's seen items, by name, size and modification

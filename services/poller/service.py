@@ -1,7 +1,7 @@
 """The poll of one feed: retrieve -> parse (following older pages) -> decide what is new -> publish -> remember.
 
 A spool feed retrieves the files delivered into a directory instead, each one a document: a local one
-(``spool.py``) or an agency's SFTP server's (``sftp.py``).
+(``spool.py``), or a directory or mailbox on a server (``remote.py``: SFTP, FTP, IMAP).
 
 Delivery: items are produced and acknowledged (acks=all) *before* the feed's validators and seen-item
 hashes are stored, so a crash in between republishes rather than loses; the normalizer drops the

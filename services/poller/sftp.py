@@ -41,6 +41,7 @@ from services.poller.state import PollerStore
 # asyncssh reports every connection, channel and request at INFO: the poller logs what matters itself.
 logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
+
 class SftpError(RemoteError):
     """The server refused the login or its host key, or the directory cannot be listed or read."""
 
