@@ -243,7 +243,7 @@ def _feeds_export_opml(args: argparse.Namespace) -> int:
         print(f"wirefeed feeds export-opml: {error}", file=sys.stderr)
         return 1
     if spools := [feed.id for feed in feeds if feed.is_spool]:
-        print(f"wirefeed feeds export-opml: left out spool directories (local or SFTP): {', '.join(spools)}",
-              file=sys.stderr)
+        print(f"wirefeed feeds export-opml: left out spool feeds (directories, servers, mailboxes): "
+              f"{', '.join(spools)}", file=sys.stderr)
     sys.stdout.write(export_opml(feeds).decode("utf-8"))
     return 0

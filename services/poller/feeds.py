@@ -264,7 +264,7 @@ class FeedConfig(BaseModel):
         if self.min_interval and self.max_interval and self.min_interval > self.max_interval:
             raise ValueError("min_interval must not exceed max_interval")
         if self.is_spool and self.headers:
-            raise ValueError("headers are for HTTP; a spool directory feed takes none")
+            raise ValueError("headers are for HTTP; a spool feed (a directory, a server's, a mailbox) takes none")
         if self.directory is not None and self.auth:
             raise ValueError("auth is for HTTP, SFTP, FTP and IMAP; a spool directory feed takes none")
         if self.is_sftp and not isinstance(self.auth, BasicAuth | SshKeyAuth):

@@ -97,7 +97,7 @@ def test_spool_directories_are_left_out_of_an_export_and_named(tmp_path: Path,
     assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
     out, err = capsys.readouterr()
     assert [entry.url for entry in parse_opml(out.encode())] == ["https://example.com/feed.xml"]
-    assert "left out spool directories (local or SFTP): afp, dpa" in err
+    assert "left out spool feeds (directories, servers, mailboxes): afp, dpa" in err
 
 
 def test_what_is_not_opml_is_refused() -> None:
