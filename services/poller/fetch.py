@@ -11,6 +11,7 @@ feed's own origin, never to another host a redirect points at, and are never cop
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
@@ -113,8 +114,7 @@ class Fetcher:
                  ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
         self.limits = limits
         self.resolver: Resolver = resolver or resolve
-        # For TLS outside HTTP (FTPS and IMAPS feeds): the system's trust store, or the one tests give.
-        self.tls_context = ssl_context or ssl.create_default_context()
+        self._tls_context = ssl_context
         self._proxied = bool(proxy)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.
@@ -166,6 +166,12 @@ class Fetcher:
             raise FetchTimeoutError(f"{type(error).__name__} while posting") from error
         except httpx.HTTPError as error:
             raise TransportError(f"{type(error).__name__}: {_safe_message(error)}") from error
+
+    @functools.cached_property
+    def tls_context(self) -> ssl.SSLContext:
+        """For TLS outside HTTP (FTPS and IMAPS feeds): the system's trust store, or the one tests give. Made
+        when first asked for: loading the trust store costs every start of a poller of HTTP feeds."""
+        return self._tls_context or ssl.create_default_context()
 
     async def connect_tcp(self, host: str, port: int) -> socket.socket:
         """A TCP connection to one of the host's addresses, each checked first, as for HTTP (SFTP, FTP and

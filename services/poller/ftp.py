@@ -36,7 +36,7 @@ from services.poller.remote import (
     shut,
     within,
 )
-from services.poller.spool import UnusableFileError, too_large
+from services.poller.spool import UnusableFileError
 from services.poller.state import PollerStore
 
 T = TypeVar("T")
@@ -77,30 +77,23 @@ class _Client(ftplib.FTP_TLS):
 class FtpSpool(RemoteSpool):
     """An FTP server's directory as a spool."""
 
-    def __init__(self, client: _Client, directory: str, feed_id: str, store: PollerStore, *,
-                 timeout: float, **options: Any) -> None:
+    def __init__(self, client: _Client, directory: str, feed_id: str, store: PollerStore, **options: Any) -> None:
         super().__init__(directory, feed_id, store, **options)
         self.client = client
-        self.timeout = timeout
 
     async def listed(self) -> list[RemoteFile]:
         return await self._step(f"cannot list {self.directory or '~'}", _listing, self.client, self.directory)
 
-    async def read(self, file: RemoteFile, max_bytes: int) -> bytes:
-        if file.size > max_bytes:  # the listing says so: nothing to download
-            raise too_large(file.name, max_bytes)
+    async def _download(self, file: RemoteFile, max_bytes: int) -> bytes:
         path = posixpath.join(self.directory, file.name)
         try:
-            body = await self._step(f"cannot read {file.name}", _retrieve, self.client, path, max_bytes)
+            return await self._step(f"cannot read {file.name}", _retrieve, self.client, path, max_bytes)
         except FtpError as error:
             # 550 says "gone since listed" and "not ours to read" alike: set aside, counted, and read again
             # if it comes back changed, rather than tried at every poll unseen.
             if isinstance(error.__cause__, ftplib.error_perm):
                 raise UnusableFileError(str(error)) from error
             raise
-        if len(body) > max_bytes:
-            raise too_large(file.name, max_bytes)
-        return body
 
     async def _step(self, doing: str, step: Callable[..., T], *args: Any) -> T:
         with _ftp_errors(doing):

@@ -29,7 +29,6 @@ from services.poller import remote
 from services.poller.feeds import BasicAuth, FeedConfig
 from services.poller.fetch import Fetcher
 from services.poller.remote import ListingTooLongError, RemoteError, RemoteFile, RemoteSpool, listed_file, shut, within
-from services.poller.spool import too_large
 from services.poller.state import PollerStore
 
 T = TypeVar("T")
@@ -74,10 +73,9 @@ class Mailbox:
 class ImapSpool(RemoteSpool):
     """A mailbox as a spool: its messages are the files, named UIDVALIDITY.UID."""
 
-    def __init__(self, client: _Client, mailbox: Mailbox, feed_id: str, store: PollerStore, *, timeout: float,
-                 **options: Any) -> None:
+    def __init__(self, client: _Client, mailbox: Mailbox, feed_id: str, store: PollerStore, **options: Any) -> None:
         super().__init__(mailbox.name, feed_id, store, **options)
-        self.client, self.mailbox, self.timeout = client, mailbox, timeout
+        self.client, self.mailbox = client, mailbox
 
     async def listed(self) -> list[RemoteFile]:
         if self.mailbox.messages > remote.MAX_LISTED:
@@ -86,16 +84,12 @@ class ImapSpool(RemoteSpool):
             return []
         return await self._step(f"cannot list {self.directory}", _listing, self.client, self.mailbox.uidvalidity)
 
-    async def read(self, file: RemoteFile, max_bytes: int) -> bytes:
-        if file.size > max_bytes:  # the listing says so: nothing to download
-            raise too_large(file.name, max_bytes)
+    async def _download(self, file: RemoteFile, max_bytes: int) -> bytes:
         self.client.max_literal = max_bytes + 1
         message = await self._step(f"cannot read message {file.name}", _message, self.client,
                                    file.name.rpartition(".")[2], max_bytes + 1)
         if message is None:
             raise FileNotFoundError(file.name)  # expunged since it was listed
-        if len(message) > max_bytes:
-            raise too_large(file.name, max_bytes)
         return message
 
     async def _step(self, doing: str, step: Callable[..., T], *args: Any) -> T:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from services.poller.spool import MAX_FILES_PER_POLL, SpoolError, Waiting, skipped_name
+from services.poller.spool import MAX_FILES_PER_POLL, SpoolError, Waiting, skipped_name, too_large
 from services.poller.state import PollerStore
 
 T = TypeVar("T")
@@ -64,11 +64,12 @@ def listed_file(name: str, size: int | None, modified: float | None) -> RemoteFi
 class RemoteSpool(ABC):
     """A server's directory as a spool (``spool.Spool``): files handled are remembered, not moved."""
 
-    def __init__(self, directory: str, feed_id: str, store: PollerStore, *, settle_seconds: float,
+    def __init__(self, directory: str, feed_id: str, store: PollerStore, *, timeout: float, settle_seconds: float,
                  off_loop: Callable[..., Awaitable[Any]], clock: Callable[[], datetime]) -> None:
         self.directory = directory
         self.feed_id = feed_id
         self.store = store
+        self.timeout = timeout  # for each step on the server: a listing, a download
         self.settle_seconds = settle_seconds
         self._off_loop = off_loop
         self._clock = clock
@@ -78,8 +79,18 @@ class RemoteSpool(ABC):
         """The directory's regular files; at most MAX_LISTED entries are read (ListingTooLongError)."""
 
     @abstractmethod
+    async def _download(self, file: RemoteFile, max_bytes: int) -> bytes:
+        """The file's bytes, or more than ``max_bytes`` of them (not all) when it is larger; FileNotFoundError
+        when it went away since it was listed."""
+
     async def read(self, file: RemoteFile, max_bytes: int) -> bytes:
-        """As ``Spool.read``."""
+        """As ``Spool.read``; a file the listing says is too large is not downloaded at all."""
+        if file.size > max_bytes:
+            raise too_large(file.name, max_bytes)
+        body = await self._download(file, max_bytes)
+        if len(body) > max_bytes:  # larger than listed
+            raise too_large(file.name, max_bytes)
+        return body
 
     async def waiting(self) -> Waiting[RemoteFile]:
         """The settled files not read before in this version, oldest first."""

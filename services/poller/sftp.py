@@ -35,7 +35,7 @@ from services.poller.remote import (
     listed_file,
     remote_directory,
 )
-from services.poller.spool import UnusableFileError, too_large
+from services.poller.spool import UnusableFileError
 from services.poller.state import PollerStore
 
 # asyncssh reports every connection, channel and request at INFO: the poller logs what matters itself.
@@ -51,11 +51,10 @@ class SftpError(RemoteError):
 class SftpSpool(RemoteSpool):
     """An SFTP server's directory as a spool."""
 
-    def __init__(self, client: asyncssh.SFTPClient, directory: str, feed_id: str, store: PollerStore, *,
-                 timeout: float, **options: Any) -> None:
+    def __init__(self, client: asyncssh.SFTPClient, directory: str, feed_id: str, store: PollerStore,
+                 **options: Any) -> None:
         super().__init__(directory, feed_id, store, **options)
         self.client = client
-        self.timeout = timeout
 
     async def listed(self) -> list[RemoteFile]:
         files: list[RemoteFile] = []
@@ -74,9 +73,7 @@ class SftpSpool(RemoteSpool):
                             files.append(file)
         return files
 
-    async def read(self, file: RemoteFile, max_bytes: int) -> bytes:
-        if file.size > max_bytes:  # the listing says so: nothing to download
-            raise too_large(file.name, max_bytes)
+    async def _download(self, file: RemoteFile, max_bytes: int) -> bytes:
         path = posixpath.join(self.directory, file.name)
         try:
             with _sftp_errors(f"cannot read {file.name}"):
@@ -88,8 +85,6 @@ class SftpSpool(RemoteSpool):
             if isinstance(error.__cause__, asyncssh.SFTPPermissionDenied):
                 raise UnusableFileError(str(error)) from error
             raise
-        if len(body) > max_bytes:
-            raise too_large(file.name, max_bytes)
         return body
 
 
