@@ -1,6 +1,7 @@
 """A real IMAP server on 127.0.0.1 for tests: pymap (its in-memory backend) as a process of its own, with
-messages delivered by IMAP APPEND, as a mail server files them. For imaps, a TLS front (a certificate for
-127.0.0.1 that only the context the test gives the poller trusts) passes the bytes through to it.
+messages delivered by IMAP APPEND, as a mail server files them. It offers STARTTLS with a certificate for
+127.0.0.1 that only the context the test gives the poller trusts; for imaps, a TLS front with the same
+certificate passes the bytes through to it.
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ class ImapServer:
     port: int  # where the poller connects: pymap's, or the TLS front's
     user: str
     password: str
-    tls_context: ssl.SSLContext | None = None
+    tls_context: ssl.SSLContext | None = None  # trusts the server's certificate
+    implicit_tls: bool = False  # imaps: TLS from the first byte; else STARTTLS, where offered
 
     def url(self, mailbox: str = "INBOX") -> str:
-        return f"{'imaps' if self.tls_context else 'imap'}://{self.user}@127.0.0.1:{self.port}/{mailbox}"
+        return f"{'imaps' if self.implicit_tls else 'imap'}://{self.user}@127.0.0.1:{self.port}/{mailbox}"
 
     @contextmanager
     def session(self) -> Iterator[imaplib.IMAP4]:
         client = imaplib.IMAP4("127.0.0.1", self.plain_port, timeout=30)
         try:
-            client.login(self.user, self.password)
+            client.login(self.user, self.password)  # pymap lets local clients sign in without TLS
             yield client
         finally:
             client.logout()
@@ -58,22 +60,23 @@ class ImapServer:
 
 
 @contextmanager
-def running_imap_server(folder: Path, *, user: str, password: str, tls: bool = False) -> Iterator[ImapServer]:
+def running_imap_server(folder: Path, *, user: str, password: str,
+                        implicit_tls: bool = False) -> Iterator[ImapServer]:
     port = free_port()
+    cert_file, key_file = self_signed_certificate(folder)
     process = subprocess.Popen(
-        [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict", "--demo-user", user,
-         "--demo-password", password], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--cert", str(cert_file), "--key", str(key_file),
+         "dict", "--demo-user", user, "--demo-password", password],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: _greets(port) or process.poll() is not None, timeout=60, message="pymap listening")
         assert process.poll() is None, f"pymap exited with {process.returncode}"
-        server = ImapServer(port, port, user, password)
-        if not tls:
+        server = ImapServer(port, port, user, password, ssl.create_default_context(cafile=str(cert_file)))
+        if not implicit_tls:
             yield server
             return
-        cert_file, key_file = self_signed_certificate(folder)
-        with _tls_front(port, cert_file, key_file) as front_port:
-            server.port = front_port
-            server.tls_context = ssl.create_default_context(cafile=str(cert_file))
+        with tls_front(port, cert_file, key_file) as front_port:
+            server.port, server.implicit_tls = front_port, True
             yield server
     finally:
         process.terminate()
@@ -89,7 +92,7 @@ def _greets(port: int) -> bool:
 
 
 @contextmanager
-def _tls_front(backend_port: int, cert_file: Path, key_file: Path) -> Iterator[int]:
+def tls_front(backend_port: int, cert_file: Path, key_file: Path) -> Iterator[int]:
     """A TLS listener that passes each connection's bytes through to the backend, as a TLS-terminating
     proxy in front of a mail server does."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

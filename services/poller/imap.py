@@ -1,9 +1,9 @@
 """IMAP feeds: press releases, agencies' alert services and correspondents' copy read from a mailbox.
 
 Much of what reaches a desk comes by e-mail, and a mail server is where it waits. A feed whose URL is
-``imaps://user@host/INBOX`` (TLS from the first byte, port 993; ``imap://``, port 143, sends the password
-in clear, for servers that offer nothing else) reads that mailbox at its interval, each message an e-mail
-document (``formats/rfc822.py``). The mailbox is opened read-only (``EXAMINE``): no flag changes, nothing
+``imaps://user@host/INBOX`` (TLS from the first byte, port 993; ``imap://``, port 143, upgraded with
+STARTTLS before the login, which is never sent in clear) reads that mailbox at its interval, each message
+an e-mail document (``formats/rfc822.py``). The mailbox is opened read-only (``EXAMINE``): no flag changes, nothing
 moved or deleted, so a person can read the same mailbox. Each message read is remembered like a file on
 an agency's server (``remote.py``), by the mailbox's UIDVALIDITY and the message's UID.
 
@@ -103,8 +103,8 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
                      off_loop: Callable[..., Awaitable[Any]],
                      clock: Callable[[], datetime]) -> AsyncIterator[ImapSpool]:
     """Signed in to the feed's server with its mailbox open read-only; the connection closes on leaving."""
-    tls = feed.url.scheme == "imaps"
-    host, port = feed.url.host or "", feed.url.port or (993 if tls else 143)
+    implicit_tls = feed.url.scheme == "imaps"
+    host, port = feed.url.host or "", feed.url.port or (993 if implicit_tls else 143)
     sock = await fetcher.connect_tcp(host, port)  # the address checks of every feed
     limits = fetcher.limits
     sock.settimeout(limits.read_timeout)  # TLS takes it over, and the handshake is bounded by it too
@@ -112,7 +112,7 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
     try:
         with _imap_errors(f"cannot sign in to {host} port {port}"):
             client, mailbox = await within(limits.connect_timeout + limits.read_timeout,
-                                           off_loop(_sign_in, sock, feed, fetcher.tls_context if tls else None),
+                                           off_loop(_sign_in, sock, feed, fetcher.tls_context, implicit_tls),
                                            lambda: sock)
         yield ImapSpool(client, mailbox, feed.id, store, timeout=limits.total_timeout,
                         settle_seconds=settle_seconds, off_loop=off_loop, clock=clock)
@@ -124,8 +124,12 @@ def mailbox_name(feed: FeedConfig) -> str:
     return unquote(feed.url.path or "/").strip("/") or "INBOX"
 
 
-def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext | None) -> tuple[_Client, Mailbox]:
-    client = _Client(sock, feed.url.host or "", feed.url.port or 0, tls=tls, max_literal=_LISTING_SLACK)
+def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext,
+             implicit_tls: bool) -> tuple[_Client, Mailbox]:
+    client = _Client(sock, feed.url.host or "", feed.url.port or 0, tls=tls if implicit_tls else None,
+                     max_literal=_LISTING_SLACK)
+    if not implicit_tls:
+        _start_tls(client, tls)
     assert isinstance(feed.auth, BasicAuth)  # FeedConfig requires it of an IMAP feed
     try:
         client.login(feed.auth.username, feed.auth.password())
@@ -137,6 +141,14 @@ def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext | None) 
         raise ImapError(f"cannot open {name}: {_text(data)}")
     [uidvalidity] = client.response("UIDVALIDITY")[1] or [b"0"]
     return client, Mailbox(name, _text([uidvalidity]), int(_text(data) or 0))
+
+
+def _start_tls(client: _Client, tls: ssl.SSLContext) -> None:
+    # Without TLS the password would cross the network in clear, and a server (or someone in between)
+    # that leaves STARTTLS out must not be able to make that happen.
+    if "STARTTLS" not in client.capabilities:
+        raise ImapError("the server offers no STARTTLS, and the password is not sent in clear")
+    client.starttls(tls)
 
 
 def _listing(client: _Client, uidvalidity: str) -> list[RemoteFile]:

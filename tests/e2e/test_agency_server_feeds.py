@@ -89,7 +89,7 @@ def test_files_on_an_agency_server_are_stored_once_across_a_restart(
 
 def test_messages_in_a_mailbox_are_stored_once_as_articles(
         kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, tmp_path: Path) -> None:
-    with running_imap_server(tmp_path, user="desk", password="s3cret", tls=True) as server:
+    with running_imap_server(tmp_path, user="desk", password="s3cret", implicit_tls=True) as server:
         server.deliver((FIXTURES / "simple_email.txt").read_bytes(), age=120)
         server.deliver(press_release("Acme opens plant in Leeds"), age=60)
         feeds_file = tmp_path / "feeds.yaml"

@@ -1,5 +1,5 @@
 """IMAP feeds: messages read from a mailbox on a real IMAP server on 127.0.0.1 (pymap, tests/imap_server.py;
-imaps through a TLS front), with a real SQLite state store."""
+imap:// with STARTTLS, imaps through a TLS front), with a real SQLite state store."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.imap import mailbox_name
 from services.poller.state import PollerStore
-from tests.imap_server import ImapServer, running_imap_server
+from tests.certificates import self_signed_certificate
+from tests.imap_server import ImapServer, running_imap_server, tls_front
 from tests.unit.test_poller_service import Published
 from tests.unit.test_poller_sftp import poll_once, state_of
 from tests.unit.test_poller_spool import FIXTURES, MAIL
@@ -74,6 +75,7 @@ async def test_each_new_message_is_published_once_and_left_unread(imap_server: I
     imap_server.deliver((FIXTURES / MAIL).read_bytes(), age=120, mailbox=mailbox)
     imap_server.deliver(press_release("Acme opens plant in Leeds"), age=60, mailbox=mailbox)
     feed, published = imap_feed(imap_server, mailbox), Published()
+    assert feed.url.scheme == "imap"  # upgraded with STARTTLS
     assert await poll(imap_server, store, published, feed) == "ok"
     assert [(item.format.value, item.title) for item in published] == [
         ("email", "Test message 1234"), ("email", "Acme opens plant in Leeds")]  # as they arrived
@@ -132,7 +134,7 @@ async def test_a_mailbox_larger_than_the_bound_is_refused(imap_server: ImapServe
 
 
 async def test_imaps_reads_over_tls_and_refuses_an_untrusted_certificate(tmp_path: Path, store: PollerStore) -> None:
-    with running_imap_server(tmp_path, user="desk", password=PASSWORD, tls=True) as server:
+    with running_imap_server(tmp_path, user="desk", password=PASSWORD, implicit_tls=True) as server:
         server.deliver(press_release("Acme opens plant in Leeds"))
         feed, published = imap_feed(server, "INBOX"), Published()
         assert feed.url.scheme == "imaps"
@@ -140,6 +142,24 @@ async def test_imaps_reads_over_tls_and_refuses_an_untrusted_certificate(tmp_pat
         assert "TLS failed" in (state_of(store, feed).last_error or "") and not published
         assert await poll(server, store, published, feed) == "ok"
         assert [item.title for item in published] == ["Acme opens plant in Leeds"]
+
+
+async def test_starttls_refuses_an_untrusted_certificate(imap_server: ImapServer, mailbox: str,
+                                                        store: PollerStore) -> None:
+    imap_server.deliver(press_release("Acme opens plant in Leeds"), mailbox=mailbox)
+    feed, published = imap_feed(imap_server, mailbox), Published()
+    assert await poll(imap_server, store, published, feed, tls=ssl.create_default_context()) == "imap_error"
+    assert "TLS failed" in (state_of(store, feed).last_error or "") and not published
+
+
+async def test_no_password_is_sent_to_a_server_without_starttls(store: PollerStore) -> None:
+    received: list[bytes] = []
+    with scripted_imap_server(b"{5}", received=received) as port:
+        server = ImapServer(port, port, "desk", PASSWORD)
+        feed, published = imap_feed(server, "INBOX"), Published()
+        assert await poll(server, store, published, feed) == "imap_error"
+    assert "offers no STARTTLS, and the password is not sent in clear" in (state_of(store, feed).last_error or "")
+    assert received and not any(PASSWORD.encode() in line or b"LOGIN" in line.upper() for line in received)
 
 
 def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> None:
@@ -159,9 +179,10 @@ def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> N
 
 
 @contextmanager
-def scripted_imap_server(body_literal: bytes) -> Iterator[int]:
-    """An IMAP server that lists one message and, asked for its body, announces ``body_literal`` (a server
-    that ignores the partial fetch asked of it, or means harm)."""
+def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = None) -> Iterator[int]:
+    """An IMAP server without TLS that lists one message and, asked for its body, announces ``body_literal``
+    (a server that ignores the partial fetch asked of it, or means harm); the commands it gets go into
+    ``received``."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def answer(command: bytes) -> bytes:
@@ -184,6 +205,8 @@ def scripted_imap_server(body_literal: bytes) -> Iterator[int]:
             with client, client.makefile("rb") as lines:
                 client.sendall(b"* OK scripted\r\n")
                 while line := lines.readline():
+                    if received is not None:
+                        received.append(line)
                     client.sendall(answer(line.rstrip(b"\r\n")))
 
     threading.Thread(target=serve, daemon=True).start()
@@ -195,9 +218,11 @@ def scripted_imap_server(body_literal: bytes) -> Iterator[int]:
         listener.close()
 
 
-async def test_a_body_larger_than_asked_for_is_refused_before_it_is_read(store: PollerStore) -> None:
-    with scripted_imap_server(b"{999999999}") as port:
-        server = ImapServer(port, port, "desk", PASSWORD)
+async def test_a_body_larger_than_asked_for_is_refused_before_it_is_read(tmp_path: Path, store: PollerStore) -> None:
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    with scripted_imap_server(b"{999999999}") as port, tls_front(port, cert_file, key_file) as front_port:
+        server = ImapServer(port, front_port, "desk", PASSWORD, ssl.create_default_context(cafile=str(cert_file)),
+                            implicit_tls=True)
         feed, published = imap_feed(server, "INBOX"), Published()
         assert await poll(server, store, published, feed) == "imap_error"
     assert "sends 999999999 bytes where at most" in (state_of(store, feed).last_error or "")
