@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from schemas import Article, FeedFormat, PubStatus, RawItem
 from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
-from services.poller.feeds import FeedConfig
+from services.poller.feeds import FeedAuth, FeedConfig
 from services.poller.fetch import FetchError, make_fetcher
 from services.poller.formats import FeedContext, FeedParseError, parse_document
+from services.poller.oauth import authorization
 from services.poller.settings import PollerSettings
 
 FEED_ID = "preview"
@@ -81,8 +80,7 @@ def read_source(source: str | FeedConfig, settings: PollerSettings) -> tuple[byt
     """The document's bytes, its content type and its URL: fetched when ``source`` is a configured feed
     (with its headers and credentials) or a URL, else read from the file of that name."""
     if isinstance(source, FeedConfig):
-        return asyncio.run(_fetch(str(source.url), settings, source.headers,
-                                  source.auth.authorization() if source.auth else None))
+        return asyncio.run(_fetch(str(source.url), settings, source.headers, source.auth))
     if "://" in source:
         return asyncio.run(_fetch(source, settings))
     path = Path(source)
@@ -94,10 +92,10 @@ def read_source(source: str | FeedConfig, settings: PollerSettings) -> tuple[byt
 
 
 async def _fetch(url: str, settings: PollerSettings, headers: dict[str, str] | None = None,
-                 authorization: SecretStr | None = None) -> tuple[bytes, str | None, str]:
+                 auth: FeedAuth | None = None) -> tuple[bytes, str | None, str]:
     fetcher = make_fetcher(settings)
     try:
-        result = await fetcher.fetch(url, headers=headers, authorization=authorization)
+        result = await fetcher.fetch(url, headers=headers, authorization=await authorization(auth, fetcher))
     finally:
         await fetcher.aclose()
     return result.body, result.content_type, result.final_url

@@ -1,7 +1,7 @@
-"""A real IMAP server on 127.0.0.1 for tests: pymap (its in-memory backend) as a process of its own, with
-messages delivered by IMAP APPEND, as a mail server files them. It offers STARTTLS with a certificate for
-127.0.0.1 that only the context the test gives the poller trusts; for imaps, a TLS front with the same
-certificate passes the bytes through to it.
+"""A real IMAP server on 127.0.0.1 for tests: pymap (its in-memory backend; password and XOAUTH2 logins,
+tests/pymap_xoauth2.py) as a process of its own, with messages delivered by IMAP APPEND, as a mail server
+files them. It offers STARTTLS with a certificate for 127.0.0.1 that only the context the test gives the
+poller trusts; for imaps, a TLS front with the same certificate passes the bytes through to it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from tests.certificates import self_signed_certificate
 from tests.helpers import free_port, wait_for
 
-PYMAP = Path(sys.executable).parent / "pymap"
+PYMAP = [sys.executable, str(Path(__file__).with_name("pymap_xoauth2.py"))]  # pymap, taking XOAUTH2 too
 
 
 @dataclass
@@ -32,6 +32,7 @@ class ImapServer:
     password: str
     tls_context: ssl.SSLContext | None = None  # trusts the server's certificate
     implicit_tls: bool = False  # imaps: TLS from the first byte; else STARTTLS, where offered
+    certificate: tuple[Path, Path] | None = None  # (certificate, key) files, for other servers of the test
 
     def url(self, mailbox: str = "INBOX") -> str:
         return f"{'imaps' if self.implicit_tls else 'imap'}://{self.user}@127.0.0.1:{self.port}/{mailbox}"
@@ -65,13 +66,14 @@ def running_imap_server(folder: Path, *, user: str, password: str,
     port = free_port()
     cert_file, key_file = self_signed_certificate(folder)
     process = subprocess.Popen(
-        [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--cert", str(cert_file), "--key", str(key_file),
+        [*PYMAP, "--host", "127.0.0.1", "--port", str(port), "--cert", str(cert_file), "--key", str(key_file),
          "dict", "--demo-user", user, "--demo-password", password],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: _greets(port) or process.poll() is not None, timeout=60, message="pymap listening")
         assert process.poll() is None, f"pymap exited with {process.returncode}"
-        server = ImapServer(port, port, user, password, ssl.create_default_context(cafile=str(cert_file)))
+        server = ImapServer(port, port, user, password, ssl.create_default_context(cafile=str(cert_file)),
+                            certificate=(cert_file, key_file))
         if not implicit_tls:
             yield server
             return

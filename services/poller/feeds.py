@@ -13,7 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote
 
 import yaml
@@ -41,49 +41,52 @@ class FeedsFileError(Exception):
 
 
 class _SecretSource(BaseModel, ABC):
-    """Where a secret comes from: exactly one of an environment variable or a file."""
+    """Where a login's secrets come from: each from exactly one of an environment variable or a file."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    _secret: SecretStr | None = PrivateAttr(None)
+    _optional: ClassVar[frozenset[str]] = frozenset()  # secrets a login may go without
+    _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
 
     @abstractmethod
-    def _sources(self) -> tuple[str | None, Path | None]:
-        """(environment variable, file) naming the secret; exactly one is set."""
+    def _sources(self) -> dict[str, tuple[str | None, Path | None]]:
+        """Each secret's name (``password``: ``password_env``, ``password_file``) and where it is read from."""
 
     @model_validator(mode="after")
-    def _exactly_one_source(self) -> _SecretSource:
-        env, file = self._sources()
-        if (env is None) == (file is None):
-            raise ValueError("give exactly one of the *_env or *_file settings")
+    def _one_source_each(self) -> _SecretSource:
+        for name, (env, file) in self._sources().items():
+            if (env is not None and file is not None) or (env is None and file is None and name not in self._optional):
+                raise ValueError(f"give exactly one of {name}_env or {name}_file")
         return self
 
     @property
-    def secret_file(self) -> Path | None:
-        return self._sources()[1]
+    def secret_files(self) -> list[Path]:
+        return [file for _, file in self._sources().values() if file is not None]
 
     def load_secret(self, environ: Mapping[str, str]) -> None:
-        """Read the secret now (the feeds file is being loaded); the error names where it was looked for, never
-        a value."""
-        env, file = self._sources()
-        if env is not None:
-            if not environ.get(env):
-                raise FeedsFileError(f"environment variable {env} is not set")
-            self._secret = SecretStr(environ[env])
-            return
-        assert file is not None
-        try:
-            self._secret = SecretStr(file.read_text(encoding="utf-8").rstrip("\r\n"))
-        except OSError as error:
-            raise FeedsFileError(f"cannot read secret file {file}: {error.strerror or error}") from error
+        """Read the secrets now (the feeds file is being loaded); an error names where a secret was looked
+        for, never a value."""
+        for name, (env, file) in self._sources().items():
+            if env is not None:
+                if not environ.get(env):
+                    raise FeedsFileError(f"environment variable {env} is not set")
+                self._secrets[name] = SecretStr(environ[env])
+            elif file is not None:
+                try:
+                    self._secrets[name] = SecretStr(file.read_text(encoding="utf-8").rstrip("\r\n"))
+                except OSError as error:
+                    raise FeedsFileError(f"cannot read secret file {file}: {error.strerror or error}") from error
 
     @abstractmethod
     def authorization(self) -> SecretStr:
         """The ``Authorization`` header value."""
 
-    def _loaded(self) -> str:
-        if self._secret is None:
+    def _loaded(self, name: str) -> str:
+        if name not in self._secrets:
             raise FeedsFileError("the feed's secret was not loaded at start-up")
-        return self._secret.get_secret_value()
+        return self._secrets[name].get_secret_value()
+
+    def _has(self, name: str) -> bool:
+        return name in self._secrets
 
 
 class BasicAuth(_SecretSource):
@@ -92,14 +95,14 @@ class BasicAuth(_SecretSource):
     password_env: str | None = None
     password_file: Path | None = None
 
-    def _sources(self) -> tuple[str | None, Path | None]:
-        return self.password_env, self.password_file
+    def _sources(self) -> dict[str, tuple[str | None, Path | None]]:
+        return {"password": (self.password_env, self.password_file)}
 
     def password(self) -> str:
-        return self._loaded()
+        return self._loaded("password")
 
     def authorization(self) -> SecretStr:
-        pair = f"{self.username}:{self._loaded()}".encode()
+        pair = f"{self.username}:{self.password()}".encode()
         return SecretStr("Basic " + base64.b64encode(pair).decode("ascii"))
 
 
@@ -108,11 +111,14 @@ class BearerAuth(_SecretSource):
     token_env: str | None = None
     token_file: Path | None = None
 
-    def _sources(self) -> tuple[str | None, Path | None]:
-        return self.token_env, self.token_file
+    def _sources(self) -> dict[str, tuple[str | None, Path | None]]:
+        return {"token": (self.token_env, self.token_file)}
+
+    def token(self) -> str:
+        return self._loaded("token")
 
     def authorization(self) -> SecretStr:
-        return SecretStr("Bearer " + self._loaded())
+        return SecretStr("Bearer " + self.token())
 
 
 class SshKeyAuth(_SecretSource):
@@ -123,17 +129,87 @@ class SshKeyAuth(_SecretSource):
     key_env: str | None = None
     key_file: Path | None = None
 
-    def _sources(self) -> tuple[str | None, Path | None]:
-        return self.key_env, self.key_file
+    def _sources(self) -> dict[str, tuple[str | None, Path | None]]:
+        return {"key": (self.key_env, self.key_file)}
 
     def authorization(self) -> SecretStr:
         raise FeedsFileError("an SSH key signs in to SFTP servers; it is no HTTP authorization")
 
     def private_key(self) -> str:
-        return self._loaded()
+        return self._loaded("key")
 
 
-FeedAuth = Annotated[BasicAuth | BearerAuth | SshKeyAuth, Field(discriminator="type")]
+class OAuth2Auth(_SecretSource):
+    """A login by OAuth 2.0: an access token from the provider's token endpoint (``oauth.py``), sent as a
+    bearer token to an HTTP feed and by SASL XOAUTH2 to a mailbox (Gmail and Microsoft 365 take nothing
+    else). The refresh-token grant when a refresh token is given (a user's consent, as Google grants it),
+    else the client-credentials grant (an application's own access: Microsoft 365, wire APIs)."""
+
+    type: Literal["oauth2"]
+    username: str | None = Field(None, min_length=1, description="A mailbox's login (the URL's user)")
+    token_url: AnyUrl
+    client_id: str = Field(min_length=1)
+    scope: str | None = None
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+    refresh_token_env: str | None = None
+    refresh_token_file: Path | None = None
+    _optional: ClassVar[frozenset[str]] = frozenset({"client_secret", "refresh_token"})
+    # The access token in use, and when to stop using it (time.monotonic()); a rotated refresh token.
+    _access: tuple[SecretStr, float] | None = PrivateAttr(None)
+    _rotated_refresh_token: SecretStr | None = PrivateAttr(None)
+
+    @field_validator("token_url")
+    @classmethod
+    def _https(cls, url: AnyUrl) -> AnyUrl:
+        if url.scheme != "https":  # the client's secret and the refresh token travel in the request
+            raise ValueError("the token endpoint must be https")
+        return url
+
+    @model_validator(mode="after")
+    def _some_grant(self) -> OAuth2Auth:
+        if not any(self._sources()[name] != (None, None) for name in self._optional):
+            raise ValueError("give a client secret (client_secret_env or _file), a refresh token "
+                             "(refresh_token_env or _file), or both")
+        return self
+
+    def _sources(self) -> dict[str, tuple[str | None, Path | None]]:
+        return {"client_secret": (self.client_secret_env, self.client_secret_file),
+                "refresh_token": (self.refresh_token_env, self.refresh_token_file)}
+
+    def authorization(self) -> SecretStr:
+        raise FeedsFileError("an OAuth 2.0 login's access token is asked for when it is needed (oauth.py)")
+
+    def token_request(self) -> dict[str, str]:
+        """The token endpoint's form (RFC 6749 4.4 or 6; the client authenticated in the body)."""
+        form = {"client_id": self.client_id}
+        refresh_token = self._rotated_refresh_token or (self._secrets.get("refresh_token"))
+        if refresh_token is not None:
+            form |= {"grant_type": "refresh_token", "refresh_token": refresh_token.get_secret_value()}
+        else:
+            form["grant_type"] = "client_credentials"
+        if self._has("client_secret"):
+            form["client_secret"] = self._loaded("client_secret")
+        if self.scope:
+            form["scope"] = self.scope
+        return form
+
+    def held_token(self, now: float) -> str | None:
+        if self._access is None or now >= self._access[1]:
+            return None
+        return self._access[0].get_secret_value()
+
+    def hold_token(self, token: str, until: float, refresh_token: str | None) -> None:
+        self._access = SecretStr(token), until
+        if refresh_token:
+            self._rotated_refresh_token = SecretStr(refresh_token)
+
+    def drop_token(self) -> None:
+        """The server refused the token: the next login asks for a new one."""
+        self._access = None
+
+
+FeedAuth = Annotated[BasicAuth | BearerAuth | SshKeyAuth | OAuth2Auth, Field(discriminator="type")]
 
 
 class ItemRule(BaseModel):
@@ -216,6 +292,16 @@ class FeedConfig(BaseModel):
         return Path(unquote(self.url.path or "/")) if self.url.scheme == "file" else None
 
     @property
+    def url_user(self) -> str | None:
+        """The URL's user, decoded (``desk%40example.com``: an e-mail address)."""
+        return unquote(self.url.username) if self.url.username else None
+
+    @property
+    def login(self) -> str | None:
+        """The user a server feed signs in as: the auth's, or the URL's for a token login."""
+        return getattr(self.auth, "username", None) or self.url_user
+
+    @property
     def is_sftp(self) -> bool:
         return self.url.scheme == "sftp"
 
@@ -267,16 +353,23 @@ class FeedConfig(BaseModel):
             raise ValueError("headers are for HTTP; a spool feed (a directory, a server's, a mailbox) takes none")
         if self.directory is not None and self.auth:
             raise ValueError("auth is for HTTP, SFTP, FTP and IMAP; a spool directory feed takes none")
+        if self.is_imap and not unquote(self.url.path or "").isascii():
+            raise ValueError("an IMAP mailbox name must be ASCII (modified UTF-7 names are not read)")
+        return self
+
+    @model_validator(mode="after")
+    def _server_login(self) -> FeedConfig:
         if self.is_sftp and not isinstance(self.auth, BasicAuth | SshKeyAuth):
             raise ValueError("an SFTP feed signs in with auth of type basic (a password) or ssh_key")
         if self.is_ftp and self.auth is not None and not isinstance(self.auth, BasicAuth):
             raise ValueError("an FTP feed signs in with auth of type basic, or anonymously without auth")
-        if self.is_imap and not isinstance(self.auth, BasicAuth):
-            raise ValueError("an IMAP feed signs in with auth of type basic")
-        if self.is_imap and not unquote(self.url.path or "").isascii():
-            raise ValueError("an IMAP mailbox name must be ASCII (modified UTF-7 names are not read)")
-        if (self.is_remote_directory and self.url.username
-                and self.url.username != getattr(self.auth, "username", None)):
+        if self.is_imap and not isinstance(self.auth, BasicAuth | OAuth2Auth | BearerAuth):
+            raise ValueError("an IMAP feed signs in with auth of type basic, oauth2 or bearer")
+        if self.is_imap and not self.login:
+            raise ValueError("an IMAP feed names its login: imaps://user@host/MAILBOX")
+        login = getattr(self.auth, "username", None)
+        token_login = login is None and isinstance(self.auth, BearerAuth | OAuth2Auth)  # the URL's user signs in
+        if self.is_remote_directory and self.url_user and self.url_user != login and not token_login:
             raise ValueError("the URL's user and the auth's username differ")
         if not self.is_sftp and isinstance(self.auth, SshKeyAuth):
             raise ValueError("auth of type ssh_key is for SFTP feeds (sftp://user@host/path/)")

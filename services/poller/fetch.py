@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import json
 import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -156,10 +157,24 @@ class Fetcher:
             raise FetchTimeoutError(f"no complete answer within {self.limits.total_timeout:g}s") from error
 
     async def post_form(self, url: str, data: dict[str, str]) -> int:
-        """POST a form (a WebSub hub request) under the same address rules; no redirects followed."""
+        """POST a form (a WebSub hub request) under the same address rules; no redirects followed. A hub's
+        answer is its status: the body is not read."""
+        status, _ = await self._post(url, data, read_body=False)
+        return status
+
+    async def post_form_for_json(self, url: str, data: dict[str, str]) -> tuple[int, Any]:
+        """POST a form and read the answer as JSON (an OAuth 2.0 token request): (status, the decoded
+        document, or None when the body is not JSON)."""
+        status, body = await self._post(url, data, read_body=True)
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, None
+
+    async def _post(self, url: str, data: dict[str, str], *, read_body: bool) -> tuple[int, bytes]:
         await self._check_target(url)
         try:
-            return await asyncio.wait_for(self._post_status(url, data), self.limits.total_timeout)
+            return await asyncio.wait_for(self._posted(url, data, read_body), self.limits.total_timeout)
         except TimeoutError as error:
             raise FetchTimeoutError(f"no answer within {self.limits.total_timeout:g}s") from error
         except httpx.TimeoutException as error:
@@ -189,9 +204,9 @@ class Fetcher:
                 error = TransportError(f"cannot connect to {host} port {port}: {failure.strerror or failure}")
         raise error
 
-    async def _post_status(self, url: str, data: dict[str, str]) -> int:
+    async def _posted(self, url: str, data: dict[str, str], read_body: bool) -> tuple[int, bytes]:
         async with self._client.stream("POST", url, data=data) as response:
-            return response.status_code  # the body is never read: a hub's answer is its status
+            return response.status_code, await self._read_bounded(response) if read_body else b""
 
     async def _follow(self, url: str, plain: dict[str, str], credentials: dict[str, str]) -> FetchResult:
         start = url

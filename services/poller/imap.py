@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from services.poller import remote
-from services.poller.feeds import BasicAuth, FeedConfig
+from services.poller.feeds import BasicAuth, BearerAuth, FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher
+from services.poller.oauth import access_token
 from services.poller.remote import ListingTooLongError, RemoteError, RemoteFile, RemoteSpool, listed_file, shut, within
 from services.poller.state import PollerStore
 
@@ -40,6 +41,11 @@ class ImapError(RemoteError):
     """The server refused the login or TLS, or the mailbox cannot be opened or read."""
 
     kind = "imap_error"
+
+
+class LoginRefusedError(ImapError):
+    def __init__(self) -> None:
+        super().__init__("login refused")
 
 
 class _Client(imaplib.IMAP4):
@@ -110,12 +116,17 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
     sock.settimeout(limits.read_timeout)  # TLS takes it over, and the handshake is bounded by it too
     client: _Client | None = None
     try:
+        token = await _token(feed, fetcher)
         with _imap_errors(f"cannot sign in to {host} port {port}"):
             client, mailbox = await within(limits.connect_timeout + limits.read_timeout,
-                                           off_loop(_sign_in, sock, feed, fetcher.tls_context, implicit_tls),
+                                           off_loop(_sign_in, sock, feed, fetcher.tls_context, implicit_tls, token),
                                            lambda: sock)
         yield ImapSpool(client, mailbox, feed.id, store, timeout=limits.total_timeout,
                         settle_seconds=settle_seconds, off_loop=off_loop, clock=clock)
+    except LoginRefusedError:
+        if isinstance(feed.auth, OAuth2Auth):
+            feed.auth.drop_token()  # revoked, or expired early: the next poll asks for a new one
+        raise
     finally:
         shut(client.sock if client else sock)  # the TLS socket once there is one; no LOGOUT: it could stall
 
@@ -124,23 +135,45 @@ def mailbox_name(feed: FeedConfig) -> str:
     return unquote(feed.url.path or "/").strip("/") or "INBOX"
 
 
-def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext,
-             implicit_tls: bool) -> tuple[_Client, Mailbox]:
+async def _token(feed: FeedConfig, fetcher: Fetcher) -> str | None:
+    """The access token a token login (XOAUTH2) presents; None for a password login."""
+    if isinstance(feed.auth, OAuth2Auth):
+        return await access_token(feed.auth, fetcher)
+    return feed.auth.token() if isinstance(feed.auth, BearerAuth) else None
+
+
+def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext, implicit_tls: bool,
+             token: str | None) -> tuple[_Client, Mailbox]:
     client = _Client(sock, feed.url.host or "", feed.url.port or 0, tls=tls if implicit_tls else None,
                      max_literal=_LISTING_SLACK)
     if not implicit_tls:
         _start_tls(client, tls)
-    assert isinstance(feed.auth, BasicAuth)  # FeedConfig requires it of an IMAP feed
-    try:
-        client.login(feed.auth.username, feed.auth.password())
-    except imaplib.IMAP4.error as error:
-        raise ImapError("login refused") from error
+    _log_in(client, feed, token)
     name = mailbox_name(feed)
     status, data = client.select(_quoted(name), readonly=True)
     if status != "OK":
         raise ImapError(f"cannot open {name}: {_text(data)}")
     [uidvalidity] = client.response("UIDVALIDITY")[1] or [b"0"]
     return client, Mailbox(name, _text([uidvalidity]), int(_text(data) or 0))
+
+
+def _log_in(client: _Client, feed: FeedConfig, token: str | None) -> None:
+    if token is not None and "AUTH=XOAUTH2" not in client.capabilities:
+        raise ImapError("the server takes no OAuth 2.0 login (AUTH=XOAUTH2)")
+    try:
+        if token is not None:
+            client.authenticate("XOAUTH2", _xoauth2(feed.login or "", token))
+        else:
+            assert isinstance(feed.auth, BasicAuth)  # FeedConfig allows no other login on an IMAP feed
+            client.login(feed.auth.username, feed.auth.password())
+    except imaplib.IMAP4.error as error:
+        raise LoginRefusedError from error
+
+
+def _xoauth2(user: str, token: str) -> Callable[[bytes], bytes]:
+    """SASL XOAUTH2's one message. A server refusing the token sends a challenge (its reason, as JSON) and
+    then says NO to the empty answer."""
+    return lambda challenge: b"" if challenge else f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
 
 
 def _start_tls(client: _Client, tls: ssl.SSLContext) -> None:
@@ -193,7 +226,8 @@ def _imap_errors(doing: str) -> Iterator[None]:
     try:
         yield
     except ImapError as error:
-        raise ImapError(f"{doing}: {error}") from error
+        error.args = (f"{doing}: {error}",)  # the same error (a refused login stays one), worded in full
+        raise
     except ssl.SSLError as error:
         raise ImapError(f"{doing}: TLS failed: {error.reason or error}") from error
     except TimeoutError as error:

@@ -6,7 +6,7 @@ FETCHES = Counter(
     "wirefeed_poller_fetches_total",
     "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
     "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error, sftp_error, "
-    "ftp_error, imap_error)",
+    "ftp_error, imap_error, token_error)",
     ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(

@@ -67,8 +67,8 @@ class FeedsFileWatcher:
 
     def _parsed(self, feeds: FeedsFile, content: bytes) -> str:
         """The digest of a file just parsed, over the secret files it names (which may have changed)."""
-        self._secret_files = tuple(sorted({feed.auth.secret_file for feed in feeds.feeds
-                                           if feed.auth is not None and feed.auth.secret_file is not None}))
+        self._secret_files = tuple(sorted({file for feed in feeds.feeds if feed.auth is not None
+                                           for file in feed.auth.secret_files}))
         return self._fingerprint(content)
 
     def _fingerprint(self, content: bytes) -> str:

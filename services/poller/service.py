@@ -27,15 +27,15 @@ from urllib.parse import urlsplit
 
 import structlog
 from kafka.errors import KafkaTimeoutError
-from pydantic import SecretStr
 
 from schemas import RawItem
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
 from services.core.kafka import fit_message
 from services.poller import metrics
-from services.poller.feeds import FeedConfig
+from services.poller.feeds import FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
+from services.poller.oauth import authorization
 from services.poller.remote import RemoteError
 from services.poller.schedule import (
     ADAPTIVE_MAX_SECONDS,
@@ -207,9 +207,8 @@ class Poller:
             return await self._poll_spool(feed, state, bound)
         started = time.perf_counter()
         try:
-            result = await self.fetcher.fetch(state.effective_url or state.url, etag=state.etag,
-                                              last_modified=state.last_modified, headers=feed.headers,
-                                              authorization=_authorization(feed))
+            result = await self._fetch_authorized(feed, state.effective_url or state.url, etag=state.etag,
+                                                  last_modified=state.last_modified)
         except FetchError as error:
             return self._failed(feed, state, error, bound)
         finally:
@@ -384,9 +383,19 @@ class Poller:
         bound.info("feed_page_recovered", url=missed.url, published=len(decision.fresh))
         return [MissedPage(deeper, self.clock())] if deeper else []
 
+    async def _fetch_authorized(self, feed: FeedConfig, url: str, **conditions: str | None) -> FetchResult:
+        """A fetch with the feed's headers and credentials."""
+        try:
+            return await self.fetcher.fetch(url, headers=feed.headers,
+                                            authorization=await authorization(feed.auth, self.fetcher), **conditions)
+        except HTTPStatusError as error:
+            if error.status == 401 and isinstance(feed.auth, OAuth2Auth):
+                feed.auth.drop_token()  # revoked, or expired early: the next poll asks for a new one
+            raise
+
     async def _fetch_page(self, feed: FeedConfig, url: str) -> ParsedFeed:
         if same_origin(str(feed.url), url):
-            result = await self.fetcher.fetch(url, headers=feed.headers, authorization=_authorization(feed))
+            result = await self._fetch_authorized(feed, url)
         else:  # a page on another host gets no credentials
             result = await self.fetcher.fetch(url)
         if result.status != 200:
@@ -499,10 +508,6 @@ def _answer_is_final(error: Exception) -> bool:
 def feed_health(state: FeedState) -> str:
     """ok, backing_off or gone: the state label of metrics and ``wirefeed feeds status``."""
     return "gone" if state.gone else "backing_off" if state.consecutive_failures else "ok"
-
-
-def _authorization(feed: FeedConfig) -> SecretStr | None:
-    return feed.auth.authorization() if feed.auth else None
 
 
 class PublishTimeoutError(Exception):

@@ -23,6 +23,7 @@ from services.poller.imap import mailbox_name
 from services.poller.state import PollerStore
 from tests.certificates import self_signed_certificate
 from tests.imap_server import ImapServer, running_imap_server, tls_front
+from tests.oauth_server import running_token_endpoint
 from tests.unit.test_poller_service import Published
 from tests.unit.test_poller_sftp import poll_once, state_of
 from tests.unit.test_poller_spool import FIXTURES, MAIL
@@ -162,6 +163,48 @@ async def test_no_password_is_sent_to_a_server_without_starttls(store: PollerSto
     assert received and not any(PASSWORD.encode() in line or b"LOGIN" in line.upper() for line in received)
 
 
+def token_feed(server: ImapServer, mailbox: str, auth: dict[str, Any], **secrets: str) -> FeedConfig:
+    feed = FeedConfig.model_validate({"id": "desk-mail", "url": server.url(mailbox), "interval": 60, "auth": auth})
+    assert feed.auth is not None
+    feed.auth.load_secret(secrets)
+    return feed
+
+
+async def test_an_oauth2_login_reads_the_mailbox_and_renews_a_refused_token(imap_server: ImapServer, mailbox: str,
+                                                                            store: PollerStore) -> None:
+    imap_server.deliver(press_release("Acme opens plant in Leeds"), mailbox=mailbox)
+    assert imap_server.certificate is not None
+    with running_token_endpoint(imap_server.certificate, "revoked-token") as endpoint:
+        feed = token_feed(imap_server, mailbox, {"type": "oauth2", "token_url": endpoint.url, "client_id": "wirefeed",
+                                                 "refresh_token_env": "REFRESH"}, REFRESH="refresh-1")
+        published = Published()
+        assert await poll(imap_server, store, published, feed) == "imap_error"  # the server refuses the token
+        assert "login refused" in (state_of(store, feed).last_error or "") and not published
+        endpoint.access_token = imap_server.password  # tests/pymap_xoauth2.py: the token it takes
+        assert await poll(imap_server, store, published, feed) == "ok"
+        assert await poll(imap_server, store, published, feed) == "not_modified"  # the token held
+    assert [item.title for item in published] == ["Acme opens plant in Leeds"]
+    assert [form["grant_type"] for form in endpoint.forms] == ["refresh_token", "refresh_token"]
+    assert imap_server.unseen(mailbox) == 1
+
+
+async def test_a_bearer_token_signs_in_and_a_server_without_xoauth2_is_told_apart(
+        imap_server: ImapServer, mailbox: str, store: PollerStore, tmp_path: Path) -> None:
+    imap_server.deliver(press_release("Acme opens plant in Leeds"), mailbox=mailbox)
+    bearer = {"type": "bearer", "token_env": "TOKEN"}
+    published = Published()
+    feed = token_feed(imap_server, mailbox, bearer, TOKEN=imap_server.password)
+    assert await poll(imap_server, store, published, feed) == "ok"
+    assert [item.title for item in published] == ["Acme opens plant in Leeds"]
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    with scripted_imap_server(b"{5}") as port, tls_front(port, cert_file, key_file) as front_port:
+        server = ImapServer(port, front_port, "desk", PASSWORD, ssl.create_default_context(cafile=str(cert_file)),
+                            implicit_tls=True)
+        feed = token_feed(server, "INBOX", bearer, TOKEN=imap_server.password)
+        assert await poll(server, store, Published(), feed) == "imap_error"
+    assert "takes no OAuth 2.0 login (AUTH=XOAUTH2)" in (state_of(store, feed).last_error or "")
+
+
 def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> None:
     basic: dict[str, Any] = {"type": "basic", "username": "desk", "password_env": "P"}
     feed = FeedConfig.model_validate({"id": "a", "url": "imaps://desk@mail.example.com/Wire/AP", "auth": basic})
@@ -170,7 +213,7 @@ def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> N
     assert mailbox_name(FeedConfig.model_validate({"id": "a", "url": "imaps://mail.example.com", "auth": basic})) \
         == "INBOX"
     for url, auth, message in (
-        ("imaps://mail.example.com/INBOX", None, "auth of type basic"),
+        ("imaps://mail.example.com/INBOX", None, "auth of type basic, oauth2 or bearer"),
         ("imaps://desk:hunter2@mail.example.com/INBOX", basic, "not in the URL"),
         ("imaps://mail.example.com/Entw%C3%BCrfe", basic, "must be ASCII"),
     ):
