@@ -122,15 +122,22 @@ class BearerAuth(_SecretSource):
 
 
 class SshKeyAuth(_SecretSource):
-    """An SFTP feed's login by key: the private key (OpenSSH or PEM, without a passphrase) is the secret."""
+    """An SFTP feed's login by key: the private key (OpenSSH or PEM) is the secret, and its passphrase when
+    it has one."""
 
     type: Literal["ssh_key"]
     username: str = Field(min_length=1)
     key_env: str | None = None
     key_file: Path | None = None
+    passphrase_env: str | None = None
+    passphrase_file: Path | None = None
+    _optional: ClassVar[frozenset[str]] = frozenset({"passphrase"})
 
     def _sources(self) -> dict[str, tuple[str | None, Path | None]]:
-        return {"key": (self.key_env, self.key_file)}
+        return {"key": (self.key_env, self.key_file), "passphrase": (self.passphrase_env, self.passphrase_file)}
+
+    def passphrase(self) -> str | None:
+        return self._loaded("passphrase") if self._has("passphrase") else None
 
     def authorization(self) -> SecretStr:
         raise FeedsFileError("an SSH key signs in to SFTP servers; it is no HTTP authorization")

@@ -134,7 +134,7 @@ def _credentials(feed: FeedConfig) -> dict[str, Any]:
     auth = feed.auth
     if isinstance(auth, SshKeyAuth):
         with _sftp_errors("the feed's ssh_key cannot be read"):
-            key = asyncssh.import_private_key(auth.private_key())
+            key = asyncssh.import_private_key(auth.private_key(), auth.passphrase())
         return {"username": auth.username, "client_keys": [key], "password_auth": False, "kbdint_auth": False}
     assert isinstance(auth, BasicAuth)  # FeedConfig allows only these two on an sftp:// feed
     return {"username": auth.username, "password": auth.password(), "client_keys": None}
@@ -160,5 +160,6 @@ def _sftp_errors(doing: str) -> Iterator[None]:
         raise SftpError(f"{doing}: {error.reason}") from error
     except TimeoutError as error:
         raise SftpError(f"{doing}: no answer in time") from error
-    except (OSError, asyncssh.KeyImportError) as error:  # the connection dropped; a key not in a known format
+    # The connection dropped; a key not in a known format, or its passphrase wrong (the message names none).
+    except (OSError, asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as error:
         raise SftpError(f"{doing}: {error}") from error

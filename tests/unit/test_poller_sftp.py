@@ -183,6 +183,25 @@ async def test_a_key_login_and_a_directory_relative_to_home(tmp_path: Path, stor
             "Sweden court accepts receivership for Saab carmaker"]
 
 
+async def test_a_key_with_a_passphrase(tmp_path: Path, store: PollerStore) -> None:
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    key_file = tmp_path / "agency_key"
+    key_file.write_bytes(key.export_private_key(passphrase="open sesame"))  # as ssh-keygen writes it
+    (tmp_path / "root" / "outgoing").mkdir(parents=True)
+    with running_sftp_server(tmp_path / "root", client_keys={"afp": key}) as server:
+        deliver(server, AFP_NEWSML1)
+        published = Published()
+        for passphrase, outcome in (("wrong", "sftp_error"), ("open sesame", "ok")):
+            feed = sftp_feed(server, auth={"type": "ssh_key", "username": "afp", "key_file": str(key_file),
+                                           "passphrase_env": "AGENCY_SFTP_PASSWORD"}, password=passphrase)
+            assert await poll(server, store, published, feed, known_hosts=server.known_hosts(tmp_path)) == outcome
+        assert server.logins == ["afp"] and len(published) == 1  # the wrong passphrase got no further
+        feed = sftp_feed(server, auth={"type": "ssh_key", "username": "afp", "key_file": str(key_file)})
+        assert await poll(server, store, Published(), feed, known_hosts=server.known_hosts(tmp_path)) == "sftp_error"
+    error = state_of(store, feed).last_error or ""
+    assert "the feed's ssh_key cannot be read: Passphrase must be specified" in error and "open sesame" not in error
+
+
 async def test_an_unknown_host_key_refuses_the_server_before_any_login(server: SftpServer, store: PollerStore,
                                                                       tmp_path: Path) -> None:
     deliver(server, EFE_NITF)
