@@ -360,8 +360,6 @@ class FeedConfig(BaseModel):
             raise ValueError("headers are for HTTP; a spool feed (a directory, a server's, a mailbox) takes none")
         if self.directory is not None and self.auth:
             raise ValueError("auth is for HTTP, SFTP, FTP and IMAP; a spool directory feed takes none")
-        if self.is_imap and not unquote(self.url.path or "").isascii():
-            raise ValueError("an IMAP mailbox name must be ASCII (modified UTF-7 names are not read)")
         return self
 
     @model_validator(mode="after")

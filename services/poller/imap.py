@@ -13,6 +13,7 @@ are read only up to the size limit, whatever size the server announces.
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 import socket
@@ -34,6 +35,7 @@ from services.poller.state import PollerStore
 
 T = TypeVar("T")
 _FETCHED = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
+_SHIFTED = re.compile(r"[^\x20-\x25\x27-\x7e]+|&")  # what modified UTF-7 writes in base64, and "&"
 _LISTING_SLACK = 64 * 1024  # beyond the body limit, for a listing's own literals (none are expected)
 
 
@@ -150,7 +152,7 @@ def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext, implici
         _start_tls(client, tls)
     _log_in(client, feed, token)
     name = mailbox_name(feed)
-    status, data = client.select(_quoted(name), readonly=True)
+    status, data = client.select(_quoted(modified_utf7(name)), readonly=True)
     if status != "OK":
         raise ImapError(f"cannot open {name}: {_text(data)}")
     [uidvalidity] = client.response("UIDVALIDITY")[1] or [b"0"]
@@ -210,6 +212,20 @@ def _message(client: _Client, uid: str, at_most: int) -> bytes | None:
     if status != "OK":
         raise ImapError(_text(data))
     return next((part[1] for part in data if isinstance(part, tuple)), None)
+
+
+def modified_utf7(name: str) -> str:
+    """A mailbox name as IMAP spells it (RFC 3501 5.1.3): printable ASCII as it is, ``&`` as ``&-``, and
+    anything else as UTF-16 in base64 (``,`` for ``/``) between ``&`` and ``-``: "Entwürfe" is
+    "Entw&APw-rfe"."""
+    return _SHIFTED.sub(_shifted, name)
+
+
+def _shifted(match: re.Match[str]) -> str:
+    text = match.group()
+    if text == "&":
+        return "&-"
+    return "&" + base64.b64encode(text.encode("utf-16-be")).decode("ascii").rstrip("=").replace("/", ",") + "-"
 
 
 def _quoted(mailbox: str) -> str:
