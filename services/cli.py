@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pydantic import ValidationError
 
 from services.core import commands as core_commands
+from services.core.config import settings_problems
 from services.core.errors import KafkaUnavailableError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ValidationError as error:
-        print(f"wirefeed: invalid settings: {error}", file=sys.stderr)
+        print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
         return 2
     except KafkaUnavailableError as error:  # one-shot commands; the services wait for their broker
         print(f"wirefeed: Kafka is unavailable: {error}", file=sys.stderr)

@@ -1,11 +1,14 @@
 """An OAuth 2.0 token endpoint on 127.0.0.1 for tests, over TLS with the tests' certificate: it hands out
-the access token a test sets, and records each request's form."""
+the access token a test sets, and records each request's form. ``signed_jwt`` makes tokens as an identity
+provider signs them, for Kafka's OAUTHBEARER login (deploy/kafka/kafka.sh up --secure checks them)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 
 @dataclass
@@ -23,6 +29,7 @@ class TokenEndpoint:
     refusal: str | None = None  # an RFC 6749 error code to answer with, instead of a token
     forms: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    certificate: Path | None = None  # the certificate file to trust it by
 
     def answer(self) -> tuple[int, bytes]:
         if self.refusal:
@@ -37,7 +44,7 @@ class TokenEndpoint:
 
 @contextmanager
 def running_token_endpoint(certificate: tuple[Path, Path], access_token: str) -> Iterator[TokenEndpoint]:
-    endpoint = TokenEndpoint(access_token)
+    endpoint = TokenEndpoint(access_token, certificate=certificate[0])
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -65,3 +72,21 @@ def running_token_endpoint(certificate: tuple[Path, Path], access_token: str) ->
     finally:
         server.shutdown()
         server.server_close()
+
+
+def signed_jwt(key_file: Path | None, subject: str, *, audience: str = "wirefeed-kafka", lifetime: int = 3600) -> str:
+    """An RS256 JWT for ``subject`` signed with the key in ``key_file`` (key id "wirefeed-test"); with None, by
+    a key nobody trusts."""
+    key = (serialization.load_pem_private_key(key_file.read_bytes(), None) if key_file
+           else rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    assert isinstance(key, rsa.RSAPrivateKey)
+    now = int(time.time())
+    header = {"alg": "RS256", "typ": "JWT", "kid": "wirefeed-test"}
+    claims = {"sub": subject, "aud": audience, "iss": "https://idp.test", "iat": now, "exp": now + lifetime}
+    signing_input = f"{_base64url(json.dumps(header).encode())}.{_base64url(json.dumps(claims).encode())}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{_base64url(signature)}"
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

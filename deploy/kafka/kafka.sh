@@ -15,7 +15,9 @@
 # A --secure cluster is what production clusters look like to a client: TLS with a certificate for
 # 127.0.0.1 (self-signed, made with keytool: D/tls/ca.pem), a client certificate required (mutual TLS;
 # made with openssl, its key encrypted), and a SASL login, user "wirefeed" with a random password, by
-# PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. D/client.env holds the WIREFEED_KAFKA_* settings a client needs.
+# PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, or by OAUTHBEARER with a JWT signed by D/tls/oauth-key.pem (RS256,
+# key id "wirefeed-test", audience "wirefeed-kafka"; the principal is its "sub"), as an identity provider
+# would sign it. D/client.env holds the WIREFEED_KAFKA_* settings a client needs.
 # Access is checked by ACLs (Kafka's StandardAuthorizer): "wirefeed" may do anything (a super user, as is
 # the brokers' own login); a second SCRAM-SHA-512 user, "limited" (password in D/tls/limited-password),
 # may do only what ACLs grant it, which tests create.
@@ -88,7 +90,7 @@ secure_config() {  # the SASL_SSL listener's settings; the brokers log in to eac
   broker=$(cat "$DIR/tls/broker-password")
   user=$(cat "$DIR/tls/client-password")
   cat <<EOF
-sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 # The controller listener is plaintext on 127.0.0.1: the brokers reach it as ANONYMOUS.
 super.users=User:broker;User:wirefeed;User:ANONYMOUS
@@ -96,6 +98,13 @@ sasl.mechanism.inter.broker.protocol=PLAIN
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="$broker" user_broker="$broker" user_wirefeed="$user";
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+# Kafka 4.1 checks tokens' signatures (against the JWKS) only with this validator named, and top-level:
+# its default, DefaultJwtValidator, checks none, and these settings under the listener's prefix are ignored.
+sasl.oauthbearer.jwt.validator.class=org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator
+sasl.oauthbearer.jwks.endpoint.url=file://$DIR/tls/jwks.json
+sasl.oauthbearer.expected.audience=wirefeed-kafka
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$DIR/tls/broker.p12
 ssl.keystore.password=$store
@@ -131,6 +140,15 @@ make_tls() {  # a certificate for 127.0.0.1, passwords, and the client's setting
     || die "openssl could not make the client's certificate"
   keytool -importcert -noprompt -alias client -file "$DIR/tls/client.pem" -storetype PKCS12 \
     -keystore "$DIR/tls/trust.p12" -storepass "$pass" >/dev/null 2>&1
+  # The identity provider's signing key for OAUTHBEARER, and its public half as the JWKS brokers check with.
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DIR/tls/oauth-key.pem" >/dev/null 2>&1 \
+    || die "openssl could not make the OAuth signing key"
+  openssl rsa -in "$DIR/tls/oauth-key.pem" -noout -modulus | cut -d= -f2 | python3 -c '
+import base64, json, sys
+modulus = bytes.fromhex(sys.stdin.read().strip())
+n = base64.urlsafe_b64encode(modulus).rstrip(b"=").decode()
+print(json.dumps({"keys": [{"kty": "RSA", "kid": "wirefeed-test", "use": "sig", "alg": "RS256", "n": n, "e": "AQAB"}]}))
+' >"$DIR/tls/jwks.json" || die "python3 could not write the JWKS"
   cat >"$DIR/client.env" <<EOF
 WIREFEED_KAFKA_SECURITY_PROTOCOL=SASL_SSL
 WIREFEED_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
@@ -147,6 +165,7 @@ java_args() {  # node: the JVM command line up to the main class
   local node=$1
   # shellcheck disable=SC2206  # HEAP holds several JVM flags on purpose
   JAVA_ARGS=(java $HEAP -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="file://$DIR/tls/jwks.json"
     -Dlog4j2.configurationFile="$HERE/log4j2.xml" -Dkafka.logs.dir="$DIR/node$node" -cp "$LIB/*")
 }
 

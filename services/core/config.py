@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
+from pydantic import AliasChoices, Field, FilePath, HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of up to
@@ -24,6 +24,14 @@ LOCK_TIMEOUT_SECONDS = 15.0
 #: statements (SIGSTOP, a paused VM) cannot hold its row locks, and the replicas waiting on them, forever.
 #: Wirefeed's transactions never wait on anything but the database, so a live one is never that idle.
 IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0
+
+
+def settings_problems(error: ValidationError) -> str:
+    """What is wrong with the settings, without the values given: pydantic's own wording shows them, and
+    they hold passwords."""
+    return "; ".join(f"{'.'.join(map(str, problem['loc']))}: " * bool(problem["loc"])
+                     + problem["msg"].removeprefix("Value error, ")
+                     for problem in error.errors(include_input=False, include_url=False))
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,18 @@ class CommonSettings(BaseSettings):
         "127.0.0.1:9092",
         validation_alias=AliasChoices("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
-    # A managed or production cluster wants TLS and a login: SASL_SSL with SCRAM (or PLAIN), the CA that
-    # signed the brokers' certificates (the system's CAs when unset), a client certificate for mutual TLS
-    # (its key's password when the key is encrypted).
+    # A managed or production cluster wants TLS and a login: SASL_SSL with SCRAM (or PLAIN), or with
+    # OAUTHBEARER and a token from the identity provider (client credentials), the CA that signed the
+    # brokers' certificates (the system's CAs when unset), a client certificate for mutual TLS (its key's
+    # password when the key is encrypted).
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_oauth_token_url: HttpUrl | None = None
+    kafka_oauth_client_id: str | None = None
+    kafka_oauth_client_secret: SecretStr | None = None
+    kafka_oauth_scope: str | None = None
     kafka_ssl_cafile: FilePath | None = None
     kafka_ssl_certfile: FilePath | None = None
     kafka_ssl_keyfile: FilePath | None = None
@@ -88,12 +101,28 @@ class CommonSettings(BaseSettings):
     @model_validator(mode="after")
     def _kafka_login_complete(self) -> CommonSettings:
         sasl = self.kafka_security_protocol.startswith("SASL_")
-        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+        oauth = sasl and self.kafka_sasl_mechanism == "OAUTHBEARER"
+        password = (self.kafka_sasl_username, self.kafka_sasl_password)
+        token = (self.kafka_oauth_token_url, self.kafka_oauth_client_id, self.kafka_oauth_client_secret)
+        if oauth and not all(token):
+            raise ValueError("WIREFEED_KAFKA_SASL_MECHANISM=OAUTHBEARER needs WIREFEED_KAFKA_OAUTH_TOKEN_URL, "
+                             "WIREFEED_KAFKA_OAUTH_CLIENT_ID and WIREFEED_KAFKA_OAUTH_CLIENT_SECRET")
+        if sasl and not oauth and not all(password):
             raise ValueError(f"WIREFEED_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
                              "WIREFEED_KAFKA_SASL_USERNAME and WIREFEED_KAFKA_SASL_PASSWORD")
-        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
+        if (not sasl or oauth) and any(password):
             raise ValueError("WIREFEED_KAFKA_SASL_USERNAME/PASSWORD are set but WIREFEED_KAFKA_SECURITY_PROTOCOL "
-                             f"is {self.kafka_security_protocol}: they would not be used (SASL_SSL?)")
+                             f"is {self.kafka_security_protocol} and WIREFEED_KAFKA_SASL_MECHANISM "
+                             f"{self.kafka_sasl_mechanism}: they would not be used")
+        if not oauth and any((*token, self.kafka_oauth_scope)):
+            raise ValueError("WIREFEED_KAFKA_OAUTH_* settings are set but the login is not SASL with "
+                             "WIREFEED_KAFKA_SASL_MECHANISM=OAUTHBEARER: they would not be used")
+        if self.kafka_oauth_token_url and self.kafka_oauth_token_url.scheme != "https":
+            raise ValueError("WIREFEED_KAFKA_OAUTH_TOKEN_URL must be https: the client secret travels in the request")
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_tls_complete(self) -> CommonSettings:
         tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile,
                      self.kafka_ssl_key_password)
         if not self.kafka_security_protocol.endswith("SSL") and any(tls_files):

@@ -6,6 +6,7 @@ auto-commit: each service commits (or stores) offsets only after its output is d
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -18,12 +19,14 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from pydantic import SecretStr
 
 from schemas import DeadLetter
 from schemas.models import Message
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
 from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
+from services.core.oauth import KafkaTokens
 from services.core.runner import StopSignal, retry_until_done
 
 log = structlog.get_logger(__name__)
@@ -44,15 +47,32 @@ def connection(settings: CommonSettings) -> dict[str, Any]:
     config: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
                               "security_protocol": settings.kafka_security_protocol}
     if settings.kafka_security_protocol.startswith("SASL_"):
-        assert settings.kafka_sasl_password is not None  # the settings refuse SASL without a login
-        config.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_sasl_username,
-                      sasl_plain_password=settings.kafka_sasl_password.get_secret_value())
+        config["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        if settings.kafka_sasl_mechanism == "OAUTHBEARER":
+            config["sasl_oauth_token_provider"] = kafka_tokens(settings)
+        else:
+            assert settings.kafka_sasl_password is not None  # the settings refuse SASL without a login
+            config.update(sasl_plain_username=settings.kafka_sasl_username,
+                          sasl_plain_password=settings.kafka_sasl_password.get_secret_value())
     if settings.kafka_security_protocol.endswith("SSL"):
         key_password = settings.kafka_ssl_key_password
         config.update(ssl_cafile=_path(settings.kafka_ssl_cafile), ssl_certfile=_path(settings.kafka_ssl_certfile),
                       ssl_keyfile=_path(settings.kafka_ssl_keyfile),
                       ssl_password=key_password.get_secret_value() if key_password else None)
     return config
+
+
+def kafka_tokens(settings: CommonSettings) -> KafkaTokens:
+    """The process's one OAUTHBEARER token source for these settings: its producer, consumers and admin
+    clients share the token."""
+    assert settings.kafka_oauth_token_url and settings.kafka_oauth_client_id and settings.kafka_oauth_client_secret
+    return _kafka_tokens(str(settings.kafka_oauth_token_url), settings.kafka_oauth_client_id,
+                         settings.kafka_oauth_client_secret, settings.kafka_oauth_scope)
+
+
+@functools.cache
+def _kafka_tokens(token_url: str, client_id: str, client_secret: SecretStr, scope: str | None) -> KafkaTokens:
+    return KafkaTokens(token_url, client_id, client_secret, scope)
 
 
 def _path(path: Path | None) -> str | None:

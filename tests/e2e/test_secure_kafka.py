@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -28,10 +28,12 @@ from services.core.config import CommonSettings
 from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.kafka import connection, ensure_topics, make_consumer, make_producer
 from services.core.supervise import Pipeline, metric_total, scrape
+from tests.certificates import self_signed_certificate
 from tests.conftest import KAFKA_SCRIPT
 from tests.e2e.test_pipeline import OUTLET_A, OUTLET_B
 from tests.helpers import FeedServer, Resource, free_port, rss, wait_for, wirefeed_process
 from tests.integration.kafka_helpers import message_limit
+from tests.oauth_server import TokenEndpoint, running_token_endpoint, signed_jwt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -65,6 +67,24 @@ class SecureCluster:
         return self.settings(prefix, kafka_sasl_username="limited", kafka_sasl_password=self.limited_password,
                              kafka_sasl_mechanism="SCRAM-SHA-512")
 
+    def oauth_env(self, endpoint: TokenEndpoint, client_id: str = "wirefeed") -> dict[str, str]:
+        """The login by OAUTHBEARER instead: the token endpoint's client credentials, no user or password."""
+        env = {k: v for k, v in self.env.items() if not k.startswith("WIREFEED_KAFKA_SASL_")}
+        return {**env, "WIREFEED_KAFKA_SASL_MECHANISM": "OAUTHBEARER", "WIREFEED_KAFKA_OAUTH_TOKEN_URL": endpoint.url,
+                "WIREFEED_KAFKA_OAUTH_CLIENT_ID": client_id, "WIREFEED_KAFKA_OAUTH_CLIENT_SECRET": "client-s3cret",
+                "WIREFEED_KAFKA_OAUTH_SCOPE": "kafka", "SSL_CERT_FILE": str(endpoint.certificate)}
+
+    def oauth_settings(self, prefix: str, endpoint: TokenEndpoint, client_id: str) -> CommonSettings:
+        env = self.oauth_env(endpoint, client_id)
+        values = {key.removeprefix("WIREFEED_").lower(): value for key, value in env.items()
+                  if key.startswith("WIREFEED_")}
+        return CommonSettings(**{**values, "topic_prefix": prefix})  # type: ignore[arg-type]
+
+    @property
+    def oauth_key(self) -> Path:
+        """The identity provider's signing key, whose public half the brokers check tokens with."""
+        return self.directory / "tls" / "oauth-key.pem"
+
     def admin(self, prefix: str) -> KafkaAdminClient:
         """An admin client of the super user."""
         return KafkaAdminClient(**connection(self.settings(prefix)))
@@ -93,17 +113,57 @@ def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureC
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_every_client_logs_in_over_tls(secure_cluster: SecureCluster, topic_prefix: str, mechanism: str) -> None:
-    settings = secure_cluster.settings(topic_prefix, kafka_sasl_mechanism=mechanism)
-    ensure_topics(settings, [settings.topics.raw_items])  # the admin client
+    assert round_trip(secure_cluster.settings(topic_prefix, kafka_sasl_mechanism=mechanism), b"over tls") \
+        == b"over tls"
+
+
+def round_trip(settings: CommonSettings, message: bytes) -> bytes:
+    """What a consumer reads of ``message`` sent to a topic the admin client made: all three clients log in."""
+    ensure_topics(settings, [settings.topics.raw_items])
     producer = make_producer(settings)
-    producer.send(settings.topics.raw_items, b"over tls", key=b"k").get(timeout=30)
+    producer.send(settings.topics.raw_items, message, key=b"k").get(timeout=30)
     producer.close()
-    consumer = make_consumer(settings, f"{topic_prefix}-reader", consumer_timeout_ms=30_000)
+    consumer = make_consumer(settings, f"{settings.topic_prefix}-reader", consumer_timeout_ms=30_000)
     consumer.subscribe([settings.topics.raw_items])
     try:
-        assert next(iter(consumer)).value == b"over tls"
+        value: bytes = next(iter(consumer)).value
+        return value
     finally:
         consumer.close(autocommit=False)
+
+
+@pytest.fixture
+def token_endpoint(secure_cluster: SecureCluster, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenEndpoint]:
+    """An identity provider's token endpoint handing out JWTs for "wirefeed" that the cluster trusts."""
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trusted as a private CA is
+    with running_token_endpoint(certificate, signed_jwt(secure_cluster.oauth_key, "wirefeed")) as endpoint:
+        yield endpoint
+
+
+def test_an_oauthbearer_login_with_a_token_from_the_identity_provider(
+        secure_cluster: SecureCluster, topic_prefix: str, token_endpoint: TokenEndpoint) -> None:
+    settings = secure_cluster.oauth_settings(topic_prefix, token_endpoint, f"{topic_prefix}-client")
+    assert round_trip(settings, b"with a token") == b"with a token"
+    assert len(token_endpoint.forms) == 1  # one token for the admin client, the producer and the consumer
+    assert token_endpoint.forms[0] == {"grant_type": "client_credentials", "client_id": f"{topic_prefix}-client",
+                                       "client_secret": "client-s3cret", "scope": "kafka"}
+
+
+@pytest.mark.parametrize(("token", "cause"), [
+    (lambda key: signed_jwt(None, "wirefeed"), "signed by a key the brokers do not trust"),
+    (lambda key: signed_jwt(key, "wirefeed", audience="another-service"), "meant for another audience"),
+    (lambda key: signed_jwt(key, "wirefeed", lifetime=-600), "expired"),
+])
+def test_a_token_the_brokers_do_not_accept_is_refused(
+        secure_cluster: SecureCluster, topic_prefix: str, token_endpoint: TokenEndpoint,
+        token: Callable[[Path], str], cause: str) -> None:
+    token_endpoint.access_token = token(secure_cluster.oauth_key)
+    settings = secure_cluster.oauth_settings(topic_prefix, token_endpoint, f"{topic_prefix}-refused")
+    with pytest.raises(KafkaUnavailableError, match="WIREFEED_KAFKA_SECURITY_PROTOCOL"):
+        ensure_topics(settings, [settings.topics.raw_items], bootstrap_timeout_ms=5_000)
+    assert token_endpoint.forms, cause
 
 
 @pytest.mark.parametrize(("change", "cause"), [
@@ -182,6 +242,14 @@ def test_the_pipeline_runs_on_a_cluster_with_tls_and_a_login(
         feed_server: FeedServer) -> None:
     stores_articles_and_stops_cleanly(start_pipeline(secure_cluster.env, topic_prefix, sqlite_url, tmp_path,
                                                      feed_server))
+
+
+def test_the_pipeline_runs_with_an_oauthbearer_login(
+        secure_cluster: SecureCluster, topic_prefix: str, sqlite_url: str, tmp_path: Path, feed_server: FeedServer, *,
+        token_endpoint: TokenEndpoint) -> None:
+    stores_articles_and_stops_cleanly(start_pipeline(secure_cluster.oauth_env(token_endpoint), topic_prefix,
+                                                     sqlite_url, tmp_path, feed_server))
+    assert len(token_endpoint.forms) >= 3  # each service asked for its own
 
 
 #: What README's "Kafka ACLs" lists, on the resources whose names start with the topic prefix.

@@ -4,13 +4,19 @@ to every client. tests/e2e/test_secure_kafka.py runs them against a cluster with
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
+from services.cli import main as cli
 from services.core.config import CommonSettings
 from services.core.kafka import connection
+from services.core.oauth import KafkaTokens, TokenRefusedError
+from tests.certificates import self_signed_certificate
+from tests.helpers import in_thread
+from tests.oauth_server import running_token_endpoint
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 
@@ -34,9 +40,54 @@ def test_a_login_over_tls_reaches_the_client_settings(tmp_path: Path, monkeypatc
         "ssl_certfile": None, "ssl_keyfile": None, "ssl_password": None}
 
 
+OAUTH = {"kafka_oauth_token_url": "https://idp.example/oauth2/token", "kafka_oauth_client_id": "wirefeed",
+         "kafka_oauth_client_secret": "client-s3cret"}
+
+
+def test_an_oauthbearer_login_gives_every_client_one_token_source() -> None:
+    settings = CommonSettings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="OAUTHBEARER",
+                              **OAUTH)  # type: ignore[arg-type]
+    config = connection(settings)
+    tokens = config.pop("sasl_oauth_token_provider")
+    assert isinstance(tokens, KafkaTokens) and tokens.token_url == "https://idp.example/oauth2/token"
+    assert connection(settings)["sasl_oauth_token_provider"] is tokens
+    assert config == {"bootstrap_servers": ["127.0.0.1:9092"], "security_protocol": "SASL_SSL",
+                      "sasl_mechanism": "OAUTHBEARER", "ssl_cafile": None, "ssl_certfile": None, "ssl_keyfile": None,
+                      "ssl_password": None}
+    assert "client-s3cret" not in repr(settings) + repr(tokens.__dict__)
+
+
+async def test_kafka_tokens_are_asked_for_once_while_they_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # how a private CA is trusted
+    with running_token_endpoint(certificate, "token-1") as endpoint:
+        tokens = KafkaTokens(endpoint.url, "wirefeed", SecretStr("client-s3cret"), "kafka")
+        assert in_thread(tokens.token, 30) == "token-1"
+        endpoint.access_token = "token-2"
+        assert in_thread(tokens.token, 30) == "token-1"
+        assert endpoint.forms == [{"grant_type": "client_credentials", "client_id": "wirefeed",
+                                   "client_secret": "client-s3cret", "scope": "kafka"}]
+        endpoint.refusal = "invalid_client"
+        refused = KafkaTokens(endpoint.url, "wirefeed", SecretStr("wrong"), None)
+        with pytest.raises(TokenRefusedError, match=r"127.0.0.1 gave no access token: HTTP 400, invalid_client"):
+            in_thread(refused.token, 30)
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with running_token_endpoint(certificate, "token-1") as endpoint, \
+            pytest.raises(TokenRefusedError, match="CERTIFICATE_VERIFY_FAILED"):
+        in_thread(KafkaTokens(endpoint.url, "wirefeed", SecretStr("client-s3cret"), None).token, 30)
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "u"}, "needs WIREFEED_KAFKA_SASL_USERNAME and"),
-    ({"kafka_sasl_username": "u", "kafka_sasl_password": "p"}, "they would not be used (SASL_SSL?)"),
+    ({"kafka_sasl_username": "u", "kafka_sasl_password": "p"}, "is PLAINTEXT and WIREFEED_KAFKA_SASL_MECHANISM"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "OAUTHBEARER",
+      "kafka_oauth_token_url": "https://idp.example/token"}, "OAUTHBEARER needs WIREFEED_KAFKA_OAUTH_TOKEN_URL,"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "OAUTHBEARER", **OAUTH,
+      "kafka_sasl_username": "u"}, "SASL_USERNAME/PASSWORD are set"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "u", "kafka_sasl_password": "p", **OAUTH},
+     "WIREFEED_KAFKA_OAUTH_* settings are set but"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "OAUTHBEARER",
+      **OAUTH, "kafka_oauth_token_url": "http://idp.example/token"}, "must be https"),
     ({"kafka_ssl_cafile": __file__}, "they would not be used (SSL or SASL_SSL?)"),
     ({"kafka_security_protocol": "SSL", "kafka_ssl_keyfile": __file__}, "KEYFILE and _SSL_KEY_PASSWORD need"),
     ({"kafka_security_protocol": "SSL", "kafka_ssl_key_password": "k"}, "KEYFILE and _SSL_KEY_PASSWORD need"),
@@ -45,8 +96,19 @@ def test_a_login_over_tls_reaches_the_client_settings(tmp_path: Path, monkeypatc
 ])
 def test_incomplete_or_unused_kafka_security_settings_are_refused_at_start(settings: dict[str, str],
                                                                            message: str) -> None:
-    with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+    with pytest.raises(ValidationError, match=re.escape(message)):
         CommonSettings(**settings)  # type: ignore[arg-type]
+
+
+def test_a_settings_error_shows_no_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # A whole-settings check fails: pydantic's wording would show the settings given, the secret among them.
+    for name, value in {"SECURITY_PROTOCOL": "PLAINTEXT", "SASL_USERNAME": "wirefeed",
+                        "SASL_PASSWORD": "s3cret-never-shown", "SASL_MECHANISM": "PLAIN"}.items():
+        monkeypatch.setenv(f"WIREFEED_KAFKA_{name}", value)
+    assert cli(["export"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("wirefeed: invalid settings: WIREFEED_KAFKA_SASL_USERNAME/PASSWORD are set but")
+    assert "s3cret" not in error
 
 
 def test_no_kafka_client_is_made_outside_the_shared_factories() -> None:
