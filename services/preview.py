@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from schemas import Article, FeedFormat, PubStatus, RawItem
+from services.core.db import Database
 from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
 from services.poller.feeds import FeedAuth, FeedConfig
 from services.poller.fetch import FetchError, make_fetcher
 from services.poller.formats import FeedContext, FeedParseError, parse_document
 from services.poller.oauth import authorization
+from services.poller.remote import RemoteError
 from services.poller.settings import PollerSettings
+from services.poller.spool import MAX_FILES_PER_POLL, SpoolError, UnusableFileError, open_spool
+from services.poller.state import PollerStore
 
 FEED_ID = "preview"
 #: How much of each article's text, and of each part cleaning removed, the summary shows.
@@ -51,14 +57,18 @@ class Preview:
     refused: list[str] = field(default_factory=list)  # titles (or ids) of items the feed's item rules refuse
 
 
-def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bool, now: datetime) -> int:
+def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bool, now: datetime,
+                file_name: str | None = None) -> int:
     """The command: the articles as a summary or JSON lines on stdout, problems on stderr; the exit status."""
     if isinstance(source, FeedConfig):
         fmt = fmt or source.format
     try:
-        body, content_type, url = read_source(source, PollerSettings())
-    except FetchError as error:
+        body, content_type, url = read_source(source, PollerSettings(), file_name=file_name)
+    except (FetchError, SpoolError, RemoteError) as error:
         print(f"wirefeed feeds preview: {error.kind}: {error}", file=sys.stderr)
+        return 1
+    except UnusableFileError as error:  # a spooled file the poller would set aside as failed
+        print(f"wirefeed feeds preview: {error}", file=sys.stderr)
         return 1
     except (OSError, FileTooLargeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
@@ -76,9 +86,13 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
     return 1 if result.rejected else 0
 
 
-def read_source(source: str | FeedConfig, settings: PollerSettings) -> tuple[bytes, str | None, str]:
+def read_source(source: str | FeedConfig, settings: PollerSettings, *,
+                file_name: str | None = None) -> tuple[bytes, str | None, str]:
     """The document's bytes, its content type and its URL: fetched when ``source`` is a configured feed
-    (with its headers and credentials) or a URL, else read from the file of that name."""
+    (with its headers and credentials) or a URL, else read from the file of that name. A spool feed's
+    (a directory's, a server's, a mailbox's) is its newest file waiting, or the one named."""
+    if isinstance(source, FeedConfig) and source.is_spool:
+        return asyncio.run(_spooled(source, settings, file_name))
     if isinstance(source, FeedConfig):
         return asyncio.run(_fetch(str(source.url), settings, source.headers, source.auth))
     if "://" in source:
@@ -99,6 +113,38 @@ async def _fetch(url: str, settings: PollerSettings, headers: dict[str, str] | N
     finally:
         await fetcher.aclose()
     return result.body, result.content_type, result.final_url
+
+
+async def _spooled(feed: FeedConfig, settings: PollerSettings, name: str | None) -> tuple[bytes, str | None, str]:
+    """Read as the poller reads a spooled file, but nothing is moved, marked or remembered: the poller's
+    memory of the feed's files is a scratch database's, thrown away."""
+    fetcher = make_fetcher(settings)
+    with tempfile.TemporaryDirectory(prefix="wirefeed-preview-") as scratch:
+        db = Database(f"sqlite:///{Path(scratch) / 'state.db'}")
+        store = PollerStore(db)
+        store.migrate()
+        try:
+            async with open_spool(feed, fetcher, store, settle_seconds=settings.spool_settle_seconds,
+                                  off_loop=asyncio.to_thread, clock=lambda: datetime.now(UTC),
+                                  known_hosts=settings.sftp_known_hosts) as spool:
+                files = (await spool.waiting()).files
+                file = _chosen(feed, files, name)
+                print(f"wirefeed feeds preview: {file.name}, of {len(files)} waiting", file=sys.stderr)
+                body = await spool.read(file, settings.max_body_bytes)
+        finally:
+            await fetcher.aclose()
+            db.close()
+    return body, None, str(feed.url)
+
+
+def _chosen(feed: FeedConfig, files: list[Any], name: str | None) -> Any:
+    """The file named, or the newest (files are listed oldest first)."""
+    chosen = next((file for file in files if file.name == name), None) if name else files[-1] if files else None
+    if chosen is None:
+        what = f"no file {name!r}" if name else "no file"
+        raise SpoolError(f"{what} waiting in {feed.url} (settled for WIREFEED_SPOOL_SETTLE_SECONDS, first "
+                         f"{MAX_FILES_PER_POLL} oldest)")
+    return chosen
 
 
 def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = None,

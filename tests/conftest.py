@@ -7,13 +7,17 @@ otherwise the session starts one with ``deploy/kafka/kafka.sh``. PostgreSQL: ``W
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import settings
 
 from tests.helpers import FeedServer, scratch_database
@@ -27,6 +31,19 @@ KAFKA_SCRIPT = ROOT / "deploy" / "kafka" / "kafka.sh"
 settings.register_profile("fixed", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Commands run in-process configure logging (level, format) for the process: each test starts from
+    the same configuration, whatever the one before ran."""
+    before = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level, hooks = root.handlers[:], root.level, (sys.excepthook, threading.excepthook)
+    yield
+    structlog.configure(**before)
+    root.handlers, root.level = handlers, level
+    sys.excepthook, threading.excepthook = hooks
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,20 @@ from types import TracebackType
 import structlog
 
 
+class _Stderr:
+    """``sys.stderr`` as it is when a line is written, not when logging was configured: a command run inside
+    another program (tests swap the stream per test) must not keep writing to a stream closed since."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = _Stderr()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | None = None) -> None:
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
@@ -32,7 +46,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         # One write per line (message and newline together): print() makes two when unbuffered, and
         # lines of services sharing one stream (`wirefeed run`) then interleave.
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=_STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
@@ -64,7 +78,7 @@ def _stamp_service(service: str | None) -> structlog.typing.Processor:
 def _route_standard_logging(renderer: structlog.typing.Processor, stamp_service: structlog.typing.Processor) -> None:
     """Libraries (kafka-python, psycopg's pool) log through the standard library: their records get the
     same rendering, so a log shipper reads every line of a service as JSON. Only their warnings are kept."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_STDERR)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             structlog.contextvars.merge_contextvars,

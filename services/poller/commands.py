@@ -39,6 +39,9 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
                          help="a feed of the feeds file instead, fetched with its headers and credentials")
     preview.add_argument("--format", dest="fmt", metavar="FORMAT",
                          help="read as this format instead of the detected one (rss, atom, ninjs, nitf, …)")
+    preview.add_argument("--file", metavar="NAME",
+                         help="with --feed on a spool feed (a directory, an SFTP or FTP server's, a mailbox): the "
+                              "file (a message: UIDVALIDITY.UID) to preview; default the newest waiting")
     preview.add_argument("--json", action="store_true", help="each article as JSON, one per line")
     preview.set_defaults(handler=_feeds_preview)
     import_opml = feeds.add_parser("import-opml", help="an OPML subscription list as a feeds file")
@@ -162,6 +165,7 @@ def _feeds_preview(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from schemas import FeedFormat
+    from services.core.logging import configure_logging
     from services.preview import run_preview
 
     try:
@@ -176,16 +180,12 @@ def _feeds_preview(args: argparse.Namespace) -> int:
     source = args.source or _configured_feed(args.feed)
     if source is None:
         return 1
-    if not isinstance(source, str) and source.directory is not None:
-        print(f"wirefeed feeds preview: {source.id} is the spool directory {source.directory}: preview one of "
-              f"its files (wirefeed feeds preview {source.directory}/FILE)", file=sys.stderr)
+    if args.file and (isinstance(source, str) or not source.is_spool):
+        print("wirefeed feeds preview: --file is for a spool feed (a directory, a server's, a mailbox)",
+              file=sys.stderr)
         return 2
-    if not isinstance(source, str) and source.is_remote_directory:
-        place = "a mailbox" if source.is_imap else "a directory"
-        print(f"wirefeed feeds preview: {source.id} is {place} on a {source.url.scheme.upper()} server: preview "
-              "one of its files (or messages) once downloaded (wirefeed feeds preview FILE)", file=sys.stderr)
-        return 2
-    return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC))
+    configure_logging("WARNING", service="preview")  # on stderr: stdout is the preview's, and --json's lines
+    return run_preview(source, fmt, as_json=args.json, now=datetime.now(UTC), file_name=args.file)
 
 
 def _configured_feed(feed_id: str) -> FeedConfig | None:

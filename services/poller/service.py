@@ -16,9 +16,9 @@ import hashlib
 import random
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +48,7 @@ from services.poller.schedule import (
     next_gone_time,
     next_success_time,
 )
-from services.poller.spool import DirectorySpool, File, Spool, SpoolError, UnusableFileError
+from services.poller.spool import File, Spool, SpoolError, UnusableFileError, open_spool
 from services.poller.state import FeedState, MissedPage, PollerStore
 
 log = structlog.get_logger(__name__)
@@ -268,24 +268,9 @@ class Poller:
             bound.info("spool_read", files=len(waiting.files), published=published, more=waiting.more)
         return PollOutcome(feed.id, "ok" if waiting.files else "not_modified", published)
 
-    @asynccontextmanager
-    async def _spool(self, feed: FeedConfig) -> AsyncIterator[Spool[Any]]:
-        if feed.directory is not None:
-            yield DirectorySpool(feed.directory, self.spool_settle_seconds, self._off_loop)
-            return
-        options: dict[str, Any] = {"settle_seconds": self.spool_settle_seconds, "off_loop": self._off_loop,
-                                   "clock": self.clock}
-        # Each protocol's client is imported when a feed first needs it: asyncssh and cryptography alone
-        # add 18 MiB to every poller, most of which read only HTTP.
-        if feed.is_ftp:
-            from services.poller.ftp import ftp_spool as server  # noqa: PLC0415
-        elif feed.is_imap:
-            from services.poller.imap import imap_spool as server  # type: ignore[assignment]  # noqa: PLC0415
-        else:
-            from services.poller.sftp import sftp_spool as server  # type: ignore[assignment]  # noqa: PLC0415
-            options["known_hosts"] = self.sftp_known_hosts
-        async with server(feed, self.fetcher, self.store, **options) as remote:
-            yield remote
+    def _spool(self, feed: FeedConfig) -> AbstractAsyncContextManager[Spool[Any]]:
+        return open_spool(feed, self.fetcher, self.store, settle_seconds=self.spool_settle_seconds,
+                          off_loop=self._off_loop, clock=self.clock, known_hosts=self.sftp_known_hosts)
 
     async def _spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File,
                             bound: Logger) -> Decision | None:

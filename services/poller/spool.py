@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from services.poller.feeds import FeedConfig
+    from services.poller.fetch import Fetcher
+    from services.poller.state import PollerStore
 
 PROCESSED, FAILED = "processed", "failed"
 #: Files taken per poll; when more are waiting the feed is polled again at once.
@@ -105,6 +112,29 @@ class DirectorySpool:
 
     async def failed(self, file: SpooledFile, reason: str) -> None:
         await self._off_loop(mark_failed, file, reason)
+
+
+@asynccontextmanager
+async def open_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, settle_seconds: float,
+                     off_loop: OffLoop, clock: Callable[[], datetime],
+                     known_hosts: Path | None) -> AsyncIterator[Spool[Any]]:
+    """A spool feed's spool: its local directory, or its server's directory or mailbox, signed in to (and
+    the connection closed on leaving)."""
+    if feed.directory is not None:
+        yield DirectorySpool(feed.directory, settle_seconds, off_loop)
+        return
+    options: dict[str, Any] = {"settle_seconds": settle_seconds, "off_loop": off_loop, "clock": clock}
+    # Each protocol's client is imported when a feed first needs it: asyncssh and cryptography alone
+    # add 18 MiB to every poller, most of which read only HTTP.
+    if feed.is_ftp:
+        from services.poller.ftp import ftp_spool as server  # noqa: PLC0415
+    elif feed.is_imap:
+        from services.poller.imap import imap_spool as server  # type: ignore[assignment]  # noqa: PLC0415
+    else:
+        from services.poller.sftp import sftp_spool as server  # type: ignore[assignment]  # noqa: PLC0415
+        options["known_hosts"] = known_hosts
+    async with server(feed, fetcher, store, **options) as remote:
+        yield remote
 
 
 def settled_files(directory: Path, settle_seconds: float, *, limit: int = MAX_FILES_PER_POLL,

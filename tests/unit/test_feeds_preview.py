@@ -13,6 +13,9 @@ import pytest
 from schemas import Article
 from services.cli import main
 from tests.helpers import FeedServer, Resource, rss
+from tests.sftp_server import running_sftp_server
+from tests.unit.test_poller_sftp import deliver_to
+from tests.unit.test_poller_spool import AFP_NEWSML1, EFE_NITF, REUTERS_G2
 
 DEMO_FEEDS = Path(__file__).resolve().parents[2] / "services" / "demo" / "feeds"
 SEED_FEED = (DEMO_FEEDS / "shore-news.xml").read_bytes()  # the seed story, ad-blocker notice included
@@ -164,10 +167,52 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(shared_dir: Path) -> N
     assert result.stderr == ""  # no traceback, no "Exception ignored" at exit
 
 
-def test_a_spool_directory_feed_points_at_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_spool_directory_feed_shows_its_newest_file_and_moves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    spool = tmp_path / "wire"
+    spool.mkdir()
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: afp\n    url: {tmp_path.as_uri()}/afp/\n")
+    feeds.write_text(f"feeds:\n  - id: wire\n    url: {spool.as_uri()}/\n")
     monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds))
-    assert main(["feeds", "preview", "--feed", "afp"]) == 2
-    assert f"wirefeed feeds preview {tmp_path}/afp/FILE" in capsys.readouterr().err
+    assert main(["feeds", "preview", "--feed", "wire"]) == 1
+    assert "spool_error: no file waiting in file://" in capsys.readouterr().err
+    deliver_to(spool, EFE_NITF, age=120, content=None)
+    deliver_to(spool, AFP_NEWSML1, age=60, content=None)
+    assert main(["feeds", "preview", "--feed", "wire"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"wirefeed feeds preview: {AFP_NEWSML1}, of 2 waiting\n"
+    assert out.startswith("newsml-1: ") and "Sweden court accepts receivership for Saab carmaker" in out
+    assert main(["feeds", "preview", "--feed", "wire", "--file", EFE_NITF]) == 0
+    assert "Honduran president announces Cabinet changes" in capsys.readouterr().out
+    assert sorted(path.name for path in spool.iterdir()) == [AFP_NEWSML1, EFE_NITF]  # nothing processed
+    assert main(["feeds", "preview", "--feed", "wire", "--file", "gone.xml"]) == 1
+    assert "no file 'gone.xml' waiting" in capsys.readouterr().err
+
+
+def test_an_agency_server_feed_signs_in_and_shows_a_file_left_on_the_server(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "root" / "outgoing").mkdir(parents=True)
+    with running_sftp_server(tmp_path / "root", passwords={"wire": "s3cret"}) as server:
+        deliver_to(server.root / "outgoing", REUTERS_G2, age=60, content=None)
+        deliver_to(server.root / "outgoing", EFE_NITF, age=120, content=None)
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"feeds:\n  - id: agency\n    url: {server.url('/outgoing/')}\n"
+                         "    auth: {type: basic, username: wire, password_env: AGENCY_PASSWORD}\n")
+        for name, value in {"WIREFEED_FEEDS_FILE": str(feeds), "AGENCY_PASSWORD": "s3cret",
+                            "WIREFEED_ALLOW_PRIVATE_NETWORKS": "true",
+                            "WIREFEED_SFTP_KNOWN_HOSTS": str(server.known_hosts(tmp_path))}.items():
+            monkeypatch.setenv(name, value)
+        assert main(["feeds", "preview", "--feed", "agency"]) == 0
+        out, err = capsys.readouterr()
+        assert err == f"wirefeed feeds preview: {REUTERS_G2}, of 2 waiting\n"
+        assert "Confident Assad launches new term in stronger position" in out
+        assert server.opened == [REUTERS_G2]  # the one file read, and left there
+        assert sorted(path.name for path in (server.root / "outgoing").iterdir()) == [EFE_NITF, REUTERS_G2]
+        monkeypatch.setenv("AGENCY_PASSWORD", "wrong")
+        assert main(["feeds", "preview", "--feed", "agency"]) == 1
+        assert capsys.readouterr().err.startswith("wirefeed feeds preview: sftp_error: cannot sign in to 127.0.0.1")
+
+
+def test_file_is_only_for_spool_feeds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["feeds", "preview", "https://example.com/feed.xml", "--file", "a.xml"]) == 2
+    assert "--file is for a spool feed" in capsys.readouterr().err

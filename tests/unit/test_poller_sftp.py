@@ -16,7 +16,6 @@ import asyncssh
 import pytest
 from prometheus_client import REGISTRY
 
-from services.cli import main as cli
 from services.poller import remote
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
@@ -266,20 +265,6 @@ def test_an_sftp_feed_signs_in_with_a_secret_kept_out_of_its_url() -> None:
     with pytest.raises(ValueError, match="takes none"):
         FeedConfig.model_validate({"id": "a", "url": "sftp://wire@sftp.example.com/out/", "auth": basic,
                                    "headers": {"X-Key": "1"}})
-
-
-def test_preview_of_a_spool_feed_points_at_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    feeds_file = tmp_path / "feeds.yaml"
-    feeds_file.write_text("feeds:\n  - id: afp\n    url: file:///var/spool/wire/afp/\n"
-                          "  - id: dpa\n    url: sftp://wire@sftp.example.com/out/\n"
-                          "    auth: {type: basic, username: wire, password_env: DPA_PASSWORD}\n")
-    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(feeds_file))
-    monkeypatch.setenv("DPA_PASSWORD", "secret")
-    assert cli(["feeds", "preview", "--feed", "dpa"]) == 2
-    assert "dpa is a directory on a SFTP server" in capsys.readouterr().err
-    assert cli(["feeds", "preview", "--feed", "afp"]) == 2
-    assert "wirefeed feeds preview /var/spool/wire/afp/FILE" in capsys.readouterr().err
 
 
 async def test_a_listing_beyond_the_bound_is_refused_not_held(server: SftpServer, store: PollerStore,
