@@ -1,5 +1,6 @@
 """A real FTP server on 127.0.0.1 for tests (pyftpdlib, serving a local folder), plain or with explicit
-TLS (a certificate made for 127.0.0.1 and trusted only by the context the test gives the poller).
+TLS, or implicit TLS (a certificate made for 127.0.0.1 and trusted only by the context the test gives the
+poller).
 
 It runs in a thread of its own and records the logins it accepted and the files downloaded.
 """
@@ -39,10 +40,20 @@ class FtpServer:
         return f"{'ftps' if self.tls_context else 'ftp'}://{user}@127.0.0.1:{self.port}{path}"
 
 
-def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool) -> type[FTPHandler]:
+def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool, implicit_tls: bool) -> type[FTPHandler]:
     class Recording(base):  # type: ignore[valid-type, misc]
         if not mlsd:  # as vsftpd: no MLSD, so listings take NLST, SIZE and MDTM
             proto_cmds = {name: spec for name, spec in base.proto_cmds.items() if name not in ("MLSD", "MLST")}
+
+        def handle(self) -> None:
+            if implicit_tls:  # TLS from the first byte; the greeting once it is up
+                self.secure_connection(self.ssl_context)
+            else:
+                super().handle()
+
+        def handle_ssl_established(self) -> None:
+            if implicit_tls:
+                super().handle()
 
         def on_login(self, username: str) -> None:
             server.logins.append(username)
@@ -56,14 +67,16 @@ def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool) -> type[F
 
 @contextmanager
 def running_ftp_server(root: Path, *, passwords: dict[str, str], tls_folder: Path | None = None,
-                       mlsd: bool = True, pasv_address: str | None = None) -> Iterator[FtpServer]:
-    """``pasv_address``: the address PASV answers name instead of the server's own (a hostile or
-    misconfigured server pointing data connections elsewhere)."""
+                       implicit_tls: bool = False, mlsd: bool = True,
+                       pasv_address: str | None = None) -> Iterator[FtpServer]:
+    """``tls_folder``: TLS with a certificate made there, explicit or ``implicit_tls``. ``pasv_address``: the
+    address PASV answers name instead of the server's own (a hostile or misconfigured server pointing data
+    connections elsewhere)."""
     server = FtpServer(root)
     authorizer = DummyAuthorizer()
     for user, password in passwords.items():
         authorizer.add_user(user, password, str(root), perm="elr")  # read-only, as agencies' accounts are
-    handler = _handler(server, TLS_FTPHandler if tls_folder else FTPHandler, mlsd=mlsd)
+    handler = _handler(server, TLS_FTPHandler if tls_folder else FTPHandler, mlsd=mlsd, implicit_tls=implicit_tls)
     handler.authorizer = authorizer
     handler.banner = "wirefeed test FTP"
     handler.masquerade_address = pasv_address

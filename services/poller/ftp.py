@@ -2,7 +2,8 @@
 
 FTP is still how many agencies and syndicators hand out files (Superdesk reads AFP, ANSA and others
 this way). ``ftps://host/path/`` signs in over explicit TLS (``AUTH TLS``, port 21, data connections
-encrypted too); ``ftp://`` sends the password in clear and is for servers that offer nothing else. The
+encrypted too), or implicit TLS (from the first byte) on port 990, which is implicit FTPS's as FileZilla
+and WinSCP take it; ``ftp://`` sends the password in clear and is for servers that offer nothing else. The
 directory is read like an SFTP server's (``remote.py``): nothing is moved there, each file read is
 remembered. Listings use ``MLSD`` (RFC 3659), or on servers without it (vsftpd) ``NLST`` with ``SIZE`` and
 ``MDTM`` for each name; both are read with a bound, and file names are taken as data, never as commands.
@@ -42,6 +43,8 @@ from services.poller.state import PollerStore
 T = TypeVar("T")
 _MAX_LISTING_LINE = 8192  # as ftplib bounds a control line
 _CHUNK = 64 * 1024
+#: Ports at which ``ftps://`` speaks TLS from the first byte (implicit FTPS) instead of asking for it.
+IMPLICIT_TLS_PORTS = frozenset({990})
 
 
 class FtpError(RemoteError):
@@ -59,11 +62,12 @@ class _Client(ftplib.FTP_TLS):
     # could name a host inside the network. ftplib's default, kept here on purpose.
     trust_server_pasv_ipv4_address = False
 
-    def attach(self, sock: socket.socket, host: str, port: int) -> None:
+    def attach(self, sock: socket.socket, host: str, port: int, *, implicit_tls: bool) -> None:
         self.host, self.port = host, port  # the name, for TLS's certificate check
-        self.sock = sock
-        self.af = sock.family
-        self.file = sock.makefile("r", encoding=self.encoding)
+        # Wrapping takes over the socket: from here on only self.sock is open.
+        self.sock = self.context.wrap_socket(sock, server_hostname=host) if implicit_tls else sock
+        self.af = self.sock.family
+        self.file = self.sock.makefile("r", encoding=self.encoding)
         self.welcome = self.getresp()
 
     def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> tuple[socket.socket, int | None]:
@@ -118,14 +122,16 @@ async def ftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, s
         spool.timeout = limits.total_timeout
         yield spool
     finally:
-        shut(sock)  # no QUIT: a server that stalls on it would hold the poll
+        shut(client.sock or sock)  # the TLS socket once there is one; no QUIT: a server could stall on it
         client.close()
 
 
 def _sign_in(client: _Client, sock: socket.socket, feed: FeedConfig) -> None:
-    client.attach(sock, feed.url.host or "", feed.url.port or 21)
+    port = feed.url.port or 21
     tls = feed.url.scheme == "ftps"
-    if tls:
+    implicit_tls = tls and port in IMPLICIT_TLS_PORTS
+    client.attach(sock, feed.url.host or "", port, implicit_tls=implicit_tls)
+    if tls and not implicit_tls:
         client.auth()
     if isinstance(feed.auth, BasicAuth):
         client.login(feed.auth.username, feed.auth.password(), secure=False)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.poller import remote
+from services.poller import ftp, remote
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.ftp import FtpSpool, ftp_spool
@@ -26,15 +26,25 @@ from tests.unit.test_poller_sftp import deliver_to, poll_once, state_of
 from tests.unit.test_poller_spool import AFP_NEWSML1, EFE_NITF, FIXTURES, REUTERS_G2
 
 PASSWORD = "correct horse battery staple"
-KINDS = ["ftp", "ftps", "ftp-without-mlsd"]
+KINDS = ["ftp", "ftps", "implicit-ftps", "ftp-without-mlsd"]
 
 
 @pytest.fixture(params=KINDS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FtpServer]:
+def server(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FtpServer]:
     (tmp_path / "root" / "outgoing").mkdir(parents=True)
-    with running_ftp_server(tmp_path / "root", passwords={"wire": PASSWORD},
-                            tls_folder=tmp_path if request.param == "ftps" else None,
-                            mlsd=request.param != "ftp-without-mlsd") as running:
+    with tls_server(tmp_path, monkeypatch, implicit=request.param == "implicit-ftps",
+                    tls=request.param.endswith("ftps"), mlsd=request.param != "ftp-without-mlsd") as running:
+        yield running
+
+
+@contextmanager
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, implicit: bool, tls: bool = True,
+               mlsd: bool = True) -> Iterator[FtpServer]:
+    """A server with TLS, implicit (on what the poller takes for implicit FTPS's port) or explicit, or none."""
+    with running_ftp_server(tmp_path / "root", passwords={"wire": PASSWORD}, tls_folder=tmp_path if tls else None,
+                            implicit_tls=implicit, mlsd=mlsd) as running:
+        if implicit:
+            monkeypatch.setattr(ftp, "IMPLICIT_TLS_PORTS", frozenset({990, running.port}))
         yield running
 
 
@@ -106,10 +116,11 @@ async def test_a_refused_login_and_a_missing_directory_fail_the_feed(plain_serve
     assert "cannot list /gone/" in (state_of(store, feed).last_error or "")
 
 
+@pytest.mark.parametrize("implicit", [False, True])
 async def test_an_untrusted_certificate_refuses_the_server_before_the_password_is_sent(
-        tmp_path: Path, store: PollerStore) -> None:
+        tmp_path: Path, store: PollerStore, monkeypatch: pytest.MonkeyPatch, implicit: bool) -> None:
     (tmp_path / "root" / "outgoing").mkdir(parents=True)
-    with running_ftp_server(tmp_path / "root", passwords={"wire": PASSWORD}, tls_folder=tmp_path) as server:
+    with tls_server(tmp_path, monkeypatch, implicit=implicit) as server:
         deliver(server, EFE_NITF)
         feed = ftp_feed(server)
         assert await poll(server, store, Published(), feed, tls=ssl.create_default_context()) == "ftp_error"
