@@ -21,6 +21,7 @@ from schemas import Article, FeedFormat, PubStatus, RawItem
 from services.core.db import Database
 from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
+from services.poller import archive
 from services.poller.feeds import FeedAuth, FeedConfig
 from services.poller.fetch import FetchError, make_fetcher
 from services.poller.formats import FeedContext, FeedParseError, parse_document
@@ -62,8 +63,10 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
     """The command: the articles as a summary or JSON lines on stdout, problems on stderr; the exit status."""
     if isinstance(source, FeedConfig):
         fmt = fmt or source.format
+    settings = PollerSettings()
     try:
-        body, content_type, url = read_source(source, PollerSettings(), file_name=file_name)
+        body, content_type, url = read_source(source, settings, file_name=file_name)
+        documents = _documents(body, url, settings)
     except (FetchError, SpoolError, RemoteError) as error:
         print(f"wirefeed feeds preview: {error.kind}: {error}", file=sys.stderr)
         return 1
@@ -74,16 +77,28 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         print(f"wirefeed feeds preview: {source}: {reason}", file=sys.stderr)  # a file: no FeedConfig
         return 1
-    try:
-        result = preview(body, url, now, content_type=content_type, fmt=fmt,
-                         wants=source.wants if isinstance(source, FeedConfig) else None)
-    except FeedParseError as error:
-        hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if b"<html" in body[:4096].lower() else ""
-        print(f"wirefeed feeds preview: not a feed wirefeed reads: {error}{hint}", file=sys.stderr)
-        return 1
-    for line in ([p.article.model_dump_json() for p in result.articles] if as_json else summary_lines(result)):
-        print(line)
-    return 1 if result.rejected else 0
+    status = 0
+    for document in documents:
+        try:
+            result = preview(document, url, now, content_type=content_type, fmt=fmt,
+                             wants=source.wants if isinstance(source, FeedConfig) else None)
+        except FeedParseError as error:
+            html = b"<html" in document[:4096].lower()
+            hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if html else ""
+            print(f"wirefeed feeds preview: not a feed wirefeed reads: {error}{hint}", file=sys.stderr)
+            return 1
+        for line in ([p.article.model_dump_json() for p in result.articles] if as_json else summary_lines(result)):
+            print(line)
+        status = status or (1 if result.rejected else 0)
+    return status
+
+
+def _documents(body: bytes, url: str, settings: PollerSettings) -> list[bytes]:
+    """The body, or the documents of an archive (a spool's .zip or .gz) as the poller reads them."""
+    if not archive.is_archive(body):
+        return [body]
+    limits = archive.Limits(settings.max_body_bytes, settings.max_decompressed_bytes)
+    return [document for _, document in archive.documents(body, url.rstrip("/").rpartition("/")[2], limits)]
 
 
 def read_source(source: str | FeedConfig, settings: PollerSettings, *,

@@ -31,7 +31,7 @@ from kafka.errors import KafkaTimeoutError
 from schemas import RawItem
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
 from services.core.kafka import fit_message
-from services.poller import metrics
+from services.poller import archive, metrics
 from services.poller.feeds import FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
@@ -278,8 +278,7 @@ class Poller:
         try:
             body = await spool.read(file, self.fetcher.limits.max_body_bytes)
             metrics.FETCHED_BYTES.labels(feed.id).inc(len(body))
-            result = FetchResult(status=200, final_url=str(feed.url), body=body)
-            parsed = await self._off_loop(self._parse, feed, result, self.clock())
+            parsed = await self._off_loop(self._parse_spooled, feed, file.name, body, self.clock())
         except FileNotFoundError:
             return None  # taken away between listing and reading: nothing of it to handle
         except (FeedParseError, UnusableFileError) as error:
@@ -421,6 +420,20 @@ class Poller:
             return state
         gap = learn_item_gap(state.mean_item_gap, state.last_new_item_at, now, decision.new)
         return state.but(mean_item_gap=gap, last_new_item_at=now)
+
+    def _parse_spooled(self, feed: FeedConfig, name: str, body: bytes, now: datetime) -> ParsedFeed:
+        """A spooled file's items: its document's, or those of every document in it (an archive)."""
+        if not archive.is_archive(body):
+            return self._parse(feed, FetchResult(status=200, final_url=str(feed.url), body=body), now)
+        limits = archive.Limits(self.fetcher.limits.max_body_bytes, self.fetcher.limits.max_decompressed_bytes)
+        items: list[RawItem] = []
+        for member, document in archive.documents(body, name, limits):
+            try:
+                parsed = self._parse(feed, FetchResult(status=200, final_url=str(feed.url), body=document), now)
+            except FeedParseError as error:
+                raise FeedParseError(f"{name}: {member}: {error}") from error
+            items.extend(parsed.items)
+        return ParsedFeed(parsed.format, items=items)
 
     def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         ctx = FeedContext(feed_id=feed.id, feed_url=result.final_url, fetched_at=now, feed_title=feed.title)

@@ -1,0 +1,125 @@
+"""Archives in spools: a .zip of stories, or a gzip'd story, delivered as one file and read document by
+document, with bounds that hold against decompression bombs. Real files, a real SQLite state store."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from services.cli import main as cli
+from services.poller import archive
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.service import Poller
+from services.poller.state import PollerStore
+from tests.unit.test_poller_service import Published
+from tests.unit.test_poller_spool import AFP_NEWSML1, EFE_NITF, FIXTURES, MAIL, REUTERS_G2, names, settle, spooled
+
+TITLES = {EFE_NITF: "Honduran president announces Cabinet changes",
+          AFP_NEWSML1: "Sweden court accepts receivership for Saab carmaker",
+          REUTERS_G2: "Confident Assad launches new term in stronger position"}
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in members.items():
+            bundle.writestr(name, content)
+    return buffer.getvalue()
+
+
+def corpus(*names: str) -> dict[str, bytes]:
+    return {f"batch/{name}": (FIXTURES / name).read_bytes() for name in names}
+
+
+async def poll_with(spool_dir: Path, store: PollerStore, published: Published, *, member_bytes: int = 1 << 24,
+                    total_bytes: int = 1 << 26) -> str:
+    feed = FeedConfig(id="wire", url=spool_dir.as_uri() + "/", interval=10)
+    limits = FetchLimits(max_body_bytes=member_bytes, max_decompressed_bytes=total_bytes)
+    poller = Poller([feed], store, Fetcher(limits), published, spool_settle_seconds=5)
+    poller.load_states()
+    try:
+        return (await poller.poll(feed)).outcome
+    finally:
+        await poller.fetcher.aclose()
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    return folder
+
+
+def deliver(spool_dir: Path, name: str, content: bytes) -> None:
+    (spool_dir / name).write_bytes(content)
+    settle(spool_dir / name, 60)
+
+
+def failure(spool_dir: Path, name: str) -> str:
+    return (spool_dir / "failed" / f"{name}.error").read_text()
+
+
+async def test_each_document_of_a_zip_and_a_gzipped_file_is_published(spool_dir: Path, store: PollerStore) -> None:
+    bundle = corpus(EFE_NITF, AFP_NEWSML1, REUTERS_G2)
+    deliver(spool_dir, "batch.zip", zipped({**bundle, "batch/": b"", "__MACOSX/batch/._x.xml": b"\0\5\26\7",
+                                           "batch/.DS_Store": b"\0\0\0\1Bud1"}))
+    deliver(spool_dir, "message.eml.gz", gzip.compress((FIXTURES / MAIL).read_bytes()))
+    processed_before = spooled("wire", "processed")
+    published = Published()
+    assert await poll_with(spool_dir, store, published) == "ok"
+    assert sorted(item.title or "" for item in published) == sorted([*TITLES.values(), "Test message 1234"])
+    assert names(spool_dir / "processed") == ["batch.zip", "message.eml.gz"]
+    assert spooled("wire", "processed") == processed_before + 2  # an archive is one file to the spool
+
+
+async def test_a_member_that_is_no_document_fails_the_whole_archive(spool_dir: Path, store: PollerStore) -> None:
+    deliver(spool_dir, "batch.zip", zipped({**corpus(EFE_NITF), "batch/notes.txt": b"call the desk"}))
+    published = Published()
+    assert await poll_with(spool_dir, store, published) == "ok"
+    assert not published and names(spool_dir / "failed") == ["batch.zip", "batch.zip.error"]
+    assert failure(spool_dir, "batch.zip").startswith("FeedParseError: batch.zip: batch/notes.txt: ")
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (zipped({"bomb.xml": b"<x>" + b"0" * 2_000_000 + b"</x>"}), "bomb.xml is larger than 100000 bytes"),
+    (zipped({f"{n}.xml": b"<x>" + b"0" * 90_000 + b"</x>" for n in range(5)}),
+     "its documents come to more than 300000 bytes"),
+    (gzip.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "its document is larger than 100000 bytes"),
+    (gzip.compress(b"<x>story</x>")[:-12], "the gzip file is cut short"),
+    (b"PK\x03\x04 and then nothing a zip holds", "not a readable zip file"),
+    (zipped({"batch/": b""}), "a zip file with no documents in it"),
+])
+async def test_bombs_and_broken_archives_are_set_aside_with_the_reason(spool_dir: Path, store: PollerStore,
+                                                                      content: bytes, reason: str) -> None:
+    assert len(content) < 100_000  # each fits in a file the spool reads: the bounds inside must hold
+    deliver(spool_dir, "batch.bin", content)
+    published = Published()
+    assert await poll_with(spool_dir, store, published, member_bytes=100_000, total_bytes=300_000) == "ok"
+    assert not published and reason in failure(spool_dir, "batch.bin")
+
+
+async def test_an_archive_of_more_documents_than_the_bound_is_not_read(
+        spool_dir: Path, store: PollerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "MAX_MEMBERS", 2)
+    deliver(spool_dir, "batch.zip", zipped(corpus(EFE_NITF, AFP_NEWSML1, REUTERS_G2)))
+    published = Published()
+    assert await poll_with(spool_dir, store, published) == "ok"
+    assert not published and "more than 2 documents" in failure(spool_dir, "batch.zip")
+
+
+def test_preview_shows_every_document_of_an_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIREFEED_MAX_BODY_BYTES", "1000000")
+    bundle = tmp_path / "batch.zip"
+    bundle.write_bytes(zipped(corpus(EFE_NITF, AFP_NEWSML1, REUTERS_G2)))
+    assert cli(["feeds", "preview", str(bundle)]) == 0
+    out = capsys.readouterr().out
+    assert all(title in out for title in TITLES.values())
+    bundle.write_bytes(zipped({"bomb.xml": b"<x>" + b"0" * 2_000_000 + b"</x>"}))
+    assert cli(["feeds", "preview", str(bundle)]) == 1
+    assert "bomb.xml is larger than" in capsys.readouterr().err
