@@ -108,8 +108,8 @@ def tls_front(backend_port: int, cert_file: Path, key_file: Path) -> Iterator[in
             client.close()
             return
         backend = socket.create_connection(("127.0.0.1", backend_port))
-        threading.Thread(target=_pump, args=(backend, secure), daemon=True).start()
-        _pump(secure, backend)
+        threading.Thread(target=pump, args=(backend, secure), daemon=True).start()
+        pump(secure, backend)
 
     def accept() -> None:
         with suppress(OSError):  # the listener closed: the test is over
@@ -126,7 +126,7 @@ def tls_front(backend_port: int, cert_file: Path, key_file: Path) -> Iterator[in
         listener.close()
 
 
-def _pump(source: socket.socket, target: socket.socket) -> None:
+def pump(source: socket.socket, target: socket.socket) -> None:
     with suppress(OSError):
         while data := source.recv(65536):
             target.sendall(data)

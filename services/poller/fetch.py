@@ -26,6 +26,7 @@ import httpx
 from pydantic import SecretStr
 
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
+from services.poller.tunnel import tunnel
 
 if TYPE_CHECKING:
     from services.poller.settings import PollerSettings
@@ -116,6 +117,7 @@ class Fetcher:
         self.limits = limits
         self.resolver: Resolver = resolver or resolve
         self._tls_context = ssl_context
+        self.proxy = proxy  # for the feeds that are not HTTP too, through its CONNECT (tunnel.py)
         self._proxied = bool(proxy)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.
@@ -190,7 +192,9 @@ class Fetcher:
 
     async def connect_tcp(self, host: str, port: int) -> socket.socket:
         """A TCP connection to one of the host's addresses, each checked first, as for HTTP (SFTP, FTP and
-        IMAP feeds use it). Not through the HTTP proxy, which carries HTTP only."""
+        IMAP feeds use it); through the proxy's CONNECT when there is one."""
+        if self.proxy:
+            return await self._tunnelled(self.proxy, host, port)
         addresses = [host.strip("[]")] if is_ip_literal(host) else await self.resolver(host, port)
         self._check_addresses(host, addresses)
         error: FetchError = TransportError(f"no address for {host}")
@@ -203,6 +207,24 @@ class Fetcher:
             except OSError as failure:
                 error = TransportError(f"cannot connect to {host} port {port}: {failure.strerror or failure}")
         raise error
+
+    async def _tunnelled(self, proxy: str, host: str, port: int) -> socket.socket:
+        try:
+            addresses = [host.strip("[]")] if is_ip_literal(host) else await self.resolver(host, port)
+            self._check_addresses(host, addresses)
+        except UnresolvedHostError:
+            pass  # behind a proxy-only egress the proxy resolves names; its own rules decide about them
+        timeout = self.limits.connect_timeout
+        try:
+            sock = await asyncio.wait_for(asyncio.to_thread(tunnel, proxy, host, port, timeout), timeout)
+        except TimeoutError as error:
+            raise FetchTimeoutError(f"no connection to {host} port {port} through the proxy within "
+                                    f"{timeout:g}s") from error
+        except OSError as failure:
+            raise TransportError(f"cannot connect to {host} port {port} through the proxy: "
+                                 f"{failure.strerror or failure}") from failure
+        sock.setblocking(False)  # as a direct connection is handed over
+        return sock
 
     async def _posted(self, url: str, data: dict[str, str], read_body: bool) -> tuple[int, bytes]:
         async with self._client.stream("POST", url, data=data) as response:

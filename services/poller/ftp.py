@@ -39,6 +39,7 @@ from services.poller.remote import (
 )
 from services.poller.spool import UnusableFileError
 from services.poller.state import PollerStore
+from services.poller.tunnel import tunnel
 
 T = TypeVar("T")
 _MAX_LISTING_LINE = 8192  # as ftplib bounds a control line
@@ -61,6 +62,7 @@ class _Client(ftplib.FTP_TLS):
     # Data connections go to the control connection's (checked) address, whatever PASV names: a server
     # could name a host inside the network. ftplib's default, kept here on purpose.
     trust_server_pasv_ipv4_address = False
+    proxy: str | None = None  # data connections go through it too, as the control connection did
 
     def attach(self, sock: socket.socket, host: str, port: int, *, implicit_tls: bool) -> None:
         self.host, self.port = host, port  # the name, for TLS's certificate check
@@ -71,11 +73,31 @@ class _Client(ftplib.FTP_TLS):
         self.welcome = self.getresp()
 
     def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> tuple[socket.socket, int | None]:
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        conn, size = self._tunnelled_transfer(cmd, rest) if self.proxy else ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:  # type: ignore[attr-defined]
             session = self.sock.session if isinstance(self.sock, ssl.SSLSocket) else None
             conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
         return conn, size
+
+
+    def _tunnelled_transfer(self, cmd: str, rest: int | str | None) -> tuple[socket.socket, int | None]:
+        """ftplib's passive transfer with its data connection tunnelled to the server's name, as the control
+        connection is (ftplib connects to the peer's address: behind a proxy, the proxy's)."""
+        assert self.proxy is not None
+        _, port = self.makepasv()  # only the port: PASV's address is ignored as ever
+        conn = tunnel(self.proxy, self.host, port, self.timeout or 60.0)  # ftp_spool always sets one
+        try:
+            if rest is not None:
+                self.sendcmd(f"REST {rest}")
+            answer = self.sendcmd(cmd)
+            if answer[0] == "2":  # a server may answer 2xx before the 1xx, as ftplib allows
+                answer = self.getresp()
+            if answer[0] != "1":
+                raise ftplib.error_reply(answer)
+        except BaseException:
+            conn.close()
+            raise
+        return conn, ftplib.parse150(answer) if answer[:3] == "150" else None
 
 
 class FtpSpool(RemoteSpool):
@@ -114,6 +136,7 @@ async def ftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, s
     limits = fetcher.limits
     sock.settimeout(limits.read_timeout)
     client = _Client(context=fetcher.tls_context, timeout=limits.read_timeout)
+    client.proxy = fetcher.proxy
     spool = FtpSpool(client, remote_directory(unquote(feed.url.path or "/")), feed.id, store,
                      timeout=limits.connect_timeout + limits.read_timeout, settle_seconds=settle_seconds,
                      off_loop=off_loop, clock=clock)
