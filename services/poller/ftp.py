@@ -43,6 +43,8 @@ from services.poller.tunnel import tunnel
 
 T = TypeVar("T")
 _MAX_LISTING_LINE = 8192  # as ftplib bounds a control line
+#: Lines of one multi-line reply (ftplib reads them without a bound); a welcome banner is a few dozen.
+MAX_REPLY_LINES = 1000
 _CHUNK = 64 * 1024
 #: Ports at which ``ftps://`` speaks TLS from the first byte (implicit FTPS) instead of asking for it.
 IMPLICIT_TLS_PORTS = frozenset({990})
@@ -71,6 +73,18 @@ class _Client(ftplib.FTP_TLS):
         self.af = self.sock.family
         self.file = self.sock.makefile("r", encoding=self.encoding)
         self.welcome = self.getresp()
+
+    def getmultiline(self) -> str:
+        """ftplib's, with a bound on the lines: a server (or someone in between) sending a reply that never
+        ends would hold the poll until its timeout."""
+        lines = [self.getline()]
+        if lines[0][3:4] == "-":
+            code = lines[0][:3]
+            while not (lines[-1][:3] == code and lines[-1][3:4] != "-" and len(lines) > 1):
+                if len(lines) >= MAX_REPLY_LINES:
+                    raise ftplib.error_proto(f"a reply of more than {MAX_REPLY_LINES} lines")
+                lines.append(self.getline())
+        return "\n".join(lines)
 
     def ntransfercmd(self, cmd: str, rest: int | str | None = None) -> tuple[socket.socket, int | None]:
         conn, size = self._tunnelled_transfer(cmd, rest) if self.proxy else ftplib.FTP.ntransfercmd(self, cmd, rest)

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -167,6 +169,26 @@ async def test_a_private_address_is_refused_before_connecting(plain_server: FtpS
     assert await poll(plain_server, store, published, ftp_feed(plain_server), allow_private=False) \
         == "blocked_address"
     assert not plain_server.logins and not published
+
+
+async def test_a_reply_that_never_ends_is_cut_at_its_bound(tmp_path: Path, store: PollerStore) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def endless_welcome() -> None:
+        with suppress(OSError):  # the client hung up, as it should
+            client, _ = listener.accept()
+            with client:
+                while True:
+                    client.sendall(b"220-welcome to the wire\r\n" * 100)
+
+    threading.Thread(target=endless_welcome, daemon=True).start()
+    server = FtpServer(tmp_path, port=listener.getsockname()[1])
+    feed = ftp_feed(server)
+    try:
+        assert await poll(server, store, Published(), feed) == "ftp_error"
+    finally:
+        listener.close()
+    assert "a reply of more than 1000 lines" in (state_of(store, feed).last_error or "")  # not a timeout
 
 
 async def test_data_connections_go_to_the_checked_server_whatever_pasv_names(tmp_path: Path,
