@@ -37,6 +37,7 @@ T = TypeVar("T")
 _FETCHED = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
 _SHIFTED = re.compile(r"[^\x20-\x25\x27-\x7e]+|&")  # what modified UTF-7 writes in base64, and "&"
 _LISTING_SLACK = 64 * 1024  # beyond the body limit, for a listing's own literals (none are expected)
+_UNTAGGED_SLACK = 100  # beyond a listing's FETCH lines, for the few a server adds to any command
 
 
 class ImapError(RemoteError):
@@ -56,12 +57,26 @@ class _Client(imaplib.IMAP4):
     def __init__(self, sock: socket.socket, host: str, port: int, *, tls: ssl.SSLContext | None,
                  max_literal: int) -> None:
         self._connected, self._tls, self.max_literal = sock, tls, max_literal
+        self._untagged = 0  # responses to the command in progress
         super().__init__(host, port)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         if self._tls is None:
             return self._connected
         return self._tls.wrap_socket(self._connected, server_hostname=self.host)
+
+    def _command(self, name: str, *args: Any) -> Any:
+        self._untagged = 0
+        return super()._command(name, *args)  # type: ignore[misc]
+
+    def _append_untagged(self, typ: str, dat: Any) -> None:
+        # imaplib keeps every untagged response until the command ends: a server sending them without end
+        # (a mailbox larger than it declared, or malice) would fill memory until the timeout.
+        self._untagged += 1
+        if self._untagged > remote.MAX_LISTED + _UNTAGGED_SLACK:
+            raise self.error(f"the server sends more than {remote.MAX_LISTED + _UNTAGGED_SLACK} responses "
+                             "to one command")
+        super()._append_untagged(typ, dat)  # type: ignore[misc]
 
     def read(self, size: int) -> bytes:
         # imaplib reads a literal whole, at the size the server announces: a bound before it does (bodies

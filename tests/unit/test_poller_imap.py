@@ -223,6 +223,18 @@ async def test_a_bearer_token_signs_in_and_a_server_without_xoauth2_is_told_apar
     assert "takes no OAuth 2.0 login (AUTH=XOAUTH2)" in (state_of(store, feed).last_error or "")
 
 
+async def test_a_listing_longer_than_the_mailbox_declared_is_cut_at_its_bound(
+        tmp_path: Path, store: PollerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote, "MAX_LISTED", 10)
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    with scripted_imap_server(b"{5}", listed=5000) as port, tls_front(port, cert_file, key_file) as front_port:
+        server = ImapServer(port, front_port, "desk", PASSWORD, ssl.create_default_context(cafile=str(cert_file)),
+                            implicit_tls=True)
+        feed = imap_feed(server, "INBOX")
+        assert await poll(server, store, Published(), feed) == "imap_error"
+    assert "the server sends more than 110 responses to one command" in (state_of(store, feed).last_error or "")
+
+
 def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> None:
     basic: dict[str, Any] = {"type": "basic", "username": "desk", "password_env": "P"}
     feed = FeedConfig.model_validate({"id": "a", "url": "imaps://desk@mail.example.com/Wire/AP", "auth": basic})
@@ -239,10 +251,11 @@ def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> N
 
 
 @contextmanager
-def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = None) -> Iterator[int]:
-    """An IMAP server without TLS that lists one message and, asked for its body, announces ``body_literal``
-    (a server that ignores the partial fetch asked of it, or means harm); the commands it gets go into
-    ``received``."""
+def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = None,
+                         listed: int = 1) -> Iterator[int]:
+    """An IMAP server without TLS that declares one message but lists ``listed`` and, asked for a body,
+    announces ``body_literal`` (a server that ignores the partial fetch asked of it, or means harm); the
+    commands it gets go into ``received``."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def answer(command: bytes) -> bytes:
@@ -253,8 +266,8 @@ def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = 
         if verb.startswith(b"EXAMINE"):
             return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK [READ-ONLY] done\r\n"
         if verb.startswith(b"UID FETCH") and b"RFC822.SIZE" in verb:
-            return (b'* 1 FETCH (UID 5 RFC822.SIZE 100 INTERNALDATE "01-Jan-2020 00:00:00 +0000")\r\n'
-                    + tag + b" OK done\r\n")
+            return (b"".join(b'* %d FETCH (UID %d RFC822.SIZE 100 INTERNALDATE "01-Jan-2020 00:00:00 +0000")\r\n'
+                             % (n, n + 4) for n in range(1, listed + 1)) + tag + b" OK done\r\n")
         if verb.startswith(b"UID FETCH"):
             return b"* 1 FETCH (UID 5 BODY[]<0> " + body_literal + b"\r\n"
         return tag + b" OK done\r\n"
