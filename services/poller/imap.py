@@ -31,6 +31,7 @@ from services.poller.feeds import BasicAuth, BearerAuth, FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher
 from services.poller.oauth import access_token
 from services.poller.remote import ListingTooLongError, RemoteError, RemoteFile, RemoteSpool, listed_file, shut, within
+from services.poller.spool import too_large
 from services.poller.state import PollerStore
 
 T = TypeVar("T")
@@ -58,6 +59,7 @@ class _Client(imaplib.IMAP4):
                  max_literal: int) -> None:
         self._connected, self._tls, self.max_literal = sock, tls, max_literal
         self._untagged = 0  # responses to the command in progress
+        self.literal_refused = False  # a literal was left unread: the session cannot go on
         super().__init__(host, port)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
@@ -82,6 +84,7 @@ class _Client(imaplib.IMAP4):
         # imaplib reads a literal whole, at the size the server announces: a bound before it does (bodies
         # are fetched partially, so only a server that ignores the request sends more).
         if size > self.max_literal:
+            self.literal_refused = True  # imaplib rewraps the error: the flag tells the spool what happened
             raise self.error(f"the server sends {size} bytes where at most {self.max_literal} were asked for")
         return super().read(size)
 
@@ -109,8 +112,16 @@ class ImapSpool(RemoteSpool):
 
     async def _download(self, file: RemoteFile, max_bytes: int) -> bytes:
         self.client.max_literal = max_bytes + 1
-        message = await self._step(f"cannot read message {file.name}", _message, self.client,
-                                   file.name.rpartition(".")[2], max_bytes + 1)
+        try:
+            message = await self._step(f"cannot read message {file.name}", _message, self.client,
+                                       file.name.rpartition(".")[2], max_bytes + 1)
+        except ImapError as error:
+            if not self.client.literal_refused:
+                raise
+            # Set aside like any file too large, so the next poll goes on past it; the body was left unread,
+            # so this session cannot go on: what else waits is read at the next poll, on a new one.
+            shut(self.client.sock)
+            raise too_large(file.name, max_bytes) from error
         if message is None:
             raise FileNotFoundError(file.name)  # expunged since it was listed
         return message

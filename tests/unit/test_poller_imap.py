@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from services.poller import remote
 from services.poller.feeds import FeedConfig
@@ -26,7 +27,7 @@ from tests.imap_server import ImapServer, running_imap_server, tls_front
 from tests.oauth_server import running_token_endpoint
 from tests.unit.test_poller_service import Published
 from tests.unit.test_poller_sftp import poll_once, state_of
-from tests.unit.test_poller_spool import FIXTURES, MAIL
+from tests.unit.test_poller_spool import FIXTURES, MAIL, spooled
 
 PASSWORD = "correct horse battery staple"
 
@@ -258,31 +259,20 @@ def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = 
     commands it gets go into ``received``."""
     listener = socket.create_server(("127.0.0.1", 0))
 
-    def answer(command: bytes) -> bytes:
-        tag, _, rest = command.partition(b" ")
-        verb = rest.upper()
-        if verb.startswith(b"CAPABILITY"):
-            return b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n"
-        if verb.startswith(b"EXAMINE"):
-            return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK [READ-ONLY] done\r\n"
-        if verb.startswith(b"UID FETCH") and b"RFC822.SIZE" in verb:
-            return (b"".join(b'* %d FETCH (UID %d RFC822.SIZE 100 INTERNALDATE "01-Jan-2020 00:00:00 +0000")\r\n'
-                             % (n, n + 4) for n in range(1, listed + 1)) + tag + b" OK done\r\n")
-        if verb.startswith(b"UID FETCH"):
-            return b"* 1 FETCH (UID 5 BODY[]<0> " + body_literal + b"\r\n"
-        return tag + b" OK done\r\n"
+    def serve(client: socket.socket) -> None:
+        with suppress(OSError), client, client.makefile("rb") as lines:
+            client.sendall(b"* OK scripted\r\n")
+            while line := lines.readline():
+                if received is not None:
+                    received.append(line)
+                client.sendall(_scripted_answer(line.rstrip(b"\r\n"), body_literal, listed))
 
-    def serve() -> None:
-        with suppress(OSError):
-            client, _ = listener.accept()
-            with client, client.makefile("rb") as lines:
-                client.sendall(b"* OK scripted\r\n")
-                while line := lines.readline():
-                    if received is not None:
-                        received.append(line)
-                    client.sendall(answer(line.rstrip(b"\r\n")))
+    def accept() -> None:
+        with suppress(OSError):  # the listener closed: the test is over
+            while True:
+                threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
 
-    threading.Thread(target=serve, daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
     try:
         yield listener.getsockname()[1]
     finally:
@@ -291,12 +281,31 @@ def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = 
         listener.close()
 
 
-async def test_a_body_larger_than_asked_for_is_refused_before_it_is_read(tmp_path: Path, store: PollerStore) -> None:
+def _scripted_answer(command: bytes, body_literal: bytes, listed: int) -> bytes:
+    tag, _, rest = command.partition(b" ")
+    verb = rest.upper()
+    if verb.startswith(b"CAPABILITY"):
+        return b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n"
+    if verb.startswith(b"EXAMINE"):
+        return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK [READ-ONLY] done\r\n"
+    if verb.startswith(b"UID FETCH") and b"RFC822.SIZE" in verb:
+        return (b"".join(b'* %d FETCH (UID %d RFC822.SIZE 100 INTERNALDATE "01-Jan-2020 00:00:00 +0000")\r\n'
+                         % (n, n + 4) for n in range(1, listed + 1)) + tag + b" OK done\r\n")
+    if verb.startswith(b"UID FETCH"):
+        return b"* 1 FETCH (UID 5 BODY[]<0> " + body_literal + b"\r\n"
+    return tag + b" OK done\r\n"
+
+
+async def test_a_body_larger_than_asked_for_is_set_aside_before_it_is_read(tmp_path: Path, store: PollerStore) -> None:
     cert_file, key_file = self_signed_certificate(tmp_path)
+    failed_before = spooled("desk-mail", "failed")
     with scripted_imap_server(b"{999999999}") as port, tls_front(port, cert_file, key_file) as front_port:
         server = ImapServer(port, front_port, "desk", PASSWORD, ssl.create_default_context(cafile=str(cert_file)),
                             implicit_tls=True)
         feed, published = imap_feed(server, "INBOX"), Published()
-        assert await poll(server, store, published, feed) == "imap_error"
-    assert "sends 999999999 bytes where at most" in (state_of(store, feed).last_error or "")
-    assert not published
+        with structlog.testing.capture_logs() as logs:
+            assert await poll(server, store, published, feed) == "ok"  # the poll goes on: the feed is not stuck
+        assert await poll(server, store, published, feed) == "not_modified"  # a new session; not read again
+    assert not published and spooled("desk-mail", "failed") == failed_before + 1
+    [setaside] = [entry for entry in logs if entry["event"] == "spooled_file_failed"]
+    assert setaside["file"] == "7.5" and "larger than" in setaside["error"]
