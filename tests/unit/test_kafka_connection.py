@@ -45,13 +45,13 @@ OAUTH = {"kafka_oauth_token_url": "https://idp.example/oauth2/token", "kafka_oau
 
 
 def test_an_oauthbearer_login_gives_every_client_one_token_source() -> None:
-    settings = CommonSettings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="OAUTHBEARER",
-                              **OAUTH)  # type: ignore[arg-type]
+    settings = CommonSettings(kafka_bootstrap_servers="kafka.example:9093", kafka_security_protocol="SASL_SSL",
+                              kafka_sasl_mechanism="OAUTHBEARER", **OAUTH)  # type: ignore[arg-type]
     config = connection(settings)
     tokens = config.pop("sasl_oauth_token_provider")
     assert isinstance(tokens, KafkaTokens) and tokens.token_url == "https://idp.example/oauth2/token"
     assert connection(settings)["sasl_oauth_token_provider"] is tokens
-    assert config == {"bootstrap_servers": ["127.0.0.1:9092"], "security_protocol": "SASL_SSL",
+    assert config == {"bootstrap_servers": ["kafka.example:9093"], "security_protocol": "SASL_SSL",
                       "sasl_mechanism": "OAUTHBEARER", "ssl_cafile": None, "ssl_certfile": None, "ssl_keyfile": None,
                       "ssl_password": None}
     assert "client-s3cret" not in repr(settings) + repr(tokens.__dict__)
