@@ -190,7 +190,7 @@ class OAuth2Auth(_SecretSource):
     def token_request(self) -> dict[str, str]:
         """The token endpoint's form (RFC 6749 4.4 or 6; the client authenticated in the body)."""
         form = {"client_id": self.client_id}
-        refresh_token = self._rotated_refresh_token or (self._secrets.get("refresh_token"))
+        refresh_token = self._rotated_refresh_token or self._secrets.get("refresh_token")
         if refresh_token is not None:
             form |= {"grant_type": "refresh_token", "refresh_token": refresh_token.get_secret_value()}
         else:

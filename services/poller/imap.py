@@ -3,9 +3,10 @@
 Much of what reaches a desk comes by e-mail, and a mail server is where it waits. A feed whose URL is
 ``imaps://user@host/INBOX`` (TLS from the first byte, port 993; ``imap://``, port 143, upgraded with
 STARTTLS before the login, which is never sent in clear) reads that mailbox at its interval, each message
-an e-mail document (``formats/rfc822.py``). The mailbox is opened read-only (``EXAMINE``): no flag changes, nothing
-moved or deleted, so a person can read the same mailbox. Each message read is remembered like a file on
-an agency's server (``remote.py``), by the mailbox's UIDVALIDITY and the message's UID.
+an e-mail document (``formats/rfc822.py``). The login is a password, or an OAuth 2.0 access token (SASL
+XOAUTH2, ``oauth.py``), as Gmail and Microsoft 365 require. The mailbox is opened read-only (``EXAMINE``):
+no flag changes, nothing moved or deleted, so a person can read the same mailbox. Each message read is
+remembered like a file on an agency's server (``remote.py``), by the mailbox's UIDVALIDITY and its UID.
 
 imaplib blocks, so each step runs on the poller's threads within the timeouts; literals (message bodies)
 are read only up to the size limit, whatever size the server announces.
@@ -139,12 +140,12 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
     """Signed in to the feed's server with its mailbox open read-only; the connection closes on leaving."""
     implicit_tls = feed.url.scheme == "imaps"
     host, port = feed.url.host or "", feed.url.port or (993 if implicit_tls else 143)
+    token = await _token(feed, fetcher)  # before connecting: the server would wait on the token endpoint
     sock = await fetcher.connect_tcp(host, port)  # the address checks of every feed
     limits = fetcher.limits
     sock.settimeout(limits.read_timeout)  # TLS takes it over, and the handshake is bounded by it too
     client: _Client | None = None
     try:
-        token = await _token(feed, fetcher)
         with _imap_errors(f"cannot sign in to {host} port {port}"):
             client, mailbox = await within(limits.connect_timeout + limits.read_timeout,
                                            off_loop(_sign_in, sock, feed, fetcher.tls_context, implicit_tls, token),
