@@ -62,6 +62,9 @@ def connection(settings: CommonSettings) -> dict[str, Any]:
     return config
 
 
+_OAUTH_HINT = {"OAUTHBEARER": ", WIREFEED_KAFKA_OAUTH_*"}
+
+
 def kafka_tokens(settings: CommonSettings) -> KafkaTokens:
     """The process's one OAUTHBEARER token source for these settings: its producer, consumers and admin
     clients share the token."""
@@ -165,7 +168,8 @@ def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_time
         raise KafkaUnavailableError(
             f"{error}: no Kafka session could be opened with {settings.kafka_bootstrap_servers}; check "
             f"WIREFEED_KAFKA_SECURITY_PROTOCOL (now {settings.kafka_security_protocol}) and the "
-            "WIREFEED_KAFKA_SASL_* and WIREFEED_KAFKA_SSL_* settings (the kafka.net log lines give the cause)"
+            f"WIREFEED_KAFKA_SASL_*{_OAUTH_HINT.get(settings.kafka_sasl_mechanism, '')} and WIREFEED_KAFKA_SSL_* "
+            "settings (the kafka.net and kafka_token_refused log lines give the cause)"
         ) from error
     try:
         existing = set(admin.list_topics())

@@ -17,8 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import structlog
 from kafka.net.sasl.oauth import AbstractTokenProvider
 from pydantic import SecretStr
+
+log = structlog.get_logger(__name__)
 
 #: A token is renewed this long before the provider says it expires (clocks and requests take time).
 RENEW_BEFORE_SECONDS = 60.0
@@ -26,6 +29,9 @@ RENEW_BEFORE_SECONDS = 60.0
 UNSTATED_LIFETIME_SECONDS = 600.0
 #: Kafka's clients wait this long for the token endpoint (the login waits with them).
 TOKEN_TIMEOUT_SECONDS = 10.0
+#: After a refusal the endpoint is asked again only after this many seconds, doubling to the cap: clients
+#: retry their logins many times a second, which an identity provider would take for an attack.
+TOKEN_RETRY_SECONDS, TOKEN_RETRY_CAP_SECONDS = 1.0, 60.0
 
 
 class TokenRefusedError(Exception):
@@ -62,14 +68,29 @@ class KafkaTokens(AbstractTokenProvider):  # type: ignore[misc]
         self._scope = scope
         self._lock = threading.Lock()  # clients log in from their own threads
         self._held: tuple[str, float] | None = None  # the token, and until when (time.monotonic()) to use it
+        self._refused: tuple[TokenRefusedError, float, int] | None = None  # the last refusal, retry time, count
 
     def token(self) -> str:
         with self._lock:
             now = time.monotonic()
             if self._held is None or now >= self._held[1]:
-                granted = self._granted()
-                self._held = granted.access_token, now + granted.usable_seconds
+                self._held = self._new_token(now)
             return self._held[0]
+
+    def _new_token(self, now: float) -> tuple[str, float]:
+        if self._refused is not None and now < self._refused[1]:
+            raise self._refused[0]
+        try:
+            granted = self._granted()
+        except TokenRefusedError as error:
+            count = self._refused[2] + 1 if self._refused else 1
+            delay = min(TOKEN_RETRY_SECONDS * 2 ** (count - 1), TOKEN_RETRY_CAP_SECONDS)
+            self._refused = error, now + delay, count
+            # kafka-python takes a failing login for a broker it cannot reach, and logs no cause.
+            log.warning("kafka_token_refused", error=str(error)[:500], retry_in_seconds=delay)
+            raise
+        self._refused = None
+        return granted.access_token, now + granted.usable_seconds
 
     def _granted(self) -> GrantedToken:
         form = {**self._form, "client_secret": self._secret.get_secret_value()}
