@@ -149,7 +149,7 @@ async def _spooled(feed: FeedConfig, settings: PollerSettings, name: str | None)
         finally:
             await fetcher.aclose()
             db.close()
-    return body, None, str(feed.url)
+    return body, None, f"{str(feed.url).rstrip('/')}/{file.name}"
 
 
 def _chosen(feed: FeedConfig, files: list[Any], name: str | None) -> Any:
