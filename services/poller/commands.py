@@ -23,6 +23,11 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     status = feeds.add_parser("status", help="each feed's health, from the poller's state database")
     status.add_argument("--feeds", metavar="FILE", help="only the feeds of this feeds file (and never-polled ones)")
     status.set_defaults(handler=_feeds_status)
+    failed = feeds.add_parser("failed", help="spooled files set aside (no document wirefeed reads, or too large), "
+                                             "newest first, with why")
+    failed.add_argument("--feed", metavar="FEED_ID", help="only this feed's")
+    failed.add_argument("--limit", type=int, default=100, metavar="N", help="at most N files (default 100)")
+    failed.set_defaults(handler=_feeds_failed)
     forget = feeds.add_parser("forget", help="delete the poller's state of feeds taken out of the feeds file")
     forget.add_argument("feed_ids", nargs="*", metavar="FEED_ID")
     forget.add_argument("--unconfigured", action="store_true",
@@ -115,6 +120,16 @@ def _feeds_status(args: argparse.Namespace) -> int:
         return 2
     settings = PollerSettings()
     return show_status(settings.state_url, configured, Console(), session=settings.database_session)
+
+
+def _feeds_failed(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from services.poller.settings import PollerSettings
+    from services.poller.status import show_failed
+
+    settings = PollerSettings()
+    return show_failed(settings.state_url, args.feed, max(args.limit, 1), Console(), session=settings.database_session)
 
 
 def _feeds_forget(args: argparse.Namespace) -> int:

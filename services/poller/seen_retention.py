@@ -41,6 +41,8 @@ def forget_unlisted_items(store: PollerStore, age: timedelta, stop: threading.Ev
         forgotten = store.forget_unlisted(feed_id, age, BATCH_ROWS, stopping)
         metrics.SEEN_ITEMS_FORGOTTEN.inc(forgotten)
         total += forgotten
+    if not stopping():  # the record of files set aside is kept as long
+        store.forget_failed_files(datetime.now(UTC) - age)
     return total
 
 

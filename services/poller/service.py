@@ -49,7 +49,7 @@ from services.poller.schedule import (
     next_success_time,
 )
 from services.poller.spool import File, Spool, SpoolError, UnusableFileError, open_spool
-from services.poller.state import FeedState, MissedPage, PollerStore
+from services.poller.state import FailedFile, FeedState, MissedPage, PollerStore
 
 log = structlog.get_logger(__name__)
 
@@ -282,7 +282,10 @@ class Poller:
         except FileNotFoundError:
             return None  # taken away between listing and reading: nothing of it to handle
         except (FeedParseError, UnusableFileError) as error:
-            await spool.failed(file, f"{type(error).__name__}: {error}")
+            reason = f"{type(error).__name__}: {error}"
+            await spool.failed(file, reason)
+            await self._off_loop(self.store.record_failed_file, FailedFile(feed.id, file.name, reason[:2000],
+                                                                           self.clock()))
             metrics.SPOOLED_FILES.labels(feed.id, "failed").inc()
             bound.warning("spooled_file_failed", file=file.name, error=str(error)[:300])
             return None

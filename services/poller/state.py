@@ -22,6 +22,15 @@ class MissedPage(NamedTuple):
     since: datetime  # when it first failed
 
 
+class FailedFile(NamedTuple):
+    """A spooled file set aside, and why."""
+
+    feed_id: str
+    name: str
+    reason: str
+    failed_at: datetime
+
+
 @dataclass(frozen=True)
 class FeedState:
     feed_id: str
@@ -147,6 +156,7 @@ class PollerStore:
         again, it starts as a new feed."""
         forgotten = self._delete_items(feed_id, None, batch_rows)
         with self.db.transaction() as tx:
+            tx.execute("DELETE FROM poller_failed_files WHERE feed_id = ?", (feed_id,))
             tx.execute("DELETE FROM poller_leases WHERE feed_id = ?", (feed_id,))
             tx.execute("DELETE FROM poller_feeds WHERE feed_id = ?", (feed_id,))
         return forgotten
@@ -167,6 +177,24 @@ class PollerStore:
             if batch < batch_rows:
                 break
         return deleted
+
+    def record_failed_file(self, file: FailedFile) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO poller_failed_files (feed_id, name, reason, failed_at) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (feed_id, name) DO UPDATE SET reason = excluded.reason, "
+                       "failed_at = excluded.failed_at", file)
+
+    def failed_files(self, feed_id: str | None = None, limit: int = 100) -> list[FailedFile]:
+        """The files set aside most recently (of one feed, or of all), newest first."""
+        condition, params = ("WHERE feed_id = ? ", (feed_id,)) if feed_id else ("", ())
+        rows = self.db.query("SELECT feed_id, name, reason, failed_at FROM poller_failed_files "
+                             f"{condition}ORDER BY failed_at DESC, feed_id, name LIMIT ?", (*params, limit))
+        return [FailedFile(str(feed), str(name), str(reason), as_datetime(at) or datetime.min)
+                for feed, name, reason, at in rows]
+
+    def forget_failed_files(self, before: datetime) -> int:
+        with self.db.transaction() as tx:
+            return int(tx.execute("DELETE FROM poller_failed_files WHERE failed_at < ?", (before,)).rowcount)
 
     def last_forgetting_pass(self) -> datetime | None:
         """When the last complete pass forgetting unlisted items ended, by any poller."""

@@ -1,5 +1,6 @@
 """``wirefeed feeds status``: every feed's health from the state database, as a terminal table, or as
-tab-separated lines when the output is a pipe or a file (``| grep backing``, ``> status.tsv``)."""
+tab-separated lines when the output is a pipe or a file (``| grep backing``, ``> status.tsv``); and
+``wirefeed feeds failed``: the spooled files set aside, with why, the same two ways."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from services.core.config import DEFAULT_SESSION, SessionOptions
 from services.core.db import Database, run_command
 from services.poller.leases import holders
 from services.poller.service import feed_health
-from services.poller.state import FeedState, PollerStore
+from services.poller.state import FailedFile, FeedState, PollerStore
 
 _LABELS = {"ok": "ok", "backing_off": "backing off", "gone": "gone"}
 _STYLES = {"ok": "green", "backing off": "yellow", "gone": "red", "never polled": "dim"}
@@ -91,6 +92,31 @@ def show_status(db_url: str, configured: list[str] | None, console: Console,
         render(feed_statuses(states, leases, configured, now), console, now)
 
     return run_command(db_url, show, creator="the poller", session=session)
+
+
+def show_failed(db_url: str, feed_id: str | None, limit: int, console: Console,
+                session: SessionOptions = DEFAULT_SESSION) -> int:
+    def show(db: Database) -> None:
+        render_failed(PollerStore(db).failed_files(feed_id, limit), console, datetime.now(UTC))
+
+    return run_command(db_url, show, creator="the poller", session=session)
+
+
+def render_failed(files: list[FailedFile], console: Console, now: datetime) -> None:
+    if not console.is_terminal:
+        rows = [(_iso(f.failed_at), f.feed_id, f.name, " ".join(f.reason.split())) for f in files]
+        lines = ["\t".join(_FAILED_COLUMNS)] + ["\t".join(row) for row in rows]
+        console.file.write("\n".join(lines) + "\n")
+        return
+    table = Table(title=f"wirefeed poller: {len(files)} file(s) set aside, newest first")
+    for column in _FAILED_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for file in files:
+        table.add_row(_when(file.failed_at, now), file.feed_id, file.name, file.reason[:300])
+    console.print(table)
+
+
+_FAILED_COLUMNS = ("failed", "feed", "file", "reason")
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

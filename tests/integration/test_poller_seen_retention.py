@@ -9,7 +9,7 @@ import pytest
 
 from services.core.db import Database, as_datetime
 from services.poller.seen_retention import BATCH_ROWS, forget_unlisted_items
-from services.poller.state import FeedState, PollerStore
+from services.poller.state import FailedFile, FeedState, PollerStore
 
 DAY0 = datetime(2024, 1, 1, tzinfo=UTC)
 MONTH = timedelta(days=30)
@@ -76,3 +76,20 @@ def test_the_end_of_the_last_forgetting_pass_is_kept(store: PollerStore) -> None
     store.record_forgetting_pass(day(1))
     store.record_forgetting_pass(day(2.5))
     assert store.last_forgetting_pass() == day(2.5)
+
+
+def test_files_set_aside_are_listed_newest_first_and_forgotten_with_the_items(store: PollerStore) -> None:
+    now = datetime.now(UTC)
+    for feed_id, name, when in (("busy", "old.xml", now - 2 * MONTH), ("busy", "new.xml", now - timedelta(hours=1)),
+                                ("quiet", "bad.zip", now - timedelta(hours=2))):
+        store.record_failed_file(FailedFile(feed_id, name, f"FeedParseError: {name} is no feed", when))
+    store.record_failed_file(FailedFile("busy", "new.xml", "FileTooLargeError: too large", now))  # failed again
+    assert [(f.feed_id, f.name, f.reason) for f in store.failed_files()] == [
+        ("busy", "new.xml", "FileTooLargeError: too large"), ("quiet", "bad.zip", "FeedParseError: bad.zip is no feed"),
+        ("busy", "old.xml", "FeedParseError: old.xml is no feed")]
+    assert [f.name for f in store.failed_files("quiet")] == ["bad.zip"]
+    assert [f.name for f in store.failed_files(limit=1)] == ["new.xml"]
+    forget_unlisted_items(store, MONTH)
+    assert [f.name for f in store.failed_files()] == ["new.xml", "bad.zip"]
+    store.forget_feed("quiet")
+    assert [f.name for f in store.failed_files()] == ["new.xml"]

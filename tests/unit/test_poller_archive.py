@@ -77,12 +77,23 @@ async def test_each_document_of_a_zip_and_a_gzipped_file_is_published(spool_dir:
     assert spooled("wire", "processed") == processed_before + 2  # an archive is one file to the spool
 
 
-async def test_a_member_that_is_no_document_fails_the_whole_archive(spool_dir: Path, store: PollerStore) -> None:
+async def test_a_member_that_is_no_document_fails_the_whole_archive(
+        spool_dir: Path, store: PollerStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     deliver(spool_dir, "batch.zip", zipped({**corpus(EFE_NITF), "batch/notes.txt": b"call the desk"}))
     published = Published()
     assert await poll_with(spool_dir, store, published) == "ok"
     assert not published and names(spool_dir / "failed") == ["batch.zip", "batch.zip.error"]
     assert failure(spool_dir, "batch.zip").startswith("FeedParseError: batch.zip: batch/notes.txt: ")
+    # The reason is in the state database too, where `wirefeed feeds failed` reads it (a server's spool has
+    # no failed/ of ours to write it in).
+    monkeypatch.setenv("WIREFEED_STATE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    capsys.readouterr()  # the poll's log lines
+    assert cli(["feeds", "failed", "--feed", "wire"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header == "failed\tfeed\tfile\treason"
+    assert row.split("\t")[1:3] == ["wire", "batch.zip"]
+    assert row.split("\t")[3].startswith("FeedParseError: batch.zip: batch/notes.txt: ")
 
 
 @pytest.mark.parametrize(("content", "reason"), [

@@ -309,3 +309,5 @@ async def test_a_body_larger_than_asked_for_is_set_aside_before_it_is_read(tmp_p
     assert not published and spooled("desk-mail", "failed") == failed_before + 1
     [setaside] = [entry for entry in logs if entry["event"] == "spooled_file_failed"]
     assert setaside["file"] == "7.5" and "larger than" in setaside["error"]
+    [(name, reason)] = [(f.name, f.reason) for f in store.failed_files("desk-mail")]  # for `wirefeed feeds failed`
+    assert name == "7.5" and reason.startswith("FileTooLargeError: 7.5 is larger than")
