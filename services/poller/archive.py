@@ -52,6 +52,8 @@ def _gunzipped(body: bytes, name: str, limit: int) -> bytes:
         raise ArchiveError(f"{name}: its document is larger than {limit} bytes (WIREFEED_MAX_BODY_BYTES)")
     if not inflater.eof:
         raise ArchiveError(f"{name}: the gzip file is cut short")
+    if inflater.unused_data:  # files gzip'd one after another: no one document, and not to be dropped silently
+        raise ArchiveError(f"{name}: more than one gzip member (use a zip for several documents)")
     return document
 
 

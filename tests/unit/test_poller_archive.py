@@ -102,6 +102,7 @@ async def test_a_member_that_is_no_document_fails_the_whole_archive(
      "its documents come to more than 300000 bytes"),
     (gzip.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "its document is larger than 100000 bytes"),
     (gzip.compress(b"<x>story</x>")[:-12], "the gzip file is cut short"),
+    (gzip.compress(b"<x>one</x>") + gzip.compress(b"<x>two</x>"), "more than one gzip member"),
     (b"PK\x03\x04 and then nothing a zip holds", "not a readable zip file"),
     (zipped({"batch/": b""}), "a zip file with no documents in it"),
 ])
