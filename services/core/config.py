@@ -72,6 +72,9 @@ class CommonSettings(BaseSettings):
     kafka_oauth_client_id: str | None = None
     kafka_oauth_client_secret: SecretStr | None = None
     kafka_oauth_scope: str | None = None
+    # SASL extensions sent with the token, as "key=value,key=value" (Confluent Cloud: logicalCluster and
+    # identityPoolId).
+    kafka_oauth_extensions: str | None = Field(None, pattern=r"^\s*[^=,\s]+=[^,]*(,\s*[^=,\s]+=[^,]*)*\s*$")
     kafka_ssl_cafile: FilePath | None = None
     kafka_ssl_certfile: FilePath | None = None
     kafka_ssl_keyfile: FilePath | None = None
@@ -114,7 +117,7 @@ class CommonSettings(BaseSettings):
             raise ValueError("WIREFEED_KAFKA_SASL_USERNAME/PASSWORD are set but WIREFEED_KAFKA_SECURITY_PROTOCOL "
                              f"is {self.kafka_security_protocol} and WIREFEED_KAFKA_SASL_MECHANISM "
                              f"{self.kafka_sasl_mechanism}: they would not be used")
-        if not oauth and any((*token, self.kafka_oauth_scope)):
+        if not oauth and any((*token, self.kafka_oauth_scope, self.kafka_oauth_extensions)):
             raise ValueError("WIREFEED_KAFKA_OAUTH_* settings are set but the login is not SASL with "
                              "WIREFEED_KAFKA_SASL_MECHANISM=OAUTHBEARER: they would not be used")
         if self.kafka_oauth_token_url and self.kafka_oauth_token_url.scheme != "https":
@@ -131,6 +134,11 @@ class CommonSettings(BaseSettings):
         if (self.kafka_ssl_keyfile or self.kafka_ssl_key_password) and not self.kafka_ssl_certfile:
             raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE and _SSL_KEY_PASSWORD need WIREFEED_KAFKA_SSL_CERTFILE")
         return self
+
+    @property
+    def oauth_extensions(self) -> dict[str, str]:
+        pairs = (pair.partition("=") for pair in (self.kafka_oauth_extensions or "").split(",") if pair.strip())
+        return {key.strip(): value.strip() for key, _, value in pairs}
 
     @property
     def database_session(self) -> SessionOptions:

@@ -70,12 +70,14 @@ def kafka_tokens(settings: CommonSettings) -> KafkaTokens:
     clients share the token."""
     assert settings.kafka_oauth_token_url and settings.kafka_oauth_client_id and settings.kafka_oauth_client_secret
     return _kafka_tokens(str(settings.kafka_oauth_token_url), settings.kafka_oauth_client_id,
-                         settings.kafka_oauth_client_secret, settings.kafka_oauth_scope)
+                         settings.kafka_oauth_client_secret, settings.kafka_oauth_scope,
+                         tuple(sorted(settings.oauth_extensions.items())))
 
 
 @functools.cache
-def _kafka_tokens(token_url: str, client_id: str, client_secret: SecretStr, scope: str | None) -> KafkaTokens:
-    return KafkaTokens(token_url, client_id, client_secret, scope)
+def _kafka_tokens(token_url: str, client_id: str, client_secret: SecretStr, scope: str | None,
+                  extensions: tuple[tuple[str, str], ...]) -> KafkaTokens:
+    return KafkaTokens(token_url, client_id, client_secret, scope, dict(extensions))
 
 
 def _path(path: Path | None) -> str | None:

@@ -60,9 +60,11 @@ class KafkaTokens(AbstractTokenProvider):  # type: ignore[misc]
     clients and held until shortly before it expires. ``SSL_CERT_FILE`` and ``HTTPS_PROXY`` apply to the
     request, as for any client on the host."""
 
-    def __init__(self, token_url: str, client_id: str, client_secret: SecretStr, scope: str | None) -> None:
+    def __init__(self, token_url: str, client_id: str, client_secret: SecretStr, scope: str | None,
+                 extensions: dict[str, str] | None = None) -> None:
         super().__init__()
         self.token_url = token_url
+        self._extensions = extensions or {}
         self._form = {"grant_type": "client_credentials", "client_id": client_id}
         self._secret = client_secret
         self._scope = scope
@@ -76,6 +78,10 @@ class KafkaTokens(AbstractTokenProvider):  # type: ignore[misc]
             if self._held is None or now >= self._held[1]:
                 self._held = self._new_token(now)
             return self._held[0]
+
+    def extensions(self) -> dict[str, str]:
+        """SASL extensions sent with the token (KIP-342): Confluent Cloud's logicalCluster and identityPoolId."""
+        return dict(self._extensions)
 
     def _new_token(self, now: float) -> tuple[str, float]:
         if self._refused is not None and now < self._refused[1]:

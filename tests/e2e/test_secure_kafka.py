@@ -72,7 +72,9 @@ class SecureCluster:
         env = {k: v for k, v in self.env.items() if not k.startswith("WIREFEED_KAFKA_SASL_")}
         return {**env, "WIREFEED_KAFKA_SASL_MECHANISM": "OAUTHBEARER", "WIREFEED_KAFKA_OAUTH_TOKEN_URL": endpoint.url,
                 "WIREFEED_KAFKA_OAUTH_CLIENT_ID": client_id, "WIREFEED_KAFKA_OAUTH_CLIENT_SECRET": "client-s3cret",
-                "WIREFEED_KAFKA_OAUTH_SCOPE": "kafka", "SSL_CERT_FILE": str(endpoint.certificate)}
+                "WIREFEED_KAFKA_OAUTH_SCOPE": "kafka", "SSL_CERT_FILE": str(endpoint.certificate),
+                # as Confluent Cloud wants them; Kafka's own validator takes any
+                "WIREFEED_KAFKA_OAUTH_EXTENSIONS": "logicalCluster=lkc-test,identityPoolId=pool-test"}
 
     def oauth_settings(self, prefix: str, endpoint: TokenEndpoint, client_id: str) -> CommonSettings:
         env = self.oauth_env(endpoint, client_id)

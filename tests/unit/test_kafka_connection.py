@@ -46,10 +46,12 @@ OAUTH = {"kafka_oauth_token_url": "https://idp.example/oauth2/token", "kafka_oau
 
 def test_an_oauthbearer_login_gives_every_client_one_token_source() -> None:
     settings = CommonSettings(kafka_bootstrap_servers="kafka.example:9093", kafka_security_protocol="SASL_SSL",
-                              kafka_sasl_mechanism="OAUTHBEARER", **OAUTH)  # type: ignore[arg-type]
+                              kafka_sasl_mechanism="OAUTHBEARER", **OAUTH,  # type: ignore[arg-type]
+                              kafka_oauth_extensions="logicalCluster=lkc-1, identityPoolId=pool-2")
     config = connection(settings)
     tokens = config.pop("sasl_oauth_token_provider")
     assert isinstance(tokens, KafkaTokens) and tokens.token_url == "https://idp.example/oauth2/token"
+    assert tokens.extensions() == {"logicalCluster": "lkc-1", "identityPoolId": "pool-2"}  # Confluent Cloud's
     assert connection(settings)["sasl_oauth_token_provider"] is tokens
     assert config == {"bootstrap_servers": ["kafka.example:9093"], "security_protocol": "SASL_SSL",
                       "sasl_mechanism": "OAUTHBEARER", "ssl_cafile": None, "ssl_certfile": None, "ssl_keyfile": None,
@@ -90,6 +92,9 @@ async def test_kafka_tokens_are_asked_for_once_while_they_last(tmp_path: Path, m
      "WIREFEED_KAFKA_OAUTH_* settings are set but"),
     ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "OAUTHBEARER",
       **OAUTH, "kafka_oauth_token_url": "http://idp.example/token"}, "must be https"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "OAUTHBEARER",
+      **OAUTH, "kafka_oauth_extensions": "logicalCluster"}, "kafka_oauth_extensions"),
+    ({"kafka_oauth_extensions": "logicalCluster=lkc-1"}, "WIREFEED_KAFKA_OAUTH_* settings are set but"),
     ({"kafka_ssl_cafile": __file__}, "they would not be used (SSL or SASL_SSL?)"),
     ({"kafka_security_protocol": "SSL", "kafka_ssl_keyfile": __file__}, "KEYFILE and _SSL_KEY_PASSWORD need"),
     ({"kafka_security_protocol": "SSL", "kafka_ssl_key_password": "k"}, "KEYFILE and _SSL_KEY_PASSWORD need"),
