@@ -135,7 +135,7 @@ async def _spooled(feed: FeedConfig, settings: PollerSettings, name: str | None)
     memory of the feed's files is a scratch database's, thrown away."""
     fetcher = make_fetcher(settings)
     with tempfile.TemporaryDirectory(prefix="wirefeed-preview-") as scratch:
-        db = Database(f"sqlite:///{Path(scratch) / 'state.db'}")
+        db = Database(f"sqlite:///{Path(scratch) / 'state.db'}", session=settings.database_session)
         store = PollerStore(db)
         store.migrate()
         try:
