@@ -95,6 +95,12 @@ def running_sftp_server(root: Path, *, passwords: dict[str, str] | None = None,
         loop.run_forever()
         acceptor.close()
         loop.run_until_complete(acceptor.wait_closed())
+        # Sessions whose client is gone but whose close has not arrived yet (through a proxy, say): ended
+        # here, not left for the garbage collector to report at exit.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
     thread = threading.Thread(target=serve, name="sftp-server", daemon=True)

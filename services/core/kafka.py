@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -26,8 +26,10 @@ from schemas.models import Message
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
 from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
-from services.core.oauth import KafkaTokens
 from services.core.runner import StopSignal, retry_until_done
+
+if TYPE_CHECKING:
+    from services.core.oauth import KafkaTokens
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +79,9 @@ def kafka_tokens(settings: CommonSettings) -> KafkaTokens:
 @functools.cache
 def _kafka_tokens(token_url: str, client_id: str, client_secret: SecretStr, scope: str | None,
                   extensions: tuple[tuple[str, str], ...]) -> KafkaTokens:
+    # Imported here: its HTTP client costs every normalizer and sink start-up, and few clusters want it.
+    from services.core.oauth import KafkaTokens  # noqa: PLC0415
+
     return KafkaTokens(token_url, client_id, client_secret, scope, dict(extensions))
 
 

@@ -118,7 +118,6 @@ class Fetcher:
         self.resolver: Resolver = resolver or resolve
         self._tls_context = ssl_context
         self.proxy = proxy  # for the feeds that are not HTTP too, through its CONNECT (tunnel.py)
-        self._proxied = bool(proxy)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.
         pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -295,7 +294,7 @@ class Fetcher:
         try:
             addresses = [host] if is_ip_literal(host) else await self.resolver(host, _port(parts.scheme, parts.port))
         except UnresolvedHostError:
-            if self._proxied:
+            if self.proxy:
                 return  # behind a proxy-only egress the proxy resolves names; its own rules decide about them
             raise
         self._check_addresses(host, addresses)

@@ -28,9 +28,9 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from services.poller import remote
-from services.poller.feeds import BasicAuth, BearerAuth, FeedConfig, OAuth2Auth
+from services.poller.feeds import BasicAuth, FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher
-from services.poller.oauth import access_token
+from services.poller.oauth import bearer_token
 from services.poller.remote import ListingTooLongError, RemoteError, RemoteFile, RemoteSpool, listed_file, shut, within
 from services.poller.spool import too_large
 from services.poller.state import PollerStore
@@ -140,7 +140,7 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
     """Signed in to the feed's server with its mailbox open read-only; the connection closes on leaving."""
     implicit_tls = feed.url.scheme == "imaps"
     host, port = feed.url.host or "", feed.url.port or (993 if implicit_tls else 143)
-    token = await _token(feed, fetcher)  # before connecting: the server would wait on the token endpoint
+    token = await bearer_token(feed.auth, fetcher)  # before connecting: the server would wait on the token endpoint
     sock = await fetcher.connect_tcp(host, port)  # the address checks of every feed
     limits = fetcher.limits
     sock.settimeout(limits.read_timeout)  # TLS takes it over, and the handshake is bounded by it too
@@ -162,13 +162,6 @@ async def imap_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
 
 def mailbox_name(feed: FeedConfig) -> str:
     return unquote(feed.url.path or "/").strip("/") or "INBOX"
-
-
-async def _token(feed: FeedConfig, fetcher: Fetcher) -> str | None:
-    """The access token a token login (XOAUTH2) presents; None for a password login."""
-    if isinstance(feed.auth, OAuth2Auth):
-        return await access_token(feed.auth, fetcher)
-    return feed.auth.token() if isinstance(feed.auth, BearerAuth) else None
 
 
 def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext, implicit_tls: bool,

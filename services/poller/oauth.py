@@ -15,7 +15,7 @@ import time
 from pydantic import SecretStr
 
 from services.core.oauth import TokenRefusedError, granted_token
-from services.poller.feeds import FeedAuth, OAuth2Auth
+from services.poller.feeds import BearerAuth, FeedAuth, OAuth2Auth
 from services.poller.fetch import Fetcher, FetchError
 
 
@@ -30,6 +30,14 @@ async def authorization(auth: FeedAuth | None, fetcher: Fetcher) -> SecretStr | 
     if isinstance(auth, OAuth2Auth):
         return SecretStr("Bearer " + await access_token(auth, fetcher))
     return auth.authorization() if auth else None
+
+
+async def bearer_token(auth: FeedAuth | None, fetcher: Fetcher) -> str | None:
+    """The token a token login presents (a mailbox's XOAUTH2): an OAuth 2.0 access token, or the feeds
+    file's bearer token; None for other logins."""
+    if isinstance(auth, OAuth2Auth):
+        return await access_token(auth, fetcher)
+    return auth.token() if isinstance(auth, BearerAuth) else None
 
 
 async def access_token(auth: OAuth2Auth, fetcher: Fetcher) -> str:

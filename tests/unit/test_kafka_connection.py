@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,11 @@ def test_no_kafka_client_is_made_outside_the_shared_factories() -> None:
                     "KafkaProducer", "KafkaConsumer", "KafkaAdminClient"}:
                 made_elsewhere.append(f"{path.relative_to(SERVICES)}:{node.lineno}")
     assert made_elsewhere == []
+
+
+def test_normalizer_and_sink_load_no_http_client_for_a_login_they_do_not_use() -> None:
+    """The OAUTHBEARER token source (and httpx under it) is loaded when a cluster wants one."""
+    code = ("import sys, services.normalizer.__main__, services.sink.__main__; "
+            "print(sorted({'httpx', 'services.core.oauth'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

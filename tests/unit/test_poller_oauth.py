@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from schemas import RawItem
 from services.poller.feeds import FeedConfig, OAuth2Auth
-from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, TransportError
 from services.poller.oauth import TokenError, access_token
 from services.poller.service import Poller
 from services.poller.state import PollerStore
@@ -88,10 +88,10 @@ async def test_a_refusal_names_the_providers_reason_and_no_secret(endpoint: Toke
     assert str(refused.value) == "127.0.0.1 gave no access token: HTTP 400, invalid_grant (Token has been revoked.)"
     assert refused.value.kind == "token_error"
     untrusting = Fetcher(FetchLimits(allow_private_networks=True), ssl_context=ssl.create_default_context())
-    with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):  # the secret goes to no unchecked server
+    with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):  # the secret goes to no unchecked server
         await access_token(auth, untrusting)
     blocked = Fetcher(FetchLimits(allow_private_networks=False))
-    with pytest.raises(Exception, match="non-public address"):
+    with pytest.raises(BlockedAddressError, match="non-public address"):
         await access_token(auth, blocked)
     for each in (client, untrusting, blocked):
         await each.aclose()
