@@ -291,6 +291,7 @@ class Poller:
             return None
         decision = await self._publish_items(feed, parsed.items)
         await spool.processed(file)
+        await self._off_loop(self.store.forget_failed_file, feed.id, file.name)
         metrics.SPOOLED_FILES.labels(feed.id, "processed").inc()
         return decision
 

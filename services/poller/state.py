@@ -184,6 +184,11 @@ class PollerStore:
                        "ON CONFLICT (feed_id, name) DO UPDATE SET reason = excluded.reason, "
                        "failed_at = excluded.failed_at", file)
 
+    def forget_failed_file(self, feed_id: str, name: str) -> None:
+        """A file read fine after it had failed (moved back, or changed on the server) has no failure left."""
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM poller_failed_files WHERE feed_id = ? AND name = ?", (feed_id, name))
+
     def failed_files(self, feed_id: str | None = None, limit: int = 100) -> list[FailedFile]:
         """The files set aside most recently (of one feed, or of all), newest first."""
         condition, params = ("WHERE feed_id = ? ", (feed_id,)) if feed_id else ("", ())

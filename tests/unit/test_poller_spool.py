@@ -186,6 +186,21 @@ async def test_a_file_that_is_no_document_is_set_aside_and_the_rest_published(sp
     assert state_of(store, spool_dir).consecutive_failures == 0  # one bad file is not a failing feed
 
 
+async def test_a_failed_file_moved_back_and_read_fine_is_no_longer_listed_as_failed(spool_dir: Path,
+                                                                                    store: PollerStore) -> None:
+    deliver(spool_dir, EFE_NITF, as_name="story.xml")
+    (spool_dir / "story.xml").write_bytes(b"<nitf><body>cut short")  # the upload broke off
+    settle(spool_dir / "story.xml", 60)
+    assert await poll(spool_dir, store, Published()) == "ok"
+    assert [f.name for f in store.failed_files("wire")] == ["story.xml"]
+    (spool_dir / "failed" / "story.xml").unlink()  # the operator has the agency send it again
+    deliver(spool_dir, EFE_NITF, as_name="story.xml")
+    published = Published()
+    assert await poll(spool_dir, store, published) == "ok"
+    assert [item.title for item in published] == ["Honduran president announces Cabinet changes"]
+    assert store.failed_files("wire") == []
+
+
 async def test_a_file_over_the_size_limit_is_set_aside(spool_dir: Path, store: PollerStore) -> None:
     deliver(spool_dir, AFP_NEWSML1)
     assert await poll(spool_dir, store, Published(), max_bytes=1000) == "ok"
