@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
@@ -29,9 +31,27 @@ ZONE_NAMES: dict[str, float | ZoneInfo] = {
     "MT": _MOUNTAIN, "PT": _PACIFIC, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AWST": 8, "ACST": 9.5,
     "ACDT": 10.5, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13, "BRT": -3, "ART": -3,
 }
+# Names that mean different zones in different countries, read as the zone of the item's country (from
+# its language tag or its site's domain; see ``regions_of``). Elsewhere, or with no country known, an
+# ambiguous name keeps its reading above (AST and CST: Atlantic and US Central, as email.utils reads them)
+# or, for the names not listed there, none: the time is read as UTC rather than shifted by a guess.
+_ARABIA, _CHINA = ("sa", "kw", "iq", "bh", "qa", "ye"), ("cn", "tw", "mo")
+REGIONAL_ZONE_NAMES: dict[str, dict[str, str]] = {
+    "IST": {"in": "+0530", "il": "+0200", "ie": "+0100"},  # India, Israel, Irish Standard (summer) Time
+    "IDT": {"il": "+0300"},
+    "BST": {"gb": "+0100", "bd": "+0600"},  # British Summer Time, Bangladesh
+    "AST": dict.fromkeys(_ARABIA, "+0300"),
+    "CST": dict.fromkeys(_CHINA, "+0800"),
+}
+# Languages spoken mostly in one country that reads one of those names its own way.
+_LANGUAGE_REGIONS = {"he": "il", "hi": "in", "mr": "in", "ta": "in", "te": "in", "gu": "in", "kn": "in",
+                     "ml": "in", "ar": "sa", "zh": "cn"}
+_TLD_REGIONS = {"uk": "gb"}
 # The names email.utils reads itself; any other zone name makes it return a time without offset.
 _EMAIL_ZONES = frozenset({"UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT",
                           "PST", "PDT"})
+_OFFSET_SUFFIX = re.compile(r"\s[+-]\d{2}:?\d{2}\s*$")  # "12:02 PM +0100", not "2024-01-05"
+_COLON_OFFSET = re.compile(r"\s[+-]\d{2}:\d{2}\s*$")
 _ZONE_SUFFIX = re.compile(r"(?<![A-Za-z])(?P<zone>[A-Za-z]{1,4})\)?\s*$")
 # Real dates are short; a feed's "date" of many kilobytes is not worth dateutil's lenient tokenizer.
 _MAX_ZONED_CHARS = 80
@@ -66,19 +86,50 @@ class FutureDateError(ValueError):
     """A date too far in the future to be a publication date."""
 
 
-def parse_date(raw: str | None) -> datetime | None:
+def parse_date(raw: str | None, regions: Sequence[str] = ()) -> datetime | None:
     """Parse RFC 822, ISO 8601/W3CDTF and the other forms feedparser knows; None when unparseable.
 
     A date without an offset is taken as UTC. Dates before 1971 are taken as placeholders: None.
+    ``regions`` (country codes, the likeliest first) settle zone names that differ by country ("IST").
     """
     if not raw or not raw.strip():
         return None
-    raw = raw.strip()
+    raw = _regional_zone(raw.strip(), regions)
     for parse in (_iso, _rfc822, _zoned, _year_first, _epoch, _localized, _feedparser, _prose):
         value = parse(raw)
         if value is not None:
             return value if value >= MIN_PLAUSIBLE else None
     return None
+
+
+def regions_of(language_tags: Iterable[str | None], urls: Iterable[str | None]) -> list[str]:
+    """Country codes an item's dates are likely written in, likeliest first: a language tag's region
+    ("en-IN"), a site's country domain (".ie"), then a language spoken mostly in one country ("he")."""
+    tags = [tag.replace("_", "-").lower().split("-") for tag in language_tags if tag]
+    regions = [parts[1] for parts in tags if len(parts) > 1 and len(parts[1]) == 2]
+    regions += [country for url in urls if (country := _country_domain(url))]
+    regions += [_LANGUAGE_REGIONS[parts[0]] for parts in tags if parts[0] in _LANGUAGE_REGIONS]
+    return regions
+
+
+def _country_domain(url: str | None) -> str | None:
+    try:
+        host = urlsplit(url).hostname if url else None
+    except ValueError:  # "http://[::1" and the like
+        return None
+    tld = host.rsplit(".", 1)[-1] if host and "." in host else ""
+    return _TLD_REGIONS.get(tld, tld) if len(tld) == 2 and tld.isalpha() else None
+
+
+def _regional_zone(raw: str, regions: Sequence[str]) -> str:
+    """The date with a trailing zone name that differs by country replaced by the offset it has in the
+    first of ``regions`` that reads it its own way ("11:02 IST" in India: "11:02 +0530")."""
+    match = _ZONE_SUFFIX.search(raw) if regions else None
+    readings = REGIONAL_ZONE_NAMES.get(match["zone"].upper(), {}) if match else {}
+    offset = next((readings[region] for region in regions if region in readings), None)
+    if match is None or offset is None or raw[match.start() - 1:match.start()] == "(":
+        return raw  # "GMT+0530 (IST)" is read by its offset
+    return f"{raw[:match.start()]}{offset}"
 
 
 def ensure_plausible(value: datetime, now: datetime) -> datetime:
@@ -103,6 +154,8 @@ def _rfc822(raw: str) -> datetime | None:
         return None  # parsedate would drop "CET" and read the time as UTC; _zoned knows it
     if _GMT_OFFSET.search(raw):
         return None  # JavaScript's "GMT-0500 (EST)": parsedate takes the GMT and drops the offset
+    if _COLON_OFFSET.search(raw):
+        return None  # "12:02:00 +01:00": parsedate drops an offset with a colon and reads the time as UTC
     try:
         value = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: "99999999999" as a year
@@ -111,11 +164,13 @@ def _rfc822(raw: str) -> datetime | None:
 
 
 def _zoned(raw: str) -> datetime | None:
-    """Dates in any layout that end in a zone name: "January 5, 2024 10:00 AM EST", "2024-01-05 10:00 CET".
+    """Dates in any layout that end in a zone name or an offset: "January 5, 2024 10:00 AM EST",
+    "2024-01-05 10:00 CET", "June 5, 2024 12:02 PM +0100".
 
     Only these go to dateutil: its lenient parser fills in what is missing, so the year must be written.
     """
-    if len(raw) > _MAX_ZONED_CHARS or _zone_name(raw) is None or not _YEAR.search(raw):
+    zoned = _zone_name(raw) is not None or _OFFSET_SUFFIX.search(raw) is not None
+    if len(raw) > _MAX_ZONED_CHARS or not zoned or not _YEAR.search(raw):
         return None
     if _SLASHED_DATE.search(raw):
         return None  # "05/01/2024" is May or January depending on who wrote it: not guessed
@@ -133,8 +188,10 @@ def _zone_name(raw: str) -> str | None:
     return zone if zone in ZONE_NAMES else None
 
 
-def _zone(name: str, offset: int | None) -> tzinfo | int | None:
-    """dateutil's tzinfos hook: the zone for a name it found, or None to let it decide."""
+def _zone(name: str | None, offset: int | None) -> tzinfo | int | None:
+    """dateutil's tzinfos hook: the zone for a name it found (or the offset written without a name)."""
+    if name is None:
+        return offset
     zone = ZONE_NAMES.get(name.upper())
     if isinstance(zone, ZoneInfo):
         return zone

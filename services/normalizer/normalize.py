@@ -28,7 +28,7 @@ from services.normalizer.body import Body
 from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.credits import listed_people, parse_byline_field
-from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date
+from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date, regions_of
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
 from services.normalizer.urls import canonical_url, web_url
@@ -78,7 +78,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     title = title or _title_from(paragraphs[0])
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)
-    published, estimated = _published_at(raw, now)
+    regions = regions_of((raw.language, raw.feed_language), (raw.link, raw.feed_url))
+    published, estimated = _published_at(raw, now, regions)
     dateline = _dateline(raw, wire)
     byline, agency = _people(raw, wire, dateline)
     return Article(
@@ -97,7 +98,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language, raw.feed_language),
         published_at=published,
         published_at_estimated=estimated,
-        updated_at=_optional_date(raw.updated_raw, now),
+        updated_at=_optional_date(raw.updated_raw, now, regions),
         fetched_at=raw.fetched_at,
         dateline=dateline,
         agency=agency,
@@ -105,7 +106,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         credits=_credits(raw.credits, wire.credits),
         categories=_categories(raw.categories),
         pubstatus=raw.pubstatus or PubStatus.USABLE,
-        embargoed_until=parse_date(raw.embargoed_until_raw),
+        embargoed_until=parse_date(raw.embargoed_until_raw, regions),
         urgency=raw.urgency,
         wire_prefixes=prefixes,
         slugline=raw.slugline,
@@ -271,8 +272,8 @@ def _unique(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _published_at(raw: RawItem, now: datetime) -> tuple[datetime, bool]:
-    published = parse_date(raw.published_raw) or parse_date(raw.updated_raw)
+def _published_at(raw: RawItem, now: datetime, regions: list[str]) -> tuple[datetime, bool]:
+    published = parse_date(raw.published_raw, regions) or parse_date(raw.updated_raw, regions)
     if published is None:
         return raw.fetched_at, True
     try:
@@ -281,8 +282,8 @@ def _published_at(raw: RawItem, now: datetime) -> tuple[datetime, bool]:
         raise NormalizeError(str(error)) from error
 
 
-def _optional_date(raw: str | None, now: datetime) -> datetime | None:
-    value = parse_date(raw)
+def _optional_date(raw: str | None, now: datetime, regions: list[str]) -> datetime | None:
+    value = parse_date(raw, regions)
     if value is None or value - now > MAX_FUTURE:
         return None
     return value

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.normalizer import dates, language
-from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date
+from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date, regions_of
 from services.normalizer.language import detect_language, normalize_code, warm_up
 from services.normalizer.urls import canonical_url
 from tests.helpers import corpus_items
@@ -94,6 +94,44 @@ def test_a_slashed_date_with_a_zone_is_not_guessed() -> None:
 def test_an_ambiguous_zone_name_is_not_guessed() -> None:
     # IST is India, Israel or Ireland: the time stays as written, read as UTC like a time without a zone.
     assert parse_date("25 Jan 2024 11:02 IST") == datetime(2024, 1, 25, 11, 2, tzinfo=UTC)
+    assert parse_date("25 Jan 2024 11:02 IST", ["us", "fr"]) == datetime(2024, 1, 25, 11, 2, tzinfo=UTC)
+    assert parse_date("Thu, 25 Jan 2024 11:02:00 CST", ["gb"]) == datetime(2024, 1, 25, 17, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("raw", "regions", "expected"), [
+    ("Thu, 25 Jan 2024 16:32:00 IST", ["in"], datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("25 Jan 2024 13:02 IST", ["il"], datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("June 5, 2024 12:02 PM IST", ["ie"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 12:02:00 BST", ["gb"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 17:02:00 BST", ["bd"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 14:02:00 AST", ["sa"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 19:02:00 CST", ["cn"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 19:02:00 CST", ["us", "cn"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),  # US has no entry
+    ("Wed, 05 Jun 2024 06:02:00 CST", ["us"], datetime(2024, 6, 5, 12, 2, tzinfo=UTC)),  # US Central, as before
+    ("Wed, 05 Jun 2024 11:02:00 GMT+0000 (IST)", ["in"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+])
+def test_an_ambiguous_zone_name_is_read_as_the_items_country_reads_it(raw: str, regions: list[str],
+                                                                      expected: datetime) -> None:
+    assert parse_date(raw, regions) == expected
+
+
+@pytest.mark.parametrize("raw", ["Wed, 05 Jun 2024 12:02:00 +01:00", "5 June 2024 12:02 +01:00",
+                                 "June 5, 2024 12:02 PM +0100", "June 5, 2024 12:02 PM +01:00"])
+def test_an_offset_with_a_colon_or_after_a_twelve_hour_time_is_applied(raw: str) -> None:
+    assert parse_date(raw) == datetime(2024, 6, 5, 11, 2, tzinfo=UTC)  # it was dropped: 12:02 UTC, or none
+
+
+@pytest.mark.parametrize(("tags", "urls", "expected"), [
+    (("en-IN", None), ("https://example.com/a", None), ["in"]),
+    ((None, "en"), ("https://www.irishtimes.ie/a", "https://feeds.example.co.uk/rss"), ["ie", "gb"]),
+    (("he", None), (None, "https://example.com/feed"), ["il"]),
+    (("zh_TW", "zh"), ("http://[::1", "not a url"), ["tw", "cn", "cn"]),
+    ((None, None), ("https://example.com/", "http://localhost/feed"), []),
+])
+def test_an_items_country_comes_from_its_language_tags_and_domains(tags: tuple[str | None, str | None],
+                                                                   urls: tuple[str | None, str | None],
+                                                                   expected: list[str]) -> None:
+    assert regions_of(tags, urls) == expected
 
 
 @given(st.lists(st.sampled_from(["2024", "Jan", "31", "10:00", "25:61", "AM", ",", "+0500", "GMT-0500", "(",

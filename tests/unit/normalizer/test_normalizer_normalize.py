@@ -102,6 +102,17 @@ def test_the_updated_date_stands_in_for_a_missing_publication_date() -> None:
     assert article.updated_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
 
 
+def test_zone_names_that_differ_by_country_are_read_as_the_sites_country_does() -> None:
+    indian = normalize(raw_item(link="https://www.example.in/news/1", published_raw="Tue, 05 Mar 2024 15:30:00 IST",
+                                updated_raw="Tue, 05 Mar 2024 16:00:00 IST"), NOW)
+    assert (indian.published_at, indian.updated_at) == (datetime(2024, 3, 5, 10, tzinfo=UTC),
+                                                        datetime(2024, 3, 5, 10, 30, tzinfo=UTC))
+    israeli = normalize(raw_item(feed_language="he", published_raw="Tue, 05 Mar 2024 12:00:00 IST"), NOW)
+    assert israeli.published_at == datetime(2024, 3, 5, 10, tzinfo=UTC)
+    unplaced = normalize(raw_item(published_raw="Tue, 05 Mar 2024 10:00:00 IST"), NOW)
+    assert unplaced.published_at == datetime(2024, 3, 5, 10, tzinfo=UTC)  # ex.com: no country, read as UTC
+
+
 def test_an_updated_date_in_the_far_future_is_dropped_not_fatal() -> None:
     item = raw_item(published_raw="2024-03-05T10:00:00Z", updated_raw="2030-01-01T00:00:00Z")
     article = normalize(item, NOW)
