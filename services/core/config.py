@@ -100,6 +100,9 @@ class CommonSettings(BaseSettings):
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     exit_unhealthy_after_seconds: float = Field(
         60.0, ge=0, description="A service whose liveness fails this long exits (code 70) to be restarted; 0: never")
+    loop_stall_seconds: float = Field(
+        300.0, ge=0, description="A service whose main loop has not come round this long (stuck in a call) "
+                                 "fails liveness; 0: never")
 
     @model_validator(mode="after")
     def _kafka_login_complete(self) -> CommonSettings:

@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
 from services.core.metrics import BATCHES_RETRIED
-from services.core.runner import StopSignal
+from services.core.runner import Heartbeat, StopSignal
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,7 @@ class ConsumeLoop:
     def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *, stage: str,
                  commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
                  poll_timeout_ms: int = 500, max_backoff: float = 30.0,
-                 housekeeping: Callable[[], None] | None = None) -> None:
+                 housekeeping: Callable[[], None] | None = None, heartbeat: Heartbeat | None = None) -> None:
         self.consumer = consumer
         self.stage = stage
         self.process = process
@@ -65,6 +65,7 @@ class ConsumeLoop:
         self.housekeeping = housekeeping
         self.failures = 0
         self.last_progress = time.monotonic()
+        self.heartbeat = heartbeat or Heartbeat()  # beaten at every turn; a long chore may beat it too
         self.poll_failing = False  # the last poll raised: a login refused by an ACL, a group that failed
 
     def consuming(self) -> bool:
@@ -75,6 +76,7 @@ class ConsumeLoop:
     def run(self, max_batches: int | None = None) -> None:
         batches = 0
         while not self.stop.is_set() and (max_batches is None or batches < max_batches):
+            self.heartbeat.beat()
             try:
                 polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
             except KafkaError as error:

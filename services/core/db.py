@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import structlog
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from services.core.config import DEFAULT_SESSION, SessionOptions
@@ -32,6 +33,12 @@ log = structlog.get_logger(__name__)
 Dialect = Literal["sqlite", "postgresql"]
 MIGRATION_LOCK_KEY = zlib.crc32(b"wirefeed-migrations")
 Params = Sequence[Any]
+#: A server that vanishes without closing the connection (a network dropping packets, a host gone in a
+#: failover) would hold a statement until the kernel gives up, 15 minutes or more: keepalives probe an
+#: idle connection, and tcp_user_timeout (ms) ends one whose data goes unacknowledged for a minute, so
+#: the call fails and is retried. The URL's own values, when it has them, win.
+TCP_DEFAULTS = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3",
+                "tcp_user_timeout": "60000"}
 
 #: Errors that mean "the database is unavailable right now": retry later, lose nothing. A session the
 #: server ended for idling in its transaction is one: the pool opens a new one.
@@ -94,7 +101,9 @@ class Database:
             settings = _session_settings(session, read_only=read_only)
             # Per transaction, when a pooler may hand each one another server session; else once per session.
             self._transaction_settings = settings if session.transaction_pooling else {}
-            connect: dict[str, Any] = {"connect_timeout": 5}
+            given = conninfo_to_dict(url)
+            connect: dict[str, Any] = {"connect_timeout": 5,
+                                       **{k: v for k, v in TCP_DEFAULTS.items() if k not in given}}
             if session.transaction_pooling:
                 connect["prepare_threshold"] = None
             self._pool = ConnectionPool(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -62,16 +63,37 @@ def retry_until_done(action: Callable[[], object], stop: StopSignal, event: str,
     return False
 
 
+class Heartbeat:
+    """When a service's main loop last came round. A loop stuck inside one call (a database server that
+    stopped answering without closing the connection, a network that drops packets) stops beating, and
+    its liveness check fails: nothing else would notice, as no call returns an error."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.last = clock()
+
+    def beat(self) -> None:
+        self.last = self.clock()
+
+    def within(self, seconds: float) -> Callable[[], bool]:
+        """A liveness check: the loop came round in the last ``seconds`` (always true for 0)."""
+        return lambda: seconds <= 0 or self.clock() - self.last < seconds
+
+
 class UnhealthyExit:
     """Stops the service once its liveness has failed for ``after`` seconds (0: never), so that it exits
     with EXIT_UNHEALTHY: supervisors that restart only processes that exit (Docker Compose, systemd,
-    ``wirefeed run``) then restart it, as a Kubernetes liveness probe would."""
+    ``wirefeed run``) then restart it, as a Kubernetes liveness probe would. A service that cannot stop
+    cleanly within ``after`` more seconds (its loop is stuck in a call) is ended at once, with the same
+    code: what it had in hand is uncommitted, so a new process reads it again."""
 
-    def __init__(self, live: Callable[[], bool], stop: StopSignal, after: float, every: float = 1.0) -> None:
+    def __init__(self, live: Callable[[], bool], stop: StopSignal, after: float, every: float = 1.0,
+                 *, exit_now: Callable[[int], object] = os._exit) -> None:
         self.live = live
         self.stop = stop
         self.after = after
         self.every = every
+        self.exit_now = exit_now
         self.exit_code = 0
 
     def start(self) -> UnhealthyExit:
@@ -92,4 +114,11 @@ class UnhealthyExit:
                           exit_code=EXIT_UNHEALTHY)
                 self.exit_code = EXIT_UNHEALTHY
                 self.stop.set()
+                self._exit_if_still_running()
                 return
+
+    def _exit_if_still_running(self) -> None:
+        # A daemon thread: when the service stops cleanly in time, the process ends and this wait with it.
+        time.sleep(self.after)
+        log.error("service_stuck_exiting_now", exit_code=EXIT_UNHEALTHY)
+        self.exit_now(EXIT_UNHEALTHY)

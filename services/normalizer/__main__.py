@@ -14,7 +14,7 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
+from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_until_done
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
 from services.normalizer.learned import LearnedBoilerplate
@@ -45,16 +45,18 @@ def main(settings: NormalizerSettings | None = None) -> int:
     language.warm_up()  # load the language model now, not on the first item
     # After each batch the position is the committed offset: everything below it has been produced.
     lag = LagMonitor(consumer, lambda: {tp.partition: consumer.position(tp) for tp in consumer.assignment()})
+    heartbeat = Heartbeat()
     loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned,
                                                       max_message_bytes=settings.max_message_bytes), stop,
-                       stage="normalizer", max_records=settings.max_batch,
-                       housekeeping=Housekeeping(dedup, learned, lag.maybe_update))
+                       stage="normalizer", max_records=settings.max_batch, heartbeat=heartbeat,
+                       housekeeping=Housekeeping(dedup, learned, lag.maybe_update, progress=heartbeat.beat))
     health = Health({
         "kafka": broker_reachable(settings),
         "consuming": loop.consuming,
         "dedup_db": db.ping,
         "loop": lambda: time.monotonic() - loop.last_progress < MAX_POLL_GAP_SECONDS,
-    }, vital={"producer": producer_usable(producer)})
+    }, vital={"producer": producer_usable(producer),
+              "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("normalizer_started", metrics_port=server.port, topic=settings.topics.raw_items)
@@ -74,8 +76,10 @@ def main(settings: NormalizerSettings | None = None) -> int:
 class Housekeeping:
     """Chores between batches: forget dedup state past the window, save what the boilerplate model learned."""
 
-    def __init__(self, dedup: DedupStore, learned: LearnedBoilerplate, update_lag: Callable[[], None]) -> None:
+    def __init__(self, dedup: DedupStore, learned: LearnedBoilerplate, update_lag: Callable[[], None], *,
+                 progress: Callable[[], None] = lambda: None) -> None:
         self.dedup = dedup
+        self.progress = progress  # a purge of a backlog is long: the loop's heartbeat goes on meanwhile
         self.learned = learned
         self.update_lag = update_lag
         self._last_purge = self._last_save = time.monotonic()
@@ -88,7 +92,7 @@ class Housekeeping:
             self.learned.save(datetime.now(UTC))
         if now - self._last_purge >= PURGE_EVERY_SECONDS:
             self._last_purge = now
-            log.info("dedup_purged", removed=self.dedup.purge(datetime.now(UTC)))
+            log.info("dedup_purged", removed=self.dedup.purge(datetime.now(UTC), progress=self.progress))
 
 
 if __name__ == "__main__":

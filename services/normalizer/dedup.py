@@ -24,7 +24,7 @@ and produce) is published again instead of vanishing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -40,6 +40,12 @@ from services.normalizer.neardup import ANCHOR_BAND, Candidate, Fingerprint, Lea
 log = structlog.get_logger(__name__)
 
 ATTEMPTS = 3
+PURGE_BATCH_ROWS = 5_000
+# What a purge forgets, table by table: key, and the time it is aged by. Articles go before their bands
+# and stories: between two batches a band whose article is gone matches nothing (lookups join the two),
+# as after the whole purge.
+_PURGED = (("dedup_fingerprints", "kind, fingerprint", "created_at"), ("dedup_articles", "article_id", "created_at"),
+           ("dedup_bands", "band_index, band_hash", "created_at"), ("dedup_stories", "story_id", "updated_at"))
 
 
 class Verdict(StrEnum):
@@ -153,14 +159,22 @@ class DedupStore:
             tx.executemany("UPDATE dedup_articles SET published = ? WHERE article_id = ?",
                            [(True, article_id) for article_id in article_ids])
 
-    def purge(self, now: datetime) -> int:
-        """Forget what is older than the window, keeping tables (and lookups) bounded."""
+    def purge(self, now: datetime, batch_rows: int = PURGE_BATCH_ROWS,
+              progress: Callable[[], None] = lambda: None) -> int:
+        """Forget what is older than the window, keeping tables (and lookups) bounded: in short transactions
+        of ``batch_rows`` each, so that replicas' decisions get in between and a backlog (the first purge
+        after days away) holds no lock for long; ``progress`` is called after each."""
         cutoff = now - self.window
         removed = 0
-        with self.db.transaction() as tx:
-            for table, column in (("dedup_fingerprints", "created_at"), ("dedup_articles", "created_at"),
-                                  ("dedup_bands", "created_at"), ("dedup_stories", "updated_at")):
-                removed += tx.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,)).rowcount
+        for table, key, column in _PURGED:
+            while True:
+                with self.db.transaction() as tx:
+                    batch = tx.execute(f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} "
+                                       f"WHERE {column} < ? LIMIT ?)", (cutoff, batch_rows)).rowcount
+                removed += batch
+                progress()
+                if batch < batch_rows:
+                    break
         return removed
 
     def _decide(self, tx: Tx, article: Article, fingerprint: Fingerprint, now: datetime) -> Decision:

@@ -14,7 +14,7 @@ from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_producer, producer_usable, wait_for_topics
 from services.core.logging import configure_logging
-from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
+from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_until_done
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
 from services.poller.leases import LeaseStore, default_owner
@@ -28,6 +28,8 @@ from services.poller.websub import WebSubStore, WebSubSubscriber
 from services.poller.websub_server import WebSubServer
 
 log = structlog.get_logger(__name__)
+
+HEARTBEAT_SECONDS = 1.0
 
 
 def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
@@ -44,15 +46,17 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
         return 0  # stopped while waiting for the database
     producer = make_producer(settings, role="poller")
     publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
+    heartbeat = Heartbeat()
     health = Health({"kafka": broker_reachable(settings), "publishing": publisher.publishing, "state_db": db.ping},
-                    vital={"producer": producer_usable(producer)})
+                    vital={"producer": producer_usable(producer),
+                           "loop_turning": heartbeat.within(settings.loop_stall_seconds)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:
         asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner,
-                         watcher=watcher))
+                         watcher=watcher, heartbeat=heartbeat))
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: its default action would cut the flush short
         producer.flush(timeout=30)
@@ -64,14 +68,14 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
 
 
 async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Database, publisher: Publish,
-               stop: StopSignal, once: bool, owner: str, watcher: FeedsFileWatcher) -> None:
+               stop: StopSignal, once: bool, owner: str, watcher: FeedsFileWatcher, heartbeat: Heartbeat) -> None:
     fetcher = make_fetcher(settings)
     poller = Poller(feeds, PollerStore(db), fetcher, publisher, max_concurrency=settings.max_concurrency,
                     per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages,
                     spool_settle_seconds=settings.spool_settle_seconds, sftp_known_hosts=settings.sftp_known_hosts)
     loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
     try:
-        async with _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:
+        async with _beating(heartbeat), _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:
             if once:
                 await loop.run(stop, once=True)
                 return
@@ -80,6 +84,22 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
                 await loop.run(stop)
     finally:
         await fetcher.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _beating(heartbeat: Heartbeat) -> AsyncIterator[None]:
+    """The heartbeat comes from the event loop itself: a call that blocks it (the state database not
+    answering a lease claim) stops the beats, and liveness fails."""
+    async def beat_forever() -> None:
+        while True:
+            heartbeat.beat()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    task = asyncio.create_task(beat_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 @contextlib.asynccontextmanager

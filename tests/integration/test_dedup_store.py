@@ -164,6 +164,20 @@ def test_purge_forgets_stories_older_than_the_window(store: DedupStore, shared_d
     assert later.verdict is Verdict.NEW
 
 
+def test_a_purge_goes_in_short_batches_and_reports_progress_after_each(store: DedupStore,
+                                                                       shared_dir: Path) -> None:
+    store.decide(stories.wire(shared_dir), T0)
+    rows = sum(store.db.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+               for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands", "dedup_stories"))
+    batches: list[int] = []
+    removed = store.purge(T0 + store.window + timedelta(seconds=1), batch_rows=10,
+                          progress=lambda: batches.append(len(batches)))
+    assert removed == rows > 40
+    assert len(batches) >= rows // 10  # one transaction (and one heartbeat) per batch of 10
+    for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands", "dedup_stories"):
+        assert store.db.query(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+
+
 def _batch(shared_dir: Path) -> list[Article]:
     """Everything a batch can hold at once: a story, its copies, an exact duplicate, another story, a repeat."""
     first = stories.syndicated(shared_dir)

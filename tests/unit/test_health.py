@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.core.http import Health, ServiceHTTPServer
-from services.core.runner import EXIT_UNHEALTHY, StopSignal, UnhealthyExit
+from services.core.runner import EXIT_UNHEALTHY, Heartbeat, StopSignal, UnhealthyExit
 from tests.helpers import wait_for
 
 
@@ -63,10 +63,26 @@ def test_a_probe_that_raises_counts_as_failed() -> None:
 def test_a_service_unhealthy_for_the_set_time_stops_itself_to_exit_unhealthy(switches: dict[str, bool]) -> None:
     switches["producer"] = False
     stop = StopSignal()
+    ended: list[int] = []
     unhealthy = UnhealthyExit(Health(vital={"producer": lambda: switches["producer"]}).live, stop, after=0.3,
-                              every=0.02).start()
+                              every=0.02, exit_now=ended.append).start()
     wait_for(stop.is_set, timeout=10, message="the service stopping itself")
     assert unhealthy.exit_code == EXIT_UNHEALTHY == 70
+    # A service that does not stop within `after` more seconds (stuck in a call) is ended at once.
+    wait_for(lambda: ended == [EXIT_UNHEALTHY], timeout=10, message="the process ended with code 70")
+
+
+def test_a_loop_that_stops_coming_round_fails_liveness() -> None:
+    now = [100.0]
+    heartbeat = Heartbeat(clock=lambda: now[0])
+    health = Health(vital={"loop_turning": heartbeat.within(300)})
+    now[0] += 299
+    assert health.live()
+    now[0] += 2  # 301 s since the last turn: stuck in a call
+    assert not health.live()
+    heartbeat.beat()
+    assert health.live()
+    assert Heartbeat(clock=lambda: now[0]).within(0)()  # 0: never checked
 
 
 def test_liveness_that_comes_back_in_time_keeps_the_service_running() -> None:
