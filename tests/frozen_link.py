@@ -35,6 +35,10 @@ class FrozenLink:
     def freeze(self) -> None:
         self._thawed.clear()
 
+    def thaw(self) -> None:
+        """Carry bytes again, those held first: a network that heals delivers what it had in flight."""
+        self._thawed.set()
+
     def close(self) -> None:
         """Cut every connection (the server sees its client gone) and stop listening."""
         with self._lock:

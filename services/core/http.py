@@ -56,7 +56,11 @@ class Health:
         return all(results.values()), results
 
     def live(self) -> bool:
-        return all(_passes(check) for check in self.vital.values())
+        return not self.failing_vital()
+
+    def failing_vital(self) -> list[str]:
+        """The vital checks failing now (none: alive)."""
+        return [name for name, check in self.vital.items() if not _passes(check)]
 
 
 def _passes(check: Callable[[], bool]) -> bool:

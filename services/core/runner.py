@@ -87,9 +87,9 @@ class UnhealthyExit:
     cleanly within ``after`` more seconds (its loop is stuck in a call) is ended at once, with the same
     code: what it had in hand is uncommitted, so a new process reads it again."""
 
-    def __init__(self, live: Callable[[], bool], stop: StopSignal, after: float, every: float = 1.0,
+    def __init__(self, failing: Callable[[], list[str]], stop: StopSignal, after: float, every: float = 1.0,
                  *, exit_now: Callable[[int], object] = os._exit) -> None:
-        self.live = live
+        self.failing = failing  # the names of the liveness checks failing now
         self.stop = stop
         self.after = after
         self.every = every
@@ -104,14 +104,15 @@ class UnhealthyExit:
     def _watch(self) -> None:
         failing_since: float | None = None
         while not self.stop.wait(self.every):
-            if self.live():
+            failing = self.failing()
+            if not failing:
                 failing_since = None
                 continue
             now = time.monotonic()
             failing_since = now if failing_since is None else failing_since
             if now - failing_since >= self.after:
                 log.error("service_unhealthy_exiting", unhealthy_seconds=round(now - failing_since),
-                          exit_code=EXIT_UNHEALTHY)
+                          failing=failing, exit_code=EXIT_UNHEALTHY)
                 self.exit_code = EXIT_UNHEALTHY
                 self.stop.set()
                 self._exit_if_still_running()

@@ -86,12 +86,12 @@ class Pipeline:
         signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
         signal.signal(signal.SIGHUP, lambda *_: self._signal("poller", signal.SIGHUP))
-        while not stop_requested and self._running():
+        while not stop_requested and self.restart_unhealthy():
             time.sleep(0.2)
         codes = self.stop()
         return 0 if stop_requested and all(code == 0 for code in codes.values()) else 1
 
-    def _running(self) -> bool:
+    def restart_unhealthy(self) -> bool:
         """True while every service runs; one that stopped itself as unhealthy is restarted first."""
         for name, process in self.processes.items():
             code = process.poll()

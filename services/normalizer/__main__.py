@@ -58,7 +58,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     }, vital={"producer": producer_usable(producer),
               "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
-    unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
+    unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("normalizer_started", metrics_port=server.port, topic=settings.topics.raw_items)
     try:
         loop.run()

@@ -51,7 +51,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
                     vital={"producer": producer_usable(producer),
                            "loop_turning": heartbeat.within(settings.loop_stall_seconds)})
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
-    unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
+    unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
     try:

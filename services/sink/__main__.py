@@ -57,7 +57,7 @@ def main(settings: SinkSettings | None = None) -> int:
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
                                routes=ReadApi(Reader(reads), token).routes()).start()
-    unhealthy = UnhealthyExit(health.live, stop, settings.exit_unhealthy_after_seconds).start()
+    unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles,
              retention_days=settings.retention_days, read_api_token=token is not None)
     try:

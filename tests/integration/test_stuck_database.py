@@ -95,9 +95,10 @@ def test_a_sink_stuck_on_a_database_that_stopped_answering_exits_and_its_restart
         offer(range(30, 60))
         wait_for(lambda: live(port) is False, timeout=60, message="liveness failing while the write hangs")
         code = sink.wait(60)
-    events = [json.loads(line)["event"] for line in log.read_text().splitlines() if line.startswith("{")]
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert code == EXIT_UNHEALTHY
-    assert "service_stuck_exiting_now" in events  # it could not stop cleanly: the write never returned
+    assert [e["failing"] for e in entries if e["event"] == "service_unhealthy_exiting"] == [["loop_turning"]]
+    assert "service_stuck_exiting_now" in [e["event"] for e in entries]  # the write never returned
     link.close()  # the hung session's connection goes too: PostgreSQL rolls its transaction back
 
     env["WIREFEED_DATABASE_URL"] = postgres_url

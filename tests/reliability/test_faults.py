@@ -6,11 +6,14 @@ from __future__ import annotations
 import random
 import signal
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from kafka import KafkaAdminClient
 
+from services.core.runner import EXIT_UNHEALTHY
 from services.core.supervise import _ready
+from tests.frozen_link import FrozenLink
 from tests.helpers import wait_for
 from tests.reliability.conftest import Cluster, PostgresCluster
 from tests.reliability.harness import Stream, assert_promise_kept, feeding, keep_advancing, pipeline
@@ -132,3 +135,32 @@ def test_postgresql_stopped_mid_stream_and_started_again(single_broker: Cluster,
         keep_advancing(stream, producer)
     producer.close()
     assert_promise_kept(stream.account("PostgreSQL stopped mid-stream, started again"), stream.poison)
+
+
+def test_postgresql_stops_answering_mid_stream_and_the_stuck_services_restart(single_broker: Cluster,
+                                                                             fault_database: str) -> None:
+    # Not down, silent: a link that stops carrying bytes, as a hung host or a network dropping packets.
+    # The services' calls hang; their heartbeat stops, they exit 70 and are restarted, as `wirefeed run`,
+    # Compose or Kubernetes would. Then the link carries again, delivering what it held (the dead
+    # processes' statements among it) before their connections close.
+    stream = new_stream(single_broker.bootstrap, fault_database)
+    producer = stream.producer()
+    address = urlsplit(fault_database)
+    with FrozenLink((address.hostname or "127.0.0.1", address.port or 5432)) as link:
+        netloc = f"{address.username}:{address.password}@127.0.0.1:{link.port}"
+        env = stream.env(WIREFEED_DATABASE_URL=address._replace(netloc=netloc).geturl(),
+                         WIREFEED_LOOP_STALL_SECONDS="5", WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS="2")
+        with pipeline(env) as running:
+            with feeding(stream, producer, 200):
+                stored_at_least(stream, 30)
+                link.freeze()
+                wait_for(lambda: running.processes["normalizer"].poll() == EXIT_UNHEALTHY, timeout=90,
+                         message="the normalizer, stuck on its dedup database, exiting 70")
+                running.restart_unhealthy()
+                link.thaw()
+            wait_for(lambda: running.restart_unhealthy() and stream.stored()[1] >= len(stream.offered),
+                     timeout=180, interval=0.5, message="everything stored after the restarts")
+            keep_advancing(stream, producer)
+    producer.close()
+    assert_promise_kept(stream.account("PostgreSQL silent mid-stream, stuck services restarted"),
+                        stream.poison)

@@ -64,10 +64,11 @@ def test_a_service_unhealthy_for_the_set_time_stops_itself_to_exit_unhealthy(swi
     switches["producer"] = False
     stop = StopSignal()
     ended: list[int] = []
-    unhealthy = UnhealthyExit(Health(vital={"producer": lambda: switches["producer"]}).live, stop, after=0.3,
-                              every=0.02, exit_now=ended.append).start()
+    unhealthy = UnhealthyExit(Health(vital={"producer": lambda: switches["producer"]}).failing_vital, stop,
+                              after=0.3, every=0.02, exit_now=ended.append).start()
     wait_for(stop.is_set, timeout=10, message="the service stopping itself")
     assert unhealthy.exit_code == EXIT_UNHEALTHY == 70
+    assert Health(vital={"producer": lambda: False, "loop_turning": lambda: True}).failing_vital() == ["producer"]
     # A service that does not stop within `after` more seconds (stuck in a call) is ended at once.
     wait_for(lambda: ended == [EXIT_UNHEALTHY], timeout=10, message="the process ended with code 70")
 
@@ -94,7 +95,7 @@ def test_liveness_that_comes_back_in_time_keeps_the_service_running() -> None:
         checks.append(next(outcomes))
         return checks[-1]
 
-    unhealthy = UnhealthyExit(live, stop, after=0.5, every=0.02).start()
+    unhealthy = UnhealthyExit(Health(vital={"producer": live}).failing_vital, stop, after=0.5, every=0.02).start()
     wait_for(lambda: len(checks) > 60, timeout=10, message="more than 0.5 s of checks")  # past `after`
     stop.set()
     assert unhealthy.exit_code == 0
