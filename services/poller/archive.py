@@ -1,6 +1,7 @@
-"""Archives among spooled files: some agencies bundle a batch of stories into one ``.zip`` (or compress each
-file with gzip) and deliver it like any other file. Each document inside is read as a file of its own would
-be; the archive is one file to the spool (processed, or failed as a whole with the member that failed named).
+"""Archives among spooled files: some agencies bundle a batch of stories into one ``.zip`` or tar file (a
+``.tar.gz``, say), or compress each file with gzip, and deliver it like any other file. Each document
+inside is read as a file of its own would be; the archive is one file to the spool (processed, or failed
+as a whole with the member that failed named).
 
 An archive is untrusted input: members are counted and each is read with a bound, whatever sizes its
 directory declares, so a decompression bomb stops at the limits; nested archives are not opened.
@@ -9,8 +10,10 @@ directory declares, so a decompression bomb stops at the limits; nested archives
 from __future__ import annotations
 
 import io
+import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from services.poller.spool import UnusableFileError, skipped_name
@@ -18,6 +21,7 @@ from services.poller.spool import UnusableFileError, skipped_name
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000
 _ZIP, _GZIP = b"PK\x03\x04", b"\x1f\x8b"
+_TAR_MAGIC, _TAR_MAGIC_AT = b"ustar", 257  # POSIX and GNU tar headers alike
 
 
 class ArchiveError(UnusableFileError):
@@ -31,15 +35,28 @@ class Limits:
 
 
 def is_archive(body: bytes) -> bool:
-    return body.startswith((_ZIP, _GZIP))
+    return body.startswith((_ZIP, _GZIP)) or _is_tar(body)
+
+
+def _is_tar(body: bytes) -> bool:
+    return body[_TAR_MAGIC_AT:_TAR_MAGIC_AT + len(_TAR_MAGIC)] == _TAR_MAGIC
 
 
 def documents(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
-    """The documents in an archive (``is_archive``), each named: a zip's regular files (folders, hidden files
-    and macOS resource forks left out), or the one file gzip compressed."""
-    if body.startswith(_GZIP):
-        return [(name.removesuffix(".gz"), _gunzipped(body, name, limits.member_bytes))]
-    return _zip_members(body, name, limits)
+    """The documents in an archive (``is_archive``), each named: a zip's or a tar's regular files (folders,
+    links, hidden files and macOS resource forks left out), or the one file gzip compressed."""
+    if body.startswith(_ZIP):
+        return _zip_members(body, name, limits)
+    if _is_tar(body):
+        return _tar_members(body, name, limits)
+    # A gzip'd tar may come to the whole decompressed bound; a gzip'd document only to a document's.
+    unpacked = _gunzipped(body, name, max(limits.member_bytes, limits.total_bytes))
+    if _is_tar(unpacked):
+        return _tar_members(unpacked, name, limits)
+    if len(unpacked) > limits.member_bytes:
+        raise ArchiveError(f"{name}: its document is larger than {limits.member_bytes} bytes "
+                           "(WIREFEED_MAX_BODY_BYTES)")
+    return [(name.removesuffix(".gz"), unpacked)]
 
 
 def _gunzipped(body: bytes, name: str, limit: int) -> bytes:
@@ -49,7 +66,7 @@ def _gunzipped(body: bytes, name: str, limit: int) -> bytes:
     except zlib.error as error:
         raise ArchiveError(f"{name}: not a readable gzip file: {error}") from error
     if len(document) > limit:
-        raise ArchiveError(f"{name}: its document is larger than {limit} bytes (WIREFEED_MAX_BODY_BYTES)")
+        raise ArchiveError(f"{name}: it decompresses to more than {limit} bytes (WIREFEED_MAX_DECOMPRESSED_BYTES)")
     if not inflater.eof:
         raise ArchiveError(f"{name}: the gzip file is cut short")
     if inflater.unused_data:  # files gzip'd one after another: no one document, and not to be dropped silently
@@ -63,19 +80,51 @@ def _zip_members(body: bytes, name: str, limits: Limits) -> list[tuple[str, byte
             members = [info for info in archive.infolist() if _is_document(info)]
             if len(members) > MAX_MEMBERS:
                 raise ArchiveError(f"{name}: more than {MAX_MEMBERS} documents")
-            found, total = [], 0
-            for info in members:
-                document = _member(archive, info, name, limits.member_bytes)
-                total += len(document)
-                if total > limits.total_bytes:
-                    raise ArchiveError(f"{name}: its documents come to more than {limits.total_bytes} bytes "
-                                       "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
-                found.append((info.filename, document))
+            return _bounded(name, "zip", limits, ((info.filename, _member(archive, info, name, limits.member_bytes))
+                                                  for info in members))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
         raise ArchiveError(f"{name}: not a readable zip file: {error}") from error
+
+
+def _tar_members(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
+    """A tar's regular files. Nothing is extracted to disk: names are only labels, so paths that climb out
+    (``../``) or links cannot reach anything."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:") as archive:
+            return _bounded(name, "tar", limits, _tar_documents(archive, name, limits.member_bytes))
+    except (tarfile.TarError, EOFError) as error:
+        raise ArchiveError(f"{name}: not a readable tar file: {error}") from error
+
+
+def _tar_documents(archive: tarfile.TarFile, name: str, limit: int) -> Iterator[tuple[str, bytes]]:
+    # Every header counts, not just documents: an archive of endless empty entries stops at the bound too.
+    for entries, info in enumerate(archive, start=1):
+        if entries > MAX_MEMBERS:
+            raise ArchiveError(f"{name}: more than {MAX_MEMBERS} documents")
+        if info.isfile() and _is_document_name(info.name):
+            yield info.name, _tar_member(archive, info, name, limit)
+
+
+def _bounded(name: str, kind: str, limits: Limits, documents: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    found, total = [], 0
+    for member, document in documents:
+        total += len(document)
+        if total > limits.total_bytes:
+            raise ArchiveError(f"{name}: its documents come to more than {limits.total_bytes} bytes "
+                               "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
+        found.append((member, document))
     if not found:
-        raise ArchiveError(f"{name}: a zip file with no documents in it")
+        raise ArchiveError(f"{name}: a {kind} file with no documents in it")
     return found
+
+
+def _tar_member(archive: tarfile.TarFile, info: tarfile.TarInfo, name: str, limit: int) -> bytes:
+    if info.size > limit:  # a tar member's size is what its bytes take in the archive: no need to read them
+        raise ArchiveError(f"{name}: {info.name} is larger than {limit} bytes (WIREFEED_MAX_BODY_BYTES)")
+    member = archive.extractfile(info)
+    if member is None:
+        raise ArchiveError(f"{name}: cannot read {info.name}")
+    return member.read(limit + 1)
 
 
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int) -> bytes:
@@ -90,5 +139,9 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: i
 
 
 def _is_document(info: zipfile.ZipInfo) -> bool:
-    base = info.filename.rstrip("/").rpartition("/")[2]
-    return not info.is_dir() and not info.filename.startswith("__MACOSX/") and not skipped_name(base)
+    return not info.is_dir() and _is_document_name(info.filename)
+
+
+def _is_document_name(path: str) -> bool:
+    base = path.rstrip("/").rpartition("/")[2]
+    return not path.startswith(("__MACOSX/", "./__MACOSX/")) and not skipped_name(base)

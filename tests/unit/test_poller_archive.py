@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,24 @@ def zipped(members: dict[str, bytes]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, content in members.items():
             bundle.writestr(name, content)
+    return buffer.getvalue()
+
+
+def tarred(members: dict[str, bytes]) -> bytes:
+    """A tar of ``members``: a name ending in "/" is a folder, content starting "->" a symbolic link."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:") as bundle:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name.rstrip("/"))
+            if name.endswith("/"):
+                info.type = tarfile.DIRTYPE
+                bundle.addfile(info)
+            elif content.startswith(b"->"):
+                info.type, info.linkname = tarfile.SYMTYPE, content[2:].decode()
+                bundle.addfile(info)
+            else:
+                info.size = len(content)
+                bundle.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
 
 
@@ -77,6 +96,19 @@ async def test_each_document_of_a_zip_and_a_gzipped_file_is_published(spool_dir:
     assert spooled("wire", "processed") == processed_before + 2  # an archive is one file to the spool
 
 
+async def test_each_document_of_a_tar_plain_or_gzipped_is_published(spool_dir: Path, store: PollerStore,
+                                                                     tmp_path: Path) -> None:
+    extras = {"batch/": b"", "batch/latest.xml": b"->batch/efe_nitf.xml", "batch/._afp.xml": b"\0\5\26\7"}
+    deliver(spool_dir, "batch.tar.gz", gzip.compress(tarred({**corpus(EFE_NITF, AFP_NEWSML1), **extras})))
+    # A name that climbs out of the archive is only a label: nothing is written anywhere.
+    deliver(spool_dir, "more.tar", tarred({"../../escaped.xml": (FIXTURES / REUTERS_G2).read_bytes()}))
+    published = Published()
+    assert await poll_with(spool_dir, store, published) == "ok"
+    assert sorted(item.title or "" for item in published) == sorted(TITLES.values())
+    assert names(spool_dir / "processed") == ["batch.tar.gz", "more.tar"]
+    assert not list(tmp_path.rglob("escaped.xml"))
+
+
 async def test_a_member_that_is_no_document_fails_the_whole_archive(
         spool_dir: Path, store: PollerStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,7 +132,14 @@ async def test_a_member_that_is_no_document_fails_the_whole_archive(
     (zipped({"bomb.xml": b"<x>" + b"0" * 2_000_000 + b"</x>"}), "bomb.xml is larger than 100000 bytes"),
     (zipped({f"{n}.xml": b"<x>" + b"0" * 90_000 + b"</x>" for n in range(5)}),
      "its documents come to more than 300000 bytes"),
-    (gzip.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "its document is larger than 100000 bytes"),
+    (gzip.compress(b"<x>" + b"0" * 200_000 + b"</x>"), "its document is larger than 100000 bytes"),
+    (gzip.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "it decompresses to more than 300000 bytes"),
+    (gzip.compress(tarred({"bomb.xml": b"<x>" + b"0" * 2_000_000 + b"</x>"})), "it decompresses to more than"),
+    (gzip.compress(tarred({"bomb.xml": b"<x>" + b"0" * 200_000 + b"</x>"})), "bomb.xml is larger than 100000 bytes"),
+    (gzip.compress(tarred({f"{n}.xml": b"<x>" + b"0" * 90_000 + b"</x>" for n in range(4)})),
+     "it decompresses to more than 300000 bytes"),  # a tar's documents are in its bytes: bounded with them
+    (tarred({"batch/": b"", "link.xml": b"->/etc/passwd"}), "a tar file with no documents in it"),
+    (tarred({"a.xml": b"<x>story</x>"})[:600], "not a readable tar file"),
     (gzip.compress(b"<x>story</x>")[:-12], "the gzip file is cut short"),
     (gzip.compress(b"<x>one</x>") + gzip.compress(b"<x>two</x>"), "more than one gzip member"),
     (b"PK\x03\x04 and then nothing a zip holds", "not a readable zip file"),
@@ -115,13 +154,15 @@ async def test_bombs_and_broken_archives_are_set_aside_with_the_reason(spool_dir
     assert not published and reason in failure(spool_dir, "batch.bin")
 
 
+@pytest.mark.parametrize("kind", ["zip", "tar"])
 async def test_an_archive_of_more_documents_than_the_bound_is_not_read(
-        spool_dir: Path, store: PollerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        spool_dir: Path, store: PollerStore, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     monkeypatch.setattr(archive, "MAX_MEMBERS", 2)
-    deliver(spool_dir, "batch.zip", zipped(corpus(EFE_NITF, AFP_NEWSML1, REUTERS_G2)))
+    bundle = corpus(EFE_NITF, AFP_NEWSML1, REUTERS_G2)
+    deliver(spool_dir, f"batch.{kind}", zipped(bundle) if kind == "zip" else tarred(bundle))
     published = Published()
     assert await poll_with(spool_dir, store, published) == "ok"
-    assert not published and "more than 2 documents" in failure(spool_dir, "batch.zip")
+    assert not published and "more than 2 documents" in failure(spool_dir, f"batch.{kind}")
 
 
 def test_preview_shows_every_document_of_an_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str],
