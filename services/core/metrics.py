@@ -21,3 +21,8 @@ BATCHES_RETRIED = Counter(
     "on too long), by stage and the error's class",
     ["stage", "error_class"],
 )
+MAIN_LOOP_AGE = Gauge(
+    "wirefeed_main_loop_age_seconds",
+    "Seconds since the service's main loop last came round (each consume loop turn; the poller's event loop): "
+    "it grows while a call hangs, and at WIREFEED_LOOP_STALL_SECONDS liveness fails",
+)

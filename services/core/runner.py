@@ -75,9 +75,13 @@ class Heartbeat:
     def beat(self) -> None:
         self.last = self.clock()
 
+    def age(self) -> float:
+        """Seconds since the last beat."""
+        return self.clock() - self.last
+
     def within(self, seconds: float) -> Callable[[], bool]:
         """A liveness check: the loop came round in the last ``seconds`` (always true for 0)."""
-        return lambda: seconds <= 0 or self.clock() - self.last < seconds
+        return lambda: seconds <= 0 or self.age() < seconds
 
 
 class UnhealthyExit:

@@ -14,6 +14,7 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
+from services.core.metrics import MAIN_LOOP_AGE
 from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_until_done
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
@@ -57,6 +58,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
         "loop": lambda: time.monotonic() - loop.last_progress < MAX_POLL_GAP_SECONDS,
     }, vital={"producer": producer_usable(producer),
               "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
+    MAIN_LOOP_AGE.set_function(heartbeat.age)
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("normalizer_started", metrics_port=server.port, topic=settings.topics.raw_items)

@@ -14,6 +14,7 @@ from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_producer, producer_usable, wait_for_topics
 from services.core.logging import configure_logging
+from services.core.metrics import MAIN_LOOP_AGE
 from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_until_done
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
@@ -50,6 +51,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     health = Health({"kafka": broker_reachable(settings), "publishing": publisher.publishing, "state_db": db.ping},
                     vital={"producer": producer_usable(producer),
                            "loop_turning": heartbeat.within(settings.loop_stall_seconds)})
+    MAIN_LOOP_AGE.set_function(heartbeat.age)
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     owner = settings.poller_id or default_owner()

@@ -14,6 +14,7 @@ from services.core.http import Health, ServiceHTTPServer
 from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
+from services.core.metrics import MAIN_LOOP_AGE
 from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
 from services.sink import retention
 from services.sink.api import ReadApi
@@ -55,6 +56,7 @@ def main(settings: SinkSettings | None = None) -> int:
                     vital={"producer": producer_usable(producer),
                            "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
+    MAIN_LOOP_AGE.set_function(loop.heartbeat.age)
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
                                routes=ReadApi(Reader(reads), token).routes()).start()
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()

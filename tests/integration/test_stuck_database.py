@@ -65,6 +65,15 @@ def live(port: int) -> bool | None:
         return None
 
 
+def loop_age(port: int) -> float:
+    try:
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return 0.0
+    return next((float(line.split()[1]) for line in metrics.splitlines()
+                 if line.startswith("wirefeed_main_loop_age_seconds ")), 0.0)
+
+
 @pytest.mark.timeout(240)
 def test_a_sink_stuck_on_a_database_that_stopped_answering_exits_and_its_restart_stores_everything_once(
         kafka_bootstrap: str, topic_prefix: str, database: LinkedDatabase, tmp_path: Path) -> None:
@@ -93,6 +102,7 @@ def test_a_sink_stuck_on_a_database_that_stopped_answering_exits_and_its_restart
         assert live(port)
         link.freeze()
         offer(range(30, 60))
+        wait_for(lambda: loop_age(port) >= 2, timeout=60, message="the main loop's age growing on /metrics")
         wait_for(lambda: live(port) is False, timeout=60, message="liveness failing while the write hangs")
         code = sink.wait(60)
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
