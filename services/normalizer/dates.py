@@ -56,6 +56,12 @@ _ZONE_SUFFIX = re.compile(r"(?<![A-Za-z])(?P<zone>[A-Za-z]{1,4})\)?\s*$")
 # Real dates are short; a feed's "date" of many kilobytes is not worth dateutil's lenient tokenizer.
 _MAX_ZONED_CHARS = 80
 _SLASHED_DATE = re.compile(r"(?<!\d)\d{1,2}/\d{1,2}/\d{2,4}(?!\d)")
+_SLASHED_PARTS = re.compile(r"(?<![\d/])(?P<first>\d{1,2})/(?P<second>\d{1,2})/(?P<year>\d{4}|\d{2})(?![\d/])")
+# Where dates are written month first; everywhere else a slashed date is day first.
+_MONTH_FIRST_REGIONS = frozenset({"us", "ph"})
+_US_ZONE_NAMES = frozenset({"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "AKST", "AKDT", "HST", "ET",
+                            "CT", "MT", "PT"})
+_WORLD_ZONE_NAMES = frozenset({"UTC", "UT", "GMT", "Z"})  # written anywhere: no hint of a country
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 # A time of day with no date ("10:00", "10:00 AM EST"): feedparser would date it today, in UTC.
@@ -95,6 +101,8 @@ def parse_date(raw: str | None, regions: Sequence[str] = ()) -> datetime | None:
     if not raw or not raw.strip():
         return None
     raw = _regional_zone(raw.strip(), regions)
+    if "/" in raw:
+        raw = _slashed_as_iso(raw, regions)
     for parse in (_iso, _rfc822, _zoned, _year_first, _epoch, _localized, _feedparser, _prose):
         value = parse(raw)
         if value is not None:
@@ -130,6 +138,36 @@ def _regional_zone(raw: str, regions: Sequence[str]) -> str:
     if match is None or offset is None or raw[match.start() - 1:match.start()] == "(":
         return raw  # "GMT+0530 (IST)" is read by its offset
     return f"{raw[:match.start()]}{offset}"
+
+
+def _slashed_as_iso(raw: str, regions: Sequence[str]) -> str:
+    """The date with "05/01/2024" written as ISO "2024-01-05" once its order is known: from numbers above
+    12, else from the item's country (month first in the United States), else from the zone name after
+    it (a US one, "10:00 EST": month first; another, "CET": day first). Unknown, it stays as it is, and
+    no parser guesses."""
+    match = _SLASHED_PARTS.search(raw)
+    if match is None:
+        return raw
+    first, second, year = int(match["first"]), int(match["second"]), int(match["year"])
+    month_first = _month_first(first, second, raw, regions)
+    if month_first is None:
+        return raw
+    month, day = (first, second) if month_first else (second, first)
+    year += 2000 if year < 100 else 0
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return raw
+    return f"{raw[:match.start()]}{year:04d}-{month:02d}-{day:02d}{raw[match.end():]}"
+
+
+def _month_first(first: int, second: int, raw: str, regions: Sequence[str]) -> bool | None:
+    if first == second or second > 12:
+        return True
+    if first > 12:
+        return False
+    if regions:
+        return regions[0] in _MONTH_FIRST_REGIONS
+    zone = _zone_name(raw)
+    return None if zone is None or zone in _WORLD_ZONE_NAMES else zone in _US_ZONE_NAMES
 
 
 def ensure_plausible(value: datetime, now: datetime) -> datetime:

@@ -87,8 +87,31 @@ def test_a_huge_date_string_is_refused_without_parsing_it(monkeypatch: pytest.Mo
     assert parse_date("January 5, 2024 10:00 AM " + " " * 60 + "EST") is None  # 81+ characters: not tried
 
 
-def test_a_slashed_date_with_a_zone_is_not_guessed() -> None:
-    assert parse_date("05/01/2024 10:00 EST") is None  # 5 January or 1 May: the fetch time is used, flagged
+def test_a_slashed_date_of_unknown_order_is_not_guessed() -> None:
+    # 5 January or 1 May: with no country and no telling zone, the fetch time is used, flagged.
+    assert parse_date("05/01/2024 10:00") is None
+    assert parse_date("05/01/2024 10:00 UTC") is None
+    assert parse_date("05/01/2024 10:00", ["de"]) == datetime(2024, 1, 5, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("raw", "regions", "expected"), [
+    ("25/01/2024 10:00", [], datetime(2024, 1, 25, 10, tzinfo=UTC)),  # only one order is a date
+    ("01/25/2024 10:00", [], datetime(2024, 1, 25, 10, tzinfo=UTC)),
+    ("05/01/2024 10:00", ["us"], datetime(2024, 5, 1, 10, tzinfo=UTC)),
+    ("05/01/2024 10:00", ["gb", "us"], datetime(2024, 1, 5, 10, tzinfo=UTC)),  # the likeliest country decides
+    ("05/01/2024 10:00 AM EST", [], datetime(2024, 5, 1, 15, tzinfo=UTC)),
+    ("5/1/24 10:00 PM PST", [], datetime(2024, 5, 2, 6, tzinfo=UTC)),
+    ("05/01/2024 10:00 CET", [], datetime(2024, 1, 5, 9, tzinfo=UTC)),
+    ("07/07/2024", [], datetime(2024, 7, 7, tzinfo=UTC)),
+])
+def test_a_slashed_date_is_read_in_the_order_its_numbers_country_or_zone_give(raw: str, regions: list[str],
+                                                                              expected: datetime) -> None:
+    assert parse_date(raw, regions) == expected
+
+
+@pytest.mark.parametrize("raw", ["13/13/2024 10:00", "05/01/2024/7", "1/2/3/2024", "00/05/2024"])
+def test_a_slashed_string_that_is_no_date_gives_none(raw: str) -> None:
+    assert parse_date(raw, ["us"]) is None
 
 
 def test_an_ambiguous_zone_name_is_not_guessed() -> None:
