@@ -36,7 +36,8 @@ def settings_problems(error: ValidationError) -> str:
 
 @dataclass(frozen=True)
 class SessionOptions:
-    """How wirefeed's PostgreSQL sessions are set up (SQLite ignores them). Timeouts in seconds, 0 for none.
+    """How wirefeed's PostgreSQL sessions are set up (SQLite takes only the statement timeout). Timeouts in
+    seconds, 0 for none.
 
     ``transaction_pooling`` is for a pooler in transaction mode (PgBouncer's ``pool_mode = transaction``)
     between wirefeed and the server, which hands each transaction whatever server session is free: a
@@ -48,6 +49,9 @@ class SessionOptions:
     lock_timeout: float = LOCK_TIMEOUT_SECONDS
     idle_in_transaction_timeout: float = IDLE_IN_TRANSACTION_TIMEOUT_SECONDS
     transaction_pooling: bool = False
+    # A statement running longer is cancelled (QueryTimeoutError); for the read API, whose callers choose
+    # the query. SQLite bounds the whole transaction instead.
+    statement_timeout: float = 0.0
 
 
 DEFAULT_SESSION = SessionOptions()

@@ -11,6 +11,7 @@ import re
 import sqlite3
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ log = structlog.get_logger(__name__)
 Dialect = Literal["sqlite", "postgresql"]
 MIGRATION_LOCK_KEY = zlib.crc32(b"wirefeed-migrations")
 Params = Sequence[Any]
+SQLITE_CHECK_STEPS = 10_000  # virtual machine steps between two looks at the clock: well under a millisecond
 #: A server that vanishes without closing the connection (a network dropping packets, a host gone in a
 #: failover) would hold a statement until the kernel gives up, 15 minutes or more: keepalives probe an
 #: idle connection, and tcp_user_timeout (ms) ends one whose data goes unacknowledged for a minute, so
@@ -51,6 +53,10 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 
 class DatabaseError(Exception):
     """A database could not be opened or used as configured."""
+
+
+class QueryTimeoutError(DatabaseError):
+    """A statement ran past the session's statement timeout and was cancelled: asking again would too."""
 
 
 class Tx:
@@ -97,6 +103,12 @@ class Database:
             self._lock = threading.RLock()
             # IMMEDIATE takes the write lock up front, which a read-only connection may not.
             self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+            self._time_limit = session.statement_timeout
+            self._deadline = float("inf")
+            if self._time_limit > 0:
+                # SQLite has no statement timeout: its progress handler, called every so many steps of
+                # the virtual machine, interrupts the statement once the transaction's time is up.
+                self._sqlite.set_progress_handler(lambda: time.monotonic() > self._deadline, SQLITE_CHECK_STEPS)
         else:
             settings = _session_settings(session, read_only=read_only)
             # Per transaction, when a pooler may hand each one another server session; else once per session.
@@ -118,20 +130,34 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        if self.dialect == "sqlite":
-            with self._lock:
-                self._sqlite.execute(self._begin)
-                try:
-                    yield Tx(self._sqlite.cursor(), "sqlite")
-                except BaseException:
-                    self._sqlite.rollback()
-                    raise
-                self._sqlite.commit()
-        else:
-            with self._pool.connection(timeout=10) as conn, conn.transaction(), conn.cursor() as cursor:
-                if self._transaction_settings:
-                    _apply(cursor, self._transaction_settings, local=True)
-                yield Tx(cursor, "postgresql")
+        try:
+            with self._sqlite_transaction() if self.dialect == "sqlite" else self._postgresql_transaction() as tx:
+                yield tx
+        except psycopg.errors.QueryCanceled as error:
+            raise QueryTimeoutError(f"the statement ran past its timeout and was cancelled: {error}") from error
+        except sqlite3.OperationalError as error:
+            if str(error) != "interrupted":
+                raise
+            raise QueryTimeoutError(f"the transaction ran past its {self._time_limit:g} s and was cancelled") from error
+
+    @contextmanager
+    def _sqlite_transaction(self) -> Iterator[Tx]:
+        with self._lock:
+            self._deadline = time.monotonic() + self._time_limit if self._time_limit > 0 else float("inf")
+            self._sqlite.execute(self._begin)
+            try:
+                yield Tx(self._sqlite.cursor(), "sqlite")
+            except BaseException:
+                self._sqlite.rollback()
+                raise
+            self._sqlite.commit()
+
+    @contextmanager
+    def _postgresql_transaction(self) -> Iterator[Tx]:
+        with self._pool.connection(timeout=10) as conn, conn.transaction(), conn.cursor() as cursor:
+            if self._transaction_settings:
+                _apply(cursor, self._transaction_settings, local=True)
+            yield Tx(cursor, "postgresql")
 
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with self.transaction() as tx:
@@ -189,6 +215,8 @@ class Database:
 def _session_settings(session: SessionOptions, *, read_only: bool) -> dict[str, str]:
     settings = {"lock_timeout": _milliseconds(session.lock_timeout),
                 "idle_in_transaction_session_timeout": _milliseconds(session.idle_in_transaction_timeout)}
+    if session.statement_timeout > 0:
+        settings["statement_timeout"] = _milliseconds(session.statement_timeout)
     if read_only:
         # Reads go through indexes and take milliseconds; the planner's cost estimate for a correlated
         # subquery (the stories list) is high enough to start JIT compilation, which took 200 ms a page.

@@ -4,6 +4,7 @@ plus the retention thread, the lag gauge and the read API on the metrics port.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 from kafka import KafkaConsumer
@@ -40,7 +41,9 @@ def main(settings: SinkSettings | None = None) -> int:
     if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
         return 0  # stopped while waiting for the database
     # The read API can change nothing.
-    reads = Database(url, pool_size=READ_POOL_SIZE, read_only=True, session=settings.database_session)
+    reads = Database(url, pool_size=READ_POOL_SIZE, read_only=True,
+                     session=replace(settings.database_session,
+                                     statement_timeout=settings.read_api_statement_timeout_seconds))
     producer = make_producer(settings, role="sink")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch,
                              fetch_max_wait_ms=settings.max_batch_latency_ms)

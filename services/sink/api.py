@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import structlog
 
-from services.core.db import TRANSIENT_ERRORS
+from services.core.db import TRANSIENT_ERRORS, QueryTimeoutError
 from services.core.http import Request, Response, Route
 from services.core.timestamps import parse_timestamp
 from services.sink import openapi
@@ -125,6 +125,11 @@ class ReadApi:
                 return _retrying(handler, request)
             except ApiError as error:
                 return Response.json({"error": str(error)}, error.status)
+            except QueryTimeoutError:
+                log.warning("read_api_query_timeout", path=request.path, query=str(request.query)[:300])
+                return Response.json({"error": "the query took longer than the read API allows "
+                                               "(WIREFEED_READ_API_STATEMENT_TIMEOUT_SECONDS): narrow it "
+                                               "(since, source, a rarer word)"}, 504)
             except TRANSIENT_ERRORS as error:
                 log.warning("read_api_database_unavailable", error=str(error)[:300])
                 return Response.json({"error": "database unavailable"}, 503)

@@ -115,8 +115,8 @@ def _story_operation() -> dict[str, Any]:
                       [_path_id("story_id")], ("The story", "Story"), _ONE_ERRORS)
 
 
-_LIST_ERRORS = ("400", "401", "500", "503")
-_ONE_ERRORS = ("400", "401", "404", "500", "503")
+_LIST_ERRORS = ("400", "401", "500", "503", "504")
+_ONE_ERRORS = ("400", "401", "404", "500", "503", "504")
 
 
 def _operation(operation_id: str, summary: str, parameters: list[dict[str, Any]], answer: tuple[str, str],
@@ -146,7 +146,8 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _ERROR_TEXT = {"400": "Invalid input", "401": "Missing or wrong bearer token", "404": "No such story or article",
-               "500": "Unexpected failure (logged by the sink)", "503": "The database is unavailable; retry later"}
+               "500": "Unexpected failure (logged by the sink)", "503": "The database is unavailable; retry later",
+               "504": "The query ran past WIREFEED_READ_API_STATEMENT_TIMEOUT_SECONDS and was cancelled; narrow it"}
 
 
 def _errors(*statuses: str) -> dict[str, Any]:

@@ -19,6 +19,9 @@ class SinkSettings(CommonSettings):
     read_api_token: SecretStr | None = Field(
         None, description="When set, the read API requires `Authorization: Bearer <token>`"
     )
+    read_api_statement_timeout_seconds: float = Field(
+        10.0, ge=0, description="A read API query running longer is cancelled (504): a search for a word in "
+                                "every article of a large store must not hold the database; 0: no limit")
 
     @property
     def consumer_group(self) -> str:

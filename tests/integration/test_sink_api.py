@@ -11,6 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from schemas import PubStatus, Source
+from services.core.config import SessionOptions
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.sink.api import ReadApi
@@ -330,3 +331,23 @@ def test_with_a_token_the_api_needs_it_and_health_and_metrics_do_not(guarded: ht
     assert document["security"] == [{"bearer": []}]
     for path in ("/metrics", "/healthz", "/readyz"):
         assert guarded.get(path).status_code == 200
+
+
+def test_a_query_past_the_statement_timeout_is_cancelled_and_answered_504(store: SqlStore) -> None:
+    store.write([article(n, body=f"market report {n} on shares and bonds") for n in range(100, 3100)],
+                {(TOPIC, 0): 3063}, datetime.now(UTC))
+    hurried = Database(store.db.url, read_only=True, session=SessionOptions(statement_timeout=0.001))
+    server = ServiceHTTPServer("127.0.0.1", 0, Health(), routes=ReadApi(Reader(hurried), None).routes()).start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
+            response = client.get("/articles", params={"q": "report", "limit": 100})
+    finally:
+        server.stop()
+        hurried.close()
+    assert response.status_code == 504
+    assert "WIREFEED_READ_API_STATEMENT_TIMEOUT_SECONDS" in response.json()["error"]
+    patient = Database(store.db.url, read_only=True)  # the same query without the limit is answered
+    try:
+        assert len(Reader(patient).page(query="report", limit=100).articles) == 100
+    finally:
+        patient.close()

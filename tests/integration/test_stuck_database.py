@@ -2,7 +2,8 @@
 packets): the service's call neither returns nor fails, so nothing but its own heartbeat can tell. Its
 liveness fails, it exits with code 70 for its supervisor to restart it, and the new process loses and
 doubles nothing. Real PostgreSQL and real Kafka; the hang is a link between them that stops carrying
-bytes (tests/frozen_link.py)."""
+bytes (tests/frozen_link.py). And a statement that merely runs long is cancelled at the session's
+statement timeout, where one is set (the read API's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from services.core.db import TCP_DEFAULTS, Database
+from services.core.config import SessionOptions
+from services.core.db import TCP_DEFAULTS, Database, QueryTimeoutError
 from services.core.kafka import make_producer
 from services.core.runner import EXIT_UNHEALTHY
 from services.sink.store import SqlStore
@@ -160,3 +163,19 @@ def test_connections_probe_a_silent_server_and_give_up_on_unacknowledged_data(po
     joiner = "&" if "?" in postgres_url else "?"
     own = parameters(f"{postgres_url}{joiner}keepalives_idle=7&tcp_user_timeout=5000")
     assert (own["keepalives_idle"], own["tcp_user_timeout"], own["keepalives_count"]) == ("7", "5000", "3")
+
+
+def test_a_statement_past_the_sessions_statement_timeout_is_cancelled(database_url: str) -> None:
+    # The read API's guard against a query that would hold the database; the next one runs as usual.
+    counting = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
+                "SELECT COUNT(*) FROM n")
+    slow = "SELECT pg_sleep(5)" if database_url.startswith("postgresql") else counting
+    db = Database(database_url, session=SessionOptions(statement_timeout=0.2))
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryTimeoutError):
+            db.query(slow)
+        assert time.monotonic() - started < 4
+        assert db.query("SELECT 1") == [(1,)]
+    finally:
+        db.close()

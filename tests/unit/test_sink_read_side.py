@@ -129,9 +129,9 @@ def test_the_token_is_checked_before_anything_else() -> None:
 def test_the_openapi_document_lists_every_error_a_route_can_return() -> None:
     document = openapi.document(token_required=False)
     articles = document["paths"]["/articles"]["get"]["responses"]
-    assert set(articles) == {"200", "400", "401", "500", "503"}
+    assert set(articles) == {"200", "400", "401", "500", "503", "504"}
     story = document["paths"]["/stories/{story_id}"]["get"]["responses"]
-    assert set(story) == {"200", "400", "401", "404", "500", "503"}
+    assert set(story) == {"200", "400", "401", "404", "500", "503", "504"}
     assert "Article" in document["components"]["schemas"]
     assert document["components"]["schemas"]["Article"]["additionalProperties"] is False
     refs = _refs(document)
