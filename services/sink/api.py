@@ -21,7 +21,7 @@ import structlog
 from services.core.db import TRANSIENT_ERRORS, QueryTimeoutError
 from services.core.http import Request, Response, Route
 from services.core.timestamps import parse_timestamp
-from services.sink import openapi
+from services.sink import metrics, openapi
 from services.sink.api_limits import (
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
@@ -59,12 +59,12 @@ class ReadApi:
 
     def routes(self) -> dict[str, Route]:
         return {
-            "/articles": self._guarded(self.articles),
-            "/stories": self._guarded(self.stories),
-            "/sources": self._guarded(self.sources),
-            ARTICLE_PREFIX: self._guarded(self.article),
-            STORY_PREFIX: self._guarded(self.story),
-            "/openapi.json": self._guarded(lambda _: Response.json(self._document)),
+            "/articles": self._guarded(self.articles, "/articles"),
+            "/stories": self._guarded(self.stories, "/stories"),
+            "/sources": self._guarded(self.sources, "/sources"),
+            ARTICLE_PREFIX: self._guarded(self.article, "/articles/{article_id}"),
+            STORY_PREFIX: self._guarded(self.story, "/stories/{story_id}"),
+            "/openapi.json": self._guarded(lambda _: Response.json(self._document), "/openapi.json"),
         }
 
     def articles(self, request: Request) -> Response:
@@ -117,8 +117,15 @@ class ReadApi:
             raise ApiError(404, f"no story {story_id}")
         return Response.json(story.as_json())
 
-    def _guarded(self, handler: Callable[[Request], Response]) -> Route:
+    def _guarded(self, handler: Callable[[Request], Response], name: str) -> Route:
+        """The route ``name`` (its OpenAPI path) with its token check, its errors as JSON, and its metrics."""
         def route(request: Request) -> Response:
+            with metrics.READ_API_DURATION.labels(name).time():
+                response = answer(request)
+            metrics.READ_API_REQUESTS.labels(name, str(response.status)).inc()
+            return response
+
+        def answer(request: Request) -> Response:
             if not self._authorized(request):
                 return Response.json({"error": "missing or wrong bearer token"}, 401)
             try:

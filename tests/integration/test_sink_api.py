@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from prometheus_client import REGISTRY
 
 from schemas import PubStatus, Source
 from services.core.config import SessionOptions
@@ -351,3 +352,18 @@ def test_a_query_past_the_statement_timeout_is_cancelled_and_answered_504(store:
         assert len(Reader(patient).page(query="report", limit=100).articles) == 100
     finally:
         patient.close()
+
+
+def _answered(route: str, status: int) -> float:
+    labels = {"route": route, "status": str(status)}
+    return REGISTRY.get_sample_value("wirefeed_read_api_requests_total", labels) or 0.0
+
+
+def test_each_answer_is_counted_by_route_and_status(client: httpx.Client) -> None:
+    before = {key: _answered(*key) for key in (("/articles", 200), ("/articles", 400), ("/stories/{story_id}", 404))}
+    assert client.get("/articles").status_code == 200
+    assert client.get("/articles", params={"limit": "many"}).status_code == 400
+    assert client.get("/stories/no-such-story").status_code == 404
+    assert {key: _answered(*key) - count for key, count in before.items()} == dict.fromkeys(before, 1.0)
+    durations = REGISTRY.get_sample_value("wirefeed_read_api_request_duration_seconds_count", {"route": "/articles"})
+    assert durations is not None and durations >= 2
