@@ -98,12 +98,12 @@ class Database:
         refuses a SQLite file that is not there, where SQLite would create an empty one."""
         self.url = url
         self.dialect: Dialect = dialect_of(url)
+        self._time_limit = session.statement_timeout
         if self.dialect == "sqlite":
             self._sqlite = _open_sqlite(url, read_only=read_only, create=create and not read_only)
             self._lock = threading.RLock()
             # IMMEDIATE takes the write lock up front, which a read-only connection may not.
             self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
-            self._time_limit = session.statement_timeout
             self._deadline = float("inf")
             if self._time_limit > 0:
                 # SQLite has no statement timeout: its progress handler, called every so many steps of
@@ -133,12 +133,12 @@ class Database:
         try:
             with self._sqlite_transaction() if self.dialect == "sqlite" else self._postgresql_transaction() as tx:
                 yield tx
-        except psycopg.errors.QueryCanceled as error:
-            raise QueryTimeoutError(f"the statement ran past its timeout and was cancelled: {error}") from error
-        except sqlite3.OperationalError as error:
-            if str(error) != "interrupted":
+        except (psycopg.errors.QueryCanceled, sqlite3.OperationalError) as error:
+            # Only a session with a time limit turns a cancel into a timeout; elsewhere (an operator's
+            # pg_cancel_backend) it stays a transient error, retried as before.
+            if self._time_limit <= 0 or (isinstance(error, sqlite3.OperationalError) and str(error) != "interrupted"):
                 raise
-            raise QueryTimeoutError(f"the transaction ran past its {self._time_limit:g} s and was cancelled") from error
+            raise QueryTimeoutError(f"the query ran past its {self._time_limit:g} s and was cancelled") from error
 
     @contextmanager
     def _sqlite_transaction(self) -> Iterator[Tx]:

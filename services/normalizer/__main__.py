@@ -57,7 +57,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
         "dedup_db": db.ping,
         "loop": lambda: time.monotonic() - loop.last_progress < MAX_POLL_GAP_SECONDS,
     }, vital={"producer": producer_usable(producer),
-              "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
+              "loop_turning": heartbeat.within(settings.loop_stall_seconds)})
     MAIN_LOOP_AGE.set_function(heartbeat.age)
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()

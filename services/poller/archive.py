@@ -105,9 +105,10 @@ def _tar_documents(archive: tarfile.TarFile, name: str, limit: int) -> Iterator[
             yield info.name, _tar_member(archive, info, name, limit)
 
 
-def _bounded(name: str, kind: str, limits: Limits, documents: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+def _bounded(name: str, kind: str, limits: Limits, members: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The members read, while together they stay within the decompressed bound."""
     found, total = [], 0
-    for member, document in documents:
+    for member, document in members:
         total += len(document)
         if total > limits.total_bytes:
             raise ArchiveError(f"{name}: its documents come to more than {limits.total_bytes} bytes "

@@ -58,8 +58,8 @@ def main(settings: SinkSettings | None = None) -> int:
     health = Health({"kafka": broker_reachable(settings), "consuming": loop.consuming, "database": store.ping},
                     vital={"producer": producer_usable(producer),
                            "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
-    token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     MAIN_LOOP_AGE.set_function(loop.heartbeat.age)
+    token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
                                routes=ReadApi(Reader(reads), token).routes()).start()
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()

@@ -18,10 +18,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import psycopg
 import pytest
 
 from services.core.config import SessionOptions
-from services.core.db import TCP_DEFAULTS, Database, QueryTimeoutError
+from services.core.db import TCP_DEFAULTS, TRANSIENT_ERRORS, Database, QueryTimeoutError
 from services.core.kafka import make_producer
 from services.core.runner import EXIT_UNHEALTHY
 from services.sink.store import SqlStore
@@ -177,5 +178,17 @@ def test_a_statement_past_the_sessions_statement_timeout_is_cancelled(database_u
             db.query(slow)
         assert time.monotonic() - started < 4
         assert db.query("SELECT 1") == [(1,)]
+    finally:
+        db.close()
+
+
+def test_without_a_statement_timeout_a_cancelled_statement_stays_a_transient_error(postgres_url: str) -> None:
+    # An operator's pg_cancel_backend on a writer: retried as before, not answered as a read API timeout.
+    db = Database(postgres_url)
+    try:
+        with pytest.raises(psycopg.errors.QueryCanceled) as raised, db.transaction() as tx:
+            tx.execute("SELECT pg_cancel_backend(pg_backend_pid())")
+            tx.execute("SELECT pg_sleep(5)")
+        assert isinstance(raised.value, TRANSIENT_ERRORS)
     finally:
         db.close()
