@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -50,8 +50,7 @@ _TLD_REGIONS = {"uk": "gb"}
 # The names email.utils reads itself; any other zone name makes it return a time without offset.
 _EMAIL_ZONES = frozenset({"UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT",
                           "PST", "PDT"})
-_OFFSET_SUFFIX = re.compile(r"\s[+-]\d{2}:?\d{2}\s*$")  # "12:02 PM +0100", not "2024-01-05"
-_COLON_OFFSET = re.compile(r"\s[+-]\d{2}:\d{2}\s*$")
+_OFFSET_SUFFIX = re.compile(r"\s[+-]\d{2}(?P<colon>:?)\d{2}\s*$")  # "12:02 PM +0100", not "2024-01-05"
 _ZONE_SUFFIX = re.compile(r"(?<![A-Za-z])(?P<zone>[A-Za-z]{1,4})\)?\s*$")
 # Real dates are short; a feed's "date" of many kilobytes is not worth dateutil's lenient tokenizer.
 _MAX_ZONED_CHARS = 80
@@ -92,7 +91,11 @@ class FutureDateError(ValueError):
     """A date too far in the future to be a publication date."""
 
 
-def parse_date(raw: str | None, regions: Sequence[str] = ()) -> datetime | None:
+#: Country codes, the likeliest first, or a function giving them when a date needs them (most never do).
+Regions = Sequence[str] | Callable[[], Sequence[str]]
+
+
+def parse_date(raw: str | None, regions: Regions = ()) -> datetime | None:
     """Parse RFC 822, ISO 8601/W3CDTF and the other forms feedparser knows; None when unparseable.
 
     A date without an offset is taken as UTC. Dates before 1971 are taken as placeholders: None.
@@ -129,18 +132,22 @@ def _country_domain(url: str | None) -> str | None:
     return _TLD_REGIONS.get(tld, tld) if len(tld) == 2 and tld.isalpha() else None
 
 
-def _regional_zone(raw: str, regions: Sequence[str]) -> str:
+def _regional_zone(raw: str, regions: Regions) -> str:
     """The date with a trailing zone name that differs by country replaced by the offset it has in the
     first of ``regions`` that reads it its own way ("11:02 IST" in India: "11:02 +0530")."""
-    match = _ZONE_SUFFIX.search(raw) if regions else None
-    readings = REGIONAL_ZONE_NAMES.get(match["zone"].upper(), {}) if match else {}
-    offset = next((readings[region] for region in regions if region in readings), None)
-    if match is None or offset is None or raw[match.start() - 1:match.start()] == "(":
+    match = _ZONE_SUFFIX.search(raw)
+    readings = REGIONAL_ZONE_NAMES.get(match["zone"].upper()) if match else None
+    if match is None or readings is None or raw[match.start() - 1:match.start()] == "(":
         return raw  # "GMT+0530 (IST)" is read by its offset
-    return f"{raw[:match.start()]}{offset}"
+    offset = next((readings[region] for region in _listed(regions) if region in readings), None)
+    return raw if offset is None else f"{raw[:match.start()]}{offset}"
 
 
-def _slashed_as_iso(raw: str, regions: Sequence[str]) -> str:
+def _listed(regions: Regions) -> Sequence[str]:
+    return regions() if callable(regions) else regions
+
+
+def _slashed_as_iso(raw: str, regions: Regions) -> str:
     """The date with "05/01/2024" written as ISO "2024-01-05" once its order is known: from numbers above
     12, else from the item's country (month first in the United States), else from the zone name after
     it (a US one, "10:00 EST": month first; another, "CET": day first). Unknown, it stays as it is, and
@@ -159,13 +166,13 @@ def _slashed_as_iso(raw: str, regions: Sequence[str]) -> str:
     return f"{raw[:match.start()]}{year:04d}-{month:02d}-{day:02d}{raw[match.end():]}"
 
 
-def _month_first(first: int, second: int, raw: str, regions: Sequence[str]) -> bool | None:
+def _month_first(first: int, second: int, raw: str, regions: Regions) -> bool | None:
     if first == second or second > 12:
         return True
     if first > 12:
         return False
-    if regions:
-        return regions[0] in _MONTH_FIRST_REGIONS
+    if countries := _listed(regions):
+        return countries[0] in _MONTH_FIRST_REGIONS
     zone = _zone_name(raw)
     return None if zone is None or zone in _WORLD_ZONE_NAMES else zone in _US_ZONE_NAMES
 
@@ -192,7 +199,7 @@ def _rfc822(raw: str) -> datetime | None:
         return None  # parsedate would drop "CET" and read the time as UTC; _zoned knows it
     if _GMT_OFFSET.search(raw):
         return None  # JavaScript's "GMT-0500 (EST)": parsedate takes the GMT and drops the offset
-    if _COLON_OFFSET.search(raw):
+    if (offset := _OFFSET_SUFFIX.search(raw)) and offset["colon"]:
         return None  # "12:02:00 +01:00": parsedate drops an offset with a colon and reads the time as UTC
     try:
         value = parsedate_to_datetime(raw)

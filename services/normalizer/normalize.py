@@ -16,6 +16,7 @@ dedup step decides the final ones against what it has seen.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -28,7 +29,7 @@ from services.normalizer.body import Body
 from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.credits import listed_people, parse_byline_field
-from services.normalizer.dates import MAX_FUTURE, ensure_plausible, parse_date, regions_of
+from services.normalizer.dates import MAX_FUTURE, Regions, ensure_plausible, parse_date, regions_of
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
 from services.normalizer.urls import canonical_url, web_url
@@ -78,7 +79,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     title = title or _title_from(paragraphs[0])
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)
-    regions = regions_of((raw.language, raw.feed_language), (raw.link, raw.feed_url))
+    # Worked out only for a date that needs a country (a zone name like IST, a slashed date): rarely.
+    regions = functools.partial(regions_of, (raw.language, raw.feed_language), (raw.link, raw.feed_url))
     published, estimated = _published_at(raw, now, regions)
     dateline = _dateline(raw, wire)
     byline, agency = _people(raw, wire, dateline)
@@ -272,7 +274,7 @@ def _unique(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _published_at(raw: RawItem, now: datetime, regions: list[str]) -> tuple[datetime, bool]:
+def _published_at(raw: RawItem, now: datetime, regions: Regions) -> tuple[datetime, bool]:
     published = parse_date(raw.published_raw, regions) or parse_date(raw.updated_raw, regions)
     if published is None:
         return raw.fetched_at, True
@@ -282,7 +284,7 @@ def _published_at(raw: RawItem, now: datetime, regions: list[str]) -> tuple[date
         raise NormalizeError(str(error)) from error
 
 
-def _optional_date(raw: str | None, now: datetime, regions: list[str]) -> datetime | None:
+def _optional_date(raw: str | None, now: datetime, regions: Regions) -> datetime | None:
     value = parse_date(raw, regions)
     if value is None or value - now > MAX_FUTURE:
         return None
