@@ -94,7 +94,7 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
 
 
 def _documents(body: bytes, url: str, settings: PollerSettings) -> list[bytes]:
-    """The body, or the documents of an archive (a spool's .zip, tar or .gz) as the poller reads them."""
+    """The body, or the documents of an archive (a spool's zip, tar or compressed file) as the poller reads them."""
     if not archive.is_archive(body):
         return [body]
     limits = archive.Limits(settings.max_body_bytes, settings.max_decompressed_bytes)

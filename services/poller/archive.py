@@ -1,7 +1,7 @@
 """Archives among spooled files: some agencies bundle a batch of stories into one ``.zip`` or tar file (a
-``.tar.gz``, say), or compress each file with gzip, and deliver it like any other file. Each document
-inside is read as a file of its own would be; the archive is one file to the spool (processed, or failed
-as a whole with the member that failed named).
+``.tar.gz`` or ``.tar.xz``, say), or compress each file with gzip, bzip2 or xz, and deliver it like any
+other file. Each document inside is read as a file of its own would be; the archive is one file to the
+spool (processed, or failed as a whole with the member that failed named).
 
 An archive is untrusted input: members are counted and each is read with a bound, whatever sizes its
 directory declares, so a decompression bomb stops at the limits; nested archives are not opened.
@@ -9,19 +9,50 @@ directory declares, so a decompression bomb stops at the limits; nested archives
 
 from __future__ import annotations
 
+import bz2
 import io
+import lzma
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from services.poller.spool import UnusableFileError, skipped_name
 
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000
-_ZIP, _GZIP = b"PK\x03\x04", b"\x1f\x8b"
+_ZIP = b"PK\x03\x04"
 _TAR_MAGIC, _TAR_MAGIC_AT = b"ustar", 257  # POSIX and GNU tar headers alike
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class _Compression:
+    label: str
+    magic: bytes
+    suffix: str  # dropped from the file's name to name its one document
+    decompressor: Callable[[], _Decompressor]
+    # bzip2's and xz's parallel compressors (pbzip2, lbzip2, xz -T) write one file as several streams, to be
+    # joined; gzip members one after another are files concatenated, so no one document.
+    joined_streams: bool
+
+
+_COMPRESSIONS = (
+    _Compression("gzip", b"\x1f\x8b", ".gz", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), joined_streams=False),
+    _Compression("bzip2", b"BZh", ".bz2", bz2.BZ2Decompressor, joined_streams=True),
+    _Compression("xz", b"\xfd7zXZ\x00", ".xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), joined_streams=True),
+)
 
 
 class ArchiveError(UnusableFileError):
@@ -35,7 +66,11 @@ class Limits:
 
 
 def is_archive(body: bytes) -> bool:
-    return body.startswith((_ZIP, _GZIP)) or _is_tar(body)
+    return body.startswith(_ZIP) or _is_tar(body) or _compression_of(body) is not None
+
+
+def _compression_of(body: bytes) -> _Compression | None:
+    return next((kind for kind in _COMPRESSIONS if body.startswith(kind.magic)), None)
 
 
 def _is_tar(body: bytes) -> bool:
@@ -44,34 +79,47 @@ def _is_tar(body: bytes) -> bool:
 
 def documents(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
     """The documents in an archive (``is_archive``), each named: a zip's or a tar's regular files (folders,
-    links, hidden files and macOS resource forks left out), or the one file gzip compressed."""
+    links, hidden files and macOS resource forks left out), or the one file gzip, bzip2 or xz compressed."""
     if body.startswith(_ZIP):
         return _zip_members(body, name, limits)
     if _is_tar(body):
         return _tar_members(body, name, limits)
-    # A gzip'd tar may come to the whole decompressed bound; a gzip'd document only to a document's.
-    unpacked = _gunzipped(body, name, max(limits.member_bytes, limits.total_bytes))
+    kind = _compression_of(body)
+    assert kind is not None, "documents() of a body is_archive() refused"
+    # A compressed tar may come to the whole decompressed bound; a compressed document only to a document's.
+    unpacked = _decompressed(body, name, kind, max(limits.member_bytes, limits.total_bytes))
     if _is_tar(unpacked):
         return _tar_members(unpacked, name, limits)
     if len(unpacked) > limits.member_bytes:
         raise ArchiveError(f"{name}: its document is larger than {limits.member_bytes} bytes "
                            "(WIREFEED_MAX_BODY_BYTES)")
-    return [(name.removesuffix(".gz"), unpacked)]
+    return [(name.removesuffix(kind.suffix), unpacked)]
 
 
-def _gunzipped(body: bytes, name: str, limit: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        document = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise ArchiveError(f"{name}: not a readable gzip file: {error}") from error
-    if len(document) > limit:
-        raise ArchiveError(f"{name}: it decompresses to more than {limit} bytes (WIREFEED_MAX_DECOMPRESSED_BYTES)")
-    if not inflater.eof:
-        raise ArchiveError(f"{name}: the gzip file is cut short")
-    if inflater.unused_data:  # files gzip'd one after another: no one document, and not to be dropped silently
-        raise ArchiveError(f"{name}: more than one gzip member (use a zip for several documents)")
-    return document
+def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> bytes:
+    """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it."""
+    parts: list[bytes] = []
+    size, rest = 0, body
+    while True:
+        decompressor = kind.decompressor()
+        try:
+            part = decompressor.decompress(rest, limit - size + 1)
+        except (zlib.error, OSError, lzma.LZMAError, EOFError) as error:  # bz2 raises OSError
+            raise ArchiveError(f"{name}: not a readable {kind.label} file: {error}") from error
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise ArchiveError(f"{name}: it decompresses to more than {limit} bytes "
+                               "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
+        if not decompressor.eof:
+            raise ArchiveError(f"{name}: the {kind.label} file is cut short")
+        rest = decompressor.unused_data
+        if kind.joined_streams:
+            rest = rest.lstrip(b"\0")  # xz's stream padding (bzip2 tolerates trailing zeros too)
+        if not rest:
+            return b"".join(parts)
+        if not kind.joined_streams:  # not to be dropped silently
+            raise ArchiveError(f"{name}: more than one {kind.label} member (use a zip for several documents)")
 
 
 def _zip_members(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:

@@ -3,10 +3,13 @@ document, with bounds that hold against decompression bombs. Real files, a real 
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,6 +112,27 @@ async def test_each_document_of_a_tar_plain_or_gzipped_is_published(spool_dir: P
     assert not list(tmp_path.rglob("escaped.xml"))
 
 
+async def test_bzip2_and_xz_compress_a_tar_or_one_document(spool_dir: Path, store: PollerStore) -> None:
+    deliver(spool_dir, "batch.tar.xz", lzma.compress(tarred(corpus(EFE_NITF, AFP_NEWSML1))))
+    deliver(spool_dir, "batch.tar.bz2", bz2.compress(tarred(corpus(REUTERS_G2))))
+    deliver(spool_dir, "message.eml.xz", lzma.compress((FIXTURES / MAIL).read_bytes()))
+    published = Published()
+    assert await poll_with(spool_dir, store, published) == "ok"
+    assert sorted(item.title or "" for item in published) == sorted([*TITLES.values(), "Test message 1234"])
+    assert names(spool_dir / "processed") == ["batch.tar.bz2", "batch.tar.xz", "message.eml.xz"]
+
+
+@pytest.mark.parametrize("compress", [bz2.compress, lzma.compress], ids=["bzip2", "xz"])
+def test_streams_written_in_parallel_make_one_document(compress: Callable[[bytes], bytes]) -> None:
+    # pbzip2, lbzip2 and xz -T write a file as streams one after another, xz padded with zeros between.
+    story = (FIXTURES / EFE_NITF).read_bytes()
+    half = len(story) // 2
+    body = compress(story[:half]) + b"\0" * 4 + compress(story[half:])
+    limits = archive.Limits(member_bytes=1 << 20, total_bytes=1 << 22)
+    assert archive.is_archive(body)
+    assert archive.documents(body, "story.xml.x", limits) == [("story.xml.x", story)]
+
+
 async def test_a_member_that_is_no_document_fails_the_whole_archive(
         spool_dir: Path, store: PollerStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,6 +166,15 @@ async def test_a_member_that_is_no_document_fails_the_whole_archive(
     (tarred({"a.xml": b"<x>story</x>"})[:600], "not a readable tar file"),
     (gzip.compress(b"<x>story</x>")[:-12], "the gzip file is cut short"),
     (gzip.compress(b"<x>one</x>") + gzip.compress(b"<x>two</x>"), "more than one gzip member"),
+    (bz2.compress(b"<x>" + b"0" * 200_000 + b"</x>"), "its document is larger than 100000 bytes"),
+    (bz2.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "it decompresses to more than 300000 bytes"),
+    (bz2.compress(b"<x>1</x>") + bz2.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "it decompresses to more than"),
+    (lzma.compress(tarred({"bomb.xml": b"<x>" + b"0" * 2_000_000 + b"</x>"})), "it decompresses to more than"),
+    (lzma.compress(b"<x>" + b"0" * 200_000 + b"</x>"), "its document is larger than 100000 bytes"),
+    (bz2.compress(b"<x>story</x>")[:-8], "the bzip2 file is cut short"),
+    (lzma.compress(b"<x>story</x>")[:-8], "the xz file is cut short"),
+    (bz2.compress(b"<x>story</x>") + b"trailing words", "not a readable bzip2 file"),
+    (b"\xfd7zXZ\x00 and then nothing xz writes", "not a readable xz file"),
     (b"PK\x03\x04 and then nothing a zip holds", "not a readable zip file"),
     (zipped({"batch/": b""}), "a zip file with no documents in it"),
 ])
