@@ -159,9 +159,11 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     agency = find_agency(rest) if rest else None
     if rest and agency is None and not _JOB_TITLE.search(rest):
         # "Jane Doe, John Roe and Ann Poe" lists people in full; "By Tuesday, the storm had weakened" is
-        # prose, and "Jane Doe, Washington Post" names an outlet: only a list joined by "and" is read.
+        # prose, and "Jane Doe, Washington Post" names an outlet: only a list joined by "and" is read, and
+        # without the outlet it may end in ("Jane Doe and John Roe, New York Times").
         names = split_names(text) if _LIST_AND.search(text) else None
-        return (names, None) if names and all(" " in name for name in names) else None
+        people = [name for name in names or () if not _ORGANISATION.search(name)]
+        return (people, None) if people and all(" " in name for name in people) else None
     if not rest:
         names_part, agency = _strip_agency_suffix(names_part)
     names = split_names(names_part)

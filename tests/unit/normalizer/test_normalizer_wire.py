@@ -178,6 +178,9 @@ def test_bylines_in_other_languages_and_author_fields() -> None:
     # a comma without "and" may name an outlet or a job: not read as a list of people
     ("Jane Doe, Washington Post", None),
     ("Jane Doe, Chief Economist", None),
+    # ... but a list joined by "and" is, without the outlet after it
+    ("By Jane Doe and John Roe, New York Times", (["Jane Doe", "John Roe"], None)),
+    ("Jane Doe, John Roe and Ann Poe", (["Jane Doe", "John Roe", "Ann Poe"], None)),
     # the Guardian's located byline, whose place has a comma of its own; AFP's "with"
     ("Ashifa Kassam in Stanstead, Quebec", (["Ashifa Kassam"], None)),
     ("Jane Doe in London, Reuters", (["Jane Doe"], "Reuters")),
