@@ -41,7 +41,12 @@ REGIONAL_ZONE_NAMES: dict[str, dict[str, str]] = {
     "IDT": {"il": "+0300"},
     "BST": {"gb": "+0100", "bd": "+0600"},  # British Summer Time, Bangladesh
     "AST": dict.fromkeys(_ARABIA, "+0300"),
-    "CST": dict.fromkeys(_CHINA, "+0800"),
+    "CST": {**dict.fromkeys(_CHINA, "+0800"), "au": "+0930"},
+    # Australian sites still print the names without the A (Eastern, Central, Western Standard Time).
+    "EST": {"au": "+1000"},
+    "EDT": {"au": "+1100"},
+    "CDT": {"au": "+1030"},
+    "WST": {"au": "+0800"},
 }
 # Languages spoken mostly in one country that reads one of those names its own way.
 _LANGUAGE_REGIONS = {"he": "il", "hi": "in", "mr": "in", "ta": "in", "te": "in", "gu": "in", "kn": "in",

@@ -132,6 +132,13 @@ def test_an_ambiguous_zone_name_is_not_guessed() -> None:
     ("Wed, 05 Jun 2024 19:02:00 CST", ["us", "cn"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),  # US has no entry
     ("Wed, 05 Jun 2024 06:02:00 CST", ["us"], datetime(2024, 6, 5, 12, 2, tzinfo=UTC)),  # US Central, as before
     ("Wed, 05 Jun 2024 11:02:00 GMT+0000 (IST)", ["in"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 21:02:00 EST", ["au"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),  # Sydney
+    ("Thu, 25 Jan 2024 22:02:00 EDT", ["au"], datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 20:32:00 CST", ["au"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),  # Adelaide
+    ("Thu, 25 Jan 2024 21:32:00 CDT", ["au"], datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("Wed, 05 Jun 2024 19:02:00 WST", ["au"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),  # Perth
+    ("05/06/2024 21:02 EST", ["au"], datetime(2024, 6, 5, 11, 2, tzinfo=UTC)),  # day first, Australian time
+    ("Wed, 05 Jun 2024 07:02:00 EST", ["us"], datetime(2024, 6, 5, 12, 2, tzinfo=UTC)),  # US Eastern, as before
 ])
 def test_an_ambiguous_zone_name_is_read_as_the_items_country_reads_it(raw: str, regions: list[str],
                                                                       expected: datetime) -> None:
