@@ -64,6 +64,21 @@ def test_each_service_has_a_service_selecting_its_pods(service: str) -> None:
     assert labels["app.kubernetes.io/component"] == service  # the scrape job names itself after it
 
 
+@pytest.mark.parametrize("service", ["normalizer", "sink"])
+def test_a_replicated_service_keeps_a_replica_through_a_node_drain(service: str) -> None:
+    deployment = _of_kind("Deployment")[f"wirefeed-{service}"]
+    budget = _of_kind("PodDisruptionBudget")[f"wirefeed-{service}"]["spec"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert budget["selector"]["matchLabels"].items() <= labels.items()
+    assert budget["maxUnavailable"] < deployment["spec"]["replicas"]
+
+
+def test_the_single_poller_has_no_budget_that_would_block_a_drain() -> None:
+    # One replica under minAvailable: 1 could never be evicted; its leases let a new pod take over.
+    assert _of_kind("Deployment")["wirefeed-poller"]["spec"]["replicas"] == 1
+    assert "wirefeed-poller" not in _of_kind("PodDisruptionBudget")
+
+
 def test_the_poller_mounts_the_feeds_config_map(tmp_path: Path) -> None:
     feeds = _of_kind("ConfigMap")["wirefeed-feeds"]["data"]["feeds.yaml"]
     path = tmp_path / "feeds.yaml"
