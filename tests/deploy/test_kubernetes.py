@@ -71,6 +71,9 @@ def test_a_replicated_service_keeps_a_replica_through_a_node_drain(service: str)
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert budget["selector"]["matchLabels"].items() <= labels.items()
     assert budget["maxUnavailable"] < deployment["spec"]["replicas"]
+    (spread,) = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"
+    assert spread["labelSelector"]["matchLabels"].items() <= labels.items()
 
 
 def test_the_single_poller_has_no_budget_that_would_block_a_drain() -> None:
