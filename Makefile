@@ -62,6 +62,9 @@ bench: venv kafka-up ## benchmarks: figures and ratios against baselines measure
 	@export WIREFEED_TEST_DATABASE_URL=$${WIREFEED_TEST_DATABASE_URL:-$$($(POSTGRES) up | tail -n 1)}; \
 	for bench in bench/bench_*.py; do echo "== $$bench"; $(PY) $$bench || exit 1; done
 
+soak: venv kafka-up ## the whole pipeline for MINUTES (10) against a local feed farm: is memory flat?
+	$(PY) bench/soak.py --minutes $(or $(MINUTES),10)
+
 include deploy/lint-deploy.mk
 
-.PHONY: help venv kafka-up kafka-down postgres-up demo run lint schemas test reliability eval bench
+.PHONY: help venv kafka-up kafka-down postgres-up demo run lint schemas test reliability eval bench soak
