@@ -38,6 +38,9 @@ from services.core.logging import configure_logging
 configure_logging("INFO", "json", service="sink")
 logging.getLogger("kafka.conn").info("chatter below warning")
 logging.getLogger("kafka.conn").warning("broker %s gone", "b-1")
+slow = "Task %r ran for %.3fs (>0.100s threshold). It is blocking the event loop"
+logging.getLogger("kafka.net.selector").warning(slow % ("<step>", 0.132))  # GIL contention: left out
+logging.getLogger("kafka.net.selector").warning(slow % ("<step>", 2.5))
 try:
     raise ValueError("bad row")
 except ValueError:
@@ -57,9 +60,12 @@ def test_libraries_logging_through_the_standard_library_write_json_too() -> None
                             timeout=60, check=True)
     events = [json.loads(line) for line in result.stderr.splitlines()]
     assert [(e.get("logger"), e["level"], e["event"], e["service"]) for e in events] == [
-        ("kafka.conn", "warning", "broker b-1 gone", "sink"), ("psycopg.pool", "error", "pool failed", "sink"),
+        ("kafka.conn", "warning", "broker b-1 gone", "sink"),
+        ("kafka.net.selector", "warning", "Task '<step>' ran for 2.500s (>0.100s threshold). It is blocking the "
+                                          "event loop", "sink"),
+        ("psycopg.pool", "error", "pool failed", "sink"),
         ("kafka.net", "warning", "from the network thread", "sink"), (None, "warning", "callback_failed", "sink")]
-    assert events[1]["exception"].endswith("ValueError: bad row")
+    assert events[2]["exception"].endswith("ValueError: bad row")
 
 
 CRASH = """
