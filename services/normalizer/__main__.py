@@ -19,6 +19,7 @@ from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_unt
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
 from services.normalizer.learned import LearnedBoilerplate
+from services.normalizer.metrics import BOILERPLATE_ENTRIES
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
 
@@ -42,7 +43,8 @@ def main(settings: NormalizerSettings | None = None) -> int:
     producer = make_producer(settings, role="normalizer")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch)
     consumer.subscribe([settings.topics.raw_items])
-    learned = LearnedBoilerplate(db).load()
+    learned = settings.learned_boilerplate(db)
+    BOILERPLATE_ENTRIES.set_function(lambda: learned.model.entries)
     language.warm_up()  # load the language model now, not on the first item
     # After each batch the position is the committed offset: everything below it has been produced.
     lag = LagMonitor(consumer, lambda: {tp.partition: consumer.position(tp) for tp in consumer.assignment()})

@@ -265,23 +265,32 @@ def _followers(
 
 _WORDS = re.compile(r"\w+")
 
+#: What the learned model may hold for all sources together: paragraph counts and item keys (~170 bytes
+#: each in memory, so ~170 MB). Sources share it: each may hold up to ``max_paragraphs`` and ``max_keys``
+#: while there are few of them, less as they grow in number, but never less than the floors below.
+MAX_ENTRIES = 1_000_000
+MIN_PARAGRAPHS_PER_SOURCE = 100
+MIN_KEYS_PER_SOURCE = 50
 
-def paragraph_key(paragraph: str) -> str | None:
-    """A stable key of a paragraph's words (case, punctuation and spacing ignored); None when no words."""
+
+def paragraph_key(paragraph: str) -> int | None:
+    """A stable key of a paragraph's words (case, punctuation and spacing ignored); None when no words.
+    An int (64 bits of a hash) takes half the memory of its hex string, which is how states are saved."""
     words = _WORDS.findall(paragraph.casefold())
     if not words:
         return None
-    return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
+    return int.from_bytes(hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest(), "big")
 
 
 class BoilerplateModel:
     """Per source (feed id), the paragraphs that recur in at least ``min_items`` distinct items.
 
-    Memory is bounded: each source keeps at most ``max_paragraphs`` paragraph counts and ``max_keys``
-    recent item keys, both least-recently-used first out, and at most ``max_sources`` sources are kept.
-    The LRU is the "window": a paragraph that stops recurring is pushed out by newer ones. A paragraph
-    that :meth:`is_boilerplate` confirms is refreshed, so learned boilerplate stays learned while the
-    source keeps printing it even when the service only observes the paragraphs that survived cleaning.
+    Memory is bounded as a whole: ``max_entries`` counts and keys for all sources together, shared among
+    them (see :data:`MAX_ENTRIES`), and at most ``max_sources`` sources, least recently seen first out.
+    Within a source, paragraph counts and recent item keys are least-recently-used first out: the LRU is
+    the "window", and a paragraph that stops recurring is pushed out by newer ones. A paragraph that
+    :meth:`is_boilerplate` confirms is refreshed, so learned boilerplate stays learned while the source
+    keeps printing it even when the service only observes the paragraphs that survived cleaning.
 
     Count *stories*, not copies: pass ``item_key`` (best, the dedup story id) so that redelivered items
     and successive versions of one story, which repeat most paragraphs, are counted once.
@@ -289,8 +298,8 @@ class BoilerplateModel:
 
     FORMAT = 1
 
-    def __init__(self, *, min_items: int = 5, max_paragraphs: int = 5000, max_keys: int = 2000,
-                 max_sources: int = 10_000, max_chars: int = 1000) -> None:
+    def __init__(self, *, min_items: int = 5, max_paragraphs: int = 2000, max_keys: int = 500,
+                 max_sources: int = 10_000, max_chars: int = 1000, max_entries: int = MAX_ENTRIES) -> None:
         if min_items < 2:
             raise ValueError("min_items must be at least 2: one item alone cannot show repetition")
         self.min_items = min_items
@@ -298,16 +307,24 @@ class BoilerplateModel:
         self.max_keys = max_keys
         self.max_sources = max_sources
         self.max_chars = max_chars  # longer paragraphs are story text and never learned
+        self.max_entries = max_entries
         self._sources: OrderedDict[str, _SourceCounts] = OrderedDict()
+        self._entries = 0  # paragraph counts and item keys held, all sources together
+
+    @property
+    def entries(self) -> int:
+        return self._entries
 
     def observe(self, feed_id: str, paragraphs: Iterable[str], *, item_key: str | None = None) -> None:
         """Count one item's paragraphs (each distinct paragraph once per item)."""
         source = self._source(feed_id)
-        if item_key is not None and not source.first_sight(item_key, self.max_keys):
-            return
-        keys = {key for p in paragraphs if len(p) <= self.max_chars and (key := paragraph_key(p)) is not None}
-        for key in keys:
-            source.count(key, self.max_paragraphs)
+        max_paragraphs, max_keys = self._caps()
+        before = source.size()
+        if item_key is None or source.first_sight(item_key, max_keys):
+            keys = {key for p in paragraphs if len(p) <= self.max_chars and (key := paragraph_key(p)) is not None}
+            for key in keys:
+                source.count(key, max_paragraphs)
+        self._grew(source.size() - before)
 
     def is_boilerplate(self, feed_id: str, paragraph: str) -> bool:
         source = self._sources.get(feed_id)
@@ -325,12 +342,15 @@ class BoilerplateModel:
         if counted is None:
             return
         source = self._source(feed_id)
+        max_paragraphs, _ = self._caps()
+        before = source.size()
         for key, n in counted.counts.items():
             if n >= self.min_items:
-                source.raise_to(key, n, self.max_paragraphs)
+                source.raise_to(key, n, max_paragraphs)
+        self._grew(source.size() - before)
 
     def items_seen(self, feed_id: str) -> int:
-        """Distinct items observed of a source (up to ``max_keys``)."""
+        """Distinct items observed of a source (up to its share of item keys)."""
         source = self._sources.get(feed_id)
         return len(source.keys) if source else 0
 
@@ -343,26 +363,60 @@ class BoilerplateModel:
             "max_keys": self.max_keys,
             "max_sources": self.max_sources,
             "max_chars": self.max_chars,
+            "max_entries": self.max_entries,
             "sources": {feed: source.to_dict() for feed, source in self._sources.items()},
         }
 
+    def source_state(self, feed_id: str) -> dict[str, Any] | None:
+        """One source's part of :meth:`to_dict` (what a save of the sources seen since the last writes)."""
+        source = self._sources.get(feed_id)
+        return source.to_dict() if source else None
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BoilerplateModel:
+        """The model of a state; one saved with a larger share per source is cut down to today's."""
         if data.get("format") != cls.FORMAT:
             raise ValueError(f"unknown boilerplate model format {data.get('format')!r}")
         model = cls(min_items=int(data["min_items"]), max_paragraphs=int(data["max_paragraphs"]),
                     max_keys=int(data["max_keys"]), max_sources=int(data["max_sources"]),
-                    max_chars=int(data["max_chars"]))
-        for feed_id, source in data["sources"].items():
-            model._sources[str(feed_id)] = _SourceCounts.from_dict(source)
+                    max_chars=int(data["max_chars"]), max_entries=int(data.get("max_entries", MAX_ENTRIES)))
+        for feed_id, state in list(data["sources"].items())[-model.max_sources:]:
+            source = model._sources[str(feed_id)] = _SourceCounts.from_dict(state)
+            model._entries += source.size()
+        model._trim(everything=True)
         return model
+
+    def _caps(self) -> tuple[int, int]:
+        """What one source may hold now: (paragraph counts, item keys), its share of ``max_entries``."""
+        share = self.max_entries // max(len(self._sources), 1)
+        return (min(self.max_paragraphs, max(MIN_PARAGRAPHS_PER_SOURCE, share * 4 // 5)),
+                min(self.max_keys, max(MIN_KEYS_PER_SOURCE, share // 5)))
+
+    def _bound(self) -> int:
+        """The most the model may hold: ``max_entries``, or every source's floors where they come to more."""
+        return max(self.max_entries, len(self._sources) * (MIN_PARAGRAPHS_PER_SOURCE + MIN_KEYS_PER_SOURCE))
+
+    def _grew(self, added: int) -> None:
+        self._entries += added
+        if self._entries > self._bound():
+            self._trim()
+
+    def _trim(self, *, everything: bool = False) -> None:
+        """Cut sources down to today's share, least recently seen first, until the whole is within bounds
+        (``everything``: every source, as after loading a state saved under other bounds)."""
+        max_paragraphs, max_keys = self._caps()
+        for source in self._sources.values():
+            self._entries -= source.shrink(max_paragraphs, max_keys)
+            if not everything and self._entries <= self._bound():
+                return
 
     def _source(self, feed_id: str) -> _SourceCounts:
         source = self._sources.get(feed_id)
         if source is None:
             source = self._sources[feed_id] = _SourceCounts()
             if len(self._sources) > self.max_sources:
-                self._sources.popitem(last=False)
+                _, forgotten = self._sources.popitem(last=False)
+                self._entries -= forgotten.size()
         else:
             self._sources.move_to_end(feed_id)
         return source
@@ -372,39 +426,51 @@ class _SourceCounts:
     __slots__ = ("counts", "keys")
 
     def __init__(self) -> None:
-        self.counts: OrderedDict[str, int] = OrderedDict()
+        self.counts: OrderedDict[int, int] = OrderedDict()
         self.keys: OrderedDict[str, None] = OrderedDict()
+
+    def size(self) -> int:
+        return len(self.counts) + len(self.keys)
 
     def first_sight(self, item_key: str, limit: int) -> bool:
         if item_key in self.keys:
             self.keys.move_to_end(item_key)
             return False
         self.keys[item_key] = None
-        if len(self.keys) > limit:
+        while len(self.keys) > limit:
             self.keys.popitem(last=False)
         return True
 
-    def count(self, key: str, limit: int) -> None:
+    def count(self, key: int, limit: int) -> None:
         self.raise_to(key, self.counts.get(key, 0) + 1, limit)
 
-    def raise_to(self, key: str, n: int, limit: int) -> None:
+    def raise_to(self, key: int, n: int, limit: int) -> None:
         self.counts[key] = max(n, self.counts.get(key, 0))
         self.counts.move_to_end(key)
-        if len(self.counts) > limit:
+        while len(self.counts) > limit:
             self.counts.popitem(last=False)
 
-    def confirm(self, key: str, min_items: int) -> bool:
+    def confirm(self, key: int, min_items: int) -> bool:
         if self.counts.get(key, 0) < min_items:
             return False
         self.counts.move_to_end(key)
         return True
 
+    def shrink(self, max_paragraphs: int, max_keys: int) -> int:
+        """Forget the least recently used counts and keys beyond the limits; how many were forgotten."""
+        before = self.size()
+        while len(self.counts) > max_paragraphs:
+            self.counts.popitem(last=False)
+        while len(self.keys) > max_keys:
+            self.keys.popitem(last=False)
+        return before - self.size()
+
     def to_dict(self) -> dict[str, Any]:
-        return {"counts": [[key, n] for key, n in self.counts.items()], "keys": list(self.keys)}
+        return {"counts": [[f"{key:016x}", n] for key, n in self.counts.items()], "keys": list(self.keys)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> _SourceCounts:
         source = cls()
-        source.counts.update((str(key), int(n)) for key, n in data.get("counts", []))
+        source.counts.update((int(str(key), 16), int(n)) for key, n in data.get("counts", []))
         source.keys.update((str(key), None) for key in data.get("keys", []))
         return source

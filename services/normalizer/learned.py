@@ -72,8 +72,9 @@ class LearnedBoilerplate:
     def save(self, now: datetime) -> int:
         if not self._dirty:
             return 0
-        sources = self.model.to_dict()["sources"]
-        rows = [(feed, json.dumps(sources[feed]), now) for feed in sorted(self._dirty) if feed in sources]
+        # Only the sources seen since the last save: the whole model may be a hundred megabytes of counts.
+        states = ((feed, self.model.source_state(feed)) for feed in sorted(self._dirty))
+        rows = [(feed, json.dumps(state), now) for feed, state in states if state is not None]
         with self.db.transaction() as tx:
             tx.executemany(
                 "INSERT INTO boilerplate_sources (feed_id, counts, updated_at) VALUES (?, ?, ?) "

@@ -21,7 +21,6 @@ from rich.progress import Progress
 from services.core.config import Topics
 from services.core.db import Database
 from services.core.kafka import create_topics_now, make_consumer, make_producer, read_until, seek_since
-from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
 
@@ -49,7 +48,7 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
     producer = make_producer(settings, role="replay")
     try:
         start, end = seek_since(consumer, settings.topics.raw_items, since)
-        batch = NormalizeBatch(producer, topics, dedup, LearnedBoilerplate(db).load(),
+        batch = NormalizeBatch(producer, topics, dedup, settings.learned_boilerplate(db),
                                max_message_bytes=settings.max_message_bytes)
         return _drain(consumer, batch, start, end, show_progress)
     finally:

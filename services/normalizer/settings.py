@@ -6,7 +6,9 @@ from pydantic import AliasChoices, Field, SecretStr
 
 from services.core.config import CommonSettings
 from services.core.db import Database
+from services.normalizer.boilerplate import MAX_ENTRIES, BoilerplateModel
 from services.normalizer.dedup import DedupStore
+from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.neardup import NearDup, NearDupConfig
 
 
@@ -16,6 +18,9 @@ class NormalizerSettings(CommonSettings):
     dedup_window_days: float = Field(7.0, gt=0)
     dedup_excerpts: bool = Field(True, description="Group excerpts with their story (anchors and lead "
                                                    "signatures: ~23 more rows per story, slower decisions)")
+    boilerplate_max_entries: int = Field(
+        MAX_ENTRIES, ge=10_000, description="Paragraph counts and item keys the learned boilerplate model holds "
+                                            "for all sources together (~170 bytes each in memory)")
     max_batch: int = Field(500, ge=1)
     metrics_port: int = Field(
         9402, ge=0, le=65535,
@@ -36,3 +41,7 @@ class NormalizerSettings(CommonSettings):
 
     def dedup_store(self, db: Database) -> DedupStore:
         return DedupStore(db, self.dedup_window, NearDup(NearDupConfig(excerpts=self.dedup_excerpts)))
+
+    def learned_boilerplate(self, db: Database) -> LearnedBoilerplate:
+        """The model as saved in ``db``, within this deployment's memory bound."""
+        return LearnedBoilerplate(db, BoilerplateModel(max_entries=self.boilerplate_max_entries)).load()

@@ -148,6 +148,32 @@ def test_memory_is_bounded_per_source_and_in_sources() -> None:
         assert len(source["keys"]) <= 5
 
 
+def test_memory_is_bounded_as_a_whole_and_sources_share_it() -> None:
+    model = BoilerplateModel(min_items=3, max_entries=60_000)
+    footer = "Copyright 2024 The Ledger. All rights reserved."
+    for n in range(150):  # 150 outlets, 150 items each: twelve paragraphs of story and the footer
+        for outlet in range(150):
+            story = [f"Outlet {outlet} story {n} paragraph {p}" for p in range(12)]
+            model.observe(f"outlet-{outlet}", [*story, footer], item_key=f"{outlet}-{n}")
+    sizes = [len(s["counts"]) + len(s["keys"]) for s in model.to_dict()["sources"].values()]
+    assert model.entries == sum(sizes) <= 60_000  # unbounded, each source would hold 1,951 + 150
+    assert max(sizes) <= 60_000 // 150
+    assert all(model.is_boilerplate(f"outlet-{outlet}", footer) for outlet in range(150))  # still learned
+
+
+def test_a_state_saved_under_larger_bounds_is_cut_down_on_load() -> None:
+    model = BoilerplateModel(min_items=2)
+    for n in range(40):
+        model.observe(f"f{n % 4}", [f"story {n} p{p}" for p in range(30)] + ["Footer"], item_key=str(n))
+    state = model.to_dict()
+    assert model.entries == 4 * (10 + 10 * 31 - 9)  # ten keys, 301 distinct paragraphs per source
+    smaller = BoilerplateModel.from_dict({**state, "max_entries": 800})
+    assert smaller.entries <= 800 and all(len(s["counts"]) <= 160 for s in smaller.to_dict()["sources"].values())
+    assert all(smaller.is_boilerplate(f"f{n}", "Footer") for n in range(4))  # most recently seen: kept
+    assert smaller.source_state("f0") == smaller.to_dict()["sources"]["f0"]
+    assert smaller.source_state("unknown") is None
+
+
 def test_least_recently_seen_paragraphs_are_forgotten_first() -> None:
     model = BoilerplateModel(min_items=2, max_paragraphs=3)
     model.observe("f", ["old", "kept"])
