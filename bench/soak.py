@@ -35,12 +35,16 @@ from kafka import KafkaAdminClient  # noqa: E402
 
 from services.core.config import CommonSettings  # noqa: E402
 from services.core.kafka import broker_reachable  # noqa: E402
-from services.core.supervise import Pipeline, scrape  # noqa: E402
+from services.core.supervise import Pipeline, metric_total, scrape  # noqa: E402
 
 ARTICLES = ROOT.parent / "shared" / "corpus" / "article-extraction-benchmark" / "ground-truth.json"
 SERVICES = ("poller", "normalizer", "sink")
-COUNTERS = {"poller": "wirefeed_poller_items_published_total", "normalizer": "wirefeed_normalizer_items_consumed_total",
-            "sink": "wirefeed_sink_rows_written_total"}
+#: What went through each service: raw items published, raw items normalized, articles stored.
+COUNTERS: dict[str, tuple[str, dict[str, str]]] = {
+    "poller": ("wirefeed_poller_items_published_total", {}),
+    "normalizer": ("wirefeed_normalizer_items_consumed_total", {}),
+    "sink": ("wirefeed_sink_rows_written_total", {"outcome": "inserted"}),
+}
 #: Growth over the second half within this much (MiB, or share of the half-way figure) counts as flat.
 FLAT_MIB, FLAT_SHARE = 8.0, 0.05
 
@@ -54,10 +58,11 @@ def article_bodies() -> list[list[str]]:
 
 
 class Farm:
-    """Feeds on 127.0.0.1 in a thread of this process: ``changed`` ones serve new items at every poll."""
+    """Feeds on 127.0.0.1 in a thread of this process: every tenth serves new items at every poll, the
+    others 304 once they have been fetched."""
 
-    def __init__(self, feeds: int, new_items: int, bodies: list[list[str]]) -> None:
-        self.feeds, self.new_items, self.bodies = feeds, new_items, bodies
+    def __init__(self, new_items: int, bodies: list[list[str]]) -> None:
+        self.new_items, self.bodies = new_items, bodies
         self.served: Counter[int] = Counter()
         self.port = 0
         self._ready = threading.Event()
@@ -127,8 +132,8 @@ def rss_mib(pid: int) -> float:
 def processed(pipeline: Pipeline) -> dict[str, int]:
     counts = {}
     for name in SERVICES:
-        values = scrape(pipeline.port(name))
-        counts[name] = int(sum(v for k, v in values.items() if k.split("{")[0] == COUNTERS[name]))
+        metric, labels = COUNTERS[name]
+        counts[name] = int(metric_total(scrape(pipeline.port(name)), metric, **labels))
     return counts
 
 
@@ -137,7 +142,7 @@ Sample = tuple[float, dict[str, float], dict[str, int]]  # seconds in, MiB by se
 
 def run(args: argparse.Namespace, tmp: Path) -> tuple[list[Sample], bool]:
     """The samples, and whether SIGTERM stopped every service with exit code 0."""
-    farm = Farm(args.feeds, args.new_items, article_bodies()).start()
+    farm = Farm(args.new_items, article_bodies()).start()
     feeds_file = tmp / "feeds.yaml"
     feeds_file.write_text("feeds:\n" + "".join(
         f"  - id: outlet{n}\n    url: http://127.0.0.1:{farm.port}/{n}.xml\n    interval: {args.interval:g}\n"
