@@ -79,8 +79,10 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     title = title or _title_from(paragraphs[0])
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)
-    # Worked out only for a date that needs a country (a zone name like IST, a slashed date): rarely.
-    regions = functools.partial(regions_of, (raw.language, raw.feed_language), (raw.link, raw.feed_url))
+    # Worked out only for a date that needs a country (a zone name like IST or EST, a slashed date), and
+    # once: the published and updated dates of a US feed both end in EST.
+    regions = functools.cache(functools.partial(regions_of, (raw.language, raw.feed_language),
+                                                (raw.link, raw.feed_url)))
     published, estimated = _published_at(raw, now, regions)
     dateline = _dateline(raw, wire)
     byline, agency = _people(raw, wire, dateline)
