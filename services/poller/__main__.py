@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -77,7 +78,8 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
                     spool_settle_seconds=settings.spool_settle_seconds, sftp_known_hosts=settings.sftp_known_hosts)
     loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
     try:
-        async with _beating(heartbeat), _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:
+        async with _in_background(_beat_forever(heartbeat)), \
+                _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:
             if once:
                 await loop.run(stop, once=True)
                 return
@@ -89,19 +91,21 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
 
 
 @contextlib.asynccontextmanager
-async def _beating(heartbeat: Heartbeat) -> AsyncIterator[None]:
-    """The heartbeat comes from the event loop itself: a call that blocks it (the state database not
-    answering a lease claim) stops the beats, and liveness fails."""
-    async def beat_forever() -> None:
-        while True:
-            heartbeat.beat()
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-
-    task = asyncio.create_task(beat_forever())
+async def _in_background(work: Coroutine[Any, Any, object]) -> AsyncIterator[None]:
+    """``work`` runs as a task while the block does, and is cancelled after it."""
+    task = asyncio.create_task(work)
     try:
         yield
     finally:
         task.cancel()
+
+
+async def _beat_forever(heartbeat: Heartbeat) -> None:
+    """The heartbeat comes from the event loop itself: a call that blocks it (the state database not
+    answering a lease claim) stops the beats, and liveness fails."""
+    while True:
+        heartbeat.beat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 @contextlib.asynccontextmanager
@@ -116,11 +120,10 @@ async def _watching(watcher: FeedsFileWatcher, loop: PollLoop, subscriber: WebSu
 
     hangup = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hangup.set)
-    task = asyncio.create_task(watcher.watch(apply, hangup, every))
     try:
-        yield
+        async with _in_background(watcher.watch(apply, hangup, every)):
+            yield
     finally:
-        task.cancel()
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
 
@@ -130,11 +133,8 @@ async def _forgetting(settings: PollerSettings, db: Database) -> AsyncIterator[N
     if settings.seen_items_retention_days == 0:
         yield
         return
-    task = asyncio.create_task(forget_forever(PollerStore(db), timedelta(days=settings.seen_items_retention_days)))
-    try:
+    async with _in_background(forget_forever(PollerStore(db), timedelta(days=settings.seen_items_retention_days))):
         yield
-    finally:
-        task.cancel()
 
 
 @contextlib.asynccontextmanager
