@@ -41,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import feed_farm  # noqa: E402
 import feedparser  # noqa: E402
 import feedparser_rs  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 import structlog  # noqa: E402
@@ -94,44 +95,20 @@ def document(feed: int, first: int, count: int) -> bytes:
 
 
 def answer(feed: int, if_none_match: str | None, served: Counter[int]) -> bytes:
-    """One HTTP/1.1 response, written in one piece (no Nagle stall between headers and body)."""
     kind = kind_of(feed)
     etag = f'"{feed}"'
     if kind == "not_modified" and if_none_match == etag:
-        return f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode()
+        return feed_farm.not_modified(etag)
     served[feed] += 1
     body = document(feed, 20 * served[feed], 20) if kind == "changed" else document(feed, 0, 5)
-    validator = f"ETag: {etag}\r\n" if kind == "not_modified" else ""
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n{validator}"
-            f"Content-Length: {len(body)}\r\n\r\n")
-    return head.encode() + body
+    return feed_farm.feed_response(body, etag if kind == "not_modified" else None)
 
 
 def serve_farm(feeds: int) -> None:
-    """A minimal asyncio HTTP/1.1 server with keep-alive: one thread, so that serving 10,000 feeds
-    stays cheap and steady (a thread per connection fights over the GIL and adds latency spikes)."""
+    """The farm's process: prints its port, then serves until terminated."""
     served: Counter[int] = Counter()
-
-    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                lines = head.decode("latin-1").split("\r\n")
-                feed = int(lines[0].split()[1].strip("/").split(".")[0])
-                headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-                match = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
-                writer.write(answer(feed, match, served))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(connection, "127.0.0.1", 0, backlog=1024)
-        print(server.sockets[0].getsockname()[1], flush=True)
-        await server.serve_forever()
-
-    asyncio.run(main())
+    asyncio.run(feed_farm.serve(lambda feed, match: answer(feed, match, served),
+                                lambda port: print(port, flush=True)))
 
 
 # --- the poller under measurement ------------------------------------------------------------------

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import feed_farm  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
 
 from services.core.config import CommonSettings  # noqa: E402
@@ -68,7 +69,8 @@ class Farm:
         self._ready = threading.Event()
 
     def start(self) -> Farm:
-        threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True).start()
+        threading.Thread(target=lambda: asyncio.run(feed_farm.serve(self.answer, self._listening)),
+                         daemon=True).start()
         self._ready.wait(10)
         return self
 
@@ -90,30 +92,12 @@ class Farm:
     def answer(self, feed: int, if_none_match: str | None) -> bytes:
         etag = f'"{feed}"'
         if feed % 10 and if_none_match == etag:
-            return f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode()
-        body = self.document(feed)
-        validator = f"ETag: {etag}\r\n" if feed % 10 else ""
-        return (f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n{validator}"
-                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            return feed_farm.not_modified(etag)
+        return feed_farm.feed_response(self.document(feed), etag if feed % 10 else None)
 
-    async def _serve(self) -> None:
-        server = await asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024)
-        self.port = server.sockets[0].getsockname()[1]
+    def _listening(self, port: int) -> None:
+        self.port = port
         self._ready.set()
-        await server.serve_forever()
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                lines = head.decode("latin-1").split("\r\n")
-                feed = int(lines[0].split()[1].strip("/").removesuffix(".xml"))
-                headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if ": " in line)}
-                writer.write(self.answer(feed, headers.get("if-none-match")))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 def _escape(text: str) -> str:
