@@ -85,7 +85,8 @@ def documents(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]
     if _is_tar(body):
         return _tar_members(body, name, limits)
     kind = _compression_of(body)
-    assert kind is not None, "documents() of a body is_archive() refused"
+    if kind is None:
+        raise ArchiveError(f"{name}: not an archive")  # callers ask is_archive() first
     # A compressed tar may come to the whole decompressed bound; a compressed document only to a document's.
     unpacked = _decompressed(body, name, kind, max(limits.member_bytes, limits.total_bytes))
     if _is_tar(unpacked):
