@@ -41,13 +41,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import feed_farm  # noqa: E402
 import feedparser  # noqa: E402
 import feedparser_rs  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 import structlog  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
 from prometheus_client import REGISTRY  # noqa: E402
 
+from bench import feed_farm  # noqa: E402
 from schemas import RawItem  # noqa: E402
 from services.core.config import CommonSettings  # noqa: E402
 from services.core.db import Database  # noqa: E402

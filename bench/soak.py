@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import feed_farm  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
 
+from bench import feed_farm  # noqa: E402
 from services.core.config import CommonSettings  # noqa: E402
 from services.core.kafka import broker_reachable  # noqa: E402
 from services.core.supervise import Pipeline, metric_total, scrape  # noqa: E402
