@@ -8,9 +8,9 @@ handed on as UTF-8.
 
 Detectors misjudge Latin text (charset-normalizer calls Portuguese cp1257, Baltic, and Spanish
 windows-1250, which turns "señor" into "seńor"), so a detected encoding is only taken when it yields
-letters of a non-Latin script. Central European text is recognised by its language instead: CLD2 names
-Czech or Polish even through the windows-1252 misreading, and then the Central European encoding whose
-reading CLD2 scores higher is taken (windows-1250 or ISO 8859-2, which differ in a few letters).
+letters of a non-Latin script. Central European, Turkish and Baltic text is recognised by its language
+instead: CLD2 names Czech, Turkish or Lithuanian even through the windows-1252 misreading, and then the
+reading CLD2 scores highest among windows-1252 and that language's legacy encodings is taken.
 """
 
 from __future__ import annotations
@@ -39,16 +39,24 @@ MAX_DECLARATION_BYTES = 1024
 DETECTION_SAMPLE_BYTES = 64 * 1024
 # A detected decoding is taken when at least this share of its non-ASCII characters are non-Latin letters.
 MIN_NON_LATIN_SHARE = 0.5
-# Languages written in windows-1250 or ISO 8859-2 by sites of their countries (ISO 639-1, as CLD2 names them).
-CENTRAL_EUROPEAN_LANGUAGES = frozenset({"cs", "sk", "pl", "hu", "sl", "hr", "bs", "sr", "ro"})
-_CENTRAL_EUROPEAN_ENCODINGS = ("cp1250", "iso8859_2")
+# Languages whose sites wrote a legacy Latin encoding other than windows-1252 (ISO 639-1, as CLD2 names them),
+# and those encodings, in the order a tie between their readings is settled (ISO 8859-13 reads as windows-1257
+# but for its quotation marks). Estonian is left out: all its letters but š and ž are windows-1252's too,
+# so CLD2 scores the readings alike.
+LEGACY_LATIN_ENCODINGS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("cs", "sk", "pl", "hu", "sl", "hr", "bs", "sr", "ro"), ("cp1250", "iso8859_2")),
+    "tr": ("cp1254",),  # ISO 8859-9 is windows-1254 without its 0x80-0x9f
+    **dict.fromkeys(("lt", "lv"), ("cp1257", "iso8859_13", "iso8859_4")),
+}
+_LEGACY_LATIN = tuple(dict.fromkeys(encoding for options in LEGACY_LATIN_ENCODINGS.values() for encoding in options))
 # CLD2 reads this much around the first byte above 0x7f (~50 µs a document; a 64 KiB sample, ~1 ms).
 LANGUAGE_SAMPLE_BYTES = 2048
 
 
 def as_utf8_if_legacy(body: bytes, content_type: str | None) -> bytes:
     """The body in UTF-8 when it declares no encoding, is not UTF-8, and is detected to be in a legacy
-    encoding of a non-Latin script or a Central European language; otherwise the body unchanged."""
+    encoding of a non-Latin script or of a language in ``LEGACY_LATIN_ENCODINGS``; otherwise the body
+    unchanged."""
     if body.isascii() or not _undeclared(body, content_type):
         return body
     try:
@@ -58,7 +66,7 @@ def as_utf8_if_legacy(body: bytes, content_type: str | None) -> bytes:
     else:
         return body
     encoding = _non_latin_encoding(body) if has_high_byte_run(body) else None
-    encoding = encoding or _central_european_encoding(body)
+    encoding = encoding or _legacy_latin_encoding(body)
     if encoding is None:
         return body
     try:
@@ -72,16 +80,31 @@ def _non_latin_encoding(body: bytes) -> str | None:
     return best.encoding if best is not None and _mostly_non_latin(str(best)) else None
 
 
-def _central_european_encoding(body: bytes) -> str | None:
+def _legacy_latin_encoding(body: bytes) -> str | None:
+    """The legacy Latin encoding whose reading of the body CLD2 scores highest, and higher than windows-1252's,
+    in a language written in it; one that cannot decode the whole body is passed over."""
     first_high = _HIGH_BYTE.search(body)
     start = max(0, first_high.start() - LANGUAGE_SAMPLE_BYTES // 4) if first_high else 0
     sample = body[start:start + LANGUAGE_SAMPLE_BYTES]
-    language, _ = _cld2(sample.decode("cp1252", "replace"))
-    if language not in CENTRAL_EUROPEAN_LANGUAGES:
-        return None
-    scores = {encoding: _cld2(sample.decode(encoding, "replace")) for encoding in _CENTRAL_EUROPEAN_ENCODINGS}
-    best = max(scores, key=lambda encoding: scores[encoding][1])
-    return best if scores[best][0] == language else None
+    language, best_score = _cld2(sample.decode("cp1252", "replace"))
+    # Western text is named at once and asked no more. Text with many letters outside windows-1252
+    # (Lithuanian) can be too garbled in its reading for CLD2 to name: then every reading is asked.
+    candidates = LEGACY_LATIN_ENCODINGS.get(language, ()) if language else _LEGACY_LATIN
+    best = None
+    for encoding in candidates:
+        reading, score = _cld2(sample.decode(encoding, "replace"))
+        written_so = encoding in LEGACY_LATIN_ENCODINGS.get(reading or "", ())
+        if written_so and score > best_score and _decodes(body, encoding):
+            best, best_score = encoding, score
+    return best
+
+
+def _decodes(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _cld2(text: str) -> tuple[str | None, float]:

@@ -1,4 +1,5 @@
-"""Feeds that declare no encoding and are in a legacy non-Latin or Central European one are read in it.
+"""Feeds that declare no encoding and are in a legacy non-Latin, Central European, Turkish or Baltic one are
+read in it.
 
 Without detection feedparser and the fast reading fall back to windows-1252, and every such feed
 became mojibake ("ëÁË ÐÅÒÅÖÉÔØ" for KOI8-R Russian, "pøíští" for Czech). Undeclared Western European
@@ -78,6 +79,16 @@ CENTRAL_EUROPEAN = {
     "hu": "A kormány hétfőn elfogadta a jövő évi költségvetési törvény tervezetét. A pénzügyminiszter szerint "
           "a hiány kisebb lesz a vártnál, és az adók nem emelkednek.",
 }
+TURKISH_AND_BALTIC = {
+    "tr": "Hükümet pazartesi günü gelecek yılın bütçe kanun tasarısını kabul etti. Maliye bakanı, açığın "
+          "beklenenden düşük olacağını ve vergilerin artırılmayacağını söyledi. İstanbul'da yağış şiddetlendi.",
+    "lt": "Vyriausybė pirmadienį pritarė ateinančių metų biudžeto įstatymo projektui. Finansų ministras sakė, "
+          "kad deficitas bus mažesnis, nei tikėtasi, o mokesčiai nedidės. Opozicija projektą kritikavo.",
+    "lv": "Valdība pirmdien apstiprināja nākamā gada budžeta likumprojektu. Finanšu ministrs sacīja, ka "
+          "deficīts būs mazāks, nekā gaidīts, un nodokļi netiks paaugstināti. Opozīcija projektu kritizēja.",
+}
+ESTONIAN = ("Valitsus kiitis esmaspäeval heaks järgmise aasta eelarve seaduse eelnõu. Rahandusminister ütles, et "
+            "puudujääk on oodatust väiksem ja makse ei tõsteta. Opositsioon kritiseeris eelnõu.")
 WESTERN = {
     "fr": "Le gouvernement a adopté lundi le projet de loi de finances pour l'année prochaine. Le ministre a "
           "déclaré que le déficit serait plus faible que prévu et que les impôts n'augmenteraient pas.",
@@ -90,8 +101,8 @@ WESTERN = {
 }
 
 
-def _feed(text: str) -> str:
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Zprávy</title><item><title>{text[:60]}'
+def _feed(text: str, channel: str = "Zprávy") -> str:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{channel}</title><item><title>{text[:60]}'
             f"</title><description>{text}</description></item></channel></rss>")
 
 
@@ -111,3 +122,29 @@ def test_western_european_text_keeps_windows_1252(language: str) -> None:
     body = _feed(WESTERN[language]).encode("cp1252")
     assert as_utf8_if_legacy(body, None) is body
     assert parse_document(body, CTX).items[0].summary_html == WESTERN[language]
+
+
+@pytest.mark.parametrize(("language", "encoding"), [
+    ("tr", "cp1254"), ("tr", "iso8859_9"),
+    ("lt", "cp1257"), ("lt", "iso8859_13"), ("lt", "iso8859_4"),
+    ("lv", "cp1257"), ("lv", "iso8859_13"), ("lv", "iso8859_4"),
+])
+def test_turkish_and_baltic_text_is_read_in_its_encoding(language: str, encoding: str) -> None:
+    text = TURKISH_AND_BALTIC[language]
+    body = _feed(text, "News").encode(encoding)
+    assert as_utf8_if_legacy(body, None) == _feed(text, "News").encode()
+    assert parse_document(body, CTX).items[0].summary_html == text
+
+
+def test_iso_8859_13_quotation_marks_are_not_read_as_windows_1257() -> None:
+    # The two agree on every Lithuanian letter, so CLD2 scores them alike; windows-1257 has no „ (0xa5).
+    text = TURKISH_AND_BALTIC["lt"].replace("deficitas bus mažesnis", "„deficitas bus mažesnis“")
+    body = _feed(text, "News").encode("iso8859_13")
+    assert parse_document(body, CTX).items[0].summary_html == text
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "iso8859_15"])
+def test_estonian_keeps_windows_1252(encoding: str) -> None:
+    body = _feed(ESTONIAN).encode(encoding)
+    assert as_utf8_if_legacy(body, None) is body
+    assert parse_document(body, CTX).items[0].summary_html == ESTONIAN
