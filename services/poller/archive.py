@@ -43,15 +43,12 @@ class _Compression:
     magic: bytes
     suffix: str  # dropped from the file's name to name its one document
     decompressor: Callable[[], _Decompressor]
-    # bzip2's and xz's parallel compressors (pbzip2, lbzip2, xz -T) write one file as several streams, to be
-    # joined; gzip members one after another are files concatenated, so no one document.
-    joined_streams: bool
 
 
 _COMPRESSIONS = (
-    _Compression("gzip", b"\x1f\x8b", ".gz", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), joined_streams=False),
-    _Compression("bzip2", b"BZh", ".bz2", bz2.BZ2Decompressor, joined_streams=True),
-    _Compression("xz", b"\xfd7zXZ\x00", ".xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), joined_streams=True),
+    _Compression("gzip", b"\x1f\x8b", ".gz", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
+    _Compression("bzip2", b"BZh", ".bz2", bz2.BZ2Decompressor),
+    _Compression("xz", b"\xfd7zXZ\x00", ".xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ)),
 )
 
 
@@ -98,7 +95,10 @@ def documents(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]
 
 
 def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> bytes:
-    """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it."""
+    """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it.
+
+    Streams one after another are joined, as gunzip, bunzip2 and unxz join them: parallel compressors
+    (pbzip2, lbzip2, ``xz -T``) and writers that flush as they go (gzip members) write one file so."""
     parts: list[bytes] = []
     size, rest = 0, body
     while True:
@@ -114,13 +114,9 @@ def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> byt
                                "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
         if not decompressor.eof:
             raise ArchiveError(f"{name}: the {kind.label} file is cut short")
-        rest = decompressor.unused_data
-        if kind.joined_streams:
-            rest = rest.lstrip(b"\0")  # xz's stream padding (bzip2 tolerates trailing zeros too)
+        rest = decompressor.unused_data.lstrip(b"\0")  # xz's stream padding (gzip and bzip2 tolerate zeros too)
         if not rest:
             return b"".join(parts)
-        if not kind.joined_streams:  # not to be dropped silently
-            raise ArchiveError(f"{name}: more than one {kind.label} member (use a zip for several documents)")
 
 
 def _zip_members(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
