@@ -1,6 +1,6 @@
 """Archives among spooled files: some agencies bundle a batch of stories into one ``.zip`` or tar file (a
-``.tar.gz`` or ``.tar.xz``, say), or compress each file with gzip, bzip2 or xz, and deliver it like any
-other file. Each document inside is read as a file of its own would be; the archive is one file to the
+``.tar.gz`` or ``.tar.zst``, say), or compress each file with gzip, bzip2, xz or zstd, and deliver it like
+any other file. Each document inside is read as a file of its own would be; the archive is one file to the
 spool (processed, or failed as a whole with the member that failed named).
 
 An archive is untrusted input: members are counted and each is read with a bound, whatever sizes its
@@ -12,6 +12,7 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -20,6 +21,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.poller.spool import UnusableFileError, skipped_name
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:  # the standard library's module, backported
+    from backports import zstd
 
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000
@@ -49,6 +55,8 @@ _COMPRESSIONS = (
     _Compression("gzip", b"\x1f\x8b", ".gz", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
     _Compression("bzip2", b"BZh", ".bz2", bz2.BZ2Decompressor),
     _Compression("xz", b"\xfd7zXZ\x00", ".xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ)),
+    # A frame that needs a window over zstd's default limit (128 MiB of memory) is refused, as zstd(1) refuses it.
+    _Compression("zstd", b"\x28\xb5\x2f\xfd", ".zst", zstd.ZstdDecompressor),
 )
 
 
@@ -76,7 +84,7 @@ def _is_tar(body: bytes) -> bool:
 
 def documents(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
     """The documents in an archive (``is_archive``), each named: a zip's or a tar's regular files (folders,
-    links, hidden files and macOS resource forks left out), or the one file gzip, bzip2 or xz compressed."""
+    links, hidden files and macOS resource forks left out), or the one file gzip, bzip2, xz or zstd compressed."""
     if body.startswith(_ZIP):
         return _zip_members(body, name, limits)
     if _is_tar(body):
@@ -98,14 +106,14 @@ def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> byt
     """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it.
 
     Streams one after another are joined, as gunzip, bunzip2 and unxz join them: parallel compressors
-    (pbzip2, lbzip2, ``xz -T``) and writers that flush as they go (gzip members) write one file so."""
+    (pbzip2, lbzip2, ``xz -T``, pzstd) and writers that flush as they go (gzip members) write one file so."""
     parts: list[bytes] = []
     size, rest = 0, body
     while True:
         decompressor = kind.decompressor()
         try:
             part = decompressor.decompress(rest, limit - size + 1)
-        except (zlib.error, OSError, lzma.LZMAError, EOFError) as error:  # bz2 raises OSError
+        except (zlib.error, OSError, lzma.LZMAError, zstd.ZstdError, EOFError) as error:  # bz2 raises OSError
             raise ArchiveError(f"{name}: not a readable {kind.label} file: {error}") from error
         parts.append(part)
         size += len(part)

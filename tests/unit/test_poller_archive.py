@@ -1,4 +1,4 @@
-"""Archives in spools: a .zip of stories, or a gzip'd story, delivered as one file and read document by
+"""Archives in spools: a .zip or .tar.zst of stories, or a gzip'd story, delivered as one file and read document by
 document, with bounds that hold against decompression bombs. Real files, a real SQLite state store."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 from services.cli import main as cli
 from services.poller import archive
+from services.poller.archive import zstd
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
@@ -34,6 +35,11 @@ def zipped(members: dict[str, bytes]) -> bytes:
         for name, content in members.items():
             bundle.writestr(name, content)
     return buffer.getvalue()
+
+
+def huge_window_zstd(content: bytes) -> bytes:
+    compressor = zstd.ZstdCompressor(options={zstd.CompressionParameter.window_log: 30})
+    return compressor.compress(content) + compressor.flush()
 
 
 def tarred(members: dict[str, bytes]) -> bytes:
@@ -112,17 +118,22 @@ async def test_each_document_of_a_tar_plain_or_gzipped_is_published(spool_dir: P
     assert not list(tmp_path.rglob("escaped.xml"))
 
 
-async def test_bzip2_and_xz_compress_a_tar_or_one_document(spool_dir: Path, store: PollerStore) -> None:
-    deliver(spool_dir, "batch.tar.xz", lzma.compress(tarred(corpus(EFE_NITF, AFP_NEWSML1))))
+async def test_bzip2_xz_and_zstd_compress_a_tar_or_one_document(spool_dir: Path, store: PollerStore) -> None:
+    deliver(spool_dir, "batch.tar.xz", lzma.compress(tarred(corpus(EFE_NITF))))
+    deliver(spool_dir, "batch.tar.zst", zstd.compress(tarred(corpus(AFP_NEWSML1))))
     deliver(spool_dir, "batch.tar.bz2", bz2.compress(tarred(corpus(REUTERS_G2))))
     deliver(spool_dir, "message.eml.xz", lzma.compress((FIXTURES / MAIL).read_bytes()))
+    deliver(spool_dir, "message.eml.zst", zstd.compress((FIXTURES / MAIL).read_bytes().replace(b"1234", b"5678")))
     published = Published()
     assert await poll_with(spool_dir, store, published) == "ok"
-    assert sorted(item.title or "" for item in published) == sorted([*TITLES.values(), "Test message 1234"])
-    assert names(spool_dir / "processed") == ["batch.tar.bz2", "batch.tar.xz", "message.eml.xz"]
+    assert sorted(item.title or "" for item in published) == sorted([*TITLES.values(), "Test message 1234",
+                                                                     "Test message 5678"])
+    assert names(spool_dir / "processed") == ["batch.tar.bz2", "batch.tar.xz", "batch.tar.zst", "message.eml.xz",
+                                              "message.eml.zst"]
 
 
-@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress, zstd.compress],
+                         ids=["gzip", "bzip2", "xz", "zstd"])
 def test_streams_one_after_another_make_one_document(compress: Callable[[bytes], bytes]) -> None:
     # pbzip2, lbzip2 and xz -T write a file as streams one after another, xz padded with zeros between; a
     # writer that flushes as it goes writes gzip members so. gunzip, bunzip2 and unxz join them.
@@ -177,6 +188,12 @@ async def test_a_member_that_is_no_document_fails_the_whole_archive(
     (lzma.compress(b"<x>story</x>")[:-8], "the xz file is cut short"),
     (bz2.compress(b"<x>story</x>") + b"trailing words", "not a readable bzip2 file"),
     (b"\xfd7zXZ\x00 and then nothing xz writes", "not a readable xz file"),
+    (zstd.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "it decompresses to more than 300000 bytes"),
+    (zstd.compress(tarred({"bomb.xml": b"<x>" + b"0" * 200_000 + b"</x>"})), "bomb.xml is larger than 100000 bytes"),
+    (zstd.compress(b"<x>1</x>") + zstd.compress(b"<x>" + b"0" * 2_000_000 + b"</x>"), "it decompresses to more than"),
+    (zstd.compress(b"<x>story</x>")[:-4], "the zstd file is cut short"),
+    (zstd.compress(b"<x>story</x>") + b"trailing words", "not a readable zstd file"),
+    (huge_window_zstd(b"<x>story</x>"), "Frame requires too much memory"),  # a 1 GiB window: zstd(1) refuses it
     (b"PK\x03\x04 and then nothing a zip holds", "not a readable zip file"),
     (zipped({"batch/": b""}), "a zip file with no documents in it"),
 ])
