@@ -49,6 +49,10 @@ _ORGANISATION = re.compile(r"^the\s|\b(?:staff|news|post|times|press|media|netwo
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
 _BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
+_FIELD_SEPARATOR = re.compile(r"\s*(?:[,;|/]|\s[-–—]\s)\s*")
+# An author field's part that says whom the author wrote for ("Jane Doe, for The Guardian").
+_FOR_OUTLET = re.compile(r"(?:for|special to|exclusive to|courtesy of|via)\s", re.IGNORECASE)
+_NAME_SUFFIX = re.compile(r"(?:Jr|Sr|[IV]{2,3})\.?")
 _NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bwith\b)\s*")  # AFP: "Ann Lee with Bo Chan in Gaza"
 # "and" in German, French, Spanish, Portuguese/Italian and Dutch. "y" and "e" also join surnames
 # ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
@@ -173,17 +177,37 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
 
 
 def listed_people(text: str) -> list[str] | None:
-    """People in a comma list of names in full, as author and byline fields give them ("Scott Hanselman,
-    Rob Caron", "ANTTI AUTIO, HETA HASSINEN"), without the outlets among them ("Alan Karben, NITF Network
-    News Online"). None unless every part is a name in full and one of them a person.
+    """People in a list of names in full, as author and byline fields give them ("Scott Hanselman, Rob
+    Caron", "ANTTI AUTIO, HETA HASSINEN", "Jane Doe; John Roe"), without the outlets among them or after
+    them ("Alan Karben, NITF Network News Online", "Jane Doe, CNN", "Jane Doe | for The Guardian",
+    "Metaebene Personal Media - Tim Pritlove"). None unless one part is a person, the first part a person or
+    an outlet, and every other part a person or what stands after a byline (an outlet, a one-word name, a
+    date); "Smith, John" is a person written surname first, and stays for the caller to keep as given.
 
     Only for fields: in running text "Jane Doe, Washington" is a byline with a place.
     """
-    parts = [part.strip() for part in text.split(",")]
-    if len(parts) < 2 or not all(" " in part and _NAME.fullmatch(part) for part in parts):
-        return None
-    people = [_name_case(part) for part in parts if not _ORGANISATION.search(part)]
-    return people or None
+    parts = [part for part in _FIELD_SEPARATOR.split(text.strip()) if part]
+    # Capitals among names written otherwise are an outlet's ("Jane Doe, USA TODAY").
+    outlet_capitals = not all(part.isupper() for part in parts)
+    people: list[str] = []
+    for number, part in enumerate(parts):
+        if people and _NAME_SUFFIX.fullmatch(part):
+            people[-1] = f"{people[-1]}, {part}"  # "Martin Luther King, Jr."
+        elif " " in part and _NAME.fullmatch(part) and not _is_outlet(part, outlet_capitals):
+            people.append(_name_case(part))
+        elif not (_is_outlet(part, outlet_capitals) or (number and _after_byline(part))):
+            return None
+    return people if len(parts) > 1 and people else None
+
+
+def _is_outlet(part: str, outlet_capitals: bool) -> bool:
+    return bool(_ORGANISATION.search(part) or _FOR_OUTLET.match(part)) or (outlet_capitals and part.isupper())
+
+
+def _after_byline(part: str) -> bool:
+    """A part that follows a byline and names no one: a one-word outlet ("CNN", "Axios") or place, or a
+    time ("Updated 3:45 PM")."""
+    return " " not in part or any(character.isdigit() for character in part)
 
 
 def parse_byline_field(text: str) -> tuple[list[str], str | None]:

@@ -196,6 +196,18 @@ def test_author_names_are_written_on_one_line_and_a_list_is_read_as_people() -> 
     ("Macworld Staff, Glenn Fleishman", ["Glenn Fleishman"]),  # the outlet among the people is left out
     ("Jane Doe, Washington Post", ["Jane Doe"]),
     ("Smith, John", ["Smith, John"]),  # not names in full: as given
+    ("Doe, Jane Mary", ["Doe, Jane Mary"]),  # surname first: not "Jane Mary"
+    # the outlet after or before the person, whatever it is called and however it is set off
+    ("Jane Doe, CNN", ["Jane Doe"]),
+    ("Jane Doe | Axios", ["Jane Doe"]),
+    ("Jane Doe - BBC News", ["Jane Doe"]),
+    ("Jane Doe, USA TODAY", ["Jane Doe"]),  # capitals among names written otherwise: an outlet's
+    ("Jane Doe, for The Guardian", ["Jane Doe"]),
+    ("Jane Doe, Special to The Washington Post", ["Jane Doe"]),
+    ("Metaebene Personal Media - Tim Pritlove", ["Tim Pritlove"]),  # the podcast's own feed
+    ("Jane Doe, Updated 3:45 PM", ["Jane Doe"]),
+    ("Jane Doe; John Roe", ["Jane Doe", "John Roe"]),
+    ("Martin Luther King, Jr.", ["Martin Luther King, Jr."]),
     ("The Sports Network, Inc.", ["The Sports Network, Inc."]),
     ("Nick Ames (now), Ed Aarons and Ben Fisher (earlier)", ["Nick Ames", "Ed Aarons", "Ben Fisher"]),  # live blog
 ])
