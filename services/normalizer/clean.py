@@ -78,6 +78,10 @@ _KNOWN_TAGS = frozenset(ALLOWED_TAGS | BLOCK_TAGS | DROP_TAGS | SECTIONING_TAGS 
 # almost never occur in real text, so they decide cheaply when ftfy (about 1 ms per page) is asked.
 _MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
                             "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
+# A no-break space after an ASCII character cannot belong to a misread UTF-8 sequence, yet ftfy reads it as
+# one: it leaves the mojibake after it ("Art University.\u00a0â€œThese") or garbles it ("caf\u00a0â€™s" ->
+# "cafʉ۪s"). The text on either side of such a space is repaired on its own.
+_LONE_NO_BREAK_SPACE = re.compile("(?:(?<=[\x00-\x7f])|^)\u00a0")
 _THREAD = threading.local()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 
@@ -120,7 +124,10 @@ def repair_mojibake(text: str) -> str:
     """``text`` with UTF-8 that was decoded as windows-1252 decoded right; ftfy leaves it be when unsure."""
     if text.isascii() or _MOJIBAKE_SIGN.search(text) is None:
         return text
-    return ftfy.fix_encoding(text)
+    if "\u00a0" not in text:
+        return ftfy.fix_encoding(text)
+    return "\u00a0".join(ftfy.fix_encoding(part) if _MOJIBAKE_SIGN.search(part) else part
+                          for part in _LONE_NO_BREAK_SPACE.split(text))
 
 
 def _fragment(html: str) -> _Element | None:
