@@ -45,7 +45,7 @@ _BY_WORD = re.compile(rf"^(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})")
 # A part of an author list that names an outlet, not a person ("Jane Doe, Washington Post").
 _ORGANISATION = re.compile(r"^the\s|\b(?:staff|news|post|times|press|media|network|online|university|college|"
                            r"institute|database|magazine|journal|daily|herald|tribune|gazette|radio|television|"
-                           r"inc|ltd|llc|corp|company|group|team|blog|agency|service)\b", re.IGNORECASE)
+                           r"inc|ltd|llc|corp|company|group|team|blog|agency|service|images|pictures)\b", re.IGNORECASE)
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
 _BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
@@ -53,6 +53,7 @@ _FIELD_SEPARATOR = re.compile(r"\s*(?:[,;|/]|\s[-–—]\s)\s*")
 # An author field's part that says whom the author wrote for ("Jane Doe, for The Guardian").
 _FOR_OUTLET = re.compile(r"(?:for|special to|exclusive to|courtesy of|via)\s", re.IGNORECASE)
 _NAME_SUFFIX = re.compile(r"(?:Jr|Sr|[IV]{2,3})\.?")
+_STAFF_CODE = re.compile(r"[A-Z]{1,3}\d{2,6}")  # AAP's photographers: "A3576/_Maurizio Gambarini"
 _NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bwith\b)\s*")  # AFP: "Ann Lee with Bo Chan in Gaza"
 # "and" in German, French, Spanish, Portuguese/Italian and Dutch. "y" and "e" also join surnames
 # ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
@@ -186,7 +187,7 @@ def listed_people(text: str) -> list[str] | None:
 
     Only for fields: in running text "Jane Doe, Washington" is a byline with a place.
     """
-    parts = [part for part in _FIELD_SEPARATOR.split(text.strip()) if part]
+    parts = [part.lstrip("_") for part in _FIELD_SEPARATOR.split(text.strip()) if part.lstrip("_")]
     # Capitals among names written otherwise are an outlet's ("Jane Doe, USA TODAY").
     outlet_capitals = not all(part.isupper() for part in parts)
     people: list[str] = []
@@ -201,7 +202,9 @@ def listed_people(text: str) -> list[str] | None:
 
 
 def _is_outlet(part: str, outlet_capitals: bool) -> bool:
-    return bool(_ORGANISATION.search(part) or _FOR_OUTLET.match(part)) or (outlet_capitals and part.isupper())
+    """An outlet, an agency's service ("AAP Image", "Reuters Pictures") or a staff code."""
+    return (bool(_ORGANISATION.search(part) or _FOR_OUTLET.match(part) or _STAFF_CODE.fullmatch(part))
+            or (outlet_capitals and part.isupper()) or find_agency(part) is not None)
 
 
 def _after_byline(part: str) -> bool:
