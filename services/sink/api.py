@@ -23,6 +23,7 @@ from services.core.http import Request, Response, Route
 from services.core.timestamps import parse_timestamp
 from services.sink import metrics, openapi
 from services.sink.api_limits import (
+    AGENCY_PATTERN,
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
     MAX_CURSOR_CHARS,
@@ -39,8 +40,9 @@ ARTICLE_PREFIX, STORY_PREFIX = "/articles/", "/stories/"
 _LIMIT = re.compile(r"[0-9]{1,6}")  # int() would also take "+5", " 5" and "5_0"
 _FEED_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
-_ARTICLE_PARAMS = frozenset({"q", "since", "until", "source", "language", "publishable", "limit", "after"})
+_ARTICLE_PARAMS = frozenset({"q", "since", "until", "source", "language", "agency", "publishable", "limit", "after"})
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
+_AGENCY = re.compile(AGENCY_PATTERN)
 _STORIES_PARAMS = frozenset({"q", "since", "until", "publishable", "limit", "after"})
 _SOURCES_PARAMS = frozenset({"limit", "after"})
 
@@ -74,6 +76,7 @@ class ReadApi:
                                 until=_time(request, "until"),
                                 feed_id=_feed(_single(request, "source")),
                                 language=_language(_single(request, "language")),
+                                agency=_agency(_single(request, "agency")),
                                 publishable_at=_publishable_at(request),
                                 after=_after(_single(request, "after")), limit=limit)
         return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
@@ -232,6 +235,12 @@ def _language(value: str | None) -> str | None:
     if value is not None and not _LANGUAGE.fullmatch(value):
         raise ApiError(400, "language must be a two-letter ISO 639-1 code, such as en or de")
     return value.lower() if value is not None else None
+
+
+def _agency(value: str | None) -> str | None:
+    if value is not None and not _AGENCY.fullmatch(value):
+        raise ApiError(400, "agency must be an agency's name as articles give it, such as Reuters, AP or AFP")
+    return value
 
 
 def _path_id(raw: str, what: str) -> str:

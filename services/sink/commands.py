@@ -30,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
     export.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
+    export.add_argument("--agency", help="only articles of this news agency, as articles name it (Reuters, AP, AFP)")
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     export.set_defaults(handler=_export)
@@ -39,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     search.add_argument("--source", help="only this feed id")
     search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
+    search.add_argument("--agency", help="only articles of this news agency, as articles name it (Reuters, AP, AFP)")
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--publishable", action="store_true",
@@ -80,7 +82,7 @@ def _export(args: argparse.Namespace) -> int:
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
         for article in SqlStore(db).export(since=args.since, until=args.until, feed_id=args.source,
-                                           story_id=args.story, language=args.language,
+                                           story_id=args.story, language=args.language, agency=args.agency,
                                            publishable_at=publishable_at):
             sys.stdout.write(article.model_dump_json() + "\n")
 
@@ -95,8 +97,8 @@ def _search(args: argparse.Namespace) -> int:
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
         for article in Reader(db).articles(query=args.query, since=args.since, until=args.until, feed_id=args.source,
-                                           language=args.language, publishable_at=publishable_at,
-                                           limit=args.limit):
+                                           language=args.language, agency=args.agency,
+                                           publishable_at=publishable_at, limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(article) + "\n")
             else:

@@ -11,6 +11,7 @@ from typing import Any
 
 from schemas import Article, PubStatus
 from services.sink.api_limits import (
+    AGENCY_PATTERN,
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
     MAX_CURSOR_CHARS,
@@ -67,11 +68,14 @@ def _articles_operation() -> dict[str, Any]:
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("language", {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
                    "Only articles in this language (ISO 639-1, as the article's `language` field has it)"),
+            _query("agency", {"type": "string", "pattern": f"^{AGENCY_PATTERN}$"},
+                   "Only articles of this news agency, as the article's `agency` field names it (Reuters, AP, AFP, "
+                   "dpa, ...; any case)"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _limit("articles"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
-                   "The `next` value of the previous page's answer, with the same q, since, until, source and "
-                   "language: this page starts where that one ended"),
+                   "The `next` value of the previous page's answer, with the same q, since, until, source, "
+                   "language and agency: this page starts where that one ended"),
         ], ("Matching articles", "ArticleList"), _LIST_ERRORS)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from schemas import PubStatus
 from services.core.db import Database, Tx, as_datetime
 from services.core.timestamps import parse_timestamp
-from services.sink.store import PAGE_ROWS, RUNNABLE, article_filters, keyset_rows, publishable_filter
+from services.sink.store import PAGE_ROWS, RUNNABLE, agency_filter, article_filters, keyset_rows, publishable_filter
 
 #: Words beyond this are ignored: a search is a few words, not a document.
 MAX_QUERY_TERMS = 32
@@ -206,15 +206,15 @@ class Reader:
         self.db = db
 
     def articles(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                 feed_id: str | None = None, language: str | None = None, publishable_at: datetime | None = None,
-                 limit: int = 50) -> list[dict[str, Any]]:
+                 feed_id: str | None = None, language: str | None = None, agency: str | None = None,
+                 publishable_at: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Stored articles (full JSON, as published on the topic), newest first."""
-        return self.page(query=query, since=since, until=until, feed_id=feed_id, language=language,
+        return self.page(query=query, since=since, until=until, feed_id=feed_id, language=language, agency=agency,
                          publishable_at=publishable_at, limit=limit).articles
 
     def page(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
-             feed_id: str | None = None, language: str | None = None, publishable_at: datetime | None = None,
-             after: ArticleKey | None = None, limit: int = 50) -> ArticlePage:
+             feed_id: str | None = None, language: str | None = None, agency: str | None = None,
+             publishable_at: datetime | None = None, after: ArticleKey | None = None, limit: int = 50) -> ArticlePage:
         """Up to ``limit`` articles newest first, starting after ``after``, and where the next page starts;
         with ``publishable_at``, only those one may publish then (see store.RUNNABLE).
 
@@ -222,6 +222,8 @@ class Reader:
         previous one, and deep pages cost no more than the first.
         """
         clauses, params = article_filters(since, feed_id, None, language, until)
+        if agency is not None:
+            agency_filter(self.db.dialect, agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         if query is not None and not self._match(query, clauses, params):

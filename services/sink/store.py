@@ -127,7 +127,7 @@ class Store(Protocol):
     def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult: ...
     def offsets(self, topic: str) -> dict[int, int]: ...
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, language: str | None = None, publishable_at: datetime | None = None,
+               *, language: str | None = None, agency: str | None = None, publishable_at: datetime | None = None,
                until: datetime | None = None, page_rows: int = ...) -> Iterator[Article]: ...
     def count(self) -> int: ...
     def ping(self) -> bool: ...
@@ -178,13 +178,15 @@ class SqlStore:
         return {int(partition): int(offset) for partition, offset in rows}
 
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
-               *, language: str | None = None, publishable_at: datetime | None = None,
+               *, language: str | None = None, agency: str | None = None, publishable_at: datetime | None = None,
                until: datetime | None = None, page_rows: int = PAGE_ROWS) -> Iterator[Article]:
         """Matching articles, oldest first, read ``page_rows`` at a time: memory stays flat however many
         there are, and no transaction stays open while the caller writes them out. Pages follow each other
         by (published_at, article_id), so an article stored meanwhile may or may not be included. With
         ``publishable_at``, only those one may publish then."""
         clauses, params = article_filters(since, feed_id, story_id, language, until)
+        if agency is not None:
+            agency_filter(self.db.dialect, agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         for payload, *_ in keyset_rows(self.db, "payload", "articles", (clauses, params),
@@ -307,6 +309,19 @@ def publishable_filter(dialect: str, at: datetime, clauses: list[str], params: l
     """Add the conditions of an article of the ``articles`` table one may publish at ``at``."""
     clauses += [RUNNABLE[dialect].format(t="articles"), _STORY_NOT_HELD[dialect]]
     params.append(at)
+
+
+_AGENCY = {
+    "postgresql": "lower(payload->>'agency') = lower(?)",
+    "sqlite": "lower(json_extract(payload, '$.agency')) = lower(?)",
+}
+
+
+def agency_filter(dialect: str, agency: str, clauses: list[str], params: list[Any]) -> None:
+    """Add the condition of an article of the ``articles`` table whose agency is ``agency`` (any case). Read
+    from the stored article, as the publishable filter reads its fields: no column or index of its own."""
+    clauses.append(_AGENCY[dialect])
+    params.append(agency)
 
 
 def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None,

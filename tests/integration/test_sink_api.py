@@ -86,6 +86,19 @@ def test_articles_can_be_filtered_by_language(store: SqlStore, client: httpx.Cli
         400, "language must be a two-letter ISO 639-1 code, such as en or de")
 
 
+def test_articles_can_be_filtered_by_agency(store: SqlStore, client: httpx.Client) -> None:
+    store.write([article(80, body="ferry strike, wire copy").model_copy(update={"agency": "Reuters"}),
+                 article(81, body="ferry strike, other wire").model_copy(update={"agency": "ANA-MPA"})],
+                {(TOPIC, 0): 65}, datetime.now(UTC))
+    for name, ids in [("reuters", ["article-000080"]), ("ANA-MPA", ["article-000081"]), ("AFP", [])]:
+        found = client.get("/articles", params={"agency": name}).json()["articles"]
+        assert [a["id"] for a in found] == ids
+    assert client.get("/articles", params={"agency": "Reuters", "q": "other"}).json()["articles"] == []
+    refused = client.get("/articles", params={"agency": "Reuters'; --"})
+    assert (refused.status_code, refused.json()["error"]) == (
+        400, "agency must be an agency's name as articles give it, such as Reuters, AP or AFP")
+
+
 def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
     found = client.get("/articles", params={"q": "ferry strike"}).json()["articles"]
     assert [a["id"] for a in found] == ["article-000003", "article-000002", "article-000001"]
@@ -171,7 +184,7 @@ BAD_ARTICLE_PARAMS: list[Any] = [
     {"q": "a\x00b"}, {"colour": "red"}, [("limit", "1"), ("limit", "2")],
     {"after": "not a cursor!"}, {"after": "Z2FyYmFnZQ"}, {"after": "MjAyNC0wMS0xMVQxNDowNTowMFoK"},
     {"after": "A" * 1001}, {"publishable": "yes"}, {"publishable": "1"}, {"language": "german"},
-    {"language": "e1"}, {"language": "en\n"},
+    {"language": "e1"}, {"language": "en\n"}, {"agency": "x" * 51}, {"agency": "AP\n"},
 ]
 
 
@@ -255,8 +268,8 @@ def test_story_pages_follow_each_other_without_gaps_or_repeats(store: SqlStore, 
 def test_bad_story_list_input_is_a_400(client: httpx.Client) -> None:
     error = _validator(client, "Error")
     # Bad values of the parameters both lists take, and the articles list's own (the stories list has no
-    # source or language).
-    for params in [*BAD_ARTICLE_PARAMS, {"source": "feed-a"}, {"language": "en"}]:
+    # source, language or agency).
+    for params in [*BAD_ARTICLE_PARAMS, {"source": "feed-a"}, {"language": "en"}, {"agency": "AP"}]:
         response = client.get("/stories", params=params)
         assert response.status_code == 400, params
         error.validate(response.json())
@@ -316,7 +329,7 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
                                       "/sources", "/openapi.json"}
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/articles"]["get"]["parameters"]}
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-    assert set(parameters) == {"q", "since", "until", "source", "language", "publishable", "limit", "after"}
+    assert set(parameters) == {"q", "since", "until", "source", "language", "agency", "publishable", "limit", "after"}
     assert "security" not in document
 
 

@@ -71,6 +71,22 @@ def test_search_and_export_filter_by_language(database_url: str, monkeypatch: py
     assert "two-letter ISO 639-1 code" in capsys.readouterr().err
 
 
+def test_search_and_export_filter_by_agency(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqlStore(Database(database_url))
+    store.migrate()
+    store.write([article(1, body="ferry strike").model_copy(update={"agency": "AP"}),
+                 article(2, body="ferry strike").model_copy(update={"agency": "Reuters"}), article(3, body="ferry")],
+                {(TOPIC, 0): 3}, datetime.now(UTC))
+    store.close()
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", database_url)
+    capsys.readouterr()  # the set-up's log lines
+    assert main(["search", "ferry", "--agency", "reuters"]) == 0
+    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
+    assert main(["export", "--agency", "AP"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000001"]
+
+
 def test_search_quietly_finds_nothing_for_syntax_only_input(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", '"(*']) == 0
     assert capsys.readouterr().out == ""
