@@ -52,39 +52,29 @@ def test_search_filters_by_time_and_source(stored: str, capsys: pytest.CaptureFi
     assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
 
 
-def test_search_and_export_filter_by_language(database_url: str, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_and_export_filter_by_language_and_agency(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     store = SqlStore(Database(database_url))
     store.migrate()
-    store.write([article(1, body="ferry strike").model_copy(update={"language": "en"}),
-                 article(2, body="Fährstreik, ferry").model_copy(update={"language": "de"})],
-                {(TOPIC, 0): 2}, datetime.now(UTC))
-    store.close()
-    monkeypatch.setenv("WIREFEED_DATABASE_URL", database_url)
-    capsys.readouterr()  # the set-up's log lines
-    assert main(["search", "ferry", "--language", "de"]) == 0
-    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
-    assert main(["export", "--language", "EN"]) == 0
-    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000001"]
-    with pytest.raises(SystemExit):
-        main(["export", "--language", "english"])
-    assert "two-letter ISO 639-1 code" in capsys.readouterr().err
-
-
-def test_search_and_export_filter_by_agency(database_url: str, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    store = SqlStore(Database(database_url))
-    store.migrate()
-    store.write([article(1, body="ferry strike").model_copy(update={"agency": "AP"}),
-                 article(2, body="ferry strike").model_copy(update={"agency": "Reuters"}), article(3, body="ferry")],
+    store.write([article(1, body="ferry strike").model_copy(update={"language": "en", "agency": "AP"}),
+                 article(2, body="Fährstreik, ferry").model_copy(update={"language": "de", "agency": "Reuters"}),
+                 article(3, body="ferry").model_copy(update={"language": "en"})],
                 {(TOPIC, 0): 3}, datetime.now(UTC))
     store.close()
     monkeypatch.setenv("WIREFEED_DATABASE_URL", database_url)
     capsys.readouterr()  # the set-up's log lines
-    assert main(["search", "ferry", "--agency", "reuters"]) == 0
-    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
-    assert main(["export", "--agency", "AP"]) == 0
-    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000001"]
+    for command, ids in [(["search", "ferry", "--language", "de"], ["article-000002"]),
+                         (["search", "ferry", "--agency", "reuters"], ["article-000002"]),
+                         (["search", "ferry", "--language", "en", "--agency", "Reuters"], [])]:
+        assert main(command) == 0
+        assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ids, command
+    for command, ids in [(["export", "--language", "EN"], ["article-000001", "article-000003"]),
+                         (["export", "--agency", "AP"], ["article-000001"])]:
+        assert main(command) == 0
+        assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ids, command
+    with pytest.raises(SystemExit):
+        main(["export", "--language", "english"])
+    assert "two-letter ISO 639-1 code" in capsys.readouterr().err
 
 
 def test_search_quietly_finds_nothing_for_syntax_only_input(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
