@@ -43,7 +43,7 @@ _ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")  # story and article ids
 _ARTICLE_PARAMS = frozenset({"q", "since", "until", "source", "language", "agency", "publishable", "limit", "after"})
 _LANGUAGE = re.compile(LANGUAGE_PATTERN)
 _AGENCY = re.compile(AGENCY_PATTERN)
-_STORIES_PARAMS = frozenset({"q", "since", "until", "publishable", "limit", "after"})
+_STORIES_PARAMS = frozenset({"q", "since", "until", "agency", "publishable", "limit", "after"})
 _SOURCES_PARAMS = frozenset({"limit", "after"})
 
 
@@ -86,7 +86,7 @@ class ReadApi:
         _known_parameters(request, _STORIES_PARAMS)
         limit = _limit(_single(request, "limit"))
         page = self.reader.story_page(query=_text(_single(request, "q")), since=_time(request, "since"),
-                                      until=_time(request, "until"),
+                                      until=_time(request, "until"), agency=_agency(_single(request, "agency")),
                                       publishable_at=_publishable_at(request), after=_after(_single(request, "after")),
                                       limit=limit)
         return Response.json({"stories": [story.as_json() for story in page.stories], "count": len(page.stories),

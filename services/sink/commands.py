@@ -52,6 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                          help="only stories of which some version or copy matches (full text, as for search)")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
+    stories.add_argument("--agency", help="only stories whose latest version is this agency's (Reuters, AP, AFP)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
@@ -115,7 +116,7 @@ def _stories(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         now = datetime.now(UTC)
-        for story in Reader(db).stories(query=args.query, since=args.since, until=args.until,
+        for story in Reader(db).stories(query=args.query, since=args.since, until=args.until, agency=args.agency,
                                         publishable_at=now if args.publishable else None, limit=args.limit):
             if args.json:
                 sys.stdout.write(json.dumps(story.as_json()) + "\n")

@@ -68,9 +68,7 @@ def _articles_operation() -> dict[str, Any]:
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("language", {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
                    "Only articles in this language (ISO 639-1, as the article's `language` field has it)"),
-            _query("agency", {"type": "string", "pattern": f"^{AGENCY_PATTERN}$"},
-                   "Only articles of this news agency, as the article's `agency` field names it (Reuters, AP, AFP, "
-                   "dpa, ...; any case)"),
+            _agency_parameter("articles", "article's"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _limit("articles"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
@@ -89,13 +87,20 @@ def _stories_operation() -> dict[str, Any]:
                    "Only stories whose latest version was published at or after this ISO 8601 time"),
             _query("until", {"type": "string", "format": "date-time"},
                    "Only stories whose latest version was published before this ISO 8601 time"),
+            _agency_parameter("stories", "latest version's"),
             _query("publishable", {"type": "boolean", "default": False},
                    "Only stories whose latest version one may publish now: not canceled (killed), not withheld, "
                    "out of embargo"),
             _limit("stories"),
             _query("after", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS},
-                   "The `next` value of the previous page's answer, with the same q, since and until"),
+                   "The `next` value of the previous page's answer, with the same q, since, until and agency"),
         ], ("Stories", "StoryList"), _LIST_ERRORS)
+
+
+def _agency_parameter(what: str, whose: str) -> dict[str, Any]:
+    return _query("agency", {"type": "string", "pattern": f"^{AGENCY_PATTERN}$"},
+                  f"Only {what} of this news agency, as the {whose} `agency` field names it (Reuters, AP, AFP, "
+                  "dpa, ...; any case)")
 
 
 def _sources_operation() -> dict[str, Any]:

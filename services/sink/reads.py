@@ -233,12 +233,12 @@ class Reader:
         return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
 
     def stories(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                publishable_at: datetime | None = None, limit: int | None = None,
+                agency: str | None = None, publishable_at: datetime | None = None, limit: int | None = None,
                 page_rows: int = PAGE_ROWS) -> Iterator[StorySummary]:
         """Stories whose latest version was published at or after ``since`` (and with ``query``, of which
-        some version or copy matches it), newest first, read in keyset pages (memory stays flat, no
-        transaction stays open)."""
-        filters = self._story_filters(query, since, until, publishable_at)
+        some version or copy matches it; with ``agency``, whose latest version is that agency's), newest
+        first, read in keyset pages (memory stays flat, no transaction stays open)."""
+        filters = self._story_filters(query, since, until, agency, publishable_at)
         if filters is None:
             return
         for row in keyset_rows(self.db, self._story_columns, "articles a", filters, key=_STORY_KEY, descending=True,
@@ -246,10 +246,10 @@ class Reader:
             yield _story_summary(row)
 
     def story_page(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                   publishable_at: datetime | None = None, after: ArticleKey | None = None,
+                   agency: str | None = None, publishable_at: datetime | None = None, after: ArticleKey | None = None,
                    limit: int = 50) -> StoryPage:
         """Up to ``limit`` stories newest first (by their latest version), starting after ``after``."""
-        filters = self._story_filters(query, since, until, publishable_at)
+        filters = self._story_filters(query, since, until, agency, publishable_at)
         if filters is None:
             return StoryPage([], None)
         rows, following = self._page(self._story_columns, "articles a", filters, _STORY_KEY, after=after, limit=limit)
@@ -268,7 +268,7 @@ class Reader:
         *_, published, article_id = rows[limit - 1]
         return rows[:limit], ArticleKey(_datetime(published), str(article_id))
 
-    def _story_filters(self, query: str | None, since: datetime | None, until: datetime | None,
+    def _story_filters(self, query: str | None, since: datetime | None, until: datetime | None, agency: str | None,
                        publishable_at: datetime | None) -> tuple[list[str], list[Any]] | None:
         """The conditions on a story's latest version; None when ``query`` has nothing to search for."""
         clauses, params = [_IS_LATEST], list[Any]()
@@ -285,6 +285,8 @@ class Reader:
         if until is not None:
             clauses.append("a.published_at < ?")
             params.append(until)
+        if agency is not None:
+            agency_filter(self.db.dialect, agency, clauses, params, table="a")
         if publishable_at is not None:
             clauses.append(RUNNABLE[self.db.dialect].format(t="a"))
             params.append(publishable_at)

@@ -312,15 +312,15 @@ def publishable_filter(dialect: str, at: datetime, clauses: list[str], params: l
 
 
 _AGENCY = {
-    "postgresql": "lower(payload->>'agency') = lower(?)",
-    "sqlite": "lower(json_extract(payload, '$.agency')) = lower(?)",
+    "postgresql": "lower({t}.payload->>'agency') = lower(?)",
+    "sqlite": "lower(json_extract({t}.payload, '$.agency')) = lower(?)",
 }
 
 
-def agency_filter(dialect: str, agency: str, clauses: list[str], params: list[Any]) -> None:
-    """Add the condition of an article of the ``articles`` table whose agency is ``agency`` (any case). Read
-    from the stored article, as the publishable filter reads its fields: no column or index of its own."""
-    clauses.append(_AGENCY[dialect])
+def agency_filter(dialect: str, agency: str, clauses: list[str], params: list[Any], table: str = "articles") -> None:
+    """Add the condition of an article (of ``table``, an ``articles`` row) whose agency is ``agency`` (any case).
+    Read from the stored article, as the publishable filter reads its fields: no column or index of its own."""
+    clauses.append(_AGENCY[dialect].format(t=table))
     params.append(agency)
 
 

@@ -86,17 +86,25 @@ def test_articles_can_be_filtered_by_language(store: SqlStore, client: httpx.Cli
         400, "language must be a two-letter ISO 639-1 code, such as en or de")
 
 
-def test_articles_can_be_filtered_by_agency(store: SqlStore, client: httpx.Client) -> None:
+def test_articles_and_stories_can_be_filtered_by_agency(store: SqlStore, client: httpx.Client) -> None:
     store.write([article(80, body="ferry strike, wire copy").model_copy(update={"agency": "Reuters"}),
-                 article(81, body="ferry strike, other wire").model_copy(update={"agency": "ANA-MPA"})],
-                {(TOPIC, 0): 65}, datetime.now(UTC))
-    for name, ids in [("reuters", ["article-000080"]), ("ANA-MPA", ["article-000081"]), ("AFP", [])]:
+                 article(81, body="ferry strike, other wire").model_copy(update={"agency": "ANA-MPA"}),
+                 # a story whose first version was Reuters' and whose latest names no agency
+                 article(82, story="r", body="ferry").model_copy(update={"agency": "Reuters"}),
+                 article(83, story="r", version=2, body="ferry, later")],
+                {(TOPIC, 0): 67}, datetime.now(UTC))
+    for name, ids in [("reuters", ["article-000082", "article-000080"]), ("ANA-MPA", ["article-000081"]),
+                      ("AFP", [])]:
         found = client.get("/articles", params={"agency": name}).json()["articles"]
         assert [a["id"] for a in found] == ids
     assert client.get("/articles", params={"agency": "Reuters", "q": "other"}).json()["articles"] == []
-    refused = client.get("/articles", params={"agency": "Reuters'; --"})
-    assert (refused.status_code, refused.json()["error"]) == (
-        400, "agency must be an agency's name as articles give it, such as Reuters, AP or AFP")
+    stories = client.get("/stories", params={"agency": "REUTERS"}).json()
+    _validator(client, "StoryList").validate(stories)
+    assert [s["story_id"] for s in stories["stories"]] == ["story-000080"]  # by the latest version's agency
+    for path in ("/articles", "/stories"):
+        refused = client.get(path, params={"agency": "Reuters'; --"})
+        assert (refused.status_code, refused.json()["error"]) == (
+            400, "agency must be an agency's name as articles give it, such as Reuters, AP or AFP")
 
 
 def test_articles_can_be_searched_and_filtered(client: httpx.Client) -> None:
@@ -268,8 +276,8 @@ def test_story_pages_follow_each_other_without_gaps_or_repeats(store: SqlStore, 
 def test_bad_story_list_input_is_a_400(client: httpx.Client) -> None:
     error = _validator(client, "Error")
     # Bad values of the parameters both lists take, and the articles list's own (the stories list has no
-    # source, language or agency).
-    for params in [*BAD_ARTICLE_PARAMS, {"source": "feed-a"}, {"language": "en"}, {"agency": "AP"}]:
+    # source or language).
+    for params in [*BAD_ARTICLE_PARAMS, {"source": "feed-a"}, {"language": "en"}]:
         response = client.get("/stories", params=params)
         assert response.status_code == 400, params
         error.validate(response.json())

@@ -52,8 +52,8 @@ def test_search_filters_by_time_and_source(stored: str, capsys: pytest.CaptureFi
     assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["article-000002"]
 
 
-def test_search_and_export_filter_by_language_and_agency(database_url: str, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_export_and_stories_filter_by_language_and_agency(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     store = SqlStore(Database(database_url))
     store.migrate()
     store.write([article(1, body="ferry strike").model_copy(update={"language": "en", "agency": "AP"}),
@@ -72,6 +72,8 @@ def test_search_and_export_filter_by_language_and_agency(database_url: str, monk
                          (["export", "--agency", "AP"], ["article-000001"])]:
         assert main(command) == 0
         assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ids, command
+    assert main(["stories", "--agency", "ap"]) == 0
+    assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ["story-000001"]
     with pytest.raises(SystemExit):
         main(["export", "--language", "english"])
     assert "two-letter ISO 639-1 code" in capsys.readouterr().err
