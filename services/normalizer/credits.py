@@ -177,13 +177,14 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     return names, agency
 
 
-def listed_people(text: str) -> list[str] | None:
+def listed_people(text: str) -> tuple[list[str], str | None] | None:
     """People in a list of names in full, as author and byline fields give them ("Scott Hanselman, Rob
     Caron", "ANTTI AUTIO, HETA HASSINEN", "Jane Doe; John Roe"), without the outlets among them or after
     them ("Alan Karben, NITF Network News Online", "Jane Doe, CNN", "Jane Doe | for The Guardian",
-    "Metaebene Personal Media - Tim Pritlove"). None unless one part is a person, the first part a person or
-    an outlet, and every other part a person or what stands after a byline (an outlet, a one-word name, a
-    date); "Smith, John" is a person written surname first, and stays for the caller to keep as given.
+    "Metaebene Personal Media - Tim Pritlove"), and the first agency among those ("AP, Jane Doe"). None
+    unless one part is a person, the first part a person or an outlet, and every other part a person or
+    what stands after a byline (an outlet, a one-word name, a date); "Smith, John" is a person written
+    surname first, and stays for the caller to keep as given.
 
     Only for fields: in running text "Jane Doe, Washington" is a byline with a place.
     """
@@ -191,14 +192,17 @@ def listed_people(text: str) -> list[str] | None:
     # Capitals among names written otherwise are an outlet's ("Jane Doe, USA TODAY").
     outlet_capitals = not all(part.isupper() for part in parts)
     people: list[str] = []
+    agency = None
     for number, part in enumerate(parts):
         if people and _NAME_SUFFIX.fullmatch(part):
             people[-1] = f"{people[-1]}, {part}"  # "Martin Luther King, Jr."
         elif " " in part and _NAME.fullmatch(part) and not _is_outlet(part, outlet_capitals):
             people.append(_name_case(part))
-        elif not (_is_outlet(part, outlet_capitals) or (number and _after_byline(part))):
+        elif _is_outlet(part, outlet_capitals) or (number and _after_byline(part)):
+            agency = agency or find_agency(part)
+        else:
             return None
-    return people if len(parts) > 1 and people else None
+    return (people, agency) if len(parts) > 1 and people else None
 
 
 def _is_outlet(part: str, outlet_capitals: bool) -> bool:
@@ -214,9 +218,9 @@ def _after_byline(part: str) -> bool:
 
 
 def parse_byline_field(text: str) -> tuple[list[str], str | None]:
-    """A wire format's byline field as (people, agency): a shape :func:`parse_byline` knows, an agency
-    ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), a list of people, else the field
-    as one name without its "By": the format's word, as given."""
+    """A wire format's byline field as (people, agency): a shape :func:`parse_byline` knows, a list of
+    people, an agency ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), else the field as
+    one name without its "By": the format's word, as given."""
     text = " ".join(text.split())
     parsed = parse_byline(text)
     if parsed is not None:
@@ -224,11 +228,14 @@ def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     text = _BY_WORD.sub("", text, count=1)
     if _DESK_SIGNATURE.fullmatch(text):
         return [], None  # desk initials ("gr/bp" in EFE's NITF): nobody by name, and not only AFP signs so
+    listed = listed_people(text)
+    if listed is not None:
+        return listed
     lead = text.split(",", 1)[0].strip()
     agency = canonical_agency(text) or canonical_agency(lead)
     if agency or is_non_person(text) or is_non_person(lead):
         return [], agency
-    return listed_people(text) or [text], None
+    return [text], None
 
 
 def _split_byline(text: str) -> tuple[str, str]:

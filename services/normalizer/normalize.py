@@ -231,10 +231,7 @@ def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:
         cleaned = clean_author(author)
         if cleaned is None or is_non_person(cleaned):
             continue
-        parsed = parse_byline(cleaned)
-        if parsed is None:
-            names.extend(listed_people(cleaned) or [cleaned])
-            continue
+        parsed = parse_byline(cleaned) or listed_people(cleaned) or ([cleaned], None)
         names.extend(parsed[0])
         agency = agency or parsed[1]
     return names, agency

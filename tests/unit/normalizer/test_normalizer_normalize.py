@@ -215,6 +215,11 @@ def test_an_author_field_listing_people_names_each(author: str, byline: list[str
     assert normalize(raw_item(authors=[author]), NOW).byline == byline
 
 
+def test_an_agency_among_an_author_field_s_people_is_the_agency() -> None:
+    article = normalize(raw_item(authors=["AP, Jane Doe"], content_html="<p>Body text long enough.</p>"), NOW)
+    assert (article.byline, article.agency) == (["Jane Doe"], "AP")
+
+
 def test_an_unparseable_structured_byline_is_kept_as_given() -> None:
     assert normalize(raw_item(byline="the metro desk team"), NOW).byline == ["the metro desk team"]
     assert normalize(raw_item(byline="AFP"), NOW).byline == []

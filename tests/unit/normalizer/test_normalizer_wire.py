@@ -373,7 +373,8 @@ def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
     ("Trond Husø, The Anti-Doping Database", (["Trond Husø"], None)),
     ("Geir Molnes / Faktisk.no", (["Geir Molnes"], None)),  # NTB's NewsML-G2: the outlet after a slash
     ("A3576/_Maurizio Gambarini", (["Maurizio Gambarini"], None)),  # AAP's ninjs: a photographer's staff code
-    ("AAP Image/Dan Himbrechts", (["Dan Himbrechts"], None)),  # an agency's picture service is no person
+    ("AAP Image/Dan Himbrechts", (["Dan Himbrechts"], "AAP")),  # an agency's picture service is no person
+    ("AP, Jane Doe", (["Jane Doe"], "AP")),  # the agency first: the person still named
     ("Jane Doe/Getty Images", (["Jane Doe"], None)),
 ])
 def test_a_formats_byline_field_is_read_or_kept_as_given(field: str, expected: object) -> None:
