@@ -46,17 +46,19 @@ class _Decompressor(Protocol):
 @dataclass(frozen=True)
 class _Compression:
     label: str
-    magic: bytes
+    magic: tuple[bytes, ...]  # what the file starts with
     suffix: str  # dropped from the file's name to name its one document
     decompressor: Callable[[], _Decompressor]
 
 
 _COMPRESSIONS = (
-    _Compression("gzip", b"\x1f\x8b", ".gz", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
-    _Compression("bzip2", b"BZh", ".bz2", bz2.BZ2Decompressor),
-    _Compression("xz", b"\xfd7zXZ\x00", ".xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ)),
-    # A frame that needs a window over zstd's default limit (128 MiB of memory) is refused, as zstd(1) refuses it.
-    _Compression("zstd", b"\x28\xb5\x2f\xfd", ".zst", zstd.ZstdDecompressor),
+    _Compression("gzip", (b"\x1f\x8b",), ".gz", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
+    _Compression("bzip2", (b"BZh",), ".bz2", bz2.BZ2Decompressor),
+    _Compression("xz", (b"\xfd7zXZ\x00",), ".xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ)),
+    # A frame, or a skippable frame (pzstd starts each frame with one); a frame that needs a window over
+    # zstd's default limit (128 MiB of memory) is refused, as zstd(1) refuses it.
+    _Compression("zstd", (b"\x28\xb5\x2f\xfd", *(bytes([0x50 + n]) + b"\x2a\x4d\x18" for n in range(16))), ".zst",
+                 zstd.ZstdDecompressor),
 )
 
 

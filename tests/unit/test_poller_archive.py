@@ -37,6 +37,14 @@ def zipped(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def pzstd(content: bytes) -> bytes:
+    """What pzstd writes: frames, each after a skippable frame that holds its size."""
+    half = len(content) // 2
+    frames = [zstd.compress(part) for part in (content[:half], content[half:])]
+    return b"".join(b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + len(frame).to_bytes(4, "little") + frame
+                    for frame in frames)
+
+
 def huge_window_zstd(content: bytes) -> bytes:
     compressor = zstd.ZstdCompressor(options={zstd.CompressionParameter.window_log: 30})
     return compressor.compress(content) + compressor.flush()
@@ -132,11 +140,12 @@ async def test_bzip2_xz_and_zstd_compress_a_tar_or_one_document(spool_dir: Path,
                                               "message.eml.zst"]
 
 
-@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress, zstd.compress],
-                         ids=["gzip", "bzip2", "xz", "zstd"])
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress, zstd.compress, pzstd],
+                         ids=["gzip", "bzip2", "xz", "zstd", "pzstd"])
 def test_streams_one_after_another_make_one_document(compress: Callable[[bytes], bytes]) -> None:
-    # pbzip2, lbzip2 and xz -T write a file as streams one after another, xz padded with zeros between; a
-    # writer that flushes as it goes writes gzip members so. gunzip, bunzip2 and unxz join them.
+    # pbzip2, lbzip2, xz -T and pzstd write a file as streams one after another, xz padded with zeros
+    # between, pzstd's frames each after a skippable frame; a writer that flushes as it goes writes gzip
+    # members so. gunzip, bunzip2, unxz and unzstd join them.
     story = (FIXTURES / EFE_NITF).read_bytes()
     half = len(story) // 2
     body = compress(story[:half]) + b"\0" * 4 + compress(story[half:])
