@@ -14,7 +14,6 @@ import io
 import lzma
 import sys
 import tarfile
-import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,9 +22,12 @@ from typing import Protocol
 from services.poller.spool import UnusableFileError, skipped_name
 
 if sys.version_info >= (3, 14):
+    import zipfile
+
     from compression import zstd
-else:  # the standard library's module, backported
+else:  # the standard library's modules of Python 3.14, backported: zstd, and zip members compressed with it
     from backports import zstd
+    from backports.zstd import zipfile
 
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000
@@ -187,7 +189,8 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: i
     try:
         with archive.open(info) as member:
             document = member.read(limit + 1)  # the declared size may lie: the bound holds whatever it says
-    except (RuntimeError, NotImplementedError, zlib.error) as error:  # encrypted; a method zipfile lacks
+    except (RuntimeError, NotImplementedError, zlib.error, zstd.ZstdError, lzma.LZMAError, OSError) as error:
+        # encrypted; a method zipfile lacks; a member its own decompressor refuses (bz2 raises OSError)
         raise ArchiveError(f"{name}: cannot read {info.filename}: {error}") from error
     if len(document) > limit:
         raise ArchiveError(f"{name}: {info.filename} is larger than {limit} bytes (WIREFEED_MAX_BODY_BYTES)")

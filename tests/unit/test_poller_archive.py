@@ -8,7 +8,6 @@ import gzip
 import io
 import lzma
 import tarfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from services.cli import main as cli
 from services.poller import archive
-from services.poller.archive import zstd
+from services.poller.archive import zipfile, zstd
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
@@ -29,9 +28,9 @@ TITLES = {EFE_NITF: "Honduran president announces Cabinet changes",
           REUTERS_G2: "Confident Assad launches new term in stronger position"}
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
+def zipped(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+    with zipfile.ZipFile(buffer, "w", method) as bundle:
         for name, content in members.items():
             bundle.writestr(name, content)
     return buffer.getvalue()
@@ -126,6 +125,16 @@ async def test_each_document_of_a_tar_plain_or_gzipped_is_published(spool_dir: P
     assert not list(tmp_path.rglob("escaped.xml"))
 
 
+async def test_zip_members_compressed_with_zstd_bzip2_or_xz_are_read(spool_dir: Path, store: PollerStore) -> None:
+    deliver(spool_dir, "zstd.zip", zipped(corpus(EFE_NITF), zipfile.ZIP_ZSTANDARD))  # 7-Zip, WinZip: method 93
+    deliver(spool_dir, "bzip2.zip", zipped(corpus(AFP_NEWSML1), zipfile.ZIP_BZIP2))
+    deliver(spool_dir, "xz.zip", zipped(corpus(REUTERS_G2), zipfile.ZIP_LZMA))
+    published = Published()
+    assert await poll_with(spool_dir, store, published) == "ok"
+    assert sorted(item.title or "" for item in published) == sorted(TITLES.values())
+    assert names(spool_dir / "processed") == ["bzip2.zip", "xz.zip", "zstd.zip"]
+
+
 async def test_bzip2_xz_and_zstd_compress_a_tar_or_one_document(spool_dir: Path, store: PollerStore) -> None:
     deliver(spool_dir, "batch.tar.xz", lzma.compress(tarred(corpus(EFE_NITF))))
     deliver(spool_dir, "batch.tar.zst", zstd.compress(tarred(corpus(AFP_NEWSML1))))
@@ -205,6 +214,7 @@ async def test_a_member_that_is_no_document_fails_the_whole_archive(
     (huge_window_zstd(b"<x>story</x>"), "Frame requires too much memory"),  # a 1 GiB window: zstd(1) refuses it
     (b"PK\x03\x04 and then nothing a zip holds", "not a readable zip file"),
     (zipped({"batch/": b""}), "a zip file with no documents in it"),
+    (zipped({"bomb.xml": b"<x>" + b"0" * 2_000_000 + b"</x>"}, zipfile.ZIP_ZSTANDARD), "bomb.xml is larger than"),
 ])
 async def test_bombs_and_broken_archives_are_set_aside_with_the_reason(spool_dir: Path, store: PollerStore,
                                                                       content: bytes, reason: str) -> None:
