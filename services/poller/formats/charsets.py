@@ -66,13 +66,8 @@ def as_utf8_if_legacy(body: bytes, content_type: str | None) -> bytes:
     else:
         return body
     encoding = _non_latin_encoding(body) if has_high_byte_run(body) else None
-    encoding = encoding or _legacy_latin_encoding(body)
-    if encoding is None:
-        return body
-    try:
-        return body.decode(encoding).encode("utf-8")
-    except (UnicodeDecodeError, LookupError):  # the sample was not the whole story
-        return body
+    text = _decoded(body, encoding) if encoding else _legacy_latin_text(body)
+    return text.encode("utf-8") if text is not None else body
 
 
 def _non_latin_encoding(body: bytes) -> str | None:
@@ -80,9 +75,9 @@ def _non_latin_encoding(body: bytes) -> str | None:
     return best.encoding if best is not None and _mostly_non_latin(str(best)) else None
 
 
-def _legacy_latin_encoding(body: bytes) -> str | None:
-    """The legacy Latin encoding whose reading of the body CLD2 scores highest, and higher than windows-1252's,
-    in a language written in it; one that cannot decode the whole body is passed over."""
+def _legacy_latin_text(body: bytes) -> str | None:
+    """The body read in the legacy Latin encoding whose reading CLD2 scores highest, and higher than
+    windows-1252's, in a language written in it; one that cannot decode the whole body is passed over."""
     first_high = _HIGH_BYTE.search(body)
     start = max(0, first_high.start() - LANGUAGE_SAMPLE_BYTES // 4) if first_high else 0
     sample = body[start:start + LANGUAGE_SAMPLE_BYTES]
@@ -93,18 +88,19 @@ def _legacy_latin_encoding(body: bytes) -> str | None:
     best = None
     for encoding in candidates:
         reading, score = _cld2(sample.decode(encoding, "replace"))
-        written_so = encoding in LEGACY_LATIN_ENCODINGS.get(reading or "", ())
-        if written_so and score > best_score and _decodes(body, encoding):
-            best, best_score = encoding, score
+        if score > best_score and encoding in LEGACY_LATIN_ENCODINGS.get(reading or "", ()):
+            text = _decoded(body, encoding)
+            if text is not None:
+                best, best_score = text, score
     return best
 
 
-def _decodes(body: bytes, encoding: str) -> bool:
+def _decoded(body: bytes, encoding: str) -> str | None:
+    """The whole body in ``encoding``; None when it cannot be (a detector's sample was not the whole story)."""
     try:
-        body.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
+        return body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
 
 
 def _cld2(text: str) -> tuple[str | None, float]:
