@@ -194,11 +194,12 @@ def listed_people(text: str) -> tuple[list[str], str | None] | None:
     people: list[str] = []
     agency = None
     for number, part in enumerate(parts):
+        outlet = _is_outlet(part, outlet_capitals)
         if people and _NAME_SUFFIX.fullmatch(part):
             people[-1] = f"{people[-1]}, {part}"  # "Martin Luther King, Jr."
-        elif " " in part and _NAME.fullmatch(part) and not _is_outlet(part, outlet_capitals):
+        elif not outlet and " " in part and _NAME.fullmatch(part):
             people.append(_name_case(part))
-        elif _is_outlet(part, outlet_capitals) or (number and _after_byline(part)):
+        elif outlet or (number and _after_byline(part)):
             agency = agency or find_agency(part)
         else:
             return None
