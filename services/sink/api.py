@@ -239,7 +239,7 @@ def _language(value: str | None) -> str | None:
 
 def _agency(value: str | None) -> str | None:
     if value is not None and not _AGENCY.fullmatch(value):
-        raise ApiError(400, "agency must be an agency's name as articles give it, such as Reuters, AP or AFP")
+        raise ApiError(400, "agency must be a news agency's name, such as Reuters, AP or Associated Press")
     return value
 
 

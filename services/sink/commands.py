@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 #: The CLI may ask for more than the HTTP API's 500, but not for an unbounded result by accident.
 MAX_SEARCH_LIMIT = 10_000
+_AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--source", help="only this feed id")
     export.add_argument("--story", help="only this story id")
     export.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
-    export.add_argument("--agency", help="only articles of this news agency, as articles name it (Reuters, AP, AFP)")
+    export.add_argument("--agency", help=_AGENCY_HELP)
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     export.set_defaults(handler=_export)
@@ -40,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     search.add_argument("--source", help="only this feed id")
     search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
-    search.add_argument("--agency", help="only articles of this news agency, as articles name it (Reuters, AP, AFP)")
+    search.add_argument("--agency", help=_AGENCY_HELP)
     search.add_argument("--limit", type=_limit, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--publishable", action="store_true",
@@ -52,7 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                          help="only stories of which some version or copy matches (full text, as for search)")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
-    stories.add_argument("--agency", help="only stories whose latest version is this agency's (Reuters, AP, AFP)")
+    stories.add_argument("--agency", help="only stories whose latest version is this agency's (as for export)")
     stories.add_argument("--limit", type=_limit, help="at most N stories")
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")

@@ -99,8 +99,8 @@ def _stories_operation() -> dict[str, Any]:
 
 def _agency_parameter(what: str, whose: str) -> dict[str, Any]:
     return _query("agency", {"type": "string", "pattern": f"^{AGENCY_PATTERN}$"},
-                  f"Only {what} of this news agency, as the {whose} `agency` field names it (Reuters, AP, AFP, "
-                  "dpa, ...; any case)")
+                  f"Only {what} of this news agency: the {whose} `agency` field (Reuters, AP, AFP, dpa, ...), or "
+                  "another name of it (Associated Press); any case")
 
 
 def _sources_operation() -> dict[str, Any]:

@@ -23,6 +23,7 @@ import psycopg
 
 from schemas import Article
 from services.core.db import Database, Tx, connect_once
+from services.normalizer.agencies import canonical_agency  # the names articles give agencies are its
 
 OffsetKey = tuple[str, int]
 
@@ -318,10 +319,18 @@ _AGENCY = {
 
 
 def agency_filter(dialect: str, agency: str, clauses: list[str], params: list[Any], table: str = "articles") -> None:
-    """Add the condition of an article (of ``table``, an ``articles`` row) whose agency is ``agency`` (any case).
+    """Add the condition of an article (of ``table``, an ``articles`` row) whose agency is ``agency``: any case,
+    and any name the normalizer knows it by ("Associated Press" finds AP's copy, which articles name "AP").
     Read from the stored article, as the publishable filter reads its fields: no column or index of its own."""
     clauses.append(_AGENCY[dialect].format(t=table))
-    params.append(agency)
+    params.append(_agency_name(agency))
+
+
+def _agency_name(asked: str) -> str:
+    """The name articles give the agency ``asked`` names. Acronyms are matched in any case here ("ria" is RIA
+    Novosti): the normalizer matches them as written so as not to take a person called Ana for an agency,
+    but whoever asks for an agency means one."""
+    return canonical_agency(asked) or canonical_agency(asked.upper()) or asked
 
 
 def article_filters(since: datetime | None, feed_id: str | None, story_id: str | None,

@@ -69,7 +69,8 @@ def test_search_export_and_stories_filter_by_language_and_agency(database_url: s
         assert main(command) == 0
         assert [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()] == ids, command
     for command, ids in [(["export", "--language", "EN"], ["article-000001", "article-000003"]),
-                         (["export", "--agency", "AP"], ["article-000001"])]:
+                         (["export", "--agency", "AP"], ["article-000001"]),
+                         (["export", "--agency", "the Associated Press"], ["article-000001"])]:
         assert main(command) == 0
         assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ids, command
     assert main(["stories", "--agency", "ap"]) == 0
