@@ -85,6 +85,14 @@ def canonical_agency(text: str | None) -> str | None:
     return _BY_ACRONYM.get(core) or _BY_NAME.get(core.casefold())
 
 
+def dateline_agency(written: str | None) -> str | None:
+    """The agency a dateline's brackets name: "Reuters", "The Associated Press" (AP); of "tca/dpa" (a
+    partner's story dpa sent) or "dpa/lnw" (dpa's regional service) the first part that is an agency."""
+    if not written:
+        return None
+    return canonical_agency(written) or next(filter(None, map(canonical_agency, written.split("/"))), None)
+
+
 def find_agency(text: str) -> str | None:
     """The first agency named anywhere in ``text`` ("AP White House correspondent" -> AP)."""
     match = _ANY_NAME.search(text)

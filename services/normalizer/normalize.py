@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from schemas import Article, Dateline, PubStatus, RawItem, Source
-from services.normalizer.agencies import canonical_agency, clean_author, find_agency, is_non_person
+from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
 from services.normalizer.clean import html_to_text, parse_body
@@ -250,7 +250,7 @@ def _credits(structured: dict[str, list[str]], text: dict[str, list[str]]) -> di
 def _dateline(raw: RawItem, wire: WireText) -> Dateline:
     place, agency = parse_structured_dateline(raw.dateline) if raw.dateline else (None, None)
     agency = agency or wire.dateline_agency
-    return Dateline(place=place or wire.place, agency=canonical_agency(agency) or agency)
+    return Dateline(place=place or wire.place, agency=dateline_agency(agency) or agency)
 
 
 def _counted(version: int | None) -> int | None:

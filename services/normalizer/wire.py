@@ -9,7 +9,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
-from services.normalizer.agencies import canonical_agency
+from services.normalizer.agencies import canonical_agency, dateline_agency
 from services.normalizer.credits import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
@@ -53,6 +53,9 @@ _DATELINE = re.compile(
     rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*|{_DATE_TEXT}\s*)?"
     rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)\.?\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
 )
+# ANSA names itself first: "(ANSA) - ROMA, 1 LUG - ", "(ANSA) - Rome, October 11 - ". A place there needs
+# the date after it, or the story's first words would be taken for one.
+_PLACE_AFTER_AGENCY = re.compile(rf"(?P<place>{_PLACE}),\s*{_DATE_TEXT}\s*{_DASH}+\s*")
 # An outlet's own dateline has no agency: "BAGHDAD —". Only all-caps places, to stay clear of prose.
 _BARE_DATELINE = re.compile(rf"(?P<place>[{_UP}]{{2}}[{_UP}.'’\-]*(?: [{_UP}][{_UP}.'’\-]*){{0,3}})"
                             rf"(?:,\s*(?P<qual>[^()\n—–]{{1,30}}?))?\s+{_DASH}+\s+")
@@ -127,7 +130,7 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
         place, agency = parse_dateline(text)
         if place or agency:
             found.place, found.dateline_agency = place, agency
-            found.agency = canonical_agency(agency) or agency
+            found.agency = dateline_agency(agency) or agency
             break
         looked += 1
         if looked == 2:  # a standfirst may precede the dateline, the body's second paragraph may not
@@ -183,11 +186,16 @@ def parse_dateline(text: str) -> tuple[str | None, str | None]:
     if match:
         place, agency = match.group("place"), (match.group("agency") or match.group("slashed")).strip()
         # "(tca/dpa)": a partner's story sent by an agency; one known agency in it makes it a dateline.
-        known = canonical_agency(agency) or next(filter(None, map(canonical_agency, agency.split("/"))), None)
-        if (place is None or place != place.upper()) and known is None:
+        if (place is None or place != place.upper()) and dateline_agency(agency) is None:
             return None, None  # "The United Nations (UN) - ..." is prose, not a dateline
+        if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
+            place = after.group("place")
         return _with_qualifier(place, match.group("qual")), agency
     match = _BARE_DATELINE.match(text)
+    if match and canonical_agency(match.group("place")) and not match.group("qual"):
+        # "ANSA - ROMA, 01 LUG -", "REUTERS - ...": the agency, not a place
+        after = _PLACE_AFTER_AGENCY.match(text, match.end())
+        return (after.group("place") if after else None), match.group("place")
     if match:
         qualifier, agency = _trailing_agency(match.group("qual") or "")
         return _with_qualifier(match.group("place"), qualifier), agency

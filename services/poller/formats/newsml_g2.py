@@ -73,7 +73,7 @@ def _item(element: etree._Element, ctx: FeedContext) -> RawItem:
         "embargoed_until_raw": text(child(meta, "embargoed")),
         "urgency": integer(text(child(content_meta, "urgency"))),
         "byline": _joined(children(content_meta, "by")),
-        "dateline": text(child(content_meta, "dateline")) or text(child(content_meta, "located", "name")),
+        "dateline": text(child(content_meta, "dateline")) or _located(child(content_meta, "located")),
         "slugline": text(child(content_meta, "slugline")),
         "providers": _providers(element, meta, content_meta),
         **_people(content_meta),
@@ -82,6 +82,12 @@ def _item(element: etree._Element, ctx: FeedContext) -> RawItem:
     }
     fields.update(content_fields(element, fields))
     return make_raw_item(ctx, FeedFormat.NEWSML_G2, None, original=fragment(element), **fields)
+
+
+def _located(located: etree._Element | None) -> str | None:
+    """Where the content was created: its name, or the ``literal`` G2 allows in place of a concept
+    (ANSA's ``<located type="cptype:city" literal="Rome"/>``)."""
+    return text(child(located, "name")) or attr(located, "literal")
 
 
 def _people(content_meta: etree._Element | None) -> dict[str, Any]:

@@ -93,6 +93,18 @@ def test_creators_and_contributors_in_a_credit_role_are_credits(parse: Parse) ->
     assert item.credits == {"photos": ["Pat Photo"], "editing": ["Ed Itor"], "translation": ["Tra Ns"]}
 
 
+@pytest.mark.parametrize(("located", "dateline"), [
+    ('<located qcode="geo:1"><name>Geneva</name></located>', "Geneva"),
+    ('<located type="cptype:city" literal="Rome"/>', "Rome"),  # ANSA's: a literal in place of a concept
+    ('<located qcode="geo:1"/>', None),
+])
+def test_without_a_dateline_the_place_is_where_it_was_located(located: str, dateline: str | None,
+                                                              parse: Parse) -> None:
+    body = _item().replace("<dateline>GENEVA, May 1</dateline>", "")
+    body = body.replace('<located qcode="geo:1"><name>Geneva</name></located>', located)
+    assert parse(body).items[0].dateline == dateline
+
+
 @pytest.mark.parametrize(("qcode", "status"), [
     ("stat:usable", PubStatus.USABLE), ("stat:withheld", PubStatus.WITHHELD),
     ("stat:canceled", PubStatus.CANCELED), ("stat:something-else", None),

@@ -49,6 +49,11 @@ from tests.helpers import corpus_items
     ("Nova York, 24 set (EFE).- O índice Dow Jones", "Nova York", "EFE"),  # EFE's ".-"
     ("Tegucigalpa, Jan 2 (EFE).- Test body.", "Tegucigalpa", "EFE"),
     ("San Diego (tca/dpa) - History says", "San Diego", "tca/dpa"),  # a partner's story on dpa's wire
+    # ANSA names itself first, the place and date after it
+    ("(ANSA) - Rome, October 11 - Italian Foreign Minister", "Rome", "ANSA"),
+    ("(ANSA) - ROMA, 1 LUG - Il governo", "ROMA", "ANSA"),
+    ("(Reuters) - Oil prices fell, Jan 5 - a note", None, "Reuters"),  # no place: the story's first words
+    ("REUTERS - The company said", None, "REUTERS"),  # an agency, not a place
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -80,6 +85,7 @@ def test_prose_is_not_a_dateline(text: str) -> None:
     ("SYDNEY March 22 AAP -", ("SYDNEY", "AAP")),  # AAP writes no comma before the date
     ("Strasbourg, 10 juil 2024 (AFP)", ("Strasbourg", "AFP")),
     ("Marseille 13e", ("Marseille 13e", None)),
+    ("ANSA - ROMA, 01 LUG -", ("ROMA", "ANSA")),  # ANSA's NewsML-G2, the agency first
 ])
 def test_structured_datelines(raw: str, expected: tuple[str | None, str | None]) -> None:
     assert parse_structured_dateline(raw) == expected
@@ -324,6 +330,8 @@ def test_a_dateline_deep_in_the_story_is_not_the_dateline() -> None:
     # the dateline field holds a time of filing; the place comes from the text
     ("tag_reuters.com_2014_newsml_KBN0FL0NN_version_5", "DAMASCUS", "Reuters"),
     ("ana1.xml", None, None),  # the dateline field holds "4/4/2018" and the text has none
+    ("ansa-newsmlg2-text.xml", "Rome", "ANSA"),  # "(ANSA) - Rome, October 11 -"
+    ("dpa_two_by_line.txt", "San Diego", "dpa"),  # "San Diego (tca/dpa) -": dpa sent a partner's story
 ])
 def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agency: str | None) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
