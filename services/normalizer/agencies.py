@@ -47,6 +47,37 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "PAP": (("polish press agency",), ("PAP",)),
     "Europa Press": (("europa press",), ()),
     "CNA": (("central news agency",), ("CNA",)),
+    # Europe's national agencies beyond the big ones, and others wire desks take copy from. A name that is
+    # also a word or a person's (MAP, AA, Petra, Mehr; Leta, Hina; Dow Jones, WSJ's publisher) or another
+    # wire's code (AAP heads copy "SDA") is left out, or kept only as its acronym in capitals.
+    "AGI": (("agenzia giornalistica italia",), ("AGI",)),
+    "Adnkronos": (("adnkronos",), ()),
+    "LaPresse": (("lapresse",), ()),
+    "Keystone-SDA": (("keystone-sda", "keystone-ats", "schweizerische depeschenagentur"), ()),
+    "KNA": (("katholische nachrichten-agentur",), ()),
+    "epd": (("evangelischer pressedienst",), ("epd",)),
+    "MTI": (("magyar távirati iroda", "hungarian news agency"), ("MTI",)),
+    "BTA": (("bulgarian news agency",), ("BTA",)),
+    "HINA": (("croatian news agency",), ("HINA",)),
+    "STA": (("slovenian press agency",), ("STA",)),
+    "TASR": (("news agency of the slovak republic",), ("TASR",)),
+    "Agerpres": (("agerpres",), ()),
+    "Tanjug": (("tanjug",), ()),
+    "LETA": ((), ("LETA",)),
+    "ELTA": ((), ("ELTA",)),
+    "BNS": (("baltic news service",), ("BNS",)),
+    "Ukrinform": (("ukrinform",), ()),
+    "UNIAN": (("unian",), ("UNIAN",)),
+    "ANI": (("asian news international",), ("ANI",)),
+    "PNA": (("philippine news agency",), ("PNA",)),
+    "VNA": (("vietnam news agency",), ("VNA",)),
+    "SANA": (("syrian arab news agency",), ("SANA",)),
+    "WAM": (("emirates news agency",), ("WAM",)),
+    "QNA": (("qatar news agency",), ("QNA",)),
+    "Prensa Latina": (("prensa latina",), ()),
+    "Notimex": (("notimex",), ()),
+    "Agência Brasil": (("agência brasil", "agencia brasil"), ()),
+    "Dow Jones": (("dow jones newswires",), ()),
 }
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}

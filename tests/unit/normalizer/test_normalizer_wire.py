@@ -54,6 +54,8 @@ from tests.helpers import corpus_items
     ("(ANSA) - ROMA, 1 LUG - Il governo", "ROMA", "ANSA"),
     ("(Reuters) - Oil prices fell, Jan 5 - a note", None, "Reuters"),  # no place: the story's first words
     ("REUTERS - The company said", None, "REUTERS"),  # an agency, not a place
+    ("Budapest (MTI) - A kormány", "Budapest", "MTI"),  # a place in lower case needs an agency known
+    ("Kyiv (Ukrinform) - The", "Kyiv", "Ukrinform"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -218,6 +220,9 @@ def test_names_after_a_located_name_are_places_only_at_the_end() -> None:
     ("PA Media", "PA"), ("AAP", "AAP"), ("ANA-MPA", "ANA"), ("Yonhap News Agency", "Yonhap"),
     ("By Reuters Staff", "Reuters"), ("AP Newsroom", "AP"),
     ("Ana", None), ("ap", None), ("Reuters Breakingviews", "Reuters"), ("Daily Ledger", None),
+    ("MTI", "MTI"), ("Hungarian News Agency", "MTI"), ("Keystone-ATS", "Keystone-SDA"), ("SDA", None),
+    ("Syrian Arab News Agency", "SANA"), ("Dow Jones Newswires", "Dow Jones"), ("Agência Brasil", "Agência Brasil"),
+    ("LETA", "LETA"), ("Leta", None), ("Hina", None), ("Petra", None), ("Dow Jones", None),
 ])
 def test_agencies_by_all_their_names(name: str, agency: str | None) -> None:
     assert canonical_agency(name) == agency
@@ -227,6 +232,7 @@ def test_agencies_named_inside_text() -> None:
     assert find_agency("AP White House Correspondent") == "AP"
     assert find_agency("for the Associated Press") == "AP"
     assert find_agency("a staff writer") is None
+    assert find_agency("Leta Hong Fincher") is None  # a name, not Latvia's LETA
 
 
 def test_author_fields_lose_email_addresses() -> None:
