@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--agency", help=_AGENCY_HELP)
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
+    _add_timeout(export)
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
@@ -47,6 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     search.add_argument("--json", action="store_true", help="one article as JSON per line instead of a summary")
+    _add_timeout(search)
     search.set_defaults(handler=_search)
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
     stories.add_argument("--query", metavar="QUERY",
@@ -58,13 +60,16 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
     stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
+    _add_timeout(stories)
     stories.set_defaults(handler=_stories)
     story = commands.add_parser("story", help="one story: every version and every outlet's copy, oldest first")
     story.add_argument("story_id")
     story.add_argument("--json", action="store_true", help="the story as JSON (as GET /stories/{id} gives it)")
+    _add_timeout(story)
     story.set_defaults(handler=_story)
     sources = commands.add_parser("sources", help="feeds that stored articles: how many, first and last stored")
     sources.add_argument("--json", action="store_true", help="one source as JSON per line (as GET /sources lists it)")
+    _add_timeout(sources)
     sources.set_defaults(handler=_sources)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
     purge.add_argument("--older-than-days", type=float, required=True)
@@ -88,7 +93,7 @@ def _export(args: argparse.Namespace) -> int:
                                            publishable_at=publishable_at):
             sys.stdout.write(article.model_dump_json() + "\n")
 
-    return _with_database(run)
+    return _with_database(run, timeout=args.timeout)
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -107,7 +112,7 @@ def _search(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"{article['published_at']}\t{article['feed_id']}\t{_one_line(article['title'])}"
                                  f"\t{article['id']}\n")
 
-    return _with_database(run)
+    return _with_database(run, timeout=args.timeout)
 
 
 def _stories(args: argparse.Namespace) -> int:
@@ -126,7 +131,7 @@ def _stories(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}"
                              f"\t{story.status(now)}\n")
 
-    return _with_database(run)
+    return _with_database(run, timeout=args.timeout)
 
 
 def _story(args: argparse.Namespace) -> int:
@@ -141,7 +146,7 @@ def _story(args: argparse.Namespace) -> int:
         else:
             _print_story(story, as_json=args.json)
 
-    status = _with_database(run)
+    status = _with_database(run, timeout=args.timeout)
     if missing:
         print(f"wirefeed: no story {args.story_id}", file=sys.stderr)
         return 1
@@ -177,7 +182,7 @@ def _sources(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{source.feed_id}\t{_one_line(source.name or '')}\t{articles}"
                              f"\t{line['first_stored_at']}\t{line['last_stored_at']}\t{source.url or ''}\n")
 
-    return _with_database(run)
+    return _with_database(run, timeout=args.timeout)
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -186,18 +191,37 @@ def _purge(args: argparse.Namespace) -> int:
     return _with_database(lambda db: purge_with_progress(db, args.older_than_days, args.batch), read_only=False)
 
 
-def _with_database(run: Callable[[Database], None], *, read_only: bool = True) -> int:
+def _with_database(run: Callable[[Database], None], *, read_only: bool = True, timeout: float = 0.0) -> int:
+    from dataclasses import replace
+
     from services.core.config import CommonSettings
     from services.core.db import run_command
 
     settings = CommonSettings()
+    session = replace(settings.database_session, statement_timeout=timeout)
     return run_command(settings.database_url.get_secret_value(), run, creator="the sink", read_only=read_only,
-                       session=settings.database_session)
+                       session=session)
+
+
+def _add_timeout(command: argparse.ArgumentParser) -> None:
+    # A script or cron job reading the store should fail rather than hang on a query that reads it all.
+    command.add_argument("--timeout", type=_seconds, default=0.0, metavar="SECONDS",
+                         help="cancel a query running longer (each page of an export is one); default: no limit")
 
 
 def _one_line(text: str) -> str:
     # A title with a tab or newline would break the one-line-per-result output.
     return " ".join(text.split())
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    return seconds
 
 
 def _limit(text: str) -> int:

@@ -249,6 +249,26 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(monkeypatch:
     assert time.monotonic() - started < 8  # said at once, not after the pool's 10-second wait
 
 
+def test_a_read_past_its_timeout_is_cancelled_and_says_so(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqlStore(Database(database_url))
+    store.migrate()
+    store.write([article(n, body=f"market report {n} on shares and bonds") for n in range(100, 3100)],
+                {(TOPIC, 0): 3000}, datetime.now(UTC))
+    store.close()
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", database_url)
+    # reads of every row, each longer than a millisecond: a search, an export filtered on the stored JSON
+    for command, lines in [(["search", "report", "--limit", "1000"], 1000), (["export", "--agency", "UPI"], 0),
+                           (["stories", "--query", "report"], 3000)]:
+        assert main([*command, "--timeout", "0.001"]) == 1
+        assert capsys.readouterr().err == "wirefeed: the query ran past its 0.001 s and was cancelled\n"
+        assert main([*command, "--timeout", "60"]) == 0  # the same read, given time, is answered
+        assert len(capsys.readouterr().out.splitlines()) == lines
+    for bad in ("0", "-1", "nan", "soon"):
+        with pytest.raises(SystemExit):
+            main(["export", "--timeout", bad])
+
+
 def test_the_read_commands_cannot_write(stored: str) -> None:
     reader = Database(stored, read_only=True)
     refused = (sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
