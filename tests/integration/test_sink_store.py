@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -121,6 +122,37 @@ def test_migration_0003_can_be_applied_again(store: SqlStore) -> None:
         tx.execute("DELETE FROM schema_migrations WHERE component = 'sink' AND version = 3")
     assert store.db.migrate("sink", "services.sink") == [3]
     assert [a["id"] for a in Reader(store.db).articles(query="harbour")] == ["article-000001"]
+
+
+def test_every_read_filtered_by_agency_can_use_the_agency_index(store: SqlStore,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rare agency's page must not read every article's JSON back to its first match: the SQL each read
+    path writes can be answered from the agency index (PostgreSQL is asked to avoid a full scan, which it
+    would rightly choose for a table this small; an index whose expression differs from the filter's
+    cannot be used at all)."""
+    store.write([article(n, body="harbour").model_copy(update={"agency": "UPI" if n % 2 else None})
+                 for n in range(1, 41)], {(TOPIC, 0): 40}, datetime.now(UTC))
+    issued: list[tuple[str, tuple[Any, ...]]] = []
+    query = store.db.query
+    monkeypatch.setattr(store.db, "query", lambda sql, params=(): issued.append((sql, params)) or query(sql, params))
+    reader = Reader(store.db)
+    reads = {"export": len(list(store.export(agency="United Press International"))),
+             "articles": len(reader.page(agency="upi", limit=5).articles),
+             "stories": len(reader.story_page(agency="UPI", limit=5).stories)}
+    assert reads == {"export": 20, "articles": 5, "stories": 5}
+    assert len(issued) == 3
+    monkeypatch.undo()
+    # the agency looked up in the index, not the index read whole
+    searched = {"postgresql": "articles_agency on articles", "sqlite": "USING INDEX articles_agency (<expr>=?"}
+    for sql, params in issued:
+        with store.db.transaction() as tx:
+            if tx.dialect == "postgresql":
+                tx.execute("SET LOCAL enable_seqscan = off")
+                plan = " ".join(row[0] for row in tx.execute(f"EXPLAIN {sql}", params).fetchall())
+                assert "Index Cond: (lower((payload ->> 'agency'::text)) = 'upi'::text)" in plan, plan
+            else:
+                plan = " ".join(str(row[-1]) for row in tx.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
+        assert searched[tx.dialect] in plan, (sql, plan)
 
 
 def test_migration_0002_backfills_sources_from_stored_articles(store: SqlStore) -> None:
