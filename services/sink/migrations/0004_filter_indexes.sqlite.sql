@@ -5,3 +5,6 @@
 CREATE INDEX IF NOT EXISTS articles_agency
   ON articles (lower(json_extract(payload, '$.agency')), published_at, article_id)
   WHERE lower(json_extract(payload, '$.agency')) IS NOT NULL;
+-- One language's articles (`--language`, `?language=`) the same way: every article has a language, so
+-- this one holds them all (about 70 bytes each; writing measured no slower).
+CREATE INDEX IF NOT EXISTS articles_language ON articles (language, published_at, article_id);
