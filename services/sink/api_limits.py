@@ -7,5 +7,8 @@ MAX_CURSOR_CHARS = 1000
 STORY_MAX_ARTICLES = 1000
 #: A language filter's value: a two-letter ISO 639-1 code, as the normalizer stores an article's language.
 LANGUAGE_PATTERN = "[A-Za-z]{2}"
-#: An agency filter's value: a name as articles give it (Reuters, AP, AFP, dpa, ANSA, Kyodo, ANA-MPA, ...).
-AGENCY_PATTERN = "[A-Za-z][A-Za-z0-9 .&-]{0,49}"
+#: An agency filter's value: any name of an agency (Reuters, AP, Associated Press, ANA-MPA, Agência Brasil,
+#: ČTK). Letters are spelled out as ranges (Latin, with its accents) rather than ``\w``: the OpenAPI document
+#: gives the same pattern to clients whose regular expressions read ``\w`` as ASCII only.
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+AGENCY_PATTERN = f"[{_LETTER}][{_LETTER}0-9 .&-]{{0,49}}"
