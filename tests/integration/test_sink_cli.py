@@ -253,13 +253,14 @@ def test_a_read_past_its_timeout_is_cancelled_and_says_so(database_url: str, mon
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     store = SqlStore(Database(database_url))
     store.migrate()
-    store.write([article(n, body=f"market report {n} on shares and bonds") for n in range(100, 3100)],
-                {(TOPIC, 0): 3000}, datetime.now(UTC))
+    store.write([article(n, body=f"market report {n} on shares and bonds. " * 100) for n in range(100, 2100)],
+                {(TOPIC, 0): 2000}, datetime.now(UTC))
     store.close()
     monkeypatch.setenv("WIREFEED_DATABASE_URL", database_url)
-    # reads of every row, each longer than a millisecond: a search, an export filtered on the stored JSON
-    for command, lines in [(["search", "report", "--limit", "1000"], 1000), (["export", "--agency", "UPI"], 0),
-                           (["stories", "--query", "report"], 3000)]:
+    # reads each far longer than a millisecond: a search and a story list over every article, and an
+    # export's pages of a thousand 8 KB articles
+    for command, lines in [(["search", "report", "--limit", "1000"], 1000), (["export"], 2000),
+                           (["stories", "--query", "report"], 2000)]:
         assert main([*command, "--timeout", "0.001"]) == 1
         assert capsys.readouterr().err == "wirefeed: the query ran past its 0.001 s and was cancelled\n"
         assert main([*command, "--timeout", "60"]) == 0  # the same read, given time, is answered
