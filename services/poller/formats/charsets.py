@@ -41,14 +41,22 @@ DETECTION_SAMPLE_BYTES = 64 * 1024
 MIN_NON_LATIN_SHARE = 0.5
 # Languages whose sites wrote a legacy Latin encoding other than windows-1252 (ISO 639-1, as CLD2 names them),
 # and those encodings, in the order a tie between their readings is settled (ISO 8859-13 reads as windows-1257
-# but for its quotation marks). Estonian is left out: all its letters but š and ž are windows-1252's too,
-# so CLD2 scores the readings alike.
+# but for its quotation marks). Estonian is told apart otherwise (below).
 LEGACY_LATIN_ENCODINGS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("cs", "sk", "pl", "hu", "sl", "hr", "bs", "sr", "ro"), ("cp1250", "iso8859_2")),
     "tr": ("cp1254",),  # ISO 8859-9 is windows-1254 without its 0x80-0x9f
     **dict.fromkeys(("lt", "lv"), ("cp1257", "iso8859_13", "iso8859_4")),
 }
 _LEGACY_LATIN = tuple(dict.fromkeys(encoding for options in LEGACY_LATIN_ENCODINGS.values() for encoding in options))
+# Estonian writes every letter where windows-1252 has it but š and ž, so CLD2 scores its readings alike.
+# Each legacy encoding puts those two where windows-1252 has signs Estonian never writes: the bytes of
+# š, ž, Š, Ž (ISO 8859-4's capitals, © and ® in windows-1252, left out), and the encodings that read them.
+_ESTONIAN_SH_ZH: tuple[tuple[bytes, tuple[str, ...]], ...] = (
+    (b"\xf0\xfe\xd0\xde", ("cp1257", "iso8859_13")),  # ð þ Ð Þ in windows-1252
+    (b"\xa8\xb8\xa6\xb4", ("iso8859_15",)),  # ¨ ¸ ¦ ´
+    (b"\xb9\xbe", ("iso8859_4",)),  # ¹ ¾
+)
+_WINDOWS_1252_SH_ZH = re.compile(b"[\x8a\x8e\x9a\x9e]")
 # CLD2 reads this much around the first byte above 0x7f (~50 µs a document; a 64 KiB sample, ~1 ms).
 LANGUAGE_SAMPLE_BYTES = 2048
 
@@ -82,6 +90,8 @@ def _legacy_latin_text(body: bytes) -> str | None:
     start = max(0, first_high.start() - LANGUAGE_SAMPLE_BYTES // 4) if first_high else 0
     sample = body[start:start + LANGUAGE_SAMPLE_BYTES]
     language, best_score = _cld2(sample.decode("cp1252", "replace"))
+    if language == "et":
+        return _estonian_text(body, sample)
     # Western text is named at once and asked no more. Text with many letters outside windows-1252
     # (Lithuanian) can be too garbled in its reading for CLD2 to name: then every reading is asked.
     candidates = LEGACY_LATIN_ENCODINGS.get(language, ()) if language else _LEGACY_LATIN
@@ -93,6 +103,18 @@ def _legacy_latin_text(body: bytes) -> str | None:
             if text is not None:
                 best, best_score = text, score
     return best
+
+
+def _estonian_text(body: bytes, sample: bytes) -> str | None:
+    """The body in the encoding whose š and ž the sample holds most of; None (windows-1252) when it
+    holds windows-1252's own or none."""
+    if _WINDOWS_1252_SH_ZH.search(sample):
+        return None
+    count, encodings = max((sum(sample.count(byte) for byte in marks), encodings)
+                           for marks, encodings in _ESTONIAN_SH_ZH)
+    if not count:
+        return None
+    return next(filter(None, (_decoded(body, encoding) for encoding in encodings)), None)
 
 
 def _decoded(body: bytes, encoding: str) -> str | None:
