@@ -240,7 +240,8 @@ def _apply(cursor: psycopg.Cursor[Any], settings: dict[str, str], *, local: bool
 
 
 def _milliseconds(seconds: float) -> str:
-    return str(round(seconds * 1000))
+    # PostgreSQL reads 0 as "no limit": a limit under half a millisecond must not round to none.
+    return str(max(1, round(seconds * 1000)) if seconds > 0 else 0)
 
 
 def run_command(url: str, command: Callable[[Database], None], *, creator: str, read_only: bool = True,
