@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -192,8 +193,6 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _with_database(run: Callable[[Database], None], *, read_only: bool = True, timeout: float = 0.0) -> int:
-    from dataclasses import replace
-
     from services.core.config import CommonSettings
     from services.core.db import run_command
 
