@@ -74,6 +74,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
                                                      raw.slugline)
     wire = _clean(body, raw.feed_id, boilerplate)
     paragraphs = body.kept()
+    title = title or wire.fields.get("headline", "")
     if not title and not paragraphs:
         raise NoTextError("item has neither a title nor any body text")
     title = title or _title_from(paragraphs[0])
@@ -96,7 +97,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         url=web_url(raw.link),
         canonical_url=canonical_url(raw.canonical_link, raw.link) or canonical_url(raw.link),
         title=title,
-        summary=_summary(raw),
+        summary=_summary(raw) or wire.fields.get("abstract"),
         body_text=body_text,
         body_html=body.html(),
         language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language, raw.feed_language),

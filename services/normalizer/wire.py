@@ -80,12 +80,17 @@ _HEADLINE_WORD = re.compile(r"[^\W_]+")
 _SLUG_NOTE = re.compile(r"\([^()]*\)")  # "(UPDATE 1)"
 _SLUG_SEPARATOR = re.compile(r"[-/]+")
 MAX_DATELINE_CHARS = 200
+MAX_LABEL_CHARS = 30
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
 _BULLET = re.compile(r"[*•·▪]\s")
 _EDITORIAL_NOTE = re.compile(
     r"\((?:adds|updates|recasts|corrects|changes|fixes|removes|rewrites|refiles|repeats|inserts|clarifies|"
     r"deletes|moves|writes through|adds byline)\b[^()]{0,200}\)", re.IGNORECASE,
 )
+# AAP's copy by e-mail opens with labelled fields ("Headline: …", "Abstract: …") above the byline and
+# dateline: the copy's metadata, not its text.
+_COPY_FIELD = re.compile(r"(?P<label>headline|abstract|slug|keywords)[ \t]*:[ \t]*(?P<value>\S.{0,600})",
+                         re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -100,6 +105,7 @@ class WireText:
     drop: set[int] = field(default_factory=set)  # credit and byline paragraphs
     trims: dict[int, str] = field(default_factory=dict)  # paragraph -> its text without a trailing credit
     footer_agency: str | None = None  # named in a copyright footer the rules removed: "© 2024 Reuters"
+    fields: dict[str, str] = field(default_factory=dict)  # labelled copy fields: "headline", "abstract"
 
 
 def extract(paragraphs: Sequence[str], skip: Container[int] = ()) -> WireText:
@@ -114,6 +120,7 @@ def extract(paragraphs: Sequence[str], skip: Container[int] = ()) -> WireText:
 def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
     line_agency = None
     looked = 0
+    labels: list[int] = []
     for index in kept[:LEAD_PARAGRAPHS]:
         text = paragraphs[index]
         if _EDITORIAL_NOTE.fullmatch(text):
@@ -121,6 +128,10 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
             continue
         if _BULLET.match(text):
             continue  # Reuters' summary bullets sit above the dateline
+        if copy_field := _COPY_FIELD.fullmatch(text):
+            found.fields.setdefault(copy_field["label"].lower(), copy_field["value"])
+            found.drop.add(index)
+            continue
         byline = _byline_line(text)
         if byline is not None:
             found.byline.extend(byline[0])
@@ -131,11 +142,19 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
         if place or agency:
             found.place, found.dateline_agency = place, agency
             found.agency = dateline_agency(agency) or agency
+            found.drop.update(labels)
             break
+        if _is_label(text):
+            labels.append(index)  # a slug, a code or a kicker above the dateline: "Gol PGA", "SDA"
+            continue
         looked += 1
         if looked == 2:  # a standfirst may precede the dateline, the body's second paragraph may not
             break
     found.agency = found.agency or line_agency
+
+
+def _is_label(text: str) -> bool:
+    return len(text) <= MAX_LABEL_CHARS and len(text.split()) <= 3 and not text.endswith((".", "!", "?"))
 
 
 def _byline_line(text: str) -> tuple[list[str], str | None] | None:

@@ -52,7 +52,10 @@ def test_a_part_in_windows_1252_reads_and_the_normalizer_mends_a_mojibake_subjec
     item = mail("odd_charset_email.txt")
     article = normalize(item, datetime(2015, 3, 11, tzinfo=UTC))
     assert article.title == "TravTalk’s Special for TAAI convention"
-    assert article.body_text.startswith("SDA\n\nHeadline: Senden defends but Scott favourite")
+    assert article.body_text.startswith("LOS ANGELES, March 10 AAP – Adam Scott")  # the copy's header left out
+    assert article.summary == ("John Senden defends his Valspar Championship this week but countryman Adam Scott "
+                               "is getting the headlines.")  # its "Abstract:"
+    assert article.byline == ["Ben Everill"]
     assert "OfficeDocumentSettings" not in article.body_text  # the mail client's markup is gone
 
 

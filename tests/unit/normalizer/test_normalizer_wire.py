@@ -17,6 +17,7 @@ from services.normalizer.credits import (
 )
 from services.normalizer.normalize import normalize
 from services.normalizer.wire import extract, parse_dateline, parse_structured_dateline, strip_prefixes
+from tests.factories import raw_item
 from tests.helpers import corpus_items
 
 
@@ -329,6 +330,43 @@ def test_a_dateline_deep_in_the_story_is_not_the_dateline() -> None:
     assert found.place is None
 
 
+def test_labelled_fields_and_slugs_above_the_dateline_are_the_copys_header() -> None:
+    paragraphs = [  # AAP's copy by e-mail (superdesk-core's odd_charset_email.txt)
+        "SDA",
+        "Headline: Senden defends but Scott favourite",
+        "Abstract: John Senden defends his Valspar Championship this week.",
+        "Gol PGA",
+        "By Ben Everill",
+        "LOS ANGELES, March 10 AAP – Adam Scott is hoping to live up to his favourite tag.",
+        "Scott lines up this week.",
+    ]
+    found = extract(paragraphs)
+    assert (found.place, found.agency, found.byline) == ("LOS ANGELES", "AAP", ["Ben Everill"])
+    assert found.fields == {"headline": "Senden defends but Scott favourite",
+                            "abstract": "John Senden defends his Valspar Championship this week."}
+    assert found.drop == {0, 1, 2, 3, 4}
+
+
+def test_short_lines_stay_in_the_story_when_no_dateline_follows() -> None:
+    paragraphs = ["Analysis", "First paragraph.", "Second paragraph.", "PARIS (AP) — Third."]
+    found = extract(paragraphs)
+    assert (found.place, found.drop) == (None, set())
+
+
+def test_a_labelled_field_deep_in_the_story_is_story_text() -> None:
+    paragraphs = ["LONDON (Reuters) - Oil rose.", "Headline: a word the story quotes."]
+    assert extract(paragraphs).drop == set()
+
+
+def test_the_copys_headline_and_abstract_fill_a_missing_title_and_summary() -> None:
+    raw = raw_item(1, body="<p>Headline: Senden defends</p><p>Abstract: Senden defends his title.</p>"
+                           "<p>LOS ANGELES, March 10 AAP – Adam Scott is the favourite.</p>")
+    raw = raw.model_copy(update={"title": None})
+    article = normalize(raw, datetime(2024, 1, 12, tzinfo=UTC))
+    assert (article.title, article.summary) == ("Senden defends", "Senden defends his title.")
+    assert article.body_text == "LOS ANGELES, March 10 AAP – Adam Scott is the favourite."
+
+
 @pytest.mark.parametrize(("fixture", "place", "agency"), [
     ("ap.xml", "FORT WASHINGTON, Pa.", "AP"),  # "(AP) _"
     ("aap-finance.xml", "SEOUL", "AFP"),  # "SEOUL, Nov 26 AFP -"
@@ -338,6 +376,7 @@ def test_a_dateline_deep_in_the_story_is_not_the_dateline() -> None:
     ("ana1.xml", None, None),  # the dateline field holds "4/4/2018" and the text has none
     ("ansa-newsmlg2-text.xml", "Rome", "ANSA"),  # "(ANSA) - Rome, October 11 -"
     ("dpa_two_by_line.txt", "San Diego", "dpa"),  # "San Diego (tca/dpa) -": dpa sent a partner's story
+    ("odd_charset_email.txt", "LOS ANGELES", "AAP"),  # below "SDA", "Headline:", "Abstract:", a slug, a byline
 ])
 def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agency: str | None) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
