@@ -3,17 +3,20 @@ reach many desks as mail, which a mail server or fetchmail delivers as one file 
 directory (a Maildir's ``new/``, say) that a spool feed reads.
 
 One message is one item: Message-ID the id, Subject the headline, Date the publication time, the
-sender the provider, the HTML part (its body, not its head) or else the plain text the body.
+sender the provider, the HTML part (its body, not its head) or else the plain text the body. A plain text
+that is a form's answers as JSON (AAP's reporters file copy through a Google Form) gives their fields.
 Attachments are left out. Python's own ``email`` package reads the message (headers in any charset,
 quoted-printable and base64 parts).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
+from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from lxml import html as lxml_html
@@ -27,7 +30,7 @@ from services.poller.formats.base import (
     make_raw_item,
 )
 from services.poller.formats.safexml import SNIFF_BYTES
-from services.poller.formats.values import wrapped_text_as_html
+from services.poller.formats.values import paragraphs_as_html, wrapped_text_as_html
 from services.poller.formats.xmltree import inner_html
 
 # "Field-Name: value" (RFC 5322: printable ASCII but the colon), or an mbox "From " line before them.
@@ -37,6 +40,9 @@ _HEADS = re.compile(rb"^(?:from|subject|date|message-id):", re.IGNORECASE | re.M
 # costs seconds before it fails. No real message needs more than a few.
 MAX_MULTIPARTS = 100
 _MULTIPART = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
+# A form's named priorities, ranked as ANPA's (flash 1, bulletin 2, urgent 3, routine 4, deferred 6).
+_URGENCY = {"flash": 1, "bulletin": 2, "urgent": 3, "routine": 4, "deferred": 6}
+_DIGITS = frozenset("123456789")
 
 
 def is_email(body: bytes) -> bool:
@@ -54,16 +60,62 @@ def parse_email(body: bytes, ctx: FeedContext, content_type: str | None = None) 
         raise InvalidDocumentError(f"an e-mail of more than {MAX_MULTIPARTS} multipart parts is refused")
     message = BytesParser(policy=policy.default).parsebytes(body.lstrip())
     assert isinstance(message, EmailMessage)  # what policy.default builds
-    title = _header(message, "subject")
-    content = _html(message.get_body(preferencelist=("html",))) or _text(message.get_body(preferencelist=("plain",)))
-    if not title and not content:
+    copy = _copy(message)
+    title = copy.pop("title", None) or _header(message, "subject")
+    if not title and not copy.get("content_html"):
         raise InvalidDocumentError("an e-mail without a subject or a text part")
     item = make_raw_item(
         ctx, FeedFormat.EMAIL, None, original=bounded_original(body.decode("utf-8", errors="replace")),
         guid=(_header(message, "message-id") or "").strip("<> ") or None, title=title,
-        published_raw=_header(message, "date"), providers=_sender(message), content_html=content,
-        language=_header(message, "content-language"))
+        published_raw=_header(message, "date"), providers=_sender(message),
+        language=_header(message, "content-language"), **copy)
     return ParsedFeed(format=FeedFormat.EMAIL, items=[item])
+
+
+def _copy(message: EmailMessage) -> dict[str, Any]:
+    """The story's fields: the HTML part's body, else a form's answers, else the plain text's paragraphs."""
+    html = _html(message.get_body(preferencelist=("html",)))
+    if html:
+        return {"content_html": html}
+    text = _decoded(message.get_body(preferencelist=("plain",)))
+    if answers := _form_answers(text):
+        return _form_copy(answers)
+    return {"content_html": wrapped_text_as_html(text) if text else None}
+
+
+def _form_answers(text: str | None) -> dict[str, str] | None:
+    """A form response mailed as JSON, each field a list of answers ({"Headline": ["…"], "Body": ["…"]}), as
+    AAP's reporters file copy through a Google Form: each field's first answer by lower-case name. None for
+    any other text, and for a form without a headline or a body."""
+    if text is None or not text.lstrip().startswith("{"):
+        return None
+    try:
+        fields = json.loads(text, strict=False)  # a mailer's line wrapping leaves raw newlines in strings
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+        return None
+    if not isinstance(fields, dict):
+        return None
+    answers = {}
+    for name, values in fields.items():
+        given = [v.strip() for v in (values if isinstance(values, list) else [values]) if isinstance(v, str)]
+        if first := next(filter(None, given), None):
+            answers[name.strip().lower()] = first
+    return answers if {"headline", "body"} & answers.keys() else None
+
+
+def _form_copy(answers: dict[str, str]) -> dict[str, Any]:
+    """The item's fields from a form's answers. A form's text box keeps the reporter's line breaks, so each
+    line is a paragraph."""
+    priority = answers.get("priority", "").lower()
+    return {
+        "title": answers.get("headline"),
+        "content_html": paragraphs_as_html(line.strip() for line in answers.get("body", "").splitlines()),
+        "summary_html": paragraphs_as_html([answers.get("abstract", "")]),
+        "dateline": answers.get("dateline"),
+        "slugline": answers.get("slugline"),
+        "categories": [answers["category"]] if "category" in answers else None,
+        "urgency": int(priority) if priority in _DIGITS else _URGENCY.get(priority),
+    }
 
 
 def _header(message: EmailMessage, name: str) -> str | None:
@@ -104,8 +156,3 @@ def _html(part: MIMEPart | None) -> str | None:
         return inner_html(lxml_html.document_fromstring(markup).body)
     except (etree.ParserError, ValueError):
         return None
-
-
-def _text(part: MIMEPart | None) -> str | None:
-    text = _decoded(part)
-    return wrapped_text_as_html(text) if text is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -57,6 +58,46 @@ def test_a_part_in_windows_1252_reads_and_the_normalizer_mends_a_mojibake_subjec
                                "is getting the headlines.")  # its "Abstract:"
     assert article.byline == ["Ben Everill"]
     assert "OfficeDocumentSettings" not in article.body_text  # the mail client's markup is gone
+
+
+def test_a_google_form_response_gives_its_headline_abstract_body_and_wire_fields(
+        mail: Callable[[str], RawItem]) -> None:
+    item = mail("googleform1.txt")  # AAP's reporters file copy through a form that mails its answers as JSON
+    assert (item.title, item.dateline, item.slugline, item.categories) == (
+        "Arnold 'worried' about maroon-clad Roar", "BRISBANE", "Soc AL Roar", ["DOMESTIC SPORT"])
+    assert item.summary_html == ('<p>Sydney FC coach Graham Arnold is "worried" Brisbane Roar will end their '
+                                 'unblemished A-League run this weekend, John Aloisi says.</p>')
+    assert item.content_html is not None
+    assert item.content_html.startswith('<p>John Aloisi reckons Sydney FC coach Graham Arnold is "worried" a '
+                                        'maroon-clad Brisbane Roar will end their unbeaten A-League run on Saturday.'
+                                        '</p><p>Arnold attempted')  # each line of the form's text box a paragraph
+    assert item.urgency is None  # its Priority answers are all empty
+    article = normalize(item, datetime(2016, 11, 18, tzinfo=UTC))
+    assert (article.title, article.dateline.place) == ("Arnold 'worried' about maroon-clad Roar", "BRISBANE")
+    assert article.summary is not None and article.summary.startswith("Sydney FC coach")
+    assert "{" not in article.body_text and "Timestamp" not in article.body_text
+
+
+@pytest.mark.parametrize(("fixture", "title", "urgency"), [
+    ("googleform.txt", "TEST NZ HEADER", 3),  # Priority "Urgent", as ANPA ranks it
+    ("json-email.txt", "Headline-2", 5),  # Priority "5"; a wrapped line leaves a raw newline in a string
+])
+def test_a_form_responses_priority_is_its_urgency(mail: Callable[[str], RawItem], fixture: str, title: str,
+                                                  urgency: int) -> None:
+    item = mail(fixture)
+    assert (item.title, item.urgency) == (title, urgency)
+
+
+@pytest.mark.parametrize("text", [
+    b'{"Title": ["a notification"], "Status": ["ok"]}',  # JSON, but no headline or body: text as before
+    b'{"Headline": ["cut off',  # not JSON
+    b'["Headline", "Body"]',  # not an object
+    b'{"Headline": ' + b"[" * 100_000,  # nested too deep for the JSON parser
+])
+def test_other_json_text_stays_the_messages_text(parse: Parse, text: bytes) -> None:
+    [item] = parse(PLAIN.replace(PLAIN.split(b"\n\n", 1)[1], text)).items
+    assert item.title == "Café owners fined"
+    assert item.content_html == f"<p>{html.escape(text.decode(), quote=False)}</p>"
 
 
 def test_a_plain_text_message_becomes_paragraphs(parse: Parse) -> None:
