@@ -84,13 +84,18 @@ _MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u017
 _LONE_NO_BREAK_SPACE = re.compile("(?:(?<=[\x00-\x7f])|^)\u00a0")
 _THREAD = threading.local()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
+# WordPress shortcodes that leak into feeds and site exports ("[caption id=…]…[/caption]", "[dropcap]M[/dropcap]"):
+# WordPress's own, and the popular page builders' and themes'. The tags go; what they enclose (a caption,
+# a letter) stays. An opening tag's attributes are name=value pairs: "[gallery of the year]" is prose.
+_SHORTCODE = re.compile(r"\[/?(?:caption|wp_caption|dropcap|embed|gallery|audio|video|playlist|contact_form|"
+                        r"contact-form-7|(?:vc|et_pb|td)_[a-z_]+)(?:\s[^\[\]<>=]{1,100}=[^\[\]<>]{0,500})?\]")
 
 
 def parse_body(html: str, base_url: str | None = None) -> Body:
     """Parse a body (HTML, or plain text with blank lines between paragraphs) once, ready for cleaning."""
     if not html or html.isspace():
         return Body(None)
-    root = _fragment(repair_mojibake(html))
+    root = _fragment(repair_mojibake(_SHORTCODE.sub("", html) if "[" in html else html))
     if root is None:
         return Body(None)
     if "&" in html and _ESCAPED_TWICE.search(html):

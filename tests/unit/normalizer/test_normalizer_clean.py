@@ -320,3 +320,25 @@ def test_text_that_is_not_mojibake_is_left_alone(relative: str) -> None:
     for item in corpus_items(relative, NOW):
         for markup in (item.title or "", item.content_html or item.summary_html or ""):
             assert repair_mojibake(markup) == markup
+
+
+def test_wordpress_shortcodes_lose_their_tags_and_keep_what_they_enclose() -> None:
+    body = parse_body('[caption id="attachment_5" align="alignnone" width="300"]<img src="/storm.jpg"> A storm over '
+                      'the bay.[/caption]<p>[dropcap]M[/dropcap]ysterium is a game.</p>'
+                      '<p>[vc_row][vc_column width="1/2"]Columns.[/vc_column][/vc_row]</p><p>[gallery ids="1,2"]</p>',
+                      "https://site.example/post")
+    assert body.paragraphs == ["A storm over the bay.", "Mysterium is a game.", "Columns."]
+    assert '<img src="https://site.example/storm.jpg"' in body.html()
+
+
+def test_brackets_that_are_not_shortcodes_stay() -> None:
+    text = "He asked [that tool] for help. [Update: the vote was moved.] [Caption] [gallery of the year]"
+    assert parse_body(f"<p>{text}</p>").paragraphs == [text]
+
+
+def test_a_wordpress_export_reads_without_its_shortcodes() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    [raw] = corpus_items("superdesk-core/tests/io/fixtures/wordpress_wxr_funke.xml", now)
+    article = normalize(raw, now)
+    assert article.body_text.startswith("Mysterium Secrets & Lies von Asmodee Digital")
+    assert "[" not in article.body_text
