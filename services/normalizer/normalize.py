@@ -74,7 +74,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
                                                      raw.slugline)
     wire = _clean(body, raw.feed_id, boilerplate)
     paragraphs = body.kept()
-    title = title or wire.fields.get("headline", "")
+    if not title and (headline := wire.fields.get("headline")):
+        title, prefixes, prefix_version = strip_prefixes(headline, raw.slugline)
     if not title and not paragraphs:
         raise NoTextError("item has neither a title nor any body text")
     title = title or _title_from(paragraphs[0])

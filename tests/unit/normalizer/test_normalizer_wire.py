@@ -359,11 +359,12 @@ def test_a_labelled_field_deep_in_the_story_is_story_text() -> None:
 
 
 def test_the_copys_headline_and_abstract_fill_a_missing_title_and_summary() -> None:
-    raw = raw_item(1, body="<p>Headline: Senden defends</p><p>Abstract: Senden defends his title.</p>"
+    raw = raw_item(1, body="<p>Headline: UPDATE 1-Senden defends</p><p>Abstract: Senden defends his title.</p>"
                            "<p>LOS ANGELES, March 10 AAP – Adam Scott is the favourite.</p>")
     raw = raw.model_copy(update={"title": None})
     article = normalize(raw, datetime(2024, 1, 12, tzinfo=UTC))
     assert (article.title, article.summary) == ("Senden defends", "Senden defends his title.")
+    assert (article.wire_prefixes, article.version) == (["UPDATE 1"], 2)  # the headline's prefix, as a title's
     assert article.body_text == "LOS ANGELES, March 10 AAP – Adam Scott is the favourite."
 
 
