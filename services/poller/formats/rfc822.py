@@ -22,6 +22,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from lxml import html as lxml_html
 
 from schemas import FeedFormat
+from services.poller.formats.anpa import URGENCY as ANPA_URGENCY
 from services.poller.formats.base import (
     FeedContext,
     InvalidDocumentError,
@@ -30,7 +31,7 @@ from services.poller.formats.base import (
     make_raw_item,
 )
 from services.poller.formats.safexml import SNIFF_BYTES
-from services.poller.formats.values import paragraphs_as_html, wrapped_text_as_html
+from services.poller.formats.values import paragraphs_as_html, strings, wrapped_text_as_html
 from services.poller.formats.xmltree import inner_html
 
 # "Field-Name: value" (RFC 5322: printable ASCII but the colon), or an mbox "From " line before them.
@@ -40,8 +41,8 @@ _HEADS = re.compile(rb"^(?:from|subject|date|message-id):", re.IGNORECASE | re.M
 # costs seconds before it fails. No real message needs more than a few.
 MAX_MULTIPARTS = 100
 _MULTIPART = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
-# A form's named priorities, ranked as ANPA's (flash 1, bulletin 2, urgent 3, routine 4, deferred 6).
-_URGENCY = {"flash": 1, "bulletin": 2, "urgent": 3, "routine": 4, "deferred": 6}
+# A form's named priorities, ranked as ANPA's codes, their initials (flash 1, bulletin 2, urgent 3, ...).
+_URGENCY = {name: ANPA_URGENCY[name[0]] for name in ("flash", "bulletin", "urgent", "routine", "deferred")}
 _DIGITS = frozenset("123456789")
 
 
@@ -97,9 +98,8 @@ def _form_answers(text: str | None) -> dict[str, str] | None:
         return None
     answers = {}
     for name, values in fields.items():
-        given = [v.strip() for v in (values if isinstance(values, list) else [values]) if isinstance(v, str)]
-        if first := next(filter(None, given), None):
-            answers[name.strip().lower()] = first
+        if given := strings(values if isinstance(values, list) else [values]):
+            answers[name.strip().lower()] = given[0]
     return answers if {"headline", "body"} & answers.keys() else None
 
 
