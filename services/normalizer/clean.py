@@ -84,6 +84,11 @@ _MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u017
 _LONE_NO_BREAK_SPACE = re.compile("(?:(?<=[\x00-\x7f])|^)\u00a0")
 _THREAD = threading.local()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
+# Wire copy sent as one block of text marks each paragraph by indenting its first line, the lines after it
+# starting at the margin: Reuters' and ANSA's NewsML-G2 put a whole story in one <p> so.
+_INDENTED_LINE = re.compile(r"\n(?:[ \u00a0]{2,}|\t)(?=\S)")
+_MARGIN_LINE = re.compile(r"\n(?=\S)")
+_INDENTED_BREAK = re.compile(f"{_BLANK_LINE.pattern}|{_INDENTED_LINE.pattern}")
 # WordPress shortcodes that leak into feeds and site exports ("[caption id=…]…[/caption]", "[dropcap]M[/dropcap]"):
 # WordPress's own, and the popular page builders' and themes'. The tags go; what they enclose (a caption,
 # a letter) stays. An opening tag's attributes are name=value pairs: "[gallery of the year]" is prose.
@@ -102,6 +107,8 @@ def parse_body(html: str, base_url: str | None = None) -> Body:
         _unescape_twice_escaped(root)
     base_url = _base_href(root, base_url)
     _strip_junk(root)
+    if _INDENTED_LINE.search(html):
+        _split_indented_copy(root)
     if _is_plain_text(root):
         _wrap_plain_paragraphs(root)
     _fix_urls(root, base_url)
@@ -317,6 +324,29 @@ def _is_script_url(url: str) -> bool:
     folded = "".join(unquote(url).split()).lower()
     folded = "".join(char for char in folded if char.isprintable())
     return "script:" in folded or folded.startswith(("data:", "`"))
+
+
+def _split_indented_copy(root: _Element) -> None:
+    """A <p> of text only, written as indented paragraphs, becomes a <p> per paragraph."""
+    for element in list(root.iter("p")):
+        text = element.text
+        if len(element) or not text or not _is_indented_copy(text):
+            continue
+        parts = [part.strip() for part in _INDENTED_BREAK.split(text)]
+        tail, element.tail = element.tail, None
+        last = element
+        for number, part in enumerate(part for part in parts if part):
+            if number:
+                last.addnext(etree.Element("p"))
+                last = last.getnext()
+            last.text = part
+        last.tail = tail
+
+
+def _is_indented_copy(text: str) -> bool:
+    """Two paragraphs' first lines indented, and a line after the first at the margin: not a pretty-printed
+    <p> (every line indented alike), but a story set as paragraphs on a teleprinter."""
+    return len(_INDENTED_LINE.findall(text)) >= 2 and _MARGIN_LINE.search(text.lstrip()) is not None
 
 
 def _is_plain_text(root: _Element) -> bool:

@@ -161,6 +161,38 @@ def test_plain_text_without_blank_lines_is_one_paragraph() -> None:
     assert html_to_paragraphs("Just one\nparagraph here.") == ["Just one paragraph here."]
 
 
+def test_copy_set_as_indented_paragraphs_in_one_block_splits_at_each_indent() -> None:
+    # Reuters' and ANSA's NewsML-G2 send a story as one <p>: a paragraph's first line indented, the rest at
+    # the margin
+    body = parse_body("<div><p>\n   \n   ROME, Oct 11 - First paragraph\nwraps here.\n   Second one\nwraps too.\n"
+                      "   Third.\n  </p>tail</div>")
+    assert body.paragraphs == ["ROME, Oct 11 - First paragraph wraps here.", "Second one wraps too.", "Third.", "tail"]
+    assert body.html() == ("<div><p>ROME, Oct 11 - First paragraph\nwraps here.</p><p>Second one\nwraps too.</p>"
+                           "<p>Third.</p>tail</div>")
+
+
+@pytest.mark.parametrize("html", [
+    "<p>\n    Pretty-printed text\n    with every line\n    indented alike.\n</p>",  # no line at the margin
+    "<p>One line\nat the margin\n    and one indented.</p>",  # one indent is not a pattern
+    "<p>Inline <b>markup</b>\n    keeps\nthe\n    paragraph whole.</p>",  # only text-only blocks are split
+    "<pre>def f():\n    return 1\nx = f()\n    # indented</pre>",  # code keeps its indentation
+])
+def test_text_that_is_not_indented_copy_stays_one_paragraph(html: str) -> None:
+    assert len(parse_body(html).paragraphs) == 1
+
+
+def test_a_reuters_story_in_one_block_reads_as_paragraphs_with_its_dateline() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    [raw] = corpus_items("superdesk-core/tests/io/fixtures/tag_reuters.com,0000_newsml_L4N1FL0N0_1132689232", now)
+    article = normalize(raw, now)
+    paragraphs = article.body_text.split("\n\n")
+    assert paragraphs[:3] == ["* Spot gold may edge up to $1,205 per ounce- technicals",
+                              "* Investors eye U.S. Fed monetary policy meeting", "* Dollar index down 0.1 percent"]
+    assert paragraphs[3].startswith("Jan 30 (Reuters) - Gold rose on Tuesday")  # "(Adds comments…)" and the byline go
+    assert (article.dateline.agency, article.byline) == ("Reuters", ["Arpan Varghese"])
+    assert len(paragraphs) > 10
+
+
 def test_dropping_a_paragraph_removes_it_from_text_and_html_alike() -> None:
     body = parse_body("<div><p>Keep <b>me</b>.</p><p>Drop <a href='https://x.ex/'>me</a>.</p>Tail text<br>"
                       "also dropped</div><p>Last</p>")
