@@ -20,7 +20,7 @@ from services.normalizer.credits import (
 )
 
 __all__ = [
-    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "extract", "parse_byline", "parse_dateline",
+    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "extract", "is_starred_note", "parse_byline", "parse_dateline",
     "parse_structured_dateline", "strip_prefixes",
 ]
 
@@ -76,6 +76,12 @@ _PREFIX = re.compile(
 # A slugline's topic opening a headline: one to three words, a hyphen, then the headline, capitalised
 # ("Climate-smart farming" is one word).
 _SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=[A-Z0-9])")
+# A note to the desk between asterisks, after a headline or as a paragraph of its own: STT's "*** TRANSLATED
+# ***" ending a machine-translated headline, "*** DISCLAIMER: THIS IS AN AUTOMATED TRANSLATION … ***" above
+# the text. The title loses it; the text keeps it, as the reader's warning.
+_STARRED = r"\*{3}[^*\n]{1,100}\*{3}"
+_STARRED_NOTE = re.compile(_STARRED)
+_HEADLINE_NOTE = re.compile(rf"^\s*{_STARRED}\s*|\s*{_STARRED}\s*$")
 _HEADLINE_WORD = re.compile(r"[^\W_]+")
 _SLUG_NOTE = re.compile(r"\([^()]*\)")  # "(UPDATE 1)"
 _SLUG_SEPARATOR = re.compile(r"[-/]+")
@@ -274,6 +280,8 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
 
     The version is n+1 for ``UPDATE n``: the first story is version 1, its first update version 2.
     """
+    if "***" in title:
+        title = _HEADLINE_NOTE.sub("", title)
     prefixes: list[str] = []
     version = None
     position = 0
@@ -287,6 +295,11 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
         prefixes.append(topic.group("topic"))
         position = topic.end()
     return title[position:], prefixes, version
+
+
+def is_starred_note(paragraph: str) -> bool:
+    """A paragraph that is only a note between asterisks ("*** DISCLAIMER: … ***")."""
+    return _STARRED_NOTE.fullmatch(paragraph) is not None
 
 
 def _slug_topic(title: str, position: int, topics: frozenset[str]) -> re.Match[str] | None:

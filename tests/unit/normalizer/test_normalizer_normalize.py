@@ -73,6 +73,15 @@ def test_a_title_from_a_long_first_paragraph_ends_after_a_whole_word() -> None:
     assert normalize(raw_item(title=None, content_html=f"<p>{unbroken}</p>"), NOW).title == "x" * 199 + "…"
 
 
+def test_a_note_between_asterisks_is_neither_the_title_nor_lost_from_the_text() -> None:
+    [titled, untitled] = [raw for name in ("stt_newsml_test.xml", "stt_newsml_test_no_hl.xml")
+                          for raw in corpus_items(f"superdesk-core/tests/io/fixtures/{name}", NOW)]
+    assert normalize(titled, NOW).title == "Parliament passed the Alcohol Act and the government gained confidence"
+    article = normalize(untitled, NOW)  # its text opens with "*** DISCLAIMER: … ***", then a subheading
+    assert article.title == "Also the unemployment law went through"
+    assert article.body_text.startswith("*** DISCLAIMER: THIS IS AN AUTOMATED TRANSLATION FROM FINNISH ***")
+
+
 def test_a_title_from_the_body_is_its_first_line() -> None:
     title = normalize(raw_item(title=None, content_html="<p>Line one\n   goes on<br>line two</p>"), NOW).title
     assert title == "Line one goes on"

@@ -270,6 +270,11 @@ def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -
     ("Update: oil rises", ("Update: oil rises", [], None)),
     ("UPDATE-", ("UPDATE-", [], None)),
     ("US-China talks resume", ("US-China talks resume", [], None)),
+    # STT's machine translations end their headline with a note to the desk
+    ("Parliament passed the Alcohol Act*** TRANSLATED ***", ("Parliament passed the Alcohol Act", [], None)),
+    ("*** TRANSLATED *** UPDATE 1-Oil rises", ("Oil rises", ["UPDATE 1"], 2)),
+    ("*** TRANSLATED ***", ("", [], None)),
+    ("Stars ***** for the show", ("Stars ***** for the show", [], None)),
 ])
 def test_headline_prefixes_are_stripped_and_listed(
     title: str, expected: tuple[str, list[str], int | None],
