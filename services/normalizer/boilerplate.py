@@ -50,6 +50,11 @@ _SINGLE_RULES = [
     r"(?:on|in|at|by)\b"
     r".{0,200}",
     r"related(?: (?:stories|articles|coverage|content|news|links))? ?:.{1,200}",
+    # a related link inline: "See also: …", "Lesen Sie auch: …", "Lire aussi : …"
+    r"(?:see also|also read|read also|lesen sie (?:auch|mehr)|mehr zum thema|(?:à )?lire aussi|(?:à )?voir aussi|"
+    r"lee también|ver también|leggi anche|(?:leia|veja) também|lees ook)\s*:\s*.{1,200}",
+    # a post's filing, as blog themes print it under the text
+    r"(?:tags|tagged(?: with| as| in)?|filed (?:under|in)|categor(?:y|ies)|posted in)\s*:\s*.{1,200}",
     r"\[?(?:…|\.\.\.)\]?",
     # IDG/Foundry's "To read this article in full, please click here"
     r"(?:to )?read (?:this|the) (?:full )?(?:article|story|post)(?: in full)?,? (?:please )?"
@@ -66,6 +71,20 @@ _SINGLE_RULES = [
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
     r"sign up (?:here |now |today )?(?:to (?:get|receive) |for )(?:an? |our |free )?(?:e-?mails?|alerts?|"
     r"updates)\b.{0,150}",
+    r"(?:subscribe|sign up|register)(?: (?:now|today|here|for free))?|leave a (?:comment|reply)",
+    r"click here to (?:subscribe|sign up|register|download|listen|watch|join|follow)\b.{0,120}",
+    r"already (?:a |an )?(?:subscriber|member)\s*\?.{0,80}",
+    # a newsletter's sign-off: Substack's "Thanks for reading X! Subscribe for free to receive new posts…"
+    r"thanks (?:so much )?for reading\b.{0,250}",
+    r".{1,100} is a reader-supported publication\b.{0,250}",
+    r"(?:like|enjoy(?:ed)?|love[d]?) (?:this|the) (?:article|story|post)\s*\?.{0,150}",
+    r"listen to this (?:article|story)\b.{0,40}",
+    r"loading\s*(?:\.\.\.|…)?",
+    # the page's own notes, copied into the text with it
+    r"please enable javascript\b.{0,150}|javascript is (?:disabled|required|not enabled)\b.{0,150}",
+    r"(?:we use|this (?:web)?site uses|wir (?:verwenden|nutzen)|diese (?:web)?seite (?:verwendet|nutzt)|"
+    r"nous utilisons des|ce site utilise des|(?:utilizamos|usamos)|este sitio (?:web )?utiliza|"
+    r"(?:utilizziamo|questo sito utilizza)(?: i)?|(?:wij gebruiken|deze (?:web)?site gebruikt)) cookies?\b.{0,250}",
     # copyright footers: a symbol or a year right after the word, so "Copyright holders sued" stays
     r"©.{0,300}|\(c\)\s*\d{4}.{0,300}|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©).{0,300}",
     r"our standards:? the thomson reuters trust principles",
@@ -93,6 +112,8 @@ _NOTICE_RULES = [
     r"(?:sign up|subscribe|register)\b.{0,80}\bnewsletters?\b.{0,200}",
     r"(?:get|want) (?:our|the) .{0,60}newsletters?\b.{0,200}",
     r"newsletters?(?: sign[- ]?up)?",
+    r"(?:get|have) .{0,60}\bdelivered (?:straight |directly |right )?to your inbox\b.{0,150}",
+    r"want (?:more )?(?:stories|news|articles|content|more) like this\s*\?.{0,200}",
     r"(?:(?:jetzt )?(?:den |unseren )?newsletter abonnieren|abonnieren sie (?:den|unseren)\b.{0,60}newsletter|"
     r"(?:abonnez|inscrivez)-vous à (?:notre|la) (?:newsletter|lettre)|"
     r"suscr[íi]b(?:e|ete|ase) a (?:nuestro|nuestra|la|el) (?:newsletter|bolet[íi]n)|"

@@ -51,6 +51,15 @@ SEED_NOTICE = [
     "[If the formatting looks odd in your feed reader, visit the original article]",
     "If this post looks broken in your RSS reader, read it on the web.",
     "If you’d like to support my work, please consider a coffee on Ko-fi.",
+    "See also: Budget passes", "Tags: politics, elections", "Filed under: News", "Posted in: Uncategorized",
+    "Subscribe now", "Leave a comment", "Click here to subscribe", "Already a subscriber? Log in",
+    "Get the latest news delivered to your inbox.", "Want more stories like this? Subscribe to our newsletter.",
+    "Thanks for reading The Ledger! Subscribe for free to receive new posts and support my work.",
+    "The Ledger is a reader-supported publication. To receive new posts and support my work, consider "
+    "becoming a free or paid subscriber.", "Like this article? Share it with your friends!",
+    "Listen to this article · 4 min", "Loading...",
+    "Please enable JavaScript to view the comments powered by Disqus.",
+    "We use cookies to improve your experience on our site.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -75,6 +84,12 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "If you'd like to support the families, donations can be made at the town hall, the mayor said.",
     "The formatting looks odd in your feed reader because the site sends no styles, the author said.",
     "};", "}", ")", "*/", "=>", ";",  # a code block's lines, which a lone glyph's rule once took
+    "Already a member of the club since 2019, Smith said he would run.",
+    "Listen to the story of how the bridge fell.", "Tags on the bags showed where they came from.",
+    "Loading of the ship began on Monday.", "Thanks to reading programmes, literacy rose.",
+    "Subscribers will pay more from May.", "Subscribe to the idea that less is more, he said.",
+    "The company said it uses cookies to track shoppers.", "Register to vote by Friday, officials urged.",
+    "See the full results below.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
@@ -259,6 +274,11 @@ def test_a_story_paragraph_after_a_mid_story_prompt_stays() -> None:
     "Você está usando um bloqueador de anúncios",
     "Advertentie", "Lees ook", "Delen", "Schrijf je in voor onze nieuwsbrief",
     "Het bericht Veerboten varen weer verscheen eerst op De Haven.", "Alle rechten voorbehouden",
+    "Lesen Sie auch: Bundestag beschließt Gesetz", "Wir verwenden Cookies, um unser Angebot zu verbessern.",
+    "Lire aussi : Le gouvernement annonce un plan", "Nous utilisons des cookies pour mesurer l’audience.",
+    "Lee también: El Gobierno aprueba la ley", "Utilizamos cookies propias y de terceros.",
+    "Leggi anche: Il governo approva", "Utilizziamo i cookie per migliorare il sito.",
+    "Veja também: Petrobras anuncia lucro", "Lees ook: Kabinet valt", "Wij gebruiken cookies.",
 ])
 def test_rules_know_boilerplate_in_other_languages(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
