@@ -127,6 +127,7 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
     line_agency = None
     looked = 0
     labels: list[int] = []
+    fields: list[int] = []
     for index in kept[:LEAD_PARAGRAPHS]:
         text = paragraphs[index]
         if _EDITORIAL_NOTE.fullmatch(text):
@@ -136,7 +137,7 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
             continue  # Reuters' summary bullets sit above the dateline
         if copy_field := _COPY_FIELD.fullmatch(text):
             found.fields.setdefault(copy_field["label"].lower(), copy_field["value"])
-            found.drop.add(index)
+            fields.append(index)
             continue
         byline = _byline_line(text)
         if byline is not None:
@@ -157,6 +158,12 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
         if looked == 2:  # a standfirst may precede the dateline, the body's second paragraph may not
             break
     found.agency = found.agency or line_agency
+    # Labelled lines are the copy's header when a dateline follows them or they are several; a blog post
+    # opening with one "Keywords: …" line keeps it as text.
+    if found.place or found.dateline_agency or len(found.fields) > 1:
+        found.drop.update(fields)
+    else:
+        found.fields.clear()
 
 
 def _is_label(text: str) -> bool:

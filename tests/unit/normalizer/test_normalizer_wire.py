@@ -358,6 +358,22 @@ def test_short_lines_stay_in_the_story_when_no_dateline_follows() -> None:
     assert (found.place, found.drop) == (None, set())
 
 
+@pytest.mark.parametrize(("paragraphs", "fields", "drop"), [
+    # one label and nothing after it that a header would have: a blog post's own first line
+    (["Keywords: kafka, streams", "Today I moved our pipeline to Kafka.", "It went well."], {}, set()),
+    # one label above a dateline: the copy's header
+    (["Headline: Oil rises", "LONDON (Reuters) - Oil rose."], {"headline": "Oil rises"}, {0}),
+    # two labels with no dateline: a header still
+    (["Headline: Oil rises", "Abstract: Oil rose on Monday.", "Oil rose."],
+     {"headline": "Oil rises", "abstract": "Oil rose on Monday."}, {0, 1}),
+])
+def test_labelled_lines_are_a_header_only_above_a_dateline_or_together(
+    paragraphs: list[str], fields: dict[str, str], drop: set[int],
+) -> None:
+    found = extract(paragraphs)
+    assert (found.fields, found.drop) == (fields, drop)
+
+
 def test_a_labelled_field_deep_in_the_story_is_story_text() -> None:
     paragraphs = ["LONDON (Reuters) - Oil rose.", "Headline: a word the story quotes."]
     assert extract(paragraphs).drop == set()
