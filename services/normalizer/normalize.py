@@ -42,6 +42,7 @@ from services.normalizer.wire import (
     parse_byline,
     parse_structured_dateline,
     strip_prefixes,
+    without_dateline,
 )
 
 
@@ -79,7 +80,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         title, prefixes, prefix_version = strip_prefixes(headline, raw.slugline)
     if not title and not paragraphs:
         raise NoTextError("item has neither a title nor any body text")
-    title = title or _title_from(next((p for p in paragraphs if not is_starred_note(p)), paragraphs[0]))
+    title = title or _title_from(without_dateline(next((p for p in paragraphs if not is_starred_note(p)),
+                                                       paragraphs[0])))
     body_text = "\n\n".join(paragraphs)
     fingerprint = content_fingerprint(title, body_text)
     # Worked out only for a date that needs a country (a zone name like IST or EST, a slashed date), and

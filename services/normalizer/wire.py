@@ -21,7 +21,7 @@ from services.normalizer.credits import (
 
 __all__ = [
     "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "extract", "is_starred_note", "parse_byline", "parse_dateline",
-    "parse_structured_dateline", "strip_prefixes",
+    "parse_structured_dateline", "strip_prefixes", "without_dateline",
 ]
 
 _UP = "A-ZÀ-ÖØ-Þ"
@@ -214,24 +214,36 @@ def _merge(found: WireText, credits: dict[str, list[str]], agency: str | None) -
 
 def parse_dateline(text: str) -> tuple[str | None, str | None]:
     """(place, agency as written) of a dateline opening ``text``; (None, None) when there is none."""
+    place, agency, _ = _dateline(text)
+    return place, agency
+
+
+def without_dateline(text: str) -> str:
+    """``text`` after the dateline opening it (all of it when there is none, or nothing after it)."""
+    place, agency, end = _dateline(text)
+    return text[end:] if (place or agency) and text[end:].strip() else text
+
+
+def _dateline(text: str) -> tuple[str | None, str | None, int]:
+    """(place, agency as written, where the text after the dateline starts)."""
     match = _DATELINE.match(text)
     if match:
         place, agency = match.group("place"), (match.group("agency") or match.group("slashed")).strip()
         # "(tca/dpa)": a partner's story sent by an agency; one known agency in it makes it a dateline.
         if (place is None or place != place.upper()) and dateline_agency(agency) is None:
-            return None, None  # "The United Nations (UN) - ..." is prose, not a dateline
+            return None, None, 0  # "The United Nations (UN) - ..." is prose, not a dateline
         if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
-            place = after.group("place")
-        return _with_qualifier(place, match.group("qual")), agency
+            return after.group("place"), agency, after.end()
+        return _with_qualifier(place, match.group("qual")), agency, match.end()
     match = _BARE_DATELINE.match(text)
     if match and canonical_agency(match.group("place")) and not match.group("qual"):
         # "ANSA - ROMA, 01 LUG -", "REUTERS - ...": the agency, not a place
         after = _PLACE_AFTER_AGENCY.match(text, match.end())
-        return (after.group("place") if after else None), match.group("place")
+        return (after.group("place") if after else None), match.group("place"), (after or match).end()
     if match:
         qualifier, agency = _trailing_agency(match.group("qual") or "")
-        return _with_qualifier(match.group("place"), qualifier), agency
-    return None, None
+        return _with_qualifier(match.group("place"), qualifier), agency, match.end()
+    return None, None, 0
 
 
 def parse_structured_dateline(raw: str) -> tuple[str | None, str | None]:

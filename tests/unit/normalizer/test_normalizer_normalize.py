@@ -57,8 +57,14 @@ def test_a_title_alone_is_enough() -> None:
     assert (article.title, article.body_text, article.body_html) == ("A title", "", "")
 
 
-def test_a_missing_title_is_taken_from_the_first_paragraph() -> None:
-    assert normalize(raw_item(title=None), NOW).title == "BERLIN (dpa) - Body text of the story that is long enough."
+def test_a_missing_title_is_taken_from_the_first_paragraph_without_its_dateline() -> None:
+    article = normalize(raw_item(title=None), NOW)
+    assert article.title == "Body text of the story that is long enough."
+    assert (article.dateline.place, article.body_text) == ("BERLIN", "BERLIN (dpa) - Body text of the story that is "
+                                                                     "long enough.")
+    assert normalize(raw_item(title=None, content_html="<p>BERLIN (dpa) -</p>"), NOW).title == "BERLIN (dpa) -"
+    [untitled] = corpus_items("iptc-ninjs/validation/test_suite/1.0/should_pass/032_body_text.json", NOW)
+    assert normalize(untitled, NOW).title.startswith("The trial of the captain of the shipwrecked Costa Concordia")
 
 
 def test_a_title_from_a_long_first_paragraph_ends_after_a_whole_word() -> None:
