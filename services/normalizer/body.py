@@ -89,6 +89,9 @@ class Body:
         self.paragraphs[index] = text
         self._trims.setdefault(index, []).append(pattern)
 
+    def first_kept(self) -> int | None:
+        return next((i for i in range(len(self.paragraphs)) if i not in self._dropped), None)
+
     def kept(self) -> list[str]:
         return [p for i, p in enumerate(self.paragraphs) if i not in self._dropped]
 

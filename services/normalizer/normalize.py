@@ -64,6 +64,10 @@ MAX_VERSION_COUNT = 9_999
 MAX_PROVIDER_CHARS = 200
 # An untitled item (a microblog post) is titled by its first paragraph, up to this long.
 MAX_DERIVED_TITLE_CHARS = 200
+# A first paragraph repeating the title goes when at least this much text follows it (a post that is its
+# title and a signature keeps both).
+MIN_TEXT_AFTER_TITLE = 80
+REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
@@ -72,12 +76,14 @@ _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
     """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
-    title, prefixes, prefix_version = strip_prefixes(html_to_text(raw.title or "").replace("\n\n", " "),
-                                                     raw.slugline)
+    feed_title = html_to_text(raw.title or "").replace("\n\n", " ")
+    title, prefixes, prefix_version = strip_prefixes(feed_title, raw.slugline)
     wire = _clean(body, raw.feed_id, boilerplate)
     paragraphs = body.kept()
     if not title and (headline := wire.fields.get("headline")):
         title, prefixes, prefix_version = strip_prefixes(headline, raw.slugline)
+    if title and _repeats_title(body, title, feed_title):
+        paragraphs = body.kept()
     if not title and not paragraphs:
         raise NoTextError("item has neither a title nor any body text")
     title = title or _title_from(without_dateline(next((p for p in paragraphs if not is_starred_note(p)),
@@ -121,6 +127,22 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         slugline=raw.slugline,
         content_hash=fingerprint,
     )
+
+
+def _repeats_title(body: Body, title: str, feed_title: str) -> bool:
+    """Drop a first paragraph that only repeats the title (a CMS's <h1>, TT's first line) when the story
+    follows it; true when it did. A link stays: Daring Fireball's "<a>Standard Ebooks</a>:" is where
+    the post points."""
+    first = body.first_kept()
+    if first is None or sum(map(len, body.kept())) - len(body.paragraphs[first]) < MIN_TEXT_AFTER_TITLE:
+        return False
+    if body.link_density(first) >= REPEATED_TITLE_MAX_LINK_DENSITY:
+        return False
+    words = casefold_words(body.paragraphs[first])
+    if words not in (casefold_words(title), casefold_words(feed_title)):
+        return False
+    body.drop([first])
+    return True
 
 
 def _title_from(paragraph: str) -> str:

@@ -88,6 +88,37 @@ def test_a_note_between_asterisks_is_neither_the_title_nor_lost_from_the_text() 
     assert article.body_text.startswith("*** DISCLAIMER: THIS IS AN AUTOMATED TRANSLATION FROM FINNISH ***")
 
 
+STORY = "<p>Oil rose on Monday as traders weighed supply cuts against a slowing economy, analysts said.</p>"
+
+
+@pytest.mark.parametrize(("title", "content"), [
+    ("Oil rises", f"<h1>Oil rises</h1>{STORY}"),  # a CMS's heading
+    ("Oil rises", f"<p><strong>Oil Rises!</strong></p>{STORY}"),  # case and punctuation aside
+    ("UPDATE 1-Oil rises", f"<p>UPDATE 1-Oil rises</p>{STORY}"),  # as the feed wrote it, prefix and all
+])
+def test_a_first_paragraph_repeating_the_title_leaves_the_text(title: str, content: str) -> None:
+    article = normalize(raw_item(title=title, content_html=content), NOW)
+    assert article.body_text.startswith("Oil rose on Monday")
+    assert "<h1>" not in article.body_html and "<strong>" not in article.body_html
+
+
+@pytest.mark.parametrize("content", [
+    "<h1>Oil rises</h1><p>— @desk</p>",  # too little follows: the post is its title and a signature
+    f"<h1><a href='https://ex.com/oil'>Oil rises</a></h1>{STORY}",  # a link says where the post points
+    f"<h1>Oil rises in Asia</h1>{STORY}",  # not the same words
+])
+def test_a_first_paragraph_stays_unless_it_only_repeats_the_title_above_a_story(content: str) -> None:
+    assert normalize(raw_item(title="Oil rises", content_html=content), NOW).body_text.startswith("Oil rises")
+
+
+def test_tt_s_first_line_repeating_its_headline_leaves_the_text() -> None:
+    [raw] = corpus_items("iptc-ninjs/examples/2.1/tt_text_image_2.json", NOW)
+    article = normalize(raw, NOW)
+    assert article.title == "Militärövning i jätteformat hålls 2023"
+    assert not article.body_text.startswith(article.title)
+    assert article.body_text.count("Pandemin satte stopp") == 1
+
+
 def test_a_title_from_the_body_is_its_first_line() -> None:
     title = normalize(raw_item(title=None, content_html="<p>Line one\n   goes on<br>line two</p>"), NOW).title
     assert title == "Line one goes on"
