@@ -107,7 +107,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         url=web_url(raw.link),
         canonical_url=canonical_url(raw.canonical_link, raw.link) or canonical_url(raw.link),
         title=title,
-        summary=_summary(raw) or wire.fields.get("abstract"),
+        summary=_unless_title(_summary(raw) or wire.fields.get("abstract"), title),
         body_text=body_text,
         body_html=body.html(),
         language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language, raw.feed_language),
@@ -217,6 +217,11 @@ def _summary(raw: RawItem) -> str | None:
     if kept:
         kept[-1] = strip_tail(kept[-1])
     return "\n\n".join(p for p in kept if p) or None
+
+
+def _unless_title(summary: str | None, title: str) -> str | None:
+    """No summary rather than one that only repeats the title (Atom's summary copied from the title)."""
+    return None if summary and casefold_words(summary) == casefold_words(title) else summary
 
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:

@@ -119,6 +119,12 @@ def test_tt_s_first_line_repeating_its_headline_leaves_the_text() -> None:
     assert article.body_text.count("Pandemin satte stopp") == 1
 
 
+def test_a_summary_that_only_repeats_the_title_is_none() -> None:
+    assert normalize(raw_item(title="Oil rises", summary_html="<p>Oil rises.</p>"), NOW).summary is None
+    kept = normalize(raw_item(title="Oil rises", summary_html="<p>Oil rises on supply cuts.</p>"), NOW)
+    assert kept.summary == "Oil rises on supply cuts."
+
+
 def test_a_title_from_the_body_is_its_first_line() -> None:
     title = normalize(raw_item(title=None, content_html="<p>Line one\n   goes on<br>line two</p>"), NOW).title
     assert title == "Line one goes on"
