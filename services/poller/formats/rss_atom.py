@@ -38,13 +38,22 @@ _SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
-    # feedparser runs its own SAX parser, which would expand entities declared in the DOCTYPE.
-    reject_entity_declarations(body)
-    body = as_utf8_if_legacy(body, content_type)
+    body = prepared(body, content_type)
     plain = parse_plain_feed(body, content_type, thread_strict_parser())
     if plain is not None:
         return _plain_feed(plain, ctx)
     return parse_reference(body, ctx, content_type)
+
+
+def prepared(body: bytes, content_type: str | None) -> bytes:
+    """The document as both readings take it: entity declarations refused (feedparser runs its own SAX
+    parser, which would expand them), whitespace before the XML declaration dropped (a CMS template's
+    stray newline makes the document ill-formed, and feedparser's loose reading then loses categories and
+    entities), legacy encodings detected and made UTF-8."""
+    reject_entity_declarations(body)
+    if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
+        body = body.lstrip()
+    return as_utf8_if_legacy(body, content_type)
 
 
 def parse_reference(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:

@@ -7,9 +7,9 @@ faster. "The same values" is checked, not assumed: tests/unit/formats/test_fast_
 reads every feed of the corpus both ways and compares every field.
 
 The fast reading declines (returns None, and feedparser reads the document) whenever the document holds
-anything it does not model: ill-formed XML, another feed version, xml:base, an item element outside the
-lists below, markup inside a text element, or a charset declared over HTTP. So a surprise costs speed,
-never a wrong field.
+anything it does not model: ill-formed XML, another feed version, an item element outside the lists
+below, markup inside a text element, or a charset declared over HTTP. So a surprise costs speed, never a
+wrong field. xml:base is modelled: links and permalink ids are resolved against it as feedparser tracks it.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import feedparser.mixin
+from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from services.poller.formats.values import author_name
@@ -32,10 +34,14 @@ RSS1 = "http://purl.org/rss/1.0/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _FeedParserMixin = feedparser.mixin._FeedParserMixin
 _C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
 _C1_REFERENCE = re.compile(rb"&#(?:0*1[2-5]\d|x0*[89][0-9a-fA-F]);")
 _HAS_XML_BASE = etree.XPath("boolean(//@xml:base)")
+# Each element's base while a document with xml:base is read (links are resolved against it, as feedparser
+# resolves them); None for the usual document without.
+_BASES: ContextVar[dict[Any, str] | None] = ContextVar("xml_bases", default=None)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii"})
 
@@ -76,8 +82,8 @@ class NotPlainError(Exception):
 
 def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLParser) -> PlainFeed | None:
     """The fast reading of a plain feed, or None when feedparser must read it."""
-    # xml:base scoping, HTTP charsets other than UTF-8, and cp1252 characters smuggled in as C1 controls
-    # (which feedparser repairs) follow feedparser's rules, which are not repeated here.
+    # HTTP charsets other than UTF-8, and cp1252 characters smuggled in as C1 controls (which feedparser
+    # repairs) follow feedparser's rules, which are not repeated here.
     charset = _HTTP_CHARSET.search(content_type or "")
     if (charset and charset.group(1).lower() not in _UTF8_NAMES) or _has_c1_controls(body):
         return None
@@ -90,10 +96,42 @@ def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLPar
         # The body is ASCII-compatible here (UTF-8, or read as windows-1252), so an xml:base attribute
         # shows in its bytes; scanning them is cheaper than searching the tree.
         if b"xml:base" in body and _HAS_XML_BASE(root):
-            return None
+            token = _BASES.set(_document_bases(root))
+            try:
+                return _read(root)
+            finally:
+                _BASES.reset(token)
         return _read(root)
     except (etree.XMLSyntaxError, UnicodeDecodeError, NotPlainError):
         return None
+
+
+def _document_bases(root: Any) -> dict[Any, str]:
+    """Each element's base URL as feedparser tracks xml:base: given no URL of the document, scoped by a
+    stack that restores the enclosing base only when it is not empty (so a base set inside an element
+    whose parent has none stays in force after it, as feedparser has it)."""
+    bases: dict[Any, str] = {}
+    current = ""
+    stack: list[str] = []
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if not isinstance(element.tag, str):
+            continue
+        if event == "start":
+            declared = element.get(XML_BASE) or element.get("base") or current
+            current = (make_safe_absolute_uri(current, declared) or current) if current else _urljoin("", declared)
+            stack.append(current)
+            bases[element] = current
+        else:
+            stack.pop()
+            if stack and stack[-1]:
+                current = stack[-1]
+    return bases
+
+
+def _resolve(element: Any, url: str) -> str:
+    """``url`` as feedparser gives it: resolved against the element's xml:base, if the document has any."""
+    bases = _BASES.get()
+    return url if bases is None else _urljoin(bases[element], url)
 
 
 def _has_c1_controls(body: bytes) -> bool:
@@ -146,6 +184,8 @@ def _finish_item(values: Values, item: Any) -> Values:
     as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
     values.pop("has_content", None)
     values.pop("guidislink", None)
+    if (tags := values.pop("tags", None)) is not None:
+        values["categories"] = [term for term, _, _ in tags if term]
     if "title" in values:
         language = values["language"]
         values["language"] = _text(_language(item) if language is None else language)
@@ -245,6 +285,11 @@ def _set(name: str, attributes: frozenset[str] = frozenset()) -> Reader:
 _set_guid = _set("guid", frozenset({"isPermaLink"}))
 
 
+def _link(values: Values, element: Any) -> None:
+    _set("link")(values, element)
+    values["link"] = _resolve(element, values["link"])
+
+
 def _titled(set_title: Reader) -> Reader:
     """A title reader that also notes the title's own xml:lang (_finish_item falls back to the item's)."""
     def read(values: Values, element: Any) -> None:
@@ -259,6 +304,8 @@ _title = _titled(_set("title"))
 def _guid(values: Values, element: Any) -> None:
     _set_guid(values, element)
     values["guidislink"] = element.get("isPermaLink", "true").strip().lower() != "false"
+    if element.get("isPermaLink", "true") == "true":  # feedparser resolves a permalink guid, exactly so
+        values["guid"] = _resolve(element, values["guid"])
 
 
 def _category(values: Values, element: Any) -> None:
@@ -291,6 +338,7 @@ def _enclosure(values: Values, element: Any) -> None:
     if len(element):
         raise NotPlainError("markup inside an enclosure")
     if element.get("url"):
+        # feedparser leaves an enclosure's url as written, xml:base or not
         enclosure = {"href": element.get("url"), "length": element.get("length"), "type": element.get("type")}
         values.setdefault("enclosures", []).append(enclosure)
 
@@ -303,7 +351,7 @@ def _atom_link_in_rss(values: Values, element: Any) -> None:
 
 _RSS_ITEM: dict[str, Reader] = {
     "title": _title, f"{{{RSS1}}}title": _title,
-    "link": _set("link"), f"{{{RSS1}}}link": _set("link"),
+    "link": _link, f"{{{RSS1}}}link": _link,
     "description": _summary, f"{{{RSS1}}}description": _summary, ITUNES_SUMMARY: _summary,
     "guid": _guid,
     "pubDate": _set("published_raw"),
@@ -355,6 +403,11 @@ def _atom_set(name: str) -> Reader:
 _atom_title = _titled(_atom_set("title"))
 
 
+def _atom_id(values: Values, element: Any) -> None:
+    _atom_set("guid")(values, element)
+    values["guid"] = _resolve(element, values["guid"])  # feedparser reads an id as a permalink guid
+
+
 def _atom_content(values: Values, element: Any) -> None:
     if "content_html" in values or element.get("src") is not None:
         raise NotPlainError("content by reference, or repeated")
@@ -379,9 +432,20 @@ def _atom_author(values: Values, element: Any) -> None:
 
 
 def _atom_category(values: Values, element: Any) -> None:
-    term = element.get("term")
-    if term:
-        values.setdefault("categories", []).append(term)
+    """feedparser's tags, [term, scheme, label] each: one from the attributes, and the element's text as the
+    last tag's term when it has none, else as a tag of its own; an equal tag is kept once."""
+    tags = values.setdefault("tags", [])
+    _add_tag(tags, [element.get("term"), element.get("scheme"), element.get("label")])
+    text = _plain(element)
+    if text and tags and not tags[-1][0]:
+        tags[-1][0] = text
+    elif text:
+        _add_tag(tags, [text, None, None])
+
+
+def _add_tag(tags: list[list[str | None]], tag: list[str | None]) -> None:
+    if any(tag) and tag not in tags:
+        tags.append(tag)
 
 
 def _atom_link(element: Any) -> tuple[str, str]:
@@ -389,12 +453,12 @@ def _atom_link(element: Any) -> tuple[str, str]:
     href = element.get("href")
     if not href:
         raise NotPlainError("a link without href")
-    return element.get("rel", "alternate"), href
+    return element.get("rel", "alternate"), _resolve(element, href)
 
 
 _ATOM_ENTRY: dict[str, Reader] = {
     ATOM_TITLE: _atom_title,
-    f"{{{ATOM}}}id": _atom_set("guid"),
+    f"{{{ATOM}}}id": _atom_id,
     f"{{{ATOM}}}summary": _atom_set("summary_html"),
     f"{{{ATOM}}}published": _atom_set("published_raw"),
     f"{{{ATOM}}}updated": _atom_set("updated_raw"),

@@ -21,10 +21,9 @@ import pytest
 
 from bench.bench_poller import REAL_FEEDS
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed
-from services.poller.formats.charsets import as_utf8_if_legacy
-from services.poller.formats.rss_atom import parse_reference, parse_rss_atom
+from services.poller.formats.rss_atom import parse_reference, parse_rss_atom, prepared
 from services.poller.formats.rss_fast import parse_plain_feed
-from services.poller.formats.safexml import reject_entity_declarations, strict_parser
+from services.poller.formats.safexml import strict_parser
 from tests.unit.formats.test_corpus_feedparser import served_content_type
 
 CTX = FeedContext(feed_id="f", feed_url="http://example.com/feed", fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
@@ -43,12 +42,12 @@ def _readings(body: bytes) -> tuple[ParsedFeed, ParsedFeed] | None:
     """(fast, reference) ParsedFeeds, or None when the fast reading declines or the document is refused.
 
     feedparser's corpus files carry the HTTP Content-Type they are served with; it decides their charset.
-    Both readings get what parse_rss_atom hands them: legacy encodings detected and made UTF-8.
+    Both readings get what parse_rss_atom hands them (``prepared``): legacy encodings detected and made UTF-8,
+    whitespace before the XML declaration dropped.
     """
     content_type = served_content_type(body)
     try:
-        reject_entity_declarations(body)
-        body = as_utf8_if_legacy(body, content_type)
+        body = prepared(body, content_type)
         if parse_plain_feed(body, content_type, strict_parser()) is None:
             return None
         return parse_rss_atom(body, CTX, content_type), parse_reference(body, CTX, content_type)
@@ -104,3 +103,35 @@ def test_fast_reading_equals_feedparser_where_feedparser_rewrites_text(text: str
         return
     fast, reference = readings
     assert [(i.title, i.summary_html) for i in fast.items] == [(i.title, i.summary_html) for i in reference.items]
+
+
+# xml:base, as WordPress writes it on the root, and as Blogger and FeedBurner write it on each content
+# element (whose base feedparser keeps in force after it when the enclosing element has none).
+@pytest.mark.parametrize("body", [
+    b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://ex.org/blog/">'
+    b'<title>t</title><link rel="self" href="feed.atom"/><entry><id>posts/1</id><title>a</title>'
+    b'<link href="2024/a"/><link rel="enclosure" href="a.mp3" length="1" type="audio/mpeg"/>'
+    b'<category term="x"/><category term="x"/><category>y</category></entry></feed>',
+    b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+    b'<entry><id>1</id><title>a</title><content type="html" xml:base="http://ex.org/a/">&lt;p&gt;x&lt;/p&gt;'
+    b'</content><link href="rel/a"/></entry><entry><id>2</id><title>b</title><link href="rel/b"/></entry></feed>',
+    b'<?xml version="1.0"?><rss version="2.0" xml:base="http://ex.org/"><channel><title>t</title><item>'
+    b'<title>a</title><link>news/a</link><guid>news/a</guid><enclosure url="a.mp3" length="1" type="audio/mpeg"/>'
+    b'</item><item><title>b</title><guid isPermaLink="false">b-1</guid></item></channel></rss>',
+])
+def test_the_fast_reading_resolves_links_against_xml_base_as_feedparser_does(body: bytes) -> None:
+    readings = _readings(body)
+    assert readings is not None  # taken by the fast reading, not declined
+    fast, reference = readings
+    assert fast == reference
+    assert any(item.link and item.link.startswith("http://ex.org/") for item in fast.items)
+
+
+def test_whitespace_before_the_xml_declaration_is_dropped_for_both_readings() -> None:
+    body = (b'\n  <?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+            b'<entry><id>urn:1</id><title>a &amp; b</title><category>c</category></entry></feed>')
+    readings = _readings(body)
+    assert readings is not None
+    fast, reference = readings
+    assert fast == reference
+    assert (fast.items[0].title, fast.items[0].categories) == ("a & b", ["c"])
