@@ -22,7 +22,7 @@ import pytest
 from bench.bench_poller import REAL_FEEDS
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed
 from services.poller.formats.rss_atom import parse_reference, parse_rss_atom, prepared
-from services.poller.formats.rss_fast import parse_plain_feed
+from services.poller.formats.rss_fast import SINGLE_BYTE_ENCODINGS, parse_plain_feed
 from services.poller.formats.safexml import strict_parser
 from tests.unit.formats.test_corpus_feedparser import served_content_type
 
@@ -135,3 +135,35 @@ def test_whitespace_before_the_xml_declaration_is_dropped_for_both_readings() ->
     fast, reference = readings
     assert fast == reference
     assert (fast.items[0].title, fast.items[0].categories) == ("a & b", ["c"])
+
+
+def _every_character_of(encoding: str) -> bytes:
+    """Each byte above ASCII that ``encoding`` defines, outside the C1 range."""
+    defined = []
+    for byte in range(0xA0, 0x100):
+        try:
+            bytes([byte]).decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        defined.append(byte)
+    return bytes(defined)
+
+
+@pytest.mark.parametrize("encoding", sorted(SINGLE_BYTE_ENCODINGS))
+def test_a_declared_single_byte_encoding_reads_alike_in_both_readings(encoding: str) -> None:
+    text = _every_character_of(encoding)
+    body = (f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>t</title><item>'
+            f"<title>".encode() + text + b"</title><description>" + text + b"</description><guid>g</guid>"
+            b"</item></channel></rss>")
+    readings = _readings(body)
+    assert readings is not None  # taken by the fast reading
+    fast, reference = readings
+    assert fast == reference
+    assert fast.items[0].title == text.decode(encoding).strip()  # a leading no-break space is trimmed
+
+
+@pytest.mark.parametrize("byte", [b"\x80", b"\x9f"])
+def test_a_c1_byte_in_a_latin_1_document_is_left_to_feedparser(byte: bytes) -> None:
+    body = (b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>t</title><item>'
+            b"<title>5 " + byte + b"</title><guid>g</guid></item></channel></rss>")
+    assert parse_plain_feed(body, None, strict_parser()) is None  # feedparser reads it as windows-1252
