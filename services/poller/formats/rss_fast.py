@@ -33,6 +33,7 @@ DC = "http://purl.org/dc/elements/1.1/"
 RSS1 = "http://purl.org/rss/1.0/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+MEDIA = "http://search.yahoo.com/mrss/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _FeedParserMixin = feedparser.mixin._FeedParserMixin
@@ -327,9 +328,30 @@ def _guid(values: Values, element: Any) -> None:
 
 
 def _category(values: Values, element: Any) -> None:
-    term = _plain(element)
-    if term:
-        values.setdefault("categories", []).append(term)
+    """feedparser's tags, [term, scheme, label] each, from a category or dc:subject: one from the attributes,
+    and the element's text as the last tag's term when it has none, else as a tag of its own."""
+    tags = values.setdefault("tags", [])
+    _add_tag(tags, [element.get("term"), element.get("scheme", element.get("domain")), element.get("label")])
+    text = _plain(element)
+    if text and tags and not tags[-1][0]:
+        tags[-1][0] = text
+    elif text:
+        _add_tag(tags, [text, None, None])
+
+
+def _keywords(scheme: str | None) -> Reader:
+    """itunes:keywords and media:keywords: a tag for each comma-separated term."""
+    def read(values: Values, element: Any) -> None:
+        tags = values.setdefault("tags", [])
+        for term in _plain(element).split(","):
+            if term.strip():
+                _add_tag(tags, [term.strip(), scheme, None])
+    return read
+
+
+def _add_tag(tags: list[list[str | None]], tag: list[str | None]) -> None:
+    if any(tag) and tag not in tags:  # feedparser keeps an equal tag once
+        tags.append(tag)
 
 
 def _creator(values: Values, element: Any) -> None:
@@ -374,7 +396,8 @@ _RSS_ITEM: dict[str, Reader] = {
     "guid": _guid,
     "pubDate": _set("published_raw"),
     f"{{{DC}}}date": _set("updated_raw"),
-    "category": _category,
+    "category": _category, f"{{{DC}}}subject": _category,
+    f"{{{ITUNES}}}keywords": _keywords("http://www.itunes.com/"), f"{{{MEDIA}}}keywords": _keywords(None),
     "author": _creator,
     f"{{{DC}}}creator": _creator,
     CONTENT_ENCODED: _add_content,
@@ -449,23 +472,6 @@ def _atom_author(values: Values, element: Any) -> None:
         values.setdefault("authors", []).append(text)
 
 
-def _atom_category(values: Values, element: Any) -> None:
-    """feedparser's tags, [term, scheme, label] each: one from the attributes, and the element's text as the
-    last tag's term when it has none, else as a tag of its own; an equal tag is kept once."""
-    tags = values.setdefault("tags", [])
-    _add_tag(tags, [element.get("term"), element.get("scheme"), element.get("label")])
-    text = _plain(element)
-    if text and tags and not tags[-1][0]:
-        tags[-1][0] = text
-    elif text:
-        _add_tag(tags, [text, None, None])
-
-
-def _add_tag(tags: list[list[str | None]], tag: list[str | None]) -> None:
-    if any(tag) and tag not in tags:
-        tags.append(tag)
-
-
 def _atom_link(element: Any) -> tuple[str, str]:
     """The link's rel and href; feedparser falls back to the element's text when there is no href."""
     href = element.get("href")
@@ -483,7 +489,7 @@ _ATOM_ENTRY: dict[str, Reader] = {
     f"{{{ATOM}}}content": _atom_content,
     ATOM_LINK: _atom_link_in_entry,
     f"{{{ATOM}}}author": _atom_author,
-    f"{{{ATOM}}}category": _atom_category,
+    f"{{{ATOM}}}category": _category, f"{{{DC}}}subject": _category, f"{{{MEDIA}}}keywords": _keywords(None),
 }
 
 

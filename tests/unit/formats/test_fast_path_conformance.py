@@ -167,3 +167,18 @@ def test_a_c1_byte_in_a_latin_1_document_is_left_to_feedparser(byte: bytes) -> N
     body = (b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>t</title><item>'
             b"<title>5 " + byte + b"</title><guid>g</guid></item></channel></rss>")
     assert parse_plain_feed(body, None, strict_parser()) is None  # feedparser reads it as windows-1252
+
+
+@pytest.mark.parametrize("elements", [
+    b"<category>a</category><category>a</category><category domain='d'>a</category>",  # a repeat kept once
+    b"<dc:subject>x</dc:subject><category>y</category>",
+    b"<itunes:keywords>one, two,,one</itunes:keywords><media:keywords>two, three</media:keywords>",
+])
+def test_categories_are_feedparser_s_tags_in_the_fast_reading(elements: bytes) -> None:
+    body = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:media="http://search.yahoo.com/mrss/">'
+            b"<channel><title>t</title><item><title>a</title><guid>g</guid>" + elements + b"</item></channel></rss>")
+    readings = _readings(body)
+    assert readings is not None
+    fast, reference = readings
+    assert fast == reference and fast.items[0].categories
