@@ -1,4 +1,4 @@
-"""A fast reading of plain RSS 2.0, RSS 1.0 and Atom 1.0 documents, on lxml; feedparser stays the reference.
+"""A fast reading of plain RSS 0.91-2.0, RSS 1.0 and Atom 1.0 documents, on lxml; feedparser stays the reference.
 
 feedparser walks a document through a pure-Python SAX handler, which caps it at about a thousand items
 a second. Most news feeds are plain: well-formed XML, a handful of well-known item elements. For those,
@@ -45,6 +45,7 @@ _HAS_XML_BASE = etree.XPath("boolean(//@xml:base)")
 _BASES: ContextVar[dict[Any, str] | None] = ContextVar("xml_bases", default=None)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii"})
+_RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92", "0.93", "0.94"})
 # Declared encodings the fast reading takes (many older European and Russian sites still serve them).
 SINGLE_BYTE_ENCODINGS = frozenset({
     "iso-8859-1", "iso-8859-2", "iso-8859-5", "iso-8859-7", "iso-8859-9", "iso-8859-13", "iso-8859-15",
@@ -178,7 +179,8 @@ def _read(root: Any) -> PlainFeed:
     # feedparser takes the feed's language from the root's xml:lang (or plain lang) first; not an RDF
     # root's, which its check misses (its items still inherit it, as their own language).
     language = root.get(XML_LANG, root.get("lang")) or None
-    if tag == "rss" and root.get("version", "2.0") == "2.0":
+    if tag == "rss" and root.get("version", "2.0") in _RSS_VERSIONS:
+        # RSS 0.91 to 0.94 are read as 2.0 is (feedparser's version names differ, wirefeed's format does not)
         channel = _only(root, "channel")
         return _rss_feed(PlainFeed("rss20" if root.get("version") else "rss", language=language), channel)
     if tag == RDF_ROOT:

@@ -182,3 +182,14 @@ def test_categories_are_feedparser_s_tags_in_the_fast_reading(elements: bytes) -
     assert readings is not None
     fast, reference = readings
     assert fast == reference and fast.items[0].categories
+
+
+@pytest.mark.parametrize("version", ["0.91", "0.92", "0.93", "0.94"])
+def test_rss_0_9x_takes_the_fast_reading_as_2_0_does(version: str) -> None:
+    body = (f'<?xml version="1.0"?><rss version="{version}"><channel><title>t</title><language>en</language>'
+            "<item><title>a</title><link>http://ex.org/a</link><description>d</description></item>"
+            "</channel></rss>").encode()
+    readings = _readings(body)
+    assert readings is not None
+    fast, reference = readings
+    assert fast == reference and fast.items[0].link == "http://ex.org/a"
