@@ -106,6 +106,9 @@ _DESK_TITLE = re.compile(r"\s+[A-Z][\w’'-]*(?:\s+[a-z]+)*\s+(?:editor|correspo
 # (earlier)". "(Reuters)" is capitalised and stays, for the agency.
 _REMARK = re.compile(r"\s*\([a-z]+(?: [a-z]+){0,3}\)")
 _EMAIL_WITH_NAME = re.compile(r"\S+@\S+\s*\((?P<name>[^()]+)\)")
+# A label a CMS writes before the name: "Posted by", "Written by:", "Author:", "Autor:", "by" in any case.
+_AUTHOR_LABEL = re.compile(r"(?:(?:posted|written|reported|published)\s+)?by\b\s*:?\s*(?=\S)|"
+                           r"(?:authors?|autor(?:in|a)?|auteur|autore)\s*:\s*(?=\S)", re.IGNORECASE)
 
 
 def canonical_agency(text: str | None) -> str | None:
@@ -136,6 +139,8 @@ def find_agency(text: str) -> str | None:
 def clean_author(author: str) -> str | None:
     """The person-or-organisation part of an author field, without e-mail addresses or a desk title."""
     author = " ".join(author.split())  # Macworld's "Macworld Staff,\n\t\t\tGlenn Fleishman"
+    if label := _AUTHOR_LABEL.match(author):
+        author = author[label.end():]
     if "@" in author:
         match = _EMAIL_WITH_NAME.fullmatch(author)
         return match.group("name").strip() if match else None  # a bare address names nobody

@@ -253,6 +253,9 @@ def test_author_fields_lose_email_addresses() -> None:
     ("First Dog on the Moon", "First Dog on the Moon"),
     ("Nick Ames (now), Ed Aarons and Ben Fisher (earlier)", "Nick Ames, Ed Aarons and Ben Fisher"),  # live blogs
     ("Jane Doe (Reuters)", "Jane Doe (Reuters)"),  # the agency stays for the byline reader
+    # a CMS's label before the name
+    ("Posted by Jane Doe", "Jane Doe"), ("Written by: Jane Doe", "Jane Doe"), ("Author: Luke", "Luke"),
+    ("Autor: Hans Müller", "Hans Müller"), ("by jane doe", "jane doe"), ("Byron Smith", "Byron Smith"),
 ])
 def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -> None:
     assert clean_author(author) == name
