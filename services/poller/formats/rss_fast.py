@@ -9,7 +9,8 @@ reads every feed of the corpus both ways and compares every field.
 The fast reading declines (returns None, and feedparser reads the document) whenever the document holds
 anything it does not model: ill-formed XML, another feed version, an item element outside the lists
 below, markup inside a text element, or a charset declared over HTTP. So a surprise costs speed, never a
-wrong field. xml:base is modelled: links and permalink ids are resolved against it as feedparser tracks it.
+wrong field. xml:base is modelled: links and permalink ids are resolved against it as feedparser tracks it;
+so is Atom's xhtml text, serialised as feedparser serialises it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import escape
 
 import feedparser.mixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
@@ -34,6 +36,7 @@ RSS1 = "http://purl.org/rss/1.0/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 MEDIA = "http://search.yahoo.com/mrss/"
+XHTML = "http://www.w3.org/1999/xhtml"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _FeedParserMixin = feedparser.mixin._FeedParserMixin
@@ -497,9 +500,75 @@ _ATOM_ENTRY: dict[str, Reader] = {
 
 def _atom_text(element: Any) -> str:
     kind = element.get("type", "text")
+    if kind == "xhtml":
+        return _xhtml(element)
     if kind not in ("text", "html"):
-        raise NotPlainError(f"atom text of type {kind}")  # xhtml and media types: feedparser's to read
+        raise NotPlainError(f"atom text of type {kind}")  # media types: feedparser's to read
     return _plain(element)
+
+
+def _xhtml(element: Any) -> str:
+    """Atom xhtml text as feedparser serialises it: tags rebuilt from the parse (every element closed with
+    an end tag, attribute names lower case, values quoted with double quotes), text escaped, and the
+    enclosing <div> dropped when it holds everything. Anything outside plain XHTML is feedparser's."""
+    pieces = [escape(element.text)] if element.text else []
+    for child in element:
+        _xhtml_pieces(child, pieces, top=True)
+        if child.tail:
+            pieces.append(escape(child.tail))
+    while len(pieces) > 1 and not pieces[-1].strip():
+        del pieces[-1]
+    while len(pieces) > 1 and not pieces[0].strip():
+        del pieces[0]
+    if pieces and (pieces[0] == "<div>" or pieces[0].startswith("<div ")) and pieces[-1] == "</div>" \
+            and _encloses(pieces):
+        pieces = pieces[1:-1]
+    text = "".join(pieces)
+    if not text.isascii() and _reads_as_double_encoded(text):
+        raise NotPlainError("UTF-8 read as Latin-1 in xhtml")
+    return text.strip()
+
+
+def _xhtml_pieces(element: Any, pieces: list[str], *, top: bool) -> None:
+    if not isinstance(element.tag, str):
+        raise NotPlainError("a comment or instruction in xhtml")
+    name = etree.QName(element)
+    if name.namespace != XHTML or name.localname != name.localname.lower():
+        raise NotPlainError(f"element {element.tag} in xhtml")
+    declared = set(element.nsmap.items()) - set(element.getparent().nsmap.items())
+    if any(uri != XHTML for _, uri in declared) or (declared and not top):
+        # feedparser writes some declarations out (XLink's) and not others: not modelled here
+        raise NotPlainError("a namespace declared inside xhtml")
+    attributes = []
+    for key, value in element.attrib.items():
+        if key.startswith("{") or key != key.lower():
+            raise NotPlainError(f"attribute {key} in xhtml")
+        attributes.append((key, value.lower() if key in ("rel", "type") else value))
+    pieces.append(f"<{name.localname}{''.join(f' {k}={_quoted(v)}' for k, v in attributes)}>")
+    if element.text:
+        pieces.append(escape(element.text))
+    for child in element:
+        _xhtml_pieces(child, pieces, top=False)
+        if child.tail:
+            pieces.append(escape(child.tail))
+    pieces.append(f"</{name.localname}>")
+
+
+def _quoted(value: str) -> str:
+    return '"' + escape(value, {'"': "&quot;"}) + '"'
+
+
+def _encloses(pieces: list[str]) -> bool:
+    """feedparser's test that the first <div> closes only at the end."""
+    depth = 0
+    for piece in pieces[:-1]:
+        if piece.startswith("</"):
+            depth -= 1
+            if depth == 0:
+                return False
+        elif piece.startswith("<") and not piece.endswith("/>"):
+            depth += 1
+    return True
 
 
 # --- elements not read here -----------------------------------------------------------------------------
