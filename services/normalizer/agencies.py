@@ -98,6 +98,8 @@ NON_PERSONS = frozenset({
     "admin", "administrator", "staff", "editor", "editors", "newsroom", "news desk", "web desk", "wire",
     "wires", "wire services", "staff reporter", "staff writer", "the editors", "editorial staff", "desk",
     "staff and agencies", "agencies",
+    # placeholders a CMS writes when it knows no author: Blogger's "noreply@blogger.com (Unknown)"
+    "unknown", "anonymous", "author", "by", "user", "guest", "n/a", "none", "null",
 })
 # The Guardian's authors carry their desk after the name: "Damian Carrington Environment editor", "Dan Sabbagh
 # Defence and security editor". One capitalised word starts the desk; the title ends it, in lower case.

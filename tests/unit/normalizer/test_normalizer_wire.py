@@ -207,6 +207,13 @@ def test_staff_and_agencies_is_nobody() -> None:
     assert is_non_person("Staff and agencies")
 
 
+@pytest.mark.parametrize("author", ["noreply@blogger.com (Unknown)", "Anonymous", "By", "Author", "user"])
+def test_a_cms_placeholder_for_no_author_is_nobody(author: str) -> None:
+    article = normalize(raw_item(1, body="<p>Oil rose on Monday.</p>").model_copy(update={"authors": [author]}),
+                        datetime(2024, 1, 12, tzinfo=UTC))
+    assert article.byline == []
+
+
 def test_names_after_a_located_name_are_places_only_at_the_end() -> None:
     assert split_names("Ann Lee in Beirut and Dubai") == ["Ann Lee"]
     assert split_names("Ann Lee in Beirut, Bo Chan and Cy Diaz in Paris") == ["Ann Lee", "Bo Chan", "Cy Diaz"]
