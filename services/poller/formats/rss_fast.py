@@ -327,8 +327,9 @@ _title = _titled(_set("title"))
 
 def _guid(values: Values, element: Any) -> None:
     _set_guid(values, element)
-    values["guidislink"] = element.get("isPermaLink", "true").strip().lower() != "false"
-    if element.get("isPermaLink", "true") == "true":  # feedparser resolves a permalink guid, exactly so
+    # A permalink, as feedparser decides it: the attribute absent or exactly "true" ("True" is not).
+    values["guidislink"] = element.get("isPermaLink", "true") == "true"
+    if values["guidislink"]:
         values["guid"] = _resolve(element, values["guid"])
 
 

@@ -219,3 +219,14 @@ def test_atom_xhtml_text_reads_as_feedparser_serialises_it(element: str, taken: 
     if readings is not None:
         fast, reference = readings
         assert fast == reference
+
+
+@pytest.mark.parametrize("value", ["true", "True", "TRUE", "yes", "false", " false"])
+def test_a_guid_is_a_permalink_exactly_when_feedparser_says_so(value: str) -> None:
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
+            f'<guid isPermaLink="{value}">http://ex.org/g</guid></item></channel></rss>').encode()
+    readings = _readings(body)
+    assert readings is not None
+    fast, reference = readings
+    assert fast == reference
+    assert (fast.items[0].link == "http://ex.org/g") == (value == "true")
