@@ -55,6 +55,13 @@ SINGLE_BYTE_ENCODINGS = frozenset({
     "windows-1250", "windows-1251", "windows-1252", "windows-1253", "windows-1254", "windows-1257", "koi8-r",
 })
 _C1_CHARACTER = re.compile("[\x80-\x9f]")
+_PERSON_PARTS = frozenset({f"{{{ATOM}}}name", f"{{{ATOM}}}email", f"{{{ATOM}}}uri"})
+# Attributes that only scope what is inside (xml:lang, xml:base), which any element may carry.
+_SCOPE_ATTRIBUTES = frozenset({XML_LANG, XML_BASE})
+_TEXT_ATTRIBUTES = _SCOPE_ATTRIBUTES | {"type"}
+# feedparser's names for content types, and the ones it takes a link to a page to have
+_CONTENT_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 # Clark-notation tags, spelled out once rather than formatted for every element read.
@@ -142,7 +149,7 @@ def _document_bases(root: Any) -> dict[Any, str]:
 def _resolve(element: Any, url: str) -> str:
     """``url`` as feedparser gives it: resolved against the element's xml:base, if the document has any."""
     bases = _BASES.get()
-    return url if bases is None else _urljoin(bases[element], url)
+    return url if bases is None or not url else _urljoin(bases[element], url)  # feedparser skips an empty one
 
 
 def _reads_alike(body: bytes, encoding: str) -> bool:
@@ -348,6 +355,8 @@ def _category(values: Values, element: Any) -> None:
 def _keywords(scheme: str | None) -> Reader:
     """itunes:keywords and media:keywords: a tag for each comma-separated term."""
     def read(values: Values, element: Any) -> None:
+        if len(element.attrib):
+            raise NotPlainError("attributes on keywords")
         tags = values.setdefault("tags", [])
         for term in _plain(element).split(","):
             if term.strip():
@@ -369,13 +378,21 @@ def _creator(values: Values, element: Any) -> None:
 def _summary(values: Values, element: Any) -> None:
     # feedparser's rule: a summary-like element after the first, before any content, becomes content;
     # once there is content, a later one replaces the summary.
+    _check_scope_only(element)
     if "summary_html" in values and not values["has_content"]:
         _add_content(values, element)
     else:
         values["summary_html"] = _plain(element)
 
 
+def _check_scope_only(element: Any) -> None:
+    """feedparser acts on a text element's type and mode attributes; the fast reading leaves those to it."""
+    if not _SCOPE_ATTRIBUTES.issuperset(element.attrib):
+        raise NotPlainError(f"attributes on {element.tag}")
+
+
 def _add_content(values: Values, element: Any) -> None:
+    _check_scope_only(element)
     values.setdefault("content_html", _plain(element))  # feedparser's first content is the content
     values["has_content"] = True
 
@@ -385,14 +402,25 @@ def _enclosure(values: Values, element: Any) -> None:
         raise NotPlainError("markup inside an enclosure")
     if element.get("url"):
         # feedparser leaves an enclosure's url as written, xml:base or not
-        enclosure = {"href": element.get("url"), "length": element.get("length"), "type": element.get("type")}
+        enclosure = {"href": element.get("url"), "length": element.get("length"), "type": _lowered(element, "type")}
         values.setdefault("enclosures", []).append(enclosure)
 
 
-def _atom_link_in_rss(values: Values, element: Any) -> None:
+def _atom_link_in_item(values: Values, element: Any) -> None:
+    """An Atom link, in an entry or an RSS item: feedparser's link is the last alternate link to a page."""
     rel, href = _atom_link(element)
-    if rel == "canonical":
+    if rel == "alternate" and _is_page(element):
+        values["link"] = href
+    elif rel == "canonical":
         values.setdefault("canonical_link", href)
+    elif rel == "enclosure":
+        enclosure = {"href": href, "length": element.get("length"), "type": _lowered(element, "type", "text/html")}
+        values.setdefault("enclosures", []).append(enclosure)
+
+
+def _is_page(link: Any) -> bool:
+    kind = link.get("type", "text/html").lower()
+    return _CONTENT_TYPES.get(kind, kind) in _HTML_TYPES
 
 
 _RSS_ITEM: dict[str, Reader] = {
@@ -409,7 +437,7 @@ _RSS_ITEM: dict[str, Reader] = {
     CONTENT_ENCODED: _add_content,
     f"{{{ITUNES}}}author": _creator,
     "enclosure": _enclosure,
-    ATOM_LINK: _atom_link_in_rss,
+    ATOM_LINK: _atom_link_in_item,
 }
 
 
@@ -439,11 +467,15 @@ def _atom_entry(entry: Any) -> Values:
     return _finish_item(values, entry)
 
 
-def _atom_set(name: str) -> Reader:
+def _atom_set(name: str, *, date: bool = False) -> Reader:
+    """A reader of an Atom element holding text (a date or an id: plain text only); any attribute
+    feedparser would act on (mode="base64" on content, isPermaLink on an id) leaves the document to it."""
+    attributes = _SCOPE_ATTRIBUTES if date else _TEXT_ATTRIBUTES
+
     def read(values: Values, element: Any) -> None:
-        if name in values:
-            raise NotPlainError(f"repeated {name}")
-        values[name] = _atom_text(element)
+        if name in values or not attributes.issuperset(element.attrib):
+            raise NotPlainError(f"repeated {name}, or attributes on it")
+        values[name] = _plain(element) if date else _atom_text(element)
     return read
 
 
@@ -451,28 +483,22 @@ _atom_title = _titled(_atom_set("title"))
 
 
 def _atom_id(values: Values, element: Any) -> None:
-    _atom_set("guid")(values, element)
+    _atom_set("guid", date=True)(values, element)
     values["guid"] = _resolve(element, values["guid"])  # feedparser reads an id as a permalink guid
 
 
 def _atom_content(values: Values, element: Any) -> None:
-    if "content_html" in values or element.get("src") is not None:
-        raise NotPlainError("content by reference, or repeated")
+    if "content_html" in values or not _TEXT_ATTRIBUTES.issuperset(element.attrib):
+        raise NotPlainError("content by reference (src), encoded (mode), or repeated")
     values["content_html"] = _atom_text(element)
 
 
-def _atom_link_in_entry(values: Values, element: Any) -> None:
-    rel, href = _atom_link(element)
-    if rel == "alternate":
-        values.setdefault("link", href)
-    elif rel == "canonical":
-        values.setdefault("canonical_link", href)
-    elif rel == "enclosure":
-        enclosure = {"href": href, "length": element.get("length"), "type": element.get("type")}
-        values.setdefault("enclosures", []).append(enclosure)
-
-
 def _atom_author(values: Values, element: Any) -> None:
+    if (element.text or "").strip() or any((child.tail or "").strip() for child in element):
+        raise NotPlainError("text in an author")  # feedparser reads it as the name
+    for child in element:
+        if child.tag not in _PERSON_PARTS:
+            _check_unread(child)  # Blogger's gd:image is nobody's name
     name = element.find(f"{{{ATOM}}}name")
     if name is not None and (text := _plain(name)):
         values.setdefault("authors", []).append(text)
@@ -483,24 +509,30 @@ def _atom_link(element: Any) -> tuple[str, str]:
     href = element.get("href")
     if not href:
         raise NotPlainError("a link without href")
-    return element.get("rel", "alternate"), _resolve(element, href)
+    return element.get("rel", "alternate").lower(), _resolve(element, href)
+
+
+def _lowered(element: Any, name: str, default: str | None = None) -> str | None:
+    """A rel or type attribute as feedparser reads it: lower case (and a link's type text/html unless set)."""
+    value: str | None = element.get(name, default)
+    return value.lower() if value else value
 
 
 _ATOM_ENTRY: dict[str, Reader] = {
     ATOM_TITLE: _atom_title,
     f"{{{ATOM}}}id": _atom_id,
     f"{{{ATOM}}}summary": _atom_set("summary_html"),
-    f"{{{ATOM}}}published": _atom_set("published_raw"),
-    f"{{{ATOM}}}updated": _atom_set("updated_raw"),
+    f"{{{ATOM}}}published": _atom_set("published_raw", date=True),
+    f"{{{ATOM}}}updated": _atom_set("updated_raw", date=True),
     f"{{{ATOM}}}content": _atom_content,
-    ATOM_LINK: _atom_link_in_entry,
+    ATOM_LINK: _atom_link_in_item,
     f"{{{ATOM}}}author": _atom_author,
     f"{{{ATOM}}}category": _category, f"{{{DC}}}subject": _category, f"{{{MEDIA}}}keywords": _keywords(None),
 }
 
 
 def _atom_text(element: Any) -> str:
-    kind = element.get("type", "text")
+    kind = _lowered(element, "type", "text")
     if kind == "xhtml":
         return _xhtml(element)
     if kind not in ("text", "html"):
