@@ -140,14 +140,16 @@ def test_whitespace_before_the_xml_declaration_is_dropped_for_both_readings() ->
 
 
 def _every_character_of(encoding: str) -> bytes:
-    """Each byte above ASCII that ``encoding`` defines, outside the C1 range."""
+    """Each byte above ASCII that ``encoding`` defines as a character other than a C1 control (windows-1252's
+    0x80 is "€", ISO 8859-1's is a control)."""
     defined = []
-    for byte in range(0xA0, 0x100):
+    for byte in range(0x80, 0x100):
         try:
-            bytes([byte]).decode(encoding)
+            character = bytes([byte]).decode(encoding)
         except UnicodeDecodeError:
             continue
-        defined.append(byte)
+        if not "\x80" <= character <= "\x9f":
+            defined.append(byte)
     return bytes(defined)
 
 
