@@ -332,6 +332,14 @@ def _titled(set_title: Reader) -> Reader:
 _title = _titled(_set("title"))
 
 
+def _dc_title(values: Values, element: Any) -> None:
+    """dc:title is a title to feedparser (the last one wins): the same words again change nothing."""
+    if "title" not in values:
+        _title(values, element)
+    elif element.attrib or _plain(element) != values["title"]:
+        raise NotPlainError("two different titles")
+
+
 def _guid(values: Values, element: Any) -> None:
     _set_guid(values, element)
     # A permalink, as feedparser decides it: the attribute absent or exactly "true" ("True" is not).
@@ -424,7 +432,7 @@ def _is_page(link: Any) -> bool:
 
 
 _RSS_ITEM: dict[str, Reader] = {
-    "title": _title, f"{{{RSS1}}}title": _title,
+    "title": _title, f"{{{RSS1}}}title": _title, f"{{{DC}}}title": _dc_title,
     "link": _link, f"{{{RSS1}}}link": _link,
     "description": _summary, f"{{{RSS1}}}description": _summary, ITUNES_SUMMARY: _summary,
     "guid": _guid,

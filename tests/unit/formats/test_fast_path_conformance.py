@@ -252,7 +252,7 @@ _ATTRIBUTES = st.sampled_from([
 ])
 _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
-    "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords",
+    "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
