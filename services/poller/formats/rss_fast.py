@@ -475,15 +475,15 @@ def _atom_entry(entry: Any) -> Values:
     return _finish_item(values, entry)
 
 
-def _atom_set(name: str, *, date: bool = False) -> Reader:
-    """A reader of an Atom element holding text (a date or an id: plain text only); any attribute
-    feedparser would act on (mode="base64" on content, isPermaLink on an id) leaves the document to it."""
-    attributes = _SCOPE_ATTRIBUTES if date else _TEXT_ATTRIBUTES
+def _atom_set(name: str, *, plain: bool = False) -> Reader:
+    """A reader of an Atom element holding text (``plain``: a date or an id, which has no type); any
+    attribute feedparser would act on (isPermaLink on an id) leaves the document to feedparser."""
+    attributes = _SCOPE_ATTRIBUTES if plain else _TEXT_ATTRIBUTES
 
     def read(values: Values, element: Any) -> None:
         if name in values or not attributes.issuperset(element.attrib):
             raise NotPlainError(f"repeated {name}, or attributes on it")
-        values[name] = _plain(element) if date else _atom_text(element)
+        values[name] = _plain(element) if plain else _atom_text(element)
     return read
 
 
@@ -491,7 +491,7 @@ _atom_title = _titled(_atom_set("title"))
 
 
 def _atom_id(values: Values, element: Any) -> None:
-    _atom_set("guid", date=True)(values, element)
+    _atom_set("guid", plain=True)(values, element)
     values["guid"] = _resolve(element, values["guid"])  # feedparser reads an id as a permalink guid
 
 
@@ -530,8 +530,8 @@ _ATOM_ENTRY: dict[str, Reader] = {
     ATOM_TITLE: _atom_title,
     f"{{{ATOM}}}id": _atom_id,
     f"{{{ATOM}}}summary": _atom_set("summary_html"),
-    f"{{{ATOM}}}published": _atom_set("published_raw", date=True),
-    f"{{{ATOM}}}updated": _atom_set("updated_raw", date=True),
+    f"{{{ATOM}}}published": _atom_set("published_raw", plain=True),
+    f"{{{ATOM}}}updated": _atom_set("updated_raw", plain=True),
     f"{{{ATOM}}}content": _atom_content,
     ATOM_LINK: _atom_link_in_item,
     f"{{{ATOM}}}author": _atom_author,
