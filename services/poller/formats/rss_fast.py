@@ -62,6 +62,7 @@ _TEXT_ATTRIBUTES = _SCOPE_ATTRIBUTES | {"type"}
 # feedparser's names for content types, and the ones it takes a link to a page to have
 _CONTENT_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_PLAIN_TYPES = frozenset({"html", "text/html", "text", "text/plain"})  # read as if no type were given
 
 
 # Clark-notation tags, spelled out once rather than formatted for every element read.
@@ -394,8 +395,11 @@ def _summary(values: Values, element: Any) -> None:
 
 
 def _check_scope_only(element: Any) -> None:
-    """feedparser acts on a text element's type and mode attributes; the fast reading leaves those to it."""
-    if not _SCOPE_ATTRIBUTES.issuperset(element.attrib):
+    """feedparser acts on a text element's type and mode attributes; the fast reading leaves those to it,
+    but for a type that only names what an RSS text is anyway (HuffPost's type="html")."""
+    attributes = element.attrib
+    if not _SCOPE_ATTRIBUTES.issuperset(attributes) and not (
+            _TEXT_ATTRIBUTES.issuperset(attributes) and attributes["type"].lower() in _PLAIN_TYPES):
         raise NotPlainError(f"attributes on {element.tag}")
 
 
