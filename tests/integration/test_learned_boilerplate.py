@@ -13,7 +13,8 @@ from services.normalizer.learned import LearnedBoilerplate
 from services.normalizer.normalize import normalize
 from tests.factories import raw_item
 
-PROMO = "Get the Harbor Times morning briefing delivered to your inbox every weekday at six."
+# A line only this source prints, which no rule knows: the model must learn it.
+REPEATED_LINE = "The Harbor Times has served the bay and its islands since 1887, independent and locally owned."
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def db(database_url: str) -> Iterator[Database]:
 
 def story(n: int) -> str:
     return (f"<p>Council votes on budget item {n} after a long debate about roads, schools and parks.</p>"
-            f"<p>The measure number {n} passed with a narrow majority late on Tuesday evening.</p><p>{PROMO}</p>")
+            f"<p>The measure number {n} passed with a narrow majority late on Tuesday evening.</p>"
+            f"<p>{REPEATED_LINE}</p>")
 
 
 def test_a_paragraph_a_source_repeats_is_learned_saved_and_removed_after_a_restart(db: Database) -> None:
@@ -38,6 +40,6 @@ def test_a_paragraph_a_source_repeats_is_learned_saved_and_removed_after_a_resta
 
     restarted = LearnedBoilerplate(db).load()
     article = normalize(raw_item(99, feed_id="harbor", body=story(99)), now, boilerplate=restarted.model)
-    assert PROMO not in article.body_text and "measure number 99" in article.body_text
+    assert REPEATED_LINE not in article.body_text and "measure number 99" in article.body_text
     other_source = normalize(raw_item(99, feed_id="elsewhere", body=story(99)), now, boilerplate=restarted.model)
-    assert PROMO in other_source.body_text  # learned per source, not globally
+    assert REPEATED_LINE in other_source.body_text  # learned per source, not globally
