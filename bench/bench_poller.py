@@ -306,12 +306,13 @@ def fast_path_share() -> None:
         if not path.is_file() or path.stat().st_size > 5_000_000 or path.is_relative_to(suites[0]) \
                 or path.is_relative_to(suites[1]):
             continue
-        head = path.read_bytes()[:2000]
+        body = path.read_bytes()
+        head = body[:2000]
         if b"<rss" not in head and b"<feed" not in head and b"rdf:RDF" not in head:
             continue
         total += 1
         try:
-            body = prepared(path.read_bytes(), None)
+            body = prepared(body, None)
         except FeedParseError:
             continue
         taken += parse_plain_feed(body, None, thread_strict_parser()) is not None

@@ -317,8 +317,11 @@ def _set(name: str, attributes: frozenset[str] = frozenset()) -> Reader:
 _set_guid = _set("guid", frozenset({"isPermaLink"}))
 
 
+_set_link = _set("link")
+
+
 def _link(values: Values, element: Any) -> None:
-    _set("link")(values, element)
+    _set_link(values, element)
     values["link"] = _resolve(element, values["link"])
 
 
@@ -494,8 +497,11 @@ def _atom_set(name: str, *, plain: bool = False) -> Reader:
 _atom_title = _titled(_atom_set("title"))
 
 
+_atom_set_guid = _atom_set("guid", plain=True)
+
+
 def _atom_id(values: Values, element: Any) -> None:
-    _atom_set("guid", plain=True)(values, element)
+    _atom_set_guid(values, element)
     values["guid"] = _resolve(element, values["guid"])  # feedparser reads an id as a permalink guid
 
 
