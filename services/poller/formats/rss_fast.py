@@ -696,17 +696,23 @@ def _plain(element: Any) -> str:
 # Non-ASCII UTF-8 read as Latin-1 always shows a lead byte (Â..ô) right before a continuation byte: a text
 # without that pair cannot decode as UTF-8 differently, whatever else it holds.
 _UTF8_AS_LATIN1 = re.compile("[\xc2-\xf4][\x80-\xbf]")
+# Below this length a regex scan for that pair is the cheaper test; above it, trying the round trip is:
+# it stops at the first character that rules it out, where the scan reads the whole text.
+_SCAN_BELOW = 200
 
 
 def _reads_as_double_encoded(text: str) -> bool:
     """Whether feedparser would re-decode the text as UTF-8 read as Latin-1 ("cafÃ©" -> "café").
 
     It does so to every element's text in a UTF-8 document, before or after stripping it: both are checked.
-    A windows-1252 document is not UTF-8 to feedparser, but declining there too only costs speed.
+    An ASCII text decodes to itself, so only a non-ASCII one can change. A windows-1252 document is not
+    UTF-8 to feedparser, but declining there too only costs speed.
     """
-    if not _UTF8_AS_LATIN1.search(text):  # one regex scan rules out nearly every text
+    if len(text) < _SCAN_BELOW and not _UTF8_AS_LATIN1.search(text):
         return False
     for candidate in (text, text.strip()):
+        if candidate.isascii():
+            continue
         try:
             candidate.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):  # no Latin-1 round trip, or not UTF-8
