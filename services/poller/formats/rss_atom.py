@@ -13,6 +13,7 @@ import feedparser
 from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.charsets import as_utf8_if_legacy
+from services.poller.formats.media_rss import ENTRY_KEY, fallback_summary, keep_captions_apart_in_feedparser
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
 from services.poller.formats.values import author_name, join_url
@@ -35,6 +36,8 @@ _PLAIN_ABSOLUTE = re.compile(
 # ("<height><width>1</height></width>" in a channel <image>) and raises TypeError for the whole feed.
 # wirefeed reads neither element, so the feed is read again without those tags.
 _SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
+
+keep_captions_apart_in_feedparser()
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
@@ -144,6 +147,7 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
           feed_language: str | None) -> RawItem:
     content = entry.get("content") or []
     content_html = content[0].get("value") if content else None
+    summary_html = fallback_summary(_text(entry.get("summary")), content_html, entry.get(ENTRY_KEY))
     return make_raw_item(
         ctx,
         fmt,
@@ -152,7 +156,7 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         link=_absolute(_text(entry.get("link")), ctx.feed_url),
         canonical_link=_link(entry, "canonical", ctx.feed_url),
         title=_text(entry.get("title")),
-        summary_html=_text(entry.get("summary")),
+        summary_html=summary_html,
         content_html=content_html,
         published_raw=_text(entry.get("published") or entry.get("created")),
         # Not feedparser's entry.get("updated"): it maps a missing updated date to the published one.

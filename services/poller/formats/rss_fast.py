@@ -27,6 +27,7 @@ import feedparser.mixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
+from services.poller.formats import media_rss
 from services.poller.formats.values import author_name
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -216,6 +217,9 @@ def _finish_item(values: Values, item: Any) -> Values:
     as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
     values.pop("has_content", None)
     values.pop("guidislink", None)
+    if (caption := values.pop("caption", None)) is not None:
+        values["summary_html"] = media_rss.fallback_summary(values.get("summary_html"), values.get("content_html"),
+                                                            caption)
     if (tags := values.pop("tags", None)) is not None:
         values["categories"] = [term for term, _, _ in tags if term]
     if "title" in values:
@@ -301,7 +305,7 @@ def _read_children(item: Any, readers: dict[str, Reader], values: Values) -> Non
     for child in item:
         reader = readers.get(child.tag)
         if reader is None:
-            _check_unread(child)
+            _read_unread(values, child)
         else:
             reader(values, child)
 
@@ -638,10 +642,12 @@ _UNREAD_FIELDS = frozenset({
     "georss_point", "georss_where", "where", "expirationdate",
 })
 _READ_INTO_FIELDS = _HANDLED - _UNREAD_FIELDS
+_CAPTION_KEY = "media_description"  # unread, but an item's caption where _read_unread finds it
+_MEDIA_KEYS = frozenset({_CAPTION_KEY, "media_title"})
 # Channel elements that would change the feed's title or ttl, or start content (see _rss_feed).
 _CHANNEL_FIELD_KEYS = frozenset({
     "title", "dc_title", "media_title", "ttl", "summary", "content", "fullitem", "body", "xhtml_body",
-    "media_description", "dc_description",
+    "dc_description",
 })
 
 
@@ -675,6 +681,42 @@ def _check_unread(element: Any) -> None:
     # Most unread elements are leaves, and an iterator costs more than the check itself.
     if _feedparser_reads(element) or (len(element) and any(map(_feedparser_reads, element.iterdescendants()))):
         raise NotPlainError(f"element {element.tag}, or one inside it, which feedparser reads")
+
+
+def _read_unread(values: Values, element: Any) -> None:
+    """An item's child without a reader: _check_unread's, but a media:description, on its own or in a
+    Media RSS element (media:content, media:group), is the item's caption (see media_rss), and a
+    media:title after the item's title changes nothing."""
+    key = _feedparser_key(element)
+    if key in _MEDIA_KEYS:
+        _media_text(values, element, key)
+    elif not key.startswith("media_") or not len(element):
+        _check_unread(element)
+    else:
+        if key in _READ_INTO_FIELDS:
+            raise NotPlainError(f"element {element.tag}, which feedparser reads")
+        for inner in element.iterdescendants():
+            if (inner_key := _feedparser_key(inner)) in _MEDIA_KEYS:
+                _media_text(values, inner, inner_key)
+            elif inner_key in _READ_INTO_FIELDS:
+                raise NotPlainError(f"element {inner.tag} in {element.tag}, which feedparser reads")
+
+
+def _media_text(values: Values, element: Any, key: str) -> None:
+    if key == _CAPTION_KEY:
+        _caption(values, element)
+    elif not values.get("title") or len(element):
+        # feedparser ignores a media:title (at any depth) once the item's own title is set; before it,
+        # or without one, it is the title until a shallower title replaces it: not modelled here.
+        raise NotPlainError(f"{element.tag} before the title, or markup in it")
+
+
+def _caption(values: Values, element: Any) -> None:
+    if not _TEXT_ATTRIBUTES.issuperset(element.attrib):
+        raise NotPlainError(f"attributes on {element.tag}")
+    text = _plain(element)
+    if text and "caption" not in values:
+        values["caption"] = media_rss.as_summary(text, element.get("type"))
 
 
 def _feedparser_reads(element: Any) -> bool:

@@ -250,29 +250,39 @@ _ATTRIBUTES = st.sampled_from([
     ' scheme="s"', ' label="L"', ' xml:base="http://b.org/x/"', ' xml:base="sub/"', ' xml:lang="de"',
     ' rel="alternate"', ' rel="Alternate"', ' rel="enclosure"', ' rel="canonical"', ' type="html"',
     ' type="HTML"', ' type="xhtml"', ' type="text/plain"', ' type="audio/mpeg" url="v.mp3"', ' mode="escaped"',
+    ' type="plain"',
 ])
 _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
     "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
+    "media:description", "media:title", "media:content", "media:group",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
+    "media:description", "media:title", "media:group",
 ])
 _NAMESPACES = ('xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" '
                'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:atom="http://www.w3.org/2005/Atom" '
                'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"')
 
 
+# Elements drawn as a structure around the drawn attributes ({a}) and text ({t}).
+_SHAPES = {
+    "enclosure": "<enclosure{a}/>",
+    "media:content": '<media:content url="p.jpg"><media:description{a}>{t}</media:description></media:content>',
+    "media:group": ("<media:group><media:title>{t}</media:title><media:description{a}>{t}</media:description>"
+                    '<media:content url="v.mp4"/></media:group>'),  # a video: its title, caption and file
+}
+
+
 def _element(name: str, attributes: str, text: str) -> str:
     if name in ("atom:link", "link") and "rel=" in attributes:
         return f'<{name}{attributes} href="{text or "h"}"/>'
-    if name == "enclosure":
-        return f"<enclosure{attributes}/>"
     if name == "author" and "<" not in text:
         return f"<author><name>{text}</name></author>"
     if name in ("title", "summary", "content") and "xhtml" in attributes:
         return f'<{name}{attributes}><div xmlns="http://www.w3.org/1999/xhtml">{text}</div></{name}>'
-    return f"<{name}{attributes}>{text}</{name}>"
+    return _SHAPES.get(name, "<{n}{a}>{t}</{n}>").format(n=name, a=attributes, t=text)
 
 
 @settings(max_examples=400, deadline=None)

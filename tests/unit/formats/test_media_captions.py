@@ -1,0 +1,81 @@
+"""Media RSS captions (media:description) describe a photo or video, not the item: never its content.
+
+Each case is read both ways, by the fast reading and by feedparser's, and both must give the same item.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from schemas import RawItem
+from services.normalizer.normalize import normalize
+from services.poller.formats import FeedContext
+from services.poller.formats.rss_atom import parse_reference, parse_rss_atom, prepared
+from services.poller.formats.rss_fast import parse_plain_feed
+from services.poller.formats.safexml import strict_parser
+
+CTX = FeedContext(feed_id="f", feed_url="https://example.com/feed", fetched_at=datetime(2024, 1, 25, tzinfo=UTC))
+MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
+STORY = "The attack was the latest in a series of long-range drone strikes on Russian energy sites."
+CAPTION = "Firefighters at the depot in Klintsy, Russia, on Thursday."
+
+
+def _rss(item: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" {MEDIA}><channel><title>World</title>'
+            f"<item><title>Ukraine strikes an oil depot</title><guid>g1</guid>{item}</item></channel></rss>").encode()
+
+
+def _both(body: bytes) -> RawItem:
+    """The one item, read by feedparser; the fast reading must take the document and agree."""
+    body = prepared(body, None)
+    assert parse_plain_feed(body, None, strict_parser()) is not None, "the fast reading declined"
+    fast, reference = parse_rss_atom(body, CTX).items, parse_reference(body, CTX).items
+    assert fast == reference
+    return reference[0]
+
+
+@pytest.mark.parametrize("item", [
+    # The New York Times' shape: the description, then the photo's credit and caption beside it.
+    f"<description>{STORY}</description><media:content url='https://x.example/p.jpg' medium='image'/>"
+    f"<media:credit>Nanna Heitmann</media:credit><media:description>{CAPTION}</media:description>",
+    # HuffPost's: the caption inside media:content, with an empty one for a video after it.
+    f"<description>{STORY}</description><media:content url='https://x.example/p.jpg'><media:title/>"
+    f"<media:description>{CAPTION}</media:description></media:content>"
+    "<media:content url='https://x.example/v.mp4'><media:description/></media:content>",
+    # The caption first: it must not take the summary's place and push the description into content.
+    f"<media:description>{CAPTION}</media:description><description>{STORY}</description>",
+], ids=["beside", "inside-media-content", "before"])
+def test_a_caption_is_neither_the_summary_nor_the_content(item: str) -> None:
+    raw = _both(_rss(item))
+    assert (raw.summary_html, raw.content_html) == (STORY, None)
+    article = normalize(raw, CTX.fetched_at)
+    assert article.body_text == STORY and CAPTION not in article.body_text
+
+
+def test_an_item_with_no_text_of_its_own_is_summarised_by_its_caption() -> None:
+    # A YouTube entry: the video's description is the only text there is.
+    feed = (f'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" {MEDIA}>'
+            "<title>Channel</title><entry><id>yt:video:1</id><title>Launch day</title>"
+            "<link rel='alternate' href='https://video.example/1'/><media:group><media:title>Launch day</media:title>"
+            "<media:description>Rocket &amp; crew\n\nLive at 9</media:description></media:group></entry></feed>")
+    raw = _both(feed.encode())
+    assert raw.summary_html == "<p>Rocket &amp; crew</p><p>Live at 9</p>"  # plain text, escaped
+
+
+def test_an_html_caption_is_kept_as_markup_and_the_first_non_empty_one_counts() -> None:
+    raw = _both(_rss("<media:content url='a.jpg'><media:description/></media:content>"
+                     "<media:content url='b.jpg'><media:description type='html'>&lt;b&gt;Two&lt;/b&gt; dogs"
+                     "</media:description></media:content><media:description>Third</media:description>"))
+    assert raw.summary_html == "<b>Two</b> dogs"
+
+
+def test_huffpost_articles_keep_their_story_not_their_photo_caption(corpus: Path) -> None:
+    # feedparser reads this one (its guids carry an attribute the fast reading leaves alone)
+    raw = parse_reference((corpus / "feedjira/spec/sample_feeds/HuffPostCanada.xml").read_bytes(), CTX).items[0]
+    article = normalize(raw, CTX.fetched_at)
+    assert raw.content_html is None
+    assert "basketball uniform" in article.body_text
+    assert not article.body_text.startswith("About 50 female students")  # the photo's caption
