@@ -70,13 +70,14 @@ MIN_TEXT_AFTER_TITLE = 80
 REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
+_PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 _COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
     """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
-    feed_title = html_to_text(raw.title or "").replace("\n\n", " ")
+    feed_title = _without_publisher(html_to_text(raw.title or "").replace("\n\n", " "), raw.providers)
     title, prefixes, prefix_version = strip_prefixes(feed_title, raw.slugline)
     wire = _clean(body, raw.feed_id, boilerplate)
     paragraphs = body.kept()
@@ -217,6 +218,17 @@ def _summary(raw: RawItem) -> str | None:
     if kept:
         kept[-1] = strip_tail(kept[-1])
     return "\n\n".join(p for p in kept if p) or None
+
+
+def _without_publisher(title: str, providers: Iterable[str]) -> str:
+    """The title without a trailing " - Publisher" naming one of the item's providers: Google News ends
+    every headline with the name of the outlet its RSS source names ("Oil rises - Reuters")."""
+    for provider in providers:
+        for separator in _PUBLISHER_SEPARATORS:
+            suffix = len(separator) + len(provider)
+            if len(title) > suffix and title[-suffix:].casefold() == f"{separator}{provider}".casefold():
+                return title[:-suffix].rstrip()
+    return title
 
 
 def _unless_title(summary: str | None, title: str) -> str | None:

@@ -166,8 +166,17 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         language=_text((entry.get("title_detail") or {}).get("language")),
         feed_language=feed_language,
         enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")], ctx.feed_url),
+        providers=_providers(entry),
         original=original,
     )
+
+
+def _providers(entry: Any) -> list[str]:
+    """The name of the feed an aggregated item came from: RSS's source (Google News names the publisher
+    there), Atom's source title."""
+    source = entry.get("source")
+    name = _text(source.get("title")) if isinstance(source, dict) else None
+    return [name] if name else []
 
 
 def _author_names(entry: Any) -> list[str]:

@@ -217,6 +217,7 @@ def _finish_item(values: Values, item: Any) -> Values:
     as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
     values.pop("has_content", None)
     values.pop("guidislink", None)
+    values.pop("source_seen", None)
     if (caption := values.pop("caption", None)) is not None:
         values["summary_html"] = media_rss.fallback_summary(values.get("summary_html"), values.get("content_html"),
                                                             caption)
@@ -385,6 +386,13 @@ def _add_tag(tags: list[list[str | None]], tag: list[str | None]) -> None:
         tags.append(tag)
 
 
+def _source(values: Values, element: Any) -> None:
+    """RSS's source: the name of the channel the item came from (an aggregator's publisher: Google News
+    names Reuters here); feedparser keeps the last one's."""
+    values["source_seen"] = True  # see _media_text
+    values["providers"] = [text] if (text := _plain(element)) else []
+
+
 def _creator(values: Values, element: Any) -> None:
     name = author_name(_plain(element))
     if name:
@@ -457,6 +465,7 @@ _RSS_ITEM: dict[str, Reader] = {
     f"{{{ITUNES}}}author": _creator,
     "enclosure": _enclosure,
     ATOM_LINK: _atom_link_in_item,
+    "source": _source,
 }
 
 
@@ -690,6 +699,8 @@ def _read_unread(values: Values, element: Any) -> None:
     key = _feedparser_key(element)
     if key in _MEDIA_KEYS:
         _media_text(values, element, key)
+    elif key == "source":
+        raise NotPlainError("an Atom source, whose title (or text) feedparser reads as the item's provider")
     elif not key.startswith("media_") or not len(element):
         _check_unread(element)
     else:
@@ -705,9 +716,10 @@ def _read_unread(values: Values, element: Any) -> None:
 def _media_text(values: Values, element: Any, key: str) -> None:
     if key == _CAPTION_KEY:
         _caption(values, element)
-    elif not values.get("title") or len(element):
+    elif not values.get("title") or values.get("source_seen") or len(element):
         # feedparser ignores a media:title (at any depth) once the item's own title is set; before it,
-        # or without one, it is the title until a shallower title replaces it: not modelled here.
+        # without one, or after a source element (which makes feedparser forget the title's depth), it is
+        # the title until a shallower title replaces it: not modelled here.
         raise NotPlainError(f"{element.tag} before the title, or markup in it")
 
 

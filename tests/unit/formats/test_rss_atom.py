@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import FeedFormat
+from services.normalizer.normalize import normalize
 from services.poller.formats import ParsedFeed
 from services.poller.formats.rss_atom import WHITESPACE, _absolute
 
@@ -147,3 +149,18 @@ def test_an_rss_author_that_is_only_an_address_names_nobody(parse: Parse) -> Non
     body = RSS.replace("<title>One</title>", "<title>One</title><author>desk@wire.example</author>")
     assert parse(body).items[0].authors == []
     assert parse(body.replace("<title>Two</title>", "<title>T<b>wo</b></title>")).items[0].authors == []
+
+
+GOOGLE_NEWS = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>
+<title>Top stories - Google News</title><item><title>Ukraine strikes Russian oil depot in drone attack - Reuters</title>
+<link>https://news.google.com/rss/articles/CBMiZWh0dHBz?oc=5</link><guid isPermaLink="false">CBMiZWh0dHBz</guid>
+<pubDate>Thu, 25 Jan 2024 11:02:00 GMT</pubDate><description>&lt;a href="https://news.google.com/rss/articles/CBMi"
+&gt;Ukraine strikes Russian oil depot in drone attack&lt;/a&gt;&amp;nbsp;&amp;nbsp;&lt;font color="#6f6f6f"&gt;Reuters
+&lt;/font&gt;</description><source url="https://www.reuters.com">Reuters</source></item></channel></rss>"""
+
+
+def test_an_aggregated_item_names_its_publisher_and_its_headline_loses_the_name(parse: Parse) -> None:
+    raw = parse(GOOGLE_NEWS).items[0]
+    assert raw.providers == ["Reuters"]
+    article = normalize(raw, datetime(2024, 1, 26, tzinfo=UTC))
+    assert (article.title, article.agency) == ("Ukraine strikes Russian oil depot in drone attack", "Reuters")

@@ -226,6 +226,23 @@ def test_a_provider_too_long_to_be_a_name_is_not_searched_for_agencies() -> None
     assert normalize(raw_item(content_html="<p>Text.</p>", providers=["Thomson Reuters"]), NOW).agency == "Reuters"
 
 
+# Google News: each item's RSS source names the outlet, and the headline ends with the same name.
+@pytest.mark.parametrize(("title", "providers", "expected"), [
+    ("Oil rises on supply fears - Reuters", ["Reuters"], "Oil rises on supply fears"),
+    ("Oil rises on supply fears – REUTERS", ["Reuters"], "Oil rises on supply fears"),
+    ("Drones hit a fuel depot | The Associated Press", ["The Associated Press"], "Drones hit a fuel depot"),
+    ("Oil rises on supply fears - Reuters", [], "Oil rises on supply fears - Reuters"),  # no source: kept
+    ("Oil rises on supply fears - Bloomberg", ["Reuters"], "Oil rises on supply fears - Bloomberg"),
+    ("Talks with Reuters", ["Reuters"], "Talks with Reuters"),  # the name, but not a suffix of its own
+    (" - Reuters", ["Reuters"], "- Reuters"),  # nothing left but the name: kept as it is
+])
+def test_an_aggregators_publisher_suffix_leaves_the_title(title: str, providers: list[str], expected: str) -> None:
+    article = normalize(raw_item(title=title, providers=providers, content_html="<p>Prices rose on Tuesday.</p>"),
+                        NOW)
+    assert article.title == expected
+    assert article.agency == ("Reuters" if providers == ["Reuters"] else "AP" if providers else None)
+
+
 def test_a_wire_version_that_counts_is_kept_and_a_revision_id_is_not() -> None:
     assert normalize(raw_item(version=11), NOW).version == 11  # ninjs "version": "11"
     assert normalize(raw_item(version=978556838), NOW).version == 1  # Reuters NewsML-G2 version="978556838"
