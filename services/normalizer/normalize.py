@@ -79,7 +79,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
     feed_title = _without_publisher(html_to_text(raw.title or "").replace("\n\n", " "), raw.providers)
     title, prefixes, prefix_version = strip_prefixes(feed_title, raw.slugline)
-    wire = _clean(body, raw.feed_id, boilerplate)
+    wire = _clean(body, raw.feed_id, boilerplate, (title, feed_title))
     paragraphs = body.kept()
     if not title and (headline := wire.fields.get("headline")):
         title, prefixes, prefix_version = strip_prefixes(headline, raw.slugline)
@@ -165,12 +165,12 @@ def content_fingerprint(title: str, body_text: str) -> str:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
-def _clean(body: Body, feed_id: str, model: BoilerplateModel | None) -> WireText:
+def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tuple[str, str]) -> WireText:
     """Mark boilerplate, credit and byline paragraphs on ``body``; return what the text said."""
     paragraphs = body.paragraphs
     removed = rule_matches(paragraphs, body.link_density)
     _trim_tail(body, removed)  # first, so that "… (Reporting by …) Read more" ends in its credit line
-    wire = extract(paragraphs, skip=removed)
+    wire = extract(paragraphs, skip=removed, title_words={casefold_words(title) for title in titles if title})
     wire.footer_agency = _footer_agency(paragraphs, removed)
     removed |= wire.drop
     for index, text in wire.trims.items():

@@ -226,6 +226,18 @@ def test_a_provider_too_long_to_be_a_name_is_not_searched_for_agencies() -> None
     assert normalize(raw_item(content_html="<p>Text.</p>", providers=["Thomson Reuters"]), NOW).agency == "Reuters"
 
 
+def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -> None:
+    # A CMS's <h1> with the headline, a standfirst, then the wire copy: the dateline is the lead's second
+    # paragraph, as it would be without the repeated headline.
+    body = ("<h1>Iraq’s Coalition Talks Stall as Deadline Nears</h1>"
+            "<p>Negotiations over a new government have hit a wall, officials say.</p>"
+            "<p>BAGHDAD (Reuters) - Talks to form Iraq's next government stalled on Tuesday as parties argued "
+            "over ministries, officials said, days before a deadline.</p>")
+    article = normalize(raw_item(title="Iraq's coalition talks stall as deadline nears", content_html=body), NOW)
+    assert (article.dateline.place, article.agency) == ("BAGHDAD", "Reuters")
+    assert article.body_text.startswith("Negotiations over")
+
+
 # Google News: each item's RSS source names the outlet, and the headline ends with the same name.
 @pytest.mark.parametrize(("title", "providers", "expected"), [
     ("Oil rises on supply fears - Reuters", ["Reuters"], "Oil rises on supply fears"),
