@@ -79,6 +79,13 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Agência Brasil": (("agência brasil", "agencia brasil"), ()),
     "Dow Jones": (("dow jones newswires",), ()),
 }
+# Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
+# of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",
+# Anadolu's "ISTANBUL (AA) -", "Riga (Leta) -", "Zagreb (Hina) -", "Bonn (KNA) -".
+_IN_DATELINES = {
+    "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
+    "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA",
+}
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}
 # Words around an agency's name in author fields: "By Reuters", "Reuters Staff", "AP Newsroom".
@@ -126,7 +133,11 @@ def dateline_agency(written: str | None) -> str | None:
     partner's story dpa sent) or "dpa/lnw" (dpa's regional service) the first part that is an agency."""
     if not written:
         return None
-    return canonical_agency(written) or next(filter(None, map(canonical_agency, written.split("/"))), None)
+    return next(filter(None, map(_in_dateline, [written, *written.split("/")])), None)
+
+
+def _in_dateline(written: str) -> str | None:
+    return canonical_agency(written) or _IN_DATELINES.get(written.strip())
 
 
 def find_agency(text: str) -> str | None:

@@ -32,8 +32,8 @@ _PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"
 _DASH = r"(?:--|[-–—_])"  # AP's older copy writes "(AP) _" for the dash
 _AGENCY_TEXT = r"[A-Za-z][\w .&'\-]{0,38}"
 # The date a dateline carries after its place, in the languages wire copy arrives in: Reuters' "Jan 5",
-# "Feb. 12, 2024", ANSA's "24 SET", AFP's "10 juil 2024", "24 de septiembre". A month is any 3+ letter
-# prefix of a month's name, so "Mar" is March but "Marseille" is not.
+# "Feb. 12, 2024", ANSA's "24 SET", AFP's "10 juil 2024", "24 de septiembre", Anadolu's "12 Ocak". A month
+# is any 3+ letter prefix of a month's name, so "Mar" is March but "Marseille" is not.
 _MONTH_NAMES = {
     "en": "january february march april may june july august september october november december",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
@@ -41,6 +41,8 @@ _MONTH_NAMES = {
     "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
     "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
     "de": "januar februar märz april mai juni juli august september oktober november dezember",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    "tr": "ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık",
 }
 _MONTH = "(?:{})\\.?(?![^\\W\\d_])".format("|".join(sorted(
     {name[:n] for names in _MONTH_NAMES.values() for name in names.split() for n in range(3, len(name) + 1)},

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.normalizer.agencies import canonical_agency, clean_author, find_agency, is_non_person
+from services.normalizer.agencies import canonical_agency, clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.credits import (
     parse_byline,
     parse_byline_field,
@@ -57,9 +57,24 @@ from tests.helpers import corpus_items
     ("REUTERS - The company said", None, "REUTERS"),  # an agency, not a place
     ("Budapest (MTI) - A kormány", "Budapest", "MTI"),  # a place in lower case needs an agency known
     ("Kyiv (Ukrinform) - The", "Kyiv", "Ukrinform"),
+    # Dutch and Turkish dates; names too ambiguous elsewhere, known inside a dateline's brackets
+    ("AMSTERDAM, 12 maart (ANP) - Het kabinet", "AMSTERDAM", "ANP"),
+    ("ISTANBUL, 12 Ocak (AA) - Türkiye", "ISTANBUL", "AA"),
+    ("Zürich (sda) - Die Nationalbank", "Zürich", "sda"),
+    ("Genf (sda/afp) - Die Verhandlungen", "Genf", "sda/afp"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
+
+
+@pytest.mark.parametrize(("written", "agency"), [
+    ("sda", "Keystone-SDA"), ("ats", "Keystone-SDA"), ("sda/afp", "Keystone-SDA"), ("AA", "Anadolu"),
+    ("Hina", "HINA"), ("KNA", "KNA"), ("dpa/lnw", "dpa"), ("tca/dpa", "dpa"), ("UN", None), ("aa", None),
+])
+def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, agency: str | None) -> None:
+    assert dateline_agency(written) == agency
+    if written in ("sda", "AA"):
+        assert find_agency(f"Members of {written} met") is None  # a word or another code in running text
 
 
 @pytest.mark.parametrize("text", [
