@@ -217,7 +217,7 @@ def _finish_item(values: Values, item: Any) -> Values:
     as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
     values.pop("has_content", None)
     values.pop("guidislink", None)
-    values.pop("source_seen", None)
+    values.pop("title_depth_reset", None)
     if (caption := values.pop("caption", None)) is not None:
         values["summary_html"] = media_rss.fallback_summary(values.get("summary_html"), values.get("content_html"),
                                                             caption)
@@ -389,8 +389,23 @@ def _add_tag(tags: list[list[str | None]], tag: list[str | None]) -> None:
 def _source(values: Values, element: Any) -> None:
     """RSS's source: the name of the channel the item came from (an aggregator's publisher: Google News
     names Reuters here); feedparser keeps the last one's."""
-    values["source_seen"] = True  # see _media_text
+    values["title_depth_reset"] = True  # see _media_text
     values["providers"] = [text] if (text := _plain(element)) else []
+
+
+_IMAGE_PARTS = frozenset({"url", "title", "link", "width", "height"})
+
+
+def _item_image(values: Values, element: Any) -> None:
+    """An item's own image (Slovak and Czech news sites add one): feedparser reads none of it into the
+    fields wirefeed uses once the item's title is read, but its title's language, had the title one of
+    its own, and the depth it keeps for the title (see _media_text)."""
+    if not values.get("title") or values.get("language") is not None or element.attrib:
+        raise NotPlainError("an item's image before its title, or a language on either")
+    for part in element:
+        if part.tag not in _IMAGE_PARTS or part.attrib or len(part):
+            raise NotPlainError(f"{part.tag} in an item's image")
+    values["title_depth_reset"] = True  # feedparser forgets the title's depth here too
 
 
 def _creator(values: Values, element: Any) -> None:
@@ -466,6 +481,7 @@ _RSS_ITEM: dict[str, Reader] = {
     "enclosure": _enclosure,
     ATOM_LINK: _atom_link_in_item,
     "source": _source,
+    "image": _item_image,
 }
 
 
@@ -716,7 +732,7 @@ def _read_unread(values: Values, element: Any) -> None:
 def _media_text(values: Values, element: Any, key: str) -> None:
     if key == _CAPTION_KEY:
         _caption(values, element)
-    elif not values.get("title") or values.get("source_seen") or len(element):
+    elif not values.get("title") or values.get("title_depth_reset") or len(element):
         # feedparser ignores a media:title (at any depth) once the item's own title is set; before it,
         # without one, or after a source element (which makes feedparser forget the title's depth), it is
         # the title until a shallower title replaces it: not modelled here.

@@ -227,15 +227,20 @@ def test_atom_xhtml_text_reads_as_feedparser_serialises_it(element: str, taken: 
 
 
 # An aggregator's source names the publisher; a media:title after the item's title is ignored by feedparser,
-# unless a source came between (feedparser forgets the title's depth there and takes the media:title).
+# unless a source or an item's image came between (feedparser forgets the title's depth there and takes
+# the media:title).
 @pytest.mark.parametrize(("item", "title", "taken"), [
     ('<title>T</title><source url="http://s.example/">Reuters</source>', "T", True),
     ("<title>T</title><media:title>M</media:title>", "T", True),
     ('<title>T</title><media:title>M</media:title><source url="http://s.example/">Reuters</source>', "T", True),
     ('<title>T</title><source url="http://s.example/">Reuters</source><media:title>M</media:title>', "M", False),
     ("<media:title>M</media:title><title>T</title>", "T", False),
+    ("<title>T</title><image><url>i.png</url><title>I</title><link>http://ex.org/</link></image>", "T", True),
+    ("<title>T</title><image><title>I</title></image><media:title>M</media:title>", "M", False),
+    ("<image><title>I</title></image><title>T</title>", "T", False),
+    ('<title xml:lang="de">T</title><image><title>I</title></image>', "T", False),  # the image's would be used
 ])
-def test_sources_and_media_titles_read_as_feedparser_reads_them(item: str, title: str, taken: bool) -> None:
+def test_sources_images_and_media_titles_read_as_feedparser_reads_them(item: str, title: str, taken: bool) -> None:
     body = (f'<?xml version="1.0"?><rss version="2.0" {_NAMESPACES}><channel><title>t</title><item>{item}</item>'
             "</channel></rss>").encode()
     reference = parse_reference(body, CTX).items[0]
@@ -276,7 +281,7 @@ _ATTRIBUTES = st.sampled_from([
 _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
     "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
-    "media:description", "media:title", "media:content", "media:group", "source",
+    "media:description", "media:title", "media:content", "media:group", "source", "image",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
@@ -290,6 +295,7 @@ _NAMESPACES = ('xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://
 # Elements drawn as a structure around the drawn attributes ({a}) and text ({t}).
 _SHAPES = {
     "enclosure": "<enclosure{a}/>",
+    "image": "<image><url>i.png</url><title>{t}</title><link>http://ex.org/i</link></image>",
     "media:content": '<media:content url="p.jpg"><media:description{a}>{t}</media:description></media:content>',
     "media:group": ("<media:group><media:title>{t}</media:title><media:description{a}>{t}</media:description>"
                     '<media:content url="v.mp4"/></media:group>'),  # a video: its title, caption and file
