@@ -252,6 +252,24 @@ def test_sources_images_and_media_titles_read_as_feedparser_reads_them(item: str
         assert readings[0] == readings[1]
 
 
+# feedparser names an element by its namespace's prefix: its own for a namespace it knows (in any case),
+# the document's for one it does not. Dublin Core without its final slash is still dc:creator under the
+# prefix dc, and nothing under another prefix.
+@pytest.mark.parametrize(("namespace", "element", "authors"), [
+    ('xmlns:dc="http://purl.org/dc/elements/1.1"', "<dc:creator>Jane Doe</dc:creator>", ["Jane Doe"]),
+    ('xmlns:x="http://purl.org/dc/elements/1.1"', "<x:creator>Jane Doe</x:creator>", []),
+    ('xmlns:itunes="http://www.itunes.com/DTDs/Podcast-1.0.dtd"', "<itunes:author>Jane Doe</itunes:author>",
+     ["Jane Doe"]),
+])
+def test_elements_are_named_as_feedparser_names_them(namespace: str, element: str, authors: list[str]) -> None:
+    body = (f'<?xml version="1.0"?><rss version="2.0" {namespace}><channel><title>t</title><item><title>a</title>'
+            f"{element}</item></channel></rss>").encode()
+    readings = _readings(body)
+    assert readings is not None
+    fast, reference = readings
+    assert fast == reference and fast.items[0].authors == authors
+
+
 @pytest.mark.parametrize("value", ["true", "True", "TRUE", "yes", "false", " false"])
 def test_a_guid_is_a_permalink_exactly_when_feedparser_says_so(value: str) -> None:
     body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
