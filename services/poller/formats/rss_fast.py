@@ -250,7 +250,7 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             # content, or a summary-like element after a summary, starts content.
             has_content = has_content or has_summary or tag == CONTENT_ENCODED
             has_summary = has_summary or tag == ITUNES_SUMMARY
-        elif (reader := _RSS_CHANNEL.get(tag)) is not None:
+        elif (reader := _RSS_CHANNEL.get(tag) or _by_document_prefix(child, _RSS_CHANNEL_BY_PREFIX)) is not None:
             reader(feed, child)
         elif _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
             raise NotPlainError(f"channel element {tag}")
@@ -311,7 +311,7 @@ def _read_children(item: Any, readers: dict[str, Reader], values: Values, by_pre
             reader(values, child)
 
 
-def _by_document_prefix(element: Any, by_prefix: dict[str, Reader]) -> Reader | None:
+def _by_document_prefix(element: Any, by_prefix: dict[str, Any]) -> Any:
     """The reader of a namespaced element spelt otherwise than the readers' tags, which feedparser keys
     alike: a namespace it knows written in other case (iTunes' "http://www.itunes.com/DTDs/Podcast-1.0.dtd"),
     or one it does not know, named by the document's prefix (Dublin Core without its final slash)."""
@@ -321,7 +321,7 @@ def _by_document_prefix(element: Any, by_prefix: dict[str, Reader]) -> Reader | 
     return by_prefix.get(_feedparser_key(element))
 
 
-def _prefixed_keys(readers: dict[str, Reader]) -> dict[str, Reader]:
+def _prefixed_keys(readers: dict[str, Any]) -> dict[str, Any]:
     """The readers of namespaced elements, by feedparser's key ("dc_creator")."""
     keyed = ((_key_by_namespace(tag), reader) for tag, reader in readers.items() if tag.startswith("{"))
     return {key: reader for key, reader in keyed if key and "_" in key}
@@ -823,3 +823,4 @@ def _text(value: str | None) -> str | None:
 # Built last: the keys come from feedparser's namespace table, read above.
 _RSS_ITEM_BY_PREFIX = _prefixed_keys(_RSS_ITEM)
 _ATOM_ENTRY_BY_PREFIX = _prefixed_keys(_ATOM_ENTRY)
+_RSS_CHANNEL_BY_PREFIX = _prefixed_keys(_RSS_CHANNEL)

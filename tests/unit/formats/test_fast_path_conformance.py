@@ -260,14 +260,17 @@ def test_sources_images_and_media_titles_read_as_feedparser_reads_them(item: str
     ('xmlns:x="http://purl.org/dc/elements/1.1"', "<x:creator>Jane Doe</x:creator>", []),
     ('xmlns:itunes="http://www.itunes.com/DTDs/Podcast-1.0.dtd"', "<itunes:author>Jane Doe</itunes:author>",
      ["Jane Doe"]),
+    ('xmlns:dc="http://purl.org/dc/elements/1.1"', "<dc:language>de</dc:language>", []),  # the channel's
 ])
 def test_elements_are_named_as_feedparser_names_them(namespace: str, element: str, authors: list[str]) -> None:
-    body = (f'<?xml version="1.0"?><rss version="2.0" {namespace}><channel><title>t</title><item><title>a</title>'
-            f"{element}</item></channel></rss>").encode()
+    channel, item = (element, "") if "language" in element else ("", element)
+    body = (f'<?xml version="1.0"?><rss version="2.0" {namespace}><channel><title>t</title>{channel}<item>'
+            f"<title>a</title>{item}</item></channel></rss>").encode()
     readings = _readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference and fast.items[0].authors == authors
+    assert fast.items[0].feed_language == ("de" if channel else None)
 
 
 @pytest.mark.parametrize("value", ["true", "True", "TRUE", "yes", "false", " false"])
