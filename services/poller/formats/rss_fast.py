@@ -486,8 +486,9 @@ _RSS_ITEM: dict[str, Reader] = {
     "link": _link, f"{{{RSS1}}}link": _link,
     "description": _summary, f"{{{RSS1}}}description": _summary, ITUNES_SUMMARY: _summary,
     "guid": _guid,
-    "pubDate": _set("published_raw"),
-    f"{{{DC}}}date": _set("updated_raw"),
+    # feedparser reads Atom's dates in an RSS item as it reads pubDate and dc:date (Medium writes atom:updated)
+    "pubDate": _set("published_raw"), f"{{{ATOM}}}published": _set("published_raw"),
+    f"{{{DC}}}date": _set("updated_raw"), f"{{{ATOM}}}updated": _set("updated_raw"),
     "category": _category, f"{{{DC}}}subject": _category,
     f"{{{ITUNES}}}keywords": _keywords("http://www.itunes.com/"), f"{{{MEDIA}}}keywords": _keywords(None),
     "author": _creator,

@@ -273,6 +273,19 @@ def test_elements_are_named_as_feedparser_names_them(namespace: str, element: st
     assert fast.items[0].feed_language == ("de" if channel else None)
 
 
+def test_atom_dates_in_an_rss_item_read_as_feedparser_reads_them() -> None:
+    # Medium's feeds: pubDate, then atom:updated for the last edit.
+    body = (b'<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t'
+            b"</title><item><title>a</title><guid>g</guid><pubDate>Mon, 19 Nov 2018 08:10:26 GMT</pubDate>"
+            b"<atom:updated>2018-11-19T08:42:59.267Z</atom:updated></item></channel></rss>")
+    readings = _readings(body)
+    assert readings is not None
+    fast, reference = readings
+    assert fast == reference
+    assert (fast.items[0].published_raw, fast.items[0].updated_raw) == (
+        "Mon, 19 Nov 2018 08:10:26 GMT", "2018-11-19T08:42:59.267Z")
+
+
 @pytest.mark.parametrize("value", ["true", "True", "TRUE", "yes", "false", " false"])
 def test_a_guid_is_a_permalink_exactly_when_feedparser_says_so(value: str) -> None:
     body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
@@ -302,7 +315,8 @@ _ATTRIBUTES = st.sampled_from([
 _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
     "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
-    "media:description", "media:title", "media:content", "media:group", "source", "image",
+    "media:description", "media:title", "media:content", "media:group", "source", "image", "atom:updated",
+    "atom:published",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
