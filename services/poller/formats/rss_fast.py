@@ -335,9 +335,6 @@ def _set(name: str, attributes: frozenset[str] = frozenset()) -> Reader:
     return read
 
 
-_set_guid = _set("guid", frozenset({"isPermaLink"}))
-
-
 _set_link = _set("link")
 
 
@@ -366,9 +363,13 @@ def _dc_title(values: Values, element: Any) -> None:
 
 
 def _guid(values: Values, element: Any) -> None:
-    _set_guid(values, element)
+    # feedparser reads attribute names in any case (HuffPost writes "isPermalink")
+    permalink = [value for name, value in element.attrib.items() if name.lower() == "ispermalink"]
+    if "guid" in values or len(permalink) != len(element.attrib) or len(permalink) > 1:
+        raise NotPlainError("repeated guid, or attributes on it")
+    values["guid"] = _plain(element)
     # A permalink, as feedparser decides it: the attribute absent or exactly "true" ("True" is not).
-    values["guidislink"] = element.get("isPermaLink", "true") == "true"
+    values["guidislink"] = (permalink[0] if permalink else "true") == "true"
     if values["guidislink"]:
         values["guid"] = _resolve(element, values["guid"])
 
@@ -489,6 +490,7 @@ _RSS_ITEM: dict[str, Reader] = {
     # feedparser reads Atom's dates in an RSS item as it reads pubDate and dc:date (Medium writes atom:updated)
     "pubDate": _set("published_raw"), f"{{{ATOM}}}published": _set("published_raw"),
     f"{{{DC}}}date": _set("updated_raw"), f"{{{ATOM}}}updated": _set("updated_raw"),
+    "modified": _set("updated_raw"),  # HuffPost's; feedparser reads it as it reads dc:date
     "category": _category, f"{{{DC}}}subject": _category,
     f"{{{ITUNES}}}keywords": _keywords("http://www.itunes.com/"), f"{{{MEDIA}}}keywords": _keywords(None),
     "author": _creator,

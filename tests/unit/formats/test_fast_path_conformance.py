@@ -287,9 +287,10 @@ def test_atom_dates_in_an_rss_item_read_as_feedparser_reads_them() -> None:
 
 
 @pytest.mark.parametrize("value", ["true", "True", "TRUE", "yes", "false", " false"])
-def test_a_guid_is_a_permalink_exactly_when_feedparser_says_so(value: str) -> None:
+@pytest.mark.parametrize("name", ["isPermaLink", "isPermalink"])  # HuffPost's spelling: feedparser reads it
+def test_a_guid_is_a_permalink_exactly_when_feedparser_says_so(name: str, value: str) -> None:
     body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
-            f'<guid isPermaLink="{value}">http://ex.org/g</guid></item></channel></rss>').encode()
+            f'<guid {name}="{value}">http://ex.org/g</guid></item></channel></rss>').encode()
     readings = _readings(body)
     assert readings is not None
     fast, reference = readings
@@ -316,7 +317,7 @@ _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
     "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
     "media:description", "media:title", "media:content", "media:group", "source", "image", "atom:updated",
-    "atom:published",
+    "atom:published", "modified",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
