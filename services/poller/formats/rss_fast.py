@@ -250,7 +250,7 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             # content, or a summary-like element after a summary, starts content.
             has_content = has_content or has_summary or tag == CONTENT_ENCODED
             has_summary = has_summary or tag == ITUNES_SUMMARY
-        elif (reader := _RSS_CHANNEL.get(tag) or _by_document_prefix(child, _RSS_CHANNEL_BY_PREFIX)) is not None:
+        elif (reader := _RSS_CHANNEL.get(tag) or _reader_by_key(child, _RSS_CHANNEL_BY_KEY)) is not None:
             reader(feed, child)
         elif _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
             raise NotPlainError(f"channel element {tag}")
@@ -294,7 +294,7 @@ def _rss_item(item: Any, has_content: bool) -> Values:
     about = item.get(RDF_ABOUT)
     if about is not None:
         values["guid"] = about.strip()
-    _read_children(item, _RSS_ITEM, values, _RSS_ITEM_BY_PREFIX)
+    _read_children(item, _RSS_ITEM, values, _RSS_ITEM_BY_KEY)
     if "link" not in values and values.get("guidislink"):
         values["link"] = values.get("guid")
     if "summary_html" not in values and "content_html" in values:
@@ -302,26 +302,26 @@ def _rss_item(item: Any, has_content: bool) -> Values:
     return _finish_item(values, item)
 
 
-def _read_children(item: Any, readers: dict[str, Reader], values: Values, by_prefix: dict[str, Reader]) -> None:
+def _read_children(item: Any, readers: dict[str, Reader], values: Values, by_key: dict[str, Reader]) -> None:
     for child in item:
         reader = readers.get(child.tag)
-        if reader is None and (reader := _by_document_prefix(child, by_prefix)) is None:
+        if reader is None and (reader := _reader_by_key(child, by_key)) is None:
             _read_unread(values, child)
         else:
             reader(values, child)
 
 
-def _by_document_prefix(element: Any, by_prefix: dict[str, Any]) -> Any:
+def _reader_by_key(element: Any, by_key: dict[str, Any]) -> Any:
     """The reader of a namespaced element spelt otherwise than the readers' tags, which feedparser keys
     alike: a namespace it knows written in other case (iTunes' "http://www.itunes.com/DTDs/Podcast-1.0.dtd"),
     or one it does not know, named by the document's prefix (Dublin Core without its final slash)."""
     tag = element.tag
     if not isinstance(tag, str) or not tag.startswith("{"):
         return None
-    return by_prefix.get(_feedparser_key(element))
+    return by_key.get(_feedparser_key(element))
 
 
-def _prefixed_keys(readers: dict[str, Any]) -> dict[str, Any]:
+def _keyed(readers: dict[str, Any]) -> dict[str, Any]:
     """The readers of namespaced elements, by feedparser's key ("dc_creator")."""
     keyed = ((_key_by_namespace(tag), reader) for tag, reader in readers.items() if tag.startswith("{"))
     return {key: reader for key, reader in keyed if key and "_" in key}
@@ -522,7 +522,7 @@ def _atom_feed(root: Any, language: str | None) -> PlainFeed:
 
 def _atom_entry(entry: Any) -> Values:
     values: Values = {}
-    _read_children(entry, _ATOM_ENTRY, values, _ATOM_ENTRY_BY_PREFIX)
+    _read_children(entry, _ATOM_ENTRY, values, _ATOM_ENTRY_BY_KEY)
     if "link" not in values:
         values["link"] = values.get("guid")  # no alternate link: feedparser links to the id
     if "summary_html" not in values and "content_html" in values:
@@ -824,6 +824,6 @@ def _text(value: str | None) -> str | None:
 
 
 # Built last: the keys come from feedparser's namespace table, read above.
-_RSS_ITEM_BY_PREFIX = _prefixed_keys(_RSS_ITEM)
-_ATOM_ENTRY_BY_PREFIX = _prefixed_keys(_ATOM_ENTRY)
-_RSS_CHANNEL_BY_PREFIX = _prefixed_keys(_RSS_CHANNEL)
+_RSS_ITEM_BY_KEY = _keyed(_RSS_ITEM)
+_ATOM_ENTRY_BY_KEY = _keyed(_ATOM_ENTRY)
+_RSS_CHANNEL_BY_KEY = _keyed(_RSS_CHANNEL)
