@@ -170,7 +170,7 @@ def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tup
     paragraphs = body.paragraphs
     removed = rule_matches(paragraphs, body.link_density)
     _trim_tail(body, removed)  # first, so that "… (Reporting by …) Read more" ends in its credit line
-    wire = extract(paragraphs, skip=removed, title_words={casefold_words(title) for title in titles if title})
+    wire = extract(paragraphs, skip=removed, titles=[title for title in titles if title])
     wire.footer_agency = _footer_agency(paragraphs, removed)
     removed |= wire.drop
     for index, text in wire.trims.items():

@@ -91,7 +91,6 @@ _SLUG_SEPARATOR = re.compile(r"[-/]+")
 MAX_DATELINE_CHARS = 200
 MAX_LABEL_CHARS = 30
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
-MAX_HEADLINE_CHARS = 300  # a lead paragraph longer than this is not the headline repeated
 _BULLET = re.compile(r"[*•·▪]\s")
 _EDITORIAL_NOTE = re.compile(
     r"\((?:adds|updates|recasts|corrects|changes|fixes|removes|rewrites|refiles|repeats|inserts|clarifies|"
@@ -118,25 +117,23 @@ class WireText:
     fields: dict[str, str] = field(default_factory=dict)  # labelled copy fields: "headline", "abstract"
 
 
-def extract(paragraphs: Sequence[str], skip: Container[int] = (),
-            title_words: Container[tuple[str, ...]] = ()) -> WireText:
+def extract(paragraphs: Sequence[str], skip: Container[int] = (), titles: Sequence[str] = ()) -> WireText:
     """Dateline, byline, credits and agency from an item's paragraphs (``skip``: already removed;
-    ``title_words``: the headline's words, which a paragraph may repeat above the lead)."""
+    ``titles``: the headline as the item gives it, which a paragraph may repeat above the lead)."""
     found = WireText()
     kept = [i for i in range(len(paragraphs)) if i not in skip]
-    _lead(paragraphs, kept, found, title_words)
+    _lead(paragraphs, kept, found, titles)
     _credits(paragraphs, kept, found)
     return found
 
 
-def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText,
-          title_words: Container[tuple[str, ...]]) -> None:
+def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText, titles: Sequence[str]) -> None:
     line_agency = None
     looked = 0
     labels: list[int] = []
     fields: list[int] = []
     # A CMS's <h1> above the story is not one of the paragraphs a dateline may follow.
-    for index in [i for i in kept[:LEAD_PARAGRAPHS] if not _is_headline(paragraphs[i], title_words)]:
+    for index in (i for i in kept[:LEAD_PARAGRAPHS] if not _is_headline(paragraphs[i], titles)):
         text = paragraphs[index]
         if _EDITORIAL_NOTE.fullmatch(text):
             found.drop.add(index)  # "(Adds analyst comment)" is a note to editors, not story text
@@ -174,8 +171,12 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText,
         found.fields.clear()
 
 
-def _is_headline(text: str, title_words: Container[tuple[str, ...]]) -> bool:
-    return len(text) <= MAX_HEADLINE_CHARS and casefold_words(text) in title_words
+def _is_headline(text: str, titles: Sequence[str]) -> bool:
+    """The headline again, whatever its case and punctuation (its length tells most paragraphs apart)."""
+    for title in titles:
+        if abs(len(text) - len(title)) <= len(title) // 5 + 10 and casefold_words(text) == casefold_words(title):
+            return True
+    return False
 
 
 def _is_label(text: str) -> bool:
