@@ -729,8 +729,8 @@ def _check_unread(element: Any) -> None:
 
 def _read_unread(values: Values, element: Any) -> None:
     """An item's child without a reader: _check_unread's, but a media:description, on its own or in a
-    Media RSS element (media:content, media:group), is the item's caption (see media_rss), and a
-    media:title after the item's title changes nothing."""
+    Media RSS element (media:content, media:group), is the item's caption (see media_rss), a
+    media:title after the item's title changes nothing, and an Atom source is feedparser's to read."""
     key = _feedparser_key(element)
     if key in _MEDIA_KEYS:
         _media_text(values, element, key)
@@ -753,8 +753,8 @@ def _media_text(values: Values, element: Any, key: str) -> None:
         _caption(values, element)
     elif not values.get("title") or values.get("title_depth_reset") or len(element):
         # feedparser ignores a media:title (at any depth) once the item's own title is set; before it,
-        # without one, or after a source element (which makes feedparser forget the title's depth), it is
-        # the title until a shallower title replaces it: not modelled here.
+        # without one, or after a source or an item's image (where feedparser forgets the title's depth),
+        # it is the title until a shallower title replaces it: not modelled here.
         raise NotPlainError(f"{element.tag} before the title, or markup in it")
 
 
