@@ -40,7 +40,7 @@ def _documents(corpus: Path) -> list[Path]:
     return [p for p in sorted(corpus.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES]
 
 
-def _readings(body: bytes) -> tuple[ParsedFeed, ParsedFeed] | None:
+def both_readings(body: bytes) -> tuple[ParsedFeed, ParsedFeed] | None:
     """(fast, reference) ParsedFeeds, or None when the fast reading declines or the document is refused.
 
     feedparser's corpus files carry the HTTP Content-Type they are served with; it decides their charset.
@@ -61,7 +61,7 @@ def test_fast_reading_equals_feedparser_on_every_corpus_feed_it_accepts(corpus: 
     compared: Counter[str] = Counter()
     differences = []
     for path in _documents(corpus):
-        readings = _readings(path.read_bytes())
+        readings = both_readings(path.read_bytes())
         if readings is None:
             continue
         fast, reference = readings
@@ -101,7 +101,7 @@ def test_fast_reading_equals_feedparser_where_feedparser_rewrites_text(text: str
     body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
             f"<item><title>{text}</title><description>{text}</description><guid>g</guid></item>"
             "</channel></rss>").encode()
-    readings = _readings(body)
+    readings = both_readings(body)
     if readings is None:  # declined: feedparser reads it, so nothing can differ
         return
     fast, reference = readings
@@ -123,7 +123,7 @@ def test_fast_reading_equals_feedparser_where_feedparser_rewrites_text(text: str
     b'</item><item><title>b</title><guid isPermaLink="false">b-1</guid></item></channel></rss>',
 ])
 def test_the_fast_reading_resolves_links_against_xml_base_as_feedparser_does(body: bytes) -> None:
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None  # taken by the fast reading, not declined
     fast, reference = readings
     assert fast == reference
@@ -133,7 +133,7 @@ def test_the_fast_reading_resolves_links_against_xml_base_as_feedparser_does(bod
 def test_whitespace_before_the_xml_declaration_is_dropped_for_both_readings() -> None:
     body = (b'\n  <?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
             b'<entry><id>urn:1</id><title>a &amp; b</title><category>c</category></entry></feed>')
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference
@@ -160,7 +160,7 @@ def test_a_declared_single_byte_encoding_reads_alike_in_both_readings(encoding: 
     body = (f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>t</title><item>'
             f"<title>".encode() + text + b"</title><description>" + text + b"</description><guid>g</guid>"
             b"</item></channel></rss>")
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None  # taken by the fast reading
     fast, reference = readings
     assert fast == reference
@@ -183,7 +183,7 @@ def test_categories_are_feedparser_s_tags_in_the_fast_reading(elements: bytes) -
     body = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
             b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:media="http://search.yahoo.com/mrss/">'
             b"<channel><title>t</title><item><title>a</title><guid>g</guid>" + elements + b"</item></channel></rss>")
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference and fast.items[0].categories
@@ -194,7 +194,7 @@ def test_rss_0_9x_takes_the_fast_reading_as_2_0_does(version: str) -> None:
     body = (f'<?xml version="1.0"?><rss version="{version}"><channel><title>t</title><language>en</language>'
             "<item><title>a</title><link>http://ex.org/a</link><description>d</description></item>"
             "</channel></rss>").encode()
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference and fast.items[0].link == "http://ex.org/a"
@@ -219,7 +219,7 @@ _XHTML_ENTRY = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w
 ])
 def test_atom_xhtml_text_reads_as_feedparser_serialises_it(element: str, taken: bool) -> None:
     entry = element if "<title" in element else f"<title>a</title>{element}"
-    readings = _readings(_XHTML_ENTRY.format(entry).encode())
+    readings = both_readings(_XHTML_ENTRY.format(entry).encode())
     assert (readings is not None) == taken  # what the fast reading does not model is feedparser's to read
     if readings is not None:
         fast, reference = readings
@@ -246,7 +246,7 @@ def test_sources_images_and_media_titles_read_as_feedparser_reads_them(item: str
     reference = parse_reference(body, CTX).items[0]
     assert reference.title == title
     assert reference.providers == (["Reuters"] if "source" in item else [])
-    readings = _readings(body)
+    readings = both_readings(body)
     assert (readings is not None) == taken
     if readings is not None:
         assert readings[0] == readings[1]
@@ -266,7 +266,7 @@ def test_elements_are_named_as_feedparser_names_them(namespace: str, element: st
     channel, item = (element, "") if "language" in element else ("", element)
     body = (f'<?xml version="1.0"?><rss version="2.0" {namespace}><channel><title>t</title>{channel}<item>'
             f"<title>a</title>{item}</item></channel></rss>").encode()
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference and fast.items[0].authors == authors
@@ -278,7 +278,7 @@ def test_atom_dates_in_an_rss_item_read_as_feedparser_reads_them() -> None:
     body = (b'<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t'
             b"</title><item><title>a</title><guid>g</guid><pubDate>Mon, 19 Nov 2018 08:10:26 GMT</pubDate>"
             b"<atom:updated>2018-11-19T08:42:59.267Z</atom:updated></item></channel></rss>")
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference
@@ -291,7 +291,7 @@ def test_atom_dates_in_an_rss_item_read_as_feedparser_reads_them() -> None:
 def test_a_guid_is_a_permalink_exactly_when_feedparser_says_so(name: str, value: str) -> None:
     body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
             f'<guid {name}="{value}">http://ex.org/g</guid></item></channel></rss>').encode()
-    readings = _readings(body)
+    readings = both_readings(body)
     assert readings is not None
     fast, reference = readings
     assert fast == reference
@@ -363,7 +363,7 @@ def test_whatever_the_fast_reading_takes_it_reads_as_feedparser_does(
     else:
         document = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {_NAMESPACES}{base}><channel>'
                     "<title>t</title>" + "".join(f"<item>{b}</item>" for b in bodies) + "</channel></rss>")
-    readings = _readings(document.encode())
+    readings = both_readings(document.encode())
     if readings is not None:
         fast, reference = readings
         assert fast == reference
@@ -391,7 +391,7 @@ def test_whatever_the_fast_reading_takes_it_reads_as_feedparser_does(
      "</entry></feed>", False),
 ])
 def test_links_types_and_attributes_read_as_feedparser_reads_them(document: str, taken: bool) -> None:
-    readings = _readings(('<?xml version="1.0" encoding="utf-8"?>' + document.format(ns=_NAMESPACES)).encode())
+    readings = both_readings(('<?xml version="1.0" encoding="utf-8"?>' + document.format(ns=_NAMESPACES)).encode())
     assert (readings is not None) == taken  # what the fast reading does not model is feedparser's to read
     if readings is not None:
         fast, reference = readings
@@ -402,7 +402,7 @@ def test_links_types_and_attributes_read_as_feedparser_reads_them(document: str,
 def test_a_description_typed_as_what_it_is_anyway_takes_the_fast_reading(kind: str, taken: bool) -> None:
     body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
             f'<description type="{kind}">A &amp;lt;b&amp;gt; B</description></item></channel></rss>').encode()
-    readings = _readings(body)
+    readings = both_readings(body)
     assert (readings is not None) == taken  # HuffPost's type="html"; xhtml is feedparser's to read
     if readings is not None:
         assert readings[0] == readings[1]

@@ -12,12 +12,9 @@ import pytest
 
 from schemas import RawItem
 from services.normalizer.normalize import normalize
-from services.poller.formats import FeedContext
-from services.poller.formats.rss_atom import parse_reference, parse_rss_atom, prepared
-from services.poller.formats.rss_fast import parse_plain_feed
-from services.poller.formats.safexml import strict_parser
+from tests.unit.formats.test_fast_path_conformance import both_readings
 
-CTX = FeedContext(feed_id="f", feed_url="https://example.com/feed", fetched_at=datetime(2024, 1, 25, tzinfo=UTC))
+NOW = datetime(2024, 1, 25, tzinfo=UTC)
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 STORY = "The attack was the latest in a series of long-range drone strikes on Russian energy sites."
 CAPTION = "Firefighters at the depot in Klintsy, Russia, on Thursday."
@@ -29,12 +26,12 @@ def _rss(item: str) -> bytes:
 
 
 def _both(body: bytes) -> RawItem:
-    """The one item, read by feedparser; the fast reading must take the document and agree."""
-    body = prepared(body, None)
-    assert parse_plain_feed(body, None, strict_parser()) is not None, "the fast reading declined"
-    fast, reference = parse_rss_atom(body, CTX).items, parse_reference(body, CTX).items
+    """The first item, read by feedparser; the fast reading must take the document and agree."""
+    readings = both_readings(body)
+    assert readings is not None, "the fast reading declined"
+    fast, reference = readings
     assert fast == reference
-    return reference[0]
+    return reference.items[0]
 
 
 @pytest.mark.parametrize("item", [
@@ -51,7 +48,7 @@ def _both(body: bytes) -> RawItem:
 def test_a_caption_is_neither_the_summary_nor_the_content(item: str) -> None:
     raw = _both(_rss(item))
     assert (raw.summary_html, raw.content_html) == (STORY, None)
-    article = normalize(raw, CTX.fetched_at)
+    article = normalize(raw, NOW)
     assert article.body_text == STORY and CAPTION not in article.body_text
 
 
@@ -74,7 +71,7 @@ def test_an_html_caption_is_kept_as_markup_and_the_first_non_empty_one_counts() 
 
 def test_huffpost_articles_keep_their_story_not_their_photo_caption(corpus: Path) -> None:
     raw = _both((corpus / "feedjira/spec/sample_feeds/HuffPostCanada.xml").read_bytes())  # the first item
-    article = normalize(raw, CTX.fetched_at)
+    article = normalize(raw, NOW)
     assert raw.content_html is None
     assert "basketball uniform" in article.body_text
     assert not article.body_text.startswith("About 50 female students")  # the photo's caption
