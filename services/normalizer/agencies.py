@@ -24,9 +24,9 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "CP": (("the canadian press", "canadian press"), ("CP",)),
     "PTI": (("press trust of india",), ("PTI",)),
     "IANS": (("indo-asian news service",), ("IANS",)),
-    "TASS": (("itar-tass",), ("TASS", "Tass")),
-    "Interfax": (("interfax",), ()),
-    "RIA Novosti": (("ria novosti",), ("RIA",)),
+    "TASS": (("itar-tass", "итар-тасс"), ("TASS", "Tass", "ТАСС")),
+    "Interfax": (("interfax", "интерфакс"), ()),
+    "RIA Novosti": (("ria novosti", "риа новости"), ("RIA",)),
     "Anadolu": (("anadolu", "anadolu agency"), ()),
     "Jiji": (("jiji", "jiji press"), ()),
     "Bernama": (("bernama",), ()),
@@ -66,9 +66,10 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "LETA": ((), ("LETA",)),
     "ELTA": ((), ("ELTA",)),
     "BNS": (("baltic news service",), ("BNS",)),
-    "Ukrinform": (("ukrinform",), ()),
-    "UNIAN": (("unian",), ("UNIAN",)),
+    "Ukrinform": (("ukrinform", "укрінформ", "укринформ"), ()),
+    "UNIAN": (("unian",), ("UNIAN", "УНІАН", "УНИАН")),
     "ANI": (("asian news international",), ("ANI",)),
+    "APP": (("associated press of pakistan",), ()),
     "PNA": (("philippine news agency",), ("PNA",)),
     "VNA": (("vietnam news agency",), ("VNA",)),
     "SANA": (("syrian arab news agency",), ("SANA",)),
@@ -81,10 +82,10 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
 # of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",
-# Anadolu's "ISTANBUL (AA) -", "Riga (Leta) -", "Zagreb (Hina) -", "Bonn (KNA) -".
+# Anadolu's "ISTANBUL (AA) -", "Riga (Leta) -", "Zagreb (Hina) -", "Bonn (KNA) -", "ISLAMABAD, Dec 1 (APP):".
 _IN_DATELINES = {
     "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
-    "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA",
+    "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP",
 }
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}

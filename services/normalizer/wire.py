@@ -25,14 +25,15 @@ __all__ = [
     "parse_structured_dateline", "strip_prefixes", "without_dateline",
 ]
 
-_UP = "A-ZÀ-ÖØ-Þ"
+_UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎ"  # Latin and Cyrillic capitals
 _WORD = rf"[{_UP}][\w.'’\-]*"
 _PARTICLE = r"(?:de|da|do|del|dos|la|le|el|al|am|an|der|of|upon)"
 _PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"
 _DASH = r"(?:--|[-–—_])"  # AP's older copy writes "(AP) _" for the dash
-_AGENCY_TEXT = r"[A-Za-z][\w .&'\-]{0,38}"
+_AGENCY_TEXT = r"[^\W\d_][\w .&'\-]{0,38}"
 # The date a dateline carries after its place, in the languages wire copy arrives in: Reuters' "Jan 5",
-# "Feb. 12, 2024", ANSA's "24 SET", AFP's "10 juil 2024", "24 de septiembre", Anadolu's "12 Ocak". A month
+# "Feb. 12, 2024", ANSA's "24 SET", AFP's "10 juil 2024", "24 de septiembre", Anadolu's "12 Ocak", TASS's
+# "1 декабря", RIA Novosti's "1 дек". A month
 # is any 3+ letter prefix of a month's name, so "Mar" is March but "Marseille" is not.
 _MONTH_NAMES = {
     "en": "january february march april may june july august september october november december",
@@ -43,6 +44,8 @@ _MONTH_NAMES = {
     "de": "januar februar märz april mai juni juli august september oktober november dezember",
     "nl": "januari februari maart april mei juni juli augustus september oktober november december",
     "tr": "ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık",
+    "ru": "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+    "uk": "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня",
 }
 _MONTH = "(?:{})\\.?(?![^\\W\\d_])".format("|".join(sorted(
     {name[:n] for names in _MONTH_NAMES.values() for name in names.split() for n in range(3, len(name) + 1)},
@@ -51,10 +54,15 @@ _DAY = r"\d{1,2}(?:st|nd|rd|th|º|\.)?"
 _DATE_TEXT = rf"(?i:(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:de\s+)?{_MONTH})(?:,?\s+(?:de\s+)?\d{{4}})?)"
 _DATE = re.compile(_DATE_TEXT)
 # "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --",
-# Reuters' placeless "Jan 3 (Reuters) -", EFE's "Tegucigalpa, 2 ene (EFE).-" and Ritzau's "København /ritzau/:"
+# Reuters' placeless "Jan 3 (Reuters) -", EFE's "Tegucigalpa, 2 ene (EFE).-", Ritzau's "København /ritzau/:",
+# TASS's "MOSCOW, December 1. /TASS/.", Interfax's "MOSCOW. Dec 1 (Interfax) -", RIA Novosti's
+# "МОСКВА, 1 дек — РИА Новости.", ANI's "New Delhi [India], Dec 1 (ANI):" and PTI's "Mumbai, Dec 1 (PTI) The",
+# with no dash at all (which only a dated dateline of a known agency may omit: see _dateline).
 _DATELINE = re.compile(
-    rf"(?:(?P<place>{_PLACE})(?:,\s*(?P<qual>[^()\n]{{1,40}}?))?\s*|{_DATE_TEXT}\s*)?"
-    rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)\.?\s*{_DASH}+|/(?P<slashed>{_AGENCY_TEXT})/\s*:)\s*",
+    rf"(?:(?P<place>{_PLACE})(?:\s*\[(?P<country>[^\[\]\n]{{1,30}})\])?"
+    rf"(?:(?:,|\.(?=\s*{_DATE_TEXT}))\s*(?P<qual>[^()\n]{{1,40}}?))?\s*|(?P<date>{_DATE_TEXT})\s*)?"
+    rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)(?:\.?\s*{_DASH}+|:|(?P<undashed>)(?=\s+\S))"
+    rf"|/(?P<slashed>{_AGENCY_TEXT})/\s*[:.]|{_DASH}\s*(?P<named>{_AGENCY_TEXT})\.(?=\s))\s*",
 )
 # ANSA names itself first: "(ANSA) - ROMA, 1 LUG - ", "(ANSA) - Rome, October 11 - ". A place there needs
 # the date after it, or the story's first words would be taken for one.
@@ -89,6 +97,7 @@ _HEADLINE_WORD = re.compile(r"[^\W_]+")
 _SLUG_NOTE = re.compile(r"\([^()]*\)")  # "(UPDATE 1)"
 _SLUG_SEPARATOR = re.compile(r"[-/]+")
 MAX_DATELINE_CHARS = 200
+_DATELINE_SPAN = 2 * MAX_DATELINE_CHARS
 MAX_LABEL_CHARS = 30
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
 _BULLET = re.compile(r"[*•·▪]\s")
@@ -239,15 +248,10 @@ def without_dateline(text: str) -> str:
 
 def _dateline(text: str) -> tuple[str | None, str | None, int]:
     """(place, agency as written, where the text after the dateline starts)."""
+    text = text[:_DATELINE_SPAN]  # a paragraph's first words are all a dateline can be
     match = _DATELINE.match(text)
-    if match:
-        place, agency = match.group("place"), (match.group("agency") or match.group("slashed")).strip()
-        # "(tca/dpa)": a partner's story sent by an agency; one known agency in it makes it a dateline.
-        if (place is None or place != place.upper()) and dateline_agency(agency) is None:
-            return None, None, 0  # "The United Nations (UN) - ..." is prose, not a dateline
-        if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
-            return after.group("place"), agency, after.end()
-        return _with_qualifier(place, match.group("qual")), agency, match.end()
+    if match and (found := _agency_dateline(text, match)):
+        return found
     match = _BARE_DATELINE.match(text)
     if match and canonical_agency(match.group("place")) and not match.group("qual"):
         # "ANSA - ROMA, 01 LUG -", "REUTERS - ...": the agency, not a place
@@ -257,6 +261,29 @@ def _dateline(text: str) -> tuple[str | None, str | None, int]:
         qualifier, agency = _trailing_agency(match.group("qual") or "")
         return _with_qualifier(match.group("place"), qualifier), agency, match.end()
     return None, None, 0
+
+
+def _agency_dateline(text: str, match: re.Match[str]) -> tuple[str | None, str, int] | None:
+    """The dateline ``match`` found when it is one: its agency known, or its place in capitals."""
+    place = match.group("place")
+    agency = (match.group("agency") or match.group("slashed") or match.group("named")).strip()
+    known = dateline_agency(agency) is not None
+    # "(tca/dpa)": a partner's story sent by an agency; one known agency in it makes it a dateline.
+    if not known and (place is None or place != place.upper() or match.group("named")):
+        return None  # "The United Nations (UN) - ...", "BAGHDAD — Iraq's parliament." are prose
+    if match.group("named") and not (place or match.group("date")):
+        return None  # "— Reuters." alone is a quote's attribution
+    if match.group("undashed") is not None and not (known and _is_dated(match)):
+        return None  # without a dash, only a dated dateline of a known agency: "Mumbai, Dec 1 (PTI) The"
+    if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
+        return after.group("place"), agency, after.end()
+    qualifiers = ", ".join(filter(None, [match.group("country"), match.group("qual")]))
+    return _with_qualifier(place, qualifiers), agency, match.end()
+
+
+def _is_dated(match: re.Match[str]) -> bool:
+    qualifier = match.group("qual")
+    return match.group("date") is not None or (qualifier is not None and _DATE.search(qualifier) is not None)
 
 
 def parse_structured_dateline(raw: str) -> tuple[str | None, str | None]:

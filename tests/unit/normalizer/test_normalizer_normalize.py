@@ -238,6 +238,17 @@ def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -
     assert article.body_text.startswith("Negotiations over")
 
 
+@pytest.mark.parametrize(("body", "place", "agency", "language"), [
+    ("<p>МОСКВА, 1 декабря. /ТАСС/. Президент России провел в понедельник совещание с членами правительства, "
+     "сообщили в пресс-службе Кремля.</p>", "МОСКВА", "TASS", "ru"),
+    ("<p>New Delhi, Dec 1 (PTI) The Centre on Monday asked states to step up testing as winter sets in, "
+     "officials said after a meeting of health secretaries.</p>", "New Delhi", "PTI", "en"),
+])
+def test_wire_copy_from_russia_and_india_gives_its_dateline(body: str, place: str, agency: str, language: str) -> None:
+    article = normalize(raw_item(title="A story", content_html=body), NOW)
+    assert (article.dateline.place, article.agency, article.language) == (place, agency, language)
+
+
 # Google News: each item's RSS source names the outlet, and the headline ends with the same name.
 @pytest.mark.parametrize(("title", "providers", "expected"), [
     ("Oil rises on supply fears - Reuters", ["Reuters"], "Oil rises on supply fears"),

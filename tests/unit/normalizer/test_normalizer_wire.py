@@ -16,7 +16,13 @@ from services.normalizer.credits import (
     split_names,
 )
 from services.normalizer.normalize import normalize
-from services.normalizer.wire import extract, parse_dateline, parse_structured_dateline, strip_prefixes
+from services.normalizer.wire import (
+    extract,
+    parse_dateline,
+    parse_structured_dateline,
+    strip_prefixes,
+    without_dateline,
+)
 from tests.factories import raw_item
 from tests.helpers import corpus_items
 
@@ -62,6 +68,17 @@ from tests.helpers import corpus_items
     ("ISTANBUL, 12 Ocak (AA) - Türkiye", "ISTANBUL", "AA"),
     ("Zürich (sda) - Die Nationalbank", "Zürich", "sda"),
     ("Genf (sda/afp) - Die Verhandlungen", "Genf", "sda/afp"),
+    # Russia's wires: TASS between slashes, Interfax after a full stop, RIA Novosti after the dash
+    ("MOSCOW, December 1. /TASS/. Russian President Vladimir Putin", "MOSCOW", "TASS"),
+    ("МОСКВА, 1 декабря. /ТАСС/. Президент России", "МОСКВА", "ТАСС"),
+    ("MOSCOW. Dec 1 (Interfax) - Russia's central bank", "MOSCOW", "Interfax"),
+    ("МОСКВА, 1 дек — РИА Новости. Президент России", "МОСКВА", "РИА Новости"),
+    # South Asia's wires: PTI and IANS write no dash, ANI and APP a colon, ANI the country in brackets
+    ("New Delhi, Dec 1 (PTI) The government on Monday", "New Delhi", "PTI"),
+    ("NEW DELHI, Dec 1 (IANS) The Centre", "NEW DELHI", "IANS"),
+    ("Mumbai, Dec 1 (PTI): The Sensex rose", "Mumbai", "PTI"),
+    ("New Delhi [India], December 1 (ANI): Prime Minister", "New Delhi, India", "ANI"),
+    ("ISLAMABAD, Dec 1 (APP): Prime Minister", "ISLAMABAD", "APP"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -69,7 +86,8 @@ def test_datelines_give_place_and_agency(text: str, place: str | None, agency: s
 
 @pytest.mark.parametrize(("written", "agency"), [
     ("sda", "Keystone-SDA"), ("ats", "Keystone-SDA"), ("sda/afp", "Keystone-SDA"), ("AA", "Anadolu"),
-    ("Hina", "HINA"), ("KNA", "KNA"), ("dpa/lnw", "dpa"), ("tca/dpa", "dpa"), ("UN", None), ("aa", None),
+    ("Hina", "HINA"), ("KNA", "KNA"), ("APP", "APP"), ("ТАСС", "TASS"), ("dpa/lnw", "dpa"), ("tca/dpa", "dpa"),
+    ("UN", None), ("aa", None),
 ])
 def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, agency: str | None) -> None:
     assert dateline_agency(written) == agency
@@ -85,9 +103,23 @@ def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, ag
     "The files /usr/bin/: were replaced.",
     "FILE - In this Monday, Nov. 11, 2019 file photo, a man stands",  # AP's caption of an archive photo
     "Sales (units/year) - up again",
+    "New Delhi (PTI) The government",  # no dash and no date: a dateline only with either
+    "Press Trust of India (PTI) reported on Monday",
+    "The newspaper (Mint) The editors wrote",
+    "— Reuters. Text after a quote's attribution",
 ])
 def test_prose_is_not_a_dateline(text: str) -> None:
     assert parse_dateline(text) == (None, None)
+
+
+def test_an_outlets_own_dateline_is_not_a_named_agency() -> None:
+    assert parse_dateline("BAGHDAD — Iraq's parliament voted. The vote") == ("BAGHDAD", None)
+    assert parse_dateline("МОСКВА — Президент России") == ("МОСКВА", None)
+
+
+def test_a_dateline_leaves_the_story_text() -> None:
+    assert without_dateline("МОСКВА, 1 дек — РИА Новости. Президент России") == "Президент России"
+    assert without_dateline("New Delhi, Dec 1 (PTI) The government") == "The government"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -246,6 +278,8 @@ def test_names_after_a_located_name_are_places_only_at_the_end() -> None:
     ("MTI", "MTI"), ("Hungarian News Agency", "MTI"), ("Keystone-ATS", "Keystone-SDA"), ("SDA", None),
     ("Syrian Arab News Agency", "SANA"), ("Dow Jones Newswires", "Dow Jones"), ("Agência Brasil", "Agência Brasil"),
     ("LETA", "LETA"), ("Leta", None), ("Hina", None), ("Petra", None), ("Dow Jones", None),
+    ("ТАСС", "TASS"), ("РИА Новости", "RIA Novosti"), ("Интерфакс", "Interfax"),
+    ("Associated Press of Pakistan", "APP"), ("APP", None),  # an app, except inside a dateline's brackets
 ])
 def test_agencies_by_all_their_names(name: str, agency: str | None) -> None:
     assert canonical_agency(name) == agency
