@@ -70,6 +70,8 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "UNIAN": (("unian",), ("UNIAN", "УНІАН", "УНИАН")),
     "ANI": (("asian news international",), ("ANI",)),
     "APP": (("associated press of pakistan",), ()),
+    "UNI": (("united news of india",), ()),
+    "BSS": (("bangladesh sangbad sangstha",), ()),
     "PNA": (("philippine news agency",), ("PNA",)),
     "VNA": (("vietnam news agency",), ("VNA",)),
     "SANA": (("syrian arab news agency",), ("SANA",)),
@@ -82,10 +84,11 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
 # of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",
-# Anadolu's "ISTANBUL (AA) -", "Riga (Leta) -", "Zagreb (Hina) -", "Bonn (KNA) -", "ISLAMABAD, Dec 1 (APP):".
+# Anadolu's "ISTANBUL (AA) -", "Riga (Leta) -", "Zagreb (Hina) -", "Bonn (KNA) -", "ISLAMABAD, Dec 1 (APP):",
+# "New Delhi, Dec 1 (UNI)", "DHAKA, Dec 1 (BSS) -".
 _IN_DATELINES = {
     "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
-    "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP",
+    "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP", "UNI": "UNI", "BSS": "BSS",
 }
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}

@@ -56,13 +56,14 @@ _DATE = re.compile(_DATE_TEXT)
 # "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --",
 # Reuters' placeless "Jan 3 (Reuters) -", EFE's "Tegucigalpa, 2 ene (EFE).-", Ritzau's "København /ritzau/:",
 # TASS's "MOSCOW, December 1. /TASS/.", Interfax's "MOSCOW. Dec 1 (Interfax) -", RIA Novosti's
-# "МОСКВА, 1 дек — РИА Новости.", ANI's "New Delhi [India], Dec 1 (ANI):" and PTI's "Mumbai, Dec 1 (PTI) The",
-# with no dash at all (which only a dated dateline of a known agency may omit: see _dateline).
+# "МОСКВА, 1 дек — РИА Новости.", ANI's "New Delhi [India], Dec 1 (ANI):", Agerpres' "Bucharest, Dec 1
+# /Agerpres/ -", and with no dash at all PTI's "Mumbai, Dec 1 (PTI) The", KNA's "Bonn (KNA) Der" and epd's
+# "Berlin (epd). Die" (which only a known agency may omit, dated or followed by a capital: see _dateline).
 _DATELINE = re.compile(
     rf"(?:(?P<place>{_PLACE})(?:\s*\[(?P<country>[^\[\]\n]{{1,30}})\])?"
     rf"(?:(?:,|\.(?=\s*{_DATE_TEXT}))\s*(?P<qual>[^()\n]{{1,40}}?))?\s*|(?P<date>{_DATE_TEXT})\s*)?"
-    rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)(?:\.?\s*{_DASH}+|:|(?P<undashed>)(?=\s+\S))"
-    rf"|/(?P<slashed>{_AGENCY_TEXT})/\s*[:.]|{_DASH}\s*(?P<named>{_AGENCY_TEXT})\.(?=\s))\s*",
+    rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)(?:\.?\s*{_DASH}+|:|\.?(?P<undashed>)(?=\s+(?P<next>\S)))"
+    rf"|/(?P<slashed>{_AGENCY_TEXT})/\s*(?:[:.]|{_DASH}+)|{_DASH}\s*(?P<named>{_AGENCY_TEXT})\.(?=\s))\s*",
 )
 # ANSA names itself first: "(ANSA) - ROMA, 1 LUG - ", "(ANSA) - Rome, October 11 - ". A place there needs
 # the date after it, or the story's first words would be taken for one.
@@ -273,8 +274,8 @@ def _agency_dateline(text: str, match: re.Match[str]) -> tuple[str | None, str, 
         return None  # "The United Nations (UN) - ...", "BAGHDAD — Iraq's parliament." are prose
     if match.group("named") and not (place or match.group("date")):
         return None  # "— Reuters." alone is a quote's attribution
-    if match.group("undashed") is not None and not (known and _is_dated(match)):
-        return None  # without a dash, only a dated dateline of a known agency: "Mumbai, Dec 1 (PTI) The"
+    if match.group("undashed") is not None and not (known and (_is_dated(match) or match["next"].isupper())):
+        return None  # "Press Trust of India (PTI) reported": without a dash, a name and its acronym
     if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
         return after.group("place"), agency, after.end()
     qualifiers = ", ".join(filter(None, [match.group("country"), match.group("qual")]))
@@ -329,7 +330,8 @@ def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:
     if not place or place.strip() in _NOT_PLACES:
         return None
     parts = [q.strip() for q in (qualifier or "").split(",")]
-    kept = [q for q in parts if q and not _DATE.fullmatch(q) and not (q.isdigit() and len(q) == 4)]
+    # A part with a digit is a date or a time in any language: "1st December", "2026. december 1."
+    kept = [q for q in parts if q and not _DATE.fullmatch(q) and not any(c.isdigit() for c in q)]
     return ", ".join([place.strip(), *kept])
 
 

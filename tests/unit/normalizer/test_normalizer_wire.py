@@ -79,6 +79,16 @@ from tests.helpers import corpus_items
     ("Mumbai, Dec 1 (PTI): The Sensex rose", "Mumbai", "PTI"),
     ("New Delhi [India], December 1 (ANI): Prime Minister", "New Delhi, India", "ANI"),
     ("ISLAMABAD, Dec 1 (APP): Prime Minister", "ISLAMABAD", "APP"),
+    ("New Delhi (PTI) The government", "New Delhi", "PTI"),
+    ("New Delhi, Dec 1 (UNI) The Centre", "New Delhi", "UNI"),
+    ("DHAKA, Dec 1 (BSS) - The government", "DHAKA", "BSS"),
+    # Germany's church wires write no dash; Agerpres writes its name between slashes before one
+    ("Bonn (KNA) Der Vatikan hat", "Bonn", "KNA"),
+    ("Frankfurt/Main (epd). Die Diakonie", "Frankfurt/Main", "epd"),
+    ("Bucharest, Dec 1 /Agerpres/ - The government", "Bucharest", "Agerpres"),
+    # a date in any language goes from the place: what has a digit is no part of it
+    ("ABU DHABI, 1st December, 2026 (WAM) -- The", "ABU DHABI", "WAM"),
+    ("UNITED NATIONS, Dec 1 2026 (IPS) - The", "UNITED NATIONS", "IPS"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -103,8 +113,8 @@ def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, ag
     "The files /usr/bin/: were replaced.",
     "FILE - In this Monday, Nov. 11, 2019 file photo, a man stands",  # AP's caption of an archive photo
     "Sales (units/year) - up again",
-    "New Delhi (PTI) The government",  # no dash and no date: a dateline only with either
-    "Press Trust of India (PTI) reported on Monday",
+    "Press Trust of India (PTI) reported on Monday",  # without a dash, a name and its acronym
+    "Officials (AP) said on Monday",
     "The newspaper (Mint) The editors wrote",
     "— Reuters. Text after a quote's attribution",
 ])
