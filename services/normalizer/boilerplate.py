@@ -35,6 +35,9 @@ _READ_MORE_ABROAD = r"weiterlesen|mehr lesen|lire la suite|leer más|seguir leye
 _READ_MORE = r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article)|the rest)|continue reading|" \
     rf"keep reading|click here to read|{_READ_MORE_ABROAD}|(?:continuer|poursuivre) la lecture|" \
     r"continuar leyendo|continuare a leggere)"
+# A wire's or agencies' name in an outlet's note that its story came from them ("PTI", "Reuters, AFP",
+# "agencies"): capitalised words, or the words for agencies in general.
+_WIRE_NAME = r"(?-i:[A-Z][\w.&'’-]*)|agencies|agency|news|wires?|and|&"
 # WordPress' feed footer, "The post X appeared first on Y.", as its translations print it.
 _FIRST_ON = r"(?:the post|der beitrag|l[’']article|la entrada|l[’']articolo|o post|het bericht) .{1,300}? " \
     r"(?:appeared first on|erschien zuerst auf|est apparu en premier sur|(?:se publicó|apareció|aparece) " \
@@ -88,6 +91,10 @@ _SINGLE_RULES = [
     # copyright footers: a symbol or a year right after the word, so "Copyright holders sued" stays
     r"©.{0,300}|\(c\)\s*\d{4}.{0,300}|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©).{0,300}",
     r"our standards:? the thomson reuters trust principles",
+    # an outlet's note that the story came from the wires: "(With inputs from PTI)", "With agency inputs",
+    # "(With PTI inputs)"; names only (capitalised), so "With inputs from the public, …" is story text
+    rf"\(?\s*(?:[-–—]\s*)?(?:with\s+)?(?:(?:additional\s+)?inputs?\s+(?:from|by)|agency\s+inputs)"
+    rf"(?:,?\s+(?:{_WIRE_NAME}))*\s*\)?|\(?\s*with\s+(?:{_WIRE_NAME})(?:\s+(?:{_WIRE_NAME}))*\s+inputs\s*\)?",
     # ad markers
     r"advertisement|advertising|sponsored(?: content)?|ad|scroll to continue(?: with content)?|"
     r"(?:story|article) continues (?:below|after) .{0,40}|anzeige|werbung|gesponsert|publicité|sponsorisé|"
@@ -156,6 +163,11 @@ _SINGLE_PHRASES = [
     r"transmitted)\b",
     # Medium's feed footer: "<Title> was originally published in <Publication> on Medium, where people ..."
     r"\bwas originally published (?:in .{1,200} )?on medium, where people are continuing the conversation\b",
+    # an outlet's disclaimer on wire copy it republishes unedited: "(Except for the headline, this story has
+    # not been edited by NDTV staff and is published from a syndicated feed.)", "auto-generated from news
+    # agency feeds", "published from a wire agency feed without modifications to the text"
+    r"\b(?:auto-?generated|published|sourced|generated|taken|carried)\s+(?:from|via|through|by)\s+(?:an?\s+|the\s+)?"
+    r"(?:syndicated|(?:news\s+|wire\s+)?agency|wire|auto-?)\s*feeds?\b|\bhas not been edited by\b.{1,80}?\bstaff\b",
 ]
 _SHORT_TAIL = (
     r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
@@ -196,6 +208,7 @@ _PHRASES = [
      re.compile(_SINGLE_PHRASES[0], _FLAGS)),
     ("single", ("may not be",), re.compile(_SINGLE_PHRASES[1], _FLAGS)),
     ("single", ("on medium, where people",), re.compile(_SINGLE_PHRASES[2], _FLAGS)),
+    ("single", ("feed", "not been edited"), re.compile(_SINGLE_PHRASES[3], _FLAGS)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"

@@ -68,10 +68,10 @@ MAX_DERIVED_TITLE_CHARS = 200
 # title and a signature keeps both).
 MIN_TEXT_AFTER_TITLE = 80
 REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
-FOOTER_PARAGRAPHS = 4  # a copyright footer sits among the last few paragraphs
+FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
-_COPYRIGHT = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
+_CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b", re.IGNORECASE)
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
@@ -182,10 +182,11 @@ def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tup
 
 
 def _footer_agency(paragraphs: list[str], removed: set[int]) -> str | None:
-    """The agency a removed copyright footer names: AP's copies end "Copyright 2024 The Associated Press."."""
+    """The agency a removed footer names: AP's copies end "Copyright 2024 The Associated Press.", an Indian
+    outlet's copy of PTI's story "(With inputs from PTI)"."""
     for index in range(max(0, len(paragraphs) - FOOTER_PARAGRAPHS), len(paragraphs)):
         text = paragraphs[index]
-        if index in removed and _COPYRIGHT.search(text) and (agency := find_agency(text)):
+        if index in removed and _CREDITING_FOOTER.search(text) and (agency := find_agency(text)):
             return agency
     return None
 

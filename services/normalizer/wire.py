@@ -123,7 +123,7 @@ class WireText:
     credits: dict[str, list[str]] = field(default_factory=dict)
     drop: set[int] = field(default_factory=set)  # credit and byline paragraphs
     trims: dict[int, str] = field(default_factory=dict)  # paragraph -> its text without a trailing credit
-    footer_agency: str | None = None  # named in a copyright footer the rules removed: "© 2024 Reuters"
+    footer_agency: str | None = None  # named in a footer the rules removed: "© 2024 Reuters", "(With inputs from PTI)"
     fields: dict[str, str] = field(default_factory=dict)  # labelled copy fields: "headline", "abstract"
 
 

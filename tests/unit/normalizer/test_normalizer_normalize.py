@@ -249,6 +249,17 @@ def test_wire_copy_from_russia_and_india_gives_its_dateline(body: str, place: st
     assert (article.dateline.place, article.agency, article.language) == (place, agency, language)
 
 
+def test_an_outlets_copy_of_wire_copy_loses_its_disclaimer_and_names_the_agency_in_its_footer() -> None:
+    body = ("<p>The Centre on Monday asked states to step up testing as winter sets in, officials said after a "
+            "meeting of health secretaries.</p><p>States were told to report weekly.</p>"
+            "<p>(With inputs from PTI)</p>"
+            "<p>(Except for the headline, this story has not been edited by NDTV staff and is published from a "
+            "syndicated feed.)</p>")
+    article = normalize(raw_item(title="Centre asks states to step up testing", content_html=body), NOW)
+    assert article.agency == "PTI"
+    assert article.body_text.endswith("States were told to report weekly.")
+
+
 # Google News: each item's RSS source names the outlet, and the headline ends with the same name.
 @pytest.mark.parametrize(("title", "providers", "expected"), [
     ("Oil rises on supply fears - Reuters", ["Reuters"], "Oil rises on supply fears"),
