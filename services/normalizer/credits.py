@@ -37,6 +37,8 @@ _CONTRIBUTED = re.compile(
 )
 # Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp".
 _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+# An agency's sign-off under its copy: IANS' "--IANS", PTI's name and its desk's initials "PTI ABC DEF".
+_SIGN_OFF = re.compile(r"(?:--|[-–—])\s*(?P<agency>[A-Z]{2,6})|PTI(?:\s+[A-Z]{2,5}){1,6}")
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
@@ -82,6 +84,8 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
         return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
     if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
         return {}, "AFP"  # AFP signs its copy with desk initials: "bur-sah/rl"
+    if len(text) < 40 and (sign_off := _SIGN_OFF.fullmatch(text)):
+        return {}, canonical_agency(sign_off["agency"]) if sign_off["agency"] else "PTI"
     return {}, None
 
 

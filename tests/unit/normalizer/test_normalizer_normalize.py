@@ -260,6 +260,14 @@ def test_an_outlets_copy_of_wire_copy_loses_its_disclaimer_and_names_the_agency_
     assert article.body_text.endswith("States were told to report weekly.")
 
 
+@pytest.mark.parametrize(("sign_off", "agency"), [(["--IANS", "vvt/uk"], "IANS"), (["PTI ABC DEF"], "PTI")])
+def test_an_agencys_sign_off_leaves_the_text_and_names_the_agency(sign_off: list[str], agency: str) -> None:
+    body = ("<p>The Centre on Monday asked states to step up testing, officials said.</p>"
+            "<p>States were told to report weekly.</p>" + "".join(f"<p>{line}</p>" for line in sign_off))
+    article = normalize(raw_item(title="Centre asks states to step up testing", content_html=body), NOW)
+    assert (article.agency, article.body_text.splitlines()[-1]) == (agency, "States were told to report weekly.")
+
+
 # Google News: each item's RSS source names the outlet, and the headline ends with the same name.
 @pytest.mark.parametrize(("title", "providers", "expected"), [
     ("Oil rises on supply fears - Reuters", ["Reuters"], "Oil rises on supply fears"),

@@ -195,6 +195,14 @@ def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
     assert parse_credit_paragraph("bur-sah/rl") == ({}, "AFP")
 
 
+@pytest.mark.parametrize(("text", "agency"), [
+    ("--IANS", "IANS"), ("— AP", "AP"), ("PTI ABC DEF", "PTI"), ("PTI SKU RT RT", "PTI"),
+    ("-- NATO", None), ("PTI", None), ("PTI said on Monday", None),
+])
+def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | None) -> None:
+    assert parse_credit_paragraph(text) == ({}, agency)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("By ZEKE MILLER and JOSH BOAK Associated Press", (["Zeke Miller", "Josh Boak"], "AP")),
     ("By Jane Doe, Reuters", (["Jane Doe"], "Reuters")),
