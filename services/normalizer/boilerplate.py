@@ -53,9 +53,20 @@ _SINGLE_RULES = [
     r"(?:on|in|at|by)\b"
     r".{0,200}",
     r"related(?: (?:stories|articles|coverage|content|news|links))? ?:.{1,200}",
-    # a related link inline: "See also: …", "Lesen Sie auch: …", "Lire aussi : …"
-    r"(?:see also|also read|read also|lesen sie (?:auch|mehr)|mehr zum thema|(?:à )?lire aussi|(?:à )?voir aussi|"
-    r"lee también|ver también|leggi anche|(?:leia|veja) também|lees ook)\s*:\s*.{1,200}",
+    # a related link inline: "See also: …", "Lesen Sie auch: …", "Lire aussi : …", Indian outlets' "Also Read | …"
+    r"(?:see also|also read|read also|also watch|lesen sie (?:auch|mehr)|mehr zum thema|(?:à )?lire aussi|"
+    r"(?:à )?voir aussi|lee también|ver también|leggi anche|(?:leia|veja) também|lees ook)\s*[:|]\s*.{1,200}",
+    # an embedded video's label: "Watch: …", "WATCH | …"
+    r"watch\s*[:|]\s*.{1,150}",
+    # the page's dates and producer, printed under the story: "First Published: Dec 01 2026 | 10:30 AM IST"
+    r"(?:first published|last updated|published (?:by|on|at)|updated on|posted on)\s*:\s*.{1,80}",
+    # a site's own sign-off: Mint's "Catch all the Business News, … on Live Mint. Download The Mint News App …"
+    r"catch all the\b.{1,200}?\b(?:news|updates) (?:on|at)\b.{1,300}",
+    # AP's pointer to its topic page under a story: "Follow AP's coverage of the war at https://apnews.com/hub/…"
+    r"(?:follow|find|see|read) (?:more (?:of )?)?(?:the )?ap['’]s (?:coverage|reporting)\b.{0,200}|"
+    r"more (?:ap|associated press) coverage\b.{0,200}",
+    # a separator line: AP's "___"
+    r"_{2,}|-{3,}|={3,}|\*{3,}",
     # a post's filing, as blog themes print it under the text
     r"(?:tags|tagged(?: with| as| in)?|filed (?:under|in)|categor(?:y|ies)|posted in)\s*:\s*.{1,200}",
     r"\[?(?:…|\.\.\.)\]?",
@@ -72,6 +83,7 @@ _SINGLE_RULES = [
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
+    r"subscribe to (?:our|my) (?:youtube|telegram|whatsapp) channel\b.{0,100}",
     r"sign up (?:here |now |today )?(?:to (?:get|receive) |for )(?:an? |our |free )?(?:e-?mails?|alerts?|"
     r"updates)\b.{0,150}",
     r"(?:subscribe|sign up|register)(?: (?:now|today|here|for free))?|leave a (?:comment|reply)",
@@ -90,14 +102,14 @@ _SINGLE_RULES = [
     r"(?:utilizziamo|questo sito utilizza)(?: i)?|(?:wij gebruiken|deze (?:web)?site gebruikt)) cookies?\b.{0,250}",
     # copyright footers: a symbol or a year right after the word, so "Copyright holders sued" stays
     r"©.{0,300}|\(c\)\s*\d{4}.{0,300}|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©).{0,300}",
-    r"our standards:? the thomson reuters trust principles",
+    r"our standards:? the thomson reuters trust principles\.?(?:,? opens new tab)?",
     # an outlet's note that the story came from the wires: "(With inputs from PTI)", "With agency inputs",
     # "(With PTI inputs)"; names only (capitalised), so "With inputs from the public, …" is story text
     rf"\(?\s*(?:[-–—]\s*)?(?:with\s+)?(?:(?:additional\s+)?inputs?\s+(?:from|by)|agency\s+inputs)"
     rf"(?:,?\s+(?:{_WIRE_NAME}))*\s*\)?|\(?\s*with\s+(?:{_WIRE_NAME})(?:\s+(?:{_WIRE_NAME}))*\s+inputs\s*\)?",
     # ad markers
     r"advertisement|advertising|sponsored(?: content)?|ad|scroll to continue(?: with content)?|"
-    r"(?:story|article) continues (?:below|after) .{0,40}|anzeige|werbung|gesponsert|publicité|sponsorisé|"
+    r"(?:story|article) continues(?: (?:below|after)\b.{0,40})?|anzeige|werbung|gesponsert|publicité|sponsorisé|"
     r"publicidad|patrocinado|pubblicità|sponsorizzato|publicidade|advertentie|gesponsord",
     # support prompts
     r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
@@ -133,7 +145,7 @@ _HEADING_RULES = [
     r"related(?: (?:stories|articles|coverage|content|news|links|reading|posts))?|see also|also read|"
     r"read (?:more|also)|more (?:from|on|stories|news|coverage)\b.{0,60}|recommended(?: for you| reading| "
     r"stories)?|you (?:may|might) also (?:like|be interested in)|trending(?: now)?|most (?:read|popular)|"
-    r"top stories|latest news",
+    r"top stories|latest news|read next|suggested (?:topics|reading|articles|stories)",
     r"mehr zum thema|lesen sie (?:auch|mehr)|das könnte sie auch interessieren|auch interessant|"
     r"verwandte (?:artikel|themen)|weitere (?:artikel|nachrichten|meldungen)|(?:à )?lire aussi|"
     r"sur le même sujet|dans la même rubrique|(?:à )?voir aussi|(?:también )?te puede interesar|"
@@ -167,7 +179,13 @@ _SINGLE_PHRASES = [
     # not been edited by NDTV staff and is published from a syndicated feed.)", "auto-generated from news
     # agency feeds", "published from a wire agency feed without modifications to the text"
     r"\b(?:auto-?generated|published|sourced|generated|taken|carried)\s+(?:from|via|through|by)\s+(?:an?\s+|the\s+)?"
-    r"(?:syndicated|(?:news\s+|wire\s+)?agency|wire|auto-?)\s*feeds?\b|\bhas not been edited by\b.{1,80}?\bstaff\b",
+    r"(?:automated\s+)?(?:syndicated|(?:news\s+|wire\s+)?agency|wire|auto-?)\s*feeds?\b|"
+    r"\bhas not been edited by\b.{1,80}?\bstaff\b",
+    # AP's note on a story a foundation pays for: "… receives financial support from … AP is solely
+    # responsible for all content."
+    r"\bap is solely responsible for all content\b",
+    # Reuters' newsletter promotion: "… with our Morning Bid U.S. newsletter. Sign up here."
+    r"\bnewsletters?\b[^.!?]{0,80}[.!?]\s*sign up here\b",
 ]
 _SHORT_TAIL = (
     r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
@@ -209,6 +227,8 @@ _PHRASES = [
     ("single", ("may not be",), re.compile(_SINGLE_PHRASES[1], _FLAGS)),
     ("single", ("on medium, where people",), re.compile(_SINGLE_PHRASES[2], _FLAGS)),
     ("single", ("feed", "not been edited"), re.compile(_SINGLE_PHRASES[3], _FLAGS)),
+    ("single", ("solely responsible",), re.compile(_SINGLE_PHRASES[4], _FLAGS)),
+    ("single", ("sign up here",), re.compile(_SINGLE_PHRASES[5], _FLAGS)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"
