@@ -122,6 +122,16 @@ def test_prose_is_not_a_dateline(text: str) -> None:
     assert parse_dateline(text) == (None, None)
 
 
+@pytest.mark.parametrize(("text", "is_date"), [
+    ("Jan 5", True), ("January 5", True), ("5 janv.", True), ("5 DIC", True), ("12 Ağustos", True),
+    ("1 дек", True), ("1 декабря", True), ("3. März", True), ("Sept. 30", True),
+    ("Ja 5", False), ("Janx 5", False), ("Marseille 5", False), ("5 decembers", False),
+])
+def test_a_month_is_any_prefix_of_three_letters_or_more_of_its_name(text: str, is_date: bool) -> None:
+    # a dateline field holding a date alone names no place
+    assert parse_structured_dateline(text) == ((None, None) if is_date else (text, None))
+
+
 def test_an_outlets_own_dateline_is_not_a_named_agency() -> None:
     assert parse_dateline("BAGHDAD — Iraq's parliament voted. The vote") == ("BAGHDAD", None)
     assert parse_dateline("МОСКВА — Президент России") == ("МОСКВА", None)
