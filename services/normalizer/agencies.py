@@ -15,12 +15,15 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "UPI": (("united press international",), ("UPI",)),
     "ANSA": (("agenzia nazionale stampa associata",), ("ANSA", "Ansa")),
     "EFE": (("agencia efe",), ("EFE", "Efe")),
-    "Kyodo": (("kyodo", "kyodo news"), ()),
-    "Xinhua": (("xinhua", "xinhua news agency"), ()),
+    "Kyodo": (("kyodo", "kyodo news", "共同通信"), ()),
+    "Xinhua": (("xinhua", "xinhua news agency", "新华社", "新華社"), ()),
+    "China News Service": (("china news service", "中新社", "中新网"), ()),
     "PA": (("pa media", "press association"), ("PA",)),
     "AAP": (("australian associated press",), ("AAP",)),
     "ANA": (("athens news agency", "ana-mpa", "ana-mpe", "απε-μπε"), ("ANA", "ANA-MPA")),
-    "Yonhap": (("yonhap", "yonhap news agency"), ()),
+    "Yonhap": (("yonhap", "yonhap news agency", "연합뉴스"), ()),
+    "Newsis": (("newsis", "뉴시스"), ()),
+    "News1": (("news1", "뉴스1"), ()),
     "CP": (("the canadian press", "canadian press"), ("CP",)),
     "PTI": (("press trust of india",), ("PTI",)),
     "IANS": (("indo-asian news service",), ("IANS",)),
@@ -28,7 +31,7 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Interfax": (("interfax", "интерфакс"), ()),
     "RIA Novosti": (("ria novosti", "риа новости"), ("RIA",)),
     "Anadolu": (("anadolu", "anadolu agency"), ()),
-    "Jiji": (("jiji", "jiji press"), ()),
+    "Jiji": (("jiji", "jiji press", "時事通信"), ()),
     "Bernama": (("bernama",), ()),
     "Antara": (("antara",), ()),
     "KUNA": (("kuwait news agency",), ("KUNA",)),
@@ -85,10 +88,11 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
 # of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",
 # Anadolu's "ISTANBUL (AA) -", "Riga (Leta) -", "Zagreb (Hina) -", "Bonn (KNA) -", "ISLAMABAD, Dec 1 (APP):",
-# "New Delhi, Dec 1 (UNI)", "DHAKA, Dec 1 (BSS) -".
+# "New Delhi, Dec 1 (UNI)", "DHAKA, Dec 1 (BSS) -", and Kyodo's and Jiji's "【ワシントン共同】", "【北京時事】".
 _IN_DATELINES = {
     "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
     "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP", "UNI": "UNI", "BSS": "BSS",
+    "共同": "Kyodo", "時事": "Jiji",
 }
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}

@@ -22,8 +22,8 @@ from services.normalizer.credits import (
 from services.normalizer.minhash import casefold_words
 
 __all__ = [
-    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "extract", "is_starred_note", "parse_byline", "parse_dateline",
-    "parse_structured_dateline", "strip_prefixes", "without_dateline",
+    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "dateline_reporters", "extract", "is_starred_note", "parse_byline",
+    "parse_dateline", "parse_structured_dateline", "strip_prefixes", "without_dateline",
 ]
 
 _UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎ"  # Latin and Cyrillic capitals
@@ -87,6 +87,17 @@ _DATELINE = re.compile(
     rf"(?:\((?P<agency>{_AGENCY_TEXT}(?:/{_AGENCY_TEXT})?)\)(?:\.?\s*{_DASH}+|:|\.?(?P<undashed>)(?=\s+(?P<next>\S)))"
     rf"|/(?P<slashed>{_AGENCY_TEXT})/\s*(?:[:.]|{_DASH}+)|{_DASH}\s*(?P<named>{_AGENCY_TEXT})\.(?=\s))\s*",
 )
+# Chinese, Japanese and Korean wire copy opens with its agency's formula, the reporters in some:
+# Xinhua's "新华社北京12月1日电（记者张三、李四）", Kyodo's and Jiji's "【ワシントン共同】",
+# Yonhap's "(서울=연합뉴스) 김철수 기자 =".
+_CJK_DATELINES = (
+    re.compile(r"(?P<agency>新华社|新華社|中新社|中新网)(?P<place>[^\W\d_]{1,12}?)\d{1,2}月\d{1,2}日(?:\d{1,2}时)?电"
+               r"(?:\s*[（(](?:记者|記者)\s*(?P<reporters>[^（）()\n]{1,60})[）)])?\s*"),
+    re.compile(r"【(?P<place>[^【】\s]{1,15}?)(?P<agency>共同|時事)】\s*"),
+    re.compile(r"[(\[（](?P<place>[^=()\[\]（）\s]{1,15})=(?P<agency>연합뉴스|뉴시스|뉴스1)[)\]）]\s*"
+               r"(?:(?P<reporters>[^=\n]{1,40}?)\s*(?:기자|특파원)\s*=\s*)?"),
+)
+_CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
 # ANSA names itself first: "(ANSA) - ROMA, 1 LUG - ", "(ANSA) - Rome, October 11 - ". A place there needs
 # the date after it, or the story's first words would be taken for one.
 _PLACE_AFTER_AGENCY = re.compile(rf"(?P<place>{_PLACE}),\s*{_DATE_TEXT}\s*{_DASH}+\s*")
@@ -185,6 +196,7 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText, titles: S
         place, agency = parse_dateline(text)
         if place or agency:
             found.place, found.dateline_agency = place, agency
+            found.byline.extend(dateline_reporters(text))
             found.agency = dateline_agency(agency) or agency
             found.drop.update(labels)
             break
@@ -272,6 +284,8 @@ def without_dateline(text: str) -> str:
 def _dateline(text: str) -> tuple[str | None, str | None, int]:
     """(place, agency as written, where the text after the dateline starts)."""
     text = text[:_DATELINE_SPAN]  # a paragraph's first words are all a dateline can be
+    if cjk := _cjk_dateline(text):
+        return cjk.group("place"), cjk.group("agency"), cjk.end()
     match = _DATELINE.match(text)
     if match and (found := _agency_dateline(text, match)):
         return found
@@ -284,6 +298,17 @@ def _dateline(text: str) -> tuple[str | None, str | None, int]:
         qualifier, agency = _trailing_agency(match.group("qual") or "")
         return _with_qualifier(match.group("place"), qualifier), agency, match.end()
     return None, None, 0
+
+
+def _cjk_dateline(text: str) -> re.Match[str] | None:
+    return next(filter(None, (pattern.match(text) for pattern in _CJK_DATELINES)), None)
+
+
+def dateline_reporters(text: str) -> list[str]:
+    """The reporters a dateline opening ``text`` names: Xinhua's "（记者张三、李四）", Yonhap's "김철수 기자 ="."""
+    match = _cjk_dateline(text[:_DATELINE_SPAN])
+    reporters = match.group("reporters") if match and "reporters" in match.re.groupindex else None
+    return [name for name in _CJK_NAME_SEPARATOR.split(reporters.strip()) if name] if reporters else []
 
 
 def _agency_dateline(text: str, match: re.Match[str]) -> tuple[str | None, str, int] | None:

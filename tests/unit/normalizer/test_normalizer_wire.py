@@ -17,6 +17,7 @@ from services.normalizer.credits import (
 )
 from services.normalizer.normalize import normalize
 from services.normalizer.wire import (
+    dateline_reporters,
     extract,
     parse_dateline,
     parse_structured_dateline,
@@ -130,6 +131,33 @@ def test_prose_is_not_a_dateline(text: str) -> None:
 def test_a_month_is_any_prefix_of_three_letters_or_more_of_its_name(text: str, is_date: bool) -> None:
     # a dateline field holding a date alone names no place
     assert parse_structured_dateline(text) == ((None, None) if is_date else (text, None))
+
+
+@pytest.mark.parametrize(("text", "place", "agency", "reporters", "rest"), [
+    ("新华社北京12月1日电（记者张三、李四）国家统计局1日发布数据", "北京", "新华社", ["张三", "李四"],
+     "国家统计局1日发布数据"),
+    ("新华社华盛顿11月30日电 美国总统30日表示", "华盛顿", "新华社", [], "美国总统30日表示"),
+    ("【ワシントン共同】バイデン米大統領は30日", "ワシントン", "共同", [], "バイデン米大統領は30日"),
+    ("【北京時事】中国国家統計局は1日", "北京", "時事", [], "中国国家統計局は1日"),
+    ("(서울=연합뉴스) 김철수 기자 = 정부는 1일", "서울", "연합뉴스", ["김철수"], "정부는 1일"),
+    ("(워싱턴=연합뉴스) 김철수 이영희 특파원 = 미국", "워싱턴", "연합뉴스", ["김철수", "이영희"], "미국"),
+    ("[서울=뉴시스]김철수 기자 = 정부는", "서울", "뉴시스", ["김철수"], "정부는"),
+    ("【ワシントン＝田中】記者", None, None, [], "【ワシントン＝田中】記者"),  # a paper's own correspondent
+])
+def test_chinese_japanese_and_korean_wire_datelines(
+    text: str, place: str | None, agency: str | None, reporters: list[str], rest: str,
+) -> None:
+    assert parse_dateline(text) == (place, agency)
+    assert dateline_reporters(text) == reporters
+    assert without_dateline(text) == rest
+
+
+@pytest.mark.parametrize(("written", "agency"), [
+    ("新华社", "Xinhua"), ("中新网", "China News Service"), ("共同", "Kyodo"), ("時事", "Jiji"), ("연합뉴스", "Yonhap"),
+    ("뉴시스", "Newsis"),
+])
+def test_cjk_agencies_in_datelines(written: str, agency: str) -> None:
+    assert dateline_agency(written) == agency
 
 
 def test_an_outlets_own_dateline_is_not_a_named_agency() -> None:
