@@ -65,8 +65,11 @@ _SINGLE_RULES = [
     # AP's pointer to its topic page under a story: "Follow AP's coverage of the war at https://apnews.com/hub/…"
     r"(?:follow|find|see|read) (?:more (?:of )?)?(?:the )?ap['’]s (?:coverage|reporting)\b.{0,200}|"
     r"more (?:ap|associated press) coverage\b.{0,200}",
-    # a separator line: AP's "___"
-    r"_{2,}|-{3,}|={3,}|\*{3,}",
+    # a separator line: AP's "___"; the end mark of Chinese wire copy, "（完）"
+    r"_{2,}|-{3,}|={3,}|\*{3,}|[（(]\s*完\s*[）)]",
+    # a reporter's address alone under the story: Yonhap's "kcs@yna.co.kr" (a labelled "Email: …" is part of
+    # a press release's contact block, and stays with it)
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     # a post's filing, as blog themes print it under the text
     r"(?:tags|tagged(?: with| as| in)?|filed (?:under|in)|categor(?:y|ies)|posted in)\s*:\s*.{1,200}",
     r"\[?(?:…|\.\.\.)\]?",
@@ -170,7 +173,10 @@ _NOTICE_PHRASES = [
 ]
 _SINGLE_PHRASES = [
     r"\b(?:all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
-    r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden)\b",
+    r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden)\b|"
+    # and in Chinese, Japanese and Korean, which have no word boundaries to match: Yonhap's "<저작권자(c)
+    # 연합뉴스, 무단 전재-재배포 …>" ("no reproduction without permission")
+    r"版权所有|版權所有|無断転載|무단\s*(?:전재|복제)",
     r"\bmay not be (?:published|reproduced|copied)(?:,| or) (?:broadcast|distributed|redistributed|rewritten|"
     r"transmitted)\b",
     # Medium's feed footer: "<Title> was originally published in <Publication> on Medium, where people ..."
@@ -190,7 +196,7 @@ _SINGLE_PHRASES = [
 _SHORT_TAIL = (
     r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
     rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|"
-    r"\[\s*(?:…|\.\.\.|read more|continue reading)\s*\])"
+    r"\[\s*(?:…|\.\.\.|read more|continue reading)\s*\]|[（(]\s*完\s*[）)])"
 )
 _FOOTER_TAIL = rf"{_FIRST_ON}?\.?"
 #: A "read more" link, an ellipsis marker or a feed footer glued to the end of a paragraph.
@@ -200,7 +206,7 @@ TRAILING_TAIL = re.compile(rf"\s*(?:{_SHORT_TAIL}|{_FOOTER_TAIL})\s*$", re.IGNOR
 _SHORT_TAIL_END = re.compile(rf"\s*{_SHORT_TAIL}\s*$", re.IGNORECASE | re.DOTALL)
 _FOOTER_TAIL_END = re.compile(rf"\s*{_FOOTER_TAIL}\s*$", re.IGNORECASE | re.DOTALL)
 _TAIL_HINTS = ("more", "reading", "]", "story", "article", "lesen", "suite", "más", "leyendo", "leggere",
-               "tutto", "mais", "lendo", "verder", "meer")
+               "tutto", "mais", "lendo", "verder", "meer", "完")
 _FOOTER_HINTS = ("appeared first on", "erschien zuerst", "apparu en premier", "primero en", "proviene da",
                  "il primo su", "apareceu primeiro", "verscheen eerst")
 
@@ -222,7 +228,8 @@ _WHOLE = re.compile(
 _PHRASES = [
     ("notice", ("block", "bloque", "blocco"), re.compile("|".join(_NOTICE_PHRASES), _FLAGS)),
     ("single", ("rights reserved", "rechte vorbehalten", "droits réservés", "derechos reservados",
-                "diritti riservati", "direitos reservados", "rechten voorbehouden"),
+                "diritti riservati", "direitos reservados", "rechten voorbehouden", "版权所有", "版權所有", "無断転載",
+                "무단"),
      re.compile(_SINGLE_PHRASES[0], _FLAGS)),
     ("single", ("may not be",), re.compile(_SINGLE_PHRASES[1], _FLAGS)),
     ("single", ("on medium, where people",), re.compile(_SINGLE_PHRASES[2], _FLAGS)),

@@ -37,6 +37,10 @@ _CONTRIBUTED = re.compile(
 )
 # Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp".
 _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+# A Chinese site's editor under the story: "责任编辑：王五", "【编辑：张三】".
+_CJK_EDITORS = re.compile(r"[【\[（(]?\s*(?:责任编辑|責任編輯|编辑|編輯)\s*[:：]\s*"
+                          r"(?P<names>[^【】\[\]（）()]{1,30}?)\s*[】\]）)]?")
+_CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
 # An agency's sign-off under its copy: IANS' "--IANS", PTI's name and its desk's initials "PTI ABC DEF".
 _SIGN_OFF = re.compile(r"(?:--|[-–—])\s*(?P<agency>[A-Z]{2,6})|PTI(?:\s+[A-Z]{2,5}){1,6}")
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
@@ -84,6 +88,8 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
         return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
     if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
         return {}, "AFP"  # AFP signs its copy with desk initials: "bur-sah/rl"
+    if len(text) < 40 and (editors := _CJK_EDITORS.fullmatch(text)):
+        return {"editing": [name for name in _CJK_NAME_SEPARATOR.split(editors["names"]) if name]}, None
     if len(text) < 40 and (sign_off := _SIGN_OFF.fullmatch(text)):
         return {}, canonical_agency(sign_off["agency"]) if sign_off["agency"] else "PTI"
     return {}, None

@@ -175,6 +175,7 @@ def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tup
     removed |= wire.drop
     for index, text in wire.trims.items():
         body.trim_end(index, TRAILING_CREDIT, text)
+    _trim_tail(body, removed)  # again, for the story's own end above a credit line: "…回升。（完）", "责任编辑：王五"
     if model is not None:
         removed |= _learned(body.paragraphs, removed, feed_id, model)
     body.drop(removed)

@@ -83,6 +83,8 @@ SEED_NOTICE = [
     "foundations. AP is solely responsible for all content.",
     "Get a look at the day ahead in U.S. and global markets with our Morning Bid U.S. newsletter. Sign up here.",
     "Our Standards: The Thomson Reuters Trust Principles., opens new tab", "Read Next", "Suggested Topics:",
+    "<저작권자(c) 연합뉴스, 무단 전재-재배포, AI 학습 및 활용 금지>", "kcs@yna.co.kr",
+    "（完）", "中国新闻网版权所有",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -120,6 +122,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Follow the money, he said.", "The company's story continues to unfold.", "Sign up here for the marathon.",
     "The newsletter, launched in May, reached 10,000 readers.", "Read next week's edition for more.", "A-B-C",
     "UP NEXT",  # AP's sports stories: the teams' next games follow, and are the story's
+    "Write to jane@example.com for details.", "Email: media@example.org",  # a press release's contact
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None

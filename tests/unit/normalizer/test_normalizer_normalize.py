@@ -238,11 +238,13 @@ def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -
     assert article.body_text.startswith("Negotiations over")
 
 
-def test_xinhua_copy_gives_its_place_agency_and_reporters() -> None:
+def test_xinhua_copy_gives_its_place_agency_reporters_and_editor() -> None:
     body = ("<p>新华社北京12月1日电（记者张三、李四）国家统计局1日发布数据显示，11月份制造业采购经理指数为50.3%，"
-            "比上月上升0.5个百分点，制造业景气水平有所回升。</p>")
+            "比上月上升0.5个百分点，制造业景气水平有所回升。（完）</p><p>责任编辑：王五</p>")
     article = normalize(raw_item(title="11月份制造业采购经理指数回升", content_html=body), NOW)
     assert (article.dateline.place, article.agency, article.byline) == ("北京", "Xinhua", ["张三", "李四"])
+    assert article.credits == {"editing": ["王五"]}
+    assert article.body_text.endswith("制造业景气水平有所回升。")
 
 
 @pytest.mark.parametrize(("body", "place", "agency", "language"), [

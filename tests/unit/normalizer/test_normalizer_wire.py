@@ -241,6 +241,14 @@ def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | No
     assert parse_credit_paragraph(text) == ({}, agency)
 
 
+@pytest.mark.parametrize(("text", "editors"), [
+    ("责任编辑：王五", ["王五"]), ("【编辑：张三】", ["张三"]), ("编辑：张三、李四", ["张三", "李四"]),
+    ("编辑们说", None),
+])
+def test_a_chinese_sites_editors_are_credits(text: str, editors: list[str] | None) -> None:
+    assert parse_credit_paragraph(text) == (({"editing": editors}, None) if editors else ({}, None))
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("By ZEKE MILLER and JOSH BOAK Associated Press", (["Zeke Miller", "Josh Boak"], "AP")),
     ("By Jane Doe, Reuters", (["Jane Doe"], "Reuters")),
