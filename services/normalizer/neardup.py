@@ -87,7 +87,9 @@ _KIND_SLUG = (r"(?:EXCLUSIVE|FACTBOX|ANALYSIS|INSIGHT|BREAKINGVIEWS|BRIEF|FOCUS|
               r"SPECIAL REPORT|COLUMN|WRAPUP\s*\d*|URGENT|FLASH|BULLETIN)")
 _VERSION_PREFIX = re.compile(rf"^\s*(?:{_KIND_SLUG}\s*-\s*)*{_VERSION_SLUG}\s*-\s*")
 _ANY_PREFIX = re.compile(rf"^\s*(?:(?:{_VERSION_SLUG}|{_KIND_SLUG})\s*-\s*)+")
-_VERSION_WORDS = {"update", "refile", "corrected", "correction", "rpt", "repeat", "recast", "recasts"}
+_VERSION_WORDS = {"update", "refile", "corrected", "correction", "rpt", "repeat", "recast", "recasts",
+                  "wdh", "korrektur"}  # dpa's repeat and correction
+_NUMBERED_ROUNDUP = re.compile(r"ROUNDUP \d+")  # dpa's "ROUNDUP 2:", its roundup's second version
 
 
 @dataclass(frozen=True)
@@ -260,5 +262,5 @@ def is_wire_update(article: Article) -> bool:
     """An update, refile or correction announced by a headline slug or by the wire metadata."""
     if _VERSION_PREFIX.match(article.title):
         return True
-    return any(word in _VERSION_WORDS for prefix in article.wire_prefixes
-               for word in re.findall(r"[a-z]+", prefix.lower()))
+    return any(word in _VERSION_WORDS or _NUMBERED_ROUNDUP.fullmatch(prefix)
+               for prefix in article.wire_prefixes for word in re.findall(r"[a-z]+", prefix.lower()))

@@ -112,12 +112,16 @@ _TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
 # Words that open copy like a bare dateline but name no place: AP's "FILE -" photo captions, "UNDATED (AP) -".
 _NOT_PLACES = frozenset({"FILE", "UNDATED"})
 
+# Reuters writes "UPDATE 2-", dpa and dpa-AFX "ROUNDUP 2:", "WDH/ROUNDUP:" (a repeat), "KORREKTUR:".
 _PREFIX = re.compile(
     r"(?P<word>UPDATE|WRAPUP|REFILE|REFILED|RPT|REPEAT|CORRECTED|CORRECTION|EXCLUSIVE|BREAKINGVIEWS|FACTBOX|"
     r"ANALYSIS|INSIGHT|COLUMN|EXPLAINER|TIMELINE|GRAPHIC|FEATURE|INTERVIEW|PREVIEW|POLL|SPECIAL REPORT|FOCUS|"
-    r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF)"
-    r"(?: (?P<number>\d{1,3}))?\s?-\s?(?=\S)",
+    r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF|"
+    r"ROUNDUP|WDH|KORREKTUR|ANALYSE|KOMMENTAR|PRESSESTIMMEN?)"
+    r"(?: (?P<number>\d{1,3}))?(?:\s?-\s?|\s?:\s+|/)(?=\S)",
 )
+# A numbered prefix is the story's n-th update, so its (n+1)-th version.
+_NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
 # A slugline's topic opening a headline: one to three words, a hyphen, then the headline, capitalised
 # ("Climate-smart farming" is one word).
 _SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=[A-Z0-9])")
@@ -396,7 +400,7 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
     while match := _PREFIX.match(title, position):
         number = match.group("number")
         prefixes.append(f"{match.group('word')} {number}" if number else match.group("word"))
-        if match.group("word") == "UPDATE" and number:
+        if match.group("word") in _NUMBERED_VERSIONS and number:
             version = max(version or 0, int(number) + 1)
         position = match.end()
     if slugline and (topic := _slug_topic(title, position, _slug_topics(slugline))):

@@ -97,6 +97,15 @@ def test_wire_metadata_prefixes_mark_an_update_too() -> None:
     assert is_wire_update(article)
 
 
+@pytest.mark.parametrize(("prefixes", "update"), [
+    (["ROUNDUP 2"], True), (["WDH", "ROUNDUP"], True), (["KORREKTUR"], True), (["ROUNDUP"], False),
+    (["ANALYSE"], False), (["WRAPUP 1"], False),
+])
+def test_dpas_repeats_corrections_and_numbered_roundups_are_updates(prefixes: list[str], update: bool) -> None:
+    article = stories.make(1, "Merz will Reform", "body").model_copy(update={"wire_prefixes": prefixes})
+    assert is_wire_update(article) is update
+
+
 def test_a_copy_from_another_feed_is_a_copy(shared_dir: Path) -> None:
     decided = decide(stories.variant(shared_dir), Snapshot(candidates=[candidate(stories.wire(shared_dir))]))
     assert isinstance(decided, Plan) and decided.verdict is Verdict.COPY and decided.story_id == "story-1"

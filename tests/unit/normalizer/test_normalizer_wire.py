@@ -393,6 +393,13 @@ def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -
     ("Update: oil rises", ("Update: oil rises", [], None)),
     ("UPDATE-", ("UPDATE-", [], None)),
     ("US-China talks resume", ("US-China talks resume", [], None)),
+    # dpa's and dpa-AFX's prefixes end in a colon and chain with a slash
+    ("ROUNDUP 2: Merz will Reform", ("Merz will Reform", ["ROUNDUP 2"], 3)),
+    ("WDH/ROUNDUP: Merz will Reform", ("Merz will Reform", ["WDH", "ROUNDUP"], None)),
+    ("KORREKTUR: Merz will Reform", ("Merz will Reform", ["KORREKTUR"], None)),
+    ("ANALYSE: Warum die Zinsen steigen", ("Warum die Zinsen steigen", ["ANALYSE"], None)),
+    ("UPDATE: Police name the driver", ("Police name the driver", ["UPDATE"], None)),
+    ("US/China talks resume", ("US/China talks resume", [], None)),
     # STT's machine translations end their headline with a note to the desk
     ("Parliament passed the Alcohol Act*** TRANSLATED ***", ("Parliament passed the Alcohol Act", [], None)),
     ("*** TRANSLATED *** UPDATE 1-Oil rises", ("Oil rises", ["UPDATE 1"], 2)),
