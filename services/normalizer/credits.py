@@ -24,12 +24,25 @@ ROLE_KEYS = {
 }
 #: Credit roles whose people are the story's authors.
 BYLINE_ROLES = ("reporting", "writing", "compiling")
-_CREDIT_START = re.compile(rf"\(?\s*{_ROLE}\s+by\b", re.IGNORECASE)
-_CREDIT_SPLIT = re.compile(rf"\s*;\s*|,\s*(?={_ROLE}\s+by\b)|\s+and\s+(?={_ROLE}\s+by\b)", re.IGNORECASE)
+# Reuters' other language services credit in their own words: "(Bericht von A, redigiert von B)",
+# "(Reportage A, avec B; édité par C)", "(Reporte de A; Editado en español por B)".
+_FOREIGN_ROLES = {
+    "reporting": r"berichte?\s+von|reportage(?:\s+de)?|reporte\s+de|reporteo\s+de|informaci[óo]n\s+de",
+    "editing": r"redigiert\s+von|bearbeitet\s+von|[ée]dit[ée]\s+par|editado(?:\s+en\s+espa[ñn]ol)?\s+por",
+    "writing": r"geschrieben\s+von|r[ée]dig[ée]\s+par|escrito\s+por|redactado\s+por",
+    "translation": r"übersetzt\s+von|version\s+fran[çc]aise(?:\s+par)?|traducido\s+por|traducci[óo]n\s+de",
+}
+_FOREIGN_ROLE = "|".join(f"(?P<{role}>{words})" for role, words in _FOREIGN_ROLES.items())
+_ANY_ROLE = rf"(?:{_ROLE}\s+by|{'|'.join(_FOREIGN_ROLES.values())})"
+_CREDIT_START = re.compile(rf"\(?\s*{_ANY_ROLE}\b", re.IGNORECASE)
+_CREDIT_SPLIT = re.compile(rf"\s*;\s*|,\s*(?={_ANY_ROLE}\b)|\s+(?:and|und|et|y)\s+(?={_ANY_ROLE}\b)", re.IGNORECASE)
 _BARE_ROLE = re.compile(_ROLE, re.IGNORECASE)
-_CREDIT_SEGMENT = re.compile(rf"(?P<role>{_ROLE})\s+by\s+(?P<names>[^;()]+?)\s*[.;]?", re.IGNORECASE)
+_CREDIT_SEGMENT = re.compile(rf"(?:(?P<role>{_ROLE})\s+by|{_FOREIGN_ROLE})\s*:?\s+(?P<names>[^;()]+?)\s*[.;]?",
+                             re.IGNORECASE)
+# Reuters Germany's credit line ends with where to send questions: "… Bei Rückfragen wenden Sie sich an …".
+_CONTACT_NOTE = re.compile(r"[.;]?\s*Bei Rückfragen\b.*$", re.DOTALL)
 #: A credit line in parentheses at the very end of a paragraph.
-TRAILING_CREDIT = re.compile(rf"\s*\((?P<credit>{_ROLE}\s+by\s+[^()]+)\)\s*$", re.IGNORECASE)
+TRAILING_CREDIT = re.compile(rf"\s*\((?P<credit>{_ANY_ROLE}\s+[^()]+)\)\s*$", re.IGNORECASE)
 _CONTRIBUTED = re.compile(
     r"(?P<agency>(?:The )?Associated Press|AP|Reuters|AFP|Bloomberg)(?: (?:staff )?(?:writers?|reporters?|"
     r"journalists?|correspondents?|photographers?|video ?journalists?|researchers?) (?P<names>.+?))?,? "
@@ -60,12 +73,13 @@ _FIELD_SEPARATOR = re.compile(r"\s*(?:[,;|/]|\s[-–—]\s)\s*")
 _FOR_OUTLET = re.compile(r"(?:for|special to|exclusive to|courtesy of|via)\s", re.IGNORECASE)
 _NAME_SUFFIX = re.compile(r"(?:Jr|Sr|[IV]{2,3})\.?")
 _STAFF_CODE = re.compile(r"[A-Z]{1,3}\d{2,6}")  # AAP's photographers: "A3576/_Maurizio Gambarini"
-_NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bwith\b)\s*")  # AFP: "Ann Lee with Bo Chan in Gaza"
+# AFP: "Ann Lee with Bo Chan in Gaza"; Reuters France: "A, avec B"
+_NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bwith\b|\bavec\b|\bmit\b)\s*")
 # "and" in German, French, Spanish, Portuguese/Italian and Dutch. "y" and "e" also join surnames
 # ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
 _OTHER_AND = re.compile(r"\s+(?:und|et|y|e|en)\s+")
 _LIST_AND = re.compile(r"\s(?:and|with|&|und|et|y|e|en)\s")
-_IN_PLACE = re.compile(r"\s+(?:in|from)\s+\S.*")
+_IN_PLACE = re.compile(r"\s+(?:in|from|aus|à|en)\s+\S.*")
 # Capitalised words, allowing particles ("Ursula von der Leyen") and prefixes ("Mohammed al-Sudani").
 _NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
 _NAME_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|du|van|von|der|den|ter|la|le|al|el|bin|ibn|bint|y)"
@@ -101,12 +115,14 @@ def parse_credit_line(text: str) -> dict[str, list[str]] | None:
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1]
     credits: dict[str, list[str]] = {}
+    body = _CONTACT_NOTE.sub("", body)
     for segment in _credit_segments(body.strip().rstrip(".")):
         match = _CREDIT_SEGMENT.fullmatch(segment)
         names = split_names(match.group("names")) if match else None
         if not match or not names:
             return None
-        for role in _role_keys(match.group("role")):
+        roles = _role_keys(match.group("role")) if match.group("role") else (_foreign_role(match),)
+        for role in roles:
             credits.setdefault(role, []).extend(n for n in names if n not in credits.get(role, ()))
     return credits or None
 
@@ -120,6 +136,10 @@ def _credit_segments(text: str) -> list[str]:
         else:
             segments.append(part)
     return segments
+
+
+def _foreign_role(match: re.Match[str]) -> str:
+    return next(role for role in _FOREIGN_ROLES if match.group(role))
 
 
 def _role_keys(role: str) -> tuple[str, ...]:

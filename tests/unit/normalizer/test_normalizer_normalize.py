@@ -238,6 +238,16 @@ def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -
     assert article.body_text.startswith("Negotiations over")
 
 
+def test_reuters_german_copy_loses_its_credit_line_to_the_credits() -> None:
+    body = ("<p>BERLIN (Reuters) - Die Bundesregierung hat am Montag ihre Wachstumsprognose gesenkt.</p>"
+            "<p>Das Wirtschaftsministerium rechnet nun mit einem Plus von 0,2 Prozent. (Bericht von Christian "
+            "Krämer; redigiert von Sabine Wollrab)</p>")
+    article = normalize(raw_item(title="Regierung senkt Prognose", content_html=body), NOW)
+    assert article.credits == {"reporting": ["Christian Krämer"], "editing": ["Sabine Wollrab"]}
+    assert article.body_text.endswith("mit einem Plus von 0,2 Prozent.")
+    assert article.byline == ["Christian Krämer"]
+
+
 def test_xinhua_copy_gives_its_place_agency_reporters_and_editor() -> None:
     body = ("<p>新华社北京12月1日电（记者张三、李四）国家统计局1日发布数据显示，11月份制造业采购经理指数为50.3%，"
             "比上月上升0.5个百分点，制造业景气水平有所回升。（完）</p><p>责任编辑：王五</p>")

@@ -212,6 +212,16 @@ def test_a_dateline_field_too_long_to_be_one_is_not_searched() -> None:
     ("(Writing and reporting by Ann Lee)", {"reporting": ["Ann Lee"], "writing": ["Ann Lee"]}),
     ("(Reporting by Ann Lee in The Hague, Netherlands; Editing by Ed Bell.)",
      {"reporting": ["Ann Lee"], "editing": ["Ed Bell"]}),
+    # Reuters' German, French and Spanish services; Germany's credit line ends with where to send questions
+    ("(Bericht von Christian Krämer, redigiert von Sabine Wollrab. Bei Rückfragen wenden Sie sich an unsere "
+     "Redaktion unter berlin.newsroom@thomsonreuters.com (für Politik und Konjunktur).)",
+     {"reporting": ["Christian Krämer"], "editing": ["Sabine Wollrab"]}),
+    ("(Reportage Elizabeth Pineau, avec Michel Rose; édité par Blandine Hénault)",
+     {"reporting": ["Elizabeth Pineau", "Michel Rose"], "editing": ["Blandine Hénault"]}),
+    ("(Reportage Jean Dupont à Paris; version française Marc Leroy, édité par Sophie Louet)",
+     {"reporting": ["Jean Dupont"], "translation": ["Marc Leroy"], "editing": ["Sophie Louet"]}),
+    ("(Reporte de Juan Pérez en Madrid; Editado en español por María López)",
+     {"reporting": ["Juan Pérez"], "editing": ["María López"]}),
 ])
 def test_credit_lines_map_roles_to_people(line: str, credits: dict[str, list[str]]) -> None:
     assert parse_credit_line(line) == credits
@@ -221,6 +231,7 @@ def test_credit_lines_map_roles_to_people(line: str, credits: dict[str, list[str
     "Reporting by the newspaper showed that the company lost money.",
     "(Reporting by; Editing by)",
     "Editing by hand is slow, the researchers said.",
+    "Reportage exclusif dans les camps de réfugiés", "Bericht von der Front", "Información de la policía",
 ])
 def test_prose_that_starts_like_a_credit_line_is_not_one(text: str) -> None:
     assert parse_credit_paragraph(text) == ({}, None)
