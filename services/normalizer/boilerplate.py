@@ -65,6 +65,12 @@ _SINGLE_RULES = [
     # AP's pointer to its topic page under a story: "Follow AP's coverage of the war at https://apnews.com/hub/…"
     r"(?:follow|find|see|read) (?:more (?:of )?)?(?:the )?ap['’]s (?:coverage|reporting)\b.{0,200}|"
     r"more (?:ap|associated press) coverage\b.{0,200}",
+    # a note that the story is still moving: AP's "THIS IS A BREAKING NEWS UPDATE. AP’s earlier story follows
+    # below.", "This is a developing story and will be updated.", "Check back for updates."; the next
+    # version of the story drops it, so it is no part of what its versions share
+    r"this is a (?:breaking news update|developing (?:news )?story|breaking (?:news )?story)\b.{0,150}|"
+    r"this (?:story|article) (?:has been|was|will be|is being) updated\b.{0,150}|"
+    r"(?:please )?check back (?:later )?for (?:updates|more)\b.{0,100}",
     # a separator line: AP's "___"; the end mark of Chinese wire copy, "（完）"
     r"_{2,}|-{3,}|={3,}|\*{3,}|[（(]\s*完\s*[）)]",
     # a reporter's address alone under the story: Yonhap's "kcs@yna.co.kr" (a labelled "Email: …" is part of

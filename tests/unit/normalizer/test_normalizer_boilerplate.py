@@ -85,6 +85,8 @@ SEED_NOTICE = [
     "Our Standards: The Thomson Reuters Trust Principles., opens new tab", "Read Next", "Suggested Topics:",
     "<저작권자(c) 연합뉴스, 무단 전재-재배포, AI 학습 및 활용 금지>", "kcs@yna.co.kr",
     "（完）", "中国新闻网版权所有",
+    "THIS IS A BREAKING NEWS UPDATE. AP’s earlier story follows below.", "This is a developing story.",
+    "This story has been updated to include comments from the mayor.", "Check back for updates.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -123,6 +125,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "The newsletter, launched in May, reached 10,000 readers.", "Read next week's edition for more.", "A-B-C",
     "UP NEXT",  # AP's sports stories: the teams' next games follow, and are the story's
     "Write to jane@example.com for details.", "Email: media@example.org",  # a press release's contact
+    "This is a developing country with a young population.", "Check back in a week, the doctor said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
