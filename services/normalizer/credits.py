@@ -50,6 +50,14 @@ _CONTRIBUTED = re.compile(
 )
 # Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp".
 _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+# Bloomberg's copy ends with whom to write to: "To contact the reporter on this story: A in London at
+# a@bloomberg.net", "To contact the editors responsible for this story: B at b@bloomberg.net, C", and
+# credits help: "--With assistance from D and E."
+_BLOOMBERG_CONTACT = re.compile(r"to contact the (?P<role>reporters?|editors?)(?: responsible)? (?:on|for|of) this "
+                                r"story\s*:\s*(?P<names>.{1,400})", re.IGNORECASE | re.DOTALL)
+_BLOOMBERG_ROLES = {"reporter": "reporting", "editor": "editing"}
+_CONTACT_ADDRESS = re.compile(r"\s+at\s+\S+@\S+?(?=[,;]|\s|$)|\s*\S+@\S+?(?=[,;]|\s|$)")
+_ASSISTANCE = re.compile(r"(?:--|[-–—])?\s*with assistance from\s+(?P<names>[^()]{1,300}?)\.?", re.IGNORECASE)
 # A Chinese site's editor under the story: "责任编辑：王五", "【编辑：张三】".
 _CJK_EDITORS = re.compile(r"[【\[（(]?\s*(?:责任编辑|責任編輯|编辑|編輯)\s*[:：]\s*"
                           r"(?P<names>[^【】\[\]（）()]{1,30}?)\s*[】\]）)]?")
@@ -100,13 +108,31 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
     if match:
         names = split_names(match.group("names") or "")
         return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
+    if bloomberg := _bloomberg_credits(text):
+        return bloomberg, "Bloomberg"
+    return _sign_off(text) if len(text) < 40 else ({}, None)
+
+
+def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
+    """A short line under the copy: AFP's desk initials "bur-sah/rl", IANS' "--IANS", PTI's "PTI ABC DEF",
+    a Chinese site's "责任编辑：王五"."""
     if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
-        return {}, "AFP"  # AFP signs its copy with desk initials: "bur-sah/rl"
-    if len(text) < 40 and (editors := _CJK_EDITORS.fullmatch(text)):
+        return {}, "AFP"
+    if editors := _CJK_EDITORS.fullmatch(text):
         return {"editing": [name for name in _CJK_NAME_SEPARATOR.split(editors["names"]) if name]}, None
-    if len(text) < 40 and (sign_off := _SIGN_OFF.fullmatch(text)):
+    if sign_off := _SIGN_OFF.fullmatch(text):
         return {}, canonical_agency(sign_off["agency"]) if sign_off["agency"] else "PTI"
     return {}, None
+
+
+def _bloomberg_credits(text: str) -> dict[str, list[str]] | None:
+    if "this story" in text and (contact := _BLOOMBERG_CONTACT.fullmatch(text)):
+        names = split_names(_CONTACT_ADDRESS.sub(",", contact["names"]).replace(";", ","))
+        return {_BLOOMBERG_ROLES[contact["role"].lower().rstrip("s")]: names} if names else None
+    if "assistance" in text and (assistance := _ASSISTANCE.fullmatch(text)):
+        names = split_names(assistance["names"])
+        return {"additional_reporting": names} if names else None
+    return None
 
 
 def parse_credit_line(text: str) -> dict[str, list[str]] | None:

@@ -248,6 +248,17 @@ def test_reuters_german_copy_loses_its_credit_line_to_the_credits() -> None:
     assert article.byline == ["Christian Krämer"]
 
 
+def test_bloombergs_contact_lines_leave_the_text_for_the_credits() -> None:
+    body = ("<p>(Bloomberg) -- Oil rose for a third day as traders weighed supply risks in the Middle East.</p>"
+            "<p>--With assistance from John Roe.</p>"
+            "<p>To contact the reporter on this story: Jane Doe in London at jdoe@bloomberg.net</p>"
+            "<p>To contact the editors responsible for this story: Sam Lee at slee@bloomberg.net</p>")
+    article = normalize(raw_item(title="Oil rises for a third day", content_html=body), NOW)
+    assert article.credits == {"additional_reporting": ["John Roe"], "reporting": ["Jane Doe"], "editing": ["Sam Lee"]}
+    assert (article.byline, article.agency) == (["Jane Doe"], "Bloomberg")
+    assert article.body_text.endswith("supply risks in the Middle East.")
+
+
 def test_xinhua_copy_gives_its_place_agency_reporters_and_editor() -> None:
     body = ("<p>新华社北京12月1日电（记者张三、李四）国家统计局1日发布数据显示，11月份制造业采购经理指数为50.3%，"
             "比上月上升0.5个百分点，制造业景气水平有所回升。（完）</p><p>责任编辑：王五</p>")

@@ -252,6 +252,25 @@ def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | No
     assert parse_credit_paragraph(text) == ({}, agency)
 
 
+@pytest.mark.parametrize(("text", "credits"), [
+    ("To contact the reporter on this story: Jane Doe in London at jdoe@bloomberg.net", {"reporting": ["Jane Doe"]}),
+    ("To contact the reporters on this story: Jane Doe in London at jdoe@bloomberg.net; John Roe in New York at "
+     "jroe@bloomberg.net", {"reporting": ["Jane Doe", "John Roe"]}),
+    ("To contact the editors responsible for this story: Sam Lee at slee@bloomberg.net Ann Kay, Mark Ellis",
+     {"editing": ["Sam Lee", "Ann Kay", "Mark Ellis"]}),
+    ("--With assistance from Jane Doe and John Roe.", {"additional_reporting": ["Jane Doe", "John Roe"]}),
+])
+def test_bloombergs_contact_lines_are_its_credits(text: str, credits: dict[str, list[str]]) -> None:
+    assert parse_credit_paragraph(text) == (credits, "Bloomberg")
+
+
+@pytest.mark.parametrize("text", [
+    "With assistance from the government, the town rebuilt.", "To contact the reporter on this story: call us.",
+])
+def test_prose_like_bloombergs_contact_lines_is_no_credit(text: str) -> None:
+    assert parse_credit_paragraph(text) == ({}, None)
+
+
 @pytest.mark.parametrize(("text", "editors"), [
     ("责任编辑：王五", ["王五"]), ("【编辑：张三】", ["张三"]), ("编辑：张三、李四", ["张三", "李四"]),
     ("编辑们说", None),
