@@ -71,7 +71,7 @@ REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
-_CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b", re.IGNORECASE)
+_CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:

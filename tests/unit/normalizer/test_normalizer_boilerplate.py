@@ -87,6 +87,9 @@ SEED_NOTICE = [
     "（完）", "中国新闻网版权所有",
     "THIS IS A BREAKING NEWS UPDATE. AP’s earlier story follows below.", "This is a developing story.",
     "This story has been updated to include comments from the mayor.", "Check back for updates.",
+    "(This story has been corrected to show the vote was on Tuesday, not Monday, in paragraph 2)",
+    "(This story has been refiled to fix a typo in the headline)",
+    "dpa-infocom, dpa:231201-99-123456/3", "© dpa-infocom, dpa:231201-99-123456/3",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None

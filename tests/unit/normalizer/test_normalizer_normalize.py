@@ -248,6 +248,15 @@ def test_reuters_german_copy_loses_its_credit_line_to_the_credits() -> None:
     assert article.byline == ["Christian Krämer"]
 
 
+def test_dpas_mark_under_a_german_sites_copy_names_the_agency() -> None:
+    body = ("<p>Die Bundesregierung hat am Montag ihre Wachstumsprognose gesenkt.</p>"
+            "<p>Das Wirtschaftsministerium rechnet nun mit einem Plus von 0,2 Prozent.</p>"
+            "<p>dpa-infocom, dpa:231201-99-123456/3</p>")
+    article = normalize(raw_item(title="Regierung senkt Prognose", content_html=body), NOW)
+    assert article.agency == "dpa"
+    assert article.body_text.endswith("mit einem Plus von 0,2 Prozent.")
+
+
 def test_bloombergs_contact_lines_leave_the_text_for_the_credits() -> None:
     body = ("<p>(Bloomberg) -- Oil rose for a third day as traders weighed supply risks in the Middle East.</p>"
             "<p>--With assistance from John Roe.</p>"
