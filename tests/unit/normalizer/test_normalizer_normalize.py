@@ -238,43 +238,30 @@ def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -
     assert article.body_text.startswith("Negotiations over")
 
 
-def test_reuters_german_copy_loses_its_credit_line_to_the_credits() -> None:
-    body = ("<p>BERLIN (Reuters) - Die Bundesregierung hat am Montag ihre Wachstumsprognose gesenkt.</p>"
-            "<p>Das Wirtschaftsministerium rechnet nun mit einem Plus von 0,2 Prozent. (Bericht von Christian "
-            "Krämer; redigiert von Sabine Wollrab)</p>")
-    article = normalize(raw_item(title="Regierung senkt Prognose", content_html=body), NOW)
-    assert article.credits == {"reporting": ["Christian Krämer"], "editing": ["Sabine Wollrab"]}
-    assert article.body_text.endswith("mit einem Plus von 0,2 Prozent.")
-    assert article.byline == ["Christian Krämer"]
-
-
-def test_dpas_mark_under_a_german_sites_copy_names_the_agency() -> None:
-    body = ("<p>Die Bundesregierung hat am Montag ihre Wachstumsprognose gesenkt.</p>"
-            "<p>Das Wirtschaftsministerium rechnet nun mit einem Plus von 0,2 Prozent.</p>"
-            "<p>dpa-infocom, dpa:231201-99-123456/3</p>")
-    article = normalize(raw_item(title="Regierung senkt Prognose", content_html=body), NOW)
-    assert article.agency == "dpa"
-    assert article.body_text.endswith("mit einem Plus von 0,2 Prozent.")
-
-
-def test_bloombergs_contact_lines_leave_the_text_for_the_credits() -> None:
-    body = ("<p>(Bloomberg) -- Oil rose for a third day as traders weighed supply risks in the Middle East.</p>"
-            "<p>--With assistance from John Roe.</p>"
-            "<p>To contact the reporter on this story: Jane Doe in London at jdoe@bloomberg.net</p>"
-            "<p>To contact the editors responsible for this story: Sam Lee at slee@bloomberg.net</p>")
-    article = normalize(raw_item(title="Oil rises for a third day", content_html=body), NOW)
-    assert article.credits == {"additional_reporting": ["John Roe"], "reporting": ["Jane Doe"], "editing": ["Sam Lee"]}
-    assert (article.byline, article.agency) == (["Jane Doe"], "Bloomberg")
-    assert article.body_text.endswith("supply risks in the Middle East.")
-
-
-def test_xinhua_copy_gives_its_place_agency_reporters_and_editor() -> None:
-    body = ("<p>新华社北京12月1日电（记者张三、李四）国家统计局1日发布数据显示，11月份制造业采购经理指数为50.3%，"
-            "比上月上升0.5个百分点，制造业景气水平有所回升。（完）</p><p>责任编辑：王五</p>")
-    article = normalize(raw_item(title="11月份制造业采购经理指数回升", content_html=body), NOW)
-    assert (article.dateline.place, article.agency, article.byline) == ("北京", "Xinhua", ["张三", "李四"])
-    assert article.credits == {"editing": ["王五"]}
-    assert article.body_text.endswith("制造业景气水平有所回升。")
+# Credit lines in the wires' own words: they leave the text for the credits, their reporters are the byline.
+@pytest.mark.parametrize(("body", "credits", "byline", "agency", "last_words"), [
+    ("<p>BERLIN (Reuters) - Die Bundesregierung hat am Montag ihre Wachstumsprognose gesenkt.</p>"
+     "<p>Das Ministerium rechnet nun mit einem Plus von 0,2 Prozent. (Bericht von Christian Krämer; redigiert von "
+     "Sabine Wollrab)</p>",
+     {"reporting": ["Christian Krämer"], "editing": ["Sabine Wollrab"]}, ["Christian Krämer"], "Reuters",
+     "von 0,2 Prozent."),
+    ("<p>(Bloomberg) -- Oil rose for a third day as traders weighed supply risks in the Middle East.</p>"
+     "<p>--With assistance from John Roe.</p>"
+     "<p>To contact the reporter on this story: Jane Doe in London at jdoe@bloomberg.net</p>"
+     "<p>To contact the editors responsible for this story: Sam Lee at slee@bloomberg.net</p>",
+     {"additional_reporting": ["John Roe"], "reporting": ["Jane Doe"], "editing": ["Sam Lee"]}, ["Jane Doe"],
+     "Bloomberg", "in the Middle East."),
+    # Xinhua's reporters are in its dateline, a Chinese site's editor under the end mark "（完）"
+    ("<p>新华社北京12月1日电（记者张三、李四）国家统计局1日发布数据显示，11月份制造业采购经理指数为50.3%，"
+     "比上月上升0.5个百分点，制造业景气水平有所回升。（完）</p><p>责任编辑：王五</p>",
+     {"editing": ["王五"]}, ["张三", "李四"], "Xinhua", "制造业景气水平有所回升。"),
+])
+def test_wire_credit_lines_become_credits_and_leave_the_text(
+    body: str, credits: dict[str, list[str]], byline: list[str], agency: str, last_words: str,
+) -> None:
+    article = normalize(raw_item(title="A story", content_html=body), NOW)
+    assert (article.credits, article.byline, article.agency) == (credits, byline, agency)
+    assert article.body_text.endswith(last_words)
 
 
 @pytest.mark.parametrize(("body", "place", "agency", "language"), [
@@ -288,21 +275,18 @@ def test_wire_copy_from_russia_and_india_gives_its_dateline(body: str, place: st
     assert (article.dateline.place, article.agency, article.language) == (place, agency, language)
 
 
-def test_an_outlets_copy_of_wire_copy_loses_its_disclaimer_and_names_the_agency_in_its_footer() -> None:
-    body = ("<p>The Centre on Monday asked states to step up testing as winter sets in, officials said after a "
-            "meeting of health secretaries.</p><p>States were told to report weekly.</p>"
-            "<p>(With inputs from PTI)</p>"
-            "<p>(Except for the headline, this story has not been edited by NDTV staff and is published from a "
-            "syndicated feed.)</p>")
-    article = normalize(raw_item(title="Centre asks states to step up testing", content_html=body), NOW)
-    assert article.agency == "PTI"
-    assert article.body_text.endswith("States were told to report weekly.")
-
-
-@pytest.mark.parametrize(("sign_off", "agency"), [(["--IANS", "vvt/uk"], "IANS"), (["PTI ABC DEF"], "PTI")])
-def test_an_agencys_sign_off_leaves_the_text_and_names_the_agency(sign_off: list[str], agency: str) -> None:
+# What an outlet or the agency writes under wire copy: it leaves the text, and names the agency when nothing
+# above does.
+@pytest.mark.parametrize(("footer", "agency"), [
+    (["--IANS", "vvt/uk"], "IANS"),
+    (["PTI ABC DEF"], "PTI"),
+    (["(With inputs from PTI)", "(Except for the headline, this story has not been edited by NDTV staff and is "
+      "published from a syndicated feed.)"], "PTI"),
+    (["dpa-infocom, dpa:231201-99-123456/3"], "dpa"),  # German sites' copy of dpa's
+])
+def test_a_footer_under_wire_copy_leaves_the_text_and_names_the_agency(footer: list[str], agency: str) -> None:
     body = ("<p>The Centre on Monday asked states to step up testing, officials said.</p>"
-            "<p>States were told to report weekly.</p>" + "".join(f"<p>{line}</p>" for line in sign_off))
+            "<p>States were told to report weekly.</p>" + "".join(f"<p>{line}</p>" for line in footer))
     article = normalize(raw_item(title="Centre asks states to step up testing", content_html=body), NOW)
     assert (article.agency, article.body_text.splitlines()[-1]) == (agency, "States were told to report weekly.")
 
