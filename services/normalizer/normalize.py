@@ -71,6 +71,7 @@ REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
+_PREFIX_URGENCY = {"FLASH": 1, "URGENT": 2}
 _CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
 
 
@@ -123,11 +124,17 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         categories=_categories(raw.categories),
         pubstatus=raw.pubstatus or PubStatus.USABLE,
         embargoed_until=parse_date(raw.embargoed_until_raw, regions),
-        urgency=raw.urgency,
+        urgency=raw.urgency or _prefix_urgency(prefixes),
         wire_prefixes=prefixes,
         slugline=raw.slugline,
         content_hash=fingerprint,
     )
+
+
+def _prefix_urgency(prefixes: list[str]) -> int | None:
+    """The urgency a headline's prefix gives copy whose format has none: a FLASH is 1, an URGENT 2 (as
+    AFP and Reuters rank them on IPTC's scale)."""
+    return min((_PREFIX_URGENCY[prefix] for prefix in prefixes if prefix in _PREFIX_URGENCY), default=None)
 
 
 def _repeats_title(body: Body, title: str, feed_title: str) -> bool:

@@ -238,6 +238,17 @@ def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -
     assert article.body_text.startswith("Negotiations over")
 
 
+@pytest.mark.parametrize(("title", "format_urgency", "urgency"), [
+    ("FLASH-Explosion in Paris", None, 1), ("URGENT - Explosion in Paris", None, 2), ("Explosion in Paris", None, None),
+    ("URGENT - Explosion in Paris", 4, 4),  # the format's own urgency wins
+])
+def test_a_flash_or_urgent_headline_gives_the_urgency_the_format_does_not(
+    title: str, format_urgency: int | None, urgency: int | None,
+) -> None:
+    article = normalize(raw_item(title=title, content_html="<p>Text.</p>", urgency=format_urgency), NOW)
+    assert (article.title, article.urgency) == ("Explosion in Paris", urgency)
+
+
 # Credit lines in the wires' own words: they leave the text for the credits, their reporters are the byline.
 @pytest.mark.parametrize(("body", "credits", "byline", "agency", "last_words"), [
     ("<p>BERLIN (Reuters) - Die Bundesregierung hat am Montag ihre Wachstumsprognose gesenkt.</p>"
