@@ -94,6 +94,9 @@ _IN_DATELINES = {
     "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP", "UNI": "UNI", "BSS": "BSS",
     "共同": "Kyodo", "時事": "Jiji",
 }
+#: Dateline codes that are also common abbreviations in prose ("Alcoholics Anonymous (AA) - a fellowship"):
+#: a dateline with one of these needs its place in capitals or a date.
+PROSE_ABBREVIATIONS = frozenset({"AA", "APP", "UNI", "BSS"})
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}
 # Words around an agency's name in author fields: "By Reuters", "Reuters Staff", "AP Newsroom".

@@ -10,7 +10,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.normalizer.agencies import canonical_agency, dateline_agency
+from services.normalizer.agencies import PROSE_ABBREVIATIONS, canonical_agency, dateline_agency
 from services.normalizer.credits import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
@@ -320,6 +320,8 @@ def _agency_dateline(text: str, match: re.Match[str]) -> tuple[str | None, str, 
     place = match.group("place")
     agency = (match.group("agency") or match.group("slashed") or match.group("named")).strip()
     known = dateline_agency(agency) is not None
+    if known and agency in PROSE_ABBREVIATIONS and not (place and place.isupper()) and not _is_dated(match):
+        known = False  # "Alcoholics Anonymous (AA) - …" is prose; "ISTANBUL (AA) -" and "Ankara, 12 Ocak (AA) -" not
     # "(tca/dpa)": a partner's story sent by an agency; one known agency in it makes it a dateline.
     if not known and (place is None or place != place.upper() or match.group("named")):
         return None  # "The United Nations (UN) - ...", "BAGHDAD — Iraq's parliament." are prose

@@ -116,6 +116,8 @@ def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, ag
     "Sales (units/year) - up again",
     "Press Trust of India (PTI) reported on Monday",  # without a dash, a name and its acronym
     "Officials (AP) said on Monday",
+    "Alcoholics Anonymous (AA) - a fellowship of people who share their experience",  # not Anadolu's
+    "Mobile Application (APP) - the one to install",
     "The newspaper (Mint) The editors wrote",
     "— Reuters. Text after a quote's attribution",
 ])
