@@ -69,8 +69,8 @@ _SINGLE_RULES = [
     # below.", "This is a developing story and will be updated.", "Check back for updates."; the next
     # version of the story drops it, so it is no part of what its versions share
     r"this is a (?:breaking news update|developing (?:news )?story|breaking (?:news )?story)\b.{0,150}|"
-    r"\(?this (?:story|article|version) (?:has been|was|will be|is being) (?:updated|corrected|refiled|amended)\b"
-    r".{0,150}|"
+    r"\(?(?:editor[’']?s[’']? note\s*[:—–-]\s*)?this (?:story|article|version) "
+    r"(?:(?:has been|was|will be|is being) (?:updated|corrected|refiled|amended)|corrects)\b.{0,200}|"
     r"(?:please )?check back (?:later )?for (?:updates|more)\b.{0,100}",
     # dpa's mark under copy German sites carry: "© dpa-infocom, dpa:231201-99-123456/3"
     r"(?:©\s*)?dpa-infocom\b.{0,80}|dpa:\d{6}-[\d-]+/\d+",

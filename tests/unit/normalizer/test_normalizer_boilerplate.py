@@ -89,6 +89,8 @@ SEED_NOTICE = [
     "This story has been updated to include comments from the mayor.", "Check back for updates.",
     "(This story has been corrected to show the vote was on Tuesday, not Monday, in paragraph 2)",
     "(This story has been refiled to fix a typo in the headline)",
+    "This version corrects the spelling of the minister's name.",
+    "Editor's note: This article was updated on Nov. 28, 2017, with a report that Face ID was fooled.",
     "dpa-infocom, dpa:231201-99-123456/3", "© dpa-infocom, dpa:231201-99-123456/3",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
@@ -129,6 +131,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "UP NEXT",  # AP's sports stories: the teams' next games follow, and are the story's
     "Write to jane@example.com for details.", "Email: media@example.org",  # a press release's contact
     "This is a developing country with a young population.", "Check back in a week, the doctor said.",
+    "This version of the export script also better handles notes with embedded links.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
