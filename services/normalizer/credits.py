@@ -62,6 +62,11 @@ _ASSISTANCE = re.compile(r"(?:--|[-–—])?\s*with assistance from\s+(?P<names>
 _CJK_EDITORS = re.compile(r"[【\[（(]?\s*(?:责任编辑|責任編輯|编辑|編輯)\s*[:：]\s*"
                           r"(?P<names>[^【】\[\]（）()]{1,30}?)\s*[】\]）)]?")
 _CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
+# Deutsche Welle's editors' initials and the agencies the story drew on: "sri/rc (AFP, AP, Reuters)",
+# "kle/wa (dpa, afp, rtr)", with the German desks' short codes for agencies.
+_DESK_AGENCIES = re.compile(r"[a-z]{2,5}(?:/[a-z]{2,5})+\s*\((?P<agencies>[^()]{2,60})\)")
+_AGENCY_LIST = re.compile(r"[,/]")
+_DESK_CODES = {"rtr": "Reuters", "afp": "AFP", "ap": "AP", "kna": "KNA", "efe": "EFE", "ansa": "ANSA"}
 # An agency's sign-off under its copy: IANS' "--IANS", PTI's name and its desk's initials "PTI ABC DEF".
 _SIGN_OFF = re.compile(r"(?:--|[-–—])\s*(?P<agency>[A-Z]{2,6})|PTI(?:\s+[A-Z]{2,5}){1,6}")
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
@@ -110,14 +115,18 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
         return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
     if bloomberg := _bloomberg_credits(text):
         return bloomberg, "Bloomberg"
-    return _sign_off(text) if len(text) < 40 else ({}, None)
+    return _sign_off(text) if len(text) < 60 else ({}, None)
 
 
 def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
-    """A short line under the copy: AFP's desk initials "bur-sah/rl", IANS' "--IANS", PTI's "PTI ABC DEF",
-    a Chinese site's "责任编辑：王五"."""
+    """A short line under the copy: AFP's desk initials "bur-sah/rl", Deutsche Welle's "sri/rc (AFP, AP)",
+    IANS' "--IANS", PTI's "PTI ABC DEF", a Chinese site's "责任编辑：王五"."""
     if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
         return {}, "AFP"
+    if desk := _DESK_AGENCIES.fullmatch(text):
+        codes = _AGENCY_LIST.split(desk["agencies"])
+        agencies = [_DESK_CODES.get(code.strip()) or canonical_agency(code) for code in codes]
+        return ({}, agencies[0]) if all(agencies) else ({}, None)
     if editors := _CJK_EDITORS.fullmatch(text):
         return {"editing": [name for name in _CJK_NAME_SEPARATOR.split(editors["names"]) if name]}, None
     if sign_off := _SIGN_OFF.fullmatch(text):
