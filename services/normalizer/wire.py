@@ -327,8 +327,9 @@ def _agency_dateline(text: str, match: re.Match[str]) -> tuple[str | None, str, 
         return None  # "The United Nations (UN) - ...", "BAGHDAD — Iraq's parliament." are prose
     if match.group("named") and not (place or match.group("date")):
         return None  # "— Reuters." alone is a quote's attribution
-    if match.group("undashed") is not None and not (known and (_is_dated(match) or match["next"].isupper())):
-        return None  # "Press Trust of India (PTI) reported": without a dash, a name and its acronym
+    if match.group("undashed") is not None and not (
+            known and (_is_dated(match) or match["next"].isupper()) and not canonical_agency(place)):
+        return None  # "Press Trust of India (PTI) reported", "Associated Press (AP) President …": a name, its acronym
     if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
         return after.group("place"), agency, after.end()
     qualifiers = ", ".join(filter(None, [match.group("country"), match.group("qual")]))

@@ -115,6 +115,7 @@ def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, ag
     "FILE - In this Monday, Nov. 11, 2019 file photo, a man stands",  # AP's caption of an archive photo
     "Sales (units/year) - up again",
     "Press Trust of India (PTI) reported on Monday",  # without a dash, a name and its acronym
+    "Associated Press (AP) President Gary Pruitt said",
     "Officials (AP) said on Monday",
     "Alcoholics Anonymous (AA) - a fellowship of people who share their experience",  # not Anadolu's
     "Mobile Application (APP) - the one to install",
