@@ -7,16 +7,17 @@ import re
 # Canonical name -> spelled-out names (matched case-insensitively) and acronyms (matched as written,
 # so a reporter called "Ana" is not taken for the Athens News Agency).
 _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "Reuters": (("reuters", "thomson reuters", "reuters breakingviews"), ()),
+    "Reuters": (("reuters", "thomson reuters", "reuters breakingviews", "رويترز"), ()),
     "AP": (("associated press", "the associated press"), ("AP",)),
-    "AFP": (("agence france-presse", "agence france presse", "agence france-press"), ("AFP",)),
-    "dpa": (("deutsche presse-agentur", "deutsche presse agentur"), ("dpa", "DPA")),
+    "AFP": (("agence france-presse", "agence france presse", "agence france-press", "أ ف ب", "ا ف ب", "أ.ف.ب"),
+            ("AFP",)),
+    "dpa": (("deutsche presse-agentur", "deutsche presse agentur", "د ب أ"), ("dpa", "DPA")),
     "Bloomberg": (("bloomberg", "bloomberg news"), ()),
     "UPI": (("united press international",), ("UPI",)),
     "ANSA": (("agenzia nazionale stampa associata",), ("ANSA", "Ansa")),
     "EFE": (("agencia efe",), ("EFE", "Efe")),
     "Kyodo": (("kyodo", "kyodo news", "共同通信"), ()),
-    "Xinhua": (("xinhua", "xinhua news agency", "新华社", "新華社"), ()),
+    "Xinhua": (("xinhua", "xinhua news agency", "新华社", "新華社", "شينخوا"), ()),
     "China News Service": (("china news service", "中新社", "中新网"), ()),
     "PA": (("pa media", "press association"), ("PA",)),
     "AAP": (("australian associated press",), ("AAP",)),
@@ -37,7 +38,7 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "KUNA": (("kuwait news agency",), ("KUNA",)),
     "WAFA": (("wafa",), ()),
     "IRNA": (("islamic republic news agency",), ("IRNA",)),
-    "MENA": (("middle east news agency",), ("MENA",)),
+    "MENA": (("middle east news agency", "أ ش أ"), ("MENA",)),
     "Belga": (("belga",), ()),
     "ANP": (("algemeen nederlands persbureau",), ("ANP",)),
     "APA": (("austria presse agentur",), ("APA",)),
@@ -80,6 +81,7 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "SANA": (("syrian arab news agency",), ("SANA",)),
     "WAM": (("emirates news agency",), ("WAM",)),
     "QNA": (("qatar news agency",), ("QNA",)),
+    "SPA": (("saudi press agency",), ("SPA",)),
     "Prensa Latina": (("prensa latina",), ()),
     "Notimex": (("notimex",), ()),
     "Agência Brasil": (("agência brasil", "agencia brasil"), ()),
@@ -93,6 +95,9 @@ _IN_DATELINES = {
     "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
     "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP", "UNI": "UNI", "BSS": "BSS",
     "共同": "Kyodo", "時事": "Jiji",
+    # Arabic agencies' short names, which are also words or places: WAM's "وام", QNA's "قنا" (Qena), SANA's
+    # "سانا", KUNA's "كونا", SPA's "واس", Anadolu's "الأناضول" (Anatolia)
+    "وام": "WAM", "قنا": "QNA", "سانا": "SANA", "كونا": "KUNA", "واس": "SPA", "الأناضول": "Anadolu",
 }
 #: Dateline codes that are also common abbreviations in prose ("Alcoholics Anonymous (AA) - a fellowship"):
 #: a dateline with one of these needs its place in capitals or a date.

@@ -98,6 +98,13 @@ _CJK_DATELINES = (
                r"(?:(?P<reporters>[^=\n]{1,40}?)\s*(?:기자|특파원)\s*=\s*)?"),
 )
 _CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
+# Scripts without capitals (Arabic, Hebrew) cannot show a place the way "BAGHDAD" does, so their datelines
+# count only with a known agency: Reuters Arabic's "دبي (رويترز) -", AFP's "بيروت (أ ف ب) -".
+_UNCASED = "\u0590-\u05ff\u0600-\u06ff\u0750-\u077f"
+_UNCASED_DATELINE = re.compile(
+    rf"(?P<place>[{_UNCASED}]+(?: [{_UNCASED}]+){{0,3}})(?:\s*[،,]\s*(?P<qual>[^()\n]{{1,40}}?))?\s*"
+    rf"\((?P<agency>[^()\n]{{2,30}})\)\s*{_DASH}+\s*",
+)
 # ANSA names itself first: "(ANSA) - ROMA, 1 LUG - ", "(ANSA) - Rome, October 11 - ". A place there needs
 # the date after it, or the story's first words would be taken for one.
 _PLACE_AFTER_AGENCY = re.compile(rf"(?P<place>{_PLACE}),\s*{_DATE_TEXT}\s*{_DASH}+\s*")
@@ -290,6 +297,9 @@ def _dateline(text: str) -> tuple[str | None, str | None, int]:
     text = text[:_DATELINE_SPAN]  # a paragraph's first words are all a dateline can be
     if cjk := _cjk_dateline(text):
         return cjk.group("place"), cjk.group("agency"), cjk.end()
+    if (uncased := _UNCASED_DATELINE.match(text)) and dateline_agency(uncased.group("agency")):
+        return _with_qualifier(uncased.group("place"), uncased.group("qual")), uncased.group("agency").strip(), \
+            uncased.end()
     match = _DATELINE.match(text)
     if match and (found := _agency_dateline(text, match)):
         return found

@@ -278,10 +278,14 @@ def test_wire_credit_lines_become_credits_and_leave_the_text(
 @pytest.mark.parametrize(("body", "place", "agency", "language"), [
     ("<p>МОСКВА, 1 декабря. /ТАСС/. Президент России провел в понедельник совещание с членами правительства, "
      "сообщили в пресс-службе Кремля.</p>", "МОСКВА", "TASS", "ru"),
+    ("<p>دبي (رويترز) - قالت وزارة الطاقة الإماراتية يوم الاثنين إن الإنتاج سيرتفع في العام المقبل مع تشغيل "
+     "حقول جديدة.</p>", "دبي", "Reuters", "ar"),
     ("<p>New Delhi, Dec 1 (PTI) The Centre on Monday asked states to step up testing as winter sets in, "
      "officials said after a meeting of health secretaries.</p>", "New Delhi", "PTI", "en"),
 ])
-def test_wire_copy_from_russia_and_india_gives_its_dateline(body: str, place: str, agency: str, language: str) -> None:
+def test_wire_copy_from_russia_the_gulf_and_india_gives_its_dateline(
+    body: str, place: str, agency: str, language: str,
+) -> None:
     article = normalize(raw_item(title="A story", content_html=body), NOW)
     assert (article.dateline.place, article.agency, article.language) == (place, agency, language)
 

@@ -155,11 +155,22 @@ def test_chinese_japanese_and_korean_wire_datelines(
     assert without_dateline(text) == rest
 
 
+@pytest.mark.parametrize(("text", "place", "agency"), [
+    ("دبي (رويترز) - قالت وزارة الطاقة", "دبي", "رويترز"),  # Reuters Arabic
+    ("بيروت (أ ف ب) - أعلن الجيش", "بيروت", "أ ف ب"),  # AFP Arabic
+    ("الكويت، 1 ديسمبر (كونا) -- قال وزير", "الكويت", "كونا"),
+    ("قالت الحكومة (اليوم) - إن", None, None),  # Arabic has no capitals: only a known agency makes a dateline
+])
+def test_arabic_wire_datelines(text: str, place: str | None, agency: str | None) -> None:
+    assert parse_dateline(text) == (place, agency)
+
+
 @pytest.mark.parametrize(("written", "agency"), [
+    ("رويترز", "Reuters"), ("أ ف ب", "AFP"), ("كونا", "KUNA"), ("وام", "WAM"),
     ("新华社", "Xinhua"), ("中新网", "China News Service"), ("共同", "Kyodo"), ("時事", "Jiji"), ("연합뉴스", "Yonhap"),
     ("뉴시스", "Newsis"),
 ])
-def test_cjk_agencies_in_datelines(written: str, agency: str) -> None:
+def test_agencies_in_datelines_in_other_scripts(written: str, agency: str) -> None:
     assert dateline_agency(written) == agency
 
 
@@ -388,6 +399,7 @@ def test_agencies_named_inside_text() -> None:
     assert find_agency("for the Associated Press") == "AP"
     assert find_agency("a staff writer") is None
     assert find_agency("Leta Hong Fincher") is None  # a name, not Latvia's LETA
+    assert find_agency("مدينة قنا في صعيد مصر") is None  # Qena, a city, not Qatar's QNA
 
 
 def test_author_fields_lose_email_addresses() -> None:
