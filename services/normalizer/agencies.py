@@ -77,7 +77,7 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "UNI": (("united news of india",), ()),
     "BSS": (("bangladesh sangbad sangstha",), ()),
     "PNA": (("philippine news agency",), ("PNA",)),
-    "VNA": (("vietnam news agency",), ("VNA",)),
+    "VNA": (("vietnam news agency", "thông tấn xã việt nam"), ("VNA", "TTXVN")),
     "SANA": (("syrian arab news agency",), ("SANA",)),
     "WAM": (("emirates news agency",), ("WAM",)),
     "QNA": (("qatar news agency",), ("QNA",)),

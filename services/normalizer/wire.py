@@ -26,7 +26,7 @@ __all__ = [
     "parse_dateline", "parse_structured_dateline", "strip_prefixes", "without_dateline",
 ]
 
-_UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎ"  # Latin and Cyrillic capitals
+_UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎΑ-ΩΆΈ-ΊΌΎΏ"  # Latin, Cyrillic and Greek capitals
 _WORD = rf"[{_UP}][\w.'’\-]*"
 _PARTICLE = r"(?:de|da|do|del|dos|la|le|el|al|am|an|der|of|upon)"
 _PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"

@@ -80,6 +80,8 @@ from tests.helpers import corpus_items
     ("Mumbai, Dec 1 (PTI): The Sensex rose", "Mumbai", "PTI"),
     ("New Delhi [India], December 1 (ANI): Prime Minister", "New Delhi, India", "ANI"),
     ("ISLAMABAD, Dec 1 (APP): Prime Minister", "ISLAMABAD", "APP"),
+    ("ΑΘΗΝΑ, 1 Δεκ (ΑΠΕ-ΜΠΕ) - Ο πρωθυπουργός", "ΑΘΗΝΑ", "ΑΠΕ-ΜΠΕ"),  # Greek capitals make a place too
+    ("Hà Nội (TTXVN) - Chính phủ", "Hà Nội", "TTXVN"),  # VNA in Vietnamese
     ("New Delhi (PTI) The government", "New Delhi", "PTI"),
     ("New Delhi, Dec 1 (UNI) The Centre", "New Delhi", "UNI"),
     ("DHAKA, Dec 1 (BSS) - The government", "DHAKA", "BSS"),
