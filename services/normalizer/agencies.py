@@ -29,7 +29,7 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "PTI": (("press trust of india",), ("PTI",)),
     "IANS": (("indo-asian news service",), ("IANS",)),
     "TASS": (("itar-tass", "итар-тасс"), ("TASS", "Tass", "ТАСС")),
-    "Interfax": (("interfax", "интерфакс"), ()),
+    "Interfax": (("interfax", "интерфакс", "interfax.ru"), ()),
     "RIA Novosti": (("ria novosti", "риа новости"), ("RIA",)),
     "Anadolu": (("anadolu", "anadolu agency"), ()),
     "Jiji": (("jiji", "jiji press", "時事通信"), ()),

@@ -105,6 +105,11 @@ _UNCASED_DATELINE = re.compile(
     rf"(?P<place>[{_UNCASED}]+(?: [{_UNCASED}]+){{0,3}})(?:\s*[،,]\s*(?P<qual>[^()\n]{{1,40}}?))?\s*"
     rf"\((?P<agency>[^()\n]{{2,30}})\)\s*{_DASH}+\s*",
 )
+# A date, then the agency's name without brackets, after a place in any case: Interfax's "Москва. 1 декабря.
+# INTERFAX.RU - …" (AAP's "SYDNEY, Nov 26 AFP -" in capitals is a bare dateline's).
+_DATED_AGENCY_WORD = re.compile(
+    rf"(?P<place>{_PLACE})[.,]\s*{_DATE_TEXT}\.?\s+(?P<agency>[^\W\d_][\w.&'\-]{{1,20}})\s*{_DASH}+\s*",
+)
 # ANSA names itself first: "(ANSA) - ROMA, 1 LUG - ", "(ANSA) - Rome, October 11 - ". A place there needs
 # the date after it, or the story's first words would be taken for one.
 _PLACE_AFTER_AGENCY = re.compile(rf"(?P<place>{_PLACE}),\s*{_DATE_TEXT}\s*{_DASH}+\s*")
@@ -292,26 +297,50 @@ def without_dateline(text: str) -> str:
     return text[end:] if (place or agency) and text[end:].strip() else text
 
 
-def _dateline(text: str) -> tuple[str | None, str | None, int]:
+_Found = tuple[str | None, str | None, int]
+
+
+def _dateline(text: str) -> _Found:
     """(place, agency as written, where the text after the dateline starts)."""
     text = text[:_DATELINE_SPAN]  # a paragraph's first words are all a dateline can be
+    for find in (_script_dateline, _bracketed_dateline, _dated_agency_word, _bare_dateline):
+        if found := find(text):
+            return found
+    return None, None, 0
+
+
+def _script_dateline(text: str) -> _Found | None:
+    """Chinese, Japanese and Korean agencies' formulas; Arabic or Hebrew datelines of a known agency."""
     if cjk := _cjk_dateline(text):
         return cjk.group("place"), cjk.group("agency"), cjk.end()
     if (uncased := _UNCASED_DATELINE.match(text)) and dateline_agency(uncased.group("agency")):
         return _with_qualifier(uncased.group("place"), uncased.group("qual")), uncased.group("agency").strip(), \
             uncased.end()
+    return None
+
+
+def _bracketed_dateline(text: str) -> _Found | None:
     match = _DATELINE.match(text)
-    if match and (found := _agency_dateline(text, match)):
-        return found
+    return _agency_dateline(text, match) if match else None
+
+
+def _dated_agency_word(text: str) -> _Found | None:
+    dated = _DATED_AGENCY_WORD.match(text)
+    if dated and canonical_agency(dated.group("agency")):
+        return dated.group("place"), dated.group("agency"), dated.end()
+    return None
+
+
+def _bare_dateline(text: str) -> _Found | None:
+    """An outlet's own "BAGHDAD —", or an agency's name where a place would be: "ANSA - ROMA, 01 LUG -"."""
     match = _BARE_DATELINE.match(text)
-    if match and canonical_agency(match.group("place")) and not match.group("qual"):
-        # "ANSA - ROMA, 01 LUG -", "REUTERS - ...": the agency, not a place
+    if match is None:
+        return None
+    if canonical_agency(match.group("place")) and not match.group("qual"):
         after = _PLACE_AFTER_AGENCY.match(text, match.end())
         return (after.group("place") if after else None), match.group("place"), (after or match).end()
-    if match:
-        qualifier, agency = _trailing_agency(match.group("qual") or "")
-        return _with_qualifier(match.group("place"), qualifier), agency, match.end()
-    return None, None, 0
+    qualifier, agency = _trailing_agency(match.group("qual") or "")
+    return _with_qualifier(match.group("place"), qualifier), agency, match.end()
 
 
 def _cjk_dateline(text: str) -> re.Match[str] | None:
@@ -325,7 +354,7 @@ def dateline_reporters(text: str) -> list[str]:
     return [name for name in _CJK_NAME_SEPARATOR.split(reporters.strip()) if name] if reporters else []
 
 
-def _agency_dateline(text: str, match: re.Match[str]) -> tuple[str | None, str, int] | None:
+def _agency_dateline(text: str, match: re.Match[str]) -> _Found | None:
     """The dateline ``match`` found when it is one: its agency known, or its place in capitals."""
     place = match.group("place")
     agency = (match.group("agency") or match.group("slashed") or match.group("named")).strip()

@@ -74,6 +74,8 @@ from tests.helpers import corpus_items
     ("МОСКВА, 1 декабря. /ТАСС/. Президент России", "МОСКВА", "ТАСС"),
     ("MOSCOW. Dec 1 (Interfax) - Russia's central bank", "MOSCOW", "Interfax"),
     ("МОСКВА, 1 дек — РИА Новости. Президент России", "МОСКВА", "РИА Новости"),
+    ("Москва. 1 декабря. INTERFAX.RU - Президент России", "Москва", "INTERFAX.RU"),
+    ("Sydney, Nov 26 AAP - The", "Sydney", "AAP"),  # a date and the agency's bare name after a place in any case
     # South Asia's wires: PTI and IANS write no dash, ANI and APP a colon, ANI the country in brackets
     ("New Delhi, Dec 1 (PTI) The government on Monday", "New Delhi", "PTI"),
     ("NEW DELHI, Dec 1 (IANS) The Centre", "NEW DELHI", "IANS"),
@@ -119,6 +121,7 @@ def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, ag
     "Press Trust of India (PTI) reported on Monday",  # without a dash, a name and its acronym
     "Associated Press (AP) President Gary Pruitt said",
     "Officials (AP) said on Monday",
+    "Washington, Dec 1 Senate - a vote",  # a bare name after the date must be an agency's
     "Alcoholics Anonymous (AA) - a fellowship of people who share their experience",  # not Anadolu's
     "Mobile Application (APP) - the one to install",
     "The newspaper (Mint) The editors wrote",
