@@ -226,6 +226,8 @@ def _facts(article: Article) -> str:
     facts += [f"{role}: {', '.join(names)}" for role, names in article.credits.items() if names != article.byline]
     if article.version > 1 or article.wire_prefixes:
         facts.append(f"version {article.version} {' '.join(article.wire_prefixes)}".rstrip())
+    if article.urgency is not None:
+        facts.append(f"urgency {article.urgency}")  # 1 is a flash: what a desk filters on
     if article.pubstatus is not PubStatus.USABLE:
         facts.append(article.pubstatus.value.upper())  # a kill or a hold must not read like any other item
     if article.embargoed_until:

@@ -119,6 +119,14 @@ def test_an_embargo_and_a_kill_stand_out(shared_dir: Path, tmp_path: Path,
     assert capsys.readouterr().out.splitlines()[2].endswith(" · version 2 · CANCELED")
 
 
+def test_a_flash_stands_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flash = tmp_path / "flash.json"
+    flash.write_text('{"uri": "urn:flash", "type": "text", "urgency": 1, "headline": "Explosion in Paris", '
+                     '"body_text": "An explosion was heard in central Paris."}')
+    assert main(["feeds", "preview", str(flash)]) == 0
+    assert capsys.readouterr().out.splitlines()[2].endswith(" · urgency 1")
+
+
 @pytest.mark.usefixtures("private_networks_allowed")
 def test_what_is_not_a_feed_says_so(feed_server: FeedServer, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
