@@ -7,7 +7,7 @@ import re
 # Canonical name -> spelled-out names (matched case-insensitively) and acronyms (matched as written,
 # so a reporter called "Ana" is not taken for the Athens News Agency).
 _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "Reuters": (("reuters", "thomson reuters", "reuters breakingviews", "رويترز"), ()),
+    "Reuters": (("reuters", "thomson reuters", "reuters breakingviews", "رويترز", "ロイター"), ()),
     "AP": (("associated press", "the associated press"), ("AP",)),
     "AFP": (("agence france-presse", "agence france presse", "agence france-press", "أ ف ب", "ا ف ب", "أ.ف.ب"),
             ("AFP",)),

@@ -88,17 +88,20 @@ _DATELINE = re.compile(
     rf"|/(?P<slashed>{_AGENCY_TEXT})/\s*(?:[:.]|{_DASH}+)|{_DASH}\s*(?P<named>{_AGENCY_TEXT})\.(?=\s))\s*",
 )
 # Chinese, Japanese and Korean wire copy opens with its agency's formula, the reporters in some:
-# Xinhua's "新华社北京12月1日电（记者张三、李四）", Kyodo's and Jiji's "【ワシントン共同】",
+# Xinhua's "新华社北京12月1日电（记者张三、李四）", Kyodo's and Jiji's "【ワシントン共同】", Reuters Japan's,
 # Yonhap's "(서울=연합뉴스) 김철수 기자 =".
 _CJK_DATELINES = (
     re.compile(r"(?P<agency>新华社|新華社|中新社|中新网)(?P<place>[^\W\d_]{1,12}?)\d{1,2}月\d{1,2}日(?:\d{1,2}时)?电"
                r"(?:\s*[（(](?:记者|記者)\s*(?P<reporters>[^（）()\n]{1,60})[）)])?\s*"),
     re.compile(r"【(?P<place>[^【】\s]{1,15}?)(?P<agency>共同|時事)】\s*"),
+    # Reuters Japan's "［東京　１日　ロイター］ -", AFPBB's "【12月1日 AFP】"
+    re.compile(r"[［\[](?P<place>[^\s\d０-９［］\[\]]{1,10})\s+[\d０-９]{1,2}日\s+(?P<agency>ロイター)[］\]]\s*[-－—]?\s*"),
+    re.compile(r"【(?P<place>[^\s\d【】]{1,10})?\s*\d{1,2}月\d{1,2}日\s*(?P<agency>AFP)】\s*"),
     re.compile(r"[(\[（](?P<place>[^=()\[\]（）\s]{1,15})=(?P<agency>연합뉴스|뉴시스|뉴스1)[)\]）]\s*"
                r"(?:(?P<reporters>[^=\n]{1,40}?)\s*(?:기자|특파원)\s*=\s*)?"),
 )
 _CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
-_CJK_OPENERS = frozenset("新中【([（")  # how the formulas above begin
+_CJK_OPENERS = frozenset("新中【([（［")  # how the formulas above begin
 # Scripts without capitals (Arabic, Hebrew) cannot show a place the way "BAGHDAD" does, so their datelines
 # count only with a known agency: Reuters Arabic's "دبي (رويترز) -", AFP's "بيروت (أ ف ب) -".
 _UNCASED = "\u0590-\u05ff\u0600-\u06ff\u0750-\u077f"
