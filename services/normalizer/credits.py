@@ -67,8 +67,10 @@ _CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
 _DESK_AGENCIES = re.compile(r"[a-z]{2,5}(?:/[a-z]{2,5})+\s*\((?P<agencies>[^()]{2,60})\)")
 _AGENCY_LIST = re.compile(r"[,/]")
 _DESK_CODES = {"rtr": "Reuters", "afp": "AFP", "ap": "AP", "kna": "KNA", "efe": "EFE", "ansa": "ANSA"}
-# An agency's sign-off under its copy: IANS' "--IANS", PTI's name and its desk's initials "PTI ABC DEF".
-_SIGN_OFF = re.compile(r"(?:--|[-–—])\s*(?P<agency>[A-Z]{2,6})|PTI(?:\s+[A-Z]{2,5}){1,6}")
+# An agency's sign-off under its copy: IANS' "--IANS", PTI's name and its desk's initials "PTI ABC DEF",
+# Lusa's journalists' and editors' initials either side of "//" ("ANC // SR").
+_SIGN_OFF = re.compile(r"(?:--|[-–—])\s*(?P<agency>[A-Z]{2,6})|(?P<pti>PTI)(?:\s+[A-Z]{2,5}){1,6}|"
+                       r"[A-Z]{2,4}(?:/[A-Z]{2,4})*\s*//\s*[A-Z]{2,4}(?:/[A-Z]{2,4})*")
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
@@ -120,7 +122,7 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
 
 def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
     """A short line under the copy: AFP's desk initials "bur-sah/rl", Deutsche Welle's "sri/rc (AFP, AP)",
-    IANS' "--IANS", PTI's "PTI ABC DEF", a Chinese site's "责任编辑：王五"."""
+    IANS' "--IANS", PTI's "PTI ABC DEF", Lusa's "ANC // SR", a Chinese site's "责任编辑：王五"."""
     if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
         return {}, "AFP"
     if desk := _DESK_AGENCIES.fullmatch(text):
@@ -130,7 +132,9 @@ def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
     if editors := _CJK_EDITORS.fullmatch(text):
         return {"editing": [name for name in _CJK_NAME_SEPARATOR.split(editors["names"]) if name]}, None
     if sign_off := _SIGN_OFF.fullmatch(text):
-        return {}, canonical_agency(sign_off["agency"]) if sign_off["agency"] else "PTI"
+        if sign_off["agency"]:
+            return {}, canonical_agency(sign_off["agency"])
+        return {}, "PTI" if sign_off["pti"] else "Lusa"
     return {}, None
 
 

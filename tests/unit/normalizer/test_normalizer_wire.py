@@ -268,6 +268,7 @@ def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
 @pytest.mark.parametrize(("text", "agency"), [
     ("--IANS", "IANS"), ("— AP", "AP"), ("PTI ABC DEF", "PTI"), ("PTI SKU RT RT", "PTI"),
     ("sri/rc (AFP, AP, Reuters)", "AFP"), ("kle/wa (dpa, afp, rtr)", "dpa"),  # Deutsche Welle's editors and sources
+    ("ANC // SR", "Lusa"), ("JYE/ACL // JMR", "Lusa"),
     ("-- NATO", None), ("PTI", None), ("PTI said on Monday", None), ("he/she (they)", None),
 ])
 def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | None) -> None:
