@@ -130,12 +130,17 @@ def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
         agencies = [_DESK_CODES.get(code.strip()) or canonical_agency(code) for code in codes]
         return ({}, agencies[0]) if all(agencies) else ({}, None)
     if editors := _CJK_EDITORS.fullmatch(text):
-        return {"editing": [name for name in _CJK_NAME_SEPARATOR.split(editors["names"]) if name]}, None
+        return {"editing": cjk_names(editors["names"])}, None
     if sign_off := _SIGN_OFF.fullmatch(text):
         if sign_off["agency"]:
             return {}, canonical_agency(sign_off["agency"])
         return {}, "PTI" if sign_off["pti"] else "Lusa"
     return {}, None
+
+
+def cjk_names(text: str) -> list[str]:
+    """Chinese, Japanese or Korean names as a wire lists them: "张三、李四", "김철수 이영희"."""
+    return [name for name in _CJK_NAME_SEPARATOR.split(text.strip()) if name]
 
 
 def _bloomberg_credits(text: str) -> dict[str, list[str]] | None:

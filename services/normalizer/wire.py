@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.normalizer.agencies import PROSE_ABBREVIATIONS, canonical_agency, dateline_agency
 from services.normalizer.credits import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
+    cjk_names,
     parse_byline,
     parse_byline_paragraph,
     parse_credit_line,
@@ -100,7 +101,6 @@ _CJK_DATELINES = (
     re.compile(r"[(\[（](?P<place>[^=()\[\]（）\s]{1,15})=(?P<agency>연합뉴스|뉴시스|뉴스1)[)\]）]\s*"
                r"(?:(?P<reporters>[^=\n]{1,40}?)\s*(?:기자|특파원)\s*=\s*)?"),
 )
-_CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
 _CJK_OPENERS = frozenset("新中【([（［")  # how the formulas above begin
 # Scripts without capitals (Arabic, Hebrew) cannot show a place the way "BAGHDAD" does, so their datelines
 # count only with a known agency: Reuters Arabic's "دبي (رويترز) -", AFP's "بيروت (أ ف ب) -".
@@ -213,11 +213,11 @@ def _lead(paragraphs: Sequence[str], kept: list[int], found: WireText, titles: S
             line_agency = line_agency or byline[1]
             found.drop.add(index)
             continue
-        place, agency = parse_dateline(text)
-        if place or agency:
-            found.place, found.dateline_agency = place, agency
-            found.byline.extend(dateline_reporters(text))
-            found.agency = dateline_agency(agency) or agency
+        dateline = _dateline(text)
+        if dateline.place or dateline.agency:
+            found.place, found.dateline_agency = dateline.place, dateline.agency
+            found.byline.extend(dateline.reporters)
+            found.agency = dateline_agency(dateline.agency) or dateline.agency
             found.drop.update(labels)
             break
         if _is_label(text):
@@ -291,37 +291,44 @@ def _merge(found: WireText, credits: dict[str, list[str]], agency: str | None) -
 
 def parse_dateline(text: str) -> tuple[str | None, str | None]:
     """(place, agency as written) of a dateline opening ``text``; (None, None) when there is none."""
-    place, agency, _ = _dateline(text)
-    return place, agency
+    found = _dateline(text)
+    return found.place, found.agency
 
 
 def without_dateline(text: str) -> str:
     """``text`` after the dateline opening it (all of it when there is none, or nothing after it)."""
-    place, agency, end = _dateline(text)
-    return text[end:] if (place or agency) and text[end:].strip() else text
+    found = _dateline(text)
+    return text[found.end:] if (found.place or found.agency) and text[found.end:].strip() else text
 
 
-_Found = tuple[str | None, str | None, int]
+class _Found(NamedTuple):
+    place: str | None
+    agency: str | None  # as written
+    end: int  # where the text after the dateline starts
+    reporters: tuple[str, ...] = ()  # named in the dateline itself (Xinhua's, Yonhap's)
+
+
+_NOTHING = _Found(None, None, 0)
 
 
 def _dateline(text: str) -> _Found:
-    """(place, agency as written, where the text after the dateline starts)."""
     text = text[:_DATELINE_SPAN]  # a paragraph's first words are all a dateline can be
     for find in (_script_dateline, _bracketed_dateline, _dated_agency_word, _bare_dateline):
         if found := find(text):
             return found
-    return None, None, 0
+    return _NOTHING
 
 
 def _script_dateline(text: str) -> _Found | None:
     """Chinese, Japanese and Korean agencies' formulas; Arabic or Hebrew datelines of a known agency."""
     if not text or (text[0] not in _CJK_OPENERS and not "\u0590" <= text[0] <= "\u077f"):
         return None  # most paragraphs: three regex calls would cost more than all the other finders
-    if cjk := _cjk_dateline(text):
-        return cjk.group("place"), cjk.group("agency"), cjk.end()
+    if cjk := next(filter(None, (pattern.match(text) for pattern in _CJK_DATELINES)), None):
+        reporters = cjk.groupdict().get("reporters")
+        return _Found(cjk.group("place"), cjk.group("agency"), cjk.end(), tuple(cjk_names(reporters or "")))
     if (uncased := _UNCASED_DATELINE.match(text)) and dateline_agency(uncased.group("agency")):
-        return _with_qualifier(uncased.group("place"), uncased.group("qual")), uncased.group("agency").strip(), \
-            uncased.end()
+        place = _with_qualifier(uncased.group("place"), uncased.group("qual"))
+        return _Found(place, uncased.group("agency").strip(), uncased.end())
     return None
 
 
@@ -333,7 +340,7 @@ def _bracketed_dateline(text: str) -> _Found | None:
 def _dated_agency_word(text: str) -> _Found | None:
     dated = _DATED_AGENCY_WORD.match(text)
     if dated and canonical_agency(dated.group("agency")):
-        return dated.group("place"), dated.group("agency"), dated.end()
+        return _Found(dated.group("place"), dated.group("agency"), dated.end())
     return None
 
 
@@ -344,20 +351,14 @@ def _bare_dateline(text: str) -> _Found | None:
         return None
     if canonical_agency(match.group("place")) and not match.group("qual"):
         after = _PLACE_AFTER_AGENCY.match(text, match.end())
-        return (after.group("place") if after else None), match.group("place"), (after or match).end()
+        return _Found((after.group("place") if after else None), match.group("place"), (after or match).end())
     qualifier, agency = _trailing_agency(match.group("qual") or "")
-    return _with_qualifier(match.group("place"), qualifier), agency, match.end()
-
-
-def _cjk_dateline(text: str) -> re.Match[str] | None:
-    return next(filter(None, (pattern.match(text) for pattern in _CJK_DATELINES)), None)
+    return _Found(_with_qualifier(match.group("place"), qualifier), agency, match.end())
 
 
 def dateline_reporters(text: str) -> list[str]:
     """The reporters a dateline opening ``text`` names: Xinhua's "（记者张三、李四）", Yonhap's "김철수 기자 ="."""
-    match = _cjk_dateline(text[:_DATELINE_SPAN])
-    reporters = match.group("reporters") if match and "reporters" in match.re.groupindex else None
-    return [name for name in _CJK_NAME_SEPARATOR.split(reporters.strip()) if name] if reporters else []
+    return list(_dateline(text).reporters)
 
 
 def _agency_dateline(text: str, match: re.Match[str]) -> _Found | None:
@@ -376,9 +377,9 @@ def _agency_dateline(text: str, match: re.Match[str]) -> _Found | None:
             known and (_is_dated(match) or match["next"].isupper()) and not canonical_agency(place)):
         return None  # "Press Trust of India (PTI) reported", "Associated Press (AP) President …": a name, its acronym
     if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
-        return after.group("place"), agency, after.end()
+        return _Found(after.group("place"), agency, after.end())
     qualifiers = ", ".join(filter(None, [match.group("country"), match.group("qual")]))
-    return _with_qualifier(place, qualifiers), agency, match.end()
+    return _Found(_with_qualifier(place, qualifiers), agency, match.end())
 
 
 def _is_dated(match: re.Match[str]) -> bool:
