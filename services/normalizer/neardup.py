@@ -61,6 +61,7 @@ from functools import cached_property
 
 from schemas import Article
 from services.normalizer import minhash
+from services.normalizer.wire import NUMBERED_VERSIONS
 
 THRESHOLD = 0.35
 SAME_FEED_THRESHOLD = 0.5
@@ -89,7 +90,6 @@ _VERSION_PREFIX = re.compile(rf"^\s*(?:{_KIND_SLUG}\s*-\s*)*{_VERSION_SLUG}\s*-\
 _ANY_PREFIX = re.compile(rf"^\s*(?:(?:{_VERSION_SLUG}|{_KIND_SLUG})\s*-\s*)+")
 _VERSION_WORDS = {"update", "refile", "corrected", "correction", "rpt", "repeat", "recast", "recasts",
                   "wdh", "korrektur"}  # dpa's repeat and correction
-_NUMBERED_ROUNDUP = re.compile(r"ROUNDUP \d+")  # dpa's "ROUNDUP 2:", its roundup's second version
 
 
 @dataclass(frozen=True)
@@ -262,5 +262,11 @@ def is_wire_update(article: Article) -> bool:
     """An update, refile or correction announced by a headline slug or by the wire metadata."""
     if _VERSION_PREFIX.match(article.title):
         return True
-    return any(word in _VERSION_WORDS or _NUMBERED_ROUNDUP.fullmatch(prefix)
+    return any(_is_numbered_version(prefix) or word in _VERSION_WORDS
                for prefix in article.wire_prefixes for word in re.findall(r"[a-z]+", prefix.lower()))
+
+
+def _is_numbered_version(prefix: str) -> bool:
+    """"ROUNDUP 2": a numbered prefix that the headline's reading counts as a version (see wire.strip_prefixes)."""
+    word, _, number = prefix.partition(" ")
+    return word in NUMBERED_VERSIONS and number.isdigit()

@@ -23,8 +23,9 @@ from services.normalizer.credits import (
 from services.normalizer.minhash import casefold_words
 
 __all__ = [
-    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "dateline_reporters", "extract", "is_starred_note", "parse_byline",
-    "parse_dateline", "parse_structured_dateline", "strip_prefixes", "without_dateline",
+    "BYLINE_ROLES", "NUMBERED_VERSIONS", "TRAILING_CREDIT", "WireText", "dateline_reporters", "extract",
+    "is_starred_note", "parse_byline", "parse_dateline", "parse_structured_dateline", "strip_prefixes",
+    "without_dateline",
 ]
 
 _UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎΑ-ΩΆΈ-ΊΌΎΏ"  # Latin, Cyrillic and Greek capitals
@@ -137,7 +138,7 @@ _PREFIX = re.compile(
     r"(?: (?P<number>\d{1,3}))?(?:\s?-\s?|\s?:\s+|/)(?=\S)",
 )
 # A numbered prefix is the story's n-th update, so its (n+1)-th version.
-_NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
+NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
 # A slugline's topic opening a headline: one to three words, a hyphen, then the headline, capitalised
 # ("Climate-smart farming" is one word).
 _SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=[A-Z0-9])")
@@ -449,7 +450,7 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
     while match := _PREFIX.match(title, position):
         number = match.group("number")
         prefixes.append(f"{match.group('word')} {number}" if number else match.group("word"))
-        if match.group("word") in _NUMBERED_VERSIONS and number:
+        if match.group("word") in NUMBERED_VERSIONS and number:
             version = max(version or 0, int(number) + 1)
         position = match.end()
     if slugline and (topic := _slug_topic(title, position, _slug_topics(slugline))):
