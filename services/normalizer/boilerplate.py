@@ -202,6 +202,9 @@ _SINGLE_PHRASES = [
     # Reuters' newsletter promotion: "… with our Morning Bid U.S. newsletter. Sign up here."
     r"\bnewsletters?\b[^.!?]{0,80}[.!?]\s*sign up here\b",
 ]
+#: What marks a footer the rules remove as saying where the story came from, so that the agency it names
+#: can still be the story's: a copyright line, an outlet's "(With inputs from PTI)", dpa's "dpa:231201-…".
+CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
 _SHORT_TAIL = (
     r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
     rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|"

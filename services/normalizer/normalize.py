@@ -26,7 +26,13 @@ from datetime import datetime
 from schemas import Article, Dateline, PubStatus, RawItem, Source
 from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.body import Body
-from services.normalizer.boilerplate import TRAILING_TAIL, BoilerplateModel, rule_matches, strip_tail
+from services.normalizer.boilerplate import (
+    CREDITING_FOOTER,
+    TRAILING_TAIL,
+    BoilerplateModel,
+    rule_matches,
+    strip_tail,
+)
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.credits import listed_people, parse_byline_field
 from services.normalizer.dates import MAX_FUTURE, Regions, ensure_plausible, parse_date, regions_of
@@ -72,7 +78,6 @@ FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits am
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 _PREFIX_URGENCY = {"FLASH": 1, "URGENT": 2}
-_CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
@@ -194,7 +199,7 @@ def _footer_agency(paragraphs: list[str], removed: set[int]) -> str | None:
     outlet's copy of PTI's story "(With inputs from PTI)"."""
     for index in range(max(0, len(paragraphs) - FOOTER_PARAGRAPHS), len(paragraphs)):
         text = paragraphs[index]
-        if index in removed and _CREDITING_FOOTER.search(text) and (agency := find_agency(text)):
+        if index in removed and CREDITING_FOOTER.search(text) and (agency := find_agency(text)):
             return agency
     return None
 
