@@ -48,8 +48,10 @@ _CONTRIBUTED = re.compile(
     r"journalists?|correspondents?|photographers?|video ?journalists?|researchers?) (?P<names>.+?))?,? "
     r"contributed(?: to this (?:report|story|article))?(?: from [^.]+)?\.?",
 )
-# Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp".
+# Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp". Only AFP's mark for its bureau
+# ("bur-", "burs-") names the agency: EFE, ANSA and others sign with bare initials too.
 _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+_AFP_BUREAU_MARK = re.compile(r"burs?-")
 # Bloomberg's copy ends with whom to write to: "To contact the reporter on this story: A in London at
 # a@bloomberg.net", "To contact the editors responsible for this story: B at b@bloomberg.net, C", and
 # credits help: "--With assistance from D and E."
@@ -106,6 +108,11 @@ _INITIALLED_LIST = re.compile(rf"{_INITIALLED}(?:,\s+{_INITIALLED})+")
 _INITIALLED_NAME = re.compile(_INITIALLED)
 
 
+def is_desk_initials(text: str) -> bool:
+    """A paragraph that is only the desk's initials signing the copy ("gr/bp"): no text, and no names."""
+    return len(text) < 24 and _DESK_SIGNATURE.fullmatch(text) is not None
+
+
 def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:
     """Credits of a paragraph that is entirely a credit line, and an agency it names."""
     if _CREDIT_START.match(text):
@@ -123,8 +130,8 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
 def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
     """A short line under the copy: AFP's desk initials "bur-sah/rl", Deutsche Welle's "sri/rc (AFP, AP)",
     IANS' "--IANS", PTI's "PTI ABC DEF", Lusa's "ANC // SR", a Chinese site's "责任编辑：王五"."""
-    if len(text) < 24 and _DESK_SIGNATURE.fullmatch(text):
-        return {}, "AFP"
+    if is_desk_initials(text):
+        return {}, "AFP" if _AFP_BUREAU_MARK.match(text) else None
     if desk := _DESK_AGENCIES.fullmatch(text):
         codes = _AGENCY_LIST.split(desk["agencies"])
         agencies = [_DESK_CODES.get(code.strip()) or canonical_agency(code) for code in codes]

@@ -15,6 +15,7 @@ from services.normalizer.credits import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
     cjk_names,
+    is_desk_initials,
     parse_byline,
     parse_byline_paragraph,
     parse_credit_line,
@@ -261,7 +262,7 @@ def _credits(paragraphs: Sequence[str], kept: list[int], found: WireText) -> Non
         if len(text) > 400 or index in found.drop:
             continue
         credits, agency = parse_credit_paragraph(text)
-        if credits or agency:
+        if credits or agency or is_desk_initials(text):
             _merge(found, credits, agency)
             found.drop.add(index)
     for index in kept[-3:]:

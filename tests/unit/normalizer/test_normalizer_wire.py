@@ -263,6 +263,16 @@ def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
                                   "to this report.") == ({"contributing": ["Ann Lee", "Bo Chan"]}, "AP")
     assert parse_credit_paragraph("The Associated Press contributed to this report.") == ({}, "AP")
     assert parse_credit_paragraph("bur-sah/rl") == ({}, "AFP")
+    assert parse_credit_paragraph("burs-dk/sn") == ({}, "AFP")
+
+
+@pytest.mark.parametrize(("initials", "agency"), [("bur-sah/rl", "AFP"), ("gr/bp", None), ("ia/jj", None)])
+def test_desk_initials_under_the_copy_go_and_name_afp_only_by_its_bureau_mark(initials: str,
+                                                                               agency: str | None) -> None:
+    # EFE, ANSA and others sign with bare initials too: "gr/bp" says nothing about who wrote the story.
+    found = extract(["Madrid officials met on Monday.", "They agreed.", initials])
+    assert found.drop == {2}
+    assert found.agency == agency
 
 
 @pytest.mark.parametrize(("text", "agency"), [
