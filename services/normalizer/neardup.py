@@ -53,7 +53,6 @@ syndication variants of real articles):
 from __future__ import annotations
 
 import hashlib
-import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ from functools import cached_property
 
 from schemas import Article
 from services.normalizer import minhash
-from services.normalizer.wire import NUMBERED_VERSIONS
+from services.normalizer.wire import announces_version, strip_prefixes
 
 THRESHOLD = 0.35
 SAME_FEED_THRESHOLD = 0.5
@@ -80,17 +79,6 @@ ANCHOR_ONE_IN = 4
 ANCHOR_BAND = 1000
 LEAD_PERM = 64  # the lead's own MinHash: enough for a ~100-shingle lead, half the bytes
 CONTAINMENT_THRESHOLD = 0.55
-
-# Reuters-style slugs in front of a refiled headline: "UPDATE 2-", "CORRECTED-", "REFILE-". Only these
-# mark a new version; the others name a kind of story (EXCLUSIVE-, FACTBOX-) and are just dropped.
-_VERSION_SLUG = r"(?:UPDATE\s*\d*|REFILE|CORRECTED|CORRECTION|RPT|REPEAT|RECASTS?)"
-_KIND_SLUG = (r"(?:EXCLUSIVE|FACTBOX|ANALYSIS|INSIGHT|BREAKINGVIEWS|BRIEF|FOCUS|GRAPHIC|PREVIEW|TIMELINE|"
-              r"SPECIAL REPORT|COLUMN|WRAPUP\s*\d*|URGENT|FLASH|BULLETIN)")
-_VERSION_PREFIX = re.compile(rf"^\s*(?:{_KIND_SLUG}\s*-\s*)*{_VERSION_SLUG}\s*-\s*")
-_ANY_PREFIX = re.compile(rf"^\s*(?:(?:{_VERSION_SLUG}|{_KIND_SLUG})\s*-\s*)+")
-_VERSION_WORDS = {"update", "refile", "corrected", "correction", "rpt", "repeat", "recast", "recasts",
-                  "wdh", "korrektur"}  # dpa's repeat and correction
-
 
 @dataclass(frozen=True)
 class NearDupConfig:
@@ -169,7 +157,7 @@ class NearDup:
 
     def fingerprint(self, article: Article) -> Fingerprint:
         """The fingerprint of ``article_text(article)``, tokenised in two parts to reuse the body's words."""
-        title = minhash.tokens(strip_prefixes(article.title))
+        title = minhash.tokens(_bare_title(article.title))
         return self.fingerprint_tokens(title + minhash.tokens(article.body_text),
                                        lead_start=len(title) if self.config.excerpts else None)
 
@@ -250,23 +238,16 @@ def containment(similarity: float, shingles: int, other_shingles: int) -> float:
 
 
 def article_text(article: Article) -> str:
-    """Headline without wire slugs, then the body: what outlets keep when they carry a story."""
-    return f"{strip_prefixes(article.title)}\n{article.body_text}"
+    """Headline without wire prefixes, then the body: what outlets keep when they carry a story."""
+    return f"{_bare_title(article.title)}\n{article.body_text}"
 
 
-def strip_prefixes(title: str) -> str:
-    return _ANY_PREFIX.sub("", title, count=1)
+def _bare_title(title: str) -> str:
+    # The normalizer has stripped its articles' titles already; an article made elsewhere may still have them.
+    return strip_prefixes(title)[0]
 
 
 def is_wire_update(article: Article) -> bool:
-    """An update, refile or correction announced by a headline slug or by the wire metadata."""
-    if _VERSION_PREFIX.match(article.title):
-        return True
-    return any(_is_numbered_version(prefix) or word in _VERSION_WORDS
-               for prefix in article.wire_prefixes for word in re.findall(r"[a-z]+", prefix.lower()))
-
-
-def _is_numbered_version(prefix: str) -> bool:
-    """"ROUNDUP 2": a numbered prefix that the headline's reading counts as a version (see wire.strip_prefixes)."""
-    word, _, number = prefix.partition(" ")
-    return word in NUMBERED_VERSIONS and number.isdigit()
+    """An update, refile or correction announced by a headline prefix, as the normalizer read it or still in
+    the title."""
+    return announces_version(article.wire_prefixes) or announces_version(strip_prefixes(article.title)[1])

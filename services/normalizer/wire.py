@@ -24,7 +24,7 @@ from services.normalizer.credits import (
 from services.normalizer.minhash import casefold_words
 
 __all__ = [
-    "BYLINE_ROLES", "NUMBERED_VERSIONS", "TRAILING_CREDIT", "WireText", "dateline_reporters", "extract",
+    "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "announces_version", "dateline_reporters", "extract",
     "is_starred_note", "parse_byline", "parse_dateline", "parse_structured_dateline", "strip_prefixes",
     "without_dateline",
 ]
@@ -135,11 +135,15 @@ _PREFIX = re.compile(
     r"(?P<word>UPDATE|WRAPUP|REFILE|REFILED|RPT|REPEAT|CORRECTED|CORRECTION|EXCLUSIVE|BREAKINGVIEWS|FACTBOX|"
     r"ANALYSIS|INSIGHT|COLUMN|EXPLAINER|TIMELINE|GRAPHIC|FEATURE|INTERVIEW|PREVIEW|POLL|SPECIAL REPORT|FOCUS|"
     r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF|"
-    r"ROUNDUP|WDH|KORREKTUR|ANALYSE|KOMMENTAR|PRESSESTIMMEN?)"
-    r"(?: (?P<number>\d{1,3}))?(?:\s?-\s?|\s?:\s+|/)(?=\S)",
+    r"ROUNDUP|WDH|KORREKTUR|ANALYSE|KOMMENTAR|PRESSESTIMMEN?|RECASTS?|BULLETIN)"
+    r"(?:\s*(?P<number>\d{1,3}))?(?:\s?-\s?|\s?:\s+|/)(?=\S)",
 )
 # A numbered prefix is the story's n-th update, so its (n+1)-th version.
 NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
+# Prefixes that announce a new version of a story already sent: an update, a repeat, a correction. The
+# others name a kind of story (EXCLUSIVE, FACTBOX) or its urgency; an unnumbered ROUNDUP is dpa's kind too.
+_VERSION_WORDS = frozenset({"UPDATE", "REFILE", "REFILED", "RPT", "REPEAT", "CORRECTED", "CORRECTION", "RECAST",
+                            "RECASTS", "WDH", "KORREKTUR"})
 # A slugline's topic opening a headline: one to three words, a hyphen, then the headline, capitalised
 # ("Climate-smart farming" is one word).
 _SLUG_TOPIC = re.compile(r"(?P<topic>[^\W\d_][^\W_]*(?: [^\W\d_][^\W_]*){0,2})-(?=[A-Z0-9])")
@@ -458,6 +462,16 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
         prefixes.append(topic.group("topic"))
         position = topic.end()
     return title[position:], prefixes, version
+
+
+def announces_version(prefixes: Iterable[str]) -> bool:
+    """Whether headline prefixes, as :func:`strip_prefixes` gives them, announce a new version of a story:
+    "REFILE", "UPDATE 2", dpa's "WDH" and "ROUNDUP 2" do; "EXCLUSIVE", "ROUNDUP" and "WRAPUP 1" do not."""
+    for prefix in prefixes:
+        word, _, number = prefix.partition(" ")
+        if word in _VERSION_WORDS or (word in NUMBERED_VERSIONS and number.isdigit()):
+            return True
+    return False
 
 
 def is_starred_note(paragraph: str) -> bool:
