@@ -209,7 +209,7 @@ class Article(Message):
                                                                     "wirefeed forwards embargoed articles at once, "
                                                                     "as wire services do; holding them is the reader's")
     urgency: int | None = Field(None, description="The wire's urgency, 1 (most urgent) to 9, where the format has "
-                                "it; else 1 for a FLASH and 2 for an URGENT headline prefix")
+                                "it; else 1 for a FLASH and 2 for an URGENT or BULLETIN headline prefix")
     wire_prefixes: list[str] = Field(default_factory=list, description="Headline prefixes such as UPDATE 2, REFILE, "
                                                                        "CORRECTED, or a topic of the slugline "
                                                                        "(PRECIOUS), removed from the title")
