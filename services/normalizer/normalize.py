@@ -89,7 +89,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     paragraphs = body.kept()
     if not title and (headline := wire.fields.get("headline")):
         title, prefixes, prefix_version = strip_prefixes(headline, raw.slugline)
-    if title and _repeats_title(body, title, feed_title):
+    if title and (_repeats_title(body, title, feed_title) or _aggregated_links(body, title, raw.providers)):
         paragraphs = body.kept()
     if not title and not paragraphs:
         raise NoTextError("item has neither a title nor any body text")
@@ -155,6 +155,21 @@ def _repeats_title(body: Body, title: str, feed_title: str) -> bool:
     if words not in (casefold_words(title), casefold_words(feed_title)):
         return False
     body.drop([first])
+    return True
+
+
+def _aggregated_links(body: Body, title: str, providers: list[str]) -> bool:
+    """Drop an aggregator's description, which links to the story instead of telling it: Google News' is
+    the linked headline and the outlet's name ("<a>Oil rises</a> Reuters"), and for a cluster of coverage
+    a list of such links to other outlets' copies. True when the first paragraph was the item's own link."""
+    first = body.first_kept()
+    if first is None or body.link_density(first) < REPEATED_TITLE_MAX_LINK_DENSITY:
+        return False
+    words = casefold_words(body.paragraphs[first])
+    if not any(words == casefold_words(f"{title} {provider}") for provider in providers):
+        return False
+    body.drop(i for i in range(first, len(body.paragraphs))
+              if body.link_density(i) >= REPEATED_TITLE_MAX_LINK_DENSITY)
     return True
 
 

@@ -164,3 +164,37 @@ def test_an_aggregated_item_names_its_publisher_and_its_headline_loses_the_name(
     assert raw.providers == ["Reuters"]
     article = normalize(raw, datetime(2024, 1, 26, tzinfo=UTC))
     assert (article.title, article.agency) == ("Ukraine strikes Russian oil depot in drone attack", "Reuters")
+
+
+_CLUSTER = "".join(
+    f'&lt;li&gt;&lt;a href="https://news.google.com/rss/articles/CBMi{n}"&gt;{headline}&lt;/a&gt;&amp;nbsp;&amp;nbsp;'
+    f'&lt;font color="#6f6f6f"&gt;{outlet}&lt;/font&gt;&lt;/li&gt;'
+    for n, (headline, outlet) in enumerate([
+        ("Ukraine strikes Russian oil depot in drone attack", "Reuters"),
+        ("Drone hits oil depot in Russia's Bryansk region", "BBC.com"),
+        ("View Full coverage on Google News", ""),
+    ])
+)
+
+
+@pytest.mark.parametrize("description", [
+    GOOGLE_NEWS[GOOGLE_NEWS.index("<description>"):GOOGLE_NEWS.index("</description>") + 14],
+    f"<description>&lt;ol&gt;{_CLUSTER}&lt;/ol&gt;</description>",
+])
+def test_an_aggregators_links_to_the_story_are_not_its_text(parse: Parse, description: str) -> None:
+    # Google News describes an item by linking to it, and a cluster by linking to every outlet's copy.
+    feed = re.sub(r"<description>.*</description>", lambda _: description, GOOGLE_NEWS, flags=re.DOTALL)
+    article = normalize(parse(feed).items[0], datetime(2024, 1, 26, tzinfo=UTC))
+    assert (article.title, article.body_text) == ("Ukraine strikes Russian oil depot in drone attack", "")
+
+
+@pytest.mark.parametrize("description", [
+    # the headline unlinked, or a link to another story: text the outlet wrote
+    "Ukraine strikes Russian oil depot in drone attack Reuters",
+    '&lt;a href="https://example.com/a"&gt;Drone hits oil depot&lt;/a&gt; Reuters',
+])
+def test_text_like_an_aggregators_link_stays(parse: Parse, description: str) -> None:
+    feed = re.sub(r"<description>.*</description>", lambda _: f"<description>{description}</description>",
+                  GOOGLE_NEWS, flags=re.DOTALL)
+    article = normalize(parse(feed).items[0], datetime(2024, 1, 26, tzinfo=UTC))
+    assert article.body_text != ""
