@@ -25,12 +25,17 @@ ROLE_KEYS = {
 #: Credit roles whose people are the story's authors.
 BYLINE_ROLES = ("reporting", "writing", "compiling")
 # Reuters' other language services credit in their own words: "(Bericht von A, redigiert von B)",
-# "(Reportage A, avec B; édité par C)", "(Reporte de A; Editado en español por B)".
+# "(Reportage A, avec B; édité par C)", "(Reporte de A; Editado en español por B)", "(Reportagem de A;
+# Edição de B)", "(Tradotto da A, editing B)": Italian keeps the English word, without "by".
 _FOREIGN_ROLES = {
-    "reporting": r"berichte?\s+von|reportage(?:\s+de)?|reporte\s+de|reporteo\s+de|informaci[óo]n\s+de",
-    "editing": r"redigiert\s+von|bearbeitet\s+von|[ée]dit[ée]\s+par|editado(?:\s+en\s+espa[ñn]ol)?\s+por",
-    "writing": r"geschrieben\s+von|r[ée]dig[ée]\s+par|escrito\s+por|redactado\s+por",
-    "translation": r"übersetzt\s+von|version\s+fran[çc]aise(?:\s+par)?|traducido\s+por|traducci[óo]n\s+de",
+    "reporting": r"berichte?\s+von|reportage(?:\s+de)?|reporte\s+de|reporteo\s+de|informaci[óo]n\s+de|"
+                 r"reportagem\s+de",
+    "additional_reporting": r"reportagem\s+adicional\s+de|reporte\s+adicional\s+de",
+    "editing": r"redigiert\s+von|bearbeitet\s+von|[ée]dit[ée]\s+par|editado(?:\s+en\s+espa[ñn]ol)?\s+por|"
+               r"edi[çc][ãa]o\s+de|editing(?!\s+by\b)(?=\s+[^\W\d_])",
+    "writing": r"geschrieben\s+von|r[ée]dig[ée]\s+par|escrito\s+por|redactado\s+por|texto\s+de",
+    "translation": r"übersetzt\s+von|version\s+fran[çc]aise(?:\s+par)?|traducido\s+por|traducci[óo]n\s+de|"
+                   r"tradu[çc][ãa]o\s+de|traduzido\s+por|tradott[oa]\s+da",
 }
 _FOREIGN_ROLE = "|".join(f"(?P<{role}>{words})" for role, words in _FOREIGN_ROLES.items())
 _ANY_ROLE = rf"(?:{_ROLE}\s+by|{'|'.join(_FOREIGN_ROLES.values())})"
@@ -96,7 +101,7 @@ _NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bwith\b|\bavec\b|\bmit\b)\s*")
 # ("José Ortega y Gasset"), so a part is split on them only when every piece is a full name.
 _OTHER_AND = re.compile(r"\s+(?:und|et|y|e|en)\s+")
 _LIST_AND = re.compile(r"\s(?:and|with|&|und|et|y|e|en)\s")
-_IN_PLACE = re.compile(r"\s+(?:in|from|aus|à|en)\s+\S.*")
+_IN_PLACE = re.compile(r"\s+(?:in|from|aus|à|en|em)\s+\S.*")
 # Capitalised words, allowing particles ("Ursula von der Leyen") and prefixes ("Mohammed al-Sudani").
 _NAME_WORD = rf"(?:[a-z]{{1,3}}[-'’])?[{_UP}][\w.'’\-]*"
 _NAME_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|du|van|von|der|den|ter|la|le|al|el|bin|ibn|bint|y)"

@@ -243,6 +243,12 @@ def test_a_dateline_field_too_long_to_be_one_is_not_searched() -> None:
      {"reporting": ["Jean Dupont"], "translation": ["Marc Leroy"], "editing": ["Sophie Louet"]}),
     ("(Reporte de Juan Pérez en Madrid; Editado en español por María López)",
      {"reporting": ["Juan Pérez"], "editing": ["María López"]}),
+    # Brazil's and Italy's
+    ("(Reportagem de Rodrigo Viga Gaier; Reportagem adicional de Marcela Ayres em Brasília; "
+     "Edição de Pedro Fonseca)", {"reporting": ["Rodrigo Viga Gaier"], "additional_reporting": ["Marcela Ayres"],
+                                  "editing": ["Pedro Fonseca"]}),
+    ("(Tradotto da Alessia Pè, editing Francesca Piscioneri)",
+     {"translation": ["Alessia Pè"], "editing": ["Francesca Piscioneri"]}),
 ])
 def test_credit_lines_map_roles_to_people(line: str, credits: dict[str, list[str]]) -> None:
     assert parse_credit_line(line) == credits
@@ -253,6 +259,7 @@ def test_credit_lines_map_roles_to_people(line: str, credits: dict[str, list[str
     "(Reporting by; Editing by)",
     "Editing by hand is slow, the researchers said.",
     "Reportage exclusif dans les camps de réfugiés", "Bericht von der Front", "Información de la policía",
+    "Editing software is getting cheaper", "Texto de lei aprovado pelo Senado", "Reportagem de capa da revista",
 ])
 def test_prose_that_starts_like_a_credit_line_is_not_one(text: str) -> None:
     assert parse_credit_paragraph(text) == ({}, None)
