@@ -32,7 +32,9 @@ __all__ = [
 _UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎΑ-ΩΆΈ-ΊΌΎΏ"  # Latin, Cyrillic and Greek capitals
 _WORD = rf"[{_UP}][\w.'’\-]*"
 _PARTICLE = r"(?:de|da|do|del|dos|la|le|el|al|am|an|der|of|upon)"
-_PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?{_WORD}){{0,4}}"
+# German places' short forms: epd's "Frankfurt a.M.", "Mülheim a.d. Ruhr", "Freiburg i.Br.".
+_PLACE_ABBREVIATION = r"[aiov]\.\s?(?:d\.(?:\s?[A-ZÄÖÜ][a-zäöü]{0,2}\.)?|[A-ZÄÖÜ][a-zäöü]{0,2}\.)"
+_PLACE = rf"{_WORD}(?:[ /](?:{_PARTICLE} )?(?:{_WORD}|{_PLACE_ABBREVIATION})){{0,4}}"
 _DASH = r"(?:--|[-–—_])"  # AP's older copy writes "(AP) _" for the dash
 _AGENCY_TEXT = r"[^\W\d_][\w .&'\-]{0,38}"
 # The date a dateline carries after its place, in the languages wire copy arrives in: Reuters' "Jan 5",
@@ -51,6 +53,22 @@ _MONTH_NAMES = {
     "ru": "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
     "uk": "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня",
 }
+
+
+# A weekday in a dateline's qualifier goes, as a date does: EFE's "Madrid, lunes (EFE)", MTI's "Budapest,
+# 2026. december 1., kedd (MTI)".
+_WEEKDAY_NAMES = (
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche "
+    "lunes martes miércoles jueves viernes sábado domingo "
+    "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira "
+    "lunedì martedì mercoledì giovedì venerdì sabato domenica "
+    "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag "
+    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag "
+    "hétfő kedd szerda csütörtök péntek szombat vasárnap "
+    "понедельник вторник среда четверг пятница суббота воскресенье"
+)
+_WEEKDAYS = frozenset(_WEEKDAY_NAMES.split())
 
 
 def _prefixes_pattern(words: Iterable[str], shortest: int) -> str:
@@ -437,7 +455,8 @@ def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:
         return None
     parts = [q.strip() for q in (qualifier or "").split(",")]
     # A part with a digit is a date or a time in any language: "1st December", "2026. december 1."
-    kept = [q for q in parts if q and not _DATE.fullmatch(q) and not any(c.isdigit() for c in q)]
+    kept = [q for q in parts if q and not _DATE.fullmatch(q) and not any(c.isdigit() for c in q)
+            and q.casefold() not in _WEEKDAYS]
     return ", ".join([place.strip(), *kept])
 
 

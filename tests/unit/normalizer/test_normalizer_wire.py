@@ -63,6 +63,12 @@ from tests.helpers import corpus_items
     ("(Reuters) - Oil prices fell, Jan 5 - a note", None, "Reuters"),  # no place: the story's first words
     ("REUTERS - The company said", None, "REUTERS"),  # an agency, not a place
     ("Budapest (MTI) - A kormány", "Budapest", "MTI"),  # a place in lower case needs an agency known
+    # a weekday is no part of the place; German places' short forms are
+    ("Budapest, 2026. december 1., kedd (MTI) - A kormány", "Budapest", "MTI"),
+    ("MADRID, lunes (EFE) - El Gobierno", "MADRID", "EFE"), ("WASHINGTON, Monday (AP) - The", "WASHINGTON", "AP"),
+    ("Frankfurt a.M. (epd) - Die Kirche", "Frankfurt a.M.", "epd"),
+    ("Freiburg i.Br. (KNA) Der", "Freiburg i.Br.", "KNA"),
+    ("Mülheim a.d. Ruhr (dpa) - Die", "Mülheim a.d. Ruhr", "dpa"),
     ("Kyiv (Ukrinform) - The", "Kyiv", "Ukrinform"),
     # Dutch and Turkish dates; names too ambiguous elsewhere, known inside a dateline's brackets
     ("AMSTERDAM, 12 maart (ANP) - Het kabinet", "AMSTERDAM", "ANP"),
