@@ -156,6 +156,9 @@ _PREFIX = re.compile(
     r"ROUNDUP|WDH|KORREKTUR|ANALYSE|KOMMENTAR|PRESSESTIMMEN?|RECASTS?|BULLETIN)"
     r"(?:\s*(?P<number>\d{1,3}))?(?:\s?-\s?|\s?:\s+|/)(?=\S)",
 )
+# dpa-AFX chains a label saying where the news is from after its prefixes: "ROUNDUP/Umfrage:",
+# "WDH/ROUNDUP/Kreise:". Only these: "ROUNDUP/Merz: …" opens a quote with its speaker.
+_CHAINED_LABEL = re.compile(r"(?P<label>Umfrage|Kreise|Bericht|Presse|Insider|Medien|Studie):\s+(?=\S)")
 # A numbered prefix is the story's n-th update, so its (n+1)-th version.
 NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
 # Prefixes that announce a new version of a story already sent: an update, a repeat, a correction. The
@@ -477,6 +480,9 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
         if match.group("word") in NUMBERED_VERSIONS and number:
             version = max(version or 0, int(number) + 1)
         position = match.end()
+    if position and title[position - 1] == "/" and (label := _CHAINED_LABEL.match(title, position)):
+        prefixes.append(label.group("label"))
+        position = label.end()
     if slugline and (topic := _slug_topic(title, position, _slug_topics(slugline))):
         prefixes.append(topic.group("topic"))
         position = topic.end()

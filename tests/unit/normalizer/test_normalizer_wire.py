@@ -478,6 +478,9 @@ def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -
     ("ROUNDUP 2: Merz will Reform", ("Merz will Reform", ["ROUNDUP 2"], 3)),
     ("WDH/ROUNDUP: Merz will Reform", ("Merz will Reform", ["WDH", "ROUNDUP"], None)),
     ("KORREKTUR: Merz will Reform", ("Merz will Reform", ["KORREKTUR"], None)),
+    ("ROUNDUP/Umfrage: Mehrheit für Reform", ("Mehrheit für Reform", ["ROUNDUP", "Umfrage"], None)),
+    ("WDH/ROUNDUP 2/Kreise: Siemens prüft Verkauf", ("Siemens prüft Verkauf", ["WDH", "ROUNDUP 2", "Kreise"], 3)),
+    ("ROUNDUP/Merz: Wir brauchen Reformen", ("Merz: Wir brauchen Reformen", ["ROUNDUP"], None)),  # a speaker
     ("ANALYSE: Warum die Zinsen steigen", ("Warum die Zinsen steigen", ["ANALYSE"], None)),
     ("UPDATE: Police name the driver", ("Police name the driver", ["UPDATE"], None)),
     ("US/China talks resume", ("US/China talks resume", [], None)),
