@@ -42,6 +42,13 @@ _WIRE_NAME = r"(?-i:[A-Z][\w.&'’-]*)|agencies|agency|news|wires?|and|&"
 _FIRST_ON = r"(?:the post|der beitrag|l[’']article|la entrada|l[’']articolo|o post|het bericht) .{1,300}? " \
     r"(?:appeared first on|erschien zuerst auf|est apparu en premier sur|(?:se publicó|apareció|aparece) " \
     r"primero en|proviene da|sembra essere il primo su|apareceu primeiro em|verscheen eerst op) .{1,200}"
+# What follows "Updated" or "Published" on a page's date line: a date or a time ("1 December 2026", "Dec. 1",
+# "10:30", "2 hours ago"), not a publisher's name or a year's figures ("Updated 2026 forecasts show …").
+_MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_TIME_WORDS = rf"{_MONTH_WORD}\s+\d|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_WORD}|\d{{1,2}}[:.]\d{{2}}|" \
+    r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:\d+|an?|one|two|few) (?:hours?|minutes?|mins?|days?|weeks?) ago|" \
+    r"yesterday|today|just now|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+\d"
+
 _SINGLE_RULES = [
     # feed-reader notes: "[If the formatting looks odd in your feed reader, visit the original article]"
     r"\[?if (?:the )?(?:formatting|this (?:post|article)|it) (?:looks?|is|appears?) (?:odd|off|broken|wrong|"
@@ -49,8 +56,9 @@ _SINGLE_RULES = [
     # "read more" tails and feed footers
     rf"{_READ_MORE}\b.{{0,200}}",
     _FIRST_ON,
-    r"this (?:article|story|post) (?:was |is )?(?:originally |first )?(?:published|appeared) "
-    r"(?:on|in|at|by)\b"
+    # and The Conversation's "This article is republished from The Conversation under a Creative Commons license."
+    r"this (?:article|story|post) (?:was |is |has been )?(?:originally |first )?(?:re)?(?:published|appeared) "
+    r"(?:on|in|at|by|from)\b"
     r".{0,200}",
     r"related(?: (?:stories|articles|coverage|content|news|links))? ?:.{1,200}",
     # a related link inline: "See also: …", "Lesen Sie auch: …", "Lire aussi : …", Indian outlets' "Also Read | …"
@@ -60,6 +68,9 @@ _SINGLE_RULES = [
     r"watch\s*[:|]\s*.{1,150}",
     # the page's dates and producer, printed under the story: "First Published: Dec 01 2026 | 10:30 AM IST"
     r"(?:first published|last updated|published (?:by|on|at)|updated on|posted on)\s*:\s*.{1,80}",
+    # or unlabelled: "Updated 2 hours ago", "Published 1 December 2026" ("Published by Editions Empire, 2026"
+    # names a book's publisher, and stays)
+    rf"(?:(?:first|last) )?(?:updated|published|posted)(?: (?:on|at))?\s*(?:{_TIME_WORDS}).{{0,60}}",
     # a site's own sign-off: Mint's "Catch all the Business News, … on Live Mint. Download The Mint News App …"
     r"catch all the\b.{1,200}?\b(?:news|updates) (?:on|at)\b.{1,300}",
     # AP's pointer to its topic page under a story: "Follow AP's coverage of the war at https://apnews.com/hub/…"
@@ -102,10 +113,15 @@ _SINGLE_RULES = [
     r"click here to (?:subscribe|sign up|register|download|listen|watch|join|follow)\b.{0,120}",
     r"already (?:a |an )?(?:subscriber|member)\s*\?.{0,80}",
     # a newsletter's sign-off: Substack's "Thanks for reading X! Subscribe for free to receive new posts…"
-    r"thanks (?:so much )?for reading\b.{0,250}",
+    r"(?:thanks|thank you) (?:so much )?for reading\b.{0,250}",
     r".{1,100} is a reader-supported publication\b.{0,250}",
     r"(?:like|enjoy(?:ed)?|love[d]?) (?:this|the) (?:article|story|post)\s*\?.{0,150}",
     r"listen to this (?:article|story)\b.{0,40}",
+    # an <audio> or <video> player's fallback text, where a page printed it as a paragraph
+    r"your browser does not support\b.{0,120}",
+    # tip lines: "Send us a tip.", "Have a news tip? Email us at …"
+    r"(?:send us (?:a|your) (?:news )?tips?\b|(?:have|got) a (?:news |story )?tip\s*\?).{0,150}",
+    r"subscribe (?:now |today )?(?:for|to get) (?:unlimited|full|complete|digital) access\b.{0,100}",
     r"loading\s*(?:\.\.\.|…)?",
     # the page's own notes, copied into the text with it
     r"please enable javascript\b.{0,150}|javascript is (?:disabled|required|not enabled)\b.{0,150}",
@@ -121,7 +137,8 @@ _SINGLE_RULES = [
     rf"(?:,?\s+(?:{_WIRE_NAME}))*\s*\)?|\(?\s*with\s+(?:{_WIRE_NAME})(?:\s+(?:{_WIRE_NAME}))*\s+inputs\s*\)?",
     # ad markers
     r"advertisement|advertising|sponsored(?: content)?|ad|scroll to continue(?: with content)?|"
-    r"(?:story|article) continues(?: (?:below|after)\b.{0,40})?|anzeige|werbung|gesponsert|publicité|sponsorisé|"
+    r"(?:story|article|content) continues(?: (?:below|after)\b.{0,40})?|anzeige|werbung|gesponsert|publicité|"
+    r"sponsorisé|"
     r"publicidad|patrocinado|pubblicità|sponsorizzato|publicidade|advertentie|gesponsord",
     # support prompts
     r"(?:support (?:our|independent|local) journalism|become a (?:member|subscriber|supporter)|"
@@ -132,6 +149,8 @@ _SINGLE_RULES = [
     # picture credits: "Image credits: top Google; second Brian Shih", "Photo courtesy of …" ("Photos by
     # amateurs flooded social media" is news, so "by" alone is not enough)
     r"(?:image|photo|picture|photograph)s?\s+(?:credits?:?|courtesy(?:\s+of)?)\s.{1,120}",
+    # and a picture's credit alone: "Photo: Reuters", "Foto: NTB / Scanpix", "(Photo by A/AFP via Getty Images)"
+    r"\(?(?:image|photo|picture|foto)\s*:\s*[^!?]{1,80}\)?|\((?:image|photo|picture|foto)s? by [^()]{1,100}\)",
     # link furniture with no story text: Reddit's footer, permalinks, a lone glyph linking to the post
     r"submitted by\s*(?:/?u/)?[\w\-]+(?:\s*to\s*/?(?:r/)?[\w\-]+)?|\[link\]\s*\[(?:\d+\s+)?comments?\]",
     r"(?:[∞¶#★]\s*)?permalink",
@@ -202,6 +221,11 @@ _SINGLE_PHRASES = [
     # Reuters' newsletter promotion: "… with our Morning Bid U.S. newsletter. Sign up here."
     r"\bnewsletters?\b[^.!?]{0,80}[.!?]\s*sign up here\b",
 ]
+# A news picture's caption, which pages print as a paragraph of the story: it ends with the wire's credit,
+# AP's "(AP Photo/Jane Doe)", Reuters' "REUTERS/Jane Doe/File Photo". Case-sensitive, as the wires write it.
+_PICTURE_CAPTION = r"\(AP Photo(?:/[^()]{1,80})?\)\s*$|" \
+    r"\bREUTERS/[A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,3}" \
+    r"(?:/(?:File(?: Photo)?|Pool|Handout|Illustration)(?: Photo)?)*\.?\s*$"
 #: What marks a footer the rules remove as saying where the story came from, so that the agency it names
 #: can still be the story's: a copyright line, an outlet's "(With inputs from PTI)", dpa's "dpa:231201-…".
 CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
@@ -248,6 +272,7 @@ _PHRASES = [
     # the wires' notes, in one family: each family costs every short paragraph its hint test
     ("single", ("feed", "not been edited", "solely responsible", "sign up here"),
      re.compile("|".join(_SINGLE_PHRASES[3:6]), _FLAGS)),
+    ("single", ("ap photo", "reuters/"), re.compile(_PICTURE_CAPTION)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"

@@ -92,6 +92,15 @@ SEED_NOTICE = [
     "This version corrects the spelling of the minister's name.",
     "Editor's note: This article was updated on Nov. 28, 2017, with a report that Face ID was fooled.",
     "dpa-infocom, dpa:231201-99-123456/3", "© dpa-infocom, dpa:231201-99-123456/3",
+    "This article is republished from The Conversation under a Creative Commons license. Read the original article.",
+    "Updated 2 hours ago", "Published 1 December 2026", "Posted Dec. 1, 2026 at 10:30 a.m.", "Updated 10:30 GMT",
+    "Your browser does not support the audio element.", "Send us a tip.", "Have a news tip? Email tips@ledger.example.",
+    "Subscribe now for unlimited access.", "Thank you for reading. Please consider supporting our journalism.",
+    "Content continues below",
+    # a picture's credit, or its caption ending in the wire's credit
+    "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
+    "Lawmakers attend a session of parliament in Baghdad, Iraq, January 1, 2024. REUTERS/Thaier Al-Sudani/File Photo",
+    "Soldiers stand guard in Baghdad on Monday. (AP Photo/Hadi Mizban)",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -132,6 +141,9 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Write to jane@example.com for details.", "Email: media@example.org",  # a press release's contact
     "This is a developing country with a young population.", "Check back in a week, the doctor said.",
     "This version of the export script also better handles notes with embedded links.",
+    "Published by Editions Empire, 2026", "Updated 2026 forecasts show slower growth, the IMF said.",
+    "Posted 3 wins in a row, the team said.", "Your browser history is stored for 30 days, the company said.",
+    "Reuters/Ipsos polling showed the race tightening.", "A photo: the minister at the border on Monday!",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
