@@ -53,6 +53,16 @@ _CONTRIBUTED = re.compile(
     r"journalists?|correspondents?|photographers?|video ?journalists?|researchers?) (?P<names>.+?))?,? "
     r"contributed(?: to this (?:report|story|article))?(?: from [^.]+)?\.?",
 )
+# Other outlets' contributor lines: the NYT's "A and B contributed reporting from London.", "CNN’s A
+# contributed to this report.", "Staff writer A in Paris contributed to this report."; USA Today's
+# "Contributing: A, USA TODAY; The Associated Press" (the outlet's own name in capitals is no person).
+_NAMED_CONTRIBUTORS = re.compile(
+    r"(?:(?P<outlet>[A-Z][\w&.\-]*(?: [A-Z][\w&.\-]*){0,3})[’']s? |(?i:staff )?(?i:writers?|reporters?|"
+    r"correspondents?) )?(?P<names>[^.;:()]{3,200}?) contributed (?:additional )?(?:reporting|research|to this "
+    r"(?:report|story|article))(?: from [^.]+)?\.?",
+)
+_CONTRIBUTING_LIST = re.compile(r"contributing\s*:\s*(?P<parts>[^()]{2,300}?)\.?", re.IGNORECASE)
+_CONTRIBUTING_SPLIT = re.compile(r"\s*(?:[,;]|\band\b)\s*")
 # Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp". Only AFP's mark for its bureau
 # ("bur-", "burs-") names the agency: EFE, ANSA and others sign with bare initials too.
 _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
@@ -123,13 +133,29 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
     if _CREDIT_START.match(text):
         credits = parse_credit_line(text)
         return (credits, None) if credits else ({}, None)
-    match = _CONTRIBUTED.fullmatch(text) if "contributed" in text else None
-    if match:
-        names = split_names(match.group("names") or "")
-        return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
+    if "ontribut" in text and (contributors := _contributors(text)):
+        return contributors
     if bloomberg := _bloomberg_credits(text):
         return bloomberg, "Bloomberg"
     return _sign_off(text) if len(text) < 60 else ({}, None)
+
+
+def _contributors(text: str) -> tuple[dict[str, list[str]], str | None] | None:
+    """A line naming who else worked on the story: "Associated Press writer A contributed to this report.",
+    "A contributed reporting from London.", "CNN’s A contributed …", "Contributing: A, USA TODAY; The
+    Associated Press"."""
+    if match := _CONTRIBUTED.fullmatch(text):
+        names = split_names(match.group("names") or "")
+        return ({"contributing": names} if names else {}), canonical_agency(match.group("agency"))
+    if (match := _NAMED_CONTRIBUTORS.fullmatch(text)) and (names := split_names(match.group("names"))):
+        return {"contributing": names}, canonical_agency(match.group("outlet") or "")
+    if match := _CONTRIBUTING_LIST.fullmatch(text):
+        parts = [part for part in _CONTRIBUTING_SPLIT.split(match.group("parts")) if part]
+        agencies = [agency for part in parts if (agency := canonical_agency(part))]
+        names = [part for part in parts if not part.isupper() and not canonical_agency(part) and _NAME.fullmatch(part)]
+        if names or agencies:
+            return ({"contributing": names} if names else {}), next(iter(agencies), None)
+    return None
 
 
 def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:

@@ -279,6 +279,24 @@ def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
     assert parse_credit_paragraph("burs-dk/sn") == ({}, "AFP")
 
 
+@pytest.mark.parametrize(("text", "credits", "agency"), [
+    ("Jane Doe and John Roe contributed reporting from London.", {"contributing": ["Jane Doe", "John Roe"]}, None),
+    ("Kitty Bennett contributed research.", {"contributing": ["Kitty Bennett"]}, None),
+    ("CNN’s Jane Doe contributed to this report.", {"contributing": ["Jane Doe"]}, None),
+    ("Staff writer Jane Doe in Paris contributed to this report.", {"contributing": ["Jane Doe"]}, None),
+    ("Contributing: Jane Doe and John Roe, USA TODAY; The Associated Press",
+     {"contributing": ["Jane Doe", "John Roe"]}, "AP"),
+    ("Contributing: The Associated Press", {}, "AP"),
+    # prose
+    ("The company contributed to this report.", {}, None),
+    ("Many residents contributed reporting to the inquiry.", {}, None),
+    ("Contributing factors included the weather.", {}, None), ("Contributing: rising costs", {}, None),
+])
+def test_other_outlets_contributor_lines_are_credits(text: str, credits: dict[str, list[str]],
+                                                     agency: str | None) -> None:
+    assert parse_credit_paragraph(text) == (credits, agency)
+
+
 @pytest.mark.parametrize(("initials", "agency"), [("bur-sah/rl", "AFP"), ("gr/bp", None), ("ia/jj", None)])
 def test_desk_initials_under_the_copy_go_and_name_afp_only_by_its_bureau_mark(initials: str,
                                                                                agency: str | None) -> None:
