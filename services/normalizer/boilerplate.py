@@ -220,6 +220,10 @@ _SINGLE_PHRASES = [
     r"\bap is solely responsible for all content\b",
     # Reuters' newsletter promotion: "… with our Morning Bid U.S. newsletter. Sign up here."
     r"\bnewsletters?\b[^.!?]{0,80}[.!?]\s*sign up here\b",
+    # a column's disclaimer: Reuters Breakingviews' "(The author is a Reuters Breakingviews columnist. The
+    # opinions expressed are her own.)", "The views expressed are the author's own."
+    r"\bthe (?:opinions|views) expressed (?:here |in this (?:article|column|commentary|piece) )?are "
+    r"(?:his|her|their|my|the author['’]s|(?:solely )?(?:those )?of the (?:author|writer)s?)\b",
 ]
 # A news picture's caption, which pages print as a paragraph of the story: it ends with the wire's credit,
 # AP's "(AP Photo/Jane Doe)", Reuters' "REUTERS/Jane Doe/File Photo". Case-sensitive, as the wires write it.
@@ -273,6 +277,7 @@ _PHRASES = [
     ("single", ("feed", "not been edited", "solely responsible", "sign up here"),
      re.compile("|".join(_SINGLE_PHRASES[3:6]), _FLAGS)),
     ("single", ("ap photo", "reuters/"), re.compile(_PICTURE_CAPTION)),
+    ("single", ("expressed",), re.compile(_SINGLE_PHRASES[6], _FLAGS)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"

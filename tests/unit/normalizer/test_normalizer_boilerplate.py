@@ -101,6 +101,8 @@ SEED_NOTICE = [
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
     "Lawmakers attend a session of parliament in Baghdad, Iraq, January 1, 2024. REUTERS/Thaier Al-Sudani/File Photo",
     "Soldiers stand guard in Baghdad on Monday. (AP Photo/Hadi Mizban)",
+    "(The author is a Reuters Breakingviews columnist. The opinions expressed are her own.)",
+    "The views expressed in this article are those of the author.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -141,6 +143,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Write to jane@example.com for details.", "Email: media@example.org",  # a press release's contact
     "This is a developing country with a young population.", "Check back in a week, the doctor said.",
     "This version of the export script also better handles notes with embedded links.",
+    "The views expressed at the meeting were mixed, officials said.",
     "Published by Editions Empire, 2026", "Updated 2026 forecasts show slower growth, the IMF said.",
     "Posted 3 wins in a row, the team said.", "Your browser history is stored for 30 days, the company said.",
     "Reuters/Ipsos polling showed the race tightening.", "A photo: the minister at the border on Monday!",
