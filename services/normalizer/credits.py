@@ -84,10 +84,20 @@ _CJK_NAME_SEPARATOR = re.compile(r"\s*[、，,\s]\s*")
 _DESK_AGENCIES = re.compile(r"[a-z]{2,5}(?:/[a-z]{2,5})+\s*\((?P<agencies>[^()]{2,60})\)")
 _AGENCY_LIST = re.compile(r"[,/]")
 _DESK_CODES = {"rtr": "Reuters", "afp": "AFP", "ap": "AP", "kna": "KNA", "efe": "EFE", "ansa": "ANSA"}
-# An agency's sign-off under its copy: IANS' "--IANS", PTI's name and its desk's initials "PTI ABC DEF",
-# Lusa's journalists' and editors' initials either side of "//" ("ANC // SR").
-_SIGN_OFF = re.compile(r"(?:--|[-–—])\s*(?P<agency>[A-Z]{2,6})|(?P<pti>PTI)(?:\s+[A-Z]{2,5}){1,6}|"
-                       r"[A-Z]{2,4}(?:/[A-Z]{2,4})*\s*//\s*[A-Z]{2,4}(?:/[A-Z]{2,4})*")
+# An agency's sign-off under its copy: IANS' "--IANS", Kyodo's "==Kyodo", PTI's name and its desk's
+# initials "PTI ABC DEF", Lusa's journalists' and editors' initials either side of "//" ("ANC // SR"), EFE's
+# name and its desk's "EFE gr/bp", Xinhua's end mark "Enditem".
+_SIGN_OFF = re.compile(r"(?:--|==|[-–—])\s*(?P<agency>[A-Z]{2,6}|Kyodo)|(?P<pti>PTI)(?:\s+[A-Z]{2,5}){1,6}|"
+                       r"(?P<lusa>[A-Z]{2,4}(?:/[A-Z]{2,4})*\s*//\s*[A-Z]{2,4}(?:/[A-Z]{2,4})*)|"
+                       r"(?P<efe>EFE)\s+[a-z]{2,5}(?:/[a-z]{2,5})+|(?P<xinhua>Enditem)")
+_SIGNING_AGENCIES = {"pti": "PTI", "lusa": "Lusa", "efe": "EFE", "xinhua": "Xinhua"}
+# A line under the copy that is a mark and no text, naming nobody: Yonhap's end mark "(END)", or a source
+# line that credits agencies in general ("Source: Al Jazeera and news agencies"; "Source: Reuters" names one).
+_END_MARK = re.compile(r"\(END\)", re.IGNORECASE)
+_SOURCE_LINE = re.compile(r"(?:sources?|quellen?|fuentes?|fontes?)\s*:\s*(?P<parts>[^()]{2,80}?)\.?", re.IGNORECASE)
+_SOURCE_PARTS = re.compile(r"\s*(?:[,;/&+]|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*")
+_AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires)|agenturen|agences|agencias",
+                                  re.IGNORECASE)
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
@@ -123,9 +133,21 @@ _INITIALLED_LIST = re.compile(rf"{_INITIALLED}(?:,\s+{_INITIALLED})+")
 _INITIALLED_NAME = re.compile(_INITIALLED)
 
 
-def is_desk_initials(text: str) -> bool:
+def _is_desk_initials(text: str) -> bool:
     """A paragraph that is only the desk's initials signing the copy ("gr/bp"): no text, and no names."""
     return len(text) < 24 and _DESK_SIGNATURE.fullmatch(text) is not None
+
+
+def is_unsigned_mark(text: str) -> bool:
+    """A line under the copy that is no text and names neither people nor an agency: desk initials ("gr/bp"),
+    an end mark ("(END)"), a source line crediting agencies in general."""
+    if len(text) >= 60:
+        return False
+    if _is_desk_initials(text) or _END_MARK.fullmatch(text):
+        return True
+    source = _SOURCE_LINE.fullmatch(text)
+    return source is not None and any(_AGENCIES_IN_GENERAL.fullmatch(part)
+                                      for part in _SOURCE_PARTS.split(source["parts"]))
 
 
 def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:
@@ -160,8 +182,8 @@ def _contributors(text: str) -> tuple[dict[str, list[str]], str | None] | None:
 
 def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
     """A short line under the copy: AFP's desk initials "bur-sah/rl", Deutsche Welle's "sri/rc (AFP, AP)",
-    IANS' "--IANS", PTI's "PTI ABC DEF", Lusa's "ANC // SR", a Chinese site's "责任编辑：王五"."""
-    if is_desk_initials(text):
+    IANS' "--IANS", PTI's "PTI ABC DEF", Lusa's "ANC // SR", a Chinese site's "责任编辑：王五", "Source: Reuters"."""
+    if _is_desk_initials(text):
         return {}, "AFP" if _AFP_BUREAU_MARK.match(text) else None
     if desk := _DESK_AGENCIES.fullmatch(text):
         codes = _AGENCY_LIST.split(desk["agencies"])
@@ -169,11 +191,18 @@ def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
         return ({}, agencies[0]) if all(agencies) else ({}, None)
     if editors := _CJK_EDITORS.fullmatch(text):
         return {"editing": cjk_names(editors["names"])}, None
+    return {}, _signing_agency(text)
+
+
+def _signing_agency(text: str) -> str | None:
+    """The agency an agency's sign-off or a source line names: "--IANS", "Enditem", "Source: Reuters"."""
     if sign_off := _SIGN_OFF.fullmatch(text):
-        if sign_off["agency"]:
-            return {}, canonical_agency(sign_off["agency"])
-        return {}, "PTI" if sign_off["pti"] else "Lusa"
-    return {}, None
+        named = sign_off["agency"]
+        return canonical_agency(named) if named else _SIGNING_AGENCIES[str(sign_off.lastgroup)]
+    if source := _SOURCE_LINE.fullmatch(text):
+        parts = _SOURCE_PARTS.split(source["parts"])
+        return next((agency for part in parts if (agency := canonical_agency(part))), None)
+    return None
 
 
 def cjk_names(text: str) -> list[str]:

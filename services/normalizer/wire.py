@@ -15,7 +15,7 @@ from services.normalizer.credits import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
     cjk_names,
-    is_desk_initials,
+    is_unsigned_mark,
     parse_byline,
     parse_byline_paragraph,
     parse_credit_line,
@@ -287,7 +287,7 @@ def _credits(paragraphs: Sequence[str], kept: list[int], found: WireText) -> Non
         if len(text) > 400 or index in found.drop:
             continue
         credits, agency = parse_credit_paragraph(text)
-        if credits or agency or is_desk_initials(text):
+        if credits or agency or is_unsigned_mark(text):
             _merge(found, credits, agency)
             found.drop.add(index)
     for index in kept[-3:]:

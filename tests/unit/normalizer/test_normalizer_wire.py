@@ -297,7 +297,11 @@ def test_other_outlets_contributor_lines_are_credits(text: str, credits: dict[st
     assert parse_credit_paragraph(text) == (credits, agency)
 
 
-@pytest.mark.parametrize(("initials", "agency"), [("bur-sah/rl", "AFP"), ("gr/bp", None), ("ia/jj", None)])
+@pytest.mark.parametrize(("initials", "agency"), [
+    ("bur-sah/rl", "AFP"), ("gr/bp", None), ("ia/jj", None),
+    # other marks under the copy that name nobody: Yonhap's end mark, a source line for agencies in general
+    ("(END)", None), ("Source: Al Jazeera and news agencies", None), ("Quelle: Agenturen", None),
+])
 def test_desk_initials_under_the_copy_go_and_name_afp_only_by_its_bureau_mark(initials: str,
                                                                                agency: str | None) -> None:
     # EFE, ANSA and others sign with bare initials too: "gr/bp" says nothing about who wrote the story.
@@ -306,10 +310,17 @@ def test_desk_initials_under_the_copy_go_and_name_afp_only_by_its_bureau_mark(in
     assert found.agency == agency
 
 
+@pytest.mark.parametrize("line", ["Source: World Bank", "Sources: officials", "(END OF STORY) the film's title"])
+def test_source_lines_naming_no_agency_stay(line: str) -> None:
+    assert extract(["Madrid officials met on Monday.", "They agreed.", line]).drop == set()
+
+
 @pytest.mark.parametrize(("text", "agency"), [
     ("--IANS", "IANS"), ("— AP", "AP"), ("PTI ABC DEF", "PTI"), ("PTI SKU RT RT", "PTI"),
     ("sri/rc (AFP, AP, Reuters)", "AFP"), ("kle/wa (dpa, afp, rtr)", "dpa"),  # Deutsche Welle's editors and sources
     ("ANC // SR", "Lusa"), ("JYE/ACL // JMR", "Lusa"),
+    ("==Kyodo", "Kyodo"), ("Enditem", "Xinhua"), ("EFE gr/bp", "EFE"), ("Source: Reuters", "Reuters"),
+    ("Sources: Al Jazeera, AFP", "AFP"),
     ("-- NATO", None), ("PTI", None), ("PTI said on Monday", None), ("he/she (they)", None),
 ])
 def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | None) -> None:
