@@ -101,15 +101,27 @@ _AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires)|ag
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
-_BYLINE = re.compile(rf"(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})(?P<rest>[^!?]{{2,150}}?)\.?")
-_BY_WORD = re.compile(rf"^(?:[Bb][Yy]:?\s+|{_FOREIGN_BY})")
+_BY = rf"(?:(?:Story|Words|Text) by\s+|[Bb][Yy]:?\s+|{_FOREIGN_BY})"
+_BYLINE = re.compile(rf"{_BY}(?P<rest>[^!?]{{2,150}}?)\.?")
+_BY_WORD = re.compile(rf"^{_BY}")
+# A lead line naming the reporter and the agency without "By": "Jane Doe | Reuters", "Jane Doe, Bloomberg
+# News", "Jane Doe for AFP". Only with an agency wirefeed knows: "Jane Doe, Washington" is a place; and not
+# before a colon: a link blog's "Mark Gurman, Bloomberg:" introduces the quote that follows.
+MAX_NAMES_AND_AGENCY_CHARS, MAX_LABEL_CHARS = 125, 40
+_NAMES_AND_AGENCY = re.compile(r"[|,/•·]| [-–—] | for ")
+# What may follow the names in a "By" line besides an agency: an outlet ("CNN", "Washington Post") or the
+# page's date ("By Jane Doe | Dec 1, 2026", "By Jane Doe • Published 10:30 GMT").
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_DATE_AFTER_BYLINE = re.compile(r"\d{1,2}:\d{2}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
+                                r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|\b\d{4}\b|"
+                                r"\b(?:published|updated|ago)\b", re.IGNORECASE)
 # A part of an author list that names an outlet, not a person ("Jane Doe, Washington Post").
 _ORGANISATION = re.compile(r"^the\s|\b(?:staff|news|post|times|press|media|network|online|university|college|"
                            r"institute|database|magazine|journal|daily|herald|tribune|gazette|radio|television|"
                            r"inc|ltd|llc|corp|company|group|team|blog|agency|service|images|pictures)\b", re.IGNORECASE)
 _JOB_TITLE = re.compile(r"correspondent|writer|reporter|editor|staff|bureau|contributor|columnist|journalist",
                         re.IGNORECASE)
-_BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/)\s*")
+_BYLINE_SEPARATOR = re.compile(r"\s*(?:,|\||\s[-–—]\s|/|•|·)\s*")
 _FIELD_SEPARATOR = re.compile(r"\s*(?:[,;|/]|\s[-–—]\s)\s*")
 # An author field's part that says whom the author wrote for ("Jane Doe, for The Guardian").
 _FOR_OUTLET = re.compile(r"(?:for|special to|exclusive to|courtesy of|via)\s", re.IGNORECASE)
@@ -286,9 +298,29 @@ def _split_other_and(part: str) -> list[str]:
 
 
 def parse_byline_paragraph(text: str) -> tuple[list[str], str | None] | None:
-    """A "By ..." line: (people, agency); None when ``text`` is not a byline."""
-    match = _BYLINE.fullmatch(text.strip())
-    return parse_byline(match.group("rest")) if match else None
+    """A "By ..." line, or a reporter's name and a known agency: (people, agency); None when ``text`` is
+    not a byline."""
+    text = text.strip()
+    if match := _BYLINE.fullmatch(text):
+        return parse_byline(match.group("rest")) or _people_before_outlet(match.group("rest"))
+    parts = _NAMES_AND_AGENCY.split(text) if len(text) <= MAX_NAMES_AND_AGENCY_CHARS else ()
+    if len(parts) != 2 or len(parts[1]) > MAX_LABEL_CHARS or ":" in parts[1] \
+            or not (agency := canonical_agency(parts[1].strip().rstrip("."))):
+        return None
+    names = split_names(parts[0])
+    return (names, agency) if names and all(" " in name for name in names) else None
+
+
+def _people_before_outlet(text: str) -> tuple[list[str], str | None] | None:
+    """The people of a "By" line that go on with their outlet or the page's date: "Jane Doe, CNN", "Jane Doe
+    | Dec 1, 2026". (An author field's "Jane Doe, Washington Post" is left to :func:`listed_people`.)"""
+    names_part, rest = _split_byline(text)
+    if not rest or not (_ORGANISATION.search(rest) or _ACRONYM.fullmatch(rest) or _DATE_AFTER_BYLINE.search(rest)):
+        return None
+    names = split_names(names_part)
+    if names and all(" " in name and not _ORGANISATION.search(name) for name in names):
+        return names, None
+    return None
 
 
 def parse_byline(text: str) -> tuple[list[str], str | None] | None:

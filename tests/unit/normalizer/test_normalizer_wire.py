@@ -364,6 +364,15 @@ def test_a_chinese_sites_editors_are_credits(text: str, editors: list[str] | Non
     ("By Ann Lee, Staff Writer", (["Ann Lee"], None)),
     ("By Tuesday, the storm had weakened.", None),
     ("By late afternoon the crowd had gone.", None),
+    # an outlet or the page's date after the names; "Story by"
+    ("By Jane Doe, CNN", (["Jane Doe"], None)), ("By Jane Doe, Washington Post", (["Jane Doe"], None)),
+    ("By Jane Doe | Dec 1, 2026", (["Jane Doe"], None)), ("By Jane Doe • Published 10:30 GMT", (["Jane Doe"], None)),
+    ("Story by Jane Doe", (["Jane Doe"], None)), ("By The Sports Network, Inc.", None),
+    ("By Tuesday, 2026 had begun.", None),
+    # a reporter and a known agency without "By"; not before a quote, and not a place
+    ("Jane Doe | Reuters", (["Jane Doe"], "Reuters")), ("Jane Doe, Bloomberg News", (["Jane Doe"], "Bloomberg")),
+    ("Jane Doe for AFP", (["Jane Doe"], "AFP")), ("Jane Doe, The Associated Press", (["Jane Doe"], "AP")),
+    ("Mark Gurman, Bloomberg:", None), ("Jane Doe, Washington", None), ("Officials in Baghdad, Reuters", None),
 ])
 def test_byline_paragraphs(text: str, expected: tuple[list[str], str | None] | None) -> None:
     assert parse_byline_paragraph(text) == expected
