@@ -86,6 +86,18 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Notimex": (("notimex",), ()),
     "Agência Brasil": (("agência brasil", "agencia brasil"), ()),
     "Dow Jones": (("dow jones newswires",), ()),
+    # national agencies further east and south, by names no prose uses for anything else
+    "KCNA": (("korean central news agency",), ("KCNA",)),
+    "BelTA": (("belta", "belarusian telegraph agency"), ()),
+    "Kazinform": (("kazinform",), ()),
+    "AZERTAC": (("azertac",), ()),
+    "Armenpress": (("armenpress",), ()),
+    "Montsame": (("montsame",), ()),
+    "Pajhwok": (("pajhwok", "pajhwok afghan news"), ()),
+    "Télam": (("télam", "telam"), ()),
+    "SAnews": (("sanews",), ()),
+    "ISNA": (("iranian students' news agency", "iranian students news agency"), ("ISNA",)),
+    "Tasnim": (("tasnim", "tasnim news agency"), ()),
 }
 # Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
 # of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",
@@ -95,13 +107,20 @@ _IN_DATELINES = {
     "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
     "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP", "UNI": "UNI", "BSS": "BSS",
     "共同": "Kyodo", "時事": "Jiji",
+    # and the Arab, African and Asian agencies' codes, which are also words or other things' abbreviations:
+    # Jordan's "Amman (Petra) -", Iran's "(Mehr)" and "(Fars)", Iraq's "(INA)", Lebanon's "(NNA)", Oman's
+    # "(ONA)", Bahrain's "(BNA)", Morocco's "(MAP)", Tunisia's "(TAP)", Algeria's "(APS)", Ethiopia's "(ENA)",
+    # Nigeria's "(NAN)", Bangladesh's "(UNB)", Nepal's "(RSS)", Uzbekistan's "(UzA)"
+    "Petra": "Petra", "Mehr": "Mehr", "Fars": "Fars", "UzA": "UzA", "INA": "INA", "NNA": "NNA", "ONA": "ONA",
+    "BNA": "BNA", "MAP": "MAP", "TAP": "TAP", "APS": "APS", "ENA": "ENA", "NAN": "NAN", "UNB": "UNB", "RSS": "RSS",
     # Arabic agencies' short names, which are also words or places: WAM's "وام", QNA's "قنا" (Qena), SANA's
     # "سانا", KUNA's "كونا", SPA's "واس", Anadolu's "الأناضول" (Anatolia)
     "وام": "WAM", "قنا": "QNA", "سانا": "SANA", "كونا": "KUNA", "واس": "SPA", "الأناضول": "Anadolu",
 }
 #: Dateline codes that are also common abbreviations in prose ("Alcoholics Anonymous (AA) - a fellowship"):
 #: a dateline with one of these needs its place in capitals or a date.
-PROSE_ABBREVIATIONS = frozenset({"AA", "APP", "UNI", "BSS"})
+PROSE_ABBREVIATIONS = frozenset({"AA", "APP", "UNI", "BSS", "INA", "NNA", "ONA", "BNA", "MAP", "TAP", "APS", "ENA",
+                                 "NAN", "UNB", "RSS"})
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}
 # Words around an agency's name in author fields: "By Reuters", "Reuters Staff", "AP Newsroom".

@@ -69,6 +69,12 @@ from tests.helpers import corpus_items
     ("Frankfurt a.M. (epd) - Die Kirche", "Frankfurt a.M.", "epd"),
     ("Freiburg i.Br. (KNA) Der", "Freiburg i.Br.", "KNA"),
     ("Mülheim a.d. Ruhr (dpa) - Die", "Mülheim a.d. Ruhr", "dpa"),
+    # national agencies; codes that are also abbreviations need a date or a place in capitals
+    ("Pyongyang, December 1 (KCNA) -- The", "Pyongyang", "KCNA"), ("Minsk, 1 December (BelTA) - The", "Minsk", "BelTA"),
+    ("Kabul (Pajhwok): Afghan", "Kabul", "Pajhwok"), ("Amman (Petra) - Jordan", "Amman", "Petra"),
+    ("Rabat, Dec 1 (MAP) - Morocco", "Rabat", "MAP"), ("TUNIS (TAP) - Tunisia", "TUNIS", "TAP"),
+    ("Trans Adriatic Pipeline (TAP) - the group said", None, None),
+    ("Really Simple Syndication (RSS) - a format", None, None),
     ("Kyiv (Ukrinform) - The", "Kyiv", "Ukrinform"),
     # Dutch and Turkish dates; names too ambiguous elsewhere, known inside a dateline's brackets
     ("AMSTERDAM, 12 maart (ANP) - Het kabinet", "AMSTERDAM", "ANP"),
