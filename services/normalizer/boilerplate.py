@@ -32,7 +32,7 @@ _SHARE_WORDS = r"(?:share|tweet|email|e-mail|print|facebook|twitter|x|linkedin|w
 # "Read more" in the other languages, as a paragraph of its own or glued to the end of one.
 _READ_MORE_ABROAD = r"weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo|continua a leggere|leggi tutto|" \
     r"leia mais|continuar lendo|lees verder|lees meer"
-_READ_MORE = r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article)|the rest)|continue reading|" \
+_READ_MORE = r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article|post)|the rest)|continue reading|" \
     rf"keep reading|click here to read|{_READ_MORE_ABROAD}|(?:continuer|poursuivre) la lecture|" \
     r"continuar leyendo|continuare a leggere)"
 # A wire's or agencies' name in an outlet's note that its story came from them ("PTI", "Reuters, AFP",
@@ -234,7 +234,7 @@ _PICTURE_CAPTION = r"\(AP Photo(?:/[^()]{1,80})?\)\s*$|" \
 #: can still be the story's: a copyright line, an outlet's "(With inputs from PTI)", dpa's "dpa:231201-…".
 CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
 _SHORT_TAIL = (
-    r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article)|"
+    r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article|post)|"
     rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|"
     r"\[\s*(?:…|\.\.\.|read more|continue reading)\s*\]|[（(]\s*完\s*[）)])"
 )

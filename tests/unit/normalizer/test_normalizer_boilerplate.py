@@ -96,7 +96,7 @@ SEED_NOTICE = [
     "Updated 2 hours ago", "Published 1 December 2026", "Posted Dec. 1, 2026 at 10:30 a.m.", "Updated 10:30 GMT",
     "Your browser does not support the audio element.", "Send us a tip.", "Have a news tip? Email tips@ledger.example.",
     "Subscribe now for unlimited access.", "Thank you for reading. Please consider supporting our journalism.",
-    "Content continues below",
+    "Content continues below", "Read the full post",
     # a picture's credit, or its caption ending in the wire's credit
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
     "Lawmakers attend a session of parliament in Baghdad, Iraq, January 1, 2024. REUTERS/Thaier Al-Sudani/File Photo",
