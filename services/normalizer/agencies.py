@@ -116,6 +116,9 @@ _IN_DATELINES = {
     # Arabic agencies' short names, which are also words or places: WAM's "وام", QNA's "قنا" (Qena), SANA's
     # "سانا", KUNA's "كونا", SPA's "واس", Anadolu's "الأناضول" (Anatolia)
     "وام": "WAM", "قنا": "QNA", "سانا": "SANA", "كونا": "KUNA", "واس": "SPA", "الأناضول": "Anadolu",
+    # and Iran's in Persian: IRNA's "ایرنا", ISNA's "ایسنا", ILNA's "ایلنا", Mehr's "مهر" ("seal"), Tasnim's
+    # "تسنیم", Fars' "فارس" (the province)
+    "ایرنا": "IRNA", "ایسنا": "ISNA", "ایلنا": "ILNA", "مهر": "Mehr", "تسنیم": "Tasnim", "فارس": "Fars",
 }
 #: Dateline codes that are also common abbreviations in prose ("Alcoholics Anonymous (AA) - a fellowship"):
 #: a dateline with one of these needs its place in capitals or a date.

@@ -129,6 +129,13 @@ _UNCASED_DATELINE = re.compile(
     rf"(?P<place>[{_UNCASED}]+(?: [{_UNCASED}]+){{0,3}})(?:\s*[،,]\s*(?P<qual>[^()\n]{{1,40}}?))?\s*"
     rf"\((?P<agency>[^()\n]{{2,30}})\)\s*{_DASH}+\s*",
 )
+# Iran's agencies: IRNA's "تهران- ایرنا- …", and the credit every Persian outlet opens with, "به گزارش ایرنا، …",
+# "به گزارش خبرنگار سیاسی ایرنا، …", "به گزارش خبرگزاری مهر از تهران، …" ("as IRNA reports"). Known agencies only.
+_PERSIAN_DATELINE = re.compile(
+    rf"(?P<place>[{_UNCASED}]+(?: [{_UNCASED}]+){{0,2}})\s*[-–]\s*(?P<agency>[{_UNCASED}]+)\s*[-–]\s*"
+    rf"|به گزارش (?:[^،\n]{{1,40}}? )?(?P<credited>[{_UNCASED}]+)"
+    rf"(?: از (?P<from>[{_UNCASED}]+(?: [{_UNCASED}]+)?))?\s*،\s*"
+)
 # A date, then the agency's name without brackets, after a place in any case: Interfax's "Москва. 1 декабря.
 # INTERFAX.RU - …" (AAP's "SYDNEY, Nov 26 AFP -" in capitals is a bare dateline's).
 _DATED_AGENCY_WORD = re.compile(
@@ -356,6 +363,10 @@ def _script_dateline(text: str) -> _Found | None:
     if (uncased := _UNCASED_DATELINE.match(text)) and dateline_agency(uncased.group("agency")):
         place = _with_qualifier(uncased.group("place"), uncased.group("qual"))
         return _Found(place, uncased.group("agency").strip(), uncased.end())
+    if persian := _PERSIAN_DATELINE.match(text):
+        agency = persian.group("agency") or persian.group("credited")
+        if dateline_agency(agency):
+            return _Found(persian.group("place") or persian.group("from"), agency, persian.end())
     return None
 
 

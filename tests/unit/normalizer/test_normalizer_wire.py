@@ -179,15 +179,20 @@ def test_chinese_japanese_and_korean_wire_datelines(
     ("بيروت (أ ف ب) - أعلن الجيش", "بيروت", "أ ف ب"),  # AFP Arabic
     ("الكويت، 1 ديسمبر (كونا) -- قال وزير", "الكويت", "كونا"),
     ("قالت الحكومة (اليوم) - إن", None, None),  # Arabic has no capitals: only a known agency makes a dateline
+    # Persian: IRNA's dateline, and the credit Iran's outlets open with ("as IRNA's political reporter reports")
+    ("تهران- ایرنا- رئیس جمهوری گفت", "تهران", "ایرنا"),
+    ("به گزارش خبرنگار سیاسی ایرنا، رئیس جمهوری گفت", None, "ایرنا"),
+    ("به گزارش خبرگزاری مهر از تهران، وزیر گفت", "تهران", "مهر"),
+    ("به گزارش روزنامه کیهان، وزیر گفت", None, None), ("تهران- روزنامه- رئیس", None, None),
 ])
-def test_arabic_wire_datelines(text: str, place: str | None, agency: str | None) -> None:
+def test_arabic_and_persian_wire_datelines(text: str, place: str | None, agency: str | None) -> None:
     assert parse_dateline(text) == (place, agency)
 
 
 @pytest.mark.parametrize(("written", "agency"), [
     ("رويترز", "Reuters"), ("أ ف ب", "AFP"), ("كونا", "KUNA"), ("وام", "WAM"),
     ("新华社", "Xinhua"), ("中新网", "China News Service"), ("共同", "Kyodo"), ("時事", "Jiji"), ("연합뉴스", "Yonhap"),
-    ("뉴시스", "Newsis"),
+    ("뉴시스", "Newsis"), ("ایرنا", "IRNA"), ("مهر", "Mehr"),
 ])
 def test_agencies_in_datelines_in_other_scripts(written: str, agency: str) -> None:
     assert dateline_agency(written) == agency
