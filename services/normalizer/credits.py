@@ -167,7 +167,7 @@ def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]
     if _CREDIT_START.match(text):
         credits = parse_credit_line(text)
         return (credits, None) if credits else ({}, None)
-    if "ontribut" in text and (contributors := _contributors(text)):
+    if "ontribut" in text and (contributors := _contributors(text)):  # "contributed", "Contributing:"
         return contributors
     if bloomberg := _bloomberg_credits(text):
         return bloomberg, "Bloomberg"
