@@ -48,6 +48,14 @@ JUNK_CLASSES = frozenset({
     "jp-relatedposts", "related-posts", "yarpp-related", "newsletter-signup", "adsbygoogle", "advertisement",
     "ad-container", "ad-slot",
 })
+# What no reader sees: a hidden image (a video's poster, HuffPost's), and screen-reader hints such as
+# Reuters' ", opens new tab", by the classes the common CSS frameworks and WordPress hide such text with.
+# Hidden text otherwise stays: a page's collapsed section (DC Rainmaker's comparison tables) is content.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_CLASSES = frozenset({
+    "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "screen-reader-only",
+})
+_DROPPED_CLASSES = JUNK_CLASSES | _HIDDEN_CLASSES
 # Hosts that only serve tracking pixels and beacons (a suffix match: "x.doubleclick.net" counts).
 TRACKER_HOSTS = frozenset({
     "doubleclick.net", "google-analytics.com", "googletagmanager.com", "scorecardresearch.com",
@@ -252,10 +260,10 @@ def _strip_junk(root: _Element) -> None:
 def _is_junk(element: _Element) -> bool:
     if element.tag in DROP_TAGS:
         return True
-    if element.tag == "img" and _is_tracking_pixel(element):
+    if element.tag == "img" and (_is_tracking_pixel(element) or _HIDDEN_STYLE.search(element.get("style") or "")):
         return True
     classes = element.get("class")
-    return bool(classes) and not JUNK_CLASSES.isdisjoint(classes.split())
+    return bool(classes) and not _DROPPED_CLASSES.isdisjoint(classes.split())
 
 
 def _is_tracking_pixel(img: _Element) -> bool:

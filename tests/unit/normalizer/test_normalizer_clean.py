@@ -106,9 +106,16 @@ def test_a_base_element_in_the_body_changes_the_base_and_disappears() -> None:
     '<img src="https://b.scorecardresearch.com/p?c1=2">',
     '<img src="https://feeds.feedburner.com/~r/site/~4/abc">',
     '<img src="https://www.facebook.com/tr?id=1&ev=PageView">',
+    '<img src="https://ex.com/poster.jpg" style="display:none;">',  # a video's hidden poster (HuffPost)
 ])
 def test_tracking_pixels_are_removed(img: str) -> None:
     assert sanitize_html(f"<p>Text.{img}</p>") == "<p>Text.</p>"
+
+
+def test_screen_reader_hints_go_but_collapsed_sections_stay() -> None:
+    body = parse_body('<p>Officials said <a href="https://ex.com/s">in a statement<span class="sr-only">, opens new '
+                      'tab</span></a>.</p><div style="display: none"><p>Battery life | 7 days | 5 days</p></div>')
+    assert body.text() == "Officials said in a statement.\n\nBattery life | 7 days | 5 days"
 
 
 def test_real_images_stay() -> None:
