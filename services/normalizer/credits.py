@@ -68,11 +68,12 @@ _CONTRIBUTING_SPLIT = re.compile(r"\s*(?:[,;]|\band\b)\s*")
 _DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
 _AFP_BUREAU_MARK = re.compile(r"burs?-")
 # Bloomberg's copy ends with whom to write to: "To contact the reporter on this story: A in London at
-# a@bloomberg.net", "To contact the editors responsible for this story: B at b@bloomberg.net, C", and
+# a@bloomberg.net", "To contact the editors responsible for this story: B at b@bloomberg.net, C" (its
+# Opinion columns' "To contact the author of this story: …"), and
 # credits help: "--With assistance from D and E."
-_BLOOMBERG_CONTACT = re.compile(r"to contact the (?P<role>reporters?|editors?)(?: responsible)? (?:on|for|of) this "
-                                r"story\s*:\s*(?P<names>.{1,400})", re.IGNORECASE | re.DOTALL)
-_BLOOMBERG_ROLES = {"reporter": "reporting", "editor": "editing"}
+_BLOOMBERG_CONTACT = re.compile(r"to contact the (?P<role>reporters?|editors?|authors?|producers?)(?: responsible)? "
+                                r"(?:on|for|of) this story\s*:\s*(?P<names>.{1,400})", re.IGNORECASE | re.DOTALL)
+_BLOOMBERG_ROLES = {"reporter": "reporting", "editor": "editing", "author": "writing", "producer": "production"}
 _CONTACT_ADDRESS = re.compile(r"\s+at\s+\S+@\S+?(?=[,;]|\s|$)|\s*\S+@\S+?(?=[,;]|\s|$)")
 _ASSISTANCE = re.compile(r"(?:--|[-–—])?\s*with assistance from\s+(?P<names>[^()]{1,300}?)\.?", re.IGNORECASE)
 # A Chinese site's editor under the story: "责任编辑：王五", "【编辑：张三】".

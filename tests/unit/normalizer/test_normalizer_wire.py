@@ -345,6 +345,8 @@ def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | No
     ("To contact the editors responsible for this story: Sam Lee at slee@bloomberg.net Ann Kay, Mark Ellis",
      {"editing": ["Sam Lee", "Ann Kay", "Mark Ellis"]}),
     ("--With assistance from Jane Doe and John Roe.", {"additional_reporting": ["Jane Doe", "John Roe"]}),
+    ("To contact the author of this story: Jane Doe at jdoe@bloomberg.net", {"writing": ["Jane Doe"]}),
+    ("To contact the producer of this story: Sam Lee at slee@bloomberg.net", {"production": ["Sam Lee"]}),
 ])
 def test_bloombergs_contact_lines_are_its_credits(text: str, credits: dict[str, list[str]]) -> None:
     assert parse_credit_paragraph(text) == (credits, "Bloomberg")
