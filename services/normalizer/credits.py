@@ -95,10 +95,17 @@ _SIGNING_AGENCIES = {"pti": "PTI", "lusa": "Lusa", "efe": "EFE", "xinhua": "Xinh
 # A line under the copy that is a mark and no text, naming nobody: Yonhap's end mark "(END)", or a source
 # line that credits agencies in general ("Source: Al Jazeera and news agencies"; "Source: Reuters" names one).
 _END_MARK = re.compile(r"\(END\)", re.IGNORECASE)
-_SOURCE_LINE = re.compile(r"(?:sources?|quellen?|fuentes?|fontes?)\s*:\s*(?P<parts>[^()]{2,80}?)\.?", re.IGNORECASE)
-_SOURCE_PARTS = re.compile(r"\s*(?:[,;/&+]|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*")
-_AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires)|agenturen|agences|agencias",
-                                  re.IGNORECASE)
+_SOURCE_LINE = re.compile(r"(?:sources?|quellen?|fuentes?|fontes?|bron|kaynak|źródło)\s*:\s*(?P<parts>[^()]{2,80}?)\.?",
+                          re.IGNORECASE)
+_SOURCE_PARTS = re.compile(r"\s*(?:[,;/&+]|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b)\s*")
+_AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires)|agenturen|agences|agencias|agências|"
+                                  r"agenzie|persbureaus", re.IGNORECASE)
+# European sites' note that a story is the wires' copy, under it: "Avec AFP", "(mit Material von dpa)",
+# "Con información de EFE", "Com Agência Brasil", "Met informatie van ANP", "(dpa/AFP)". Every part must
+# be an agency or the word for agencies in general: "Avec Marie Dupont" is someone's credit, not this.
+_WIRE_CREDIT = re.compile(r"(?:\(?\s*(?:avec|with|mit material (?:von|der|des)(?: der)?|mit|con informaci[óo]n de|con|"
+                          r"com|met informatie van)\s+(?P<parts>[^()]{2,60}?)\s*\)?|\((?P<listed>[^()]{2,40})\))\.?",
+                          re.IGNORECASE)
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"
@@ -156,7 +163,7 @@ def is_unsigned_mark(text: str) -> bool:
     an end mark ("(END)"), a source line crediting agencies in general."""
     if len(text) >= 60:
         return False
-    if _is_desk_initials(text) or _END_MARK.fullmatch(text):
+    if _is_desk_initials(text) or _END_MARK.fullmatch(text) or _wire_credit(text) == []:
         return True
     source = _SOURCE_LINE.fullmatch(text)
     return source is not None and any(_AGENCIES_IN_GENERAL.fullmatch(part)
@@ -215,7 +222,23 @@ def _signing_agency(text: str) -> str | None:
     if source := _SOURCE_LINE.fullmatch(text):
         parts = _SOURCE_PARTS.split(source["parts"])
         return next((agency for part in parts if (agency := canonical_agency(part))), None)
-    return None
+    return next(iter(_wire_credit(text) or ()), None)
+
+
+def _wire_credit(text: str) -> list[str] | None:
+    """The agencies a note that the story is the wires' copy names ("Avec AFP et Reuters" -> [AFP, Reuters];
+    "(avec agences)" -> []); None when ``text`` is no such note."""
+    if not (match := _WIRE_CREDIT.fullmatch(text)):
+        return None
+    agencies = []
+    for part in _SOURCE_PARTS.split(match["parts"] or match["listed"]):
+        if not part:
+            continue
+        if agency := canonical_agency(part):
+            agencies.append(agency)
+        elif not _AGENCIES_IN_GENERAL.fullmatch(part):
+            return None
+    return agencies
 
 
 def cjk_names(text: str) -> list[str]:

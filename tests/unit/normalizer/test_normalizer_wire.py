@@ -312,6 +312,7 @@ def test_other_outlets_contributor_lines_are_credits(text: str, credits: dict[st
     ("bur-sah/rl", "AFP"), ("gr/bp", None), ("ia/jj", None),
     # other marks under the copy that name nobody: Yonhap's end mark, a source line for agencies in general
     ("(END)", None), ("Source: Al Jazeera and news agencies", None), ("Quelle: Agenturen", None),
+    ("(avec agences)", None), ("(Con información de agencias)", None),
 ])
 def test_desk_initials_under_the_copy_go_and_name_afp_only_by_its_bureau_mark(initials: str,
                                                                                agency: str | None) -> None:
@@ -332,6 +333,11 @@ def test_source_lines_naming_no_agency_stay(line: str) -> None:
     ("ANC // SR", "Lusa"), ("JYE/ACL // JMR", "Lusa"),
     ("==Kyodo", "Kyodo"), ("Enditem", "Xinhua"), ("EFE gr/bp", "EFE"), ("Source: Reuters", "Reuters"),
     ("Sources: Al Jazeera, AFP", "AFP"),
+    # European sites' notes that the story is the wires' copy
+    ("Avec AFP", "AFP"), ("(Avec AFP et Reuters)", "AFP"), ("(mit Material von dpa)", "dpa"), ("(dpa/AFP)", "dpa"),
+    ("Con información de EFE", "EFE"), ("Com Agência Brasil", "Agência Brasil"), ("Met informatie van ANP", "ANP"),
+    ("Bron: ANP", "ANP"), ("(ANSA).", "ANSA"),
+    ("Avec Marie Dupont", None), ("(Reuters/Ipsos)", None), ("Con Air", None),
     ("-- NATO", None), ("PTI", None), ("PTI said on Monday", None), ("he/she (they)", None),
 ])
 def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | None) -> None:
