@@ -83,6 +83,12 @@ _SINGLE_RULES = [
     r"\(?(?:editor[’']?s[’']? note\s*[:—–-]\s*)?this (?:story|article|version) "
     r"(?:(?:has been|was|will be|is being) (?:updated|corrected|refiled|amended)|corrects)\b.{0,200}|"
     r"(?:please )?check back (?:later )?for (?:updates|more)\b.{0,100}",
+    # the wires' credit in general: "Wire services contributed to this report.", "Additional reporting by
+    # agencies"; and The Canadian Press' line under its copy, "This report by The Canadian Press was first
+    # published Dec. 1, 2026." (a crediting footer: its agency still counts)
+    r"(?:(?:news |wire )?(?:agencies|services|wires) contributed to this (?:report|story|article)|additional "
+    r"reporting by (?:news |wire )?(?:agencies|services|wires))\.?|"
+    r"this (?:report|story|article) by .{2,60}? was first published\b.{0,60}",
     # dpa's mark under copy German sites carry: "© dpa-infocom, dpa:231201-99-123456/3"
     r"(?:©\s*)?dpa-infocom\b.{0,80}|dpa:\d{6}-[\d-]+/\d+",
     # a separator line: AP's "___"; the end mark of Chinese wire copy, "（完）"
@@ -231,8 +237,9 @@ _PICTURE_CAPTION = r"\(AP Photo(?:/[^()]{1,80})?\)\s*$|" \
     r"\bREUTERS/[A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,3}" \
     r"(?:/(?:File(?: Photo)?|Pool|Handout|Illustration)(?: Photo)?)*\.?\s*$"
 #: What marks a footer the rules remove as saying where the story came from, so that the agency it names
-#: can still be the story's: a copyright line, an outlet's "(With inputs from PTI)", dpa's "dpa:231201-…".
-CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d", re.IGNORECASE)
+#: can still be the story's: a copyright line, an outlet's "(With inputs from PTI)", dpa's "dpa:231201-…",
+#: The Canadian Press' "This report by The Canadian Press was first published …".
+CREDITING_FOOTER = re.compile(r"©|\(c\)|\bcopyright\b|\binputs?\b|\bdpa:\d|\bwas first published\b", re.IGNORECASE)
 _SHORT_TAIL = (
     r"(?:(?:read more(?: here)?|continue reading|keep reading|read the (?:full|rest of the) (?:story|article|post)|"
     rf"{_READ_MORE_ABROAD})\s*(?:»|›|→|\.\.\.|…)?(?:\s*\([^()]{{1,40}}\))?|"

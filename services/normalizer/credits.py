@@ -98,14 +98,18 @@ _END_MARK = re.compile(r"\(END\)", re.IGNORECASE)
 _SOURCE_LINE = re.compile(r"(?:sources?|quellen?|fuentes?|fontes?|bron|kaynak|źródło)\s*:\s*(?P<parts>[^()]{2,80}?)\.?",
                           re.IGNORECASE)
 _SOURCE_PARTS = re.compile(r"\s*(?:[,;/&+]|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b)\s*")
-_AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires)|agenturen|agences|agencias|agências|"
-                                  r"agenzie|persbureaus", re.IGNORECASE)
-# European sites' note that a story is the wires' copy, under it: "Avec AFP", "(mit Material von dpa)",
+_AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires|services)|agenturen|agences|agencias|"
+                                  r"agências|agenzie|persbureaus", re.IGNORECASE)
+# A site's note that a story is the wires' copy, under it: Canada's "With files from The Canadian Press",
+# "— With reporting from AFP", and in Europe "Avec AFP", "(mit Material von dpa)",
 # "Con información de EFE", "Com Agência Brasil", "Met informatie van ANP", "(dpa/AFP)". Every part must
 # be an agency or the word for agencies in general: "Avec Marie Dupont" is someone's credit, not this.
-_WIRE_CREDIT = re.compile(r"(?:\(?\s*(?:avec|with|mit material (?:von|der|des)(?: der)?|mit|con informaci[óo]n de|con|"
-                          r"com|met informatie van)\s+(?P<parts>[^()]{2,60}?)\s*\)?|\((?P<listed>[^()]{2,40})\))\.?",
-                          re.IGNORECASE)
+_WIRE_CREDIT = re.compile(
+    r"(?:\(?\s*(?:[-–—]+\s*)?(?:with(?: files| reporting)? from|avec|with|mit material (?:von|der|des)(?: der)?|mit|"
+    r"con informaci[óo]n de|con|com|met informatie van)\s+(?P<parts>[^()]{2,60}?)\s*\)?"
+    r"|\((?P<listed>[^()]{2,40})\))\.?",
+    re.IGNORECASE,
+)
 # "By", and its German, French, Spanish/Portuguese, Dutch and Italian forms (capitalised and followed by
 # a capital, so "von der Leyen" stays whole and "Par ailleurs" is no byline).
 _FOREIGN_BY = r"(?:Von|Par|Por|Door|Di)\s+(?=[A-ZÀ-ÖØ-Þ])"

@@ -97,6 +97,8 @@ SEED_NOTICE = [
     "Your browser does not support the audio element.", "Send us a tip.", "Have a news tip? Email tips@ledger.example.",
     "Subscribe now for unlimited access.", "Thank you for reading. Please consider supporting our journalism.",
     "Content continues below", "Read the full post",
+    "Wire services contributed to this report.", "Additional reporting by agencies",
+    "This report by The Canadian Press was first published Dec. 1, 2026.",
     # a picture's credit, or its caption ending in the wire's credit
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
     "Lawmakers attend a session of parliament in Baghdad, Iraq, January 1, 2024. REUTERS/Thaier Al-Sudani/File Photo",

@@ -210,6 +210,7 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     ("Copyright 2024 The Associated Press. All rights reserved.", "AP"),  # AP's copies on other sites
     ("© 2024 Reuters", "Reuters"),
     ("© 2024 Harbor Gazette. All rights reserved.", None),
+    ("This report by The Canadian Press was first published Dec. 1, 2026.", "CP"),
 ])
 def test_a_removed_copyright_footer_names_the_agency_when_nothing_else_does(footer: str, agency: str | None) -> None:
     body = f"<p>Officials said the plan would go ahead next week despite protests.</p><p>{footer}</p>"

@@ -337,6 +337,7 @@ def test_source_lines_naming_no_agency_stay(line: str) -> None:
     ("Avec AFP", "AFP"), ("(Avec AFP et Reuters)", "AFP"), ("(mit Material von dpa)", "dpa"), ("(dpa/AFP)", "dpa"),
     ("Con información de EFE", "EFE"), ("Com Agência Brasil", "Agência Brasil"), ("Met informatie van ANP", "ANP"),
     ("Bron: ANP", "ANP"), ("(ANSA).", "ANSA"),
+    ("— With files from The Canadian Press", "CP"), ("-- With reporting from AFP", "AFP"),
     ("Avec Marie Dupont", None), ("(Reuters/Ipsos)", None), ("Con Air", None),
     ("-- NATO", None), ("PTI", None), ("PTI said on Monday", None), ("he/she (they)", None),
 ])
