@@ -595,6 +595,16 @@ def test_extract_skips_bullets_and_drops_editors_notes_before_the_dateline() -> 
     assert found.drop == {1}
 
 
+@pytest.mark.parametrize(("line", "credits"), [
+    ("(Reporting by Ann Lee; additional reporting by Reuters and AFP)", {"reporting": ["Ann Lee"]}),
+    ("Reporting by Reuters; Editing by Bo Chan", {"editing": ["Bo Chan"]}),
+    ("Reuters and AFP contributed to this report.", {}),
+])
+def test_an_agency_in_a_credit_line_is_the_agency_not_a_person(line: str, credits: dict[str, list[str]]) -> None:
+    found = extract(["Officials met on Monday to discuss the budget.", line])
+    assert (found.credits, found.agency, found.drop) == (credits, "Reuters", {1})
+
+
 def test_a_credit_line_at_the_end_of_the_last_paragraph_is_trimmed() -> None:
     last = "It fell later. (Reporting by Ann Lee; Editing by Bo Chan)"
     found = extract(["LONDON (Reuters) - Oil rose.", last])
