@@ -285,6 +285,11 @@ _PHRASES = [
      re.compile("|".join(_SINGLE_PHRASES[3:6]), _FLAGS)),
     ("single", ("ap photo", "reuters/"), re.compile(_PICTURE_CAPTION)),
     ("single", ("expressed",), re.compile(_SINGLE_PHRASES[6], _FLAGS)),
+    # AP's pointers under its stories, ending in a link to its topic page or asking for tips: "AP’s coverage of
+    # the 2024 election: https://apnews.com/hub/election-2024", "AP NFL: https://apnews.com/hub/nfl",
+    # "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/"
+    ("single", ("apnews.com/hub", "ap.org/tips"),
+     re.compile(r"https?://(?:www\.)?apnews\.com/hub/\S*\s*$|\bap\.org/tips\b", re.IGNORECASE)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"

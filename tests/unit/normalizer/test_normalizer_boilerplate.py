@@ -98,6 +98,8 @@ SEED_NOTICE = [
     "Subscribe now for unlimited access.", "Thank you for reading. Please consider supporting our journalism.",
     "Content continues below", "Read the full post",
     "Wire services contributed to this report.", "Additional reporting by agencies",
+    "AP’s coverage of the 2024 election: https://apnews.com/hub/election-2024", "AP NFL: https://apnews.com/hub/nfl",
+    "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/",
     "This report by The Canadian Press was first published Dec. 1, 2026.",
     # a picture's credit, or its caption ending in the wire's credit
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
@@ -146,6 +148,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "This is a developing country with a young population.", "Check back in a week, the doctor said.",
     "This version of the export script also better handles notes with embedded links.",
     "The views expressed at the meeting were mixed, officials said.",
+    "The hub at https://apnews.com/hub/election-2024 lists results, officials said on Monday.",
     "Published by Editions Empire, 2026", "Updated 2026 forecasts show slower growth, the IMF said.",
     "Posted 3 wins in a row, the team said.", "Your browser history is stored for 30 days, the company said.",
     "Reuters/Ipsos polling showed the race tightening.", "A photo: the minister at the border on Monday!",
