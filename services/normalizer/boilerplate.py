@@ -137,6 +137,9 @@ _SINGLE_RULES = [
     # copyright footers: a symbol or a year right after the word, so "Copyright holders sued" stays
     r"©.{0,300}|\(c\)\s*\d{4}.{0,300}|copyright\s*(?:©|\(c\))?\s*(?:\d{4}|©).{0,300}",
     r"our standards:? the thomson reuters trust principles\.?(?:,? opens new tab)?",
+    # Reuters' page furniture around its pictures and graphics: "Purchase Licensing Rights, opens new tab",
+    # "Item 1 of 3", "Reuters Graphics"
+    r"purchase licensing rights(?:,? opens new tab)?|item \d{1,2} of \d{1,2}|reuters graphics",
     # an outlet's note that the story came from the wires: "(With inputs from PTI)", "With agency inputs",
     # "(With PTI inputs)"; names only (capitalised), so "With inputs from the public, …" is story text
     rf"\(?\s*(?:[-–—]\s*)?(?:with\s+)?(?:(?:additional\s+)?inputs?\s+(?:from|by)|agency\s+inputs)"

@@ -100,6 +100,7 @@ SEED_NOTICE = [
     "Wire services contributed to this report.", "Additional reporting by agencies",
     "AP’s coverage of the 2024 election: https://apnews.com/hub/election-2024", "AP NFL: https://apnews.com/hub/nfl",
     "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/",
+    "Purchase Licensing Rights, opens new tab", "Item 1 of 3", "Reuters Graphics",
     "This report by The Canadian Press was first published Dec. 1, 2026.",
     # a picture's credit, or its caption ending in the wire's credit
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
