@@ -318,10 +318,13 @@ def _trailing_credits(text: str, index: int, found: WireText) -> None:
 
 def _merge(found: WireText, credits: dict[str, list[str]], agency: str | None) -> None:
     for role, names in credits.items():
-        # "Additional reporting by Reuters", "Reuters and AFP contributed …": an agency, not a person
-        agencies = [named for name in names if (named := canonical_agency(name))]
-        agency = agency or next(iter(agencies), None)
-        if people := [name for name in names if not canonical_agency(name)]:
+        people = []
+        for name in names:
+            if named := canonical_agency(name):  # "Additional reporting by Reuters": an agency, not a person
+                agency = agency or named
+            else:
+                people.append(name)
+        if people:
             known = found.credits.setdefault(role, [])
             known.extend(n for n in people if n not in known)
     found.agency = found.agency or agency
