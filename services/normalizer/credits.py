@@ -92,6 +92,10 @@ _SIGN_OFF = re.compile(r"(?:--|==|[-–—])\s*(?P<agency>[A-Z]{2,6}|Kyodo)|(?P<
                        r"(?P<lusa>[A-Z]{2,4}(?:/[A-Z]{2,4})*\s*//\s*[A-Z]{2,4}(?:/[A-Z]{2,4})*)|"
                        r"(?P<efe>EFE)\s+[a-z]{2,5}(?:/[a-z]{2,5})+|(?P<xinhua>Enditem)")
 _SIGNING_AGENCIES = {"pti": "PTI", "lusa": "Lusa", "efe": "EFE", "xinhua": "Xinhua"}
+_MARK_PUNCTUATION = " -–—=.·"
+# Agency codes that alone name something else as often: "PTI" is also Pakistan's party (its sign-off has
+# the desk's initials after it).
+_NOT_ALONE = frozenset({"PTI"})
 # A line under the copy that is a mark and no text, naming nobody: Yonhap's end mark "(END)", or a source
 # line that credits agencies in general ("Source: Al Jazeera and news agencies"; "Source: Reuters" names one).
 _END_MARK = re.compile(r"\(END\)", re.IGNORECASE)
@@ -226,6 +230,9 @@ def _signing_agency(text: str) -> str | None:
     if source := _SOURCE_LINE.fullmatch(text):
         parts = _SOURCE_PARTS.split(source["parts"])
         return next((agency for part in parts if (agency := canonical_agency(part))), None)
+    name = text.strip(_MARK_PUNCTUATION)
+    if len(text) <= MAX_LABEL_CHARS and name not in _NOT_ALONE and (named := canonical_agency(name)):
+        return named  # the agency's name alone under its copy: "EFE", "- dpa", "— Agence France-Presse"
     return next(iter(_wire_credit(text) or ()), None)
 
 
