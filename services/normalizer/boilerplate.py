@@ -71,6 +71,8 @@ _SINGLE_RULES = [
     # or unlabelled: "Updated 2 hours ago", "Published 1 December 2026" ("Published by Editions Empire, 2026"
     # names a book's publisher, and stays)
     rf"(?:(?:first|last) )?(?:updated|published|posted)(?: (?:on|at))?\s*(?:{_TIME_WORDS}).{{0,60}}",
+    r"(?:aktualisiert|veröffentlicht|mis à jour|publié|actualizado|publicado|aggiornato|pubblicato|atualizado|"
+    r"bijgewerkt|gepubliceerd)(?: (?:am|le|el|il|em|op))?\s*:?\s*\d.{0,60}",
     # a site's own sign-off: Mint's "Catch all the Business News, … on Live Mint. Download The Mint News App …"
     r"catch all the\b.{1,200}?\b(?:news|updates) (?:on|at)\b.{1,300}",
     # AP's pointer to its topic page under a story: "Follow AP's coverage of the war at https://apnews.com/hub/…"

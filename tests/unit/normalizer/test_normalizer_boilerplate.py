@@ -101,6 +101,8 @@ SEED_NOTICE = [
     "AP’s coverage of the 2024 election: https://apnews.com/hub/election-2024", "AP NFL: https://apnews.com/hub/nfl",
     "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/",
     "Purchase Licensing Rights, opens new tab", "Item 1 of 3", "Reuters Graphics",
+    "Aktualisiert am 1. Dezember 2026, 10:30 Uhr", "Mis à jour le 1er décembre 2026 à 10h30",
+    "Actualizado el 1 de diciembre de 2026",
     "This report by The Canadian Press was first published Dec. 1, 2026.",
     # a picture's credit, or its caption ending in the wire's credit
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",
@@ -150,6 +152,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "This version of the export script also better handles notes with embedded links.",
     "The views expressed at the meeting were mixed, officials said.",
     "The hub at https://apnews.com/hub/election-2024 lists results, officials said on Monday.",
+    "Veröffentlicht wurde der Bericht am Montag.",
     "Published by Editions Empire, 2026", "Updated 2026 forecasts show slower growth, the IMF said.",
     "Posted 3 wins in a row, the team said.", "Your browser history is stored for 30 days, the company said.",
     "Reuters/Ipsos polling showed the race tightening.", "A photo: the minister at the border on Monday!",
