@@ -99,7 +99,8 @@ _SINGLE_RULES = [
     # a press release's contact block, and stays with it)
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     # a post's filing, as blog themes print it under the text
-    r"(?:tags|tagged(?: with| as| in)?|filed (?:under|in)|categor(?:y|ies)|posted in)\s*:\s*.{1,200}",
+    r"(?:tags|tagged(?: with| as| in)?|filed (?:under|in)|categor(?:y|ies)|posted in|schlagw(?:ö|oe)rter|"
+    r"mots-cl(?:é|e)s|etiquetas)\s*:\s*.{1,200}",
     r"\[?(?:…|\.\.\.)\]?",
     # IDG/Foundry's "To read this article in full, please click here"
     r"(?:to )?read (?:this|the) (?:full )?(?:article|story|post)(?: in full)?,? (?:please )?"

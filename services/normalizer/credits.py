@@ -99,8 +99,9 @@ _NOT_ALONE = frozenset({"PTI"})
 # A line under the copy that is a mark and no text, naming nobody: Yonhap's end mark "(END)", or a source
 # line that credits agencies in general ("Source: Al Jazeera and news agencies"; "Source: Reuters" names one).
 _END_MARK = re.compile(r"\(END\)", re.IGNORECASE)
-_SOURCE_LINE = re.compile(r"(?:sources?|quellen?|fuentes?|fontes?|bron|kaynak|źródło)\s*:\s*(?P<parts>[^()]{2,80}?)\.?",
-                          re.IGNORECASE)
+_SOURCE_LINE = re.compile(
+    r"\(?(?:sources?|quellen?|fuentes?|fontes?|bron|kaynak|źródło)\s*:\s*(?P<parts>[^()]{2,80}?)\)?\.?", re.IGNORECASE,
+)
 _SOURCE_PARTS = re.compile(r"\s*(?:[,;/&+]|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b)\s*")
 _AGENCIES_IN_GENERAL = re.compile(r"(?:news |wire )?(?:agencies|agency|wires|services)|agenturen|agences|agencias|"
                                   r"agências|agenzie|persbureaus", re.IGNORECASE)

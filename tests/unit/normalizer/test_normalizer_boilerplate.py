@@ -103,6 +103,7 @@ SEED_NOTICE = [
     "Purchase Licensing Rights, opens new tab", "Item 1 of 3", "Reuters Graphics",
     "Aktualisiert am 1. Dezember 2026, 10:30 Uhr", "Mis à jour le 1er décembre 2026 à 10h30",
     "Actualizado el 1 de diciembre de 2026",
+    "Schlagwörter: Bundestag, Haushalt", "Mots-clés : budget, Assemblée", "Etiquetas: Congreso",
     "This report by The Canadian Press was first published Dec. 1, 2026.",
     # a picture's credit, or its caption ending in the wire's credit
     "Photo: Reuters", "Foto: NTB / Scanpix, montasje av Faktisk.no", "(Photo by Jane Doe/AFP via Getty Images)",

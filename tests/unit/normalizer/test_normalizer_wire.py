@@ -339,6 +339,7 @@ def test_source_lines_naming_no_agency_stay(line: str) -> None:
     ("Bron: ANP", "ANP"), ("(ANSA).", "ANSA"),
     ("— With files from The Canadian Press", "CP"), ("-- With reporting from AFP", "AFP"),
     ("EFE", "EFE"), ("- dpa", "dpa"), ("— Agence France-Presse", "AFP"), ("Reuters.", "Reuters"),
+    ("(Quelle: dpa)", "dpa"),
     ("Avec Marie Dupont", None), ("(Reuters/Ipsos)", None), ("Con Air", None),
     ("-- NATO", None), ("PTI", None), ("PTI said on Monday", None), ("he/she (they)", None),
 ])
