@@ -126,6 +126,11 @@ PROSE_ABBREVIATIONS = frozenset({"AA", "APP", "UNI", "BSS", "INA", "NNA", "ONA",
                                  "NAN", "UNB", "RSS"})
 _BY_NAME = {name: canon for canon, (names, _) in _AGENCIES.items() for name in names}
 _BY_ACRONYM = {acronym: canon for canon, (_, acronyms) in _AGENCIES.items() for acronym in acronyms}
+# Every word of every name and acronym but the common ones, which every name has another word beside: a
+# text with none of these names no agency.
+_COMMON_WORDS = frozenset({"the", "news", "press", "agency", "of", "service", "international", "national", "media"})
+_AGENCY_WORDS = frozenset(word for name in [*_BY_NAME, *map(str.casefold, _BY_ACRONYM)] for word in name.split()
+                          if word not in _COMMON_WORDS)
 # Words around an agency's name in author fields: "By Reuters", "Reuters Staff", "AP Newsroom".
 _DECORATION = re.compile(
     r"^(?:by\s+)?(?:the\s+)?|\s+(?:staff|newsroom|news desk|desk|wire|wires|editors?|reporters?)$",
@@ -162,7 +167,10 @@ def canonical_agency(text: str | None) -> str | None:
     """The agency ``text`` names as a whole ("Reuters Staff", "The Associated Press", "dpa"), else None."""
     if not text:
         return None
-    core = _DECORATION.sub("", text.strip().strip(".,:;|()")).strip()
+    stripped = text.strip().strip(".,:;|()")
+    if _AGENCY_WORDS.isdisjoint(stripped.casefold().split()):
+        return None  # most text names no agency; the decoration pattern would look at every position of it
+    core = _DECORATION.sub("", stripped).strip()
     return _BY_ACRONYM.get(core) or _BY_NAME.get(core.casefold())
 
 

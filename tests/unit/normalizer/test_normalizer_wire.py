@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.normalizer import agencies
 from services.normalizer.agencies import canonical_agency, clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.credits import (
     parse_byline,
@@ -196,6 +197,12 @@ def test_arabic_and_persian_wire_datelines(text: str, place: str | None, agency:
 ])
 def test_agencies_in_datelines_in_other_scripts(written: str, agency: str) -> None:
     assert dateline_agency(written) == agency
+
+
+def test_every_name_of_every_agency_is_known_by_it() -> None:
+    # canonical_agency skips text with no word of any agency's name; a name of common words only would be lost
+    names = {name: canon for canon, (spelled, acronyms) in agencies._AGENCIES.items() for name in (*spelled, *acronyms)}
+    assert {name: canonical_agency(name) for name in names} == names
 
 
 def test_an_outlets_own_dateline_is_not_a_named_agency() -> None:
