@@ -7,6 +7,7 @@ Clean text in, names out; nothing parses HTML.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from services.normalizer.agencies import canonical_agency, find_agency, is_non_person
 
@@ -167,28 +168,39 @@ def _is_desk_initials(text: str) -> bool:
     return len(text) < 24 and _DESK_SIGNATURE.fullmatch(text) is not None
 
 
-def is_unsigned_mark(text: str) -> bool:
-    """A line under the copy that is no text and names neither people nor an agency: desk initials ("gr/bp"),
-    an end mark ("(END)"), a source line crediting agencies in general."""
-    if len(text) >= 60:
-        return False
-    if _is_desk_initials(text) or _END_MARK.fullmatch(text) or _wire_credit(text) == []:
-        return True
-    source = _SOURCE_LINE.fullmatch(text)
-    return source is not None and any(_AGENCIES_IN_GENERAL.fullmatch(part)
-                                      for part in _SOURCE_PARTS.split(source["parts"]))
+class CreditParagraph(NamedTuple):
+    """What a paragraph that is wholly a credit line or a mark under the copy says. ``is_credit``: it is one,
+    and leaves the text, even when it names nobody (desk initials "gr/bp", an end mark "(END)", "(avec
+    agences)")."""
+
+    credits: dict[str, list[str]]
+    agency: str | None
+    is_credit: bool
+
+
+_NO_CREDIT = CreditParagraph({}, None, False)
+
+
+def _naming(credits: dict[str, list[str]], agency: str | None) -> CreditParagraph:
+    """A credit paragraph when it names someone or an agency."""
+    return CreditParagraph(credits, agency, bool(credits or agency))
+
+
+def read_credit_paragraph(text: str) -> CreditParagraph:
+    """What a paragraph says when it is entirely a credit line or a mark under the copy."""
+    if _CREDIT_START.match(text):
+        return _naming(parse_credit_line(text) or {}, None)
+    if "ontribut" in text and (contributors := _contributors(text)):  # "contributed", "Contributing:"
+        return _naming(*contributors)
+    if bloomberg := _bloomberg_credits(text):
+        return CreditParagraph(bloomberg, "Bloomberg", True)
+    return _sign_off(text) if len(text) < 60 else _NO_CREDIT
 
 
 def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:
     """Credits of a paragraph that is entirely a credit line, and an agency it names."""
-    if _CREDIT_START.match(text):
-        credits = parse_credit_line(text)
-        return (credits, None) if credits else ({}, None)
-    if "ontribut" in text and (contributors := _contributors(text)):  # "contributed", "Contributing:"
-        return contributors
-    if bloomberg := _bloomberg_credits(text):
-        return bloomberg, "Bloomberg"
-    return _sign_off(text) if len(text) < 60 else ({}, None)
+    credits, agency, _ = read_credit_paragraph(text)
+    return credits, agency
 
 
 def _contributors(text: str) -> tuple[dict[str, list[str]], str | None] | None:
@@ -209,32 +221,38 @@ def _contributors(text: str) -> tuple[dict[str, list[str]], str | None] | None:
     return None
 
 
-def _sign_off(text: str) -> tuple[dict[str, list[str]], str | None]:
+def _sign_off(text: str) -> CreditParagraph:
     """A short line under the copy: AFP's desk initials "bur-sah/rl", Deutsche Welle's "sri/rc (AFP, AP)",
-    IANS' "--IANS", PTI's "PTI ABC DEF", Lusa's "ANC // SR", a Chinese site's "责任编辑：王五", "Source: Reuters"."""
+    a Chinese site's "责任编辑：王五", an agency's sign-off or end mark, a source line, a wire note."""
     if _is_desk_initials(text):
-        return {}, "AFP" if _AFP_BUREAU_MARK.match(text) else None
+        return CreditParagraph({}, "AFP" if _AFP_BUREAU_MARK.match(text) else None, True)
     if desk := _DESK_AGENCIES.fullmatch(text):
         codes = _AGENCY_LIST.split(desk["agencies"])
         agencies = [_DESK_CODES.get(code.strip()) or canonical_agency(code) for code in codes]
-        return ({}, agencies[0]) if all(agencies) else ({}, None)
+        return _naming({}, agencies[0] if all(agencies) else None)
     if editors := _CJK_EDITORS.fullmatch(text):
-        return {"editing": cjk_names(editors["names"])}, None
-    return {}, _signing_agency(text)
+        return CreditParagraph({"editing": cjk_names(editors["names"])}, None, True)
+    if _END_MARK.fullmatch(text):
+        return CreditParagraph({}, None, True)
+    return _agency_mark(text)
 
 
-def _signing_agency(text: str) -> str | None:
-    """The agency an agency's sign-off or a source line names: "--IANS", "Enditem", "Source: Reuters"."""
+def _agency_mark(text: str) -> CreditParagraph:
+    """A line naming the agency the story came from, or agencies in general: "--IANS", "Enditem", "Source:
+    Reuters", "EFE" alone, "Avec AFP", "(avec agences)"."""
     if sign_off := _SIGN_OFF.fullmatch(text):
         named = sign_off["agency"]
-        return canonical_agency(named) if named else _SIGNING_AGENCIES[str(sign_off.lastgroup)]
+        return _naming({}, canonical_agency(named) if named else _SIGNING_AGENCIES[str(sign_off.lastgroup)])
     if source := _SOURCE_LINE.fullmatch(text):
         parts = _SOURCE_PARTS.split(source["parts"])
-        return next((agency for part in parts if (agency := canonical_agency(part))), None)
+        agency = next((agency for part in parts if (agency := canonical_agency(part))), None)
+        return CreditParagraph({}, agency, agency is not None or any(map(_AGENCIES_IN_GENERAL.fullmatch, parts)))
     name = text.strip(_MARK_PUNCTUATION)
     if len(text) <= MAX_LABEL_CHARS and name not in _NOT_ALONE and (named := canonical_agency(name)):
-        return named  # the agency's name alone under its copy: "EFE", "- dpa", "— Agence France-Presse"
-    return next(iter(_wire_credit(text) or ()), None)
+        return CreditParagraph({}, named, True)  # the agency's name alone under its copy: "EFE", "- dpa"
+    if (agencies := _wire_credit(text)) is not None:
+        return CreditParagraph({}, next(iter(agencies), None), True)
+    return _NO_CREDIT
 
 
 def _wire_credit(text: str) -> list[str] | None:

@@ -15,11 +15,10 @@ from services.normalizer.credits import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
     cjk_names,
-    is_unsigned_mark,
     parse_byline,
     parse_byline_paragraph,
     parse_credit_line,
-    parse_credit_paragraph,
+    read_credit_paragraph,
 )
 from services.normalizer.minhash import casefold_words
 
@@ -293,8 +292,8 @@ def _credits(paragraphs: Sequence[str], kept: list[int], found: WireText) -> Non
         text = paragraphs[index]
         if len(text) > 400 or index in found.drop:
             continue
-        credits, agency = parse_credit_paragraph(text)
-        if credits or agency or is_unsigned_mark(text):
+        credits, agency, is_credit = read_credit_paragraph(text)
+        if is_credit:
             _merge(found, credits, agency)
             found.drop.add(index)
     for index in kept[-3:]:
