@@ -54,22 +54,6 @@ _MONTH_NAMES = {
 }
 
 
-# A weekday in a dateline's qualifier goes, as a date does: EFE's "Madrid, lunes (EFE)", MTI's "Budapest,
-# 2026. december 1., kedd (MTI)".
-_WEEKDAY_NAMES = (
-    "monday tuesday wednesday thursday friday saturday sunday "
-    "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "lunes martes miércoles jueves viernes sábado domingo "
-    "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira "
-    "lunedì martedì mercoledì giovedì venerdì sabato domenica "
-    "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag "
-    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag "
-    "hétfő kedd szerda csütörtök péntek szombat vasárnap "
-    "понедельник вторник среда четверг пятница суббота воскресенье"
-)
-_WEEKDAYS = frozenset(_WEEKDAY_NAMES.split())
-
-
 def _prefixes_pattern(words: Iterable[str], shortest: int) -> str:
     """A pattern for every prefix of ``words`` at least ``shortest`` letters long, as a trie: "jan(?:u(?:…)?)?".
     A flat alternation of the ~700 month prefixes made every failed match try each of them in turn (~6 µs
@@ -95,6 +79,20 @@ _MONTH = _prefixes_pattern((name for names in _MONTH_NAMES.values() for name in 
 _DAY = r"\d{1,2}(?:st|nd|rd|th|º|\.)?"
 _DATE_TEXT = rf"(?i:(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:de\s+)?{_MONTH})(?:,?\s+(?:de\s+)?\d{{4}})?)"
 _DATE = re.compile(_DATE_TEXT)
+# A weekday in a dateline's qualifier goes, as a date does: EFE's "Madrid, lunes (EFE)", MTI's "Budapest,
+# 2026. december 1., kedd (MTI)".
+_WEEKDAY_NAMES = (
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche "
+    "lunes martes miércoles jueves viernes sábado domingo "
+    "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira "
+    "lunedì martedì mercoledì giovedì venerdì sabato domenica "
+    "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag "
+    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag "
+    "hétfő kedd szerda csütörtök péntek szombat vasárnap "
+    "понедельник вторник среда четверг пятница суббота воскресенье"
+)
+_WEEKDAYS = frozenset(_WEEKDAY_NAMES.split())
 # "BAGHDAD (Reuters) –", "WASHINGTON, Jan 5 (Reuters) -", "SAN JUAN, Puerto Rico (AP) —", "(Bloomberg) --",
 # Reuters' placeless "Jan 3 (Reuters) -", EFE's "Tegucigalpa, 2 ene (EFE).-", Ritzau's "København /ritzau/:",
 # TASS's "MOSCOW, December 1. /TASS/.", Interfax's "MOSCOW. Dec 1 (Interfax) -", RIA Novosti's
@@ -166,7 +164,7 @@ _PREFIX = re.compile(
 # "WDH/ROUNDUP/Kreise:". Only these: "ROUNDUP/Merz: …" opens a quote with its speaker.
 _CHAINED_LABEL = re.compile(r"(?P<label>Umfrage|Kreise|Bericht|Presse|Insider|Medien|Studie):\s+(?=\S)")
 # A numbered prefix is the story's n-th update, so its (n+1)-th version.
-NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
+_NUMBERED_VERSIONS = frozenset({"UPDATE", "ROUNDUP"})
 # Prefixes that announce a new version of a story already sent: an update, a repeat, a correction. The
 # others name a kind of story (EXCLUSIVE, FACTBOX) or its urgency; an unnumbered ROUNDUP is dpa's kind too.
 _VERSION_WORDS = frozenset({"UPDATE", "REFILE", "REFILED", "RPT", "REPEAT", "CORRECTED", "CORRECTION", "RECAST",
@@ -360,7 +358,7 @@ def _dateline(text: str) -> _Found:
 
 
 def _script_dateline(text: str) -> _Found | None:
-    """Chinese, Japanese and Korean agencies' formulas; Arabic or Hebrew datelines of a known agency."""
+    """Chinese, Japanese and Korean agencies' formulas; Arabic, Hebrew or Persian datelines of a known agency."""
     if not text or (text[0] not in _CJK_OPENERS and not "\u0590" <= text[0] <= "\u077f"):
         return None  # most paragraphs: three regex calls would cost more than all the other finders
     if cjk := next(filter(None, (pattern.match(text) for pattern in _CJK_DATELINES)), None):
@@ -494,7 +492,7 @@ def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[s
     while match := _PREFIX.match(title, position):
         number = match.group("number")
         prefixes.append(f"{match.group('word')} {number}" if number else match.group("word"))
-        if match.group("word") in NUMBERED_VERSIONS and number:
+        if match.group("word") in _NUMBERED_VERSIONS and number:
             version = max(version or 0, int(number) + 1)
         position = match.end()
     if position and title[position - 1] == "/" and (label := _CHAINED_LABEL.match(title, position)):
@@ -511,7 +509,7 @@ def announces_version(prefixes: Iterable[str]) -> bool:
     "REFILE", "UPDATE 2", dpa's "WDH" and "ROUNDUP 2" do; "EXCLUSIVE", "ROUNDUP" and "WRAPUP 1" do not."""
     for prefix in prefixes:
         word, _, number = prefix.partition(" ")
-        if word in _VERSION_WORDS or (word in NUMBERED_VERSIONS and number.isdigit()):
+        if word in _VERSION_WORDS or (word in _NUMBERED_VERSIONS and number.isdigit()):
             return True
     return False
 
