@@ -213,9 +213,12 @@ def _contributors(text: str) -> tuple[dict[str, list[str]], str | None] | None:
     if (match := _NAMED_CONTRIBUTORS.fullmatch(text)) and (names := split_names(match.group("names"))):
         return {"contributing": names}, canonical_agency(match.group("outlet") or "")
     if match := _CONTRIBUTING_LIST.fullmatch(text):
-        parts = [part for part in _CONTRIBUTING_SPLIT.split(match.group("parts")) if part]
-        agencies = [agency for part in parts if (agency := canonical_agency(part))]
-        names = [part for part in parts if not part.isupper() and not canonical_agency(part) and _NAME.fullmatch(part)]
+        agencies, names = [], []
+        for part in filter(None, _CONTRIBUTING_SPLIT.split(match.group("parts"))):
+            if agency := canonical_agency(part):
+                agencies.append(agency)
+            elif not part.isupper() and _NAME.fullmatch(part):  # "USA TODAY" is the outlet's name
+                names.append(part)
         if names or agencies:
             return ({"contributing": names} if names else {}), next(iter(agencies), None)
     return None
