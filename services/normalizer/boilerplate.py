@@ -211,16 +211,23 @@ _NOTICE_PHRASES = [
     r"\b(?:você está|está) (?:usando|a usar|utilizando) (?:um )?(?:bloqueador de (?:anúncios|publicidade)|"
     r"ad-?blocker)|\bdesative (?:o )?seu (?:bloqueador|ad-?blocker)",
 ]
-_SINGLE_PHRASES = [
+# Phrases that make a short paragraph a footer or a note wherever they sit in it, one family each.
+_RIGHTS_RESERVED = (
     r"\b(?:all rights reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
     r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden)\b|"
     # and in Chinese, Japanese and Korean, which have no word boundaries to match: Yonhap's "<저작권자(c)
     # 연합뉴스, 무단 전재-재배포 …>" ("no reproduction without permission")
-    r"版权所有|版權所有|無断転載|무단\s*(?:전재|복제)",
+    r"版权所有|版權所有|無断転載|무단\s*(?:전재|복제)"
+)
+_NO_REPRODUCTION = (
     r"\bmay not be (?:published|reproduced|copied)(?:,| or) (?:broadcast|distributed|redistributed|rewritten|"
-    r"transmitted)\b",
-    # Medium's feed footer: "<Title> was originally published in <Publication> on Medium, where people ..."
-    r"\bwas originally published (?:in .{1,200} )?on medium, where people are continuing the conversation\b",
+    r"transmitted)\b"
+)
+# Medium's feed footer: "<Title> was originally published in <Publication> on Medium, where people ..."
+_MEDIUM_FOOTER = (
+    r"\bwas originally published (?:in .{1,200} )?on medium, where people are continuing the conversation\b"
+)
+_WIRE_NOTES = "|".join((
     # an outlet's disclaimer on wire copy it republishes unedited: "(Except for the headline, this story has
     # not been edited by NDTV staff and is published from a syndicated feed.)", "auto-generated from news
     # agency feeds", "published from a wire agency feed without modifications to the text"
@@ -232,11 +239,13 @@ _SINGLE_PHRASES = [
     r"\bap is solely responsible for all content\b",
     # Reuters' newsletter promotion: "… with our Morning Bid U.S. newsletter. Sign up here."
     r"\bnewsletters?\b[^.!?]{0,80}[.!?]\s*sign up here\b",
-    # a column's disclaimer: Reuters Breakingviews' "(The author is a Reuters Breakingviews columnist. The
-    # opinions expressed are her own.)", "The views expressed are the author's own."
+))
+# a column's disclaimer: Reuters Breakingviews' "(The author is a Reuters Breakingviews columnist. The
+# opinions expressed are her own.)", "The views expressed are the author's own."
+_COLUMN_DISCLAIMER = (
     r"\bthe (?:opinions|views) expressed (?:here |in this (?:article|column|commentary|piece) )?are "
-    r"(?:his|her|their|my|the author['’]s|(?:solely )?(?:those )?of the (?:author|writer)s?)\b",
-]
+    r"(?:his|her|their|my|the author['’]s|(?:solely )?(?:those )?of the (?:author|writer)s?)\b"
+)
 # A news picture's caption, which pages print as a paragraph of the story: it ends with the wire's credit,
 # AP's "(AP Photo/Jane Doe)", Reuters' "REUTERS/Jane Doe/File Photo". Case-sensitive, as the wires write it.
 _PICTURE_CAPTION = r"\(AP Photo(?:/[^()]{1,80})?\)\s*$|" \
@@ -283,14 +292,14 @@ _PHRASES = [
     ("single", ("rights reserved", "rechte vorbehalten", "droits réservés", "derechos reservados",
                 "diritti riservati", "direitos reservados", "rechten voorbehouden", "版权所有", "版權所有", "無断転載",
                 "무단"),
-     re.compile(_SINGLE_PHRASES[0], _FLAGS)),
-    ("single", ("may not be",), re.compile(_SINGLE_PHRASES[1], _FLAGS)),
-    ("single", ("on medium, where people",), re.compile(_SINGLE_PHRASES[2], _FLAGS)),
+     re.compile(_RIGHTS_RESERVED, _FLAGS)),
+    ("single", ("may not be",), re.compile(_NO_REPRODUCTION, _FLAGS)),
+    ("single", ("on medium, where people",), re.compile(_MEDIUM_FOOTER, _FLAGS)),
     # the wires' notes, in one family: each family costs every short paragraph its hint test
     ("single", ("feed", "not been edited", "solely responsible", "sign up here"),
-     re.compile("|".join(_SINGLE_PHRASES[3:6]), _FLAGS)),
+     re.compile(_WIRE_NOTES, _FLAGS)),
     ("single", ("ap photo", "reuters/"), re.compile(_PICTURE_CAPTION)),
-    ("single", ("expressed",), re.compile(_SINGLE_PHRASES[6], _FLAGS)),
+    ("single", ("expressed",), re.compile(_COLUMN_DISCLAIMER, _FLAGS)),
     # AP's pointers under its stories, ending in a link to its topic page or asking for tips: "AP’s coverage of
     # the 2024 election: https://apnews.com/hub/election-2024", "AP NFL: https://apnews.com/hub/nfl",
     # "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/"
