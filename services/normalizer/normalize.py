@@ -77,7 +77,7 @@ REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
-_PREFIX_URGENCY = {"FLASH": 1, "URGENT": 2, "BULLETIN": 2}
+_PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
@@ -138,7 +138,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
 
 def _prefix_urgency(prefixes: list[str]) -> int | None:
     """The urgency a headline's prefix gives copy whose format has none: a FLASH is 1, an URGENT 2 (as
-    AFP and Reuters rank them on IPTC's scale), AP's BULLETIN 2 (as its ANPA priority "b" is read)."""
+    AFP and Reuters rank them on IPTC's scale), AP's BULLETIN 2 (as its ANPA priority "b" is read), dpa's
+    BLITZ 1 and EIL 2 (its priorities 1 and 2)."""
     return min((_PREFIX_URGENCY[prefix] for prefix in prefixes if prefix in _PREFIX_URGENCY), default=None)
 
 

@@ -152,12 +152,13 @@ _TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
 # Words that open copy like a bare dateline but name no place: AP's "FILE -" photo captions, "UNDATED (AP) -".
 _NOT_PLACES = frozenset({"FILE", "UNDATED"})
 
-# Reuters writes "UPDATE 2-", dpa and dpa-AFX "ROUNDUP 2:", "WDH/ROUNDUP:" (a repeat), "KORREKTUR:".
+# Reuters writes "UPDATE 2-", dpa and dpa-AFX "ROUNDUP 2:", "WDH/ROUNDUP:" (a repeat), "KORREKTUR:", and
+# their urgent copy "EIL:" and "BLITZ:"; EFE and Agência Brasil "URGENTE:".
 _PREFIX = re.compile(
     r"(?P<word>UPDATE|WRAPUP|REFILE|REFILED|RPT|REPEAT|CORRECTED|CORRECTION|EXCLUSIVE|BREAKINGVIEWS|FACTBOX|"
     r"ANALYSIS|INSIGHT|COLUMN|EXPLAINER|TIMELINE|GRAPHIC|FEATURE|INTERVIEW|PREVIEW|POLL|SPECIAL REPORT|FOCUS|"
-    r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF|"
-    r"ROUNDUP|WDH|KORREKTUR|ANALYSE|KOMMENTAR|PRESSESTIMMEN?|RECASTS?|BULLETIN)"
+    r"NEWSMAKER|SCENARIOS|QUOTEBOX|DIARY|URGENTE|URGENT|FLASH|ADVISORY|BUZZ|VIEWPOINT|OBITUARY|WITNESS|BRIEF|"
+    r"ROUNDUP|WDH|KORREKTUR|ANALYSE|KOMMENTAR|PRESSESTIMMEN?|RECASTS?|BULLETIN|EILMELDUNG|EIL|BLITZ)"
     r"(?:\s*(?P<number>\d{1,3}))?(?:\s?-\s?|\s?:\s+|/)(?=\S)",
 )
 # dpa-AFX chains a label saying where the news is from after its prefixes: "ROUNDUP/Umfrage:",

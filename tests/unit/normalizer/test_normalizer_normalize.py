@@ -241,7 +241,9 @@ def test_a_headline_repeated_above_the_standfirst_does_not_hide_the_dateline() -
 
 @pytest.mark.parametrize(("title", "format_urgency", "urgency"), [
     ("FLASH-Explosion in Paris", None, 1), ("URGENT - Explosion in Paris", None, 2), ("Explosion in Paris", None, None),
-    ("BULLETIN-Explosion in Paris", None, 2),
+    ("BULLETIN-Explosion in Paris", None, 2), ("BLITZ: Explosion in Paris", None, 1),
+    ("EIL: Explosion in Paris", None, 2), ("EILMELDUNG: Explosion in Paris", None, 2),
+    ("URGENTE: Explosion in Paris", None, 2),
     ("URGENT - Explosion in Paris", 4, 4),  # the format's own urgency wins
 ])
 def test_a_flash_or_urgent_headline_gives_the_urgency_the_format_does_not(

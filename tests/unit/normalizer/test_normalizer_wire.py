@@ -549,6 +549,9 @@ def test_an_authors_desk_title_is_not_part_of_the_name(author: str, name: str) -
     ("WDH/ROUNDUP 2/Kreise: Siemens prüft Verkauf", ("Siemens prüft Verkauf", ["WDH", "ROUNDUP 2", "Kreise"], 3)),
     ("ROUNDUP/Merz: Wir brauchen Reformen", ("Merz: Wir brauchen Reformen", ["ROUNDUP"], None)),  # a speaker
     ("ANALYSE: Warum die Zinsen steigen", ("Warum die Zinsen steigen", ["ANALYSE"], None)),
+    ("EIL: Bundestag wählt Merz zum Kanzler", ("Bundestag wählt Merz zum Kanzler", ["EIL"], None)),
+    ("Eil: Bundestag wählt Merz", ("Eil: Bundestag wählt Merz", [], None)),  # dpa writes its prefixes in capitals
+    ("URGENTE: Terremoto sacude el sur de México", ("Terremoto sacude el sur de México", ["URGENTE"], None)),
     ("UPDATE: Police name the driver", ("Police name the driver", ["UPDATE"], None)),
     ("US/China talks resume", ("US/China talks resume", [], None)),
     # STT's machine translations end their headline with a note to the desk
