@@ -16,6 +16,7 @@ from services.poller.formats.charsets import as_utf8_if_legacy
 from services.poller.formats.media_rss import ENTRY_KEY, fallback_summary, keep_captions_apart_in_feedparser
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
+from services.poller.formats.second_summary import feedparser_content, keep_second_summaries_apart_in_feedparser
 from services.poller.formats.values import author_name, join_url
 from services.poller.formats.xmltree import fragment, item_fragments
 
@@ -38,6 +39,7 @@ _PLAIN_ABSOLUTE = re.compile(
 _SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
 
 keep_captions_apart_in_feedparser()
+keep_second_summaries_apart_in_feedparser()
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
@@ -145,9 +147,9 @@ def _format_of(version: str) -> FeedFormat:
 
 def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, *, original: str | None,
           feed_language: str | None) -> RawItem:
-    content = entry.get("content") or []
-    content_html = content[0].get("value") if content else None
-    summary_html = fallback_summary(_text(entry.get("summary")), content_html, entry.get(ENTRY_KEY))
+    summary = _text(entry.get("summary"))
+    content_html = feedparser_content(entry, summary)
+    summary_html = fallback_summary(summary, content_html, entry.get(ENTRY_KEY))
     return make_raw_item(
         ctx,
         fmt,

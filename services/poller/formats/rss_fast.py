@@ -28,6 +28,7 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from services.poller.formats import media_rss
+from services.poller.formats.second_summary import item_content
 from services.poller.formats.values import author_name
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -217,6 +218,9 @@ def _finish_item(values: Values, item: Any) -> Values:
     as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
     values.pop("has_content", None)
     values.pop("guidislink", None)
+    second_summary = values.pop("second_summary", None)
+    if (content := item_content(values.get("content_html"), second_summary, values.get("summary_html"))) is not None:
+        values["content_html"] = content
     values.pop("title_depth_reset", None)
     if (caption := values.pop("caption", None)) is not None:
         values["summary_html"] = media_rss.fallback_summary(values.get("summary_html"), values.get("content_html"),
@@ -432,11 +436,12 @@ def _creator(values: Values, element: Any) -> None:
 
 
 def _summary(values: Values, element: Any) -> None:
-    # feedparser's rule: a summary-like element after the first, before any content, becomes content;
-    # once there is content, a later one replaces the summary.
+    # feedparser's rule: a summary-like element after the first, before any content, becomes content
+    # (wirefeed keeps it apart: see second_summary); once there is content, a later one replaces the summary.
     _check_scope_only(element)
     if "summary_html" in values and not values["has_content"]:
-        _add_content(values, element)
+        values.setdefault("second_summary", _plain(element))
+        values["has_content"] = True
     else:
         values["summary_html"] = _plain(element)
 

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from schemas import FeedFormat
 from services.normalizer.normalize import normalize
-from services.poller.formats import ParsedFeed
-from services.poller.formats.rss_atom import WHITESPACE, _absolute
+from services.poller.formats import FeedContext, ParsedFeed
+from services.poller.formats.rss_atom import WHITESPACE, _absolute, parse_reference, parse_rss_atom, prepared
+from services.poller.formats.rss_fast import parse_plain_feed
+from services.poller.formats.safexml import strict_parser
 
 Parse = Callable[..., ParsedFeed]
+CTX = FeedContext(feed_id="f", feed_url="http://example.com/feed", fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
 
 RSS = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Wire</title><link>https://example.com/</link><ttl>15</ttl>
@@ -198,3 +201,44 @@ def test_text_like_an_aggregators_link_stays(parse: Parse, description: str) -> 
                   GOOGLE_NEWS, flags=re.DOTALL)
     article = normalize(parse(feed).items[0], datetime(2024, 1, 26, tzinfo=UTC))
     assert article.body_text != ""
+
+
+_FULL_TEXT = "&lt;p&gt;" + "Employees use the tools at hand to get work done. " * 8 + "&lt;/p&gt;"
+
+
+def _podcast_item(elements: str) -> str:
+    return ('<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            f"<channel><title>T</title><item><title>Item</title><guid>g1</guid>{elements}</item></channel></rss>")
+
+
+@pytest.mark.parametrize(("elements", "summary", "content"), [
+    # an Open Graph block nested in the item after the full text (Google's Cloud blog)
+    (f"<description>{_FULL_TEXT}</description><og><type>article</type><description>One line.</description></og>",
+     "full", None),
+    (f"<description>{_FULL_TEXT}</description><dc:description>One line.</dc:description>", "full", None),
+    # a podcast's fuller show notes after a one-line description are its content
+    (f"<description>One line.</description><itunes:summary>{_FULL_TEXT}</itunes:summary>", "One line.", "full"),
+    # a content element is the content, wherever a second summary stands
+    ("<description>One line.</description><itunes:summary>Two lines.</itunes:summary>"
+     "<content:encoded>&lt;p&gt;The episode.&lt;/p&gt;</content:encoded>", "One line.", "<p>The episode.</p>"),
+])
+def test_a_second_summary_is_content_only_when_it_holds_more(elements: str, summary: str, content: str | None) -> None:
+    # feedparser reads a summary-like element after the summary as content; a short one became the body
+    document = prepared(_podcast_item(elements).encode(), None)
+    readings = [parse_reference(document, CTX)]
+    if (plain := parse_plain_feed(document, None, strict_parser())) is not None:
+        readings.append(parse_rss_atom(document, CTX))
+    for reading in readings:
+        item = reading.items[0]
+        assert (item.summary_html or "").startswith("<p>Employees" if summary == "full" else summary)
+        assert item.content_html == (_FULL_TEXT.replace("&lt;", "<").replace("&gt;", ">") if content == "full"
+                                     else content)
+    if plain is not None:
+        assert readings[0].items[0] == readings[1].items[0]
+
+
+def test_the_full_text_before_a_nested_one_line_description_is_the_article() -> None:
+    document = _podcast_item(f"<description>{_FULL_TEXT}</description><og><description>One line.</description></og>")
+    article = normalize(parse_reference(document.encode(), CTX).items[0], datetime(2024, 1, 26, tzinfo=UTC))
+    assert article.body_text.startswith("Employees use the tools") and article.body_text.count("Employees") == 8
