@@ -491,6 +491,7 @@ _RSS_ITEM: dict[str, Reader] = {
     "title": _title, f"{{{RSS1}}}title": _title, f"{{{DC}}}title": _dc_title,
     "link": _link, f"{{{RSS1}}}link": _link,
     "description": _summary, f"{{{RSS1}}}description": _summary, ITUNES_SUMMARY: _summary,
+    f"{{{DC}}}description": _summary,  # feedparser reads it as it reads a description
     "guid": _guid,
     # feedparser reads Atom's dates in an RSS item as it reads pubDate and dc:date (Medium writes atom:updated)
     "pubDate": _set("published_raw"), f"{{{ATOM}}}published": _set("published_raw"),

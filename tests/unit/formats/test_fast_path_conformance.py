@@ -317,7 +317,7 @@ _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
     "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
     "media:description", "media:title", "media:content", "media:group", "source", "image", "atom:updated",
-    "atom:published", "modified",
+    "atom:published", "modified", "itunes:summary", "dc:description",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
