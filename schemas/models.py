@@ -202,6 +202,11 @@ class Article(Message):
     byline: list[str] = Field(default_factory=list)
     credits: dict[str, list[str]] = Field(default_factory=dict)
     categories: list[str] = Field(default_factory=list)
+    enclosures: list[Enclosure] = Field(
+        default_factory=list,
+        description="The item's media as the feed linked them, each URL once and only http(s) URLs: a podcast's "
+                    "audio, a story's pictures and video (RSS enclosures, Media RSS content and thumbnails, Atom "
+                    "enclosure links, JSON Feed attachments, ninjs renditions, NewsML-G2 remote content)")
     pubstatus: PubStatus = Field(PubStatus.USABLE, description="canceled (a kill) and withheld apply to the whole "
                                                                "story, its earlier versions and copies included; "
                                                                "once a story is canceled, later articles are too")

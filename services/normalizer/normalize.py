@@ -22,8 +22,9 @@ import html
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import urljoin
 
-from schemas import Article, Dateline, PubStatus, RawItem, Source
+from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
 from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import (
@@ -127,6 +128,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         byline=byline,
         credits=_credits(raw.credits, wire.credits),
         categories=_categories(raw.categories),
+        enclosures=_enclosures(raw.enclosures, raw.link or raw.feed_url),
         pubstatus=raw.pubstatus or PubStatus.USABLE,
         embargoed_until=parse_date(raw.embargoed_until_raw, regions),
         urgency=raw.urgency or _prefix_urgency(prefixes),
@@ -259,6 +261,20 @@ def _without_publisher(title: str, providers: Iterable[str]) -> str:
             if len(title) > suffix and title[-suffix:].casefold() == f"{separator}{provider}".casefold():
                 return title[:-suffix].rstrip()
     return title
+
+
+def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
+    """The item's media with links a reader can follow: resolved (ninjs and JSON Feed may give a path),
+    http(s) only (a javascript: or file: link is dropped, as the article's own link is), each URL once."""
+    found: dict[str, Enclosure] = {}
+    for enclosure in enclosures:
+        try:
+            url = web_url(urljoin(base, enclosure.url.strip()))
+        except ValueError:  # a URL urllib cannot split ("http://[::1")
+            continue
+        if url is not None and url not in found:
+            found[url] = enclosure if url == enclosure.url else enclosure.model_copy(update={"url": url})
+    return list(found.values())
 
 
 def _unless_title(summary: str | None, title: str) -> str | None:

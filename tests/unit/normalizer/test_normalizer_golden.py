@@ -30,7 +30,7 @@ DOCUMENTS_FETCHED_AT = datetime(2024, 7, 10, 12, 0, tzinfo=UTC)
 FIELDS = (
     "title", "summary", "body_text", "body_html", "language", "published_at", "published_at_estimated",
     "updated_at", "dateline", "agency", "byline", "credits", "wire_prefixes", "version", "pubstatus",
-    "embargoed_until", "urgency", "canonical_url", "categories",
+    "embargoed_until", "urgency", "canonical_url", "categories", "enclosures",
 )
 UPDATE = os.environ.get("WIREFEED_UPDATE_GOLDEN") == "1"
 

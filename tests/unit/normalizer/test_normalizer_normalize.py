@@ -36,6 +36,20 @@ def test_an_article_links_only_to_the_web(link: str) -> None:
     assert (article.url, article.canonical_url, article.source.url) == (None, None, None)
 
 
+def test_an_articles_media_are_its_items_enclosures_with_web_links_each_once() -> None:
+    enclosures = [
+        {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg", "length": 1234},
+        {"url": "/images/b.jpg", "type": "image/jpeg"},  # a path, as ninjs and JSON Feed may give
+        {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg"},  # again, from Media RSS
+        {"url": "javascript:alert(1)"}, {"url": "file:///etc/passwd"}, {"url": "http://[::1"},
+    ]
+    article = normalize(raw_item(link="https://ex.com/news/1", enclosures=enclosures), NOW)
+    assert [e.model_dump() for e in article.enclosures] == [
+        {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg", "length": 1234},
+        {"url": "https://ex.com/images/b.jpg", "type": "image/jpeg", "length": None},
+    ]
+
+
 def test_web_links_are_kept_as_the_feed_gave_them() -> None:
     article = normalize(raw_item(link=" https://ex.com/a?utm_source=x "), NOW)
     assert (article.url, article.canonical_url, article.source.url) == (
