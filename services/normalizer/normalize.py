@@ -19,10 +19,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import mimetypes
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
 from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
@@ -78,6 +79,8 @@ REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
+# Python's own table of extensions, not the machine's mime.types: the same guess on every host.
+_BUILT_IN_TYPES = mimetypes.MimeTypes()
 _PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
@@ -265,7 +268,8 @@ def _without_publisher(title: str, providers: Iterable[str]) -> str:
 
 def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
     """The item's media with links a reader can follow: resolved (ninjs and JSON Feed may give a path),
-    http(s) only (a javascript: or file: link is dropped, as the article's own link is), each URL once."""
+    http(s) only (a javascript: or file: link is dropped, as the article's own link is), each URL once;
+    a type the feed left out (a Media RSS thumbnail's) is guessed from the URL's extension."""
     found: dict[str, Enclosure] = {}
     for enclosure in enclosures:
         try:
@@ -273,7 +277,8 @@ def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
         except ValueError:  # a URL urllib cannot split ("http://[::1")
             continue
         if url is not None and url not in found:
-            found[url] = enclosure if url == enclosure.url else enclosure.model_copy(update={"url": url})
+            kind = enclosure.type or _BUILT_IN_TYPES.guess_type(urlsplit(url).path)[0]
+            found[url] = enclosure.model_copy(update={"url": url, "type": kind})
     return list(found.values())
 
 

@@ -1,4 +1,7 @@
-"""Media RSS's media:description: the caption of a photo or video, kept apart from the item's own text.
+"""Media RSS: the media an item links, and media:description, a caption kept apart from the item's text.
+
+An item's media:content and media:thumbnail elements are its pictures, audio and video, which many news
+feeds (the BBC's, the Guardian's) give instead of an RSS enclosure: they join the item's enclosures.
 
 feedparser reads media:description as if it were the item's <description>. After the item's own
 description that makes it the item's *content*, which wirefeed prefers to the summary: a HuffPost Canada
@@ -25,6 +28,13 @@ def as_summary(text: str, kind: str | None) -> str | None:
     """The caption as HTML: type="html" is markup already, any other type (Media RSS's default is
     "plain") is text."""
     return text_or_markup_as_html(text, is_markup=(kind or "plain").strip().lower() == "html")
+
+
+def media_enclosures(contents: list[dict[str, Any]], thumbnails: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Media RSS content, then thumbnails, each in document order, as enclosures' fields, from their
+    attributes as feedparser keeps them (names and the type in lower case); one without a URL is left out."""
+    return [{"href": media["url"], "length": media.get("filesize"), "type": media.get("type") or None}
+            for media in (*contents, *thumbnails) if media.get("url")]
 
 
 def fallback_summary(summary: str | None, content: str | None, caption: str | None) -> str | None:

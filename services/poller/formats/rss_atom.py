@@ -13,7 +13,12 @@ import feedparser
 from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.charsets import as_utf8_if_legacy
-from services.poller.formats.media_rss import ENTRY_KEY, fallback_summary, keep_captions_apart_in_feedparser
+from services.poller.formats.media_rss import (
+    ENTRY_KEY,
+    fallback_summary,
+    keep_captions_apart_in_feedparser,
+    media_enclosures,
+)
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
 from services.poller.formats.second_summary import feedparser_content, keep_second_summaries_apart_in_feedparser
@@ -167,7 +172,9 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),
         feed_language=feed_language,
-        enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")], ctx.feed_url),
+        enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")]
+                               + media_enclosures(entry.get("media_content") or [], entry.get("media_thumbnail") or []),
+                               ctx.feed_url),
         providers=_providers(entry),
         original=original,
     )

@@ -218,6 +218,9 @@ def _finish_item(values: Values, item: Any) -> Values:
     as absent; the language is the title's, as in feedparser's title_detail (the item's, when unset)."""
     values.pop("has_content", None)
     values.pop("guidislink", None)
+    if "media_content" in values or "media_thumbnail" in values:
+        media = media_rss.media_enclosures(values.pop("media_content", []), values.pop("media_thumbnail", []))
+        values["enclosures"] = [*values.get("enclosures", ()), *media]
     second_summary = values.pop("second_summary", None)
     if (content := item_content(values.get("content_html"), second_summary, values.get("summary_html"))) is not None:
         values["content_html"] = content
@@ -686,7 +689,7 @@ _HANDLED = frozenset(name.split("_", 2)[2].lower() for name in dir(_FeedParserMi
 _PREFIXES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 # Handled elements that only fill fields wirefeed does not read (checked by the conformance test).
 _UNREAD_FIELDS = frozenset({
-    "media_content", "media_thumbnail", "media_credit", "media_rating", "media_restriction", "media_license",
+    "media_credit", "media_rating", "media_restriction", "media_license",
     "media_player", "media_group", "itunes_explicit", "itunes_block", "itunes_image", "itunes_subtitle",
     "rights", "copyright", "dc_rights", "dc_publisher", "contributor", "dc_contributor", "source",
     "georss_point", "georss_where", "where", "expirationdate",
@@ -694,6 +697,7 @@ _UNREAD_FIELDS = frozenset({
 _READ_INTO_FIELDS = _HANDLED - _UNREAD_FIELDS
 _CAPTION_KEY = "media_description"  # unread, but an item's caption where _read_unread finds it
 _MEDIA_KEYS = frozenset({_CAPTION_KEY, "media_title"})
+_MEDIA_LINK_KEYS = frozenset({"media_content", "media_thumbnail"})  # the item's media (see media_rss)
 # Channel elements that would change the feed's title or ttl, or start content (see _rss_feed).
 _CHANNEL_FIELD_KEYS = frozenset({
     "title", "dc_title", "media_title", "ttl", "summary", "content", "fullitem", "body", "xhtml_body",
@@ -742,16 +746,32 @@ def _read_unread(values: Values, element: Any) -> None:
         _media_text(values, element, key)
     elif key == "source":
         raise NotPlainError("an Atom source, whose title (or text) feedparser reads as the item's provider")
-    elif not key.startswith("media_") or not len(element):
+    elif not key.startswith("media_") or not (len(element) or key in _MEDIA_LINK_KEYS):
         _check_unread(element)
     else:
-        if key in _READ_INTO_FIELDS:
+        if key in _READ_INTO_FIELDS and key not in _MEDIA_LINK_KEYS:
             raise NotPlainError(f"element {element.tag}, which feedparser reads")
-        for inner in element.iterdescendants():
-            if (inner_key := _feedparser_key(inner)) in _MEDIA_KEYS:
+        for inner in element.iter():
+            inner_key = key if inner is element else _feedparser_key(inner)
+            if inner_key in _MEDIA_KEYS:
                 _media_text(values, inner, inner_key)
+            elif inner_key in _MEDIA_LINK_KEYS:
+                _media_link(values, inner, inner_key)
             elif inner_key in _READ_INTO_FIELDS:
                 raise NotPlainError(f"element {inner.tag} in {element.tag}, which feedparser reads")
+
+
+def _media_link(values: Values, element: Any, key: str) -> None:
+    """A media:content or media:thumbnail's attributes as feedparser keeps them: names in lower case, the
+    type too. feedparser also takes a thumbnail's URL from its text, which is left to it."""
+    attributes = {name.lower(): value for name, value in element.items()}
+    if len(attributes) != len(element.attrib):
+        raise NotPlainError(f"attributes of {element.tag} that differ only in case")
+    if key == "media_thumbnail" and (len(element) or (element.text or "").strip()):
+        raise NotPlainError("a media:thumbnail with text")
+    if "type" in attributes:
+        attributes["type"] = attributes["type"].lower()
+    values.setdefault(key, []).append(attributes)
 
 
 def _media_text(values: Values, element: Any, key: str) -> None:

@@ -317,11 +317,11 @@ _RSS_ELEMENTS = st.sampled_from([
     "title", "link", "guid", "description", "category", "author", "pubDate", "dc:subject", "dc:creator",
     "content:encoded", "itunes:keywords", "atom:link", "enclosure", "dc:date", "media:keywords", "dc:title",
     "media:description", "media:title", "media:content", "media:group", "source", "image", "atom:updated",
-    "atom:published", "modified", "itunes:summary", "dc:description",
+    "atom:published", "modified", "itunes:summary", "dc:description", "media:thumbnail",
 ])
 _ATOM_ELEMENTS = st.sampled_from([
     "title", "id", "link", "summary", "content", "category", "published", "updated", "author", "dc:subject",
-    "media:description", "media:title", "media:group",
+    "media:description", "media:title", "media:group", "media:content", "media:thumbnail",
 ])
 _NAMESPACES = ('xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" '
                'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:atom="http://www.w3.org/2005/Atom" '

@@ -1,4 +1,5 @@
-"""Media RSS captions (media:description) describe a photo or video, not the item: never its content.
+"""Media RSS captions (media:description) describe a photo or video, not the item: never its content. The
+media themselves (media:content, media:thumbnail) are the item's enclosures.
 
 Each case is read both ways, by the fast reading and by feedparser's, and both must give the same item.
 """
@@ -75,3 +76,19 @@ def test_huffpost_articles_keep_their_story_not_their_photo_caption(corpus: Path
     assert raw.content_html is None
     assert "basketball uniform" in article.body_text
     assert not article.body_text.startswith("About 50 female students")  # the photo's caption
+
+
+def test_media_content_and_thumbnails_are_the_items_enclosures() -> None:
+    # The BBC's shape (a thumbnail only), the Guardian's (pictures in media:content with their size in
+    # bytes), a video's media:group, and an RSS enclosure, which comes first.
+    raw = _both(_rss(
+        "<description>Story.</description><media:thumbnail width='240' height='135' url='https://x.example/t.jpg'/>"
+        "<media:content url='/p.jpg' type='Image/JPEG' fileSize='2048' medium='image'>"
+        f"<media:description>{CAPTION}</media:description></media:content>"
+        "<media:group><media:content url='https://x.example/v.mp4' type='video/mp4'/></media:group>"
+        "<media:content medium='image'/><enclosure url='https://x.example/a.mp3' type='audio/mpeg' length='9'/>"))
+    assert [(e.url, e.type, e.length) for e in raw.enclosures] == [
+        ("https://x.example/a.mp3", "audio/mpeg", 9), ("http://example.com/p.jpg", "image/jpeg", 2048),
+        ("https://x.example/v.mp4", "video/mp4", None), ("https://x.example/t.jpg", None, None)]
+    article = normalize(raw, NOW)
+    assert [(e.url, e.type) for e in article.enclosures][-1] == ("https://x.example/t.jpg", "image/jpeg")
