@@ -67,9 +67,16 @@ def _item(entry: dict[str, Any], ctx: FeedContext, feed_title: str | None, feed_
         categories=strings(entry.get("tags")),
         language=string(entry.get("language")),
         feed_language=feed_language,
-        enclosures=[e for e in map(_attachment, _list(entry.get("attachments"))) if e is not None],
+        enclosures=_enclosures(entry),
         original=bounded_original(json.dumps(entry, ensure_ascii=False)),
     )
+
+
+def _enclosures(entry: dict[str, Any]) -> list[Enclosure]:
+    """The item's attachments, then its main and banner images (JSON Feed's pictures of the item)."""
+    attachments = [e for e in map(_attachment, _list(entry.get("attachments"))) if e is not None]
+    images = [Enclosure(url=url) for url in (string(entry.get(key)) for key in ("image", "banner_image")) if url]
+    return attachments + images
 
 
 def _id(value: Any) -> str | None:

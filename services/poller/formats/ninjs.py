@@ -120,7 +120,7 @@ def _item(entry: dict[str, Any], ctx: FeedContext) -> RawItem:
         credits=credited or None,
         categories=categories(entry),
         language=first(entry, "language"),
-        enclosures=_renditions(entry.get("renditions")) if entry.get("type") in _MEDIA_TYPES else [],
+        enclosures=_media(entry),
         version=integer(entry.get("version")),
         pubstatus=_PUBSTATUS.get((first(entry, "pubstatus", "pubStatus") or "").lower()),
         embargoed_until_raw=first(entry, "embargoed", "embargoedUntil", "embargoeduntil"),
@@ -138,13 +138,24 @@ def _ap_dateline(location: Any) -> str | None:
     return first(location, "city", "countryareaname", "countryname") if isinstance(location, dict) else None
 
 
-def _text_associations(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """Text stories packaged with the item; pictures, video and the like are not articles."""
+def _media(entry: dict[str, Any]) -> list[Enclosure]:
+    """A picture's, video's or sound's own renditions; for a story, those of the media packaged with it
+    (TT's and Superdesk's text items carry their pictures as associations)."""
+    if entry.get("type") in _MEDIA_TYPES:
+        return _renditions(entry.get("renditions"))
+    return [rendition for association in _associations(entry) if association.get("type") in _MEDIA_TYPES
+            for rendition in _renditions(association.get("renditions"))]
+
+
+def _associations(entry: dict[str, Any]) -> list[dict[str, Any]]:
     associations = entry.get("associations")
     values = associations.values() if isinstance(associations, dict) else associations
-    if not isinstance(values, Iterable):
-        return []
-    return [a for a in values if isinstance(a, dict) and a.get("type") == "text"
+    return [a for a in values if isinstance(a, dict)] if isinstance(values, Iterable) else []
+
+
+def _text_associations(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Text stories packaged with the item; pictures, video and the like are not articles."""
+    return [a for a in _associations(entry) if a.get("type") == "text"
             and (string(a.get("uri")) or string(a.get("guid"))) and body_html(a) is not None]
 
 
@@ -158,7 +169,7 @@ def _renditions(renditions: Any) -> list[Enclosure]:
             enclosures.append(Enclosure(
                 url=str(string(rendition.get("href"))),
                 type=first(rendition, "mimetype", "contenttype", "contentType"),
-                length=integer(rendition.get("size") or rendition.get("sizeinbytes")),
+                length=integer(rendition.get("size") or rendition.get("sizeinbytes") or rendition.get("sizeInBytes")),
             ))
     return enclosures
 

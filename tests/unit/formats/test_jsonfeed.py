@@ -34,6 +34,7 @@ FEED_11 = {
             "tags": ["politics", "", "world"],
             "language": "en-GB",
             "attachments": [{"url": "https://example.org/a.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 123}],
+            "image": "https://example.org/a.jpg", "banner_image": "https://example.org/banner.png",
         },
         {"id": 42, "content_text": "Line one\nline two\n\nSecond <paragraph>", "author": {"name": "Old Style"}},
         {"id": "3", "external_url": "https://elsewhere.example/only-external"},
@@ -60,7 +61,8 @@ def test_item_fields(parse: Parse) -> None:
     assert first.categories == ["politics", "world"]
     assert first.language == "en-GB"
     assert [(e.url, e.type, e.length) for e in first.enclosures] == [
-        ("https://example.org/a.mp3", "audio/mpeg", 123)]
+        ("https://example.org/a.mp3", "audio/mpeg", 123), ("https://example.org/a.jpg", None, None),
+        ("https://example.org/banner.png", None, None)]  # the item's main and banner images
     assert first.original is not None and json.loads(first.original)["id"] == "2024-001"
     assert first.item_id == "feed:2024-001"
 

@@ -168,6 +168,21 @@ def test_picture_renditions_are_enclosures(parse: Parse) -> None:
     assert [(e.url, e.type) for e in item.enclosures] == [("https://x/p.jpg", "image/jpeg")]
 
 
+def test_a_storys_packaged_pictures_are_its_enclosures() -> None:
+    # TT's text item carries its picture as an association with four renditions (ninjs 3, camelCase sizes)
+    (story,) = corpus_items("iptc-ninjs/examples/3.0/tt_text_image_3.json", datetime(2024, 1, 1, tzinfo=UTC))
+    assert [(e.url.rsplit("/", 1)[1], e.type, e.length) for e in story.enclosures] == [
+        ("a001_NormalHires.jpg", "image/jpeg", 10326191), ("a001_NormalPreview.jpg", "image/jpeg", 398957),
+        ("a001_WatermarkPreview.jpg", "image/jpeg", 398957), ("a001_NormalThumbnail.jpg", "image/jpeg", 32491)]
+
+
+def test_a_packaged_story_is_not_an_enclosure(parse: Parse) -> None:
+    item = _one(parse, {"uri": "urn:s", "type": "text", "headline": "Story", "body_text": "Text.", "associations": {
+        "sidebar": {"uri": "urn:side", "type": "text", "renditions": [{"href": "https://x/side.html"}]},
+        "photo": {"type": "picture", "renditions": [{"href": "https://x/p.jpg"}]}}})
+    assert [e.url for e in item.enclosures] == ["https://x/p.jpg"]
+
+
 def test_lenient_about_fields_it_cannot_use(parse: Parse) -> None:
     item = _one(parse, {"uri": "urn:x", "urgency": "high", "pubstatus": "commissioned", "headline": 42,
                         "version": "v2"})
