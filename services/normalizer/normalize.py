@@ -81,6 +81,7 @@ _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 # Python's own table of extensions, not the machine's mime.types: the same guess on every host.
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
+_AVATAR_HOST = re.compile(r"avatars\d*\.githubusercontent\.com")
 _PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
@@ -269,17 +270,25 @@ def _without_publisher(title: str, providers: Iterable[str]) -> str:
 def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
     """The item's media with links a reader can follow: resolved (ninjs and JSON Feed may give a path),
     http(s) only (a javascript: or file: link is dropped, as the article's own link is), each URL once;
-    a type the feed left out (a Media RSS thumbnail's) is guessed from the URL's extension."""
+    a type the feed left out (a Media RSS thumbnail's) is guessed from the URL's extension. Authors'
+    avatars are left out."""
     found: dict[str, Enclosure] = {}
     for enclosure in enclosures:
         try:
             url = web_url(urljoin(base, enclosure.url.strip()))
         except ValueError:  # a URL urllib cannot split ("http://[::1")
             continue
-        if url is not None and url not in found:
+        if url is not None and url not in found and not _is_avatar(url):
             kind = enclosure.type or _BUILT_IN_TYPES.guess_type(urlsplit(url).path)[0]
             found[url] = enclosure.model_copy(update={"url": url, "type": kind})
     return list(found.values())
+
+
+def _is_avatar(url: str) -> bool:
+    """A picture of the author, not of the story: WordPress feeds add each author's Gravatar as Media RSS
+    content, GitHub's each actor's avatar as a thumbnail."""
+    host = urlsplit(url).hostname or ""
+    return host == "gravatar.com" or host.endswith(".gravatar.com") or _AVATAR_HOST.fullmatch(host) is not None
 
 
 def _unless_title(summary: str | None, title: str) -> str | None:

@@ -42,6 +42,9 @@ def test_an_articles_media_are_its_items_enclosures_with_web_links_each_once() -
         {"url": "/images/b.jpg", "type": "image/jpeg"},  # a path, as ninjs and JSON Feed may give
         {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg"},  # again, from Media RSS
         {"url": "javascript:alert(1)"}, {"url": "file:///etc/passwd"}, {"url": "http://[::1"},
+        # the authors' pictures that WordPress and GitHub feeds add
+        {"url": "http://1.gravatar.com/avatar/bbce6c3c?s=96&d=identicon"},
+        {"url": "https://avatars3.githubusercontent.com/u/8234070?s=60&v=4"},
     ]
     article = normalize(raw_item(link="https://ex.com/news/1", enclosures=enclosures), NOW)
     assert [e.model_dump() for e in article.enclosures] == [
