@@ -246,6 +246,19 @@ _COLUMN_DISCLAIMER = (
     r"\bthe (?:opinions|views) expressed (?:here |in this (?:article|column|commentary|piece) )?are "
     r"(?:his|her|their|my|the author['’]s|(?:solely )?(?:those )?of the (?:author|writer)s?)\b"
 )
+# The notices podcast hosts add under every episode's notes, alone in their paragraph (one or several):
+# Omny's, Megaphone's and Spotify's ad-choices line, Acast's, ART19's, Simplecast's (AdsWizz), RedCircle's.
+_PODCAST_HOST_NOTICES = r"\A\s*(?:(?:" + "|".join((
+    r"see omnystudio\.com/listener for privacy information",
+    r"learn more about your ad[- ]?choices\.?\s*(?:visit|at)\s+(?:https?://)?(?:www\.)?"
+    r"(?:megaphone\.fm|podcastchoices\.com|iheartpodcastnetwork\.com)(?:/adchoices)?/?",
+    r"hosted on acast\.\s*see acast\.com/privacy for more information",
+    r"see privacy policy at https?://art19\.com/privacy and california privacy notice at "
+    r"https?://art19\.com/privacy#do-not-sell-my-info",
+    r"hosted by simplecast, an adswizz company\.\s*see pcm\.adswizz\.com for information about our collection "
+    r"and use of personal data for advertising",
+    r"privacy (?:&|and) opt-out:\s*https?://redcircle\.com/privacy",
+)) + r")\.?\s*)+\Z"
 # A news picture's caption, which pages print as a paragraph of the story: it ends with the wire's credit,
 # AP's "(AP Photo/Jane Doe)", Reuters' "REUTERS/Jane Doe/File Photo". Case-sensitive, as the wires write it.
 _PICTURE_CAPTION = r"\(AP Photo(?:/[^()]{1,80})?\)\s*$|" \
@@ -305,6 +318,9 @@ _PHRASES = [
     # "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/"
     ("single", ("apnews.com/hub", "ap.org/tips"),
      re.compile(r"https?://(?:www\.)?apnews\.com/hub/\S*\s*$|\bap\.org/tips\b", re.IGNORECASE)),
+    ("single", ("omnystudio.com/listener", "choices", "acast.com/privacy", "art19.com/privacy", "pcm.adswizz.com",
+                "redcircle.com/privacy"),
+     re.compile(_PODCAST_HOST_NOTICES, _FLAGS)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"

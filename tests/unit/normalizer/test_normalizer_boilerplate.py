@@ -111,6 +111,17 @@ SEED_NOTICE = [
     "Soldiers stand guard in Baghdad on Monday. (AP Photo/Hadi Mizban)",
     "(The author is a Reuters Breakingviews columnist. The opinions expressed are her own.)",
     "The views expressed in this article are those of the author.",
+    # the notices podcast hosts add under every episode's notes
+    "See omnystudio.com/listener for privacy information.",
+    "Learn more about your ad choices. Visit megaphone.fm/adchoices",
+    "Learn more about your ad choices. Visit podcastchoices.com/adchoices",
+    "Hosted on Acast. See acast.com/privacy for more information.",
+    "See Privacy Policy at https://art19.com/privacy and California Privacy Notice at "
+    "https://art19.com/privacy#do-not-sell-my-info.",
+    "Hosted by Simplecast, an AdsWizz company. See pcm.adswizz.com for information about our collection and use of "
+    "personal data for advertising.",
+    "Learn more about your ad choices. Visit megaphone.fm/adchoices See omnystudio.com/listener for privacy "
+    "information.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -157,6 +168,10 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Published by Editions Empire, 2026", "Updated 2026 forecasts show slower growth, the IMF said.",
     "Posted 3 wins in a row, the team said.", "Your browser history is stored for 30 days, the company said.",
     "Reuters/Ipsos polling showed the race tightening.", "A photo: the minister at the border on Monday!",
+    # an episode's notes that end in a host's notice stay: only the notice alone is the host's
+    "Michael Barbaro talks to a reporter about the ferry strike. Learn more about your ad choices. Visit "
+    "megaphone.fm/adchoices",
+    "Voters face hard choices, the senator said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
