@@ -186,15 +186,17 @@ def _naming(credits: dict[str, list[str]], agency: str | None) -> CreditParagrap
     return CreditParagraph(credits, agency, bool(credits or agency))
 
 
-def read_credit_paragraph(text: str) -> CreditParagraph:
-    """What a paragraph says when it is entirely a credit line or a mark under the copy."""
+def read_credit_paragraph(text: str, *, under_copy: bool = True) -> CreditParagraph:
+    """What a paragraph says when it is entirely a credit line or a mark under the copy. A short sign-off
+    ("EFE", "Source: Reuters", "Enditem") counts only ``under_copy``, among the story's last paragraphs:
+    higher up, "Reuters" alone is an item of a list and "Source: Reuters" a chart's source."""
     if _CREDIT_START.match(text):
         return _naming(parse_credit_line(text) or {}, None)
     if "ontribut" in text and (contributors := _contributors(text)):  # "contributed", "Contributing:"
         return _naming(*contributors)
     if bloomberg := _bloomberg_credits(text):
         return CreditParagraph(bloomberg, "Bloomberg", True)
-    return _sign_off(text) if len(text) < 60 else _NO_CREDIT
+    return _sign_off(text) if under_copy and len(text) < 60 else _NO_CREDIT
 
 
 def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:

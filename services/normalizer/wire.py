@@ -186,6 +186,7 @@ MAX_DATELINE_CHARS = 200
 _DATELINE_SPAN = 2 * MAX_DATELINE_CHARS
 MAX_LABEL_CHARS = 30
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
+SIGN_OFF_PARAGRAPHS = 4  # an agency's sign-off or end mark, a desk's initials, a source line: under the copy
 _BULLET = re.compile(r"[*•·▪]\s")
 _EDITORIAL_NOTE = re.compile(
     r"\((?:adds|updates|recasts|corrects|changes|fixes|removes|rewrites|refiles|repeats|inserts|clarifies|"
@@ -287,11 +288,12 @@ def _byline_line(text: str) -> tuple[list[str], str | None] | None:
 
 
 def _credits(paragraphs: Sequence[str], kept: list[int], found: WireText) -> None:
+    under_copy = set(kept[-SIGN_OFF_PARAGRAPHS:])
     for index in kept:
         text = paragraphs[index]
         if len(text) > 400 or index in found.drop:
             continue
-        credits, agency, is_credit = read_credit_paragraph(text)
+        credits, agency, is_credit = read_credit_paragraph(text, under_copy=index in under_copy)
         if is_credit:
             _merge(found, credits, agency)
             found.drop.add(index)

@@ -354,6 +354,19 @@ def test_an_agencys_sign_off_under_its_copy_names_it(text: str, agency: str | No
     assert parse_credit_paragraph(text) == ({}, agency)
 
 
+@pytest.mark.parametrize("line", ["Reuters", "Source: Reuters", "(dpa/AFP)", "Enditem"])
+def test_a_sign_off_counts_only_under_the_copy(line: str) -> None:
+    # Higher up (past the lead, whose bylines may be an agency's name), "Reuters" alone is an item of a list
+    # and "Source: Reuters" the source of a chart.
+    story = [f"Wire services sold news to {n} more outlets in year {n}." for n in range(1, 10)]
+    story += ["The largest are:", line, "Their rates rose.", "Outlets pay more each year.", "Some have stopped buying.",
+              "Others share the cost."]
+    found = extract(story)
+    assert (found.drop, found.agency) == (set(), None)
+    found = extract([*story, line])
+    assert found.drop == {len(story)} and found.agency is not None
+
+
 @pytest.mark.parametrize(("text", "credits"), [
     ("To contact the reporter on this story: Jane Doe in London at jdoe@bloomberg.net", {"reporting": ["Jane Doe"]}),
     ("To contact the reporters on this story: Jane Doe in London at jdoe@bloomberg.net; John Roe in New York at "
