@@ -224,6 +224,9 @@ def _facts(article: Article) -> str:
     if article.byline:
         facts.append("by " + ", ".join(article.byline))
     facts += [f"{role}: {', '.join(names)}" for role, names in article.credits.items() if names != article.byline]
+    if article.enclosures:
+        count = len(article.enclosures)
+        facts.append(f"{count} attachment{'s' if count > 1 else ''}")  # audio, pictures: what a desk can use
     if article.version > 1 or article.wire_prefixes:
         facts.append(f"version {article.version} {' '.join(article.wire_prefixes)}".rstrip())
     if article.urgency is not None:

@@ -56,6 +56,7 @@ _HIDDEN_CLASSES = frozenset({
     "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "screen-reader-only",
 })
 _DROPPED_CLASSES = JUNK_CLASSES | _HIDDEN_CLASSES
+_DATELINE_PARTS = frozenset({"vignette", "source"})
 # Hosts that only serve tracking pixels and beacons (a suffix match: "x.doubleclick.net" counts).
 TRACKER_HOSTS = frozenset({
     "doubleclick.net", "google-analytics.com", "googletagmanager.com", "scorecardresearch.com",
@@ -251,10 +252,20 @@ def _strip_junk(root: _Element) -> None:
             continue
         if _is_junk(element):
             junk.append(element)
-        elif element.tag in SECTIONING_TAGS:
+        elif element.tag in SECTIONING_TAGS or _is_dateline_part(element):
             element.tag = "div"
     for element in junk:
         drop_tree(element)
+
+
+def _is_dateline_part(element: _Element) -> bool:
+    """A part of TT's dateline block, <div class="dat"><span class="vignette">Försvar</span><span
+    class="source">TT</span></div>, which TT sets on lines of their own: as inline text they read
+    "FörsvarTT". Apart, the vignette (a topic, or an event's time) stays and the agency's line is read."""
+    if element.tag != "span" or element.get("class") not in _DATELINE_PARTS:
+        return False
+    parent = element.getparent()
+    return parent is not None and parent.get("class") == "dat"
 
 
 def _is_junk(element: _Element) -> bool:

@@ -26,6 +26,13 @@ def private_networks_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIREFEED_ALLOW_PRIVATE_NETWORKS", "true")  # the test's server is on 127.0.0.1
 
 
+def test_a_storys_attachments_are_counted(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # TT's story carries one picture in four renditions
+    story = shared_dir / "corpus" / "iptc-ninjs" / "examples" / "3.0" / "tt_text_image_3.json"
+    assert main(["feeds", "preview", str(story)]) == 0
+    assert " · 4 attachments" in capsys.readouterr().out.splitlines()[2]
+
+
 @pytest.mark.usefixtures("private_networks_allowed")
 def test_a_feed_reads_as_the_pipeline_would_make_it(feed_server: FeedServer,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

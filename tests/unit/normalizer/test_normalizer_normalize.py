@@ -497,3 +497,15 @@ def test_the_format_s_credits_join_the_text_s_credit_lines_by_role() -> None:
     article = normalize(raw_item(content_html=body, credits={"editing": ["Bo Ek", "Cy Do"], "photos": ["Staff"]}), NOW)
     assert article.credits == {"reporting": ["Ann Lee"], "editing": ["Bo Ek", "Cy Do"]}  # "Staff" names nobody
     assert article.byline == ["Ann Lee"]  # an editor is credited, not a byline
+
+
+@pytest.mark.parametrize(("example", "vignette"), [
+    ("2.1/tt_text_image_2.json", "Försvar"), ("3.0/tt_text_image_3.json", "Försvar"),
+    ("3.0/tt_event_pressconference_3.0.json", "Torsdag 5 Oktober 2023, klockan 16:00"),  # an event's time
+])
+def test_tts_dateline_block_is_read_line_by_line(example: str, vignette: str) -> None:
+    # <div class="dat"><span class="vignette">Försvar</span><span class="source">TT</span></div> read "FörsvarTT"
+    (raw,) = corpus_items(f"iptc-ninjs/examples/{example}", NOW)
+    article = normalize(raw, NOW)
+    assert article.body_text.split("\n\n")[0] == vignette and "TT" not in article.body_text.split()
+    assert article.agency == "TT"
