@@ -98,6 +98,12 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "SAnews": (("sanews",), ()),
     "ISNA": (("iranian students' news agency", "iranian students news agency"), ("ISNA",)),
     "Tasnim": (("tasnim", "tasnim news agency"), ()),
+    # the press-release wires, whose datelines carry their name as an agency's: "ROUND ROCK, Texas--(BUSINESS
+    # WIRE)--", "NEW YORK, Dec. 1, 2026 /PRNewswire/ --", "(GLOBE NEWSWIRE) --", Canada's "/CNW/ -"
+    "Business Wire": (("business wire", "businesswire", "美國商業資訊", "美国商业资讯"), ()),
+    "PR Newswire": (("pr newswire", "prnewswire", "美通社"), ()),
+    "GlobeNewswire": (("globe newswire", "globenewswire"), ()),
+    "CNW": (("canada newswire", "cnw group"), ()),
 }
 # Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
 # of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",
@@ -106,6 +112,7 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _IN_DATELINES = {
     "sda": "Keystone-SDA", "SDA": "Keystone-SDA", "ats": "Keystone-SDA", "ATS": "Keystone-SDA", "AA": "Anadolu",
     "Leta": "LETA", "Hina": "HINA", "KNA": "KNA", "kna": "KNA", "APP": "APP", "UNI": "UNI", "BSS": "BSS",
+    "CNW": "CNW",
     "共同": "Kyodo", "時事": "Jiji",
     # and the Arab, African and Asian agencies' codes, which are also words or other things' abbreviations:
     # Jordan's "Amman (Petra) -", Iran's "(Mehr)" and "(Fars)", Iraq's "(INA)", Lebanon's "(NNA)", Oman's
@@ -171,7 +178,8 @@ def canonical_agency(text: str | None) -> str | None:
     if _AGENCY_WORDS.isdisjoint(stripped.casefold().split()):
         return None  # most text names no agency; the decoration pattern would look at every position of it
     core = _DECORATION.sub("", stripped).strip()
-    return _BY_ACRONYM.get(core) or _BY_NAME.get(core.casefold())
+    # "Business Wire" is a name whole, not "Business" with the "Wire" of "Reuters Wire"
+    return _BY_ACRONYM.get(core) or _BY_NAME.get(core.casefold()) or _BY_NAME.get(stripped.casefold())
 
 
 def dateline_agency(written: str | None) -> str | None:

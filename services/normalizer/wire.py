@@ -149,6 +149,7 @@ _STRUCTURED_DATELINE = re.compile(
 )
 # "Nov 26 AFP" after the place of a structured dateline: the agency, written without parentheses.
 _TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
+_PLACE_DASHES = "-–—"
 # Words that open copy like a bare dateline but name no place: AP's "FILE -" photo captions, "UNDATED (AP) -".
 _NOT_PLACES = frozenset({"FILE", "UNDATED"})
 
@@ -474,11 +475,12 @@ def _with_qualifier(place: str | None, qualifier: str | None) -> str | None:
     """Reuters' "Jan 5" after the place is a date and goes; AP's "Puerto Rico" is part of the place."""
     if not place or place.strip() in _NOT_PLACES:
         return None
-    parts = [q.strip() for q in (qualifier or "").split(",")]
+    # Business Wire's "ROUND ROCK, Texas--(BUSINESS WIRE)--" ends the place in its dashes
+    parts = [q.strip().rstrip(_PLACE_DASHES) for q in (qualifier or "").split(",")]
     # A part with a digit is a date or a time in any language: "1st December", "2026. december 1."
     kept = [q for q in parts if q and not _DATE.fullmatch(q) and not any(c.isdigit() for c in q)
             and q.casefold() not in _WEEKDAYS]
-    return ", ".join([place.strip(), *kept])
+    return ", ".join([place.strip().rstrip(_PLACE_DASHES), *kept])
 
 
 def strip_prefixes(title: str, slugline: str | None = None) -> tuple[str, list[str], int | None]:

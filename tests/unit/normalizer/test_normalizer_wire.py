@@ -107,6 +107,11 @@ from tests.helpers import corpus_items
     # a date in any language goes from the place: what has a digit is no part of it
     ("ABU DHABI, 1st December, 2026 (WAM) -- The", "ABU DHABI", "WAM"),
     ("UNITED NATIONS, Dec 1 2026 (IPS) - The", "UNITED NATIONS", "IPS"),
+    # the press-release wires: Business Wire's dashes end the place, not part of it
+    ("ROUND ROCK, Texas--(BUSINESS WIRE)--Dell today announced", "ROUND ROCK, Texas", "BUSINESS WIRE"),
+    ("LONDON--(BUSINESS WIRE)--Acme today announced", "LONDON", "BUSINESS WIRE"),
+    ("NEW YORK, Dec. 1, 2026 /PRNewswire/ -- Acme Corp. today", "NEW YORK", "PRNewswire"),
+    ("NEW YORK, Dec. 01, 2026 (GLOBE NEWSWIRE) -- Acme Corp. today", "NEW YORK", "GLOBE NEWSWIRE"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -115,6 +120,8 @@ def test_datelines_give_place_and_agency(text: str, place: str | None, agency: s
 @pytest.mark.parametrize(("written", "agency"), [
     ("sda", "Keystone-SDA"), ("ats", "Keystone-SDA"), ("sda/afp", "Keystone-SDA"), ("AA", "Anadolu"),
     ("Hina", "HINA"), ("KNA", "KNA"), ("APP", "APP"), ("ТАСС", "TASS"), ("dpa/lnw", "dpa"), ("tca/dpa", "dpa"),
+    ("BUSINESS WIRE", "Business Wire"), ("PRNewswire", "PR Newswire"), ("GLOBE NEWSWIRE", "GlobeNewswire"),
+    ("CNW", "CNW"), ("美國商業資訊", "Business Wire"),
     ("UN", None), ("aa", None),
 ])
 def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, agency: str | None) -> None:
