@@ -99,11 +99,14 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ISNA": (("iranian students' news agency", "iranian students news agency"), ("ISNA",)),
     "Tasnim": (("tasnim", "tasnim news agency"), ()),
     # the press-release wires, whose datelines carry their name as an agency's: "ROUND ROCK, Texas--(BUSINESS
-    # WIRE)--", "NEW YORK, Dec. 1, 2026 /PRNewswire/ --", "(GLOBE NEWSWIRE) --", Canada's "/CNW/ -"
+    # WIRE)--", "NEW YORK, Dec. 1, 2026 /PRNewswire/ --", "(GLOBE NEWSWIRE) --", Canada's "/CNW/ -",
+    # "/ ACCESSWIRE / December 1, 2026 /", "--(Newsfile Corp. - December 1, 2026) -"
     "Business Wire": (("business wire", "businesswire", "美國商業資訊", "美国商业资讯"), ()),
     "PR Newswire": (("pr newswire", "prnewswire", "美通社"), ()),
     "GlobeNewswire": (("globe newswire", "globenewswire"), ()),
     "CNW": (("canada newswire", "cnw group"), ()),
+    "ACCESSWIRE": (("accesswire",), ()),
+    "Newsfile": (("newsfile", "newsfile corp"), ()),
 }
 # Names left out above for being a word, a person's or another wire's code, yet unmistakable as the whole
 # of a dateline's brackets after a place: Keystone-SDA's "Zürich (sda) -" and "Genève (ats) -",

@@ -150,6 +150,12 @@ _STRUCTURED_DATELINE = re.compile(
 # "Nov 26 AFP" after the place of a structured dateline: the agency, written without parentheses.
 _TRAILING_WORD = re.compile(r"\s+(?P<word>[A-Za-z][\w&'.\-]{1,20})$")
 _PLACE_DASHES = "-–—"
+# The press-release wires' own forms: ACCESSWIRE's "SAN FRANCISCO, CA / ACCESSWIRE / December 1, 2026 /"
+# and Newsfile's "Vancouver, British Columbia--(Newsfile Corp. - December 1, 2026) -".
+_RELEASE_DATELINE = re.compile(
+    rf"(?P<place>{_PLACE}(?:,\s*{_PLACE})?)\s*(?:/\s*(?P<slashed>ACCESSWIRE)\s*/\s*{_DATE_TEXT}\s*/"
+    rf"|--\((?P<dashed>Newsfile)(?: Corp\.)?\s*-\s*{_DATE_TEXT}\)\s*-)\s*"
+)
 # Words that open copy like a bare dateline but name no place: AP's "FILE -" photo captions, "UNDATED (AP) -".
 _NOT_PLACES = frozenset({"FILE", "UNDATED"})
 
@@ -355,7 +361,7 @@ _NOTHING = _Found(None, None, 0)
 
 def _dateline(text: str) -> _Found:
     text = text[:_DATELINE_SPAN]  # a paragraph's first words are all a dateline can be
-    for find in (_script_dateline, _bracketed_dateline, _dated_agency_word, _bare_dateline):
+    for find in (_script_dateline, _release_dateline, _bracketed_dateline, _dated_agency_word, _bare_dateline):
         if found := find(text):
             return found
     return _NOTHING
@@ -376,6 +382,14 @@ def _script_dateline(text: str) -> _Found | None:
         if dateline_agency(agency):
             return _Found(persian.group("place") or persian.group("from"), agency, persian.end())
     return None
+
+
+def _release_dateline(text: str) -> _Found | None:
+    """ACCESSWIRE's and Newsfile's own forms, which name the wire between slashes or dashes with the date."""
+    if "ACCESSWIRE" not in text and "Newsfile" not in text:
+        return None
+    match = _RELEASE_DATELINE.match(text)
+    return _Found(match["place"], match["slashed"] or match["dashed"], match.end()) if match else None
 
 
 def _bracketed_dateline(text: str) -> _Found | None:

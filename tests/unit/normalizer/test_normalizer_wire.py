@@ -112,6 +112,9 @@ from tests.helpers import corpus_items
     ("LONDON--(BUSINESS WIRE)--Acme today announced", "LONDON", "BUSINESS WIRE"),
     ("NEW YORK, Dec. 1, 2026 /PRNewswire/ -- Acme Corp. today", "NEW YORK", "PRNewswire"),
     ("NEW YORK, Dec. 01, 2026 (GLOBE NEWSWIRE) -- Acme Corp. today", "NEW YORK", "GLOBE NEWSWIRE"),
+    ("SAN FRANCISCO, CA / ACCESSWIRE / December 1, 2026 / Acme Corp. today", "SAN FRANCISCO, CA", "ACCESSWIRE"),
+    ("Vancouver, British Columbia--(Newsfile Corp. - December 1, 2026) - Acme Corp. today",
+     "Vancouver, British Columbia", "Newsfile"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
@@ -121,7 +124,7 @@ def test_datelines_give_place_and_agency(text: str, place: str | None, agency: s
     ("sda", "Keystone-SDA"), ("ats", "Keystone-SDA"), ("sda/afp", "Keystone-SDA"), ("AA", "Anadolu"),
     ("Hina", "HINA"), ("KNA", "KNA"), ("APP", "APP"), ("ТАСС", "TASS"), ("dpa/lnw", "dpa"), ("tca/dpa", "dpa"),
     ("BUSINESS WIRE", "Business Wire"), ("PRNewswire", "PR Newswire"), ("GLOBE NEWSWIRE", "GlobeNewswire"),
-    ("CNW", "CNW"), ("美國商業資訊", "Business Wire"),
+    ("CNW", "CNW"), ("美國商業資訊", "Business Wire"), ("ACCESSWIRE", "ACCESSWIRE"), ("Newsfile", "Newsfile"),
     ("UN", None), ("aa", None),
 ])
 def test_a_datelines_brackets_name_agencies_free_text_would_not(written: str, agency: str | None) -> None:
