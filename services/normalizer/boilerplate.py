@@ -259,6 +259,15 @@ _PODCAST_HOST_NOTICES = r"\A\s*(?:(?:" + "|".join((
     r"and use of personal data for advertising",
     r"privacy (?:&|and) opt-out:\s*https?://redcircle\.com/privacy",
 )) + r")\.?\s*)+\Z"
+# The press-release wires' lines under a release: Business Wire's link to its own copy and its note on
+# translations (in English and Chinese), PR Newswire's and Newsfile's links to theirs.
+_RELEASE_WIRE_FOOTERS = "|".join((
+    r"\A\s*view source version on businesswire\.com:\s*\S+\s*\Z",
+    r"\A\s*view original content(?: to download multimedia)?:\s*\S+\s*\Z",
+    r"\A\s*to view the source version of this press release, please visit \S+\s*\Z",
+    r"\btranslations are provided as an accommodation only\b",
+    r"譯文僅供方便瞭解之用|译文仅供方便了解之用",
+))
 # A news picture's caption, which pages print as a paragraph of the story: it ends with the wire's credit,
 # AP's "(AP Photo/Jane Doe)", Reuters' "REUTERS/Jane Doe/File Photo". Case-sensitive, as the wires write it.
 _PICTURE_CAPTION = r"\(AP Photo(?:/[^()]{1,80})?\)\s*$|" \
@@ -318,6 +327,9 @@ _PHRASES = [
     # "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/"
     ("single", ("apnews.com/hub", "ap.org/tips"),
      re.compile(r"https?://(?:www\.)?apnews\.com/hub/\S*\s*$|\bap\.org/tips\b", re.IGNORECASE)),
+    ("single", ("businesswire.com", "original content", "source version", "accommodation only", "譯文僅供",
+                "译文仅供"),
+     re.compile(_RELEASE_WIRE_FOOTERS, _FLAGS)),
     ("single", ("omnystudio.com/listener", "choices", "acast.com/privacy", "art19.com/privacy", "pcm.adswizz.com",
                 "redcircle.com/privacy"),
      re.compile(_PODCAST_HOST_NOTICES, _FLAGS)),

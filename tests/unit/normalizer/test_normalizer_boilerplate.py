@@ -122,6 +122,15 @@ SEED_NOTICE = [
     "personal data for advertising.",
     "Learn more about your ad choices. Visit megaphone.fm/adchoices See omnystudio.com/listener for privacy "
     "information.",
+    # the press-release wires' lines under a release
+    "View source version on businesswire.com: https://www.businesswire.com/news/home/20261201005123/en/",
+    "View original content:https://www.prnewswire.com/news-releases/acme-reports-results-302000000.html",
+    "View original content to download multimedia:https://www.prnewswire.com/news-releases/acme-302000000.html",
+    "To view the source version of this press release, please visit https://www.newsfilecorp.com/release/123456",
+    "The source language in which this text is officially published is the original version. Translations are "
+    "provided as an accommodation only, and should be referenced to the source language text, which is the only "
+    "version of the text intended to have legal effect.",
+    "免責聲明：本公告之原文版本乃官方授權版本。譯文僅供方便瞭解之用，煩請參照原文，原文版本乃唯一具法律效力之版本。",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -172,6 +181,8 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Michael Barbaro talks to a reporter about the ferry strike. Learn more about your ad choices. Visit "
     "megaphone.fm/adchoices",
     "Voters face hard choices, the senator said.",
+    "View the digital ad for Applebee's Industrial Strength Lunch Decoy here.",  # a release's own pointer
+    "The source version of the report was leaked to businesswire.com reporters, the company said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
