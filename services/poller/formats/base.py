@@ -15,6 +15,10 @@ MAX_ITEM_ID_CHARS = 512
 # RawItem.original keeps the item's source fragment for re-normalizing later; a hostile or runaway item
 # must not turn every Kafka message into megabytes.
 MAX_ORIGINAL_CHARS = 1024 * 1024
+# An item's lists (media, tags, names) hold a few entries; a hostile one with a hundred thousand media:content
+# elements would make a message no broker takes, and its feed would fail every poll.
+MAX_LIST_ENTRIES = 200
+_LIST_FIELDS = ("enclosures", "categories", "authors", "providers")
 
 
 class FeedParseError(Exception):
@@ -80,7 +84,9 @@ def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **f
 
 
 def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: dict[str, Any]) -> RawItem:
-    """The RawItem of an item's fields, none of them None (make_raw_item drops those)."""
+    """The RawItem of an item's fields, none of them None (make_raw_item drops those); its lists bounded."""
+    if any(len(fields.get(name) or ()) > MAX_LIST_ENTRIES for name in _LIST_FIELDS):
+        fields = {name: value[:MAX_LIST_ENTRIES] if name in _LIST_FIELDS else value for name, value in fields.items()}
     return RawItem.model_validate({
         "item_id": item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
         "feed_id": ctx.feed_id,

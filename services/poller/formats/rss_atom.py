@@ -22,6 +22,7 @@ from services.poller.formats.media_rss import (
 from services.poller.formats.rss_fast import PlainFeed, parse_plain_feed
 from services.poller.formats.safexml import check_depth, reject_entity_declarations, thread_strict_parser
 from services.poller.formats.second_summary import feedparser_content, keep_second_summaries_apart_in_feedparser
+from services.poller.formats.tags import count_tags_in_feedparser
 from services.poller.formats.values import author_name, join_url
 from services.poller.formats.xmltree import fragment, item_fragments
 
@@ -45,6 +46,7 @@ _SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
 
 keep_captions_apart_in_feedparser()
 keep_second_summaries_apart_in_feedparser()
+count_tags_in_feedparser()
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:

@@ -29,6 +29,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from services.poller.formats import media_rss
 from services.poller.formats.second_summary import item_content
+from services.poller.formats.tags import Tags
 from services.poller.formats.values import author_name
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -229,7 +230,7 @@ def _finish_item(values: Values, item: Any) -> Values:
         values["summary_html"] = media_rss.fallback_summary(values.get("summary_html"), values.get("content_html"),
                                                             caption)
     if (tags := values.pop("tags", None)) is not None:
-        values["categories"] = [term for term, _, _ in tags if term]
+        values["categories"] = [term for term, _, _ in tags.entries if term]
     if "title" in values:
         language = values["language"]
         values["language"] = _text(_language(item) if language is None else language)
@@ -384,13 +385,13 @@ def _guid(values: Values, element: Any) -> None:
 def _category(values: Values, element: Any) -> None:
     """feedparser's tags, [term, scheme, label] each, from a category or dc:subject: one from the attributes,
     and the element's text as the last tag's term when it has none, else as a tag of its own."""
-    tags = values.setdefault("tags", [])
-    _add_tag(tags, [element.get("term"), element.get("scheme", element.get("domain")), element.get("label")])
+    tags = values.setdefault("tags", Tags())
+    tags.add([element.get("term"), element.get("scheme", element.get("domain")), element.get("label")])
     text = _plain(element)
-    if text and tags and not tags[-1][0]:
-        tags[-1][0] = text
+    if text and tags.entries and not tags.entries[-1][0]:
+        tags.name_last(text)
     elif text:
-        _add_tag(tags, [text, None, None])
+        tags.add([text, None, None])
 
 
 def _keywords(scheme: str | None) -> Reader:
@@ -398,16 +399,11 @@ def _keywords(scheme: str | None) -> Reader:
     def read(values: Values, element: Any) -> None:
         if len(element.attrib):
             raise NotPlainError("attributes on keywords")
-        tags = values.setdefault("tags", [])
+        tags = values.setdefault("tags", Tags())
         for term in _plain(element).split(","):
             if term.strip():
-                _add_tag(tags, [term.strip(), scheme, None])
+                tags.add([term.strip(), scheme, None])
     return read
-
-
-def _add_tag(tags: list[list[str | None]], tag: list[str | None]) -> None:
-    if any(tag) and tag not in tags:  # feedparser keeps an equal tag once
-        tags.append(tag)
 
 
 def _source(values: Values, element: Any) -> None:

@@ -242,3 +242,15 @@ def test_the_full_text_before_a_nested_one_line_description_is_the_article() -> 
     document = _podcast_item(f"<description>{_FULL_TEXT}</description><og><description>One line.</description></og>")
     article = normalize(parse_reference(document.encode(), CTX).items[0], datetime(2024, 1, 26, tzinfo=UTC))
     assert article.body_text.startswith("Employees use the tools") and article.body_text.count("Employees") == 8
+
+
+@pytest.mark.parametrize("categories", [
+    # a category's text names the tag its attributes made, which can make it equal to one kept before
+    '<category domain="d">News</category><category domain="d">News</category><category>News</category>',
+    '<category domain="d"/><category>News</category><category domain="d">Sport</category>',
+    "<category>a</category><category>a</category><dc:subject>a</dc:subject><category>b</category>",
+])
+def test_tags_are_kept_once_as_feedparser_keeps_them(categories: str) -> None:
+    document = prepared(_podcast_item(categories).encode(), None)
+    assert parse_plain_feed(document, None, strict_parser()) is not None
+    assert parse_rss_atom(document, CTX).items[0] == parse_reference(document, CTX).items[0]
