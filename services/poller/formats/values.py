@@ -41,12 +41,11 @@ def strings(value: Any) -> list[str]:
 
 def unique_texts(values: Iterable[str | None]) -> list[str]:
     """The non-blank values, stripped, each once, in order."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a lookup, not a scan, per value: lists can be hostile-long
     for value in values:
-        stripped = (value or "").strip()
-        if stripped and stripped not in found:
-            found.append(stripped)
-    return found
+        if stripped := (value or "").strip():
+            found.setdefault(stripped)
+    return list(found)
 
 
 def integer(value: Any) -> int | None:
@@ -134,18 +133,17 @@ def authors_and_credits(people: Iterable[Person]) -> tuple[list[str], dict[str, 
     A person whose role is a credit role is credited; the others are authors when marked so (a writer, no
     role, a role not known here), else left out (a wire's supplier organisation).
     """
-    names: list[str] = []
-    credits: dict[str, list[str]] = {}
+    names: dict[str, None] = {}  # ordered sets: a lookup, not a scan, per person
+    credits: dict[str, dict[str, None]] = {}
     for name, role, authored in people:
         if not name:
             continue
         credit = _credit_role(role)
         if credit is not None:
-            if name not in credits.setdefault(credit, []):
-                credits[credit].append(name)
-        elif authored and name not in names:
-            names.append(name)
-    return names, credits
+            credits.setdefault(credit, {}).setdefault(name)
+        elif authored:
+            names.setdefault(name)
+    return list(names), {role: list(credited) for role, credited in credits.items()}
 
 
 def _credit_role(role: str | None) -> str | None:
