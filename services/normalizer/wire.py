@@ -193,6 +193,9 @@ MAX_DATELINE_CHARS = 200
 _DATELINE_SPAN = 2 * MAX_DATELINE_CHARS
 MAX_LABEL_CHARS = 30
 LEAD_PARAGRAPHS = 8  # bylines, bullets, notes and the dateline sit at the top of the copy
+# A story credits a handful of people in a role; past this many, a hostile item's thousands of credit
+# lines are still read, but their names left out (each new name is looked for among those kept).
+MAX_CREDITED = 50
 SIGN_OFF_PARAGRAPHS = 4  # an agency's sign-off or end mark, a desk's initials, a source line: under the copy
 _BULLET = re.compile(r"[*•·▪]\s")
 _EDITORIAL_NOTE = re.compile(
@@ -333,7 +336,9 @@ def _merge(found: WireText, credits: dict[str, list[str]], agency: str | None) -
                 people.append(name)
         if people:
             known = found.credits.setdefault(role, [])
-            known.extend(n for n in people if n not in known)
+            for name in people:
+                if len(known) < MAX_CREDITED and name not in known:
+                    known.append(name)
     found.agency = found.agency or agency
 
 
