@@ -6,7 +6,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from schemas import FeedFormat, PubStatus
+from schemas import Enclosure, FeedFormat, PubStatus
 from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
 from services.poller.formats.safexml import parse_xml
 from services.poller.formats.values import integer, unique_texts
@@ -60,8 +60,17 @@ def nitf_fields(root: etree._Element) -> dict[str, Any]:
         "providers": unique_texts([text(child(body_head, "distributor")),
                                    attr(child(docdata, "doc.copyright"), "holder")]),
         "categories": _categories(head),
+        "enclosures": _media(child(root, "body", "body.content")),
         "language": attr(root, "baselang") or attr(root, "{http://www.w3.org/XML/1998/namespace}lang"),
     }
+
+
+def _media(content: etree._Element | None) -> list[Enclosure]:
+    """The media the body refers to by URL; a package's file names and ids ("high-tide.jpg") name
+    nothing a reader could fetch, and are left out."""
+    return [Enclosure(url=source, type=attr(reference, "mime-type"))
+            for reference in descendants(content, "media-reference")
+            if (source := attr(reference, "source")) and "://" in source]
 
 
 def _date(node: etree._Element | None) -> str | None:

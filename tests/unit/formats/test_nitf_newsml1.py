@@ -180,3 +180,11 @@ def test_newsml1_builds_an_id_without_public_identifier(parse: Parse) -> None:
 def test_newsml1_item_without_identification_is_a_typed_error(parse: Parse) -> None:
     with pytest.raises(InvalidDocumentError):
         parse("<NewsML><NewsItem><NewsComponent/></NewsItem></NewsML>")
+
+
+def test_nitf_media_referred_to_by_url_are_enclosures(parse: Parse) -> None:
+    media = ('<media media-type="image"><media-reference mime-type="image/jpeg" source="https://wire.example/p.jpg"/>'
+             "<media-caption>The tides, captured on film.</media-caption></media>"
+             '<media media-type="image"><media-reference mime-type="image/jpeg" source="high-tide.jpg"/></media>')
+    body = _nitf().replace("</body.content>", f"{media}</body.content>")
+    assert [(e.url, e.type) for e in parse(body).items[0].enclosures] == [("https://wire.example/p.jpg", "image/jpeg")]
