@@ -206,7 +206,8 @@ class Article(Message):
         default_factory=list,
         description="The item's media as the feed linked them, each URL once and only http(s) URLs: a podcast's "
                     "audio, a story's pictures and video (RSS enclosures, Media RSS content and thumbnails, Atom "
-                    "enclosure links, JSON Feed attachments, ninjs renditions, NewsML-G2 remote content)")
+                    "enclosure links, JSON Feed attachments and images, ninjs renditions of the item and of the "
+                    "pictures packaged with it, NewsML-G2 remote content, NITF media references)")
     pubstatus: PubStatus = Field(PubStatus.USABLE, description="canceled (a kill) and withheld apply to the whole "
                                                                "story, its earlier versions and copies included; "
                                                                "once a story is canceled, later articles are too")
