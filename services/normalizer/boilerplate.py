@@ -93,8 +93,9 @@ _SINGLE_RULES = [
     r"this (?:report|story|article) by .{2,60}? was first published\b.{0,60}",
     # dpa's mark under copy German sites carry: "© dpa-infocom, dpa:231201-99-123456/3"
     r"(?:©\s*)?dpa-infocom\b.{0,80}|dpa:\d{6}-[\d-]+/\d+",
-    # a separator line: AP's "___"; the end mark of Chinese wire copy, "（完）"
-    r"_{2,}|-{3,}|={3,}|\*{3,}|[（(]\s*完\s*[）)]",
+    # a separator line: AP's "___"; the end mark of Chinese wire copy, "（完）", and of press releases: "###",
+    # "-30-", "-END-", "- ends -"
+    r"_{2,}|-{3,}|={3,}|\*{3,}|[（(]\s*完\s*[）)]|#(?:\s*#){2,}|-+\s*(?:30|end|ends)\s*-+",
     # a reporter's address alone under the story: Yonhap's "kcs@yna.co.kr" (a labelled "Email: …" is part of
     # a press release's contact block, and stays with it)
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",

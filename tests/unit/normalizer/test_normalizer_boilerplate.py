@@ -122,6 +122,8 @@ SEED_NOTICE = [
     "personal data for advertising.",
     "Learn more about your ad choices. Visit megaphone.fm/adchoices See omnystudio.com/listener for privacy "
     "information.",
+    # press releases' end marks
+    "###", "# # #", "-30-", "- 30 -", "-END-", "-ends-",
     # the press-release wires' lines under a release
     "View source version on businesswire.com: https://www.businesswire.com/news/home/20261201005123/en/",
     "View original content:https://www.prnewswire.com/news-releases/acme-reports-results-302000000.html",
@@ -182,6 +184,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "megaphone.fm/adchoices",
     "Voters face hard choices, the senator said.",
     "View the digital ad for Applebee's Industrial Strength Lunch Decoy here.",  # a release's own pointer
+    "#1", "-30 degrees overnight-", "- End of season -",
     "The source version of the report was leaked to businesswire.com reporters, the company said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
