@@ -328,12 +328,9 @@ _PHRASES = [
     # "Contact AP’s global investigative team at Investigative@ap.org or https://www.ap.org/tips/"
     ("single", ("apnews.com/hub", "ap.org/tips"),
      re.compile(r"https?://(?:www\.)?apnews\.com/hub/\S*\s*$|\bap\.org/tips\b", re.IGNORECASE)),
-    ("single", ("businesswire.com", "original content", "source version", "accommodation only", "譯文僅供",
-                "译文仅供"),
-     re.compile(_RELEASE_WIRE_FOOTERS, _FLAGS)),
-    ("single", ("omnystudio.com/listener", "choices", "acast.com/privacy", "art19.com/privacy", "pcm.adswizz.com",
-                "redcircle.com/privacy"),
-     re.compile(_PODCAST_HOST_NOTICES, _FLAGS)),
+    # podcast hosts' and press-release wires' lines, in one family: all but two name the host's site
+    ("single", (".com", ".fm", "accommodation only", "譯文僅供", "译文仅供"),
+     re.compile(f"{_PODCAST_HOST_NOTICES}|{_RELEASE_WIRE_FOOTERS}", _FLAGS)),
 ]
 _READER_ADDRESS = re.compile(
     r"\b(?:you|your|we|our|us|please|sie|ihr(?:e[nmrs]?)?|wir|uns|bitte|vous|votre|vos|nous|usted|tu|nosotros|"
