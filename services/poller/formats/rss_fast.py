@@ -385,7 +385,7 @@ def _guid(values: Values, element: Any) -> None:
 def _category(values: Values, element: Any) -> None:
     """feedparser's tags, [term, scheme, label] each, from a category or dc:subject: one from the attributes,
     and the element's text as the last tag's term when it has none, else as a tag of its own."""
-    tags = values.setdefault("tags", Tags())
+    tags = _tags(values)
     tags.add([element.get("term"), element.get("scheme", element.get("domain")), element.get("label")])
     text = _plain(element)
     if text and tags.entries and not tags.entries[-1][0]:
@@ -399,11 +399,18 @@ def _keywords(scheme: str | None) -> Reader:
     def read(values: Values, element: Any) -> None:
         if len(element.attrib):
             raise NotPlainError("attributes on keywords")
-        tags = values.setdefault("tags", Tags())
+        tags = _tags(values)
         for term in _plain(element).split(","):
             if term.strip():
                 tags.add([term.strip(), scheme, None])
     return read
+
+
+def _tags(values: Values) -> Tags:
+    tags: Tags | None = values.get("tags")
+    if tags is None:
+        tags = values["tags"] = Tags()
+    return tags
 
 
 def _source(values: Values, element: Any) -> None:

@@ -19,27 +19,38 @@ import feedparser.mixin
 from feedparser.util import FeedParserDict
 
 Tag = tuple[Any, Any, Any]  # term, scheme, label
+SCANNED_TAGS = 32
 
 
 class Tags:
-    """The fast reading's tags: [term, scheme, label] lists, in order, each kept once."""
+    """The fast reading's tags: [term, scheme, label] lists, in order, each kept once. A few are compared
+    one by one, as feedparser does (cheaper than hashing for the handful most items carry); past
+    SCANNED_TAGS they are counted instead."""
 
     def __init__(self) -> None:
         self.entries: list[list[Any]] = []
-        self._counts: Counter[Tag] = Counter()
+        self._counts: dict[Tag, int] | None = None  # a plain dict: Counter looks a missing key up in Python
 
     def add(self, tag: list[Any]) -> None:
-        key = (tag[0], tag[1], tag[2])
-        if any(tag) and not self._counts[key]:
+        if not any(tag):
+            return
+        if self._counts is None:
+            if tag not in self.entries:
+                self.entries.append(tag)
+                if len(self.entries) > SCANNED_TAGS:
+                    self._counts = dict(Counter(map(tuple, self.entries)))
+        elif not self._counts.get(key := (tag[0], tag[1], tag[2])):
             self.entries.append(tag)
-            self._counts[key] += 1
+            self._counts[key] = 1
 
     def name_last(self, term: str) -> None:
         """feedparser's: a category's text is the term of the tag its attributes made."""
         last = self.entries[-1]
-        self._counts[(last[0], last[1], last[2])] -= 1
+        if self._counts is not None:
+            self._counts[(last[0], last[1], last[2])] -= 1
+            key = (term, last[1], last[2])
+            self._counts[key] = self._counts.get(key, 0) + 1
         last[0] = term
-        self._counts[(last[0], last[1], last[2])] += 1
 
 
 class _Index:
