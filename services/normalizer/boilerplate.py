@@ -261,10 +261,11 @@ _PODCAST_HOST_NOTICES = r"\A\s*(?:(?:" + "|".join((
     r"privacy (?:&|and) opt-out:\s*https?://redcircle\.com/privacy",
 )) + r")\.?\s*)+\Z"
 # The press-release wires' lines under a release: Business Wire's link to its own copy and its note on
-# translations (in English and Chinese), PR Newswire's and Newsfile's links to theirs.
+# translations (in English and Chinese), PR Newswire's ("Cision View original content: …") and Newsfile's
+# links to theirs.
 _RELEASE_WIRE_FOOTERS = "|".join((
     r"\A\s*view source version on businesswire\.com:\s*\S+\s*\Z",
-    r"\A\s*view original content(?: to download multimedia)?:\s*\S+\s*\Z",
+    r"\A\s*(?:cision\s+)?view original content(?: to download multimedia)?:\s*\S+\s*\Z",
     r"\A\s*to view the source version of this press release, please visit \S+\s*\Z",
     r"\btranslations are provided as an accommodation only\b",
     r"譯文僅供方便瞭解之用|译文仅供方便了解之用",

@@ -128,6 +128,7 @@ SEED_NOTICE = [
     "View source version on businesswire.com: https://www.businesswire.com/news/home/20261201005123/en/",
     "View original content:https://www.prnewswire.com/news-releases/acme-reports-results-302000000.html",
     "View original content to download multimedia:https://www.prnewswire.com/news-releases/acme-302000000.html",
+    "Cision View original content:https://www.prnewswire.com/news-releases/acme-reports-results-302000000.html",
     "To view the source version of this press release, please visit https://www.newsfilecorp.com/release/123456",
     "The source language in which this text is officially published is the original version. Translations are "
     "provided as an accommodation only, and should be referenced to the source language text, which is the only "
