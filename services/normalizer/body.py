@@ -40,6 +40,13 @@ CELL_SEPARATOR = " | "
 # Blocks that mean nothing without content: a publisher's empty <p></p> is dropped from the HTML.
 _DROPPED_WHEN_EMPTY = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "figcaption"})
 _CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
+# A picture's caption and credit describe the picture, not the story: a figure's caption, and all the text
+# of a figure that shows media (TT's photographer's credit beside the caption). They stay in the HTML with
+# the picture, but are no part of the text (a table's or a quote's figure keeps its text). A figure with
+# more text than a caption holds is the publisher's broken markup (an unclosed <figcaption> swallowing the
+# story), and stays text.
+_MEDIA_TAGS = ("img", "picture", "video", "audio")
+MAX_CAPTION_CHARS = 400
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 
@@ -50,6 +57,8 @@ class Body:
     def __init__(self, root: _Element | None) -> None:
         self._root = root
         self._dropped: set[int] = set()
+        #: paragraphs of a picture's caption or credit: read by the rules, left out of the text
+        self.captions: set[int] = set()
         self._trims: dict[int, list[re.Pattern[str]]] = {}
         self.paragraphs: list[str] = []
         #: characters of each paragraph that sit inside links; related-link lists are mostly links
@@ -71,6 +80,8 @@ class Body:
         for chunk, (raw, links) in enumerate(zip(texts, walker.link_chars, strict=True)):
             text = " ".join((raw.translate(_DELETE_INVISIBLE) if invisible else raw).split())
             if text:
+                if chunk in walker.caption_chunks:
+                    self.captions.add(len(self.paragraphs))
                 self._para_of.append(len(self.paragraphs))
                 self._chunk_of.append(chunk)
                 self.paragraphs.append(text)
@@ -90,10 +101,17 @@ class Body:
         self._trims.setdefault(index, []).append(pattern)
 
     def first_kept(self) -> int | None:
-        return next((i for i in range(len(self.paragraphs)) if i not in self._dropped), None)
+        return next(iter(self._kept_indexes()), None)
 
     def kept(self) -> list[str]:
-        return [p for i, p in enumerate(self.paragraphs) if i not in self._dropped]
+        """The text's paragraphs; a caption counts only when the item has no other text (a photo's entry)."""
+        return [self.paragraphs[i] for i in self._kept_indexes()]
+
+    def _kept_indexes(self) -> list[int]:
+        kept = [i for i in range(len(self.paragraphs)) if i not in self._dropped]
+        if not self.captions:
+            return kept
+        return [i for i in kept if i not in self.captions] or kept
 
     def text(self) -> str:
         return "\n\n".join(self.kept())
@@ -144,6 +162,8 @@ class _Walker:
         self._piece_chunks: list[int] = []  # chunk of every non-blank text slot, in document order
         self._chunk_has_text = False  # kept as we go: scanning the chunk at every cell is quadratic
         self._cell_follows = False  # a cell began after text in this chunk: separate the two
+        self.caption_chunks: set[int] = set()  # chunks of a picture's caption or credit
+        self._in_caption = 0
         self._visit_children(root, in_link=False)
 
     def _break(self) -> None:
@@ -165,6 +185,8 @@ class _Walker:
         self._piece_chunks.append(len(self.chunks) - 1)
         if in_link:
             self.link_chars[-1] += len(text.strip())
+        if self._in_caption:
+            self.caption_chunks.add(len(self.chunks) - 1)
 
     def _visit(self, element: _Element, in_link: bool) -> None:
         tag = element.tag
@@ -177,7 +199,10 @@ class _Walker:
             self._break()
         elif tag in _CELL_TAGS:
             self._cell_follows = self._chunk_has_text
+        caption = tag in ("figure", "figcaption") and not self._in_caption and _is_caption(element)
+        self._in_caption += caption
         self._visit_children(element, in_link)
+        self._in_caption -= caption
         if block:
             self._break()
         if len(self._piece_chunks) > start:
@@ -192,6 +217,18 @@ class _Walker:
             self._visit(child, in_link)
             if child.tail:
                 self._add(child.tail, child, True, in_link)
+
+
+def _is_caption(element: _Element) -> bool:
+    """A <figcaption>, or a <figure> showing media, with no more text than a caption holds."""
+    if element.tag == "figure" and next(element.iter(*_MEDIA_TAGS), None) is None:
+        return False
+    length = 0
+    for text in element.itertext():
+        length += len(text)
+        if length > MAX_CAPTION_CHARS:
+            return False
+    return True
 
 
 def sanitize_fragment(html: str) -> str:

@@ -204,7 +204,7 @@ def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tup
     paragraphs = body.paragraphs
     removed = rule_matches(paragraphs, body.link_density)
     _trim_tail(body, removed)  # first, so that "… (Reporting by …) Read more" ends in its credit line
-    wire = extract(paragraphs, skip=removed, titles=[title for title in titles if title])
+    wire = extract(paragraphs, skip=removed | body.captions, titles=[title for title in titles if title])
     wire.footer_agency = _footer_agency(paragraphs, removed)
     removed |= wire.drop
     for index, text in wire.trims.items():
@@ -227,8 +227,8 @@ def _footer_agency(paragraphs: list[str], removed: set[int]) -> str | None:
 
 
 def _trim_tail(body: Body, removed: set[int]) -> None:
-    """Cut a "Read more" link or "[…]" off the end of the last paragraph."""
-    last = max((i for i in range(len(body.paragraphs)) if i not in removed), default=None)
+    """Cut a "Read more" link or "[…]" off the end of the last paragraph (a picture's caption after it aside)."""
+    last = max((i for i in range(len(body.paragraphs)) if i not in removed and i not in body.captions), default=None)
     if last is None:
         return
     text = strip_tail(body.paragraphs[last])

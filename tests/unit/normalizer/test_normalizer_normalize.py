@@ -509,7 +509,7 @@ def test_tts_dateline_block_is_read_line_by_line(example: str, vignette: str) ->
     (raw,) = corpus_items(f"iptc-ninjs/examples/{example}", NOW)
     article = normalize(raw, NOW)
     assert article.body_text.split("\n\n")[0] == vignette and "TT" not in article.body_text.split()
-    assert article.agency == "TT"
+    assert article.agency == "TT" and "Arkivbild" not in article.body_text  # the picture's caption is the picture's
 
 
 def test_a_hostile_items_thousands_of_credit_lines_leave_the_text_and_credit_a_bounded_few() -> None:
@@ -518,3 +518,30 @@ def test_a_hostile_items_thousands_of_credit_lines_leave_the_text_and_credit_a_b
     article = normalize(raw_item(content_html=f"<p>BAGHDAD (Reuters) - The story itself.</p>{credits}"), NOW)
     assert article.body_text == "BAGHDAD (Reuters) - The story itself."
     assert article.credits["reporting"] == [f"Name{n} Person{n}" for n in range(MAX_CREDITED)]
+
+
+_STORY = "<p>BERLIN (dpa) - The government cut its growth forecast on Monday, citing weak exports.</p>"
+_PICTURE = ('<figure><img src="https://ex.com/p.jpg" alt="The minister"><small>Photo: Jane Doe/dpa</small>'
+            "<figcaption>The minister at the press conference on Monday.</figcaption></figure>")
+
+
+def test_a_pictures_caption_and_credit_stay_with_it_in_the_html_not_in_the_text() -> None:
+    article = normalize(raw_item(content_html=_PICTURE + _STORY + "<p>Exports fell 3%.</p>"), NOW)
+    assert article.body_text == ("BERLIN (dpa) - The government cut its growth forecast on Monday, citing weak "
+                                 "exports.\n\nExports fell 3%.")
+    assert "press conference on Monday" in article.body_html and "p.jpg" in article.body_html
+    assert (article.dateline.place, article.agency) == ("BERLIN", "dpa")  # the lead is the story's, not the caption's
+
+
+@pytest.mark.parametrize(("body", "text"), [
+    # a photo's entry: its caption is all the text there is (the credit line goes, as it would anywhere)
+    (_PICTURE, "The minister at the press conference on Monday."),
+    # a table's or a quote's figure is text
+    (_STORY + "<figure><table><tr><td>Exports</td><td>-3%</td></tr></table><figcaption>Table 1</figcaption></figure>",
+     html_to_paragraphs(_STORY)[0] + "\n\nExports | -3%"),
+    # an unclosed <figcaption> swallowing the story is the publisher's broken markup: the story stays
+    ('<figure><img src="https://ex.com/p.jpg"><figcaption>The minister.' + _STORY * 6,
+     "\n\n".join(["The minister.", *html_to_paragraphs(_STORY * 6)])),
+])
+def test_text_in_a_figure_is_a_caption_only_beside_a_picture_and_as_short_as_one(body: str, text: str) -> None:
+    assert normalize(raw_item(content_html=body), NOW).body_text == text
