@@ -46,6 +46,7 @@ _CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
 # more text than a caption holds is the publisher's broken markup (an unclosed <figcaption> swallowing the
 # story), and stays text.
 _MEDIA_TAGS = ("img", "picture", "video", "audio")
+_CAPTION_TAGS = frozenset({"figure", "figcaption"})
 MAX_CAPTION_CHARS = 400
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
@@ -163,7 +164,7 @@ class _Walker:
         self._chunk_has_text = False  # kept as we go: scanning the chunk at every cell is quadratic
         self._cell_follows = False  # a cell began after text in this chunk: separate the two
         self.caption_chunks: set[int] = set()  # chunks of a picture's caption or credit
-        self._in_caption = 0
+        self._in_caption = False
         self._visit_children(root, in_link=False)
 
     def _break(self) -> None:
@@ -199,10 +200,12 @@ class _Walker:
             self._break()
         elif tag in _CELL_TAGS:
             self._cell_follows = self._chunk_has_text
-        caption = tag in ("figure", "figcaption") and not self._in_caption and _is_caption(element)
-        self._in_caption += caption
-        self._visit_children(element, in_link)
-        self._in_caption -= caption
+        if tag in _CAPTION_TAGS and not self._in_caption and _is_caption(element):
+            self._in_caption = True
+            self._visit_children(element, in_link)
+            self._in_caption = False
+        else:
+            self._visit_children(element, in_link)
         if block:
             self._break()
         if len(self._piece_chunks) > start:

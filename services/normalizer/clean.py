@@ -252,19 +252,19 @@ def _strip_junk(root: _Element) -> None:
             continue
         if _is_junk(element):
             junk.append(element)
-        elif element.tag in SECTIONING_TAGS or _is_dateline_part(element):
+        elif element.tag in SECTIONING_TAGS or (element.tag == "span" and _is_dateline_part(element)):
             element.tag = "div"
     for element in junk:
         drop_tree(element)
 
 
-def _is_dateline_part(element: _Element) -> bool:
+def _is_dateline_part(span: _Element) -> bool:
     """A part of TT's dateline block, <div class="dat"><span class="vignette">Försvar</span><span
     class="source">TT</span></div>, which TT sets on lines of their own: as inline text they read
     "FörsvarTT". Apart, the vignette (a topic, or an event's time) stays and the agency's line is read."""
-    if element.tag != "span" or element.get("class") not in _DATELINE_PARTS:
+    if span.get("class") not in _DATELINE_PARTS:
         return False
-    parent = element.getparent()
+    parent = span.getparent()
     return parent is not None and parent.get("class") == "dat"
 
 
