@@ -248,9 +248,9 @@ def _summary(raw: RawItem) -> str | None:
     """The feed's summary as text, when it is not also the body; boilerplate tails removed."""
     if not raw.content_html or not raw.summary_html:
         return None
-    paragraphs = parse_body(raw.summary_html).paragraphs
-    removed = rule_matches(paragraphs)
-    kept = [p for i, p in enumerate(paragraphs) if i not in removed]
+    summary = parse_body(raw.summary_html)
+    summary.drop(rule_matches(summary.paragraphs))
+    kept = summary.kept()  # a picture's caption in it is no more the summary's text than the body's
     if kept:
         kept[-1] = strip_tail(kept[-1])
     return "\n\n".join(p for p in kept if p) or None

@@ -545,3 +545,9 @@ def test_a_pictures_caption_and_credit_stay_with_it_in_the_html_not_in_the_text(
 ])
 def test_text_in_a_figure_is_a_caption_only_beside_a_picture_and_as_short_as_one(body: str, text: str) -> None:
     assert normalize(raw_item(content_html=body), NOW).body_text == text
+
+
+def test_a_summarys_picture_caption_is_not_its_text() -> None:
+    summary = _PICTURE + "<p>The government cut its growth forecast.</p>"
+    article = normalize(raw_item(summary_html=summary, content_html=_STORY + "<p>Exports fell 3%.</p>"), NOW)
+    assert article.summary == "The government cut its growth forecast."
