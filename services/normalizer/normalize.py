@@ -119,7 +119,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         url=web_url(raw.link),
         canonical_url=canonical_url(raw.canonical_link, raw.link) or canonical_url(raw.link),
         title=title,
-        summary=_unless_title(_summary(raw) or wire.fields.get("abstract"), title),
+        summary=_unless_repeated(_summary(raw) or wire.fields.get("abstract"), title, body_text),
         body_text=body_text,
         body_html=body.html(),
         language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language, raw.feed_language),
@@ -291,9 +291,13 @@ def _is_avatar(url: str) -> bool:
     return host == "gravatar.com" or host.endswith(".gravatar.com") or _AVATAR_HOST.fullmatch(host) is not None
 
 
-def _unless_title(summary: str | None, title: str) -> str | None:
-    """No summary rather than one that only repeats the title (Atom's summary copied from the title)."""
-    return None if summary and casefold_words(summary) == casefold_words(title) else summary
+def _unless_repeated(summary: str | None, title: str, body_text: str) -> str | None:
+    """No summary rather than one that only repeats the title (Atom's summary copied from the title) or
+    the whole text (heise's Atom summary is its content's one paragraph): a reader would show it twice."""
+    if not summary:
+        return summary
+    words = casefold_words(summary)
+    return None if words in (casefold_words(title), casefold_words(body_text)) else summary
 
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:

@@ -413,6 +413,15 @@ def test_the_summary_is_separate_only_when_there_is_a_body() -> None:
     assert (summary_only.summary, summary_only.body_text) == (None, "Only a summary here.")
 
 
+def test_a_summary_that_only_repeats_the_text_is_none() -> None:
+    # heise's Atom summary is its content's one paragraph; a reader would show it twice
+    text = "Version 10 of the Java server is out, the base of Red Hat's JBoss platform."
+    same = normalize(raw_item(summary_html=text, content_html=f"<a href='/x'><img src='/i.jpg'></a><p>{text}</p>"), NOW)
+    assert (same.summary, same.body_text) == (None, text)
+    longer = normalize(raw_item(summary_html=text, content_html=f"<p>{text}</p><p>It ships today.</p>"), NOW)
+    assert longer.summary == text
+
+
 def test_categories_are_trimmed_and_deduplicated() -> None:
     article = normalize(raw_item(categories=[" World ", "world", "", "Politics"]), NOW)
     assert article.categories == ["World", "Politics"]
