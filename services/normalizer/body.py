@@ -40,13 +40,14 @@ CELL_SEPARATOR = " | "
 # Blocks that mean nothing without content: a publisher's empty <p></p> is dropped from the HTML.
 _DROPPED_WHEN_EMPTY = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "figcaption"})
 _CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
-# A picture's caption and credit describe the picture, not the story: a figure's caption, and all the text
-# of a figure that shows media (TT's photographer's credit beside the caption). They stay in the HTML with
+# A picture's caption and credit describe the picture, not the story: a figure's caption, all the text
+# of a figure that shows media (TT's photographer's credit beside the caption), and NITF's <media> (its
+# media-caption and media-producer). They stay in the HTML with
 # the picture, but are no part of the text (a table's or a quote's figure keeps its text). A figure with
 # more text than a caption holds is the publisher's broken markup (an unclosed <figcaption> swallowing the
 # story), and stays text.
 _MEDIA_TAGS = ("img", "picture", "video", "audio")
-_CAPTION_TAGS = frozenset({"figure", "figcaption"})
+_CAPTION_TAGS = frozenset({"figure", "figcaption", "media"})  # NITF's <media>: a reference, caption, credit
 MAX_CAPTION_CHARS = 400
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
@@ -223,7 +224,7 @@ class _Walker:
 
 
 def _is_caption(element: _Element) -> bool:
-    """A <figcaption>, or a <figure> showing media, with no more text than a caption holds."""
+    """A <figcaption>, a <figure> showing media, or NITF's <media>, with no more text than a caption holds."""
     if element.tag == "figure" and next(element.iter(*_MEDIA_TAGS), None) is None:
         return False
     length = 0

@@ -560,3 +560,9 @@ def test_a_summarys_picture_caption_is_not_its_text() -> None:
     summary = _PICTURE + "<p>The government cut its growth forecast.</p>"
     article = normalize(raw_item(summary_html=summary, content_html=_STORY + "<p>Exports fell 3%.</p>"), NOW)
     assert article.summary == "The government cut its growth forecast."
+
+
+def test_nitfs_media_caption_and_producer_are_not_the_storys_text() -> None:
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/nitf-fishing.xml", NOW)
+    article = normalize(raw, NOW)
+    assert article.body_text.startswith("The weather was superb today in Norfolk")  # not "The tides, … Karben"
