@@ -27,6 +27,7 @@ from services.normalizer.body import (
     fold_text,
     sanitize_fragment,
 )
+from services.normalizer.urls import on_domain
 
 __all__ = [
     "ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "BLOCK_TAGS", "URL_SCHEMES", "Body", "html_to_paragraphs",
@@ -292,7 +293,7 @@ def _is_tracker_url(url: str) -> bool:
     host = parts.hostname or ""  # urlsplit lowercases it
     if parts.path.startswith(TRACKER_PATHS.get(host, ())):
         return True
-    return any(host == tracker or host.endswith("." + tracker) for tracker in TRACKER_HOSTS)
+    return on_domain(host, TRACKER_HOSTS)
 
 
 def _dimension(value: str | None) -> int | None:

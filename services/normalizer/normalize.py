@@ -23,7 +23,7 @@ import mimetypes
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
 from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
@@ -40,7 +40,7 @@ from services.normalizer.credits import listed_people, parse_byline_field
 from services.normalizer.dates import MAX_FUTURE, Regions, ensure_plausible, parse_date, regions_of
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
-from services.normalizer.urls import canonical_url, web_url
+from services.normalizer.urls import canonical_url, on_domain, web_url
 from services.normalizer.wire import (
     BYLINE_ROLES,
     TRAILING_CREDIT,
@@ -274,21 +274,21 @@ def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
     avatars are left out."""
     found: dict[str, Enclosure] = {}
     for enclosure in enclosures:
-        try:
-            url = web_url(urljoin(base, enclosure.url.strip()))
-        except ValueError:  # a URL urllib cannot split ("http://[::1")
+        url = web_url(enclosure.url, base)
+        if url is None or url in found:
             continue
-        if url is not None and url not in found and not _is_avatar(url):
-            kind = enclosure.type or _BUILT_IN_TYPES.guess_type(urlsplit(url).path)[0]
-            found[url] = enclosure.model_copy(update={"url": url, "type": kind})
+        parts = urlsplit(url)
+        if not _is_avatar(parts.hostname or ""):
+            kind = enclosure.type or _BUILT_IN_TYPES.guess_type(parts.path)[0]
+            same = (url, kind) == (enclosure.url, enclosure.type)
+            found[url] = enclosure if same else enclosure.model_copy(update={"url": url, "type": kind})
     return list(found.values())
 
 
-def _is_avatar(url: str) -> bool:
+def _is_avatar(host: str) -> bool:
     """A picture of the author, not of the story: WordPress feeds add each author's Gravatar as Media RSS
     content, GitHub's each actor's avatar as a thumbnail."""
-    host = urlsplit(url).hostname or ""
-    return host == "gravatar.com" or host.endswith(".gravatar.com") or _AVATAR_HOST.fullmatch(host) is not None
+    return on_domain(host, ("gravatar.com",)) or _AVATAR_HOST.fullmatch(host) is not None
 
 
 def _unless_repeated(summary: str | None, title: str, body_text: str) -> str | None:

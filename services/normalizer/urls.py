@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = {
@@ -66,8 +67,9 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
-def web_url(url: str | None) -> str | None:
-    """The URL when it is an absolute http(s) URL with a host, as given; None for anything else.
+def web_url(url: str | None, base: str | None = None) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host, as given (resolved against ``base`` when
+    relative: ninjs and JSON Feed may give a media file's path); None for anything else.
 
     An article's links are followed by whoever shows them: a feed's ``javascript:alert(1)`` would run in
     a downstream page's link, a ``file:`` URL names a path on the ingesting machine.
@@ -76,10 +78,17 @@ def web_url(url: str | None) -> str | None:
         return None
     url = url.strip()
     try:
+        if base:
+            url = urljoin(base, url)
         parts = urlsplit(url)
     except ValueError:
         return None
     return url if parts.scheme.lower() in DEFAULT_PORTS and parts.hostname else None
+
+
+def on_domain(host: str, domains: Iterable[str]) -> bool:
+    """Whether ``host`` is one of ``domains`` or below one ("x.doubleclick.net" is on doubleclick.net)."""
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
 def _unwrapped(parts: SplitResult) -> SplitResult:
