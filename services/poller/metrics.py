@@ -87,9 +87,16 @@ SPOOLED_FILES = Counter(
     "failed/ with the reason beside it, or remembered and logged on a server)",
     ["feed", "result"],
 )
+ITEM_ENTRIES_DROPPED = Counter(
+    "wirefeed_poller_item_entries_dropped_total",
+    "Entries left out of an item's enclosures, categories, authors or providers past the first 200 (a hostile "
+    "or broken item; its other entries are published)",
+    ["feed", "field"],
+)
 
 _PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SKIPPED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL,
-             PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES, SPOOLED_FILES)
+             PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES, SPOOLED_FILES,
+             ITEM_ENTRIES_DROPPED)
 
 
 def forget_feed(feed_id: str) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from services.poller.fetch import Fetcher, FetchLimits, ResponseTooLargeError
 from services.poller.formats import FeedContext, FeedParseError, TooManyItemsError, parse_document
@@ -76,15 +77,20 @@ def test_a_wire_text_transmission_with_an_endless_line_is_read_in_one_pass(body:
         parse_document(body, CTX)
 
 
-@pytest.mark.parametrize("element", ["<media:content url='https://x.example/p{n}.jpg'/>", "<category>c{n}</category>"])
-def test_an_items_lists_are_bounded_so_its_message_stays_sendable(element: str) -> None:
+@pytest.mark.parametrize(("element", "field"), [("<media:content url='https://x.example/p{n}.jpg'/>", "enclosures"),
+                                                 ("<category>c{n}</category>", "categories")])
+def test_an_items_lists_are_bounded_so_its_message_stays_sendable(element: str, field: str) -> None:
     # thousands of media or tags in one item (a hostile feed can send far more, within its body limit)
     filler = "".join(element.format(n=n) for n in range(5_000))
     body = ("<?xml version='1.0'?><rss version='2.0' xmlns:media='http://search.yahoo.com/mrss/'><channel>"
             f"<title>t</title><item><title>Item</title><guid>g</guid>{filler}</item></channel></rss>").encode()
+    labels = {"feed": CTX.feed_id, "field": field}
+    before = REGISTRY.get_sample_value("wirefeed_poller_item_entries_dropped_total", labels) or 0
     (item,) = parse_document(body, CTX).items
-    assert len(item.enclosures) + len(item.categories) == MAX_LIST_ENTRIES
+    assert len(getattr(item, field)) == MAX_LIST_ENTRIES
     assert len(item.to_bytes()) < 100_000 + len(item.original or "")
+    dropped = REGISTRY.get_sample_value("wirefeed_poller_item_entries_dropped_total", labels)
+    assert dropped == before + 5_000 - MAX_LIST_ENTRIES  # what was left out is counted, not silently lost
 
 
 def test_an_item_with_150000_categories_is_read_both_ways_in_linear_time() -> None:

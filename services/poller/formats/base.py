@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from schemas import FeedFormat, RawItem
+from services.poller.metrics import ITEM_ENTRIES_DROPPED
+
+log = structlog.get_logger(__name__)
 
 MAX_ITEM_ID_CHARS = 512
 # RawItem.original keeps the item's source fragment for re-normalizing later; a hostile or runaway item
@@ -85,10 +90,8 @@ def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **f
 
 def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: dict[str, Any]) -> RawItem:
     """The RawItem of an item's fields, none of them None (make_raw_item drops those); its lists bounded."""
-    for name in _LIST_FIELDS:
-        if len(fields.get(name, ())) > MAX_LIST_ENTRIES:
-            fields = {key: value[:MAX_LIST_ENTRIES] if key in _LIST_FIELDS else value for key, value in fields.items()}
-            break
+    if any(len(fields.get(name, ())) > MAX_LIST_ENTRIES for name in _LIST_FIELDS):
+        fields = _bounded_lists(ctx, fields)
     return RawItem.model_validate({
         "item_id": item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
         "feed_id": ctx.feed_id,
@@ -99,6 +102,16 @@ def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: 
         "content_hash": content_hash(fields),
         **fields,
     })
+
+
+def _bounded_lists(ctx: FeedContext, fields: dict[str, Any]) -> dict[str, Any]:
+    dropped = {name: len(fields[name]) - MAX_LIST_ENTRIES
+               for name in _LIST_FIELDS if len(fields.get(name, ())) > MAX_LIST_ENTRIES}
+    for name, count in dropped.items():
+        ITEM_ENTRIES_DROPPED.labels(feed=ctx.feed_id, field=name).inc(count)
+    log.warning("item_entries_dropped", feed=ctx.feed_id, guid=fields.get("guid"), dropped=dropped,
+                kept=MAX_LIST_ENTRIES)
+    return {key: value[:MAX_LIST_ENTRIES] if key in dropped else value for key, value in fields.items()}
 
 
 def _fallback_key(fields: dict[str, Any]) -> str:
