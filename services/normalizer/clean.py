@@ -17,6 +17,7 @@ import ftfy
 from lxml import etree
 from lxml.etree import _Element
 
+from services.core.numbers import whole_number
 from services.normalizer.body import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
@@ -299,8 +300,7 @@ def _is_tracker_url(url: str) -> bool:
 def _dimension(value: str | None) -> int | None:
     if value is None:
         return None
-    digits = value.strip().removesuffix("px").strip()
-    return int(digits) if digits.isdigit() else None
+    return whole_number(value.strip().removesuffix("px"))
 
 
 def _fix_urls(root: _Element, base_url: str | None) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import SecretStr
 
+from services.core.numbers import whole_number
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
 from services.poller.tunnel import tunnel
 
@@ -269,8 +270,8 @@ class Fetcher:
         return answer
 
     async def _read_bounded(self, response: httpx.Response) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+        declared = whole_number(response.headers.get("content-length"))
+        if declared is not None and declared > self.limits.max_body_bytes:
             raise ResponseTooLargeError(f"Content-Length {declared} exceeds {self.limits.max_body_bytes} bytes")
         chunks: list[bytes] = []
         size = 0
@@ -350,8 +351,8 @@ def is_private(address: str) -> bool:
 def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    if (seconds := whole_number(value)) is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from services.core.numbers import whole_number
 from services.poller import remote
 from services.poller.feeds import BasicAuth, FeedConfig
 from services.poller.fetch import Fetcher
@@ -257,7 +258,7 @@ def _plain_name(name: str) -> bool:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return whole_number(value)
 
 
 def _timestamp(value: str | None) -> float | None:

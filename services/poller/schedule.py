@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from services.core.numbers import whole_number
+
 JITTER = 0.1
 MAX_BACKOFF_SECONDS = 6 * 3600.0
 GONE_RECHECK_SECONDS = 24 * 3600.0
@@ -109,8 +111,8 @@ def _http_date(value: str) -> datetime | None:
 def cache_max_age(cache_control: str | None) -> float | None:
     for directive in (cache_control or "").split(","):
         name, _, value = directive.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
-            return float(value)
+        if name.lower() == "max-age" and (seconds := whole_number(value)) is not None:
+            return float(seconds)
     return None
 
 

@@ -32,6 +32,7 @@ import structlog
 from pydantic import SecretStr
 
 from services.core.db import Database, as_datetime
+from services.core.numbers import whole_number
 from services.poller import metrics
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchError, FetchResult
@@ -282,7 +283,7 @@ class WebSubSubscriber:
         if mode != "subscribe" or not challenge:
             return 404, b""
         lease = params.get("hub.lease_seconds", "")
-        seconds = int(lease) if lease.isdigit() else None
+        seconds = whole_number(lease)
         expires = self.clock() + timedelta(seconds=seconds) if seconds else None
         self.store.mark(feed_id, "active", seconds, expires)
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)

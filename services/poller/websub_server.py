@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from services.core.numbers import whole_number
 from services.poller.websub import WebSubSubscriber
 
 
@@ -46,11 +47,11 @@ class WebSubServer:
                 self._send(status, body)
 
             def do_POST(self) -> None:
-                length = self.headers.get("Content-Length", "")
-                if not length.isdigit():
+                length = whole_number(self.headers.get("Content-Length"))
+                if length is None:
                     self._send(411, b"")
                     return
-                if int(length) > owner.max_body_bytes:
+                if length > owner.max_body_bytes:
                     self._send(413, b"")
                     return
                 body = self.rfile.read(int(length))

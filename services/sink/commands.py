@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from services.core.numbers import whole_number
 from services.core.timestamps import timestamp_argument
 from services.sink.api_limits import LANGUAGE_PATTERN
 
@@ -224,9 +225,10 @@ def _seconds(text: str) -> float:
 
 
 def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_SEARCH_LIMIT:
+    limit = whole_number(text)
+    if limit is None or not 1 <= limit <= MAX_SEARCH_LIMIT:
         raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_SEARCH_LIMIT}")
-    return int(text)
+    return limit
 
 
 def _language(text: str) -> str:

@@ -116,6 +116,15 @@ async def test_gone_is_an_answer_and_server_errors_raise_with_retry_after() -> N
     assert error.value.retry_after == 120
 
 
+async def test_a_retry_after_that_is_no_number_or_date_is_ignored() -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers=[(b"Retry-After", "²".encode())])  # isdigit() is true; float() refused
+
+    with pytest.raises(HTTPStatusError) as error:
+        await fetcher(handler).fetch("http://f.test/busy")
+    assert (error.value.status, error.value.retry_after) == (503, None)
+
+
 async def test_private_addresses_are_refused_unless_allowed() -> None:
     def handler(_: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"secret")

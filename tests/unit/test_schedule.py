@@ -1,6 +1,8 @@
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.poller.schedule import (
     MAX_BACKOFF_SECONDS,
     Hints,
@@ -52,3 +54,9 @@ def test_cache_control_max_age_is_read() -> None:
     assert cache_max_age("public, max-age=300") == 300
     assert cache_max_age("no-cache") is None
     assert cache_max_age(None) is None
+
+
+@pytest.mark.parametrize("header", ["max-age=²", "max-age=" + "9" * 5_000, "max-age=-5", "max-age=1.5"])
+def test_a_max_age_that_is_no_number_is_no_hint(header: str) -> None:
+    # "max-age=²" used to raise in every poll of the feed: its items were never published
+    assert cache_max_age(header) is None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from schemas import FeedFormat
+from services.core.numbers import whole_number
 from services.poller.formats.base import (
     FeedContext,
     InvalidDocumentError,
@@ -84,10 +85,12 @@ def _header(document: str) -> tuple[int, str] | None:
     over the line, so a hostile line costs one pass."""
     end = document.find("\n", 0, MAX_HEADER_CHARS)
     tokens = document[:end].split() if end > 0 else []
-    if (len(tokens) < 6 or not _SERVICE.fullmatch(tokens[0]) or not (len(tokens[1]) == 1 and tokens[1].isdigit())
-            or not tokens[3].isdigit() or not tokens[-1].isdigit()):
+    if len(tokens) < 6 or not _SERVICE.fullmatch(tokens[0]) or len(tokens[1]) != 1:
         return None
-    return int(tokens[1]), tokens[-2]
+    priority = whole_number(tokens[1])
+    if priority is None or whole_number(tokens[3]) is None or whole_number(tokens[-1]) is None:
+        return None
+    return priority, tokens[-2]
 
 
 def _decoded(body: bytes) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import feedparser
 
 from schemas import FeedFormat, RawItem
+from services.core.numbers import whole_number
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.charsets import as_utf8_if_legacy
 from services.poller.formats.media_rss import (
@@ -207,9 +208,7 @@ def _enclosures(enclosures: list[Any], base: str) -> list[dict[str, Any]]:
         url = _absolute(str(enclosure["href"]), base)  # the href is not empty
         if url is None:
             continue
-        length = str(enclosure.get("length") or "")
-        found.append({"url": url, "type": enclosure.get("type"),
-                      "length": int(length) if length.isdigit() else None})
+        found.append({"url": url, "type": enclosure.get("type"), "length": whole_number(enclosure.get("length"))})
     return found
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
+from services.core.numbers import whole_number
 from services.poller.formats.base import InvalidDocumentError
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\r\n\s*\r\n")
@@ -53,9 +54,7 @@ def integer(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return whole_number(value) if isinstance(value, str) else None
 
 
 def text_as_html(value: Any) -> str | None:

@@ -92,3 +92,12 @@ def test_media_content_and_thumbnails_are_the_items_enclosures() -> None:
         ("https://x.example/v.mp4", "video/mp4", None), ("https://x.example/t.jpg", None, None)]
     article = normalize(raw, NOW)
     assert [(e.url, e.type) for e in article.enclosures][-1] == ("https://x.example/t.jpg", "image/jpeg")
+
+
+@pytest.mark.parametrize("size", ["²", "9" * 5_000, "-1", "2 KB"])
+def test_a_media_size_that_is_no_number_leaves_the_size_out_not_the_feed(size: str) -> None:
+    # int() of "²" (isdigit() is true of it) or of 5,000 digits failed the whole document, every poll
+    raw = _both(_rss(f"<description>Story.</description><enclosure url='https://x.example/a.mp3' length='{size}'/>"
+                     f"<media:content url='https://x.example/p.jpg' fileSize='{size}'/>"))
+    assert [(e.url, e.length) for e in raw.enclosures] == [("https://x.example/a.mp3", None),
+                                                           ("https://x.example/p.jpg", None)]

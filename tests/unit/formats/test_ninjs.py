@@ -168,6 +168,13 @@ def test_picture_renditions_are_enclosures(parse: Parse) -> None:
     assert [(e.url, e.type) for e in item.enclosures] == [("https://x/p.jpg", "image/jpeg")]
 
 
+@pytest.mark.parametrize(("size", "length"), [(2048, 2048), ("2048", 2048), ("²", None), ("9" * 5_000, None)])
+def test_a_renditions_size_is_its_length_when_it_is_a_number(parse: Parse, size: object, length: int | None) -> None:
+    item = _one(parse, {"uri": "urn:p", "type": "picture", "headline": "A photo",
+                        "renditions": {"main": {"href": "https://x/p.jpg", "size": size}}})
+    assert [e.length for e in item.enclosures] == [length]  # "²" failed the document
+
+
 def test_a_storys_packaged_pictures_are_its_enclosures() -> None:
     # TT's text item carries its picture as an association with four renditions (ninjs 3, camelCase sizes)
     (story,) = corpus_items("iptc-ninjs/examples/3.0/tt_text_image_3.json", datetime(2024, 1, 1, tzinfo=UTC))

@@ -112,6 +112,13 @@ def test_tracking_pixels_are_removed(img: str) -> None:
     assert sanitize_html(f"<p>Text.{img}</p>") == "<p>Text.</p>"
 
 
+@pytest.mark.parametrize("width", ["²", "9" * 5_000, "auto"])
+def test_a_picture_whose_size_is_no_number_is_kept(width: str) -> None:
+    # int() of "²" (whose isdigit() is true) used to fail the whole article
+    html = f'<p>Text.<img src="https://ex.com/p.jpg" width="{width}"></p>'
+    assert sanitize_html(html) == html
+
+
 def test_screen_reader_hints_go_but_collapsed_sections_stay() -> None:
     body = parse_body('<p>Officials said <a href="https://ex.com/s">in a statement<span class="sr-only">, opens new '
                       'tab</span></a>.</p><div style="display: none"><p>Battery life | 7 days | 5 days</p></div>')
