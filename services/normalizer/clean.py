@@ -94,6 +94,10 @@ _MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u017
 # "cafʉ۪s"). The text on either side of such a space is repaired on its own.
 _LONE_NO_BREAK_SPACE = re.compile("(?:(?<=[\x00-\x7f])|^)\u00a0")
 _THREAD = threading.local()
+# libxml2's message when a document nests deeper than it reads without XML_PARSE_HUGE.
+_TOO_DEEP = "Excessive depth"
+# Levels below the document root that a deeply nested body keeps (the walker in body.py recurses twice a level).
+MAX_DEPTH = 200
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 # Wire copy sent as one block of text marks each paragraph by indenting its first line, the lines after it
 # starting at the margin: Reuters' and ANSA's NewsML-G2 put a whole story in one <p> so.
@@ -166,10 +170,88 @@ def _fragment(html: str) -> _Element | None:
     if "&#" in html:
         html = _CHARACTER_REFERENCE.sub(_unless_control, html)  # "&#1;" puts the same characters in the tree
     try:
-        document = etree.fromstring(f"<html><body>{html}</body></html>", _parser())
+        document = _parse_document(f"<html><body>{html}</body></html>")
     except (etree.ParserError, ValueError):
         return None
     return None if document is None else document.find("body")
+
+
+def _parse_document(html: str) -> _Element | None:
+    """The document's tree, however deeply broken markup nests it.
+
+    libxml2 stops reading at 256 levels and keeps only what came before: three hundred paragraphs that
+    each open a <font> or <div> and never close it lose their last fifty. Such a document is read again
+    with the deeper limit (2,048 levels) and flattened below MAX_DEPTH, so nothing recursive meets a tree
+    deeper than its stack allows.
+    """
+    parser = _parser()
+    document = etree.fromstring(html, parser)
+    if document is None or not any(_TOO_DEEP in error.message for error in parser.error_log):
+        return document
+    document = etree.fromstring(html, _parser(huge=True))
+    if document is not None:
+        for holder in _at_depth(document, MAX_DEPTH):
+            _flatten(holder)
+    return document
+
+
+def _at_depth(root: _Element, depth: int) -> list[_Element]:
+    found, level = [], 0
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if event == "end":
+            level -= 1
+            continue
+        level += 1
+        if level == depth and len(element):
+            found.append(element)
+    return found
+
+
+def _flatten(holder: _Element) -> None:
+    """Make ``holder``'s subtree two levels deep at most, its text in the same order and its blocks still
+    blocks: inline elements that hold others are unwrapped (their text stays in place), then every block
+    becomes a child of ``holder`` holding its own text and inline elements, in document order; what
+    followed a block's end follows it at the holder's level."""
+    inline = {element.tag for element in holder.iterdescendants() if len(element) and element.tag not in BLOCK_TAGS}
+    if inline:
+        etree.strip_tags(holder, *inline)
+    # In document order: a block's start, an inline element, text; None where a block ends.
+    pieces: list[_Element | str | None] = []
+    for event, element in etree.iterwalk(holder, events=("start", "end")):
+        if element is holder:
+            continue
+        block = element.tag in BLOCK_TAGS
+        if event == "start":
+            pieces.append(element)
+            if block and element.text:
+                pieces.append(element.text)
+        else:
+            if block:
+                pieces.append(None)
+            if element.tail:
+                pieces.append(element.tail)
+    _rebuild(holder, pieces)
+
+
+def _rebuild(holder: _Element, pieces: list[_Element | str | None]) -> None:
+    parent, last, after_end = holder, None, False
+    for piece in pieces:
+        if piece is None:
+            parent, last, after_end = holder, (holder[-1] if len(holder) else None), True
+        elif isinstance(piece, str):
+            owner, slot = (last, "tail") if last is not None else (parent, "text")
+            before = getattr(owner, slot) or ""
+            setattr(owner, slot, f"{before} {piece}" if before and after_end else before + piece)
+            after_end = False
+        else:
+            piece.tail = None
+            if piece.tag in BLOCK_TAGS:
+                piece.text = None
+                holder.append(piece)  # moved out of its parent
+                parent, last = piece, None
+            else:
+                parent.append(piece)
+                last = piece
 
 
 def _unescape_twice_escaped(root: _Element) -> None:
@@ -239,11 +321,13 @@ def _unless_control(reference: re.Match[str]) -> str:
     return "" if code < 0x110000 and _CONTROL.match(chr(code)) else reference.group(0)
 
 
-def _parser() -> etree.HTMLParser:
+def _parser(*, huge: bool = False) -> etree.HTMLParser:
     # lxml parsers must not be shared between threads; one per thread, reused across items.
-    parser: etree.HTMLParser | None = getattr(_THREAD, "parser", None)
+    name = "huge_parser" if huge else "parser"
+    parser: etree.HTMLParser | None = getattr(_THREAD, name, None)
     if parser is None:
-        parser = _THREAD.parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+        parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=huge)
+        setattr(_THREAD, name, parser)
     return parser
 
 

@@ -119,6 +119,25 @@ def test_a_picture_whose_size_is_no_number_is_kept(width: str) -> None:
     assert sanitize_html(html) == html
 
 
+def test_three_hundred_paragraphs_that_never_close_their_tags_are_all_kept() -> None:
+    # Each paragraph opens a <font> (or a <div>) it never closes: libxml2 stops reading at 256 levels,
+    # and the last fifty paragraphs were lost.
+    for opening in ("<font size=2>", "<div>"):
+        body = parse_body("".join(f"{opening}Paragraph {n} of the story.<br>" for n in range(300)))
+        assert body.text().split("\n\n") == [f"Paragraph {n} of the story." for n in range(300)]
+
+
+def test_a_deeply_nested_body_keeps_its_text_in_order_its_blocks_and_inline_markup() -> None:
+    deep = ("<div>" * 1_500 + "<p>Alpha <b>beta</b> <a href='https://x.example/'>gamma</a>.</p>Delta."
+            "<div>Epsilon<div>Zeta</div>Eta</div><img src='https://x.example/i.jpg'> Theta<p>Iota</p>"
+            + "</div>" * 1_500 + "<p>Kappa.</p>")
+    assert parse_body(deep).text().split("\n\n") == [
+        "Alpha beta gamma.", "Delta.", "Epsilon", "Zeta", "Eta Theta", "Iota", "Kappa."]
+    html = sanitize_html(deep)
+    assert '<p>Alpha <b>beta</b> <a href="https://x.example/"' in html
+    assert '<img src="https://x.example/i.jpg"> Theta<p>Iota</p>' in html
+
+
 def test_screen_reader_hints_go_but_collapsed_sections_stay() -> None:
     body = parse_body('<p>Officials said <a href="https://ex.com/s">in a statement<span class="sr-only">, opens new '
                       'tab</span></a>.</p><div style="display: none"><p>Battery life | 7 days | 5 days</p></div>')
