@@ -68,6 +68,9 @@ _US_ZONE_NAMES = frozenset({"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PD
 _WORLD_ZONE_NAMES = frozenset({"UTC", "UT", "GMT", "Z"})  # written anywhere: no hint of a country
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
+# An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within ±14 hours.
+_TIME_AND_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<hours>\d{2}):?(?P<minutes>\d{2})\s*$")
+MAX_OFFSET = timedelta(hours=18)
 # A time of day with no date ("10:00", "10:00 AM EST"): feedparser would date it today, in UTC.
 _TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*[A-Za-z]{1,5})?", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -109,6 +112,8 @@ def parse_date(raw: str | None, regions: Regions = ()) -> datetime | None:
     if not raw or not raw.strip():
         return None
     raw = _regional_zone(raw.strip(), regions)
+    if _impossible_offset(raw):
+        return None  # "+99:99": feedparser would apply it, dateutil raise
     if "/" in raw:
         raw = _slashed_as_iso(raw, regions)
     for parse in (_iso, _rfc822, _zoned, _year_first, _epoch, _localized, _feedparser, _prose):
@@ -180,6 +185,11 @@ def _month_first(first: int, second: int, raw: str, regions: Regions) -> bool | 
         return countries[0] in _MONTH_FIRST_REGIONS
     zone = _zone_name(raw)
     return None if zone is None or zone in _WORLD_ZONE_NAMES else zone in _US_ZONE_NAMES
+
+
+def _impossible_offset(raw: str) -> bool:
+    offset = _TIME_AND_OFFSET.search(raw)
+    return offset is not None and (timedelta(hours=int(offset["hours"])) > MAX_OFFSET or int(offset["minutes"]) > 59)
 
 
 def ensure_plausible(value: datetime, now: datetime) -> datetime:
@@ -308,6 +318,7 @@ def _utc(value: datetime) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)  # a feed date without an offset is taken as UTC
     try:
-        return value.astimezone(UTC)
-    except OverflowError:  # "0001-01-01T00:00:00+14:00" has no UTC equivalent
+        offset = value.utcoffset()
+        return value.astimezone(UTC) if offset is not None and abs(offset) <= MAX_OFFSET else None
+    except (OverflowError, ValueError):  # "0001-01-01T00:00:00+14:00" has no UTC equivalent; "+9999" no offset
         return None

@@ -81,6 +81,7 @@ def web_url(url: str | None, base: str | None = None) -> str | None:
         if base:
             url = urljoin(base, url)
         parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises for a port that is no number or out of range ("x.example:99999")
     except ValueError:
         return None
     return url if parts.scheme.lower() in DEFAULT_PORTS and parts.hostname else None

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from services.normalizer import dates, language
 from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date, regions_of
 from services.normalizer.language import detect_language, normalize_code, warm_up
-from services.normalizer.urls import canonical_url
+from services.normalizer.urls import canonical_url, web_url
 from tests.helpers import corpus_items
 
 NOW = datetime(2024, 1, 25, 12, tzinfo=UTC)
@@ -165,7 +165,8 @@ def test_an_items_country_comes_from_its_language_tags_and_domains(tags: tuple[s
 
 
 @given(st.lists(st.sampled_from(["2024", "Jan", "31", "10:00", "25:61", "AM", ",", "+0500", "GMT-0500", "(",
-                                  "Monday", "T", "Z", "99999999999", "2024-02-30", "."]), max_size=8),
+                                  "Monday", "T", "Z", "99999999999", "2024-02-30", ".", "+9999", "-2400",
+                                  "+99:99"]), max_size=8),
        st.sampled_from(["", " EST", " CET", " ET", " GMT", " XYZ"]))
 def test_any_date_string_parses_or_gives_none(tokens: list[str], zone: str) -> None:
     value = parse_date(" ".join(tokens) + zone)  # never raises: a bad date falls back to the fetch time
@@ -175,7 +176,10 @@ def test_any_date_string_parses_or_gives_none(tokens: list[str], zone: str) -> N
 @pytest.mark.parametrize("raw", [None, "", "  ", "yesterday", "not a date", "1970-01-01T00:00:00Z",
                                  "Thu, 01 Jan 1970 00:00:00 +0000", "2024-13-45",
                                  "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
-                                 "10:00", "10:00:05", "10:00 EST", "10:00 AM EST", "9:30 p.m."])  # no date
+                                 "10:00", "10:00:05", "10:00 EST", "10:00 AM EST", "9:30 p.m.",  # no date
+                                 # offsets no zone has: dateutil raised, feedparser applied four days
+                                 "Tue, 01 Dec 2026 10:00:00 +9999", "2026-12-01T10:00:00+99:99",
+                                 "2026-12-01T10:00:00+23:00", "Tue, 01 Dec 2026 10:00:00 -1960"])
 def test_unusable_dates_give_none(raw: str | None) -> None:
     assert parse_date(raw) is None
 
@@ -224,6 +228,16 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
 ])
 def test_canonical_urls(url: str | None, expected: str | None) -> None:
     assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://x.example/p.jpg", "https://x.example/p.jpg"), ("/p.jpg", "https://ex.com/p.jpg"),
+    ("https://x.example:8443/p.jpg", "https://x.example:8443/p.jpg"), ("javascript:alert(1)", None),
+    ("file:///etc/passwd", None), ("http://[::1/p.jpg", None),
+    ("http://x.example:99999/p.jpg", None), ("http://x.example:abc/p.jpg", None),  # were kept as media links
+])
+def test_web_urls_are_absolute_http_links_a_reader_can_follow(url: str, expected: str | None) -> None:
+    assert web_url(url, "https://ex.com/feed") == expected
 
 
 def test_a_relative_link_against_a_broken_base_has_no_canonical_form() -> None:
