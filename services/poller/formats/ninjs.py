@@ -141,9 +141,9 @@ def _ap_dateline(location: Any) -> str | None:
 def _media(entry: dict[str, Any]) -> list[Enclosure]:
     """A picture's, video's or sound's own renditions; for a story, those of the media packaged with it
     (TT's and Superdesk's text items carry their pictures as associations)."""
-    if entry.get("type") in _MEDIA_TYPES:
+    if string(entry.get("type")) in _MEDIA_TYPES:
         return _renditions(entry.get("renditions"))
-    return [rendition for association in _associations(entry) if association.get("type") in _MEDIA_TYPES
+    return [rendition for association in _associations(entry) if string(association.get("type")) in _MEDIA_TYPES
             for rendition in _renditions(association.get("renditions"))]
 
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import feedparser
+import feedparser.namespaces.georss
 
 from schemas import FeedFormat, RawItem
 from services.core.numbers import whole_number
@@ -45,6 +46,19 @@ _PLAIN_ABSOLUTE = re.compile(
 # wirefeed reads neither element, so the feed is read again without those tags.
 _SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
 
+_feedparser_poslist = feedparser.namespaces.georss._parse_poslist
+
+
+def _poslist_or_none(value: str, geom_type: str, swap: bool = True, dims: int = 2) -> Any:
+    """feedparser 6 subscripts None when a GML polygon's posList holds something other than numbers, and
+    raises TypeError for the whole feed; wirefeed reads no geometry, so such a polygon is none."""
+    try:
+        return _feedparser_poslist(value, geom_type, swap, dims)
+    except TypeError:
+        return None
+
+
+feedparser.namespaces.georss._parse_poslist = _poslist_or_none
 keep_captions_apart_in_feedparser()
 keep_second_summaries_apart_in_feedparser()
 count_tags_in_feedparser()

@@ -162,6 +162,15 @@ def test_text_associations_become_items_media_do_not(parse: Parse) -> None:
     assert [i.guid for i in parse(json.dumps(document)).items] == [NINJS_1["uri"], "urn:side"]
 
 
+@pytest.mark.parametrize("kind", [{"name": "picture"}, ["picture"], 5, None])
+def test_a_type_that_is_no_string_is_no_media_type(parse: Parse, kind: object) -> None:
+    # {"type": {...}} raised TypeError (unhashable) and failed the whole document
+    item = _one(parse, {"uri": "urn:p", "type": kind, "headline": "A photo", "body_text": "Text.",
+                        "renditions": {"main": {"href": "https://x/p.jpg"}},
+                        "associations": {"a": {"type": {"x": 1}, "renditions": {"m": {"href": "https://x/q.jpg"}}}}})
+    assert (item.title, item.enclosures) == ("A photo", [])
+
+
 def test_picture_renditions_are_enclosures(parse: Parse) -> None:
     item = _one(parse, {"uri": "urn:p", "type": "picture", "headline": "A photo",
                         "renditions": {"main": {"href": "https://x/p.jpg", "mimetype": "image/jpeg"}}})

@@ -123,6 +123,15 @@ def test_an_out_of_order_image_size_does_not_fail_the_feed(parse: Parse) -> None
     assert feed.items[0].link == "http://example.com/news/one"
 
 
+def test_a_polygon_that_is_not_numbers_does_not_fail_the_feed(parse: Parse) -> None:
+    # feedparser subscripted None for this GeoRSS polygon and raised TypeError for the whole feed.
+    where = ('<georss:where xmlns:georss="http://www.georss.org/georss" xmlns:gml="http://www.opengis.net/gml">'
+             "<gml:Polygon><gml:exterior><gml:LinearRing><gml:posList>north of the river</gml:posList>"
+             "</gml:LinearRing></gml:exterior></gml:Polygon></georss:where>")
+    feed = parse(ATOM.replace("</published>", f"</published>{where}"))
+    assert [item.title for item in feed.items] == ["Entry"]
+
+
 @pytest.mark.parametrize("url", ["http://x/a?", "http://x/a#", "http://x/a;p", "http:///a", "https://x", "/rel", " ",
                                  " http://x/a ", "http://x/a/../b", "HTTP://X/A"])
 def test_edge_links_resolve_exactly_as_urljoin_resolves_them(url: str) -> None:
