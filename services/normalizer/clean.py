@@ -416,7 +416,10 @@ def _base_href(root: _Element, base_url: str | None) -> str | None:
     for base in root.iter("base"):
         href = str(base.get("href") or "").strip()
         if href and not _is_script_url(href):
-            return urljoin(base_url or "", href)
+            try:
+                return urljoin(base_url or "", href)
+            except ValueError:  # "http://[::1": no base, as a browser would ignore it
+                break
     return base_url
 
 

@@ -138,6 +138,12 @@ def test_a_deeply_nested_body_keeps_its_text_in_order_its_blocks_and_inline_mark
     assert '<img src="https://x.example/i.jpg"> Theta<p>Iota</p>' in html
 
 
+def test_a_base_href_that_is_no_url_is_ignored() -> None:
+    # urljoin raised ValueError ("Invalid IPv6 URL"), sending the article to the dead-letter topic
+    html = sanitize_html("<base href='http://[::1'><p><a href='/x'>x</a></p>", "https://ex.com/a")
+    assert html == '<p><a href="https://ex.com/x" rel="noopener noreferrer nofollow">x</a></p>'
+
+
 def test_screen_reader_hints_go_but_collapsed_sections_stay() -> None:
     body = parse_body('<p>Officials said <a href="https://ex.com/s">in a statement<span class="sr-only">, opens new '
                       'tab</span></a>.</p><div style="display: none"><p>Battery life | 7 days | 5 days</p></div>')
