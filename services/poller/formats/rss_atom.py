@@ -100,6 +100,13 @@ def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
     except TypeError:
         return feedparser.parse(_SIZE_TAGS.sub(b"", body), response_headers=headers, sanitize_html=False,
                                 resolve_relative_uris=False)
+    except (UnicodeError, ValueError):
+        # feedparser decodes with the HTTP charset first and passes over only decoding and lookup errors:
+        # Python's "undefined" codec (servers send "charset=undefined" when a variable was unset) raises
+        # UnicodeError, a name with a NUL ValueError. Read again without it, by the document's own.
+        if not headers:
+            raise
+        return _feedparser(body, {})
 
 
 def _parsed_feed(parsed: Any, ctx: FeedContext, originals: list[str | None]) -> ParsedFeed:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from schemas import FeedFormat
 from services.normalizer.normalize import normalize
-from services.poller.formats import FeedContext, ParsedFeed
+from services.poller.formats import FeedContext, ParsedFeed, parse_document
 from services.poller.formats.rss_atom import WHITESPACE, _absolute, parse_reference, parse_rss_atom, prepared
 from services.poller.formats.rss_fast import parse_plain_feed
 from services.poller.formats.safexml import strict_parser
@@ -121,6 +121,14 @@ def test_an_out_of_order_image_size_does_not_fail_the_feed(parse: Parse) -> None
     feed = parse(RSS.replace("<ttl>15</ttl>", f"<ttl>15</ttl>{channel_image}"))
     assert [item.title for item in feed.items] == ["One", "Two"]
     assert feed.items[0].link == "http://example.com/news/one"
+
+
+@pytest.mark.parametrize("charset", ["undefined", "punycode", "utf-8\x00"])
+def test_an_http_charset_python_cannot_decode_with_is_passed_over(charset: str) -> None:
+    # feedparser raised UnicodeError (or ValueError) for the whole feed on "charset=undefined"
+    body = RSS.replace("<title>One</title>", "<title>Onë</title>").encode()
+    feed = parse_document(body, CTX, f"application/rss+xml; charset={charset}")
+    assert [item.title for item in feed.items] == ["Onë", "Two"]
 
 
 def test_a_polygon_that_is_not_numbers_does_not_fail_the_feed(parse: Parse) -> None:
