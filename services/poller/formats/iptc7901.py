@@ -43,7 +43,7 @@ _SENT = re.compile(r"\x03(?P<day>\d\d)(?P<hour>\d\d)(?P<minute>\d\d)(?: GMT)? (?
 # English and German month names, as the sent line abbreviates them.
 MONTHS = {"jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6, "jul": 7, "aug": 8,
           "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12}
-_LEAD = re.compile(r"(?P<count>\d+)(?:ST|ND|RD|TH) LEAD", re.IGNORECASE)
+_LEAD = re.compile(r"(?P<count>\d{1,4})(?:ST|ND|RD|TH) LEAD", re.IGNORECASE)
 # Lines of the heading that mark the transmission rather than name the story.
 _MARKER = re.compile(r"(?:REFILE|EXTRA|CORRECTION|CORRECTED|URGENT|\d+(?:ST|ND|RD|TH) LEAD|\(Achtung\))$",
                      re.IGNORECASE)

@@ -61,3 +61,11 @@ def test_the_normalizer_reads_dateline_agency_byline_and_credits(dpa: Callable[[
 def test_a_transmission_without_its_header_or_text_is_refused(parse: Parse, body: bytes) -> None:
     with pytest.raises(InvalidDocumentError, match="IPTC 7901"):
         parse(body)
+
+
+def test_a_lead_count_no_wire_would_send_is_no_version(parse: Parse) -> None:
+    # int() of 5,000 digits raised ValueError and failed the transmission
+    body = (b"\x01eca0003 3 i 380  dpa 0045\r\n\r\nSlug/\r\n\x02REFILE\n" + b"9" * 5_000
+            + b"TH LEAD\nHeadline of the story\nBy dpa =\r\n\r\nGeneva (dpa) - Text of the story.\r\n\x03")
+    (item,) = parse(body).items
+    assert (item.title, item.version) == ("Headline of the story", None)
