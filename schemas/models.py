@@ -106,7 +106,9 @@ class PubStatus(StrEnum):
 class Enclosure(Message):
     url: str
     type: str | None = None
-    length: int | None = None
+    length: int | None = Field(None, description="Size in bytes, as the feed gives it")
+    width: int | None = Field(None, description="Pixels, when the feed gives a picture's or video's size")
+    height: int | None = Field(None, description="Pixels, when the feed gives a picture's or video's size")
 
 
 class RawItem(Message):

@@ -33,7 +33,8 @@ def as_summary(text: str, kind: str | None) -> str | None:
 def media_enclosures(contents: list[dict[str, Any]], thumbnails: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Media RSS content, then thumbnails, each in document order, as enclosures' fields, from their
     attributes as feedparser keeps them (names and the type in lower case); one without a URL is left out."""
-    return [{"href": media["url"], "length": media.get("filesize"), "type": media.get("type") or None}
+    return [{"href": media["url"], "length": media.get("filesize"), "type": media.get("type") or None,
+             "width": media.get("width"), "height": media.get("height")}
             for media in (*contents, *thumbnails) if media.get("url")]
 
 

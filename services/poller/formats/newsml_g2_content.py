@@ -67,4 +67,5 @@ def _enclosure(node: etree._Element) -> Enclosure | None:
     href = attr(node, "href")
     if href is None:
         return None
-    return Enclosure(url=href, type=attr(node, "contenttype"), length=integer(attr(node, "size")))
+    return Enclosure(url=href, type=attr(node, "contenttype"), length=integer(attr(node, "size")),
+                     width=integer(attr(node, "width")), height=integer(attr(node, "height")))

@@ -170,6 +170,7 @@ def _renditions(renditions: Any) -> list[Enclosure]:
                 url=str(string(rendition.get("href"))),
                 type=first(rendition, "mimetype", "contenttype", "contentType"),
                 length=integer(rendition.get("size") or rendition.get("sizeinbytes") or rendition.get("sizeInBytes")),
+                width=integer(rendition.get("width")), height=integer(rendition.get("height")),
             ))
     return enclosures
 

@@ -68,7 +68,8 @@ def nitf_fields(root: etree._Element) -> dict[str, Any]:
 def _media(content: etree._Element | None) -> list[Enclosure]:
     """The media the body refers to by URL; a package's file names and ids ("high-tide.jpg") name
     nothing a reader could fetch, and are left out."""
-    return [Enclosure(url=source, type=attr(reference, "mime-type"))
+    return [Enclosure(url=source, type=attr(reference, "mime-type"),
+                      width=integer(attr(reference, "width")), height=integer(attr(reference, "height")))
             for reference in descendants(content, "media-reference")
             if (source := attr(reference, "source")) and "://" in source]
 

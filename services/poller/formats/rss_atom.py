@@ -229,7 +229,8 @@ def _enclosures(enclosures: list[Any], base: str) -> list[dict[str, Any]]:
         url = _absolute(str(enclosure["href"]), base)  # the href is not empty
         if url is None:
             continue
-        found.append({"url": url, "type": enclosure.get("type"), "length": whole_number(enclosure.get("length"))})
+        found.append({"url": url, "type": enclosure.get("type"), "length": whole_number(enclosure.get("length")),
+                      "width": whole_number(enclosure.get("width")), "height": whole_number(enclosure.get("height"))})
     return found
 
 

@@ -87,9 +87,10 @@ def test_media_content_and_thumbnails_are_the_items_enclosures() -> None:
         f"<media:description>{CAPTION}</media:description></media:content>"
         "<media:group><media:content url='https://x.example/v.mp4' type='video/mp4'/></media:group>"
         "<media:content medium='image'/><enclosure url='https://x.example/a.mp3' type='audio/mpeg' length='9'/>"))
-    assert [(e.url, e.type, e.length) for e in raw.enclosures] == [
-        ("https://x.example/a.mp3", "audio/mpeg", 9), ("http://example.com/p.jpg", "image/jpeg", 2048),
-        ("https://x.example/v.mp4", "video/mp4", None), ("https://x.example/t.jpg", None, None)]
+    assert [(e.url, e.type, e.length, e.width, e.height) for e in raw.enclosures] == [
+        ("https://x.example/a.mp3", "audio/mpeg", 9, None, None),
+        ("http://example.com/p.jpg", "image/jpeg", 2048, None, None),
+        ("https://x.example/v.mp4", "video/mp4", None, None, None), ("https://x.example/t.jpg", None, None, 240, 135)]
     article = normalize(raw, NOW)
     assert [(e.url, e.type) for e in article.enclosures][-1] == ("https://x.example/t.jpg", "image/jpeg")
 

@@ -47,7 +47,8 @@ NITF = ('<inlineXML contenttype="application/nitf+xml"><nitf xmlns="http://iptc.
         "<body><body.head><hedline><hl1>NITF headline</hl1></hedline></body.head>"
         "<body.content><p>NITF para</p><hl2>Crosshead</hl2></body.content></body></nitf></inlineXML>")
 INLINE_TEXT = '<inlineData contenttype="text/plain">Para one.\n\nPara &lt;two&gt;.</inlineData>'
-REMOTE = '<remoteContent href="https://example.com/p.jpg" contenttype="image/jpeg" size="2048"/>'
+REMOTE = ('<remoteContent href="https://example.com/p.jpg" contenttype="image/jpeg" size="2048" width="800" '
+          'height="600"/>')
 
 
 def _item(status: str = "stat:usable", content: str = XHTML) -> str:
@@ -133,7 +134,8 @@ def test_inline_nitf_supplies_a_missing_headline(parse: Parse) -> None:
 def test_inline_text_and_remote_content(parse: Parse) -> None:
     item = parse(_item(content=REMOTE + INLINE_TEXT)).items[0]
     assert item.content_html == "<p>Para one.</p><p>Para &lt;two&gt;.</p>"
-    assert [(e.url, e.type, e.length) for e in item.enclosures] == [("https://example.com/p.jpg", "image/jpeg", 2048)]
+    assert [(e.url, e.type, e.length, e.width, e.height) for e in item.enclosures] == [
+        ("https://example.com/p.jpg", "image/jpeg", 2048, 800, 600)]
 
 
 def test_news_message_with_several_items(parse: Parse) -> None:

@@ -187,9 +187,11 @@ def test_a_renditions_size_is_its_length_when_it_is_a_number(parse: Parse, size:
 def test_a_storys_packaged_pictures_are_its_enclosures() -> None:
     # TT's text item carries its picture as an association with four renditions (ninjs 3, camelCase sizes)
     (story,) = corpus_items("iptc-ninjs/examples/3.0/tt_text_image_3.json", datetime(2024, 1, 1, tzinfo=UTC))
-    assert [(e.url.rsplit("/", 1)[1], e.type, e.length) for e in story.enclosures] == [
-        ("a001_NormalHires.jpg", "image/jpeg", 10326191), ("a001_NormalPreview.jpg", "image/jpeg", 398957),
-        ("a001_WatermarkPreview.jpg", "image/jpeg", 398957), ("a001_NormalThumbnail.jpg", "image/jpeg", 32491)]
+    assert [(e.url.rsplit("/", 1)[1], e.type, e.length, e.width, e.height) for e in story.enclosures] == [
+        ("a001_NormalHires.jpg", "image/jpeg", 10326191, 4724, 3149),
+        ("a001_NormalPreview.jpg", "image/jpeg", 398957, 1024, 683),
+        ("a001_WatermarkPreview.jpg", "image/jpeg", 398957, 1024, 683),
+        ("a001_NormalThumbnail.jpg", "image/jpeg", 32491, 256, 171)]
 
 
 def test_a_packaged_story_is_not_an_enclosure(parse: Parse) -> None:

@@ -183,8 +183,10 @@ def test_newsml1_item_without_identification_is_a_typed_error(parse: Parse) -> N
 
 
 def test_nitf_media_referred_to_by_url_are_enclosures(parse: Parse) -> None:
-    media = ('<media media-type="image"><media-reference mime-type="image/jpeg" source="https://wire.example/p.jpg"/>'
+    media = ('<media media-type="image"><media-reference mime-type="image/jpeg" source="https://wire.example/p.jpg" '
+             'width="1200" height="800"/>'
              "<media-caption>The tides, captured on film.</media-caption></media>"
              '<media media-type="image"><media-reference mime-type="image/jpeg" source="high-tide.jpg"/></media>')
     body = _nitf().replace("</body.content>", f"{media}</body.content>")
-    assert [(e.url, e.type) for e in parse(body).items[0].enclosures] == [("https://wire.example/p.jpg", "image/jpeg")]
+    assert [(e.url, e.type, e.width, e.height) for e in parse(body).items[0].enclosures] == [
+        ("https://wire.example/p.jpg", "image/jpeg", 1200, 800)]

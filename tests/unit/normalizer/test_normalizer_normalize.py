@@ -40,7 +40,7 @@ def test_an_article_links_only_to_the_web(link: str) -> None:
 def test_an_articles_media_are_its_items_enclosures_with_web_links_each_once() -> None:
     enclosures = [
         {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg", "length": 1234},
-        {"url": "/images/b.jpg", "type": "image/jpeg"},  # a path, as ninjs and JSON Feed may give
+        {"url": "/images/b.jpg", "type": "image/jpeg", "width": 640, "height": 360},  # a path, as ninjs may give
         {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg"},  # again, from Media RSS
         {"url": "javascript:alert(1)"}, {"url": "file:///etc/passwd"}, {"url": "http://[::1"},
         # the authors' pictures that WordPress and GitHub feeds add
@@ -49,8 +49,8 @@ def test_an_articles_media_are_its_items_enclosures_with_web_links_each_once() -
     ]
     article = normalize(raw_item(link="https://ex.com/news/1", enclosures=enclosures), NOW)
     assert [e.model_dump() for e in article.enclosures] == [
-        {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg", "length": 1234},
-        {"url": "https://ex.com/images/b.jpg", "type": "image/jpeg", "length": None},
+        {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg", "length": 1234, "width": None, "height": None},
+        {"url": "https://ex.com/images/b.jpg", "type": "image/jpeg", "length": None, "width": 640, "height": 360},
     ]
 
 
