@@ -12,7 +12,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from schemas import FeedFormat, RawItem
 from services.poller.formats.base import FeedContext, InvalidDocumentError, ParsedFeed, make_raw_item
-from services.poller.formats.newsml1_content import body_html, subheadline_html
+from services.poller.formats.newsml1_content import body_html, media, subheadline_html
 from services.poller.formats.nitf import PUBSTATUS
 from services.poller.formats.safexml import parse_xml
 from services.poller.formats.values import integer, text_as_html, unique_texts
@@ -61,6 +61,7 @@ def _item(item: etree._Element, ctx: FeedContext) -> RawItem:
         "providers": _providers(item, identifier),
         "categories": _categories(item),
         "language": attr(descendant(item, "Language"), "FormalName") or attr(item, XML_LANG),
+        "enclosures": media(item),
     }
     return make_raw_item(ctx, FeedFormat.NEWSML_1, None, original=fragment(item), **fields)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from schemas import FeedFormat, PubStatus
 from services.poller.formats import InvalidDocumentError, ParsedFeed
+from tests.helpers import corpus_items
 
 Parse = Callable[..., ParsedFeed]
 
@@ -190,3 +192,29 @@ def test_nitf_media_referred_to_by_url_are_enclosures(parse: Parse) -> None:
     body = _nitf().replace("</body.content>", f"{media}</body.content>")
     assert [(e.url, e.type, e.width, e.height) for e in parse(body).items[0].enclosures] == [
         ("https://wire.example/p.jpg", "image/jpeg", 1200, 800)]
+
+
+def test_newsml1_media_linked_by_href_are_enclosures_but_the_issuers_logo_is_not() -> None:
+    # Business Wire's release: a video component with three stills and three encodings, and a logo
+    # component (the issuer's, on every release) in three sizes
+    (item,) = corpus_items("iptc-ninjs/examples/NewsML/businesswire-newsml-20130731006140.xml",
+                           datetime(2024, 1, 1, tzinfo=UTC))
+    assert [(e.url.rsplit("/", 1)[1], e.type, e.length, e.width, e.height) for e in item.enclosures] == [
+        ("Applebees-72.jpg", "image/jpeg", 28094, 72, 41), ("Applebees-144.jpg", "image/jpeg", 42098, 144, 81),
+        ("Applebees-640.jpg", "image/jpeg", 197827, 640, 360),
+        ("1730461_Lunch_Decoy_Extended_WMV+1Mbps.wmv", "video/x-ms-wmv", 14390033, None, None),
+        ("1730461_Lunch_Decoy_Extended_QT+360p+%2816x9%29.mov", "video/quicktime", 13462929, None, None),
+        ("1730461_Lunch_Decoy_Extended_MP4+1Mbps+import.mp4", "video/mp4", 12673045, None, None)]
+
+
+def test_newsml1_media_without_a_url_or_in_text_are_not_enclosures(parse: Parse) -> None:
+    media = ('<NewsComponent><Role FormalName="Photo"/><ContentItem Href="photo.jpg">'
+             '<MimeType FormalName="image/jpeg"/></ContentItem>'
+             '<ContentItem Href="https://afp.example/p.jpg"><MimeType FormalName="image/jpeg"/>'
+             '<Characteristics><SizeInBytes>2048</SizeInBytes><Property FormalName="Width" Value="512"/>'
+             '<Property FormalName="Height" Value="341"/></Characteristics></ContentItem></NewsComponent>')
+    main = '<NewsComponent><Role FormalName="Main"/>'
+    body = _newsml1().replace(main, media + main)
+    assert [(e.url, e.type, e.length, e.width, e.height) for e in parse(body).items[0].enclosures] == [
+        ("https://example.com/p.jpg", None, None, None, None),
+        ("https://afp.example/p.jpg", "image/jpeg", 2048, 512, 341)]
