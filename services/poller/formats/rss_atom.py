@@ -218,6 +218,9 @@ def _author_names(entry: Any) -> list[str]:
     details = [a for a in entry.get("authors", []) if isinstance(a, dict)]
     raw = entry.get("author")
     if len(details) == 1 and details[0].get("email") and isinstance(raw, str):
+        name, email = details[0].get("name"), details[0]["email"]
+        if raw in (f"{name} ({email})", email):
+            return [name] if name else []  # an Atom author: the name is given apart, whatever the e-mail holds
         return [name] if (name := author_name(raw)) else []
     return [a["name"] for a in details if a.get("name")]
 

@@ -75,6 +75,7 @@ ATOM_FEED, ATOM_ENTRY = f"{{{ATOM}}}feed", f"{{{ATOM}}}entry"
 ATOM_LINK, ATOM_TITLE = f"{{{ATOM}}}link", f"{{{ATOM}}}title"
 CONTENT_ENCODED, ITUNES_SUMMARY = f"{{{CONTENT}}}encoded", f"{{{ITUNES}}}summary"
 _RSS_ITEM_TAGS = frozenset({"item", RSS1_ITEM})
+_REFERENCE_IN_LINK = re.compile("&([A-Za-z0-9_]+);")
 _RSS_SUMMARY_TAGS = frozenset({"description", f"{{{RSS1}}}description", ITUNES_SUMMARY, CONTENT_ENCODED})
 
 # An item's fields, keyed by RawItem's names, while its elements are read; _finish_item drops the helpers.
@@ -120,12 +121,20 @@ def parse_plain_feed(body: bytes, content_type: str | None, parser: etree.XMLPar
         if b"xml:base" in body and _HAS_XML_BASE(root):
             token = _BASES.set(_document_bases(root))
             try:
-                return _read(root)
+                return _all_items_read(root, _read(root))
             finally:
                 _BASES.reset(token)
-        return _read(root)
+        return _all_items_read(root, _read(root))
     except (etree.XMLSyntaxError, UnicodeDecodeError, NotPlainError):
         return None
+
+
+def _all_items_read(root: Any, feed: PlainFeed) -> PlainFeed:
+    """The feed, unless it has items elsewhere than where feeds put them (inside an image, an rdf:li, a
+    link): feedparser starts an entry at any item or entry element."""
+    if sum(1 for _ in root.iter("{*}item", "{*}entry")) != len(feed.items):
+        raise NotPlainError("items nested in other elements")
+    return feed
 
 
 def _document_bases(root: Any) -> dict[Any, str]:
@@ -260,18 +269,32 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             has_summary = has_summary or tag == ITUNES_SUMMARY
         elif (reader := _RSS_CHANNEL.get(tag) or _reader_by_key(child, _RSS_CHANNEL_BY_KEY)) is not None:
             reader(feed, child)
-        elif _feedparser_key(child) in _CHANNEL_FIELD_KEYS:
-            raise NotPlainError(f"channel element {tag}")
+        else:
+            _check_unread_in_channel(child)
     return feed
 
 
+def _check_unread_in_channel(element: Any) -> None:
+    """NotPlainError when feedparser would read this channel element, or one nested in it, into the feed's
+    title, ttl, language or links, or have it start content; an image's or text input's title and link
+    are their own."""
+    key = _feedparser_key(element)
+    if key in _CHANNEL_FIELD_KEYS:
+        raise NotPlainError(f"channel element {element.tag}")
+    keys = _CONTAINED_CHANNEL_KEYS if key in _CHANNEL_CONTAINERS else _NESTED_CHANNEL_KEYS
+    if len(element) and any(_feedparser_key(inner) in keys for inner in element.iterdescendants()):
+        raise NotPlainError(f"channel fields nested in {element.tag}")
+
+
 def _channel_title(feed: PlainFeed, element: Any) -> None:
-    if feed.title is not None:
-        raise NotPlainError("repeated channel title")
+    if feed.title is not None or not _SCOPE_ATTRIBUTES.issuperset(element.attrib):
+        raise NotPlainError("repeated channel title, or a type on it")
     feed.title = _plain(element)
 
 
 def _channel_ttl(feed: PlainFeed, element: Any) -> None:
+    if element.attrib:
+        raise NotPlainError("attributes on ttl, which feedparser then keeps instead of its text")
     feed.ttl = _plain(element)
 
 
@@ -286,6 +309,8 @@ def _channel_link(feed: PlainFeed, element: Any) -> None:
 
 def _channel_items(feed: PlainFeed, element: Any) -> None:
     """RSS 1.0's table of contents; the items themselves follow the channel."""
+    if any(_feedparser_key(inner) in _NESTED_CHANNEL_KEYS for inner in element.iterdescendants()):
+        raise NotPlainError("channel fields nested in the table of contents")
 
 
 _RSS_CHANNEL: dict[str, Callable[[PlainFeed, Any], None]] = {
@@ -298,6 +323,7 @@ _RSS_CHANNEL: dict[str, Callable[[PlainFeed, Any], None]] = {
 
 
 def _rss_item(item: Any, has_content: bool) -> Values:
+    _check_cdf_attributes(item)
     values: Values = {"has_content": has_content}
     about = item.get(RDF_ABOUT)
     if about is not None:
@@ -308,6 +334,13 @@ def _rss_item(item: Any, has_content: bool) -> Values:
     if "summary_html" not in values and "content_html" in values:
         values["summary_html"] = values["content_html"]
     return _finish_item(values, item)
+
+
+def _check_cdf_attributes(item: Any) -> None:
+    """feedparser reads Channel Definition Format's href and lastmod on any item or entry as its link and
+    its update time."""
+    if item.get("href") is not None or item.get("lastmod") is not None:
+        raise NotPlainError("CDF attributes on an item")
 
 
 def _read_children(item: Any, readers: dict[str, Reader], values: Values, by_key: dict[str, Reader]) -> None:
@@ -348,7 +381,12 @@ _set_link = _set("link")
 
 def _link(values: Values, element: Any) -> None:
     _set_link(values, element)
-    values["link"] = _resolve(element, values["link"])
+    link = _resolve(element, values["link"])
+    if link and "&" in link:
+        # feedparser takes an item link's "&amp;" and "&name;" for ampersands escaped once too often, as
+        # they mostly are ("?a=1&amp;amp;b=2" in the document): "?a=1&b=2", and "&lt;" becomes "&lt".
+        link = _REFERENCE_IN_LINK.sub(r"&\g<1>", link.replace("&amp;", "&"))
+    values["link"] = link
 
 
 def _titled(set_title: Reader) -> Reader:
@@ -472,7 +510,8 @@ def _enclosure(values: Values, element: Any) -> None:
         raise NotPlainError("markup inside an enclosure")
     if element.get("url"):
         # feedparser leaves an enclosure's url as written, xml:base or not
-        enclosure = {"href": element.get("url"), "length": element.get("length"), "type": _lowered(element, "type")}
+        enclosure = {"href": element.get("url"), "length": element.get("length"), "type": _lowered(element, "type"),
+                     "width": element.get("width"), "height": element.get("height")}
         values.setdefault("enclosures", []).append(enclosure)
 
 
@@ -484,7 +523,8 @@ def _atom_link_in_item(values: Values, element: Any) -> None:
     elif rel == "canonical":
         values.setdefault("canonical_link", href)
     elif rel == "enclosure":
-        enclosure = {"href": href, "length": element.get("length"), "type": _lowered(element, "type", "text/html")}
+        enclosure = {"href": href, "length": element.get("length"), "type": _lowered(element, "type", "text/html"),
+                     "width": element.get("width"), "height": element.get("height")}
         values.setdefault("enclosures", []).append(enclosure)
 
 
@@ -529,10 +569,15 @@ def _atom_feed(root: Any, language: str | None) -> PlainFeed:
             feed.title = _atom_text(child)
         elif tag == ATOM_LINK:
             _channel_link(feed, child)
+        elif len(child):
+            _check_unread_in_channel(child)
     return feed
 
 
 def _atom_entry(entry: Any) -> Values:
+    _check_cdf_attributes(entry)
+    if entry.get(RDF_ABOUT) is not None:
+        raise NotPlainError("rdf:about on an Atom entry, which feedparser takes for its id")
     values: Values = {}
     _read_children(entry, _ATOM_ENTRY, values, _ATOM_ENTRY_BY_KEY)
     if "link" not in values:
@@ -577,16 +622,21 @@ def _atom_author(values: Values, element: Any) -> None:
     for child in element:
         if child.tag not in _PERSON_PARTS:
             _check_unread(child)  # Blogger's gd:image is nobody's name
-    name = element.find(f"{{{ATOM}}}name")
-    if name is not None and (text := _plain(name)):
+        elif len(child):
+            raise NotPlainError(f"markup inside {child.tag}")  # a link in it would be the entry's
+    names = element.findall(f"{{{ATOM}}}name")
+    if len(names) > 1:
+        raise NotPlainError("an author with two names")  # feedparser keeps the last
+    if names and (text := _plain(names[0])):
         values.setdefault("authors", []).append(text)
 
 
 def _atom_link(element: Any) -> tuple[str, str]:
     """The link's rel and href; feedparser falls back to the element's text when there is no href."""
     href = element.get("href")
-    if not href:
-        raise NotPlainError("a link without href")
+    if not href or "url" in element.attrib or "uri" in element.attrib or len(element):
+        raise NotPlainError("a link without href, with url or uri (which feedparser reads before it), or with "
+                            "elements in it (which feedparser reads as the item's or feed's)")
     return element.get("rel", "alternate").lower(), _resolve(element, href)
 
 
@@ -706,6 +756,11 @@ _CHANNEL_FIELD_KEYS = frozenset({
     "title", "dc_title", "media_title", "ttl", "summary", "content", "fullitem", "body", "xhtml_body",
     "dc_description",
 })
+# ... and, nested in another channel element, its language and links; feedparser reads elements wherever
+# they are, but for an image's and a text input's own title and link.
+_NESTED_CHANNEL_KEYS = _CHANNEL_FIELD_KEYS | {"language", "dc_language", "link"}
+_CHANNEL_CONTAINERS = frozenset({"image", "textinput"})
+_CONTAINED_CHANNEL_KEYS = _NESTED_CHANNEL_KEYS - {"title", "link"}
 
 
 def _feedparser_key(element: Any) -> str:
@@ -840,8 +895,9 @@ def _reads_as_double_encoded(text: str) -> bool:
 
 
 def _language(element: Any) -> str | None:
+    """The xml:lang in scope, as feedparser tracks it: a plain lang attribute counts too."""
     while element is not None:
-        lang = element.get(XML_LANG)
+        lang = element.get(XML_LANG, element.get("lang"))
         if lang is not None:
             return str(lang)
         element = element.getparent()

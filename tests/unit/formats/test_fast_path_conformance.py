@@ -398,6 +398,58 @@ def test_links_types_and_attributes_read_as_feedparser_reads_them(document: str,
         assert fast == reference
 
 
+_RSS_ITEM = ('<rss version="2.0" {ns}><channel><title>t</title>{channel}<item{attributes}><title>T</title>{item}'
+             "</item></channel></rss>")
+_ATOM_ENTRY = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{feed}<entry><id>urn:1</id>{entry}</entry></feed>'
+
+
+@pytest.mark.parametrize(("document", "taken"), [
+    # Found by mutating corpus feeds one element or attribute at a time (the fast reading read these
+    # otherwise than feedparser): Channel Definition Format's href and lastmod on an item, a plain lang
+    # attribute, attributes on ttl, an item nested in another element, an Atom link's url attribute or
+    # elements inside it or in an author's uri, a channel title or ttl nested in another channel element or
+    # in an image, an author with two names, an RSS enclosure's size
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes=' href="http://ex.org/cdf"', item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes=' lastmod="2024-01-05T10:00:00Z"', item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes=' lang="fr"', item=""), True),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel='<ttl src="x">60</ttl>', attributes="", item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<image><url>http://ex.org/i.png</url><item><title>I</title></item>"
+                      "</image>", attributes="", item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<link>http://ex.org/<title>Other</title></link>", attributes="",
+                      item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<image><link>http://ex.org/<language>fr</language></link></image>",
+                      attributes="", item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel='<title type="xhtml">&lt;b&gt;x&lt;/b&gt;</title>', attributes="",
+                      item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes="",
+                      item='<enclosure url="http://ex.org/p.jpg" type="image/jpeg" width="640" height="360"/>'), True),
+    (_ATOM_ENTRY.format(feed="", entry='<link href="http://ex.org/a" url="http://ex.org/b"/>'), False),
+    (_ATOM_ENTRY.format(feed="", entry='<link href="http://ex.org/a"><content>x</content></link>'), False),
+    (_ATOM_ENTRY.format(feed="", entry='<author><name>A</name><uri>http://ex.org/<link href="http://ex.org/b"/>'
+                                       "</uri></author>"), False),
+    (_ATOM_ENTRY.format(feed="", entry="<author><name>A</name><name>B</name></author>"), False),
+    (_ATOM_ENTRY.format(feed="", entry="<author><name>A</name><email>not an address</email></author>"), True),
+    (_ATOM_ENTRY.format(feed='<updated>2024-01-05T10:00:00Z<link rel="hub" href="http://hub.ex.org/"/></updated>',
+                        entry=""), False),
+])
+def test_what_feedparser_reads_wherever_it_stands_is_read_as_feedparser_reads_it(document: str, taken: bool) -> None:
+    readings = both_readings(('<?xml version="1.0" encoding="utf-8"?>' + document).encode())
+    assert (readings is not None) == taken
+    if readings is not None:
+        fast, reference = readings
+        assert fast == reference
+
+
+@pytest.mark.parametrize("link", ["http://ex.org/?a=1&amp;amp;b=2", "http://ex.org/?a=1&amp;b=2"])
+def test_an_item_link_escaped_twice_reads_as_feedparser_repairs_it(link: str) -> None:
+    # "?a=1&amp;amp;b=2" in the document: feedparser takes the "&amp;" left after parsing for an ampersand
+    readings = both_readings(_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes="",
+                                              item=f"<link>{link}</link>").encode())
+    assert readings is not None
+    fast, reference = readings
+    assert fast.items[0].link == reference.items[0].link == "http://ex.org/?a=1&b=2"
+
+
 @pytest.mark.parametrize(("kind", "taken"), [("html", True), ("text/plain", True), ("xhtml", False)])
 def test_a_description_typed_as_what_it_is_anyway_takes_the_fast_reading(kind: str, taken: bool) -> None:
     body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a</title>'
