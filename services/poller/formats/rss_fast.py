@@ -269,21 +269,22 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             has_summary = has_summary or tag == ITUNES_SUMMARY
         elif (reader := _RSS_CHANNEL.get(tag) or _reader_by_key(child, _RSS_CHANNEL_BY_KEY)) is not None:
             reader(feed, child)
-        else:
-            _check_unread_in_channel(child)
+        elif (key := _feedparser_key(child)) in _CHANNEL_FIELD_KEYS:
+            raise NotPlainError(f"channel element {tag}")
+        elif len(child):
+            _check_nested_in_channel(child, key)
     return feed
 
 
-def _check_unread_in_channel(element: Any) -> None:
-    """NotPlainError when feedparser would read this channel element, or one nested in it, into the feed's
-    title, ttl, language or links, or have it start content; an image's or text input's title and link
-    are their own."""
-    key = _feedparser_key(element)
-    if key in _CHANNEL_FIELD_KEYS:
-        raise NotPlainError(f"channel element {element.tag}")
+def _check_nested_in_channel(element: Any, key: str) -> None:
+    """NotPlainError when feedparser would read an element nested in this unread channel element into the
+    feed's title, ttl, language or links, or have it start content (as it reads elements wherever they
+    stand); an image's or text input's own title and link are theirs."""
     keys = _CONTAINED_CHANNEL_KEYS if key in _CHANNEL_CONTAINERS else _NESTED_CHANNEL_KEYS
-    if len(element) and any(_feedparser_key(inner) in keys for inner in element.iterdescendants()):
-        raise NotPlainError(f"channel fields nested in {element.tag}")
+    for inner in element.iterdescendants():
+        # the local name first: feedparser's key costs more, and few elements have a candidate's name
+        if inner.tag.rpartition("}")[2] in _NESTED_CHANNEL_NAMES and _feedparser_key(inner) in keys:
+            raise NotPlainError(f"channel field {inner.tag} nested in {element.tag}")
 
 
 def _channel_title(feed: PlainFeed, element: Any) -> None:
@@ -570,7 +571,7 @@ def _atom_feed(root: Any, language: str | None) -> PlainFeed:
         elif tag == ATOM_LINK:
             _channel_link(feed, child)
         elif len(child):
-            _check_unread_in_channel(child)
+            _check_nested_in_channel(child, _feedparser_key(child))
     return feed
 
 
@@ -634,7 +635,7 @@ def _atom_author(values: Values, element: Any) -> None:
 def _atom_link(element: Any) -> tuple[str, str]:
     """The link's rel and href; feedparser falls back to the element's text when there is no href."""
     href = element.get("href")
-    if not href or "url" in element.attrib or "uri" in element.attrib or len(element):
+    if not href or len(element) or element.get("url") is not None or element.get("uri") is not None:
         raise NotPlainError("a link without href, with url or uri (which feedparser reads before it), or with "
                             "elements in it (which feedparser reads as the item's or feed's)")
     return element.get("rel", "alternate").lower(), _resolve(element, href)
@@ -756,11 +757,14 @@ _CHANNEL_FIELD_KEYS = frozenset({
     "title", "dc_title", "media_title", "ttl", "summary", "content", "fullitem", "body", "xhtml_body",
     "dc_description",
 })
-# ... and, nested in another channel element, its language and links; feedparser reads elements wherever
-# they are, but for an image's and a text input's own title and link.
-_NESTED_CHANNEL_KEYS = _CHANNEL_FIELD_KEYS | {"language", "dc_language", "link"}
+# ... and, nested in another channel element, its language and links and the summaries that decide how the
+# first item's are read; feedparser reads elements wherever they are, but for an image's and a text
+# input's own title, link and description.
+_NESTED_CHANNEL_KEYS = _CHANNEL_FIELD_KEYS | {"language", "dc_language", "link", "description", "itunes_summary",
+                                              "content_encoded"}
 _CHANNEL_CONTAINERS = frozenset({"image", "textinput"})
-_CONTAINED_CHANNEL_KEYS = _NESTED_CHANNEL_KEYS - {"title", "link"}
+_CONTAINED_CHANNEL_KEYS = _NESTED_CHANNEL_KEYS - {"title", "link", "description"}
+_NESTED_CHANNEL_NAMES = frozenset(key.rpartition("_")[2] for key in _NESTED_CHANNEL_KEYS)
 
 
 def _feedparser_key(element: Any) -> str:
@@ -897,7 +901,9 @@ def _reads_as_double_encoded(text: str) -> bool:
 def _language(element: Any) -> str | None:
     """The xml:lang in scope, as feedparser tracks it: a plain lang attribute counts too."""
     while element is not None:
-        lang = element.get(XML_LANG, element.get("lang"))
+        lang = element.get(XML_LANG)
+        if lang is None:
+            lang = element.get("lang")
         if lang is not None:
             return str(lang)
         element = element.getparent()
