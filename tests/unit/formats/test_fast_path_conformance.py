@@ -421,9 +421,9 @@ _ATOM_ENTRY = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{feed}<
                       attributes="", item=""), False),
     (_RSS_ITEM.format(ns=_NAMESPACES, channel='<title type="xhtml">&lt;b&gt;x&lt;/b&gt;</title>', attributes="",
                       item=""), False),
-    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<lastBuildDate>x<itunes:summary>S</itunes:summary></lastBuildDate>",
-                      attributes="", item="<description>D</description><content:encoded>C</content:encoded>"),
-     False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<lastBuildDate>x<itunes:summary>S</itunes:summary></lastBuildDate>"
+                      "<description>CD</description>", attributes="",
+                      item="<description>D</description><itunes:summary>A longer summary</itunes:summary>"), False),
     (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes="",
                       item='<enclosure url="http://ex.org/p.jpg" type="image/jpeg" width="640" height="360"/>'), True),
     (_ATOM_ENTRY.format(feed="", entry='<link href="http://ex.org/a" url="http://ex.org/b"/>'), False),
