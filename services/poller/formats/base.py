@@ -90,8 +90,10 @@ def make_raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, **f
 
 def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: dict[str, Any]) -> RawItem:
     """The RawItem of an item's fields, none of them None (make_raw_item drops those); its lists bounded."""
-    if any(len(fields.get(name, ())) > MAX_LIST_ENTRIES for name in _LIST_FIELDS):
-        fields = _bounded_lists(ctx, fields)
+    for name in _LIST_FIELDS:  # a loop, not any(): this runs for every item of every feed
+        if len(fields.get(name, ())) > MAX_LIST_ENTRIES:
+            fields = _bounded_lists(ctx, fields)
+            break
     return RawItem.model_validate({
         "item_id": item_id(ctx.feed_id, fields.get("guid"), fields.get("link"), lambda: _fallback_key(fields)),
         "feed_id": ctx.feed_id,
