@@ -230,28 +230,37 @@ def _flatten(holder: _Element) -> None:
                 pieces.append(None)
             if element.tail:
                 pieces.append(element.tail)
+    for piece in reversed(pieces):  # innermost first: moving an element walks all it still holds
+        if isinstance(piece, _Element):
+            piece.getparent().remove(piece)
     _rebuild(holder, pieces)
 
 
 def _rebuild(holder: _Element, pieces: list[_Element | str | None]) -> None:
-    parent, last, after_end = holder, None, False
+    # Texts are gathered and joined once, and the holder's last child tracked: len() and [-1] of an
+    # lxml element walk its children, and a slot extended piece by piece copies it each time.
+    texts: dict[tuple[_Element, str], list[str]] = {(holder, "text"): [holder.text] if holder.text else []}
+    parent, last, last_in_holder, after_end = holder, None, None, False
     for piece in pieces:
         if piece is None:
-            parent, last, after_end = holder, (holder[-1] if len(holder) else None), True
+            parent, last, after_end = holder, last_in_holder, True
         elif isinstance(piece, str):
-            owner, slot = (last, "tail") if last is not None else (parent, "text")
-            before = getattr(owner, slot) or ""
-            setattr(owner, slot, f"{before} {piece}" if before and after_end else before + piece)
+            found = texts.setdefault((last, "tail") if last is not None else (parent, "text"), [])
+            found.append(f" {piece}" if found and after_end else piece)
             after_end = False
         else:
             piece.tail = None
             if piece.tag in BLOCK_TAGS:
                 piece.text = None
                 holder.append(piece)  # moved out of its parent
-                parent, last = piece, None
+                parent, last, last_in_holder = piece, None, piece
             else:
                 parent.append(piece)
                 last = piece
+                if parent is holder:
+                    last_in_holder = piece
+    for (owner, slot), parts in texts.items():
+        setattr(owner, slot, "".join(parts) or None)
 
 
 def _unescape_twice_escaped(root: _Element) -> None:
