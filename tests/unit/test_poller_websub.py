@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import http.client
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -191,6 +192,22 @@ async def test_signed_pushes_are_published_at_once_and_bad_signatures_ignored(ru
     assert await asyncio.to_thread(hub.distribute, running.callback, atom(hub.url, [4, 2]), secret) == 202
     assert running.published[-1].item_id == "news:urn:story:4" and len(running.published) == 3
     assert pushes("ok") >= 2
+
+
+@pytest.mark.parametrize("length", ["²", "9" * 5_000, "-1", ""])
+async def test_a_push_whose_length_is_no_number_is_refused_with_411(running: Running, length: str) -> None:
+    # "²".isdigit() is true, and int() refused it (or 5,000 digits) inside the handler: no answer at all
+    def post() -> int:
+        connection = http.client.HTTPConnection(urlsplit(running.callback).netloc, timeout=10)
+        try:
+            connection.putrequest("POST", urlsplit(running.callback).path)
+            connection.putheader("Content-Length", length.encode("latin-1"))
+            connection.endheaders()
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert await asyncio.to_thread(post) == 411
 
 
 async def test_the_lease_is_renewed_before_it_runs_out_with_the_same_secret(running: Running) -> None:
