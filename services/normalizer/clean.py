@@ -8,7 +8,6 @@ and hands back a :class:`~services.normalizer.body.Body` for the text-level step
 from __future__ import annotations
 
 import re
-import threading
 from html import unescape
 from html.entities import html5
 from urllib.parse import unquote, urljoin, urlsplit
@@ -28,6 +27,7 @@ from services.normalizer.body import (
     fold_text,
     sanitize_fragment,
 )
+from services.normalizer.htmltree import parse_document
 from services.normalizer.urls import on_domain
 
 __all__ = [
@@ -93,11 +93,6 @@ _MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u017
 # one: it leaves the mojibake after it ("Art University.\u00a0â€œThese") or garbles it ("caf\u00a0â€™s" ->
 # "cafʉ۪s"). The text on either side of such a space is repaired on its own.
 _LONE_NO_BREAK_SPACE = re.compile("(?:(?<=[\x00-\x7f])|^)\u00a0")
-_THREAD = threading.local()
-# libxml2's message when a document nests deeper than it reads without XML_PARSE_HUGE.
-_TOO_DEEP = "Excessive depth"
-# Levels below the document root that a deeply nested body keeps (the walker in body.py recurses twice a level).
-MAX_DEPTH = 200
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v\u00a0]*\n")
 # Wire copy sent as one block of text marks each paragraph by indenting its first line, the lines after it
 # starting at the margin: Reuters' and ANSA's NewsML-G2 put a whole story in one <p> so.
@@ -170,97 +165,10 @@ def _fragment(html: str) -> _Element | None:
     if "&#" in html:
         html = _CHARACTER_REFERENCE.sub(_unless_control, html)  # "&#1;" puts the same characters in the tree
     try:
-        document = _parse_document(f"<html><body>{html}</body></html>")
+        document = parse_document(f"<html><body>{html}</body></html>")
     except (etree.ParserError, ValueError):
         return None
     return None if document is None else document.find("body")
-
-
-def _parse_document(html: str) -> _Element | None:
-    """The document's tree, however deeply broken markup nests it.
-
-    libxml2 stops reading at 256 levels and keeps only what came before: three hundred paragraphs that
-    each open a <font> or <div> and never close it lose their last fifty. Such a document is read again
-    with the deeper limit (2,048 levels) and flattened below MAX_DEPTH, so nothing recursive meets a tree
-    deeper than its stack allows.
-    """
-    parser = _parser()
-    document = etree.fromstring(html, parser)
-    if document is None or not any(_TOO_DEEP in error.message for error in parser.error_log):
-        return document
-    document = etree.fromstring(html, _parser(huge=True))
-    if document is not None:
-        for holder in _at_depth(document, MAX_DEPTH):
-            _flatten(holder)
-    return document
-
-
-def _at_depth(root: _Element, depth: int) -> list[_Element]:
-    found, level = [], 0
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        if event == "end":
-            level -= 1
-            continue
-        level += 1
-        if level == depth and len(element):
-            found.append(element)
-    return found
-
-
-def _flatten(holder: _Element) -> None:
-    """Make ``holder``'s subtree two levels deep at most, its text in the same order and its blocks still
-    blocks: inline elements that hold others are unwrapped (their text stays in place), then every block
-    becomes a child of ``holder`` holding its own text and inline elements, in document order; what
-    followed a block's end follows it at the holder's level."""
-    inline = {element.tag for element in holder.iterdescendants() if len(element) and element.tag not in BLOCK_TAGS}
-    if inline:
-        etree.strip_tags(holder, *inline)
-    # In document order: a block's start, an inline element, text; None where a block ends.
-    pieces: list[_Element | str | None] = []
-    for event, element in etree.iterwalk(holder, events=("start", "end")):
-        if element is holder:
-            continue
-        block = element.tag in BLOCK_TAGS
-        if event == "start":
-            pieces.append(element)
-            if block and element.text:
-                pieces.append(element.text)
-        else:
-            if block:
-                pieces.append(None)
-            if element.tail:
-                pieces.append(element.tail)
-    for piece in reversed(pieces):  # innermost first: moving an element walks all it still holds
-        if isinstance(piece, _Element):
-            piece.getparent().remove(piece)
-    _rebuild(holder, pieces)
-
-
-def _rebuild(holder: _Element, pieces: list[_Element | str | None]) -> None:
-    # Texts are gathered and joined once, and the holder's last child tracked: len() and [-1] of an
-    # lxml element walk its children, and a slot extended piece by piece copies it each time.
-    texts: dict[tuple[_Element, str], list[str]] = {(holder, "text"): [holder.text] if holder.text else []}
-    parent, last, last_in_holder, after_end = holder, None, None, False
-    for piece in pieces:
-        if piece is None:
-            parent, last, after_end = holder, last_in_holder, True
-        elif isinstance(piece, str):
-            found = texts.setdefault((last, "tail") if last is not None else (parent, "text"), [])
-            found.append(f" {piece}" if found and after_end else piece)
-            after_end = False
-        else:
-            piece.tail = None
-            if piece.tag in BLOCK_TAGS:
-                piece.text = None
-                holder.append(piece)  # moved out of its parent
-                parent, last, last_in_holder = piece, None, piece
-            else:
-                parent.append(piece)
-                last = piece
-                if parent is holder:
-                    last_in_holder = piece
-    for (owner, slot), parts in texts.items():
-        setattr(owner, slot, "".join(parts) or None)
 
 
 def _unescape_twice_escaped(root: _Element) -> None:
@@ -328,16 +236,6 @@ def _unless_control(reference: re.Match[str]) -> str:
         return reference.group(0)  # beyond Unicode: libxml2 reads it as U+FFFD
     code = int(digits, 16) if hex_digits else int(digits)
     return "" if code < 0x110000 and _CONTROL.match(chr(code)) else reference.group(0)
-
-
-def _parser(*, huge: bool = False) -> etree.HTMLParser:
-    # lxml parsers must not be shared between threads; one per thread, reused across items.
-    name = "huge_parser" if huge else "parser"
-    parser: etree.HTMLParser | None = getattr(_THREAD, name, None)
-    if parser is None:
-        parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=huge)
-        setattr(_THREAD, name, parser)
-    return parser
 
 
 def _strip_junk(root: _Element) -> None:
