@@ -221,7 +221,7 @@ def _author_names(entry: Any) -> list[str]:
         name, email = details[0].get("name"), details[0]["email"]
         if raw in (f"{name} ({email})", email):
             return [name] if name else []  # an Atom author: the name is given apart, whatever the e-mail holds
-        return [name] if (name := author_name(raw)) else []
+        return [read] if (read := author_name(raw)) else []
     return [a["name"] for a in details if a.get("name")]
 
 

@@ -279,7 +279,7 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
 def _check_nested_in_channel(element: Any, key: str) -> None:
     """NotPlainError when feedparser would read an element nested in this unread channel element into the
     feed's title, ttl, language or links, or have it start content (as it reads elements wherever they
-    stand); an image's or text input's own title and link are theirs."""
+    stand); an image's or text input's own title, link and description are theirs."""
     keys = _CONTAINED_CHANNEL_KEYS if key in _CHANNEL_CONTAINERS else _NESTED_CHANNEL_KEYS
     for inner in element.iterdescendants():
         # the local name first: feedparser's key costs more, and few elements have a candidate's name
@@ -310,8 +310,7 @@ def _channel_link(feed: PlainFeed, element: Any) -> None:
 
 def _channel_items(feed: PlainFeed, element: Any) -> None:
     """RSS 1.0's table of contents; the items themselves follow the channel."""
-    if any(_feedparser_key(inner) in _NESTED_CHANNEL_KEYS for inner in element.iterdescendants()):
-        raise NotPlainError("channel fields nested in the table of contents")
+    _check_nested_in_channel(element, "items")
 
 
 _RSS_CHANNEL: dict[str, Callable[[PlainFeed, Any], None]] = {
