@@ -68,7 +68,8 @@ _US_ZONE_NAMES = frozenset({"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PD
 _WORLD_ZONE_NAMES = frozenset({"UTC", "UT", "GMT", "Z"})  # written anywhere: no hint of a country
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
-# An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within ±14 hours.
+# An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within -12 and +14 hours;
+# ±18 is the widest any date library takes (Java's ZoneOffset), so a wider one is no offset but a mistake.
 _TIME_AND_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-](?P<hours>\d{2}):?(?P<minutes>\d{2})\s*$")
 MAX_OFFSET = timedelta(hours=18)
 # A time of day with no date ("10:00", "10:00 AM EST"): feedparser would date it today, in UTC.
