@@ -11,6 +11,7 @@ import re
 
 # Up to 18 digits: every such number fits a signed 64-bit integer, as databases and other consumers expect.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+MAX_WHOLE_NUMBER = 10**18 - 1
 
 
 def whole_number(text: str | None) -> int | None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
-from services.core.numbers import whole_number
+from services.core.numbers import MAX_WHOLE_NUMBER, whole_number
 from services.poller.formats.base import InvalidDocumentError
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\r\n\s*\r\n")
@@ -50,10 +50,11 @@ def unique_texts(values: Iterable[str | None]) -> list[str]:
 
 
 def integer(value: Any) -> int | None:
+    """A whole number given as a JSON number or as text, in the range whole_number reads; None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if 0 <= value <= MAX_WHOLE_NUMBER else None
     return whole_number(value) if isinstance(value, str) else None
 
 

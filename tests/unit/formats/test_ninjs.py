@@ -177,7 +177,8 @@ def test_picture_renditions_are_enclosures(parse: Parse) -> None:
     assert [(e.url, e.type) for e in item.enclosures] == [("https://x/p.jpg", "image/jpeg")]
 
 
-@pytest.mark.parametrize(("size", "length"), [(2048, 2048), ("2048", 2048), ("²", None), ("9" * 5_000, None)])
+@pytest.mark.parametrize(("size", "length"), [(2048, 2048), ("2048", 2048), ("²", None), ("9" * 5_000, None),
+                                             (10**30, None), (-5, None), (True, None)])
 def test_a_renditions_size_is_its_length_when_it_is_a_number(parse: Parse, size: object, length: int | None) -> None:
     item = _one(parse, {"uri": "urn:p", "type": "picture", "headline": "A photo",
                         "renditions": {"main": {"href": "https://x/p.jpg", "size": size}}})
