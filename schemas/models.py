@@ -6,14 +6,17 @@ retyping one is a breaking change and needs a new model version and a new topic 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticSerializationError
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +29,16 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=False).encode()
+        try:
+            return self.model_dump_json(exclude_none=False).encode()
+        except PydanticSerializationError:  # a lone surrogate, which UTF-8 cannot hold: see without_lone_surrogates
+            return type(self).model_validate(without_lone_surrogates(self.model_dump())).to_bytes()
 
     @classmethod
     def from_json(cls, value: bytes | str) -> Self:
+        if SURROGATE_ESCAPE.search(value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value):
+            with contextlib.suppress(ValueError):  # not JSON, or not valid: refused below, as any other
+                return cls.from_data(without_lone_surrogates(json.loads(value)))
         try:
             return cls.model_validate_json(value)
         except ValidationError as error:
@@ -51,6 +60,26 @@ class Message(BaseModel):
                 raise error from None  # a location that is not a plain path: refuse as before
             _report_unknown(cls.__name__, paths)
             return cls.model_validate(known)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how a lone surrogate gets into JSON: escaped
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """``value`` (a string, or lists and dicts of them) with each lone surrogate as U+FFFD.
+
+    JSON may escape half of a character ("\\ud83d"): JavaScript cuts strings in UTF-16 units, and a title
+    truncated in the middle of an emoji keeps one half. Python reads it into a string that UTF-8, and so
+    every message and database, cannot hold.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if not value.isascii() else value
+    if isinstance(value, list | tuple):
+        return [without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(key): without_lone_surrogates(item) for key, item in value.items()}
+    return value
 
 
 #: Unknown fields already reported, so that each is logged once per process; bounded, as a hostile

@@ -67,3 +67,20 @@ def test_a_message_that_is_wrong_otherwise_is_still_refused() -> None:
 @pytest.mark.parametrize("topic", sorted(TOPIC_MODELS))
 def test_the_published_schemas_let_consumers_accept_fields_added_later(topic: str) -> None:
     assert '"additionalProperties": false' not in schema_path(topic).read_text()
+
+
+def test_a_lone_surrogate_is_sent_as_the_replacement_character() -> None:
+    # Half an emoji ("\ud83d" alone) cannot be UTF-8: serialising it failed, and with it every publish of
+    # the item's feed
+    item = RawItem(item_id="f:1", feed_id="f", feed_url="https://ex.com/feed", format="jsonfeed",
+                   fetched_at="2024-01-01T00:00:00Z", content_hash="0", title="Cut \ud83d", categories=["\udfff"])
+    read = RawItem.from_json(item.to_bytes())
+    assert (read.title, read.categories) == ("Cut \ufffd", ["\ufffd"])
+
+
+def test_a_lone_surrogate_another_producer_sent_is_read_as_the_replacement_character() -> None:
+    # Read as it is, it would reach a store that cannot hold it (PostgreSQL refuses it, every retry)
+    sent = json.dumps(_raw_item(title="T")).replace('"T"', r'"Cut \ud83d, whole \ud83d\ude00, written \\ud83d"')
+    assert RawItem.from_json(sent.encode()).title == "Cut \ufffd, whole \U0001f600, written \\ud83d"
+    with pytest.raises(ValidationError):
+        RawItem.from_json(sent.replace('"format": "rss"', '"format": 5').encode())  # still refused when wrong

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
+from schemas.models import SURROGATE_ESCAPE, without_lone_surrogates
 from services.core.numbers import MAX_WHOLE_NUMBER, whole_number
 from services.poller.formats.base import InvalidDocumentError
 
@@ -20,7 +21,9 @@ _AUTHOR_EMAIL = re.compile(r"[(<]?\s*(?:mailto:)?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+
 
 def load_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        document = json.loads(body)
+        # a half of a character, escaped ("\ud83d" alone), is the only way a lone surrogate gets in
+        return without_lone_surrogates(document) if SURROGATE_ESCAPE.search(body) else document
     except RecursionError as exc:  # deeply nested arrays exhaust the decoder's stack
         raise InvalidDocumentError("JSON nested too deeply") from exc
     except ValueError as exc:  # includes UnicodeDecodeError and json.JSONDecodeError

@@ -102,3 +102,15 @@ def test_items_carry_the_feeds_language(parse: Parse) -> None:
     feed = parse(json.dumps(dict(FEED_11, language="en-GB")))
     assert {item.feed_language for item in feed.items} == {"en-GB"}
     assert {item.feed_language for item in parse(json.dumps(FEED_11)).items} == {None}
+
+
+@pytest.mark.parametrize("kind", ["json-feed", "ninjs"])
+def test_half_a_character_escaped_alone_becomes_the_replacement_character(parse: Parse, kind: str) -> None:
+    # JavaScript truncates strings in UTF-16 units, and JSON.stringify escapes the half it leaves
+    title = r"Cut \ud83d, whole \ud83d\ude00, written \\ud83d"
+    document = ({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [{"id": "1", "title": "T"}]}
+                if kind == "json-feed" else {"uri": "urn:1", "type": "text", "headline": "T", "body_text": "b"})
+    body = json.dumps(document).replace('"T"', f'"{title}"')
+    (item,) = parse(body).items
+    assert item.title == "Cut \ufffd, whole \U0001f600, written \\ud83d"
+    assert len(item.to_bytes()) > 0
