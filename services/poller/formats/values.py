@@ -9,25 +9,42 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
-from schemas.models import SURROGATE_ESCAPE, without_lone_surrogates
 from services.core.numbers import MAX_WHOLE_NUMBER, whole_number
 from services.poller.formats.base import InvalidDocumentError
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\r\n\s*\r\n")
+_UNWANTED_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|00[01][0-9a-fA-F])")
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]|(?P<surrogate>[\ud800-\udfff])")
 # An e-mail address in an RSS author field, with its "mailto:" and brackets: "jo@example.com (Jo Bloggs)",
 # "Jo Bloggs <jo@example.com>", "Jo Bloggs (mailto:jo@example.com)".
 _AUTHOR_EMAIL = re.compile(r"[(<]?\s*(?:mailto:)?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+(?:\?subject=\S+)?\s*[)>]?")
 
 
 def load_json(body: bytes) -> Any:
+    """The document, its strings without control characters (but tab and line breaks) and with half a
+    character (a lone surrogate) as U+FFFD: JSON can carry both, escaped ("\u0000", "\ud83d" alone), and
+    neither has a place in text; PostgreSQL refuses NUL, and UTF-8 cannot hold a surrogate."""
     try:
         document = json.loads(body)
-        # a half of a character, escaped ("\ud83d" alone), is the only way a lone surrogate gets in
-        return without_lone_surrogates(document) if SURROGATE_ESCAPE.search(body) else document
+        return _clean_strings(document) if _UNWANTED_ESCAPE.search(body) else document
     except RecursionError as exc:  # deeply nested arrays exhaust the decoder's stack
         raise InvalidDocumentError("JSON nested too deeply") from exc
     except ValueError as exc:  # includes UnicodeDecodeError and json.JSONDecodeError
         raise InvalidDocumentError(f"not valid JSON: {exc}") from exc
+
+
+def _clean_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNWANTED.sub(_replacement, value) if not value.isascii() or not value.isprintable() else value
+    if isinstance(value, list):
+        return [_clean_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {_clean_strings(key): _clean_strings(item) for key, item in value.items()}
+    return value
+
+
+def _replacement(unwanted: re.Match[str]) -> str:
+    return "\ufffd" if unwanted["surrogate"] else ""
 
 
 def string(value: Any) -> str | None:

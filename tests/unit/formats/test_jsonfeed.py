@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from schemas import FeedFormat
-from services.poller.formats import InvalidDocumentError, ParsedFeed
+from services.normalizer.normalize import normalize
+from services.poller.formats import FeedContext, InvalidDocumentError, ParsedFeed, parse_document
 
+CTX = FeedContext(feed_id="f", feed_url="https://ex.com/feed", fetched_at=datetime(2026, 12, 1, tzinfo=UTC))
 Parse = Callable[..., ParsedFeed]
 
 FEED_11 = {
@@ -114,3 +117,15 @@ def test_half_a_character_escaped_alone_becomes_the_replacement_character(parse:
     (item,) = parse(body).items
     assert item.title == "Cut \ufffd, whole \U0001f600, written \\ud83d"
     assert len(item.to_bytes()) > 0
+
+
+def test_control_characters_escaped_in_json_are_left_out_of_every_field() -> None:
+    # PostgreSQL cannot store NUL: such an article was dead-lettered by the sink, lost to storage
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "Feed\x00", "items": [{
+        "id": "1\x00", "url": "https://ex.com/a\x00b", "title": "A\x00 B\x07", "content_text": "x\x00 y\n\tz",
+        "tags": ["t\x00g"], "authors": [{"name": "J\x00D"}]}]}
+    article = normalize(parse_document(json.dumps(document).encode(), CTX).items[0], datetime(2026, 12, 1, tzinfo=UTC))
+    fields = json.dumps(article.model_dump(mode="json"))
+    assert "\\u0000" not in fields and "\\u0007" not in fields
+    assert (article.title, article.url, article.categories, article.byline) == (
+        "A B", "https://ex.com/ab", ["tg"], ["JD"])
