@@ -82,11 +82,13 @@ _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 # Python's own table of extensions, not the machine's mime.types: the same guess on every host.
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
 _AVATAR_HOST = re.compile(r"avatars\d*\.githubusercontent\.com")
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
     """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
+    raw = _without_control_characters(raw)
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
     feed_title = _without_publisher(html_to_text(raw.title or "").replace("\n\n", " "), raw.providers)
     title, prefixes, prefix_version = strip_prefixes(feed_title, raw.slugline)
@@ -283,6 +285,40 @@ def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
             same = (url, kind) == (enclosure.url, enclosure.type)
             found[url] = enclosure if same else enclosure.model_copy(update={"url": url, "type": kind})
     return list(found.values())
+
+
+def _without_control_characters(raw: RawItem) -> RawItem:
+    """The item without control characters (but tab and line breaks) in its fields: e-mail headers and wire
+    transmissions can carry a NUL into a byline or a slug, and PostgreSQL cannot store one (the sink would
+    dead-letter the article). The source fragment keeps them: ANPA's and IPTC 7901's are made of them."""
+    fields = {name: value for name, value in raw if name != "original" and value}
+    if not _CONTROL_CHARACTER.search(_joined_text(fields)):
+        return raw  # the common case: one search over the item's text
+    return raw.model_copy(update={name: _without_controls(value) for name, value in fields.items()})
+
+
+def _joined_text(value: object) -> str:
+    if type(value) is str:  # not an enum's value
+        return value
+    if isinstance(value, dict):
+        return "\n".join(_joined_text(key) + "\n" + _joined_text(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return "\n".join(map(_joined_text, value))
+    if isinstance(value, Enclosure):
+        return "\n".join(item for _, item in value if isinstance(item, str))
+    return ""
+
+
+def _without_controls(value: object) -> object:
+    if type(value) is str:
+        return _CONTROL_CHARACTER.sub("", value)
+    if isinstance(value, dict):
+        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    if isinstance(value, Enclosure):
+        return value.model_copy(update={name: _without_controls(item) for name, item in value if isinstance(item, str)})
+    return value
 
 
 def _is_avatar(host: str) -> bool:

@@ -37,6 +37,20 @@ def test_an_article_links_only_to_the_web(link: str) -> None:
     assert (article.url, article.canonical_url, article.source.url) == (None, None, None)
 
 
+def test_control_characters_in_any_field_stay_out_of_the_article() -> None:
+    # An e-mail header or a wire transmission can carry a NUL into a byline or a slug; PostgreSQL cannot
+    # store one, and the sink dead-lettered such an article
+    raw = raw_item(item_id="feed:1\x00", title="A\x00 title", byline="By Jane\x00 Doe", slugline="Slug\x01",
+                   categories=["Poli\x00tics"], providers=["Reu\x00ters"], feed_title="Wire\x0b",
+                   credits={"editing": ["Al\x00 Smith"]}, enclosures=[{"url": "https://ex.com/p\x00.jpg"}],
+                   original="\x01ANPA fragment\x03")
+    article = normalize(raw, NOW)
+    assert "\\u00" not in article.to_bytes().decode()
+    assert (article.title, article.byline, article.categories, article.slugline, article.source.name) == (
+        "A title", ["Jane Doe"], ["Politics"], "Slug", "Wire")
+    assert raw.original == "\x01ANPA fragment\x03"  # the source fragment is the raw item's, as it came
+
+
 def test_an_articles_media_are_its_items_enclosures_with_web_links_each_once() -> None:
     enclosures = [
         {"url": "https://cdn.ex.com/a.mp3", "type": "audio/mpeg", "length": 1234},
