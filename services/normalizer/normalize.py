@@ -21,7 +21,7 @@ import hashlib
 import html
 import mimetypes
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -83,6 +83,10 @@ _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
 _AVATAR_HOST = re.compile(r"avatars\d*\.githubusercontent\.com")
 _CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The raw item's texts, but its HTML (which loses control characters when parsed) and its source fragment.
+_FIELDS_CHECKED = tuple(name for name, field in RawItem.model_fields.items()
+                        if ("str" in str(field.annotation) or "Enclosure" in str(field.annotation))
+                        and name not in {"original", "content_html", "summary_html"})
 _PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
@@ -290,23 +294,29 @@ def _enclosures(enclosures: list[Enclosure], base: str) -> list[Enclosure]:
 def _without_control_characters(raw: RawItem) -> RawItem:
     """The item without control characters (but tab and line breaks) in its fields: e-mail headers and wire
     transmissions can carry a NUL into a byline or a slug, and PostgreSQL cannot store one (the sink would
-    dead-letter the article). The source fragment keeps them: ANPA's and IPTC 7901's are made of them."""
-    fields = {name: value for name, value in raw if name != "original" and value}
-    if not _CONTROL_CHARACTER.search(_joined_text(fields)):
-        return raw  # the common case: one search over the item's text
+    dead-letter the article). The source fragment keeps them: ANPA's and IPTC 7901's are made of them; the
+    HTML loses them when it is parsed (clean.py)."""
+    fields = {name: value for name in _FIELDS_CHECKED if (value := getattr(raw, name))}
+    if not any(map(_has_control, _texts(fields.values()))):
+        return raw  # the common case: every text printable, which str.isprintable tells in C
     return raw.model_copy(update={name: _without_controls(value) for name, value in fields.items()})
 
 
-def _joined_text(value: object) -> str:
-    if type(value) is str:  # not an enum's value
-        return value
-    if isinstance(value, dict):
-        return "\n".join(_joined_text(key) + "\n" + _joined_text(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return "\n".join(map(_joined_text, value))
-    if isinstance(value, Enclosure):
-        return "\n".join(item for _, item in value if isinstance(item, str))
-    return ""
+def _texts(values: Iterable[object]) -> Iterator[str]:
+    for value in values:
+        if type(value) is str:
+            yield value
+        elif isinstance(value, list):
+            yield from _texts(value)
+        elif isinstance(value, dict):
+            yield from value
+            yield from _texts(value.values())
+        elif isinstance(value, Enclosure):
+            yield from (item for _, item in value if isinstance(item, str))
+
+
+def _has_control(text: str) -> bool:
+    return not text.isprintable() and _CONTROL_CHARACTER.search(text) is not None
 
 
 def _without_controls(value: object) -> object:
