@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from services.poller.metrics import ITEM_ENTRIES_DROPPED
 log = structlog.get_logger(__name__)
 
 MAX_ITEM_ID_CHARS = 512
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 # RawItem.original keeps the item's source fragment for re-normalizing later; a hostile or runaway item
 # must not turn every Kafka message into megabytes.
 MAX_ORIGINAL_CHARS = 1024 * 1024
@@ -73,6 +75,8 @@ def content_hash(fields: dict[str, Any]) -> str:
 def item_id(feed_id: str, guid: str | None, link: str | None, fallback: Callable[[], str]) -> str:
     """feed id + guid, or + link when the guid is missing, or + a hash of the item when both are."""
     key = (guid or "").strip() or (link or "").strip()
+    if not key.isprintable():  # a NUL from an e-mail header or a wire transmission: no database stores it
+        key = _CONTROL_CHARACTER.sub("", key)
     if not key:
         key = "sha256:" + hashlib.sha256(fallback().encode()).hexdigest()
     if len(key) > MAX_ITEM_ID_CHARS:

@@ -109,6 +109,12 @@ def test_a_plain_text_message_becomes_paragraphs(parse: Parse) -> None:
                                  "rules.</p><p>The council said more inspections would follow.</p>")
 
 
+def test_a_nul_in_the_message_id_stays_out_of_the_item_id(parse: Parse) -> None:
+    # the poller's state database (PostgreSQL) cannot store it: every poll of the mailbox failed
+    [item] = parse(PLAIN.replace(b"release-42@aap.example", b"release-42\x00@aap.example")).items
+    assert item.item_id == "feed:release-42@aap.example"
+
+
 def test_the_html_head_is_not_the_story(parse: Parse) -> None:
     message = PLAIN.replace(b"text/plain", b"text/html").replace(
         b"SYDNEY", b"<html><head><title>Newsletter</title><style>p{color:red}</style></head><body><p>SYDNEY")
