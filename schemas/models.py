@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
@@ -66,6 +67,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how a lone surrogate gets into JSON: escaped
 
 
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (a string, or lists, tuples and dicts of them, keys included) with ``change`` made to each
+    string; anything else as it is."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list | tuple):
+        return [map_strings(item, change) for item in value]
+    if isinstance(value, dict):
+        return {map_strings(key, change): map_strings(item, change) for key, item in value.items()}
+    return value
+
+
 def without_lone_surrogates(value: Any) -> Any:
     """``value`` (a string, or lists and dicts of them) with each lone surrogate as U+FFFD.
 
@@ -73,13 +86,11 @@ def without_lone_surrogates(value: Any) -> Any:
     truncated in the middle of an emoji keeps one half. Python reads it into a string that UTF-8, and so
     every message and database, cannot hold.
     """
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value) if not value.isascii() else value
-    if isinstance(value, list | tuple):
-        return [without_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {without_lone_surrogates(key): without_lone_surrogates(item) for key, item in value.items()}
-    return value
+    return map_strings(value, _surrogates_replaced)
+
+
+def _surrogates_replaced(text: str) -> str:
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 #: Unknown fields already reported, so that each is logged once per process; bounded, as a hostile

@@ -26,6 +26,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
+from schemas.models import map_strings
 from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import (
@@ -83,10 +84,9 @@ _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
 _AVATAR_HOST = re.compile(r"avatars\d*\.githubusercontent\.com")
 _CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# The raw item's texts, but its HTML (which loses control characters when parsed) and its source fragment.
-_FIELDS_CHECKED = tuple(name for name, field in RawItem.model_fields.items()
-                        if ("str" in str(field.annotation) or "Enclosure" in str(field.annotation))
-                        and name not in {"original", "content_html", "summary_html"})
+# The raw item's fields, but its HTML (which loses control characters when parsed) and its source fragment.
+_FIELDS_CHECKED = tuple(name for name in RawItem.model_fields
+                        if name not in {"original", "content_html", "summary_html"})
 _PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
@@ -296,10 +296,12 @@ def _without_control_characters(raw: RawItem) -> RawItem:
     transmissions can carry a NUL into a byline or a slug, and PostgreSQL cannot store one (the sink would
     dead-letter the article). The source fragment keeps them: ANPA's and IPTC 7901's are made of them; the
     HTML loses them when it is parsed (clean.py)."""
-    fields = {name: value for name in _FIELDS_CHECKED if (value := getattr(raw, name))}
-    if not any(map(_has_control, _texts(fields.values()))):
+    if not any(map(_has_control, _texts(value for name in _FIELDS_CHECKED if (value := getattr(raw, name))))):
         return raw  # the common case: every text printable, which str.isprintable tells in C
-    return raw.model_copy(update={name: _without_controls(value) for name, value in fields.items()})
+    data = raw.model_dump()
+    strip = functools.partial(_CONTROL_CHARACTER.sub, "")
+    data.update(map_strings({name: data[name] for name in _FIELDS_CHECKED}, strip))
+    return RawItem.model_validate(data)
 
 
 def _texts(values: Iterable[object]) -> Iterator[str]:
@@ -317,18 +319,6 @@ def _texts(values: Iterable[object]) -> Iterator[str]:
 
 def _has_control(text: str) -> bool:
     return not text.isprintable() and _CONTROL_CHARACTER.search(text) is not None
-
-
-def _without_controls(value: object) -> object:
-    if type(value) is str:
-        return _CONTROL_CHARACTER.sub("", value)
-    if isinstance(value, dict):
-        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_controls(item) for item in value]
-    if isinstance(value, Enclosure):
-        return value.model_copy(update={name: _without_controls(item) for name, item in value if isinstance(item, str)})
-    return value
 
 
 def _is_avatar(host: str) -> bool:

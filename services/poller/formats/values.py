@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
+from schemas.models import map_strings
 from services.core.numbers import MAX_WHOLE_NUMBER, whole_number
 from services.poller.formats.base import InvalidDocumentError
 
@@ -26,21 +27,15 @@ def load_json(body: bytes) -> Any:
     neither has a place in text; PostgreSQL refuses NUL, and UTF-8 cannot hold a surrogate."""
     try:
         document = json.loads(body)
-        return _clean_strings(document) if _UNWANTED_ESCAPE.search(body) else document
+        return map_strings(document, _clean_text) if _UNWANTED_ESCAPE.search(body) else document
     except RecursionError as exc:  # deeply nested arrays exhaust the decoder's stack
         raise InvalidDocumentError("JSON nested too deeply") from exc
     except ValueError as exc:  # includes UnicodeDecodeError and json.JSONDecodeError
         raise InvalidDocumentError(f"not valid JSON: {exc}") from exc
 
 
-def _clean_strings(value: Any) -> Any:
-    if isinstance(value, str):
-        return _UNWANTED.sub(_replacement, value) if not value.isascii() or not value.isprintable() else value
-    if isinstance(value, list):
-        return [_clean_strings(item) for item in value]
-    if isinstance(value, dict):
-        return {_clean_strings(key): _clean_strings(item) for key, item in value.items()}
-    return value
+def _clean_text(text: str) -> str:
+    return text if text.isascii() and text.isprintable() else _UNWANTED.sub(_replacement, text)
 
 
 def _replacement(unwanted: re.Match[str]) -> str:
