@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from services.core.text import storable
 from services.poller.spool import MAX_FILES_PER_POLL, SpoolError, Waiting, skipped_name, too_large
 from services.poller.state import PollerStore
 
@@ -49,7 +50,7 @@ class RemoteFile:
 
     @property
     def seen_id(self) -> str:
-        return SEEN_PREFIX + self.name
+        return SEEN_PREFIX + storable(self.name)
 
     @property
     def version(self) -> str:

@@ -31,6 +31,7 @@ from kafka.errors import KafkaTimeoutError
 from schemas import RawItem
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
 from services.core.kafka import fit_message
+from services.core.text import storable
 from services.poller import archive, metrics
 from services.poller.feeds import FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
@@ -282,12 +283,12 @@ class Poller:
         except FileNotFoundError:
             return None  # taken away between listing and reading: nothing of it to handle
         except (FeedParseError, UnusableFileError) as error:
-            reason = f"{type(error).__name__}: {error}"
+            reason = storable(f"{type(error).__name__}: {error}")  # written beside the file, and stored
             await spool.failed(file, reason)
             await self._off_loop(self.store.record_failed_file, FailedFile(feed.id, file.name, reason[:2000],
                                                                            self.clock()))
             metrics.SPOOLED_FILES.labels(feed.id, "failed").inc()
-            bound.warning("spooled_file_failed", file=file.name, error=str(error)[:300])
+            bound.warning("spooled_file_failed", file=storable(file.name), error=storable(str(error))[:300])
             return None
         decision = await self._publish_items(feed, parsed.items)
         await spool.processed(file)

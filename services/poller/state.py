@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from services.core.db import Database, as_datetime
+from services.core.text import storable
 
 
 class MissedPage(NamedTuple):
@@ -101,8 +102,9 @@ class PollerStore:
                 "last_new_item_at = excluded.last_new_item_at, missed_pages = excluded.missed_pages",
                 (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
                  state.last_success_at, state.last_attempt_at, state.next_attempt_at,
-                 state.consecutive_failures, state.last_error, state.gone, state.mean_item_gap,
-                 state.last_new_item_at, json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages])),
+                 state.consecutive_failures, state.last_error and storable(state.last_error), state.gone,
+                 state.mean_item_gap, state.last_new_item_at,
+                 json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages])),
             )
 
     def known_hashes(self, feed_id: str, item_ids: list[str]) -> dict[str, str]:
@@ -182,12 +184,13 @@ class PollerStore:
         with self.db.transaction() as tx:
             tx.execute("INSERT INTO poller_failed_files (feed_id, name, reason, failed_at) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (feed_id, name) DO UPDATE SET reason = excluded.reason, "
-                       "failed_at = excluded.failed_at", file)
+                       "failed_at = excluded.failed_at",
+                       (file.feed_id, storable(file.name), storable(file.reason), file.failed_at))
 
     def forget_failed_file(self, feed_id: str, name: str) -> None:
         """A file read fine after it had failed (moved back, or changed on the server) has no failure left."""
         with self.db.transaction() as tx:
-            tx.execute("DELETE FROM poller_failed_files WHERE feed_id = ? AND name = ?", (feed_id, name))
+            tx.execute("DELETE FROM poller_failed_files WHERE feed_id = ? AND name = ?", (feed_id, storable(name)))
 
     def failed_files(self, feed_id: str | None = None, limit: int = 100) -> list[FailedFile]:
         """The files set aside most recently (of one feed, or of all), newest first."""

@@ -186,6 +186,26 @@ async def test_a_file_that_is_no_document_is_set_aside_and_the_rest_published(sp
     assert state_of(store, spool_dir).consecutive_failures == 0  # one bad file is not a failing feed
 
 
+async def test_files_whose_names_are_not_utf8_are_read_set_aside_and_listed(spool_dir: Path,
+                                                                            store: PollerStore) -> None:
+    # Python keeps the stray bytes of such names (a Windows upload's Latin-1) as lone surrogates, which no
+    # database holds: each one failed its feed's poll, and the story stayed unread behind it.
+    directory = os.fsencode(spool_dir)
+    story, junk = os.path.join(directory, b"Honduras_\xe9.xml"), os.path.join(directory, b"r\xe9sum\xe9.xml")
+    shutil.copyfile(FIXTURES / EFE_NITF, story)
+    with open(junk, "wb") as handle:
+        handle.write(b"<nonsense/>")
+    for path in (story, junk):
+        settle(Path(os.fsdecode(path)), 60)
+    published = Published()
+    assert await poll(spool_dir, store, published) == "ok"
+    assert [item.title for item in published] == ["Honduran president announces Cabinet changes"]
+    assert os.listdir(os.path.join(directory, b"processed")) == [b"Honduras_\xe9.xml"]
+    assert sorted(os.listdir(os.path.join(directory, b"failed"))) == [b"r\xe9sum\xe9.xml", b"r\xe9sum\xe9.xml.error"]
+    assert [f.name for f in store.failed_files("wire")] == ["r\\xe9sum\\xe9.xml"]
+    assert state_of(store, spool_dir).consecutive_failures == 0
+
+
 async def test_a_failed_file_moved_back_and_read_fine_is_no_longer_listed_as_failed(spool_dir: Path,
                                                                                     store: PollerStore) -> None:
     deliver(spool_dir, EFE_NITF, as_name="story.xml")

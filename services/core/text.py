@@ -1,0 +1,26 @@
+"""Text from outside the documents (file names, error messages) made fit for the databases and logs.
+
+Python keeps each byte of a file name that is not UTF-8 (a Latin-1 "é" from an agency's Windows upload)
+as a lone surrogate, which UTF-8, and so no database, can hold; PostgreSQL also refuses NUL. One such
+name among a spool's files would fail every poll of its feed.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_ESCAPED_BYTES = range(0xDC80, 0xDD00)  # how Python's "surrogateescape" keeps bytes 0x80-0xff
+
+
+def storable(text: str) -> str:
+    """``text`` with each byte of a name that was not UTF-8 written as ``\\xff`` (as an operator would look
+    for it), any other lone surrogate as U+FFFD and NUL as ``\\x00``; the same text always gives the same."""
+    return _UNSTORABLE.sub(_replacement, text)
+
+
+def _replacement(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code in _ESCAPED_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
+    return "\\x00" if code == 0 else "\ufffd"

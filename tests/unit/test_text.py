@@ -1,0 +1,24 @@
+"""Text from outside the documents (file names, error messages) as every database and log can hold it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from services.core.text import storable
+
+
+@pytest.mark.parametrize("text", ["story.xml", "Pressemitteilung_Köln.xml", "報道.xml", "tab\there", "😀", ""])
+def test_text_utf8_holds_is_kept_as_it_is(text: str) -> None:
+    assert storable(text) == text
+
+
+def test_bytes_of_a_name_that_was_not_utf8_are_written_as_escapes() -> None:
+    name = os.fsdecode(b"Pressemitteilung_K\xf6ln.xml")  # Latin-1, as a Windows upload names it
+    assert storable(name) == "Pressemitteilung_K\\xf6ln.xml"
+    assert storable(name).encode("utf-8")  # no longer raises
+
+
+def test_nul_and_other_lone_surrogates_cannot_reach_a_database() -> None:
+    assert storable("a\x00b\ud83d c\udfff") == "a\\x00b\ufffd c\ufffd"
