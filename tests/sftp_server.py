@@ -8,6 +8,7 @@ what the poller did on the server, not only what it published.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,7 +72,7 @@ class _RecordingSFTP(asyncssh.SFTPServer):
         self.server = server
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> Any:
-        self.server.opened.append(Path(path.decode()).name)
+        self.server.opened.append(Path(os.fsdecode(path)).name)
         return super().open(path, pflags, attrs)
 
 

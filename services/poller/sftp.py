@@ -107,7 +107,9 @@ async def sftp_spool(feed: FeedConfig, fetcher: Fetcher, store: PollerStore, *, 
         raise
     try:
         with _sftp_errors(f"{host} offers no SFTP"):
-            client = await connection.start_sftp_client()
+            # Names are bytes on the server: one that is not UTF-8 (a Windows upload's Latin-1) would fail
+            # every listing; kept as Python keeps such file names, it is read and remembered like the rest.
+            client = await connection.start_sftp_client(path_errors="surrogateescape")
         yield SftpSpool(client, remote_directory(unquote(feed.url.path or "/")), feed.id, store,
                         timeout=limits.total_timeout, settle_seconds=settle_seconds, off_loop=off_loop, clock=clock)
     finally:

@@ -166,6 +166,21 @@ async def test_a_file_that_is_no_document_or_too_large_is_counted_and_not_read_a
     assert len(server.opened) == opened and spooled("failed") == failed_before + 2
 
 
+async def test_a_file_whose_name_is_not_utf8_is_read_and_remembered(server: SftpServer, store: PollerStore,
+                                                                    known_hosts: Path) -> None:
+    # SFTP names are bytes: a Latin-1 one (a Windows upload's) failed every listing of the directory.
+    name = os.fsdecode(b"Honduras_\xe9.xml")
+    shutil.copyfile(FIXTURES / EFE_NITF, outgoing(server) / name)
+    then = time.time() - 60
+    os.utime(outgoing(server) / name, (then, then))
+    feed, published = sftp_feed(server), Published()
+    assert await poll(server, store, published, feed, known_hosts=known_hosts) == "ok"
+    assert [item.title for item in published] == ["Honduran president announces Cabinet changes"]
+    assert server.opened == [name]
+    assert await poll(server, store, published, feed, known_hosts=known_hosts) == "not_modified"
+    assert len(published) == 1 and server.opened == [name]
+
+
 async def test_a_key_login_and_a_directory_relative_to_home(tmp_path: Path, store: PollerStore) -> None:
     key = asyncssh.generate_private_key("ssh-ed25519")
     key_file = tmp_path / "agency_key"
