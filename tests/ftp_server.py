@@ -42,6 +42,8 @@ class FtpServer:
 
 def _handler(server: FtpServer, base: type[FTPHandler], *, mlsd: bool, implicit_tls: bool) -> type[FTPHandler]:
     class Recording(base):  # type: ignore[valid-type, misc]
+        unicode_errors = "surrogateescape"  # names pass as the bytes they are, as with vsftpd or ProFTPD
+
         if not mlsd:  # as vsftpd: no MLSD, so listings take NLST, SIZE and MDTM
             proto_cmds = {name: spec for name, spec in base.proto_cmds.items() if name not in ("MLSD", "MLST")}
 

@@ -18,6 +18,7 @@ import ftplib
 import posixpath
 import socket
 import ssl
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ _MAX_LISTING_LINE = 8192  # as ftplib bounds a control line
 #: Lines of one multi-line reply (ftplib reads them without a bound); a welcome banner is a few dozen.
 MAX_REPLY_LINES = 1000
 _CHUNK = 64 * 1024
+# File names are bytes: one that is not UTF-8 (a Windows upload's Latin-1) is kept as Python keeps such
+# names, so that it can be asked for again, not listed with U+FFFD and then not found.
+NAME_BYTES = "surrogateescape"
 #: Ports at which ``ftps://`` speaks TLS from the first byte (implicit FTPS) instead of asking for it.
 IMPLICIT_TLS_PORTS = frozenset({990})
 
@@ -72,8 +76,16 @@ class _Client(ftplib.FTP_TLS):
         # Wrapping takes over the socket: from here on only self.sock is open.
         self.sock = self.context.wrap_socket(sock, server_hostname=host) if implicit_tls else sock
         self.af = self.sock.family
-        self.file = self.sock.makefile("r", encoding=self.encoding)
+        self.file = self.sock.makefile("r", encoding=self.encoding, errors=NAME_BYTES)
         self.welcome = self.getresp()
+
+    def putline(self, line: str) -> None:
+        """ftplib's, sending the bytes of a name that is not UTF-8 back as the listing gave them."""
+        if "\r" in line or "\n" in line:
+            raise ValueError("an illegal newline character should not be contained")
+        sys.audit("ftplib.sendcmd", self, line)
+        assert self.sock is not None  # attached before any command
+        self.sock.sendall(f"{line}\r\n".encode(self.encoding, NAME_BYTES))
 
     def getmultiline(self) -> str:
         """ftplib's, with a bound on the lines: a server (or someone in between) sending a reply that never
@@ -219,7 +231,7 @@ def _transfer_lines(client: _Client, command: str) -> list[str]:
     """A listing's lines, at most MAX_LISTED of them, each bounded as a control line is."""
     lines: list[str] = []
     with client.transfercmd(command) as conn, conn.makefile("r", encoding=client.encoding,
-                                                             errors="replace") as text:
+                                                             errors=NAME_BYTES) as text:
         while line := text.readline(_MAX_LISTING_LINE + 1):
             if len(lines) >= remote.MAX_LISTED:
                 raise ListingTooLongError(command.partition(" ")[2] or "~")

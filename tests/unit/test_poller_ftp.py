@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import threading
@@ -105,6 +106,19 @@ async def test_each_new_file_is_published_once_and_left_on_the_server(server: Ft
     deliver(server, EFE_NITF, age=20, content=original.replace(b"announces Cabinet changes", b"names Cabinet"))
     assert await poll(server, store, published, feed) == "ok"
     assert server.opened[3:] == [EFE_NITF] and published[-1].title == "Honduran president names Cabinet"
+
+
+async def test_a_file_whose_name_is_not_utf8_is_read_and_remembered(server: FtpServer, store: PollerStore) -> None:
+    # FTP names are bytes: a Latin-1 one (a Windows upload's) was listed with U+FFFD in it, which the server
+    # could not find, so the story was set aside unread.
+    name = os.fsdecode(b"Honduras_\xe9.xml")
+    deliver_to(server.root / "outgoing", EFE_NITF, age=60, content=None).rename(server.root / "outgoing" / name)
+    feed, published = ftp_feed(server), Published()
+    assert await poll(server, store, published, feed) == "ok"
+    assert [item.title for item in published] == ["Honduran president announces Cabinet changes"]
+    assert server.opened == [name]
+    assert await poll(server, store, published, feed) == "not_modified"
+    assert len(published) == 1 and server.opened == [name]
 
 
 async def test_a_refused_login_and_a_missing_directory_fail_the_feed(plain_server: FtpServer,
