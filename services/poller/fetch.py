@@ -147,9 +147,9 @@ class Fetcher:
         plain = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
                            "application/json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
         if etag:
-            plain["If-None-Match"] = etag
+            plain["If-None-Match"] = as_sent(etag)
         if last_modified:
-            plain["If-Modified-Since"] = last_modified
+            plain["If-Modified-Since"] = as_sent(last_modified)
         credentials = dict(headers or {})
         if authorization is not None:
             credentials["Authorization"] = authorization.get_secret_value()
@@ -249,7 +249,9 @@ class Fetcher:
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            # Latin-1: each character one byte, as validators are kept (``validator``); httpx's ASCII would
+            # refuse a validator with bytes beyond it, at every poll of the feed.
+            async with self._client.stream("GET", url, headers=httpx.Headers(headers, "latin-1")) as response:
                 body = b"" if response.status_code in REDIRECT_STATUSES or response.status_code == 304 \
                     else await self._read_bounded(response)
         except httpx.TimeoutException as error:
@@ -260,8 +262,8 @@ class Fetcher:
             status=response.status_code,
             final_url=str(response.url),
             body=body,
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=validator(response, b"etag"),
+            last_modified=validator(response, b"last-modified"),
             content_type=response.headers.get("content-type"),
             headers={k.lower(): v for k, v in response.headers.items()},
         )
@@ -358,6 +360,25 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def validator(response: httpx.Response, name: bytes) -> str | None:
+    """An ETag or Last-Modified as the server sent it, each byte one character: servers put bytes beyond
+    ASCII in them (a file's name in an ETag), which go back byte for byte (``as_sent``), however httpx
+    decoded the rest of the headers."""
+    return next((value.decode("latin-1") for key, value in response.headers.raw if key.lower() == name), None)
+
+
+def as_sent(value: str) -> str:
+    """A stored validator as the request sends it (Latin-1): as it is, when ``validator`` read it; one
+    stored before, as httpx decoded it, may hold any character, and goes as its UTF-8 bytes."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8").decode("latin-1")
+    return value
 
 
 def _with_permanent(result: FetchResult, permanent: str | None) -> FetchResult:

@@ -12,6 +12,7 @@ from services.poller.fetch import (
     HTTPStatusError,
     ResponseTooLargeError,
     TooManyRedirectsError,
+    as_sent,
     is_private,
 )
 
@@ -34,6 +35,25 @@ async def test_conditional_headers_are_sent_and_304_is_reported() -> None:
     assert seen[0].headers["If-None-Match"] == '"v1"'
     assert seen[0].headers["If-Modified-Since"] == "Mon, 01 Jan 2024"
     assert "wirefeed" in seen[0].headers["User-Agent"]
+
+
+async def test_validators_are_sent_back_byte_for_byte() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, headers=[(b"ETag", b'"caf\xc3\xa9"'), (b"Last-Modified", b"1 D\xe9c 2025")])
+
+    first = await fetcher(handler).fetch("http://feeds.test/a")
+    assert first.etag is not None and first.last_modified is not None
+    await fetcher(handler).fetch("http://feeds.test/a", etag=first.etag, last_modified=first.last_modified)
+    assert seen[1].headers.raw[-2:] == [(b"If-None-Match", b'"caf\xc3\xa9"'), (b"If-Modified-Since", b"1 D\xe9c 2025")]
+
+
+def test_a_validator_stored_before_with_any_character_can_be_sent() -> None:
+    # as httpx decoded it (UTF-8) before validators were kept byte for byte: sent as those bytes
+    assert as_sent('"\u20ac-1"').encode("latin-1") == '"\u20ac-1"'.encode()
+    assert as_sent('"v1"') == '"v1"'
 
 
 async def test_per_feed_headers_are_sent() -> None:

@@ -75,6 +75,19 @@ async def test_an_unchanged_feed_publishes_nothing_even_after_a_restart(feed_ser
     assert len(published) == 1
 
 
+async def test_validators_with_bytes_beyond_ascii_go_back_as_they_came(feed_server: FeedServer,
+                                                                       store: PollerStore) -> None:
+    # An ETag made from a file's name, say; httpx sends header text as ASCII only, so every later poll of
+    # the feed raised before its request left.
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY]), headers={
+        "ETag": '"café-1"', "Last-Modified": "Mon, 01 Déc 2025 10:00:00 GMT"})  # sent as Latin-1 bytes
+    published = Published()
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert await poll_once(feed_server, store, published) == "not_modified"
+    assert feed_server.requests[-1][1]["if-none-match"] == '"café-1"'
+    assert feed_server.requests[-1][1]["if-modified-since"] == "Mon, 01 Déc 2025 10:00:00 GMT"
+
+
 async def test_an_unchanged_body_is_not_parsed_at_all(feed_server: FeedServer, store: PollerStore,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY, OTHER]))
