@@ -260,6 +260,8 @@ MAX_URL_CHARS = 2083
 _FTP_SCHEMES = ("ftp", "ftps")
 _IMAP_SCHEMES = ("imap", "imaps")
 _REMOTE_SCHEMES = ("sftp", *_FTP_SCHEMES, *_IMAP_SCHEMES)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 
 
 class FeedConfig(BaseModel):
@@ -351,6 +353,18 @@ class FeedConfig(BaseModel):
         if len(str(url)) > MAX_URL_CHARS:
             raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        # Checked here, not at every poll: a header HTTP cannot carry failed each of the feed's requests.
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name!r} is not an HTTP token (letters, digits, -, _ and the like)")
+            if not _HEADER_VALUE.fullmatch(value):
+                raise ValueError(f"header {name}: HTTP header values are Latin-1 text on one line, "
+                                 "without control characters")
+        return headers
 
     @model_validator(mode="after")
     def _bounds(self) -> FeedConfig:

@@ -43,6 +43,10 @@ feeds:
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    keep_items: [{}]\n", "needs at least one of"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    skip_items: [{headline: x}]\n",
      "feeds.0.skip_items.0.headline"),
+    # HTTP cannot carry these: refused here rather than failing each of the feed's requests
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    headers: {X-Key: \"a\\nb\"}\n", "one line"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    headers: {X-Key: \u20ac5}\n", "Latin-1"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    headers: {X Key: a}\n", "not an HTTP token"),
 ])
 def test_invalid_feeds_files_are_rejected_with_where_and_why(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(FeedsFileError, match=fragment.replace(".", r"\.")):
