@@ -117,6 +117,12 @@ class BearerAuth(_SecretSource):
     def token(self) -> str:
         return self._loaded("token")
 
+    def load_secret(self, environ: Mapping[str, str]) -> None:
+        super().load_secret(environ)
+        if not _HEADER_VALUE.fullmatch(self.token()):  # else each request fails (the token is never shown)
+            where = self.token_env or self.token_file
+            raise FeedsFileError(f"the token from {where} is not one line of Latin-1 text, as HTTP headers are")
+
     def authorization(self) -> SecretStr:
         return SecretStr("Bearer " + self.token())
 

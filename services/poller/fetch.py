@@ -249,9 +249,7 @@ class Fetcher:
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
         try:
-            # Latin-1: each character one byte, as validators are kept (``validator``); httpx's ASCII would
-            # refuse a validator with bytes beyond it, at every poll of the feed.
-            async with self._client.stream("GET", url, headers=httpx.Headers(headers, "latin-1")) as response:
+            async with self._client.stream("GET", url, headers=_request_headers(headers)) as response:
                 body = b"" if response.status_code in REDIRECT_STATUSES or response.status_code == 304 \
                     else await self._read_bounded(response)
         except httpx.TimeoutException as error:
@@ -404,7 +402,22 @@ def _port(scheme: str, port: int | None) -> int:
     return port or (443 if scheme == "https" else 80)
 
 
+def _request_headers(headers: dict[str, str]) -> httpx.Headers:
+    """Headers encoded as Latin-1, each character one byte, as validators are kept (``validator``): httpx's
+    ASCII would refuse a validator with bytes beyond it, at every poll of the feed."""
+    try:
+        return httpx.Headers(headers, "latin-1")
+    except UnicodeEncodeError:
+        raise TransportError(_UNSENDABLE_HEADER) from None  # its message names a character of the value
+
+
+_UNSENDABLE_HEADER = ("a request header HTTP cannot carry (a line break, control character or character beyond "
+                      "Latin-1 in the feed's headers or credentials)")
+
+
 def _safe_message(error: httpx.HTTPError) -> str:
+    if isinstance(error, httpx.LocalProtocolError):
+        return _UNSENDABLE_HEADER  # h11's message quotes the header's value, which may be a secret
     # httpx messages can echo the request URL, which may carry credentials in userinfo.
     text = str(error).split(" for url ", 1)[0]
     return text[:200]

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from schemas import RawItem
 from services.poller.feeds import FeedsFileError, load_feeds
-from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.fetch import Fetcher, FetchError, FetchLimits
 from services.poller.service import Poller
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
@@ -85,6 +85,27 @@ def test_auth_needs_exactly_one_secret_source(tmp_path: Path, auth: str) -> None
     path.write_text(f"feeds:\n  - id: a\n    url: https://x.example/a\n    auth: {auth}\n")
     with pytest.raises(FeedsFileError, match=r"feeds\.0\.auth"):
         load_feeds(path, environ={"A": "x"})
+
+
+@pytest.mark.parametrize("token", [f"{TOKEN}\nsecond-line", f"{TOKEN}\u20ac", f"{TOKEN}\x00"])
+def test_a_token_http_cannot_carry_is_refused_at_load_without_showing_it(tmp_path: Path, token: str) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - id: a\n    url: https://x.example/a\n    auth: {type: bearer, token_env: T}\n")
+    with pytest.raises(FeedsFileError, match="the token from T is not one line of Latin-1 text") as refused:
+        load_feeds(path, environ={"T": token})
+    assert TOKEN not in str(refused.value)
+
+
+@pytest.mark.parametrize("value", [f"Bearer {TOKEN}\nX-Injected: 1", f"Bearer {TOKEN}\u20ac"])
+async def test_a_credential_http_cannot_carry_fails_the_fetch_without_echoing_it(feed_server: FeedServer,
+                                                                                 value: str) -> None:
+    # as an OAuth 2.0 token endpoint could hand out: h11's own error quotes the header's value
+    feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY]))
+    fetcher = Fetcher(OPEN)
+    with pytest.raises(FetchError, match="a request header HTTP cannot carry") as failed:
+        await fetcher.fetch(feed_server.url("/feed.xml"), authorization=SecretStr(value))
+    await fetcher.aclose()
+    assert TOKEN not in str(failed.value) and feed_server.requests == []
 
 
 async def test_credentials_are_sent_and_never_reach_logs_metrics_state_or_errors(
