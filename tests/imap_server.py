@@ -41,7 +41,8 @@ class ImapServer:
     def session(self) -> Iterator[imaplib.IMAP4]:
         client = imaplib.IMAP4("127.0.0.1", self.plain_port, timeout=30)
         try:
-            client.login(self.user, self.password)  # pymap lets local clients sign in without TLS
+            # pymap lets local clients sign in without TLS; SASL PLAIN, as passwords may be beyond ASCII
+            client.authenticate("PLAIN", lambda _: f"\0{self.user}\0{self.password}".encode())
             yield client
         finally:
             client.logout()

@@ -187,9 +187,21 @@ def _log_in(client: _Client, feed: FeedConfig, token: str | None) -> None:
             client.authenticate("XOAUTH2", _xoauth2(feed.login or "", token))
         else:
             assert isinstance(feed.auth, BasicAuth)  # FeedConfig allows no other login on an IMAP feed
-            client.login(feed.auth.username, feed.auth.password())
+            _log_in_with_password(client, feed.auth.username, feed.auth.password())
     except imaplib.IMAP4.error as error:
         raise LoginRefusedError from error
+
+
+def _log_in_with_password(client: _Client, user: str, password: str) -> None:
+    """LOGIN, whose words are ASCII (imaplib sends no other); a login beyond ASCII ("Kennwort-für-dpa") goes
+    by SASL PLAIN, whose text is UTF-8 (RFC 4616), as mail clients send it."""
+    if user.isascii() and password.isascii():
+        client.login(user, password)
+    elif "AUTH=PLAIN" in client.capabilities:
+        client.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
+    else:
+        raise ImapError("the login has characters beyond ASCII, which LOGIN cannot send, and the server "
+                        "offers no AUTH=PLAIN")
 
 
 def _xoauth2(user: str, token: str) -> Callable[[bytes], bytes]:

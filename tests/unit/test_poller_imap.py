@@ -182,6 +182,32 @@ async def test_no_password_is_sent_to_a_server_without_starttls(store: PollerSto
     assert received and not any(PASSWORD.encode() in line or b"LOGIN" in line.upper() for line in received)
 
 
+async def test_a_password_beyond_ascii_signs_in_by_sasl_plain(tmp_path: Path, store: PollerStore) -> None:
+    # LOGIN's words are ASCII: such a password failed every poll, and the error named one of its letters.
+    password = "Kennwort-für-dpa-€"
+    with running_imap_server(tmp_path, user="desk", password=password) as server:
+        server.deliver(press_release("Acme opens plant in Leeds"))
+        published = Published()
+        assert await poll(server, store, published, imap_feed(server, "INBOX", password=password)) == "ok"
+        assert [item.title for item in published] == ["Acme opens plant in Leeds"]
+        feed = imap_feed(server, "INBOX", password="Kennwort-für-afp")
+        assert await poll(server, store, Published(), feed) == "imap_error"
+    error = state_of(store, feed).last_error or ""
+    assert "login refused" in error and "ü" not in error and "\\xfc" not in error
+
+
+async def test_a_password_beyond_ascii_is_not_sent_to_a_server_without_sasl_plain(tmp_path: Path,
+                                                                                    store: PollerStore) -> None:
+    received: list[bytes] = []
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    with scripted_imap_server(b"{5}", received=received) as port, tls_front(port, cert_file, key_file) as front_port:
+        server = ImapServer(port, front_port, "desk", PASSWORD, ssl.create_default_context(cafile=str(cert_file)),
+                            implicit_tls=True)
+        assert await poll(server, store, Published(), imap_feed(server, "INBOX", password="für")) == "imap_error"
+    assert "offers no AUTH=PLAIN" in (state_of(store, imap_feed(server, "INBOX")).last_error or "")
+    assert received and not any(b"LOGIN" in line.upper() or b"AUTHENTICATE" in line.upper() for line in received)
+
+
 def token_feed(server: ImapServer, mailbox: str, auth: dict[str, Any], **secrets: str) -> FeedConfig:
     feed = FeedConfig.model_validate({"id": "desk-mail", "url": server.url(mailbox), "interval": 60, "auth": auth})
     assert feed.auth is not None
