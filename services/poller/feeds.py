@@ -266,6 +266,7 @@ MAX_URL_CHARS = 2083
 _FTP_SCHEMES = ("ftp", "ftps")
 _IMAP_SCHEMES = ("imap", "imaps")
 _REMOTE_SCHEMES = ("sftp", *_FTP_SCHEMES, *_IMAP_SCHEMES)
+FEED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 
@@ -273,7 +274,7 @@ _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 class FeedConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    id: str = Field(pattern=FEED_ID.pattern)
     # file:///path/ names a spool directory that wire copy is delivered into (see spool.py), and
     # sftp://user@host/path/ or ftp(s)://user@host/path/ a directory an agency's server keeps it in, and
     # imap(s)://user@host/MAILBOX a mailbox (see remote.py).

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from services.core.numbers import whole_number
+from services.poller.feeds import FEED_ID
 from services.poller.websub import WebSubSubscriber
 
 
@@ -42,11 +43,17 @@ class WebSubServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
+                if (feed_id := _feed_id(url.path)) is None:
+                    self._send(404, b"")
+                    return
                 params = dict(parse_qsl(url.query[:8192]))
-                status, body = owner.subscriber.verify(_feed_id(url.path), params)
+                status, body = owner.subscriber.verify(feed_id, params)
                 self._send(status, body)
 
             def do_POST(self) -> None:
+                if (feed_id := _feed_id(urlsplit(self.path).path)) is None:
+                    self._send(404, b"")
+                    return
                 length = whole_number(self.headers.get("Content-Length"))
                 if length is None:
                     self._send(411, b"")
@@ -56,7 +63,7 @@ class WebSubServer:
                     return
                 body = self.rfile.read(int(length))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                self._send(owner.subscriber.deliver(_feed_id(urlsplit(self.path).path), body, headers), b"")
+                self._send(owner.subscriber.deliver(feed_id, body, headers), b"")
 
             def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
@@ -71,5 +78,8 @@ class WebSubServer:
         return Handler
 
 
-def _feed_id(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1]
+def _feed_id(path: str) -> str | None:
+    """The path's last part, when it can be a feed's id: anything else (a NUL, which PostgreSQL would refuse
+    in the lookup) is no subscription of this poller's."""
+    feed_id = path.rstrip("/").rsplit("/", 1)[-1]
+    return feed_id if FEED_ID.fullmatch(feed_id) else None

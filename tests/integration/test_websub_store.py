@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from services.core.db import Database
+from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.state import PollerStore
-from services.poller.websub import Subscription, WebSubStore
+from services.poller.websub import Subscription, WebSubStore, WebSubSubscriber
+from services.poller.websub_server import WebSubServer
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -38,3 +41,26 @@ def test_a_subscription_round_trips_with_the_hub_it_moved_from(store: WebSubStor
     assert store.all() == [moved]
     store.delete("news")
     assert store.get("news") is None and store.all() == []
+
+
+def raw_request(port: int, request_line: bytes) -> bytes:
+    """The status line answered to a request http.client would refuse to send (a NUL in its path)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request_line + b"\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        return sock.makefile("rb").readline()
+
+
+def test_a_callback_path_that_names_no_feed_is_refused_before_any_lookup(store: WebSubStore) -> None:
+    # A hub, or anyone, can send any bytes: a NUL reached the subscription lookup, which PostgreSQL refuses,
+    # and the handler died without an answer.
+    async def push(*_: object) -> None:
+        raise AssertionError("nothing is pushed")
+
+    subscriber = WebSubSubscriber(store, Fetcher(FetchLimits()), "http://unset.invalid", push, feed_ids={"news"})
+    server = WebSubServer("127.0.0.1", 0, subscriber, max_body_bytes=1000).start()
+    try:
+        for method in (b"GET", b"POST"):
+            line = method + b" /websub/ne\x00ws?hub.mode=subscribe&hub.topic=x&hub.challenge=c HTTP/1.1"
+            assert raw_request(server.port, line).startswith(b"HTTP/1.0 404")
+    finally:
+        server.stop()
