@@ -165,7 +165,7 @@ def _fragment(html: str) -> _Element | None:
     if "&#" in html:
         html = _CHARACTER_REFERENCE.sub(_unless_control, html)  # "&#1;" puts the same characters in the tree
     try:
-        document = parse_document(f"<html><body>{html}</body></html>")
+        document = parse_document(f"<html><body>{html}</body></html>", DROP_TAGS)
     except (etree.ParserError, ValueError):
         return None
     return None if document is None else document.find("body")

@@ -4,17 +4,20 @@ libxml2's HTML parser stops at 256 levels and keeps only what came before: three
 that each open a <font> or a <div> and never close it (old CMS output does this) lose their last fifty.
 Such a document (libxml2 says so in its error log; no other pays for this) is read again with libxml2's
 deeper limit, 2,048 levels, and flattened below MAX_DEPTH, since the walker in body.py recurses twice a
-level. Past 2,048 levels the rest is lost, as libxml2 stops there too.
+level. One nested deeper still (ten thousand unclosed <font>s) is read by Python's HTML tokenizer, which
+keeps no tree: its text in its blocks, without inline markup, so that none of the story is lost.
 """
 
 from __future__ import annotations
 
 import threading
+from html import escape
+from html.parser import HTMLParser
 
 from lxml import etree
 from lxml.etree import _Element
 
-from services.normalizer.body import BLOCK_TAGS
+from services.normalizer.body import BLOCK_TAGS, CELL_SEPARATOR
 
 # Levels below the document root that a deeply nested body keeps.
 MAX_DEPTH = 200
@@ -23,17 +26,74 @@ _TOO_DEEP = "Excessive depth"
 _THREAD = threading.local()
 
 
-def parse_document(html: str) -> _Element | None:
-    """The document's tree (None for a document libxml2 finds empty), flattened when it nests too deep."""
+def parse_document(html: str, dropped: frozenset[str]) -> _Element | None:
+    """The document's tree (None for a document libxml2 finds empty), flattened when it nests too deep.
+    ``dropped``: elements whose content is no text (scripts, styles), for a document read without a tree."""
     parser = _parser()
     document = etree.fromstring(html, parser)
-    if document is None or not any(_TOO_DEEP in error.message for error in parser.error_log):
+    if document is None or not _too_deep(parser):
         return document
-    document = etree.fromstring(html, _parser(huge=True))
+    parser = _parser(huge=True)
+    document = etree.fromstring(html, parser)
+    if _too_deep(parser):
+        return etree.fromstring(_text_in_blocks(html, dropped), _parser())
     if document is not None:
         for holder in _at_depth(document, MAX_DEPTH):
             _flatten(holder)
     return document
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    return any(_TOO_DEEP in error.message for error in parser.error_log)
+
+
+def _text_in_blocks(html: str, dropped: frozenset[str]) -> str:
+    """A document of one paragraph per block of ``html``'s text, nothing nested."""
+    reader = _BlockText(dropped)
+    reader.feed(html)
+    reader.close()
+    paragraphs = "".join(f"<p>{escape(text)}</p>" for block in reader.blocks if (text := "".join(block).strip()))
+    return f"<html><body>{paragraphs}</body></html>"
+
+
+class _BlockText(HTMLParser):
+    """Text, broken where blocks start and end; what ``dropped`` elements hold is left out."""
+
+    def __init__(self, dropped: frozenset[str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.dropped = dropped - _VOID  # an element without an end tag holds nothing
+        self.blocks: list[list[str]] = [[]]
+        self._inside_dropped = 0
+        self._block_has_text = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.dropped:
+            self._inside_dropped += 1
+        elif tag in BLOCK_TAGS:
+            self._break()
+        elif tag in _CELL_TAGS and self._block_has_text:
+            self.blocks[-1].append(CELL_SEPARATOR)  # a row reads as one paragraph, as body.py has it
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.dropped:
+            self._inside_dropped = max(0, self._inside_dropped - 1)
+        elif tag in BLOCK_TAGS:
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if not self._inside_dropped:
+            self.blocks[-1].append(data)
+            self._block_has_text = self._block_has_text or not data.isspace()
+
+    def _break(self) -> None:
+        if self.blocks[-1]:
+            self.blocks.append([])
+            self._block_has_text = False
+
+
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr"})
+_CELL_TAGS = frozenset({"td", "th"})
 
 
 def _at_depth(root: _Element, depth: int) -> list[_Element]:

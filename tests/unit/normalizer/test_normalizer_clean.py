@@ -138,6 +138,18 @@ def test_a_deeply_nested_body_keeps_its_text_in_order_its_blocks_and_inline_mark
     assert '<img src="https://x.example/i.jpg"> Theta<p>Iota</p>' in html
 
 
+def test_a_body_nested_deeper_than_libxml2_reads_at_all_keeps_all_its_text() -> None:
+    # Past 2,048 levels libxml2 stops even with its deeper limit: the rest of the story was lost (a body of
+    # ten thousand unclosed <font>s kept 2,046 paragraphs; five thousand <div>s around it, none).
+    body = parse_body("".join(f"<font size=2>Paragraph {n} of the story.<br>" for n in range(10_000)))
+    assert body.text().split("\n\n") == [f"Paragraph {n} of the story." for n in range(10_000)]
+    deep = ("<div>" * 5_000 + "<p>Alpha &amp; <b>beta</b><script>alert(1)</script><input>gamma"
+            "<style>p { color: red }</style></p><table><tr><td>McNeil</td><td>.351</td></tr></table>"
+            + "</div>" * 5_000 + "<p>Delta.</p>")
+    assert parse_body(deep).text().split("\n\n") == ["Alpha & betagamma", "McNeil | .351", "Delta."]
+    assert sanitize_html(deep) == "<p>Alpha &amp; betagamma</p><p>McNeil | .351</p><p>Delta.</p>"  # text only
+
+
 def test_a_base_href_that_is_no_url_is_ignored() -> None:
     # urljoin raised ValueError ("Invalid IPv6 URL"), sending the article to the dead-letter topic
     html = sanitize_html("<base href='http://[::1'><p><a href='/x'>x</a></p>", "https://ex.com/a")
