@@ -263,6 +263,8 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             feed.elements.append(child)
             has_content = False
         elif tag in _RSS_SUMMARY_TAGS:
+            if len(child):  # feedparser reads elements inside as content, or as the fields they name
+                raise NotPlainError(f"markup inside the channel's {tag}")
             # At channel level only itunes:summary counts as a summary (a description is the subtitle);
             # content, or a summary-like element after a summary, starts content.
             has_content = has_content or has_summary or tag == CONTENT_ENCODED
@@ -281,6 +283,10 @@ def _check_nested_in_channel(element: Any, key: str) -> None:
     feed's title, ttl, language or links, or have it start content (as it reads elements wherever they
     stand); an image's or text input's own title, link and description are theirs."""
     keys = _CONTAINED_CHANNEL_KEYS if key in _CHANNEL_CONTAINERS else _NESTED_CHANNEL_KEYS
+    if key in _CHANNEL_CONTAINERS and any(len(part) for part in element):
+        # an element inside an image's url or link: feedparser then takes the image's title for the feed's
+        # and its link for the feed's (or raises KeyError)
+        raise NotPlainError(f"markup inside a part of {element.tag}")
     for inner in element.iterdescendants():
         # the local name first: feedparser's key costs more, and few elements have a candidate's name
         if inner.tag.rpartition("}")[2] in _NESTED_CHANNEL_NAMES and _feedparser_key(inner) in keys:
@@ -625,6 +631,8 @@ def _atom_author(values: Values, element: Any) -> None:
         elif len(child):
             raise NotPlainError(f"markup inside {child.tag}")  # a link in it would be the entry's
     names = element.findall(f"{{{ATOM}}}name")
+    if not names and next(element.itersiblings(element.tag, preceding=True), None) is not None:
+        raise NotPlainError("a nameless author after another")  # feedparser gives it the one before's name
     if len(names) > 1:
         raise NotPlainError("an author with two names")  # feedparser keeps the last
     if names and (text := _plain(names[0])):

@@ -434,6 +434,23 @@ _ATOM_ENTRY = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{feed}<
     (_ATOM_ENTRY.format(feed="", entry="<author><name>A</name><email>not an address</email></author>"), True),
     (_ATOM_ENTRY.format(feed='<updated>2024-01-05T10:00:00Z<link rel="hub" href="http://hub.ex.org/"/></updated>',
                         entry=""), False),
+    # and more: an element inside an image's url or link (feedparser takes the image's title or link for the
+    # feed's), elements inside the channel's description (read as content, or as the fields they name), a
+    # nameless author after another (feedparser gives it the name before)
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<image><url>http://ex.org/i.png<category>c</category></url>"
+                      "<title>Banner</title></image>", attributes="", item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel='<atom:link rel="hub" href="http://hub.ex.org/"/><image>'
+                      "<link>http://ex.org/<pubDate>x</pubDate></link></image>", attributes="", item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<description>About<title>Other</title></description>",
+                      attributes=' xml:lang="en-US"', item=""), False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<itunes:summary>S</itunes:summary><description>About"
+                      "<copyright>C</copyright></description>", attributes="", item="<description>D</description>"),
+     False),
+    (_ATOM_ENTRY.format(feed="", entry="<author><name>A</name></author><author><email>b@ex.org</email></author>"),
+     False),
+    (_ATOM_ENTRY.format(feed="", entry="<author><email>via</email></author><author><email>b@ex.org</email></author>"),
+     False),
+    (_ATOM_ENTRY.format(feed="", entry="<author><name>A</name></author><author><name>B</name></author>"), True),
 ])
 def test_what_feedparser_reads_wherever_it_stands_is_read_as_feedparser_reads_it(document: str, taken: bool) -> None:
     readings = both_readings(('<?xml version="1.0" encoding="utf-8"?>' + document).encode())
