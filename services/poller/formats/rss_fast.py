@@ -314,6 +314,13 @@ def _channel_link(feed: PlainFeed, element: Any) -> None:
     feed.links.setdefault(rel, href)
 
 
+def _channel_rss_link(feed: PlainFeed, element: Any) -> None:
+    """Unread (the feed's links are its Atom links), but feedparser reads one with a rel or an href as an
+    Atom link (rel="self": the feed's own URL), and one with elements inside otherwise than its text."""
+    if len(element) or not _SCOPE_ATTRIBUTES.issuperset(element.attrib):
+        raise NotPlainError("attributes or markup on the channel's link")
+
+
 def _channel_items(feed: PlainFeed, element: Any) -> None:
     """RSS 1.0's table of contents; the items themselves follow the channel."""
     _check_nested_in_channel(element, "items")
@@ -324,6 +331,7 @@ _RSS_CHANNEL: dict[str, Callable[[PlainFeed, Any], None]] = {
     "ttl": _channel_ttl,
     "language": _channel_language, f"{{{DC}}}language": _channel_language,
     ATOM_LINK: _channel_link,
+    "link": _channel_rss_link, f"{{{RSS1}}}link": _channel_rss_link,
     RSS1_ITEMS: _channel_items,
 }
 
@@ -752,9 +760,9 @@ _PREFIXES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.
 _UNREAD_FIELDS = frozenset({
     "media_credit", "media_rating", "media_restriction", "media_license",
     "media_player", "media_group", "itunes_explicit", "itunes_block", "itunes_image", "itunes_subtitle",
-    "rights", "copyright", "dc_rights", "dc_publisher", "contributor", "dc_contributor", "source",
+    "rights", "copyright", "dc_rights", "dc_publisher", "contributor", "dc_contributor",
     "georss_point", "georss_where", "where", "expirationdate",
-})
+})  # not source: its title (or text) is the item's provider
 _READ_INTO_FIELDS = _HANDLED - _UNREAD_FIELDS
 _CAPTION_KEY = "media_description"  # unread, but an item's caption where _read_unread finds it
 _MEDIA_KEYS = frozenset({_CAPTION_KEY, "media_title"})

@@ -451,6 +451,14 @@ _ATOM_ENTRY = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{feed}<
     (_ATOM_ENTRY.format(feed="", entry="<author><email>via</email></author><author><email>b@ex.org</email></author>"),
      False),
     (_ATOM_ENTRY.format(feed="", entry="<author><name>A</name></author><author><name>B</name></author>"), True),
+    # a channel link with a rel (feedparser reads it as an Atom link: rel="self" is the feed's URL), and an
+    # Atom source inside another item element (its title is the item's provider)
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel='<link rel="self">http://ex.org/</link>', attributes="", item=""),
+     False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<link>http://ex.org/</link>", attributes="", item=""), True),
+    (_RSS_ITEM.format(ns=_NAMESPACES + ' xmlns:wfw="http://wellformedweb.org/CommentAPI/"', channel="",
+                      attributes="", item="<wfw:commentRss>http://ex.org/c<source url=\"http://ex.org/s\">S</source>"
+                      "</wfw:commentRss>"), False),
 ])
 def test_what_feedparser_reads_wherever_it_stands_is_read_as_feedparser_reads_it(document: str, taken: bool) -> None:
     readings = both_readings(('<?xml version="1.0" encoding="utf-8"?>' + document).encode())
