@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from services.core.config import DEFAULT_SESSION, SessionOptions
 from services.core.db import Database, run_command
@@ -63,8 +64,9 @@ def render(statuses: list[FeedStatus], console: Console, now: datetime) -> None:
     for column in _COLUMNS:
         table.add_column(column, overflow="fold")
     for row in statuses:
+        error = Text((row.last_error or "")[:120])  # not markup: an error may quote "[/b]" from a document
         table.add_row(row.feed_id, f"[{_STYLES[row.state]}]{row.state}[/]", _when(row.last_success_at, now),
-                      str(row.consecutive_failures), _when(row.next_attempt_at, now), (row.last_error or "")[:120],
+                      str(row.consecutive_failures), _when(row.next_attempt_at, now), error,
                       row.polling_by or "", str(row.missed_pages or ""))
     console.print(table)
 
@@ -112,7 +114,8 @@ def render_failed(files: list[FailedFile], console: Console, now: datetime) -> N
     for column in _FAILED_COLUMNS:
         table.add_column(column, overflow="fold")
     for file in files:
-        table.add_row(_when(file.failed_at, now), file.feed_id, file.name, file.reason[:300])
+        # Text, not markup: a name or reason such as "[URGENT] story.xml" or "[/b]" is the agency's, shown as is
+        table.add_row(_when(file.failed_at, now), file.feed_id, Text(file.name), Text(file.reason[:300]))
     console.print(table)
 
 

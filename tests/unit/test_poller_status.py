@@ -12,8 +12,8 @@ from rich.console import Console
 from services.cli import main as cli
 from services.core.db import Database
 from services.poller.leases import LeaseStore
-from services.poller.state import FeedState, MissedPage, PollerStore
-from services.poller.status import feed_statuses, render
+from services.poller.state import FailedFile, FeedState, MissedPage, PollerStore
+from services.poller.status import feed_statuses, render, render_failed
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -47,6 +47,20 @@ def test_the_table_shows_times_failures_and_errors() -> None:
     assert "│ 3 " in text  # consecutive failures
     flaky = next(line for line in text.splitlines() if "flaky" in line)
     assert "missed pages" in text and flaky.split("│")[-2].strip() == "1"  # one page to read again
+
+
+def test_errors_and_file_names_are_shown_as_written_not_read_as_markup() -> None:
+    # Rich reads "[...]" in a string as a style: "[/b]" in an error raised MarkupError (the command failed)
+    # and an agency's "[URGENT] story.xml" lost its first word.
+    console = Console(file=io.StringIO(), width=300, color_system=None, force_terminal=True)
+    render([*feed_statuses([FeedState("odd", "http://d.example/", consecutive_failures=1,
+                                      last_error="parse_error: a tag [/b] out of place")], {}, None, NOW)],
+           console, NOW)
+    render_failed([FailedFile("wire", "[URGENT] story.xml", "FeedParseError: [/b] [link=http://x/]", NOW)],
+                  console, NOW)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "a tag [/b] out of place" in text
+    assert "[URGENT] story.xml" in text and "FeedParseError: [/b] [link=http://x/]" in text
 
 
 def test_piped_output_is_one_tab_separated_line_per_feed() -> None:
