@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
 
 MAX_REASON_CHARS = 200
@@ -74,7 +75,7 @@ def _settings() -> CommonSettings:
 def _one_line(letter: DeadLetter) -> str:
     source = f"{letter.topic}:{letter.partition}:{letter.offset}"
     # One line per letter: a validation error's reason runs over many lines and kilobytes (--json has it).
-    reason = " ".join(letter.reason.split())
+    reason = one_line(letter.reason)
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS - 1] + "…"
     return "\t".join((letter.failed_at.isoformat(timespec="seconds"), letter.stage, letter.error_class, source, reason))

@@ -1,4 +1,4 @@
-"""Text from outside the documents (file names, error messages) made fit for the databases and logs.
+"""Text from outside the documents (file names, error messages) made fit for the databases, logs and terminals.
 
 Python keeps each byte of a file name that is not UTF-8 (a Latin-1 "é" from an agency's Windows upload)
 as a lone surrogate, which UTF-8, and so no database, can hold; PostgreSQL also refuses NUL. One such
@@ -24,3 +24,12 @@ def _replacement(match: re.Match[str]) -> str:
     if code in _ESCAPED_BYTES:
         return f"\\x{code - 0xDC00:02x}"
     return "\\x00" if code == 0 else "\ufffd"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of a command's output: whitespace runs as one space, and control characters
+    (an escape sequence in a poison message's reason could drive the operator's terminal) as spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())

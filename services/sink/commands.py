@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from services.core.numbers import whole_number
+from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
 from services.sink.api_limits import LANGUAGE_PATTERN
 
@@ -111,7 +112,7 @@ def _search(args: argparse.Namespace) -> int:
             if args.json:
                 sys.stdout.write(json.dumps(article) + "\n")
             else:
-                sys.stdout.write(f"{article['published_at']}\t{article['feed_id']}\t{_one_line(article['title'])}"
+                sys.stdout.write(f"{article['published_at']}\t{article['feed_id']}\t{one_line(article['title'])}"
                                  f"\t{article['id']}\n")
 
     return _with_database(run, timeout=args.timeout)
@@ -130,7 +131,7 @@ def _stories(args: argparse.Namespace) -> int:
                 sys.stdout.write(json.dumps(story.as_json()) + "\n")
                 continue
             outlets = f"{story.outlets} outlet" + ("s" if story.outlets != 1 else "")
-            sys.stdout.write(f"{_one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}"
+            sys.stdout.write(f"{one_line(story.title)}\tv{story.version}\t{outlets}\t{story.story_id}"
                              f"\t{story.status(now)}\n")
 
     return _with_database(run, timeout=args.timeout)
@@ -164,7 +165,7 @@ def _print_story(story: StoryVersions, *, as_json: bool) -> None:
     for article in story.articles:
         copy = "copy" if article.get("duplicate_of") else "own"
         sys.stdout.write(f"v{article['version']}\t{article['published_at']}\t{article['feed_id']}\t{copy}"
-                         f"\t{_one_line(article['title'])}\t{article['id']}\t{article.get('pubstatus', 'usable')}\n")
+                         f"\t{one_line(article['title'])}\t{article['id']}\t{article.get('pubstatus', 'usable')}\n")
     if story.truncated:
         print(f"wirefeed: only the story's first {MAX_SEARCH_LIMIT} articles are listed", file=sys.stderr)
 
@@ -181,7 +182,7 @@ def _sources(args: argparse.Namespace) -> int:
                 continue
             line = source.as_json()
             articles = f"{source.articles} article" + ("s" if source.articles != 1 else "")
-            sys.stdout.write(f"{source.feed_id}\t{_one_line(source.name or '')}\t{articles}"
+            sys.stdout.write(f"{source.feed_id}\t{one_line(source.name or '')}\t{articles}"
                              f"\t{line['first_stored_at']}\t{line['last_stored_at']}\t{source.url or ''}\n")
 
     return _with_database(run, timeout=args.timeout)
@@ -207,11 +208,6 @@ def _add_timeout(command: argparse.ArgumentParser) -> None:
     # A script or cron job reading the store should fail rather than hang on a query that reads it all.
     command.add_argument("--timeout", type=_seconds, default=0.0, metavar="SECONDS",
                          help="cancel a query running longer (each page of an export is one); default: no limit")
-
-
-def _one_line(text: str) -> str:
-    # A title with a tab or newline would break the one-line-per-result output.
-    return " ".join(text.split())
 
 
 def _seconds(text: str) -> float:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from services.core.text import storable
+from services.core.text import one_line, storable
 
 
 @pytest.mark.parametrize("text", ["story.xml", "Pressemitteilung_Köln.xml", "報道.xml", "tab\there", "😀", ""])
@@ -22,3 +22,10 @@ def test_bytes_of_a_name_that_was_not_utf8_are_written_as_escapes() -> None:
 
 def test_nul_and_other_lone_surrogates_cannot_reach_a_database() -> None:
     assert storable("a\x00b\ud83d c\udfff") == "a\\x00b\ufffd c\ufffd"
+
+
+def test_one_line_of_output_holds_no_line_break_tab_or_terminal_escape() -> None:
+    # "\x1b]0;...\x07" retitles a terminal, "\x9b" starts a control sequence in 8-bit terminals
+    shown = one_line("Storm\thits\r\ncoast \x1b]0;pwned\x07 now\x9b2J\u2028end")
+    assert shown == "Storm hits coast ]0;pwned now 2J end"
+    assert one_line("Zürich ☀ 😀") == "Zürich ☀ 😀"
