@@ -205,15 +205,29 @@ def _read(root: Any) -> PlainFeed:
     if tag == "rss" and root.get("version", "2.0") in _RSS_VERSIONS:
         # RSS 0.91 to 0.94 are read as 2.0 is (feedparser's version names differ, wirefeed's format does not)
         channel = _only(root, "channel")
+        _check_beside_channel(root, {"channel"})
         return _rss_feed(PlainFeed("rss20" if root.get("version") else "rss", language=language), channel)
     if tag == RDF_ROOT:
         channel = _only(root, RSS1_CHANNEL)
+        _check_beside_channel(root, {RSS1_CHANNEL, RSS1_ITEM})
         return _rss_feed(PlainFeed("rss10"), [*channel, *root.iterchildren(RSS1_ITEM)])
     if tag == ATOM_FEED:
         if root.find("{*}item") is not None:
             raise NotPlainError("items in an Atom feed")
         return _atom_feed(root, language)
     raise NotPlainError(f"root element {tag}")
+
+
+def _check_beside_channel(root: Any, read: set[str]) -> None:
+    """NotPlainError when an element beside the channel (RSS 1.0's image and text input stand there) is
+    one feedparser would read as the channel's, or holds one: it reads elements wherever they stand."""
+    for child in root:
+        if child.tag in read:
+            continue
+        if (key := _feedparser_key(child)) in _CHANNEL_FIELD_KEYS:
+            raise NotPlainError(f"channel element {child.tag} outside the channel")
+        if len(child):
+            _check_nested_in_channel(child, key)
 
 
 def _only(root: Any, tag: str) -> Any:

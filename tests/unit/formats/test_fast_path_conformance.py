@@ -459,6 +459,16 @@ _ATOM_ENTRY = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{feed}<
     (_RSS_ITEM.format(ns=_NAMESPACES + ' xmlns:wfw="http://wellformedweb.org/CommentAPI/"', channel="",
                       attributes="", item="<wfw:commentRss>http://ex.org/c<source url=\"http://ex.org/s\">S</source>"
                       "</wfw:commentRss>"), False),
+    # beside the channel: a title, or one inside another element (feedparser reads either as the feed's);
+    # RSS 1.0's image stands there, and is read as the channel's
+    ('<rss version="2.0"><title>Other</title><channel><title>t</title><item><title>T</title></item></channel>'
+     "</rss>", False),
+    ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
+     "<unknown>y<title>Other</title></unknown><channel><title>t</title></channel><item><title>T</title></item>"
+     "</rdf:RDF>", False),
+    ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
+     "<channel><title>t</title></channel><image><title>Logo</title><url>http://ex.org/i.png</url></image>"
+     "<item><title>T</title></item></rdf:RDF>", True),
 ])
 def test_what_feedparser_reads_wherever_it_stands_is_read_as_feedparser_reads_it(document: str, taken: bool) -> None:
     readings = both_readings(('<?xml version="1.0" encoding="utf-8"?>' + document).encode())
