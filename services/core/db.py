@@ -331,11 +331,28 @@ def _open_sqlite(url: str, *, read_only: bool, create: bool) -> sqlite3.Connecti
     target = f"{Path(path).resolve().as_uri()}?mode=ro" if read_only else path
     conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30, uri=read_only)
     if not read_only:
-        conn.execute("PRAGMA journal_mode=WAL")  # a setting of the file, made by its writers
+        _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """WAL mode, a setting of the file made by its writers. Switching needs the file to itself for a moment,
+    and SQLite answers "database is locked" at once, without waiting its busy timeout, when another process
+    is switching the same file then: the three services started together on one embedded database."""
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sqlite|postgresql)\.sql$")
