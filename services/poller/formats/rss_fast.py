@@ -220,12 +220,17 @@ def _read(root: Any) -> PlainFeed:
 
 def _check_beside_channel(root: Any, read: set[str]) -> None:
     """NotPlainError when an element beside the channel (RSS 1.0's image and text input stand there) is
-    one feedparser would read as the channel's, or holds one: it reads elements wherever they stand."""
+    one feedparser would read as the channel's, or holds one: it reads elements wherever they stand. An
+    image or text input before the channel leaves feedparser without the channel's title."""
+    after_channel = False
     for child in root:
         if child.tag in read:
+            after_channel = True
             continue
         if (key := _feedparser_key(child)) in _CHANNEL_FIELD_KEYS:
             raise NotPlainError(f"channel element {child.tag} outside the channel")
+        if key in _CHANNEL_CONTAINERS and not after_channel:
+            raise NotPlainError(f"{child.tag} before the channel")
         if len(child):
             _check_nested_in_channel(child, key)
 

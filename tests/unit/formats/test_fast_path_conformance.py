@@ -469,6 +469,9 @@ _ATOM_ENTRY = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{feed}<
     ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
      "<channel><title>t</title></channel><image><title>Logo</title><url>http://ex.org/i.png</url></image>"
      "<item><title>T</title></item></rdf:RDF>", True),
+    ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
+     "<image><title>Logo</title><url>http://ex.org/i.png</url></image><channel><title>t</title></channel>"
+     "<item><title>T</title></item></rdf:RDF>", False),  # before the channel: feedparser then has no title
 ])
 def test_what_feedparser_reads_wherever_it_stands_is_read_as_feedparser_reads_it(document: str, taken: bool) -> None:
     readings = both_readings(('<?xml version="1.0" encoding="utf-8"?>' + document).encode())
