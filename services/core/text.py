@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+#: A character class's body: the control characters no text means, C0 but tab and line breaks (PostgreSQL
+#: refuses NUL among them). JSON escapes them, and e-mail headers and wire transmissions carry them raw.
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _ESCAPED_BYTES = range(0xDC80, 0xDD00)  # how Python's "surrogateescape" keeps bytes 0x80-0xff
 

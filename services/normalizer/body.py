@@ -35,7 +35,7 @@ BLOCK_TAGS = frozenset({
 })
 # A table row is one paragraph, its cells set apart: "McNeil NYM | 72 | 271 | .351" reads as a row, where a
 # paragraph per cell scattered an agate table over hundreds of lines.
-_CELL_TAGS = frozenset({"td", "th"})
+CELL_TAGS = frozenset({"td", "th"})
 CELL_SEPARATOR = " | "
 # Blocks that mean nothing without content: a publisher's empty <p></p> is dropped from the HTML.
 _DROPPED_WHEN_EMPTY = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "figcaption"})
@@ -199,7 +199,7 @@ class _Walker:
         start = len(self._piece_chunks)
         if block:
             self._break()
-        elif tag in _CELL_TAGS:
+        elif tag in CELL_TAGS:
             self._cell_follows = self._chunk_has_text
         if tag in _CAPTION_TAGS and not self._in_caption and _is_caption(element):
             self._in_caption = True

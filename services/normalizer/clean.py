@@ -17,6 +17,7 @@ from lxml import etree
 from lxml.etree import _Element
 
 from services.core.numbers import whole_number
+from services.core.text import CONTROL_CHARACTERS
 from services.normalizer.body import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
@@ -70,7 +71,7 @@ TRACKER_HOSTS = frozenset({
 # Hosts that serve content too, but whose paths here are tracking-only.
 TRACKER_PATHS = {"feeds.feedburner.com": ("/~r/", "/~ff/", "/~a/"), "www.facebook.com": ("/tr",)}
 # C0 controls XML cannot hold, non-characters, and lone surrogates (which cannot even be encoded).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}\x7f\ufffe\uffff\ud800-\udfff]")
 # Numeric character references as the HTML parser reads them: digits taken greedily, ";" optional.
 _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 # Text that still holds tags or character references once parsed was escaped twice at the source (old

@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from lxml import etree
 from lxml.etree import _Element
 
-from services.normalizer.body import BLOCK_TAGS, CELL_SEPARATOR
+from services.normalizer.body import BLOCK_TAGS, CELL_SEPARATOR, CELL_TAGS
 
 # Levels below the document root that a deeply nested body keeps.
 MAX_DEPTH = 200
@@ -71,7 +71,7 @@ class _BlockText(HTMLParser):
             self._inside_dropped += 1
         elif tag in BLOCK_TAGS:
             self._break()
-        elif tag in _CELL_TAGS and self._block_has_text:
+        elif tag in CELL_TAGS and self._block_has_text:
             self.blocks[-1].append(CELL_SEPARATOR)  # a row reads as one paragraph, as body.py has it
 
     def handle_endtag(self, tag: str) -> None:
@@ -93,7 +93,6 @@ class _BlockText(HTMLParser):
 
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
                    "track", "wbr"})
-_CELL_TAGS = frozenset({"td", "th"})
 
 
 def _at_depth(root: _Element, depth: int) -> list[_Element]:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
 from schemas.models import map_strings
+from services.core.text import CONTROL_CHARACTERS
 from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import (
@@ -83,7 +84,7 @@ _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 # Python's own table of extensions, not the machine's mime.types: the same guess on every host.
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
 _AVATAR_HOST = re.compile(r"avatars\d*\.githubusercontent\.com")
-_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 # The raw item's fields, but its HTML (which loses control characters when parsed) and its source fragment.
 _FIELDS_CHECKED = tuple(name for name in RawItem.model_fields
                         if name not in {"original", "content_html", "summary_html"})

@@ -11,11 +11,12 @@ from urllib.parse import urljoin
 
 from schemas.models import map_strings
 from services.core.numbers import MAX_WHOLE_NUMBER, whole_number
+from services.core.text import CONTROL_CHARACTERS
 from services.poller.formats.base import InvalidDocumentError
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\r\n\s*\r\n")
 _UNWANTED_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|00[01][0-9a-fA-F])")
-_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]|(?P<surrogate>[\ud800-\udfff])")
+_UNWANTED = re.compile(f"[{CONTROL_CHARACTERS}]|(?P<surrogate>[\ud800-\udfff])")
 # An e-mail address in an RSS author field, with its "mailto:" and brackets: "jo@example.com (Jo Bloggs)",
 # "Jo Bloggs <jo@example.com>", "Jo Bloggs (mailto:jo@example.com)".
 _AUTHOR_EMAIL = re.compile(r"[(<]?\s*(?:mailto:)?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+(?:\?subject=\S+)?\s*[)>]?")
