@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -17,7 +18,7 @@ MAX_FUTURE = timedelta(days=1)
 MIN_PLAUSIBLE = datetime(1971, 1, 1, tzinfo=UTC)
 # fromisoformat takes at most six fractional digits; wire formats send up to nine.
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
-_NUMERIC_DATE = re.compile(r"\d{4}-?(?P<month>\d{2})-?(?P<day>\d{2})")
+_NUMERIC_DATE = re.compile(r"(?P<year>\d{4})-?(?P<month>\d{2})-?(?P<day>\d{2})")
 _TWELVE_HOUR = re.compile(r"\d\s*[ap]\.?m\b", re.IGNORECASE)
 # Time-zone names sites print after a time, as offsets (hours) or, for the US generic names, as the zone
 # whose rules give the offset on that date. Ambiguous names (IST, BST, AST as Arabia or Atlantic, ...) are
@@ -288,8 +289,8 @@ def _localized(raw: str) -> datetime | None:
 
 def _feedparser(raw: str) -> datetime | None:
     numeric = _NUMERIC_DATE.match(raw)
-    if numeric and not (1 <= int(numeric["month"]) <= 12 and 1 <= int(numeric["day"]) <= 31):
-        return None  # feedparser would roll "2024-13-45" over into 2025 rather than refuse it
+    if numeric and not _is_calendar_day(*(int(part) for part in numeric.groups())):
+        return None  # feedparser would roll "2024-13-45" over into 2025, "2023-02-29" into March
     if _YEAR_FIRST.fullmatch(raw):
         return None  # _year_first refused it: feedparser would make "2020/13/45" 1 November
     if _TIME_ONLY.fullmatch(raw):
@@ -302,6 +303,10 @@ def _feedparser(raw: str) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
+
+
+def _is_calendar_day(year: int, month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
 
 
 def _prose(raw: str) -> datetime | None:

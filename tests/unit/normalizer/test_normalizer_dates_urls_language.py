@@ -175,6 +175,7 @@ def test_any_date_string_parses_or_gives_none(tokens: list[str], zone: str) -> N
 
 @pytest.mark.parametrize("raw", [None, "", "  ", "yesterday", "not a date", "1970-01-01T00:00:00Z",
                                  "Thu, 01 Jan 1970 00:00:00 +0000", "2024-13-45",
+                                 "2023-02-29", "2024-04-31T10:00:00+02:00 ",  # no such day: not rolled over
                                  "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
                                  "10:00", "10:00:05", "10:00 EST", "10:00 AM EST", "9:30 p.m.",  # no date
                                  # offsets no zone has: dateutil raised, feedparser applied four days
