@@ -343,9 +343,26 @@ async def resolve(host: str, port: int) -> list[str]:
 
 def is_private(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    if ip in _LOCAL_NAT64:
+        return True
+    return any(not reached.is_global or reached.is_multicast for reached in (ip, *_embedded_ipv4(ip)))
+
+
+# RFC 8215's NAT64 prefix for a network's own translators, which reach its private IPv4 addresses.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+# IPv6 forms that carry an IPv4 address in their last 32 bits, which a translator or tunnel on the way
+# (NAT64 with DNS64, SIIT, an old automatic tunnel) connects to: "64:ff9b::a00:1" is 10.0.0.1.
+_IPV4_IN_LAST_32_BITS = tuple(map(ipaddress.ip_network, ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a connection to ``ip`` may end at, besides ``ip`` itself."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return []
+    embedded = [found for found in (ip.ipv4_mapped, ip.sixtofour) if found is not None]
+    if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
+        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return embedded
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -185,6 +185,23 @@ def test_address_classification() -> None:
     assert not is_private("93.184.216.34") and not is_private("2606:2800:220:1::1")
 
 
+@pytest.mark.parametrize("address", [
+    "2002:7f00:1::1",  # 6to4 around 127.0.0.1
+    "2002:a9fe:a9fe::",  # 6to4 around 169.254.169.254, the cloud metadata address
+    "64:ff9b::a00:1",  # NAT64 (with DNS64) to 10.0.0.1
+    "64:ff9b:1::5",  # a network's own NAT64 prefix
+    "::ffff:0:7f00:1",  # SIIT's IPv4-translated form of 127.0.0.1
+    "::7f00:1",  # IPv4-compatible 127.0.0.1
+])
+def test_an_ipv6_address_around_a_private_ipv4_one_is_private(address: str) -> None:
+    assert is_private(address)
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])  # 93.184.216.34 inside
+def test_an_ipv6_address_around_a_public_ipv4_one_is_public(address: str) -> None:
+    assert not is_private(address)
+
+
 async def test_credentials_in_headers_never_reach_the_error_message() -> None:
     def handler(_: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
