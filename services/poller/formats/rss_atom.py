@@ -9,12 +9,12 @@ import re
 from typing import Any
 
 import feedparser
-import feedparser.namespaces.georss
 
 from schemas import FeedFormat, RawItem
 from services.core.numbers import whole_number
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.charsets import as_utf8_if_legacy
+from services.poller.formats.feedparser_fixes import mend_feedparser
 from services.poller.formats.media_rss import (
     ENTRY_KEY,
     fallback_summary,
@@ -41,27 +41,10 @@ _PLAIN_ABSOLUTE = re.compile(
 # URL: it would resolve ids against it too, turning a guid "t3_x" into "http://host/t3_x". Links are
 # resolved here instead (xml:base declared in the feed is still honoured by feedparser).
 
-# feedparser 6 calls int(None) when an ill-formed <width> or <height> closes out of order
-# ("<height><width>1</height></width>" in a channel <image>) and raises TypeError for the whole feed.
-# wirefeed reads neither element, so the feed is read again without those tags.
-_SIZE_TAGS = re.compile(rb"</?(?:width|height)\b[^>]*>", re.IGNORECASE)
-
-_feedparser_poslist = feedparser.namespaces.georss._parse_poslist
-
-
-def _poslist_or_none(value: str, geom_type: str, swap: bool = True, dims: int = 2) -> Any:
-    """feedparser 6 subscripts None when a GML polygon's posList holds something other than numbers, and
-    raises TypeError for the whole feed; wirefeed reads no geometry, so such a polygon is none."""
-    try:
-        return _feedparser_poslist(value, geom_type, swap, dims)
-    except TypeError:
-        return None
-
-
-feedparser.namespaces.georss._parse_poslist = _poslist_or_none
 keep_captions_apart_in_feedparser()
 keep_second_summaries_apart_in_feedparser()
 count_tags_in_feedparser()
+mend_feedparser()
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
@@ -97,9 +80,6 @@ def parse_reference(body: bytes, ctx: FeedContext, content_type: str | None = No
 def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
     try:
         return feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
-    except TypeError:
-        return feedparser.parse(_SIZE_TAGS.sub(b"", body), response_headers=headers, sanitize_html=False,
-                                resolve_relative_uris=False)
     except (UnicodeError, ValueError):
         # feedparser decodes with the HTTP charset first and passes over only decoding and lookup errors:
         # Python's "undefined" codec (servers send "charset=undefined" when a variable was unset) raises

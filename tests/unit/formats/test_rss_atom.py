@@ -123,6 +123,33 @@ def test_an_out_of_order_image_size_does_not_fail_the_feed(parse: Parse) -> None
     assert feed.items[0].link == "http://example.com/news/one"
 
 
+_GEORSS = 'xmlns:georss="http://www.georss.org/georss" xmlns:gml="http://www.opengis.net/gml"'
+_PSC = 'xmlns:psc="http://podlove.org/simple-chapters"'
+
+
+@pytest.mark.parametrize("element", [
+    # feedparser forgot it was inside the image at the <b> and looked for the channel's (absent) links
+    "<image><url>https://example.com/logo.png</url><link><b>x</b></link></image>",
+    # a text input inside an item: its parts looked for the channel's text input
+    "<item><title>Zero</title><textInput><title>Search</title><link>https://example.com/s</link></textInput></item>",
+    # an item opened inside another's category, chapters or GML point: the element closed on an item that
+    # never got its tags, its chapters or its place
+    "<item><title>Zero</title><category><item><title>Inner</title></item>x</category></item>",
+    f'<item><title>Zero</title><psc:chapters {_PSC}><item><title>Inner</title></item>'
+    '<psc:chapter start="00:00:12.000"/></psc:chapters></item>',
+    f"<item><title>Zero</title><georss:where {_GEORSS}><gml:Point><item><title>Inner</title></item>"
+    "<gml:pos>36.9 31.1</gml:pos></gml:Point></georss:where></item>",
+    # a GML point in a reference system whose number is no number
+    f'<item><title>Zero</title><georss:where {_GEORSS}><gml:Point srsName="EPSG:x"><gml:pos>1 2</gml:pos>'
+    "</gml:Point></georss:where></item>",
+])
+def test_an_element_feedparser_cannot_read_costs_that_element_not_the_feed(parse: Parse, element: str) -> None:
+    # Each raised KeyError, IndexError or ValueError out of feedparser, failing every item at every poll.
+    feed = parse(RSS.replace("<link>https://example.com/</link><ttl>15</ttl>", f"<ttl>15</ttl>{element}"))
+    assert [item.title for item in feed.items][-2:] == ["One", "Two"]
+    assert feed.items[-1].link == "https://example.com/news/two"
+
+
 @pytest.mark.parametrize("charset", ["undefined", "punycode", "utf-8\x00"])
 def test_an_http_charset_python_cannot_decode_with_is_passed_over(charset: str) -> None:
     # feedparser raised UnicodeError (or ValueError) for the whole feed on "charset=undefined"
