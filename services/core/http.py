@@ -17,6 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 MAX_QUERY_BYTES = 4096
+#: Connections served at once. Each holds a thread; past this many, a new one is closed at once, so a
+#: flood of idle connections costs a refused scrape, not the threads and file descriptors the service
+#: needs for Kafka and its database.
+MAX_CONNECTIONS = 64
+#: Seconds a connection may stay silent (mid-request, or not reading the answer) before it is closed.
+IDLE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,37 @@ def _passes(check: Callable[[], bool]) -> bool:
         return False
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, as many as ``max_connections`` at once (the services' endpoints and the
+    WebSub callback)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 max_connections: int = MAX_CONNECTIONS) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: nothing else gives the slot back
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class ServiceHTTPServer:
-    def __init__(self, host: str, port: int, health: Health, routes: dict[str, Route] | None = None) -> None:
+    def __init__(self, host: str, port: int, health: Health, routes: dict[str, Route] | None = None, *,
+                 max_connections: int = MAX_CONNECTIONS, idle_seconds: float = IDLE_SECONDS) -> None:
         self.health = health
         self.routes: dict[str, Route] = {
             "/metrics": self._metrics,
@@ -79,8 +114,7 @@ class ServiceHTTPServer:
             "/readyz": self._readyz,
             **(routes or {}),
         }
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds), max_connections)
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
 
     @property
@@ -121,10 +155,12 @@ class ServiceHTTPServer:
         ready, checks = self.health.ready()
         return Response.json({"ready": ready, "checks": checks}, 200 if ready else 503)
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self, idle_seconds: float) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = idle_seconds  # the stdlib's default is none: a silent client held its thread for good
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 if len(url.query) > MAX_QUERY_BYTES:

@@ -8,21 +8,23 @@ listens on its own port (``WIREFEED_WEBSUB_PORT``). Paths are ``…/<feed id>``.
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from services.core.http import IDLE_SECONDS, BoundedHTTPServer
 from services.core.numbers import whole_number
 from services.poller.feeds import FEED_ID
 from services.poller.websub import WebSubSubscriber
 
 
 class WebSubServer:
-    def __init__(self, host: str, port: int, subscriber: WebSubSubscriber, max_body_bytes: int) -> None:
+    def __init__(self, host: str, port: int, subscriber: WebSubSubscriber, max_body_bytes: int, *,
+                 idle_seconds: float = IDLE_SECONDS) -> None:
         self.subscriber = subscriber
         self.max_body_bytes = max_body_bytes
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        # Bounded: hubs and anyone else on the Internet call in, and each POST may hold max_body_bytes.
+        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds))
         self._thread = threading.Thread(target=self._server.serve_forever, name="websub", daemon=True)
 
     @property
@@ -37,10 +39,12 @@ class WebSubServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self, idle_seconds: float) -> type[BaseHTTPRequestHandler]:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = idle_seconds  # a caller that stops sending mid-body gives its thread back
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 if (feed_id := _feed_id(url.path)) is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -100,3 +101,38 @@ def test_liveness_that_comes_back_in_time_keeps_the_service_running() -> None:
     stop.set()
     assert unhealthy.exit_code == 0
 
+
+
+def _silent_connection(server: ServiceHTTPServer) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_a_connection_that_stays_silent_is_closed() -> None:
+    server = ServiceHTTPServer("127.0.0.1", 0, Health(), idle_seconds=0.2).start()
+    try:
+        with _silent_connection(server) as silent:
+            assert silent.recv(1) == b""  # closed by the server, well before the client's 5 s
+    finally:
+        server.stop()
+
+
+def test_connections_past_the_bound_are_closed_at_once_and_served_again_when_slots_free() -> None:
+    server = ServiceHTTPServer("127.0.0.1", 0, Health(), max_connections=2, idle_seconds=60).start()
+    try:
+        holders = [_silent_connection(server), _silent_connection(server)]
+        with _silent_connection(server) as third:
+            third.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            assert third.recv(100) == b""  # no answer: both slots are held (for 60 s), so it is closed
+        for holder in holders:
+            holder.close()  # a slot comes back as soon as its connection ends
+        wait_for(lambda: _reachable(server), timeout=10)
+        assert _get(server, "/healthz") == (200, {"status": "ok"})
+    finally:
+        server.stop()
+
+
+def _reachable(server: ServiceHTTPServer) -> bool:
+    try:
+        return _get(server, "/healthz")[0] == 200
+    except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+        return False

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import http.client
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -285,6 +286,25 @@ async def test_an_unsubscribe_nobody_asked_for_is_refused(running: Running) -> N
     assert hub.verified[-1][0] == 404
     sub = running.subscriber.store.get("news")
     assert sub is not None and sub.state == "active"
+
+
+def test_a_push_that_stops_mid_body_is_closed_and_delivers_nothing() -> None:
+    delivered: list[bytes] = []
+
+    class Subscriber:
+        def deliver(self, feed_id: str, body: bytes, headers: dict[str, str]) -> int:
+            delivered.append(body)
+            return 202
+
+    server = WebSubServer("127.0.0.1", 0, Subscriber(), max_body_bytes=1_000_000,  # type: ignore[arg-type]
+                          idle_seconds=0.2).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as caller:
+            caller.sendall(b"POST /websub/news HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<feed")
+            assert caller.recv(100) == b""  # closed by the server, well before the caller's 5 s
+    finally:
+        server.stop()
+    assert delivered == []
 
 
 def test_hub_and_topic_come_from_the_feed_or_from_link_headers() -> None:
