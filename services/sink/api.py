@@ -26,6 +26,7 @@ from services.sink.api_limits import (
     AGENCY_PATTERN,
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
+    MAX_ANSWER_BYTES,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
@@ -78,7 +79,8 @@ class ReadApi:
                                 language=_language(_single(request, "language")),
                                 agency=_agency(_single(request, "agency")),
                                 publishable_at=_publishable_at(request),
-                                after=_after(_single(request, "after")), limit=limit)
+                                after=_after(_single(request, "after")), limit=limit,
+                                max_bytes=MAX_ANSWER_BYTES)
         return Response.json({"articles": page.articles, "count": len(page.articles), "limit": limit,
                               "next": page.next.cursor() if page.next else None})
 
@@ -115,7 +117,7 @@ class ReadApi:
         if request.query:
             raise ApiError(400, "this endpoint takes no parameters")
         story_id = _path_id(request.path[len(STORY_PREFIX):], "story")
-        story = self.reader.story(story_id, limit=STORY_MAX_ARTICLES)
+        story = self.reader.story(story_id, limit=STORY_MAX_ARTICLES, max_bytes=MAX_ANSWER_BYTES)
         if story is None:
             raise ApiError(404, f"no story {story_id}")
         return Response.json(story.as_json())

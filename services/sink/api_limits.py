@@ -5,6 +5,10 @@ MAX_LIMIT = 500
 MAX_QUERY_CHARS = 500
 MAX_CURSOR_CHARS = 1000
 STORY_MAX_ARTICLES = 1000
+#: The stored JSON an answer carries at most (at least one article): ``limit`` articles of typical size
+#: fit many times over, but an article may be up to a Kafka message (1 MB), and 500 of them would be an
+#: answer of half a gigabyte, held in the sink's memory while it is sent.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 #: A language filter's value: a two-letter ISO 639-1 code, as the normalizer stores an article's language.
 LANGUAGE_PATTERN = "[A-Za-z]{2}"
 #: An agency filter's value: any name of an agency (Reuters, AP, Associated Press, ANA-MPA, Agência Brasil,

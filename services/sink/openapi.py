@@ -14,6 +14,7 @@ from services.sink.api_limits import (
     AGENCY_PATTERN,
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
+    MAX_ANSWER_BYTES,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
@@ -137,8 +138,10 @@ def _operation(operation_id: str, summary: str, parameters: list[dict[str, Any]]
 
 
 def _limit(listed: str) -> dict[str, Any]:
+    fewer = (f" (fewer when they hold more than {MAX_ANSWER_BYTES // 2**20} MiB of JSON, at least one: follow "
+             "`next`)") if listed == "articles" else ""
     return _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                  f"How many {listed} at most")
+                  f"How many {listed} at most{fewer}")
 
 
 def _path_id(name: str) -> dict[str, Any]:
@@ -230,7 +233,8 @@ def _schemas() -> dict[str, Any]:
             "outlets": {"type": "integer", "minimum": 0, "description": "Distinct feeds among the articles listed"},
             "versions": {"type": "array", "items": {"$ref": "#/components/schemas/StoryVersion"}},
             "truncated": {"type": "boolean",
-                          "description": f"True when the story has more than {STORY_MAX_ARTICLES} articles"},
+                          "description": f"True when the story has more than {STORY_MAX_ARTICLES} articles, "
+                                         f"or more than {MAX_ANSWER_BYTES // 2**20} MiB of them"},
         },
     }
     schemas["Error"] = {"type": "object", "required": ["error"], "additionalProperties": False,

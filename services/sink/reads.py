@@ -201,6 +201,10 @@ def _is_or(tokens: list[tuple[bool, str]], index: int) -> bool:
             and _WORD.search(tokens[index - 1][1]) is not None and _WORD.search(tokens[index + 1][1]) is not None)
 
 
+# Rows read at a time when an answer has a byte budget (articles are up to a Kafka message each, 1 MB).
+_BUDGETED_ROWS = 20
+
+
 class Reader:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -214,9 +218,11 @@ class Reader:
 
     def page(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
              feed_id: str | None = None, language: str | None = None, agency: str | None = None,
-             publishable_at: datetime | None = None, after: ArticleKey | None = None, limit: int = 50) -> ArticlePage:
+             publishable_at: datetime | None = None, after: ArticleKey | None = None, limit: int = 50,
+             max_bytes: int | None = None) -> ArticlePage:
         """Up to ``limit`` articles newest first, starting after ``after``, and where the next page starts;
-        with ``publishable_at``, only those one may publish then (see store.RUNNABLE).
+        with ``publishable_at``, only those one may publish then (see store.RUNNABLE); with ``max_bytes``,
+        no more articles than fit in that much JSON (at least one).
 
         Keyset paging on (published_at, article_id): a page is the same whatever was stored since the
         previous one, and deep pages cost no more than the first.
@@ -229,7 +235,7 @@ class Reader:
         if query is not None and not self._match(query, clauses, params):
             return ArticlePage([], None)
         rows, following = self._page("payload", "articles", (clauses, params), ("published_at", "article_id"),
-                                     after=after, limit=limit)
+                                     after=after, limit=limit, max_bytes=max_bytes)
         return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
 
     def stories(self, *, query: str | None = None, since: datetime | None = None, until: datetime | None = None,
@@ -256,17 +262,26 @@ class Reader:
         return StoryPage([_story_summary(row) for row in rows], following)
 
     def _page(self, columns: str, source: str, filters: tuple[list[str], list[Any]], key: tuple[str, str], *,
-              after: ArticleKey | None, limit: int) -> tuple[list[tuple[Any, ...]], ArticleKey | None]:
-        """One newest-first keyset page of rows ending in ``key``'s values, and the key the next page
-        starts after (None on the last page)."""
+              after: ArticleKey | None, limit: int,
+              max_bytes: int | None = None) -> tuple[list[tuple[Any, ...]], ArticleKey | None]:
+        """One newest-first keyset page of rows ending in ``key``'s values (with ``max_bytes``, as many as
+        the JSON of their first columns fits in, at least one), and the key the next page starts after
+        (None on the last page)."""
         start = (after.published_at, after.article_id) if after else None
-        # One more than asked says whether there is a next page.
-        rows = list(keyset_rows(self.db, columns, source, filters, key=key, descending=True, after=start,
-                                page_rows=limit + 1, limit=limit + 1))
-        if len(rows) <= limit:
-            return rows, None
-        *_, published, article_id = rows[limit - 1]
-        return rows[:limit], ArticleKey(_datetime(published), str(article_id))
+        # One more than asked says whether there is a next page. With a budget, rows come a few at a time:
+        # the budget, not the limit, bounds what is held.
+        rows = keyset_rows(self.db, columns, source, filters, key=key, descending=True, after=start,
+                           page_rows=limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS),
+                           limit=limit + 1)
+        taken: list[tuple[Any, ...]] = []
+        spent = 0
+        for row in rows:
+            spent += 0 if max_bytes is None else _json_size(row[0])
+            if len(taken) == limit or (max_bytes is not None and taken and spent > max_bytes):
+                *_, published, article_id = taken[-1]
+                return taken, ArticleKey(_datetime(published), str(article_id))
+            taken.append(row)
+        return taken, None
 
     def _story_filters(self, query: str | None, since: datetime | None, until: datetime | None, agency: str | None,
                        publishable_at: datetime | None) -> tuple[list[str], list[Any]] | None:
@@ -320,16 +335,17 @@ class Reader:
         rows = self.db.query("SELECT payload FROM articles WHERE article_id = ?", (article_id,))
         return _payload(rows[0][0]) if rows else None
 
-    def story(self, story_id: str, limit: int = 1000) -> StoryVersions | None:
-        """Every stored version and copy of one story (at most ``limit``), or None if unknown."""
+    def story(self, story_id: str, limit: int = 1000, max_bytes: int | None = None) -> StoryVersions | None:
+        """Every stored version and copy of one story (at most ``limit``, and with ``max_bytes`` as many as
+        fit in that much JSON, at least one), or None if unknown."""
         with self.db.transaction() as tx:
             head = tx.execute("SELECT latest_article_id, latest_version FROM stories WHERE story_id = ?",
                               (story_id,)).fetchone()
             if head is None:
                 return None
-            rows = _story_rows(tx, story_id, limit + 1)
-        articles = [_payload(payload) for (payload,) in rows[:limit]]
-        return StoryVersions(story_id, str(head[0]), int(head[1]), articles, truncated=len(rows) > limit)
+            payloads, truncated = _story_payloads(tx, story_id, limit, max_bytes)
+        articles = [_payload(payload) for payload in payloads]
+        return StoryVersions(story_id, str(head[0]), int(head[1]), articles, truncated=truncated)
 
     def _match(self, query: str, clauses: list[str], params: list[Any]) -> bool:
         """Add the full-text condition; False when the query has nothing to search for."""
@@ -356,9 +372,30 @@ def _story_summary(row: tuple[Any, ...]) -> StorySummary:
                         PubStatus(pubstatus or PubStatus.USABLE), parse_timestamp(embargo) if embargo else None)
 
 
-def _story_rows(tx: Tx, story_id: str, limit: int) -> list[tuple[Any, ...]]:
-    return tx.execute("SELECT payload FROM articles WHERE story_id = ? "
-                      "ORDER BY version, published_at, article_id LIMIT ?", (story_id, limit)).fetchall()
+def _story_payloads(tx: Tx, story_id: str, limit: int, max_bytes: int | None) -> tuple[list[Any], bool]:
+    """The story's payloads, oldest version first, within ``limit`` and ``max_bytes``, and whether any
+    were left out. Read a few at a time, keyed on the order's columns, when there is a budget."""
+    chunk = limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS)
+    payloads: list[Any] = []
+    spent, after = 0, None
+    while True:
+        beyond = "AND (version, published_at, article_id) > (?, ?, ?) " if after else ""
+        rows = tx.execute(f"SELECT payload, version, published_at, article_id FROM articles WHERE story_id = ? "
+                          f"{beyond}ORDER BY version, published_at, article_id LIMIT ?",
+                          (story_id, *(after or ()), chunk)).fetchall()
+        for payload, *_ in rows:
+            spent += 0 if max_bytes is None else _json_size(payload)
+            if len(payloads) == limit or (max_bytes is not None and payloads and spent > max_bytes):
+                return payloads, True
+            payloads.append(payload)
+        if len(rows) < chunk:
+            return payloads, False
+        after = tuple(rows[-1][1:])
+
+
+def _json_size(payload: Any) -> int:
+    """The length of a stored article's JSON: SQLite hands back the text, PostgreSQL the parsed JSONB."""
+    return len(payload) if isinstance(payload, str | bytes) else len(json.dumps(payload))
 
 
 def _payload(payload: Any) -> dict[str, Any]:

@@ -389,3 +389,16 @@ def test_each_answer_is_counted_by_route_and_status(client: httpx.Client) -> Non
     assert {key: _answered(*key) - count for key, count in before.items()} == dict.fromkeys(before, 1.0)
     durations = REGISTRY.get_sample_value("wirefeed_read_api_request_duration_seconds_count", {"route": "/articles"})
     assert durations is not None and durations >= 2
+
+
+def test_an_answer_holds_at_most_its_byte_budget_of_articles(store: SqlStore, client: httpx.Client) -> None:
+    # Articles of about 2 MB of JSON each (a 1 MB body as text and as HTML): 500 of them would be a gigabyte.
+    large = [article(n, story="big", feed_id=f"outlet-{n}", body=f"Word {n} " * 110_000) for n in range(100, 106)]
+    store.write(large, {(TOPIC, 0): 69}, datetime.now(UTC))
+    page = client.get("/articles", params={"limit": 500})
+    assert page.status_code == 200 and len(page.content) <= 8 * 2**20 + 100_000
+    assert page.json()["count"] == 4 and page.json()["next"]  # the fifth would pass 8 MiB
+    rest = client.get("/articles", params={"limit": 500, "after": page.json()["next"]}).json()
+    assert [a["id"] for a in rest["articles"]][:2] == ["article-000101", "article-000100"]
+    story = client.get("/stories/big").json()
+    assert sum(len(v["copies"]) for v in story["versions"]) == 4 and story["truncated"] is True

@@ -335,6 +335,39 @@ def test_a_story_comes_back_with_every_version_and_copy(store: SqlStore) -> None
     assert Reader(store.db).story("missing") is None
 
 
+def test_a_byte_budget_cuts_a_page_short_and_the_next_page_goes_on_from_there(store: SqlStore) -> None:
+    # Articles of about 20 kB of JSON each (body text and HTML), some at one time (ties on the key).
+    large = [article(n, body=f"Word {n} " * 1500) for n in range(1, 30)]
+    large[10:15] = [a.model_copy(update={"published_at": T0}) for a in large[10:15]]
+    store.write(large, {(TOPIC, 0): 29}, datetime.now(UTC))
+    reader = Reader(store.db)
+    everything = [a["id"] for a in reader.page(limit=100).articles]
+    assert len(everything) == 29
+    pages, after = [], None
+    while True:
+        page = reader.page(limit=100, after=after, max_bytes=50_000)
+        pages.append([a["id"] for a in page.articles])
+        if page.next is None:
+            break
+        after = page.next
+    assert [len(ids) for ids in pages[:-1]] == [2] * (len(pages) - 1)  # 2 fit in 50 kB, a third does not
+    assert [i for ids in pages for i in ids] == everything  # no gap, no repeat
+    assert [a["id"] for a in reader.page(limit=5, max_bytes=10).articles] == everything[:1]  # at least one
+
+
+def test_a_byte_budget_truncates_a_story(store: SqlStore) -> None:
+    copies = [article(n, story="s", version=1 + n % 3, feed_id=f"feed-{n}", body=f"Word {n} " * 1500)
+              for n in range(1, 26)]
+    store.write(copies, {(TOPIC, 0): 25}, datetime.now(UTC))
+    whole = Reader(store.db).story("s")
+    budgeted = Reader(store.db).story("s", max_bytes=50_000)
+    assert whole is not None and budgeted is not None
+    assert (len(whole.articles), whole.truncated) == (25, False)
+    assert (budgeted.articles, budgeted.truncated) == (whole.articles[:2], True)  # the oldest, in order
+    assert len(Reader(store.db).story("s", max_bytes=10_000_000).articles) == 25  # type: ignore[union-attr]
+    assert len(Reader(store.db).story("s", max_bytes=1).articles) == 1  # type: ignore[union-attr]
+
+
 def test_export_reads_page_by_page_without_gaps_or_repeats(store: SqlStore) -> None:
     same_minute = [article(n).model_copy(update={"published_at": T0}) for n in range(40, 47)]
     store.write([*same_minute, *(article(n) for n in range(1, 9))], {(TOPIC, 0): 15}, datetime.now(UTC))
