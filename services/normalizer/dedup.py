@@ -18,7 +18,7 @@ Verdicts: an exact repeat (same content or URL) is a DUPLICATE and not published
 content, or a near-duplicate from the same feed or with a wire slug (``UPDATE 2-``), is a NEW_VERSION;
 a near-duplicate from another feed is a COPY (published, same story id, ``duplicate_of`` and
 ``similarity`` set); anything else is NEW. A canceled article cancels its story, and every later version
-or copy inherits it. Claims remember their article, so a redelivered message (after a crash between claim
+or copy inherits it, unless it is a COPY: then the copy alone is canceled. Claims remember their article, so a redelivered message (after a crash between claim
 and produce) is published again instead of vanishing.
 """
 
@@ -343,7 +343,9 @@ def _claim(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
 
 
 def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
-    canceled = article.pubstatus is PubStatus.CANCELED
+    # A kill of the story (its own item, or a wire update of it) withdraws every version and copy; one
+    # outlet withdrawing its copy withdraws that copy alone, or any outlet could kill anyone's story.
+    canceled = article.pubstatus is PubStatus.CANCELED and plan.verdict is not Verdict.COPY
     if plan.verdict is Verdict.NEW:
         version = max(1, article.version)
         inserted = tx.execute(

@@ -142,6 +142,24 @@ def test_a_cancel_marks_the_story_and_later_articles_inherit_it(store: DedupStor
     assert redelivered.verdict is Verdict.REDELIVERED and redelivered.article.pubstatus is PubStatus.CANCELED
 
 
+def test_an_outlet_withdrawing_its_copy_withdraws_that_copy_not_the_story(store: DedupStore,
+                                                                           shared_dir: Path) -> None:
+    wire = store.decide(stories.wire(shared_dir), T0)
+    withdrawn = stories.variant(shared_dir).model_copy(update={"pubstatus": PubStatus.CANCELED})
+    copy = store.decide(withdrawn, T0 + timedelta(minutes=1))
+    assert copy.verdict is Verdict.COPY and copy.article.story_id == wire.article.story_id
+    assert copy.article.pubstatus is PubStatus.CANCELED  # the outlet's own copy stays withdrawn
+    theirs = stories.variant(shared_dir)
+    later = store.decide(stories.make(5, theirs.title.replace("Harbor Times", "Bay Courier"),
+                                      theirs.body_text.replace("Harbor Times", "Bay Courier"),
+                                      feed_id="bay-courier", item="iraq-talks", minutes=2), T0 + timedelta(minutes=2))
+    update = stories.make(4, "UPDATE 1-" + wire.article.title, wire.article.body_text + "\n\nTalks begin Monday.",
+                          feed_id="reuters", item="L1N3EF0ZZ-1", minutes=3)
+    version = store.decide(update, T0 + timedelta(minutes=3))
+    assert later.verdict is Verdict.COPY and later.article.pubstatus is PubStatus.USABLE
+    assert version.verdict is Verdict.NEW_VERSION and version.article.pubstatus is PubStatus.USABLE
+
+
 def test_a_new_store_on_the_same_database_keeps_the_index(database_url: str, shared_dir: Path) -> None:
     first = DedupStore(Database(database_url))
     first.migrate()
