@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -428,19 +428,34 @@ class Poller:
 
     def _parse_spooled(self, feed: FeedConfig, name: str, body: bytes, now: datetime) -> ParsedFeed:
         """A spooled file's items: its document's, or those of every document in it (an archive)."""
+        result = FetchResult(status=200, final_url=str(feed.url), body=body)
         if not archive.is_archive(body):
-            return self._parse(feed, FetchResult(status=200, final_url=str(feed.url), body=body), now)
-        limits = archive.Limits(self.fetcher.limits.max_body_bytes, self.fetcher.limits.max_decompressed_bytes)
-        items: list[RawItem] = []
-        for member, document in archive.documents(body, name, limits):
-            try:
-                parsed = self._parse(feed, FetchResult(status=200, final_url=str(feed.url), body=document), now)
-            except FeedParseError as error:
-                raise FeedParseError(f"{name}: {member}: {error}") from error
-            items.extend(parsed.items)
-        return ParsedFeed(parsed.format, items=items)
+            return self._parse_document(feed, result, now)
+        return self._parse_archive(feed, name, result, now)
 
     def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
+        """A fetched body's items; an agency's compressed or archived file served as it is (``news.xml.gz``,
+        a ``.zip`` of stories, with no Content-Encoding) is read as the same file on a spool would be."""
+        if not archive.is_archive(result.body):
+            return self._parse_document(feed, result, now)
+        try:
+            return self._parse_archive(feed, _file_name(result.final_url), result, now)
+        except archive.ArchiveError as error:
+            raise FeedParseError(str(error)) from error
+
+    def _parse_archive(self, feed: FeedConfig, name: str, result: FetchResult, now: datetime) -> ParsedFeed:
+        limits = archive.Limits(self.fetcher.limits.max_body_bytes, self.fetcher.limits.max_decompressed_bytes)
+        parsed: list[ParsedFeed] = []
+        for member, document in archive.documents(result.body, name, limits):
+            try:  # the archive's media type says nothing of its documents'
+                parsed.append(self._parse_document(feed, replace(result, body=document, content_type=None), now))
+            except FeedParseError as error:
+                raise FeedParseError(f"{name}: {member}: {error}") from error
+        if len(parsed) == 1:
+            return parsed[0]  # one compressed feed: its paging, hub and ttl as well
+        return ParsedFeed(parsed[0].format, items=[item for one in parsed for item in one.items])
+
+    def _parse_document(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         ctx = FeedContext(feed_id=feed.id, feed_url=result.final_url, fetched_at=now, feed_title=feed.title)
         return parse_document(result.body, ctx, result.content_type, feed.format)
 
@@ -570,3 +585,8 @@ def _acknowledged(future: Any, deadline: float, timeout: float) -> None:
         if future.is_done:  # the producer gave up on the record (delivery_timeout_ms): its own error
             raise
         raise PublishTimeoutError(f"items not acknowledged by the broker within {timeout:g} s") from error
+
+
+def _file_name(url: str) -> str:
+    """The last part of a URL's path, naming a fetched archive as a spooled file's name names it."""
+    return urlsplit(url).path.rstrip("/").rpartition("/")[2] or "body"

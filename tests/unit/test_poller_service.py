@@ -7,6 +7,9 @@ Kafka path is covered in tests/integration.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import io
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,6 +144,38 @@ async def test_a_document_that_is_no_feed_is_a_parse_error(feed_server: FeedServ
     feed_server.resources["/feed.xml"] = Resource(b"<html><body>Not a feed</body></html>",
                                                   headers={"Content-Type": "text/html"})
     assert await poll_once(feed_server, store, Published()) == "parse_error"
+
+
+async def test_a_compressed_feed_served_as_a_file_is_read_as_its_document(feed_server: FeedServer,
+                                                                          store: PollerStore) -> None:
+    # news.xml.gz as a plain download: no Content-Encoding, so the HTTP client leaves it compressed.
+    feed_server.resources["/feed.xml"] = Resource(gzip.compress(rss("Coast", [STORY, OTHER])),
+                                                  headers={"Content-Type": "application/gzip"})
+    published = Published()
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert [item.item_id for item in published] == ["coast:a-1", "coast:b-1"]
+
+
+async def test_an_archive_of_stories_served_as_a_file_is_read_document_by_document(feed_server: FeedServer,
+                                                                                 store: PollerStore) -> None:
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("storm.xml", rss("Coast", [STORY]))
+        archive.writestr("markets.xml", rss("Coast", [OTHER]))
+    feed_server.resources["/feed.xml"] = Resource(bundle.getvalue(), headers={"Content-Type": "application/zip"})
+    published = Published()
+    assert await poll_once(feed_server, store, published) == "ok"
+    assert sorted(item.item_id for item in published) == ["coast:a-1", "coast:b-1"]
+
+
+async def test_a_compressed_body_past_the_decompressed_bound_is_a_parse_error(feed_server: FeedServer,
+                                                                            store: PollerStore) -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * (65 * 2**20))  # 65 MiB of spaces in about 64 kB
+    feed_server.resources["/feed.xml"] = Resource(bomb, headers={"Content-Type": "application/gzip"})
+    published = Published()
+    assert await poll_once(feed_server, store, published) == "parse_error"
+    assert not published
+    assert "decompresses to more than" in (store.feed_state("coast", feed_server.url("/feed.xml")).last_error or "")
 
 
 async def test_gone_feeds_are_marked_and_still_rechecked(feed_server: FeedServer, store: PollerStore) -> None:
