@@ -67,6 +67,8 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
     try:
         body, content_type, url = read_source(source, settings, file_name=file_name)
         documents = _documents(body, url, settings)
+        if archive.is_archive(body):
+            content_type = None  # the archive's media type says nothing of its documents', as in the poller
     except (FetchError, SpoolError, RemoteError) as error:
         print(f"wirefeed feeds preview: {error.kind}: {error}", file=sys.stderr)
         return 1
