@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable
-from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+import idna
 
 TRACKING_PARAMS = {
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
@@ -35,6 +38,12 @@ _FEED_ATTRIBUTION_VALUE = re.compile(r"(?:rss|feeds?|atom)(?:$|[-_.:/])", re.IGN
 REDIRECTORS = {"www.google.com": ("/url", ("url", "q")), "google.com": ("/url", ("url", "q"))}
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_", "mtm_", "matomo_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A Java servlet's session in the path ("/story.html;jsessionid=0A1B"): one per visitor, not per page.
+_SESSION_ID = re.compile(r";jsessionid=[^/]*", re.IGNORECASE)
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# What a path keeps as it is (RFC 3986's pchar and "/"); "%" too, so that what is encoded stays encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
@@ -56,7 +65,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
-    host = parts.hostname.rstrip(".")  # urlsplit lowercases the host; a trailing dot is the same host
+    host = _ascii_host(parts.hostname.rstrip("."))  # a trailing dot is the same host
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal: urlsplit took its brackets off
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
@@ -64,7 +73,47 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if not _is_tracking(key, value, HOST_TRACKING_PARAMS.get(host, frozenset()))
     ))
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return urlunsplit((scheme, netloc, _normal_path(parts.path) or "/", query, ""))
+
+
+def _ascii_host(host: str) -> str:
+    """The host as DNS and HTTP clients write it: "bücher.example" as "xn--bcher-kva.example" (IDNA 2008
+    with UTS 46 mapping, as the poller's HTTP client encodes it); a name IDNA refuses stays as it is."""
+    if host.isascii():
+        return host  # urlsplit lowercased it
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return host
+
+
+def _normal_path(path: str) -> str:
+    """RFC 3986's normal form of a path (section 6.2.2): characters beyond ASCII percent-encoded as UTF-8,
+    percent-encodings in upper case, unreserved characters ("%7E") decoded, "." and ".." segments
+    resolved; a servlet's session id dropped. "/ä/./x" and "/%c3%a4/x" are one path."""
+    path = _SESSION_ID.sub("", quote(path, safe=_PATH_SAFE))
+    path = _PERCENT_ENCODED.sub(_normal_percent_encoding, path)
+    return _without_dot_segments(path) if "/." in path else path
+
+
+def _normal_percent_encoding(encoded: re.Match[str]) -> str:
+    character = chr(int(encoded[0][1:], 16))
+    return character if character in _UNRESERVED else encoded[0].upper()
+
+
+def _without_dot_segments(path: str) -> str:
+    """RFC 3986's remove_dot_segments for a path that starts with "/"."""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments[-1] in (".", ".."):
+        kept.append("")  # "/a/b/.." names the directory "/a/"
+    return "/" + "/".join(kept)
 
 
 def web_url(url: str | None, base: str | None = None) -> str | None:

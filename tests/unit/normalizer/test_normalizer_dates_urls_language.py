@@ -219,6 +219,15 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
     ("https://www.google.com/search?q=https://ex.com/", "https://www.google.com/search?q=https%3A%2F%2Fex.com%2F"),
     ("https://example.com/x?b=&a=1", "https://example.com/x?a=1&b="),
     ("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+    # one spelling of a path and a host however a feed writes them (RFC 3986 6.2.2; IDNA as HTTP sends it)
+    ("https://Bücher.example/Straße/ä", "https://xn--bcher-kva.example/Stra%C3%9Fe/%C3%A4"),
+    ("https://xn--bcher-kva.example/Stra%c3%9fe/%C3%a4", "https://xn--bcher-kva.example/Stra%C3%9Fe/%C3%A4"),
+    ("https://ex.com/%7Ejo/%61%2Fb", "https://ex.com/~jo/a%2Fb"),  # unreserved decoded; "/" stays encoded
+    ("https://ex.com/news/./2024/../story", "https://ex.com/news/story"),
+    ("https://ex.com/a/b/..", "https://ex.com/a/"), ("https://ex.com/../%2e%2e/x", "https://ex.com/x"),
+    ("https://ex.com//a/.well-known/x", "https://ex.com//a/.well-known/x"),
+    ("https://ex.com/story.html;jsessionid=0A1B2C?id=4", "https://ex.com/story.html?id=4"),
+    ("https://ex.com/a b/100%", "https://ex.com/a%20b/100%"),
     ("javascript:alert(1)", None),
     ("http://[::1", None),  # urllib cannot split it: no canonical form, rather than an error
     ("mailto:a@example.com", None),
@@ -229,6 +238,12 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
 ])
 def test_canonical_urls(url: str | None, expected: str | None) -> None:
     assert canonical_url(url) == expected
+
+
+@given(st.text(alphabet=st.sampled_from("/./..%2e%7E%c3%a4äßa-~;?=&# ")), st.sampled_from(["ex.com", "Bücher.example"]))
+def test_a_canonical_url_is_its_own_canonical_url(path: str, host: str) -> None:
+    once = canonical_url(f"https://{host}/{path}")
+    assert once is None or canonical_url(once) == once
 
 
 @pytest.mark.parametrize(("url", "expected"), [
