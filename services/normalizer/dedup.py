@@ -18,8 +18,9 @@ Verdicts: an exact repeat (same content or URL) is a DUPLICATE and not published
 content, or a near-duplicate from the same feed or with a wire slug (``UPDATE 2-``), is a NEW_VERSION;
 a near-duplicate from another feed is a COPY (published, same story id, ``duplicate_of`` and
 ``similarity`` set); anything else is NEW. A canceled article cancels its story, and every later version
-or copy inherits it, unless it is a COPY: then the copy alone is canceled. Claims remember their article, so a redelivered message (after a crash between claim
-and produce) is published again instead of vanishing.
+or copy inherits it, unless it is a COPY: then the copy alone is canceled. Claims remember their
+article, so a redelivered message (after a crash between claim and produce) is published again instead
+of vanishing.
 """
 
 from __future__ import annotations
