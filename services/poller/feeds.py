@@ -357,6 +357,9 @@ class FeedConfig(BaseModel):
             raise ValueError("feed URLs must be http or https (or file:///path/ for a spool directory, "
                              "sftp://, ftps:// or ftp://user@host/path/ for a directory on a server, "
                              "imaps:// or imap://user@host/MAILBOX for a mailbox)")
+        elif url.password is not None:  # it would travel with every item's feed_url, to Kafka and storage
+            raise ValueError("a feed's password goes in its auth (type basic, with password_env or "
+                             "password_file), not in the URL")
         if len(str(url)) > MAX_URL_CHARS:
             raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url

@@ -258,7 +258,7 @@ class Fetcher:
             raise TransportError(f"{type(error).__name__}: {_safe_message(error)}") from error
         answer = FetchResult(
             status=response.status_code,
-            final_url=str(response.url),
+            final_url=_without_userinfo(response.url),
             body=body,
             etag=validator(response, b"etag"),
             last_modified=validator(response, b"last-modified"),
@@ -399,7 +399,13 @@ def as_sent(value: str) -> str:
 def _with_permanent(result: FetchResult, permanent: str | None) -> FetchResult:
     if permanent is None:
         return result
-    return FetchResult(**{**result.__dict__, "permanent_url": permanent})
+    return FetchResult(**{**result.__dict__, "permanent_url": _without_userinfo(permanent)})
+
+
+def _without_userinfo(url: str | httpx.URL) -> str:
+    """The URL without the user and password a redirect may have put in it: a fetched URL is stored,
+    shown by ``feeds status``, and goes into every item's ``feed_url``, to Kafka and storage."""
+    return str(httpx.URL(url).copy_with(userinfo=b""))
 
 
 def _origin(url: str) -> tuple[str, str, int]:

@@ -43,6 +43,8 @@ feeds:
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    keep_items: [{}]\n", "needs at least one of"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    skip_items: [{headline: x}]\n",
      "feeds.0.skip_items.0.headline"),
+    # a secret in the URL would go with every item's feed_url to Kafka and storage
+    ("feeds:\n  - id: a\n    url: https://wire:hunter2@x.example/a\n", "not in the URL"),
     # HTTP cannot carry these: refused here rather than failing each of the feed's requests
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    headers: {X-Key: \"a\\nb\"}\n", "one line"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    headers: {X-Key: \u20ac5}\n", "Latin-1"),

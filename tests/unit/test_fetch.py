@@ -98,6 +98,18 @@ async def test_a_permanent_redirect_reports_the_new_url() -> None:
     assert result.body == b"<rss/>"
 
 
+async def test_credentials_a_redirect_puts_in_the_url_stay_out_of_the_urls_reported() -> None:
+    # The final URL becomes every item's feed_url, published to Kafka and stored.
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(301, headers={"Location": "https://wire:hunter2@f.test/new"})
+        return httpx.Response(200, content=b"<rss/>")
+
+    result = await fetcher(handler).fetch("http://f.test/old")
+    assert result.final_url == "https://f.test/new"
+    assert "hunter2" not in str(result.permanent_url)
+
+
 async def test_a_temporary_redirect_keeps_the_old_url() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/old":
