@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 from pydantic import HttpUrl, TypeAdapter, ValidationError
@@ -69,16 +69,29 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
     for entry in entries:
         try:
             url = str(_URL.validate_python(entry.url))
-        except ValidationError as error:
-            skipped.append(f"{entry.url!r}: {error.errors()[0]['msg']}")
+            if url in taken_urls:  # the same feed in two folders: the first wins
+                continue
+            feed = FeedConfig(id=unique_id(id_stem(entry.title, url), taken_ids), url=url, title=entry.title,
+                              category=entry.category)
+        except ValidationError as error:  # a URL no feed may have (one with a password in it, say)
+            skipped.append(f"{_masked(entry.url)!r}: {error.errors()[0]['msg']}")
             continue
-        if url in taken_urls:  # the same feed in two folders: the first wins
-            continue
-        feed_id = unique_id(id_stem(entry.title, url), taken_ids)
-        taken_ids.add(feed_id)
+        taken_ids.add(feed.id)
         taken_urls.add(url)
-        added.append(FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category))
+        added.append(feed)
     return added, skipped
+
+
+def _masked(url: str) -> str:
+    """The URL as a message may show it: a password in it as ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)))
 
 
 def id_stem(title: str | None, url: str) -> str:

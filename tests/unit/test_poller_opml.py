@@ -105,3 +105,12 @@ def test_what_is_not_opml_is_refused() -> None:
         parse_opml(b"<rss version='2.0'><channel/></rss>")
     with pytest.raises(OpmlError):
         parse_opml(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body/></opml>')  # entity declarations refused
+
+
+def test_an_outline_no_feed_may_have_is_skipped_and_its_password_not_shown() -> None:
+    opml = (b'<?xml version="1.0"?><opml version="2.0"><body>'
+            b'<outline text="Wire" type="rss" xmlUrl="https://desk:hunter2@wire.example/feed"/>'
+            b'<outline text="Coast" type="rss" xmlUrl="https://coast.example/feed"/></body></opml>')
+    feeds, skipped = to_feed_configs(parse_opml(opml))
+    assert [str(feed.url) for feed in feeds] == ["https://coast.example/feed"]
+    assert len(skipped) == 1 and "desk:***@wire.example" in skipped[0] and "hunter2" not in skipped[0]
