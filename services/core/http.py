@@ -18,9 +18,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 MAX_QUERY_BYTES = 4096
 #: Connections served at once. Each holds a thread; past this many, a new one is closed at once, so a
-#: flood of idle connections costs a refused scrape, not the threads and file descriptors the service
-#: needs for Kafka and its database.
-MAX_CONNECTIONS = 64
+#: flood of idle connections costs refused requests, not the threads and file descriptors the service
+#: needs for Kafka and its database. Far above what scrapes, probes and the read API's callers need
+#: (a read holds one of the database pool's few connections anyway), so a burst of reads does not
+#: crowd out a liveness probe.
+MAX_CONNECTIONS = 256
 #: Seconds a connection may stay silent (mid-request, or not reading the answer) before it is closed.
 IDLE_SECONDS = 10.0
 
