@@ -57,8 +57,15 @@ class SessionOptions:
 DEFAULT_SESSION = SessionOptions()
 
 
+#: The longest timeout PostgreSQL takes (its settings are milliseconds in a 32-bit integer): about 24 days.
+MAX_POSTGRES_TIMEOUT_SECONDS = 2_147_483
+#: The longest age a setting in days may give: a hundred years; a longer one overflows a date.
+MAX_DAYS = 36_500
+
+
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore")
+    # Every number a setting holds is finite: "inf" seconds reached PostgreSQL, or a date, and failed there.
+    model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore", allow_inf_nan=False)
 
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
@@ -91,9 +98,10 @@ class CommonSettings(BaseSettings):
                                    description="Largest message a service produces; larger ones are shortened")
     database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
     database_lock_timeout_seconds: float = Field(
-        LOCK_TIMEOUT_SECONDS, ge=0, description="PostgreSQL lock_timeout of wirefeed's sessions; 0: wait without limit")
+        LOCK_TIMEOUT_SECONDS, ge=0, le=MAX_POSTGRES_TIMEOUT_SECONDS,
+        description="PostgreSQL lock_timeout of wirefeed's sessions; 0: wait without limit")
     database_idle_in_transaction_timeout_seconds: float = Field(
-        IDLE_IN_TRANSACTION_TIMEOUT_SECONDS, ge=0,
+        IDLE_IN_TRANSACTION_TIMEOUT_SECONDS, ge=0, le=MAX_POSTGRES_TIMEOUT_SECONDS,
         description="PostgreSQL idle_in_transaction_session_timeout of wirefeed's sessions; 0: none")
     database_transaction_pooling: bool = Field(
         False, description="A pooler in transaction mode (PgBouncer pool_mode=transaction) stands before "

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from pydantic import AliasChoices, Field, SecretStr
 
-from services.core.config import CommonSettings
+from services.core.config import MAX_DAYS, CommonSettings
 from services.core.db import Database
 from services.normalizer.boilerplate import MAX_ENTRIES, BoilerplateModel
 from services.normalizer.dedup import DedupStore
@@ -15,7 +15,7 @@ from services.normalizer.neardup import NearDup, NearDupConfig
 class NormalizerSettings(CommonSettings):
     group_id: str | None = Field(None, description="Consumer group; defaults to <topic prefix>-normalizer")
     dedup_database_url: SecretStr | None = Field(None, description="Dedup state; defaults to WIREFEED_DATABASE_URL")
-    dedup_window_days: float = Field(7.0, gt=0)
+    dedup_window_days: float = Field(7.0, gt=0, le=MAX_DAYS)
     dedup_excerpts: bool = Field(True, description="Group excerpts with their story (anchors and lead "
                                                    "signatures: ~23 more rows per story, slower decisions)")
     boilerplate_max_entries: int = Field(

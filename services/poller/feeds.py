@@ -269,10 +269,12 @@ _REMOTE_SCHEMES = ("sftp", *_FTP_SCHEMES, *_IMAP_SCHEMES)
 FEED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
+#: A feed polled less than once a year is none; a longer interval (".inf") overflowed the next poll's date.
+MAX_INTERVAL_SECONDS = 366 * 24 * 3600
 
 
 class FeedConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     id: str = Field(pattern=FEED_ID.pattern)
     # file:///path/ names a spool directory that wire copy is delivered into (see spool.py), and
@@ -281,9 +283,9 @@ class FeedConfig(BaseModel):
     url: AnyUrl
     format: FeedFormat | None = None
     title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
-    interval: float = Field(300.0, gt=0, description="Seconds between polls")
-    min_interval: float | None = Field(None, gt=0)
-    max_interval: float | None = Field(None, gt=0)
+    interval: float = Field(300.0, gt=0, le=MAX_INTERVAL_SECONDS, description="Seconds between polls")
+    min_interval: float | None = Field(None, gt=0, le=MAX_INTERVAL_SECONDS)
+    max_interval: float | None = Field(None, gt=0, le=MAX_INTERVAL_SECONDS)
     headers: dict[str, str] = Field(default_factory=dict)
     auth: FeedAuth | None = None
     adaptive: bool = Field(False, description="Learn the interval from how often the feed carries new items")

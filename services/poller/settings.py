@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
-from services.core.config import CommonSettings
+from services.core.config import MAX_DAYS, CommonSettings
 
 
 class PollerSettings(CommonSettings):
@@ -28,12 +28,14 @@ class PollerSettings(CommonSettings):
         validation_alias=AliasChoices("WIREFEED_POLLER_METRICS_PORT", "WIREFEED_METRICS_PORT"),
     )
     poller_lease_seconds: float = Field(
-        30.0, gt=0, description="How long a poller's claim on a feed lasts unless renewed; bounds take-over")
+        30.0, gt=0, le=24 * 3600,
+        description="How long a poller's claim on a feed lasts unless renewed; bounds take-over")
     poller_id: str | None = Field(None, description="Lease owner name; defaults to host-pid-random")
     seen_items_retention_days: int = Field(
-        30, ge=0, description="Forget a published item once its feed has gone this long without listing it "
-        "(counted from the feed's last listing, so a failing or unchanged feed keeps its items); 0 keeps "
-        "every item for good")
+        30, ge=0, le=MAX_DAYS,
+        description="Forget a published item once its feed has gone this long without listing it (counted "
+                    "from the feed's last listing, so a failing or unchanged feed keeps its items); 0 keeps "
+                    "every item for good")
     @field_validator("seen_items_retention_days")
     @classmethod
     def _longer_than_listing_resolution(cls, days: int) -> int:

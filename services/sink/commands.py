@@ -23,6 +23,7 @@ T = TypeVar("T")
 
 #: The CLI may ask for more than the HTTP API's 500, but not for an unbounded result by accident.
 MAX_SEARCH_LIMIT = 10_000
+MAX_AGE_DAYS = 36_500  # purge's: a hundred years; "keep everything" is not running it
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
@@ -75,7 +76,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     _add_timeout(sources)
     sources.set_defaults(handler=_sources)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
-    purge.add_argument("--older-than-days", type=float, required=True)
+    purge.add_argument("--older-than-days", type=_age_in_days, required=True,
+                       help=f"the age in days (more than 0, at most {MAX_AGE_DAYS:,}; 0.5 is twelve hours)")
     purge.add_argument("--batch", type=_limit, default=1000, help="articles per transaction")
     purge.set_defaults(handler=_purge)
 
@@ -218,6 +220,18 @@ def _seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError("must be a number of seconds above 0")
     return seconds
+
+
+def _age_in_days(text: str) -> float:
+    """An age for purge: a negative one ("-5", a slip) would delete every article stored until days from
+    now, that is all of them; one beyond a hundred years overflows a date."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1.0
+    if not 0 < days <= MAX_AGE_DAYS:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number of days above 0 and at most {MAX_AGE_DAYS:,}")
+    return days
 
 
 def _limit(text: str) -> int:

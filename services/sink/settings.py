@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
 
-from services.core.config import CommonSettings
+from services.core.config import MAX_DAYS, MAX_POSTGRES_TIMEOUT_SECONDS, CommonSettings
 
 
 class SinkSettings(CommonSettings):
@@ -13,15 +13,17 @@ class SinkSettings(CommonSettings):
         9403, ge=0, le=65535,
         validation_alias=AliasChoices("WIREFEED_SINK_METRICS_PORT", "WIREFEED_METRICS_PORT"),
     )
-    retention_days: int = Field(30, ge=0, description="Delete articles stored longer ago than this; 0 keeps all")
+    retention_days: int = Field(30, ge=0, le=MAX_DAYS,
+                                description="Delete articles stored longer ago than this; 0 keeps all")
     retention_interval_seconds: float = Field(300.0, gt=0, description="Pause between retention passes")
     lag_interval_seconds: float = Field(5.0, gt=0, description="How often end offsets are read for the lag gauge")
     read_api_token: SecretStr | None = Field(
         None, description="When set, the read API requires `Authorization: Bearer <token>`"
     )
     read_api_statement_timeout_seconds: float = Field(
-        10.0, ge=0, description="A read API query running longer is cancelled (504): a search for a word in "
-                                "every article of a large store must not hold the database; 0: no limit")
+        10.0, ge=0, le=MAX_POSTGRES_TIMEOUT_SECONDS,
+        description="A read API query running longer is cancelled (504): a search for a word in every article "
+                    "of a large store must not hold the database; 0: no limit")
 
     @property
     def consumer_group(self) -> str:

@@ -206,7 +206,9 @@ def test_export_takes_a_window_of_publication_times(stored: str, capsys: pytest.
 
 
 @pytest.mark.parametrize("argv", [["search", "x", "--limit", "0"], ["stories", "--since", "soon"],
-                                  ["export", "--until", "later"]])
+                                  ["export", "--until", "later"],
+                                  # "-5" deleted every article stored until five days from now: all of them
+                                  *(["purge", f"--older-than-days={days}"] for days in ("-5", "0", "nan", "1e11"))])
 def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -35,6 +35,9 @@ feeds:
     ("feeds:\n  - id: a\n    url: gopher://example.com/x\n", "feeds.0.url"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n  - id: a\n    url: https://x.example/b\n", "more than once"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    interval: -5\n", "feeds.0.interval"),
+    # beyond a year, or infinite: the next poll's date overflowed
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    interval: .inf\n", "feeds.0.interval"),
+    ("feeds:\n  - id: a\n    url: https://x.example/a\n    max_interval: 1e300\n", "feeds.0.max_interval"),
     ("feeds:\n  - id: a\n    url: https://x.example/a\n    color: red\n", "feeds.0.color"),
     ("- just a list\n", "expected a mapping"),
     ("feeds: [unclosed\n", "not valid YAML"),
