@@ -9,8 +9,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from services.core.numbers import whole_number
+
 if TYPE_CHECKING:
     from services.poller.feeds import FeedConfig
+
+#: Pages a backfill reads per feed at most: each is a request to the publisher.
+MAX_BACKFILL_PAGES = 10_000
 
 
 def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -55,7 +60,8 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     import_opml.set_defaults(handler=_feeds_import_opml)
     backfill = feeds.add_parser("backfill", help="read feeds' archive pages now, with progress")
     backfill.add_argument("feed_ids", nargs="*", metavar="FEED_ID", help="default: every feed in the feeds file")
-    backfill.add_argument("--max-pages", type=int, default=50, help="RFC 5005 pages per feed at most")
+    backfill.add_argument("--max-pages", type=_page_count, default=50,
+                          help=f"RFC 5005 pages per feed at most (1 to {MAX_BACKFILL_PAGES:,})")
     backfill.set_defaults(handler=_feeds_backfill)
     export_opml = feeds.add_parser("export-opml", help="a feeds file as an OPML 2.0 subscription list")
     export_opml.add_argument("feeds_file")
@@ -75,8 +81,20 @@ def _poller(args: argparse.Namespace) -> int:
 
 def _feeds_backfill(args: argparse.Namespace) -> int:
     from services.poller.backfill import run_backfill
+    from services.poller.feeds import FeedsFileError
 
-    return run_backfill(args.feed_ids, args.max_pages)
+    try:
+        return run_backfill(args.feed_ids, args.max_pages)
+    except FeedsFileError as error:
+        print(f"wirefeed feeds backfill: {error}", file=sys.stderr)
+        return 2
+
+
+def _page_count(text: str) -> int:
+    pages = whole_number(text)
+    if pages is None or not 1 <= pages <= MAX_BACKFILL_PAGES:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_BACKFILL_PAGES:,}")
+    return pages
 
 
 def _feeds_check(args: argparse.Namespace) -> int:

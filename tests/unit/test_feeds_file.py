@@ -70,6 +70,21 @@ def test_a_missing_feeds_file_says_so(tmp_path: Path) -> None:
         load_feeds(tmp_path / "absent.yaml")
 
 
+def test_backfill_without_a_feeds_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WIREFEED_FEEDS_FILE", str(tmp_path / "absent.yaml"))
+    assert cli(["feeds", "backfill"]) == 2  # was a traceback
+    assert capsys.readouterr().err == f"wirefeed feeds backfill: {tmp_path / 'absent.yaml'}: cannot read: " \
+                                      "No such file or directory\n"
+
+
+@pytest.mark.parametrize("pages", ["0", "-1", "10001", "many"])
+def test_backfill_takes_a_page_count_from_1_to_10000(pages: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli(["feeds", "backfill", "--max-pages", pages])
+    assert exit_.value.code == 2
+
+
 def test_feeds_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n")
     assert cli(["feeds", "check", str(good)]) == 0
