@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 #: Pages a backfill reads per feed at most: each is a request to the publisher.
 MAX_BACKFILL_PAGES = 10_000
+MAX_FAILED_LISTED = 100_000
 
 
 def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +32,8 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     failed = feeds.add_parser("failed", help="spooled files set aside (no document wirefeed reads, or too large), "
                                              "newest first, with why")
     failed.add_argument("--feed", metavar="FEED_ID", help="only this feed's")
-    failed.add_argument("--limit", type=int, default=100, metavar="N", help="at most N files (default 100)")
+    failed.add_argument("--limit", type=_file_count, default=100, metavar="N",
+                        help=f"at most N files (default 100, at most {MAX_FAILED_LISTED:,})")
     failed.set_defaults(handler=_feeds_failed)
     forget = feeds.add_parser("forget", help="delete the poller's state of feeds taken out of the feeds file")
     forget.add_argument("feed_ids", nargs="*", metavar="FEED_ID")
@@ -91,10 +93,18 @@ def _feeds_backfill(args: argparse.Namespace) -> int:
 
 
 def _page_count(text: str) -> int:
-    pages = whole_number(text)
-    if pages is None or not 1 <= pages <= MAX_BACKFILL_PAGES:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_BACKFILL_PAGES:,}")
-    return pages
+    return _count(text, MAX_BACKFILL_PAGES)
+
+
+def _file_count(text: str) -> int:
+    return _count(text, MAX_FAILED_LISTED)  # SQLite reads LIMIT -1 as no limit at all
+
+
+def _count(text: str, most: int) -> int:
+    count = whole_number(text)
+    if count is None or not 1 <= count <= most:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {most:,}")
+    return count
 
 
 def _feeds_check(args: argparse.Namespace) -> int:

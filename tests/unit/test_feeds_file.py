@@ -78,10 +78,12 @@ def test_backfill_without_a_feeds_file_says_so(tmp_path: Path, monkeypatch: pyte
                                       "No such file or directory\n"
 
 
-@pytest.mark.parametrize("pages", ["0", "-1", "10001", "many"])
-def test_backfill_takes_a_page_count_from_1_to_10000(pages: str) -> None:
+@pytest.mark.parametrize("argv", [*(["feeds", "backfill", "--max-pages", pages] for pages in ("0", "-1", "10001", "x")),
+                                  # SQLite read "--limit -1" as no limit, and a 20-digit one raised
+                                  *(["feeds", "failed", f"--limit={n}"] for n in ("0", "-1", "99999999999999999999"))])
+def test_counts_out_of_range_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
-        cli(["feeds", "backfill", "--max-pages", pages])
+        cli(argv)
     assert exit_.value.code == 2
 
 

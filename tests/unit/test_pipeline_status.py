@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.cli import main as cli
 from services.core.status import main
 from tests.helpers import FeedServer, Resource, free_port
 
@@ -99,3 +100,23 @@ def test_status_says_when_the_poller_kept_its_feeds_because_the_file_is_invalid(
                 server.stop()
         outcomes.append("the feeds file was changed into an invalid one" in capsys.readouterr().out)
     assert outcomes == [True, False]
+
+
+@pytest.mark.parametrize("argv", [["status", "--interval", "-1"], ["status", "--interval", "nan"],
+                                  ["status", "--interval", "1e300"], ["status", "--sink-port", "99999"],
+                                  ["demo", "--timeout", "-1"]])
+def test_waits_and_ports_out_of_range_are_usage_errors(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli(argv)
+    assert exit_.value.code == 2
+
+
+def test_a_metrics_port_variable_that_is_no_port_is_an_error_of_status_alone(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WIREFEED_POLLER_METRICS_PORT", "abc")  # building the parser raised, for every command
+    with pytest.raises(SystemExit):
+        cli(["status"])
+    assert "--poller-port: not a TCP port: 'abc'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        cli(["feeds", "check", "--help"])
+    assert exit_.value.code == 0
