@@ -13,16 +13,17 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from services.core import arguments
 from services.core import commands as core_commands
 from services.core.config import settings_problems
 from services.core.errors import KafkaUnavailableError
-from services.core.numbers import whole_number
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
 from services.poller import commands as poller_commands
 from services.sink import commands as sink_commands
 
 MAX_WAIT_SECONDS = 86_400  # status's interval, the demo's timeout: a day is already none
+_WAIT = arguments.amount("seconds", MAX_WAIT_SECONDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,30 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name, port in DEFAULT_PORTS.items():
         # A string default goes through _port too, and only when status runs: a bad variable is its error.
         default = os.environ.get(f"WIREFEED_{name.upper()}_METRICS_PORT", str(port))
-        status.add_argument(f"--{name}-port", type=_port, default=default)
-    status.add_argument("--interval", type=_seconds, default=1.0, help="seconds between the two scrapes")
+        status.add_argument(f"--{name}-port", type=arguments.port, default=default)
+    status.add_argument("--interval", type=_WAIT, default=1.0, help="seconds between the two scrapes")
     status.set_defaults(handler=_status)
     demo = commands.add_parser("demo", help="the whole pipeline on bundled sample feeds, then a summary")
-    demo.add_argument("--timeout", type=_seconds, default=120.0, help="seconds the pipeline may take to drain")
+    demo.add_argument("--timeout", type=_WAIT, default=120.0, help="seconds the pipeline may take to drain")
     demo.set_defaults(handler=_demo)
     return parser
-
-
-def _port(text: str) -> int:
-    port = whole_number(text)
-    if port is None or not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
-    return port
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= MAX_WAIT_SECONDS:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0 and at most {MAX_WAIT_SECONDS:,}")
-    return seconds
 
 
 def _run(args: argparse.Namespace) -> int:

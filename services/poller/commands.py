@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from services.core.numbers import whole_number
+from services.core import arguments
 
 if TYPE_CHECKING:
     from services.poller.feeds import FeedConfig
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     failed = feeds.add_parser("failed", help="spooled files set aside (no document wirefeed reads, or too large), "
                                              "newest first, with why")
     failed.add_argument("--feed", metavar="FEED_ID", help="only this feed's")
-    failed.add_argument("--limit", type=_file_count, default=100, metavar="N",
+    failed.add_argument("--limit", type=arguments.count(MAX_FAILED_LISTED), default=100, metavar="N",
                         help=f"at most N files (default 100, at most {MAX_FAILED_LISTED:,})")
     failed.set_defaults(handler=_feeds_failed)
     forget = feeds.add_parser("forget", help="delete the poller's state of feeds taken out of the feeds file")
@@ -62,7 +62,7 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     import_opml.set_defaults(handler=_feeds_import_opml)
     backfill = feeds.add_parser("backfill", help="read feeds' archive pages now, with progress")
     backfill.add_argument("feed_ids", nargs="*", metavar="FEED_ID", help="default: every feed in the feeds file")
-    backfill.add_argument("--max-pages", type=_page_count, default=50,
+    backfill.add_argument("--max-pages", type=arguments.count(MAX_BACKFILL_PAGES), default=50,
                           help=f"RFC 5005 pages per feed at most (1 to {MAX_BACKFILL_PAGES:,})")
     backfill.set_defaults(handler=_feeds_backfill)
     export_opml = feeds.add_parser("export-opml", help="a feeds file as an OPML 2.0 subscription list")
@@ -90,21 +90,6 @@ def _feeds_backfill(args: argparse.Namespace) -> int:
     except FeedsFileError as error:
         print(f"wirefeed feeds backfill: {error}", file=sys.stderr)
         return 2
-
-
-def _page_count(text: str) -> int:
-    return _count(text, MAX_BACKFILL_PAGES)
-
-
-def _file_count(text: str) -> int:
-    return _count(text, MAX_FAILED_LISTED)  # SQLite reads LIMIT -1 as no limit at all
-
-
-def _count(text: str, most: int) -> int:
-    count = whole_number(text)
-    if count is None or not 1 <= count <= most:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {most:,}")
-    return count
 
 
 def _feeds_check(args: argparse.Namespace) -> int:

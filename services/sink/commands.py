@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from services.core.numbers import whole_number
+from services.core import arguments
 from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
 from services.sink.api_limits import LANGUAGE_PATTERN
@@ -24,6 +24,7 @@ T = TypeVar("T")
 #: The CLI may ask for more than the HTTP API's 500, but not for an unbounded result by accident.
 MAX_SEARCH_LIMIT = 10_000
 MAX_AGE_DAYS = 36_500  # purge's: a hundred years; "keep everything" is not running it
+_LIMIT = arguments.count(MAX_SEARCH_LIMIT)
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
@@ -47,7 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     search.add_argument("--source", help="only this feed id")
     search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
     search.add_argument("--agency", help=_AGENCY_HELP)
-    search.add_argument("--limit", type=_limit, default=20,
+    search.add_argument("--limit", type=_LIMIT, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
@@ -60,7 +61,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
     stories.add_argument("--agency", help="only stories whose latest version is this agency's (as for export)")
-    stories.add_argument("--limit", type=_limit, help="at most N stories")
+    stories.add_argument("--limit", type=_LIMIT, help="at most N stories")
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
     stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
@@ -76,9 +77,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     _add_timeout(sources)
     sources.set_defaults(handler=_sources)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
-    purge.add_argument("--older-than-days", type=_age_in_days, required=True,
+    purge.add_argument("--older-than-days", type=arguments.amount("days", MAX_AGE_DAYS), required=True,
                        help=f"the age in days (more than 0, at most {MAX_AGE_DAYS:,}; 0.5 is twelve hours)")
-    purge.add_argument("--batch", type=_limit, default=1000, help="articles per transaction")
+    purge.add_argument("--batch", type=_LIMIT, default=1000, help="articles per transaction")
     purge.set_defaults(handler=_purge)
 
 
@@ -208,37 +209,8 @@ def _with_database(run: Callable[[Database], None], *, read_only: bool = True, t
 
 def _add_timeout(command: argparse.ArgumentParser) -> None:
     # A script or cron job reading the store should fail rather than hang on a query that reads it all.
-    command.add_argument("--timeout", type=_seconds, default=0.0, metavar="SECONDS",
+    command.add_argument("--timeout", type=arguments.amount("seconds"), default=0.0, metavar="SECONDS",
                          help="cancel a query running longer (each page of an export is one); default: no limit")
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
-    return seconds
-
-
-def _age_in_days(text: str) -> float:
-    """An age for purge: a negative one ("-5", a slip) would delete every article stored until days from
-    now, that is all of them; one beyond a hundred years overflows a date."""
-    try:
-        days = float(text)
-    except ValueError:
-        days = -1.0
-    if not 0 < days <= MAX_AGE_DAYS:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"must be a number of days above 0 and at most {MAX_AGE_DAYS:,}")
-    return days
-
-
-def _limit(text: str) -> int:
-    limit = whole_number(text)
-    if limit is None or not 1 <= limit <= MAX_SEARCH_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_SEARCH_LIMIT}")
-    return limit
 
 
 def _language(text: str) -> str:

@@ -1,0 +1,44 @@
+"""Command-line numbers, checked where they are parsed: a count or a wait out of range is a usage error
+(exit 2) naming the range, never a traceback, an endless wait or a query without a limit."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+from services.core.numbers import whole_number
+
+
+def count(most: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``most`` (SQLite reads a negative LIMIT as none)."""
+    def parse(text: str) -> int:
+        number = whole_number(text)
+        if number is None or not 1 <= number <= most:
+            raise argparse.ArgumentTypeError(f"must be an integer from 1 to {most:,}")
+        return number
+
+    return parse
+
+
+def amount(unit: str, most: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a finite number of ``unit`` above 0 and at most ``most``."""
+    def parse(text: str) -> float:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not 0 < number <= most or math.isinf(number):  # NaN fails the comparison
+            bound = f" and at most {most:,g}" if math.isfinite(most) else ""
+            raise argparse.ArgumentTypeError(f"must be a number of {unit} above 0{bound}")
+        return number
+
+    return parse
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port."""
+    number = whole_number(text)
+    if number is None or not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return number
