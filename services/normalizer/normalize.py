@@ -21,6 +21,7 @@ import hashlib
 import html
 import mimetypes
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -88,12 +89,15 @@ _CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 # The raw item's fields, but its HTML (which loses control characters when parsed) and its source fragment.
 _FIELDS_CHECKED = tuple(name for name in RawItem.model_fields
                         if name not in {"original", "content_html", "summary_html"})
+# The fields people read, as opposed to ids, URLs and dates, which name things by their code points.
+_PROSE_FIELDS = ("feed_title", "title", "summary_html", "content_html", "authors", "credits", "categories",
+                 "byline", "dateline", "slugline", "providers")
 _PREFIX_URGENCY = {"FLASH": 1, "BLITZ": 1, "URGENT": 2, "URGENTE": 2, "BULLETIN": 2, "EIL": 2, "EILMELDUNG": 2}
 
 
 def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | None = None) -> Article:
     """Clean one raw item into an article. ``boilerplate`` is only read (and its hits kept fresh)."""
-    raw = _without_control_characters(raw)
+    raw = _composed(_without_control_characters(raw))
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
     feed_title = _without_publisher(html_to_text(raw.title or "").replace("\n\n", " "), raw.providers)
     title, prefixes, prefix_version = strip_prefixes(feed_title, raw.slugline)
@@ -302,6 +306,18 @@ def _without_control_characters(raw: RawItem) -> RawItem:
     data = raw.model_dump()
     strip = functools.partial(_CONTROL_CHARACTER.sub, "")
     data.update(map_strings({name: data[name] for name in _FIELDS_CHECKED}, strip))
+    return RawItem.model_validate(data)
+
+
+def _composed(raw: RawItem) -> RawItem:
+    """The item with its prose in Unicode's composed form (NFC). A feed written on a Mac may spell "ü" as
+    "u" and a combining mark: a search for "Zürich" typed as usual would not find it, and the dedup
+    fingerprints would take it for other words ("zu rich")."""
+    if all(unicodedata.is_normalized("NFC", text) for text in _texts(getattr(raw, name) for name in _PROSE_FIELDS)):
+        return raw  # the common case, told by a quick check in C
+    data = raw.model_dump()
+    compose = functools.partial(unicodedata.normalize, "NFC")
+    data.update(map_strings({name: data[name] for name in _PROSE_FIELDS}, compose))
     return RawItem.model_validate(data)
 
 

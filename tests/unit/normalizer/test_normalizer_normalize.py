@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -580,3 +581,21 @@ def test_nitfs_media_caption_and_producer_are_not_the_storys_text() -> None:
     (raw,) = corpus_items("superdesk-core/tests/io/fixtures/nitf-fishing.xml", NOW)
     article = normalize(raw, NOW)
     assert article.body_text.startswith("The weather was superb today in Norfolk")  # not "The tides, … Karben"
+
+
+def test_decomposed_text_is_composed_so_search_and_dedup_see_one_spelling() -> None:
+    composed = {"title": "Zürich: café reopens", "content_html": "<p>ZÜRICH (dpa) - Das Café öffnet wieder.</p>",
+                "authors": ["Jürg Müller"], "categories": ["Städte"]}
+    # as a Mac-made feed may write it: "u" and a combining diaeresis, and so on
+    decomposed = {name: [unicodedata.normalize("NFD", v) for v in value] if isinstance(value, list)
+                  else unicodedata.normalize("NFD", value) for name, value in composed.items()}
+    link = unicodedata.normalize("NFD", "https://ex.com/städte/1")  # a URL names its resource by code points
+    assert decomposed != composed
+    one = normalize(raw_item(**composed, link=link), NOW)
+    other = normalize(raw_item(**decomposed, link=link), NOW)
+    assert (other.title, other.body_text, other.byline, other.categories) == (
+        one.title, one.body_text, one.byline, one.categories)
+    assert "Das Café" in other.body_text and unicodedata.is_normalized("NFC", other.body_html or "")
+    assert (other.dateline.place, other.agency) == ("ZÜRICH", "dpa")
+    assert (other.content_hash, other.id) == (one.content_hash, one.id)  # one article to dedup
+    assert other.url == link
