@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -351,6 +352,7 @@ class Reader:
         """Add the full-text condition; False when the query has nothing to search for."""
         if not query.strip():
             return False
+        query = unicodedata.normalize("NFC", query)  # as the normalizer stores text: "ü" one way only
         if self.db.dialect == "postgresql":
             clauses.append("search @@ websearch_to_tsquery('simple', ?)")
             params.append(query)
