@@ -16,6 +16,7 @@ import ipaddress
 import json
 import socket
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,6 +27,7 @@ import httpx
 from pydantic import SecretStr
 
 from services.core.numbers import whole_number
+from services.poller.decoding import BodyDecoder, DecodingError, TooLargeError
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
 from services.poller.tunnel import tunnel
 
@@ -273,17 +275,33 @@ class Fetcher:
         declared = whole_number(response.headers.get("content-length"))
         if declared is not None and declared > self.limits.max_body_bytes:
             raise ResponseTooLargeError(f"Content-Length {declared} exceeds {self.limits.max_body_bytes} bytes")
+        limit = self.limits.max_decompressed_bytes
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
+        try:
+            async for piece in self._decoded(response):
+                size += len(piece)
+                if size > limit:
+                    raise ResponseTooLargeError(f"decompressed body exceeds {limit} bytes")
+                chunks.append(piece)
+        except TooLargeError as error:
+            raise ResponseTooLargeError(str(error)) from error
+        except DecodingError as error:
+            raise TransportError(f"DecodingError: {error}") from error
+        return b"".join(chunks)
+
+    async def _decoded(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The body as it arrives, its Content-Encoding undone here a bounded piece at a time (decoding.py)."""
+        if response.is_stream_consumed:  # a response made whole (httpx.MockTransport's), which httpx decoded
+            yield response.content
+            return
+        limit = self.limits.max_decompressed_bytes
+        decoder = BodyDecoder(response.headers.get_list("content-encoding", split_commas=True), limit)
+        async for raw in response.aiter_raw():
             if response.num_bytes_downloaded > self.limits.max_body_bytes:
                 raise ResponseTooLargeError(f"body exceeds {self.limits.max_body_bytes} bytes")
-            if size > self.limits.max_decompressed_bytes:
-                raise ResponseTooLargeError(
-                    f"decompressed body exceeds {self.limits.max_decompressed_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+            for piece in decoder.feed(raw):
+                yield piece
 
     async def _check_target(self, url: str) -> None:
         parts = urlsplit(url)

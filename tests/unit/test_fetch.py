@@ -1,5 +1,7 @@
 import gzip
-from collections.abc import AsyncIterator
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ from services.poller.fetch import (
     HTTPStatusError,
     ResponseTooLargeError,
     TooManyRedirectsError,
+    TransportError,
     as_sent,
     is_private,
 )
@@ -85,6 +88,56 @@ async def test_a_gzip_bomb_is_stopped_by_the_decompressed_size_cap() -> None:
     limits = FetchLimits(max_decompressed_bytes=1_000_000, allow_private_networks=True)
     with pytest.raises(ResponseTooLargeError, match="decompressed"):
         await fetcher(handler, limits).fetch("http://f.test/")
+
+
+def _zeros_gzipped(megabytes: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return b"".join([*(compressor.compress(bytes(2**20)) for _ in range(megabytes)), compressor.flush()])
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "gzip, gzip"])
+async def test_a_bomb_is_decoded_a_bounded_piece_at_a_time(encoding: str) -> None:
+    # 100 MB of zeros in about 100 kB, gzipped once more to 1 kB: httpx decoded each layer's chunk whole,
+    # so the second layer took 100 MB at once before any size check ran (a 2 GB one exhausted memory).
+    bomb = _zeros_gzipped(100)
+    if encoding == "gzip, gzip":
+        bomb = gzip.compress(bomb)
+
+    def handler(_: httpx.Request) -> httpx.Response:  # streamed, as from the network
+        return httpx.Response(200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": encoding})
+
+    limits = FetchLimits(max_decompressed_bytes=1_000_000, allow_private_networks=True)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLargeError, match="decompressed"):
+            await fetcher(handler, limits).fetch("http://f.test/")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20
+
+
+@pytest.mark.parametrize(("encoding", "encode"), [
+    ("gzip", gzip.compress), ("x-gzip", gzip.compress), ("deflate", zlib.compress),
+    ("deflate", lambda body: zlib.compress(body)[2:-4]),  # raw deflate, without zlib's header: as browsers read it
+    ("gzip, gzip", lambda body: gzip.compress(gzip.compress(body))), ("br", lambda body: body),  # not ours: as is
+])
+async def test_encoded_bodies_are_decoded(encoding: str, encode: Callable[[bytes], bytes]) -> None:
+    body = b"<rss><channel><title>Coast</title></channel></rss>" * 1000
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(encode(body)), headers={"Content-Encoding": encoding})
+
+    assert (await fetcher(handler).fetch("http://f.test/")).body == body
+
+
+async def test_too_many_layers_of_encoding_or_a_broken_one_is_a_transport_error() -> None:
+    for encoding, content in [("gzip, gzip, gzip, gzip", b"x"), ("gzip", b"not gzip at all")]:
+        def handler(_: httpx.Request, content: bytes = content, encoding: str = encoding) -> httpx.Response:
+            return httpx.Response(200, stream=httpx.ByteStream(content), headers={"Content-Encoding": encoding})
+
+        with pytest.raises(TransportError, match="DecodingError"):
+            await fetcher(handler).fetch("http://f.test/")
 
 
 async def test_a_permanent_redirect_reports_the_new_url() -> None:
