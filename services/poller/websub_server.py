@@ -17,14 +17,18 @@ from services.core.numbers import whole_number
 from services.poller.feeds import FEED_ID
 from services.poller.websub import WebSubSubscriber
 
+#: Callers served at once. Hubs, and anyone else on the Internet, call in, and each POST may hold a body
+#: of up to WIREFEED_MAX_BODY_BYTES (16 MiB) before its signature can be checked: 16 of them at most.
+#: Hubs push seldom and retry a refused delivery.
+MAX_CONNECTIONS = 16
+
 
 class WebSubServer:
     def __init__(self, host: str, port: int, subscriber: WebSubSubscriber, max_body_bytes: int, *,
                  idle_seconds: float = IDLE_SECONDS) -> None:
         self.subscriber = subscriber
         self.max_body_bytes = max_body_bytes
-        # Bounded: hubs and anyone else on the Internet call in, and each POST may hold max_body_bytes.
-        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds))
+        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds), MAX_CONNECTIONS)
         self._thread = threading.Thread(target=self._server.serve_forever, name="websub", daemon=True)
 
     @property
