@@ -19,7 +19,6 @@ import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -29,6 +28,7 @@ from pydantic import SecretStr
 from services.core.numbers import whole_number
 from services.poller.decoding import BodyDecoder, DecodingError, TooLargeError
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
+from services.poller.schedule import http_date
 from services.poller.tunnel import tunnel
 
 if TYPE_CHECKING:
@@ -388,11 +388,8 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
     if (seconds := whole_number(value)) is not None:
         return float(seconds)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    when = http_date(value)
+    return None if when is None else max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def validator(response: httpx.Response, name: bytes) -> str | None:

@@ -93,14 +93,16 @@ def expires_in(expires: str | None, date: str | None, now: datetime) -> float | 
     value means already expired (RFC 9111), which asks for nothing beyond the feed's own interval."""
     if not expires:
         return None
-    expires_at = _http_date(expires)
+    expires_at = http_date(expires)
     if expires_at is None:
         return 0.0
-    reference = _http_date(date) if date else None
+    reference = http_date(date) if date else None
     return max(0.0, (expires_at - (reference or now)).total_seconds())
 
 
-def _http_date(value: str) -> datetime | None:
+def http_date(value: str) -> datetime | None:
+    """An HTTP date (RFC 9110: always GMT), aware; None when it is none. email.utils gives a naive one for
+    a zone it does not know ("GMT\\", "-0000"), which compared with an aware one raised TypeError."""
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -210,6 +210,19 @@ async def test_a_retry_after_that_is_no_number_or_date_is_ignored() -> None:
     assert (error.value.status, error.value.retry_after) == (503, None)
 
 
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("Mon, 01 Jan 2024 10:00:00 GMT\\", 0.0),  # a zone email.utils does not know: a naive time, which
+    ("Mon, 01 Jan 2024 10:00:00 GMThttp://x.example/", 0.0),  # raised TypeError out of the poll
+])
+async def test_a_retry_after_date_with_junk_after_it_is_read_as_gmt(value: str, seconds: float) -> None:
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"Retry-After": value})
+
+    with pytest.raises(HTTPStatusError) as error:
+        await fetcher(handler).fetch("http://f.test/")
+    assert (error.value.status, error.value.retry_after) == (503, seconds)
+
+
 async def test_private_addresses_are_refused_unless_allowed() -> None:
     def handler(_: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"secret")
