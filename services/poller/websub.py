@@ -46,6 +46,8 @@ Push = Callable[[str, bytes, "str | None"], Coroutine[Any, Any, PollOutcome]]
 
 RETRY_UNVERIFIED = timedelta(hours=1)
 PUSH_TIMEOUT_SECONDS = 120.0
+#: The longest lease taken from a hub's verification: a longer one is renewed as if it were a year.
+MAX_LEASE_SECONDS = 366 * 24 * 3600
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 _LINK = re.compile(r"<([^>]*)>([^,<]*)")
 _REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
@@ -282,8 +284,9 @@ class WebSubSubscriber:
         challenge = params.get("hub.challenge", "")
         if mode != "subscribe" or not challenge:
             return 404, b""
-        lease = params.get("hub.lease_seconds", "")
-        seconds = whole_number(lease)
+        seconds = whole_number(params.get("hub.lease_seconds", ""))
+        if seconds is not None:
+            seconds = min(seconds, MAX_LEASE_SECONDS)  # a hub's "10**15" overflowed the expiry's date
         expires = self.clock() + timedelta(seconds=seconds) if seconds else None
         self.store.mark(feed_id, "active", seconds, expires)
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)

@@ -37,6 +37,7 @@ from services.poller.loop import PollLoop
 from services.poller.service import Poller
 from services.poller.state import PollerStore
 from services.poller.websub import (
+    MAX_LEASE_SECONDS,
     Subscription,
     WebSubStore,
     WebSubSubscriber,
@@ -178,6 +179,14 @@ async def test_a_feed_naming_a_hub_is_subscribed_and_the_subscription_verified(r
     status, body, challenge = hub.verified[0]
     assert (status, body) == (200, challenge)
     assert [item.item_id for item in running.published] == ["news:urn:story:1"]  # from the poll
+
+
+async def test_a_lease_no_date_can_hold_is_taken_as_a_year(running: Running) -> None:
+    await eventually(lambda: running.hub.verified, message="the hub's verification")
+    params = {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.challenge": "c-2", "hub.lease_seconds": "9" * 18}
+    assert running.subscriber.verify("news", params) == (200, b"c-2")  # raised OverflowError: no answer
+    sub = running.subscriber.store.get("news")
+    assert sub is not None and sub.lease_seconds == MAX_LEASE_SECONDS and sub.expires_at is not None
 
 
 async def test_signed_pushes_are_published_at_once_and_bad_signatures_ignored(running: Running) -> None:
