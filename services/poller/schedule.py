@@ -12,6 +12,10 @@ from services.core.numbers import whole_number
 
 JITTER = 0.1
 MAX_BACKOFF_SECONDS = 6 * 3600.0
+# The longest wait a server's or a feed's hint (max-age, Expires, ttl) sets by itself: a static file's
+# "max-age=31536000" would have a news feed read once a year, and an 18-digit one overflowed the date.
+# A feed's own interval or max_interval may be longer.
+MAX_HINTED_SECONDS = 24 * 3600.0
 GONE_RECHECK_SECONDS = 24 * 3600.0
 # Adaptive polling: poll about twice per expected new item, within these bounds unless the feed sets its own.
 ADAPTIVE_FACTOR = 0.5
@@ -32,7 +36,8 @@ class Hints:
 
 def next_success_time(now: datetime, interval: float, hints: Hints, rng: random.Random, *,
                       min_interval: float | None = None, max_interval: float | None = None) -> datetime:
-    wait = max(interval, hints.max_age or 0.0, hints.ttl or 0.0)
+    hinted = min(max(hints.max_age or 0.0, hints.ttl or 0.0), MAX_HINTED_SECONDS)
+    wait = max(interval, hinted)
     if min_interval is not None:
         wait = max(wait, min_interval)
     if max_interval is not None:

@@ -1,3 +1,4 @@
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -5,6 +6,7 @@ import pytest
 
 from services.poller.schedule import (
     MAX_BACKOFF_SECONDS,
+    MAX_HINTED_SECONDS,
     Hints,
     cache_max_age,
     next_failure_time,
@@ -29,6 +31,15 @@ def test_server_max_age_and_feed_ttl_stretch_the_wait() -> None:
     rng = random.Random(1)
     assert seconds(next_success_time(NOW, 60, Hints(max_age=600), rng)) >= 540
     assert seconds(next_success_time(NOW, 60, Hints(ttl=1800), rng)) >= 1620
+
+
+@pytest.mark.parametrize("hints", [Hints(max_age=10**18 - 1), Hints(max_age=31_536_000), Hints(ttl=math.inf),
+                                   Hints(ttl=1e300)])
+def test_a_hint_waits_a_day_at_most_unless_the_feed_asks_for_longer(hints: Hints) -> None:
+    # An 18-digit max-age (or an endless ttl) overflowed the date; a year's would read a news feed yearly.
+    rng = random.Random(1)
+    assert seconds(next_success_time(NOW, 60, hints, rng)) <= MAX_HINTED_SECONDS * 1.1
+    assert seconds(next_success_time(NOW, 3 * 86400, hints, rng)) >= 3 * 86400 * 0.9  # the feed's own interval
 
 
 def test_per_feed_bounds_clamp_the_wait() -> None:

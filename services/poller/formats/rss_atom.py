@@ -5,6 +5,7 @@ feedparser is the reference: rss_fast reads only what it models exactly, and dec
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -240,7 +241,7 @@ def _ttl(value: Any) -> float | None:
         minutes = float(value)
     except (TypeError, ValueError):
         return None
-    return minutes * 60 if minutes > 0 else None
+    return minutes * 60 if 0 < minutes < math.inf else None  # float() reads "inf" and "nan" too
 
 
 def _text(value: Any) -> str | None:

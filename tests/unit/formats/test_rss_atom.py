@@ -66,6 +66,11 @@ def test_items_keep_their_original_fragment(parse: Parse) -> None:
     assert "t3_abc" in (feed.items[0].original or "")
 
 
+@pytest.mark.parametrize("ttl", ["inf", "nan", "-5", "0", "soon"])
+def test_a_ttl_that_is_no_positive_finite_number_is_none(parse: Parse, ttl: str) -> None:
+    assert parse(RSS.replace("<ttl>15</ttl>", f"<ttl>{ttl}</ttl>")).ttl_seconds is None
+
+
 URLS = r"(https?|HTTP|ftp)://[a-z0-9.:@\[\]-]{0,12}(/[a-z0-9/._;%~ -]{0,12})?(\?[a-z0-9=&;]{0,8})?(#[a-z0-9?#]{0,6})?"
 
 
