@@ -178,6 +178,20 @@ async def test_a_compressed_body_past_the_decompressed_bound_is_a_parse_error(fe
     assert "decompresses to more than" in (store.feed_state("coast", feed_server.url("/feed.xml")).last_error or "")
 
 
+@pytest.mark.parametrize(("ttl", "cache_control"), [("1e300", "no-transform"), ("15", "max-age=999999999999999999")])
+async def test_a_hint_no_date_can_hold_schedules_the_next_poll_within_a_day(feed_server: FeedServer,
+                                                                            store: PollerStore, ttl: str,
+                                                                            cache_control: str) -> None:
+    # Either overflowed the next poll's date: the poll raised, and the feed was fetched again and again.
+    body = rss("Coast", [STORY]).replace(b"<channel>", f"<channel><ttl>{ttl}</ttl>".encode(), 1)
+    feed_server.resources["/feed.xml"] = Resource(body, headers={"Content-Type": "application/rss+xml",
+                                                                 "Cache-Control": cache_control})
+    assert await poll_once(feed_server, store, Published()) == "ok"
+    state = store.feed_state("coast", feed_server.url("/feed.xml"))
+    assert state.next_attempt_at is not None
+    assert state.next_attempt_at - datetime.now(UTC) <= timedelta(days=1.1)
+
+
 async def test_gone_feeds_are_marked_and_still_rechecked(feed_server: FeedServer, store: PollerStore) -> None:
     feed_server.resources["/feed.xml"] = Resource(b"", status=410)
     assert await poll_once(feed_server, store, Published()) == "gone"
