@@ -9,6 +9,7 @@ connection's login. kafka-python asks ``KafkaTokens.token()`` at every login and
 
 from __future__ import annotations
 
+import math
 import ssl
 import threading
 import time
@@ -115,11 +116,13 @@ class KafkaTokens(AbstractTokenProvider):  # type: ignore[misc]
 
 
 def _lifetime(expires_in: Any) -> float:
-    # A number of seconds, which some providers send as a string.
+    # A number of seconds, which some providers send as a string; "NaN" or "Infinity" (which Python's JSON
+    # reader takes) would have the token asked for at every request, or held for ever.
     try:
-        return max(float(expires_in), 0.0)
+        seconds = float(expires_in)
     except (TypeError, ValueError):
-        return UNSTATED_LIFETIME_SECONDS + RENEW_BEFORE_SECONDS
+        seconds = math.nan
+    return max(seconds, 0.0) if math.isfinite(seconds) else UNSTATED_LIFETIME_SECONDS + RENEW_BEFORE_SECONDS
 
 
 def _refusal(status: int, answer: Any) -> str:

@@ -14,6 +14,7 @@ import structlog
 from prometheus_client import REGISTRY, generate_latest
 
 from schemas import RawItem
+from services.core.oauth import RENEW_BEFORE_SECONDS, UNSTATED_LIFETIME_SECONDS, granted_token
 from services.poller.feeds import FeedConfig, OAuth2Auth
 from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, TransportError
 from services.poller.oauth import TokenError, access_token
@@ -155,3 +156,14 @@ def test_a_mailbox_signs_in_with_a_token_as_the_urls_user() -> None:
         feed = FeedConfig.model_validate({"id": "a", "url": "imaps://desk%40example.com@imap.example.com/INBOX",
                                           "auth": auth})
         assert feed.login == "desk@example.com"
+
+
+@pytest.mark.parametrize(("expires_in", "usable"), [
+    (3600, 3600 - RENEW_BEFORE_SECONDS), ("3600", 3600 - RENEW_BEFORE_SECONDS), (-5, -RENEW_BEFORE_SECONDS),
+    # Python's JSON reader takes NaN and Infinity: the token was asked for at every request, or kept for good
+    (float("nan"), UNSTATED_LIFETIME_SECONDS), (float("inf"), UNSTATED_LIFETIME_SECONDS),
+    ("soon", UNSTATED_LIFETIME_SECONDS), (None, UNSTATED_LIFETIME_SECONDS),
+])
+def test_a_token_is_used_for_its_stated_finite_lifetime(expires_in: object, usable: float) -> None:
+    granted = granted_token("https://auth.example/token", 200, {"access_token": "t", "expires_in": expires_in})
+    assert granted.usable_seconds == usable
