@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from services.core.numbers import whole_number
 from services.poller import remote
 from services.poller.feeds import BasicAuth, FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher
@@ -176,7 +177,9 @@ def _sign_in(sock: socket.socket, feed: FeedConfig, tls: ssl.SSLContext, implici
     if status != "OK":
         raise ImapError(f"cannot open {name}: {_text(data)}")
     [uidvalidity] = client.response("UIDVALIDITY")[1] or [b"0"]
-    return client, Mailbox(name, _text([uidvalidity]), int(_text(data) or 0))
+    if (messages := whole_number(_text(data))) is None:
+        raise ImapError(f"cannot open {name}: no message count in the server's answer {_text(data)[:100]!r}")
+    return client, Mailbox(name, _text([uidvalidity]), messages)
 
 
 def _log_in(client: _Client, feed: FeedConfig, token: str | None) -> None:

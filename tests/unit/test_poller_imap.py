@@ -262,6 +262,18 @@ async def test_a_listing_longer_than_the_mailbox_declared_is_cut_at_its_bound(
     assert "the server sends more than 110 responses to one command" in (state_of(store, feed).last_error or "")
 
 
+async def test_a_mailbox_whose_message_count_is_no_number_is_an_imap_error(
+        tmp_path: Path, store: PollerStore) -> None:
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    with scripted_imap_server(b"{5}", exists=b"9" * 5000) as port, tls_front(port, cert_file, key_file) as front_port:
+        server = ImapServer(port, front_port, "desk", PASSWORD, ssl.create_default_context(cafile=str(cert_file)),
+                            implicit_tls=True)
+        feed = imap_feed(server, "INBOX")
+        # read as a number past any mailbox: "lists more than 100000 entries"
+        assert await poll(server, store, Published(), feed) == "imap_error"
+    assert "no message count" in (state_of(store, feed).last_error or "")
+
+
 def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> None:
     basic: dict[str, Any] = {"type": "basic", "username": "desk", "password_env": "P"}
     feed = FeedConfig.model_validate({"id": "a", "url": "imaps://desk@mail.example.com/Wire/AP", "auth": basic})
@@ -279,7 +291,7 @@ def test_an_imap_feed_signs_in_with_a_password_and_names_an_ascii_mailbox() -> N
 
 @contextmanager
 def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = None,
-                         listed: int = 1) -> Iterator[int]:
+                         listed: int = 1, exists: bytes = b"1") -> Iterator[int]:
     """An IMAP server without TLS that declares one message but lists ``listed`` and, asked for a body,
     announces ``body_literal`` (a server that ignores the partial fetch asked of it, or means harm); the
     commands it gets go into ``received``."""
@@ -291,7 +303,7 @@ def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = 
             while line := lines.readline():
                 if received is not None:
                     received.append(line)
-                client.sendall(_scripted_answer(line.rstrip(b"\r\n"), body_literal, listed))
+                client.sendall(_scripted_answer(line.rstrip(b"\r\n"), body_literal, listed, exists))
 
     def accept() -> None:
         with suppress(OSError):  # the listener closed: the test is over
@@ -307,13 +319,13 @@ def scripted_imap_server(body_literal: bytes, *, received: list[bytes] | None = 
         listener.close()
 
 
-def _scripted_answer(command: bytes, body_literal: bytes, listed: int) -> bytes:
+def _scripted_answer(command: bytes, body_literal: bytes, listed: int, exists: bytes) -> bytes:
     tag, _, rest = command.partition(b" ")
     verb = rest.upper()
     if verb.startswith(b"CAPABILITY"):
         return b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n"
     if verb.startswith(b"EXAMINE"):
-        return b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK [READ-ONLY] done\r\n"
+        return b"* " + exists + b" EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n" + tag + b" OK [READ-ONLY] done\r\n"
     if verb.startswith(b"UID FETCH") and b"RFC822.SIZE" in verb:
         return (b"".join(b'* %d FETCH (UID %d RFC822.SIZE 100 INTERNALDATE "01-Jan-2020 00:00:00 +0000")\r\n'
                          % (n, n + 4) for n in range(1, listed + 1)) + tag + b" OK done\r\n")
