@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", help="readiness, throughput, lag, dead letters and worst feeds of running services")
     for name, port in DEFAULT_PORTS.items():
-        # A string default goes through _port too, and only when status runs: a bad variable is its error.
+        # argparse checks a string default as it checks an argument, and only when status runs: a bad
+        # variable is an error of status alone.
         default = os.environ.get(f"WIREFEED_{name.upper()}_METRICS_PORT", str(port))
         status.add_argument(f"--{name}-port", type=arguments.port, default=default)
     status.add_argument("--interval", type=_WAIT, default=1.0, help="seconds between the two scrapes")

@@ -20,6 +20,7 @@ import feedparser.mixin
 
 #: What a handler raises when the context it finds is not the one it expects.
 _CONTEXT_ERRORS = (LookupError, TypeError, ValueError)
+_WRAPPED = "wirefeed_fails_alone"  # marks a wrapped handler, so that none is wrapped twice
 
 
 def mend_feedparser() -> None:
@@ -30,9 +31,6 @@ def mend_feedparser() -> None:
             if name.startswith(("_start_", "_end_")) and inspect.isfunction(handler) \
                     and not hasattr(handler, _WRAPPED):
                 setattr(cls, name, _failing_alone(handler))
-
-
-_WRAPPED = "wirefeed_fails_alone"
 
 
 def _failing_alone(handler: Callable[..., Any]) -> Callable[..., Any]:
