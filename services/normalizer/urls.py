@@ -91,7 +91,8 @@ def _normal_path(path: str) -> str:
     """RFC 3986's normal form of a path (section 6.2.2): characters beyond ASCII percent-encoded as UTF-8,
     percent-encodings in upper case, unreserved characters ("%7E") decoded, "." and ".." segments
     resolved; a servlet's session id dropped. "/ä/./x" and "/%c3%a4/x" are one path."""
-    path = _SESSION_ID.sub("", quote(path, safe=_PATH_SAFE))
+    # surrogatepass: a lone surrogate (a raw item built in process; a topic's are replaced) raised here
+    path = _SESSION_ID.sub("", quote(path, safe=_PATH_SAFE, errors="surrogatepass"))
     path = _PERCENT_ENCODED.sub(_normal_percent_encoding, path)
     return _without_dot_segments(path) if "/." in path else path
 

@@ -228,6 +228,7 @@ def test_dates_more_than_a_day_ahead_are_implausible() -> None:
     ("https://ex.com//a/.well-known/x", "https://ex.com//a/.well-known/x"),
     ("https://ex.com/story.html;jsessionid=0A1B2C?id=4", "https://ex.com/story.html?id=4"),
     ("https://ex.com/a b/100%", "https://ex.com/a%20b/100%"),
+    ("https://ex.com/a\ud800b", "https://ex.com/a%ED%A0%80b"),  # a lone surrogate: encoded, not an error
     ("javascript:alert(1)", None),
     ("http://[::1", None),  # urllib cannot split it: no canonical form, rather than an error
     ("mailto:a@example.com", None),
@@ -243,6 +244,12 @@ def test_canonical_urls(url: str | None, expected: str | None) -> None:
 @given(st.text(alphabet=st.sampled_from("/./..%2e%7E%c3%a4äßa-~;?=&# ")), st.sampled_from(["ex.com", "Bücher.example"]))
 def test_a_canonical_url_is_its_own_canonical_url(path: str, host: str) -> None:
     once = canonical_url(f"https://{host}/{path}")
+    assert once is None or canonical_url(once) == once
+
+
+@given(st.text(st.characters(exclude_categories=())))  # lone surrogates and control characters too
+def test_any_path_has_a_canonical_form_or_none_and_never_raises(path: str) -> None:
+    once = canonical_url(f"https://ex.com/{path}")
     assert once is None or canonical_url(once) == once
 
 
