@@ -66,6 +66,8 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
     host = _ascii_host(parts.hostname.rstrip("."))  # a trailing dot is the same host
+    if not host:
+        return None  # "https://./a": dots alone name no host
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal: urlsplit took its brackets off
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
