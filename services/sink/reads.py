@@ -13,13 +13,13 @@ import base64
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from schemas import PubStatus
-from services.core.db import Database, Tx, as_datetime
+from services.core.db import Database, as_datetime
 from services.core.timestamps import parse_timestamp
 from services.sink.store import PAGE_ROWS, RUNNABLE, agency_filter, article_filters, keyset_rows, publishable_filter
 
@@ -43,6 +43,7 @@ _STORY_STATUS = {
 }
 _IS_LATEST = "a.article_id = (SELECT s.latest_article_id FROM stories s WHERE s.story_id = a.story_id)"
 _STORY_KEY = ("a.published_at", "a.article_id")
+_VERSION_ORDER = ("version", "published_at", "article_id")  # a story's articles, oldest version first
 
 
 @dataclass(frozen=True)
@@ -274,15 +275,11 @@ class Reader:
         rows = keyset_rows(self.db, columns, source, filters, key=key, descending=True, after=start,
                            page_rows=limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS),
                            limit=limit + 1)
-        taken: list[tuple[Any, ...]] = []
-        spent = 0
-        for row in rows:
-            spent += 0 if max_bytes is None else _json_size(row[0])
-            if len(taken) == limit or (max_bytes is not None and taken and spent > max_bytes):
-                *_, published, article_id = taken[-1]
-                return taken, ArticleKey(_datetime(published), str(article_id))
-            taken.append(row)
-        return taken, None
+        taken, more = _within(rows, limit, max_bytes)
+        if not more:
+            return taken, None
+        *_, published, article_id = taken[-1]
+        return taken, ArticleKey(_datetime(published), str(article_id))
 
     def _story_filters(self, query: str | None, since: datetime | None, until: datetime | None, agency: str | None,
                        publishable_at: datetime | None) -> tuple[list[str], list[Any]] | None:
@@ -339,14 +336,15 @@ class Reader:
     def story(self, story_id: str, limit: int = 1000, max_bytes: int | None = None) -> StoryVersions | None:
         """Every stored version and copy of one story (at most ``limit``, and with ``max_bytes`` as many as
         fit in that much JSON, at least one), or None if unknown."""
-        with self.db.transaction() as tx:
-            head = tx.execute("SELECT latest_article_id, latest_version FROM stories WHERE story_id = ?",
-                              (story_id,)).fetchone()
-            if head is None:
-                return None
-            payloads, truncated = _story_payloads(tx, story_id, limit, max_bytes)
-        articles = [_payload(payload) for payload in payloads]
-        return StoryVersions(story_id, str(head[0]), int(head[1]), articles, truncated=truncated)
+        heads = self.db.query("SELECT latest_article_id, latest_version FROM stories WHERE story_id = ?", (story_id,))
+        if not heads:
+            return None
+        rows = keyset_rows(self.db, "payload", "articles", (["story_id = ?"], [story_id]), key=_VERSION_ORDER,
+                           page_rows=limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS),
+                           limit=limit + 1)
+        taken, truncated = _within(rows, limit, max_bytes)
+        articles = [_payload(payload) for payload, *_ in taken]
+        return StoryVersions(story_id, str(heads[0][0]), int(heads[0][1]), articles, truncated=truncated)
 
     def _match(self, query: str, clauses: list[str], params: list[Any]) -> bool:
         """Add the full-text condition; False when the query has nothing to search for."""
@@ -374,25 +372,18 @@ def _story_summary(row: tuple[Any, ...]) -> StorySummary:
                         PubStatus(pubstatus or PubStatus.USABLE), parse_timestamp(embargo) if embargo else None)
 
 
-def _story_payloads(tx: Tx, story_id: str, limit: int, max_bytes: int | None) -> tuple[list[Any], bool]:
-    """The story's payloads, oldest version first, within ``limit`` and ``max_bytes``, and whether any
-    were left out. Read a few at a time, keyed on the order's columns, when there is a budget."""
-    chunk = limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS)
-    payloads: list[Any] = []
-    spent, after = 0, None
-    while True:
-        beyond = "AND (version, published_at, article_id) > (?, ?, ?) " if after else ""
-        rows = tx.execute(f"SELECT payload, version, published_at, article_id FROM articles WHERE story_id = ? "
-                          f"{beyond}ORDER BY version, published_at, article_id LIMIT ?",
-                          (story_id, *(after or ()), chunk)).fetchall()
-        for payload, *_ in rows:
-            spent += 0 if max_bytes is None else _json_size(payload)
-            if len(payloads) == limit or (max_bytes is not None and payloads and spent > max_bytes):
-                return payloads, True
-            payloads.append(payload)
-        if len(rows) < chunk:
-            return payloads, False
-        after = tuple(rows[-1][1:])
+def _within(rows: Iterable[tuple[Any, ...]], limit: int,
+            max_bytes: int | None) -> tuple[list[tuple[Any, ...]], bool]:
+    """The first ``limit`` rows, and with ``max_bytes`` only as many as the JSON of their first columns
+    fits in (at least one); and whether any row was left out."""
+    taken: list[tuple[Any, ...]] = []
+    spent = 0
+    for row in rows:
+        spent += 0 if max_bytes is None else _json_size(row[0])
+        if len(taken) == limit or (max_bytes is not None and taken and spent > max_bytes):
+            return taken, True
+        taken.append(row)
+    return taken, False
 
 
 def _json_size(payload: Any) -> int:

@@ -358,10 +358,10 @@ def article_filters(since: datetime | None, feed_id: str | None, story_id: str |
 
 
 def keyset_rows(db: Database, columns: str, source: str, filters: tuple[list[str], list[Any]], *,
-                key: tuple[str, str], descending: bool = False, after: tuple[Any, Any] | None = None,
+                key: tuple[str, ...], descending: bool = False, after: tuple[Any, ...] | None = None,
                 page_rows: int = PAGE_ROWS, limit: int | None = None) -> Iterator[tuple[Any, ...]]:
     """``SELECT columns FROM source WHERE clauses`` (``filters`` are the clauses and their parameters),
-    ordered by the two ``key`` columns, whose values end each row; at most ``limit`` rows, those after the
+    ordered by the ``key`` columns, whose values end each row; at most ``limit`` rows, those after the
     key ``after``.
 
     Read ``page_rows`` at a time, each page starting after the last key of the one before: memory stays
@@ -370,18 +370,19 @@ def keyset_rows(db: Database, columns: str, source: str, filters: tuple[list[str
     """
     clauses, params = filters
     direction, beyond = (" DESC", "<") if descending else ("", ">")
-    order = f"{key[0]}{direction}, {key[1]}{direction}"
+    order = ", ".join(f"{column}{direction}" for column in key)
+    keys, marks = ", ".join(key), ", ".join("?" * len(key))
     left = limit
     while left is None or left > 0:
         size = page_rows if left is None else min(page_rows, left)
-        page = [*clauses, f"({key[0]}, {key[1]}) {beyond} (?, ?)"] if after else clauses
+        page = [*clauses, f"({keys}) {beyond} ({marks})"] if after else clauses
         where = f"WHERE {' AND '.join(page)}" if page else ""
-        rows = db.query(f"SELECT {columns}, {key[0]}, {key[1]} FROM {source} {where} ORDER BY {order} LIMIT ?",
+        rows = db.query(f"SELECT {columns}, {keys} FROM {source} {where} ORDER BY {order} LIMIT ?",
                         (*params, *(after or ()), size))
         yield from rows
         if len(rows) < size:
             return
-        after = rows[-1][-2], rows[-1][-1]
+        after = tuple(rows[-1][-len(key):])
         left = None if left is None else left - size
 
 
