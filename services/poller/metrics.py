@@ -93,10 +93,16 @@ ITEM_ENTRIES_DROPPED = Counter(
     "or broken item; its other entries are published)",
     ["feed", "field"],
 )
+FEED_ELEMENTS_DROPPED = Counter(
+    "wirefeed_poller_feed_elements_dropped_total",
+    "Elements of an ill-formed RSS or Atom document left out because feedparser could not place them (an image "
+    "link holding markup, a text input inside an item); the rest of the document is read",
+    ["feed"],
+)
 
 _PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SKIPPED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL,
              PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES, SPOOLED_FILES,
-             ITEM_ENTRIES_DROPPED)
+             ITEM_ENTRIES_DROPPED, FEED_ELEMENTS_DROPPED)
 
 
 def forget_feed(feed_id: str) -> None:

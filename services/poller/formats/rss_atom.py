@@ -10,12 +10,13 @@ import re
 from typing import Any
 
 import feedparser
+import structlog
 
 from schemas import FeedFormat, RawItem
 from services.core.numbers import whole_number
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.charsets import as_utf8_if_legacy
-from services.poller.formats.feedparser_fixes import mend_feedparser
+from services.poller.formats.feedparser_fixes import failed_elements, mend_feedparser
 from services.poller.formats.media_rss import (
     ENTRY_KEY,
     fallback_summary,
@@ -28,6 +29,9 @@ from services.poller.formats.second_summary import feedparser_content, keep_seco
 from services.poller.formats.tags import count_tags_in_feedparser
 from services.poller.formats.values import author_name, join_url
 from services.poller.formats.xmltree import fragment, item_fragments
+from services.poller.metrics import FEED_ELEMENTS_DROPPED
+
+log = structlog.get_logger(__name__)
 
 # The characters \s matches (str.isspace; none lies above U+3000), spelled out: the regex engine tests a
 # class of literals against a bitmap, but calls a function per character for \s, which made the check
@@ -71,7 +75,10 @@ def parse_reference(body: bytes, ctx: FeedContext, content_type: str | None = No
     """feedparser's reading: every RSS and Atom version, and ill-formed documents, leniently."""
     originals = item_fragments(check_depth(body))
     headers = {"content-type": content_type} if content_type else {}
-    parsed = _feedparser(body, headers)
+    with failed_elements() as failed:
+        parsed = _feedparser(body, headers)
+    if failed:
+        _report_dropped(ctx, failed)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS, RDF or Atom root element"
         raise FeedParseError(f"not an RSS or Atom feed: {reason}")
@@ -88,6 +95,12 @@ def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
         if not headers:
             raise
         return _feedparser(body, {})
+
+
+def _report_dropped(ctx: FeedContext, failed: list[str]) -> None:
+    """An element feedparser could not place is left out of the feed; ops learn which, and where."""
+    FEED_ELEMENTS_DROPPED.labels(feed=ctx.feed_id).inc(len(failed))
+    log.warning("feed_elements_dropped", feed=ctx.feed_id, elements=sorted(set(failed))[:20], count=len(failed))
 
 
 def _parsed_feed(parsed: Any, ctx: FeedContext, originals: list[str | None]) -> ParsedFeed:

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import pytest
+import structlog.testing
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from schemas import FeedFormat
 from services.normalizer.normalize import normalize
@@ -153,6 +155,29 @@ def test_an_element_feedparser_cannot_read_costs_that_element_not_the_feed(parse
     feed = parse(RSS.replace("<link>https://example.com/</link><ttl>15</ttl>", f"<ttl>15</ttl>{element}"))
     assert [item.title for item in feed.items][-2:] == ["One", "Two"]
     assert feed.items[-1].link == "https://example.com/news/two"
+
+
+def test_an_element_left_out_is_counted_and_logged_with_its_feed() -> None:
+    image = "<image><url>https://example.com/logo.png</url><link><b>x</b></link></image>"
+    body = RSS.replace("<link>https://example.com/</link><ttl>15</ttl>", f"<ttl>15</ttl>{image}").encode()
+    labels = {"feed": CTX.feed_id}
+    before = REGISTRY.get_sample_value("wirefeed_poller_feed_elements_dropped_total", labels) or 0
+    with structlog.testing.capture_logs() as logs:
+        feed = parse_document(body, CTX)
+    assert [item.title for item in feed.items] == ["One", "Two"]
+    after = REGISTRY.get_sample_value("wirefeed_poller_feed_elements_dropped_total", labels) or 0
+    assert after > before
+    (event,) = [entry for entry in logs if entry["event"] == "feed_elements_dropped"]
+    assert event["feed"] == CTX.feed_id and "link" in event["elements"]
+
+
+def test_a_well_formed_feed_drops_nothing() -> None:
+    labels = {"feed": CTX.feed_id}
+    before = REGISTRY.get_sample_value("wirefeed_poller_feed_elements_dropped_total", labels)
+    with structlog.testing.capture_logs() as logs:
+        parse_reference(RSS.encode(), CTX)
+    assert REGISTRY.get_sample_value("wirefeed_poller_feed_elements_dropped_total", labels) == before
+    assert not [entry for entry in logs if entry["event"] == "feed_elements_dropped"]
 
 
 @pytest.mark.parametrize("charset", ["undefined", "punycode", "utf-8\x00"])
