@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     sink_commands.register(commands)
     core_commands.register(commands)
     run = commands.add_parser("run", help="run poller, normalizer and sink together")
-    run.add_argument("--restart-unhealthy-after", type=float, metavar="SECONDS",
+    run.add_argument("--restart-unhealthy-after", type=arguments.amount("seconds", MAX_WAIT_SECONDS, zero=True),
+                     metavar="SECONDS",
                      help="restart a service whose /healthz has failed this long (default: "
                           "WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS if set, else 30; 0: never)")
     run.set_defaults(handler=_run)

@@ -21,16 +21,17 @@ def count(most: int) -> Callable[[str], int]:
     return parse
 
 
-def amount(unit: str, most: float = math.inf) -> Callable[[str], float]:
-    """An argparse type: a finite number of ``unit`` above 0 and at most ``most``."""
+def amount(unit: str, most: float = math.inf, *, zero: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number of ``unit`` above 0 (or 0 itself, if ``zero``) and at most ``most``."""
     def parse(text: str) -> float:
         try:
             number = float(text)
         except ValueError:
             number = math.nan
-        if not 0 < number <= most or math.isinf(number):  # NaN fails the comparison
+        if not (0 < number <= most or (zero and number == 0)) or math.isinf(number):  # NaN fails both
+            least = "0 or more" if zero else "above 0"
             bound = f" and at most {most:,g}" if math.isfinite(most) else ""
-            raise argparse.ArgumentTypeError(f"must be a number of {unit} above 0{bound}")
+            raise argparse.ArgumentTypeError(f"must be a number of {unit} {least}{bound}")
         return number
 
     return parse

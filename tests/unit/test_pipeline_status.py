@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.cli import build_parser
 from services.cli import main as cli
 from services.core.status import main
 from tests.helpers import FeedServer, Resource, free_port
@@ -104,11 +105,18 @@ def test_status_says_when_the_poller_kept_its_feeds_because_the_file_is_invalid(
 
 @pytest.mark.parametrize("argv", [["status", "--interval", "-1"], ["status", "--interval", "nan"],
                                   ["status", "--interval", "1e300"], ["status", "--sink-port", "99999"],
-                                  ["demo", "--timeout", "-1"]])
+                                  ["demo", "--timeout", "-1"], ["run", "--restart-unhealthy-after", "inf"],
+                                  ["run", "--restart-unhealthy-after", "-5"]])
 def test_waits_and_ports_out_of_range_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         cli(argv)
     assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0", 0.0), ("45", 45.0)])
+def test_restarting_unhealthy_services_takes_a_wait_or_never(text: str, seconds: float) -> None:
+    args = build_parser().parse_args(["run", "--restart-unhealthy-after", text])
+    assert args.restart_unhealthy_after == seconds
 
 
 def test_a_metrics_port_variable_that_is_no_port_is_an_error_of_status_alone(
