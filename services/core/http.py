@@ -25,6 +25,10 @@ MAX_QUERY_BYTES = 4096
 MAX_CONNECTIONS = 256
 #: Seconds a connection may stay silent (mid-request, or not reading the answer) before it is closed.
 IDLE_SECONDS = 10.0
+#: An answer is written this much at a time: a socket's timeout bounds a whole ``sendall`` (Python 3.5
+#: on), so written at once, a read API answer of megabytes had to reach its client within IDLE_SECONDS
+#: and was cut off on a slow link. A client must take this much per IDLE_SECONDS to keep its connection.
+WRITE_PIECE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,9 @@ class ServiceHTTPServer:
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
-                self.wfile.write(response.body)
+                body = memoryview(response.body)
+                for start in range(0, len(body), WRITE_PIECE_BYTES):
+                    self.wfile.write(body[start:start + WRITE_PIECE_BYTES])
 
             def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
                 pass  # scrapes every few seconds would drown the service's own log lines

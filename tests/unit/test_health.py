@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from services.core.http import Health, ServiceHTTPServer
+from services.core.http import Health, Response, ServiceHTTPServer
 from services.core.runner import EXIT_UNHEALTHY, Heartbeat, StopSignal, UnhealthyExit
 from tests.helpers import wait_for
 
@@ -114,6 +115,32 @@ def test_a_connection_that_stays_silent_is_closed() -> None:
             assert silent.recv(1) == b""  # closed by the server, well before the client's 5 s
     finally:
         server.stop()
+
+
+def test_a_large_answer_reaches_a_client_slower_than_the_idle_bound_allows_for_the_whole() -> None:
+    # Written in one sendall, whose timeout bounds the whole call, an answer taking longer than the idle
+    # bound to read was cut off: 8 MiB of read API JSON needed a client faster than 7 Mbit/s.
+    body = bytes(range(256)) * (12 * 1024 * 1024 // 256)
+    server = ServiceHTTPServer("127.0.0.1", 0, Health(), {"/big": lambda _: Response(200, body, "text/plain")},
+                               idle_seconds=1.0).start()
+    try:
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            client.settimeout(10)
+            client.connect(("127.0.0.1", server.port))
+            client.sendall(b"GET /big HTTP/1.0\r\n\r\n")
+            received = _read_slowly(client, pause=0.02)  # about 3 MB/s: 4 s for the whole
+        assert received.endswith(b"\r\n\r\n" + body)
+    finally:
+        server.stop()
+
+
+def _read_slowly(client: socket.socket, pause: float) -> bytes:
+    pieces = []
+    while piece := client.recv(64 * 1024):
+        pieces.append(piece)
+        time.sleep(pause)  # a slow link, not a wait for a condition: the client's own pace
+    return b"".join(pieces)
 
 
 def test_connections_past_the_bound_are_closed_at_once_and_served_again_when_slots_free() -> None:
