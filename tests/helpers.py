@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import subprocess
 import sys
@@ -184,6 +185,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def trickle(port: int, start: bytes, limit: float = 5.0) -> float | None:
+    """Send ``start``, then a byte every 50 ms (never silent for long) until the server closes the
+    connection: the seconds that took, or None if it was still open after ``limit``."""
+    began = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as client:
+        client.sendall(start)
+        while time.monotonic() - began < limit:
+            readable, _, _ = select.select([client], [], [], 0.05)  # the trickle's pace
+            try:
+                if readable and not client.recv(1024):
+                    return time.monotonic() - began
+                client.sendall(b"x")
+            except ConnectionError:
+                return time.monotonic() - began
+    return None
 
 
 def pipeline_env(kafka_bootstrap: str, topic_prefix: str, database_url: str, feeds_file: Path,

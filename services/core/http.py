@@ -6,8 +6,11 @@ database writable). Extra routes (the sink's read API) plug in as plain function
 
 from __future__ import annotations
 
+import io
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +28,9 @@ MAX_QUERY_BYTES = 4096
 MAX_CONNECTIONS = 256
 #: Seconds a connection may stay silent (mid-request, or not reading the answer) before it is closed.
 IDLE_SECONDS = 10.0
+#: Seconds a client has, from connecting, to send its whole request (line, headers and any body): one
+#: trickling a byte every few seconds is never silent for IDLE_SECONDS, and held its thread for good.
+REQUEST_SECONDS = 60.0
 #: An answer is written this much at a time: a socket's timeout bounds a whole ``sendall`` (Python 3.5
 #: on), so written at once, a read API answer of megabytes had to reach its client within IDLE_SECONDS
 #: and was cut off on a slow link. A client must take this much per IDLE_SECONDS to keep its connection.
@@ -110,9 +116,55 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             self._slots.release()
 
 
+class BoundedRequestHandler(BaseHTTPRequestHandler):
+    """One request per connection (HTTP/1.0), received whole within ``request_seconds``, and none of its
+    reads or its answer's writes silent for ``timeout`` seconds."""
+
+    timeout = IDLE_SECONDS  # the stdlib's default is none: a silent client held its thread for good
+    request_seconds = REQUEST_SECONDS
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the stdlib's reader, replaced by one that keeps the request's deadline
+        deadline = time.monotonic() + self.request_seconds
+        self.rfile = io.BufferedReader(_ReadsBefore(self.connection, deadline, self.timeout))
+
+    def answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.connection.settimeout(self.timeout)  # the last read may have left less of the deadline
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        whole = memoryview(body)
+        for start in range(0, len(whole), WRITE_PIECE_BYTES):
+            self.wfile.write(whole[start:start + WRITE_PIECE_BYTES])
+
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
+        pass  # scrapes every few seconds would drown the service's own log lines; the WebSub
+        # subscriber logs what matters, without query strings that carry challenges
+
+
+class _ReadsBefore(socket.SocketIO):
+    """A connection's reads, each waiting at most ``idle`` seconds, and none past ``deadline``."""
+
+    def __init__(self, connection: socket.socket, deadline: float, idle: float) -> None:
+        super().__init__(connection, "rb")
+        self.connection = connection
+        self.deadline = deadline
+        self.idle = idle
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request not received in time")
+        self.connection.settimeout(min(self.idle, left))
+        return super().readinto(buffer)
+
+
 class ServiceHTTPServer:
     def __init__(self, host: str, port: int, health: Health, routes: dict[str, Route] | None = None, *,
-                 max_connections: int = MAX_CONNECTIONS, idle_seconds: float = IDLE_SECONDS) -> None:
+                 max_connections: int = MAX_CONNECTIONS, idle_seconds: float = IDLE_SECONDS,
+                 request_seconds: float = REQUEST_SECONDS) -> None:
         self.health = health
         self.routes: dict[str, Route] = {
             "/metrics": self._metrics,
@@ -120,7 +172,8 @@ class ServiceHTTPServer:
             "/readyz": self._readyz,
             **(routes or {}),
         }
-        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds), max_connections)
+        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds, request_seconds),
+                                          max_connections)
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
 
     @property
@@ -161,11 +214,12 @@ class ServiceHTTPServer:
         ready, checks = self.health.ready()
         return Response.json({"ready": ready, "checks": checks}, 200 if ready else 503)
 
-    def _handler_class(self, idle_seconds: float) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self, idle_seconds: float, request_time: float) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            timeout = idle_seconds  # the stdlib's default is none: a silent client held its thread for good
+        class Handler(BoundedRequestHandler):
+            timeout = idle_seconds
+            request_seconds = request_time
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
@@ -177,15 +231,6 @@ class ServiceHTTPServer:
                 self._send(server.dispatch(request))
 
             def _send(self, response: Response) -> None:
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(response.body)))
-                self.end_headers()
-                body = memoryview(response.body)
-                for start in range(0, len(body), WRITE_PIECE_BYTES):
-                    self.wfile.write(body[start:start + WRITE_PIECE_BYTES])
-
-            def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
-                pass  # scrapes every few seconds would drown the service's own log lines
+                self.answer(response.status, response.body, response.content_type)
 
         return Handler

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from services.core.http import IDLE_SECONDS, BoundedHTTPServer
+from services.core.http import IDLE_SECONDS, REQUEST_SECONDS, BoundedHTTPServer, BoundedRequestHandler
 from services.core.numbers import whole_number
 from services.poller.feeds import FEED_ID
 from services.poller.websub import WebSubSubscriber
@@ -25,10 +24,11 @@ MAX_CONNECTIONS = 16
 
 class WebSubServer:
     def __init__(self, host: str, port: int, subscriber: WebSubSubscriber, max_body_bytes: int, *,
-                 idle_seconds: float = IDLE_SECONDS) -> None:
+                 idle_seconds: float = IDLE_SECONDS, request_seconds: float = REQUEST_SECONDS) -> None:
         self.subscriber = subscriber
         self.max_body_bytes = max_body_bytes
-        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds), MAX_CONNECTIONS)
+        self._server = BoundedHTTPServer((host, port), self._handler_class(idle_seconds, request_seconds),
+                                          MAX_CONNECTIONS)
         self._thread = threading.Thread(target=self._server.serve_forever, name="websub", daemon=True)
 
     @property
@@ -43,11 +43,12 @@ class WebSubServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _handler_class(self, idle_seconds: float) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self, idle_seconds: float, request_time: float) -> type[BaseHTTPRequestHandler]:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            timeout = idle_seconds  # a caller that stops sending mid-body gives its thread back
+        class Handler(BoundedRequestHandler):
+            timeout = idle_seconds
+            request_seconds = request_time
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
@@ -74,14 +75,7 @@ class WebSubServer:
                 self._send(owner.subscriber.deliver(feed_id, body, headers), b"")
 
             def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
-                pass  # the subscriber logs what matters, without query strings that carry challenges
+                self.answer(status, body, "text/plain")
 
         return Handler
 

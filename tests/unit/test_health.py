@@ -13,7 +13,7 @@ import pytest
 
 from services.core.http import Health, Response, ServiceHTTPServer
 from services.core.runner import EXIT_UNHEALTHY, Heartbeat, StopSignal, UnhealthyExit
-from tests.helpers import wait_for
+from tests.helpers import trickle, wait_for
 
 
 @pytest.fixture
@@ -141,6 +141,18 @@ def _read_slowly(client: socket.socket, pause: float) -> bytes:
         pieces.append(piece)
         time.sleep(pause)  # a slow link, not a wait for a condition: the client's own pace
     return b"".join(pieces)
+
+
+@pytest.mark.parametrize("start", [b"GET /healthz HTTP/1.0\r\nX-Slow: ", b"GET /healthz"])
+def test_a_request_trickling_in_is_closed_when_its_time_is_up(start: bytes) -> None:
+    # A byte every 50 ms is never silent for the idle bound: before the request's own deadline, such
+    # clients held their threads, and 256 of them the endpoint, for as long as they liked.
+    server = ServiceHTTPServer("127.0.0.1", 0, Health(), idle_seconds=1.0, request_seconds=0.5).start()
+    try:
+        assert trickle(server.port, start) is not None  # closed, well before the client's 5 s
+        assert _get(server, "/healthz") == (200, {"status": "ok"})
+    finally:
+        server.stop()
 
 
 def test_connections_past_the_bound_are_closed_at_once_and_served_again_when_slots_free() -> None:

@@ -48,7 +48,7 @@ from services.poller.websub import (
     unsubscribe_action,
 )
 from services.poller.websub_server import WebSubServer
-from tests.helpers import FeedServer, Resource
+from tests.helpers import FeedServer, Resource, trickle
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 TOPIC = "https://topic.example/news.atom"
@@ -311,6 +311,23 @@ def test_a_push_that_stops_mid_body_is_closed_and_delivers_nothing() -> None:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as caller:
             caller.sendall(b"POST /websub/news HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<feed")
             assert caller.recv(100) == b""  # closed by the server, well before the caller's 5 s
+    finally:
+        server.stop()
+    assert delivered == []
+
+
+def test_a_push_trickling_in_is_closed_when_its_time_is_up_and_delivers_nothing() -> None:
+    delivered: list[bytes] = []
+
+    class Subscriber:
+        def deliver(self, feed_id: str, body: bytes, headers: dict[str, str]) -> int:
+            delivered.append(body)
+            return 202
+
+    server = WebSubServer("127.0.0.1", 0, Subscriber(), max_body_bytes=1_000_000,  # type: ignore[arg-type]
+                          idle_seconds=1.0, request_seconds=0.5).start()
+    try:
+        assert trickle(server.port, b"POST /websub/news HTTP/1.0\r\nContent-Length: 100000\r\n\r\n") is not None
     finally:
         server.stop()
     assert delivered == []
