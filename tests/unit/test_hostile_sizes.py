@@ -123,3 +123,20 @@ def test_a_body_nested_two_thousand_levels_deep_around_many_paragraphs_is_flatte
     body = parse_body("<div>" * 2_000 + "".join(f"<p>Paragraph {n}.</p>" for n in range(50_000)))
     paragraphs = body.text().split("\n\n")
     assert (len(paragraphs), paragraphs[0], paragraphs[-1]) == (50_000, "Paragraph 0.", "Paragraph 49999.")
+
+
+HUGE_INTEGER = "7" * 5_000  # past the 4,300 digits Python converts to an int
+
+
+@pytest.mark.parametrize("document", [
+    {"version": "https://jsonfeed.org/version/1.1", "title": "t", "_extension": "HUGE",
+     "items": [{"id": "1", "content_text": "Body.", "title": "Kept"}]},
+    {"uri": "urn:x:1", "headline": "Kept", "body_text": "Body.", "urgency": "HUGE"},
+])
+def test_a_number_of_thousands_of_digits_fails_its_field_not_the_document(document: dict[str, object]) -> None:
+    # json.loads raised ValueError for the whole feed: "Exceeds the limit (4300 digits) for integer string
+    # conversion". Read as a float, such a number is as meaningless as 1e999 already was.
+    body = json.dumps(document).replace('"HUGE"', HUGE_INTEGER).encode()
+    (item,) = parse_document(body, CTX).items
+    assert item.title == "Kept"
+    assert item.urgency is None

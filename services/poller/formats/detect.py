@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from schemas import FeedFormat
@@ -13,6 +12,7 @@ from services.poller.formats.jsonfeed import is_json_feed
 from services.poller.formats.ninjs import unwrap_ninjs
 from services.poller.formats.rfc822 import is_email
 from services.poller.formats.safexml import SNIFF_BYTES, decode_for_sniffing
+from services.poller.formats.values import parse_json
 
 NAR_NAMESPACE = "http://iptc.org/std/nar/2006-10-01/"
 # Roots of NewsML-G2 documents: items we read, and the others (concepts, catalogs, planning), which
@@ -46,7 +46,7 @@ def detect_format(body: bytes, content_type: str | None = None) -> FeedFormat:
 
 def _json_format(body: bytes) -> FeedFormat:
     try:
-        document = json.loads(body)
+        document = parse_json(body)
     except (ValueError, RecursionError) as exc:
         raise UnsupportedFormatError(f"looks like JSON but does not parse: {exc}") from exc
     if is_json_feed(document):

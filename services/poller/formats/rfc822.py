@@ -11,7 +11,6 @@ quoted-printable and base64 parts).
 
 from __future__ import annotations
 
-import json
 import re
 from email import policy
 from email.message import EmailMessage, MIMEPart
@@ -31,7 +30,7 @@ from services.poller.formats.base import (
     make_raw_item,
 )
 from services.poller.formats.safexml import SNIFF_BYTES
-from services.poller.formats.values import paragraphs_as_html, strings, wrapped_text_as_html
+from services.poller.formats.values import paragraphs_as_html, parse_json, strings, wrapped_text_as_html
 from services.poller.formats.xmltree import inner_html
 
 # "Field-Name: value" (RFC 5322: printable ASCII but the colon), or an mbox "From " line before them.
@@ -91,7 +90,7 @@ def _form_answers(text: str | None) -> dict[str, str] | None:
     if text is None or not text.lstrip().startswith("{"):
         return None
     try:
-        fields = json.loads(text, strict=False)  # a mailer's line wrapping leaves raw newlines in strings
+        fields = parse_json(text, strict=False)  # a mailer's line wrapping leaves raw newlines in strings
     except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None
     if not isinstance(fields, dict):

@@ -22,12 +22,31 @@ _UNWANTED = re.compile(f"[{CONTROL_CHARACTERS}]|(?P<surrogate>[\ud800-\udfff])")
 _AUTHOR_EMAIL = re.compile(r"[(<]?\s*(?:mailto:)?[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+(?:\?subject=\S+)?\s*[)>]?")
 
 
+def parse_json(text: bytes | str, *, strict: bool = True) -> Any:
+    """``json.loads``, but an integer of more digits than Python converts (4,300 by default) is read as a float
+    (infinite), as a number written in exponent form already is: one such value fails its field, not the
+    whole document."""
+    try:
+        return json.loads(text, strict=strict)
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        return json.loads(text, strict=strict, parse_int=_integer)
+
+
+def _integer(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return float(digits)
+
+
 def load_json(body: bytes) -> Any:
     """The document, its strings without control characters (but tab and line breaks) and with half a
     character (a lone surrogate) as U+FFFD: JSON can carry both, escaped ("\u0000", "\ud83d" alone), and
     neither has a place in text; PostgreSQL refuses NUL, and UTF-8 cannot hold a surrogate."""
     try:
-        document = json.loads(body)
+        document = parse_json(body)
         return map_strings(document, _clean_text) if _UNWANTED_ESCAPE.search(body) else document
     except RecursionError as exc:  # deeply nested arrays exhaust the decoder's stack
         raise InvalidDocumentError("JSON nested too deeply") from exc
