@@ -17,6 +17,7 @@ import json
 import socket
 import ssl
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,8 @@ class Fetcher:
                  transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver | None = None,
                  ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
         self.limits = limits
-        self.resolver: Resolver = resolver or resolve
+        self._system_resolver = SystemResolver(max_connections)  # its threads start when first asked
+        self.resolver: Resolver = resolver or self._system_resolver
         self._tls_context = ssl_context
         self.proxy = proxy  # for the feeds that are not HTTP too, through its CONNECT (tunnel.py)
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
@@ -143,6 +145,7 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        self._system_resolver.close()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     headers: dict[str, str] | None = None, authorization: SecretStr | None = None) -> FetchResult:
@@ -351,12 +354,26 @@ async def _connected(address: str, port: int) -> socket.socket:
     return sock
 
 
-async def resolve(host: str, port: int) -> list[str]:
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        raise UnresolvedHostError(f"cannot resolve {host}: {error.strerror}") from error
-    return sorted({str(info[4][0]) for info in infos})
+class SystemResolver:
+    """The system's resolver (getaddrinfo: /etc/hosts, DNS, as configured) on threads of its own, one per
+    fetch that may be in flight. A lookup holds its thread for as long as the DNS server takes to answer
+    or time out; on asyncio's default pool (as few as cpu_count + 4 threads, which ``to_thread`` shares),
+    two hosts whose DNS servers stopped answering, polled four at a time each, held every thread, and
+    every other feed's lookup waited behind them until its fetch timed out."""
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="resolver")
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = await asyncio.get_running_loop().run_in_executor(self._pool, lookup)
+        except socket.gaierror as error:
+            raise UnresolvedHostError(f"cannot resolve {host}: {error.strerror}") from error
+        return sorted({str(info[4][0]) for info in infos})
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)  # a hanging lookup ends with its DNS timeout
 
 
 def is_private(address: str) -> bool:

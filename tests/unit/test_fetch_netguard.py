@@ -5,6 +5,8 @@ Real sockets on 127.0.0.1; DNS is a stub so a test can make a name answer differ
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import ssl
 import subprocess
 import threading
@@ -144,3 +146,36 @@ async def test_behind_a_proxy_a_name_this_host_cannot_resolve_is_left_to_the_pro
     finally:
         await proxied.aclose()
         await direct.aclose()
+
+
+async def test_name_lookups_that_hang_do_not_hold_up_other_feeds(feed_server: FeedServer,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # getaddrinfo blocks, so lookups run on threads. They ran on asyncio's default pool, of as few as six
+    # (cpu_count + 4) threads: two hosts whose DNS servers stopped answering, polled four at a time each,
+    # held every thread for the resolver's timeouts, and every other feed's lookup queued behind them
+    # until its fetch timed out.
+    feed_server.resources["/feed.xml"] = Resource(FEED)
+    release = threading.Event()
+    hung: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".hanging.test"):
+            hung.append(host)
+            release.wait(30)  # a DNS server that does not answer, until the test ends
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True, total_timeout=5), max_connections=64)
+    hanging = [asyncio.create_task(fetcher.fetch(f"http://feed{n}.hanging.test/feed.xml")) for n in range(40)]
+    try:
+        async with asyncio.timeout(10):
+            while len(hung) < 5:  # the lookups have started (the smallest default pool has five threads)
+                await asyncio.sleep(0.01)
+        result = await fetcher.fetch(f"http://localhost:{port_of(feed_server)}/feed.xml")
+        assert result.status == 200
+    finally:
+        release.set()
+        await asyncio.gather(*hanging, return_exceptions=True)
+        await fetcher.aclose()
