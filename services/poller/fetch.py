@@ -370,7 +370,9 @@ class SystemResolver:
             infos = await asyncio.get_running_loop().run_in_executor(self._pool, lookup)
         except socket.gaierror as error:
             raise UnresolvedHostError(f"cannot resolve {host}: {error.strerror}") from error
-        return sorted({str(info[4][0]) for info in infos})
+        # In getaddrinfo's order (RFC 6724: an IPv6 address first only where this host can reach one),
+        # each address once (an answer per socket type and protocol).
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)  # a hanging lookup ends with its DNS timeout

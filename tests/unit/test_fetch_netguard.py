@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, UnresolvedHostError, make_fetcher
+from services.poller.fetch import (
+    BlockedAddressError,
+    Fetcher,
+    FetchLimits,
+    SystemResolver,
+    UnresolvedHostError,
+    make_fetcher,
+)
 from services.poller.settings import PollerSettings
 from tests.helpers import FeedServer, Resource, rss
 
@@ -179,3 +186,17 @@ async def test_name_lookups_that_hang_do_not_hold_up_other_feeds(feed_server: Fe
         release.set()
         await asyncio.gather(*hanging, return_exceptions=True)
         await fetcher.aclose()
+
+
+async def test_addresses_are_tried_in_the_order_the_system_resolver_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    # getaddrinfo orders them by RFC 6724 (IPv4 first on a host without IPv6 routes); sorted as text, an
+    # IPv6 address came first wherever its digits did, to wait out its connect timeout on such hosts.
+    answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80)),
+               (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:2800:220:1::", 80, 0, 0)),
+               (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: answers)
+    resolver = SystemResolver(threads=1)
+    try:
+        assert await resolver("example.test", 80) == ["93.184.216.34", "2606:2800:220:1::"]
+    finally:
+        resolver.close()
