@@ -189,8 +189,9 @@ async def test_name_lookups_that_hang_do_not_hold_up_other_feeds(feed_server: Fe
 
 
 async def test_addresses_are_tried_in_the_order_the_system_resolver_gives(monkeypatch: pytest.MonkeyPatch) -> None:
-    # getaddrinfo orders them by RFC 6724 (IPv4 first on a host without IPv6 routes); sorted as text, an
-    # IPv6 address came first wherever its digits did, to wait out its connect timeout on such hosts.
+    # getaddrinfo orders them by RFC 6724 (IPv4 first on a host without a global IPv6 address); sorted as
+    # text, an IPv6 address came first wherever its digits did, and where IPv6 packets are dropped rather
+    # than refused, each new connection waited out the connect timeout before trying IPv4.
     answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80)),
                (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:2800:220:1::", 80, 0, 0)),
                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))]
