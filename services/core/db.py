@@ -12,9 +12,10 @@ import sqlite3
 import sys
 import threading
 import time
+import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import datetime
 from functools import partial
 from importlib import resources
@@ -83,6 +84,19 @@ class Tx:
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self._cursor.fetchone()
         return tuple(row) if row is not None else None
+
+    def stream(self, sql: str, params: Params, fetch_rows: int) -> Iterator[tuple[Any, ...]]:
+        """One query's rows, fetched ``fetch_rows`` at a time. On PostgreSQL through a server-side cursor:
+        a client-side one takes the whole result at once."""
+        connection = self._cursor.connection
+        named = self.dialect == "postgresql"
+        if named:  # planned for every row, as the query is read whole, not for a fast first tenth
+            self._cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+        cursor = connection.cursor(name=f"wirefeed_{uuid.uuid4().hex}") if named else connection.cursor()
+        with closing(cursor):
+            cursor.execute(self._sql(sql), params)
+            while rows := cursor.fetchmany(fetch_rows):
+                yield from map(tuple, rows)
 
     @property
     def rowcount(self) -> int:
@@ -162,6 +176,12 @@ class Database:
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with self.transaction() as tx:
             return tx.execute(sql, params).fetchall()
+
+    def stream(self, sql: str, params: Params = (), *, fetch_rows: int) -> Generator[tuple[Any, ...], None, None]:
+        """One query's rows, run once and fetched ``fetch_rows`` at a time in one transaction, which ends
+        when the iterator is exhausted or closed: close it as soon as enough rows were read."""
+        with self.transaction() as tx:
+            yield from tx.stream(sql, params, fetch_rows)
 
     def ping(self) -> bool:
         try:

@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,15 @@ from typing import Any
 from schemas import PubStatus
 from services.core.db import Database, as_datetime
 from services.core.timestamps import parse_timestamp
-from services.sink.store import PAGE_ROWS, RUNNABLE, agency_filter, article_filters, keyset_rows, publishable_filter
+from services.sink.store import (
+    PAGE_ROWS,
+    RUNNABLE,
+    agency_filter,
+    article_filters,
+    first_rows,
+    keyset_rows,
+    publishable_filter,
+)
 
 #: Words beyond this are ignored: a search is a few words, not a document.
 MAX_QUERY_TERMS = 32
@@ -272,10 +281,10 @@ class Reader:
         start = (after.published_at, after.article_id) if after else None
         # One more than asked says whether there is a next page. With a budget, rows come a few at a time:
         # the budget, not the limit, bounds what is held.
-        rows = keyset_rows(self.db, columns, source, filters, key=key, descending=True, after=start,
-                           page_rows=limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS),
-                           limit=limit + 1)
-        taken, more = _within(rows, limit, max_bytes)
+        rows = first_rows(self.db, columns, source, filters, key=key, descending=True, after=start,
+                          limit=limit + 1, fetch_rows=_fetch_rows(limit + 1, max_bytes))
+        with closing(rows):
+            taken, more = _within(rows, limit, max_bytes)
         if not more:
             return taken, None
         *_, published, article_id = taken[-1]
@@ -339,10 +348,10 @@ class Reader:
         heads = self.db.query("SELECT latest_article_id, latest_version FROM stories WHERE story_id = ?", (story_id,))
         if not heads:
             return None
-        rows = keyset_rows(self.db, "payload", "articles", (["story_id = ?"], [story_id]), key=_VERSION_ORDER,
-                           page_rows=limit + 1 if max_bytes is None else min(limit + 1, _BUDGETED_ROWS),
-                           limit=limit + 1)
-        taken, truncated = _within(rows, limit, max_bytes)
+        rows = first_rows(self.db, "payload", "articles", (["story_id = ?"], [story_id]), key=_VERSION_ORDER,
+                          limit=limit + 1, fetch_rows=_fetch_rows(limit + 1, max_bytes))
+        with closing(rows):
+            taken, truncated = _within(rows, limit, max_bytes)
         articles = [_payload(payload) for payload, *_ in taken]
         return StoryVersions(story_id, str(heads[0][0]), int(heads[0][1]), articles, truncated=truncated)
 
@@ -370,6 +379,11 @@ def _story_summary(row: tuple[Any, ...]) -> StorySummary:
     story, title, version, outlets, pubstatus, embargo, published, _ = row
     return StorySummary(str(story), str(title), int(version), int(outlets), _datetime(published),
                         PubStatus(pubstatus or PubStatus.USABLE), parse_timestamp(embargo) if embargo else None)
+
+
+def _fetch_rows(limit: int, max_bytes: int | None) -> int:
+    """Rows fetched at a time: with a byte budget, a few, so that no more than the budget is held."""
+    return limit if max_bytes is None else min(limit, _BUDGETED_ROWS)
 
 
 def _within(rows: Iterable[tuple[Any, ...]], limit: int,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -368,22 +368,39 @@ def keyset_rows(db: Database, columns: str, source: str, filters: tuple[list[str
     flat however many rows match, deep pages cost no more than the first, and no transaction stays open
     while the caller works. A row stored meanwhile may or may not be included.
     """
-    clauses, params = filters
-    direction, beyond = (" DESC", "<") if descending else ("", ">")
-    order = ", ".join(f"{column}{direction}" for column in key)
-    keys, marks = ", ".join(key), ", ".join("?" * len(key))
     left = limit
     while left is None or left > 0:
         size = page_rows if left is None else min(page_rows, left)
-        page = [*clauses, f"({keys}) {beyond} ({marks})"] if after else clauses
-        where = f"WHERE {' AND '.join(page)}" if page else ""
-        rows = db.query(f"SELECT {columns}, {keys} FROM {source} {where} ORDER BY {order} LIMIT ?",
-                        (*params, *(after or ()), size))
+        sql, params = _ordered_query(columns, source, filters, key, descending=descending, after=after)
+        rows = db.query(f"{sql} LIMIT ?", (*params, size))
         yield from rows
         if len(rows) < size:
             return
         after = tuple(rows[-1][-len(key):])
         left = None if left is None else left - size
+
+
+def first_rows(db: Database, columns: str, source: str, filters: tuple[list[str], list[Any]], *,
+               key: tuple[str, ...], descending: bool = False, after: tuple[Any, ...] | None = None, limit: int,
+               fetch_rows: int) -> Generator[tuple[Any, ...], None, None]:
+    """The first ``limit`` rows keyset_rows would give, from one query read ``fetch_rows`` at a time: for a
+    caller that may stop early (a byte budget). Running the query again for each few rows cost a rare
+    word's full-text search its whole matching work each time, 50 times one query's for a page of 500.
+    Its transaction stays open until the iterator is closed."""
+    sql, params = _ordered_query(columns, source, filters, key, descending=descending, after=after)
+    return db.stream(f"{sql} LIMIT ?", (*params, limit), fetch_rows=fetch_rows)
+
+
+def _ordered_query(columns: str, source: str, filters: tuple[list[str], list[Any]], key: tuple[str, ...], *,
+                   descending: bool, after: tuple[Any, ...] | None) -> tuple[str, list[Any]]:
+    """``SELECT columns, key FROM source WHERE clauses [AND key past after] ORDER BY key``, and its parameters."""
+    clauses, params = filters
+    direction, beyond = (" DESC", "<") if descending else ("", ">")
+    order = ", ".join(f"{column}{direction}" for column in key)
+    keys, marks = ", ".join(key), ", ".join("?" * len(key))
+    page = [*clauses, f"({keys}) {beyond} ({marks})"] if after else clauses
+    where = f"WHERE {' AND '.join(page)}" if page else ""
+    return f"SELECT {columns}, {keys} FROM {source} {where} ORDER BY {order}", [*params, *(after or ())]
 
 
 def _article(payload: Any) -> Article:

@@ -135,8 +135,10 @@ def test_every_read_filtered_by_agency_or_language_looks_it_up_in_an_index(
                                                                "language": "de" if n % 4 else "en"})
                  for n in range(1, 41)], {(TOPIC, 0): 40}, datetime.now(UTC))
     issued: list[tuple[str, tuple[Any, ...]]] = []
-    query = store.db.query
+    query, stream = store.db.query, store.db.stream
     monkeypatch.setattr(store.db, "query", lambda sql, params=(): issued.append((sql, params)) or query(sql, params))
+    monkeypatch.setattr(store.db, "stream", lambda sql, params=(), *, fetch_rows: issued.append((sql, params))
+                        or stream(sql, params, fetch_rows=fetch_rows))
     reader = Reader(store.db)
     reads = [len(list(store.export(agency="United Press International"))),
              len(reader.page(agency="upi", limit=5).articles),
@@ -356,6 +358,23 @@ def test_a_byte_budget_cuts_a_page_short_and_the_next_page_goes_on_from_there(st
     assert [len(ids) for ids in pages[:-1]] == [2] * (len(pages) - 1)  # 2 fit in 50 kB, a third does not
     assert [i for ids in pages for i in ids] == everything  # no gap, no repeat
     assert [a["id"] for a in reader.page(limit=5, max_bytes=10).articles] == everything[:1]  # at least one
+
+
+def test_a_budgeted_page_runs_its_query_once_and_gives_its_connection_back(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read 20 rows a query, a page of 50 ran its search three times (a rare word's page of 500, whose
+    # matching work each query repeats, took 50 times one query's time); now one query, read 20 at a time.
+    store.write([article(n, body="harbour") for n in range(1, 61)], {(TOPIC, 0): 60}, datetime.now(UTC))
+    reader = Reader(store.db)
+    issued: list[str] = []
+    query, stream = store.db.query, store.db.stream
+    monkeypatch.setattr(store.db, "query", lambda sql, params=(): issued.append(sql) or query(sql, params))
+    monkeypatch.setattr(store.db, "stream", lambda sql, params=(), *, fetch_rows: issued.append(sql)
+                        or stream(sql, params, fetch_rows=fetch_rows))
+    page = reader.page(query="harbour", limit=50, max_bytes=10_000_000)
+    assert (len(page.articles), page.next is not None, len(issued)) == (50, True, 1)
+    for _ in range(12):  # more than the pool's connections: each early stop closes its transaction
+        assert len(reader.page(query="harbour", limit=50, max_bytes=1).articles) == 1
 
 
 def test_a_byte_budget_truncates_a_story(store: SqlStore) -> None:
