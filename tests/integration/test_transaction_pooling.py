@@ -25,6 +25,7 @@ import pytest
 from services.core.config import SessionOptions
 from services.core.db import Database
 from services.normalizer.dedup import DedupStore, Verdict
+from services.sink.reads import Reader
 from services.sink.store import SqlStore
 from tests.factories import article
 from tests.helpers import in_thread, wait_for
@@ -135,6 +136,11 @@ def test_the_sink_and_dedup_stores_work_behind_transaction_pooling(postgres_url:
         for n in range(6):
             assert dedup.decide(stories.make(n, f"Story {n}", f"Body of story number {n}. " * 20), T0).verdict \
                 is Verdict.NEW
+        # a budgeted page reads through a server-side cursor, which lives and dies within its transaction
+        readers = [Reader(store.db) for store in sinks]
+        assert [len(reader.page(limit=50, max_bytes=10_000_000).articles) for reader in readers * 2] == [40] * 4
+        with sinks[0].db.transaction() as tx:  # its planner setting left with its transaction
+            assert tx.execute("SHOW cursor_tuple_fraction").fetchone() == ("0.1",)
     finally:
         for store in sinks:
             store.close()
