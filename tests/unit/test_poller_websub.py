@@ -297,15 +297,20 @@ async def test_an_unsubscribe_nobody_asked_for_is_refused(running: Running) -> N
     assert sub is not None and sub.state == "active"
 
 
+class RecordingSubscriber:
+    """Records what the callback delivers: for the tests of connections the callback must close first."""
+
+    def __init__(self) -> None:
+        self.delivered: list[bytes] = []
+
+    def deliver(self, feed_id: str, body: bytes, headers: dict[str, str]) -> int:
+        self.delivered.append(body)
+        return 202
+
+
 def test_a_push_that_stops_mid_body_is_closed_and_delivers_nothing() -> None:
-    delivered: list[bytes] = []
-
-    class Subscriber:
-        def deliver(self, feed_id: str, body: bytes, headers: dict[str, str]) -> int:
-            delivered.append(body)
-            return 202
-
-    server = WebSubServer("127.0.0.1", 0, Subscriber(), max_body_bytes=1_000_000,  # type: ignore[arg-type]
+    subscriber = RecordingSubscriber()
+    server = WebSubServer("127.0.0.1", 0, subscriber, max_body_bytes=1_000_000,  # type: ignore[arg-type]
                           idle_seconds=0.2).start()
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as caller:
@@ -313,24 +318,18 @@ def test_a_push_that_stops_mid_body_is_closed_and_delivers_nothing() -> None:
             assert caller.recv(100) == b""  # closed by the server, well before the caller's 5 s
     finally:
         server.stop()
-    assert delivered == []
+    assert subscriber.delivered == []
 
 
 def test_a_push_trickling_in_is_closed_when_its_time_is_up_and_delivers_nothing() -> None:
-    delivered: list[bytes] = []
-
-    class Subscriber:
-        def deliver(self, feed_id: str, body: bytes, headers: dict[str, str]) -> int:
-            delivered.append(body)
-            return 202
-
-    server = WebSubServer("127.0.0.1", 0, Subscriber(), max_body_bytes=1_000_000,  # type: ignore[arg-type]
+    subscriber = RecordingSubscriber()
+    server = WebSubServer("127.0.0.1", 0, subscriber, max_body_bytes=1_000_000,  # type: ignore[arg-type]
                           idle_seconds=1.0, request_seconds=0.5).start()
     try:
         assert trickle(server.port, b"POST /websub/news HTTP/1.0\r\nContent-Length: 100000\r\n\r\n") is not None
     finally:
         server.stop()
-    assert delivered == []
+    assert subscriber.delivered == []
 
 
 def test_hub_and_topic_come_from_the_feed_or_from_link_headers() -> None:
