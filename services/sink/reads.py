@@ -359,9 +359,9 @@ class Reader:
         """Add the full-text condition; False when the query has nothing to search for. ``newest_first``:
         the rows are read newest first until a page is full, so on SQLite the date index drives the scan
         and the search checks each row. Left to itself, SQLite looked every match up by rowid and sorted
-        them all, payloads included: a word in most of 100,000 articles took a second a page, a million
-        articles past the read API's timeout; the scan takes a few milliseconds for such a word, and
-        reads the index whole (tens of milliseconds per 100,000 articles) for a word in none."""
+        them all, payloads included: a word in most of 100,000 articles took a second a page (a million
+        would pass the read API's timeout); the scan takes a few milliseconds for such a word, and reads
+        the index whole (tens of milliseconds per 100,000 articles) for a word in none."""
         if not query.strip():
             return False
         query = unicodedata.normalize("NFC", query)  # as the normalizer stores text: "ü" one way only

@@ -385,7 +385,7 @@ def first_rows(db: Database, columns: str, source: str, filters: tuple[list[str]
                fetch_rows: int) -> Generator[tuple[Any, ...], None, None]:
     """The first ``limit`` rows keyset_rows would give, from one query read ``fetch_rows`` at a time: for a
     caller that may stop early (a byte budget). Running the query again for each few rows cost a rare
-    word's full-text search its whole matching work each time, 50 times one query's for a page of 500.
+    word's full-text search its whole matching work each time: a page of 500 took 50 times one query.
     Its transaction stays open until the iterator is closed."""
     sql, params = _ordered_query(columns, source, filters, key, descending=descending, after=after)
     return db.stream(f"{sql} LIMIT ?", (*params, limit), fetch_rows=fetch_rows)
