@@ -122,7 +122,7 @@ def test_a_large_answer_reaches_a_client_slower_than_the_idle_bound_allows_for_t
     # bound to read was cut off: 8 MiB of read API JSON needed a client faster than 7 Mbit/s.
     body = bytes(range(256)) * (12 * 1024 * 1024 // 256)
     server = ServiceHTTPServer("127.0.0.1", 0, Health(), {"/big": lambda _: Response(200, body, "text/plain")},
-                               idle_seconds=1.0).start()
+                               idle_seconds=2.5).start()  # well above a pause, well below the whole read
     try:
         with socket.socket() as client:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
