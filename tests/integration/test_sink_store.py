@@ -397,7 +397,7 @@ def test_a_search_page_on_sqlite_reads_newest_first_instead_of_sorting_every_mat
     with store.db.transaction() as tx:
         plan = [str(row[-1]) for row in tx.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
     store.close()
-    assert "SCAN articles USING INDEX articles_published" in plan, plan
+    assert any("USING INDEX articles_published" in step for step in plan), plan  # "SCAN [TABLE] articles …"
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan  # ties on the time only are sorted
 
 
