@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from services.core import arguments
+from services.core.config import MAX_DAYS  # the settings' bound on ages, the same for purge
 from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
 from services.sink.api_limits import LANGUAGE_PATTERN
@@ -23,7 +24,6 @@ T = TypeVar("T")
 
 #: The CLI may ask for more than the HTTP API's 500, but not for an unbounded result by accident.
 MAX_SEARCH_LIMIT = 10_000
-MAX_AGE_DAYS = 36_500  # purge's: a hundred years; "keep everything" is not running it
 _LIMIT = arguments.count(MAX_SEARCH_LIMIT)
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
@@ -77,8 +77,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     _add_timeout(sources)
     sources.set_defaults(handler=_sources)
     purge = commands.add_parser("purge", help="delete stored articles older than an age now, with progress")
-    purge.add_argument("--older-than-days", type=arguments.amount("days", MAX_AGE_DAYS), required=True,
-                       help=f"the age in days (more than 0, at most {MAX_AGE_DAYS:,}; 0.5 is twelve hours)")
+    purge.add_argument("--older-than-days", type=arguments.amount("days", MAX_DAYS), required=True,
+                       help=f"the age in days (more than 0, at most {MAX_DAYS:,}; 0.5 is twelve hours)")
     purge.add_argument("--batch", type=_LIMIT, default=1000, help="articles per transaction")
     purge.set_defaults(handler=_purge)
 
