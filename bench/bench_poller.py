@@ -18,6 +18,7 @@ only) as a compiled-core reference point.
     .venv/bin/python bench/bench_poller.py                  # 10,000 feeds, 60 s, 60 s warm-up + 120 s
     .venv/bin/python bench/bench_poller.py --feeds 2000 --measure 30   # a quicker run
     .venv/bin/python bench/bench_poller.py --publisher count           # no broker: the poller alone
+    .venv/bin/python bench/bench_poller.py --state-db postgresql://…   # state in PostgreSQL, as in production
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from prometheus_client import REGISTRY  # noqa: E402
 from bench import feed_farm  # noqa: E402
 from schemas import RawItem  # noqa: E402
 from services.core.config import CommonSettings  # noqa: E402
-from services.core.db import Database  # noqa: E402
+from services.core.db import Database, dialect_of  # noqa: E402
 from services.core.kafka import broker_reachable, ensure_topics, make_producer  # noqa: E402
 from services.core.runner import StopSignal  # noqa: E402
 from services.poller.feeds import FeedConfig  # noqa: E402
@@ -223,6 +224,18 @@ def _published(publish: Any) -> int:
     return int(total)
 
 
+def fresh_state(db: Database) -> None:
+    """The poller's tables, empty: a given database may hold an earlier run's."""
+    PollerStore(db).migrate()
+    with db.transaction() as tx:
+        for table in ("poller_seen_items", "poller_leases", "poller_feeds"):
+            tx.execute(f"DELETE FROM {table}")
+
+
+def _state_kind(url: str | None) -> str:
+    return "PostgreSQL" if url and dialect_of(url) == "postgresql" else "SQLite (WAL) file"
+
+
 def report(args: argparse.Namespace, result: dict[str, Any], publisher_note: str) -> None:
     cpu0, outcomes0, _ = result["start"]
     cpu1, outcomes1, _ = result["end"]
@@ -242,7 +255,8 @@ def report(args: argparse.Namespace, result: dict[str, Any], publisher_note: str
     print(f"  publisher     {publisher_note}")
     # httpcore retries importing sniffio on every request when it is missing: a measurable cost.
     sniffio = "installed" if importlib.util.find_spec("sniffio") else "NOT installed"
-    print(f"  state         SQLite (WAL) file, leases on; max concurrency {args.concurrency}; sniffio {sniffio}")
+    print(f"  state         {_state_kind(args.state_db)}, leases on; max concurrency {args.concurrency}; "
+          f"sniffio {sniffio}")
     print(f"  warm-up       {result['warmup']:.0f} s (at least {args.warmup:g} s, until every feed was polled once "
           f"and the last {CAUGHT_UP_POLLS} polls were within {CAUGHT_UP_SECONDS:g} s of due), "
           f"{result['warmup_polls']} polls (first fetches: full bodies, all items new)")
@@ -350,6 +364,8 @@ def main() -> int:
     parser.add_argument("--topic-prefix", default="bench-poller", help="the topic is <prefix>-<random>.raw-items.v1")
     parser.add_argument("--parse-seconds", type=float, default=1.0, help="per feed and parser")
     parser.add_argument("--parse-only", action="store_true", help="only the parse comparison, no farm")
+    parser.add_argument("--state-db", help="the poller's state database URL (default: a SQLite file made for the "
+                        "run); its poller tables are emptied first")
     parser.add_argument("--serve-farm", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_farm:
@@ -372,8 +388,8 @@ def main() -> int:
             else "a counting publisher (no broker)")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            db = Database(f"sqlite:///{tmp}/state.db")
-            PollerStore(db).migrate()
+            db = Database(args.state_db or f"sqlite:///{tmp}/state.db")
+            fresh_state(db)
             result = asyncio.run(run_poller(args, port, publish, db))
             db.close()
     finally:
