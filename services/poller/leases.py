@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from services.core.db import Database, as_datetime
+from services.core.db import Database, Tx, as_datetime
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 500
@@ -85,11 +86,15 @@ class LeaseStore:
     def release(self, feed_id: str, now: datetime) -> None:
         """Give a feed back, claimable again at its next attempt (as just saved in ``poller_feeds``)."""
         with self.db.transaction() as tx:
-            tx.execute(
-                "UPDATE poller_leases SET owner = '', expires_at = COALESCE("
-                "(SELECT next_attempt_at FROM poller_feeds WHERE feed_id = ?), ?) WHERE feed_id = ? AND owner = ?",
-                (feed_id, now, feed_id, self.owner),
-            )
+            self.release_in(tx, [feed_id], now)
+
+    def release_in(self, tx: Tx, feed_ids: Sequence[str], now: datetime) -> None:
+        """Give feeds back within a transaction of the caller's (the one that saves their states)."""
+        tx.executemany(
+            "UPDATE poller_leases SET owner = '', expires_at = COALESCE("
+            "(SELECT next_attempt_at FROM poller_feeds WHERE feed_id = ?), ?) WHERE feed_id = ? AND owner = ?",
+            [(feed_id, now, feed_id, self.owner) for feed_id in feed_ids],
+        )
 
     def expiries(self, feed_ids: list[str]) -> dict[str, datetime]:
         """When each of these feeds can next be claimed (due, or its holder's lease runs out)."""

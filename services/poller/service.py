@@ -139,6 +139,8 @@ class Poller:
         self._publishing = ThreadPoolExecutor(max_workers=min(max_concurrency, publish_concurrency),
                                               thread_name_prefix="publisher")
         self.states: dict[str, FeedState] = {}
+        # Where a poll's new state goes: the store at once, or the poll loop's writes behind (``loop.py``).
+        self.save_state: Callable[[FeedState], None] = store.save_feed_state
         self._health_counts = {"ok": 0, "backing_off": 0, "gone": 0}
 
     def load_states(self, feed_ids: list[str] | None = None) -> None:
@@ -493,7 +495,7 @@ class Poller:
         return PollOutcome(feed.id, kind)
 
     def _save(self, state: FeedState) -> None:
-        self.store.save_feed_state(state)
+        self.save_state(state)
         self._remember(state)
 
     def _remember(self, state: FeedState) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from services.core.db import Database, as_datetime
+from services.core.db import Database, Tx, as_datetime
 from services.core.text import storable
 
 
@@ -57,6 +57,17 @@ class FeedState:
 _FEED_COLUMNS = ("feed_id, url, effective_url, etag, last_modified, body_hash, last_success_at, last_attempt_at, "
                  "next_attempt_at, consecutive_failures, last_error, gone, mean_item_gap_seconds, last_new_item_at, "
                  "missed_pages")
+_SAVE_FEED_STATE = (
+    f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url, "
+    "effective_url = excluded.effective_url, etag = excluded.etag, "
+    "last_modified = excluded.last_modified, body_hash = excluded.body_hash, "
+    "last_success_at = excluded.last_success_at, last_attempt_at = excluded.last_attempt_at, "
+    "next_attempt_at = excluded.next_attempt_at, "
+    "consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, "
+    "gone = excluded.gone, mean_item_gap_seconds = excluded.mean_item_gap_seconds, "
+    "last_new_item_at = excluded.last_new_item_at, missed_pages = excluded.missed_pages"
+)
 _CHUNK = 500
 # How stale an item's last_seen_at may get while its feed still lists it: a retention shorter than
 # this would forget listed items.
@@ -90,22 +101,12 @@ class PollerStore:
 
     def save_feed_state(self, state: FeedState) -> None:
         with self.db.transaction() as tx:
-            tx.execute(
-                f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url, "
-                "effective_url = excluded.effective_url, etag = excluded.etag, "
-                "last_modified = excluded.last_modified, body_hash = excluded.body_hash, "
-                "last_success_at = excluded.last_success_at, last_attempt_at = excluded.last_attempt_at, "
-                "next_attempt_at = excluded.next_attempt_at, "
-                "consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, "
-                "gone = excluded.gone, mean_item_gap_seconds = excluded.mean_item_gap_seconds, "
-                "last_new_item_at = excluded.last_new_item_at, missed_pages = excluded.missed_pages",
-                (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
-                 state.last_success_at, state.last_attempt_at, state.next_attempt_at,
-                 state.consecutive_failures, state.last_error and storable(state.last_error), state.gone,
-                 state.mean_item_gap, state.last_new_item_at,
-                 json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages])),
-            )
+            self.save_feed_states_in(tx, [state])
+
+    @staticmethod
+    def save_feed_states_in(tx: Tx, states: Sequence[FeedState]) -> None:
+        """Save feed states within a transaction of the caller's (the one that gives their leases back)."""
+        tx.executemany(_SAVE_FEED_STATE, [_feed_row(state) for state in states])
 
     def known_hashes(self, feed_id: str, item_ids: list[str]) -> dict[str, str]:
         """Content hash last published for each of these items that was published before."""
@@ -216,6 +217,14 @@ class PollerStore:
 
     def feed_ids(self) -> list[str]:
         return [str(fid) for (fid,) in self.db.query("SELECT feed_id FROM poller_feeds ORDER BY feed_id")]
+
+
+def _feed_row(state: FeedState) -> tuple[object, ...]:
+    return (state.feed_id, state.url, state.effective_url, state.etag, state.last_modified, state.body_hash,
+            state.last_success_at, state.last_attempt_at, state.next_attempt_at,
+            state.consecutive_failures, state.last_error and storable(state.last_error), state.gone,
+            state.mean_item_gap, state.last_new_item_at,
+            json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages]))
 
 
 def _feed_state(row: tuple[object, ...]) -> FeedState:

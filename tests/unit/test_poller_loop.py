@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from schemas import RawItem
-from services.core.db import Database
+from services.core.db import Database, Tx
 from services.core.runner import StopSignal
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.leases import LeaseStore, holders
-from services.poller.loop import PollLoop
+from services.poller.loop import PendingWrites, PollLoop
 from services.poller.service import Poller
-from services.poller.state import PollerStore
+from services.poller.state import FeedState, PollerStore
 from tests.helpers import FeedServer, Resource, rss
 
 STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
@@ -57,3 +63,61 @@ async def test_the_loop_polls_due_feeds_again_and_gives_every_lease_back_when_st
     await loop.poller.fetcher.aclose()
     assert len(published) == 2  # each feed's one story, once, however often it was polled
     assert {owner for owner, _ in holders(db).values()} == {""}
+
+
+async def test_a_finished_polls_state_and_lease_are_written_while_the_loop_runs(feed_server: FeedServer,
+                                                                              db: Database) -> None:
+    loop, _ = make_loop(feed_server, db)
+    stop = StopSignal()
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        async with asyncio.timeout(10):  # not only when stopped: at the loop's next turn
+            while holders(db).get("a", ("me", None))[0] or holders(db).get("b", ("me", None))[0]:
+                await asyncio.sleep(0.05)
+        for name in ("a", "b"):
+            state = PollerStore(db).feed_state(name, feed_server.url(f"/{name}.xml"))
+            assert state.last_success_at is not None and state.body_hash is not None
+            assert holders(db)[name] == ("", state.next_attempt_at)  # claimable again at its next attempt
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await loop.poller.fetcher.aclose()
+
+
+class FailingDatabase(Database):
+    """A real SQLite database whose transactions fail while ``failing`` is set, as a locked or lost one's do."""
+
+    failing = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        if self.failing:
+            raise sqlite3.OperationalError("database is locked")
+        with super().transaction() as tx:
+            yield tx
+
+
+def test_pending_writes_stay_pending_while_the_database_fails_and_land_together_after(tmp_path: Path) -> None:
+    db = FailingDatabase(f"sqlite:///{tmp_path / 'state.db'}")
+    store, leases = PollerStore(db), LeaseStore(db, "me")
+    store.migrate()
+    now = datetime.now(UTC)
+    leases.ensure(["a"])
+    assert leases.claim_due(["a"], now) == {"a"}
+    writes = PendingWrites(store, leases)
+    writes.save(FeedState("a", "http://x.example/a", etag='"v1"', next_attempt_at=now + timedelta(seconds=60)))
+    writes.save(FeedState("a", "http://x.example/a", etag='"v2"', next_attempt_at=now + timedelta(seconds=90)))
+    writes.release("a")
+    db.failing = True
+    with pytest.raises(sqlite3.OperationalError):
+        writes.flush(now)
+    db.failing = False
+    assert holders(db)["a"][0] == "me" and store.feed_state("a", "http://x.example/a").etag is None
+    writes.flush(now)
+    state = store.feed_state("a", "http://x.example/a")
+    assert state.etag == '"v2"'  # the latest state of the feed
+    assert holders(db)["a"] == ("", state.next_attempt_at)  # released at the state just saved, not before it
+    leases.claim_now("a", now)
+    writes.flush(now)  # nothing pending any more: the new claim stands
+    assert holders(db)["a"][0] == "me"
+    db.close()
