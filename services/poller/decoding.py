@@ -8,16 +8,32 @@ on the wire taking gigabytes before any size check could run. Here every step re
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterator, Sequence
+from typing import Protocol
 
-#: The most one decompression call returns: what a layer holds at once.
+import brotli
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:  # Python 3.14's compression.zstd, backported
+    from backports import zstd
+
+#: The most one decompression call returns: what a layer holds at once (brotli's buffer may grow past
+#: it by one of its blocks).
 PIECE_BYTES = 64 * 1024
 #: Layers of encoding undone at most: a server has no reason to compress a body more than twice.
 MAX_LAYERS = 3
 # zlib's window bits per encoding (RFC 9110 section 8.4.1): gzip's header and trailer, or zlib's. A
 # deflate body without zlib's header (as some servers send it) is read raw, as browsers and httpx do.
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+# RFC 9659: a zstd content coding's window is at most 8 MiB. A frame may ask for up to 2 GiB of memory
+# for its window; one asking for more than 8 MiB is refused, as browsers refuse it.
+_ZSTD_WINDOW_LOG_MAX = 23
+#: The Content-Encoding values undone here, and the Accept-Encoding that offers them.
+ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "zstd")
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 
 
 class DecodingError(Exception):
@@ -28,36 +44,125 @@ class TooLargeError(Exception):
     """A layer of the body decodes to more than the bound."""
 
 
+class _Codec(Protocol):
+    def step(self, data: bytes) -> bytes:
+        """Some of ``data`` (and of what earlier steps kept) decoded, at most about PIECE_BYTES."""
+
+    @property
+    def finished(self) -> bool:
+        """The end of the encoded stream was reached: what follows is ignored."""
+
+    @property
+    def hungry(self) -> bool:
+        """All input taken and no output waiting: the next step needs more data."""
+
+
+class _Zlib:
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._decompressor = zlib.decompressobj(_WBITS[encoding])
+        self._first = True
+        self._full = False
+
+    def step(self, data: bytes) -> bytes:
+        first, self._first = self._first, False
+        data = self._decompressor.unconsumed_tail + data
+        try:
+            piece = self._decompressor.decompress(data, PIECE_BYTES)
+        except zlib.error as error:
+            if not (first and self.encoding == "deflate"):
+                raise DecodingError(f"{self.encoding}: {error}") from error
+            self._decompressor = zlib.decompressobj(-zlib.MAX_WBITS)  # no zlib header: raw deflate
+            piece = self._decompressor.decompress(data, PIECE_BYTES)
+        self._full = len(piece) == PIECE_BYTES
+        return piece
+
+    @property
+    def finished(self) -> bool:
+        return self._decompressor.eof
+
+    @property
+    def hungry(self) -> bool:
+        return not self._decompressor.unconsumed_tail and not self._full
+
+
+class _Brotli:
+    def __init__(self) -> None:
+        self._decompressor = brotli.Decompressor()
+
+    def step(self, data: bytes) -> bytes:
+        try:
+            return bytes(self._decompressor.process(data, output_buffer_limit=PIECE_BYTES))
+        except brotli.error as error:
+            raise DecodingError(f"br: {error}") from error
+
+    @property
+    def finished(self) -> bool:
+        return bool(self._decompressor.is_finished())
+
+    @property
+    def hungry(self) -> bool:
+        return bool(self._decompressor.can_accept_more_data())
+
+
+class _Zstd:
+    """Frame after frame, as zstd(1) reads them: a body may be written as several."""
+
+    def __init__(self) -> None:
+        self._decompressor = self._frame()
+
+    @staticmethod
+    def _frame() -> zstd.ZstdDecompressor:
+        return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: _ZSTD_WINDOW_LOG_MAX})
+
+    def step(self, data: bytes) -> bytes:
+        if self._decompressor.eof:
+            data = self._decompressor.unused_data + data
+            if not data:
+                return b""
+            self._decompressor = self._frame()
+        try:
+            return self._decompressor.decompress(data, PIECE_BYTES)
+        except zstd.ZstdError as error:
+            raise DecodingError(f"zstd: {error}") from error
+
+    @property
+    def finished(self) -> bool:
+        return False  # another frame may follow
+
+    @property
+    def hungry(self) -> bool:
+        if self._decompressor.eof:
+            return not self._decompressor.unused_data
+        return self._decompressor.needs_input
+
+
+def _codec(encoding: str) -> _Codec:
+    if encoding == "br":
+        return _Brotli()
+    if encoding == "zstd":
+        return _Zstd()
+    return _Zlib(encoding)
+
+
 class _Layer:
     def __init__(self, encoding: str, limit: int) -> None:
-        self.encoding = encoding
         self.limit = limit
         self.given = 0
-        self.first = True
-        self.decompressor = zlib.decompressobj(_WBITS[encoding])
+        self.codec = _codec(encoding)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        """``data`` decoded, in pieces of at most PIECE_BYTES."""
-        while not self.decompressor.eof:
-            piece = self._decompress(data)
+        """``data`` decoded, in pieces of at most about PIECE_BYTES."""
+        while not self.codec.finished:
+            piece = self.codec.step(data)
+            data = b""
             self.given += len(piece)
             if self.given > self.limit:
                 raise TooLargeError(f"decompressed body exceeds {self.limit} bytes")
             if piece:
                 yield piece
-            data = self.decompressor.unconsumed_tail
-            if not data and len(piece) < PIECE_BYTES:
-                return  # all input taken and no output left waiting
-
-    def _decompress(self, data: bytes) -> bytes:
-        first, self.first = self.first, False
-        try:
-            return self.decompressor.decompress(data, PIECE_BYTES)
-        except zlib.error as error:
-            if first and self.encoding == "deflate":  # no zlib header: raw deflate
-                self.decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
-                return self._decompress(data)
-            raise DecodingError(f"{self.encoding}: {error}") from error
+            if self.codec.hungry:
+                return
 
 
 class BodyDecoder:
@@ -65,7 +170,7 @@ class BodyDecoder:
     order, so undone in the reverse). Encodings it does not know are left as they are, as httpx leaves them."""
 
     def __init__(self, encodings: Sequence[str], limit: int) -> None:
-        known = [value.strip().lower() for value in encodings if value.strip().lower() in _WBITS]
+        known = [value.strip().lower() for value in encodings if value.strip().lower() in ENCODINGS]
         if len(known) > MAX_LAYERS:
             raise DecodingError(f"{len(known)} layers of Content-Encoding (at most {MAX_LAYERS} are undone)")
         self._layers = [_Layer(encoding, limit) for encoding in reversed(known)]

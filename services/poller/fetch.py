@@ -27,7 +27,7 @@ import httpx
 from pydantic import SecretStr
 
 from services.core.numbers import whole_number
-from services.poller.decoding import BodyDecoder, DecodingError, TooLargeError
+from services.poller.decoding import ACCEPT_ENCODING, BodyDecoder, DecodingError, TooLargeError
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
 from services.poller.schedule import http_date
 from services.poller.tunnel import tunnel
@@ -129,7 +129,7 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
             # Only WIREFEED_HTTP_PROXY decides about proxies: an inherited HTTP_PROXY would bypass the
             # guarded transport, and .netrc credentials must not be sent to feeds.
             trust_env=False,

@@ -1,10 +1,18 @@
 import gzip
+import os
+import sys
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
 
+import brotli
 import httpx
 import pytest
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 from services.poller.fetch import (
     BlockedAddressError,
@@ -95,13 +103,20 @@ def _zeros_gzipped(megabytes: int) -> bytes:
     return b"".join([*(compressor.compress(bytes(2**20)) for _ in range(megabytes)), compressor.flush()])
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "gzip, gzip"])
+def _zeros(encoding: str, megabytes: int) -> bytes:
+    if encoding == "br":
+        return bytes(brotli.compress(bytes(megabytes * 2**20)))
+    if encoding == "zstd":
+        return zstd.compress(bytes(megabytes * 2**20))
+    bomb = _zeros_gzipped(megabytes)
+    return gzip.compress(bomb) if encoding == "gzip, gzip" else bomb
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "gzip, gzip", "br", "zstd"])
 async def test_a_bomb_is_decoded_a_bounded_piece_at_a_time(encoding: str) -> None:
     # 100 MB of zeros in about 100 kB, gzipped once more to 1 kB: httpx decoded each layer's chunk whole,
     # so the second layer took 100 MB at once before any size check ran (a 2 GB one exhausted memory).
-    bomb = _zeros_gzipped(100)
-    if encoding == "gzip, gzip":
-        bomb = gzip.compress(bomb)
+    bomb = _zeros(encoding, 100)
 
     def handler(_: httpx.Request) -> httpx.Response:  # streamed, as from the network
         return httpx.Response(200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": encoding})
@@ -120,7 +135,10 @@ async def test_a_bomb_is_decoded_a_bounded_piece_at_a_time(encoding: str) -> Non
 @pytest.mark.parametrize(("encoding", "encode"), [
     ("gzip", gzip.compress), ("x-gzip", gzip.compress), ("deflate", zlib.compress),
     ("deflate", lambda body: zlib.compress(body)[2:-4]),  # raw deflate, without zlib's header: as browsers read it
-    ("gzip, gzip", lambda body: gzip.compress(gzip.compress(body))), ("br", lambda body: body),  # not ours: as is
+    ("gzip, gzip", lambda body: gzip.compress(gzip.compress(body))), ("br", brotli.compress),
+    ("zstd", zstd.compress), ("zstd", lambda body: zstd.compress(body[:9_999]) + zstd.compress(body[9_999:])),
+    ("br, gzip", lambda body: gzip.compress(brotli.compress(body))),
+    ("compress", lambda body: body), ("identity", lambda body: body),  # not ours (nor asked for): left as is
 ])
 async def test_encoded_bodies_are_decoded(encoding: str, encode: Callable[[bytes], bytes]) -> None:
     body = b"<rss><channel><title>Coast</title></channel></rss>" * 1000
@@ -131,8 +149,31 @@ async def test_encoded_bodies_are_decoded(encoding: str, encode: Callable[[bytes
     assert (await fetcher(handler).fetch("http://f.test/")).body == body
 
 
+async def test_the_encodings_it_can_undo_are_asked_for() -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers["Accept-Encoding"])
+        return httpx.Response(200, content=b"<rss/>")
+
+    await fetcher(handler).fetch("http://f.test/")
+    assert asked == ["gzip, deflate, br, zstd"]
+
+
+async def test_a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() -> None:
+    # RFC 9659: 8 MiB at most; a frame may otherwise make its reader reserve up to 2 GiB.
+    wide = zstd.compress(os.urandom(2**20) * 20, options={zstd.CompressionParameter.window_log: 27})
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(wide), headers={"Content-Encoding": "zstd"})
+
+    with pytest.raises(TransportError, match="DecodingError: zstd"):
+        await fetcher(handler).fetch("http://f.test/")
+
+
 async def test_too_many_layers_of_encoding_or_a_broken_one_is_a_transport_error() -> None:
-    for encoding, content in [("gzip, gzip, gzip, gzip", b"x"), ("gzip", b"not gzip at all")]:
+    for encoding, content in [("gzip, gzip, gzip, gzip", b"x"), ("gzip", b"not gzip at all"),
+                              ("br", b"not brotli at all"), ("zstd", b"not zstd at all")]:
         def handler(_: httpx.Request, content: bytes = content, encoding: str = encoding) -> httpx.Response:
             return httpx.Response(200, stream=httpx.ByteStream(content), headers={"Content-Encoding": encoding})
 
