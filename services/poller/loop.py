@@ -106,7 +106,7 @@ class PollLoop:
                 await asyncio.sleep(self._idle_seconds())
             if self._in_flight:  # finish the polls in hand: their items are acknowledged and their state saved
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-            self._flush_last()
+            self._flush(last=True)
             return []
         finally:
             renewer.cancel()
@@ -157,8 +157,8 @@ class PollLoop:
             return await self.poller.push(feed, body, content_type)
         finally:
             self._writes.release(feed_id)
-            self._writes.flush(self.clock())  # at once: a push may come after the loop's last flush
             self._finished(feed_id, self.clock())
+            self._flush(last=False)  # at once: a push may come after the loop's last flush
 
     async def _once(self) -> list[PollOutcome]:
         now = self.clock()
@@ -169,7 +169,7 @@ class PollLoop:
         try:
             return list(await asyncio.gather(*(self._poll_leased(fid) for fid in mine)))
         finally:
-            self._flush_last()
+            self._flush(last=True)
 
     def _start_due(self) -> None:
         now = self.clock()
@@ -206,11 +206,14 @@ class PollLoop:
             if feed_id not in self.poller.feeds:  # removed while polled: its poll has just set its series again
                 self.poller.forget(feed_id)
 
-    def _flush_last(self) -> None:
+    def _flush(self, *, last: bool) -> None:
         try:
             self._writes.flush(self.clock())
-        except TRANSIENT_ERRORS as error:  # the leases expire; the feeds are polled again with older state
-            log.error("feed_states_not_saved", error=str(error)[:300])
+        except TRANSIENT_ERRORS as error:
+            if last:  # the leases expire; the feeds are polled again with older state
+                log.error("feed_states_not_saved", error=str(error)[:300])
+            else:  # still pending: the loop's next turn writes it
+                log.warning("state_db_unavailable", error=str(error)[:300])
 
     def _reap(self) -> None:
         for fid, task in list(self._in_flight.items()):
