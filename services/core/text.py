@@ -30,9 +30,14 @@ def _replacement(match: re.Match[str]) -> str:
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Unicode's directional embeddings, overrides and isolates (and their ends): one left open in a title
+# reorders the rest of the line as a terminal shows it, the fields after it included ("Trojan Source").
+# The marks (LRM, RLM, ALM) reach no further than a letter and stay.
+_DIRECTIONAL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: str) -> str:
-    """``text`` as one line of a command's output: whitespace runs as one space, and control characters
-    (an escape sequence in a poison message's reason could drive the operator's terminal) as spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """``text`` as one line of a command's output: whitespace runs as one space, control characters (an
+    escape sequence in a poison message's reason could drive the operator's terminal) as spaces, and
+    directional embeddings, overrides and isolates left out."""
+    return " ".join(_CONTROL.sub(" ", _DIRECTIONAL.sub("", text)).split())

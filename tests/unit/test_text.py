@@ -29,3 +29,10 @@ def test_one_line_of_output_holds_no_line_break_tab_or_terminal_escape() -> None
     shown = one_line("Storm\thits\r\ncoast \x1b]0;pwned\x07 now\x9b2J\u2028end")
     assert shown == "Storm hits coast ]0;pwned now 2J end"
     assert one_line("Zürich ☀ 😀") == "Zürich ☀ 😀"
+
+
+def test_one_line_of_output_cannot_reorder_what_follows_it() -> None:
+    # A right-to-left override left open shows the rest of the line reversed, the id after the title too.
+    assert one_line("Storm\u202e) kcatta\u2069 hits\u2067") == "Storm) kcatta hits"
+    hebrew = "\u05e9\u05dc\u05d5\u05dd\u200f (Reuters)"  # a right-to-left mark reaches one letter: it stays
+    assert one_line(hebrew) == hebrew
