@@ -12,22 +12,14 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
-import sys
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.poller.compression import zipfile, zstd
 from services.poller.spool import UnusableFileError, skipped_name
-
-if sys.version_info >= (3, 14):
-    import zipfile
-
-    from compression import zstd
-else:  # the standard library's modules of Python 3.14, backported: zstd, and zip members compressed with it
-    from backports import zstd
-    from backports.zstd import zipfile
 
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000

@@ -8,17 +8,13 @@ on the wire taking gigabytes before any size check could run. Here every step re
 
 from __future__ import annotations
 
-import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import brotli
 
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:  # Python 3.14's compression.zstd, backported
-    from backports import zstd
+from services.poller.compression import zstd
 
 #: The most one decompression call returns: what a layer holds at once (brotli's buffer may grow past
 #: it by one of its blocks).

@@ -1,6 +1,5 @@
 import gzip
 import os
-import sys
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -9,11 +8,7 @@ import brotli
 import httpx
 import pytest
 
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:
-    from backports import zstd
-
+from services.poller.compression import zstd
 from services.poller.fetch import (
     BlockedAddressError,
     Fetcher,

@@ -15,7 +15,7 @@ import pytest
 
 from services.cli import main as cli
 from services.poller import archive
-from services.poller.archive import zipfile, zstd
+from services.poller.compression import zipfile, zstd
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
