@@ -83,13 +83,9 @@ class LeaseStore:
             return tx.execute("UPDATE poller_leases SET expires_at = ? WHERE owner = ?",
                               (now + self.ttl, self.owner)).rowcount
 
-    def release(self, feed_id: str, now: datetime) -> None:
-        """Give a feed back, claimable again at its next attempt (as just saved in ``poller_feeds``)."""
-        with self.db.transaction() as tx:
-            self.release_in(tx, [feed_id], now)
-
     def release_in(self, tx: Tx, feed_ids: Sequence[str], now: datetime) -> None:
-        """Give feeds back within a transaction of the caller's (the one that saves their states)."""
+        """Give feeds back, each claimable again at its next attempt as saved in ``poller_feeds``, within
+        a transaction of the caller's: the one that saves their states (``loop.PendingWrites``)."""
         tx.executemany(
             "UPDATE poller_leases SET owner = '', expires_at = COALESCE("
             "(SELECT next_attempt_at FROM poller_feeds WHERE feed_id = ?), ?) WHERE feed_id = ? AND owner = ?",

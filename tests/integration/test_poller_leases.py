@@ -28,6 +28,11 @@ def at(seconds: float) -> datetime:
     return NOW + timedelta(seconds=seconds)
 
 
+def release(leases: LeaseStore, feed_id: str, now: datetime) -> None:
+    with leases.db.transaction() as tx:
+        leases.release_in(tx, [feed_id], now)
+
+
 def test_a_feed_is_held_by_one_poller_and_handed_over_only_when_due(db: Database) -> None:
     a, b = LeaseStore(db, "a", ttl_seconds=30), LeaseStore(db, "b", ttl_seconds=30)
     a.ensure(FEEDS)
@@ -35,7 +40,7 @@ def test_a_feed_is_held_by_one_poller_and_handed_over_only_when_due(db: Database
     assert a.claim_due(FEEDS, NOW) == set(FEEDS)
     assert b.claim_due(FEEDS, NOW) == set()
     PollerStore(db).save_feed_state(FeedState("f1", "http://x.example/1", next_attempt_at=at(60)))
-    a.release("f1", at(1))
+    release(a, "f1", at(1))
     assert holders(db)["f1"] == ("", at(60))  # free, and due again at its next attempt
     assert b.claim_due(["f1"], at(2)) == set()
     assert b.claim_due(["f1"], at(61)) == {"f1"}
@@ -46,7 +51,7 @@ def test_a_feed_made_due_can_be_claimed_at_once_unless_it_is_being_polled(db: Da
     a.ensure(FEEDS)
     assert a.claim_due(FEEDS, NOW) == set(FEEDS)
     PollerStore(db).save_feed_state(FeedState("f1", "http://x.example/1", next_attempt_at=at(3600)))
-    a.release("f1", at(1))  # free, due in an hour; f2 and f3 are still being polled by a
+    release(a, "f1", at(1))  # free, due in an hour; f2 and f3 are still being polled by a
     b.make_due(FEEDS, at(2))
     assert holders(db)["f1"] == ("", at(2))
     assert holders(db)["f2"] == ("a", at(30))  # a poll in hand keeps its lease
@@ -60,7 +65,7 @@ def test_leases_of_a_poller_that_stopped_renewing_are_taken_over_after_the_ttl(d
     assert a.renew(at(20)) == 3  # a is alive: its leases now run to 50 s
     assert b.claim_due(FEEDS, at(40)) == set()
     assert b.claim_due(FEEDS, at(51)) == set(FEEDS)  # a died after renewing at 20 s
-    a.release("f2", at(52))  # a late release from the old holder changes nothing
+    release(a, "f2", at(52))  # a late release from the old holder changes nothing
     assert holders(db)["f2"][0] == "b"
 
 
@@ -69,10 +74,10 @@ def test_a_push_takes_a_free_lease_early_but_never_one_another_poller_holds(db: 
     a.ensure(FEEDS)
     PollerStore(db).save_feed_state(FeedState("f1", "http://x.example/1", next_attempt_at=at(600)))
     assert a.claim_due(["f1"], NOW) == {"f1"}
-    a.release("f1", NOW)
+    release(a, "f1", NOW)
     assert b.claim_now("f1", at(1))  # free although not due
     assert not a.claim_now("f1", at(2))  # b holds it
-    b.release("f1", at(3))
+    release(b, "f1", at(3))
     assert holders(db)["f1"] == ("", at(600))  # back to its schedule
 
 
