@@ -14,10 +14,12 @@ import asyncio
 import functools
 import ipaddress
 import json
+import queue
 import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -359,15 +361,25 @@ class SystemResolver:
     fetch that may be in flight. A lookup holds its thread for as long as the DNS server takes to answer
     or time out; on asyncio's default pool (as few as cpu_count + 4 threads, which ``to_thread`` shares),
     two hosts whose DNS servers stopped answering, polled four at a time each, held every thread, and
-    every other feed's lookup waited behind them until its fetch timed out."""
+    every other feed's lookup waited behind them until its fetch timed out.
+
+    The threads are daemon threads, started as lookups need them: Python joins a ThreadPoolExecutor's
+    threads at exit, so one lookup hanging on a silent DNS server kept a stopped poller's process alive
+    until the resolver gave up (half a minute with a few nameservers), past a container's grace period."""
 
     def __init__(self, threads: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="resolver")
+        self._max_threads = threads
+        self._threads = 0
+        self._unanswered = 0  # lookups asked for and not yet taken up and answered
+        self._closed = False
+        self._lock = threading.Lock()
+        self._lookups: queue.SimpleQueue[_Lookup | None] = queue.SimpleQueue()
 
     async def __call__(self, host: str, port: int) -> list[str]:
-        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        answer: Future[list[Any]] = Future()
+        self._ask(_Lookup(answer, host, port))
         try:
-            infos = await asyncio.get_running_loop().run_in_executor(self._pool, lookup)
+            infos = await asyncio.wrap_future(answer)  # cancelling the wait cancels a lookup not yet begun
         except socket.gaierror as error:
             raise UnresolvedHostError(f"cannot resolve {host}: {error.strerror}") from error
         # In getaddrinfo's order (RFC 6724: an IPv6 address first only where this host can reach one),
@@ -375,7 +387,51 @@ class SystemResolver:
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)  # a hanging lookup ends with its DNS timeout
+        """Lets each thread end after its lookup; those not begun are cancelled."""
+        with self._lock:
+            self._closed = True
+            threads = self._threads
+        while True:
+            try:
+                lookup = self._lookups.get_nowait()
+            except queue.Empty:
+                break
+            if lookup is not None:
+                lookup.answer.cancel()
+        for _ in range(threads):
+            self._lookups.put(None)
+
+    def _ask(self, lookup: _Lookup) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the resolver is closed")
+            self._unanswered += 1
+            if self._unanswered > self._threads and self._threads < self._max_threads:
+                self._threads += 1
+                threading.Thread(target=self._answer_lookups, name=f"resolver-{self._threads}",
+                                 daemon=True).start()
+        self._lookups.put(lookup)
+
+    def _answer_lookups(self) -> None:
+        while (lookup := self._lookups.get()) is not None:
+            lookup.run()
+            with self._lock:
+                self._unanswered -= 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    answer: Future[list[Any]]
+    host: str
+    port: int
+
+    def run(self) -> None:
+        if not self.answer.set_running_or_notify_cancel():
+            return  # its fetch gave up waiting
+        try:
+            self.answer.set_result(socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
+        except Exception as error:  # gaierror, or a name the IDNA codec refuses: the fetch's to report
+            self.answer.set_exception(error)
 
 
 def is_private(address: str) -> bool:

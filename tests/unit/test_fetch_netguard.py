@@ -6,9 +6,11 @@ Real sockets on 127.0.0.1; DNS is a stub so a test can make a name answer differ
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +29,7 @@ from services.poller.fetch import (
     make_fetcher,
 )
 from services.poller.settings import PollerSettings
+from tests.conftest import ROOT
 from tests.helpers import FeedServer, Resource, rss
 
 FEED = rss("Coast", [{"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}])
@@ -186,6 +189,73 @@ async def test_name_lookups_that_hang_do_not_hold_up_other_feeds(feed_server: Fe
         release.set()
         await asyncio.gather(*hanging, return_exceptions=True)
         await fetcher.aclose()
+
+
+# A process whose poller stopped while one lookup hung on a DNS server that never answers.
+STOPPED_WHILE_A_LOOKUP_HANGS = """
+import asyncio, socket, threading
+from services.poller.fetch import SystemResolver
+
+asked = threading.Event()
+
+def getaddrinfo(*args, **kwargs):
+    asked.set()
+    threading.Event().wait()
+
+socket.getaddrinfo = getaddrinfo
+
+async def main():
+    resolver = SystemResolver(threads=4)
+    lookups = [asyncio.ensure_future(resolver(f"feed{n}.hanging.test", 80)) for n in range(8)]
+    await asyncio.to_thread(asked.wait, 10)
+    for lookup in lookups:
+        lookup.cancel()
+    resolver.close()
+    print("stopped", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_hanging_name_lookup_does_not_keep_a_stopped_poller_alive() -> None:
+    # Python joins a ThreadPoolExecutor's threads at exit, so the process waited for the hanging lookup
+    # (until the system resolver gave up, half a minute with a few nameservers) after the poller stopped.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-c", STOPPED_WHILE_A_LOOKUP_HANGS], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+    assert process.stdout is not None and process.stdout.read() == "stopped\n"
+
+
+async def test_lookups_beyond_the_threads_wait_for_one_and_a_closed_resolver_refuses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    running: list[str] = []
+
+    def getaddrinfo(host: str, port: int, **kwargs: Any) -> Any:
+        running.append(host)
+        release.wait(10)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    resolver = SystemResolver(threads=2)
+    try:
+        lookups = [asyncio.ensure_future(resolver(f"feed{n}.test", 80)) for n in range(5)]
+        async with asyncio.timeout(10):
+            while len(running) < 2:
+                await asyncio.sleep(0.01)
+        assert len(running) == 2  # two lookups at a time, on its two threads
+        release.set()
+        assert await asyncio.gather(*lookups) == [["192.0.2.1"]] * 5
+        assert sorted(running) == [f"feed{n}.test" for n in range(5)]
+    finally:
+        release.set()
+        resolver.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await resolver("feed.test", 80)
 
 
 async def test_addresses_are_tried_in_the_order_the_system_resolver_gives(monkeypatch: pytest.MonkeyPatch) -> None:
