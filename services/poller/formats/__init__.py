@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from schemas import FeedFormat
 from services.poller.formats.anpa import parse_anpa
@@ -13,12 +14,12 @@ from services.poller.formats.base import (
     ParsedFeed,
     UnsupportedFormatError,
 )
-from services.poller.formats.detect import detect_format
+from services.poller.formats.detect import detect, detect_format
 from services.poller.formats.iptc7901 import parse_iptc7901
-from services.poller.formats.jsonfeed import parse_json_feed
+from services.poller.formats.jsonfeed import parse_json_feed, read_json_feed
 from services.poller.formats.newsml1 import parse_newsml1
 from services.poller.formats.newsml_g2 import parse_newsml_g2
-from services.poller.formats.ninjs import parse_ninjs
+from services.poller.formats.ninjs import parse_ninjs, read_ninjs
 from services.poller.formats.nitf import parse_nitf
 from services.poller.formats.rfc822 import parse_email
 from services.poller.formats.rss_atom import parse_rss_atom
@@ -39,6 +40,10 @@ PARSERS: dict[FeedFormat, Parser] = {
     FeedFormat.IPTC_7901: parse_iptc7901,
     FeedFormat.EMAIL: parse_email,
 }
+# The JSON formats' readers of a document already loaded.
+JSON_READERS: dict[FeedFormat, Callable[[Any, FeedContext], ParsedFeed]] = {
+    FeedFormat.JSON_FEED: read_json_feed, FeedFormat.NINJS: read_ninjs,
+}
 
 
 #: A document claiming more items than this is refused before parsing: parse time and memory grow with
@@ -57,7 +62,9 @@ def parse_document(
     max_items: int = MAX_ITEMS_PER_DOCUMENT,
 ) -> ParsedFeed:
     """Parse with the feed's configured format, or the one detected; errors are FeedParseErrors."""
-    fmt = fmt or detect_format(body, content_type)
+    document = None
+    if fmt is None:
+        fmt, document = detect(body, content_type)
     parser = PARSERS.get(fmt)
     if parser is None:
         raise UnsupportedFormatError(f"format {fmt.value} is not supported")
@@ -66,7 +73,8 @@ def parse_document(
     if len(body) > max_items and body.count(b"<") > max_items:
         _check_item_count(sum(body.count(tag) for tag in _ITEM_TAGS), max_items)
     try:
-        parsed = parser(body, ctx, content_type)
+        # A JSON document loaded to tell its format is read as loaded, not parsed again.
+        parsed = parser(body, ctx, content_type) if document is None else JSON_READERS[fmt](document, ctx)
     except FeedParseError:
         raise
     except Exception as error:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from schemas import FeedFormat
 from services.poller.formats.anpa import START as ANPA_START
-from services.poller.formats.base import UnsupportedFormatError
+from services.poller.formats.base import InvalidDocumentError, UnsupportedFormatError
 from services.poller.formats.iptc7901 import START as IPTC_7901_START
 from services.poller.formats.jsonfeed import is_json_feed
 from services.poller.formats.ninjs import unwrap_ninjs
 from services.poller.formats.rfc822 import is_email
 from services.poller.formats.safexml import SNIFF_BYTES, decode_for_sniffing
-from services.poller.formats.values import parse_json
+from services.poller.formats.values import load_json
 
 NAR_NAMESPACE = "http://iptc.org/std/nar/2006-10-01/"
 # Roots of NewsML-G2 documents: items we read, and the others (concepts, catalogs, planning), which
@@ -29,26 +30,36 @@ _SKIPPED = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>)
 
 def detect_format(body: bytes, content_type: str | None = None) -> FeedFormat:
     """Sniff the format from the document itself; the Content-Type is only a hint."""
+    return detect(body, content_type)[0]
+
+
+def detect(body: bytes, content_type: str | None = None) -> tuple[FeedFormat, Any]:
+    """The format, and for a JSON format the document as loaded to tell it (``values.load_json``), so
+    that it is parsed once."""
     if body.startswith(ANPA_START):
-        return FeedFormat.ANPA_1312
+        return FeedFormat.ANPA_1312, None
     if body.startswith(IPTC_7901_START):
-        return FeedFormat.IPTC_7901
+        return FeedFormat.IPTC_7901, None
     text = decode_for_sniffing(body, SNIFF_BYTES).lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
-        return _json_format(body)
+        document = _loaded(body)
+        return json_format(document), document
     if text.startswith("<"):
-        return _xml_format(text)
+        return _xml_format(text), None
     if is_email(body):
-        return FeedFormat.EMAIL
+        return FeedFormat.EMAIL, None
     raise UnsupportedFormatError("neither XML, JSON, e-mail nor a wire text format "
                                  f"(content type {content_type or 'unknown'})")
 
 
-def _json_format(body: bytes) -> FeedFormat:
+def _loaded(body: bytes) -> Any:
     try:
-        document = parse_json(body)
-    except (ValueError, RecursionError) as exc:
-        raise UnsupportedFormatError(f"looks like JSON but does not parse: {exc}") from exc
+        return load_json(body)
+    except InvalidDocumentError as exc:
+        raise UnsupportedFormatError(f"looks like JSON but does not parse: {exc.__cause__ or exc}") from exc
+
+
+def json_format(document: Any) -> FeedFormat:
     if is_json_feed(document):
         return FeedFormat.JSON_FEED
     if unwrap_ninjs(document) is not None:

@@ -28,7 +28,11 @@ def is_json_feed(document: Any) -> bool:
 
 
 def parse_json_feed(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
-    document = load_json(body)
+    return read_json_feed(load_json(body), ctx)
+
+
+def read_json_feed(document: Any, ctx: FeedContext) -> ParsedFeed:
+    """A JSON Feed document already loaded (``values.load_json``)."""
     if not is_json_feed(document):
         raise InvalidDocumentError("not a JSON Feed: no jsonfeed.org version and no items list")
     items = document.get("items")

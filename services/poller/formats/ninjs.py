@@ -74,7 +74,11 @@ def _has_id(entry: dict[str, Any]) -> bool:
 
 def parse_ninjs(body: bytes, ctx: FeedContext, content_type: str | None = None, *,
                 validator: NinjsValidator | None = None) -> ParsedFeed:
-    document = load_json(body)
+    return read_ninjs(load_json(body), ctx, validator=validator)
+
+
+def read_ninjs(document: Any, ctx: FeedContext, *, validator: NinjsValidator | None = None) -> ParsedFeed:
+    """A ninjs document (an item or a list of them) already loaded (``values.load_json``)."""
     entries = unwrap_ninjs(document)
     if entries is None:
         raise InvalidDocumentError("not ninjs: no object with a uri")

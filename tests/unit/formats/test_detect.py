@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -60,6 +61,24 @@ def test_content_type_is_only_a_hint() -> None:
 def test_unknown_documents_are_unsupported(body: str) -> None:
     with pytest.raises(UnsupportedFormatError):
         detect_format(body.encode())
+
+
+def test_a_json_document_is_parsed_once(parse: Parse, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Detection parsed it to tell a JSON Feed from ninjs, and the format's parser parsed it again.
+    loads: list[object] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda *args, **kwargs: loads.append(args[0]) or real_loads(*args, **kwargs))
+    feed = parse('{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": '
+                 '[{"id": "1", "content_text": "Text\\u0000."}]}')
+    assert (feed.format, [item.guid for item in feed.items], len(loads)) == (FeedFormat.JSON_FEED, ["1"], 1)
+    assert feed.items[0].content_html == "<p>Text.</p>"  # loaded as the parsers load it: NUL left out
+    ninjs = parse('[{"uri": "urn:a", "headline": "A"}, {"uri": "urn:b", "headline": "B"}]')
+    assert (ninjs.format, [item.guid for item in ninjs.items], len(loads)) == (FeedFormat.NINJS, ["urn:a", "urn:b"], 2)
+
+
+def test_json_that_does_not_parse_says_so(parse: Parse) -> None:
+    with pytest.raises(UnsupportedFormatError, match=r"looks like JSON but does not parse: Expecting value"):
+        parse('{"items": [')
 
 
 def test_configured_format_overrides_detection(parse: Parse) -> None:
