@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.poller.compression import zipfile, zstd
+from services.core.compression import zipfile, zstd
 from services.poller.spool import UnusableFileError, skipped_name
 
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import brotli
 
-from services.poller.compression import zstd
+from services.core.compression import ZSTD_WINDOW_LOG_MAX, zstd
 
 #: The most one decompression call returns: what a layer holds at once (brotli's buffer may grow past
 #: it by one of its blocks).
@@ -24,9 +24,6 @@ MAX_LAYERS = 3
 # zlib's window bits per encoding (RFC 9110 section 8.4.1): gzip's header and trailer, or zlib's. A
 # deflate body without zlib's header (as some servers send it) is read raw, as browsers and httpx do.
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
-# RFC 9659: a zstd content coding's window is at most 8 MiB. A frame may ask for up to 2 GiB of memory
-# for its window; one asking for more than 8 MiB is refused, as browsers refuse it.
-_ZSTD_WINDOW_LOG_MAX = 23
 #: The Content-Encoding values undone here, and the Accept-Encoding that offers them.
 ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "zstd")
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"
@@ -109,7 +106,7 @@ class _Zstd:
 
     @staticmethod
     def _frame() -> zstd.ZstdDecompressor:
-        return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: _ZSTD_WINDOW_LOG_MAX})
+        return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX})
 
     def step(self, data: bytes) -> bytes:
         if self._decompressor.eof:

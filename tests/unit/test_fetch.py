@@ -8,7 +8,7 @@ import brotli
 import httpx
 import pytest
 
-from services.poller.compression import zstd
+from services.core.compression import zstd
 from services.poller.fetch import (
     BlockedAddressError,
     Fetcher,

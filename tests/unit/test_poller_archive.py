@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from services.cli import main as cli
+from services.core.compression import zipfile, zstd
 from services.poller import archive
-from services.poller.compression import zipfile, zstd
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
