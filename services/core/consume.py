@@ -2,7 +2,9 @@
 
 Delivery contract, coded once: offsets are committed only after ``process`` returned, i.e. after the
 batch's output is durable (produced and flushed, or written to the database). A transient failure
-rewinds to the batch's first offsets and retries with backoff; nothing is skipped.
+rewinds to the batch's first offsets and retries with backoff; nothing is skipped. A record batch that
+cannot be decompressed (``record_batches.py``) is dead-lettered by its offsets and passed, as a poison
+message is: retried, it would stop its partition for good.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
-from services.core.metrics import BATCHES_RETRIED
+from schemas import DeadLetter
+from services.core.kafka import undecodable_letter
+from services.core.metrics import BATCHES_RETRIED, DEAD_LETTERS
+from services.core.record_batches import UndecodableBatchError
 from services.core.runner import Heartbeat, StopSignal
 
 log = structlog.get_logger(__name__)
@@ -53,7 +58,8 @@ class ConsumeLoop:
     def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *, stage: str,
                  commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
                  poll_timeout_ms: int = 500, max_backoff: float = 30.0,
-                 housekeeping: Callable[[], None] | None = None, heartbeat: Heartbeat | None = None) -> None:
+                 housekeeping: Callable[[], None] | None = None, heartbeat: Heartbeat | None = None,
+                 send_dead_letter: Callable[[DeadLetter], None] | None = None) -> None:
         self.consumer = consumer
         self.stage = stage
         self.process = process
@@ -63,6 +69,7 @@ class ConsumeLoop:
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff = max_backoff
         self.housekeeping = housekeeping
+        self.send_dead_letter = send_dead_letter  # durably, or raising
         self.failures = 0
         self.last_progress = time.monotonic()
         self.heartbeat = heartbeat or Heartbeat()  # beaten at every turn; a long chore may beat it too
@@ -79,6 +86,9 @@ class ConsumeLoop:
             self.heartbeat.beat()
             try:
                 polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+            except UndecodableBatchError as error:
+                self._pass_undecodable(error)
+                continue
             except KafkaError as error:
                 # kafka-python can surface a lost broker from poll(); wait and poll again, the client
                 # reconnects by itself once a broker answers.
@@ -93,6 +103,26 @@ class ConsumeLoop:
                 self._handle(records)
             if self.housekeeping:  # periodic chores (purges, lag gauges); each decides itself when it is due
                 self._chores()
+
+    def _pass_undecodable(self, error: UndecodableBatchError) -> None:
+        """Dead-letter the batch by its offsets, then read on after it; until that letter is durable (or
+        without a partition to name), poll again later, as for any failed poll."""
+        tp = error.partition
+        if tp is None or self.send_dead_letter is None or tp not in self.consumer.assignment():
+            self.poll_failing = True
+            self._backoff("poll_failed", error)
+            return
+        letter = undecodable_letter(self.stage, tp, error)
+        try:
+            self.send_dead_letter(letter)
+        except KafkaError as failure:
+            self._backoff("dead_letter_failed", failure)
+            return
+        DEAD_LETTERS.labels(self.stage, letter.error_class).inc()
+        log.error("batch_dead_lettered", topic=tp.topic, partition=tp.partition, offset=error.base_offset,
+                  next_offset=error.next_offset, reason=error.reason[:300])
+        self.consumer.seek(tp, error.next_offset)
+        self.poll_failing = False
 
     def _chores(self) -> None:
         assert self.housekeeping is not None

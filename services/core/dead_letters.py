@@ -122,6 +122,8 @@ def unsendable(letter: DeadLetter, settings: CommonSettings) -> str | None:
     """Why the letter cannot be sent back as it came, or None."""
     if "payload_bytes" in letter.details:
         return "payload shortened to fit the dead-letter topic"
+    if letter.error_class == "UndecodableBatchError":  # its records were never read; the letter names them
+        return "a record batch that could not be decompressed, without its records"
     # A letter names its topic; only wirefeed's own input topics are written to, whatever a record claims.
     if letter.topic not in (settings.topics.raw_items, settings.topics.articles):
         return "read from a topic that is not a wirefeed input topic"

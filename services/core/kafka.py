@@ -23,9 +23,11 @@ from pydantic import SecretStr
 
 from schemas import DeadLetter
 from schemas.models import Message
+from services.core import record_batches
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
 from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
+from services.core.record_batches import UndecodableBatchError
 from services.core.runner import StopSignal, retry_until_done
 
 if TYPE_CHECKING:
@@ -123,6 +125,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
         "max_partition_fetch_bytes": max(MAX_FETCH_BYTES, settings.max_message_bytes),
     }
     config.update(overrides)
+    record_batches.install()  # bounded decompression, and undecodable batches named
     return KafkaConsumer(**config)
 
 
@@ -310,6 +313,30 @@ def dead_letter(
     if fitted is letter:
         return letter
     return fitted.model_copy(update={"details": {**fitted.details, "payload_bytes": len(value)}})
+
+
+def undecodable_letter(stage: str, partition: TopicPartition, error: UndecodableBatchError) -> DeadLetter:
+    """The dead letter of a record batch that cannot be decompressed: its offsets, without a payload."""
+    return DeadLetter(
+        stage=stage,
+        reason=error.reason[:2000],
+        error_class=type(error).__name__,
+        failed_at=datetime.now(UTC),
+        topic=partition.topic,
+        partition=partition.partition,
+        offset=error.base_offset,
+        payload="",
+        details={"next_offset": error.next_offset},
+    )
+
+
+def letter_sender(producer: KafkaProducer, topic: str, timeout: float = 60.0) -> Callable[[DeadLetter], None]:
+    """Sends a dead letter and waits until the broker has it."""
+
+    def send(letter: DeadLetter) -> None:
+        producer.send(topic, value=letter.to_bytes()).get(timeout=timeout)
+
+    return send
 
 
 def seek_since(consumer: KafkaConsumer, topic: str, since: datetime | None) -> tuple[

@@ -11,7 +11,14 @@ import structlog
 from services.core.consume import ConsumeLoop
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
+from services.core.kafka import (
+    broker_reachable,
+    letter_sender,
+    make_consumer,
+    make_producer,
+    producer_usable,
+    wait_for_topics,
+)
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
@@ -52,7 +59,8 @@ def main(settings: NormalizerSettings | None = None) -> int:
     loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned,
                                                       max_message_bytes=settings.max_message_bytes), stop,
                        stage="normalizer", max_records=settings.max_batch, heartbeat=heartbeat,
-                       housekeeping=Housekeeping(dedup, learned, lag.maybe_update, progress=heartbeat.beat))
+                       housekeeping=Housekeeping(dedup, learned, lag.maybe_update, progress=heartbeat.beat),
+                       send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
     health = Health({
         "kafka": broker_reachable(settings),
         "consuming": loop.consuming,

@@ -12,7 +12,14 @@ from kafka import KafkaConsumer
 from services.core.consume import ConsumeLoop, Offsets
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, make_consumer, make_producer, producer_usable, wait_for_topics
+from services.core.kafka import (
+    broker_reachable,
+    letter_sender,
+    make_consumer,
+    make_producer,
+    producer_usable,
+    wait_for_topics,
+)
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
@@ -53,7 +60,8 @@ def main(settings: SinkSettings | None = None) -> int:
     loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update,
                                              max_message_bytes=settings.max_message_bytes),
                        stop, stage="sink", commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
-                       housekeeping=lag.maybe_update)
+                       housekeeping=lag.maybe_update,
+                       send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
     purger = _retention(settings, store, stop)
     health = Health({"kafka": broker_reachable(settings), "consuming": loop.consuming, "database": store.ping},
                     vital={"producer": producer_usable(producer),

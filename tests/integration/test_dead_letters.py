@@ -112,6 +112,7 @@ def test_filters_choose_letters_and_what_cannot_be_sent_back_is_skipped_with_why
     letter(1, stage="normalizer", error_class="ValidationError", topic=settings.topics.raw_items)
     letter(2, details={"payload_bytes": 3_000_000})
     letter(3, topic="payments.v1")
+    letter(5, error_class="UndecodableBatchError", payload="", details={"next_offset": 9})
     producer.send(settings.topics.dead_letter, key=b"x", value=b"not a letter").get(30)
     boundary = datetime.now(UTC)
     wait_for(lambda: datetime.now(UTC) > boundary, message="the clock to move")
@@ -128,8 +129,9 @@ def test_filters_choose_letters_and_what_cannot_be_sent_back_is_skipped_with_why
 
     result = cli(settings, "redrive", "--stage", "sink")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines()[:3] == [
+    assert result.stdout.splitlines()[:4] == [
         f"sent back 1 letter(s): 1 to {settings.topics.articles}",
+        "skipped 1: a record batch that could not be decompressed, without its records",
         "skipped 1: payload shortened to fit the dead-letter topic",
         "skipped 1: read from a topic that is not a wirefeed input topic",
     ]

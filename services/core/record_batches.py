@@ -1,0 +1,175 @@
+"""Record batches decompressed within a bound, and a batch that cannot be read named, so it can be skipped.
+
+kafka-python decompresses a whole record batch at once (``kafka/record/default_records.py``): a batch of
+a few MiB of gzip or zstd can unpack to gigabytes, and a consumer reading one ran out of memory, was
+restarted, and read it again, for ever. And a batch it cannot decode (broken compressed bytes, or a codec
+without its library) raised from every ``poll()``, so the consume loop retried it for ever and its
+partition stopped. Here each codec stops at ``MAX_BATCH_BYTES``, and whatever stops a batch is raised as
+an ``UndecodableBatchError`` that names the batch's partition and offsets, for the consume loop to
+dead-letter and seek past (``consume.py``).
+
+kafka-python offers no hook for either, so ``install()`` replaces its four decoders and wraps two of its
+methods; ``kafka-python`` is pinned below 4 for that reason, and the tests exercise these paths against
+the real broker.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import lz4.frame
+import snappy
+from kafka.consumer.fetcher import Fetcher
+from kafka.errors import CorruptRecordError
+from kafka.record import default_records
+from kafka.record.default_records import DefaultRecordBatch
+from kafka.structs import TopicPartition
+
+from services.core.compression import ZSTD_WINDOW_LOG_MAX, zstd
+
+#: No batch decompresses to more: a batch holds records of at most the topics' message size (8 MiB by
+#: default) plus what a producer's batch size adds, so this is ample for real ones.
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+# Kafka's snappy framing (xerial) starts with this magic; a raw snappy block does not.
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+
+
+class UndecodableBatchError(CorruptRecordError):  # type: ignore[misc]  # kafka.errors is untyped
+    """A record batch that cannot be decompressed: the records from ``base_offset`` up to ``next_offset``."""
+
+    def __init__(self, reason: str, base_offset: int, next_offset: int,
+                 partition: TopicPartition | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.base_offset = base_offset
+        self.next_offset = next_offset
+        self.partition = partition
+
+    def at(self, partition: TopicPartition) -> UndecodableBatchError:
+        return UndecodableBatchError(self.reason, self.base_offset, self.next_offset, partition)
+
+
+class TooLargeBatchError(ValueError):
+    """The batch decompresses past ``MAX_BATCH_BYTES``."""
+
+
+def gunzip(data: bytes | memoryview, limit: int | None = None) -> bytes:
+    limit = _limit(limit)
+    out = bytearray()
+    rest = bytes(data)
+    while rest:  # gzip members one after another, as GzipFile reads them
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out += member.decompress(rest, _room(out, limit))
+        while member.unconsumed_tail and not member.eof:
+            out += member.decompress(member.unconsumed_tail, _room(out, limit))
+        _within(out, limit)
+        if not member.eof:
+            raise EOFError("the gzip stream ends before its end")
+        rest = member.unused_data
+    return bytes(out)
+
+
+def unzstd(data: bytes, limit: int | None = None) -> bytes:
+    limit = _limit(limit)
+    out = bytearray()
+    rest = data
+    while rest:  # frames one after another, as kafka-python reads them
+        frame = zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX})
+        out += frame.decompress(rest, _room(out, limit))
+        while not frame.eof and not frame.needs_input:
+            out += frame.decompress(b"", _room(out, limit))
+        _within(out, limit)
+        if not frame.eof:
+            raise EOFError("the zstd frame ends before its end")
+        rest = frame.unused_data
+    return bytes(out)
+
+
+def unlz4(data: bytes, limit: int | None = None) -> bytes:
+    limit = _limit(limit)
+    decompressor = lz4.frame.LZ4FrameDecompressor()
+    out = _within(decompressor.decompress(data, max_length=limit + 1), limit)
+    if not decompressor.eof:
+        raise EOFError("the lz4 frame ends before its end")
+    return out
+
+
+def unsnappy(data: bytes, limit: int | None = None) -> bytes:
+    """Kafka's snappy: xerial's framing (blocks, each with its length) or one raw block. A block says how
+    long it decompresses to in its first bytes, so the bound is checked before each is decompressed."""
+    limit = _limit(limit)
+    if not data.startswith(_XERIAL_MAGIC):
+        return _unsnappy_block(data, limit)
+    out = bytearray()
+    pos = 16  # the magic and two versions
+    while pos < len(data):
+        size = int.from_bytes(data[pos:pos + 4], "big", signed=True)
+        if size < 0 or pos + 4 + size > len(data):
+            raise EOFError("a snappy block runs past the batch")
+        out += _unsnappy_block(data[pos + 4:pos + 4 + size], limit - len(out))
+        pos += 4 + size
+    return bytes(out)
+
+
+def install() -> None:
+    """Make kafka-python decompress within the bound and name undecodable batches (once per process)."""
+    if getattr(DefaultRecordBatch, "_wirefeed_bounded", False):
+        return
+    default_records.gzip_decode = gunzip
+    default_records.zstd_decode = unzstd
+    default_records.lz4_decode = unlz4
+    default_records.snappy_decode = unsnappy
+    DefaultRecordBatch._maybe_uncompress = _naming_the_batch(DefaultRecordBatch._maybe_uncompress)
+    Fetcher.PartitionRecords.take = _naming_the_partition(Fetcher.PartitionRecords.take)
+    DefaultRecordBatch._wirefeed_bounded = True
+
+
+def _naming_the_batch(uncompress: Callable[[Any], None]) -> Callable[[Any], None]:
+    def uncompressed(batch: Any) -> None:
+        try:
+            uncompress(batch)
+        except Exception as error:  # any failure to decode is this batch's, whatever the codec raised
+            raise UndecodableBatchError(f"record batch cannot be decompressed: {type(error).__name__}: {error}",
+                                        batch.base_offset, batch.next_offset) from error
+    return uncompressed
+
+
+def _naming_the_partition(take: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    def taken(records: Any, n: int | None = None) -> list[Any]:
+        try:
+            return take(records, n)
+        except UndecodableBatchError as error:
+            raise error.at(records.topic_partition) from error
+    return taken
+
+
+def _unsnappy_block(block: bytes, limit: int) -> bytes:
+    length, shift, pos = 0, 0, 0
+    while True:  # the uncompressed length, a varint
+        if pos >= len(block) or shift > 28:
+            raise EOFError("a snappy block without its length")
+        byte = block[pos]
+        length |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if byte < 0x80:
+            break
+    if length > limit:
+        raise TooLargeBatchError(f"decompresses past {limit} bytes")
+    return bytes(snappy.decompress(block))
+
+
+def _limit(given: int | None) -> int:
+    return MAX_BATCH_BYTES if given is None else given  # read when called: tests lower it
+
+
+def _room(out: bytearray, limit: int) -> int:
+    _within(out, limit)
+    return limit + 1 - len(out)
+
+
+def _within(out: bytes | bytearray, limit: int) -> bytes:
+    if len(out) > limit:
+        raise TooLargeBatchError(f"decompresses past {limit} bytes")
+    return bytes(out)

@@ -1,0 +1,52 @@
+"""Record batches on the real broker: every codec a producer may use is read, and a batch that cannot be
+decompressed within the bound is dead-lettered by its offsets and passed, not retried for ever."""
+
+from __future__ import annotations
+
+import pytest
+from kafka import TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from schemas import DeadLetter
+from services.core import record_batches
+from services.core.kafka import letter_sender, make_consumer, make_producer
+from tests.helpers import wait_for
+from tests.integration.kafka_helpers import consumer_loop, read_all, running, settings_for
+
+pytestmark = pytest.mark.kafka
+
+
+def test_every_codec_is_read_and_a_bomb_is_dead_lettered_and_passed(kafka_bootstrap: str, topic_prefix: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    topic = settings.topics.raw_items
+    sent: dict[bytes, int] = {}
+    for codec, value in [("zstd", b"a"), ("snappy", b"b"), ("lz4", b"c"), ("gzip", b"d"),
+                         ("gzip", bytes(4 * 1024 * 1024)), ("gzip", b"e")]:
+        producer = make_producer(settings, compression_type=codec, max_request_size=16 * 1024 * 1024)
+        sent[value] = producer.send(topic, value=value, partition=0).get(timeout=30).offset  # a batch each
+        producer.close(timeout=30)
+    bomb = sent[bytes(4 * 1024 * 1024)]
+
+    read: list[bytes] = []
+    producer = make_producer(settings)
+    consumer = make_consumer(settings, f"{topic_prefix}-reader")
+    consumer.subscribe([topic])
+
+    def process(records: list[ConsumerRecord]) -> None:
+        read.extend(record.value for record in records)
+
+    loop = consumer_loop(consumer, process, send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
+    with running(loop):
+        wait_for(lambda: len(read) >= 5, timeout=60, message="the records around the bomb read")
+        letters = [DeadLetter.model_validate_json(v) for _, v in read_all(settings, settings.topics.dead_letter, 1)]
+        wait_for(lambda: consumer.position(TopicPartition(topic, 0)) == sent[b"e"] + 1, message="read past it")
+    consumer.close(autocommit=False)
+    producer.close(timeout=30)
+
+    assert read == [b"a", b"b", b"c", b"d", b"e"]
+    assert [(x.topic, x.partition, x.offset, x.details, x.error_class) for x in letters] == [
+        (topic, 0, bomb, {"next_offset": bomb + 1}, "UndecodableBatchError")]
+    assert "decompresses past 1048576 bytes" in letters[0].reason and letters[0].stage == "test"
+    assert loop.consuming()
