@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from kafka import codec
 
+from services.core.compression import zstd
 from services.core.record_batches import TooLargeBatchError, gunzip, unlz4, unsnappy, unzstd
 
 RECORDS = b"".join(b"record %d: Storm hits coast; " % n for n in range(20_000))
@@ -53,3 +54,12 @@ def test_a_cut_batch_is_an_error_not_a_shorter_batch(name: str, encode: Callable
     with pytest.raises(Exception) as raised:
         decode(compressed[:len(compressed) // 2], LIMIT)
     assert not isinstance(raised.value, TooLargeBatchError)
+
+
+def test_a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() -> None:
+    # It could make the consumer reserve up to 2 GiB before writing a byte.
+    wide = zstd.compress(bytes(20 * 2**20), options={zstd.CompressionParameter.window_log: 27})
+    with pytest.raises(zstd.ZstdError):
+        unzstd(wide, LIMIT * 32)
+    assert unzstd(zstd.compress(bytes(2**20), options={zstd.CompressionParameter.window_log: 23}),
+                  LIMIT * 4) == bytes(2**20)
