@@ -360,10 +360,19 @@ def read_until(consumer: KafkaConsumer, end: dict[TopicPartition, int]) -> Itera
     """The assigned partitions' records, in batches, up to the ``end`` offsets; then it stops.
 
     It stops on positions rather than on a count of records, which offsets taken by transaction markers or
-    removed by compaction would never reach.
+    removed by compaction would never reach. A record batch that cannot be decompressed is skipped, and
+    logged with its offsets: a reading command has nowhere to dead-letter it, and must not stop at it.
     """
     while any(consumer.position(tp) < offset for tp, offset in end.items()):
-        polled = consumer.poll(timeout_ms=1000, max_records=500)
+        try:
+            polled = consumer.poll(timeout_ms=1000, max_records=500)
+        except UndecodableBatchError as error:
+            if error.partition is None:
+                raise
+            log.error("batch_skipped", topic=error.partition.topic, partition=error.partition.partition,
+                      offset=error.base_offset, next_offset=error.next_offset, reason=error.reason[:300])
+            consumer.seek(error.partition, error.next_offset)
+            continue
         records = [r for part in polled.values() for r in part
                    if r.offset < end[TopicPartition(r.topic, r.partition)]]
         if records:

@@ -9,7 +9,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from schemas import DeadLetter
 from services.core import record_batches
-from services.core.kafka import letter_sender, make_consumer, make_producer
+from services.core.kafka import letter_sender, make_consumer, make_producer, read_until, seek_since
 from tests.helpers import wait_for
 from tests.integration.kafka_helpers import consumer_loop, read_all, running, settings_for
 
@@ -50,3 +50,21 @@ def test_every_codec_is_read_and_a_bomb_is_dead_lettered_and_passed(kafka_bootst
         (topic, 0, bomb, {"next_offset": bomb + 1}, "UndecodableBatchError")]
     assert "decompresses past 1048576 bytes" in letters[0].reason and letters[0].stage == "test"
     assert loop.consuming()
+
+
+def test_a_reading_command_skips_an_undecodable_batch_and_reads_on(kafka_bootstrap: str, topic_prefix: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # `wirefeed dead-letters list` and `replay` read topics to their end; they have nowhere to dead-letter.
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    topic = settings.topics.dead_letter
+    for value in (b"before", bytes(4 * 1024 * 1024), b"after"):
+        producer = make_producer(settings, compression_type="gzip", max_request_size=16 * 1024 * 1024)
+        producer.send(topic, value=value, partition=0).get(timeout=30)
+        producer.close(timeout=30)
+    consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    try:
+        _, end = seek_since(consumer, topic, None)
+        assert [r.value for records in read_until(consumer, end) for r in records] == [b"before", b"after"]
+    finally:
+        consumer.close(autocommit=False)
