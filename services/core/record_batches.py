@@ -15,6 +15,7 @@ the real broker.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -29,11 +30,12 @@ from kafka.structs import TopicPartition
 
 from services.core.compression import ZSTD_WINDOW_LOG_MAX, zstd
 
-#: No batch decompresses to more: a batch holds records of at most the topics' message size (8 MiB by
-#: default) plus what a producer's batch size adds, so this is ample for real ones.
+#: No batch decompresses to more: a real batch holds records of at most the topics' message size
+#: (``WIREFEED_MAX_MESSAGE_BYTES``, 1 MB by default) plus what a producer's batch size adds.
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 # Kafka's snappy framing (xerial) starts with this magic; a raw snappy block does not.
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
+_installing = threading.Lock()
 
 
 class UndecodableBatchError(CorruptRecordError):  # type: ignore[misc]  # kafka.errors is untyped
@@ -56,35 +58,13 @@ class TooLargeBatchError(ValueError):
 
 
 def gunzip(data: bytes | memoryview, limit: int | None = None) -> bytes:
-    limit = _limit(limit)
-    out = bytearray()
-    rest = bytes(data)
-    while rest:  # gzip members one after another, as GzipFile reads them
-        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out += member.decompress(rest, _room(out, limit))
-        while member.unconsumed_tail and not member.eof:
-            out += member.decompress(member.unconsumed_tail, _room(out, limit))
-        _within(out, limit)
-        if not member.eof:
-            raise EOFError("the gzip stream ends before its end")
-        rest = member.unused_data
-    return bytes(out)
+    return _one_after_another(bytes(data), _limit(limit), lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
+                              lambda member: member.unconsumed_tail or None, "gzip stream")
 
 
 def unzstd(data: bytes, limit: int | None = None) -> bytes:
-    limit = _limit(limit)
-    out = bytearray()
-    rest = data
-    while rest:  # frames one after another, as kafka-python reads them
-        frame = zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX})
-        out += frame.decompress(rest, _room(out, limit))
-        while not frame.eof and not frame.needs_input:
-            out += frame.decompress(b"", _room(out, limit))
-        _within(out, limit)
-        if not frame.eof:
-            raise EOFError("the zstd frame ends before its end")
-        rest = frame.unused_data
-    return bytes(out)
+    return _one_after_another(data, _limit(limit), _zstd_frame, lambda frame: None if frame.needs_input else b"",
+                              "zstd frame")
 
 
 def unlz4(data: bytes, limit: int | None = None) -> bytes:
@@ -101,29 +81,30 @@ def unsnappy(data: bytes, limit: int | None = None) -> bytes:
     long it decompresses to in its first bytes, so the bound is checked before each is decompressed."""
     limit = _limit(limit)
     if not data.startswith(_XERIAL_MAGIC):
-        return _unsnappy_block(data, limit)
+        return _unsnappy_block(data, limit, limit)
     out = bytearray()
     pos = 16  # the magic and two versions
     while pos < len(data):
         size = int.from_bytes(data[pos:pos + 4], "big", signed=True)
         if size < 0 or pos + 4 + size > len(data):
             raise EOFError("a snappy block runs past the batch")
-        out += _unsnappy_block(data[pos + 4:pos + 4 + size], limit - len(out))
+        out += _unsnappy_block(data[pos + 4:pos + 4 + size], limit - len(out), limit)
         pos += 4 + size
     return bytes(out)
 
 
 def install() -> None:
     """Make kafka-python decompress within the bound and name undecodable batches (once per process)."""
-    if getattr(DefaultRecordBatch, "_wirefeed_bounded", False):
-        return
-    default_records.gzip_decode = gunzip
-    default_records.zstd_decode = unzstd
-    default_records.lz4_decode = unlz4
-    default_records.snappy_decode = unsnappy
-    DefaultRecordBatch._maybe_uncompress = _naming_the_batch(DefaultRecordBatch._maybe_uncompress)
-    Fetcher.PartitionRecords.take = _naming_the_partition(Fetcher.PartitionRecords.take)
-    DefaultRecordBatch._wirefeed_bounded = True
+    with _installing:
+        if getattr(DefaultRecordBatch, "_wirefeed_bounded", False):
+            return
+        default_records.gzip_decode = gunzip
+        default_records.zstd_decode = unzstd
+        default_records.lz4_decode = unlz4
+        default_records.snappy_decode = unsnappy
+        DefaultRecordBatch._maybe_uncompress = _naming_the_batch(DefaultRecordBatch._maybe_uncompress)
+        Fetcher.PartitionRecords.take = _naming_the_partition(Fetcher.PartitionRecords.take)
+        DefaultRecordBatch._wirefeed_bounded = True
 
 
 def _naming_the_batch(uncompress: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -145,7 +126,30 @@ def _naming_the_partition(take: Callable[..., list[Any]]) -> Callable[..., list[
     return taken
 
 
-def _unsnappy_block(block: bytes, limit: int) -> bytes:
+def _one_after_another(data: bytes, limit: int, start: Callable[[], Any], more: Callable[[Any], bytes | None],
+                       name: str) -> bytes:
+    """Streams written one after another (gzip members, zstd frames), as kafka-python reads them: each to
+    its end, all within ``limit``. ``more`` gives what to feed a stream next, or None when it needs input
+    and has none."""
+    out = bytearray()
+    while data:
+        stream = start()
+        pending: bytes | None = data
+        while pending is not None and not stream.eof:
+            out += stream.decompress(pending, _room(out, limit))
+            pending = more(stream)
+        _within(out, limit)
+        if not stream.eof:
+            raise EOFError(f"the {name} ends before its end")
+        data = stream.unused_data
+    return bytes(out)
+
+
+def _zstd_frame() -> zstd.ZstdDecompressor:
+    return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX})
+
+
+def _unsnappy_block(block: bytes, room: int, limit: int) -> bytes:
     length, shift, pos = 0, 0, 0
     while True:  # the uncompressed length, a varint
         if pos >= len(block) or shift > 28:
@@ -155,7 +159,7 @@ def _unsnappy_block(block: bytes, limit: int) -> bytes:
         pos, shift = pos + 1, shift + 7
         if byte < 0x80:
             break
-    if length > limit:
+    if length > room:
         raise TooLargeBatchError(f"decompresses past {limit} bytes")
     return bytes(snappy.decompress(block))
 
