@@ -90,6 +90,9 @@ class CommonSettings(BaseSettings):
     kafka_ssl_certfile: FilePath | None = None
     kafka_ssl_keyfile: FilePath | None = None
     kafka_ssl_key_password: SecretStr | None = None
+    # Codec of the record batches the services produce. Raw items (HTML and the feed's original XML)
+    # shrink several times over; consumers read every codec whatever this says.
+    kafka_compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
     topic_prefix: str = "wirefeed"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)

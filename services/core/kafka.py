@@ -99,6 +99,7 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
         "enable_idempotence": True,
         "linger_ms": 5,
         "batch_size": 256 * 1024,
+        "compression_type": None if settings.kafka_compression_type == "none" else settings.kafka_compression_type,
         # Refused client-side above this, which the producer survives (see fit_message).
         "max_request_size": settings.max_message_bytes,
         "retries": 2**31 - 1,

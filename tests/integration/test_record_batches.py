@@ -68,3 +68,17 @@ def test_a_reading_command_skips_an_undecodable_batch_and_reads_on(kafka_bootstr
         assert [r.value for records in read_until(consumer, end) for r in records] == [b"before", b"after"]
     finally:
         consumer.close(autocommit=False)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_the_services_compress_what_they_send_when_asked(kafka_bootstrap: str, topic_prefix: str,
+                                                          codec: str) -> None:
+    settings = settings_for(kafka_bootstrap, topic_prefix).model_copy(update={"kafka_compression_type": codec})
+    producer = make_producer(settings)
+    value = b"<p>Storm hits coast. Rain and wind across the region.</p>" * 200
+    for n in range(20):
+        producer.send(settings.topics.raw_items, key=b"k%d" % n, value=value).get(timeout=30)
+    rate = producer.metrics()["producer-metrics"]["compression-rate-avg"]  # compressed / uncompressed
+    producer.close(timeout=30)
+    assert 0 < rate < 0.2
+    assert [v for _, v in read_all(settings, settings.topics.raw_items, 20)] == [value] * 20
