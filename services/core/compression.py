@@ -14,6 +14,12 @@ else:
 
 # The largest zstd window a decoder accepts, as a power of two: 8 MiB, RFC 9659's limit for HTTP. A frame
 # asking for more could make the decoder reserve up to 2 GiB before writing a byte.
-ZSTD_WINDOW_LOG_MAX = 23
+_ZSTD_WINDOW_LOG_MAX = 23
 
-__all__ = ["ZSTD_WINDOW_LOG_MAX", "zipfile", "zstd"]
+
+def zstd_frame_decompressor() -> zstd.ZstdDecompressor:
+    """A decompressor for one zstd frame, refusing a window over 8 MiB."""
+    return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: _ZSTD_WINDOW_LOG_MAX})
+
+
+__all__ = ["zipfile", "zstd", "zstd_frame_decompressor"]

@@ -28,7 +28,7 @@ from kafka.record import default_records
 from kafka.record.default_records import DefaultRecordBatch
 from kafka.structs import TopicPartition
 
-from services.core.compression import ZSTD_WINDOW_LOG_MAX, zstd
+from services.core.compression import zstd_frame_decompressor
 
 #: No batch decompresses to more: a real batch holds records of at most the topics' message size
 #: (``WIREFEED_MAX_MESSAGE_BYTES``, 1 MB by default) plus what a producer's batch size adds.
@@ -63,8 +63,8 @@ def gunzip(data: bytes | memoryview, limit: int | None = None) -> bytes:
 
 
 def unzstd(data: bytes, limit: int | None = None) -> bytes:
-    return _one_after_another(data, _limit(limit), _zstd_frame, lambda frame: None if frame.needs_input else b"",
-                              "zstd frame")
+    return _one_after_another(data, _limit(limit), zstd_frame_decompressor,
+                              lambda frame: None if frame.needs_input else b"", "zstd frame")
 
 
 def unlz4(data: bytes, limit: int | None = None) -> bytes:
@@ -143,10 +143,6 @@ def _one_after_another(data: bytes, limit: int, start: Callable[[], Any], more: 
             raise EOFError(f"the {name} ends before its end")
         data = stream.unused_data
     return bytes(out)
-
-
-def _zstd_frame() -> zstd.ZstdDecompressor:
-    return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX})
 
 
 def _unsnappy_block(block: bytes, room: int, limit: int) -> bytes:

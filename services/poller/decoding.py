@@ -14,7 +14,7 @@ from typing import Protocol
 
 import brotli
 
-from services.core.compression import ZSTD_WINDOW_LOG_MAX, zstd
+from services.core.compression import zstd, zstd_frame_decompressor
 
 #: The most one decompression call returns: what a layer holds at once (brotli's buffer may grow past
 #: it by one of its blocks).
@@ -102,18 +102,14 @@ class _Zstd:
     """Frame after frame, as zstd(1) reads them: a body may be written as several."""
 
     def __init__(self) -> None:
-        self._decompressor = self._frame()
-
-    @staticmethod
-    def _frame() -> zstd.ZstdDecompressor:
-        return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX})
+        self._decompressor = zstd_frame_decompressor()
 
     def step(self, data: bytes) -> bytes:
         if self._decompressor.eof:
             data = self._decompressor.unused_data + data
             if not data:
                 return b""
-            self._decompressor = self._frame()
+            self._decompressor = zstd_frame_decompressor()
         try:
             return self._decompressor.decompress(data, PIECE_BYTES)
         except zstd.ZstdError as error:
