@@ -173,10 +173,8 @@ class PollLoop:
 
     def _start_due(self) -> None:
         now = self.clock()
-        try:  # every turn, and before claiming: a feed claimed again must not have its release written after
-            self._writes.flush(now)
-        except TRANSIENT_ERRORS as error:
-            log.warning("state_db_unavailable", error=str(error)[:300])
+        # Every turn, and before claiming: a feed claimed again must not have its release written after.
+        if not self._flush(last=False):
             self._defer(self._take_due(now), now + timedelta(seconds=RECHECK_SECONDS))
             return
         due = self._take_due(now)
@@ -206,7 +204,8 @@ class PollLoop:
             if feed_id not in self.poller.feeds:  # removed while polled: its poll has just set its series again
                 self.poller.forget(feed_id)
 
-    def _flush(self, *, last: bool) -> None:
+    def _flush(self, *, last: bool) -> bool:
+        """Write what is pending; whether it could be written."""
         try:
             self._writes.flush(self.clock())
         except TRANSIENT_ERRORS as error:
@@ -214,6 +213,8 @@ class PollLoop:
                 log.error("feed_states_not_saved", error=str(error)[:300])
             else:  # still pending: the loop's next turn writes it
                 log.warning("state_db_unavailable", error=str(error)[:300])
+            return False
+        return True
 
     def _reap(self) -> None:
         for fid, task in list(self._in_flight.items()):
