@@ -4,7 +4,8 @@ Delivery contract, coded once: offsets are committed only after ``process`` retu
 batch's output is durable (produced and flushed, or written to the database). A transient failure
 rewinds to the batch's first offsets and retries with backoff; nothing is skipped. A record batch that
 cannot be decompressed (``record_batches.py``) is dead-lettered by its offsets and passed, as a poison
-message is: retried, it would stop its partition for good.
+message is: retried, it would stop its partition for good. Passing it is recorded where the service
+keeps its position (a Kafka commit by default), so a restart does not read it and dead-letter it again.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class ConsumeLoop:
                  commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
                  poll_timeout_ms: int = 500, max_backoff: float = 30.0,
                  housekeeping: Callable[[], None] | None = None, heartbeat: Heartbeat | None = None,
-                 send_dead_letter: Callable[[DeadLetter], None] | None = None) -> None:
+                 send_dead_letter: Callable[[DeadLetter], None] | None = None,
+                 record_passed: Callable[[TopicPartition, int], None] | None = None) -> None:
         self.consumer = consumer
         self.stage = stage
         self.process = process
@@ -70,6 +72,8 @@ class ConsumeLoop:
         self.max_backoff = max_backoff
         self.housekeeping = housekeeping
         self.send_dead_letter = send_dead_letter  # durably, or raising
+        # Where a partition's position is kept once a batch is passed: offsets below this one are done.
+        self.record_passed = record_passed or self._commit_passed
         self.failures = 0
         self.last_progress = time.monotonic()
         self.heartbeat = heartbeat or Heartbeat()  # beaten at every turn; a long chore may beat it too
@@ -123,6 +127,17 @@ class ConsumeLoop:
                   next_offset=error.next_offset, reason=error.reason[:300])
         self.consumer.seek(tp, error.next_offset)
         self.poll_failing = False
+        try:
+            self.record_passed(tp, error.next_offset)
+        except (KafkaError, TransientError) as failure:
+            # Not worth stopping for: the next batch processed records a later position. Only a restart
+            # before that reads the batch again, and dead-letters it a second time.
+            log.warning("passed_offset_not_recorded", topic=tp.topic, partition=tp.partition,
+                        next_offset=error.next_offset, error=str(failure)[:300])
+
+    def _commit_passed(self, tp: TopicPartition, next_offset: int) -> None:
+        # Every record below the batch was processed and committed before the poll that met it.
+        self.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
 
     def _chores(self) -> None:
         assert self.housekeeping is not None

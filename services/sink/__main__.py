@@ -57,11 +57,12 @@ def main(settings: SinkSettings | None = None) -> int:
     offsets = StoredOffsets(consumer, store, settings.topics.articles)
     consumer.subscribe([settings.topics.articles], listener=offsets)
     lag = LagMonitor(consumer, lambda: dict(offsets.positions), interval=settings.lag_interval_seconds)
-    loop = ConsumeLoop(consumer, SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update,
-                                             max_message_bytes=settings.max_message_bytes),
-                       stop, stage="sink", commit=_commit_for_lag_monitoring(consumer), max_records=settings.max_batch,
-                       housekeeping=lag.maybe_update,
-                       send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
+    batch = SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update,
+                      max_message_bytes=settings.max_message_bytes)
+    loop = ConsumeLoop(consumer, batch, stop, stage="sink", commit=_commit_for_lag_monitoring(consumer),
+                       max_records=settings.max_batch, housekeeping=lag.maybe_update,
+                       send_dead_letter=letter_sender(producer, settings.topics.dead_letter),
+                       record_passed=batch.record_passed)
     purger = _retention(settings, store, stop)
     health = Health({"kafka": broker_reachable(settings), "consuming": loop.consuming, "database": store.ping},
                     vital={"producer": producer_usable(producer),

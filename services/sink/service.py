@@ -107,6 +107,14 @@ class SinkBatch:
         if self.after_write:
             self.after_write()
 
+    def record_passed(self, tp: TopicPartition, next_offset: int) -> None:
+        """Store that ``tp`` is read up to ``next_offset``: the consume loop dead-lettered an undecodable
+        batch and passed it. A restart then seeks past it instead of dead-lettering it again."""
+        self._transient(self.offsets.resolve)
+        offsets = {(tp.topic, tp.partition): max(next_offset, self.offsets.positions.get(tp.partition, 0))}
+        self._transient(lambda: self.store.write([], offsets, self.clock()))
+        self._positions(offsets)
+
     def _transient(self, action: Callable[[], T]) -> T:
         try:
             return action()
@@ -145,9 +153,7 @@ class SinkBatch:
 
     def _record(self, articles: list[Article], inserted: int, skipped: int,
                 offsets: dict[tuple[str, int], int], now: datetime) -> None:
-        for (_, partition), offset in offsets.items():
-            self.offsets.positions[partition] = offset
-            metrics.STORED_OFFSET.labels(str(partition)).set(offset)
+        self._positions(offsets)
         metrics.ROWS_WRITTEN.labels("inserted").inc(inserted)
         metrics.ROWS_WRITTEN.labels("already_stored").inc(skipped)
         metrics.BATCH_SIZE.observe(len(articles))
@@ -156,6 +162,11 @@ class SinkBatch:
         if articles:
             log.info("batch_written", inserted=inserted, already_stored=skipped)
 
+
+    def _positions(self, offsets: dict[tuple[str, int], int]) -> None:
+        for (_, partition), offset in offsets.items():
+            self.offsets.positions[partition] = offset
+            metrics.STORED_OFFSET.labels(str(partition)).set(offset)
 
 def _storable(raw: bytes, article: Article) -> Article:
     """Reject what no engine can store alike: PostgreSQL text and JSONB cannot hold NUL characters.

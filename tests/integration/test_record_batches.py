@@ -4,14 +4,22 @@ decompressed within the bound is dead-lettered by its offsets and passed, not re
 from __future__ import annotations
 
 import pytest
-from kafka import TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from schemas import DeadLetter
 from services.core import record_batches
+from services.core.config import CommonSettings
+from services.core.consume import ConsumeLoop
+from services.core.db import Database
 from services.core.kafka import letter_sender, make_consumer, make_producer, read_until, seek_since
+from services.sink.service import SinkBatch, StoredOffsets
+from services.sink.store import SqlStore
+from tests.factories import article
 from tests.helpers import wait_for
 from tests.integration.kafka_helpers import consumer_loop, read_all, running, settings_for
+
+BOMB = bytes(4 * 1024 * 1024)  # 4 MiB of zeros: a few KiB gzipped, past the 1 MiB bound the tests set
 
 pytestmark = pytest.mark.kafka
 
@@ -50,6 +58,72 @@ def test_every_codec_is_read_and_a_bomb_is_dead_lettered_and_passed(kafka_bootst
         (topic, 0, bomb, {"next_offset": bomb + 1}, "UndecodableBatchError")]
     assert "decompresses past 1048576 bytes" in letters[0].reason and letters[0].stage == "test"
     assert loop.consuming()
+
+
+def send_alone(settings: CommonSettings, topic: str, value: bytes) -> int:
+    """Send ``value`` to partition 0 as a gzip batch of its own; returns its offset."""
+    producer = make_producer(settings, compression_type="gzip", max_request_size=16 * 1024 * 1024)
+    try:
+        return int(producer.send(topic, value=value, partition=0).get(timeout=30).offset)
+    finally:
+        producer.close(timeout=30)
+
+
+def test_a_passed_batch_is_committed_so_a_restart_does_not_dead_letter_it_again(
+        kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    topic, tp = settings.topics.raw_items, TopicPartition(settings.topics.raw_items, 0)
+    send_alone(settings, topic, b"a")
+    bomb = send_alone(settings, topic, BOMB)  # the last batch: nothing after it moves the commit on
+    producer = make_producer(settings)
+    group = f"{topic_prefix}-normalizer"
+    consumer, onlooker = make_consumer(settings, group), make_consumer(settings, group)  # onlooker: never joins
+    consumer.subscribe([topic])
+    loop = consumer_loop(consumer, lambda records: None,
+                         send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
+    with running(loop):
+        wait_for(lambda: onlooker.committed(tp) == bomb + 1, message="the passed batch committed")
+    for each in (consumer, onlooker):
+        each.close(autocommit=False)
+    producer.close(timeout=30)
+
+
+def test_the_sink_stores_a_passed_batch_as_its_position_so_a_restart_reads_on_after_it(
+        kafka_bootstrap: str, topic_prefix: str, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
+    settings = settings_for(kafka_bootstrap, topic_prefix, database_url)
+    topic = settings.topics.articles
+    send_alone(settings, topic, article(1).to_bytes())
+    bomb = send_alone(settings, topic, BOMB)
+    store = SqlStore(Database(database_url))
+    store.migrate()
+    producer = make_producer(settings)
+
+    def sink_loop() -> tuple[KafkaConsumer, ConsumeLoop]:  # wired as the sink's main wires it
+        consumer = make_consumer(settings, f"{topic_prefix}-sink")
+        offsets = StoredOffsets(consumer, store, topic)
+        consumer.subscribe([topic], listener=offsets)
+        batch = SinkBatch(store, producer, settings.topics, offsets)
+        return consumer, consumer_loop(consumer, batch, commit=lambda _: None, record_passed=batch.record_passed,
+                                       send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
+
+    consumer, loop = sink_loop()
+    with running(loop):
+        wait_for(lambda: store.offsets(topic).get(0) == bomb + 1, message="the passed batch stored as position")
+    consumer.close(autocommit=False)
+    send_alone(settings, topic, article(2).to_bytes())
+    consumer, loop = sink_loop()  # a restart: no Kafka commits, the stored offsets alone place it
+    with running(loop):
+        wait_for(lambda: store.count() == 2, message="the article after the batch stored")
+    consumer.close(autocommit=False)
+    reader = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    _, end = seek_since(reader, settings.topics.dead_letter, None)
+    letters = [DeadLetter.model_validate_json(r.value) for records in read_until(reader, end) for r in records]
+    reader.close(autocommit=False)
+    assert [(x.offset, x.stage) for x in letters] == [(bomb, "test")]  # once, not again after the restart
+    producer.close(timeout=30)
+    store.close()
 
 
 def test_a_reading_command_skips_an_undecodable_batch_and_reads_on(kafka_bootstrap: str, topic_prefix: str,

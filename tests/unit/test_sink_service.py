@@ -112,6 +112,28 @@ def test_a_batch_of_already_stored_records_never_moves_the_offset_back() -> None
     assert store.writes == [([], {(TOPIC, 0): 10})]
 
 
+def test_a_passed_batch_is_stored_as_the_partitions_position_and_never_moves_it_back() -> None:
+    consumer, store = FakeConsumer([0, 1]), FakeStore({0: 4, 1: 30})
+    batch = _batch(store, consumer)
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    batch.record_passed(TopicPartition(TOPIC, 0), 9)
+    batch.record_passed(TopicPartition(TOPIC, 1), 12)
+    assert store.writes == [([], {(TOPIC, 0): 9}), ([], {(TOPIC, 1): 30})]
+    assert batch.offsets.positions == {0: 9, 1: 30}
+    batch([record(0, n, article(n).to_bytes()) for n in range(7, 11)])  # below 9: already passed
+    assert store.writes[-1] == (["article-000009", "article-000010"], {(TOPIC, 0): 11})
+
+
+def test_a_passed_batch_not_stored_while_the_database_is_down_changes_nothing() -> None:
+    consumer, store = FakeConsumer([0]), FakeStore({0: 4})
+    batch = _batch(store, consumer)
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    store.down = True
+    with pytest.raises(TransientError):
+        batch.record_passed(TopicPartition(TOPIC, 0), 9)
+    assert store.writes == [] and batch.offsets.positions == {0: 4}
+
+
 def test_an_article_with_a_nul_character_is_dead_lettered_not_retried_forever() -> None:
     consumer, store, producer = FakeConsumer([0]), FakeStore(), RecordingProducer()
     poisoned = article(1).model_copy(update={"title": "bad\x00title"})
