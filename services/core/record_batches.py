@@ -8,6 +8,10 @@ partition stopped. Here each codec stops at ``MAX_BATCH_BYTES``, and whatever st
 an ``UndecodableBatchError`` that names the batch's partition and offsets, for the consume loop to
 dead-letter and seek past (``consume.py``).
 
+A partition's fetched records whose reading raised (this error, or a batch failing its CRC check) stayed
+in kafka-python's fetcher with their iterator spent, and the next ``poll()`` took nothing from them for
+ever: it never returned, at full CPU. They are dropped now, so the next poll fetches that batch again.
+
 kafka-python offers no hook for either, so ``install()`` replaces its four decoders and wraps two of its
 methods; ``kafka-python`` is pinned below 4 for that reason, and the tests exercise these paths against
 the real broker.
@@ -94,7 +98,8 @@ def unsnappy(data: bytes, limit: int | None = None) -> bytes:
 
 
 def install() -> None:
-    """Make kafka-python decompress within the bound and name undecodable batches (once per process)."""
+    """Make kafka-python decompress within the bound, name undecodable batches, and fetch records again
+    after reading them raised (once per process)."""
     with _installing:
         if getattr(DefaultRecordBatch, "_wirefeed_bounded", False):
             return
@@ -121,8 +126,13 @@ def _naming_the_partition(take: Callable[..., list[Any]]) -> Callable[..., list[
     def taken(records: Any, n: int | None = None) -> list[Any]:
         try:
             return take(records, n)
-        except UndecodableBatchError as error:
-            raise error.at(records.topic_partition) from error
+        except Exception as error:
+            # take() raises only when it took nothing, and its iterator is spent: drained, the records give
+            # way to a fresh fetch from the partition's position (which a seek past the batch may move).
+            records.drain()
+            if isinstance(error, UndecodableBatchError):
+                raise error.at(records.topic_partition) from error
+            raise
     return taken
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaTimeoutError
 
 from schemas import DeadLetter
 from services.core import record_batches
@@ -87,6 +88,35 @@ def test_a_passed_batch_is_committed_so_a_restart_does_not_dead_letter_it_again(
     for each in (consumer, onlooker):
         each.close(autocommit=False)
     producer.close(timeout=30)
+
+
+def test_a_batch_whose_letter_failed_is_fetched_again_and_passed_at_the_next_poll(
+        kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # kafka-python kept the records whose reading raised, spent, and its next poll spun on them for ever.
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    topic = settings.topics.raw_items
+    bomb = [send_alone(settings, topic, value) for value in (b"a", BOMB, b"b")][1]
+    producer = make_producer(settings)
+    send = letter_sender(producer, settings.topics.dead_letter)
+    attempts: list[DeadLetter] = []
+
+    def send_after_a_failure(letter: DeadLetter) -> None:
+        attempts.append(letter)
+        if len(attempts) == 1:
+            raise KafkaTimeoutError("the dead-letter topic's leader is away")
+        send(letter)
+
+    read: list[bytes] = []
+    consumer = make_consumer(settings, f"{topic_prefix}-reader")
+    consumer.subscribe([topic])
+    loop = consumer_loop(consumer, lambda records: read.extend(r.value for r in records), max_backoff=0.2,
+                         send_dead_letter=send_after_a_failure)
+    with running(loop):
+        wait_for(lambda: read == [b"a", b"b"], timeout=60, message="read past the batch")
+    consumer.close(autocommit=False)
+    producer.close(timeout=30)
+    assert [(x.offset, x.details) for x in attempts] == [(bomb, {"next_offset": bomb + 1})] * 2  # the same batch
 
 
 def test_the_sink_stores_a_passed_batch_as_its_position_so_a_restart_reads_on_after_it(
