@@ -22,7 +22,7 @@ from kafka.errors import KafkaError
 
 from schemas import DeadLetter
 from services.core.kafka import undecodable_letter
-from services.core.metrics import BATCHES_RETRIED, DEAD_LETTERS
+from services.core.metrics import BATCHES_RETRIED, DEAD_LETTERS, POLL_FAILURES
 from services.core.record_batches import UndecodableBatchError
 from services.core.runner import Heartbeat, StopSignal
 
@@ -96,8 +96,7 @@ class ConsumeLoop:
             except KafkaError as error:
                 # kafka-python can surface a lost broker from poll(); wait and poll again, the client
                 # reconnects by itself once a broker answers.
-                self.poll_failing = True
-                self._backoff("poll_failed", error)
+                self._poll_failed(error)
                 continue
             self.poll_failing = False
             records = [record for partition in polled.values() for record in partition]
@@ -108,13 +107,17 @@ class ConsumeLoop:
             if self.housekeeping:  # periodic chores (purges, lag gauges); each decides itself when it is due
                 self._chores()
 
+    def _poll_failed(self, error: Exception) -> None:
+        POLL_FAILURES.labels(self.stage, type(error).__name__).inc()
+        self.poll_failing = True
+        self._backoff("poll_failed", error)
+
     def _pass_undecodable(self, error: UndecodableBatchError) -> None:
         """Dead-letter the batch by its offsets, then read on after it; until that letter is durable (or
         without a partition to name), poll again later, as for any failed poll."""
         tp = error.partition
         if tp is None or self.send_dead_letter is None or tp not in self.consumer.assignment():
-            self.poll_failing = True
-            self._backoff("poll_failed", error)
+            self._poll_failed(error)
             return
         letter = undecodable_letter(self.stage, tp, error)
         try:

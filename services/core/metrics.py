@@ -21,6 +21,13 @@ BATCHES_RETRIED = Counter(
     "on too long), by stage and the error's class",
     ["stage", "error_class"],
 )
+POLL_FAILURES = Counter(
+    "wirefeed_consumer_poll_failures_total",
+    "Consumer polls that raised instead of returning records (a batch failing its CRC check, a topic or group "
+    "the credentials may not read, an undecodable batch that could not be dead-lettered), by stage and the "
+    "error's class; each is retried with backoff, nothing is skipped",
+    ["stage", "error_class"],
+)
 MAIN_LOOP_AGE = Gauge(
     "wirefeed_main_loop_age_seconds",
     "Seconds since the service's main loop last came round (each consume loop turn; the poller's event loop): "
