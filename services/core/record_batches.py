@@ -12,9 +12,11 @@ A partition's fetched records whose reading raised (this error, or a batch faili
 in kafka-python's fetcher with their iterator spent, and the next ``poll()`` took nothing from them for
 ever: it never returned, at full CPU. They are dropped now, so the next poll fetches that batch again.
 
-kafka-python offers no hook for either, so ``install()`` replaces its four decoders and wraps two of its
-methods; ``kafka-python`` is pinned below 4 for that reason, and the tests exercise these paths against
-the real broker.
+kafka-python offers no hook for either, so ``install()`` replaces its four decoders (in both of its
+record formats: batches since Kafka 0.11, and the older message sets brokers before 4.0 may still serve)
+and wraps three of its methods; ``kafka-python`` is pinned below 4 for that reason, and the tests
+exercise these paths against the real broker (the older message sets, which Kafka 4 no longer writes,
+against kafka-python's own reader).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import lz4.frame
 import snappy
 from kafka.consumer.fetcher import Fetcher
 from kafka.errors import CorruptRecordError
-from kafka.record import default_records
+from kafka.record import default_records, legacy_records
 from kafka.record.default_records import DefaultRecordBatch
+from kafka.record.legacy_records import LegacyRecordBatch
 from kafka.structs import TopicPartition
 
 from services.core.compression import zstd_frame_decompressor
@@ -53,8 +56,10 @@ class UndecodableBatchError(CorruptRecordError):  # type: ignore[misc]  # kafka.
         self.next_offset = next_offset
         self.partition = partition
 
-    def at(self, partition: TopicPartition) -> UndecodableBatchError:
-        return UndecodableBatchError(self.reason, self.base_offset, self.next_offset, partition)
+    def at(self, partition: TopicPartition, position: int) -> UndecodableBatchError:
+        """Named with its partition; from the partition's position if that is lower (every offset from
+        there on is unread: a v0/v1 message set names only its last offset)."""
+        return UndecodableBatchError(self.reason, min(self.base_offset, position), self.next_offset, partition)
 
 
 class TooLargeBatchError(ValueError):
@@ -103,11 +108,12 @@ def install() -> None:
     with _installing:
         if getattr(DefaultRecordBatch, "_wirefeed_bounded", False):
             return
-        default_records.gzip_decode = gunzip
+        default_records.gzip_decode = legacy_records.gzip_decode = gunzip
         default_records.zstd_decode = unzstd
-        default_records.lz4_decode = unlz4
-        default_records.snappy_decode = unsnappy
+        default_records.lz4_decode = legacy_records.lz4_decode = unlz4
+        default_records.snappy_decode = legacy_records.snappy_decode = unsnappy
         DefaultRecordBatch._maybe_uncompress = _naming_the_batch(DefaultRecordBatch._maybe_uncompress)
+        LegacyRecordBatch._decompress = _naming_the_message_set(LegacyRecordBatch._decompress)
         Fetcher.PartitionRecords.take = _naming_the_partition(Fetcher.PartitionRecords.take)
         DefaultRecordBatch._wirefeed_bounded = True
 
@@ -122,6 +128,19 @@ def _naming_the_batch(uncompress: Callable[[Any], None]) -> Callable[[Any], None
     return uncompressed
 
 
+def _naming_the_message_set(decompress: Callable[[Any, int], bytes]) -> Callable[[Any, int], bytes]:
+    """The same for a compressed message set of the formats before Kafka 0.11 (v0, v1), which only
+    brokers before 4.0 serve: its wrapper carries the offset of its last record, the first is only known
+    decompressed (the partition's position stands in for it, see ``at``)."""
+    def decompressed(batch: Any, key_offset: int) -> bytes:
+        try:
+            return decompress(batch, key_offset)
+        except Exception as error:
+            raise UndecodableBatchError(f"message set cannot be decompressed: {type(error).__name__}: {error}",
+                                        batch.base_offset, batch.base_offset + 1) from error
+    return decompressed
+
+
 def _naming_the_partition(take: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     def taken(records: Any, n: int | None = None) -> list[Any]:
         try:
@@ -131,7 +150,7 @@ def _naming_the_partition(take: Callable[..., list[Any]]) -> Callable[..., list[
             # way to a fresh fetch from the partition's position (which a seek past the batch may move).
             records.drain()
             if isinstance(error, UndecodableBatchError):
-                raise error.at(records.topic_partition) from error
+                raise error.at(records.topic_partition, records.next_fetch_offset) from error
             raise
     return taken
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 import pytest
 from kafka import codec
+from kafka.consumer.fetcher import Fetcher
+from kafka.record.legacy_records import LegacyRecordBatchBuilder
+from kafka.record.memory_records import MemoryRecords
+from kafka.structs import TopicPartition
 
+from services.core import record_batches
 from services.core.compression import zstd
-from services.core.record_batches import TooLargeBatchError, gunzip, unlz4, unsnappy, unzstd
+from services.core.record_batches import (
+    TooLargeBatchError,
+    UndecodableBatchError,
+    gunzip,
+    unlz4,
+    unsnappy,
+    unzstd,
+)
 
 RECORDS = b"".join(b"record %d: Storm hits coast; " % n for n in range(20_000))
 LIMIT = 1024 * 1024
@@ -63,3 +76,32 @@ def test_a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() -> None:
         unzstd(wide, LIMIT * 32)
     assert unzstd(zstd.compress(bytes(2**20), options={zstd.CompressionParameter.window_log: 23}),
                   LIMIT * 4) == bytes(2**20)
+
+
+def served_message_set(values: list[bytes], codec_id: int, first: int) -> MemoryRecords:
+    """A compressed v1 message set as a broker before 4.0 serves it: the wrapper carries its last offset."""
+    builder = LegacyRecordBatchBuilder(magic=1, compression_type=codec_id, batch_size=1 << 30)
+    for n, value in enumerate(values):
+        builder.append(n, timestamp=1, key=None, value=value)
+    wrapper = builder.build()
+    struct.pack_into(">q", wrapper, 0, first + len(values) - 1)
+    return MemoryRecords(bytes(wrapper))
+
+
+LEGACY = [("gzip", 1), ("snappy", 2), ("lz4", 3)]
+
+
+@pytest.mark.parametrize(("name", "codec_id"), LEGACY, ids=[c[0] for c in LEGACY])
+def test_a_legacy_message_set_is_bounded_too_and_named_from_the_partitions_position(
+        name: str, codec_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_batches.install()
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", LIMIT)
+    tp = TopicPartition("raw", 0)
+    whole = Fetcher.PartitionRecords(40, tp, served_message_set([b"x", RECORDS[:LIMIT // 2]], codec_id, 40))
+    assert [(r.offset, r.value) for r in whole.take(10)] == [(40, b"x"), (41, RECORDS[:LIMIT // 2])]
+
+    bomb = Fetcher.PartitionRecords(40, tp, served_message_set([b"x", BOMB], codec_id, 40))
+    with pytest.raises(UndecodableBatchError, match="decompresses past 1048576 bytes") as raised:
+        bomb.take(10)
+    assert (raised.value.partition, raised.value.base_offset, raised.value.next_offset) == (tp, 40, 42)
+    assert not bomb  # dropped: the next poll fetches again rather than spinning on a spent iterator
