@@ -17,7 +17,7 @@ from tests.helpers import wait_for
 from tests.integration.kafka_helpers import consumer_loop, running, settings_for
 from tests.reliability.conftest import Cluster
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.kafka]
 
 MIDDLE = b"second record, corrupted on the broker's disk"
 
