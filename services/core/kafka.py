@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from schemas import DeadLetter
 from schemas.models import Message
-from services.core import record_batches
+from services.core import expired_records, record_batches
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
 from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
@@ -127,6 +127,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
     }
     config.update(overrides)
     record_batches.install()  # bounded decompression, and undecodable batches named
+    expired_records.install()  # records deleted before they were read: counted, not silent
     return KafkaConsumer(**config)
 
 

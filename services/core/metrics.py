@@ -28,6 +28,12 @@ POLL_FAILURES = Counter(
     "error's class; each is retried with backoff, nothing is skipped",
     ["stage", "error_class"],
 )
+RECORDS_EXPIRED = Counter(
+    "wirefeed_consumer_records_expired_total",
+    "Records a consumer never read because the broker had deleted them (retention, or a deletion) when it got "
+    "to them; counted when it was moved past them to the earliest offset left",
+    ["topic"],
+)
 MAIN_LOOP_AGE = Gauge(
     "wirefeed_main_loop_age_seconds",
     "Seconds since the service's main loop last came round (each consume loop turn; the poller's event loop): "

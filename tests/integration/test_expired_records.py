@@ -1,0 +1,86 @@
+"""Records the broker deleted before a consumer read them, on the real broker: the consumer is moved to the
+earliest offset left (nothing else could be read), and the records it never saw are counted and logged,
+where kafka-python said so only at INFO."""
+
+from __future__ import annotations
+
+import pytest
+from kafka import KafkaAdminClient, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import REGISTRY
+
+from services.core.kafka import make_consumer, make_producer
+from tests.helpers import wait_for
+from tests.integration.kafka_helpers import consumer_loop, running, settings_for
+
+pytestmark = pytest.mark.kafka
+
+
+def expired(topic: str) -> float:
+    return REGISTRY.get_sample_value("wirefeed_consumer_records_expired_total", {"topic": topic}) or 0.0
+
+
+def test_records_deleted_before_they_were_read_are_counted_and_a_new_group_counts_none(
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    topic, tp = settings.topics.raw_items, TopicPartition(settings.topics.raw_items, 0)
+    producer = make_producer(settings)
+    for n in range(10):
+        producer.send(topic, value=b"%d" % n, partition=0)
+    producer.flush(timeout=30)
+    producer.close(timeout=30)
+    group = f"{topic_prefix}-normalizer"
+    committer = make_consumer(settings, group)
+    committer.assign([tp])
+    committer.commit({tp: OffsetAndMetadata(3, "", -1)})  # the group had read 0, 1 and 2
+    committer.close(autocommit=False)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.delete_records({tp: 8})  # as retention would, while the group was away
+    admin.close()
+
+    def read_by(group: str) -> list[bytes]:
+        read: list[bytes] = []
+
+        def process(records: list[ConsumerRecord]) -> None:
+            read.extend(record.value for record in records if record.partition == 0)
+
+        consumer = make_consumer(settings, group)
+        consumer.subscribe([topic])
+        with running(consumer_loop(consumer, process)):
+            wait_for(lambda: read == [b"8", b"9"], timeout=60, message="the records left read")
+        consumer.close(autocommit=False)
+        return read
+
+    read_by(group)
+    assert expired(topic) == 5  # offsets 3 to 7, never read by the group
+    read_by(f"{topic_prefix}-new")  # a first position is no loss
+    assert expired(topic) == 5
+
+
+def test_a_position_sought_below_the_log_start_counts_what_it_is_moved_past(
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    # The sink's way: it seeks to the offsets stored with its rows, Kafka's commits aside.
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    topic, tp = settings.topics.articles, TopicPartition(settings.topics.articles, 1)
+    producer = make_producer(settings)
+    for n in range(6):
+        producer.send(topic, value=b"%d" % n, partition=1)
+    producer.flush(timeout=30)
+    producer.close(timeout=30)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.delete_records({tp: 4})
+    admin.close()
+    consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    consumer.assign([tp])
+    consumer.seek(tp, 1)
+    read: list[int] = []
+
+    def read_on() -> bool:
+        read.extend(record.offset for records in consumer.poll(timeout_ms=200).values() for record in records)
+        return read == [4, 5]
+
+    try:
+        wait_for(read_on, timeout=60, message="moved to the log start and read on")
+    finally:
+        consumer.close(autocommit=False)
+    assert expired(topic) == 3
