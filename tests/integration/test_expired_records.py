@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
 
+from services.core.config import CommonSettings
 from services.core.kafka import make_consumer, make_producer
 from tests.helpers import wait_for
 from tests.integration.kafka_helpers import consumer_loop, running, settings_for
@@ -20,23 +21,33 @@ def expired(topic: str) -> float:
     return REGISTRY.get_sample_value("wirefeed_consumer_records_expired_total", {"topic": topic}) or 0.0
 
 
+def send_numbered(settings: CommonSettings, tp: TopicPartition, count: int) -> None:
+    producer = make_producer(settings)
+    for n in range(count):
+        producer.send(tp.topic, value=b"%d" % n, partition=tp.partition)
+    producer.flush(timeout=30)
+    producer.close(timeout=30)
+
+
+def delete_records(bootstrap: str, tp: TopicPartition, below: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.delete_records({tp: below})
+    finally:
+        admin.close()
+
+
 def test_records_deleted_before_they_were_read_are_counted_and_a_new_group_counts_none(
         kafka_bootstrap: str, topic_prefix: str) -> None:
     settings = settings_for(kafka_bootstrap, topic_prefix)
     topic, tp = settings.topics.raw_items, TopicPartition(settings.topics.raw_items, 0)
-    producer = make_producer(settings)
-    for n in range(10):
-        producer.send(topic, value=b"%d" % n, partition=0)
-    producer.flush(timeout=30)
-    producer.close(timeout=30)
+    send_numbered(settings, tp, 10)
     group = f"{topic_prefix}-normalizer"
     committer = make_consumer(settings, group)
     committer.assign([tp])
     committer.commit({tp: OffsetAndMetadata(3, "", -1)})  # the group had read 0, 1 and 2
     committer.close(autocommit=False)
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.delete_records({tp: 8})  # as retention would, while the group was away
-    admin.close()
+    delete_records(kafka_bootstrap, tp, 8)  # as retention would, while the group was away
 
     def read_by(group: str) -> list[bytes]:
         read: list[bytes] = []
@@ -62,14 +73,8 @@ def test_a_position_sought_below_the_log_start_counts_what_it_is_moved_past(
     # The sink's way: it seeks to the offsets stored with its rows, Kafka's commits aside.
     settings = settings_for(kafka_bootstrap, topic_prefix)
     topic, tp = settings.topics.articles, TopicPartition(settings.topics.articles, 1)
-    producer = make_producer(settings)
-    for n in range(6):
-        producer.send(topic, value=b"%d" % n, partition=1)
-    producer.flush(timeout=30)
-    producer.close(timeout=30)
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.delete_records({tp: 4})
-    admin.close()
+    send_numbered(settings, tp, 6)
+    delete_records(kafka_bootstrap, tp, 4)
     consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
     consumer.assign([tp])
     consumer.seek(tp, 1)
