@@ -96,6 +96,11 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = "wirefeed"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
+    # With acks=all a write is durable on this many replicas before it is acknowledged. Kafka's own
+    # default is 1: a leader alone could acknowledge, and losing its disk lost what it had acknowledged.
+    topic_min_insync_replicas: int | None = Field(
+        None, ge=1, description="min.insync.replicas of the topics a service creates; default: 2 when the "
+                                "replication factor is 3 or more, else 1")
     max_poll_interval_ms: int = Field(300_000, ge=1_000, description="Kafka max.poll.interval.ms")
     max_message_bytes: int = Field(DEFAULT_MAX_MESSAGE_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
                                    description="Largest message a service produces; larger ones are shortened")
@@ -152,6 +157,21 @@ class CommonSettings(BaseSettings):
         if (self.kafka_ssl_keyfile or self.kafka_ssl_key_password) and not self.kafka_ssl_certfile:
             raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE and _SSL_KEY_PASSWORD need WIREFEED_KAFKA_SSL_CERTFILE")
         return self
+
+    @model_validator(mode="after")
+    def _min_insync_within_replicas(self) -> CommonSettings:
+        if (self.topic_min_insync_replicas or 1) > self.topic_replication_factor:
+            raise ValueError(f"WIREFEED_TOPIC_MIN_INSYNC_REPLICAS={self.topic_min_insync_replicas} is more than "
+                             f"WIREFEED_TOPIC_REPLICATION_FACTOR={self.topic_replication_factor}: no write could "
+                             "ever be acknowledged")
+        return self
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """Of the topics a service creates: one replica may be down and writes go on, durable on two."""
+        if self.topic_min_insync_replicas is not None:
+            return self.topic_min_insync_replicas
+        return 2 if self.topic_replication_factor >= 3 else 1
 
     @property
     def oauth_extensions(self) -> dict[str, str]:

@@ -200,7 +200,8 @@ def _create_topics(admin: KafkaAdminClient, settings: CommonSettings, topics: li
     if not topics:
         return
     options = {"num_partitions": settings.topic_partitions, "replication_factor": settings.topic_replication_factor,
-               "configs": {"max.message.bytes": str(_message_limit(settings))}}
+               "configs": {"max.message.bytes": str(_message_limit(settings)),
+                           "min.insync.replicas": str(settings.min_insync_replicas)}}
     result = admin.create_topics({topic: options for topic in topics}, raise_errors=False, timeout_ms=30_000)
     refused = [f"{topic['name']}: {topic['error_message'] or for_code(topic['error_code']).__name__}"
                for topic in result["topics"] if topic["error_code"] not in _CREATED_OR_THERE]

@@ -15,10 +15,16 @@ from services.core.kafka import ensure_topics, make_consumer
 from services.core.runner import StopSignal
 
 
+def topic_config(admin: KafkaAdminClient, topic: str, name: str) -> tuple[str, str]:
+    """One of the topic's settings as the broker reports it: its value, and where that comes from."""
+    described = admin.describe_configs([ConfigResource("TOPIC", topic, [name])], config_filter="all")
+    config = described["topic"][topic][name]
+    return str(config["value"]), str(config["config_source"])
+
+
 def message_limit(admin: KafkaAdminClient, topic: str) -> int:
     """The topic's max.message.bytes, as the broker reports it."""
-    described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])], config_filter="all")
-    return int(described["topic"][topic]["max.message.bytes"]["value"])
+    return int(topic_config(admin, topic, "max.message.bytes")[0])
 
 
 def settings_for(bootstrap: str, prefix: str, database_url: str = "sqlite:///:memory:") -> CommonSettings:

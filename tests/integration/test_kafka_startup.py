@@ -19,7 +19,7 @@ from services.core.errors import TopicsNotCreatedError
 from services.core.kafka import create_topics_now, wait_for_topics
 from services.core.runner import StopSignal
 from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
-from tests.integration.kafka_helpers import read_all
+from tests.integration.kafka_helpers import read_all, settings_for, topic_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +56,18 @@ def test_topics_are_created_once_the_broker_answers(kafka_bootstrap: str, topic_
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap.split(","))
     try:
         assert set(settings.topics.all()) <= set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def test_the_topics_a_service_creates_say_how_many_replicas_acknowledge_a_write(kafka_bootstrap: str,
+                                                                               topic_prefix: str) -> None:
+    # Set on the topic, not left to the broker's default (1 in Kafka's own configuration).
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap.split(","))
+    try:
+        assert {topic_config(admin, topic, "min.insync.replicas") for topic in settings.topics.all()} == {
+            ("1", "DYNAMIC_TOPIC_CONFIG")}  # one broker here; three or more replicas give 2 (the fault suite)
     finally:
         admin.close()
 
