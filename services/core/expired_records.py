@@ -9,7 +9,8 @@ downstream they are simply missing. Here each such move past records is counted 
 
 kafka-python offers no hook for it, so ``install()`` wraps two of its methods: the request for a reset,
 which still knows the position the consumer had, and the reset itself, which knows where it moved to. A
-first position (a new consumer group) is no loss and is not counted.
+first position (a new consumer group) is no loss and is not counted, nor is a move the caller asked for
+(``seek_to_end``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ def _remembering_the_position(request: Callable[..., None]) -> Callable[..., Non
         position = state.position if state is not None else None  # the reset forgets it
         request(subscriptions, partition, offset_reset_strategy)
         if state is not None:
-            state.wirefeed_reset_from = position.offset if position is not None else None
+            # The broker's "out of range" asks for the default policy; seek_to_end() and _beginning() name
+            # theirs, and a move the caller asked for loses nothing it did not mean to.
+            asked = offset_reset_strategy is not None
+            state.wirefeed_reset_from = None if position is None or asked else position.offset
     return requested
 
 
