@@ -101,6 +101,9 @@ class CommonSettings(BaseSettings):
     topic_min_insync_replicas: int | None = Field(
         None, ge=1, description="min.insync.replicas of the topics a service creates; default: 2 when the "
                                 "replication factor is 3 or more, else 1")
+    # Letters wait for a person to read and redrive them; a week (Kafka's default) is one holiday.
+    dead_letter_retention_days: float = Field(
+        30.0, gt=0, le=36_500, description="retention.ms of the dead-letter topic when a service creates it")
     max_poll_interval_ms: int = Field(300_000, ge=1_000, description="Kafka max.poll.interval.ms")
     max_message_bytes: int = Field(DEFAULT_MAX_MESSAGE_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
                                    description="Largest message a service produces; larger ones are shortened")

@@ -199,10 +199,15 @@ def _message_limit(settings: CommonSettings) -> int:
 def _create_topics(admin: KafkaAdminClient, settings: CommonSettings, topics: list[str]) -> None:
     if not topics:
         return
-    options = {"num_partitions": settings.topic_partitions, "replication_factor": settings.topic_replication_factor,
-               "configs": {"max.message.bytes": str(_message_limit(settings)),
-                           "min.insync.replicas": str(settings.min_insync_replicas)}}
-    result = admin.create_topics({topic: options for topic in topics}, raise_errors=False, timeout_ms=30_000)
+    def options(topic: str) -> dict[str, Any]:
+        configs = {"max.message.bytes": str(_message_limit(settings)),
+                   "min.insync.replicas": str(settings.min_insync_replicas)}
+        if topic == settings.topics.dead_letter:
+            configs["retention.ms"] = str(round(settings.dead_letter_retention_days * 86_400_000))
+        return {"num_partitions": settings.topic_partitions,
+                "replication_factor": settings.topic_replication_factor, "configs": configs}
+
+    result = admin.create_topics({topic: options(topic) for topic in topics}, raise_errors=False, timeout_ms=30_000)
     refused = [f"{topic['name']}: {topic['error_message'] or for_code(topic['error_code']).__name__}"
                for topic in result["topics"] if topic["error_code"] not in _CREATED_OR_THERE]
     if refused:

@@ -60,14 +60,18 @@ def test_topics_are_created_once_the_broker_answers(kafka_bootstrap: str, topic_
         admin.close()
 
 
-def test_the_topics_a_service_creates_say_how_many_replicas_acknowledge_a_write(kafka_bootstrap: str,
-                                                                               topic_prefix: str) -> None:
-    # Set on the topic, not left to the broker's default (1 in Kafka's own configuration).
+def test_the_topics_a_service_creates_carry_their_durability_and_the_letters_retention(
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    # Set on the topic, not left to the broker's default (min.insync.replicas is 1 in Kafka's own).
     settings = settings_for(kafka_bootstrap, topic_prefix)
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap.split(","))
     try:
         assert {topic_config(admin, topic, "min.insync.replicas") for topic in settings.topics.all()} == {
             ("1", "DYNAMIC_TOPIC_CONFIG")}  # one broker here; three or more replicas give 2 (the fault suite)
+        # Dead letters wait for a person: 30 days, where the other topics keep the broker's retention.
+        assert topic_config(admin, settings.topics.dead_letter, "retention.ms") == (str(30 * 86_400_000),
+                                                                                    "DYNAMIC_TOPIC_CONFIG")
+        assert topic_config(admin, settings.topics.raw_items, "retention.ms")[1] != "DYNAMIC_TOPIC_CONFIG"
     finally:
         admin.close()
 
