@@ -107,10 +107,11 @@ class ConsumeLoop:
             if self.housekeeping:  # periodic chores (purges, lag gauges); each decides itself when it is due
                 self._chores()
 
-    def _poll_failed(self, error: Exception) -> None:
+    def _poll_failed(self, error: Exception, *, event: str = "poll_failed", cause: Exception | None = None) -> None:
+        """Nothing was read from the poll: counted by what it raised, retried after the backoff."""
         POLL_FAILURES.labels(self.stage, type(error).__name__).inc()
         self.poll_failing = True
-        self._backoff("poll_failed", error)
+        self._backoff(event, cause or error)
 
     def _pass_undecodable(self, error: UndecodableBatchError) -> None:
         """Dead-letter the batch by its offsets, then read on after it; until that letter is durable (or
@@ -122,8 +123,8 @@ class ConsumeLoop:
         letter = undecodable_letter(self.stage, tp, error)
         try:
             self.send_dead_letter(letter)
-        except KafkaError as failure:
-            self._backoff("dead_letter_failed", failure)
+        except KafkaError as failure:  # the batch is fetched again at the next poll and its letter sent then
+            self._poll_failed(error, event="dead_letter_failed", cause=failure)
             return
         DEAD_LETTERS.labels(self.stage, letter.error_class).inc()
         log.error("batch_dead_lettered", topic=tp.topic, partition=tp.partition, offset=error.base_offset,

@@ -112,36 +112,38 @@ def install() -> None:
         default_records.zstd_decode = unzstd
         default_records.lz4_decode = legacy_records.lz4_decode = unlz4
         default_records.snappy_decode = legacy_records.snappy_decode = unsnappy
-        DefaultRecordBatch._maybe_uncompress = _naming_the_batch(DefaultRecordBatch._maybe_uncompress)
-        LegacyRecordBatch._decompress = _naming_the_message_set(LegacyRecordBatch._decompress)
-        Fetcher.PartitionRecords.take = _naming_the_partition(Fetcher.PartitionRecords.take)
+        DefaultRecordBatch._maybe_uncompress = _naming(DefaultRecordBatch._maybe_uncompress, "record batch",
+                                                       _batch_offsets)
+        LegacyRecordBatch._decompress = _naming(LegacyRecordBatch._decompress, "message set", _message_set_offsets)
+        Fetcher.PartitionRecords.take = _fetched_again_and_named(Fetcher.PartitionRecords.take)
         DefaultRecordBatch._wirefeed_bounded = True
 
 
-def _naming_the_batch(uncompress: Callable[[Any], None]) -> Callable[[Any], None]:
-    def uncompressed(batch: Any) -> None:
+def _naming(decompress: Callable[..., Any], what: str,
+            offsets: Callable[[Any], tuple[int, int]]) -> Callable[..., Any]:
+    """``decompress`` with whatever stops it (past the bound, cut short, broken, whatever the codec raised)
+    raised as this batch's ``UndecodableBatchError``, from and up to ``offsets(batch)``."""
+    def named(batch: Any, *args: Any) -> Any:
         try:
-            uncompress(batch)
-        except Exception as error:  # any failure to decode is this batch's, whatever the codec raised
-            raise UndecodableBatchError(f"record batch cannot be decompressed: {type(error).__name__}: {error}",
-                                        batch.base_offset, batch.next_offset) from error
-    return uncompressed
-
-
-def _naming_the_message_set(decompress: Callable[[Any, int], bytes]) -> Callable[[Any, int], bytes]:
-    """The same for a compressed message set of the formats before Kafka 0.11 (v0, v1), which only
-    brokers before 4.0 serve: its wrapper carries the offset of its last record, the first is only known
-    decompressed (the partition's position stands in for it, see ``at``)."""
-    def decompressed(batch: Any, key_offset: int) -> bytes:
-        try:
-            return decompress(batch, key_offset)
+            return decompress(batch, *args)
         except Exception as error:
-            raise UndecodableBatchError(f"message set cannot be decompressed: {type(error).__name__}: {error}",
-                                        batch.base_offset, batch.base_offset + 1) from error
-    return decompressed
+            raise UndecodableBatchError(f"{what} cannot be decompressed: {type(error).__name__}: {error}",
+                                        *offsets(batch)) from error
+    return named
 
 
-def _naming_the_partition(take: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+def _batch_offsets(batch: Any) -> tuple[int, int]:
+    return batch.base_offset, batch.next_offset
+
+
+def _message_set_offsets(message_set: Any) -> tuple[int, int]:
+    # A compressed message set of the formats before Kafka 0.11 (v0, v1), which only brokers before 4.0
+    # serve: its wrapper carries the offset of its last record; the first is only known decompressed, so
+    # the partition's position stands in for it (see ``UndecodableBatchError.at``).
+    return message_set.base_offset, message_set.base_offset + 1
+
+
+def _fetched_again_and_named(take: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
     def taken(records: Any, n: int | None = None) -> list[Any]:
         try:
             return take(records, n)

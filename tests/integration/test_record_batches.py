@@ -7,6 +7,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaTimeoutError
+from prometheus_client import REGISTRY
 
 from schemas import DeadLetter
 from services.core import record_batches
@@ -111,12 +112,14 @@ def test_a_batch_whose_letter_failed_is_fetched_again_and_passed_at_the_next_pol
     consumer = make_consumer(settings, f"{topic_prefix}-reader")
     consumer.subscribe([topic])
     loop = consumer_loop(consumer, lambda records: read.extend(r.value for r in records), max_backoff=0.2,
-                         send_dead_letter=send_after_a_failure)
+                         send_dead_letter=send_after_a_failure, stage="letter-failed")
     with running(loop):
         wait_for(lambda: read == [b"a", b"b"], timeout=60, message="read past the batch")
     consumer.close(autocommit=False)
     producer.close(timeout=30)
     assert [(x.offset, x.details) for x in attempts] == [(bomb, {"next_offset": bomb + 1})] * 2  # the same batch
+    assert REGISTRY.get_sample_value("wirefeed_consumer_poll_failures_total",  # the poll it stalled, counted
+                                     {"stage": "letter-failed", "error_class": "UndecodableBatchError"}) == 1
 
 
 def test_the_sink_stores_a_passed_batch_as_its_position_so_a_restart_reads_on_after_it(
