@@ -162,11 +162,11 @@ class SinkBatch:
         if articles:
             log.info("batch_written", inserted=inserted, already_stored=skipped)
 
-
     def _positions(self, offsets: dict[tuple[str, int], int]) -> None:
         for (_, partition), offset in offsets.items():
             self.offsets.positions[partition] = offset
             metrics.STORED_OFFSET.labels(str(partition)).set(offset)
+
 
 def _storable(raw: bytes, article: Article) -> Article:
     """Reject what no engine can store alike: PostgreSQL text and JSONB cannot hold NUL characters.
