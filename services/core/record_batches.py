@@ -12,7 +12,7 @@ A partition's fetched records whose reading raised (this error, or a batch faili
 in kafka-python's fetcher with their iterator spent, and the next ``poll()`` took nothing from them for
 ever: it never returned, at full CPU. They are dropped now, so the next poll fetches that batch again.
 
-kafka-python offers no hook for either, so ``install()`` replaces its four decoders (in both of its
+kafka-python offers no hook for either, so ``install()`` replaces its five decoders (in both of its
 record formats: batches since Kafka 0.11, and the older message sets brokers before 4.0 may still serve)
 and wraps three of its methods; ``kafka-python`` is pinned below 4 for that reason, and the tests
 exercise these paths against the real broker (the older message sets, which Kafka 4 no longer writes,
@@ -28,6 +28,7 @@ from typing import Any
 
 import lz4.frame
 import snappy
+import xxhash
 from kafka.consumer.fetcher import Fetcher
 from kafka.errors import CorruptRecordError
 from kafka.record import default_records, legacy_records
@@ -85,6 +86,16 @@ def unlz4(data: bytes, limit: int | None = None) -> bytes:
     return out
 
 
+def unlz4_old_kafka(data: bytes, limit: int | None = None) -> bytes:
+    """A v0 message set's lz4 (Kafka 0.8/0.9), whose frame header checksum Kafka computed over the wrong
+    bytes: recomputed, as kafka-python's own reader does, then decoded within the bound like any lz4."""
+    if len(data) < 7:
+        raise EOFError("the lz4 frame ends before its header does")
+    header_end = 6 + (8 if data[4] & 0x08 else 0)  # the descriptor, and the content size when it is there
+    checksum = xxhash.xxh32(data[4:header_end]).digest()[2:3]
+    return unlz4(data[:header_end] + checksum + data[header_end + 1:], limit)
+
+
 def unsnappy(data: bytes, limit: int | None = None) -> bytes:
     """Kafka's snappy: xerial's framing (blocks, each with its length) or one raw block. A block says how
     long it decompresses to in its first bytes, so the bound is checked before each is decompressed."""
@@ -111,6 +122,7 @@ def install() -> None:
         default_records.gzip_decode = legacy_records.gzip_decode = gunzip
         default_records.zstd_decode = unzstd
         default_records.lz4_decode = legacy_records.lz4_decode = unlz4
+        legacy_records.lz4_decode_old_kafka = unlz4_old_kafka
         default_records.snappy_decode = legacy_records.snappy_decode = unsnappy
         DefaultRecordBatch._maybe_uncompress = _naming(DefaultRecordBatch._maybe_uncompress, "record batch",
                                                        _batch_offsets)

@@ -78,29 +78,31 @@ def test_a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() -> None:
                   LIMIT * 4) == bytes(2**20)
 
 
-def served_message_set(values: list[bytes], codec_id: int, first: int) -> MemoryRecords:
-    """A compressed v1 message set as a broker before 4.0 serves it: the wrapper carries its last offset."""
-    builder = LegacyRecordBatchBuilder(magic=1, compression_type=codec_id, batch_size=1 << 30)
+def served_message_set(values: list[bytes], codec_id: int, first: int, magic: int) -> MemoryRecords:
+    """A compressed v0/v1 message set as a broker before 4.0 serves it: the wrapper carries its last offset,
+    and the inner messages theirs, relative in v1 and absolute in v0."""
+    builder = LegacyRecordBatchBuilder(magic=magic, compression_type=codec_id, batch_size=1 << 30)
     for n, value in enumerate(values):
-        builder.append(n, timestamp=1, key=None, value=value)
+        builder.append(n if magic else first + n, timestamp=1 if magic else None, key=None, value=value)
     wrapper = builder.build()
     struct.pack_into(">q", wrapper, 0, first + len(values) - 1)
     return MemoryRecords(bytes(wrapper))
 
 
-LEGACY = [("gzip", 1), ("snappy", 2), ("lz4", 3)]
+# v0 lz4 is Kafka 0.8/0.9's, with its miscomputed frame header checksum.
+LEGACY = [("gzip", 1, 1), ("snappy", 2, 1), ("lz4", 3, 1), ("gzip v0", 1, 0), ("lz4 v0", 3, 0)]
 
 
-@pytest.mark.parametrize(("name", "codec_id"), LEGACY, ids=[c[0] for c in LEGACY])
+@pytest.mark.parametrize(("name", "codec_id", "magic"), LEGACY, ids=[c[0] for c in LEGACY])
 def test_a_legacy_message_set_is_bounded_too_and_named_from_the_partitions_position(
-        name: str, codec_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        name: str, codec_id: int, magic: int, monkeypatch: pytest.MonkeyPatch) -> None:
     record_batches.install()
     monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", LIMIT)
     tp = TopicPartition("raw", 0)
-    whole = Fetcher.PartitionRecords(40, tp, served_message_set([b"x", RECORDS[:LIMIT // 2]], codec_id, 40))
+    whole = Fetcher.PartitionRecords(40, tp, served_message_set([b"x", RECORDS[:LIMIT // 2]], codec_id, 40, magic))
     assert [(r.offset, r.value) for r in whole.take(10)] == [(40, b"x"), (41, RECORDS[:LIMIT // 2])]
 
-    bomb = Fetcher.PartitionRecords(40, tp, served_message_set([b"x", BOMB], codec_id, 40))
+    bomb = Fetcher.PartitionRecords(40, tp, served_message_set([b"x", BOMB], codec_id, 40, magic))
     with pytest.raises(UndecodableBatchError, match="decompresses past 1048576 bytes") as raised:
         bomb.take(10)
     assert (raised.value.partition, raised.value.base_offset, raised.value.next_offset) == (tp, 40, 42)
