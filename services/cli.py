@@ -52,9 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wirefeed", description="wire-feed ingestion: poller, normalizer, sink")
     commands = parser.add_subparsers(title="commands")
     feeds = commands.add_parser("feeds", help="feeds file tools").add_subparsers(title="feeds commands")
+    positions = commands.add_parser(
+        "positions", help="where a stage reads each partition of its input; move them (the stage stopped)"
+    ).add_subparsers(title="stages")
     poller_commands.register(commands, feeds)
-    normalizer_commands.register(commands)
-    sink_commands.register(commands)
+    normalizer_commands.register(commands, positions)
+    sink_commands.register(commands, positions)
     core_commands.register(commands)
     run = commands.add_parser("run", help="run poller, normalizer and sink together")
     run.add_argument("--restart-unhealthy-after", type=arguments.amount("seconds", MAX_WAIT_SECONDS, zero=True),

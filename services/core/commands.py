@@ -1,4 +1,5 @@
-"""Commands on the shared plumbing: ``wirefeed dead-letters list`` and ``redrive``.
+"""Commands on the shared plumbing: ``wirefeed dead-letters list`` and ``redrive``, and what the stages'
+``wirefeed positions`` commands share.
 
 Imports of kafka-python wait for the handler, so that the CLI starts fast for every other command.
 """
@@ -6,6 +7,7 @@ Imports of kafka-python wait for the handler, so that the CLI starts fast for ev
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from schemas import DeadLetter
     from services.core.config import CommonSettings
     from services.core.dead_letters import Selection
+    from services.core.positions import StagePositions
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -92,3 +95,39 @@ def _unreadable(places: list[str]) -> str:
         return ""
     shown = ", ".join(places[:5]) + (", …" if len(places) > 5 else "")
     return f" ({len(places)} record(s) that are not dead letters, at partition:offset {shown})"
+
+
+def add_positions_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--set", dest="moves", action="append", type=_move, default=[], metavar="PARTITION=OFFSET",
+                         help="move a partition's position (the stage stopped): past a batch that fails its CRC "
+                              "check, or back to read again; repeatable")
+
+
+def positions_command(stage: StagePositions, moves: list[tuple[int, int]]) -> int:
+    """Print where the stage reads each partition, after moving the positions asked for."""
+    from services.core.positions import PositionError
+
+    try:
+        for moved in stage.move(dict(moves)) if moves else []:
+            what = "skipped" if moved.skipped >= 0 else "to be read again"
+            before = "none" if moved.before is None else moved.before
+            print(f"{stage.topic}[{moved.partition}]: {before} -> {moved.after} "
+                  f"({abs(moved.skipped)} record(s) {what})")
+        rows = [("partition", "position", "earliest", "end", "unread")]
+        rows += [(str(p.partition), "none" if p.position is None else str(p.position), str(p.earliest), str(p.end),
+                  str(p.unread)) for p in stage.show()]
+    except PositionError as error:
+        print(f"wirefeed: {error}", file=sys.stderr)
+        return 1
+    widths = [max(len(row[n]) for row in rows) for n in range(len(rows[0]))]
+    print(f"{stage.topic}, group {stage.group}")
+    for row in rows:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    return 0
+
+
+def _move(text: str) -> tuple[int, int]:
+    found = re.fullmatch(r"([0-9]{1,9})=([0-9]{1,18})", text.strip())
+    if not found:
+        raise argparse.ArgumentTypeError("must be PARTITION=OFFSET, two whole numbers, such as 0=1234")
+    return int(found[1]), int(found[2])

@@ -10,6 +10,7 @@ import functools
 import json
 import socket
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -172,6 +173,15 @@ def require_broker(settings: CommonSettings) -> None:
 
 def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_timeout_ms: int = 30_000) -> None:
     """Create the topics this service uses if they are missing (idempotent)."""
+    with admin_client(settings, bootstrap_timeout_ms=bootstrap_timeout_ms) as admin:
+        existing = set(admin.list_topics())
+        _create_topics(admin, settings, [topic for topic in topics if topic not in existing])
+        _raise_message_limits(admin, settings, [topic for topic in topics if topic in existing])
+
+
+@contextmanager
+def admin_client(settings: CommonSettings, *, bootstrap_timeout_ms: int = 30_000) -> Iterator[KafkaAdminClient]:
+    """An admin client for the block, or KafkaUnavailableError saying what to check."""
     try:
         admin = KafkaAdminClient(**connection(settings), bootstrap_timeout_ms=bootstrap_timeout_ms)
     except KafkaError as error:
@@ -184,9 +194,7 @@ def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_time
             "settings (the kafka.net and kafka_token_refused log lines give the cause)"
         ) from error
     try:
-        existing = set(admin.list_topics())
-        _create_topics(admin, settings, [topic for topic in topics if topic not in existing])
-        _raise_message_limits(admin, settings, [topic for topic in topics if topic in existing])
+        yield admin
     finally:
         admin.close()
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from services.core.commands import add_positions_arguments, positions_command
 from services.core.timestamps import timestamp_argument
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction, positions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands.add_parser("normalizer", help="clean and deduplicate raw items into articles").set_defaults(
         handler=_normalizer)
     replay = commands.add_parser("replay", help="normalize the raw topic again from a point in time")
@@ -16,6 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
                         help="ISO 8601 time; raw items appended at or after it are replayed")
     replay.add_argument("--to-topic", help="publish here instead of the articles topic (e.g. a new version)")
     replay.set_defaults(handler=_replay)
+    stage = positions.add_parser("normalizer", help="the normalizer's group offsets on the raw topic")
+    add_positions_arguments(stage)
+    stage.set_defaults(handler=_positions)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -28,6 +32,21 @@ def _replay(args: argparse.Namespace) -> int:
     count = replay(settings, args.since, args.to_topic, show_progress=sys.stderr.isatty())
     print(f"replayed {count} raw item(s)")
     return 0
+
+
+def _positions(args: argparse.Namespace) -> int:
+    from services.core.kafka import admin_client, require_broker
+    from services.core.logging import configure_logging
+    from services.core.positions import GroupOffsets, StagePositions
+    from services.normalizer.settings import NormalizerSettings
+
+    settings = NormalizerSettings()
+    configure_logging(settings.log_level, settings.log_format, service="positions")  # on stderr
+    require_broker(settings)  # at once, rather than after kafka-python's 30-second bootstrap
+    with admin_client(settings) as admin:
+        group = settings.consumer_group
+        stage = StagePositions(settings, admin, group, settings.topics.raw_items, GroupOffsets(admin, group))
+        return positions_command(stage, args.moves)
 
 
 def _normalizer(_: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from services.core import arguments
+from services.core.commands import add_positions_arguments, positions_command
 from services.core.config import MAX_DAYS  # the settings' bound on ages, the same for purge
 from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
@@ -28,8 +29,11 @@ _LIMIT = arguments.count(MAX_SEARCH_LIMIT)
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction, positions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands.add_parser("sink", help="store articles exactly once").set_defaults(handler=_sink)
+    stage = positions.add_parser("sink", help="the sink's stored offsets on the articles topic (in its database)")
+    add_positions_arguments(stage)
+    stage.set_defaults(handler=_positions)
     export = commands.add_parser("export", help="stored articles as JSON lines on stdout")
     export.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     export.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
@@ -189,6 +193,30 @@ def _sources(args: argparse.Namespace) -> int:
                              f"\t{line['first_stored_at']}\t{line['last_stored_at']}\t{source.url or ''}\n")
 
     return _with_database(run, timeout=args.timeout)
+
+
+def _positions(args: argparse.Namespace) -> int:
+    from services.core.db import run_command
+    from services.core.kafka import admin_client, require_broker
+    from services.core.logging import configure_logging
+    from services.core.positions import StagePositions
+    from services.sink.settings import SinkSettings
+    from services.sink.store import SqlStore, StoredPositions
+
+    settings = SinkSettings()
+    configure_logging(settings.log_level, settings.log_format, service="positions")  # on stderr
+    status = 0
+
+    def run(db: Database) -> None:
+        nonlocal status
+        require_broker(settings)  # at once, rather than after kafka-python's 30-second bootstrap
+        with admin_client(settings) as admin:
+            stage = StagePositions(settings, admin, settings.consumer_group, settings.topics.articles,
+                                   StoredPositions(SqlStore(db)))
+            status = positions_command(stage, args.moves)
+
+    return run_command(settings.database_url.get_secret_value(), run, creator="the sink",
+                       read_only=not args.moves, session=settings.database_session) or status
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -218,6 +218,19 @@ class SqlStore:
         insert = _insert_postgresql if tx.dialect == "postgresql" else _insert_sqlite
         ids = insert(tx, articles, now)
         return [a for a in articles if a.id in ids]
+
+
+class StoredPositions:
+    """The sink's positions, as ``wirefeed positions sink`` reads and moves them: its stored offsets."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    def read(self, topic: str) -> dict[int, int]:
+        return self.store.offsets(topic)
+
+    def write(self, topic: str, positions: dict[int, int]) -> None:
+        self.store.write([], {(topic, p): o for p, o in positions.items()}, datetime.now(UTC))
 
 
 def _insert_postgresql(tx: Tx, articles: list[Article], now: datetime) -> set[str]:
