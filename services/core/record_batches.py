@@ -10,11 +10,13 @@ dead-letter and seek past (``consume.py``).
 
 A partition's fetched records whose reading raised (this error, or a batch failing its CRC check) stayed
 in kafka-python's fetcher with their iterator spent, and the next ``poll()`` took nothing from them for
-ever: it never returned, at full CPU. They are dropped now, so the next poll fetches that batch again.
+ever: it never returned, at full CPU. They are dropped now, so the next poll fetches that batch again. A
+batch failing its CRC check is never passed here, but its error says where its header puts the next
+batch: the offset an operator moves a stage to when no good copy is left (``wirefeed positions``).
 
 kafka-python offers no hook for either, so ``install()`` replaces its five decoders (in both of its
 record formats: batches since Kafka 0.11, and the older message sets brokers before 4.0 may still serve)
-and wraps three of its methods; ``kafka-python`` is pinned below 4 for that reason, and the tests
+and wraps five of its methods; ``kafka-python`` is pinned below 4 for that reason, and the tests
 exercise these paths against the real broker (the older message sets, which Kafka 4 no longer writes,
 against kafka-python's own reader).
 """
@@ -61,6 +63,10 @@ class UndecodableBatchError(CorruptRecordError):  # type: ignore[misc]  # kafka.
         """Named with its partition; from the partition's position if that is lower (every offset from
         there on is unread: a v0/v1 message set names only its last offset)."""
         return UndecodableBatchError(self.reason, min(self.base_offset, position), self.next_offset, partition)
+
+
+class _ChecksumFailedError(CorruptRecordError):  # type: ignore[misc]
+    """Raised where the batch is known, named with its partition by the ``take()`` wrapper."""
 
 
 class TooLargeBatchError(ValueError):
@@ -127,6 +133,8 @@ def install() -> None:
         DefaultRecordBatch._maybe_uncompress = _naming(DefaultRecordBatch._maybe_uncompress, "record batch",
                                                        _batch_offsets)
         LegacyRecordBatch._decompress = _naming(LegacyRecordBatch._decompress, "message set", _message_set_offsets)
+        DefaultRecordBatch.validate_crc = _saying_where_next(DefaultRecordBatch.validate_crc, _batch_offsets)
+        LegacyRecordBatch.validate_crc = _saying_where_next(LegacyRecordBatch.validate_crc, _message_set_offsets)
         Fetcher.PartitionRecords.take = _fetched_again_and_named(Fetcher.PartitionRecords.take)
         DefaultRecordBatch._wirefeed_bounded = True
 
@@ -142,6 +150,19 @@ def _naming(decompress: Callable[..., Any], what: str,
             raise UndecodableBatchError(f"{what} cannot be decompressed: {type(error).__name__}: {error}",
                                         *offsets(batch)) from error
     return named
+
+
+def _saying_where_next(validate: Callable[[Any], bool],
+                       offsets: Callable[[Any], tuple[int, int]]) -> Callable[[Any], bool]:
+    """``validate_crc``, raising for a batch that fails it the offset its header gives for the next batch:
+    kafka-python's error names only the first, and moving a stage past the batch by hand (``wirefeed
+    positions``) needs the next. The header is not checked (the CRC does not cover all of it)."""
+    def validated(batch: Any) -> bool:
+        if validate(batch):
+            return True
+        raise _ChecksumFailedError(f"a record batch fails its CRC check; its header, unchecked, says the next "
+                                   f"batch starts at offset {offsets(batch)[1]}")
+    return validated
 
 
 def _batch_offsets(batch: Any) -> tuple[int, int]:
@@ -163,8 +184,11 @@ def _fetched_again_and_named(take: Callable[..., list[Any]]) -> Callable[..., li
             # take() raises only when it took nothing, and its iterator is spent: drained, the records give
             # way to a fresh fetch from the partition's position (which a seek past the batch may move).
             records.drain()
+            tp, position = records.topic_partition, records.next_fetch_offset
             if isinstance(error, UndecodableBatchError):
-                raise error.at(records.topic_partition, records.next_fetch_offset) from error
+                raise error.at(tp, position) from error
+            if isinstance(error, _ChecksumFailedError):
+                raise CorruptRecordError(f"{tp.topic}[{tp.partition}] at offset {position}: {error.args[0]}") from error
             raise
     return taken
 

@@ -6,12 +6,14 @@ on the wire) it reads on, nothing skipped. With no good copy left, the operator 
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from services.cli import main
 from services.core.config import CommonSettings
@@ -91,12 +93,17 @@ def test_with_no_good_copy_the_operator_moves_the_stage_past_the_batch_and_it_re
 
     consumer = make_consumer(settings, group)
     consumer.subscribe([topic])
-    with running(consumer_loop(consumer, process, stage="crc-stuck", max_backoff=0.5)):
+    with capture_logs() as logs, running(consumer_loop(consumer, process, stage="crc-stuck", max_backoff=0.5)):
         wait_for(lambda: failures("crc-stuck") >= 2, timeout=60, message="stopped at the corrupt batch")
         assert read == [b"first"]
     consumer.close(autocommit=False)  # the stage stopped: its group has no member
 
-    assert main(["positions", "normalizer", "--set", "0=2"]) == 0
+    # The runbook: the poll_failed line names the partition and where the batch's header puts the next one.
+    said = next(line["error"] for line in logs if line["event"] == "poll_failed")
+    found = re.search(r"(\S+)\[(\d+)\] at offset 1: .* next batch starts at offset (\d+)", said)
+    assert found is not None, said
+    assert (found[1], found[2], found[3]) == (topic, "0", "2")
+    assert main(["positions", "normalizer", "--set", f"{found[2]}={found[3]}"]) == 0
     assert f"{topic}[0]: 1 -> 2 (1 record(s) skipped)" in capsys.readouterr().out
 
     consumer = make_consumer(settings, group)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 from kafka import codec
 from kafka.consumer.fetcher import Fetcher
+from kafka.errors import CorruptRecordError
+from kafka.record.default_records import DefaultRecordBatchBuilder
 from kafka.record.legacy_records import LegacyRecordBatchBuilder
 from kafka.record.memory_records import MemoryRecords
 from kafka.structs import TopicPartition
@@ -79,6 +81,10 @@ def test_a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() -> None:
 
 
 def served_message_set(values: list[bytes], codec_id: int, first: int, magic: int) -> MemoryRecords:
+    return MemoryRecords(message_set(values, codec_id, first, magic))
+
+
+def message_set(values: list[bytes], codec_id: int, first: int, magic: int) -> bytes:
     """A compressed v0/v1 message set as a broker before 4.0 serves it: the wrapper carries its last offset,
     and the inner messages theirs, relative in v1 and absolute in v0."""
     builder = LegacyRecordBatchBuilder(magic=magic, compression_type=codec_id, batch_size=1 << 30)
@@ -86,7 +92,7 @@ def served_message_set(values: list[bytes], codec_id: int, first: int, magic: in
         builder.append(n if magic else first + n, timestamp=1 if magic else None, key=None, value=value)
     wrapper = builder.build()
     struct.pack_into(">q", wrapper, 0, first + len(values) - 1)
-    return MemoryRecords(bytes(wrapper))
+    return bytes(wrapper)
 
 
 # v0 lz4 is Kafka 0.8/0.9's, with its miscomputed frame header checksum.
@@ -107,3 +113,37 @@ def test_a_legacy_message_set_is_bounded_too_and_named_from_the_partitions_posit
         bomb.take(10)
     assert (raised.value.partition, raised.value.base_offset, raised.value.next_offset) == (tp, 40, 42)
     assert not bomb  # dropped: the next poll fetches again rather than spinning on a spent iterator
+
+
+def flipped(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
+
+def test_a_batch_failing_its_crc_check_names_its_partition_and_where_the_next_batch_starts() -> None:
+    record_batches.install()
+    builder = DefaultRecordBatchBuilder(magic=2, compression_type=0, is_transactional=False, producer_id=-1,
+                                        producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
+    for n in range(3):
+        builder.append(n, timestamp=1, key=None, value=b"value %d" % n, headers=[])
+    batch = bytearray(builder.build())
+    struct.pack_into(">q", batch, 0, 40)  # the base offset a broker gives it
+    tp = TopicPartition("raw", 0)
+    whole = Fetcher.PartitionRecords(40, tp, MemoryRecords(bytes(batch)))
+    assert [r.offset for r in whole.take(10)] == [40, 41, 42]
+
+    corrupt = Fetcher.PartitionRecords(40, tp, MemoryRecords(flipped(bytes(batch), bytes(batch).index(b"value 1"))))
+    with pytest.raises(CorruptRecordError) as raised:
+        corrupt.take(10)
+    assert type(raised.value) is CorruptRecordError  # counted and alerted on under that name, as before
+    assert str(raised.value).endswith("raw[0] at offset 40: a record batch fails its CRC check; its header, "
+                                      "unchecked, says the next batch starts at offset 43")
+    assert not corrupt  # dropped: fetched again at the next poll
+
+
+def test_a_legacy_message_failing_its_crc_check_says_where_the_next_one_starts() -> None:
+    record_batches.install()
+    served = message_set([b"x", b"y"], 1, 40, 1)
+    tp = TopicPartition("raw", 0)
+    corrupt = Fetcher.PartitionRecords(40, tp, MemoryRecords(flipped(served, len(served) - 1)))
+    with pytest.raises(CorruptRecordError, match=r"raw\[0\] at offset 40: .* next batch starts at offset 42"):
+        corrupt.take(10)
