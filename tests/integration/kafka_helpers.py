@@ -11,7 +11,7 @@ from kafka.admin import ConfigResource, KafkaAdminClient
 
 from services.core.config import CommonSettings
 from services.core.consume import ConsumeLoop
-from services.core.kafka import ensure_topics, make_consumer
+from services.core.kafka import admin_client, ensure_topics, make_consumer
 from services.core.runner import StopSignal
 
 
@@ -32,6 +32,13 @@ def settings_for(bootstrap: str, prefix: str, database_url: str = "sqlite:///:me
                               database_url=database_url, topic_partitions=3)  # type: ignore[arg-type]
     ensure_topics(settings, settings.topics.all())
     return settings
+
+
+def group_is_empty(settings: CommonSettings, group: str) -> bool:
+    """No member in the group: a closed consumer's leaving is one request, not retried if it fails (then
+    the member stays until its session times out)."""
+    with admin_client(settings) as admin:
+        return not admin.describe_groups([group]).get(group, {}).get("members")
 
 
 def read_all(settings: CommonSettings, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:

@@ -14,7 +14,7 @@ from services.core.db import Database
 from services.core.kafka import make_consumer, make_producer
 from services.sink.store import SqlStore
 from tests.helpers import wait_for
-from tests.integration.kafka_helpers import consumer_loop, running, settings_for
+from tests.integration.kafka_helpers import consumer_loop, group_is_empty, running, settings_for
 
 pytestmark = pytest.mark.kafka
 
@@ -69,6 +69,7 @@ def test_the_normalizers_position_moves_only_with_its_group_stopped_and_its_grou
         assert "has 1 running member(s)" in capsys.readouterr().err
     consumer.close(autocommit=False)
     assert shown()["0"] == ["5", "0", "5", "0"]  # the refusal moved nothing
+    wait_for(lambda: group_is_empty(settings, group), message="the member left")
 
     assert main(["positions", "normalizer", "--set", "0=3"]) == 0
     output = capsys.readouterr().out
@@ -119,6 +120,7 @@ def test_the_sinks_stored_position_moves_only_with_its_group_stopped(
     assert "running member(s)" in capsys.readouterr().err
     assert store.offsets(topic) == {0: 2}
     member.close(autocommit=False)
+    wait_for(lambda: group_is_empty(settings, f"{topic_prefix}-sink"), message="the member left")
 
     assert main(["positions", "sink", "--set", "0=4", "--set", "1=0"]) == 0
     output = capsys.readouterr().out

@@ -19,7 +19,7 @@ from services.cli import main
 from services.core.config import CommonSettings
 from services.core.kafka import make_consumer, make_producer
 from tests.helpers import wait_for
-from tests.integration.kafka_helpers import consumer_loop, running, settings_for
+from tests.integration.kafka_helpers import consumer_loop, group_is_empty, running, settings_for
 from tests.reliability.conftest import Cluster
 
 pytestmark = [pytest.mark.reliability, pytest.mark.kafka]
@@ -96,7 +96,8 @@ def test_with_no_good_copy_the_operator_moves_the_stage_past_the_batch_and_it_re
     with capture_logs() as logs, running(consumer_loop(consumer, process, stage="crc-stuck", max_backoff=0.5)):
         wait_for(lambda: failures("crc-stuck") >= 2, timeout=60, message="stopped at the corrupt batch")
         assert read == [b"first"]
-    consumer.close(autocommit=False)  # the stage stopped: its group has no member
+    consumer.close(autocommit=False)  # the stage stopped
+    wait_for(lambda: group_is_empty(settings, group), message="its group has no member")
 
     # The runbook: the poll_failed line names the partition and where the batch's header puts the next one.
     said = next(line["error"] for line in logs if line["event"] == "poll_failed")
