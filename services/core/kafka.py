@@ -40,6 +40,8 @@ log = structlog.get_logger(__name__)
 MAX_FETCH_BYTES = 8 * 1024 * 1024
 #: Answers to a topic's creation that leave it usable: created, or made meanwhile by another service.
 _CREATED_OR_THERE = (0, TopicAlreadyExistsError.errno)
+_MESSAGE_LIMIT = "max.message.bytes"
+_MIN_INSYNC = "min.insync.replicas"
 #: Room left for what is added to a message after it was fitted (a dead letter's size note).
 _SLACK_BYTES = 256
 
@@ -176,7 +178,9 @@ def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_time
     with admin_client(settings, bootstrap_timeout_ms=bootstrap_timeout_ms) as admin:
         existing = set(admin.list_topics())
         _create_topics(admin, settings, [topic for topic in topics if topic not in existing])
-        _raise_message_limits(admin, settings, [topic for topic in topics if topic in existing])
+        configs = _topic_configs(admin, [topic for topic in topics if topic in existing])
+        _raise_message_limits(admin, settings, configs)
+        _note_fewer_insync_replicas(settings, configs)
 
 
 @contextmanager
@@ -208,8 +212,7 @@ def _create_topics(admin: KafkaAdminClient, settings: CommonSettings, topics: li
     if not topics:
         return
     def options(topic: str) -> dict[str, Any]:
-        configs = {"max.message.bytes": str(_message_limit(settings)),
-                   "min.insync.replicas": str(settings.min_insync_replicas)}
+        configs = {_MESSAGE_LIMIT: str(_message_limit(settings)), _MIN_INSYNC: str(settings.min_insync_replicas)}
         if topic == settings.topics.dead_letter:
             configs["retention.ms"] = str(round(settings.dead_letter_retention_days * 86_400_000))
         return {"num_partitions": settings.topic_partitions,
@@ -228,17 +231,16 @@ def _create_topics(admin: KafkaAdminClient, settings: CommonSettings, topics: li
     log.info("topics_created", topics=sorted(topics))
 
 
-def _raise_message_limits(admin: KafkaAdminClient, settings: CommonSettings, topics: list[str]) -> None:
+def _raise_message_limits(admin: KafkaAdminClient, settings: CommonSettings,
+                          configs: dict[str, dict[str, str]]) -> None:
     """Raise the max.message.bytes of existing topics that take less than the producers may send (made by
     hand, or before WIREFEED_MAX_MESSAGE_BYTES was raised); a limit already high enough is left alone."""
-    if not topics:
-        return
     wanted = _message_limit(settings)
-    limits = _message_limits(admin, topics)
-    below = {topic: limit for topic, limit in limits.items() if limit < wanted}
+    below = {topic: int(config[_MESSAGE_LIMIT]) for topic, config in configs.items()
+             if _MESSAGE_LIMIT in config and int(config[_MESSAGE_LIMIT]) < wanted}
     if not below:
         return
-    answers = admin.alter_configs([ConfigResource("TOPIC", topic, {"max.message.bytes": str(wanted)})
+    answers = admin.alter_configs([ConfigResource("TOPIC", topic, {_MESSAGE_LIMIT: str(wanted)})
                                    for topic in below])["topic"]
     refused = [f"{topic} takes {below[topic]:,} bytes ({answer})"
                for topic, answer in answers.items() if answer != "OK"]
@@ -249,20 +251,34 @@ def _raise_message_limits(admin: KafkaAdminClient, settings: CommonSettings, top
     log.info("topic_message_limit_raised", topics=sorted(below), max_message_bytes=wanted)
 
 
-def _message_limits(admin: KafkaAdminClient, topics: list[str]) -> dict[str, int]:
-    """Each topic's max.message.bytes, where Kafka tells it (a login may not be allowed to read configs:
-    that is no reason to stop, the limits may well be high enough)."""
+def _note_fewer_insync_replicas(settings: CommonSettings, configs: dict[str, dict[str, str]]) -> None:
+    """Say so when an existing topic asks for fewer in-sync replicas than wirefeed makes its topics with:
+    an operator's choice is not overridden, but with one, losing one broker's disk can lose what was
+    acknowledged."""
+    wanted = settings.min_insync_replicas
+    fewer = {topic: int(config[_MIN_INSYNC]) for topic, config in configs.items()
+             if _MIN_INSYNC in config and int(config[_MIN_INSYNC]) < wanted}
+    for topic, replicas in sorted(fewer.items()):
+        log.warning("topic_min_insync_replicas_below_setting", topic=topic, min_insync_replicas=replicas,
+                    setting=wanted)
+
+
+def _topic_configs(admin: KafkaAdminClient, topics: list[str]) -> dict[str, dict[str, str]]:
+    """The settings wirefeed checks on each existing topic, where Kafka tells them (a login may not be
+    allowed to read configs: that is no reason to stop, they may well be right)."""
+    if not topics:
+        return {}
     try:
-        described = admin.describe_configs([ConfigResource("TOPIC", topic, ["max.message.bytes"])
+        described = admin.describe_configs([ConfigResource("TOPIC", topic, [_MESSAGE_LIMIT, _MIN_INSYNC])
                                             for topic in topics], config_filter="all").get("topic", {})
     except KafkaError as error:
-        log.warning("topic_message_limits_unknown", topics=sorted(topics), error=str(error)[:300])
+        log.warning("topic_configs_unknown", topics=sorted(topics), error=str(error)[:300])
         return {}
-    limits = {topic: int(configs["max.message.bytes"]["value"]) for topic, configs in described.items()
-              if "max.message.bytes" in configs}
-    if unknown := sorted(set(topics) - set(limits)):
-        log.warning("topic_message_limits_unknown", topics=unknown)
-    return limits
+    configs = {topic: {name: str(config["value"]) for name, config in found.items()}
+               for topic, found in described.items()}
+    if unknown := sorted(topic for topic in topics if _MESSAGE_LIMIT not in configs.get(topic, {})):
+        log.warning("topic_configs_unknown", topics=unknown)
+    return configs
 
 
 def fit_message(message: M, limit: int, stage: str, *, drop: Sequence[str] = (),

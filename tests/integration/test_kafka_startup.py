@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
+from structlog.testing import capture_logs
 
 from services.core.config import CommonSettings
 from services.core.errors import TopicsNotCreatedError
-from services.core.kafka import create_topics_now, wait_for_topics
+from services.core.kafka import create_topics_now, ensure_topics, wait_for_topics
 from services.core.runner import StopSignal
 from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
 from tests.integration.kafka_helpers import read_all, settings_for, topic_config
@@ -72,6 +73,28 @@ def test_the_topics_a_service_creates_carry_their_durability_and_the_letters_ret
         assert topic_config(admin, settings.topics.dead_letter, "retention.ms") == (str(30 * 86_400_000),
                                                                                     "DYNAMIC_TOPIC_CONFIG")
         assert topic_config(admin, settings.topics.raw_items, "retention.ms")[1] != "DYNAMIC_TOPIC_CONFIG"
+    finally:
+        admin.close()
+
+
+def test_an_existing_topic_asking_for_fewer_in_sync_replicas_is_named_and_left_alone(
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    made = settings_for(kafka_bootstrap, topic_prefix)  # one replica, min.insync.replicas 1
+    with capture_logs() as logs:
+        ensure_topics(made, made.topics.all())
+    assert not [line for line in logs if line["event"] == "topic_min_insync_replicas_below_setting"]
+
+    # The operator's cluster grew to three brokers: wirefeed would now make its topics with 2.
+    grown = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix,
+                           topic_replication_factor=3)  # type: ignore[call-arg]
+    with capture_logs() as logs:
+        ensure_topics(grown, grown.topics.all())
+    named = sorted((line["topic"], line["min_insync_replicas"], line["setting"]) for line in logs
+                   if line["event"] == "topic_min_insync_replicas_below_setting")
+    assert named == sorted((topic, 1, 2) for topic in grown.topics.all())
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap.split(","))
+    try:
+        assert topic_config(admin, grown.topics.raw_items, "min.insync.replicas")[0] == "1"  # not overridden
     finally:
         admin.close()
 
