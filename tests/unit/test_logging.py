@@ -45,6 +45,12 @@ try:
     raise ValueError("bad row")
 except ValueError:
     logging.getLogger("psycopg.pool").exception("pool failed")
+for transport in ("<KafkaTCPTransport [none] (closed)>", "<KafkaTCPTransport [b-1] (connected)>"):
+    try:  # kafka-python's read of a socket its close() let go of: noise on a closed connection only
+        None.recv(4096)
+    except BaseException:
+        logging.getLogger("kafka.net.transport").exception("%s: Error receiving network data closing socket",
+                                                           transport)
 def elsewhere():  # threads start with an empty context
     logging.getLogger("kafka.net").warning("from the network thread")
     structlog.get_logger().warning("callback_failed")
@@ -64,6 +70,8 @@ def test_libraries_logging_through_the_standard_library_write_json_too() -> None
         ("kafka.net.selector", "warning", "Task '<step>' ran for 2.500s (>0.100s threshold). It is blocking the "
                                           "event loop", "sink"),
         ("psycopg.pool", "error", "pool failed", "sink"),
+        ("kafka.net.transport", "error", "<KafkaTCPTransport [b-1] (connected)>: Error receiving network data "
+                                         "closing socket", "sink"),
         ("kafka.net", "warning", "from the network thread", "sink"), (None, "warning", "callback_failed", "sink")]
     assert events[2]["exception"].endswith("ValueError: bad row")
 
