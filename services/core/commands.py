@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from services.core.text import one_line
@@ -17,10 +18,12 @@ from services.core.timestamps import timestamp_argument
 MAX_REASON_CHARS = 200
 
 if TYPE_CHECKING:
+    from kafka import KafkaAdminClient
+
     from schemas import DeadLetter
     from services.core.config import CommonSettings
     from services.core.dead_letters import Selection
-    from services.core.positions import StagePositions
+    from services.core.positions import PositionBook, StagePositions
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -103,7 +106,20 @@ def add_positions_arguments(command: argparse.ArgumentParser) -> None:
                               "check, or back to read again; repeatable")
 
 
-def positions_command(stage: StagePositions, moves: list[tuple[int, int]]) -> int:
+def positions_command(settings: CommonSettings, group: str, topic: str,
+                      book: Callable[[KafkaAdminClient], PositionBook], moves: list[tuple[int, int]]) -> int:
+    """``wirefeed positions STAGE``: the stage's group, its input topic, and where it records positions."""
+    from services.core.kafka import admin_client, require_broker
+    from services.core.logging import configure_logging
+    from services.core.positions import StagePositions
+
+    configure_logging(settings.log_level, settings.log_format, service="positions")  # on stderr
+    require_broker(settings)  # at once, rather than after kafka-python's 30-second bootstrap
+    with admin_client(settings) as admin:
+        return _move_and_show(StagePositions(settings, admin, group, topic, book(admin)), moves)
+
+
+def _move_and_show(stage: StagePositions, moves: list[tuple[int, int]]) -> int:
     """Print where the stage reads each partition, after moving the positions asked for."""
     from services.core.positions import PositionError
 

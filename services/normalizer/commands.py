@@ -35,18 +35,13 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _positions(args: argparse.Namespace) -> int:
-    from services.core.kafka import admin_client, require_broker
-    from services.core.logging import configure_logging
-    from services.core.positions import GroupOffsets, StagePositions
+    from services.core.positions import GroupOffsets
     from services.normalizer.settings import NormalizerSettings
 
     settings = NormalizerSettings()
-    configure_logging(settings.log_level, settings.log_format, service="positions")  # on stderr
-    require_broker(settings)  # at once, rather than after kafka-python's 30-second bootstrap
-    with admin_client(settings) as admin:
-        group = settings.consumer_group
-        stage = StagePositions(settings, admin, group, settings.topics.raw_items, GroupOffsets(admin, group))
-        return positions_command(stage, args.moves)
+    group = settings.consumer_group
+    return positions_command(settings, group, settings.topics.raw_items, lambda admin: GroupOffsets(admin, group),
+                             args.moves)
 
 
 def _normalizer(_: argparse.Namespace) -> int:

@@ -197,23 +197,16 @@ def _sources(args: argparse.Namespace) -> int:
 
 def _positions(args: argparse.Namespace) -> int:
     from services.core.db import run_command
-    from services.core.kafka import admin_client, require_broker
-    from services.core.logging import configure_logging
-    from services.core.positions import StagePositions
     from services.sink.settings import SinkSettings
     from services.sink.store import SqlStore, StoredPositions
 
     settings = SinkSettings()
-    configure_logging(settings.log_level, settings.log_format, service="positions")  # on stderr
     status = 0
 
     def run(db: Database) -> None:
         nonlocal status
-        require_broker(settings)  # at once, rather than after kafka-python's 30-second bootstrap
-        with admin_client(settings) as admin:
-            stage = StagePositions(settings, admin, settings.consumer_group, settings.topics.articles,
-                                   StoredPositions(SqlStore(db)))
-            status = positions_command(stage, args.moves)
+        status = positions_command(settings, settings.consumer_group, settings.topics.articles,
+                                   lambda _: StoredPositions(SqlStore(db)), args.moves)
 
     return run_command(settings.database_url.get_secret_value(), run, creator="the sink",
                        read_only=not args.moves, session=settings.database_session) or status
