@@ -126,8 +126,8 @@ def _move_and_show(stage: StagePositions, moves: list[tuple[int, int]]) -> int:
     try:
         for moved in stage.move(dict(moves)) if moves else []:
             what = "skipped" if moved.skipped >= 0 else "to be read again"
-            before = "none" if moved.before is None else moved.before
-            print(f"{stage.topic}[{moved.partition}]: {before} -> {moved.after} "
+            before = "none" if moved.before.position is None else moved.before.position
+            print(f"{stage.topic}[{moved.before.partition}]: {before} -> {moved.after} "
                   f"({abs(moved.skipped)} record(s) {what})")
         rows = [("partition", "position", "earliest", "end", "unread")]
         rows += [(str(p.partition), "none" if p.position is None else str(p.position), str(p.earliest), str(p.end),

@@ -59,10 +59,13 @@ class PartitionPosition:
 
 @dataclass(frozen=True)
 class Moved:
-    partition: int
-    before: int | None
+    before: PartitionPosition
     after: int
-    skipped: int  # records passed over unread; negative: records to be read again
+
+    @property
+    def skipped(self) -> int:
+        """Records passed over unread; negative: records to be read again."""
+        return self.after - self.before.start
 
 
 class GroupOffsets:
@@ -119,10 +122,10 @@ class StagePositions:
                                     f"(its end); {offset} is outside them")
         self._require_no_members()
         self.book.write(self.topic, moves)
-        moved = [Moved(p, current[p].position, o, o - current[p].start) for p, o in sorted(moves.items())]
+        moved = [Moved(current[p], o) for p, o in sorted(moves.items())]
         for m in moved:
-            log.warning("position_moved", group=self.group, topic=self.topic, partition=m.partition,
-                        before=m.before, after=m.after, skipped=m.skipped)
+            log.warning("position_moved", group=self.group, topic=self.topic, partition=m.before.partition,
+                        before=m.before.position, after=m.after, skipped=m.skipped)
         return moved
 
     def _require_no_members(self) -> None:
