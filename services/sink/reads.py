@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from schemas import PubStatus
@@ -52,7 +53,24 @@ _STORY_STATUS = {
 }
 _IS_LATEST = "a.article_id = (SELECT s.latest_article_id FROM stories s WHERE s.story_id = a.story_id)"
 _STORY_KEY = ("a.published_at", "a.article_id")
+
+#: A search matching up to this many articles is answered from its matches, a larger one by walking the
+#: newest articles (see Reader._match): either way a page costs a few milliseconds per thousand rows.
+FEW_MATCHES = 2000
+# An article among those keys (a list bound as an array; SQLite reads its rowids as JSON).
+_AMONG = {
+    "postgresql": "{t}.article_id = ANY(?)",
+    "sqlite": "{t}.rowid IN (SELECT value FROM json_each(?))",
+}
 _VERSION_ORDER = ("version", "published_at", "article_id")  # a story's articles, oldest version first
+
+
+class Matches(Enum):
+    """How many articles a search matches, which decides how a page of them is found."""
+
+    NONE = "none"
+    FEW = "few"
+    MANY = "many"
 
 
 @dataclass(frozen=True)
@@ -243,7 +261,7 @@ class Reader:
             agency_filter(self.db.dialect, agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
-        if query is not None and not self._match(query, clauses, params, newest_first=True):
+        if query is not None and self._match(query, clauses, params) is Matches.NONE:
             return ArticlePage([], None)
         rows, following = self._page("payload", "articles", (clauses, params), ("published_at", "article_id"),
                                      after=after, limit=limit, max_bytes=max_bytes)
@@ -298,9 +316,13 @@ class Reader:
             # A story matches when any of its versions or outlets' copies does: one search finds the
             # story however each outlet headlined it.
             matching: list[str] = []
-            if not self._match(query, matching, params):
+            matches = self._match(query, matching, params, table="m")
+            if matches is Matches.NONE:
                 return None
-            clauses.append(f"a.story_id IN (SELECT story_id FROM articles WHERE {' AND '.join(matching)})")
+            # Many: walk the stories newest first, each checked; few: look up those of the matches.
+            clauses.append(f"EXISTS (SELECT 1 FROM articles m WHERE m.story_id = a.story_id AND {matching[0]})"
+                           if matches is Matches.MANY else
+                           f"a.story_id IN (SELECT m.story_id FROM articles m WHERE {matching[0]})")
         if since is not None:
             clauses.append("a.published_at >= ?")
             params.append(since)
@@ -355,31 +377,60 @@ class Reader:
         articles = [_payload(payload) for payload, *_ in taken]
         return StoryVersions(story_id, str(heads[0][0]), int(heads[0][1]), articles, truncated=truncated)
 
-    def _match(self, query: str, clauses: list[str], params: list[Any], *, newest_first: bool = False) -> bool:
-        """Add the full-text condition; False when the query has nothing to search for. ``newest_first``:
-        the rows are read newest first until a page is full, so on SQLite the date index drives the scan
-        and the search checks each row. Left to itself, SQLite looked every match up by rowid and sorted
-        them all, payloads included: a word in most of 100,000 articles took a second a page (a million
-        would pass the read API's timeout); the scan takes a few milliseconds for such a word, and reads
-        the index whole (tens of milliseconds per 100,000 articles) for a word in none."""
-        if not query.strip():
-            return False
-        query = unicodedata.normalize("NFC", query)  # as the normalizer stores text: "ü" one way only
+    def _match(self, query: str, clauses: list[str], params: list[Any], *, table: str = "articles") -> Matches:
+        """Add the condition that a ``table`` row matches ``query`` (none when none can: nothing to search
+        for, or no article matches), and say how many match.
+
+        The plan follows how many articles match, counted up to FEW_MATCHES first. A few: their ids are
+        the condition, and the page is those looked up and sorted. More: the rows are walked newest first
+        (the date index) and each is checked, which fills a page within a few thousand rows. Either plan
+        alone was slow on the other's words: sorting every match of a word in most of 100,000 articles took
+        a second a page on SQLite; walking the index for a rare word read it whole (PostgreSQL, unsure how
+        rare a word is, walked it too: 0.2 s per 100,000 articles)."""
+        search = self._full_text(unicodedata.normalize("NFC", query)) if query.strip() else None
+        if search is None:
+            return Matches.NONE
+        few = self.db.query(search.probe, (*search.values, FEW_MATCHES + 1)) if search.probe else None
+        if few is not None and not few:
+            return Matches.NONE
+        if few is None or len(few) > FEW_MATCHES:
+            clauses.append(search.condition.format(t=table))
+            params += search.values
+            return Matches.MANY
+        clauses.append(_AMONG[self.db.dialect].format(t=table))
+        ids = [key for key, in few]
+        params.append(ids if self.db.dialect == "postgresql" else json.dumps(ids))
+        return Matches.FEW
+
+    def _full_text(self, query: str) -> FullText | None:
+        """The full-text condition and its probe; None when there is nothing to search for."""
         if self.db.dialect == "postgresql":
-            clauses.append("search @@ websearch_to_tsquery('simple', ?)")
-            params.append(query)
-            return True
+            return FullText("{t}.search @@ websearch_to_tsquery('simple', ?)", [query],
+                            "SELECT article_id FROM articles WHERE search @@ websearch_to_tsquery('simple', ?) LIMIT ?")
         search = fts5_query(query)
         if search is None:
-            return False
-        # A unary plus keeps a term from choosing the index (SQLite's documented way to steer its planner).
-        rowid = "+rowid" if newest_first else "rowid"
-        found = f"{rowid} IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+            return None
+        # A unary plus keeps SQLite from looking up every match by rowid and sorting them all (its
+        # documented way to steer the planner): this condition is for many matches.
+        found = "+{t}.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
         conditions = [(found, search.match)] if search.match else []
         conditions += [(f"NOT {found}", terms) for terms in search.excluding]
-        clauses.append(f"({' OR '.join(sql for sql, _ in conditions)})")
-        params += [expression for _, expression in conditions]
-        return True
+        # An "IN (SELECT …)" is read whole before a LIMIT applies, so the probe asks the index itself; a
+        # search for articles without a word finds most of them, and is not probed.
+        probe = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?" if not search.excluding else None
+        return FullText(f"({' OR '.join(sql for sql, _ in conditions)})", [expression for _, expression in conditions],
+                        probe)
+
+
+@dataclass(frozen=True)
+class FullText:
+    """A search's condition on a row of a table ``t`` (a template), its parameters, and the query that
+    gives the keys (``_AMONG``'s) of the first matches, given the same parameters and a limit (None: not
+    probed)."""
+
+    condition: str
+    values: list[Any]
+    probe: str | None
 
 
 def _story_summary(row: tuple[Any, ...]) -> StorySummary:

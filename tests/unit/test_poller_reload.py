@@ -220,7 +220,7 @@ def test_a_file_still_being_written_is_read_at_a_later_check(served: FeedServer,
     invalid_before = sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") or 0
     path.write_text("feeds:\n  - id: reload-b\n")  # the first bytes of a file being written
     assert watcher.check(loop.apply_feeds) is None
-    assert sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") == invalid_before  # not reported
+    assert (sample("wirefeed_poller_feeds_file_reloads_total", result="invalid") or 0) == invalid_before  # unreported
     path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))  # written whole
     written = path.stat().st_mtime - 120
     os.utime(path, (written, written))  # and two minutes have passed
