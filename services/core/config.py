@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of up to
 #: this many bytes fits in it with its batch's overhead. Raise it together with the brokers'.
 DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+#: A real batch holds records of at most the topics' message size plus what a producer's batch size adds
+#: (a few MiB decompressed); a consumer holds this much, and a step more, before refusing a batch.
+DEFAULT_MAX_BATCH_BYTES = 256 * 1024 * 1024
 
 
 #: A statement that waits this long for a lock gives up with a transient error (the batch is retried), so
@@ -107,6 +110,12 @@ class CommonSettings(BaseSettings):
     max_poll_interval_ms: int = Field(300_000, ge=1_000, description="Kafka max.poll.interval.ms")
     max_message_bytes: int = Field(DEFAULT_MAX_MESSAGE_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
                                    description="Largest message a service produces; larger ones are shortened")
+    # A consumer holds a batch decompressed, up to this much; one decompressing further (a bomb) is
+    # dead-lettered by its offsets. Memory bounds it from above, the largest honest batch from below.
+    kafka_max_batch_bytes: int = Field(
+        DEFAULT_MAX_BATCH_BYTES, ge=64 * 1024, le=2 * 1024**3,
+        description="Largest size a record batch a service consumes may decompress to; larger ones are "
+                    "dead-lettered by their offsets")
     database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
     database_lock_timeout_seconds: float = Field(
         LOCK_TIMEOUT_SECONDS, ge=0, le=MAX_POSTGRES_TIMEOUT_SECONDS,
@@ -159,6 +168,14 @@ class CommonSettings(BaseSettings):
                              f"{self.kafka_security_protocol}: they would not be used (SSL or SASL_SSL?)")
         if (self.kafka_ssl_keyfile or self.kafka_ssl_key_password) and not self.kafka_ssl_certfile:
             raise ValueError("WIREFEED_KAFKA_SSL_KEYFILE and _SSL_KEY_PASSWORD need WIREFEED_KAFKA_SSL_CERTFILE")
+        return self
+
+    @model_validator(mode="after")
+    def _batches_hold_a_message(self) -> CommonSettings:
+        if self.kafka_max_batch_bytes < self.max_message_bytes:
+            raise ValueError(f"WIREFEED_KAFKA_MAX_BATCH_BYTES={self.kafka_max_batch_bytes} is less than "
+                             f"WIREFEED_MAX_MESSAGE_BYTES={self.max_message_bytes}: a batch of one message "
+                             "could not be read")
         return self
 
     @model_validator(mode="after")

@@ -129,7 +129,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
         "max_partition_fetch_bytes": max(MAX_FETCH_BYTES, settings.max_message_bytes),
     }
     config.update(overrides)
-    record_batches.install()  # bounded decompression, and undecodable batches named
+    record_batches.install(settings.kafka_max_batch_bytes)  # bounded decompression, undecodable batches named
     expired_records.install()  # records deleted before they were read: counted, not silent
     return KafkaConsumer(**config)
 

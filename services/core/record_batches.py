@@ -39,10 +39,12 @@ from kafka.record.legacy_records import LegacyRecordBatch
 from kafka.structs import TopicPartition
 
 from services.core.compression import zstd_frame_decompressor
+from services.core.config import DEFAULT_MAX_BATCH_BYTES
 
-#: No batch decompresses to more: a real batch holds records of at most the topics' message size
-#: (``WIREFEED_MAX_MESSAGE_BYTES``, 1 MB by default) plus what a producer's batch size adds.
-MAX_BATCH_BYTES = 256 * 1024 * 1024
+#: No batch decompresses to more (``WIREFEED_KAFKA_MAX_BATCH_BYTES``, set by ``install``).
+MAX_BATCH_BYTES = DEFAULT_MAX_BATCH_BYTES
+# What one call decompresses at most: a bomb is stopped within a step of the bound.
+_STEP = 1024 * 1024
 # Kafka's snappy framing (xerial) starts with this magic; a raw snappy block does not.
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
 _installing = threading.Lock()
@@ -74,8 +76,9 @@ class TooLargeBatchError(ValueError):
 
 
 def gunzip(data: bytes | memoryview, limit: int | None = None) -> bytes:
+    # What a call leaves of its input: b"" may still hold output zlib keeps back, asked for with no input.
     return _one_after_another(bytes(data), _limit(limit), lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-                              lambda member: member.unconsumed_tail or None, "gzip stream")
+                              lambda member: member.unconsumed_tail, "gzip stream")
 
 
 def unzstd(data: bytes, limit: int | None = None) -> bytes:
@@ -84,12 +87,14 @@ def unzstd(data: bytes, limit: int | None = None) -> bytes:
 
 
 def unlz4(data: bytes, limit: int | None = None) -> bytes:
-    limit = _limit(limit)
+    out = _Output(_limit(limit))
     decompressor = lz4.frame.LZ4FrameDecompressor()
-    out = _within(decompressor.decompress(data, max_length=limit + 1), limit)
-    if not decompressor.eof:
-        raise EOFError("the lz4 frame ends before its end")
-    return out
+    while not decompressor.eof:
+        out.add(decompressor.decompress(data, max_length=out.room))
+        if decompressor.needs_input and not decompressor.eof:
+            raise EOFError("the lz4 frame ends before its end")
+        data = b""
+    return out.joined()
 
 
 def unlz4_old_kafka(data: bytes, limit: int | None = None) -> bytes:
@@ -108,21 +113,23 @@ def unsnappy(data: bytes, limit: int | None = None) -> bytes:
     limit = _limit(limit)
     if not data.startswith(_XERIAL_MAGIC):
         return _unsnappy_block(data, limit, limit)
-    out = bytearray()
+    out = _Output(limit)
     pos = 16  # the magic and two versions
     while pos < len(data):
         size = int.from_bytes(data[pos:pos + 4], "big", signed=True)
         if size < 0 or pos + 4 + size > len(data):
             raise EOFError("a snappy block runs past the batch")
-        out += _unsnappy_block(data[pos + 4:pos + 4 + size], limit - len(out), limit)
+        out.add(_unsnappy_block(data[pos + 4:pos + 4 + size], limit - out.size, limit))
         pos += 4 + size
-    return bytes(out)
+    return out.joined()
 
 
-def install() -> None:
-    """Make kafka-python decompress within the bound, name undecodable batches, and fetch records again
-    after reading them raised (once per process)."""
+def install(max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> None:
+    """Make kafka-python decompress within ``max_batch_bytes``, name undecodable batches, and fetch records
+    again after reading them raised (patched once per process; the bound is the last one given)."""
+    global MAX_BATCH_BYTES  # noqa: PLW0603  # process-wide, as the kafka-python decoders it replaces are
     with _installing:
+        MAX_BATCH_BYTES = max_batch_bytes
         if getattr(DefaultRecordBatch, "_wirefeed_bounded", False):
             return
         default_records.gzip_decode = legacy_records.gzip_decode = gunzip
@@ -198,18 +205,20 @@ def _one_after_another(data: bytes, limit: int, start: Callable[[], Any], more: 
     """Streams written one after another (gzip members, zstd frames), as kafka-python reads them: each to
     its end, all within ``limit``. ``more`` gives what to feed a stream next, or None when it needs input
     and has none."""
-    out = bytearray()
+    out = _Output(limit)
     while data:
         stream = start()
         pending: bytes | None = data
         while pending is not None and not stream.eof:
-            out += stream.decompress(pending, _room(out, limit))
+            piece = stream.decompress(pending, out.room)
+            out.add(piece)
             pending = more(stream)
-        _within(out, limit)
+            if not piece and not pending:
+                break  # nothing came out, and nothing is left to put in
         if not stream.eof:
             raise EOFError(f"the {name} ends before its end")
         data = stream.unused_data
-    return bytes(out)
+    return out.joined()
 
 
 def _unsnappy_block(block: bytes, room: int, limit: int) -> bytes:
@@ -228,15 +237,29 @@ def _unsnappy_block(block: bytes, room: int, limit: int) -> bytes:
 
 
 def _limit(given: int | None) -> int:
-    return MAX_BATCH_BYTES if given is None else given  # read when called: tests lower it
+    return MAX_BATCH_BYTES if given is None else given  # read when called: install() sets it
 
 
-def _room(out: bytearray, limit: int) -> int:
-    _within(out, limit)
-    return limit + 1 - len(out)
+class _Output:
+    """Decompressed pieces, at most ``limit`` bytes of them, joined once all are in. A buffer grown as the
+    output came, and copied as it grew, held twice the bound at once (545 MiB for a 256 MiB bound): a
+    consumer with half a gigabyte of memory died of the bomb the bound was for."""
 
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._pieces: list[bytes] = []
 
-def _within(out: bytes | bytearray, limit: int) -> bytes:
-    if len(out) > limit:
-        raise TooLargeBatchError(f"decompresses past {limit} bytes")
-    return bytes(out)
+    @property
+    def room(self) -> int:
+        """How much the next call may decompress (never 0: to zlib, 0 means all)."""
+        return min(_STEP, self.limit + 1 - self.size)
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size > self.limit:
+            raise TooLargeBatchError(f"decompresses past {self.limit} bytes")
+        self._pieces.append(piece)
+
+    def joined(self) -> bytes:
+        return b"".join(self._pieces)

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from services.normalizer.settings import NormalizerSettings
 from services.poller.feeds import load_feeds
+from services.poller.settings import PollerSettings
+from services.sink.settings import SinkSettings
 from tests.deploy.tools import CONTAINER_PORT, KUBERNETES, SERVICES, load_yaml, load_yaml_documents, run_tool
 
 KUSTOMIZATION = KUBERNETES / "kustomization.yaml"
@@ -54,6 +57,25 @@ def test_each_service_has_probes_resources_and_scrape_annotations(service: str) 
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     refs = [source.get("secretRef", source.get("configMapRef", {}))["name"] for source in container["envFrom"]]
     assert refs == ["wirefeed-env", "wirefeed-credentials"]
+
+
+def _bytes(quantity: str) -> int:
+    number, unit = quantity.rstrip("KMGi"), quantity[len(quantity.rstrip("KMGi")):]
+    return int(number) * {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}[unit]
+
+
+def test_the_shared_settings_are_real_and_leave_a_consumer_room_for_a_compression_bomb(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A consumer holds a batch up to WIREFEED_KAFKA_MAX_BATCH_BYTES while decompressing it: a bomb at the
+    # default 256 MiB would take the sink past its limit, and it would be restarted into the same batch.
+    shared = _of_kind("ConfigMap")["wirefeed-env"]["data"]
+    fields = {name for kind in (PollerSettings, NormalizerSettings, SinkSettings) for name in kind.model_fields}
+    assert {key.removeprefix("WIREFEED_").lower() for key in shared} <= fields  # a misspelt name is ignored
+    for key, value in shared.items():
+        monkeypatch.setenv(key, value)
+    for service, settings in (("normalizer", NormalizerSettings()), ("sink", SinkSettings())):  # type: ignore[call-arg]
+        (container,) = _of_kind("Deployment")[f"wirefeed-{service}"]["spec"]["template"]["spec"]["containers"]
+        assert settings.kafka_max_batch_bytes <= _bytes(container["resources"]["limits"]["memory"]) // 4
 
 
 @pytest.mark.parametrize("service", SERVICES)

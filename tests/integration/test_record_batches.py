@@ -26,10 +26,16 @@ BOMB = bytes(4 * 1024 * 1024)  # 4 MiB of zeros: a few KiB gzipped, past the 1 M
 pytestmark = pytest.mark.kafka
 
 
+def bounded(settings: CommonSettings, monkeypatch: pytest.MonkeyPatch) -> CommonSettings:
+    """The settings with a 1 MiB bound (WIREFEED_KAFKA_MAX_BATCH_BYTES), the consumers they make setting it
+    for the process; the bound before is put back after the test."""
+    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", record_batches.MAX_BATCH_BYTES)
+    return settings.model_copy(update={"kafka_max_batch_bytes": 1024 * 1024})
+
+
 def test_every_codec_is_read_and_a_bomb_is_dead_lettered_and_passed(kafka_bootstrap: str, topic_prefix: str,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
-    settings = settings_for(kafka_bootstrap, topic_prefix)
+    settings = bounded(settings_for(kafka_bootstrap, topic_prefix), monkeypatch)
     topic = settings.topics.raw_items
     sent: dict[bytes, int] = {}
     for codec, value in [("zstd", b"a"), ("snappy", b"b"), ("lz4", b"c"), ("gzip", b"d"),
@@ -73,8 +79,7 @@ def send_alone(settings: CommonSettings, topic: str, value: bytes) -> int:
 
 def test_a_passed_batch_is_committed_so_a_restart_does_not_dead_letter_it_again(
         kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
-    settings = settings_for(kafka_bootstrap, topic_prefix)
+    settings = bounded(settings_for(kafka_bootstrap, topic_prefix), monkeypatch)
     topic, tp = settings.topics.raw_items, TopicPartition(settings.topics.raw_items, 0)
     send_alone(settings, topic, b"a")
     bomb = send_alone(settings, topic, BOMB)  # the last batch: nothing after it moves the commit on
@@ -94,8 +99,7 @@ def test_a_passed_batch_is_committed_so_a_restart_does_not_dead_letter_it_again(
 def test_a_batch_whose_letter_failed_is_fetched_again_and_passed_at_the_next_poll(
         kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # kafka-python kept the records whose reading raised, spent, and its next poll spun on them for ever.
-    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
-    settings = settings_for(kafka_bootstrap, topic_prefix)
+    settings = bounded(settings_for(kafka_bootstrap, topic_prefix), monkeypatch)
     topic = settings.topics.raw_items
     bomb = [send_alone(settings, topic, value) for value in (b"a", BOMB, b"b")][1]
     producer = make_producer(settings)
@@ -124,8 +128,7 @@ def test_a_batch_whose_letter_failed_is_fetched_again_and_passed_at_the_next_pol
 
 def test_the_sink_stores_a_passed_batch_as_its_position_so_a_restart_reads_on_after_it(
         kafka_bootstrap: str, topic_prefix: str, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
-    settings = settings_for(kafka_bootstrap, topic_prefix, database_url)
+    settings = bounded(settings_for(kafka_bootstrap, topic_prefix, database_url), monkeypatch)
     topic = settings.topics.articles
     send_alone(settings, topic, article(1).to_bytes())
     bomb = send_alone(settings, topic, BOMB)
@@ -162,8 +165,7 @@ def test_the_sink_stores_a_passed_batch_as_its_position_so_a_restart_reads_on_af
 def test_a_reading_command_skips_an_undecodable_batch_and_reads_on(kafka_bootstrap: str, topic_prefix: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # `wirefeed dead-letters list` and `replay` read topics to their end; they have nowhere to dead-letter.
-    monkeypatch.setattr(record_batches, "MAX_BATCH_BYTES", 1024 * 1024)
-    settings = settings_for(kafka_bootstrap, topic_prefix)
+    settings = bounded(settings_for(kafka_bootstrap, topic_prefix), monkeypatch)
     topic = settings.topics.dead_letter
     for value in (b"before", bytes(4 * 1024 * 1024), b"after"):
         producer = make_producer(settings, compression_type="gzip", max_request_size=16 * 1024 * 1024)

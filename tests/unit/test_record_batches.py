@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -56,6 +57,29 @@ def test_a_batch_past_the_bound_is_refused(name: str, encode: Callable[[bytes], 
         decode(compressed, LIMIT)
     with pytest.raises(TooLargeBatchError):
         decode(encode(RECORDS), len(RECORDS) - 1)
+
+
+@pytest.mark.parametrize(("name", "encode", "decode"), CODECS, ids=[c[0] for c in CODECS])
+def test_a_batch_decompressing_in_many_steps_decodes_whole(name: str, encode: Callable[[bytes], bytes],
+                                                          decode: Decode) -> None:
+    records = RECORDS * 9  # 5 MiB: a few of the decompressors' 1 MiB steps
+    assert decode(encode(records), 8 * LIMIT) == records
+
+
+@pytest.mark.parametrize(("name", "encode", "decode"), CODECS, ids=[c[0] for c in CODECS])
+def test_a_bomb_is_stopped_holding_little_more_than_the_bound(name: str, encode: Callable[[bytes], bytes],
+                                                             decode: Decode) -> None:
+    # Output gathered in a growing buffer, copied as it grew, peaked at twice the bound: 545 MiB for the
+    # 256 MiB bound, past the sink's 512 MiB container limit, so the bomb restarted it again and again.
+    compressed = encode(BOMB)
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLargeBatchError):
+            decode(compressed, 16 * LIMIT)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.25 * 16 * LIMIT
 
 
 def test_gzip_members_one_after_another_are_read_as_one_stream() -> None:

@@ -1,4 +1,5 @@
-"""How durable the topics a service creates are: min.insync.replicas from the replication factor."""
+"""Settings of the topics: how durable the ones a service creates are (min.insync.replicas from the
+replication factor), and what a consumer may hold of a batch."""
 
 from __future__ import annotations
 
@@ -19,3 +20,9 @@ def test_the_setting_overrides_and_cannot_exceed_the_replicas() -> None:
                           topic_min_insync_replicas=3).min_insync_replicas == 3
     with pytest.raises(ValidationError, match="no write could ever be acknowledged"):
         CommonSettings(topic_replication_factor=2, topic_min_insync_replicas=3)  # type: ignore[call-arg]
+
+
+def test_a_batch_must_be_allowed_to_hold_the_largest_message() -> None:
+    assert CommonSettings(kafka_max_batch_bytes=2**20).kafka_max_batch_bytes == 2**20  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="a batch of one message could not be read"):
+        CommonSettings(kafka_max_batch_bytes=2**20, max_message_bytes=2 * 2**20)  # type: ignore[call-arg]
