@@ -1,8 +1,9 @@
 """The sink's batch step and its partition bookkeeping.
 
 The database is the source of truth for offsets: on every assignment the consumer seeks to the
-offsets stored with the rows, and records below them (a redelivery) are skipped. Kafka commits are
-made afterwards only so that lag shows up in the usual tools.
+offsets stored with the rows (a partition with none, to the earliest offset the broker keeps), and
+records below them (a redelivery) are skipped. Kafka commits are made afterwards only so that lag shows
+up in the usual tools.
 
 If the database cannot be read when partitions are assigned, the assignment is remembered as
 unresolved and the next batch resolves it first (or is retried): a record is never written before
@@ -74,12 +75,19 @@ class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def _seek(self, assigned: list[TopicPartition]) -> None:
         stored = self.store.offsets(self.topic)
+        unstored = [tp for tp in assigned if tp.partition not in stored]
         for tp in assigned:
             if tp.partition in stored:
                 self.consumer.seek(tp, stored[tp.partition])
                 self.positions[tp.partition] = stored[tp.partition]
+        if unstored:
+            # The database has read none of these: all the broker keeps is to be stored. Left to the
+            # group's commit (made for lag tools), a new database, or one restored from before a partition
+            # was added, missed everything the sink had read into another.
+            self.consumer.seek_to_beginning(*unstored)
         log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned),
-                 stored={p: o for p, o in stored.items() if p in {tp.partition for tp in assigned}})
+                 stored={p: o for p, o in stored.items() if p in {tp.partition for tp in assigned}},
+                 from_the_beginning=sorted(tp.partition for tp in unstored))
 
 
 class SinkBatch:

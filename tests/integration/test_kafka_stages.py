@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from kafka import TopicPartition
@@ -81,6 +82,36 @@ def _committed(consumer: object, topic: str) -> int:
     for partition in consumer.partitions_for_topic(topic) or ():  # type: ignore[attr-defined]
         total += consumer.committed(TopicPartition(topic, partition)) or 0  # type: ignore[attr-defined]
     return total
+
+
+def test_a_database_without_offsets_stores_everything_the_broker_keeps_whatever_the_group_committed(
+        kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> None:
+    # The sink commits to Kafka for lag tools. Pointed at a new database (or one restored from before a
+    # partition was added), it read on from those commits, and the new database never had what came before.
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    producer = make_producer(settings)
+    for n in range(12):
+        producer.send(settings.topics.articles, key=f"story-{n}".encode(), value=article(n).to_bytes())
+    producer.flush()
+
+    def stored_by_a_sink(store: SqlStore) -> list[str]:
+        consumer = make_consumer(settings, f"{topic_prefix}-sink")
+        offsets = StoredOffsets(consumer, store, settings.topics.articles)
+        consumer.subscribe([settings.topics.articles], listener=offsets)
+        with running(consumer_loop(consumer, SinkBatch(store, producer, settings.topics, offsets))):
+            wait_for(lambda: store.count() == 12, message="every article stored")
+            wait_for(lambda: sum(consumer.committed(TopicPartition(settings.topics.articles, p)) or 0
+                                 for p in range(3)) == 12, message="the group committed")
+        consumer.close(autocommit=False)
+        return sorted(a.id for a in store.export())
+
+    first, second = (SqlStore(Database(f"sqlite:///{tmp_path / name}")) for name in ("first.db", "second.db"))
+    for store in (first, second):
+        store.migrate()
+    assert stored_by_a_sink(first) == stored_by_a_sink(second) == [f"article-{n:06d}" for n in range(12)]
+    for store in (first, second):
+        store.close()
+    producer.close()
 
 
 def test_the_sink_resumes_from_offsets_stored_with_the_rows(
