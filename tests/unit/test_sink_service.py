@@ -49,6 +49,7 @@ class FakeConsumer:
     def __init__(self, partitions: list[int], ends: dict[int, int] | None = None) -> None:
         self.assigned = {TopicPartition(TOPIC, p) for p in partitions}
         self.seeks: dict[int, int] = {}
+        self.from_the_beginning: set[int] = set()
         self.ends = ends or {}
         self.fail = False
 
@@ -57,6 +58,10 @@ class FakeConsumer:
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks[tp.partition] = offset
+
+    def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+        assert partitions  # none would mean every assigned partition to kafka-python
+        self.from_the_beginning.update(tp.partition for tp in partitions)
 
     def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int) -> dict[TopicPartition, int]:
         if self.fail:
@@ -79,12 +84,15 @@ def _batch(store: FakeStore, consumer: FakeConsumer, producer: RecordingProducer
     return SinkBatch(store, producer or RecordingProducer(), Topics("p"), offsets)  # type: ignore[arg-type]
 
 
-def test_assignment_seeks_to_the_stored_offsets() -> None:
+def test_assignment_seeks_to_the_stored_offsets_and_a_partition_without_one_to_the_beginning() -> None:
     consumer, store = FakeConsumer([0, 1]), FakeStore({0: 5})
     offsets = StoredOffsets(consumer, store, TOPIC)
     offsets.on_partitions_assigned(sorted(consumer.assigned))
-    assert consumer.seeks == {0: 5}
+    assert (consumer.seeks, consumer.from_the_beginning) == ({0: 5}, {1})  # not the group's Kafka commit
     assert offsets.positions == {0: 5}
+    consumer, store = FakeConsumer([0, 1]), FakeStore({0: 5, 1: 7})
+    StoredOffsets(consumer, store, TOPIC).on_partitions_assigned(sorted(consumer.assigned))
+    assert (consumer.seeks, consumer.from_the_beginning) == ({0: 5, 1: 7}, set())
 
 
 def test_an_assignment_while_the_database_is_down_is_resolved_before_anything_is_written() -> None:
