@@ -16,7 +16,6 @@ server where a throwaway database is created and dropped.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import random
 import sys
@@ -25,11 +24,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import structlog
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_sink import database  # the throwaway database of the sink benchmark
+from bench.bench_sink import announce, database, engines  # the sink benchmark's engines and databases
 from services.core.db import Database
 from services.sink import reads
 from services.sink.reads import Reader
@@ -98,19 +95,11 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=200_000)
     parser.add_argument("--engines", default="postgresql,sqlite")
     args = parser.parse_args()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    pg_url = os.environ.get("WIREFEED_BENCH_DATABASE_URL") or os.environ.get("WIREFEED_TEST_DATABASE_URL")
-    print("$ " + " ".join([".venv/bin/python", "bench/bench_reads.py", *sys.argv[1:]]))
+    announce("bench/bench_reads.py")
     print(f"a page of 50; {os.cpu_count()} CPUs; the reader's plan ('chosen', counting up to "
           f"{reads.FEW_MATCHES:,} matches first) against each plan alone")
-    for engine in args.engines.split(","):
-        if engine == "postgresql":
-            if not pg_url:
-                print("\npostgresql: skipped (set WIREFEED_BENCH_DATABASE_URL or WIREFEED_TEST_DATABASE_URL)")
-                continue
-            bench_engine("PostgreSQL", pg_url, args.articles)
-        else:
-            bench_engine("SQLite", "sqlite:///", args.articles)
+    for name, url in engines(args.engines):
+        bench_engine(name, url, args.articles)
     return 0
 
 

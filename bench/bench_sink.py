@@ -292,6 +292,27 @@ def change_schema(db: Database, schema: str) -> None:
             tx.execute(statement)
 
 
+def announce(script: str) -> None:
+    """Print the command line the figures below come from, and keep the log to warnings and errors (a
+    log line per tiny batch of the latency run buried the figures)."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    print("$ " + " ".join([".venv/bin/python", script, *sys.argv[1:]]))
+
+
+def engines(names: str) -> Iterator[tuple[str, str]]:
+    """Each engine of a comma-separated list, named, with the server URL a throwaway database goes on
+    (PostgreSQL: ``WIREFEED_BENCH_DATABASE_URL`` or ``WIREFEED_TEST_DATABASE_URL``; skipped, saying so,
+    without one)."""
+    pg_url = os.environ.get("WIREFEED_BENCH_DATABASE_URL") or os.environ.get("WIREFEED_TEST_DATABASE_URL")
+    for engine in names.split(","):
+        if engine != "postgresql":
+            yield "SQLite", "sqlite:///"
+        elif pg_url:
+            yield "PostgreSQL", pg_url
+        else:
+            print("\npostgresql: skipped (set WIREFEED_BENCH_DATABASE_URL or WIREFEED_TEST_DATABASE_URL)")
+
+
 @contextmanager
 def database(url: str) -> Iterator[str]:
     if url.startswith("sqlite"):
@@ -384,21 +405,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the latency run")
     parser.add_argument("--engines", default="postgresql,sqlite")
     args = parser.parse_args()
-    # Warnings and errors only: a log line per tiny batch of the latency run buried the figures.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    pg_url = os.environ.get("WIREFEED_BENCH_DATABASE_URL") or os.environ.get("WIREFEED_TEST_DATABASE_URL")
-    print("$ " + " ".join([".venv/bin/python", "bench/bench_sink.py", *sys.argv[1:]]))
+    announce("bench/bench_sink.py")
     print(f"broker {BOOTSTRAP}, {PARTITIONS} partitions; {os.cpu_count()} CPUs; 2 KB article bodies "
           f"(~{len(make_article(0, random.Random(0), datetime.now(UTC)).to_bytes()) / 1024:.1f} KB messages)")
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    for engine in args.engines.split(","):
-        if engine == "postgresql":
-            if not pg_url:
-                print("\npostgresql: skipped (set WIREFEED_BENCH_DATABASE_URL or WIREFEED_TEST_DATABASE_URL)")
-                continue
-            bench_engine("PostgreSQL", pg_url, args)
-        else:
-            bench_engine("SQLite", "sqlite:///", args)
+    for name, url in engines(args.engines):
+        bench_engine(name, url, args)
     print(f"\ntotal {time.monotonic() - started:.0f} s; load average now {os.getloadavg()[0]:.1f} "
           f"(was {load_before:.1f}) on {os.cpu_count()} CPUs")
     return 0
