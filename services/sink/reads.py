@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from schemas import PubStatus
@@ -63,14 +62,6 @@ _AMONG = {
     "sqlite": "{t}.rowid IN (SELECT value FROM json_each(?))",
 }
 _VERSION_ORDER = ("version", "published_at", "article_id")  # a story's articles, oldest version first
-
-
-class Matches(Enum):
-    """How many articles a search matches, which decides how a page of them is found."""
-
-    NONE = "none"
-    FEW = "few"
-    MANY = "many"
 
 
 @dataclass(frozen=True)
@@ -261,8 +252,12 @@ class Reader:
             agency_filter(self.db.dialect, agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
-        if query is not None and self._match(query, clauses, params) is Matches.NONE:
-            return ArticlePage([], None)
+        if query is not None:
+            found = self._match(query, "articles")
+            if found is None:
+                return ArticlePage([], None)
+            clauses.append(found.condition)
+            params += found.params
         rows, following = self._page("payload", "articles", (clauses, params), ("published_at", "article_id"),
                                      after=after, limit=limit, max_bytes=max_bytes)
         return ArticlePage([_payload(payload) for payload, _, _ in rows], following)
@@ -315,14 +310,14 @@ class Reader:
         if query is not None:
             # A story matches when any of its versions or outlets' copies does: one search finds the
             # story however each outlet headlined it.
-            matching: list[str] = []
-            matches = self._match(query, matching, params, table="m")
-            if matches is Matches.NONE:
+            found = self._match(query, "m")
+            if found is None:
                 return None
             # Many: walk the stories newest first, each checked; few: look up those of the matches.
-            clauses.append(f"EXISTS (SELECT 1 FROM articles m WHERE m.story_id = a.story_id AND {matching[0]})"
-                           if matches is Matches.MANY else
-                           f"a.story_id IN (SELECT m.story_id FROM articles m WHERE {matching[0]})")
+            clauses.append(f"EXISTS (SELECT 1 FROM articles m WHERE m.story_id = a.story_id AND {found.condition})"
+                           if found.many else
+                           f"a.story_id IN (SELECT m.story_id FROM articles m WHERE {found.condition})")
+            params += found.params
         if since is not None:
             clauses.append("a.published_at >= ?")
             params.append(since)
@@ -377,9 +372,9 @@ class Reader:
         articles = [_payload(payload) for payload, *_ in taken]
         return StoryVersions(story_id, str(heads[0][0]), int(heads[0][1]), articles, truncated=truncated)
 
-    def _match(self, query: str, clauses: list[str], params: list[Any], *, table: str = "articles") -> Matches:
-        """Add the condition that a ``table`` row matches ``query`` (none when none can: nothing to search
-        for, or no article matches), and say how many match.
+    def _match(self, query: str, table: str) -> Match | None:
+        """The condition that a ``table`` row matches ``query``; None when none can (nothing to search for,
+        or no article matches).
 
         The plan follows how many articles match, counted up to FEW_MATCHES first. A few: their ids are
         the condition, and the page is those looked up and sorted. More: the rows are walked newest first
@@ -389,18 +384,15 @@ class Reader:
         rare a word is, walked it too: 0.2 s per 100,000 articles)."""
         search = self._full_text(unicodedata.normalize("NFC", query)) if query.strip() else None
         if search is None:
-            return Matches.NONE
+            return None
         few = self.db.query(search.probe, (*search.values, FEW_MATCHES + 1)) if search.probe else None
         if few is not None and not few:
-            return Matches.NONE
+            return None
         if few is None or len(few) > FEW_MATCHES:
-            clauses.append(search.condition.format(t=table))
-            params += search.values
-            return Matches.MANY
-        clauses.append(_AMONG[self.db.dialect].format(t=table))
+            return Match(search.condition.format(t=table), search.values, many=True)
         ids = [key for key, in few]
-        params.append(ids if self.db.dialect == "postgresql" else json.dumps(ids))
-        return Matches.FEW
+        return Match(_AMONG[self.db.dialect].format(t=table),
+                     [ids if self.db.dialect == "postgresql" else json.dumps(ids)], many=False)
 
     def _full_text(self, query: str) -> FullText | None:
         """The full-text condition and its probe; None when there is nothing to search for."""
@@ -420,6 +412,16 @@ class Reader:
         probe = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?" if not search.excluding else None
         return FullText(f"({' OR '.join(sql for sql, _ in conditions)})", [expression for _, expression in conditions],
                         probe)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A search's condition on a table's rows and its parameters; ``many``: more than FEW_MATCHES match,
+    so the rows are walked newest first and each checked, rather than looked up from the matches."""
+
+    condition: str
+    params: list[Any]
+    many: bool
 
 
 @dataclass(frozen=True)

@@ -260,17 +260,16 @@ WEB_SEARCHES = [
 
 
 @pytest.fixture(params=["few", "many"])
-def matches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def matches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Searches answered from their matches (few), or by walking the newest articles (many: every match
     counts as many)."""
     if request.param == "many":
         monkeypatch.setattr(reads, "FEW_MATCHES", 0)
-    return str(request.param)
 
 
+@pytest.mark.usefixtures("matches")
 @pytest.mark.parametrize(("query", "expected"), WEB_SEARCHES)
-def test_both_engines_read_web_search_syntax_alike(store: SqlStore, matches: str, query: str,
-                                                   expected: list[int]) -> None:
+def test_both_engines_read_web_search_syntax_alike(store: SqlStore, query: str, expected: list[int]) -> None:
     store.write([article(1, body="Ferry strike in the harbour"), article(2, body="harbour fire, ferry late"),
                  article(3, body="nothing to see"), article(4, body="Harbour"),
                  article(5, body="strike called off at the ferry terminal")],
@@ -459,7 +458,8 @@ def test_a_search_matching_nothing_reads_no_page(store: SqlStore, monkeypatch: p
     assert (answers, plans) == (([], [], []), [])
 
 
-def test_a_story_search_finds_every_story_by_any_version_under_either_plan(store: SqlStore, matches: str) -> None:
+@pytest.mark.usefixtures("matches")
+def test_a_story_search_finds_every_story_by_any_version_under_either_plan(store: SqlStore) -> None:
     # story s: the word in its first version only, and in one outlet's copy of it; each story once
     versions = [article(1, story="s", body="harbour strike"), article(2, story="s", version=2, body="strike over"),
                 article(3, story="s", feed_id="feed-b", body="harbour strike")]
