@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 import subprocess
@@ -49,6 +50,15 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float 
         time.sleep(interval)
         last = condition()
     return last
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 15.0, message: str = "condition") -> None:
+    """``wait_for`` for async tests: waits without blocking the event loop the code under test runs on."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {message}")
+        await asyncio.sleep(0.02)
 
 
 def in_thread(call: Callable[[], T], timeout: float) -> T:
@@ -113,6 +123,8 @@ class Resource:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/rss+xml"})
     gate: threading.Event | None = None  # when set, the answer waits until the test opens it (or 30 s)
+    # when set, the first half of the body goes at once and the rest once the test opens it (or 30 s)
+    midway: threading.Event | None = None
 
 
 @dataclass
@@ -148,6 +160,13 @@ class FeedServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(resource.body)))
                 self.end_headers()
+                if resource.midway is not None:
+                    half = len(resource.body) // 2
+                    self.wfile.write(resource.body[:half])
+                    self.wfile.flush()
+                    resource.midway.wait(30)
+                    self.wfile.write(resource.body[half:])
+                    return
                 self.wfile.write(resource.body)
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -35,6 +35,7 @@ from services.poller.schedule import http_date
 from services.poller.tunnel import tunnel
 
 if TYPE_CHECKING:
+    from services.poller.budget import BodyShare
     from services.poller.settings import PollerSettings
 
 USER_AGENT = "wirefeed/0.1 (+https://wirefeed.dev/bot; feed poller)"
@@ -150,7 +151,9 @@ class Fetcher:
         self._system_resolver.close()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                    headers: dict[str, str] | None = None, authorization: SecretStr | None = None) -> FetchResult:
+                    headers: dict[str, str] | None = None, authorization: SecretStr | None = None,
+                    share: BodyShare | None = None) -> FetchResult:
+        """The answer at ``url`` after redirects; its body's bytes are taken from ``share`` as they arrive."""
         plain = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
                            "application/json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
         if etag:
@@ -161,7 +164,7 @@ class Fetcher:
         if authorization is not None:
             credentials["Authorization"] = authorization.get_secret_value()
         try:
-            return await asyncio.wait_for(self._follow(url, plain, credentials), self.limits.total_timeout)
+            return await asyncio.wait_for(self._follow(url, plain, credentials, share), self.limits.total_timeout)
         except TimeoutError as error:
             raise FetchTimeoutError(f"no complete answer within {self.limits.total_timeout:g}s") from error
 
@@ -237,13 +240,14 @@ class Fetcher:
         async with self._client.stream("POST", url, data=data) as response:
             return response.status_code, await self._read_bounded(response) if read_body else b""
 
-    async def _follow(self, url: str, plain: dict[str, str], credentials: dict[str, str]) -> FetchResult:
+    async def _follow(self, url: str, plain: dict[str, str], credentials: dict[str, str],
+                      share: BodyShare | None) -> FetchResult:
         start = url
         permanent: str | None = None
         chain_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             await self._check_target(url)
-            result = await self._get(url, {**plain, **credentials} if same_origin(start, url) else plain)
+            result = await self._get(url, {**plain, **credentials} if same_origin(start, url) else plain, share)
             if result.status not in REDIRECT_STATUSES:
                 return _with_permanent(result, permanent)
             location = result.headers.get("location")
@@ -254,11 +258,11 @@ class Fetcher:
             permanent = url if chain_permanent else None
         raise TooManyRedirectsError(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
+    async def _get(self, url: str, headers: dict[str, str], share: BodyShare | None) -> FetchResult:
         try:
             async with self._client.stream("GET", url, headers=_request_headers(headers)) as response:
                 body = b"" if response.status_code in REDIRECT_STATUSES or response.status_code == 304 \
-                    else await self._read_bounded(response)
+                    else await self._read_bounded(response, share)
         except httpx.TimeoutException as error:
             raise FetchTimeoutError(f"{type(error).__name__} while fetching") from error
         except httpx.HTTPError as error:
@@ -276,7 +280,7 @@ class Fetcher:
             raise HTTPStatusError(response.status_code, retry_after_seconds(answer.headers.get("retry-after")))
         return answer
 
-    async def _read_bounded(self, response: httpx.Response) -> bytes:
+    async def _read_bounded(self, response: httpx.Response, share: BodyShare | None = None) -> bytes:
         declared = whole_number(response.headers.get("content-length"))
         if declared is not None and declared > self.limits.max_body_bytes:
             raise ResponseTooLargeError(f"Content-Length {declared} exceeds {self.limits.max_body_bytes} bytes")
@@ -288,6 +292,8 @@ class Fetcher:
                 size += len(piece)
                 if size > limit:
                     raise ResponseTooLargeError(f"decompressed body exceeds {limit} bytes")
+                if share is not None:
+                    share.take(len(piece))
                 chunks.append(piece)
         except TooLargeError as error:
             raise ResponseTooLargeError(str(error)) from error

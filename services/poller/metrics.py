@@ -5,8 +5,8 @@ from prometheus_client import Counter, Gauge, Histogram
 FETCHES = Counter(
     "wirefeed_poller_fetches_total",
     "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
-    "transport, blocked_address, too_large, redirect_loop, parse_error, publish_error, spool_error, sftp_error, "
-    "ftp_error, imap_error, token_error)",
+    "transport, blocked_address, too_large, over_budget, redirect_loop, parse_error, publish_error, spool_error, "
+    "sftp_error, ftp_error, imap_error, token_error)",
     ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(
@@ -51,6 +51,10 @@ PAGES_LOST = Counter(
 )
 CONSECUTIVE_FAILURES = Gauge(
     "wirefeed_poller_consecutive_failures", "Failed polls in a row", ["feed"]
+)
+BODY_BYTES_IN_FLIGHT = Gauge(
+    "wirefeed_poller_body_bytes_in_flight",
+    "Response body bytes the polls in flight hold, against WIREFEED_MAX_BODY_BYTES_IN_FLIGHT",
 )
 FEEDS_BY_STATE = Gauge("wirefeed_poller_feeds", "Feeds by state", ["state"])
 WEBSUB_PUSHES = Counter(

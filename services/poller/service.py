@@ -33,6 +33,7 @@ from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
 from services.core.kafka import fit_message
 from services.core.text import storable
 from services.poller import archive, metrics
+from services.poller.budget import DEFAULT_LIMIT_BYTES, BodyBudget, BodyShare
 from services.poller.feeds import FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
@@ -114,7 +115,7 @@ class Poller:
                  clock: Clock | None = None, rng: random.Random | None = None,
                  on_parsed: ParsedHook | None = None, backfill: bool = False,
                  publish_concurrency: int = 8, spool_settle_seconds: float = 5.0,
-                 sftp_known_hosts: Path | None = None) -> None:
+                 sftp_known_hosts: Path | None = None, max_body_bytes_in_flight: int = DEFAULT_LIMIT_BYTES) -> None:
         self.feeds = {feed.id: feed for feed in feeds}
         self.spool_settle_seconds = spool_settle_seconds
         self.sftp_known_hosts = sftp_known_hosts  # None: ~/.ssh/known_hosts
@@ -129,6 +130,8 @@ class Poller:
         self._global = asyncio.Semaphore(max_concurrency)
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(per_host_concurrency))
+        self._body_budget = BodyBudget(max_body_bytes_in_flight)
+        self._body_shares: dict[str, BodyShare] = {}  # by feed id: the polls in flight
         # A poll and a WebSub push of the same feed must not decide on the same seen-items at once.
         self._feed_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         # Parsing blocks on CPU: it runs on threads of its own, as many as polls may be in flight.
@@ -178,7 +181,11 @@ class Poller:
     async def poll(self, feed: FeedConfig) -> PollOutcome:
         host = urlsplit(str(feed.url)).hostname or ""
         async with self._global, self._per_host[host], self._feed_locks[feed.id]:
-            outcome = await self._poll(feed)
+            with self._body_budget.share() as self._body_shares[feed.id]:
+                try:
+                    outcome = await self._poll(feed)
+                finally:
+                    del self._body_shares[feed.id]
         metrics.FETCHES.labels(feed.id, outcome.outcome).inc()
         return outcome
 
@@ -378,7 +385,8 @@ class Poller:
         """A fetch with the feed's headers and credentials."""
         try:
             return await self.fetcher.fetch(url, headers=feed.headers,
-                                            authorization=await authorization(feed.auth, self.fetcher), **conditions)
+                                            authorization=await authorization(feed.auth, self.fetcher),
+                                            share=self._body_shares[feed.id], **conditions)
         except HTTPStatusError as error:
             if error.status == 401 and isinstance(feed.auth, OAuth2Auth):
                 feed.auth.drop_token()  # revoked, or expired early: the next poll asks for a new one
@@ -388,7 +396,7 @@ class Poller:
         if same_origin(str(feed.url), url):
             result = await self._fetch_authorized(feed, url)
         else:  # a page on another host gets no credentials
-            result = await self.fetcher.fetch(url)
+            result = await self.fetcher.fetch(url, share=self._body_shares[feed.id])
         if result.status != 200:
             raise HTTPStatusError(result.status)
         return await self._off_loop(self._parse, feed, result, self.clock())

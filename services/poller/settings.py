@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from services.core.config import MAX_DAYS, CommonSettings
+from services.poller.budget import DEFAULT_LIMIT_BYTES
 
 
 class PollerSettings(CommonSettings):
@@ -16,6 +17,9 @@ class PollerSettings(CommonSettings):
     allow_private_networks: bool = False
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     max_decompressed_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    max_body_bytes_in_flight: int = Field(
+        DEFAULT_LIMIT_BYTES, gt=0, description="Decompressed body bytes all polls in flight may hold together; "
+        "a read past it fails and its feed is retried at its next interval (budget.py)")
     connect_timeout_seconds: float = Field(10.0, gt=0)
     read_timeout_seconds: float = Field(30.0, gt=0)
     total_timeout_seconds: float = Field(60.0, gt=0)
@@ -36,6 +40,14 @@ class PollerSettings(CommonSettings):
         description="Forget a published item once its feed has gone this long without listing it (counted "
                     "from the feed's last listing, so a failing or unchanged feed keeps its items); 0 keeps "
                     "every item for good")
+    @model_validator(mode="after")
+    def _budget_holds_a_body(self) -> PollerSettings:
+        if self.max_body_bytes_in_flight < self.max_decompressed_bytes:
+            raise ValueError(f"WIREFEED_MAX_BODY_BYTES_IN_FLIGHT={self.max_body_bytes_in_flight} is less than "
+                             f"WIREFEED_MAX_DECOMPRESSED_BYTES={self.max_decompressed_bytes}: a body the poller "
+                             "accepts could never be read whole")
+        return self
+
     @field_validator("seen_items_retention_days")
     @classmethod
     def _longer_than_listing_resolution(cls, days: int) -> int:

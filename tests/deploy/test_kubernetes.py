@@ -64,10 +64,11 @@ def _bytes(quantity: str) -> int:
     return int(number) * {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}[unit]
 
 
-def test_the_shared_settings_are_real_and_leave_a_consumer_room_for_a_compression_bomb(
+def test_the_shared_settings_are_real_and_leave_each_service_room_for_a_compression_bomb(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # A consumer holds a batch up to WIREFEED_KAFKA_MAX_BATCH_BYTES while decompressing it: a bomb at the
     # default 256 MiB would take the sink past its limit, and it would be restarted into the same batch.
+    # The poller's polls hold up to WIREFEED_MAX_BODY_BYTES_IN_FLIGHT of bodies, and parsing about twice that.
     shared = _of_kind("ConfigMap")["wirefeed-env"]["data"]
     fields = {name for kind in (PollerSettings, NormalizerSettings, SinkSettings) for name in kind.model_fields}
     assert {key.removeprefix("WIREFEED_").lower() for key in shared} <= fields  # a misspelt name is ignored
@@ -76,6 +77,8 @@ def test_the_shared_settings_are_real_and_leave_a_consumer_room_for_a_compressio
     for service, settings in (("normalizer", NormalizerSettings()), ("sink", SinkSettings())):  # type: ignore[call-arg]
         (container,) = _of_kind("Deployment")[f"wirefeed-{service}"]["spec"]["template"]["spec"]["containers"]
         assert settings.kafka_max_batch_bytes <= _bytes(container["resources"]["limits"]["memory"]) // 4
+    (poller,) = _of_kind("Deployment")["wirefeed-poller"]["spec"]["template"]["spec"]["containers"]
+    assert PollerSettings().max_body_bytes_in_flight <= _bytes(poller["resources"]["limits"]["memory"]) // 4  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("service", SERVICES)

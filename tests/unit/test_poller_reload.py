@@ -21,7 +21,7 @@ from services.poller.loop import PollLoop
 from services.poller.reload import FeedsFileWatcher
 from services.poller.service import FeedSetChange, Poller
 from services.poller.state import PollerStore
-from tests.helpers import FeedServer, Resource, rss
+from tests.helpers import FeedServer, Resource, eventually, rss
 
 
 def story(feed: str) -> dict[str, str]:
@@ -69,12 +69,6 @@ def make_loop(db: Database, feeds: list[FeedConfig], published: list[RawItem]) -
     return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5))
 
 
-async def until(condition: object, timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
-
-
 async def test_a_changed_file_adds_drops_and_changes_feeds_while_the_loop_runs(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
@@ -86,14 +80,14 @@ async def test_a_changed_file_adds_drops_and_changes_feeds_while_the_loop_runs(
     running = asyncio.create_task(loop.run(stop))
     watching = asyncio.create_task(watcher.watch(loop.apply_feeds, hangup, every=0.05))
     try:
-        await until(lambda: polls(served, "reload-a") >= 2 and polls(served, "reload-b") >= 2)
+        await eventually(lambda: polls(served, "reload-a") >= 2 and polls(served, "reload-b") >= 2)
         assert sample("wirefeed_poller_last_success_timestamp_seconds", feed="reload-b") is not None
 
         path.write_text(feeds_yaml(served, {"reload-a": 0.1, "reload-c": 0.2}))  # no signal: the check finds it
-        await until(lambda: any(item.feed_id == "reload-c" for item in published))
+        await eventually(lambda: any(item.feed_id == "reload-c" for item in published))
         b_polls = polls(served, "reload-b")
         a_polls = polls(served, "reload-a")
-        await until(lambda: polls(served, "reload-a") >= a_polls + 3)
+        await eventually(lambda: polls(served, "reload-a") >= a_polls + 3)
     finally:
         stop.set()
         watching.cancel()
@@ -123,11 +117,11 @@ async def test_a_changed_feed_is_polled_at_once_even_while_it_backs_off(
     stop = StopSignal()
     running = asyncio.create_task(loop.run(stop))
     try:
-        await until(lambda: loop.poller.states.get("reload-a") is not None
+        await eventually(lambda: loop.poller.states.get("reload-a") is not None
                     and loop.poller.states["reload-a"].consecutive_failures == 1)  # a 404: backing off
         path.write_text(feeds_yaml(served, {"reload-a": 3600}))  # the URL fixed
         assert watcher.check(loop.apply_feeds) == FeedSetChange(added=[], removed=[], changed=["reload-a"])
-        await until(lambda: bool(published))  # not an hour (or its back-off) later
+        await eventually(lambda: bool(published))  # not an hour (or its back-off) later
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)
@@ -145,12 +139,12 @@ async def test_a_feed_removed_while_it_is_polled_is_forgotten_when_its_poll_ends
     stop = StopSignal()
     running = asyncio.create_task(loop.run(stop))
     try:
-        await until(lambda: polls(served, "reload-b") == 1)  # b's poll waits at the server
+        await eventually(lambda: polls(served, "reload-b") == 1)  # b's poll waits at the server
         path.write_text(feeds_yaml(served, {"reload-a": 60}))
         change = watcher.check(loop.apply_feeds)
         assert change == FeedSetChange(added=[], removed=["reload-b"], changed=[])
         gate.set()
-        await until(lambda: "reload-b" not in loop._in_flight)
+        await eventually(lambda: "reload-b" not in loop._in_flight)
     finally:
         gate.set()
         stop.set()
@@ -181,7 +175,7 @@ async def test_a_reload_that_fails_unexpectedly_is_tried_again_at_the_next_check
     watching = asyncio.create_task(watcher.watch(apply, asyncio.Event(), every=0.05))
     try:
         path.write_text(feeds_yaml(served, {"reload-a": 60, "reload-b": 60}))
-        await until(lambda: len(loop.poller.feeds) == 2)
+        await eventually(lambda: len(loop.poller.feeds) == 2)
     finally:
         watching.cancel()
     assert calls == [2, 2]  # the watcher lived on, and read the file it had failed on again

@@ -12,7 +12,7 @@ import hmac
 import http.client
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -48,7 +48,7 @@ from services.poller.websub import (
     unsubscribe_action,
 )
 from services.poller.websub_server import WebSubServer
-from tests.helpers import FeedServer, Resource, trickle
+from tests.helpers import FeedServer, Resource, eventually, trickle
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 TOPIC = "https://topic.example/news.atom"
@@ -119,15 +119,6 @@ class Hub:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
-
-
-async def eventually(condition: Callable[[], object], timeout: float = 15.0, message: str = "condition") -> None:
-    """Wait on a condition without blocking the event loop the poller runs on."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.05)
 
 
 def pushes(outcome: str) -> float:

@@ -1,0 +1,67 @@
+"""The bytes of response bodies that polls in flight may hold together.
+
+Each response is capped on its own (``max_decompressed_bytes``), but 64 fetches at that cap would hold
+4 GiB, and parsing a body takes about twice its size again. A poll's body bytes are taken from one
+budget as they arrive and given back when the poll ends, since the body (and the items cut from it) lives
+through parsing and publishing. A read that would go past the budget fails at once rather than waiting:
+polls waiting on each other's bytes could wait for good. The failed feed is retried at its next interval
+like after any failure; the reads that filled the budget end within the fetch timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from services.poller import metrics
+from services.poller.fetch import FetchError
+
+#: Parsing takes about twice a body's size again, so the poller's peak stays near three times this:
+#: under its 1 GiB Kubernetes limit.
+DEFAULT_LIMIT_BYTES = 256 * 1024 * 1024
+
+
+class BodyBudgetError(FetchError):
+    """Polls in flight already hold the poller's body budget."""
+
+    kind = "over_budget"
+
+
+class BodyBudget:
+    """Used from the event loop only, as the fetches are: no lock."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        self.held_bytes = 0
+
+    @contextmanager
+    def share(self) -> Iterator[BodyShare]:
+        """One poll's share, given back whole when the poll ends."""
+        share = BodyShare(self)
+        try:
+            yield share
+        finally:
+            self.release(share.held_bytes)
+
+    def reserve(self, size: int) -> None:
+        if self.held_bytes + size > self.limit_bytes:
+            raise BodyBudgetError(
+                f"polls in flight hold {self.held_bytes} body bytes; {size} more would pass the poller's "
+                f"budget of {self.limit_bytes} (WIREFEED_MAX_BODY_BYTES_IN_FLIGHT)")
+        self.held_bytes += size
+        metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
+
+    def release(self, size: int) -> None:
+        self.held_bytes -= size
+        metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
+
+
+class BodyShare:
+    def __init__(self, budget: BodyBudget) -> None:
+        self._budget = budget
+        self.held_bytes = 0
+
+    def take(self, size: int) -> None:
+        """Count ``size`` more bytes against the budget, or raise BodyBudgetError."""
+        self._budget.reserve(size)
+        self.held_bytes += size

@@ -1,0 +1,77 @@
+"""The body bytes all polls in flight hold together are bounded (budget.py), against a real HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from prometheus_client import REGISTRY
+from pydantic import ValidationError
+
+from schemas import RawItem
+from services.poller.budget import BodyBudget, BodyBudgetError
+from services.poller.feeds import FeedConfig
+from services.poller.fetch import Fetcher, FetchLimits
+from services.poller.service import Poller
+from services.poller.settings import PollerSettings
+from services.poller.state import PollerStore
+from tests.helpers import FeedServer, Resource, eventually, rss
+
+BUDGET = 1_000_000
+
+
+def feed_of(size: int, name: str) -> bytes:
+    """An RSS document of about ``size`` bytes: one story with a long body."""
+    return rss(name, [{"title": name, "link": f"http://example.com/{name}", "body": "x" * size}])
+
+
+def held() -> float:
+    return REGISTRY.get_sample_value("wirefeed_poller_body_bytes_in_flight") or 0.0
+
+
+def test_a_share_is_given_back_whole_and_a_take_past_the_budget_takes_nothing() -> None:
+    budget = BodyBudget(100)
+    with budget.share() as first:
+        first.take(60)
+        with budget.share() as second:
+            second.take(30)
+            with pytest.raises(BodyBudgetError, match="budget of 100"):
+                second.take(11)
+            assert (budget.held_bytes, second.held_bytes) == (90, 30)
+        assert budget.held_bytes == 60
+        first.take(40)
+    assert budget.held_bytes == 0
+
+
+async def test_a_read_past_the_budget_fails_its_feed_while_the_polls_holding_it_go_on(
+        feed_server: FeedServer, store: PollerStore) -> None:
+    midway = threading.Event()
+    feed_server.resources["/big.xml"] = Resource(feed_of(900_000, "big"), midway=midway)
+    feed_server.resources["/small.xml"] = Resource(feed_of(700_000, "small"))
+    big = FeedConfig(id="big", url=feed_server.url("/big.xml"), interval=60)
+    small = FeedConfig(id="small", url=feed_server.url("/small.xml"), interval=60)
+    published: list[RawItem] = []
+    poller = Poller([big, small], store, Fetcher(FetchLimits(allow_private_networks=True)), published.extend,
+                    max_body_bytes_in_flight=BUDGET)
+    poller.load_states()
+    try:
+        big_poll = asyncio.create_task(poller.poll(big))
+        await eventually(lambda: held() >= 400_000, message="the big feed's first half read")
+        assert (await poller.poll(small)).outcome == "over_budget"  # 700,000 more would pass 1,000,000
+        assert "budget of 1000000" in (poller.states["small"].last_error or "")
+        assert not published
+        midway.set()
+        assert (await big_poll).outcome == "ok"  # its 900,000 bytes fit: refusing the other kept them
+        assert held() == 0
+        assert (await poller.poll(small)).outcome == "ok"  # alone, it fits
+        assert [item.item_id for item in published] == ["big:http://example.com/big", "small:http://example.com/small"]
+    finally:
+        midway.set()
+        await poller.fetcher.aclose()
+    assert held() == 0
+
+
+def test_a_budget_smaller_than_one_accepted_body_is_refused() -> None:
+    with pytest.raises(ValidationError, match="WIREFEED_MAX_BODY_BYTES_IN_FLIGHT"):
+        PollerSettings(max_decompressed_bytes=64 * 2**20, max_body_bytes_in_flight=32 * 2**20)
