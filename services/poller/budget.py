@@ -4,8 +4,8 @@ Each response is capped on its own (``max_decompressed_bytes``), but 64 fetches 
 4 GiB, and parsing a body takes about twice its size again. A poll's body bytes are taken from one
 budget as they arrive and given back when the poll ends, since the body (and the items cut from it) lives
 through parsing and publishing. A read that would go past the budget fails at once rather than waiting:
-polls waiting on each other's bytes could wait for good. The failed feed is retried at its next interval
-like after any failure; the reads that filled the budget end within the fetch timeout.
+polls waiting on each other's bytes could wait for good. The refused feed is tried again at its next
+interval, not backed off (it is not failing); the reads that filled the budget end within the fetch timeout.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
 from services.core.kafka import fit_message
 from services.core.text import storable
 from services.poller import archive, metrics
-from services.poller.budget import DEFAULT_LIMIT_BYTES, BodyBudget, BodyShare
+from services.poller.budget import DEFAULT_LIMIT_BYTES, BodyBudget, BodyBudgetError, BodyShare
 from services.poller.feeds import FeedConfig, OAuth2Auth
 from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
@@ -493,11 +493,12 @@ class Poller:
         kind = kind or str(getattr(error, "kind", "error"))
         failures = state.consecutive_failures + 1
         retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+        # Refused for the poller's own budget, the feed is not failing: it is not backed off.
+        backoff = 1 if isinstance(error, BodyBudgetError) else failures
         now = self.clock()
         self._save(state.but(
             consecutive_failures=failures, last_error=f"{kind}: {error}"[:500],
-            next_attempt_at=next_failure_time(now, feed.interval, failures, Hints(retry_after=retry_after),
-                                              self.rng),
+            next_attempt_at=next_failure_time(now, feed.interval, backoff, Hints(retry_after=retry_after), self.rng),
         ))
         bound.warning("feed_failed", error_kind=kind, error=str(error)[:300], failures=failures)
         return PollOutcome(feed.id, kind)

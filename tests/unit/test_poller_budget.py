@@ -58,8 +58,14 @@ async def test_a_read_past_the_budget_fails_its_feed_while_the_polls_holding_it_
     try:
         big_poll = asyncio.create_task(poller.poll(big))
         await eventually(lambda: held() >= 400_000, message="the big feed's first half read")
-        assert (await poller.poll(small)).outcome == "over_budget"  # 700,000 more would pass 1,000,000
-        assert "budget of 1000000" in (poller.states["small"].last_error or "")
+        for failures in (1, 2):
+            assert (await poller.poll(small)).outcome == "over_budget"  # 700,000 more would pass 1,000,000
+            refused = poller.states["small"]
+            assert "budget of 1000000" in (refused.last_error or "")
+            assert refused.consecutive_failures == failures
+            # not the feed's fault: tried again at its interval (with its jitter), not backed off
+            assert refused.next_attempt_at is not None and refused.last_attempt_at is not None
+            assert (refused.next_attempt_at - refused.last_attempt_at).total_seconds() <= 60 * 1.1 + 1
         assert not published
         midway.set()
         assert (await big_poll).outcome == "ok"  # its 900,000 bytes fit: refusing the other kept them
