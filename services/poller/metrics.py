@@ -60,7 +60,7 @@ FEEDS_BY_STATE = Gauge("wirefeed_poller_feeds", "Feeds by state", ["state"])
 WEBSUB_PUSHES = Counter(
     "wirefeed_poller_websub_pushes_total",
     "Content distributions received from WebSub hubs, by outcome (ok, bad_signature, unknown_subscription, "
-    "parse_error, publish_error, busy)",
+    "parse_error, publish_error, busy, over_budget)",
     ["outcome"],
 )
 WEBSUB_REQUESTS = Counter(

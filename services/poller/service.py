@@ -190,17 +190,22 @@ class Poller:
         return outcome
 
     async def push(self, feed: FeedConfig, body: bytes, content_type: str | None) -> PollOutcome:
-        """Items a WebSub hub pushed: parsed and published at once, like a poll's, without a fetch."""
+        """Items a WebSub hub pushed: parsed and published at once, like a poll's, without a fetch. Its
+        body counts against the polls' budget while it is parsed; refused, the hub delivers it again later."""
         async with self._feed_locks[feed.id]:
             state = self._state(feed)
             now = self.clock()
             url = state.effective_url or state.url
             pushed = FetchResult(status=200, final_url=url, body=body, content_type=content_type)
-            try:
-                parsed = await self._off_loop(self._parse, feed, pushed, now)
-                decision = await self._publish_items(feed, parsed.items)
-            except FeedParseError:
-                return PollOutcome(feed.id, "parse_error")
+            with self._body_budget.share() as share:
+                try:
+                    share.take(len(body))
+                    parsed = await self._off_loop(self._parse, feed, pushed, now)
+                    decision = await self._publish_items(feed, parsed.items)
+                except BodyBudgetError:
+                    return PollOutcome(feed.id, "over_budget")
+                except FeedParseError:
+                    return PollOutcome(feed.id, "parse_error")
             self._save(self._learned(state, decision, now))
         return PollOutcome(feed.id, "ok", len(decision.fresh))
 

@@ -320,7 +320,7 @@ class WebSubSubscriber:
         except Exception as error:  # the broker refused: a 5xx makes the hub deliver again later
             log.warning("websub_push_failed", feed=feed_id, error=str(error)[:300])
             return self._pushed("publish_error", 503)
-        status = {"busy": 503, "unknown_subscription": 410}.get(outcome.outcome, 202)
+        status = {"busy": 503, "over_budget": 503, "unknown_subscription": 410}.get(outcome.outcome, 202)
         return self._pushed(outcome.outcome, status)
 
     @staticmethod

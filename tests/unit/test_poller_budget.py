@@ -66,12 +66,16 @@ async def test_a_read_past_the_budget_fails_its_feed_while_the_polls_holding_it_
             # not the feed's fault: tried again at its interval (with its jitter), not backed off
             assert refused.next_attempt_at is not None and refused.last_attempt_at is not None
             assert (refused.next_attempt_at - refused.last_attempt_at).total_seconds() <= 60 * 1.1 + 1
+        pushed = feed_of(700_000, "pushed")  # a WebSub push is parsed within the same budget
+        assert (await poller.push(small, pushed, "application/rss+xml")).outcome == "over_budget"
         assert not published
         midway.set()
         assert (await big_poll).outcome == "ok"  # its 900,000 bytes fit: refusing the other kept them
         assert held() == 0
         assert (await poller.poll(small)).outcome == "ok"  # alone, it fits
-        assert [item.item_id for item in published] == ["big:http://example.com/big", "small:http://example.com/small"]
+        assert (await poller.push(small, pushed, "application/rss+xml")).outcome == "ok"
+        assert [item.item_id for item in published] == [
+            "big:http://example.com/big", "small:http://example.com/small", "small:http://example.com/pushed"]
     finally:
         midway.set()
         await poller.fetcher.aclose()
