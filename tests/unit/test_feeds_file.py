@@ -1,11 +1,14 @@
+import re
 from pathlib import Path
 
 import asyncssh
 import pytest
 
-from schemas import RawItem
+from schemas import FeedFormat, RawItem
 from services.cli import main as cli
-from services.poller.feeds import FeedsFileError, load_feeds
+from services.poller.feeds import FeedsFileError, load_feeds, parse_feeds
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -150,3 +153,14 @@ def test_check_notes_sftp_feeds_whose_host_key_is_not_known(tmp_path: Path, monk
     (tmp_path / "known_hosts").write_text(f"sftp.example.com {key}")
     assert cli(["feeds", "check", str(path)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_readme_s_feeds_file_examples_load_and_name_every_format() -> None:
+    examples = [block for block in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.DOTALL)
+                if block.startswith("feeds:")]
+    assert examples
+    for example in examples:  # secrets are the operator's files and variables, not the README's
+        assert parse_feeds(example.encode(), README, secrets=False).feeds
+    listed = re.search(r"format: rss +# optional[^\n]*\n(?: +#[^\n]*\n)*", README.read_text())
+    assert listed is not None
+    assert all(kind.value in listed.group() for kind in FeedFormat)
