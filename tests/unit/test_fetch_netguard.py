@@ -30,7 +30,7 @@ from services.poller.fetch import (
 )
 from services.poller.settings import PollerSettings
 from tests.conftest import ROOT
-from tests.helpers import FeedServer, Resource, rss
+from tests.helpers import FeedServer, Resource, eventually, rss
 
 FEED = rss("Coast", [{"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}])
 
@@ -180,9 +180,8 @@ async def test_name_lookups_that_hang_do_not_hold_up_other_feeds(feed_server: Fe
     fetcher = Fetcher(FetchLimits(allow_private_networks=True, total_timeout=5), max_connections=64)
     hanging = [asyncio.create_task(fetcher.fetch(f"http://feed{n}.hanging.test/feed.xml")) for n in range(40)]
     try:
-        async with asyncio.timeout(10):
-            while len(hung) < 5:  # the lookups have started (the smallest default pool has five threads)
-                await asyncio.sleep(0.01)
+        # the lookups have started (the smallest default pool has five threads)
+        await eventually(lambda: len(hung) >= 5, timeout=10, message="five lookups hanging")
         result = await fetcher.fetch(f"http://localhost:{port_of(feed_server)}/feed.xml")
         assert result.status == 200
     finally:
@@ -244,9 +243,7 @@ async def test_lookups_beyond_the_threads_wait_for_one_and_a_closed_resolver_ref
     resolver = SystemResolver(threads=2)
     try:
         lookups = [asyncio.ensure_future(resolver(f"feed{n}.test", 80)) for n in range(5)]
-        async with asyncio.timeout(10):
-            while len(running) < 2:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: len(running) >= 2, timeout=10, message="two lookups running")
         assert len(running) == 2  # two lookups at a time, on its two threads
         release.set()
         assert await asyncio.gather(*lookups) == [["192.0.2.1"]] * 5

@@ -20,7 +20,7 @@ from services.poller.leases import LeaseStore, holders
 from services.poller.loop import PendingWrites, PollLoop
 from services.poller.service import Poller
 from services.poller.state import FeedState, PollerStore
-from tests.helpers import FeedServer, Resource, rss
+from tests.helpers import FeedServer, Resource, eventually, rss
 
 STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
 
@@ -55,9 +55,8 @@ async def test_the_loop_polls_due_feeds_again_and_gives_every_lease_back_when_st
     loop, published = make_loop(feed_server, db, interval=0.2)
     stop = StopSignal()
     task = asyncio.create_task(loop.run(stop))
-    async with asyncio.timeout(15):
-        while len([p for p, _ in feed_server.requests if p == "/b.xml"]) < 3:
-            await asyncio.sleep(0.05)
+    await eventually(lambda: len([p for p, _ in feed_server.requests if p == "/b.xml"]) >= 3,
+                     message="three polls of b")
     stop.set()
     await asyncio.wait_for(task, 10)
     await loop.poller.fetcher.aclose()
@@ -71,9 +70,9 @@ async def test_a_finished_polls_state_and_lease_are_written_while_the_loop_runs(
     stop = StopSignal()
     task = asyncio.create_task(loop.run(stop))
     try:
-        async with asyncio.timeout(10):  # not only when stopped: at the loop's next turn
-            while holders(db).get("a", ("me", None))[0] or holders(db).get("b", ("me", None))[0]:
-                await asyncio.sleep(0.05)
+        # not only when stopped: at the loop's next turn
+        await eventually(lambda: not any(holders(db).get(name, ("me", None))[0] for name in ("a", "b")),
+                         timeout=10, message="both leases given back")
         for name in ("a", "b"):
             state = PollerStore(db).feed_state(name, feed_server.url(f"/{name}.xml"))
             assert state.last_success_at is not None and state.body_hash is not None
