@@ -62,7 +62,8 @@ def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
 async def _backfill(settings: PollerSettings, feeds: list[FeedConfig], db: Database, publish: Publish,
                     max_pages: int) -> list[PollOutcome]:
     fetcher = make_fetcher(settings)
-    poller = Poller(feeds, PollerStore(db), fetcher, publish, max_pages=max_pages, backfill=True)
+    poller = Poller(feeds, PollerStore(db), fetcher, publish, max_pages=max_pages, backfill=True,
+                    max_body_bytes_in_flight=settings.max_body_bytes_in_flight)
     try:
         return await backfill_feeds(feeds, poller, show_progress=sys.stderr.isatty())
     finally:

@@ -38,11 +38,11 @@ def serve(server: FeedServer, newest: int, per_page: int = 10, pages: int = 3) -
         server.resources[path] = atom_page(server, chunk, paths[index + 1] if index + 1 < pages else None)
 
 
-async def poll(server: FeedServer, store: PollerStore, published: list[RawItem], max_pages: int = 10,
-               now: datetime | None = None) -> str:
+async def poll(server: FeedServer, store: PollerStore, published: list[RawItem], max_pages: int = 10, *,
+               now: datetime | None = None, body_budget: int = 2**30) -> str:
     feed = FeedConfig(id="paged", url=server.url("/feed.xml"))  # type: ignore[arg-type]
     poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True)), published.extend,
-                    max_pages=max_pages, clock=(lambda: now) if now else None)
+                    max_pages=max_pages, clock=(lambda: now) if now else None, max_body_bytes_in_flight=body_budget)
     poller.load_states()
     try:
         return (await poller.poll(feed)).outcome
@@ -136,6 +136,20 @@ async def test_a_failing_page_holds_nothing_back_and_is_read_once_it_answers(fee
     del feed_server.requests[:]
     assert await poll(feed_server, store, published) == "unchanged"
     assert [path for path, _ in feed_server.requests] == ["/feed.xml"]  # nothing left to read again
+
+
+async def test_a_page_past_the_body_budget_is_left_for_later_polls_not_lost(feed_server: FeedServer,
+                                                                           store: PollerStore) -> None:
+    await first_poll(feed_server, store)
+    serve(feed_server, newest=30)
+    first_page = len(feed_server.resources["/feed.xml"].body)
+    published: list[RawItem] = []
+    assert await poll(feed_server, store, published, body_budget=first_page + 100) == "ok"
+    assert numbers(published) == list(range(21, 31))
+    assert missed(feed_server, store) == (feed_server.url("/feed.xml?page=2"),)
+    assert await poll(feed_server, store, published) == "unchanged"  # with room: read at the next poll
+    assert numbers(published) == list(range(1, 31))
+    assert missed(feed_server, store) == ()
 
 
 async def test_pages_missed_by_two_bursts_are_both_read_once_they_answer(feed_server: FeedServer,
