@@ -10,6 +10,7 @@ directory declares, so a decompression bomb stops at the limits; nested archives
 from __future__ import annotations
 
 import bz2
+import functools
 import io
 import lzma
 import tarfile
@@ -25,6 +26,25 @@ from services.poller.spool import UnusableFileError, skipped_name
 MAX_MEMBERS = 10_000
 _ZIP = b"PK\x03\x04"
 _TAR_MAGIC, _TAR_MAGIC_AT = b"ustar", 257  # POSIX and GNU tar headers alike
+
+
+class Reserve(Protocol):
+    """Where the bytes unpacked are counted (a poll's share of the poller's body budget, ``budget.py``)."""
+
+    def take(self, size: int) -> None: ...
+
+    def give_back(self, size: int) -> None: ...
+
+
+class _Uncounted:
+    def take(self, size: int) -> None:
+        pass
+
+    def give_back(self, size: int) -> None:
+        pass
+
+
+UNCOUNTED: Reserve = _Uncounted()
 
 
 class _Decompressor(Protocol):
@@ -78,27 +98,28 @@ def _is_tar(body: bytes) -> bool:
     return body[_TAR_MAGIC_AT:_TAR_MAGIC_AT + len(_TAR_MAGIC)] == _TAR_MAGIC
 
 
-def documents(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
+def documents(body: bytes, name: str, limits: Limits, reserve: Reserve = UNCOUNTED) -> list[tuple[str, bytes]]:
     """The documents in an archive (``is_archive``), each named: a zip's or a tar's regular files (folders,
-    links, hidden files and macOS resource forks left out), or the one file gzip, bzip2, xz or zstd compressed."""
+    links, hidden files and macOS resource forks left out), or the one file gzip, bzip2, xz or zstd compressed.
+    Each read takes its bound from ``reserve`` first, so a bomb is refused before it is unpacked."""
     if body.startswith(_ZIP):
-        return _zip_members(body, name, limits)
+        return _zip_members(body, name, limits, reserve)
     if _is_tar(body):
-        return _tar_members(body, name, limits)
+        return _tar_members(body, name, limits, reserve)
     kind = _compression_of(body)
     if kind is None:
         raise ArchiveError(f"{name}: not an archive")  # callers ask is_archive() first
     # A compressed tar may come to the whole decompressed bound; a compressed document only to a document's.
-    unpacked = _decompressed(body, name, kind, max(limits.member_bytes, limits.total_bytes))
+    unpacked = _decompressed(body, name, kind, max(limits.member_bytes, limits.total_bytes), reserve)
     if _is_tar(unpacked):
-        return _tar_members(unpacked, name, limits)
+        return _tar_members(unpacked, name, limits, reserve)
     if len(unpacked) > limits.member_bytes:
         raise ArchiveError(f"{name}: its document is larger than {limits.member_bytes} bytes "
                            "(WIREFEED_MAX_BODY_BYTES)")
     return [(name.removesuffix(kind.suffix), unpacked)]
 
 
-def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> bytes:
+def _decompressed(body: bytes, name: str, kind: _Compression, limit: int, reserve: Reserve) -> bytes:
     """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it.
 
     Streams one after another are joined, as gunzip, bunzip2 and unxz join them: parallel compressors
@@ -108,7 +129,8 @@ def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> byt
     while True:
         decompressor = kind.decompressor()
         try:
-            part = decompressor.decompress(rest, limit - size + 1)
+            most = limit - size + 1
+            part = _within(reserve, most, functools.partial(decompressor.decompress, rest, most))
         except (zlib.error, OSError, lzma.LZMAError, zstd.ZstdError, EOFError) as error:  # bz2 raises OSError
             raise ArchiveError(f"{name}: not a readable {kind.label} file: {error}") from error
         parts.append(part)
@@ -123,35 +145,37 @@ def _decompressed(body: bytes, name: str, kind: _Compression, limit: int) -> byt
             return b"".join(parts)
 
 
-def _zip_members(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
+def _zip_members(body: bytes, name: str, limits: Limits, reserve: Reserve) -> list[tuple[str, bytes]]:
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             members = [info for info in archive.infolist() if _is_document(info)]
             if len(members) > MAX_MEMBERS:
                 raise ArchiveError(f"{name}: more than {MAX_MEMBERS} documents")
-            return _bounded(name, "zip", limits, ((info.filename, _member(archive, info, name, limits.member_bytes))
+            return _bounded(name, "zip", limits, ((info.filename, _member(archive, info, name, limits.member_bytes,
+                                                                          reserve))
                                                   for info in members))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
         raise ArchiveError(f"{name}: not a readable zip file: {error}") from error
 
 
-def _tar_members(body: bytes, name: str, limits: Limits) -> list[tuple[str, bytes]]:
+def _tar_members(body: bytes, name: str, limits: Limits, reserve: Reserve) -> list[tuple[str, bytes]]:
     """A tar's regular files. Nothing is extracted to disk: names are only labels, so paths that climb out
     (``../``) or links cannot reach anything."""
     try:
         with tarfile.open(fileobj=io.BytesIO(body), mode="r:") as archive:
-            return _bounded(name, "tar", limits, _tar_documents(archive, name, limits.member_bytes))
+            return _bounded(name, "tar", limits, _tar_documents(archive, name, limits.member_bytes, reserve))
     except (tarfile.TarError, EOFError) as error:
         raise ArchiveError(f"{name}: not a readable tar file: {error}") from error
 
 
-def _tar_documents(archive: tarfile.TarFile, name: str, limit: int) -> Iterator[tuple[str, bytes]]:
+def _tar_documents(archive: tarfile.TarFile, name: str, limit: int,
+                   reserve: Reserve) -> Iterator[tuple[str, bytes]]:
     # Every header counts, not just documents: an archive of endless empty entries stops at the bound too.
     for entries, info in enumerate(archive, start=1):
         if entries > MAX_MEMBERS:
             raise ArchiveError(f"{name}: more than {MAX_MEMBERS} documents")
         if info.isfile() and _is_document_name(info.name):
-            yield info.name, _tar_member(archive, info, name, limit)
+            yield info.name, _tar_member(archive, info, name, limit, reserve)
 
 
 def _bounded(name: str, kind: str, limits: Limits, members: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -168,25 +192,38 @@ def _bounded(name: str, kind: str, limits: Limits, members: Iterable[tuple[str, 
     return found
 
 
-def _tar_member(archive: tarfile.TarFile, info: tarfile.TarInfo, name: str, limit: int) -> bytes:
+def _tar_member(archive: tarfile.TarFile, info: tarfile.TarInfo, name: str, limit: int, reserve: Reserve) -> bytes:
     if info.size > limit:  # a tar member's size is what its bytes take in the archive: no need to read them
         raise ArchiveError(f"{name}: {info.name} is larger than {limit} bytes (WIREFEED_MAX_BODY_BYTES)")
     member = archive.extractfile(info)
     if member is None:
         raise ArchiveError(f"{name}: cannot read {info.name}")
-    return member.read(limit + 1)
+    return _within(reserve, info.size, functools.partial(member.read, info.size))
 
 
-def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int) -> bytes:
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int, reserve: Reserve) -> bytes:
     try:
-        with archive.open(info) as member:
-            document = member.read(limit + 1)  # the declared size may lie: the bound holds whatever it says
+        with archive.open(info) as member:  # the declared size may lie: the bound holds whatever it says
+            document = _within(reserve, limit + 1, functools.partial(member.read, limit + 1))
     except (RuntimeError, NotImplementedError, zlib.error, zstd.ZstdError, lzma.LZMAError, OSError) as error:
         # encrypted; a method zipfile lacks; a member its own decompressor refuses (bz2 raises OSError)
         raise ArchiveError(f"{name}: cannot read {info.filename}: {error}") from error
     if len(document) > limit:
         raise ArchiveError(f"{name}: {info.filename} is larger than {limit} bytes (WIREFEED_MAX_BODY_BYTES)")
     return document
+
+
+def _within(reserve: Reserve, most: int, read: Callable[[], bytes]) -> bytes:
+    """``read()``, which returns at most ``most`` bytes: that bound is taken from ``reserve`` before, and
+    what the read did not use given back after."""
+    reserve.take(most)
+    try:
+        data = read()
+    except BaseException:
+        reserve.give_back(most)
+        raise
+    reserve.give_back(most - len(data))
+    return data
 
 
 def _is_document(info: zipfile.ZipInfo) -> bool:

@@ -3,13 +3,16 @@
 Each response is capped on its own (``max_decompressed_bytes``), but 64 fetches at that cap would hold
 4 GiB, and parsing a body takes about twice its size again. A poll's body bytes are taken from one
 budget as they arrive and given back when the poll ends, since the body (and the items cut from it) lives
-through parsing and publishing. A read that would go past the budget fails at once rather than waiting:
+through parsing and publishing; so are the documents unpacked from a fetched archive, whose bound is
+taken before each is unpacked and what it did not use given back after. A read that would go past the
+budget fails at once rather than waiting:
 polls waiting on each other's bytes could wait for good. The refused feed is tried again at its next
 interval, not backed off (it is not failing); the reads that filled the budget end within the fetch timeout.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,11 +31,12 @@ class BodyBudgetError(FetchError):
 
 
 class BodyBudget:
-    """Used from the event loop only, as the fetches are: no lock."""
+    """Taken from by the fetches on the event loop and by archives unpacked on the parsing threads."""
 
     def __init__(self, limit_bytes: int) -> None:
         self.limit_bytes = limit_bytes
         self.held_bytes = 0
+        self._lock = threading.Lock()
 
     @contextmanager
     def share(self) -> Iterator[BodyShare]:
@@ -44,19 +48,23 @@ class BodyBudget:
             self.release(share.held_bytes)
 
     def reserve(self, size: int) -> None:
-        if self.held_bytes + size > self.limit_bytes:
-            raise BodyBudgetError(
-                f"polls in flight hold {self.held_bytes} body bytes; {size} more would pass the poller's "
-                f"budget of {self.limit_bytes} (WIREFEED_MAX_BODY_BYTES_IN_FLIGHT)")
-        self.held_bytes += size
-        metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
+        with self._lock:
+            if self.held_bytes + size > self.limit_bytes:
+                raise BodyBudgetError(
+                    f"polls in flight hold {self.held_bytes} body bytes; {size} more would pass the poller's "
+                    f"budget of {self.limit_bytes} (WIREFEED_MAX_BODY_BYTES_IN_FLIGHT)")
+            self.held_bytes += size
+            metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
 
     def release(self, size: int) -> None:
-        self.held_bytes -= size
-        metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
+        with self._lock:
+            self.held_bytes -= size
+            metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
 
 
 class BodyShare:
+    """One poll's: used by one task or thread at a time, as the poll goes from fetching to parsing."""
+
     def __init__(self, budget: BodyBudget) -> None:
         self._budget = budget
         self.held_bytes = 0
@@ -65,3 +73,8 @@ class BodyShare:
         """Count ``size`` more bytes against the budget, or raise BodyBudgetError."""
         self._budget.reserve(size)
         self.held_bytes += size
+
+    def give_back(self, size: int) -> None:
+        """Return part of what was taken (the unused rest of a bound taken before reading)."""
+        self.held_bytes -= size
+        self._budget.release(size)

@@ -200,7 +200,7 @@ class Poller:
             with self._body_budget.share() as share:
                 try:
                     share.take(len(body))
-                    parsed = await self._off_loop(self._parse, feed, pushed, now)
+                    parsed = await self._off_loop(self._parse, feed, pushed, now, share)
                     decision = await self._publish_items(feed, parsed.items)
                 except BodyBudgetError:
                     return PollOutcome(feed.id, "over_budget")
@@ -250,7 +250,7 @@ class Poller:
             self._succeeded(feed, state, hints, result)
             return PollOutcome(feed.id, "unchanged")
         try:
-            parsed = await self._off_loop(self._parse, feed, result, now)
+            parsed = await self._off_loop(self._parse, feed, result, now, self._body_shares[feed.id])
             # A feed's first poll takes its first page: older pages are history, which `feeds backfill`
             # reads on request; following them is for bursts between polls.
             first_poll = state.last_success_at is None and not self.backfill
@@ -258,6 +258,8 @@ class Poller:
                              else await self._with_older_pages(feed, parsed, result.final_url, bound))
         except FeedParseError as error:
             return self._failed(feed, state, error, bound, kind="parse_error")
+        except BodyBudgetError as error:  # a fetched archive, unpacked
+            return self._failed(feed, state, error, bound)
         state = self._with_missed(feed, state, [MissedPage(missed, now)] if missed else [], bound)
         return await self._publish_new(feed, state, parsed, items, result=result, body_hash=body_hash, bound=bound)
 
@@ -404,7 +406,7 @@ class Poller:
             result = await self.fetcher.fetch(url, share=self._body_shares[feed.id])
         if result.status != 200:
             raise HTTPStatusError(result.status)
-        return await self._off_loop(self._parse, feed, result, self.clock())
+        return await self._off_loop(self._parse, feed, result, self.clock(), self._body_shares[feed.id])
 
     def _all_unseen(self, feed: FeedConfig, items: list[RawItem]) -> bool:
         return bool(items) and not self.store.known_hashes(feed.id, [item.item_id for item in items])
@@ -448,20 +450,22 @@ class Poller:
             return self._parse_document(feed, result, now)
         return self._parse_archive(feed, name, result, now)
 
-    def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
+    def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime, share: BodyShare) -> ParsedFeed:
         """A fetched body's items; an agency's compressed or archived file served as it is (``news.xml.gz``,
-        a ``.zip`` of stories, with no Content-Encoding) is read as the same file on a spool would be."""
+        a ``.zip`` of stories, with no Content-Encoding) is read as the same file on a spool would be, what
+        it unpacks counted in the poll's ``share``."""
         if not archive.is_archive(result.body):
             return self._parse_document(feed, result, now)
         try:
-            return self._parse_archive(feed, _file_name(result.final_url), result, now)
+            return self._parse_archive(feed, _file_name(result.final_url), result, now, share)
         except archive.ArchiveError as error:
             raise FeedParseError(str(error)) from error
 
-    def _parse_archive(self, feed: FeedConfig, name: str, result: FetchResult, now: datetime) -> ParsedFeed:
+    def _parse_archive(self, feed: FeedConfig, name: str, result: FetchResult, now: datetime,
+                       reserve: archive.Reserve = archive.UNCOUNTED) -> ParsedFeed:
         limits = archive.Limits(self.fetcher.limits.max_body_bytes, self.fetcher.limits.max_decompressed_bytes)
         parsed: list[ParsedFeed] = []
-        for member, document in archive.documents(result.body, name, limits):
+        for member, document in archive.documents(result.body, name, limits, reserve):
             try:  # the archive's media type says nothing of its documents'
                 parsed.append(self._parse_document(feed, replace(result, body=document, content_type=None), now))
             except FeedParseError as error:

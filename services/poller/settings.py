@@ -41,11 +41,13 @@ class PollerSettings(CommonSettings):
                     "from the feed's last listing, so a failing or unchanged feed keeps its items); 0 keeps "
                     "every item for good")
     @model_validator(mode="after")
-    def _budget_holds_a_body(self) -> PollerSettings:
-        if self.max_body_bytes_in_flight < self.max_decompressed_bytes:
+    def _budget_holds_a_poll(self) -> PollerSettings:
+        # A body, the documents it unpacks (an archive served as a file), and the bound of the next one.
+        most = self.max_decompressed_bytes * 2 + self.max_body_bytes + 1
+        if self.max_body_bytes_in_flight < most:
             raise ValueError(f"WIREFEED_MAX_BODY_BYTES_IN_FLIGHT={self.max_body_bytes_in_flight} is less than "
-                             f"WIREFEED_MAX_DECOMPRESSED_BYTES={self.max_decompressed_bytes}: a body the poller "
-                             "accepts could never be read whole")
+                             f"2 x WIREFEED_MAX_DECOMPRESSED_BYTES + WIREFEED_MAX_BODY_BYTES + 1 = {most}: a poll "
+                             "of a body the poller accepts, with the documents it may unpack, could be refused")
         return self
 
     @field_validator("seen_items_retention_days")

@@ -163,6 +163,42 @@ def test_streams_one_after_another_make_one_document(compress: Callable[[bytes],
     assert archive.documents(body, "story.xml.x", limits) == [("story.xml.x", story)]
 
 
+class Ledger:
+    """A reserve that keeps count, refusing past ``cap``, as a poll's share of the body budget does."""
+
+    def __init__(self, cap: int = 1 << 40) -> None:
+        self.cap, self.held, self.peak = cap, 0, 0
+
+    def take(self, size: int) -> None:
+        if self.held + size > self.cap:
+            raise OverflowError(f"{size} more than the cap")
+        self.held += size
+        self.peak = max(self.peak, self.held)
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
+
+
+@pytest.mark.parametrize(("pack", "sizes_known"), [
+    (zipped, False), (tarred, True), (lambda docs: gzip.compress(tarred(docs)), False),
+    (lambda docs: gzip.compress(next(iter(docs.values()))), False)], ids=["zip", "tar", "tar.gz", "gz"])
+def test_what_an_archive_unpacks_is_counted_and_each_read_s_bound_taken_before_it(
+        pack: Callable[[dict[str, bytes]], bytes], sizes_known: bool) -> None:
+    docs = corpus(EFE_NITF, AFP_NEWSML1, REUTERS_G2)
+    body = pack(docs)
+    limits = archive.Limits(member_bytes=1 << 20, total_bytes=1 << 22)
+    ledger = Ledger()
+    unpacked = archive.documents(body, "batch.x", limits, ledger)
+    tar_unpacked = len(tarred(docs)) if body.startswith(b"\x1f\x8b") and len(unpacked) > 1 else 0
+    assert ledger.held == sum(len(document) for _, document in unpacked) + tar_unpacked  # what it keeps, no more
+    # a read takes its bound, then gives back what it did not use; a tar member's size is exact
+    assert ledger.peak >= ledger.held + (0 if sizes_known else 1)
+    refusing = Ledger(cap=ledger.peak - 1)
+    with pytest.raises(OverflowError):  # refused before that read, not turned into an unreadable archive
+        archive.documents(body, "batch.x", limits, refusing)
+    assert refusing.peak < ledger.peak
+
+
 async def test_a_member_that_is_no_document_fails_the_whole_archive(
         spool_dir: Path, store: PollerStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

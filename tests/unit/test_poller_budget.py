@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 
 import pytest
@@ -82,6 +83,38 @@ async def test_a_read_past_the_budget_fails_its_feed_while_the_polls_holding_it_
     assert held() == 0
 
 
-def test_a_budget_smaller_than_one_accepted_body_is_refused() -> None:
+async def test_a_fetched_archive_takes_its_unpacking_bound_from_the_budget_before_unpacking(
+        feed_server: FeedServer, store: PollerStore) -> None:
+    midway = threading.Event()
+    feed_server.resources["/big.xml"] = Resource(feed_of(900_000, "big"), midway=midway)
+    packed = gzip.compress(feed_of(400_000, "packed"))  # an agency's news.xml.gz, served as a file
+    feed_server.resources["/news.xml.gz"] = Resource(packed, headers={"Content-Type": "application/gzip"})
+    big = FeedConfig(id="big", url=feed_server.url("/big.xml"), interval=60)
+    news = FeedConfig(id="news", url=feed_server.url("/news.xml.gz"), interval=60)
+    published: list[RawItem] = []
+    limits = FetchLimits(allow_private_networks=True, max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
+    poller = Poller([big, news], store, Fetcher(limits), published.extend, max_body_bytes_in_flight=1_400_000)
+    poller.load_states()
+    try:
+        big_poll = asyncio.create_task(poller.poll(big))
+        await eventually(lambda: held() >= 400_000, message="the big feed's first half read")
+        # its few kB fit, but not the 1,000,001 bytes its document may unpack to
+        assert (await poller.poll(news)).outcome == "over_budget"
+        assert "1000001 more" in (poller.states["news"].last_error or "")
+        midway.set()
+        assert (await big_poll).outcome == "ok"
+        assert (await poller.poll(news)).outcome == "ok"  # alone it fits, and gives back what it did not use
+        assert held() == 0
+        assert [item.item_id for item in published] == ["big:http://example.com/big", "news:http://example.com/packed"]
+    finally:
+        midway.set()
+        await poller.fetcher.aclose()
+
+
+def test_a_budget_too_small_for_one_poll_is_refused() -> None:
+    one_poll = 2 * 64 * 2**20 + 16 * 2**20 + 1  # a body, what it unpacks, the next document's bound
+    assert PollerSettings(max_decompressed_bytes=64 * 2**20, max_body_bytes=16 * 2**20,
+                          max_body_bytes_in_flight=one_poll).max_body_bytes_in_flight == one_poll
     with pytest.raises(ValidationError, match="WIREFEED_MAX_BODY_BYTES_IN_FLIGHT"):
-        PollerSettings(max_decompressed_bytes=64 * 2**20, max_body_bytes_in_flight=32 * 2**20)
+        PollerSettings(max_decompressed_bytes=64 * 2**20, max_body_bytes=16 * 2**20,
+                       max_body_bytes_in_flight=one_poll - 1)
