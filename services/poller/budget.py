@@ -5,17 +5,17 @@ Each response is capped on its own (``max_decompressed_bytes``), but 64 fetches 
 budget as they arrive and given back when the poll ends, since the body (and the items cut from it) lives
 through parsing and publishing; so are the documents unpacked from a fetched archive, whose bound is
 taken before each is unpacked and what it did not use given back after. A read that would go past the
-budget fails at once rather than waiting:
-polls waiting on each other's bytes could wait for good. The refused feed is tried again at its next
-interval, not backed off (it is not failing); the reads that filled the budget end within the fetch timeout.
+budget fails at once rather than waiting (``services/core/budget.py``). The refused feed is tried again
+at its next interval, not backed off (it is not failing); the reads that filled the budget end within the
+fetch timeout.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from services.core.budget import ByteBudget
 from services.poller import metrics
 from services.poller.fetch import FetchError
 
@@ -34,9 +34,11 @@ class BodyBudget:
     """Taken from by the fetches on the event loop and by archives unpacked on the parsing threads."""
 
     def __init__(self, limit_bytes: int) -> None:
-        self.limit_bytes = limit_bytes
-        self.held_bytes = 0
-        self._lock = threading.Lock()
+        self._bytes = ByteBudget(limit_bytes, metrics.BODY_BYTES_IN_FLIGHT)
+
+    @property
+    def held_bytes(self) -> int:
+        return self._bytes.held_bytes
 
     @contextmanager
     def share(self) -> Iterator[BodyShare]:
@@ -48,18 +50,13 @@ class BodyBudget:
             self.release(share.held_bytes)
 
     def reserve(self, size: int) -> None:
-        with self._lock:
-            if self.held_bytes + size > self.limit_bytes:
-                raise BodyBudgetError(
-                    f"polls in flight hold {self.held_bytes} body bytes; {size} more would pass the poller's "
-                    f"budget of {self.limit_bytes} (WIREFEED_MAX_BODY_BYTES_IN_FLIGHT)")
-            self.held_bytes += size
-            metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
+        if not self._bytes.take(size):
+            raise BodyBudgetError(
+                f"polls in flight hold {self._bytes.held_bytes} body bytes; {size} more would pass the poller's "
+                f"budget of {self._bytes.limit_bytes} (WIREFEED_MAX_BODY_BYTES_IN_FLIGHT)")
 
     def release(self, size: int) -> None:
-        with self._lock:
-            self.held_bytes -= size
-            metrics.BODY_BYTES_IN_FLIGHT.set(self.held_bytes)
+        self._bytes.release(size)
 
 
 class BodyShare:
