@@ -49,6 +49,8 @@ class Response:
     status: int
     body: bytes
     content_type: str = "application/json"
+    #: Called once the answer is written or its client gone (what its route held for it can go).
+    sent: Callable[[], None] | None = None
 
     @classmethod
     def json(cls, payload: Any, status: int = 200) -> Response:
@@ -231,6 +233,10 @@ class ServiceHTTPServer:
                 self._send(server.dispatch(request))
 
             def _send(self, response: Response) -> None:
-                self.answer(response.status, response.body, response.content_type)
+                try:
+                    self.answer(response.status, response.body, response.content_type)
+                finally:
+                    if response.sent is not None:
+                        response.sent()
 
         return Handler

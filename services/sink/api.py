@@ -10,14 +10,17 @@ configured, these routes (not the health and metrics endpoints) require ``Author
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import structlog
 
+from services.core.budget import ByteBudget
 from services.core.db import TRANSIENT_ERRORS, QueryTimeoutError
 from services.core.http import Request, Response, Route
 from services.core.timestamps import parse_timestamp
@@ -27,6 +30,7 @@ from services.sink.api_limits import (
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
     MAX_ANSWER_BYTES,
+    MAX_ANSWERS_BYTES_IN_FLIGHT,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
     MAX_QUERY_CHARS,
@@ -55,10 +59,12 @@ class ApiError(Exception):
 
 
 class ReadApi:
-    def __init__(self, reader: Reader, token: str | None = None) -> None:
+    def __init__(self, reader: Reader, token: str | None = None,
+                 answers_bytes_in_flight: int = MAX_ANSWERS_BYTES_IN_FLIGHT) -> None:
         self.reader = reader
         self._token = token.encode() if token else None
         self._document = openapi.document(token_required=self._token is not None)
+        self._answers = ByteBudget(answers_bytes_in_flight, metrics.READ_API_ANSWER_BYTES_IN_FLIGHT)
 
     def routes(self) -> dict[str, Route]:
         return {
@@ -126,7 +132,7 @@ class ReadApi:
         """The route ``name`` (its OpenAPI path) with its token check, its errors as JSON, and its metrics."""
         def route(request: Request) -> Response:
             with metrics.READ_API_DURATION.labels(name).time():
-                response = answer(request)
+                response = self._held_while_sent(answer(request))
             metrics.READ_API_REQUESTS.labels(name, str(response.status)).inc()
             return response
 
@@ -150,6 +156,15 @@ class ReadApi:
                 return Response.json({"error": "internal error"}, 500)
 
         return route
+
+    def _held_while_sent(self, response: Response) -> Response:
+        """The answer, counted against the bytes all answers being sent may hold; past them, a 503."""
+        size = len(response.body)
+        if not self._answers.take(size):
+            log.warning("read_api_answers_full", answer_bytes=size, held_bytes=self._answers.held_bytes)
+            return Response.json({"error": "the read API is sending as much as it may hold to other clients; "
+                                           "retry shortly"}, 503)
+        return replace(response, sent=functools.partial(self._answers.release, size))
 
     def _authorized(self, request: Request) -> bool:
         if self._token is None:

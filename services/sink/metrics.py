@@ -26,6 +26,10 @@ READ_API_REQUESTS = Counter(
     "wirefeed_read_api_requests_total", "Read API requests answered, by route (as in the OpenAPI document) and status",
     ["route", "status"],
 )
+READ_API_ANSWER_BYTES_IN_FLIGHT = Gauge(
+    "wirefeed_read_api_answer_bytes_in_flight",
+    "Bytes of read API answers written or waiting for their clients to take them (bounded at 64 MiB)",
+)
 READ_API_DURATION = Histogram(
     "wirefeed_read_api_request_duration_seconds", "Time to answer a read API request, by route", ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),

@@ -158,7 +158,8 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _ERROR_TEXT = {"400": "Invalid input", "401": "Missing or wrong bearer token", "404": "No such story or article",
-               "500": "Unexpected failure (logged by the sink)", "503": "The database is unavailable; retry later",
+               "500": "Unexpected failure (logged by the sink)",
+               "503": "The database is unavailable, or the sink is sending as many answers as it may hold; retry later",
                "504": "The query ran past WIREFEED_READ_API_STATEMENT_TIMEOUT_SECONDS and was cancelled; narrow it"}
 
 

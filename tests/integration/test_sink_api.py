@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from services.sink.api import ReadApi
 from services.sink.reads import Reader
 from services.sink.store import SqlStore
 from tests.factories import T0, article
+from tests.helpers import wait_for
 
 TOPIC = "wirefeed.articles.v1"
 TOKEN = "s3cret-token"
@@ -406,3 +408,33 @@ def test_an_answer_holds_at_most_its_byte_budget_of_articles(store: SqlStore, cl
     assert [a["id"] for a in rest["articles"]][:2] == ["article-000101", "article-000100"]
     story = client.get("/stories/big").json()
     assert sum(len(v["copies"]) for v in story["versions"]) == 4 and story["truncated"] is True
+
+
+def test_answers_held_for_slow_clients_are_bounded_and_past_the_bound_a_503(store: SqlStore) -> None:
+    large = [article(n, story="big", feed_id=f"outlet-{n}", body=f"Word {n} " * 110_000) for n in range(100, 106)]
+    store.write(large, {(TOPIC, 0): 69}, datetime.now(UTC))
+    reads = Database(store.db.url, read_only=True)
+    api = ReadApi(Reader(reads), answers_bytes_in_flight=10 * 2**20)
+    server = ServiceHTTPServer("127.0.0.1", 0, Health({}), routes=api.routes()).start()
+    slow = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
+            slow.sendall(b"GET /articles?limit=500 HTTP/1.0\r\n\r\n")  # ~8 MiB, and then not read
+            wait_for(lambda: held_answers() >= 7 * 2**20, timeout=10, message="the slow client's answer held")
+            busy = client.get("/articles", params={"limit": 500})
+            assert busy.status_code == 503 and "retry" in busy.json()["error"]
+            assert client.get("/articles", params={"limit": 1}).status_code == 200  # a small one still fits
+            answer = b""
+            while chunk := slow.recv(1 << 20):  # the slow client takes its answer at last
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.0 200") and len(answer) > 7 * 2**20
+            wait_for(lambda: held_answers() == 0, timeout=10, message="the answer given back")
+            assert client.get("/articles", params={"limit": 500}).status_code == 200
+    finally:
+        slow.close()
+        server.stop()
+        reads.close()
+
+
+def held_answers() -> float:
+    return REGISTRY.get_sample_value("wirefeed_read_api_answer_bytes_in_flight") or 0.0
