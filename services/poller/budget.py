@@ -19,8 +19,8 @@ from services.core.budget import ByteBudget
 from services.poller import metrics
 from services.poller.fetch import FetchError
 
-#: Parsing takes about twice a body's size again, so the poller's peak stays near three times this:
-#: under its 1 GiB Kubernetes limit.
+#: Bodies and their parsing take at worst about five times this (``bench/bench_body_budget.py``: 954 MiB
+#: at 256 MiB, against 3.7 GiB without a budget); the Kubernetes config map sets 160 MiB for a 1 GiB limit.
 DEFAULT_LIMIT_BYTES = 256 * 1024 * 1024
 
 
