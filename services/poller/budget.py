@@ -1,7 +1,7 @@
 """The bytes of response bodies that polls in flight may hold together.
 
 Each response is capped on its own (``max_decompressed_bytes``), but 64 fetches at that cap would hold
-4 GiB, and parsing a body takes about twice its size again. A poll's body bytes are taken from one
+4 GiB, and parsing a body takes one to four times its size again. A poll's body bytes are taken from one
 budget as they arrive and given back when the poll ends, since the body (and the items cut from it) lives
 through parsing and publishing; so are the documents unpacked from a fetched archive, whose bound is
 taken before each is unpacked and what it did not use given back after. A read that would go past the
