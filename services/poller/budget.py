@@ -19,8 +19,8 @@ from services.core.budget import ByteBudget
 from services.poller import metrics
 from services.poller.fetch import FetchError
 
-#: Bodies and their parsing take at worst about five times this (``bench/bench_body_budget.py``: 954 MiB
-#: at 256 MiB, against 3.7 GiB without a budget); the Kubernetes config map sets 160 MiB for a 1 GiB limit.
+#: Under huge bodies the poller peaked at about four times this (``bench/bench_body_budget.py``: 954-991 MiB
+#: at 256 MiB, 3.7-4.3 GiB without a budget); the Kubernetes config map sets 160 MiB for a 1 GiB limit.
 DEFAULT_LIMIT_BYTES = 256 * 1024 * 1024
 
 

@@ -68,8 +68,8 @@ def test_the_shared_settings_are_real_and_leave_each_service_room_for_a_compress
         monkeypatch: pytest.MonkeyPatch) -> None:
     # A consumer holds a batch up to WIREFEED_KAFKA_MAX_BATCH_BYTES while decompressing it: a bomb at the
     # default 256 MiB would take the sink past its limit, and it would be restarted into the same batch.
-    # The poller's polls hold up to WIREFEED_MAX_BODY_BYTES_IN_FLIGHT of bodies, and with their parsing at
-    # worst about five times that (bench/bench_body_budget.py), beside the process's own ~100 MiB.
+    # The poller's polls hold up to WIREFEED_MAX_BODY_BYTES_IN_FLIGHT of bodies, and the poller peaked at
+    # about four times that with their parsing (bench/bench_body_budget.py); five, and its own ~100 MiB, fit.
     shared = _of_kind("ConfigMap")["wirefeed-env"]["data"]
     fields = {name for kind in (PollerSettings, NormalizerSettings, SinkSettings) for name in kind.model_fields}
     assert {key.removeprefix("WIREFEED_").lower() for key in shared} <= fields  # a misspelt name is ignored
