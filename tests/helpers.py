@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import select
 import socket
 import subprocess
@@ -199,11 +200,33 @@ def rss(title: str, items: list[dict[str, str]]) -> bytes:
             f"<link>http://example.com/</link><description>test</description>{entries}</channel></rss>").encode()
 
 
+_handed_out_ports: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing uses right now, for a server a test starts later.
+
+    Drawn below the kernel's ephemeral range: a port the kernel hands out itself (an outgoing connection's
+    local end, an FTP server's passive data listener) could otherwise take it before the server binds it."""
+    below = _ephemeral_ports_start()
+    while True:
+        port = random.randrange(10_000, below)
+        if port in _handed_out_ports:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out_ports.add(port)
+        return port
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        return max(int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]), 20_000)
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
 
 
 def trickle(port: int, start: bytes, limit: float = 5.0) -> float | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,7 +27,7 @@ from services.normalizer.dedup import DedupStore, Verdict
 from services.sink.reads import Reader
 from services.sink.store import SqlStore
 from tests.factories import article
-from tests.helpers import in_thread, wait_for
+from tests.helpers import free_port, in_thread, wait_for
 from tests.unit.dedup import stories
 from tests.unit.dedup.stories import T0
 
@@ -44,9 +43,7 @@ class PgBouncer:
         # Readable by the postgres user PgBouncer switches to (it refuses to run as root).
         self.directory = Path(tempfile.mkdtemp(prefix="wirefeed-pgbouncer-"))
         self.directory.chmod(0o755)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PgBouncer:
