@@ -90,7 +90,12 @@ def _run(args: argparse.Namespace) -> int:
     # Each service exits by itself once unhealthy this long, and wait() restarts it.
     key, after = "WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS", args.restart_unhealthy_after
     env = {key: str(after) if after is not None else os.environ.get(key, str(RESTART_UNHEALTHY_AFTER_SECONDS))}
-    return Pipeline(env).start().wait()
+    try:
+        pipeline = Pipeline(env)
+    except ValueError as error:  # settings the services would each accept but not together
+        print(f"wirefeed: {error}", file=sys.stderr)
+        return 2
+    return pipeline.start().wait()
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -36,6 +36,18 @@ class Pipeline:
                 self.env[key] = str(DEFAULT_PORTS[name])
         self.services = services
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._check_ports_distinct()
+
+    def _check_ports_distinct(self) -> None:
+        # Two services given one port: the second dies unable to bind it while the first answers its
+        # readiness checks, and the pipeline would look ready.
+        by_port: dict[int, str] = {}
+        for name in self.services:
+            other = by_port.setdefault(self.port(name), name)
+            if other != name:
+                raise ValueError(f"{other} and {name} are both given metrics port {self.port(name)}: "
+                                 f"set WIREFEED_{other.upper()}_METRICS_PORT and "
+                                 f"WIREFEED_{name.upper()}_METRICS_PORT apart")
 
     def start(self) -> Pipeline:
         for name in self.services:
