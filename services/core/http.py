@@ -51,6 +51,8 @@ class Response:
     content_type: str = "application/json"
     #: Called once the answer is written or its client gone (what its route held for it can go).
     sent: Callable[[], None] | None = None
+    #: A 503's ``Retry-After``: when the client may try again, if the service knows.
+    retry_after_seconds: int | None = None
 
     @classmethod
     def json(cls, payload: Any, status: int = 200) -> Response:
@@ -131,11 +133,13 @@ class BoundedRequestHandler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + self.request_seconds
         self.rfile = io.BufferedReader(_ReadsBefore(self.connection, deadline, self.timeout))
 
-    def answer(self, status: int, body: bytes, content_type: str) -> None:
+    def answer(self, status: int, body: bytes, content_type: str, retry_after_seconds: int | None = None) -> None:
         self.connection.settimeout(self.timeout)  # the last read may have left less of the deadline
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if retry_after_seconds is not None:
+            self.send_header("Retry-After", str(retry_after_seconds))
         self.end_headers()
         whole = memoryview(body)
         for start in range(0, len(whole), WRITE_PIECE_BYTES):
@@ -234,7 +238,7 @@ class ServiceHTTPServer:
 
             def _send(self, response: Response) -> None:
                 try:
-                    self.answer(response.status, response.body, response.content_type)
+                    self.answer(response.status, response.body, response.content_type, response.retry_after_seconds)
                 finally:
                     if response.sent is not None:
                         response.sent()

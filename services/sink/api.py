@@ -27,6 +27,7 @@ from services.core.timestamps import parse_timestamp
 from services.sink import metrics, openapi
 from services.sink.api_limits import (
     AGENCY_PATTERN,
+    ANSWERS_FULL_RETRY_AFTER_SECONDS,
     DEFAULT_LIMIT,
     LANGUAGE_PATTERN,
     MAX_ANSWER_BYTES,
@@ -162,8 +163,9 @@ class ReadApi:
         size = len(response.body)
         if not self._answers.take(size):
             log.warning("read_api_answers_full", answer_bytes=size, held_bytes=self._answers.held_bytes)
-            return Response.json({"error": "the read API is sending as much as it may hold to other clients; "
-                                           "retry shortly"}, 503)
+            full = Response.json({"error": "the read API is sending as much as it may hold to other clients; "
+                                         "retry shortly"}, 503)
+            return replace(full, retry_after_seconds=ANSWERS_FULL_RETRY_AFTER_SECONDS)
         return replace(response, sent=functools.partial(self._answers.release, size))
 
     def _authorized(self, request: Request) -> bool:

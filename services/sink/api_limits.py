@@ -13,6 +13,9 @@ MAX_ANSWER_BYTES = 8 * 1024 * 1024
 #: has taken it (64 KiB per 10 s keeps a connection), and 256 slow clients of 8 MiB answers would hold
 #: 2 GiB, four times the sink's Kubernetes memory limit. Past it a request is answered 503 at once.
 MAX_ANSWERS_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+#: The ``Retry-After`` of that 503: answers are given back as their clients take them, within seconds
+#: for any client reading at a normal pace.
+ANSWERS_FULL_RETRY_AFTER_SECONDS = 2
 #: A language filter's value: a two-letter ISO 639-1 code, as the normalizer stores an article's language.
 LANGUAGE_PATTERN = "[A-Za-z]{2}"
 #: An agency filter's value: any name of an agency (Reuters, AP, Associated Press, ANA-MPA, Agência Brasil,

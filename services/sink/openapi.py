@@ -163,8 +163,16 @@ _ERROR_TEXT = {"400": "Invalid input", "401": "Missing or wrong bearer token", "
                "504": "The query ran past WIREFEED_READ_API_STATEMENT_TIMEOUT_SECONDS and was cancelled; narrow it"}
 
 
+_RETRY_AFTER = {"Retry-After": {
+    "description": "Seconds to wait before trying again; sent when answers in flight are full",
+    "schema": {"type": "integer", "minimum": 1}}}
+
+
 def _errors(*statuses: str) -> dict[str, Any]:
-    return {status: _json(_ERROR_TEXT[status], {"$ref": "#/components/schemas/Error"}) for status in statuses}
+    errors = {status: _json(_ERROR_TEXT[status], {"$ref": "#/components/schemas/Error"}) for status in statuses}
+    if "503" in errors:
+        errors["503"]["headers"] = _RETRY_AFTER
+    return errors
 
 
 def _page(listed: str, item: str) -> dict[str, Any]:

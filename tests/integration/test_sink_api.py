@@ -17,6 +17,7 @@ from services.core.config import SessionOptions
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.sink.api import ReadApi
+from services.sink.api_limits import ANSWERS_FULL_RETRY_AFTER_SECONDS
 from services.sink.reads import Reader
 from services.sink.store import SqlStore
 from tests.factories import T0, article
@@ -423,6 +424,7 @@ def test_answers_held_for_slow_clients_are_bounded_and_past_the_bound_a_503(stor
             wait_for(lambda: held_answers() >= 7 * 2**20, timeout=10, message="the slow client's answer held")
             busy = client.get("/articles", params={"limit": 500})
             assert busy.status_code == 503 and "retry" in busy.json()["error"]
+            assert busy.headers["Retry-After"] == str(ANSWERS_FULL_RETRY_AFTER_SECONDS)
             assert client.get("/articles", params={"limit": 1}).status_code == 200  # a small one still fits
             answer = b""
             while chunk := slow.recv(1 << 20):  # the slow client takes its answer at last
