@@ -291,11 +291,24 @@ class Poller:
 
     async def _spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File,
                             bound: Logger) -> Decision | None:
-        """The decision on one file's items once published; None when the file was set aside as failed."""
+        """The decision on one file's items once published; None when the file was set aside as failed. The
+        file and what it unpacks count in the poll's share of the body budget until it is handled."""
+        share = self._body_shares[feed.id]
+        held_before = share.held_bytes
         try:
+            return await self._handle_spooled_file(feed, spool, file, share, bound)
+        finally:
+            share.give_back(share.held_bytes - held_before)
+
+    async def _handle_spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File, share: BodyShare,
+                                   bound: Logger) -> Decision | None:
+        try:
+            bound_bytes = self.fetcher.limits.max_body_bytes + 1  # a read may go one byte past to know
+            share.take(bound_bytes)
             body = await spool.read(file, self.fetcher.limits.max_body_bytes)
+            share.give_back(bound_bytes - len(body))
             metrics.FETCHED_BYTES.labels(feed.id).inc(len(body))
-            parsed = await self._off_loop(self._parse_spooled, feed, file.name, body, self.clock())
+            parsed = await self._off_loop(self._parse_spooled, feed, file.name, body, self.clock(), share)
         except FileNotFoundError:
             return None  # taken away between listing and reading: nothing of it to handle
         except (FeedParseError, UnusableFileError) as error:
@@ -443,12 +456,13 @@ class Poller:
         gap = learn_item_gap(state.mean_item_gap, state.last_new_item_at, now, decision.new)
         return state.but(mean_item_gap=gap, last_new_item_at=now)
 
-    def _parse_spooled(self, feed: FeedConfig, name: str, body: bytes, now: datetime) -> ParsedFeed:
+    def _parse_spooled(self, feed: FeedConfig, name: str, body: bytes, now: datetime,
+                       share: BodyShare) -> ParsedFeed:
         """A spooled file's items: its document's, or those of every document in it (an archive)."""
         result = FetchResult(status=200, final_url=str(feed.url), body=body)
         if not archive.is_archive(body):
             return self._parse_document(feed, result, now)
-        return self._parse_archive(feed, name, result, now)
+        return self._parse_archive(feed, name, result, now, share)
 
     def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime, share: BodyShare) -> ParsedFeed:
         """A fetched body's items; an agency's compressed or archived file served as it is (``news.xml.gz``,
@@ -462,7 +476,7 @@ class Poller:
             raise FeedParseError(str(error)) from error
 
     def _parse_archive(self, feed: FeedConfig, name: str, result: FetchResult, now: datetime,
-                       reserve: archive.Reserve = archive.UNCOUNTED) -> ParsedFeed:
+                       reserve: archive.Reserve) -> ParsedFeed:
         limits = archive.Limits(self.fetcher.limits.max_body_bytes, self.fetcher.limits.max_decompressed_bytes)
         parsed: list[ParsedFeed] = []
         for member, document in archive.documents(result.body, name, limits, reserve):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -106,6 +107,39 @@ async def test_a_fetched_archive_takes_its_unpacking_bound_from_the_budget_befor
         assert (await poller.poll(news)).outcome == "ok"  # alone it fits, and gives back what it did not use
         assert held() == 0
         assert [item.item_id for item in published] == ["big:http://example.com/big", "news:http://example.com/packed"]
+    finally:
+        midway.set()
+        await poller.fetcher.aclose()
+
+
+async def test_a_spooled_file_takes_its_bound_before_it_is_read_and_gives_it_back_once_handled(
+        feed_server: FeedServer, store: PollerStore, tmp_path: Path) -> None:
+    midway = threading.Event()
+    feed_server.resources["/big.xml"] = Resource(feed_of(900_000, "big"), midway=midway)
+    spool_dir = tmp_path / "agency"
+    spool_dir.mkdir()
+    (spool_dir / "one.xml").write_bytes(feed_of(400_000, "one"))
+    (spool_dir / "two.xml.gz").write_bytes(gzip.compress(feed_of(400_000, "two")))
+    big = FeedConfig(id="big", url=feed_server.url("/big.xml"), interval=60)
+    agency = FeedConfig(id="agency", url=spool_dir.as_uri() + "/", interval=60)
+    published: list[RawItem] = []
+    limits = FetchLimits(allow_private_networks=True, max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
+    poller = Poller([big, agency], store, Fetcher(limits), published.extend, max_body_bytes_in_flight=1_200_000,
+                    spool_settle_seconds=0)
+    poller.load_states()
+    try:
+        big_poll = asyncio.create_task(poller.poll(big))
+        await eventually(lambda: held() >= 400_000, message="the big feed's first half read")
+        assert (await poller.poll(agency)).outcome == "over_budget"  # a file may be 1,000,000 bytes
+        assert "1000001 more" in (poller.states["agency"].last_error or "")
+        assert sorted(p.name for p in spool_dir.iterdir()) == ["one.xml", "two.xml.gz"]  # left for later
+        midway.set()
+        assert (await big_poll).outcome == "ok"
+        # Alone, each file (and what the second unpacks) fits, but not the two held together: each is
+        # given back once its items are published.
+        assert (await poller.poll(agency)).outcome == "ok"
+        assert held() == 0
+        assert [item.title for item in published] == ["big", "one", "two"]
     finally:
         midway.set()
         await poller.fetcher.aclose()
