@@ -69,8 +69,8 @@ def main(settings: SinkSettings | None = None) -> int:
                            "loop_turning": loop.heartbeat.within(settings.loop_stall_seconds)})
     MAIN_LOOP_AGE.set_function(loop.heartbeat.age)
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
-    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health,
-                               routes=ReadApi(Reader(reads), token).routes()).start()
+    read_api = ReadApi(Reader(reads), token, settings.read_api_max_answer_bytes_in_flight)
+    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health, routes=read_api.routes()).start()
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles,
              retention_days=settings.retention_days, read_api_token=token is not None)

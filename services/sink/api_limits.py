@@ -9,9 +9,10 @@ STORY_MAX_ARTICLES = 1000
 #: fit many times over, but an article may be up to a Kafka message (1 MB), and 500 of them would be an
 #: answer of half a gigabyte, held in the sink's memory while it is sent.
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
-#: The answers all clients are being sent at once hold at most this much: each is held until its client
-#: has taken it (64 KiB per 10 s keeps a connection), and 256 slow clients of 8 MiB answers would hold
-#: 2 GiB, four times the sink's Kubernetes memory limit. Past it a request is answered 503 at once.
+#: The answers all clients are being sent at once hold at most this much by default
+#: (``WIREFEED_READ_API_MAX_ANSWER_BYTES_IN_FLIGHT``): each is held until its client has taken it (64 KiB
+#: per 10 s keeps a connection), and 256 slow clients of 8 MiB answers would hold 2 GiB, four times the
+#: sink's Kubernetes memory limit. Past it a request is answered 503 at once.
 MAX_ANSWERS_BYTES_IN_FLIGHT = 64 * 1024 * 1024
 #: The ``Retry-After`` of that 503: answers are given back as their clients take them, within seconds
 #: for any client reading at a normal pace.

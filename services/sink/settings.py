@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 
 from services.core.config import MAX_DAYS, MAX_POSTGRES_TIMEOUT_SECONDS, CommonSettings
+from services.sink.api_limits import MAX_ANSWER_BYTES, MAX_ANSWERS_BYTES_IN_FLIGHT
 
 
 class SinkSettings(CommonSettings):
@@ -24,6 +25,10 @@ class SinkSettings(CommonSettings):
         10.0, ge=0, le=MAX_POSTGRES_TIMEOUT_SECONDS,
         description="A read API query running longer is cancelled (504): a search for a word in every article "
                     "of a large store must not hold the database; 0: no limit")
+    read_api_max_answer_bytes_in_flight: int = Field(
+        MAX_ANSWERS_BYTES_IN_FLIGHT, ge=2 * MAX_ANSWER_BYTES,
+        description="The bytes all read API answers still being sent may hold together (each is held until its "
+                    "client takes it); past them a request is answered 503. At least two answers at their largest")
 
     @property
     def consumer_group(self) -> str:

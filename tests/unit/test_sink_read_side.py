@@ -11,12 +11,15 @@ import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from services.core.http import Request
 from services.core.timestamps import parse_timestamp
 from services.sink import openapi
 from services.sink.api import ReadApi
+from services.sink.api_limits import MAX_ANSWER_BYTES, MAX_ANSWERS_BYTES_IN_FLIGHT
 from services.sink.reads import ArticleKey, ArticlePage, Fts5Search, fts5_query
+from services.sink.settings import SinkSettings
 
 
 @pytest.mark.parametrize(("query", "expression"), [
@@ -176,3 +179,13 @@ def test_a_read_that_meets_a_dead_pooled_connection_is_retried_once() -> None:
     reader = FlakyReader()
     assert _get(ReadApi(reader), "/articles")[0] == 200  # type: ignore[arg-type]
     assert reader.calls == 2
+
+
+def test_answers_in_flight_are_a_setting_of_at_least_two_answers_at_their_largest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SinkSettings().read_api_max_answer_bytes_in_flight == MAX_ANSWERS_BYTES_IN_FLIGHT
+    monkeypatch.setenv("WIREFEED_READ_API_MAX_ANSWER_BYTES_IN_FLIGHT", str(256 * 2**20))
+    assert SinkSettings().read_api_max_answer_bytes_in_flight == 256 * 2**20
+    monkeypatch.setenv("WIREFEED_READ_API_MAX_ANSWER_BYTES_IN_FLIGHT", str(2 * MAX_ANSWER_BYTES - 1))
+    with pytest.raises(ValidationError, match="read_api_max_answer_bytes_in_flight"):
+        SinkSettings()
