@@ -12,6 +12,7 @@ by a WebSub hub take the same decide -> publish -> remember path. When to poll i
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import random
 import time
@@ -61,6 +62,7 @@ T = TypeVar("T")
 # forever (after the dedup window its items could not be told from copies already stored anyway).
 MAX_MISSED_PAGES = 10
 MISSED_PAGE_MAX_AGE = timedelta(days=7)
+STORE_THREADS = 4  # the state database's pool size (``Database``)
 Publish = Callable[[list[RawItem]], None]
 Clock = Callable[[], datetime]
 Logger = structlog.typing.FilteringBoundLogger
@@ -141,6 +143,10 @@ class Poller:
         # producer is not driven by as many threads as there are polls in flight.
         self._publishing = ThreadPoolExecutor(max_workers=min(max_concurrency, publish_concurrency),
                                               thread_name_prefix="publisher")
+        # Seen-items reads and writes wait on the state database: on the event loop, a slow or failing-over
+        # database would stall every poll's I/O (and fire their timeouts); as many threads as the
+        # database's pool has connections.
+        self._storing = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="poller-store")
         self.states: dict[str, FeedState] = {}
         # Where a poll's new state goes: the store at once, or the poll loop's writes behind (``loop.py``).
         self.save_state: Callable[[FeedState], None] = store.save_feed_state
@@ -211,6 +217,9 @@ class Poller:
 
     async def _off_loop(self, work: Callable[..., T], *args: Any, executor: ThreadPoolExecutor | None = None) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor or self._executor, work, *args)
+
+    async def _in_store(self, work: Callable[..., T], *args: Any) -> T:
+        return await self._off_loop(work, *args, executor=self._storing)
 
     def _state(self, feed: FeedConfig) -> FeedState:
         return self.states.get(feed.id) or self.store.feed_state(feed.id, str(feed.url))
@@ -314,14 +323,14 @@ class Poller:
         except (FeedParseError, UnusableFileError) as error:
             reason = storable(f"{type(error).__name__}: {error}")  # written beside the file, and stored
             await spool.failed(file, reason)
-            await self._off_loop(self.store.record_failed_file, FailedFile(feed.id, file.name, reason[:2000],
+            await self._in_store(self.store.record_failed_file, FailedFile(feed.id, file.name, reason[:2000],
                                                                            self.clock()))
             metrics.SPOOLED_FILES.labels(feed.id, "failed").inc()
             bound.warning("spooled_file_failed", file=storable(file.name), error=storable(str(error))[:300])
             return None
         decision = await self._publish_items(feed, parsed.items)
         await spool.processed(file)
-        await self._off_loop(self.store.forget_failed_file, feed.id, file.name)
+        await self._in_store(self.store.forget_failed_file, feed.id, file.name)
         metrics.SPOOLED_FILES.labels(feed.id, "processed").inc()
         return decision
 
@@ -334,7 +343,7 @@ class Poller:
         items, page, visited = list(first.items), first, {url}
         for _ in range(self.max_pages - 1):
             next_url = page.next_page_url
-            if not next_url or next_url in visited or not (self.backfill or self._all_unseen(feed, page.items)):
+            if not next_url or next_url in visited or not (self.backfill or await self._all_unseen(feed, page.items)):
                 return items, None
             visited.add(next_url)
             try:
@@ -342,7 +351,7 @@ class Poller:
             except (FetchError, FeedParseError) as error:
                 return items, self._page_failed(feed, next_url, error, bound)
             items = page.items + items  # older pages first, so the newest copy of a moved item wins
-        if page.next_page_url and self._all_unseen(feed, page.items):
+        if page.next_page_url and await self._all_unseen(feed, page.items):
             bound.warning("feed_paging_truncated", pages=self.max_pages)
         return items, None
 
@@ -421,8 +430,9 @@ class Poller:
             raise HTTPStatusError(result.status)
         return await self._off_loop(self._parse, feed, result, self.clock(), self._body_shares[feed.id])
 
-    def _all_unseen(self, feed: FeedConfig, items: list[RawItem]) -> bool:
-        return bool(items) and not self.store.known_hashes(feed.id, [item.item_id for item in items])
+    async def _all_unseen(self, feed: FeedConfig, items: list[RawItem]) -> bool:
+        return bool(items) and not await self._in_store(self.store.known_hashes, feed.id,
+                                                        [item.item_id for item in items])
 
     async def _publish_new(self, feed: FeedConfig, state: FeedState, parsed: ParsedFeed, items: list[RawItem], *,
                            result: FetchResult, body_hash: str, bound: Logger) -> PollOutcome:
@@ -441,11 +451,11 @@ class Poller:
 
     async def _publish_items(self, feed: FeedConfig, items: list[RawItem]) -> Decision:
         metrics.ITEMS_SEEN.labels(feed.id).inc(len(items))
-        known = self.store.known_hashes(feed.id, list({item.item_id for item in items}))
+        known = await self._in_store(self.store.known_hashes, feed.id, list({item.item_id for item in items}))
         decision = decide(items, known, feed.wants)
         await self._off_loop(self.publish, decision.fresh, executor=self._publishing)
-        self.store.mark_published(feed.id, [(i.item_id, i.content_hash) for i in decision.seen], self.clock(),
-                                  listed=list(known))
+        await self._in_store(functools.partial(self.store.mark_published, listed=list(known)), feed.id,
+                             [(i.item_id, i.content_hash) for i in decision.seen], self.clock())
         metrics.ITEMS_PUBLISHED.labels(feed.id).inc(len(decision.fresh))
         metrics.ITEMS_SKIPPED.labels(feed.id).inc(len(decision.skipped))
         return decision

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import threading
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from schemas import RawItem
+from services.core.db import Database
 from services.poller import service
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
@@ -100,6 +102,41 @@ async def test_an_unchanged_body_is_not_parsed_at_all(feed_server: FeedServer, s
     monkeypatch.setattr(service, "parse_document", lambda body, *args: parsed.append(body))
     assert await poll_once(feed_server, store, published) == "unchanged"
     assert parsed == [] and len(published) == 2
+
+
+class SlowSeenItems(PollerStore):
+    """A state database whose seen-items reads for the feed "slow" hang until released (a failover)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def known_hashes(self, feed_id: str, item_ids: list[str]) -> dict[str, str]:
+        if feed_id == "slow":
+            self.entered.set()
+            self.release.wait(10)
+        return super().known_hashes(feed_id, item_ids)
+
+
+async def test_a_slow_seen_items_read_stalls_its_own_poll_only(feed_server: FeedServer, db: Database) -> None:
+    feed_server.resources["/slow.xml"] = Resource(rss("Slow", [STORY]))
+    feed_server.resources["/fast.xml"] = Resource(rss("Fast", [OTHER]))
+    slow = FeedConfig(id="slow", url=feed_server.url("/slow.xml"), interval=60)
+    fast = FeedConfig(id="fast", url=feed_server.url("/fast.xml"), interval=60)
+    store, published = SlowSeenItems(db), Published()
+    poller = Poller([slow, fast], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
+    poller.load_states()
+    try:
+        slow_poll = asyncio.create_task(poller.poll(slow))
+        await eventually(store.entered.is_set, message="the slow feed's seen-items read begun")
+        assert (await asyncio.wait_for(poller.poll(fast), timeout=5)).outcome == "ok"
+        assert not slow_poll.done() and [item.title for item in published] == ["Markets rally"]
+        store.release.set()
+        assert (await slow_poll).outcome == "ok"
+        assert [item.title for item in published] == ["Markets rally", "Storm hits coast"]
+    finally:
+        store.release.set()
+        await poller.fetcher.aclose()
 
 
 async def test_an_edited_item_is_published_again(feed_server: FeedServer, store: PollerStore) -> None:
