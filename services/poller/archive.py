@@ -203,8 +203,9 @@ def _tar_member(archive: tarfile.TarFile, info: tarfile.TarInfo, name: str, limi
 
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int, reserve: Reserve) -> bytes:
     try:
-        with archive.open(info) as member:  # the declared size may lie: the bound holds whatever it says
-            document = _within(reserve, limit + 1, functools.partial(member.read, limit + 1))
+        with archive.open(info) as member:
+            # zipfile returns no more than the declared size (a lie is a CRC error), so that is all taken.
+            document = _within(reserve, min(limit + 1, info.file_size), functools.partial(member.read, limit + 1))
     except (RuntimeError, NotImplementedError, zlib.error, zstd.ZstdError, lzma.LZMAError, OSError) as error:
         # encrypted; a method zipfile lacks; a member its own decompressor refuses (bz2 raises OSError)
         raise ArchiveError(f"{name}: cannot read {info.filename}: {error}") from error
