@@ -25,6 +25,10 @@ from services.poller.spool import UnusableFileError, skipped_name
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000
 _ZIP = b"PK\x03\x04"
+#: Output decompressed at once, its bound taken from the reserve first.
+_STEP = 1024 * 1024
+_ZLIB = type(zlib.decompressobj())
+_BUFFERING = (bz2.BZ2Decompressor, lzma.LZMADecompressor, zstd.ZstdDecompressor)  # keep unread input
 _TAR_MAGIC, _TAR_MAGIC_AT = b"ustar", 257  # POSIX and GNU tar headers alike
 
 
@@ -120,29 +124,55 @@ def documents(body: bytes, name: str, limits: Limits, reserve: Reserve = UNCOUNT
 
 
 def _decompressed(body: bytes, name: str, kind: _Compression, limit: int, reserve: Reserve) -> bytes:
-    """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it.
+    """The body decompressed, stream after stream, reading no more than ``limit`` bytes out of it, a step at
+    a time: each step's bound is taken from ``reserve`` before it is read, so a file that unpacks to little
+    holds little (the whole bound taken at once would refuse it when the budget is busy).
 
     Streams one after another are joined, as gunzip, bunzip2 and unxz join them: parallel compressors
     (pbzip2, lbzip2, ``xz -T``, pzstd) and writers that flush as they go (gzip members) write one file so."""
-    parts: list[bytes] = []
+    pieces: list[bytes] = []
     size, rest = 0, body
-    while True:
-        decompressor = kind.decompressor()
-        try:
-            most = limit - size + 1
-            part = _within(reserve, most, functools.partial(decompressor.decompress, rest, most))
-        except (zlib.error, OSError, lzma.LZMAError, zstd.ZstdError, EOFError) as error:  # bz2 raises OSError
-            raise ArchiveError(f"{name}: not a readable {kind.label} file: {error}") from error
-        parts.append(part)
-        size += len(part)
-        if size > limit:
-            raise ArchiveError(f"{name}: it decompresses to more than {limit} bytes "
-                               "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
-        if not decompressor.eof:
-            raise ArchiveError(f"{name}: the {kind.label} file is cut short")
+    while rest:
+        decompressor, data = kind.decompressor(), rest
+        while not decompressor.eof:
+            most = min(_STEP, limit - size + 1)
+            try:
+                piece = _within(reserve, most, functools.partial(_step, decompressor, data, most))
+            except (zlib.error, OSError, lzma.LZMAError, zstd.ZstdError, EOFError) as error:  # bz2: OSError
+                raise ArchiveError(f"{name}: not a readable {kind.label} file: {error}") from error
+            pieces.append(piece)
+            size, data = size + len(piece), b""
+            if size > limit:
+                raise ArchiveError(f"{name}: it decompresses to more than {limit} bytes "
+                                   "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
+            if not decompressor.eof and _starved(decompressor, len(piece) < most):
+                raise ArchiveError(f"{name}: the {kind.label} file is cut short")
         rest = decompressor.unused_data.lstrip(b"\0")  # xz's stream padding (gzip and bzip2 tolerate zeros too)
-        if not rest:
-            return b"".join(parts)
+    return _joined(pieces, size, reserve)
+
+
+def _step(decompressor: _Decompressor, data: bytes, most: int) -> bytes:
+    if isinstance(decompressor, _ZLIB):  # zlib hands back the input it did not read; the others keep it
+        data = decompressor.unconsumed_tail + data
+    return decompressor.decompress(data, most)
+
+
+def _starved(decompressor: _Decompressor, short: bool) -> bool:
+    """All input read and no output waiting, before the stream's end."""
+    if isinstance(decompressor, _BUFFERING):
+        return decompressor.needs_input
+    return short and isinstance(decompressor, _ZLIB) and not decompressor.unconsumed_tail
+
+
+def _joined(pieces: list[bytes], size: int, reserve: Reserve) -> bytes:
+    """The pieces as one document; the copy is counted while the pieces still live."""
+    if len(pieces) == 1:
+        return pieces[0]
+    reserve.take(size)
+    joined = b"".join(pieces)
+    pieces.clear()
+    reserve.give_back(size)
+    return joined
 
 
 def _zip_members(body: bytes, name: str, limits: Limits, reserve: Reserve) -> list[tuple[str, bytes]]:

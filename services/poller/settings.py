@@ -42,7 +42,8 @@ class PollerSettings(CommonSettings):
                     "every item for good")
     @model_validator(mode="after")
     def _budget_holds_a_poll(self) -> PollerSettings:
-        # A body, the documents it unpacks (an archive served as a file), and the bound of the next one.
+        # A body, and what it unpacks (an archive served as a file) twice over: its pieces and their join,
+        # or a compressed tar and its documents.
         most = self.max_decompressed_bytes * 2 + self.max_body_bytes + 1
         if self.max_body_bytes_in_flight < most:
             raise ValueError(f"WIREFEED_MAX_BODY_BYTES_IN_FLIGHT={self.max_body_bytes_in_flight} is less than "

@@ -163,6 +163,26 @@ def test_streams_one_after_another_make_one_document(compress: Callable[[bytes],
     assert archive.documents(body, "story.xml.x", limits) == [("story.xml.x", story)]
 
 
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress, zstd.compress, pzstd],
+                         ids=["gzip", "bzip2", "xz", "zstd", "pzstd"])
+def test_a_compressed_document_holds_what_it_unpacks_to_and_a_step_not_the_whole_bound(
+        compress: Callable[[bytes], bytes]) -> None:
+    story = (FIXTURES / EFE_NITF).read_bytes()
+    large = story * (3_500_000 // len(story))  # several steps of output, streams joined
+    first, second = compress(large[:1_000_000]), compress(large[1_000_000:])
+    body = first + second
+    limits = archive.Limits(member_bytes=64 << 20, total_bytes=64 << 20)
+    for document in (story, large):
+        ledger = Ledger()
+        packed = compress(document) if document is story else body
+        assert archive.documents(packed, "news.xml.x", limits, ledger) == [("news.xml.x", document)]
+        assert ledger.held == len(document)
+        # the whole bound (64 MiB) is never taken: a step at a time, and the pieces' copy when joined
+        assert ledger.peak <= 2 * len(document) + archive._STEP + 1
+    with pytest.raises(archive.ArchiveError, match="cut short"):
+        archive.documents(first + second[:len(second) // 2], "news.xml.x", limits, Ledger())
+
+
 class Ledger:
     """A reserve that keeps count, refusing past ``cap``, as a poll's share of the body budget does."""
 
