@@ -206,11 +206,13 @@ _handed_out_ports: set[int] = set()
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing uses right now, for a server a test starts later.
 
-    Drawn below the kernel's ephemeral range: a port the kernel hands out itself (an outgoing connection's
-    local end, an FTP server's passive data listener) could otherwise take it before the server binds it."""
-    below = _ephemeral_ports_start()
-    while True:
-        port = random.randrange(10_000, below)
+    Drawn above the kernel's ephemeral range: a port the kernel hands out itself (an outgoing connection's
+    local end, an FTP server's passive data listener, another bind to port 0) could otherwise take it
+    before the server binds it. Not below the range either, where the tests' Kafka clusters have their
+    fixed ports and a broker killed in a fault test must find its port free again."""
+    candidates = _above_ephemeral_ports()
+    for _ in range(1000):
+        port = random.choice(candidates) if candidates else 0
         if port in _handed_out_ports:
             continue
         with socket.socket() as sock:
@@ -218,15 +220,21 @@ def free_port() -> int:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            port = int(sock.getsockname()[1])
         _handed_out_ports.add(port)
         return port
+    raise RuntimeError("no free port above the ephemeral range")
 
 
-def _ephemeral_ports_start() -> int:
+def _above_ephemeral_ports() -> range | None:
+    """The ports above the kernel's ephemeral range, when there are enough of them (Linux's default range
+    ends at 60999); None: the kernel's own choice (port 0) is all there is."""
     try:
-        return max(int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]), 20_000)
+        end = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[1])
     except (OSError, ValueError, IndexError):
-        return 32_768  # Linux's default
+        return None
+    above = range(end + 1, 65536)
+    return above if len(above) >= 1000 else None
 
 
 def trickle(port: int, start: bytes, limit: float = 5.0) -> float | None:

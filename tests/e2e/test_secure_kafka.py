@@ -96,6 +96,8 @@ def _two_free_ports() -> int:
     """A port P with P + 1 free too (the node's client and controller listeners)."""
     for _ in range(50):
         port = free_port()
+        if port == 65535:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port + 1))
