@@ -40,9 +40,11 @@ class Pipeline:
 
     def _check_ports_distinct(self) -> None:
         # Two services given one port: the second dies unable to bind it while the first answers its
-        # readiness checks, and the pipeline would look ready.
+        # readiness checks, and the pipeline would look ready. Port 0 is any free port: never shared.
         by_port: dict[int, str] = {}
         for name in self.services:
+            if self.port(name) == 0:
+                continue
             other = by_port.setdefault(self.port(name), name)
             if other != name:
                 raise ValueError(f"{other} and {name} are both given metrics port {self.port(name)}: "

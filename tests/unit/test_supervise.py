@@ -28,8 +28,10 @@ def test_wirefeed_run_says_which_ports_collide_and_starts_nothing(
     assert "poller and normalizer are both given metrics port 9401" in capsys.readouterr().err
 
 
-def test_distinct_ports_and_the_defaults_are_accepted() -> None:
+def test_distinct_ports_any_free_ports_and_the_defaults_are_accepted() -> None:
     assert Pipeline({"WIREFEED_SINK_METRICS_PORT": "19403"}).port("sink") == 19403
+    anywhere = {f"WIREFEED_{name.upper()}_METRICS_PORT": "0" for name in DEFAULT_PORTS}
+    assert {Pipeline(anywhere).port(name) for name in DEFAULT_PORTS} == {0}
     assert {Pipeline({}).port(name) for name in DEFAULT_PORTS} == set(DEFAULT_PORTS.values())
 
 
