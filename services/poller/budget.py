@@ -5,10 +5,11 @@ Each response is capped on its own (``max_decompressed_bytes``), but 64 fetches 
 budget as they arrive and given back when the poll ends, since the body (and the items cut from it) lives
 through parsing and publishing; so are the documents unpacked from a fetched archive, each read's bound
 taken before it and what it did not use given back after. A spool feed's file (local, SFTP, FTP, IMAP)
-takes its bound before it is read, and gives back what it and its documents held once its items are
-published, before the next file. A read that would go past the budget fails at once rather than waiting
-(``services/core/budget.py``). The refused feed is tried again at its next interval, not backed off (it
-is not failing); the reads that filled the budget end within the fetch timeout.
+takes its listed size before it is read (what it grew by since, once read), and gives back what it and
+its documents held once its items are published, before the next file. A read that would go past the
+budget fails at once rather than waiting (``services/core/budget.py``). The refused feed is tried again
+at its next interval, not backed off (it is not failing); the reads that filled the budget end within
+the fetch timeout.
 """
 
 from __future__ import annotations

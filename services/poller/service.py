@@ -312,10 +312,14 @@ class Poller:
     async def _handle_spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File, share: BodyShare,
                                    bound: Logger) -> Decision | None:
         try:
-            bound_bytes = self.fetcher.limits.max_body_bytes + 1  # a read may go one byte past to know
-            share.take(bound_bytes)
-            body = await spool.read(file, self.fetcher.limits.max_body_bytes)
-            share.give_back(bound_bytes - len(body))
+            cap = self.fetcher.limits.max_body_bytes
+            listed = min(file.size, cap) + 1  # a read may go one byte past the cap, to know
+            share.take(listed)
+            body = await spool.read(file, cap)
+            if len(body) > listed:  # grown since it was listed: counted once read, within the cap
+                share.take(len(body) - listed)
+            else:
+                share.give_back(listed - len(body))
             metrics.FETCHED_BYTES.labels(feed.id).inc(len(body))
             parsed = await self._off_loop(self._parse_spooled, feed, file.name, body, self.clock(), share)
         except FileNotFoundError:

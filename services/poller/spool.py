@@ -50,6 +50,10 @@ class NamedFile(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def size(self) -> int:
+        """As listed: the file may have grown since."""
+
 
 File = TypeVar("File", bound=NamedFile)
 

@@ -17,6 +17,7 @@ from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
 from services.poller.service import Poller
 from services.poller.settings import PollerSettings
+from services.poller.spool import DirectorySpool, SpooledFile
 from services.poller.state import PollerStore
 from tests.helpers import FeedServer, Resource, eventually, rss
 
@@ -112,13 +113,13 @@ async def test_a_fetched_archive_takes_its_unpacking_bound_from_the_budget_befor
         await poller.fetcher.aclose()
 
 
-async def test_a_spooled_file_takes_its_bound_before_it_is_read_and_gives_it_back_once_handled(
+async def test_a_spooled_file_takes_its_listed_size_before_it_is_read_and_gives_it_back_once_handled(
         feed_server: FeedServer, store: PollerStore, tmp_path: Path) -> None:
     midway = threading.Event()
     feed_server.resources["/big.xml"] = Resource(feed_of(900_000, "big"), midway=midway)
     spool_dir = tmp_path / "agency"
     spool_dir.mkdir()
-    (spool_dir / "one.xml").write_bytes(feed_of(400_000, "one"))
+    (spool_dir / "one.xml").write_bytes(feed_of(800_000, "one"))
     (spool_dir / "two.xml.gz").write_bytes(gzip.compress(feed_of(400_000, "two")))
     big = FeedConfig(id="big", url=feed_server.url("/big.xml"), interval=60)
     agency = FeedConfig(id="agency", url=spool_dir.as_uri() + "/", interval=60)
@@ -130,18 +131,46 @@ async def test_a_spooled_file_takes_its_bound_before_it_is_read_and_gives_it_bac
     try:
         big_poll = asyncio.create_task(poller.poll(big))
         await eventually(lambda: held() >= 400_000, message="the big feed's first half read")
-        assert (await poller.poll(agency)).outcome == "over_budget"  # a file may be 1,000,000 bytes
-        assert "1000001 more" in (poller.states["agency"].last_error or "")
+        assert (await poller.poll(agency)).outcome == "over_budget"
+        one_xml = (spool_dir / "one.xml").stat().st_size
+        assert f"{one_xml + 1} more" in (poller.states["agency"].last_error or "")  # its size, not the cap
         assert sorted(p.name for p in spool_dir.iterdir()) == ["one.xml", "two.xml.gz"]  # left for later
         midway.set()
         assert (await big_poll).outcome == "ok"
-        # Alone, each file (and what the second unpacks) fits, but not the two held together: each is
-        # given back once its items are published.
+        # Alone, each file (and the bound of what the second unpacks) fits, but not the two held together:
+        # each is given back once its items are published.
         assert (await poller.poll(agency)).outcome == "ok"
         assert held() == 0
         assert [item.title for item in published] == ["big", "one", "two"]
     finally:
         midway.set()
+        await poller.fetcher.aclose()
+
+
+async def test_a_spooled_file_grown_since_it_was_listed_counts_its_growth_once_read(
+        store: PollerStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool_dir = tmp_path / "agency"
+    spool_dir.mkdir()
+    (spool_dir / "one.xml").write_bytes(feed_of(100_000, "one"))
+    read = DirectorySpool.read
+
+    async def grown_then_read(spool: DirectorySpool, file: SpooledFile, max_bytes: int) -> bytes:
+        with file.path.open("ab") as handle:  # the agency appends after the listing
+            handle.write(b" " * 500_000)
+        return await read(spool, file, max_bytes)
+
+    monkeypatch.setattr(DirectorySpool, "read", grown_then_read)
+    agency = FeedConfig(id="agency", url=spool_dir.as_uri() + "/", interval=60)
+    limits = FetchLimits(max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
+    published: list[RawItem] = []
+    poller = Poller([agency], store, Fetcher(limits), published.extend, max_body_bytes_in_flight=400_000,
+                    spool_settle_seconds=0)
+    poller.load_states()
+    try:
+        assert (await poller.poll(agency)).outcome == "over_budget"  # ~100 kB listed fit; 600 kB do not
+        assert "more would pass the poller's budget of 400000" in (poller.states["agency"].last_error or "")
+        assert held() == 0 and not published and (spool_dir / "one.xml").exists()
+    finally:
         await poller.fetcher.aclose()
 
 
