@@ -112,6 +112,7 @@ class Database:
         refuses a SQLite file that is not there, where SQLite would create an empty one."""
         self.url = url
         self.dialect: Dialect = dialect_of(url)
+        self.pool_size = pool_size  # connections at once on PostgreSQL; SQLite's one takes turns
         self._time_limit = session.statement_timeout
         if self.dialect == "sqlite":
             self._sqlite = _open_sqlite(url, read_only=read_only, create=create and not read_only)

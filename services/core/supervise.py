@@ -43,11 +43,9 @@ class Pipeline:
         # readiness checks, and the pipeline would look ready. Port 0 is any free port: never shared.
         by_port: dict[int, str] = {}
         for name in self.services:
-            if self.port(name) == 0:
-                continue
-            other = by_port.setdefault(self.port(name), name)
-            if other != name:
-                raise ValueError(f"{other} and {name} are both given metrics port {self.port(name)}: "
+            port = self.port(name)
+            if port and (other := by_port.setdefault(port, name)) != name:
+                raise ValueError(f"{other} and {name} are both given metrics port {port}: "
                                  f"set WIREFEED_{other.upper()}_METRICS_PORT and "
                                  f"WIREFEED_{name.upper()}_METRICS_PORT apart")
 

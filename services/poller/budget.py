@@ -77,3 +77,10 @@ class BodyShare:
         """Return part of what was taken (the unused rest of a bound taken before reading)."""
         self.held_bytes -= size
         self._budget.release(size)
+
+    def settle(self, taken: int, used: int) -> None:
+        """A read ``taken`` was taken for used ``used``: give back the rest, or take what it used beyond."""
+        if used > taken:
+            self.take(used - taken)
+        else:
+            self.give_back(taken - used)

@@ -62,7 +62,6 @@ T = TypeVar("T")
 # forever (after the dedup window its items could not be told from copies already stored anyway).
 MAX_MISSED_PAGES = 10
 MISSED_PAGE_MAX_AGE = timedelta(days=7)
-STORE_THREADS = 4  # the state database's pool size (``Database``)
 Publish = Callable[[list[RawItem]], None]
 Clock = Callable[[], datetime]
 Logger = structlog.typing.FilteringBoundLogger
@@ -146,7 +145,7 @@ class Poller:
         # Seen-items reads and writes wait on the state database: on the event loop, a slow or failing-over
         # database would stall every poll's I/O (and fire their timeouts); as many threads as the
         # database's pool has connections.
-        self._storing = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="poller-store")
+        self._storing = ThreadPoolExecutor(max_workers=store.db.pool_size, thread_name_prefix="poller-store")
         self.states: dict[str, FeedState] = {}
         # Where a poll's new state goes: the store at once, or the poll loop's writes behind (``loop.py``).
         self.save_state: Callable[[FeedState], None] = store.save_feed_state
@@ -316,10 +315,7 @@ class Poller:
             listed = min(file.size, cap) + 1  # a read may go one byte past the cap, to know
             share.take(listed)
             body = await spool.read(file, cap)
-            if len(body) > listed:  # grown since it was listed: counted once read, within the cap
-                share.take(len(body) - listed)
-            else:
-                share.give_back(listed - len(body))
+            share.settle(listed, len(body))  # grown since it was listed: counted once read, within the cap
             metrics.FETCHED_BYTES.labels(feed.id).inc(len(body))
             parsed = await self._off_loop(self._parse_spooled, feed, file.name, body, self.clock(), share)
         except FileNotFoundError:

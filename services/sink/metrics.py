@@ -28,7 +28,8 @@ READ_API_REQUESTS = Counter(
 )
 READ_API_ANSWER_BYTES_IN_FLIGHT = Gauge(
     "wirefeed_read_api_answer_bytes_in_flight",
-    "Bytes of read API answers written or waiting for their clients to take them (bounded at 64 MiB)",
+    "Bytes of read API answers written or waiting for their clients to take them "
+    "(bounded by WIREFEED_READ_API_MAX_ANSWER_BYTES_IN_FLIGHT)",
 )
 READ_API_DURATION = Histogram(
     "wirefeed_read_api_request_duration_seconds", "Time to answer a read API request, by route", ["route"],
