@@ -30,6 +30,7 @@ from services.normalizer.body import (
 )
 from services.normalizer.htmltree import parse_document
 from services.normalizer.urls import on_domain
+from services.normalizer.wraps import inside_sentence, is_long_open_line, join_wrapped_lines
 
 __all__ = [
     "ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "BLOCK_TAGS", "URL_SCHEMES", "Body", "html_to_paragraphs",
@@ -122,6 +123,7 @@ def parse_body(html: str, base_url: str | None = None) -> Body:
         _split_indented_copy(root)
     if _is_plain_text(root):
         _wrap_plain_paragraphs(root)
+    join_wrapped_lines(root)
     _fix_urls(root, base_url)
     return Body(root)
 
@@ -365,15 +367,23 @@ def _is_indented_copy(text: str) -> bool:
 
 
 def _is_plain_text(root: _Element) -> bool:
-    """No block markup at all, but blank lines: plain text whose paragraphs are blank-line separated."""
+    """No block markup at all, but line breaks: plain text, its paragraphs parted by blank lines (or, when
+    it has none, by line breaks)."""
     if any(isinstance(el.tag, str) and el.tag in BLOCK_TAGS for el in root.iterdescendants()):
         return False
-    slots = [root.text or ""] + [child.tail or "" for child in root]
-    return any(_BLANK_LINE.search(slot) for slot in slots)
+    slots = _top_level_slots(root)
+    return any("\n" in slot for slot in slots[1:-1]) or any("\n" in slot.strip() for slot in (slots[0], slots[-1]))
+
+
+def _top_level_slots(root: _Element) -> list[str]:
+    return [root.text or ""] + [child.tail or "" for child in root]
 
 
 def _wrap_plain_paragraphs(root: _Element) -> None:
-    """Rebuild the top level as <p> elements, one per blank-line separated run (inline markup kept)."""
+    """Rebuild the top level as <p> elements, one per blank-line separated run (inline markup kept). Text
+    without blank lines has a <br> at each line break instead, for join_wrapped_lines to tell wrapped
+    lines from paragraphs."""
+    by_lines = not any(_BLANK_LINE.search(slot) for slot in _top_level_slots(root))
     items: list[str | _Element] = [root.text or ""]
     for child in list(root):
         tail, child.tail = child.tail, None
@@ -386,12 +396,31 @@ def _wrap_plain_paragraphs(root: _Element) -> None:
         if not isinstance(item, str):
             paragraph.append(item)
             continue
+        if by_lines:
+            _append_lines(paragraph, item)
+            continue
         for number, part in enumerate(_BLANK_LINE.split(item)):
             if number:
                 _append_if_not_empty(root, paragraph)
                 paragraph = etree.Element("p")
             _append_text(paragraph, part)
     _append_if_not_empty(root, paragraph)
+
+
+def _append_lines(paragraph: _Element, text: str) -> None:
+    """``text`` with a <br> at each line break that parts paragraphs; a line that was wrapped joins the
+    next with a space (plain text has no markup to tell them apart: all its lines are read as copy)."""
+    first, *rest = text.split("\n")
+    _append_text(paragraph, first.rstrip() if rest else first)
+    previous = first
+    for number, line in enumerate(rest, 1):
+        words = line.strip() if number < len(rest) else line.lstrip()
+        if inside_sentence(previous, words) or (is_long_open_line(previous) and words):
+            _append_text(paragraph, " ")
+        elif len(paragraph) or (paragraph.text or "").strip():
+            paragraph.append(etree.Element("br"))
+        _append_text(paragraph, words)
+        previous = words
 
 
 def _append_text(element: _Element, text: str) -> None:

@@ -246,8 +246,8 @@ def test_a_reuters_story_in_one_block_reads_as_paragraphs_with_its_dateline() ->
 
 def test_dropping_a_paragraph_removes_it_from_text_and_html_alike() -> None:
     body = parse_body("<div><p>Keep <b>me</b>.</p><p>Drop <a href='https://x.ex/'>me</a>.</p>Tail text<br>"
-                      "also dropped</div><p>Last</p>")
-    assert body.paragraphs == ["Keep me.", "Drop me.", "Tail text", "also dropped", "Last"]
+                      "Also dropped</div><p>Last</p>")
+    assert body.paragraphs == ["Keep me.", "Drop me.", "Tail text", "Also dropped", "Last"]
     body.drop({1, 3})
     assert body.text() == "Keep me.\n\nTail text\n\nLast"
     assert body.html() == "<div><p>Keep <b>me</b>.</p>Tail text<br></div><p>Last</p>"
@@ -425,3 +425,69 @@ def test_a_wordpress_export_reads_without_its_shortcodes() -> None:
     article = normalize(raw, now)
     assert article.body_text.startswith("Mysterium Secrets & Lies von Asmodee Digital")
     assert "[" not in article.body_text
+
+
+# -- copy wrapped at a fixed width ----------------------------------------------------------------------
+
+def test_wire_copy_wrapped_at_a_fixed_width_reads_as_its_paragraphs() -> None:
+    """AAP's NITF sets each paragraph's lines with <br />: every sentence cut in half as a paragraph."""
+    body = ("<p>   SEOUL, Nov 26 AFP - Samsung has announced the sale of stakes in <br />four petrochemical and "
+            "defence affiliates for $US1.7 billion <br />($A1.84 billion) as the South Korean giant steps up "
+            "restructuring <br />efforts ahead of a generational ownership succession.</p>"
+            "<p>   A 50 per cent stake held by Samsung General Chemicals in its <br />joint venture with the "
+            "French energy giant Total, called Samsung <br />Total, will also be sold to Hanwha.</p>")
+    assert html_to_paragraphs(body) == [
+        "SEOUL, Nov 26 AFP - Samsung has announced the sale of stakes in four petrochemical and defence "
+        "affiliates for $US1.7 billion ($A1.84 billion) as the South Korean giant steps up restructuring "
+        "efforts ahead of a generational ownership succession.",
+        "A 50 per cent stake held by Samsung General Chemicals in its joint venture with the French energy "
+        "giant Total, called Samsung Total, will also be sold to Hanwha.",
+    ]
+
+
+@pytest.mark.parametrize("lines", [
+    ["Publisher: Strange Animal Publications (March 28, 2018)", "Language: English", "ISBN-10: 0692095446"],
+    ["Roses are red", "Violets are blue"],
+    ["Baghdad and Washington have agreed to set up a committee.", "The talks start next week."],
+    ["Soundtrack is 'Divinity', by Porter Robinson",
+     "Porter Robinson's new album 'Worlds' is available on Google Play"],
+])
+def test_lines_a_br_parts_that_are_not_wrapped_copy_stay_apart(lines: list[str]) -> None:
+    assert html_to_paragraphs("<p>" + "<br>".join(lines) + "</p>") == lines
+
+
+def test_a_br_inside_a_sentence_joins_its_lines_wherever_it_is() -> None:
+    assert html_to_paragraphs("<p>Here are some of the scenes that didn't make the final cut,<br>and not "
+                              "because they weren't funny!</p><p>List:<br>One<br>Two</p>") == [
+        "Here are some of the scenes that didn't make the final cut, and not because they weren't funny!",
+        "List:", "One", "Two"]
+
+
+def test_code_keeps_its_lines() -> None:
+    assert html_to_paragraphs("<pre>namespace :build do<br>  file 'x' do |t|<br>end</pre>") == [
+        "namespace :build do", "file 'x' do |t|", "end"]
+
+
+def test_a_corpus_wire_story_wrapped_at_a_fixed_width_has_one_paragraph_per_paragraph() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    [raw] = corpus_items("superdesk-core/tests/io/fixtures/aap-sports.xml", now)
+    paragraphs = normalize(raw, now).body_text.split("\n\n")
+    # four paragraphs of story (then AAP's sign-off), each a whole sentence
+    assert [p[-1] for p in paragraphs[:4]] == ["."] * 4 and "AAP RTV" in paragraphs[4]
+    assert paragraphs[0] == ("Blake Ferguson has been named to make his top grade return at centre in the Sydney "
+                             "Roosters NRL trial against Manly on Saturday.")
+
+
+def test_plain_text_without_blank_lines_has_a_paragraph_per_line_unless_a_line_was_wrapped() -> None:
+    text = ("BAGHDAD (Reuters) – Baghdad and Washington have agreed to set up a committee to start talks\n"
+            "on the future of the U.S.-led military coalition in Iraq.\n"
+            "(Reporting by Timour Azhari; Editing by Alison Williams)\n"
+            "You appear to be using an ad blocker\n"
+            "Shore News Network is a free website.")
+    assert html_to_paragraphs(text) == [
+        "BAGHDAD (Reuters) – Baghdad and Washington have agreed to set up a committee to start talks on the "
+        "future of the U.S.-led military coalition in Iraq.",
+        "(Reporting by Timour Azhari; Editing by Alison Williams)",
+        "You appear to be using an ad blocker",
+        "Shore News Network is a free website.",
+    ]

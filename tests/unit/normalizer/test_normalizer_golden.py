@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 from schemas import Article, RawItem
 from services.normalizer.normalize import normalize
 from services.poller.formats import FeedContext, parse_document
+from tests.helpers import CORPUS
 
 GOLDEN = Path(__file__).parents[2] / "data" / "golden"
 CASES = sorted(path.name.split(".input.")[0] for path in GOLDEN.glob("normalize-*.input.*"))
@@ -89,3 +91,17 @@ def test_two_outlets_copies_of_one_wire_story_clean_to_the_same_text() -> None:
     assert other.body_text == seed.body_text
     assert other.content_hash == seed.content_hash
     assert (other.byline, other.credits, other.agency) == (seed.byline, seed.credits, seed.agency)
+
+
+def test_the_seed_story_as_plain_text_with_a_line_per_paragraph_cleans_the_same() -> None:
+    """A feed's <description> holding the story as text, one line per paragraph and no blank lines."""
+    title, _, text = (CORPUS.parent / "seed" / "reuters-iraq-coalition-syndicated.txt").read_text().partition("\n")
+    lines = "\n".join(paragraph.strip() for paragraph in text.split("\n\n") if paragraph.strip())
+    document = (f'<rss version="2.0"><channel><title>Shore News Network</title><item><title>{escape(title)}</title>'
+                f"<guid>seed</guid><description>{escape(lines)}</description></item></channel></rss>")
+    ctx = FeedContext(feed_id="snn", feed_url="https://snn.example/feed", fetched_at=DOCUMENTS_FETCHED_AT)
+    (raw,) = parse_document(document.encode(), ctx).items
+    article = normalize(raw, DOCUMENTS_FETCHED_AT)
+    assert (article.dateline.place, article.agency) == ("BAGHDAD", "Reuters")
+    assert article.credits == {"reporting": ["Timour Azhari"], "editing": ["Alison Williams"]}
+    assert article.body_text == normalize_case("normalize-seed-shore-news-network").body_text

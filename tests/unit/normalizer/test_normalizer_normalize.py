@@ -159,7 +159,7 @@ def test_a_summary_that_only_repeats_the_title_is_none() -> None:
 
 
 def test_a_title_from_the_body_is_its_first_line() -> None:
-    title = normalize(raw_item(title=None, content_html="<p>Line one\n   goes on<br>line two</p>"), NOW).title
+    title = normalize(raw_item(title=None, content_html="<p>Line one\n   goes on<br>Line two</p>"), NOW).title
     assert title == "Line one goes on"
 
 
