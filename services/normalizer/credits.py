@@ -64,9 +64,9 @@ _NAMED_CONTRIBUTORS = re.compile(
 )
 _CONTRIBUTING_LIST = re.compile(r"contributing\s*:\s*(?P<parts>[^()]{2,300}?)\.?", re.IGNORECASE)
 _CONTRIBUTING_SPLIT = re.compile(r"\s*(?:[,;]|\band\b)\s*")
-# Desk initials that sign wire copy: AFP's "bur-sah/rl", EFE's "gr/bp". Only AFP's mark for its bureau
-# ("bur-", "burs-") names the agency: EFE, ANSA and others sign with bare initials too.
-_DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5})+")
+# Desk initials that sign wire copy: AFP's "bur-sah/rl", "bur-dar-gl/fz", EFE's "gr/bp". Only AFP's mark
+# for its bureau ("bur-", "burs-") names the agency: EFE, ANSA and others sign with bare initials too.
+_DESK_SIGNATURE = re.compile(r"[a-z]{2,5}(?:-[a-z]{2,5}){0,3}(?:/[a-z]{2,5})+")
 _AFP_BUREAU_MARK = re.compile(r"burs?-")
 # Bloomberg's copy ends with whom to write to: "To contact the reporter on this story: A in London at
 # a@bloomberg.net", "To contact the editors responsible for this story: B at b@bloomberg.net, C" (its
@@ -93,13 +93,17 @@ _SIGN_OFF = re.compile(r"(?:--|==|[-–—])\s*(?P<agency>[A-Z]{2,6}|Kyodo)|(?P<
                        r"(?P<lusa>[A-Z]{2,4}(?:/[A-Z]{2,4})*\s*//\s*[A-Z]{2,4}(?:/[A-Z]{2,4})*)|"
                        r"(?P<efe>EFE)\s+[a-z]{2,5}(?:/[a-z]{2,5})+|(?P<xinhua>Enditem)")
 _SIGNING_AGENCIES = {"pti": "PTI", "lusa": "Lusa", "efe": "EFE", "xinhua": "Xinhua"}
-_MARK_PUNCTUATION = " -–—=.·"
+# Any agency's name and its desk's initials, in capitals or in lower case: AAP's "AAP RTV ar", "AAP gfr",
+# "AFP sn" on AAP's wire.
+_INITIALLED_SIGN_OFF = re.compile(r"(?P<agency>[A-Za-z]{2,12})(?:\s+(?:[A-Z]{2,5}|[a-z]{2,5})){1,3}")
+# Around an agency's name alone: "- dpa", "==Kyodo", Ritzau's "/ritzau/", "(AFP)".
+_MARK_PUNCTUATION = " -–—=.·/()"
 # Agency codes that alone name something else as often: "PTI" is also Pakistan's party (its sign-off has
 # the desk's initials after it).
 _NOT_ALONE = frozenset({"PTI"})
 # A line under the copy that is a mark and no text, naming nobody: Yonhap's end mark "(END)", or a source
 # line that credits agencies in general ("Source: Al Jazeera and news agencies"; "Source: Reuters" names one).
-_END_MARK = re.compile(r"\(END\)", re.IGNORECASE)
+_END_MARK = re.compile(r"\(END\)|(?:[-–—]+\s*)?ends(?:\s*[-–—]+)?", re.IGNORECASE)  # PA's "ends", "ENDS"
 _SOURCE_LINE = re.compile(
     r"\(?(?:sources?|quellen?|fuentes?|fontes?|bron|kaynak|źródło)\s*:\s*(?P<parts>[^()]{2,80}?)\)?\.?", re.IGNORECASE,
 )
@@ -255,6 +259,8 @@ def _agency_mark(text: str) -> CreditParagraph:
     name = text.strip(_MARK_PUNCTUATION)
     if len(text) <= MAX_LABEL_CHARS and name not in _NOT_ALONE and (named := canonical_agency(name)):
         return CreditParagraph({}, named, True)  # the agency's name alone under its copy: "EFE", "- dpa"
+    if (initialled := _INITIALLED_SIGN_OFF.fullmatch(text)) and (named := canonical_agency(initialled["agency"])):
+        return CreditParagraph({}, named, True)
     if (agencies := _wire_credit(text)) is not None:
         return CreditParagraph({}, next(iter(agencies), None), True)
     return _NO_CREDIT

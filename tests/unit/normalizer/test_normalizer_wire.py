@@ -326,9 +326,11 @@ def test_other_outlets_contributor_lines_are_credits(text: str, credits: dict[st
 
 
 @pytest.mark.parametrize(("initials", "agency"), [
-    ("bur-sah/rl", "AFP"), ("gr/bp", None), ("ia/jj", None),
-    # other marks under the copy that name nobody: Yonhap's end mark, a source line for agencies in general
-    ("(END)", None), ("Source: Al Jazeera and news agencies", None), ("Quelle: Agenturen", None),
+    ("bur-sah/rl", "AFP"), ("bur-dar-gl/fz", "AFP"), ("gr/bp", None), ("ia/jj", None),
+    # other marks under the copy that name nobody: Yonhap's and PA's end marks, a source line for agencies in
+    # general
+    ("(END)", None), ("ends", None), ("- ends -", None), ("ENDS", None),
+    ("Source: Al Jazeera and news agencies", None), ("Quelle: Agenturen", None),
     ("(avec agences)", None), ("(Con información de agencias)", None),
 ])
 def test_desk_initials_under_the_copy_go_and_name_afp_only_by_its_bureau_mark(initials: str,
@@ -349,6 +351,9 @@ def test_source_lines_naming_no_agency_stay(line: str) -> None:
     ("sri/rc (AFP, AP, Reuters)", "AFP"), ("kle/wa (dpa, afp, rtr)", "dpa"),  # Deutsche Welle's editors and sources
     ("ANC // SR", "Lusa"), ("JYE/ACL // JMR", "Lusa"),
     ("==Kyodo", "Kyodo"), ("Enditem", "Xinhua"), ("EFE gr/bp", "EFE"), ("Source: Reuters", "Reuters"),
+    # AAP's wire: the agency and its desk's initials; Ritzau's "/ritzau/"
+    ("AAP RTV", "AAP"), ("AAP RTV ar", "AAP"), ("AAP gfr", "AAP"), ("AFP sn", "AFP"), ("/ritzau/", "Ritzau"),
+    ("(AFP)", "AFP"), ("Reuters Top News", None), ("AP Photo", None), ("The end", None),
     ("Sources: Al Jazeera, AFP", "AFP"),
     # European sites' notes that the story is the wires' copy
     ("Avec AFP", "AFP"), ("(Avec AFP et Reuters)", "AFP"), ("(mit Material von dpa)", "dpa"), ("(dpa/AFP)", "dpa"),
