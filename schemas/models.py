@@ -193,9 +193,10 @@ class RawItem(Message):
     providers: list[str] = Field(
         default_factory=list,
         description="Who supplied the item as the wire format names them, most specific first: NewsML-G2 "
-                    "creditline, infoSource, provider and copyright holder; ninjs infosource(s) and copyrightholder; "
-                    "NITF distributor and copyright holder; NewsML 1 Provider and Source; the source an aggregated "
-                    "RSS or Atom item names (Google News names the outlet there)")
+                    "creditline, infoSource, provider and copyright holder; ninjs creditline (a description in that "
+                    "role), infosource(s) and copyrightholder; NITF distributor and copyright holder; NewsML 1 "
+                    "Provider and Source; the source an aggregated RSS or Atom item names (Google News names the "
+                    "outlet there)")
     original: str | None = Field(None, description="The item's fragment of the source document, as fetched")
 
 

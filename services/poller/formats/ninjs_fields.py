@@ -2,6 +2,8 @@
 
 1.x: "headline", "headline_<role>", "body_html", "body_text", "body_<role>" (1.3+ extensions).
 2.x/3.x: "headlines"/"bodies"/"descriptions" lists of {role, contenttype|contentType, value}.
+The role (or the suffix) is free text: "caption", "summary", "text", but also a picture's credit line
+("creditline": "ASSOCIATED PRESS") and who wrote its caption ("writer"), which name people, not the content.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ _NITF_TYPES = ("application/nitf+xml", "text/vnd.iptc.nitf")
 _MARKUP_TYPES = _HTML_TYPES + _NITF_TYPES
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HTML_SUFFIXES = ("html", "xhtml", "richtext")
+# Roles of entries that credit someone rather than carry text: AP's "creditline" and SIPA's "writer"
+# (IPTC photo metadata's caption writer) come before the caption in their descriptions lists. Compared with
+# the role's last part, so a code ("drol:creditline") or a 1.x suffix ("description_creditline_text") counts.
+_CREDIT_ROLES = frozenset({"creditline", "credit", "writer", "captionwriter", "author", "by", "byline",
+                           "photographer", "copyright", "copyrightnotice"})
+_ROLE_PARTS = re.compile(r"[:/#_\s]+")
 
 
 def first(entry: dict[str, Any], *keys: str) -> str | None:
@@ -95,18 +103,28 @@ def _nitf_body(document: str) -> str | None:
 
 
 def _suffixed(entry: dict[str, Any], prefix: str) -> str | None:
+    """The first (by name) "<prefix><role>" value whose role is not a credit ("description_creditline")."""
     for key in sorted(k for k in entry if k.startswith(prefix)):
         value = string(entry.get(key))
-        if value:
+        if value and not _is_credit(key[len(prefix):]):
             return value
     return None
 
 
+def _is_credit(role: Any) -> bool:
+    return not _CREDIT_ROLES.isdisjoint(_role_words(role))
+
+
+def _role_words(role: Any) -> list[str]:
+    return _ROLE_PARTS.split(role.lower()) if isinstance(role, str) else []
+
+
 def _by_role(values: Any, prefer_html: bool = False) -> dict[str, Any] | None:
-    """The role "main" entry if any, else (optionally the first HTML one, else) the first with a value."""
+    """The role "main" entry if any, else (optionally the first HTML one, else) the first with a value;
+    never one whose role credits someone (a credit line is no description of the content)."""
     if not isinstance(values, list):
         return None
-    candidates = [v for v in values if isinstance(v, dict) and string(v.get("value"))]
+    candidates = [v for v in values if isinstance(v, dict) and string(v.get("value")) and not _is_credit(v.get("role"))]
     for candidate in candidates:
         if candidate.get("role") == "main":
             return candidate
@@ -127,11 +145,20 @@ def authors(entry: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def providers(entry: dict[str, Any]) -> list[str]:
-    """The info sources ("infosource" 1.2+, "infosources" 2.x, "infoSources" 3.x), Superdesk's "source" (where
-    the copy came from), then the copyright holder (often the distributor: AAP holds Reuters copy it sends)."""
+    """The credit line (a description in that role, as NewsML-G2's creditline comes first), the info sources
+    ("infosource" 1.2+, "infosources" 2.x, "infoSources" 3.x), Superdesk's "source" (where the copy came from),
+    then the copyright holder (often the distributor: AAP holds Reuters copy it sends)."""
     sources = [source for key in ("infoSources", "infosources", "infosource") for source in _objects(entry.get(key))]
-    return unique_texts([*(first(source, "name") for source in sources), first(entry, "source"),
+    return unique_texts([*_credit_lines(entry), *(first(source, "name") for source in sources), first(entry, "source"),
                          first(entry, "copyrightholder", "copyrightHolder")])
+
+
+def _credit_lines(entry: dict[str, Any]) -> list[str | None]:
+    """2.x/3.x descriptions in the role "creditline", and 1.x "description_creditline" (1.5's example)."""
+    listed = [d.get("value") for d in _objects(entry.get("descriptions")) if "creditline" in _role_words(d.get("role"))]
+    suffixed = [entry[key] for key in sorted(entry)
+                if key.startswith("description_") and "creditline" in _role_words(key[len("description_"):])]
+    return [string(value) for value in (*listed, *suffixed)]
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:

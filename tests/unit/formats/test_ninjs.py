@@ -118,6 +118,44 @@ def test_ninjs_1_3_extension_names(parse: Parse) -> None:
     assert (item.title, item.content_html, item.summary_html) == ("Extended", "<b>x</b>", "<p>plain caption</p>")
 
 
+AP_CAPTION = "FILE - In this Monday, Nov. 11, 2019 file photo, a man identified by Turkish media"
+
+
+@pytest.mark.parametrize("relative", [
+    "iptc-ninjs/examples/2.1/ap_image.json", "iptc-ninjs/examples/3.0/ap_image.json",
+    "iptc-ninjs/validation/test_suite/2.0/should_pass/010_geojson.json",
+    "iptc-ninjs/validation/test_suite/2.1/should_pass/010_geojson.json",
+    "iptc-ninjs/validation/test_suite/3.0/should_pass/010_geojson.json",
+    "iptc-ninjs/validation/test_suite/2.1/should_pass/011_contactinfo.json",
+])
+def test_a_pictures_caption_is_its_description_and_its_credit_line_a_provider(relative: str) -> None:
+    # AP lists {"role": "creditline", "value": "ASSOCIATED PRESS"} before {"role": "caption", ...}
+    (item,) = corpus_items(relative, datetime(2024, 1, 1, tzinfo=UTC))
+    assert item.summary_html is not None and item.summary_html.startswith(f"<p>{AP_CAPTION}")
+    assert item.providers[0] == "ASSOCIATED PRESS"
+
+
+@pytest.mark.parametrize("relative", ["iptc-ninjs/examples/2.1/SIPA_image_2.json",
+                                      "iptc-ninjs/examples/3.0/SIPA_image_3.json"])
+def test_the_caption_writer_is_not_the_description(relative: str) -> None:
+    # SIPA's first description is {"role": "writer", "value": "www.insidefoto.com"}; the caption ("text") follows
+    (item,) = corpus_items(relative, datetime(2024, 1, 1, tzinfo=UTC))
+    assert item.summary_html is not None and item.summary_html.startswith("<p>Demonstration of the workers")
+    assert "insidefoto.com" not in item.summary_html
+
+
+def test_a_credit_is_no_description_in_any_ninjs_version(parse: Parse) -> None:
+    credit_first = [{"role": "drol:creditline", "value": "AP Photo"}, {"role": "writer", "value": "Cap Writer"},
+                    {"role": "summary", "value": "What the picture shows"}]
+    assert _one(parse, {"uri": "u2", "descriptions": credit_first}).summary_html == "<p>What the picture shows</p>"
+    only_credit = _one(parse, {"uri": "u3", "descriptions": [{"role": "creditline", "value": "AP Photo"}]})
+    assert (only_credit.summary_html, only_credit.providers) == (None, ["AP Photo"])
+    # 1.x: the role is the name's suffix, and "creditline" sorts before "summary"
+    one = _one(parse, {"uri": "u1", "description_creditline": "AP Photo", "description_summary": "Shows",
+                       "copyrightholder": "AP"})
+    assert (one.summary_html, one.providers) == ("<p>Shows</p>", ["AP Photo", "AP"])
+
+
 def test_superdesk_flavour_uses_guid_and_authors(parse: Parse) -> None:
     item = _one(parse, {"guid": "tag:x", "headline": "h", "body_html": "<p>b</p>", "pubstatus": "cancelled",
                         "authors": [{"name": "Jo", "role": "writer"}], "keywords": ["k1"]})
