@@ -202,6 +202,24 @@ def test_page_furniture_goes_with_its_text() -> None:
     assert html_to_paragraphs(html) == ["Story."]
 
 
+def test_an_articles_header_goes_with_its_text_and_its_sections_stay() -> None:
+    html = ("<article><header><h1>Headline again</h1><p>By A. Writer, 11.10.2022</p></header>"
+            "<section><p>Story.</p></section><section><p>More.</p></section></article>")
+    assert html_to_paragraphs(html) == ["Story.", "More."]
+    assert "Headline" not in sanitize_html(html)
+
+
+def test_a_dpa_story_starts_at_its_dateline_not_at_its_header() -> None:
+    # dpa's XHTML body opens with <header>: the topics (Fußball, Deutschland, ...), the time, the genre ("Extra")
+    # and the headline again, each on a line of its own above the dateline
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/dpa.xml", now)
+    article = normalize(raw, now)
+    assert article.body_text.startswith("London (dpa) - 2019 gab es bittere Tränen in der Kurve")
+    assert "11.10.2022" not in article.body_text and "Extra" not in article.body_text.split("\n\n")
+    assert (article.dateline.place, article.dateline.agency) == ("London", "dpa")
+
+
 def test_plain_text_bodies_split_on_blank_lines() -> None:
     body = parse_body("First line\nstill first.\n\n \n\nSecond &amp; last, with <a href='/x'>a link</a>.\n")
     assert body.paragraphs == ["First line still first.", "Second & last, with a link."]
