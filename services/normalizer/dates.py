@@ -227,12 +227,14 @@ def _rfc822(raw: str) -> datetime | None:
 
 def _zoned(raw: str) -> datetime | None:
     """Dates in any layout that end in a zone name or an offset: "January 5, 2024 10:00 AM EST",
-    "2024-01-05 10:00 CET", "June 5, 2024 12:02 PM +0100".
+    "2024-01-05 10:00 CET", "June 5, 2024 12:02 PM +0100"; and those on a 12-hour clock without one,
+    "Sat, Dec 16 2023 02:02:33 PM", read as UTC like any time without a zone (feedparser drops the PM).
 
     Only these go to dateutil: its lenient parser fills in what is missing, so the year must be written.
     """
     zoned = _zone_name(raw) is not None or _OFFSET_SUFFIX.search(raw) is not None
-    if len(raw) > _MAX_ZONED_CHARS or not zoned or not _YEAR.search(raw):
+    twelve_hour = _TWELVE_HOUR.search(raw) is not None
+    if len(raw) > _MAX_ZONED_CHARS or not (zoned or twelve_hour) or not _YEAR.search(raw):
         return None
     if _SLASHED_DATE.search(raw):
         return None  # "05/01/2024" is May or January depending on who wrote it: not guessed
@@ -241,7 +243,7 @@ def _zoned(raw: str) -> datetime | None:
         value = dateutil_parser.parse(raw, tzinfos=_zone, dayfirst=_DOTTED_DATE.search(raw) is not None)
     except (ValueError, OverflowError):
         return None
-    return _utc(value) if value.tzinfo is not None else None
+    return _utc(value) if value.tzinfo is not None or not zoned else None
 
 
 def _zone_name(raw: str) -> str | None:

@@ -151,6 +151,35 @@ def test_an_offset_with_a_colon_or_after_a_twelve_hour_time_is_applied(raw: str)
     assert parse_date(raw) == datetime(2024, 6, 5, 11, 2, tzinfo=UTC)  # it was dropped: 12:02 UTC, or none
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Sat, Dec 16 2023 02:02:33 PM", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),  # NBC New York's pubDate
+    ("Sat, 16 Dec 2023 02:02:33 PM", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("2023-12-16 02:02:33 PM", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("2023-12-16T02:02:33 PM", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("2023-12-16 2:02PM", datetime(2023, 12, 16, 14, 2, tzinfo=UTC)),  # feedparser dropped the time as well
+    ("2023-12-16 2:02:33 p.m.", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("12/16/2023 2:02:33 PM", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("2023/12/16 2:02 PM", datetime(2023, 12, 16, 14, 2, tzinfo=UTC)),
+    ("16.12.2023 2:02 PM", datetime(2023, 12, 16, 14, 2, tzinfo=UTC)),
+    ("Dec 16, 2023 2:02 PM", datetime(2023, 12, 16, 14, 2, tzinfo=UTC)),
+    ("lun., 5 févr. 2024 2:00 PM", datetime(2024, 2, 5, 14, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 12:30 AM", datetime(2023, 12, 16, 0, 30, tzinfo=UTC)),  # 12 AM is midnight
+    ("2023-12-16 12:30 PM", datetime(2023, 12, 16, 12, 30, tzinfo=UTC)),  # 12 PM is noon
+    ("Sat, 16 Dec 2023 02:02:33 PM EST", datetime(2023, 12, 16, 19, 2, 33, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 2:02 pm +0100", datetime(2023, 12, 16, 13, 2, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 12:30 AM EST", datetime(2023, 12, 16, 5, 30, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 12:30 PM +0000", datetime(2023, 12, 16, 12, 30, tzinfo=UTC)),
+])
+def test_a_twelve_hour_time_keeps_its_am_or_pm_with_or_without_a_zone(raw: str, expected: datetime) -> None:
+    assert parse_date(raw) == expected  # without a zone, read as UTC like any time without one
+
+
+def test_a_real_feeds_twelve_hour_pubdate_is_not_twelve_hours_early() -> None:
+    (item,) = corpus_items("feed-rs/feed-rs/fixture/rss2/rss_2.0_nbcny.xml", NOW)
+    assert item.published_raw == "Sat, Dec 16 2023 02:02:33 PM"
+    assert parse_date(item.published_raw) == datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(("tags", "urls", "expected"), [
     (("en-IN", None), ("https://example.com/a", None), ["in"]),
     ((None, "en"), ("https://www.irishtimes.ie/a", "https://feeds.example.co.uk/rss"), ["ie", "gb"]),
