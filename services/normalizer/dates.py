@@ -76,6 +76,10 @@ MAX_OFFSET = timedelta(hours=18)
 # A time of day with no date ("10:00", "10:00 AM EST"): feedparser would date it today, in UTC.
 _TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*[A-Za-z]{1,5})?", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# A day of the month: a number of one or two digits that is no part of a time ("10:05") or a year. A date
+# without one ("Dec 2023 2:02 PM", "Monday 2024 10:00 GMT") would have dateutil and feedparser fill in
+# today's day and month: a date that changed with the clock.
+_DAY_NUMBER = re.compile(r"(?<![\d:])\d{1,2}(?![\d:])")
 # "2020/1/10 14:16:00": year first, so unambiguous; feedparser read it as 1 November.
 _YEAR_FIRST = re.compile(r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?P<rest>(?:[ T]\d.*)?)")
 # Seconds (or milliseconds) since the epoch, which some feeds write instead of a date.
@@ -230,11 +234,13 @@ def _zoned(raw: str) -> datetime | None:
     "2024-01-05 10:00 CET", "June 5, 2024 12:02 PM +0100"; and those on a 12-hour clock without one,
     "Sat, Dec 16 2023 02:02:33 PM", read as UTC like any time without a zone (feedparser drops the PM).
 
-    Only these go to dateutil: its lenient parser fills in what is missing, so the year must be written.
+    Only these go to dateutil: its lenient parser fills in what is missing, so the year and the day must be
+    written.
     """
     zoned = _zone_name(raw) is not None or _OFFSET_SUFFIX.search(raw) is not None
     twelve_hour = _TWELVE_HOUR.search(raw) is not None
-    if len(raw) > _MAX_ZONED_CHARS or not (zoned or twelve_hour) or not _YEAR.search(raw):
+    if len(raw) > _MAX_ZONED_CHARS or not (zoned or twelve_hour) or not _YEAR.search(raw) \
+            or not _DAY_NUMBER.search(raw):
         return None
     if _SLASHED_DATE.search(raw):
         return None  # "05/01/2024" is May or January depending on who wrote it: not guessed
@@ -295,8 +301,8 @@ def _feedparser(raw: str) -> datetime | None:
         return None  # feedparser would roll "2024-13-45" over into 2025, "2023-02-29" into March
     if _YEAR_FIRST.fullmatch(raw):
         return None  # _year_first refused it: feedparser would make "2020/13/45" 1 November
-    if _TIME_ONLY.fullmatch(raw):
-        return None  # no date: the caller's fallback (the fetch time, flagged) is nearer the truth
+    if _TIME_ONLY.fullmatch(raw) or not _DAY_NUMBER.search(raw):
+        return None  # no date, or no day: the caller's fallback (the fetch time, flagged) is nearer the truth
     parsed = _feedparser_parse_date(raw)  # the same date handlers feedparser applies to feeds
     if parsed is None:
         return None
