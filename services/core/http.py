@@ -228,7 +228,11 @@ class ServiceHTTPServer:
             request_seconds = request_time
 
             def do_GET(self) -> None:
-                url = urlsplit(self.path)
+                try:
+                    url = urlsplit(self.path)
+                except ValueError:  # an absolute target with a broken host ("http://[/"): no path to route
+                    self._send(Response.json({"error": "malformed request target"}, 400))
+                    return
                 if len(url.query) > MAX_QUERY_BYTES:
                     self._send(Response.json({"error": "query too long"}, 414))
                     return

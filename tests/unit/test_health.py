@@ -175,3 +175,20 @@ def _reachable(server: ServiceHTTPServer) -> bool:
         return _get(server, "/healthz")[0] == 200
     except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
         return False
+
+
+@pytest.mark.parametrize("path", ["/articles", "/metrics", "/healthz"])
+def test_a_request_target_that_is_no_url_is_answered_400(path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # urlsplit raises on an unbalanced "[" in the host: the request went unanswered, its traceback to stderr.
+    server = ServiceHTTPServer("127.0.0.1", 0, Health(), {"/articles": lambda _: Response.json({})}).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+            client.sendall(f"GET http://[{path} HTTP/1.0\r\n\r\n".encode())
+            answer = _read_slowly(client, pause=0)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 400 ") and b"Content-Type: application/json" in head
+        assert json.loads(body) == {"error": "malformed request target"}
+        assert _get(server, "/healthz") == (200, {"status": "ok"})
+    finally:
+        server.stop()
+    assert capsys.readouterr().err == ""
