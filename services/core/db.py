@@ -235,7 +235,10 @@ class Database:
 
 def _session_settings(session: SessionOptions, *, read_only: bool) -> dict[str, str]:
     settings = {"lock_timeout": _milliseconds(session.lock_timeout),
-                "idle_in_transaction_session_timeout": _milliseconds(session.idle_in_transaction_timeout)}
+                "idle_in_transaction_session_timeout": _milliseconds(session.idle_in_transaction_timeout),
+                # Timestamps come back in the session's time zone: a server, role or URL default other than
+                # UTC had the read side print local times where SQLite gives UTC ("Z").
+                "TimeZone": "UTC"}
     if session.statement_timeout > 0:
         settings["statement_timeout"] = _milliseconds(session.statement_timeout)
     if read_only:

@@ -302,6 +302,29 @@ def test_sources_list_each_feed_with_its_stored_articles_in_pages(store: SqlStor
         assert client.get("/sources", params=params).status_code == 400, params
 
 
+def test_times_are_given_in_utc_whatever_the_database_session_s_time_zone(store: SqlStore) -> None:
+    # A server or role whose TimeZone is not UTC (or a URL setting one) made PostgreSQL answer in local time:
+    # 2024-01-11T09:07:00-05:00 where SQLite says 2024-01-11T14:07:00Z.
+    url = store.db.url
+    if store.db.dialect == "postgresql":
+        url += ("&" if "?" in url else "?") + "options=-c%20TimeZone%3DAmerica/New_York"
+    reads = Database(url, read_only=True)
+    try:
+        api = ReadApi(Reader(reads))
+        server = ServiceHTTPServer("127.0.0.1", 0, Health(), routes=api.routes()).start()
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
+                stories = client.get("/stories", params={"limit": 500}).json()["stories"]
+                sources = client.get("/sources").json()["sources"]
+        finally:
+            server.stop()
+        assert {s["story_id"]: s["published_at"] for s in stories}["s"] == "2024-01-11T14:07:00Z"
+        stored_at = [source[key] for source in sources for key in ("first_stored_at", "last_stored_at")]
+        assert stored_at and all(moment.endswith("Z") for moment in stored_at), stored_at
+    finally:
+        reads.close()
+
+
 STORY_PATHS = [
     ("/stories/nope", 404), ("/stories/", 400), ("/stories/a/b", 400), ("/stories/%FF", 400),
     ("/stories/a%20b", 400), ("/stories/" + "x" * 201, 400), ("/stories/s?x=1", 400), ("/nothing", 404),

@@ -156,7 +156,8 @@ def test_settings_hold_in_each_transaction_and_leave_with_it(pooled_url: str) ->
     try:
         for _ in range(3):
             assert writer.query("SELECT current_setting('lock_timeout'), "
-                                "current_setting('idle_in_transaction_session_timeout')") == [("2500ms", "7s")]
+                                "current_setting('idle_in_transaction_session_timeout'), "
+                                "current_setting('TimeZone')") == [("2500ms", "7s", "UTC")]
             assert reader.query("SELECT current_setting('jit'), current_setting('transaction_read_only')") \
                 == [("off", "on")]
     finally:
