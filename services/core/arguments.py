@@ -1,5 +1,6 @@
-"""Command-line numbers, checked where they are parsed: a count or a wait out of range is a usage error
-(exit 2) naming the range, never a traceback, an endless wait or a query without a limit."""
+"""Command-line numbers and text, checked where they are parsed: a count or a wait out of range, or text
+that is not UTF-8, is a usage error (exit 2) naming the problem, never a traceback, an endless wait or a
+query without a limit."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def amount(unit: str, most: float = math.inf, *, zero: bool = False) -> Callable
         return number
 
     return parse
+
+
+def utf8(value: str) -> str:
+    """An argparse type: text that is valid UTF-8. A shell passes bytes that are not (``$'\\xff'``) as
+    surrogate escapes, which no database driver can encode: refused here, not as a traceback later."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("not valid UTF-8") from None
+    return value
 
 
 def port(text: str) -> int:

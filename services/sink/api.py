@@ -267,6 +267,19 @@ def _path_id(raw: str, what: str) -> str:
         found = unquote(raw, errors="strict")
     except UnicodeDecodeError:
         raise ApiError(400, f"{what} id is not valid UTF-8") from None
-    if not _ID.fullmatch(found):
+    return _id(found, what)
+
+
+def _id(value: str, what: str) -> str:
+    if not _ID.fullmatch(value):
         raise ApiError(400, f"{what} id must be 1-200 of letters, digits, '.', '_', ':', '-'")
-    return found
+    return value
+
+
+def _story_id(value: str) -> str:
+    return _id(value, "story")
+
+
+#: The checks of the parameters the CLI's read commands share with the API, by the API's names: what the
+#: API answers 400 the CLI refuses as a usage error (services/sink/commands.py).
+CHECKS: dict[str, Callable[[str], str | None]] = {"q": _text, "source": _feed, "story": _story_id}

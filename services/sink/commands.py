@@ -26,6 +26,25 @@ T = TypeVar("T")
 #: The CLI may ask for more than the HTTP API's 500, but not for an unbounded result by accident.
 MAX_SEARCH_LIMIT = 10_000
 _LIMIT = arguments.count(MAX_SEARCH_LIMIT)
+
+
+def _as_the_read_api_takes(parameter: str) -> Callable[[str], str]:
+    """An argparse type: the value as the read API takes its ``parameter`` (services.sink.api.CHECKS), so
+    that what it answers 400 is a usage error here, not a query (or a traceback from the database driver:
+    text that is not UTF-8, which the API never receives, is refused first)."""
+    def parse(value: str) -> str:
+        from services.sink import api  # the read side's imports, only when the argument is given
+
+        try:
+            return api.CHECKS[parameter](arguments.utf8(value)) or value
+        except api.ApiError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+_QUERY, _SOURCE, _STORY = (_as_the_read_api_takes(parameter) for parameter in ("q", "source", "story"))
+# Not checked as the API checks its agency: the CLI also takes the names written in other scripts (新华社).
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
@@ -37,21 +56,21 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     export = commands.add_parser("export", help="stored articles as JSON lines on stdout")
     export.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     export.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
-    export.add_argument("--source", help="only this feed id")
-    export.add_argument("--story", help="only this story id")
+    export.add_argument("--source", type=_SOURCE, help="only this feed id")
+    export.add_argument("--story", type=_STORY, help="only this story id")
     export.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
-    export.add_argument("--agency", help=_AGENCY_HELP)
+    export.add_argument("--agency", type=arguments.utf8, help=_AGENCY_HELP)
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
     _add_timeout(export)
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
-    search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
+    search.add_argument("query", type=_QUERY, help='web-search syntax: words, "a phrase", or, -word')
     search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
-    search.add_argument("--source", help="only this feed id")
+    search.add_argument("--source", type=_SOURCE, help="only this feed id")
     search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
-    search.add_argument("--agency", help=_AGENCY_HELP)
+    search.add_argument("--agency", type=arguments.utf8, help=_AGENCY_HELP)
     search.add_argument("--limit", type=_LIMIT, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--publishable", action="store_true",
@@ -60,11 +79,12 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     _add_timeout(search)
     search.set_defaults(handler=_search)
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
-    stories.add_argument("--query", metavar="QUERY",
+    stories.add_argument("--query", type=_QUERY, metavar="QUERY",
                          help="only stories of which some version or copy matches (full text, as for search)")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
-    stories.add_argument("--agency", help="only stories whose latest version is this agency's (as for export)")
+    stories.add_argument("--agency", type=arguments.utf8,
+                         help="only stories whose latest version is this agency's (as for export)")
     stories.add_argument("--limit", type=_LIMIT, help="at most N stories")
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
@@ -72,7 +92,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     _add_timeout(stories)
     stories.set_defaults(handler=_stories)
     story = commands.add_parser("story", help="one story: every version and every outlet's copy, oldest first")
-    story.add_argument("story_id")
+    story.add_argument("story_id", type=_STORY)
     story.add_argument("--json", action="store_true", help="the story as JSON (as GET /stories/{id} gives it)")
     _add_timeout(story)
     story.set_defaults(handler=_story)

@@ -215,6 +215,36 @@ def test_bad_arguments_are_usage_errors(argv: list[str]) -> None:
     assert exit_.value.code == 2
 
 
+# A shell passes bytes that are not UTF-8 ($'\xff') as surrogate escapes, which no database driver encodes:
+# each of these was a UnicodeEncodeError traceback and status 1 (the query ones on PostgreSQL only).
+@pytest.mark.parametrize("argv", [["search", "ferry", "--source", "\udcff"], ["search", "ferry\udcff"],
+                                  ["search", "ferry", "--agency", "\udcff"], ["export", "--story", "\udcff"],
+                                  ["export", "--source", "\udcff"], ["export", "--agency", "\udcff"],
+                                  ["story", "\udcff"], ["stories", "--agency", "\udcff"],
+                                  ["stories", "--query", "ferry\udcff"]])
+def test_arguments_that_are_not_utf_8_are_usage_errors(stored: str, argv: list[str],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"wirefeed {argv[0]}: error: argument ") and error.endswith(": not valid UTF-8")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["search", "ferry", "--source", "feed b"], "source must be a feed id"),
+    (["export", "--story", "a/b"], "story id must be"),
+    (["story", "a b"], "story id must be"),
+    (["search", "ferry " * 100], "q is longer than 500 characters"),
+])
+def test_read_arguments_are_checked_as_the_read_api_checks_them(stored: str, argv: list[str], message: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err.splitlines()[-1]
+
+
 @pytest.mark.parametrize("argv", [["search", "x"], ["stories"], ["story", "s"], ["sources"], ["export"],
                                   ["purge", "--older-than-days", "1"]])
 def test_a_missing_sqlite_file_is_named_and_not_created(argv: list[str], sqlite_url: str,
