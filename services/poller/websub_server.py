@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from services.core.http import IDLE_SECONDS, REQUEST_SECONDS, BoundedHTTPServer, BoundedRequestHandler
 from services.core.numbers import whole_number
@@ -51,7 +51,9 @@ class WebSubServer:
             request_seconds = request_time
 
             def do_GET(self) -> None:
-                url = urlsplit(self.path)
+                if (url := _target(self.path)) is None:
+                    self._send(400, b"malformed request target")
+                    return
                 if (feed_id := _feed_id(url.path)) is None:
                     self._send(404, b"")
                     return
@@ -60,7 +62,10 @@ class WebSubServer:
                 self._send(status, body)
 
             def do_POST(self) -> None:
-                if (feed_id := _feed_id(urlsplit(self.path).path)) is None:
+                if (url := _target(self.path)) is None:
+                    self._send(400, b"malformed request target")
+                    return
+                if (feed_id := _feed_id(url.path)) is None:
                     self._send(404, b"")
                     return
                 length = whole_number(self.headers.get("Content-Length"))
@@ -78,6 +83,15 @@ class WebSubServer:
                 self.answer(status, body, "text/plain")
 
         return Handler
+
+
+def _target(path: str) -> SplitResult | None:
+    """The request target split, or None when it is no URL: an absolute target with a broken host
+    ("http://[/") makes urlsplit raise, which would drop the connection unanswered."""
+    try:
+        return urlsplit(path)
+    except ValueError:
+        return None
 
 
 def _feed_id(path: str) -> str | None:

@@ -211,6 +211,17 @@ async def test_a_push_whose_length_is_no_number_is_refused_with_411(running: Run
     assert await asyncio.to_thread(post) == 411
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_request_target_that_is_no_url_is_answered_400(running: Running, method: str) -> None:
+    # urlsplit raises on an unbalanced "[" in the host: the hub's request went unanswered
+    def ask() -> bytes:
+        with socket.create_connection(("127.0.0.1", urlsplit(running.callback).port or 0), timeout=10) as client:
+            client.sendall(f"{method} http://[/websub/news HTTP/1.0\r\nContent-Length: 0\r\n\r\n".encode())
+            return client.makefile("rb").read()
+
+    assert (await asyncio.to_thread(ask)).startswith(b"HTTP/1.0 400 ")
+
+
 async def test_the_lease_is_renewed_before_it_runs_out_with_the_same_secret(running: Running) -> None:
     hub = running.hub  # grants 2-second leases
     await eventually(lambda: len(hub.requests) >= 2 and len(hub.verified) >= 2, message="a renewal")
