@@ -170,7 +170,16 @@ _REMARK = re.compile(r"\s*\([a-z]+(?: [a-z]+){0,3}\)")
 _EMAIL_WITH_NAME = re.compile(r"\S+@\S+\s*\((?P<name>[^()]+)\)")
 # A label a CMS writes before the name: "Posted by", "Written by:", "Author:", "Autor:", "by" in any case.
 _AUTHOR_LABEL = re.compile(r"(?:(?:posted|written|reported|published)\s+)?by\b\s*:?\s*(?=\S)|"
-                           r"(?:authors?|autor(?:in|a)?|auteur|autore)\s*:\s*(?=\S)", re.IGNORECASE)
+                           r"(?:authors?|autor(?:in|a)?|auteur|autore)\s*:\s*(?=\S)|"
+                           r"guest\s+(?:blogger|author|writer|columnist|post)\b\s*:?\s*(?=\S)", re.IGNORECASE)
+# A CMS login for a name ("degenhardt.sandra" in dpa's NITF): no name to print.
+_LOGIN_NAME = re.compile(r"[a-z]+(?:[._][a-z]+)+")
+# An agency's service or desk for an author ("REUTERS TV", "dpa correspondents", "AFP Photo"): the agency,
+# nobody by name.
+_AGENCY_SERVICE = frozenset({
+    "tv", "video", "photo", "photos", "pictures", "images", "graphics", "staff", "desk", "wire", "news",
+    "correspondent", "correspondents", "reporter", "reporters", "writer", "writers",
+})
 
 
 def canonical_agency(text: str | None) -> str | None:
@@ -209,8 +218,9 @@ def find_agency(text: str) -> str | None:
 def clean_author(author: str) -> str | None:
     """The person-or-organisation part of an author field, without e-mail addresses or a desk title."""
     author = " ".join(author.split())  # Macworld's "Macworld Staff,\n\t\t\tGlenn Fleishman"
-    if label := _AUTHOR_LABEL.match(author):
-        author = author[label.end():]
+    for _ in range(2):  # "By Guest Blogger: …"
+        if label := _AUTHOR_LABEL.match(author):
+            author = author[label.end():]
     if "@" in author:
         match = _EMAIL_WITH_NAME.fullmatch(author)
         return match.group("name").strip() if match else None  # a bare address names nobody
@@ -222,4 +232,13 @@ def clean_author(author: str) -> str | None:
 
 
 def is_non_person(name: str) -> bool:
-    return name.casefold() in NON_PERSONS
+    return name.casefold() in NON_PERSONS or _LOGIN_NAME.fullmatch(name) is not None
+
+
+def agency_service(name: str) -> str | None:
+    """The agency an author field names by one of its services ("REUTERS TV" -> Reuters), else None."""
+    words = name.split()
+    for size in range(1, min(len(words), 4)):  # "AP", "Associated Press", "The Associated Press"
+        if all(word.casefold() in _AGENCY_SERVICE for word in words[size:]):
+            return canonical_agency(" ".join(words[:size]))
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from services.normalizer.agencies import canonical_agency, find_agency, is_non_person
+from services.normalizer.agencies import agency_service, canonical_agency, find_agency, is_non_person
 
 _UP = "A-ZÀ-ÖØ-Þ"
 _ROLE = (r"(?:additional reporting|reporting and writing|writing and reporting|reporting|writing|written|"
@@ -461,6 +461,8 @@ def parse_byline_field(text: str) -> tuple[list[str], str | None]:
     people, an agency ("Reuters, MAR 04") or nobody ("By Staff Reporter, BusinessDesk"), else the field as
     one name without its "By": the format's word, as given."""
     text = " ".join(text.split())
+    if service := agency_service(_BY_WORD.sub("", text, count=1)):
+        return [], service
     parsed = parse_byline(text)
     if parsed is not None:
         return parsed

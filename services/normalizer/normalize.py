@@ -29,7 +29,13 @@ from urllib.parse import urlsplit
 from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
 from schemas.models import map_strings
 from services.core.text import CONTROL_CHARACTERS
-from services.normalizer.agencies import clean_author, dateline_agency, find_agency, is_non_person
+from services.normalizer.agencies import (
+    agency_service,
+    clean_author,
+    dateline_agency,
+    find_agency,
+    is_non_person,
+)
 from services.normalizer.body import Body
 from services.normalizer.boilerplate import (
     CREDITING_FOOTER,
@@ -391,6 +397,9 @@ def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:
     for author in authors:
         cleaned = clean_author(author)
         if cleaned is None or is_non_person(cleaned):
+            continue
+        if service := agency_service(cleaned):
+            agency = agency or service
             continue
         parsed = parse_byline(cleaned) or listed_people(cleaned) or ([cleaned], None)
         names.extend(parsed[0])

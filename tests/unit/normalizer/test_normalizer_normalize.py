@@ -239,6 +239,20 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     assert article.byline == ["Jane Doe", "Madonna"]
 
 
+@pytest.mark.parametrize(("authors", "byline", "agency"), [
+    (["REUTERS TV"], [], "Reuters"),  # an agency's service, not a person called "Reuters Tv"
+    (["dpa correspondents", "Jane Doe"], ["Jane Doe"], "dpa"),
+    (["degenhardt.sandra"], [], None),  # a CMS login
+    (["Guest Blogger Patrick Holwell"], ["Patrick Holwell"], None),
+    (["By Guest Blogger: Peoria Cat Tales"], ["Peoria Cat Tales"], None),
+])
+def test_an_agencys_service_a_login_and_a_guest_label_are_no_names(authors: list[str], byline: list[str],
+                                                                    agency: str | None) -> None:
+    article = normalize(raw_item(content_html="<p>Text without a dateline, long enough to be a paragraph.</p>",
+                                 authors=authors), NOW)
+    assert (article.byline, article.agency) == (byline, agency)
+
+
 @pytest.mark.parametrize(("footer", "agency"), [
     ("Copyright 2024 The Associated Press. All rights reserved.", "AP"),  # AP's copies on other sites
     ("© 2024 Reuters", "Reuters"),

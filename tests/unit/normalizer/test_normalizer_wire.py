@@ -763,7 +763,10 @@ def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
     ("By Staff Reporter, BusinessDesk", ([], None)),
     ("Reuters, MAR 04", ([], "Reuters")),
     ("Mia Rabson and Jordan Press", (["Mia Rabson", "Jordan Press"], None)),
-    ("degenhardt.sandra", (["degenhardt.sandra"], None)),  # not a shape we know: as given
+    ("degenhardt.sandra", ([], None)),  # dpa's CMS login: no name to print
+    ("REUTERS TV", ([], "Reuters")), ("dpa correspondents", ([], "dpa")),  # an agency's service
+    ("Associated Press Writer", ([], "AP")),
+    ("Bob Staff", (["Bob Staff"], None)),
     ("gr/bp", ([], None)),  # EFE's desk initials
     ("Alan Karben,\n\t\tNITF Network News Online", (["Alan Karben"], None)),
     ("ANTTI AUTIO, HETA HASSINEN", (["Antti Autio", "Heta Hassinen"], None)),  # STT's NewsML-G2
