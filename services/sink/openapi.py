@@ -20,6 +20,7 @@ from services.sink.api_limits import (
     MAX_QUERY_CHARS,
     STORY_MAX_ARTICLES,
 )
+from services.sink.search import MAX_QUERY_TERMS
 
 _REF = "#/components/schemas/{model}"
 _PUBLISHABLE_ARTICLES = ("Only articles one may publish now: not withheld and out of embargo, in a story whose "
@@ -60,8 +61,10 @@ def _articles_operation() -> dict[str, Any]:
     return _operation(
         "listArticles", "Stored articles, newest first (by published_at), optionally full-text searched", [
             _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
-                   "Full-text query in web-search syntax: every word must occur, quoted phrases, OR between "
-                   "alternatives, -word to exclude (SQLite cannot search on exclusions alone)."),
+                   "Full-text query in web-search syntax (as PostgreSQL's websearch_to_tsquery reads it, on "
+                   "either engine): every word must occur, quoted phrases, OR between alternatives, -word to "
+                   "exclude (alone, every article without it; each '-' negates once, so --word does not); "
+                   f"only the first {MAX_QUERY_TERMS} words count."),
             _query("since", {"type": "string", "format": "date-time"},
                    "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
             _query("until", {"type": "string", "format": "date-time"},

@@ -1,18 +1,16 @@
 """Queries of the read side (CLI and HTTP API) over what the sink stored, for both engines.
 
 Only bound parameters carry user input; the few SQL fragments that differ (full-text match, optional
-filters) are fixed strings chosen by code. Full text: PostgreSQL parses the query with
-``websearch_to_tsquery('simple', q)`` against the generated ``search`` column; SQLite gets the same
-web-search syntax translated here into an FTS5 expression whose every term is quoted, so no input can be
-FTS5 syntax.
+filters) are fixed strings chosen by code. Full text: the query is parsed once (``search.py``), then
+given to PostgreSQL as a web-search string for ``websearch_to_tsquery('simple', ?)`` against the
+generated ``search`` column, and to SQLite as FTS5 expressions whose every term is quoted, so that both
+engines answer the same query alike and no input can be syntax to either.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 from schemas import PubStatus
 from services.core.db import Database, as_datetime
 from services.core.timestamps import parse_timestamp
+from services.sink.search import parse_query
 from services.sink.store import (
     PAGE_ROWS,
     RUNNABLE,
@@ -31,14 +30,6 @@ from services.sink.store import (
     keyset_rows,
     publishable_filter,
 )
-
-#: Words beyond this are ignored: a search is a few words, not a document.
-MAX_QUERY_TERMS = 32
-
-_WORD = re.compile(r"\w+")
-# A term of a web-search query: "a phrase" (an unclosed quote runs to the end) or a bare word, either
-# with a leading "-" for "must not occur".
-_QUERY_TOKEN = re.compile(r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
 
 # A story is listed as its latest article: articles are walked newest first (the published_at index) and
 # each that is its story's latest is kept, so a page costs a few index probes per story however many are
@@ -173,52 +164,6 @@ class StoryVersions:
             "versions": [{"version": v, "copies": copies} for v, copies in sorted(versions.items())],
             "truncated": self.truncated,
         }
-
-
-@dataclass(frozen=True)
-class Fts5Search:
-    """A web search as FTS5 expressions: an article is found when it matches ``match``, or when it
-    matches none of the terms of one of ``excluding`` (FTS5 cannot match on negation alone, so each
-    alternative made only of ``-terms`` becomes "not any of these")."""
-
-    match: str | None
-    excluding: tuple[str, ...] = ()
-
-
-def fts5_query(text: str) -> Fts5Search | None:
-    """PostgreSQL's web-search syntax as FTS5 expressions; None when there is nothing to search for.
-
-    As ``websearch_to_tsquery``: words must all occur, ``"quoted words"`` in that order, ``-word`` or
-    ``-"words"`` must not occur (alone, they find every article without them), and ``or`` between two
-    terms splits the query into alternatives. Every term reaches FTS5 as a quoted string of ``\\w+``
-    words, so no input is FTS5 syntax (``NEAR``, ``*``, ``col:``, parentheses) and none can be a syntax
-    error.
-    """
-    groups: list[tuple[list[str], list[str]]] = [([], [])]
-    tokens = [(m["neg"] is not None, m["phrase"] if m["phrase"] is not None else m["word"])
-              for m in _QUERY_TOKEN.finditer(text)]
-    terms = 0
-    for index, (negated, raw) in enumerate(tokens):
-        if _is_or(tokens, index):
-            groups.append(([], []))
-            continue
-        words = _WORD.findall(raw)[:MAX_QUERY_TERMS - terms]
-        if not words:
-            continue
-        terms += len(words)
-        groups[-1][1 if negated else 0].append('"' + " ".join(words) + '"')
-    alternatives = [" ".join(positive) + "".join(f" NOT {term}" for term in negative)
-                    for positive, negative in groups if positive]
-    excluding = tuple(" OR ".join(negative) for positive, negative in groups if negative and not positive)
-    match = " OR ".join(f"({alternative})" for alternative in alternatives) or None
-    return Fts5Search(match, excluding) if match or excluding else None
-
-
-def _is_or(tokens: list[tuple[bool, str]], index: int) -> bool:
-    """"or" is an operator only between two terms, as websearch_to_tsquery reads it."""
-    negated, raw = tokens[index]
-    return (not negated and raw.lower() == "or" and 0 < index < len(tokens) - 1
-            and _WORD.search(tokens[index - 1][1]) is not None and _WORD.search(tokens[index + 1][1]) is not None)
 
 
 # Rows read at a time when an answer has a byte budget (articles are up to a Kafka message each, 1 MB).
@@ -382,7 +327,7 @@ class Reader:
         alone was slow on the other's words: sorting every match of a word in most of 100,000 articles took
         a second a page on SQLite; walking the index for a rare word read it whole (PostgreSQL, unsure how
         rare a word is, walked it too: 0.2 s per 100,000 articles)."""
-        search = self._full_text(unicodedata.normalize("NFC", query)) if query.strip() else None
+        search = self._full_text(query)
         if search is None:
             return None
         few = self.db.query(search.probe, (*search.values, FEW_MATCHES + 1)) if search.probe else None
@@ -396,12 +341,13 @@ class Reader:
 
     def _full_text(self, query: str) -> FullText | None:
         """The full-text condition and its probe; None when there is nothing to search for."""
-        if self.db.dialect == "postgresql":
-            return FullText("{t}.search @@ websearch_to_tsquery('simple', ?)", [query],
-                            "SELECT article_id FROM articles WHERE search @@ websearch_to_tsquery('simple', ?) LIMIT ?")
-        search = fts5_query(query)
-        if search is None:
+        parsed = parse_query(query)
+        if parsed is None:
             return None
+        if self.db.dialect == "postgresql":
+            return FullText("{t}.search @@ websearch_to_tsquery('simple', ?)", [parsed.websearch()],
+                            "SELECT article_id FROM articles WHERE search @@ websearch_to_tsquery('simple', ?) LIMIT ?")
+        search = parsed.fts5()
         # A unary plus keeps SQLite from looking up every match by rowid and sorting them all (its
         # documented way to steer the planner): this condition is for many matches.
         found = "+{t}.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"

@@ -200,6 +200,38 @@ BAD_ARTICLE_PARAMS: list[Any] = [
 ]
 
 
+_MARKETS = list(range(69, 9, -1))  # the market reports, newest first
+_FERRIES = [3, 2, 1]
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    pytest.param("-" * 33, [], id="33 dashes"),  # was a 500 on PostgreSQL: "tsquery stack too small"
+    pytest.param("a " + "-" * 41 + "b", [], id="a 41 dashes b"),
+    pytest.param("-" * 33 + "market", _FERRIES, id="33 dashes market"),
+    pytest.param("market " + "-" * 40 + "report", _MARKETS, id="market 40 dashes report"),
+    pytest.param("- ferry", _MARKETS, id="dash space ferry"),
+    pytest.param("ferry or - market", _FERRIES, id="ferry or dash market"),
+    pytest.param("ferry or, market", _MARKETS + _FERRIES, id="ferry or comma market"),
+    pytest.param(" ".join(["market"] * 32) + " nosuchword", _MARKETS, id="33rd word ignored"),
+    pytest.param(" ".join(["market"] * 31) + " nosuchword", [], id="32nd word counts"),
+    pytest.param(" ".join(["report"] * 70), _MARKETS, id="70 words in 500 characters"),
+])
+def test_a_search_is_answered_alike_on_both_engines_whatever_its_dashes_and_length(
+        client: httpx.Client, q: str, expected: list[int]) -> None:
+    response = client.get("/articles", params={"q": q, "limit": 500})
+    assert response.status_code == 200, response.text
+    assert [a["id"] for a in response.json()["articles"]] == [f"article-{n:06d}" for n in expected]
+    response = client.get("/stories", params={"q": q, "limit": 500})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["stories"]) == len({"s" if n in _FERRIES else n for n in expected})
+
+
+@pytest.mark.parametrize(("words", "status"), [(580, 400), (9000, 414)])  # 414: past the query string's 4 KiB
+def test_a_query_of_thousands_of_words_is_refused_not_a_500(client: httpx.Client, words: int, status: int) -> None:
+    for path in ("/articles", "/stories"):
+        assert client.get(path, params={"q": " ".join(["market"] * words)}).status_code == status
+
+
 def test_bad_input_is_a_400_with_a_json_error(client: httpx.Client) -> None:
     # One server for all cases: each case is a request, not a fixture set-up.
     error = _validator(client, "Error")

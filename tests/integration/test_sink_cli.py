@@ -205,6 +205,20 @@ def test_export_takes_a_window_of_publication_times(stored: str, capsys: pytest.
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["article-000003"]
 
 
+@pytest.mark.parametrize(("argv", "found"), [
+    (["search", "--", "-" * 33], []),  # PostgreSQL: "tsquery stack too small", a traceback
+    (["search", "ferry " + "-" * 41 + "budget"], ["article-000003", "article-000002", "article-000001"]),
+    (["search", "-" * 33 + " ferry"], ["article-000020"]),
+    (["search", " ".join(["budget"] * 32) + " nosuchword"], ["article-000020"]),  # the 33rd word is ignored
+    (["stories", "--query", "- ferry", "--json"], ["story-000020"]),
+])
+def test_a_search_is_answered_alike_on_both_engines_whatever_its_dashes(
+        stored: str, capsys: pytest.CaptureFixture[str], argv: list[str], found: list[str]) -> None:
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["story_id"] if "--json" in argv else line.split("\t")[3] for line in lines] == found
+
+
 @pytest.mark.parametrize("argv", [["search", "x", "--limit", "0"], ["stories", "--since", "soon"],
                                   ["export", "--until", "later"],
                                   # "-5" deleted every article stored until five days from now: all of them

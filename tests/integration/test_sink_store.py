@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
@@ -15,7 +16,7 @@ from schemas.models import Source
 from services.core.config import SessionOptions
 from services.core.db import TRANSIENT_ERRORS, Database, as_datetime
 from services.core.runner import StopSignal
-from services.sink import reads
+from services.sink import reads, search
 from services.sink.reads import Reader
 from services.sink.retention import Retention
 from services.sink.store import SqlStore
@@ -256,6 +257,25 @@ WEB_SEARCHES = [
     ('-harbour -"ferry terminal"', [3]),
     ("fire OR -strike", [4, 3, 2]),
     ("-strike OR -harbour", [5, 4, 3, 2]),
+    # Each "-" negates once, spaces between or not (as websearch_to_tsquery reads a run of them); "or"
+    # between two terms is an operator whatever punctuation or empty phrase comes with it.
+    ("- ferry", [4, 3]),
+    ("--ferry", [5, 2, 1]),
+    ("ferry ----strike", [5, 1]),
+    ("ferry - strike", [2]),
+    ('- "ferry strike"', [5, 4, 3, 2]),
+    ("ferry or, strike", [5, 2, 1]),
+    ('ferry or "" strike', [5, 2, 1]),
+    ("ferry or - strike", [5, 4, 3, 2, 1]),
+    pytest.param("-" * 33, [], id="33 dashes"),  # nothing to search for (PostgreSQL: "tsquery stack too small")
+    pytest.param("a " + "-" * 41 + "b", [], id="a 41 dashes b"),
+    pytest.param("ferry " + "-" * 41 + "strike", [2], id="ferry 41 dashes strike"),
+    pytest.param("ferry " + "-" * 40 + "strike", [5, 1], id="ferry 40 dashes strike"),
+    pytest.param("-" * 33 + " harbour", [5, 3], id="33 dashes harbour"),
+    # Words past the 32nd are ignored, on both engines.
+    pytest.param(" ".join(["harbour"] * 32) + " nosuchword", [4, 2, 1], id="33rd word ignored"),
+    pytest.param(" ".join(["harbour"] * 31) + " nosuchword", [], id="32nd word counts"),
+    pytest.param(" ".join(["harbour"] * 60_000), [4, 2, 1], id="60000 words"),
 ]
 
 
@@ -284,6 +304,26 @@ def test_search_input_is_never_syntax(store: SqlStore, query: str) -> None:
     store.write([article(1, body="harbour title")], {(TOPIC, 0): 1}, datetime.now(UTC))
     found = Reader(store.db).articles(query=query)  # no exception is the point; results may vary by engine
     assert all(a["id"] == "article-000001" for a in found)
+
+
+@pytest.mark.parametrize("query", [
+    "- ferry", "--ferry", "ferry ----strike", "ferry - strike", '- "ferry strike"', "ferry or, strike",
+    'ferry or "" strike', "ferry or - strike", "ferry or", "ferry or or strike", "ferry -or strike", '"" or ferry',
+    "ferry or!", "ferry or! strike", "ferry (or strike)", "ferry or,strike", "-! ferry", "a<->b", "ferry!strike",
+    "ferry:strike", "ferry:-strike", "x -y-z", "ferry-strike", "harbour.example.com -3.14", '"ferry -strike"',
+    'ferry "strike', "ferry's strike", "C++ -ferry", "fire OR -strike", "-strike OR -harbour",
+])
+def test_postgresql_reads_the_written_query_as_it_reads_the_query_typed(postgres_url: str, query: str) -> None:
+    """The parse is websearch_to_tsquery's reading: the rewritten query matches the same texts."""
+    parsed = search.parse_query(query)
+    texts = ["ferry strike in the harbour", "harbour fire, ferry late", "nothing to see", "strike, or not",
+             "a b", "x y-z", "C++ ferry", "ferry's strike", "harbour.example.com", "3.14", "ferry-strike"]
+    with psycopg.connect(postgres_url) as conn:
+        typed, written = conn.execute(
+            "SELECT array_agg(to_tsvector('simple', t) @@ websearch_to_tsquery('simple', %s) ORDER BY t), "
+            "array_agg(to_tsvector('simple', t) @@ websearch_to_tsquery('simple', %s) ORDER BY t) "
+            "FROM unnest(%s::text[]) t", (query, parsed.websearch() if parsed else "", texts)).fetchone() or ((), ())
+    assert written == typed
 
 
 def test_search_handles_non_ascii_words(store: SqlStore) -> None:

@@ -18,7 +18,8 @@ from services.core.timestamps import parse_timestamp
 from services.sink import openapi
 from services.sink.api import ReadApi
 from services.sink.api_limits import MAX_ANSWER_BYTES, MAX_ANSWERS_BYTES_IN_FLIGHT
-from services.sink.reads import ArticleKey, ArticlePage, Fts5Search, fts5_query
+from services.sink.reads import ArticleKey, ArticlePage
+from services.sink.search import MAX_QUERY_TERMS, Fts5Search, fts5_query, parse_query
 from services.sink.settings import SinkSettings
 
 
@@ -31,7 +32,8 @@ from services.sink.settings import SinkSettings
     ("ferry-strike", '("ferry strike")'),
     ('"ferry', '("ferry")'),  # an unclosed quote runs to the end
     ("ferry or", '("ferry" "or")'),  # "or" is an operator only between two terms
-    ('ferry "strike" AND NEAR(x*, 3) col:y', '("ferry" "strike" "AND" "NEAR x" "3" "col y")'),
+    # "(" and ":" end a bare term, as websearch_to_tsquery reads them
+    ('ferry "strike" AND NEAR(x*, 3) col:y', '("ferry" "strike" "AND" "NEAR" "x" "3" "col" "y")'),
     ("Zürich 東京", '("Zürich" "東京")'),
     (' "*" () -- ', None),
     ("", None),
@@ -73,6 +75,51 @@ def test_fts5_query_is_only_quoted_terms_and_operators_fts5_accepts(text: str) -
 
 def test_fts5_query_caps_the_number_of_terms() -> None:
     assert fts5_query(" ".join(f"w{n}" for n in range(100))).match.count('"') == 2 * 32  # type: ignore[union-attr]
+
+
+# Each "-" negates once (as websearch_to_tsquery reads a run of them); "or" is an operator after a term
+# with something after it, whatever punctuation or empty phrase comes between.
+@pytest.mark.parametrize(("query", "websearch", "search"), [
+    ("- ferry", '-"ferry"', Fts5Search(None, ('"ferry"',))),
+    ("--ferry", '"ferry"', Fts5Search('("ferry")')),
+    ("ferry ----strike", '"ferry" "strike"', Fts5Search('("ferry" "strike")')),
+    ("ferry - strike", '"ferry" -"strike"', Fts5Search('("ferry" NOT "strike")')),
+    ('- "ferry strike"', '-"ferry strike"', Fts5Search(None, ('"ferry strike"',))),
+    ("ferry or, strike", '"ferry" or "strike"', Fts5Search('("ferry") OR ("strike")')),
+    ('ferry or "" strike', '"ferry" or "strike"', Fts5Search('("ferry") OR ("strike")')),
+    ("ferry or - strike", '"ferry" or -"strike"', Fts5Search('("ferry")', ('"strike"',))),
+    ("ferry -or strike", '"ferry" -"or" "strike"', Fts5Search('("ferry" "strike" NOT "or")')),
+    ("ferry or or strike", '"ferry" or "or" "strike"', Fts5Search('("ferry") OR ("or" "strike")')),
+    ("a " + "-" * 41 + "b", '"a" -"b"', Fts5Search('("a" NOT "b")')),
+    ("-" * 33, None, None),
+    ("-" * 33 + "harbour", '-"harbour"', Fts5Search(None, ('"harbour"',))),
+    ("harbour.example.com -3.14", '"harbour.example.com" -"3.14"', Fts5Search('("harbour example com" NOT "3 14")')),
+])
+def test_one_parse_gives_both_engines_the_same_query(query: str, websearch: str | None,
+                                                     search: Fts5Search | None) -> None:
+    parsed = parse_query(query)
+    assert (parsed.websearch() if parsed else None) == websearch
+    assert fts5_query(query) == search
+
+
+def test_the_term_cap_applies_to_both_engines_and_to_any_length_of_query() -> None:
+    parsed = parse_query(" ".join(["market"] * 60_000) + " nosuchword")
+    assert parsed is not None
+    assert parsed.websearch() == " ".join(['"market"'] * MAX_QUERY_TERMS)
+    # a phrase crossing the cap keeps its first words, written out as words
+    cut = parse_query('x "' + "w, " * 40 + '" y')
+    assert cut is not None and cut.websearch() == '"x" "' + " ".join(["w"] * (MAX_QUERY_TERMS - 1)) + '"'
+
+
+_QUERY_CHARACTERS = st.sampled_from(['a', 'b', 'or', 'OR', ' ', '\t', '-', '"', '!', '(', ':', ',', '\\', '\x00', 'é'])
+
+
+@given(st.lists(_QUERY_CHARACTERS, max_size=30).map("".join) | st.text(max_size=60))
+def test_the_websearch_string_reads_back_as_the_query_it_was_written_from(text: str) -> None:
+    parsed = parse_query(text)
+    if parsed is not None:
+        assert parse_query(parsed.websearch()) == parsed
+        assert "--" not in parsed.websearch().replace('"', " ").split()
 
 
 @pytest.mark.parametrize(("text", "expected"), [
