@@ -15,7 +15,7 @@ from services.core.commands import add_positions_arguments, positions_command
 from services.core.config import MAX_DAYS  # the settings' bound on ages, the same for purge
 from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
-from services.sink.api_limits import LANGUAGE_PATTERN
+from services.sink.api_limits import LANGUAGE_PATTERN, MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from services.core.db import Database
@@ -65,7 +65,8 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     _add_timeout(export)
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
-    search.add_argument("query", type=_QUERY, help='web-search syntax: words, "a phrase", or, -word')
+    search.add_argument("query", type=_QUERY,
+                        help=f'web-search syntax: words, "a phrase", or, -word (at most {MAX_QUERY_CHARS} characters)')
     search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     search.add_argument("--source", type=_SOURCE, help="only this feed id")

@@ -219,6 +219,17 @@ def test_a_search_is_answered_alike_on_both_engines_whatever_its_dashes(
     assert [json.loads(line)["story_id"] if "--json" in argv else line.split("\t")[3] for line in lines] == found
 
 
+@pytest.mark.parametrize("argv", [["search", " ".join(["budget"] * 60_000)],
+                                  ["stories", "--query", " ".join(["budget"] * 60_000)]])
+def test_a_query_longer_than_the_read_api_takes_is_a_usage_error(stored: str, capsys: pytest.CaptureFixture[str],
+                                                                 argv: list[str]) -> None:
+    # On PostgreSQL it was "cannot use postgresql://…: stack depth limit exceeded", as if the database were down.
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert "longer than 500 characters" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [["search", "x", "--limit", "0"], ["stories", "--since", "soon"],
                                   ["export", "--until", "later"],
                                   # "-5" deleted every article stored until five days from now: all of them
