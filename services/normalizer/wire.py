@@ -444,7 +444,20 @@ def _agency_dateline(text: str, match: re.Match[str]) -> _Found | None:
     if place is None and (after := _PLACE_AFTER_AGENCY.match(text, match.end())):
         return _Found(after.group("place"), agency, after.end())
     qualifiers = ", ".join(filter(None, [match.group("country"), match.group("qual")]))
-    return _Found(_with_qualifier(place, qualifiers), agency, match.end())
+    return _Found(_with_qualifier(_capitals_ending(place), qualifiers), agency, match.end())
+
+
+def _capitals_ending(place: str | None) -> str | None:
+    """The place in capitals that ends what the pattern took for one: a page's "Updated BAGHDAD (Reuters)",
+    "Reuters BAGHDAD (Reuters)" put words before the dateline. "Washington DC" keeps its two letters."""
+    if not place or place.isupper() or not place[-1].isupper():
+        return place
+    words = place.split(" ")
+    start = len(words)
+    while start and words[start - 1].isupper():
+        start -= 1
+    capitals = " ".join(words[start:])
+    return capitals if sum(map(str.isalpha, capitals)) >= 3 else place
 
 
 def _is_dated(match: re.Match[str]) -> bool:

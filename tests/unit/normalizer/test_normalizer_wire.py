@@ -115,6 +115,11 @@ from tests.helpers import corpus_items
     ("SAN FRANCISCO, CA / ACCESSWIRE / December 1, 2026 / Acme Corp. today", "SAN FRANCISCO, CA", "ACCESSWIRE"),
     ("Vancouver, British Columbia--(Newsfile Corp. - December 1, 2026) - Acme Corp. today",
      "Vancouver, British Columbia", "Newsfile"),
+    # a page's words before the dateline are no part of the place; a place's own short capitals are
+    ("Updated BAGHDAD (Reuters) – Baghdad and Washington", "BAGHDAD", "Reuters"),
+    ("Reuters BAGHDAD (Reuters) – Baghdad and Washington", "BAGHDAD", "Reuters"),
+    ("Share NEW YORK (AP) — Stocks rose", "NEW YORK", "AP"),
+    ("Washington DC (Reuters) - Lawmakers", "Washington DC", "Reuters"),
 ])
 def test_datelines_give_place_and_agency(text: str, place: str | None, agency: str) -> None:
     assert parse_dateline(text) == (place, agency)
