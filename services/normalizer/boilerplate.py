@@ -75,6 +75,12 @@ _SINGLE_RULES = [
     r"bijgewerkt|gepubliceerd)(?: (?:am|le|el|il|em|op))?\s*:?\s*\d.{0,60}",
     # a site's own sign-off: Mint's "Catch all the Business News, … on Live Mint. Download The Mint News App …"
     r"catch all the\b.{1,200}?\b(?:news|updates) (?:on|at)\b.{1,300}",
+    # an e-mail's confidentiality footer, where wire copy arrives by mail: "This email may contain information
+    # that is confidential. If you receive an email in error please delete it immediately."
+    r"(?:this|the information in this) (?:e-?mail|message|communication|transmission)(?: and any "
+    r"attachments?(?: to it)?)? (?:may contain|contains|is|are)\b.{0,200}?\b(?:confidential|privileged)\b"
+    r".{0,300}?\b(?:received? (?:(?:this|an|the) )?(?:e-?mail |message |communication |transmission )?in error|"
+    r"intended recipients?|addressee|notify the sender|delete (?:it|this|the))\b.{0,200}",
     # AP's pointer to its topic page under a story: "Follow AP's coverage of the war at https://apnews.com/hub/…"
     r"(?:follow|find|see|read) (?:more (?:of )?)?(?:the )?ap['’]s (?:coverage|reporting)\b.{0,200}|"
     r"more (?:ap|associated press) coverage\b.{0,200}",

@@ -134,6 +134,11 @@ SEED_NOTICE = [
     "provided as an accommodation only, and should be referenced to the source language text, which is the only "
     "version of the text intended to have legal effect.",
     "免責聲明：本公告之原文版本乃官方授權版本。譯文僅供方便瞭解之用，煩請參照原文，原文版本乃唯一具法律效力之版本。",
+    # an e-mail's confidentiality footer (AAP's copy by mail)
+    "This email may contain information that is confidential. If you receive an email in error please delete it "
+    "immediately.",
+    "The information in this e-mail is confidential and may be legally privileged. If you are not the intended "
+    "recipient, do not read it.",
 ])
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -187,6 +192,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "View the digital ad for Applebee's Industrial Strength Lunch Decoy here.",  # a release's own pointer
     "#1", "-30 degrees overnight-", "- End of season -",
     "The source version of the report was leaked to businesswire.com reporters, the company said.",
+    "This message is confidential, the minister wrote in a note leaked to colleagues in error.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
