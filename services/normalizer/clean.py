@@ -111,10 +111,16 @@ _SHORTCODE = re.compile(r"\[/?(?:caption|wp_caption|dropcap|embed|gallery|audio|
                         r"contact-form-7|(?:vc|et_pb|td)_[a-z_]+)(?:\s[^\[\]<>=]{1,100}=[^\[\]<>]{0,500})?\]")
 
 
+# STT's NewsML-G2 writes its dashes as escaped markup of its own: "800<endash>-</endash>1 000" in the text.
+_WRITTEN_DASH = re.compile(r"&lt;(en|em)dash&gt;-{0,3}&lt;/\1dash&gt;")
+
+
 def parse_body(html: str, base_url: str | None = None) -> Body:
     """Parse a body (HTML, or plain text with blank lines between paragraphs) once, ready for cleaning."""
     if not html or html.isspace():
         return Body(None)
+    if "dash&gt;" in html:
+        html = _WRITTEN_DASH.sub(_dash, html)
     root = _fragment(repair_mojibake(_SHORTCODE.sub("", html) if "[" in html else html))
     if root is None:
         return Body(None)
@@ -129,6 +135,10 @@ def parse_body(html: str, base_url: str | None = None) -> Body:
     join_wrapped_lines(root)
     _fix_urls(root, base_url)
     return Body(root)
+
+
+def _dash(written: re.Match[str]) -> str:
+    return "–" if written[1] == "en" else "—"
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:

@@ -508,3 +508,11 @@ def test_plain_text_without_blank_lines_has_a_paragraph_per_line_unless_a_line_w
         "You appear to be using an ad blocker",
         "Shore News Network is a free website.",
     ]
+
+
+def test_stts_written_dashes_are_dashes() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    [raw] = corpus_items("superdesk-core/tests/io/fixtures/stt_newsml_endash.xml", now)
+    text = normalize(raw, now).body_text
+    assert "800–1" in text
+    assert "endash" not in text and "35–40 prosenttia" in text
