@@ -359,6 +359,21 @@ def test_the_items_declared_language_wins() -> None:
     assert detect_language("The government said on Tuesday that it would raise taxes.", "fr-FR", "de") == "fr"
 
 
+ENGLISH_STORY = ("Italian Foreign Minister Angelino Alfano has said that the government is ready to work with "
+                 "its European partners on the migration crisis, and that the country would host talks next month "
+                 "with ministers from the countries of origin and transit. He said the talks would focus on the "
+                 "return of people who had no right to asylum and on aid to the countries they left.")
+DANISH_STORY = ("En 41-årig mand, der onsdag blev anholdt i forbindelse med et knivstik i København, er blevet "
+                "fængslet i fire uger. Det oplyser politiet. Manden er sigtet for drabsforsøg, og han nægter sig "
+                "skyldig. Offeret, en 35-årig mand, er uden for livsfare, oplyser politiet torsdag eftermiddag.")
+
+
+def test_a_long_text_plainly_in_another_language_overrules_the_items_word() -> None:
+    assert detect_language(ENGLISH_STORY, "it") == "en"  # ANSA's English service tags its stories "it"
+    assert detect_language(ENGLISH_STORY[:200], "it") == "it"  # too short to overrule
+    assert detect_language(DANISH_STORY, "no") == "no"  # a near neighbour never overrules
+
+
 def test_the_feeds_declared_language_settles_only_what_detection_cannot() -> None:
     # A CMS default ("en-US" on a German blog) must not override what the text plainly is.
     german = "Die Bundesregierung hat am Dienstag angekündigt, die Steuern auf Kraftstoff zu erhöhen."
