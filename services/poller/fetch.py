@@ -152,8 +152,12 @@ class Fetcher:
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     headers: dict[str, str] | None = None, authorization: SecretStr | None = None,
-                    share: BodyShare | None = None) -> FetchResult:
-        """The answer at ``url`` after redirects; its body's bytes are taken from ``share`` as they arrive."""
+                    share: BodyShare | None = None, credentials_for: str | None = None) -> FetchResult:
+        """The answer at ``url`` after redirects; its body's bytes are taken from ``share`` as they arrive.
+
+        ``headers`` and ``authorization`` go only to ``credentials_for``'s origin (default: ``url``'s). A
+        poller fetching a feed at the URL a permanent redirect left names the configured URL here: the
+        stored URL is where the feed moved, not whom its credentials are for."""
         plain = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
                            "application/json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
         if etag:
@@ -164,7 +168,8 @@ class Fetcher:
         if authorization is not None:
             credentials["Authorization"] = authorization.get_secret_value()
         try:
-            return await asyncio.wait_for(self._follow(url, plain, credentials, share), self.limits.total_timeout)
+            return await asyncio.wait_for(self._follow(url, plain, credentials, share, credentials_for or url),
+                                          self.limits.total_timeout)
         except TimeoutError as error:
             raise FetchTimeoutError(f"no complete answer within {self.limits.total_timeout:g}s") from error
 
@@ -241,13 +246,12 @@ class Fetcher:
             return response.status_code, await self._read_bounded(response) if read_body else b""
 
     async def _follow(self, url: str, plain: dict[str, str], credentials: dict[str, str],
-                      share: BodyShare | None) -> FetchResult:
-        start = url
+                      share: BodyShare | None, owner: str) -> FetchResult:
         permanent: str | None = None
         chain_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             await self._check_target(url)
-            result = await self._get(url, {**plain, **credentials} if same_origin(start, url) else plain, share)
+            result = await self._get(url, {**plain, **credentials} if same_origin(owner, url) else plain, share)
             if result.status not in REDIRECT_STATUSES:
                 return _with_permanent(result, permanent)
             location = result.headers.get("location")

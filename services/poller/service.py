@@ -229,6 +229,8 @@ class Poller:
         if feed.is_spool:
             return await self._poll_spool(feed, state, bound)
         started = time.perf_counter()
+        if state.effective_url and not self._may_move(feed, state.effective_url):
+            state = state.but(effective_url=None)  # stored before credentials were kept to their origin
         try:
             result = await self._fetch_authorized(feed, state.effective_url or state.url, etag=state.etag,
                                                   last_modified=state.last_modified)
@@ -237,10 +239,20 @@ class Poller:
         finally:
             metrics.FETCH_DURATION.observe(time.perf_counter() - started)
         metrics.FETCHED_BYTES.labels(feed.id).inc(len(result.body))
-        if result.permanent_url:
+        if result.permanent_url and self._may_move(feed, result.permanent_url):
             state = state.but(effective_url=result.permanent_url)
             bound.info("feed_moved_permanently", to=result.permanent_url)
+        elif result.permanent_url:
+            bound.info("feed_move_not_stored", to=result.permanent_url, reason="another origin than its credentials")
         return await self._handle(feed, state, result, bound)
+
+    @staticmethod
+    def _may_move(feed: FeedConfig, url: str) -> bool:
+        """Whether polls may go straight to ``url``, where a permanent redirect said the feed moved. A feed
+        with credentials moves only within its own origin: polled at another, it would get none (they are
+        for the configured origin alone) and fail for good, and one forged redirect would have taken it
+        from its server for good. Its configured URL is polled instead, the redirect followed each time."""
+        return not (feed.auth or feed.headers) or same_origin(str(feed.url), url)
 
     async def _handle(self, feed: FeedConfig, state: FeedState, result: FetchResult, bound: Logger) -> PollOutcome:
         now = self.clock()
@@ -411,11 +423,13 @@ class Poller:
         return [MissedPage(deeper, self.clock())] if deeper else []
 
     async def _fetch_authorized(self, feed: FeedConfig, url: str, **conditions: str | None) -> FetchResult:
-        """A fetch with the feed's headers and credentials."""
+        """A fetch with the feed's headers and credentials, sent only to the configured URL's origin (wherever
+        ``url`` is: a permanent redirect's, a next page's), never to another a redirect points at."""
         try:
             return await self.fetcher.fetch(url, headers=feed.headers,
                                             authorization=await authorization(feed.auth, self.fetcher),
-                                            share=self._body_shares[feed.id], **conditions)
+                                            share=self._body_shares[feed.id], credentials_for=str(feed.url),
+                                            **conditions)
         except HTTPStatusError as error:
             if error.status == 401 and isinstance(feed.auth, OAuth2Auth):
                 feed.auth.drop_token()  # revoked, or expired early: the next poll asks for a new one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,11 +13,11 @@ from prometheus_client import REGISTRY, generate_latest
 from pydantic import SecretStr
 
 from schemas import RawItem
-from services.poller.feeds import FeedsFileError, load_feeds
+from services.poller.feeds import FeedConfig, FeedsFileError, load_feeds, parse_feeds
 from services.poller.fetch import Fetcher, FetchError, FetchLimits
 from services.poller.service import Poller
 from services.poller.settings import PollerSettings
-from services.poller.state import PollerStore
+from services.poller.state import FeedState, PollerStore
 from tests.helpers import FeedServer, Resource, rss
 
 PASSWORD = "pa55-w0rd-never-shown"
@@ -147,6 +148,105 @@ async def test_credentials_go_only_to_the_feeds_own_origin_across_redirects() ->
     assert seen["https://feeds.test/upgraded"]["x-api-key"] == "k"  # http -> https on the same host
     assert "authorization" not in seen["https://cdn.other.test/feed"]
     assert "x-api-key" not in seen["https://cdn.other.test/feed"]
+
+
+async def to_loopback(host: str, port: int) -> list[str]:
+    """The tests' names (agency.test, elsewhere.test) are the servers on 127.0.0.1: no DNS is asked."""
+    return ["127.0.0.1"]
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[FeedServer]:
+    """A second server: another origin (its own port) than ``feed_server``'s."""
+    server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+def named(server: FeedServer, host: str, path: str) -> str:
+    return server.url(path).replace("127.0.0.1", host)
+
+
+def agency_feed(url: str, *, credentials: bool = True) -> FeedConfig:
+    auth = "\n    auth: {type: bearer, token_env: T}\n    headers: {X-Api-Key: key-never-shown}" if credentials else ""
+    feeds = parse_feeds(f"feeds:\n  - id: agency\n    url: {url}{auth}\n".encode(), Path("feeds.yaml"),
+                        environ={"T": TOKEN})
+    return feeds.feeds[0]
+
+
+def moved(feed_server: FeedServer, elsewhere: FeedServer) -> str:
+    """The agency's feed answers 301 to the same path on another origin, which serves it."""
+    target = named(elsewhere, "elsewhere.test", "/feed.xml")
+    feed_server.resources["/feed.xml"] = Resource(b"", status=301, headers={"Location": target})
+    elsewhere.resources["/feed.xml"] = Resource(rss("Moved", [STORY]))
+    return target
+
+
+def credentials_sent(server: FeedServer) -> list[tuple[str | None, str | None]]:
+    return [(headers.get("authorization"), headers.get("x-api-key")) for _, headers in server.requests]
+
+
+async def test_credentials_never_follow_a_permanent_redirect_to_another_origin(
+        feed_server: FeedServer, elsewhere: FeedServer, store: PollerStore) -> None:
+    # Poll 1 followed the 301 without credentials; from poll 2 on the stored URL was polled as the feed's
+    # own, and the token and headers went to the other host.
+    moved(feed_server, elsewhere)
+    feed = agency_feed(named(feed_server, "agency.test", "/feed.xml"))
+    poller = Poller([feed], store, Fetcher(OPEN, resolver=to_loopback), lambda items: None)
+    poller.load_states()
+    with structlog.testing.capture_logs() as logs:
+        outcomes = [(await poller.poll(feed)).outcome for _ in range(3)]
+    await poller.fetcher.aclose()
+    assert outcomes == ["ok", "unchanged", "unchanged"]
+    assert credentials_sent(elsewhere) == [(None, None)] * 3
+    # The configured URL, with its credentials, is asked at every poll: the move is not stored.
+    assert credentials_sent(feed_server) == [(f"Bearer {TOKEN}", "key-never-shown")] * 3
+    assert store.feed_state("agency", str(feed.url)).effective_url is None
+    assert "feed_move_not_stored" in {entry["event"] for entry in logs}
+
+
+async def test_a_move_to_another_origin_stored_before_is_polled_at_the_configured_url(
+        feed_server: FeedServer, elsewhere: FeedServer, store: PollerStore) -> None:
+    target = moved(feed_server, elsewhere)
+    feed = agency_feed(named(feed_server, "agency.test", "/feed.xml"))
+    store.save_feed_state(FeedState(feed_id="agency", url=str(feed.url), effective_url=target))
+    poller = Poller([feed], store, Fetcher(OPEN, resolver=to_loopback), lambda items: None)
+    poller.load_states()
+    assert (await poller.poll(feed)).outcome == "ok"
+    await poller.fetcher.aclose()
+    assert credentials_sent(feed_server) == [(f"Bearer {TOKEN}", "key-never-shown")]
+    assert credentials_sent(elsewhere) == [(None, None)]
+    assert store.feed_state("agency", str(feed.url)).effective_url is None
+
+
+async def test_a_feed_without_credentials_moves_with_a_permanent_redirect(
+        feed_server: FeedServer, elsewhere: FeedServer, store: PollerStore) -> None:
+    target = moved(feed_server, elsewhere)
+    feed = agency_feed(named(feed_server, "agency.test", "/feed.xml"), credentials=False)
+    poller = Poller([feed], store, Fetcher(OPEN, resolver=to_loopback), lambda items: None)
+    poller.load_states()
+    assert [(await poller.poll(feed)).outcome for _ in range(2)] == ["ok", "unchanged"]
+    await poller.fetcher.aclose()
+    assert store.feed_state("agency", str(feed.url)).effective_url == target
+    assert len(feed_server.requests) == 1 and len(elsewhere.requests) == 2  # poll 2 went straight there
+
+
+async def test_a_permanent_redirect_from_https_to_http_gets_no_credentials_in_clear(store: PollerStore) -> None:
+    # Another scheme is another origin, though the host is the same (a local test cannot serve ports 443
+    # and 80, so the network is httpx's mock here).
+    sent: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append((request.url.scheme, request.headers.get("authorization")))
+        if request.url.scheme == "https":
+            return httpx.Response(301, headers={"Location": "http://agency.test/feed.xml"})
+        return httpx.Response(200, content=rss("Clear", [STORY]))
+
+    feed = agency_feed("https://agency.test/feed.xml")
+    poller = Poller([feed], store, Fetcher(OPEN, transport=httpx.MockTransport(handler)), lambda items: None)
+    poller.load_states()
+    assert [(await poller.poll(feed)).outcome for _ in range(2)] == ["ok", "unchanged"]
+    assert sent == [("https", f"Bearer {TOKEN}"), ("http", None)] * 2
 
 
 def test_settings_mask_the_proxy_and_database_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
