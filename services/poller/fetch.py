@@ -83,6 +83,13 @@ class TooManyRedirectsError(FetchError):
     kind = "redirect_loop"
 
 
+class InvalidURLError(FetchError):
+    """A URL (the feed's, a redirect's Location, a next page, a hub) that cannot be fetched as written: a
+    port out of range, a host name no resolver can look up. The feed's error, not the poller's."""
+
+    kind = "invalid_url"
+
+
 @dataclass(frozen=True)
 class FetchLimits:
     max_body_bytes: int = 16 * 1024 * 1024
@@ -258,7 +265,10 @@ class Fetcher:
             if not location:
                 raise HTTPStatusError(result.status)
             chain_permanent = chain_permanent and result.status in PERMANENT_REDIRECTS
-            url = urljoin(url, location)
+            try:
+                url = urljoin(url, location)
+            except ValueError as error:  # an IPv6 host's bracket left open
+                raise InvalidURLError(f"unreadable Location: {str(error)[:200]}") from None
             permanent = url if chain_permanent else None
         raise TooManyRedirectsError(f"more than {MAX_REDIRECTS} redirects")
 
@@ -271,6 +281,9 @@ class Fetcher:
             raise FetchTimeoutError(f"{type(error).__name__} while fetching") from error
         except httpx.HTTPError as error:
             raise TransportError(f"{type(error).__name__}: {_safe_message(error)}") from error
+        except (UnicodeError, httpx.InvalidURL) as error:
+            # httpx reads a redirect's Location (its host's IDNA labels too) even when not following it
+            raise InvalidURLError(f"unreadable Location: {str(error)[:200]}") from None
         answer = FetchResult(
             status=response.status_code,
             final_url=_without_userinfo(response.url),
@@ -319,14 +332,13 @@ class Fetcher:
                 yield piece
 
     async def _check_target(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BlockedAddressError(f"refusing non-HTTP URL scheme {parts.scheme!r}")
+        """Every URL fetched or posted to passes here first: a readable one, then (unless private networks
+        are allowed) one whose host has public addresses only."""
+        _, host, port = fetchable(url)
         if self.limits.allow_private_networks:
             return
-        host = parts.hostname
         try:
-            addresses = [host] if is_ip_literal(host) else await self.resolver(host, _port(parts.scheme, parts.port))
+            addresses = [host] if is_ip_literal(host) else await self.resolver(host, port)
         except UnresolvedHostError:
             if self.proxy:
                 return  # behind a proxy-only egress the proxy resolves names; its own rules decide about them
@@ -392,6 +404,8 @@ class SystemResolver:
             infos = await asyncio.wrap_future(answer)  # cancelling the wait cancels a lookup not yet begun
         except socket.gaierror as error:
             raise UnresolvedHostError(f"cannot resolve {host}: {error.strerror}") from error
+        except UnicodeError as error:  # the IDNA codec refused the name (a label over 63 characters)
+            raise InvalidURLError(f"{host[:100]!r} is no name DNS can look up: {str(error)[:200]}") from None
         # In getaddrinfo's order (RFC 6724: an IPv6 address first only where this host can reach one),
         # each address once (an answer per socket type and protocol).
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -508,14 +522,44 @@ def _without_userinfo(url: str | httpx.URL) -> str:
     return str(httpx.URL(url).copy_with(userinfo=b""))
 
 
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), _port(parts.scheme, parts.port)
+def fetchable(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an HTTP URL that can be fetched as written: its port in range, its host a
+    name httpx can read and the system's resolver can look up (or an IP address). A URL a feed, a
+    redirect or a link gave that is not raises InvalidURLError, failing that fetch instead of the poll.
+    The host is the name as the request's connection will look it up (IDNA-encoded by httpx)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:  # a port out of range or no number, an IPv6 host's bracket left open
+        raise InvalidURLError(f"unreadable URL: {str(error)[:200]}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BlockedAddressError(f"refusing non-HTTP URL scheme {parts.scheme!r}")
+    host = parts.hostname
+    if not is_ip_literal(host):
+        try:
+            read = httpx.URL(url)
+            read.host  # noqa: B018 - decodes its IDNA labels, as httpx does reading a redirect's Location
+            host = read.raw_host.decode("ascii")
+            host.encode("idna")  # as getaddrinfo encodes a name before asking DNS
+        except (httpx.InvalidURL, UnicodeError) as error:
+            raise InvalidURLError(f"the host name {host[:100]!r} cannot be looked up: {str(error)[:200]}") from None
+    return parts.scheme, host, _port(parts.scheme, port)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").lower(), _port(parts.scheme, parts.port)
+    except ValueError:  # a port out of range: no origin credentials could belong to
+        return None
 
 
 def same_origin(first_url: str, then_url: str) -> bool:
-    """Same scheme, host and port; an upgrade from http to https on the same host counts as the same."""
+    """Same scheme, host and port; an upgrade from http to https on the same host counts as the same. A
+    URL whose port cannot be read is no one's origin."""
     first, then = _origin(first_url), _origin(then_url)
+    if first is None or then is None:
+        return False
     if first == then:
         return True
     return first[1] == then[1] and first[0] == "http" and then[0] == "https" and then[2] == 443 and first[2] == 80

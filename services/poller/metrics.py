@@ -5,8 +5,8 @@ from prometheus_client import Counter, Gauge, Histogram
 FETCHES = Counter(
     "wirefeed_poller_fetches_total",
     "Feed polls by outcome: ok, not_modified, unchanged, gone, or an error class (http_status, timeout, "
-    "transport, blocked_address, too_large, over_budget, redirect_loop, parse_error, publish_error, spool_error, "
-    "sftp_error, ftp_error, imap_error, token_error)",
+    "transport, blocked_address, invalid_url, too_large, over_budget, redirect_loop, parse_error, publish_error, "
+    "spool_error, sftp_error, ftp_error, imap_error, token_error)",
     ["feed", "outcome"],
 )
 FETCH_DURATION = Histogram(

@@ -36,7 +36,7 @@ from services.core.text import storable
 from services.poller import archive, metrics
 from services.poller.budget import DEFAULT_LIMIT_BYTES, BodyBudget, BodyBudgetError, BodyShare
 from services.poller.feeds import FeedConfig, OAuth2Auth
-from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, same_origin
+from services.poller.fetch import Fetcher, FetchError, FetchResult, HTTPStatusError, InvalidURLError, same_origin
 from services.poller.formats import FeedContext, FeedParseError, ParsedFeed, parse_document
 from services.poller.oauth import authorization
 from services.poller.remote import RemoteError
@@ -577,8 +577,10 @@ class Poller:
 
 def _answer_is_final(error: Exception) -> bool:
     """Whether a page's server answered for good: the page does not exist, or is not a feed document
-    (a "load more" link to a web page, say). Reading it again would get the same answer."""
-    return (isinstance(error, HTTPStatusError) and error.status in (404, 410)) or isinstance(error, FeedParseError)
+    (a "load more" link to a web page, say), or its link cannot be fetched as written (a port out of
+    range). Reading it again would get the same answer."""
+    return ((isinstance(error, HTTPStatusError) and error.status in (404, 410))
+            or isinstance(error, FeedParseError | InvalidURLError))
 
 
 def feed_health(state: FeedState) -> str:

@@ -15,11 +15,13 @@ from services.poller.fetch import (
     FetchError,
     FetchLimits,
     HTTPStatusError,
+    InvalidURLError,
     ResponseTooLargeError,
     TooManyRedirectsError,
     TransportError,
     as_sent,
     is_private,
+    same_origin,
 )
 
 OPEN = FetchLimits(allow_private_networks=True)
@@ -222,6 +224,52 @@ async def test_a_redirect_to_a_url_that_cannot_be_read_is_a_fetch_error() -> Non
 
     with pytest.raises(FetchError, match="Invalid URL in location header"):  # a failed poll, not a crash
         await fetcher(handler).fetch("http://f.test/old")
+
+
+CANNOT_BE_FETCHED = [
+    "http://f.test:99999/feed",  # urllib's ValueError: Port out of range 0-65535
+    "http://f.test:9x/feed",  # ... Port could not be cast to integer value
+    "http://xn--a.test/feed",  # httpx's IDNA decoding: its label is U+0080
+    f"http://{'x' * 64}.test/feed",  # the IDNA codec getaddrinfo uses: label empty or too long
+    "http://a..b.test/feed",
+]
+
+
+@pytest.mark.parametrize("url", CANNOT_BE_FETCHED)
+async def test_a_url_that_cannot_be_fetched_as_written_fails_before_any_request(url: str) -> None:
+    requested: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requested.append(request)
+        return httpx.Response(202)
+
+    looked_up: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["93.184.216.34"]
+
+    for checked in (fetcher(handler), Fetcher(FetchLimits(), transport=httpx.MockTransport(handler),
+                                              resolver=resolver)):
+        with pytest.raises(InvalidURLError):
+            await checked.fetch(url)
+        with pytest.raises(InvalidURLError):  # a WebSub hub, an OAuth token endpoint
+            await checked.post_form(url, {"hub.mode": "subscribe"})
+    assert requested == [] and looked_up == []
+
+
+@pytest.mark.parametrize("location", CANNOT_BE_FETCHED)
+async def test_a_redirect_to_a_url_that_cannot_be_fetched_is_a_fetch_error_not_a_crash(location: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": location})
+
+    with pytest.raises(FetchError):  # httpx refuses "9x" itself, reading the Location: a TransportError
+        await fetcher(handler).fetch("http://f.test/old")
+
+
+def test_a_url_whose_port_cannot_be_read_is_no_origin() -> None:
+    assert not same_origin("http://f.test/feed", "http://f.test:99999/feed")
+    assert not same_origin("http://f.test:9x/feed", "http://f.test:9x/feed")
 
 
 async def test_gone_is_an_answer_and_server_errors_raise_with_retry_after() -> None:

@@ -24,6 +24,7 @@ from services.poller.fetch import (
     BlockedAddressError,
     Fetcher,
     FetchLimits,
+    InvalidURLError,
     SystemResolver,
     UnresolvedHostError,
     make_fetcher,
@@ -266,5 +267,19 @@ async def test_addresses_are_tried_in_the_order_the_system_resolver_gives(monkey
     resolver = SystemResolver(threads=1)
     try:
         assert await resolver("example.test", 80) == ["93.184.216.34", "2606:2800:220:1::"]
+    finally:
+        resolver.close()
+
+
+async def test_a_name_the_idna_codec_refuses_is_a_fetch_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # getaddrinfo encodes the name first; its UnicodeError escaped the fetch, and the poll crashed.
+    def getaddrinfo(host: str, port: int, **kwargs: Any) -> Any:
+        raise UnicodeError("encoding with 'idna' codec failed (UnicodeError: label empty or too long)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # the system's resolver is never asked here
+    resolver = SystemResolver(threads=1)
+    try:
+        with pytest.raises(InvalidURLError, match="label empty or too long"):
+            await resolver("x" * 64 + ".test", 80)
     finally:
         resolver.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 
+import pytest
 import structlog
 from prometheus_client import REGISTRY
 
@@ -203,6 +205,26 @@ async def test_a_page_that_is_not_a_feed_is_lost_at_once(feed_server: FeedServer
     assert numbers(published) == list(range(21, 31))
     assert any(entry["event"] == "feed_page_lost" for entry in logs)
     assert missed(feed_server, store) == ()
+
+
+@pytest.mark.parametrize("port", ["99999", "9x"])
+async def test_a_next_link_whose_port_cannot_be_read_is_lost_and_the_first_page_published(
+        feed_server: FeedServer, store: PollerStore, port: str) -> None:
+    # It raised ValueError out of Poller.poll at every poll after the first: the burst was never published.
+    await first_poll(feed_server, store)
+    serve(feed_server, newest=30)
+    page, link = feed_server.resources["/feed.xml"], feed_server.url("/feed.xml?page=2")
+    bad = link.replace(feed_server.url("").rsplit(":", 1)[1], port)  # http://127.0.0.1:99999/feed.xml?page=2
+    feed_server.resources["/feed.xml"] = replace(page, body=page.body.replace(link.encode(), bad.encode()))
+    published: list[RawItem] = []
+    lost = counted("pages_lost_total")
+    with structlog.testing.capture_logs() as logs:
+        assert await poll(feed_server, store, published) == "ok"
+    assert numbers(published) == list(range(21, 31))
+    [(url, error)] = [(entry["url"], entry["error"]) for entry in logs if entry["event"] == "feed_page_lost"]
+    assert url == bad and error.startswith("unreadable URL: Port")
+    assert (counted("pages_lost_total"), missed(feed_server, store)) == (lost + 1, ())  # never asked again
+    assert store.feed_state("paged", feed_server.url("/feed.xml")).consecutive_failures == 0
 
 
 async def test_a_page_unread_for_a_week_is_lost_without_asking_again(feed_server: FeedServer,

@@ -177,6 +177,43 @@ async def test_errors_are_counted_and_backed_off_and_a_recovery_resets_them(feed
     assert store.feed_state("coast", feed_server.url("/feed.xml")).consecutive_failures == 0
 
 
+LONG_LABEL = "x" * 64  # one more than DNS allows: the IDNA codec refuses the name before any lookup
+
+
+@pytest.mark.parametrize("location", [
+    "http://feeds.test:99999/feed.xml",  # urllib: "Port out of range 0-65535"
+    "http://xn--a.test:{port}/feed.xml",  # its label decodes to U+0080: httpx's IDNA decoding refuses it
+    f"http://{LONG_LABEL}.test:{{port}}/feed.xml",
+])
+async def test_a_redirect_to_a_url_that_cannot_be_fetched_fails_the_poll_and_backs_off(
+        feed_server: FeedServer, store: PollerStore, location: str) -> None:
+    # Each escaped Poller.poll (poll_crashed): no backoff, no last_error, no fetch counted.
+    looked_up: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    port = feed_server.url("").rsplit(":", 1)[1]
+    feed_server.resources["/feed.xml"] = Resource(b"", status=302, headers={"Location": location.format(port=port)})
+    feed = FeedConfig(id="coast", url=feed_server.url("/feed.xml").replace("127.0.0.1", "feeds.test"), interval=60)
+    poller = Poller([feed], store, Fetcher(FetchLimits(allow_private_networks=True), resolver=resolver), Published())
+    poller.load_states()
+    counted = REGISTRY.get_sample_value("wirefeed_poller_fetches_total", {"feed": "coast", "outcome": "invalid_url"})
+    try:
+        assert (await poller.poll(feed)).outcome == "invalid_url"
+    finally:
+        await poller.fetcher.aclose()
+    state = store.feed_state("coast", str(feed.url))
+    assert state.consecutive_failures == 1 and state.last_error is not None
+    assert state.last_error.startswith("invalid_url: ")
+    assert state.next_attempt_at is not None and state.last_attempt_at is not None
+    assert state.next_attempt_at > state.last_attempt_at
+    assert REGISTRY.get_sample_value("wirefeed_poller_fetches_total",
+                                     {"feed": "coast", "outcome": "invalid_url"}) == (counted or 0) + 1
+    assert looked_up == ["feeds.test"]  # the bad name was never handed to a resolver
+
+
 async def test_a_document_that_is_no_feed_is_a_parse_error(feed_server: FeedServer, store: PollerStore) -> None:
     feed_server.resources["/feed.xml"] = Resource(b"<html><body>Not a feed</body></html>",
                                                   headers={"Content-Type": "text/html"})
