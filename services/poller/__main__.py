@@ -146,7 +146,8 @@ async def _websub(settings: PollerSettings, db: Database, fetcher: Fetcher, loop
         yield None
         return
     subscriber = WebSubSubscriber(WebSubStore(db), fetcher, settings.websub_callback_url, loop.push,
-                                  feed_ids=set(loop.poller.feeds), lease_seconds=settings.websub_lease_seconds)
+                                  feed_ids=set(loop.poller.feeds), lease_seconds=settings.websub_lease_seconds,
+                                  allow_insecure_hub=settings.websub_allow_insecure_hub)
     loop.poller.on_parsed = subscriber.on_parsed
     server = WebSubServer(settings.websub_host, settings.websub_port, subscriber, settings.max_body_bytes).start()
     renewer = asyncio.create_task(subscriber.renew_forever())

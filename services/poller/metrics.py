@@ -65,7 +65,8 @@ WEBSUB_PUSHES = Counter(
 )
 WEBSUB_REQUESTS = Counter(
     "wirefeed_poller_websub_subscribe_requests_total",
-    "Subscribe and unsubscribe requests sent to hubs, by mode and result (accepted, refused, error)",
+    "Subscribe and unsubscribe requests sent to hubs, by mode and result (accepted, refused, error), and "
+    "subscriptions not asked for because the hub is not https (insecure_hub)",
     ["mode", "result"],
 )
 FEEDS_FILE_RELOADS = Counter(

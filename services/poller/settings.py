@@ -71,6 +71,9 @@ class PollerSettings(CommonSettings):
     websub_host: str = "0.0.0.0"  # hubs call in from outside
     websub_port: int = Field(9411, ge=0, le=65535)
     websub_lease_seconds: int = Field(86400, ge=60, description="Subscription lease asked of hubs")
+    websub_allow_insecure_hub: bool = Field(
+        False, description="Subscribe through http:// hubs too, sending them the subscription's secret in clear "
+        "text (a local hub in development); otherwise only https hubs are subscribed to")
 
     @property
     def state_url(self) -> str:

@@ -13,6 +13,14 @@ confirmed by the hub's verification); a subscription the hub never confirms is f
 has run out, after which a delivery is answered 410 Gone. When a feed names another hub or topic, the
 old hub is asked to unsubscribe too, and the old pair is kept (``retired_*``) until it confirms.
 
+Only hubs reached over https are subscribed to: the secret travels in the subscribe request, and WebSub
+forbids sending it over plain HTTP, where anyone on the way could read it and sign pushes of their own.
+A subscription without a secret would not do either: its pushes could not be authenticated, and
+unsigned pushes are ignored. An ``http://`` hub is refused (logged, counted) unless
+``allow_insecure_hub`` (``WIREFEED_WEBSUB_ALLOW_INSECURE_HUB``, for a local hub in development and tests);
+a subscription through one made before (by an earlier version, or while they were allowed) is not
+trusted: its pushes are answered 410 Gone, and it is dropped when it comes up for renewal.
+
 Subscriptions live in the state database, so any poller behind the callback URL can answer the hub.
 """
 
@@ -27,6 +35,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from pydantic import SecretStr
@@ -188,8 +197,9 @@ def unsubscribe_action(sub: Subscription, feed_ids: set[str], now: datetime) -> 
 class WebSubSubscriber:
     def __init__(self, store: WebSubStore, fetcher: Fetcher, callback_base: str, push: Push, *,
                  feed_ids: set[str], lease_seconds: int = 86400,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, allow_insecure_hub: bool = False) -> None:
         self.store = store
+        self.allow_insecure_hub = allow_insecure_hub
         self.fetcher = fetcher
         self.callback_base = callback_base.rstrip("/")
         self.push = push
@@ -210,6 +220,9 @@ class WebSubSubscriber:
     async def subscribe(self, feed_id: str, hub: str, topic: str) -> None:
         # Saved before asking: the hub may verify before its answer to us arrives.
         old, now = self.store.get(feed_id), self.clock()
+        if not self._secret_may_go_to(hub):
+            self._refuse_insecure_hub(feed_id, hub, old)
+            return
         retiring = None
         if old is not None and (old.hub_url, old.topic_url) == (hub, topic):
             # A renewal keeps its secret and stays active: the hub signs with that secret until it has
@@ -227,6 +240,19 @@ class WebSubSubscriber:
                               "hub.lease_seconds": str(self.lease_seconds)})
         if retiring is not None:
             await self._ask(retiring, {"hub.mode": "unsubscribe"})  # same callback: the old hub knows it
+
+    def _secret_may_go_to(self, hub: str) -> bool:
+        return self.allow_insecure_hub or urlsplit(hub).scheme == "https"
+
+    def _refuse_insecure_hub(self, feed_id: str, hub: str, old: Subscription | None) -> None:
+        """No subscription through a hub the secret would reach in clear text; one made before (by an earlier
+        version, or while insecure hubs were allowed) is dropped, its pushes refused from now on."""
+        metrics.WEBSUB_REQUESTS.labels("subscribe", "insecure_hub").inc()
+        log.warning("websub_hub_refused", feed=feed_id, hub=hub,
+                    reason="not https: the secret would be sent in clear text (WIREFEED_WEBSUB_ALLOW_INSECURE_HUB)")
+        if old is not None and old.hub_url == hub:
+            self.store.delete(feed_id)
+            log.warning("websub_insecure_subscription_dropped", feed=feed_id, hub=hub)
 
     async def unsubscribe(self, sub: Subscription) -> None:
         now = self.clock()
@@ -307,8 +333,8 @@ class WebSubSubscriber:
     def deliver(self, feed_id: str, body: bytes, headers: Mapping[str, str]) -> int:
         """The hub's POST (called on the callback server's thread): check the signature, then publish."""
         sub = self.store.get(feed_id) if feed_id in self.feed_ids else None
-        if sub is None or sub.state != "active":
-            return self._pushed("unknown_subscription", 410)
+        if sub is None or sub.state != "active" or not self._secret_may_go_to(sub.hub_url):
+            return self._pushed("unknown_subscription", 410)  # an http hub's: its secret went in clear
         if not signature_valid(sub.secret, body, headers.get("x-hub-signature")):
             log.warning("websub_bad_signature", feed=feed_id)
             return self._pushed("bad_signature", 202)  # acknowledged and ignored, as WebSub asks

@@ -12,7 +12,7 @@ import hmac
 import http.client
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+import structlog
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
@@ -35,6 +36,7 @@ from services.poller.formats import ParsedFeed
 from services.poller.leases import LeaseStore
 from services.poller.loop import PollLoop
 from services.poller.service import Poller
+from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 from services.poller.websub import (
     MAX_LEASE_SECONDS,
@@ -68,6 +70,7 @@ class Hub:
     """A WebSub hub: accepts subscriptions, verifies them with a challenge, distributes content."""
 
     lease_seconds: int = 2
+    verifies: bool = True  # False: records requests only, never calls the callback back
     requests: list[dict[str, str]] = field(default_factory=list)
     verified: list[tuple[int, str, str]] = field(default_factory=list)  # (status, body, challenge)
     verified_forms: list[dict[str, str]] = field(default_factory=list)  # the request each verification was for
@@ -84,7 +87,8 @@ class Hub:
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                threading.Thread(target=hub.verify, args=(form,), daemon=True).start()  # after answering
+                if hub.verifies:
+                    threading.Thread(target=hub.verify, args=(form,), daemon=True).start()  # after answering
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -145,7 +149,8 @@ async def running(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[Runn
     fetcher = Fetcher(FetchLimits(allow_private_networks=True))
     poller = Poller([feed], store, fetcher, published.extend)
     loop = PollLoop(poller, LeaseStore(db, "poller-test", ttl_seconds=5))
-    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, "http://unset.invalid", loop.push, feed_ids={"news"})
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, "http://unset.invalid", loop.push, feed_ids={"news"},
+                                  allow_insecure_hub=True)  # the test's hub is http://127.0.0.1
     server = WebSubServer("127.0.0.1", 0, subscriber, max_body_bytes=1_000_000).start()
     subscriber.callback_base = f"http://127.0.0.1:{server.port}/websub"
     poller.on_parsed = subscriber.on_parsed
@@ -297,6 +302,66 @@ async def test_an_unsubscribe_nobody_asked_for_is_refused(running: Running) -> N
     assert hub.verified[-1][0] == 404
     sub = running.subscriber.store.get("news")
     assert sub is not None and sub.state == "active"
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    """A hub that only records what it is asked (its callback is never called: nothing to verify here)."""
+    started = Hub(verifies=False).start()
+    yield started
+    started.stop()
+
+
+CALLBACK = "http://127.0.0.1:9/websub"  # never called: the hub fixture does not verify
+
+
+def insecure_hub_refusals() -> float:
+    return REGISTRY.get_sample_value("wirefeed_poller_websub_subscribe_requests_total",
+                                     {"mode": "subscribe", "result": "insecure_hub"}) or 0.0
+
+
+async def test_a_hub_over_plain_http_is_never_sent_the_secret(db: Database, hub: Hub) -> None:
+    # WebSub: a subscriber must not send hub.secret over plain HTTP; anyone on the way could sign pushes.
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push,
+                                  feed_ids={"news"})
+    refused = insecure_hub_refusals()
+    with structlog.testing.capture_logs() as logs:
+        await subscriber.subscribe("news", hub.url, TOPIC)  # what a poll naming the hub does
+    await fetcher.aclose()
+    assert hub.requests == []  # nothing asked at all: a subscription without a secret is no better
+    assert subscriber.store.get("news") is None
+    assert insecure_hub_refusals() == refused + 1
+    [refusal] = [entry for entry in logs if entry["event"] == "websub_hub_refused"]
+    assert refusal["hub"] == hub.url and "WIREFEED_WEBSUB_ALLOW_INSECURE_HUB" in refusal["reason"]
+
+
+async def test_a_subscription_through_an_http_hub_made_before_is_no_longer_trusted(db: Database, hub: Hub) -> None:
+    store = WebSubStore(db)
+    secret = "s" * 64
+    store.save(Subscription("news", hub.url, TOPIC, SecretStr(secret), "active", NOW, lease_seconds=3600,
+                            expires_at=NOW + timedelta(seconds=3600)))
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    subscriber = WebSubSubscriber(store, fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  clock=lambda: NOW + timedelta(seconds=1900))  # past half its lease
+    body = atom(hub.url, [5])
+    signed = {"x-hub-signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    assert subscriber.deliver("news", body, signed) == 410  # its secret went in clear: pushes are refused
+    sub = store.get("news")
+    assert sub is not None
+    await subscriber._tend(sub, subscriber.clock())  # the renewal loop's turn
+    await fetcher.aclose()
+    assert hub.requests == [] and store.get("news") is None  # dropped when due for renewal, nothing re-sent
+
+
+def test_insecure_hubs_are_refused_unless_the_setting_allows_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert PollerSettings().websub_allow_insecure_hub is False
+    monkeypatch.setenv("WIREFEED_WEBSUB_ALLOW_INSECURE_HUB", "true")
+    assert PollerSettings().websub_allow_insecure_hub is True
+
+
+async def _no_push(feed_id: str, body: bytes, content_type: str | None) -> Any:
+    raise AssertionError("nothing is pushed in these tests")
 
 
 class RecordingSubscriber:
