@@ -462,11 +462,17 @@ def is_private(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip in _LOCAL_NAT64:
         return True
-    return any(not reached.is_global or reached.is_multicast for reached in (ip, *_embedded_ipv4(ip)))
+    return any(not reached.is_global or reached.is_multicast or any(reached in net for net in _GLOBAL_BUT_INSIDE)
+               for reached in (ip, *_embedded_ipv4(ip)))
 
 
 # RFC 8215's NAT64 prefix for a network's own translators, which reach its private IPv4 addresses.
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+# Addresses ``ipaddress`` counts as global that lead inside all the same: IPv6 site-local addresses
+# (fec0::/10, deprecated by RFC 3879 but still routed within some sites), and Azure's WireServer
+# (168.63.129.16, the platform endpoint every VM reaches: its agent, health probes and DNS, like a
+# metadata address).
+_GLOBAL_BUT_INSIDE = tuple(map(ipaddress.ip_network, ("fec0::/10", "168.63.129.16/32")))
 # IPv6 forms that carry an IPv4 address in their last 32 bits, which a translator or tunnel on the way
 # (NAT64 with DNS64, SIIT, an old automatic tunnel) connects to: "64:ff9b::a00:1" is 10.0.0.1.
 _IPV4_IN_LAST_32_BITS = tuple(map(ipaddress.ip_network, ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")))

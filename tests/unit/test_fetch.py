@@ -359,6 +359,20 @@ def test_an_ipv6_address_around_a_private_ipv4_one_is_private(address: str) -> N
     assert is_private(address)
 
 
+@pytest.mark.parametrize("address", [
+    "fec0::1", "feff:ffff::1",  # IPv6 site-local (fec0::/10), which ipaddress counts as global
+    "168.63.129.16",  # Azure's WireServer, reachable from every VM like a metadata address
+    "::ffff:168.63.129.16", "2002:a83f:8110::1",  # the same inside IPv4-mapped and 6to4 forms
+])
+def test_addresses_ipaddress_calls_global_that_lead_inside_are_private(address: str) -> None:
+    assert is_private(address)
+
+
+def test_the_neighbours_of_those_addresses_stay_public() -> None:
+    assert not is_private("168.63.129.15") and not is_private("168.63.129.17")
+    assert not is_private("2001:4860::1")  # fec0::/10 ends before the global unicast space
+
+
 @pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])  # 93.184.216.34 inside
 def test_an_ipv6_address_around_a_public_ipv4_one_is_public(address: str) -> None:
     assert not is_private(address)
