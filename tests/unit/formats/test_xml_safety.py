@@ -128,6 +128,21 @@ def test_an_entity_declared_in_a_comment_before_the_root_is_refused(fmt: FeedFor
         parse(_document(fmt, COMMENTED_DOCTYPE, "&a;&a;&a;"))
 
 
+@pytest.mark.parametrize(("declaration", "content_type"), [
+    ('<?xml version="1.0" encoding="utf-7"?>', None),
+    ('<?xml version="1.0"?>', "application/rss+xml; charset=utf-7"),
+], ids=["declared", "http-charset"])
+def test_an_entity_declared_in_an_encoding_only_feedparser_reads_is_refused(
+        declaration: str, content_type: str | None, parse: Parse) -> None:
+    # In UTF-7 "+ADwAIQ-" is "<!": the body as received holds a harmless comment, feedparser's reading of
+    # it a DOCTYPE declaring an entity, which feedparser expanded.
+    utf7_doctype = '\n<!--\n+ADwAIQ-DOCTYPE rss [\n+ADwAIQ-ENTITY a "HELLO">\n]>\n-->\n'
+    assert "<!ENTITY" in utf7_doctype.encode().decode("utf-7")
+    body = _document(FeedFormat.RSS, utf7_doctype, "&a;&a;&a;").replace(b'<?xml version="1.0"?>', declaration.encode())
+    with pytest.raises(UnsafeXMLError):
+        parse(body, content_type=content_type)
+
+
 def test_an_entity_declared_in_a_comment_is_refused_however_far_into_the_prolog() -> None:
     """Past the head decoded to find the root (64 KiB), the whole document is looked at."""
     padding = "<!--" + "x" * 70_000 + "-->\n"
