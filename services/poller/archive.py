@@ -13,10 +13,11 @@ import bz2
 import functools
 import io
 import lzma
+import re
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.core.compression import zipfile, zstd
@@ -25,8 +26,14 @@ from services.poller.spool import UnusableFileError, skipped_name
 #: Documents an archive may hold: a batch is hundreds of stories; more is no agency's delivery.
 MAX_MEMBERS = 10_000
 _ZIP = b"PK\x03\x04"
+#: Compressed streams one file may hold one after another: a parallel compressor writes one per block of
+#: a MiB or more, and a file of countless empty streams would only cost time to walk.
+MAX_STREAMS = 1_000
 #: Output decompressed at once, its bound taken from the reserve first.
 _STEP = 1024 * 1024
+#: Input a stream is first given; each slice after is twice the last, up to _STEP.
+_FIRST_INPUT = 1024
+_NOT_ZERO = re.compile(rb"[^\0]")
 _ZLIB = type(zlib.decompressobj())
 _BUFFERING = (bz2.BZ2Decompressor, lzma.LZMADecompressor, zstd.ZstdDecompressor)  # keep unread input
 _TAR_MAGIC, _TAR_MAGIC_AT = b"ustar", 257  # POSIX and GNU tar headers alike
@@ -58,7 +65,7 @@ class _Decompressor(Protocol):
     @property
     def unused_data(self) -> bytes: ...
 
-    def decompress(self, data: bytes, max_length: int = -1, /) -> bytes: ...
+    def decompress(self, data: bytes | memoryview, max_length: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -129,29 +136,66 @@ def _decompressed(body: bytes, name: str, kind: _Compression, limit: int, reserv
     holds little (the whole bound taken at once would refuse it when the budget is busy).
 
     Streams one after another are joined, as gunzip, bunzip2 and unxz join them: parallel compressors
-    (pbzip2, lbzip2, ``xz -T``, pzstd) and writers that flush as they go (gzip members) write one file so."""
-    pieces: list[bytes] = []
-    size, rest = 0, body
-    while rest:
-        decompressor, data = kind.decompressor(), rest
-        while not decompressor.eof:
-            most = min(_STEP, limit - size + 1)
-            try:
-                piece = _within(reserve, most, functools.partial(_step, decompressor, data, most))
-            except (zlib.error, OSError, lzma.LZMAError, zstd.ZstdError, EOFError) as error:  # bz2: OSError
-                raise ArchiveError(f"{name}: not a readable {kind.label} file: {error}") from error
-            pieces.append(piece)
-            size, data = size + len(piece), b""
-            if size > limit:
-                raise ArchiveError(f"{name}: it decompresses to more than {limit} bytes "
-                                   "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
-            if not decompressor.eof and _starved(decompressor, len(piece) < most):
-                raise ArchiveError(f"{name}: the {kind.label} file is cut short")
-        rest = decompressor.unused_data.lstrip(b"\0")  # xz's stream padding (gzip and bzip2 tolerate zeros too)
-    return _joined(pieces, size, reserve)
+    (pbzip2, lbzip2, ``xz -T``, pzstd) and writers that flush as they go (gzip members) write one file so.
+    At most MAX_STREAMS: the body is walked in time linear in its length, but each stream costs a
+    decompressor, and an empty gzip member is 20 bytes."""
+    out = _Output(name, kind, limit, reserve)
+    view, offset, streams = memoryview(body), 0, 0
+    while offset < len(body):
+        streams += 1
+        if streams > MAX_STREAMS:
+            raise ArchiveError(f"{name}: more than {MAX_STREAMS} {kind.label} streams one after another")
+        # Past zeros after the stream: xz's stream padding (gzip and bzip2 tolerate zeros too).
+        after = _NOT_ZERO.search(body, _stream(out, view, offset))
+        offset = len(body) if after is None else after.start()
+    return _joined(out.pieces, out.size, reserve)
 
 
-def _step(decompressor: _Decompressor, data: bytes, most: int) -> bytes:
+@dataclass
+class _Output:
+    """What the streams of one file have unpacked so far, and the bounds it is read within."""
+
+    name: str
+    kind: _Compression
+    limit: int
+    reserve: Reserve
+    pieces: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+    def read(self, decompressor: _Decompressor, data: bytes | memoryview) -> bool:
+        """One step of output from ``data`` and what the decompressor holds; True when it needs more input."""
+        most = min(_STEP, self.limit - self.size + 1)
+        try:
+            piece = _within(self.reserve, most, functools.partial(_step, decompressor, data, most))
+        except (zlib.error, OSError, lzma.LZMAError, zstd.ZstdError, EOFError) as error:  # bz2: OSError
+            raise ArchiveError(f"{self.name}: not a readable {self.kind.label} file: {error}") from error
+        self.pieces.append(piece)
+        self.size += len(piece)
+        if self.size > self.limit:
+            raise ArchiveError(f"{self.name}: it decompresses to more than {self.limit} bytes "
+                               "(WIREFEED_MAX_DECOMPRESSED_BYTES)")
+        return not decompressor.eof and _starved(decompressor, len(piece) < most)
+
+
+def _stream(out: _Output, view: memoryview, start: int) -> int:
+    """One stream read from ``start``; where the input after it starts.
+
+    The input is given in slices, each twice the one before (up to _STEP): a stream is given less than
+    twice its own length and a slice more, so what a decompressor hands back unread past a stream's end,
+    a copy, stays as short, and the rest of the body is never copied once per stream."""
+    decompressor = out.kind.decompressor()
+    fed, size, hungry = start, _FIRST_INPUT, True
+    while not decompressor.eof:
+        data = view[fed:fed + size] if hungry else b""
+        if hungry:
+            if not data:
+                raise ArchiveError(f"{out.name}: the {out.kind.label} file is cut short")
+            fed, size = fed + len(data), min(2 * size, _STEP)
+        hungry = out.read(decompressor, data)
+    return fed - len(decompressor.unused_data)
+
+
+def _step(decompressor: _Decompressor, data: bytes | memoryview, most: int) -> bytes:
     if isinstance(decompressor, _ZLIB):  # zlib hands back the input it did not read; the others keep it
         data = decompressor.unconsumed_tail + data
     return decompressor.decompress(data, most)

@@ -10,6 +10,7 @@ import lzma
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,6 +182,38 @@ def test_a_compressed_document_holds_what_it_unpacks_to_and_a_step_not_the_whole
         assert ledger.peak <= 2 * len(document) + archive._STEP + 1
     with pytest.raises(archive.ArchiveError, match="cut short"):
         archive.documents(first + second[:len(second) // 2], "news.xml.x", limits, Ledger())
+
+
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.compress, "bzip2": bz2.compress,
+                                                    "xz": lzma.compress, "zstd": zstd.compress}
+
+
+@pytest.mark.parametrize("kind", list(COMPRESSORS))
+def test_a_file_of_countless_empty_streams_is_refused_at_the_stream_bound(kind: str) -> None:
+    # 4 MiB of empty gzip members took 36 s: the input left was copied once per member.
+    empty = COMPRESSORS[kind](b"")
+    body = empty * (4 * 1024 * 1024 // len(empty))
+    with pytest.raises(archive.ArchiveError, match=f"more than {archive.MAX_STREAMS} {kind} streams"):
+        archive.documents(body, "news.xml.x", archive.Limits(member_bytes=1 << 24, total_bytes=1 << 26))
+
+
+@pytest.mark.parametrize("kind", list(COMPRESSORS))
+def test_streams_up_to_the_bound_are_read_giving_each_byte_to_a_decompressor_about_once(
+        kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    given = []
+    step = archive._step
+
+    def counted(decompressor: Any, data: bytes, most: int) -> bytes:
+        given.append(len(data))
+        return step(decompressor, data, most)
+
+    monkeypatch.setattr(archive, "_step", counted)
+    compress, streams = COMPRESSORS[kind], archive.MAX_STREAMS
+    body = compress(b"") * (streams - 1) + compress(b"<x>story</x>")
+    assert archive.documents(body, "news.xml.x", archive.Limits(1 << 20, 1 << 22)) == [("news.xml.x", b"<x>story</x>")]
+    # A stream is given less than twice its length, or the first slice: never the whole rest of the body,
+    # which made what the decompressors were given grow with the square of the number of streams.
+    assert sum(given) <= 2 * len(body) + streams * archive._FIRST_INPUT
 
 
 class Ledger:
