@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from services.core.compression import zstd
+from services.poller.decoding import MAX_ZSTD_FRAMES
 from services.poller.fetch import (
     BlockedAddressError,
     Fetcher,
@@ -166,6 +167,29 @@ async def test_a_zstd_frame_asking_for_a_window_over_8_mib_is_refused() -> None:
 
     with pytest.raises(TransportError, match="DecodingError: zstd"):
         await fetcher(handler).fetch("http://f.test/")
+
+
+async def test_a_zstd_body_of_countless_empty_frames_is_refused_at_the_frame_bound() -> None:
+    # Each frame cost a decompressor and a copy of the rest of its chunk: 4 MiB of empty frames, 30 s.
+    empty = zstd.compress(b"")
+    countless = empty * (4 * 2**20 // len(empty))
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(countless), headers={"Content-Encoding": "zstd"})
+
+    with pytest.raises(TransportError, match=f"DecodingError: zstd: more than {MAX_ZSTD_FRAMES} frames"):
+        await fetcher(handler).fetch("http://f.test/")
+
+
+async def test_a_zstd_body_of_as_many_frames_as_the_bound_is_read() -> None:
+    body = b"<rss><channel><title>Coast</title></channel></rss>" * 1000
+    step = -(-len(body) // MAX_ZSTD_FRAMES)
+    frames = b"".join(zstd.compress(body[start:start + step]) for start in range(0, len(body), step))
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(frames), headers={"Content-Encoding": "zstd"})
+
+    assert (await fetcher(handler).fetch("http://f.test/")).body == body
 
 
 async def test_too_many_layers_of_encoding_or_a_broken_one_is_a_transport_error() -> None:
