@@ -16,8 +16,8 @@ from schemas import FeedFormat, RawItem
 from services.core.numbers import whole_number
 from services.poller.formats.base import FeedContext, FeedParseError, ParsedFeed, make_raw_item, raw_item
 from services.poller.formats.charsets import as_utf8_if_legacy
-from services.poller.formats.feedparser_entities import refuse_entities_in_feedparser
 from services.poller.formats.feedparser_fixes import failed_elements, mend_feedparser
+from services.poller.formats.feedparser_input import check_feedparser_input
 from services.poller.formats.media_rss import (
     ENTRY_KEY,
     fallback_summary,
@@ -51,7 +51,7 @@ keep_captions_apart_in_feedparser()
 keep_second_summaries_apart_in_feedparser()
 count_tags_in_feedparser()
 mend_feedparser()
-refuse_entities_in_feedparser()
+check_feedparser_input()
 
 
 def parse_rss_atom(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
