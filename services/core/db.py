@@ -50,6 +50,10 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     psycopg.errors.IdleInTransactionSessionTimeout,
     sqlite3.OperationalError,
 )
+#: Errors that the same rows raise every time, whatever the database's health: a value past one of
+#: PostgreSQL's limits (a text whose search index would pass the tsvector's 1 MiB: "string is too long
+#: for tsvector"). psycopg files them under OperationalError, with the transient ones: catch these first.
+UNSTORABLE_ERRORS: tuple[type[Exception], ...] = (psycopg.errors.ProgramLimitExceeded,)
 
 
 class DatabaseError(Exception):

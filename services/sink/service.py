@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol, TypeVar
 
 import structlog
@@ -25,11 +26,11 @@ from pydantic import ValidationError
 from schemas import Article
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, Topics
 from services.core.consume import TransientError, next_offsets
-from services.core.db import TRANSIENT_ERRORS
+from services.core.db import TRANSIENT_ERRORS, UNSTORABLE_ERRORS
 from services.core.kafka import dead_letter
 from services.core.metrics import DEAD_LETTERS
 from services.sink import metrics
-from services.sink.store import Store
+from services.sink.store import Store, WriteResult
 
 log = structlog.get_logger(__name__)
 
@@ -106,14 +107,39 @@ class SinkBatch:
     def __call__(self, records: list[ConsumerRecord]) -> None:
         self._transient(self.offsets.resolve)
         fresh = [r for r in records if r.offset >= self.offsets.positions.get(r.partition, 0)]
-        articles = self._articles_or_dead_letters(fresh)
+        checked = self._articles_or_dead_letters(fresh)
+        articles = [article for _, article in checked]
         offsets = self._next_offsets(records)
         now = self.clock()
         with metrics.BATCH_DURATION.time():
-            result = self._transient(lambda: self.store.write(articles, offsets, now))
+            try:
+                result = self._transient(lambda: self.store.write(articles, offsets, now))
+            except UNSTORABLE_ERRORS as error:
+                log.warning("batch_unstorable", error=str(error)[:300], articles=len(articles))
+                articles, result = self._one_by_one(checked, offsets, now)
         self._record(articles, result.inserted, result.skipped, offsets, now)
         if self.after_write:
             self.after_write()
+
+    def _one_by_one(self, checked: list[tuple[ConsumerRecord, Article]], offsets: dict[tuple[str, int], int],
+                    now: datetime) -> tuple[list[Article], WriteResult]:
+        """Write a batch that the database refuses article by article, dead-lettering those it refuses,
+        then store the offsets. The batch would fail alike forever and stop its partitions. A crash on
+        the way leaves rows without their offsets: they are read again and skipped as already stored."""
+        stored: list[Article] = []
+        inserted = skipped = 0
+        refused: list[tuple[ConsumerRecord, Exception]] = []
+        for record, article in checked:
+            try:
+                result = self._transient(partial(self.store.write, [article], {}, now))
+            except UNSTORABLE_ERRORS as error:
+                refused.append((record, error))
+                continue
+            stored.append(article)
+            inserted, skipped = inserted + result.inserted, skipped + result.skipped
+        self._dead_letter(refused)  # durable before the offsets that pass them
+        self._transient(lambda: self.store.write([], offsets, now))
+        return stored, WriteResult(inserted=inserted, skipped=skipped)
 
     def record_passed(self, tp: TopicPartition, next_offset: int) -> None:
         """Store that ``tp`` is read up to ``next_offset``: the consume loop dead-lettered an undecodable
@@ -126,6 +152,8 @@ class SinkBatch:
     def _transient(self, action: Callable[[], T]) -> T:
         try:
             return action()
+        except UNSTORABLE_ERRORS:
+            raise  # the same rows fail alike however often they are tried: not the database's state
         except TRANSIENT_ERRORS as error:
             metrics.DB_ERRORS.labels(type(error).__name__).inc()
             raise TransientError(f"store unavailable: {error}") from error
@@ -135,21 +163,28 @@ class SinkBatch:
         return {(tp.topic, tp.partition): max(meta.offset, self.offsets.positions.get(tp.partition, 0))
                 for tp, meta in next_offsets(records).items()}
 
-    def _articles_or_dead_letters(self, records: list[ConsumerRecord]) -> list[Article]:
-        articles, letters = [], []
+    def _articles_or_dead_letters(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, Article]]:
+        checked, refused = [], []
         for record in records:
             try:
-                articles.append(_storable(record.value, Article.from_json(record.value)))
+                checked.append((record, _storable(record.value, Article.from_json(record.value))))
             except Exception as error:  # pure code on one record: whatever it raises is that record's fault
                 if not isinstance(error, (ValidationError, ValueError, TypeError)):
                     log.exception("article_check_failed_unexpectedly", partition=record.partition,
                                   offset=record.offset)
-                letter = dead_letter(STAGE, record, error, max_bytes=self.max_message_bytes)
-                DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
-                log.warning("dead_lettered", partition=record.partition, offset=record.offset,
-                            error_class=letter.error_class)
-                letters.append(self.producer.send(self.topics.dead_letter, key=record.key,
-                                                  value=letter.to_bytes()))
+                refused.append((record, error))
+        self._dead_letter(refused)
+        return checked
+
+    def _dead_letter(self, refused: list[tuple[ConsumerRecord, Exception]]) -> None:
+        """Send each record with the reason it cannot be stored, and wait until the letters are durable."""
+        letters = []
+        for record, error in refused:
+            letter = dead_letter(STAGE, record, error, max_bytes=self.max_message_bytes)
+            DEAD_LETTERS.labels(STAGE, letter.error_class).inc()
+            log.warning("dead_lettered", partition=record.partition, offset=record.offset,
+                        error_class=letter.error_class)
+            letters.append(self.producer.send(self.topics.dead_letter, key=record.key, value=letter.to_bytes()))
         if letters:  # dead letters must be durable before their offsets are stored
             try:
                 self.producer.flush(timeout=60)
@@ -157,7 +192,6 @@ class SinkBatch:
                     future.get(timeout=60)
             except Exception as error:
                 raise TransientError(f"dead-letter produce failed: {error}") from error
-        return articles
 
     def _record(self, articles: list[Article], inserted: int, skipped: int,
                 offsets: dict[tuple[str, int], int], now: datetime) -> None:
