@@ -49,6 +49,7 @@ _CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
 _MEDIA_TAGS = ("img", "picture", "video", "audio")
 _CAPTION_TAGS = frozenset({"figure", "figcaption", "media"})  # NITF's <media>: a reference, caption, credit
 MAX_CAPTION_CHARS = 400
+_DISPLAY_BLOCK = re.compile(r"display\s*:\s*block", re.IGNORECASE)
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 
@@ -194,7 +195,7 @@ class _Walker:
         tag = element.tag
         if not isinstance(tag, str):
             return  # comments and processing instructions: no visible text (their tails are the parent's)
-        block = tag in BLOCK_TAGS
+        block = tag in BLOCK_TAGS or (tag == "span" and _shown_as_block(element))
         in_link = in_link or tag == "a"
         start = len(self._piece_chunks)
         if block:
@@ -221,6 +222,12 @@ class _Walker:
             self._visit(child, in_link)
             if child.tail:
                 self._add(child.tail, child, True, in_link)
+
+
+def _shown_as_block(span: _Element) -> bool:
+    """A span the page's own style sets apart: a pull quote's attribution, <span style="display:block">."""
+    style = span.get("style")
+    return style is not None and "block" in style and _DISPLAY_BLOCK.search(style) is not None
 
 
 def _is_caption(element: _Element) -> bool:

@@ -195,7 +195,9 @@ _HEADING_RULES = [
     r"related(?: (?:stories|articles|coverage|content|news|links|reading|posts))?|see also|also read|"
     r"read (?:more|also)|more (?:from|on|stories|news|coverage)\b.{0,60}|recommended(?: for you| reading| "
     r"stories)?|you (?:may|might) also (?:like|be interested in)|trending(?: now)?|most (?:read|popular)|"
-    r"top stories|latest news|read next|suggested (?:topics|reading|articles|stories)",
+    r"top stories|latest news|read next|suggested (?:topics|reading|articles|stories)|"
+    # an outlet's pointer to its own pages: HuffPost's "Also on HuffPost:", "Previously On HuffPost:"
+    r"(?:also|previously|elsewhere) on (?-i:[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3})",
     r"mehr zum thema|lesen sie (?:auch|mehr)|das könnte sie auch interessieren|auch interessant|"
     r"verwandte (?:artikel|themen)|weitere (?:artikel|nachrichten|meldungen)|(?:à )?lire aussi|"
     r"sur le même sujet|dans la même rubrique|(?:à )?voir aussi|(?:también )?te puede interesar|"

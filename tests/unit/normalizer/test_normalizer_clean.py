@@ -516,3 +516,12 @@ def test_stts_written_dashes_are_dashes() -> None:
     text = normalize(raw, now).body_text
     assert "800–1" in text
     assert "endash" not in text and "35–40 prosenttia" in text
+
+
+def test_a_span_the_page_sets_apart_is_a_paragraph_of_its_own() -> None:
+    # HuffPost's pull quote: the attribution glued to the quote read "…super exciting.Nusaybah Mohamed"
+    quote = ('<blockquote><span class="quote">We are the second school in Canada to do this, which is super '
+             'exciting.</span><span class="attribution" style="display:block;">Nusaybah Mohamed</span></blockquote>')
+    assert html_to_paragraphs(quote) == ["We are the second school in Canada to do this, which is super exciting.",
+                                         "Nusaybah Mohamed"]
+    assert html_to_paragraphs('<p>one <span style="color: red">two</span> three</p>') == ["one two three"]
