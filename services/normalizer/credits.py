@@ -58,10 +58,16 @@ _CONTRIBUTED = re.compile(
 # contributed to this report.", "Staff writer A in Paris contributed to this report."; USA Today's
 # "Contributing: A, USA TODAY; The Associated Press" (the outlet's own name in capitals is no person).
 _NAMED_CONTRIBUTORS = re.compile(
-    r"(?:(?P<outlet>[A-Z][\w&.\-]*(?: [A-Z][\w&.\-]*){0,3})[’']s? |(?i:staff )?(?i:writers?|reporters?|"
-    r"correspondents?) )?(?P<names>[^.;:()]{3,200}?) contributed (?:additional )?(?:reporting|research|to this "
-    r"(?:report|story|article))(?: from [^.]+)?\.?",
+    r"(?:(?P<outlet>[A-Z][\w&.\-]*(?: [A-Z][\w&.\-]*){0,3})(?:[’']s?| contributors?) |(?i:staff )?"
+    r"(?i:writers?|reporters?|correspondents?) )?(?P<names>[^.;:()]{3,200}?) (?:contributed (?:additional )?"
+    r"(?:reporting|research|to this (?:report|story|article))|helped with this (?:report|story|article))"
+    r"(?: from [^.]+)?\.?",
 )
+# AP's note of where a reporter named in the byline worked: "Gillum reported from Washington."
+_REPORTED_FROM = re.compile(r"[A-Z][\w'’\-]+(?:(?:,| and) [A-Z][\w'’\-]+){0,3} (?:reported|wrote) (?:this "
+                            r"(?:story|report) )?from [A-Z][^.;()]{1,60}\.?")
+# Sentences of a paragraph under the copy: a credit line may share its paragraph with another.
+_SENTENCES = re.compile(r"(?<=[a-z]\.)\s+(?=[A-Z])")
 _CONTRIBUTING_LIST = re.compile(r"contributing\s*:\s*(?P<parts>[^()]{2,300}?)\.?", re.IGNORECASE)
 _CONTRIBUTING_SPLIT = re.compile(r"\s*(?:[,;]|\band\b)\s*")
 # Desk initials that sign wire copy: AFP's "bur-sah/rl", "bur-dar-gl/fz", EFE's "gr/bp". Only AFP's mark
@@ -200,7 +206,29 @@ def read_credit_paragraph(text: str, *, under_copy: bool = True) -> CreditParagr
         return _naming(*contributors)
     if bloomberg := _bloomberg_credits(text):
         return CreditParagraph(bloomberg, "Bloomberg", True)
-    return _sign_off(text) if under_copy and len(text) < 60 else _NO_CREDIT
+    if under_copy and len(text) < 60:
+        return _sign_off(text)
+    return _credit_sentences(text) if under_copy and len(text) < 400 else _NO_CREDIT
+
+
+def _credit_sentences(text: str) -> CreditParagraph:
+    """A paragraph under the copy made only of credit sentences: "Gillum reported from Washington. Associated
+    Press writers A and B contributed to this report." """
+    sentences = _SENTENCES.split(text)
+    if len(sentences) < 2:
+        return _NO_CREDIT
+    credits: dict[str, list[str]] = {}
+    agency = None
+    for sentence in sentences:
+        if _REPORTED_FROM.fullmatch(sentence):
+            continue
+        found = read_credit_paragraph(sentence)
+        if not found.is_credit:
+            return _NO_CREDIT
+        for role, names in found.credits.items():
+            credits.setdefault(role, []).extend(names)
+        agency = agency or found.agency
+    return CreditParagraph(credits, agency, True)
 
 
 def parse_credit_paragraph(text: str) -> tuple[dict[str, list[str]], str | None]:

@@ -320,7 +320,12 @@ def test_agency_contributor_lines_are_credits_naming_the_agency() -> None:
     ("Contributing: Jane Doe and John Roe, USA TODAY; The Associated Press",
      {"contributing": ["Jane Doe", "John Roe"]}, "AP"),
     ("Contributing: The Associated Press", {}, "AP"),
+    ("APTN contributor Kacey Cherry in Buenos Aires helped with this story.", {"contributing": ["Kacey Cherry"]}, None),
+    # AP's note of where the byline's reporter worked, sharing the paragraph with the contributors
+    ("Gillum reported from Washington. Associated Press writers Dina Cappiello and Matt Apuzzo contributed to this "
+     "report from Washington.", {"contributing": ["Dina Cappiello", "Matt Apuzzo"]}, "AP"),
     # prose
+    ("Gillum reported from Washington. He said the vote was close.", {}, None),
     ("The company contributed to this report.", {}, None),
     ("Many residents contributed reporting to the inquiry.", {}, None),
     ("Contributing factors included the weather.", {}, None), ("Contributing: rising costs", {}, None),
