@@ -20,7 +20,9 @@ ANSWERS_FULL_RETRY_AFTER_SECONDS = 2
 #: A language filter's value: a two-letter ISO 639-1 code, as the normalizer stores an article's language.
 LANGUAGE_PATTERN = "[A-Za-z]{2}"
 #: An agency filter's value: any name of an agency (Reuters, AP, Associated Press, ANA-MPA, Agência Brasil,
-#: ČTK). Letters are spelled out as ranges (Latin, with its accents) rather than ``\w``: the OpenAPI document
-#: gives the same pattern to clients whose regular expressions read ``\w`` as ASCII only.
-_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+#: ČTK, ТАСС, 新华社, رويترز, 연합뉴스). Letters are spelled out as ranges (Latin with its accents, Greek,
+#: Cyrillic, Hebrew, Arabic and Persian, kana, CJK ideographs, Hangul) rather than ``\w``: the OpenAPI
+#: document gives the same pattern to clients whose regular expressions read ``\w`` as ASCII only.
+_LETTER = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff\u05d0-\u05ea"
+           "\u0620-\u064a\u066e-\u06d3\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af")
 AGENCY_PATTERN = f"[{_LETTER}][{_LETTER}0-9 .&-]{{0,49}}"

@@ -97,7 +97,9 @@ def test_articles_and_stories_can_be_filtered_by_agency(store: SqlStore, client:
                  article(83, story="r", version=2, body="ferry, later")],
                 {(TOPIC, 0): 67}, datetime.now(UTC))
     for name, ids in [("reuters", ["article-000082", "article-000080"]), ("Thomson Reuters", ["article-000082",
-                      "article-000080"]), ("ANA", ["article-000081"]), ("Athens News Agency", ["article-000081"]),
+                      "article-000080"]), ("رويترز", ["article-000082", "article-000080"]),
+                      ("ロイター", ["article-000082", "article-000080"]), ("新华社", []), ("ТАСС", []),
+                      ("ANA", ["article-000081"]), ("Athens News Agency", ["article-000081"]),
                       ("ana-mpa", ["article-000081"]), ("AFP", []), ("Agência Brasil", []), ("ČTK", [])]:
         found = client.get("/articles", params={"agency": name}).json()["articles"]
         assert [a["id"] for a in found] == ids
