@@ -75,6 +75,8 @@ _SINGLE_RULES = [
     r"bijgewerkt|gepubliceerd)(?: (?:am|le|el|il|em|op))?\s*:?\s*\d.{0,60}",
     # a site's own sign-off: Mint's "Catch all the Business News, … on Live Mint. Download The Mint News App …"
     r"catch all the\b.{1,200}?\b(?:news|updates) (?:on|at)\b.{1,300}",
+    # the labels of a video's embed codes, their codes gone with the scripts: NTB's "Embed (stor):"
+    r"embed(?: ?code)? \((?:stor|medium|liten|large|small|big|groß|klein|grand|petit)\)",
     # an e-mail's confidentiality footer, where wire copy arrives by mail: "This email may contain information
     # that is confidential. If you receive an email in error please delete it immediately."
     r"(?:this|the information in this) (?:e-?mail|message|communication|transmission)(?: and any "

@@ -135,6 +135,7 @@ SEED_NOTICE = [
     "version of the text intended to have legal effect.",
     "免責聲明：本公告之原文版本乃官方授權版本。譯文僅供方便瞭解之用，煩請參照原文，原文版本乃唯一具法律效力之版本。",
     "Also on HuffPost:", "Previously On HuffPost:",  # an outlet's pointers to its own pages
+    "Embed (stor):", "Embed (liten):",  # NTB's video embed labels, the codes gone
     # an e-mail's confidentiality footer (AAP's copy by mail)
     "This email may contain information that is confidential. If you receive an email in error please delete it "
     "immediately.",
@@ -195,6 +196,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "The source version of the report was leaked to businesswire.com reporters, the company said.",
     "This message is confidential, the minister wrote in a note leaked to colleagues in error.",
     "Also on Monday, the minister met the king.", "Also on the agenda: taxes.",
+    "Embed (the reporters) with the troops, the general said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
