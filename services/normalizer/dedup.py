@@ -98,6 +98,7 @@ class Snapshot:
     known: tuple[Any, ...] | None = None
     claims: dict[str, tuple[str, str]] = field(default_factory=dict)   # kind -> (article id, story id)
     item_story: str | None = None     # the story this item joined, when that story is still there
+    item_is_copy: bool = False        # it joined it as another outlet's copy
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
 
@@ -200,7 +201,9 @@ _BAND_ROWS = (
     "FROM dedup_bands b JOIN dedup_articles a ON a.article_id = b.article_id "
     "JOIN dedup_stories s ON s.story_id = b.story_id WHERE {terms}")
 _CLAIM_ROWS = (
-    "SELECT 'claim', f.story_id, f.article_id, {i}, {b}, f.kind, s.latest_version, s.canceled, {x}, {r}, "
+    "SELECT 'claim', f.story_id, f.article_id, "
+    "(SELECT CASE WHEN a.kind = 'copy' THEN 1 ELSE 0 END FROM dedup_articles a WHERE a.article_id = f.article_id), "
+    "{b}, f.kind, s.latest_version, s.canceled, {x}, {r}, "
     "{i}, {l}, {x}, {i} FROM dedup_fingerprints f LEFT JOIN dedup_stories s ON s.story_id = f.story_id WHERE {terms}")
 _KNOWN_ROWS = (
     "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, {i}, s.canceled, {x}, "
@@ -241,6 +244,7 @@ def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
             snapshot.claims[str(row[5])] = (article_id, story_id)
             if row[5] == "item" and row[6] is not None:
                 snapshot.item_story = story_id
+                snapshot.item_is_copy = row[3] == 1
         else:
             band = (int(row[10]), int(row[11]))
             snapshot.taken_bands.add(band)
@@ -273,7 +277,7 @@ def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot,
             near: NearDup) -> tuple[Verdict, str, str | None, Match | None]:
     """Which story the article belongs to, and as what."""
     if snapshot.item_story is not None:
-        return Verdict.NEW_VERSION, snapshot.item_story, "edit", None
+        return _item_target(article, snapshot.item_story, snapshot.item_is_copy)
     match = near.best_match(fingerprint, snapshot.candidates)
     if match is None:
         return Verdict.NEW, article.story_id, None, None
@@ -285,6 +289,15 @@ def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot,
         return Verdict.NEW_VERSION, match.story_id, "same_source_edit", match
     # The same outlet's boilerplate makes its short stories look alike: not enough to call it an edit.
     return Verdict.NEW, article.story_id, None, None
+
+
+def _item_target(article: Article, story_id: str, joined_as_copy: bool) -> tuple[Verdict, str, str, None]:
+    """An item seen before, in a story still there: an edit is a new version of that story. An outlet
+    withdrawing the copy it had published withdraws that copy alone (as one sent withdrawn does): as a new
+    version it would have killed the story, and shown "removed" as its latest text."""
+    if joined_as_copy and article.pubstatus is PubStatus.CANCELED:
+        return Verdict.COPY, story_id, "copy_withdrawn", None
+    return Verdict.NEW_VERSION, story_id, "edit", None
 
 
 def _known(article: Article, row: tuple[Any, ...]) -> Decision:

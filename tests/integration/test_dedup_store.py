@@ -160,6 +160,25 @@ def test_an_outlet_withdrawing_its_copy_withdraws_that_copy_not_the_story(store:
     assert version.verdict is Verdict.NEW_VERSION and version.article.pubstatus is PubStatus.USABLE
 
 
+def test_an_outlet_taking_down_its_published_copy_takes_down_that_copy_not_the_story(
+        store: DedupStore, shared_dir: Path) -> None:
+    # The copy was grouped first, then its outlet sent the same item again, withdrawn: that was read as an
+    # edit of the whole story (a new version), and the kill spread to the wire's story and its updates.
+    wire = store.decide(stories.wire(shared_dir), T0)
+    copy = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=1))
+    takedown = stories.make(6, copy.article.title, "This article has been removed.", feed_id="harbor-times",
+                            item="iraq-us-talks", minutes=5, pubstatus=PubStatus.CANCELED)
+    withdrawn = store.decide(takedown, T0 + timedelta(minutes=5))
+    assert copy.verdict is Verdict.COPY
+    assert withdrawn.verdict is Verdict.COPY and withdrawn.article.story_id == wire.article.story_id
+    assert withdrawn.article.pubstatus is PubStatus.CANCELED and withdrawn.article.version == 1
+    update = stories.make(4, "UPDATE 1-" + wire.article.title, wire.article.body_text + "\n\nTalks begin Monday.",
+                          feed_id="reuters", item="L1N3EF0ZZ-1", minutes=9)
+    version = store.decide(update, T0 + timedelta(minutes=9))
+    assert version.verdict is Verdict.NEW_VERSION and version.article.pubstatus is PubStatus.USABLE
+    assert version.article.version == 2
+
+
 def test_a_new_store_on_the_same_database_keeps_the_index(database_url: str, shared_dir: Path) -> None:
     first = DedupStore(Database(database_url))
     first.migrate()
