@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import AliasChoices, Field, FilePath, HttpUrl, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    FilePath,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of up to
@@ -70,6 +79,7 @@ class CommonSettings(BaseSettings):
     # Every number a setting holds is finite: "inf" seconds reached PostgreSQL, or a date, and failed there.
     model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore", allow_inf_nan=False)
 
+    # host:port, comma-separated (an IPv6 host in brackets): every client and the readiness probe read it.
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         validation_alias=AliasChoices("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
@@ -128,13 +138,24 @@ class CommonSettings(BaseSettings):
                            "PostgreSQL: settings per transaction, no server-side prepared statements")
     metrics_host: str = "0.0.0.0"  # a container must expose its metrics port
     metrics_port: int = Field(9400, ge=0, le=65535)
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", pattern="(?i)^(debug|info|warning|error|critical)$")
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     exit_unhealthy_after_seconds: float = Field(
         60.0, ge=0, description="A service whose liveness fails this long exits (code 70) to be restarted; 0: never")
     loop_stall_seconds: float = Field(
         300.0, ge=0, description="A service whose main loop has not come round this long (stuck in a call) "
                                  "fails liveness; 0: never")
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _servers_with_ports(cls, value: str) -> str:
+        # The readiness probe and the admin commands dial each one: "127.0.0.1" failed there, with a traceback.
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host.strip("[]") or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server.strip()!r} is no host:port: give host:port, comma-separated "
+                                 "(127.0.0.1:9092)")
+        return value
 
     @model_validator(mode="after")
     def _kafka_login_complete(self) -> CommonSettings:

@@ -27,6 +27,14 @@ class PollerSettings(CommonSettings):
     per_host_concurrency: int = Field(4, ge=1)
     # A proxy URL may carry user:password, so it is masked like the database URLs.
     http_proxy: SecretStr | None = None
+
+    @field_validator("http_proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # httpx refused "127.0.0.1:3128" only when the first fetch built its transport, with a traceback.
+        if value is not None and not value.get_secret_value().lower().startswith(("http://", "https://")):
+            raise ValueError("the proxy must be a URL beginning http:// or https:// (http://host:3128)")
+        return value
     metrics_port: int = Field(
         9401, ge=0, le=65535,
         validation_alias=AliasChoices("WIREFEED_POLLER_METRICS_PORT", "WIREFEED_METRICS_PORT"),

@@ -109,6 +109,26 @@ def test_incomplete_or_unused_kafka_security_settings_are_refused_at_start(setti
         CommonSettings(**settings)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("setting", "value"), [
+    ("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1"), ("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", ""),
+    ("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:abc"), ("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", "a:9092,b:99999"),
+    ("WIREFEED_LOG_LEVEL", "LOUD"), ("WIREFEED_LOG_LEVEL", "5"),
+])
+def test_a_setting_the_services_could_not_use_is_a_settings_error(setting: str, value: str,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # Each passed the settings and failed later with a traceback: the readiness probe splitting "host:port",
+    # structlog looking up the level's name.
+    monkeypatch.setenv(setting, value)
+    assert cli(["dead-letters", "list"]) == 2
+    assert capsys.readouterr().err.startswith("wirefeed: invalid settings: ")
+
+
+def test_bootstrap_servers_take_host_port_lists_and_log_levels_any_case() -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=" kafka-0:9092, [::1]:9093 ", log_level="warning")
+    assert settings.log_level == "warning"
+
+
 def test_a_settings_error_shows_no_secret(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # A whole-settings check fails: pydantic's wording would show the settings given, the secret among them.
     for name, value in {"SECURITY_PROTOCOL": "PLAINTEXT", "SASL_USERNAME": "wirefeed",

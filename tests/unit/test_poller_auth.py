@@ -10,7 +10,7 @@ import httpx
 import pytest
 import structlog
 from prometheus_client import REGISTRY, generate_latest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from schemas import RawItem
 from services.poller.feeds import FeedConfig, FeedsFileError, load_feeds, parse_feeds
@@ -256,3 +256,10 @@ def test_settings_mask_the_proxy_and_database_credentials(monkeypatch: pytest.Mo
     shown = f"{settings} {settings!r} {settings.model_dump()}"
     assert "proxy-s3cret" not in shown and "db-s3cret" not in shown
     assert settings.proxy_url == "http://proxyuser:proxy-s3cret@proxy.internal:3128"
+
+
+@pytest.mark.parametrize("proxy", ["127.0.0.1:3128", "proxy.internal:3128", "socks5://proxy.internal:1080"])
+def test_a_proxy_that_is_no_http_url_is_refused_with_the_settings(proxy: str) -> None:
+    # httpx refused it only when the first fetch built its transport, as a traceback.
+    with pytest.raises(ValidationError, match="proxy must be a URL beginning http://"):
+        PollerSettings(http_proxy=proxy)  # type: ignore[arg-type]
