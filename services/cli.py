@@ -7,6 +7,7 @@ assembles them.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -46,6 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # would try to flush stdout again at exit and fail once more, so it gets /dev/null instead.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as error:
+        if error.errno not in _FULL:
+            raise
+        # `wirefeed export > file` on a full disk: the same flush-at-exit as above would fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"wirefeed: cannot write output: {error.strerror}", file=sys.stderr)
+        return 1
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # what a write to a full disk or quota raises
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -323,6 +323,8 @@ def _explain(error: Exception, url: str, creator: str) -> str | None:
                 f"{creator} creates them when it first starts")
     if isinstance(error, (*TRANSIENT_ERRORS, PoolTimeout)):
         return f"cannot use {shown}: {' '.join(str(error).split())}"
+    if isinstance(error, sqlite3.DatabaseError) and str(error) == "file is not a database":
+        return f"cannot use {shown}: the file is not an SQLite database"
     return None
 
 

@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     status.set_defaults(handler=_feeds_status)
     failed = feeds.add_parser("failed", help="spooled files set aside (no document wirefeed reads, or too large), "
                                              "newest first, with why")
-    failed.add_argument("--feed", metavar="FEED_ID", help="only this feed's")
+    failed.add_argument("--feed", metavar="FEED_ID", type=arguments.utf8, help="only this feed's")
     failed.add_argument("--limit", type=arguments.count(MAX_FAILED_LISTED), default=100, metavar="N",
                         help=f"at most N files (default 100, at most {MAX_FAILED_LISTED:,})")
     failed.set_defaults(handler=_feeds_failed)

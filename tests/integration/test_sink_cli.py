@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -334,3 +337,29 @@ def test_the_read_commands_cannot_write(stored: str) -> None:
         tx.execute("DELETE FROM articles")
     reader.close()
     assert len(list(SqlStore(Database(stored)).export())) == 4
+
+
+def test_an_export_to_a_full_disk_says_so_in_one_line(stored: str) -> None:
+    # ENOSPC came back as a traceback (only a closed pipe was handled).
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "services.cli", "export"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "wirefeed: cannot write output: No space left on device"
+
+
+def test_a_file_that_is_no_sqlite_database_is_named_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_text("not sqlite, but a database URL names it")
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", f"sqlite:///{junk}")
+    assert main(["sources"]) == 1
+    assert capsys.readouterr().err.strip().endswith("the file is not an SQLite database")
+
+
+def test_a_failed_files_feed_that_is_not_utf_8_is_a_usage_error(stored: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["feeds", "failed", "--feed", "\udcff"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "wirefeed feeds failed: error: argument --feed: not valid UTF-8"
