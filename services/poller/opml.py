@@ -130,10 +130,19 @@ def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: dat
     for feed in feeds:
         if feed.is_spool:
             continue
-        path = tuple(part for part in (feed.category or "").split("/") if part)
-        name = feed.title or feed.id
+        path = tuple(part for part in _xml_text(feed.category or "").split("/") if part)
+        name = _xml_text(feed.title or feed.id)
         etree.SubElement(_folder(folders, path), "outline", type="rss", text=name, title=name, xmlUrl=str(feed.url))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _xml_text(text: str) -> str:
+    """``text`` without the characters XML cannot hold (a title's bell or escape, U+FFFE): lxml refused the
+    whole export for one of them, though the feeds file holds them."""
+    return _NOT_XML.sub("", text)
+
+
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _folder(folders: dict[tuple[str, ...], etree._Element], path: tuple[str, ...]) -> etree._Element:

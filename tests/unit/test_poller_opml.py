@@ -87,6 +87,17 @@ def test_export_nests_outlines_by_category() -> None:
     assert text.index('<outline text="News"') < text.index('<outline text="World"') < text.index("world.rss")
 
 
+def test_a_title_with_characters_xml_cannot_hold_is_exported_without_them(tmp_path: Path) -> None:
+    # `feeds check` took the file, and the export failed on the bell: "All strings must be XML compatible".
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text('feeds:\n  - id: ctrl\n    url: http://x.test/b\n    title: "bell\\a"\n'
+                          '    category: "News/\\e[1mWorld"\n')
+    [feed] = load_feeds(feeds_file).feeds
+    assert feed.title == "bell\a"
+    text = export_opml([feed]).decode()
+    assert 'title="bell"' in text and '<outline text="[1mWorld"' in text
+
+
 def test_spool_directories_are_left_out_of_an_export_and_named(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     feeds_file = tmp_path / "feeds.yaml"
