@@ -40,7 +40,9 @@ resolve() {
   fi
   command -v mvn >/dev/null || die "mvn not found: install Maven (Debian package maven)"
   echo "kafka.sh: resolving Apache Kafka jars with Maven into $LIB" >&2
-  (cd "$HERE" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB") \
+  # Maven's output goes to stderr: even quiet, it writes colour resets to stdout, where `up` prints the
+  # address callers read (a first start left "\e[0m\e[0m127.0.0.1:9092" there).
+  (cd "$HERE" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB" 1>&2) \
     || die "Maven could not resolve the Kafka jars"
 }
 
