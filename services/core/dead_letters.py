@@ -20,12 +20,13 @@ from datetime import datetime
 import structlog
 from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from pydantic import ValidationError
 
 from schemas import DeadLetter
 from services.core.config import CommonSettings
-from services.core.kafka import make_consumer, make_producer, read_until, require_broker, seek_since
+from services.core.kafka import make_consumer, make_producer, no_session, read_until, require_broker, seek_since
 
 log = structlog.get_logger(__name__)
 
@@ -64,8 +65,11 @@ class LetterReader:
 
     def __iter__(self) -> Iterator[Found]:
         require_broker(self.settings)
-        consumer = make_consumer(self.settings, None, client_id="wirefeed-dead-letters",  # type: ignore[arg-type]
-                                 allow_auto_create_topics=False)
+        try:
+            consumer = make_consumer(self.settings, None, client_id="wirefeed-dead-letters",  # type: ignore[arg-type]
+                                     allow_auto_create_topics=False)
+        except KafkaError as error:  # reachable, but no session: a refused login, TLS against plaintext
+            raise no_session(self.settings, error) from error
         try:
             _, end = seek_since(consumer, self.settings.topics.dead_letter, self.selection.since)
             for records in read_until(consumer, end):

@@ -183,20 +183,25 @@ def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_time
         _note_fewer_insync_replicas(settings, configs)
 
 
+def no_session(settings: CommonSettings, error: KafkaError) -> KafkaUnavailableError:
+    """A command's error for a client that could not bootstrap, saying which settings to check."""
+    # kafka-python says only "Unable to bootstrap"; its kafka.net log lines hold the cause (a refused
+    # login, an unknown certificate, a broker that speaks TLS to a plaintext client).
+    return KafkaUnavailableError(
+        f"{error}: no Kafka session could be opened with {settings.kafka_bootstrap_servers}; check "
+        f"WIREFEED_KAFKA_SECURITY_PROTOCOL (now {settings.kafka_security_protocol}) and the "
+        f"WIREFEED_KAFKA_SASL_*{_OAUTH_HINT.get(settings.kafka_sasl_mechanism, '')} and WIREFEED_KAFKA_SSL_* "
+        "settings (the kafka.net and kafka_token_refused log lines give the cause)"
+    )
+
+
 @contextmanager
 def admin_client(settings: CommonSettings, *, bootstrap_timeout_ms: int = 30_000) -> Iterator[KafkaAdminClient]:
     """An admin client for the block, or KafkaUnavailableError saying what to check."""
     try:
         admin = KafkaAdminClient(**connection(settings), bootstrap_timeout_ms=bootstrap_timeout_ms)
     except KafkaError as error:
-        # kafka-python says only "Unable to bootstrap"; its kafka.net log lines hold the cause (a refused
-        # login, an unknown certificate, a broker that speaks TLS to a plaintext client).
-        raise KafkaUnavailableError(
-            f"{error}: no Kafka session could be opened with {settings.kafka_bootstrap_servers}; check "
-            f"WIREFEED_KAFKA_SECURITY_PROTOCOL (now {settings.kafka_security_protocol}) and the "
-            f"WIREFEED_KAFKA_SASL_*{_OAUTH_HINT.get(settings.kafka_sasl_mechanism, '')} and WIREFEED_KAFKA_SSL_* "
-            "settings (the kafka.net and kafka_token_refused log lines give the cause)"
-        ) from error
+        raise no_session(settings, error) from error
     try:
         yield admin
     finally:

@@ -25,6 +25,7 @@ from kafka.admin import (
 from pydantic import SecretStr
 
 from services.core.config import CommonSettings
+from services.core.dead_letters import LetterReader, Selection
 from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
 from services.core.kafka import connection, ensure_topics, make_consumer, make_producer
 from services.core.supervise import Pipeline, metric_total, scrape
@@ -185,6 +186,16 @@ def test_a_client_that_cannot_open_a_session_says_what_to_check(
     with pytest.raises(KafkaUnavailableError, match="WIREFEED_KAFKA_SECURITY_PROTOCOL") as raised:
         ensure_topics(settings, [settings.topics.raw_items], bootstrap_timeout_ms=5_000)
     assert "not-the-password" not in str(raised.value), cause
+
+
+def test_dead_letters_list_says_what_to_check_when_no_session_opens(secure_cluster: SecureCluster,
+                                                                     topic_prefix: str) -> None:
+    # Its consumer's "Unable to bootstrap" was a traceback after 30 s; `positions` already said this.
+    settings = secure_cluster.settings(topic_prefix, kafka_security_protocol="PLAINTEXT", kafka_sasl_username=None,
+                                       kafka_sasl_password=None, kafka_ssl_cafile=None, kafka_ssl_certfile=None,
+                                       kafka_ssl_keyfile=None, kafka_ssl_key_password=None)
+    with pytest.raises(KafkaUnavailableError, match="WIREFEED_KAFKA_SECURITY_PROTOCOL"):
+        list(LetterReader(settings, Selection()))
 
 
 def services_env(env: dict[str, str], topic_prefix: str, sqlite_url: str, tmp_path: Path,
