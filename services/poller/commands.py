@@ -257,6 +257,9 @@ def _feeds_import_opml(args: argparse.Namespace) -> int:
     except FileExistsError:
         print(f"wirefeed feeds import-opml: {args.out} exists; write a new file and merge by hand", file=sys.stderr)
         return 1
+    except OSError as error:  # a directory that is not there, or not writable
+        print(f"wirefeed feeds import-opml: cannot write {args.out}: {error.strerror}", file=sys.stderr)
+        return 1
     print(f"wrote {len(feeds)} feed(s) to {args.out}", file=sys.stderr)
     return 0
 

@@ -63,6 +63,10 @@ def test_real_subscription_lists_import_into_a_valid_feeds_file(shared_dir: Path
     assert next(f for f in feeds if f.id == "daring-fireball").title == "Daring Fireball"
     assert cli(["feeds", "import-opml", str(source), "--out", str(out)]) == 1  # never overwrites
     assert "exists" in capsys.readouterr().err
+    nowhere = tmp_path / "no-such-directory" / "feeds.yaml"  # was a FileNotFoundError traceback
+    assert cli(["feeds", "import-opml", str(source), "--out", str(nowhere)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"wirefeed feeds import-opml: cannot write {nowhere}: No such file or directory")
 
 
 def test_export_then_import_gives_back_the_same_feeds_and_folders(tmp_path: Path,
