@@ -49,6 +49,8 @@ _CONTENT_WITHOUT_TEXT = ("img", "hr", "table")
 _MEDIA_TAGS = ("img", "picture", "video", "audio")
 _CAPTION_TAGS = frozenset({"figure", "figcaption", "media"})  # NITF's <media>: a reference, caption, credit
 MAX_CAPTION_CHARS = 400
+_CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "tt", "xmp", "listing", "plaintext"})
+_CODE_CLASSES = ("code", "highlight", "syntax", "snip", "listing", "source")
 _DISPLAY_BLOCK = re.compile(r"display\s*:\s*block", re.IGNORECASE)
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
@@ -228,6 +230,18 @@ def _shown_as_block(span: _Element) -> bool:
     """A span the page's own style sets apart: a pull quote's attribution, <span style="display:block">."""
     style = span.get("style")
     return style is not None and "block" in style and _DISPLAY_BLOCK.search(style) is not None
+
+
+def in_code(element: _Element | None) -> bool:
+    """Whether ``element`` is (inside) a code sample: a code tag, or a container syntax highlighters and
+    snippet plugins make of <div>s (a code class, a monospace style). Its text keeps its lines and its
+    escaped markup."""
+    while element is not None:
+        if element.tag in _CODE_TAGS or "monospace" in (element.get("style") or "") \
+                or any(name in (element.get("class") or "").lower() for name in _CODE_CLASSES):
+            return True
+        element = element.getparent()
+    return False
 
 
 def _is_caption(element: _Element) -> bool:

@@ -26,6 +26,7 @@ from services.normalizer.body import (
     Body,
     drop_tree,
     fold_text,
+    in_code,
     sanitize_fragment,
 )
 from services.normalizer.htmltree import parse_document
@@ -85,10 +86,6 @@ _CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 _ESCAPED_TWICE = re.compile(r"&lt;|&amp;(?:#[0-9xX]|[A-Za-z][A-Za-z0-9]{1,31};)")
 _TAG_IN_TEXT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
 _REFERENCE_IN_TEXT = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-# Escaped markup is the point of a code sample: left as it is, in code tags and in the containers that
-# syntax highlighters and snippet plugins make of <div>s (a code class, a monospace style).
-_CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "tt", "xmp", "listing", "plaintext"})
-_CODE_CLASSES = ("code", "highlight", "syntax", "snip", "listing", "source")
 _KNOWN_TAGS = frozenset(ALLOWED_TAGS | BLOCK_TAGS | DROP_TAGS | SECTIONING_TAGS | {"span", "font", "center"})
 # UTF-8 read as windows-1252 or Latin-1 somewhere upstream ("worldâ€™s", "cafÃ©", "Â©"): these pairs
 # almost never occur in real text, so they decide cheaply when ftfy (about 1 ms per page) is asked.
@@ -206,13 +203,8 @@ def _unescape_twice_escaped(root: _Element) -> None:
 
 
 def _in_code(element: _Element, slot: str) -> bool:
-    holder = element if slot == "text" else element.getparent()
-    while holder is not None:
-        if holder.tag in _CODE_TAGS or "monospace" in (holder.get("style") or "") \
-                or any(name in (holder.get("class") or "").lower() for name in _CODE_CLASSES):
-            return True
-        holder = holder.getparent()
-    return False
+    # Escaped markup is the point of a code sample: left as it is.
+    return in_code(element if slot == "text" else element.getparent())
 
 
 def _holds_markup(text: str) -> bool:

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 from lxml.etree import _Element
 
-from services.normalizer.body import BLOCK_TAGS
+from services.normalizer.body import BLOCK_TAGS, in_code
 
 #: Lines of wrapped copy run 55 to 80 characters; verse, addresses and list entries are mostly shorter.
 MIN_WRAPPED_LINE_CHARS = 40
 # A closing bracket ends a line of credits ("(Reporting by …; Editing by …)") or a desk note.
 _SENTENCE_END = frozenset(".!?:;…\"”’»)]")
 _GOES_ON = frozenset(",-–")  # a line ending here is continued by the next whatever it starts with
-_CODE_TAGS = frozenset({"pre", "code", "tt", "kbd", "samp"})
 
 
 def join_wrapped_lines(root: _Element) -> None:
     blocks = [_lines(parent) for parent in {br.getparent() for br in root.iter("br")}
-              if parent is not None and not _in_code(parent)]
+              if parent is not None and not in_code(parent)]
     joins = [(br, inside_sentence(lines[i], lines[i + 1]), is_long_open_line(lines[i]) and lines[i + 1].strip() != "")
              for lines, breaks in blocks for i, br in enumerate(breaks) if br is not None]
     wrapped = 2 * sum(inside for _, inside, _ in joins) >= len(joins)
@@ -74,11 +73,3 @@ def _replace_by_space(br: _Element) -> None:
         parent.text = (parent.text or "") + joined
     if parent is not None:
         parent.remove(br)
-
-
-def _in_code(element: _Element | None) -> bool:
-    while element is not None:
-        if element.tag in _CODE_TAGS:
-            return True
-        element = element.getparent()
-    return False

@@ -44,7 +44,8 @@ def _as_the_read_api_takes(parameter: str) -> Callable[[str], str]:
 
 
 _QUERY, _SOURCE, _STORY = (_as_the_read_api_takes(parameter) for parameter in ("q", "source", "story"))
-# Not checked as the API checks its agency: the CLI also takes the names written in other scripts (新华社).
+# Not checked as the API checks its agency: the API's pattern is written for OpenAPI clients' regular
+# expressions (letters of the main scripts as ranges); the CLI takes any spelling the normalizer knows.
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
