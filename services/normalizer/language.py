@@ -69,18 +69,10 @@ def detect_language(text: str, declared: str | None = None, feed_declared: str |
     code = normalize_code(declared)
     if code is None:
         return _detected(text) or normalize_code(feed_declared)
-    contradicted = _plainly(text) if len(text) >= MIN_CONTRADICTING_CHARS else None
+    # The language of nearly all the sample, CLD2 sure of it.
+    contradicted = _cld2(text[:SAMPLE_CHARS], reliable_only=True, min_percent=MIN_CONTRADICTING_PERCENT) \
+        if len(text) >= MIN_CONTRADICTING_CHARS else None
     return contradicted if contradicted and _NEIGHBOURS.get(contradicted) != _NEIGHBOURS.get(code, code) else code
-
-
-def _plainly(text: str) -> str | None:
-    """The language of ``text`` when CLD2 is sure of it for nearly all of the sample."""
-    try:
-        reliable, _, details = pycld2.detect(text[:SAMPLE_CHARS])
-    except (pycld2.error, UnicodeEncodeError):
-        return None
-    code, percent = str(details[0][1]), details[0][2]
-    return normalize_code(code) if reliable and percent >= MIN_CONTRADICTING_PERCENT and code != "un" else None
 
 
 def _detected(text: str) -> str | None:
@@ -92,7 +84,7 @@ def _detected(text: str) -> str | None:
     return _cld2(sample) or _py3langid(sample)
 
 
-def _cld2(sample: str, *, reliable_only: bool = False) -> str | None:
+def _cld2(sample: str, *, reliable_only: bool = False, min_percent: int = 0) -> str | None:
     try:
         reliable, _, details = pycld2.detect(sample)
     except (pycld2.error, UnicodeEncodeError):  # control characters, lone surrogates: str allows them
@@ -100,7 +92,7 @@ def _cld2(sample: str, *, reliable_only: bool = False) -> str | None:
             reliable, _, details = pycld2.detect(_printable(sample))
         except (pycld2.error, UnicodeEncodeError):
             return None  # py3langid decides; a language is never worth losing the article over
-    if reliable_only and not reliable:
+    if (reliable_only and not reliable) or details[0][2] < min_percent:
         return None
     code = str(details[0][1])  # the language of most of the text
     # "un" is CLD2's "cannot tell"; "xx-…" codes name scripts, not languages.
