@@ -15,12 +15,13 @@ again against what that replica committed, so two replicas given two copies of o
 with one story id. Band rows go in sorted, so two such transactions cannot deadlock.
 
 Verdicts: an exact repeat (same content or URL) is a DUPLICATE and not published; the same item with new
-content, or a near-duplicate from the same feed or with a wire slug (``UPDATE 2-``), is a NEW_VERSION;
-a near-duplicate from another feed is a COPY (published, same story id, ``duplicate_of`` and
-``similarity`` set); anything else is NEW. A canceled article cancels its story, and every later version
-or copy inherits it, unless it is a COPY: then the copy alone is canceled. Claims remember their
-article, so a redelivered message (after a crash between claim and produce) is published again instead
-of vanishing.
+content, the same text sent again by its outlet under another release status (a kill, a withhold, a moved
+embargo: the article id counts the status), or a near-duplicate from the same feed or with a wire slug
+(``UPDATE 2-``), is a NEW_VERSION; a near-duplicate from another feed is a COPY (published, same story id,
+``duplicate_of`` and ``similarity`` set); anything else is NEW. A canceled article cancels its story, and
+every later version or copy inherits it, unless it is a COPY: then the copy alone is canceled. Claims
+remember their article, so a redelivered message (after a crash between claim and produce) is published
+again instead of vanishing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import structlog
 from schemas import Article, PubStatus
 from services.core.db import Database, Tx
 from services.normalizer.neardup import ANCHOR_BAND, Candidate, Fingerprint, Lead, Match, NearDup, is_wire_update
+from services.normalizer.normalize import release_status
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +93,15 @@ class StoryState:
     canceled: bool
 
 
+@dataclass(frozen=True)
+class ContentOwner:
+    """The article that claimed a text first."""
+
+    feed_id: str
+    status: str | None
+    is_copy: bool
+
+
 @dataclass
 class Snapshot:
     """What the read returned, sorted by kind."""
@@ -99,6 +110,7 @@ class Snapshot:
     claims: dict[str, tuple[str, str]] = field(default_factory=dict)   # kind -> (article id, story id)
     item_story: str | None = None     # the story this item joined, when that story is still there
     item_is_copy: bool = False        # it joined it as another outlet's copy
+    content_owner: ContentOwner | None = None  # read only when another article claimed this text
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
 
@@ -231,7 +243,18 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     params += [value for key in keys for value in key]
     parts.append(_KNOWN_ROWS.format(**_NULLS))
     params.append(article.id)
-    return _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
+    snapshot = _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
+    content = snapshot.claims.get("content")
+    if content is not None and content[0] != article.id and snapshot.known is None:
+        snapshot.content_owner = _content_owner(tx, content[0])
+    return snapshot
+
+
+def _content_owner(tx: Tx, article_id: str) -> ContentOwner | None:
+    # A second round trip, paid only by articles whose text is already known: exact duplicates.
+    row = tx.execute("SELECT feed_id, status, kind FROM dedup_articles WHERE article_id = ?",
+                     (article_id,)).fetchone()
+    return None if row is None else ContentOwner(str(row[0]), row[1], row[2] == "copy")
 
 
 def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
@@ -263,8 +286,11 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         return _known(article, snapshot.known)
     content = snapshot.claims.get("content")
     if content is not None and content[0] != article.id:
-        return Decision(Verdict.DUPLICATE, article, "same_content", duplicate_of=content[0])
-    verdict, story_id, reason, match = _target(article, fingerprint, snapshot, near)
+        if not _restatused(article, snapshot, content[1]):
+            return Decision(Verdict.DUPLICATE, article, "same_content", duplicate_of=content[0])
+        verdict, story_id, reason, match = _status_target(article, snapshot, content[1])
+    else:
+        verdict, story_id, reason, match = _target(article, fingerprint, snapshot, near)
     url = snapshot.claims.get("url")
     if url is not None and url[0] != article.id and url[1] != story_id:
         return Decision(Verdict.DUPLICATE, article, "same_url", duplicate_of=url[0])
@@ -289,6 +315,23 @@ def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot,
         return Verdict.NEW_VERSION, match.story_id, "same_source_edit", match
     # The same outlet's boilerplate makes its short stories look alike: not enough to call it an edit.
     return Verdict.NEW, article.story_id, None, None
+
+
+def _restatused(article: Article, snapshot: Snapshot, content_story: str) -> bool:
+    """The outlet that sent this text sends it again under another release status (a kill, a withhold,
+    a moved or lifted embargo): news for every reader of the story, not a repeat. Another outlet's
+    repeat stays one, or anyone could kill anyone's story."""
+    owner = snapshot.content_owner
+    return (owner is not None and owner.feed_id == article.feed_id
+            and owner.status != release_status(article.pubstatus, article.embargoed_until)
+            and snapshot.item_story in (None, content_story))
+
+
+def _status_target(article: Article, snapshot: Snapshot,
+                   story_id: str) -> tuple[Verdict, str, str | None, Match | None]:
+    owner_is_copy = snapshot.content_owner is not None and snapshot.content_owner.is_copy
+    verdict, _, reason, _ = _item_target(article, story_id, owner_is_copy)
+    return verdict, story_id, "copy_withdrawn" if reason == "copy_withdrawn" else "status_change", None
 
 
 def _item_target(article: Article, story_id: str, joined_as_copy: bool) -> tuple[Verdict, str, str, None]:
@@ -323,10 +366,11 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
-               "duplicate_of, similarity, signature, lead_signature, lead_shingles) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
-                fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None))
+                fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None,
+                release_status(article.pubstatus, article.embargoed_until)))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}

@@ -126,8 +126,9 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     published, estimated = _published_at(raw, now, regions)
     dateline = _dateline(raw, wire)
     byline, agency = _people(raw, wire, dateline)
+    pubstatus, embargoed_until = raw.pubstatus or PubStatus.USABLE, parse_date(raw.embargoed_until_raw, regions)
     return Article(
-        id=_hash(raw.item_id, fingerprint),
+        id=article_id(raw.item_id, fingerprint, release_status(pubstatus, embargoed_until)),
         story_id=_hash(raw.item_id),
         version=_counted(raw.version) or prefix_version or 1,
         item_id=raw.item_id,
@@ -150,8 +151,8 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         credits=_credits(raw.credits, wire.credits),
         categories=_categories(raw.categories),
         enclosures=_enclosures(raw.enclosures, raw.link or raw.feed_url),
-        pubstatus=raw.pubstatus or PubStatus.USABLE,
-        embargoed_until=parse_date(raw.embargoed_until_raw, regions),
+        pubstatus=pubstatus,
+        embargoed_until=embargoed_until,
         urgency=raw.urgency or _prefix_urgency(prefixes),
         wire_prefixes=prefixes,
         slugline=raw.slugline,
@@ -164,6 +165,20 @@ def _prefix_urgency(prefixes: list[str]) -> int | None:
     AFP and Reuters rank them on IPTC's scale), AP's BULLETIN 2 (as its ANPA priority "b" is read), dpa's
     BLITZ 1 and EIL 2 (its priorities 1 and 2)."""
     return min((_PREFIX_URGENCY[prefix] for prefix in prefixes if prefix in _PREFIX_URGENCY), default=None)
+
+
+def release_status(pubstatus: PubStatus, embargoed_until: datetime | None) -> str | None:
+    """What an item re-sent with the same text can change: whether it may be used, and from when. None
+    for the usual, usable now."""
+    if pubstatus is PubStatus.USABLE and embargoed_until is None:
+        return None
+    return f"{pubstatus.value} {embargoed_until.isoformat() if embargoed_until else ''}".rstrip()
+
+
+def article_id(item_id: str, fingerprint: str, status: str | None) -> str:
+    """One id per item, text and release status: the item sent again killed, withheld or under a moved
+    embargo is a new article, not a repeat. The usual status adds nothing, so those ids never changed."""
+    return _hash(item_id, fingerprint, *([status] if status else []))
 
 
 def _repeats_title(body: Body, title: str, feed_title: str) -> bool:

@@ -142,6 +142,53 @@ def test_a_cancel_marks_the_story_and_later_articles_inherit_it(store: DedupStor
     assert redelivered.verdict is Verdict.REDELIVERED and redelivered.article.pubstatus is PubStatus.CANCELED
 
 
+RELEASES = {"killed": {"pubstatus": PubStatus.CANCELED}, "withheld": {"pubstatus": PubStatus.WITHHELD},
+            "embargoed": {"embargoed_until": T0 + timedelta(hours=6)}}
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+@pytest.mark.parametrize("same_item", [True, False])
+def test_the_wire_resending_its_text_under_another_status_is_a_new_version(
+        store: DedupStore, shared_dir: Path, release: str, same_item: bool) -> None:
+    # The text is unchanged, so it was dropped as a repeat: a kill never reached the sink.
+    wire = store.decide(stories.wire(shared_dir), T0)
+    store.mark_published([wire.article.id])
+    item = "L1N3EF0ZZ" if same_item else "L1N3EF0ZZ-kill"
+    resent = stories.make(2, wire.article.title, wire.article.body_text, feed_id="reuters", item=item,
+                          minutes=5, **RELEASES[release])  # type: ignore[arg-type]
+    decision = store.decide(resent, T0 + timedelta(minutes=5))
+    assert (decision.verdict, decision.reason, decision.publish) == (Verdict.NEW_VERSION, "status_change", True)
+    assert (decision.article.story_id, decision.article.version) == (wire.article.story_id, 2)
+    store.mark_published([resent.id])
+    assert store.decide(resent, T0 + timedelta(minutes=6)).reason == "repeat"
+    later_copy = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=7))
+    assert (later_copy.article.pubstatus is PubStatus.CANCELED) == (release == "killed")
+
+
+def test_another_outlet_repeating_the_text_killed_does_not_kill_the_story(store: DedupStore,
+                                                                         shared_dir: Path) -> None:
+    wire = store.decide(stories.wire(shared_dir), T0)
+    theirs = stories.make(3, wire.article.title, wire.article.body_text, feed_id="harbor-times",
+                          item="iraq", pubstatus=PubStatus.CANCELED)
+    decision = store.decide(theirs, T0 + timedelta(minutes=1))
+    assert (decision.verdict, decision.reason) == (Verdict.DUPLICATE, "same_content")
+    assert store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=2)).article.pubstatus is PubStatus.USABLE
+
+
+def test_an_outlet_resending_its_copy_killed_withdraws_that_copy(store: DedupStore, shared_dir: Path) -> None:
+    wire = store.decide(stories.wire(shared_dir), T0)
+    store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=1))
+    theirs = stories.variant(shared_dir)
+    takedown = stories.make(3, theirs.title, theirs.body_text, feed_id=theirs.feed_id, item="iraq-us-talks",
+                            minutes=2, pubstatus=PubStatus.CANCELED)
+    withdrawn = store.decide(takedown, T0 + timedelta(minutes=2))
+    assert (withdrawn.verdict, withdrawn.reason) == (Verdict.COPY, "copy_withdrawn")
+    assert withdrawn.article.story_id == wire.article.story_id
+    update = stories.make(4, "UPDATE 1-" + wire.article.title, wire.article.body_text + "\n\nTalks begin Monday.",
+                          feed_id="reuters", item="L1N3EF0ZZ-1", minutes=3)
+    assert store.decide(update, T0 + timedelta(minutes=3)).article.pubstatus is PubStatus.USABLE
+
+
 def test_an_outlet_withdrawing_its_copy_withdraws_that_copy_not_the_story(store: DedupStore,
                                                                            shared_dir: Path) -> None:
     wire = store.decide(stories.wire(shared_dir), T0)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from schemas import Article, PubStatus
-from services.normalizer.normalize import content_fingerprint
+from services.normalizer.normalize import article_id, content_fingerprint, release_status
 
 T0 = datetime(2024, 1, 25, 9, 0, tzinfo=UTC)
 SEED_NAME = "reuters-iraq-coalition-syndicated.txt"
@@ -36,16 +36,17 @@ def seed_paragraphs(shared: Path) -> list[str]:
 
 
 def make(n: int, title: str, body: str, *, feed_id: str = "shore-news", item: str | None = None,
-         minutes: int = 0, pubstatus: PubStatus = PubStatus.USABLE, url: str | None = None) -> Article:
+         minutes: int = 0, pubstatus: PubStatus = PubStatus.USABLE, url: str | None = None,
+         embargoed_until: datetime | None = None) -> Article:
     """An article as normalize() would make it: ids from the item, content hash from the text."""
     item_id = f"{feed_id}:{item or n}"
     fingerprint = content_fingerprint(title, body)
     return Article(
-        id=hashlib.sha256(f"{item_id}\x1f{fingerprint}".encode()).hexdigest()[:32],
+        id=article_id(item_id, fingerprint, release_status(pubstatus, embargoed_until)),
         story_id=hashlib.sha256(item_id.encode()).hexdigest()[:32],
         item_id=item_id, feed_id=feed_id, url=url, canonical_url=url, title=title, body_text=body,
         body_html="", published_at=T0 + timedelta(minutes=minutes), fetched_at=T0 + timedelta(minutes=minutes),
-        pubstatus=pubstatus, content_hash=fingerprint,
+        pubstatus=pubstatus, embargoed_until=embargoed_until, content_hash=fingerprint,
     )
 
 
