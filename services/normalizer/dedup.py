@@ -89,7 +89,7 @@ _BATCH_CONTENDED: tuple[type[Exception], ...] = (_LostRace, psycopg.errors.Deadl
 class StoryState:
     story_id: str
     first_article_id: str
-    latest_version: int
+    version: int  # the version an article joining it now takes, unless it is a copy of a matched version
     canceled: bool
 
 
@@ -413,20 +413,41 @@ def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
         if not inserted:
             raise _LostRace
         return StoryState(plan.story_id, article.id, version, canceled)
-    # The row lock taken here numbers concurrent versions of one story one after the other.
-    bump = "latest_version = latest_version + 1, " if plan.verdict is Verdict.NEW_VERSION else ""
-    row = tx.execute(f"UPDATE dedup_stories SET {bump}canceled = (canceled OR ?), updated_at = ? "
+    # The row lock taken here (SQLite's transaction holds the write lock already) numbers concurrent
+    # versions of one story one after the other.
+    row = tx.execute("UPDATE dedup_stories SET canceled = (canceled OR ?), updated_at = ? "
                      "WHERE story_id = ? RETURNING first_article_id, latest_version, canceled",
                      (canceled, now, plan.story_id)).fetchone()
     if row is None:  # purged since the read
         raise _LostRace
-    return StoryState(plan.story_id, str(row[0]), int(row[1]), bool(row[2]))
+    latest = int(row[1])
+    version = next_version(latest, article.version) if plan.verdict is Verdict.NEW_VERSION else latest
+    if version < latest and _numbered(tx, plan.story_id, version):
+        version = latest + 1  # the wire's number is another version's already: counted on instead
+    if version > latest:
+        tx.execute("UPDATE dedup_stories SET latest_version = ? WHERE story_id = ?", (version, plan.story_id))
+    return StoryState(plan.story_id, str(row[0]), version, bool(row[2]))
+
+
+def _numbered(tx: Tx, story_id: str, version: int) -> bool:
+    return tx.execute("SELECT 1 FROM dedup_articles WHERE story_id = ? AND version = ? AND kind <> 'copy'",
+                      (story_id, version)).fetchone() is not None
+
+
+def next_version(latest: int, wire_version: int) -> int:
+    """The version a new version of a story at version ``latest`` takes: the next one, or the wire's own
+    number when it counts further (v4 after v2). One the wire numbers below the latest arrived late (v3
+    after v4): it keeps its number, and the story its latest, or readers would be shown the older text
+    as the story's latest."""
+    if 1 < wire_version < latest:
+        return wire_version
+    return max(latest + 1, wire_version)
 
 
 def _version(plan: Plan, state: StoryState, article: Article) -> int:
     if plan.verdict is Verdict.COPY and plan.match is not None:
         return plan.match.version  # a copy of the version it matched
-    return state.latest_version
+    return state.version
 
 
 def _bands(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:

@@ -142,6 +142,38 @@ def test_a_cancel_marks_the_story_and_later_articles_inherit_it(store: DedupStor
     assert redelivered.verdict is Verdict.REDELIVERED and redelivered.article.pubstatus is PubStatus.CANCELED
 
 
+def test_a_version_arriving_after_a_later_one_keeps_its_wire_number(store: DedupStore, shared_dir: Path) -> None:
+    # Numbered by arrival, AP's v3 delivered after v4 became v4, and the sink showed its older text as the
+    # story's latest.
+    wire = stories.wire(shared_dir)
+    texts = {n: wire.body_text + "".join(f"\n\nAdds detail {k}." for k in range(2, n + 1)) for n in (1, 2, 3, 4)}
+    numbered = {}
+    for n in (1, 2, 4, 3):
+        article = stories.make(n, wire.title, texts[n], feed_id="ap", item="urn:ap:123", minutes=n, version=n)
+        numbered[n] = store.decide(article, T0 + timedelta(minutes=n)).article.version
+    assert numbered == {1: 1, 2: 2, 3: 3, 4: 4}
+    edit = stories.make(5, wire.title, texts[4] + "\n\nAn edit with no number.", feed_id="ap", item="urn:ap:123")
+    assert store.decide(edit, T0 + timedelta(minutes=9)).article.version == 5
+
+
+def test_a_late_version_whose_number_is_taken_is_counted_on(store: DedupStore, shared_dir: Path) -> None:
+    wire = stories.wire(shared_dir)
+    for n, version in enumerate((1, 1, 4)):  # an edit without a number took 2
+        edit = wire.body_text + f"\n\nEdit {n}." * n
+        store.decide(stories.make(n, wire.title, edit, feed_id="ap", item="urn:ap:9", version=version),
+                     T0 + timedelta(minutes=n))
+    late = stories.make(5, wire.title, wire.body_text + "\n\nThe wire's own v2.", feed_id="ap", item="urn:ap:9",
+                        version=2)
+    assert store.decide(late, T0 + timedelta(minutes=5)).article.version == 5
+
+
+@pytest.mark.parametrize(("latest", "wire_version", "expected"),
+                         [(1, 1, 2), (3, 1, 4), (2, 4, 4), (4, 3, 3), (4, 4, 5), (4, 5, 5), (2, 2, 3)])
+def test_the_next_version_counts_on_unless_the_wire_numbers_it(latest: int, wire_version: int,
+                                                                expected: int) -> None:
+    assert dedup.next_version(latest, wire_version) == expected
+
+
 RELEASES = {"killed": {"pubstatus": PubStatus.CANCELED}, "withheld": {"pubstatus": PubStatus.WITHHELD},
             "embargoed": {"embargoed_until": T0 + timedelta(hours=6)}}
 

@@ -37,7 +37,7 @@ def seed_paragraphs(shared: Path) -> list[str]:
 
 def make(n: int, title: str, body: str, *, feed_id: str = "shore-news", item: str | None = None,
          minutes: int = 0, pubstatus: PubStatus = PubStatus.USABLE, url: str | None = None,
-         embargoed_until: datetime | None = None) -> Article:
+         embargoed_until: datetime | None = None, version: int = 1) -> Article:
     """An article as normalize() would make it: ids from the item, content hash from the text."""
     item_id = f"{feed_id}:{item or n}"
     fingerprint = content_fingerprint(title, body)
@@ -46,7 +46,7 @@ def make(n: int, title: str, body: str, *, feed_id: str = "shore-news", item: st
         story_id=hashlib.sha256(item_id.encode()).hexdigest()[:32],
         item_id=item_id, feed_id=feed_id, url=url, canonical_url=url, title=title, body_text=body,
         body_html="", published_at=T0 + timedelta(minutes=minutes), fetched_at=T0 + timedelta(minutes=minutes),
-        pubstatus=pubstatus, embargoed_until=embargoed_until, content_hash=fingerprint,
+        pubstatus=pubstatus, embargoed_until=embargoed_until, content_hash=fingerprint, version=version,
     )
 
 
