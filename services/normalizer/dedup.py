@@ -39,6 +39,7 @@ from schemas import Article, PubStatus
 from services.core.db import Database, Tx
 from services.normalizer.neardup import ANCHOR_BAND, Candidate, Fingerprint, Lead, Match, NearDup, is_wire_update
 from services.normalizer.normalize import release_status
+from services.normalizer.urls import page_key
 
 log = structlog.get_logger(__name__)
 
@@ -226,7 +227,7 @@ _KNOWN_ROWS = (
 def _claim_keys(article: Article) -> list[tuple[str, str]]:
     keys = [("content", article.content_hash)]
     if article.canonical_url:
-        keys.append(("url", article.canonical_url))
+        keys.append(("url", page_key(article.canonical_url, article.url)))
     keys.append(("item", article.story_id))  # before grouping, story_id is the item's own id
     return keys
 

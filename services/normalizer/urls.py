@@ -119,6 +119,22 @@ def _without_dot_segments(path: str) -> str:
     return "/" + "/".join(kept)
 
 
+def page_key(canonical: str, link: str | None) -> str:
+    """What two links to one page share, for telling repeats: the canonical URL as https (a page served
+    over both schemes is one page), and the link's fragment when it names a part of the page: a live
+    blog's entries ("#block-3") are one page's parts, each its own item. A fragment that tracks or
+    jumps ("#xtor=RSS-3", "#comments", WordPress' "#more-123") names no part."""
+    key = "https://" + canonical.removeprefix("http://") if canonical.startswith("http://") else canonical
+    fragment = urlsplit(link).fragment if link else ""
+    if not fragment or "=" in fragment or _NOT_A_PART.match(fragment):
+        return key
+    return f"{key}#{fragment}"
+
+
+_NOT_A_PART = re.compile(r"(?:more|comments?|respond|reply|disqus_thread|top|main|content|continue|read-?more"
+                         r"|ref|rss|feed|xtor)(?:$|[-_:.\d])", re.IGNORECASE)
+
+
 def web_url(url: str | None, base: str | None = None) -> str | None:
     """The URL when it is an absolute http(s) URL with a host, as given (resolved against ``base`` when
     relative: ninjs and JSON Feed may give a media file's path); None for anything else.

@@ -53,6 +53,23 @@ def test_a_url_owned_by_another_story_is_a_duplicate(store: DedupStore, shared_d
     assert (decision.verdict, decision.reason) == (Verdict.DUPLICATE, "same_url")
 
 
+def test_a_live_blogs_entries_linked_by_fragment_are_not_one_url(store: DedupStore, shared_dir: Path) -> None:
+    # Their links differ only by "#block-n", so their canonical URL is one: every entry after the first
+    # was dropped as "same_url".
+    page = "https://www.theguardian.com/world/live/2026/dec/01/ukraine-war-live"
+    entries = [stories.make(n, title, body, feed_id="guardian-live", url=f"{page}#block-{n}")
+               for n, (title, body) in enumerate([("Kyiv hit overnight", stories.OTHER_IRAQ_STORY[1]),
+                                                  ("Zelenskiy in Oslo", "Talks with Nordic leaders on air defence.")])]
+    assert [store.decide(entry, T0).verdict for entry in entries] == [Verdict.NEW, Verdict.NEW]
+    again = stories.make(3, "Zelenskiy in Oslo, updated", "A repost of the page itself.", feed_id="elsewhere",
+                         url=page)
+    over_http = stories.make(4, "Another text", "The first entry's page over http.", feed_id="mirror",
+                             url=f"{page.replace('https', 'http')}#block-0")
+    assert store.decide(again, T0).verdict is Verdict.NEW
+    assert (store.decide(over_http, T0).reason, store.decide(over_http, T0).duplicate_of) == ("same_url",
+                                                                                            entries[0].id)
+
+
 def test_the_seed_and_a_syndicated_variant_get_one_story_id(store: DedupStore, shared_dir: Path) -> None:
     original = store.decide(stories.syndicated(shared_dir), T0)
     copy = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=5))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from schemas import Article, PubStatus
 from services.normalizer.normalize import article_id, content_fingerprint, release_status
+from services.normalizer.urls import canonical_url
 
 T0 = datetime(2024, 1, 25, 9, 0, tzinfo=UTC)
 SEED_NAME = "reuters-iraq-coalition-syndicated.txt"
@@ -44,7 +45,7 @@ def make(n: int, title: str, body: str, *, feed_id: str = "shore-news", item: st
     return Article(
         id=article_id(item_id, fingerprint, release_status(pubstatus, embargoed_until)),
         story_id=hashlib.sha256(item_id.encode()).hexdigest()[:32],
-        item_id=item_id, feed_id=feed_id, url=url, canonical_url=url, title=title, body_text=body,
+        item_id=item_id, feed_id=feed_id, url=url, canonical_url=canonical_url(url), title=title, body_text=body,
         body_html="", published_at=T0 + timedelta(minutes=minutes), fetched_at=T0 + timedelta(minutes=minutes),
         pubstatus=pubstatus, embargoed_until=embargoed_until, content_hash=fingerprint, version=version,
     )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from services.normalizer import dates, language
 from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date, regions_of
 from services.normalizer.language import detect_language, normalize_code, warm_up
-from services.normalizer.urls import canonical_url, web_url
+from services.normalizer.urls import canonical_url, page_key, web_url
 from tests.helpers import corpus_items
 
 NOW = datetime(2024, 1, 25, 12, tzinfo=UTC)
@@ -294,6 +294,22 @@ def test_any_url_has_a_canonical_form_or_none_and_never_raises(host: str, path: 
 ])
 def test_web_urls_are_absolute_http_links_a_reader_can_follow(url: str, expected: str | None) -> None:
     assert web_url(url, "https://ex.com/feed") == expected
+
+
+LIVE = "https://www.theguardian.com/world/live/2026/dec/01/ukraine-war-live"
+
+
+@pytest.mark.parametrize(("canonical", "link", "expected"), [
+    (LIVE, f"{LIVE}#block-3", f"{LIVE}#block-3"),  # a live blog's entry: a part of the page, its own item
+    (LIVE, f"{LIVE}#!/entry/3", f"{LIVE}#!/entry/3"),
+    (LIVE, LIVE, LIVE), (LIVE, None, LIVE),
+    (LIVE, f"{LIVE}#xtor=RSS-3208", LIVE), (LIVE, f"{LIVE}#comments", LIVE), (LIVE, f"{LIVE}#more-1234", LIVE),
+    (LIVE, f"{LIVE}#respond", LIVE), (LIVE, f"{LIVE}#ref=rss", LIVE),
+    ("http://www.reuters.com/world/x", "http://www.reuters.com/world/x", "https://www.reuters.com/world/x"),
+])
+def test_the_page_key_tells_one_pages_parts_apart_and_its_schemes_together(canonical: str, link: str | None,
+                                                                            expected: str) -> None:
+    assert page_key(canonical, link) == expected
 
 
 def test_a_relative_link_against_a_broken_base_has_no_canonical_form() -> None:
