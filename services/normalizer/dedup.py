@@ -44,6 +44,9 @@ from services.normalizer.urls import page_key
 log = structlog.get_logger(__name__)
 
 ATTEMPTS = 3
+# A text whose lead (its first 100 words) has this many times the shingles of the lead of the article that
+# claimed its URL first is that page's fuller text, not a repeat.
+FULLER_LEAD_RATIO = 2
 PURGE_BATCH_ROWS = 5_000
 # What a purge forgets, table by table: key, and the time it is aged by. Articles go before their bands
 # and stories: between two batches a band whose article is gone matches nothing (lookups join the two),
@@ -95,12 +98,13 @@ class StoryState:
 
 
 @dataclass(frozen=True)
-class ContentOwner:
-    """The article that claimed a text first."""
+class Owner:
+    """The article that claimed a text or a URL first."""
 
     feed_id: str
     status: str | None
     is_copy: bool
+    lead_shingles: int  # 0 for a text too short to have a lead
 
 
 @dataclass
@@ -111,7 +115,8 @@ class Snapshot:
     claims: dict[str, tuple[str, str]] = field(default_factory=dict)   # kind -> (article id, story id)
     item_story: str | None = None     # the story this item joined, when that story is still there
     item_is_copy: bool = False        # it joined it as another outlet's copy
-    content_owner: ContentOwner | None = None  # read only when another article claimed this text
+    content_owner: Owner | None = None  # read only when another article claimed this text
+    url_owner: Owner | None = None      # or this URL
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
 
@@ -246,16 +251,20 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     params.append(article.id)
     snapshot = _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
     content = snapshot.claims.get("content")
-    if content is not None and content[0] != article.id and snapshot.known is None:
-        snapshot.content_owner = _content_owner(tx, content[0])
+    url = snapshot.claims.get("url")
+    if snapshot.known is None:
+        if content is not None and content[0] != article.id:
+            snapshot.content_owner = _owner(tx, content[0])
+        if url is not None and url[0] != article.id:
+            snapshot.url_owner = _owner(tx, url[0])
     return snapshot
 
 
-def _content_owner(tx: Tx, article_id: str) -> ContentOwner | None:
-    # A second round trip, paid only by articles whose text is already known: exact duplicates.
-    row = tx.execute("SELECT feed_id, status, kind FROM dedup_articles WHERE article_id = ?",
+def _owner(tx: Tx, article_id: str) -> Owner | None:
+    # A second round trip, paid only by articles whose text or URL is known already: mostly duplicates.
+    row = tx.execute("SELECT feed_id, status, kind, lead_shingles FROM dedup_articles WHERE article_id = ?",
                      (article_id,)).fetchone()
-    return None if row is None else ContentOwner(str(row[0]), row[1], row[2] == "copy")
+    return None if row is None else Owner(str(row[0]), row[1], row[2] == "copy", int(row[3] or 0))
 
 
 def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
@@ -294,7 +303,10 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         verdict, story_id, reason, match = _target(article, fingerprint, snapshot, near)
     url = snapshot.claims.get("url")
     if url is not None and url[0] != article.id and url[1] != story_id:
-        return Decision(Verdict.DUPLICATE, article, "same_url", duplicate_of=url[0])
+        if verdict is not Verdict.NEW or not _fuller(fingerprint, snapshot.url_owner):
+            return Decision(Verdict.DUPLICATE, article, "same_url", duplicate_of=url[0])
+        # The page's fuller text is the story's next version, from whichever feed: its latest shows it.
+        verdict, story_id, reason = Verdict.NEW_VERSION, url[1], "fuller_text"
     claims = [key for key in _claim_keys(article) if key[0] not in snapshot.claims]
     bands = sorted(key for key in fingerprint.bands if key not in snapshot.taken_bands)
     return Plan(verdict, story_id, reason, match, claims, bands)
@@ -333,6 +345,13 @@ def _status_target(article: Article, snapshot: Snapshot,
     owner_is_copy = snapshot.content_owner is not None and snapshot.content_owner.is_copy
     verdict, _, reason, _ = _item_target(article, story_id, owner_is_copy)
     return verdict, story_id, "copy_withdrawn" if reason == "copy_withdrawn" else "status_change", None
+
+
+def _fuller(fingerprint: Fingerprint, owner: Owner | None) -> bool:
+    """This text tells far more of the page than the one that claimed its URL first: an aggregator's
+    one-line item (Google News) arriving before the publisher's full story must not drop it."""
+    mine = fingerprint.lead.shingles if fingerprint.lead else 0
+    return owner is not None and mine >= FULLER_LEAD_RATIO * max(owner.lead_shingles, 1)
 
 
 def _item_target(article: Article, story_id: str, joined_as_copy: bool) -> tuple[Verdict, str, str, None]:

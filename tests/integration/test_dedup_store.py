@@ -53,6 +53,24 @@ def test_a_url_owned_by_another_story_is_a_duplicate(store: DedupStore, shared_d
     assert (decision.verdict, decision.reason) == (Verdict.DUPLICATE, "same_url")
 
 
+@pytest.mark.parametrize("one_liner_first", [True, False])
+def test_a_pages_full_text_is_not_dropped_for_an_aggregators_line_claiming_its_url_first(
+        store: DedupStore, shared_dir: Path, one_liner_first: bool) -> None:
+    url = "https://www.reuters.com/world/middle-east/iraq-us-agree-talks-2024-01-25/"
+    wire = stories.wire(shared_dir)
+    full = stories.make(1, wire.title, wire.body_text, feed_id="reuters", url=url)
+    one_liner = stories.make(2, wire.title + " - Reuters", "Iraq and the US agree to start talks on the coalition.",
+                             feed_id="google-news", url=url)
+    first, second = (one_liner, full) if one_liner_first else (full, one_liner)
+    started = store.decide(first, T0)
+    decision = store.decide(second, T0 + timedelta(minutes=1))
+    if one_liner_first:
+        assert (decision.verdict, decision.reason) == (Verdict.NEW_VERSION, "fuller_text")
+        assert (decision.article.story_id, decision.article.version) == (started.article.story_id, 2)
+    else:
+        assert (decision.verdict, decision.reason) == (Verdict.DUPLICATE, "same_url")
+
+
 def test_a_live_blogs_entries_linked_by_fragment_are_not_one_url(store: DedupStore, shared_dir: Path) -> None:
     # Their links differ only by "#block-n", so their canonical URL is one: every entry after the first
     # was dropped as "same_url".
