@@ -27,7 +27,7 @@ again instead of vanishing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -48,11 +48,15 @@ ATTEMPTS = 3
 # claimed its URL first is that page's fuller text, not a repeat.
 FULLER_LEAD_RATIO = 2
 PURGE_BATCH_ROWS = 5_000
-# What a purge forgets, table by table: key, and the time it is aged by. Articles go before their bands
-# and stories: between two batches a band whose article is gone matches nothing (lookups join the two),
-# as after the whole purge.
-_PURGED = (("dedup_fingerprints", "kind, fingerprint", "created_at"), ("dedup_articles", "article_id", "created_at"),
-           ("dedup_bands", "band_index, band_hash", "created_at"), ("dedup_stories", "story_id", "updated_at"))
+# A story's row (its version counter, a few dozen bytes) outlives its articles' claims and signatures by
+# this many windows, so an item edited after the window goes on counting its story's versions.
+STORY_MEMORY_WINDOWS = 4
+# What a purge forgets, table by table: key, the time it is aged by, and after how many windows. Articles
+# go before their bands and stories: between two batches a band whose article is gone matches nothing
+# (lookups join the two), as after the whole purge.
+_PURGED = (("dedup_fingerprints", "kind, fingerprint", "created_at", 1),
+           ("dedup_articles", "article_id", "created_at", 1), ("dedup_bands", "band_index, band_hash", "created_at", 1),
+           ("dedup_stories", "story_id", "updated_at", STORY_MEMORY_WINDOWS))
 
 
 class Verdict(StrEnum):
@@ -95,6 +99,7 @@ class StoryState:
     first_article_id: str
     version: int  # the version an article joining it now takes, unless it is a copy of a matched version
     canceled: bool
+    remembered: bool = False  # a NEW item's story, remembered past the window: the item was edited
 
 
 @dataclass(frozen=True)
@@ -184,9 +189,9 @@ class DedupStore:
         """Forget what is older than the window, keeping tables (and lookups) bounded: in short transactions
         of ``batch_rows`` each, so that replicas' decisions get in between and a backlog (the first purge
         after days away) holds no lock for long; ``progress`` is called after each."""
-        cutoff = now - self.window
         removed = 0
-        for table, key, column in _PURGED:
+        for table, key, column, windows in _PURGED:
+            cutoff = now - windows * self.window
             while True:
                 with self.db.transaction() as tx:
                     batch = tx.execute(f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} "
@@ -381,6 +386,8 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     lead = fingerprint.lead
     _claim(tx, plan, article, now)
     state = _story(tx, plan, article, now)
+    if state.remembered:
+        plan = replace(plan, verdict=Verdict.NEW_VERSION, reason="edit_after_window")
     version = _version(plan, state, article)
     kind = {Verdict.NEW: "story", Verdict.COPY: "copy"}.get(plan.verdict, "version")
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
@@ -430,23 +437,31 @@ def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
             "INSERT INTO dedup_stories (story_id, first_article_id, latest_version, canceled, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
             (plan.story_id, article.id, version, canceled, now, now)).rowcount
-        if not inserted:
-            raise _LostRace
-        return StoryState(plan.story_id, article.id, version, canceled)
+        if inserted:
+            return StoryState(plan.story_id, article.id, version, canceled)
+        # This transaction holds the item's claim, so no other replica is making this story: its row
+        # outlived the claims, and the item came back edited after the window.
+        return replace(_next_of(tx, plan.story_id, article, canceled, now), remembered=True)
+    return _next_of(tx, plan.story_id, article, canceled, now, bump=plan.verdict is Verdict.NEW_VERSION)
+
+
+def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datetime, *,
+             bump: bool = True) -> StoryState:
+    """The story's state for an article joining it; ``bump``: as its next version."""
     # The row lock taken here (SQLite's transaction holds the write lock already) numbers concurrent
     # versions of one story one after the other.
     row = tx.execute("UPDATE dedup_stories SET canceled = (canceled OR ?), updated_at = ? "
                      "WHERE story_id = ? RETURNING first_article_id, latest_version, canceled",
-                     (canceled, now, plan.story_id)).fetchone()
+                     (canceled, now, story_id)).fetchone()
     if row is None:  # purged since the read
         raise _LostRace
     latest = int(row[1])
-    version = next_version(latest, article.version) if plan.verdict is Verdict.NEW_VERSION else latest
-    if version < latest and _numbered(tx, plan.story_id, version):
+    version = next_version(latest, article.version) if bump else latest
+    if version < latest and _numbered(tx, story_id, version):
         version = latest + 1  # the wire's number is another version's already: counted on instead
     if version > latest:
-        tx.execute("UPDATE dedup_stories SET latest_version = ? WHERE story_id = ?", (version, plan.story_id))
-    return StoryState(plan.story_id, str(row[0]), version, bool(row[2]))
+        tx.execute("UPDATE dedup_stories SET latest_version = ? WHERE story_id = ?", (version, story_id))
+    return StoryState(story_id, str(row[0]), version, bool(row[2]))
 
 
 def _numbered(tx: Tx, story_id: str, version: int) -> bool:

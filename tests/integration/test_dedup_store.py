@@ -309,10 +309,33 @@ def test_purge_forgets_stories_older_than_the_window(store: DedupStore, shared_d
     store.decide(stories.wire(shared_dir), T0)
     assert store.purge(T0 + timedelta(days=1)) == 0
     assert store.purge(T0 + store.window + timedelta(seconds=1)) > 0
-    for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands", "dedup_stories"):
+    for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands"):
         assert store.db.query(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+    assert store.db.query("SELECT COUNT(*) FROM dedup_stories") == [(1,)]  # its version counter, for edits
     later = store.decide(stories.variant(shared_dir), T0 + timedelta(days=8))
     assert later.verdict is Verdict.NEW
+    assert store.purge(T0 + dedup.STORY_MEMORY_WINDOWS * store.window + timedelta(days=9)) > 0
+    for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands", "dedup_stories"):
+        assert store.db.query(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+
+
+def test_an_item_edited_after_the_window_goes_on_counting_its_storys_versions(store: DedupStore,
+                                                                              shared_dir: Path) -> None:
+    # Its claims purged, the edit was a new story under the same story id, at version 1 again: the sink,
+    # keeping the highest version as the latest, showed the text before the correction.
+    wire = stories.wire(shared_dir)
+    first = store.decide(wire, T0)
+    store.decide(stories.make(2, wire.title, wire.body_text + "\n\nAdds comment.", feed_id="reuters",
+                              item="L1N3EF0ZZ"), T0 + timedelta(hours=1))
+    store.purge(T0 + timedelta(days=8))
+    correction = stories.make(2, wire.title, wire.body_text + "\n\nCorrects paragraph 2.", feed_id="reuters",
+                              item="L1N3EF0ZZ", pubstatus=PubStatus.CANCELED)
+    decision = store.decide(correction, T0 + timedelta(days=8))
+    assert (decision.verdict, decision.reason, decision.publish) == (Verdict.NEW_VERSION, "edit_after_window", True)
+    assert (decision.article.story_id, decision.article.version) == (first.article.story_id, 3)
+    assert decision.article.pubstatus is PubStatus.CANCELED
+    again = store.decide(correction, T0 + timedelta(days=8, minutes=1))
+    assert again.verdict is Verdict.REDELIVERED and again.article.version == 3
 
 
 def test_a_purge_goes_in_short_batches_and_reports_progress_after_each(store: DedupStore,
@@ -321,7 +344,7 @@ def test_a_purge_goes_in_short_batches_and_reports_progress_after_each(store: De
     rows = sum(store.db.query(f"SELECT COUNT(*) FROM {table}")[0][0]
                for table in ("dedup_fingerprints", "dedup_articles", "dedup_bands", "dedup_stories"))
     batches: list[int] = []
-    removed = store.purge(T0 + store.window + timedelta(seconds=1), batch_rows=10,
+    removed = store.purge(T0 + dedup.STORY_MEMORY_WINDOWS * store.window + timedelta(seconds=1), batch_rows=10,
                           progress=lambda: batches.append(len(batches)))
     assert removed == rows > 40
     assert len(batches) >= rows // 10  # one transaction (and one heartbeat) per batch of 10
