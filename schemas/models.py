@@ -180,6 +180,11 @@ class RawItem(Message):
     feed_language: str | None = Field(
         None, description="The language the feed declares for all its items (RSS language or dc:language, the "
                           "root's xml:lang, JSON Feed's language); the item's own and the detected one come first")
+    feed_dates_raw: list[str] = Field(
+        default_factory=list,
+        description="The feed's own dates as it wrote them (RSS channel pubDate and lastBuildDate or dc:date, Atom "
+                    "feed published and updated): an item date written without a zone is read in the offset they "
+                    "agree on")
     enclosures: list[Enclosure] = Field(default_factory=list)
     # Wire metadata, when the format carries it.
     version: int | None = None

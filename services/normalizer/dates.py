@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -57,6 +57,8 @@ _TLD_REGIONS = {"uk": "gb"}
 _EMAIL_ZONES = frozenset({"UT", "UTC", "GMT", "Z", "AST", "ADT", "EST", "EDT", "CST", "CDT", "MST", "MDT",
                           "PST", "PDT"})
 _OFFSET_SUFFIX = re.compile(r"\s[+-]\d{2}(?P<colon>:?)\d{2}\s*$")  # "12:02 PM +0100", not "2024-01-05"
+# RFC 5322's "-0000": a time in UTC whose sender's own zone is unknown.
+_UNKNOWN_LOCAL_ZONE = re.compile(r"\s-0000\s*$")
 _ZONE_SUFFIX = re.compile(r"(?<![A-Za-z])(?P<zone>[A-Za-z]{1,4})\)?\s*$")
 # Real dates are short; a feed's "date" of many kilobytes is not worth dateutil's lenient tokenizer.
 _MAX_ZONED_CHARS = 80
@@ -107,14 +109,53 @@ class FutureDateError(ValueError):
 
 #: Country codes, the likeliest first, or a function giving them when a date needs them (most never do).
 Regions = Sequence[str] | Callable[[], Sequence[str]]
+#: The zone a date written without one is read in, or a function giving it (most dates carry their own).
+Zone = tzinfo | Callable[[], tzinfo]
 
 
-def parse_date(raw: str | None, regions: Regions = ()) -> datetime | None:
+def parse_date(raw: str | None, regions: Regions = (), unzoned: Zone = UTC) -> datetime | None:
     """Parse RFC 822, ISO 8601/W3CDTF and the other forms feedparser knows; None when unparseable.
 
-    A date without an offset is taken as UTC. Dates before 1971 are taken as placeholders: None.
-    ``regions`` (country codes, the likeliest first) settle zone names that differ by country ("IST").
+    A date without an offset is read in ``unzoned`` (UTC unless the feed's own dates say otherwise: see
+    ``feed_zone``). Dates before 1971 are taken as placeholders: None. ``regions`` (country codes, the
+    likeliest first) settle zone names that differ by country ("IST").
     """
+    value = _as_written(raw, regions)
+    if value is None:
+        return None
+    try:
+        value = (value if value.tzinfo is not None else value.replace(tzinfo=_zone_of(unzoned))).astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00:00" an hour east of UTC has no UTC equivalent
+        return None
+    return value if value >= MIN_PLAUSIBLE else None
+
+
+def written_offset(raw: str | None, regions: Regions = ()) -> timedelta | None:
+    """The offset from UTC a date is written in ("-0500", "EST"); None when it has none or is no date."""
+    value = _as_written(raw, regions)
+    if value is None or value.tzinfo is None or value < MIN_PLAUSIBLE:
+        return None  # "Thu, 01 Jan 1970 00:00:00 +0000" is a placeholder, not a date in UTC
+    return value.utcoffset()
+
+
+def feed_zone(feed_dates: Iterable[str], regions: Regions = ()) -> tzinfo:
+    """The zone an item's date written without one is read in: the offset the feed's own dates are written
+    in when they all carry one and agree (NBC New York's channel dates end in -0500, its items' in "02:02:33
+    PM", local time), else UTC. A fixed offset, as the feed gives no zone: across a change to or from summer
+    time it is an hour off, against the hours of reading local time as UTC."""
+    offsets = {written_offset(date, regions) for date in feed_dates}
+    if len(offsets) != 1 or None in offsets:
+        return UTC
+    (offset,) = offsets
+    return timezone(offset) if offset else UTC
+
+
+def _zone_of(unzoned: Zone) -> tzinfo:
+    return unzoned() if callable(unzoned) else unzoned
+
+
+def _as_written(raw: str | None, regions: Regions) -> datetime | None:
+    """The date in the offset it is written in, or without one (naive) when it has none."""
     if not raw or not raw.strip():
         return None
     raw = _regional_zone(raw.strip(), regions)
@@ -125,7 +166,7 @@ def parse_date(raw: str | None, regions: Regions = ()) -> datetime | None:
     for parse in (_iso, _rfc822, _zoned, _year_first, _epoch, _localized, _feedparser, _prose):
         value = parse(raw)
         if value is not None:
-            return value if value >= MIN_PLAUSIBLE else None
+            return value
     return None
 
 
@@ -210,7 +251,7 @@ def _iso(raw: str) -> datetime | None:
         value = datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", raw.replace("Z", "+00:00")))
     except ValueError:
         return None
-    return _utc(value)
+    return _as_given(value)
 
 
 def _rfc822(raw: str) -> datetime | None:
@@ -226,7 +267,9 @@ def _rfc822(raw: str) -> datetime | None:
         value = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: "99999999999" as a year
         return None
-    return _utc(value)
+    if value.tzinfo is None and _UNKNOWN_LOCAL_ZONE.search(raw):
+        value = value.replace(tzinfo=UTC)  # parsedate gives "-0000" no zone, yet the time is in UTC
+    return _as_given(value)
 
 
 def _zoned(raw: str) -> datetime | None:
@@ -249,7 +292,7 @@ def _zoned(raw: str) -> datetime | None:
         value = dateutil_parser.parse(raw, tzinfos=_zone, dayfirst=_DOTTED_DATE.search(raw) is not None)
     except (ValueError, OverflowError):
         return None
-    return _utc(value) if value.tzinfo is not None or not zoned else None
+    return _as_given(value) if value.tzinfo is not None or not zoned else None
 
 
 def _zone_name(raw: str) -> str | None:
@@ -321,18 +364,22 @@ def _prose(raw: str) -> datetime | None:
     text = " ".join(raw.replace(".", "").split())
     for form in _PROSE_FORMATS:
         try:
-            parsed = datetime.strptime(text, form)
-            return parsed.replace(tzinfo=UTC)
+            return datetime.strptime(text, form)
         except ValueError:
             continue
     return None
 
 
-def _utc(value: datetime) -> datetime | None:
+def _as_given(value: datetime) -> datetime | None:
+    """The value in its own offset, or naive (no zone written; parse_date settles it); None when its offset
+    is none a zone has, or the time has no UTC equivalent."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # a feed date without an offset is taken as UTC
+        return value
     try:
         offset = value.utcoffset()
-        return value.astimezone(UTC) if offset is not None and abs(offset) <= MAX_OFFSET else None
+        if offset is None or abs(offset) > MAX_OFFSET:
+            return None
+        value.astimezone(UTC)
     except (OverflowError, ValueError):  # "0001-01-01T00:00:00+14:00" has no UTC equivalent; "+9999" no offset
         return None
+    return value

@@ -46,7 +46,15 @@ from services.normalizer.boilerplate import (
 )
 from services.normalizer.clean import html_to_text, parse_body
 from services.normalizer.credits import listed_people, parse_byline_field
-from services.normalizer.dates import MAX_FUTURE, Regions, ensure_plausible, parse_date, regions_of
+from services.normalizer.dates import (
+    MAX_FUTURE,
+    Regions,
+    Zone,
+    ensure_plausible,
+    feed_zone,
+    parse_date,
+    regions_of,
+)
 from services.normalizer.language import SAMPLE_CHARS, detect_language
 from services.normalizer.minhash import casefold_words
 from services.normalizer.urls import canonical_url, on_domain, web_url
@@ -123,7 +131,9 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     # once: the published and updated dates of a US feed both end in EST.
     regions = functools.cache(functools.partial(regions_of, (raw.language, raw.feed_language),
                                                 (raw.link, raw.feed_url)))
-    published, estimated = _published_at(raw, now, regions)
+    # Likewise only for a date written without a zone: the one the feed's own dates are written in.
+    unzoned = functools.cache(functools.partial(feed_zone, raw.feed_dates_raw, regions))
+    published, estimated = _published_at(raw, now, regions, unzoned)
     dateline = _dateline(raw, wire)
     byline, agency = _people(raw, wire, dateline)
     pubstatus, embargoed_until = raw.pubstatus or PubStatus.USABLE, parse_date(raw.embargoed_until_raw, regions)
@@ -143,7 +153,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
         language=detect_language(f"{title}\n{body_text[:SAMPLE_CHARS]}", raw.language, raw.feed_language),
         published_at=published,
         published_at_estimated=estimated,
-        updated_at=_optional_date(raw.updated_raw, now, regions),
+        updated_at=_optional_date(raw.updated_raw, now, regions, unzoned),
         fetched_at=raw.fetched_at,
         dateline=dateline,
         agency=agency,
@@ -458,8 +468,8 @@ def _unique(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _published_at(raw: RawItem, now: datetime, regions: Regions) -> tuple[datetime, bool]:
-    published = parse_date(raw.published_raw, regions) or parse_date(raw.updated_raw, regions)
+def _published_at(raw: RawItem, now: datetime, regions: Regions, unzoned: Zone) -> tuple[datetime, bool]:
+    published = parse_date(raw.published_raw, regions, unzoned) or parse_date(raw.updated_raw, regions, unzoned)
     if published is None:
         return raw.fetched_at, True
     try:
@@ -468,8 +478,8 @@ def _published_at(raw: RawItem, now: datetime, regions: Regions) -> tuple[dateti
         raise NormalizeError(str(error)) from error
 
 
-def _optional_date(raw: str | None, now: datetime, regions: Regions) -> datetime | None:
-    value = parse_date(raw, regions)
+def _optional_date(raw: str | None, now: datetime, regions: Regions, unzoned: Zone) -> datetime | None:
+    value = parse_date(raw, regions, unzoned)
     if value is None or value - now > MAX_FUTURE:
         return None
     return value

@@ -113,7 +113,9 @@ def _parsed_feed(parsed: Any, ctx: FeedContext, originals: list[str | None]) -> 
     if len(originals) != len(parsed.entries):
         originals = [None] * len(parsed.entries)
     language = _text(feed.get("language"))
-    items = [_item(entry, ctx, fmt, title, original=original, feed_language=language)
+    # dict.get: feedparser's get("updated") falls back to the published date
+    dates = _feed_dates(dict.get(feed, "published"), dict.get(feed, "updated"))
+    items = [_item(entry, ctx, fmt, title, original=original, feed_language=language, feed_dates=dates)
              for entry, original in zip(parsed.entries, originals, strict=True)]
     return ParsedFeed(
         format=fmt,
@@ -132,7 +134,9 @@ def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
     title = _text(plain.title)
     base = ctx.feed_url
     language = _text(plain.language)
-    items = [_plain_item(fields, ctx, fmt, title, original=fragment(element), feed_language=language)
+    dates = _feed_dates(plain.dates.get("published"), plain.dates.get("updated"))
+    items = [_plain_item(fields, ctx, fmt, title, original=fragment(element), feed_language=language,
+                         feed_dates=dates)
              for fields, element in zip(plain.items, plain.elements, strict=True)]
     links = plain.links
     return ParsedFeed(
@@ -146,12 +150,19 @@ def _plain_feed(plain: PlainFeed, ctx: FeedContext) -> ParsedFeed:
     )
 
 
+def _feed_dates(*dates: str | None) -> list[str]:
+    """The feed's own dates, each once: they settle the zone of an item's date written without one."""
+    return list(dict.fromkeys(date for date in map(_text, dates) if date))
+
+
 def _plain_item(values: dict[str, Any], ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, *,
-                original: str, feed_language: str | None) -> RawItem:
+                original: str, feed_language: str | None, feed_dates: list[str]) -> RawItem:
     base = ctx.feed_url
     fields = dict(values, original=original)
     if feed_language is not None:
         fields["feed_language"] = feed_language
+    if feed_dates:
+        fields["feed_dates_raw"] = feed_dates
     link = _absolute(_text(fields.pop("link", None)), base)
     if link is not None:
         fields["link"] = link
@@ -171,7 +182,7 @@ def _format_of(version: str) -> FeedFormat:
 
 
 def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, *, original: str | None,
-          feed_language: str | None) -> RawItem:
+          feed_language: str | None, feed_dates: list[str]) -> RawItem:
     summary = _text(entry.get("summary"))
     content_html = feedparser_content(entry, summary)
     summary_html = fallback_summary(summary, content_html, entry.get(ENTRY_KEY))
@@ -192,6 +203,7 @@ def _item(entry: Any, ctx: FeedContext, fmt: FeedFormat, feed_title: str | None,
         categories=[t["term"] for t in entry.get("tags", []) if isinstance(t, dict) and t.get("term")],
         language=_text((entry.get("title_detail") or {}).get("language")),
         feed_language=feed_language,
+        feed_dates_raw=feed_dates,
         enclosures=_enclosures([e for e in entry.get("enclosures", []) if e.get("href")]
                                + media_enclosures(entry.get("media_content") or [], entry.get("media_thumbnail") or []),
                                ctx.feed_url),

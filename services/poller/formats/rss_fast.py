@@ -95,6 +95,7 @@ class PlainFeed:
     ttl: str | None = None
     language: str | None = None  # the root's xml:lang, then the channel's language elements (the last wins)
     links: dict[str, str] = field(default_factory=dict)  # rel -> href of the feed's first link with that rel
+    dates: dict[str, str] = field(default_factory=dict)  # "published", "updated" -> the channel's (the last wins)
     items: list[Values] = field(default_factory=list)
     elements: list[Any] = field(default_factory=list)  # each item's <item>/<entry>, for RawItem.original
 
@@ -205,6 +206,8 @@ def _read(root: Any) -> PlainFeed:
     if tag == "rss" and root.get("version", "2.0") in _RSS_VERSIONS:
         # RSS 0.91 to 0.94 are read as 2.0 is (feedparser's version names differ, wirefeed's format does not)
         channel = _only(root, "channel")
+        if channel.get("lastmod") is not None:
+            raise NotPlainError("a CDF lastmod on the channel, which feedparser reads as the feed's update time")
         _check_beside_channel(root, {"channel"})
         return _rss_feed(PlainFeed("rss20" if root.get("version") else "rss", language=language), channel)
     if tag == RDF_ROOT:
@@ -290,7 +293,9 @@ def _rss_feed(feed: PlainFeed, children: Any) -> PlainFeed:
             has_summary = has_summary or tag == ITUNES_SUMMARY
         elif (reader := _RSS_CHANNEL.get(tag) or _reader_by_key(child, _RSS_CHANNEL_BY_KEY)) is not None:
             reader(feed, child)
-        elif (key := _feedparser_key(child)) in _CHANNEL_FIELD_KEYS:
+        elif (key := _feedparser_key(child)) in _FEED_DATE_KEYS:
+            _channel_date(feed, child, key)
+        elif key in _CHANNEL_FIELD_KEYS:
             raise NotPlainError(f"channel element {tag}")
         elif len(child):
             _check_nested_in_channel(child, key)
@@ -308,7 +313,7 @@ def _check_nested_in_channel(element: Any, key: str) -> None:
         raise NotPlainError(f"markup inside a part of {element.tag}")
     for inner in element.iterdescendants():
         # the local name first: feedparser's key costs more, and few elements have a candidate's name
-        if inner.tag.rpartition("}")[2] in _NESTED_CHANNEL_NAMES and _feedparser_key(inner) in keys:
+        if inner.tag.rpartition("}")[2].lower() in _NESTED_CHANNEL_NAMES and _feedparser_key(inner) in keys:
             raise NotPlainError(f"channel field {inner.tag} nested in {element.tag}")
 
 
@@ -326,6 +331,10 @@ def _channel_ttl(feed: PlainFeed, element: Any) -> None:
 
 def _channel_language(feed: PlainFeed, element: Any) -> None:
     feed.language = _plain(element)
+
+
+def _channel_date(feed: PlainFeed, element: Any, key: str) -> None:
+    feed.dates[_FEED_DATE_KEYS[key]] = _plain(element)
 
 
 def _channel_link(feed: PlainFeed, element: Any) -> None:
@@ -602,8 +611,10 @@ def _atom_feed(root: Any, language: str | None) -> PlainFeed:
             feed.title = _atom_text(child)
         elif tag == ATOM_LINK:
             _channel_link(feed, child)
+        elif (key := _feedparser_key(child)) in _FEED_DATE_KEYS:
+            _channel_date(feed, child, key)
         elif len(child):
-            _check_nested_in_channel(child, _feedparser_key(child))
+            _check_nested_in_channel(child, key)
     return feed
 
 
@@ -791,11 +802,16 @@ _CHANNEL_FIELD_KEYS = frozenset({
     "title", "dc_title", "media_title", "ttl", "summary", "content", "fullitem", "body", "xhtml_body",
     "dc_description",
 })
-# ... and, nested in another channel element, its language and links and the summaries that decide how the
-# first item's are read; feedparser reads elements wherever they are, but for an image's and a text
-# input's own title, link and description.
+# The channel's (or Atom feed's) own dates, by feedparser's key, and the field each fills (the last wins).
+_FEED_DATE_KEYS = {
+    **dict.fromkeys(("pubdate", "published", "issued", "dcterms_issued"), "published"),
+    **dict.fromkeys(("lastbuilddate", "updated", "modified", "dc_date", "dcterms_modified"), "updated"),
+}
+# ... and, nested in another channel element, its language, links and dates, and the summaries that decide
+# how the first item's are read; feedparser reads elements wherever they are, but for an image's and a text
+# input's own title, link and description (a date there is the feed's, or the image's when prefixed).
 _NESTED_CHANNEL_KEYS = _CHANNEL_FIELD_KEYS | {"language", "dc_language", "link", "description", "itunes_summary",
-                                              "content_encoded"}
+                                              "content_encoded", *_FEED_DATE_KEYS}
 _CHANNEL_CONTAINERS = frozenset({"image", "textinput"})
 _CONTAINED_CHANNEL_KEYS = _NESTED_CHANNEL_KEYS - {"title", "link", "description"}
 _NESTED_CHANNEL_NAMES = frozenset(key.rpartition("_")[2] for key in _NESTED_CHANNEL_KEYS)

@@ -32,7 +32,7 @@ CTX = FeedContext(feed_id="f", feed_url="http://example.com/feed", fetched_at=da
 FEED_FIELDS = ("format", "title", "ttl_seconds", "next_page_url", "hub_url", "self_url")
 ITEM_FIELDS = ("item_id", "content_hash", "guid", "link", "canonical_link", "title", "summary_html",
                "content_html", "published_raw", "updated_raw", "authors", "categories", "language", "feed_language",
-               "enclosures", "providers")
+               "feed_dates_raw", "enclosures", "providers")
 SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ""}
 
 
@@ -499,3 +499,44 @@ def test_a_description_typed_as_what_it_is_anyway_takes_the_fast_reading(kind: s
     assert (readings is not None) == taken  # HuffPost's type="html"; xhtml is feedparser's to read
     if readings is not None:
         assert readings[0] == readings[1]
+
+
+_DEC = "Sun, 17 Dec 2023 00:58:40 -0500"
+_RSS1 = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" {ns}>'
+         "<channel><title>t</title>{channel}</channel><item><title>T</title></item></rdf:RDF>")
+
+
+@pytest.mark.parametrize(("document", "dates", "taken"), [
+    # NBC New York's channel: pubDate and lastBuildDate, the same date, kept once
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel=f"<pubDate>{_DEC}</pubDate><lastBuildDate>{_DEC}</lastBuildDate>",
+                      attributes="", item=""), [_DEC], True),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<lastBuildDate>a</lastBuildDate><dc:date> b </dc:date>",
+                      attributes="", item=""), ["b"], True),  # both are the update time: the last wins
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="<lastBuildDate>a</lastBuildDate><atom:updated/>", attributes="",
+                      item=""), [], True),  # even empty
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes="", item="").replace(
+        "</channel>", f"<pubDate>{_DEC}</pubDate></channel>"), [_DEC], True),  # after the items
+    # in an image: the feed's (an unprefixed element ends the image for feedparser), a dc:date the image's
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel=f"<image><url>i.png</url><pubDate>{_DEC}</pubDate></image>",
+                      attributes="", item=""), [_DEC], False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel=f"<image><url>i.png</url><dc:date>{_DEC}</dc:date></image>",
+                      attributes="", item=""), [], False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel=f"<cloud><pubDate>{_DEC}</pubDate></cloud>", attributes="",
+                      item=""), [_DEC], False),  # the feed's, wherever it stands
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel=f"<cloud><lastBuildDate>{_DEC}</lastBuildDate></cloud>",
+                      attributes="", item=""), [_DEC], False),
+    (_RSS_ITEM.format(ns=_NAMESPACES, channel="", attributes="", item="").replace(
+        "<channel>", f'<channel lastmod="{_DEC}">'), [_DEC], False),  # Channel Definition Format's
+    (_RSS1.format(ns=_NAMESPACES, channel=f"<dc:date>{_DEC}</dc:date>"), [_DEC], True),
+    (_RSS1.format(ns=_NAMESPACES, channel="").replace("<item>", f"<dc:date>{_DEC}</dc:date><item>"), [], True),
+    (_ATOM_ENTRY.format(feed="<updated>2023-12-17T00:58:40-05:00</updated><published>2023-12-16T00:00:00-05:00"
+                        "</published>", entry=""), ["2023-12-16T00:00:00-05:00", "2023-12-17T00:58:40-05:00"], True),
+])
+def test_the_feeds_own_dates_are_read_as_feedparser_reads_them(document: str, dates: list[str], taken: bool) -> None:
+    body = ('<?xml version="1.0" encoding="utf-8"?>' + document).encode()
+    assert parse_reference(body, CTX).items[0].feed_dates_raw == dates
+    readings = both_readings(body)
+    assert (readings is not None) == taken
+    if readings is not None:
+        fast, reference = readings
+        assert fast == reference

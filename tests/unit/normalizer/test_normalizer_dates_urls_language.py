@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.normalizer import dates, language
-from services.normalizer.dates import FutureDateError, ensure_plausible, parse_date, regions_of
+from services.normalizer.dates import FutureDateError, ensure_plausible, feed_zone, parse_date, regions_of
 from services.normalizer.language import detect_language, normalize_code, warm_up
 from services.normalizer.urls import canonical_url, page_key, web_url
 from tests.helpers import corpus_items
@@ -178,6 +178,42 @@ def test_a_real_feeds_twelve_hour_pubdate_is_not_twelve_hours_early() -> None:
     (item,) = corpus_items("feed-rs/feed-rs/fixture/rss2/rss_2.0_nbcny.xml", NOW)
     assert item.published_raw == "Sat, Dec 16 2023 02:02:33 PM"
     assert parse_date(item.published_raw) == datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)
+
+
+EASTERN = timezone(timedelta(hours=-5))
+
+
+@pytest.mark.parametrize(("feed_dates", "zone"), [
+    (["Sun, 17 Dec 2023 00:58:40 -0500"], EASTERN),
+    (["Sun, 17 Dec 2023 00:58:40 -0500", "Sun, 17 Dec 2023 00:58:40 EST"], EASTERN),  # the same offset
+    (["2023-12-17T06:58:40+01:00"], timezone(timedelta(hours=1))),
+    (["Sun, 17 Dec 2023 00:58:40 -0500", "Sun, 17 Dec 2023 06:58:40 +0100"], UTC),  # they disagree
+    (["Sun, 17 Dec 2023 00:58:40 -0500", "Sun, 17 Dec 2023 00:58:40"], UTC),  # one says nothing
+    (["Thu, 01 Jan 1970 00:00:00 -0500"], UTC),  # a placeholder, not a date
+    (["not a date"], UTC),
+    ([], UTC),
+])
+def test_a_feeds_zone_is_the_offset_its_own_dates_agree_on(feed_dates: list[str], zone: timezone) -> None:
+    assert feed_zone(feed_dates) == zone
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Sat, Dec 16 2023 02:02:33 PM", datetime(2023, 12, 16, 19, 2, 33, tzinfo=UTC)),  # NBC New York's
+    ("2023-12-16T14:02:33", datetime(2023, 12, 16, 19, 2, 33, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 14:02:33", datetime(2023, 12, 16, 19, 2, 33, tzinfo=UTC)),
+    ("December 16, 2023", datetime(2023, 12, 16, 5, tzinfo=UTC)),
+    # A zone written is the date's own, whatever the feed's; RFC 5322's "-0000" is UTC from a zone not told.
+    ("Sat, 16 Dec 2023 14:02:33 +0100", datetime(2023, 12, 16, 13, 2, 33, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 14:02:33 GMT", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("Sat, 16 Dec 2023 14:02:33 -0000", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+    ("2023-12-16T14:02:33Z", datetime(2023, 12, 16, 14, 2, 33, tzinfo=UTC)),
+])
+def test_a_date_without_a_zone_is_read_in_the_feeds(raw: str, expected: datetime) -> None:
+    assert parse_date(raw, unzoned=EASTERN) == expected
+
+
+def test_a_date_that_has_no_utc_equivalent_in_the_feeds_zone_gives_none() -> None:
+    assert parse_date("0001-01-01T00:00:00", unzoned=timezone(timedelta(hours=1))) is None
 
 
 @pytest.mark.parametrize(("tags", "urls", "expected"), [

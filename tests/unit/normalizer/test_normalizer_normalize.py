@@ -187,6 +187,16 @@ def test_the_updated_date_stands_in_for_a_missing_publication_date() -> None:
     assert article.updated_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
 
 
+def test_a_date_without_a_zone_is_read_in_the_zone_of_the_feeds_own_dates() -> None:
+    # NBC New York: the channel's pubDate and lastBuildDate end in -0500, the item's "02:02:33 PM" is local.
+    (item,) = corpus_items("feed-rs/feed-rs/fixture/rss2/rss_2.0_nbcny.xml", NOW)
+    assert item.feed_dates_raw == ["Sun, 17 Dec 2023 00:58:40 -0500"]
+    assert normalize(item, NOW).published_at == datetime(2023, 12, 16, 19, 2, 33, tzinfo=UTC)
+    offsets = ["Tue, 05 Mar 2024 10:00:00 +0100", "Tue, 05 Mar 2024 11:00:00 -0500"]
+    unsure = normalize(raw_item(feed_dates_raw=offsets, published_raw="2024-03-05T09:00:00"), NOW)
+    assert unsure.published_at == datetime(2024, 3, 5, 9, tzinfo=UTC)  # the feed's dates disagree: UTC
+
+
 def test_zone_names_that_differ_by_country_are_read_as_the_sites_country_does() -> None:
     indian = normalize(raw_item(link="https://www.example.in/news/1", published_raw="Tue, 05 Mar 2024 15:30:00 IST",
                                 updated_raw="Tue, 05 Mar 2024 16:00:00 IST"), NOW)
