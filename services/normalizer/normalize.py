@@ -95,6 +95,7 @@ MIN_TEXT_AFTER_TITLE = 80
 REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
 FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
+_WORD = re.compile(r"\w+")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 # Python's own table of extensions, not the machine's mime.types: the same guess on every host.
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
@@ -444,8 +445,28 @@ def _credits(structured: dict[str, list[str]], text: dict[str, list[str]]) -> di
 
 def _dateline(raw: RawItem, wire: WireText) -> Dateline:
     place, agency = parse_structured_dateline(raw.dateline) if raw.dateline else (None, None)
+    if place and _names_a_person(place, raw):
+        place = None  # the text's own dateline, if any, says where the story was filed
     agency = agency or wire.dateline_agency
     return Dateline(place=place or wire.place, agency=dateline_agency(agency) or agency)
+
+
+def _names_a_person(place: str, raw: RawItem) -> bool:
+    """Whether a format's dateline opens with one of the people the item names (its byline, authors or
+    credits) where the place goes: a Superdesk desk typed the byline's first part into ninjs' "located"
+    ("Aaron J. Staples, Michigan" beside the byline "Aaron J. Staples, Michigan State University"). ninjs
+    gives "located" as a bare string, and a name's shape cannot tell: Milton Keynes reads like a person."""
+    city = _name_words(place.split(",", 1)[0])
+    if not city:
+        return False
+    byline, _ = _structured_byline(raw.byline)
+    credited = (name for names in raw.credits.values() for name in names)
+    return any(_name_words(person) == city for person in (*(byline or ()), *raw.authors, *credited))
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    """A name's words without initials, in one case: "Aaron J. Staples" and "aaron staples" match."""
+    return tuple(word for word in _WORD.findall(name.casefold()) if len(word) > 1)
 
 
 def _counted(version: int | None) -> int | None:

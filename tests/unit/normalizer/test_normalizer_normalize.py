@@ -240,6 +240,27 @@ def test_the_text_dateline_fills_what_the_structured_one_lacks() -> None:
     assert (article.dateline.place, article.dateline.agency, article.agency) == ("Berlin", "dpa", "dpa")
 
 
+def test_a_ninjs_located_that_names_the_items_author_is_no_place() -> None:
+    # Superdesk: "located" holds the byline's first part, "Aaron J. Staples, Michigan"
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/ninjs_embargoed.json", NOW)
+    assert raw.dateline == "Aaron J. Staples, Michigan"
+    article = normalize(raw, NOW)
+    assert (article.dateline.place, article.byline) == (None, ["Aaron J. Staples"])
+
+
+@pytest.mark.parametrize(("fields", "place"), [
+    ({"dateline": "Ann Lee", "byline": "By Ann Lee"}, "BERLIN"),  # the text's dateline stands
+    ({"dateline": "Ann B. Lee, Oxford", "authors": ["Ann Lee"]}, "BERLIN"),  # initials or not, the same name
+    ({"dateline": "ann lee", "credits": {"editing": ["Ann Lee"]}}, "BERLIN"),
+    ({"dateline": "Oxford, England", "byline": "Ann Lee, Oxford"}, "Oxford, England"),
+    ({"dateline": "Milton Keynes", "byline": "Ann Lee"}, "Milton Keynes"),  # reads like a name, names nobody
+    ({"dateline": "Milton Keynes"}, "Milton Keynes"),
+])
+def test_a_structured_dateline_is_a_place_unless_it_names_one_of_the_items_people(fields: dict[str, Any],
+                                                                                   place: str) -> None:
+    assert normalize(raw_item(**fields), NOW).dateline.place == place
+
+
 def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     article = normalize(raw_item(
         content_html="<p>Text without a dateline, long enough to be a paragraph.</p>",
