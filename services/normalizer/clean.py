@@ -31,7 +31,14 @@ from services.normalizer.body import (
 )
 from services.normalizer.htmltree import parse_document
 from services.normalizer.urls import on_domain
-from services.normalizer.wraps import inside_sentence, is_long_open_line, join_wrapped_lines
+from services.normalizer.wraps import (
+    inside_sentence,
+    is_long_open_line,
+    join_wrapped_lines,
+    joint,
+    unwrapped,
+    wrap_column,
+)
 
 __all__ = [
     "ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "BLOCK_TAGS", "URL_SCHEMES", "Body", "html_to_paragraphs",
@@ -408,20 +415,21 @@ def _wrap_plain_paragraphs(root: _Element) -> None:
             if number:
                 _append_if_not_empty(root, paragraph)
                 paragraph = etree.Element("p")
-            _append_text(paragraph, part)
+            _append_text(paragraph, unwrapped(part))
     _append_if_not_empty(root, paragraph)
 
 
 def _append_lines(paragraph: _Element, text: str) -> None:
     """``text`` with a <br> at each line break that parts paragraphs; a line that was wrapped joins the
     next with a space (plain text has no markup to tell them apart: all its lines are read as copy)."""
-    first, *rest = text.split("\n")
+    first, *rest = lines = text.split("\n")
+    column = wrap_column(lines)
     _append_text(paragraph, first.rstrip() if rest else first)
     previous = first
     for number, line in enumerate(rest, 1):
         words = line.strip() if number < len(rest) else line.lstrip()
-        if inside_sentence(previous, words) or (is_long_open_line(previous) and words):
-            _append_text(paragraph, " ")
+        if inside_sentence(previous, words, column) or (is_long_open_line(previous, column) and words):
+            _append_text(paragraph, joint(previous, words))
         elif len(paragraph) or (paragraph.text or "").strip():
             paragraph.append(etree.Element("br"))
         _append_text(paragraph, words)

@@ -481,6 +481,47 @@ def test_a_br_inside_a_sentence_joins_its_lines_wherever_it_is() -> None:
         "List:", "One", "Two"]
 
 
+# Chinese set at 60 columns (30 characters), Japanese at 48 (24): lines well under 40 characters.
+_CHINESE = [
+    ["国家统计局今天发布的数据显示，今年前三季度全国粮食总产量继续",
+     "保持稳定，秋粮收购进度快于往年同期，主要农产品价格总体平稳。"],
+    ["分析人士表示，随着新一批农业机械投入使用，各地抢收抢种工作有",
+     "序推进，为明年春播打下了良好基础。"],
+]
+_JAPANESE = [
+    ["気象庁によりますと、強い寒気の影響で日本海側を中",
+     "心に大雪となっており、交通機関への影響が広がって",
+     "います。"],
+    ["ＪＲ各社は、あすの朝にかけて一部の列車を運休する",
+     "と発表し、利用者に最新の運行情報を確認するよう呼",
+     "びかけています。"],
+]
+
+
+@pytest.mark.parametrize("paragraphs", [_CHINESE, _JAPANESE])
+def test_chinese_and_japanese_wrapped_at_a_fixed_width_read_as_their_paragraphs(paragraphs: list[list[str]]) -> None:
+    whole = ["".join(lines) for lines in paragraphs]  # joined without a space: the scripts write none
+    assert html_to_paragraphs("".join(f"<p>{'<br>'.join(lines)}</p>" for lines in paragraphs)) == whole
+    assert html_to_paragraphs("<div>" + "<br><br>".join("<br>\n".join(lines) for lines in paragraphs)
+                              + "</div>") == whole
+    assert html_to_paragraphs("\n\n".join("\n".join(lines) for lines in paragraphs)) == whole  # an e-mail
+    assert html_to_paragraphs("\n".join(line for lines in paragraphs for line in lines)) == whole
+
+
+def test_korean_wrapped_lines_join_with_the_space_between_their_words() -> None:
+    lines = ["기상청은 내일 오전까지 중부 지방을 중심으로 많은", "눈이 내릴 것으로 예보하고 교통 안전에 각별히",
+             "유의해 달라고 당부했다."]
+    assert html_to_paragraphs("<p>" + "<br>".join(lines) + "</p>") == [" ".join(lines)]
+
+
+def test_a_list_of_chinese_headlines_a_br_parts_stays_apart() -> None:
+    # As long as wrapped lines and ending no sentence, but ragged: no width they were set at.
+    headlines = ["中美元首在旧金山举行会晤双方同意恢复多个领域对话", "国务院常务会议部署进一步优化营商环境工作",
+                 "国家统计局发布前三季度国民经济运行情况数据报告", "教育部印发通知要求各地做好冬季校园安全"]
+    assert html_to_paragraphs("<p>" + "<br>".join(headlines) + "</p>") == headlines
+    assert html_to_paragraphs("\n".join(headlines)) == headlines
+
+
 def test_code_keeps_its_lines() -> None:
     assert html_to_paragraphs("<pre>namespace :build do<br>  file 'x' do |t|<br>end</pre>") == [
         "namespace :build do", "file 'x' do |t|", "end"]
