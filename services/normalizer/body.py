@@ -51,6 +51,29 @@ _CAPTION_TAGS = frozenset({"figure", "figcaption", "media"})  # NITF's <media>: 
 MAX_CAPTION_CHARS = 400
 _CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "tt", "xmp", "listing", "plaintext"})
 _CODE_CLASSES = ("code", "highlight", "syntax", "snip", "listing", "source")
+# Whole lines only code reads like, for code set with <br> outside <pre> (a shell or Python snippet in a
+# blog's feed, whose lines the next one's lower case would join as wrapped prose). Statements, not words:
+# a wrapped line of prose opening "import duties rose" or "return to growth" is none, and a block needs
+# two of them.
+_CODE_LINE = re.compile(
+    r"import [\w.]+(?: as \w+)?(?:, ?[\w.]+(?: as \w+)?)*"  # import os, sys
+    r"|from [\w.]+ import (?:\*|\(?\w+(?: as \w+)?(?:, ?\w+(?: as \w+)?)*\)?)"  # from os import path
+    r"|(?:async )?def \w+\(.*\)(?: -> .+)?:|class \w+(?:\(.*\))?:"  # def main():, class Job(Base):
+    r"|return(?: [\w.()\[\]'\"+*/-]*[\w)\]'\"])?"  # return 0
+    r"|[\w.]+(?:\[[^\]]*\])*\(.*\);?"  # a call: print(x), main(), console.log(x);
+    r"|(?:const |let |var )?[A-Za-z_][\w.]*(?:\[[^\]]*\])* ?(?:[-+*/]?=|:=) ?\S.*"  # an assignment
+    r"|\$ \S.*"  # a shell's prompt
+    r"|(?:sudo|apt-get|pip3?|npm|npx|git|docker|kubectl|systemctl|wget|chmod|chown|mkdir|cd|ls|rm|cp|mv)"
+    r" [-\w./~$\"'@:=]+.*"  # a command
+    # C, JavaScript, CSS: a statement with an assignment, a call or an index (a list's entry ends in ";"
+    # too), a block's opening or closing
+    r"|.*(?:=|\w\(|\w\[).*;|.*\{|[}\])]+;?"
+    r"|#include ?[<\"].*|#!/.*",
+)
+MAX_CODE_LINE_CHARS = 200  # a longer line is prose, and not worth the pattern's time
+#: Blocks of lines parted by <br> already read (an element is kept alive, and so the same, while a key),
+#: and whether they read as code.
+CodeLines = dict[_Element, bool]
 _DISPLAY_BLOCK = re.compile(r"display\s*:\s*block", re.IGNORECASE)
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphens and zero-width characters
 _DELETE_INVISIBLE = str.maketrans("", "", _INVISIBLE)
@@ -232,16 +255,55 @@ def _shown_as_block(span: _Element) -> bool:
     return style is not None and "block" in style and _DISPLAY_BLOCK.search(style) is not None
 
 
-def in_code(element: _Element | None) -> bool:
-    """Whether ``element`` is (inside) a code sample: a code tag, or a container syntax highlighters and
-    snippet plugins make of <div>s (a code class, a monospace style). Its text keeps its lines and its
-    escaped markup."""
+def in_code(element: _Element | None, read: CodeLines | None = None) -> bool:
+    """Whether ``element`` is (inside) a code sample: a code tag, a container syntax highlighters and
+    snippet plugins make of <div>s (a code class, a monospace style), or a block of lines parted by <br>
+    that read as code. Its text keeps its lines and its escaped markup.
+
+    ``read`` remembers the blocks of lines read so far, for a caller asking about many elements of one
+    tree: each block is then read once, not once for every element inside it.
+    """
     while element is not None:
         if element.tag in _CODE_TAGS or "monospace" in (element.get("style") or "") \
-                or any(name in (element.get("class") or "").lower() for name in _CODE_CLASSES):
+                or any(name in (element.get("class") or "").lower() for name in _CODE_CLASSES) \
+                or _sets_code_lines(element, read):
             return True
         element = element.getparent()
     return False
+
+
+def _sets_code_lines(element: _Element, read: CodeLines | None) -> bool:
+    if element.find("br") is None:
+        return False
+    if read is None:
+        return _lines_read_as_code(element)
+    if element not in read:
+        read[element] = _lines_read_as_code(element)
+    return read[element]
+
+
+def _lines_read_as_code(element: _Element) -> bool:
+    """Whether <br>s part ``element`` into lines of code: two or more statements, and no fewer than the
+    other lines with text (comments, output, a prompt's answer)."""
+    lines = [text for line in lines_of(element)[0] if (text := line.strip())]
+    statements = sum(1 for line in lines if len(line) <= MAX_CODE_LINE_CHARS and _CODE_LINE.fullmatch(line))
+    return statements >= 2 and 2 * statements >= len(lines)
+
+
+def lines_of(parent: _Element) -> tuple[list[str], list[_Element | None]]:
+    """The text of each line of ``parent`` and the element after each: its <br>, or None for a block,
+    which ends a line too."""
+    lines, breaks, current = [], [], [parent.text or ""]
+    for child in parent:
+        if child.tag == "br" or (isinstance(child.tag, str) and child.tag in BLOCK_TAGS):
+            lines.append("".join(current))
+            breaks.append(child if child.tag == "br" else None)
+            current = [] if child.tag == "br" else [""]
+        elif isinstance(child.tag, str):
+            current.extend(child.itertext())
+        current.append(child.tail or "")
+    lines.append("".join(current))
+    return lines, breaks
 
 
 def _is_caption(element: _Element) -> bool:

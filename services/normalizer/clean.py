@@ -24,6 +24,7 @@ from services.normalizer.body import (
     BLOCK_TAGS,
     URL_SCHEMES,
     Body,
+    CodeLines,
     drop_tree,
     fold_text,
     in_code,
@@ -199,9 +200,10 @@ def _unescape_twice_escaped(root: _Element) -> None:
     """
     slots = [(root, "text")] + [(element, slot) for element in root.iterdescendants()
                                  for slot in ("text", "tail") if isinstance(element.tag, str)]
+    read: CodeLines = {}
     for element, slot in slots:
         value = getattr(element, slot)
-        if not value or ("<" not in value and "&" not in value) or _in_code(element, slot):
+        if not value or ("<" not in value and "&" not in value) or _in_code(element, slot, read):
             continue
         if _holds_markup(value):
             _splice_markup(element, slot, value)
@@ -209,9 +211,9 @@ def _unescape_twice_escaped(root: _Element) -> None:
             setattr(element, slot, _REFERENCE_IN_TEXT.sub(_unescape_reference, value))
 
 
-def _in_code(element: _Element, slot: str) -> bool:
+def _in_code(element: _Element, slot: str, read: CodeLines) -> bool:
     # Escaped markup is the point of a code sample: left as it is.
-    return in_code(element if slot == "text" else element.getparent())
+    return in_code(element if slot == "text" else element.getparent(), read)
 
 
 def _holds_markup(text: str) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 
 from lxml.etree import _Element
 
-from services.normalizer.body import BLOCK_TAGS, in_code
+from services.normalizer.body import CodeLines, in_code, lines_of
 
 #: Lines of wrapped copy run 55 to 80 columns; verse, addresses and list entries are mostly shorter. A
 #: Chinese or Japanese character takes two columns, as on a terminal: such copy is wrapped at 28 to 40.
@@ -40,8 +40,10 @@ _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*")  # a line break with the spaces aroun
 
 
 def join_wrapped_lines(root: _Element) -> None:
-    blocks = [_lines(parent) for parent in {br.getparent() for br in root.iter("br")}
-              if parent is not None and not in_code(parent)]
+    # A block's lines, each followed by its <br> or, for a block inside it, None: never joined across.
+    read: CodeLines = {}
+    blocks = [lines_of(parent) for parent in {br.getparent() for br in root.iter("br")}
+              if parent is not None and not in_code(parent, read)]
     joins = [join for lines, breaks in blocks for join in _joins(lines, breaks)]
     wrapped = 2 * sum(inside for _, inside, _, _ in joins) >= len(joins)
     for br, inside, after_long_line, joint in joins:
@@ -58,22 +60,6 @@ def _joins(lines: list[str], breaks: list[_Element | None]) -> Iterator[tuple[_E
             line, following = lines[i], lines[i + 1]
             yield (br, inside_sentence(line, following, column),
                    is_long_open_line(line, column) and following.strip() != "", joint(line, following))
-
-
-def _lines(parent: _Element) -> tuple[list[str], list[_Element | None]]:
-    """The text of each line of ``parent`` and the element after each: its <br>, or None for a block,
-    which ends a line too but is never joined across."""
-    lines, breaks, current = [], [], [parent.text or ""]
-    for child in parent:
-        if child.tag == "br" or (isinstance(child.tag, str) and child.tag in BLOCK_TAGS):
-            lines.append("".join(current))
-            breaks.append(child if child.tag == "br" else None)
-            current = [] if child.tag == "br" else [""]
-        elif isinstance(child.tag, str):
-            current.extend(child.itertext())
-        current.append(child.tail or "")
-    lines.append("".join(current))
-    return lines, breaks
 
 
 def inside_sentence(line: str, following: str, column: int | None = None) -> bool:

@@ -6,10 +6,12 @@ import html
 import re
 from datetime import UTC, datetime
 
+import lxml.html
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.normalizer.body import in_code
 from services.normalizer.clean import html_to_paragraphs, html_to_text, parse_body, repair_mojibake, sanitize_html
 from services.normalizer.normalize import normalize
 from tests.helpers import corpus_items
@@ -525,6 +527,50 @@ def test_a_list_of_chinese_headlines_a_br_parts_stays_apart() -> None:
 def test_code_keeps_its_lines() -> None:
     assert html_to_paragraphs("<pre>namespace :build do<br>  file 'x' do |t|<br>end</pre>") == [
         "namespace :build do", "file 'x' do |t|", "end"]
+
+
+@pytest.mark.parametrize("lines", [
+    ["import os", "import sys", "def main():", "\u00a0" * 4 + "print(os.getcwd())", "\u00a0" * 4 + "return 0"],
+    ["sudo apt-get update", "sudo apt-get install -y nginx", "systemctl enable nginx"],
+    ["$ git clone https://github.com/example/app.git", "cd app", "npm install"],
+    ["from pathlib import Path", "# read the file", "text = Path('a.txt').read_text()", "print(len(text))"],
+    ["const total = items.length;", "for (const item of items) {", "  console.log(item);", "}"],
+])
+def test_code_set_with_br_outside_a_code_tag_keeps_its_lines(lines: list[str]) -> None:
+    # A tech blog's feed: the snippet's lines parted by <br> in a <p>, each line going on in lower case
+    assert html_to_paragraphs("<p>Try this:</p><p>" + "<br>".join(lines) + "</p>") == [
+        "Try this:", *(line.strip() for line in lines)]
+
+
+def test_a_reddit_posts_settings_keep_their_lines() -> None:
+    items = corpus_items("feed-rs/feed-rs/fixture/atom/atom_mediarss_reddit_1.xml", NOW)
+    (post,) = [normalize(item, NOW) for item in items if "featMask" in (item.content_html or "")]
+    assert "featMask.vm.cpuid.PDPE1GB = Val:1\n\nsched.mem.lpage.enable1GPage = \"TRUE\"" in post.body_text
+
+
+def test_prose_whose_wrapped_lines_open_with_a_command_word_still_joins() -> None:
+    # statements are whole lines ("import duties would rise" is none), and one ("cd sales …") is no snippet
+    lines = ["The ministry said steel and aluminium", "import duties would rise next year, and a",
+             "return to growth was expected once the", "cd sales figures were in."]
+    assert html_to_paragraphs("<p>" + "<br>".join(lines) + "</p>") == [" ".join(lines)]
+
+
+@pytest.mark.parametrize(("lines", "code"), [
+    (["1. Provide a physical environment for graphic design;", "2. Build a reference framework;"], False),
+    (["apples;", "pears;", "plums."], False),
+    (["Roses are red", "Violets are blue"], False),
+    (["price = items * unit;", "print(price)"], True),
+    (["h(0, K) = H(record K)", "h(L+1, K) = H(h(L, 2K), h(L, 2K+1))"], True),  # Russ Cox's, in his feed
+])
+def test_only_lines_that_read_as_statements_are_code(lines: list[str], code: bool) -> None:
+    root = lxml.html.fragment_fromstring("<p>" + "<br>".join(lines) + "</p>")
+    assert in_code(root) is code
+
+
+def test_markup_escaped_twice_in_code_set_with_br_stays_as_written() -> None:
+    lines = ["html = '&amp;lt;p&amp;gt;a&amp;lt;/p&amp;gt;&amp;lt;p&amp;gt;b&amp;lt;/p&amp;gt;'", "print(html)"]
+    assert html_to_paragraphs("<p>" + "<br>".join(lines) + "</p>") == [
+        "html = '&lt;p&gt;a&lt;/p&gt;&lt;p&gt;b&lt;/p&gt;'", "print(html)"]
 
 
 def test_a_corpus_wire_story_wrapped_at_a_fixed_width_has_one_paragraph_per_paragraph() -> None:
