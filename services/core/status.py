@@ -6,6 +6,8 @@ poller's per-feed gauges (failures in a row, older pages waiting to be read agai
 
 from __future__ import annotations
 
+import socket
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +16,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from services.core.supervise import SERVICES, metric_total, scrape
+from services.core.supervise import SERVICES, metric_total, metric_values
+from services.core.text import one_line
 
 THROUGHPUT = {
     "poller": "wirefeed_poller_items_published_total",
@@ -44,15 +47,26 @@ class ServiceStatus:
     feeds_file_valid: bool | None = None  # False: its feeds file changed into an invalid one (poller only)
 
 
+class NotAServiceError(Exception):
+    """Something answers on a service's port, but not as a wirefeed service does: a wrong port, another
+    program on it. Its rates and checks would be made up, so status says so instead of showing them."""
+
+
 def service_status(name: str, port: int, interval: float = 1.0, host: str = "127.0.0.1") -> ServiceStatus:
+    address = f"{host}:{port}"
     try:
-        readyz = httpx.get(f"http://{host}:{port}/readyz", timeout=3)
-        first = scrape(port)
+        ready, unready = _readiness(address)
+        first = _metrics(address)
         time.sleep(interval)  # a rate needs two samples; this is a CLI, not a test
-        second = scrape(port)
-    except httpx.HTTPError:
+        second = _metrics(address)
+    except httpx.HTTPError as error:
+        said = _not_http(host, port) if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError) else None
+        if said is not None:
+            raise NotAServiceError(f"{address} ({name}) is not a wirefeed service: it answers in another "
+                                   f'protocol than HTTP: "{said}"') from error
         return ServiceStatus(name, port, reachable=False, ready=False)
-    ready, unready = readyz.status_code == 200, _failed_checks(readyz)
+    except _ForeignAnswerError as error:
+        raise NotAServiceError(f"{address} ({name}) is not a wirefeed service: {error}") from error
     counter = THROUGHPUT[name]
     rate = (metric_total(second, counter) - metric_total(first, counter)) / interval
     lag = metric_total(second, LAG) if any(key.partition("{")[0] == LAG for key in second) else None
@@ -65,13 +79,53 @@ def service_status(name: str, port: int, interval: float = 1.0, host: str = "127
                          feeds_file_valid=None if valid is None else valid == 1, unready=unready)
 
 
-def _failed_checks(readyz: httpx.Response) -> tuple[str, ...]:
-    """The names of the checks /readyz reports as failing (none when its answer is not what it serves)."""
+class _ForeignAnswerError(Exception):
+    """An endpoint's answer that no wirefeed service gives."""
+
+
+def _readiness(address: str) -> tuple[bool, tuple[str, ...]]:
+    """Whether /readyz says ready, and the names of the checks it reports as failing. Every service answers
+    200 or 503 with ``{"ready": ..., "checks": {name: passed}}``; anything else is another program's."""
+    answer = httpx.get(f"http://{address}/readyz", timeout=3)
     try:
-        checks = readyz.json().get("checks", {})
-    except ValueError:
-        return ()
-    return tuple(str(name) for name, passed in checks.items() if passed is False) if isinstance(checks, dict) else ()
+        report = answer.json()
+    except ValueError:  # not JSON, or not UTF-8
+        report = None
+    checks = report.get("checks") if isinstance(report, dict) else None
+    ready = answer.status_code == 200
+    if (answer.status_code not in (200, 503) or not isinstance(checks, dict) or report.get("ready") is not ready
+            or not all(isinstance(passed, bool) for passed in checks.values())):
+        raise _ForeignAnswerError(f"/readyz answered {_described(answer)}, not a wirefeed readiness report")
+    return ready, tuple(str(check) for check, passed in checks.items() if not passed)
+
+
+def _metrics(address: str) -> dict[str, float]:
+    answer = httpx.get(f"http://{address}/metrics", timeout=5)
+    try:
+        if answer.status_code == 200:
+            return metric_values(answer.text)
+    except (ValueError, IndexError):
+        pass
+    raise _ForeignAnswerError(f"/metrics answered {_described(answer)}, not Prometheus metrics")
+
+
+def _described(answer: httpx.Response) -> str:
+    return f"HTTP {answer.status_code} ({one_line(answer.headers.get('content-type', 'no content type'))})"
+
+
+def _not_http(host: str, port: int) -> str | None:
+    """The first line a port answers a request with, when that is not HTTP (an SSH server's greeting, a
+    TLS alert); None when it closes without a word, as a wirefeed service at its connection bound does.
+    httpx tells neither apart: its parser waits for a whole header block, and calls both a disconnection."""
+    try:
+        with socket.create_connection((host, port), timeout=3) as connection:
+            connection.sendall(b"GET /readyz HTTP/1.0\r\n\r\n")
+            first = connection.recv(256)
+    except OSError:
+        return None
+    if not first or first.startswith(b"HTTP/"):
+        return None
+    return one_line(first.splitlines()[0][:80].decode("ascii", "backslashreplace"))  # no escape sequences
 
 
 def _per_feed(values: Mapping[str, float], gauge: str) -> dict[str, float]:
@@ -120,6 +174,10 @@ def _number(value: float | None, spec: str) -> str:
 
 
 def main(ports: Mapping[str, int], interval: float = 1.0) -> int:
-    statuses = [service_status(name, ports[name], interval) for name in SERVICES]
+    try:
+        statuses = [service_status(name, ports[name], interval) for name in SERVICES]
+    except NotAServiceError as error:  # a port given wrong: as a usage error, exit 2
+        print(f"wirefeed status: {error}", file=sys.stderr)
+        return 2
     render(statuses, Console())
     return 0 if all(s.ready for s in statuses) else 1

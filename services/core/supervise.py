@@ -138,8 +138,13 @@ def _ready(port: int) -> bool:
 
 
 def scrape(port: int) -> dict[str, float]:
-    """Sum every sample of a service's /metrics by sample name and labels, e.g. ``name{label="x"}``."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    """A service's /metrics, read by metric_values."""
+    return metric_values(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+
+
+def metric_values(text: str) -> dict[str, float]:
+    """Each sample of a /metrics page by sample name and labels, e.g. ``name{label="x"}``; ValueError, or
+    IndexError (the parser's own, on some broken labels), when the text is not Prometheus's format."""
     values: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

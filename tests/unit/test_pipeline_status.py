@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from services.cli import build_parser
 from services.cli import main as cli
-from services.core.status import main
+from services.core.http import Health, ServiceHTTPServer
+from services.core.status import main, service_status
 from tests.helpers import FeedServer, Resource, free_port
 
 TEXT = {"Content-Type": "text/plain"}
+JSON = {"Content-Type": "application/json"}
 
 
 class Endpoints(dict[str, Resource]):
     """A service's /readyz, and /metrics whose throughput counter grows by 10 at every scrape."""
 
-    def __init__(self, ready: bool, counter: str, extra: str = "", checks: bytes = b"{}") -> None:
-        super().__init__({"/readyz": Resource(checks, 200 if ready else 503, TEXT)})
+    def __init__(self, ready: bool, counter: str, extra: str = "", checks: dict[str, bool] | None = None) -> None:
+        readyz = json.dumps({"ready": ready, "checks": checks or {}}).encode()  # what every service answers
+        super().__init__({"/readyz": Resource(readyz, 200 if ready else 503, JSON)})
         self.counter, self.extra, self.scrapes = counter, extra, 0
 
     def get(self, path: str, default: Resource | None = None) -> Resource | None:  # type: ignore[override]
@@ -57,7 +66,7 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
                                       '\nwirefeed_dead_letters_total{error_class="TypeError",stage="normalizer"} 1\n')),
         "sink": serve(Endpoints(False, "wirefeed_sink_rows_written_total",
                                 'wirefeed_consumer_lag_messages{partition="0",topic="articles"} 0\n',
-                                b'{"ready": false, "checks": {"kafka": true, "consuming": false}}')),
+                                {"kafka": True, "consuming": False})),
     }
     try:
         status = main({name: port_of(server) for name, server in servers.items()}, interval=0.5)
@@ -101,6 +110,97 @@ def test_status_says_when_the_poller_kept_its_feeds_because_the_file_is_invalid(
                 server.stop()
         outcomes.append("the feeds file was changed into an invalid one" in capsys.readouterr().out)
     assert outcomes == [True, False]
+
+
+def test_what_a_service_answers_is_taken_for_a_service() -> None:
+    server = ServiceHTTPServer("127.0.0.1", 0, Health({"kafka": lambda: True, "database": lambda: False})).start()
+    try:
+        status = service_status("sink", server.port, interval=0.1)
+    finally:
+        server.stop()
+    assert (status.reachable, status.ready, status.unready) == (True, False, ("database",))
+
+
+HTML = Resource(b"<!DOCTYPE html><html><body>It works!</body></html>", 200, {"Content-Type": "text/html"})
+METRICS = Resource(b"wirefeed_poller_items_published_total 1\n", 200, TEXT)
+
+
+@pytest.mark.parametrize(("resources", "why"), [
+    ({"/": HTML, "/readyz": HTML, "/metrics": HTML}, "/readyz answered HTTP 200 (text/html)"),  # a web server
+    ({}, "/readyz answered HTTP 404"),
+    ({"/readyz": Resource(b'{"status": "UP"}', 200, JSON), "/metrics": METRICS},  # another program's health
+     "/readyz answered HTTP 200 (application/json), not a wirefeed readiness report"),
+    ({"/readyz": Resource(b'[{"ready": true}]', 200, JSON), "/metrics": METRICS}, "not a wirefeed readiness report"),
+    ({"/readyz": Resource(b'{"ready": true, "checks": {"kafka": "yes"}}', 200, JSON), "/metrics": METRICS},
+     "not a wirefeed readiness report"),
+    ({"/readyz": Resource(b'{"ready": false, "checks": {}}', 200, JSON), "/metrics": METRICS},
+     "not a wirefeed readiness report"),
+    ({"/readyz": Endpoints(True, "x")["/readyz"], "/metrics": HTML}, "/metrics answered HTTP 200 (text/html)"),
+    ({"/readyz": Endpoints(True, "x")["/readyz"], "/metrics": Resource(b'u{, =1 13}', 200, TEXT)},
+     "/metrics answered HTTP 200 (text/plain), not Prometheus metrics"),  # the parser's IndexError
+    ({"/readyz": Endpoints(True, "x")["/readyz"]}, "/metrics answered HTTP 404"),
+])
+def test_a_port_answering_http_but_not_as_a_service_is_a_one_line_error(
+        resources: dict[str, Resource], why: str, capsys: pytest.CaptureFixture[str]) -> None:
+    server = FeedServer(resources=resources).start()
+    try:
+        code = cli(["status", "--poller-port", str(free_port()), "--normalizer-port", str(port_of(server)),
+                    "--sink-port", str(free_port()), "--interval", "0.1"])
+    finally:
+        server.stop()
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""  # no table of made-up rates
+    assert err.startswith(f"wirefeed status: 127.0.0.1:{port_of(server)} (normalizer) is not a wirefeed service: ")
+    assert why in err
+    assert len(err.splitlines()) == 1
+
+
+@contextmanager
+def tcp_server(answer: bytes) -> Iterator[int]:
+    """A port that reads a request, answers ``answer`` (nothing: closes at once) and hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            with connection:
+                connection.recv(4096)
+                connection.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    (b"SSH-2.0-OpenSSH_9.6\r\nInvalid SSH identification string.\r\n", '"SSH-2.0-OpenSSH_9.6"'),
+    (b"\x00\xff\x1b[2J garbage\r\n\r\n", '"\\xff [2J garbage"'),  # the terminal's escape left out
+])
+def test_a_port_answering_another_protocol_is_a_one_line_error(
+        answer: bytes, said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with tcp_server(answer) as port:
+        code = cli(["status", "--poller-port", str(port), "--normalizer-port", str(free_port()),
+                    "--sink-port", str(free_port()), "--interval", "0.1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"wirefeed status: 127.0.0.1:{port} (poller) is not a wirefeed service: it answers in another "
+                   f"protocol than HTTP: {said}\n")
+
+
+def test_a_port_closing_without_an_answer_is_unreachable_not_another_program(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # What a service at its connection bound does: nothing says it is not one.
+    with tcp_server(b"") as port:
+        code = cli(["status", "--poller-port", str(port), "--normalizer-port", str(free_port()),
+                    "--sink-port", str(free_port()), "--interval", "0.1"])
+    assert code == 1
+    assert table_rows(capsys.readouterr().out)["poller"][1:] == ["unreachable", "-", "-", "-"]
 
 
 @pytest.mark.parametrize("argv", [["status", "--interval", "-1"], ["status", "--interval", "nan"],
