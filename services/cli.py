@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from services.core import arguments
 from services.core import commands as core_commands
 from services.core.config import settings_problems
-from services.core.errors import KafkaUnavailableError
+from services.core.errors import KafkaUnavailableError, TopicMissingError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
 from services.poller import commands as poller_commands
@@ -39,8 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
         return 2
-    except KafkaUnavailableError as error:  # one-shot commands; the services wait for their broker
-        print(f"wirefeed: Kafka is unavailable: {error}", file=sys.stderr)
+    except (KafkaUnavailableError, TopicMissingError) as error:  # one-shot commands; the services wait for theirs
+        unavailable = "Kafka is unavailable: " if isinstance(error, KafkaUnavailableError) else ""
+        print(f"wirefeed: {unavailable}{error}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # The reader went away (`wirefeed export | head`): stop quietly, as other Unix tools do. Python

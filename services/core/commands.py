@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from services.core.supervise import DEAD_LETTERING
 from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
 
@@ -38,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     for action in (listing, redrive):
         action.add_argument("--since", type=timestamp_argument,
                             help="letters written at or after (ISO 8601; UTC if no offset)")
-        action.add_argument("--stage", help="only letters of this stage (normalizer, sink)")
+        action.add_argument("--stage", choices=DEAD_LETTERING, help="only letters of this stage")
         action.add_argument("--error-class", help="only letters of this error class (e.g. ValidationError)")
 
 
@@ -55,7 +56,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    from services.core.dead_letters import LetterReader, redrive
+    from services.core.dead_letters import LetterReader, missing_topic, redrive
 
     settings = _settings()
     reader = LetterReader(settings, _selection(args))
@@ -66,7 +67,10 @@ def _redrive(args: argparse.Namespace) -> int:
         print(f"skipped {count}: {reason}")
     if reader.unreadable:
         print(f"skipped{_unreadable(reader.unreadable)}")
-    return 0
+    for topic, count in sorted(result.missing.items()):
+        print(f"wirefeed: {count} letter(s) {'would not be' if args.dry_run else 'not'} sent back: "
+              f"{missing_topic(settings, topic)}", file=sys.stderr)
+    return 1 if result.missing else 0
 
 
 def _settings() -> CommonSettings:

@@ -7,7 +7,9 @@ stage reads it like any other message. A letter sent back twice is still one art
 dedup drops a raw item it has already published, and the sink an article id it has already stored.
 
 Letters are read without a consumer group, from a point in time (or the first one retained) up to the end
-of the topic when the command starts, so the running services are undisturbed.
+of the topic when the command starts, so the running services are undisturbed. Neither command creates a
+topic: a missing one (the dead-letter topic, or the topic a letter goes back to) is said and refused, as
+Kafka would otherwise create it on first use with its own defaults, not the services' settings.
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ from pydantic import ValidationError
 
 from schemas import DeadLetter
 from services.core.config import CommonSettings
-from services.core.kafka import make_consumer, make_producer, no_session, read_until, require_broker, seek_since
+from services.core.errors import TopicMissingError
+from services.core.kafka import (
+    admin_client,
+    make_consumer,
+    make_producer,
+    no_session,
+    read_until,
+    require_broker,
+    seek_since,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +82,10 @@ class LetterReader:
         except KafkaError as error:  # reachable, but no session: a refused login, TLS against plaintext
             raise no_session(self.settings, error) from error
         try:
-            _, end = seek_since(consumer, self.settings.topics.dead_letter, self.selection.since)
+            topic = self.settings.topics.dead_letter
+            if not consumer.partitions_for_topic(topic):  # else "0 dead letters", as if all were well
+                raise missing_topic(self.settings, topic)
+            _, end = seek_since(consumer, topic, self.selection.since)
             for records in read_until(consumer, end):
                 yield from self._letters(records)
         finally:
@@ -88,24 +102,37 @@ class LetterReader:
                 yield Found(record, letter)
 
 
+def missing_topic(settings: CommonSettings, topic: str) -> TopicMissingError:
+    return TopicMissingError(
+        f"topic {topic} does not exist (or this login may not see it): check WIREFEED_TOPIC_PREFIX (now "
+        f"{settings.topic_prefix!r}); the services create their topics when they start, commands do not")
+
+
 @dataclass
 class RedriveResult:
     sent: Counter[str] = field(default_factory=Counter)  # topic -> letters sent back to it
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> letters
+    missing: Counter[str] = field(default_factory=Counter)  # topic that does not exist -> letters not sent to it
 
 
 def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool = False) -> RedriveResult:
     """Publish each letter's payload to its original topic (acknowledged by all replicas), or, with
-    ``dry_run``, only count what would be sent and what would be skipped."""
+    ``dry_run``, only count what would be sent and what would be skipped. Letters whose topic does not
+    exist are not sent (``missing``): sending would have the broker create it."""
     result = RedriveResult()
     require_broker(settings)
-    producer = None if dry_run else make_producer(settings, role="redrive")
+    existing = _existing_topics(settings)
+    # Not created even if one is deleted meanwhile: the send fails instead.
+    producer = None if dry_run else make_producer(settings, role="redrive", allow_auto_create_topics=False)
     pending: list[FutureRecordMetadata] = []
     try:
         for found in letters:
             reason = unsendable(found.letter, settings)
             if reason:
                 result.skipped[reason] += 1
+                continue
+            if found.letter.topic not in existing:
+                result.missing[found.letter.topic] += 1
                 continue
             if producer is not None:
                 pending.append(producer.send(found.letter.topic, key=found.record.key,
@@ -118,8 +145,14 @@ def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool
     finally:
         if producer is not None:
             producer.close(timeout=30)
-    log.info("dead_letters_redriven", dry_run=dry_run, sent=dict(result.sent), skipped=dict(result.skipped))
+    log.info("dead_letters_redriven", dry_run=dry_run, sent=dict(result.sent), skipped=dict(result.skipped),
+             missing=dict(result.missing))
     return result
+
+
+def _existing_topics(settings: CommonSettings) -> set[str]:
+    with admin_client(settings) as admin:
+        return set(admin.list_topics())
 
 
 def unsendable(letter: DeadLetter, settings: CommonSettings) -> str | None:

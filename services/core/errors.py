@@ -11,6 +11,12 @@ class TopicsNotCreatedError(KafkaUnavailableError):
     login without the right to create topics): unusable until that changes, as when it is away."""
 
 
+class TopicMissingError(Exception):
+    """A topic a command reads or writes does not exist. Commands never create one: the services do, at
+    start, with their partitions and settings; a missing one is a wrong WIREFEED_TOPIC_PREFIX or a
+    cluster the pipeline never ran on."""
+
+
 class TopicLimitError(KafkaUnavailableError):
     """An existing topic takes smaller messages than the services may send, and Kafka refused to raise
     its limit: a message between the two would stop the producer that sends it."""

@@ -16,7 +16,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from services.core.supervise import SERVICES, metric_total, metric_values
+from services.core.supervise import DEAD_LETTERING, SERVICES, metric_total, metric_values
 from services.core.text import one_line
 
 THROUGHPUT = {
@@ -26,7 +26,6 @@ THROUGHPUT = {
 }
 LAG = "wirefeed_consumer_lag_messages"  # consumers only: the poller has none
 DEAD_LETTERS = "wirefeed_dead_letters_total"
-DEAD_LETTERING = ("normalizer", "sink")  # the stages that dead-letter what they cannot process
 FEEDS_FILE_VALID = "wirefeed_poller_feeds_file_last_reload_successful"
 
 

@@ -18,6 +18,7 @@ from services.core.runner import EXIT_UNHEALTHY
 log = structlog.get_logger(__name__)
 
 SERVICES = ("poller", "normalizer", "sink")
+DEAD_LETTERING = ("normalizer", "sink")  # the stages that dead-letter what they cannot process
 DEFAULT_PORTS = {"poller": 9401, "normalizer": 9402, "sink": 9403}
 #: How long a service's /healthz may fail under ``wirefeed run`` before it exits to be restarted, as a
 #: Kubernetes liveness probe would restart it: a Kafka producer in kafka-python's fatal state (refused

@@ -14,7 +14,7 @@ import pytest
 from schemas import DeadLetter
 from services.core.config import CommonSettings
 from services.core.db import Database
-from services.core.kafka import make_consumer, make_producer, read_until, seek_since
+from services.core.kafka import ensure_topics, make_consumer, make_producer, read_until, seek_since
 from services.normalizer.dedup import DedupStore
 from services.normalizer.service import NormalizeBatch
 from tests.factories import raw_item
@@ -143,8 +143,56 @@ def test_filters_choose_letters_and_what_cannot_be_sent_back_is_skipped_with_why
         consumer.close(autocommit=False)
 
 
-def test_listing_an_empty_or_missing_topic_ends_at_once(kafka_bootstrap: str, topic_prefix: str) -> None:
-    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
-    result = cli(settings, "list")  # no topic was ever created with this prefix
+def test_listing_an_empty_topic_ends_at_once(kafka_bootstrap: str, topic_prefix: str) -> None:
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    result = cli(settings, "list")
     assert result.returncode == 0, result.stderr[-2000:]
     assert (result.stdout, result.stderr.strip()) == ("", "0 dead letter(s)")
+
+
+def topics(settings: CommonSettings) -> set[str]:
+    consumer = make_consumer(settings, None, client_id="test")  # type: ignore[arg-type]
+    try:
+        return consumer.topics()
+    finally:
+        consumer.close(autocommit=False)
+
+
+@pytest.mark.parametrize("command", ["list", "redrive"])
+def test_a_dead_letter_topic_that_does_not_exist_is_said_not_counted_as_empty(
+        kafka_bootstrap: str, topic_prefix: str, command: str) -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
+    result = cli(settings, command)  # no topic was ever created with this prefix: a wrong one, say
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"wirefeed: topic {topic_prefix}.dead-letter.v1 does not exist (or this login may not see it): check "
+        f"WIREFEED_TOPIC_PREFIX (now {topic_prefix!r}); the services create their topics when they start, "
+        "commands do not")
+    assert not {topic for topic in topics(settings) if topic.startswith(topic_prefix)}  # nor was it created
+
+
+def test_letters_are_not_sent_back_to_a_topic_that_does_not_exist(kafka_bootstrap: str, topic_prefix: str) -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
+    ensure_topics(settings, [settings.topics.dead_letter, settings.topics.articles])  # the raw topic was deleted
+    producer = make_producer(settings)
+    for offset, (stage, topic) in enumerate([("normalizer", settings.topics.raw_items),
+                                             ("sink", settings.topics.articles)]):
+        letter = DeadLetter(stage=stage, reason="broken", error_class="ValidationError", failed_at=datetime.now(UTC),
+                            topic=topic, partition=0, offset=offset, payload=f'{{"n": {offset}}}')
+        producer.send(settings.topics.dead_letter, key=f"k{offset}".encode(), value=letter.to_bytes()).get(30)
+    producer.close()
+    missing = (f"1 letter(s) {{}} sent back: topic {settings.topics.raw_items} does not exist (or this login may "
+               "not see it)")
+
+    dry = cli(settings, "redrive", "--dry-run")
+    assert dry.returncode == 1
+    assert dry.stdout.splitlines() == [f"would send back 1 letter(s): 1 to {settings.topics.articles}"]
+    assert f"wirefeed: {missing.format('would not be')}" in dry.stderr
+
+    sent = cli(settings, "redrive")
+    assert sent.returncode == 1
+    assert sent.stdout.splitlines() == [f"sent back 1 letter(s): 1 to {settings.topics.articles}"]
+    assert f"wirefeed: {missing.format('not')}" in sent.stderr
+    assert settings.topics.raw_items not in topics(settings)  # not created by sending to it
+    assert read_all(settings, settings.topics.articles, 1) == [(b"k1", b'{"n": 1}')]
