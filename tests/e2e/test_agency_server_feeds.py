@@ -51,7 +51,7 @@ def test_files_on_an_agency_server_are_stored_once_across_a_restart(
     with agency_server(protocol, tmp_path / "server", tmp_path) as (server, trust):
         feeds_file = tmp_path / "feeds.yaml"
         feeds_file.write_text(
-            f"feeds:\n  - id: agency\n    url: {server.url('/outgoing/', user='newsroom')}\n    interval: 1\n"
+            f"feeds:\n  - id: agency\n    url: {server.url('/outgoing/', user='newsroom')}\n    interval: 5\n"
             "    auth: {type: basic, username: newsroom, password_env: AGENCY_PASSWORD}\n")
         env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file, WIREFEED_SPOOL_SETTLE_SECONDS="0.5",
                            AGENCY_PASSWORD="s3cret", **trust)
@@ -94,7 +94,7 @@ def test_messages_in_a_mailbox_are_stored_once_as_articles(
         server.deliver(press_release("Acme opens plant in Leeds"), age=60)
         feeds_file = tmp_path / "feeds.yaml"
         feeds_file.write_text(
-            f"feeds:\n  - id: desk-mail\n    url: {server.url('INBOX')}\n    interval: 1\n    title: Press releases\n"
+            f"feeds:\n  - id: desk-mail\n    url: {server.url('INBOX')}\n    interval: 5\n    title: Press releases\n"
             "    auth: {type: basic, username: desk, password_env: DESK_MAIL_PASSWORD}\n")
         env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file, WIREFEED_SPOOL_SETTLE_SECONDS="0.5",
                            DESK_MAIL_PASSWORD="s3cret", SSL_CERT_FILE=str(tmp_path / "tls-cert.pem"))

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 def feed(server: FeedServer, fid: str) -> str:
     server.resources[f"/{fid}.xml"] = Resource(rss(fid, [{"title": f"News of {fid}", "link": f"https://{fid}.example/1",
                                                           "body": f"<p>What {fid} reported today.</p>"}]))
-    return f"  - id: {fid}\n    url: {server.url(f'/{fid}.xml')}\n    interval: 1\n"
+    return f"  - id: {fid}\n    url: {server.url(f'/{fid}.xml')}\n    interval: 5\n"
 
 
 def test_sighup_to_wirefeed_run_makes_the_poller_read_its_feeds_file_again(

@@ -35,7 +35,7 @@ def pipeline(kafka_bootstrap: str, topic_prefix: str, sqlite_url: str, feed_serv
         {"title": f"Story {n}", "link": f"https://f.example/{n}", "guid": f"f-{n}", "body": f"<p>Text {n}.</p>"}
         for n in range(3)]))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: f\n    url: {feed_server.url('/f.xml')}\n    interval: 1\n")
+    feeds.write_text(f"feeds:\n  - id: f\n    url: {feed_server.url('/f.xml')}\n    interval: 5\n")
     env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds)
     running = Pipeline(env).start()
     try:

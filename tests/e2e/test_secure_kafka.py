@@ -372,7 +372,7 @@ def test_wirefeed_run_restarts_a_service_whose_producer_kafka_broke(
         grant(admin, topic_prefix, *(op for op in SERVICE_ACLS[ResourceType.TOPIC] if op != ACLOperation.WRITE))
         grant(admin, topic_prefix, *SERVICE_ACLS[ResourceType.GROUP], resource=ResourceType.GROUP)
         env = {**os.environ, **services_env(secure_cluster.limited_env, topic_prefix, sqlite_url, tmp_path,
-                                            feed_server, interval=2),
+                                            feed_server, interval=5),
                "WIREFEED_LOG_FORMAT": "json", "WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS": exit_unhealthy_after}
         poller_port, sink_port = (int(env[f"WIREFEED_{name}_METRICS_PORT"]) for name in ("POLLER", "SINK"))
         log = tmp_path / "run.log"

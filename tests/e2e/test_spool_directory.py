@@ -28,7 +28,7 @@ def test_files_delivered_into_a_spool_directory_are_stored_once_and_moved_on(
     shutil.copyfile(FIXTURES / "efe_nitf.xml", spool / "22751909.xml")
     (spool / "cut-short.xml").write_bytes(b"<?xml version='1.0'?><nitf><head><title>Cut")
     feeds_file = tmp_path / "feeds.yaml"
-    feeds_file.write_text(f"feeds:\n  - id: reuters-spool\n    url: {spool.as_uri()}/\n    interval: 1\n")
+    feeds_file.write_text(f"feeds:\n  - id: reuters-spool\n    url: {spool.as_uri()}/\n    interval: 5\n")
     env = pipeline_env(kafka_bootstrap, topic_prefix, sqlite_url, feeds_file, WIREFEED_SPOOL_SETTLE_SECONDS="0.5")
     pipeline = Pipeline(env).start()
     try:

@@ -132,7 +132,7 @@ def test_a_poller_whose_state_database_stopped_answering_exits_to_be_restarted(
     feed_server.resources["/feed.xml"] = Resource(rss("Outlet", [
         {"title": "One", "link": "https://example.com/1", "body": "First report."}]))
     feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: outlet\n    url: {feed_server.url('/feed.xml')}\n    interval: 1\n")
+    feeds.write_text(f"feeds:\n  - id: outlet\n    url: {feed_server.url('/feed.xml')}\n    interval: 5\n")
     settings_for(kafka_bootstrap, topic_prefix)
     env = {**os.environ, **pipeline_env(kafka_bootstrap, topic_prefix, database.through_link, feeds),
            "WIREFEED_LOOP_STALL_SECONDS": "3", "WIREFEED_EXIT_UNHEALTHY_AFTER_SECONDS": "2"}

@@ -50,7 +50,7 @@ def test_misbehaving_feed_servers_are_survived_and_recovered(single_broker: Clus
     feeds = ["healthy", *MISBEHAVIOURS, "lying"]
     feeds_file = tmp_path / "feeds.yaml"
     feeds_file.write_text("feeds:\n" + "".join(
-        f"  - id: {name.replace('_', '-')}\n    url: {hostile.url(f'/{name}.xml')}\n    interval: 1\n"
+        f"  - id: {name.replace('_', '-')}\n    url: {hostile.url(f'/{name}.xml')}\n    interval: 5\n"
         for name in feeds))
     stream = Stream(single_broker.bootstrap, f"feedfault-{tmp_path.name[-8:]}", fault_database)
     stream.create_topics()

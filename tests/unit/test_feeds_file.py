@@ -61,6 +61,61 @@ def test_invalid_feeds_files_are_rejected_with_where_and_why(tmp_path: Path, tex
         load_feeds(write(tmp_path, text))
 
 
+FEED = "feeds:\n  - id: a\n    url: https://x.example/a\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # YAML's booleans: pydantic took true, yes and on for 1 second
+    (FEED + "    interval: true\n", "feeds.0.interval: must be a number of seconds, not true or false"),
+    (FEED + "    interval: yes\n", "feeds.0.interval: must be a number of seconds, not true or false"),
+    (FEED + "    min_interval: on\n", "feeds.0.min_interval: must be a number of seconds, not true or false"),
+    # a server polled every second (or every millisecond) is being hammered
+    (FEED + "    interval: 1\n", "feeds.0.interval: must be at least 5 seconds: polling more often hammers the server"),
+    (FEED + "    interval: 0.001\n", "feeds.0.interval: must be at least 5 seconds"),
+    (FEED + "    interval: 0\n", "feeds.0.interval: must be at least 5 seconds"),
+    (FEED + "    max_interval: 4.9\n", "feeds.0.max_interval: must be at least 5 seconds"),
+    (FEED + "    adaptive: true\n    min_interval: 1\n", "feeds.0.min_interval: must be at least 5 seconds"),
+    ("feeds:\n  - id: a\n    url: https://x.example:0/a\n", "feeds.0.url: port 0 is no port a server listens on"),
+    ("feeds:\n  - id: a\n    url: sftp://wire@x.example:0/out/\n    auth: {type: basic, username: wire, "
+     "password_env: P}\n", "feeds.0.url: port 0 is no port a server listens on"),
+    (FEED + "    auth: {type: oauth2, token_url: 'https://auth.example:0/token', client_id: c, client_secret_env: S}\n",
+     "feeds.0.auth.oauth2.token_url: port 0 is no port a server listens on"),
+])
+def test_intervals_and_ports_no_one_means_are_refused_with_why(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(FeedsFileError, match=re.escape(message)):
+        load_feeds(write(tmp_path, text), secrets=False)
+
+
+def test_the_shortest_interval_is_allowed_and_a_quoted_number_is_still_one(tmp_path: Path) -> None:
+    feeds = load_feeds(write(tmp_path, FEED + "    interval: 5\n    min_interval: '5'\n    max_interval: 5.0\n")).feeds
+    assert (feeds[0].interval, feeds[0].min_interval, feeds[0].max_interval) == (5, 5, 5)
+
+
+@pytest.mark.parametrize(("text", "key", "line"), [
+    (FEED + "    interval: 60\n    interval: 600\n", "interval", 5),  # PyYAML kept the last, silently
+    (FEED + "    url: https://x.example/b\n", "url", 4),
+    (FEED + "    auth: {type: bearer, token_env: A, token_env: B}\n", "token_env", 4),
+    (FEED + "feeds: []\n", "feeds", 4),  # a second list in place of the first
+])
+def test_a_key_given_twice_in_one_mapping_is_refused(tmp_path: Path, text: str, key: str, line: int) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(FeedsFileError) as error:
+        load_feeds(path, secrets=False)
+    assert str(error.value).startswith(f"{path}: not valid YAML: ")
+    assert f"found the key {key!r} a second time\n  in \"<unicode string>\", line {line}," in str(error.value)
+
+
+def test_a_key_from_a_merged_anchor_may_be_overridden(tmp_path: Path) -> None:
+    feeds = load_feeds(write(tmp_path, """
+feeds:
+  - &wire {id: a, url: 'https://x.example/a', interval: 60, category: Wire}
+  - <<: *wire
+    id: b
+    interval: 30
+""")).feeds
+    assert [(f.id, f.interval, f.category) for f in feeds] == [("a", 60, "Wire"), ("b", 30, "Wire")]
+
+
 def test_a_file_wide_problem_reads_as_a_sentence(tmp_path: Path) -> None:
     path = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n  - id: a\n    url: https://x.example/b\n")
     with pytest.raises(FeedsFileError) as error:

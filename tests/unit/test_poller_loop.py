@@ -50,6 +50,7 @@ async def test_once_polls_every_feed_except_one_another_poller_is_polling(feed_s
     assert leases["b"][0] == "other"
 
 
+@pytest.mark.usefixtures("quick_polls")
 async def test_the_loop_polls_due_feeds_again_and_gives_every_lease_back_when_stopped(feed_server: FeedServer,
                                                                                       db: Database) -> None:
     loop, published = make_loop(feed_server, db, interval=0.2)

@@ -69,6 +69,7 @@ def make_loop(db: Database, feeds: list[FeedConfig], published: list[RawItem]) -
     return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5))
 
 
+@pytest.mark.usefixtures("quick_polls")
 async def test_a_changed_file_adds_drops_and_changes_feeds_while_the_loop_runs(
         served: FeedServer, db: Database, tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
