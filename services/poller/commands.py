@@ -166,14 +166,20 @@ def _feeds_forget(args: argparse.Namespace) -> int:
 def _feeds_discover(args: argparse.Namespace) -> int:
     import asyncio
 
-    from services.poller.discover import discover
+    from services.poller.discover import Discovery, discover, fetchable_url
     from services.poller.fetch import FetchError, make_fetcher
     from services.poller.settings import PollerSettings
 
-    async def run() -> list[str]:
+    try:
+        page = fetchable_url(args.url)
+    except ValueError as error:  # said as what it is, not as the fetcher's "blocked_address"
+        print(f"wirefeed feeds discover: {args.url!r} is not a page discover can fetch: {error}", file=sys.stderr)
+        return 2
+
+    async def run() -> Discovery:
         fetcher = make_fetcher(PollerSettings())  # the poller's own address rules, caps and proxy
         try:
-            return await discover(args.url, fetcher)
+            return await discover(page, fetcher)
         finally:
             await fetcher.aclose()
 
@@ -182,11 +188,17 @@ def _feeds_discover(args: argparse.Namespace) -> int:
     except FetchError as error:
         print(f"wirefeed feeds discover: {error.kind}: {error}", file=sys.stderr)
         return 1
-    for url in found:
+    for url in found.feeds:
         print(url)
-    if not found:
-        print("wirefeed feeds discover: no feed found on that page", file=sys.stderr)
-    return 0 if found else 1
+    if found.unfetchable:
+        shown = ", ".join(repr(href) for href in found.unfetchable[:5]) + (", …" if len(found.unfetchable) > 5 else "")
+        print(f"wirefeed feeds discover: left out {len(found.unfetchable)} feed link(s) that are no http(s) URL "
+              f"the poller could fetch: {shown}", file=sys.stderr)
+    if not found.feeds:
+        what = ("links to no feed" if found.page else
+                f"is neither a feed nor a web page (it answered {found.content_type or 'with no content type'})")
+        print(f"wirefeed feeds discover: {page} {what}", file=sys.stderr)
+    return 0 if found.feeds else 1
 
 
 def _feeds_preview(args: argparse.Namespace) -> int:
