@@ -1,9 +1,14 @@
 """OPML subscription lists in and out (``wirefeed feeds import-opml`` / ``export-opml``).
 
 OPML 1.0 and 2.0: an ``<outline>`` with an ``xmlUrl`` is a feed; one without, holding outlines, is a
-folder, and nested folders become the feed's ``category`` path ("News/World"). Feed ids are made from
-titles (else the host), as slugs, unique in document order with ``-2``, ``-3`` … so the same OPML file
-always gives the same ids: they are part of every item id, so they must not change between imports.
+folder, and nested folders become the feed's ``category`` path ("News/World"). Feed ids are part of every
+item id, so they must not change between imports: an export gives each outline its feed's id as
+``wirefeed:id`` (an attribute in wirefeed's own namespace, which OPML 2.0 allows and other readers
+ignore), and an import keeps it. Other outlines get ids made from titles (else the host), as slugs, unique
+in document order with ``-2``, ``-3`` … so the same OPML file always gives the same ids.
+
+A feed without a title is exported with its URL as ``text`` (which OPML requires, as the name a reader
+shows) and no ``title``; on import, a ``text`` that is only the feed's URL is no title either.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 from lxml import etree
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
-from services.poller.feeds import FeedConfig
+from services.poller.feeds import FEED_ID, FeedConfig
 from services.poller.formats import FeedParseError
 from services.poller.formats.safexml import parse_xml
 
 MAX_ID_STEM = 60
 _URL = TypeAdapter(HttpUrl)
+#: wirefeed's namespace in OPML, for what only wirefeed reads (a feed's id).
+NAMESPACE = "urn:wirefeed:opml"
+_ID = f"{{{NAMESPACE}}}id"
 
 
 class OpmlError(ValueError):
@@ -37,6 +45,7 @@ class OpmlFeed:
     url: str
     title: str | None = None
     category: str | None = None
+    id: str | None = None  # the feed's id, when wirefeed exported the outline
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
@@ -54,32 +63,61 @@ def _outlines(parent: etree._Element, path: tuple[str, ...]) -> Iterable[OpmlFee
     for outline in parent.iterchildren("outline"):
         attrs = {str(key).lower(): str(value).strip() for key, value in outline.attrib.items()}
         name = attrs.get("title") or attrs.get("text") or None
-        if attrs.get("xmlurl"):
-            yield OpmlFeed(attrs["xmlurl"], name, "/".join(path) or None)
+        if url := attrs.get("xmlurl"):
+            title = None if name == url else name  # a reader's (or wirefeed's) stand-in for a missing title
+            yield OpmlFeed(url, title, "/".join(path) or None, outline.get(_ID, "").strip() or None)
         else:  # a folder (or an outline of another kind, whose children may still be feeds)
             yield from _outlines(outline, (*path, name.replace("/", "-")) if name else path)
 
 
 def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str]]:
-    """A feed config per distinct feed URL; and why the entries left out were skipped."""
-    taken_ids: set[str] = set()
+    """A feed config per distinct feed URL; and why the entries left out were skipped. The ids outlines
+    carry are taken first, so that no id made for another feed takes one of them."""
+    kept_ids = _kept_ids(entries)
+    taken_ids: set[str] = set(kept_ids.values())
     taken_urls: set[str] = set()
     added: list[FeedConfig] = []
     skipped: list[str] = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
         try:
             url = str(_URL.validate_python(entry.url))
             if url in taken_urls:  # the same feed in two folders: the first wins
                 continue
-            feed = FeedConfig(id=unique_id(id_stem(entry.title, url), taken_ids), url=url, title=entry.title,
-                              category=entry.category)
+            if entry.id is not None and index not in kept_ids:
+                raise _IdError(_id_problem(entry.id))
+            feed_id = kept_ids.get(index) or unique_id(id_stem(entry.title, url), taken_ids)
+            feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category)
         except ValidationError as error:  # a URL no feed may have (one with a password in it, say)
             skipped.append(f"{_masked(entry.url)!r}: {error.errors()[0]['msg']}")
+            continue
+        except _IdError as error:  # a new id would make the poller publish the feed's items again
+            skipped.append(f"{_masked(entry.url)!r}: {error}")
             continue
         taken_ids.add(feed.id)
         taken_urls.add(url)
         added.append(feed)
     return added, skipped
+
+
+class _IdError(ValueError):
+    """An outline's wirefeed:id that cannot be kept."""
+
+
+def _kept_ids(entries: list[OpmlFeed]) -> dict[int, str]:
+    """The ids outlines carry that can be kept, by entry: valid feed ids, each the first of its kind."""
+    kept: dict[int, str] = {}
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        if entry.id is not None and FEED_ID.fullmatch(entry.id) and entry.id not in seen:
+            kept[index] = entry.id
+            seen.add(entry.id)
+    return kept
+
+
+def _id_problem(feed_id: str) -> str:
+    if not FEED_ID.fullmatch(feed_id):
+        return f"its wirefeed:id {feed_id!r} is no feed id (letters, digits, . _ -, at most 100)"
+    return f"its wirefeed:id {feed_id!r} is another feed's"
 
 
 def _masked(url: str) -> str:
@@ -121,7 +159,7 @@ def feeds_yaml(feeds: list[FeedConfig]) -> list[dict[str, Any]]:
 def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: datetime | None = None) -> bytes:
     """OPML 2.0 with one folder outline per category level. Spool directories (local or SFTP) are left
     out: no feed reader can subscribe to a path on the poller's machine or to an agency's SFTP server."""
-    root = etree.Element("opml", version="2.0")
+    root = etree.Element("opml", version="2.0", nsmap={"wirefeed": NAMESPACE})
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
     etree.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(UTC), usegmt=True)
@@ -131,8 +169,14 @@ def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: dat
         if feed.is_spool:
             continue
         path = tuple(part for part in _xml_text(feed.category or "").split("/") if part)
-        name = _xml_text(feed.title or feed.id)
-        etree.SubElement(_folder(folders, path), "outline", type="rss", text=name, title=name, xmlUrl=str(feed.url))
+        outline = etree.SubElement(_folder(folders, path), "outline", type="rss")
+        if title := _xml_text(feed.title or ""):
+            outline.set("text", title)
+            outline.set("title", title)
+        else:  # no title to invent (least of all from the id): readers show text, so it says which feed
+            outline.set("text", str(feed.url))
+        outline.set("xmlUrl", str(feed.url))
+        outline.set(_ID, feed.id)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

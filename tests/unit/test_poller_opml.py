@@ -69,8 +69,8 @@ def test_real_subscription_lists_import_into_a_valid_feeds_file(shared_dir: Path
         f"wirefeed feeds import-opml: cannot write {nowhere}: No such file or directory")
 
 
-def test_export_then_import_gives_back_the_same_feeds_and_folders(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_then_import_gives_back_the_same_feeds_folders_and_ids(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "wire.opml"
     source.write_bytes(NESTED)
     assert cli(["feeds", "import-opml", str(source)]) == 0
@@ -78,11 +78,50 @@ def test_export_then_import_gives_back_the_same_feeds_and_folders(tmp_path: Path
     feeds_file.write_text(capsys.readouterr().out)
     assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
     exported = capsys.readouterr().out.encode()
-    assert b'<opml version="2.0">' in exported
+    assert b'<opml xmlns:wirefeed="urn:wirefeed:opml" version="2.0">' in exported
     imported = load_feeds(feeds_file).feeds
     again = parse_opml(exported)
     assert [(entry.url, entry.category) for entry in again] == [(str(f.url), f.category) for f in imported]
-    assert [entry.title for entry in again] == ["Reuters World", "Reuters World", "Agence", "ap-example", "新聞"]
+    assert [entry.title for entry in again] == ["Reuters World", "Reuters World", "Agence", None, "新聞"]
+    assert [entry.id for entry in again] == [f.id for f in imported]
+
+
+def test_ids_and_missing_titles_survive_a_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Ids an import would not make (given by hand, or made before a feed's title changed): an import that
+    # made new ones would have the poller publish every item of these feeds again, as new.
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text("feeds:\n"
+                          "  - {id: reuters.world, url: 'https://reuters.example/world.rss', title: Reuters World}\n"
+                          "  - {id: ap, url: 'https://ap.example/top.xml', category: News/US}\n"
+                          "  - {id: AFP_fr, url: 'https://afp.example/fr.xml', title: Agence France-Presse}\n")
+    assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
+    exported = capsys.readouterr().out
+    # Untitled: its URL is what a reader shows, and no title is made up from its id.
+    assert ('<outline type="rss" text="https://ap.example/top.xml" xmlUrl="https://ap.example/top.xml" '
+            'wirefeed:id="ap"/>') in exported
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(exported)
+    assert cli(["feeds", "import-opml", str(opml)]) == 0
+    again = tmp_path / "again.yaml"
+    again.write_text(capsys.readouterr().out)
+    original = load_feeds(feeds_file).feeds
+    assert load_feeds(again).feeds == original  # ids, URLs, titles (or none) and categories alike
+
+
+def test_the_ids_outlines_carry_come_first_and_one_that_cannot_be_kept_is_skipped_with_why() -> None:
+    opml = b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+      <outline text="Reuters World" type="rss" xmlUrl="https://reuters.example/new-world.rss"/>
+      <outline text="World" type="rss" xmlUrl="https://reuters.example/world.rss" w:id="reuters-world"/>
+      <outline text="Copy" type="rss" xmlUrl="https://copy.example/world.rss" w:id="reuters-world"/>
+      <outline text="Edited" type="rss" xmlUrl="https://edited.example/feed" w:id="not an id"/>
+      <outline text="https://bare.example/feed" type="rss" xmlUrl="https://bare.example/feed"/>
+    </body></opml>"""
+    feeds, skipped = to_feed_configs(parse_opml(opml))
+    assert [(f.id, f.title) for f in feeds] == [("reuters-world-2", "Reuters World"), ("reuters-world", "World"),
+                                                ("bare-example", None)]  # a text that is the URL is no title
+    assert skipped == ["'https://copy.example/world.rss': its wirefeed:id 'reuters-world' is another feed's",
+                       "'https://edited.example/feed': its wirefeed:id 'not an id' is no feed id (letters, digits, "
+                       ". _ -, at most 100)"]
 
 
 def test_export_nests_outlines_by_category() -> None:
