@@ -30,8 +30,8 @@ _WAIT = arguments.amount("seconds", MAX_WAIT_SECONDS)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not hasattr(args, "handler"):
-        parser.print_help()
+    if not hasattr(args, "handler"):  # no command, or a group of commands named alone: its own help
+        getattr(args, "usage", parser).print_help(sys.stderr)
         return 2
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -63,10 +63,10 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # what a write to a full disk
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wirefeed", description="wire-feed ingestion: poller, normalizer, sink")
     commands = parser.add_subparsers(title="commands")
-    feeds = commands.add_parser("feeds", help="feeds file tools").add_subparsers(title="feeds commands")
-    positions = commands.add_parser(
-        "positions", help="where a stage reads each partition of its input; move them (the stage stopped)"
-    ).add_subparsers(title="stages")
+    feeds = arguments.command_group(commands, "feeds", "feeds file tools", "feeds commands")
+    positions = arguments.command_group(
+        commands, "positions", "where a stage reads each partition of its input; move them (the stage stopped)",
+        "stages")
     poller_commands.register(commands, feeds)
     normalizer_commands.register(commands, positions)
     sink_commands.register(commands, positions)

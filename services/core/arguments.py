@@ -54,3 +54,11 @@ def port(text: str) -> int:
     if number is None or not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
     return number
+
+
+def command_group(commands: argparse._SubParsersAction, name: str, help_text: str,  # type: ignore[type-arg]
+                  title: str) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """A command whose own commands follow it (``wirefeed feeds check``); named alone, its help is shown."""
+    group: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+    group.set_defaults(usage=group)
+    return group.add_subparsers(title=title)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from services.core.arguments import command_group
 from services.core.supervise import DEAD_LETTERING
 from services.core.text import one_line
 from services.core.timestamps import timestamp_argument
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    letters = commands.add_parser("dead-letters", help="read the dead-letter topic; send letters back once fixed")
-    actions = letters.add_subparsers(title="dead-letters commands")
+    actions = command_group(commands, "dead-letters", "read the dead-letter topic; send letters back once fixed",
+                            "dead-letters commands")
     listing = actions.add_parser("list", help="one line per letter: when, stage, error, source record, reason")
     listing.add_argument("--json", action="store_true", help="each whole letter as JSON, one per line")
     listing.set_defaults(handler=_list)
