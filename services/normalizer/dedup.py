@@ -26,9 +26,10 @@ again instead of vanishing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -122,6 +123,7 @@ class Snapshot:
     item_is_copy: bool = False        # it joined it as another outlet's copy
     content_owner: Owner | None = None  # read only when another article claimed this text
     url_owner: Owner | None = None      # or this URL
+    restored: tuple[str, str] | None = None  # (story, new id): a text its item sent before, sent again
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
 
@@ -204,6 +206,8 @@ class DedupStore:
 
     def _decide(self, tx: Tx, article: Article, fingerprint: Fingerprint, now: datetime) -> Decision:
         snapshot = read(tx, article, fingerprint)
+        if snapshot.restored is not None:
+            article = article.model_copy(update={"id": snapshot.restored[1]})
         decided = plan(article, fingerprint, snapshot, self.near)
         if isinstance(decided, Decision):
             return decided
@@ -229,8 +233,8 @@ _CLAIM_ROWS = (
     "{b}, f.kind, s.latest_version, s.canceled, {x}, {r}, "
     "{i}, {l}, {x}, {i} FROM dedup_fingerprints f LEFT JOIN dedup_stories s ON s.story_id = f.story_id WHERE {terms}")
 _KNOWN_ROWS = (
-    "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, {i}, s.canceled, {x}, "
-    "a.similarity, {i}, {l}, {x}, {i} "
+    "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, s.latest_version, "
+    "s.canceled, {x}, a.similarity, CASE WHEN a.kind = 'copy' THEN 1 ELSE 0 END, {l}, {x}, {i} "
     "FROM dedup_articles a LEFT JOIN dedup_stories s ON s.story_id = a.story_id WHERE a.article_id = ?")
 
 
@@ -255,6 +259,9 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     parts.append(_KNOWN_ROWS.format(**_NULLS))
     params.append(article.id)
     snapshot = _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
+    if snapshot.known is not None and _moved_on(snapshot.known) and _fetched_since(tx, article):
+        snapshot.restored = str(snapshot.known[1]), restored_article_id(article)
+        snapshot.known = tx.execute(_KNOWN_ROWS.format(**_NULLS), (snapshot.restored[1],)).fetchone()
     content = snapshot.claims.get("content")
     url = snapshot.claims.get("url")
     if snapshot.known is None:
@@ -263,6 +270,24 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
         if url is not None and url[0] != article.id:
             snapshot.url_owner = _owner(tx, url[0])
     return snapshot
+
+
+def _moved_on(known: tuple[Any, ...]) -> bool:
+    """The known article was published, as a version of its story, and the story has a later one since."""
+    return bool(known[4]) and known[10] == 0 and known[6] is not None and int(known[3]) < int(known[6])
+
+
+def _fetched_since(tx: Tx, article: Article) -> bool:
+    """Fetched after the article it repeats: the item sent that text again. A replay or a redelivery of
+    the old message carries the old fetch time."""
+    return tx.execute("SELECT 1 FROM dedup_articles WHERE article_id = ? AND fetched_at < ?",
+                      (article.id, article.fetched_at.astimezone(UTC))).fetchone() is not None
+
+
+def restored_article_id(article: Article) -> str:
+    """The id of a text its item sent before, sent again: one per sending, so the sink stores it."""
+    sending = f"{article.id}\x1f{article.fetched_at.astimezone(UTC).isoformat()}"
+    return hashlib.sha256(sending.encode()).hexdigest()[:32]
 
 
 def _owner(tx: Tx, article_id: str) -> Owner | None:
@@ -299,6 +324,8 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
     """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write."""
     if snapshot.known is not None:
         return _known(article, snapshot.known)
+    if snapshot.restored is not None:  # a withheld story released, an edit undone: news again
+        return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [])
     content = snapshot.claims.get("content")
     if content is not None and content[0] != article.id:
         if not _restatused(article, snapshot, content[1]):
@@ -393,11 +420,11 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
-               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
                 fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None,
-                release_status(article.pubstatus, article.embargoed_until)))
+                release_status(article.pubstatus, article.embargoed_until), article.fetched_at.astimezone(UTC)))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}

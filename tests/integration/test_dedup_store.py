@@ -232,6 +232,34 @@ def test_the_wire_resending_its_text_under_another_status_is_a_new_version(
     assert (later_copy.article.pubstatus is PubStatus.CANCELED) == (release == "killed")
 
 
+@pytest.mark.parametrize("undo", ["released", "reverted"])
+def test_a_text_its_item_sent_before_sent_again_after_a_change_is_a_new_version(
+        store: DedupStore, shared_dir: Path, undo: str) -> None:
+    # The text and status of version 1 again gave version 1's id, dropped as a repeat: a withheld story
+    # stayed withheld for every reader, an undone edit stayed done.
+    wire = stories.wire(shared_dir)
+    first = stories.make(1, wire.title, wire.body_text, feed_id="ap", item="rail")
+    if undo == "released":
+        change = stories.make(1, wire.title, wire.body_text, feed_id="ap", item="rail", minutes=1,
+                              pubstatus=PubStatus.WITHHELD)
+    else:
+        change = stories.make(1, wire.title, wire.body_text + "\n\nA paragraph taken back.", feed_id="ap",
+                              item="rail", minutes=1)
+    again = stories.make(1, wire.title, wire.body_text, feed_id="ap", item="rail", minutes=2)
+    for article, minutes in ((first, 0), (change, 1)):
+        store.mark_published([store.decide(article, T0 + timedelta(minutes=minutes)).article.id])
+    decision = store.decide(again, T0 + timedelta(minutes=2))
+    assert (decision.verdict, decision.reason, decision.article.version) == (Verdict.NEW_VERSION, "restored", 3)
+    assert decision.article.id not in (first.id, change.id)  # the sink stores it
+    assert decision.article.pubstatus is PubStatus.USABLE
+    redelivered = store.decide(again, T0 + timedelta(minutes=3))
+    assert (redelivered.verdict, redelivered.article.id) == (Verdict.REDELIVERED, decision.article.id)
+    store.mark_published([decision.article.id])
+    assert store.decide(again, T0 + timedelta(minutes=3)).reason == "repeat"
+    replayed = store.decide(first, T0 + timedelta(minutes=4))  # the old message read again: old fetch time
+    assert (replayed.verdict, replayed.reason, replayed.article.id) == (Verdict.DUPLICATE, "repeat", first.id)
+
+
 def test_another_outlet_repeating_the_text_killed_does_not_kill_the_story(store: DedupStore,
                                                                          shared_dir: Path) -> None:
     wire = store.decide(stories.wire(shared_dir), T0)
