@@ -289,8 +289,8 @@ def _learned(paragraphs: list[str], removed: set[int], feed_id: str, model: Boil
 
 def _summary(raw: RawItem) -> str | None:
     """The feed's summary as text, when it is not also the body; boilerplate tails removed."""
-    if not raw.content_html or not raw.summary_html:
-        return None
+    if not raw.content_html or not raw.summary_html or raw.summary_html.strip() == raw.content_html.strip():
+        return None  # feedparser copies an Atom entry's content into its summary when it has none
     summary = parse_body(raw.summary_html)
     summary.drop(rule_matches(summary.paragraphs))
     kept = summary.kept()  # a picture's caption in it is no more the summary's text than the body's
@@ -378,11 +378,13 @@ def _is_avatar(host: str) -> bool:
 
 def _unless_repeated(summary: str | None, title: str, body_text: str) -> str | None:
     """No summary rather than one that only repeats the title (Atom's summary copied from the title) or
-    the whole text (heise's Atom summary is its content's one paragraph): a reader would show it twice."""
+    the whole text (heise's Atom summary is its content's one paragraph), or the whole text and the credit
+    line or notes the body's cleaning took off its end: a reader would show it twice."""
     if not summary:
         return summary
-    words = casefold_words(summary)
-    return None if words in (casefold_words(title), casefold_words(body_text)) else summary
+    words, body_words = casefold_words(summary), casefold_words(body_text)
+    repeats_body = len(body_words) > 0 and words[:len(body_words)] == body_words
+    return None if repeats_body or words == casefold_words(title) else summary
 
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:

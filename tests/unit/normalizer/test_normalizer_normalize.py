@@ -616,6 +616,21 @@ def test_text_in_a_figure_is_a_caption_only_beside_a_picture_and_as_short_as_one
     assert normalize(raw_item(content_html=body), NOW).body_text == text
 
 
+def test_a_summary_that_is_the_text_with_its_credit_line_is_none() -> None:
+    # An Atom entry without <summary>: feedparser copies its content there, and the credit line the body
+    # lost stayed in the summary, which then no longer equalled the body.
+    story = ("<p>BAGHDAD (Reuters) - Iraq and the United States will start talks on ending the coalition's "
+             "mission, the Iraqi government said on Thursday.</p><p>The talks begin next week.</p>"
+             "<p>(Reporting by Timour Azhari; Editing by Alison Williams)</p>")
+    copied = normalize(raw_item(summary_html=story, content_html=story), NOW)
+    assert copied.summary is None and "Reporting by" not in copied.body_text
+    longer = normalize(raw_item(summary_html=story.replace("</p><p>(Rep", " More.</p><p>(Rep"),
+                                content_html=story), NOW)
+    assert longer.summary is None
+    kept = normalize(raw_item(summary_html="<p>Talks on the coalition's end.</p>", content_html=story), NOW)
+    assert kept.summary == "Talks on the coalition's end."
+
+
 def test_a_summarys_picture_caption_is_not_its_text() -> None:
     summary = _PICTURE + "<p>The government cut its growth forecast.</p>"
     article = normalize(raw_item(summary_html=summary, content_html=_STORY + "<p>Exports fell 3%.</p>"), NOW)
