@@ -123,7 +123,7 @@ class Snapshot:
     item_is_copy: bool = False        # it joined it as another outlet's copy
     content_owner: Owner | None = None  # read only when another article claimed this text
     url_owner: Owner | None = None      # or this URL
-    restored: tuple[str, str] | None = None  # (story, new id): a text its item sent before, sent again
+    restored: tuple[str, str, str] | None = None  # (story, new id, its id): a text its item sent again
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
 
@@ -136,6 +136,7 @@ class Plan:
     match: Match | None
     claims: list[tuple[str, str]]
     bands: list[tuple[int, int]]
+    restores: str | None = None  # the id of the text it sends again
 
 
 class DedupStore:
@@ -259,8 +260,8 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     parts.append(_KNOWN_ROWS.format(**_NULLS))
     params.append(article.id)
     snapshot = _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
-    if snapshot.known is not None and _moved_on(snapshot.known) and _fetched_since(tx, article):
-        snapshot.restored = str(snapshot.known[1]), restored_article_id(article)
+    if snapshot.known is not None and _moved_on(tx, snapshot.known, article):
+        snapshot.restored = str(snapshot.known[1]), restored_article_id(article), article.id
         snapshot.known = tx.execute(_KNOWN_ROWS.format(**_NULLS), (snapshot.restored[1],)).fetchone()
     content = snapshot.claims.get("content")
     url = snapshot.claims.get("url")
@@ -272,16 +273,19 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     return snapshot
 
 
-def _moved_on(known: tuple[Any, ...]) -> bool:
-    """The known article was published, as a version of its story, and the story has a later one since."""
-    return bool(known[4]) and known[10] == 0 and known[6] is not None and int(known[3]) < int(known[6])
-
-
-def _fetched_since(tx: Tx, article: Article) -> bool:
-    """Fetched after the article it repeats: the item sent that text again. A replay or a redelivery of
-    the old message carries the old fetch time."""
-    return tx.execute("SELECT 1 FROM dedup_articles WHERE article_id = ? AND fetched_at < ?",
-                      (article.id, article.fetched_at.astimezone(UTC))).fetchone() is not None
+def _moved_on(tx: Tx, known: tuple[Any, ...], article: Article) -> bool:
+    """The known article was published as a version of its story, the story has a later one since whose
+    text is another (not this text sent again before), and this one was fetched after it: the item sent
+    that text again. A replay or a redelivery of the old message carries the old fetch time."""
+    story_id, version, latest = str(known[1]), int(known[3]), known[6]
+    if not known[4] or known[10] != 0 or latest is None or version >= int(latest):
+        return False
+    fetched_at = article.fetched_at.astimezone(UTC)
+    return tx.execute(
+        "SELECT 1 FROM dedup_articles WHERE article_id = ? AND fetched_at < ? AND NOT EXISTS ("
+        "SELECT 1 FROM dedup_articles l WHERE l.story_id = ? AND l.version = ? AND l.kind <> 'copy' "
+        "AND l.restores = ? AND l.fetched_at < ?)",
+        (article.id, fetched_at, story_id, int(latest), article.id, fetched_at)).fetchone() is not None
 
 
 def restored_article_id(article: Article) -> str:
@@ -325,7 +329,7 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
     if snapshot.known is not None:
         return _known(article, snapshot.known)
     if snapshot.restored is not None:  # a withheld story released, an edit undone: news again
-        return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [])
+        return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2])
     content = snapshot.claims.get("content")
     if content is not None and content[0] != article.id:
         if not _restatused(article, snapshot, content[1]):
@@ -420,11 +424,12 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
-               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at, restores) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
                 fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None,
-                release_status(article.pubstatus, article.embargoed_until), article.fetched_at.astimezone(UTC)))
+                release_status(article.pubstatus, article.embargoed_until), article.fetched_at.astimezone(UTC),
+                plan.restores))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}

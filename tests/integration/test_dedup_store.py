@@ -258,6 +258,8 @@ def test_a_text_its_item_sent_before_sent_again_after_a_change_is_a_new_version(
     assert store.decide(again, T0 + timedelta(minutes=3)).reason == "repeat"
     replayed = store.decide(first, T0 + timedelta(minutes=4))  # the old message read again: old fetch time
     assert (replayed.verdict, replayed.reason, replayed.article.id) == (Verdict.DUPLICATE, "repeat", first.id)
+    once_more = stories.make(1, wire.title, wire.body_text, feed_id="ap", item="rail", minutes=5)
+    assert store.decide(once_more, T0 + timedelta(minutes=5)).reason == "repeat"  # the latest text already
 
 
 def test_another_outlet_repeating_the_text_killed_does_not_kill_the_story(store: DedupStore,
