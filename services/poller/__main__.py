@@ -77,7 +77,8 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
                     per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages,
                     spool_settle_seconds=settings.spool_settle_seconds, sftp_known_hosts=settings.sftp_known_hosts,
                     max_body_bytes_in_flight=settings.max_body_bytes_in_flight)
-    loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds))
+    loop = PollLoop(poller, LeaseStore(db, owner, settings.poller_lease_seconds),
+                    shutdown_grace=settings.shutdown_grace_seconds)
     try:
         async with _in_background(_beat_forever(heartbeat)), \
                 _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:

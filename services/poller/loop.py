@@ -7,6 +7,12 @@ of the same feed in another poller.
 
 A finished poll's state and its lease's release are written behind it, together, once per turn of the
 loop (``PendingWrites``).
+
+Stopping (SIGTERM) starts no more polls and gives those in hand a bounded grace to end; the rest are
+cancelled, their leases given back and their states left as they were, so whichever poller claims them
+next polls them again. A supervisor's patience is finite (``wirefeed run`` 30 s, Compose 45 s before
+SIGKILL), and a feed server dripping a byte every few seconds would otherwise hold the poller for its
+whole fetch timeout, and then be SIGKILLed with the finished polls' states unwritten.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from services.core.runner import StopSignal
 from services.poller.feeds import FeedConfig
 from services.poller.leases import EPOCH, LeaseStore
 from services.poller.service import FeedSetChange, Poller, PollOutcome
+from services.poller.settings import SHUTDOWN_GRACE_SECONDS
 from services.poller.state import FeedState, PollerStore
 
 log = structlog.get_logger(__name__)
@@ -76,9 +83,10 @@ class PendingWrites:
 
 class PollLoop:
     def __init__(self, poller: Poller, leases: LeaseStore, *, clock: Callable[[], datetime] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, shutdown_grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         self.poller = poller
         self.leases = leases
+        self.shutdown_grace = shutdown_grace
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
         self.renew_every = leases.ttl.total_seconds() / 3
@@ -104,12 +112,28 @@ class PollLoop:
                 self._reap()
                 self._start_due()
                 await asyncio.sleep(self._idle_seconds())
-            if self._in_flight:  # finish the polls in hand: their items are acknowledged and their state saved
-                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            await self._end_polls_in_hand()
             self._flush(last=True)
             return []
         finally:
             renewer.cancel()
+
+    async def _end_polls_in_hand(self) -> None:
+        """Let the polls in hand finish within the grace (their items acknowledged, their states saved), then
+        cancel the rest. A cancelled poll saves no state and gives its lease back (``_poll_leased``), so the
+        feed is due at once for the next poller, from its last saved state. Items it had handed to the
+        producer but not marked published are published again by that poll (the normalizer drops the
+        repeats); those it had marked were acknowledged first (``Poller._publish_items``): none is lost."""
+        running = [task for task in self._in_flight.values() if not task.done()]
+        if not running:
+            return
+        await asyncio.wait(running, timeout=self.shutdown_grace)
+        late = {fid: task for fid, task in self._in_flight.items() if not task.done()}
+        if late:
+            log.warning("polls_cancelled", feeds=sorted(late), grace_seconds=self.shutdown_grace)
+            for task in late.values():
+                task.cancel()
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
     def apply_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
         """Poll a new feed set: an added or changed feed is polled at once (a changed one may be backing off

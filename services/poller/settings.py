@@ -7,6 +7,11 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from services.core.config import MAX_DAYS, CommonSettings
 from services.poller.budget import DEFAULT_LIMIT_BYTES
 
+#: How long polls in progress may go on after SIGTERM: under what supervisors wait before SIGKILL
+#: (``wirefeed run`` 30 s, Compose 45 s, Kubernetes 60 s), with room left for flushing the producer and
+#: writing the finished polls' states.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
 
 class PollerSettings(CommonSettings):
     feeds_file: Path = Path("feeds.yaml")
@@ -43,6 +48,10 @@ class PollerSettings(CommonSettings):
         30.0, gt=0, le=24 * 3600,
         description="How long a poller's claim on a feed lasts unless renewed; bounds take-over")
     poller_id: str | None = Field(None, description="Lease owner name; defaults to host-pid-random")
+    shutdown_grace_seconds: float = Field(
+        SHUTDOWN_GRACE_SECONDS, ge=0, le=3600,
+        description="On SIGTERM, how long polls in progress may go on; the rest are cancelled and polled again "
+                    "next time")
     seen_items_retention_days: int = Field(
         30, ge=0, le=MAX_DAYS,
         description="Forget a published item once its feed has gone this long without listing it (counted "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,14 +26,16 @@ from tests.helpers import FeedServer, Resource, eventually, rss
 STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
 
 
-def make_loop(server: FeedServer, db: Database, interval: float = 60) -> tuple[PollLoop, list[RawItem]]:
+def make_loop(server: FeedServer, db: Database, interval: float = 60, *, shutdown_grace: float = 10,
+              publish: Callable[[list[RawItem]], None] | None = None) -> tuple[PollLoop, list[RawItem]]:
     for name in ("a", "b"):
-        server.resources[f"/{name}.xml"] = Resource(rss(name, [STORY]))
+        server.resources.setdefault(f"/{name}.xml", Resource(rss(name, [STORY])))
     feeds = [FeedConfig(id=name, url=server.url(f"/{name}.xml"), interval=interval)  # type: ignore[arg-type]
              for name in ("a", "b")]
     published: list[RawItem] = []
-    poller = Poller(feeds, PollerStore(db), Fetcher(FetchLimits(allow_private_networks=True)), published.extend)
-    return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5)), published
+    poller = Poller(feeds, PollerStore(db), Fetcher(FetchLimits(allow_private_networks=True)),
+                    publish or published.extend)
+    return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5), shutdown_grace=shutdown_grace), published
 
 
 async def test_once_polls_every_feed_except_one_another_poller_is_polling(feed_server: FeedServer,
@@ -82,6 +85,64 @@ async def test_a_finished_polls_state_and_lease_are_written_while_the_loop_runs(
         stop.set()
         await asyncio.wait_for(task, 10)
         await loop.poller.fetcher.aclose()
+
+
+async def test_stopping_waits_for_polls_only_within_the_grace_then_cancels_the_rest(feed_server: FeedServer,
+                                                                               db: Database) -> None:
+    # Both answers wait at the server: a's is let go once the stop is asked, b's not before the test ends.
+    late, stalled = threading.Event(), threading.Event()
+    feed_server.resources["/a.xml"] = Resource(rss("a", [STORY]), gate=late)
+    feed_server.resources["/b.xml"] = Resource(rss("b", [STORY]), gate=stalled)
+    loop, published = make_loop(feed_server, db, shutdown_grace=2)
+    stop = StopSignal()
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        await eventually(lambda: {path for path, _ in feed_server.requests} == {"/a.xml", "/b.xml"},
+                         message="both polls waiting at the server")
+        stop.set()
+        late.set()
+        await asyncio.wait_for(task, 10)  # the grace, not b's 30 s at the server
+    finally:
+        late.set()
+        stalled.set()
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await loop.poller.fetcher.aclose()
+    a = PollerStore(db).feed_state("a", feed_server.url("/a.xml"))
+    b = PollerStore(db).feed_state("b", feed_server.url("/b.xml"))
+    assert a.last_success_at is not None and [item.feed_id for item in published] == ["a"]  # ended in the grace
+    assert b.last_attempt_at is None  # cancelled: nothing of its poll saved, so it is polled again as it was
+    assert {owner for owner, _ in holders(db).values()} == {""}  # every lease given back
+    assert holders(db)["b"][1] is not None and holders(db)["b"][1] <= datetime.now(UTC)  # due at once
+
+
+async def test_items_of_a_poll_cancelled_while_publishing_are_published_by_the_next_poll(
+        feed_server: FeedServer, db: Database) -> None:
+    handed_over: list[RawItem] = []
+    acked = threading.Event()
+
+    def unacknowledged(items: list[RawItem]) -> None:  # the broker takes the items and does not answer
+        handed_over.extend(items)
+        acked.wait(30)
+
+    first, _ = make_loop(feed_server, db, shutdown_grace=0.5, publish=unacknowledged)
+    stop = StopSignal()
+    task = asyncio.create_task(first.run(stop))
+    try:
+        await eventually(lambda: len(handed_over) == 2, message="both feeds' items handed to the producer")
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    finally:
+        acked.set()
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await first.poller.fetcher.aclose()
+
+    second, published = make_loop(feed_server, db)
+    outcomes = await second.run(StopSignal(), once=True)
+    await second.poller.fetcher.aclose()
+    assert sorted((o.feed_id, o.outcome) for o in outcomes) == [("a", "ok"), ("b", "ok")]
+    assert sorted(item.item_id for item in published) == sorted(item.item_id for item in handed_over)
 
 
 class FailingDatabase(Database):
