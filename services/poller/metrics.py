@@ -25,11 +25,19 @@ ITEMS_SKIPPED = Counter(
     "keep_items refused them", ["feed"]
 )
 LAST_SUCCESS = Gauge(
-    "wirefeed_poller_last_success_timestamp_seconds", "Unix time of the last successful poll", ["feed"]
+    "wirefeed_poller_last_success_timestamp_seconds",
+    "Unix time of the last successful poll, by any poller, as stored in the state database", ["feed"]
+)
+FIRST_ATTEMPT = Gauge(
+    "wirefeed_poller_first_attempt_timestamp_seconds",
+    "Unix time a poller first tried a feed (at its URL) that has never been polled successfully; gone once it is",
+    ["feed"],
 )
 FEED_INTERVAL = Gauge(
     "wirefeed_poller_feed_interval_seconds",
-    "The interval the feed is polled at now (configured, or learned when adaptive), before jitter and hints",
+    "How long the poller waits after a successful poll of the feed, before jitter: its interval (learned when "
+    "adaptive), or longer where the last success's Cache-Control max-age, Expires or ttl asked (up to a day), "
+    "within its min_interval and max_interval",
     ["feed"],
 )
 PAGES_SKIPPED = Counter(
@@ -105,9 +113,9 @@ FEED_ELEMENTS_DROPPED = Counter(
     ["feed"],
 )
 
-_PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SKIPPED, ITEMS_SEEN, LAST_SUCCESS, FEED_INTERVAL,
-             PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES, SPOOLED_FILES,
-             ITEM_ENTRIES_DROPPED, FEED_ELEMENTS_DROPPED)
+_PER_FEED = (FETCHES, FETCHED_BYTES, ITEMS_PUBLISHED, ITEMS_SKIPPED, ITEMS_SEEN, LAST_SUCCESS, FIRST_ATTEMPT,
+             FEED_INTERVAL, PAGES_SKIPPED, PAGES_RECOVERED, MISSED_PAGES, PAGES_LOST, CONSECUTIVE_FAILURES,
+             SPOOLED_FILES, ITEM_ENTRIES_DROPPED, FEED_ELEMENTS_DROPPED)
 
 
 def forget_feed(feed_id: str) -> None:

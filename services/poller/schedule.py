@@ -33,15 +33,27 @@ class Hints:
     max_age: float | None = None
     ttl: float | None = None
 
+    def wait(self) -> float | None:
+        """How long the server (max-age, Expires) or the feed (ttl) asked to be left alone after a success,
+        at most MAX_HINTED_SECONDS; None when neither said."""
+        asked = [seconds for seconds in (self.max_age, self.ttl) if seconds is not None]
+        return min(max(asked), MAX_HINTED_SECONDS) if asked else None
 
-def next_success_time(now: datetime, interval: float, hints: Hints, rng: random.Random, *,
-                      min_interval: float | None = None, max_interval: float | None = None) -> datetime:
-    hinted = min(max(hints.max_age or 0.0, hints.ttl or 0.0), MAX_HINTED_SECONDS)
-    wait = max(interval, hinted)
+
+def success_wait(interval: float, hinted: float | None, *, min_interval: float | None = None,
+                 max_interval: float | None = None) -> float:
+    """Seconds to wait after a successful poll, before jitter: the feed's interval, or longer when a hint
+    (``Hints.wait``) asks, within the feed's bounds."""
+    wait = max(interval, hinted or 0.0)
     if min_interval is not None:
         wait = max(wait, min_interval)
     if max_interval is not None:
         wait = min(wait, max_interval)
+    return wait
+
+
+def jittered_after(now: datetime, wait: float, rng: random.Random) -> datetime:
+    """``wait`` seconds from ``now``, give or take the jitter that spreads feeds out."""
     return now + timedelta(seconds=_jittered(wait, rng))
 
 

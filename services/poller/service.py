@@ -46,10 +46,11 @@ from services.poller.schedule import (
     Hints,
     adaptive_interval,
     freshness_seconds,
+    jittered_after,
     learn_item_gap,
     next_failure_time,
     next_gone_time,
-    next_success_time,
+    success_wait,
 )
 from services.poller.spool import File, Spool, SpoolError, UnusableFileError, open_spool
 from services.poller.state import FailedFile, FeedState, MissedPage, PollerStore
@@ -224,7 +225,9 @@ class Poller:
         return self.states.get(feed.id) or self.store.feed_state(feed.id, str(feed.url))
 
     async def _poll(self, feed: FeedConfig) -> PollOutcome:
-        state = self._state(feed).but(last_attempt_at=self.clock())
+        now = self.clock()
+        state = self._state(feed)
+        state = state.but(last_attempt_at=now, first_attempt_at=state.first_attempt_at or now)
         bound = log.bind(feed=feed.id)
         if feed.is_spool:
             return await self._poll_spool(feed, state, bound)
@@ -518,22 +521,13 @@ class Poller:
 
     def _succeeded(self, feed: FeedConfig, state: FeedState, hints: Hints, result: FetchResult) -> None:
         now = self.clock()
-        self._save(state.but(
+        state = state.but(
             etag=result.etag or (state.etag if result.not_modified else None),
             last_modified=result.last_modified or (state.last_modified if result.not_modified else None),
-            last_success_at=now, consecutive_failures=0, last_error=None, gone=False,
-            next_attempt_at=self._next_success(feed, state, hints, now),
-        ))
-        metrics.LAST_SUCCESS.labels(feed.id).set(now.timestamp())
-
-    def _next_success(self, feed: FeedConfig, state: FeedState, hints: Hints, now: datetime) -> datetime:
-        interval, low, high = feed.interval, feed.min_interval, feed.max_interval
-        if feed.adaptive:
-            interval = adaptive_interval(state.mean_item_gap, state.last_new_item_at, now,
-                                         min_interval=low, max_interval=high) or interval
-            low, high = low or ADAPTIVE_MIN_SECONDS, high or ADAPTIVE_MAX_SECONDS
-        metrics.FEED_INTERVAL.labels(feed.id).set(interval)
-        return next_success_time(now, interval, hints, self.rng, min_interval=low, max_interval=high)
+            last_success_at=now, consecutive_failures=0, last_error=None, gone=False, hinted_wait=hints.wait(),
+        )
+        # The exported interval (``_export_schedule``) comes from the same state through the same function.
+        self._save(state.but(next_attempt_at=jittered_after(now, polling_interval(feed, state, now), self.rng)))
 
     def _failed(self, feed: FeedConfig, state: FeedState, error: Exception, bound: Logger,
                 kind: str | None = None) -> PollOutcome:
@@ -563,6 +557,7 @@ class Poller:
         self.states[state.feed_id] = state
         metrics.CONSECUTIVE_FAILURES.labels(state.feed_id).set(state.consecutive_failures)
         metrics.MISSED_PAGES.labels(state.feed_id).set(len(state.missed_pages))
+        self._export_schedule(self.feeds[state.feed_id], state)
         before, after = (feed_health(previous) if previous else None), feed_health(state)
         if before == after:
             return
@@ -574,6 +569,22 @@ class Poller:
         self._health_counts[health] += delta
         metrics.FEEDS_BY_STATE.labels(health).set(self._health_counts[health])
 
+    def _export_schedule(self, feed: FeedConfig, state: FeedState) -> None:
+        """What WirefeedFeedStale compares, from the state as stored: the interval the scheduler waits after a
+        success, and the last success, or for a feed never polled successfully its first attempt. Set for
+        every feed this poller lists whenever its state is read (at start, on reload, when the feed falls
+        due), not only after a poll of its own: a restarted poller, or one whose feeds another poller
+        polls, would otherwise show a failing feed as never stale. Pollers sharing a state database all
+        export every feed, and the rules take the freshest."""
+        metrics.FEED_INTERVAL.labels(feed.id).set(polling_interval(feed, state, state.last_success_at or self.clock()))
+        if state.last_success_at is not None:
+            metrics.LAST_SUCCESS.labels(feed.id).set(state.last_success_at.timestamp())
+            metrics.FIRST_ATTEMPT.remove(feed.id)
+            return
+        metrics.LAST_SUCCESS.remove(feed.id)  # a new feed, or one whose URL changed: what succeeded was another
+        if state.first_attempt_at is not None:
+            metrics.FIRST_ATTEMPT.labels(feed.id).set(state.first_attempt_at.timestamp())
+
 
 def _answer_is_final(error: Exception) -> bool:
     """Whether a page's server answered for good: the page does not exist, or is not a feed document
@@ -581,6 +592,18 @@ def _answer_is_final(error: Exception) -> bool:
     range). Reading it again would get the same answer."""
     return ((isinstance(error, HTTPStatusError) and error.status in (404, 410))
             or isinstance(error, FeedParseError | InvalidURLError))
+
+
+def polling_interval(feed: FeedConfig, state: FeedState, at: datetime) -> float:
+    """How long the scheduler waits after a successful poll at ``at``, before jitter: the feed's interval
+    (learned, when adaptive), or longer where the success's server or document asked (``hinted_wait``: up
+    to a day), within the feed's bounds."""
+    interval, low, high = feed.interval, feed.min_interval, feed.max_interval
+    if feed.adaptive:
+        interval = adaptive_interval(state.mean_item_gap, state.last_new_item_at, at,
+                                     min_interval=low, max_interval=high) or interval
+        low, high = low or ADAPTIVE_MIN_SECONDS, high or ADAPTIVE_MAX_SECONDS
+    return success_wait(interval, state.hinted_wait, min_interval=low, max_interval=high)
 
 
 def feed_health(state: FeedState) -> str:

@@ -49,6 +49,11 @@ class FeedState:
     mean_item_gap: float | None = None  # seconds between new items, learned (EWMA) for adaptive polling
     last_new_item_at: datetime | None = None
     missed_pages: tuple[MissedPage, ...] = ()  # oldest first
+    # The first poll at this URL: a feed never polled successfully is stale counted from it.
+    first_attempt_at: datetime | None = None
+    # Seconds the last successful poll's server or document asked to be left alone (Hints.wait), which
+    # stretched the wait after it: kept so that the interval exported after a restart is the one it waited.
+    hinted_wait: float | None = None
 
     def but(self, **changes: object) -> FeedState:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -56,9 +61,9 @@ class FeedState:
 
 _FEED_COLUMNS = ("feed_id, url, effective_url, etag, last_modified, body_hash, last_success_at, last_attempt_at, "
                  "next_attempt_at, consecutive_failures, last_error, gone, mean_item_gap_seconds, last_new_item_at, "
-                 "missed_pages")
+                 "missed_pages, first_attempt_at, hinted_wait_seconds")
 _SAVE_FEED_STATE = (
-    f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO poller_feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (feed_id) DO UPDATE SET url = excluded.url, "
     "effective_url = excluded.effective_url, etag = excluded.etag, "
     "last_modified = excluded.last_modified, body_hash = excluded.body_hash, "
@@ -66,7 +71,8 @@ _SAVE_FEED_STATE = (
     "next_attempt_at = excluded.next_attempt_at, "
     "consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error, "
     "gone = excluded.gone, mean_item_gap_seconds = excluded.mean_item_gap_seconds, "
-    "last_new_item_at = excluded.last_new_item_at, missed_pages = excluded.missed_pages"
+    "last_new_item_at = excluded.last_new_item_at, missed_pages = excluded.missed_pages, "
+    "first_attempt_at = excluded.first_attempt_at, hinted_wait_seconds = excluded.hinted_wait_seconds"
 )
 _CHUNK = 500
 # How stale an item's last_seen_at may get while its feed still lists it: a retention shorter than
@@ -224,7 +230,8 @@ def _feed_row(state: FeedState) -> tuple[object, ...]:
             state.last_success_at, state.last_attempt_at, state.next_attempt_at,
             state.consecutive_failures, state.last_error and storable(state.last_error), state.gone,
             state.mean_item_gap, state.last_new_item_at,
-            json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages]))
+            json.dumps([[p.url, p.since.isoformat()] for p in state.missed_pages]),
+            state.first_attempt_at, state.hinted_wait)
 
 
 def _feed_state(row: tuple[object, ...]) -> FeedState:
@@ -244,6 +251,8 @@ def _feed_state(row: tuple[object, ...]) -> FeedState:
         mean_item_gap=None if row[12] is None else float(str(row[12])),
         last_new_item_at=as_datetime(row[13]),
         missed_pages=tuple(MissedPage(url, datetime.fromisoformat(since)) for url, since in json.loads(str(row[14]))),
+        first_attempt_at=as_datetime(row[15]),
+        hinted_wait=None if row[16] is None else float(str(row[16])),
     )
 
 

@@ -54,6 +54,38 @@ def test_a_page_remembered_before_the_list_of_missed_pages_is_kept(database_url:
         db.close()
 
 
+def test_feeds_polled_before_0009_keep_what_their_staleness_is_measured_by(database_url: str) -> None:
+    """0009 stores a feed's first attempt and its last success's hinted wait: feeds stored before it take
+    their latest attempt, and the wait their last success set, so the upgrade's restart neither hides a
+    feed that never succeeded nor shows one polled hourly for its ttl as stale."""
+    db = Database(database_url)
+    success = datetime(2030, 1, 1, tzinfo=UTC)
+    try:
+        with db.transaction() as tx:  # the poller's schema as of 0008
+            tx.execute("CREATE TABLE schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+                       "PRIMARY KEY (component, version))")
+            for version, sql in _migration_files("services.poller", db.dialect):
+                if version <= 8:
+                    db._run_script(tx, sql)
+                    tx.execute("INSERT INTO schema_migrations (component, version) VALUES ('poller', ?)", (version,))
+            tx.executemany(
+                "INSERT INTO poller_feeds (feed_id, url, last_success_at, last_attempt_at, next_attempt_at, "
+                "consecutive_failures) VALUES (?, ?, ?, ?, ?, ?)",
+                [("hourly", "https://a.example/feed", success, success, success + timedelta(seconds=3600 * 1.08), 0),
+                 ("failing", "https://b.example/feed", success - timedelta(days=1), success,
+                  success + timedelta(seconds=1200), 2),
+                 ("never", "https://c.example/feed", None, success, success + timedelta(seconds=600), 1)])
+        store = PollerStore(db)
+        assert 9 in db.migrate("poller", "services.poller")
+        hourly, failing, never = (store.feed_state(fid, f"https://{host}.example/feed")
+                                  for fid, host in (("hourly", "a"), ("failing", "b"), ("never", "c")))
+        assert [state.first_attempt_at for state in (hourly, failing, never)] == [success] * 3
+        assert hourly.hinted_wait == pytest.approx(3600 * 1.08 / 0.9)  # at least the hour it was waiting
+        assert failing.hinted_wait is None and never.hinted_wait is None  # their next attempt is a back-off's
+    finally:
+        db.close()
+
+
 @pytest.mark.postgres
 def test_a_process_starting_during_a_long_migration_waits_for_it(postgres_url: str) -> None:
     """The lock timeout that keeps replicas from waiting on each other's rows does not apply to the

@@ -9,8 +9,9 @@ from services.poller.schedule import (
     MAX_HINTED_SECONDS,
     Hints,
     cache_max_age,
+    jittered_after,
     next_failure_time,
-    next_success_time,
+    success_wait,
 )
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -22,15 +23,16 @@ def seconds(when: datetime) -> float:
 
 def test_success_waits_the_interval_within_ten_percent_jitter() -> None:
     rng = random.Random(1)
-    waits = [seconds(next_success_time(NOW, 100, Hints(), rng)) for _ in range(200)]
+    waits = [seconds(jittered_after(NOW, success_wait(100, Hints().wait()), rng)) for _ in range(200)]
     assert all(90 <= w <= 110 for w in waits)
     assert max(waits) - min(waits) > 5  # jitter spreads feeds out
 
 
 def test_server_max_age_and_feed_ttl_stretch_the_wait() -> None:
-    rng = random.Random(1)
-    assert seconds(next_success_time(NOW, 60, Hints(max_age=600), rng)) >= 540
-    assert seconds(next_success_time(NOW, 60, Hints(ttl=1800), rng)) >= 1620
+    assert success_wait(60, Hints(max_age=600).wait()) == 600
+    assert success_wait(60, Hints(ttl=1800).wait()) == 1800
+    assert success_wait(60, Hints(max_age=600, ttl=1800).wait()) == 1800
+    assert success_wait(600, Hints(max_age=60).wait()) == 600  # a hint never shortens the interval
 
 
 @pytest.mark.parametrize("hints", [Hints(max_age=10**18 - 1), Hints(max_age=31_536_000), Hints(ttl=math.inf),
@@ -38,14 +40,13 @@ def test_server_max_age_and_feed_ttl_stretch_the_wait() -> None:
 def test_a_hint_waits_a_day_at_most_unless_the_feed_asks_for_longer(hints: Hints) -> None:
     # An 18-digit max-age (or an endless ttl) overflowed the date; a year's would read a news feed yearly.
     rng = random.Random(1)
-    assert seconds(next_success_time(NOW, 60, hints, rng)) <= MAX_HINTED_SECONDS * 1.1
-    assert seconds(next_success_time(NOW, 3 * 86400, hints, rng)) >= 3 * 86400 * 0.9  # the feed's own interval
+    assert seconds(jittered_after(NOW, success_wait(60, hints.wait()), rng)) <= MAX_HINTED_SECONDS * 1.1
+    assert success_wait(3 * 86400, hints.wait()) == 3 * 86400  # the feed's own interval
 
 
 def test_per_feed_bounds_clamp_the_wait() -> None:
-    rng = random.Random(1)
-    assert seconds(next_success_time(NOW, 60, Hints(ttl=86400), rng, max_interval=900)) <= 990
-    assert seconds(next_success_time(NOW, 60, Hints(), rng, min_interval=300)) >= 270
+    assert success_wait(60, Hints(ttl=86400).wait(), max_interval=900) == 900
+    assert success_wait(60, Hints().wait(), min_interval=300) == 300
 
 
 def test_failures_back_off_exponentially_up_to_a_cap_and_never_stop() -> None:
