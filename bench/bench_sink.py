@@ -158,7 +158,7 @@ class TimedStore(SqlStore):
         with self._lock:
             self.last_commit = time.monotonic()
             self.rows += result.inserted
-            self.latencies.extend((committed - a.fetched_at).total_seconds() for a in articles)
+            self.latencies.extend((committed - a.fetched_at).total_seconds() for a in result.new_articles)
         return result
 
 

@@ -12,7 +12,8 @@ BATCH_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 END_TO_END_LATENCY = Histogram(
-    "wirefeed_end_to_end_latency_seconds", "From the item's fetch to its commit in storage",
+    "wirefeed_end_to_end_latency_seconds",
+    "From the item's fetch to its commit in storage, of each article stored (not those already stored)",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 DB_ERRORS = Counter("wirefeed_sink_database_errors_total", "Database errors, by class", ["error_class"])

@@ -119,8 +119,14 @@ _REPOINT_STORY = (
 
 @dataclass(frozen=True)
 class WriteResult:
-    inserted: int
+    #: The articles this write stored: new versions. Those already stored (a redelivery, a rewind of the
+    #: sink's positions, a replay or a redrive) are only counted in ``skipped``.
+    new_articles: tuple[Article, ...]
     skipped: int
+
+    @property
+    def inserted(self) -> int:
+        return len(self.new_articles)
 
 
 class Store(Protocol):
@@ -156,7 +162,7 @@ class SqlStore:
             _upsert_sources(tx, inserted, now)
             tx.executemany(_UPSERT_OFFSET, [(topic, partition, offset, now)
                                             for (topic, partition), offset in sorted(offsets.items())])
-        return WriteResult(inserted=len(inserted), skipped=len(articles) - len(inserted))
+        return WriteResult(new_articles=tuple(inserted), skipped=len(articles) - len(inserted))
 
     def purge(self, cutoff: datetime, limit: int) -> int:
         """Delete up to ``limit`` articles stored before ``cutoff`` in one transaction; returns how many.

@@ -45,6 +45,7 @@ def test_writing_the_same_articles_again_stores_nothing_twice(store: SqlStore) -
     store.write([article(1), article(2)], {(TOPIC, 0): 2}, datetime.now(UTC))
     result = store.write([article(2), article(3)], {(TOPIC, 0): 4}, datetime.now(UTC))
     assert (result.inserted, result.skipped) == (1, 1)
+    assert [a.id for a in result.new_articles] == ["article-000003"]  # the sink's latency counts it alone
     assert store.count() == 3
     assert store.offsets(TOPIC) == {0: 4}
 

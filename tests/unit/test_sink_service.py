@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from kafka import TopicPartition
@@ -14,12 +15,13 @@ from prometheus_client import REGISTRY
 from schemas import Article
 from services.core.config import Topics
 from services.core.consume import TransientError
+from services.core.db import Database
 from services.core.lag import LagMonitor
 from services.core.runner import StopSignal
 from services.sink import service
 from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
-from services.sink.store import OffsetKey, WriteResult
+from services.sink.store import OffsetKey, SqlStore, StoredPositions, WriteResult
 from tests.factories import article
 from tests.helpers import RecordingProducer
 
@@ -29,6 +31,7 @@ TOPIC = "p.articles.v1"
 class FakeStore:
     def __init__(self, stored: dict[int, int] | None = None) -> None:
         self.stored = dict(stored or {})
+        self.article_ids: set[str] = set()
         self.down = False
         self.writes: list[tuple[list[str], dict[OffsetKey, int]]] = []
 
@@ -42,7 +45,9 @@ class FakeStore:
             raise sqlite3.OperationalError("database is locked")
         self.writes.append(([a.id for a in articles], offsets))
         self.stored.update({partition: offset for (_, partition), offset in offsets.items()})
-        return WriteResult(len(articles), 0)
+        new = {a.id: a for a in articles if a.id not in self.article_ids}  # as SqlStore: one row per id
+        self.article_ids.update(new)
+        return WriteResult(tuple(new.values()), len(articles) - len(new))
 
 
 class FakeConsumer:
@@ -118,6 +123,54 @@ def test_a_batch_of_already_stored_records_never_moves_the_offset_back() -> None
     batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
     batch([record(0, n, article(n).to_bytes()) for n in range(2, 5)])
     assert store.writes == [([], {(TOPIC, 0): 10})]
+
+
+def _latencies() -> tuple[float, float, float]:
+    """How many end-to-end latencies were observed, their sum, and how many took 5 s or less."""
+    def sample(suffix: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"wirefeed_end_to_end_latency_seconds_{suffix}", labels) or 0.0
+
+    return sample("count"), sample("sum"), sample("bucket", le="5.0")
+
+
+def test_only_the_articles_a_write_stored_count_toward_end_to_end_latency(tmp_path: Path) -> None:
+    # Read again after `wirefeed positions sink --set`, a replay, a redrive or a redelivery, articles fetched
+    # long ago are skipped as already stored: counted with their old fetch times, they paged as the latency
+    # objective burning (WirefeedLatencyBudgetFastBurn) while nothing new was late.
+    store = SqlStore(Database(f"sqlite:///{tmp_path / 'sink.db'}"))
+    store.migrate()
+    consumer = FakeConsumer([0])
+    fetched = datetime.now(UTC)
+    now = fetched + timedelta(seconds=1)
+    batch = SinkBatch(store, RecordingProducer(), Topics("p"),  # type: ignore[arg-type]
+                      StoredOffsets(consumer, store, TOPIC), clock=lambda: now)
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    old = [article(n).model_copy(update={"fetched_at": fetched}) for n in range(3)]
+    before = _latencies()
+    batch([record(0, n, a.to_bytes()) for n, a in enumerate(old)])
+    assert _change(before, _latencies()) == (3, 3.0, 3)  # three stored, a second each
+
+    now += timedelta(hours=1)  # an hour later the sink is moved back to offset 0 and reads it all again
+    StoredPositions(store).write(TOPIC, {0: 0})
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    new = article(3).model_copy(update={"fetched_at": now - timedelta(seconds=2)})
+    before = _latencies()
+    batch([record(0, n, a.to_bytes()) for n, a in enumerate([*old, new])])
+    assert store.count() == 4 and store.offsets(TOPIC) == {0: 4}
+    assert _change(before, _latencies()) == (1, 2.0, 1)  # the new one alone, within 5 s
+    store.close()
+
+
+def _latencies() -> tuple[float, float, float]:
+    """How many end-to-end latencies were observed, their sum, and how many took 5 s or less."""
+    def sample(suffix: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"wirefeed_end_to_end_latency_seconds_{suffix}", labels) or 0.0
+
+    return sample("count"), sample("sum"), sample("bucket", le="5.0")
+
+
+def _change(before: tuple[float, ...], after: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(round(b - a, 6) for a, b in zip(before, after, strict=True))
 
 
 def test_a_passed_batch_is_stored_as_the_partitions_position_and_never_moves_it_back() -> None:
