@@ -6,6 +6,8 @@ Nothing here reads the environment at import time.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Kafka's default limit for one record batch is 1 MiB (message.max.bytes = 1,048,588): a record of up to
@@ -38,12 +41,54 @@ LOCK_TIMEOUT_SECONDS = 15.0
 IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0
 
 
-def settings_problems(error: ValidationError) -> str:
-    """What is wrong with the settings, without the values given: pydantic's own wording shows them, and
-    they hold passwords."""
-    return "; ".join(f"{'.'.join(map(str, problem['loc']))}: " * bool(problem["loc"])
-                     + problem["msg"].removeprefix("Value error, ")
+def settings_problems(error: ValidationError, environ: Mapping[str, str] | None = None) -> str:
+    """What is wrong with the settings, each problem under the environment variable the operator set,
+    without the values given: pydantic's own wording shows them, and they hold passwords."""
+    kind = next((kind for kind in _settings_classes() if kind.__name__ == error.title), None)  # pydantic's title
+    variables = setting_variables(kind) if kind else {}
+    set_here = os.environ if environ is None else environ
+    return "; ".join(_problem(problem, variables, set_here)
                      for problem in error.errors(include_input=False, include_url=False))
+
+
+def _problem(problem: ErrorDetails, variables: dict[str, list[str]], environ: Mapping[str, str]) -> str:
+    message = problem["msg"].removeprefix("Value error, ")
+    if not problem["loc"]:  # a check of several settings together: its message names them
+        return message
+    return f"{_where(problem['loc'], variables, environ)}: {message}"
+
+
+def _where(loc: tuple[int | str, ...], variables: dict[str, list[str]], environ: Mapping[str, str]) -> str:
+    """The variable a problem's value came from. pydantic names the field, or for a setting with several
+    names the first of them, whichever was set: WIREFEED_METRICS_PORT=abc was blamed on
+    WIREFEED_NORMALIZER_METRICS_PORT. The field's name when no variable was set: the value came from code."""
+    first, *rest = map(str, loc)
+    names = variables.get(first) or next((names for names in variables.values() if first in names), [])
+    spelled = {name.upper(): name for name in environ}  # the settings read variables in any case
+    given = [spelled[name.upper()] for name in names if name.upper() in spelled]
+    return ".".join([given[0] if given else first, *rest])  # of several set, the first is the one read
+
+
+def setting_variables(kind: type[CommonSettings]) -> dict[str, list[str]]:
+    """The environment variables each field of a settings class reads, by field, in the order it reads them."""
+    variables = {}
+    for name, field in kind.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            variables[name] = [choice for choice in alias.choices if isinstance(choice, str)]
+        else:
+            variables[name] = [alias if isinstance(alias, str) else f"{kind.model_config['env_prefix']}{name}".upper()]
+    return variables
+
+
+def _settings_classes() -> list[type[CommonSettings]]:
+    """CommonSettings and every class extending it that is imported (each service's settings)."""
+    found, unseen = [], [CommonSettings]
+    while unseen:
+        kind = unseen.pop()
+        found.append(kind)
+        unseen.extend(kind.__subclasses__())
+    return found
 
 
 @dataclass(frozen=True)
