@@ -143,6 +143,15 @@ def test_compose_start_order_waits_on_health_checks(compose: dict[str, Any]) -> 
         assert "/readyz" in " ".join(services[name]["healthcheck"]["test"])
 
 
+def test_compose_never_puts_the_normalizer_and_the_sink_in_one_consumer_group(compose: dict[str, Any]) -> None:
+    # WIREFEED_GROUP_ID is one variable read by both stages: in the environment they share, it would make
+    # them one group, each rebalancing the other's partitions at every start and stop.
+    assert "WIREFEED_GROUP_ID" not in compose["x-wirefeed-environment"]
+    environments = [compose["services"][stage]["environment"] for stage in ("normalizer", "sink")]
+    groups = {env.get("WIREFEED_GROUP_ID") for env in environments}
+    assert groups == {None} or len(groups) == 2  # each stage's default, or a group of its own
+
+
 def test_compose_uses_the_official_images(compose: dict[str, Any]) -> None:
     images = {name: service.get("image", "") for name, service in compose["services"].items()}
     assert images["kafka"].startswith("apache/kafka:")

@@ -83,6 +83,20 @@ def test_the_shared_settings_are_real_and_leave_each_service_room_for_a_compress
     assert 5 * budget + 128 * 2**20 <= _bytes(poller["resources"]["limits"]["memory"])
 
 
+def test_the_normalizer_and_the_sink_are_never_put_in_one_consumer_group() -> None:
+    # WIREFEED_GROUP_ID is one variable read by both stages: in the ConfigMap they share, it would make them
+    # one group, each rebalancing the other's partitions at every start and stop.
+    shared = _of_kind("ConfigMap")["wirefeed-env"]["data"]
+    assert "WIREFEED_GROUP_ID" not in shared
+    groups = set()
+    for service, kind in (("normalizer", NormalizerSettings), ("sink", SinkSettings)):
+        (container,) = _of_kind("Deployment")[f"wirefeed-{service}"]["spec"]["template"]["spec"]["containers"]
+        env = {**shared, **{var["name"]: var.get("value") for var in container.get("env", [])}}
+        groups.add(kind(group_id=env.get("WIREFEED_GROUP_ID"),  # type: ignore[call-arg]
+                        topic_prefix=env["WIREFEED_TOPIC_PREFIX"]).consumer_group)
+    assert len(groups) == 2
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_has_a_service_selecting_its_pods(service: str) -> None:
     selector = _of_kind("Service")[f"wirefeed-{service}"]["spec"]["selector"]
