@@ -190,6 +190,14 @@ class ServiceHTTPServer:
         self._thread.start()
         return self
 
+    def serve(self, health: Health, routes: dict[str, Route] | None = None) -> ServiceHTTPServer:
+        """Answer with ``health``, and ``routes`` besides, from now on (a service that has started: until
+        then, its server showed what the start waited for). Each replaced whole, never changed in place,
+        as the request threads read them."""
+        self.routes = {**self.routes, **(routes or {})}
+        self.health = health
+        return self
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

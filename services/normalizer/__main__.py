@@ -9,20 +9,20 @@ from datetime import UTC, datetime
 import structlog
 
 from services.core.consume import ConsumeLoop
-from services.core.db import TRANSIENT_ERRORS, Database
-from services.core.http import Health, ServiceHTTPServer
+from services.core.db import Database
+from services.core.http import Health
 from services.core.kafka import (
     broker_reachable,
     letter_sender,
     make_consumer,
     make_producer,
     producer_usable,
-    wait_for_topics,
 )
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_until_done
+from services.core.runner import Heartbeat, StopSignal, UnhealthyExit
+from services.core.startup import Startup
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
 from services.normalizer.learned import LearnedBoilerplate
@@ -41,12 +41,13 @@ def main(settings: NormalizerSettings | None = None) -> int:
     settings = settings or NormalizerSettings()
     configure_logging(settings.log_level, settings.log_format, service="normalizer")
     stop = StopSignal().install()
-    if not wait_for_topics(settings, settings.topics.all(), stop):
-        return 0  # stopped while waiting for Kafka
+    startup = Startup(settings, stop)  # /healthz, /readyz and /metrics answer while it waits
+    if not startup.kafka(settings.topics.all()):
+        return startup.stopped()
     db = Database(settings.dedup_url, session=settings.database_session)
     dedup = settings.dedup_store(db)
-    if not retry_until_done(dedup.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
-        return 0  # stopped while waiting for the database
+    if not startup.database("dedup_db", dedup.migrate):
+        return startup.stopped()
     producer = make_producer(settings, role="normalizer")
     consumer = make_consumer(settings, settings.consumer_group, max_poll_records=settings.max_batch)
     consumer.subscribe([settings.topics.raw_items])
@@ -69,7 +70,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     }, vital={"producer": producer_usable(producer),
               "loop_turning": heartbeat.within(settings.loop_stall_seconds)})
     MAIN_LOOP_AGE.set_function(heartbeat.age)
-    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
+    server = startup.started(health)
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("normalizer_started", metrics_port=server.port, topic=settings.topics.raw_items)
     try:

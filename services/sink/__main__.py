@@ -10,20 +10,20 @@ import structlog
 from kafka import KafkaConsumer
 
 from services.core.consume import ConsumeLoop, Offsets
-from services.core.db import TRANSIENT_ERRORS, Database
-from services.core.http import Health, ServiceHTTPServer
+from services.core.db import Database
+from services.core.http import Health
 from services.core.kafka import (
     broker_reachable,
     letter_sender,
     make_consumer,
     make_producer,
     producer_usable,
-    wait_for_topics,
 )
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import StopSignal, UnhealthyExit, retry_until_done
+from services.core.runner import StopSignal, UnhealthyExit
+from services.core.startup import Startup
 from services.sink import retention
 from services.sink.api import ReadApi
 from services.sink.reads import Reader
@@ -41,12 +41,13 @@ def main(settings: SinkSettings | None = None) -> int:
     settings = settings or SinkSettings()
     configure_logging(settings.log_level, settings.log_format, service="sink")
     stop = StopSignal().install()
-    if not wait_for_topics(settings, settings.topics.all(), stop):
-        return 0  # stopped while waiting for Kafka
+    startup = Startup(settings, stop)  # /healthz, /readyz and /metrics answer while it waits
+    if not startup.kafka(settings.topics.all()):
+        return startup.stopped()
     url = settings.database_url.get_secret_value()
     store = SqlStore(Database(url, session=settings.database_session))
-    if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
-        return 0  # stopped while waiting for the database
+    if not startup.database("database", store.migrate):
+        return startup.stopped()
     # The read API can change nothing.
     reads = Database(url, pool_size=READ_POOL_SIZE, read_only=True,
                      session=replace(settings.database_session,
@@ -70,7 +71,7 @@ def main(settings: SinkSettings | None = None) -> int:
     MAIN_LOOP_AGE.set_function(loop.heartbeat.age)
     token = settings.read_api_token.get_secret_value() if settings.read_api_token else None
     read_api = ReadApi(Reader(reads), token, settings.read_api_max_answer_bytes_in_flight)
-    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health, routes=read_api.routes()).start()
+    server = startup.started(health, routes=read_api.routes())
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles,
              retention_days=settings.retention_days, read_api_token=token is not None)

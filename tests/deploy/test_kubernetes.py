@@ -47,6 +47,9 @@ def test_each_service_has_probes_resources_and_scrape_annotations(service: str) 
     assert container["ports"][0]["containerPort"] == CONTAINER_PORT
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # /healthz answers while a service waits at start for Kafka or its database: bounding that wait is
+    # readiness's to do.
+    assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
     for kind in ("requests", "limits"):
         assert {"cpu", "memory"} <= set(container["resources"][kind])
     annotations = template["metadata"]["annotations"]

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from services.core.config import CommonSettings
 from services.core.errors import TopicsNotCreatedError
 from services.core.kafka import create_topics_now, ensure_topics, wait_for_topics
 from services.core.runner import StopSignal
-from tests.helpers import FeedServer, Resource, free_port, rss, wait_for
+from tests.helpers import FeedServer, Resource, free_port, rss, wait_for, wirefeed_process
 from tests.integration.kafka_helpers import read_all, settings_for, topic_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +51,66 @@ def test_a_service_waits_for_an_absent_broker_and_stops_on_sigterm(service: str,
     assert waiting[0]["error"].endswith("accepts connections")
     assert [event["retry_in"] for event in waiting[:2]] == [0.5, 1.0]  # backing off
     assert not (tmp_path / "wirefeed.db").exists()  # nothing else was started
+
+
+def _answer(port: int, path: str) -> tuple[int, bytes] | None:
+    """The service's answer to GET ``path``, or None while nothing answers on its port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return None
+
+
+def _waits_for(port: int, checks: dict[str, bool]) -> bool:
+    answer = _answer(port, "/readyz")
+    return answer is not None and answer[0] == 503 and json.loads(answer[1])["checks"] == checks
+
+
+@pytest.mark.parametrize("service", [
+    pytest.param("poller", marks=pytest.mark.xfail(
+        strict=True, reason="services/poller/__main__.py does not start through services.core.startup yet")),
+    "normalizer", "sink"])
+def test_a_service_waiting_for_its_broker_answers_on_its_port_naming_what_it_waits_for(
+        service: str, tmp_path: Path) -> None:
+    # Its port refused every connection while it waited: WirefeedTargetDown fired, and its runbook's
+    # "GET /healthz and /readyz to see which dependency is failing" got nothing.
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+           "WIREFEED_FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+           "WIREFEED_DATABASE_URL": f"sqlite:///{tmp_path / 'wirefeed.db'}",
+           "WIREFEED_METRICS_HOST": "127.0.0.1", f"WIREFEED_{service.upper()}_METRICS_PORT": str(port)}
+    with wirefeed_process([service], env, stderr=subprocess.DEVNULL, cwd=tmp_path) as process:
+        wait_for(lambda: _waits_for(port, {"started": False, "kafka": False}) or process.poll() is not None,
+                 timeout=30, message="/readyz naming kafka")
+        assert process.poll() is None
+        assert _answer(port, "/healthz") == (200, b'{"status": "ok"}')  # alive, and trying
+        metrics = _answer(port, "/metrics")
+        assert metrics is not None and metrics[0] == 200 and b"process_start_time_seconds" in metrics[1]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert not (tmp_path / "wirefeed.db").exists()  # nothing else was started
+
+
+def test_the_sink_waiting_for_its_database_says_so_on_its_port(kafka_bootstrap: str, topic_prefix: str,
+                                                                tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+           "WIREFEED_TOPIC_PREFIX": topic_prefix, "WIREFEED_TOPIC_PARTITIONS": "1",
+           "WIREFEED_DATABASE_URL": f"postgresql://wirefeed:wirefeed@127.0.0.1:{free_port()}/wirefeed",
+           "WIREFEED_METRICS_HOST": "127.0.0.1", "WIREFEED_SINK_METRICS_PORT": str(port)}
+    log = tmp_path / "log"
+    with log.open("w") as stderr, wirefeed_process(["sink"], env, stderr=stderr, cwd=tmp_path) as process:
+        wait_for(lambda: _waits_for(port, {"started": False, "kafka": True, "database": False})
+                 or process.poll() is not None, timeout=60, message="/readyz naming the database")
+        assert process.poll() is None
+        assert _answer(port, "/healthz") == (200, b'{"status": "ok"}')
+        wait_for(lambda: "database_unavailable" in log.read_text(), timeout=30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
 
 
 def test_topics_are_created_once_the_broker_answers(kafka_bootstrap: str, topic_prefix: str) -> None:
