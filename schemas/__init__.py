@@ -9,6 +9,7 @@ from schemas.models import (
     Message,
     PubStatus,
     RawItem,
+    SchemaVersionError,
     Source,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "Message",
     "PubStatus",
     "RawItem",
+    "SchemaVersionError",
     "Source",
 ]

@@ -1,7 +1,9 @@
 """Messages on wirefeed's Kafka topics, version 1.
 
 Each model is the contract of one topic. Adding an optional field is compatible; removing, renaming or
-retyping one is a breaking change and needs a new model version and a new topic (``*.v2``).
+retyping one is a breaking change and needs a new model version and a new topic (``*.v2``). A topic's
+messages carry its version in ``schema_version``, and only that one: a message of another version is
+refused like any other that does not fit the contract (:class:`SchemaVersionError`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticSerializationError
 
 log = logging.getLogger(__name__)
+
+_SCHEMA_VERSION = ("The contract's version: 1 on every message of a .v1 topic. A breaking change is a new topic "
+                   "(.v2) whose messages carry 2; a reader refuses a message of a version it does not read")
+
+
+class SchemaVersionError(ValueError):
+    """A message whose ``schema_version`` is not its model's: not a message of this topic's contract, so it
+    is refused (dead-lettered) rather than read as if it were one."""
 
 
 class Message(BaseModel):
@@ -43,6 +53,7 @@ class Message(BaseModel):
         try:
             return cls.model_validate_json(value)
         except ValidationError as error:
+            _refuse_another_version(cls, error)
             if not _only_unknown_fields(error):
                 raise
             return cls.from_data(json.loads(value))
@@ -52,6 +63,7 @@ class Message(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as error:
+            _refuse_another_version(cls, error)
             if not _only_unknown_fields(error):
                 raise
             paths = [e["loc"] for e in error.errors()]
@@ -110,6 +122,18 @@ def _report_unknown(model: str, paths: list[tuple[int | str, ...]]) -> None:
                     "service; logged once per field)", model, field)
 
 
+def _refuse_another_version(model: type[Message], error: ValidationError) -> None:
+    """Raise SchemaVersionError when ``error`` refused the message's ``schema_version``: that says more than
+    whatever else a message of another contract fails on."""
+    refused = [e["input"] for e in error.errors() if e["loc"] == ("schema_version",)]
+    if refused:
+        expected = model.model_fields["schema_version"].default
+        raise SchemaVersionError(
+            f"{model.__name__} of schema_version {refused[0]!r} refused: this topic carries version {expected} only; a "
+            f"message of another version belongs on that version's own topic (a breaking change is a new topic, "
+            "never a new schema_version on this one)") from error
+
+
 def _only_unknown_fields(error: ValidationError) -> bool:
     return all(e["type"] == "extra_forbidden" for e in error.errors())
 
@@ -154,7 +178,7 @@ class Enclosure(Message):
 class RawItem(Message):
     """One item exactly as a feed carried it, with enough of the original to normalize it again later."""
 
-    schema_version: int = 1
+    schema_version: Literal[1] = Field(1, description=_SCHEMA_VERSION)
     item_id: str = Field(description="Stable id: feed id + guid (or link when the guid is missing)")
     feed_id: str
     feed_url: str
@@ -218,7 +242,7 @@ class Dateline(Message):
 class Article(Message):
     """A clean, deduplicated article: one version of one story as one outlet carried it."""
 
-    schema_version: int = 1
+    schema_version: Literal[1] = Field(1, description=_SCHEMA_VERSION)
     id: str = Field(description="This article: one outlet's copy of one version of a story. A message delivered "
                                 "again (after a normalizer restart) carries the same id: store by it")
     story_id: str = Field(description="The story, and the topic's message key: every version and every outlet's "
@@ -275,7 +299,7 @@ class Article(Message):
 class DeadLetter(Message):
     """A message a stage could not process, with why. Nothing is dropped silently."""
 
-    schema_version: int = 1
+    schema_version: Literal[1] = Field(1, description=_SCHEMA_VERSION)
     stage: str
     reason: str
     error_class: str

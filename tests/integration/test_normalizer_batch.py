@@ -3,6 +3,7 @@ is sent): a polled batch is decided in one transaction, published in record orde
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,6 +68,17 @@ def test_a_new_feed_s_first_batch_is_cleaned_of_what_its_items_repeat_and_so_are
     normalize_batch([_record(raws[6].to_bytes(), 6)])  # the next poll: one new item, too few to count alone
     articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
     assert len(articles) == 7 and not any("Medscape" in a.body_text for a in articles)
+
+
+def test_a_raw_item_of_another_version_is_dead_lettered_saying_which_not_read_as_version_1(
+        store: DedupStore) -> None:
+    newer = {**raw_item(1).model_dump(mode="json"), "schema_version": 99, "brand_new_field": "x"}
+    producer = RecordingProducer()
+    NormalizeBatch(producer, TOPICS, store)([_record(json.dumps(newer).encode(), 0)])
+    [(topic, value)] = producer.sent
+    letter = DeadLetter.model_validate_json(value)
+    assert (topic, letter.error_class) == (TOPICS.dead_letter, "SchemaVersionError")
+    assert letter.reason.startswith("RawItem of schema_version 99 refused: this topic carries version 1 only")
 
 
 def test_a_redelivered_batch_publishes_nothing_twice(store: DedupStore) -> None:

@@ -4,7 +4,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from schemas import TOPIC_MODELS, Article, RawItem
+from schemas import TOPIC_MODELS, Article, RawItem, SchemaVersionError
 from schemas.generate import render, schema_path
 
 
@@ -84,3 +84,21 @@ def test_a_lone_surrogate_another_producer_sent_is_read_as_the_replacement_chara
     assert RawItem.from_json(sent.encode()).title == "Cut \ufffd, whole \U0001f600, written \\ud83d"
     with pytest.raises(ValidationError):
         RawItem.from_json(sent.replace('"format": "rss"', '"format": 5').encode())  # still refused when wrong
+
+
+@pytest.mark.parametrize("topic", sorted(TOPIC_MODELS))
+def test_a_topic_schema_admits_its_own_version_only(topic: str) -> None:
+    properties = json.loads(schema_path(topic).read_text())["properties"]
+    assert properties["schema_version"]["const"] == int(topic.rsplit(".v", 1)[-1])
+
+
+@pytest.mark.parametrize("version", [2, 99, 0, "1", None])
+def test_a_message_of_another_version_is_refused_saying_so(version: object) -> None:
+    # Read as version 1, a version 2 message would be taken for what it is not: its fields may mean other things
+    other = _raw_item(schema_version=version, added_in_v2="x")  # a newer field too: the version is what matters
+    for read in (lambda: RawItem.from_json(json.dumps(other)), lambda: RawItem.from_data(other)):
+        with pytest.raises(SchemaVersionError, match=rf"RawItem of schema_version {version!r} refused: this topic "
+                                                     "carries version 1 only"):
+            read()
+    assert RawItem.from_json(json.dumps(_raw_item(schema_version=1))).schema_version == 1
+    assert RawItem.from_json(json.dumps(_raw_item())).schema_version == 1  # absent: a v1 producer's default

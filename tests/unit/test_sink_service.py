@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaTimeoutError
 from prometheus_client import REGISTRY
 
-from schemas import Article
+from schemas import Article, DeadLetter
 from services.core.config import Topics
 from services.core.consume import TransientError
 from services.core.db import Database
@@ -202,6 +203,17 @@ def test_an_article_with_a_nul_character_is_dead_lettered_not_retried_forever() 
     batch([record(0, 0, poisoned.to_bytes()), record(0, 1, article(2).to_bytes())])
     assert store.writes == [(["article-000002"], {(TOPIC, 0): 2})]
     assert len(producer.sent) == 1 and b"NUL" in producer.sent[0][1]
+
+
+def test_an_article_of_another_version_is_dead_lettered_saying_which_not_stored() -> None:
+    consumer, store, producer = FakeConsumer([0]), FakeStore(), RecordingProducer()
+    newer = json.dumps({**article(1).model_dump(mode="json"), "schema_version": 2}).encode()
+    _batch(store, consumer, producer)([record(0, 0, newer), record(0, 1, article(2).to_bytes())])
+    assert store.writes == [(["article-000002"], {(TOPIC, 0): 2})]
+    [(_, value)] = producer.sent
+    letter = DeadLetter.model_validate_json(value)
+    assert letter.error_class == "SchemaVersionError"
+    assert letter.reason.startswith("Article of schema_version 2 refused: this topic carries version 1 only")
 
 
 def test_an_unexpected_error_checking_a_record_dead_letters_that_record_only(
