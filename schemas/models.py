@@ -246,7 +246,9 @@ class Article(Message):
     id: str = Field(description="This article: one outlet's copy of one version of a story. A message delivered "
                                 "again (after a normalizer restart) carries the same id: store by it")
     story_id: str = Field(description="The story, and the topic's message key: every version and every outlet's "
-                                      "copy of one story share it, and arrive in order on one partition")
+                                      "copy of one story share it, and arrive on one partition in the order they "
+                                      "were decided, which is not always the order of versions (a wire's version "
+                                      "that came late keeps its lower number): the latest is the highest version")
     version: int = Field(1, description="The story's version: 1 for the first report, higher for each update, "
                                         "refile or correction (the wire's own number where the format counts "
                                         "them); another outlet's copy carries the version it copies")
