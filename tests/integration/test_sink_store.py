@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from prometheus_client import REGISTRY
 
-from schemas.models import Source
+from schemas.models import Article, PubStatus, Source
 from services.core.config import SessionOptions
 from services.core.db import TRANSIENT_ERRORS, Database, as_datetime
 from services.core.runner import StopSignal
@@ -378,6 +378,19 @@ def test_the_stories_list_reads_page_by_page_without_gaps_or_repeats(store: SqlS
                           *(f"story-{n:06d}" for n in range(46, 39, -1))]  # newest first, ties by latest article
     for page_rows in (1, 3, 7, 16, 17):  # ties at T0 straddle page boundaries
         assert [s.story_id for s in Reader(store.db).stories(page_rows=page_rows)] == everything
+
+
+def test_a_copy_withdrawn_later_leaves_the_story_s_latest_version_and_status_as_they_were(store: SqlStore) -> None:
+    # README's consumer rule: a tie on the version keeps the first to arrive, so a copy never replaces it
+    def copy(n: int, status: PubStatus) -> Article:
+        return article(n, story="s", feed_id="feed-b").model_copy(
+            update={"duplicate_of": "article-000001", "pubstatus": status})
+
+    store.write([article(1, story="s"), copy(2, PubStatus.USABLE)], {(TOPIC, 0): 2}, datetime.now(UTC))
+    store.write([copy(3, PubStatus.CANCELED)], {(TOPIC, 0): 3}, datetime.now(UTC))  # the outlet withdraws it
+    [line] = Reader(store.db).stories()
+    assert (line.title, line.version, line.pubstatus) == ("Headline 1", 1, PubStatus.USABLE)
+    assert Reader(store.db).story("s").latest_article_id == "article-000001"  # type: ignore[union-attr]
 
 
 def test_a_story_comes_back_with_every_version_and_copy(store: SqlStore) -> None:
