@@ -266,7 +266,10 @@ class Article(Message):
     summary: str | None = None
     body_text: str
     body_html: str
-    language: str | None = None
+    language: str | None = Field(None, description="ISO 639-1 code (en, de): the item's own (unless a long text is "
+                                                   "plainly another language), else detected, else the feed's. "
+                                                   "Norwegian is no, Bokmål (nb) included, as language detection "
+                                                   "names it; Nynorsk is nn")
     published_at: AwareDatetime
     published_at_estimated: bool = Field(False, description="True when the feed gave no usable date")
     updated_at: AwareDatetime | None = None

@@ -426,6 +426,22 @@ def test_a_long_text_plainly_in_another_language_overrules_the_items_word() -> N
     assert detect_language(DANISH_STORY, "no") == "no"  # a near neighbour never overrules
 
 
+BOKMAL_STORY = ("Regjeringen foreslår å øke bevilgningene til sykehusene i neste års statsbudsjett, sier "
+                "helseministeren til NTB. Kommunene mener likevel at pengene ikke strekker til.")
+NYNORSK_STORY = ("Regjeringa vil auke løyvingane til sjukehusa i neste års statsbudsjett, seier helseministeren til "
+                 "NTB. Det er ikkje nok, meiner kommunane, som ventar fleire pasientar til hausten.")
+
+
+def test_norwegian_has_one_code_however_it_was_found() -> None:
+    # Declared Bokmål became "nb" and detected Norwegian "no": a reader filtering on either missed the other
+    found = {detect_language(BOKMAL_STORY), detect_language(BOKMAL_STORY[:30], "nb-NO"),
+             detect_language(BOKMAL_STORY[:30], "nob"), detect_language(BOKMAL_STORY[:30], "no"),
+             detect_language(BOKMAL_STORY[:30], None, "nb"), detect_language(BOKMAL_STORY, "nb_NO")}
+    assert found == {"no"}
+    assert {detect_language(NYNORSK_STORY), detect_language(NYNORSK_STORY[:30], "nn-NO"),
+            detect_language(NYNORSK_STORY[:30], "nno")} == {"nn"}
+
+
 def test_the_feeds_declared_language_settles_only_what_detection_cannot() -> None:
     # A CMS default ("en-US" on a German blog) must not override what the text plainly is.
     german = "Die Bundesregierung hat am Dienstag angekündigt, die Steuern auf Kraftstoff zu erhöhen."
