@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -142,18 +142,20 @@ class TimedStore(SqlStore):
         self.latencies: list[float] = []
         self._lock = threading.Lock()  # replicas write from several threads
 
-    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult:
+    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime,
+              payloads: Mapping[str, str] | None = None) -> WriteResult:
         with self._lock:
             if self.first_batch is None and articles:
                 self.first_batch = time.monotonic()
         if self.one_per_transaction and len(articles) > 1:
             for article in articles[:-1]:
-                self._timed_write([article], {}, now)
-            return self._timed_write(articles[-1:], offsets, now)
-        return self._timed_write(articles, offsets, now)
+                self._timed_write([article], {}, now, payloads)
+            return self._timed_write(articles[-1:], offsets, now, payloads)
+        return self._timed_write(articles, offsets, now, payloads)
 
-    def _timed_write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult:
-        result = super().write(articles, offsets, now)
+    def _timed_write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime,
+                     payloads: Mapping[str, str] | None) -> WriteResult:
+        result = super().write(articles, offsets, now, payloads)
         committed = datetime.now(UTC)
         with self._lock:
             self.last_commit = time.monotonic()

@@ -16,19 +16,21 @@ def schema_path(topic: str) -> Path:
 
 
 def render(topic: str) -> str:
-    # Open objects: a consumer validating with this schema must accept the optional fields a later
-    # producer adds (wirefeed's own consumers ignore them too), or adding one would not be compatible.
-    schema = _open(TOPIC_MODELS[topic].model_json_schema(mode="serialization"))
+    schema = open_objects(TOPIC_MODELS[topic].model_json_schema(mode="serialization"))
     schema["$id"] = f"https://wirefeed.dev/schemas/{topic}.schema.json"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-def _open(node: Any) -> Any:
+def open_objects(node: Any) -> Any:
+    """A model's JSON Schema with every object open to fields it does not list: a consumer validating with it
+    must accept the optional fields a later producer adds (wirefeed's own consumers ignore them too), or
+    adding one would not be compatible."""
     if isinstance(node, dict):
-        return {key: _open(value) for key, value in node.items() if (key, value) != ("additionalProperties", False)}
+        return {key: open_objects(value) for key, value in node.items()
+                if (key, value) != ("additionalProperties", False)}
     if isinstance(node, list):
-        return [_open(value) for value in node]
+        return [open_objects(value) for value in node]
     return node
 
 

@@ -120,10 +120,10 @@ def _export(args: argparse.Namespace) -> int:
 
     def run(db: Database) -> None:
         publishable_at = datetime.now(UTC) if args.publishable else None
-        for article in SqlStore(db).export(since=args.since, until=args.until, feed_id=args.source,
-                                           story_id=args.story, language=args.language, agency=args.agency,
-                                           publishable_at=publishable_at):
-            sys.stdout.write(article.model_dump_json() + "\n")
+        for article in SqlStore(db).export_json(since=args.since, until=args.until, feed_id=args.source,
+                                                story_id=args.story, language=args.language, agency=args.agency,
+                                                publishable_at=publishable_at):
+            sys.stdout.write(article + "\n")
 
     return _with_database(run, timeout=args.timeout)
 

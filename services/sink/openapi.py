@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 description of the sink's read API (``GET /openapi.json``).
 
 Paths and envelopes are written by hand next to the code that serves them (``api.py``); the article
-schema is generated from the ``Article`` model, which is exactly what the API returns (the stored
-payload), so the two cannot drift apart. A test validates live responses against this document.
+schema is generated from the ``Article`` model, open to fields it does not list as the topic's schema is
+(the API returns the stored payload: the article as the topic carried it), so the two cannot drift apart.
+A test validates live responses against this document.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import Article, PubStatus
+from schemas.generate import open_objects
 from services.sink.api_limits import (
     AGENCY_PATTERN,
     DEFAULT_LIMIT,
@@ -193,7 +195,9 @@ def _page(listed: str, item: str) -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
-    article = Article.model_json_schema(ref_template=_REF, mode="serialization")
+    # Open as the topic's schema is: the API serves an article as the topic carried it, with the fields a
+    # later producer added within v1.
+    article = open_objects(Article.model_json_schema(ref_template=_REF, mode="serialization"))
     schemas: dict[str, Any] = article.pop("$defs", {})
     schemas["Article"] = article
     schemas["ArticleList"] = _page("articles", "Article")

@@ -12,10 +12,11 @@ its partition's stored offset is known, and a stored offset never moves backward
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -24,6 +25,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from pydantic import ValidationError
 
 from schemas import Article
+from schemas.models import without_lone_surrogates
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, Topics
 from services.core.consume import TransientError, next_offsets
 from services.core.db import TRANSIENT_ERRORS, UNSTORABLE_ERRORS
@@ -108,12 +110,13 @@ class SinkBatch:
         self._transient(self.offsets.resolve)
         fresh = [r for r in records if r.offset >= self.offsets.positions.get(r.partition, 0)]
         checked = self._articles_or_dead_letters(fresh)
-        articles = [article for _, article in checked]
+        articles = [article for _, article, _ in checked]
+        payloads = {article.id: payload for _, article, payload in checked}
         offsets = self._next_offsets(records)
         now = self.clock()
         with metrics.BATCH_DURATION.time():
             try:
-                result = self._transient(lambda: self.store.write(articles, offsets, now))
+                result = self._transient(lambda: self.store.write(articles, offsets, now, payloads))
             except UNSTORABLE_ERRORS as error:
                 log.warning("batch_unstorable", error=str(error)[:300], articles=len(articles))
                 articles, result = self._one_by_one(checked, offsets, now)
@@ -121,7 +124,7 @@ class SinkBatch:
         if self.after_write:
             self.after_write()
 
-    def _one_by_one(self, checked: list[tuple[ConsumerRecord, Article]], offsets: dict[tuple[str, int], int],
+    def _one_by_one(self, checked: list[Checked], offsets: dict[tuple[str, int], int],
                     now: datetime) -> tuple[list[Article], WriteResult]:
         """Write a batch that the database refuses article by article, dead-lettering those it refuses,
         then store the offsets. The batch would fail alike forever and stop its partitions. A crash on
@@ -130,9 +133,9 @@ class SinkBatch:
         new: list[Article] = []
         skipped = 0
         refused: list[tuple[ConsumerRecord, Exception]] = []
-        for record, article in checked:
+        for record, article, payload in checked:
             try:
-                result = self._transient(partial(self.store.write, [article], {}, now))
+                result = self._transient(partial(self.store.write, [article], {}, now, {article.id: payload}))
             except UNSTORABLE_ERRORS as error:
                 refused.append((record, error))
                 continue
@@ -165,11 +168,12 @@ class SinkBatch:
         return {(tp.topic, tp.partition): max(meta.offset, self.offsets.positions.get(tp.partition, 0))
                 for tp, meta in next_offsets(records).items()}
 
-    def _articles_or_dead_letters(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, Article]]:
+    def _articles_or_dead_letters(self, records: list[ConsumerRecord]) -> list[Checked]:
         checked, refused = [], []
         for record in records:
             try:
-                checked.append((record, _storable(record.value, Article.from_json(record.value))))
+                article = Article.from_json(record.value)
+                checked.append(Checked(record, article, _storable(record.value, article)))
             except Exception as error:  # pure code on one record: whatever it raises is that record's fault
                 if not isinstance(error, (ValidationError, ValueError, TypeError)):
                     log.exception("article_check_failed_unexpectedly", partition=record.partition,
@@ -215,15 +219,47 @@ class SinkBatch:
             metrics.STORED_OFFSET.labels(str(partition)).set(offset)
 
 
-def _storable(raw: bytes, article: Article) -> Article:
+class Checked(NamedTuple):
+    """A record the sink can store: its article, and the JSON to store for it."""
+
+    record: ConsumerRecord
+    article: Article
+    payload: str
+
+
+def _storable(raw: bytes, article: Article) -> str:
+    """The JSON to store for the article the record ``raw`` carried: the article as the topic carried it,
+    fields this version does not know included (a newer producer's compatible additions, which the read
+    API serves), and those it knows as the model reads them: the database's queries read some of them
+    (pubstatus, embargoed_until) and the read API describes them. A message from wirefeed's normalizer is
+    in that form already, and is stored as it came."""
+    known = article.to_bytes()
+    if raw == known:
+        _refuse_nul(raw, article.model_dump())
+        return known.decode()
+    received = without_lone_surrogates(json.loads(raw))  # as the article's own fields were read
+    _refuse_nul(raw, received)
+    return json.dumps(_merged(received, article.model_dump(mode="json")), ensure_ascii=False, allow_nan=False)
+
+
+def _refuse_nul(raw: bytes, value: Any) -> None:
     """Reject what no engine can store alike: PostgreSQL text and JSONB cannot hold NUL characters.
 
     Without this a NUL would fail the batch's insert forever (not a transient error) and stop the sink.
     JSON must escape NUL, so messages without the escape sequence skip the walk over the fields.
     """
-    if b"\\u0000" in raw and _has_nul(article.model_dump()):
+    if b"\\u0000" in raw and _has_nul(value):
         raise ValueError("the article contains a NUL character, which PostgreSQL cannot store")
-    return article
+
+
+def _merged(received: Any, known: Any) -> Any:
+    """``known`` (a message's fields as its model reads them) with what ``received`` (the message) has beyond
+    them: the fields of its objects, at any depth, that the model does not know."""
+    if isinstance(received, dict) and isinstance(known, dict):
+        return {**received, **{name: _merged(received.get(name), value) for name, value in known.items()}}
+    if isinstance(received, list) and isinstance(known, list) and len(received) == len(known):
+        return [_merged(item, value) for item, value in zip(received, known, strict=True)]
+    return known
 
 
 def _has_nul(value: object) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -131,7 +131,8 @@ class WriteResult:
 
 class Store(Protocol):
     def migrate(self) -> None: ...
-    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult: ...
+    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime,
+              payloads: Mapping[str, str] | None = None) -> WriteResult: ...
     def offsets(self, topic: str) -> dict[int, int]: ...
     def export(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
                *, language: str | None = None, agency: str | None = None, publishable_at: datetime | None = None,
@@ -150,12 +151,15 @@ class SqlStore:
     def migrate(self) -> None:
         self.db.migrate("sink", "services.sink")
 
-    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult:
+    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime,
+              payloads: Mapping[str, str] | None = None) -> WriteResult:
+        """Store the articles and the offsets together. ``payloads``: the JSON each article came as, by id,
+        stored and served as it is (an article without one is stored as its model writes it)."""
         unique: dict[str, Article] = {}
         for article in articles:  # a batch can carry a redelivery next to the original: keep the first
             unique.setdefault(article.id, article)
         with self.db.transaction() as tx:
-            inserted = self._insert_articles(tx, list(unique.values()), now)
+            inserted = self._insert_articles(tx, list(unique.values()), now, payloads or {})
             # Only rows this transaction inserted touch stories and sources: a redelivered article
             # must not count twice.
             _upsert_stories(tx, inserted, now)
@@ -191,14 +195,33 @@ class SqlStore:
         there are, and no transaction stays open while the caller writes them out. Pages follow each other
         by (published_at, article_id), so an article stored meanwhile may or may not be included. With
         ``publishable_at``, only those one may publish then."""
-        clauses, params = article_filters(since, feed_id, story_id, language, until)
+        for payload in self._payloads(article_filters(since, feed_id, story_id, language, until), agency,
+                                      publishable_at, page_rows):
+            yield _article(payload)
+
+    def export_json(self, since: datetime | None = None, feed_id: str | None = None, story_id: str | None = None,
+                    *, language: str | None = None, agency: str | None = None,
+                    publishable_at: datetime | None = None, until: datetime | None = None,
+                    page_rows: int = PAGE_ROWS) -> Iterator[str]:
+        """The articles ``export`` gives, each as the JSON stored for it: as the topic carried it, with the
+        fields a newer normalizer added (the read API serves the same)."""
+        for payload in self._payloads(article_filters(since, feed_id, story_id, language, until), agency,
+                                      publishable_at, page_rows):
+            yield payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False,
+                                                                      separators=(",", ":"))
+
+    def _payloads(self, filters: tuple[list[str], list[Any]], agency: str | None, publishable_at: datetime | None,
+                  page_rows: int) -> Iterator[Any]:
+        """The stored JSON of the matching articles, oldest first, as the engine gives it (PostgreSQL's
+        JSONB read, SQLite's text)."""
+        clauses, params = filters
         if agency is not None:
             agency_filter(self.db.dialect, agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         for payload, *_ in keyset_rows(self.db, "payload", "articles", (clauses, params),
                                        key=("published_at", "article_id"), page_rows=page_rows):
-            yield _article(payload)
+            yield payload
 
     def count(self) -> int:
         row = self.db.query("SELECT COUNT(*) FROM articles")
@@ -218,11 +241,12 @@ class SqlStore:
     def close(self) -> None:
         self.db.close()
 
-    def _insert_articles(self, tx: Tx, articles: list[Article], now: datetime) -> list[Article]:
+    def _insert_articles(self, tx: Tx, articles: list[Article], now: datetime,
+                         payloads: Mapping[str, str]) -> list[Article]:
         if not articles:
             return []
         insert = _insert_postgresql if tx.dialect == "postgresql" else _insert_sqlite
-        ids = insert(tx, articles, now)
+        ids = insert(tx, articles, now, payloads)
         return [a for a in articles if a.id in ids]
 
 
@@ -239,26 +263,26 @@ class StoredPositions:
         self.store.write([], {(topic, p): o for p, o in positions.items()}, datetime.now(UTC))
 
 
-def _insert_postgresql(tx: Tx, articles: list[Article], now: datetime) -> set[str]:
+def _insert_postgresql(tx: Tx, articles: list[Article], now: datetime, payloads: Mapping[str, str]) -> set[str]:
     """The whole batch in one statement and one round trip; RETURNING names the rows that were new."""
-    columns = [list(column) for column in zip(*(_row(a, now) for a in articles), strict=True)]
+    columns = [list(column) for column in zip(*(_row(a, now, payloads) for a in articles), strict=True)]
     del columns[11]  # stored_at is bound once, not per row
     rows = tx.execute(_PG_INSERT, (now, *columns)).fetchall()
     return {str(row[0]) for row in rows}
 
 
-def _insert_sqlite(tx: Tx, articles: list[Article], now: datetime) -> set[str]:
+def _insert_sqlite(tx: Tx, articles: list[Article], now: datetime, payloads: Mapping[str, str]) -> set[str]:
     """SQLite's executemany cannot return rows, so ask which ids exist first (same transaction)."""
     existing = _existing_ids(tx, [a.id for a in articles])
     new = [a for a in articles if a.id not in existing]
-    tx.executemany(_SQLITE_INSERT, [_row(a, now) for a in new])
+    tx.executemany(_SQLITE_INSERT, [_row(a, now, payloads) for a in new])
     return {a.id for a in new}
 
 
-def _row(a: Article, now: datetime) -> tuple[Any, ...]:
+def _row(a: Article, now: datetime, payloads: Mapping[str, str]) -> tuple[Any, ...]:
     """Column values in ``_COLUMNS`` order."""
     return (a.id, a.story_id, a.version, a.feed_id, a.url, a.canonical_url, a.title, a.body_text,
-            a.language, a.published_at, a.fetched_at, now, a.model_dump_json())
+            a.language, a.published_at, a.fetched_at, now, payloads.get(a.id) or a.model_dump_json())
 
 
 def _existing_ids(tx: Tx, ids: list[str]) -> set[str]:

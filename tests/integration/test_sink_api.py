@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,18 +11,20 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
 
 from schemas import PubStatus, Source
-from services.core.config import SessionOptions
+from services.core.config import SessionOptions, Topics
 from services.core.db import Database
 from services.core.http import Health, ServiceHTTPServer
 from services.sink.api import ReadApi
 from services.sink.api_limits import ANSWERS_FULL_RETRY_AFTER_SECONDS
 from services.sink.reads import Reader
+from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import SqlStore
 from tests.factories import T0, article
-from tests.helpers import wait_for
+from tests.helpers import RecordingProducer, wait_for
 
 TOPIC = "wirefeed.articles.v1"
 TOKEN = "s3cret-token"
@@ -376,6 +379,23 @@ def test_an_article_is_served_by_its_id_as_the_topic_carried_it(store: SqlStore,
     stored = next(a for a in store.export() if a.id == "article-000002")
     assert response.json() == stored.model_dump(mode="json")
     assert (response.json()["story_id"], response.json()["feed_id"]) == ("s", "feed-b")
+
+
+def test_an_article_with_fields_added_within_v1_is_served_with_them(store: SqlStore, client: httpx.Client) -> None:
+    # What a newer normalizer may send (adding optional fields is compatible): stored and served as it came
+    sent = {**article(91, story="newer").model_dump(mode="json"), "topics": ["ferries"], "urgency": "3"}
+    sent["source"]["homepage"] = "https://example.com/"
+    sent["enclosures"] = [{"url": "https://example.com/a.mp3", "type": None, "length": None, "width": None,
+                           "height": None, "codec": "opus"}]
+    value = json.dumps(sent).encode()
+    record = ConsumerRecord(topic=TOPIC, partition=0, leader_epoch=None, offset=63, timestamp=0, timestamp_type=0,
+                            key=b"newer", value=value, headers=[], checksum=None, serialized_key_size=5,
+                            serialized_value_size=len(value), serialized_header_size=-1)
+    SinkBatch(store, RecordingProducer(), Topics("wirefeed"), StoredOffsets(None, store, TOPIC))([record])
+    served = client.get("/articles/article-000091").json()
+    assert served == {**sent, "urgency": 3}  # a field it knows as the model reads it: what the API describes
+    _validator(client, "Article").validate(served)
+    assert client.get("/stories/newer").json()["versions"][0]["copies"] == [served]
 
 
 def test_story_and_article_paths_are_validated(client: httpx.Client) -> None:

@@ -193,6 +193,19 @@ def test_sources_prints_each_feed_with_its_stored_articles(stored: str, capsys: 
     assert [json.loads(line)["articles"] for line in capsys.readouterr().out.splitlines()] == [2, 1, 1]
 
 
+def test_export_writes_each_article_as_the_topic_carried_it(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # As GET /articles/{id} serves it: with the fields a newer normalizer added within v1
+    newer = article(30, story="newer")
+    sent = {**newer.model_dump(mode="json"), "topics": ["ferries"], "title": "Fähre fährt"}
+    store = SqlStore(Database(stored))
+    store.write([newer.model_copy(update={"title": "Fähre fährt"})], {(TOPIC, 0): 5}, datetime.now(UTC),
+                {newer.id: json.dumps(sent, ensure_ascii=False)})
+    store.close()
+    assert main(["export", "--story", "newer"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line) == sent and "Fähre fährt" in line  # UTF-8 as the topic has it, not escaped
+
+
 def test_export_takes_a_since_without_offset_as_utc(stored: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--since", "2024-01-11T14:07:00"]) == 0
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [

@@ -605,7 +605,7 @@ def test_a_sink_frozen_mid_write_neither_holds_up_the_next_owner_nor_stores_twic
     batch, offsets, now = [article(1), article(2)], {(TOPIC, 0): 2}, datetime.now(UTC)
     try:
         with pytest.raises(TRANSIENT_ERRORS), frozen.db.transaction() as tx:
-            frozen._insert_articles(tx, batch, now)  # inserted, not committed
+            frozen._insert_articles(tx, batch, now, {})  # inserted, not committed
             assert in_thread(lambda: owner.write(batch, offsets, now), timeout=30).inserted == 2
         assert frozen.write(batch, offsets, now).inserted == 0
         assert owner.count() == 2 and owner.offsets(TOPIC) == {0: 2}

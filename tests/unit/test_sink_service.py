@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,16 +36,19 @@ class FakeStore:
         self.article_ids: set[str] = set()
         self.down = False
         self.writes: list[tuple[list[str], dict[OffsetKey, int]]] = []
+        self.payloads: dict[str, str] = {}  # what each article was stored as
 
     def offsets(self, topic: str) -> dict[int, int]:
         if self.down:
             raise sqlite3.OperationalError("database is locked")
         return dict(self.stored)
 
-    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime) -> WriteResult:
+    def write(self, articles: list[Article], offsets: dict[OffsetKey, int], now: datetime,
+              payloads: Mapping[str, str] | None = None) -> WriteResult:
         if self.down:
             raise sqlite3.OperationalError("database is locked")
         self.writes.append(([a.id for a in articles], offsets))
+        self.payloads.update(payloads or {})
         self.stored.update({partition: offset for (_, partition), offset in offsets.items()})
         new = {a.id: a for a in articles if a.id not in self.article_ids}  # as SqlStore: one row per id
         self.article_ids.update(new)
@@ -221,7 +225,7 @@ def test_an_unexpected_error_checking_a_record_dead_letters_that_record_only(
     # Stands in for a bug some input exposes: the record is dead-lettered and the batch is still stored.
     real_storable = service._storable
 
-    def storable_or_fail(raw: bytes, checked: Article) -> Article:
+    def storable_or_fail(raw: bytes, checked: Article) -> str:
         if checked.id == "article-000001":
             raise RecursionError("maximum recursion depth exceeded")
         return real_storable(raw, checked)
@@ -231,6 +235,26 @@ def test_an_unexpected_error_checking_a_record_dead_letters_that_record_only(
     _batch(store, consumer, producer)([record(0, 0, article(1).to_bytes()), record(0, 1, article(2).to_bytes())])
     assert store.writes == [(["article-000002"], {(TOPIC, 0): 2})]
     assert len(producer.sent) == 1 and b"RecursionError" in producer.sent[0][1]
+
+
+def test_an_article_is_stored_as_the_topic_carried_it_with_fields_this_version_does_not_know() -> None:
+    consumer, store = FakeConsumer([0]), FakeStore()
+    own = article(1).to_bytes()
+    newer = {**article(2).model_dump(mode="json"), "added_in_v1_later": {"a": [1, "\u00e9"]}}
+    newer["dateline"]["country"] = "NO"
+    _batch(store, consumer)([record(0, 0, own), record(0, 1, json.dumps(newer).encode())])
+    assert store.payloads["article-000001"] == own.decode()  # the normalizer's own message, byte for byte
+    assert json.loads(store.payloads["article-000002"]) == newer
+
+
+def test_what_no_engine_can_hold_in_an_unknown_field_is_made_storable_or_dead_lettered() -> None:
+    consumer, store, producer = FakeConsumer([0]), FakeStore(), RecordingProducer()
+    half = json.dumps({**article(1).model_dump(mode="json"), "note": "T"}).replace('"T"', r'"cut \ud83d"')
+    nul = json.dumps({**article(2).model_dump(mode="json"), "note": "bad\x00note"})
+    _batch(store, consumer, producer)([record(0, 0, half.encode()), record(0, 1, nul.encode())])
+    assert json.loads(store.payloads["article-000001"])["note"] == "cut \ufffd"  # as the article's own text
+    assert store.writes == [(["article-000001"], {(TOPIC, 0): 2})]
+    assert len(producer.sent) == 1 and b"NUL" in producer.sent[0][1]  # PostgreSQL would refuse it forever
 
 
 def test_an_escaped_backslash_u0000_in_text_is_not_mistaken_for_a_nul() -> None:
