@@ -301,6 +301,10 @@ class Article(Message):
     content_hash: str
 
 
+#: Standard base64 with its padding, as ``base64.b64encode`` writes it (and ``b64decode`` reads it whole).
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
 class DeadLetter(Message):
     """A message a stage could not process, with why. Nothing is dropped silently."""
 
@@ -313,5 +317,10 @@ class DeadLetter(Message):
     partition: int
     offset: int
     key: str | None = None
-    payload: str = Field(description="The original message value, decoded as UTF-8 with replacement")
+    payload: str = Field(description="The original message value as text: when it is not valid UTF-8, decoded with "
+                                     "replacement, for reading (payload_base64 has it whole)")
     details: dict[str, Any] = Field(default_factory=dict)
+    payload_base64: str | None = Field(
+        None, pattern=BASE64,
+        description="The original message value in base64, only when it is not valid UTF-8: its bytes, which the "
+                    "payload's text cannot hold, and what a redrive sends back")

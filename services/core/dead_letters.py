@@ -14,6 +14,7 @@ Kafka would otherwise create it on first use with its own defaults, not the serv
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool
                 continue
             if producer is not None:
                 pending.append(producer.send(found.letter.topic, key=found.record.key,
-                                             value=found.letter.payload.encode()))
+                                             value=original_value(found.letter)))
                 if len(pending) >= SEND_WINDOW:
                     _await(producer, pending)
             result.sent[found.letter.topic] += 1
@@ -155,9 +156,17 @@ def _existing_topics(settings: CommonSettings) -> set[str]:
         return set(admin.list_topics())
 
 
+def original_value(letter: DeadLetter) -> bytes:
+    """The value of the record the letter stands for, as the stage read it (unless shortened): its bytes in
+    base64 when they were not UTF-8, else its text."""
+    if letter.payload_base64 is not None:
+        return base64.b64decode(letter.payload_base64)
+    return letter.payload.encode()
+
+
 def unsendable(letter: DeadLetter, settings: CommonSettings) -> str | None:
     """Why the letter cannot be sent back as it came, or None."""
-    if "payload_bytes" in letter.details:
+    if "payload_bytes" in letter.details and letter.payload_base64 is None:  # base64 is never shortened
         return "payload shortened to fit the dead-letter topic"
     if letter.error_class == "UndecodableBatchError":  # its records were never read; the letter names them
         return "a record batch that could not be decompressed, without its records"

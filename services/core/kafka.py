@@ -6,6 +6,7 @@ auto-commit: each service commits (or stores) offsets only after its output is d
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import socket
@@ -332,7 +333,10 @@ def dead_letter(
     stage: str, record: ConsumerRecord, error: BaseException, details: dict[str, Any] | None = None,
     max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> DeadLetter:
-    """The dead letter of ``record``, its payload shortened if the letter would not fit in ``max_bytes``."""
+    """The dead letter of ``record``, its payload shortened if the letter would not fit in ``max_bytes``.
+
+    A value that is not UTF-8 is kept whole in base64 beside its text (the text is shortened first, as it
+    is only for reading), so that a redrive sends back the bytes the stage read."""
     value = record.value if isinstance(record.value, bytes) else b""
     letter = DeadLetter(
         stage=stage,
@@ -345,11 +349,22 @@ def dead_letter(
         key=record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None,
         payload=value.decode("utf-8", "replace"),
         details=details or {},
+        payload_base64=None if _utf8(value) else base64.b64encode(value).decode("ascii"),
     )
-    fitted, _ = fit_message(letter, max_bytes, stage, cut=("payload",))
+    fitted, sent = fit_message(letter, max_bytes, stage, cut=("payload",))
+    if letter.payload_base64 and len(sent) > max_bytes - _SLACK_BYTES:  # too large even alone: the text's start
+        fitted, _ = fit_message(letter.model_copy(update={"payload_base64": None}), max_bytes, stage, cut=("payload",))
     if fitted is letter:
         return letter
     return fitted.model_copy(update={"details": {**fitted.details, "payload_bytes": len(value)}})
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def undecodable_letter(stage: str, partition: TopicPartition, error: UndecodableBatchError) -> DeadLetter:

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[2]
 NOT_JSON = b'{"item_id": "feed-a:broken", "title": "cut off'
 NOT_A_RAW_ITEM = b'{"item_id": "feed-a:no-feed", "title": "a raw item without its feed"}'
+NOT_UTF8 = '{"item_id": "feed-a:latin1", "title": "Gerät für Zürich"}'.encode("latin-1")  # a misconfigured producer
 
 
 def cli(settings: CommonSettings, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -95,6 +96,25 @@ def test_poison_raw_items_are_listed_and_sent_back_with_their_keys(kafka_bootstr
     assert sent.stdout.splitlines() == [f"sent back 2 letter(s): 2 to {settings.topics.raw_items}"]
     again = Counter(raw_records(settings)) - Counter(before)
     assert again == Counter([(b"k-cut", NOT_JSON), (b"k-partial", NOT_A_RAW_ITEM)])  # the bytes and keys sent
+
+
+def test_a_value_that_is_not_utf8_is_sent_back_as_the_bytes_it_was(kafka_bootstrap: str, topic_prefix: str,
+                                                                    tmp_path: Path) -> None:
+    # Decoded with replacement, its bytes were lost: a redrive sent U+FFFD where the producer wrote Latin-1
+    settings = settings_for(kafka_bootstrap, topic_prefix)
+    producer = make_producer(settings)
+    producer.send(settings.topics.raw_items, key=b"k-latin1", value=NOT_UTF8).get(30)
+    producer.close()
+    normalize_raw_topic(settings, tmp_path)
+    wait_for(lambda: len(read_all(settings, settings.topics.dead_letter, 1, timeout=5)) == 1,
+             message="the dead letter")
+    [line] = cli(settings, "list", "--json").stdout.splitlines()
+    assert "\ufffd" in DeadLetter.model_validate_json(line).payload  # its text, for reading
+
+    sent = cli(settings, "redrive")
+    assert sent.returncode == 0, sent.stderr[-2000:]
+    assert sent.stdout.splitlines() == [f"sent back 1 letter(s): 1 to {settings.topics.raw_items}"]
+    assert raw_records(settings) == [(b"k-latin1", NOT_UTF8)] * 2
 
 
 def test_filters_choose_letters_and_what_cannot_be_sent_back_is_skipped_with_why(

@@ -10,6 +10,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
 
 from schemas import DeadLetter
+from services.core.config import CommonSettings
+from services.core.dead_letters import original_value, unsendable
 from services.core.kafka import dead_letter, fit_message
 from tests.factories import article, raw_item
 
@@ -67,3 +69,30 @@ def test_a_dead_letter_too_large_keeps_its_reason_and_the_start_of_its_payload()
     assert DeadLetter.model_validate_json(letter.to_bytes()) == letter
     small = dead_letter("normalizer", record, ValueError("no body"))  # the default limit: nothing to cut
     assert small.payload == value.decode() and "payload_bytes" not in small.details
+
+
+def _record(value: bytes) -> ConsumerRecord:
+    return ConsumerRecord(topic="t.raw-items.v1", partition=0, leader_epoch=None, offset=3, timestamp=0,
+                          timestamp_type=0, key=b"k", value=value, headers=[], checksum=None,
+                          serialized_key_size=1, serialized_value_size=len(value), serialized_header_size=-1)
+
+
+def test_a_dead_letter_keeps_a_value_that_is_not_utf8_whole_and_shortens_its_text_first() -> None:
+    # Decoded with replacement alone, the bytes were gone and a redrive sent back others
+    latin1 = '{"title": "Gerät für Zürich"}'.encode("latin-1")
+    letter = dead_letter("normalizer", _record(latin1), ValueError("bad"))
+    assert (original_value(letter), letter.payload) == (latin1, '{"title": "Ger\ufffdt f\ufffdr Z\ufffdrich"}')
+    assert original_value(dead_letter("normalizer", _record(b'{"t": "\xc3\xa9"}'), ValueError("bad"))) == (
+        b'{"t": "\xc3\xa9"}')  # UTF-8: its text is its bytes, no base64 beside it
+    large = b"\xff" + b"x" * 60_000  # its text and base64 do not both fit, its base64 does
+    letter = dead_letter("normalizer", _record(large), ValueError("bad"), max_bytes=LIMIT)
+    assert len(letter.to_bytes()) <= LIMIT and original_value(DeadLetter.from_json(letter.to_bytes())) == large
+    assert unsendable(letter, CommonSettings(topic_prefix="t")) is None
+
+
+def test_a_dead_letter_of_a_value_too_large_even_in_base64_names_it_only_and_is_not_sent_back() -> None:
+    huge = b"\xff" + b"x" * 90_000
+    letter = dead_letter("normalizer", _record(huge), ValueError("bad"), max_bytes=LIMIT)
+    assert len(letter.to_bytes()) <= LIMIT and letter.payload_base64 is None
+    assert letter.payload.startswith("\ufffd" + "x" * 1_000) and len(letter.payload) > LIMIT // 2  # to read
+    assert unsendable(letter, CommonSettings(topic_prefix="t")) == "payload shortened to fit the dead-letter topic"
