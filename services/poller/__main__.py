@@ -11,12 +11,13 @@ from typing import Any
 
 import structlog
 
-from services.core.db import TRANSIENT_ERRORS, Database
-from services.core.http import Health, ServiceHTTPServer
-from services.core.kafka import broker_reachable, make_producer, producer_usable, wait_for_topics
+from services.core.db import Database
+from services.core.http import Health
+from services.core.kafka import broker_reachable, make_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, retry_until_done
+from services.core.runner import Heartbeat, StopSignal, UnhealthyExit
+from services.core.startup import Startup
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
 from services.poller.leases import LeaseStore, default_owner
@@ -40,12 +41,13 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     stop = StopSignal().install()
     watcher = FeedsFileWatcher(settings.feeds_file)
     feeds = watcher.load()  # every feed's credentials too: a missing one stops the start here
-    if not wait_for_topics(settings, settings.topics.all(), stop):
-        return 0  # stopped while waiting for Kafka
+    startup = Startup(settings, stop)  # /healthz, /readyz and /metrics answer while it waits
+    if not startup.kafka(settings.topics.all()):
+        return startup.stopped()
     db = Database(settings.state_url, session=settings.database_session)
     store = PollerStore(db)
-    if not retry_until_done(store.migrate, stop, "database_unavailable", transient=TRANSIENT_ERRORS):
-        return 0  # stopped while waiting for the database
+    if not startup.database("state_db", store.migrate):
+        return startup.stopped()
     producer = make_producer(settings, role="poller")
     publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
     heartbeat = Heartbeat()
@@ -53,7 +55,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
                     vital={"producer": producer_usable(producer),
                            "loop_turning": heartbeat.within(settings.loop_stall_seconds)})
     MAIN_LOOP_AGE.set_function(heartbeat.age)
-    server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
+    server = startup.started(health)
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)

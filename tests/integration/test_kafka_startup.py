@@ -69,10 +69,7 @@ def _waits_for(port: int, checks: dict[str, bool]) -> bool:
     return answer is not None and answer[0] == 503 and json.loads(answer[1])["checks"] == checks
 
 
-@pytest.mark.parametrize("service", [
-    pytest.param("poller", marks=pytest.mark.xfail(
-        strict=True, reason="services/poller/__main__.py does not start through services.core.startup yet")),
-    "normalizer", "sink"])
+@pytest.mark.parametrize("service", ["poller", "normalizer", "sink"])
 def test_a_service_waiting_for_its_broker_answers_on_its_port_naming_what_it_waits_for(
         service: str, tmp_path: Path) -> None:
     # Its port refused every connection while it waited: WirefeedTargetDown fired, and its runbook's
