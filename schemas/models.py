@@ -118,7 +118,7 @@ def _report_unknown(model: str, paths: list[tuple[int | str, ...]]) -> None:
         if (model, field) in _REPORTED or len(_REPORTED) >= MAX_REPORTED_UNKNOWN_FIELDS:
             continue
         _REPORTED.add((model, field))
-        log.warning("%s field %r is unknown to this version and was dropped (a producer is newer than this "
+        log.warning("%s field %r is unknown to this version and not read by it (a producer is newer than this "
                     "service; logged once per field)", model, field)
 
 

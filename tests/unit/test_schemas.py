@@ -51,7 +51,7 @@ def test_each_unknown_field_is_logged_once(caplog: pytest.LogCaptureFixture) -> 
         RawItem.from_json(json.dumps(newer))
         RawItem.from_data(newer)
     assert sorted(record.getMessage() for record in caplog.records) == [
-        f"RawItem field {name!r} is unknown to this version and was dropped (a producer is newer than this "
+        f"RawItem field {name!r} is unknown to this version and not read by it (a producer is newer than this "
         "service; logged once per field)" for name in ("added_in_v9", "enclosures.[].bitrate_v9")]
 
 
