@@ -123,6 +123,7 @@ class Snapshot:
     item_is_copy: bool = False        # it joined it as another outlet's copy
     content_owner: Owner | None = None  # read only when another article claimed this text
     url_owner: Owner | None = None      # or this URL
+    own_story_texts: set[str] = field(default_factory=set)  # its story's first and latest article ids
     restored: tuple[str, str, str] | None = None  # (story, new id, its id): a text its item sent again
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
@@ -233,6 +234,10 @@ _CLAIM_ROWS = (
     "(SELECT CASE WHEN a.kind = 'copy' THEN 1 ELSE 0 END FROM dedup_articles a WHERE a.article_id = f.article_id), "
     "{b}, f.kind, s.latest_version, s.canceled, {x}, {r}, "
     "{i}, {l}, {x}, {i} FROM dedup_fingerprints f LEFT JOIN dedup_stories s ON s.story_id = f.story_id WHERE {terms}")
+# The article's own story (its item's, before grouping): after the window it outlives the claims.
+_STORY_ROWS = (
+    "SELECT 'story', s.story_id, s.latest_article_id, s.latest_version, {b}, s.first_article_id, {i}, s.canceled, "
+    "{x}, {r}, {i}, {l}, {x}, {i} FROM dedup_stories s WHERE s.story_id = ?")
 _KNOWN_ROWS = (
     "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, s.latest_version, "
     "s.canceled, {x}, a.similarity, CASE WHEN a.kind = 'copy' THEN 1 ELSE 0 END, {l}, {x}, {i} "
@@ -259,6 +264,8 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     params += [value for key in keys for value in key]
     parts.append(_KNOWN_ROWS.format(**_NULLS))
     params.append(article.id)
+    parts.append(_STORY_ROWS.format(**_NULLS))
+    params.append(article.story_id)
     snapshot = _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
     if snapshot.known is not None and _moved_on(tx, snapshot.known, article):
         snapshot.restored = str(snapshot.known[1]), restored_article_id(article), article.id
@@ -274,18 +281,19 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
 
 
 def _moved_on(tx: Tx, known: tuple[Any, ...], article: Article) -> bool:
-    """The known article was published as a version of its story, the story has a later one since whose
-    text is another (not this text sent again before), and this one was fetched after it: the item sent
-    that text again. A replay or a redelivery of the old message carries the old fetch time."""
+    """The known article was published as a version of its story, the story's latest version since came
+    from the same item with another text (not this one sent again before), and this one was fetched after
+    it: the item went back to that text. A replay or a redelivery of the old message carries the old fetch
+    time; an item sent again unchanged while another item (a wire update) moved its story on is a repeat."""
     story_id, version, latest = str(known[1]), int(known[3]), known[6]
     if not known[4] or known[10] != 0 or latest is None or version >= int(latest):
         return False
     fetched_at = article.fetched_at.astimezone(UTC)
     return tx.execute(
-        "SELECT 1 FROM dedup_articles WHERE article_id = ? AND fetched_at < ? AND NOT EXISTS ("
-        "SELECT 1 FROM dedup_articles l WHERE l.story_id = ? AND l.version = ? AND l.kind <> 'copy' "
-        "AND l.restores = ? AND l.fetched_at < ?)",
-        (article.id, fetched_at, story_id, int(latest), article.id, fetched_at)).fetchone() is not None
+        "SELECT 1 FROM dedup_articles k JOIN dedup_articles l ON l.story_id = ? AND l.version = ? "
+        "AND l.kind <> 'copy' AND l.item_id = ? WHERE k.article_id = ? AND k.fetched_at < ? "
+        "AND NOT (COALESCE(l.restores, '') = ? AND l.fetched_at < ?)",
+        (story_id, int(latest), article.item_id, article.id, fetched_at, article.id, fetched_at)).fetchone() is not None
 
 
 def restored_article_id(article: Article) -> str:
@@ -307,6 +315,8 @@ def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
         tag, story_id, article_id = row[0], str(row[1]), str(row[2])
         if tag == "known":
             snapshot.known = row
+        elif tag == "story":
+            snapshot.own_story_texts = {str(value) for value in (row[2], row[5]) if value is not None}
         elif tag == "claim":
             snapshot.claims[str(row[5])] = (article_id, story_id)
             if row[5] == "item" and row[6] is not None:
@@ -328,6 +338,10 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
     """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write."""
     if snapshot.known is not None:
         return _known(article, snapshot.known)
+    if article.id in snapshot.own_story_texts and snapshot.item_story is None:
+        # Its story's first or latest article again, after the window forgot both: an item sent again
+        # unchanged (a poller that lost its memory of it), not the story's next version.
+        return Decision(Verdict.DUPLICATE, article, "repeat", duplicate_of=article.id)
     if snapshot.restored is not None:  # a withheld story released, an edit undone: news again
         return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2])
     content = snapshot.claims.get("content")
@@ -424,12 +438,12 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
-               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at, restores) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at, restores, "
+               "item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
                 fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None,
                 release_status(article.pubstatus, article.embargoed_until), article.fetched_at.astimezone(UTC),
-                plan.restores))
+                plan.restores, article.item_id))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}
@@ -466,9 +480,9 @@ def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
     if plan.verdict is Verdict.NEW:
         version = max(1, article.version)
         inserted = tx.execute(
-            "INSERT INTO dedup_stories (story_id, first_article_id, latest_version, canceled, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
-            (plan.story_id, article.id, version, canceled, now, now)).rowcount
+            "INSERT INTO dedup_stories (story_id, first_article_id, latest_version, canceled, created_at, updated_at, "
+            "latest_article_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO NOTHING",
+            (plan.story_id, article.id, version, canceled, now, now, article.id)).rowcount
         if inserted:
             return StoryState(plan.story_id, article.id, version, canceled)
         # This transaction holds the item's claim, so no other replica is making this story: its row
@@ -492,7 +506,8 @@ def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datet
     if version < latest and _numbered(tx, story_id, version):
         version = latest + 1  # the wire's number is another version's already: counted on instead
     if version > latest:
-        tx.execute("UPDATE dedup_stories SET latest_version = ? WHERE story_id = ?", (version, story_id))
+        tx.execute("UPDATE dedup_stories SET latest_version = ?, latest_article_id = ? WHERE story_id = ?",
+                   (version, article.id, story_id))
     return StoryState(story_id, str(row[0]), version, bool(row[2]))
 
 

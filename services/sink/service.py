@@ -111,7 +111,9 @@ class SinkBatch:
         fresh = [r for r in records if r.offset >= self.offsets.positions.get(r.partition, 0)]
         checked = self._articles_or_dead_letters(fresh)
         articles = [article for _, article, _ in checked]
-        payloads = {article.id: payload for _, article, payload in checked}
+        payloads: dict[str, str] = {}
+        for _, article, payload in checked:  # the first of an id, as the store keeps its first article
+            payloads.setdefault(article.id, payload)
         offsets = self._next_offsets(records)
         now = self.clock()
         with metrics.BATCH_DURATION.time():

@@ -262,6 +262,29 @@ def test_a_text_its_item_sent_before_sent_again_after_a_change_is_a_new_version(
     assert store.decide(once_more, T0 + timedelta(minutes=5)).reason == "repeat"  # the latest text already
 
 
+def test_an_item_sent_again_unchanged_after_a_wire_update_moved_its_story_on_is_a_repeat(
+        store: DedupStore, shared_dir: Path) -> None:
+    # Read as a restore, the original's older text became the story's latest, above the update.
+    wire = stories.wire(shared_dir)
+    store.mark_published([store.decide(wire, T0).article.id])
+    update = stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                          feed_id="reuters", item="L1N3EF0ZZ-1", minutes=3)
+    store.mark_published([store.decide(update, T0 + timedelta(minutes=3)).article.id])
+    again = stories.make(2, wire.title, wire.body_text, feed_id="reuters", item="L1N3EF0ZZ", minutes=10)
+    decision = store.decide(again, T0 + timedelta(minutes=10))
+    assert (decision.verdict, decision.reason) == (Verdict.DUPLICATE, "repeat")
+
+
+def test_an_item_sent_again_unchanged_after_the_window_is_a_repeat(store: DedupStore, shared_dir: Path) -> None:
+    # The remembered story made it a new version with version 1's id: consumers upserting by id rewrote v1.
+    wire = stories.wire(shared_dir)
+    store.mark_published([store.decide(wire, T0).article.id])
+    store.purge(T0 + timedelta(days=8))
+    again = stories.make(2, wire.title, wire.body_text, feed_id="reuters", item="L1N3EF0ZZ", minutes=8 * 24 * 60)
+    decision = store.decide(again, T0 + timedelta(days=8))
+    assert (decision.verdict, decision.reason, decision.publish) == (Verdict.DUPLICATE, "repeat", False)
+
+
 def test_another_outlet_repeating_the_text_killed_does_not_kill_the_story(store: DedupStore,
                                                                          shared_dir: Path) -> None:
     wire = store.decide(stories.wire(shared_dir), T0)
