@@ -38,7 +38,16 @@ import structlog
 
 from schemas import Article, PubStatus
 from services.core.db import Database, Tx
-from services.normalizer.neardup import ANCHOR_BAND, Candidate, Fingerprint, Lead, Match, NearDup, is_wire_update
+from services.normalizer.neardup import (
+    ANCHOR_BAND,
+    Candidate,
+    Fingerprint,
+    Lead,
+    Match,
+    NearDup,
+    is_numbered_update,
+    is_wire_update,
+)
 from services.normalizer.normalize import release_status
 from services.normalizer.urls import page_key
 
@@ -49,6 +58,8 @@ ATTEMPTS = 3
 # claimed its URL first is that page's fuller text, not a repeat.
 FULLER_LEAD_RATIO = 2
 PURGE_BATCH_ROWS = 5_000
+# Why an article joins its story as its outlet's next text: an edit of its item, a near-duplicate from its feed.
+_EDITS = frozenset({"edit", "same_source_edit"})
 # A story's row (its version counter, a few dozen bytes) outlives its articles' claims and signatures by
 # this many windows, so an item edited after the window goes on counting its story's versions.
 STORY_MEMORY_WINDOWS = 4
@@ -101,6 +112,7 @@ class StoryState:
     version: int  # the version an article joining it now takes, unless it is a copy of a matched version
     canceled: bool
     remembered: bool = False  # a NEW item's story, remembered past the window: the item was edited
+    late_original: bool = False  # its original, arrived after an update its wire numbered: below the latest
 
 
 @dataclass(frozen=True)
@@ -433,17 +445,19 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     state = _story(tx, plan, article, now)
     if state.remembered:
         plan = replace(plan, verdict=Verdict.NEW_VERSION, reason="edit_after_window")
+    elif state.late_original:
+        plan = replace(plan, reason="late_original")
     version = _version(plan, state, article)
     kind = {Verdict.NEW: "story", Verdict.COPY: "copy"}.get(plan.verdict, "version")
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
                "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at, restores, "
-               "item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "item_id, headline_numbered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
                 fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None,
                 release_status(article.pubstatus, article.embargoed_until), article.fetched_at.astimezone(UTC),
-                plan.restores, article.item_id))
+                plan.restores, article.item_id, is_numbered_update(article)))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}
@@ -488,12 +502,23 @@ def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
         # This transaction holds the item's claim, so no other replica is making this story: its row
         # outlived the claims, and the item came back edited after the window.
         return replace(_next_of(tx, plan.story_id, article, canceled, now), remembered=True)
-    return _next_of(tx, plan.story_id, article, canceled, now, bump=plan.verdict is Verdict.NEW_VERSION)
+    return _next_of(tx, plan.story_id, article, canceled, now, bump=plan.verdict is Verdict.NEW_VERSION,
+                    unnumbered=_unnumbered_text(plan, article))
+
+
+def _unnumbered_text(plan: Plan, article: Article) -> bool:
+    """Its outlet's text of the story (an edit of its item, a near-duplicate from its feed), usable now,
+    that nothing numbers: no prefix, no version of the format's. A wire that numbers its updates in the
+    headline (Reuters' ``UPDATE 1-``) sends only the story's original so. A kill or a hold is not one:
+    it must become the story's latest, or readers would not see it."""
+    return (plan.reason in _EDITS and article.version == 1 and not is_wire_update(article)
+            and release_status(article.pubstatus, article.embargoed_until) is None)
 
 
 def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datetime, *,
-             bump: bool = True) -> StoryState:
-    """The story's state for an article joining it; ``bump``: as its next version."""
+             bump: bool = True, unnumbered: bool = False) -> StoryState:
+    """The story's state for an article joining it; ``bump``: as its next version; ``unnumbered``: a text
+    that is the story's original if its outlet numbered an update of it already."""
     # The row lock taken here (SQLite's transaction holds the write lock already) numbers concurrent
     # versions of one story one after the other.
     row = tx.execute("UPDATE dedup_stories SET canceled = (canceled OR ?), updated_at = ? "
@@ -502,6 +527,9 @@ def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datet
     if row is None:  # purged since the read
         raise _LostRace
     latest = int(row[1])
+    original = _original_version(tx, story_id, article.feed_id, latest) if bump and unnumbered else None
+    if original is not None:
+        return StoryState(story_id, str(row[0]), original, bool(row[2]), late_original=True)
     version = next_version(latest, article.version) if bump else latest
     if version < latest and _numbered(tx, story_id, version):
         version = latest + 1  # the wire's number is another version's already: counted on instead
@@ -509,6 +537,21 @@ def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datet
         tx.execute("UPDATE dedup_stories SET latest_version = ?, latest_article_id = ? WHERE story_id = ?",
                    (version, article.id, story_id))
     return StoryState(story_id, str(row[0]), version, bool(row[2]))
+
+
+def _original_version(tx: Tx, story_id: str, feed_id: str, latest: int) -> int | None:
+    """The version an unnumbered text from ``feed_id`` takes when that feed numbered an update of the story
+    in its headline already: it is the original, arrived late (Reuters' "Iraq ..." after its "UPDATE 1-Iraq
+    ..."). Version 1 if free, else the lowest number free below the latest, so the latest stays the latest
+    (the sink keeps the highest version); None when the feed numbered no update, or no number is free."""
+    if latest <= 1 or tx.execute(
+            "SELECT 1 FROM dedup_articles WHERE story_id = ? AND feed_id = ? AND kind <> 'copy' "
+            "AND headline_numbered = ?", (story_id, feed_id, True)).fetchone() is None:
+        return None
+    taken = {int(row[0]) for row in tx.execute(
+        "SELECT version FROM dedup_articles WHERE story_id = ? AND kind <> 'copy' AND version < ?",
+        (story_id, latest)).fetchall()}
+    return next((version for version in range(1, latest) if version not in taken), None)
 
 
 def _numbered(tx: Tx, story_id: str, version: int) -> bool:

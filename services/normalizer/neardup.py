@@ -60,7 +60,7 @@ from functools import cached_property
 
 from schemas import Article
 from services.normalizer import minhash
-from services.normalizer.wire import announces_version, strip_prefixes
+from services.normalizer.wire import announces_version, numbers_version, strip_prefixes
 
 THRESHOLD = 0.35
 SAME_FEED_THRESHOLD = 0.5
@@ -251,3 +251,9 @@ def is_wire_update(article: Article) -> bool:
     """An update, refile or correction announced by a headline prefix, as the normalizer read it or still in
     the title."""
     return announces_version(article.wire_prefixes) or announces_version(strip_prefixes(article.title)[1])
+
+
+def is_numbered_update(article: Article) -> bool:
+    """An update whose headline prefix numbers it (Reuters' ``UPDATE 1-``), as the normalizer read it or
+    still in the title: its wire sends a story's original unprefixed."""
+    return numbers_version(article.wire_prefixes) or numbers_version(strip_prefixes(article.title)[1])

@@ -24,8 +24,8 @@ from services.normalizer.minhash import casefold_words
 
 __all__ = [
     "BYLINE_ROLES", "TRAILING_CREDIT", "WireText", "announces_version", "dateline_reporters", "extract",
-    "is_starred_note", "parse_byline", "parse_dateline", "parse_structured_dateline", "strip_prefixes",
-    "without_dateline",
+    "is_starred_note", "numbers_version", "parse_byline", "parse_dateline", "parse_structured_dateline",
+    "strip_prefixes", "without_dateline",
 ]
 
 _UP = "A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐЎΑ-ΩΆΈ-ΊΌΎΏ"  # Latin, Cyrillic and Greek capitals
@@ -547,6 +547,16 @@ def announces_version(prefixes: Iterable[str]) -> bool:
     for prefix in prefixes:
         word, _, number = prefix.partition(" ")
         if word in _VERSION_WORDS or (word in _NUMBERED_VERSIONS and number.isdigit()):
+            return True
+    return False
+
+
+def numbers_version(prefixes: Iterable[str]) -> bool:
+    """Whether headline prefixes number the story's version, as Reuters' "UPDATE 2" and dpa's "ROUNDUP 2"
+    do: such a wire sends its original with no prefix at all."""
+    for prefix in prefixes:
+        word, _, number = prefix.partition(" ")
+        if word in _NUMBERED_VERSIONS and number.isdigit():
             return True
     return False
 

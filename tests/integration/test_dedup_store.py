@@ -202,6 +202,54 @@ def test_a_late_version_whose_number_is_taken_is_counted_on(store: DedupStore, s
     assert store.decide(late, T0 + timedelta(minutes=5)).article.version == 5
 
 
+@pytest.mark.parametrize("same_item", [True, False])
+def test_an_original_arriving_after_its_own_numbered_update_takes_version_1_below_the_latest(
+        store: DedupStore, shared_dir: Path, same_item: bool) -> None:
+    # Counted on as an edit, the unprefixed original became version 3: the sink showed it as the latest.
+    wire = stories.wire(shared_dir)
+    update_item = "L1N3EF0ZZ" if same_item else "L1N3EF0ZZ-1"
+    update = store.decide(stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                                       feed_id="reuters", item=update_item, version=2), T0)
+    original = store.decide(stories.make(2, wire.title, wire.body_text, feed_id="reuters", item="L1N3EF0ZZ",
+                                         minutes=4), T0 + timedelta(minutes=4))
+    assert (update.verdict, update.article.version) == (Verdict.NEW, 2)
+    assert (original.verdict, original.reason, original.publish) == (Verdict.NEW_VERSION, "late_original", True)
+    assert (original.article.story_id, original.article.version) == (update.article.story_id, 1)
+    assert store.db.query("SELECT latest_version, latest_article_id FROM dedup_stories WHERE story_id = ?",
+                          (update.article.story_id,)) == [(2, update.article.id)]
+    second = stories.make(5, "UPDATE 2-" + wire.title, wire.body_text + "\n\nTalks begin Monday in Baghdad.",
+                          feed_id="reuters", item="L1N3EF0ZZ-2", minutes=9, version=3)
+    assert store.decide(second, T0 + timedelta(minutes=9)).article.version == 3
+
+
+def test_an_original_text_whose_version_1_is_taken_takes_a_free_number_below_the_latest(
+        store: DedupStore, shared_dir: Path) -> None:
+    wire = stories.wire(shared_dir)
+    first = store.decide(wire, T0)
+    update = store.decide(stories.make(4, "UPDATE 2-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                                       feed_id="reuters", item="L1N3EF0ZZ-2", minutes=1, version=3),
+                          T0 + timedelta(minutes=1))
+    fixed = stories.make(2, wire.title, wire.body_text.replace("have agreed", "agreed", 1), feed_id="reuters",
+                         item="L1N3EF0ZZ", minutes=4)
+    decision = store.decide(fixed, T0 + timedelta(minutes=4))
+    assert (first.article.version, update.reason, update.article.version) == (1, "wire_update", 3)
+    assert (decision.reason, decision.article.story_id, decision.article.version) == \
+        ("late_original", first.article.story_id, 2)
+    assert store.db.query("SELECT latest_version FROM dedup_stories WHERE story_id = ?",
+                          (first.article.story_id,)) == [(3,)]
+
+
+def test_a_kill_after_a_numbered_update_is_the_storys_latest(store: DedupStore, shared_dir: Path) -> None:
+    wire = stories.wire(shared_dir)
+    store.decide(stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                              feed_id="reuters", item="L1N3EF0ZZ", version=2), T0)
+    kill = store.decide(stories.make(2, wire.title, "This story has been withdrawn.", feed_id="reuters",
+                                     item="L1N3EF0ZZ", minutes=5, pubstatus=PubStatus.CANCELED),
+                        T0 + timedelta(minutes=5))
+    assert (kill.verdict, kill.reason, kill.article.version) == (Verdict.NEW_VERSION, "edit", 3)
+    assert kill.article.pubstatus is PubStatus.CANCELED
+
+
 @pytest.mark.parametrize(("latest", "wire_version", "expected"),
                          [(1, 1, 2), (3, 1, 4), (2, 4, 4), (4, 3, 3), (4, 4, 5), (4, 5, 5), (2, 2, 3)])
 def test_the_next_version_counts_on_unless_the_wire_numbers_it(latest: int, wire_version: int,

@@ -20,6 +20,7 @@ from services.normalizer.normalize import normalize
 from services.normalizer.wire import (
     dateline_reporters,
     extract,
+    numbers_version,
     parse_dateline,
     parse_structured_dateline,
     strip_prefixes,
@@ -789,3 +790,9 @@ def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
 ])
 def test_a_formats_byline_field_is_read_or_kept_as_given(field: str, expected: object) -> None:
     assert parse_byline_field(field) == expected
+
+
+@pytest.mark.parametrize(("prefixes", "numbered"), [(["UPDATE 1"], True), (["REFILE", "ROUNDUP 2"], True),
+                                                    (["REFILE"], False), (["ROUNDUP"], False), ([], False)])
+def test_only_a_numbered_update_or_roundup_numbers_a_storys_version(prefixes: list[str], numbered: bool) -> None:
+    assert numbers_version(prefixes) is numbered
