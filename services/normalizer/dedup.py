@@ -68,7 +68,8 @@ STORY_MEMORY_WINDOWS = 4
 # (lookups join the two), as after the whole purge.
 _PURGED = (("dedup_fingerprints", "kind, fingerprint", "created_at", 1),
            ("dedup_articles", "article_id", "created_at", 1), ("dedup_bands", "band_index, band_hash", "created_at", 1),
-           ("dedup_stories", "story_id", "updated_at", STORY_MEMORY_WINDOWS))
+           ("dedup_stories", "story_id", "updated_at", STORY_MEMORY_WINDOWS),
+           ("dedup_published", "article_id", "created_at", STORY_MEMORY_WINDOWS))
 
 
 class Verdict(StrEnum):
@@ -136,6 +137,7 @@ class Snapshot:
     content_owner: Owner | None = None  # read only when another article claimed this text
     url_owner: Owner | None = None      # or this URL
     own_story_texts: set[str] = field(default_factory=set)  # its story's first and latest article ids
+    published_before: bool = False  # this article id was published, in whichever story (kept past the window)
     restored: tuple[str, str, str] | None = None  # (story, new id, its id): a text its item sent again
     candidates: list[Candidate] = field(default_factory=list)
     taken_bands: set[tuple[int, int]] = field(default_factory=set)
@@ -196,9 +198,15 @@ class DedupStore:
         raise DedupConflictError(f"article {article.id}: lost the claim race {ATTEMPTS} times")
 
     def mark_published(self, article_ids: list[str]) -> None:
+        """Mark them published, and remember their ids as long as their stories: sent again after the window,
+        such a text is a repeat."""
         with self.db.transaction() as tx:
             tx.executemany("UPDATE dedup_articles SET published = ? WHERE article_id = ?",
                            [(True, article_id) for article_id in article_ids])
+            # Sorted, so that two replicas marking the same articles cannot deadlock.
+            tx.executemany("INSERT INTO dedup_published (article_id, story_id, created_at) SELECT article_id, "
+                           "story_id, created_at FROM dedup_articles WHERE article_id = ? "
+                           "ON CONFLICT (article_id) DO NOTHING", [(article_id,) for article_id in sorted(article_ids)])
 
     def purge(self, now: datetime, batch_rows: int = PURGE_BATCH_ROWS,
               progress: Callable[[], None] = lambda: None) -> int:
@@ -250,6 +258,10 @@ _CLAIM_ROWS = (
 _STORY_ROWS = (
     "SELECT 'story', s.story_id, s.latest_article_id, s.latest_version, {b}, s.first_article_id, {i}, s.canceled, "
     "{x}, {r}, {i}, {l}, {x}, {i} FROM dedup_stories s WHERE s.story_id = ?")
+# This very text of this item, published before: remembered as long as the story rows.
+_PUBLISHED_ROWS = (
+    "SELECT 'published', p.story_id, p.article_id, {i}, {b}, {t}, {i}, {b}, {x}, {r}, {i}, {l}, {x}, {i} "
+    "FROM dedup_published p WHERE p.article_id = ?")
 _KNOWN_ROWS = (
     "SELECT 'known', a.story_id, a.article_id, a.version, a.published, a.duplicate_of, s.latest_version, "
     "s.canceled, {x}, a.similarity, CASE WHEN a.kind = 'copy' THEN 1 ELSE 0 END, {l}, {x}, {i} "
@@ -278,6 +290,8 @@ def read(tx: Tx, article: Article, fingerprint: Fingerprint) -> Snapshot:
     params.append(article.id)
     parts.append(_STORY_ROWS.format(**_NULLS))
     params.append(article.story_id)
+    parts.append(_PUBLISHED_ROWS.format(**_NULLS))
+    params.append(article.id)
     snapshot = _snapshot(tx.execute(" UNION ALL ".join(parts), params).fetchall(), article)
     if snapshot.known is not None and _moved_on(tx, snapshot.known, article):
         snapshot.restored = str(snapshot.known[1]), restored_article_id(article), article.id
@@ -329,6 +343,8 @@ def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
             snapshot.known = row
         elif tag == "story":
             snapshot.own_story_texts = {str(value) for value in (row[2], row[5]) if value is not None}
+        elif tag == "published":
+            snapshot.published_before = True
         elif tag == "claim":
             snapshot.claims[str(row[5])] = (article_id, story_id)
             if row[5] == "item" and row[6] is not None:
@@ -350,9 +366,11 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
     """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write."""
     if snapshot.known is not None:
         return _known(article, snapshot.known)
-    if article.id in snapshot.own_story_texts and snapshot.item_story is None:
-        # Its story's first or latest article again, after the window forgot both: an item sent again
-        # unchanged (a poller that lost its memory of it), not the story's next version.
+    if (article.id in snapshot.own_story_texts or snapshot.published_before) and snapshot.item_story is None:
+        # A text this item sent before (its story's first, latest or any version between, or what it sent
+        # to another story), again after the window forgot the article: an item sent again unchanged (a
+        # poller that lost its memory of it), not the story's next version under an id consumers hold
+        # already. Whether it came back after its story moved on, as a restore, the window forgot too.
         return Decision(Verdict.DUPLICATE, article, "repeat", duplicate_of=article.id)
     if snapshot.restored is not None:  # a withheld story released, an edit undone: news again
         return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2])

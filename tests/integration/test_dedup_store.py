@@ -333,6 +333,46 @@ def test_an_item_sent_again_unchanged_after_the_window_is_a_repeat(store: DedupS
     assert (decision.verdict, decision.reason, decision.publish) == (Verdict.DUPLICATE, "repeat", False)
 
 
+@pytest.mark.parametrize("fetched_again", ["as_before", "after_the_story_moved_on"])
+def test_an_item_sent_again_with_a_middle_versions_text_after_the_window_is_a_repeat(
+        store: DedupStore, shared_dir: Path, fetched_again: str) -> None:
+    # Neither the story's first nor its latest, it was remembered by nothing: a new version under version 2's
+    # id, which the sink, holding that id already, did not store.
+    wire = stories.wire(shared_dir)
+    texts = [wire.body_text + "".join(f"\n\nAdds detail {k}." for k in range(n)) for n in range(3)]
+    for n, text in enumerate(texts):
+        edit = stories.make(2, wire.title, text, feed_id="reuters", item="L1N3EF0ZZ", minutes=n)
+        store.mark_published([store.decide(edit, T0 + timedelta(minutes=n)).article.id])
+    store.purge(T0 + timedelta(days=8))
+    minutes = 1 if fetched_again == "as_before" else 8 * 24 * 60
+    middle = stories.make(2, wire.title, texts[1], feed_id="reuters", item="L1N3EF0ZZ", minutes=minutes)
+    decision = store.decide(middle, T0 + timedelta(days=8))
+    assert (decision.verdict, decision.reason, decision.publish) == (Verdict.DUPLICATE, "repeat", False)
+    assert store.decide(stories.other_iraq_story(), T0 + timedelta(days=8)).verdict is Verdict.NEW
+
+
+def test_an_item_that_joined_another_story_sent_again_after_the_window_is_a_repeat(
+        store: DedupStore, shared_dir: Path) -> None:
+    # Its own item's story was never made (it joined the original's), so nothing remembered its id: a new
+    # story under an id the sink holds already.
+    wire = stories.wire(shared_dir)
+    store.mark_published([store.decide(wire, T0).article.id])
+    update = stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                          feed_id="reuters", item="L1N3EF0ZZ-1", minutes=3, version=2)
+    store.mark_published([store.decide(update, T0 + timedelta(minutes=3)).article.id])
+    store.purge(T0 + timedelta(days=8))
+    decision = store.decide(update, T0 + timedelta(days=8))
+    assert (decision.verdict, decision.reason, decision.publish) == (Verdict.DUPLICATE, "repeat", False)
+
+
+def test_purge_forgets_published_texts_with_their_story(store: DedupStore, shared_dir: Path) -> None:
+    store.mark_published([store.decide(stories.wire(shared_dir), T0).article.id])
+    store.purge(T0 + timedelta(days=8))
+    assert store.db.query("SELECT COUNT(*) FROM dedup_published") == [(1,)]
+    store.purge(T0 + dedup.STORY_MEMORY_WINDOWS * store.window + timedelta(seconds=1))
+    assert store.db.query("SELECT COUNT(*) FROM dedup_published") == [(0,)]
+
+
 def test_another_outlet_repeating_the_text_killed_does_not_kill_the_story(store: DedupStore,
                                                                          shared_dir: Path) -> None:
     wire = store.decide(stories.wire(shared_dir), T0)

@@ -1,0 +1,9 @@
+-- Every published article's id, kept as long as its story's row (four windows): an item sending a text
+-- it sent before, after the window forgot the article, is a repeat whichever version of its story that
+-- text was (and whichever story the item joined), not a new version under an id consumers hold already.
+CREATE TABLE dedup_published (
+  article_id TEXT PRIMARY KEY,
+  story_id TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX dedup_published_created ON dedup_published (created_at);
