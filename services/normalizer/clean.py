@@ -99,6 +99,7 @@ _KNOWN_TAGS = frozenset(ALLOWED_TAGS | BLOCK_TAGS | DROP_TAGS | SECTIONING_TAGS 
 # almost never occur in real text, so they decide cheaply when ftfy (about 1 ms per page) is asked.
 _MOJIBAKE_SIGN = re.compile("â€|Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
                             "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
+_MOJIBAKE_LEADS = ("â", "Ã", "Â")
 # A no-break space after an ASCII character cannot belong to a misread UTF-8 sequence, yet ftfy reads it as
 # one: it leaves the mojibake after it ("Art University.\u00a0â€œThese") or garbles it ("caf\u00a0â€™s" ->
 # "cafʉ۪s"). The text on either side of such a space is repaired on its own.
@@ -165,12 +166,18 @@ def html_to_text(html: str) -> str:
 
 def repair_mojibake(text: str) -> str:
     """``text`` with UTF-8 that was decoded as windows-1252 decoded right; ftfy leaves it be when unsure."""
-    if text.isascii() or _MOJIBAKE_SIGN.search(text) is None:
+    if text.isascii() or not _may_be_mojibake(text):
         return text
     if "\u00a0" not in text:
         return ftfy.fix_encoding(text)
     return "\u00a0".join(ftfy.fix_encoding(part) if _MOJIBAKE_SIGN.search(part) else part
                           for part in _LONE_NO_BREAK_SPACE.split(text))
+
+
+def _may_be_mojibake(text: str) -> bool:
+    # Every sign opens with one of three letters: a substring test for each (a scan in C) rules out nearly
+    # every non-ASCII body, where the pattern's search costs ~9 µs a kilobyte.
+    return any(lead in text for lead in _MOJIBAKE_LEADS) and _MOJIBAKE_SIGN.search(text) is not None
 
 
 def _fragment(html: str) -> _Element | None:
