@@ -15,6 +15,8 @@ log = structlog.get_logger(__name__)
 
 #: The exit code of a service that stopped itself because only a new process can mend it (EX_SOFTWARE).
 EXIT_UNHEALTHY = 70
+#: The exit code of a job that a stop cut short, its work to be done again by the next run (EX_TEMPFAIL).
+EXIT_INCOMPLETE = 75
 
 
 class StopSignal:

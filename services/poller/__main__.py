@@ -16,7 +16,7 @@ from services.core.http import Health
 from services.core.kafka import broker_reachable, make_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import Heartbeat, StopSignal, UnhealthyExit
+from services.core.runner import EXIT_INCOMPLETE, Heartbeat, StopSignal, UnhealthyExit
 from services.core.startup import Startup
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
@@ -59,9 +59,10 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     owner = settings.poller_id or default_owner()
     log.info("poller_started", feeds=len(feeds), metrics_port=server.port, owner=owner)
+    unfinished: list[str] = []
     try:
-        asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once, owner=owner,
-                         watcher=watcher, heartbeat=heartbeat))
+        unfinished = asyncio.run(_run(settings, feeds=feeds, db=db, publisher=publisher, stop=stop, once=once,
+                                      owner=owner, watcher=watcher, heartbeat=heartbeat))
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: its default action would cut the flush short
         producer.flush(timeout=30)
@@ -69,11 +70,23 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
         server.stop()
         db.close()
         log.info("poller_stopped")
-    return unhealthy.exit_code
+    return unhealthy.exit_code or _once_exit_code(unfinished, once=once)
+
+
+def _once_exit_code(unfinished: list[str], *, once: bool) -> int:
+    """``--once`` is a job: one a stop cut short says so (EX_TEMPFAIL), so that a scheduler runs it again.
+    The long-running poller exits 0 when stopped: polls it cancelled are any next poller's to do."""
+    if not (once and unfinished):
+        return 0
+    log.error("poll_once_incomplete", feeds_not_polled=len(unfinished), feeds=unfinished[:50],
+              exit_code=EXIT_INCOMPLETE)
+    return EXIT_INCOMPLETE
 
 
 async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Database, publisher: Publish,
-               stop: StopSignal, once: bool, owner: str, watcher: FeedsFileWatcher, heartbeat: Heartbeat) -> None:
+               stop: StopSignal, once: bool, owner: str, watcher: FeedsFileWatcher, heartbeat: Heartbeat,
+               ) -> list[str]:
+    """Poll until stopped (or every feed once); the feeds whose poll the stop cut short."""
     fetcher = make_fetcher(settings)
     poller = Poller(feeds, PollerStore(db), fetcher, publisher, max_concurrency=settings.max_concurrency,
                     per_host_concurrency=settings.per_host_concurrency, max_pages=settings.max_pages,
@@ -86,10 +99,11 @@ async def _run(settings: PollerSettings, *, feeds: list[FeedConfig], db: Databas
                 _websub(settings, db, fetcher, loop, enabled=not once) as subscriber:
             if once:
                 await loop.run(stop, once=True)
-                return
-            async with _watching(watcher, loop, subscriber, settings.feeds_reload_seconds), \
-                    _forgetting(settings, db):
-                await loop.run(stop)
+            else:
+                async with _watching(watcher, loop, subscriber, settings.feeds_reload_seconds), \
+                        _forgetting(settings, db):
+                    await loop.run(stop)
+        return loop.unfinished
     finally:
         await fetcher.aclose()
 

@@ -9,7 +9,7 @@ A finished poll's state and its lease's release are written behind it, together,
 loop (``PendingWrites``).
 
 Stopping (SIGTERM) starts no more polls and gives those in hand a bounded grace to end; the rest are
-cancelled, their leases given back and their states left as they were, so whichever poller claims them
+cancelled (``--once`` too), their leases given back and their states left as they were, so whichever poller claims them
 next polls them again. A supervisor's patience is finite (``wirefeed run`` 30 s, Compose 45 s before
 SIGKILL), and a feed server dripping a byte every few seconds would otherwise hold the poller for its
 whole fetch timeout, and then be SIGKILLed with the finished polls' states unwritten.
@@ -97,6 +97,8 @@ class PollLoop:
         self._in_flight: dict[str, asyncio.Task[PollOutcome]] = {}
         self._writes = PendingWrites(poller.store, leases)
         poller.save_state = self._writes.save
+        #: Feeds whose poll a stop cut short (cancelled, or never started): polled again by the next run.
+        self.unfinished: list[str] = []
 
     async def run(self, stop: StopSignal, *, once: bool = False) -> list[PollOutcome]:
         """Poll due feeds until stopped; with ``once``, poll every feed one time and return."""
@@ -107,7 +109,7 @@ class PollLoop:
         renewer = asyncio.create_task(self._renew_forever())
         try:
             if once:
-                return await self._once()
+                return await self._once(stop)
             while not stop.is_set():
                 self._reap()
                 self._start_due()
@@ -119,21 +121,30 @@ class PollLoop:
             renewer.cancel()
 
     async def _end_polls_in_hand(self) -> None:
-        """Let the polls in hand finish within the grace (their items acknowledged, their states saved), then
-        cancel the rest. A cancelled poll saves no state and gives its lease back (``_poll_leased``), so the
-        feed is due at once for the next poller, from its last saved state. Items it had handed to the
-        producer but not marked published are published again by that poll (the normalizer drops the
+        """Start no more polls, let those in hand finish within the grace (their items acknowledged, their
+        states saved), then cancel the rest. A poll still waiting for its turn under the concurrency limits
+        is cancelled at once. A cancelled poll saves no state and gives its lease back (``_poll_leased``),
+        so the feed is due at once for the next poller, from its last saved state. Items it had handed to
+        the producer but not marked published are published again by that poll (the normalizer drops the
         repeats); those it had marked were acknowledged first (``Poller._publish_items``): none is lost."""
+        waiting = self._cancel_where(lambda fid: not self.poller.in_progress(fid))
+        if waiting:
+            log.warning("polls_not_started", feeds=waiting)
         running = [task for task in self._in_flight.values() if not task.done()]
-        if not running:
-            return
-        await asyncio.wait(running, timeout=self.shutdown_grace)
-        late = {fid: task for fid, task in self._in_flight.items() if not task.done()}
+        if running:
+            await asyncio.wait(running, timeout=self.shutdown_grace)
+        late = self._cancel_where(lambda _: True)
         if late:
-            log.warning("polls_cancelled", feeds=sorted(late), grace_seconds=self.shutdown_grace)
-            for task in late.values():
-                task.cancel()
+            log.warning("polls_cancelled", feeds=late, grace_seconds=self.shutdown_grace)
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        self.unfinished = sorted(waiting + late)
+
+    def _cancel_where(self, selected: Callable[[str], bool]) -> list[str]:
+        """Cancel the unfinished polls of the feeds ``selected``; their ids, sorted."""
+        chosen = sorted(fid for fid, task in self._in_flight.items() if not task.done() and selected(fid))
+        for fid in chosen:
+            self._in_flight[fid].cancel()
+        return chosen
 
     def apply_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
         """Poll a new feed set: an added or changed feed is polled at once (a changed one may be backing off
@@ -184,16 +195,27 @@ class PollLoop:
             self._finished(feed_id, self.clock())
             self._flush(last=False)  # at once: a push may come after the loop's last flush
 
-    async def _once(self) -> list[PollOutcome]:
+    async def _once(self, stop: StopSignal) -> list[PollOutcome]:
+        """Poll every feed this poller can claim, once; a stop ends it as it ends the loop (the grace)."""
         now = self.clock()
         mine = [fid for fid in self.poller.feeds if self.leases.claim_now(fid, now)]
         for fid in set(self.poller.feeds) - set(mine):
             log.info("feed_held_elsewhere", feed=fid)
         self.poller.load_states(mine)
+        for fid in mine:
+            self._in_flight[fid] = asyncio.create_task(self._poll_leased(fid))
         try:
-            return list(await asyncio.gather(*(self._poll_leased(fid) for fid in mine)))
+            await self._until_done_or_stopped(stop)
+            await self._end_polls_in_hand()
+            return [task.result() for task in self._in_flight.values() if not task.cancelled()]
         finally:
             self._flush(last=True)
+
+    async def _until_done_or_stopped(self, stop: StopSignal) -> None:
+        running = [task for task in self._in_flight.values() if not task.done()]
+        while running and not stop.is_set():  # the signal is a threading event: looked at every turn
+            _, pending = await asyncio.wait(running, timeout=IDLE_SECONDS)
+            running = list(pending)
 
     def _start_due(self) -> None:
         now = self.clock()

@@ -184,6 +184,10 @@ class Poller:
             self._count(feed_health(state), -1)
         metrics.forget_feed(feed_id)
 
+    def in_progress(self, feed_id: str) -> bool:
+        """Whether a poll of this feed is under way, not waiting for its turn under the concurrency limits."""
+        return feed_id in self._body_shares
+
     async def poll(self, feed: FeedConfig) -> PollOutcome:
         host = urlsplit(str(feed.url)).hostname or ""
         async with self._global, self._per_host[host], self._feed_locks[feed.id]:

@@ -73,3 +73,44 @@ def test_sigterm_cancels_a_poll_still_reading_after_the_grace_and_exits_0(
         assert store.feed_state("quick", feed_server.url("/quick.xml")).last_success_at is not None
     finally:
         db.close()
+
+
+def test_sigterm_ends_a_once_run_within_the_grace_and_exits_75_naming_the_feeds_not_polled(
+        kafka_bootstrap: str, topic_prefix: str, feed_server: FeedServer, tmp_path: Path) -> None:
+    stalled = threading.Event()
+    feed_server.resources["/slow.xml"] = Resource(rss("slow", [STORY]), midway=stalled)
+    feed_server.resources["/quick.xml"] = Resource(rss("quick", [STORY]))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - id: {name}\n    url: {feed_server.url(f'/{name}.xml')}\n"
+                                          "    interval: 60\n" for name in ("slow", "quick")))
+    database_url = f"sqlite:///{tmp_path / 'state.db'}"
+    env = {**os.environ, **pipeline_env(kafka_bootstrap, topic_prefix, database_url, feeds),
+           "WIREFEED_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
+    log = tmp_path / "poller.log"
+    try:
+        with log.open("wb") as output, \
+                wirefeed_process(["poller", "--once"], env, stdout=output, stderr=subprocess.STDOUT) as poller:
+            wait_for(lambda: "feed_polled" in log.read_text() and any(
+                path == "/slow.xml" for path, _ in feed_server.requests), timeout=90,
+                     message="quick polled, slow's body half sent")
+            poller.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            code = poller.wait(GRACE + MARGIN)
+            stopped_after = time.monotonic() - signalled
+    finally:
+        stalled.set()
+    assert code == 75  # EX_TEMPFAIL: a job cut short, to be run again
+    assert stopped_after >= GRACE
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert [event["feeds"] for event in events if event["event"] == "polls_cancelled"] == [["slow"]]
+    assert events[-1]["event"] == "poll_once_incomplete" and events[-1]["feeds"] == ["slow"]
+    assert events[-1]["exit_code"] == 75
+
+    db = Database(database_url)
+    try:
+        store = PollerStore(db)
+        assert store.feed_state("slow", feed_server.url("/slow.xml")).last_attempt_at is None  # polled next run
+        assert store.feed_state("quick", feed_server.url("/quick.xml")).last_success_at is not None
+        assert holders(db)["slow"][0] == ""
+    finally:
+        db.close()

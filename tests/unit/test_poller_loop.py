@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from schemas import RawItem
 from services.core.db import Database, Tx
@@ -27,14 +28,15 @@ STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body"
 
 
 def make_loop(server: FeedServer, db: Database, interval: float = 60, *, shutdown_grace: float = 10,
-              publish: Callable[[list[RawItem]], None] | None = None) -> tuple[PollLoop, list[RawItem]]:
+              publish: Callable[[list[RawItem]], None] | None = None,
+              max_concurrency: int = 64) -> tuple[PollLoop, list[RawItem]]:
     for name in ("a", "b"):
         server.resources.setdefault(f"/{name}.xml", Resource(rss(name, [STORY])))
     feeds = [FeedConfig(id=name, url=server.url(f"/{name}.xml"), interval=interval)  # type: ignore[arg-type]
              for name in ("a", "b")]
     published: list[RawItem] = []
     poller = Poller(feeds, PollerStore(db), Fetcher(FetchLimits(allow_private_networks=True)),
-                    publish or published.extend)
+                    publish or published.extend, max_concurrency=max_concurrency)
     return PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5), shutdown_grace=shutdown_grace), published
 
 
@@ -137,6 +139,94 @@ async def test_items_of_a_poll_cancelled_while_publishing_are_published_by_the_n
         stop.set()
         await asyncio.wait_for(task, 40)
         await first.poller.fetcher.aclose()
+
+    second, published = make_loop(feed_server, db)
+    outcomes = await second.run(StopSignal(), once=True)
+    await second.poller.fetcher.aclose()
+    assert sorted((o.feed_id, o.outcome) for o in outcomes) == [("a", "ok"), ("b", "ok")]
+    assert sorted(item.item_id for item in published) == sorted(item.item_id for item in handed_over)
+
+
+async def test_a_stopped_once_run_cancels_its_polls_after_the_grace_and_names_them(feed_server: FeedServer,
+                                                                                   db: Database) -> None:
+    # a's answer is let go once the stop is asked, b's waits at the server until the test ends.
+    late, stalled = threading.Event(), threading.Event()
+    feed_server.resources["/a.xml"] = Resource(rss("a", [STORY]), gate=late)
+    feed_server.resources["/b.xml"] = Resource(rss("b", [STORY]), gate=stalled)
+    loop, published = make_loop(feed_server, db, shutdown_grace=1)
+    stop = StopSignal()
+    task = asyncio.create_task(loop.run(stop, once=True))
+    try:
+        await eventually(lambda: {path for path, _ in feed_server.requests} == {"/a.xml", "/b.xml"},
+                         message="both polls waiting at the server")
+        stop.set()
+        late.set()
+        outcomes = await asyncio.wait_for(task, 10)  # the grace, not b's 30 s at the server
+    finally:
+        late.set()
+        stalled.set()
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await loop.poller.fetcher.aclose()
+    assert [(o.feed_id, o.outcome) for o in outcomes] == [("a", "ok")]
+    assert loop.unfinished == ["b"]
+    assert [item.feed_id for item in published] == ["a"]
+    assert PollerStore(db).feed_state("b", feed_server.url("/b.xml")).last_attempt_at is None  # nothing saved
+    assert {owner for owner, _ in holders(db).values()} == {""}
+    assert holders(db)["b"][1] is not None and holders(db)["b"][1] <= datetime.now(UTC)  # due at once
+
+
+async def test_a_stopped_once_run_starts_no_poll_still_waiting_for_its_turn(feed_server: FeedServer,
+                                                                            db: Database) -> None:
+    # One poll at a time: the first waits at the server, the second waits for its turn.
+    stalled = threading.Event()
+    for name in ("a", "b"):
+        feed_server.resources[f"/{name}.xml"] = Resource(rss(name, [STORY]), gate=stalled)
+    loop, published = make_loop(feed_server, db, shutdown_grace=30, max_concurrency=1)
+    stop = StopSignal()
+    task = asyncio.create_task(loop.run(stop, once=True))
+    try:
+        with capture_logs() as logs:
+            await eventually(lambda: len(feed_server.requests) == 1, message="the first poll waiting at the server")
+            stop.set()
+            await eventually(lambda: any(entry["event"] == "polls_not_started" for entry in logs),
+                             message="the stop noticed")
+            stalled.set()  # the poll in hand ends within the grace
+            outcomes = await asyncio.wait_for(task, 10)
+    finally:
+        stalled.set()
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await loop.poller.fetcher.aclose()
+    assert len(feed_server.requests) == 1  # the second poll never started
+    assert len(outcomes) == 1 and outcomes[0].outcome == "ok"
+    assert loop.unfinished == sorted({"a", "b"} - {outcomes[0].feed_id})
+    assert [item.feed_id for item in published] == [outcomes[0].feed_id]
+
+
+async def test_items_of_a_once_run_cancelled_while_publishing_are_published_by_the_next_run(
+        feed_server: FeedServer, db: Database) -> None:
+    handed_over: list[RawItem] = []
+    acked = threading.Event()
+
+    def unacknowledged(items: list[RawItem]) -> None:  # the broker takes the items and does not answer
+        handed_over.extend(items)
+        acked.wait(30)
+
+    first, _ = make_loop(feed_server, db, shutdown_grace=0.5, publish=unacknowledged)
+    stop = StopSignal()
+    task = asyncio.create_task(first.run(stop, once=True))
+    try:
+        await eventually(lambda: len(handed_over) == 2, message="both feeds' items handed to the producer")
+        stop.set()
+        assert await asyncio.wait_for(task, 10) == []
+    finally:
+        acked.set()
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await first.poller.fetcher.aclose()
+    assert first.unfinished == ["a", "b"]
+    assert PollerStore(db).known_hashes("a", [item.item_id for item in handed_over]) == {}  # not marked
 
     second, published = make_loop(feed_server, db)
     outcomes = await second.run(StopSignal(), once=True)
