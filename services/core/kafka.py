@@ -7,9 +7,11 @@ auto-commit: each service commits (or stores) offsets only after its output is d
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import socket
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -112,6 +114,57 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
     }
     config.update(overrides)
     return KafkaProducer(**config)
+
+
+#: How long the normalizer and the sink give their producer to deliver what it holds when they stop (the
+#: poller gives it WIREFEED_SHUTDOWN_GRACE_SECONDS). Each flushes before it commits, so little is left.
+EXIT_FLUSH_SECONDS = 10.0
+
+
+def close_producer(producer: KafkaProducer, timeout: float) -> int:
+    """Deliver what the producer holds within ``timeout`` seconds, then close it; how many records were
+    not delivered (logged as ``records_not_delivered``).
+
+    ``flush(timeout)`` is no bound: it waits up to ``timeout`` for each batch in turn, and when Kafka is
+    unreachable it raises, after which ``close()`` raises too, from its own flush, and leaves the sender
+    running, the threads waiting on its futures with it. Here the flush runs on a thread of its own,
+    waited on until the deadline; what is left is then failed at once (the producer is force-closed),
+    so whoever waits on those records sees an error rather than holding the process. Callers record a
+    delivery only once Kafka acknowledged it (the poller marks items published, the normalizer and the
+    sink commit offsets), so what is not delivered here is sent again by the next run.
+    """
+    flushing = threading.Thread(target=_flush_quietly, args=(producer,), name="producer-exit-flush", daemon=True)
+    flushing.start()
+    flushing.join(timeout)
+    undelivered = _records_in_hand(producer)
+    if undelivered:
+        log.error("records_not_delivered", records=undelivered, flush_seconds=timeout)
+        _force_close(producer)
+    try:
+        producer.close(timeout=0 if undelivered else timeout)
+    except KafkaError as error:  # the force-closed sender still failing its last batches: nothing to wait for
+        log.warning("producer_close_failed", error_class=type(error).__name__, error=str(error)[:300])
+    return undelivered
+
+
+def _flush_quietly(producer: KafkaProducer) -> None:
+    with contextlib.suppress(KafkaError):  # force-closed meanwhile: close_producer counted what was left
+        producer.flush()
+
+
+def _records_in_hand(producer: KafkaProducer) -> int:
+    """Records sent to the producer and neither acknowledged nor failed yet. kafka-python 3.x has no public
+    accessor: this reads its accumulator's batches not yet complete (``RecordAccumulator._incomplete``)."""
+    batches = producer._accumulator._incomplete.all()
+    return sum(batch.record_count for batch in batches)
+
+
+def _force_close(producer: KafkaProducer, wait: float = 5.0) -> None:
+    """Fail every record the producer holds now, as ``close()`` does once its own wait is over; kafka-python
+    3.x reaches that only after a flush that raises when Kafka is unreachable."""
+    sender = producer._sender
+    sender.force_close()
+    sender.join(wait)  # it fails the batches in hand, then ends
 
 
 def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> KafkaConsumer:

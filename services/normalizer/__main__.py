@@ -12,7 +12,9 @@ from services.core.consume import ConsumeLoop
 from services.core.db import Database
 from services.core.http import Health
 from services.core.kafka import (
+    EXIT_FLUSH_SECONDS,
     broker_reachable,
+    close_producer,
     letter_sender,
     make_consumer,
     make_producer,
@@ -78,8 +80,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     finally:
         consumer.close(autocommit=False)
         learned.save(datetime.now(UTC))
-        producer.flush(timeout=30)
-        producer.close(timeout=30)
+        close_producer(producer, EXIT_FLUSH_SECONDS)
         server.stop()
         db.close()
         log.info("normalizer_stopped")

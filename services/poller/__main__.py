@@ -13,7 +13,7 @@ import structlog
 
 from services.core.db import Database
 from services.core.http import Health
-from services.core.kafka import broker_reachable, make_producer, producer_usable
+from services.core.kafka import broker_reachable, close_producer, make_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
 from services.core.runner import EXIT_INCOMPLETE, Heartbeat, StopSignal, UnhealthyExit
@@ -65,8 +65,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
                                       owner=owner, watcher=watcher, heartbeat=heartbeat))
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: its default action would cut the flush short
-        producer.flush(timeout=30)
-        producer.close(timeout=30)
+        close_producer(producer, settings.shutdown_grace_seconds)  # what it cannot deliver is published again
         server.stop()
         db.close()
         log.info("poller_stopped")

@@ -13,7 +13,9 @@ from services.core.consume import ConsumeLoop, Offsets
 from services.core.db import Database
 from services.core.http import Health
 from services.core.kafka import (
+    EXIT_FLUSH_SECONDS,
     broker_reachable,
+    close_producer,
     letter_sender,
     make_consumer,
     make_producer,
@@ -80,7 +82,7 @@ def main(settings: SinkSettings | None = None) -> int:
     finally:
         stop.set()  # also ends the retention thread when the loop stopped for another reason
         consumer.close(autocommit=False)
-        producer.close(timeout=30)
+        close_producer(producer, EXIT_FLUSH_SECONDS)
         server.stop()
         if purger:
             purger.join(timeout=30)
