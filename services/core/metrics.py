@@ -39,3 +39,10 @@ MAIN_LOOP_AGE = Gauge(
     "Seconds since the service's main loop last came round (each consume loop turn; the poller's event loop): "
     "it grows while a call hangs, and at WIREFEED_LOOP_STALL_SECONDS liveness fails",
 )
+STARTUP_WAITING = Gauge(
+    "wirefeed_startup_waiting",
+    "1 while the service waits at start for this dependency (kafka, or its database: state_db, dedup_db or "
+    "database), 0 once it is there. Its port answers meanwhile, so the target is up though the service does "
+    "nothing yet",
+    ["dependency"],
+)

@@ -7,6 +7,10 @@ only after: meanwhile every connection was refused, so Prometheus saw the target
 ``/healthz`` 200 (alive, and trying), ``/readyz`` 503 naming the dependency waited for as false
 (``{"started": false, "kafka": false}``, then ``"kafka": true, "database": false``), ``/metrics`` the
 process's metrics. Once started, the same server answers with the service's own checks.
+
+Up and alive, a waiting service is no target down, and where no readiness probe watches it (Compose,
+systemd, ``wirefeed run``) nothing would notice that it does nothing: ``wirefeed_startup_waiting`` is 1
+per dependency waited for, for the WirefeedServiceWaitingAtStart alert.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from services.core.config import CommonSettings
 from services.core.db import TRANSIENT_ERRORS
 from services.core.http import Health, Route, ServiceHTTPServer
 from services.core.kafka import wait_for_topics
+from services.core.metrics import STARTUP_WAITING
 from services.core.runner import StopSignal, retry_until_done
 
 
@@ -53,9 +58,11 @@ class Startup:
     def _wait(self, dependency: str, wait: Callable[[], bool]) -> bool:
         # A new dict each time: the server's threads read the checks while this one changes them.
         self.health.checks = {**self.health.checks, dependency: _not_yet}
+        STARTUP_WAITING.labels(dependency).set(1)
         there = wait()
         if there:
             self.health.checks = {**self.health.checks, dependency: _there}
+            STARTUP_WAITING.labels(dependency).set(0)
         return there
 
 

@@ -40,13 +40,16 @@ def test_waiting_for_kafka_it_is_alive_not_ready_names_kafka_and_stops_when_aske
     waiting: list[bool] = []
     thread = threading.Thread(target=lambda: waiting.append(startup.kafka(["t.raw-items.v1"])))
     thread.start()
-    wait_for(lambda: _readyz(port) == (503, {"started": False, "kafka": False}), timeout=10,
-             message="/readyz naming kafka")
-    assert _get(port, "/healthz") == (200, b'{"status": "ok"}')
-    status, metrics = _get(port, "/metrics")
-    assert status == 200 and b"process_start_time_seconds" in metrics
-    stop.set()
-    thread.join(timeout=10)
+    try:
+        wait_for(lambda: _readyz(port) == (503, {"started": False, "kafka": False}), timeout=10,
+                 message="/readyz naming kafka")
+        assert _get(port, "/healthz") == (200, b'{"status": "ok"}')
+        status, metrics = _get(port, "/metrics")
+        assert status == 200 and b"process_start_time_seconds" in metrics
+        assert b'wirefeed_startup_waiting{dependency="kafka"} 1.0' in metrics  # WirefeedServiceWaitingAtStart
+    finally:
+        stop.set()
+        thread.join(timeout=10)
     assert waiting == [False]  # stopped, not there
     assert startup.stopped() == 0
 
@@ -65,10 +68,12 @@ def test_waiting_for_the_database_then_started_it_answers_with_the_services_own_
         waiting.start()
         wait_for(lambda: _readyz(port) == (503, {"started": False, "database": False}), timeout=10,
                  message="/readyz naming the database")
+        assert b'wirefeed_startup_waiting{dependency="database"} 1.0' in _get(port, "/metrics")[1]
         answering.set()
         waiting.join(timeout=10)  # its back-off is 0.5 s, then 1 s
         assert not waiting.is_alive()
         assert _readyz(port) == (503, {"started": False, "database": True})  # not ready before it runs
+        assert b'wirefeed_startup_waiting{dependency="database"} 0.0' in _get(port, "/metrics")[1]
         assert _get(port, "/articles")[0] == 404
         startup.started(Health({"database": lambda: True}), routes={"/articles": lambda _: Response.json([])})
         assert _readyz(port) == (200, {"database": True})
