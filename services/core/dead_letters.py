@@ -9,12 +9,16 @@ dedup drops a raw item it has already published, and the sink an article id it h
 Letters are read without a consumer group, from a point in time (or the first one retained) up to the end
 of the topic when the command starts, so the running services are undisturbed. Neither command creates a
 topic: a missing one (the dead-letter topic, or the topic a letter goes back to) is said and refused, as
-Kafka would otherwise create it on first use with its own defaults, not the services' settings.
+Kafka would otherwise create it on first use with its own defaults, not the services' settings. One
+deleted after the redrive checked it ends the redrive within ``SEND_TIMEOUT_SECONDS`` (kafka-python would
+wait 60 s for its metadata, and retry its records for 120 s), with a one-line error: nothing is taken off
+the dead-letter topic, so a redrive run again once the topic exists sends every letter again.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +27,7 @@ from datetime import datetime
 import structlog
 from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.producer.future import FutureRecordMetadata
 from pydantic import ValidationError
 
@@ -32,6 +36,7 @@ from services.core.config import CommonSettings
 from services.core.errors import TopicMissingError
 from services.core.kafka import (
     admin_client,
+    close_producer,
     make_consumer,
     make_producer,
     no_session,
@@ -44,6 +49,8 @@ log = structlog.get_logger(__name__)
 
 #: Sends awaited at a time: a redrive of millions of letters keeps this many futures, not millions.
 SEND_WINDOW = 10_000
+#: How long a redrive waits for a topic's metadata, and for the broker to acknowledge the letters it sent.
+SEND_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,19 @@ class RedriveResult:
     missing: Counter[str] = field(default_factory=Counter)  # topic that does not exist -> letters not sent to it
 
 
-def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool = False) -> RedriveResult:
+def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool = False,
+            send_timeout: float = SEND_TIMEOUT_SECONDS) -> RedriveResult:
     """Publish each letter's payload to its original topic (acknowledged by all replicas), or, with
     ``dry_run``, only count what would be sent and what would be skipped. Letters whose topic does not
-    exist are not sent (``missing``): sending would have the broker create it."""
+    exist are not sent (``missing``): sending would have the broker create it. A topic that cannot be
+    written within ``send_timeout`` (deleted since it was checked) raises ``TopicNotWritableError``."""
     result = RedriveResult()
     require_broker(settings)
     existing = _existing_topics(settings)
-    # Not created even if one is deleted meanwhile: the send fails instead.
-    producer = None if dry_run else make_producer(settings, role="redrive", allow_auto_create_topics=False)
-    pending: list[FutureRecordMetadata] = []
+    # Not created even if one is deleted meanwhile: the send fails instead, after send_timeout.
+    producer = None if dry_run else make_producer(settings, role="redrive", allow_auto_create_topics=False,
+                                                   max_block_ms=int(send_timeout * 1000))
+    pending: list[tuple[str, FutureRecordMetadata]] = []
     try:
         for found in letters:
             reason = unsendable(found.letter, settings)
@@ -136,19 +146,28 @@ def redrive(settings: CommonSettings, letters: Iterable[Found], *, dry_run: bool
                 result.missing[found.letter.topic] += 1
                 continue
             if producer is not None:
-                pending.append(producer.send(found.letter.topic, key=found.record.key,
-                                             value=original_value(found.letter)))
+                pending.append((found.letter.topic, _send(producer, found, send_timeout)))
                 if len(pending) >= SEND_WINDOW:
-                    _await(producer, pending)
+                    _await(pending, send_timeout)
             result.sent[found.letter.topic] += 1
         if producer is not None:
-            _await(producer, pending)
+            _await(pending, send_timeout)
     finally:
-        if producer is not None:
-            producer.close(timeout=30)
+        if producer is not None:  # after a failure: what is left is failed at once, not waited for
+            close_producer(producer, send_timeout)
     log.info("dead_letters_redriven", dry_run=dry_run, sent=dict(result.sent), skipped=dict(result.skipped),
              missing=dict(result.missing))
     return result
+
+
+class TopicNotWritableError(TopicMissingError):
+    """A letter's topic existed when the redrive began and cannot be written now: deleted since, most likely."""
+
+
+def not_writable(topic: str, timeout: float) -> TopicNotWritableError:
+    return TopicNotWritableError(
+        f"topic {topic} could not be written within {timeout:g} s (deleted since the redrive checked it?); no "
+        "letter was taken off the dead-letter topic: run the redrive again once the topic exists")
 
 
 def _existing_topics(settings: CommonSettings) -> set[str]:
@@ -176,8 +195,20 @@ def unsendable(letter: DeadLetter, settings: CommonSettings) -> str | None:
     return None
 
 
-def _await(producer: KafkaProducer, pending: list[FutureRecordMetadata]) -> None:
-    producer.flush(timeout=60)
-    for future in pending:
-        future.get(timeout=60)
+def _send(producer: KafkaProducer, found: Found, timeout: float) -> FutureRecordMetadata:
+    try:
+        return producer.send(found.letter.topic, key=found.record.key, value=original_value(found.letter))
+    except KafkaTimeoutError as error:  # its metadata did not come within max_block_ms: the topic is gone
+        raise not_writable(found.letter.topic, timeout) from error
+
+
+def _await(pending: list[tuple[str, FutureRecordMetadata]], timeout: float) -> None:
+    """Wait for every pending letter's acknowledgement, all within ``timeout``: a record to a topic deleted
+    after its first letters went is otherwise retried for the producer's whole delivery timeout."""
+    deadline = time.monotonic() + timeout
+    for topic, future in pending:
+        try:
+            future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaTimeoutError as error:
+            raise not_writable(topic, timeout) from error
     pending.clear()

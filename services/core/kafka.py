@@ -113,7 +113,13 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
         "request_timeout_ms": 30_000,
     }
     config.update(overrides)
-    return KafkaProducer(**config)
+    producer = KafkaProducer(**config)
+    if not config.get("allow_auto_create_topics", True):
+        # kafka-python 3.0 builds the producer's cluster metadata without this setting, so its metadata
+        # requests let a broker with auto.create.topics.enable create a missing topic all the same, with the
+        # broker's defaults: a topic deleted under a redrive came back. Applied where the requests read it.
+        producer._metadata.config["allow_auto_create_topics"] = False
+    return producer
 
 
 #: How long the normalizer and the sink give their producer to deliver what it holds when they stop (the

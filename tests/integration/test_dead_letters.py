@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from schemas import DeadLetter
+from services.cli import main as cli_main
+from services.core import dead_letters
 from services.core.config import CommonSettings
 from services.core.db import Database
-from services.core.kafka import ensure_topics, make_consumer, make_producer, read_until, seek_since
+from services.core.kafka import admin_client, ensure_topics, make_consumer, make_producer, read_until, seek_since
 from services.normalizer.dedup import DedupStore
 from services.normalizer.service import NormalizeBatch
 from tests.factories import raw_item
@@ -216,3 +219,37 @@ def test_letters_are_not_sent_back_to_a_topic_that_does_not_exist(kafka_bootstra
     assert f"wirefeed: {missing.format('not')}" in sent.stderr
     assert settings.topics.raw_items not in topics(settings)  # not created by sending to it
     assert read_all(settings, settings.topics.articles, 1) == [(b"k1", b'{"n": 1}')]
+
+
+def test_a_topic_deleted_after_the_redrive_checked_it_ends_it_within_the_timeout_in_one_line(
+        kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    settings = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)  # type: ignore[call-arg]
+    ensure_topics(settings, [settings.topics.dead_letter, settings.topics.raw_items])
+    letter = DeadLetter(stage="normalizer", reason="broken", error_class="ValidationError", failed_at=datetime.now(UTC),
+                        topic=settings.topics.raw_items, partition=0, offset=0, payload='{"n": 0}')
+    producer = make_producer(settings)
+    producer.send(settings.topics.dead_letter, key=b"k0", value=letter.to_bytes()).get(30)
+    producer.close()
+    checked = dead_letters._existing_topics
+
+    def checked_then_deleted(settings: CommonSettings) -> set[str]:  # the race, made to happen every time
+        existing = checked(settings)
+        with admin_client(settings) as admin:
+            admin.delete_topics([settings.topics.raw_items])
+        wait_for(lambda: settings.topics.raw_items not in topics(settings), timeout=30, message="topic deleted")
+        return existing
+
+    monkeypatch.setenv("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    monkeypatch.setenv("WIREFEED_TOPIC_PREFIX", topic_prefix)
+    monkeypatch.setattr(dead_letters, "_existing_topics", checked_then_deleted)
+    started = time.monotonic()
+    code = cli_main(["dead-letters", "redrive"])
+    took = time.monotonic() - started
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"wirefeed: topic {settings.topics.raw_items} could not be written within 10 s (deleted since the redrive "
+        "checked it?); no letter was taken off the dead-letter topic: run the redrive again once the topic exists")
+    assert took < dead_letters.SEND_TIMEOUT_SECONDS + 20  # the deletion, the timeout, the exit: not 60 s
+    assert settings.topics.raw_items not in topics(settings)  # not created by the attempt
+    assert [found.record.key for found in dead_letters.LetterReader(settings, dead_letters.Selection())] == [b"k0"]
