@@ -237,20 +237,22 @@ def _storable(raw: bytes, article: Article) -> str:
     in that form already, and is stored as it came."""
     known = article.to_bytes()
     if raw == known:
-        _refuse_nul(raw, article.model_dump())
+        _refuse_nul(raw, article.model_dump)  # dumped only for a message that may hold a NUL: most do not
         return known.decode()
     received = without_lone_surrogates(json.loads(raw))  # as the article's own fields were read
-    _refuse_nul(raw, received)
+    _refuse_nul(raw, lambda: received)
     return json.dumps(_merged(received, article.model_dump(mode="json")), ensure_ascii=False, allow_nan=False)
 
 
-def _refuse_nul(raw: bytes, value: Any) -> None:
+def _refuse_nul(raw: bytes, value: Callable[[], Any]) -> None:
     """Reject what no engine can store alike: PostgreSQL text and JSONB cannot hold NUL characters.
 
     Without this a NUL would fail the batch's insert forever (not a transient error) and stop the sink.
-    JSON must escape NUL, so messages without the escape sequence skip the walk over the fields.
+    JSON must escape NUL, so messages without the escape sequence skip the walk over the fields, and
+    ``value`` (the message's fields) is only made for those: dumping every article cost ~4 µs of the ~35 µs
+    the sink spends checking one.
     """
-    if b"\\u0000" in raw and _has_nul(value):
+    if b"\\u0000" in raw and _has_nul(value()):
         raise ValueError("the article contains a NUL character, which PostgreSQL cannot store")
 
 
