@@ -57,7 +57,7 @@ from services.core.config import CommonSettings
 from services.core.consume import ConsumeLoop
 from services.core.db import Database
 from services.core.kafka import ensure_topics, make_consumer, make_producer
-from services.core.runner import StopSignal
+from services.core.runner import StopSignal, freeze_startup_heap
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, SqlStore, WriteResult
 
@@ -179,6 +179,7 @@ def running_sink(settings: CommonSettings, store: TimedStore, replicas: int = 1)
                            commit=lambda _: None, max_records=500)
         consumers.append(consumer)
         threads.append(threading.Thread(target=loop.run, daemon=True))
+    freeze_startup_heap()  # as the sink's main does before its loop
     for thread in threads:
         thread.start()
     try:

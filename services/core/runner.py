@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -17,6 +18,14 @@ log = structlog.get_logger(__name__)
 EXIT_UNHEALTHY = 70
 #: The exit code of a job that a stop cut short, its work to be done again by the next run (EX_TEMPFAIL).
 EXIT_INCOMPLETE = 75
+
+
+def freeze_startup_heap() -> None:
+    """Leave what start-up made (modules, models' schemas, clients: ~70,000 objects that live as long as the
+    process) out of the garbage collector's passes. Each pass over the oldest generation walked them all
+    while a batch's short-lived objects were collected: about a fifth of the sink's own CPU per article."""
+    gc.collect()
+    gc.freeze()
 
 
 class StopSignal:

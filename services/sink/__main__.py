@@ -24,7 +24,7 @@ from services.core.kafka import (
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import StopSignal, UnhealthyExit
+from services.core.runner import StopSignal, UnhealthyExit, freeze_startup_heap
 from services.core.startup import Startup
 from services.sink import retention
 from services.sink.api import ReadApi
@@ -77,6 +77,7 @@ def main(settings: SinkSettings | None = None) -> int:
     unhealthy = UnhealthyExit(health.failing_vital, stop, settings.exit_unhealthy_after_seconds).start()
     log.info("sink_started", metrics_port=server.port, topic=settings.topics.articles,
              retention_days=settings.retention_days, read_api_token=token is not None)
+    freeze_startup_heap()
     try:
         loop.run()
     finally:
