@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from schemas import Article
 from schemas.models import without_lone_surrogates
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, Topics
-from services.core.consume import TransientError, next_offsets
+from services.core.consume import TransientError, first_offsets, next_offsets
 from services.core.db import TRANSIENT_ERRORS, UNSTORABLE_ERRORS
 from services.core.kafka import dead_letter
 from services.core.metrics import DEAD_LETTERS
@@ -70,13 +70,16 @@ class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
             log.warning("stored_offsets_unavailable", error=str(error)[:300],
                         partitions=sorted(tp.partition for tp in assigned))
 
-    def resolve(self) -> None:
-        """Seek partitions whose stored offsets could not be read at assignment (raises if still down)."""
-        if self.unresolved:
-            self._seek([tp for tp in self.unresolved if tp in self.consumer.assignment()])
-            self.unresolved.clear()
+    def resolve(self) -> dict[int, int | None]:
+        """Seek partitions whose stored offsets could not be read at assignment (raises if still down): the
+        partitions sought, each with its stored offset (None: sought to the beginning)."""
+        if not self.unresolved:
+            return {}
+        sought = self._seek([tp for tp in self.unresolved if tp in self.consumer.assignment()])
+        self.unresolved.clear()
+        return sought
 
-    def _seek(self, assigned: list[TopicPartition]) -> None:
+    def _seek(self, assigned: list[TopicPartition]) -> dict[int, int | None]:
         stored = self.store.offsets(self.topic)
         unstored = [tp for tp in assigned if tp.partition not in stored]
         for tp in assigned:
@@ -91,6 +94,7 @@ class StoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned),
                  stored={p: o for p, o in stored.items() if p in {tp.partition for tp in assigned}},
                  from_the_beginning=sorted(tp.partition for tp in unstored))
+        return {tp.partition: stored.get(tp.partition) for tp in assigned}
 
 
 class SinkBatch:
@@ -107,7 +111,9 @@ class SinkBatch:
         self.after_write = after_write  # runs in the loop's thread after each commit (lag gauge)
 
     def __call__(self, records: list[ConsumerRecord]) -> None:
-        self._transient(self.offsets.resolve)
+        records = self._from_stored_offsets(records)
+        if not records:
+            return
         fresh = [r for r in records if r.offset >= self.offsets.positions.get(r.partition, 0)]
         checked = self._articles_or_dead_letters(fresh)
         articles = [article for _, article, _ in checked]
@@ -125,6 +131,21 @@ class SinkBatch:
         self._record(articles, result, offsets, now)
         if self.after_write:
             self.after_write()
+
+    def _from_stored_offsets(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+        """``records`` less those of partitions assigned while the database was down, sought only now to
+        their stored offsets, that do not reach back to that offset. Those were fetched from Kafka's
+        committed offset; where it was past the stored one (a new database, one restored from a backup),
+        writing them and storing the offset after them skipped what lay between for good. They are read
+        again from the stored offset."""
+        sought = self._transient(self.offsets.resolve)
+        if not sought:
+            return records
+        behind = {tp.partition for tp, first in first_offsets(records).items()
+                  if tp.partition in sought and not _reaches_back(first, sought[tp.partition])}
+        if behind:
+            log.info("read_again_from_stored_offsets", partitions=sorted(behind))
+        return [record for record in records if record.partition not in behind]
 
     def _one_by_one(self, checked: list[Checked], offsets: dict[tuple[str, int], int],
                     now: datetime) -> tuple[list[Article], WriteResult]:
@@ -151,7 +172,8 @@ class SinkBatch:
     def record_passed(self, tp: TopicPartition, next_offset: int) -> None:
         """Store that ``tp`` is read up to ``next_offset``: the consume loop dead-lettered an undecodable
         batch and passed it. A restart then seeks past it instead of dead-lettering it again."""
-        self._transient(self.offsets.resolve)
+        if tp.partition in self._transient(self.offsets.resolve):
+            return  # sought back to its stored offset only now: the batch is read, and passed, again from there
         offsets = {(tp.topic, tp.partition): max(next_offset, self.offsets.positions.get(tp.partition, 0))}
         self._transient(lambda: self.store.write([], offsets, self.clock()))
         self._positions(offsets)
@@ -219,6 +241,12 @@ class SinkBatch:
         for (_, partition), offset in offsets.items():
             self.offsets.positions[partition] = offset
             metrics.STORED_OFFSET.labels(str(partition)).set(offset)
+
+
+def _reaches_back(first: int, stored: int | None) -> bool:
+    """Whether records from offset ``first`` on hold a partition's stored offset (None: its beginning, which
+    is not known here)."""
+    return stored is not None and first <= stored
 
 
 class Checked(NamedTuple):

@@ -122,20 +122,39 @@ def test_an_assignment_while_the_database_is_down_is_resolved_before_anything_is
     assert store.writes == [(["article-000005", "article-000006"], {(TOPIC, 0): 7})]
 
 
+def test_records_fetched_past_the_stored_offset_while_the_database_was_down_are_read_again_from_it() -> None:
+    # Kafka's commit (8) is past the database's offset (5), as with a database restored from a backup, and
+    # partition 1 has no offset stored (a new database): the records fetched from Kafka's commit are not
+    # written, or storing the offset after them would skip 5 to 7, and partition 1's start, for good.
+    consumer, store = FakeConsumer([0, 1]), FakeStore({0: 5})
+    batch = _batch(store, consumer)
+    store.down = True
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    store.down = False
+    batch([record(0, n, article(n).to_bytes()) for n in range(8, 10)]
+          + [record(1, n, article(100 + n).to_bytes()) for n in range(3, 5)])
+    assert (consumer.seeks, consumer.from_the_beginning) == ({0: 5}, {1})
+    assert store.writes == [] and store.stored == {0: 5}
+    batch([record(0, n, article(n).to_bytes()) for n in range(5, 10)])  # read again from the stored offset
+    assert store.writes == [([f"article-00000{n}" for n in range(5, 10)], {(TOPIC, 0): 10})]
+
+
+def test_a_batch_passed_before_the_stored_offset_was_sought_is_not_stored_as_passed() -> None:
+    consumer, store = FakeConsumer([0]), FakeStore({0: 5})
+    batch = _batch(store, consumer)
+    store.down = True
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    store.down = False
+    batch.record_passed(TopicPartition(TOPIC, 0), 12)  # a batch at Kafka's commit, past offsets 5 to 9
+    assert consumer.seeks == {0: 5} and store.writes == [] and store.stored == {0: 5}
+
+
 def test_a_batch_of_already_stored_records_never_moves_the_offset_back() -> None:
     consumer, store = FakeConsumer([0]), FakeStore({0: 10})
     batch = _batch(store, consumer)
     batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
     batch([record(0, n, article(n).to_bytes()) for n in range(2, 5)])
     assert store.writes == [([], {(TOPIC, 0): 10})]
-
-
-def _latencies() -> tuple[float, float, float]:
-    """How many end-to-end latencies were observed, their sum, and how many took 5 s or less."""
-    def sample(suffix: str, **labels: str) -> float:
-        return REGISTRY.get_sample_value(f"wirefeed_end_to_end_latency_seconds_{suffix}", labels) or 0.0
-
-    return sample("count"), sample("sum"), sample("bucket", le="5.0")
 
 
 def test_only_the_articles_a_write_stored_count_toward_end_to_end_latency(tmp_path: Path) -> None:
