@@ -46,6 +46,7 @@ def _as_the_read_api_takes(parameter: str) -> Callable[[str], str]:
 _QUERY, _SOURCE, _STORY = (_as_the_read_api_takes(parameter) for parameter in ("q", "source", "story"))
 # Not checked as the API checks its agency: the API's pattern is written for OpenAPI clients' regular
 # expressions (letters of the main scripts as ranges); the CLI takes any spelling the normalizer knows.
+_LANGUAGE_HELP = "only articles in this language (ISO 639-1: en, de; Norwegian is no, and nb asks for it too)"
 _AGENCY_HELP = "only articles of this news agency, by any of its names (Reuters, AP, Associated Press; any case)"
 
 
@@ -59,7 +60,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     export.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     export.add_argument("--source", type=_SOURCE, help="only this feed id")
     export.add_argument("--story", type=_STORY, help="only this story id")
-    export.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
+    export.add_argument("--language", type=_language, help=_LANGUAGE_HELP)
     export.add_argument("--agency", type=arguments.utf8, help=_AGENCY_HELP)
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
@@ -71,7 +72,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
     search.add_argument("--source", type=_SOURCE, help="only this feed id")
-    search.add_argument("--language", type=_language, help="only articles in this language (ISO 639-1: en, de)")
+    search.add_argument("--language", type=_language, help=_LANGUAGE_HELP)
     search.add_argument("--agency", type=arguments.utf8, help=_AGENCY_HELP)
     search.add_argument("--limit", type=_LIMIT, default=20,
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")

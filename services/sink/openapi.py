@@ -73,7 +73,8 @@ def _articles_operation() -> dict[str, Any]:
                    "Only articles published before this ISO 8601 time (UTC when no offset is given)"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("language", {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
-                   "Only articles in this language (ISO 639-1, as the article's `language` field has it)"),
+                   "Only articles in this language (ISO 639-1, as the article's `language` field has it; Norwegian "
+                   "is `no`, and `nb` asks for it too)"),
             _agency_parameter("articles", "article's"),
             _query("publishable", {"type": "boolean", "default": False}, _PUBLISHABLE_ARTICLES),
             _limit("articles"),

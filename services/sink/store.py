@@ -282,7 +282,7 @@ def _insert_sqlite(tx: Tx, articles: list[Article], now: datetime, payloads: Map
 def _row(a: Article, now: datetime, payloads: Mapping[str, str]) -> tuple[Any, ...]:
     """Column values in ``_COLUMNS`` order."""
     return (a.id, a.story_id, a.version, a.feed_id, a.url, a.canonical_url, a.title, a.body_text,
-            a.language, a.published_at, a.fetched_at, now, payloads.get(a.id) or a.model_dump_json())
+            language_code(a.language), a.published_at, a.fetched_at, now, payloads.get(a.id) or a.model_dump_json())
 
 
 def _existing_ids(tx: Tx, ids: list[str]) -> set[str]:
@@ -396,8 +396,21 @@ def article_filters(since: datetime | None, feed_id: str | None, story_id: str |
         params.append(story_id)
     if language is not None:
         clauses.append("language = ?")
-        params.append(language)
+        params.append(language_code(language))
     return clauses, params
+
+
+#: Codes the normalizer gave a language before it gave it another: Bokmål was nb until it became
+#: Norwegian's no, as language detection names it (Nynorsk stays nn).
+_FORMER_CODES = {"nb": "no"}
+
+
+def language_code(code: str | None) -> str | None:
+    """The code the language column holds for ``code``, and a language filter looks up: Norwegian is no, and
+    asking for nb finds it too. Migration 0005 moved the articles stored as nb; one still arriving as nb (a
+    replay of older messages, a normalizer not yet upgraded) is stored under no as well, its JSON as the
+    topic carried it."""
+    return _FORMER_CODES.get(code, code) if code is not None else None
 
 
 def keyset_rows(db: Database, columns: str, source: str, filters: tuple[list[str], list[Any]], *,
