@@ -365,7 +365,19 @@ def _open_sqlite(url: str, *, read_only: bool, create: bool) -> sqlite3.Connecti
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
+    # For migrations: SQLite's own lower() lowers ASCII only (the sink's 0006 fills a column with this).
+    conn.create_function("wirefeed_fold", 1, fold_case, deterministic=True)
     return conn
+
+
+def fold_case(text: str | None) -> str | None:
+    """Text as case-insensitive filters compare it, the same on both engines: Unicode's lowercase (SQLite's own
+    lower() lowers ASCII only; PostgreSQL's follows the database's locale, and ICU's, asked for by name, is
+    this), with final sigma as sigma and the dotted capital I's lowercase as i: "ΤΑΣΣ" is "τασσ", "İHA" is
+    "iha". None (SQL NULL) stays None."""
+    if text is None:
+        return None
+    return text.lower().replace("\u03c2", "\u03c3").replace("i\u0307", "i")
 
 
 def _switch_to_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:

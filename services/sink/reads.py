@@ -194,7 +194,7 @@ class Reader:
         """
         clauses, params = article_filters(since, feed_id, None, language, until)
         if agency is not None:
-            agency_filter(self.db.dialect, agency, clauses, params)
+            agency_filter(agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         if query is not None:
@@ -270,7 +270,7 @@ class Reader:
             clauses.append("a.published_at < ?")
             params.append(until)
         if agency is not None:
-            agency_filter(self.db.dialect, agency, clauses, params, table="a")
+            agency_filter(agency, clauses, params, table="a")
         if publishable_at is not None:
             clauses.append(RUNNABLE[self.db.dialect].format(t="a"))
             params.append(publishable_at)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import psycopg
 
 from schemas import Article
-from services.core.db import Database, Tx, connect_once
+from services.core.db import Database, Tx, connect_once, fold_case
 from services.normalizer.agencies import canonical_agency  # the names articles give agencies are its
 
 OffsetKey = tuple[str, int]
@@ -35,22 +35,22 @@ PAGE_ROWS = 1000
 _SQLITE_IN_CHUNK = 500
 
 _COLUMNS = ("article_id, story_id, version, feed_id, url, canonical_url, title, body_text, language, "
-            "published_at, fetched_at, stored_at, payload")
+            "published_at, fetched_at, stored_at, payload, agency_key")
 
 # %b: binary parameters. In text format psycopg escapes every quote of every JSON payload in Python,
 # which cost more than PostgreSQL's whole insert; binary arrays need no escaping.
 _PG_INSERT = (
     f"INSERT INTO articles ({_COLUMNS}) "
     "SELECT id, story, version, feed, url, canonical, title, body, lang, published, fetched, "
-    "%b::timestamptz, payload::jsonb "
+    "%b::timestamptz, payload::jsonb, agency "
     "FROM unnest(%b::text[], %b::text[], %b::int[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
-    "%b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[]) "
-    "AS batch(id, story, version, feed, url, canonical, title, body, lang, published, fetched, payload) "
+    "%b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[], %b::text[]) "
+    "AS batch(id, story, version, feed, url, canonical, title, body, lang, published, fetched, payload, agency) "
     "ON CONFLICT (article_id) DO NOTHING RETURNING article_id"
 )
 
 _SQLITE_INSERT = (
-    f"INSERT INTO articles ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO articles ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (article_id) DO NOTHING"
 )
 
@@ -216,7 +216,7 @@ class SqlStore:
         JSONB read, SQLite's text)."""
         clauses, params = filters
         if agency is not None:
-            agency_filter(self.db.dialect, agency, clauses, params)
+            agency_filter(agency, clauses, params)
         if publishable_at is not None:
             publishable_filter(self.db.dialect, publishable_at, clauses, params)
         for payload, *_ in keyset_rows(self.db, "payload", "articles", (clauses, params),
@@ -282,7 +282,8 @@ def _insert_sqlite(tx: Tx, articles: list[Article], now: datetime, payloads: Map
 def _row(a: Article, now: datetime, payloads: Mapping[str, str]) -> tuple[Any, ...]:
     """Column values in ``_COLUMNS`` order."""
     return (a.id, a.story_id, a.version, a.feed_id, a.url, a.canonical_url, a.title, a.body_text,
-            language_code(a.language), a.published_at, a.fetched_at, now, payloads.get(a.id) or a.model_dump_json())
+            language_code(a.language), a.published_at, a.fetched_at, now, payloads.get(a.id) or a.model_dump_json(),
+            fold_case(a.agency))
 
 
 def _existing_ids(tx: Tx, ids: list[str]) -> set[str]:
@@ -355,20 +356,18 @@ def publishable_filter(dialect: str, at: datetime, clauses: list[str], params: l
     params.append(at)
 
 
-# Migration 0004 indexes these very expressions: written otherwise, the filter could not use the index.
-_AGENCY = {
-    "postgresql": "lower({t}.payload->>'agency') = lower(?)",
-    "sqlite": "lower(json_extract({t}.payload, '$.agency')) = lower(?)",
-}
+# Migration 0006 indexes this column: the agency's name as fold_case gives it, so that a filter matches any
+# case alike on both engines (SQLite's lower() lowers ASCII only, PostgreSQL's follows the database's locale).
+_AGENCY = "{t}.agency_key = ?"
 
 
-def agency_filter(dialect: str, agency: str, clauses: list[str], params: list[Any], table: str = "articles") -> None:
-    """Add the condition of an article (of ``table``, an ``articles`` row) whose agency is ``agency``: any case,
-    and any name the normalizer knows it by ("Associated Press" finds AP's copy, which articles name "AP").
-    Read from the stored article, as the publishable filter reads its fields, through migration 0004's index
-    on the same expression."""
-    clauses.append(_AGENCY[dialect].format(t=table))
-    params.append(_agency_name(agency))
+def agency_filter(agency: str, clauses: list[str], params: list[Any], table: str = "articles") -> None:
+    """Add the condition of an article (of ``table``, an ``articles`` row) whose agency is ``agency``: in any case
+    of any alphabet, alike on both engines (``fold_case``), and by any name the normalizer knows it by
+    ("Associated Press" finds AP's copy, which articles name "AP"). Read from the column the store fills with
+    the article's agency folded, through migration 0006's index."""
+    clauses.append(_AGENCY.format(t=table))
+    params.append(fold_case(_agency_name(agency)))
 
 
 def _agency_name(asked: str) -> str:

@@ -66,3 +66,50 @@ def test_asking_for_nb_finds_norwegian_stored_as_no_and_an_article_still_arrivin
     assert _ids(store, "nb") == [["article-000001", "article-000002"]] * 2
     assert _ids(store, "nn") == [["article-000003"]] * 2
     assert Reader(store.db).article("article-000002")["language"] == "nb"  # type: ignore[index]
+
+
+# --- agency: any case, alike on both engines -----------------------------------------------------------
+
+#: Each stored agency name, and the names asked for that find it (its own in any case, and those the
+#: normalizer knows it by). SQLite's lower() lowers ASCII only, PostgreSQL's follows the database's locale.
+AGENCIES = {
+    "БелТА": ["белта", "БЕЛТА", "БелТА"],
+    "ΚΥΠΕ": ["κυπε", "Κυπε"],
+    "Τασς": ["ΤΑΣΣ", "τασσ", "τασς"],
+    "İHA": ["İHA", "iha", "IHA", "İha"],
+    "ÖSTERREICH PRESSE": ["österreich presse", "Österreich Presse"],
+    "AFP": ["Agence France-Presse", "AGENCE FRANCE-PRESSE", "afp"],
+    "ANSA": ["ansa", "Agenzia Nazionale Stampa Associata"],
+    "CTK": ["ČTK", "čtk", "ctk", "Czech News Agency"],
+    "Ritzau": ["RITZAU", "ritzau"],
+    "EFE": ["efe", "Agencia EFE"],
+    "TASR": ["tasr"],
+}
+
+
+def test_an_agency_is_found_in_any_case_of_any_alphabet_on_both_engines(store: SqlStore) -> None:
+    named = {agency: f"article-{n:06d}" for n, agency in enumerate(AGENCIES, start=1)}
+    store.write([article(n).model_copy(update={"agency": agency}) for n, agency in enumerate(AGENCIES, start=1)],
+                {(TOPIC, 0): len(AGENCIES)}, datetime.now(UTC))
+    reader = Reader(store.db)
+    found = {asked: [sorted(a.id for a in store.export(agency=asked)),
+                     sorted(a["id"] for a in reader.page(agency=asked).articles),
+                     sorted(s.story_id.replace("story", "article") for s in reader.story_page(agency=asked).stories)]
+             for names in AGENCIES.values() for asked in names}
+    expected = {asked: [[named[agency]]] * 3 for agency, names in AGENCIES.items() for asked in names}
+    assert found == expected
+    assert [a.id for a in store.export(agency="белт")] == []  # the whole name, not a part of it
+
+
+def test_migration_0006_gives_the_articles_stored_before_it_the_key_the_filter_compares(store: SqlStore) -> None:
+    store.write([article(n).model_copy(update={"agency": agency}) for n, agency in enumerate(AGENCIES, start=1)]
+                + [article(99)], {(TOPIC, 0): len(AGENCIES) + 1}, datetime.now(UTC))
+    with store.db.transaction() as tx:  # back to the 0005 schema, with the rows kept
+        for statement in ("DROP INDEX articles_agency", "ALTER TABLE articles DROP COLUMN agency_key",
+                          "DELETE FROM schema_migrations WHERE component = 'sink' AND version = 6"):
+            tx.execute(statement)
+    assert store.db.migrate("sink", "services.sink") == [6]
+    for n, (agency, names) in enumerate(AGENCIES.items(), start=1):
+        for asked in names:
+            assert [a.id for a in store.export(agency=asked)] == [f"article-{n:06d}"], (agency, asked)
+    assert store.db.query("SELECT agency_key FROM articles WHERE article_id = 'article-000099'") == [(None,)]
