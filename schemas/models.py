@@ -201,6 +201,10 @@ class RawItem(Message):
                     "Superdesk ninjs authors with such a role")
     categories: list[str] = Field(default_factory=list)
     language: str | None = None
+    feed_agency: str | None = Field(
+        None, description="The news agency whose own wire the feed is, as the feeds file marks it (agency): its "
+                          "kill or hold of that agency's story holds for the whole story, whichever outlet's copy "
+                          "came first")
     feed_language: str | None = Field(
         None, description="The language the feed declares for all its items (RSS language or dc:language, the "
                           "root's xml:lang, JSON Feed's language); the item's own and the detected one come first")

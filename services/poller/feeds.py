@@ -291,6 +291,8 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 #: A feed polled less than once a year is none; a longer interval (".inf") overflowed the next poll's date.
 MAX_INTERVAL_SECONDS = 366 * 24 * 3600
+#: The longest name a feed may give its agency: agencies' full names are far shorter.
+MAX_AGENCY_CHARS = 100
 #: The shortest interval (and min_interval, max_interval) a feed may have: the README's most eager example (a
 #: spool directory, whose files settle for 5 s anyway); a server polled more often is being hammered.
 MIN_INTERVAL_SECONDS = 5.0
@@ -329,6 +331,9 @@ class FeedConfig(BaseModel):
     url: AnyUrl
     format: FeedFormat | None = None
     title: str | None = Field(None, description="The source's name on its articles (default: the feed's own title)")
+    agency: str | None = Field(None, description="The news agency whose own wire this feed is (Reuters, AP, dpa): "
+                               "its kill or hold of that agency's story holds for the whole story, whichever "
+                               "outlet's copy of it came first")
     interval: PollSeconds = Field(300.0, description="Seconds between polls")
     min_interval: PollSeconds | None = None
     max_interval: PollSeconds | None = None
@@ -412,6 +417,19 @@ class FeedConfig(BaseModel):
         if len(str(url)) > MAX_URL_CHARS:
             raise ValueError(f"a feed URL may have at most {MAX_URL_CHARS} characters")
         return url
+
+    @field_validator("agency")
+    @classmethod
+    def _an_agency_name(cls, name: str | None) -> str | None:
+        # It decides whose kills cancel stories: a blank or garbled name would mark the feed for nothing.
+        if name is None:
+            return None
+        name = name.strip()
+        if not name:
+            raise ValueError("must name the agency whose own wire the feed is (Reuters, AP, dpa), or be left out")
+        if len(name) > MAX_AGENCY_CHARS or not name.isprintable():
+            raise ValueError(f"an agency's name is one line of at most {MAX_AGENCY_CHARS} characters")
+        return name
 
     @field_validator("headers")
     @classmethod

@@ -5,7 +5,9 @@ folder, and nested folders become the feed's ``category`` path ("News/World"). F
 item id, so they must not change between imports: an export gives each outline its feed's id as
 ``wirefeed:id`` (an attribute in wirefeed's own namespace, which OPML 2.0 allows and other readers
 ignore), and an import keeps it. Other outlines get ids made from titles (else the host), as slugs, unique
-in document order with ``-2``, ``-3`` … so the same OPML file always gives the same ids.
+in document order with ``-2``, ``-3`` … so the same OPML file always gives the same ids. A feed's
+``agency`` mark goes the same way, as ``wirefeed:agency``: lost, that agency's own kills would withdraw
+a copy only.
 
 A feed without a title is exported with its URL as ``text`` (which OPML requires, as the name a reader
 shows) and no ``title``; on import, a ``text`` that is only the feed's URL is no title either.
@@ -31,9 +33,10 @@ from services.poller.formats.safexml import parse_xml
 
 MAX_ID_STEM = 60
 _URL = TypeAdapter(HttpUrl)
-#: wirefeed's namespace in OPML, for what only wirefeed reads (a feed's id).
+#: wirefeed's namespace in OPML, for what only wirefeed reads (a feed's id, the agency whose own wire it is).
 NAMESPACE = "urn:wirefeed:opml"
 _ID = f"{{{NAMESPACE}}}id"
+_AGENCY = f"{{{NAMESPACE}}}agency"
 
 
 class OpmlError(ValueError):
@@ -46,6 +49,7 @@ class OpmlFeed:
     title: str | None = None
     category: str | None = None
     id: str | None = None  # the feed's id, when wirefeed exported the outline
+    agency: str | None = None  # the agency whose own wire the feed is, when wirefeed exported it so marked
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
@@ -65,7 +69,8 @@ def _outlines(parent: etree._Element, path: tuple[str, ...]) -> Iterable[OpmlFee
         name = attrs.get("title") or attrs.get("text") or None
         if url := attrs.get("xmlurl"):
             title = None if name == url else name  # a reader's (or wirefeed's) stand-in for a missing title
-            yield OpmlFeed(url, title, "/".join(path) or None, outline.get(_ID, "").strip() or None)
+            yield OpmlFeed(url, title, "/".join(path) or None, outline.get(_ID, "").strip() or None,
+                           outline.get(_AGENCY))
         else:  # a folder (or an outline of another kind, whose children may still be feeds)
             yield from _outlines(outline, (*path, name.replace("/", "-")) if name else path)
 
@@ -86,9 +91,9 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
             if entry.id is not None and index not in kept_ids:
                 raise _IdError(_id_problem(entry.id))
             feed_id = kept_ids.get(index) or unique_id(id_stem(entry.title, url), taken_ids)
-            feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category)
+            feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category, agency=entry.agency)
         except ValidationError as error:  # a URL no feed may have (one with a password in it, say)
-            skipped.append(f"{_masked(entry.url)!r}: {error.errors()[0]['msg']}")
+            skipped.append(f"{_masked(entry.url)!r}: {_config_problem(entry, error)}")
             continue
         except _IdError as error:  # a new id would make the poller publish the feed's items again
             skipped.append(f"{_masked(entry.url)!r}: {error}")
@@ -97,6 +102,13 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
         taken_urls.add(url)
         added.append(feed)
     return added, skipped
+
+
+def _config_problem(entry: OpmlFeed, error: ValidationError) -> str:
+    problem = error.errors()[0]
+    if problem["loc"] == ("agency",):  # dropped, the mark would let the agency's kills withdraw a copy only
+        return f"its wirefeed:agency {entry.agency!r} {problem['msg'].removeprefix('Value error, ')}"
+    return str(problem["msg"])
 
 
 class _IdError(ValueError):
@@ -177,6 +189,8 @@ def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: dat
             outline.set("text", str(feed.url))
         outline.set("xmlUrl", str(feed.url))
         outline.set(_ID, feed.id)
+        if feed.agency:
+            outline.set(_AGENCY, _xml_text(feed.agency))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

@@ -145,6 +145,31 @@ def test_counts_out_of_range_are_usage_errors(argv: list[str]) -> None:
     assert exit_.value.code == 2
 
 
+def test_a_feed_may_name_the_agency_whose_own_wire_it_is(tmp_path: Path) -> None:
+    feeds = load_feeds(write(tmp_path, FEED + "    agency: ' Reuters '\n  - id: b\n    url: https://x.example/b\n")).feeds
+    assert [feed.agency for feed in feeds] == ["Reuters", None]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    # a name that marks the feed for nothing: its kills would still be read as a mere copy's
+    ("''", "feeds.0.agency: must name the agency whose own wire the feed is"),
+    ("'   '", "feeds.0.agency: must name the agency whose own wire the feed is"),
+    ('"Reuters\\nAP"', "feeds.0.agency: an agency's name is one line of at most 100 characters"),
+    ("R" * 101, "feeds.0.agency: an agency's name is one line of at most 100 characters"),
+    ("true", "feeds.0.agency: Input should be a valid string"),
+    ("[Reuters, AP]", "feeds.0.agency: Input should be a valid string"),
+])
+def test_an_agency_mark_that_names_no_agency_is_refused(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(FeedsFileError, match=re.escape(message)):
+        load_feeds(write(tmp_path, FEED + f"    agency: {value}\n"), secrets=False)
+
+
+def test_feeds_check_refuses_a_blank_agency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + "    agency: Reuters\n"))]) == 0
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + "    agency: ''\n"))]) == 1
+    assert "feeds.0.agency: must name the agency" in capsys.readouterr().err
+
+
 def test_feeds_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n")
     assert cli(["feeds", "check", str(good)]) == 0

@@ -93,7 +93,8 @@ def test_ids_and_missing_titles_survive_a_round_trip(tmp_path: Path, capsys: pyt
     feeds_file.write_text("feeds:\n"
                           "  - {id: reuters.world, url: 'https://reuters.example/world.rss', title: Reuters World}\n"
                           "  - {id: ap, url: 'https://ap.example/top.xml', category: News/US}\n"
-                          "  - {id: AFP_fr, url: 'https://afp.example/fr.xml', title: Agence France-Presse}\n")
+                          "  - {id: AFP_fr, url: 'https://afp.example/fr.xml', title: Agence France-Presse,"
+                          " agency: AFP}\n")
     assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
     exported = capsys.readouterr().out
     # Untitled: its URL is what a reader shows, and no title is made up from its id.
@@ -105,7 +106,8 @@ def test_ids_and_missing_titles_survive_a_round_trip(tmp_path: Path, capsys: pyt
     again = tmp_path / "again.yaml"
     again.write_text(capsys.readouterr().out)
     original = load_feeds(feeds_file).feeds
-    assert load_feeds(again).feeds == original  # ids, URLs, titles (or none) and categories alike
+    assert load_feeds(again).feeds == original  # ids, URLs, titles (or none), categories and agencies alike
+    assert 'wirefeed:agency="AFP"' in exported  # lost, AFP's own kills would withdraw a copy only
 
 
 def test_the_ids_outlines_carry_come_first_and_one_that_cannot_be_kept_is_skipped_with_why() -> None:
@@ -168,3 +170,15 @@ def test_an_outline_no_feed_may_have_is_skipped_and_its_password_not_shown() -> 
     feeds, skipped = to_feed_configs(parse_opml(opml))
     assert [str(feed.url) for feed in feeds] == ["https://coast.example/feed"]
     assert len(skipped) == 1 and "desk:***@wire.example" in skipped[0] and "hunter2" not in skipped[0]
+
+
+def test_an_outline_s_agency_mark_is_kept_and_one_naming_no_agency_is_skipped_with_why() -> None:
+    opml = b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+      <outline text="Reuters wire" type="rss" xmlUrl="https://reuters.example/wire.xml" w:agency="Reuters"/>
+      <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml"/>
+      <outline text="Blank" type="rss" xmlUrl="https://blank.example/feed.xml" w:agency=" "/>
+    </body></opml>"""
+    feeds, skipped = to_feed_configs(parse_opml(opml))
+    assert [(f.id, f.agency) for f in feeds] == [("reuters-wire", "Reuters"), ("outlet", None)]
+    assert skipped == ["'https://blank.example/feed.xml': its wirefeed:agency ' ' must name the agency whose own wire "
+                       "the feed is (Reuters, AP, dpa), or be left out"]

@@ -386,3 +386,20 @@ async def test_the_feeds_file_names_the_source_over_the_feed_s_own_title(feed_se
         await poller.fetcher.aclose()
     assert [(item.feed_id, item.feed_title) for item in published] == [
         ("coast", "Coast Desk"), ("other", "RSS0.92 Example")]
+
+
+async def test_a_feed_marked_as_an_agency_s_wire_says_so_on_its_items(feed_server: FeedServer,
+                                                                      store: PollerStore) -> None:
+    # The normalizer reads the mark from the item: the agency's own kill must reach the whole story.
+    feed_server.resources["/feed.xml"] = Resource(rss("RSS0.92 Example", [STORY]))
+    marked = FeedConfig(id="reuters-wire", url=feed_server.url("/feed.xml"), agency="Reuters")
+    unmarked = FeedConfig(id="outlet", url=feed_server.url("/feed.xml"))
+    published = Published()
+    poller = Poller([marked, unmarked], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
+    try:
+        poller.load_states()
+        for feed in (marked, unmarked):
+            assert (await poller.poll(feed)).outcome == "ok"
+    finally:
+        await poller.fetcher.aclose()
+    assert [(item.feed_id, item.feed_agency) for item in published] == [("reuters-wire", "Reuters"), ("outlet", None)]

@@ -46,6 +46,7 @@ class FeedContext:
     feed_url: str
     fetched_at: datetime
     feed_title: str | None = None  # the operator's name for the source, over the one the document gives
+    feed_agency: str | None = None  # the agency whose own wire the feed is, as the feeds file marks it
 
 
 @dataclass
@@ -103,6 +104,7 @@ def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: 
         "feed_id": ctx.feed_id,
         "feed_url": ctx.feed_url,
         "feed_title": ctx.feed_title or feed_title,
+        "feed_agency": ctx.feed_agency,
         "format": fmt,
         "fetched_at": ctx.fetched_at,
         "content_hash": content_hash(fields),
