@@ -19,9 +19,11 @@ content, the same text sent again by its outlet under another release status (a 
 embargo: the article id counts the status), or a near-duplicate from the same feed or with a wire slug
 (``UPDATE 2-``), is a NEW_VERSION; a near-duplicate from another feed is a COPY (published, same story id,
 ``duplicate_of`` and ``similarity`` set); anything else is NEW. A canceled article cancels its story, and
-every later version or copy inherits it, unless it is a COPY: then the copy alone is canceled. Claims
-remember their article, so a redelivered message (after a crash between claim and produce) is published
-again instead of vanishing.
+every later version or copy inherits it, unless it is a COPY: then the copy alone is canceled. A kill or
+hold from a feed the feeds file marks as an agency's own wire, of that agency's story, is never a COPY: it
+is the story's next version, and a kill cancels the story, whichever outlet's copy began it
+(``agency_status``). Claims remember their article, so a redelivered message (after a crash between
+claim and produce) is published again instead of vanishing.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import structlog
 
 from schemas import Article, PubStatus
 from services.core.db import Database, Tx
+from services.normalizer.agencies import canonical_agency
 from services.normalizer.neardup import (
     ANCHOR_BAND,
     Candidate,
@@ -163,36 +166,39 @@ class DedupStore:
     def migrate(self) -> None:
         self.db.migrate("normalizer", "services.normalizer")
 
-    def decide(self, article: Article, now: datetime) -> Decision:
-        """One article in a transaction of its own; a lost claim race is decided again."""
-        return self._decide_alone(article, self.near.fingerprint(article), now)  # CPU work outside
+    def decide(self, article: Article, now: datetime, feed_agency: str | None = None) -> Decision:
+        """One article in a transaction of its own; a lost claim race is decided again. ``feed_agency``: its
+        raw item's, the agency whose own wire its feed is (None for a feed not marked so)."""
+        return self._decide_alone(article, self.near.fingerprint(article), now, feed_agency)  # CPU work outside
 
     def decide_batch(self, articles: Sequence[Article], now: datetime,
-                     fingerprints: Sequence[Fingerprint] | None = None) -> list[Decision]:
+                     fingerprints: Sequence[Fingerprint] | None = None,
+                     feed_agencies: Sequence[str | None] | None = None) -> list[Decision]:
         """Decisions for ``articles`` in order, as ``decide`` one after the other would make them.
 
         ``fingerprints`` (``self.near.fingerprint`` of each article) may be computed by the caller: right
         after normalizing an article its words are still remembered, which halves the work.
+        ``feed_agencies``: each article's ``feed_agency``, as ``decide`` takes it (none marked when omitted).
         """
         if fingerprints is None:
             fingerprints = [self.near.fingerprint(article) for article in articles]  # CPU work outside
         if not articles:
             return []
+        inputs = list(zip(articles, fingerprints, feed_agencies or [None] * len(articles), strict=True))
         try:
             with self.db.transaction() as tx:
-                return [self._decide(tx, article, fingerprint, now)
-                        for article, fingerprint in zip(articles, fingerprints, strict=True)]
+                return [self._decide(tx, article, fingerprint, now, agency) for article, fingerprint, agency in inputs]
         except _BATCH_CONTENDED as error:
             # Another replica is deciding the same stories right now: settle them one article at a time.
             log.info("dedup_batch_contended", articles=len(articles), error_class=type(error).__name__)
-        return [self._decide_alone(article, fingerprint, now)
-                for article, fingerprint in zip(articles, fingerprints, strict=True)]
+        return [self._decide_alone(article, fingerprint, now, agency) for article, fingerprint, agency in inputs]
 
-    def _decide_alone(self, article: Article, fingerprint: Fingerprint, now: datetime) -> Decision:
+    def _decide_alone(self, article: Article, fingerprint: Fingerprint, now: datetime,
+                      feed_agency: str | None) -> Decision:
         for _ in range(ATTEMPTS):
             try:
                 with self.db.transaction() as tx:
-                    return self._decide(tx, article, fingerprint, now)
+                    return self._decide(tx, article, fingerprint, now, feed_agency)
             except _LostRace:
                 continue
         raise DedupConflictError(f"article {article.id}: lost the claim race {ATTEMPTS} times")
@@ -226,11 +232,12 @@ class DedupStore:
                     break
         return removed
 
-    def _decide(self, tx: Tx, article: Article, fingerprint: Fingerprint, now: datetime) -> Decision:
+    def _decide(self, tx: Tx, article: Article, fingerprint: Fingerprint, now: datetime,
+                feed_agency: str | None = None) -> Decision:
         snapshot = read(tx, article, fingerprint)
         if snapshot.restored is not None:
             article = article.model_copy(update={"id": snapshot.restored[1]})
-        decided = plan(article, fingerprint, snapshot, self.near)
+        decided = plan(article, fingerprint, snapshot, self.near, agency_status=is_agency_status(article, feed_agency))
         if isinstance(decided, Decision):
             return decided
         return _write(tx, article, fingerprint, decided, now)
@@ -362,8 +369,24 @@ def _snapshot(rows: list[tuple[Any, ...]], article: Article) -> Snapshot:
 
 # -- decide (pure) ---------------------------------------------------------------------------------------
 
-def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup) -> Plan | Decision:
-    """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write."""
+def is_agency_status(article: Article, feed_agency: str | None) -> bool:
+    """A kill or hold sent by an agency's own wire (``feed_agency``, the feeds file's mark) of that agency's
+    story: the article names that agency (by any name it goes by, else as written, in any case) or none,
+    as a kill notice often does. It holds for the whole story, whichever outlet's copy began it: a legal
+    kill lost costs far more than one outlet's copy withdrawn with it. An outlet's takedown never is one."""
+    if feed_agency is None or article.pubstatus is PubStatus.USABLE:
+        return False
+    return article.agency is None or _agency_key(article.agency) == _agency_key(feed_agency)
+
+
+def _agency_key(name: str) -> str:
+    return (canonical_agency(name) or name.strip()).casefold()
+
+
+def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup, *,
+         agency_status: bool = False) -> Plan | Decision:
+    """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write.
+    ``agency_status``: it is an agency's kill or hold of its story (``is_agency_status``)."""
     if snapshot.known is not None:
         return _known(article, snapshot.known)
     if (article.id in snapshot.own_story_texts or snapshot.published_before) and snapshot.item_story is None:
@@ -376,11 +399,15 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2])
     content = snapshot.claims.get("content")
     if content is not None and content[0] != article.id:
-        if not _restatused(article, snapshot, content[1]):
+        if _restatused(article, snapshot, content[1]):
+            verdict, story_id, reason, match = _status_target(article, snapshot, content[1], agency_status)
+        elif agency_status and _not_its_own_repeat(article, snapshot.content_owner):
+            verdict, story_id, reason, match = (Verdict.NEW_VERSION, snapshot.item_story or content[1],
+                                                "agency_status", None)
+        else:
             return Decision(Verdict.DUPLICATE, article, "same_content", duplicate_of=content[0])
-        verdict, story_id, reason, match = _status_target(article, snapshot, content[1])
     else:
-        verdict, story_id, reason, match = _target(article, fingerprint, snapshot, near)
+        verdict, story_id, reason, match = _target(article, fingerprint, snapshot, near, agency_status)
     url = snapshot.claims.get("url")
     if url is not None and url[0] != article.id and url[1] != story_id:
         if verdict is not Verdict.NEW or not _fuller(fingerprint, snapshot.url_owner):
@@ -392,22 +419,30 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
     return Plan(verdict, story_id, reason, match, claims, bands)
 
 
-def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot,
-            near: NearDup) -> tuple[Verdict, str, str | None, Match | None]:
+def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup,
+            agency_status: bool) -> tuple[Verdict, str, str | None, Match | None]:
     """Which story the article belongs to, and as what."""
     if snapshot.item_story is not None:
-        return _item_target(article, snapshot.item_story, snapshot.item_is_copy)
+        return _item_target(article, snapshot.item_story, snapshot.item_is_copy, agency_status)
     match = near.best_match(fingerprint, snapshot.candidates)
     if match is None:
         return Verdict.NEW, article.story_id, None, None
     if is_wire_update(article):
         return Verdict.NEW_VERSION, match.story_id, "wire_update", match
     if not match.same_feed:
-        return Verdict.COPY, match.story_id, "excerpt" if match.contained else "near_duplicate", match
+        return _another_feeds_story(match, agency_status)
     if match.similarity >= near.config.same_feed_threshold:
         return Verdict.NEW_VERSION, match.story_id, "same_source_edit", match
     # The same outlet's boilerplate makes its short stories look alike: not enough to call it an edit.
     return Verdict.NEW, article.story_id, None, None
+
+
+def _another_feeds_story(match: Match, agency_status: bool) -> tuple[Verdict, str, str, Match]:
+    """A near-duplicate of a story no article of this feed is in: another outlet's copy of it, unless it
+    is the agency's kill or hold of its story, which an outlet's copy began."""
+    if agency_status:
+        return Verdict.NEW_VERSION, match.story_id, "agency_status", match
+    return Verdict.COPY, match.story_id, "excerpt" if match.contained else "near_duplicate", match
 
 
 def _restatused(article: Article, snapshot: Snapshot, content_story: str) -> bool:
@@ -415,16 +450,25 @@ def _restatused(article: Article, snapshot: Snapshot, content_story: str) -> boo
     a moved or lifted embargo): news for every reader of the story, not a repeat. Another outlet's
     repeat stays one, or anyone could kill anyone's story."""
     owner = snapshot.content_owner
-    return (owner is not None and owner.feed_id == article.feed_id
-            and owner.status != release_status(article.pubstatus, article.embargoed_until)
+    return (owner is not None and owner.feed_id == article.feed_id and _status_differs(article, owner)
             and snapshot.item_story in (None, content_story))
 
 
-def _status_target(article: Article, snapshot: Snapshot,
-                   story_id: str) -> tuple[Verdict, str, str | None, Match | None]:
+def _status_differs(article: Article, owner: Owner | None) -> bool:
+    return owner is not None and owner.status != release_status(article.pubstatus, article.embargoed_until)
+
+
+def _not_its_own_repeat(article: Article, owner: Owner | None) -> bool:
+    """The agency's kill or hold of a text another feed claimed first (an outlet's copy, even one that
+    outlet sent killed), or its own text sent under another status: not a repeat, whatever that outlet did."""
+    return owner is not None and (owner.feed_id != article.feed_id or _status_differs(article, owner))
+
+
+def _status_target(article: Article, snapshot: Snapshot, story_id: str,
+                   agency_status: bool) -> tuple[Verdict, str, str | None, Match | None]:
     owner_is_copy = snapshot.content_owner is not None and snapshot.content_owner.is_copy
-    verdict, _, reason, _ = _item_target(article, story_id, owner_is_copy)
-    return verdict, story_id, "copy_withdrawn" if reason == "copy_withdrawn" else "status_change", None
+    verdict, _, reason, _ = _item_target(article, story_id, owner_is_copy, agency_status)
+    return verdict, story_id, reason if reason in ("copy_withdrawn", "agency_status") else "status_change", None
 
 
 def _fuller(fingerprint: Fingerprint, owner: Owner | None) -> bool:
@@ -434,11 +478,15 @@ def _fuller(fingerprint: Fingerprint, owner: Owner | None) -> bool:
     return owner is not None and mine >= FULLER_LEAD_RATIO * max(owner.lead_shingles, 1)
 
 
-def _item_target(article: Article, story_id: str, joined_as_copy: bool) -> tuple[Verdict, str, str, None]:
+def _item_target(article: Article, story_id: str, joined_as_copy: bool,
+                 agency_status: bool) -> tuple[Verdict, str, str, None]:
     """An item seen before, in a story still there: an edit is a new version of that story. An outlet
     withdrawing the copy it had published withdraws that copy alone (as one sent withdrawn does): as a new
-    version it would have killed the story, and shown "removed" as its latest text."""
+    version it would have killed the story, and shown "removed" as its latest text. The agency's own wire
+    killing its story kills it, whoever's copy began it."""
     if joined_as_copy and article.pubstatus is PubStatus.CANCELED:
+        if agency_status:
+            return Verdict.NEW_VERSION, story_id, "agency_status", None
         return Verdict.COPY, story_id, "copy_withdrawn", None
     return Verdict.NEW_VERSION, story_id, "edit", None
 

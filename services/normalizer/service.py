@@ -54,7 +54,7 @@ class NormalizeBatch:
             if self.learned:
                 self.learned.learn_batch([raw for _, raw in raws])
             # Each fingerprint right after its normalize(), while the body's words are still remembered.
-            normalized = [(article, self.dedup.near.fingerprint(article)) for record, raw in raws
+            normalized = [(article, self.dedup.near.fingerprint(article), raw.feed_agency) for record, raw in raws
                           if (article := self._article_or_dead_letter(record, raw, now, futures)) is not None]
             published: list[str] = []
             for decision in self._decide(normalized, now):
@@ -94,10 +94,12 @@ class NormalizeBatch:
             futures.append(self._dead_letter(record, error))
             return None
 
-    def _decide(self, normalized: list[tuple[Article, Fingerprint]], now: datetime) -> list[Decision]:
+    def _decide(self, normalized: list[tuple[Article, Fingerprint, str | None]], now: datetime) -> list[Decision]:
+        """``normalized``: each article with its fingerprint and its feed's agency mark (``RawItem.feed_agency``)."""
         try:
-            return self.dedup.decide_batch([article for article, _ in normalized], now,
-                                           [fingerprint for _, fingerprint in normalized])
+            return self.dedup.decide_batch([article for article, _, _ in normalized], now,
+                                           [fingerprint for _, fingerprint, _ in normalized],
+                                           [agency for _, _, agency in normalized])
         except RETRYABLE as error:
             raise TransientError(f"dedup store unavailable: {error}") from error
 

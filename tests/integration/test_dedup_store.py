@@ -674,3 +674,137 @@ def test_a_replica_waiting_on_a_locked_claim_gives_up_with_a_transient_error(pos
         holder.db.close()
         waiter.db.close()
 
+
+
+# -- a kill from an agency's own wire (the feeds file's agency: mark) ----------------------------------------
+
+REUTERS_WIRE = "Reuters"  # the mark on the feed the wire copy comes from (stories.wire: feed "reuters")
+
+
+def _killed(article: Article, *, notice: bool, minutes: int, pubstatus: PubStatus = PubStatus.CANCELED,
+            agency: str | None = None) -> Article:
+    """The item sent again killed: its text as it was, or replaced by a kill notice."""
+    body = "This story has been withdrawn. Please delete it from your systems." if notice else article.body_text
+    killed = stories.make(9, article.title, body, feed_id=article.feed_id, item=article.item_id.split(":", 1)[1],
+                          minutes=minutes, pubstatus=pubstatus)
+    return killed.model_copy(update={"agency": agency})
+
+
+def _another_outlet(shared_dir: Path, minutes: int) -> Article:
+    theirs = stories.variant(shared_dir)
+    return stories.make(5, theirs.title.replace("Harbor Times", "Bay Courier"),
+                        theirs.body_text.replace("Harbor Times", "Bay Courier"), feed_id="bay-courier",
+                        item="iraq-talks", minutes=minutes)
+
+
+@pytest.mark.parametrize("agency", [None, "Reuters", "Thomson Reuters"])  # the kill names no agency, or its own
+@pytest.mark.parametrize("notice", [False, True])
+def test_the_agency_s_own_kill_cancels_the_story_an_outlet_s_copy_began(
+        store: DedupStore, shared_dir: Path, notice: bool, agency: str | None) -> None:
+    # The outlet's republished copy came first and owned the story; the wire's own item joined it as a copy,
+    # so its kill withdrew that copy alone, and the story and later copies stayed usable.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
+    assert wire.verdict is Verdict.COPY and wire.article.story_id == outlet.article.story_id
+    kill = store.decide(_killed(wire.article, notice=notice, minutes=2, agency=agency), T0 + timedelta(minutes=2),
+                        feed_agency=REUTERS_WIRE)
+    assert (kill.verdict, kill.reason) == (Verdict.NEW_VERSION, "agency_status")
+    assert (kill.article.story_id, kill.article.version) == (outlet.article.story_id, 2)  # the story's latest
+    assert kill.article.pubstatus is PubStatus.CANCELED
+    later = store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3))
+    assert later.verdict is Verdict.COPY and later.article.pubstatus is PubStatus.CANCELED
+
+
+@pytest.mark.parametrize("notice", [False, True])
+def test_without_the_mark_the_agency_s_kill_withdraws_its_copy_alone_as_before(
+        store: DedupStore, shared_dir: Path, notice: bool) -> None:
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1))
+    kill = store.decide(_killed(wire.article, notice=notice, minutes=2), T0 + timedelta(minutes=2))
+    assert (kill.verdict, kill.reason) == (Verdict.COPY, "copy_withdrawn")
+    assert (kill.article.story_id, kill.article.pubstatus) == (outlet.article.story_id, PubStatus.CANCELED)
+    later = store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3))
+    assert later.verdict is Verdict.COPY and later.article.pubstatus is PubStatus.USABLE
+
+
+def test_a_marked_wire_s_kill_of_another_agency_s_story_withdraws_its_copy_alone(store: DedupStore,
+                                                                                  shared_dir: Path) -> None:
+    # Reuters' wire carrying AFP's story: no Reuters kill of a Reuters story, so nothing to extend.
+    store.decide(stories.variant(shared_dir), T0)
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
+    kill = store.decide(_killed(wire.article, notice=True, minutes=2, agency="AFP"), T0 + timedelta(minutes=2),
+                        feed_agency=REUTERS_WIRE)
+    assert (kill.verdict, kill.reason) == (Verdict.COPY, "copy_withdrawn")
+    assert store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3)).article.pubstatus \
+        is PubStatus.USABLE
+
+
+def test_an_unmarked_outlet_s_takedown_of_a_story_the_marked_wire_began_withdraws_its_copy_alone(
+        store: DedupStore, shared_dir: Path) -> None:
+    wire = store.decide(stories.wire(shared_dir), T0, feed_agency=REUTERS_WIRE)
+    copy = store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=1))
+    takedown = store.decide(_killed(copy.article, notice=True, minutes=2, agency="Reuters"), T0 + timedelta(minutes=2))
+    assert (takedown.verdict, takedown.reason) == (Verdict.COPY, "copy_withdrawn")
+    assert takedown.article.story_id == wire.article.story_id
+    update = stories.make(4, "UPDATE 1-" + wire.article.title, wire.article.body_text + "\n\nTalks begin Monday.",
+                          feed_id="reuters", item="L1N3EF0ZZ-1", minutes=3)
+    version = store.decide(update, T0 + timedelta(minutes=3), feed_agency=REUTERS_WIRE)
+    assert version.verdict is Verdict.NEW_VERSION and version.article.pubstatus is PubStatus.USABLE
+
+
+@pytest.mark.parametrize(("mark", "expected", "later_status"), [
+    (REUTERS_WIRE, (Verdict.NEW_VERSION, "agency_status"), PubStatus.CANCELED),
+    (None, (Verdict.COPY, "near_duplicate"), PubStatus.USABLE),  # as before: a copy sent withdrawn
+])
+def test_the_agency_s_kill_of_an_item_first_seen_killed_follows_the_mark(
+        store: DedupStore, shared_dir: Path, mark: str | None, expected: tuple[Verdict, str],
+        later_status: PubStatus) -> None:
+    # The wire's item was never seen usable (polled only once the kill was out): it arrives a near-duplicate.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    kill = store.decide(stories.wire(shared_dir).model_copy(update={"pubstatus": PubStatus.CANCELED}),
+                        T0 + timedelta(minutes=1), feed_agency=mark)
+    assert ((kill.verdict, kill.reason), kill.article.story_id) == (expected, outlet.article.story_id)
+    assert kill.article.pubstatus is PubStatus.CANCELED
+    assert store.decide(_another_outlet(shared_dir, 2), T0 + timedelta(minutes=2)).article.pubstatus is later_status
+
+
+def test_the_agency_s_hold_of_an_item_first_seen_held_becomes_the_story_s_latest(store: DedupStore,
+                                                                                 shared_dir: Path) -> None:
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    held = store.decide(stories.wire(shared_dir).model_copy(update={"pubstatus": PubStatus.WITHHELD}),
+                        T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
+    assert (held.verdict, held.reason) == (Verdict.NEW_VERSION, "agency_status")
+    assert (held.article.story_id, held.article.version) == (outlet.article.story_id, 2)
+    assert held.article.pubstatus is PubStatus.WITHHELD
+
+
+@pytest.mark.parametrize(("mark", "verdict", "reason"), [
+    (REUTERS_WIRE, Verdict.NEW_VERSION, "agency_status"),
+    (None, Verdict.DUPLICATE, "same_content"),  # as before: the kill is another outlet's repeat of the text
+])
+def test_the_agency_s_kill_of_the_very_text_an_outlet_carried_first_follows_the_mark(
+        store: DedupStore, shared_dir: Path, mark: str | None, verdict: Verdict, reason: str) -> None:
+    wire = stories.wire(shared_dir)
+    outlet = store.decide(stories.make(3, wire.title, wire.body_text, feed_id="harbor-times", item="iraq"), T0)
+    repeat = store.decide(wire, T0 + timedelta(minutes=1), feed_agency=mark)
+    assert (repeat.verdict, repeat.reason) == (Verdict.DUPLICATE, "same_content")
+    kill = store.decide(_killed(wire, notice=False, minutes=2), T0 + timedelta(minutes=2), feed_agency=mark)
+    assert (kill.verdict, kill.reason) == (verdict, reason)
+    if verdict is Verdict.NEW_VERSION:
+        assert (kill.article.story_id, kill.article.pubstatus) == (outlet.article.story_id, PubStatus.CANCELED)
+
+
+def test_the_agency_s_kill_of_its_text_an_outlet_first_sent_killed_still_cancels_the_story(
+        store: DedupStore, shared_dir: Path) -> None:
+    # The outlet's copy of the wire's very text, sent killed, was a copy withdrawn alone; it claimed the text,
+    # so the agency's own kill of it, with the same status, read as that outlet's repeat.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    wire = stories.wire(shared_dir)
+    withdrawn = store.decide(stories.make(3, wire.title, wire.body_text, feed_id="bay-courier", item="iraq",
+                                          pubstatus=PubStatus.CANCELED), T0 + timedelta(minutes=1))
+    assert (withdrawn.verdict, withdrawn.article.story_id) == (Verdict.COPY, outlet.article.story_id)
+    kill = store.decide(_killed(wire, notice=False, minutes=2), T0 + timedelta(minutes=2), feed_agency=REUTERS_WIRE)
+    assert (kill.verdict, kill.reason, kill.article.story_id) == (Verdict.NEW_VERSION, "agency_status",
+                                                                  outlet.article.story_id)
+    assert store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3)).article.pubstatus \
+        is PubStatus.CANCELED

@@ -11,7 +11,7 @@ import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
 
-from schemas import Article, DeadLetter, RawItem
+from schemas import Article, DeadLetter, PubStatus, RawItem
 from services.core.config import Topics
 from services.core.db import Database
 from services.normalizer import service
@@ -122,3 +122,22 @@ def test_an_item_with_nothing_to_read_is_skipped_and_counted_not_dead_lettered(s
     NormalizeBatch(producer, TOPICS, store)([record, *records()[:1]])
     assert [topic for topic, _ in producer.sent] == [TOPICS.articles]  # the story; nothing for the picture
     assert skipped() == before + 1
+
+
+@pytest.mark.parametrize("marked", [True, False])
+def test_a_raw_item_s_agency_mark_reaches_dedup(store: DedupStore, marked: bool) -> None:
+    # An outlet carried the agency's text first; the agency's own wire then sends its item killed.
+    outlet = raw_item(3, feed_id="outlet", body=SAME_TEXT)
+    wire = raw_item(3, feed_id="agency-wire", body=SAME_TEXT).model_copy(
+        update={"feed_agency": "Reuters" if marked else None})
+    kill = wire.model_copy(update={"pubstatus": PubStatus.CANCELED})
+    producer = RecordingProducer()
+    NormalizeBatch(producer, TOPICS, store)([_record(raw.to_bytes(), offset)
+                                             for offset, raw in enumerate([outlet, wire, kill])])
+    articles = [Article.model_validate_json(value) for topic, value in producer.sent if topic == TOPICS.articles]
+    if marked:  # the kill is the outlet's story's latest version, and cancels it
+        assert [(a.feed_id, a.version, a.pubstatus) for a in articles] == [
+            ("outlet", 1, PubStatus.USABLE), ("agency-wire", 2, PubStatus.CANCELED)]
+        assert articles[0].story_id == articles[1].story_id
+    else:  # as before: another outlet's repeat of the text, dropped
+        assert [a.feed_id for a in articles] == ["outlet"]
