@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 
-from schemas import RawItem
+from schemas import PubStatus, RawItem
 from services.core.config import Topics
 from services.core.db import Database
 from services.normalizer.dedup import DedupStore
@@ -78,3 +78,22 @@ def test_an_original_arriving_after_its_update_leaves_the_update_the_storys_late
     by_version = {article["version"]: article["item_id"] for article in story.articles}
     assert by_version == {1: original.item_id, 2: update.item_id}
     assert story.latest_article_id == next(a["id"] for a in story.articles if a["item_id"] == update.item_id)
+
+
+@pytest.mark.parametrize(("mark", "status"), [("Reuters", PubStatus.CANCELED), (None, PubStatus.USABLE)])
+def test_the_agency_s_own_kill_of_a_story_an_outlet_began_ends_it_in_the_sink_when_its_wire_is_marked(
+        pipeline: Pipeline, shared_dir: Path, mark: str | None, status: PubStatus) -> None:
+    # The outlet's republished copy began the story; the agency's wire carried it next and then killed it.
+    paragraphs = stories.seed_paragraphs(shared_dir)
+    end = paragraphs.index("You appear to be using an ad blocker")
+    body = "".join(f"<p>{p}</p>" for p in paragraphs[2:end])
+    outlet = raw_item(1, feed_id="outlet", title=paragraphs[0] + " | Outlet",
+                      body=body + "<p>Copyright 2024 Outlet. All rights reserved.</p>")
+    wire = raw_item(2, feed_id="reuters-wire", title=paragraphs[0], body=body).model_copy(
+        update={"feed_agency": mark})
+    kill = wire.model_copy(update={"pubstatus": PubStatus.CANCELED, "content_hash": "killed",
+                                   "content_html": "<p>This story has been withdrawn. Please delete it.</p>"})
+    for raw in (outlet, wire, kill):
+        pipeline.poll(raw)
+    [line] = list(Reader(pipeline.sink.db).stories())
+    assert (line.outlets, line.pubstatus) == (2, status)  # the story's latest: the kill, or the outlet's text
