@@ -20,7 +20,15 @@ from rich.progress import Progress
 
 from services.core.config import Topics
 from services.core.db import Database
-from services.core.kafka import create_topics_now, make_consumer, make_producer, read_until, seek_since
+from services.core.kafka import (
+    EXIT_FLUSH_SECONDS,
+    close_producer,
+    create_topics_now,
+    make_consumer,
+    make_producer,
+    read_until,
+    seek_since,
+)
 from services.normalizer.service import NormalizeBatch
 from services.normalizer.settings import NormalizerSettings
 
@@ -53,8 +61,7 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
         return _drain(consumer, batch, start, end, show_progress)
     finally:
         consumer.close(autocommit=False)
-        producer.flush(timeout=60)
-        producer.close(timeout=30)
+        close_producer(producer, EXIT_FLUSH_SECONDS)
         db.close()
 
 

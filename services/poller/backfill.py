@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from rich.progress import Progress
 
 from services.core.db import Database
-from services.core.kafka import create_topics_now, make_producer
+from services.core.kafka import EXIT_FLUSH_SECONDS, close_producer, create_topics_now, make_producer
 from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.fetch import make_fetcher
 from services.poller.service import KafkaPublisher, Poller, PollOutcome, Publish
@@ -52,7 +52,7 @@ def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
                                                                                   max_message_bytes=settings.max_message_bytes),
                                          max_pages))
     finally:
-        producer.close(timeout=30)
+        close_producer(producer, EXIT_FLUSH_SECONDS)  # what it could not deliver stays unmarked
         db.close()
     for outcome in outcomes:
         print(f"{outcome.feed_id}\t{outcome.outcome}\t{outcome.published} published")
