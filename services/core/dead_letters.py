@@ -10,15 +10,15 @@ Letters are read without a consumer group, from a point in time (or the first on
 of the topic when the command starts, so the running services are undisturbed. Neither command creates a
 topic: a missing one (the dead-letter topic, or the topic a letter goes back to) is said and refused, as
 Kafka would otherwise create it on first use with its own defaults, not the services' settings. One
-deleted after the redrive checked it ends the redrive within ``SEND_TIMEOUT_SECONDS`` (kafka-python would
-wait 60 s for its metadata, and retry its records for 120 s), with a one-line error: nothing is taken off
-the dead-letter topic, so a redrive run again once the topic exists sends every letter again.
+deleted after the redrive checked it ends the redrive ``SEND_TIMEOUT_SECONDS`` after its last acknowledged
+letter (kafka-python would wait 60 s for its metadata, and retry its records for 120 s), with a one-line
+error: nothing is taken off the dead-letter topic, so a redrive run again once the topic exists sends
+every letter again.
 """
 
 from __future__ import annotations
 
 import base64
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -203,12 +203,12 @@ def _send(producer: KafkaProducer, found: Found, timeout: float) -> FutureRecord
 
 
 def _await(pending: list[tuple[str, FutureRecordMetadata]], timeout: float) -> None:
-    """Wait for every pending letter's acknowledgement, all within ``timeout``: a record to a topic deleted
-    after its first letters went is otherwise retried for the producer's whole delivery timeout."""
-    deadline = time.monotonic() + timeout
+    """Wait for every pending letter's acknowledgement, each within ``timeout`` of the one before: a record
+    to a topic deleted after its first letters went is otherwise retried for the producer's whole delivery
+    timeout. Not all within ``timeout``: a window of large letters takes longer to a healthy broker."""
     for topic, future in pending:
         try:
-            future.get(timeout=max(0.0, deadline - time.monotonic()))
+            future.get(timeout=timeout)
         except KafkaTimeoutError as error:
             raise not_writable(topic, timeout) from error
     pending.clear()
