@@ -5,6 +5,7 @@ feedparser is the reference: rss_fast reads only what it models exactly, and dec
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from typing import Any
@@ -88,8 +89,11 @@ def parse_reference(body: bytes, ctx: FeedContext, content_type: str | None = No
 
 
 def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+    # A stream, never the bytes: feedparser.parse tries a bytes or str argument as a local file name
+    # first, so a body "/dev/zero" or "/etc/app/feed.xml" from a hostile server was read from disk.
     try:
-        return feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+        return feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
+                                resolve_relative_uris=False)
     except (UnicodeError, ValueError):
         # feedparser decodes with the HTTP charset first and passes over only decoding and lookup errors:
         # Python's "undefined" codec (servers send "charset=undefined" when a variable was unset) raises

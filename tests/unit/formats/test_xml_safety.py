@@ -171,3 +171,19 @@ def test_entity_declaration_detection(prolog: str, declares: bool) -> None:
 def test_malformed_xml_is_a_typed_error(parse: Parse) -> None:
     with pytest.raises(FeedParseError):
         parse(b"<nitf><head></nitf>")
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM, None])
+def test_a_body_naming_a_local_file_is_never_read_from_disk(
+        fmt: FeedFormat | None, parse: Parse, tmp_path: Path) -> None:
+    """feedparser takes a bytes argument for a file name when it can open it: a server answering with a
+    path must get a parse error, not the file's items."""
+    local = tmp_path / "local.xml"
+    local.write_text(DOCUMENTS[FeedFormat.RSS].format(doctype="", text="LOCAL SECRET"))
+    try:
+        feed = parse(str(local).encode(), fmt=fmt)
+    except FeedParseError as exc:
+        assert "LOCAL SECRET" not in str(exc)
+        return
+    assert feed.items == []
+    assert "LOCAL SECRET" not in repr(feed)
