@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -543,6 +544,47 @@ def test_author_fields_lose_email_addresses() -> None:
     assert clean_author("jdoe@example.com (Jane Doe)") == "Jane Doe"
     assert clean_author("jdoe@example.com") is None
     assert clean_author("  Jane Doe ") == "Jane Doe"
+
+
+@pytest.mark.parametrize(("author", "name"), [
+    ("jdoe@example.com (Jane Doe)", "Jane Doe"),
+    ("a@b@c (Jane Doe)", "Jane Doe"),
+    ("@a@b (Jane Doe)", "Jane Doe"),
+    ("@@b(Jane Doe)", "Jane Doe"),
+    ("a@((Jane Doe)", "Jane Doe"),
+    ("a@b (x) (Jane Doe)", None),  # a space inside the address: not one
+    ("@b (Jane Doe)", None),
+    ("a@ (Jane Doe)", None),
+    ("a@b (Jane (Doe))", None),
+])
+def test_an_address_with_a_name_in_brackets_gives_the_name(author: str, name: str | None) -> None:
+    assert clean_author(author) == name
+
+
+class _Recording:
+    """A pattern's stand-in that remembers the length of every text it was asked to match."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.lengths: list[int] = []
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        self.lengths.append(len(text))
+        return self.pattern.fullmatch(text)
+
+
+def test_an_author_field_too_long_to_be_a_name_is_not_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile "x@x@x@…" author or credit reaches no pattern, and names nobody."""
+    recording = _Recording(agencies._EMAIL_WITH_NAME)
+    monkeypatch.setattr(agencies, "_EMAIL_WITH_NAME", recording)
+    hostile = "x@" * 4_000 + "(Jane Doe)"
+    item = raw_item(1, body="<p>Oil rose on Monday.</p>").model_copy(
+        update={"authors": [hostile, "jdoe@example.com (Ann Lee)"], "credits": {"editing": [hostile]}})
+    article = normalize(item, datetime(2024, 1, 12, tzinfo=UTC))
+    assert article.byline == ["Ann Lee"]
+    assert "editing" not in article.credits
+    assert recording.lengths and max(recording.lengths) <= agencies.MAX_AUTHOR_CHARS
+    assert clean_author("Jane Doe, " * 200) is None
 
 
 @pytest.mark.parametrize(("author", "name"), [
