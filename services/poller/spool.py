@@ -11,7 +11,10 @@ Nothing is deleted: clearing the two is the operator's call.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -173,17 +176,31 @@ def skipped_name(name: str) -> bool:
 
 
 def read_spooled(file: SpooledFile, max_bytes: int) -> bytes:
-    """The file's bytes; FileNotFoundError when another process took it since it was listed."""
+    """The file's bytes; FileNotFoundError when another process took it since it was listed.
+
+    Whoever uploads may swap the listed file for a symbolic link or a FIFO before it is opened: the open
+    follows no link and waits for no writer, and what it opened must be a regular file."""
     try:
-        with file.path.open("rb") as handle:
-            body = handle.read(max_bytes + 1)
+        descriptor = os.open(file.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise
     except OSError as error:
-        raise UnusableFileError(f"cannot read {file.path.name}: {error.strerror or error}") from error
+        raise UnusableFileError(f"cannot read {file.name}: {_not_followed(error)}") from error
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise UnusableFileError(f"cannot read {file.name}: not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            body = handle.read(max_bytes + 1)
+        except OSError as error:
+            raise UnusableFileError(f"cannot read {file.name}: {error.strerror or error}") from error
     if len(body) > max_bytes:
         raise too_large(file.name, max_bytes)
     return body
+
+
+def _not_followed(error: OSError) -> str:
+    return "a symbolic link" if error.errno == errno.ELOOP else str(error.strerror or error)
 
 
 def too_large(name: str, max_bytes: int) -> FileTooLargeError:
@@ -195,22 +212,64 @@ def mark_processed(file: SpooledFile) -> Path:
 
 
 def mark_failed(file: SpooledFile, reason: str) -> Path:
-    target = _move(file, FAILED)
-    try:
-        target.with_name(target.name + ".error").write_text(reason + "\n", encoding="utf-8")
-    except OSError as error:
-        raise SpoolError(f"cannot write the reason beside {target}: {error.strerror or error}") from error
-    return target
+    return _move(file, FAILED, reason)
 
 
-def _move(file: SpooledFile, subdirectory: str) -> Path:
+def _move(file: SpooledFile, subdirectory: str, reason: str | None = None) -> Path:
+    """Move the file into the spool directory's ``subdirectory``, with the reason in NAME.error beside it.
+
+    Whoever uploads can also plant symbolic links in the spool directory: the subdirectory must be a real
+    one, and every name is resolved in it by descriptor, so no link is followed and no file replaced."""
     folder = file.path.parent / subdirectory
-    target = folder / file.path.name
     try:
-        folder.mkdir(exist_ok=True)
-        if target.exists():  # an agency may send the same name again (a resend, a new day's file)
-            target = folder / f"{file.path.stem}.{time.time_ns()}{file.path.suffix}"
-        os.replace(file.path, target)
+        spool_fd = os.open(file.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            folder_fd = _open_subdirectory(spool_fd, subdirectory)
+            try:
+                name = _free_name(folder_fd, file.path, with_error=reason is not None)
+                os.replace(file.name, name, src_dir_fd=spool_fd, dst_dir_fd=folder_fd)
+                if reason is not None:
+                    _write_reason(folder_fd, name + ".error", reason)
+            finally:
+                os.close(folder_fd)
+        finally:
+            os.close(spool_fd)
     except OSError as error:
-        raise SpoolError(f"cannot move {file.path.name} to {folder}: {error.strerror or error}") from error
-    return target
+        raise SpoolError(f"cannot move {file.name} to {folder}: {error.strerror or error}") from error
+    return folder / name
+
+
+def _open_subdirectory(spool_fd: int, subdirectory: str) -> int:
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(subdirectory, dir_fd=spool_fd)
+    try:
+        return os.open(subdirectory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=spool_fd)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise SpoolError(f"{subdirectory}/ in the spool directory is not a directory but a symbolic link "
+                             "or a file: remove it") from error
+        raise
+
+
+def _free_name(folder_fd: int, path: Path, *, with_error: bool) -> str:
+    """The file's name, or one with a timestamp when the name (or its .error) is taken: an agency may send
+    the same name again (a resend, a new day's file)."""
+    name = path.name
+    while _taken(folder_fd, name) or (with_error and _taken(folder_fd, name + ".error")):
+        name = f"{path.stem}.{time.time_ns()}{path.suffix}"
+    return name
+
+
+def _taken(folder_fd: int, name: str) -> bool:
+    try:
+        os.lstat(name, dir_fd=folder_fd)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _write_reason(folder_fd: int, name: str, reason: str) -> None:
+    """A new file, never one that is there (a link planted since the name was chosen fails the call)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(name, flags, 0o666, dir_fd=folder_fd), "w", encoding="utf-8") as handle:
+        handle.write(reason + "\n")

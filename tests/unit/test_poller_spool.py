@@ -136,6 +136,46 @@ def test_files_moved_on_keep_their_name_and_never_overwrite(spool_dir: Path) -> 
     assert names(spool_dir) == ["failed", "processed"]
 
 
+@pytest.mark.parametrize("subdirectory", [spool.PROCESSED, spool.FAILED])
+def test_a_folder_planted_as_a_link_is_refused_and_nothing_moves_through_it(
+        spool_dir: Path, tmp_path: Path, subdirectory: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    move = spool.mark_processed if subdirectory == spool.PROCESSED else functools.partial(spool.mark_failed,
+                                                                                       reason="junk")
+    (spool_dir / subdirectory).symlink_to(outside)
+    (spool_dir / "payload.sh").write_bytes(b"#!/bin/sh\n")
+    with pytest.raises(SpoolError, match=f"{subdirectory}/ in the spool directory is not a directory"):
+        move(SpooledFile(spool_dir / "payload.sh", 10))
+    assert names(outside) == []
+    assert (spool_dir / "payload.sh").is_file()
+
+
+def test_a_reason_is_never_written_through_a_planted_link(spool_dir: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.conf"
+    victim.write_text("IMPORTANT CONFIG\n")
+    (spool_dir / "failed").mkdir()
+    (spool_dir / "failed" / "story1.txt.error").symlink_to(victim)
+    (spool_dir / "story1.txt").write_bytes(b"junk")
+    target = spool.mark_failed(SpooledFile(spool_dir / "story1.txt", 4), "FeedParseError: not XML")
+    assert victim.read_text() == "IMPORTANT CONFIG\n"
+    assert target.name != "story1.txt" and target.read_bytes() == b"junk"
+    assert target.with_name(target.name + ".error").read_text() == "FeedParseError: not XML\n"
+
+
+def test_a_listed_file_swapped_for_a_link_or_a_fifo_is_not_read(spool_dir: Path, tmp_path: Path) -> None:
+    """Between the listing and the read an uploader may replace the file; the read follows no link and
+    waits for no FIFO's writer."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not wire copy")
+    (spool_dir / "story.xml").symlink_to(secret)
+    with pytest.raises(UnusableFileError, match=r"story\.xml: a symbolic link"):
+        spool.read_spooled(SpooledFile(spool_dir / "story.xml", 4), 100)
+    os.mkfifo(spool_dir / "fifo.xml")
+    with pytest.raises(UnusableFileError, match=r"fifo\.xml: not a regular file"):
+        spool.read_spooled(SpooledFile(spool_dir / "fifo.xml", 0), 100)
+
+
 # --- polling a spool directory feed --------------------------------------------------------------------
 
 
