@@ -177,14 +177,6 @@ async def test_a_feed_naming_a_hub_is_subscribed_and_the_subscription_verified(r
     assert [item.item_id for item in running.published] == ["news:urn:story:1"]  # from the poll
 
 
-async def test_a_lease_no_date_can_hold_is_taken_as_a_year(running: Running) -> None:
-    await eventually(lambda: running.hub.verified, message="the hub's verification")
-    params = {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.challenge": "c-2", "hub.lease_seconds": "9" * 18}
-    assert running.subscriber.verify("news", params) == (200, b"c-2")  # raised OverflowError: no answer
-    sub = running.subscriber.store.get("news")
-    assert sub is not None and sub.lease_seconds == MAX_LEASE_SECONDS and sub.expires_at is not None
-
-
 async def test_signed_pushes_are_published_at_once_and_bad_signatures_ignored(running: Running) -> None:
     hub = running.hub
     await eventually(lambda: hub.verified, message="the hub's verification")
@@ -352,6 +344,58 @@ async def test_a_subscription_through_an_http_hub_made_before_is_no_longer_trust
     await subscriber._tend(sub, subscriber.clock())  # the renewal loop's turn
     await fetcher.aclose()
     assert hub.requests == [] and store.get("news") is None  # dropped when due for renewal, nothing re-sent
+
+
+def _verification(mode: str, **extra: str) -> dict[str, str]:
+    return {"hub.mode": mode, "hub.topic": TOPIC, "hub.challenge": f"c-{mode}", **extra}
+
+
+async def test_a_lease_no_date_can_hold_is_taken_as_a_year(db: Database, hub: Hub) -> None:
+    fetcher = Fetcher(FetchLimits())
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"})
+    await fetcher.aclose()  # never used: the hub's verification is all there is
+    subscriber.store.save(Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "requested", NOW))
+    verification = _verification("subscribe", **{"hub.lease_seconds": "9" * 18})
+    assert subscriber.verify("news", verification) == (200, b"c-subscribe")  # raised OverflowError: no answer
+    sub = subscriber.store.get("news")
+    assert sub is not None and sub.lease_seconds == MAX_LEASE_SECONDS and sub.expires_at is not None
+
+
+async def test_a_verification_is_taken_only_while_a_request_of_ours_waits_for_it(db: Database, hub: Hub) -> None:
+    """Anyone who knows the callback and the topic can send one: an unasked "denied" stopped the subscription
+    for good, an unasked year's lease its renewals."""
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  clock=lambda: NOW, allow_insecure_hub=True)
+    active = Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "active", NOW - timedelta(hours=1),
+                          lease_seconds=86400, expires_at=NOW + timedelta(hours=23))
+    subscriber.store.save(active)
+    year = {"hub.lease_seconds": str(MAX_LEASE_SECONDS)}
+    assert subscriber.verify("news", _verification("denied")) == (404, b"")
+    assert subscriber.verify("news", _verification("subscribe", **year)) == (404, b"")
+    assert subscriber.store.get("news") == active
+    await subscriber.subscribe("news", hub.url, TOPIC)  # a renewal: the hub will verify it
+    await fetcher.aclose()
+    renewing = subscriber.store.get("news")
+    assert renewing is not None and renewing.state == "renewing" and len(hub.requests) == 1
+    assert subscriber.deliver("news", b"<feed/>", {}) == 202  # still pushed to (an unsigned push is ignored)
+    lease = {"hub.lease_seconds": "3600"}
+    assert subscriber.verify("news", _verification("subscribe", **lease)) == (200, b"c-subscribe")
+    assert subscriber.verify("news", _verification("subscribe", **year)) == (404, b"")  # answered already
+    verified = subscriber.store.get("news")
+    assert verified is not None and (verified.state, verified.lease_seconds) == ("active", 3600)
+
+
+async def test_a_denial_is_taken_for_a_request_waiting_for_it(db: Database, hub: Hub) -> None:
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  clock=lambda: NOW, allow_insecure_hub=True)
+    await subscriber.subscribe("news", hub.url, TOPIC)
+    await fetcher.aclose()
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")
+    assert subscriber.verify("news", _verification("subscribe")) == (404, b"")  # denied stays denied
+    sub = subscriber.store.get("news")
+    assert sub is not None and sub.state == "denied"
 
 
 def test_insecure_hubs_are_refused_unless_the_setting_allows_them(monkeypatch: pytest.MonkeyPatch) -> None:
