@@ -7,10 +7,14 @@ Nothing here reads the environment at import time.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import SplitResult, unquote, urlsplit
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
     AliasChoices,
     Field,
@@ -89,6 +93,42 @@ def _settings_classes() -> list[type[CommonSettings]]:
         found.append(kind)
         unseen.extend(kind.__subclasses__())
     return found
+
+
+_QUERY_PASSWORD = re.compile(r"(?:^|&)password=([^&#]*)")
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why a database URL cannot be used as written, without its secrets; None when it can be read.
+
+    libpq's own message quotes the part it could not read: a password with a bare "%" in it
+    ("S3cr%ZZet", which is no percent-encoding) was printed whole by every command and service."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an unbalanced "[": its message quotes nothing
+        return f"not a URL: {error}"
+    if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
+        return None
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as error:
+        problem = _without_secrets(" ".join(str(error).split()), parts)
+        return f"{problem}: a \"%\" is written %25" if "percent-encod" in problem else problem
+    return None
+
+
+def _without_secrets(text: str, parts: SplitResult) -> str:
+    secrets = [parts.password or "", *_QUERY_PASSWORD.findall(parts.query)]
+    for secret in sorted(filter(None, {*secrets, *map(unquote, secrets)}), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def readable_database_url(value: SecretStr | None) -> SecretStr | None:
+    """A settings validator's check: the problem, if any, named by pydantic under the variable set."""
+    if value is not None and (problem := database_url_problem(value.get_secret_value())):
+        raise ValueError(f"not a database URL wirefeed can use: {problem}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -190,6 +230,11 @@ class CommonSettings(BaseSettings):
     loop_stall_seconds: float = Field(
         300.0, ge=0, description="A service whose main loop has not come round this long (stuck in a call) "
                                  "fails liveness; 0: never")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_readable(cls, value: SecretStr) -> SecretStr | None:
+        return readable_database_url(value)
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -28,7 +28,7 @@ import structlog
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from services.core.config import DEFAULT_SESSION, SessionOptions
+from services.core.config import DEFAULT_SESSION, SessionOptions, database_url_problem
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +129,7 @@ class Database:
                 # the virtual machine, interrupts the statement once the transaction's time is up.
                 self._sqlite.set_progress_handler(lambda: time.monotonic() > self._deadline, SQLITE_CHECK_STEPS)
         else:
+            check_readable(url)
             settings = _session_settings(session, read_only=read_only)
             # Per transaction, when a pooler may hand each one another server session; else once per session.
             self._transaction_settings = settings if session.transaction_pooling else {}
@@ -308,8 +309,16 @@ def dialect_of(url: str) -> Dialect:
 def connect_once(url: str, timeout: int) -> None:
     """One PostgreSQL connection and query of its own, outside any pool: raises at once, with the server's
     reason, when it is down or refuses the URL (a pool would wait for one of its connections)."""
+    check_readable(url)
     with psycopg.connect(url, connect_timeout=timeout, autocommit=True) as conn:
         conn.execute("SELECT 1")
+
+
+def check_readable(url: str) -> None:
+    """A DatabaseError, its message free of the URL's secrets, for a URL libpq cannot read: libpq's own
+    message quotes the part it could not read, a password included."""
+    if problem := database_url_problem(url):
+        raise DatabaseError(f"cannot use the database URL: {problem}")
 
 
 def _explain(error: Exception, url: str, creator: str) -> str | None:

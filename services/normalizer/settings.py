@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
-from services.core.config import MAX_DAYS, CommonSettings
+from services.core.config import MAX_DAYS, CommonSettings, readable_database_url
 from services.core.db import Database
 from services.normalizer.boilerplate import MAX_ENTRIES, BoilerplateModel
 from services.normalizer.dedup import DedupStore
@@ -26,6 +26,11 @@ class NormalizerSettings(CommonSettings):
         9402, ge=0, le=65535,
         validation_alias=AliasChoices("WIREFEED_NORMALIZER_METRICS_PORT", "WIREFEED_METRICS_PORT"),
     )
+
+    @field_validator("dedup_database_url")
+    @classmethod
+    def _dedup_url_readable(cls, value: SecretStr | None) -> SecretStr | None:
+        return readable_database_url(value)
 
     @property
     def consumer_group(self) -> str:

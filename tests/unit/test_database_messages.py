@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import pytest
 
-from services.core.db import display_url
+from services.cli import main as cli
+from services.core.db import Database, DatabaseError, connect_once, display_url
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -17,3 +21,28 @@ from services.core.db import display_url
 ])
 def test_passwords_are_masked_and_the_rest_is_kept(url: str, shown: str) -> None:
     assert display_url(url) == shown
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://wf:S3cr%ZZet@127.0.0.1:1/db",  # a bare "%" in the password: no percent-encoding
+    "postgresql://127.0.0.1:1/db?password=S3cr%ZZet",
+])
+@pytest.mark.parametrize("use", [Database, functools.partial(connect_once, timeout=1)], ids=["pool", "once"])
+def test_a_url_libpq_cannot_read_is_refused_without_its_password(url: str, use: Callable[[str], object]) -> None:
+    # libpq's message quotes the token it could not read: "invalid percent-encoded token: "S3cr%ZZet""
+    with pytest.raises(DatabaseError, match="invalid percent-encoded token") as raised:
+        use(url)
+    assert "S3cr" not in str(raised.value) and raised.value.__context__ is None
+
+
+@pytest.mark.parametrize("variable", ["WIREFEED_DATABASE_URL", "WIREFEED_STATE_DATABASE_URL",
+                                      "WIREFEED_DEDUP_DATABASE_URL"])
+def test_a_database_url_libpq_cannot_read_is_named_by_its_variable_not_shown(
+        variable: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(variable, "postgresql://wf:S3cr%ZZet@127.0.0.1:1/db")
+    command = {"WIREFEED_DATABASE_URL": ["sources"], "WIREFEED_STATE_DATABASE_URL": ["poller"],
+               "WIREFEED_DEDUP_DATABASE_URL": ["normalizer"]}[variable]
+    assert cli(command) == 2  # before anything starts
+    error = capsys.readouterr().err
+    assert error.startswith(f"wirefeed: invalid settings: {variable}: not a database URL wirefeed can use")
+    assert "S3cr" not in error and '"%" is written %25' in error
