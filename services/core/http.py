@@ -145,6 +145,12 @@ class BoundedRequestHandler(BaseHTTPRequestHandler):
         for start in range(0, len(whole), WRITE_PIECE_BYTES):
             self.wfile.write(whole[start:start + WRITE_PIECE_BYTES])
 
+    def end_headers(self) -> None:
+        # Every answer, the stdlib's error pages included: a browser must not read an API's JSON or an
+        # echoed WebSub challenge as HTML or script, whatever it guesses from the bytes.
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
     def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         pass  # scrapes every few seconds would drown the service's own log lines; the WebSub
         # subscriber logs what matters, without query strings that carry challenges

@@ -193,3 +193,19 @@ def test_a_request_target_that_is_no_url_is_answered_400(path: str, capsys: pyte
     finally:
         server.stop()
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/healthz", 200), ("GET", "/nothing-here", 404), ("POST", "/healthz", 501),  # the stdlib's error page
+])
+def test_every_answer_tells_browsers_not_to_guess_its_type(server: ServiceHTTPServer, method: str, path: str,
+                                                           status: int) -> None:
+    body = b"" if method == "POST" else None
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", data=body, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            answered, headers = response.status, response.headers
+    except urllib.error.HTTPError as error:
+        answered, headers = error.code, error.headers
+    assert answered == status
+    assert headers["X-Content-Type-Options"] == "nosniff"
