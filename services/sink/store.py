@@ -117,6 +117,14 @@ _REPOINT_STORY = (
 )
 
 
+#: Rows key_stragglers changes per transaction: a few milliseconds of the write lock on SQLite.
+STRAGGLER_BATCH_ROWS = 200
+
+# Migration 0005's change of the stored JSON of an article stored as nb.
+_NORWEGIAN_PAYLOAD = {"postgresql": "jsonb_set(payload, '{language}', '\"no\"')",
+                      "sqlite": "json_set(payload, '$.language', 'no')"}
+
+
 @dataclass(frozen=True)
 class WriteResult:
     #: The articles this write stored: new versions. Those already stored (a redelivery, a rewind of the
@@ -223,6 +231,38 @@ class SqlStore:
                                        key=("published_at", "article_id"), page_rows=page_rows):
             yield payload
 
+    def key_stragglers(self, batch_rows: int = STRAGGLER_BATCH_ROWS) -> int:
+        """Give the rows an older sink wrote during a rolling update what this one writes: the agency's key
+        (migration 0008 marks them '') and Norwegian as no (a sink before migration 0005 stored nb, in the
+        column and the JSON, as that migration moved them). Both are found through indexes, ``batch_rows``
+        per transaction, until none is left; returns how many rows changed. Nothing to do costs two
+        index lookups."""
+        total = 0
+        for step in (self._key_agencies, self._norwegian_as_no):
+            while True:
+                with self.db.transaction() as tx:
+                    done = step(tx, batch_rows)
+                total += done
+                if done < batch_rows:
+                    break
+        return total
+
+    def _key_agencies(self, tx: Tx, limit: int) -> int:
+        agency = "payload ->> 'agency'" if tx.dialect == "postgresql" else "json_extract(payload, '$.agency')"
+        rows = tx.execute(f"SELECT article_id, {agency} FROM articles WHERE agency_key = '' LIMIT ?",
+                          (limit,)).fetchall()
+        tx.executemany("UPDATE articles SET agency_key = ? WHERE article_id = ?",
+                       [(_agency_key(name), article_id) for article_id, name in rows])
+        return len(rows)
+
+    def _norwegian_as_no(self, tx: Tx, limit: int) -> int:
+        payload = _NORWEGIAN_PAYLOAD[tx.dialect]
+        rows = tx.execute("UPDATE articles SET language = 'no', "
+                          f"payload = {payload} WHERE article_id IN "
+                          "(SELECT article_id FROM articles WHERE language = 'nb' LIMIT ?) RETURNING article_id",
+                          (limit,)).fetchall()
+        return len(rows)
+
     def count(self) -> int:
         row = self.db.query("SELECT COUNT(*) FROM articles")
         return int(row[0][0])
@@ -283,7 +323,13 @@ def _row(a: Article, now: datetime, payloads: Mapping[str, str]) -> tuple[Any, .
     """Column values in ``_COLUMNS`` order."""
     return (a.id, a.story_id, a.version, a.feed_id, a.url, a.canonical_url, a.title, a.body_text,
             language_code(a.language), a.published_at, a.fetched_at, now, payloads.get(a.id) or a.model_dump_json(),
-            fold_case(a.agency))
+            _agency_key(a.agency))
+
+
+def _agency_key(agency: str | None) -> str | None:
+    """The ``agency_key`` of an article naming ``agency``: NULL when it names none, never '' (migration 0008's
+    mark of a row an older sink wrote, not keyed yet)."""
+    return fold_case(agency) or None
 
 
 def _existing_ids(tx: Tx, ids: list[str]) -> set[str]:
@@ -366,8 +412,12 @@ def agency_filter(agency: str, clauses: list[str], params: list[Any], table: str
     of any alphabet, alike on both engines (``fold_case``), and by any name the normalizer knows it by
     ("Associated Press" finds AP's copy, which articles name "AP"). Read from the column the store fills with
     the article's agency folded, through migration 0006's index."""
+    key = fold_case(_agency_name(agency))
+    if not key:  # no agency's name; '' marks rows not keyed yet (migration 0008), which no name may find
+        clauses.append("1 = 0")
+        return
     clauses.append(_AGENCY.format(t=table))
-    params.append(fold_case(_agency_name(agency)))
+    params.append(key)
 
 
 def _agency_name(asked: str) -> str:
