@@ -32,6 +32,7 @@ from services.sink.reads import Reader
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.settings import SinkSettings
 from services.sink.store import SqlStore
+from services.sink.stragglers import Stragglers
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +63,10 @@ def main(settings: SinkSettings | None = None) -> int:
     lag = LagMonitor(consumer, lambda: dict(offsets.positions), interval=settings.lag_interval_seconds)
     batch = SinkBatch(store, producer, settings.topics, offsets, after_write=lag.maybe_update,
                       max_message_bytes=settings.max_message_bytes)
+    # Rows older replicas write during a rolling update are keyed right away and every few minutes after.
+    stragglers = Stragglers(store)
     loop = ConsumeLoop(consumer, batch, stop, stage="sink", commit=_commit_for_lag_monitoring(consumer),
-                       max_records=settings.max_batch, housekeeping=lag.maybe_update,
+                       max_records=settings.max_batch, housekeeping=_chores(lag.maybe_update, stragglers.maybe_run),
                        send_dead_letter=letter_sender(producer, settings.topics.dead_letter),
                        record_passed=batch.record_passed)
     purger = _retention(settings, store, stop)
@@ -91,6 +94,14 @@ def main(settings: SinkSettings | None = None) -> int:
         reads.close()
         log.info("sink_stopped")
     return unhealthy.exit_code
+
+
+def _chores(*chores: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        for chore in chores:
+            chore()
+
+    return run
 
 
 def _commit_for_lag_monitoring(consumer: KafkaConsumer) -> Callable[[Offsets], None]:
