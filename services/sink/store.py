@@ -233,7 +233,7 @@ class SqlStore:
 
     def key_stragglers(self, batch_rows: int = STRAGGLER_BATCH_ROWS) -> int:
         """Give the rows an older sink wrote during a rolling update what this one writes: the agency's key
-        (migration 0008 marks them '') and Norwegian as no (a sink before migration 0005 stored nb, in the
+        (migration 0007 marks them '') and Norwegian as no (a sink before migration 0005 stored nb, in the
         column and the JSON, as that migration moved them). Both are found through indexes, ``batch_rows``
         per transaction, until none is left; returns how many rows changed. Nothing to do costs two
         index lookups."""
@@ -327,7 +327,7 @@ def _row(a: Article, now: datetime, payloads: Mapping[str, str]) -> tuple[Any, .
 
 
 def _agency_key(agency: str | None) -> str | None:
-    """The ``agency_key`` of an article naming ``agency``: NULL when it names none, never '' (migration 0008's
+    """The ``agency_key`` of an article naming ``agency``: NULL when it names none, never '' (migration 0007's
     mark of a row an older sink wrote, not keyed yet)."""
     return fold_case(agency) or None
 
@@ -413,7 +413,7 @@ def agency_filter(agency: str, clauses: list[str], params: list[Any], table: str
     ("Associated Press" finds AP's copy, which articles name "AP"). Read from the column the store fills with
     the article's agency folded, through migration 0006's index."""
     key = fold_case(_agency_name(agency))
-    if not key:  # no agency's name; '' marks rows not keyed yet (migration 0008), which no name may find
+    if not key:  # no agency's name; '' marks rows not keyed yet (migration 0007), which no name may find
         clauses.append("1 = 0")
         return
     clauses.append(_AGENCY.format(t=table))

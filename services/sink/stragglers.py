@@ -1,7 +1,7 @@
 """Rows an older sink wrote during a rolling update, given the keys this version writes.
 
 The first new replica migrates the schema while the older ones keep writing until they are replaced: a sink
-from before migration 0006 leaves ``agency_key`` unset (marked '' by migration 0008) and one from before 0005
+from before migration 0006 leaves ``agency_key`` unset (marked '' by migration 0007) and one from before 0005
 stores Norwegian as nb, so neither the agency nor the language filter finds those rows. The sink keys them
 once migrated and then every few minutes from its consume loop, which costs two index lookups when there is
 nothing to do (``SqlStore.key_stragglers``).

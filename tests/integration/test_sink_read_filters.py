@@ -105,12 +105,12 @@ def test_migration_0006_gives_the_articles_stored_before_it_the_key_the_filter_c
     store.write([article(n).model_copy(update={"agency": agency}) for n, agency in enumerate(AGENCIES, start=1)]
                 + [article(99)], {(TOPIC, 0): len(AGENCIES) + 1}, datetime.now(UTC))
     with store.db.transaction() as tx:  # back to the 0005 schema, with the rows kept
-        if store.db.dialect == "sqlite":  # 0008's trigger names the column (PostgreSQL's default goes with it)
+        if store.db.dialect == "sqlite":  # 0007's trigger names the column (PostgreSQL's default goes with it)
             tx.execute("DROP TRIGGER articles_older_sink_unkeyed")
         for statement in ("DROP INDEX articles_agency", "ALTER TABLE articles DROP COLUMN agency_key",
-                          "DELETE FROM schema_migrations WHERE component = 'sink' AND version IN (6, 8)"):
+                          "DELETE FROM schema_migrations WHERE component = 'sink' AND version IN (6, 7)"):
             tx.execute(statement)
-    assert store.db.migrate("sink", "services.sink") == [6, 8]
+    assert store.db.migrate("sink", "services.sink") == [6, 7]
     for n, (agency, names) in enumerate(AGENCIES.items(), start=1):
         for asked in names:
             assert [a.id for a in store.export(agency=asked)] == [f"article-{n:06d}"], (agency, asked)
