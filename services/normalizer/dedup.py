@@ -401,7 +401,8 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
     if content is not None and content[0] != article.id:
         if _restatused(article, snapshot, content[1]):
             verdict, story_id, reason, match = _status_target(article, snapshot, content[1], agency_status)
-        elif agency_status and _not_its_own_repeat(article, snapshot.content_owner):
+        elif agency_status and _not_its_own_repeat(article, snapshot.content_owner) \
+                and not _story_shows_it(article, snapshot, content[1]):
             verdict, story_id, reason, match = (Verdict.NEW_VERSION, snapshot.item_story or content[1],
                                                 "agency_status", None)
         else:
@@ -462,6 +463,15 @@ def _not_its_own_repeat(article: Article, owner: Owner | None) -> bool:
     """The agency's kill or hold of a text another feed claimed first (an outlet's copy, even one that
     outlet sent killed), or its own text sent under another status: not a repeat, whatever that outlet did."""
     return owner is not None and (owner.feed_id != article.feed_id or _status_differs(article, owner))
+
+
+def _story_shows_it(article: Article, snapshot: Snapshot, content_story: str) -> bool:
+    """The text is claimed by a version of the very story it would join (no outlet's copy) under the same
+    release status: that kill or hold is the story's already (another feed marked with the same agency, such
+    as Reuters World and Reuters Top News, sent it first), so this one is a repeat, not a version again."""
+    owner = snapshot.content_owner
+    return (owner is not None and not owner.is_copy and not _status_differs(article, owner)
+            and snapshot.item_story in (None, content_story))
 
 
 def _status_target(article: Article, snapshot: Snapshot, story_id: str,

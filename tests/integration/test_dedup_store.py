@@ -808,3 +808,46 @@ def test_the_agency_s_kill_of_its_text_an_outlet_first_sent_killed_still_cancels
                                                                   outlet.article.story_id)
     assert store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3)).article.pubstatus \
         is PubStatus.CANCELED
+
+
+NOTICE = "This story has been withdrawn. Please delete it from your systems."
+
+
+def _wire_kill(wire: Article, feed_id: str, minutes: int) -> Article:
+    """The wire's kill notice as one of the agency's feeds carries it (its item id counts the feed)."""
+    return stories.make(9, wire.title, NOTICE, feed_id=feed_id, item="L1N3EF0ZZ", minutes=minutes,
+                        pubstatus=PubStatus.CANCELED)
+
+
+@pytest.mark.parametrize("mark", [REUTERS_WIRE, None])
+def test_the_same_kill_from_two_feeds_of_one_agency_is_published_once(store: DedupStore, shared_dir: Path,
+                                                                      mark: str | None) -> None:
+    # Both feeds' copies of the wire item joined the outlet's story; with the mark, each feed's identical kill
+    # was the story's next version (the other feed's claim read as "not its own repeat"): v2, then v3.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    wire = stories.wire(shared_dir)
+    for minutes, feed in ((1, "reuters-world"), (1, "reuters-top")):
+        copy = stories.make(2, wire.title, wire.body_text + ("\n\n(Reuters)" if feed == "reuters-top" else ""),
+                            feed_id=feed, item="L1N3EF0ZZ", minutes=minutes)
+        assert store.decide(copy, T0 + timedelta(minutes=minutes), feed_agency=mark).verdict is Verdict.COPY
+    first = store.decide(_wire_kill(wire, "reuters-world", 2), T0 + timedelta(minutes=2), feed_agency=mark)
+    second = store.decide(_wire_kill(wire, "reuters-top", 3), T0 + timedelta(minutes=3), feed_agency=mark)
+    assert first.publish and first.article.story_id == outlet.article.story_id
+    assert (second.verdict, second.reason, second.publish) == (Verdict.DUPLICATE, "same_content", False)
+    latest = 2 if mark else 1
+    assert store.db.query("SELECT latest_version, canceled FROM dedup_stories WHERE story_id = ?",
+                          (outlet.article.story_id,)) == [(latest, mark is not None)]
+
+
+def test_a_kill_first_seen_from_one_agency_feed_is_a_repeat_from_the_other(store: DedupStore,
+                                                                          shared_dir: Path) -> None:
+    # The notice matches no story, so the first feed's kill begins one; the second feed's was its v2.
+    store.decide(stories.variant(shared_dir), T0)
+    wire = stories.wire(shared_dir)
+    first = store.decide(_wire_kill(wire, "reuters-world", 2), T0 + timedelta(minutes=2), feed_agency=REUTERS_WIRE)
+    store.mark_published([first.article.id])
+    second = store.decide(_wire_kill(wire, "reuters-top", 3), T0 + timedelta(minutes=3), feed_agency=REUTERS_WIRE)
+    assert (first.verdict, first.article.version) == (Verdict.NEW, 1)
+    assert (second.verdict, second.reason, second.publish) == (Verdict.DUPLICATE, "same_content", False)
+    assert store.db.query("SELECT latest_version FROM dedup_stories WHERE story_id = ?",
+                          (first.article.story_id,)) == [(1,)]
