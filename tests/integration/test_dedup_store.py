@@ -351,6 +351,26 @@ def test_an_item_sent_again_with_a_middle_versions_text_after_the_window_is_a_re
     assert store.decide(stories.other_iraq_story(), T0 + timedelta(days=8)).verdict is Verdict.NEW
 
 
+def test_articles_published_before_0009_are_remembered_past_the_window(store: DedupStore,
+                                                                       shared_dir: Path) -> None:
+    # 0009 made dedup_published empty: a middle version published before the upgrade, sent again after the
+    # window, was a new version again under the id the sink holds.
+    wire = stories.wire(shared_dir)
+    texts = [wire.body_text + "".join(f"\n\nAdds detail {k}." for k in range(n)) for n in range(3)]
+    for n, text in enumerate(texts):
+        edit = stories.make(2, wire.title, text, feed_id="reuters", item="L1N3EF0ZZ", minutes=n)
+        store.mark_published([store.decide(edit, T0 + timedelta(minutes=n)).article.id])
+    with store.db.transaction() as tx:  # back to the schema of 0008, with those articles published
+        tx.execute("DROP TABLE dedup_published")
+        tx.execute("DELETE FROM schema_migrations WHERE component = 'normalizer' AND version = 9")
+    store.migrate()
+    assert store.db.query("SELECT COUNT(*) FROM dedup_published") == [(3,)]
+    store.purge(T0 + timedelta(days=8))
+    middle = stories.make(2, wire.title, texts[1], feed_id="reuters", item="L1N3EF0ZZ", minutes=1)
+    decision = store.decide(middle, T0 + timedelta(days=8))
+    assert (decision.verdict, decision.reason, decision.publish) == (Verdict.DUPLICATE, "repeat", False)
+
+
 def test_an_item_that_joined_another_story_sent_again_after_the_window_is_a_repeat(
         store: DedupStore, shared_dir: Path) -> None:
     # Its own item's story was never made (it joined the original's), so nothing remembered its id: a new

@@ -7,3 +7,9 @@ CREATE TABLE dedup_published (
   created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX dedup_published_created ON dedup_published (created_at);
+-- The articles published before this migration, still in the window: without them, a middle version sent
+-- again after the window would still be a new version under an id the sink holds, for up to a window after
+-- the upgrade. Under the migration lock, so no replica of this version marks any in between.
+INSERT INTO dedup_published (article_id, story_id, created_at)
+  SELECT article_id, story_id, created_at FROM dedup_articles WHERE published
+  ON CONFLICT (article_id) DO NOTHING;
