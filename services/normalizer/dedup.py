@@ -525,6 +525,8 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
         plan = replace(plan, reason="late_original")
     version = _version(plan, state, article)
     kind = {Verdict.NEW: "story", Verdict.COPY: "copy"}.get(plan.verdict, "version")
+    if state.late_original:
+        kind = "late_original"  # version 1, beside the original itself when that came first
     duplicate_of = state.first_article_id if plan.verdict is Verdict.COPY else None
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
@@ -618,16 +620,16 @@ def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datet
 def _original_version(tx: Tx, story_id: str, feed_id: str, latest: int) -> int | None:
     """The version an unnumbered text from ``feed_id`` takes when that feed numbered an update of the story
     in its headline already: it is the original, arrived late (Reuters' "Iraq ..." after its "UPDATE 1-Iraq
-    ..."). Version 1 if free, else the lowest number free below the latest, so the latest stays the latest
-    (the sink keeps the highest version); None when the feed numbered no update, or no number is free."""
+    ..."), or the original's corrected text. Version 1, the original's number, even when the original holds
+    it already: every number above it up to the latest is one the wire's own late ``UPDATE n`` may claim
+    (taken, it would be counted past the latest and an older text shown as the story's), and one above the
+    latest would make this older text the latest (the sink keeps the highest version; an equal one never
+    replaces it). None when the feed numbered no update."""
     if latest <= 1 or tx.execute(
             "SELECT 1 FROM dedup_articles WHERE story_id = ? AND feed_id = ? AND kind <> 'copy' "
             "AND headline_numbered = ?", (story_id, feed_id, True)).fetchone() is None:
         return None
-    taken = {int(row[0]) for row in tx.execute(
-        "SELECT version FROM dedup_articles WHERE story_id = ? AND kind <> 'copy' AND version < ?",
-        (story_id, latest)).fetchall()}
-    return next((version for version in range(1, latest) if version not in taken), None)
+    return 1
 
 
 def _numbered(tx: Tx, story_id: str, version: int) -> bool:

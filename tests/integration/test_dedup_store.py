@@ -222,21 +222,47 @@ def test_an_original_arriving_after_its_own_numbered_update_takes_version_1_belo
     assert store.decide(second, T0 + timedelta(minutes=9)).article.version == 3
 
 
-def test_an_original_text_whose_version_1_is_taken_takes_a_free_number_below_the_latest(
+def _sink_latest(decisions: list[Decision]) -> Decision:
+    """The article the sink shows as its story's latest: the first stored of the highest version."""
+    return max(reversed(decisions), key=lambda decision: decision.article.version)
+
+
+def test_an_original_text_whose_version_1_is_taken_shares_it_and_leaves_the_wire_its_numbers(
         store: DedupStore, shared_dir: Path) -> None:
+    # It took the lowest free number (2), the slot of the wire's own UPDATE 1: that, arriving late, was
+    # counted on to 4 and shown as the latest, over UPDATE 2.
     wire = stories.wire(shared_dir)
     first = store.decide(wire, T0)
-    update = store.decide(stories.make(4, "UPDATE 2-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
-                                       feed_id="reuters", item="L1N3EF0ZZ-2", minutes=1, version=3),
-                          T0 + timedelta(minutes=1))
-    fixed = stories.make(2, wire.title, wire.body_text.replace("have agreed", "agreed", 1), feed_id="reuters",
-                         item="L1N3EF0ZZ", minutes=4)
-    decision = store.decide(fixed, T0 + timedelta(minutes=4))
-    assert (first.article.version, update.reason, update.article.version) == (1, "wire_update", 3)
-    assert (decision.reason, decision.article.story_id, decision.article.version) == \
-        ("late_original", first.article.story_id, 2)
-    assert store.db.query("SELECT latest_version FROM dedup_stories WHERE story_id = ?",
-                          (first.article.story_id,)) == [(3,)]
+    update_2 = store.decide(stories.make(4, "UPDATE 2-" + wire.title,
+                                         wire.body_text + "\n\nTalks begin Monday in Baghdad.", feed_id="reuters",
+                                         item="L1N3EF0ZZ-2", minutes=1, version=3), T0 + timedelta(minutes=1))
+    fixed = store.decide(stories.make(2, wire.title, wire.body_text.replace("have agreed", "agreed", 1),
+                                      feed_id="reuters", item="L1N3EF0ZZ", minutes=4), T0 + timedelta(minutes=4))
+    update_1 = store.decide(stories.make(5, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                                         feed_id="reuters", item="L1N3EF0ZZ-1", minutes=5, version=2),
+                            T0 + timedelta(minutes=5))
+    assert (first.article.version, update_2.reason, update_2.article.version) == (1, "wire_update", 3)
+    assert (fixed.reason, fixed.article.story_id, fixed.article.version) == \
+        ("late_original", first.article.story_id, 1)
+    assert (update_1.reason, update_1.article.version) == ("wire_update", 2)
+    assert _sink_latest([first, update_2, fixed, update_1]) is update_2
+    assert store.db.query("SELECT latest_version, latest_article_id FROM dedup_stories WHERE story_id = ?",
+                          (first.article.story_id,)) == [(3, update_2.article.id)]
+
+
+def test_an_original_text_with_no_number_free_below_the_latest_does_not_become_the_latest(
+        store: DedupStore, shared_dir: Path) -> None:
+    # With 1 and 2 taken it was counted on to 3: the older text shown as the story's latest.
+    wire = stories.wire(shared_dir)
+    first = store.decide(wire, T0)
+    update_1 = store.decide(stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.",
+                                         feed_id="reuters", item="L1N3EF0ZZ-1", minutes=1, version=2),
+                            T0 + timedelta(minutes=1))
+    fixed = store.decide(stories.make(2, wire.title, wire.body_text.replace("have agreed", "agreed", 1),
+                                      feed_id="reuters", item="L1N3EF0ZZ", minutes=4), T0 + timedelta(minutes=4))
+    assert (fixed.verdict, fixed.reason, fixed.article.version, fixed.publish) == \
+        (Verdict.NEW_VERSION, "late_original", 1, True)
+    assert _sink_latest([first, update_1, fixed]) is update_1
 
 
 def test_a_kill_after_a_numbered_update_is_the_storys_latest(store: DedupStore, shared_dir: Path) -> None:

@@ -13,3 +13,8 @@ CREATE INDEX dedup_published_created ON dedup_published (created_at);
 INSERT INTO dedup_published (article_id, story_id, created_at)
   SELECT article_id, story_id, created_at FROM dedup_articles WHERE published
   ON CONFLICT (article_id) DO NOTHING;
+-- An original arriving late after an update its wire numbered takes version 1 even when the original holds
+-- it (a corrected original): every other number is one the wire's own late update may claim, or the latest.
+DROP INDEX dedup_articles_story_version;
+CREATE UNIQUE INDEX dedup_articles_story_version ON dedup_articles (story_id, version)
+  WHERE kind NOT IN ('copy', 'late_original');
