@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import structlog
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, OffsetAndMetadata
 
 from services.core.consume import ConsumeLoop, Offsets
 from services.core.db import Database
@@ -65,7 +65,7 @@ def main(settings: SinkSettings | None = None) -> int:
                       max_message_bytes=settings.max_message_bytes)
     # Rows older replicas write during a rolling update are keyed right away and every few minutes after.
     stragglers = Stragglers(store)
-    loop = ConsumeLoop(consumer, batch, stop, stage="sink", commit=_commit_for_lag_monitoring(consumer),
+    loop = ConsumeLoop(consumer, batch, stop, stage="sink", commit=_commit_for_lag_monitoring(consumer, offsets),
                        max_records=settings.max_batch, housekeeping=_chores(lag.maybe_update, stragglers.maybe_run),
                        send_dead_letter=letter_sender(producer, settings.topics.dead_letter),
                        record_passed=batch.record_passed)
@@ -104,10 +104,16 @@ def _chores(*chores: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def _commit_for_lag_monitoring(consumer: KafkaConsumer) -> Callable[[Offsets], None]:
+def _commit_for_lag_monitoring(consumer: KafkaConsumer, stored: StoredOffsets) -> Callable[[Offsets], None]:
     def commit(positions: Offsets) -> None:
+        # What the database stored for the batch's partitions, not the end of the batch: records fetched
+        # past a stored offset are read again from it, and lag tools would have counted them as stored.
+        durable = {tp: OffsetAndMetadata(stored.positions[tp.partition], "", -1)
+                   for tp in positions if tp.partition in stored.positions}
+        if not durable:
+            return
         try:
-            consumer.commit_async(positions)
+            consumer.commit_async(durable)
         except Exception as error:  # the database holds the truth; a failed Kafka commit loses nothing
             log.debug("kafka_commit_failed", error=str(error))
 

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import TopicPartition
@@ -16,11 +17,12 @@ from prometheus_client import REGISTRY
 
 from schemas import Article, DeadLetter
 from services.core.config import Topics
-from services.core.consume import TransientError
+from services.core.consume import TransientError, next_offsets
 from services.core.db import Database
 from services.core.lag import LagMonitor
 from services.core.runner import StopSignal
 from services.sink import service
+from services.sink.__main__ import _commit_for_lag_monitoring
 from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, SqlStore, StoredPositions, WriteResult
@@ -362,3 +364,24 @@ def test_the_retention_thread_survives_a_failing_database_and_stops_on_the_signa
     stop.set()
     retention.join(5)
     assert purger.rows == 0 and len(purger.calls) >= 2
+
+
+class CommitRecorder(FakeConsumer):
+    def __init__(self, partitions: list[int]) -> None:
+        super().__init__(partitions)
+        self.commits: list[dict[int, int]] = []
+
+    def commit_async(self, offsets: dict[TopicPartition, Any]) -> None:
+        self.commits.append({tp.partition: meta.offset for tp, meta in offsets.items()})
+
+
+def test_the_kafka_commit_for_lag_tools_is_what_the_database_stored_not_the_batchs_end() -> None:
+    consumer, store = CommitRecorder([0]), FakeStore({0: 5})
+    batch = _batch(store, consumer)
+    store.down = True
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    store.down = False
+    records = [record(0, n, article(n).to_bytes()) for n in range(8, 10)]  # fetched from Kafka's commit, 8
+    batch(records)  # read again from 5 instead
+    _commit_for_lag_monitoring(consumer, batch.offsets)(next_offsets(records))  # type: ignore[arg-type]
+    assert consumer.commits == [{0: 5}]
