@@ -5,14 +5,15 @@ and ``rel="self"``, JSON Feed ``hubs``) or from the response's ``Link`` headers.
 POST to the hub (through the fetcher, so the hub's address obeys the same rules as feeds) with a
 callback URL per feed and a fresh secret; the hub then verifies with a GET to the callback, which
 echoes ``hub.challenge`` only for a subscription this poller asked for and the hub has not verified yet
-(a new one, or a renewal: ``renewing``); a "denied" is taken only then too. Content: a POST to the callback
-whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match; the body is parsed and published
-through the same decide -> publish path as a poll (``PollLoop.push``). A wrong or missing signature is
-acknowledged and ignored, as the spec asks. Leases are renewed when half of them has run out.
-Unsubscribing: when a feed leaves the configuration, the hub is asked to stop (``hub.mode=unsubscribe``,
-confirmed by the hub's verification); a subscription the hub never confirms is forgotten once its lease
-has run out, after which a delivery is answered 410 Gone. When a feed names another hub or topic, the
-old hub is asked to unsubscribe too, and the old pair is kept (``retired_*``) until it confirms.
+(a new one, or a renewal asked for since the hub last verified); a "denied" is taken only then too.
+Content: a POST to the callback whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match;
+the body is parsed and published through the same decide -> publish path as a poll (``PollLoop.push``).
+A wrong or missing signature is acknowledged and ignored, as the spec asks. Leases are renewed when half
+of them has run out. Unsubscribing: when a feed leaves the configuration, the hub is asked to stop
+(``hub.mode=unsubscribe``, confirmed by the hub's verification); a subscription the hub never confirms is
+forgotten once its lease has run out, after which a delivery is answered 410 Gone. When a feed names
+another hub or topic, the old hub is asked to unsubscribe too, and the old pair is kept (``retired_*``)
+until it confirms.
 
 Only hubs reached over https are subscribed to: the secret travels in the subscribe request, and WebSub
 forbids sending it over plain HTTP, where anyone on the way could read it and sign pushes of their own.
@@ -61,11 +62,6 @@ MAX_LEASE_SECONDS = 366 * 24 * 3600
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 _LINK = re.compile(r"<([^>]*)>([^,<]*)")
 _REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
-# A hub's subscribe or denied verification is taken only for a request of ours it has not answered yet:
-# anyone who knows a callback's path and the feed's topic can send one, and an unasked "denied" stopped
-# the subscription for good, an unasked year's lease its renewals.
-_AWAITING_VERIFICATION = frozenset({"requested", "renewing"})
-_PUSHED_TO = frozenset({"active", "renewing"})
 
 
 @dataclass(frozen=True)
@@ -74,9 +70,7 @@ class Subscription:
     hub_url: str
     topic_url: str
     secret: SecretStr
-    # requested (waiting for the hub's verification), active, renewing (active, a renewal waiting for the
-    # hub's verification), denied, unsubscribing
-    state: str
+    state: str  # requested (waiting for the hub's verification), active, denied, unsubscribing
     requested_at: datetime
     lease_seconds: int | None = None
     expires_at: datetime | None = None
@@ -175,6 +169,18 @@ def signature_valid(secret: SecretStr, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
+def awaits_verification(sub: Subscription) -> bool:
+    """Whether a request of ours waits for the hub's verification: a new subscription, or a renewal asked for
+    since the hub last verified (its lease began then). Anyone who knows a callback's path and the feed's
+    topic can send a verification, and an unasked "denied" stopped the subscription for good, an unasked
+    year's lease its renewals. A renewing row stays ``active``, as pollers before this check wrote it."""
+    if sub.state == "requested":
+        return True
+    if sub.state != "active" or sub.expires_at is None or sub.lease_seconds is None:
+        return False
+    return sub.requested_at > sub.expires_at - timedelta(seconds=sub.lease_seconds)
+
+
 def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetime) -> bool:
     """Pure: ask the hub now? New or moved hub/topic, an unverified request gone stale, or a lease half
     run out. A hub that denied the subscription is not asked again unless the feed names another."""
@@ -184,7 +190,7 @@ def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetim
         return True  # the feed is configured again: ask before the hub confirms the unsubscribe
     if sub.state == "requested":
         return now - sub.requested_at > RETRY_UNVERIFIED
-    if sub.state in _PUSHED_TO and sub.expires_at and sub.lease_seconds:
+    if sub.state == "active" and sub.expires_at and sub.lease_seconds:
         asked_lately = now - sub.requested_at < min(RETRY_UNVERIFIED, timedelta(seconds=sub.lease_seconds / 4))
         return not asked_lately and now >= sub.expires_at - timedelta(seconds=sub.lease_seconds / 2)
     return False
@@ -233,9 +239,9 @@ class WebSubSubscriber:
             return
         retiring = None
         if old is not None and (old.hub_url, old.topic_url) == (hub, topic):
-            # A renewal keeps its secret and its pushes: the hub signs with that secret until it has
+            # A renewal keeps its secret and stays active: the hub signs with that secret until it has
             # verified the renewal. Only two columns change, so a verification arriving meanwhile is kept.
-            sub = replace(old, requested_at=now, state="renewing" if old.state in _PUSHED_TO else "requested")
+            sub = replace(old, requested_at=now, state="active" if old.state == "active" else "requested")
             self.store.mark_requested(feed_id, sub.state, now)
         else:
             sub = Subscription(feed_id, hub, topic, SecretStr(secrets.token_hex(32)), "requested", now)
@@ -309,8 +315,7 @@ class WebSubSubscriber:
         mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
         if sub is not None and mode == "unsubscribe":
             return self._confirm_unsubscribe(sub, topic, params.get("hub.challenge", ""))
-        if (sub is None or topic != sub.topic_url or feed_id not in self.feed_ids
-                or sub.state not in _AWAITING_VERIFICATION):
+        if sub is None or topic != sub.topic_url or feed_id not in self.feed_ids or not awaits_verification(sub):
             return 404, b""
         if mode == "denied":
             self.store.mark(feed_id, "denied", sub.lease_seconds, sub.expires_at)
@@ -342,7 +347,7 @@ class WebSubSubscriber:
     def deliver(self, feed_id: str, body: bytes, headers: Mapping[str, str]) -> int:
         """The hub's POST (called on the callback server's thread): check the signature, then publish."""
         sub = self.store.get(feed_id) if feed_id in self.feed_ids else None
-        if sub is None or sub.state not in _PUSHED_TO or not self._secret_may_go_to(sub.hub_url):
+        if sub is None or sub.state != "active" or not self._secret_may_go_to(sub.hub_url):
             return self._pushed("unknown_subscription", 410)  # an http hub's: its secret went in clear
         if not signature_valid(sub.secret, body, headers.get("x-hub-signature")):
             log.warning("websub_bad_signature", feed=feed_id)
