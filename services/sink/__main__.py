@@ -97,9 +97,14 @@ def main(settings: SinkSettings | None = None) -> int:
 
 
 def _chores(*chores: Callable[[], None]) -> Callable[[], None]:
+    """One housekeeping step running each chore, each on its own: one failing does not skip the others."""
     def run() -> None:
         for chore in chores:
-            chore()
+            try:
+                chore()
+            except Exception as error:  # retried next turn, as the loop does with a failed housekeeping step
+                log.warning("housekeeping_failed", chore=getattr(chore, "__qualname__", repr(chore)),
+                            error_class=type(error).__name__, error=str(error)[:300])
 
     return run
 

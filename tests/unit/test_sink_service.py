@@ -22,7 +22,7 @@ from services.core.db import Database
 from services.core.lag import LagMonitor
 from services.core.runner import StopSignal
 from services.sink import service
-from services.sink.__main__ import _commit_for_lag_monitoring
+from services.sink.__main__ import _chores, _commit_for_lag_monitoring
 from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, SqlStore, StoredPositions, WriteResult
@@ -385,3 +385,13 @@ def test_the_kafka_commit_for_lag_tools_is_what_the_database_stored_not_the_batc
     batch(records)  # read again from 5 instead
     _commit_for_lag_monitoring(consumer, batch.offsets)(next_offsets(records))  # type: ignore[arg-type]
     assert consumer.commits == [{0: 5}]
+
+
+def test_a_failing_housekeeping_chore_does_not_skip_the_next() -> None:
+    ran: list[str] = []
+
+    def lag() -> None:
+        raise KafkaTimeoutError("no answer")
+
+    _chores(lag, lambda: ran.append("stragglers"))()
+    assert ran == ["stragglers"]
