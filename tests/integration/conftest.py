@@ -1,7 +1,7 @@
-"""Integration fixtures of the sink's fault tests: a PostgreSQL cluster of their own.
+"""Integration fixtures: the sink's store on both engines, and the fault tests' PostgreSQL cluster.
 
-Stopping a database mid-stream must not disturb anyone else using PostgreSQL, so these tests get a
-separate cluster, ``faults`` on port 5433, created (``pg_createcluster``) and provisioned on first use
+Stopping a database mid-stream must not disturb anyone else using PostgreSQL, so the fault tests get a
+cluster of their own, ``faults`` on port 5433, created (``pg_createcluster``) and provisioned on first use
 by ``deploy/postgres/postgres.sh --cluster faults --port 5433`` and stopped and started with
 ``pg_ctlcluster``. The shared cluster on 5432 is never stopped.
 """
@@ -14,10 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from services.core.db import Database
+from services.sink.store import SqlStore
 from tests.helpers import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = ROOT / "deploy" / "postgres" / "postgres.sh"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    """The sink's store, migrated, on SQLite and on PostgreSQL."""
+    store = SqlStore(Database(database_url))
+    store.migrate()
+    yield store
+    store.close()
 
 
 class FaultsCluster:

@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -33,8 +34,17 @@ MARGIN = 8.0
 STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
 
 
-def test_sigterm_cancels_a_poll_still_reading_after_the_grace_and_exits_0(
-        kafka_bootstrap: str, topic_prefix: str, feed_server: FeedServer, tmp_path: Path) -> None:
+class Stopped(NamedTuple):
+    code: int
+    seconds: float  # from the SIGTERM to the exit
+    events: list[dict[str, Any]]  # the poller's JSON log
+    database_url: str
+
+
+def _stop_mid_poll(command: list[str], kafka_bootstrap: str, topic_prefix: str, feed_server: FeedServer,
+                   tmp_path: Path) -> Stopped:
+    """Run the poller on a quick feed and a slow one, SIGTERM it once the quick one is polled and the slow
+    one's body is half sent, and wait for its exit."""
     stalled = threading.Event()
     feed_server.resources["/slow.xml"] = Resource(rss("slow", [STORY]), midway=stalled)
     feed_server.resources["/quick.xml"] = Resource(rss("quick", [STORY]))
@@ -47,7 +57,7 @@ def test_sigterm_cancels_a_poll_still_reading_after_the_grace_and_exits_0(
     log = tmp_path / "poller.log"
     try:
         with log.open("wb") as output, \
-                wirefeed_process(["poller"], env, stdout=output, stderr=subprocess.STDOUT) as poller:
+                wirefeed_process(command, env, stdout=output, stderr=subprocess.STDOUT) as poller:
             wait_for(lambda: "feed_polled" in log.read_text() and any(
                 path == "/slow.xml" for path, _ in feed_server.requests), timeout=90,
                      message="quick polled, slow's body half sent")
@@ -57,14 +67,20 @@ def test_sigterm_cancels_a_poll_still_reading_after_the_grace_and_exits_0(
             stopped_after = time.monotonic() - signalled
     finally:
         stalled.set()
-    assert code == 0
-    assert stopped_after >= GRACE  # the slow poll was given its grace
     events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    cancelled = [event for event in events if event["event"] == "polls_cancelled"]
-    assert [event["feeds"] for event in cancelled] == [["slow"]]
-    assert events[-1]["event"] == "poller_stopped"
+    return Stopped(code, stopped_after, events, database_url)
 
-    db = Database(database_url)
+
+def test_sigterm_cancels_a_poll_still_reading_after_the_grace_and_exits_0(
+        kafka_bootstrap: str, topic_prefix: str, feed_server: FeedServer, tmp_path: Path) -> None:
+    stopped = _stop_mid_poll(["poller"], kafka_bootstrap, topic_prefix, feed_server, tmp_path)
+    assert stopped.code == 0
+    assert stopped.seconds >= GRACE  # the slow poll was given its grace
+    cancelled = [event for event in stopped.events if event["event"] == "polls_cancelled"]
+    assert [event["feeds"] for event in cancelled] == [["slow"]]
+    assert stopped.events[-1]["event"] == "poller_stopped"
+
+    db = Database(stopped.database_url)
     try:
         leases, store = holders(db), PollerStore(db)
         assert leases["slow"][0] == "" and leases["slow"][1] is not None
@@ -77,36 +93,15 @@ def test_sigterm_cancels_a_poll_still_reading_after_the_grace_and_exits_0(
 
 def test_sigterm_ends_a_once_run_within_the_grace_and_exits_75_naming_the_feeds_not_polled(
         kafka_bootstrap: str, topic_prefix: str, feed_server: FeedServer, tmp_path: Path) -> None:
-    stalled = threading.Event()
-    feed_server.resources["/slow.xml"] = Resource(rss("slow", [STORY]), midway=stalled)
-    feed_server.resources["/quick.xml"] = Resource(rss("quick", [STORY]))
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text("feeds:\n" + "".join(f"  - id: {name}\n    url: {feed_server.url(f'/{name}.xml')}\n"
-                                          "    interval: 60\n" for name in ("slow", "quick")))
-    database_url = f"sqlite:///{tmp_path / 'state.db'}"
-    env = {**os.environ, **pipeline_env(kafka_bootstrap, topic_prefix, database_url, feeds),
-           "WIREFEED_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
-    log = tmp_path / "poller.log"
-    try:
-        with log.open("wb") as output, \
-                wirefeed_process(["poller", "--once"], env, stdout=output, stderr=subprocess.STDOUT) as poller:
-            wait_for(lambda: "feed_polled" in log.read_text() and any(
-                path == "/slow.xml" for path, _ in feed_server.requests), timeout=90,
-                     message="quick polled, slow's body half sent")
-            poller.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            code = poller.wait(GRACE + MARGIN)
-            stopped_after = time.monotonic() - signalled
-    finally:
-        stalled.set()
-    assert code == 75  # EX_TEMPFAIL: a job cut short, to be run again
-    assert stopped_after >= GRACE
-    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    stopped = _stop_mid_poll(["poller", "--once"], kafka_bootstrap, topic_prefix, feed_server, tmp_path)
+    assert stopped.code == 75  # EX_TEMPFAIL: a job cut short, to be run again
+    assert stopped.seconds >= GRACE
+    events = stopped.events
     assert [event["feeds"] for event in events if event["event"] == "polls_cancelled"] == [["slow"]]
     assert events[-1]["event"] == "poll_once_incomplete" and events[-1]["feeds"] == ["slow"]
     assert events[-1]["exit_code"] == 75
 
-    db = Database(database_url)
+    db = Database(stopped.database_url)
     try:
         store = PollerStore(db)
         assert store.feed_state("slow", feed_server.url("/slow.xml")).last_attempt_at is None  # polled next run

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
 from schemas import Article
-from services.core.db import Database
 from services.sink.reads import Reader
 from services.sink.store import SqlStore
 from tests.factories import article
 
 TOPIC = "wirefeed.articles.v1"
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlStore]:
-    store = SqlStore(Database(database_url))
-    store.migrate()
-    yield store
-    store.close()
 
 
 def _in(language: str, n: int) -> Article:

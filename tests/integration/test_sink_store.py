@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,6 @@ from tests.factories import T0, article
 from tests.helpers import in_thread
 
 TOPIC = "wirefeed.articles.v1"
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlStore]:
-    store = SqlStore(Database(database_url))
-    store.migrate()
-    yield store
-    store.close()
 
 
 def test_rows_and_offsets_are_written_together(store: SqlStore) -> None:

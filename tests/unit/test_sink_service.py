@@ -96,6 +96,15 @@ def _batch(store: FakeStore, consumer: FakeConsumer, producer: RecordingProducer
     return SinkBatch(store, producer or RecordingProducer(), Topics("p"), offsets)  # type: ignore[arg-type]
 
 
+def _assigned_while_down(store: FakeStore, consumer: FakeConsumer) -> SinkBatch:
+    """A batch step whose partitions were assigned while the database was down, which is up again now."""
+    batch = _batch(store, consumer)
+    store.down = True
+    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
+    store.down = False
+    return batch
+
+
 def test_assignment_seeks_to_the_stored_offsets_and_a_partition_without_one_to_the_beginning() -> None:
     consumer, store = FakeConsumer([0, 1]), FakeStore({0: 5})
     offsets = StoredOffsets(consumer, store, TOPIC)
@@ -129,10 +138,7 @@ def test_records_fetched_past_the_stored_offset_while_the_database_was_down_are_
     # partition 1 has no offset stored (a new database): the records fetched from Kafka's commit are not
     # written, or storing the offset after them would skip 5 to 7, and partition 1's start, for good.
     consumer, store = FakeConsumer([0, 1]), FakeStore({0: 5})
-    batch = _batch(store, consumer)
-    store.down = True
-    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
-    store.down = False
+    batch = _assigned_while_down(store, consumer)
     batch([record(0, n, article(n).to_bytes()) for n in range(8, 10)]
           + [record(1, n, article(100 + n).to_bytes()) for n in range(3, 5)])
     assert (consumer.seeks, consumer.from_the_beginning) == ({0: 5}, {1})
@@ -143,10 +149,7 @@ def test_records_fetched_past_the_stored_offset_while_the_database_was_down_are_
 
 def test_a_batch_passed_before_the_stored_offset_was_sought_is_not_stored_as_passed() -> None:
     consumer, store = FakeConsumer([0]), FakeStore({0: 5})
-    batch = _batch(store, consumer)
-    store.down = True
-    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
-    store.down = False
+    batch = _assigned_while_down(store, consumer)
     batch.record_passed(TopicPartition(TOPIC, 0), 12)  # a batch at Kafka's commit, past offsets 5 to 9
     assert consumer.seeks == {0: 5} and store.writes == [] and store.stored == {0: 5}
 
@@ -377,10 +380,7 @@ class CommitRecorder(FakeConsumer):
 
 def test_the_kafka_commit_for_lag_tools_is_what_the_database_stored_not_the_batchs_end() -> None:
     consumer, store = CommitRecorder([0]), FakeStore({0: 5})
-    batch = _batch(store, consumer)
-    store.down = True
-    batch.offsets.on_partitions_assigned(sorted(consumer.assigned))
-    store.down = False
+    batch = _assigned_while_down(store, consumer)
     records = [record(0, n, article(n).to_bytes()) for n in range(8, 10)]  # fetched from Kafka's commit, 8
     batch(records)  # read again from 5 instead
     _commit_for_lag_monitoring(consumer, batch.offsets)(next_offsets(records))  # type: ignore[arg-type]
