@@ -162,7 +162,9 @@ MAX_DAYS = 36_500
 
 class CommonSettings(BaseSettings):
     # Every number a setting holds is finite: "inf" seconds reached PostgreSQL, or a date, and failed there.
-    model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore", allow_inf_nan=False)
+    # An error never quotes what was given: settings hold passwords, and a traceback reaches the logs.
+    model_config = SettingsConfigDict(env_prefix="WIREFEED_", frozen=True, extra="ignore", allow_inf_nan=False,
+                                      hide_input_in_errors=True)
 
     # host:port, comma-separated (an IPv6 host in brackets): every client and the readiness probe read it.
     kafka_bootstrap_servers: str = Field(

@@ -5,12 +5,17 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import NoReturn
 
 import structlog
+from pydantic import ValidationError
+
+from services.core.config import settings_problems
 
 log = structlog.get_logger(__name__)
 
@@ -18,6 +23,18 @@ log = structlog.get_logger(__name__)
 EXIT_UNHEALTHY = 70
 #: The exit code of a job that a stop cut short, its work to be done again by the next run (EX_TEMPFAIL).
 EXIT_INCOMPLETE = 75
+
+
+def run_program(main: Callable[[], int]) -> NoReturn:
+    """Run a service as ``python -m services.NAME``, as containers do: settings it cannot use are named by
+    their variables, as the ``wirefeed`` command names them, rather than in a traceback quoting each value
+    (a database URL's password among them)."""
+    try:
+        code = main()
+    except ValidationError as error:
+        print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)
 
 
 def freeze_startup_heap() -> None:

@@ -23,7 +23,7 @@ from services.core.kafka import (
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import Heartbeat, StopSignal, UnhealthyExit
+from services.core.runner import Heartbeat, StopSignal, UnhealthyExit, run_program
 from services.core.startup import Startup
 from services.normalizer import language
 from services.normalizer.dedup import DedupStore
@@ -110,4 +110,4 @@ class Housekeeping:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_program(main)

@@ -16,7 +16,7 @@ from services.core.http import Health
 from services.core.kafka import broker_reachable, close_producer, make_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import EXIT_INCOMPLETE, Heartbeat, StopSignal, UnhealthyExit
+from services.core.runner import EXIT_INCOMPLETE, Heartbeat, StopSignal, UnhealthyExit, run_program
 from services.core.startup import Startup
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, make_fetcher
@@ -176,4 +176,4 @@ async def _websub(settings: PollerSettings, db: Database, fetcher: Fetcher, loop
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_program(main)

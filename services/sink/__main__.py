@@ -24,7 +24,7 @@ from services.core.kafka import (
 from services.core.lag import LagMonitor
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
-from services.core.runner import StopSignal, UnhealthyExit, freeze_startup_heap
+from services.core.runner import StopSignal, UnhealthyExit, freeze_startup_heap, run_program
 from services.core.startup import Startup
 from services.sink import retention
 from services.sink.api import ReadApi
@@ -135,4 +135,4 @@ def _retention(settings: SinkSettings, store: SqlStore, stop: StopSignal) -> ret
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_program(main)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
+from pydantic import ValidationError
 
 from services.cli import main as cli
 from services.core.db import Database, DatabaseError, connect_once, display_url
+from services.sink.settings import SinkSettings
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -46,3 +51,24 @@ def test_a_database_url_libpq_cannot_read_is_named_by_its_variable_not_shown(
     error = capsys.readouterr().err
     assert error.startswith(f"wirefeed: invalid settings: {variable}: not a database URL wirefeed can use")
     assert "S3cr" not in error and '"%" is written %25' in error
+
+
+@pytest.mark.parametrize(("service", "variable"), [("sink", "WIREFEED_DATABASE_URL"),
+                                                  ("normalizer", "WIREFEED_DEDUP_DATABASE_URL"),
+                                                  ("poller", "WIREFEED_STATE_DATABASE_URL")])
+def test_a_service_run_as_a_module_names_a_bad_url_by_its_variable_not_in_a_traceback(
+        service: str, variable: str) -> None:
+    # Containers start `python -m services.NAME`: pydantic's traceback quoted the URL, password and all.
+    env = {**os.environ, variable: "postgresql://wf:S3cr%ZZet@127.0.0.1:1/db"}
+    done = subprocess.run([sys.executable, "-m", f"services.{service}"], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"wirefeed: invalid settings: {variable}: not a database URL")
+    assert "S3cr" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_settings_error_never_quotes_the_values_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIREFEED_DATABASE_URL", "postgresql://wf:S3cr%ZZet@127.0.0.1:1/db")
+    with pytest.raises(ValidationError) as raised:
+        SinkSettings()
+    assert "S3cr" not in str(raised.value)
