@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from email import policy
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from typing import Any
@@ -42,19 +42,15 @@ _HEADS = re.compile(rb"^(?:from|subject|date|message-id):", re.IGNORECASE | re.M
 MAX_MULTIPARTS = 100
 _MULTIPART = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
 # Python's parser reads a structured header slowly, and some shapes in time quadratic in their length: 8,000
-# RFC 2231 sections ("a*0*=x;") in a Content-Type took 28 s, 2 KB of quotes in a From 0.6 s. The structured
-# fields it or this module parses are bounded before it runs: each in length and in parameters, and all
-# together, which bounds their cost across a message's parts (a Subject is unstructured, read in linear time).
-# A real one is a line (RFC 5322's limit is 998 characters) with a handful of parameters.
+# RFC 2231 sections ("a*0*=x;") in a Content-Type took 28 s, 2 KB of quotes in a From 0.6 s. Each structured
+# field is bounded as the parser comes to parse it: in length and in parameters, and all together, which
+# bounds their cost across a message's parts (a Subject is unstructured, read in linear time). A real one is
+# a line (RFC 5322's limit is 998 characters) with a handful of parameters.
 MAX_HEADER_FIELD_BYTES = 1_000
 MAX_HEADER_PARAMETERS = 50
 # All together: a press office's package of a hundred photos, each part's fields with file name, size and
 # dates (~420 bytes), is a real message and stays under it; 16,000 refused one of 55 photos.
 MAX_PARSED_HEADER_BYTES = 64_000
-_PARSED_FIELD = re.compile(
-    rb"^(?:content-type|content-disposition|content-transfer-encoding|from|date|message-id|content-language)"
-    rb"[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*", re.IGNORECASE | re.MULTILINE)
-_LINE_BREAK = re.compile(rb"\r\n?")
 # A form's named priorities, ranked as ANPA's codes, their initials (flash 1, bulletin 2, urgent 3, ...).
 _URGENCY = {name: ANPA_URGENCY[name[0]] for name in ("flash", "bulletin", "urgent", "routine", "deferred")}
 _DIGITS = frozenset("123456789")
@@ -73,8 +69,7 @@ def is_email(body: bytes) -> bool:
 def parse_email(body: bytes, ctx: FeedContext, content_type: str | None = None) -> ParsedFeed:
     if len(_MULTIPART.findall(body)) > MAX_MULTIPARTS:
         raise InvalidDocumentError(f"an e-mail of more than {MAX_MULTIPARTS} multipart parts is refused")
-    check_parsed_headers(body)
-    message = BytesParser(policy=_parsing_once()).parsebytes(body.lstrip())
+    message = BytesParser(policy=_bounded_parsing_once()).parsebytes(body.lstrip())
     assert isinstance(message, EmailMessage)  # what policy.default builds
     copy = _copy(message)
     title = copy.pop("title", None) or _header(message, "subject")
@@ -88,46 +83,48 @@ def parse_email(body: bytes, ctx: FeedContext, content_type: str | None = None) 
     return ParsedFeed(format=FeedFormat.EMAIL, items=[item])
 
 
-def check_parsed_headers(body: bytes) -> None:
-    """Refuse a message whose header fields Python's parser reads are too long or have too many parameters.
+class _BoundedParsedOnce(HeaderRegistry):
+    """Python's registry, bounding the structured fields it parses and remembering what it parsed.
 
-    Every line is looked at, headers of nested parts and bodies alike (which line starts a part's headers
-    is the parser's decision, and a body's line seldom looks like a long header); a lone CR ends a line
-    for Python's parser, so it does here too."""
-    total = 0
-    for field in _PARSED_FIELD.finditer(_LINE_BREAK.sub(b"\n", body)):
-        text = field.group(0)
-        name = text.split(b":", 1)[0].strip().decode("ascii", "replace")
-        if len(text) > MAX_HEADER_FIELD_BYTES:
-            raise InvalidDocumentError(f"an e-mail header {name} of more than {MAX_HEADER_FIELD_BYTES} bytes "
-                                       "is refused")
-        if text.count(b";") > MAX_HEADER_PARAMETERS:
-            raise InvalidDocumentError(f"an e-mail header {name} of more than {MAX_HEADER_PARAMETERS} "
-                                       "parameters is refused")
-        total += len(text)
-        if total > MAX_PARSED_HEADER_BYTES:
-            raise InvalidDocumentError(f"an e-mail whose parsed headers hold more than {MAX_PARSED_HEADER_BYTES} "
-                                       "bytes is refused")
-
-
-class _ParsedOnce(HeaderRegistry):
-    """Python's registry, remembering what it parsed: the parser and get_body read a part's Content-Type
+    Every field Python's parser reads comes here to be parsed, the headers of each nested part too, and only
+    header fields do: bounding them here bounds what the parser reads, whichever lines it takes for a part's
+    headers, and leaves bodies alone. Remembered, because the parser and get_body read a part's Content-Type
     again at each question (six times a part), and each reading parses the field anew."""
 
     def __init__(self) -> None:
         super().__init__()
         self._parsed: dict[tuple[str, str], BaseHeader] = {}
+        self._structured_bytes = 0
 
     def __call__(self, name: str, value: str) -> BaseHeader:
         key = (name.lower(), value)
         if key not in self._parsed:
+            if self._is_structured(name):
+                self._count_structured(name, value)
             self._parsed[key] = super().__call__(name, value)
         return self._parsed[key]
 
+    def _is_structured(self, name: str) -> bool:
+        return not issubclass(self.registry.get(name.lower(), self.default_class), UnstructuredHeader)
 
-def _parsing_once() -> policy.EmailPolicy[EmailMessage]:
+    def _count_structured(self, name: str, value: str) -> None:
+        """Refuse the message if this field, unfolded, or all structured fields parsed so far are too long.
+        The parser reads bytes as ASCII with surrogate escapes: a character here is a byte of the message."""
+        if len(value) > MAX_HEADER_FIELD_BYTES:
+            raise InvalidDocumentError(f"an e-mail header {name} of more than {MAX_HEADER_FIELD_BYTES} bytes "
+                                       "is refused")
+        if value.count(";") > MAX_HEADER_PARAMETERS:
+            raise InvalidDocumentError(f"an e-mail header {name} of more than {MAX_HEADER_PARAMETERS} "
+                                       "parameters is refused")
+        self._structured_bytes += len(value)
+        if self._structured_bytes > MAX_PARSED_HEADER_BYTES:
+            raise InvalidDocumentError(f"an e-mail whose parsed headers hold more than {MAX_PARSED_HEADER_BYTES} "
+                                       "bytes is refused")
+
+
+def _bounded_parsing_once() -> policy.EmailPolicy[EmailMessage]:
     """policy.default with a registry of its own, which lives as long as the one message it reads."""
-    return policy.default.clone(header_factory=_ParsedOnce())
+    return policy.default.clone(header_factory=_BoundedParsedOnce())
 
 
 def _copy(message: EmailMessage) -> dict[str, Any]:

@@ -183,6 +183,71 @@ def test_structured_headers_of_many_parts_are_bounded_together(parse: Parse) -> 
         parse(message + b"\n\n" + parts + b"--b--\n")
 
 
+# Lines of a body that look like long or many-parametered structured fields: a forwarded message's raw
+# source, a mail server's log quoted in a story.
+_HEADER_LIKE_BODY_LINES = [
+    b"Content-Type: text/plain; name=\"" + b"n" * 1_200 + b"\"",
+    b"Content-Type: text/plain;" + b" a*0*=x;" * (rfc822.MAX_HEADER_PARAMETERS + 1),
+    b"From: " + b'"' * 1_200,
+]
+
+
+@pytest.mark.parametrize("line", _HEADER_LIKE_BODY_LINES)
+def test_a_plain_text_body_line_that_looks_like_a_long_header_is_read(parse: Parse, line: bytes) -> None:
+    [item] = parse(PLAIN.replace(b"The council said", line + b"\n\nThe council said")).items
+    assert item.title == "Café owners fined"
+    assert item.content_html is not None and item.content_html.endswith(
+        "<p>The council said more inspections would follow.</p>")
+    assert line[:20].decode() in html.unescape(item.content_html)
+
+
+@pytest.mark.parametrize("line", _HEADER_LIKE_BODY_LINES)
+def test_a_parts_body_line_that_looks_like_a_long_header_is_read(parse: Parse, line: bytes) -> None:
+    text = b"--b\nContent-Type: text/plain; charset=utf-8\n\nSYDNEY - Cafe owners were fined.\n" + line + b"\n"
+    head = PLAIN.replace(b"text/plain; charset=utf-8", b"multipart/mixed; boundary=b").split(b"\n\n")[0]
+    [item] = parse(head + b"\n\n" + text + b"--b--\n").items
+    assert item.content_html is not None and item.content_html.startswith("<p>SYDNEY - Cafe owners were fined.")
+    assert line[:20].decode() in html.unescape(item.content_html)
+
+
+_HUGE_CONTENT_TYPE = b"Content-Type: text/plain; name=\"" + b"n" * 1_200 + b"\""
+_TEXT_PART = b"Content-Type: text/plain\n\nSYDNEY - Cafe owners were fined.\n"
+
+
+@pytest.mark.parametrize("body", [
+    # a part's own headers
+    b"--b\n" + _HUGE_CONTENT_TYPE + b"\n\nx\n--b--\n",
+    # a part's headers folded over lines
+    b"--b\nContent-Type: text/plain;\n name=\"" + b"n" * 600 + b"\";\n x=\"" + b"x" * 600 + b"\"\n\nx\n--b--\n",
+    # a part of a multipart inside the message's multipart
+    b"--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\n" + _TEXT_PART + b"--c\n"
+    + _HUGE_CONTENT_TYPE + b"\n\nx\n--c--\n--b--\n",
+    # a forwarded message's own headers (message/rfc822 is parsed as a message)
+    b"--b\n" + _TEXT_PART + b"--b\nContent-Type: message/rfc822\n\nFrom: a@b.example\nSubject: fwd\n"
+    + _HUGE_CONTENT_TYPE + b"\n\nx\n--b--\n",
+    # a part with no blank line after its headers
+    b"--b\n" + _TEXT_PART + b"--b\n" + _HUGE_CONTENT_TYPE + b"\n--b--\n",
+    # a boundary line with trailing white space, which Python's parser takes as a boundary
+    b"--b\n" + _TEXT_PART + b"--b \t\n" + _HUGE_CONTENT_TYPE + b"\n\nx\n--b--\n",
+])
+def test_a_long_header_in_a_nested_parts_headers_is_refused_before_it_is_parsed(
+        parse: Parse, monkeypatch: pytest.MonkeyPatch, body: bytes) -> None:
+    """The bound follows the parser into every part it reads headers of, so none can carry past it the
+    fields it reads in quadratic time."""
+    parsed: list[str] = []
+    original = HeaderRegistry.__call__
+
+    def recording(self: HeaderRegistry, name: str, value: str) -> BaseHeader:
+        parsed.append(value)
+        return original(self, name, value)
+
+    monkeypatch.setattr(HeaderRegistry, "__call__", recording)
+    head = PLAIN.replace(b"text/plain; charset=utf-8", b"multipart/mixed; boundary=b").split(b"\n\n")[0]
+    with pytest.raises(InvalidDocumentError, match="Content-Type of more than 1000 bytes"):
+        parse(head + b"\n\n" + body, fmt=FeedFormat.EMAIL)
+    assert max(map(len, parsed), default=0) <= rfc822.MAX_HEADER_FIELD_BYTES
+
+
 def test_a_long_attachment_name_in_rfc2231_sections_is_read(parse: Parse) -> None:
     """The bounds leave a real message alone: a long file name folded into sections, on both its fields."""
     name = b"".join(b'\n name*%d*=utf-8\'\'%s;' % (n, b"%E2%80%93" * 8) for n in range(10))
