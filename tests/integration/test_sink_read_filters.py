@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from schemas import Article
+from services.core.db import _migration_files
 from services.sink.reads import Reader
 from services.sink.store import SqlStore
 from tests.factories import article
@@ -142,6 +143,30 @@ def test_rows_an_older_sink_writes_during_a_rolling_update_are_keyed_for_the_fil
         ("article-000001", "reuters"), ("article-000002", "reuters"), ("article-000003", "τασσ"),
         ("article-000004", None), ("article-000005", None)]
     assert store.key_stragglers() == 0  # nothing left; the sink's own rows are never taken for an older sink's
+
+
+def test_an_article_whose_agency_is_empty_is_never_taken_for_an_older_sinks_row(store: SqlStore) -> None:
+    """'' names no agency: its key is NULL, as PostgreSQL's sink writes it (the column's default applies only
+    to an older sink's INSERT); SQLite's trigger marked it as not keyed yet, and it was counted as keyed."""
+    store.write([article(1).model_copy(update={"agency": ""})], {(TOPIC, 0): 1}, datetime.now(UTC))
+    assert store.db.query("SELECT agency_key FROM articles") == [(None,)]
+    assert store.key_stragglers() == 0
+
+
+def test_migration_0008_gives_the_empty_agencies_marked_before_it_their_key(store: SqlStore) -> None:
+    """On SQLite 0007's trigger marked an article whose agency is '' as an older sink's: 0008 keys it."""
+    with store.db.transaction() as tx:  # back to the 0007 schema: its trigger marks an empty agency
+        if store.db.dialect == "sqlite":
+            tx.execute("DROP TRIGGER articles_older_sink_unkeyed")
+            store.db._run_script(tx, dict(_migration_files("services.sink", "sqlite"))[7])
+        tx.execute("DELETE FROM schema_migrations WHERE component = 'sink' AND version = 8")
+    store.write([article(1).model_copy(update={"agency": ""})], {(TOPIC, 0): 1}, datetime.now(UTC))
+    _write_as_a_sink_before_0005(store, [article(2).model_copy(update={"agency": "Reuters"})])
+    assert store.db.migrate("sink", "services.sink") == [8]
+    assert store.db.query("SELECT article_id, agency_key FROM articles ORDER BY article_id") == [
+        ("article-000001", None), ("article-000002", "")]  # an older sink's row stays marked, to be keyed
+    assert store.key_stragglers() == 1
+    assert [a.id for a in store.export(agency="reuters")] == ["article-000002"]
 
 
 def test_an_empty_agency_finds_nothing(store: SqlStore) -> None:

@@ -1,0 +1,4 @@
+-- Nothing to change on PostgreSQL: SQLite's 0008 makes its trigger stop taking an article whose agency is ''
+-- for an older sink's row. Here 0007's default marks only the rows of an INSERT that names no agency_key (an
+-- older sink's); the sink names it, NULL for an empty agency as for none. The version keeps both engines'
+-- schema_migrations alike.
