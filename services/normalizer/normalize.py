@@ -389,10 +389,12 @@ def _unless_repeated(summary: str | None, title: str, body_text: str) -> str | N
 
 def _people(raw: RawItem, wire: WireText, dateline: Dateline) -> tuple[list[str], str | None]:
     """The byline (people) and the agency: the dateline, the format's byline, the text's byline and credit
-    lines, the format's providers (often the distributor), feed authors, then a copyright footer."""
+    lines, the format's providers (often the distributor), feed authors, then a copyright footer. A format's
+    byline naming nobody (Scoop's "By Staff Reporter, BusinessDesk" above "By Jonathan Underhill" in the
+    text) leaves the people to the text."""
     authors, author_agency = _authors(raw.authors)
     structured, structured_agency = _structured_byline(raw.byline)
-    if structured is None:
+    if not structured:
         credited = [name for role in BYLINE_ROLES for name in wire.credits.get(role, ())]
         structured = _unique([*wire.byline, *authors, *credited])
     return structured, (dateline.agency or structured_agency or wire.agency or _provider_agency(raw.providers)
@@ -411,10 +413,10 @@ def _provider_agency(providers: Iterable[str]) -> str | None:
     return None
 
 
-def _structured_byline(byline: str | None) -> tuple[list[str] | None, str | None]:
-    """A format's byline field as (people, agency); (None, None) when there is none."""
+def _structured_byline(byline: str | None) -> tuple[list[str], str | None]:
+    """A format's byline field as (people, agency); nobody and no agency when there is none."""
     if not byline or not byline.strip():
-        return None, None
+        return [], None
     return parse_byline_field(byline)
 
 

@@ -659,3 +659,16 @@ def test_decomposed_text_is_composed_so_search_and_dedup_see_one_spelling() -> N
     assert (other.dateline.place, other.agency) == ("ZÜRICH", "dpa")
     assert (other.content_hash, other.id) == (one.content_hash, one.id)  # one article to dedup
     assert other.url == link
+
+
+def test_a_format_byline_naming_nobody_leaves_the_byline_to_the_text() -> None:
+    # Scoop's NewsML-G2: the format's byline is "By Staff Reporter, BusinessDesk", the text's first line
+    # "By Jonathan Underhill": the reporter was lost
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/scoop.xml", NOW)
+    article = normalize(raw, NOW)
+    assert article.byline == ["Jonathan Underhill"]
+    assert not article.body_text.startswith("By ")
+    structured = normalize(raw_item(byline="By The Associated Press",
+                                    content_html="<p>By Jane Doe</p><p>NEW YORK (AP) — Body text of the story.</p>"),
+                           NOW)
+    assert (structured.byline, structured.agency) == (["Jane Doe"], "AP")
