@@ -358,6 +358,42 @@ _NOTICE_CONTINUATION = re.compile(
 )
 
 
+# A sender's signature under copy sent by e-mail: their name, job and outlet on short lines, then how to reach
+# them, one labelled line each ("Ph USA: +1 310 699 0500", "Twitter: @name", "Skype: name", "M: +44 …").
+_CONTACT_LINE = re.compile(
+    r"(?:ph|phone|tel|telephone|mob|mobile|cell|fax|direct|office|e-?mail|twitter|x|skype|linkedin|instagram|"
+    r"facebook|whatsapp|signal|telegram|bluesky|threads|[tmepfw])(?: [\w.()+-]{1,12}){0,2}\s*:\s*\S.{0,80}",
+    re.IGNORECASE,
+)
+_SIGNATURE_NAME = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?: [A-ZÀ-ÖØ-Þ][\w'’.-]+){1,3}")
+MIN_CONTACT_LINES = 2
+SIGNATURE_HEADER_LINES = 4  # name, job, outlet, desk
+SIGNATURE_HEADER_CHARS = 60
+
+
+def signature_block(paragraphs: Sequence[str]) -> list[int]:
+    """Indexes of a sender's signature ending the text: a person's name and up to three more short lines
+    (job, outlet), then two contact lines or more. A press release's contacts stay: they are part of its news,
+    and a line introduces them ("Media contact:", "… for more information on:")."""
+    end = len(paragraphs)
+    start = end
+    while start and _CONTACT_LINE.fullmatch(paragraphs[start - 1]):
+        start -= 1
+    if end - start < MIN_CONTACT_LINES:
+        return []
+    names = []
+    for top in range(start - 1, max(start - 1 - SIGNATURE_HEADER_LINES, -1), -1):
+        line = paragraphs[top]
+        if line.endswith(":"):
+            return []  # contacts a line introduces: a press release's
+        if len(line) > SIGNATURE_HEADER_CHARS or line.endswith((".", "!", "?")):
+            break
+        if _SIGNATURE_NAME.fullmatch(line):
+            names.append(top)
+    # the name heads the signature: "Ben Everill" above "Golf Writer"
+    return list(range(names[-1], end)) if names else []
+
+
 def rule_matches(paragraphs: Sequence[str], link_density: Callable[[int], float] | None = None) -> set[int]:
     """Indexes of the paragraphs the rules call boilerplate."""
     density = link_density or (lambda _index: 0.0)
@@ -374,6 +410,8 @@ def rule_matches(paragraphs: Sequence[str], link_density: Callable[[int], float]
             run = [index] if kind else []
         matched.update(run)
         index = (run[-1] if run else index) + 1
+    left = [i for i in range(len(paragraphs)) if i not in matched]  # above a mail's confidentiality footer
+    matched.update(left[i] for i in signature_block([paragraphs[i] for i in left]))
     return matched
 
 

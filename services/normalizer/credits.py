@@ -100,8 +100,9 @@ _SIGN_OFF = re.compile(r"(?:--|==|[-–—])\s*(?P<agency>[A-Z]{2,6}|Kyodo)|(?P<
                        r"(?P<efe>EFE)\s+[a-z]{2,5}(?:/[a-z]{2,5})+|(?P<xinhua>Enditem)")
 _SIGNING_AGENCIES = {"pti": "PTI", "lusa": "Lusa", "efe": "EFE", "xinhua": "Xinhua"}
 # Any agency's name and its desk's initials, in capitals or in lower case: AAP's "AAP RTV ar", "AAP gfr",
-# "AFP sn" on AAP's wire.
-_INITIALLED_SIGN_OFF = re.compile(r"(?P<agency>[A-Za-z]{2,12})(?:\s+(?:[A-Z]{2,5}|[a-z]{2,5})){1,3}")
+# "AFP sn" on AAP's wire, and the reporter's and subeditor's either side of a slash, "AAP be/", "AAP be/sr".
+_INITIALS = r"(?:[A-Z]{2,5}|[a-z]{2,5})"
+_INITIALLED_SIGN_OFF = re.compile(rf"(?P<agency>[A-Za-z]{{2,12}})(?:\s+{_INITIALS}(?:/{_INITIALS}?)?){{1,3}}")
 # Around an agency's name alone: "- dpa", "==Kyodo", Ritzau's "/ritzau/", "(AFP)".
 _MARK_PUNCTUATION = " -–—=.·/()"
 # Agency codes that alone name something else as often: "PTI" is also Pakistan's party (its sign-off has

@@ -496,3 +496,30 @@ def test_a_source_with_a_history_is_left_to_the_learned_model(tmp_path: Path) ->
         learned.model.observe("medscape", [f"Item {n}."], item_key=str(n))
     learned.learn_batch([_medscape(n) for n in range(6)])
     assert LABEL in normalize(_medscape(9), datetime(2024, 1, 2, tzinfo=UTC), boilerplate=learned.model).body_text
+
+
+def test_an_e_mailed_storys_signature_and_sign_off_leave_the_text() -> None:
+    # AAP's copy by e-mail ends with its sign-off "AAP be/", then the reporter's signature: name, job, outlet,
+    # phones, Twitter, Skype. None of it is the story.
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/odd_charset_email.txt", datetime(2024, 7, 10, tzinfo=UTC))
+    article = normalize(raw, raw.fetched_at)
+    assert article.body_text.endswith("Greg Chalmers and Rod Pampling are also in the field.")
+    for gone in ("AAP be/", "Golf Writer", "Ph USA", "Twitter", "Skype"):
+        assert gone not in article.body_text
+    assert (article.byline, article.agency) == (["Ben Everill"], "AAP")
+
+
+@pytest.mark.parametrize("intro", ["Media contact:", "For more information, please contact:"])
+def test_a_press_releases_introduced_contact_block_stays(intro: str) -> None:
+    paragraphs = ["The company reported record sales on Monday.", intro, "Jane Doe", "Head of Communications",
+                  "Phone: +1 555 0100", "Email: press@example.com"]
+    assert rule_matches(paragraphs) == set()
+    assert rule_matches(paragraphs[:1] + paragraphs[2:]) == {1, 2, 3, 4}  # unintroduced: a sender's signature
+
+
+def test_contact_lines_without_a_name_above_them_stay() -> None:
+    # the ADDB's release ends "… contact ASADA's Media Manager for more information on:", then its numbers
+    (raw,) = corpus_items("iptc-ninjs/examples/3.0/20231008-anti-doping-measures-at-the-tour-down-under-will-be-"
+                          "the-toughest-ever-addb-ninjs-nitf.json", datetime(2024, 7, 10, tzinfo=UTC))
+    assert normalize(raw, raw.fetched_at).body_text.endswith("Mobile: +61 (0)418 450 113\n\nEmail: media@asada.gov.au")
+    assert rule_matches(["He left on Monday.", "Ph: 555 0100", "Email: a@example.com"]) == set()

@@ -365,6 +365,7 @@ def test_source_lines_naming_no_agency_stay(line: str) -> None:
     ("==Kyodo", "Kyodo"), ("Enditem", "Xinhua"), ("EFE gr/bp", "EFE"), ("Source: Reuters", "Reuters"),
     # AAP's wire: the agency and its desk's initials; Ritzau's "/ritzau/"
     ("AAP RTV", "AAP"), ("AAP RTV ar", "AAP"), ("AAP gfr", "AAP"), ("AFP sn", "AFP"), ("/ritzau/", "Ritzau"),
+    ("AAP be/", "AAP"), ("AAP be/sr", "AAP"),  # the reporter's initials, and the subeditor's after the slash
     ("(AFP)", "AFP"), ("Reuters Top News", None), ("AP Photo", None), ("The end", None),
     ("Sources: Al Jazeera, AFP", "AFP"),
     # European sites' notes that the story is the wires' copy
