@@ -122,6 +122,10 @@ _SINGLE_RULES = [
     r"like this|like loading.{0,3}",  # WordPress' like button, copied into feeds as text
     r"learn more\s*(?:»|›|→|\.\.\.|…)?",  # a link's label alone: TechCrunch's company profiles
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
+    # AP's line on how to reach the reporter: "Bernard Condon can be reached at http://twitter.com/BernardFCondon .
+    # His work can be found at …" (a link, an address or a handle: "The mayor can be reached at city hall" stays)
+    r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}) can be reached (?:at|on|via) (?:https?://|@|[\w.+-]+@|"
+    r"(?:www\.)?(?:twitter|x)\.com/)\S+.{0,200}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
     r"subscribe to (?:our|my) (?:youtube|telegram|whatsapp) channel\b.{0,100}",

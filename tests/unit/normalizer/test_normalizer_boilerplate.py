@@ -523,3 +523,18 @@ def test_contact_lines_without_a_name_above_them_stay() -> None:
                           "the-toughest-ever-addb-ninjs-nitf.json", datetime(2024, 7, 10, tzinfo=UTC))
     assert normalize(raw, raw.fetched_at).body_text.endswith("Mobile: +61 (0)418 450 113\n\nEmail: media@asada.gov.au")
     assert rule_matches(["He left on Monday.", "Ph: 555 0100", "Email: a@example.com"]) == set()
+
+
+def test_aps_line_on_how_to_reach_its_reporter_leaves_the_text() -> None:
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/ap-nitf.xml", datetime(2024, 7, 10, tzinfo=UTC))
+    article = normalize(raw, raw.fetched_at)
+    assert "can be reached at" not in article.body_text
+    assert article.body_text.endswith('"It has to be profitable to be repeatable, for other people to follow this '
+                                      'model," he says.')
+    assert rule_kind("Jane Doe can be reached at jdoe@ap.org or @janedoe.") == "single"
+
+
+@pytest.mark.parametrize("paragraph", ["The mayor's office can be reached at city hall.",
+                                       "Survivors can be reached at @rescue_hq, officials said on Monday."])
+def test_a_story_saying_where_someone_can_be_reached_stays(paragraph: str) -> None:
+    assert rule_kind(paragraph) is None
