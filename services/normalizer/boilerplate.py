@@ -77,6 +77,8 @@ _SINGLE_RULES = [
     r"catch all the\b.{1,200}?\b(?:news|updates) (?:on|at)\b.{1,300}",
     # the labels of a video's embed codes, their codes gone with the scripts: NTB's "Embed (stor):"
     r"embed(?: ?code)? \((?:stor|medium|liten|large|small|big|groß|klein|grand|petit)\)",
+    # an embedded document's link, its viewer gone with the scripts: TechCrunch's "View this document on Scribd"
+    r"view (?:this|the) (?:document|presentation|publication) on (?:scribd|slideshare|issuu|document ?cloud)",
     # an e-mail's confidentiality footer, where wire copy arrives by mail: "This email may contain information
     # that is confidential. If you receive an email in error please delete it immediately."
     r"(?:this|the information in this) (?:e-?mail|message|communication|transmission)(?: and any "
@@ -369,6 +371,8 @@ _CONTACT_LINE = re.compile(
     r"facebook|whatsapp|signal|telegram|bluesky|threads|[tmepfw])(?: [\w.()+-]{1,12}){0,2}\s*:\s*\S.{0,80}",
     re.IGNORECASE,
 )
+_LEARN_MORE = re.compile(r"learn more\s*(?:»|›|→|\.\.\.|…)?", re.IGNORECASE)
+COMPANY_BOX_PARAGRAPHS = 24  # a few companies' profiles
 _SIGNATURE_NAME = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?: [A-ZÀ-ÖØ-Þ][\w'’.-]+){1,3}")
 MIN_CONTACT_LINES = 2
 SIGNATURE_HEADER_LINES = 4  # name, job, outlet, desk
@@ -416,7 +420,21 @@ def rule_matches(paragraphs: Sequence[str], link_density: Callable[[int], float]
         index = (run[-1] if run else index) + 1
     left = [i for i in range(len(paragraphs)) if i not in matched]  # above a mail's confidentiality footer
     matched.update(left[i] for i in signature_block([paragraphs[i] for i in left]))
+    matched.update(company_box(paragraphs))
     return matched
+
+
+def company_box(paragraphs: Sequence[str]) -> range:
+    """TechCrunch's company profiles ending a post: "Crunchbase", each company's name, "Company: …",
+    "Website: …", "Funding: …", its blurb and a "Learn more" link, to the end of the text. Only a whole box
+    goes: a story that mentions Crunchbase on a line of its own, with no profile's link ending it, stays."""
+    end = len(paragraphs)
+    if not end or _LEARN_MORE.fullmatch(paragraphs[-1]) is None:
+        return range(0)
+    for start in range(end - 2, max(end - 2 - COMPANY_BOX_PARAGRAPHS, -1), -1):
+        if paragraphs[start].strip().casefold() == "crunchbase":
+            return range(start, end)
+    return range(0)
 
 
 def rule_kind(paragraph: str) -> str | None:

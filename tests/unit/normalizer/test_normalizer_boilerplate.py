@@ -538,3 +538,18 @@ def test_aps_line_on_how_to_reach_its_reporter_leaves_the_text() -> None:
                                        "Survivors can be reached at @rescue_hq, officials said on Monday."])
 def test_a_story_saying_where_someone_can_be_reached_stays(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
+
+
+def test_techcrunchs_company_profiles_under_a_post_leave_the_text() -> None:
+    items = corpus_items("feedjira/spec/sample_feeds/TechCrunch.xml", datetime(2024, 7, 10, tzinfo=UTC))
+    with_profiles = [item for item in items if "Crunchbase" in (item.content_html or "")]
+    assert len(with_profiles) >= 10
+    for item in with_profiles:
+        text = normalize(item, item.fetched_at).body_text
+        assert "Crunchbase" not in text and "Company: " not in text and "Website:" not in text
+        assert text.endswith((".", "”", '"', "?", "!", ")", ":")), text[-120:]  # ":" above a video
+
+
+def test_crunchbase_on_a_line_of_its_own_without_a_profile_stays() -> None:
+    paragraphs = ["Startups list themselves on one site above all:", "Crunchbase", "It lists 2 million companies."]
+    assert rule_matches(paragraphs) == set()
