@@ -147,6 +147,8 @@ _SINGLE_RULES = [
     r"(?:send us (?:a|your) (?:news )?tips?\b|(?:have|got) a (?:news |story )?tip\s*\?).{0,150}",
     r"subscribe (?:now |today )?(?:for|to get) (?:unlimited|full|complete|digital) access\b.{0,100}",
     r"loading\s*(?:\.\.\.|…)?",
+    # a dialog's button, its dialog gone with the scripts: Wirecutter's "Dismiss" under every post
+    r"dismiss|skip ad",
     # the page's own notes, copied into the text with it
     r"please enable javascript\b.{0,150}|javascript is (?:disabled|required|not enabled)\b.{0,150}",
     r"(?:we use|this (?:web)?site uses|wir (?:verwenden|nutzen)|diese (?:web)?seite (?:verwendet|nutzt)|"

@@ -36,6 +36,7 @@ SEED_NOTICE = [
     "Share this:", "Share on Facebook", "Tweet | Email | Print", "Facebook Twitter LinkedIn WhatsApp",
     "Click to share on Twitter (Opens in new window)", "Follow us on Twitter and Facebook.",
     "Like this:", "Like Loading...", "Learn more", "Learn more »", "Read more: Militia attacks on U.S. bases",
+    "Dismiss", "View this document on Scribd",
     "Continue reading →",
     "The post Ferry resumes appeared first on Harbor Gazette.", "© 2024 Reuters", "Copyright 2024 Foo Media",
     "(c) 2023 Foo", "Copyright © Foo Inc.", "All rights reserved.",
