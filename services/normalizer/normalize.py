@@ -99,6 +99,8 @@ _WORD = re.compile(r"\w+")
 _PUBLISHER_SEPARATORS = (" - ", " – ", " — ", " | ")
 # Python's own table of extensions, not the machine's mime.types: the same guess on every host.
 _BUILT_IN_TYPES = mimetypes.MimeTypes()
+# An author field that is only a desk's initials, ANSA's "VRG": whoever signed the copy, nobody by name.
+_DESK_INITIALS = re.compile(r"[A-Z]{2,4}")
 _AVATAR_HOST = re.compile(r"avatars\d*\.githubusercontent\.com")
 _CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 # The raw item's fields, but its HTML (which loses control characters when parsed) and its source fragment.
@@ -430,6 +432,8 @@ def _authors(authors: Iterable[str]) -> tuple[list[str], str | None]:
             continue
         if service := agency_service(cleaned):
             agency = agency or service
+            continue
+        if _DESK_INITIALS.fullmatch(cleaned) and not find_agency(cleaned):
             continue
         parsed = parse_byline(cleaned) or listed_people(cleaned) or ([cleaned], None)
         names.extend(parsed[0])

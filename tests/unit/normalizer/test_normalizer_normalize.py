@@ -274,6 +274,7 @@ def test_agency_authors_give_the_agency_and_people_give_the_byline() -> None:
     (["REUTERS TV"], [], "Reuters"),  # an agency's service, not a person called "Reuters Tv"
     (["dpa correspondents", "Jane Doe"], ["Jane Doe"], "dpa"),
     (["degenhardt.sandra"], [], None),  # a CMS login
+    (["VRG"], [], None), (["AFP"], [], "AFP"),  # ANSA's desk initials; an agency
     (["Guest Blogger Patrick Holwell"], ["Patrick Holwell"], None),
     (["By Guest Blogger: Peoria Cat Tales"], ["Peoria Cat Tales"], None),
 ])
@@ -672,3 +673,10 @@ def test_a_format_byline_naming_nobody_leaves_the_byline_to_the_text() -> None:
                                     content_html="<p>By Jane Doe</p><p>NEW YORK (AP) — Body text of the story.</p>"),
                            NOW)
     assert (structured.byline, structured.agency) == (["Jane Doe"], "AP")
+
+
+def test_ansas_desk_initials_are_no_byline() -> None:
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/ansa-newsmlg2-text.xml", NOW)
+    assert raw.authors == ["VRG"]
+    article = normalize(raw, NOW)
+    assert (article.byline, article.agency) == ([], "ANSA")
