@@ -5,7 +5,9 @@ and ``rel="self"``, JSON Feed ``hubs``) or from the response's ``Link`` headers.
 POST to the hub (through the fetcher, so the hub's address obeys the same rules as feeds) with a
 callback URL per feed and a fresh secret; the hub then verifies with a GET to the callback, which
 echoes ``hub.challenge`` only for a subscription this poller asked for and the hub has not verified yet
-(a new one, or a renewal asked for since the hub last verified); a "denied" is taken only then too.
+(a new one, or a renewal asked for since the hub last verified); a "denied" is taken only then too. A
+hub's repeat of the verification it just made (our answer lost on the way; anything but a 2xx is a
+refusal) is answered again, changing nothing stored.
 Content: a POST to the callback whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match;
 the body is parsed and published through the same decide -> publish path as a poll (``PollLoop.push``).
 A wrong or missing signature is acknowledged and ignored, as the spec asks. Leases are renewed when half
@@ -56,6 +58,10 @@ log = structlog.get_logger(__name__)
 Push = Callable[[str, bytes, "str | None"], Coroutine[Any, Any, PollOutcome]]
 
 RETRY_UNVERIFIED = timedelta(hours=1)
+#: How long after a verification a hub's repeat of it is answered again: a hub whose copy of our 200 was lost
+#: retries, and takes anything but a 2xx as our refusal. Short, as a third party's subscribe request for our
+#: callback, verified by that echo, would replace our secret at the hub until our next renewal.
+REPEAT_WINDOW = timedelta(minutes=15)
 PUSH_TIMEOUT_SECONDS = 120.0
 #: The longest lease taken from a hub's verification: a longer one is renewed as if it were a year.
 MAX_LEASE_SECONDS = 366 * 24 * 3600
@@ -137,6 +143,13 @@ def _subscription(row: tuple[object, ...]) -> Subscription:
     )
 
 
+def _granted_lease(params: Mapping[str, str]) -> int | None:
+    """The lease a hub's verification grants, at most ``MAX_LEASE_SECONDS`` (a hub's "10**15" overflowed the
+    expiry's date)."""
+    seconds = whole_number(params.get("hub.lease_seconds", ""))
+    return None if seconds is None else min(seconds, MAX_LEASE_SECONDS)
+
+
 def link_header(value: str | None, base: str) -> dict[str, str]:
     """``Link: <url>; rel="hub", <url>; rel="self"`` -> {rel: absolute url}, first of each rel."""
     links: dict[str, str] = {}
@@ -179,6 +192,18 @@ def awaits_verification(sub: Subscription) -> bool:
     if sub.state != "active" or sub.expires_at is None or sub.lease_seconds is None:
         return False
     return sub.requested_at > sub.expires_at - timedelta(seconds=sub.lease_seconds)
+
+
+def repeats_verification(sub: Subscription, mode: str, lease_seconds: int | None, now: datetime) -> bool:
+    """Pure: is this subscribe verification a repeat of the one that made ``sub`` active (same mode and lease,
+    within ``REPEAT_WINDOW`` of it)? Such a repeat is answered again but changes nothing, so a forged one
+    gains its sender only the challenge it sent itself."""
+    if mode != "subscribe" or sub.state != "active" or awaits_verification(sub):
+        return False
+    if sub.expires_at is None or sub.lease_seconds is None or lease_seconds != sub.lease_seconds:
+        return False
+    verified_at = sub.expires_at - timedelta(seconds=sub.lease_seconds)
+    return now < min(verified_at + REPEAT_WINDOW, sub.expires_at)
 
 
 def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetime) -> bool:
@@ -315,8 +340,10 @@ class WebSubSubscriber:
         mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
         if sub is not None and mode == "unsubscribe":
             return self._confirm_unsubscribe(sub, topic, params.get("hub.challenge", ""))
-        if sub is None or topic != sub.topic_url or feed_id not in self.feed_ids or not awaits_verification(sub):
+        if sub is None or topic != sub.topic_url or feed_id not in self.feed_ids:
             return 404, b""
+        if not awaits_verification(sub):
+            return self._answer_after_verified(sub, mode, params)
         if mode == "denied":
             self.store.mark(feed_id, "denied", sub.lease_seconds, sub.expires_at)
             log.warning("websub_denied", feed=feed_id, reason=params.get("hub.reason", "")[:200])
@@ -324,13 +351,20 @@ class WebSubSubscriber:
         challenge = params.get("hub.challenge", "")
         if mode != "subscribe" or not challenge:
             return 404, b""
-        seconds = whole_number(params.get("hub.lease_seconds", ""))
-        if seconds is not None:
-            seconds = min(seconds, MAX_LEASE_SECONDS)  # a hub's "10**15" overflowed the expiry's date
+        seconds = _granted_lease(params)
         expires = self.clock() + timedelta(seconds=seconds) if seconds else None
         self.store.mark(feed_id, "active", seconds, expires)
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)
         return 200, challenge.encode()
+
+    def _answer_after_verified(self, sub: Subscription, mode: str, params: Mapping[str, str]) -> tuple[int, bytes]:
+        """A verification no request of ours waits for: anyone may have sent it, so nothing stored changes.
+        A hub's repeat of the one it just made is echoed again (404 would make the hub drop us)."""
+        now, challenge = self.clock(), params.get("hub.challenge", "")
+        if challenge and repeats_verification(sub, mode, _granted_lease(params), now):
+            log.info("websub_verification_repeated", feed=sub.feed_id, hub=sub.hub_url)
+            return 200, challenge.encode()
+        return 404, b""
 
     def _confirm_unsubscribe(self, sub: Subscription, topic: str, challenge: str) -> tuple[int, bytes]:
         """Only what this poller asked for: the hub a feed no longer names, or a feed that left."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -17,6 +18,7 @@ from services.poller.websub import Subscription, WebSubStore, WebSubSubscriber
 from services.poller.websub_server import WebSubServer
 
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+TOPIC = "https://news.example/feed"
 
 
 @pytest.fixture
@@ -64,3 +66,26 @@ def test_a_callback_path_that_names_no_feed_is_refused_before_any_lookup(store: 
             assert raw_request(server.port, line).startswith(b"HTTP/1.0 404")
     finally:
         server.stop()
+
+
+def test_a_verification_the_hub_repeats_is_answered_again_and_changes_no_stored_row(store: WebSubStore) -> None:
+    # The rule reads the lease's start back from its stored expiry: on either database, a hub's repeat of
+    # its verification is answered again.
+    async def push(*_: object) -> None:
+        raise AssertionError("nothing is pushed")
+
+    subscriber = WebSubSubscriber(store, Fetcher(FetchLimits()), "http://unset.invalid", push, feed_ids={"news"})
+    store.save(Subscription("news", "https://hub.example/", TOPIC, SecretStr("s" * 64), "requested",
+                            datetime.now(UTC) - timedelta(seconds=1)))
+    server = WebSubServer("127.0.0.1", 0, subscriber, max_body_bytes=1000).start()
+    callback = f"http://127.0.0.1:{server.port}/websub/news"
+    verification = {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.lease_seconds": "3600"}
+    try:
+        first = httpx.get(callback, params={**verification, "hub.challenge": "first"})
+        verified = store.get("news")
+        again = httpx.get(callback, params={**verification, "hub.challenge": "again"})
+        assert store.get("news") == verified
+    finally:
+        server.stop()
+    assert [(answer.status_code, answer.text) for answer in (first, again)] == [(200, "first"), (200, "again")]
+    assert verified is not None and (verified.state, verified.lease_seconds) == ("active", 3600)

@@ -13,7 +13,7 @@ import http.client
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,12 +40,14 @@ from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 from services.poller.websub import (
     MAX_LEASE_SECONDS,
+    REPEAT_WINDOW,
     Subscription,
     WebSubStore,
     WebSubSubscriber,
     discover_hub,
     link_header,
     needs_subscribe,
+    repeats_verification,
     signature_valid,
     unsubscribe_action,
 )
@@ -296,6 +298,41 @@ async def test_an_unsubscribe_nobody_asked_for_is_refused(running: Running) -> N
     assert sub is not None and sub.state == "active"
 
 
+async def long_lease_verified(running: Running) -> Subscription:
+    """Waits until the hub has verified a 3600-second lease and answered every request: no renewal follows
+    for half an hour, so any later verification is no answer to a request of ours."""
+    hub, store = running.hub, running.subscriber.store
+    await eventually(lambda: hub.verified, message="the hub's verification")
+    hub.lease_seconds = 3600
+
+    def settled() -> bool:
+        sub = store.get("news")
+        return sub is not None and sub.lease_seconds == 3600 and len(hub.verified) == len(hub.requests)
+
+    await eventually(settled, message="a verified renewal with a long lease")
+    sub = store.get("news")
+    assert sub is not None and sub.state == "active"
+    return sub
+
+
+async def test_a_hub_repeating_its_verification_is_answered_again_and_nothing_changes(running: Running) -> None:
+    # Our 200 lost on the way, the hub asks again; a 404 would be a refusal, and the hub would drop us.
+    hub, store = running.hub, running.subscriber.store
+    verified = await long_lease_verified(running)
+    form = hub.verified_forms[-1]
+    assert hub.verified[-1][0] == 200
+    await asyncio.to_thread(hub.verify, form)  # the same verification again, with a new challenge
+    status, body, challenge = hub.verified[-1]
+    assert (status, body) == (200, challenge)
+    assert store.get("news") == verified
+    hub.lease_seconds = 7200  # no repeat: the lease the hub gave was another
+    await asyncio.to_thread(hub.verify, form)
+    await asyncio.to_thread(hub.verify, form, "https://other.example/feed")  # a topic we never asked for
+    await asyncio.to_thread(hub.verify, {**form, "hub.mode": "unsubscribe"})  # one we hold
+    assert [status for status, _, _ in hub.verified[-3:]] == [404, 404, 404]
+    assert store.get("news") == verified
+
+
 @pytest.fixture
 def hub() -> Iterator[Hub]:
     """A hub that only records what it is asked (its callback is never called: nothing to verify here)."""
@@ -480,6 +517,48 @@ def test_when_to_ask_the_hub_again() -> None:
     leaving = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "unsubscribing", NOW)
     assert needs_subscribe(leaving, "https://hub/", TOPIC, NOW)  # back in the config before the hub confirmed
     assert "s'" not in repr(active)  # the secret is masked
+
+
+VERIFIED = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "active", NOW - timedelta(seconds=5),
+                        86400, NOW + timedelta(days=1))  # verified at NOW, 5 s after our request
+
+
+def test_which_verification_repeats_the_one_that_made_a_subscription_active() -> None:
+    later = NOW + timedelta(minutes=1)
+    assert repeats_verification(VERIFIED, "subscribe", 86400, later)
+    assert not repeats_verification(VERIFIED, "subscribe", 86400, NOW + REPEAT_WINDOW)  # too long after it
+    assert not repeats_verification(VERIFIED, "subscribe", 3600, later)  # not the lease the hub gave
+    assert not repeats_verification(VERIFIED, "subscribe", None, later)
+    assert not repeats_verification(VERIFIED, "denied", 86400, later)
+    assert not repeats_verification(VERIFIED, "unsubscribe", 86400, later)
+    for state in ("requested", "denied", "unsubscribing"):
+        assert not repeats_verification(replace(VERIFIED, state=state), "subscribe", 86400, later)
+    renewing = replace(VERIFIED, requested_at=later)  # a request of ours waits: its answer is taken instead
+    assert not repeats_verification(renewing, "subscribe", 86400, later)
+    short = replace(VERIFIED, lease_seconds=60, expires_at=NOW + timedelta(seconds=60))
+    assert repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=59))
+    assert not repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=60))  # run out
+
+
+async def test_a_repeated_verification_is_answered_again_and_changes_nothing(db: Database, hub: Hub) -> None:
+    fetcher = Fetcher(FetchLimits())
+    now = [NOW]
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  clock=lambda: now[0])
+    await fetcher.aclose()  # never used: the hub's verifications are all there is
+    subscriber.store.save(Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "requested",
+                                       NOW - timedelta(seconds=5)))
+    lease = {"hub.lease_seconds": "3600"}
+    assert subscriber.verify("news", _verification("subscribe", **lease)) == (200, b"c-subscribe")
+    verified = subscriber.store.get("news")
+    now[0] += timedelta(minutes=2)
+    assert subscriber.verify("news", _verification("subscribe", **lease)) == (200, b"c-subscribe")
+    assert subscriber.store.get("news") == verified  # the lease still runs from the first verification
+    year = {"hub.lease_seconds": str(MAX_LEASE_SECONDS)}
+    assert subscriber.verify("news", _verification("subscribe", **year)) == (404, b"")
+    now[0] = NOW + REPEAT_WINDOW
+    assert subscriber.verify("news", _verification("subscribe", **lease)) == (404, b"")
+    assert subscriber.store.get("news") == verified
 
 
 def test_what_becomes_of_a_subscription_whose_feed_left_the_config() -> None:
