@@ -5,9 +5,11 @@ and ``rel="self"``, JSON Feed ``hubs``) or from the response's ``Link`` headers.
 POST to the hub (through the fetcher, so the hub's address obeys the same rules as feeds) with a
 callback URL per feed and a fresh secret; the hub then verifies with a GET to the callback, which
 echoes ``hub.challenge`` only for a subscription this poller asked for and the hub has not verified yet
-(a new one, or a renewal asked for since the hub last verified); a "denied" is taken only then too. A
-hub's repeat of the verification it just made (our answer lost on the way; anything but a 2xx is a
-refusal) is answered again, changing nothing stored.
+(a new one, or a renewal asked for since the hub last verified); a "denied" is taken only then too. Two
+verifications come when no request of ours waits, and change nothing stored: a hub's repeat of the one it
+just made (our answer lost on the way; anything but a 2xx is a refusal) is answered again, and a "denied"
+for an active subscription (a hub may withdraw one it accepted) makes the renewal loop ask the hub afresh,
+soon but no more often than ``RECHECK_SPACING``, the hub's answer to that request deciding.
 Content: a POST to the callback whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match;
 the body is parsed and published through the same decide -> publish path as a poll (``PollLoop.push``).
 A wrong or missing signature is acknowledged and ignored, as the spec asks. Leases are renewed when half
@@ -62,6 +64,9 @@ RETRY_UNVERIFIED = timedelta(hours=1)
 #: retries, and takes anything but a 2xx as our refusal. Short, as a third party's subscribe request for our
 #: callback, verified by that echo, would replace our secret at the hub until our next renewal.
 REPEAT_WINDOW = timedelta(minutes=15)
+#: The least time between our last request and one a hub's late "denied" makes us send: denials anyone can
+#: forge cost the hub a request per feed this often at most.
+RECHECK_SPACING = timedelta(minutes=15)
 PUSH_TIMEOUT_SECONDS = 120.0
 #: The longest lease taken from a hub's verification: a longer one is renewed as if it were a year.
 MAX_LEASE_SECONDS = 366 * 24 * 3600
@@ -206,6 +211,21 @@ def repeats_verification(sub: Subscription, mode: str, lease_seconds: int | None
     return now < min(verified_at + REPEAT_WINDOW, sub.expires_at)
 
 
+def takes_late_denial(sub: Subscription) -> bool:
+    """Pure: does a "denied" for this verified subscription make us ask the hub again? WebSub lets a hub deny
+    a subscription it accepted, but anyone can send the denial: the hub's answer to a fresh request decides.
+    Only a subscription whose renewal's verification ``awaits_verification`` recognises (its lease known)."""
+    return (sub.state == "active" and sub.lease_seconds is not None and sub.expires_at is not None
+            and not awaits_verification(sub))
+
+
+def recheck_due(sub: Subscription, denied_at: datetime | None, now: datetime) -> bool:
+    """Pure: ask the hub again now, after a late denial at ``denied_at``? Not if a request of ours followed
+    the denial (the hub's answer to it decides), nor within ``RECHECK_SPACING`` of our last request."""
+    return (denied_at is not None and denied_at > sub.requested_at and takes_late_denial(sub)
+            and now - sub.requested_at >= RECHECK_SPACING)
+
+
 def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetime) -> bool:
     """Pure: ask the hub now? New or moved hub/topic, an unverified request gone stale, or a lease half
     run out. A hub that denied the subscription is not asked again unless the feed names another."""
@@ -247,6 +267,9 @@ class WebSubSubscriber:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Late denials waiting for the renewal loop to ask the hub again, by feed: written on the callback
+        # server's threads. Lost at a restart, when the lease's own renewal asks the hub instead.
+        self._late_denials: dict[str, datetime] = {}
 
     def on_parsed(self, feed: FeedConfig, parsed: ParsedFeed, result: FetchResult) -> None:
         """The poller's hook after each parsed poll: subscribe in the background when needed."""
@@ -259,6 +282,7 @@ class WebSubSubscriber:
     async def subscribe(self, feed_id: str, hub: str, topic: str) -> None:
         # Saved before asking: the hub may verify before its answer to us arrives.
         old, now = self.store.get(feed_id), self.clock()
+        self._late_denials.pop(feed_id, None)  # the hub's answer to this request decides
         if not self._secret_may_go_to(hub):
             self._refuse_insecure_hub(feed_id, hub, old)
             return
@@ -324,7 +348,10 @@ class WebSubSubscriber:
 
     async def _tend(self, sub: Subscription, now: datetime) -> None:
         if sub.feed_id in self.feed_ids:
-            if needs_subscribe(sub, sub.hub_url, sub.topic_url, now):
+            if recheck_due(sub, self._late_denials.get(sub.feed_id), now):
+                log.info("websub_recheck_after_denial", feed=sub.feed_id, hub=sub.hub_url)
+                await self.subscribe(sub.feed_id, sub.hub_url, sub.topic_url)
+            elif needs_subscribe(sub, sub.hub_url, sub.topic_url, now):
                 await self.subscribe(sub.feed_id, sub.hub_url, sub.topic_url)
             return
         action = unsubscribe_action(sub, self.feed_ids, now)
@@ -359,11 +386,17 @@ class WebSubSubscriber:
 
     def _answer_after_verified(self, sub: Subscription, mode: str, params: Mapping[str, str]) -> tuple[int, bytes]:
         """A verification no request of ours waits for: anyone may have sent it, so nothing stored changes.
-        A hub's repeat of the one it just made is echoed again (404 would make the hub drop us)."""
+        A hub's repeat of the one it just made is echoed again (404 would make the hub drop us), and a late
+        denial makes the renewal loop ask the hub afresh, whose answer to that request is taken as usual."""
         now, challenge = self.clock(), params.get("hub.challenge", "")
         if challenge and repeats_verification(sub, mode, _granted_lease(params), now):
             log.info("websub_verification_repeated", feed=sub.feed_id, hub=sub.hub_url)
             return 200, challenge.encode()
+        if mode == "denied" and takes_late_denial(sub):
+            self._late_denials[sub.feed_id] = now
+            log.warning("websub_denied_after_verification", feed=sub.feed_id, hub=sub.hub_url,
+                        reason=params.get("hub.reason", "")[:200])
+            return 200, b""
         return 404, b""
 
     def _confirm_unsubscribe(self, sub: Subscription, topic: str, challenge: str) -> tuple[int, bytes]:

@@ -68,9 +68,9 @@ def test_a_callback_path_that_names_no_feed_is_refused_before_any_lookup(store: 
         server.stop()
 
 
-def test_a_verification_the_hub_repeats_is_answered_again_and_changes_no_stored_row(store: WebSubStore) -> None:
-    # The rule reads the lease's start back from its stored expiry: on either database, a hub's repeat of
-    # its verification is answered again.
+def test_a_verification_the_hub_repeats_or_a_late_denial_changes_no_stored_row(store: WebSubStore) -> None:
+    # The rules read the lease's start back from its stored expiry: on either database, a hub's repeat of
+    # its verification is answered again and a denial after it only asks the hub afresh.
     async def push(*_: object) -> None:
         raise AssertionError("nothing is pushed")
 
@@ -85,7 +85,10 @@ def test_a_verification_the_hub_repeats_is_answered_again_and_changes_no_stored_
         verified = store.get("news")
         again = httpx.get(callback, params={**verification, "hub.challenge": "again"})
         assert store.get("news") == verified
+        denied = httpx.get(callback, params={"hub.mode": "denied", "hub.topic": TOPIC})
+        assert store.get("news") == verified
     finally:
         server.stop()
-    assert [(answer.status_code, answer.text) for answer in (first, again)] == [(200, "first"), (200, "again")]
+    assert [(answer.status_code, answer.text) for answer in (first, again, denied)] == [
+        (200, "first"), (200, "again"), (200, "")]
     assert verified is not None and (verified.state, verified.lease_seconds) == ("active", 3600)

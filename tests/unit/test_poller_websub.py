@@ -40,6 +40,7 @@ from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 from services.poller.websub import (
     MAX_LEASE_SECONDS,
+    RECHECK_SPACING,
     REPEAT_WINDOW,
     Subscription,
     WebSubStore,
@@ -47,8 +48,10 @@ from services.poller.websub import (
     discover_hub,
     link_header,
     needs_subscribe,
+    recheck_due,
     repeats_verification,
     signature_valid,
+    takes_late_denial,
     unsubscribe_action,
 )
 from services.poller.websub_server import WebSubServer
@@ -73,6 +76,7 @@ class Hub:
 
     lease_seconds: int = 2
     verifies: bool = True  # False: records requests only, never calls the callback back
+    denies: bool = False  # True: answers a subscribe request with a denial instead of a verification
     requests: list[dict[str, str]] = field(default_factory=list)
     verified: list[tuple[int, str, str]] = field(default_factory=list)  # (status, body, challenge)
     verified_forms: list[dict[str, str]] = field(default_factory=list)  # the request each verification was for
@@ -106,8 +110,9 @@ class Hub:
 
     def verify(self, form: dict[str, str], topic: str | None = None) -> None:
         challenge = f"challenge-{len(self.verified)}"
-        params = {"hub.mode": form["hub.mode"], "hub.topic": topic or form["hub.topic"], "hub.challenge": challenge}
-        if form["hub.mode"] == "subscribe":
+        mode = "denied" if self.denies and form["hub.mode"] == "subscribe" else form["hub.mode"]
+        params = {"hub.mode": mode, "hub.topic": topic or form["hub.topic"], "hub.challenge": challenge}
+        if mode == "subscribe":
             params["hub.lease_seconds"] = str(self.lease_seconds)
         answer = httpx.get(form["hub.callback"], params=params)
         with self.lock:
@@ -333,6 +338,35 @@ async def test_a_hub_repeating_its_verification_is_answered_again_and_nothing_ch
     assert store.get("news") == verified
 
 
+@pytest.mark.parametrize("hub_denies_again", [False, True])
+async def test_a_denial_after_verification_makes_the_hub_asked_again_and_its_answer_decides(
+        running: Running, hub_denies_again: bool) -> None:
+    # WebSub lets a hub deny a subscription it accepted; anyone can send that denial, so it changes nothing
+    # stored: a new request goes to the hub, whose answer to it is taken.
+    hub, subscriber = running.hub, running.subscriber
+    verified = await long_lease_verified(running)
+    form, asked = hub.verified_forms[-1], len(hub.requests)
+    await asyncio.to_thread(hub.verify, {**form, "hub.mode": "denied"}, "https://other.example/feed")
+    assert hub.verified[-1][0] == 404  # not for a topic we hold
+    await asyncio.to_thread(hub.verify, {**form, "hub.mode": "denied"})
+    assert hub.verified[-1][0] == 200
+    assert subscriber.store.get("news") == verified  # still active: pushes are taken meanwhile
+    hub.denies = hub_denies_again
+    subscriber.clock = lambda: datetime.now(UTC) + RECHECK_SPACING  # our last request is that long ago
+    await eventually(lambda: len(hub.requests) > asked, message="a new subscribe request")
+    assert hub.requests[asked]["hub.mode"] == "subscribe"
+    assert hub.requests[asked]["hub.secret"] == hub.requests[0]["hub.secret"]  # a renewal: pushes stay signed
+
+    def answered() -> bool:
+        sub = subscriber.store.get("news")
+        return sub is not None and sub.requested_at > verified.requested_at and not (
+            sub.state == "active" and sub.expires_at == verified.expires_at)
+
+    await eventually(answered, message="the hub's answer to the new request")
+    sub = subscriber.store.get("news")
+    assert sub is not None and sub.state == ("denied" if hub_denies_again else "active")
+
+
 @pytest.fixture
 def hub() -> Iterator[Hub]:
     """A hub that only records what it is asked (its callback is never called: nothing to verify here)."""
@@ -408,7 +442,7 @@ async def test_a_verification_is_taken_only_while_a_request_of_ours_waits_for_it
                           lease_seconds=86400, expires_at=NOW + timedelta(hours=23))
     subscriber.store.save(active)
     year = {"hub.lease_seconds": str(MAX_LEASE_SECONDS)}
-    assert subscriber.verify("news", _verification("denied")) == (404, b"")
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")  # a late denial: the hub is asked again
     assert subscriber.verify("news", _verification("subscribe", **year)) == (404, b"")
     assert subscriber.store.get("news") == active
     await subscriber.subscribe("news", hub.url, TOPIC)  # a renewal: the hub will verify it
@@ -538,6 +572,58 @@ def test_which_verification_repeats_the_one_that_made_a_subscription_active() ->
     short = replace(VERIFIED, lease_seconds=60, expires_at=NOW + timedelta(seconds=60))
     assert repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=59))
     assert not repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=60))  # run out
+
+
+def test_when_a_late_denial_makes_us_ask_the_hub_again() -> None:
+    assert takes_late_denial(VERIFIED)
+    for state in ("requested", "denied", "unsubscribing"):
+        assert not takes_late_denial(replace(VERIFIED, state=state))
+    assert not takes_late_denial(replace(VERIFIED, requested_at=NOW + timedelta(hours=12)))  # renewing
+    assert not takes_late_denial(replace(VERIFIED, lease_seconds=None, expires_at=None))  # renewal unrecognised
+    denied_at = NOW + timedelta(minutes=1)
+    last_request = VERIFIED.requested_at
+    assert recheck_due(VERIFIED, denied_at, last_request + RECHECK_SPACING)
+    assert not recheck_due(VERIFIED, denied_at, last_request + RECHECK_SPACING - timedelta(seconds=1))  # bounded
+    assert not recheck_due(VERIFIED, None, NOW + timedelta(hours=1))  # no denial
+    answered = replace(VERIFIED, requested_at=denied_at + timedelta(seconds=1),
+                       expires_at=denied_at + timedelta(seconds=2, days=1))  # asked and verified since
+    assert not recheck_due(answered, denied_at, NOW + timedelta(hours=1))
+
+
+async def test_a_late_denial_changes_nothing_and_asks_the_hub_again_at_a_bounded_rate(db: Database, hub: Hub) -> None:
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    now = [NOW]
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  clock=lambda: now[0], allow_insecure_hub=True)
+    active = Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "active", NOW - timedelta(hours=1),
+                          lease_seconds=86400, expires_at=NOW + timedelta(hours=23))
+    subscriber.store.save(active)
+
+    async def tend() -> None:  # the renewal loop's turn
+        sub = subscriber.store.get("news")
+        assert sub is not None
+        await subscriber._tend(sub, now[0])
+
+    assert subscriber.verify("news", {**_verification("denied"), "hub.topic": "https://other.example/"}) == (404, b"")
+    assert subscriber.verify("elsewhere", _verification("denied")) == (404, b"")
+    await tend()
+    assert hub.requests == [] and subscriber.store.get("news") == active  # forged for nothing we hold
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")
+    assert subscriber.store.get("news") == active  # not denied: anyone may have sent it
+    await tend()
+    assert [form["hub.mode"] for form in hub.requests] == ["subscribe"]
+    assert subscriber.verify("news", _verification("subscribe", **{"hub.lease_seconds": "86400"}))[0] == 200
+    for _ in range(3):  # denials as fast as anyone can send them
+        now[0] += timedelta(minutes=1)
+        assert subscriber.verify("news", _verification("denied")) == (200, b"")
+        await tend()
+    assert len(hub.requests) == 1  # within RECHECK_SPACING of our last request
+    now[0] = NOW + RECHECK_SPACING
+    await tend()
+    await fetcher.aclose()
+    assert len(hub.requests) == 2
+    sub = subscriber.store.get("news")
+    assert sub is not None and sub.state == "active"
 
 
 async def test_a_repeated_verification_is_answered_again_and_changes_nothing(db: Database, hub: Hub) -> None:
