@@ -22,7 +22,7 @@ from services.core.db import Database
 from services.normalizer.clean import parse_body
 from services.normalizer.normalize import NoTextError, normalize
 from services.poller import archive
-from services.poller.feeds import FeedAuth, FeedConfig
+from services.poller.feeds import FeedConfig
 from services.poller.fetch import FetchError, make_fetcher
 from services.poller.formats import FeedContext, FeedParseError, parse_document
 from services.poller.oauth import authorization
@@ -111,7 +111,7 @@ def read_source(source: str | FeedConfig, settings: PollerSettings, *,
     if isinstance(source, FeedConfig) and source.is_spool:
         return asyncio.run(_spooled(source, settings, file_name))
     if isinstance(source, FeedConfig):
-        return asyncio.run(_fetch(str(source.url), settings, source.headers, source.auth))
+        return asyncio.run(_fetch(str(source.url), settings, source))
     if "://" in source:
         return asyncio.run(_fetch(source, settings))
     path = Path(source)
@@ -122,11 +122,17 @@ def read_source(source: str | FeedConfig, settings: PollerSettings, *,
     return body, None, path.resolve().as_uri()
 
 
-async def _fetch(url: str, settings: PollerSettings, headers: dict[str, str] | None = None,
-                 auth: FeedAuth | None = None) -> tuple[bytes, str | None, str]:
+async def _fetch(url: str, settings: PollerSettings, feed: FeedConfig | None = None) -> tuple[bytes, str | None, str]:
+    """The document at ``url``; a configured ``feed``'s as the poller fetches it: with its headers and
+    credentials, and allowed the private networks it lists."""
     fetcher = make_fetcher(settings)
     try:
-        result = await fetcher.fetch(url, headers=headers, authorization=await authorization(auth, fetcher))
+        if feed is None:
+            result = await fetcher.fetch(url)
+        else:
+            feed_fetcher = fetcher.allowing(feed.private_networks)
+            result = await feed_fetcher.fetch(url, headers=feed.headers,
+                                              authorization=await authorization(feed.auth, feed_fetcher))
     finally:
         await fetcher.aclose()
     return result.body, result.content_type, result.final_url
@@ -141,9 +147,9 @@ async def _spooled(feed: FeedConfig, settings: PollerSettings, name: str | None)
         store = PollerStore(db)
         store.migrate()
         try:
-            async with open_spool(feed, fetcher, store, settle_seconds=settings.spool_settle_seconds,
-                                  off_loop=asyncio.to_thread, clock=lambda: datetime.now(UTC),
-                                  known_hosts=settings.sftp_known_hosts) as spool:
+            async with open_spool(feed, fetcher.allowing(feed.private_networks), store,
+                                  settle_seconds=settings.spool_settle_seconds, off_loop=asyncio.to_thread,
+                                  clock=lambda: datetime.now(UTC), known_hosts=settings.sftp_known_hosts) as spool:
                 files = (await spool.waiting()).files
                 file = _chosen(feed, files, name)
                 print(f"wirefeed feeds preview: {file.name}, of {len(files)} waiting", file=sys.stderr)

@@ -8,6 +8,7 @@ when the feeds file is loaded (at start-up, and when the running poller reads th
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 from abc import ABC, abstractmethod
@@ -315,6 +316,30 @@ PollSeconds = Annotated[float, BeforeValidator(_not_a_boolean), Field(le=MAX_INT
                         AfterValidator(_not_too_often)]
 
 
+def _a_network(value: object) -> object:
+    # Read strictly: 10.1.2.3/16 is more likely a slip for 10.1.0.0/16 or 10.1.2.3/32 than either; widened
+    # silently it would open a whole /16 to the feed.
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if not isinstance(value, str):  # YAML reads 10 as a number and yes as true
+        raise ValueError("a network is written as text: 10.1.0.0/16, fd00:1::/64, or one address, 10.1.2.3")
+    try:
+        return ipaddress.ip_network(value.strip())
+    except ValueError:
+        pass
+    try:
+        widened = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is no network: write 10.1.0.0/16, fd00:1::/64, or one address, 10.1.2.3") \
+            from None
+    raise ValueError(f"{value!r} has bits set past its prefix length: {widened} for the network, or "
+                     f"{value.strip().partition('/')[0]} for the one address")
+
+
+#: A private network a feed's own requests may reach (``private_networks``).
+PrivateNetwork = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(_a_network)]
+
+
 def _a_real_port(url: AnyUrl) -> AnyUrl:
     if url.port == 0:  # a URL may say :0, but no server listens there
         raise ValueError("port 0 is no port a server listens on: give 1 to 65535, or none for the default")
@@ -339,6 +364,10 @@ class FeedConfig(BaseModel):
     max_interval: PollSeconds | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     auth: FeedAuth | None = None
+    private_networks: list[PrivateNetwork] = Field(
+        default_factory=list, description="Non-public networks this feed's own requests may reach (its URL, "
+        "redirects, next pages, its OAuth token endpoint): an intranet feed's, while every other address stays "
+        "refused, and every other feed stays kept off them")
     adaptive: bool = Field(False, description="Learn the interval from how often the feed carries new items")
     category: str | None = Field(None, description="Folder path, '/'-separated (OPML outline nesting)")
     skip_items: list[ItemRule] = Field(default_factory=list, description="Items matching any of these are "
@@ -451,6 +480,9 @@ class FeedConfig(BaseModel):
             raise ValueError("headers are for HTTP; a spool feed (a directory, a server's, a mailbox) takes none")
         if self.directory is not None and self.auth:
             raise ValueError("auth is for HTTP, SFTP, FTP and IMAP; a spool directory feed takes none")
+        if self.directory is not None and self.private_networks:
+            raise ValueError("private_networks are for feeds read over the network; a spool directory feed "
+                             "connects nowhere")
         return self
 
     @model_validator(mode="after")

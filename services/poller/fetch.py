@@ -1,11 +1,12 @@
 """HTTP fetching for feeds: conditional GET, bounded bodies, redirects checked hop by hop.
 
 Every hop's host is resolved and refused when it points at a loopback, private, link-local or
-metadata address (unless private networks are allowed), so a feed cannot steer the poller inside
-the network. The check is made twice: before the request, and again at connect time on the very
-addresses the connection then uses (``netguard.py``), so a DNS answer that changes in between
-(rebinding) cannot slip through. Credentials (a feed's ``auth`` and its extra headers) go only to the
-feed's own origin, never to another host a redirect points at, and are never copied into errors or logs.
+metadata address (unless private networks are allowed, or the address is in one the feed's own
+``private_networks`` lists), so a feed cannot steer the poller inside the network. The check is made
+twice: before the request, and again at connect time on the very addresses the connection then uses
+(``netguard.py``), so a DNS answer that changes in between (rebinding) cannot slip through.
+Credentials (a feed's ``auth`` and its extra headers) go only to the feed's own origin, never to another
+host a redirect points at, and are never copied into errors or logs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import queue
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ USER_AGENT = "wirefeed/0.1 (+https://wirefeed.dev/bot; feed poller)"
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 PERMANENT_REDIRECTS = {301, 308}
 MAX_REDIRECTS = 5
+#: A private network a feed's requests may reach (a feed's ``private_networks``).
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class FetchError(Exception):
@@ -122,17 +125,26 @@ class Fetcher:
     ``proxy`` sends every request through an HTTP proxy (httpx 0.28 ``proxy=``); the address check
     before each request still applies to names this host can resolve, the connect-time check cannot (the
     proxy connects), and a name this host cannot resolve is left to the proxy. ``transport``
-    replaces the network entirely (tests); ``resolver`` replaces DNS (tests).
+    replaces the network entirely (tests); ``resolver`` replaces DNS (tests). ``private_networks``
+    are the non-public addresses this fetcher may reach all the same (``allowing``: one feed's).
     """
 
     def __init__(self, limits: FetchLimits, *, proxy: str | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver | None = None,
-                 ssl_context: ssl.SSLContext | None = None, max_connections: int = 64) -> None:
+                 ssl_context: ssl.SSLContext | None = None, max_connections: int = 64,
+                 private_networks: Collection[IPNetwork] = ()) -> None:
         self.limits = limits
-        self._system_resolver = SystemResolver(max_connections)  # its threads start when first asked
-        self.resolver: Resolver = resolver or self._system_resolver
+        self.private_networks = frozenset(private_networks)
+        self._system_resolver: SystemResolver | None = None
+        if resolver is None:  # its threads start when first asked; ``allowing``'s fetchers share their maker's
+            resolver = self._system_resolver = SystemResolver(max_connections)
+        self.resolver: Resolver = resolver
         self._tls_context = ssl_context
         self.proxy = proxy  # for the feeds that are not HTTP too, through its CONNECT (tunnel.py)
+        self._given_transport = transport
+        self._max_connections = max_connections
+        # This fetcher and those ``allowing`` made from it, by what they allow: one family, closed together.
+        self._family: dict[frozenset[IPNetwork], Fetcher] = {self.private_networks: self}
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.
         pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -153,9 +165,33 @@ class Fetcher:
             return httpx.AsyncHTTPTransport(proxy=proxy, limits=pool, verify=verify, trust_env=False)
         return guarded_transport(self.resolver, self._check_addresses, limits=pool, ssl_context=ssl_context)
 
+    def allowing(self, networks: Collection[IPNetwork]) -> Fetcher:
+        """The fetcher for one feed's requests, which may also reach the private ``networks`` its feeds-file
+        entry allows (``private_networks``): every other non-public address stays refused, before each
+        request and at connect time, redirects and next pages included. Itself when there are none, or
+        when every private network is allowed anyway.
+
+        Each allowance has a connection pool of its own: a kept-alive connection to an allowed address
+        must never carry another feed's request, which a name rebinding to a public address for that
+        feed's check would otherwise reuse. Feeds allowed the same networks share one."""
+        if self.limits.allow_private_networks:
+            return self
+        allowance = frozenset(networks)
+        if allowance not in self._family:
+            fetcher = Fetcher(self.limits, proxy=self.proxy, transport=self._given_transport, resolver=self.resolver,
+                              ssl_context=self._tls_context, max_connections=self._max_connections,
+                              private_networks=allowance)
+            fetcher._family = self._family
+            self._family[allowance] = fetcher
+        return self._family[allowance]
+
     async def aclose(self) -> None:
-        await self._client.aclose()
-        self._system_resolver.close()
+        """Closes this fetcher and every one of its family (``allowing``)."""
+        while self._family:
+            fetcher = self._family.popitem()[1]
+            await fetcher._client.aclose()
+            if fetcher._system_resolver is not None:
+                fetcher._system_resolver.close()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     headers: dict[str, str] | None = None, authorization: SecretStr | None = None,
@@ -349,8 +385,9 @@ class Fetcher:
         if self.limits.allow_private_networks:
             return
         for address in addresses:
-            if is_private(address):
-                raise BlockedAddressError(f"{host} resolves to a non-public address {address}")
+            if is_blocked(address, self.private_networks):
+                beyond = " outside the feed's private_networks" if self.private_networks else ""
+                raise BlockedAddressError(f"{host} resolves to a non-public address {address}{beyond}")
 
 
 def make_fetcher(settings: PollerSettings) -> Fetcher:
@@ -456,6 +493,16 @@ class _Lookup:
             self.answer.set_result(socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
         except Exception as error:  # gaierror, or a name the IDNA codec refuses: the fetch's to report
             self.answer.set_exception(error)
+
+
+def is_blocked(address: str, allowed: Collection[IPNetwork] = ()) -> bool:
+    """Whether the poller refuses to reach ``address``: a non-public one, unless it is in one of the
+    ``allowed`` networks. The address itself must be: an IPv6 form around an allowed IPv4 address
+    (``::ffff:10.1.2.3``, NAT64) is allowed only when its own IPv6 network is listed."""
+    if not is_private(address):
+        return False
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return not any(ip in network for network in allowed)
 
 
 def is_private(address: str) -> bool:

@@ -313,7 +313,7 @@ class Poller:
         return PollOutcome(feed.id, "ok" if waiting.files else "not_modified", published)
 
     def _spool(self, feed: FeedConfig) -> AbstractAsyncContextManager[Spool[Any]]:
-        return open_spool(feed, self.fetcher, self.store, settle_seconds=self.spool_settle_seconds,
+        return open_spool(feed, self._fetcher(feed), self.store, settle_seconds=self.spool_settle_seconds,
                           off_loop=self._off_loop, clock=self.clock, known_hosts=self.sftp_known_hosts)
 
     async def _spooled_file(self, feed: FeedConfig, spool: Spool[File], file: File,
@@ -429,14 +429,18 @@ class Poller:
         bound.info("feed_page_recovered", url=missed.url, published=len(decision.fresh))
         return [MissedPage(deeper, self.clock())] if deeper else []
 
+    def _fetcher(self, feed: FeedConfig) -> Fetcher:
+        """The fetcher for everything fetched for the feed (its URL, redirects, pages, its OAuth token, its
+        server's connection): one that may reach the private networks the feed lists too."""
+        return self.fetcher.allowing(feed.private_networks)
+
     async def _fetch_authorized(self, feed: FeedConfig, url: str, **conditions: str | None) -> FetchResult:
         """A fetch with the feed's headers and credentials, sent only to the configured URL's origin (wherever
         ``url`` is: a permanent redirect's, a next page's), never to another a redirect points at."""
+        fetcher = self._fetcher(feed)
         try:
-            return await self.fetcher.fetch(url, headers=feed.headers,
-                                            authorization=await authorization(feed.auth, self.fetcher),
-                                            share=self._body_shares[feed.id], credentials_for=str(feed.url),
-                                            **conditions)
+            return await fetcher.fetch(url, headers=feed.headers, authorization=await authorization(feed.auth, fetcher),
+                                       share=self._body_shares[feed.id], credentials_for=str(feed.url), **conditions)
         except HTTPStatusError as error:
             if error.status == 401 and isinstance(feed.auth, OAuth2Auth):
                 feed.auth.drop_token()  # revoked, or expired early: the next poll asks for a new one
@@ -446,7 +450,7 @@ class Poller:
         if same_origin(str(feed.url), url):
             result = await self._fetch_authorized(feed, url)
         else:  # a page on another host gets no credentials
-            result = await self.fetcher.fetch(url, share=self._body_shares[feed.id])
+            result = await self._fetcher(feed).fetch(url, share=self._body_shares[feed.id])
         if result.status != 200:
             raise HTTPStatusError(result.status)
         return await self._off_loop(self._parse, feed, result, self.clock(), self._body_shares[feed.id])

@@ -170,6 +170,43 @@ def test_feeds_check_refuses_a_blank_agency(tmp_path: Path, capsys: pytest.Captu
     assert "feeds.0.agency: must name the agency" in capsys.readouterr().err
 
 
+def test_a_feed_may_list_the_private_networks_it_reaches(tmp_path: Path) -> None:
+    text = FEED + "    private_networks: [10.1.0.0/16, ' 10.9.8.7 ', 'fd00:1::/64']\n  - id: b\n    url: https://x.example/b\n"
+    feeds = load_feeds(write(tmp_path, text)).feeds
+    assert [[str(network) for network in feed.private_networks] for feed in feeds] == [
+        ["10.1.0.0/16", "10.9.8.7/32", "fd00:1::/64"], []]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    # a slip that, widened silently, would open a whole /16 to the feed
+    ("[10.1.2.3/16]", "feeds.0.private_networks.0: '10.1.2.3/16' has bits set past its prefix length: "
+                      "10.1.0.0/16 for the network, or 10.1.2.3 for the one address"),
+    ("[intranet.example.com]", "feeds.0.private_networks.0: 'intranet.example.com' is no network"),
+    ("[10.0.0.0/33]", "feeds.0.private_networks.0: '10.0.0.0/33' is no network"),
+    ("[true]", "feeds.0.private_networks.0: a network is written as text"),
+    ("[167772160]", "feeds.0.private_networks.0: a network is written as text"),
+    ("10.1.0.0/16", "feeds.0.private_networks: Input should be a valid list"),
+])
+def test_private_networks_that_are_no_networks_are_refused(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(FeedsFileError, match=re.escape(message)):
+        load_feeds(write(tmp_path, FEED + f"    private_networks: {value}\n"), secrets=False)
+
+
+def test_a_spool_directory_feed_takes_no_private_networks(tmp_path: Path) -> None:
+    text = "feeds:\n  - id: a\n    url: file:///var/spool/wire/\n    private_networks: [10.1.0.0/16]\n"
+    with pytest.raises(FeedsFileError, match="a spool directory feed connects nowhere"):
+        load_feeds(write(tmp_path, text), secrets=False)
+    sftp = "feeds:\n  - id: a\n    url: sftp://wire@10.1.2.3/out/\n    private_networks: [10.1.0.0/16]\n" \
+           "    auth: {type: basic, username: wire, password_env: P}\n"
+    assert load_feeds(write(tmp_path, sftp), secrets=False).feeds[0].private_networks  # its server is reached
+
+
+def test_feeds_check_refuses_a_private_network_that_is_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + "    private_networks: [10.1.0.0/16]\n"))]) == 0
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + "    private_networks: [10.1.0.0/8]\n"))]) == 1
+    assert "feeds.0.private_networks.0: '10.1.0.0/8' has bits set past its prefix length" in capsys.readouterr().err
+
+
 def test_feeds_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n")
     assert cli(["feeds", "check", str(good)]) == 0

@@ -106,6 +106,17 @@ def test_the_poller_address_rules_hold(feed_server: FeedServer, capsys: pytest.C
     assert feed_server.requests == []  # refused before any request
 
 
+def test_a_configured_feed_is_fetched_under_its_private_networks(
+        wire_feed: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    wire_feed("    private_networks: [127.0.0.0/8]\n")
+    monkeypatch.setenv("WIREFEED_ALLOW_PRIVATE_NETWORKS", "false")  # as the poller would fetch it: allowed all the same
+    assert main(["feeds", "preview", "--feed", "wire"]) == 0
+    assert "BAGHDAD" in capsys.readouterr().out
+    wire_feed("    private_networks: [10.1.0.0/16]\n")
+    assert main(["feeds", "preview", "--feed", "wire"]) == 1
+    assert "127.0.0.1 outside the feed's private_networks" in capsys.readouterr().err
+
+
 def test_a_wire_file_on_disk_is_read_in_its_format(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     nitf = shared_dir / "corpus" / "superdesk-core" / "tests" / "io" / "fixtures" / "ap-nitf.xml"
     assert main(["feeds", "preview", str(nitf)]) == 0

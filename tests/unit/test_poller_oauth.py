@@ -129,6 +129,30 @@ async def test_an_http_feed_gets_the_token_and_a_new_one_after_a_401(
     assert not any(secret in visible for secret in (SECRET, "access-1", "access-2"))
 
 
+async def test_a_feed_allowed_its_private_network_gets_its_token_from_an_endpoint_there(
+        endpoint: TokenEndpoint, certificate: tuple[Path, Path], feed_server: FeedServer, store: PollerStore) -> None:
+    # The token endpoint is the operator's, written in the feed's own entry: it is reached under the feed's
+    # private_networks, WIREFEED_ALLOW_PRIVATE_NETWORKS being off; another feed's login there stays refused.
+    feed_server.resources["/wire.xml"] = Resource(rss("Wire", [STORY]))
+    login = {"type": "oauth2", "token_url": endpoint.url, "client_id": "wirefeed", "client_secret_env": "SECRET"}
+    intranet = FeedConfig.model_validate({"id": "intranet", "url": feed_server.url("/wire.xml"), "auth": login,
+                                          "private_networks": ["127.0.0.1"]})
+    outside = FeedConfig.model_validate({"id": "outside", "url": feed_server.url("/wire.xml?outside"), "auth": login})
+    for feed in (intranet, outside):
+        assert isinstance(feed.auth, OAuth2Auth)
+        feed.auth.load_secret({"SECRET": SECRET})
+    poller = Poller([intranet, outside], store, Fetcher(FetchLimits(), ssl_context=ssl.create_default_context(
+        cafile=str(certificate[0]))), [].extend)
+    poller.load_states()
+    try:
+        assert (await poller.poll(intranet)).outcome == "ok"
+        assert (await poller.poll(outside)).outcome == "blocked_address"  # at its token endpoint, before its feed
+    finally:
+        await poller.fetcher.aclose()
+    assert [headers["authorization"] for _, headers in feed_server.requests] == ["Bearer access-1"]
+    assert len(endpoint.forms) == 1
+
+
 @pytest.mark.parametrize(("url", "auth", "message"), [
     ("https://api.example.com/feed", {"token_url": "http://login.example.com/token", "client_secret_env": "S"},
      "token endpoint must be https"),

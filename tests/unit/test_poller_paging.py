@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import escape
+from ipaddress import ip_network
 
 import pytest
 import structlog
@@ -75,6 +76,34 @@ async def test_a_burst_larger_than_a_page_is_read_from_the_following_pages(feed_
     assert await poll(feed_server, store, published) == "ok"
     assert [path for path, _ in feed_server.requests] == ["/feed.xml"]
     assert numbers(published) == list(range(1, 35))
+
+
+async def test_a_feed_allowed_its_private_network_reads_its_pages_there_and_other_feeds_stay_refused(
+        feed_server: FeedServer, store: PollerStore) -> None:
+    # WIREFEED_ALLOW_PRIVATE_NETWORKS off. The pages link to another origin on the same network (localhost):
+    # fetched without credentials, and under the feed's allowance all the same.
+    intranet = FeedConfig(id="paged", url=feed_server.url("/feed.xml"),  # type: ignore[arg-type]
+                          private_networks=[ip_network("127.0.0.0/8"), ip_network("::1/128")])
+    other = FeedConfig(id="other", url=feed_server.url("/other.xml"))  # type: ignore[arg-type]
+    published: list[RawItem] = []
+    poller = Poller([intranet, other], store, Fetcher(FetchLimits()), published.extend)
+    poller.load_states()
+    try:
+        feed_server.resources["/feed.xml"] = atom_page(feed_server, [], None)
+        assert (await poller.poll(intranet)).outcome == "ok"  # the first poll takes the first page only
+        serve(feed_server, newest=30)
+        for page in feed_server.resources.values():
+            page.body = page.body.replace(b"http://127.0.0.1:", b"http://localhost:")
+        feed_server.resources["/other.xml"] = atom_page(feed_server, [99], None)
+        assert (await poller.poll(intranet)).outcome == "ok"
+        assert (await poller.poll(other)).outcome == "blocked_address"
+    finally:
+        await poller.fetcher.aclose()
+    assert numbers(published) == list(range(1, 31))
+    assert [path for path, _ in feed_server.requests] == [
+        "/feed.xml", "/feed.xml", "/feed.xml?page=2", "/feed.xml?page=3"]  # nothing of the other feed's
+    assert store.feed_state("other", feed_server.url("/other.xml")).last_error == (
+        "blocked_address: 127.0.0.1 resolves to a non-public address 127.0.0.1")
 
 
 async def test_a_first_poll_reads_the_first_page_only(feed_server: FeedServer, store: PollerStore) -> None:

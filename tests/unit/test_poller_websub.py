@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -397,6 +398,33 @@ async def test_a_hub_over_plain_http_is_never_sent_the_secret(db: Database, hub:
     assert insecure_hub_refusals() == refused + 1
     [refusal] = [entry for entry in logs if entry["event"] == "websub_hub_refused"]
     assert refusal["hub"] == hub.url and "WIREFEED_WEBSUB_ALLOW_INSECURE_HUB" in refusal["reason"]
+
+
+def websub_errors() -> float:
+    return REGISTRY.get_sample_value("wirefeed_poller_websub_subscribe_requests_total",
+                                     {"mode": "subscribe", "result": "error"}) or 0.0
+
+
+async def test_a_feeds_private_networks_do_not_open_them_to_the_hub_it_names(
+        db: Database, hub: Hub, feed_server: FeedServer) -> None:
+    # The hub comes from the feed's document, not from the operator: it stays under the rule for every
+    # feed (WIREFEED_ALLOW_PRIVATE_NETWORKS), here off, and the intranet feed is polled instead.
+    feed_server.resources["/news.atom"] = Resource(atom(hub.url, [1]), headers={"Content-Type": "application/atom+xml"})
+    feed = FeedConfig(id="news", url=feed_server.url("/news.atom"),  # type: ignore[arg-type]
+                      private_networks=[ip_network("127.0.0.0/8")])
+    fetcher = Fetcher(FetchLimits())
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  allow_insecure_hub=True)  # not what refuses it here
+    published: list[RawItem] = []
+    poller = Poller([feed], PollerStore(db), fetcher, published.extend, on_parsed=subscriber.on_parsed)
+    errors = websub_errors()
+    with structlog.testing.capture_logs() as logs:
+        assert (await poller.poll(feed)).outcome == "ok"
+        await eventually(lambda: websub_errors() == errors + 1, message="the subscribe request refused")
+    await fetcher.aclose()
+    assert len(published) == 1 and hub.requests == []
+    [failure] = [entry for entry in logs if entry["event"] == "websub_request_failed"]
+    assert "resolves to a non-public address 127.0.0.1" in failure["error"]
 
 
 async def test_a_subscription_through_an_http_hub_made_before_is_no_longer_trusted(db: Database, hub: Hub) -> None:
