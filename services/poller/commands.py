@@ -257,6 +257,10 @@ def _feeds_import_opml(args: argparse.Namespace) -> int:
         return 1
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
+    for feed in feeds:  # an OPML file from elsewhere could open the poller's network to a feed of its choosing
+        if feed.private_networks:
+            print(f"note: {feed.id} may reach the private networks {', '.join(map(str, feed.private_networks))} "
+                  "(its wirefeed:private_networks): keep them only for a feed on your own network", file=sys.stderr)
     # Conversion is local and instant (no feed is fetched), so a summary is all the progress there is.
     print(f"imported {len(feeds)} feed(s), skipped {len(skipped)}", file=sys.stderr)
     text = yaml.safe_dump({"feeds": feeds_yaml(feeds)}, sort_keys=False, allow_unicode=True)

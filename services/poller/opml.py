@@ -7,7 +7,9 @@ item id, so they must not change between imports: an export gives each outline i
 ignore), and an import keeps it. Other outlines get ids made from titles (else the host), as slugs, unique
 in document order with ``-2``, ``-3`` … so the same OPML file always gives the same ids. A feed's
 ``agency`` mark goes the same way, as ``wirefeed:agency``: lost, that agency's own kills would withdraw
-a copy only.
+a copy only. So does its ``private_networks`` allowance, as ``wirefeed:private_networks`` (the networks
+separated by spaces): lost, an intranet feed would be refused at every poll. An OPML file from elsewhere
+can carry one too, so ``feeds import-opml`` names every feed it lets reach private networks.
 
 A feed without a title is exported with its URL as ``text`` (which OPML requires, as the name a reader
 shows) and no ``title``; on import, a ``text`` that is only the feed's URL is no title either.
@@ -37,6 +39,7 @@ _URL = TypeAdapter(HttpUrl)
 NAMESPACE = "urn:wirefeed:opml"
 _ID = f"{{{NAMESPACE}}}id"
 _AGENCY = f"{{{NAMESPACE}}}agency"
+_PRIVATE_NETWORKS = f"{{{NAMESPACE}}}private_networks"
 
 
 class OpmlError(ValueError):
@@ -50,6 +53,7 @@ class OpmlFeed:
     category: str | None = None
     id: str | None = None  # the feed's id, when wirefeed exported the outline
     agency: str | None = None  # the agency whose own wire the feed is, when wirefeed exported it so marked
+    private_networks: tuple[str, ...] = ()  # the private networks the feed may reach, as wirefeed exported them
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
@@ -70,7 +74,7 @@ def _outlines(parent: etree._Element, path: tuple[str, ...]) -> Iterable[OpmlFee
         if url := attrs.get("xmlurl"):
             title = None if name == url else name  # a reader's (or wirefeed's) stand-in for a missing title
             yield OpmlFeed(url, title, "/".join(path) or None, outline.get(_ID, "").strip() or None,
-                           outline.get(_AGENCY))
+                           outline.get(_AGENCY), tuple(outline.get(_PRIVATE_NETWORKS, "").split()))
         else:  # a folder (or an outline of another kind, whose children may still be feeds)
             yield from _outlines(outline, (*path, name.replace("/", "-")) if name else path)
 
@@ -91,7 +95,8 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
             if entry.id is not None and index not in kept_ids:
                 raise _IdError(_id_problem(entry.id))
             feed_id = kept_ids.get(index) or unique_id(id_stem(entry.title, url), taken_ids)
-            feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category, agency=entry.agency)
+            feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category, agency=entry.agency,
+                              private_networks=list(entry.private_networks))
         except ValidationError as error:  # a URL no feed may have (one with a password in it, say)
             skipped.append(f"{_masked(entry.url)!r}: {_config_problem(entry, error)}")
             continue
@@ -106,8 +111,11 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
 
 def _config_problem(entry: OpmlFeed, error: ValidationError) -> str:
     problem = error.errors()[0]
+    message = problem["msg"].removeprefix("Value error, ")
     if problem["loc"] == ("agency",):  # dropped, the mark would let the agency's kills withdraw a copy only
-        return f"its wirefeed:agency {entry.agency!r} {problem['msg'].removeprefix('Value error, ')}"
+        return f"its wirefeed:agency {entry.agency!r} {message}"
+    if problem["loc"][:1] == ("private_networks",):  # dropped, the feed would be refused at every poll
+        return f"its wirefeed:private_networks: {message}"
     return str(problem["msg"])
 
 
@@ -191,6 +199,8 @@ def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: dat
         outline.set(_ID, feed.id)
         if feed.agency:
             outline.set(_AGENCY, _xml_text(feed.agency))
+        if feed.private_networks:
+            outline.set(_PRIVATE_NETWORKS, " ".join(str(network) for network in feed.private_networks))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

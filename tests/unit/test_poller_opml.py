@@ -182,3 +182,39 @@ def test_an_outline_s_agency_mark_is_kept_and_one_naming_no_agency_is_skipped_wi
     assert [(f.id, f.agency) for f in feeds] == [("reuters-wire", "Reuters"), ("outlet", None)]
     assert skipped == ["'https://blank.example/feed.xml': its wirefeed:agency ' ' must name the agency whose own wire "
                        "the feed is (Reuters, AP, dpa), or be left out"]
+
+
+def test_a_feeds_private_networks_survive_export_and_import_and_the_import_names_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Lost, the intranet feed would be refused at every poll once imported into a new poller.
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text("feeds:\n"
+                          "  - {id: intranet, url: 'http://news.corp.example/feed.xml', "
+                          "private_networks: [10.1.0.0/16, 'fd00:1::/64']}\n"
+                          "  - {id: public, url: 'https://public.example/feed.xml'}\n")
+    assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
+    exported = capsys.readouterr().out
+    assert 'wirefeed:private_networks="10.1.0.0/16 fd00:1::/64"' in exported
+    assert exported.count("wirefeed:private_networks") == 1
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(exported)
+    assert cli(["feeds", "import-opml", str(opml)]) == 0
+    imported = capsys.readouterr()
+    again = tmp_path / "again.yaml"
+    again.write_text(imported.out)
+    assert load_feeds(again).feeds == load_feeds(feeds_file).feeds
+    # An OPML file from elsewhere may carry one too: whoever imports it is told which feeds it opens the network to.
+    assert ("note: intranet may reach the private networks 10.1.0.0/16, fd00:1::/64 (its wirefeed:private_networks)"
+            in imported.err)
+    assert "note: public" not in imported.err
+
+
+def test_an_outline_whose_private_networks_are_no_networks_is_skipped_with_why() -> None:
+    opml = b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+      <outline text="Intranet" type="rss" xmlUrl="http://news.corp.example/feed.xml" w:private_networks="10.1.2.3/16"/>
+      <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml" w:private_networks=" "/>
+    </body></opml>"""
+    feeds, skipped = to_feed_configs(parse_opml(opml))
+    assert [(f.id, f.private_networks) for f in feeds] == [("outlet", [])]
+    assert skipped == ["'http://news.corp.example/feed.xml': its wirefeed:private_networks: '10.1.2.3/16' has bits "
+                       "set past its prefix length: 10.1.0.0/16 for the network, or 10.1.2.3 for the one address"]
