@@ -4,8 +4,8 @@ Some wire services put their APIs behind OAuth 2.0 (an application's client cred
 Microsoft 365 mailboxes take no password, only an access token. The poller asks the provider's token
 endpoint for one when a feed first needs it (RFC 6749: the refresh-token grant when the feed has a refresh
 token, else the client-credentials grant), uses it until a minute before it expires, and asks again once a
-server has refused it. The request goes through the fetcher: the same address checks, proxy and limits
-as a feed's.
+server has refused it. The request goes through the feed's fetcher: the same address checks (the feed's
+``private_networks`` included: the endpoint is written in the same entry), proxy and limits as the feed's.
 """
 
 from __future__ import annotations

@@ -2,14 +2,16 @@
 
 Discovery: after a poll that parsed the feed, the hub and topic come from the feed (``<link rel="hub">``
 and ``rel="self"``, JSON Feed ``hubs``) or from the response's ``Link`` headers. Subscribing: a form
-POST to the hub (through the fetcher, so the hub's address obeys the same rules as feeds) with a
-callback URL per feed and a fresh secret; the hub then verifies with a GET to the callback, which
-echoes ``hub.challenge`` only for a subscription this poller asked for and the hub has not verified yet
-(a new one, or a renewal asked for since the hub last verified); a "denied" is taken only then too. Two
-verifications come when no request of ours waits, and change nothing stored: a hub's repeat of the one it
-just made (our answer lost on the way; anything but a 2xx is a refusal) is answered again, and a "denied"
-for an active subscription (a hub may withdraw one it accepted) makes the renewal loop ask the hub afresh,
-soon but no more often than ``RECHECK_SPACING``, the hub's answer to that request deciding.
+POST to the hub (through the poller's fetcher, so the hub's address obeys the rule for every feed: a
+feed's ``private_networks``, the operator's word for its own server, do not reach the hub its document
+names) with a callback URL per feed and a fresh secret; the hub then verifies with a GET to the
+callback, which echoes ``hub.challenge`` only for a subscription this poller asked for and the hub has
+not verified yet (a new one, or a renewal asked for since the hub last verified); a "denied" is taken
+only then too. Two verifications come when no request of ours waits, and change nothing stored: a hub's
+repeat of the one it just made (our answer lost on the way; anything but a 2xx is a refusal) is answered
+again, and a "denied" for an active subscription (a hub may withdraw one it accepted) makes the renewal
+loop ask the hub afresh, soon but no more often than ``RECHECK_SPACING``, the hub's answer to that
+request deciding.
 Content: a POST to the callback whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match;
 the body is parsed and published through the same decide -> publish path as a poll (``PollLoop.push``).
 A wrong or missing signature is acknowledged and ignored, as the spec asks. Leases are renewed when half
