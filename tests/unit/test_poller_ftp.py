@@ -62,10 +62,10 @@ def deliver(server: FtpServer, name: str, *, age: float = 60.0, content: bytes |
     return deliver_to(server.root / "outgoing", name, age=age, content=content)
 
 
-def ftp_feed(server: FtpServer, *, path: str = "/outgoing/", password: str = PASSWORD) -> FeedConfig:
+def ftp_feed(server: FtpServer, *, path: str = "/outgoing/", password: str = PASSWORD, **settings: Any) -> FeedConfig:
     feed = FeedConfig.model_validate({
         "id": "agency", "url": server.url(path), "interval": 60,
-        "auth": {"type": "basic", "username": "wire", "password_env": "AGENCY_FTP_PASSWORD"}})
+        "auth": {"type": "basic", "username": "wire", "password_env": "AGENCY_FTP_PASSWORD"}, **settings})
     assert feed.auth is not None
     feed.auth.load_secret({"AGENCY_FTP_PASSWORD": password})
     return feed
@@ -183,6 +183,15 @@ async def test_a_private_address_is_refused_before_connecting(plain_server: FtpS
     assert await poll(plain_server, store, published, ftp_feed(plain_server), allow_private=False) \
         == "blocked_address"
     assert not plain_server.logins and not published
+
+
+async def test_a_server_in_the_feeds_private_networks_is_reached_with_the_global_switch_off(
+        plain_server: FtpServer, store: PollerStore) -> None:
+    # An agency's FTP server in the newsroom's own data centre: listed in the feed's private_networks.
+    deliver(plain_server, EFE_NITF)
+    feed, published = ftp_feed(plain_server, private_networks=["127.0.0.1"]), Published()
+    assert await poll(plain_server, store, published, feed, allow_private=False) == "ok"
+    assert plain_server.logins == ["wire"] and [item.format.value for item in published] == ["nitf"]
 
 
 async def test_a_reply_that_never_ends_is_cut_at_its_bound(tmp_path: Path, store: PollerStore) -> None:
