@@ -366,8 +366,8 @@ class FeedConfig(BaseModel):
     auth: FeedAuth | None = None
     private_networks: list[PrivateNetwork] = Field(
         default_factory=list, description="Non-public networks this feed's own requests may reach (its URL, "
-        "redirects, next pages, its OAuth token endpoint): an intranet feed's, while every other address stays "
-        "refused, and every other feed stays kept off them")
+        "redirects, next pages, OAuth token endpoint, SFTP, FTP or IMAP server; not a WebSub hub): an intranet "
+        "feed's, while every other non-public address stays refused, and every other feed stays kept off them")
     adaptive: bool = Field(False, description="Learn the interval from how often the feed carries new items")
     category: str | None = Field(None, description="Folder path, '/'-separated (OPML outline nesting)")
     skip_items: list[ItemRule] = Field(default_factory=list, description="Items matching any of these are "
