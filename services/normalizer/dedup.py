@@ -19,11 +19,14 @@ content, the same text sent again by its outlet under another release status (a 
 embargo: the article id counts the status), or a near-duplicate from the same feed or with a wire slug
 (``UPDATE 2-``), is a NEW_VERSION; a near-duplicate from another feed is a COPY (published, same story id,
 ``duplicate_of`` and ``similarity`` set); anything else is NEW. A canceled article cancels its story, and
-every later version or copy inherits it, unless it is a COPY: then the copy alone is canceled. A kill or
-hold from a feed the feeds file marks as an agency's own wire, of that agency's story, is never a COPY: it
-is the story's next version, and a kill cancels the story, whichever outlet's copy began it
-(``agency_status``). Claims remember their article, so a redelivered message (after a crash between
-claim and produce) is published again instead of vanishing.
+every later version or copy inherits it, unless it is a COPY: then the copy alone is canceled. A kill from
+a feed not marked as an agency's is its source's takedown: it cancels the story only while no other feed
+carries it (looked up under the story's row lock, so a copy joining at the same time is seen or inherits
+the kill), else it is a COPY withdrawing that source's copy alone, even when its article began the story
+(``copy_withdrawn``). A kill or hold from a feed the feeds file marks as an agency's own wire, of that
+agency's story, is never a COPY: it is the story's next version, and a kill cancels the story, whichever
+outlet's copy began it and whoever else carries it (``agency_status``). Claims remember their article, so
+a redelivered message (after a crash between claim and produce) is published again instead of vanishing.
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ class StoryState:
     version: int  # the version an article joining it now takes, unless it is a copy of a matched version
     canceled: bool
     remembered: bool = False  # a NEW item's story, remembered past the window: the item was edited
+    withdrawn: bool = False  # a takedown of a story other sources carry too: of its source's copy alone
     late_original: bool = False  # its original, arrived after an update its wire numbered: below the latest
 
 
@@ -155,6 +159,7 @@ class Plan:
     claims: list[tuple[str, str]]
     bands: list[tuple[int, int]]
     restores: str | None = None  # the id of the text it sends again
+    agency_status: bool = False  # the agency's own kill or hold of its story (``is_agency_status``)
 
 
 class DedupStore:
@@ -396,7 +401,8 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         # already. Whether it came back after its story moved on, as a restore, the window forgot too.
         return Decision(Verdict.DUPLICATE, article, "repeat", duplicate_of=article.id)
     if snapshot.restored is not None:  # a withheld story released, an edit undone: news again
-        return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2])
+        return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2],
+                    agency_status=agency_status)
     content = snapshot.claims.get("content")
     if content is not None and content[0] != article.id:
         if _restatused(article, snapshot, content[1]):
@@ -417,7 +423,7 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         verdict, story_id, reason = Verdict.NEW_VERSION, url[1], "fuller_text"
     claims = [key for key in _claim_keys(article) if key[0] not in snapshot.claims]
     bands = sorted(key for key in fingerprint.bands if key not in snapshot.taken_bands)
-    return Plan(verdict, story_id, reason, match, claims, bands)
+    return Plan(verdict, story_id, reason, match, claims, bands, agency_status=agency_status)
 
 
 def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup,
@@ -519,7 +525,9 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     lead = fingerprint.lead
     _claim(tx, plan, article, now)
     state = _story(tx, plan, article, now)
-    if state.remembered:
+    if state.withdrawn:
+        plan = replace(plan, verdict=Verdict.COPY, reason="copy_withdrawn")
+    elif state.remembered:
         plan = replace(plan, verdict=Verdict.NEW_VERSION, reason="edit_after_window")
     elif state.late_original:
         plan = replace(plan, reason="late_original")
@@ -567,8 +575,11 @@ def _claim(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
 
 def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
     # A kill of the story (its own item, or a wire update of it) withdraws every version and copy; one
-    # outlet withdrawing its copy withdraws that copy alone, or any outlet could kill anyone's story.
+    # outlet withdrawing its copy withdraws that copy alone, or any outlet could kill anyone's story. A
+    # kill from a feed not marked as the agency's is a source's takedown: the story's only while no other
+    # source carries it, even when that source's copy began it.
     canceled = article.pubstatus is PubStatus.CANCELED and plan.verdict is not Verdict.COPY
+    takedown = canceled and not plan.agency_status
     if plan.verdict is Verdict.NEW:
         version = max(1, article.version)
         inserted = tx.execute(
@@ -579,9 +590,9 @@ def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
             return StoryState(plan.story_id, article.id, version, canceled)
         # This transaction holds the item's claim, so no other replica is making this story: its row
         # outlived the claims, and the item came back edited after the window.
-        return replace(_next_of(tx, plan.story_id, article, canceled, now), remembered=True)
+        return replace(_next_of(tx, plan.story_id, article, canceled, now, takedown=takedown), remembered=True)
     return _next_of(tx, plan.story_id, article, canceled, now, bump=plan.verdict is Verdict.NEW_VERSION,
-                    unnumbered=_unnumbered_text(plan, article))
+                    unnumbered=_unnumbered_text(plan, article), takedown=takedown)
 
 
 def _unnumbered_text(plan: Plan, article: Article) -> bool:
@@ -594,16 +605,18 @@ def _unnumbered_text(plan: Plan, article: Article) -> bool:
 
 
 def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datetime, *,
-             bump: bool = True, unnumbered: bool = False) -> StoryState:
+             bump: bool = True, unnumbered: bool = False, takedown: bool = False) -> StoryState:
     """The story's state for an article joining it; ``bump``: as its next version; ``unnumbered``: a text
-    that is the story's original if its outlet numbered an update of it already."""
+    that is the story's original if its outlet numbered an update of it already; ``takedown``: a source's
+    kill, which cancels the story only if no other source carries it."""
     # The row lock taken here (SQLite's transaction holds the write lock already) numbers concurrent
-    # versions of one story one after the other.
-    row = tx.execute("UPDATE dedup_stories SET canceled = (canceled OR ?), updated_at = ? "
-                     "WHERE story_id = ? RETURNING first_article_id, latest_version, canceled",
-                     (canceled, now, story_id)).fetchone()
-    if row is None:  # purged since the read
-        raise _LostRace
+    # versions of one story one after the other, and puts a takedown after every article that joined the
+    # story before it, so the carriers it looks for next are all there.
+    row = _touch(tx, story_id, canceled and not takedown, now)
+    if takedown:
+        if _carried_elsewhere(tx, story_id, article.feed_id):
+            return StoryState(story_id, str(row[0]), int(row[1]), bool(row[2]), withdrawn=True)
+        row = _touch(tx, story_id, True, now)
     latest = int(row[1])
     original = _original_version(tx, story_id, article.feed_id, latest) if bump and unnumbered else None
     if original is not None:
@@ -615,6 +628,25 @@ def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datet
         tx.execute("UPDATE dedup_stories SET latest_version = ?, latest_article_id = ? WHERE story_id = ?",
                    (version, article.id, story_id))
     return StoryState(story_id, str(row[0]), version, bool(row[2]))
+
+
+def _touch(tx: Tx, story_id: str, cancel: bool, now: datetime) -> tuple[Any, ...]:
+    """Lock the story's row (canceling it when ``cancel``): its first article, latest version, canceled."""
+    row = tx.execute("UPDATE dedup_stories SET canceled = (canceled OR ?), updated_at = ? "
+                     "WHERE story_id = ? RETURNING first_article_id, latest_version, canceled",
+                     (cancel, now, story_id)).fetchone()
+    if row is None:  # purged since the read
+        raise _LostRace
+    return tuple(row)
+
+
+def _carried_elsewhere(tx: Tx, story_id: str, feed_id: str) -> bool:
+    """Another feed has an article in the story and has withdrawn none: it still carries the story. Read
+    under the story's row lock: on PostgreSQL each statement sees what was committed before it began."""
+    return tx.execute(
+        "SELECT 1 FROM dedup_articles a WHERE a.story_id = ? AND a.feed_id <> ? AND NOT EXISTS "
+        "(SELECT 1 FROM dedup_articles w WHERE w.story_id = a.story_id AND w.feed_id = a.feed_id AND w.status = ?) "
+        "LIMIT 1", (story_id, feed_id, release_status(PubStatus.CANCELED, None))).fetchone() is not None
 
 
 def _original_version(tx: Tx, story_id: str, feed_id: str, latest: int) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from services.core.config import SessionOptions
 from services.core.db import TRANSIENT_ERRORS, Database
 from services.normalizer import dedup
 from services.normalizer.dedup import Decision, DedupStore, Snapshot, Verdict
-from tests.helpers import count_transactions, in_thread
+from tests.helpers import count_transactions, in_thread, wait_for
 from tests.unit.dedup import stories
 from tests.unit.dedup.stories import T0
 
@@ -897,3 +898,104 @@ def test_a_kill_first_seen_from_one_agency_feed_is_a_repeat_from_the_other(store
     assert (second.verdict, second.reason, second.publish) == (Verdict.DUPLICATE, "same_content", False)
     assert store.db.query("SELECT latest_version FROM dedup_stories WHERE story_id = ?",
                           (first.article.story_id,)) == [(1,)]
+
+
+# -- an outlet's takedown of a story other sources carry too ----------------------------------------------
+
+def _wire_update(wire: Article, minutes: int) -> Article:
+    return stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.", feed_id="reuters",
+                        item="L1N3EF0ZZ-1", minutes=minutes)
+
+
+def _story_canceled(store: DedupStore, story_id: str) -> bool:
+    [(canceled,)] = store.db.query("SELECT canceled FROM dedup_stories WHERE story_id = ?", (story_id,))
+    return bool(canceled)
+
+
+@pytest.mark.parametrize("notice", [False, True])  # its text sent again killed, or its item's takedown notice
+@pytest.mark.parametrize("mark", [None, REUTERS_WIRE])  # the wire's copy from a feed not marked, or marked
+def test_an_outlet_taking_down_the_copy_that_began_a_story_others_carry_withdraws_that_copy_alone(
+        store: DedupStore, shared_dir: Path, mark: str | None, notice: bool) -> None:
+    # The outlet's copy came first, so it was the story's original and its takedown the story's next version:
+    # that canceled the story the agency's wire and every other outlet still carried.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1), feed_agency=mark)
+    assert wire.verdict is Verdict.COPY and wire.article.story_id == outlet.article.story_id
+    takedown = store.decide(_killed(outlet.article, notice=notice, minutes=2), T0 + timedelta(minutes=2))
+    assert (takedown.verdict, takedown.reason) == (Verdict.COPY, "copy_withdrawn")
+    assert (takedown.article.story_id, takedown.article.version) == (outlet.article.story_id, 1)  # not the latest
+    assert takedown.article.pubstatus is PubStatus.CANCELED  # the outlet's own copy stays withdrawn
+    assert not _story_canceled(store, outlet.article.story_id)
+    later = store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3))
+    update = store.decide(_wire_update(wire.article, 4), T0 + timedelta(minutes=4), feed_agency=mark)
+    assert later.verdict is Verdict.COPY and later.article.pubstatus is PubStatus.USABLE
+    assert (update.verdict, update.article.version, update.article.pubstatus) == (Verdict.NEW_VERSION, 2,
+                                                                                   PubStatus.USABLE)
+
+
+@pytest.mark.parametrize("others", ["none", "withdrawn"])
+def test_an_outlet_taking_down_a_story_no_other_source_carries_still_cancels_it(
+        store: DedupStore, shared_dir: Path, others: str) -> None:
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    if others == "withdrawn":  # another outlet carried it, and took its copy down first
+        theirs = store.decide(_another_outlet(shared_dir, 1), T0 + timedelta(minutes=1))
+        assert store.decide(_killed(theirs.article, notice=True, minutes=2), T0 + timedelta(minutes=2)).reason \
+            == "copy_withdrawn"
+    takedown = store.decide(_killed(outlet.article, notice=True, minutes=3), T0 + timedelta(minutes=3))
+    assert (takedown.verdict, takedown.reason) == (Verdict.NEW_VERSION, "edit")
+    assert takedown.article.pubstatus is PubStatus.CANCELED and _story_canceled(store, outlet.article.story_id)
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=4))
+    assert wire.verdict is Verdict.COPY and wire.article.pubstatus is PubStatus.CANCELED
+
+
+@pytest.mark.parametrize(("mark", "notice", "expected"), [
+    (REUTERS_WIRE, False, (Verdict.NEW_VERSION, "status_change")),  # the agency's own kill: the whole story's
+    (REUTERS_WIRE, True, (Verdict.NEW_VERSION, "edit")),
+    (None, False, (Verdict.COPY, "copy_withdrawn")),  # not marked: as any outlet's takedown
+    (None, True, (Verdict.COPY, "copy_withdrawn")),
+])
+def test_a_kill_from_the_wire_that_began_a_story_outlets_carry_follows_the_mark(
+        store: DedupStore, shared_dir: Path, mark: str | None, notice: bool, expected: tuple[Verdict, str]) -> None:
+    wire = store.decide(stories.wire(shared_dir), T0, feed_agency=mark)
+    assert store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=1)).verdict is Verdict.COPY
+    kill = store.decide(_killed(wire.article, notice=notice, minutes=2), T0 + timedelta(minutes=2), feed_agency=mark)
+    assert (kill.verdict, kill.reason) == expected
+    assert kill.article.pubstatus is PubStatus.CANCELED
+    assert _story_canceled(store, wire.article.story_id) is (mark is not None)
+
+
+def test_an_outlet_taking_down_the_story_it_began_after_the_window_spares_it_for_recent_copies(
+        store: DedupStore, shared_dir: Path) -> None:
+    # The window forgot the outlet's item, not its story, nor the copy another outlet sent within it.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    theirs = store.decide(_another_outlet(shared_dir, 0), T0 + timedelta(days=6))
+    assert theirs.verdict is Verdict.COPY
+    store.purge(T0 + timedelta(days=8))
+    takedown = store.decide(_killed(outlet.article, notice=True, minutes=0), T0 + timedelta(days=8))
+    assert (takedown.verdict, takedown.reason) == (Verdict.COPY, "copy_withdrawn")
+    assert takedown.article.story_id == outlet.article.story_id
+    assert not _story_canceled(store, outlet.article.story_id)
+
+
+@pytest.mark.postgres
+def test_an_outlet_s_takedown_racing_another_outlet_s_copy_of_its_story_spares_the_story(
+        postgres_url: str, shared_dir: Path) -> None:
+    """The copy's replica has joined the story, not yet committed, when the takedown is decided: the
+    takedown waits for the story's row and then sees that copy, as it would had the copy come first."""
+    joining, taking_down = DedupStore(Database(postgres_url)), DedupStore(Database(postgres_url))
+    joining.migrate()
+    try:
+        outlet = joining.decide(stories.variant(shared_dir), T0)
+        theirs = _another_outlet(shared_dir, 1)
+        with ThreadPoolExecutor(1) as pool, joining.db.transaction() as tx:
+            assert joining._decide(tx, theirs, joining.near.fingerprint(theirs), T0).verdict is Verdict.COPY
+            decided = pool.submit(taking_down.decide, _killed(outlet.article, notice=True, minutes=2),
+                                  T0 + timedelta(minutes=2))
+            wait_for(lambda: joining.db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                                              "AND wait_event_type = 'Lock'"), message="the takedown waiting")
+        takedown = decided.result(timeout=30)
+        assert (takedown.verdict, takedown.reason) == (Verdict.COPY, "copy_withdrawn")
+        assert not _story_canceled(joining, outlet.article.story_id)
+    finally:
+        joining.db.close()
+        taking_down.db.close()

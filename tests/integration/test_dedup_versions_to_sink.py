@@ -97,3 +97,26 @@ def test_the_agency_s_own_kill_of_a_story_an_outlet_began_ends_it_in_the_sink_wh
         pipeline.poll(raw)
     [line] = list(Reader(pipeline.sink.db).stories())
     assert (line.outlets, line.pubstatus) == (2, status)  # the story's latest: the kill, or the outlet's text
+
+
+@pytest.mark.parametrize("mark", ["Reuters", None])
+def test_an_outlet_taking_down_the_copy_that_began_a_story_leaves_the_story_usable_in_the_sink(
+        pipeline: Pipeline, shared_dir: Path, mark: str | None) -> None:
+    # The outlet's copy began the story and the agency's wire carried it next: the outlet's takedown was the
+    # story's latest version, and the sink showed the story every other carrier still ran as killed.
+    paragraphs = stories.seed_paragraphs(shared_dir)
+    end = paragraphs.index("You appear to be using an ad blocker")
+    body = "".join(f"<p>{p}</p>" for p in paragraphs[2:end])
+    outlet = raw_item(1, feed_id="outlet", title=paragraphs[0] + " | Outlet",
+                      body=body + "<p>Copyright 2024 Outlet. All rights reserved.</p>")
+    wire = raw_item(2, feed_id="reuters-wire", title=paragraphs[0], body=body).model_copy(
+        update={"feed_agency": mark})
+    takedown = outlet.model_copy(update={"pubstatus": PubStatus.CANCELED, "content_hash": "removed",
+                                         "content_html": "<p>This article has been removed.</p>"})
+    for raw in (outlet, wire, takedown):
+        pipeline.poll(raw)
+    reader = Reader(pipeline.sink.db)
+    [line] = list(reader.stories())
+    story = reader.story(line.story_id)
+    assert story is not None and len(story.articles) == 3  # the takedown is published, as the outlet's copy
+    assert (line.outlets, line.version, line.pubstatus) == (2, 1, PubStatus.USABLE)
