@@ -20,13 +20,16 @@ embargo: the article id counts the status), or a near-duplicate from the same fe
 (``UPDATE 2-``), is a NEW_VERSION; a near-duplicate from another feed is a COPY (published, same story id,
 ``duplicate_of`` and ``similarity`` set); anything else is NEW. A canceled article cancels its story, and
 every later version or copy inherits it, unless it is a COPY: then the copy alone is canceled. A kill from
-a feed not marked as an agency's is its source's takedown: it cancels the story only while no other feed
-carries it (looked up under the story's row lock, so a copy joining at the same time is seen or inherits
-the kill), else it is a COPY withdrawing that source's copy alone, even when its article began the story
-(``copy_withdrawn``). A kill or hold from a feed the feeds file marks as an agency's own wire, of that
-agency's story, is never a COPY: it is the story's next version, and a kill cancels the story, whichever
-outlet's copy began it and whoever else carries it (``agency_status``). Claims remember their article, so
-a redelivered message (after a crash between claim and produce) is published again instead of vanishing.
+a feed not marked as an agency's is its source's takedown: it cancels the story though other outlets carry
+it (it may be the agency's own kill, unmarked: over-cancelling is the lesser harm), unless the agency's
+own marked wire carries it: another feed's article from its agency's marked wire (``agency_wire``), that
+feed having withdrawn none. Looked up under the story's row lock, so such a copy joining at the same time
+is seen or inherits the kill. Then the kill is a COPY withdrawing that source's copy alone, even when its
+article began the story (``copy_withdrawn``). A kill or hold from a feed the feeds file marks as an
+agency's own wire, of that agency's story, is never a COPY: it is the story's next version, and a kill
+cancels the story, whichever outlet's copy began it and whoever else carries it (``agency_status``).
+Claims remember their article, so a redelivered message (after a crash between claim and produce) is
+published again instead of vanishing.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ class StoryState:
     version: int  # the version an article joining it now takes, unless it is a copy of a matched version
     canceled: bool
     remembered: bool = False  # a NEW item's story, remembered past the window: the item was edited
-    withdrawn: bool = False  # a takedown of a story other sources carry too: of its source's copy alone
+    withdrawn: bool = False  # a takedown of a story its agency's wire carries: of its source's copy alone
     late_original: bool = False  # its original, arrived after an update its wire numbered: below the latest
 
 
@@ -160,6 +163,7 @@ class Plan:
     bands: list[tuple[int, int]]
     restores: str | None = None  # the id of the text it sends again
     agency_status: bool = False  # the agency's own kill or hold of its story (``is_agency_status``)
+    agency_wire: bool = False  # it came from its agency's own wire (``from_its_agency_wire``)
 
 
 class DedupStore:
@@ -242,7 +246,8 @@ class DedupStore:
         snapshot = read(tx, article, fingerprint)
         if snapshot.restored is not None:
             article = article.model_copy(update={"id": snapshot.restored[1]})
-        decided = plan(article, fingerprint, snapshot, self.near, agency_status=is_agency_status(article, feed_agency))
+        decided = plan(article, fingerprint, snapshot, self.near, agency_status=is_agency_status(article, feed_agency),
+                       agency_wire=from_its_agency_wire(article, feed_agency))
         if isinstance(decided, Decision):
             return decided
         return _write(tx, article, fingerprint, decided, now)
@@ -379,7 +384,13 @@ def is_agency_status(article: Article, feed_agency: str | None) -> bool:
     story: the article names that agency (by any name it goes by, else as written, in any case) or none,
     as a kill notice often does. It holds for the whole story, whichever outlet's copy began it: a legal
     kill lost costs far more than one outlet's copy withdrawn with it. An outlet's takedown never is one."""
-    if feed_agency is None or article.pubstatus is PubStatus.USABLE:
+    return article.pubstatus is not PubStatus.USABLE and from_its_agency_wire(article, feed_agency)
+
+
+def from_its_agency_wire(article: Article, feed_agency: str | None) -> bool:
+    """The article came from its agency's own wire: a feed marked with the agency (``feed_agency``) the
+    article names (by any name it goes by, else as written, in any case), or names none."""
+    if feed_agency is None:
         return False
     return article.agency is None or _agency_key(article.agency) == _agency_key(feed_agency)
 
@@ -389,9 +400,10 @@ def _agency_key(name: str) -> str:
 
 
 def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup, *,
-         agency_status: bool = False) -> Plan | Decision:
+         agency_status: bool = False, agency_wire: bool = False) -> Plan | Decision:
     """What to do with ``article`` given what the database holds: a final Decision, or a Plan to write.
-    ``agency_status``: it is an agency's kill or hold of its story (``is_agency_status``)."""
+    ``agency_status``: it is an agency's kill or hold of its story (``is_agency_status``); ``agency_wire``:
+    it came from its agency's own wire (``from_its_agency_wire``)."""
     if snapshot.known is not None:
         return _known(article, snapshot.known)
     if (article.id in snapshot.own_story_texts or snapshot.published_before) and snapshot.item_story is None:
@@ -402,7 +414,7 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         return Decision(Verdict.DUPLICATE, article, "repeat", duplicate_of=article.id)
     if snapshot.restored is not None:  # a withheld story released, an edit undone: news again
         return Plan(Verdict.NEW_VERSION, snapshot.restored[0], "restored", None, [], [], restores=snapshot.restored[2],
-                    agency_status=agency_status)
+                    agency_status=agency_status, agency_wire=agency_wire)
     content = snapshot.claims.get("content")
     if content is not None and content[0] != article.id:
         if _restatused(article, snapshot, content[1]):
@@ -423,7 +435,8 @@ def plan(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: N
         verdict, story_id, reason = Verdict.NEW_VERSION, url[1], "fuller_text"
     claims = [key for key in _claim_keys(article) if key[0] not in snapshot.claims]
     bands = sorted(key for key in fingerprint.bands if key not in snapshot.taken_bands)
-    return Plan(verdict, story_id, reason, match, claims, bands, agency_status=agency_status)
+    return Plan(verdict, story_id, reason, match, claims, bands, agency_status=agency_status,
+                agency_wire=agency_wire)
 
 
 def _target(article: Article, fingerprint: Fingerprint, snapshot: Snapshot, near: NearDup,
@@ -539,11 +552,11 @@ def _write(tx: Tx, article: Article, fingerprint: Fingerprint, plan: Plan, now: 
     similarity = plan.match.similarity if plan.match else None
     tx.execute("INSERT INTO dedup_articles (article_id, story_id, version, published, created_at, kind, feed_id, "
                "duplicate_of, similarity, signature, lead_signature, lead_shingles, status, fetched_at, restores, "
-               "item_id, headline_numbered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "item_id, headline_numbered, agency_wire) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (article.id, plan.story_id, version, False, now, kind, article.feed_id, duplicate_of, similarity,
                 fingerprint.signature, lead.signature if lead else None, lead.shingles if lead else None,
                 release_status(article.pubstatus, article.embargoed_until), article.fetched_at.astimezone(UTC),
-                plan.restores, article.item_id, is_numbered_update(article)))
+                plan.restores, article.item_id, is_numbered_update(article), plan.agency_wire))
     _bands(tx, plan, article, now)
     update: dict[str, Any] = {"story_id": plan.story_id, "version": version, "duplicate_of": duplicate_of,
                               "similarity": similarity}
@@ -576,8 +589,9 @@ def _claim(tx: Tx, plan: Plan, article: Article, now: datetime) -> None:
 def _story(tx: Tx, plan: Plan, article: Article, now: datetime) -> StoryState:
     # A kill of the story (its own item, or a wire update of it) withdraws every version and copy; one
     # outlet withdrawing its copy withdraws that copy alone, or any outlet could kill anyone's story. A
-    # kill from a feed not marked as the agency's is a source's takedown: the story's only while no other
-    # source carries it, even when that source's copy began it.
+    # kill from a feed not marked as the agency's is a source's takedown: the story's, even when another
+    # outlet carries it too (over-cancelling is the lesser harm: it may be the agency's own kill, unmarked),
+    # unless the agency's own marked wire carries it, whose kill alone ends the story then.
     canceled = article.pubstatus is PubStatus.CANCELED and plan.verdict is not Verdict.COPY
     takedown = canceled and not plan.agency_status
     if plan.verdict is Verdict.NEW:
@@ -608,13 +622,13 @@ def _next_of(tx: Tx, story_id: str, article: Article, canceled: bool, now: datet
              bump: bool = True, unnumbered: bool = False, takedown: bool = False) -> StoryState:
     """The story's state for an article joining it; ``bump``: as its next version; ``unnumbered``: a text
     that is the story's original if its outlet numbered an update of it already; ``takedown``: a source's
-    kill, which cancels the story only if no other source carries it."""
+    kill, which cancels the story unless its agency's own wire carries it."""
     # The row lock taken here (SQLite's transaction holds the write lock already) numbers concurrent
     # versions of one story one after the other, and puts a takedown after every article that joined the
-    # story before it, so the carriers it looks for next are all there.
+    # story before it, so the agency's article it looks for next is there if it joined first.
     row = _touch(tx, story_id, canceled and not takedown, now)
     if takedown:
-        if _carried_elsewhere(tx, story_id, article.feed_id):
+        if _carried_by_agency_wire(tx, story_id, article.feed_id):
             return StoryState(story_id, str(row[0]), int(row[1]), bool(row[2]), withdrawn=True)
         row = _touch(tx, story_id, True, now)
     latest = int(row[1])
@@ -640,13 +654,15 @@ def _touch(tx: Tx, story_id: str, cancel: bool, now: datetime) -> tuple[Any, ...
     return tuple(row)
 
 
-def _carried_elsewhere(tx: Tx, story_id: str, feed_id: str) -> bool:
-    """Another feed has an article in the story and has withdrawn none: it still carries the story. Read
+def _carried_by_agency_wire(tx: Tx, story_id: str, feed_id: str) -> bool:
+    """Another feed, its agency's own marked wire, has an article in the story and has withdrawn none (a
+    kill of another agency's story, or one sent before its mark): the agency still carries the story. Read
     under the story's row lock: on PostgreSQL each statement sees what was committed before it began."""
     return tx.execute(
-        "SELECT 1 FROM dedup_articles a WHERE a.story_id = ? AND a.feed_id <> ? AND NOT EXISTS "
-        "(SELECT 1 FROM dedup_articles w WHERE w.story_id = a.story_id AND w.feed_id = a.feed_id AND w.status = ?) "
-        "LIMIT 1", (story_id, feed_id, release_status(PubStatus.CANCELED, None))).fetchone() is not None
+        "SELECT 1 FROM dedup_articles a WHERE a.story_id = ? AND a.feed_id <> ? AND a.agency_wire = ? "
+        "AND NOT EXISTS (SELECT 1 FROM dedup_articles w WHERE w.story_id = a.story_id AND w.feed_id = a.feed_id "
+        "AND w.status = ?) LIMIT 1",
+        (story_id, feed_id, True, release_status(PubStatus.CANCELED, None))).fetchone() is not None
 
 
 def _original_version(tx: Tx, story_id: str, feed_id: str, latest: int) -> int | None:

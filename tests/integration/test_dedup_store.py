@@ -900,7 +900,7 @@ def test_a_kill_first_seen_from_one_agency_feed_is_a_repeat_from_the_other(store
                           (first.article.story_id,)) == [(1,)]
 
 
-# -- an outlet's takedown of a story other sources carry too ----------------------------------------------
+# -- an outlet's takedown of a story the agency's own wire carries too ---------------------------------------
 
 def _wire_update(wire: Article, minutes: int) -> Article:
     return stories.make(4, "UPDATE 1-" + wire.title, wire.body_text + "\n\nTalks begin Monday.", feed_id="reuters",
@@ -913,13 +913,12 @@ def _story_canceled(store: DedupStore, story_id: str) -> bool:
 
 
 @pytest.mark.parametrize("notice", [False, True])  # its text sent again killed, or its item's takedown notice
-@pytest.mark.parametrize("mark", [None, REUTERS_WIRE])  # the wire's copy from a feed not marked, or marked
-def test_an_outlet_taking_down_the_copy_that_began_a_story_others_carry_withdraws_that_copy_alone(
-        store: DedupStore, shared_dir: Path, mark: str | None, notice: bool) -> None:
+def test_an_outlet_taking_down_the_copy_that_began_a_story_the_agency_s_wire_carries_withdraws_that_copy_alone(
+        store: DedupStore, shared_dir: Path, notice: bool) -> None:
     # The outlet's copy came first, so it was the story's original and its takedown the story's next version:
-    # that canceled the story the agency's wire and every other outlet still carried.
+    # that canceled the story the agency's own wire still carried, and every outlet's copy with it.
     outlet = store.decide(stories.variant(shared_dir), T0)
-    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1), feed_agency=mark)
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
     assert wire.verdict is Verdict.COPY and wire.article.story_id == outlet.article.story_id
     takedown = store.decide(_killed(outlet.article, notice=notice, minutes=2), T0 + timedelta(minutes=2))
     assert (takedown.verdict, takedown.reason) == (Verdict.COPY, "copy_withdrawn")
@@ -927,49 +926,61 @@ def test_an_outlet_taking_down_the_copy_that_began_a_story_others_carry_withdraw
     assert takedown.article.pubstatus is PubStatus.CANCELED  # the outlet's own copy stays withdrawn
     assert not _story_canceled(store, outlet.article.story_id)
     later = store.decide(_another_outlet(shared_dir, 3), T0 + timedelta(minutes=3))
-    update = store.decide(_wire_update(wire.article, 4), T0 + timedelta(minutes=4), feed_agency=mark)
+    update = store.decide(_wire_update(wire.article, 4), T0 + timedelta(minutes=4), feed_agency=REUTERS_WIRE)
     assert later.verdict is Verdict.COPY and later.article.pubstatus is PubStatus.USABLE
     assert (update.verdict, update.article.version, update.article.pubstatus) == (Verdict.NEW_VERSION, 2,
                                                                                    PubStatus.USABLE)
 
 
-@pytest.mark.parametrize("others", ["none", "withdrawn"])
-def test_an_outlet_taking_down_a_story_no_other_source_carries_still_cancels_it(
-        store: DedupStore, shared_dir: Path, others: str) -> None:
+def _carry(store: DedupStore, shared_dir: Path, carrier: str) -> None:
+    """Another feed joins the outlet's story: anything but the agency's own marked wire still carrying it."""
+    wire = stories.wire(shared_dir)
+    if carrier == "another_outlet":
+        store.decide(_another_outlet(shared_dir, 1), T0 + timedelta(minutes=1))
+    elif carrier == "unmarked_wire":
+        store.decide(wire, T0 + timedelta(minutes=1))
+    elif carrier == "marked_wire_of_another_agency_s_story":
+        store.decide(wire.model_copy(update={"agency": "AFP"}), T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
+    elif carrier == "marked_wire_withdrawn":  # its kill names another agency: that copy withdrawn alone
+        store.decide(wire, T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
+        assert store.decide(_killed(wire, notice=True, minutes=2, agency="AFP"), T0 + timedelta(minutes=2),
+                            feed_agency=REUTERS_WIRE).reason == "copy_withdrawn"
+
+
+@pytest.mark.parametrize("carrier", ["none", "another_outlet", "unmarked_wire", "marked_wire_of_another_agency_s_story",
+                                     "marked_wire_withdrawn"])
+def test_a_takedown_of_the_story_its_article_began_cancels_it_unless_the_agency_s_marked_wire_carries_it(
+        store: DedupStore, shared_dir: Path, carrier: str) -> None:
+    # A feed not marked may be the agency's own wire, its kill a legal kill: of the story its article began,
+    # it cancels the story though others carry it (over-cancelling is the lesser harm), unless the agency's
+    # own marked wire still carries it. With any other feed carrying it, it was a copy withdrawn alone.
     outlet = store.decide(stories.variant(shared_dir), T0)
-    if others == "withdrawn":  # another outlet carried it, and took its copy down first
-        theirs = store.decide(_another_outlet(shared_dir, 1), T0 + timedelta(minutes=1))
-        assert store.decide(_killed(theirs.article, notice=True, minutes=2), T0 + timedelta(minutes=2)).reason \
-            == "copy_withdrawn"
+    _carry(store, shared_dir, carrier)
     takedown = store.decide(_killed(outlet.article, notice=True, minutes=3), T0 + timedelta(minutes=3))
     assert (takedown.verdict, takedown.reason) == (Verdict.NEW_VERSION, "edit")
     assert takedown.article.pubstatus is PubStatus.CANCELED and _story_canceled(store, outlet.article.story_id)
-    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=4))
-    assert wire.verdict is Verdict.COPY and wire.article.pubstatus is PubStatus.CANCELED
+    later = store.decide(_wire_update(stories.wire(shared_dir), 4), T0 + timedelta(minutes=4))
+    assert later.article.story_id == outlet.article.story_id and later.article.pubstatus is PubStatus.CANCELED
 
 
-@pytest.mark.parametrize(("mark", "notice", "expected"), [
-    (REUTERS_WIRE, False, (Verdict.NEW_VERSION, "status_change")),  # the agency's own kill: the whole story's
-    (REUTERS_WIRE, True, (Verdict.NEW_VERSION, "edit")),
-    (None, False, (Verdict.COPY, "copy_withdrawn")),  # not marked: as any outlet's takedown
-    (None, True, (Verdict.COPY, "copy_withdrawn")),
-])
-def test_a_kill_from_the_wire_that_began_a_story_outlets_carry_follows_the_mark(
-        store: DedupStore, shared_dir: Path, mark: str | None, notice: bool, expected: tuple[Verdict, str]) -> None:
+@pytest.mark.parametrize("mark", [None, REUTERS_WIRE])
+@pytest.mark.parametrize(("notice", "reason"), [(False, "status_change"), (True, "edit")])
+def test_a_kill_from_the_wire_that_began_a_story_outlets_carry_cancels_it_marked_or_not(
+        store: DedupStore, shared_dir: Path, mark: str | None, notice: bool, reason: str) -> None:
+    # Unmarked, the wire's own kill of its story was taken for a takedown of its copy, as outlets carried it.
     wire = store.decide(stories.wire(shared_dir), T0, feed_agency=mark)
     assert store.decide(stories.variant(shared_dir), T0 + timedelta(minutes=1)).verdict is Verdict.COPY
     kill = store.decide(_killed(wire.article, notice=notice, minutes=2), T0 + timedelta(minutes=2), feed_agency=mark)
-    assert (kill.verdict, kill.reason) == expected
-    assert kill.article.pubstatus is PubStatus.CANCELED
-    assert _story_canceled(store, wire.article.story_id) is (mark is not None)
+    assert (kill.verdict, kill.reason, kill.article.version) == (Verdict.NEW_VERSION, reason, 2)
+    assert kill.article.pubstatus is PubStatus.CANCELED and _story_canceled(store, wire.article.story_id)
 
 
-def test_an_outlet_taking_down_the_story_it_began_after_the_window_spares_it_for_recent_copies(
+def test_an_outlet_taking_down_the_story_it_began_after_the_window_spares_it_for_the_agency_s_recent_copy(
         store: DedupStore, shared_dir: Path) -> None:
-    # The window forgot the outlet's item, not its story, nor the copy another outlet sent within it.
+    # The window forgot the outlet's item, not its story, nor the copy the agency's wire sent within it.
     outlet = store.decide(stories.variant(shared_dir), T0)
-    theirs = store.decide(_another_outlet(shared_dir, 0), T0 + timedelta(days=6))
-    assert theirs.verdict is Verdict.COPY
+    wire = store.decide(stories.wire(shared_dir), T0 + timedelta(days=6), feed_agency=REUTERS_WIRE)
+    assert wire.verdict is Verdict.COPY
     store.purge(T0 + timedelta(days=8))
     takedown = store.decide(_killed(outlet.article, notice=True, minutes=0), T0 + timedelta(days=8))
     assert (takedown.verdict, takedown.reason) == (Verdict.COPY, "copy_withdrawn")
@@ -977,18 +988,34 @@ def test_an_outlet_taking_down_the_story_it_began_after_the_window_spares_it_for
     assert not _story_canceled(store, outlet.article.story_id)
 
 
+def test_articles_decided_before_0010_are_not_taken_for_the_agency_s_wire(store: DedupStore,
+                                                                           shared_dir: Path) -> None:
+    # 0010 remembers which articles came from their agency's own wire. Those decided before it are not known
+    # to: an outlet's takedown of a story it began cancels it, as it did when they were decided.
+    outlet = store.decide(stories.variant(shared_dir), T0)
+    store.decide(stories.wire(shared_dir), T0 + timedelta(minutes=1), feed_agency=REUTERS_WIRE)
+    with store.db.transaction() as tx:  # back to the schema of 0009, with the wire's copy decided
+        tx.execute("ALTER TABLE dedup_articles DROP COLUMN agency_wire")
+        tx.execute("DELETE FROM schema_migrations WHERE component = 'normalizer' AND version = 10")
+    store.migrate()
+    takedown = store.decide(_killed(outlet.article, notice=True, minutes=2), T0 + timedelta(minutes=2))
+    assert (takedown.verdict, takedown.reason) == (Verdict.NEW_VERSION, "edit")
+    assert _story_canceled(store, outlet.article.story_id)
+
+
 @pytest.mark.postgres
-def test_an_outlet_s_takedown_racing_another_outlet_s_copy_of_its_story_spares_the_story(
+def test_an_outlet_s_takedown_racing_the_agency_s_wire_joining_its_story_spares_the_story(
         postgres_url: str, shared_dir: Path) -> None:
-    """The copy's replica has joined the story, not yet committed, when the takedown is decided: the
+    """The wire's replica has joined the story, not yet committed, when the takedown is decided: the
     takedown waits for the story's row and then sees that copy, as it would had the copy come first."""
     joining, taking_down = DedupStore(Database(postgres_url)), DedupStore(Database(postgres_url))
     joining.migrate()
     try:
         outlet = joining.decide(stories.variant(shared_dir), T0)
-        theirs = _another_outlet(shared_dir, 1)
+        wire = stories.wire(shared_dir)
         with ThreadPoolExecutor(1) as pool, joining.db.transaction() as tx:
-            assert joining._decide(tx, theirs, joining.near.fingerprint(theirs), T0).verdict is Verdict.COPY
+            assert joining._decide(tx, wire, joining.near.fingerprint(wire), T0, feed_agency=REUTERS_WIRE).verdict \
+                is Verdict.COPY
             decided = pool.submit(taking_down.decide, _killed(outlet.article, notice=True, minutes=2),
                                   T0 + timedelta(minutes=2))
             wait_for(lambda: joining.db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
