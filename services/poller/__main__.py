@@ -10,10 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from kafka import KafkaProducer
 
 from services.core.db import Database
 from services.core.http import Health
-from services.core.kafka import broker_reachable, close_producer, make_producer, producer_usable
+from services.core.kafka import broker_reachable, close_producer, producer_usable
 from services.core.logging import configure_logging
 from services.core.metrics import MAIN_LOOP_AGE
 from services.core.runner import EXIT_INCOMPLETE, Heartbeat, StopSignal, UnhealthyExit, run_program
@@ -24,7 +25,7 @@ from services.poller.leases import LeaseStore, default_owner
 from services.poller.loop import PollLoop
 from services.poller.reload import FeedsFileWatcher
 from services.poller.seen_retention import forget_forever
-from services.poller.service import FeedSetChange, KafkaPublisher, Poller, Publish
+from services.poller.service import FeedSetChange, KafkaPublisher, Poller, Publish, publishing_producer
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 from services.poller.websub import WebSubStore, WebSubSubscriber
@@ -48,7 +49,7 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
     store = PollerStore(db)
     if not startup.database("state_db", store.migrate):
         return startup.stopped()
-    producer = make_producer(settings, role="poller")
+    producer = publishing_producer(settings)
     publisher = KafkaPublisher(producer, settings.topics.raw_items, max_message_bytes=settings.max_message_bytes)
     heartbeat = Heartbeat()
     health = Health({"kafka": broker_reachable(settings), "publishing": publisher.publishing, "state_db": db.ping},
@@ -65,11 +66,20 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
                                       owner=owner, watcher=watcher, heartbeat=heartbeat))
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: its default action would cut the flush short
-        close_producer(producer, settings.shutdown_grace_seconds)  # what it cannot deliver is published again
+        _close_publishing(publisher, producer, settings.shutdown_grace_seconds)
         server.stop()
         db.close()
         log.info("poller_stopped")
     return unhealthy.exit_code or _once_exit_code(unfinished, once=once)
+
+
+def _close_publishing(publisher: KafkaPublisher, producer: KafkaProducer, grace: float) -> None:
+    """Once the polls have ended or been cancelled: their publishing threads stop waiting (they would hold
+    the interpreter's exit), and the producer gets the grace to deliver what it holds. That is only what
+    cancelled polls handed it: a finished poll's items were acknowledged before they were marked
+    published, so the next poll publishes whatever is not delivered here."""
+    publisher.close()
+    close_producer(producer, grace)
 
 
 def _once_exit_code(unfinished: list[str], *, once: bool) -> int:

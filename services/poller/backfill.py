@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from rich.progress import Progress
 
 from services.core.db import Database
-from services.core.kafka import EXIT_FLUSH_SECONDS, close_producer, create_topics_now, make_producer
+from services.core.kafka import EXIT_FLUSH_SECONDS, close_producer, create_topics_now
 from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.fetch import make_fetcher
-from services.poller.service import KafkaPublisher, Poller, PollOutcome, Publish
+from services.poller.service import KafkaPublisher, Poller, PollOutcome, Publish, publishing_producer
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 
@@ -46,7 +46,7 @@ def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
     create_topics_now(settings, settings.topics.all())
     db = Database(settings.state_url, session=settings.database_session)
     PollerStore(db).migrate()
-    producer = make_producer(settings, role="backfill")
+    producer = publishing_producer(settings, role="backfill")
     try:
         outcomes = asyncio.run(_backfill(settings, feeds, db, KafkaPublisher(producer, settings.topics.raw_items,
                                                                                   max_message_bytes=settings.max_message_bytes),

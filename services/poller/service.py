@@ -15,11 +15,12 @@ import asyncio
 import functools
 import hashlib
 import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,11 +28,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import structlog
+from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
 from schemas import RawItem
-from services.core.config import DEFAULT_MAX_MESSAGE_BYTES
-from services.core.kafka import fit_message
+from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
+from services.core.kafka import fit_message, make_producer
 from services.core.text import storable
 from services.poller import archive, metrics
 from services.poller.budget import DEFAULT_LIMIT_BYTES, BodyBudget, BodyBudgetError, BodyShare
@@ -620,8 +622,25 @@ def feed_health(state: FeedState) -> str:
     return "gone" if state.gone else "backing_off" if state.consecutive_failures else "ok"
 
 
+#: How long a publish waits at a time before it looks again at its deadline and at the publisher's close;
+#: the poller's producer waits for a topic's metadata this long per call (``publishing_producer``).
+PUBLISH_WAIT_SLICE_SECONDS = 0.5
+
+
+def publishing_producer(settings: CommonSettings, role: str = "poller", **overrides: Any) -> KafkaProducer:
+    """The producer a KafkaPublisher publishes with. Its ``max_block_ms`` is a slice, not kafka-python's
+    60 s: ``send()`` waits that long for a topic's metadata the producer does not have yet, whatever the
+    caller's deadline, so with Kafka gone before a feed's first publish the publishing thread outlived its
+    publish deadline, and the poller's stop its grace (the thread held the interpreter's exit)."""
+    return make_producer(settings, role=role, max_block_ms=round(PUBLISH_WAIT_SLICE_SECONDS * 1000), **overrides)
+
+
 class PublishTimeoutError(Exception):
     """The broker did not acknowledge a feed's items in time: the poll fails and is retried later."""
+
+
+class PublishStoppedError(Exception):
+    """The publisher was closed, the poller stopping, before the broker acknowledged a feed's items."""
 
 
 class KafkaPublisher:
@@ -634,6 +653,10 @@ class KafkaPublisher:
     sends the batches without a flush. A publish not acknowledged by the deadline raises
     ``PublishTimeoutError`` instead of blocking: the poll becomes a ``publish_error``, the feed's state is
     not saved, and the next poll publishes the items again (the normalizer drops repeats).
+
+    Every wait, for the topic's metadata as for the acknowledgements, lasts PUBLISH_WAIT_SLICE_SECONDS at a
+    time (the metadata's with a ``publishing_producer``), so a publish keeps its deadline even before the
+    producer knows the topic, and ends within a slice of ``close()``.
     """
 
     def __init__(self, producer: object, topic: str, timeout: float = 60.0, *,
@@ -643,10 +666,18 @@ class KafkaPublisher:
         self.timeout = timeout
         self.max_message_bytes = max_message_bytes
         self.failing = False  # the last publish failed: a write an ACL refuses, a broker not acknowledging
+        self._closed = threading.Event()
 
     def publishing(self) -> bool:
         """A readiness check: the last publish went through (or none was needed yet)."""
         return not self.failing
+
+    def close(self) -> None:
+        """Stop waiting: publishes in progress end within a slice, and later ones at once, raising
+        ``PublishStoppedError``. The poller closes it once its polls have ended or been cancelled, so that
+        their publishing threads do not hold its exit; their items are not marked published, and the
+        next poll publishes them."""
+        self._closed.set()
 
     def __call__(self, items: list[RawItem]) -> None:
         if not items:
@@ -663,20 +694,38 @@ class KafkaPublisher:
         # A very long post: its copy of the source fragment goes first, then the end of its HTML.
         values = [fit_message(item, self.max_message_bytes, "poller", drop=("original",),
                               cut=("content_html", "summary_html"))[1] for item in items]
+        self._await_topic(deadline)  # send() would wait for it deaf to the deadline and to close()
         futures = [self.producer.send(self.topic, key=item.item_id.encode(), value=value)  # type: ignore[attr-defined]
                    for item, value in zip(items, values, strict=True)]
         for future in futures:
-            _acknowledged(future, deadline, self.timeout)
+            self._acknowledged(future, deadline)
 
+    def _await_topic(self, deadline: float) -> None:
+        """Until the producer knows the topic's partitions (at once, once it has asked the cluster)."""
+        while True:
+            self._seconds_left(deadline)
+            with suppress(KafkaTimeoutError):  # not within the producer's max_block_ms: ask again
+                self.producer.partitions_for(self.topic)  # type: ignore[attr-defined]
+                return
 
-def _acknowledged(future: Any, deadline: float, timeout: float) -> None:
-    """Wait for one record's ack until the deadline; raise the send's own error if it failed."""
-    try:
-        future.get(timeout=max(0.0, deadline - time.monotonic()))
-    except KafkaTimeoutError as error:
-        if future.is_done:  # the producer gave up on the record (delivery_timeout_ms): its own error
-            raise
-        raise PublishTimeoutError(f"items not acknowledged by the broker within {timeout:g} s") from error
+    def _acknowledged(self, future: Any, deadline: float) -> None:
+        """Wait for one record's ack until the deadline; raise the send's own error if it failed (the
+        producer gave up on the record after ``delivery_timeout_ms``, say)."""
+        while not future.is_done:
+            left = self._seconds_left(deadline)
+            with suppress(KafkaTimeoutError):  # not in this slice; a failed record raises below
+                future.get(timeout=min(left, PUBLISH_WAIT_SLICE_SECONDS))
+        if future.failed():
+            raise future.exception
+
+    def _seconds_left(self, deadline: float) -> float:
+        """What is left to wait; raises once the publisher is closed or the deadline has passed."""
+        if self._closed.is_set():
+            raise PublishStoppedError("the poller is stopping: items not acknowledged by the broker yet")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise PublishTimeoutError(f"items not acknowledged by the broker within {self.timeout:g} s")
+        return left
 
 
 def _file_name(url: str) -> str:

@@ -40,6 +40,9 @@ class Producer:
             batch.success((len(self.sent) - 1, -1, None))
         return record
 
+    def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
     def flush(self, timeout: float | None = None) -> None:
         raise AssertionError("flush() waits on every thread's batches: a publish must wait on its own only")
 
