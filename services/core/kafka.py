@@ -12,6 +12,7 @@ import functools
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -123,13 +124,17 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
 
 
 #: How long the normalizer and the sink give their producer to deliver what it holds when they stop (the
-#: poller gives it WIREFEED_SHUTDOWN_GRACE_SECONDS). Each flushes before it commits, so little is left.
+#: poller gives it what is left of WIREFEED_SHUTDOWN_GRACE_SECONDS). Each flushes before it commits, so
+#: little is left.
 EXIT_FLUSH_SECONDS = 10.0
+#: What ``close_producer`` may take beyond its timeout: a force-closed sender failing the records it holds.
+#: It does that at once, woken from its network poll; this bounds one stuck in a call.
+FORCE_CLOSE_SECONDS = 1.0
 
 
 def close_producer(producer: KafkaProducer, timeout: float) -> int:
-    """Deliver what the producer holds within ``timeout`` seconds, then close it; how many records were
-    not delivered (logged as ``records_not_delivered``).
+    """Deliver what the producer holds within ``timeout`` seconds, then close it, all within ``timeout`` +
+    FORCE_CLOSE_SECONDS; how many records were not delivered (logged as ``records_not_delivered``).
 
     ``flush(timeout)`` is no bound: it waits up to ``timeout`` for each batch in turn, and when Kafka is
     unreachable it raises, after which ``close()`` raises too, from its own flush, and leaves the sender
@@ -139,6 +144,7 @@ def close_producer(producer: KafkaProducer, timeout: float) -> int:
     delivery only once Kafka acknowledged it (the poller marks items published, the normalizer and the
     sink commit offsets), so what is not delivered here is sent again by the next run.
     """
+    deadline = time.monotonic() + timeout
     flushing = threading.Thread(target=_flush_quietly, args=(producer,), name="producer-exit-flush", daemon=True)
     flushing.start()
     flushing.join(timeout)
@@ -147,7 +153,8 @@ def close_producer(producer: KafkaProducer, timeout: float) -> int:
         log.error("records_not_delivered", records=undelivered, flush_seconds=timeout)
         _force_close(producer)
     try:
-        producer.close(timeout=0 if undelivered else timeout)
+        # Delivered: the sender ends its requests in hand in what is left of the deadline, then is forced.
+        producer.close(timeout=0 if undelivered else max(0.0, deadline - time.monotonic()))
     except KafkaError as error:  # the force-closed sender still failing its last batches: nothing to wait for
         log.warning("producer_close_failed", error_class=type(error).__name__, error=str(error)[:300])
     return undelivered
@@ -165,7 +172,7 @@ def _records_in_hand(producer: KafkaProducer) -> int:
     return sum(batch.record_count for batch in batches)
 
 
-def _force_close(producer: KafkaProducer, wait: float = 5.0) -> None:
+def _force_close(producer: KafkaProducer, wait: float = FORCE_CLOSE_SECONDS) -> None:
     """Fail every record the producer holds now, as ``close()`` does once its own wait is over; kafka-python
     3.x reaches that only after a flush that raises when Kafka is unreachable."""
     sender = producer._sender

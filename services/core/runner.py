@@ -50,6 +50,7 @@ class StopSignal:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._asked_at: float | None = None  # time.monotonic() of the first request
 
     def install(self) -> StopSignal:
         signal.signal(signal.SIGTERM, self._handle)
@@ -58,10 +59,20 @@ class StopSignal:
 
     def _handle(self, signum: int, _: FrameType | None) -> None:
         log.info("stop_requested", signal=signal.Signals(signum).name)
-        self._event.set()
+        self.set()
 
     def set(self) -> None:
+        if self._asked_at is None:
+            self._asked_at = time.monotonic()
         self._event.set()
+
+    def seconds_left(self, grace: float) -> float:
+        """What is left of ``grace`` seconds counted from the stop request, so that the steps of a stop share
+        one grace rather than each taking its own (the whole of it when no stop was asked: a job that ended
+        by itself)."""
+        if self._asked_at is None:
+            return grace
+        return max(0.0, self._asked_at + grace - time.monotonic())
 
     def is_set(self) -> bool:
         return self._event.is_set()

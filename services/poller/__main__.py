@@ -66,20 +66,21 @@ def main(settings: PollerSettings | None = None, *, once: bool = False) -> int:
                                       owner=owner, watcher=watcher, heartbeat=heartbeat))
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: its default action would cut the flush short
-        _close_publishing(publisher, producer, settings.shutdown_grace_seconds)
+        _close_publishing(publisher, producer, stop, settings.shutdown_grace_seconds)
         server.stop()
         db.close()
         log.info("poller_stopped")
     return unhealthy.exit_code or _once_exit_code(unfinished, once=once)
 
 
-def _close_publishing(publisher: KafkaPublisher, producer: KafkaProducer, grace: float) -> None:
+def _close_publishing(publisher: KafkaPublisher, producer: KafkaProducer, stop: StopSignal, grace: float) -> None:
     """Once the polls have ended or been cancelled: their publishing threads stop waiting (they would hold
-    the interpreter's exit), and the producer gets the grace to deliver what it holds. That is only what
-    cancelled polls handed it: a finished poll's items were acknowledged before they were marked
-    published, so the next poll publishes whatever is not delivered here."""
+    the interpreter's exit), and the producer gets what is left of the grace to deliver what it holds, so
+    that the whole stop takes the grace, plus FORCE_CLOSE_SECONDS for what it cannot deliver. That is
+    only what cancelled polls handed it: a finished poll's items were acknowledged before they were
+    marked published, so the next poll publishes whatever is not delivered here."""
     publisher.close()
-    close_producer(producer, grace)
+    close_producer(producer, stop.seconds_left(grace))
 
 
 def _once_exit_code(unfinished: list[str], *, once: bool) -> int:

@@ -114,25 +114,26 @@ class PollLoop:
                 self._reap()
                 self._start_due()
                 await asyncio.sleep(self._idle_seconds())
-            await self._end_polls_in_hand()
+            await self._end_polls_in_hand(stop)
             self._flush(last=True)
             return []
         finally:
             renewer.cancel()
 
-    async def _end_polls_in_hand(self) -> None:
-        """Start no more polls, let those in hand finish within the grace (their items acknowledged, their
-        states saved), then cancel the rest. A poll still waiting for its turn under the concurrency limits
-        is cancelled at once. A cancelled poll saves no state and gives its lease back (``_poll_leased``),
-        so the feed is due at once for the next poller, from its last saved state. Items it had handed to
-        the producer but not marked published are published again by that poll (the normalizer drops the
-        repeats); those it had marked were acknowledged first (``Poller._publish_items``): none is lost."""
+    async def _end_polls_in_hand(self, stop: StopSignal) -> None:
+        """Start no more polls, let those in hand finish within the grace, counted from the stop request
+        (their items acknowledged, their states saved), then cancel the rest. A poll still waiting for its
+        turn under the concurrency limits is cancelled at once. A cancelled poll saves no state and gives
+        its lease back (``_poll_leased``), so the feed is due at once for the next poller, from its last
+        saved state. Items it had handed to the producer but not marked published are published again by
+        that poll (the normalizer drops the repeats); those it had marked were acknowledged first
+        (``Poller._publish_items``): none is lost."""
         waiting = self._cancel_where(lambda fid: not self.poller.in_progress(fid))
         if waiting:
             log.warning("polls_not_started", feeds=waiting)
         running = [task for task in self._in_flight.values() if not task.done()]
         if running:
-            await asyncio.wait(running, timeout=self.shutdown_grace)
+            await asyncio.wait(running, timeout=stop.seconds_left(self.shutdown_grace))
         late = self._cancel_where(lambda _: True)
         if late:
             log.warning("polls_cancelled", feeds=late, grace_seconds=self.shutdown_grace)
@@ -206,7 +207,7 @@ class PollLoop:
             self._in_flight[fid] = asyncio.create_task(self._poll_leased(fid))
         try:
             await self._until_done_or_stopped(stop)
-            await self._end_polls_in_hand()
+            await self._end_polls_in_hand(stop)
             return [task.result() for task in self._in_flight.values() if not task.cancelled()]
         finally:
             self._flush(last=True)
