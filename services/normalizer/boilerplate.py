@@ -60,6 +60,14 @@ _SINGLE_RULES = [
     r"this (?:article|story|post) (?:was |is |has been )?(?:originally |first )?(?:re)?(?:published|appeared) "
     r"(?:on|in|at|by|from)\b"
     r".{0,200}",
+    # a republishing note that names the licence first: 360info's "Originally published under Creative Commons
+    # by 360info™."
+    r"(?:originally |first )?(?:re)?published under (?:a |the )?creative commons\b.{0,200}",
+    # a members-only story's notes: Medium's "The story will be unlocked and available to all of our readers
+    # after 30 days.", "Previously available only to Medium members, we are now pleased to offer this article
+    # for free to everyone."
+    r"(?:the|this) (?:article|story|post) will be unlocked\b.{0,150}|"
+    r"previously available only to (?:medium )?members\b.{0,200}",
     r"related(?: (?:stories|articles|coverage|content|news|links))? ?:.{1,200}",
     # a related link inline: "See also: …", "Lesen Sie auch: …", "Lire aussi : …", Indian outlets' "Also Read | …"
     r"(?:see also|also read|read also|also watch|lesen sie (?:auch|mehr)|mehr zum thema|(?:à )?lire aussi|"
@@ -208,6 +216,11 @@ _HEADING_RULES = [
     r"top stories|latest news|read next|suggested (?:topics|reading|articles|stories)|"
     # an outlet's pointer to its own pages: HuffPost's "Also on HuffPost:", "Previously On HuffPost:"
     r"(?:also|previously|elsewhere) on (?-i:[A-Z][\w.&'’-]*(?: [A-Z][\w.&'’-]*){0,3})",
+    # a members-only story's pointer to itself, its linked title under it: Medium's "This story is currently
+    # available to Medium Members at the following link:", "This story is now unlocked and available to all
+    # of our readers:"
+    r"this (?:article|story|post) is (?:currently |now |only )?(?:available (?:only )?to (?:medium )?members"
+    r"(?: only)?|unlocked and available to (?:all(?: of)? )?(?:our )?readers)(?: at the following link)?",
     r"mehr zum thema|lesen sie (?:auch|mehr)|das könnte sie auch interessieren|auch interessant|"
     r"verwandte (?:artikel|themen)|weitere (?:artikel|nachrichten|meldungen)|(?:à )?lire aussi|"
     r"sur le même sujet|dans la même rubrique|(?:à )?voir aussi|(?:también )?te puede interesar|"

@@ -198,6 +198,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "This message is confidential, the minister wrote in a note leaked to colleagues in error.",
     "Also on Monday, the minister met the king.", "Also on the agenda: taxes.",
     "Embed (the reporters) with the troops, the general said.",
+    "Originally published in 1851, Moby-Dick sold poorly.", "The story will be told in court, the lawyer said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
@@ -450,6 +451,10 @@ def test_an_italian_leggi_anche_block_goes_with_its_link() -> None:
 @pytest.mark.parametrize(("feed", "footer"), [
     ("netnewswire/Modules/RSParser/Tests/RSParserTests/Resources/macworld.rss", "To read this article in full"),
     ("rss-parser/test/input/content-encoded.rss", "on Medium, where people are continuing the conversation"),
+    # Medium's notes on a members-only story, and the linked title under the first
+    ("rss-parser/test/input/content-encoded.rss", "available to Medium Members at the following link"),
+    ("rss-parser/test/input/content-encoded.rss", "will be unlocked and available to all of our readers"),
+    ("rss-parser/test/input/content-encoded.rss", "Previously available only to Medium members"),
 ])
 def test_real_feed_footers_are_removed(feed: str, footer: str) -> None:
     now = datetime(2024, 1, 2, tzinfo=UTC)
@@ -459,6 +464,20 @@ def test_real_feed_footers_are_removed(feed: str, footer: str) -> None:
         article = normalize(item, now)
         assert footer not in article.body_text and footer not in (article.body_html or "")
         assert article.body_text  # the story stays
+
+
+def test_a_republishing_note_under_creative_commons_leaves_the_text() -> None:
+    (raw,) = corpus_items("superdesk-core/tests/io/fixtures/ninjs_embargoed.json", datetime(2024, 7, 10, tzinfo=UTC))
+    text = normalize(raw, raw.fetched_at).body_text
+    assert "Originally published" not in text
+    assert text.endswith("Covering Climate Now’s joint coverage week on Food & Water.")
+
+
+def test_a_members_only_notice_takes_the_linked_title_under_it() -> None:
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    (item,) = [item for item in corpus_items("rss-parser/test/input/content-encoded.rss", now)
+               if "Eight Reasons" in (item.title or "")]
+    assert normalize(item, now).body_text.endswith("Growing your own food might not be a good decision for you.")
 
 
 LABEL = "Medscape Medical News"  # how Medscape's feed ends every summary, in italics
