@@ -86,6 +86,8 @@ _AGENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Notimex": (("notimex",), ()),
     "Agência Brasil": (("agência brasil", "agencia brasil"), ()),
     "Dow Jones": (("dow jones newswires",), ()),
+    # New Zealand's business wire, which Scoop carries: "Jan. 12 (BusinessDesk) -", "(BusinessDesk)" under its copy
+    "BusinessDesk": (("businessdesk",), ()),
     # national agencies further east and south, by names no prose uses for anything else
     "KCNA": (("korean central news agency",), ("KCNA",)),
     "BelTA": (("belta", "belarusian telegraph agency"), ()),

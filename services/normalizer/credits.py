@@ -441,7 +441,8 @@ def parse_byline(text: str) -> tuple[list[str], str | None] | None:
     names = split_names(names_part)
     if names is None or any(" " not in name for name in names):
         return None  # bylines name people in full; "By Tuesday" names nobody
-    return names, agency
+    # "By Staff Reporter, BusinessDesk": the agency's, by nobody
+    return [name for name in names if not is_non_person(name)], agency
 
 
 def listed_people(text: str) -> tuple[list[str], str | None] | None:

@@ -669,6 +669,9 @@ def test_a_format_byline_naming_nobody_leaves_the_byline_to_the_text() -> None:
     article = normalize(raw, NOW)
     assert article.byline == ["Jonathan Underhill"]
     assert not article.body_text.startswith("By ")
+    # and the wire, BusinessDesk, is the agency: its dateline's, its end mark's under the copy
+    assert (article.agency, article.dateline.agency) == ("BusinessDesk", "BusinessDesk")
+    assert article.body_text.endswith("for about A$2.22 a share.")
     structured = normalize(raw_item(byline="By The Associated Press",
                                     content_html="<p>By Jane Doe</p><p>NEW YORK (AP) — Body text of the story.</p>"),
                            NOW)

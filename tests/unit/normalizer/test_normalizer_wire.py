@@ -775,6 +775,7 @@ def test_the_copys_headline_and_abstract_fill_a_missing_title_and_summary() -> N
     ("ansa-newsmlg2-text.xml", "Rome", "ANSA"),  # "(ANSA) - Rome, October 11 -"
     ("dpa_two_by_line.txt", "San Diego", "dpa"),  # "San Diego (tca/dpa) -": dpa sent a partner's story
     ("odd_charset_email.txt", "LOS ANGELES", "AAP"),  # below "SDA", "Headline:", "Abstract:", a slug, a byline
+    ("scoop.xml", None, "BusinessDesk"),  # "Jan. 12 (BusinessDesk) -": dated, no place
 ])
 def test_real_wire_copy_gives_its_dateline(fixture: str, place: str | None, agency: str | None) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
@@ -814,7 +815,7 @@ def test_wire_formats_name_their_providers_and_the_agency_is_read_from_them(
 @pytest.mark.parametrize(("field", "expected"), [
     # byline fields of real wire items (superdesk fixtures: NITF, NewsML-G2)
     ("By Alan Karben, NITF Network News Online", (["Alan Karben"], None)),  # the outlet is not a person
-    ("By Staff Reporter, BusinessDesk", ([], None)),
+    ("By Staff Reporter, BusinessDesk", ([], "BusinessDesk")),  # New Zealand's business wire, by nobody
     ("Reuters, MAR 04", ([], "Reuters")),
     ("Mia Rabson and Jordan Press", (["Mia Rabson", "Jordan Press"], None)),
     ("degenhardt.sandra", ([], None)),  # dpa's CMS login: no name to print
