@@ -93,6 +93,8 @@ MAX_DERIVED_TITLE_CHARS = 200
 # title and a signature keeps both).
 MIN_TEXT_AFTER_TITLE = 80
 REPEATED_TITLE_MAX_LINK_DENSITY = 0.5
+# A headline's label before a colon: the outlet or the kind of piece ("Faktisk.no:", "Analysis:"), a few words.
+_HEADLINE_LABEL = re.compile(r"[^\s:][^:]{0,29}:\s+(?=\S)")
 FOOTER_PARAGRAPHS = 4  # a copyright footer or a "with inputs from" note sits among the last few paragraphs
 _PROVIDER_PARTS = re.compile(r"\s*[–—/]\s*")
 _WORD = re.compile(r"\w+")
@@ -204,10 +206,17 @@ def _repeats_title(body: Body, title: str, feed_title: str) -> bool:
     if body.link_density(first) >= REPEATED_TITLE_MAX_LINK_DENSITY:
         return False
     words = casefold_words(body.paragraphs[first])
-    if words not in (casefold_words(title), casefold_words(feed_title)):
+    if words not in (casefold_words(title), casefold_words(feed_title), casefold_words(_without_label(title))):
         return False
     body.drop([first])
     return True
+
+
+def _without_label(title: str) -> str:
+    """The headline after its label: NTB's "Faktisk.no: Nei, dette dokumentet …" opens its text "Nei, dette
+    dokumentet …"; the headline itself when it has none."""
+    label = _HEADLINE_LABEL.match(title)
+    return title[label.end():] if label else title
 
 
 def _aggregated_links(body: Body, title: str, providers: list[str]) -> bool:

@@ -128,6 +128,7 @@ STORY = "<p>Oil rose on Monday as traders weighed supply cuts against a slowing 
     ("Oil rises", f"<h1>Oil rises</h1>{STORY}"),  # a CMS's heading
     ("Oil rises", f"<p><strong>Oil Rises!</strong></p>{STORY}"),  # case and punctuation aside
     ("UPDATE 1-Oil rises", f"<p>UPDATE 1-Oil rises</p>{STORY}"),  # as the feed wrote it, prefix and all
+    ("Faktisk.no: Oil rises", f"<p>Oil rises</p>{STORY}"),  # the headline without its label (NTB's)
 ])
 def test_a_first_paragraph_repeating_the_title_leaves_the_text(title: str, content: str) -> None:
     article = normalize(raw_item(title=title, content_html=content), NOW)
@@ -142,6 +143,15 @@ def test_a_first_paragraph_repeating_the_title_leaves_the_text(title: str, conte
 ])
 def test_a_first_paragraph_stays_unless_it_only_repeats_the_title_above_a_story(content: str) -> None:
     assert normalize(raw_item(title="Oil rises", content_html=content), NOW).body_text.startswith("Oil rises")
+
+
+def test_ntbs_first_line_repeating_its_headline_without_the_label_leaves_the_text() -> None:
+    [raw] = corpus_items("superdesk-core/tests/io/fixtures/nitf-ntb.xml", NOW)
+    article = normalize(raw, NOW)
+    assert article.title.startswith("Faktisk.no: Nei, dette dokumentet beskriver ikke")
+    assert article.body_text.startswith("Påstand")
+    # and its pointer to the fact check on Faktisk.no's site goes: the story is here
+    assert article.body_text.endswith("en rekke vanlige konspirasjonsteorier om Agenda 21.")
 
 
 def test_tt_s_first_line_repeating_its_headline_leaves_the_text() -> None:
