@@ -32,9 +32,15 @@ _SHARE_WORDS = r"(?:share|tweet|email|e-mail|print|facebook|twitter|x|linkedin|w
 # "Read more" in the other languages, as a paragraph of its own or glued to the end of one.
 _READ_MORE_ABROAD = r"weiterlesen|mehr lesen|lire la suite|leer más|seguir leyendo|continua a leggere|leggi tutto|" \
     r"leia mais|continuar lendo|lees verder|lees meer"
-_READ_MORE = r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article|post)|the rest)|continue reading|" \
-    rf"keep reading|click here to read|{_READ_MORE_ABROAD}|(?:continuer|poursuivre) la lecture|" \
-    r"continuar leyendo|continuare a leggere)"
+_READ_MORE = (
+    r"(?:read (?:more|the (?:full|original|rest of the) (?:story|article|post)|the rest)|continue reading|"
+    rf"keep reading|click here to read|{_READ_MORE_ABROAD}|(?:continuer|poursuivre) la lecture|"
+    r"continuar leyendo|continuare a leggere|"
+    # and as a paragraph of its own in the Nordic languages: NTB's "Les faktasjekken på Faktisk.no" under
+    # a fact check it carries, "Les mer", "Läs mer", "Læs mere", "Lue lisää"
+    r"les (?:mer|hele (?:saken|artikkelen)|(?:saken|artikkelen|faktasjekken) (?:på|hos))|"
+    r"läs (?:mer|hela (?:artikeln|texten))|læs (?:mere|hele (?:artiklen|historien))|lue lisää)"
+)
 # A wire's or agencies' name in an outlet's note that its story came from them ("PTI", "Reuters, AFP",
 # "agencies"): capitalised words, or the words for agencies in general.
 _WIRE_NAME = r"(?-i:[A-Z][\w.&'’-]*)|agencies|agency|news|wires?|and|&"

@@ -388,6 +388,8 @@ def test_a_story_paragraph_after_a_mid_story_prompt_stays() -> None:
     "Lee también: El Gobierno aprueba la ley", "Utilizamos cookies propias y de terceros.",
     "Leggi anche: Il governo approva", "Utilizziamo i cookie per migliorare il sito.",
     "Veja também: Petrobras anuncia lucro", "Lees ook: Kabinet valt", "Wij gebruiken cookies.",
+    # a pointer to the full story in the Nordic languages (NTB carries Faktisk.no's fact checks)
+    "Les faktasjekken på Faktisk.no", "Les mer", "Läs mer", "Læs mere", "Lue lisää",
 ])
 def test_rules_know_boilerplate_in_other_languages(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
@@ -402,6 +404,7 @@ def test_rules_know_boilerplate_in_other_languages(paragraph: str) -> None:
     "Il gruppo ha condiviso i dati con la procura, ha detto il portavoce.",
     "Os leitores que assinam a newsletter receberam a oferta, disse a empresa.",
     "De krant meldde dat alle rechten op de film zijn verkocht aan een Amerikaanse studio.",
+    "Les mers du Sud se réchauffent plus vite que prévu.", "Les merles chantent dès l'aube.",
 ])
 def test_rules_leave_news_in_other_languages_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
