@@ -123,6 +123,10 @@ _SINGLE_RULES = [
     # a reporter's address alone under the story: Yonhap's "kcs@yna.co.kr" (a labelled "Email: …" is part of
     # a press release's contact block, and stays with it)
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    # a credit's label with no name after it, the name left empty or gone with a widget: the podcast
+    # plugin's "Erstellt von:" under every episode of CRE
+    r"(?:created|written|posted|erstellt|geschrieben|verfasst|créé|écrit|rédigé|creado|escrito|creato|scritto|"
+    r"criado|gemaakt|geschreven) (?:by|von|par|por|da|door)\s*:",
     # a post's filing, as blog themes print it under the text
     r"(?:tags|tagged(?: with| as| in)?|filed (?:under|in)|categor(?:y|ies)|posted in|schlagw(?:ö|oe)rter|"
     r"mots-cl(?:é|e)s|etiquetas)\s*:\s*.{1,200}",

@@ -137,6 +137,7 @@ SEED_NOTICE = [
     "免責聲明：本公告之原文版本乃官方授權版本。譯文僅供方便瞭解之用，煩請參照原文，原文版本乃唯一具法律效力之版本。",
     "Also on HuffPost:", "Previously On HuffPost:",  # an outlet's pointers to its own pages
     "Embed (stor):", "Embed (liten):",  # NTB's video embed labels, the codes gone
+    "Erstellt von:", "Written by:",  # a credit's label whose name is empty (CRE's podcast plugin)
     # an e-mail's confidentiality footer (AAP's copy by mail)
     "This email may contain information that is confidential. If you receive an email in error please delete it "
     "immediately.",
@@ -198,6 +199,7 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "This message is confidential, the minister wrote in a note leaked to colleagues in error.",
     "Also on Monday, the minister met the king.", "Also on the agenda: taxes.",
     "Embed (the reporters) with the troops, the general said.",
+    "Written by: Jane Doe", "Erstellt von: Tim Pritlove",  # a credit: the credit rules read it
     "Originally published in 1851, Moby-Dick sold poorly.", "The story will be told in court, the lawyer said.",
 ])
 def test_rules_leave_news_alone(paragraph: str) -> None:
@@ -474,6 +476,14 @@ def test_a_republishing_note_under_creative_commons_leaves_the_text() -> None:
     text = normalize(raw, raw.fetched_at).body_text
     assert "Originally published" not in text
     assert text.endswith("Covering Climate Now’s joint coverage week on Food & Water.")
+
+
+def test_an_empty_credit_label_under_a_podcasts_notes_leaves_the_text() -> None:
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    items = corpus_items("feedjira/spec/sample_feeds/CRE.xml", now)
+    assert len(items) >= 10
+    for item in items[:10]:
+        assert not normalize(item, now).body_text.endswith("Erstellt von:")
 
 
 def test_a_members_only_notice_takes_the_linked_title_under_it() -> None:
