@@ -205,6 +205,10 @@ class RawItem(Message):
         None, description="The news agency whose own wire the feed is, as the feeds file marks it (agency): its "
                           "kill or hold of that agency's story holds for the whole story, whichever outlet's copy "
                           "came first")
+    feed_timezone: str | None = Field(
+        None, description="The IANA time zone the feed writes its local times in, as the feeds file says (timezone: "
+                          "Europe/Berlin): an item date written without a zone or offset is read in it, with the "
+                          "offset it has on that date, over the offset of feed_dates_raw")
     feed_language: str | None = Field(
         None, description="The language the feed declares for all its items (RSS language or dc:language, the "
                           "root's xml:lang, JSON Feed's language); the item's own and the detected one come first")

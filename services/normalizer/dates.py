@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as dateutil_parser
 from feedparser.datetimes import _parse_date as _feedparser_parse_date
@@ -116,9 +117,10 @@ Zone = tzinfo | Callable[[], tzinfo]
 def parse_date(raw: str | None, regions: Regions = (), unzoned: Zone = UTC) -> datetime | None:
     """Parse RFC 822, ISO 8601/W3CDTF and the other forms feedparser knows; None when unparseable.
 
-    A date without an offset is read in ``unzoned`` (UTC unless the feed's own dates say otherwise: see
-    ``feed_zone``). Dates before 1971 are taken as placeholders: None. ``regions`` (country codes, the
-    likeliest first) settle zone names that differ by country ("IST").
+    A date without an offset is read in ``unzoned`` (UTC unless the feeds file names the feed's zone, see
+    ``named_zone``, or the feed's own dates say otherwise, see ``feed_zone``). Dates before 1971 are taken
+    as placeholders: None. ``regions`` (country codes, the likeliest first) settle zone names that differ
+    by country ("IST").
     """
     value = _as_written(raw, regions)
     if value is None:
@@ -142,12 +144,32 @@ def feed_zone(feed_dates: Iterable[str], regions: Regions = ()) -> tzinfo:
     """The zone an item's date written without one is read in: the offset the feed's own dates are written
     in when they all carry one and agree (NBC New York's channel dates end in -0500, its items' in "02:02:33
     PM", local time), else UTC. A fixed offset, as the feed gives no zone: across a change to or from summer
-    time it is an hour off, against the hours of reading local time as UTC."""
+    time it is an hour off, against the hours of reading local time as UTC. A zone the feeds file names for
+    the feed (``named_zone``) is read instead, summer time and all."""
     offsets = {written_offset(date, regions) for date in feed_dates}
     if len(offsets) != 1 or None in offsets:
         return UTC
     (offset,) = offsets
     return timezone(offset) if offset else UTC
+
+
+@functools.lru_cache(maxsize=256)
+def named_zone(name: str | None) -> ZoneInfo | None:
+    """The IANA zone the feeds file says a feed writes its local times in (``RawItem.feed_timezone``): a date
+    written without a zone is read in it, with the offset it has on that date. None when no zone is named, or
+    when this machine's zone data does not know the name (a poller with newer data): the date is then read as
+    if none were named, not refused.
+
+    At a change of the clocks a local time may be missing or happen twice; it is read as PEP 495's fold=0
+    reads it, with the offset in force before the change: in Europe/Berlin 02:30 on the last Sunday of March,
+    which the clocks skip, is 01:30 UTC (as if they had not gone forward yet), and 02:30 on the last Sunday of
+    October, which they show twice, is the first of the two, 00:30 UTC."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
+        return None
 
 
 def _zone_of(unzoned: Zone) -> tzinfo:
@@ -275,7 +297,7 @@ def _rfc822(raw: str) -> datetime | None:
 def _zoned(raw: str) -> datetime | None:
     """Dates in any layout that end in a zone name or an offset: "January 5, 2024 10:00 AM EST",
     "2024-01-05 10:00 CET", "June 5, 2024 12:02 PM +0100"; and those on a 12-hour clock without one,
-    "Sat, Dec 16 2023 02:02:33 PM", read as UTC like any time without a zone (feedparser drops the PM).
+    "Sat, Dec 16 2023 02:02:33 PM", left without one like any time written so (feedparser drops the PM).
 
     Only these go to dateutil: its lenient parser fills in what is missing, so the year and the day must be
     written.

@@ -23,7 +23,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
@@ -52,6 +52,7 @@ from services.normalizer.dates import (
     Zone,
     ensure_plausible,
     feed_zone,
+    named_zone,
     parse_date,
     regions_of,
 )
@@ -136,12 +137,17 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     # once: the published and updated dates of a US feed both end in EST.
     regions = functools.cache(functools.partial(regions_of, (raw.language, raw.feed_language),
                                                 (raw.link, raw.feed_url)))
-    # Likewise only for a date written without a zone: the one the feed's own dates are written in.
-    unzoned = functools.cache(functools.partial(feed_zone, raw.feed_dates_raw, regions))
+    # A date written without a zone is read in the one the feeds file names for the feed (with summer time);
+    # else, worked out only when needed like the regions, in the offset the feed's own dates are written in.
+    named = named_zone(raw.feed_timezone)
+    unzoned: Zone = named or functools.cache(functools.partial(feed_zone, raw.feed_dates_raw, regions))
     published, estimated = _published_at(raw, now, regions, unzoned)
     dateline = _dateline(raw, wire)
     byline, agency = _people(raw, wire, dateline)
-    pubstatus, embargoed_until = raw.pubstatus or PubStatus.USABLE, parse_date(raw.embargoed_until_raw, regions)
+    # An embargo without a zone: in the feed's named zone, else in UTC as before (the wire formats that carry
+    # embargoes carry no feed dates to take an offset from).
+    embargoed_until = parse_date(raw.embargoed_until_raw, regions, named or UTC)
+    pubstatus = raw.pubstatus or PubStatus.USABLE
     return Article(
         id=article_id(raw.item_id, fingerprint, release_status(pubstatus, embargoed_until)),
         story_id=_hash(raw.item_id),

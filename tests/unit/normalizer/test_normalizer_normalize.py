@@ -207,6 +207,49 @@ def test_a_date_without_a_zone_is_read_in_the_zone_of_the_feeds_own_dates() -> N
     assert unsure.published_at == datetime(2024, 3, 5, 9, tzinfo=UTC)  # the feed's dates disagree: UTC
 
 
+@pytest.mark.parametrize(("written", "utc"), [
+    ("2024-03-31 01:30", datetime(2024, 3, 31, 0, 30, tzinfo=UTC)),  # winter time, the night of the change
+    ("2024-03-31 03:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # summer time, an hour later that night
+    ("2024-01-15 09:15", datetime(2024, 1, 15, 8, 15, tzinfo=UTC)),
+    ("Sat, Dec 16 2023 02:02:33 PM", datetime(2023, 12, 16, 13, 2, 33, tzinfo=UTC)),
+    ("Mon, 15 Jul 2024 09:15:00", datetime(2024, 7, 15, 7, 15, tzinfo=UTC)),
+    # At the changes, PEP 495's fold=0: the skipped 02:30 as if the clocks had not gone forward yet, the
+    # repeated 02:30 the first time the clocks show it.
+    ("2024-03-31 02:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
+    ("2024-10-27 02:30", datetime(2024, 10, 27, 0, 30, tzinfo=UTC)),
+    # A date with a zone or an offset is read in it, whatever the feed's zone.
+    ("2024-03-31T03:30:00+00:00", datetime(2024, 3, 31, 3, 30, tzinfo=UTC)),
+    ("Sun, 31 Mar 2024 03:30:00 EDT", datetime(2024, 3, 31, 7, 30, tzinfo=UTC)),
+    ("Sun, 31 Mar 2024 03:30:00 -0000", datetime(2024, 3, 31, 3, 30, tzinfo=UTC)),
+])
+def test_a_date_without_a_zone_is_read_in_the_feeds_named_time_zone(written: str, utc: datetime) -> None:
+    now = datetime(2024, 11, 1, tzinfo=UTC)
+    article = normalize(raw_item(feed_timezone="Europe/Berlin", published_raw=written, updated_raw=written), now)
+    assert (article.published_at, article.updated_at, article.published_at_estimated) == (utc, utc, False)
+
+
+def test_the_feeds_named_time_zone_wins_over_the_offset_of_its_own_dates() -> None:
+    # The channel's date was written in winter (+0100); the item's local time is in summer.
+    item = raw_item(feed_timezone="Europe/Berlin", feed_dates_raw=["Tue, 05 Mar 2024 10:00:00 +0100"],
+                    published_raw="2024-07-15 09:15")
+    assert normalize(item, datetime(2024, 8, 1, tzinfo=UTC)).published_at == datetime(2024, 7, 15, 7, 15, tzinfo=UTC)
+
+
+def test_an_embargo_without_a_zone_is_read_in_the_feeds_named_time_zone() -> None:
+    wire = {"published_raw": "2024-03-05T09:00:00Z", "embargoed_until_raw": "2024-03-06T08:00:00"}
+    assert normalize(raw_item(feed_timezone="Europe/Berlin", **wire), NOW).embargoed_until == datetime(
+        2024, 3, 6, 7, tzinfo=UTC)
+    assert normalize(raw_item(**wire), NOW).embargoed_until == datetime(2024, 3, 6, 8, tzinfo=UTC)  # as before
+
+
+@pytest.mark.parametrize("unknown", ["Mars/Olympus_Mons", "Europe", "", "../../etc/passwd", "x" * 5000])
+def test_a_time_zone_this_machine_does_not_know_leaves_dates_read_as_without_one(unknown: str) -> None:
+    # A poller with newer zone data than the normalizer's: the item is read as before, not dead-lettered.
+    item = raw_item(feed_timezone=unknown, feed_dates_raw=["Tue, 05 Mar 2024 10:00:00 +0100"],
+                    published_raw="2024-03-05 09:00")
+    assert normalize(item, NOW).published_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
+
+
 def test_zone_names_that_differ_by_country_are_read_as_the_sites_country_does() -> None:
     indian = normalize(raw_item(link="https://www.example.in/news/1", published_raw="Tue, 05 Mar 2024 15:30:00 IST",
                                 updated_raw="Tue, 05 Mar 2024 16:00:00 IST"), NOW)
