@@ -83,7 +83,8 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
     for document in documents:
         try:
             result = preview(document, url, now, content_type=content_type, fmt=fmt,
-                             wants=source.wants if isinstance(source, FeedConfig) else None)
+                             wants=source.wants if isinstance(source, FeedConfig) else None,
+                             timezone=source.timezone if isinstance(source, FeedConfig) else None)
         except FeedParseError as error:
             html = b"<html" in document[:4096].lower()
             hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if html else ""
@@ -171,10 +172,12 @@ def _chosen(feed: FeedConfig, files: list[Any], name: str | None) -> Any:
 
 
 def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = None,
-            fmt: FeedFormat | None = None, wants: Callable[[RawItem], bool] | None = None) -> Preview:
-    """Parse and normalize ``body`` (the items ``wants`` lets through, as the poller would publish them);
-    raises FeedParseError when it is not a feed wirefeed reads."""
-    parsed = parse_document(body, FeedContext(feed_id=FEED_ID, feed_url=url, fetched_at=now), content_type, fmt)
+            fmt: FeedFormat | None = None, wants: Callable[[RawItem], bool] | None = None,
+            timezone: str | None = None) -> Preview:
+    """Parse and normalize ``body`` (the items ``wants`` lets through, as the poller would publish them, their
+    local times read in the feed's ``timezone``); raises FeedParseError when it is not a feed wirefeed reads."""
+    ctx = FeedContext(feed_id=FEED_ID, feed_url=url, fetched_at=now, feed_timezone=timezone)
+    parsed = parse_document(body, ctx, content_type, fmt)
     result = Preview(url, parsed.format, parsed.title)
     for raw in parsed.items:
         if wants is not None and not wants(raw):

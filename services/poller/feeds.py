@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from pydantic import (
@@ -340,6 +341,32 @@ def _a_network(value: object) -> object:
 PrivateNetwork = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(_a_network)]
 
 
+def time_zone_name(name: str) -> str:
+    """``name`` (trimmed) when it is an IANA time zone this machine's zone data knows; else ValueError saying
+    what to write instead."""
+    name = name.strip()
+    if not name:
+        raise ValueError("must name the feed's time zone (Europe/Berlin), or be left out")
+    if name in _MACHINE_ZONES:  # the poller's and the normalizer's machines may be set differently
+        raise ValueError(f"{name!r} is this machine's own zone, not the feed's: name the feed's zone, "
+                         "Europe/Berlin or America/New_York")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
+        pass
+    else:
+        return name
+    meant = [known for known in available_timezones() if known.casefold() == name.casefold()]
+    hint = f": {meant[0]}?" if meant else (": write an IANA name, Europe/Berlin or America/New_York (not an "
+                                           "abbreviation, CEST, or an offset, +02:00, which summer time would "
+                                           "leave an hour off half the year)")
+    raise ValueError(f"{name[:100]!r} is no time zone{hint}")
+
+
+#: Zone names that mean the machine's own setting rather than a place.
+_MACHINE_ZONES = frozenset({"localtime", "posixrules"})
+
+
 def _a_real_port(url: AnyUrl) -> AnyUrl:
     if url.port == 0:  # a URL may say :0, but no server listens there
         raise ValueError("port 0 is no port a server listens on: give 1 to 65535, or none for the default")
@@ -359,6 +386,9 @@ class FeedConfig(BaseModel):
     agency: str | None = Field(None, description="The news agency whose own wire this feed is (Reuters, AP, dpa): "
                                "its kill or hold of that agency's story holds for the whole story, whichever "
                                "outlet's copy of it came first")
+    timezone: str | None = Field(None, description="The IANA time zone the feed writes its local times in "
+                                 "(Europe/Berlin): an item's date written without a zone or offset is read in it, "
+                                 "summer time included")
     interval: PollSeconds = Field(300.0, description="Seconds between polls")
     min_interval: PollSeconds | None = None
     max_interval: PollSeconds | None = None
@@ -459,6 +489,12 @@ class FeedConfig(BaseModel):
         if len(name) > MAX_AGENCY_CHARS or not name.isprintable():
             raise ValueError(f"an agency's name is one line of at most {MAX_AGENCY_CHARS} characters")
         return name
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_time_zone(cls, name: str | None) -> str | None:
+        # Checked here: a name the normalizer cannot find would leave the feed's dates read as before, unseen.
+        return None if name is None else time_zone_name(name)
 
     @field_validator("headers")
     @classmethod

@@ -9,7 +9,8 @@ in document order with ``-2``, ``-3`` … so the same OPML file always gives the
 ``agency`` mark goes the same way, as ``wirefeed:agency``: lost, that agency's own kills would withdraw
 a copy only. So does its ``private_networks`` allowance, as ``wirefeed:private_networks`` (the networks
 separated by spaces): lost, an intranet feed would be refused at every poll. An OPML file from elsewhere
-can carry one too, so ``feeds import-opml`` names every feed it lets reach private networks.
+can carry one too, so ``feeds import-opml`` names every feed it lets reach private networks. And so does
+its ``timezone``, as ``wirefeed:timezone``: lost, its local times would be read as UTC again.
 
 A feed without a title is exported with its URL as ``text`` (which OPML requires, as the name a reader
 shows) and no ``title``; on import, a ``text`` that is only the feed's URL is no title either.
@@ -40,6 +41,7 @@ NAMESPACE = "urn:wirefeed:opml"
 _ID = f"{{{NAMESPACE}}}id"
 _AGENCY = f"{{{NAMESPACE}}}agency"
 _PRIVATE_NETWORKS = f"{{{NAMESPACE}}}private_networks"
+_TIMEZONE = f"{{{NAMESPACE}}}timezone"
 
 
 class OpmlError(ValueError):
@@ -54,6 +56,7 @@ class OpmlFeed:
     id: str | None = None  # the feed's id, when wirefeed exported the outline
     agency: str | None = None  # the agency whose own wire the feed is, when wirefeed exported it so marked
     private_networks: tuple[str, ...] = ()  # the private networks the feed may reach, as wirefeed exported them
+    timezone: str | None = None  # the IANA zone the feed writes local times in, as wirefeed exported it
 
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
@@ -74,7 +77,8 @@ def _outlines(parent: etree._Element, path: tuple[str, ...]) -> Iterable[OpmlFee
         if url := attrs.get("xmlurl"):
             title = None if name == url else name  # a reader's (or wirefeed's) stand-in for a missing title
             yield OpmlFeed(url, title, "/".join(path) or None, outline.get(_ID, "").strip() or None,
-                           outline.get(_AGENCY), tuple(outline.get(_PRIVATE_NETWORKS, "").split()))
+                           outline.get(_AGENCY), tuple(outline.get(_PRIVATE_NETWORKS, "").split()),
+                           outline.get(_TIMEZONE))
         else:  # a folder (or an outline of another kind, whose children may still be feeds)
             yield from _outlines(outline, (*path, name.replace("/", "-")) if name else path)
 
@@ -96,7 +100,7 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
                 raise _IdError(_id_problem(entry.id))
             feed_id = kept_ids.get(index) or unique_id(id_stem(entry.title, url), taken_ids)
             feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category, agency=entry.agency,
-                              private_networks=list(entry.private_networks))
+                              private_networks=list(entry.private_networks), timezone=entry.timezone)
         except ValidationError as error:  # a URL no feed may have (one with a password in it, say)
             skipped.append(f"{_masked(entry.url)!r}: {_config_problem(entry, error)}")
             continue
@@ -116,6 +120,8 @@ def _config_problem(entry: OpmlFeed, error: ValidationError) -> str:
         return f"its wirefeed:agency {entry.agency!r} {message}"
     if problem["loc"][:1] == ("private_networks",):  # dropped, the feed would be refused at every poll
         return f"its wirefeed:private_networks: {message}"
+    if problem["loc"] == ("timezone",):  # dropped, the feed's local times would be read as UTC
+        return f"its wirefeed:timezone {message}"
     return str(problem["msg"])
 
 
@@ -201,6 +207,8 @@ def export_opml(feeds: list[FeedConfig], title: str = "wirefeed feeds", now: dat
             outline.set(_AGENCY, _xml_text(feed.agency))
         if feed.private_networks:
             outline.set(_PRIVATE_NETWORKS, " ".join(str(network) for network in feed.private_networks))
+        if feed.timezone:
+            outline.set(_TIMEZONE, feed.timezone)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

@@ -207,6 +207,33 @@ def test_feeds_check_refuses_a_private_network_that_is_none(tmp_path: Path, caps
     assert "feeds.0.private_networks.0: '10.1.0.0/8' has bits set past its prefix length" in capsys.readouterr().err
 
 
+def test_a_feed_may_name_the_time_zone_it_writes_local_times_in(tmp_path: Path) -> None:
+    feeds = load_feeds(write(tmp_path, FEED + "    timezone: ' Europe/Berlin '\n  - id: b\n    url: https://x.example/b\n"))
+    assert [feed.timezone for feed in feeds.feeds] == ["Europe/Berlin", None]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    # Abbreviations and offsets stay an hour off half the year: only a place's zone knows its summer time.
+    ("CEST", "feeds.0.timezone: 'CEST' is no time zone: write an IANA name, Europe/Berlin or America/New_York"),
+    ("'+02:00'", "feeds.0.timezone: '+02:00' is no time zone: write an IANA name"),
+    ("Europe", "feeds.0.timezone: 'Europe' is no time zone: write an IANA name"),  # a folder of zones
+    ("europe/berlin", "feeds.0.timezone: 'europe/berlin' is no time zone: Europe/Berlin?"),
+    ("../../etc/passwd", "feeds.0.timezone: '../../etc/passwd' is no time zone"),
+    ("localtime", "feeds.0.timezone: 'localtime' is this machine's own zone, not the feed's"),
+    ("''", "feeds.0.timezone: must name the feed's time zone (Europe/Berlin), or be left out"),
+    ("1", "feeds.0.timezone: Input should be a valid string"),
+])
+def test_a_time_zone_that_is_no_iana_zone_is_refused(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(FeedsFileError, match=re.escape(message)):
+        load_feeds(write(tmp_path, FEED + f"    timezone: {value}\n"), secrets=False)
+
+
+def test_feeds_check_refuses_a_time_zone_it_does_not_know(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + "    timezone: America/New_York\n"))]) == 0
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + "    timezone: Europe/Berlim\n"))]) == 1
+    assert "feeds.0.timezone: 'Europe/Berlim' is no time zone: write an IANA name" in capsys.readouterr().err
+
+
 def test_feeds_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, "feeds:\n  - id: a\n    url: https://x.example/a\n")
     assert cli(["feeds", "check", str(good)]) == 0

@@ -46,6 +46,17 @@ def test_a_feed_reads_as_the_pipeline_would_make_it(feed_server: FeedServer,
     assert "removed: (Reporting by Timour Azhari; Editing by Alison Williams)" in out
 
 
+def test_a_configured_feed_s_local_times_are_read_in_its_time_zone(wire_feed: Callable[[str], Path],
+                                                                  feed_server: FeedServer,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    wire_feed("    timezone: America/New_York\n")
+    feed_server.resources["/wire.xml"] = Resource(rss("Wire", [
+        {"title": "Local time", "link": "https://news.example/1", "body": "Text.", "date": "2024-07-15 09:15"}]))
+    assert main(["feeds", "preview", "--json", "--feed", "wire"]) == 0
+    (article,) = [Article.model_validate_json(line) for line in capsys.readouterr().out.splitlines()]
+    assert article.published_at.isoformat() == "2024-07-15T13:15:00+00:00"  # EDT, as the normalizer reads it
+
+
 @pytest.mark.usefixtures("private_networks_allowed")
 def test_json_lines_are_the_articles_before_dedup(feed_server: FeedServer,
                                                   capsys: pytest.CaptureFixture[str]) -> None:

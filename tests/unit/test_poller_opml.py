@@ -92,21 +92,22 @@ def test_ids_and_missing_titles_survive_a_round_trip(tmp_path: Path, capsys: pyt
     feeds_file = tmp_path / "feeds.yaml"
     feeds_file.write_text("feeds:\n"
                           "  - {id: reuters.world, url: 'https://reuters.example/world.rss', title: Reuters World}\n"
-                          "  - {id: ap, url: 'https://ap.example/top.xml', category: News/US}\n"
+                          "  - {id: ap, url: 'https://ap.example/top.xml', category: News/US,"
+                          " timezone: America/New_York}\n"
                           "  - {id: AFP_fr, url: 'https://afp.example/fr.xml', title: Agence France-Presse,"
                           " agency: AFP}\n")
     assert cli(["feeds", "export-opml", str(feeds_file)]) == 0
     exported = capsys.readouterr().out
     # Untitled: its URL is what a reader shows, and no title is made up from its id.
     assert ('<outline type="rss" text="https://ap.example/top.xml" xmlUrl="https://ap.example/top.xml" '
-            'wirefeed:id="ap"/>') in exported
+            'wirefeed:id="ap" wirefeed:timezone="America/New_York"/>') in exported  # lost, its local times read as UTC
     opml = tmp_path / "feeds.opml"
     opml.write_text(exported)
     assert cli(["feeds", "import-opml", str(opml)]) == 0
     again = tmp_path / "again.yaml"
     again.write_text(capsys.readouterr().out)
     original = load_feeds(feeds_file).feeds
-    assert load_feeds(again).feeds == original  # ids, URLs, titles (or none), categories and agencies alike
+    assert load_feeds(again).feeds == original  # ids, URLs, titles (or none), categories, agencies, zones alike
     assert 'wirefeed:agency="AFP"' in exported  # lost, AFP's own kills would withdraw a copy only
 
 
@@ -218,3 +219,16 @@ def test_an_outline_whose_private_networks_are_no_networks_is_skipped_with_why()
     assert [(f.id, f.private_networks) for f in feeds] == [("outlet", [])]
     assert skipped == ["'http://news.corp.example/feed.xml': its wirefeed:private_networks: '10.1.2.3/16' has bits "
                        "set past its prefix length: 10.1.0.0/16 for the network, or 10.1.2.3 for the one address"]
+
+
+def test_an_outline_s_time_zone_is_kept_and_one_that_is_no_zone_is_skipped_with_why() -> None:
+    opml = b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+      <outline text="Berliner Zeitung" type="rss" xmlUrl="https://bz.example/feed.xml" w:timezone="Europe/Berlin"/>
+      <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml"/>
+      <outline text="Summer" type="rss" xmlUrl="https://summer.example/feed.xml" w:timezone="CEST"/>
+    </body></opml>"""
+    feeds, skipped = to_feed_configs(parse_opml(opml))
+    assert [(f.id, f.timezone) for f in feeds] == [("berliner-zeitung", "Europe/Berlin"), ("outlet", None)]
+    assert len(skipped) == 1
+    assert skipped[0].startswith("'https://summer.example/feed.xml': its wirefeed:timezone 'CEST' is no time zone: "
+                                 "write an IANA name, Europe/Berlin or America/New_York")

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from schemas import RawItem
 from services.core.db import Database
+from services.normalizer.normalize import normalize
 from services.poller import service
 from services.poller.feeds import FeedConfig
 from services.poller.fetch import Fetcher, FetchLimits
@@ -403,3 +404,24 @@ async def test_a_feed_marked_as_an_agency_s_wire_says_so_on_its_items(feed_serve
     finally:
         await poller.fetcher.aclose()
     assert [(item.feed_id, item.feed_agency) for item in published] == [("reuters-wire", "Reuters"), ("outlet", None)]
+
+
+async def test_a_feed_s_time_zone_goes_on_its_items_and_the_normalizer_reads_their_local_times_in_it(
+        feed_server: FeedServer, store: PollerStore) -> None:
+    # A regional site's local time, a summer date written without a zone; the feeds file says where it is.
+    local = {**STORY, "date": "2024-07-15 09:15"}
+    feed_server.resources["/feed.xml"] = Resource(rss("RSS0.92 Example", [local]))
+    berlin = FeedConfig(id="berlin", url=feed_server.url("/feed.xml"), timezone="Europe/Berlin")
+    unzoned = FeedConfig(id="outlet", url=feed_server.url("/feed.xml"))
+    published = Published()
+    poller = Poller([berlin, unzoned], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
+    try:
+        poller.load_states()
+        for feed in (berlin, unzoned):
+            assert (await poller.poll(feed)).outcome == "ok"
+    finally:
+        await poller.fetcher.aclose()
+    assert [(item.feed_id, item.feed_timezone) for item in published] == [("berlin", "Europe/Berlin"), ("outlet", None)]
+    read = [normalize(RawItem.from_json(item.to_bytes()), datetime(2024, 8, 1, tzinfo=UTC)).published_at
+            for item in published]  # as the normalizer gets it, through the topic's JSON
+    assert read == [datetime(2024, 7, 15, 7, 15, tzinfo=UTC), datetime(2024, 7, 15, 9, 15, tzinfo=UTC)]

@@ -47,6 +47,7 @@ class FeedContext:
     fetched_at: datetime
     feed_title: str | None = None  # the operator's name for the source, over the one the document gives
     feed_agency: str | None = None  # the agency whose own wire the feed is, as the feeds file marks it
+    feed_timezone: str | None = None  # the IANA zone the feed writes local times in, as the feeds file says
 
 
 @dataclass
@@ -105,6 +106,7 @@ def raw_item(ctx: FeedContext, fmt: FeedFormat, feed_title: str | None, fields: 
         "feed_url": ctx.feed_url,
         "feed_title": ctx.feed_title or feed_title,
         "feed_agency": ctx.feed_agency,
+        "feed_timezone": ctx.feed_timezone,
         "format": fmt,
         "fetched_at": ctx.fetched_at,
         "content_hash": content_hash(fields),
