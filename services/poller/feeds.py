@@ -341,7 +341,7 @@ def _a_network(value: object) -> object:
 PrivateNetwork = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(_a_network)]
 
 
-def time_zone_name(name: str) -> str:
+def _a_time_zone_name(name: str) -> str:
     """``name`` (trimmed) when it is an IANA time zone this machine's zone data knows; else ValueError saying
     what to write instead."""
     name = name.strip()
@@ -350,17 +350,21 @@ def time_zone_name(name: str) -> str:
     if name in _MACHINE_ZONES:  # the poller's and the normalizer's machines may be set differently
         raise ValueError(f"{name!r} is this machine's own zone, not the feed's: name the feed's zone, "
                          "Europe/Berlin or America/New_York")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
-        pass
-    else:
+    if _zone_data_knows(name):
         return name
     meant = [known for known in available_timezones() if known.casefold() == name.casefold()]
     hint = f": {meant[0]}?" if meant else (": write an IANA name, Europe/Berlin or America/New_York (not an "
                                            "abbreviation, CEST, or an offset, +02:00, which summer time would "
                                            "leave an hour off half the year)")
     raise ValueError(f"{name[:100]!r} is no time zone{hint}")
+
+
+def _zone_data_knows(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
+        return False
+    return True
 
 
 #: Zone names that mean the machine's own setting rather than a place.
@@ -494,7 +498,7 @@ class FeedConfig(BaseModel):
     @classmethod
     def _a_time_zone(cls, name: str | None) -> str | None:
         # Checked here: a name the normalizer cannot find would leave the feed's dates read as before, unseen.
-        return None if name is None else time_zone_name(name)
+        return None if name is None else _a_time_zone_name(name)
 
     @field_validator("headers")
     @classmethod
