@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from services.core.db import Database
 from services.core.kafka import EXIT_FLUSH_SECONDS, close_producer, create_topics_now
+from services.core.logging import configure_logging
 from services.poller.feeds import FeedConfig, load_feeds
 from services.poller.fetch import make_fetcher
 from services.poller.service import KafkaPublisher, Poller, PollOutcome, Publish, publishing_producer
@@ -38,6 +39,8 @@ async def backfill_feeds(feeds: Sequence[FeedConfig], poller: Poller, *, show_pr
 
 def run_backfill(feed_ids: Sequence[str], max_pages: int) -> int:
     settings = PollerSettings()
+    # On stderr: stdout is the outcome lines, for a script to read (unconfigured, structlog prints there).
+    configure_logging(settings.log_level, settings.log_format, service="backfill")
     feeds = [feed for feed in load_feeds(settings.feeds_file).feeds if not feed_ids or feed.id in feed_ids]
     unknown = set(feed_ids) - {feed.id for feed in feeds}
     if unknown:
