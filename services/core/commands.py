@@ -57,7 +57,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    from services.core.dead_letters import LetterReader, missing_topic, redrive
+    from services.core.dead_letters import LetterReader, redrive
+    from services.core.kafka import missing_topic
 
     settings = _settings()
     reader = LetterReader(settings, _selection(args))

@@ -39,6 +39,7 @@ from services.core.kafka import (
     close_producer,
     make_consumer,
     make_producer,
+    missing_topic,
     no_session,
     read_until,
     require_broker,
@@ -108,12 +109,6 @@ class LetterReader:
                 continue
             if self.selection(letter):
                 yield Found(record, letter)
-
-
-def missing_topic(settings: CommonSettings, topic: str) -> TopicMissingError:
-    return TopicMissingError(
-        f"topic {topic} does not exist (or this login may not see it): check WIREFEED_TOPIC_PREFIX (now "
-        f"{settings.topic_prefix!r}); the services create their topics when they start, commands do not")
 
 
 @dataclass

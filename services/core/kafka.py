@@ -30,7 +30,7 @@ from schemas import DeadLetter
 from schemas.models import Message
 from services.core import expired_records, record_batches
 from services.core.config import DEFAULT_MAX_MESSAGE_BYTES, CommonSettings
-from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicsNotCreatedError
+from services.core.errors import KafkaUnavailableError, TopicLimitError, TopicMissingError, TopicsNotCreatedError
 from services.core.metrics import MESSAGES_SHORTENED
 from services.core.record_batches import UndecodableBatchError
 from services.core.runner import StopSignal, retry_until_done
@@ -238,6 +238,21 @@ def require_broker(settings: CommonSettings) -> None:
     kafka-python's 30-second bootstrap."""
     if not broker_reachable(settings)():
         raise KafkaUnavailableError(f"no server in {settings.kafka_bootstrap_servers} accepts connections")
+
+
+def require_topic(settings: CommonSettings, topic: str) -> None:
+    """Raise TopicMissingError unless ``topic`` exists (KafkaUnavailableError at once without a broker): a
+    command reading a topic that is not there would find nothing in it, as if all were well."""
+    require_broker(settings)
+    with admin_client(settings) as admin:
+        if topic not in admin.list_topics():
+            raise missing_topic(settings, topic)
+
+
+def missing_topic(settings: CommonSettings, topic: str) -> TopicMissingError:
+    return TopicMissingError(
+        f"topic {topic} does not exist (or this login may not see it): check WIREFEED_TOPIC_PREFIX (now "
+        f"{settings.topic_prefix!r}); the services create their topics when they start, commands do not")
 
 
 def ensure_topics(settings: CommonSettings, topics: list[str], *, bootstrap_timeout_ms: int = 30_000) -> None:

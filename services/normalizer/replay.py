@@ -27,6 +27,7 @@ from services.core.kafka import (
     make_consumer,
     make_producer,
     read_until,
+    require_topic,
     seek_since,
 )
 from services.normalizer.service import NormalizeBatch
@@ -48,6 +49,8 @@ def replay(settings: NormalizerSettings, since: datetime, to_topic: str | None =
            show_progress: bool = True) -> int:
     """Replay raw items from ``since``; returns how many raw items were read."""
     topics = ReplayTopics(settings.topic_prefix, to_topic or "")
+    # Before creating the topics it writes: a wrong prefix would make them, and "replayed 0" look fine.
+    require_topic(settings, settings.topics.raw_items)
     create_topics_now(settings, [topics.articles, topics.dead_letter])
     db = Database(settings.dedup_url, session=settings.database_session)
     dedup = settings.dedup_store(db)
