@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from services.core import arguments
 from services.core import commands as core_commands
 from services.core.config import settings_problems
-from services.core.errors import KafkaUnavailableError, TopicMissingError
+from services.core.errors import KafkaUnavailableError, PortInUseError, TopicMissingError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
 from services.poller import commands as poller_commands
@@ -39,10 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
         return 2
-    except (KafkaUnavailableError, TopicMissingError) as error:  # one-shot commands; the services wait for theirs
+    except (KafkaUnavailableError, TopicMissingError, PortInUseError) as error:
+        # Kafka and topics: one-shot commands' (the services wait for theirs). A metrics port taken, by a
+        # service or found by `run` and the demo before they start, is a setting to change: exit 2.
         unavailable = "Kafka is unavailable: " if isinstance(error, KafkaUnavailableError) else ""
         print(f"wirefeed: {unavailable}{error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, PortInUseError) else 1
     except BrokenPipeError:
         # The reader went away (`wirefeed export | head`): stop quietly, as other Unix tools do. Python
         # would try to flush stdout again at exit and fail once more, so it gets /dev/null instead.

@@ -11,6 +11,11 @@ class TopicsNotCreatedError(KafkaUnavailableError):
     login without the right to create topics): unusable until that changes, as when it is away."""
 
 
+class PortInUseError(Exception):
+    """A port a service listens on is taken by another process (another wirefeed, say): the service could
+    never serve its probes, metrics or read API there."""
+
+
 class TopicMissingError(Exception):
     """A topic a command reads or writes does not exist. Commands never create one: the services do, at
     start, with their partitions and settings; a missing one is a wrong WIREFEED_TOPIC_PREFIX or a

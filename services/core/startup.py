@@ -15,10 +15,12 @@ per dependency waited for, for the WirefeedServiceWaitingAtStart alert.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 
-from services.core.config import CommonSettings
+from services.core.config import CommonSettings, setting_variables
 from services.core.db import TRANSIENT_ERRORS
+from services.core.errors import PortInUseError
 from services.core.http import Health, Route, ServiceHTTPServer
 from services.core.kafka import wait_for_topics
 from services.core.metrics import STARTUP_WAITING
@@ -34,7 +36,7 @@ class Startup:
         # Not ready until started (the steps after the waits, loading models and making clients, take a
         # while too), and each dependency waited for so far: false while waiting, true once there.
         self.health = Health({"started": _not_yet})
-        self.server = ServiceHTTPServer(settings.metrics_host, settings.metrics_port, self.health).start()
+        self.server = _serve(settings, self.health)
 
     def kafka(self, topics: list[str]) -> bool:
         """Wait until Kafka answers and holds ``topics``: True, or False when stopped first."""
@@ -64,6 +66,18 @@ class Startup:
             self.health.checks = {**self.health.checks, dependency: _there}
             STARTUP_WAITING.labels(dependency).set(0)
         return there
+
+
+def _serve(settings: CommonSettings, health: Health) -> ServiceHTTPServer:
+    try:
+        return ServiceHTTPServer(settings.metrics_host, settings.metrics_port, health).start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        variables = " or ".join(setting_variables(type(settings))["metrics_port"])
+        raise PortInUseError(f"metrics port {settings.metrics_port} on {settings.metrics_host} is in use by "
+                             f"another process (another wirefeed running?): stop it, or set {variables} to a "
+                             "free port") from None
 
 
 def _not_yet() -> bool:

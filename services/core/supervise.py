@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ import httpx
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.core.errors import PortInUseError
 from services.core.runner import EXIT_UNHEALTHY
 
 log = structlog.get_logger(__name__)
@@ -51,9 +54,21 @@ class Pipeline:
                                  f"WIREFEED_{name.upper()}_METRICS_PORT apart")
 
     def start(self) -> Pipeline:
+        self._check_ports_free()
         for name in self.services:
             self.processes[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=self.env)
         return self
+
+    def _check_ports_free(self) -> None:
+        # A port another process holds (a `wirefeed run` already up) kills the service started on it, while
+        # the other process answers in its place: the pipeline would look ready, and the demo would report
+        # the other pipeline's figures as its own. PortInUseError before anything starts instead.
+        host = self.env.get("WIREFEED_METRICS_HOST", "0.0.0.0")
+        for name in self.services:
+            if _port_in_use(host, self.port(name)):
+                raise PortInUseError(f"the {name}'s metrics port {self.port(name)} on {host} is in use by another "
+                                     f"process (another wirefeed running?): stop it, or set "
+                                     f"WIREFEED_{name.upper()}_METRICS_PORT to a free port")
 
     def kill(self, name: str) -> None:
         """SIGKILL one service (fault tests): no clean-up runs in it."""
@@ -129,6 +144,21 @@ def _ended(process: subprocess.Popen[bytes], timeout: float) -> int | None:
         process.kill()
         process.wait()
         return None
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether another process holds ``port`` on ``host``, bound as a service binds its metrics port."""
+    if port == 0:  # any free port
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server's HTTPServer does
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
 
 
 def _ready(port: int) -> bool:

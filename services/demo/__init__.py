@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from services.core.db import Database
+from services.core.errors import PortInUseError
 from services.core.supervise import Pipeline, metric_total, scrape
 from services.sink.store import SqlStore
 
@@ -59,7 +60,11 @@ def run_demo(timeout: float = 120.0, workdir: Path | None = None) -> int:
         "WIREFEED_LOG_FORMAT": os.environ.get("WIREFEED_LOG_FORMAT", "json"),
         "WIREFEED_LOG_LEVEL": os.environ.get("WIREFEED_LOG_LEVEL", "WARNING"),
     }
-    pipeline = Pipeline(env).start()
+    try:
+        pipeline = Pipeline(env).start()
+    except PortInUseError:
+        server.shutdown()
+        raise
     try:
         pipeline.wait_ready(timeout=60)
         figures = _wait_until_drained(pipeline, timeout)
