@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,8 +82,7 @@ def run_preview(source: str | FeedConfig, fmt: FeedFormat | None, *, as_json: bo
     for document in documents:
         try:
             result = preview(document, url, now, content_type=content_type, fmt=fmt,
-                             wants=source.wants if isinstance(source, FeedConfig) else None,
-                             timezone=source.timezone if isinstance(source, FeedConfig) else None)
+                             feed=source if isinstance(source, FeedConfig) else None)
         except FeedParseError as error:
             html = b"<html" in document[:4096].lower()
             hint = "; a web page? `wirefeed feeds discover URL` finds its feeds" if html else ""
@@ -172,16 +170,18 @@ def _chosen(feed: FeedConfig, files: list[Any], name: str | None) -> Any:
 
 
 def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = None,
-            fmt: FeedFormat | None = None, wants: Callable[[RawItem], bool] | None = None,
-            timezone: str | None = None) -> Preview:
-    """Parse and normalize ``body`` (the items ``wants`` lets through, as the poller would publish them, their
-    local times read in the feed's ``timezone``); raises FeedParseError when it is not a feed wirefeed reads."""
-    ctx = FeedContext(feed_id=FEED_ID, feed_url=url, fetched_at=now, feed_timezone=timezone)
-    parsed = parse_document(body, ctx, content_type, fmt)
-    result = Preview(url, parsed.format, parsed.title)
+            fmt: FeedFormat | None = None, feed: FeedConfig | None = None) -> Preview:
+    """Parse and normalize ``body`` (of a configured ``feed``, as the poller would publish its items: under
+    its id, title and agency mark, their local times read in its time zone, those its item rules let
+    through); raises FeedParseError when it is not a feed wirefeed reads."""
+    context = FeedContext(feed_id=feed.id if feed else FEED_ID, feed_url=url, fetched_at=now,
+                          feed_title=feed.title if feed else None, feed_agency=feed.agency if feed else None,
+                          feed_timezone=feed.timezone if feed else None)
+    parsed = parse_document(body, context, content_type, fmt)
+    result = Preview(url, parsed.format, context.feed_title or parsed.title)
     for raw in parsed.items:
-        if wants is not None and not wants(raw):
-            result.refused.append(raw.title or raw.item_id.removeprefix(f"{FEED_ID}:"))
+        if feed is not None and not feed.wants(raw):
+            result.refused.append(raw.title or raw.item_id.removeprefix(f"{context.feed_id}:"))
             continue
         try:
             article = normalize(raw, now)
@@ -189,7 +189,8 @@ def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = 
         except NoTextError:
             result.skipped += 1
         except Exception as error:  # normalize() is pure: what it raises is this item's fault, as in the service
-            result.rejected.append((raw.item_id.removeprefix(f"{FEED_ID}:"), f"{type(error).__name__}: {error}"))
+            item = raw.item_id.removeprefix(f"{context.feed_id}:")
+            result.rejected.append((item, f"{type(error).__name__}: {error}"))
     return result
 
 

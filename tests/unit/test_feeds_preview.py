@@ -100,6 +100,18 @@ def test_a_configured_feed_is_fetched_with_its_headers_and_credentials(
     assert main(["feeds", "preview"]) == 2  # neither a source nor a feed
 
 
+def test_a_configured_feed_is_previewed_under_its_own_id_and_title(wire_feed: Callable[[str], Path],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # As the poller publishes it: the ids and source name are those the sink will store.
+    wire_feed("    title: Desk Wire\n")
+    assert main(["feeds", "preview", "--feed", "wire", "--json"]) == 0
+    articles = [Article.model_validate_json(line) for line in capsys.readouterr().out.splitlines()]
+    assert {(a.feed_id, a.source.name) for a in articles} == {("wire", "Desk Wire")}
+    assert all(a.item_id.startswith("wire:") for a in articles)
+    assert main(["feeds", "preview", "--feed", "wire"]) == 0
+    assert capsys.readouterr().out.startswith("rss: Desk Wire — 2 article(s)")
+
+
 def test_a_configured_feed_shows_what_its_item_rules_refuse(wire_feed: Callable[[str], Path],
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     wire_feed("    skip_items: [{content: Azhari}]\n")
