@@ -85,11 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         # argparse checks a string default as it checks an argument, and only when status runs: a bad
         # variable is an error of status alone.
         default = os.environ.get(f"WIREFEED_{name.upper()}_METRICS_PORT", str(port))
-        status.add_argument(f"--{name}-port", type=arguments.port, default=default)
-    status.add_argument("--interval", type=_WAIT, default=1.0, help="seconds between the two scrapes")
+        status.add_argument(f"--{name}-port", type=arguments.port, default=default, metavar="PORT",
+                            help=f"the {name}'s metrics port (default: WIREFEED_{name.upper()}_METRICS_PORT, "
+                                 f"else {port})")
+    status.add_argument("--interval", type=_WAIT, default=1.0, metavar="SECONDS",
+                        help="seconds between the two scrapes")
     status.set_defaults(handler=_status)
     demo = commands.add_parser("demo", help="the whole pipeline on bundled sample feeds, then a summary")
-    demo.add_argument("--timeout", type=_WAIT, default=120.0, help="seconds the pipeline may take to drain")
+    demo.add_argument("--timeout", type=_WAIT, default=120.0, metavar="SECONDS",
+                      help="seconds the pipeline may take to drain (default 120)")
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -13,7 +13,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     commands.add_parser("normalizer", help="clean and deduplicate raw items into articles").set_defaults(
         handler=_normalizer)
     replay = commands.add_parser("replay", help="normalize the raw topic again from a point in time")
-    replay.add_argument("--from", dest="since", required=True, type=timestamp_argument,
+    replay.add_argument("--from", dest="since", required=True, type=timestamp_argument, metavar="ISO",
                         help="ISO 8601 time; raw items appended at or after it are replayed")
     replay.add_argument("--to-topic", help="publish here instead of the articles topic (e.g. a new version)")
     replay.set_defaults(handler=_replay)

@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     poller.add_argument("--once", action="store_true", help="poll every feed once, then exit")
     poller.set_defaults(handler=_poller)
     check = feeds.add_parser("check", help="validate a feeds file")
-    check.add_argument("file")
+    check.add_argument("file", help="the feeds file (YAML) to check")
     check.set_defaults(handler=_feeds_check)
     status = feeds.add_parser("status", help="each feed's health, from the poller's state database")
     status.add_argument("--feeds", metavar="FILE", help="only the feeds of this feeds file (and never-polled ones)")
@@ -36,13 +36,13 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
                         help=f"at most N files (default 100, at most {MAX_FAILED_LISTED:,})")
     failed.set_defaults(handler=_feeds_failed)
     forget = feeds.add_parser("forget", help="delete the poller's state of feeds taken out of the feeds file")
-    forget.add_argument("feed_ids", nargs="*", metavar="FEED_ID")
+    forget.add_argument("feed_ids", nargs="*", metavar="FEED_ID", help="feeds no longer in the feeds file")
     forget.add_argument("--unconfigured", action="store_true",
                         help="every feed in the state database that the feeds file does not configure")
     forget.add_argument("--dry-run", action="store_true", help="list what would be forgotten, change nothing")
     forget.set_defaults(handler=_feeds_forget)
     discover = feeds.add_parser("discover", help="find the feeds a web page announces or links to")
-    discover.add_argument("url")
+    discover.add_argument("url", help="a web page (http or https) that announces or links to feeds")
     discover.set_defaults(handler=_feeds_discover)
     preview = feeds.add_parser("preview", help="what wirefeed makes of a feed, publishing and storing nothing")
     preview.add_argument("source", metavar="URL_OR_FILE", nargs="?",
@@ -57,16 +57,16 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     preview.add_argument("--json", action="store_true", help="each article as JSON, one per line")
     preview.set_defaults(handler=_feeds_preview)
     import_opml = feeds.add_parser("import-opml", help="an OPML subscription list as a feeds file")
-    import_opml.add_argument("file")
+    import_opml.add_argument("file", help="the OPML file to read")
     import_opml.add_argument("--out", metavar="FEEDS_FILE", help="write here (a new file) instead of stdout")
     import_opml.set_defaults(handler=_feeds_import_opml)
     backfill = feeds.add_parser("backfill", help="read feeds' archive pages now, with progress")
     backfill.add_argument("feed_ids", nargs="*", metavar="FEED_ID", help="default: every feed in the feeds file")
-    backfill.add_argument("--max-pages", type=arguments.count(MAX_BACKFILL_PAGES), default=50,
-                          help=f"RFC 5005 pages per feed at most (1 to {MAX_BACKFILL_PAGES:,})")
+    backfill.add_argument("--max-pages", type=arguments.count(MAX_BACKFILL_PAGES), default=50, metavar="N",
+                          help=f"RFC 5005 pages per feed at most (default 50, 1 to {MAX_BACKFILL_PAGES:,})")
     backfill.set_defaults(handler=_feeds_backfill)
     export_opml = feeds.add_parser("export-opml", help="a feeds file as an OPML 2.0 subscription list")
-    export_opml.add_argument("feeds_file")
+    export_opml.add_argument("feeds_file", help="the feeds file (YAML) to export")
     export_opml.set_defaults(handler=_feeds_export_opml)
 
 

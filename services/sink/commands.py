@@ -64,7 +64,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     export.add_argument("--agency", type=arguments.utf8, help=_AGENCY_HELP)
     export.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
-    _add_timeout(export)
+    _add_timeout(export, "each page of the export is one")
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
     search.add_argument("query", type=_QUERY,
@@ -74,7 +74,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     search.add_argument("--source", type=_SOURCE, help="only this feed id")
     search.add_argument("--language", type=_language, help=_LANGUAGE_HELP)
     search.add_argument("--agency", type=arguments.utf8, help=_AGENCY_HELP)
-    search.add_argument("--limit", type=_LIMIT, default=20,
+    search.add_argument("--limit", type=_LIMIT, default=20, metavar="N",
                         help=f"at most N results (default 20, max {MAX_SEARCH_LIMIT})")
     search.add_argument("--publishable", action="store_true",
                         help="only articles one may publish now (usable, out of embargo, story not killed or withheld)")
@@ -88,14 +88,15 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
     stories.add_argument("--agency", type=arguments.utf8,
                          help="only stories whose latest version is this agency's (as for export)")
-    stories.add_argument("--limit", type=_LIMIT, help="at most N stories")
+    stories.add_argument("--limit", type=_LIMIT, metavar="N",
+                         help=f"at most N stories (default: every one; max {MAX_SEARCH_LIMIT})")
     stories.add_argument("--publishable", action="store_true",
                          help="only stories whose latest version may run now (not killed, withheld or embargoed)")
     stories.add_argument("--json", action="store_true", help="one story as JSON per line (as GET /stories lists it)")
     _add_timeout(stories)
     stories.set_defaults(handler=_stories)
     story = commands.add_parser("story", help="one story: every version and every outlet's copy, oldest first")
-    story.add_argument("story_id", type=_STORY)
+    story.add_argument("story_id", type=_STORY, help="a story id, as `wirefeed stories` lists it")
     story.add_argument("--json", action="store_true", help="the story as JSON (as GET /stories/{id} gives it)")
     _add_timeout(story)
     story.set_defaults(handler=_story)
@@ -251,10 +252,11 @@ def _with_database(run: Callable[[Database], None], *, read_only: bool = True, t
                        session=session)
 
 
-def _add_timeout(command: argparse.ArgumentParser) -> None:
+def _add_timeout(command: argparse.ArgumentParser, what_is_a_query: str = "") -> None:
     # A script or cron job reading the store should fail rather than hang on a query that reads it all.
+    said = f" ({what_is_a_query})" if what_is_a_query else ""
     command.add_argument("--timeout", type=arguments.amount("seconds"), default=0.0, metavar="SECONDS",
-                         help="cancel a query running longer (each page of an export is one); default: no limit")
+                         help=f"cancel a query running longer{said}; default: no limit")
 
 
 def _language(text: str) -> str:
