@@ -126,7 +126,8 @@ class Pipeline:
             if code == EXIT_UNHEALTHY:
                 log.warning("service_restarted", service=name, reason="exited unhealthy", exit_code=code)
                 self.restart(name)
-            elif code is not None:
+            elif code is not None:  # said, as the others' stop lines would otherwise be all there is to read
+                log.error("service_exited", service=name, exit_code=code, then="stopping the others")
                 return False
         return True
 

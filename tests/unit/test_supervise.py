@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from services.cli import main
 from services.core.errors import PortInUseError
@@ -85,3 +87,19 @@ def test_a_service_whose_port_is_taken_says_so_in_one_line_not_a_traceback(taken
     assert (result.returncode, result.stderr) == (2, (
         f"wirefeed: metrics port {taken_port} on 127.0.0.1 is in use by another process (another wirefeed "
         "running?): stop it, or set WIREFEED_SINK_METRICS_PORT or WIREFEED_METRICS_PORT to a free port\n"))
+
+
+def test_a_service_that_exits_by_itself_is_named_with_its_exit_code(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - id: a\n    url: http://x.example/a\n    intreval: 60\n")
+    env = {"WIREFEED_FEEDS_FILE": str(tmp_path / "feeds.yaml"), "WIREFEED_METRICS_HOST": "127.0.0.1",
+           "WIREFEED_POLLER_METRICS_PORT": str(free_port()), "PYTHONPATH": str(ROOT),
+           "WIREFEED_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        with capture_logs() as logs:
+            assert Pipeline(env, services=("poller",)).start().wait() == 1  # the poller refuses the feeds file
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert {"event": "service_exited", "service": "poller", "exit_code": 2, "then": "stopping the others",
+            "log_level": "error"} in logs
