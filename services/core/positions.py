@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from services.core.config import CommonSettings
-from services.core.kafka import make_consumer
+from services.core.kafka import make_consumer, missing_topic
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +102,7 @@ class StagePositions:
             numbers = sorted(consumer.partitions_for_topic(self.topic) or ())
             partitions = [TopicPartition(self.topic, p) for p in numbers]
             if not partitions:
-                raise PositionError(f"topic {self.topic} does not exist")
+                raise PositionError(str(missing_topic(self.settings, self.topic)))  # the prefix to check
             earliest = consumer.beginning_offsets(partitions)
             end = consumer.end_offsets(partitions)
         recorded = self.book.read(self.topic)

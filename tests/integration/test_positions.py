@@ -101,6 +101,18 @@ def test_a_move_outside_what_the_broker_holds_is_refused(kafka_bootstrap: str, t
     assert "must be PARTITION=OFFSET" in capsys.readouterr().err
 
 
+def test_a_stage_whose_topic_is_not_there_names_the_prefix_to_check(kafka_bootstrap: str, topic_prefix: str,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WIREFEED_KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    monkeypatch.setenv("WIREFEED_TOPIC_PREFIX", topic_prefix)  # no topics made under it
+    assert main(["positions", "normalizer"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"wirefeed: topic {topic_prefix}.raw-items.v1 does not exist (or this login may not see it): check "
+        f"WIREFEED_TOPIC_PREFIX (now '{topic_prefix}'); the services create their topics when they start, "
+        "commands do not")
+
+
 def test_the_sinks_stored_position_moves_only_with_its_group_stopped(
         kafka_bootstrap: str, topic_prefix: str, database_url: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
