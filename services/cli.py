@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from services.core import arguments
 from services.core import commands as core_commands
-from services.core.config import settings_problems
+from services.core.config import is_settings_error, settings_problems
 from services.core.errors import KafkaUnavailableError, PortInUseError, TopicMissingError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ValidationError as error:
+        if not is_settings_error(error):  # a fault of the command's own, which wants its traceback
+            raise
         print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
         return 2
     except (KafkaUnavailableError, TopicMissingError, PortInUseError) as error:

@@ -45,14 +45,23 @@ LOCK_TIMEOUT_SECONDS = 15.0
 IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0
 
 
+def is_settings_error(error: ValidationError) -> bool:
+    """The error is about settings (a settings class refused its variables), not about some other model."""
+    return _settings_class(error) is not None
+
+
 def settings_problems(error: ValidationError, environ: Mapping[str, str] | None = None) -> str:
     """What is wrong with the settings, each problem under the environment variable the operator set,
     without the values given: pydantic's own wording shows them, and they hold passwords."""
-    kind = next((kind for kind in _settings_classes() if kind.__name__ == error.title), None)  # pydantic's title
+    kind = _settings_class(error)
     variables = setting_variables(kind) if kind else {}
     set_here = os.environ if environ is None else environ
     return "; ".join(_problem(problem, variables, set_here)
                      for problem in error.errors(include_input=False, include_url=False))
+
+
+def _settings_class(error: ValidationError) -> type[CommonSettings] | None:
+    return next((kind for kind in _settings_classes() if kind.__name__ == error.title), None)  # pydantic's title
 
 
 def _problem(problem: ErrorDetails, variables: dict[str, list[str]], environ: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ from typing import NoReturn
 import structlog
 from pydantic import ValidationError
 
-from services.core.config import settings_problems
+from services.core.config import is_settings_error, settings_problems
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +32,8 @@ def run_program(main: Callable[[], int]) -> NoReturn:
     try:
         code = main()
     except ValidationError as error:
+        if not is_settings_error(error):  # a fault of the service's own, which wants its traceback
+            raise
         print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
         code = 2
     raise SystemExit(code)

@@ -9,10 +9,11 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.cli import main as cli
 from services.core.db import Database, DatabaseError, connect_once, display_url
+from services.core.runner import run_program
 from services.sink.settings import SinkSettings
 
 
@@ -72,3 +73,16 @@ def test_a_settings_error_never_quotes_the_values_given(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError) as raised:
         SinkSettings()
     assert "S3cr" not in str(raised.value)
+
+
+def test_a_services_own_validation_error_keeps_its_traceback() -> None:
+    # Only settings are reported as settings: a model refusing data inside a service is a fault to trace.
+    class Article(BaseModel):
+        version: int
+
+    def main() -> int:
+        Article(version="x")  # type: ignore[arg-type]
+        return 0
+
+    with pytest.raises(ValidationError, match="Article"):
+        run_program(main)
