@@ -12,11 +12,15 @@ Two mechanisms, both on paragraphs of clean text:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from services.normalizer.regexstart import first_character
 
 # Longer paragraphs are story text: no rule applies to them, so a news paragraph that happens to
 # mention a newsletter or an ad blocker is never removed.
@@ -338,18 +342,41 @@ _FOOTER_HINTS = ("appeared first on", "erschien zuerst", "apparu en premier", "p
                  "il primo su", "apareceu primeiro", "verscheen eerst")
 
 
-def _group(name: str, rules: Sequence[str]) -> str:
-    return f"(?P<{name}>" + "|".join(f"(?:{rule})" for rule in rules) + ")"
-
-
 _FLAGS = re.IGNORECASE | re.DOTALL
-# One pass per paragraph: which kind of rule matched is the name of the group that did. Headings come
-# first so that a lone "Read more:" takes the links under it along.
-_WHOLE = re.compile(
-    "(?:" + "|".join((_group("heading", _HEADING_RULES), _group("notice", _NOTICE_RULES),
-                      _group("single", _SINGLE_RULES))) + r")\s*[:.!]?\s*",
-    _FLAGS,
-)
+# (kind, rule) in the order they are tried: headings first so that a lone "Read more:" takes the links
+# under it along.
+_RULES = [("heading", rule) for rule in _HEADING_RULES] + [("notice", rule) for rule in _NOTICE_RULES] \
+    + [("single", rule) for rule in _SINGLE_RULES]
+_RULE_END = r"\s*[:.!]?\s*"
+
+
+def _whole(rules: Sequence[tuple[str, str]]) -> re.Pattern[str]:
+    """One pass per paragraph over ``rules``: which kind of rule matched is the name of the group that did."""
+    groups = (f"(?P<{kind}>" + "|".join(f"(?:{rule})" for _, rule in group) + ")"
+              for kind, group in itertools.groupby(rules, key=lambda kind_rule: kind_rule[0]))
+    return re.compile("(?:" + "|".join(groups) + f"){_RULE_END}", _FLAGS)
+
+
+_WHOLE = _whole(_RULES)
+# What each rule's match can begin with (None: anything). The engine tries every one of the ~110 rules on
+# every paragraph, at a few microseconds a paragraph; most rules begin with a word, so a paragraph's first
+# letter rules most of them out, and the few left are one short alternation (about a quarter the cost).
+_RULE_STARTS = [first_character(f"(?:{rule}){_RULE_END}", _FLAGS) for _, rule in _RULES]
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_for(first: str) -> re.Pattern[str]:
+    """``_WHOLE`` with only the rules a paragraph beginning with ``first`` can match, in the same order, so
+    the same rule matches first (a paragraph's first characters are few: the cache holds them all)."""
+    return _whole_of(tuple(i for i, start in enumerate(_RULE_STARTS) if start is None or start.fullmatch(first)))
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_of(indexes: tuple[int, ...]) -> re.Pattern[str]:
+    return _whole([_RULES[i] for i in indexes]) if indexes else _NOTHING  # letters share their few subsets
+
+
+_NOTHING = re.compile(r"(?!)")
 # (kind, hints, pattern): a regex search through a story paragraph costs microseconds, substring tests of
 # the few words every phrase of the family contains cost well under one, so only hinted families search.
 _PHRASES = [
@@ -466,7 +493,7 @@ def rule_kind(paragraph: str) -> str | None:
     """"notice", "heading" or "single" when a rule calls ``paragraph`` boilerplate on its own, else None."""
     if len(paragraph) > RULE_MAX_CHARS:
         return None
-    match = _WHOLE.fullmatch(paragraph)
+    match = _whole_for(paragraph[0]).fullmatch(paragraph) if paragraph else _WHOLE.fullmatch(paragraph)
     if match is not None:
         return match.lastgroup
     lowered = paragraph.lower()
@@ -502,9 +529,10 @@ def _tail(paragraph: str) -> re.Match[str] | None:
 
 def _is_notice_continuation(_index: int, paragraph: str) -> bool:
     # A notice talks to the reader about ads or subscriptions; a story paragraph that mentions
-    # subscribers after a mid-story newsletter prompt does not address anyone, and stays.
-    return (len(paragraph) <= RULE_MAX_CHARS and _NOTICE_CONTINUATION.search(paragraph) is not None
-            and _READER_ADDRESS.search(paragraph) is not None)
+    # subscribers after a mid-story newsletter prompt does not address anyone, and stays. The reader is
+    # looked for first: that search costs a fifth of the topics' (~20 against ~100 µs on 400 characters).
+    return (len(paragraph) <= RULE_MAX_CHARS and _READER_ADDRESS.search(paragraph) is not None
+            and _NOTICE_CONTINUATION.search(paragraph) is not None)
 
 
 def _followers(
