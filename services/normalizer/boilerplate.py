@@ -364,10 +364,11 @@ _WHOLE = _whole(_RULES)
 _RULE_STARTS = [first_character(f"(?:{rule}){_RULE_END}", _FLAGS) for _, rule in _RULES]
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=16_384)  # every Latin first character, and the Chinese ones in common use (~2 MB)
 def _whole_for(first: str) -> re.Pattern[str]:
     """``_WHOLE`` with only the rules a paragraph beginning with ``first`` can match, in the same order, so
-    the same rule matches first (a paragraph's first characters are few: the cache holds them all)."""
+    the same rule matches first. Working a character out costs ~17 µs, hence the cache; the characters
+    share some 40 cuts of the rules, compiled once each (~10 ms)."""
     return _whole_of(tuple(i for i, start in enumerate(_RULE_STARTS) if start is None or start.fullmatch(first)))
 
 
