@@ -418,12 +418,24 @@ _NOTICE_CONTINUATION = re.compile(
 
 
 # A sender's signature under copy sent by e-mail: their name, job and outlet on short lines, then how to reach
-# them, one labelled line each ("Ph USA: +1 310 699 0500", "Twitter: @name", "Skype: name", "M: +44 …").
+# them, one labelled line each ("Ph USA: +1 310 699 0500", "Twitter: @name", "Skype: name", "M: +44 …"). A
+# label may name its line's country or desk ("Ph USA", "Tel (direct)") and no more, and a contact must follow
+# it, so that a story's figures ("Tel Aviv: Likud 32%", "Mobile County: 35%") are no contact lines.
+_PHONE_NUMBER = r"\+?\(?\d(?:[\s().-]{0,3}\d){6,14}"  # 7 to 15 digits, as the world's numbers run
+_MAIL_ADDRESS = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_WEB_ADDRESS = r"(?:https?://|www\.)\S+|(?:[\w-]+\.)+(?-i:[a-z]{2,})(?:/\S*)?"
+_CONTACT = rf"(?:{_PHONE_NUMBER}|{_MAIL_ADDRESS}|@\w{{1,30}}|{_WEB_ADDRESS})"
+_CONTACT_LABEL = r"(?:ph|phone|tel|telephone|mob|mobile|cell|fax|direct|office|e-?mail|web|website|[tmepfw])"
+# and an account's own label, which an account's bare name may follow: "Skype: ben.everill"
+_ACCOUNT_LABEL = r"(?:twitter|x|skype|linkedin|instagram|facebook|whatsapp|signal|telegram|bluesky|threads)"
+_LABEL_QUALIFIER = r"(?: \(?(?:(?-i:[A-Z]{2,3})|direct|office|work|mobile|cell|home|desk)\)?)?"
 _CONTACT_LINE = re.compile(
-    r"(?:ph|phone|tel|telephone|mob|mobile|cell|fax|direct|office|e-?mail|twitter|x|skype|linkedin|instagram|"
-    r"facebook|whatsapp|signal|telegram|bluesky|threads|[tmepfw])(?: [\w.()+-]{1,12}){0,2}\s*:\s*\S.{0,80}",
+    rf"(?:{_CONTACT_LABEL}{_LABEL_QUALIFIER}\s*:\s*{_CONTACT}(?:\s*(?:[/,|]|or)\s*{_CONTACT})*|"
+    rf"{_ACCOUNT_LABEL}{_LABEL_QUALIFIER}\s*:\s*(?:{_CONTACT}|[\w.-]{{2,40}}))(?:\s*\([^()]{{1,20}}\))?",
     re.IGNORECASE,
 )
+# A line of a box of facts: "Where: Civic Center Plaza", "Text: 0477 13 11 14".
+_LABELLED_LINE = re.compile(r"[^:\s][^:]{0,30}:\s+\S")
 _LEARN_MORE = re.compile(r"learn more\s*(?:»|›|→|\.\.\.|…)?", re.IGNORECASE)
 COMPANY_BOX_PARAGRAPHS = 24  # a few companies' profiles
 _SIGNATURE_NAME = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?: [A-ZÀ-ÖØ-Þ][\w'’.-]+){1,3}")
@@ -435,7 +447,8 @@ SIGNATURE_HEADER_CHARS = 60
 def signature_block(paragraphs: Sequence[str]) -> list[int]:
     """Indexes of a sender's signature ending the text: a person's name and up to three more short lines
     (job, outlet), then two contact lines or more. A press release's contacts stay: they are part of its news,
-    and a line introduces them ("Media contact:", "… for more information on:")."""
+    and a line introduces them ("Media contact:", "… for more information on:"); so do those ending a box of
+    labelled facts ("If You Go", "What: …", "Where: …", then a phone and an address)."""
     end = len(paragraphs)
     start = end
     while start and _CONTACT_LINE.fullmatch(paragraphs[start - 1]):
@@ -445,8 +458,8 @@ def signature_block(paragraphs: Sequence[str]) -> list[int]:
     names = []
     for top in range(start - 1, max(start - 1 - SIGNATURE_HEADER_LINES, -1), -1):
         line = paragraphs[top]
-        if line.endswith(":"):
-            return []  # contacts a line introduces: a press release's
+        if line.endswith(":") or _LABELLED_LINE.match(line):
+            return []  # contacts a line introduces, or the last lines of a box of labelled facts
         if len(line) > SIGNATURE_HEADER_CHARS or line.endswith((".", "!", "?")):
             break
         if _SIGNATURE_NAME.fullmatch(line):
@@ -455,8 +468,12 @@ def signature_block(paragraphs: Sequence[str]) -> list[int]:
     return list(range(names[-1], end)) if names else []
 
 
-def rule_matches(paragraphs: Sequence[str], link_density: Callable[[int], float] | None = None) -> set[int]:
-    """Indexes of the paragraphs the rules call boilerplate."""
+def rule_matches(
+    paragraphs: Sequence[str], link_density: Callable[[int], float] | None = None, *, mailed: bool = False,
+) -> set[int]:
+    """Indexes of the paragraphs the rules call boilerplate. ``mailed``: the text came by e-mail, so a
+    sender's signature may end it; elsewhere a name over contact lines is the story's (a restaurant's or a
+    helpline's box)."""
     density = link_density or (lambda _index: 0.0)
     families = _hinted_phrases(paragraphs)
     matched: set[int] = set()
@@ -472,8 +489,11 @@ def rule_matches(paragraphs: Sequence[str], link_density: Callable[[int], float]
             run = [index] if kind else []
         matched.update(run)
         index = (run[-1] if run else index) + 1
-    left = [i for i in range(len(paragraphs)) if i not in matched]  # above a mail's confidentiality footer
-    matched.update(left[i] for i in signature_block([paragraphs[i] for i in left]))
+    if mailed:
+        # The signature is read without what the rules above removed: a mail's confidentiality footer under
+        # it would hide the end of the text, where the signature must be.
+        left = [i for i in range(len(paragraphs)) if i not in matched]
+        matched.update(left[i] for i in signature_block([paragraphs[i] for i in left]))
     matched.update(company_box(paragraphs))
     return matched
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from schemas import Article, Dateline, Enclosure, PubStatus, RawItem, Source
+from schemas import Article, Dateline, Enclosure, FeedFormat, PubStatus, RawItem, Source
 from schemas.models import map_strings
 from services.core.text import CONTROL_CHARACTERS
 from services.normalizer.agencies import (
@@ -123,7 +123,7 @@ def normalize(raw: RawItem, now: datetime, *, boilerplate: BoilerplateModel | No
     body = parse_body(raw.content_html or raw.summary_html or "", raw.link or raw.feed_url)
     feed_title = _without_publisher(html_to_text(raw.title or "").replace("\n\n", " "), raw.providers)
     title, prefixes, prefix_version = strip_prefixes(feed_title, raw.slugline)
-    wire = _clean(body, raw.feed_id, boilerplate, (title, feed_title))
+    wire = _clean(body, raw.feed_id, boilerplate, (title, feed_title), mailed=raw.format is FeedFormat.EMAIL)
     paragraphs = body.kept()
     if not title and (headline := wire.fields.get("headline")):
         title, prefixes, prefix_version = strip_prefixes(headline, raw.slugline)
@@ -260,10 +260,12 @@ def content_fingerprint(title: str, body_text: str) -> str:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
-def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tuple[str, str]) -> WireText:
-    """Mark boilerplate, credit and byline paragraphs on ``body``; return what the text said."""
+def _clean(body: Body, feed_id: str, model: BoilerplateModel | None, titles: tuple[str, str], *,
+           mailed: bool) -> WireText:
+    """Mark boilerplate, credit and byline paragraphs on ``body``; return what the text said. ``mailed``: the
+    item came by e-mail, whose sender's signature may end it."""
     paragraphs = body.paragraphs
-    removed = rule_matches(paragraphs, body.link_density)
+    removed = rule_matches(paragraphs, body.link_density, mailed=mailed)
     _trim_tail(body, removed)  # first, so that "… (Reporting by …) Read more" ends in its credit line
     wire = extract(paragraphs, skip=removed | body.captions, titles=[title for title in titles if title])
     wire.footer_agency = _footer_agency(paragraphs, removed)

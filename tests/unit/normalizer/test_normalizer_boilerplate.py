@@ -546,8 +546,9 @@ def test_an_e_mailed_storys_signature_and_sign_off_leave_the_text() -> None:
 def test_a_press_releases_introduced_contact_block_stays(intro: str) -> None:
     paragraphs = ["The company reported record sales on Monday.", intro, "Jane Doe", "Head of Communications",
                   "Phone: +1 555 0100", "Email: press@example.com"]
-    assert rule_matches(paragraphs) == set()
-    assert rule_matches(paragraphs[:1] + paragraphs[2:]) == {1, 2, 3, 4}  # unintroduced: a sender's signature
+    assert rule_matches(paragraphs, mailed=True) == set()
+    # unintroduced: a sender's signature
+    assert rule_matches(paragraphs[:1] + paragraphs[2:], mailed=True) == {1, 2, 3, 4}
 
 
 def test_contact_lines_without_a_name_above_them_stay() -> None:
@@ -555,7 +556,44 @@ def test_contact_lines_without_a_name_above_them_stay() -> None:
     (raw,) = corpus_items("iptc-ninjs/examples/3.0/20231008-anti-doping-measures-at-the-tour-down-under-will-be-"
                           "the-toughest-ever-addb-ninjs-nitf.json", datetime(2024, 7, 10, tzinfo=UTC))
     assert normalize(raw, raw.fetched_at).body_text.endswith("Mobile: +61 (0)418 450 113\n\nEmail: media@asada.gov.au")
-    assert rule_matches(["He left on Monday.", "Ph: 555 0100", "Email: a@example.com"]) == set()
+    assert rule_matches(["He left on Monday.", "Ph: 555 0100", "Email: a@example.com"], mailed=True) == set()
+
+
+# What ends many a story, which a name over contact lines must not make a sender's signature.
+_BOXES = {
+    "restaurant": ["The crust is thin and the sauce is bright.", "Joe's Pizza", "123 Main St, Springfield",
+                   "Phone: (555) 123-4567", "Instagram: @joespizza"],
+    "if you go": ["The market returns this weekend.", "If You Go", "What: Springfield Farmers Market",
+                  "When: Saturday, 8 a.m. to noon", "Where: Civic Center Plaza", "Phone: 555-0100",
+                  "Email: info@market.example.org"],
+    "helpline": ["If this story has raised concerns, help is at hand.", "Lifeline Australia", "Phone: 13 11 14",
+                 "Text: 0477 13 11 14", "W: lifeline.org.au", "E: help@lifeline.org.au"],
+    "exit polls": ["Likud led in the big cities, the exit polls showed.", "Exit Polls",
+                   "Tel Aviv: Likud 32%, Yesh Atid 24%", "Tel Aviv district: Likud 35%"],
+    "county results": ["Turnout was high across the county.", "Senate Race", "Mobile County: 35% for Smith",
+                       "Mobile city: 41% for Smith"],
+}
+
+
+@pytest.mark.parametrize("paragraphs", _BOXES.values(), ids=_BOXES.keys())
+def test_a_storys_closing_box_stays_outside_e_mail(paragraphs: list[str]) -> None:
+    # only copy sent by e-mail carries its sender's signature
+    text = normalize(_raw(1, paragraphs), datetime(2024, 1, 2, tzinfo=UTC)).body_text
+    assert [p for p in paragraphs if p not in text] == []
+
+
+@pytest.mark.parametrize("name", ["if you go", "helpline", "exit polls", "county results"])
+def test_a_box_of_facts_or_figures_is_no_signature_even_by_e_mail(name: str) -> None:
+    # a labelled line above the contacts ("Where: …", "Text: …") makes them a box's; figures are no contacts
+    assert rule_matches(_BOXES[name], mailed=True) == set()
+
+
+@pytest.mark.parametrize("contact", ["M: +44 20 7946 0958", "Tel (direct): +61 2 8003 3164", "E: jane@example.com",
+                                     "W: www.example.com", "Skype: jane.doe", "Ph AUS: +61 (0)418 450 113"])
+def test_a_signatures_contact_lines_read_as_contacts(contact: str) -> None:
+    paragraphs = ["He left on Monday.", "Jane Doe", "Reporter", contact, "Twitter: @janedoe"]
+    assert rule_matches(paragraphs, mailed=True) == {1, 2, 3, 4}
+    assert rule_matches(paragraphs) == set()
 
 
 def test_aps_line_on_how_to_reach_its_reporter_leaves_the_text() -> None:
