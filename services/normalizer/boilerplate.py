@@ -146,10 +146,6 @@ _SINGLE_RULES = [
     r"like this|like loading.{0,3}",  # WordPress' like button, copied into feeds as text
     r"learn more\s*(?:»|›|→|\.\.\.|…)?",  # a link's label alone: TechCrunch's company profiles
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
-    # AP's line on how to reach the reporter: "Bernard Condon can be reached at http://twitter.com/BernardFCondon .
-    # His work can be found at …" (a link, an address or a handle: "The mayor can be reached at city hall" stays)
-    r"(?-i:[A-Z][\w'’.-]+(?: [A-Z][\w'’.-]+){1,3}) can be reached (?:at|on|via) (?:https?://|@|[\w.+-]+@|"
-    r"(?:www\.)?(?:twitter|x)\.com/)\S+.{0,200}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
     r"subscribe to (?:our|my) (?:youtube|telegram|whatsapp) channel\b.{0,100}",
@@ -442,6 +438,24 @@ _SIGNATURE_NAME = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?: [A-ZÀ-ÖØ-Þ][\w'
 MIN_CONTACT_LINES = 2
 SIGNATURE_HEADER_LINES = 4  # name, job, outlet, desk
 SIGNATURE_HEADER_CHARS = 60
+# AP's line on how to reach its reporter: "Bernard Condon can be reached at http://twitter.com/BernardFCondon .
+# His work can be found at …". A person's name, two or three capitalised words, none an article, an
+# organisation's word or a rank: "The Red Cross can be reached at info@redcross.org", "Crime Stoppers can be
+# reached at …" and "Detective Jane Doe can be reached at …" are the story's. A link, an address or a handle
+# follows it: "The mayor can be reached at city hall" is the story's too.
+_NOT_A_NAME = (
+    r"(?:The|A|An|Our|Your|Army|Cross|Stoppers|Office|Department|Police|Services?|Agency|Council|Cent(?:re|er)|"
+    r"Foundation|Society|Association|Institute|University|College|School|Hospital|Company|Group|Bank|Club|Church|"
+    r"Fund|Committee|Commission|Ministry|Bureau|Authority|Board|Network|Helpline|Hotline|Line|Desk|Team|Inc|Ltd|"
+    r"Corp|News|Press|Media|Union|Party|Detective|Officer|Sergeant|Constable|Inspector|Captain|Chief)\b"
+)
+_NAME_WORD = rf"(?!{_NOT_A_NAME})[A-Z][\w'’.-]+"
+_REPORTER_LINE = re.compile(
+    rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,2}} can be reached (?:at|on|via) (?i:https?://|@|[\w.+-]+@|"
+    r"(?:www\.)?(?:twitter|x)\.com/)\S+.{0,200}",
+    re.DOTALL,
+)
+REPORTER_LINE_PARAGRAPHS = 2  # AP's line ends its story, or comes above a contributor's credit
 
 
 def signature_block(paragraphs: Sequence[str]) -> list[int]:
@@ -468,6 +482,12 @@ def signature_block(paragraphs: Sequence[str]) -> list[int]:
     return list(range(names[-1], end)) if names else []
 
 
+def reporter_line(paragraphs: Sequence[str]) -> list[int]:
+    """Indexes of AP's line on how to reach its reporter among the text's last paragraphs, where AP puts it."""
+    start = max(0, len(paragraphs) - REPORTER_LINE_PARAGRAPHS)
+    return [i for i in range(start, len(paragraphs)) if _REPORTER_LINE.fullmatch(paragraphs[i].strip())]
+
+
 def rule_matches(
     paragraphs: Sequence[str], link_density: Callable[[int], float] | None = None, *, mailed: bool = False,
 ) -> set[int]:
@@ -489,11 +509,12 @@ def rule_matches(
             run = [index] if kind else []
         matched.update(run)
         index = (run[-1] if run else index) + 1
-    if mailed:
-        # The signature is read without what the rules above removed: a mail's confidentiality footer under
-        # it would hide the end of the text, where the signature must be.
-        left = [i for i in range(len(paragraphs)) if i not in matched]
-        matched.update(left[i] for i in signature_block([paragraphs[i] for i in left]))
+    # The rules for how a text ends read it without what the rules above removed: a mail's confidentiality
+    # footer under the signature, AP's "___" and copyright line under its reporter's line, would hide the end.
+    left = [i for i in range(len(paragraphs)) if i not in matched]
+    ending = [paragraphs[i] for i in left]
+    closing = reporter_line(ending) + (signature_block(ending) if mailed else [])
+    matched.update(left[i] for i in closing)
     matched.update(company_box(paragraphs))
     return matched
 

@@ -602,13 +602,28 @@ def test_aps_line_on_how_to_reach_its_reporter_leaves_the_text() -> None:
     assert "can be reached at" not in article.body_text
     assert article.body_text.endswith('"It has to be profitable to be repeatable, for other people to follow this '
                                       'model," he says.')
-    assert rule_kind("Jane Doe can be reached at jdoe@ap.org or @janedoe.") == "single"
+    assert rule_matches(["He spoke on Monday.", "Jane Doe can be reached at jdoe@ap.org or @janedoe."]) == {1}
 
 
-@pytest.mark.parametrize("paragraph", ["The mayor's office can be reached at city hall.",
-                                       "Survivors can be reached at @rescue_hq, officials said on Monday."])
+@pytest.mark.parametrize("paragraph", [
+    "The mayor's office can be reached at city hall.",
+    "Survivors can be reached at @rescue_hq, officials said on Monday.",
+    # organisations, and a person by their rank, in the story's appeal
+    "The Red Cross can be reached at info@redcross.org or 1-800-733-2767.",
+    "Crime Stoppers can be reached at https://crimestoppers.example.org or 1-800-222-8477.",
+    "The Salvation Army can be reached at @SalvationArmyUS for volunteering.",
+    "Detective Jane Doe can be reached at jdoe@police.example.gov.",
+])
 def test_a_story_saying_where_someone_can_be_reached_stays(paragraph: str) -> None:
-    assert rule_kind(paragraph) is None
+    paragraphs = ["Donations are welcome, the group said on Monday.", paragraph]
+    assert paragraph in normalize(_raw(1, paragraphs), datetime(2024, 1, 2, tzinfo=UTC)).body_text
+
+
+def test_a_reporters_line_amid_the_story_stays() -> None:
+    # AP puts it under the story; above the story's last paragraphs it is the story's
+    paragraphs = ["Jane Doe can be reached at jdoe@ap.org.", "She covers the port.", "Ships wait for days.",
+                  "The port expects more."]
+    assert rule_matches(paragraphs) == set()
 
 
 def test_techcrunchs_company_profiles_under_a_post_leave_the_text() -> None:
