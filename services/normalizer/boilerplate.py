@@ -59,6 +59,9 @@ _TIME_WORDS = rf"{_MONTH_WORD}\s+\d|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_WORD}|\d
     r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:\d+|an?|one|two|few) (?:hours?|minutes?|mins?|days?|weeks?) ago|" \
     r"yesterday|today|just now|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+\d"
 
+# A link's label alone: a rule of its own, and the last line of TechCrunch's company profiles (company_box).
+_LEARN_MORE_LINK = r"learn more\s*(?:»|›|→|\.\.\.|…)?"
+
 _SINGLE_RULES = [
     # feed-reader notes: "[If the formatting looks odd in your feed reader, visit the original article]"
     r"\[?if (?:the )?(?:formatting|this (?:post|article)|it) (?:looks?|is|appears?) (?:odd|off|broken|wrong|"
@@ -144,7 +147,7 @@ _SINGLE_RULES = [
     r"(?:(?:follow|like) us on|folgen sie uns auf|suivez-nous sur|s[íi]guenos en|seguici su|siga-nos (?:no|em)|"
     r"volg ons op)\b.{0,120}",
     r"like this|like loading.{0,3}",  # WordPress' like button, copied into feeds as text
-    r"learn more\s*(?:»|›|→|\.\.\.|…)?",  # a link's label alone: TechCrunch's company profiles
+    _LEARN_MORE_LINK,
     r"follow .{1,40} on (?:google news|twitter|x|facebook|instagram|telegram|whatsapp|threads)\b.{0,80}",
     r"(?:download|get) (?:the|our) .{0,40}\bapps?\b.{0,80}",
     r"join (?:our|us on) (?:whatsapp|telegram)\b.{0,100}",
@@ -432,7 +435,7 @@ _CONTACT_LINE = re.compile(
 )
 # A line of a box of facts: "Where: Civic Center Plaza", "Text: 0477 13 11 14".
 _LABELLED_LINE = re.compile(r"[^:\s][^:]{0,30}:\s+\S")
-_LEARN_MORE = re.compile(r"learn more\s*(?:»|›|→|\.\.\.|…)?", re.IGNORECASE)
+_LEARN_MORE = re.compile(_LEARN_MORE_LINK, re.IGNORECASE)
 COMPANY_BOX_PARAGRAPHS = 24  # a few companies' profiles
 _SIGNATURE_NAME = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?: [A-ZÀ-ÖØ-Þ][\w'’.-]+){1,3}")
 MIN_CONTACT_LINES = 2
