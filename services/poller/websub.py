@@ -189,6 +189,14 @@ def signature_valid(secret: SecretStr, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
+def _lease_start(sub: Subscription) -> datetime | None:
+    """When the hub's last verification of an active subscription began its lease; None if not active or
+    the lease is unknown (a hub that gave none)."""
+    if sub.state != "active" or sub.expires_at is None or sub.lease_seconds is None:
+        return None
+    return sub.expires_at - timedelta(seconds=sub.lease_seconds)
+
+
 def awaits_verification(sub: Subscription) -> bool:
     """Whether a request of ours waits for the hub's verification: a new subscription, or a renewal asked for
     since the hub last verified (its lease began then). Anyone who knows a callback's path and the feed's
@@ -196,35 +204,35 @@ def awaits_verification(sub: Subscription) -> bool:
     year's lease its renewals. A renewing row stays ``active``, as pollers before this check wrote it."""
     if sub.state == "requested":
         return True
-    if sub.state != "active" or sub.expires_at is None or sub.lease_seconds is None:
-        return False
-    return sub.requested_at > sub.expires_at - timedelta(seconds=sub.lease_seconds)
+    lease_start = _lease_start(sub)
+    return lease_start is not None and sub.requested_at > lease_start
+
+
+def settled_since(sub: Subscription) -> datetime | None:
+    """Pure: when the hub last verified this subscription, if it is settled: active, its lease known, and no
+    request of ours waiting for a verification since; else None. Only then does a verification answer no
+    request of ours: a subscribe one may be the hub's repeat of the one it made at that time, a "denied" the
+    hub withdrawing the subscription. (With the lease unknown, a renewal's verification would look the same.)"""
+    lease_start = _lease_start(sub)
+    return lease_start if lease_start is not None and sub.requested_at <= lease_start else None
 
 
 def repeats_verification(sub: Subscription, mode: str, lease_seconds: int | None, now: datetime) -> bool:
-    """Pure: is this subscribe verification a repeat of the one that made ``sub`` active (same mode and lease,
+    """Pure: is this subscribe verification a repeat of the one that settled ``sub`` (same mode and lease,
     within ``REPEAT_WINDOW`` of it)? Such a repeat is answered again but changes nothing, so a forged one
     gains its sender only the challenge it sent itself."""
-    if mode != "subscribe" or sub.state != "active" or awaits_verification(sub):
+    verified_at = settled_since(sub)
+    if mode != "subscribe" or verified_at is None or lease_seconds is None or lease_seconds != sub.lease_seconds:
         return False
-    if sub.expires_at is None or sub.lease_seconds is None or lease_seconds != sub.lease_seconds:
-        return False
-    verified_at = sub.expires_at - timedelta(seconds=sub.lease_seconds)
-    return now < min(verified_at + REPEAT_WINDOW, sub.expires_at)
-
-
-def takes_late_denial(sub: Subscription) -> bool:
-    """Pure: does a "denied" for this verified subscription make us ask the hub again? WebSub lets a hub deny
-    a subscription it accepted, but anyone can send the denial: the hub's answer to a fresh request decides.
-    Only a subscription whose renewal's verification ``awaits_verification`` recognises (its lease known)."""
-    return (sub.state == "active" and sub.lease_seconds is not None and sub.expires_at is not None
-            and not awaits_verification(sub))
+    return now < verified_at + min(REPEAT_WINDOW, timedelta(seconds=lease_seconds))
 
 
 def recheck_due(sub: Subscription, denied_at: datetime | None, now: datetime) -> bool:
-    """Pure: ask the hub again now, after a late denial at ``denied_at``? Not if a request of ours followed
-    the denial (the hub's answer to it decides), nor within ``RECHECK_SPACING`` of our last request."""
-    return (denied_at is not None and denied_at > sub.requested_at and takes_late_denial(sub)
+    """Pure: ask the hub again now, after a late denial at ``denied_at`` (one for a settled subscription:
+    WebSub lets a hub withdraw one it accepted, but anyone can send the denial, so the hub's answer to a
+    fresh request decides)? Not if a request of ours followed the denial (the hub's answer to it decides),
+    nor within ``RECHECK_SPACING`` of our last request."""
+    return (denied_at is not None and denied_at > sub.requested_at and settled_since(sub) is not None
             and now - sub.requested_at >= RECHECK_SPACING)
 
 
@@ -394,7 +402,7 @@ class WebSubSubscriber:
         if challenge and repeats_verification(sub, mode, _granted_lease(params), now):
             log.info("websub_verification_repeated", feed=sub.feed_id, hub=sub.hub_url)
             return 200, challenge.encode()
-        if mode == "denied" and takes_late_denial(sub):
+        if mode == "denied" and settled_since(sub) is not None:
             self._late_denials[sub.feed_id] = now
             log.warning("websub_denied_after_verification", feed=sub.feed_id, hub=sub.hub_url,
                         reason=params.get("hub.reason", "")[:200])

@@ -51,8 +51,8 @@ from services.poller.websub import (
     needs_subscribe,
     recheck_due,
     repeats_verification,
+    settled_since,
     signature_valid,
-    takes_late_denial,
     unsubscribe_action,
 )
 from services.poller.websub_server import WebSubServer
@@ -602,12 +602,15 @@ def test_which_verification_repeats_the_one_that_made_a_subscription_active() ->
     assert not repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=60))  # run out
 
 
-def test_when_a_late_denial_makes_us_ask_the_hub_again() -> None:
-    assert takes_late_denial(VERIFIED)
+def test_which_subscription_is_settled_with_no_request_of_ours_waiting() -> None:
+    assert settled_since(VERIFIED) == NOW
     for state in ("requested", "denied", "unsubscribing"):
-        assert not takes_late_denial(replace(VERIFIED, state=state))
-    assert not takes_late_denial(replace(VERIFIED, requested_at=NOW + timedelta(hours=12)))  # renewing
-    assert not takes_late_denial(replace(VERIFIED, lease_seconds=None, expires_at=None))  # renewal unrecognised
+        assert settled_since(replace(VERIFIED, state=state)) is None
+    assert settled_since(replace(VERIFIED, requested_at=NOW + timedelta(hours=12))) is None  # renewing
+    assert settled_since(replace(VERIFIED, lease_seconds=None, expires_at=None)) is None  # renewal unrecognised
+
+
+def test_when_a_late_denial_makes_us_ask_the_hub_again() -> None:
     denied_at = NOW + timedelta(minutes=1)
     last_request = VERIFIED.requested_at
     assert recheck_due(VERIFIED, denied_at, last_request + RECHECK_SPACING)
