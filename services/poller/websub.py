@@ -12,6 +12,16 @@ repeat of the one it just made (our answer lost on the way; anything but a 2xx i
 again, and a "denied" for an active subscription (a hub may withdraw one it accepted) makes the renewal
 loop ask the hub afresh, soon but no more often than ``RECHECK_SPACING``, the hub's answer to that
 request deciding.
+Denials: a verification is a GET anyone who knows the callback and topic can send, so no denial is final.
+A denied subscription is asked for again ``RETRY_UNVERIFIED`` (an hour) after the request denied, twice as
+long after each further denial in a row, at most ``MAX_DENIAL_BACKOFF`` (a day); the hub's verification
+of that request is taken as usual and ends the count. What a forged denial costs: for a subscription no
+request of ours waits on, one subscribe request to the hub (at most one per ``RECHECK_SPACING``); while
+one waits (a new subscription, a renewal, or that very request), it is taken as the hub's answer, and
+costs the pushes until the backoff is over (the hub's verification of the request denied is answered
+404, its pushes 410): an hour for the first denial in a row, and no more than a day once whoever denies
+each of our requests stops. The feed is polled as usual all the while, and a hub that denies us for real
+is asked five times the first day, then once a day.
 Content: a POST to the callback whose ``X-Hub-Signature`` (HMAC of the body with the secret) must match;
 the body is parsed and published through the same decide -> publish path as a poll (``PollLoop.push``).
 A wrong or missing signature is acknowledged and ignored, as the spec asks. Leases are renewed when half
@@ -62,6 +72,10 @@ log = structlog.get_logger(__name__)
 Push = Callable[[str, bytes, "str | None"], Coroutine[Any, Any, PollOutcome]]
 
 RETRY_UNVERIFIED = timedelta(hours=1)
+#: After a denial the hub is asked again RETRY_UNVERIFIED after the request it answered, twice as long after
+#: each further denial in a row, at most this long: anyone can send a denial, so none may be final, and a hub
+#: that really denies us is asked a few times a day at most.
+MAX_DENIAL_BACKOFF = timedelta(days=1)
 #: How long after a verification a hub's repeat of it is answered again: a hub whose copy of our 200 was lost
 #: retries, and takes anything but a 2xx as our refusal. Short, as a third party's subscribe request for our
 #: callback, verified by that echo, would replace our secret at the hub until our next renewal.
@@ -89,11 +103,12 @@ class Subscription:
     expires_at: datetime | None = None
     retired_hub_url: str | None = None  # the hub the feed named before, asked to unsubscribe
     retired_topic_url: str | None = None
+    denials: int = 0  # denials in a row since the hub last verified (or since the feed named this hub)
 
 
 class WebSubStore:
     _COLUMNS = ("feed_id, hub_url, topic_url, secret, state, requested_at, lease_seconds, expires_at, "
-                "retired_hub_url, retired_topic_url")
+                "retired_hub_url, retired_topic_url, denials")
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -108,22 +123,28 @@ class WebSubStore:
     def save(self, sub: Subscription) -> None:
         with self.db.transaction() as tx:
             tx.execute(
-                f"INSERT INTO poller_websub ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO poller_websub ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (feed_id) DO UPDATE SET hub_url = excluded.hub_url, topic_url = excluded.topic_url, "
                 "secret = excluded.secret, state = excluded.state, requested_at = excluded.requested_at, "
                 "lease_seconds = excluded.lease_seconds, expires_at = excluded.expires_at, "
-                "retired_hub_url = excluded.retired_hub_url, retired_topic_url = excluded.retired_topic_url",
+                "retired_hub_url = excluded.retired_hub_url, retired_topic_url = excluded.retired_topic_url, "
+                "denials = excluded.denials",
                 (sub.feed_id, sub.hub_url, sub.topic_url, sub.secret.get_secret_value(), sub.state,
-                 sub.requested_at, sub.lease_seconds, sub.expires_at, sub.retired_hub_url, sub.retired_topic_url),
+                 sub.requested_at, sub.lease_seconds, sub.expires_at, sub.retired_hub_url, sub.retired_topic_url,
+                 sub.denials),
             )
 
     # The hub's verifications arrive on the callback server's threads, two hubs' at once when a feed
     # moves: each changes only its own columns, so neither overwrites the other's change.
-    def mark(self, feed_id: str, state: str, lease_seconds: int | None = None,
-             expires_at: datetime | None = None) -> None:
+    def mark_verified(self, feed_id: str, lease_seconds: int | None, expires_at: datetime | None) -> None:
         with self.db.transaction() as tx:
-            tx.execute("UPDATE poller_websub SET state = ?, lease_seconds = ?, expires_at = ? WHERE feed_id = ?",
-                       (state, lease_seconds, expires_at, feed_id))
+            tx.execute("UPDATE poller_websub SET state = 'active', lease_seconds = ?, expires_at = ?, denials = 0 "
+                       "WHERE feed_id = ?", (lease_seconds, expires_at, feed_id))
+
+    def mark_denied(self, feed_id: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE poller_websub SET state = 'denied', denials = denials + 1 WHERE feed_id = ?",
+                       (feed_id,))
 
     def mark_requested(self, feed_id: str, state: str, requested_at: datetime) -> None:
         with self.db.transaction() as tx:
@@ -146,7 +167,7 @@ def _subscription(row: tuple[object, ...]) -> Subscription:
         state=str(row[4]), requested_at=as_datetime(row[5]) or datetime.now(UTC),
         lease_seconds=None if row[6] is None else int(str(row[6])), expires_at=as_datetime(row[7]),
         retired_hub_url=None if row[8] is None else str(row[8]),
-        retired_topic_url=None if row[9] is None else str(row[9]),
+        retired_topic_url=None if row[9] is None else str(row[9]), denials=int(str(row[10])),
     )
 
 
@@ -236,15 +257,24 @@ def recheck_due(sub: Subscription, denied_at: datetime | None, now: datetime) ->
             and now - sub.requested_at >= RECHECK_SPACING)
 
 
+def denial_backoff(denials: int) -> timedelta:
+    """Pure: how long after the request a hub denied it is asked again, after ``denials`` denials in a row:
+    ``RETRY_UNVERIFIED``, doubled for each further one, at most ``MAX_DENIAL_BACKOFF``."""
+    doublings = min(max(denials - 1, 0), 16)  # 2**16 h is past the cap; years of denials would overflow timedelta
+    return min(RETRY_UNVERIFIED * (1 << doublings), MAX_DENIAL_BACKOFF)
+
+
 def needs_subscribe(sub: Subscription | None, hub: str, topic: str, now: datetime) -> bool:
-    """Pure: ask the hub now? New or moved hub/topic, an unverified request gone stale, or a lease half
-    run out. A hub that denied the subscription is not asked again unless the feed names another."""
+    """Pure: ask the hub now? New or moved hub/topic, an unverified request gone stale, a denial's backoff
+    over (anyone can send a denial: it may not be final), or a lease half run out."""
     if sub is None or (sub.hub_url, sub.topic_url) != (hub, topic):
         return True
     if sub.state == "unsubscribing":
         return True  # the feed is configured again: ask before the hub confirms the unsubscribe
     if sub.state == "requested":
         return now - sub.requested_at > RETRY_UNVERIFIED
+    if sub.state == "denied":
+        return now - sub.requested_at >= denial_backoff(sub.denials)
     if sub.state == "active" and sub.expires_at and sub.lease_seconds:
         asked_lately = now - sub.requested_at < min(RETRY_UNVERIFIED, timedelta(seconds=sub.lease_seconds / 4))
         return not asked_lately and now >= sub.expires_at - timedelta(seconds=sub.lease_seconds / 2)
@@ -382,15 +412,17 @@ class WebSubSubscriber:
         if not awaits_verification(sub):
             return self._answer_after_verified(sub, mode, params)
         if mode == "denied":
-            self.store.mark(feed_id, "denied", sub.lease_seconds, sub.expires_at)
-            log.warning("websub_denied", feed=feed_id, reason=params.get("hub.reason", "")[:200])
+            # Taken as the hub's answer, though anyone may have sent it: the hub is asked again after a backoff.
+            self.store.mark_denied(feed_id)
+            log.warning("websub_denied", feed=feed_id, reason=params.get("hub.reason", "")[:200],
+                        asked_again_at=(sub.requested_at + denial_backoff(sub.denials + 1)).isoformat())
             return 200, b""
         challenge = params.get("hub.challenge", "")
         if mode != "subscribe" or not challenge:
             return 404, b""
         seconds = _granted_lease(params)
         expires = self.clock() + timedelta(seconds=seconds) if seconds else None
-        self.store.mark(feed_id, "active", seconds, expires)
+        self.store.mark_verified(feed_id, seconds, expires)
         log.info("websub_subscribed", feed=feed_id, hub=sub.hub_url, lease_seconds=seconds)
         return 200, challenge.encode()
 

@@ -36,13 +36,26 @@ def test_a_subscription_round_trips_with_the_hub_it_moved_from(store: WebSubStor
     assert store.get("news") == sub
     moved = replace(sub, hub_url="https://hub2.example/", state="active", lease_seconds=3600,
                     expires_at=NOW + timedelta(hours=1), retired_hub_url=sub.hub_url,
-                    retired_topic_url=sub.topic_url)
+                    retired_topic_url=sub.topic_url, denials=2)
     store.save(moved)
     found = store.get("news")
     assert found == moved and found is not None and found.secret.get_secret_value() == "s" * 64
     assert store.all() == [moved]
     store.delete("news")
     assert store.get("news") is None and store.all() == []
+
+
+def test_denials_in_a_row_are_counted_until_the_hub_verifies(store: WebSubStore) -> None:
+    # The count sets how long a denied subscription waits before the hub is asked again.
+    sub = Subscription("news", "https://hub.example/", TOPIC, SecretStr("s" * 64), "requested", NOW)
+    store.save(sub)
+    store.mark_denied("news")
+    store.mark_requested("news", "requested", NOW + timedelta(hours=1))
+    store.mark_denied("news")
+    assert store.get("news") == replace(sub, state="denied", requested_at=NOW + timedelta(hours=1), denials=2)
+    store.mark_verified("news", 3600, NOW + timedelta(hours=2))
+    verified = store.get("news")
+    assert verified is not None and (verified.state, verified.denials, verified.lease_seconds) == ("active", 0, 3600)
 
 
 def raw_request(port: int, request_line: bytes) -> bytes:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_network
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -40,12 +41,15 @@ from services.poller.service import Poller
 from services.poller.settings import PollerSettings
 from services.poller.state import PollerStore
 from services.poller.websub import (
+    MAX_DENIAL_BACKOFF,
     MAX_LEASE_SECONDS,
     RECHECK_SPACING,
     REPEAT_WINDOW,
+    RETRY_UNVERIFIED,
     Subscription,
     WebSubStore,
     WebSubSubscriber,
+    denial_backoff,
     discover_hub,
     link_header,
     needs_subscribe,
@@ -492,9 +496,9 @@ async def test_a_denial_is_taken_for_a_request_waiting_for_it(db: Database, hub:
     await subscriber.subscribe("news", hub.url, TOPIC)
     await fetcher.aclose()
     assert subscriber.verify("news", _verification("denied")) == (200, b"")
-    assert subscriber.verify("news", _verification("subscribe")) == (404, b"")  # denied stays denied
+    assert subscriber.verify("news", _verification("subscribe")) == (404, b"")  # no request of ours waits now
     sub = subscriber.store.get("news")
-    assert sub is not None and sub.state == "denied"
+    assert sub is not None and (sub.state, sub.denials) == ("denied", 1)
 
 
 def test_insecure_hubs_are_refused_unless_the_setting_allows_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -574,8 +578,12 @@ def test_when_to_ask_the_hub_again() -> None:
     pending = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "requested", NOW)
     assert not needs_subscribe(pending, "https://hub/", TOPIC, NOW + timedelta(minutes=5))
     assert needs_subscribe(pending, "https://hub/", TOPIC, NOW + timedelta(hours=2))  # never verified: ask again
-    denied = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "denied", NOW)
-    assert not needs_subscribe(denied, "https://hub/", TOPIC, NOW + timedelta(days=30))
+    denied = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "denied", NOW, denials=1)
+    assert not needs_subscribe(denied, "https://hub/", TOPIC, NOW + RETRY_UNVERIFIED - timedelta(seconds=1))
+    assert needs_subscribe(denied, "https://hub/", TOPIC, NOW + RETRY_UNVERIFIED)  # anyone may have denied it
+    denied_thrice = replace(denied, denials=3)
+    assert not needs_subscribe(denied_thrice, "https://hub/", TOPIC, NOW + timedelta(hours=4) - timedelta(seconds=1))
+    assert needs_subscribe(denied_thrice, "https://hub/", TOPIC, NOW + timedelta(hours=4))
     leaving = Subscription("f", "https://hub/", TOPIC, SecretStr("s"), "unsubscribing", NOW)
     assert needs_subscribe(leaving, "https://hub/", TOPIC, NOW)  # back in the config before the hub confirmed
     assert "s'" not in repr(active)  # the secret is masked
@@ -600,6 +608,11 @@ def test_which_verification_repeats_the_one_that_made_a_subscription_active() ->
     short = replace(VERIFIED, lease_seconds=60, expires_at=NOW + timedelta(seconds=60))
     assert repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=59))
     assert not repeats_verification(short, "subscribe", 60, NOW + timedelta(seconds=60))  # run out
+
+
+def test_a_denial_is_followed_by_a_request_after_a_backoff_doubling_up_to_a_day() -> None:
+    assert [denial_backoff(n) / timedelta(hours=1) for n in range(7)] == [1, 1, 2, 4, 8, 16, 24]
+    assert denial_backoff(10_000) == MAX_DENIAL_BACKOFF
 
 
 def test_which_subscription_is_settled_with_no_request_of_ours_waiting() -> None:
@@ -655,6 +668,82 @@ async def test_a_late_denial_changes_nothing_and_asks_the_hub_again_at_a_bounded
     assert len(hub.requests) == 2
     sub = subscriber.store.get("news")
     assert sub is not None and sub.state == "active"
+
+
+def _denying_subscriber(db: Database, hub: Hub, now: list[datetime]) -> tuple[WebSubSubscriber, Fetcher]:
+    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
+    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
+                                  clock=lambda: now[0], allow_insecure_hub=True)
+    return subscriber, fetcher
+
+
+async def _tend(subscriber: WebSubSubscriber) -> None:
+    """The renewal loop's turn for the feed, at the subscriber's clock."""
+    sub = subscriber.store.get("news")
+    assert sub is not None
+    await subscriber._tend(sub, subscriber.clock())
+
+
+async def test_two_forged_denials_around_a_recheck_cost_the_pushes_of_one_backoff(db: Database, hub: Hub) -> None:
+    # The first, late, makes us ask the hub again; the second arrives while that request waits, so it is
+    # taken as the hub's answer. It stopped the subscription for good: a denied one was never asked again.
+    now = [NOW]
+    subscriber, fetcher = _denying_subscriber(db, hub, now)
+    subscriber.store.save(Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "active",
+                                       NOW - timedelta(hours=1), lease_seconds=86400,
+                                       expires_at=NOW + timedelta(hours=23)))
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")
+    await _tend(subscriber)  # our last request was an hour ago: the hub is asked at once
+    assert len(hub.requests) == 1
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")  # while our request waits
+    denied = subscriber.store.get("news")
+    assert denied is not None and denied.state == "denied"
+    now[0] += RETRY_UNVERIFIED - timedelta(seconds=1)
+    await _tend(subscriber)
+    assert len(hub.requests) == 1  # not before the backoff
+    now[0] += timedelta(seconds=1)
+    await _tend(subscriber)
+    await fetcher.aclose()
+    assert [form["hub.mode"] for form in hub.requests] == ["subscribe", "subscribe"]
+    assert subscriber.verify("news", _verification("subscribe", **{"hub.lease_seconds": "86400"})) == (
+        200, b"c-subscribe")  # the hub's verification of the new request
+    sub = subscriber.store.get("news")
+    assert sub is not None and (sub.state, sub.expires_at) == ("active", now[0] + timedelta(days=1))
+
+
+async def test_a_new_subscriptions_forged_denial_is_retried_after_the_backoff(db: Database, hub: Hub) -> None:
+    now = [NOW]
+    subscriber, fetcher = _denying_subscriber(db, hub, now)
+    await subscriber.subscribe("news", hub.url, TOPIC)
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")  # before the hub's verification
+    now[0] += RETRY_UNVERIFIED - timedelta(seconds=1)
+    await _tend(subscriber)
+    assert len(hub.requests) == 1
+    now[0] += timedelta(seconds=1)
+    await _tend(subscriber)
+    await fetcher.aclose()
+    assert len(hub.requests) == 2 and hub.requests[1]["hub.topic"] == TOPIC
+    assert subscriber.verify("news", _verification("subscribe", **{"hub.lease_seconds": "3600"})) == (
+        200, b"c-subscribe")
+    sub = subscriber.store.get("news")
+    assert sub is not None and (sub.state, sub.lease_seconds) == ("active", 3600)
+
+
+async def test_a_hub_that_keeps_denying_is_asked_ever_less_often_at_most_daily(db: Database, hub: Hub) -> None:
+    now = [NOW]
+    subscriber, fetcher = _denying_subscriber(db, hub, now)
+    await subscriber.subscribe("news", hub.url, TOPIC)
+    asked_at: list[datetime] = []
+    while now[0] < NOW + timedelta(days=4):  # the renewal loop, every 5 simulated minutes
+        await _tend(subscriber)
+        if len(hub.requests) > len(asked_at):
+            asked_at.append(now[0])
+            assert subscriber.verify("news", _verification("denied")) == (200, b"")  # the hub's answer
+        now[0] += timedelta(minutes=5)
+    await fetcher.aclose()
+    gaps = [(later - earlier) / timedelta(hours=1) for earlier, later in pairwise(asked_at)]
+    assert asked_at[0] == NOW and gaps == [1, 2, 4, 8, 16, 24, 24]
+    assert len([at for at in asked_at if at < NOW + timedelta(days=1)]) == 5  # in the first day
 
 
 async def test_a_repeated_verification_is_answered_again_and_changes_nothing(db: Database, hub: Hub) -> None:
