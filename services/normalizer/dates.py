@@ -85,6 +85,29 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _DAY_NUMBER = re.compile(r"(?<![\d:])\d{1,2}(?![\d:])")
 # "2020/1/10 14:16:00": year first, so unambiguous; feedparser read it as 1 November.
 _YEAR_FIRST = re.compile(r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?P<rest>(?:[ T]\d.*)?)")
+# Numeric dates as local sites write them, the time with their words around it: day first with dots, as
+# German, Nordic, Slavic and Turkish ones do ("31.03.2024 03:30", "31.03.2024, 03:30 Uhr", "31.3.2024 kl.
+# 03.30", "31.3.2024 klo 3.30", "31. 3. 2024 3:30", "31.03.2024 г. 03:30"); year first, as Hungarian and
+# Korean sites and NTB's metadata do ("2024.03.31. 03:30", "2024. 03. 31. 3:30"), or in ISO's dashes with
+# a one-digit hour fromisoformat refuses ("2024-03-31 3:30"); the time first, as RIA does ("21:17
+# 18.11.2019"). Each part is of bounded length and a pattern must match the whole date from its start, so
+# a hostile string costs no more than a real date.
+# A year may be followed by Russian "г." or Polish "r." (for "year").
+_DAY_FIRST = r"(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?:\s?[гr]\.)?"
+_YEAR_FIRST_NUMERIC = r"(?P<year>\d{4})(?P<sep>[-./])\s?(?P<month>\d{1,2})(?P=sep)\s?(?P<day>\d{1,2})\.?"
+# Between the date and the time: a comma, a dash or bar, ISO's T, then maybe a word for "at": Nordic
+# "kl.", Finnish "klo", German "um", Polish "godz.", Turkish "saat", Russian "в".
+_DATE_TIME_JOIN = r"(?:,?\s{1,3}|\s?[-–|,]\s?|T)(?:(?:kl\.?|klo|um|godz\.|saat|в)\s{1,3})?"
+_CLOCK_AND_ZONE = (r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?(?:\s?Uhr)?"
+                   r"(?:\s{0,3}(?P<zone>[+-]\d{2}:?\d{2}|[A-Za-z]{1,5}))?")
+_LOCAL_NUMERIC = (
+    re.compile(rf"{_DAY_FIRST}(?:{_DATE_TIME_JOIN}{_CLOCK_AND_ZONE})?"),
+    re.compile(rf"{_YEAR_FIRST_NUMERIC}(?:{_DATE_TIME_JOIN}{_CLOCK_AND_ZONE})?"),
+    re.compile(rf"(?P<hour>\d{{1,2}}):(?P<minute>\d{{2}})(?::(?P<second>\d{{2}}))?,?\s{{1,3}}{_DAY_FIRST}"),
+)
+# Numbers with dots between them, a date in either order: feedparser knows no such date, and read
+# "2020.09.07 14:45:26" as 1 December and "21:17 18.11.2019" as today at 21:17.
+_DOTTED_NUMBERS = re.compile(r"\d\.\s?\d{1,2}\.\s?\d")
 # Seconds (or milliseconds) since the epoch, which some feeds write instead of a date.
 _EPOCH = re.compile(r"\d{9,10}|\d{12,13}")
 # RFC 822 with the names in the feed's language ("Seg, 24 Set 2018 19:42:40 -0300", "lun., 5 févr. 2024
@@ -185,7 +208,8 @@ def _as_written(raw: str | None, regions: Regions) -> datetime | None:
         return None  # "+99:99": feedparser would apply it, dateutil raise
     if "/" in raw:
         raw = _slashed_as_iso(raw, regions)
-    for parse in (_iso, _rfc822, _zoned, _year_first, _epoch, _localized, _feedparser, _prose):
+    for parse in (_iso, _rfc822, _zoned, _year_first, _local_numeric, _epoch, _localized, _feedparser,
+                  _prose):
         value = parse(raw)
         if value is not None:
             return value
@@ -341,6 +365,25 @@ def _year_first(raw: str) -> datetime | None:
     return _iso(iso) or _zoned(iso)
 
 
+def _local_numeric(raw: str) -> datetime | None:
+    """A numeric date in one of the local forms of ``_LOCAL_NUMERIC``, in the zone written after its time,
+    else without one (read in the feed's zone, like any date written without one)."""
+    match = next((found for pattern in _LOCAL_NUMERIC if (found := pattern.fullmatch(raw))), None)
+    if match is None:
+        return None
+    year = int(match["year"]) + (2000 if len(match["year"]) == 2 else 0)  # "31.03.24"; "0001" stays year 1
+    month, day = int(match["month"]), int(match["day"])
+    if match.start("day") < match.start("month") and month > 12 >= day:
+        month, day = day, month  # "11.14.2019": only month first is a date (US sites write dots too)
+    iso = f"{year:04d}-{month:02d}-{day:02d}"
+    if match["hour"] is not None:
+        iso += f"T{int(match['hour']):02d}:{match['minute']}:{match['second'] or '00'}"
+    zone = match.groupdict().get("zone")
+    if zone is None:
+        return _iso(iso)
+    return _iso(iso + zone) if zone[0] in "+-" else _zoned(f"{iso} {zone}")
+
+
 def _epoch(raw: str) -> datetime | None:
     if not _EPOCH.fullmatch(raw):
         return None
@@ -357,15 +400,18 @@ def _localized(raw: str) -> datetime | None:
     if month is None:
         return None
     english = f"{match['day']} {_ENGLISH_MONTHS[month - 1]} {match['rest']}"
-    return _rfc822(english) or _zoned(english)
+    # Written with its number, the month's date takes the local words for the time ("31. mars 2024 kl. 03.30").
+    return _rfc822(english) or _zoned(english) or _local_numeric(f"{match['day']}.{month}.{match['rest']}")
 
 
 def _feedparser(raw: str) -> datetime | None:
     numeric = _NUMERIC_DATE.match(raw)
     if numeric and not _is_calendar_day(*(int(part) for part in numeric.groups())):
         return None  # feedparser would roll "2024-13-45" over into 2025, "2023-02-29" into March
-    if _YEAR_FIRST.fullmatch(raw):
-        return None  # _year_first refused it: feedparser would make "2020/13/45" 1 November
+    if _YEAR_FIRST.fullmatch(raw) or _DOTTED_NUMBERS.search(raw):
+        # Refused by _year_first or _local_numeric: feedparser would make "2020/13/45" 1 November, and
+        # misread any dotted date (``_DOTTED_NUMBERS``).
+        return None
     if _TIME_ONLY.fullmatch(raw) or not _DAY_NUMBER.search(raw):
         return None  # no date, or no day: the caller's fallback (the fetch time, flagged) is nearer the truth
     parsed = _feedparser_parse_date(raw)  # the same date handlers feedparser applies to feeds

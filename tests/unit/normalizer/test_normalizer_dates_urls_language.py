@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+import time
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -214,6 +216,134 @@ def test_a_date_without_a_zone_is_read_in_the_feeds(raw: str, expected: datetime
 
 def test_a_date_that_has_no_utc_equivalent_in_the_feeds_zone_gives_none() -> None:
     assert parse_date("0001-01-01T00:00:00", unzoned=timezone(timedelta(hours=1))) is None
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+# Numeric dates as local sites write them, with the local time each stands for. Summer rows are the first
+# hour of Berlin's summer time (31 March 2024, 03:30 CEST), winter rows 5 January 2024, 12:02 CET.
+LOCAL_NUMERIC_DATES = [
+    ("31.03.2024 03:30", datetime(2024, 3, 31, 3, 30)),  # dpa's pages: "11.10.2022 11:14"
+    ("05.01.2024 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("31.03.2024, 03:30 Uhr", datetime(2024, 3, 31, 3, 30)),
+    ("5.1.2024, 12:02 Uhr", datetime(2024, 1, 5, 12, 2)),
+    ("31.03.2024 um 03:30 Uhr", datetime(2024, 3, 31, 3, 30)),
+    ("19.11.2019, 08:57", datetime(2019, 11, 19, 8, 57)),  # a German page; its epoch says 07:57:40 UTC
+    ("31.03.2024 03:30:15", datetime(2024, 3, 31, 3, 30, 15)),
+    ("31.3.2024 kl. 03.30", datetime(2024, 3, 31, 3, 30)),  # Norwegian, Danish
+    ("5.1.2024 kl. 12.02", datetime(2024, 1, 5, 12, 2)),
+    ("31.3.2024 klo 3.30", datetime(2024, 3, 31, 3, 30)),  # Finnish
+    ("5.1.2024 klo 12.02", datetime(2024, 1, 5, 12, 2)),
+    ("31.03.2024 г. 03:30", datetime(2024, 3, 31, 3, 30)),  # Russian
+    ("05.01.2024 в 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("31. 3. 2024 3:30", datetime(2024, 3, 31, 3, 30)),  # Czech
+    ("5. 1. 2024, 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("31.03.2024, godz. 03:30", datetime(2024, 3, 31, 3, 30)),  # Polish
+    ("05.01.2024 r. 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("31.03.2024 saat 03:30", datetime(2024, 3, 31, 3, 30)),  # Turkish
+    ("05.01.2024 - 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("31.03.24 03:30", datetime(2024, 3, 31, 3, 30)),
+    ("31.03.2024", datetime(2024, 3, 31)),  # NTB's metadata: "07.09.2020"
+    ("05.01.2024", datetime(2024, 1, 5)),
+    ("11.14.2019 09:00", datetime(2019, 11, 14, 9)),  # US sites write dots too: only month first is a date
+    ("2024.03.31. 03:30", datetime(2024, 3, 31, 3, 30)),  # Hungarian, Korean
+    ("2024. 01. 05. 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("2020.09.07 14:45:26", datetime(2020, 9, 7, 14, 45, 26)),  # NTB's metadata; feedparser: 1 December
+    ("2024-03-31 3:30", datetime(2024, 3, 31, 3, 30)),  # one-digit hour: feedparser read it in UTC
+    ("2024-01-05 9:02:00", datetime(2024, 1, 5, 9, 2)),
+    ("2024-03-31 kl. 03:30", datetime(2024, 3, 31, 3, 30)),  # Swedish; feedparser dropped the time
+    ("2024/3/31 3:30", datetime(2024, 3, 31, 3, 30)),
+    ("21:17 18.11.2019", datetime(2019, 11, 18, 21, 17)),  # RIA's pages; feedparser: today at 21:17
+    ("03:30 31.03.2024", datetime(2024, 3, 31, 3, 30)),
+    ("31. mars 2024 kl. 03.30", datetime(2024, 3, 31, 3, 30)),  # Nordic month names, the same words for the time
+    ("5 januari 2024 kl. 12.02", datetime(2024, 1, 5, 12, 2)),
+]
+
+
+@pytest.mark.parametrize("zone", [UTC, BERLIN, EASTERN], ids=["utc", "berlin", "feed-offset"])
+@pytest.mark.parametrize(("raw", "local"), LOCAL_NUMERIC_DATES)
+def test_local_numeric_dates_are_read_in_the_feeds_zone(raw: str, local: datetime, zone: tzinfo) -> None:
+    assert parse_date(raw, unzoned=zone) == local.replace(tzinfo=zone).astimezone(UTC)
+
+
+@pytest.mark.parametrize(("raw", "utc"), [
+    ("31.03.2024 03:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # summer time, CEST
+    ("31.03.2024 01:30", datetime(2024, 3, 31, 0, 30, tzinfo=UTC)),  # winter time, the night of the change
+    ("05.01.2024 12:02", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
+    ("19.11.2019, 08:57", datetime(2019, 11, 19, 7, 57, tzinfo=UTC)),  # as the page's own epoch has it
+    ("2024. 07. 15. 9:15", datetime(2024, 7, 15, 7, 15, tzinfo=UTC)),
+])
+def test_local_numeric_dates_in_berlin_take_that_days_offset(raw: str, utc: datetime) -> None:
+    assert parse_date(raw, unzoned=BERLIN) == utc
+
+
+@pytest.mark.parametrize("zone", [UTC, BERLIN, EASTERN], ids=["utc", "berlin", "feed-offset"])
+@pytest.mark.parametrize(("raw", "utc"), [
+    ("31.03.2024, 03:30 Uhr MESZ", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
+    ("5.1.2024 kl. 12.02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
+])
+def test_a_local_numeric_date_with_its_zone_is_read_in_it(raw: str, utc: datetime, zone: tzinfo) -> None:
+    assert parse_date(raw, unzoned=zone) == utc
+
+
+@pytest.mark.parametrize(("raw", "regions", "expected"), [
+    # Shapes read before the local numeric forms came, read as they were.
+    ("05.01.2024 12:02 CET", [], datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
+    ("25.01.2024 20:02 JST", [], datetime(2024, 1, 25, 11, 2, tzinfo=UTC)),
+    ("16.12.2023 2:02 PM", [], datetime(2023, 12, 16, 14, 2, tzinfo=UTC)),
+    ("11.14.2019 09:00 AM", [], datetime(2019, 11, 14, 9, tzinfo=UTC)),  # a US page in the corpus
+    ("31. März 2024, 03:30 Uhr", [], datetime(2024, 3, 31, 3, 30, tzinfo=UTC)),
+    ("Di, 05 Mär 2024 10:00:00 +0100", [], datetime(2024, 3, 5, 9, tzinfo=UTC)),
+    ("2020/1/10 14:16:00", [], datetime(2020, 1, 10, 14, 16, tzinfo=UTC)),
+    ("2024-03-31 03:30", [], datetime(2024, 3, 31, 3, 30, tzinfo=UTC)),
+    ("2016-01-12 12:35:40", [], datetime(2016, 1, 12, 12, 35, 40, tzinfo=UTC)),
+    ("2019-11-20 4:00:00 -0600", [], datetime(2019, 11, 20, 10, tzinfo=UTC)),
+    ("2024-03-31 3:30+02:00", [], datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
+    ("2024.01.05 12:02 +0100", [], datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
+    ("05/01/2024 10:00", ["de"], datetime(2024, 1, 5, 10, tzinfo=UTC)),
+    ("05/01/2024 10:00", ["us"], datetime(2024, 5, 1, 10, tzinfo=UTC)),
+    ("05/01/2024 10:00", [], None),  # the order unknown: not guessed
+    ("1518478934", [], datetime(2018, 2, 12, 23, 42, 14, tzinfo=UTC)),
+    ("0001-01-01T00:00:00+14:00", [], None),  # year 1, not 2001
+    ("2024-13-45", [], None),
+    ("2023-02-29", [], None),
+    ("2020/13/45 10:00", [], None),
+])
+def test_shapes_read_before_local_numeric_dates_read_the_same(raw: str, regions: list[str],
+                                                            expected: datetime | None) -> None:
+    assert parse_date(raw, regions) == expected
+
+
+@pytest.mark.parametrize("raw", ["31.02.2024 03:30", "31.03.2024 25:30", "31.03.2024 03:60", "32.01.2024",
+                                 "13.13.2024", "31.03.2024 03:30 XYZ", "1.60.0.36", "2024.02.30 10:00",
+                                 # a dotted date no form reads: feedparser dated "21:17, 18.11.2019" today
+                                 "21:17, 18.11.2019 (updated)", "21:17:05 18.11.2019 x"])
+def test_a_dotted_string_that_is_no_date_we_read_gives_none(raw: str) -> None:
+    assert parse_date(raw) is None
+    assert parse_date(raw, ["de"], BERLIN) is None
+
+
+HOSTILE_DATES = {
+    "digits and dots": "1." * 50_000,
+    "day and month": "12.12." * 17_000,
+    "a date then digits": "31.03.2024 " + "1" * 100_000,
+    "spaced dots": "31. 3. " * 15_000,
+    "year first": "2024.03.31. 3.30 " * 6_000,
+    "times then a date": "21:17 " * 17_000 + "18.11.2019",
+    "joining words": "31.03.2024, kl. " * 7_000,
+}
+
+
+@pytest.mark.parametrize("raw", HOSTILE_DATES.values(), ids=HOSTILE_DATES.keys())
+def test_the_local_numeric_patterns_take_bounded_time_on_hostile_input(raw: str) -> None:
+    # Searched from every position, the worst any use could make of them, each pattern stays linear.
+    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS):
+        started = time.perf_counter()
+        pattern.search(raw)
+        assert time.perf_counter() - started < 0.25, pattern.pattern
+    started = time.perf_counter()
+    assert parse_date(raw, ["de"], BERLIN) is None
+    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize(("tags", "urls", "expected"), [

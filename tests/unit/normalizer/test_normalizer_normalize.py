@@ -213,6 +213,9 @@ def test_a_date_without_a_zone_is_read_in_the_zone_of_the_feeds_own_dates() -> N
     ("2024-01-15 09:15", datetime(2024, 1, 15, 8, 15, tzinfo=UTC)),
     ("Sat, Dec 16 2023 02:02:33 PM", datetime(2023, 12, 16, 13, 2, 33, tzinfo=UTC)),
     ("Mon, 15 Jul 2024 09:15:00", datetime(2024, 7, 15, 7, 15, tzinfo=UTC)),
+    ("31.03.2024, 03:30 Uhr", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # as German sites write it
+    ("15.01.2024 09:15", datetime(2024, 1, 15, 8, 15, tzinfo=UTC)),
+    ("2024-03-31 3:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # a one-digit hour: it was read in UTC
     # At the changes, PEP 495's fold=0: the skipped 02:30 as if the clocks had not gone forward yet, the
     # repeated 02:30 the first time the clocks show it.
     ("2024-03-31 02:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
