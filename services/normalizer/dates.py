@@ -70,7 +70,7 @@ _MONTH_FIRST_REGIONS = frozenset({"us", "ph"})
 _US_ZONE_NAMES = frozenset({"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "AKST", "AKDT", "HST", "ET",
                             "CT", "MT", "PT"})
 _WORLD_ZONE_NAMES = frozenset({"UTC", "UT", "GMT", "Z"})  # written anywhere: no hint of a country
-_DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\d{1,2}\.\d{2,4}(?!\d)")
+_DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}(?!\d)")  # Czech spaces them: "5. 3. 2024"
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 # An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within -12 and +14 hours;
 # ±18 is the widest any date library takes (Java's ZoneOffset), so a wider one is no offset but a mistake.

@@ -281,6 +281,7 @@ def test_local_numeric_dates_in_berlin_take_that_days_offset(raw: str, utc: date
 @pytest.mark.parametrize(("raw", "utc"), [
     ("31.03.2024, 03:30 Uhr MESZ", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
     ("5.1.2024 kl. 12.02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
+    ("5. 1. 2024 12:02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),  # dateutil read it as 1 May
 ])
 def test_a_local_numeric_date_with_its_zone_is_read_in_it(raw: str, utc: datetime, zone: tzinfo) -> None:
     assert parse_date(raw, unzoned=zone) == utc
