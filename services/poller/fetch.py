@@ -2,9 +2,10 @@
 
 Every hop's host is resolved and refused when it points at a loopback, private, link-local or
 metadata address (unless private networks are allowed, or the address is in one the feed's own
-``private_networks`` lists), so a feed cannot steer the poller inside the network. The check is made
-twice: before the request, and again at connect time on the very addresses the connection then uses
-(``netguard.py``), so a DNS answer that changes in between (rebinding) cannot slip through.
+``private_networks`` lists: the rules are ``addresses.py``'s), so a feed cannot steer the poller inside
+the network. The check is made twice: before the request, and again at connect time on the very
+addresses the connection then uses (``netguard.py``), so a DNS answer that changes in between
+(rebinding) cannot slip through.
 Credentials (a feed's ``auth`` and its extra headers) go only to the feed's own origin, never to another
 host a redirect points at, and are never copied into errors or logs.
 """
@@ -30,6 +31,7 @@ import httpx
 from pydantic import SecretStr
 
 from services.core.numbers import whole_number
+from services.poller.addresses import IPNetwork, is_blocked
 from services.poller.decoding import ACCEPT_ENCODING, BodyDecoder, DecodingError, TooLargeError
 from services.poller.netguard import Resolver, guarded_transport, is_ip_literal
 from services.poller.schedule import http_date
@@ -43,8 +45,6 @@ USER_AGENT = "wirefeed/0.1 (+https://wirefeed.dev/bot; feed poller)"
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 PERMANENT_REDIRECTS = {301, 308}
 MAX_REDIRECTS = 5
-#: A private network a feed's requests may reach (a feed's ``private_networks``).
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class FetchError(Exception):
@@ -493,46 +493,6 @@ class _Lookup:
             self.answer.set_result(socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
         except Exception as error:  # gaierror, or a name the IDNA codec refuses: the fetch's to report
             self.answer.set_exception(error)
-
-
-def is_blocked(address: str, allowed: Collection[IPNetwork] = ()) -> bool:
-    """Whether the poller refuses to reach ``address``: a non-public one, unless it is in one of the
-    ``allowed`` networks. The address itself must be: an IPv6 form around an allowed IPv4 address
-    (``::ffff:10.1.2.3``, NAT64) is allowed only when its own IPv6 network is listed."""
-    if not is_private(address):
-        return False
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return not any(ip in network for network in allowed)
-
-
-def is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip in _LOCAL_NAT64:
-        return True
-    return any(not reached.is_global or reached.is_multicast or any(reached in net for net in _GLOBAL_BUT_INSIDE)
-               for reached in (ip, *_embedded_ipv4(ip)))
-
-
-# RFC 8215's NAT64 prefix for a network's own translators, which reach its private IPv4 addresses.
-_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
-# Addresses ``ipaddress`` counts as global that lead inside all the same: IPv6 site-local addresses
-# (fec0::/10, deprecated by RFC 3879 but still routed within some sites), and Azure's WireServer
-# (168.63.129.16, the platform endpoint every VM reaches: its agent, health probes and DNS, like a
-# metadata address).
-_GLOBAL_BUT_INSIDE = tuple(map(ipaddress.ip_network, ("fec0::/10", "168.63.129.16/32")))
-# IPv6 forms that carry an IPv4 address in their last 32 bits, which a translator or tunnel on the way
-# (NAT64 with DNS64, SIIT, an old automatic tunnel) connects to: "64:ff9b::a00:1" is 10.0.0.1.
-_IPV4_IN_LAST_32_BITS = tuple(map(ipaddress.ip_network, ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")))
-
-
-def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses a connection to ``ip`` may end at, besides ``ip`` itself."""
-    if isinstance(ip, ipaddress.IPv4Address):
-        return []
-    embedded = [found for found in (ip.ipv4_mapped, ip.sixtofour) if found is not None]
-    if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
-        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return embedded
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from services.core.compression import zstd
+from services.poller.addresses import is_private
 from services.poller.decoding import MAX_ZSTD_FRAMES
 from services.poller.fetch import (
     BlockedAddressError,
@@ -21,7 +22,6 @@ from services.poller.fetch import (
     TooManyRedirectsError,
     TransportError,
     as_sent,
-    is_private,
     same_origin,
 )
 

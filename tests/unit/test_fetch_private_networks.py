@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits, is_blocked
+from services.poller.addresses import is_blocked
+from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits
 from tests.helpers import FeedServer, Resource, rss
 
 FEED = rss("Intranet", [{"title": "Memo", "link": "http://intranet.example/a", "guid": "a-1", "body": "<p>Hi.</p>"}])
