@@ -135,11 +135,27 @@ class FeedServer:
     resources: dict[str, Resource] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    keep_alive: bool = False  # HTTP/1.1, connections kept open for the next request; else one per request
+    # Each connection's client address, when it was accepted and when it ended (appended from handler threads).
+    opened: list[tuple[str, int]] = field(default_factory=list)
+    closed: list[tuple[str, int]] = field(default_factory=list)
 
     def start(self) -> FeedServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if owner.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                owner.opened.append(self.client_address)
+                super().setup()
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    owner.closed.append(self.client_address)
+
             def do_GET(self) -> None:
                 owner.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 resource = owner.resources.get(self.path)
@@ -177,6 +193,10 @@ class FeedServer:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
+
+    def open_connections(self) -> set[tuple[str, int]]:
+        """The client addresses of the connections open now."""
+        return set(self.opened) - set(self.closed)
 
     def url(self, path: str) -> str:
         assert self.server is not None

@@ -13,6 +13,7 @@ host a redirect points at, and are never copied into errors or logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import json
@@ -20,7 +21,7 @@ import queue
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -143,19 +144,22 @@ class Fetcher:
         self.proxy = proxy  # for the feeds that are not HTTP too, through its CONNECT (tunnel.py)
         self._given_transport = transport
         self._max_connections = max_connections
-        # This fetcher and those ``allowing`` made from it, by what they allow: one family, closed together.
-        self._family: dict[frozenset[IPNetwork], Fetcher] = {self.private_networks: self}
+        self._family = _Family({self.private_networks: self})
+        self._requests = 0  # fetches and posts under way through this fetcher's client
+        self._client: httpx.AsyncClient | None = self._new_client()  # None: closed, its allowance retired
+
+    def _new_client(self) -> httpx.AsyncClient:
         # No more connections than fetches in flight: httpcore scans its whole pool on every request,
         # so idle surplus connections cost CPU on each poll.
-        pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
+        pool = httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections)
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
             # Only WIREFEED_HTTP_PROXY decides about proxies: an inherited HTTP_PROXY would bypass the
             # guarded transport, and .netrc credentials must not be sent to feeds.
             trust_env=False,
-            transport=transport or self._transport(proxy, pool, ssl_context),
+            transport=self._given_transport or self._transport(self.proxy, pool, self._tls_context),
         )
 
     def _transport(self, proxy: str | None, pool: httpx.Limits,
@@ -177,21 +181,58 @@ class Fetcher:
         if self.limits.allow_private_networks:
             return self
         allowance = frozenset(networks)
-        if allowance not in self._family:
+        members = self._family.members
+        if allowance not in members:
             fetcher = Fetcher(self.limits, proxy=self.proxy, transport=self._given_transport, resolver=self.resolver,
                               ssl_context=self._tls_context, max_connections=self._max_connections,
                               private_networks=allowance)
             fetcher._family = self._family
-            self._family[allowance] = fetcher
-        return self._family[allowance]
+            members[allowance] = fetcher
+        return members[allowance]
+
+    def retire_unused(self, in_use: Iterable[Collection[IPNetwork]]) -> None:
+        """The allowances the feeds configured now use (the feeds file read again): the connection pool of
+        every other one is closed once its requests under way have ended (at once when none are), as nothing
+        would ask for it again and the connections it keeps alive would stay open for as long as the poller
+        runs. This fetcher's own is kept. A retired allowance still serves whoever asks for it (a poll of a
+        feed taken out of the file or given another list, still under way): its pool is opened again for
+        the request and closed after it. Called on the event loop the fetches run on."""
+        self._family.in_use = frozenset({self.private_networks, *map(frozenset, in_use)})
+        for fetcher in list(self._family.members.values()):
+            fetcher._close_if_retired()
 
     async def aclose(self) -> None:
         """Closes this fetcher and every one of its family (``allowing``)."""
-        while self._family:
-            fetcher = self._family.popitem()[1]
-            await fetcher._client.aclose()
+        family = self._family
+        while family.members:
+            fetcher = family.members.popitem()[1]
+            if fetcher._client is not None:
+                await fetcher._client.aclose()
             if fetcher._system_resolver is not None:
                 fetcher._system_resolver.close()
+        await asyncio.gather(*family.closing)
+
+    def _http(self) -> httpx.AsyncClient:
+        """This fetcher's client, opened again when a retired allowance is asked for after all."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    @contextlib.contextmanager
+    def _under_way(self) -> Iterator[None]:
+        """A request through this fetcher's client: its pool is not closed under it (``retire_unused``)."""
+        self._requests += 1
+        try:
+            yield
+        finally:
+            self._requests -= 1
+            self._close_if_retired()
+
+    def _close_if_retired(self) -> None:
+        if self._client is None or self._requests or self._family.uses(self.private_networks):
+            return
+        client, self._client = self._client, None
+        self._family.close_soon(client)
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     headers: dict[str, str] | None = None, authorization: SecretStr | None = None,
@@ -211,8 +252,9 @@ class Fetcher:
         if authorization is not None:
             credentials["Authorization"] = authorization.get_secret_value()
         try:
-            return await asyncio.wait_for(self._follow(url, plain, credentials, share, credentials_for or url),
-                                          self.limits.total_timeout)
+            with self._under_way():
+                return await asyncio.wait_for(self._follow(url, plain, credentials, share, credentials_for or url),
+                                              self.limits.total_timeout)
         except TimeoutError as error:
             raise FetchTimeoutError(f"no complete answer within {self.limits.total_timeout:g}s") from error
 
@@ -234,7 +276,8 @@ class Fetcher:
     async def _post(self, url: str, data: dict[str, str], *, read_body: bool) -> tuple[int, bytes]:
         await self._check_target(url)
         try:
-            return await asyncio.wait_for(self._posted(url, data, read_body), self.limits.total_timeout)
+            with self._under_way():
+                return await asyncio.wait_for(self._posted(url, data, read_body), self.limits.total_timeout)
         except TimeoutError as error:
             raise FetchTimeoutError(f"no answer within {self.limits.total_timeout:g}s") from error
         except httpx.TimeoutException as error:
@@ -285,7 +328,7 @@ class Fetcher:
         return sock
 
     async def _posted(self, url: str, data: dict[str, str], read_body: bool) -> tuple[int, bytes]:
-        async with self._client.stream("POST", url, data=data) as response:
+        async with self._http().stream("POST", url, data=data) as response:
             return response.status_code, await self._read_bounded(response) if read_body else b""
 
     async def _follow(self, url: str, plain: dict[str, str], credentials: dict[str, str],
@@ -310,7 +353,7 @@ class Fetcher:
 
     async def _get(self, url: str, headers: dict[str, str], share: BodyShare | None) -> FetchResult:
         try:
-            async with self._client.stream("GET", url, headers=_request_headers(headers)) as response:
+            async with self._http().stream("GET", url, headers=_request_headers(headers)) as response:
                 body = b"" if response.status_code in REDIRECT_STATUSES or response.status_code == 304 \
                     else await self._read_bounded(response, share)
         except httpx.TimeoutException as error:
@@ -388,6 +431,24 @@ class Fetcher:
             if is_blocked(address, self.private_networks):
                 beyond = " outside the feed's private_networks" if self.private_networks else ""
                 raise BlockedAddressError(f"{host} resolves to a non-public address {address}{beyond}")
+
+
+@dataclass
+class _Family:
+    """A fetcher and those its ``allowing`` made, by the private networks each allows: closed together."""
+
+    members: dict[frozenset[IPNetwork], Fetcher]
+    # The allowances the feeds configured now use (``retire_unused``); None: every one, until told.
+    in_use: frozenset[frozenset[IPNetwork]] | None = None
+    closing: set[asyncio.Task[None]] = field(default_factory=set)  # retired allowances' pools
+
+    def uses(self, allowance: frozenset[IPNetwork]) -> bool:
+        return self.in_use is None or allowance in self.in_use
+
+    def close_soon(self, client: httpx.AsyncClient) -> None:
+        closing = asyncio.get_running_loop().create_task(client.aclose())
+        self.closing.add(closing)  # a task only the loop refers to may be collected before it has run
+        closing.add_done_callback(self.closing.discard)
 
 
 def make_fetcher(settings: PollerSettings) -> Fetcher:

@@ -171,9 +171,11 @@ class Poller:
         )
 
     def replace_feeds(self, feeds: list[FeedConfig]) -> FeedSetChange:
-        """Poll this feed set from now on. A removed feed's poll in hand still ends (``forget`` it then)."""
+        """Poll this feed set from now on. A removed feed's poll in hand still ends (``forget`` it then), as
+        does a changed one's, under its old ``private_networks``, whose pool is closed once no feed uses them."""
         change = self.feed_changes(feeds)
         self.feeds = {feed.id: feed for feed in feeds}
+        self.fetcher.retire_unused(feed.private_networks for feed in feeds)
         for fid in change.removed:
             self.forget(fid)
         return change

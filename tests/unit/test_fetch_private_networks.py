@@ -8,10 +8,10 @@ a test can make a name answer differently each time.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_network
 from typing import Any
 
@@ -19,7 +19,7 @@ import pytest
 
 from services.poller.addresses import is_blocked
 from services.poller.fetch import BlockedAddressError, Fetcher, FetchLimits
-from tests.helpers import FeedServer, Resource, rss
+from tests.helpers import FeedServer, Resource, eventually, rss
 
 FEED = rss("Intranet", [{"title": "Memo", "link": "http://intranet.example/a", "guid": "a-1", "body": "<p>Hi.</p>"}])
 LOOPBACK = [ip_network("127.0.0.0/8")]
@@ -139,40 +139,22 @@ async def test_a_name_rebinding_outside_the_allowed_network_is_refused_at_connec
 
 
 @pytest.fixture
-def keep_alive_server() -> Iterator[tuple[int, list[str]]]:
-    """An HTTP/1.1 server on 127.0.0.1 that keeps connections open; records each request's path."""
-    paths: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            paths.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(FEED)))
-            self.end_headers()
-            self.wfile.write(FEED)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1]), paths
-    server.shutdown()
-    server.server_close()
+def keep_alive_server() -> Iterator[FeedServer]:
+    """A feed server on 127.0.0.1 that keeps connections open (HTTP/1.1) and records each one."""
+    server = FeedServer(keep_alive=True).start()
+    server.resources["/feed.xml"] = Resource(FEED)
+    yield server
+    server.stop()
 
 
 async def test_a_connection_kept_open_for_an_allowed_feed_never_carries_another_feeds_request(
-        keep_alive_server: tuple[int, list[str]]) -> None:
+        keep_alive_server: FeedServer) -> None:
     # The allowed feed's fetch leaves a kept-alive connection to 127.0.0.1 for shared.test. Another feed's
     # check of the same name gets a public answer (a rebinding DNS server): had the two shared a pool, its
     # request would have gone down that open connection, to the private address, with no connect-time check.
-    port, paths = keep_alive_server
     resolver = NameResolver(shared=[["127.0.0.1"], ["127.0.0.1"], ["93.184.216.34"], ["127.0.0.1"]])
     fetcher = Fetcher(FetchLimits(), resolver=resolver)
-    url = f"http://shared.test:{port}/feed.xml"
+    url = f"http://shared.test:{port_of(keep_alive_server)}/feed.xml"
     try:
         assert (await fetcher.allowing(LOOPBACK).fetch(url)).body == FEED
         with pytest.raises(BlockedAddressError, match=r"non-public address 127\.0\.0\.1$"):
@@ -180,7 +162,8 @@ async def test_a_connection_kept_open_for_an_allowed_feed_never_carries_another_
         assert (await fetcher.allowing(LOOPBACK).fetch(url)).body == FEED  # its own connection, kept
     finally:
         await fetcher.aclose()
-    assert paths == ["/feed.xml", "/feed.xml"]
+    assert [path for path, _ in keep_alive_server.requests] == ["/feed.xml", "/feed.xml"]
+    assert len(keep_alive_server.opened) == 1
     assert resolver.lookups == ["shared.test"] * 5  # the second allowed fetch: checked, then its kept connection
 
 
@@ -206,3 +189,43 @@ async def test_feeds_allowed_the_same_networks_share_a_fetcher_and_closing_close
     assert fetcher.allowing(LOOPBACK) is not intranet
     await fetcher.aclose()
     assert intranet._client.is_closed
+
+
+async def test_an_allowance_no_feed_uses_any_more_has_its_kept_connections_closed(
+        keep_alive_server: FeedServer) -> None:
+    # A reload changed the feed's list from LOOPBACK to ONLY_127_0_0_1: nothing asks for the old allowance's
+    # pool again, so its kept-alive connection would stay open as long as the poller runs.
+    fetcher = Fetcher(FetchLimits())
+    url = keep_alive_server.url("/feed.xml")
+    try:
+        assert (await fetcher.allowing(LOOPBACK).fetch(url)).body == FEED
+        assert (await fetcher.allowing(ONLY_127_0_0_1).fetch(url)).body == FEED
+        under_old_list, under_new_list = keep_alive_server.opened
+        fetcher.retire_unused([ONLY_127_0_0_1, INTRANET])
+        await eventually(lambda: keep_alive_server.open_connections() == {under_new_list}, timeout=5,
+                         message="the old list's connection closed, the new one's kept")
+        assert (await fetcher.allowing(ONLY_127_0_0_1).fetch(url)).body == FEED
+    finally:
+        await fetcher.aclose()
+    assert keep_alive_server.opened == [under_old_list, under_new_list]  # the new list's connection was reused
+
+
+async def test_a_fetch_in_flight_under_a_retired_allowance_ends_before_its_connection_is_closed(
+        keep_alive_server: FeedServer) -> None:
+    gate = threading.Event()
+    keep_alive_server.resources["/slow.xml"] = Resource(FEED, gate=gate)
+    fetcher = Fetcher(FetchLimits())
+    try:
+        fetching = asyncio.create_task(fetcher.allowing(LOOPBACK).fetch(keep_alive_server.url("/slow.xml")))
+        await eventually(lambda: keep_alive_server.requests, message="the request at the server")
+        fetcher.retire_unused([])  # the feed was taken out of the feeds file while its poll was under way
+        gate.set()
+        assert (await fetching).body == FEED
+        # That poll's next page: the allowance still works for it, with a connection closed after it.
+        assert (await fetcher.allowing(LOOPBACK).fetch(keep_alive_server.url("/feed.xml"))).body == FEED
+        await eventually(lambda: not keep_alive_server.open_connections(), timeout=5,
+                         message="the retired allowance's connections closed")
+    finally:
+        gate.set()
+        await fetcher.aclose()
+    assert [path for path, _ in keep_alive_server.requests] == ["/slow.xml", "/feed.xml"]

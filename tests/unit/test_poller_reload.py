@@ -293,3 +293,37 @@ def test_a_file_the_state_database_could_not_take_is_applied_at_the_next_check(
     assert watcher.check(locked) is None
     assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b"], removed=[], changed=[])
     assert sorted(loop.poller.feeds) == ["reload-a", "reload-b"]
+
+
+@pytest.mark.usefixtures("quick_polls")
+async def test_a_feed_given_other_private_networks_leaves_no_connection_open_under_its_old_ones(
+        db: Database, tmp_path: Path) -> None:
+    server = FeedServer(keep_alive=True).start()  # each allowance's pool keeps its connection open
+    server.resources["/intranet.xml"] = Resource(rss("intranet", [story("intranet")]))
+    path = tmp_path / "feeds.yaml"
+    entry = (f"feeds:\n  - id: intranet\n    url: {server.url('/intranet.xml')}\n    interval: 0.1\n"
+             "    private_networks: [{}]\n")
+    path.write_text(entry.format("127.0.0.0/8"))
+    watcher = FeedsFileWatcher(path, settle_seconds=0)
+    poller = Poller(watcher.load(), PollerStore(db), Fetcher(FetchLimits()), [].extend)  # the global switch off
+    loop = PollLoop(poller, LeaseStore(db, "me", ttl_seconds=5))
+    stop, hangup = StopSignal(), asyncio.Event()
+    running = asyncio.create_task(loop.run(stop))
+    watching = asyncio.create_task(watcher.watch(loop.apply_feeds, hangup, every=0.05))
+    try:
+        await eventually(lambda: polls(server, "intranet") >= 2, message="polls under the old list")
+        under_old_list = server.open_connections()
+        path.write_text(entry.format("127.0.0.1/32"))
+        await eventually(lambda: [str(net) for net in poller.feeds["intranet"].private_networks] == ["127.0.0.1/32"],
+                         message="the new list applied")
+        polled = polls(server, "intranet")
+        await eventually(lambda: polls(server, "intranet") >= polled + 2, message="polls under the new list")
+        await eventually(lambda: under_old_list.isdisjoint(server.open_connections()), timeout=5,
+                         message="the old list's connection closed")
+    finally:
+        stop.set()
+        watching.cancel()
+        await asyncio.wait_for(running, 10)
+        await poller.fetcher.aclose()
+        server.stop()
+    assert under_old_list and len(under_old_list) == 1
