@@ -53,3 +53,46 @@ def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ip
     return embedded
 
 
+
+
+def reaches_beyond_an_intranet(network: IPNetwork) -> list[str]:
+    """What a feed allowed ``network`` could reach that no feed on your own network is served from, each said
+    in a few words (none: nothing): loopback (the poller's own machine, its databases and admin ports), a
+    cloud metadata address (whoever reads it gets the machine's credentials), or more than one site's
+    addresses (a network wider than a /8 for IPv4, a /32 for IPv6: a slip, or a wish to reach anything). An
+    IPv6 network around IPv4 addresses (``::ffff:0:0/96``, NAT64's ``64:ff9b::/96``) is judged by the IPv4
+    network it carries too, as connections to it end there."""
+    judged = [network, *_carried_ipv4(network)]
+    found = []
+    if any(each.overlaps(loopback) for each in judged for loopback in _LOOPBACK):
+        found.append("loopback addresses (the poller's own machine)")
+    if metadata := [str(address) for address in _METADATA if any(address in each for each in judged)]:
+        found.append(f"the cloud metadata address{'es' if len(metadata) > 1 else ''} {', '.join(metadata)}")
+    if any(each.prefixlen < _WIDEST_PREFIX[each.version] for each in judged):
+        found.append("more addresses than any one site's (wider than a /8 for IPv4, a /32 for IPv6)")
+    return found
+
+
+def _carried_ipv4(network: IPNetwork) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks an IPv6 network's addresses carry, in each form that carries one."""
+    if isinstance(network, ipaddress.IPv4Network):
+        return []
+    carried = []
+    for carrier, bits_after in _IPV4_CARRIERS:
+        if network.subnet_of(carrier):
+            address = (int(network.network_address) >> bits_after) & 0xFFFFFFFF
+            carried.append(ipaddress.IPv4Network((address, min(network.prefixlen - carrier.prefixlen, 32))))
+        elif carrier.subnet_of(network):
+            carried.append(ipaddress.IPv4Network("0.0.0.0/0"))
+    return carried
+
+
+# IPv6 forms carrying an IPv4 address, and how many bits follow it: those of ``_IPV4_IN_LAST_32_BITS``,
+# IPv4-mapped addresses, and 6to4's.
+_IPV4_CARRIERS = tuple((ipaddress.IPv6Network(network), bits_after) for network, bits_after in (
+    ("64:ff9b::/96", 0), ("::ffff:0:0:0/96", 0), ("::/96", 0), ("::ffff:0:0/96", 0), ("2002::/16", 80)))
+_LOOPBACK = tuple(map(ipaddress.ip_network, ("127.0.0.0/8", "::1/128")))
+# Where a cloud machine reads its credentials and user data: the metadata service of AWS, Google Cloud, Azure,
+# OpenStack and most others (and AWS's IPv6 one), and Azure's WireServer.
+_METADATA = tuple(map(ipaddress.ip_address, ("169.254.169.254", "fd00:ec2::254", "168.63.129.16")))
+_WIDEST_PREFIX = {4: 8, 6: 32}

@@ -59,6 +59,10 @@ def register(commands: argparse._SubParsersAction, feeds: argparse._SubParsersAc
     import_opml = feeds.add_parser("import-opml", help="an OPML subscription list as a feeds file")
     import_opml.add_argument("file", help="the OPML file to read")
     import_opml.add_argument("--out", metavar="FEEDS_FILE", help="write here (a new file) instead of stdout")
+    import_opml.add_argument("--keep-private-networks", action="store_true",
+                             help="keep the private networks outlines let their feeds reach "
+                                  "(wirefeed:private_networks): for an OPML file of your own only, as they open "
+                                  "your network to those feeds")
     import_opml.set_defaults(handler=_feeds_import_opml)
     backfill = feeds.add_parser("backfill", help="read feeds' archive pages now, with progress")
     backfill.add_argument("feed_ids", nargs="*", metavar="FEED_ID", help="default: every feed in the feeds file")
@@ -109,6 +113,9 @@ def _feeds_check(args: argparse.Namespace) -> int:
     if sftp_feeds := [feed for feed in feeds if feed.is_sftp]:
         for note in _sftp_host_key_notes(sftp_feeds):
             print(f"note: {note}", file=sys.stderr)
+    for feed in feeds:
+        for warning in feed.private_network_warnings():
+            print(f"warning: {feed.id}: {warning}", file=sys.stderr)
     return 0
 
 
@@ -257,10 +264,10 @@ def _feeds_import_opml(args: argparse.Namespace) -> int:
         return 1
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
-    for feed in feeds:  # an OPML file from elsewhere could open the poller's network to a feed of its choosing
-        if feed.private_networks:
-            print(f"note: {feed.id} may reach the private networks {', '.join(map(str, feed.private_networks))} "
-                  "(its wirefeed:private_networks): keep them only for a feed on your own network", file=sys.stderr)
+    if args.keep_private_networks:
+        _note_private_networks(feeds)
+    else:
+        feeds = _without_private_networks(feeds)
     # Conversion is local and instant (no feed is fetched), so a summary is all the progress there is.
     print(f"imported {len(feeds)} feed(s), skipped {len(skipped)}", file=sys.stderr)
     text = yaml.safe_dump({"feeds": feeds_yaml(feeds)}, sort_keys=False, allow_unicode=True)
@@ -278,6 +285,25 @@ def _feeds_import_opml(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {len(feeds)} feed(s) to {args.out}", file=sys.stderr)
     return 0
+
+
+def _note_private_networks(feeds: list[FeedConfig]) -> None:
+    for feed in feeds:
+        if feed.private_networks:
+            print(f"note: {feed.id} may reach the private networks {', '.join(map(str, feed.private_networks))} "
+                  "(its wirefeed:private_networks): keep them only for a feed on your own network", file=sys.stderr)
+        for warning in feed.private_network_warnings():
+            print(f"warning: {feed.id}: {warning}", file=sys.stderr)
+
+
+def _without_private_networks(feeds: list[FeedConfig]) -> list[FeedConfig]:
+    """The feeds with none of the private networks their outlines listed, and which feeds' were dropped said:
+    only whoever runs the poller decides which feeds reach inside the network, not an OPML file's author."""
+    if dropped := [feed.id for feed in feeds if feed.private_networks]:
+        print(f"note: dropped the private_networks (wirefeed:private_networks) of {', '.join(dropped)}: an OPML file "
+              "could let a feed of its choosing reach addresses inside your network with them; give "
+              "--keep-private-networks to keep them, for an OPML file of your own (feeds export-opml)", file=sys.stderr)
+    return [feed.model_copy(update={"private_networks": []}) if feed.private_networks else feed for feed in feeds]
 
 
 def _feeds_export_opml(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from schemas import FeedFormat, PubStatus, RawItem
-from services.poller.addresses import IPNetwork
+from services.poller.addresses import IPNetwork, reaches_beyond_an_intranet
 
 # libyaml's safe loader where PyYAML was built with it (its wheels are): the same documents, read about five
 # times faster than the pure-Python one (10,000 feeds: 0.9 s against 4.5 s, at start-up and at each reload).
@@ -418,6 +418,14 @@ class FeedConfig(BaseModel):
         if self.keep_items and not any(rule.matches(item) for rule in self.keep_items):
             return False
         return not any(rule.matches(item) for rule in self.skip_items)
+
+    def private_network_warnings(self) -> list[str]:
+        """A line for each listed network that lets the feed reach more than a feed on your own network is
+        served from (``reaches_beyond_an_intranet``: loopback, a cloud metadata address, more than a /8 or a
+        /32). Said by ``feeds check`` and logged by the poller, not refused: a feed on the poller's own
+        machine needs loopback all the same."""
+        return [f"private_networks: {network} takes in {'; '.join(found)}: list only the networks the feed's own "
+                "servers are on" for network in self.private_networks if (found := reaches_beyond_an_intranet(network))]
 
     @property
     def directory(self) -> Path | None:

@@ -9,7 +9,8 @@ in document order with ``-2``, ``-3`` … so the same OPML file always gives the
 ``agency`` mark goes the same way, as ``wirefeed:agency``: lost, that agency's own kills would withdraw
 a copy only. So does its ``private_networks`` allowance, as ``wirefeed:private_networks`` (the networks
 separated by spaces): lost, an intranet feed would be refused at every poll. An OPML file from elsewhere
-can carry one too, so ``feeds import-opml`` names every feed it lets reach private networks. And so does
+can carry one too, letting a feed of its author's choosing reach inside the network, so ``feeds
+import-opml`` drops them unless told to keep them (``--keep-private-networks``). And so does
 its ``timezone``, as ``wirefeed:timezone``: lost, its local times would be read as UTC again.
 
 A feed without a title is exported with its URL as ``text`` (which OPML requires, as the name a reader

@@ -4,7 +4,10 @@ A valid file is applied by ``PollLoop.apply_feeds`` (new and changed feeds polle
 dropped). The token and password files it names count as part of it: one rotated (a Kubernetes Secret
 updated, a file rewritten) is read again at the next check, and SIGHUP reads every credential. An
 invalid file changes nothing: the poller keeps polling the feeds it had, logs why once per change
-(``feeds_file_invalid``) and shows it in ``wirefeed_poller_feeds_file_last_reload_successful``.
+(``feeds_file_invalid``) and shows it in ``wirefeed_poller_feeds_file_last_reload_successful``. A feed
+whose ``private_networks`` take in more than an intranet's (loopback, a cloud metadata address, more than
+a /8) is polled, and warned of (``feed_private_networks_risky``) when loaded: at start, and when a reload
+adds or changes it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class FeedsFileWatcher:
         feeds = parse_feeds(content, self.path)
         self._digest = self._parsed(feeds, content)
         metrics.FEEDS_FILE_VALID.set(1)
+        _warn_about_private_networks(feeds.feeds)
         return feeds.feeds
 
     def read_if_changed(self, *, force: bool = False) -> tuple[FeedsFile, str] | None:
@@ -105,6 +109,8 @@ class FeedsFileWatcher:
         metrics.FEEDS_FILE_VALID.set(1)
         log.info("feeds_file_reloaded", feeds=len(feeds.feeds), added=_some(change.added),
                  removed=_some(change.removed), changed=_some(change.changed))
+        new = set(change.added + change.changed)  # the others were warned about when they were loaded
+        _warn_about_private_networks([feed for feed in feeds.feeds if feed.id in new])
         return change
 
     async def watch(self, apply: Apply, hangup: asyncio.Event, every: float) -> None:
@@ -122,6 +128,12 @@ class FeedsFileWatcher:
             except Exception:  # a bug must not end reloading for the life of the process unnoticed
                 log.exception("feeds_file_reload_failed")
                 metrics.FEEDS_FILE_VALID.set(0)
+
+
+def _warn_about_private_networks(feeds: list[FeedConfig]) -> None:
+    for feed in feeds:
+        for warning in feed.private_network_warnings():
+            log.warning("feed_private_networks_risky", feed=feed.id, warning=warning)
 
 
 def _digest(content: bytes) -> str:

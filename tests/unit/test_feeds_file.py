@@ -1,4 +1,5 @@
 import re
+from ipaddress import ip_network
 from pathlib import Path
 
 import asyncssh
@@ -205,6 +206,33 @@ def test_feeds_check_refuses_a_private_network_that_is_none(tmp_path: Path, caps
     assert cli(["feeds", "check", str(write(tmp_path, FEED + "    private_networks: [10.1.0.0/16]\n"))]) == 0
     assert cli(["feeds", "check", str(write(tmp_path, FEED + "    private_networks: [10.1.0.0/8]\n"))]) == 1
     assert "feeds.0.private_networks.0: '10.1.0.0/8' has bits set past its prefix length" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("networks", "reached"), [
+    ("[0.0.0.0/0]", "loopback addresses (the poller's own machine); the cloud metadata addresses 169.254.169.254, "
+                    "168.63.129.16; more addresses than any one site's (wider than a /8 for IPv4, a /32 for IPv6)"),
+    ("[169.254.0.0/16]", "the cloud metadata address 169.254.169.254"),
+    ("['::1']", "loopback addresses (the poller's own machine)"),
+    ("['fd00:ec2::/64']", "the cloud metadata address fd00:ec2::254"),
+    ("['fd12::/16']", "more addresses than any one site's (wider than a /8 for IPv4, a /32 for IPv6)"),
+    ("['::ffff:127.0.0.0/104']", "loopback addresses (the poller's own machine)"),  # IPv4-mapped: where it ends
+    ("[10.0.0.0/8, 168.63.129.16]", "the cloud metadata address 168.63.129.16"),  # Azure's WireServer
+])
+def test_feeds_check_warns_of_a_private_network_reaching_beyond_an_intranet_and_lets_it_be(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], networks: str, reached: str) -> None:
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + f"    private_networks: {networks}\n"))]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    network = ip_network(networks.strip("[]").split(", ")[-1].strip("'"))  # the one warned of: the last
+    assert warnings == [f"warning: a: private_networks: {network} takes in {reached}: list only the networks the "
+                        "feed's own servers are on"]
+
+
+@pytest.mark.parametrize("networks", ["[10.0.0.0/8]", "[172.16.0.0/12, 192.168.0.0/16]", "['fd00:1::/48']",
+                                      "['fd12:3456::/32']", "[169.254.0.0/24]", "['::ffff:10.1.0.0/112']"])
+def test_feeds_check_says_nothing_of_an_intranet_s_networks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            networks: str) -> None:
+    assert cli(["feeds", "check", str(write(tmp_path, FEED + f"    private_networks: {networks}\n"))]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_a_feed_may_name_the_time_zone_it_writes_local_times_in(tmp_path: Path) -> None:

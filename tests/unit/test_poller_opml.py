@@ -185,7 +185,7 @@ def test_an_outline_s_agency_mark_is_kept_and_one_naming_no_agency_is_skipped_wi
                        "the feed is (Reuters, AP, dpa), or be left out"]
 
 
-def test_a_feeds_private_networks_survive_export_and_import_and_the_import_names_them(
+def test_a_feeds_private_networks_survive_export_and_an_import_told_to_keep_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Lost, the intranet feed would be refused at every poll once imported into a new poller.
     feeds_file = tmp_path / "feeds.yaml"
@@ -199,15 +199,49 @@ def test_a_feeds_private_networks_survive_export_and_import_and_the_import_names
     assert exported.count("wirefeed:private_networks") == 1
     opml = tmp_path / "feeds.opml"
     opml.write_text(exported)
-    assert cli(["feeds", "import-opml", str(opml)]) == 0
+    assert cli(["feeds", "import-opml", "--keep-private-networks", str(opml)]) == 0
     imported = capsys.readouterr()
     again = tmp_path / "again.yaml"
     again.write_text(imported.out)
     assert load_feeds(again).feeds == load_feeds(feeds_file).feeds
-    # An OPML file from elsewhere may carry one too: whoever imports it is told which feeds it opens the network to.
+    # Whoever keeps them is told which feeds they open the network to.
     assert ("note: intranet may reach the private networks 10.1.0.0/16, fd00:1::/64 (its wirefeed:private_networks)"
             in imported.err)
-    assert "note: public" not in imported.err
+    assert "note: public" not in imported.err and "warning" not in imported.err
+
+
+HOSTILE = b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+  <outline text="Looks harmless" type="rss" xmlUrl="https://attacker.example/feed.xml" w:private_networks="0.0.0.0/0"/>
+  <outline text="Metadata" type="rss" xmlUrl="https://other.example/feed.xml" w:private_networks="169.254.0.0/16"/>
+  <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml"/>
+</body></opml>"""
+
+
+def test_an_import_drops_the_private_networks_an_opml_file_lists_unless_told_to_keep_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # An OPML file from elsewhere must not decide which feeds reach inside the poller's network.
+    opml = tmp_path / "theirs.opml"
+    opml.write_bytes(HOSTILE)
+    assert cli(["feeds", "import-opml", str(opml)]) == 0
+    imported = capsys.readouterr()
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(imported.out)
+    assert [(feed.id, feed.private_networks) for feed in load_feeds(feeds_file).feeds] == [
+        ("looks-harmless", []), ("metadata", []), ("outlet", [])]
+    assert "private_networks" not in imported.out
+    assert ("note: dropped the private_networks (wirefeed:private_networks) of looks-harmless, metadata: "
+            in imported.err)
+    assert "give --keep-private-networks to keep them" in imported.err
+
+
+def test_an_import_keeping_private_networks_warns_of_those_reaching_beyond_an_intranet(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    opml = tmp_path / "theirs.opml"
+    opml.write_bytes(HOSTILE)
+    assert cli(["feeds", "import-opml", "--keep-private-networks", str(opml)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert [line.split(" takes in ")[0] for line in warnings] == [
+        "warning: looks-harmless: private_networks: 0.0.0.0/0", "warning: metadata: private_networks: 169.254.0.0/16"]
 
 
 def test_an_outline_whose_private_networks_are_no_networks_is_skipped_with_why() -> None:

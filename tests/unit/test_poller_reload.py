@@ -7,8 +7,10 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+import structlog
 from prometheus_client import REGISTRY
 
 from schemas import RawItem
@@ -327,3 +329,27 @@ async def test_a_feed_given_other_private_networks_leaves_no_connection_open_und
         await poller.fetcher.aclose()
         server.stop()
     assert under_old_list and len(under_old_list) == 1
+
+
+def risky_networks_logged(logs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(entry["feed"], entry["warning"].split(" takes in ")[0]) for entry in logs
+            if entry["event"] == "feed_private_networks_risky" and entry["log_level"] == "warning"]
+
+
+def test_private_networks_reaching_beyond_an_intranet_are_warned_of_when_loaded_and_polled_all_the_same(
+        served: FeedServer, db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    metadata = feeds_yaml(served, {"reload-a": 60}, "    private_networks: [169.254.0.0/16]\n")
+    path.write_text(metadata)
+    watcher = FeedsFileWatcher(path, settle_seconds=0)
+    with structlog.testing.capture_logs() as at_start:
+        loop = make_loop(db, watcher.load(), [])
+    assert risky_networks_logged(at_start) == [("reload-a", "private_networks: 169.254.0.0/16")]
+
+    everything = feeds_yaml(served, {"reload-b": 60}, "    private_networks: [0.0.0.0/0]\n")
+    intranet = feeds_yaml(served, {"reload-c": 60}, "    private_networks: [10.0.0.0/8]\n")
+    path.write_text(metadata + everything.removeprefix("feeds:\n") + intranet.removeprefix("feeds:\n"))
+    with structlog.testing.capture_logs() as at_reload:
+        assert watcher.check(loop.apply_feeds) == FeedSetChange(added=["reload-b", "reload-c"], removed=[], changed=[])
+    assert risky_networks_logged(at_reload) == [("reload-b", "private_networks: 0.0.0.0/0")]  # reload-a: said before
+    assert sorted(loop.poller.feeds) == ["reload-a", "reload-b", "reload-c"]
