@@ -423,7 +423,10 @@ _NOTICE_CONTINUATION = re.compile(
 _PHONE_NUMBER = r"\+?\(?\d(?:[\s().-]{0,3}\d){6,14}"  # 7 to 15 digits, as the world's numbers run
 _MAIL_ADDRESS = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _WEB_ADDRESS = r"(?:https?://|www\.)\S+|(?:[\w-]+\.)+(?-i:[a-z]{2,})(?:/\S*)?"
-_CONTACT = rf"(?:{_PHONE_NUMBER}|{_MAIL_ADDRESS}|@\w{{1,30}}|{_WEB_ADDRESS})"
+# Atomic: a "/" could end a web address or separate two contacts, and a line of slashed addresses with an end
+# no contact matches ("Web: a.bc/a.bc/… !") made the engine try every split, its time doubling each one.
+_CONTACT = rf"(?>{_PHONE_NUMBER}|{_MAIL_ADDRESS}|@\w{{1,30}}|{_WEB_ADDRESS})"
+MAX_CONTACT_LINE_CHARS = 200  # a line of a few contacts; a longer one is text
 _CONTACT_LABEL = r"(?:ph|phone|tel|telephone|mob|mobile|cell|fax|direct|office|e-?mail|web|website|[tmepfw])"
 # and an account's own label, which an account's bare name may follow: "Skype: ben.everill"
 _ACCOUNT_LABEL = r"(?:twitter|x|skype|linkedin|instagram|facebook|whatsapp|signal|telegram|bluesky|threads)"
@@ -468,7 +471,8 @@ def signature_block(paragraphs: Sequence[str]) -> list[int]:
     labelled facts ("If You Go", "What: …", "Where: …", then a phone and an address)."""
     end = len(paragraphs)
     start = end
-    while start and _CONTACT_LINE.fullmatch(paragraphs[start - 1]):
+    while start and len(paragraphs[start - 1]) <= MAX_CONTACT_LINE_CHARS and _CONTACT_LINE.fullmatch(
+            paragraphs[start - 1]):
         start -= 1
     if end - start < MIN_CONTACT_LINES:
         return []
