@@ -91,7 +91,8 @@ def _carried_ipv4(network: IPNetwork) -> list[ipaddress.IPv4Network]:
 # IPv4-mapped addresses, and 6to4's.
 _IPV4_CARRIERS = tuple((ipaddress.IPv6Network(network), bits_after) for network, bits_after in (
     ("64:ff9b::/96", 0), ("::ffff:0:0:0/96", 0), ("::/96", 0), ("::ffff:0:0/96", 0), ("2002::/16", 80)))
-_LOOPBACK = tuple(map(ipaddress.ip_network, ("127.0.0.0/8", "::1/128")))
+# With the unspecified addresses: a connection to 0.0.0.0 or :: reaches the machine's own listening sockets.
+_LOOPBACK = tuple(map(ipaddress.ip_network, ("127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128")))
 # Where a cloud machine reads its credentials and user data: the metadata service of AWS, Google Cloud, Azure,
 # OpenStack and most others (and AWS's IPv6 one), and Azure's WireServer.
 _METADATA = tuple(map(ipaddress.ip_address, ("169.254.169.254", "fd00:ec2::254", "168.63.129.16")))

@@ -255,19 +255,23 @@ def _configured_feed(feed_id: str) -> FeedConfig | None:
 def _feeds_import_opml(args: argparse.Namespace) -> int:
     import yaml
 
-    from services.poller.opml import OpmlError, feeds_yaml, parse_opml, to_feed_configs
+    from services.poller.opml import OpmlError, feeds_yaml, parse_opml, to_feed_configs, without_private_networks
 
     try:
-        feeds, skipped = to_feed_configs(parse_opml(Path(args.file).read_bytes()))
+        entries = parse_opml(Path(args.file).read_bytes())
     except (OSError, OpmlError) as error:
         print(f"wirefeed feeds import-opml: {args.file}: {error}", file=sys.stderr)
         return 1
+    listed: set[str] = set()
+    if not args.keep_private_networks:
+        entries, listed = without_private_networks(entries)
+    feeds, skipped = to_feed_configs(entries)
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
     if args.keep_private_networks:
         _note_private_networks(feeds)
     else:
-        feeds = _without_private_networks(feeds)
+        _note_dropped_private_networks([feed.id for feed in feeds if str(feed.url) in listed])
     # Conversion is local and instant (no feed is fetched), so a summary is all the progress there is.
     print(f"imported {len(feeds)} feed(s), skipped {len(skipped)}", file=sys.stderr)
     text = yaml.safe_dump({"feeds": feeds_yaml(feeds)}, sort_keys=False, allow_unicode=True)
@@ -296,14 +300,11 @@ def _note_private_networks(feeds: list[FeedConfig]) -> None:
             print(f"warning: {feed.id}: {warning}", file=sys.stderr)
 
 
-def _without_private_networks(feeds: list[FeedConfig]) -> list[FeedConfig]:
-    """The feeds with none of the private networks their outlines listed, and which feeds' were dropped said:
-    only whoever runs the poller decides which feeds reach inside the network, not an OPML file's author."""
-    if dropped := [feed.id for feed in feeds if feed.private_networks]:
-        print(f"note: dropped the private_networks (wirefeed:private_networks) of {', '.join(dropped)}: an OPML file "
-              "could let a feed of its choosing reach addresses inside your network with them; give "
+def _note_dropped_private_networks(feed_ids: list[str]) -> None:
+    if feed_ids:
+        print(f"note: dropped the private_networks (wirefeed:private_networks) of {', '.join(feed_ids)}: an OPML "
+              "file could let a feed of its choosing reach addresses inside your network with them; give "
               "--keep-private-networks to keep them, for an OPML file of your own (feeds export-opml)", file=sys.stderr)
-    return [feed.model_copy(update={"private_networks": []}) if feed.private_networks else feed for feed in feeds]
 
 
 def _feeds_export_opml(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -145,6 +145,21 @@ def _id_problem(feed_id: str) -> str:
     if not FEED_ID.fullmatch(feed_id):
         return f"its wirefeed:id {feed_id!r} is no feed id (letters, digits, . _ -, at most 100)"
     return f"its wirefeed:id {feed_id!r} is another feed's"
+
+
+def without_private_networks(entries: list[OpmlFeed]) -> tuple[list[OpmlFeed], set[str]]:
+    """The outlines with no private networks, and the URLs (as a feed would hold them) of those that listed
+    some: only whoever runs the poller decides which feeds reach inside the network, not an OPML file's
+    author. Dropped before the feeds are made, so a list that could not be read skips no feed."""
+    listed = {_as_feed_url(entry.url) for entry in entries if entry.private_networks}
+    return [replace(entry, private_networks=()) if entry.private_networks else entry for entry in entries], listed
+
+
+def _as_feed_url(url: str) -> str:
+    try:
+        return str(_URL.validate_python(url))
+    except ValidationError:  # the feed is skipped for its URL anyway
+        return url
 
 
 def _masked(url: str) -> str:

@@ -217,6 +217,8 @@ def test_feeds_check_refuses_a_private_network_that_is_none(tmp_path: Path, caps
     ("['fd12::/16']", "more addresses than any one site's (wider than a /8 for IPv4, a /32 for IPv6)"),
     ("['::ffff:127.0.0.0/104']", "loopback addresses (the poller's own machine)"),  # IPv4-mapped: where it ends
     ("[10.0.0.0/8, 168.63.129.16]", "the cloud metadata address 168.63.129.16"),  # Azure's WireServer
+    ("[0.0.0.0/32]", "loopback addresses (the poller's own machine)"),  # the unspecified addresses reach it too
+    ("['::/128']", "loopback addresses (the poller's own machine)"),
 ])
 def test_feeds_check_warns_of_a_private_network_reaching_beyond_an_intranet_and_lets_it_be(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], networks: str, reached: str) -> None:

@@ -266,3 +266,17 @@ def test_an_outline_s_time_zone_is_kept_and_one_that_is_no_zone_is_skipped_with_
     assert len(skipped) == 1
     assert skipped[0].startswith("'https://summer.example/feed.xml': its wirefeed:timezone 'CEST' is no time zone: "
                                  "write an IANA name, Europe/Berlin or America/New_York")
+
+
+def test_an_import_dropping_private_networks_keeps_a_feed_whose_list_it_could_not_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The list is dropped before the feed is made: a malformed one is no reason to skip the feed.
+    opml = tmp_path / "theirs.opml"
+    opml.write_bytes(HOSTILE.replace(b'w:private_networks="169.254.0.0/16"', b'w:private_networks="10.1.2.3/16"'))
+    assert cli(["feeds", "import-opml", str(opml)]) == 0
+    imported = capsys.readouterr()
+    assert "imported 3 feed(s), skipped 0" in imported.err and "of looks-harmless, metadata:" in imported.err
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(imported.out)
+    assert [(feed.id, feed.private_networks) for feed in load_feeds(feeds_file).feeds] == [
+        ("looks-harmless", []), ("metadata", []), ("outlet", [])]
