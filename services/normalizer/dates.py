@@ -105,6 +105,10 @@ _LOCAL_NUMERIC = (
     re.compile(rf"{_YEAR_FIRST_NUMERIC}(?:{_DATE_TIME_JOIN}{_CLOCK_AND_ZONE})?"),
     re.compile(rf"(?P<hour>\d{{1,2}}):(?P<minute>\d{{2}})(?::(?P<second>\d{{2}}))?,?\s{{1,3}}{_DAY_FIRST}"),
 )
+# A two-digit year as POSIX strptime's %y reads it: 69 to 99 the 1900s, 00 to 68 the 2000s ("31.12.99" is
+# 1999, not 2099, which was refused as in the future and its item dead-lettered). A fixed pivot rather than
+# one moved by today's date, so a date reads the same whenever it is parsed (a replay, a test).
+_CENTURY_PIVOT = 69
 # Numbers with dots between them, a date in either order: feedparser knows no such date, and read
 # "2020.09.07 14:45:26" as 1 December and "21:17 18.11.2019" as today at 21:17.
 _DOTTED_NUMBERS = re.compile(r"\d\.\s?\d{1,2}\.\s?\d")
@@ -258,12 +262,11 @@ def _slashed_as_iso(raw: str, regions: Regions) -> str:
     match = _SLASHED_PARTS.search(raw)
     if match is None:
         return raw
-    first, second, year = int(match["first"]), int(match["second"]), int(match["year"])
+    first, second, year = int(match["first"]), int(match["second"]), _full_year(match["year"])
     month_first = _month_first(first, second, raw, regions)
     if month_first is None:
         return raw
     month, day = (first, second) if month_first else (second, first)
-    year += 2000 if year < 100 else 0
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return raw
     return f"{raw[:match.start()]}{year:04d}-{month:02d}-{day:02d}{raw[match.end():]}"
@@ -371,7 +374,7 @@ def _local_numeric(raw: str) -> datetime | None:
     match = next((found for pattern in _LOCAL_NUMERIC if (found := pattern.fullmatch(raw))), None)
     if match is None:
         return None
-    year = int(match["year"]) + (2000 if len(match["year"]) == 2 else 0)  # "31.03.24"; "0001" stays year 1
+    year = _full_year(match["year"])
     month, day = int(match["month"]), int(match["day"])
     if match.start("day") < match.start("month") and month > 12 >= day:
         month, day = day, month  # "11.14.2019": only month first is a date (US sites write dots too)
@@ -382,6 +385,15 @@ def _local_numeric(raw: str) -> datetime | None:
     if zone is None:
         return _iso(iso)
     return _iso(iso + zone) if zone[0] in "+-" else _zoned(f"{iso} {zone}")
+
+
+def _full_year(written: str) -> int:
+    """A date's year in full: two digits pivoted at ``_CENTURY_PIVOT`` ("24": 2024, "99": 1999), four as
+    written ("0001" stays year 1, a placeholder refused as such, not 2001)."""
+    year = int(written)
+    if len(written) > 2:
+        return year
+    return year + (1900 if year >= _CENTURY_PIVOT else 2000)
 
 
 def _epoch(raw: str) -> datetime | None:

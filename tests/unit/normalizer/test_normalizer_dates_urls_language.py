@@ -323,6 +323,23 @@ def test_a_dotted_string_that_is_no_date_we_read_gives_none(raw: str) -> None:
     assert parse_date(raw) is None
     assert parse_date(raw, ["de"], BERLIN) is None
 
+@pytest.mark.parametrize(("raw", "regions", "expected"), [
+    # Two-digit years as POSIX strptime's %y reads them: 69 to 99 the 1900s, 00 to 68 the 2000s. Read as
+    # 20yy, "31.12.99" was a date in 2099 and its item dead-lettered as from the future.
+    ("31.12.99", [], datetime(1999, 12, 31, tzinfo=UTC)),
+    ("15.01.98 10:00", [], datetime(1998, 1, 15, 10, tzinfo=UTC)),
+    ("01.01.71", [], datetime(1971, 1, 1, tzinfo=UTC)),
+    ("01.01.69", [], None),  # 1969: before any real date, a placeholder
+    ("01.01.00", [], datetime(2000, 1, 1, tzinfo=UTC)),
+    ("31.12.68", [], datetime(2068, 12, 31, tzinfo=UTC)),
+    ("31.03.24 03:30", [], datetime(2024, 3, 31, 3, 30, tzinfo=UTC)),
+    ("31/12/99 10:00", ["de"], datetime(1999, 12, 31, 10, tzinfo=UTC)),  # slashed dates the same
+    ("5/1/24 10:00", ["us"], datetime(2024, 5, 1, 10, tzinfo=UTC)),
+])
+def test_a_two_digit_year_is_pivoted_as_posix_strptime_does(raw: str, regions: list[str],
+                                                            expected: datetime | None) -> None:
+    assert parse_date(raw, regions) == expected
+
 
 HOSTILE_DATES = {
     "digits and dots": "1." * 50_000,

@@ -191,6 +191,16 @@ def test_no_usable_date_means_the_fetch_time_estimated(published: str | None) ->
     assert article.published_at_estimated
 
 
+@pytest.mark.parametrize(("published", "expected"), [
+    # Two-digit years were read as 20yy: 2099 and 2098, refused as in the future, the items dead-lettered.
+    ("31.12.99", datetime(1999, 12, 31, tzinfo=UTC)),
+    ("15.01.98 10:00", datetime(1998, 1, 15, 10, tzinfo=UTC)),
+])
+def test_a_numeric_local_date_is_the_publication_date(published: str, expected: datetime) -> None:
+    article = normalize(raw_item(published_raw=published), NOW)
+    assert (article.published_at, article.published_at_estimated) == (expected, False)
+
+
 def test_the_updated_date_stands_in_for_a_missing_publication_date() -> None:
     article = normalize(raw_item(updated_raw="Tue, 05 Mar 2024 09:00:00 +0100"), NOW)
     assert article.published_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
