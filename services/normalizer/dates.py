@@ -71,6 +71,9 @@ _US_ZONE_NAMES = frozenset({"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PD
                             "CT", "MT", "PT"})
 _WORLD_ZONE_NAMES = frozenset({"UTC", "UT", "GMT", "Z"})  # written anywhere: no hint of a country
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}(?!\d)")  # Czech spaces them: "5. 3. 2024"
+# Day first with dashes, the year last ("31-03-2024"), as Dutch, Indian and Portuguese sites write it; not
+# ISO's "2024-03-31", whose year comes first.
+_DASHED_DATE = re.compile(r"(?<!\d)\d{1,2}-\d{1,2}-\d{4}(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 # An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within -12 and +14 hours;
 # ±18 is the widest any date library takes (Java's ZoneOffset), so a wider one is no offset but a mistake.
@@ -87,13 +90,16 @@ _DAY_NUMBER = re.compile(r"(?<![\d:])\d{1,2}(?![\d:])")
 _YEAR_FIRST = re.compile(r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?P<rest>(?:[ T]\d.*)?)")
 # Numeric dates as local sites write them, the time with their words around it: day first with dots, as
 # German, Nordic, Slavic and Turkish ones do ("31.03.2024 03:30", "31.03.2024, 03:30 Uhr", "31.3.2024 kl.
-# 03.30", "31.3.2024 klo 3.30", "31. 3. 2024 3:30", "31.03.2024 г. 03:30"); year first, as Hungarian and
-# Korean sites and NTB's metadata do ("2024.03.31. 03:30", "2024. 03. 31. 3:30"), or in ISO's dashes with
-# a one-digit hour fromisoformat refuses ("2024-03-31 3:30"); the time first, as RIA does ("21:17
-# 18.11.2019"). Each part is of bounded length and a pattern must match the whole date from its start, so
-# a hostile string costs no more than a real date.
+# 03.30", "31.3.2024 klo 3.30", "31. 3. 2024 3:30", "31.03.2024 г. 03:30"), or with dashes, as Dutch,
+# Indian and Portuguese ones do ("31-03-2024 03:30"); year first, as Hungarian and Korean sites and NTB's
+# metadata do ("2024.03.31. 03:30", "2024. 03. 31. 3:30"), or in ISO's dashes with a one-digit hour
+# fromisoformat refuses ("2024-03-31 3:30"); the time first, as RIA does ("21:17 18.11.2019"). Each part
+# is of bounded length and a pattern must match the whole date from its start, so a hostile string costs
+# no more than a real date.
 # A year may be followed by Russian "г." or Polish "r." (for "year").
 _DAY_FIRST = r"(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?:\s?[гr]\.)?"
+# With dashes only with a four-digit year: "31-03-24" might as well be ISO's year first, 2031-03-24.
+_DAY_FIRST_DASHED = r"(?P<day>\d{1,2})-(?P<month>\d{1,2})-(?P<year>\d{4})"
 _YEAR_FIRST_NUMERIC = r"(?P<year>\d{4})(?P<sep>[-./])\s?(?P<month>\d{1,2})(?P=sep)\s?(?P<day>\d{1,2})\.?"
 # Between the date and the time: a comma, a dash or bar, ISO's T, then maybe a word for "at": Nordic
 # "kl.", Finnish "klo", German "um", Polish "godz.", Turkish "saat", Russian "в".
@@ -101,9 +107,11 @@ _DATE_TIME_JOIN = r"(?:,?\s{1,3}|\s?[-–|,]\s?|T)(?:(?:kl\.?|klo|um|godz\.|saat
 _CLOCK_AND_ZONE = (r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?(?:\s?Uhr)?"
                    r"(?:\s{0,3}(?P<zone>[+-]\d{2}:?\d{2}|[A-Za-z]{1,5}))?")
 _LOCAL_NUMERIC = (
-    re.compile(rf"{_DAY_FIRST}(?:{_DATE_TIME_JOIN}{_CLOCK_AND_ZONE})?"),
+    *(re.compile(rf"{day_first}(?:{_DATE_TIME_JOIN}{_CLOCK_AND_ZONE})?")
+      for day_first in (_DAY_FIRST, _DAY_FIRST_DASHED)),
     re.compile(rf"{_YEAR_FIRST_NUMERIC}(?:{_DATE_TIME_JOIN}{_CLOCK_AND_ZONE})?"),
-    re.compile(rf"(?P<hour>\d{{1,2}}):(?P<minute>\d{{2}})(?::(?P<second>\d{{2}}))?,?\s{{1,3}}{_DAY_FIRST}"),
+    *(re.compile(rf"(?P<hour>\d{{1,2}}):(?P<minute>\d{{2}})(?::(?P<second>\d{{2}}))?,?\s{{1,3}}{day_first}")
+      for day_first in (_DAY_FIRST, _DAY_FIRST_DASHED)),
 )
 # A two-digit year as POSIX strptime's %y reads it: 69 to 99 the 1900s, 00 to 68 the 2000s ("31.12.99" is
 # 1999, not 2099, which was refused as in the future and its item dead-lettered). A fixed pivot rather than
@@ -337,11 +345,18 @@ def _zoned(raw: str) -> datetime | None:
     if _SLASHED_DATE.search(raw):
         return None  # "05/01/2024" is May or January depending on who wrote it: not guessed
     try:
-        # "05.01.2024" is day first wherever dots are written.
-        value = dateutil_parser.parse(raw, tzinfos=_zone, dayfirst=_DOTTED_DATE.search(raw) is not None)
+        value = dateutil_parser.parse(raw, tzinfos=_zone, dayfirst=_reads_day_first(raw))
     except (ValueError, OverflowError):
         return None
     return _as_given(value) if value.tzinfo is not None or not zoned else None
+
+
+def _reads_day_first(raw: str) -> bool:
+    """Whether dateutil is to read a numeric date day first: "05.01.2024" wherever dots are written, and
+    "05-01-2024" unless a US zone name follows (US sites write dashes too, month first: "05-01-2024 EST")."""
+    if _DOTTED_DATE.search(raw):
+        return True
+    return _DASHED_DATE.search(raw) is not None and _zone_name(raw) not in _US_ZONE_NAMES
 
 
 def _zone_name(raw: str) -> str | None:
@@ -420,9 +435,9 @@ def _feedparser(raw: str) -> datetime | None:
     numeric = _NUMERIC_DATE.match(raw)
     if numeric and not _is_calendar_day(*(int(part) for part in numeric.groups())):
         return None  # feedparser would roll "2024-13-45" over into 2025, "2023-02-29" into March
-    if _YEAR_FIRST.fullmatch(raw) or _DOTTED_NUMBERS.search(raw):
+    if _YEAR_FIRST.fullmatch(raw) or _DOTTED_NUMBERS.search(raw) or _DASHED_DATE.search(raw):
         # Refused by _year_first or _local_numeric: feedparser would make "2020/13/45" 1 November, and
-        # misread any dotted date (``_DOTTED_NUMBERS``).
+        # misread any dotted date (``_DOTTED_NUMBERS``) or day-first dashed one ("31-03-2024": 20 March 2031).
         return None
     if _TIME_ONLY.fullmatch(raw) or not _DAY_NUMBER.search(raw):
         return None  # no date, or no day: the caller's fallback (the fetch time, flagged) is nearer the truth

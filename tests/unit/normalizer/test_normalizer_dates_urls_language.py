@@ -257,6 +257,15 @@ LOCAL_NUMERIC_DATES = [
     ("03:30 31.03.2024", datetime(2024, 3, 31, 3, 30)),
     ("31. mars 2024 kl. 03.30", datetime(2024, 3, 31, 3, 30)),  # Nordic month names, the same words for the time
     ("5 januari 2024 kl. 12.02", datetime(2024, 1, 5, 12, 2)),
+    # Day first with dashes, the year last: Dutch, Indian, Portuguese sites. feedparser: 20 March 2031.
+    ("31-03-2024 03:30", datetime(2024, 3, 31, 3, 30)),
+    ("05-01-2024 12:02", datetime(2024, 1, 5, 12, 2)),  # feedparser: 20 January 2005
+    ("5-1-2024, 12:02", datetime(2024, 1, 5, 12, 2)),
+    ("31-03-2024 03:30:15", datetime(2024, 3, 31, 3, 30, 15)),
+    ("31-03-2024", datetime(2024, 3, 31)),
+    ("05-01-2024", datetime(2024, 1, 5)),
+    ("11-14-2019 09:00", datetime(2019, 11, 14, 9)),  # only month first is a date
+    ("21:17 18-11-2019", datetime(2019, 11, 18, 21, 17)),
 ]
 
 
@@ -272,6 +281,8 @@ def test_local_numeric_dates_are_read_in_the_feeds_zone(raw: str, local: datetim
     ("05.01.2024 12:02", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
     ("19.11.2019, 08:57", datetime(2019, 11, 19, 7, 57, tzinfo=UTC)),  # as the page's own epoch has it
     ("2024. 07. 15. 9:15", datetime(2024, 7, 15, 7, 15, tzinfo=UTC)),
+    ("31-03-2024 03:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
+    ("05-01-2024 12:02", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
 ])
 def test_local_numeric_dates_in_berlin_take_that_days_offset(raw: str, utc: datetime) -> None:
     assert parse_date(raw, unzoned=BERLIN) == utc
@@ -282,6 +293,8 @@ def test_local_numeric_dates_in_berlin_take_that_days_offset(raw: str, utc: date
     ("31.03.2024, 03:30 Uhr MESZ", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
     ("5.1.2024 kl. 12.02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
     ("5. 1. 2024 12:02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),  # dateutil read it as 1 May
+    ("05-01-2024 12:02 CET", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),  # and this too
+    ("05-01-2024 12:02 +0100", datetime(2024, 1, 5, 11, 2, tzinfo=UTC)),
 ])
 def test_a_local_numeric_date_with_its_zone_is_read_in_it(raw: str, utc: datetime, zone: tzinfo) -> None:
     assert parse_date(raw, unzoned=zone) == utc
@@ -309,6 +322,13 @@ def test_a_local_numeric_date_with_its_zone_is_read_in_it(raw: str, utc: datetim
     ("2024-13-45", [], None),
     ("2023-02-29", [], None),
     ("2020/13/45 10:00", [], None),
+    # Dashes: ISO's year first and RFC 822's month names as before; month first after a US zone name.
+    ("2024-03-05", [], datetime(2024, 3, 5, tzinfo=UTC)),
+    ("2024-03-05T10:00:00+01:00", [], datetime(2024, 3, 5, 9, tzinfo=UTC)),
+    ("20240305", [], datetime(2024, 3, 5, tzinfo=UTC)),
+    ("05-Mar-2024 10:00:00 GMT", [], datetime(2024, 3, 5, 10, tzinfo=UTC)),
+    ("Tue, 05-Mar-2024 10:00:00 +0100", [], datetime(2024, 3, 5, 9, tzinfo=UTC)),
+    ("05-03-2024 10:00 EST", [], datetime(2024, 5, 3, 15, tzinfo=UTC)),
 ])
 def test_shapes_read_before_local_numeric_dates_read_the_same(raw: str, regions: list[str],
                                                             expected: datetime | None) -> None:
@@ -318,10 +338,13 @@ def test_shapes_read_before_local_numeric_dates_read_the_same(raw: str, regions:
 @pytest.mark.parametrize("raw", ["31.02.2024 03:30", "31.03.2024 25:30", "31.03.2024 03:60", "32.01.2024",
                                  "13.13.2024", "31.03.2024 03:30 XYZ", "1.60.0.36", "2024.02.30 10:00",
                                  # a dotted date no form reads: feedparser dated "21:17, 18.11.2019" today
-                                 "21:17, 18.11.2019 (updated)", "21:17:05 18.11.2019 x"])
+                                 "21:17, 18.11.2019 (updated)", "21:17:05 18.11.2019 x",
+                                 # nor a dashed one: feedparser read "Sun, 31-03-2024" as 20 March 2031
+                                 "31-02-2024", "13-13-2024", "31-03-2024 25:30", "Sun, 31-03-2024 03:30"])
 def test_a_dotted_string_that_is_no_date_we_read_gives_none(raw: str) -> None:
     assert parse_date(raw) is None
     assert parse_date(raw, ["de"], BERLIN) is None
+
 
 @pytest.mark.parametrize(("raw", "regions", "expected"), [
     # Two-digit years as POSIX strptime's %y reads them: 69 to 99 the 1900s, 00 to 68 the 2000s. Read as
@@ -349,13 +372,18 @@ HOSTILE_DATES = {
     "year first": "2024.03.31. 3.30 " * 6_000,
     "times then a date": "21:17 " * 17_000 + "18.11.2019",
     "joining words": "31.03.2024, kl. " * 7_000,
+    "digits and dashes": "1-" * 50_000,
+    "day and month with dashes": "31-3-" * 20_000,
+    "a dashed date then digits": "31-03-2024 " + "1" * 100_000,
+    "times then a dashed date": "21:17 " * 17_000 + "18-11-2019",
+    "dashed dates": "31-03-2024-" * 9_000,
 }
 
 
 @pytest.mark.parametrize("raw", HOSTILE_DATES.values(), ids=HOSTILE_DATES.keys())
 def test_the_local_numeric_patterns_take_bounded_time_on_hostile_input(raw: str) -> None:
     # Searched from every position, the worst any use could make of them, each pattern stays linear.
-    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS):
+    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS, dates._DASHED_DATE):
         started = time.perf_counter()
         pattern.search(raw)
         assert time.perf_counter() - started < 0.25, pattern.pattern

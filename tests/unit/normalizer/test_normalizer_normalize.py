@@ -195,10 +195,20 @@ def test_no_usable_date_means_the_fetch_time_estimated(published: str | None) ->
     # Two-digit years were read as 20yy: 2099 and 2098, refused as in the future, the items dead-lettered.
     ("31.12.99", datetime(1999, 12, 31, tzinfo=UTC)),
     ("15.01.98 10:00", datetime(1998, 1, 15, 10, tzinfo=UTC)),
+    # Day first with dashes; feedparser read them as 20 March 2031 (refused) and 20 March 2005.
+    ("04-03-2024", datetime(2024, 3, 4, tzinfo=UTC)),
+    ("05-03-2024 10:00", datetime(2024, 3, 5, 10, tzinfo=UTC)),
 ])
 def test_a_numeric_local_date_is_the_publication_date(published: str, expected: datetime) -> None:
     article = normalize(raw_item(published_raw=published), NOW)
     assert (article.published_at, article.published_at_estimated) == (expected, False)
+
+
+def test_a_day_first_dashed_date_is_read_in_the_feeds_named_time_zone() -> None:
+    item = raw_item(feed_timezone="Europe/Berlin", published_raw="31-03-2024 03:30")
+    article = normalize(item, datetime(2024, 4, 1, tzinfo=UTC))
+    assert (article.published_at, article.published_at_estimated) == (datetime(2024, 3, 31, 1, 30, tzinfo=UTC),
+                                                                      False)
 
 
 def test_the_updated_date_stands_in_for_a_missing_publication_date() -> None:
@@ -225,6 +235,7 @@ def test_a_date_without_a_zone_is_read_in_the_zone_of_the_feeds_own_dates() -> N
     ("Mon, 15 Jul 2024 09:15:00", datetime(2024, 7, 15, 7, 15, tzinfo=UTC)),
     ("31.03.2024, 03:30 Uhr", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # as German sites write it
     ("15.01.2024 09:15", datetime(2024, 1, 15, 8, 15, tzinfo=UTC)),
+    ("15-01-2024 09:15", datetime(2024, 1, 15, 8, 15, tzinfo=UTC)),  # as Dutch sites write it
     ("2024-03-31 3:30", datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),  # a one-digit hour: it was read in UTC
     # At the changes, PEP 495's fold=0: the skipped 02:30 as if the clocks had not gone forward yet, the
     # repeated 02:30 the first time the clocks show it.
