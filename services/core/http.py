@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPMethod, HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +36,9 @@ REQUEST_SECONDS = 60.0
 #: on), so written at once, a read API answer of megabytes had to reach its client within IDLE_SECONDS
 #: and was cut off on a slow link. A client must take this much per IDLE_SECONDS to keep its connection.
 WRITE_PIECE_BYTES = 64 * 1024
+#: What every route answers: the endpoint is read-only, and HEAD is what some load balancers and uptime
+#: checkers probe with. Other methods are answered 405 with this as ``Allow``.
+ALLOWED_METHODS = "GET, HEAD"
 
 
 @dataclass(frozen=True)
@@ -133,14 +137,21 @@ class BoundedRequestHandler(BaseHTTPRequestHandler):
         deadline = time.monotonic() + self.request_seconds
         self.rfile = io.BufferedReader(_ReadsBefore(self.connection, deadline, self.timeout))
 
-    def answer(self, status: int, body: bytes, content_type: str, retry_after_seconds: int | None = None) -> None:
+    def answer(self, status: int, body: bytes, content_type: str, retry_after_seconds: int | None = None,
+               headers: tuple[tuple[str, str], ...] = ()) -> None:
+        """The answer, its body left out for a HEAD request (whose headers, ``Content-Length`` included,
+        are those of the GET)."""
         self.connection.settimeout(self.timeout)  # the last read may have left less of the deadline
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if retry_after_seconds is not None:
             self.send_header("Retry-After", str(retry_after_seconds))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
+        if self.command == HTTPMethod.HEAD:
+            return
         whole = memoryview(body)
         for start in range(0, len(whole), WRITE_PIECE_BYTES):
             self.wfile.write(whole[start:start + WRITE_PIECE_BYTES])
@@ -242,21 +253,41 @@ class ServiceHTTPServer:
             request_seconds = request_time
 
             def do_GET(self) -> None:
+                self._send(self._routed())
+
+            def do_HEAD(self) -> None:
+                # Routed as a GET, for the same status and headers: a read API answer's status depends on its
+                # query (404, 503), so the query runs; only sending the body is saved.
+                self._send(self._routed())
+
+            def not_allowed(self) -> None:
+                self._send(Response.json({"error": f"method {self.command} not allowed: this endpoint answers "
+                                                   f"{ALLOWED_METHODS} only"}, HTTPStatus.METHOD_NOT_ALLOWED),
+                           headers=(("Allow", ALLOWED_METHODS),))
+
+            # The methods HTTP defines (a method it does not is the stdlib's 501, through send_error).
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = do_CONNECT = not_allowed  # noqa: N815
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                # What the stdlib refuses itself (an unknown method, a malformed request line, headers too
+                # long) in the JSON errors' shape, not its HTML page.
+                self.close_connection = True
+                self._send(Response.json({"error": message or HTTPStatus(code).phrase}, code))
+
+            def _routed(self) -> Response:
                 try:
                     url = urlsplit(self.path)
                 except ValueError:  # an absolute target with a broken host ("http://[/"): no path to route
-                    self._send(Response.json({"error": "malformed request target"}, 400))
-                    return
+                    return Response.json({"error": "malformed request target"}, 400)
                 if len(url.query) > MAX_QUERY_BYTES:
-                    self._send(Response.json({"error": "query too long"}, 414))
-                    return
+                    return Response.json({"error": "query too long"}, 414)
                 query = parse_qs(url.query, keep_blank_values=False)
-                request = Request(url.path, query, {k.lower(): v for k, v in self.headers.items()})
-                self._send(server.dispatch(request))
+                return server.dispatch(Request(url.path, query, {k.lower(): v for k, v in self.headers.items()}))
 
-            def _send(self, response: Response) -> None:
+            def _send(self, response: Response, headers: tuple[tuple[str, str], ...] = ()) -> None:
                 try:
-                    self.answer(response.status, response.body, response.content_type, response.retry_after_seconds)
+                    self.answer(response.status, response.body, response.content_type, response.retry_after_seconds,
+                                headers)
                 finally:
                     if response.sent is not None:
                         response.sent()

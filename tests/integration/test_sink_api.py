@@ -411,6 +411,29 @@ def test_story_ids_are_percent_decoded(store: SqlStore, client: httpx.Client) ->
     assert client.get("/stories/wire%3Aabc").json()["story_id"] == "wire:abc"
 
 
+@pytest.mark.parametrize(("path", "params"), [
+    ("/articles", {"q": "ferry"}), ("/articles/article-000001", {}), ("/articles/no-such-article", {}),
+    ("/stories", {}), ("/stories/s", {}), ("/sources", {}), ("/openapi.json", {}), ("/articles", {"limit": "0"}),
+])
+def test_head_answers_as_get_does_without_the_body(client: httpx.Client, path: str, params: dict[str, str]) -> None:
+    # HEAD was answered 501 with an HTML page by the stdlib, whatever the route.
+    got, head = client.get(path, params=params), client.head(path, params=params)
+    assert head.status_code == got.status_code
+    assert head.content == b""
+    for name in ("Content-Type", "Content-Length", "X-Content-Type-Options"):
+        assert head.headers[name] == got.headers[name], name
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/articles", "/stories/s", "/openapi.json"])
+def test_methods_other_than_get_and_head_are_405_as_a_json_error(client: httpx.Client, method: str,
+                                                                 path: str) -> None:
+    answer = client.request(method, path, content=b"{}" if method in ("POST", "PUT") else None)
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "GET, HEAD")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    _validator(client, "Error").validate(answer.json())
+
+
 def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")

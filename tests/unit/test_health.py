@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -196,7 +197,8 @@ def test_a_request_target_that_is_no_url_is_answered_400(path: str, capsys: pyte
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/healthz", 200), ("GET", "/nothing-here", 404), ("POST", "/healthz", 501),  # the stdlib's error page
+    ("GET", "/healthz", 200), ("GET", "/nothing-here", 404), ("HEAD", "/readyz", 200), ("POST", "/healthz", 405),
+    ("BREW", "/healthz", 501),  # refused by the stdlib itself
 ])
 def test_every_answer_tells_browsers_not_to_guess_its_type(server: ServiceHTTPServer, method: str, path: str,
                                                            status: int) -> None:
@@ -209,3 +211,56 @@ def test_every_answer_tells_browsers_not_to_guess_its_type(server: ServiceHTTPSe
         answered, headers = error.code, error.headers
     assert answered == status
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _exchange(server: ServiceHTTPServer, method: str, path: str,
+              body: bytes | None = None) -> tuple[http.client.HTTPResponse, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        connection.request(method, path, body=body)
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/extra", "/nothing-here"])
+@pytest.mark.parametrize("ready", [True, False])
+def test_head_answers_as_get_does_without_the_body(path: str, ready: bool) -> None:
+    # Load balancers and uptime checkers that probe with HEAD were answered 501, an HTML page, as if down.
+    server = ServiceHTTPServer("127.0.0.1", 0, Health({"database": lambda: ready}),
+                               {"/extra": lambda _: Response(200, b"extra", "text/plain")}).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+            client.sendall(f"HEAD {path} HTTP/1.0\r\n\r\n".encode())
+            head = _read_slowly(client, pause=0)
+        got, _ = _exchange(server, "GET", path)
+    finally:
+        server.stop()
+    status_line, _, rest = head.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert int(status_line.split()[1]) == got.status
+    assert body == b""  # not a byte past the headers
+    sent = dict(line.decode().split(": ", 1) for line in headers.split(b"\r\n"))
+    for name in ("Content-Type", "X-Content-Type-Options"):
+        assert sent[name] == got.headers[name]
+    if path != "/metrics":  # its counters may move between the two requests
+        assert sent["Content-Length"] == got.headers["Content-Length"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/nothing-here"])
+def test_methods_other_than_get_and_head_are_405_with_allow_and_a_json_error(server: ServiceHTTPServer, method: str,
+                                                                             path: str) -> None:
+    answer, body = _exchange(server, method, path, body=b'{"x": 1}' if method in ("POST", "PUT", "PATCH") else None)
+    assert answer.status == 405
+    assert answer.headers["Allow"] == "GET, HEAD"
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert json.loads(body) == {"error": f"method {method} not allowed: this endpoint answers GET, HEAD only"}
+
+
+def test_a_method_the_server_does_not_know_is_501_as_a_json_error(server: ServiceHTTPServer) -> None:
+    answer, body = _exchange(server, "BREW", "/healthz")
+    assert (answer.status, answer.headers["Content-Type"]) == (501, "application/json")
+    assert json.loads(body) == {"error": "Unsupported method ('BREW')"}
