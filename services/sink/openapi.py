@@ -25,6 +25,11 @@ from services.sink.api_limits import (
 from services.sink.search import MAX_QUERY_TERMS
 
 _REF = "#/components/schemas/{model}"
+# Not "format": "date-time": that is RFC 3339, which wants seconds and an offset, and the API takes any ISO 8601
+# date or time (services.core.timestamps.parse_timestamp), a plain date as the README's examples give it too.
+_TIME = {"type": "string", "examples": ["2024-03-31", "2024-03-31T14:05Z", "2024-03-31T16:05:00+02:00"]}
+_TIME_FORMS = ("an ISO 8601 date (2024-03-31: its start, 00:00 UTC) or date and time (2024-03-31T14:05Z, "
+               "2024-03-31T16:05:00+02:00), UTC when no offset is given")
 _PUBLISHABLE_ARTICLES = ("Only articles one may publish now: not withheld and out of embargo, in a story whose "
                          "latest version is not canceled (killed) or withheld")
 
@@ -67,10 +72,8 @@ def _articles_operation() -> dict[str, Any]:
                    "either engine): every word must occur, quoted phrases, OR between alternatives, -word to "
                    "exclude (alone, every article without it; each '-' negates once, so --word does not); "
                    f"only the first {MAX_QUERY_TERMS} words count."),
-            _query("since", {"type": "string", "format": "date-time"},
-                   "Only articles published at or after this ISO 8601 time (UTC when no offset is given)"),
-            _query("until", {"type": "string", "format": "date-time"},
-                   "Only articles published before this ISO 8601 time (UTC when no offset is given)"),
+            _query("since", _TIME, f"Only articles published at or after this time: {_TIME_FORMS}"),
+            _query("until", _TIME, f"Only articles published before this time: {_TIME_FORMS}"),
             _query("source", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,200}$"}, "Only this feed id"),
             _query("language", {"type": "string", "pattern": f"^{LANGUAGE_PATTERN}$"},
                    "Only articles in this language (ISO 639-1, as the article's `language` field has it; Norwegian "
@@ -90,10 +93,10 @@ def _stories_operation() -> dict[str, Any]:
                        "many outlets carried it", [
             _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
                    "Full-text query as for /articles: stories of which some version or outlet's copy matches"),
-            _query("since", {"type": "string", "format": "date-time"},
-                   "Only stories whose latest version was published at or after this ISO 8601 time"),
-            _query("until", {"type": "string", "format": "date-time"},
-                   "Only stories whose latest version was published before this ISO 8601 time"),
+            _query("since", _TIME, f"Only stories whose latest version was published at or after this time: "
+                                   f"{_TIME_FORMS}"),
+            _query("until", _TIME, f"Only stories whose latest version was published before this time: "
+                                   f"{_TIME_FORMS}"),
             _agency_parameter("stories", "latest version's"),
             _query("publishable", {"type": "boolean", "default": False},
                    "Only stories whose latest version one may publish now: not canceled (killed), not withheld, "

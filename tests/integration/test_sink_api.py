@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
 
@@ -443,6 +444,27 @@ def test_the_openapi_document_describes_what_is_served(client: httpx.Client) -> 
     assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
     assert set(parameters) == {"q", "since", "until", "source", "language", "agency", "publishable", "limit", "after"}
     assert "security" not in document
+
+
+# RFC 3339's date-time, as JSON Schema's "date-time" format means it (jsonschema checks it only with a
+# package wirefeed does not install): seconds and an offset required.
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+                      r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+
+@pytest.mark.parametrize("path", ["/articles", "/stories"])
+def test_the_openapi_document_admits_every_time_the_api_takes(client: httpx.Client, path: str) -> None:
+    # since and until were "format": "date-time", which refuses the plain dates the README's examples use.
+    checker = FormatChecker()
+    checker.checks("date-time")(lambda value: not isinstance(value, str) or bool(_RFC3339.fullmatch(value)))
+    document = client.get("/openapi.json").json()
+    schemas = {p["name"]: p["schema"] for p in document["paths"][path]["get"]["parameters"]}
+    for name in ("since", "until"):
+        validator = Draft202012Validator(schemas[name], format_checker=checker)
+        for value in ("2024-01-11", "2024-01-11T14:05", "2024-01-11T14:05Z", "2024-01-11T16:05:00+02:00",
+                      *schemas[name].get("examples", [])):
+            assert client.get(path, params={name: value}).status_code == 200, value
+            assert validator.is_valid(value), (name, value)
 
 
 def test_with_a_token_the_api_needs_it_and_health_and_metrics_do_not(guarded: httpx.Client) -> None:
