@@ -43,7 +43,21 @@ def _as_the_read_api_takes(parameter: str) -> Callable[[str], str]:
     return parse
 
 
-_QUERY, _SOURCE, _STORY = (_as_the_read_api_takes(parameter) for parameter in ("q", "source", "story"))
+_SOURCE, _STORY = (_as_the_read_api_takes(parameter) for parameter in ("source", "story"))
+_AS_Q = _as_the_read_api_takes("q")
+
+
+def _query(value: str) -> str:
+    """An argparse type: a query as the read API takes its ``q``, with something to search for. One of no
+    words ("", "---", '"(*') found nothing, silently, with status 0: a mistake (an empty variable in a
+    script) then looked like a store without matches. The API reads an empty ``q=`` as no filter, but a
+    search named on the command line is meant to filter."""
+    from services.sink.search import parse_query
+
+    query = _AS_Q(value)
+    if parse_query(query) is None:
+        raise argparse.ArgumentTypeError("the query has no words to search for (letters or digits)")
+    return query
 # Not checked as the API checks its agency: the API's pattern is written for OpenAPI clients' regular
 # expressions (letters of the main scripts as ranges); the CLI takes any spelling the normalizer knows.
 _LANGUAGE_HELP = "only articles in this language (ISO 639-1: en, de; Norwegian is no, and nb asks for it too)"
@@ -67,7 +81,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     _add_timeout(export, "each page of the export is one")
     export.set_defaults(handler=_export)
     search = commands.add_parser("search", help="full-text search of stored articles, newest first")
-    search.add_argument("query", type=_QUERY,
+    search.add_argument("query", type=_query,
                         help=f'web-search syntax: words, "a phrase", or, -word (at most {MAX_QUERY_CHARS} characters)')
     search.add_argument("--since", type=timestamp_argument, help="published at or after (ISO 8601; UTC if no offset)")
     search.add_argument("--until", type=timestamp_argument, help="published before (ISO 8601; UTC if no offset)")
@@ -82,7 +96,7 @@ def register(commands: argparse._SubParsersAction, positions: argparse._SubParse
     _add_timeout(search)
     search.set_defaults(handler=_search)
     stories = commands.add_parser("stories", help="stories with their latest version and how many outlets carried them")
-    stories.add_argument("--query", type=_QUERY, metavar="QUERY",
+    stories.add_argument("--query", type=_query, metavar="QUERY",
                          help="only stories of which some version or copy matches (full text, as for search)")
     stories.add_argument("--since", type=timestamp_argument, help="latest version published at or after (ISO 8601)")
     stories.add_argument("--until", type=timestamp_argument, help="latest version published before (ISO 8601)")
