@@ -136,40 +136,91 @@ def _per_feed(values: Mapping[str, float], gauge: str) -> dict[str, float]:
     return found
 
 
+_COLUMNS = ("service", "port", "ready", "items/s", "consumer lag", "dead letters")
+_FEED_COLUMNS = ("feed", "consecutive failures", "missed pages")
+
+
 def render(statuses: list[ServiceStatus], console: Console, worst: int = 10) -> None:
+    """Tables on a terminal; piped or to a file, tab-separated lines as ``feeds status`` writes them
+    (``| grep sink``), the notes beside them on stderr so that stdout is only rows."""
+    poller = next((status for status in statuses if status.name == "poller"), None)
+    feeds = _worst_feeds(poller, worst)
+    notes = _notes(statuses, poller, feeds)
+    if not console.is_terminal:
+        _render_lines(statuses, feeds, console)
+        notes_console = Console(stderr=True, soft_wrap=True)
+        for note in notes:
+            notes_console.print(note)
+        return
     table = Table(title="wirefeed pipeline")
-    for column in ("service", "port", "ready", "items/s", "consumer lag", "dead letters"):
+    for column in _COLUMNS:
         table.add_column(column, no_wrap=column == "ready")
     for status in statuses:
-        ready = "[green]ready" if status.ready else "[red]unreachable" if not status.reachable else (
-            f"[red]not ready: {', '.join(status.unready)}" if status.unready else "[red]not ready")
+        ready = "[green]ready" if status.ready else f"[red]{_ready_text(status)}"
         table.add_row(status.name, str(status.port), ready, _number(status.rate, ".1f"), _number(status.lag, ".0f"),
                       _number(status.dead_letters, ".0f"))
     console.print(table)
-    if any(status.dead_letters for status in statuses):
-        console.print("dead letters since the services started: `wirefeed dead-letters list` shows them")
-    poller = next((status for status in statuses if status.name == "poller"), None)
+    for note in notes:
+        console.print(note)
+    if feeds:
+        worst_feeds = Table(title="worst feeds")
+        for column in _FEED_COLUMNS:
+            worst_feeds.add_column(column)
+        for feed, failures, missed in feeds:
+            worst_feeds.add_row(feed, f"{failures:.0f}", f"{missed:.0f}")
+        console.print(worst_feeds)
+
+
+def _render_lines(statuses: list[ServiceStatus], feeds: list[tuple[str, float, float]] | None,
+                  console: Console) -> None:
+    """One line per service, then (after an empty line) per troubled feed, each under its header; a
+    value not known is empty."""
+    lines = ["\t".join(_COLUMNS)]
+    for status in statuses:
+        lines.append("\t".join((status.name, str(status.port), _ready_text(status), _number(status.rate, ".1f", ""),
+                                _number(status.lag, ".0f", ""), _number(status.dead_letters, ".0f", ""))))
+    if feeds:
+        lines += ["", "\t".join(_FEED_COLUMNS)]
+        lines += ["\t".join((feed, f"{failures:.0f}", f"{missed:.0f}")) for feed, failures, missed in feeds]
+    console.file.write("\n".join(lines) + "\n")  # as written: Console.out would expand the tabs
+
+
+def _ready_text(status: ServiceStatus) -> str:
+    if status.ready:
+        return "ready"
+    if not status.reachable:
+        return "unreachable"
+    return f"not ready: {', '.join(status.unready)}" if status.unready else "not ready"
+
+
+def _worst_feeds(poller: ServiceStatus | None, worst: int) -> list[tuple[str, float, float]] | None:
+    """The ``worst`` feeds by failures in a row, then by pages missed: (feed, failures, missed pages);
+    None when the poller did not say."""
     if poller is None or poller.failing is None:
-        console.print("feed failures unknown: the poller does not answer")
-        return
-    if poller.feeds_file_valid is False:
-        console.print("[red]the feeds file was changed into an invalid one[/]: the poller polls the feeds of the last "
-                      "valid one (its `feeds_file_invalid` log line and `wirefeed feeds check FILE` say why)")
+        return None
     failing, missed = poller.failing, poller.missed or {}
     troubled = sorted(failing.keys() | missed.keys(), key=lambda feed: (-failing.get(feed, 0), -missed.get(feed, 0)))
-    if troubled:
-        feeds = Table(title="worst feeds")
-        for column in ("feed", "consecutive failures", "missed pages"):
-            feeds.add_column(column)
-        for feed in troubled[:worst]:
-            feeds.add_row(feed, f"{failing.get(feed, 0):.0f}", f"{missed.get(feed, 0):.0f}")
-        console.print(feeds)
-    else:
-        console.print("no failing feeds")
+    return [(feed, failing.get(feed, 0), missed.get(feed, 0)) for feed in troubled[:worst]]
 
 
-def _number(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def _notes(statuses: list[ServiceStatus], poller: ServiceStatus | None,
+           feeds: list[tuple[str, float, float]] | None) -> list[str]:
+    """What the tables leave to a sentence (rich markup)."""
+    notes = []
+    if any(status.dead_letters for status in statuses):
+        notes.append("dead letters since the services started: `wirefeed dead-letters list` shows them")
+    if feeds is None:
+        return [*notes, "feed failures unknown: the poller does not answer"]
+    if poller is not None and poller.feeds_file_valid is False:
+        notes.append("[red]the feeds file was changed into an invalid one[/]: the poller polls the feeds of the last "
+                     "valid one (its `feeds_file_invalid` log line and `wirefeed feeds check FILE` say why)")
+    if not feeds:
+        notes.append("no failing feeds")
+    return notes
+
+
+def _number(value: float | None, spec: str, unknown: str = "-") -> str:
+    return unknown if value is None else format(value, spec)
 
 
 def main(ports: Mapping[str, int], interval: float = 1.0) -> int:

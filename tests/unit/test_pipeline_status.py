@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from rich.console import Console
 
 from services.cli import build_parser
 from services.cli import main as cli
 from services.core.http import Health, ServiceHTTPServer
-from services.core.status import main, service_status
+from services.core.status import ServiceStatus, main, render, service_status
 from tests.helpers import FeedServer, Resource, free_port
 
 TEXT = {"Content-Type": "text/plain"}
@@ -52,6 +55,11 @@ def table_rows(out: str) -> dict[str, list[str]]:
     return {row[0]: row[1:] for row in rows}
 
 
+def line_rows(out: str) -> dict[str, list[str]]:
+    """Each tab-separated line's fields, keyed by the first: what status writes to a pipe (as capsys is)."""
+    return {line.split("\t")[0]: line.split("\t")[1:] for line in out.splitlines() if "\t" in line}
+
+
 def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFixture[str]) -> None:
     servers = {
         "poller": serve(Endpoints(True, 'wirefeed_poller_items_published_total{feed="a"}',
@@ -74,25 +82,56 @@ def test_status_shows_each_service_and_the_worst_feeds(capsys: pytest.CaptureFix
         for server in servers.values():
             server.stop()
     assert status == 1  # the sink is not ready
-    out = capsys.readouterr().out
-    rows = table_rows(out)
-    assert rows["poller"][1:] == ["ready", "20.0", "-", "-"]  # 10 more in 0.5 s; no consumer lag, no dead letters
+    out, err = capsys.readouterr()
+    rows = line_rows(out)
+    assert rows["poller"][1:] == ["ready", "20.0", "", ""]  # 10 more in 0.5 s; no consumer lag, no dead letters
     assert rows["normalizer"][1:] == ["ready", "20.0", "42", "3"]
     assert rows["sink"][1:] == ["not ready: consuming", "20.0", "0", "0"]  # none yet: the counter has no sample
-    assert "`wirefeed dead-letters list` shows them" in out
+    assert "`wirefeed dead-letters list` shows them" in err
     assert rows["down"] == ["7", "0"]
     assert rows["paged"] == ["0", "2"]  # polls fine, but two older pages wait to be read again
     assert "a" not in rows  # no failures, nothing missed: not among the worst
     assert list(rows)[-2:] == ["down", "paged"]  # failures first
 
 
+STATUSES = [ServiceStatus("poller", 9401, True, True, 2.5, None, {"down": 7.0}, {"paged": 2.0}, None),
+            ServiceStatus("normalizer", 9402, True, False, 0.0, 42.0, dead_letters=3.0, unready=("kafka",)),
+            ServiceStatus("sink", 9403, False, False)]
+
+
+def test_piped_status_is_tab_separated_lines_and_its_notes_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    # Piped, it drew the box table as on a terminal, where `feeds status` and `feeds failed` write lines.
+    render(STATUSES, Console(file=sys.stdout, width=80))  # sys.stdout: capsys's, not a terminal
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "service\tport\tready\titems/s\tconsumer lag\tdead letters",
+        "poller\t9401\tready\t2.5\t\t",
+        "normalizer\t9402\tnot ready: kafka\t0.0\t42\t3",
+        "sink\t9403\tunreachable\t\t\t",
+        "",
+        "feed\tconsecutive failures\tmissed pages",
+        "down\t7\t0",
+        "paged\t0\t2",
+    ]
+    assert "`wirefeed dead-letters list` shows them" in err
+
+
+def test_a_terminal_gets_the_tables() -> None:
+    console = Console(file=io.StringIO(), width=200, color_system=None, force_terminal=True)
+    render(STATUSES, console)
+    rows = table_rows(console.file.getvalue())  # type: ignore[attr-defined]
+    assert rows["normalizer"] == ["9402", "not ready: kafka", "0.0", "42", "3"]
+    assert rows["sink"] == ["9403", "unreachable", "-", "-", "-"]
+    assert rows["down"] == ["7", "0"]
+
+
 def test_services_that_do_not_answer_show_nothing_made_up(capsys: pytest.CaptureFixture[str]) -> None:
     assert main({name: free_port() for name in ("poller", "normalizer", "sink")}, interval=0.1) == 1
-    out = capsys.readouterr().out
-    rows = table_rows(out)
-    assert [rows[name][1:] for name in ("poller", "normalizer", "sink")] == [["unreachable", "-", "-", "-"]] * 3
-    assert "feed failures unknown: the poller does not answer" in out
-    assert "no failing feeds" not in out
+    out, err = capsys.readouterr()
+    rows = line_rows(out)
+    assert [rows[name][1:] for name in ("poller", "normalizer", "sink")] == [["unreachable", "", "", ""]] * 3
+    assert "feed failures unknown: the poller does not answer" in err
+    assert "no failing feeds" not in out + err
 
 
 def test_status_says_when_the_poller_kept_its_feeds_because_the_file_is_invalid(
@@ -108,7 +147,7 @@ def test_status_says_when_the_poller_kept_its_feeds_because_the_file_is_invalid(
         finally:
             for server in servers.values():
                 server.stop()
-        outcomes.append("the feeds file was changed into an invalid one" in capsys.readouterr().out)
+        outcomes.append("the feeds file was changed into an invalid one" in capsys.readouterr().err)
     assert outcomes == [True, False]
 
 
@@ -200,7 +239,7 @@ def test_a_port_closing_without_an_answer_is_unreachable_not_another_program(
         code = cli(["status", "--poller-port", str(port), "--normalizer-port", str(free_port()),
                     "--sink-port", str(free_port()), "--interval", "0.1"])
     assert code == 1
-    assert table_rows(capsys.readouterr().out)["poller"][1:] == ["unreachable", "-", "-", "-"]
+    assert line_rows(capsys.readouterr().out)["poller"][1:] == ["unreachable", "", "", ""]
 
 
 @pytest.mark.parametrize("argv", [["status", "--interval", "-1"], ["status", "--interval", "nan"],
