@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from services.core.arguments import command_group
 from services.core.supervise import DEAD_LETTERING
 from services.core.text import one_line
-from services.core.timestamps import timestamp_argument
+from services.core.timestamps import timestamp_argument, utc_timestamp
 
 MAX_REASON_CHARS = 200
 
@@ -90,7 +90,7 @@ def _one_line(letter: DeadLetter) -> str:
     reason = one_line(letter.reason)
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS - 1] + "…"
-    return "\t".join((letter.failed_at.isoformat(timespec="seconds"), letter.stage, letter.error_class, source, reason))
+    return "\t".join((utc_timestamp(letter.failed_at, "seconds"), letter.stage, letter.error_class, source, reason))
 
 
 def _selection(args: argparse.Namespace) -> Selection:

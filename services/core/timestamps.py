@@ -1,10 +1,12 @@
-"""Times given on the command line and in API queries: ISO 8601, read as UTC. Light to import (the CLI
-parses arguments before loading anything heavy)."""
+"""Times given on the command line and in API queries: ISO 8601, read as UTC; and times the CLI and the
+read API write: ISO 8601 in UTC, with ``Z``. Light to import (the CLI parses arguments before loading
+anything heavy)."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from typing import Literal
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -27,3 +29,12 @@ def timestamp_argument(text: str) -> datetime:
         return parse_timestamp(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+
+
+def utc_timestamp(moment: datetime, timespec: Literal["auto", "seconds"] = "auto") -> str:
+    """``moment`` as every machine-readable time wirefeed writes: ISO 8601 in UTC with ``Z``
+    (2024-01-11T14:05:00Z), as the read API's and ``export``'s JSON has it, so that the CLI's lines and the
+    JSON beside them compare as text. A time without offset is taken as UTC, as ``parse_timestamp`` does."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from services.core.config import DEFAULT_SESSION, SessionOptions
 from services.core.db import Database, run_command
+from services.core.timestamps import utc_timestamp
 from services.poller.leases import holders
 from services.poller.service import feed_health
 from services.poller.state import FailedFile, FeedState, PollerStore
@@ -83,7 +84,7 @@ def _render_lines(statuses: list[FeedStatus], console: Console) -> None:
 
 
 def _iso(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat() if moment else ""
+    return utc_timestamp(moment) if moment else ""
 
 
 def show_status(db_url: str, configured: list[str] | None, console: Console,

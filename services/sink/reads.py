@@ -19,7 +19,7 @@ from typing import Any
 
 from schemas import PubStatus
 from services.core.db import Database, as_datetime
-from services.core.timestamps import parse_timestamp
+from services.core.timestamps import parse_timestamp, utc_timestamp
 from services.sink.search import parse_query
 from services.sink.store import (
     PAGE_ROWS,
@@ -99,13 +99,14 @@ class StorySummary:
     def as_json(self) -> dict[str, Any]:
         """The story's line as the read API and ``wirefeed stories --json`` give it."""
         return {"story_id": self.story_id, "title": self.title, "latest_version": self.version,
-                "outlets": self.outlets, "published_at": _iso(self.published_at), "pubstatus": self.pubstatus.value,
-                "embargoed_until": _iso(self.embargoed_until) if self.embargoed_until else None}
+                "outlets": self.outlets, "published_at": utc_timestamp(self.published_at),
+                "pubstatus": self.pubstatus.value,
+                "embargoed_until": utc_timestamp(self.embargoed_until) if self.embargoed_until else None}
 
     def status(self, now: datetime) -> str:
         """usable, withheld, canceled, or "embargoed until <time>" while the embargo lasts."""
         if self.pubstatus is PubStatus.USABLE and self.embargoed_until and self.embargoed_until > now:
-            return f"embargoed until {_iso(self.embargoed_until)}"
+            return f"embargoed until {utc_timestamp(self.embargoed_until)}"
         return self.pubstatus.value
 
 
@@ -123,7 +124,8 @@ class SourceSummary:
     def as_json(self) -> dict[str, Any]:
         """The source's line as the read API and ``wirefeed sources --json`` give it."""
         return {"feed_id": self.feed_id, "name": self.name, "url": self.url, "articles": self.articles,
-                "first_stored_at": _iso(self.first_stored_at), "last_stored_at": _iso(self.last_stored_at)}
+                "first_stored_at": utc_timestamp(self.first_stored_at),
+                "last_stored_at": utc_timestamp(self.last_stored_at)}
 
 
 @dataclass(frozen=True)
@@ -419,10 +421,6 @@ def _payload(payload: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"stored payload is not a JSON object: {type(value).__name__}")
     return value
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _datetime(value: Any) -> datetime:

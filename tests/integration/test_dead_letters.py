@@ -83,6 +83,7 @@ def test_poison_raw_items_are_listed_and_sent_back_with_their_keys(kafka_bootstr
     assert sorted(fields[1:3] for fields in lines) == [["normalizer", "ValidationError"]] * 2
     assert all(fields[3].startswith(f"{settings.topics.raw_items}:") for fields in lines)
     assert any("Field required" in fields[4] for fields in lines)  # the reason, on one line
+    assert all(fields[0].endswith("Z") for fields in lines)  # UTC as the --json letters and the read API write it
     assert max(len(fields[4]) for fields in lines) == 200  # five validation errors, cut short (--json has them)
     assert listed.stderr.strip().endswith("2 dead letter(s)")
     as_json = cli(settings, "list", "--json")

@@ -74,9 +74,9 @@ def test_piped_output_is_one_tab_separated_line_per_feed() -> None:
                                     "polling", "missed pages"]
     by_feed = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
     assert len(lines) == 5 and all(len(fields) == 8 for fields in by_feed.values())
-    assert by_feed["flaky"][1:5] == ["backing off", "", "3", "2024-01-01T13:00:00+00:00"]
+    assert by_feed["flaky"][1:5] == ["backing off", "", "3", "2024-01-01T13:00:00Z"]
     assert (by_feed["flaky"][7], by_feed["fine"][7]) == ("1", "0")
-    assert by_feed["fine"][2] == "2024-01-01T11:57:00+00:00"
+    assert by_feed["fine"][2] == "2024-01-01T11:57:00Z"
     assert by_feed["long"][5] == "parse_error: JSON, but neither a JSON Feed nor ninjs (and a second line of detail)"
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.core.http import Request
-from services.core.timestamps import parse_timestamp
+from services.core.timestamps import parse_timestamp, utc_timestamp
 from services.sink import openapi
 from services.sink.api import ReadApi
 from services.sink.api_limits import MAX_ANSWER_BYTES, MAX_ANSWERS_BYTES_IN_FLIGHT
@@ -131,6 +131,17 @@ def test_the_websearch_string_reads_back_as_the_query_it_was_written_from(text: 
 def test_timestamps_become_utc(text: str, expected: datetime) -> None:
     parsed = parse_timestamp(text)
     assert parsed == expected and parsed.utcoffset() == timedelta(0) and parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize(("moment", "written"), [
+    (datetime(2024, 1, 11, 14, 5, tzinfo=UTC), "2024-01-11T14:05:00Z"),
+    (datetime(2024, 1, 11, 16, 5, 0, 250000, tzinfo=timezone(timedelta(hours=2))), "2024-01-11T14:05:00.250000Z"),
+    (datetime(2024, 1, 11, 14, 5), "2024-01-11T14:05:00Z"),  # no offset: UTC, as parse_timestamp reads it
+])
+def test_times_are_written_in_utc_with_z_and_read_back_as_written(moment: datetime, written: str) -> None:
+    assert utc_timestamp(moment) == written
+    assert parse_timestamp(written) == parse_timestamp(moment.isoformat())
+    assert utc_timestamp(moment, "seconds") == "2024-01-11T14:05:00Z"  # each, to the second
 
 
 @pytest.mark.parametrize("text", ["yesterday", "", "2024-02-30", "0001-01-01T00:00:00+01:00"])
