@@ -80,10 +80,9 @@ def test_an_original_arriving_after_its_update_leaves_the_update_the_storys_late
     assert story.latest_article_id == next(a["id"] for a in story.articles if a["item_id"] == update.item_id)
 
 
-@pytest.mark.parametrize(("mark", "status"), [("Reuters", PubStatus.CANCELED), (None, PubStatus.USABLE)])
-def test_the_agency_s_own_kill_of_a_story_an_outlet_began_ends_it_in_the_sink_when_its_wire_is_marked(
-        pipeline: Pipeline, shared_dir: Path, mark: str | None, status: PubStatus) -> None:
-    # The outlet's republished copy began the story; the agency's wire carried it next and then killed it.
+def _outlet_copy_then_wire(shared_dir: Path, mark: str | None) -> tuple[RawItem, RawItem]:
+    """The seed story as an outlet republished it (its own title suffix and footer), then as the agency's wire
+    carried it, from a feed marked as the agency's own (``mark``) or not."""
     paragraphs = stories.seed_paragraphs(shared_dir)
     end = paragraphs.index("You appear to be using an ad blocker")
     body = "".join(f"<p>{p}</p>" for p in paragraphs[2:end])
@@ -91,6 +90,14 @@ def test_the_agency_s_own_kill_of_a_story_an_outlet_began_ends_it_in_the_sink_wh
                       body=body + "<p>Copyright 2024 Outlet. All rights reserved.</p>")
     wire = raw_item(2, feed_id="reuters-wire", title=paragraphs[0], body=body).model_copy(
         update={"feed_agency": mark})
+    return outlet, wire
+
+
+@pytest.mark.parametrize(("mark", "status"), [("Reuters", PubStatus.CANCELED), (None, PubStatus.USABLE)])
+def test_the_agency_s_own_kill_of_a_story_an_outlet_began_ends_it_in_the_sink_when_its_wire_is_marked(
+        pipeline: Pipeline, shared_dir: Path, mark: str | None, status: PubStatus) -> None:
+    # The outlet's republished copy began the story; the agency's wire carried it next and then killed it.
+    outlet, wire = _outlet_copy_then_wire(shared_dir, mark)
     kill = wire.model_copy(update={"pubstatus": PubStatus.CANCELED, "content_hash": "killed",
                                    "content_html": "<p>This story has been withdrawn. Please delete it.</p>"})
     for raw in (outlet, wire, kill):
@@ -105,13 +112,7 @@ def test_an_outlet_taking_down_the_copy_that_began_a_story_the_agency_s_wire_car
     # The outlet's copy began the story and the agency's marked wire carried it next: the outlet's takedown
     # was the story's latest version, and the sink showed the story the agency still ran as killed. Unmarked,
     # the wire may be any outlet, and the takedown the agency's own kill: it ends the story, as ever.
-    paragraphs = stories.seed_paragraphs(shared_dir)
-    end = paragraphs.index("You appear to be using an ad blocker")
-    body = "".join(f"<p>{p}</p>" for p in paragraphs[2:end])
-    outlet = raw_item(1, feed_id="outlet", title=paragraphs[0] + " | Outlet",
-                      body=body + "<p>Copyright 2024 Outlet. All rights reserved.</p>")
-    wire = raw_item(2, feed_id="reuters-wire", title=paragraphs[0], body=body).model_copy(
-        update={"feed_agency": mark})
+    outlet, wire = _outlet_copy_then_wire(shared_dir, mark)
     takedown = outlet.model_copy(update={"pubstatus": PubStatus.CANCELED, "content_hash": "removed",
                                          "content_html": "<p>This article has been removed.</p>"})
     for raw in (outlet, wire, takedown):
