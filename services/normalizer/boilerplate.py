@@ -422,10 +422,12 @@ _NOTICE_CONTINUATION = re.compile(
 # it, so that a story's figures ("Tel Aviv: Likud 32%", "Mobile County: 35%") are no contact lines.
 _PHONE_NUMBER = r"\+?\(?\d(?:[\s().-]{0,3}\d){6,14}"  # 7 to 15 digits, as the world's numbers run
 _MAIL_ADDRESS = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-_WEB_ADDRESS = r"(?:https?://|www\.)\S+|(?:[\w-]+\.)+(?-i:[a-z]{2,})(?:/\S*)?"
+# Up to a separator: "www.a.com, www.b.com" is two addresses.
+_WEB_ADDRESS = r"(?:https?://|www\.)[^\s,|]+|(?:[\w-]+\.)+(?-i:[a-z]{2,})(?:/[^\s,|]*)?"
 # Atomic: a "/" could end a web address or separate two contacts, and a line of slashed addresses with an end
-# no contact matches ("Web: a.bc/a.bc/… !") made the engine try every split, its time doubling each one.
-_CONTACT = rf"(?>{_PHONE_NUMBER}|{_MAIL_ADDRESS}|@\w{{1,30}}|{_WEB_ADDRESS})"
+# no contact matches ("Web: a.bc/a.bc/… !") made the engine try every split, its time doubling each one. So
+# the first kind that matches is kept: an address before a number ("123456789@qq.com" is a mailbox).
+_CONTACT = rf"(?>{_MAIL_ADDRESS}|{_PHONE_NUMBER}|@\w{{1,30}}|{_WEB_ADDRESS})"
 MAX_CONTACT_LINE_CHARS = 200  # a line of a few contacts; a longer one is text
 _CONTACT_LABEL = r"(?:ph|phone|tel|telephone|mob|mobile|cell|fax|direct|office|e-?mail|web|website|[tmepfw])"
 # and an account's own label, which an account's bare name may follow: "Skype: ben.everill"

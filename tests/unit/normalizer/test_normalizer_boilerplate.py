@@ -591,7 +591,10 @@ def test_a_box_of_facts_or_figures_is_no_signature_even_by_e_mail(name: str) -> 
 
 
 @pytest.mark.parametrize("contact", ["M: +44 20 7946 0958", "Tel (direct): +61 2 8003 3164", "E: jane@example.com",
-                                     "W: www.example.com", "Skype: jane.doe", "Ph AUS: +61 (0)418 450 113"])
+                                     "W: www.example.com", "Skype: jane.doe", "Ph AUS: +61 (0)418 450 113",
+                                     # several on a line, and a mailbox named by a number, as QQ's are
+                                     "Web: www.a.com, www.b.com", "Web: https://x.com/a, https://y.com/b",
+                                     "E: 123456789@qq.com"])
 def test_a_signatures_contact_lines_read_as_contacts(contact: str) -> None:
     paragraphs = ["He left on Monday.", "Jane Doe", "Reporter", contact, "Twitter: @janedoe"]
     assert rule_matches(paragraphs, mailed=True) == {1, 2, 3, 4}
