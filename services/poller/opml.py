@@ -151,7 +151,9 @@ def without_private_networks(entries: list[OpmlFeed]) -> tuple[list[OpmlFeed], s
     """The outlines with no private networks, and the URLs (as a feed would hold them) of those that listed
     some: only whoever runs the poller decides which feeds reach inside the network, not an OPML file's
     author. Dropped before the feeds are made, so a list that could not be read skips no feed."""
-    listed = {_as_feed_url(entry.url) for entry in entries if entry.private_networks}
+    # The first outline of a URL is the feed made of it (a later one is skipped): it alone says what was dropped.
+    first = {_as_feed_url(entry.url): entry for entry in reversed(entries)}
+    listed = {url for url, entry in first.items() if entry.private_networks}
     return [replace(entry, private_networks=()) if entry.private_networks else entry for entry in entries], listed
 
 

@@ -280,3 +280,16 @@ def test_an_import_dropping_private_networks_keeps_a_feed_whose_list_it_could_no
     feeds_file.write_text(imported.out)
     assert [(feed.id, feed.private_networks) for feed in load_feeds(feeds_file).feeds] == [
         ("looks-harmless", []), ("metadata", []), ("outlet", [])]
+
+
+def test_an_import_names_only_the_feeds_whose_private_networks_it_dropped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The second outline of a URL is skipped: its list was never the feed's, so the feed is not named.
+    opml = tmp_path / "theirs.opml"
+    opml.write_bytes(b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+  <outline text="Kept" type="rss" xmlUrl="https://kept.example/feed.xml"/>
+  <outline text="Again" type="rss" xmlUrl="https://kept.example/feed.xml" w:private_networks="10.0.0.0/8"/>
+  <outline text="Listed" type="rss" xmlUrl="https://listed.example/feed.xml" w:private_networks="10.1.0.0/16"/>
+</body></opml>""")
+    assert cli(["feeds", "import-opml", str(opml)]) == 0
+    assert "note: dropped the private_networks (wirefeed:private_networks) of listed:" in capsys.readouterr().err
