@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from rich.progress import Progress
 
 from services.core.db import Database
+from services.core.timestamps import utc_timestamp
 from services.sink.store import SqlStore
 
 
@@ -25,4 +26,4 @@ def purge_with_progress(db: Database, older_than_days: float, batch: int) -> Non
             progress.update(task, completed=deleted)
             if removed < batch:
                 break
-    print(f"deleted {deleted} article(s) stored before {cutoff.isoformat()}")
+    print(f"deleted {deleted} article(s) stored before {utc_timestamp(cutoff, 'seconds')}")
