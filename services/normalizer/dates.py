@@ -71,9 +71,12 @@ _US_ZONE_NAMES = frozenset({"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PD
                             "CT", "MT", "PT"})
 _WORLD_ZONE_NAMES = frozenset({"UTC", "UT", "GMT", "Z"})  # written anywhere: no hint of a country
 _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}(?!\d)")  # Czech spaces them: "5. 3. 2024"
-# Day first with dashes, the year last ("31-03-2024"), as Dutch, Indian and Portuguese sites write it; not
-# ISO's "2024-03-31", whose year comes first.
-_DASHED_DATE = re.compile(r"(?<!\d)\d{1,2}-\d{1,2}-\d{4}(?!\d)")
+# Dashes with the year last ("31-03-2024", "31-03-24"), as Dutch, Indian and Portuguese sites write it, day
+# first, and US ones, month first; not ISO's "2024-03-31", whose year comes first. Two digits in front of two
+# more pairs ("24-03-05") are read so too: ISO 8601 dropped its two-digit year in 2004 and no feed standard
+# allows one, while feedparser's reading of them as year first made "31-03-24" a date in 2031.
+_DASHED_DATE = re.compile(r"(?<!\d)\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?!\d)")
+_DASHED_PARTS = re.compile(r"(?<![\d-])(?P<first>\d{1,2})-(?P<second>\d{1,2})-(?P<year>\d{4}|\d{2})(?!\d)")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 # An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within -12 and +14 hours;
 # ±18 is the widest any date library takes (Java's ZoneOffset), so a wider one is no offset but a mistake.
@@ -98,7 +101,7 @@ _YEAR_FIRST = re.compile(r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?
 # no more than a real date.
 # A year may be followed by Russian "г." or Polish "r." (for "year").
 _DAY_FIRST = r"(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?:\s?[гr]\.)?"
-# With dashes only with a four-digit year: "31-03-24" might as well be ISO's year first, 2031-03-24.
+# With dashes, by then day first with a four-digit year: ``_dashed_day_first`` rewrote it so.
 _DAY_FIRST_DASHED = r"(?P<day>\d{1,2})-(?P<month>\d{1,2})-(?P<year>\d{4})"
 _YEAR_FIRST_NUMERIC = r"(?P<year>\d{4})(?P<sep>[-./])\s?(?P<month>\d{1,2})(?P=sep)\s?(?P<day>\d{1,2})\.?"
 # Between the date and the time: a comma, a dash or bar, ISO's T, then maybe a word for "at": Nordic
@@ -220,6 +223,12 @@ def _as_written(raw: str | None, regions: Regions) -> datetime | None:
         return None  # "+99:99": feedparser would apply it, dateutil raise
     if "/" in raw:
         raw = _slashed_as_iso(raw, regions)
+    if "-" in raw:
+        raw = _dashed_day_first(raw, regions)
+    return _parsed(raw)
+
+
+def _parsed(raw: str) -> datetime | None:
     for parse in (_iso, _rfc822, _zoned, _year_first, _local_numeric, _epoch, _localized, _feedparser,
                   _prose):
         value = parse(raw)
@@ -278,6 +287,20 @@ def _slashed_as_iso(raw: str, regions: Regions) -> str:
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return raw
     return f"{raw[:match.start()]}{year:04d}-{month:02d}-{day:02d}{raw[match.end():]}"
+
+
+def _dashed_day_first(raw: str, regions: Regions) -> str:
+    """The date with "03-05-2024" or "03-05-24" written day first with its year in full, "05-03-2024", once
+    its order is known as for a slashed date (``_month_first``), but day first when nothing tells: dashes
+    are how Dutch, Indian and Portuguese sites write it. Every parser after reads a dashed date day first."""
+    match = _DASHED_PARTS.search(raw)
+    if match is None:
+        return raw
+    first, second = int(match["first"]), int(match["second"])
+    month, day = (first, second) if _month_first(first, second, raw, regions) else (second, first)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return raw
+    return f"{raw[:match.start()]}{day:02d}-{month:02d}-{_full_year(match['year']):04d}{raw[match.end():]}"
 
 
 def _month_first(first: int, second: int, raw: str, regions: Regions) -> bool | None:
@@ -353,10 +376,9 @@ def _zoned(raw: str) -> datetime | None:
 
 def _reads_day_first(raw: str) -> bool:
     """Whether dateutil is to read a numeric date day first: "05.01.2024" wherever dots are written, and
-    "05-01-2024" unless a US zone name follows (US sites write dashes too, month first: "05-01-2024 EST")."""
-    if _DOTTED_DATE.search(raw):
-        return True
-    return _DASHED_DATE.search(raw) is not None and _zone_name(raw) not in _US_ZONE_NAMES
+    "05-01-2024", which ``_dashed_day_first`` wrote day first whatever its order was (month first on US
+    sites and after a US zone name: "01-05-2024 10:00 EST")."""
+    return _DOTTED_DATE.search(raw) is not None or _DASHED_DATE.search(raw) is not None
 
 
 def _zone_name(raw: str) -> str | None:
@@ -437,7 +459,8 @@ def _feedparser(raw: str) -> datetime | None:
         return None  # feedparser would roll "2024-13-45" over into 2025, "2023-02-29" into March
     if _YEAR_FIRST.fullmatch(raw) or _DOTTED_NUMBERS.search(raw) or _DASHED_DATE.search(raw):
         # Refused by _year_first or _local_numeric: feedparser would make "2020/13/45" 1 November, and
-        # misread any dotted date (``_DOTTED_NUMBERS``) or day-first dashed one ("31-03-2024": 20 March 2031).
+        # misread any dotted date (``_DOTTED_NUMBERS``) or dashed one with the year last ("31-03-2024": 20
+        # March 2031; "31-03-24": 24 March 2031).
         return None
     if _TIME_ONLY.fullmatch(raw) or not _DAY_NUMBER.search(raw):
         return None  # no date, or no day: the caller's fallback (the fetch time, flagged) is nearer the truth

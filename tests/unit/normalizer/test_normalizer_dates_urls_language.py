@@ -266,6 +266,8 @@ LOCAL_NUMERIC_DATES = [
     ("05-01-2024", datetime(2024, 1, 5)),
     ("11-14-2019 09:00", datetime(2019, 11, 14, 9)),  # only month first is a date
     ("21:17 18-11-2019", datetime(2019, 11, 18, 21, 17)),
+    ("31-03-24 03:30", datetime(2024, 3, 31, 3, 30)),  # feedparser: 24 March 2031, refused as in the future
+    ("05-01-24", datetime(2024, 1, 5)),  # feedparser: 24 January 2005
 ]
 
 
@@ -346,6 +348,65 @@ def test_a_dotted_string_that_is_no_date_we_read_gives_none(raw: str) -> None:
     assert parse_date(raw, ["de"], BERLIN) is None
 
 
+@pytest.mark.parametrize("zone", [UTC, BERLIN, EASTERN], ids=["utc", "berlin", "feed-offset"])
+@pytest.mark.parametrize(("raw", "regions", "local"), [
+    # A dashed date is read in the order its item's country writes it, as a slashed one is: month first on
+    # US and Philippine sites, day first elsewhere, and day first when no country is known.
+    ("03-05-2024 10:00 AM", ["us"], datetime(2024, 3, 5, 10)),
+    ("05-03-2024", ["us"], datetime(2024, 5, 3)),
+    ("05-03-2024", ["ph", "nl"], datetime(2024, 5, 3)),
+    ("03-05-24 10:00", ["us"], datetime(2024, 3, 5, 10)),
+    ("21:17 11-18-2019", ["us"], datetime(2019, 11, 18, 21, 17)),
+    ("03-05-2024 10:00 AM", [], datetime(2024, 5, 3, 10)),
+    ("03-05-2024 10:00 AM", ["nl"], datetime(2024, 5, 3, 10)),
+    ("05-03-2024", [], datetime(2024, 3, 5)),
+    ("05-03-2024", ["nl", "us"], datetime(2024, 3, 5)),  # the likeliest country decides
+    ("31-03-2024", ["us"], datetime(2024, 3, 31)),  # only day first is a date
+    ("12-25-2024", ["nl"], datetime(2024, 12, 25)),  # only month first is
+])
+def test_a_dashed_date_is_read_in_the_order_its_country_writes_it(raw: str, regions: list[str], local: datetime,
+                                                                  zone: tzinfo) -> None:
+    assert parse_date(raw, regions, zone) == local.replace(tzinfo=zone).astimezone(UTC)
+
+
+@pytest.mark.parametrize(("raw", "regions", "expected"), [
+    # The item's country before the zone name after the time, as for a slashed date.
+    ("05-03-2024 10:00 EST", ["gb"], datetime(2024, 3, 5, 15, tzinfo=UTC)),
+    ("03-05-2024 10:00 CET", ["us"], datetime(2024, 3, 5, 9, tzinfo=UTC)),
+    ("05-03-24 10:00 CET", [], datetime(2024, 3, 5, 9, tzinfo=UTC)),
+    ("05-03-24 10:00 EST", [], datetime(2024, 5, 3, 15, tzinfo=UTC)),  # EST even in May, as written
+    # Other shapes with dashes or dots read on a US item as before: ISO's, RFC 822's and a dotted date's.
+    ("2024-03-05", ["us"], datetime(2024, 3, 5, tzinfo=UTC)),
+    ("2024-03-05T10:00:00-05:00", ["us"], datetime(2024, 3, 5, 15, tzinfo=UTC)),
+    ("Tue, 05-Mar-2024 10:00:00 GMT", ["us"], datetime(2024, 3, 5, 10, tzinfo=UTC)),
+    ("Tue, 05 Mar 24 10:00:00 GMT", ["us"], datetime(2024, 3, 5, 10, tzinfo=UTC)),
+    ("05.03.2024", ["us"], datetime(2024, 3, 5, tzinfo=UTC)),  # dots are no US way: day first
+    ("05.03.24 10:00 EST", ["us"], datetime(2024, 3, 5, 15, tzinfo=UTC)),
+    ("05/03/2024", ["us"], datetime(2024, 5, 3, tzinfo=UTC)),
+    ("05/03/2024", [], None),
+])
+def test_a_dashed_date_with_a_zone_and_the_other_shapes_on_us_items(raw: str, regions: list[str],
+                                                                   expected: datetime | None) -> None:
+    assert parse_date(raw, regions) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # Two digits then two more pairs are a day, a month and a year, as dotted and slashed dates are; no feed
+    # standard writes ISO's year first with two digits, which feedparser made of them.
+    ("31-03-24", datetime(2024, 3, 31, tzinfo=UTC)),  # feedparser: 24 March 2031, the item dead-lettered
+    ("05-03-24", datetime(2024, 3, 5, tzinfo=UTC)),  # feedparser: 24 March 2005
+    ("24-03-05", datetime(2005, 3, 24, tzinfo=UTC)),
+    ("5-3-24 10:00", datetime(2024, 3, 5, 10, tzinfo=UTC)),
+    ("31-12-99", datetime(1999, 12, 31, tzinfo=UTC)),  # pivoted as strptime's %y
+    ("01-01-69", None),  # 1969: a placeholder
+    ("13-13-24", None),  # no reading is a date: the fetch time stands in, flagged
+    ("31-02-24 10:00", None),
+    ("Sun, 31-03-24 03:30", None),
+])
+def test_a_dashed_date_with_a_two_digit_year_is_read_day_first(raw: str, expected: datetime | None) -> None:
+    assert parse_date(raw) == expected
+
+
 @pytest.mark.parametrize(("raw", "regions", "expected"), [
     # Two-digit years as POSIX strptime's %y reads them: 69 to 99 the 1900s, 00 to 68 the 2000s. Read as
     # 20yy, "31.12.99" was a date in 2099 and its item dead-lettered as from the future.
@@ -377,13 +438,15 @@ HOSTILE_DATES = {
     "a dashed date then digits": "31-03-2024 " + "1" * 100_000,
     "times then a dashed date": "21:17 " * 17_000 + "18-11-2019",
     "dashed dates": "31-03-2024-" * 9_000,
+    "dashed dates with two-digit years": "31-03-24-" * 11_000,
+    "two-digit dashed dates then digits": "5-3-24 " + "1" * 100_000,
 }
 
 
 @pytest.mark.parametrize("raw", HOSTILE_DATES.values(), ids=HOSTILE_DATES.keys())
 def test_the_local_numeric_patterns_take_bounded_time_on_hostile_input(raw: str) -> None:
     # Searched from every position, the worst any use could make of them, each pattern stays linear.
-    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS, dates._DASHED_DATE):
+    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS, dates._DASHED_DATE, dates._DASHED_PARTS):
         started = time.perf_counter()
         pattern.search(raw)
         assert time.perf_counter() - started < 0.25, pattern.pattern

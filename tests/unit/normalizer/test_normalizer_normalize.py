@@ -211,6 +211,17 @@ def test_a_day_first_dashed_date_is_read_in_the_feeds_named_time_zone() -> None:
                                                                       False)
 
 
+@pytest.mark.parametrize(("language", "published", "expected"), [
+    ("en-US", "03-05-2024 10:00 AM", datetime(2024, 3, 5, 10, tzinfo=UTC)),  # read as 3 May
+    ("nl-NL", "03-05-2024 10:00", datetime(2024, 5, 3, 10, tzinfo=UTC)),
+    ("nl-NL", "31-03-24", datetime(2024, 3, 31, tzinfo=UTC)),  # 2031: refused as in the future, dead-lettered
+])
+def test_a_dashed_date_is_read_as_the_items_country_writes_it(language: str, published: str,
+                                                              expected: datetime) -> None:
+    article = normalize(raw_item(language=language, published_raw=published), datetime(2024, 6, 1, tzinfo=UTC))
+    assert (article.published_at, article.published_at_estimated) == (expected, False)
+
+
 def test_the_updated_date_stands_in_for_a_missing_publication_date() -> None:
     article = normalize(raw_item(updated_raw="Tue, 05 Mar 2024 09:00:00 +0100"), NOW)
     assert article.published_at == datetime(2024, 3, 5, 8, tzinfo=UTC)
