@@ -77,6 +77,10 @@ _DOTTED_DATE = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.\s?\d{2,4}(?!\d)")  # Cz
 # allows one, while feedparser's reading of them as year first made "31-03-24" a date in 2031.
 _DASHED_DATE = re.compile(r"(?<!\d)\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?!\d)")
 _DASHED_PARTS = re.compile(r"(?<![\d-])(?P<first>\d{1,2})-(?P<second>\d{1,2})-(?P<year>\d{4}|\d{2})(?!\d)")
+# The end of a day ("2024-03-31 24:00"), which ISO 8601 allows: midnight at the start of the next. Any other
+# time in hour 24 ("24:01", "24:00 PM") is none; parsers read it as midnight at the start of the same day.
+_END_OF_DAY = re.compile(r"(?<![\d:])24:00(?P<seconds>:00(?:[.,]0+)?)?(?![\d:]|[.,]\d)")
+_HOUR_24 = re.compile(r"(?<![\d:])24:\d{2}")
 _GMT_OFFSET = re.compile(r"GMT[+-]\d{4}")
 # An offset after a time: "10:00:00 +0100", "10:00:00.5+01:00". Real zones lie within -12 and +14 hours;
 # ±18 is the widest any date library takes (Java's ZoneOffset), so a wider one is no offset but a mistake.
@@ -225,7 +229,18 @@ def _as_written(raw: str | None, regions: Regions) -> datetime | None:
         raw = _slashed_as_iso(raw, regions)
     if "-" in raw:
         raw = _dashed_day_first(raw, regions)
-    return _parsed(raw)
+    end_of_day = 0  # read as the next day's 00:00, which every parser knows, then the day added back
+    if not _TWELVE_HOUR.search(raw):
+        raw, end_of_day = _END_OF_DAY.subn(lambda match: f"00:00{match['seconds'] or ''}", raw, count=1)
+    if _HOUR_24.search(raw):
+        return None
+    value = _parsed(raw)
+    if value is None or not end_of_day:
+        return value
+    try:
+        return value + timedelta(days=1)
+    except OverflowError:  # "9999-12-31 24:00"
+        return None
 
 
 def _parsed(raw: str) -> datetime | None:

@@ -407,6 +407,34 @@ def test_a_dashed_date_with_a_two_digit_year_is_read_day_first(raw: str, expecte
     assert parse_date(raw) == expected
 
 
+@pytest.mark.parametrize(("raw", "unzoned", "expected"), [
+    # 24:00 ends a day: midnight at the start of the next, in every form (parsers read it as the day's start).
+    ("2024-03-31 24:00", UTC, datetime(2024, 4, 1, tzinfo=UTC)),
+    ("2024-03-05 24:00:00 CET", UTC, datetime(2024, 3, 5, 23, tzinfo=UTC)),
+    ("2024-03-05 24:00:00+01:00", UTC, datetime(2024, 3, 5, 23, tzinfo=UTC)),
+    ("Sun, 31 Mar 2024 24:00:00 GMT", UTC, datetime(2024, 4, 1, tzinfo=UTC)),
+    ("31.03.2024 24:00", UTC, datetime(2024, 4, 1, tzinfo=UTC)),
+    ("31-03-2024 24:00", UTC, datetime(2024, 4, 1, tzinfo=UTC)),
+    ("12/31/2024 24:00", UTC, datetime(2025, 1, 1, tzinfo=UTC)),
+    ("05/01/2024 24:00", UTC, None),  # the order still unknown
+    ("2024-12-31 24:00", UTC, datetime(2025, 1, 1, tzinfo=UTC)),
+    ("2024-03-30 24:00", BERLIN, datetime(2024, 3, 30, 23, tzinfo=UTC)),  # the night the clocks go forward
+    ("2024-03-31T24:00:00Z", UTC, datetime(2024, 4, 1, tzinfo=UTC)),  # read so before
+    ("2024-03-31T24:00:00.000Z", UTC, datetime(2024, 4, 1, tzinfo=UTC)),
+    ("9999-12-31 24:00", UTC, None),
+    # Any other time in hour 24 is none: they were read as midnight at the start of the day.
+    ("2024-03-31 24:01", UTC, None),
+    ("2024-03-31 24:00:01", UTC, None),
+    ("2024-03-31 24:00:00.5", UTC, None),
+    ("2024-03-05 24:00 PM", UTC, None),
+    # Minutes or seconds of 24 are no hour.
+    ("2024-03-05 12:24:00", UTC, datetime(2024, 3, 5, 12, 24, tzinfo=UTC)),
+    ("24.03.2024 10:24", UTC, datetime(2024, 3, 24, 10, 24, tzinfo=UTC)),
+])
+def test_24_00_is_midnight_at_the_end_of_the_day(raw: str, unzoned: tzinfo, expected: datetime | None) -> None:
+    assert parse_date(raw, unzoned=unzoned) == expected
+
+
 @pytest.mark.parametrize(("raw", "regions", "expected"), [
     # Two-digit years as POSIX strptime's %y reads them: 69 to 99 the 1900s, 00 to 68 the 2000s. Read as
     # 20yy, "31.12.99" was a date in 2099 and its item dead-lettered as from the future.
@@ -440,13 +468,16 @@ HOSTILE_DATES = {
     "dashed dates": "31-03-2024-" * 9_000,
     "dashed dates with two-digit years": "31-03-24-" * 11_000,
     "two-digit dashed dates then digits": "5-3-24 " + "1" * 100_000,
+    "ends of days": "24:00 " * 17_000,
+    "hours of 24": "24:00:00." * 11_000,
 }
 
 
 @pytest.mark.parametrize("raw", HOSTILE_DATES.values(), ids=HOSTILE_DATES.keys())
 def test_the_local_numeric_patterns_take_bounded_time_on_hostile_input(raw: str) -> None:
     # Searched from every position, the worst any use could make of them, each pattern stays linear.
-    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS, dates._DASHED_DATE, dates._DASHED_PARTS):
+    for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS, dates._DASHED_DATE, dates._DASHED_PARTS,
+                    dates._END_OF_DAY, dates._HOUR_24):
         started = time.perf_counter()
         pattern.search(raw)
         assert time.perf_counter() - started < 0.25, pattern.pattern
