@@ -255,23 +255,21 @@ def _configured_feed(feed_id: str) -> FeedConfig | None:
 def _feeds_import_opml(args: argparse.Namespace) -> int:
     import yaml
 
-    from services.poller.opml import OpmlError, feeds_yaml, parse_opml, to_feed_configs, without_private_networks
+    from services.poller.opml import OpmlError, feeds_yaml, parse_opml, to_feed_configs
 
     try:
         entries = parse_opml(Path(args.file).read_bytes())
     except (OSError, OpmlError) as error:
         print(f"wirefeed feeds import-opml: {args.file}: {error}", file=sys.stderr)
         return 1
-    listed: set[str] = set()
-    if not args.keep_private_networks:
-        entries, listed = without_private_networks(entries)
-    feeds, skipped = to_feed_configs(entries)
+    feeds, skipped, private_networks_dropped = to_feed_configs(
+        entries, keep_private_networks=args.keep_private_networks)
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
     if args.keep_private_networks:
         _note_private_networks(feeds)
     else:
-        _note_dropped_private_networks([feed.id for feed in feeds if str(feed.url) in listed])
+        _note_dropped_private_networks(private_networks_dropped)
     # Conversion is local and instant (no feed is fetched), so a summary is all the progress there is.
     print(f"imported {len(feeds)} feed(s), skipped {len(skipped)}", file=sys.stderr)
     text = yaml.safe_dump({"feeds": feeds_yaml(feeds)}, sort_keys=False, allow_unicode=True)

@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
@@ -84,14 +84,24 @@ def _outlines(parent: etree._Element, path: tuple[str, ...]) -> Iterable[OpmlFee
             yield from _outlines(outline, (*path, name.replace("/", "-")) if name else path)
 
 
-def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str]]:
-    """A feed config per distinct feed URL; and why the entries left out were skipped. The ids outlines
-    carry are taken first, so that no id made for another feed takes one of them."""
+class FeedConfigs(NamedTuple):
+    feeds: list[FeedConfig]
+    skipped: list[str]  # why each entry left out was skipped
+    private_networks_dropped: list[str]  # the ids of the feeds whose outline listed private networks left out
+
+
+def to_feed_configs(entries: list[OpmlFeed], *, keep_private_networks: bool = True) -> FeedConfigs:
+    """A feed config per distinct feed URL; why the entries left out were skipped; and, unless told to keep
+    the private networks outlines list, the feeds whose list was left out: only whoever runs the poller
+    decides which feeds reach inside the network, not an OPML file's author. A list left out is not read,
+    so one that could not be read skips no feed. The ids outlines carry are taken first, so that no id made
+    for another feed takes one of them."""
     kept_ids = _kept_ids(entries)
     taken_ids: set[str] = set(kept_ids.values())
     taken_urls: set[str] = set()
     added: list[FeedConfig] = []
     skipped: list[str] = []
+    dropped: list[str] = []
     for index, entry in enumerate(entries):
         try:
             url = str(_URL.validate_python(entry.url))
@@ -100,8 +110,9 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
             if entry.id is not None and index not in kept_ids:
                 raise _IdError(_id_problem(entry.id))
             feed_id = kept_ids.get(index) or unique_id(id_stem(entry.title, url), taken_ids)
+            private_networks = list(entry.private_networks) if keep_private_networks else []
             feed = FeedConfig(id=feed_id, url=url, title=entry.title, category=entry.category, agency=entry.agency,
-                              private_networks=list(entry.private_networks), timezone=entry.timezone)
+                              private_networks=private_networks, timezone=entry.timezone)
         except ValidationError as error:  # a URL no feed may have (one with a password in it, say)
             skipped.append(f"{_masked(entry.url)!r}: {_config_problem(entry, error)}")
             continue
@@ -111,7 +122,9 @@ def to_feed_configs(entries: list[OpmlFeed]) -> tuple[list[FeedConfig], list[str
         taken_ids.add(feed.id)
         taken_urls.add(url)
         added.append(feed)
-    return added, skipped
+        if entry.private_networks and not keep_private_networks:
+            dropped.append(feed.id)
+    return FeedConfigs(added, skipped, dropped)
 
 
 def _config_problem(entry: OpmlFeed, error: ValidationError) -> str:
@@ -145,23 +158,6 @@ def _id_problem(feed_id: str) -> str:
     if not FEED_ID.fullmatch(feed_id):
         return f"its wirefeed:id {feed_id!r} is no feed id (letters, digits, . _ -, at most 100)"
     return f"its wirefeed:id {feed_id!r} is another feed's"
-
-
-def without_private_networks(entries: list[OpmlFeed]) -> tuple[list[OpmlFeed], set[str]]:
-    """The outlines with no private networks, and the URLs (as a feed would hold them) of those that listed
-    some: only whoever runs the poller decides which feeds reach inside the network, not an OPML file's
-    author. Dropped before the feeds are made, so a list that could not be read skips no feed."""
-    # The first outline of a URL is the feed made of it (a later one is skipped): it alone says what was dropped.
-    first = {_as_feed_url(entry.url): entry for entry in reversed(entries)}
-    listed = {url for url, entry in first.items() if entry.private_networks}
-    return [replace(entry, private_networks=()) if entry.private_networks else entry for entry in entries], listed
-
-
-def _as_feed_url(url: str) -> str:
-    try:
-        return str(_URL.validate_python(url))
-    except ValidationError:  # the feed is skipped for its URL anyway
-        return url
 
 
 def _masked(url: str) -> str:

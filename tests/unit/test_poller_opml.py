@@ -41,7 +41,7 @@ def test_nested_folders_become_category_paths() -> None:
 
 
 def test_ids_come_from_titles_or_hosts_are_unique_and_the_same_every_time() -> None:
-    feeds, skipped = to_feed_configs(parse_opml(NESTED))
+    feeds, skipped, _ = to_feed_configs(parse_opml(NESTED))
     assert [f.id for f in feeds] == ["reuters-world", "reuters-world-2", "agence", "ap-example", "news-example-jp"]
     assert [f.id for f in to_feed_configs(parse_opml(NESTED))[0]] == [f.id for f in feeds]
     assert len(skipped) == 1 and "ftp://files.example/feed" in skipped[0]  # the duplicate URL is dropped quietly
@@ -119,7 +119,7 @@ def test_the_ids_outlines_carry_come_first_and_one_that_cannot_be_kept_is_skippe
       <outline text="Edited" type="rss" xmlUrl="https://edited.example/feed" w:id="not an id"/>
       <outline text="https://bare.example/feed" type="rss" xmlUrl="https://bare.example/feed"/>
     </body></opml>"""
-    feeds, skipped = to_feed_configs(parse_opml(opml))
+    feeds, skipped, _ = to_feed_configs(parse_opml(opml))
     assert [(f.id, f.title) for f in feeds] == [("reuters-world-2", "Reuters World"), ("reuters-world", "World"),
                                                 ("bare-example", None)]  # a text that is the URL is no title
     assert skipped == ["'https://copy.example/world.rss': its wirefeed:id 'reuters-world' is another feed's",
@@ -128,7 +128,7 @@ def test_the_ids_outlines_carry_come_first_and_one_that_cannot_be_kept_is_skippe
 
 
 def test_export_nests_outlines_by_category() -> None:
-    feeds, _ = to_feed_configs(parse_opml(NESTED))
+    feeds, _, _ = to_feed_configs(parse_opml(NESTED))
     text = export_opml(feeds).decode()
     assert text.index('<outline text="News"') < text.index('<outline text="World"') < text.index("world.rss")
 
@@ -168,7 +168,7 @@ def test_an_outline_no_feed_may_have_is_skipped_and_its_password_not_shown() -> 
     opml = (b'<?xml version="1.0"?><opml version="2.0"><body>'
             b'<outline text="Wire" type="rss" xmlUrl="https://desk:hunter2@wire.example/feed"/>'
             b'<outline text="Coast" type="rss" xmlUrl="https://coast.example/feed"/></body></opml>')
-    feeds, skipped = to_feed_configs(parse_opml(opml))
+    feeds, skipped, _ = to_feed_configs(parse_opml(opml))
     assert [str(feed.url) for feed in feeds] == ["https://coast.example/feed"]
     assert len(skipped) == 1 and "desk:***@wire.example" in skipped[0] and "hunter2" not in skipped[0]
 
@@ -179,7 +179,7 @@ def test_an_outline_s_agency_mark_is_kept_and_one_naming_no_agency_is_skipped_wi
       <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml"/>
       <outline text="Blank" type="rss" xmlUrl="https://blank.example/feed.xml" w:agency=" "/>
     </body></opml>"""
-    feeds, skipped = to_feed_configs(parse_opml(opml))
+    feeds, skipped, _ = to_feed_configs(parse_opml(opml))
     assert [(f.id, f.agency) for f in feeds] == [("reuters-wire", "Reuters"), ("outlet", None)]
     assert skipped == ["'https://blank.example/feed.xml': its wirefeed:agency ' ' must name the agency whose own wire "
                        "the feed is (Reuters, AP, dpa), or be left out"]
@@ -249,7 +249,7 @@ def test_an_outline_whose_private_networks_are_no_networks_is_skipped_with_why()
       <outline text="Intranet" type="rss" xmlUrl="http://news.corp.example/feed.xml" w:private_networks="10.1.2.3/16"/>
       <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml" w:private_networks=" "/>
     </body></opml>"""
-    feeds, skipped = to_feed_configs(parse_opml(opml))
+    feeds, skipped, _ = to_feed_configs(parse_opml(opml))
     assert [(f.id, f.private_networks) for f in feeds] == [("outlet", [])]
     assert skipped == ["'http://news.corp.example/feed.xml': its wirefeed:private_networks: '10.1.2.3/16' has bits "
                        "set past its prefix length: 10.1.0.0/16 for the network, or 10.1.2.3 for the one address"]
@@ -261,7 +261,7 @@ def test_an_outline_s_time_zone_is_kept_and_one_that_is_no_zone_is_skipped_with_
       <outline text="Outlet" type="rss" xmlUrl="https://outlet.example/feed.xml"/>
       <outline text="Summer" type="rss" xmlUrl="https://summer.example/feed.xml" w:timezone="CEST"/>
     </body></opml>"""
-    feeds, skipped = to_feed_configs(parse_opml(opml))
+    feeds, skipped, _ = to_feed_configs(parse_opml(opml))
     assert [(f.id, f.timezone) for f in feeds] == [("berliner-zeitung", "Europe/Berlin"), ("outlet", None)]
     assert len(skipped) == 1
     assert skipped[0].startswith("'https://summer.example/feed.xml': its wirefeed:timezone 'CEST' is no time zone: "
@@ -293,3 +293,15 @@ def test_an_import_names_only_the_feeds_whose_private_networks_it_dropped(
 </body></opml>""")
     assert cli(["feeds", "import-opml", str(opml)]) == 0
     assert "note: dropped the private_networks (wirefeed:private_networks) of listed:" in capsys.readouterr().err
+
+
+def test_dropping_private_networks_names_the_feed_made_of_a_later_outline_when_the_first_is_skipped() -> None:
+    # The first outline of the URL is skipped (its id is no feed id), so the second is the feed: its list was dropped.
+    opml = b"""<?xml version="1.0"?><opml version="2.0" xmlns:w="urn:wirefeed:opml"><body>
+  <outline text="Broken" type="rss" xmlUrl="https://kept.example/feed.xml" w:id="no id!"/>
+  <outline text="Kept" type="rss" xmlUrl="https://kept.example/feed.xml" w:private_networks="10.0.0.0/8"/>
+</body></opml>"""
+    feeds, skipped, dropped = to_feed_configs(parse_opml(opml), keep_private_networks=False)
+    assert [(f.id, f.private_networks) for f in feeds] == [("kept", [])]
+    assert len(skipped) == 1
+    assert dropped == ["kept"]
