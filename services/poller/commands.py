@@ -114,8 +114,7 @@ def _feeds_check(args: argparse.Namespace) -> int:
         for note in _sftp_host_key_notes(sftp_feeds):
             print(f"note: {note}", file=sys.stderr)
     for feed in feeds:
-        for warning in feed.private_network_warnings():
-            print(f"warning: {feed.id}: {warning}", file=sys.stderr)
+        _warn_of_private_networks(feed)
     return 0
 
 
@@ -294,8 +293,12 @@ def _note_private_networks(feeds: list[FeedConfig]) -> None:
         if feed.private_networks:
             print(f"note: {feed.id} may reach the private networks {', '.join(map(str, feed.private_networks))} "
                   "(its wirefeed:private_networks): keep them only for a feed on your own network", file=sys.stderr)
-        for warning in feed.private_network_warnings():
-            print(f"warning: {feed.id}: {warning}", file=sys.stderr)
+        _warn_of_private_networks(feed)
+
+
+def _warn_of_private_networks(feed: FeedConfig) -> None:
+    for warning in feed.private_network_warnings():
+        print(f"warning: {feed.id}: {warning}", file=sys.stderr)
 
 
 def _note_dropped_private_networks(feed_ids: list[str]) -> None:
