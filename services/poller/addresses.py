@@ -17,14 +17,19 @@ def is_blocked(address: str, allowed: Collection[IPNetwork] = ()) -> bool:
     """Whether the poller refuses to reach ``address``: a non-public one, unless it is in one of the
     ``allowed`` networks. The address itself must be: an IPv6 form around an allowed IPv4 address
     (``::ffff:10.1.2.3``, NAT64) is allowed only when its own IPv6 network is listed."""
-    if not is_private(address):
-        return False
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return not any(ip in network for network in allowed)
+    ip = _ip(address)
+    return _private_ip(ip) and not any(ip in network for network in allowed)
 
 
 def is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return _private_ip(_ip(address))
+
+
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(address.split("%", 1)[0])  # without a zone ("fe80::1%eth0")
+
+
+def _private_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if ip in _LOCAL_NAT64:
         return True
     return any(not reached.is_global or reached.is_multicast or any(reached in net for net in _GLOBAL_BUT_INSIDE)
@@ -40,7 +45,7 @@ _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 _GLOBAL_BUT_INSIDE = tuple(map(ipaddress.ip_network, ("fec0::/10", "168.63.129.16/32")))
 # IPv6 forms that carry an IPv4 address in their last 32 bits, which a translator or tunnel on the way
 # (NAT64 with DNS64, SIIT, an old automatic tunnel) connects to: "64:ff9b::a00:1" is 10.0.0.1.
-_IPV4_IN_LAST_32_BITS = tuple(map(ipaddress.ip_network, ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")))
+_IPV4_IN_LAST_32_BITS = tuple(map(ipaddress.IPv6Network, ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")))
 
 
 def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -51,8 +56,6 @@ def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ip
     if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
         embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return embedded
-
-
 
 
 def reaches_beyond_an_intranet(network: IPNetwork) -> list[str]:
@@ -89,8 +92,8 @@ def _carried_ipv4(network: IPNetwork) -> list[ipaddress.IPv4Network]:
 
 # IPv6 forms carrying an IPv4 address, and how many bits follow it: those of ``_IPV4_IN_LAST_32_BITS``,
 # IPv4-mapped addresses, and 6to4's.
-_IPV4_CARRIERS = tuple((ipaddress.IPv6Network(network), bits_after) for network, bits_after in (
-    ("64:ff9b::/96", 0), ("::ffff:0:0:0/96", 0), ("::/96", 0), ("::ffff:0:0/96", 0), ("2002::/16", 80)))
+_IPV4_CARRIERS = (*((network, 0) for network in _IPV4_IN_LAST_32_BITS),
+                  (ipaddress.IPv6Network("::ffff:0:0/96"), 0), (ipaddress.IPv6Network("2002::/16"), 80))
 # With the unspecified addresses: a connection to 0.0.0.0 or :: reaches the machine's own listening sockets.
 _LOOPBACK = tuple(map(ipaddress.ip_network, ("127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128")))
 # Where a cloud machine reads its credentials and user data: the metadata service of AWS, Google Cloud, Azure,
