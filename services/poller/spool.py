@@ -16,7 +16,7 @@ import errno
 import os
 import stat
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -222,21 +222,24 @@ def _move(file: SpooledFile, subdirectory: str, reason: str | None = None) -> Pa
     one, and every name is resolved in it by descriptor, so no link is followed and no file replaced."""
     folder = file.path.parent / subdirectory
     try:
-        spool_fd = os.open(file.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            folder_fd = _open_subdirectory(spool_fd, subdirectory)
-            try:
-                name = _free_name(folder_fd, file.path, with_error=reason is not None)
-                os.replace(file.name, name, src_dir_fd=spool_fd, dst_dir_fd=folder_fd)
-                if reason is not None:
-                    _write_reason(folder_fd, name + ".error", reason)
-            finally:
-                os.close(folder_fd)
-        finally:
-            os.close(spool_fd)
+        with (_closed_after(os.open(file.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)) as spool_fd,
+              _closed_after(_open_subdirectory(spool_fd, subdirectory)) as folder_fd):
+            name = _free_name(folder_fd, file.path, with_error=reason is not None)
+            os.replace(file.name, name, src_dir_fd=spool_fd, dst_dir_fd=folder_fd)
+            if reason is not None:
+                _write_reason(folder_fd, name + ".error", reason)
     except OSError as error:
         raise SpoolError(f"cannot move {file.name} to {folder}: {error.strerror or error}") from error
     return folder / name
+
+
+@contextlib.contextmanager
+def _closed_after(directory_fd: int) -> Iterator[int]:
+    """The open directory descriptor, closed when the block ends (whether or not it raised)."""
+    try:
+        yield directory_fd
+    finally:
+        os.close(directory_fd)
 
 
 def _open_subdirectory(spool_fd: int, subdirectory: str) -> int:
