@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -59,7 +59,7 @@ class ConsumeLoop:
     def __init__(self, consumer: KafkaConsumer, process: BatchProcessor, stop: StopSignal, *, stage: str,
                  commit: Callable[[Offsets], None] | None = None, max_records: int = 500,
                  poll_timeout_ms: int = 500, max_backoff: float = 30.0,
-                 housekeeping: Callable[[], None] | None = None, heartbeat: Heartbeat | None = None,
+                 housekeeping: Sequence[Callable[[], None]] = (), heartbeat: Heartbeat | None = None,
                  send_dead_letter: Callable[[DeadLetter], None] | None = None,
                  record_passed: Callable[[TopicPartition, int], None] | None = None) -> None:
         self.consumer = consumer
@@ -70,7 +70,7 @@ class ConsumeLoop:
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.max_backoff = max_backoff
-        self.housekeeping = housekeeping
+        self.housekeeping = tuple(housekeeping)  # periodic chores (purges, lag gauges), each on its own
         self.send_dead_letter = send_dead_letter  # durably, or raising
         # Where a partition's position is kept once a batch is passed: offsets below this one are done.
         self.record_passed = record_passed or self._commit_passed
@@ -104,8 +104,7 @@ class ConsumeLoop:
             if records:
                 batches += 1
                 self._handle(records)
-            if self.housekeeping:  # periodic chores (purges, lag gauges); each decides itself when it is due
-                self._chores()
+            self._chores()
 
     def _poll_failed(self, error: Exception, *, event: str = "poll_failed", cause: Exception | None = None) -> None:
         """Nothing was read from the poll: counted by what it raised, retried after the backoff."""
@@ -144,11 +143,13 @@ class ConsumeLoop:
         self.commit({tp: OffsetAndMetadata(next_offset, "", -1)})
 
     def _chores(self) -> None:
-        assert self.housekeeping is not None
-        try:
-            self.housekeeping()
-        except Exception as error:  # a failed chore is retried next turn; it must never stop consumption
-            log.warning("housekeeping_failed", error_class=type(error).__name__, error=str(error)[:300])
+        """Run every chore, each deciding itself when it is due; one failing does not skip the others."""
+        for chore in self.housekeeping:
+            try:
+                chore()
+            except Exception as error:  # a failed chore is retried next turn; it must never stop consumption
+                log.warning("housekeeping_failed", chore=getattr(chore, "__qualname__", repr(chore)),
+                            error_class=type(error).__name__, error=str(error)[:300])
 
     def _handle(self, records: list[ConsumerRecord]) -> None:
         try:

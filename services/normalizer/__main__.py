@@ -62,7 +62,7 @@ def main(settings: NormalizerSettings | None = None) -> int:
     loop = ConsumeLoop(consumer, NormalizeBatch(producer, settings.topics, dedup, learned,
                                                       max_message_bytes=settings.max_message_bytes), stop,
                        stage="normalizer", max_records=settings.max_batch, heartbeat=heartbeat,
-                       housekeeping=Housekeeping(dedup, learned, lag.maybe_update, progress=heartbeat.beat),
+                       housekeeping=[Housekeeping(dedup, learned, lag.maybe_update, progress=heartbeat.beat)],
                        send_dead_letter=letter_sender(producer, settings.topics.dead_letter))
     health = Health({
         "kafka": broker_reachable(settings),

@@ -66,7 +66,7 @@ def main(settings: SinkSettings | None = None) -> int:
     # Rows older replicas write during a rolling update are keyed right away and every few minutes after.
     stragglers = Stragglers(store)
     loop = ConsumeLoop(consumer, batch, stop, stage="sink", commit=_commit_for_lag_monitoring(consumer, offsets),
-                       max_records=settings.max_batch, housekeeping=_chores(lag.maybe_update, stragglers.maybe_run),
+                       max_records=settings.max_batch, housekeeping=[lag.maybe_update, stragglers.maybe_run],
                        send_dead_letter=letter_sender(producer, settings.topics.dead_letter),
                        record_passed=batch.record_passed)
     purger = _retention(settings, store, stop)
@@ -94,19 +94,6 @@ def main(settings: SinkSettings | None = None) -> int:
         reads.close()
         log.info("sink_stopped")
     return unhealthy.exit_code
-
-
-def _chores(*chores: Callable[[], None]) -> Callable[[], None]:
-    """One housekeeping step running each chore, each on its own: one failing does not skip the others."""
-    def run() -> None:
-        for chore in chores:
-            try:
-                chore()
-            except Exception as error:  # retried next turn, as the loop does with a failed housekeeping step
-                log.warning("housekeeping_failed", chore=getattr(chore, "__qualname__", repr(chore)),
-                            error_class=type(error).__name__, error=str(error)[:300])
-
-    return run
 
 
 def _commit_for_lag_monitoring(consumer: KafkaConsumer, stored: StoredOffsets) -> Callable[[Offsets], None]:

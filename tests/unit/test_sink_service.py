@@ -17,12 +17,12 @@ from prometheus_client import REGISTRY
 
 from schemas import Article, DeadLetter
 from services.core.config import Topics
-from services.core.consume import TransientError, next_offsets
+from services.core.consume import ConsumeLoop, TransientError, next_offsets
 from services.core.db import Database
 from services.core.lag import LagMonitor
 from services.core.runner import StopSignal
 from services.sink import service
-from services.sink.__main__ import _chores, _commit_for_lag_monitoring
+from services.sink.__main__ import _commit_for_lag_monitoring
 from services.sink.retention import Retention
 from services.sink.service import SinkBatch, StoredOffsets
 from services.sink.store import OffsetKey, SqlStore, StoredPositions, WriteResult
@@ -393,5 +393,22 @@ def test_a_failing_housekeeping_chore_does_not_skip_the_next() -> None:
     def lag() -> None:
         raise KafkaTimeoutError("no answer")
 
-    _chores(lag, lambda: ran.append("stragglers"))()
+    stop = StopSignal()
+    loop = ConsumeLoop(OnePoll(stop), lambda records: None, stop, stage="sink",  # type: ignore[arg-type]
+                       housekeeping=[lag, lambda: ran.append("stragglers")])
+    loop.run()
     assert ran == ["stragglers"]
+
+
+class OnePoll:
+    """A consumer with nothing to read that asks the loop to stop after its first turn."""
+
+    def __init__(self, stop: StopSignal) -> None:
+        self.stop = stop
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[ConsumerRecord]]:
+        self.stop.set()  # checked before the next turn: this turn still runs its chores
+        return {}
+
+    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        raise AssertionError("nothing was read, so nothing is committed")
