@@ -174,9 +174,8 @@ def preview(body: bytes, url: str, now: datetime, *, content_type: str | None = 
     """Parse and normalize ``body`` (of a configured ``feed``, as the poller would publish its items: under
     its id, title and agency mark, their local times read in its time zone, those its item rules let
     through); raises FeedParseError when it is not a feed wirefeed reads."""
-    context = FeedContext(feed_id=feed.id if feed else FEED_ID, feed_url=url, fetched_at=now,
-                          feed_title=feed.title if feed else None, feed_agency=feed.agency if feed else None,
-                          feed_timezone=feed.timezone if feed else None)
+    context = (FeedContext.for_feed(feed, url, now) if feed is not None
+               else FeedContext(feed_id=FEED_ID, feed_url=url, fetched_at=now))
     parsed = parse_document(body, context, content_type, fmt)
     result = Preview(url, parsed.format, context.feed_title or parsed.title)
     for raw in parsed.items:

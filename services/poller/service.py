@@ -528,8 +528,7 @@ class Poller:
         return ParsedFeed(parsed[0].format, items=[item for one in parsed for item in one.items])
 
     def _parse_document(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
-        ctx = FeedContext(feed_id=feed.id, feed_url=result.final_url, fetched_at=now, feed_title=feed.title,
-                          feed_agency=feed.agency, feed_timezone=feed.timezone)
+        ctx = FeedContext.for_feed(feed, result.final_url, now)
         return parse_document(result.body, ctx, result.content_type, feed.format)
 
     def _succeeded(self, feed: FeedConfig, state: FeedState, hints: Hints, result: FetchResult) -> None:

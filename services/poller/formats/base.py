@@ -8,12 +8,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from schemas import FeedFormat, RawItem
 from services.poller.metrics import ITEM_ENTRIES_DROPPED
+
+if TYPE_CHECKING:  # for the annotation only: the parsers need not load the feeds file's models
+    from services.poller.feeds import FeedConfig
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,13 @@ class FeedContext:
     feed_title: str | None = None  # the operator's name for the source, over the one the document gives
     feed_agency: str | None = None  # the agency whose own wire the feed is, as the feeds file marks it
     feed_timezone: str | None = None  # the IANA zone the feed writes local times in, as the feeds file says
+
+    @classmethod
+    def for_feed(cls, feed: FeedConfig, url: str, fetched_at: datetime) -> FeedContext:
+        """The context of a configured feed's document, fetched from ``url``: what the feeds file says of
+        the feed, which the poller and the preview must both read its items with."""
+        return cls(feed_id=feed.id, feed_url=url, fetched_at=fetched_at, feed_title=feed.title,
+                   feed_agency=feed.agency, feed_timezone=feed.timezone)
 
 
 @dataclass
