@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
     AliasChoices,
     Field,
@@ -118,6 +116,11 @@ def database_url_problem(url: str) -> str | None:
         return f"not a URL: {error}"
     if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
         return None
+    # Imported here, not at the top: psycopg takes ~80 ms to load, which every command's start (even --help)
+    # paid though only a PostgreSQL URL needs it.
+    import psycopg  # noqa: PLC0415
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
     try:
         conninfo_to_dict(url)
     except psycopg.Error as error:
