@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from services.core import arguments
 from services.core import commands as core_commands
-from services.core.config import is_settings_error, settings_problems
+from services.core.config import settings_error_exit
 from services.core.errors import KafkaUnavailableError, PortInUseError, TopicMissingError
 from services.core.supervise import DEFAULT_PORTS
 from services.normalizer import commands as normalizer_commands
@@ -37,10 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ValidationError as error:
-        if not is_settings_error(error):  # a fault of the command's own, which wants its traceback
-            raise
-        print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
-        return 2
+        return settings_error_exit(error)
     except (KafkaUnavailableError, TopicMissingError, PortInUseError) as error:
         # Kafka and topics: one-shot commands' (the services wait for theirs). A metrics port taken, by a
         # service or found by `run` and the demo before they start, is a setting to change: exit 2.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -56,6 +57,15 @@ def settings_problems(error: ValidationError, environ: Mapping[str, str] | None 
     set_here = os.environ if environ is None else environ
     return "; ".join(_problem(problem, variables, set_here)
                      for problem in error.errors(include_input=False, include_url=False))
+
+
+def settings_error_exit(error: ValidationError) -> int:
+    """The exit code of a command or service stopped by settings it cannot use, their problems printed;
+    any other model's error is raised again: a fault of the program's own, which wants its traceback."""
+    if not is_settings_error(error):
+        raise error
+    print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
+    return 2
 
 
 def _settings_class(error: ValidationError) -> type[CommonSettings] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from typing import NoReturn
 import structlog
 from pydantic import ValidationError
 
-from services.core.config import is_settings_error, settings_problems
+from services.core.config import settings_error_exit
 
 log = structlog.get_logger(__name__)
 
@@ -32,10 +31,7 @@ def run_program(main: Callable[[], int]) -> NoReturn:
     try:
         code = main()
     except ValidationError as error:
-        if not is_settings_error(error):  # a fault of the service's own, which wants its traceback
-            raise
-        print(f"wirefeed: invalid settings: {settings_problems(error)}", file=sys.stderr)
-        code = 2
+        code = settings_error_exit(error)
     raise SystemExit(code)
 
 
