@@ -11,10 +11,11 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     Field,
     FilePath,
@@ -153,6 +154,10 @@ def readable_database_url(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+#: A database URL setting, refused at start-up (under its variable) when libpq could not read it.
+DatabaseUrl = Annotated[SecretStr, AfterValidator(readable_database_url)]
+
+
 @dataclass(frozen=True)
 class SessionOptions:
     """How wirefeed's PostgreSQL sessions are set up (SQLite takes only the statement timeout). Timeouts in
@@ -235,7 +240,7 @@ class CommonSettings(BaseSettings):
         DEFAULT_MAX_BATCH_BYTES, ge=64 * 1024, le=2 * 1024**3,
         description="Largest size a record batch a service consumes may decompress to; larger ones are "
                     "dead-lettered by their offsets")
-    database_url: SecretStr = SecretStr("sqlite:///wirefeed.db")
+    database_url: DatabaseUrl = SecretStr("sqlite:///wirefeed.db")
     database_lock_timeout_seconds: float = Field(
         LOCK_TIMEOUT_SECONDS, ge=0, le=MAX_POSTGRES_TIMEOUT_SECONDS,
         description="PostgreSQL lock_timeout of wirefeed's sessions; 0: wait without limit")
@@ -254,11 +259,6 @@ class CommonSettings(BaseSettings):
     loop_stall_seconds: float = Field(
         300.0, ge=0, description="A service whose main loop has not come round this long (stuck in a call) "
                                  "fails liveness; 0: never")
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_readable(cls, value: SecretStr) -> SecretStr | None:
-        return readable_database_url(value)
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

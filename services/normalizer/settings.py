@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field
 
-from services.core.config import MAX_DAYS, CommonSettings, readable_database_url
+from services.core.config import MAX_DAYS, CommonSettings, DatabaseUrl
 from services.core.db import Database
 from services.normalizer.boilerplate import MAX_ENTRIES, BoilerplateModel
 from services.normalizer.dedup import DedupStore
@@ -14,7 +14,7 @@ from services.normalizer.neardup import NearDup, NearDupConfig
 
 class NormalizerSettings(CommonSettings):
     group_id: str | None = Field(None, description="Consumer group; defaults to <topic prefix>-normalizer")
-    dedup_database_url: SecretStr | None = Field(None, description="Dedup state; defaults to WIREFEED_DATABASE_URL")
+    dedup_database_url: DatabaseUrl | None = Field(None, description="Dedup state; defaults to WIREFEED_DATABASE_URL")
     dedup_window_days: float = Field(7.0, gt=0, le=MAX_DAYS)
     dedup_excerpts: bool = Field(True, description="Group excerpts with their story (anchors and lead "
                                                    "signatures: ~23 more rows per story, slower decisions)")
@@ -26,11 +26,6 @@ class NormalizerSettings(CommonSettings):
         9402, ge=0, le=65535,
         validation_alias=AliasChoices("WIREFEED_NORMALIZER_METRICS_PORT", "WIREFEED_METRICS_PORT"),
     )
-
-    @field_validator("dedup_database_url")
-    @classmethod
-    def _dedup_url_readable(cls, value: SecretStr | None) -> SecretStr | None:
-        return readable_database_url(value)
 
     @property
     def consumer_group(self) -> str:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
-from services.core.config import MAX_DAYS, CommonSettings, readable_database_url
+from services.core.config import MAX_DAYS, CommonSettings, DatabaseUrl
 from services.poller.budget import DEFAULT_LIMIT_BYTES
 
 #: How long polls in progress may go on after SIGTERM: under what supervisors wait before SIGKILL
@@ -17,7 +17,7 @@ class PollerSettings(CommonSettings):
     feeds_file: Path = Path("feeds.yaml")
     feeds_reload_seconds: float = Field(
         10.0, gt=0, description="How often the running poller checks the feeds file for changes (SIGHUP: at once)")
-    state_database_url: SecretStr | None = Field(
+    state_database_url: DatabaseUrl | None = Field(
         None, description="Poller state; defaults to WIREFEED_DATABASE_URL")
     allow_private_networks: bool = False
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
@@ -32,11 +32,6 @@ class PollerSettings(CommonSettings):
     per_host_concurrency: int = Field(4, ge=1)
     # A proxy URL may carry user:password, so it is masked like the database URLs.
     http_proxy: SecretStr | None = None
-
-    @field_validator("state_database_url")
-    @classmethod
-    def _state_url_readable(cls, value: SecretStr | None) -> SecretStr | None:
-        return readable_database_url(value)
 
     @field_validator("http_proxy")
     @classmethod
