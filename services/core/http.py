@@ -255,10 +255,9 @@ class ServiceHTTPServer:
             def do_GET(self) -> None:
                 self._send(self._routed())
 
-            def do_HEAD(self) -> None:
-                # Routed as a GET, for the same status and headers: a read API answer's status depends on its
-                # query (404, 503), so the query runs; only sending the body is saved.
-                self._send(self._routed())
+            # HEAD is routed as a GET, for the same status and headers: a read API answer's status depends on
+            # its query (404, 503), so the query runs; only sending the body is saved (answer, by command).
+            do_HEAD = do_GET  # noqa: N815
 
             def not_allowed(self) -> None:
                 self._send(Response.json({"error": f"method {self.command} not allowed: this endpoint answers "
