@@ -61,6 +61,8 @@ _TIME_WORDS = rf"{_MONTH_WORD}\s+\d|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_WORD}|\d
 
 # A link's label alone: a rule of its own, and the last line of TechCrunch's company profiles (company_box).
 _LEARN_MORE_LINK = r"learn more\s*(?:»|›|→|\.\.\.|…)?"
+# An e-mail address: a rule of its own (a reporter's address under the story) and a signature's contact.
+_MAIL_ADDRESS = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 
 _SINGLE_RULES = [
     # feed-reader notes: "[If the formatting looks odd in your feed reader, visit the original article]"
@@ -129,7 +131,7 @@ _SINGLE_RULES = [
     r"_{2,}|-{3,}|={3,}|\*{3,}|[（(]\s*完\s*[）)]|#(?:\s*#){2,}|-+\s*(?:30|end|ends)\s*-+",
     # a reporter's address alone under the story: Yonhap's "kcs@yna.co.kr" (a labelled "Email: …" is part of
     # a press release's contact block, and stays with it)
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    _MAIL_ADDRESS,
     # a credit's label with no name after it, the name left empty or gone with a widget: the podcast
     # plugin's "Erstellt von:" under every episode of CRE
     r"(?:created|written|posted|erstellt|geschrieben|verfasst|créé|écrit|rédigé|creado|escrito|creato|scritto|"
@@ -421,7 +423,6 @@ _NOTICE_CONTINUATION = re.compile(
 # label may name its line's country or desk ("Ph USA", "Tel (direct)") and no more, and a contact must follow
 # it, so that a story's figures ("Tel Aviv: Likud 32%", "Mobile County: 35%") are no contact lines.
 _PHONE_NUMBER = r"\+?\(?\d(?:[\s().-]{0,3}\d){6,14}"  # 7 to 15 digits, as the world's numbers run
-_MAIL_ADDRESS = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 # Up to a separator: "www.a.com, www.b.com" is two addresses.
 _WEB_ADDRESS = r"(?:https?://|www\.)[^\s,|]+|(?:[\w-]+\.)+(?-i:[a-z]{2,})(?:/[^\s,|]*)?"
 # Atomic: a "/" could end a web address or separate two contacts, and a line of slashed addresses with an end
