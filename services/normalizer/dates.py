@@ -230,10 +230,11 @@ def _as_written(raw: str | None, regions: Regions) -> datetime | None:
     if "-" in raw:
         raw = _dashed_day_first(raw, regions)
     end_of_day = 0  # read as the next day's 00:00, which every parser knows, then the day added back
-    if not _TWELVE_HOUR.search(raw):
-        raw, end_of_day = _END_OF_DAY.subn(lambda match: f"00:00{match['seconds'] or ''}", raw, count=1)
-    if _HOUR_24.search(raw):
-        return None
+    if "24:" in raw:  # both patterns need it: most dates skip the scans
+        if not _TWELVE_HOUR.search(raw):
+            raw, end_of_day = _END_OF_DAY.subn(lambda match: f"00:00{match['seconds'] or ''}", raw, count=1)
+        if _HOUR_24.search(raw):
+            return None
     value = _parsed(raw)
     if value is None or not end_of_day:
         return value
