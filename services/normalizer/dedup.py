@@ -246,8 +246,9 @@ class DedupStore:
         snapshot = read(tx, article, fingerprint)
         if snapshot.restored is not None:
             article = article.model_copy(update={"id": snapshot.restored[1]})
-        decided = plan(article, fingerprint, snapshot, self.near, agency_status=is_agency_status(article, feed_agency),
-                       agency_wire=from_its_agency_wire(article, feed_agency))
+        agency_wire = from_its_agency_wire(article, feed_agency)  # once; agency_status is ``is_agency_status``
+        decided = plan(article, fingerprint, snapshot, self.near,
+                       agency_status=agency_wire and _kill_or_hold(article), agency_wire=agency_wire)
         if isinstance(decided, Decision):
             return decided
         return _write(tx, article, fingerprint, decided, now)
@@ -384,7 +385,11 @@ def is_agency_status(article: Article, feed_agency: str | None) -> bool:
     story: the article names that agency (by any name it goes by, else as written, in any case) or none,
     as a kill notice often does. It holds for the whole story, whichever outlet's copy began it: a legal
     kill lost costs far more than one outlet's copy withdrawn with it. An outlet's takedown never is one."""
-    return article.pubstatus is not PubStatus.USABLE and from_its_agency_wire(article, feed_agency)
+    return _kill_or_hold(article) and from_its_agency_wire(article, feed_agency)
+
+
+def _kill_or_hold(article: Article) -> bool:
+    return article.pubstatus is not PubStatus.USABLE
 
 
 def from_its_agency_wire(article: Article, feed_agency: str | None) -> bool:
