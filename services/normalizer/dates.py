@@ -293,15 +293,9 @@ def _slashed_as_iso(raw: str, regions: Regions) -> str:
     it (a US one, "10:00 EST": month first; another, "CET": day first). Unknown, it stays as it is, and
     no parser guesses."""
     match = _SLASHED_PARTS.search(raw)
-    if match is None:
+    if match is None or (month_day := _month_and_day(match, raw, regions, unknown_day_first=False)) is None:
         return raw
-    first, second, year = int(match["first"]), int(match["second"]), _full_year(match["year"])
-    month_first = _month_first(first, second, raw, regions)
-    if month_first is None:
-        return raw
-    month, day = (first, second) if month_first else (second, first)
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return raw
+    (month, day), year = month_day, _full_year(match["year"])
     return f"{raw[:match.start()]}{year:04d}-{month:02d}-{day:02d}{raw[match.end():]}"
 
 
@@ -310,13 +304,25 @@ def _dashed_day_first(raw: str, regions: Regions) -> str:
     its order is known as for a slashed date (``_month_first``), but day first when nothing tells: dashes
     are how Dutch, Indian and Portuguese sites write it. Every parser after reads a dashed date day first."""
     match = _DASHED_PARTS.search(raw)
-    if match is None:
+    if match is None or (month_day := _month_and_day(match, raw, regions, unknown_day_first=True)) is None:
         return raw
-    first, second = int(match["first"]), int(match["second"])
-    month, day = (first, second) if _month_first(first, second, raw, regions) else (second, first)
+    (month, day), year = month_day, _full_year(match["year"])
+    return f"{raw[:match.start()]}{day:02d}-{month:02d}-{year:04d}{raw[match.end():]}"
+
+
+def _month_and_day(parts: re.Match[str], raw: str, regions: Regions, *,
+                   unknown_day_first: bool) -> tuple[int, int] | None:
+    """The month and day of a date's two leading numbers (``parts``' first and second), in the order
+    ``_month_first`` finds, or day first when it cannot tell and ``unknown_day_first``. None when the order
+    stays unknown, or the numbers are no month and day."""
+    first, second = int(parts["first"]), int(parts["second"])
+    month_first = _month_first(first, second, raw, regions)
+    if month_first is None and not unknown_day_first:
+        return None
+    month, day = (first, second) if month_first else (second, first)
     if not (1 <= month <= 12 and 1 <= day <= 31):
-        return raw
-    return f"{raw[:match.start()]}{day:02d}-{month:02d}-{_full_year(match['year']):04d}{raw[match.end():]}"
+        return None
+    return month, day
 
 
 def _month_first(first: int, second: int, raw: str, regions: Regions) -> bool | None:
