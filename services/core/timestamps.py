@@ -1,12 +1,13 @@
 """Times given on the command line and in API queries: ISO 8601, read as UTC; and times the CLI and the
-read API write: ISO 8601 in UTC, with ``Z``. Light to import (the CLI parses arguments before loading
-anything heavy)."""
+read API write: ISO 8601 in UTC, with ``Z``; and IANA time zones by name, as the feeds file gives them.
+Light to import (the CLI parses arguments before loading anything heavy)."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -38,3 +39,13 @@ def utc_timestamp(moment: datetime, timespec: Literal["auto", "seconds"] = "auto
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone ``name`` names ("Europe/Berlin"), or None when this machine's zone data does not know it.
+    The poller checks a feed's zone with it and the normalizer reads the feed's dates in it, each on its own
+    machine, so each asks its own zone data."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
+        return None

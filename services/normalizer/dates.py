@@ -9,10 +9,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
 from feedparser.datetimes import _parse_date as _feedparser_parse_date
+
+from services.core.timestamps import zone_named
 
 MAX_FUTURE = timedelta(days=1)
 # Broken feeds write the Unix epoch (or zero) for "no date"; nothing real was published that early.
@@ -206,12 +208,7 @@ def named_zone(name: str | None) -> ZoneInfo | None:
     reads it, with the offset in force before the change: in Europe/Berlin 02:30 on the last Sunday of March,
     which the clocks skip, is 01:30 UTC (as if they had not gone forward yet), and 02:30 on the last Sunday of
     October, which they show twice, is the first of the two, 00:30 UTC."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
-        return None
+    return zone_named(name) if name else None
 
 
 def _zone_of(unzoned: Zone) -> tzinfo:

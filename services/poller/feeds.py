@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 import yaml
 from pydantic import (
@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from schemas import FeedFormat, PubStatus, RawItem
+from services.core.timestamps import zone_named
 from services.poller.addresses import IPNetwork, reaches_beyond_an_intranet
 
 # libyaml's safe loader where PyYAML was built with it (its wheels are): the same documents, read about five
@@ -351,21 +352,13 @@ def _a_time_zone_name(name: str) -> str:
     if name in _MACHINE_ZONES:  # the poller's and the normalizer's machines may be set differently
         raise ValueError(f"{name!r} is this machine's own zone, not the feed's: name the feed's zone, "
                          "Europe/Berlin or America/New_York")
-    if _zone_data_knows(name):
+    if zone_named(name) is not None:
         return name
     meant = [known for known in available_timezones() if known.casefold() == name.casefold()]
     hint = f": {meant[0]}?" if meant else (": write an IANA name, Europe/Berlin or America/New_York (not an "
                                            "abbreviation, CEST, or an offset, +02:00, which summer time would "
                                            "leave an hour off half the year)")
     raise ValueError(f"{name[:100]!r} is no time zone{hint}")
-
-
-def _zone_data_knows(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe"), a name too long
-        return False
-    return True
 
 
 #: Zone names that mean the machine's own setting rather than a place.
