@@ -246,7 +246,7 @@ class DedupStore:
         snapshot = read(tx, article, fingerprint)
         if snapshot.restored is not None:
             article = article.model_copy(update={"id": snapshot.restored[1]})
-        agency_wire = from_its_agency_wire(article, feed_agency)  # once; agency_status is ``is_agency_status``
+        agency_wire = from_its_agency_wire(article, feed_agency)
         decided = plan(article, fingerprint, snapshot, self.near,
                        agency_status=agency_wire and _kill_or_hold(article), agency_wire=agency_wire)
         if isinstance(decided, Decision):
