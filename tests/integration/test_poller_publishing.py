@@ -29,6 +29,8 @@ from tests.integration.kafka_helpers import settings_for
 pytestmark = pytest.mark.kafka
 
 THREADS, PUBLISHES, ITEMS = 64, 10, 20
+# What a busy CI host may add to a bounded wait: far short of kafka-python's 60 s the deadlines guard against.
+BUSY_HOST_SLACK_SECONDS = 5.0
 
 
 def test_many_feeds_publishing_at_once_are_all_acknowledged_in_time(kafka_bootstrap: str,
@@ -61,7 +63,7 @@ def test_a_publish_to_a_broker_gone_before_the_topic_was_known_ends_by_its_deadl
     try:
         with pytest.raises(PublishTimeoutError):
             in_thread(lambda: publish([raw_item(1)]), timeout=20)  # not kafka-python's 60 s
-        assert time.monotonic() - started < 1.0 + PUBLISH_WAIT_SLICE_SECONDS + 1.0  # the last slice, a busy host
+        assert time.monotonic() - started < 1.0 + PUBLISH_WAIT_SLICE_SECONDS + BUSY_HOST_SLACK_SECONDS  # the last slice
     finally:
         producer.close(timeout=0)
 
@@ -86,7 +88,7 @@ def test_closing_the_publisher_ends_a_publish_waiting_for_the_topic() -> None:
         closed = time.monotonic()
         publishing.join(20)
         assert not publishing.is_alive(), "the publish still waits for the topic"
-        assert time.monotonic() - closed < PUBLISH_WAIT_SLICE_SECONDS + 1.0
+        assert time.monotonic() - closed < PUBLISH_WAIT_SLICE_SECONDS + BUSY_HOST_SLACK_SECONDS
         assert [type(error) for error in failures] == [PublishStoppedError]
         with pytest.raises(PublishStoppedError):
             publish([raw_item(2)])  # a closed publisher sends nothing

@@ -651,6 +651,6 @@ def test_crunchbase_on_a_line_of_its_own_without_a_profile_stays() -> None:
 def test_a_line_of_slashed_addresses_no_contact_ends_is_judged_in_linear_time(segments: int) -> None:
     # A "/" may end a web address or part two contacts: a line no contact ends made the engine try every split.
     line = "Web: " + "/".join(["a.bc"] * segments) + " !"
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy host's other work must not count
     assert signature_block(["Story text, long enough to be a story.", "Jane Doe", "Ph: +1 310 699 0500", line]) == []
-    assert time.perf_counter() - started < 0.25
+    assert time.process_time() - started < 0.25

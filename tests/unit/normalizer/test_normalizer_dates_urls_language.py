@@ -476,14 +476,15 @@ HOSTILE_DATES = {
 @pytest.mark.parametrize("raw", HOSTILE_DATES.values(), ids=HOSTILE_DATES.keys())
 def test_the_local_numeric_patterns_take_bounded_time_on_hostile_input(raw: str) -> None:
     # Searched from every position, the worst any use could make of them, each pattern stays linear.
+    # CPU time, not wall-clock: other work on a busy host must not count against the engine.
     for pattern in (*dates._LOCAL_NUMERIC, dates._DOTTED_NUMBERS, dates._DASHED_DATE, dates._DASHED_PARTS,
                     dates._END_OF_DAY, dates._HOUR_24):
-        started = time.perf_counter()
+        started = time.process_time()
         pattern.search(raw)
-        assert time.perf_counter() - started < 0.25, pattern.pattern
-    started = time.perf_counter()
+        assert time.process_time() - started < 0.25, pattern.pattern
+    started = time.process_time()
     assert parse_date(raw, ["de"], BERLIN) is None
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 @pytest.mark.parametrize(("tags", "urls", "expected"), [
