@@ -20,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from structlog.testing import capture_logs
@@ -41,6 +42,14 @@ GRACE = 4.0
 # grace: the two graces the stop used to take one after the other do not fit.
 MARGIN = 3.0
 STORY = {"title": "Storm", "link": "http://example.com/a", "guid": "a-1", "body": "<p>Rain.</p>"}
+
+
+class Stopped(NamedTuple):
+    code: int
+    seconds: float  # from the SIGTERM to the exit
+    events: list[dict[str, Any]]  # the poller's JSON log
+    env: dict[str, str]  # the poller's environment, for the next run
+    database_url: str
 
 
 class Broker:
@@ -103,33 +112,11 @@ def test_closing_a_producer_whose_broker_is_gone_ends_within_its_timeout_and_cou
 
 def test_a_poller_stopped_with_its_broker_gone_exits_within_the_grace_and_the_next_run_publishes_the_rest(
         gone: Broker, topic_prefix: str, feed_server: FeedServer, tmp_path: Path) -> None:
-    feed_server.resources["/early.xml"] = Resource(rss("early", [STORY]))
-    late = threading.Event()
-    feed_server.resources["/late.xml"] = Resource(rss("late", [STORY]), gate=late)
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text("feeds:\n" + "".join(f"  - id: {name}\n    url: {feed_server.url(f'/{name}.xml')}\n"
-                                          "    interval: 60\n" for name in ("early", "late")))
-    database_url = f"sqlite:///{tmp_path / 'state.db'}"
-    env = {**os.environ, **pipeline_env(gone.bootstrap, topic_prefix, database_url, feeds),
-           "WIREFEED_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
-    log = tmp_path / "poller.log"
-    try:
-        with log.open("wb") as output, \
-                wirefeed_process(["poller", "--once"], env, stdout=output, stderr=subprocess.STDOUT) as poller:
-            wait_for(lambda: '"feed_polled"' in log.read_text(), timeout=90, message="early published")
-            gone.kill()
-            late.set()  # late's item goes to a producer whose broker is gone
-            wait_for(lambda: _items_seen(env, "late"), timeout=30, message="late's items parsed")
-            poller.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            code = poller.wait(GRACE + MARGIN)  # the polls and the producer share the grace
-            stopped_after = time.monotonic() - signalled
-    finally:
-        late.set()
-    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    assert code == 75, stopped_after
-    assert [event["records"] for event in events if event["event"] == "records_not_delivered"] == [1]
-    db = Database(database_url)
+    stopped = _stop_with_the_broker_gone(gone, topic_prefix, feed_server, tmp_path, names=("early", "late"),
+                                         ready="feed_polled")  # early published
+    assert stopped.code == 75, stopped.seconds
+    assert [event["records"] for event in stopped.events if event["event"] == "records_not_delivered"] == [1]
+    db = Database(stopped.database_url)
     try:
         store = PollerStore(db)
         assert store.known_hashes("late", ["late:a-1"]) == {}  # not marked published
@@ -138,39 +125,17 @@ def test_a_poller_stopped_with_its_broker_gone_exits_within_the_grace_and_the_ne
     finally:
         db.close()
 
-    gone.start()
-    with wirefeed_process(["poller", "--once"], env, stdout=subprocess.DEVNULL) as poller:
-        assert poller.wait(90) == 0
-    settings = CommonSettings(kafka_bootstrap_servers=gone.bootstrap, topic_prefix=topic_prefix)  # type: ignore[arg-type]
-    assert sorted(key for key, _ in read_all(settings, settings.topics.raw_items, expected=2)) == [
-        b"early:a-1", b"late:a-1"]
+    assert sorted(_next_run_keys(gone, topic_prefix, stopped.env, expected=2)) == [b"early:a-1", b"late:a-1"]
 
 
 def test_a_poller_whose_broker_went_away_before_its_first_publish_stops_within_the_grace(
         gone: Broker, topic_prefix: str, feed_server: FeedServer, tmp_path: Path) -> None:
     # The producer has not asked for the raw-items topic's metadata yet: kafka-python's send() waits for
     # it up to max_block_ms, 60 s by default, and the publishing thread held the poller's exit that long.
-    late = threading.Event()
-    feed_server.resources["/late.xml"] = Resource(rss("late", [STORY]), gate=late)
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(f"feeds:\n  - id: late\n    url: {feed_server.url('/late.xml')}\n    interval: 60\n")
-    database_url = f"sqlite:///{tmp_path / 'state.db'}"
-    env = {**os.environ, **pipeline_env(gone.bootstrap, topic_prefix, database_url, feeds),
-           "WIREFEED_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
-    log = tmp_path / "poller.log"
-    try:
-        with log.open("wb") as output, \
-                wirefeed_process(["poller", "--once"], env, stdout=output, stderr=subprocess.STDOUT) as poller:
-            wait_for(lambda: '"poller_started"' in log.read_text(), timeout=90, message="the poller's producer made")
-            gone.kill()
-            late.set()
-            wait_for(lambda: _items_seen(env, "late"), timeout=30, message="late's items parsed")
-            poller.send_signal(signal.SIGTERM)
-            code = poller.wait(GRACE + MARGIN)
-    finally:
-        late.set()
-    assert code == 75
-    db = Database(database_url)
+    stopped = _stop_with_the_broker_gone(gone, topic_prefix, feed_server, tmp_path, names=("late",),
+                                         ready="poller_started")  # the poller's producer made
+    assert stopped.code == 75
+    db = Database(stopped.database_url)
     try:
         store = PollerStore(db)
         assert store.known_hashes("late", ["late:a-1"]) == {}  # not marked published
@@ -178,11 +143,51 @@ def test_a_poller_whose_broker_went_away_before_its_first_publish_stops_within_t
     finally:
         db.close()
 
+    assert _next_run_keys(gone, topic_prefix, stopped.env, expected=1) == [b"late:a-1"]
+
+
+def _stop_with_the_broker_gone(gone: Broker, topic_prefix: str, feed_server: FeedServer, tmp_path: Path, *,
+                               names: tuple[str, ...], ready: str) -> Stopped:
+    """Run ``poller --once`` on a feed per name, the last one held back; once ``ready`` is logged, kill the
+    broker, let the last feed answer, SIGTERM the poller when its items are parsed, and wait for its exit.
+
+    The last feed's item thus goes to a producer whose broker is gone."""
+    *early, late = names
+    for name in early:
+        feed_server.resources[f"/{name}.xml"] = Resource(rss(name, [STORY]))
+    released = threading.Event()
+    feed_server.resources[f"/{late}.xml"] = Resource(rss(late, [STORY]), gate=released)
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - id: {name}\n    url: {feed_server.url(f'/{name}.xml')}\n"
+                                          "    interval: 60\n" for name in names))
+    database_url = f"sqlite:///{tmp_path / 'state.db'}"
+    env = {**os.environ, **pipeline_env(gone.bootstrap, topic_prefix, database_url, feeds),
+           "WIREFEED_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
+    log = tmp_path / "poller.log"
+    try:
+        with log.open("wb") as output, \
+                wirefeed_process(["poller", "--once"], env, stdout=output, stderr=subprocess.STDOUT) as poller:
+            wait_for(lambda: f'"{ready}"' in log.read_text(), timeout=90, message=f"{ready} logged")
+            gone.kill()
+            released.set()
+            wait_for(lambda: _items_seen(env, late), timeout=30, message=f"{late}'s items parsed")
+            poller.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            code = poller.wait(GRACE + MARGIN)  # the polls and the producer share the grace
+            stopped_after = time.monotonic() - signalled
+    finally:
+        released.set()
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return Stopped(code, stopped_after, events, env, database_url)
+
+
+def _next_run_keys(gone: Broker, topic_prefix: str, env: dict[str, str], expected: int) -> list[bytes]:
+    """Start the broker again, run ``poller --once`` to its clean end, and read the raw items' keys."""
     gone.start()
     with wirefeed_process(["poller", "--once"], env, stdout=subprocess.DEVNULL) as poller:
         assert poller.wait(90) == 0
     settings = CommonSettings(kafka_bootstrap_servers=gone.bootstrap, topic_prefix=topic_prefix)  # type: ignore[arg-type]
-    assert [key for key, _ in read_all(settings, settings.topics.raw_items, expected=1)] == [b"late:a-1"]
+    return [key for key, _ in read_all(settings, settings.topics.raw_items, expected=expected)]
 
 
 def _items_seen(env: dict[str, str], feed: str) -> bool:
