@@ -57,6 +57,19 @@ async def poll_once(server: FeedServer, store: PollerStore, published: Published
         await poller.fetcher.aclose()
 
 
+async def poll_each(store: PollerStore, *feeds: FeedConfig) -> Published:
+    """Poll each feed once, in order, through one poller, each poll ending "ok"; what they published."""
+    published = Published()
+    poller = Poller(list(feeds), store, Fetcher(FetchLimits(allow_private_networks=True)), published)
+    try:
+        poller.load_states()
+        for feed in feeds:
+            assert (await poller.poll(feed)).outcome == "ok"
+    finally:
+        await poller.fetcher.aclose()
+    return published
+
+
 async def test_first_poll_publishes_every_item_with_a_stable_id(feed_server: FeedServer,
                                                                  store: PollerStore) -> None:
     feed_server.resources["/feed.xml"] = Resource(rss("Coast", [STORY, OTHER]))
@@ -377,14 +390,7 @@ async def test_the_feeds_file_names_the_source_over_the_feed_s_own_title(feed_se
     feed_server.resources["/feed.xml"] = Resource(rss("RSS0.92 Example", [STORY]))
     named = FeedConfig(id="coast", url=feed_server.url("/feed.xml"), title="Coast Desk")
     unnamed = FeedConfig(id="other", url=feed_server.url("/feed.xml"))
-    published = Published()
-    poller = Poller([named, unnamed], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
-    try:
-        poller.load_states()
-        for feed in (named, unnamed):
-            assert (await poller.poll(feed)).outcome == "ok"
-    finally:
-        await poller.fetcher.aclose()
+    published = await poll_each(store, named, unnamed)
     assert [(item.feed_id, item.feed_title) for item in published] == [
         ("coast", "Coast Desk"), ("other", "RSS0.92 Example")]
 
@@ -395,14 +401,7 @@ async def test_a_feed_marked_as_an_agency_s_wire_says_so_on_its_items(feed_serve
     feed_server.resources["/feed.xml"] = Resource(rss("RSS0.92 Example", [STORY]))
     marked = FeedConfig(id="reuters-wire", url=feed_server.url("/feed.xml"), agency="Reuters")
     unmarked = FeedConfig(id="outlet", url=feed_server.url("/feed.xml"))
-    published = Published()
-    poller = Poller([marked, unmarked], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
-    try:
-        poller.load_states()
-        for feed in (marked, unmarked):
-            assert (await poller.poll(feed)).outcome == "ok"
-    finally:
-        await poller.fetcher.aclose()
+    published = await poll_each(store, marked, unmarked)
     assert [(item.feed_id, item.feed_agency) for item in published] == [("reuters-wire", "Reuters"), ("outlet", None)]
 
 
@@ -413,14 +412,7 @@ async def test_a_feed_s_time_zone_goes_on_its_items_and_the_normalizer_reads_the
     feed_server.resources["/feed.xml"] = Resource(rss("RSS0.92 Example", [local]))
     berlin = FeedConfig(id="berlin", url=feed_server.url("/feed.xml"), timezone="Europe/Berlin")
     unzoned = FeedConfig(id="outlet", url=feed_server.url("/feed.xml"))
-    published = Published()
-    poller = Poller([berlin, unzoned], store, Fetcher(FetchLimits(allow_private_networks=True)), published)
-    try:
-        poller.load_states()
-        for feed in (berlin, unzoned):
-            assert (await poller.poll(feed)).outcome == "ok"
-    finally:
-        await poller.fetcher.aclose()
+    published = await poll_each(store, berlin, unzoned)
     assert [(item.feed_id, item.feed_timezone) for item in published] == [("berlin", "Europe/Berlin"), ("outlet", None)]
     read = [normalize(RawItem.from_json(item.to_bytes()), datetime(2024, 8, 1, tzinfo=UTC)).published_at
             for item in published]  # as the normalizer gets it, through the topic's JSON
