@@ -634,42 +634,6 @@ def test_when_a_late_denial_makes_us_ask_the_hub_again() -> None:
     assert not recheck_due(answered, denied_at, NOW + timedelta(hours=1))
 
 
-async def test_a_late_denial_changes_nothing_and_asks_the_hub_again_at_a_bounded_rate(db: Database, hub: Hub) -> None:
-    fetcher = Fetcher(FetchLimits(allow_private_networks=True))
-    now = [NOW]
-    subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
-                                  clock=lambda: now[0], allow_insecure_hub=True)
-    active = Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "active", NOW - timedelta(hours=1),
-                          lease_seconds=86400, expires_at=NOW + timedelta(hours=23))
-    subscriber.store.save(active)
-
-    async def tend() -> None:  # the renewal loop's turn
-        sub = subscriber.store.get("news")
-        assert sub is not None
-        await subscriber._tend(sub, now[0])
-
-    assert subscriber.verify("news", {**_verification("denied"), "hub.topic": "https://other.example/"}) == (404, b"")
-    assert subscriber.verify("elsewhere", _verification("denied")) == (404, b"")
-    await tend()
-    assert hub.requests == [] and subscriber.store.get("news") == active  # forged for nothing we hold
-    assert subscriber.verify("news", _verification("denied")) == (200, b"")
-    assert subscriber.store.get("news") == active  # not denied: anyone may have sent it
-    await tend()
-    assert [form["hub.mode"] for form in hub.requests] == ["subscribe"]
-    assert subscriber.verify("news", _verification("subscribe", **{"hub.lease_seconds": "86400"}))[0] == 200
-    for _ in range(3):  # denials as fast as anyone can send them
-        now[0] += timedelta(minutes=1)
-        assert subscriber.verify("news", _verification("denied")) == (200, b"")
-        await tend()
-    assert len(hub.requests) == 1  # within RECHECK_SPACING of our last request
-    now[0] = NOW + RECHECK_SPACING
-    await tend()
-    await fetcher.aclose()
-    assert len(hub.requests) == 2
-    sub = subscriber.store.get("news")
-    assert sub is not None and sub.state == "active"
-
-
 def _denying_subscriber(db: Database, hub: Hub, now: list[datetime]) -> tuple[WebSubSubscriber, Fetcher]:
     fetcher = Fetcher(FetchLimits(allow_private_networks=True))
     subscriber = WebSubSubscriber(WebSubStore(db), fetcher, CALLBACK, _no_push, feed_ids={"news"},
@@ -682,6 +646,34 @@ async def _tend(subscriber: WebSubSubscriber) -> None:
     sub = subscriber.store.get("news")
     assert sub is not None
     await subscriber._tend(sub, subscriber.clock())
+
+
+async def test_a_late_denial_changes_nothing_and_asks_the_hub_again_at_a_bounded_rate(db: Database, hub: Hub) -> None:
+    now = [NOW]
+    subscriber, fetcher = _denying_subscriber(db, hub, now)
+    active = Subscription("news", hub.url, TOPIC, SecretStr("s" * 64), "active", NOW - timedelta(hours=1),
+                          lease_seconds=86400, expires_at=NOW + timedelta(hours=23))
+    subscriber.store.save(active)
+    assert subscriber.verify("news", {**_verification("denied"), "hub.topic": "https://other.example/"}) == (404, b"")
+    assert subscriber.verify("elsewhere", _verification("denied")) == (404, b"")
+    await _tend(subscriber)
+    assert hub.requests == [] and subscriber.store.get("news") == active  # forged for nothing we hold
+    assert subscriber.verify("news", _verification("denied")) == (200, b"")
+    assert subscriber.store.get("news") == active  # not denied: anyone may have sent it
+    await _tend(subscriber)
+    assert [form["hub.mode"] for form in hub.requests] == ["subscribe"]
+    assert subscriber.verify("news", _verification("subscribe", **{"hub.lease_seconds": "86400"}))[0] == 200
+    for _ in range(3):  # denials as fast as anyone can send them
+        now[0] += timedelta(minutes=1)
+        assert subscriber.verify("news", _verification("denied")) == (200, b"")
+        await _tend(subscriber)
+    assert len(hub.requests) == 1  # within RECHECK_SPACING of our last request
+    now[0] = NOW + RECHECK_SPACING
+    await _tend(subscriber)
+    await fetcher.aclose()
+    assert len(hub.requests) == 2
+    sub = subscriber.store.get("news")
+    assert sub is not None and sub.state == "active"
 
 
 async def test_two_forged_denials_around_a_recheck_cost_the_pushes_of_one_backoff(db: Database, hub: Hub) -> None:
