@@ -31,7 +31,7 @@ SEED_NOTICE = [
 ]
 
 
-@pytest.mark.parametrize("paragraph", [
+COMMON_BOILERPLATE = [
     "Advertisement", "ADVERTISEMENT", "Story continues below advertisement",
     "Scroll to continue with content",
     "Sign up for our newsletter", "Subscribe to The Daily Ledger's morning newsletter for the top stories.",
@@ -145,12 +145,15 @@ SEED_NOTICE = [
     "immediately.",
     "The information in this e-mail is confidential and may be legally privileged. If you are not the intended "
     "recipient, do not read it.",
-])
+]
+
+
+@pytest.mark.parametrize("paragraph", COMMON_BOILERPLATE)
 def test_rules_know_common_boilerplate(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
 
 
-@pytest.mark.parametrize("paragraph", [
+NEWS = [
     "Copyright holders sued the company on Tuesday.",
     "Around 40% of users use an ad blocker, the survey found.",
     "Readers who subscribe to the company's newsletter received the offer.",
@@ -203,7 +206,10 @@ def test_rules_know_common_boilerplate(paragraph: str) -> None:
     "Embed (the reporters) with the troops, the general said.",
     "Written by: Jane Doe", "Erstellt von: Tim Pritlove",  # a credit: the credit rules read it
     "Originally published in 1851, Moby-Dick sold poorly.", "The story will be told in court, the lawyer said.",
-])
+]
+
+
+@pytest.mark.parametrize("paragraph", NEWS)
 def test_rules_leave_news_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
 
@@ -368,7 +374,7 @@ def test_a_story_paragraph_after_a_mid_story_prompt_stays() -> None:
 
 
 # The same kinds of boilerplate as sites in German, French, Spanish, Italian, Portuguese and Dutch print them.
-@pytest.mark.parametrize("paragraph", [
+BOILERPLATE_IN_OTHER_LANGUAGES = [
     "Anzeige", "WERBUNG", "Weiterlesen", "Mehr zum Thema", "Lesen Sie auch:", "Das könnte Sie auch interessieren",
     "Teilen | Drucken", "Folgen Sie uns auf Twitter", "Jetzt den Newsletter abonnieren!",
     "Der Beitrag Fähren fahren wieder erschien zuerst auf Hafenblatt.", "© 2024 dpa. Alle Rechte vorbehalten",
@@ -394,12 +400,15 @@ def test_a_story_paragraph_after_a_mid_story_prompt_stays() -> None:
     "Veja também: Petrobras anuncia lucro", "Lees ook: Kabinet valt", "Wij gebruiken cookies.",
     # a pointer to the full story in the Nordic languages (NTB carries Faktisk.no's fact checks)
     "Les faktasjekken på Faktisk.no", "Les mer", "Läs mer", "Læs mere", "Lue lisää",
-])
+]
+
+
+@pytest.mark.parametrize("paragraph", BOILERPLATE_IN_OTHER_LANGUAGES)
 def test_rules_know_boilerplate_in_other_languages(paragraph: str) -> None:
     assert rule_kind(paragraph) is not None
 
 
-@pytest.mark.parametrize("paragraph", [
+NEWS_IN_OTHER_LANGUAGES = [
     "Die Werbung für das neue Modell lief seit Januar, sagte ein Sprecher.",
     "Mehr als 200 Menschen mussten ihre Häuser verlassen.",
     "Die Anzeige gegen den Bürgermeister wurde am Montag zurückgezogen.",
@@ -409,7 +418,10 @@ def test_rules_know_boilerplate_in_other_languages(paragraph: str) -> None:
     "Os leitores que assinam a newsletter receberam a oferta, disse a empresa.",
     "De krant meldde dat alle rechten op de film zijn verkocht aan een Amerikaanse studio.",
     "Les mers du Sud se réchauffent plus vite que prévu.", "Les merles chantent dès l'aube.",
-])
+]
+
+
+@pytest.mark.parametrize("paragraph", NEWS_IN_OTHER_LANGUAGES)
 def test_rules_leave_news_in_other_languages_alone(paragraph: str) -> None:
     assert rule_kind(paragraph) is None
 

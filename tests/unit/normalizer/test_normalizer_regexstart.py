@@ -8,7 +8,12 @@ import pytest
 
 from services.normalizer import boilerplate
 from services.normalizer.regexstart import first_character
-from tests.unit.normalizer import test_normalizer_boilerplate as boilerplate_tests
+from tests.unit.normalizer.test_normalizer_boilerplate import (
+    BOILERPLATE_IN_OTHER_LANGUAGES,
+    COMMON_BOILERPLATE,
+    NEWS,
+    NEWS_IN_OTHER_LANGUAGES,
+)
 
 
 def starts(pattern: str, flags: int = 0) -> str:
@@ -42,13 +47,7 @@ def test_what_may_start_with_anything_says_so() -> None:
 def paragraphs_the_rules_are_tested_on() -> list[str]:
     """The boilerplate and the news the boilerplate tests give the rules, each also with its first letter
     in the other case and as the characters the engine folds into it."""
-    texts: list[str] = []
-    for test in (boilerplate_tests.test_rules_know_common_boilerplate,
-                 boilerplate_tests.test_rules_leave_news_alone,
-                 boilerplate_tests.test_rules_know_boilerplate_in_other_languages,
-                 boilerplate_tests.test_rules_leave_news_in_other_languages_alone):
-        (mark,) = test.pytestmark  # type: ignore[attr-defined]
-        texts += mark.args[1]
+    texts = [*COMMON_BOILERPLATE, *NEWS, *BOILERPLATE_IN_OTHER_LANGUAGES, *NEWS_IN_OTHER_LANGUAGES]
     variants = {"k": "\u212a", "s": "ſ", "i": "ı"}
     more = [variants[t[0].lower()] + t[1:] for t in texts if t[:1].lower() in variants]
     return texts + [t.swapcase() for t in texts] + [t[:1].swapcase() + t[1:] for t in texts] + more
